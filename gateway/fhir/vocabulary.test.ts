@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { loadVocabulary } from './vocabulary.ts';
+
+// The spec's table writes two issue types that are not FHIR issue-type codes; we use the codes.
+const ISSUE_TYPE_FIXES: Record<string, string> = { Information: 'informational', 'Internal server error': 'exception' };
+
+function specRows() {
+  const md = readFileSync(new URL('../../test/spec/fgm-query-v2.md', import.meta.url), 'utf8');
+  return md
+    .replace(/<!--[\s\S]*?-->/g, '') // the page keeps retired rows in comments
+    .split('\n')
+    .filter((l) => /^\|\s*\d{3}\s*\|/.test(l))
+    .map((l) => {
+      const [status, severity, issueType, code, display, smspCode] = l.split('|').slice(1, 7).map((c) => c.trim());
+      return { httpStatus: Number(status), severity, issueType: ISSUE_TYPE_FIXES[issueType!] ?? issueType, code, display, smspCode };
+    });
+}
+
+test('SMSP-ERR-004 the vocabulary holds every row of the FGMQuery_2_0 error table', () => {
+  const rows = specRows();
+  assert.equal(rows.length, 13);
+  const vocabulary = loadVocabulary();
+  for (const row of rows) {
+    const mine = vocabulary.get(row.code!);
+    assert.deepEqual(
+      { httpStatus: mine.httpStatus, severity: mine.severity, issueType: mine.issueType, smspCode: mine.smspCode },
+      { httpStatus: row.httpStatus, severity: row.severity, issueType: row.issueType, smspCode: row.smspCode },
+      row.code,
+    );
+    assert.equal(mine.display.toLowerCase(), row.display!.toLowerCase(), row.code);
+  }
+});
+
+test('SMSP-ERR-004 success is SMSP-0000', () => {
+  const row = loadVocabulary().get('SUCCESS');
+  assert.equal(row.smspCode, 'SMSP-0000');
+  assert.equal(row.httpStatus, 200);
+});
+
+test('SMSP-CONF-001 an operator file overrides the vocabulary', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
+  const file = join(dir, 'vocabulary.json');
+  const base = JSON.parse(readFileSync(new URL('./vocabulary.json', import.meta.url), 'utf8'));
+  base.rows.find((r: { code: string }) => r.code === 'NO_RECORD_FOUND').display = 'Nothing on Spine';
+  writeFileSync(file, JSON.stringify(base));
+  assert.equal(loadVocabulary(file).get('NO_RECORD_FOUND').display, 'Nothing on Spine');
+});
+
+test('SMSP-CONF-001 a broken override names the problem', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
+  const file = join(dir, 'vocabulary.json');
+  writeFileSync(file, JSON.stringify({ rows: [{ httpStatus: 'x' }] }));
+  assert.throws(() => loadVocabulary(file), /rows\.0\.httpStatus/);
+  writeFileSync(file, JSON.stringify({ rows: [{ httpStatus: 404, severity: 'error', issueType: 'not-found', code: 'NO_RECORD_FOUND', display: 'x', smspCode: 'FGM-0001' }] }));
+  assert.throws(() => loadVocabulary(file), /missing rows for SUCCESS/);
+  writeFileSync(file, '{');
+  assert.throws(() => loadVocabulary(file), /vocabulary file/);
+});

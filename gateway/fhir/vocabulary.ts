@@ -1,0 +1,77 @@
+/**
+ * @module vocabulary
+ * The SMSP error vocabulary as data (SMSP-CONF-001): one row per Details.Code, with the
+ * HTTP status, OperationOutcome severity and issue type, display text and original code.
+ * The shipped table is `vocabulary.json`; an operator may point the gateway at their own.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const VocabularyRowSchema = z.strictObject({
+  httpStatus: z.number().int().min(200).max(599),
+  severity: z.enum(['fatal', 'error', 'warning', 'information']),
+  issueType: z.string().min(1),
+  code: z.string().regex(/^[A-Z0-9_]+$/),
+  display: z.string().min(1),
+  smspCode: z.string().min(1),
+});
+export type VocabularyRow = z.infer<typeof VocabularyRowSchema>;
+
+const VocabularyFileSchema = z.object({
+  $comment: z.string().optional(),
+  rows: z.array(VocabularyRowSchema).min(1),
+});
+
+/** Details.Codes the product itself emits; an override file must keep every one of them. */
+export const REQUIRED_CODES = [
+  'SUCCESS', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'PATIENT_OVER_18', 'INVALID_PARAMETER',
+  'MESSAGE_NOT_WELL_FORMED', 'ASID_CHECK_FAILED', 'INPUT_MESSAGE_VALIDATION_ERROR',
+  'RESPONSE_MESSAGE_VALIDATION_ERROR', 'COULD_NOT_CONNECT_TO_SPINE', 'AUTHOR_CREDENTIALS_ERROR',
+  'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
+] as const;
+
+export class Vocabulary {
+  readonly rows: readonly VocabularyRow[];
+  readonly #byCode: Map<string, VocabularyRow>;
+
+  constructor(rows: readonly VocabularyRow[]) {
+    this.rows = rows;
+    this.#byCode = new Map(rows.map((r) => [r.code, r]));
+    if (this.#byCode.size !== rows.length) throw new Error('vocabulary: a Details.Code appears twice');
+    const missing = REQUIRED_CODES.filter((c) => !this.#byCode.has(c));
+    if (missing.length) throw new Error(`vocabulary: missing rows for ${missing.join(', ')}`);
+  }
+
+  /** The row for a Details.Code; unknown codes are a programming error, so this throws. */
+  get(code: string): VocabularyRow {
+    const row = this.#byCode.get(code);
+    if (!row) throw new Error(`vocabulary: no row for ${code}`);
+    return row;
+  }
+
+  /** The row for a code Spine sent, or undefined when the code is not in the table. */
+  find(code: string): VocabularyRow | undefined {
+    return this.#byCode.get(code);
+  }
+}
+
+const DEFAULT_FILE = new URL('./vocabulary.json', import.meta.url);
+
+/**
+ * Loads and validates a vocabulary file; throws an Error naming the file and the problem.
+ * @example const vocabulary = loadVocabulary(); vocabulary.get('NO_RECORD_FOUND').httpStatus // 404
+ */
+export function loadVocabulary(file: string | URL = DEFAULT_FILE): Vocabulary {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`vocabulary file ${String(file)}: ${(e as Error).message}`);
+  }
+  const parsed = VocabularyFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`vocabulary file ${String(file)}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return new Vocabulary(parsed.data.rows);
+}
