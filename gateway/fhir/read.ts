@@ -1,0 +1,116 @@
+/**
+ * @module fhir/read
+ * Small helpers that read FHIR elements from the XML tree while checking the profiles'
+ * cardinalities and fixed values. A violation throws `ProfileViolation` naming the element;
+ * the codec's entry points catch it and return a typed `CodecResult` — callers never see a throw.
+ */
+import { ASID_PREFIX } from './constants.ts';
+import { isFhir, type XmlElement } from './xml.ts';
+import type { CodecResult } from './types.ts';
+
+export class ProfileViolation extends Error {
+  constructor(readonly element: string, message: string) {
+    super(`${element}: ${message}`);
+  }
+}
+
+export const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/** A dateTime with at least a full date: the assessment date is shown as D/MM/YYYY. */
+export const FULL_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/** FHIR children of `el` called `name` (elements in a foreign namespace are not FHIR elements). */
+export function all(el: XmlElement, name: string): XmlElement[] {
+  return el.children.filter((c) => c.name === name && isFhir(c));
+}
+
+/** The single child `name`; more than one is a violation, none is one when `required`. */
+export function one(el: XmlElement, name: string, path: string, required: true): XmlElement;
+export function one(el: XmlElement, name: string, path: string, required?: boolean): XmlElement | undefined;
+export function one(el: XmlElement, name: string, path: string, required = false): XmlElement | undefined {
+  const found = all(el, name);
+  if (found.length > 1) throw new ProfileViolation(path, 'appears more than once (max 1)');
+  if (required && found.length === 0) throw new ProfileViolation(path, 'is required');
+  return found[0];
+}
+
+interface ValueRule {
+  required?: boolean;
+  fixed?: string;
+  pattern?: RegExp;
+}
+
+/** The `value` attribute of the primitive child `name`, checked against the rule. */
+export function value(el: XmlElement, name: string, path: string, rule: ValueRule & { required: true }): string;
+export function value(el: XmlElement, name: string, path: string, rule?: ValueRule): string | undefined;
+export function value(el: XmlElement, name: string, path: string, rule: ValueRule = {}): string | undefined {
+  const child = one(el, name, path, rule.required ?? false);
+  if (!child) return undefined;
+  const v = child.attrs.value;
+  // FHIR forbids empty and all-whitespace values; keep the value as written otherwise.
+  if (v === undefined || v.trim() === '') throw new ProfileViolation(path, 'has no value');
+  if (rule.fixed !== undefined && v !== rule.fixed) throw new ProfileViolation(path, `must be ${rule.fixed}`);
+  if (rule.pattern && !rule.pattern.test(v)) throw new ProfileViolation(path, 'is not in the required format');
+  return v;
+}
+
+/** The digits of an endpoint written as `urn:nhs:addressing:asid:<asid>`. */
+export function asid(endpoint: string, path: string): string {
+  const digits = endpoint.startsWith(ASID_PREFIX) ? endpoint.slice(ASID_PREFIX.length) : '';
+  if (!/^\d{1,12}$/.test(digits)) throw new ProfileViolation(path, `must be ${ASID_PREFIX}<ASID>`);
+  return digits;
+}
+
+export interface MessageBundle {
+  id: string;
+  header: XmlElement;
+  /** Every entry's resource, keyed `Type/id`. */
+  resources: Map<string, XmlElement>;
+}
+
+/** Checks the spine-message-bundle-1-0 shell and indexes its resources for reference resolution. */
+export function readMessageBundle(root: XmlElement): MessageBundle {
+  if (root.name !== 'Bundle' || !isFhir(root)) throw new ProfileViolation('Bundle', 'the root element must be a FHIR Bundle');
+  const id = value(root, 'id', 'Bundle.id', { required: true });
+  value(root, 'type', 'Bundle.type', { required: true, fixed: 'message' });
+  const entries = all(root, 'entry');
+  if (entries.length === 0) throw new ProfileViolation('Bundle.entry', 'is required');
+  const resources = new Map<string, XmlElement>();
+  const list = entries.map((entry) => {
+    const holder = one(entry, 'resource', 'Bundle.entry.resource', true);
+    const inner = holder.children.filter(isFhir);
+    if (inner.length !== 1) throw new ProfileViolation('Bundle.entry.resource', 'must hold exactly one resource');
+    const resource = inner[0]!;
+    const rid = value(resource, 'id', `${resource.name}.id`, { required: true });
+    const key = `${resource.name}/${rid}`;
+    if (resources.has(key)) throw new ProfileViolation(`${resource.name}.id`, `${key} appears twice in the bundle`);
+    resources.set(key, resource);
+    return resource;
+  });
+  const header = list[0]!;
+  if (header.name !== 'MessageHeader') throw new ProfileViolation('Bundle.entry', 'the first entry must be a MessageHeader');
+  return { id, header, resources };
+}
+
+/** The bundle entry a `Type/id` reference points at; it must exist and be of `type`. */
+export function resolve(bundle: MessageBundle, reference: string, path: string, type: string): XmlElement {
+  const target = bundle.resources.get(reference);
+  if (!reference.startsWith(`${type}/`) || !target) throw new ProfileViolation(path, `does not resolve to a ${type} in the bundle`);
+  return target;
+}
+
+/** The only resource of `type` in the bundle, if there is exactly one. */
+export function only(bundle: MessageBundle, type: string, path: string): XmlElement {
+  const found = [...bundle.resources.values()].filter((r) => r.name === type);
+  if (found.length !== 1) throw new ProfileViolation(path, found.length ? `more than one ${type} entry` : `a ${type} entry is required`);
+  return found[0]!;
+}
+
+/** Runs a reader, turning a ProfileViolation into the typed `invalid` result. */
+export function guard<T>(read: () => T): CodecResult<T> {
+  try {
+    return { ok: true, value: read() };
+  } catch (e) {
+    if (e instanceof ProfileViolation) return { ok: false, error: { kind: 'invalid', element: e.element, message: e.message } };
+    return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: `could not read the message: ${(e as Error).message}` } };
+  }
+}
