@@ -1,0 +1,226 @@
+/**
+ * @module demo/spine/server
+ * A Spine FGM-IS simulator: a real HTTPS server that demands a client certificate from the dev CA
+ * (TLS mutual authentication, TLS 1.2+) and answers `POST /fhir/fgm/query` as Spine does — it
+ * validates the FGMQuery_2_0 bundle with the codec, checks the ASIDs, and answers from the
+ * test patients with the spec's status codes and a profile-valid response bundle.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import { isUnder18 } from '../../gateway/age.ts';
+import { SPINE_ASID } from '../../gateway/fhir/constants.ts';
+import { parseQueryBundle } from '../../gateway/fhir/query-bundle.ts';
+import { buildQueryResponse } from '../../gateway/fhir/response-bundle.ts';
+import type { Outcome, QueryRequest } from '../../gateway/fhir/types.ts';
+import { loadVocabulary } from '../../gateway/fhir/vocabulary.ts';
+import { MAX_XML_BYTES } from '../../gateway/fhir/xml.ts';
+import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
+import type { Fault } from './faults.ts';
+import { loadPatients, type Patient } from './patients.ts';
+
+/** The demo gateway's ASID; other senders must be listed in `asids` / SPINE_SIM_ASIDS. */
+export const DEMO_GATEWAY_ASID = '200000000111';
+export const QUERY_PATH = '/fhir/fgm/query';
+const CONTENT_TYPE = 'application/xml+fhir; charset=utf-8';
+const RECEIVED_CAP = 1000;
+
+export interface SpineSimulatorOptions {
+  host?: string;
+  /** 9443 by default; 0 picks a free port. */
+  port?: number;
+  /** Folder with ca.crt, spine.crt and spine.key (the dev PKI). */
+  pkiDir: string;
+  /** Source ASIDs accepted besides the demo gateway's. */
+  asids?: readonly string[];
+  patients?: Map<string, Patient>;
+  fault?: Fault | null;
+  now?: () => Date;
+  /** One line per request: method, path, status, milliseconds — never message content. */
+  log?: (line: string) => void;
+}
+
+export interface ReceivedRequest {
+  xml: string;
+  request?: QueryRequest;
+  at: Date;
+  clientCertSubject?: string;
+}
+
+export interface SpineSimulator {
+  /** Base URL, e.g. `https://127.0.0.1:9443`. */
+  url: string;
+  /** The query endpoint: `${url}/fhir/fgm/query`. */
+  endpoint: string;
+  port: number;
+  /** What the simulator was sent, oldest first (the last 1000). */
+  received: ReceivedRequest[];
+  setFault(fault: Fault | null): void;
+  close(): Promise<void>;
+}
+
+interface Answer {
+  status: number;
+  xml: string;
+}
+
+/**
+ * Starts the simulator.
+ * @example const sim = await startSpineSimulator({ pkiDir: '.data/pki', port: 0 }); … await sim.close();
+ */
+export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<SpineSimulator> {
+  const vocabulary = loadVocabulary();
+  const patients = opts.patients ?? loadPatients();
+  const allowed = new Set([DEMO_GATEWAY_ASID, ...(opts.asids ?? [])]);
+  const now = opts.now ?? (() => new Date());
+  const received: ReceivedRequest[] = [];
+  let fault: Fault | null = opts.fault ?? null;
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const outcome = (code: string): Outcome => {
+    const row = vocabulary.get(code);
+    return { kind: 'operation-outcome', severity: row.severity, issueType: row.issueType, code: row.code, display: row.display };
+  };
+
+  function answer(request: QueryRequest | undefined, respondsTo: string, destinationAsid: string, result: Outcome): Answer {
+    const status = result.kind === 'indicator' ? 200 : vocabulary.get(result.code).httpStatus;
+    const { xml } = buildQueryResponse({
+      respondsTo,
+      sourceAsid: SPINE_ASID,
+      destinationAsid,
+      ...(request?.sourceName && { destinationName: request.sourceName }),
+      outcome: result,
+    });
+    return { status, xml };
+  }
+
+  /** Spine's decision for a request body, and the test patient it concerns (for per-patient faults). */
+  function decide(body: string): { answer: Answer; patient?: Patient; request?: QueryRequest } {
+    const parsed = parseQueryBundle(body);
+    if (!parsed.ok) {
+      // What Spine could still read, to address the error answer.
+      const respondsTo = /<MessageHeader[^>]*>\s*<(?:\w+:)?id\s+value="([^"]{1,64})"/.exec(body)?.[1] ?? randomUUID();
+      const source = /urn:nhs:addressing:asid:(\d{1,12})/.exec(body)?.[1] ?? '0';
+      // A broken parameter is INVALID_PARAMETER; any other structural fault is MESSAGE_NOT_WELL_FORMED.
+      const code = parsed.error.kind === 'invalid' && parsed.error.element.startsWith('Parameters') ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED';
+      return { answer: answer(undefined, respondsTo, source, outcome(code)) };
+    }
+    const request = parsed.value;
+    const reply = (result: Outcome) => answer(request, request.messageId, request.sourceAsid, result);
+    if (!allowed.has(request.sourceAsid) || request.destinationAsid !== SPINE_ASID) return { request, answer: reply(outcome('ASID_CHECK_FAILED')) };
+    if (!isValidNhsNumber(request.nhsNumber)) return { request, answer: reply(outcome('INVALID_NHS_NUMBER')) };
+    const patient = patients.get(request.nhsNumber);
+    if (!patient) return { request, answer: reply(outcome('NO_RECORD_FOUND')) };
+    if (!isUnder18(patient.birthDate, now())) return { request, patient, answer: reply(outcome('PATIENT_OVER_18')) };
+    const result: Outcome = patient.fgm ? { kind: 'indicator', nhsNumber: patient.nhsNumber, assessmentDate: patient.fgm.assessmentDate } : outcome('NO_RECORD_FOUND');
+    return { request, patient, answer: reply(result) };
+  }
+
+  function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE) {
+    if (res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  function respond(req: IncomingMessage, res: ServerResponse, a: Answer, f: Fault | null, request: QueryRequest | undefined) {
+    switch (f?.kind) {
+      case undefined:
+        return send(res, a.status, a.xml);
+      case 'delay': {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          send(res, a.status, a.xml);
+        }, f.ms);
+        timers.add(t);
+        return;
+      }
+      case 'drop':
+        return req.socket.destroy();
+      case 'http-500':
+        return send(res, 500, 'Internal Server Error', 'text/plain');
+      case 'garbage':
+        return send(res, 200, '<<<this is not { xml', CONTENT_TYPE);
+      case 'no-namespace':
+        return send(res, a.status, a.xml.replace(' xmlns="http://hl7.org/fhir"', ''));
+      case 'wrong-content-type':
+        return send(res, a.status, a.xml, 'text/html; charset=utf-8');
+      case 'invalid-flag': {
+        const flag = buildQueryResponse({
+          respondsTo: request?.messageId ?? randomUUID(),
+          sourceAsid: SPINE_ASID,
+          destinationAsid: request?.sourceAsid ?? '0',
+          outcome: { kind: 'indicator', nhsNumber: request?.nhsNumber ?? '0', assessmentDate: '2020-01-01' },
+        });
+        return send(res, 200, flag.xml.replace('<status value="active"/>', '<status value="inactive"/>'));
+      }
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse) {
+    const started = performance.now();
+    res.on('close', () => opts.log?.(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)}ms`));
+    if (req.url !== QUERY_PATH) return send(res, 404, 'Not Found', 'text/plain');
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      return send(res, 405, 'Method Not Allowed', 'text/plain');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_XML_BYTES) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      const body = tooLarge ? '' : Buffer.concat(chunks).toString('utf8');
+      const { answer: a, patient, request } = decide(body);
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      received.push({ xml: body, ...(request && { request }), at: now(), ...(peer?.subject?.CN && { clientCertSubject: String(peer.subject.CN) }) });
+      if (received.length > RECEIVED_CAP) received.shift();
+      respond(req, res, a, fault ?? patient?.fault ?? null, request);
+    });
+  }
+
+  const server: Server = createServer(
+    {
+      key: readFileSync(join(opts.pkiDir, 'spine.key')),
+      cert: readFileSync(join(opts.pkiDir, 'spine.crt')),
+      ca: readFileSync(join(opts.pkiDir, 'ca.crt')),
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    },
+    handle,
+  );
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 9443, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `https://${opts.host ?? '127.0.0.1'}:${port}`;
+  return {
+    url,
+    endpoint: `${url}${QUERY_PATH}`,
+    port,
+    received,
+    setFault: (f) => {
+      fault = f;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        timers.forEach(clearTimeout);
+        server.close(() => resolve());
+        sockets.forEach((s) => s.destroy());
+      }),
+  };
+}
