@@ -1,0 +1,141 @@
+/**
+ * @module demo/stack
+ * Everything `npm start` runs, in one process: the dev PKI (made once), the Spine simulator, the
+ * gateway configured for the demo EPR, and the demo EPR itself. The end-to-end tests start the
+ * same stack on free ports with a throwaway data folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../gateway/config.ts';
+import type { Logger } from '../gateway/logger.ts';
+import { startGateway } from '../gateway/server.ts';
+import { startDemoEpr } from './epr/server.ts';
+import { DEMO_ORG } from './epr/users.ts';
+import { loadDemoIdp } from './epr/idp.ts';
+import { ensureDevPki } from './pki.ts';
+import { DEMO_GATEWAY_ASID, startSpineSimulator } from './spine/server.ts';
+import { SPINE_ASID } from '../gateway/fhir/constants.ts';
+
+export interface DemoStackOptions {
+  /** Where the PKI, config, keys and audit database live (default `.data`). */
+  dataDir?: string;
+  host?: string;
+  /** 0 picks free ports. Defaults: Spine 9443, gateway 8787, EPR 8080. */
+  ports?: { spine?: number; gateway?: number; epr?: number };
+  /** The gateway's log lines (default: JSON lines on stdout). */
+  log?: Logger;
+  /** Simulator request lines (default: none). */
+  spineLog?: (line: string) => void;
+}
+
+export interface DemoStack {
+  eprUrl: string;
+  gatewayUrl: string;
+  spineUrl: string;
+  configFile: string;
+  close(): Promise<void>;
+}
+
+export const DEMO_AUDIENCE = 'fgm-status-gateway';
+
+/** A port nobody is listening on right now (for services that must know each other's URL up front). */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Writes the gateway config the demo uses; paths are relative to the data folder. */
+function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number; spineEndpoint: string; eprOrigin: string; idpKeyFile: string }) {
+  const hmacKeyFile = join(dataDir, 'audit-hmac.key');
+  if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const token = (issuer: string) => ({ issuer, audience: DEMO_AUDIENCE, publicKeyFile: o.idpKeyFile, algorithms: ['ES256'], maxLifetimeSeconds: 900 });
+  const config = {
+    listen: { host: o.host, port: o.gatewayPort },
+    smsp: { asid: DEMO_GATEWAY_ASID, odsCode: DEMO_ORG.code, name: 'fgm-status demo SMSP' },
+    spine: {
+      endpoint: o.spineEndpoint,
+      asid: SPINE_ASID,
+      tls: { certFile: 'pki/gateway-client.crt', keyFile: 'pki/gateway-client.key', caFile: 'pki/ca.crt' },
+      timeoutMs: 5000,
+      rateLimit: { perSecond: 50, burst: 50 },
+    },
+    clients: [
+      {
+        id: 'demo-epr',
+        name: 'Demo EPR (local sign-in)',
+        odsCode: DEMO_ORG.code,
+        origins: [o.eprOrigin],
+        token: token(`${o.eprOrigin}/idp/local`),
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+        roleActivities: { midwife: ['B0370'], receptionist: [], auditor: [] },
+        auditorRoles: ['auditor'],
+        priority: 'interactive',
+        orgNames: { [DEMO_ORG.code]: DEMO_ORG.name },
+      },
+      {
+        id: 'demo-epr-cis2',
+        name: 'Demo EPR (smartcard sign-in)',
+        odsCode: DEMO_ORG.code,
+        origins: [o.eprOrigin],
+        token: token(`${o.eprOrigin}/idp/cis2`),
+        claims: 'cis2',
+        roleActivities: {},
+        auditorRoles: [],
+        priority: 'interactive',
+        orgNames: { [DEMO_ORG.code]: DEMO_ORG.name },
+      },
+    ],
+    audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'audit-hmac.key' },
+  };
+  const file = join(dataDir, 'fgm-gateway.config.json');
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  return file;
+}
+
+/** Starts PKI, simulator, gateway and demo EPR; `close()` stops them in reverse order. */
+export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoStack> {
+  const dataDir = resolve(opts.dataDir ?? '.data');
+  const host = opts.host ?? '127.0.0.1';
+  mkdirSync(dataDir, { recursive: true });
+  const pki = await ensureDevPki(join(dataDir, 'pki'));
+  const idp = loadDemoIdp(join(dataDir, 'pki'));
+  const pick = async (p: number | undefined, fallback: number) => (p === 0 ? freePort(host) : (p ?? fallback));
+  const gatewayPort = await pick(opts.ports?.gateway, 8787);
+  const eprPort = await pick(opts.ports?.epr, 8080);
+  const eprOrigin = `http://${host}:${eprPort}`;
+  const gatewayUrl = `http://${host}:${gatewayPort}`;
+
+  const sim = await startSpineSimulator({ pkiDir: pki.dir, host, port: opts.ports?.spine ?? 9443, ...(opts.spineLog && { log: opts.spineLog }) });
+  const stops: (() => Promise<void>)[] = [() => sim.close()];
+  try {
+    const configFile = writeDemoConfig(dataDir, { host, gatewayPort, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem' });
+    const gateway = await startGateway(loadConfig(configFile), opts.log ? { log: opts.log } : {});
+    stops.unshift(() => gateway.close());
+    const epr = await startDemoEpr({
+      idp,
+      host,
+      port: eprPort,
+      gatewayUrl,
+      issuers: { local: `${eprOrigin}/idp/local`, cis2: `${eprOrigin}/idp/cis2` },
+      audience: DEMO_AUDIENCE,
+    });
+    stops.unshift(() => epr.close());
+    return {
+      eprUrl: epr.url,
+      gatewayUrl,
+      spineUrl: sim.endpoint,
+      configFile,
+      close: async () => {
+        for (const stop of stops) await stop();
+      },
+    };
+  } catch (e) {
+    for (const stop of stops) await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * @module demo/start
+ * `npm start`: the whole product on this machine against the Spine simulator. Prints the demo
+ * EPR's address; Ctrl-C stops everything.
+ */
+import { existsSync } from 'node:fs';
+import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
+import { startDemoStack } from './stack.ts';
+
+if (!existsSync(DEFAULT_WIDGET_FILE)) {
+  console.error(`The widget is not built (${DEFAULT_WIDGET_FILE}); run "npm run build" first (npm start does).`);
+  process.exit(1);
+}
+
+try {
+  const stack = await startDemoStack({
+    ports: {
+      ...(process.env.SPINE_SIM_PORT && { spine: Number(process.env.SPINE_SIM_PORT) }),
+      ...(process.env.GATEWAY_PORT && { gateway: Number(process.env.GATEWAY_PORT) }),
+      ...(process.env.DEMO_EPR_PORT && { epr: Number(process.env.DEMO_EPR_PORT) }),
+    },
+  });
+  console.log(`
+fgm-status is running against the Spine simulator:
+
+  Demo EPR        ${stack.eprUrl}        <- open this
+  Gateway         ${stack.gatewayUrl}   (config ${stack.configFile})
+  Spine simulator ${stack.spineUrl}
+
+Sign in as the midwife and open Amara OKAFOR (999 000 0018) to see the alert. Ctrl-C stops.
+`);
+  const stop = () => stack.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (e) {
+  const err = e as NodeJS.ErrnoException;
+  console.error(
+    err.code === 'EADDRINUSE'
+      ? `npm start: a port is already in use (${err.message}); set SPINE_SIM_PORT, GATEWAY_PORT or DEMO_EPR_PORT.`
+      : `npm start: ${err.message}`,
+  );
+  process.exit(1);
+}
