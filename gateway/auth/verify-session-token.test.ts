@@ -1,0 +1,108 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { signJwt } from '../../test/helpers/jwt.ts';
+import type { ClientConfig } from '../config.ts';
+import { createSessionVerifier, MAX_CLOCK_SKEW_SECONDS, TokenRejected } from './verify-session-token.ts';
+
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ed = generateKeyPairSync('ed25519');
+const publicPem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+
+function client(over: Partial<ClientConfig['token']> & { id: string; issuer: string }): ClientConfig {
+  const { id, ...token } = over;
+  return {
+    id, name: id, odsCode: 'RX1', origins: [], claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive',
+    token: { audience: 'gw', algorithms: ['ES256'], maxLifetimeSeconds: 600, ...token },
+  };
+}
+
+const NOW = 1_900_000_000;
+const local = client({ id: 'local', issuer: 'https://local.example' });
+const verifier = createSessionVerifier({ clients: [local], clientKeys: new Map([['local', publicPem]]), now: () => NOW });
+const claims = (over: Record<string, unknown> = {}) => {
+  const real = Math.floor(Date.now() / 1000);
+  return { iss: 'https://local.example', aud: 'gw', iat: NOW - 10, nbf: NOW - 10, exp: Math.max(NOW, real) + 300, sub: 'u1', ...over };
+};
+const refused = async (token: string, reason: RegExp) => {
+  await assert.rejects(verifier(token), (e: unknown) => e instanceof TokenRejected && reason.test(e.reason));
+};
+
+describe('verifySessionToken (SMSP-IG-002)', () => {
+  it('accepts a token signed by the client key with the right iss, aud and times', async () => {
+    const { client: c, payload } = await verifier(signJwt(claims(), { alg: 'ES256', key: ec.privateKey }));
+    assert.equal(c.id, 'local');
+    assert.equal(payload.sub, 'u1');
+  });
+  it('refuses alg none', () => refused(signJwt(claims(), { alg: 'none' }), /algorithm not allowed/));
+  it('refuses HS256 signed with the public key as the secret', () => refused(signJwt(claims(), { alg: 'HS256', key: publicPem }), /algorithm not allowed/));
+  it('refuses a token signed by another key', () => refused(signJwt(claims(), { alg: 'ES256', key: other.privateKey }), /SignatureMismatched/));
+  it('refuses an expired token (beyond the clock skew)', () => refused(signJwt(claims({ exp: NOW - MAX_CLOCK_SKEW_SECONDS - 1, iat: NOW - 100 }), { alg: 'ES256', key: ec.privateKey }), /expired|Expired/));
+  it('refuses a token without exp', () => {
+    const { exp: _exp, ...noExp } = claims();
+    return refused(signJwt(noExp, { alg: 'ES256', key: ec.privateKey }), /exp missing/);
+  });
+  it('refuses a token without iat', () => {
+    const { iat: _iat, ...noIat } = claims();
+    return refused(signJwt(noIat, { alg: 'ES256', key: ec.privateKey }), /iat missing/);
+  });
+  it('refuses a token not yet valid (nbf beyond the skew)', () => refused(signJwt(claims({ nbf: NOW + MAX_CLOCK_SKEW_SECONDS + 5 }), { alg: 'ES256', key: ec.privateKey }), /not yet valid/));
+  it('accepts nbf and iat within the clock skew', async () => {
+    await verifier(signJwt(claims({ nbf: NOW + 20, iat: NOW + 20 }), { alg: 'ES256', key: ec.privateKey }));
+  });
+  it('refuses a token issued in the future', () => refused(signJwt(claims({ iat: NOW + MAX_CLOCK_SKEW_SECONDS + 5 }), { alg: 'ES256', key: ec.privateKey }), /future/));
+  it('refuses the wrong audience', () => refused(signJwt(claims({ aud: 'other' }), { alg: 'ES256', key: ec.privateKey }), /Audience/));
+  it('refuses an unknown issuer', () => refused(signJwt(claims({ iss: 'https://evil.example' }), { alg: 'ES256', key: ec.privateKey }), /unknown issuer/));
+  it('refuses a token living longer than maxLifetimeSeconds', () => refused(signJwt(claims({ iat: NOW - 10, exp: NOW + 600 }), { alg: 'ES256', key: ec.privateKey }), /lifetime/));
+  it('refuses garbage', () => refused('not.a.jwt', /not a JWT/));
+
+  it('verifies RS256, PS256 and EdDSA with their allow-lists', async () => {
+    const rs = client({ id: 'rs', issuer: 'rs', algorithms: ['RS256', 'PS256'] });
+    const eddsa = client({ id: 'ed', issuer: 'ed', algorithms: ['EdDSA'] });
+    const v = createSessionVerifier({
+      clients: [rs, eddsa],
+      clientKeys: new Map([
+        ['rs', rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string],
+        ['ed', ed.publicKey.export({ type: 'spki', format: 'pem' }) as string],
+      ]),
+      now: () => NOW,
+    });
+    assert.equal((await v(signJwt(claims({ iss: 'rs' }), { alg: 'RS256', key: rsa.privateKey }))).client.id, 'rs');
+    assert.equal((await v(signJwt(claims({ iss: 'rs' }), { alg: 'PS256', key: rsa.privateKey }))).client.id, 'rs');
+    assert.equal((await v(signJwt(claims({ iss: 'ed' }), { alg: 'EdDSA', key: ed.privateKey }))).client.id, 'ed');
+    await assert.rejects(v(signJwt(claims({ iss: 'ed' }), { alg: 'ES256', key: ec.privateKey })), TokenRejected);
+  });
+
+});
+
+describe('JWKS clients', () => {
+  const jwk = { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' };
+  let fetches = 0;
+  const server = createServer((_req, res) => {
+    fetches++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  after(() => server.close());
+
+  it('fetches the key set, caches it, and limits refreshes for unknown kids', async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    const cis2 = client({ id: 'cis2', issuer: 'cis2', algorithms: ['RS256'], jwksUrl: url });
+    const v = createSessionVerifier({ clients: [cis2], clientKeys: new Map(), now: () => NOW });
+    const good = signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: rsa.privateKey, kid: 'k1' });
+    assert.equal((await v(good)).client.id, 'cis2');
+    await v(good);
+    assert.equal(fetches, 1, 'the key set is cached');
+    const unknownKid = signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: rsa.privateKey, kid: 'k2' });
+    await assert.rejects(v(unknownKid), /unknown key id/);
+    await assert.rejects(v(unknownKid), /unknown key id/);
+    assert.equal(fetches, 1, 'an unknown kid does not refetch within the refresh interval');
+  });
+});

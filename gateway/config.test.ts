@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseConfig } from './config.ts';
+
+/** A complete, valid raw config; each test breaks one thing. */
+function raw(): Record<string, any> {
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    smsp: { asid: '200000000111', odsCode: 'RX1' },
+    spine: {
+      endpoint: 'https://127.0.0.1:9443/fhir/fgm/query',
+      asid: '990101234567',
+      tls: { certFile: 'pki/gateway-client.crt', keyFile: 'pki/gateway-client.key', caFile: 'pki/ca.crt' },
+      timeoutMs: 2000,
+      rateLimit: { perSecond: 10, burst: 20 },
+    },
+    clients: [
+      {
+        id: 'epr', name: 'EPR', odsCode: 'RX1', origins: ['http://127.0.0.1:5173/'],
+        token: { issuer: 'https://idp', audience: 'gw', publicKeyFile: 'idp.pem', algorithms: ['ES256'], maxLifetimeSeconds: 600 },
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+        roleActivities: { midwife: ['B0370'] }, auditorRoles: [], priority: 'interactive',
+      },
+    ],
+    audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
+  };
+}
+
+const fails = (r: unknown, message: RegExp) => assert.throws(() => parseConfig(r, '/etc/fgm'), (e: Error) => e.name === 'ConfigError' && message.test(e.message) && !e.message.includes('\n'));
+
+describe('gateway config', () => {
+  it('accepts a complete config, applies defaults and resolves paths against the config directory', () => {
+    const c = parseConfig(raw(), '/etc/fgm');
+    assert.equal(c.spine.tls.certFile, '/etc/fgm/pki/gateway-client.crt');
+    assert.equal(c.clients[0]!.token.publicKeyFile, '/etc/fgm/idp.pem');
+    assert.equal(c.audit.sqliteFile, '/etc/fgm/audit.sqlite');
+    assert.equal(c.listen.maxBodyBytes, 65_536);
+    assert.deepEqual(c.clients[0]!.origins, ['http://127.0.0.1:5173']);
+  });
+  it('gateway/config.example.json is a valid config', () => {
+    const example = JSON.parse(readFileSync(new URL('./config.example.json', import.meta.url), 'utf8'));
+    assert.equal(parseConfig(example, '/srv').smsp.asid, '200000000111');
+  });
+  it('an unknown key stops start-up naming the key', () => {
+    const r = raw();
+    r.spine.retries = 3;
+    fails(r, /^config: spine\.retries: /);
+  });
+  it('a missing key stops start-up naming the key', () => {
+    const r = raw();
+    delete r.clients[0].token.issuer;
+    fails(r, /^config: clients\.0\.token\.issuer: /);
+  });
+  it('a wrong type stops start-up naming the key', () => {
+    const r = raw();
+    r.spine.timeoutMs = '2000';
+    fails(r, /^config: spine\.timeoutMs: /);
+  });
+  it('none and HS256 are refused in an algorithm allow-list', () => {
+    for (const alg of ['none', 'HS256']) {
+      const r = raw();
+      r.clients[0].token.algorithms = [alg];
+      fails(r, /^config: clients\.0\.token\.algorithms\.0: /);
+    }
+  });
+  it('a token needs exactly one of jwksUrl or publicKeyFile', () => {
+    const r = raw();
+    r.clients[0].token.jwksUrl = 'https://idp/jwks.json';
+    fails(r, /^config: clients\.0\.token: give exactly one of jwksUrl or publicKeyFile/);
+  });
+  it('a Spine endpoint must be https', () => {
+    const r = raw();
+    r.spine.endpoint = 'http://127.0.0.1:9443/fhir/fgm/query';
+    fails(r, /^config: spine\.endpoint: /);
+  });
+  it('two clients may not share an issuer (the issuer picks the key)', () => {
+    const r = raw();
+    r.clients.push({ ...r.clients[0], id: 'epr2' });
+    fails(r, /^config: clients: two clients share a token issuer/);
+  });
+  it('normalises an mTLS fingerprint to upper-case hex without colons', () => {
+    const r = raw();
+    r.clients[0].mtls = { fingerprint256: Array(32).fill('ab').join(':') };
+    assert.equal(parseConfig(r, '/').clients[0]!.mtls!.fingerprint256, 'AB'.repeat(32));
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * @module config
+ * The gateway's JSON configuration: a strict zod schema (unknown keys are errors), loaded once at
+ * start-up. Relative file paths resolve against the config file's directory. Every problem
+ * becomes one ConfigError line naming the key, e.g. `config: clients.0.token.issuer: …`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** A start-up problem with the configuration; its message is one line, safe to print as is. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Asymmetric algorithms only: `none` and HS* would let a public key act as a shared secret. */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const file = z.string().min(1);
+const asid = z.string().regex(/^\d{1,12}$/, 'an ASID is up to 12 digits');
+const odsCode = z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code is 3 to 10 upper-case letters or digits');
+const activity = z.string().regex(/^B\d{4}$/, 'an RBAC activity code looks like B0370');
+
+const TokenSchema = z
+  .strictObject({
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    publicKeyFile: file.optional(),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
+    maxLifetimeSeconds: z.number().int().min(1).max(86_400),
+  })
+  .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), {
+    message: 'give exactly one of jwksUrl or publicKeyFile',
+  });
+
+const LocalClaimsSchema = z.strictObject({ userId: z.string().min(1), roles: z.string().min(1), orgCode: z.string().min(1) });
+
+const ClientSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore'),
+  name: z.string().min(1),
+  odsCode,
+  origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)),
+  token: TokenSchema,
+  claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
+  roleActivities: z.record(z.string().min(1), z.array(activity)),
+  auditorRoles: z.array(z.string().min(1)),
+  priority: z.enum(['interactive', 'batch']),
+  /** Extra (not in DESIGN.md): organisation names by ODS code, for Organization.name in Spine messages. */
+  orgNames: z.record(odsCode, z.string().min(1)).optional(),
+  mtls: z
+    .strictObject({
+      fingerprint256: z
+        .string()
+        .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'a SHA-256 certificate fingerprint is 32 hex bytes')
+        .transform((f) => f.replace(/:/g, '').toUpperCase()),
+    })
+    .optional(),
+});
+
+const TlsFilesSchema = z.strictObject({ certFile: file, keyFile: file, caFile: file });
+
+export const GatewayConfigSchema = z.strictObject({
+  listen: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65_535),
+    tls: TlsFilesSchema.extend({ requestClientCert: z.boolean() }).optional(),
+    /** Extra: request body cap in bytes (413 above it). */
+    maxBodyBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
+    /** Extra: how long a client may take to send a whole request. */
+    requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+  }),
+  smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
+  spine: z.strictObject({
+    endpoint: z.url({ protocol: /^https$/ }),
+    asid,
+    tls: TlsFilesSchema,
+    timeoutMs: z.number().int().min(100).max(120_000),
+    rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }),
+    /** Extra: cap on Spine's answer; FGM-IS responses are a few KB. */
+    maxResponseBytes: z.number().int().min(1024).max(10_485_760).default(262_144),
+  }),
+  clients: z
+    .array(ClientSchema)
+    .min(1)
+    .refine((cs) => new Set(cs.map((c) => c.token.issuer)).size === cs.length, 'two clients share a token issuer')
+    .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id'),
+  audit: z.strictObject({ sqliteFile: file, hmacKeyFile: file, postgresUrl: z.string().min(1).optional() }),
+  /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
+  vocabularyFile: file.optional(),
+  /** Extra: the built widget module served at GET /widget/fgm-status.js. */
+  widgetFile: file.optional(),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+export type ClientConfig = GatewayConfig['clients'][number];
+
+/** The widget build output, used when `widgetFile` is not set. */
+export const DEFAULT_WIDGET_FILE = new URL('../dist/widget/fgm-status.js', import.meta.url).pathname;
+
+/**
+ * Validates a parsed config object and resolves its relative file paths against `baseDir`.
+ * Throws a ConfigError naming the first bad key.
+ * @example parseConfig(JSON.parse(text), '/etc/fgm').spine.tls.certFile // '/etc/fgm/spine.crt'
+ */
+export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
+  const parsed = GatewayConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    // An unknown key is reported at its parent; name the key itself.
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    throw new ConfigError(`config: ${path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const c = parsed.data;
+  const at = (f: string) => (isAbsolute(f) ? f : resolve(baseDir, f));
+  const tls = (t: { certFile: string; keyFile: string; caFile: string }) => ({ ...t, certFile: at(t.certFile), keyFile: at(t.keyFile), caFile: at(t.caFile) });
+  return {
+    ...c,
+    listen: { ...c.listen, ...(c.listen.tls ? { tls: { ...tls(c.listen.tls), requestClientCert: c.listen.tls.requestClientCert } } : {}) },
+    spine: { ...c.spine, tls: tls(c.spine.tls) },
+    clients: c.clients.map((cl) => ({ ...cl, token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) } })),
+    audit: { ...c.audit, sqliteFile: at(c.audit.sqliteFile), hmacKeyFile: at(c.audit.hmacKeyFile) },
+    ...(c.vocabularyFile ? { vocabularyFile: at(c.vocabularyFile) } : {}),
+    ...(c.widgetFile ? { widgetFile: at(c.widgetFile) } : {}),
+  };
+}
+
+/**
+ * Reads and validates the config file (`FGM_GATEWAY_CONFIG`, default `fgm-gateway.config.json`).
+ * @example const config = loadConfig(process.env.FGM_GATEWAY_CONFIG);
+ */
+export function loadConfig(path = process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json'): GatewayConfig {
+  const full = resolve(path);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(full, 'utf8'));
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new ConfigError(`config: cannot read ${full}: ${why}`);
+  }
+  return parseConfig(raw, dirname(full));
+}

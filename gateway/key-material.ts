@@ -1,0 +1,85 @@
+/**
+ * @module key-material
+ * Reads every certificate and key the configuration names, once, at start-up, and checks each
+ * pair belongs together, so a bad file stops the gateway before it serves anyone.
+ */
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type GatewayConfig } from './config.ts';
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export interface KeyMaterial {
+  listenTls?: TlsMaterial;
+  spineTls: TlsMaterial;
+  /** Token verification keys (PEM) of clients configured with `publicKeyFile`, by client id. */
+  clientKeys: Map<string, string>;
+  hmacKey: Buffer;
+}
+
+function read(file: string, key: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`config: ${key}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function certificate(pem: string, file: string, key: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    throw new ConfigError(`config: ${key}: ${file} is not a PEM certificate`);
+  }
+}
+
+function tlsPair(files: { certFile: string; keyFile: string; caFile: string }, key: string): TlsMaterial {
+  const cert = read(files.certFile, `${key}.certFile`);
+  const privateKey = read(files.keyFile, `${key}.keyFile`);
+  const ca = read(files.caFile, `${key}.caFile`);
+  const x509 = certificate(cert, files.certFile, `${key}.certFile`);
+  certificate(ca, files.caFile, `${key}.caFile`);
+  let keyObject: KeyObject;
+  try {
+    keyObject = createPrivateKey(privateKey);
+  } catch {
+    throw new ConfigError(`config: ${key}.keyFile: ${files.keyFile} is not a PEM private key`);
+  }
+  if (!x509.checkPrivateKey(keyObject)) {
+    throw new ConfigError(`config: ${key}.keyFile: ${files.keyFile} does not match the certificate ${files.certFile}`);
+  }
+  return { cert, key: privateKey, ca };
+}
+
+/**
+ * Loads the PEM files of `config`; throws a ConfigError naming the key and file at fault
+ * (unreadable, not PEM, or a private key that does not match its certificate).
+ * @example const material = readKeyMaterial(config); https.createServer({ ...material.listenTls })
+ */
+export function readKeyMaterial(config: GatewayConfig): KeyMaterial {
+  const clientKeys = new Map<string, string>();
+  config.clients.forEach((client, i) => {
+    const f = client.token.publicKeyFile;
+    if (!f) return;
+    const key = `clients.${i}.token.publicKeyFile`;
+    const pem = read(f, key);
+    try {
+      createPublicKey(pem);
+    } catch {
+      throw new ConfigError(`config: ${key}: ${f} is not a PEM public key`);
+    }
+    clientKeys.set(client.id, pem);
+  });
+  const hmacKey = Buffer.from(read(config.audit.hmacKeyFile, 'audit.hmacKeyFile').trim());
+  if (hmacKey.length < 32) throw new ConfigError(`config: audit.hmacKeyFile: ${config.audit.hmacKeyFile} holds fewer than 32 bytes`);
+  return {
+    ...(config.listen.tls ? { listenTls: tlsPair(config.listen.tls, 'listen.tls') } : {}),
+    spineTls: tlsPair(config.spine.tls, 'spine.tls'),
+    clientKeys,
+    hmacKey,
+  };
+}
