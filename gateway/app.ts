@@ -1,0 +1,100 @@
+/**
+ * @module app
+ * Builds the gateway's Hono app from injected dependencies (config, vocabulary, Spine client,
+ * audit sink, token verifier, logger, clock). It never listens: server.ts does, and tests call
+ * `app.request(...)` or serve it on an ephemeral port.
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AuditSink } from './audit/audit-event.ts';
+import type { SessionVerifier } from './auth/verify-session-token.ts';
+import type { GatewayConfig } from './config.ts';
+import type { GatewayEnv } from './env.ts';
+import type { Vocabulary } from './fhir/vocabulary.ts';
+import type { Logger } from './logger.ts';
+import { accessLog } from './middleware/access-log.ts';
+import { audit } from './middleware/audit.ts';
+import { clientAuth, type PeerCertificate } from './middleware/client-auth.ts';
+import { noStore } from './middleware/no-store.ts';
+import { rbac } from './middleware/rbac.ts';
+import { requestId } from './middleware/request-id.ts';
+import { sessionAuth } from './middleware/session-auth.ts';
+import { errorHandler, notFound, replyFor, type ReplyDeps } from './reply.ts';
+import { fgmStatus, type FgmStatusDeps } from './routes/fgm-status.ts';
+import { fhirQuery } from './routes/fhir-query.ts';
+import { healthz } from './routes/healthz.ts';
+import { widgetModule } from './routes/widget-module.ts';
+import { SmspError } from './smsp-error.ts';
+import type { SpineClient } from './spine/client.ts';
+
+export interface AppDeps {
+  config: GatewayConfig;
+  vocabulary: Vocabulary;
+  spine: SpineClient;
+  audit: AuditSink;
+  verifySession: SessionVerifier;
+  log: Logger;
+  /** Path of the built widget module. */
+  widgetFile: string;
+  now?: () => Date;
+  /** The TLS peer certificate of a request's connection (server.ts); absent on plain HTTP and in app.request tests. */
+  peerCertificate?: (c: Context) => PeerCertificate | undefined;
+}
+
+/** The gateway's fixed paths (only these appear in access logs). */
+export const PATHS = ['/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz'] as const;
+
+/**
+ * Creates the gateway app.
+ * @example const app = createApp({ config, vocabulary, spine, audit, verifySession, log, widgetFile }); await app.request('/healthz')
+ */
+export function createApp(deps: AppDeps): Hono<GatewayEnv> {
+  const { config, log } = deps;
+  const now = deps.now ?? (() => new Date());
+  const replyDeps: ReplyDeps = { vocabulary: deps.vocabulary, smspAsid: config.smsp.asid, smspName: config.smsp.name, log };
+  const routeDeps: FgmStatusDeps = {
+    ...replyDeps,
+    spine: deps.spine,
+    spineAsid: config.spine.asid,
+    now,
+  };
+  const origins = new Set(config.clients.flatMap((c) => c.origins));
+  const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);
+  const limitBody = bodyLimit({
+    maxSize: config.listen.maxBodyBytes,
+    onError: () => {
+      throw new SmspError('REQUEST_TOO_LARGE', 'body over the size limit');
+    },
+  });
+  const auditAs = (eventType: 'widget-query' | 'fhir-query'): MiddlewareHandler<GatewayEnv> =>
+    audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
+
+  const apiHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
+  // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.
+  const widgetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' });
+
+  const app = new Hono<GatewayEnv>();
+  app.use('*', requestId(), accessLog({ log, paths: PATHS }), (c, next) => (c.req.path.startsWith('/widget/') ? widgetHeaders : apiHeaders)(c, next));
+  app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
+  app.use('/fhir/*', noStore());
+  app.use('/healthz', noStore());
+  app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
+
+  const verify = deps.verifySession;
+  app.post('/api/fgm-status', auditAs('widget-query'), sessionAuth({ verify }), rbac(), limitBody, fgmStatus(routeDeps));
+  app.post(
+    '/fhir/fgm/query',
+    auditAs('fhir-query'),
+    clientAuth({ clients: config.clients, verify, ...(deps.peerCertificate ? { peerCertificate: deps.peerCertificate } : {}) }),
+    limitBody,
+    fhirQuery(routeDeps),
+  );
+  app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
+  app.get('/healthz', healthz());
+
+  app.onError(errorHandler(replyDeps));
+  app.notFound(notFound(replyDeps));
+  return app;
+}

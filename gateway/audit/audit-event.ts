@@ -1,0 +1,39 @@
+/**
+ * @module audit/audit-event
+ * What the gateway audits for every interaction, accepted or refused (SMSP-AUDIT-004/006/009),
+ * and the one interface every store implements.
+ */
+
+export interface AuditEvent {
+  /** UTC, ISO 8601 with milliseconds (SMSP-AUDIT-011). */
+  time: string;
+  eventType: 'widget-query' | 'fhir-query';
+  /** The gateway's request id (also in the access log line). */
+  requestId: string;
+  /** The client's id for its request: the FHIR MessageHeader id, or the request id on the widget path. */
+  clientMessageId: string | null;
+  /** Configured client system, when known (null: token from an unknown issuer, no credentials). */
+  clientId: string | null;
+  /** SDS User ID or local user id. */
+  userId: string | null;
+  /** SDS Role Profile ID (smartcard users). */
+  roleProfileId: string | null;
+  /** Local role names, comma-separated (local users). */
+  localRoles: string | null;
+  orgCode: string | null;
+  nhsNumber: string | null;
+  /** The MessageHeader id of the message we sent to Spine; null when Spine was not called. */
+  spineMessageId: string | null;
+  /** Spine's response MessageHeader id, when one was validated. */
+  spineResponseId: string | null;
+  /** The Details.Code the client received. */
+  outcomeCode: string;
+  httpStatus: number;
+  /** True only when the outcome is Spine's own answer (SMSP-AUDIT-006; this SMSP has no cache). */
+  answeredBySpine: boolean;
+}
+
+/** Durable audit storage: `record` resolves only once the event is safely stored. */
+export interface AuditSink {
+  record(event: AuditEvent): Promise<void>;
+}

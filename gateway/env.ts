@@ -1,0 +1,29 @@
+/**
+ * @module env
+ * The typed per-request variables the gateway's middleware and routes share (`c.get(...)`).
+ */
+import type { ClientConfig } from './config.ts';
+import type { Identity } from './auth/identity.ts';
+import type { AuditEvent } from './audit/audit-event.ts';
+
+export interface GatewayVariables {
+  requestId: string;
+  /** The client system the request came from, once authenticated. */
+  client: ClientConfig;
+  identity: Identity;
+  /** Audit fields gathered while the request is handled; written once, by the audit middleware. */
+  audit: Partial<AuditEvent>;
+  /** The Details.Code of the answer, for the access log and audit. */
+  outcomeCode: string;
+  /** The incoming FHIR request's ids, once parsed: error answers on the FHIR path respond to them. */
+  fhirRequest: { messageId: string; sourceAsid: string };
+  /** Fixed phrase saying why a request was refused, for the access log. */
+  refusalReason: string;
+}
+
+export type GatewayEnv = { Variables: GatewayVariables };
+
+/** Adds fields to the request's audit record. */
+export function noteAudit(c: { get(k: 'audit'): Partial<AuditEvent> | undefined; set(k: 'audit', v: Partial<AuditEvent>): void }, fields: Partial<AuditEvent>): void {
+  c.set('audit', { ...c.get('audit'), ...fields });
+}

@@ -1,0 +1,56 @@
+/**
+ * @module middleware/audit
+ * Writes ONE audit record per interaction — accepted or refused — from the fields the request
+ * gathered (`noteAudit`), BEFORE the client gets its answer. If the write fails the answer is
+ * replaced by 500 GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE: no audit, no Spine data.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
+import type { GatewayEnv } from '../env.ts';
+import type { Logger } from '../logger.ts';
+
+export interface AuditOptions {
+  sink: AuditSink;
+  eventType: AuditEvent['eventType'];
+  log: Logger;
+  /** Builds the replacement answer when the audit write fails (the app's error formatter). */
+  onFailure: (c: Context<GatewayEnv>) => Response | Promise<Response>;
+  now?: () => Date;
+}
+
+/**
+ * @example app.use('/api/fgm-status', audit({ sink, eventType: 'widget-query', log, onFailure }))
+ */
+export function audit({ sink, eventType, log, onFailure, now = () => new Date() }: AuditOptions): MiddlewareHandler<GatewayEnv> {
+  return async function audit(c, next) {
+    await next();
+    const a = c.get('audit') ?? {};
+    const requestId = c.get('requestId');
+    const event: AuditEvent = {
+      time: now().toISOString(),
+      eventType,
+      requestId,
+      clientMessageId: a.clientMessageId ?? (eventType === 'widget-query' ? requestId : null),
+      clientId: a.clientId ?? null,
+      userId: a.userId ?? null,
+      roleProfileId: a.roleProfileId ?? null,
+      localRoles: a.localRoles ?? null,
+      orgCode: a.orgCode ?? null,
+      nhsNumber: a.nhsNumber ?? null,
+      spineMessageId: a.spineMessageId ?? null,
+      spineResponseId: a.spineResponseId ?? null,
+      outcomeCode: c.get('outcomeCode') ?? 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
+      httpStatus: c.res.status,
+      answeredBySpine: a.answeredBySpine ?? false,
+    };
+    try {
+      await sink.record(event);
+    } catch (e) {
+      log({ level: 'error', msg: 'audit write failed', requestId, error: (e as Error).name });
+      c.set('outcomeCode', 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+      c.set('refusalReason', 'audit write failed');
+      c.res = undefined;
+      c.res = await onFailure(c);
+    }
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * @module middleware/client-auth
+ * Authenticates a client system on the SMSP FHIR interface: by its TLS client certificate (the
+ * SHA-256 fingerprint configured as `mtls.fingerprint256`, on a CA-verified connection) or, failing
+ * that, by a bearer token from a configured issuer. Sets `c.get('client')`; else 401
+ * AUTHOR_CREDENTIALS_ERROR. The user identity comes from the bundle's Practitioner, not from here.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { TokenRejected, type SessionVerifier } from '../auth/verify-session-token.ts';
+import type { ClientConfig } from '../config.ts';
+import { noteAudit, type GatewayEnv } from '../env.ts';
+import { SmspError } from '../smsp-error.ts';
+import { bearerToken } from './session-auth.ts';
+
+/** What the TLS layer knows about the peer: its certificate fingerprint and whether the CA verified it. */
+export interface PeerCertificate {
+  fingerprint256: string;
+  authorized: boolean;
+}
+
+export interface ClientAuthOptions {
+  clients: readonly ClientConfig[];
+  verify: SessionVerifier;
+  /** Reads the peer certificate of the request's connection (server.ts supplies it); none on plain HTTP. */
+  peerCertificate?: (c: Context) => PeerCertificate | undefined;
+}
+
+/**
+ * @example app.use('/fhir/fgm/query', clientAuth({ clients, verify, peerCertificate }))
+ */
+export function clientAuth({ clients, verify, peerCertificate = () => undefined }: ClientAuthOptions): MiddlewareHandler<GatewayEnv> {
+  const byFingerprint = new Map(clients.filter((c) => c.mtls).map((c) => [c.mtls!.fingerprint256, c]));
+  return async function clientAuth(c, next) {
+    const peer = peerCertificate(c);
+    let client = peer?.authorized ? byFingerprint.get(peer.fingerprint256.replace(/:/g, '').toUpperCase()) : undefined;
+    if (!client) {
+      const token = bearerToken(c.req.header('Authorization'));
+      if (!token) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', peer ? 'client certificate not recognised' : 'no client credentials');
+      try {
+        client = (await verify(token)).client;
+      } catch (e) {
+        if (e instanceof TokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `token: ${e.reason}`);
+        throw e;
+      }
+    }
+    c.set('client', client);
+    noteAudit(c, { clientId: client.id });
+    await next();
+  };
+}

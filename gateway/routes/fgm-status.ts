@@ -1,0 +1,75 @@
+/**
+ * @module routes/fgm-status
+ * `POST /api/fgm-status` — the widget API. Checks the NHS number (SMSP-VAL-002) and the under-18
+ * rule BEFORE Spine is called, asks Spine as the signed-in user, and answers in JSON.
+ * Authentication, RBAC and audit run as middleware before this handler.
+ */
+import type { Handler } from 'hono';
+import { z } from 'zod';
+import { isIsoDate, isUnder18 } from '../age.ts';
+import type { ClientConfig } from '../config.ts';
+import { noteAudit, type GatewayEnv } from '../env.ts';
+import { isValidNhsNumber } from '../nhs-number.ts';
+import { statusReply, type ReplyDeps } from '../reply.ts';
+import { SmspError } from '../smsp-error.ts';
+import { askSpine, type AskSpineDeps } from '../spine/ask-spine.ts';
+
+const BodySchema = z.strictObject({
+  nhsNumber: z.string().max(20),
+  birthDate: z.string().max(10).optional(),
+});
+
+export interface FgmStatusDeps extends ReplyDeps, AskSpineDeps {
+  now: () => Date;
+}
+
+/** Organization.name for an ODS code: configured names first, the client's own name for its own code. */
+export function organisationName(client: ClientConfig, odsCode: string): string {
+  return client.orgNames?.[odsCode] ?? (odsCode === client.odsCode ? client.name : odsCode);
+}
+
+/**
+ * @example app.post('/api/fgm-status', fgmStatus(deps))
+ */
+export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
+  return async function fgmStatus(c) {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new SmspError('INVALID_PARAMETER', 'body is not JSON');
+    }
+    const body = BodySchema.safeParse(raw);
+    if (!body.success) throw new SmspError('INVALID_PARAMETER', 'body does not match {nhsNumber, birthDate?}');
+    const nhsNumber = body.data.nhsNumber.replace(/\s/g, '');
+    const { birthDate } = body.data;
+    // Audit who asked about whom even when the request is refused below.
+    noteAudit(c, { nhsNumber });
+    if (!isValidNhsNumber(nhsNumber)) throw new SmspError('INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
+    if (birthDate !== undefined) {
+      if (!isIsoDate(birthDate)) throw new SmspError('INVALID_PARAMETER', 'birthDate is not YYYY-MM-DD');
+      if (new Date(`${birthDate}T00:00:00Z`) > deps.now()) throw new SmspError('INVALID_PARAMETER', 'birthDate is in the future');
+      if (!isUnder18(birthDate, deps.now())) throw new SmspError('PATIENT_OVER_18', 'patient is 18 or over');
+    }
+
+    const identity = c.get('identity');
+    const outcome = await askSpine(deps, {
+      nhsNumber,
+      author: identity.author,
+      organization: { odsCode: identity.orgCode, name: organisationName(c.get('client'), identity.orgCode) },
+      signal: c.req.raw.signal,
+    });
+    noteAudit(c, {
+      spineMessageId: outcome.spineMessageId,
+      spineResponseId: outcome.spineResponseId,
+      answeredBySpine: outcome.answeredBySpine,
+    });
+    if (outcome.reason) c.set('refusalReason', outcome.reason);
+    return statusReply(c, deps, outcome.code, {
+      nhsNumber,
+      assessmentDate: outcome.assessmentDate,
+      checkedAt: outcome.checkedAt,
+      messageId: outcome.spineMessageId,
+    });
+  };
+}

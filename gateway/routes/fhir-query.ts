@@ -1,0 +1,52 @@
+/**
+ * @module routes/fhir-query
+ * `POST /fhir/fgm/query` — the SMSP FHIR interface. Validates the client's FGMQuery_2_0 bundle
+ * (SMSP-VAL-001/003), requires an auditable author (SMSP-AUDIT-005, SMSP-FGMRI-008), checks the
+ * NHS number, then RE-ISSUES the query to Spine with the SMSP's ASID as source and the initiating
+ * organisation's ODS code (SMSP-IG-003), and answers with a FHIR response bundle (SMSP-ERR-004).
+ */
+import type { Handler } from 'hono';
+import { noteAudit, type GatewayEnv } from '../env.ts';
+import { parseQueryBundle } from '../fhir/query-bundle.ts';
+import { isValidNhsNumber } from '../nhs-number.ts';
+import { fhirReply } from '../reply.ts';
+import { SmspError } from '../smsp-error.ts';
+import { askSpine } from '../spine/ask-spine.ts';
+import { organisationName, type FgmStatusDeps } from './fgm-status.ts';
+
+/**
+ * @example app.post('/fhir/fgm/query', fhirQuery(deps))
+ */
+export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
+  return async function fhirQuery(c) {
+    const parsed = parseQueryBundle(await c.req.text());
+    if (!parsed.ok) throw new SmspError('INPUT_MESSAGE_VALIDATION_ERROR', `request ${parsed.error.kind} at ${parsed.error.element}`);
+    const q = parsed.value;
+    c.set('fhirRequest', { messageId: q.messageId, sourceAsid: q.sourceAsid });
+    const client = c.get('client');
+    const orgCode = q.organization?.odsCode ?? client.odsCode;
+    noteAudit(c, { clientMessageId: q.messageId, nhsNumber: q.nhsNumber, orgCode });
+    if (!q.author) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'Practitioner has no SDS or local identifier');
+    noteAudit(c, {
+      userId: q.author.kind === 'sds' ? q.author.userId : q.author.localId,
+      roleProfileId: q.author.kind === 'sds' ? q.author.roleProfileId : null,
+    });
+    if (!isValidNhsNumber(q.nhsNumber)) throw new SmspError('INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
+
+    const outcome = await askSpine(deps, {
+      nhsNumber: q.nhsNumber,
+      author: q.author,
+      organization: { odsCode: orgCode, name: q.organization?.name ?? organisationName(client, orgCode) },
+      signal: c.req.raw.signal,
+    });
+    noteAudit(c, {
+      spineMessageId: outcome.spineMessageId,
+      spineResponseId: outcome.spineResponseId,
+      answeredBySpine: outcome.answeredBySpine,
+    });
+    if (outcome.reason) c.set('refusalReason', outcome.reason);
+    return outcome.code === 'SUCCESS'
+      ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: outcome.assessmentDate! })
+      : fhirReply(c, deps, outcome.code);
+  };
+}

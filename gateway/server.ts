@@ -1,0 +1,143 @@
+/**
+ * @module server
+ * The only file that touches @hono/node-server and TLS: reads the key material, opens the audit
+ * store, builds the app and listens — plain HTTP, or HTTPS (optionally asking for client
+ * certificates for the SMSP FHIR interface) per `listen.tls`. `close()` is the graceful shutdown.
+ */
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import { once } from 'node:events';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Context } from 'hono';
+import { createApp } from './app.ts';
+import type { AuditSink } from './audit/audit-event.ts';
+import { openSqliteAuditStore } from './audit/sqlite-store.ts';
+import { createSessionVerifier } from './auth/verify-session-token.ts';
+import { ConfigError, DEFAULT_WIDGET_FILE, type GatewayConfig } from './config.ts';
+import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
+import { readKeyMaterial } from './key-material.ts';
+import { jsonLineLogger, type Logger } from './logger.ts';
+import type { PeerCertificate } from './middleware/client-auth.ts';
+import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
+
+export interface GatewayDeps {
+  /** Default: JSON lines on stdout. */
+  log?: Logger;
+  /** Default: the real HTTPS client for `spine.endpoint`. */
+  spine?: SpineClient;
+  /** Default: the SQLite store at `audit.sqliteFile`. */
+  audit?: AuditSink;
+  now?: () => Date;
+  /** For JWKS fetches; default global fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface RunningGateway {
+  url: string;
+  /** Stops accepting connections, lets in-flight requests finish, then closes Spine connections and the audit store. */
+  close(): Promise<void>;
+}
+
+function peerCertificate(c: Context): PeerCertificate | undefined {
+  const socket = (c.env as HttpBindings | undefined)?.incoming?.socket;
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const cert = socket.getPeerCertificate();
+  return cert?.fingerprint256 ? { fingerprint256: cert.fingerprint256, authorized: socket.authorized } : undefined;
+}
+
+function vocabularyFor(config: GatewayConfig): Vocabulary {
+  try {
+    return config.vocabularyFile ? loadVocabulary(config.vocabularyFile) : loadVocabulary();
+  } catch (e) {
+    throw new ConfigError(`config: vocabularyFile: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Starts the gateway. Throws a ConfigError (one line naming the key and file) when a certificate,
+ * key, vocabulary or audit file is unusable — before anything listens.
+ * @example const gw = await startGateway(loadConfig()); console.log(gw.url); await gw.close();
+ */
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const material = readKeyMaterial(config);
+  const vocabulary = vocabularyFor(config);
+  const log = deps.log ?? jsonLineLogger();
+  const verifySession = createSessionVerifier({ clients: config.clients, clientKeys: material.clientKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  let store: ReturnType<typeof openSqliteAuditStore> | undefined;
+  if (!deps.audit) {
+    try {
+      store = openSqliteAuditStore(config.audit.sqliteFile);
+    } catch (e) {
+      throw new ConfigError(`config: audit.sqliteFile: cannot open ${config.audit.sqliteFile}: ${(e as Error).message}`);
+    }
+  }
+  const realSpine = deps.spine
+    ? undefined
+    : createHttpsSpineClient({ endpoint: config.spine.endpoint, tls: material.spineTls, timeoutMs: config.spine.timeoutMs, maxResponseBytes: config.spine.maxResponseBytes });
+
+  const app = createApp({
+    config,
+    vocabulary,
+    spine: deps.spine ?? realSpine!,
+    audit: deps.audit ?? store!,
+    verifySession,
+    log,
+    widgetFile: config.widgetFile ?? DEFAULT_WIDGET_FILE,
+    peerCertificate,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const listener = getRequestListener(app.fetch, {
+    // Reached only if the app itself cannot answer: no detail to the client or the log.
+    errorHandler: () => new Response('Internal Server Error', { status: 500 }),
+  });
+
+  const tls = material.listenTls;
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          minVersion: 'TLSv1.2',
+          requestCert: config.listen.tls!.requestClientCert,
+          // Browsers calling the widget API have no client certificate; the FHIR route checks
+          // `authorized` and the fingerprint itself.
+          rejectUnauthorized: false,
+        },
+        listener,
+      )
+    : createHttpServer(listener);
+  server.requestTimeout = config.listen.requestTimeoutMs;
+  server.headersTimeout = Math.min(config.listen.requestTimeoutMs, 10_000);
+  server.keepAliveTimeout = 5000;
+
+  server.listen(config.listen.port, config.listen.host);
+  try {
+    await once(server, 'listening');
+  } catch (e) {
+    store?.close();
+    realSpine?.close();
+    throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= (async () => {
+        const closed = once(server, 'close');
+        server.close();
+        server.closeIdleConnections();
+        await closed;
+        realSpine?.close();
+        store?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * @module spine/ask-spine
+ * The core both gateway interfaces share: build the FGMQuery_2_0 message with the SMSP's own ASID
+ * as source (SMSP-IG-003), send it, and map Spine's validated answer to one vocabulary code.
+ * An answer that is not for our request, or carries a code we do not know, is never guessed at:
+ * it becomes RESPONSE_MESSAGE_VALIDATION_ERROR (SMSP-VAL-004).
+ */
+import { buildQueryBundle } from '../fhir/query-bundle.ts';
+import type { Author, Organization } from '../fhir/types.ts';
+import type { Vocabulary } from '../fhir/vocabulary.ts';
+import type { SpineClient } from './client.ts';
+
+export interface AskSpineDeps {
+  spine: SpineClient;
+  vocabulary: Vocabulary;
+  smspAsid: string;
+  smspName?: string | undefined;
+  spineAsid: string;
+}
+
+export interface SpineQuestion {
+  nhsNumber: string;
+  author: Author;
+  organization: Organization;
+  signal?: AbortSignal;
+}
+
+export interface SpineOutcome {
+  /** Details.Code for the client: SUCCESS, a code Spine sent, or a gateway code. */
+  code: string;
+  /** True when `code` is Spine's own validated answer (SMSP-AUDIT-006). */
+  answeredBySpine: boolean;
+  /** MessageHeader id of the message we sent to Spine. */
+  spineMessageId: string;
+  spineResponseId: string | null;
+  /** Spine's MessageHeader.timestamp, when it answered validly. */
+  checkedAt: string | null;
+  /** Flag.period.start, for an indicator. */
+  assessmentDate: string | null;
+  /** Fixed phrase for logs when the answer was refused. */
+  reason?: string;
+}
+
+/**
+ * Asks Spine about one patient and maps the answer.
+ * @example const outcome = await askSpine(deps, { nhsNumber, author, organization }); outcome.code // 'SUCCESS'
+ */
+export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<SpineOutcome> {
+  const built = buildQueryBundle({
+    nhsNumber: q.nhsNumber,
+    sourceAsid: deps.smspAsid,
+    destinationAsid: deps.spineAsid,
+    author: q.author,
+    organization: q.organization,
+    ...(deps.smspName ? { sourceName: deps.smspName } : {}),
+  });
+  const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null };
+  const answer = await deps.spine.query(built.xml, q.signal ? { signal: q.signal } : {});
+  if (answer.kind === 'failure') return { ...base, code: answer.code, answeredBySpine: false, reason: answer.reason };
+
+  const r = answer.response;
+  const refuse = (reason: string): SpineOutcome => ({ ...base, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', answeredBySpine: false, reason });
+  if (r.respondsTo !== built.messageId) return refuse('response is for another request');
+  if (r.sourceAsid !== deps.spineAsid || r.destinationAsid !== deps.smspAsid) return refuse('response ASIDs do not match');
+
+  const answered = { ...base, spineResponseId: r.messageId, checkedAt: r.timestamp, answeredBySpine: true };
+  if (r.outcome.kind === 'indicator') {
+    if (r.outcome.nhsNumber !== q.nhsNumber) return refuse('indicator is for another patient');
+    if (answer.httpStatus !== 200 || r.responseCode !== 'ok') return refuse('indicator with an error status');
+    return { ...answered, code: 'SUCCESS', assessmentDate: r.outcome.assessmentDate };
+  }
+  const row = deps.vocabulary.find(r.outcome.code);
+  if (!row || row.code === 'SUCCESS') return refuse('unknown outcome code');
+  // response.code alone cannot tell: the codec writes `ok` for a not-found outcome, as Spine does.
+  if (answer.httpStatus < 400) return refuse('error outcome with a success status');
+  return { ...answered, code: row.code };
+}

@@ -1,0 +1,123 @@
+/**
+ * @module spine/client
+ * The gateway's one way to Spine: an HTTPS POST of the FGMQuery_2_0 bundle with TLS mutual
+ * authentication over ONE keep-alive agent. Every answer is validated with the codec before use
+ * (SMSP-VAL-004); nothing is cached (SMSP-FGMRI-003) and nothing is retried — the
+ * implementation guide leaves retries to the querying party.
+ */
+import { Agent, request } from 'node:https';
+import { parseQueryResponse } from '../fhir/response-bundle.ts';
+import type { QueryResponse } from '../fhir/types.ts';
+import type { TlsMaterial } from '../key-material.ts';
+
+export const SOAP_ACTION = 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0';
+
+/** Spine answered with a profile-valid FGMQueryResponse_2_0 (any HTTP status). */
+export interface SpineAnswer {
+  kind: 'answer';
+  httpStatus: number;
+  response: QueryResponse;
+}
+
+/**
+ * Spine could not be asked or its answer cannot be used. `reason` is a fixed phrase for logs.
+ * - COULD_NOT_CONNECT_TO_SPINE: no connection, TLS failure, dropped connection or deadline passed.
+ * - RESPONSE_MESSAGE_VALIDATION_ERROR: an answer arrived but is not a valid FGM-IS response
+ *   (wrong content type, too large, not XML, profile-invalid) — including an HTTP 5xx whose body
+ *   is not a valid OperationOutcome bundle: we reached Spine, so "could not connect" would mislead.
+ */
+export interface SpineFailure {
+  kind: 'failure';
+  code: 'COULD_NOT_CONNECT_TO_SPINE' | 'RESPONSE_MESSAGE_VALIDATION_ERROR';
+  reason: string;
+  httpStatus?: number;
+}
+
+export interface SpineClient {
+  query(xml: string, opts?: { signal?: AbortSignal }): Promise<SpineAnswer | SpineFailure>;
+}
+
+export interface HttpsSpineClientOptions {
+  endpoint: string;
+  tls: TlsMaterial;
+  /** Overall deadline for connect + headers + body. */
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+// DSTU2 registered application/xml+fhir; later FHIR versions use application/fhir+xml.
+const FHIR_XML = /^application\/(fhir\+xml|xml\+fhir)\s*(;|$)/i;
+
+/**
+ * Creates the real Spine client. Call `close()` on shutdown to end the kept-alive connections.
+ * @example const spine = createHttpsSpineClient({ endpoint, tls, timeoutMs: 10_000, maxResponseBytes: 262_144 }); await spine.query(xml)
+ */
+export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBytes }: HttpsSpineClientOptions): SpineClient & { close(): void } {
+  const agent = new Agent({ keepAlive: true, cert: tls.cert, key: tls.key, ca: tls.ca, minVersion: 'TLSv1.2', maxSockets: 32 });
+  const url = new URL(endpoint);
+
+  function query(xml: string, opts: { signal?: AbortSignal } = {}): Promise<SpineAnswer | SpineFailure> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (r: SpineAnswer | SpineFailure) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const fail = (code: SpineFailure['code'], reason: string, httpStatus?: number) =>
+        done({ kind: 'failure', code, reason, ...(httpStatus ? { httpStatus } : {}) });
+      const body = Buffer.from(xml, 'utf8');
+      // Hostname verification is node's default checkServerIdentity; rejectUnauthorized stays true.
+      const req = request(url, {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/fhir+xml; charset=utf-8',
+          accept: 'application/fhir+xml',
+          soapaction: `"${SOAP_ACTION}"`,
+          'content-length': body.length,
+        },
+      });
+      const onAbort = () => {
+        fail('COULD_NOT_CONNECT_TO_SPINE', deadline.aborted ? 'timeout' : 'aborted');
+        req.destroy();
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (e: NodeJS.ErrnoException) => fail('COULD_NOT_CONNECT_TO_SPINE', `connection: ${e.code ?? e.name}`));
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        const type = res.headers['content-type'] ?? '';
+        if (!FHIR_XML.test(type)) {
+          res.destroy();
+          return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxResponseBytes) {
+            res.destroy();
+            return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response too large', status);
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', () => fail('COULD_NOT_CONNECT_TO_SPINE', 'connection lost during response', status));
+        res.on('close', () => {
+          if (!res.complete) fail('COULD_NOT_CONNECT_TO_SPINE', 'connection lost during response', status);
+        });
+        res.on('end', () => {
+          const parsed = parseQueryResponse(Buffer.concat(chunks).toString('utf8'));
+          if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', `response ${parsed.error.kind} at ${parsed.error.element}`, status);
+          done({ kind: 'answer', httpStatus: status, response: parsed.value });
+        });
+      });
+      req.end(body);
+    });
+  }
+
+  return { query, close: () => agent.destroy() };
+}

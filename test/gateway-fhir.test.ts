@@ -1,0 +1,135 @@
+/**
+ * @module test/gateway-fhir
+ * The SMSP FHIR interface (`POST /fhir/fgm/query`) over real sockets: the gateway on HTTPS asking
+ * for client certificates, the client system authenticated by mutual TLS or a bearer token, and
+ * the query re-issued to the Spine simulator with the gateway's own ASID (SMSP-IG-003).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { buildQueryBundle, parseQueryBundle } from '../gateway/fhir/query-bundle.ts';
+import { parseQueryResponse } from '../gateway/fhir/response-bundle.ts';
+import type { Author, QueryRequest } from '../gateway/fhir/types.ts';
+import { without } from './helpers/fhir-fixtures.ts';
+import { GATEWAY_ASID, SPINE_ASID, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+
+const CLIENT_ASID = '918999198993';
+const SDS: Author = { kind: 'sds', userId: '687227875014', roleProfileId: '687231329107' };
+const LOCAL: Author = { kind: 'local', localId: 'chs-user-17' };
+
+let stack: TestStack;
+before(async () => {
+  stack = await startTestStack({ tls: true });
+});
+after(async () => {
+  await stack?.close();
+});
+
+function bundle(nhsNumber: string, author: Author = SDS) {
+  return buildQueryBundle({ nhsNumber, sourceAsid: CLIENT_ASID, destinationAsid: GATEWAY_ASID, author, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
+}
+
+async function post(xml: string, auth: { clientCert?: boolean; token?: string } = { clientCert: true }) {
+  const res = await stack.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, ...auth });
+  const parsed = parseQueryResponse(res.body);
+  assert.ok(parsed.ok, `the gateway answers with a valid FGMQueryResponse_2_0 (${res.status}): ${parsed.ok ? '' : parsed.error.message}`);
+  assert.match(String(res.headers['content-type']), /^application\/fhir\+xml/);
+  assert.equal(res.headers['cache-control'], 'no-store');
+  return { res, answer: parsed.value };
+}
+
+function lastSpineMessage(): QueryRequest {
+  const parsed = parseQueryBundle(stack.sim.received.at(-1)!.xml);
+  assert.ok(parsed.ok);
+  return parsed.value;
+}
+
+const PATIENTS = [
+  { nhsNumber: '9990000018', status: 200, outcome: { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' } },
+  { nhsNumber: '9990000026', status: 404, code: 'NO_RECORD_FOUND' },
+  { nhsNumber: '9990000034', status: 400, code: 'PATIENT_OVER_18' },
+  { nhsNumber: '9990000042', status: 200, outcome: { kind: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30' } },
+] as const;
+
+describe('POST /fhir/fgm/query with mutual TLS', () => {
+  for (const p of PATIENTS) {
+    it(`${p.nhsNumber} → ${'code' in p ? p.code : 'Flag'} (SMSP-ERR-004, SMSP-IG-003)`, async () => {
+      const q = bundle(p.nhsNumber);
+      const calls = stack.sim.received.length;
+      const { res, answer } = await post(q.xml);
+      assert.equal(res.status, p.status);
+      assert.equal(answer.respondsTo, q.messageId, 'response.identifier is the client’s message id');
+      assert.equal(answer.destinationAsid, CLIENT_ASID);
+      assert.equal(answer.sourceAsid, GATEWAY_ASID);
+      if ('code' in p) {
+        assert.equal(answer.outcome.kind, 'operation-outcome');
+        assert.equal(answer.outcome.kind === 'operation-outcome' && answer.outcome.code, p.code);
+      } else {
+        assert.deepEqual(answer.outcome, p.outcome);
+      }
+      assert.equal(stack.sim.received.length, calls + 1);
+      const sent = lastSpineMessage();
+      assert.notEqual(sent.messageId, q.messageId, 'the gateway re-issues the message with its own id');
+      assert.equal(sent.sourceAsid, GATEWAY_ASID);
+      assert.equal(sent.destinationAsid, SPINE_ASID);
+      assert.equal(sent.organization?.odsCode, 'RY2');
+      assert.equal(sent.author?.kind, 'sds');
+      assert.equal(sent.author?.kind === 'sds' && `${sent.author.userId}/${sent.author.roleProfileId}`, `${SDS.userId}/${SDS.roleProfileId}`);
+      const row = stack.auditRows().at(-1)!;
+      assert.equal(row.clientMessageId, q.messageId);
+      assert.equal(row.spineMessageId, sent.messageId);
+      assert.equal(row.clientId, 'test-chs');
+      assert.equal(row.userId, SDS.userId);
+      assert.equal(row.roleProfileId, SDS.roleProfileId);
+      assert.equal(row.answeredBySpine, 1);
+    });
+  }
+  it('SMSP-FGMRI-008 a local identifier is passed on as the Practitioner’s local id', async () => {
+    const { res } = await post(bundle('9990000018', LOCAL).xml);
+    assert.equal(res.status, 200);
+    assert.deepEqual(lastSpineMessage().author, LOCAL);
+  });
+});
+
+describe('POST /fhir/fgm/query with a bearer token', () => {
+  it('a token of a configured issuer authenticates the client system', async () => {
+    const { res, answer } = await post(bundle('9990000042').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system' }) });
+    assert.equal(res.status, 200);
+    assert.equal(answer.outcome.kind, 'indicator');
+  });
+});
+
+describe('refusals on the FHIR interface', () => {
+  const refusal = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string) => {
+    const calls = stack.sim.received.length;
+    const { res, answer } = await post(xml, auth);
+    assert.equal(res.status, status);
+    assert.equal(answer.outcome.kind === 'operation-outcome' && answer.outcome.code, code);
+    assert.equal(stack.sim.received.length, calls, 'Spine was not called');
+    assert.equal(stack.auditRows().at(-1)!.outcomeCode, code);
+    return answer;
+  };
+  const refused = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string): Promise<void> => {
+    await refusal(xml, auth, status, code);
+  };
+  it('SMSP-IG-002 no client certificate and no token → 401 AUTHOR_CREDENTIALS_ERROR', () => refused(bundle('9990000018').xml, {}, 401, 'AUTHOR_CREDENTIALS_ERROR'));
+  it('SMSP-IG-002 a forged token → 401 AUTHOR_CREDENTIALS_ERROR', () =>
+    refused(bundle('9990000018').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system', foreignKey: true }) }, 401, 'AUTHOR_CREDENTIALS_ERROR'));
+  it('SMSP-VAL-001 a body that is not XML → 400 INPUT_MESSAGE_VALIDATION_ERROR', () => refused('{"not":"xml"}', { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
+  it('SMSP-VAL-001 XML with a DOCTYPE → 400 INPUT_MESSAGE_VALIDATION_ERROR', () =>
+    refused(`<!DOCTYPE x [<!ENTITY a "b">]>${bundle('9990000018').xml.replace(/^<\?xml[^>]*\?>/, '')}`, { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
+  it('SMSP-VAL-003 a bundle breaking the profile → 400 INPUT_MESSAGE_VALIDATION_ERROR', () =>
+    refused(without(bundle('9990000018').xml, 'MessageHeader.event'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
+  it('SMSP-AUDIT-005 a Practitioner without SDS or local identifiers → 401 AUTHOR_CREDENTIALS_ERROR', async () => {
+    const q = bundle('9990000018', LOCAL);
+    const answer = await refusal(without(q.xml, 'Practitioner.identifier'), { clientCert: true }, 401, 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(answer.respondsTo, q.messageId);
+  });
+  it('SMSP-VAL-002 an NHS number failing modulus 11 → 400 INVALID_NHS_NUMBER', () => refused(bundle('9990000019').xml, { clientCert: true }, 400, 'INVALID_NHS_NUMBER'));
+});
+
+describe('logs', () => {
+  it('nothing the gateway logged contains a valid NHS number', () => {
+    assert.ok(stack.logs.length > 5);
+    assert.deepEqual(validNhsNumbersIn(stack.logs.join('\n')), []);
+  });
+});

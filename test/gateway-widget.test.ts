@@ -1,0 +1,154 @@
+/**
+ * @module test/gateway-widget
+ * The widget API end to end over real sockets: gateway ↔ Spine simulator over TLS-MA, for the
+ * four DESIGN.md test patients, as a locally authenticated user and as a smartcard (CIS2) user.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { parseQueryBundle } from '../gateway/fhir/query-bundle.ts';
+import type { QueryRequest } from '../gateway/fhir/types.ts';
+import { CIS2_GP, GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_ORIGIN, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+
+let stack: TestStack;
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.close();
+});
+
+const PATIENTS = [
+  { nhsNumber: '9990000018', birthDate: '2014-03-02', status: 200, body: { status: 'indicator', assessmentDate: '2019-12-10', code: 'SUCCESS', smspCode: 'SMSP-0000' } },
+  { nhsNumber: '9990000026', birthDate: '2016-07-19', status: 404, body: { status: 'no-record', assessmentDate: null, code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001' } },
+  // Asked without a birth date, so Spine itself answers that the patient is over 18.
+  { nhsNumber: '9990000034', birthDate: undefined, status: 400, body: { status: 'error', assessmentDate: null, code: 'PATIENT_OVER_18', smspCode: 'FGM-0003' } },
+  { nhsNumber: '9990000042', birthDate: '2019-11-30', status: 200, body: { status: 'indicator', assessmentDate: '2024-06-30', code: 'SUCCESS', smspCode: 'SMSP-0000' } },
+] as const;
+
+const USERS = [
+  { label: 'local claims', client: 'local' as const, claims: LOCAL_MIDWIFE },
+  { label: 'CIS2 claims', client: 'cis2' as const, claims: CIS2_GP },
+];
+
+/** The last message the simulator received, parsed by the codec (independently of the simulator). */
+function lastSpineMessage(): QueryRequest {
+  const last = stack.sim.received.at(-1);
+  assert.ok(last, 'Spine was called');
+  const parsed = parseQueryBundle(last.xml);
+  assert.ok(parsed.ok, `the message sent to Spine is valid: ${parsed.ok ? '' : parsed.error.message}`);
+  return parsed.value;
+}
+
+for (const user of USERS) {
+  describe(`POST /api/fgm-status with ${user.label}`, () => {
+    for (const p of PATIENTS) {
+      it(`${p.nhsNumber} → ${p.body.code} (SMSP-FGMRI-001, SMSP-IG-003)`, async () => {
+        const before = stack.sim.received.length;
+        const res = await stack.request('/api/fgm-status', {
+          token: stack.signToken(user.claims, { client: user.client }),
+          headers: { Origin: TEST_ORIGIN },
+          json: { nhsNumber: p.nhsNumber, ...(p.birthDate ? { birthDate: p.birthDate } : {}) },
+        });
+        assert.equal(res.status, p.status);
+        assert.equal(res.headers['cache-control'], 'no-store');
+        assert.equal(res.headers['access-control-allow-origin'], TEST_ORIGIN);
+        const body = JSON.parse(res.body);
+        assert.equal(stack.sim.received.length, before + 1, 'exactly one Spine call');
+        const sent = lastSpineMessage();
+        assert.deepEqual({ ...body, checkedAt: undefined, messageId: undefined }, { ...p.body, nhsNumber: p.nhsNumber, checkedAt: undefined, messageId: undefined, display: body.display });
+        assert.equal(body.messageId, sent.messageId, 'messageId is our Spine request id');
+        assert.match(body.checkedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/, 'checkedAt is Spine’s timestamp');
+        assert.equal(sent.nhsNumber, p.nhsNumber);
+        assert.equal(sent.sourceAsid, GATEWAY_ASID);
+        assert.equal(sent.destinationAsid, SPINE_ASID);
+        assert.equal(sent.organization?.odsCode, 'RX1');
+        if (user.client === 'cis2') {
+          assert.deepEqual(sent.author, { kind: 'sds', userId: '555021935107', roleProfileId: '555021936108', ...(sent.author && 'name' in sent.author && sent.author.name ? { name: sent.author.name } : {}) });
+        } else {
+          assert.equal(sent.author?.kind, 'local');
+          assert.equal(sent.author?.kind === 'local' && sent.author.localId, 'ajones');
+        }
+      });
+    }
+  });
+}
+
+describe('checks before Spine is called', () => {
+  for (const bad of ['9990000019', '999000001', 'abcdefghij', '0000000001']) {
+    it(`SMSP-VAL-002 ${bad} is 400 INVALID_NHS_NUMBER without a Spine call`, async () => {
+      const before = stack.sim.received.length;
+      const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: bad } });
+      assert.equal(res.status, 400);
+      assert.equal(JSON.parse(res.body).code, 'INVALID_NHS_NUMBER');
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(stack.sim.received.length, before);
+    });
+  }
+  it('MSCA-FGMRISQ-04 a birth date 18 or more years ago is 400 PATIENT_OVER_18 without a Spine call', async () => {
+    const before = stack.sim.received.length;
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000034', birthDate: '2001-01-15' } });
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body).code, 'PATIENT_OVER_18');
+    assert.equal(stack.sim.received.length, before);
+  });
+  it('a body without nhsNumber is 400 INVALID_PARAMETER without a Spine call', async () => {
+    const before = stack.sim.received.length;
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhs: '9990000018' } });
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
+    assert.equal(stack.sim.received.length, before);
+  });
+});
+
+describe('CORS', () => {
+  it('a preflight from a configured origin is granted', async () => {
+    const res = await stack.request('/api/fgm-status', {
+      method: 'OPTIONS',
+      headers: { Origin: TEST_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+    });
+    assert.equal(res.headers['access-control-allow-origin'], TEST_ORIGIN);
+  });
+  it('an origin not configured gets no Access-Control-Allow-Origin', async () => {
+    const res = await stack.request('/api/fgm-status', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.test', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
+  });
+});
+
+describe('audit (SMSP-AUDIT-004/006)', () => {
+  it('holds one linked record per interaction, refusals included', async () => {
+    const before = stack.auditRows().length;
+    const ok = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000042' } });
+    const sentToSpine = lastSpineMessage().messageId;
+    const refused = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000019' } });
+    const rows = stack.auditRows().slice(before);
+    assert.equal(rows.length, 2);
+    const [a, b] = rows as [Record<string, unknown>, Record<string, unknown>];
+    assert.equal(a.clientMessageId, ok.headers['x-request-id']);
+    assert.equal(a.spineMessageId, sentToSpine);
+    assert.equal(JSON.parse(ok.body).messageId, sentToSpine);
+    assert.equal(a.userId, '555021935107');
+    assert.equal(a.roleProfileId, '555021936108');
+    assert.equal(a.orgCode, 'RX1');
+    assert.equal(a.nhsNumber, '9990000042');
+    assert.equal(a.outcomeCode, 'SUCCESS');
+    assert.equal(a.answeredBySpine, 1);
+    assert.equal(a.clientId, 'test-epr-cis2');
+    assert.equal(b.clientMessageId, refused.headers['x-request-id']);
+    assert.equal(b.outcomeCode, 'INVALID_NHS_NUMBER');
+    assert.equal(b.userId, 'ajones');
+    assert.equal(b.localRoles, 'midwife');
+    assert.equal(b.spineMessageId, null);
+    assert.equal(b.answeredBySpine, 0);
+    assert.ok((a.seq as number) < (b.seq as number));
+  });
+});
+
+describe('logs', () => {
+  it('nothing the gateway logged contains a valid NHS number', () => {
+    assert.ok(stack.logs.length > 10, 'the gateway logged the requests');
+    assert.deepEqual(validNhsNumbersIn(stack.logs.join('\n')), []);
+  });
+});

@@ -1,0 +1,255 @@
+/**
+ * @module test/helpers/stack
+ * Starts the whole server side on ephemeral ports for a test: the Spine simulator (TLS-MA, dev
+ * PKI), the gateway (real config file in a temp folder, real SQLite audit file, real HTTPS Spine
+ * client) and a JWKS server for the CIS2-style client. Signs session tokens for three configured
+ * clients so tests can act as a locally authenticated user, a smartcard (CIS2) user, or another
+ * SMSP client system.
+ *
+ * @example
+ * const stack = await startTestStack();
+ * const res = await stack.request('/api/fgm-status', { method: 'POST', token: stack.signToken({}), json: { nhsNumber: '9990000018' } });
+ * await stack.close();
+ */
+import { generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
+import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
+import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
+import { startSpineSimulator } from '../../demo/spine/server.ts';
+import { signJwt, type TestAlg } from './jwt.ts';
+import { testPki } from './pki.ts';
+
+/** Issuers, audience and origin of the configured test clients. */
+export const TEST_CLIENTS = {
+  local: { id: 'test-epr', issuer: 'https://epr.test/local', ods: 'RX1', name: 'Test Maternity NHS Trust' },
+  cis2: { id: 'test-epr-cis2', issuer: 'https://epr.test/cis2', ods: 'RX1', name: 'Test Maternity NHS Trust (smartcard)' },
+  system: { id: 'test-chs', issuer: 'https://chs.test', ods: 'RY2', name: 'Test Child Health System' },
+} as const;
+export const TEST_AUDIENCE = 'fgm-status-gateway';
+export const TEST_ORIGIN = 'https://epr.test';
+export const GATEWAY_ASID = '200000000111';
+export const SPINE_ASID = '990101234567';
+
+/** The claims of the default users: a local midwife (B0370 via roleActivities) and a CIS2 GP. */
+export const LOCAL_MIDWIFE = { sub: 'ajones', name: 'Alex Jones', roles: ['midwife'], org: 'RX1' };
+export const LOCAL_RECEPTIONIST = { sub: 'clee', name: 'Chris Lee', roles: ['receptionist'], org: 'RX1' };
+export const CIS2_GP = {
+  sub: '555021935107',
+  nhsid_useruid: '555021935107',
+  selected_roleid: '555021936108',
+  nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'RX1', activity_codes: ['B0370', 'B0360'] }],
+};
+
+export interface SignOptions {
+  /** Which configured client signs (default `local`). */
+  client?: keyof typeof TEST_CLIENTS;
+  /** Default: the client's algorithm (ES256 local/system, RS256 cis2). `none` and `HS256` forge tokens. */
+  alg?: TestAlg;
+  /** Sign with a key the gateway does not know. */
+  foreignKey?: boolean;
+  /** Seconds from now to exp (default 300); iat = now. */
+  lifetimeSeconds?: number;
+}
+
+export interface TestStackOptions {
+  /** `spine.timeoutMs` (default 2000). */
+  spineTimeoutMs?: number;
+  /** Serve the gateway over HTTPS asking for client certificates (needed for mTLS tests). */
+  tls?: boolean;
+  /** Edit the raw config object before it is written. */
+  configure?: (raw: Record<string, any>) => void;
+  /** Extra gateway dependencies (e.g. a clock). */
+  deps?: GatewayDeps;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  token?: string;
+  json?: unknown;
+  body?: string;
+  /** Present the client system's certificate (client-system.crt) on the TLS connection. */
+  clientCert?: boolean;
+}
+
+export interface TestStack {
+  gatewayUrl: string;
+  sim: Awaited<ReturnType<typeof startSpineSimulator>>;
+  config: GatewayConfig;
+  configFile: string;
+  auditDbPath: string;
+  pkiDir: string;
+  dir: string;
+  /** Every line the gateway logged. */
+  logs: string[];
+  /** Signs a session token: registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
+  signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
+  /** An HTTP(S) request to the gateway (trusting the dev CA). */
+  request(path: string, opts?: RequestOptions): Promise<TestResponse>;
+  /** All rows of the audit table, in sequence order. */
+  auditRows(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+function keyPem(k: KeyObject) {
+  return k.export({ type: 'spki', format: 'pem' }) as string;
+}
+
+/** Starts simulator + gateway (+ JWKS server) with a fresh temp folder; `close()` removes it. */
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'fgm-stack-'));
+  const pki = await testPki();
+  const pkiDir = pki.dir;
+  const sim = await startSpineSimulator({ host: '127.0.0.1', port: 0, pkiDir });
+
+  const localKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const systemKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const cis2Key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const foreignEc = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const foreignRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'local.pub.pem'), keyPem(localKey.publicKey));
+  writeFileSync(join(dir, 'system.pub.pem'), keyPem(systemKey.publicKey));
+  writeFileSync(join(dir, 'audit-hmac.key'), randomBytes(32).toString('hex'));
+
+  const jwks = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [{ ...cis2Key.publicKey.export({ format: 'jwk' }), kid: 'cis2-1', alg: 'RS256', use: 'sig' }] }));
+  });
+  jwks.listen(0, '127.0.0.1');
+  await once(jwks, 'listening');
+  const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+
+  const systemCert = new X509Certificate(readFileSync(join(pkiDir, 'client-system.crt')));
+  const tokenRules = (issuer: string, algorithms: string[]) => ({ issuer, audience: TEST_AUDIENCE, algorithms, maxLifetimeSeconds: 900 });
+  const raw: Record<string, any> = {
+    listen: {
+      host: '127.0.0.1',
+      port: 0,
+      ...(opts.tls ? { tls: { certFile: join(pkiDir, 'gateway.crt'), keyFile: join(pkiDir, 'gateway.key'), caFile: join(pkiDir, 'ca.crt'), requestClientCert: true } } : {}),
+    },
+    smsp: { asid: GATEWAY_ASID, odsCode: 'RX1', name: 'Test SMSP' },
+    spine: {
+      endpoint: sim.endpoint,
+      asid: SPINE_ASID,
+      tls: { certFile: join(pkiDir, 'gateway-client.crt'), keyFile: join(pkiDir, 'gateway-client.key'), caFile: join(pkiDir, 'ca.crt') },
+      timeoutMs: opts.spineTimeoutMs ?? 2000,
+      rateLimit: { perSecond: 50, burst: 100 },
+    },
+    clients: [
+      {
+        id: TEST_CLIENTS.local.id, name: TEST_CLIENTS.local.name, odsCode: TEST_CLIENTS.local.ods, origins: [TEST_ORIGIN],
+        token: { ...tokenRules(TEST_CLIENTS.local.issuer, ['ES256']), publicKeyFile: 'local.pub.pem' },
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+        roleActivities: { midwife: ['B0370'], receptionist: [] }, auditorRoles: ['auditor'], priority: 'interactive',
+      },
+      {
+        id: TEST_CLIENTS.cis2.id, name: TEST_CLIENTS.cis2.name, odsCode: TEST_CLIENTS.cis2.ods, origins: [TEST_ORIGIN],
+        token: { ...tokenRules(TEST_CLIENTS.cis2.issuer, ['RS256']), jwksUrl },
+        claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive',
+      },
+      {
+        id: TEST_CLIENTS.system.id, name: TEST_CLIENTS.system.name, odsCode: TEST_CLIENTS.system.ods, origins: [],
+        token: { ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']), publicKeyFile: 'system.pub.pem' },
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'batch',
+        mtls: { fingerprint256: systemCert.fingerprint256 },
+      },
+    ],
+    audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'audit-hmac.key' },
+  };
+  opts.configure?.(raw);
+  const configFile = join(dir, 'fgm-gateway.config.json');
+  writeFileSync(configFile, JSON.stringify(raw, null, 2));
+  const config = loadConfig(configFile);
+
+  const logs: string[] = [];
+  let gateway;
+  try {
+    gateway = await startGateway(config, { log: (f) => logs.push(JSON.stringify(f)), ...opts.deps });
+  } catch (e) {
+    await sim.close();
+    jwks.close();
+    throw e;
+  }
+
+  const ca = readFileSync(join(pkiDir, 'ca.crt'));
+  const clientCert = { cert: readFileSync(join(pkiDir, 'client-system.crt')), key: readFileSync(join(pkiDir, 'client-system.key')) };
+
+  const keys = {
+    local: { alg: 'ES256' as const, key: localKey.privateKey, foreign: foreignEc.privateKey, pub: keyPem(localKey.publicKey) },
+    cis2: { alg: 'RS256' as const, key: cis2Key.privateKey, foreign: foreignRsa.privateKey, pub: keyPem(cis2Key.publicKey) },
+    system: { alg: 'ES256' as const, key: systemKey.privateKey, foreign: foreignEc.privateKey, pub: keyPem(systemKey.publicKey) },
+  };
+
+  return {
+    gatewayUrl: gateway.url,
+    sim,
+    config,
+    configFile,
+    auditDbPath: config.audit.sqliteFile,
+    pkiDir,
+    dir,
+    logs,
+    signToken(claims, o = {}) {
+      const which = o.client ?? 'local';
+      const k = keys[which];
+      const alg = o.alg ?? k.alg;
+      const now = Math.floor(Date.now() / 1000);
+      const payload = { iss: TEST_CLIENTS[which].issuer, aud: TEST_AUDIENCE, iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 300), ...claims };
+      const key = alg === 'HS256' ? k.pub : o.foreignKey ? k.foreign : k.key;
+      return signJwt(payload, { alg, key, ...(which === 'cis2' ? { kid: 'cis2-1' } : {}) });
+    },
+    request(path, o = {}) {
+      const url = new URL(path, gateway.url);
+      const body = o.json !== undefined ? JSON.stringify(o.json) : o.body;
+      const headers: Record<string, string> = {
+        ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...o.headers,
+      };
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      return new Promise<TestResponse>((resolve, reject) => {
+        const req = send(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    },
+    auditRows() {
+      const db = new Database(config.audit.sqliteFile, { readonly: true });
+      try {
+        return db.prepare('SELECT * FROM audit_event ORDER BY seq').all() as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
+    },
+    async close() {
+      await gateway.close();
+      await sim.close();
+      jwks.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every NHS number (10 digits, or 3-3-4 spaced) in `text` that passes the check digit — for log scans. */
+export function validNhsNumbersIn(text: string): string[] {
+  return (text.match(/(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)/g) ?? []).map((s) => s.replace(/\D/g, '')).filter(isValidNhsNumber);
+}
