@@ -208,7 +208,7 @@ describe('gateway app: refusals and hardening', () => {
   it('GET /healthz answers without patient data or a Spine call', async () => {
     const { app, calls } = setup((req) => answer(200, response(req)));
     const res = await app.request('/healthz');
-    assert.deepEqual(await res.json(), { status: 'ok' });
+    assert.deepEqual(await res.json(), { status: 'ok', spine: 'up' });
     assert.equal(calls(), 0);
   });
   it('GET /widget/fgm-status.js serves the module with CORS for a configured origin only', async () => {

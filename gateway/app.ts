@@ -26,6 +26,12 @@ import { fgmStatus, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
 import { widgetModule } from './routes/widget-module.ts';
+import { clientInService } from './middleware/client-in-service.ts';
+import { requestMetrics } from './middleware/request-metrics.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './observe/gateway-metrics.ts';
+import { createCircuitBreaker } from './spine/circuit-breaker.ts';
+import { protectSpine } from './spine/protected-spine.ts';
+import { createRateLimiter } from './spine/rate-limiter.ts';
 import { SmspError } from './smsp-error.ts';
 import type { SpineClient } from './spine/client.ts';
 
@@ -41,10 +47,14 @@ export interface AppDeps {
   now?: () => Date;
   /** The TLS peer certificate of a request's connection (server.ts); absent on plain HTTP and in app.request tests. */
   peerCertificate?: (c: Context) => PeerCertificate | undefined;
+  /** Whether a client system is in service now (changes on a config reload); default: its `enabled` flag. */
+  clientEnabled?: (clientId: string) => boolean;
+  /** Default: a fresh registry (served at /metrics). */
+  metrics?: GatewayMetrics;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
-export const PATHS = ['/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz'] as const;
+export const PATHS = ['/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz', '/metrics'] as const;
 
 /**
  * Creates the gateway app.
@@ -54,9 +64,20 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const { config, log } = deps;
   const now = deps.now ?? (() => new Date());
   const replyDeps: ReplyDeps = { vocabulary: deps.vocabulary, smspAsid: config.smsp.asid, smspName: config.smsp.name, log };
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const breaker = createCircuitBreaker({
+    ...config.spine.circuitBreaker,
+    now: () => now().getTime(),
+    onStateChange: (state) => {
+      metrics.breakerState(state);
+      log({ level: state === 'open' ? 'warn' : 'info', msg: 'spine link', breaker: state });
+    },
+  });
+  const spine = protectSpine(deps.spine, { limiter: createRateLimiter(config.spine.rateLimit), breaker, metrics });
+  const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,
-    spine: deps.spine,
+    spine,
     spineAsid: config.spine.asid,
     now,
   };
@@ -76,23 +97,29 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const widgetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' });
 
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestId(), accessLog({ log, paths: PATHS }), (c, next) => (c.req.path.startsWith('/widget/') ? widgetHeaders : apiHeaders)(c, next));
+  app.use('*', requestId(), accessLog({ log, paths: PATHS }), requestMetrics({ metrics, paths: PATHS }), (c, next) => (c.req.path.startsWith('/widget/') ? widgetHeaders : apiHeaders)(c, next));
   app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
+  app.use('/metrics', noStore());
   app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
 
   const verify = deps.verifySession;
-  app.post('/api/fgm-status', auditAs('widget-query'), sessionAuth({ verify }), rbac(), limitBody, fgmStatus(routeDeps));
+  app.post('/api/fgm-status', auditAs('widget-query'), sessionAuth({ verify }), inService, rbac(), limitBody, fgmStatus(routeDeps));
   app.post(
     '/fhir/fgm/query',
     auditAs('fhir-query'),
     clientAuth({ clients: config.clients, verify, ...(deps.peerCertificate ? { peerCertificate: deps.peerCertificate } : {}) }),
+    inService,
     limitBody,
     fhirQuery(routeDeps),
   );
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
-  app.get('/healthz', healthz());
+  app.get('/healthz', healthz({ breakerState: () => breaker.state }));
+  app.get('/metrics', (c) => {
+    c.set('outcomeCode', 'SUCCESS');
+    return c.body(metrics.registry.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
 
   app.onError(errorHandler(replyDeps));
   app.notFound(notFound(replyDeps));

@@ -46,6 +46,8 @@ const ClientSchema = z.strictObject({
   roleActivities: z.record(z.string().min(1), z.array(activity)),
   auditorRoles: z.array(z.string().min(1)),
   priority: z.enum(['interactive', 'batch']),
+  /** false takes the client out of service; applied on a config reload without a restart (SMSP-SEC-001). */
+  enabled: z.boolean().default(true),
   /** Extra (not in DESIGN.md): organisation names by ODS code, for Organization.name in Spine messages. */
   orgNames: z.record(odsCode, z.string().min(1)).optional(),
   mtls: z
@@ -77,6 +79,8 @@ export const GatewayConfigSchema = z.strictObject({
     tls: TlsFilesSchema,
     timeoutMs: z.number().int().min(100).max(120_000),
     rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }),
+    /** Outage tolerance (SMSP-PERF-006): consecutive connection failures that open the breaker, and its cool-down. */
+    circuitBreaker: z.strictObject({ failureThreshold: z.number().int().min(1), coolDownMs: z.number().int().min(100) }).partial().optional(),
     /** Extra: cap on Spine's answer; FGM-IS responses are a few KB. */
     maxResponseBytes: z.number().int().min(1024).max(10_485_760).default(262_144),
   }),

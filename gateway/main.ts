@@ -1,7 +1,7 @@
 /**
  * @module main
  * `npm run gateway`: load the config named by FGM_GATEWAY_CONFIG, start, print one line with the
- * URL; on SIGTERM/SIGINT shut down gracefully. A configuration problem prints its one-line
+ * URL; on SIGTERM/SIGINT shut down gracefully; on SIGHUP re-read the config (client on/off). A configuration problem prints its one-line
  * message and exits 1 — no stack trace.
  */
 import { loadConfig } from './config.ts';
@@ -18,6 +18,15 @@ try {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // SIGHUP re-reads the config: a client set `enabled: false` is refused from its next request.
+  process.on('SIGHUP', () => {
+    try {
+      const changed = gateway.reload(loadConfig());
+      process.stdout.write(`config reloaded; clients whose service changed: ${changed.join(', ') || 'none'}\n`);
+    } catch (e) {
+      process.stderr.write(`config reload refused, still running on the previous config: ${(e as Error).message.split('\n')[0]}\n`);
+    }
+  });
 } catch (e) {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
   process.stderr.write(`${e instanceof Error && e.name === 'ConfigError' ? '' : 'gateway: cannot start: '}${message}\n`);

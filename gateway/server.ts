@@ -36,6 +36,12 @@ export interface GatewayDeps {
 
 export interface RunningGateway {
   url: string;
+  /**
+   * Applies a re-read config without a restart: clients' `enabled` flags take effect at once
+   * (SMSP-SEC-001); a client missing from `next` is taken out of service. Other changes need a
+   * restart. Returns the ids of clients whose service state changed.
+   */
+  reload(next: GatewayConfig): string[];
   /** Stops accepting connections, lets in-flight requests finish, then closes Spine connections and the audit store. */
   close(): Promise<void>;
 }
@@ -77,8 +83,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     ? undefined
     : createHttpsSpineClient({ endpoint: config.spine.endpoint, tls: material.spineTls, timeoutMs: config.spine.timeoutMs, maxResponseBytes: config.spine.maxResponseBytes });
 
+  // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
+  const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
   const app = createApp({
     config,
+    clientEnabled: (id) => inService.get(id) === true,
     vocabulary,
     spine: deps.spine ?? realSpine!,
     audit: deps.audit ?? store!,
@@ -128,6 +137,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   let closing: Promise<void> | undefined;
   return {
     url,
+    reload(next) {
+      const changed: string[] = [];
+      for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
+        const enabled = next.clients.find((c) => c.id === id)?.enabled ?? false;
+        if ((inService.get(id) ?? false) !== enabled) changed.push(id);
+        inService.set(id, enabled);
+      }
+      log({ level: 'info', msg: 'config reloaded', changedClients: changed.join(',') });
+      return changed;
+    },
     close() {
       closing ??= (async () => {
         const closed = once(server, 'close');

@@ -57,6 +57,7 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       nhsNumber,
       author: identity.author,
       organization: { odsCode: identity.orgCode, name: organisationName(c.get('client'), identity.orgCode) },
+      priority: c.get('client').priority,
       signal: c.req.raw.signal,
     });
     noteAudit(c, {
@@ -65,6 +66,7 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       answeredBySpine: outcome.answeredBySpine,
     });
     if (outcome.reason) c.set('refusalReason', outcome.reason);
+    if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
     return statusReply(c, deps, outcome.code, {
       nhsNumber,
       assessmentDate: outcome.assessmentDate,

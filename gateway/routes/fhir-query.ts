@@ -37,6 +37,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       nhsNumber: q.nhsNumber,
       author: q.author,
       organization: { odsCode: orgCode, name: q.organization?.name ?? organisationName(client, orgCode) },
+      priority: client.priority,
       signal: c.req.raw.signal,
     });
     noteAudit(c, {
@@ -45,6 +46,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       answeredBySpine: outcome.answeredBySpine,
     });
     if (outcome.reason) c.set('refusalReason', outcome.reason);
+    if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
     return outcome.code === 'SUCCESS'
       ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: outcome.assessmentDate! })
       : fhirReply(c, deps, outcome.code);

@@ -8,10 +8,11 @@
 import { buildQueryBundle } from '../fhir/query-bundle.ts';
 import type { Author, Organization } from '../fhir/types.ts';
 import type { Vocabulary } from '../fhir/vocabulary.ts';
-import type { SpineClient } from './client.ts';
+import type { ProtectedSpine } from './protected-spine.ts';
+import type { Priority } from './rate-limiter.ts';
 
 export interface AskSpineDeps {
-  spine: SpineClient;
+  spine: ProtectedSpine;
   vocabulary: Vocabulary;
   smspAsid: string;
   smspName?: string | undefined;
@@ -22,6 +23,8 @@ export interface SpineQuestion {
   nhsNumber: string;
   author: Author;
   organization: Organization;
+  /** The client's priority toward Spine (SMSP-PERF-007). */
+  priority: Priority;
   signal?: AbortSignal;
 }
 
@@ -39,6 +42,8 @@ export interface SpineOutcome {
   assessmentDate: string | null;
   /** Fixed phrase for logs when the answer was refused. */
   reason?: string;
+  /** With SPINE_BUSY: when to try again (the Retry-After header). */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -55,7 +60,8 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
   });
   const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null };
-  const answer = await deps.spine.query(built.xml, q.signal ? { signal: q.signal } : {});
+  const answer = await deps.spine.query(built.xml, { priority: q.priority, ...(q.signal && { signal: q.signal }) });
+  if (answer.kind === 'busy') return { ...base, code: answer.code, answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
   if (answer.kind === 'failure') return { ...base, code: answer.code, answeredBySpine: false, reason: answer.reason };
 
   const r = answer.response;

@@ -25,6 +25,8 @@ export interface CircuitBreaker {
   success(): void;
   /** No connection, TLS failure or timeout. */
   failure(): void;
+  /** The probe let through by allow() was not sent after all: another caller may probe. */
+  release(): void;
 }
 
 export function createCircuitBreaker({
@@ -60,6 +62,9 @@ export function createCircuitBreaker({
       failures = 0;
       probing = false;
       set('closed');
+    },
+    release() {
+      probing = false;
     },
     failure() {
       probing = false;

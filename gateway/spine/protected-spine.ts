@@ -1,0 +1,43 @@
+/**
+ * @module spine/protected-spine
+ * Wraps the Spine client with the protections an SMSP owes a national service: a circuit breaker
+ * that fails fast while Spine is unreachable (SMSP-PERF-006), then a gateway-wide rate limit that
+ * answers the busy tone at once instead of queueing (SMSP-PERF-001), with interactive clients
+ * served before batch ones (SMSP-PERF-007). It also times every Spine call for /metrics.
+ */
+import type { Priority, RateLimiter } from './rate-limiter.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import type { SpineAnswer, SpineClient, SpineFailure } from './client.ts';
+import type { GatewayMetrics } from '../observe/gateway-metrics.ts';
+
+/** The busy tone: too many requests for Spine right now; try again after `retryAfterSeconds`. */
+export interface SpineBusy {
+  kind: 'busy';
+  code: 'SPINE_BUSY';
+  retryAfterSeconds: number;
+}
+
+export interface ProtectedSpine {
+  query(xml: string, opts: { signal?: AbortSignal; priority: Priority }): Promise<SpineAnswer | SpineFailure | SpineBusy>;
+}
+
+export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: GatewayMetrics }): ProtectedSpine {
+  return {
+    async query(xml, { signal, priority }) {
+      if (!breaker.allow()) return { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'circuit open: Spine unreachable recently' };
+      if (!limiter.tryAcquire(priority)) {
+        // If this call was the half-open probe, it was not sent: let another caller probe.
+        breaker.release();
+        metrics.rateLimited.inc({ priority });
+        return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: limiter.retryAfterSeconds(priority) };
+      }
+      const started = performance.now();
+      const result = await spine.query(xml, signal ? { signal } : {});
+      metrics.spineSeconds.observe((performance.now() - started) / 1000);
+      // Any answer, even an unusable one, proves the link is up; only "could not connect" counts against it.
+      if (result.kind === 'failure' && result.code === 'COULD_NOT_CONNECT_TO_SPINE') breaker.failure();
+      else breaker.success();
+      return result;
+    },
+  };
+}
