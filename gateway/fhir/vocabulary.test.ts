@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { loadVocabulary } from './vocabulary.ts';
@@ -41,8 +41,10 @@ test('SMSP-ERR-004 success is SMSP-0000', () => {
   assert.equal(row.httpStatus, 200);
 });
 
+const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
 test('SMSP-CONF-001 an operator file overrides the vocabulary', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
   const file = join(dir, 'vocabulary.json');
   const base = JSON.parse(readFileSync(new URL('./vocabulary.json', import.meta.url), 'utf8'));
   base.rows.find((r: { code: string }) => r.code === 'NO_RECORD_FOUND').display = 'Nothing on Spine';
@@ -51,8 +53,7 @@ test('SMSP-CONF-001 an operator file overrides the vocabulary', () => {
 });
 
 test('SMSP-CONF-001 a broken override names the problem', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
-  const file = join(dir, 'vocabulary.json');
+  const file = join(dir, 'broken.json');
   writeFileSync(file, JSON.stringify({ rows: [{ httpStatus: 'x' }] }));
   assert.throws(() => loadVocabulary(file), /rows\.0\.httpStatus/);
   writeFileSync(file, JSON.stringify({ rows: [{ httpStatus: 404, severity: 'error', issueType: 'not-found', code: 'NO_RECORD_FOUND', display: 'x', smspCode: 'FGM-0001' }] }));
