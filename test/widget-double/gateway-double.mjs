@@ -1,0 +1,75 @@
+// A stand-in for the gateway's widget API, served by the browser tests' dev server so each
+// widget test controls the answer and its timing. The real gateway is covered end to end in
+// test/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused.
+const answers = {
+  '9990000018': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+  '9990000042': [200, { status: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30', checkedAt: '2026-11-24T10:11:12.000Z', messageId: 'msg-42', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+  '9990000026': [404, { status: 'no-record', nhsNumber: '9990000026', assessmentDate: null, checkedAt: '2026-11-24T10:11:12.000Z', messageId: 'msg-26', code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001', display: 'No Record Found' }],
+  '9990000050': [500, { status: 'error', nhsNumber: '9990000050', assessmentDate: null, checkedAt: null, messageId: 'msg-50', code: 'COULD_NOT_CONNECT_TO_SPINE', smspCode: 'SMSP-0004', display: 'Could not connect to Spine' }],
+  '9990000077': [400, { status: 'error', nhsNumber: '9990000077', assessmentDate: null, checkedAt: null, messageId: 'msg-77', code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', smspCode: 'SMSP-0002', display: 'Response message validation error' }],
+  // Answers an indicator for ANOTHER patient: the element must not show it.
+  '9990000107': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-107', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+};
+const HELD = '9990000069'; // held until the test releases it
+const REFUSED = [403, { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: 'ACCESS_DENIED', smspCode: 'SMSP-LOCAL-0403', display: 'No B0370' }];
+
+let requests = [];
+let held;
+
+const readBody = (req) =>
+  new Promise((resolve) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => resolve(data));
+  });
+
+const CSP_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CSP</title>
+<script type="module" src="/test/widget-double/csp-page.ts"></script></head><body></body></html>`;
+
+/** Koa middleware for the test runner's dev server (config `middleware`). */
+export function gatewayDouble() {
+  return async function gatewayDouble(ctx, next) {
+    if (ctx.path === '/api/fgm-status' && ctx.method === 'POST') {
+      const body = JSON.parse(await readBody(ctx.req));
+      requests.push({ ...body, authorization: ctx.get('authorization') });
+      if (ctx.get('authorization') === 'Bearer receptionist') return send(ctx, REFUSED);
+      if (body.nhsNumber === HELD) {
+        const aborted = new Promise((resolve) => ctx.req.socket.once('close', () => resolve(true)));
+        await new Promise((release) => (held = { release, aborted }));
+        return send(ctx, answers['9990000018'].map((v, i) => (i ? { ...v, nhsNumber: HELD } : v)));
+      }
+      return send(ctx, answers[body.nhsNumber] ?? answers['9990000026']);
+    }
+    if (ctx.path === '/__double/requests') return json(ctx, requests);
+    if (ctx.path === '/__double/reset') {
+      requests = [];
+      return json(ctx, {});
+    }
+    if (ctx.path === '/__double/held') return json(ctx, { held: !!held });
+    if (ctx.path === '/__double/release') {
+      const h = held;
+      held = undefined;
+      if (!h) return json(ctx, { released: false });
+      // Report whether the browser had already closed the request (the element aborted it).
+      const aborted = await Promise.race([h.aborted, new Promise((r) => setImmediate(() => r(false)))]);
+      h.release();
+      return json(ctx, { released: true, aborted });
+    }
+    if (ctx.path === '/__double/csp.html') {
+      ctx.set('Content-Security-Policy', "default-src 'self'");
+      ctx.type = 'text/html';
+      ctx.body = CSP_PAGE;
+      return;
+    }
+    return next();
+  };
+}
+
+function send(ctx, [status, body]) {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+}
+function json(ctx, body) {
+  ctx.body = body;
+}

@@ -1,0 +1,38 @@
+/**
+ * Builds the widget as ONE self-contained, minified ES module (Lit inside) that the gateway
+ * serves at /widget/fgm-status.js: dist/widget/fgm-status.js. Budget: 8 KB gzip (a test checks).
+ */
+import { defineConfig, type Plugin } from 'vite';
+
+/**
+ * Collapses the line breaks and indentation inside the widget's html`` and css`` templates:
+ * the minifier leaves template text alone, and it is a tenth of the module. Spaces inside a line
+ * are kept, so text and attribute values are unchanged.
+ */
+function collapseTemplateWhitespace(): Plugin {
+  return {
+    name: 'collapse-template-whitespace',
+    transform(code, id) {
+      if (!/\/widget\/[^/]+\.ts$/.test(id)) return null;
+      return code.replace(/\b(html|css)`[\s\S]*?`/g, (t) => t.replace(/\s*\n\s*/g, ' ').replace(/>\s+</g, '><').replace(/\s*([{};:,])\s*/g, (m, c: string) => (t.startsWith('css') ? c : m)));
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [collapseTemplateWhitespace()],
+  build: {
+    outDir: 'dist/widget',
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: 'oxc',
+    sourcemap: false,
+    // Vite leaves whitespace and comments in ES library builds; this module goes straight to browsers.
+    rolldownOptions: { output: { minify: true, comments: false } },
+    lib: {
+      entry: 'widget/define.ts',
+      formats: ['es'],
+      fileName: () => 'fgm-status.js',
+    },
+  },
+});

@@ -1,0 +1,222 @@
+/// <reference types="mocha" />
+import { expect, fixture, html } from '@open-wc/testing';
+import '../widget/define.ts';
+import { FgmStatus } from './fgm-status.ts';
+import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from './fgm-status.ts';
+import { ukToday } from './format.ts';
+
+interface Seen {
+  changes: FgmStatusChangeDetail[];
+  errors: FgmStatusErrorDetail[];
+}
+
+const double = async (path: string) => (await fetch(`/__double/${path}`)).json();
+
+/** Mounts the element with events recorded from the very first one (some fire during the first update). */
+async function mount(attrs: { nhs: string; born?: string; token?: string }): Promise<{ el: FgmStatus; seen: Seen; outcome: Promise<FgmStatusChangeDetail> }> {
+  const seen: Seen = { changes: [], errors: [] };
+  let resolve!: (d: FgmStatusChangeDetail) => void;
+  const outcome = new Promise<FgmStatusChangeDetail>((r) => (resolve = r));
+  const wrapper = await fixture<HTMLDivElement>(html`<div
+    @fgm-status-change=${(e: CustomEvent<FgmStatusChangeDetail>) => {
+      seen.changes.push(e.detail);
+      resolve(e.detail);
+    }}
+    @fgm-status-error=${(e: CustomEvent<FgmStatusErrorDetail>) => seen.errors.push(e.detail)}
+  >
+    <fgm-status nhs-number=${attrs.nhs} birth-date=${attrs.born ?? ''} .token=${attrs.token ?? 'clinician'}></fgm-status>
+  </div>`);
+  return { el: wrapper.querySelector('fgm-status')!, seen, outcome };
+}
+
+const text = (el: Element) => el.shadowRoot!.textContent!.replace(/\s+/g, ' ').trim();
+const isEmpty = (el: FgmStatus) => el.shadowRoot!.querySelector('*') === null && el.getBoundingClientRect().height === 0;
+
+/** YYYY-MM-DD for `years` ago today, shifted by `days` (UK calendar). */
+function bornYearsAgo(years: number, days = 0): string {
+  const [y, m, d] = ukToday().split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y - years, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+beforeEach(() => double('reset'));
+
+describe('<fgm-status>', () => {
+  it('renders', async () => {
+    const { el, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    expect(el).to.be.instanceOf(FgmStatus);
+    await outcome;
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part~="base"]')).to.exist;
+  });
+
+  it('MSCA-FGMRISQR-06 shows the alert with exactly the required content for an indicator', async () => {
+    const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    expect(await outcome).to.deep.equal({ status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18' });
+    await el.updateComplete;
+    const root = el.shadowRoot!;
+    const heading = root.querySelector('[role="heading"]')!;
+    expect(heading.getAttribute('aria-level')).to.equal('3');
+    expect(heading.textContent!.replace(/\s+/g, ' ').trim()).to.equal('Important: FGM risk indicator');
+    expect(heading.querySelector('.vh')!.textContent).to.equal('Important: ');
+    expect(root.querySelector('[role="alert"]')).to.exist;
+    const t = text(el);
+    expect(t).to.contain('NHS number 999 000 0018'); // MSCA-FGMRISG-01
+    expect(t).to.contain('Assessment date 10/12/2019'); // MSCA-FGMRISG-02
+    expect(t).to.contain('Checked with Spine 1/07/2026 14:14:15'); // British Summer Time
+    expect(t).to.contain('Source NHS Spine FGM-IS');
+    expect(t).to.match(/FGM Information Sharing \(FGM IS\) indicator/);
+    const [assessed, checked] = [...root.querySelectorAll('time')];
+    expect(assessed!.getAttribute('datetime')).to.equal('2019-12-10');
+    expect(assessed!.querySelector('.vh')!.textContent).to.equal('10 December 2019');
+    expect(checked!.getAttribute('datetime')).to.equal('2026-07-01T13:14:15.000Z');
+    expect(checked!.querySelector('.vh')!.textContent).to.equal('1 July 2026 at 14:14:15 BST');
+    expect(root.querySelector('button')).to.equal(null, 'no dismiss button');
+    expect(el.getBoundingClientRect().height).to.be.greaterThan(40);
+    expect(seen.errors).to.deep.equal([]);
+  });
+
+  it('MSCA-FGMRISG-02 shows GMT times in winter and the NHS number on one line', async () => {
+    const { el, outcome } = await mount({ nhs: '9990000042', born: '2019-11-30' });
+    await outcome;
+    await el.updateComplete;
+    expect(text(el)).to.contain('Checked with Spine 24/11/2026 10:11:12');
+    const dd = [...el.shadowRoot!.querySelectorAll('dd')][0]!;
+    expect(getComputedStyle(dd).whiteSpace).to.equal('nowrap');
+  });
+
+  it('is accessible (axe, WCAG 2.2 A/AA)', async () => {
+    const { el, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    await outcome;
+    await el.updateComplete;
+    await expect(el).to.be.accessible({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } } as never);
+  });
+
+  it('MSCA-FGMRISQR-03 renders nothing and takes no space when there is no record', async () => {
+    const { el, seen, outcome } = await mount({ nhs: '9990000026', born: '2016-07-19' });
+    expect((await outcome).status).to.equal('no-record');
+    await el.updateComplete;
+    expect(isEmpty(el)).to.equal(true);
+    expect(seen.errors).to.deep.equal([]);
+  });
+
+  for (const [nhs, code, httpStatus, smspCode] of [
+    ['9990000050', 'COULD_NOT_CONNECT_TO_SPINE', 500, 'SMSP-0004'],
+    ['9990000077', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 400, 'SMSP-0002'],
+  ] as const) {
+    it(`MSCA-FGMRISQR-04 ${code}: nothing shown, an error event for IT without patient data`, async () => {
+      const { el, seen, outcome } = await mount({ nhs, born: '2015-05-05' });
+      expect((await outcome).status).to.equal('error');
+      await el.updateComplete;
+      expect(isEmpty(el)).to.equal(true);
+      expect(seen.errors).to.deep.equal([{ code, smspCode, httpStatus, messageId: `msg-${nhs.slice(-2)}` }]);
+      expect(JSON.stringify(seen.errors)).not.to.contain(nhs);
+    });
+  }
+
+  it('MSCA-FGMRISQR-04 a refused user sees nothing; the host hears ACCESS_DENIED', async () => {
+    const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02', token: 'receptionist' });
+    expect((await outcome).status).to.equal('error');
+    await el.updateComplete;
+    expect(isEmpty(el)).to.equal(true);
+    expect(seen.errors[0]!.code).to.equal('ACCESS_DENIED');
+  });
+
+  it('never shows an indicator the gateway sent for another patient', async () => {
+    const { el, seen, outcome } = await mount({ nhs: '9990000107', born: '2015-05-05' });
+    expect((await outcome).status).to.equal('error');
+    await el.updateComplete;
+    expect(isEmpty(el)).to.equal(true);
+    expect(seen.errors[0]!.code).to.equal('GATEWAY_BAD_RESPONSE');
+  });
+
+  for (const [why, nhs, born, expected] of [
+    ['an invalid NHS number (SMSP-VAL-002)', '9990000019', '2014-03-02', { status: 'error', code: 'INVALID_NHS_NUMBER' }],
+    ['a patient of 18 or over (MSCA-FGMRISQ-04)', '9990000034', '2001-01-15', { status: 'not-applicable' }],
+    ['a patient whose 18th birthday is today (MSCA-FGMRISQ-04)', '9990000018', bornYearsAgo(18), { status: 'not-applicable' }],
+    ['no birth date', '9990000018', '', { status: 'error', code: 'MISSING_BIRTH_DATE' }],
+  ] as const) {
+    it(`makes no request at all for ${why}`, async () => {
+      const { el, seen, outcome } = await mount({ nhs, born });
+      expect((await outcome).status).to.equal(expected.status);
+      if ('code' in expected) expect(seen.errors.map((e) => e.code)).to.deep.equal([expected.code]);
+      await el.updateComplete;
+      expect(await double('requests')).to.deep.equal([]);
+      expect(isEmpty(el)).to.equal(true);
+    });
+  }
+
+  it('MSCA-FGMRISQ-04 does query the day before an 18th birthday', async () => {
+    const { outcome } = await mount({ nhs: '9990000026', born: bornYearsAgo(18, 1) });
+    expect((await outcome).status).to.equal('no-record');
+    expect((await double('requests')).length).to.equal(1);
+  });
+
+  it('MSCA-FGMRISQ-05 queries again, once, when the patient changes, sending the token as a bearer', async () => {
+    const { el, outcome } = await mount({ nhs: '9990000026', born: '2016-07-19' });
+    await outcome;
+    const next = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
+    el.setAttribute('nhs-number', '9990000042');
+    el.setAttribute('birth-date', '2019-11-30');
+    await next;
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+    const requests = await double('requests');
+    expect(requests.map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal(['9990000026', '9990000042']);
+    expect(requests[1].authorization).to.equal('Bearer clinician');
+    expect(requests[1].birthDate).to.equal('2019-11-30');
+  });
+
+  it('a patient switch while a request is in flight never shows the first patient\'s answer', async () => {
+    const { el, seen } = await mount({ nhs: '9990000069', born: '2015-05-05' });
+    // wait until the held request has reached the double
+    while (!(await double('held')).held) await new Promise((r) => requestAnimationFrame(r));
+    const second = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    el.setAttribute('nhs-number', '9990000026');
+    el.setAttribute('birth-date', '2016-07-19');
+    expect((await second).detail).to.include({ status: 'no-record', nhsNumber: '9990000026' });
+    const release = await double('release');
+    expect(release).to.deep.equal({ released: true, aborted: true }, 'the first request was aborted');
+    await el.updateComplete;
+    expect(isEmpty(el)).to.equal(true);
+    expect(seen.changes.map((c) => c.nhsNumber)).to.deep.equal(['9990000026']);
+  });
+
+  it('asks a tokenProvider for a fresh token, and keeps the token out of the DOM and storage', async () => {
+    const el = document.createElement('fgm-status');
+    let calls = 0;
+    el.tokenProvider = async () => `secret-token-${++calls}`;
+    const done = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
+    el.setAttribute('birth-date', '2014-03-02');
+    el.setAttribute('nhs-number', '9990000018');
+    document.body.append(el);
+    await done;
+    expect(calls).to.equal(1);
+    expect((await double('requests'))[0].authorization).to.equal('Bearer secret-token-1');
+    expect(el.outerHTML).not.to.contain('secret-token');
+    expect(el.getAttribute('token')).to.equal(null);
+    expect(localStorage.length + sessionStorage.length).to.equal(0);
+    expect(document.cookie).to.equal('');
+    el.remove();
+  });
+
+  it('renders under Content-Security-Policy default-src \'self\' with no violation', async () => {
+    const frame = document.createElement('iframe');
+    frame.src = '/__double/csp.html';
+    document.body.append(frame);
+    await new Promise((r) => frame.addEventListener('load', r, { once: true }));
+    const w = frame.contentWindow as unknown as { violations: string[]; outcome?: string; document: Document };
+    while (!w.outcome) await new Promise((r) => requestAnimationFrame(r));
+    const el = w.document.querySelector('fgm-status')!;
+    await el.updateComplete;
+    expect(w.outcome).to.equal('indicator');
+    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+    expect(w.violations).to.deep.equal([]);
+    frame.remove();
+  });
+
+  it('registers once and has a version', async () => {
+    await import('./define.ts?again' as string);
+    expect(customElements.get('fgm-status')).to.equal(FgmStatus);
+    expect(FgmStatus.version).to.match(/^\d+\.\d+\.\d+$/);
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * @module widget/fgm-status
+ * `<fgm-status>`: shows a child's NHS Spine FGM-IS indicator inside the record a clinician is
+ * already looking at, and nothing at all otherwise (MSCA-FGMRISQR-01/03).
+ */
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { formatDate, formatDateTime, formatNhsNumber, isIsoDate, isUnder18, isValidNhsNumber, longDate, longDateTime, ukToday } from './format.ts';
+import { queryFgmStatus } from './gateway-client.ts';
+import { styles } from './fgm-status.styles.ts';
+
+/** `fgm-status-change` detail: every outcome, for the host's own logic. */
+export interface FgmStatusChangeDetail {
+  status: 'indicator' | 'no-record' | 'not-applicable' | 'error';
+  nhsNumber: string;
+  assessmentDate?: string;
+  checkedAt?: string;
+  messageId?: string;
+}
+
+/** `fgm-status-error` detail: for IT staff (MSCA-FGMRISQR-04). Never carries patient data. */
+export interface FgmStatusErrorDetail {
+  code: string;
+  smspCode?: string;
+  messageId?: string;
+  httpStatus?: number;
+}
+
+interface Indicator {
+  nhsNumber: string;
+  assessmentDate: string;
+  checkedAt: string;
+}
+
+/**
+ * @summary Shows an FGM-IS indicator alert for a child, and nothing when there is none.
+ *
+ * @fires fgm-status-change - Every outcome: `{status, nhsNumber, assessmentDate?, checkedAt?, messageId?}`.
+ * @fires fgm-status-error - Errors and refusals, for IT reporting: `{code, smspCode?, messageId?, httpStatus?}`; no patient data.
+ *
+ * @csspart base - The alert panel.
+ * @csspart heading - The alert's heading.
+ * @csspart body - The alert's text and details.
+ *
+ * @cssproperty --fgm-background - Panel background (NHS.UK warm yellow).
+ * @cssproperty --fgm-border-color - Panel border.
+ * @cssproperty --fgm-heading-background - Heading tab background.
+ * @cssproperty --fgm-text-color - Text colour.
+ * @cssproperty --fgm-font-family - Font family (inherits by default).
+ */
+export class FgmStatus extends LitElement {
+  static override styles = styles;
+  static version = '0.1.0';
+
+  static override properties = {
+    nhsNumber: { type: String, attribute: 'nhs-number' },
+    birthDate: { type: String, attribute: 'birth-date' },
+    gateway: { type: String },
+    headingLevel: { type: Number, attribute: 'heading-level' },
+    token: { attribute: false },
+    tokenProvider: { attribute: false },
+    _indicator: { state: true },
+  };
+
+  /** The patient's NHS number, ten digits. */
+  declare nhsNumber: string;
+  /** The patient's date of birth, YYYY-MM-DD. Required: the element never queries for anyone 18 or over. */
+  declare birthDate: string;
+  /** The gateway's base URL; default the page's own origin. */
+  declare gateway: string;
+  /** Level of the alert's heading (aria-level); default 3, as the NHS.UK warning callout. */
+  declare headingLevel: number;
+  /** The host's session token. A property only, never an attribute, so it cannot leak into the DOM. The element waits for a token or tokenProvider before its first query. */
+  declare token: string | undefined;
+  /** Called for a fresh session token before each query; preferred over `token`. */
+  declare tokenProvider: (() => Promise<string>) | undefined;
+  /** @internal */
+  declare private _indicator: Indicator | undefined;
+
+  #controller: AbortController | undefined;
+  /** The last query stopped because the host had not given a token yet. */
+  #awaitingToken = false;
+
+  constructor() {
+    super();
+    this.nhsNumber = '';
+    this.birthDate = '';
+    this.gateway = '';
+    this.headingLevel = 3;
+  }
+
+  override disconnectedCallback() {
+    super.disconnectedCallback();
+    this.#controller?.abort();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>) {
+    // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
+    const patientChanged = changed.has('nhsNumber') || changed.has('birthDate') || changed.has('gateway');
+    const tokenArrived = this.#awaitingToken && (changed.has('token') || changed.has('tokenProvider'));
+    if (patientChanged || tokenArrived) {
+      this._indicator = undefined; // never show the previous patient's alert, even for a moment
+      void this.#query();
+    }
+  }
+
+  protected override updated() {
+    if (this._indicator) this.setAttribute('state', 'indicator');
+    else this.removeAttribute('state');
+  }
+
+  async #query() {
+    this.#controller?.abort();
+    const controller = new AbortController();
+    this.#controller = controller;
+    const { nhsNumber, birthDate } = this;
+    const stale = () => controller.signal.aborted;
+
+    if (!isValidNhsNumber(nhsNumber)) return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
+    if (!isIsoDate(birthDate)) return this.#fail(nhsNumber, { code: 'MISSING_BIRTH_DATE' });
+    if (!isUnder18(birthDate, ukToday())) return this.#change({ status: 'not-applicable', nhsNumber }); // MSCA-FGMRISQ-04
+
+    // A host usually hands over its token just after the element upgrades: wait for it quietly.
+    this.#awaitingToken = !this.token && !this.tokenProvider;
+    if (this.#awaitingToken) return;
+    let token: string | undefined;
+    try {
+      token = this.tokenProvider ? await this.tokenProvider() : this.token;
+    } catch {
+      token = undefined;
+    }
+    if (stale()) return;
+    if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' });
+
+    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, nhsNumber, birthDate, signal: controller.signal });
+    if (stale()) return; // an answer for a previous patient is dropped, never shown
+    if (!result.ok) return this.#fail(nhsNumber, { code: result.code, ...(result.httpStatus && { httpStatus: result.httpStatus }) });
+    const { body, httpStatus } = result;
+    const ids = body.messageId ? { messageId: body.messageId } : {};
+    if (body.status === 'indicator' && body.nhsNumber === nhsNumber && body.assessmentDate && body.checkedAt) {
+      this._indicator = { nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt };
+      return this.#change({ status: 'indicator', nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt, ...ids });
+    }
+    if (body.status === 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
+    // An error, or an indicator answer that does not match this patient: show nothing, tell IT.
+    return this.#fail(nhsNumber, { code: body.status === 'error' ? body.code : 'GATEWAY_BAD_RESPONSE', smspCode: body.smspCode, httpStatus, ...ids });
+  }
+
+  #change(detail: FgmStatusChangeDetail) {
+    this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
+  }
+
+  #fail(nhsNumber: string, detail: FgmStatusErrorDetail) {
+    this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) });
+    this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
+  }
+
+  protected override render() {
+    const i = this._indicator;
+    if (!i) return nothing;
+    // role=heading with aria-level lets the host choose the level a real <hN> would fix.
+    return html`<div part="base" class="callout">
+      <div role="heading" aria-level=${this.headingLevel} part="heading" class="heading"><span class="vh">Important: </span>FGM risk indicator</div>
+      <div part="body" role="alert">
+        <p>
+          This child has an FGM Information Sharing (FGM IS) indicator: a family history of female genital
+          mutilation means they may be at risk. Consider safeguarding action under your local procedures.
+        </p>
+        <dl>
+          <dt>NHS number</dt>
+          <dd>${formatNhsNumber(i.nhsNumber)}</dd>
+          <dt>Assessment date</dt>
+          <dd>
+            <time datetime=${i.assessmentDate.slice(0, 10)}><span aria-hidden="true">${formatDate(i.assessmentDate)}</span><span class="vh">${longDate(i.assessmentDate)}</span></time>
+          </dd>
+          <dt>Checked with Spine</dt>
+          <dd>
+            <time datetime=${i.checkedAt}><span aria-hidden="true">${formatDateTime(i.checkedAt)}</span><span class="vh">${longDateTime(i.checkedAt)}</span></time>
+          </dd>
+          <dt>Source</dt>
+          <dd>NHS Spine FGM-IS</dd>
+        </dl>
+      </div>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'fgm-status': FgmStatus;
+  }
+  interface HTMLElementEventMap {
+    'fgm-status-change': CustomEvent<FgmStatusChangeDetail>;
+    'fgm-status-error': CustomEvent<FgmStatusErrorDetail>;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * @module widget/gateway-client
+ * The one place the element talks to the gateway: `POST {gateway}/api/fgm-status`. It never
+ * throws to the element: a network failure or an unreadable answer is a typed result.
+ */
+
+/** The gateway's JSON answer (see the README's widget API). */
+export interface StatusBody {
+  status: 'indicator' | 'no-record' | 'error';
+  nhsNumber: string | null;
+  assessmentDate: string | null;
+  checkedAt: string | null;
+  messageId: string | null;
+  code: string;
+  smspCode: string;
+  display: string;
+}
+
+export type GatewayResult =
+  | { ok: true; httpStatus: number; body: StatusBody }
+  | { ok: false; httpStatus?: number; code: 'GATEWAY_UNREACHABLE' | 'GATEWAY_BAD_RESPONSE' };
+
+export interface StatusQuery {
+  gateway: string;
+  token: string;
+  nhsNumber: string;
+  birthDate: string;
+  signal: AbortSignal;
+}
+
+function isStatusBody(v: unknown): v is StatusBody {
+  const b = v as StatusBody;
+  return !!b && ['indicator', 'no-record', 'error'].includes(b.status) && typeof b.code === 'string' && typeof b.smspCode === 'string';
+}
+
+/** Asks the gateway about one patient. An aborted request resolves as unreachable; callers drop it. */
+export async function queryFgmStatus({ gateway, token, nhsNumber, birthDate, signal }: StatusQuery): Promise<GatewayResult> {
+  let res: Response;
+  try {
+    res = await fetch(`${gateway.replace(/\/$/, '')}/api/fgm-status`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ nhsNumber, birthDate }),
+      signal,
+      // No cookies, and no referrer: the page's URL may name the patient. (POST answers are never cached.)
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+  } catch {
+    return { ok: false, code: 'GATEWAY_UNREACHABLE' };
+  }
+  const body: unknown = await res.json().catch(() => undefined);
+  return isStatusBody(body) ? { ok: true, httpStatus: res.status, body } : { ok: false, httpStatus: res.status, code: 'GATEWAY_BAD_RESPONSE' };
+}
