@@ -54,6 +54,7 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
     return id ? sessions.get(id) : undefined;
   };
 
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/epr.js', (c) => c.body(assets['epr.js'], 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
   app.get('/epr.css', (c) => c.body(assets['epr.css'], 200, { 'Content-Type': 'text/css; charset=utf-8' }));
 

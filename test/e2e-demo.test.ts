@@ -1,0 +1,142 @@
+/**
+ * End to end: the demo EPR in headless Chromium, the real gateway, the real simulator over
+ * TLS-MA, the built widget module served by the gateway. Nothing is mocked.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'puppeteer-core';
+import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
+import { startDemoStack, type DemoStack } from '../demo/stack.ts';
+import { launchChromium } from './helpers/browser.ts';
+import { validNhsNumbersIn } from './helpers/stack.ts';
+
+let stack: DemoStack;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let dataDir: string;
+const gatewayLogs: string[] = [];
+
+before(async () => {
+  assert.ok(existsSync(DEFAULT_WIDGET_FILE), `build the widget first (npm run build): ${DEFAULT_WIDGET_FILE} is missing`);
+  dataDir = mkdtempSync(join(tmpdir(), 'fgm-e2e-'));
+  stack = await startDemoStack({ dataDir, ports: { spine: 0, gateway: 0, epr: 0 }, log: (f) => gatewayLogs.push(JSON.stringify(f)) });
+  chromium = await launchChromium();
+});
+
+after(async () => {
+  await chromium?.close();
+  await stack?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Recorded {
+  type: 'change' | 'error';
+  detail: Record<string, unknown>;
+}
+
+/** A page signed in as `user`, recording the element's events from the first script on. */
+async function signedIn(user: string): Promise<{ page: Page; problems: string[] }> {
+  const context = await chromium.browser.createBrowserContext();
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${(e as Error).message}`));
+  page.on('console', (m) => {
+    // A no-record answer is HTTP 404 by the spec's vocabulary, and Chromium logs every 4xx fetch.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  await page.evaluateOnNewDocument(() => {
+    const w = window as unknown as { __fgm: Recorded[] };
+    w.__fgm = [];
+    for (const type of ['change', 'error'] as const) {
+      document.addEventListener(`fgm-status-${type}`, (e) => w.__fgm.push({ type, detail: (e as CustomEvent).detail }));
+    }
+  });
+  await page.goto(stack.eprUrl);
+  await Promise.all([page.waitForNavigation(), page.click(`button[data-user="${user}"]`)]);
+  return { page, problems };
+}
+
+/** Opens a patient's record and waits for the element's first outcome. */
+async function openRecord(page: Page, nhsNumber: string): Promise<Recorded[]> {
+  await page.goto(`${stack.eprUrl}/patients/${nhsNumber}`);
+  await page.waitForFunction(() => (window as unknown as { __fgm: Recorded[] }).__fgm.some((e) => e.type === 'change'), { timeout: 15_000 });
+  return page.evaluate(() => (window as unknown as { __fgm: Recorded[] }).__fgm);
+}
+
+async function alertText(page: Page): Promise<string | null> {
+  const alert = await page.$('fgm-status >>> [role="alert"]');
+  return alert ? alert.evaluate((el) => (el.closest('[part~="base"]') ?? el).textContent?.replace(/\s+/g, ' ').trim() ?? '') : null;
+}
+
+const elementHeight = (page: Page) => page.$eval('fgm-status', (el) => el.getBoundingClientRect().height);
+
+describe('the demo EPR with the real gateway and simulator', () => {
+  for (const user of ['midwife', 'smartcard']) {
+    for (const [nhs, spaced, assessed] of [
+      ['9990000018', '999 000 0018', '10/12/2019'],
+      ['9990000042', '999 000 0042', '30/06/2024'],
+    ] as const) {
+      test(`MSCA-FGMRISQR-06 the ${user} sees the alert for ${nhs}`, async () => {
+        const { page, problems } = await signedIn(user);
+        const events = await openRecord(page, nhs);
+        assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'indicator');
+        const text = await alertText(page);
+        assert.ok(text, 'the alert is rendered');
+        assert.match(text, new RegExp(spaced));
+        assert.match(text, new RegExp(assessed.replace(/\//g, '\\/')));
+        assert.match(text, /NHS Spine FGM-IS/);
+        assert.ok((await elementHeight(page)) > 40, 'the alert takes space on the page');
+        assert.deepEqual(problems, []);
+        await page.browserContext().close();
+      });
+    }
+    test(`MSCA-FGMRISQR-03 the ${user} sees nothing for 9990000026 (no record)`, async () => {
+      const { page, problems } = await signedIn(user);
+      const events = await openRecord(page, '9990000026');
+      assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'no-record');
+      assert.equal(await alertText(page), null);
+      assert.equal(await elementHeight(page), 0);
+      assert.deepEqual(problems, []);
+      await page.browserContext().close();
+    });
+  }
+
+  test('MSCA-FGMRISQR-04 the receptionist sees nothing and the IT panel shows the refusal', async () => {
+    const { page } = await signedIn('receptionist');
+    const events = await openRecord(page, '9990000018');
+    assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'error');
+    assert.equal(events.find((e) => e.type === 'error')?.detail.code, 'ACCESS_DENIED');
+    assert.equal(await alertText(page), null);
+    assert.equal(await elementHeight(page), 0);
+    const report = await page.$eval('[data-testid="it-report"]', (el) => el.textContent ?? '');
+    assert.match(report, /ACCESS_DENIED/);
+    await page.browserContext().close();
+  });
+
+  test('MSCA-FGMRISQ-04 no query is made for a patient aged 18 or over', async () => {
+    const { page } = await signedIn('midwife');
+    const before = gatewayLogs.length;
+    const events = await openRecord(page, '9990000034');
+    assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'not-applicable');
+    assert.equal(gatewayLogs.slice(before).filter((l) => l.includes('/api/fgm-status')).length, 0);
+    await page.browserContext().close();
+  });
+
+  test('MSCA-IG-03 the EPR shows the computer misuse warning and the user\'s role and organisation', async () => {
+    const context = await chromium.browser.createBrowserContext();
+    const page = await context.newPage();
+    await page.goto(stack.eprUrl);
+    assert.match(await page.$eval('body', (b) => b.textContent ?? ''), /Computer Misuse Act 1990/);
+    await Promise.all([page.waitForNavigation(), page.click('button[data-user="midwife"]')]);
+    const context_ = await page.$eval('[data-testid="security-context"]', (el) => el.textContent?.replace(/\s+/g, ' ') ?? '');
+    assert.match(context_, /Midwife · Demo Maternity NHS Trust \(RX1\)/);
+    await context.close();
+  });
+
+  test('no valid NHS number appears in anything the gateway logged', () => {
+    assert.ok(gatewayLogs.length > 0);
+    assert.deepEqual(validNhsNumbersIn(gatewayLogs.join('\n')), []);
+  });
+});
