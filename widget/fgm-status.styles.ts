@@ -38,6 +38,7 @@ export const styles = css`
     gap: 0.25rem 1rem;
     margin: 0;
   }
+  .heading,
   dt {
     font-weight: 700;
   }
