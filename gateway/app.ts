@@ -26,6 +26,8 @@ import { fgmStatus, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
 import { widgetModule } from './routes/widget-module.ts';
+import { auditorOnly, auditPage, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
+import type { AuditTrail } from './audit/trail.ts';
 import { clientInService } from './middleware/client-in-service.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './observe/gateway-metrics.ts';
@@ -51,10 +53,15 @@ export interface AppDeps {
   clientEnabled?: (clientId: string) => boolean;
   /** Default: a fresh registry (served at /metrics). */
   metrics?: GatewayMetrics;
+  /** The audit trail for auditors (/admin/*); without it those routes are not served. */
+  auditTrail?: AuditTrail;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
-export const PATHS = ['/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz', '/metrics'] as const;
+export const PATHS = [
+  '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz', '/metrics',
+  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
+] as const;
 
 /**
  * Creates the gateway app.
@@ -89,15 +96,18 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
       throw new SmspError('REQUEST_TOO_LARGE', 'body over the size limit');
     },
   });
-  const auditAs = (eventType: 'widget-query' | 'fhir-query'): MiddlewareHandler<GatewayEnv> =>
+  const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 
   const apiHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
   // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.
   const widgetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' });
+  // The auditors' page loads its own script and calls the API on this origin.
+  const adminPageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } });
+  const headersFor = (path: string) => (path.startsWith('/widget/') ? widgetHeaders : path.startsWith('/admin/audit.') ? adminPageHeaders : apiHeaders);
 
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestId(), accessLog({ log, paths: PATHS }), requestMetrics({ metrics, paths: PATHS }), (c, next) => (c.req.path.startsWith('/widget/') ? widgetHeaders : apiHeaders)(c, next));
+  app.use('*', requestId(), accessLog({ log, paths: PATHS }), requestMetrics({ metrics, paths: PATHS }), (c, next) => headersFor(c.req.path)(c, next));
   app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
@@ -115,6 +125,17 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     fhirQuery(routeDeps),
   );
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
+  if (deps.auditTrail) {
+    const trail = deps.auditTrail;
+    const asAuditor = [auditAs('audit-query'), sessionAuth({ verify }), inService, auditorOnly()] as const;
+    app.use('/admin/*', noStore());
+    app.get('/admin/audit', ...asAuditor, searchAuditRoute(trail));
+    app.get('/admin/audit/verify', ...asAuditor, verifyAuditRoute(trail));
+    app.get('/admin/throughput', ...asAuditor, throughputRoute(trail));
+    const page = auditPage();
+    app.get('/admin/audit.html', page.html);
+    app.get('/admin/audit.js', page.js);
+  }
   app.get('/healthz', healthz({ breakerState: () => breaker.state }));
   app.get('/metrics', (c) => {
     c.set('outcomeCode', 'SUCCESS');

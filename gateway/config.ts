@@ -89,7 +89,14 @@ export const GatewayConfigSchema = z.strictObject({
     .min(1)
     .refine((cs) => new Set(cs.map((c) => c.token.issuer)).size === cs.length, 'two clients share a token issuer')
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id'),
-  audit: z.strictObject({ sqliteFile: file, hmacKeyFile: file, postgresUrl: z.string().min(1).optional() }),
+  audit: z.strictObject({
+    sqliteFile: file,
+    hmacKeyFile: file,
+    /** Ed25519 public key that checks signed anchors, and the folder holding anchor files (both optional). */
+    anchorPublicKeyFile: file.optional(),
+    anchorDir: file.optional(),
+    postgresUrl: z.string().min(1).optional(),
+  }),
   /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
   vocabularyFile: file.optional(),
   /** Extra: the built widget module served at GET /widget/fgm-status.js. */
@@ -122,7 +129,13 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     listen: { ...c.listen, ...(c.listen.tls ? { tls: { ...tls(c.listen.tls), requestClientCert: c.listen.tls.requestClientCert } } : {}) },
     spine: { ...c.spine, tls: tls(c.spine.tls) },
     clients: c.clients.map((cl) => ({ ...cl, token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) } })),
-    audit: { ...c.audit, sqliteFile: at(c.audit.sqliteFile), hmacKeyFile: at(c.audit.hmacKeyFile) },
+    audit: {
+      ...c.audit,
+      sqliteFile: at(c.audit.sqliteFile),
+      hmacKeyFile: at(c.audit.hmacKeyFile),
+      ...(c.audit.anchorPublicKeyFile ? { anchorPublicKeyFile: at(c.audit.anchorPublicKeyFile) } : {}),
+      ...(c.audit.anchorDir ? { anchorDir: at(c.audit.anchorDir) } : {}),
+    },
     ...(c.vocabularyFile ? { vocabularyFile: at(c.vocabularyFile) } : {}),
     ...(c.widgetFile ? { widgetFile: at(c.widgetFile) } : {}),
   };

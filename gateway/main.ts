@@ -20,12 +20,12 @@ try {
   process.once('SIGINT', stop);
   // SIGHUP re-reads the config: a client set `enabled: false` is refused from its next request.
   process.on('SIGHUP', () => {
-    try {
-      const changed = gateway.reload(loadConfig());
-      process.stdout.write(`config reloaded; clients whose service changed: ${changed.join(', ') || 'none'}\n`);
-    } catch (e) {
-      process.stderr.write(`config reload refused, still running on the previous config: ${(e as Error).message.split('\n')[0]}\n`);
-    }
+    Promise.resolve()
+      .then(() => gateway.reload(loadConfig()))
+      .then(
+        (changed) => process.stdout.write(`config reloaded; clients whose service changed: ${changed.join(', ') || 'none'}\n`),
+        (e: Error) => process.stderr.write(`config reload refused, still running on the previous config: ${e.message.split('\n')[0]}\n`),
+      );
   });
 } catch (e) {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);

@@ -12,8 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Context } from 'hono';
 import { createApp } from './app.ts';
-import type { AuditSink } from './audit/audit-event.ts';
+import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { openSqliteAuditStore } from './audit/sqlite-store.ts';
+import { openAuditTrail } from './audit/trail.ts';
+import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, type GatewayConfig } from './config.ts';
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
@@ -41,7 +43,7 @@ export interface RunningGateway {
    * (SMSP-SEC-001); a client missing from `next` is taken out of service. Other changes need a
    * restart. Returns the ids of clients whose service state changed.
    */
-  reload(next: GatewayConfig): string[];
+  reload(next: GatewayConfig): Promise<string[]>;
   /** Stops accepting connections, lets in-flight requests finish, then closes Spine connections and the audit store. */
   close(): Promise<void>;
 }
@@ -74,7 +76,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   let store: ReturnType<typeof openSqliteAuditStore> | undefined;
   if (!deps.audit) {
     try {
-      store = openSqliteAuditStore(config.audit.sqliteFile);
+      store = openSqliteAuditStore(config.audit.sqliteFile, material.hmacKey);
     } catch (e) {
       throw new ConfigError(`config: audit.sqliteFile: cannot open ${config.audit.sqliteFile}: ${(e as Error).message}`);
     }
@@ -85,12 +87,22 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
 
   // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
   const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
+  const sink = deps.audit ?? store!;
+  // Auditors read through their own read-only connection; only the real store has a trail to read.
+  const auditTrail = store ? openAuditTrail(config, material.hmacKey) : undefined;
+  const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+  const systemEvent = (eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent => ({
+    time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
+    userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
+    spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
+  });
   const app = createApp({
     config,
     clientEnabled: (id) => inService.get(id) === true,
     vocabulary,
     spine: deps.spine ?? realSpine!,
-    audit: deps.audit ?? store!,
+    audit: sink,
+    ...(auditTrail ? { auditTrail } : {}),
     verifySession,
     log,
     widgetFile: config.widgetFile ?? DEFAULT_WIDGET_FILE,
@@ -126,18 +138,21 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   try {
     await once(server, 'listening');
   } catch (e) {
-    store?.close();
+    auditTrail?.close();
+    await store?.close();
     realSpine?.close();
     throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const { port } = server.address() as AddressInfo;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
+  await sink.record(systemEvent('gateway-start', { configSha256: configHash }));
 
   let closing: Promise<void> | undefined;
   return {
     url,
-    reload(next) {
+    async reload(next) {
       const changed: string[] = [];
       for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
         const enabled = next.clients.find((c) => c.id === id)?.enabled ?? false;
@@ -145,6 +160,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         inService.set(id, enabled);
       }
       log({ level: 'info', msg: 'config reloaded', changedClients: changed.join(',') });
+      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed }));
       return changed;
     },
     close() {
@@ -154,7 +170,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         server.closeIdleConnections();
         await closed;
         realSpine?.close();
-        store?.close();
+        auditTrail?.close();
+        await store?.close();
       })();
       return closing;
     },

@@ -145,7 +145,7 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
       const raw = JSON.parse(readFileSync(stack.configFile, 'utf8'));
       raw.clients[0].enabled = false;
       writeFileSync(stack.configFile, JSON.stringify(raw));
-      assert.deepEqual(stack.reload(), [raw.clients[0].id]);
+      assert.deepEqual(await stack.reload(), [raw.clients[0].id]);
       const sent = stack.sim.received.length;
       const refused = await widget(stack);
       assert.equal(refused.status, 403);
@@ -157,7 +157,7 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
 
       raw.clients[0].enabled = true;
       writeFileSync(stack.configFile, JSON.stringify(raw));
-      stack.reload();
+      await stack.reload();
       assert.equal((await widget(stack)).status, 200);
     } finally {
       await stack.close();

@@ -7,7 +7,12 @@
 export interface AuditEvent {
   /** UTC, ISO 8601 with milliseconds (SMSP-AUDIT-011). */
   time: string;
-  eventType: 'widget-query' | 'fhir-query';
+  /**
+   * What happened (SMSP-AUDIT-008): a widget or FHIR query (refused tokens and roles included,
+   * with their outcome code), an auditor's query of the trail, the gateway starting, or a config
+   * reload.
+   */
+  eventType: 'widget-query' | 'fhir-query' | 'audit-query' | 'gateway-start' | 'config-reload';
   /** The gateway's request id (also in the access log line). */
   requestId: string;
   /** The client's id for its request: the FHIR MessageHeader id, or the request id on the widget path. */
@@ -31,6 +36,8 @@ export interface AuditEvent {
   httpStatus: number;
   /** True only when the outcome is Spine's own answer (SMSP-AUDIT-006; this SMSP has no cache). */
   answeredBySpine: boolean;
+  /** JSON for the other event types: an audit query's parameters, a configuration hash. */
+  detail?: string | null;
 }
 
 /** Durable audit storage: `record` resolves only once the event is safely stored. */

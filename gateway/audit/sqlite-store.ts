@@ -1,17 +1,14 @@
 /**
  * @module audit/sqlite-store
- * A durable SQLite audit store (better-sqlite3): WAL journal, synchronous=FULL so a record is on
- * disk before the client gets its answer, and `seq` numbering every record (SMSP-AUDIT-009).
- * The schema lives here and only here; a later issue adds a hash chain and a query interface.
+ * The audit store (SMSP-AUDIT-001…011): one SQLite file, WAL with synchronous=FULL, append-only
+ * (UPDATE and DELETE are refused by triggers), a gap-free sequence and an HMAC hash chain.
+ * `record()` resolves only once its row is committed to disk. Records that arrive while the
+ * event loop is busy are committed together in one transaction (group commit), so a burst
+ * costs one disk sync rather than one each. The schema lives here and only here.
  */
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
-
-/** Audit table columns, in AuditEvent order. */
-export const AUDIT_COLUMNS = [
-  'time', 'eventType', 'requestId', 'clientMessageId', 'clientId', 'userId', 'roleProfileId', 'localRoles',
-  'orgCode', 'nhsNumber', 'spineMessageId', 'spineResponseId', 'outcomeCode', 'httpStatus', 'answeredBySpine',
-] as const satisfies readonly (keyof AuditEvent)[];
+import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_event (
@@ -30,36 +27,135 @@ CREATE TABLE IF NOT EXISTS audit_event (
   spineResponseId TEXT,
   outcomeCode TEXT NOT NULL,
   httpStatus INTEGER NOT NULL,
-  answeredBySpine INTEGER NOT NULL CHECK (answeredBySpine IN (0, 1))
+  answeredBySpine INTEGER NOT NULL CHECK (answeredBySpine IN (0, 1)),
+  detail TEXT,
+  prevHash TEXT NOT NULL,
+  hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_event_user ON audit_event (userId);
 CREATE INDEX IF NOT EXISTS audit_event_patient ON audit_event (nhsNumber);
 CREATE INDEX IF NOT EXISTS audit_event_client_message ON audit_event (clientMessageId);
+CREATE INDEX IF NOT EXISTS audit_event_spine_message ON audit_event (spineMessageId);
 CREATE INDEX IF NOT EXISTS audit_event_time ON audit_event (time);
+CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 `;
 
+export interface AuditSearch {
+  userId?: string;
+  /** Matches the client's message id, the Spine message id or the gateway's request id. */
+  messageId?: string;
+  nhsNumber?: string;
+  /** Inclusive lower bound, ISO 8601 UTC. */
+  from?: string;
+  /** Exclusive upper bound, ISO 8601 UTC. */
+  to?: string;
+  /** At most this many rows (default 1000), oldest first, after `afterSeq`. */
+  limit?: number;
+  afterSeq?: number;
+}
+
+export interface Throughput {
+  date: string;
+  total: number;
+  /** UTC hour (00–23) with the most requests, or null on a day without any. */
+  peakHour: string | null;
+  peakHourCount: number;
+}
+
 export interface SqliteAuditStore extends AuditSink {
-  close(): void;
+  /** Waits for records in flight, then closes the file. */
+  close(): Promise<void>;
+}
+
+/** Opens a store for reading only (verification, search, reports from the command line). */
+export function openAuditReader(file: string): Database.Database {
+  return new Database(file, { readonly: true, fileMustExist: true });
+}
+
+/** Searches a store (used by the store and by the CLI). */
+export function searchAudit(db: Database.Database, q: AuditSearch): AuditRow[] {
+  const where: string[] = ['seq > @afterSeq'];
+  if (q.userId) where.push('userId = @userId');
+  if (q.messageId) where.push('(clientMessageId = @messageId OR spineMessageId = @messageId OR requestId = @messageId)');
+  if (q.nhsNumber) where.push('nhsNumber = @nhsNumber');
+  if (q.from) where.push('time >= @from');
+  if (q.to) where.push('time < @to');
+  return db
+    .prepare(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
+    .all({ afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 1000, 10_000), userId: q.userId, messageId: q.messageId, nhsNumber: q.nhsNumber, from: q.from, to: q.to }) as AuditRow[];
+}
+
+/** The throughput report for one UTC day (SMSP-PERF-002): widget and FHIR queries, no patient data. */
+export function throughputOn(db: Database.Database, date: string): Throughput {
+  const hours = db
+    .prepare(
+      `SELECT substr(time, 12, 2) AS hour, count(*) AS n FROM audit_event
+       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query') GROUP BY hour ORDER BY n DESC, hour`,
+    )
+    .all({ start: `${date}T00:00:00`, end: `${date}T24` }) as { hour: string; n: number }[];
+  const total = hours.reduce((s, h) => s + h.n, 0);
+  return { date, total, peakHour: hours[0]?.hour ?? null, peakHourCount: hours[0]?.n ?? 0 };
 }
 
 /**
- * Opens (creating if needed) the audit database at `file`.
- * @example const audit = openSqliteAuditStore('.data/audit.sqlite'); await audit.record(event); audit.close();
+ * Opens (creating if needed) the audit database at `file`, chained with `hmacKey`.
+ * @example const audit = openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
  */
-export function openSqliteAuditStore(file: string): SqliteAuditStore {
+export function openSqliteAuditStore(file: string, hmacKey: Buffer): SqliteAuditStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
+  const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
+  if (columns.length && !columns.includes('hash')) {
+    db.close();
+    throw new Error(`${file} was written before the audit hash chain; move it aside to start a new trail`);
+  }
   db.exec(SCHEMA);
   const insert = db.prepare(
-    `INSERT INTO audit_event (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map((c) => '@' + c).join(', ')})`,
+    `INSERT INTO audit_event (seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${AUDIT_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
   );
+  const last = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+  // The writer keeps the chain's head in memory: it is the only writer, so it never re-reads.
+  let head = last ?? { seq: 0, hash: GENESIS };
+
+  let queue: { event: AuditEvent; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let pending: Promise<void> | undefined;
+  const commit = db.transaction((batch: typeof queue) => {
+    for (const { event } of batch) {
+      const row = { ...event, answeredBySpine: event.answeredBySpine ? 1 : 0, detail: event.detail ?? null };
+      const seq = head.seq + 1;
+      const hash = chainHash(hmacKey, seq, AUDIT_COLUMNS.map((c) => row[c]), head.hash);
+      insert.run({ ...row, seq, prevHash: head.hash, hash });
+      head = { seq, hash };
+    }
+  });
+  const flush = () => {
+    pending = undefined;
+    const batch = queue;
+    queue = [];
+    const before = head;
+    try {
+      commit(batch); // synchronous=FULL: returns once the WAL is synced
+      batch.forEach((b) => b.resolve());
+    } catch (e) {
+      head = before; // the transaction rolled back, so the chain's head did not move
+      batch.forEach((b) => b.reject(e as Error));
+    }
+  };
+
   return {
-    async record(event) {
-      // better-sqlite3 is synchronous: when run() returns, the row is committed and fsynced.
-      insert.run({ ...event, answeredBySpine: event.answeredBySpine ? 1 : 0 });
+    record(event) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ event, resolve, reject });
+        // Everything recorded before the event loop comes round again joins this commit.
+        pending ??= new Promise<void>((done) => setImmediate(() => (flush(), done())));
+      });
     },
-    close() {
+    async close() {
+      await pending;
       db.close();
     },
   };

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.ts';
 
 export interface AuditOptions {
   sink: AuditSink;
-  eventType: AuditEvent['eventType'];
+  eventType: 'widget-query' | 'fhir-query' | 'audit-query';
   log: Logger;
   /** Builds the replacement answer when the audit write fails (the app's error formatter). */
   onFailure: (c: Context<GatewayEnv>) => Response | Promise<Response>;
@@ -42,6 +42,7 @@ export function audit({ sink, eventType, log, onFailure, now = () => new Date() 
       outcomeCode: c.get('outcomeCode') ?? 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
       httpStatus: c.res.status,
       answeredBySpine: a.answeredBySpine ?? false,
+      detail: a.detail ?? null,
     };
     try {
       await sink.record(event);

@@ -101,7 +101,7 @@ export interface TestStack {
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
   request(path: string, opts?: RequestOptions): Promise<TestResponse>;
   /** Re-reads the config file (edit it first) and applies it as SIGHUP would; returns changed client ids. */
-  reload(): string[];
+  reload(): Promise<string[]>;
   /** All rows of the audit table, in sequence order. */
   auditRows(): Record<string, unknown>[];
   close(): Promise<void>;

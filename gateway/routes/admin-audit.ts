@@ -1,0 +1,98 @@
+/**
+ * @module routes/admin-audit
+ * The audit trail for IG staff (SMSP-AUDIT-007): search by user, message ID, patient and time,
+ * export as CSV for a Subject Access Request, verify the chain, and the daily throughput report
+ * (SMSP-PERF-002). Only users holding one of their client's `auditorRoles` get in (SMSP-IG-001);
+ * every use — and every refusal — is itself audited by the middleware in front of these routes.
+ */
+import { readFileSync } from 'node:fs';
+import type { Handler, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { AUDIT_COLUMNS, type AuditRow } from '../audit/chain.ts';
+import type { AuditTrail } from '../audit/trail.ts';
+import { describeVerify } from '../audit/verify.ts';
+import { noteAudit, type GatewayEnv } from '../env.ts';
+import { SmspError } from '../smsp-error.ts';
+
+/** Lets through users whose roles or activities include one of their client's auditor roles. Runs after sessionAuth. */
+export function auditorOnly(): MiddlewareHandler<GatewayEnv> {
+  return async function auditorOnly(c, next) {
+    const { roles, activities } = c.get('identity');
+    const allowed = c.get('client').auditorRoles;
+    if (![...roles, ...activities].some((r) => allowed.includes(r))) throw new SmspError('ACCESS_DENIED', 'not an auditor');
+    await next();
+  };
+}
+
+const instant = z.iso.datetime({ offset: true });
+const SearchSchema = z.strictObject({
+  userId: z.string().min(1).max(100).optional(),
+  messageId: z.string().min(1).max(100).optional(),
+  nhsNumber: z.string().regex(/^\d{10}$/).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  afterSeq: z.coerce.number().int().min(0).optional(),
+  format: z.enum(['json', 'csv']).optional(),
+});
+
+const CSV_COLUMNS = ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'] as const;
+
+/** A CSV cell: quoted, quotes doubled, and a leading = + - @ defused so spreadsheets do not run it. */
+function cell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return `"${(/^[=+\-@\t\r]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
+}
+
+export function toCsv(rows: readonly AuditRow[]): string {
+  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((k) => cell(r[k])).join(','))].join('\r\n') + '\r\n';
+}
+
+/** `GET /admin/audit?userId=&messageId=&nhsNumber=&from=&to=&limit=&afterSeq=&format=csv` */
+export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
+  return function searchAuditRoute(c) {
+    const parsed = SearchSchema.safeParse(c.req.query());
+    if (!parsed.success) throw new SmspError('INVALID_PARAMETER', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
+    const { format, ...q } = parsed.data;
+    // The search is audited: what was asked for, and the patient if one was named.
+    noteAudit(c, { nhsNumber: q.nhsNumber ?? null, detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json' }) });
+    const rows = trail.search(q);
+    c.set('outcomeCode', 'SUCCESS');
+    if (format === 'csv') {
+      return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="fgm-audit.csv"' });
+    }
+    return c.json({ records: rows, next: rows.length === (q.limit ?? 1000) ? rows.at(-1)!.seq : null });
+  };
+}
+
+/** `GET /admin/audit/verify` */
+export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
+  return function verifyAuditRoute(c) {
+    const result = trail.verify();
+    noteAudit(c, { detail: JSON.stringify({ verify: result.ok ? 'intact' : `broken at ${result.seq}` }) });
+    c.set('outcomeCode', 'SUCCESS');
+    return c.json({ ...result, summary: describeVerify(result) });
+  };
+}
+
+/** `GET /admin/throughput?date=YYYY-MM-DD` */
+export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
+  return function throughputRoute(c) {
+    const date = c.req.query('date') ?? new Date().toISOString().slice(0, 10);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('INVALID_PARAMETER', 'throughput: date is not YYYY-MM-DD');
+    noteAudit(c, { detail: JSON.stringify({ throughput: date }) });
+    c.set('outcomeCode', 'SUCCESS');
+    return c.json(trail.throughput(date));
+  };
+}
+
+const page = (name: string) => readFileSync(new URL(`./admin-page/${name}`, import.meta.url), 'utf8');
+
+/** The small search page and its script (no inline script: it runs under CSP default-src 'self'). */
+export function auditPage(): { html: Handler<GatewayEnv>; js: Handler<GatewayEnv> } {
+  const [html, js] = [page('audit.html'), page('audit.js')];
+  return {
+    html: (c) => c.body(html, 200, { 'Content-Type': 'text/html; charset=utf-8' }),
+    js: (c) => c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
+  };
+}
