@@ -7,6 +7,9 @@
 import { loadConfig } from './config.ts';
 import { startGateway } from './server.ts';
 
+// A closed stdout (the log reader went away) must not take the gateway down with EPIPE.
+process.stdout.on('error', () => {});
+
 try {
   const gateway = await startGateway(loadConfig());
   process.stdout.write(`fgm-status gateway listening on ${gateway.url}\n`);
