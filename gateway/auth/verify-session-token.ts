@@ -10,6 +10,7 @@ import type { SignatureKey } from 'hono/utils/jwt/jws';
 import type { JWTPayload } from 'hono/utils/jwt/types';
 import type { ClientConfig } from '../config.ts';
 import { createJwksCache, type JwksCache } from './jwks-cache.ts';
+import { verifyKey } from './verify-key.ts';
 
 /** Clock skew allowed between the portal's identity provider and us, in seconds. */
 export const MAX_CLOCK_SKEW_SECONDS = 30;
@@ -76,9 +77,15 @@ export function createSessionVerifier({ clients, clientKeys, now = () => Math.fl
       key = clientKeys.get(client.id);
     }
 
+    let cryptoKey: SignatureKey;
+    try {
+      cryptoKey = (await verifyKey(key as string | JsonWebKey, alg)) as unknown as SignatureKey;
+    } catch {
+      throw new TokenRejected('key does not fit the algorithm');
+    }
     let payload: JWTPayload;
     try {
-      payload = await verify(token, key!, {
+      payload = await verify(token, cryptoKey, {
         alg,
         iss: client.token.issuer,
         aud: client.token.audience,
