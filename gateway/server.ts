@@ -24,6 +24,10 @@ import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
 import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
 
+// Node checks request and header timeouts only this often (30 s by default), so a slow-header
+// client would otherwise hold a connection long past headersTimeout.
+const SERVER_OPTIONS = { connectionsCheckingInterval: 1000 };
+
 export interface GatewayDeps {
   /** Default: JSON lines on stdout. */
   log?: Logger;
@@ -126,10 +130,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
           // Browsers calling the widget API have no client certificate; the FHIR route checks
           // `authorized` and the fingerprint itself.
           rejectUnauthorized: false,
+          ...SERVER_OPTIONS,
         },
         listener,
       )
-    : createHttpServer(listener);
+    : createHttpServer(SERVER_OPTIONS, listener);
   server.requestTimeout = config.listen.requestTimeoutMs;
   server.headersTimeout = Math.min(config.listen.requestTimeoutMs, 10_000);
   server.keepAliveTimeout = 5000;
