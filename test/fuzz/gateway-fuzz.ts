@@ -86,7 +86,18 @@ const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 const DEADLINE_MS = 5000;
 
 /** Sends one input; resolves with the answer, or rejects with why the property failed. */
-export function send(stack: TestStack, input: FuzzInput): Promise<{ status: number; code: string | undefined }> {
+export async function send(stack: TestStack, input: FuzzInput): Promise<{ status: number; code: string | undefined }> {
+  try {
+    return await sendOnce(stack, input);
+  } catch (e) {
+    // Node's documented keep-alive race: the server closed an idle socket just as the agent reused
+    // it. That request never reached the gateway, so it is sent again, once.
+    if ((e as { reusedSocket?: boolean }).reusedSocket) return sendOnce(stack, input);
+    throw e;
+  }
+}
+
+function sendOnce(stack: TestStack, input: FuzzInput): Promise<{ status: number; code: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(input.path, stack.gatewayUrl), { method: 'POST', agent, headers: { ...input.headers, 'content-length': input.body.length }, signal: AbortSignal.timeout(DEADLINE_MS) }, (res) => {
       const chunks: Buffer[] = [];
@@ -115,7 +126,9 @@ export function send(stack: TestStack, input: FuzzInput): Promise<{ status: numb
         resolve({ status, code });
       });
     });
-    req.on('error', (e) => reject(new Error(`no answer: ${e.message}`)));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(Object.assign(new Error(`no answer: ${e.message}`), { reusedSocket: req.reusedSocket && e.code === 'ECONNRESET' })),
+    );
     req.end(input.body);
   });
 }
