@@ -12,18 +12,9 @@ import type { Outcome } from './fhir/types.ts';
 import type { Vocabulary, VocabularyRow } from './fhir/vocabulary.ts';
 import type { Logger } from './logger.ts';
 import { rowFor, SmspError } from './smsp-error.ts';
+import type { StatusBody } from './status-body.ts';
 
-/** The widget API's JSON body (DESIGN.md). */
-export interface StatusBody {
-  status: 'indicator' | 'no-record' | 'error';
-  nhsNumber: string | null;
-  assessmentDate: string | null;
-  checkedAt: string | null;
-  messageId: string | null;
-  code: string;
-  smspCode: string;
-  display: string;
-}
+export type { StatusBody };
 
 export interface ReplyDeps {
   vocabulary: Vocabulary;

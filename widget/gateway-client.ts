@@ -4,17 +4,9 @@
  * throws to the element: a network failure or an unreadable answer is a typed result.
  */
 
-/** The gateway's JSON answer (see the README's widget API). */
-export interface StatusBody {
-  status: 'indicator' | 'no-record' | 'error';
-  nhsNumber: string | null;
-  assessmentDate: string | null;
-  checkedAt: string | null;
-  messageId: string | null;
-  code: string;
-  smspCode: string;
-  display: string;
-}
+import type { StatusBody } from '../gateway/status-body.ts';
+
+export type { StatusBody };
 
 export type GatewayResult =
   | { ok: true; httpStatus: number; body: StatusBody }

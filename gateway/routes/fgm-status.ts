@@ -4,7 +4,7 @@
  * rule BEFORE Spine is called, asks Spine as the signed-in user, and answers in JSON.
  * Authentication, RBAC and audit run as middleware before this handler.
  */
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
 import { z } from 'zod';
 import { isIsoDate, isUnder18 } from '../age.ts';
 import type { ClientConfig } from '../config.ts';
@@ -12,7 +12,7 @@ import { noteAudit, type GatewayEnv } from '../env.ts';
 import { isValidNhsNumber } from '../nhs-number.ts';
 import { statusReply, type ReplyDeps } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
-import { askSpine, type AskSpineDeps } from '../spine/ask-spine.ts';
+import { askSpine, type AskSpineDeps, type SpineOutcome } from '../spine/ask-spine.ts';
 
 const BodySchema = z.strictObject({
   nhsNumber: z.string().max(20),
@@ -26,6 +26,13 @@ export interface FgmStatusDeps extends ReplyDeps, AskSpineDeps {
 /** Organization.name for an ODS code: configured names first, the client's own name for its own code. */
 export function organisationName(client: ClientConfig, odsCode: string): string {
   return client.orgNames?.[odsCode] ?? (odsCode === client.odsCode ? client.name : odsCode);
+}
+
+/** Puts what Spine said on the audit record, the log line and, for a busy tone, Retry-After. */
+export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome): void {
+  noteAudit(c, { spineMessageId: outcome.spineMessageId, spineResponseId: outcome.spineResponseId, answeredBySpine: outcome.answeredBySpine });
+  if (outcome.reason) c.set('refusalReason', outcome.reason);
+  if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
 }
 
 /**
@@ -60,13 +67,7 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       priority: c.get('client').priority,
       signal: c.req.raw.signal,
     });
-    noteAudit(c, {
-      spineMessageId: outcome.spineMessageId,
-      spineResponseId: outcome.spineResponseId,
-      answeredBySpine: outcome.answeredBySpine,
-    });
-    if (outcome.reason) c.set('refusalReason', outcome.reason);
-    if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
+    noteSpineOutcome(c, outcome);
     return statusReply(c, deps, outcome.code, {
       nhsNumber,
       assessmentDate: outcome.assessmentDate,

@@ -12,7 +12,7 @@ import { isValidNhsNumber } from '../nhs-number.ts';
 import { fhirReply } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
-import { organisationName, type FgmStatusDeps } from './fgm-status.ts';
+import { noteSpineOutcome, organisationName, type FgmStatusDeps } from './fgm-status.ts';
 
 /**
  * @example app.post('/fhir/fgm/query', fhirQuery(deps))
@@ -40,13 +40,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       priority: client.priority,
       signal: c.req.raw.signal,
     });
-    noteAudit(c, {
-      spineMessageId: outcome.spineMessageId,
-      spineResponseId: outcome.spineResponseId,
-      answeredBySpine: outcome.answeredBySpine,
-    });
-    if (outcome.reason) c.set('refusalReason', outcome.reason);
-    if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
+    noteSpineOutcome(c, outcome);
     return outcome.code === 'SUCCESS'
       ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: outcome.assessmentDate! })
       : fhirReply(c, deps, outcome.code);
