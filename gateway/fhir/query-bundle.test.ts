@@ -120,6 +120,15 @@ describe('FGMQuery_2_0 request: fixed values, cardinality, references', () => {
     const r = parseQueryBundle(duplicated(REQUEST, 'Parameters.parameter[1]'));
     assert.equal(!r.ok && r.error.element, 'Parameters.parameter[NHSNumber]');
   });
+  test('an attribute in a foreign namespace cannot stand in for the NHS number', () => {
+    const spoofed = REQUEST.replace('<valueString value="9999999999"/>', '<valueString value="9999999999" x:value="9990000018" xmlns:x="urn:other"/>');
+    const r = parseQueryBundle(spoofed);
+    assert.equal(r.ok && r.value.nhsNumber, '9999999999');
+  });
+  test('MESSAGE_NOT_WELL_FORMED a prefix with no namespace declaration is refused, not read as FHIR', () => {
+    const r = parseQueryBundle(REQUEST.replace(/<(\/?)Bundle>/g, '<$1f:Bundle>'));
+    assert.equal(!r.ok && r.error.kind, 'not-well-formed');
+  });
   test('an element in a foreign namespace is not a FHIR element', () => {
     const foreign = REQUEST.replace('<timestamp value=', '<timestamp xmlns="urn:other" value=');
     const r = parseQueryBundle(foreign);
@@ -161,10 +170,18 @@ describe('FGMQuery_2_0 request: building', () => {
 
   test('hostile characters in names and IDs cannot break the XML', () => {
     const hostile = `"/><Bundle>&amp;<'x'>]]>&#0;\u0001`;
-    const { xml } = buildQueryBundle({ ...base, organization: { odsCode: `R"<&'>`, name: hostile }, author: { kind: 'local', localId: hostile } });
+    const { xml } = buildQueryBundle({
+      ...base,
+      messageId: `m"<&'>`,
+      sourceName: hostile,
+      organization: { odsCode: `R"<&'>`, name: hostile },
+      author: { kind: 'local', localId: hostile },
+    });
     const r = parseQueryBundle(xml);
     assert.equal(r.ok, true, !r.ok ? r.error.message : '');
     assert.ok(r.ok);
+    assert.equal(r.value.messageId, `m"<&'>`);
+    assert.equal(r.value.sourceName, `"/><Bundle>&amp;<'x'>]]>&#0;`);
     assert.equal(r.value.organization?.odsCode, `R"<&'>`);
     assert.equal(r.value.organization?.name, `"/><Bundle>&amp;<'x'>]]>&#0;`); // XML cannot carry U+0001: dropped
     assert.deepEqual(r.value.author, { kind: 'local', localId: `"/><Bundle>&amp;<'x'>]]>&#0;` });

@@ -27,10 +27,19 @@ describe('FGMQueryResponse_2_0: the spec examples', () => {
   }
   for (const [form, xml] of Object.entries(variants(INVALID_NHS))) {
     test(`SMSP-VAL-004 the invalid-NHS-number example validates (${form})`, () => {
-      const r = parseQueryResponse(xml);
-      assert.ok(r.ok, !r.ok ? r.error.message : '');
-      assert.equal(r.value.responseCode, 'fatal-error');
-      assert.deepEqual(r.value.outcome, { kind: 'operation-outcome', severity: 'error', issueType: 'invalid', code: 'INVALID_NHS_NUMBER', display: 'Invalid NHS Number' });
+      assert.deepEqual(parseQueryResponse(xml), {
+        ok: true,
+        value: {
+          bundleId: '22daadee-26e1-4d6a-9e6a-7f4af9b58892',
+          messageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879',
+          respondsTo: '14daadee-26e1-4d6a-9e6a-7f4af9b58877',
+          responseCode: 'fatal-error',
+          timestamp: '2015-07-04T10:10:15+00:00',
+          sourceAsid: '990101234567',
+          destinationAsid: '047192794544',
+          outcome: { kind: 'operation-outcome', severity: 'error', issueType: 'invalid', code: 'INVALID_NHS_NUMBER', display: 'Invalid NHS Number' },
+        },
+      });
     });
   }
 });
@@ -92,9 +101,38 @@ describe('FGMQueryResponse_2_0: fixed values and references', () => {
       assert.equal(!r.ok && r.error.element, named, !r.ok ? r.error.message : 'accepted');
     });
   }
-  test('SMSP-VAL-004 two Flags are refused', () => {
+  test('SMSP-VAL-004 the same resource id twice in a bundle is refused', () => {
     const r = parseQueryResponse(duplicated(FOUND, 'Bundle.entry[1]'));
-    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.error.element, 'Flag.id', !r.ok ? r.error.message : 'accepted');
+  });
+  test('SMSP-VAL-004 two Flags are refused: the answer cannot be mapped safely', () => {
+    const two = duplicated(FOUND, 'Bundle.entry[1]').replace('<id value="8cb73a48-090d-469a-a2b2-04f1e6b11ea2"/>', '<id value="another"/>');
+    const r = parseQueryResponse(two);
+    assert.equal(!r.ok && r.error.element, 'Bundle.entry', !r.ok ? r.error.message : 'accepted');
+  });
+  for (const [xml, path] of [
+    [FOUND, 'MessageHeader.response'], [FOUND, 'MessageHeader.response.identifier'], [FOUND, 'Flag.status'], [FOUND, 'Flag.period.start'],
+    [FOUND, 'Flag.code.coding'], [FOUND, 'Patient.identifier'], [INVALID_NHS, 'OperationOutcome.issue.details.coding'],
+  ] as const) {
+    test(`SMSP-VAL-004 a duplicated 1..1 ${path} is refused by name`, () => {
+      const r = parseQueryResponse(duplicated(xml, path));
+      assert.equal(!r.ok && r.error.element, path, !r.ok ? r.error.message : 'accepted');
+    });
+  }
+  const withDetails = (reference: string) =>
+    INVALID_NHS.replace('<code value="fatal-error"/>', `<code value="fatal-error"/><details><reference value="${reference}"/></details>`);
+  test('SMSP-VAL-004 response.details resolves to the OperationOutcome entry, and a dangling one is refused by name', () => {
+    assert.equal(parseQueryResponse(withDetails('OperationOutcome/22daadee-26e1-4d6a-9e6a-7f4af9b58877')).ok, true);
+    const r = parseQueryResponse(withDetails('OperationOutcome/nope'));
+    assert.equal(!r.ok && r.error.element, 'MessageHeader.response.details.reference');
+  });
+  test('SMSP-VAL-004 an OperationOutcome must not be announced as the data of an indicator', () => {
+    const r = parseQueryResponse(INVALID_NHS.replace('</destination>', '</destination><data><reference value="Flag/22daadee-26e1-4d6a-9e6a-7f4af9b58877"/></data>'));
+    assert.equal(!r.ok && r.error.element, 'MessageHeader.data.reference');
+  });
+  test('a Flag in a foreign namespace is not a FHIR Flag', () => {
+    const r = parseQueryResponse(FOUND.replace('<Flag>', '<Flag xmlns="urn:other">'));
+    assert.equal(!r.ok && r.error.element, 'Bundle.entry.resource');
   });
 });
 
@@ -109,6 +147,14 @@ describe('FGMQueryResponse_2_0: building', () => {
     assert.equal(r.value.responseCode, 'ok');
     assert.equal(r.value.timestamp, '2026-11-24T10:00:00.000Z');
     assert.deepEqual(r.value.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
+  });
+  test('the builder escapes values: hostile IDs and displays round-trip', () => {
+    const hostile = `"/><Flag>&amp;<'x'>`;
+    const outcome = { kind: 'operation-outcome', severity: 'fatal', issueType: 'exception', code: 'GENERIC', display: hostile } as const;
+    const r = parseQueryResponse(buildQueryResponse({ ...common, respondsTo: hostile, outcome }).xml);
+    assert.ok(r.ok, !r.ok ? r.error.message : '');
+    assert.equal(r.value.respondsTo, hostile);
+    assert.deepEqual(r.value.outcome, outcome);
   });
   test('no record is a successful interaction; an error is fatal-error', () => {
     const none = buildQueryResponse({ ...common, outcome: { kind: 'operation-outcome', severity: 'error', issueType: 'not-found', code: 'NO_RECORD_FOUND', display: 'No Record Found' } });

@@ -168,8 +168,8 @@ function readFlag(flag: XmlElement): Outcome {
   const subject = one(flag, 'subject', 'Flag.subject', true);
   const ref = value(subject, 'reference', 'Flag.subject.reference', { required: true });
   const patient = all(flag, 'contained')
-    .flatMap((c) => c.children)
-    .find((r) => r.name === 'Patient' && `#${r.children.find((e) => e.name === 'id')?.attrs.value}` === ref);
+    .flatMap((c) => all(c, 'Patient'))
+    .find((r) => `#${all(r, 'id')[0]?.attrs.value}` === ref);
   if (!patient) throw new ProfileViolation('Flag.subject.reference', 'does not resolve to a contained Patient');
   const identifier = one(patient, 'identifier', 'Patient.identifier', true);
   value(identifier, 'system', 'Patient.identifier.system', { required: true, fixed: SYSTEM.nhsNumber });

@@ -29,6 +29,12 @@ test('refuses a message over the size cap without parsing it', () => {
   // multi-byte characters count as bytes, not UTF-16 units
   const wide = `<Bundle><id value="${'é'.repeat(MAX_XML_BYTES / 2)}"/></Bundle>`;
   assert.equal(parseXml(wide).ok, false);
+  assert.equal(parseQueryBundle(example('query-request-2-0')).ok, true);
+});
+
+test('a smaller cap can be passed in', () => {
+  assert.equal(parseXml('<a v="12345"/>', { maxBytes: 10 }).ok, false);
+  assert.equal(parseXml('<a v="1"/>', { maxBytes: 10 }).ok, true);
 });
 
 for (const [name, text] of [
@@ -37,12 +43,27 @@ for (const [name, text] of [
   ['plain text', 'hello'],
   ['an empty body', ''],
   ['JSON', '{"resourceType":"Bundle"}'],
+  ['an undefined entity', '<a v="&nbsp;"/>'],
+  ['a bare ampersand', '<a v="R&D"/>'],
+  ["a '<' in an attribute value", '<a v="a<b"/>'],
+  ['a reference to U+0000', '<a v="&#0;"/>'],
+  ['a raw control character', '<a v="\u0001"/>'],
+  ['an undeclared element prefix', '<f:Bundle/>'],
+  ['an undeclared attribute prefix', '<a x:v="1"/>'],
+  ['a prefix bound to no namespace', '<f:a xmlns:f=""/>'],
+  ['nesting deeper than any FHIR message', `${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}`],
 ] as const) {
   test(`MESSAGE_NOT_WELL_FORMED: ${name} is not-well-formed, never a throw`, () => {
     const r = parseXml(text);
     assert.equal(!r.ok && r.error.kind, 'not-well-formed');
   });
 }
+
+test('parser messages stay short enough to log', () => {
+  const r = parseXml(`<Bundle>${'<entry>'.repeat(3000)}`);
+  assert.equal(!r.ok && r.error.kind, 'not-well-formed');
+  assert.ok(!r.ok && r.error.message.length <= 200);
+});
 
 test('decodes the predefined and numeric character references exactly once', () => {
   const r = parseXml('<a v="&lt;&amp;&gt;&quot;&apos;&#65;&#x42;&amp;#67;"/>');
@@ -63,4 +84,18 @@ test('the writer escapes every attribute value', () => {
   const r = parseXml(xml);
   assert.ok(r.ok);
   assert.equal(r.value.attrs.v, `"<&'>`);
+});
+
+test('a prefixed attribute is not the FHIR value attribute, whatever the order', () => {
+  for (const xml of ['<id value="a" x:value="b" xmlns:x="urn:other"/>', '<id x:value="b" xmlns:x="urn:other" value="a"/>']) {
+    const r = parseXml(xml);
+    assert.ok(r.ok);
+    assert.equal(r.value.attrs.value, 'a');
+  }
+});
+
+test('values are kept exactly as written: no number parsing, no trimming', () => {
+  const r = parseXml('<a n="0012" s="  x " e="1e3" b="true"/>');
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.attrs, { n: '0012', s: '  x ', e: '1e3', b: 'true' });
 });

@@ -29,21 +29,34 @@ const parser = new XMLParser({
   trimValues: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  // Entities are decoded by decodeEntities below in one pass: the parser's own decoding skips
+  // Entities are decoded by decodeAttribute below in one pass: the parser's own decoding skips
   // numeric references, and a second pass would decode `&amp;#65;` twice.
   processEntities: false,
 });
 
-const ENTITY = /&(lt|gt|amp|quot|apos|#x[0-9a-fA-F]{1,6}|#[0-9]{1,7});/g;
+const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#x([0-9a-fA-F]{1,6})|#([0-9]{1,7}));/y;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+// XML 1.0 Char: tab, LF, CR, and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
+const isXmlChar = (c: number) => c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff) && c !== 0xfffe && c !== 0xffff);
+const ILLEGAL_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
-function decodeEntities(s: string): string {
+/** Decodes the five predefined and the numeric references once; anything else after `&`, or `<`, is not XML. */
+function decodeAttribute(s: string): string {
+  if (s.includes('<')) throw new Error("'<' in an attribute value");
   if (!s.includes('&')) return s;
-  return s.replace(ENTITY, (_, e: string) => {
-    if (e[0] !== '#') return NAMED[e]!;
-    const code = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : '\uFFFD';
-  });
+  let out = '';
+  for (let i = 0; i < s.length; ) {
+    const amp = s.indexOf('&', i);
+    if (amp < 0) return out + s.slice(i);
+    REFERENCE.lastIndex = amp;
+    const m = REFERENCE.exec(s);
+    if (!m) throw new Error('an undefined entity or a bare & in an attribute value');
+    const code = m[1] ? -1 : parseInt(m[2] ?? m[3]!, m[2] ? 16 : 10);
+    if (code >= 0 && !isXmlChar(code)) throw new Error('a character reference to a character XML does not allow');
+    out += s.slice(i, amp) + (m[1] ? NAMED[m[1]] : String.fromCodePoint(code));
+    i = REFERENCE.lastIndex;
+  }
+  return out;
 }
 
 type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
@@ -51,17 +64,27 @@ type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
 function toElement(node: Ordered, scope: Record<string, string>): XmlElement | undefined {
   const qname = Object.keys(node).find((k) => k !== ':@');
   if (!qname || qname === '#text' || qname.startsWith('?') || qname === '#comment') return undefined;
-  const raw = node[':@'] ?? {};
-  const attrs: Record<string, string> = {};
+  const raw = Object.entries(node[':@'] ?? {}).map(([k, v]) => [k, decodeAttribute(String(v))] as const);
   let inner = scope;
-  for (const [k, v] of Object.entries(raw)) {
-    const value = decodeEntities(String(v));
-    if (k === 'xmlns') inner = { ...inner, '': value };
-    else if (k.startsWith('xmlns:')) inner = { ...inner, [k.slice(6)]: value };
-    else attrs[k.includes(':') ? k.slice(k.indexOf(':') + 1) : k] = value;
+  for (const [k, v] of raw) {
+    if (k === 'xmlns') inner = { ...inner, '': v };
+    else if (k.startsWith('xmlns:')) {
+      // Namespaces in XML 1.0 forbids undeclaring a prefix.
+      if (v === '') throw new Error(`namespace prefix ${k.slice(6)} bound to no namespace`);
+      inner = { ...inner, [k.slice(6)]: v };
+    }
+  }
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of raw) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+    const p = k.indexOf(':');
+    if (p >= 0 && k.slice(0, p) !== 'xml' && !Object.hasOwn(inner, k.slice(0, p))) throw new Error(`undeclared namespace prefix in ${k}`);
+    // A prefixed attribute is in a namespace, so never FHIR's unqualified `value`: it keeps its qualified name.
+    attrs[k] = v;
   }
   const colon = qname.indexOf(':');
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
+  if (prefix && !Object.hasOwn(inner, prefix)) throw new Error(`undeclared namespace prefix ${prefix}`);
   const children = ((node[qname] as Ordered[]) ?? []).flatMap((c) => toElement(c, inner) ?? []);
   return { name: colon < 0 ? qname : qname.slice(colon + 1), ns: inner[prefix] ?? '', attrs, children };
 }
@@ -71,11 +94,13 @@ function toElement(node: Ordered, scope: Record<string, string>): XmlElement | u
  * `{ ok: false, error: { kind: 'not-well-formed' } }`.
  */
 export function parseXml(text: string, { maxBytes = MAX_XML_BYTES }: { maxBytes?: number } = {}): CodecResult<XmlElement> {
-  const fail = (message: string) => ({ ok: false as const, error: { kind: 'not-well-formed' as const, element: 'Bundle', message } });
+  // Parser messages can quote the whole open-tag stack; keep them short enough to log.
+  const fail = (message: string) => ({ ok: false as const, error: { kind: 'not-well-formed' as const, element: 'Bundle', message: message.slice(0, 200) } });
   if (typeof text !== 'string') return fail('no XML text');
-  // Bytes are at least the UTF-16 length / 2; check cheaply before counting exactly.
+  // UTF-8 never takes fewer bytes than UTF-16 code units, so the length is a cheap first check.
   if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes) return fail(`message larger than ${maxBytes} bytes`);
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('DOCTYPE and entity declarations are not accepted');
+  if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
     const valid = XMLValidator.validate(text);
     if (valid !== true) return fail(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
