@@ -13,7 +13,7 @@ import { TLSSocket } from 'node:tls';
 import type { Context } from 'hono';
 import { createApp } from './app.ts';
 import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
-import { openSqliteAuditStore } from './audit/sqlite-store.ts';
+import { openSqliteAuditStore, type SqliteAuditStore } from './audit/sqlite-store.ts';
 import { openAuditTrail } from './audit/trail.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
@@ -77,10 +77,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const vocabulary = vocabularyFor(config);
   const log = deps.log ?? jsonLineLogger();
   const verifySession = createSessionVerifier({ clients: config.clients, clientKeys: material.clientKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  let store: ReturnType<typeof openSqliteAuditStore> | undefined;
+  let store: SqliteAuditStore | undefined;
   if (!deps.audit) {
     try {
-      store = openSqliteAuditStore(config.audit.sqliteFile, material.hmacKey);
+      store = await openSqliteAuditStore(config.audit.sqliteFile, material.hmacKey);
     } catch (e) {
       throw new ConfigError(`config: audit.sqliteFile: cannot open ${config.audit.sqliteFile}: ${(e as Error).message}`);
     }

@@ -64,7 +64,7 @@ before(async () => {
   writeFileSync(join(dir, 'hmac.key'), randomBytes(32).toString('hex'));
   keys = generateAnchorKeys(join(dir, 'anchor-keys'));
   // The gateway keys the chain with the key file's text, as key-material.ts reads it.
-  const store = openSqliteAuditStore(intact, Buffer.from(readFileSync(join(dir, 'hmac.key'), 'utf8').trim()));
+  const store = await openSqliteAuditStore(intact, Buffer.from(readFileSync(join(dir, 'hmac.key'), 'utf8').trim()));
   for (let i = 1; i <= 10; i++) await store.record(event(i));
   await store.close();
   // collapse the WAL into the main file so copies are complete

@@ -22,11 +22,11 @@ const event = (over: Partial<AuditEvent> = {}): AuditEvent => ({
 describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
   it('stores every field durably with gap-free sequence numbers and a chain that verifies, across reopening', async () => {
     const file = join(dir, 'a.sqlite');
-    let store = openSqliteAuditStore(file, KEY);
+    let store = await openSqliteAuditStore(file, KEY);
     await store.record(event());
     await store.record(event({ requestId: 'r2', outcomeCode: 'AUTHOR_CREDENTIALS_ERROR', httpStatus: 401, answeredBySpine: false, nhsNumber: null }));
     await store.close();
-    store = openSqliteAuditStore(file, KEY);
+    store = await openSqliteAuditStore(file, KEY);
     await store.record(event({ requestId: 'r3' }));
     await store.close();
     const db = openAuditReader(file);
@@ -44,7 +44,7 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
 
   it('SMSP-AUDIT-009 refuses UPDATE and DELETE in the schema itself', async () => {
     const file = join(dir, 'b.sqlite');
-    const store = openSqliteAuditStore(file, KEY);
+    const store = await openSqliteAuditStore(file, KEY);
     await store.record(event());
     await store.close();
     const db = new Database(file);
@@ -55,7 +55,7 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
 
   it('commits a burst of concurrent records together, each promise resolving once its row is stored', async () => {
     const file = join(dir, 'c.sqlite');
-    const store = openSqliteAuditStore(file, KEY);
+    const store = await openSqliteAuditStore(file, KEY);
     await Promise.all(Array.from({ length: 300 }, (_, i) => store.record(event({ requestId: `r${i}` }))));
     const db = openAuditReader(file);
     assert.equal((db.prepare('SELECT count(*) AS n FROM audit_event').get() as { n: number }).n, 300);
@@ -65,14 +65,14 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
   });
 
   it('SMSP-AUDIT-001 a write that cannot be stored rejects (the caller must not answer with Spine data)', async () => {
-    const store = openSqliteAuditStore(join(dir, 'd.sqlite'), KEY);
+    const store = await openSqliteAuditStore(join(dir, 'd.sqlite'), KEY);
     await store.close();
     await assert.rejects(store.record(event()));
   });
 
   it('SMSP-AUDIT-007 search matches each parameter exactly', async () => {
     const file = join(dir, 'e.sqlite');
-    const store = openSqliteAuditStore(file, KEY);
+    const store = await openSqliteAuditStore(file, KEY);
     const events = [
       event({ requestId: 'a', userId: 'u1', nhsNumber: '9990000018', clientMessageId: 'cm-a', spineMessageId: 's-a', time: '2026-03-01T10:00:00.000Z' }),
       event({ requestId: 'b', userId: 'u2', nhsNumber: '9990000026', clientMessageId: 'cm-b', spineMessageId: 's-b', time: '2026-03-01T11:00:00.000Z' }),
@@ -96,7 +96,7 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
 
   it('SMSP-PERF-002 the throughput report for a day of synthetic traffic', async () => {
     const file = join(dir, 'f.sqlite');
-    const store = openSqliteAuditStore(file, KEY);
+    const store = await openSqliteAuditStore(file, KEY);
     // 2026-04-01: hour 09 × 3, hour 14 × 5 (one of them FHIR), hour 23 × 1; plus noise outside the day and non-query events
     const at = (h: string, n: number, type: AuditEvent['eventType'] = 'widget-query') =>
       Array.from({ length: n }, (_, i) => event({ eventType: type, time: `2026-04-01T${h}:${String(i).padStart(2, '0')}:00.000Z` }));

@@ -2,10 +2,11 @@
  * @module audit/sqlite-store
  * The audit store (SMSP-AUDIT-001…011): one SQLite file, WAL with synchronous=FULL, append-only
  * (UPDATE and DELETE are refused by triggers), a gap-free sequence and an HMAC hash chain.
- * `record()` resolves only once its row is committed to disk. Records that arrive while the
- * event loop is busy are committed together in one transaction (group commit), so a burst
- * costs one disk sync rather than one each. The schema lives here and only here.
+ * `record()` resolves only once its row is committed to disk. The writer runs in a worker thread
+ * and commits records that arrive together in one transaction (group commit), so a burst costs
+ * one disk sync, and no sync ever blocks the gateway. The schema lives here and only here.
  */
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
 import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
@@ -100,11 +101,15 @@ export function throughputOn(db: Database.Database, date: string): Throughput {
   return { date, total, peakHour: hours[0]?.hour ?? null, peakHourCount: hours[0]?.n ?? 0 };
 }
 
-/**
- * Opens (creating if needed) the audit database at `file`, chained with `hmacKey`.
- * @example const audit = openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
- */
-export function openSqliteAuditStore(file: string, hmacKey: Buffer): SqliteAuditStore {
+/** The synchronous writer the worker thread runs: schema, chain head, one transaction per batch. */
+export interface AuditWriter {
+  /** Appends `events` in one transaction (synchronous=FULL: returns once the WAL is on disk), or throws having written none. */
+  commit(events: readonly AuditEvent[]): void;
+  close(): void;
+}
+
+/** Opens (creating if needed) the audit database at `file` for appending, chained with `hmacKey`. */
+export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
@@ -120,11 +125,8 @@ export function openSqliteAuditStore(file: string, hmacKey: Buffer): SqliteAudit
   const last = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
   // The writer keeps the chain's head in memory: it is the only writer, so it never re-reads.
   let head = last ?? { seq: 0, hash: GENESIS };
-
-  let queue: { event: AuditEvent; resolve: () => void; reject: (e: Error) => void }[] = [];
-  let pending: Promise<void> | undefined;
-  const commit = db.transaction((batch: typeof queue) => {
-    for (const { event } of batch) {
+  const append = db.transaction((events: readonly AuditEvent[]) => {
+    for (const event of events) {
       const row = { ...event, answeredBySpine: event.answeredBySpine ? 1 : 0, detail: event.detail ?? null };
       const seq = head.seq + 1;
       const hash = chainHash(hmacKey, seq, AUDIT_COLUMNS.map((c) => row[c]), head.hash);
@@ -132,31 +134,78 @@ export function openSqliteAuditStore(file: string, hmacKey: Buffer): SqliteAudit
       head = { seq, hash };
     }
   });
-  const flush = () => {
-    pending = undefined;
-    const batch = queue;
-    queue = [];
-    const before = head;
-    try {
-      commit(batch); // synchronous=FULL: returns once the WAL is synced
-      batch.forEach((b) => b.resolve());
-    } catch (e) {
-      head = before; // the transaction rolled back, so the chain's head did not move
-      batch.forEach((b) => b.reject(e as Error));
-    }
+  return {
+    commit(events) {
+      const before = head;
+      try {
+        append(events);
+      } catch (e) {
+        head = before; // the transaction rolled back, so the chain's head did not move
+        throw e;
+      }
+    },
+    close: () => db.close(),
   };
+}
+
+type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
+
+/**
+ * Opens the audit store: the SQLite writer runs in a worker thread, so disk syncs never block the
+ * gateway's event loop, and records are group-committed — while one batch syncs, the next
+ * collects every record that arrives meanwhile. `record()` resolves once its batch is on disk.
+ * @example const audit = await openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
+ */
+export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promise<SqliteAuditStore> {
+  const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: { file, hmacKey: new Uint8Array(hmacKey) } });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', (m: { ready?: true; error?: string }) => (m.ready ? resolve() : reject(new Error(m.error))));
+    worker.once('error', reject);
+  }).catch(async (e) => {
+    await worker.terminate();
+    throw e;
+  });
+
+  let waiting: Waiter[] = [];
+  let inFlight: Waiter[] | undefined;
+  let broken: Error | undefined;
+  let drained: (() => void) | undefined;
+
+  const send = () => {
+    if (inFlight || waiting.length === 0) return drained?.();
+    inFlight = waiting;
+    waiting = [];
+    worker.postMessage(inFlight.map((w) => w.event));
+  };
+  worker.on('message', (m: { ok: boolean; error?: string }) => {
+    const batch = inFlight ?? [];
+    inFlight = undefined;
+    if (m.ok) batch.forEach((w) => w.resolve());
+    else batch.forEach((w) => w.reject(new Error(`audit write failed: ${m.error}`)));
+    send();
+  });
+  const fail = (e: Error) => {
+    broken = e;
+    for (const w of [...(inFlight ?? []), ...waiting]) w.reject(e);
+    inFlight = undefined;
+    waiting = [];
+    drained?.();
+  };
+  worker.on('error', fail);
+  worker.on('exit', () => fail(broken ?? new Error('the audit store is closed')));
 
   return {
     record(event) {
+      if (broken) return Promise.reject(broken);
       return new Promise<void>((resolve, reject) => {
-        queue.push({ event, resolve, reject });
-        // Everything recorded before the event loop comes round again joins this commit.
-        pending ??= new Promise<void>((done) => setImmediate(() => (flush(), done())));
+        waiting.push({ event, resolve, reject });
+        send();
       });
     },
     async close() {
-      await pending;
-      db.close();
+      if (inFlight || waiting.length) await new Promise<void>((r) => (drained = r));
+      broken ??= new Error('the audit store is closed');
+      await worker.terminate();
     },
   };
 }

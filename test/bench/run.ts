@@ -158,7 +158,7 @@ async function main() {
   const cfg = loadConfig(configOn);
   const verify = createSessionVerifier({ clients: cfg.clients, clientKeys: readKeyMaterial(cfg).clientKeys });
   const answer = buildQueryResponse({ respondsTo: 'x', sourceAsid: '990101234567', destinationAsid: '200000000111', outcome: { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' } }).xml;
-  const store = openSqliteAuditStore(join(dir, 'stage.sqlite'), Buffer.from(randomBytes(32)));
+  const store = await openSqliteAuditStore(join(dir, 'stage.sqlite'), Buffer.from(randomBytes(32)));
   const auditEvent = {
     time: new Date().toISOString(), eventType: 'widget-query' as const, requestId: 'r', clientMessageId: 'r', clientId: 'bench', userId: 'bench',
     roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: 'm', spineResponseId: 's',
