@@ -37,12 +37,17 @@ export function arbitraries(stack: TestStack) {
   );
   const headers = fc.record(
     {
-      authorization: fc.oneof(tokens.map((t) => `Bearer ${t}`), fc.string({ maxLength: 100 })),
+      // Mostly well-signed tokens, so most inputs get past authentication to the deeper checks.
+      authorization: fc.oneof(
+        { arbitrary: fc.constantFrom(stack.signToken(LOCAL_MIDWIFE), stack.signToken(CIS2_GP, { client: 'cis2' })).map((t) => `Bearer ${t}`), weight: 6 },
+        { arbitrary: tokens.map((t) => `Bearer ${t}`), weight: 3 },
+        { arbitrary: fc.string({ maxLength: 100 }), weight: 1 },
+      ),
       'content-type': fc.constantFrom('application/json', 'application/fhir+xml', 'text/plain', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x', ''),
-      origin: fc.oneof(fc.constant(TEST_ORIGIN), fc.webUrl(), fc.constant('null')),
+      origin: fc.oneof({ arbitrary: fc.constant(TEST_ORIGIN), weight: 4 }, { arbitrary: fc.webUrl(), weight: 1 }, { arbitrary: fc.constant('null'), weight: 1 }),
       'x-request-id': fc.constant('9990000018'),
     },
-    { requiredKeys: [] },
+    { requiredKeys: ['authorization'] },
   ).map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== '')) as Record<string, string>);
 
   const json = fc.oneof(
