@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
-import { all, asid, guard, INSTANT, one, only, ProfileViolation, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryInputSchema, QueryRequestSchema, type Author, type CodecResult, type Organization, type QueryInput, type QueryRequest } from './types.ts';
 import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
@@ -101,20 +101,7 @@ export function parseQueryBundle(xml: string): CodecResult<QueryRequest> {
 function readQuery(root: XmlElement): QueryRequest {
   const bundle = readMessageBundle(root);
   const mh = bundle.header;
-  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true });
-  const timestamp = value(mh, 'timestamp', 'MessageHeader.timestamp', { required: true, pattern: INSTANT });
-  const event = one(mh, 'event', 'MessageHeader.event', true);
-  value(event, 'system', 'MessageHeader.event.system', { required: true, fixed: EVENT_SYSTEM });
-  value(event, 'code', 'MessageHeader.event.code', { required: true, fixed: QUERY_EVENT });
-  const source = one(mh, 'source', 'MessageHeader.source', true);
-  for (const contact of all(source, 'contact')) value(contact, 'system', 'MessageHeader.source.contact.system', { required: true });
-  const sourceAsid = asid(value(source, 'endpoint', 'MessageHeader.source.endpoint', { required: true }), 'MessageHeader.source.endpoint');
-  const sourceName = value(source, 'name', 'MessageHeader.source.name');
-  const destination = one(mh, 'destination', 'MessageHeader.destination', true);
-  const destinationAsid = asid(
-    value(destination, 'endpoint', 'MessageHeader.destination.endpoint', { required: true }),
-    'MessageHeader.destination.endpoint',
-  );
+  const { messageId, timestamp, sourceAsid, sourceName, destinationAsid } = readHeader(mh, QUERY_EVENT);
   const author = one(mh, 'author', 'MessageHeader.author', true);
   const practitioner = resolve(
     bundle,

@@ -4,7 +4,7 @@
  * cardinalities and fixed values. A violation throws `ProfileViolation` naming the element;
  * the codec's entry points catch it and return a typed `CodecResult` — callers never see a throw.
  */
-import { ASID_PREFIX } from './constants.ts';
+import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
 
@@ -113,4 +113,23 @@ export function guard<T>(read: () => T): CodecResult<T> {
     if (e instanceof ProfileViolation) return { ok: false, error: { kind: 'invalid', element: e.element, message: e.message } };
     return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: `could not read the message: ${(e as Error).message}` } };
   }
+}
+
+/**
+ * What the request and response MessageHeader profiles (2-0) share: id, an instant with zone,
+ * the event (fixed system, `eventCode`), and source and destination ASIDs.
+ */
+export function readHeader(mh: XmlElement, eventCode: string) {
+  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true });
+  const timestamp = value(mh, 'timestamp', 'MessageHeader.timestamp', { required: true, pattern: INSTANT });
+  const event = one(mh, 'event', 'MessageHeader.event', true);
+  value(event, 'system', 'MessageHeader.event.system', { required: true, fixed: EVENT_SYSTEM });
+  value(event, 'code', 'MessageHeader.event.code', { required: true, fixed: eventCode });
+  const source = one(mh, 'source', 'MessageHeader.source', true);
+  for (const contact of all(source, 'contact')) value(contact, 'system', 'MessageHeader.source.contact.system', { required: true });
+  const sourceAsid = asid(value(source, 'endpoint', 'MessageHeader.source.endpoint', { required: true }), 'MessageHeader.source.endpoint');
+  const sourceName = value(source, 'name', 'MessageHeader.source.name');
+  const destination = one(mh, 'destination', 'MessageHeader.destination', true);
+  const destinationAsid = asid(value(destination, 'endpoint', 'MessageHeader.destination.endpoint', { required: true }), 'MessageHeader.destination.endpoint');
+  return { messageId, timestamp, sourceAsid, sourceName, destinationAsid };
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, RESPONSE_EVENT, SYSTEM } from './constants.ts';
-import { all, asid, FULL_DATE_TIME, guard, INSTANT, one, ProfileViolation, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryResponseSchema, ResponseInputSchema, type CodecResult, type Outcome, type QueryResponse, type ResponseInput } from './types.ts';
 import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
@@ -118,11 +118,7 @@ export function parseQueryResponse(xml: string): CodecResult<QueryResponse> {
 function readResponse(root: XmlElement): QueryResponse {
   const bundle = readMessageBundle(root);
   const mh = bundle.header;
-  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true });
-  const timestamp = value(mh, 'timestamp', 'MessageHeader.timestamp', { required: true, pattern: INSTANT });
-  const event = one(mh, 'event', 'MessageHeader.event', true);
-  value(event, 'system', 'MessageHeader.event.system', { required: true, fixed: EVENT_SYSTEM });
-  value(event, 'code', 'MessageHeader.event.code', { required: true, fixed: RESPONSE_EVENT });
+  const { messageId, timestamp, sourceAsid, destinationAsid } = readHeader(mh, RESPONSE_EVENT);
   const response = one(mh, 'response', 'MessageHeader.response', true);
   const respondsTo = value(response, 'identifier', 'MessageHeader.response.identifier', { required: true });
   const code = value(response, 'code', 'MessageHeader.response.code', { required: true });
@@ -130,14 +126,6 @@ function readResponse(root: XmlElement): QueryResponse {
   const details = one(response, 'details', 'MessageHeader.response.details');
   const detailsRef = details && value(details, 'reference', 'MessageHeader.response.details.reference', { required: true });
   if (detailsRef) resolve(bundle, detailsRef, 'MessageHeader.response.details.reference', 'OperationOutcome');
-  const source = one(mh, 'source', 'MessageHeader.source', true);
-  for (const contact of all(source, 'contact')) value(contact, 'system', 'MessageHeader.source.contact.system', { required: true });
-  const sourceAsid = asid(value(source, 'endpoint', 'MessageHeader.source.endpoint', { required: true }), 'MessageHeader.source.endpoint');
-  const destination = one(mh, 'destination', 'MessageHeader.destination', true);
-  const destinationAsid = asid(
-    value(destination, 'endpoint', 'MessageHeader.destination.endpoint', { required: true }),
-    'MessageHeader.destination.endpoint',
-  );
   const data = one(mh, 'data', 'MessageHeader.data');
   const dataRef = data && value(data, 'reference', 'MessageHeader.data.reference');
   const outcome = readOutcome(bundle, dataRef, detailsRef);
