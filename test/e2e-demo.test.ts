@@ -135,6 +135,24 @@ describe('the demo EPR with the real gateway and simulator', () => {
     await context.close();
   });
 
+  // Runs after the clinicians' tests above, whose look-ups it searches for.
+  test('SMSP-AUDIT-007 the IG officer finds the clinicians\' look-ups on the gateway\'s audit page', async () => {
+    const { page } = await signedIn('auditor');
+    await page.click('#show-token');
+    await page.waitForFunction(() => (document.getElementById('session-token') as HTMLTextAreaElement).value.length > 20);
+    const token = await page.$eval('#session-token', (el) => (el as HTMLTextAreaElement).value);
+    await page.goto(`${stack.gatewayUrl}/admin/audit.html`);
+    await page.type('textarea[name="token"]', token);
+    await page.type('input[name="nhsNumber"]', '9990000018');
+    await page.click('button[type="submit"]');
+    await page.waitForFunction(() => /records|refused/.test(document.getElementById('status')?.textContent ?? ''));
+    const status = await page.$eval('#status', (el) => el.textContent ?? '');
+    assert.match(status, /^\d+ records$/);
+    const users = await page.$$eval('#results tbody tr', (rows) => rows.map((r) => r.children[3]?.textContent));
+    assert.ok(users.includes('ajones') && users.includes('555021935107'), `midwife and smartcard user found: ${users.join(', ')}`);
+    await page.browserContext().close();
+  });
+
   test('no valid NHS number appears in anything the gateway logged', () => {
     assert.ok(gatewayLogs.length > 0);
     assert.deepEqual(validNhsNumbersIn(gatewayLogs.join('\n')), []);

@@ -68,7 +68,16 @@ export function patientListPage(user: DemoUser, patients: readonly Patient[], ga
     'Patients',
     gatewayUrl,
     user,
-    html`<h1>Patients</h1>
+    html`${user.id === 'auditor'
+        ? html`<section class="epr-record" aria-labelledby="audit-heading">
+            <h2 id="audit-heading">FGM-IS audit trail</h2>
+            <p>Open the gateway's <a href="${gatewayUrl}/admin/audit.html" target="_blank" rel="noopener">audit search page</a>
+              and paste this session's token into it.</p>
+            <p><button type="button" id="show-token">Show my session token</button></p>
+            <textarea id="session-token" rows="3" cols="80" readonly aria-label="Session token"></textarea>
+          </section>`
+        : ''}
+      <h1>Patients</h1>
       <table class="epr-patients">
         <thead><tr><th scope="col">Name</th><th scope="col">NHS number</th><th scope="col">Born</th></tr></thead>
         <tbody>

@@ -2,11 +2,12 @@
  * @module demo/epr/users
  * The demo EPR's three sign-in users. Their claims are what a real portal's identity provider
  * would put in its session token: a locally authenticated midwife, a smartcard (CIS2) user, and
- * a receptionist who lacks RBAC activity B0370 and so must never see FGM-IS data.
+ * a receptionist who lacks RBAC activity B0370 and so must never see FGM-IS data, and an
+ * information governance officer who may search the gateway's audit trail.
  */
 
 export interface DemoUser {
-  id: 'midwife' | 'smartcard' | 'receptionist';
+  id: 'midwife' | 'smartcard' | 'receptionist' | 'auditor';
   name: string;
   roleName: string;
   orgCode: string;
@@ -58,5 +59,14 @@ export const DEMO_USERS: readonly DemoUser[] = [
     orgName: DEMO_ORG.name,
     issuer: 'local',
     claims: { sub: 'clee', name: 'Chris Lee', roles: ['receptionist'], org: DEMO_ORG.code },
+  },
+  {
+    id: 'auditor',
+    name: 'Ira Gov',
+    roleName: 'Information governance',
+    orgCode: DEMO_ORG.code,
+    orgName: DEMO_ORG.name,
+    issuer: 'local',
+    claims: { sub: 'igov', name: 'Ira Gov', roles: ['auditor'], org: DEMO_ORG.code },
   },
 ];

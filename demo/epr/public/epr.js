@@ -17,3 +17,9 @@ if (element) {
     report?.append(item);
   });
 }
+
+// The IG officer's hand-off to the gateway's audit page (a real portal would pass it for them).
+document.getElementById('show-token')?.addEventListener('click', async () => {
+  const res = await fetch('/session/token', { credentials: 'same-origin' });
+  document.getElementById('session-token').value = res.ok ? await res.text() : `HTTP ${res.status}`;
+});
