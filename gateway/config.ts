@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
@@ -105,8 +106,11 @@ export const GatewayConfigSchema = z.strictObject({
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type ClientConfig = GatewayConfig['clients'][number];
 
-/** The widget build output, used when `widgetFile` is not set. */
-export const DEFAULT_WIDGET_FILE = new URL('../dist/widget/fgm-status.js', import.meta.url).pathname;
+/**
+ * The widget build output, used when `widgetFile` is not set: `dist/widget/` beside the built
+ * gateway in `dist/gateway/`, or under the project root when run from source.
+ */
+export const DEFAULT_WIDGET_FILE = fileURLToPath(new URL(`../${import.meta.url.endsWith('.ts') ? 'dist/' : ''}widget/fgm-status.js`, import.meta.url));
 
 /**
  * Validates a parsed config object and resolves its relative file paths against `baseDir`.

@@ -16,6 +16,7 @@ import { after, before, it } from 'node:test';
 import { startSpineSimulator, type SpineSimulator } from '../demo/spine/server.ts';
 import { openAuditReader } from '../gateway/audit/sqlite-store.ts';
 import { verifyAuditChain } from '../gateway/audit/verify.ts';
+import { builtGateway } from './helpers/built-gateway.ts';
 import { signJwt } from './helpers/jwt.ts';
 import { testPki } from './helpers/pki.ts';
 
@@ -62,7 +63,7 @@ after(async () => {
 });
 
 async function startChild(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], { env: { ...process.env, FGM_GATEWAY_CONFIG: configFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, builtGateway('main.js'), { env: { ...process.env, FGM_GATEWAY_CONFIG: configFile }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     // Keep reading stdout for the child's whole life: its log lines must never fill the pipe.

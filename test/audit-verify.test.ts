@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { generateAnchorKeys } from '../gateway/audit/anchor.ts';
 import type { AuditEvent } from '../gateway/audit/audit-event.ts';
 import { openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
+import { builtGateway } from './helpers/built-gateway.ts';
 import { testPki } from './helpers/pki.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-tamper-'));
@@ -45,7 +46,7 @@ async function configFor(db: string, anchorDir?: string): Promise<string> {
 }
 
 function cli(config: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/audit/cli.ts', ...args], { env: { ...process.env, FGM_GATEWAY_CONFIG: config }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], { env: { ...process.env, FGM_GATEWAY_CONFIG: config }, encoding: 'utf8' });
   return { status: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 

@@ -1,7 +1,8 @@
 /**
  * @module test/gateway-startup
  * Start-up refuses a bad configuration with ONE line naming the key or file — both through
- * startGateway and through `gateway/main.ts` run as a child process (exit 1, no stack trace).
+ * startGateway and through the built gateway run as a child process, as `npm run gateway` runs it
+ * (exit 1, no stack trace).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../gateway/config.ts';
 import { startGateway } from '../gateway/server.ts';
+import { builtGateway } from './helpers/built-gateway.ts';
 import { testPki } from './helpers/pki.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-startup-'));
@@ -55,9 +57,9 @@ async function startFails(r: Record<string, any>, message: RegExp) {
   );
 }
 
-/** Runs gateway/main.ts with FGM_GATEWAY_CONFIG = file; resolves when it exits. */
+/** Runs the built gateway/main.ts with FGM_GATEWAY_CONFIG = file; resolves when it exits. */
 async function runMain(file: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], { env: { ...process.env, FGM_GATEWAY_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, builtGateway('main.js'), { env: { ...process.env, FGM_GATEWAY_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -65,7 +67,7 @@ async function runMain(file: string) {
   return { child, done: once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr })) };
 }
 
-describe('gateway/main.ts start-up', () => {
+describe('the built gateway (dist/gateway/main.js) start-up', () => {
   it('an unknown key: exit 1, one line naming it, no stack trace', async () => {
     const r = raw();
     r.spine.retries = 2;

@@ -148,6 +148,10 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
   };
 }
 
+// The built gateway runs the compiled writer; from source (tests, demo) the thread needs a shim
+// that registers tsx first.
+const WRITER_ENTRY = import.meta.url.endsWith('.ts') ? './sqlite-writer.worker.mjs' : './sqlite-writer.worker.js';
+
 type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
 
 /**
@@ -157,7 +161,7 @@ type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => vo
  * @example const audit = await openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
  */
 export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promise<SqliteAuditStore> {
-  const worker = new Worker(new URL('./sqlite-writer.worker.mjs', import.meta.url), { workerData: { file, hmacKey: new Uint8Array(hmacKey) } });
+  const worker = new Worker(new URL(WRITER_ENTRY, import.meta.url), { workerData: { file, hmacKey: new Uint8Array(hmacKey) } });
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (m: { ready?: true; error?: string }) => (m.ready ? resolve() : reject(new Error(m.error))));
     worker.once('error', reject);
