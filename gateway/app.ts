@@ -5,7 +5,6 @@
  * `app.request(...)` or serve it on an ephemeral port.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AuditSink } from './audit/audit-event.ts';
@@ -16,6 +15,7 @@ import type { Vocabulary } from './fhir/vocabulary.ts';
 import type { Logger } from './logger.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { audit } from './middleware/audit.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { clientAuth, type PeerCertificate } from './middleware/client-auth.ts';
 import { noStore } from './middleware/no-store.ts';
 import { rbac } from './middleware/rbac.ts';
@@ -34,7 +34,6 @@ import { createGatewayMetrics, type GatewayMetrics } from './observe/gateway-met
 import { createCircuitBreaker } from './spine/circuit-breaker.ts';
 import { protectSpine } from './spine/protected-spine.ts';
 import { createRateLimiter } from './spine/rate-limiter.ts';
-import { SmspError } from './smsp-error.ts';
 import type { SpineClient } from './spine/client.ts';
 
 export interface AppDeps {
@@ -90,12 +89,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   };
   const origins = new Set(config.clients.flatMap((c) => c.origins));
   const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);
-  const limitBody = bodyLimit({
-    maxSize: config.listen.maxBodyBytes,
-    onError: () => {
-      throw new SmspError('REQUEST_TOO_LARGE', 'body over the size limit');
-    },
-  });
+  const limitBody = bodyLimit({ maxBytes: config.listen.maxBodyBytes });
   const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 

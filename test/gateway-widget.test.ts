@@ -4,6 +4,7 @@
  * four DESIGN.md test patients, as a locally authenticated user and as a smartcard (CIS2) user.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { parseQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import type { QueryRequest } from '../gateway/fhir/types.ts';
@@ -97,6 +98,45 @@ describe('checks before Spine is called', () => {
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
     assert.equal(stack.sim.received.length, before);
+  });
+});
+
+/** POSTs `body` to the widget API in `chunks` without a Content-Length (Transfer-Encoding: chunked). */
+function postChunked(chunks: string[], token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL('/api/fgm-status', stack.gatewayUrl), { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    // A write after a 413 may meet a closed socket; the answer is what counts.
+    req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+    for (const c of chunks) req.write(c);
+    req.end();
+  });
+}
+
+describe('body size limit (listen.maxBodyBytes, default 64 KiB)', () => {
+  const big = JSON.stringify({ nhsNumber: '9990000018', pad: 'x'.repeat(70_000) });
+  it('a declared Content-Length over the limit is 413 REQUEST_TOO_LARGE without a Spine call, audited', async () => {
+    const [calls, audited] = [stack.sim.received.length, stack.auditRows().length];
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), body: big, headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 413);
+    assert.equal(JSON.parse(res.body).code, 'REQUEST_TOO_LARGE');
+    assert.equal(stack.sim.received.length, calls);
+    assert.equal(stack.auditRows().at(audited)?.outcomeCode, 'REQUEST_TOO_LARGE');
+  });
+  it('a chunked body over the limit is counted as it arrives and refused with 413', async () => {
+    const calls = stack.sim.received.length;
+    const res = await postChunked([big.slice(0, 30_000), big.slice(30_000)], stack.signToken(LOCAL_MIDWIFE));
+    assert.equal(res.status, 413);
+    assert.equal(JSON.parse(res.body).code, 'REQUEST_TOO_LARGE');
+    assert.equal(stack.sim.received.length, calls);
+  });
+  it('a chunked body within the limit is read whole and answered', async () => {
+    const res = await postChunked(['{"nhsNumber":', '"9990000018"}'], stack.signToken(LOCAL_MIDWIFE));
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).code, 'SUCCESS');
   });
 });
 
