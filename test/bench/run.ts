@@ -4,6 +4,8 @@
  * processes, and in one run: throughput and latency through the gateway vs straight to the
  * simulator, the cost of each hot-path stage, gateway RSS at 200 connections, and the widget's
  * size and connect-to-alert time in headless Chromium. Writes results.json and RESULTS.md here.
+ * BENCH_CPU_PROF=<dir> makes each gateway child write a V8 CPU profile there (open it in Chrome
+ * DevTools) to find what to make faster.
  * Loopback only; every loop is bounded in count and time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,7 +45,8 @@ async function freePort(): Promise<number> {
 
 /** Starts a child (TypeScript through tsx, built JavaScript as is) and resolves with the first URL it prints. */
 function child(script: string, env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env.BENCH_CPU_PROF && script.includes('gateway') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const proc = spawn(process.execPath, [...profile, ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -54,6 +57,20 @@ function child(script: string, env: Record<string, string>): Promise<{ proc: Chi
     });
     proc.once('exit', (code) => reject(new Error(`${script} exited (${code}): ${out.slice(0, 300)}`)));
   });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `load` and reports each process's CPU milliseconds per successful request during it. */
+async function cpuPerRequest(pids: Record<string, number>, load: () => Promise<LoadResult>): Promise<{ result: LoadResult; cpuMsPerRequest: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const result = await load();
+  const perRequest = (k: string, pid: number) => Math.round(((cpuSeconds(pid) - before[k]!) * 1000 * 100) / Math.max(1, result.ok)) / 100;
+  return { result, cpuMsPerRequest: Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, perRequest(k, pid)])) };
 }
 
 function rssMb(pid: number): number {
@@ -136,8 +153,10 @@ async function main() {
   await closedLoop({ connections: 16, seconds: 1, send: viaGateway(gateway.url) });
 
   log('maximum throughput (closed loop, 32 connections)');
-  const maxDirect = await closedLoop({ connections: 32, seconds: SECONDS, send: direct });
-  const maxGateway = await closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(gateway.url) });
+  // CPU per request shows each process's own cost, whatever share of the 2 cores it got.
+  const pids = { loadGenerator: process.pid, simulator: spine.proc.pid!, gateway: gateway.proc.pid! };
+  const { result: maxDirect, cpuMsPerRequest: cpuDirect } = await cpuPerRequest(pids, () => closedLoop({ connections: 32, seconds: SECONDS, send: direct }));
+  const { result: maxGateway, cpuMsPerRequest: cpuGateway } = await cpuPerRequest(pids, () => closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(gateway.url) }));
 
   // A rate this machine sustains on both paths: half the gateway's maximum.
   const rate = Math.max(50, Math.round(maxGateway.rps / 2 / 10) * 10);
@@ -205,7 +224,7 @@ async function main() {
     date: new Date().toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
     secondsPerRun: SECONDS,
-    throughput: { direct: maxDirect, gateway: maxGateway, gatewayAuditOn: auditOn, gatewayAuditOff: maxGatewayAuditOff, gatewayShareOfDirect: Math.round((maxGateway.rps / maxDirect.rps) * 100) / 100 },
+    throughput: { direct: maxDirect, gateway: maxGateway, gatewayAuditOn: auditOn, gatewayAuditOff: maxGatewayAuditOff, gatewayShareOfDirect: Math.round((maxGateway.rps / maxDirect.rps) * 100) / 100, cpuMsPerRequest: { direct: cpuDirect, gateway: cpuGateway } },
     openLoop: { rate, direct: openDirect, gateway: openGateway, addedP99Ms: addedP99, addedP50Ms: Math.round((openGateway.latencyMs.p50 - openDirect.latencyMs.p50) * 100) / 100 },
     memory: { idleRssMb, peakRssMbAt200: peakRss, at200 },
     stages: { ...stages, auditWriteGrouped },
@@ -259,6 +278,7 @@ function markdown(r: any): string {
   const t = r.throughput;
   const o = r.openLoop;
   const row = (name: string, value: string, target: string, met: boolean | null, note = '') => `| ${name} | ${value} | ${target} | ${met === null ? '–' : met ? 'met' : '**missed**'} | ${note} |`;
+  const cpu = (c: Record<string, number>) => Object.entries(c).filter(([, ms]) => ms > 0).map(([k, ms]) => `${k} ${ms} ms`).join(', ');
   const lat = (x: LoadResult) => `${x.rps}/s, p50 ${x.latencyMs.p50} ms, p99 ${x.latencyMs.p99} ms, p99.9 ${x.latencyMs.p999} ms`;
   return [
     '# fgm-status benchmark',
@@ -273,6 +293,8 @@ function markdown(r: any): string {
     row('through the gateway (open loop)', lat(o.gateway), '', null),
     row('max throughput, simulator direct', `${t.direct.rps}/s`, '', null),
     row('max throughput, gateway (audit on, synchronous)', `${t.gateway.rps}/s = ${Math.round(t.gatewayShareOfDirect * 100)}% of direct`, '≥ 60% of direct', t.gatewayShareOfDirect >= 0.6, 'the gateway and the simulator compete for the same 2 cores'),
+    row('CPU per request, straight to the simulator', cpu(t.cpuMsPerRequest.direct), '', null, 'CPU ms per answered request in each process during the maximum-throughput run'),
+    row('CPU per request, through the gateway', cpu(t.cpuMsPerRequest.gateway), '', null, 'the gateway process includes its audit writer thread'),
     row('max throughput, audit on vs off (fresh gateways)', `${t.gatewayAuditOn.rps}/s on, ${t.gatewayAuditOff.rps}/s off`, '', null, `audit costs ${Math.round((1 - t.gatewayAuditOn.rps / t.gatewayAuditOff.rps) * 100)}% of throughput`),
     row('gateway RSS at 200 concurrent connections', `${r.memory.peakRssMbAt200} MB (idle: ${r.memory.idleRssMb} MB)`, '≤ 120 MB', r.memory.peakRssMbAt200 <= 120, 'the built gateway: two V8 isolates, main and the audit writer thread'),
     row('widget size', `${r.widget.minBytes} B min, ${r.widget.gzipBytes} B gzip, ${r.widget.brotliBytes} B brotli`, '≤ 8 KB gzip', r.widget.gzipBytes <= 8192),
