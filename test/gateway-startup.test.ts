@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../gateway/config.ts';
 import { startGateway } from '../gateway/server.ts';
 import { builtGateway } from './helpers/built-gateway.ts';
+import { runLog } from './helpers/run-log.ts';
 import { testPki } from './helpers/pki.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-startup-'));
@@ -62,8 +63,15 @@ async function runMain(file: string) {
   const child = spawn(process.execPath, builtGateway('main.js'), { env: { ...process.env, FGM_GATEWAY_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  const keep = runLog('startup-child');
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    keep(d);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+    keep(d);
+  });
   return { child, done: once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr })) };
 }
 

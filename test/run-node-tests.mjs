@@ -1,7 +1,9 @@
 // Runs every node-side test file (*.test.ts outside node_modules, except *.browser.test.ts,
 // which @web/test-runner runs in Chromium). Node 20's --test has no glob support, so we list them.
+// Then one last check scans everything the run's gateways logged (test/whole-run-logs.check.ts).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const roots = ['gateway', 'demo', 'test'];
@@ -21,5 +23,25 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const logDir = mkdtempSync(join(tmpdir(), 'fgm-test-logs-'));
+const env = { ...process.env, FGM_TEST_LOG_DIR: logDir };
+const totals = { pass: 0, fail: 0 };
+// Spec output for people; a TAP copy whose summary gives the counts for the closing line.
+const node = (name, args) => {
+  const tap = join(logDir, `${name}.tap`);
+  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
+  const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporters, ...args], { stdio: 'inherit', env }).status ?? 1;
+  const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  for (const k of ['pass', 'fail']) totals[k] += Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+  return status;
+};
+try {
+  const tests = node('tests', files);
+  // A subset that started no gateway has no logs to scan; the whole suite always must.
+  const scan = only.length === 0 || readdirSync(logDir).some((f) => f.endsWith('.log'));
+  const logs = scan ? node('logs', ['test/whole-run-logs.check.ts']) : 0;
+  console.log(`\nnode tests and the whole-run log scan:\n${totals.pass} passed, ${totals.fail} failed`);
+  process.exitCode = tests || logs;
+} finally {
+  rmSync(logDir, { recursive: true, force: true });
+}

@@ -25,6 +25,7 @@ import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
 import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
 import { signJwt, type TestAlg } from './jwt.ts';
+import { runLog } from './run-log.ts';
 import { testPki } from './pki.ts';
 
 /** Issuers, audience and origin of the configured test clients. */
@@ -180,7 +181,13 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const logs: string[] = [];
   let gateway;
   try {
-    gateway = await startGateway(config, { log: (f) => logs.push(JSON.stringify(f)), ...opts.deps });
+    const keep = runLog('stack');
+    const log = (f: object) => {
+      const line = JSON.stringify(f);
+      logs.push(line);
+      keep(`${line}\n`);
+    };
+    gateway = await startGateway(config, { log, ...opts.deps });
   } catch (e) {
     await sim.close();
     jwks.close();
