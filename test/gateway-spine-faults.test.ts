@@ -4,6 +4,7 @@
  * gateway keeps serving: a normal request afterwards succeeds (SMSP-VAL-004, SMSP-FGMRI-003).
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
@@ -105,19 +106,52 @@ describe('Spine unreachable', () => {
   });
 });
 
+/** Resolves when `s`'s simulator next receives a query: the request is then really in flight. */
+function nextSpineQuery(s: TestStack): Promise<void> {
+  const received = s.sim.received;
+  return new Promise<void>((resolve) => {
+    const push = received.push.bind(received);
+    received.push = (...items) => {
+      received.push = push;
+      resolve();
+      return push(...items);
+    };
+  });
+}
+
+describe('a client that goes away', () => {
+  it('ends the Spine call at once, not at the deadline, and the interaction is still audited', async () => {
+    stack.sim.setFault({ kind: 'delay', ms: TIMEOUT_MS * 3 });
+    const audited = stack.auditRows().length;
+    const reachedSpine = nextSpineQuery(stack);
+    const req = httpRequest(new URL('/api/fgm-status', stack.gatewayUrl), { method: 'POST', headers: { authorization: `Bearer ${stack.signToken(LOCAL_MIDWIFE)}`, 'content-type': 'application/json' } });
+    req.on('error', () => {}); // we hang up ourselves
+    req.end(JSON.stringify({ nhsNumber: '9990000018' }));
+    await reachedSpine;
+    const logged = stack.logs.length;
+    req.destroy();
+    // The log line comes once the handler has finished: 'aborted' (the client left), not 'timeout'.
+    const line = await new Promise<string>((resolve) => {
+      const look = () => {
+        const l = stack.logs.slice(logged).find((x) => x.includes('"msg":"request"'));
+        return l ? resolve(l) : setTimeout(look, 10);
+      };
+      look();
+    });
+    assert.match(line, /"reason":"aborted"/);
+    const row = stack.auditRows()[audited]!;
+    assert.equal(row.outcomeCode, 'COULD_NOT_CONNECT_TO_SPINE');
+    assert.equal(row.answeredBySpine, 0);
+    await stillServes();
+  });
+});
+
 describe('graceful shutdown', () => {
   it('close() lets a request in flight finish, then refuses new connections', async () => {
     const slow = await startTestStack();
     slow.sim.setFault({ kind: 'delay', ms: 300 });
     // Close only once the simulator has the query, so the request is really in flight.
-    const received = slow.sim.received;
-    const reachedSpine = new Promise<void>((resolve) => {
-      const push = received.push.bind(received);
-      received.push = (...items) => {
-        resolve();
-        return push(...items);
-      };
-    });
+    const reachedSpine = nextSpineQuery(slow);
     const inFlight = slow.request('/api/fgm-status', { token: slow.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018' } });
     await reachedSpine;
     const closed = slow.close();
