@@ -3,8 +3,9 @@
  * Refuses a request body over `maxBytes` with 413 REQUEST_TOO_LARGE. A declared Content-Length is
  * checked from the header alone (Node's HTTP parser never delivers more bytes than it declares),
  * so the body is left to @hono/node-server's direct read; touching `c.req.raw.body`, as hono's
- * bodyLimit does first, builds a web Request and stream per request, which cost the gateway a
- * tenth of its CPU. Bodies without a length (chunked) are counted as they arrive by hono's bodyLimit.
+ * bodyLimit does first, builds a web Request and stream per request (about 6% of the gateway's
+ * CPU in a saturated profile). Bodies without a length (chunked) are counted as they arrive by
+ * hono's bodyLimit.
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as countingBodyLimit } from 'hono/body-limit';
