@@ -14,9 +14,31 @@ export class ProfileViolation extends Error {
   }
 }
 
-export const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+/** A value format: `test` says whether a value is written in it. */
+export interface Format {
+  test(value: string): boolean;
+}
+
+const DATE_TIME_PARTS = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/;
+const ZONE = /([+-])(\d{2}):(\d{2})$/;
+
+/** True when the date (and time, and zone) written in `v` exist: 2010-09-31 and 25:00 do not (SMSP-VAL-004). */
+function isRealDateTime(v: string): boolean {
+  const [, y, mo, d, h = '0', mi = '0', s = '0'] = DATE_TIME_PARTS.exec(v) ?? [];
+  const t = new Date(0);
+  t.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  t.setUTCHours(Number(h), Number(mi), Number(s));
+  const zone = ZONE.exec(v);
+  const zoneOk = !zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60);
+  return zoneOk && t.getUTCFullYear() === Number(y) && t.getUTCMonth() === Number(mo) - 1 && t.getUTCDate() === Number(d) && t.getUTCHours() === Number(h) && t.getUTCMinutes() === Number(mi) && t.getUTCSeconds() === Number(s);
+}
+
+/** A date-time format whose values must also be real dates and times, not just look like them. */
+const dateTime = (pattern: RegExp): Format => ({ test: (v) => pattern.test(v) && isRealDateTime(v) });
+
+export const INSTANT = dateTime(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/);
 /** A dateTime with at least a full date: the assessment date is shown as D/MM/YYYY. */
-export const FULL_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+export const FULL_DATE_TIME = dateTime(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/);
 
 /** FHIR children of `el` called `name` (elements in a foreign namespace are not FHIR elements). */
 export function all(el: XmlElement, name: string): XmlElement[] {
@@ -36,7 +58,7 @@ export function one(el: XmlElement, name: string, path: string, required = false
 interface ValueRule {
   required?: boolean;
   fixed?: string;
-  pattern?: RegExp;
+  pattern?: Format;
 }
 
 /** The `value` attribute of the primitive child `name`, checked against the rule. */

@@ -87,6 +87,14 @@ describe('FGMQueryResponse_2_0: fixed values and references', () => {
     [FOUND, 'Flag.code.coding.code', 'XYZ', 'Flag.code.coding.code'],
     [FOUND, 'Flag.code.coding.system', 'http://example.org', 'Flag.code.coding.system'],
     [FOUND, 'Flag.period.start', '2015', 'Flag.period.start'],
+    // Gregorian dates that do not exist must not reach a clinician's screen.
+    [FOUND, 'Flag.period.start', '2010-09-31', 'Flag.period.start'],
+    [FOUND, 'Flag.period.start', '2010-13-01', 'Flag.period.start'],
+    [FOUND, 'Flag.period.start', '2019-02-29', 'Flag.period.start'],
+    [FOUND, 'Flag.period.start', '2019-12-10T24:00:00Z', 'Flag.period.start'],
+    [FOUND, 'MessageHeader.timestamp', '2024-02-30T10:00:00Z', 'MessageHeader.timestamp'],
+    [FOUND, 'MessageHeader.timestamp', '2024-02-10T10:61:00Z', 'MessageHeader.timestamp'],
+    [FOUND, 'MessageHeader.timestamp', '2024-02-10T10:00:00+15:00', 'MessageHeader.timestamp'],
     [FOUND, 'Flag.subject.reference', '#nobody', 'Flag.subject.reference'],
     [FOUND, 'Patient.identifier.system', 'http://example.org', 'Patient.identifier.system'],
     [FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0', 'MessageHeader.event.code'],
@@ -101,6 +109,12 @@ describe('FGMQueryResponse_2_0: fixed values and references', () => {
       assert.equal(!r.ok && r.error.element, named, !r.ok ? r.error.message : 'accepted');
     });
   }
+  test('SMSP-VAL-004 real dates are accepted: a leap day, a zone, fractions of a second', () => {
+    for (const [path, good] of [['Flag.period.start', '2020-02-29'], ['Flag.period.start', '2019-12-10T09:30:00+01:00'], ['MessageHeader.timestamp', '2024-12-31T23:59:59.999-05:30']]) {
+      const r = parseQueryResponse(withValue(FOUND, path!, good!));
+      assert.ok(r.ok, `${path} ${good}: ${r.ok ? '' : r.error.message}`);
+    }
+  });
   test('SMSP-VAL-004 the same resource id twice in a bundle is refused', () => {
     const r = parseQueryResponse(duplicated(FOUND, 'Bundle.entry[1]'));
     assert.equal(!r.ok && r.error.element, 'Flag.id', !r.ok ? r.error.message : 'accepted');
