@@ -4,6 +4,7 @@
  * times HH:MM:SS in UK time, and the long forms screen readers announce.
  */
 export { formatNhsNumber, isValidNhsNumber } from '../gateway/nhs-number.ts';
+export { isIsoDate, isUnder18, ukToday } from '../gateway/age.ts';
 
 const UK = 'Europe/London';
 const fmt = (options: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', options);
@@ -24,36 +25,14 @@ export function longDate(value: string): string {
 /** An instant as `D/MM/YYYY HH:MM:SS` in UK time (GMT or BST); unreadable input is returned as is. */
 export function formatDateTime(value: string): string {
   const t = new Date(value);
-  if (Number.isNaN(t.getTime())) return value;
-  const p = Object.fromEntries(
-    fmt({ timeZone: UK, year: 'numeric', month: '2-digit', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-      .formatToParts(t)
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`;
+  // en-GB writes `1/07/2026, 14:14:15` for these options; the comma goes.
+  return Number.isNaN(t.getTime())
+    ? value
+    : fmt({ timeZone: UK, year: 'numeric', month: '2-digit', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(t).replace(',', '');
 }
 
 /** An instant as `24 November 2026 at 10:11:12 GMT`. */
 export function longDateTime(value: string): string {
   const t = new Date(value);
   return Number.isNaN(t.getTime()) ? value : fmt({ dateStyle: 'long', timeStyle: 'long', timeZone: UK }).format(t);
-}
-
-/** True when `value` is a real calendar date written YYYY-MM-DD (2014-02-30 is not). */
-export function isIsoDate(value: string): boolean {
-  const t = new Date(value);
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(t.getTime()) && t.toISOString().startsWith(value);
-}
-
-/** Today's calendar date in the UK, as YYYY-MM-DD. */
-export function ukToday(now: Date = new Date()): string {
-  return fmt({ timeZone: UK, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now).split('/').reverse().join('-');
-}
-
-/** True while someone born on `birthDate` has not reached their 18th birthday on `today` (both YYYY-MM-DD). */
-export function isUnder18(birthDate: string, today: string): boolean {
-  const [by, bm, bd] = birthDate.split('-').map(Number) as [number, number, number];
-  // 29 February birthdays fall on 1 March in non-leap years, as Date.UTC rolls them over.
-  const eighteenth = new Date(Date.UTC(by + 18, bm - 1, bd)).toISOString().slice(0, 10);
-  return today < eighteenth;
 }

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { isUnder18 } from '../../gateway/age.ts';
+import { isUnder18, ukToday } from '../../gateway/age.ts';
 import { SPINE_ASID } from '../../gateway/fhir/constants.ts';
 import { parseQueryBundle } from '../../gateway/fhir/query-bundle.ts';
 import { buildQueryResponse } from '../../gateway/fhir/response-bundle.ts';
@@ -116,7 +116,7 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
     if (!isValidNhsNumber(request.nhsNumber)) return { request, answer: reply(outcome('INVALID_NHS_NUMBER')) };
     const patient = patients.get(request.nhsNumber);
     if (!patient) return { request, answer: reply(outcome('NO_RECORD_FOUND')) };
-    if (!isUnder18(patient.birthDate, now())) return { request, patient, answer: reply(outcome('PATIENT_OVER_18')) };
+    if (!isUnder18(patient.birthDate, ukToday(now()))) return { request, patient, answer: reply(outcome('PATIENT_OVER_18')) };
     const result: Outcome = patient.fgm ? { kind: 'indicator', nhsNumber: patient.nhsNumber, assessmentDate: patient.fgm.assessmentDate } : outcome('NO_RECORD_FOUND');
     return { request, patient, answer: reply(result) };
   }

@@ -6,7 +6,7 @@
  */
 import type { Context, Handler } from 'hono';
 import { z } from 'zod';
-import { isIsoDate, isUnder18 } from '../age.ts';
+import { isIsoDate, isUnder18, ukToday } from '../age.ts';
 import type { ClientConfig } from '../config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { isValidNhsNumber } from '../nhs-number.ts';
@@ -55,8 +55,9 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (!isValidNhsNumber(nhsNumber)) throw new SmspError('INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
     if (birthDate !== undefined) {
       if (!isIsoDate(birthDate)) throw new SmspError('INVALID_PARAMETER', 'birthDate is not YYYY-MM-DD');
-      if (new Date(`${birthDate}T00:00:00Z`) > deps.now()) throw new SmspError('INVALID_PARAMETER', 'birthDate is in the future');
-      if (!isUnder18(birthDate, deps.now())) throw new SmspError('PATIENT_OVER_18', 'patient is 18 or over');
+      const today = ukToday(deps.now());
+      if (birthDate > today) throw new SmspError('INVALID_PARAMETER', 'birthDate is in the future');
+      if (!isUnder18(birthDate, today)) throw new SmspError('PATIENT_OVER_18', 'patient is 18 or over');
     }
 
     const identity = c.get('identity');
