@@ -6,15 +6,20 @@ import { defineConfig, type Plugin } from 'vite';
 
 /**
  * Collapses the line breaks and indentation inside the widget's html`` and css`` templates:
- * the minifier leaves template text alone, and it is a tenth of the module. Spaces inside a line
- * are kept, so text and attribute values are unchanged.
+ * the minifier leaves template text alone, and it is a tenth of the module. A line break next to a
+ * tag goes, one between words becomes a space; spaces inside a line are kept, so text and
+ * attribute values are unchanged.
  */
 function collapseTemplateWhitespace(): Plugin {
   return {
     name: 'collapse-template-whitespace',
     transform(code, id) {
       if (!/\/widget\/[^/]+\.ts$/.test(id)) return null;
-      return code.replace(/\b(html|css)`[\s\S]*?`/g, (t) => t.replace(/\s*\n\s*/g, ' ').replace(/>\s+</g, '><').replace(/\s*([{};:,])\s*/g, (m, c: string) => (t.startsWith('css') ? c : m)));
+      return code.replace(/\b(html|css)`[\s\S]*?`/g, (t) => {
+        const collapsed = t.replace(/>\s*\n\s*/g, '>').replace(/\s*\n\s*</g, '<').replace(/\s*\n\s*/g, ' ').replace(/>\s+</g, '><');
+        // In CSS also: no space around punctuation, no last semicolon in a block, no leading zero.
+        return t.startsWith('css') ? collapsed.replace(/\s*([{};:,])\s*/g, '$1').replace(/;}/g, '}').replace(/([\s:(,-])0\.(\d)/g, '$1.$2') : collapsed;
+      });
     },
   };
 }

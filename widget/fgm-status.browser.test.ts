@@ -29,6 +29,7 @@ async function mount(attrs: { nhs: string; born?: string; token?: string }): Pro
   return { el: wrapper.querySelector('fgm-status')!, seen, outcome };
 }
 
+const frame = () => new Promise((r) => requestAnimationFrame(r));
 const text = (el: Element) => el.shadowRoot!.textContent!.replace(/\s+/g, ' ').trim();
 const isEmpty = (el: FgmStatus) => el.shadowRoot!.querySelector('*') === null && el.getBoundingClientRect().height === 0;
 
@@ -38,7 +39,10 @@ function bornYearsAgo(years: number, days = 0): string {
   return new Date(Date.UTC(y - years, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
+const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
 beforeEach(() => double('reset'));
+// A test that changes it and then fails must not leave it changed for the next.
+afterEach(() => (FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE));
 
 describe('<fgm-status>', () => {
   it('renders', async () => {
@@ -181,6 +185,35 @@ describe('<fgm-status>', () => {
     expect(seen.changes.map((c) => c.nhsNumber)).to.deep.equal(['9990000026']);
   });
 
+  it('MSCA-FGMRISQR-01 moved in the page while it asks, it asks again and shows the answer', async () => {
+    const { el } = await mount({ nhs: '9990000069', born: '2015-05-05' });
+    while (!(await double('held')).held) await frame();
+    const elsewhere = document.createElement('div');
+    document.body.append(elsewhere);
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    elsewhere.append(el); // disconnected (its request aborted) and connected again
+    while ((await double('requests')).length < 2) await frame();
+    expect(await double('release')).to.deep.equal({ released: true, aborted: false });
+    expect((await shown).detail.status).to.equal('indicator');
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+    elsewhere.remove();
+  });
+
+  it('MSCA-FGMRISQR-08 keeps an answer at most maxAnswerAge, then asks again; one it cannot confirm comes down', async () => {
+    FgmStatus.maxAnswerAge = 100;
+    const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    await outcome;
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+    el.token = 'receptionist'; // by the time of the refresh, the session no longer allows it
+    while (seen.errors.length === 0) await frame();
+    await el.updateComplete;
+    expect(seen.errors[0]!.code).to.equal('ACCESS_DENIED');
+    expect(isEmpty(el)).to.equal(true);
+    expect((await double('requests')).map((r: { authorization: string }) => r.authorization).slice(0, 2)).to.deep.equal(['Bearer clinician', 'Bearer receptionist']);
+  });
+
   it('asks a tokenProvider for a fresh token, and keeps the token out of the DOM and storage', async () => {
     const el = document.createElement('fgm-status');
     let calls = 0;
@@ -218,5 +251,6 @@ describe('<fgm-status>', () => {
     await import('./define.ts?again' as string);
     expect(customElements.get('fgm-status')).to.equal(FgmStatus);
     expect(FgmStatus.version).to.match(/^\d+\.\d+\.\d+$/);
+    expect(DEFAULT_MAX_ANSWER_AGE).to.equal(24 * 60 * 60 * 1000, 'answers are kept 24 hours by default');
   });
 });

@@ -50,6 +50,8 @@ interface Indicator {
 export class FgmStatus extends LitElement {
   static override styles = styles;
   static version = '0.1.0';
+  /** Milliseconds an answer is kept before the element asks again: 24 hours, the most MSCA-FGMRISQR-08 allows (FGMISQ0011). */
+  static maxAnswerAge = 86_400_000;
 
   static override properties = {
     nhsNumber: { type: String, attribute: 'nhs-number' },
@@ -79,6 +81,9 @@ export class FgmStatus extends LitElement {
   #controller: AbortController | undefined;
   /** The last query stopped because the host had not given a token yet. */
   #awaitingToken = false;
+  /** When the current question was answered (0: not yet, or cut short). */
+  #answeredAt = 0;
+  #refresh: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     super();
@@ -88,19 +93,30 @@ export class FgmStatus extends LitElement {
     this.headingLevel = 3;
   }
 
+  override connectedCallback() {
+    super.connectedCallback();
+    // Back on the page after the host moved it: ask again if the question was cut short.
+    if (this.hasUpdated) this.#schedule();
+  }
+
   override disconnectedCallback() {
     super.disconnectedCallback();
     this.#controller?.abort();
+    clearTimeout(this.#refresh);
+  }
+
+  /** Asks again once the answer reaches maxAnswerAge, or at once when there is none. */
+  #schedule() {
+    clearTimeout(this.#refresh);
+    // A delay of 0 or less runs at once.
+    this.#refresh = setTimeout(() => void this.#query(), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge - Date.now());
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
     // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
     const patientChanged = changed.has('nhsNumber') || changed.has('birthDate') || changed.has('gateway');
     const tokenArrived = this.#awaitingToken && (changed.has('token') || changed.has('tokenProvider'));
-    if (patientChanged || tokenArrived) {
-      this._indicator = undefined; // never show the previous patient's alert, even for a moment
-      void this.#query();
-    }
+    if (patientChanged || tokenArrived) void this.#query();
   }
 
   protected override updated() {
@@ -109,6 +125,10 @@ export class FgmStatus extends LitElement {
   }
 
   async #query() {
+    // Every new question takes the old answer down first: no alert outlives the patient, or 24 hours.
+    this._indicator = undefined;
+    this.#answeredAt = 0;
+    clearTimeout(this.#refresh);
     this.#controller?.abort();
     const controller = new AbortController();
     this.#controller = controller;
@@ -138,7 +158,7 @@ export class FgmStatus extends LitElement {
     const ids = body.messageId ? { messageId: body.messageId } : {};
     if (body.status === 'indicator' && body.nhsNumber === nhsNumber && body.assessmentDate && body.checkedAt) {
       this._indicator = { nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt };
-      return this.#change({ status: 'indicator', nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt, ...ids });
+      return this.#change({ status: 'indicator', ...this._indicator, ...ids });
     }
     if (body.status === 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
     // An error, or an indicator answer that does not match this patient: show nothing, tell IT.
@@ -146,6 +166,8 @@ export class FgmStatus extends LitElement {
   }
 
   #change(detail: FgmStatusChangeDetail) {
+    this.#answeredAt = Date.now();
+    this.#schedule();
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
   }
 
