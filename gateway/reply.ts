@@ -50,8 +50,10 @@ export function operationOutcome(row: VocabularyRow): Outcome {
 /**
  * Answers a FHIR client with a FGMQueryResponse_2_0 bundle whose response.identifier is the
  * client's MessageHeader id (or our request id when the request could not be read) — SMSP-ERR-004.
+ * `spineTimestamp`, when Spine answered, stands as the answer's timestamp, so the client can show
+ * when Spine responded (MSCA-FGMRISQR-06); otherwise the timestamp is now.
  */
-export function fhirReply(c: Ctx, deps: ReplyDeps, code: string, outcome?: Outcome): Response {
+export function fhirReply(c: Ctx, deps: ReplyDeps, code: string, outcome?: Outcome, spineTimestamp?: string | null): Response {
   const row = rowFor(deps.vocabulary, code);
   c.set('outcomeCode', code);
   const req = c.get('fhirRequest');
@@ -62,6 +64,7 @@ export function fhirReply(c: Ctx, deps: ReplyDeps, code: string, outcome?: Outco
     destinationAsid: req?.sourceAsid ?? deps.smspAsid,
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
     outcome: outcome ?? operationOutcome(row),
+    ...(spineTimestamp ? { timestamp: new Date(spineTimestamp) } : {}),
   });
   return c.body(xml, row.httpStatus as ContentfulStatusCode, { 'Content-Type': 'application/fhir+xml; charset=utf-8' });
 }

@@ -16,9 +16,11 @@ const CLIENT_ASID = '918999198993';
 const SDS: Author = { kind: 'sds', userId: '687227875014', roleProfileId: '687231329107' };
 const LOCAL: Author = { kind: 'local', localId: 'chs-user-17' };
 
+/** Spine's clock in these tests: every answer Spine gives carries this timestamp. */
+const SPINE_TIME = '2026-01-02T03:04:05.000Z';
 let stack: TestStack;
 before(async () => {
-  stack = await startTestStack({ tls: true });
+  stack = await startTestStack({ tls: true, simulatorNow: () => new Date(SPINE_TIME) });
 });
 after(async () => {
   await stack?.close();
@@ -60,6 +62,7 @@ describe('POST /fhir/fgm/query with mutual TLS', () => {
       assert.equal(answer.respondsTo, q.messageId, 'response.identifier is the client’s message id');
       assert.equal(answer.destinationAsid, CLIENT_ASID);
       assert.equal(answer.sourceAsid, GATEWAY_ASID);
+      assert.equal(new Date(answer.timestamp).toISOString(), SPINE_TIME, 'MSCA-FGMRISQR-06 the answer carries when Spine responded');
       if ('code' in p) {
         assert.equal(answer.outcome.kind, 'operation-outcome');
         assert.equal(answer.outcome.kind === 'operation-outcome' && answer.outcome.code, p.code);
@@ -124,7 +127,10 @@ describe('refusals on the FHIR interface', () => {
     const answer = await refusal(without(q.xml, 'Practitioner.identifier'), { clientCert: true }, 401, 'AUTHOR_CREDENTIALS_ERROR');
     assert.equal(answer.respondsTo, q.messageId);
   });
-  it('SMSP-VAL-002 an NHS number failing modulus 11 → 400 INVALID_NHS_NUMBER', () => refused(bundle('9990000019').xml, { clientCert: true }, 400, 'INVALID_NHS_NUMBER'));
+  it('SMSP-VAL-002 an NHS number failing modulus 11 → 400 INVALID_NHS_NUMBER, timestamped by the gateway (Spine never answered)', async () => {
+    const answer = await refusal(bundle('9990000019').xml, { clientCert: true }, 400, 'INVALID_NHS_NUMBER');
+    assert.notEqual(new Date(answer.timestamp).toISOString(), SPINE_TIME);
+  });
 });
 
 describe('logs', () => {

@@ -95,6 +95,7 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       destinationAsid,
       ...(request?.sourceName && { destinationName: request.sourceName }),
       outcome: result,
+      timestamp: now(),
     });
     return { status, xml };
   }

@@ -42,7 +42,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     });
     noteSpineOutcome(c, outcome);
     return outcome.code === 'SUCCESS'
-      ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: outcome.assessmentDate! })
-      : fhirReply(c, deps, outcome.code);
+      ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: outcome.assessmentDate! }, outcome.checkedAt)
+      : fhirReply(c, deps, outcome.code, undefined, outcome.checkedAt);
   };
 }

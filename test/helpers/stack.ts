@@ -69,6 +69,8 @@ export interface TestStackOptions {
   configure?: (raw: Record<string, any>) => void;
   /** Extra gateway dependencies (e.g. a clock). */
   deps?: GatewayDeps;
+  /** The simulator's clock (default the system clock). */
+  simulatorNow?: () => Date;
 }
 
 export interface TestResponse {
@@ -117,7 +119,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const dir = mkdtempSync(join(tmpdir(), 'fgm-stack-'));
   const pki = await testPki();
   const pkiDir = pki.dir;
-  const sim = await startSpineSimulator({ host: '127.0.0.1', port: 0, pkiDir });
+  const sim = await startSpineSimulator({ host: '127.0.0.1', port: 0, pkiDir, ...(opts.simulatorNow && { now: opts.simulatorNow }) });
 
   const localKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const systemKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
