@@ -104,6 +104,40 @@ describe('the built gateway (dist/gateway/main.js) start-up', () => {
   });
 });
 
+describe('npm run gateway', () => {
+  it('SIGTERM to npm stops the gateway itself, cleanly: no gateway is left running behind it', async () => {
+    // --ignore-scripts skips only the pregateway build; npm test has built already. Its own
+    // process group lets the test remove a gateway left behind, so a failure cannot hang the run.
+    const npm = spawn('npm', ['run', '--silent', '--ignore-scripts', 'gateway'], { env: { ...process.env, FGM_GATEWAY_CONFIG: writeConfig(raw()) }, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const keep = runLog('npm-gateway');
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        npm.stdout.on('data', (d: Buffer) => {
+          keep(d);
+          out += d;
+          const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        npm.once('exit', (code) => reject(new Error(`npm run gateway exited (${code}) before listening`)));
+      });
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      const exited = once(npm, 'exit');
+      npm.kill('SIGTERM'); // to npm alone, as a service manager would
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0, 'the gateway shut down gracefully and npm reports it');
+      await assert.rejects(fetch(`${url}/healthz`), 'nothing listens any more');
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already: nothing was left behind
+      }
+      npm.stdout.destroy();
+    }
+  });
+});
+
 describe('startGateway refuses bad files', () => {
   it('a missing key', async () => {
     const r = raw();
