@@ -200,6 +200,21 @@ describe('<fgm-status>', () => {
     elsewhere.remove();
   });
 
+  it('asks nothing while off the page; a patient set meanwhile is asked about once it is back', async () => {
+    const { el, outcome } = await mount({ nhs: '9990000026', born: '2016-07-19' });
+    await outcome;
+    const parent = el.parentElement!;
+    el.remove();
+    el.setAttribute('nhs-number', '9990000042');
+    el.setAttribute('birth-date', '2019-11-30');
+    await el.updateComplete;
+    expect((await double('requests')).length).to.equal(1, 'no request while removed');
+    const next = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    parent.append(el);
+    expect((await next).detail).to.include({ status: 'indicator', nhsNumber: '9990000042' });
+    expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal(['9990000026', '9990000042']);
+  });
+
   it('MSCA-FGMRISQR-08 keeps an answer at most maxAnswerAge, then asks again; one it cannot confirm comes down', async () => {
     FgmStatus.maxAnswerAge = 100;
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });

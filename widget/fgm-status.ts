@@ -105,11 +105,11 @@ export class FgmStatus extends LitElement {
     clearTimeout(this.#refresh);
   }
 
-  /** Asks again once the answer reaches maxAnswerAge, or at once when there is none. */
+  /** Asks again once the answer reaches maxAnswerAge, or at once when there is none; never off the page. */
   #schedule() {
     clearTimeout(this.#refresh);
     // A delay of 0 or less runs at once.
-    this.#refresh = setTimeout(() => void this.#query(), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge - Date.now());
+    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge - Date.now());
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
@@ -130,6 +130,8 @@ export class FgmStatus extends LitElement {
     this.#answeredAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
+    // Lit still updates a removed element: it asks once it is back on the page (connectedCallback).
+    if (!this.isConnected) return;
     const controller = new AbortController();
     this.#controller = controller;
     const { nhsNumber, birthDate } = this;
