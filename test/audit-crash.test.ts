@@ -16,8 +16,7 @@ import { after, before, it } from 'node:test';
 import { startSpineSimulator, type SpineSimulator } from '../demo/spine/server.ts';
 import { openAuditReader } from '../gateway/audit/sqlite-store.ts';
 import { verifyAuditChain } from '../gateway/audit/verify.ts';
-import { builtGateway } from './helpers/built-gateway.ts';
-import { runLog } from './helpers/run-log.ts';
+import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
 import { signJwt } from './helpers/jwt.ts';
 import { testPki } from './helpers/pki.ts';
 
@@ -65,19 +64,7 @@ after(async () => {
 
 async function startChild(): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, builtGateway('main.js'), { env: { ...process.env, FGM_GATEWAY_CONFIG: configFile }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const keep = runLog('crash-child');
-  return new Promise((resolve, reject) => {
-    // Keep reading stdout for the child's whole life: its log lines must never fill the pipe.
-    child.stdout!.on('data', (chunk: Buffer) => {
-      keep(chunk);
-      out += chunk;
-      const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-      if (m) resolve({ child, url: m[1]! });
-      if (out.length > 1e6) out = out.slice(-1000);
-    });
-    child.once('exit', () => reject(new Error(`gateway did not start: ${out.slice(0, 500)}`)));
-  });
+  return { child, url: await listeningUrl(child, 'crash-child') };
 }
 
 const token = () => {

@@ -11,19 +11,18 @@ import type { Page } from 'puppeteer-core';
 import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
 import { startDemoStack, type DemoStack } from '../demo/stack.ts';
 import { launchChromium } from './helpers/browser.ts';
-import { runLog } from './helpers/run-log.ts';
+import { keptLogger } from './helpers/run-log.ts';
 import { validNhsNumbersIn } from './helpers/stack.ts';
 
 let stack: DemoStack;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let dataDir: string;
 const gatewayLogs: string[] = [];
-const keepLog = runLog('e2e-demo');
 
 before(async () => {
   assert.ok(existsSync(DEFAULT_WIDGET_FILE), `build the widget first (npm run build): ${DEFAULT_WIDGET_FILE} is missing`);
   dataDir = mkdtempSync(join(tmpdir(), 'fgm-e2e-'));
-  stack = await startDemoStack({ dataDir, ports: { spine: 0, gateway: 0, epr: 0 }, log: (f) => keepLog(`${gatewayLogs[gatewayLogs.push(JSON.stringify(f)) - 1]}\n`) });
+  stack = await startDemoStack({ dataDir, ports: { spine: 0, gateway: 0, epr: 0 }, log: keptLogger(gatewayLogs, 'e2e-demo') });
   chromium = await launchChromium();
 });
 

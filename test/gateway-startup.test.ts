@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../gateway/config.ts';
 import { startGateway } from '../gateway/server.ts';
-import { builtGateway } from './helpers/built-gateway.ts';
+import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
 import { runLog } from './helpers/run-log.ts';
 import { testPki } from './helpers/pki.ts';
 
@@ -109,18 +109,8 @@ describe('npm run gateway', () => {
     // --ignore-scripts skips only the pregateway build; npm test has built already. Its own
     // process group lets the test remove a gateway left behind, so a failure cannot hang the run.
     const npm = spawn('npm', ['run', '--silent', '--ignore-scripts', 'gateway'], { env: { ...process.env, FGM_GATEWAY_CONFIG: writeConfig(raw()) }, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
-    const keep = runLog('npm-gateway');
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        npm.stdout.on('data', (d: Buffer) => {
-          keep(d);
-          out += d;
-          const m = /listening on (http:\/\/[\d.:]+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        npm.once('exit', (code) => reject(new Error(`npm run gateway exited (${code}) before listening`)));
-      });
+      const url = await listeningUrl(npm, 'npm-gateway');
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
       const exited = once(npm, 'exit');
       npm.kill('SIGTERM'); // to npm alone, as a service manager would

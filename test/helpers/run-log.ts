@@ -18,3 +18,13 @@ export function runLog(name: string): (text: string | Buffer) => void {
   const file = join(dir, `${name}-${randomUUID()}.log`);
   return (text) => appendFileSync(file, text);
 }
+
+/** A gateway Logger for tests: each line goes into `lines` and into the run's log folder. */
+export function keptLogger(lines: string[], name: string): (fields: object) => void {
+  const keep = runLog(name);
+  return (fields) => {
+    const line = JSON.stringify(fields);
+    lines.push(line);
+    keep(`${line}\n`);
+  };
+}

@@ -25,7 +25,7 @@ import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
 import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
 import { signJwt, type TestAlg } from './jwt.ts';
-import { runLog } from './run-log.ts';
+import { keptLogger } from './run-log.ts';
 import { testPki } from './pki.ts';
 
 /** Issuers, audience and origin of the configured test clients. */
@@ -183,13 +183,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const logs: string[] = [];
   let gateway;
   try {
-    const keep = runLog('stack');
-    const log = (f: object) => {
-      const line = JSON.stringify(f);
-      logs.push(line);
-      keep(`${line}\n`);
-    };
-    gateway = await startGateway(config, { log, ...opts.deps });
+    gateway = await startGateway(config, { log: keptLogger(logs, 'stack'), ...opts.deps });
   } catch (e) {
     await sim.close();
     jwks.close();
