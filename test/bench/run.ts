@@ -148,6 +148,15 @@ async function main() {
     return () => post(gwAgent, url, '{"nhsNumber":"9990000018","birthDate":"2014-03-02"}', { 'content-type': 'application/json', authorization: `Bearer ${token}` });
   };
 
+  /** A gateway's peak RSS while 200 connections keep it busy. */
+  const rssAt200 = async (g: { proc: ChildProcess; url: string }) => {
+    let peakRssMb = 0;
+    const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, rssMb(g.proc.pid!))), 100);
+    const result = await closedLoop({ connections: 200, seconds: Math.min(SECONDS, 4), send: viaGateway(g.url) });
+    clearInterval(sampler);
+    return { peakRssMb, result };
+  };
+
   const idleRssMb = rssMb(gateway.proc.pid!);
   log('warm-up');
   await closedLoop({ connections: 16, seconds: 1, send: direct });
@@ -172,10 +181,7 @@ async function main() {
   const [openDirect, openGateway] = [bestP99(d1, d2), bestP99(g1, g2)];
 
   log('RSS at 200 concurrent connections');
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(gateway.proc.pid!))), 100);
-  const at200 = await closedLoop({ connections: 200, seconds: Math.min(SECONDS, 4), send: viaGateway(gateway.url) });
-  clearInterval(sampler);
+  const { peakRssMb: peakRss, result: at200 } = await rssAt200(gateway);
 
 
   log('hot-path stages');
@@ -225,10 +231,7 @@ async function main() {
   log('RSS at 200 connections with a capped heap');
   const capped = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: config('fresh-capped'), NODE_OPTIONS: CAPPED_HEAP });
   await closedLoop({ connections: 32, seconds: 1, send: viaGateway(capped.url) });
-  let cappedPeakRss = 0;
-  const cappedSampler = setInterval(() => (cappedPeakRss = Math.max(cappedPeakRss, rssMb(capped.proc.pid!))), 100);
-  const cappedAt200 = await closedLoop({ connections: 200, seconds: Math.min(SECONDS, 4), send: viaGateway(capped.url) });
-  clearInterval(cappedSampler);
+  const { peakRssMb: cappedPeakRss, result: cappedAt200 } = await rssAt200(capped);
   capped.proc.kill('SIGTERM');
   await once(capped.proc, 'exit');
 
