@@ -4,6 +4,7 @@
  * cardinalities and fixed values. A violation throws `ProfileViolation` naming the element;
  * the codec's entry points catch it and return a typed `CodecResult` — callers never see a throw.
  */
+import { isIsoDate } from '../age.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
@@ -19,18 +20,14 @@ export interface Format {
   test(value: string): boolean;
 }
 
-const DATE_TIME_PARTS = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/;
+const DATE_TIME_PARTS = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/;
 const ZONE = /([+-])(\d{2}):(\d{2})$/;
 
 /** True when the date (and time, and zone) written in `v` exist: 2010-09-31 and 25:00 do not (SMSP-VAL-004). */
 function isRealDateTime(v: string): boolean {
-  const [, y, mo, d, h = '0', mi = '0', s = '0'] = DATE_TIME_PARTS.exec(v) ?? [];
-  const t = new Date(0);
-  t.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
-  t.setUTCHours(Number(h), Number(mi), Number(s));
+  const [, date, h = '0', mi = '0', s = '0'] = DATE_TIME_PARTS.exec(v) ?? [];
   const zone = ZONE.exec(v);
-  const zoneOk = !zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60);
-  return zoneOk && t.getUTCFullYear() === Number(y) && t.getUTCMonth() === Number(mo) - 1 && t.getUTCDate() === Number(d) && t.getUTCHours() === Number(h) && t.getUTCMinutes() === Number(mi) && t.getUTCSeconds() === Number(s);
+  return !!date && isIsoDate(date) && Number(h) < 24 && Number(mi) < 60 && Number(s) < 60 && (!zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60));
 }
 
 /** A date-time format whose values must also be real dates and times, not just look like them. */
