@@ -73,6 +73,8 @@ export const GatewayConfigSchema = z.strictObject({
     /** Extra: how long a client may take to send a whole request. */
     requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
   }),
+  /** GET /metrics on a listener of its own, never the public one (its counters would reveal outcomes). */
+  metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),
   smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
   spine: z.strictObject({
     endpoint: z.url({ protocol: /^https$/ }),

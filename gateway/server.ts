@@ -23,6 +23,8 @@ import { readKeyMaterial } from './key-material.ts';
 import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
 import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
+import { createGatewayMetrics } from './observe/gateway-metrics.ts';
+import { createMetricsServer } from './observe/metrics-server.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout.
@@ -42,6 +44,8 @@ export interface GatewayDeps {
 
 export interface RunningGateway {
   url: string;
+  /** Where `GET /metrics` is served: the `metrics` listener, never the public one. */
+  metricsUrl: string;
   /**
    * Applies a re-read config without a restart: clients' `enabled` flags take effect at once
    * (SMSP-SEC-001); a client missing from `next` is taken out of service. Other changes need a
@@ -100,8 +104,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
     spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
   });
+  const metrics = createGatewayMetrics();
   const app = createApp({
     config,
+    metrics,
     clientEnabled: (id) => inService.get(id) === true,
     vocabulary,
     spine: deps.spine ?? realSpine!,
@@ -139,24 +145,32 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   server.headersTimeout = Math.min(config.listen.requestTimeoutMs, 10_000);
   server.keepAliveTimeout = 5000;
 
-  server.listen(config.listen.port, config.listen.host);
-  try {
-    await once(server, 'listening');
-  } catch (e) {
-    auditTrail?.close();
-    await store?.close();
-    realSpine?.close();
-    throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  const metricsServer = createMetricsServer(metrics.registry);
+  const listening: Server[] = [];
+  // The public listener, then the metrics one; if either cannot listen, nothing is left open.
+  for (const [key, s, at] of [['listen', server, config.listen], ['metrics', metricsServer, config.metrics]] as const) {
+    s.listen(at.port, at.host);
+    try {
+      await once(s, 'listening');
+      listening.push(s);
+    } catch (e) {
+      for (const open of listening) open.close();
+      auditTrail?.close();
+      await store?.close();
+      realSpine?.close();
+      throw new ConfigError(`config: ${key}: cannot listen on ${at.host}:${at.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
   }
-  const { port } = server.address() as AddressInfo;
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const urlOf = (s: Server, host: string, scheme: string) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${(s.address() as AddressInfo).port}`;
+  const url = urlOf(server, config.listen.host, tls ? 'https' : 'http');
+  const metricsUrl = `${urlOf(metricsServer, config.metrics.host, 'http')}/metrics`;
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
   await sink.record(systemEvent('gateway-start', { configSha256: configHash }));
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    metricsUrl,
     async reload(next) {
       const changed: string[] = [];
       for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
@@ -170,9 +184,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
     close() {
       closing ??= (async () => {
-        const closed = once(server, 'close');
+        const closed = Promise.all([once(server, 'close'), once(metricsServer, 'close')]);
         server.close();
         server.closeIdleConnections();
+        metricsServer.close();
+        metricsServer.closeAllConnections();
         await closed;
         realSpine?.close();
         auditTrail?.close();
