@@ -33,7 +33,7 @@ import { requestMetrics } from './middleware/request-metrics.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './observe/gateway-metrics.ts';
 import { createCircuitBreaker } from './spine/circuit-breaker.ts';
 import { protectSpine } from './spine/protected-spine.ts';
-import { createRateLimiter } from './spine/rate-limiter.ts';
+import { clientShares, createRateLimiter } from './spine/rate-limiter.ts';
 import type { SpineClient } from './spine/client.ts';
 
 export interface AppDeps {
@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
       log({ level: state === 'open' ? 'warn' : 'info', msg: 'spine link', breaker: state });
     },
   });
-  const spine = protectSpine(deps.spine, { limiter: createRateLimiter(config.spine.rateLimit), breaker, metrics });
+  const spine = protectSpine(deps.spine, { limiter: createRateLimiter({ ...config.spine.rateLimit, shares: clientShares(config.clients) }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,

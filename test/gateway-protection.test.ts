@@ -16,8 +16,9 @@ import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestSta
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const widget = (stack: TestStack, nhsNumber = '9990000018') =>
-  stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber } });
+// Any under-18 birth date: the gateway checks the age itself and Spine is asked by NHS number only.
+const widget = (stack: TestStack, nhsNumber = '9990000018', token = stack.signToken(LOCAL_MIDWIFE)) =>
+  stack.request('/api/fgm-status', { token, json: { nhsNumber, birthDate: '2014-03-02' } });
 
 /** The FHIR interface as the configured batch client system (bearer token). */
 async function batch(stack: TestStack) {
@@ -59,6 +60,40 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
       }
       const audit = stack.auditRows().filter((r) => r.outcomeCode === 'SPINE_BUSY');
       assert.equal(audit.length, busy.length, 'every busy tone is audited');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('one user\'s burst on one client leaves another client its share of Spine, under the gateway-wide cap', async () => {
+    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 30, burst: 29 }) });
+    try {
+      // Client B (smartcard EPR): one clinician, one request at a time, about 6 a second — under its
+      // default share (a third of 30 a second, as three clients are configured).
+      const gp = stack.signToken(CIS2_GP, { client: 'cis2' });
+      const other: number[] = [];
+      let bursting = true;
+      const clinician = (async () => {
+        while (bursting) {
+          other.push((await widget(stack, '9990000026', gp)).status);
+          await new Promise((r) => setTimeout(r, 150)); // pacing the clinician, not synchronising
+        }
+      })();
+      // Client A (local EPR): one user's burst of 400 requests in about 2 s, each with its own token.
+      const started = performance.now();
+      const burst: Promise<number>[] = [];
+      for (let i = 0; i < 400; i++) {
+        burst.push(widget(stack, '9990000018', stack.signToken(LOCAL_MIDWIFE)).then((r) => r.status));
+        await new Promise((r) => setTimeout(r, 5)); // pacing the sender, not synchronising
+      }
+      const mine = await Promise.all(burst);
+      bursting = false;
+      await clinician;
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(mine.filter((s) => s === 429).length >= 200, 'the burst was far over the limit');
+      assert.ok(other.length >= 8, `the other client asked ${other.length} times`);
+      assert.deepEqual(other.filter((s) => s !== 404), [], 'every answer to the other client is Spine\'s');
+      assert.ok(stack.sim.received.length <= 30 * seconds + 30 + 1, `Spine got ${stack.sim.received.length} in ${seconds.toFixed(2)} s`);
     } finally {
       await stack.close();
     }
