@@ -145,25 +145,31 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   server.headersTimeout = Math.min(config.listen.requestTimeoutMs, 10_000);
   server.keepAliveTimeout = 5000;
 
-  const metricsServer = createMetricsServer(metrics.registry);
-  const listening: Server[] = [];
-  // The public listener, then the metrics one; if either cannot listen, nothing is left open.
-  for (const [key, s, at] of [['listen', server, config.listen], ['metrics', metricsServer, config.metrics]] as const) {
-    s.listen(at.port, at.host);
-    try {
-      await once(s, 'listening');
-      listening.push(s);
-    } catch (e) {
-      for (const open of listening) open.close();
-      auditTrail?.close();
-      await store?.close();
-      realSpine?.close();
-      throw new ConfigError(`config: ${key}: cannot listen on ${at.host}:${at.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+  server.listen(config.listen.port, config.listen.host);
+  try {
+    await once(server, 'listening');
+  } catch (e) {
+    auditTrail?.close();
+    await store?.close();
+    realSpine?.close();
+    throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const urlOf = (s: Server, host: string, scheme: string) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${(s.address() as AddressInfo).port}`;
-  const url = urlOf(server, config.listen.host, tls ? 'https' : 'http');
-  const metricsUrl = `${urlOf(metricsServer, config.metrics.host, 'http')}/metrics`;
+  const { port } = server.address() as AddressInfo;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const metricsServer = createMetricsServer(metrics.registry);
+  metricsServer.listen(config.metrics.port, config.metrics.host);
+  try {
+    await once(metricsServer, 'listening');
+  } catch (e) {
+    server.close();
+    auditTrail?.close();
+    await store?.close();
+    realSpine?.close();
+    throw new ConfigError(`config: metrics: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
+  const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
   await sink.record(systemEvent('gateway-start', { configSha256: configHash }));
 
@@ -184,12 +190,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
     close() {
       closing ??= (async () => {
-        const closed = Promise.all([once(server, 'close'), once(metricsServer, 'close')]);
-        server.close();
-        server.closeIdleConnections();
+        const metricsClosed = once(metricsServer, 'close');
         metricsServer.close();
         metricsServer.closeAllConnections();
+        const closed = once(server, 'close');
+        server.close();
+        server.closeIdleConnections();
         await closed;
+        await metricsClosed;
         realSpine?.close();
         auditTrail?.close();
         await store?.close();
