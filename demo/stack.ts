@@ -22,8 +22,8 @@ export interface DemoStackOptions {
   /** Where the PKI, config, keys and audit database live (default `.data`). */
   dataDir?: string;
   host?: string;
-  /** 0 picks free ports. Defaults: Spine 9443, gateway 8787, EPR 8080. */
-  ports?: { spine?: number; gateway?: number; epr?: number };
+  /** 0 picks free ports. Defaults: Spine 9443, gateway 8787, EPR 8080, metrics 0 (a free port, printed: never a clash with a gateway on 9464). */
+  ports?: { spine?: number; gateway?: number; epr?: number; metrics?: number };
   /** The gateway's log lines (default: JSON lines on stdout). */
   log?: Logger;
   /** Simulator request lines (default: none). */
@@ -33,6 +33,8 @@ export interface DemoStackOptions {
 export interface DemoStack {
   eprUrl: string;
   gatewayUrl: string;
+  /** The gateway's metrics listener (`GET /metrics`). */
+  metricsUrl: string;
   spineUrl: string;
   configFile: string;
   close(): Promise<void>;
@@ -50,12 +52,13 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** Writes the gateway config the demo uses; paths are relative to the data folder. */
-function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number; spineEndpoint: string; eprOrigin: string; idpKeyFile: string }) {
+function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number; metricsPort: number; spineEndpoint: string; eprOrigin: string; idpKeyFile: string }) {
   const hmacKeyFile = join(dataDir, 'audit-hmac.key');
   if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const token = (issuer: string) => ({ issuer, audience: DEMO_AUDIENCE, publicKeyFile: o.idpKeyFile, algorithms: ['ES256'], maxLifetimeSeconds: 900 });
   const config = {
     listen: { host: o.host, port: o.gatewayPort },
+    metrics: { host: o.host, port: o.metricsPort },
     smsp: { asid: DEMO_GATEWAY_ASID, odsCode: DEMO_ORG.code, name: 'fgm-status demo SMSP' },
     spine: {
       endpoint: o.spineEndpoint,
@@ -113,7 +116,7 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
   const sim = await startSpineSimulator({ pkiDir: pki.dir, host, port: opts.ports?.spine ?? 9443, ...(opts.spineLog && { log: opts.spineLog }) });
   const stops: (() => Promise<void>)[] = [() => sim.close()];
   try {
-    const configFile = writeDemoConfig(dataDir, { host, gatewayPort, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem' });
+    const configFile = writeDemoConfig(dataDir, { host, gatewayPort, metricsPort: opts.ports?.metrics ?? 0, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem' });
     const gateway = await startGateway(loadConfig(configFile), opts.log ? { log: opts.log } : {});
     stops.unshift(() => gateway.close());
     const epr = await startDemoEpr({
@@ -128,6 +131,7 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
     return {
       eprUrl: epr.url,
       gatewayUrl,
+      metricsUrl: gateway.metricsUrl,
       spineUrl: sim.endpoint,
       configFile,
       close: async () => {

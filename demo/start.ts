@@ -18,6 +18,7 @@ try {
       ...(process.env.SPINE_SIM_PORT && { spine: Number(process.env.SPINE_SIM_PORT) }),
       ...(process.env.GATEWAY_PORT && { gateway: Number(process.env.GATEWAY_PORT) }),
       ...(process.env.DEMO_EPR_PORT && { epr: Number(process.env.DEMO_EPR_PORT) }),
+      ...(process.env.METRICS_PORT && { metrics: Number(process.env.METRICS_PORT) }),
     },
   });
   console.log(`
@@ -25,6 +26,7 @@ fgm-status is running against the Spine simulator:
 
   Demo EPR        ${stack.eprUrl}        <- open this
   Gateway         ${stack.gatewayUrl}   (config ${stack.configFile})
+  Metrics         ${stack.metricsUrl}   (gateway's own listener; METRICS_PORT fixes the port)
   Spine simulator ${stack.spineUrl}
 
 Sign in as the midwife and open Amara OKAFOR (999 000 0018) to see the alert. Ctrl-C stops.
@@ -36,7 +38,7 @@ Sign in as the midwife and open Amara OKAFOR (999 000 0018) to see the alert. Ct
   const err = e as NodeJS.ErrnoException;
   console.error(
     err.code === 'EADDRINUSE'
-      ? `npm start: a port is already in use (${err.message}); set SPINE_SIM_PORT, GATEWAY_PORT or DEMO_EPR_PORT.`
+      ? `npm start: a port is already in use (${err.message}); set SPINE_SIM_PORT, GATEWAY_PORT, DEMO_EPR_PORT or METRICS_PORT.`
       : `npm start: ${err.message}`,
   );
   process.exit(1);

@@ -33,7 +33,7 @@ import { requestMetrics } from './middleware/request-metrics.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './observe/gateway-metrics.ts';
 import { createCircuitBreaker } from './spine/circuit-breaker.ts';
 import { protectSpine } from './spine/protected-spine.ts';
-import { createRateLimiter } from './spine/rate-limiter.ts';
+import { clientShares, createRateLimiter } from './spine/rate-limiter.ts';
 import type { SpineClient } from './spine/client.ts';
 
 export interface AppDeps {
@@ -50,7 +50,7 @@ export interface AppDeps {
   peerCertificate?: (c: Context) => PeerCertificate | undefined;
   /** Whether a client system is in service now (changes on a config reload); default: its `enabled` flag. */
   clientEnabled?: (clientId: string) => boolean;
-  /** Default: a fresh registry (served at /metrics). */
+  /** Default: a fresh registry (server.ts serves it on the metrics listener, not here). */
   metrics?: GatewayMetrics;
   /** The audit trail for auditors (/admin/*); without it those routes are not served. */
   auditTrail?: AuditTrail;
@@ -58,7 +58,7 @@ export interface AppDeps {
 
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
-  '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz', '/metrics',
+  '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
   '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
 ] as const;
 
@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
       log({ level: state === 'open' ? 'warn' : 'info', msg: 'spine link', breaker: state });
     },
   });
-  const spine = protectSpine(deps.spine, { limiter: createRateLimiter(config.spine.rateLimit), breaker, metrics });
+  const spine = protectSpine(deps.spine, { limiter: createRateLimiter({ ...config.spine.rateLimit, shares: clientShares(config.clients) }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,
@@ -105,7 +105,6 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
-  app.use('/metrics', noStore());
   app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
 
   const verify = deps.verifySession;
@@ -131,10 +130,6 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     app.get('/admin/audit.js', page.js);
   }
   app.get('/healthz', healthz({ breakerState: () => breaker.state }));
-  app.get('/metrics', (c) => {
-    c.set('outcomeCode', 'SUCCESS');
-    return c.body(metrics.registry.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-  });
 
   app.onError(errorHandler(replyDeps));
   app.notFound(notFound(replyDeps));

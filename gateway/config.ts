@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { clientShares } from './spine/rate-limiter.ts';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
 export class ConfigError extends Error {
@@ -47,6 +48,8 @@ const ClientSchema = z.strictObject({
   roleActivities: z.record(z.string().min(1), z.array(activity)),
   auditorRoles: z.array(z.string().min(1)),
   priority: z.enum(['interactive', 'batch']),
+  /** Fraction of the Spine rate kept for this client when others are asking too; default an equal part of what is left. */
+  spineShare: z.number().gt(0).max(1).optional(),
   /** false takes the client out of service; applied on a config reload without a restart (SMSP-SEC-001). */
   enabled: z.boolean().default(true),
   /** Extra (not in DESIGN.md): organisation names by ODS code, for Organization.name in Spine messages. */
@@ -61,6 +64,15 @@ const ClientSchema = z.strictObject({
     .optional(),
 });
 
+function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): boolean {
+  try {
+    clientShares(clients);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const TlsFilesSchema = z.strictObject({ certFile: file, keyFile: file, caFile: file });
 
 export const GatewayConfigSchema = z.strictObject({
@@ -73,6 +85,8 @@ export const GatewayConfigSchema = z.strictObject({
     /** Extra: how long a client may take to send a whole request. */
     requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
   }),
+  /** GET /metrics on a listener of its own, never the public one (its counters would reveal outcomes). */
+  metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),
   smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
   spine: z.strictObject({
     endpoint: z.url({ protocol: /^https$/ }),
@@ -89,7 +103,8 @@ export const GatewayConfigSchema = z.strictObject({
     .array(ClientSchema)
     .min(1)
     .refine((cs) => new Set(cs.map((c) => c.token.issuer)).size === cs.length, 'two clients share a token issuer')
-    .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id'),
+    .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id')
+    .refine((cs) => sharesFit(cs), 'the spineShare values add up to more than 1, or leave nothing for the clients without one'),
   audit: z.strictObject({
     sqliteFile: file,
     hmacKeyFile: file,

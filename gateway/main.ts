@@ -12,7 +12,7 @@ process.stdout.on('error', () => {});
 
 try {
   const gateway = await startGateway(loadConfig());
-  process.stdout.write(`fgm-status gateway listening on ${gateway.url}\n`);
+  process.stdout.write(`fgm-status gateway listening on ${gateway.url}\nmetrics on ${gateway.metricsUrl}\n`);
   const stop = () => {
     gateway.close().then(
       () => process.exit(0),

@@ -23,6 +23,8 @@ import { readKeyMaterial } from './key-material.ts';
 import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
 import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
+import { createGatewayMetrics } from './observe/gateway-metrics.ts';
+import { createMetricsServer } from './observe/metrics-server.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout.
@@ -42,6 +44,8 @@ export interface GatewayDeps {
 
 export interface RunningGateway {
   url: string;
+  /** Where `GET /metrics` is served: the `metrics` listener, never the public one. */
+  metricsUrl: string;
   /**
    * Applies a re-read config without a restart: clients' `enabled` flags take effect at once
    * (SMSP-SEC-001); a client missing from `next` is taken out of service. Other changes need a
@@ -100,8 +104,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
     spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
   });
+  const metrics = createGatewayMetrics();
   const app = createApp({
     config,
+    metrics,
     clientEnabled: (id) => inService.get(id) === true,
     vocabulary,
     spine: deps.spine ?? realSpine!,
@@ -151,12 +157,26 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const { port } = server.address() as AddressInfo;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  const metricsServer = createMetricsServer(metrics.registry);
+  metricsServer.listen(config.metrics.port, config.metrics.host);
+  try {
+    await once(metricsServer, 'listening');
+  } catch (e) {
+    server.close();
+    auditTrail?.close();
+    await store?.close();
+    realSpine?.close();
+    throw new ConfigError(`config: metrics: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
+  const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
   await sink.record(systemEvent('gateway-start', { configSha256: configHash }));
 
   let closing: Promise<void> | undefined;
   return {
     url,
+    metricsUrl,
     async reload(next) {
       const changed: string[] = [];
       for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
@@ -170,10 +190,14 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
     close() {
       closing ??= (async () => {
+        const metricsClosed = once(metricsServer, 'close');
+        metricsServer.close();
+        metricsServer.closeAllConnections();
         const closed = once(server, 'close');
         server.close();
         server.closeIdleConnections();
         await closed;
+        await metricsClosed;
         realSpine?.close();
         auditTrail?.close();
         await store?.close();

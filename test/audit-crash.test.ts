@@ -43,6 +43,7 @@ before(async () => {
   writeFileSync(join(dir, 'hmac.key'), randomBytes(32).toString('hex'));
   configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({
+    metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
     listen: { host: '127.0.0.1', port: 0 },
     smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: {

@@ -34,6 +34,7 @@ async function configFor(db: string, anchorDir?: string): Promise<string> {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
   const tls = { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert };
   writeFileSync(file, JSON.stringify({
+    metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
     listen: { host: '127.0.0.1', port: 0 }, smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: { endpoint: 'https://127.0.0.1:9/fhir/fgm/query', asid: '990101234567', tls, timeoutMs: 1000, rateLimit: { perSecond: 1, burst: 1 } },
     clients: [{

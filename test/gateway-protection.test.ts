@@ -2,7 +2,8 @@
  * @module test/gateway-protection
  * Protecting Spine and surviving its outages, over real sockets: the rate limit and busy tone
  * (SMSP-PERF-001), interactive before batch (SMSP-PERF-007), the circuit breaker
- * (SMSP-PERF-006), taking a client out of service by a config reload (SMSP-SEC-001), /metrics.
+ * (SMSP-PERF-006), taking a client out of service by a config reload (SMSP-SEC-001), /metrics on
+ * its own listener.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,8 +16,9 @@ import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestSta
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const widget = (stack: TestStack, nhsNumber = '9990000018') =>
-  stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber } });
+// Any under-18 birth date: the gateway checks the age itself and Spine is asked by NHS number only.
+const widget = (stack: TestStack, nhsNumber = '9990000018', token = stack.signToken(LOCAL_MIDWIFE)) =>
+  stack.request('/api/fgm-status', { token, json: { nhsNumber, birthDate: '2014-03-02' } });
 
 /** The FHIR interface as the configured batch client system (bearer token). */
 async function batch(stack: TestStack) {
@@ -58,6 +60,40 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
       }
       const audit = stack.auditRows().filter((r) => r.outcomeCode === 'SPINE_BUSY');
       assert.equal(audit.length, busy.length, 'every busy tone is audited');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('one user\'s burst on one client leaves another client its share of Spine, under the gateway-wide cap', async () => {
+    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 30, burst: 29 }) });
+    try {
+      // Client B (smartcard EPR): one clinician, one request at a time, about 6 a second — under its
+      // default share (a third of 30 a second, as three clients are configured).
+      const gp = stack.signToken(CIS2_GP, { client: 'cis2' });
+      const other: number[] = [];
+      let bursting = true;
+      const clinician = (async () => {
+        while (bursting) {
+          other.push((await widget(stack, '9990000026', gp)).status);
+          await new Promise((r) => setTimeout(r, 150)); // pacing the clinician, not synchronising
+        }
+      })();
+      // Client A (local EPR): one user's burst of 400 requests in about 2 s, each with its own token.
+      const started = performance.now();
+      const burst: Promise<number>[] = [];
+      for (let i = 0; i < 400; i++) {
+        burst.push(widget(stack, '9990000018', stack.signToken(LOCAL_MIDWIFE)).then((r) => r.status));
+        await new Promise((r) => setTimeout(r, 5)); // pacing the sender, not synchronising
+      }
+      const mine = await Promise.all(burst);
+      bursting = false;
+      await clinician;
+      const seconds = (performance.now() - started) / 1000;
+      assert.ok(mine.includes(429), 'the burst was over the limit');
+      assert.ok(other.length >= 8, `the other client asked ${other.length} times`);
+      assert.deepEqual(other.filter((s) => s !== 404), [], 'every answer to the other client is Spine\'s');
+      assert.ok(stack.sim.received.length <= 30 * seconds + 30 + 1, `Spine got ${stack.sim.received.length} in ${seconds.toFixed(2)} s`);
     } finally {
       await stack.close();
     }
@@ -165,16 +201,17 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
   });
 });
 
-describe('/metrics', () => {
-  it('counts outcomes, Spine latency, busy tones and the breaker state, without patient data', async () => {
+describe('/metrics on its own listener', () => {
+  it('SMSP-PERF-002 counts outcomes, Spine latency, busy tones and the breaker state, without patient data', async () => {
     const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.1, burst: 1 }) });
     try {
       for (const n of ['9990000018', '9990000026', '9990000018', '9990000042']) await widget(stack, n);
       await widget(stack, '9990000019');
-      const res = await stack.request('/metrics');
+      const res = await fetch(stack.metricsUrl);
       assert.equal(res.status, 200);
-      assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
-      const text = res.body;
+      assert.match(String(res.headers.get('content-type')), /^text\/plain; version=0\.0\.4/);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const text = await res.text();
       assert.match(text, /fgm_gateway_requests_total\{code="SUCCESS",route="\/api\/fgm-status",status="200"\} 1/);
       assert.match(text, /fgm_gateway_requests_total\{code="NO_RECORD_FOUND",route="\/api\/fgm-status",status="404"\} 1/);
       assert.match(text, /fgm_gateway_requests_total\{code="INVALID_NHS_NUMBER",route="\/api\/fgm-status",status="400"\} 1/);
@@ -182,8 +219,58 @@ describe('/metrics', () => {
       assert.match(text, /fgm_gateway_spine_request_seconds_count 2/);
       assert.match(text, /fgm_gateway_spine_breaker_state\{state="closed"\} 1/);
       assert.deepEqual(validNhsNumbersIn(text), []);
+      // The metrics listener serves nothing else.
+      assert.equal((await fetch(new URL('/api/fgm-status', stack.metricsUrl), { method: 'POST', body: '{}' })).status, 404);
+      assert.equal((await fetch(new URL('/healthz', stack.metricsUrl))).status, 404);
     } finally {
       await stack.close();
     }
+  });
+
+  it('SMSP-IG-001 /metrics on the public listener is 404 in the vocabulary\'s shape', async () => {
+    const stack = await startTestStack();
+    try {
+      const res = await stack.request('/metrics');
+      assert.equal(res.status, 404);
+      assert.equal(JSON.parse(res.body).code, 'NOT_FOUND');
+      assert.doesNotMatch(res.body, /fgm_gateway_/);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('SMSP-IG-001 nothing an unauthenticated caller can read on the public listener changes with a query\'s outcome', async () => {
+    const stack = await startTestStack();
+    try {
+      // Everything answerable without credentials by GET, as an outsider would probe after someone's query.
+      const probe = async () =>
+        Promise.all(['/metrics', '/healthz', '/openapi.json', '/cds-services', '/admin/throughput', '/nope'].map(async (path) => {
+          const res = await stack.request(path);
+          return `${path} ${res.status} ${res.body}`;
+        }));
+      const before = await probe();
+      assert.equal((await widget(stack, '9990000018')).status, 200, 'an indicator');
+      const afterIndicator = await probe();
+      assert.equal((await widget(stack, '9990000026')).status, 404, 'no record');
+      const afterNoRecord = await probe();
+      assert.deepEqual(afterIndicator, before);
+      assert.deepEqual(afterNoRecord, before);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('shuts down with the gateway, and a metrics port in use stops start-up with one line naming the key', async () => {
+    const stack = await startTestStack();
+    const taken = new URL(stack.metricsUrl).port;
+    try {
+      await assert.rejects(
+        startTestStack({ configure: (r) => (r.metrics = { host: '127.0.0.1', port: Number(taken) }) }),
+        (e: Error) => e.name === 'ConfigError' && new RegExp(`^config: metrics: cannot listen on 127\\.0\\.0\\.1:${taken}: EADDRINUSE$`).test(e.message),
+      );
+    } finally {
+      await stack.close();
+    }
+    await assert.rejects(fetch(stack.metricsUrl), 'nothing listens on the metrics port any more');
   });
 });

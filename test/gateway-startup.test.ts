@@ -28,6 +28,7 @@ before(async () => {
 /** A complete config (Spine never called: these tests stop at start-up or only start and stop). */
 function raw(): Record<string, any> {
   return {
+    metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
     listen: { host: '127.0.0.1', port: 0 },
     smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: {

@@ -9,6 +9,7 @@ import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, RESPONSE_EVENT, SYSTE
 import { all, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryResponseSchema, ResponseInputSchema, type CodecResult, type Outcome, type QueryResponse, type ResponseInput } from './types.ts';
 import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
+import { codeSystemFor } from './vocabulary.ts';
 
 const meta = (profile: string): XmlNode => ['meta', {}, [prim('profile', profile)]];
 const entry = (resource: XmlNode): XmlNode => ['entry', {}, [['resource', {}, [resource]]]];
@@ -67,7 +68,7 @@ export function buildQueryResponse(input: ResponseInput): { xml: string; message
           [
             prim('severity', o.severity),
             prim('code', o.issueType),
-            ['details', {}, [['coding', {}, [prim('system', SYSTEM.spineResponseCode), prim('code', o.code), o.display ? prim('display', o.display) : undefined]]]],
+            ['details', {}, [['coding', {}, [prim('system', codeSystemFor(o.code)), prim('code', o.code), o.display ? prim('display', o.display) : undefined]]]],
           ],
         ],
       ],
@@ -174,8 +175,10 @@ function readOperationOutcome(oo: XmlElement): Outcome {
     const issueType = value(issue, 'code', 'OperationOutcome.issue.code', { required: true });
     const details = one(issue, 'details', 'OperationOutcome.issue.details', true);
     const coding = one(details, 'coding', 'OperationOutcome.issue.details.coding', true);
-    value(coding, 'system', 'OperationOutcome.issue.details.coding.system', { required: true, fixed: SYSTEM.spineResponseCode });
+    const system = value(coding, 'system', 'OperationOutcome.issue.details.coding.system', { required: true });
     const code = value(coding, 'code', 'OperationOutcome.issue.details.coding.code', { required: true });
+    // Spine's codes only under Spine's system, local codes only under ours (SMSP-ERR-002).
+    if (system !== codeSystemFor(code)) throw new ProfileViolation('OperationOutcome.issue.details.coding.system', `must be ${codeSystemFor(code)}`);
     const display = value(coding, 'display', 'OperationOutcome.issue.details.coding.display');
     return { kind: 'operation-outcome' as const, severity: severity as (typeof SEVERITIES)[number], issueType, code, ...(display !== undefined && { display }) };
   });

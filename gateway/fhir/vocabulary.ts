@@ -6,6 +6,31 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { SYSTEM } from './constants.ts';
+
+/**
+ * The codes of Spine's value set `spine-response-code-2-0` (spec/valuesets; the product cannot read
+ * the spec at run time). Only these are sent under Spine's system; test/spec keeps the value set
+ * itself, and a test checks this list against it.
+ */
+export const SPINE_RESPONSE_CODES: ReadonlySet<string> = new Set([
+  'PATIENT_OVER_18', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED',
+  'FLAG_ALREADY_SET', 'ASID_CHECK_FAILED', 'INPUT_MESSAGE_VALIDATION_ERROR', 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+  'DATA_RETURNED_FROM_LOCAL_STORE_SPINE_UNAVAILABLE', 'COULD_NOT_CONNECT_TO_SPINE', 'AUTHOR_CREDENTIALS_ERROR',
+  'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
+]);
+
+/** This product's own code system for its local codes (SPINE_BUSY, ACCESS_DENIED, …): never passed off as Spine's. */
+export const LOCAL_CODE_SYSTEM = 'https://fgm-status.example/CodeSystem/smsp-local-code';
+
+/**
+ * The system a Details.Code is sent under on the FHIR interface: Spine's for codes in its value
+ * set, ours for every other row, so a new local row needs no flag to be labelled honestly.
+ * @example codeSystemFor('SPINE_BUSY') // LOCAL_CODE_SYSTEM
+ */
+export function codeSystemFor(code: string): string {
+  return SPINE_RESPONSE_CODES.has(code) ? SYSTEM.spineResponseCode : LOCAL_CODE_SYSTEM;
+}
 
 export const VocabularyRowSchema = z.strictObject({
   httpStatus: z.number().int().min(200).max(599),

@@ -66,6 +66,7 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       author: identity.author,
       organization: { odsCode: identity.orgCode, name: organisationName(c.get('client'), identity.orgCode) },
       priority: c.get('client').priority,
+      clientId: c.get('client').id,
       signal: c.req.raw.signal,
     });
     noteSpineOutcome(c, outcome);

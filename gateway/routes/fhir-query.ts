@@ -38,6 +38,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       author: q.author,
       organization: { odsCode: orgCode, name: q.organization?.name ?? organisationName(client, orgCode) },
       priority: client.priority,
+      clientId: client.id,
       signal: c.req.raw.signal,
     });
     noteSpineOutcome(c, outcome);

@@ -25,6 +25,8 @@ export interface SpineQuestion {
   organization: Organization;
   /** The client's priority toward Spine (SMSP-PERF-007). */
   priority: Priority;
+  /** The asking client system: its share of the Spine budget (SMSP-PERF-001). */
+  clientId: string;
   signal?: AbortSignal;
 }
 
@@ -60,7 +62,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
   });
   const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null };
-  const answer = await deps.spine.query(built.xml, { priority: q.priority, ...(q.signal && { signal: q.signal }) });
+  const answer = await deps.spine.query(built.xml, { priority: q.priority, clientId: q.clientId, ...(q.signal && { signal: q.signal }) });
   if (answer.kind === 'busy') return { ...base, code: answer.code, answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
   if (answer.kind === 'failure') return { ...base, code: answer.code, answeredBySpine: false, reason: answer.reason };
 

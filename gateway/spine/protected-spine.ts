@@ -18,18 +18,19 @@ export interface SpineBusy {
 }
 
 export interface ProtectedSpine {
-  query(xml: string, opts: { signal?: AbortSignal; priority: Priority }): Promise<SpineAnswer | SpineFailure | SpineBusy>;
+  /** `clientId` picks the client's share of the budget (the rate limiter's per-client fairness). */
+  query(xml: string, opts: { signal?: AbortSignal; priority: Priority; clientId: string }): Promise<SpineAnswer | SpineFailure | SpineBusy>;
 }
 
 export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: GatewayMetrics }): ProtectedSpine {
   return {
-    async query(xml, { signal, priority }) {
+    async query(xml, { signal, priority, clientId }) {
       if (!breaker.allow()) return { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'circuit open: Spine unreachable recently' };
-      if (!limiter.tryAcquire(priority)) {
+      if (!limiter.tryAcquire(priority, clientId)) {
         // If this call was the half-open probe, it was not sent: let another caller probe.
         breaker.release();
         metrics.rateLimited.inc({ priority });
-        return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: limiter.retryAfterSeconds(priority) };
+        return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: limiter.retryAfterSeconds(priority, clientId) };
       }
       const started = performance.now();
       const result = await spine.query(xml, signal ? { signal } : {});

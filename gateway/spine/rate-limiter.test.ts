@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRateLimiter } from './rate-limiter.ts';
+import { clientShares, createRateLimiter } from './rate-limiter.ts';
 
 function clock() {
   let t = 0;
@@ -75,4 +75,82 @@ test('Retry-After is at least one second and grows with the deficit', () => {
 test('bad settings are refused at start-up', () => {
   assert.throws(() => createRateLimiter({ perSecond: 0, burst: 1 }), /perSecond/);
   assert.throws(() => createRateLimiter({ perSecond: 1, burst: -1 }), /burst/);
+});
+
+test('SMSP-PERF-001 one client\'s burst leaves another client its share', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 19, shares: { a: 0.5, b: 0.5 }, now: c.now });
+  let a = 0;
+  let b = 0;
+  let bAsked = 0;
+  // 10 s: client a asks 100 times a second, client b 4 times a second (under its share of 5).
+  for (let ms = 0; ms < 10_000; ms += 10) {
+    if (limiter.tryAcquire('interactive', 'a')) a++;
+    if (ms % 250 === 0) {
+      bAsked++;
+      if (limiter.tryAcquire('interactive', 'b')) b++;
+    }
+    c.advance(10);
+  }
+  assert.equal(b, bAsked, `b was served ${b} of ${bAsked}`);
+  assert.ok(a + b <= 10 * 10 + 20, `${a + b} admitted: the gateway-wide cap holds`);
+  assert.ok(a >= 10 * 10 - bAsked - 1, `a got ${a}: what b leaves is not wasted`);
+});
+
+test('SMSP-PERF-001 a client alone gets the whole rate, shares or not', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 20, burst: 9, shares: { a: 0.25, b: 0.25, c: 0.5 }, now: c.now });
+  let ok = 0;
+  for (let i = 0; i < 2000; i++) {
+    if (limiter.tryAcquire('interactive', 'a')) ok++;
+    c.advance(5); // 200 attempts/s for 10 s
+  }
+  assert.ok(ok >= 200 - 1 && ok <= 200 + 10, `admitted ${ok}`);
+});
+
+test('SMSP-PERF-001 with every client bursting, none gets more than the gateway-wide cap allows', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 30, burst: 29, shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))), now: c.now });
+  const got: Record<string, number> = { a: 0, b: 0, c: 0 };
+  for (let i = 0; i < 5000; i++) {
+    for (const id of ['a', 'b', 'c']) if (limiter.tryAcquire('interactive', id)) got[id]!++;
+    c.advance(2); // each client 500 attempts/s for 10 s
+  }
+  const total = got.a! + got.b! + got.c!;
+  assert.ok(total <= 30 * 10 + 30, `admitted ${total}`);
+  for (const id of ['a', 'b', 'c']) assert.ok(got[id]! >= 90, `${id} got ${got[id]}: at least close to its third of 300`);
+});
+
+test('SMSP-PERF-007 with shares, interactive still comes before batch', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 100, burst: 10, shares: { epr: 0.5, chs: 0.5 }, now: c.now });
+  let interactiveOk = 0;
+  let batchOk = 0;
+  for (let i = 0; i < 2000; i++) {
+    if (limiter.tryAcquire('interactive', 'epr')) interactiveOk++;
+    if (limiter.tryAcquire('batch', 'chs')) batchOk++;
+    c.advance(10);
+  }
+  assert.ok(interactiveOk >= 1990, `interactive ${interactiveOk}`);
+  assert.ok(batchOk < 20, `batch ${batchOk}`);
+});
+
+test('Retry-After for a client over its share counts its own refill', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 0.8, b: 0.2 }, now: c.now });
+  assert.equal(limiter.tryAcquire('interactive', 'b'), true); // b is asking
+  let a = 0;
+  while (limiter.tryAcquire('interactive', 'a')) a++;
+  assert.equal(a, 16, 'its own 16 tokens; nothing spare above the upper half while b asks');
+  // The gateway bucket (3 left) needs 8 s to reach the upper half; a's own bucket refills in 1.25 s.
+  assert.equal(limiter.retryAfterSeconds('interactive', 'a'), 2);
+  c.advance(1250);
+  assert.equal(limiter.tryAcquire('interactive', 'a'), true);
+});
+
+test('shares: an equal part of what the configured shares leave; more than the whole is refused', () => {
+  assert.deepEqual(clientShares([{ id: 'a', spineShare: 0.5 }, { id: 'b' }, { id: 'c' }]), { a: 0.5, b: 0.25, c: 0.25 });
+  assert.deepEqual(clientShares([{ id: 'a' }, { id: 'b' }]), { a: 0.5, b: 0.5 });
+  assert.throws(() => clientShares([{ id: 'a', spineShare: 0.7 }, { id: 'b', spineShare: 0.4 }]), /more than 1/);
+  assert.throws(() => clientShares([{ id: 'a', spineShare: 1 }, { id: 'b' }]), /nothing/);
 });

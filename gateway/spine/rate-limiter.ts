@@ -4,6 +4,12 @@
  * that finds no token gets the busy tone at once, so a burst from clients cannot pile up.
  * Interactive traffic may take any token; batch traffic only takes a token while the bucket holds
  * more than a reserve kept for people at a screen (SMSP-PERF-007).
+ *
+ * Per-client shares keep one client from starving another: each client also has a small bucket
+ * of its own, refilled at its share of the rate. Within its share a client draws on its
+ * priority's whole part of the gateway bucket. Beyond its share it still gets whatever is spare,
+ * but while another client of the same priority is asking, only from the upper half of that
+ * part — the lower half is left for the clients still within their shares.
  */
 
 export type Priority = 'interactive' | 'batch';
@@ -15,22 +21,40 @@ export interface RateLimiterOptions {
   burst: number;
   /** Tokens batch traffic must leave in the bucket; default half the bucket (none when burst is 0). */
   interactiveReserve?: number;
+  /** Each client's share of the rate, by client id (fractions, see clientShares); without it, no per-client fairness. */
+  shares?: Readonly<Record<string, number>>;
   /** Milliseconds clock, injectable for tests. */
   now?: () => number;
 }
 
 export interface RateLimiter {
-  /** Takes a token if the priority may have one now; false means answer with the busy tone. */
-  tryAcquire(priority: Priority): boolean;
-  /** Seconds until a token for `priority` is likely, for Retry-After (at least 1). */
-  retryAfterSeconds(priority: Priority): number;
+  /** Takes a token if the priority (and the client's share) may have one now; false means answer with the busy tone. */
+  tryAcquire(priority: Priority, clientId?: string): boolean;
+  /** Seconds until a token for `priority` (and this client) is likely, for Retry-After (at least 1). */
+  retryAfterSeconds(priority: Priority, clientId?: string): number;
+}
+
+/** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. */
+const ASKING_MS = 10_000;
+
+/**
+ * Each client's share of the Spine budget: its `spineShare`, or an equal part of what the clients
+ * with one leave. Throws when the shares add up to more than the whole, or leave nothing for the rest.
+ * @example clientShares([{ id: 'a', spineShare: 0.5 }, { id: 'b' }, { id: 'c' }]) // { a: 0.5, b: 0.25, c: 0.25 }
+ */
+export function clientShares(clients: readonly { id: string; spineShare?: number | undefined }[]): Record<string, number> {
+  const given = clients.reduce((sum, c) => sum + (c.spineShare ?? 0), 0);
+  const rest = clients.filter((c) => c.spineShare === undefined).length;
+  if (given > 1 + 1e-9) throw new Error('spineShare: the shares add up to more than 1');
+  if (rest > 0 && given >= 1 - 1e-9) throw new Error('spineShare: the shares given leave nothing for the clients without one');
+  return Object.fromEntries(clients.map((c) => [c.id, c.spineShare ?? (1 - given) / rest]));
 }
 
 /**
- * @example const limiter = createRateLimiter({ perSecond: 50, burst: 20 });
- * if (!limiter.tryAcquire('interactive')) return busyTone();
+ * @example const limiter = createRateLimiter({ perSecond: 50, burst: 20, shares: { epr: 0.5, chs: 0.5 } });
+ * if (!limiter.tryAcquire('interactive', 'epr')) return busyTone();
  */
-export function createRateLimiter({ perSecond, burst, interactiveReserve, now = performance.now.bind(performance) }: RateLimiterOptions): RateLimiter {
+export function createRateLimiter({ perSecond, burst, interactiveReserve, shares, now = performance.now.bind(performance) }: RateLimiterOptions): RateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
   if (!(burst >= 0)) throw new Error('rateLimit.burst must be 0 or more');
   // The bucket holds the burst plus one token: with burst 0 a single request per 1/rate still passes.
@@ -40,25 +64,54 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, now = 
   let tokens = capacity;
   let last = now();
 
+  interface Share { rate: number; capacity: number; tokens: number; last: number; priority?: Priority; askedAt: number }
+  const own = new Map<string, Share>(
+    Object.entries(shares ?? {}).map(([id, share]) => {
+      const cap = Math.max(1, share * capacity);
+      return [id, { rate: share * perSecond, capacity: cap, tokens: cap, last, askedAt: -Infinity }];
+    }),
+  );
+
   const refill = () => {
     const t = now();
     tokens = Math.min(capacity, tokens + ((t - last) / 1000) * perSecond);
     last = t;
+    for (const s of own.values()) {
+      s.tokens = Math.min(s.capacity, s.tokens + ((t - s.last) / 1000) * s.rate);
+      s.last = t;
+    }
+    return t;
   };
-  const floor = (p: Priority) => (p === 'batch' ? reserve : 0);
+  // The lowest level of the bucket a priority may take from: everything for interactive, above the reserve for batch.
+  const base = (p: Priority) => (p === 'batch' ? reserve : 0);
+  // Over its share with another client of its priority asking: the upper half of its priority's part only.
+  const overShare = (p: Priority) => base(p) + Math.floor((capacity - base(p)) / 2);
+  const othersAsking = (id: string | undefined, p: Priority, t: number) =>
+    [...own].some(([other, s]) => other !== id && s.priority === p && t - s.askedAt < ASKING_MS);
+  const within = (id: string | undefined) => !shares || (own.get(id ?? '')?.tokens ?? 0) >= 1 - 1e-9;
+  const floor = (p: Priority, id: string | undefined, t: number) => (within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p));
+  const wait = (level: number, have: number, rate: number) => Math.max(0, level + 1 - have) / rate;
 
   return {
-    tryAcquire(priority) {
-      refill();
+    tryAcquire(priority, clientId) {
+      const t = refill();
+      const mine = own.get(clientId ?? '');
+      const allowed = floor(priority, clientId, t);
+      if (mine) Object.assign(mine, { priority, askedAt: t });
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
-      if (tokens - 1 < floor(priority) - 1e-9) return false;
+      if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;
+      // Beyond its share a client used spare tokens: its own bucket is not overdrawn for it.
+      if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
     },
-    retryAfterSeconds(priority) {
-      refill();
-      const missing = floor(priority) + 1 - tokens;
-      return Math.max(1, Math.ceil(missing / perSecond));
+    retryAfterSeconds(priority, clientId) {
+      const t = refill();
+      const mine = own.get(clientId ?? '');
+      let seconds = wait(floor(priority, clientId, t), tokens, perSecond);
+      // Over its share, the client may also be served once its own bucket has a token again.
+      if (mine && !within(clientId)) seconds = Math.min(seconds, Math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, perSecond)));
+      return Math.max(1, Math.ceil(seconds));
     },
   };
 }

@@ -115,6 +115,7 @@ async function main() {
   const config = (sqlite: string) => {
     const file = join(dir, `${sqlite}.json`);
     writeFileSync(file, JSON.stringify({
+      metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
       listen: { host: '127.0.0.1', port: 0 },
       smsp: { asid: '200000000111', odsCode: 'RX1' },
       spine: {

@@ -91,6 +91,8 @@ export interface RequestOptions {
 
 export interface TestStack {
   gatewayUrl: string;
+  /** The gateway's own metrics listener (`GET /metrics`), apart from the public one. */
+  metricsUrl: string;
   sim: Awaited<ReturnType<typeof startSpineSimulator>>;
   config: GatewayConfig;
   configFile: string;
@@ -141,6 +143,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const systemCert = new X509Certificate(readFileSync(join(pkiDir, 'client-system.crt')));
   const tokenRules = (issuer: string, algorithms: string[]) => ({ issuer, audience: TEST_AUDIENCE, algorithms, maxLifetimeSeconds: 900 });
   const raw: Record<string, any> = {
+    metrics: { host: '127.0.0.1', port: 0 },
     listen: {
       host: '127.0.0.1',
       port: 0,
@@ -201,6 +204,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
 
   return {
     gatewayUrl: gateway.url,
+    metricsUrl: gateway.metricsUrl,
     sim,
     config,
     configFile,
