@@ -14,6 +14,7 @@ import type { Context } from 'hono';
 import { createApp } from './app.ts';
 import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { openSqliteAuditStore, type SqliteAuditStore } from './audit/sqlite-store.ts';
+import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
 import { createHash, randomUUID } from 'node:crypto';
@@ -101,7 +102,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
 
   // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
   const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
-  const sink = deps.audit ?? store!;
+  // Unauthenticated requests get their own records up to a bound per source address, then one summary per address.
+  const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError: () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }) });
   // Auditors read through their own read-only connection; only the real store has a trail to read.
   const auditTrail = store ? openAuditTrail(config, material.hmacKey) : undefined;
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
@@ -197,6 +199,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         await closed;
         realSpine?.close();
         auditTrail?.close();
+        await sink.flush().catch(() => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }));
         await store?.close();
       })();
       return closing;
