@@ -1,8 +1,9 @@
 /**
  * @module audit/verify
- * Walks the audit chain from record 1 and checks every anchor. The answer is either "intact, N
- * records" or the first broken sequence number and why — an edit, a deletion, a reordering, a
- * record that does not match its signed anchor, or a tail truncated after an anchor.
+ * Checks the database's own integrity, walks the audit chain from record 1 and checks every
+ * anchor. The answer is either "intact, N records", a damaged database, or the first broken
+ * sequence number and why — an edit, a deletion, a reordering, a record that does not match its
+ * signed anchor, or a tail truncated after an anchor. `verifyAuditTail` is the cheap start-up check.
  */
 import type Database from 'better-sqlite3';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
