@@ -5,7 +5,9 @@
  * client) gets its own record for the first `perWindow` from its source address in each window;
  * the rest from that address are counted, and written when the window ends as one summary record
  * per event type and outcome, with the number of attempts and the access point (what
- * SMSP-AUDIT-009 asks of unsuccessful logins). Everything else passes straight through.
+ * SMSP-AUDIT-009 asks of unsuccessful logins). An all-address budget per window and a cap on the
+ * addresses tracked bound a flood from many addresses as well. Everything else passes straight
+ * through.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditContext, AuditEvent, AuditSink } from './audit-event.ts';
@@ -15,7 +17,9 @@ export interface UnauthenticatedBoundOptions {
   perWindow?: number;
   /** Window length (default one minute). */
   windowMs?: number;
-  /** Addresses tracked at once; beyond them, new addresses share one bucket (default 10,000). */
+  /** Own records per window across all addresses, so a flood from many addresses is bounded too (default 1,000). */
+  maxRecords?: number;
+  /** Addresses tracked at once; beyond them, new addresses share one count (default 1,000). */
   maxAddresses?: number;
   now?: () => Date;
   /** A summary written by the background sweep could not be stored. */
@@ -37,10 +41,12 @@ const unauthenticated = (e: AuditEvent) => e.httpStatus === 401 && e.clientId ==
 
 /** @example const sink = boundUnauthenticated(store, { now }); await sink.record(event, { sourceAddress }); await sink.flush(); */
 export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoundOptions = {}): BoundedAuditSink {
-  const { perWindow = 20, windowMs = 60_000, maxAddresses = 10_000, now = () => new Date(), onError = () => {} } = opts;
+  const { perWindow = 20, windowMs = 60_000, maxRecords = 1000, maxAddresses = 1000, now = () => new Date(), onError = () => {} } = opts;
   // Insertion order is window-start order (an ended window is deleted before its address starts
   // a new one), so ended windows are always at the front.
   const windows = new Map<string, Window>();
+  // The all-address budget, over fixed windows.
+  let budget = { start: 0, used: 0 };
 
   const summaries = (address: string, w: Window, end: number): AuditEvent[] =>
     [...w.suppressed.values()].map((s) => ({
@@ -87,8 +93,10 @@ export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoun
       let w = windows.get(key);
       if (!w) windows.set(key, (w = { start: at, admitted: 0, suppressed: new Map() }));
       sweep ??= setInterval(swept, windowMs).unref();
-      if (w.admitted < perWindow) {
+      if (at >= budget.start + windowMs) budget = { start: at - (at % windowMs), used: 0 };
+      if (w.admitted < perWindow && budget.used < maxRecords) {
         w.admitted++;
+        budget.used++;
         await Promise.all([...writes, inner.record({ ...event, detail: event.detail ?? JSON.stringify({ sourceAddress: address }) }, context)]);
         return;
       }
