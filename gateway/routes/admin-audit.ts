@@ -36,8 +36,12 @@ export function auditorOnly(): MiddlewareHandler<GatewayEnv> {
   };
 }
 
-// An instant with its UTC offset (zod checks the shape and the calendar); compared as a moment, not as text.
-const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+// An instant with its UTC offset (zod checks the shape and the calendar); compared as a moment, not
+// as text. Within years 0000–9999 in UTC, where the store's ISO text sorts in time order.
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getUTCFullYear() >= 0 && d.getUTCFullYear() <= 9999);
 const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
