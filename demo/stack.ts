@@ -77,6 +77,8 @@ function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number
         claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
         roleActivities: { midwife: ['B0370'], receptionist: [], auditor: [] },
         auditorRoles: ['auditor'],
+        // The demo's IG officer audits the whole SMSP: both sign-in routes' records.
+        smspAuditorRoles: ['auditor'],
         priority: 'interactive',
         orgNames: { [DEMO_ORG.code]: DEMO_ORG.name },
       },

@@ -47,6 +47,8 @@ const ClientSchema = z.strictObject({
   claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
   roleActivities: z.record(z.string().min(1), z.array(activity)),
   auditorRoles: z.array(z.string().min(1)),
+  /** Roles that may search every client's audit records (SMSP-wide IG staff); `auditorRoles` see their own client's only. */
+  smspAuditorRoles: z.array(z.string().min(1)).optional(),
   priority: z.enum(['interactive', 'batch']),
   /** Fraction of the Spine rate kept for this client when others are asking too; default an equal part of what is left. */
   spineShare: z.number().gt(0).max(1).optional(),
@@ -112,6 +114,8 @@ export const GatewayConfigSchema = z.strictObject({
     anchorPublicKeyFile: file.optional(),
     anchorDir: file.optional(),
     postgresUrl: z.string().min(1).optional(),
+    /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
+    onBrokenChain: z.enum(['warn', 'refuse']).optional(),
   }),
   /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
   vocabularyFile: file.optional(),

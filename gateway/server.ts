@@ -14,7 +14,9 @@ import type { Context } from 'hono';
 import { createApp } from './app.ts';
 import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { openSqliteAuditStore, type SqliteAuditStore } from './audit/sqlite-store.ts';
-import { openAuditTrail } from './audit/trail.ts';
+import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
+import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
+import { describeVerify, type VerifyResult } from './audit/verify.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, type GatewayConfig } from './config.ts';
@@ -63,6 +65,15 @@ function peerCertificate(c: Context): PeerCertificate | undefined {
   return cert?.fingerprint256 ? { fingerprint256: cert.fingerprint256, authorized: socket.authorized } : undefined;
 }
 
+/** The start-up tail check; an unreadable anchor file counts as a broken chain, not a crash. */
+function checkAuditTail(trail: AuditTrail): VerifyResult {
+  try {
+    return trail.verifyTail();
+  } catch (e) {
+    return { ok: false, seq: null, reason: (e as Error).message.split('\n')[0]! };
+  }
+}
+
 function vocabularyFor(config: GatewayConfig): Vocabulary {
   try {
     return config.vocabularyFile ? loadVocabulary(config.vocabularyFile) : loadVocabulary();
@@ -95,9 +106,21 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
 
   // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
   const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
-  const sink = deps.audit ?? store!;
+  // Unauthenticated requests get their own records up to a bound per source address, then one summary per address.
+  const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError: () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }) });
   // Auditors read through their own read-only connection; only the real store has a trail to read.
   const auditTrail = store ? openAuditTrail(config, material.hmacKey) : undefined;
+  // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
+  const tail = auditTrail && checkAuditTail(auditTrail);
+  if (tail && !tail.ok) {
+    log({ level: 'error', msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify', audit: describeVerify(tail), onBrokenChain: config.audit.onBrokenChain ?? 'warn' });
+    if (config.audit.onBrokenChain === 'refuse') {
+      auditTrail.close();
+      await store?.close();
+      realSpine?.close();
+      throw new ConfigError(`audit: ${config.audit.sqliteFile}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`);
+    }
+  }
   const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
   const systemEvent = (eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent => ({
     time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
@@ -171,7 +194,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
   const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
-  await sink.record(systemEvent('gateway-start', { configSha256: configHash }));
+  await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
 
   let closing: Promise<void> | undefined;
   return {
@@ -200,6 +223,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         await metricsClosed;
         realSpine?.close();
         auditTrail?.close();
+        await sink.flush().catch(() => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }));
         await store?.close();
       })();
       return closing;

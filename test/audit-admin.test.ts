@@ -4,15 +4,18 @@
  * every use or refusal of it on the record.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
 
-const AUDITOR = { sub: 'igofficer', name: 'Ira Gov', roles: ['auditor'], org: 'RX1' };
+/** An SMSP-wide auditor (smspAuditorRoles), and an auditor of the local client's trust only (auditorRoles). */
+const AUDITOR = { sub: 'igofficer', name: 'Ira Gov', roles: ['smsp-auditor'], org: 'RX1' };
+const TRUST_AUDITOR = { sub: 'trustig', name: 'Tess Rust', roles: ['auditor'], org: 'RX1' };
 let stack: TestStack;
 const answers: Record<string, { messageId: string }> = {};
 
 before(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']) });
   for (const [who, nhs] of [['midwife', '9990000018'], ['midwife', '9990000026'], ['gp', '9990000042']] as const) {
     const token = who === 'gp' ? stack.signToken(CIS2_GP, { client: 'cis2' }) : stack.signToken(LOCAL_MIDWIFE);
     answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs } })).body);
@@ -91,6 +94,61 @@ describe('the audit trail for IG staff', () => {
     const t = JSON.parse((await asAuditor(`/admin/throughput?date=${today}`)).body);
     assert.equal(t.total, 3);
     assert.deepEqual(Object.keys(t).sort(), ['date', 'peakHour', 'peakHourCount', 'total']);
+  });
+
+  it('SMSP-IG-001 an auditor of one client sees only that client\'s records; an SMSP-wide auditor sees every client\'s', async () => {
+    const asTrust = (path: string) => stack.request(path, { token: stack.signToken(TRUST_AUDITOR) });
+    const trustRecords = async (query: string) => JSON.parse((await asTrust(`/admin/audit?${query}`)).body).records as Record<string, unknown>[];
+    // the smartcard GP's query came through the other (CIS2) client
+    assert.deepEqual(await trustRecords('userId=555021935107'), []);
+    assert.deepEqual(await trustRecords('nhsNumber=9990000042'), []);
+    assert.equal((await records('nhsNumber=9990000042')).filter((r) => r.eventType === 'widget-query').length, 1);
+    const everything = await trustRecords('limit=10000');
+    assert.ok(everything.some((r) => r.nhsNumber === '9990000018'), 'the trust\'s own records are there');
+    const clients = new Set(stack.auditRows().map((r) => r.clientId));
+    assert.ok(clients.has('test-epr-cis2') && clients.has(null), 'the trail holds other clients\' and client-less records');
+    assert.deepEqual([...new Set(everything.map((r) => r.clientId))], ['test-epr']);
+    const csv = (await asTrust('/admin/audit?format=csv')).body.trim().split('\r\n').slice(1);
+    assert.equal(csv.length, everything.length + 1, 'the CSV export is scoped too (plus the search since)');
+    assert.ok(csv.every((l) => l.split(',')[5] === '"test-epr"'));
+    // throughput: the trust's two widget queries, against three across the SMSP
+    const today = new Date().toISOString().slice(0, 10);
+    assert.equal(JSON.parse((await asTrust(`/admin/throughput?date=${today}`)).body).total, 2);
+    assert.equal(JSON.parse((await asAuditor(`/admin/throughput?date=${today}`)).body).total, 3);
+    // verifying the whole chain shows no record content, so any auditor may
+    assert.equal(JSON.parse((await asTrust('/admin/audit/verify')).body).ok, true);
+    // the scope of each search is on the record
+    const searches = stack.auditRows().filter((r) => r.userId === 'trustig' && String(r.detail).includes('"search"'));
+    assert.equal(searches.length, 4);
+    assert.ok(searches.every((r) => JSON.parse(r.detail as string).scope === 'test-epr'));
+  });
+
+  it('SMSP-AUDIT-007 time bounds with a UTC offset are compared as instants', async () => {
+    const widget = stack.auditRows().filter((r) => r.eventType === 'widget-query');
+    const [, second, third] = widget.map((r) => Date.parse(r.time as string));
+    // the same instants written in other zones: compared as text they sort after (or before) every record
+    const inZone = (ms: number, minutes: number) => {
+      const local = new Date(ms + minutes * 60_000).toISOString().slice(0, 23);
+      const m = Math.abs(minutes);
+      return `${local}${minutes < 0 ? '-' : '+'}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+    };
+    const ranged = await records(`from=${encodeURIComponent(inZone(second!, 60))}&to=${encodeURIComponent(inZone(third!, -300))}`);
+    assert.deepEqual(ranged.filter((r) => r.eventType === 'widget-query').map((r) => r.seq), [widget[1]!.seq]);
+    const fromOnly = await records(`from=${encodeURIComponent(inZone(third!, 330))}`);
+    assert.deepEqual(fromOnly.filter((r) => r.eventType === 'widget-query').map((r) => r.seq), [widget[2]!.seq]);
+  });
+
+  it('SMSP-AUDIT-007 a malformed time bound is refused with 400 INVALID_PARAMETER, never ignored', async () => {
+    const vocabulary = JSON.parse(readFileSync('gateway/fhir/vocabulary.json', 'utf8'));
+    const row = vocabulary.rows.find((r: { code: string }) => r.code === 'INVALID_PARAMETER');
+    for (const bad of ['yesterday', '2026-02-30T10:00:00Z', '2026-11-25T10:00:00', '2026-11-25T25:00:00Z', '2026-11-25T10:00:00+0100', '9999-12-31T23:59:59-01:00', '']) {
+      for (const key of ['from', 'to']) {
+        const res = await asAuditor(`/admin/audit?${key}=${encodeURIComponent(bad)}`);
+        assert.equal(res.status, 400, `${key}=${bad}`);
+        const body = JSON.parse(res.body);
+        assert.deepEqual([body.code, body.smspCode, body.display], [row.code, row.smspCode, row.display], `${key}=${bad}`);
+      }
+    }
   });
 
   it('serves the auditors\' page under a self-only CSP', async () => {

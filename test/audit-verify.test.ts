@@ -129,6 +129,27 @@ describe('audit:verify', () => {
     assert.match(r.out, /the anchor for record 10 has no valid signature/);
   });
 
+  it('SMSP-AUDIT-009 an index edited apart from its table is named, though every record still chains', async () => {
+    const file = join(dir, 'index-edit.sqlite');
+    copyFileSync(intact, file);
+    // The user index rebuilt without user1's entries, its definition then put back: searches by
+    // that user find nothing, while every record and hash is as written.
+    const db = new Database(file);
+    const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event_user'`).get() as { sql: string };
+    db.exec(`DROP INDEX audit_event_user; CREATE INDEX audit_event_user ON audit_event (userId) WHERE userId <> 'user1';`);
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    db.prepare(`UPDATE sqlite_master SET sql = ? WHERE name = 'audit_event_user'`).run(sql);
+    db.close();
+    const check = new Database(file, { readonly: true });
+    assert.equal((check.prepare(`SELECT count(*) AS n FROM audit_event WHERE userId = 'user1'`).get() as { n: number }).n, 0, 'hidden from an indexed search');
+    assert.equal((check.prepare(`SELECT count(*) AS n FROM audit_event NOT INDEXED WHERE userId = 'user1'`).get() as { n: number }).n, 4);
+    check.close();
+    const r = cli(await configFor(file), 'verify');
+    assert.equal(r.status, 1, r.out);
+    assert.match(r.out, /^damaged database: SQLite's integrity check failed .*row 1 missing from index audit_event_user/);
+  });
+
   it('bad usage is one line and exit 2', async () => {
     const r = cli(await configFor(intact), 'explode');
     assert.equal(r.status, 2);

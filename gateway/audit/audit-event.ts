@@ -40,7 +40,13 @@ export interface AuditEvent {
   detail?: string | null;
 }
 
+/** What the transport knows about an interaction but the record does not store as a field. */
+export interface AuditContext {
+  /** The connection's remote address (bounds unauthenticated floods; see unauthenticated-bound.ts). */
+  sourceAddress?: string;
+}
+
 /** Durable audit storage: `record` resolves only once the event is safely stored. */
 export interface AuditSink {
-  record(event: AuditEvent): Promise<void>;
+  record(event: AuditEvent, context?: AuditContext): Promise<void>;
 }

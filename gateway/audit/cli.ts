@@ -1,7 +1,7 @@
 /**
  * @module audit/cli
  * The audit trail from the command line, reading the gateway's own FGM_GATEWAY_CONFIG:
- *   npm run audit:verify                       chain + anchors: "intact, N records" (exit 0) or the first break (exit 1)
+ *   npm run audit:verify                       database integrity + chain + anchors: "intact, N records" (exit 0) or the first problem (exit 1)
  *   npm run audit:anchor -- --key FILE [--out DIR]   sign the current head with an Ed25519 key the gateway never holds
  *   npm run audit:anchor -- --generate-key DIR       make that key pair
  *   npm run audit:throughput -- [YYYY-MM-DD]   daily total and peak hour (SMSP-PERF-002), no patient data

@@ -86,7 +86,9 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
     assert.deepEqual(ids({ nhsNumber: '9990000026' }), ['b', 'c']);
     assert.deepEqual(ids({ messageId: 'cm-b' }), ['b']);
     assert.deepEqual(ids({ messageId: 's-a' }), ['a']);
-    assert.deepEqual(ids({ from: '2026-03-01T10:30:00Z', to: '2026-03-02T00:00:00Z' }), ['b']);
+    assert.deepEqual(ids({ from: new Date('2026-03-01T10:30:00Z'), to: new Date('2026-03-02T00:00:00Z') }), ['b']);
+    // bounds are instants: an offset or a shorter form means the same moment as the stored UTC text
+    assert.deepEqual(ids({ from: new Date('2026-03-01T11:00:00+01:00'), to: new Date('2026-03-01T12:30:00+01:00') }), ['a', 'b']);
     assert.deepEqual(ids({ userId: 'u1', nhsNumber: '9990000026' }), ['c']);
     assert.deepEqual(ids({ userId: 'nobody' }), []);
     assert.deepEqual(ids({ limit: 2 }), ['a', 'b']);

@@ -49,10 +49,12 @@ export interface AuditSearch {
   /** Matches the client's message id, the Spine message id or the gateway's request id. */
   messageId?: string;
   nhsNumber?: string;
-  /** Inclusive lower bound, ISO 8601 UTC. */
-  from?: string;
-  /** Exclusive upper bound, ISO 8601 UTC. */
-  to?: string;
+  /** Inclusive lower bound. */
+  from?: Date;
+  /** Exclusive upper bound. */
+  to?: Date;
+  /** Only this client's records (an auditor who is not SMSP-wide). */
+  clientId?: string;
   /** At most this many rows (default 1000), oldest first, after `afterSeq`. */
   limit?: number;
   afterSeq?: number;
@@ -84,19 +86,26 @@ export function searchAudit(db: Database.Database, q: AuditSearch): AuditRow[] {
   if (q.nhsNumber) where.push('nhsNumber = @nhsNumber');
   if (q.from) where.push('time >= @from');
   if (q.to) where.push('time < @to');
+  if (q.clientId) where.push('clientId = @clientId');
+  // Stored times are all toISOString() (UTC, milliseconds), so the bounds are written the same
+  // way: then text order is time order, whatever offset or precision the caller used.
   return db
     .prepare(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
-    .all({ afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 1000, 10_000), userId: q.userId, messageId: q.messageId, nhsNumber: q.nhsNumber, from: q.from, to: q.to }) as AuditRow[];
+    .all({
+      afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 1000, 10_000), userId: q.userId, messageId: q.messageId, nhsNumber: q.nhsNumber,
+      from: q.from?.toISOString(), to: q.to?.toISOString(), clientId: q.clientId,
+    }) as AuditRow[];
 }
 
-/** The throughput report for one UTC day (SMSP-PERF-002): widget and FHIR queries, no patient data. */
-export function throughputOn(db: Database.Database, date: string): Throughput {
+/** The throughput report for one UTC day (SMSP-PERF-002): widget and FHIR queries, no patient data; one client's only when `clientId` is given. */
+export function throughputOn(db: Database.Database, date: string, clientId?: string): Throughput {
   const hours = db
     .prepare(
       `SELECT substr(time, 12, 2) AS hour, count(*) AS n FROM audit_event
-       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query') GROUP BY hour ORDER BY n DESC, hour`,
+       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query') ${clientId ? 'AND clientId = @clientId' : ''}
+       GROUP BY hour ORDER BY n DESC, hour`,
     )
-    .all({ start: `${date}T00:00:00`, end: `${date}T24` }) as { hour: string; n: number }[];
+    .all({ start: `${date}T00:00:00`, end: `${date}T24`, clientId }) as { hour: string; n: number }[];
   const total = hours.reduce((s, h) => s + h.n, 0);
   return { date, total, peakHour: hours[0]?.hour ?? null, peakHourCount: hours[0]?.n ?? 0 };
 }

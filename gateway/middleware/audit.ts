@@ -3,7 +3,10 @@
  * Writes ONE audit record per interaction — accepted or refused — from the fields the request
  * gathered (`noteAudit`), BEFORE the client gets its answer. If the write fails the answer is
  * replaced by 500 GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE: no audit, no Spine data.
+ * The sink also gets the connection's source address (server.ts's sink bounds unauthenticated
+ * floods per address with it).
  */
+import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
 import type { GatewayEnv } from '../env.ts';
@@ -44,8 +47,10 @@ export function audit({ sink, eventType, log, onFailure, now = () => new Date() 
       answeredBySpine: a.answeredBySpine ?? false,
       detail: a.detail ?? null,
     };
+    // The peer's address (@hono/node-server's bindings; absent in app.request tests) lets the sink bound unauthenticated floods per address.
+    const sourceAddress = (c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress;
     try {
-      await sink.record(event);
+      await sink.record(event, sourceAddress ? { sourceAddress } : {});
     } catch (e) {
       log({ level: 'error', msg: 'audit write failed', requestId, error: (e as Error).name });
       c.set('outcomeCode', 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');

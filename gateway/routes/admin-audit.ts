@@ -2,11 +2,12 @@
  * @module routes/admin-audit
  * The audit trail for IG staff (SMSP-AUDIT-007): search by user, message ID, patient and time,
  * export as CSV for a Subject Access Request, verify the chain, and the daily throughput report
- * (SMSP-PERF-002). Only users holding one of their client's `auditorRoles` get in (SMSP-IG-001);
+ * (SMSP-PERF-002). Only users holding one of their client's `auditorRoles` get in, and see that
+ * client's records only; `smspAuditorRoles` see every client's (SMSP-IG-001);
  * every use — and every refusal — is itself audited by the middleware in front of these routes.
  */
 import { readFileSync } from 'node:fs';
-import type { Handler, MiddlewareHandler } from 'hono';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { AUDIT_COLUMNS, type AuditRow } from '../audit/chain.ts';
 import type { AuditTrail } from '../audit/trail.ts';
@@ -14,17 +15,33 @@ import { describeVerify } from '../audit/verify.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
 
-/** Lets through users whose roles or activities include one of their client's auditor roles. Runs after sessionAuth. */
+const holds = (c: Context<GatewayEnv>, wanted: readonly string[]) => {
+  const { roles, activities } = c.get('identity');
+  return [...roles, ...activities].some((r) => wanted.includes(r));
+};
+
+/**
+ * Whose records the auditor may see: every client's (null) for one of their client's
+ * `smspAuditorRoles`, else only their own client's (SMSP-IG-001: a trust's IG officer reads
+ * that trust's trail, not another's).
+ */
+const auditScope = (c: Context<GatewayEnv>): string | null => (holds(c, c.get('client').smspAuditorRoles ?? []) ? null : c.get('client').id);
+
+/** Lets through users whose roles or activities include one of their client's auditor roles (or SMSP-wide auditor roles). Runs after sessionAuth. */
 export function auditorOnly(): MiddlewareHandler<GatewayEnv> {
   return async function auditorOnly(c, next) {
-    const { roles, activities } = c.get('identity');
-    const allowed = c.get('client').auditorRoles;
-    if (![...roles, ...activities].some((r) => allowed.includes(r))) throw new SmspError('ACCESS_DENIED', 'not an auditor');
+    const client = c.get('client');
+    if (!holds(c, [...client.auditorRoles, ...(client.smspAuditorRoles ?? [])])) throw new SmspError('ACCESS_DENIED', 'not an auditor');
     await next();
   };
 }
 
-const instant = z.iso.datetime({ offset: true });
+// An instant with its UTC offset (zod checks the shape and the calendar); compared as a moment, not
+// as text. Within years 0000–9999 in UTC, where the store's ISO text sorts in time order.
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .refine((d) => d.getUTCFullYear() >= 0 && d.getUTCFullYear() <= 9999);
 const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
@@ -54,9 +71,13 @@ export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
     const parsed = SearchSchema.safeParse(c.req.query());
     if (!parsed.success) throw new SmspError('INVALID_PARAMETER', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
     const { format, ...q } = parsed.data;
-    // The search is audited: what was asked for, and the patient if one was named.
-    noteAudit(c, { nhsNumber: q.nhsNumber ?? null, detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json' }) });
-    const rows = trail.search(q);
+    const scope = auditScope(c);
+    // The search is audited: what was asked for, whose records it could see, and the patient if one was named.
+    noteAudit(c, {
+      nhsNumber: q.nhsNumber ?? null,
+      detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json', scope: scope ?? 'smsp' }),
+    });
+    const rows = trail.search({ ...q, ...(scope ? { clientId: scope } : {}) });
     c.set('outcomeCode', 'SUCCESS');
     if (format === 'csv') {
       return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="fgm-audit.csv"' });
@@ -65,11 +86,11 @@ export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
   };
 }
 
-/** `GET /admin/audit/verify` */
+/** `GET /admin/audit/verify`: any auditor; the whole chain's verdict names record numbers, never record content. */
 export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return function verifyAuditRoute(c) {
     const result = trail.verify();
-    noteAudit(c, { detail: JSON.stringify({ verify: result.ok ? 'intact' : `broken at ${result.seq}` }) });
+    noteAudit(c, { detail: JSON.stringify({ verify: result.ok ? 'intact' : result.seq === null ? 'damaged database' : `broken at ${result.seq}` }) });
     c.set('outcomeCode', 'SUCCESS');
     return c.json({ ...result, summary: describeVerify(result) });
   };
@@ -80,9 +101,10 @@ export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return function throughputRoute(c) {
     const date = c.req.query('date') ?? new Date().toISOString().slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('INVALID_PARAMETER', 'throughput: date is not YYYY-MM-DD');
-    noteAudit(c, { detail: JSON.stringify({ throughput: date }) });
+    const scope = auditScope(c);
+    noteAudit(c, { detail: JSON.stringify({ throughput: date, scope: scope ?? 'smsp' }) });
     c.set('outcomeCode', 'SUCCESS');
-    return c.json(trail.throughput(date));
+    return c.json(trail.throughput(date, scope ?? undefined));
   };
 }
 
