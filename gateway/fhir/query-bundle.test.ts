@@ -147,16 +147,19 @@ describe('FGMQuery_2_0 request: building', () => {
     { kind: 'sds', userId: '555021935107', roleProfileId: '555021936108' },
     { kind: 'local', localId: 'ajones', name: 'Alex Jones' },
   ];
+  const unnamed = ({ name: _, ...rest }: QueryInput['author']) => rest;
   for (const author of authors) {
-    test(`SMSP-FGMRI-00${author.kind === 'sds' ? 5 : 6} a ${author.kind} author's request validates and reads back as given`, () => {
+    test(`SMSP-FGMRI-00${author.kind === 'sds' ? 5 : 6} a ${author.kind} author's request validates and reads back as given, without the name`, () => {
       const timestamp = new Date('2026-11-24T10:11:12.345Z');
       const { xml, messageId, bundleId } = buildQueryBundle({ ...base, author, timestamp, messageId: 'msg-1' });
       assert.equal(messageId, 'msg-1');
       const r = parseQueryBundle(xml);
       assert.deepEqual(r, {
         ok: true,
-        value: { bundleId, messageId: 'msg-1', timestamp: '2026-11-24T10:11:12.345Z', sourceAsid: base.sourceAsid, destinationAsid: base.destinationAsid, riskIndicator: 'FGM', nhsNumber: base.nhsNumber, author, organization: base.organization },
+        value: { bundleId, messageId: 'msg-1', timestamp: '2026-11-24T10:11:12.345Z', sourceAsid: base.sourceAsid, destinationAsid: base.destinationAsid, riskIndicator: 'FGM', nhsNumber: base.nhsNumber, author: unnamed(author), organization: base.organization },
       });
+      // Practitioner.name and MessageHeader.author.display are max 0 (spine-practitioner-2-0, spine-request-messageheader-2-0).
+      assert.doesNotMatch(xml, /Alex Jones|<display|<name><text/);
       assert.match(xml, /^<Bundle xmlns="http:\/\/hl7.org\/fhir">/);
     });
   }

@@ -53,7 +53,8 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
             ],
           ],
           ['destination', {}, [prim('name', 'SPINE'), prim('endpoint', ASID_PREFIX + q.destinationAsid)]],
-          ['author', {}, [prim('reference', `Practitioner/${practitionerId}`), q.author.name ? prim('display', q.author.name) : undefined]],
+          // No author.display and no Practitioner.name: both are max 0 in the 2-0 profiles.
+          ['author', {}, [prim('reference', `Practitioner/${practitionerId}`)]],
           ['data', {}, [prim('reference', `Parameters/${parametersId}`)]],
         ],
       ]),
@@ -74,7 +75,6 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
           prim('id', practitionerId),
           meta(PROFILE.practitioner),
           ...author,
-          q.author.name ? ['name', {}, [prim('text', q.author.name)]] : undefined,
           ['practitionerRole', {}, [['managingOrganization', {}, [prim('reference', `Organization/${organizationId}`)]]]],
         ],
       ]),
@@ -152,13 +152,11 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
     if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', `${system} appears more than once (max 1)`);
     ids.set(system, v);
   }
-  const name = readName(pr);
-  const named = name ? { name } : {};
   const userId = ids.get(SYSTEM.sdsUserId);
   const roleProfileId = ids.get(SYSTEM.sdsRoleProfileId);
   const localId = ids.get(SYSTEM.localIdentifier);
   const author: Author | null =
-    userId && roleProfileId ? { kind: 'sds', userId, roleProfileId, ...named } : localId ? { kind: 'local', localId, ...named } : null;
+    userId && roleProfileId ? { kind: 'sds', userId, roleProfileId } : localId ? { kind: 'local', localId } : null;
 
   const role = one(pr, 'practitionerRole', 'Practitioner.practitionerRole');
   let organization: XmlElement | undefined;
@@ -175,15 +173,6 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
     organization = [...bundle.resources.values()].find((r) => r.name === 'Organization');
   }
   return organization ? { author, organization: readOrganization(organization) } : { author };
-}
-
-function readName(pr: XmlElement): string | undefined {
-  const name = one(pr, 'name', 'Practitioner.name');
-  if (!name) return undefined;
-  const text = value(name, 'text', 'Practitioner.name.text');
-  if (text) return text;
-  const parts = [...all(name, 'prefix'), ...all(name, 'given'), ...all(name, 'family')].map((e) => e.attrs.value ?? '').filter(Boolean);
-  return parts.length ? parts.join(' ') : undefined;
 }
 
 /** spine-organization-1-0: exactly one ODS organisation code, and a name. */
