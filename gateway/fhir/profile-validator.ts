@@ -41,7 +41,8 @@ const FORMATS: Record<string, RegExp> = {
 
 /** The type a child element's name selects: `valueString` under `value[x]` is a `string`. */
 function typeFor(def: ElementDef, name: string): string | undefined {
-  if (!def.name.endsWith('[x]')) return def.name === name ? (def.types.length === 1 ? def.types[0] : undefined) : undefined;
+  // Several types on a non-choice element are Reference targets; no type is a nameReference.
+  if (!def.name.endsWith('[x]')) return def.name === name ? (def.types[0] ?? '') : undefined;
   const stem = def.name.slice(0, -3);
   if (!name.startsWith(stem)) return undefined;
   const rest = name.slice(stem.length);
