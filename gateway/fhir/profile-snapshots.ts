@@ -177,6 +177,25 @@ export function fixedAt(def: ElementDef, path: string): string | undefined {
   return at?.fixed;
 }
 
+let paths: Set<string> | undefined;
+
+/** Every element path the profiles define, base elements included: the only paths a log may name. */
+export function knownPaths(): Set<string> {
+  if (paths) return paths;
+  const found = new Set<string>();
+  const walk = (def: ElementDef, profile: Profile) => {
+    if (found.has(`${def.path}\u0000${def.sliceName ?? ''}`)) return;
+    found.add(`${def.path}\u0000${def.sliceName ?? ''}`);
+    found.add(def.path);
+    // An extension holds extensions, a resource is walked from its own profile: stop there.
+    if (def !== profile.root && ['Extension', 'Resource'].includes(def.types[0] ?? '')) return;
+    for (const c of [...childrenOf(def, profile), ...def.slices]) walk(c, profile);
+  };
+  for (const p of loadProfiles().values()) walk(p.root, p);
+  paths = new Set([...found].filter((p) => !p.includes('\u0000')));
+  return paths;
+}
+
 let profiles: Map<string, Profile> | undefined;
 
 /** Every profile in `profiles/` by canonical URL, read once. */

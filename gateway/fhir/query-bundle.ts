@@ -132,7 +132,7 @@ function readParameters(p: XmlElement): { riskIndicator: string; nhsNumber: stri
   const byName = new Map<string, string>();
   for (const parameter of all(p, 'parameter')) {
     const name = value(parameter, 'name', 'Parameters.parameter.name', { required: true });
-    if (name !== 'RiskIndicator' && name !== 'NHSNumber') throw new ProfileViolation('Parameters.parameter.name', `unexpected parameter ${name}`);
+    if (name !== 'RiskIndicator' && name !== 'NHSNumber') throw new ProfileViolation('Parameters.parameter.name', 'is not a parameter of spine-ris-parameters-1-0');
     if (byName.has(name)) throw new ProfileViolation(`Parameters.parameter[${name}]`, 'appears more than once (max 1)');
     byName.set(name, value(parameter, 'valueString', `Parameters.parameter[${name}].valueString`, { required: true }));
   }
@@ -149,7 +149,7 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
   for (const id of all(pr, 'identifier')) {
     const system = value(id, 'system', 'Practitioner.identifier.system', { required: true });
     const v = value(id, 'value', 'Practitioner.identifier.value', { required: true });
-    if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', `${system} appears more than once (max 1)`);
+    if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', 'an identifier system appears more than once (max 1)');
     ids.set(system, v);
   }
   const userId = ids.get(SYSTEM.sdsUserId);

@@ -6,6 +6,7 @@
  */
 import { isIsoDate } from '../age.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
+import { knownPaths } from './profile-snapshots.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
 
@@ -99,9 +100,11 @@ export function readMessageBundle(root: XmlElement): MessageBundle {
     const inner = holder.children.filter(isFhir);
     if (inner.length !== 1) throw new ProfileViolation('Bundle.entry.resource', 'must hold exactly one resource');
     const resource = inner[0]!;
-    const rid = value(resource, 'id', `${resource.name}.id`, { required: true });
+    // The element name is the message's: name it only when the profiles know it as a resource.
+    const idPath = knownPaths().has(`${resource.name}.id`) ? `${resource.name}.id` : 'Bundle.entry.resource';
+    const rid = value(resource, 'id', idPath, { required: true });
     const key = `${resource.name}/${rid}`;
-    if (resources.has(key)) throw new ProfileViolation(`${resource.name}.id`, `${key} appears twice in the bundle`);
+    if (resources.has(key)) throw new ProfileViolation(idPath, 'two entries have the same type and id');
     resources.set(key, resource);
     return resource;
   });
@@ -124,13 +127,18 @@ export function only(bundle: MessageBundle, type: string, path: string): XmlElem
   return found[0]!;
 }
 
-/** Runs a reader, turning a ProfileViolation into the typed `invalid` result. */
+/**
+ * Runs a reader, turning a ProfileViolation into the typed `invalid` result. `element` reaches
+ * logs, so it is always a path the profiles define (the query parameters' names being the only
+ * bracketed part), never text from the message: anything else becomes `Bundle`.
+ */
 export function guard<T>(read: () => T): CodecResult<T> {
   try {
     return { ok: true, value: read() };
   } catch (e) {
-    if (e instanceof ProfileViolation) return { ok: false, error: { kind: 'invalid', element: e.element, message: e.message } };
-    return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: `could not read the message: ${(e as Error).message}` } };
+    if (!(e instanceof ProfileViolation)) return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: 'could not read the message' } };
+    const known = knownPaths().has(e.element.replace(/\[(RiskIndicator|NHSNumber)\]/g, ''));
+    return { ok: false, error: { kind: 'invalid', element: known ? e.element : 'Bundle', message: e.message } };
   }
 }
 

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
+import { validateMessage } from '../../gateway/fhir/profile-validator.ts';
 import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
 import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
@@ -226,11 +227,22 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         ...o.headers,
       };
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const spineFailures = sim.profileFailures.length;
       return new Promise<TestResponse>((resolve, reject) => {
         const req = send(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => {
+            const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
+            // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
+            // its messages to Spine and the simulator's answers by the simulator.
+            const violations = [
+              ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? validateMessage(answer.body) : []),
+              ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message} to/from Spine: ${v.path}` }))),
+            ];
+            if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
+            else resolve(answer);
+          });
           res.on('error', reject);
         });
         req.on('error', reject);
@@ -251,6 +263,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await sim.close();
       jwks.close();
       rmSync(dir, { recursive: true, force: true });
+      if (sim.profileFailures.length) throw new Error(`messages to or from Spine broke the FGM-IS profiles: ${JSON.stringify(sim.profileFailures)}`);
     },
   };
 }
