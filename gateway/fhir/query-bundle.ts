@@ -8,17 +8,18 @@ import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
 import { all, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryInputSchema, QueryRequestSchema, type Author, type CodecResult, type Organization, type QueryInput, type QueryRequest } from './types.ts';
-import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
+import { nodeToElement, parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
 const meta = (profile: string): XmlNode => ['meta', {}, [prim('profile', profile)]];
 const entry = (resource: XmlNode): XmlNode => ['entry', {}, [['resource', {}, [resource]]]];
 const identifier = (system: string, v: string): XmlNode => ['identifier', {}, [prim('system', system), prim('value', v)]];
 
 /**
- * Builds an FGMQuery_2_0 request bundle (FHIR DSTU2 XML) with fresh IDs.
+ * Builds an FGMQuery_2_0 request bundle (FHIR DSTU2 XML) with fresh IDs; `tree` is the same
+ * message as elements, to check against the profiles without parsing it back.
  * @example const { xml, messageId } = buildQueryBundle({ nhsNumber, sourceAsid, destinationAsid, author, organization });
  */
-export function buildQueryBundle(input: QueryInput): { xml: string; messageId: string; bundleId: string } {
+export function buildQueryBundle(input: QueryInput): { xml: string; tree: XmlElement; messageId: string; bundleId: string } {
   const q = QueryInputSchema.parse(input);
   const bundleId = randomUUID();
   const messageId = q.messageId ?? randomUUID();
@@ -28,7 +29,7 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
       ? [identifier(SYSTEM.sdsUserId, q.author.userId), identifier(SYSTEM.sdsRoleProfileId, q.author.roleProfileId)]
       : [identifier(SYSTEM.localIdentifier, q.author.localId)];
 
-  const xml = writeXml([
+  const message: XmlNode = [
     'Bundle',
     { xmlns: FHIR_NS },
     [
@@ -84,16 +85,16 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
         [prim('id', organizationId), meta(PROFILE.organization), identifier(SYSTEM.odsOrganizationCode, q.organization.odsCode), prim('name', q.organization.name)],
       ]),
     ],
-  ]);
-  return { xml, messageId, bundleId };
+  ];
+  return { xml: writeXml(message), tree: nodeToElement(message), messageId, bundleId };
 }
 
 /**
  * Parses and validates an FGMQuery_2_0 request. `author` is null when the Practitioner has no
  * complete SDS pair and no local identifier (the SMSP answers AUTHOR_CREDENTIALS_ERROR).
  */
-export function parseQueryBundle(xml: string): CodecResult<QueryRequest> {
-  const parsed = parseXml(xml);
+export function parseQueryBundle(xml: string | XmlElement): CodecResult<QueryRequest> {
+  const parsed: CodecResult<XmlElement> = typeof xml === 'string' ? parseXml(xml) : { ok: true, value: xml };
   if (!parsed.ok) return parsed;
   return guard(() => QueryRequestSchema.parse(readQuery(parsed.value)));
 }
