@@ -175,7 +175,6 @@ describe('FGMQuery_2_0 request: building', () => {
     const hostile = `"/><Bundle>&amp;<'x'>]]>&#0;\u0001`;
     const { xml } = buildQueryBundle({
       ...base,
-      messageId: `m"<&'>`,
       sourceName: hostile,
       organization: { odsCode: `R"<&'>`, name: hostile },
       author: { kind: 'local', localId: hostile },
@@ -183,11 +182,17 @@ describe('FGMQuery_2_0 request: building', () => {
     const r = parseQueryBundle(xml);
     assert.equal(r.ok, true, !r.ok ? r.error.message : '');
     assert.ok(r.ok);
-    assert.equal(r.value.messageId, `m"<&'>`);
     assert.equal(r.value.sourceName, `"/><Bundle>&amp;<'x'>]]>&#0;`);
     assert.equal(r.value.organization?.odsCode, `R"<&'>`);
     assert.equal(r.value.organization?.name, `"/><Bundle>&amp;<'x'>]]>&#0;`); // XML cannot carry U+0001: dropped
     assert.deepEqual(r.value.author, { kind: 'local', localId: `"/><Bundle>&amp;<'x'>]]>&#0;` });
+  });
+
+  test('SMSP-VAL-003 a MessageHeader.id that is not a FHIR id is refused: the answer would echo it', () => {
+    for (const id of [`m"<&'>`, 'a b', 'x'.repeat(65)]) {
+      const r = parseQueryBundle(buildQueryBundle({ ...base, author: authors[0]!, messageId: id }).xml);
+      assert.equal(!r.ok && r.error.element, 'MessageHeader.id', id);
+    }
   });
 
   test('values are kept as strings, exactly as written', () => {

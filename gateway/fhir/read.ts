@@ -38,6 +38,9 @@ export const INSTANT = dateTime(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})
 /** A dateTime with at least a full date: the assessment date is shown as D/MM/YYYY. */
 export const FULL_DATE_TIME = dateTime(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/);
 
+/** A FHIR `id` (DSTU2): what the SMSP may echo back in MessageHeader.response.identifier. */
+export const FHIR_ID: Format = { test: (v) => /^[A-Za-z0-9\-.]{1,64}$/.test(v) };
+
 /** FHIR children of `el` called `name` (elements in a foreign namespace are not FHIR elements). */
 export function all(el: XmlElement, name: string): XmlElement[] {
   return el.children.filter((c) => c.name === name && isFhir(c));
@@ -147,7 +150,7 @@ export function guard<T>(read: () => T): CodecResult<T> {
  * the event (fixed system, `eventCode`), and source and destination ASIDs.
  */
 export function readHeader(mh: XmlElement, eventCode: string) {
-  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true });
+  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true, pattern: FHIR_ID });
   const timestamp = value(mh, 'timestamp', 'MessageHeader.timestamp', { required: true, pattern: INSTANT });
   const event = one(mh, 'event', 'MessageHeader.event', true);
   value(event, 'system', 'MessageHeader.event.system', { required: true, fixed: EVENT_SYSTEM });
