@@ -95,12 +95,13 @@ class Walker {
         unknown = true;
         continue;
       }
-      if (at < last) this.out.push({ path: defs[at]!.path, message: 'is out of order (DSTU2 element order)' });
+      if (at < last) this.out.push({ path: `${path}.${defs[at]!.name}`, message: 'is out of order (DSTU2 element order)' });
       last = Math.max(last, at);
       groups[at]!.push({ el: child, type: typeFor(defs[at]!, child.name)! });
     }
     if (unknown) this.out.push({ path, message: 'contains an element the profile does not define' });
-    defs.forEach((d, i) => (d.slicing ? this.sliced(groups[i]!, d, profile) : this.group(groups[i]!, d, d.path, profile)));
+    // Paths are the profile's, with the slice they are in: Practitioner.identifier[Local Identifier].value.
+    defs.forEach((d, i) => (d.slicing ? this.sliced(groups[i]!, d, `${path}.${d.name}`, profile) : this.group(groups[i]!, d, `${path}.${d.name}`, profile)));
   }
 
   group(members: { el: XmlElement; type: string }[], def: ElementDef, path: string, profile: Profile) {
@@ -110,23 +111,23 @@ class Walker {
   }
 
   /** Each member goes to the slice whose fixed discriminator values it carries. */
-  sliced(members: { el: XmlElement; type: string }[], def: ElementDef, profile: Profile) {
+  sliced(members: { el: XmlElement; type: string }[], def: ElementDef, path: string, profile: Profile) {
     const { discriminator, ordered, closed } = def.slicing!;
-    cardinality({ ...def, max: slicedMax(def) }, members.length, def.path, this.out);
+    cardinality({ ...def, max: slicedMax(def) }, members.length, path, this.out);
     const bySlice = def.slices.map(() => [] as typeof members);
     let last = -1;
     for (const m of members) {
       const at = def.slices.findIndex((s) => discriminator.every((d) => valueAt(m.el, d) === fixedAt(s, d)));
       if (at < 0) {
-        if (closed) this.out.push({ path: def.path, message: 'matches none of the profile\'s slices' });
-        else this.element(m.el, def, def.path, m.type, profile);
+        if (closed) this.out.push({ path, message: "matches none of the profile's slices" });
+        else this.element(m.el, def, path, m.type, profile);
         continue;
       }
-      if (ordered && at < last) this.out.push({ path: `${def.path}[${def.slices[at]!.sliceName}]`, message: 'is out of order (the slicing is ordered)' });
+      if (ordered && at < last) this.out.push({ path: `${path}[${def.slices[at]!.sliceName}]`, message: 'is out of order (the slicing is ordered)' });
       last = Math.max(last, at);
       bySlice[at]!.push(m);
     }
-    def.slices.forEach((s, i) => this.group(bySlice[i]!, s, `${def.path}[${s.sliceName}]`, profile));
+    def.slices.forEach((s, i) => this.group(bySlice[i]!, s, `${path}[${s.sliceName}]`, profile));
   }
 
   primitive(el: XmlElement, def: ElementDef, path: string, type: string) {
