@@ -20,7 +20,7 @@ import { parseQueryBundle } from '../../gateway/fhir/query-bundle.ts';
 import { buildQueryResponse } from '../../gateway/fhir/response-bundle.ts';
 import type { Outcome, QueryRequest } from '../../gateway/fhir/types.ts';
 import { loadVocabulary } from '../../gateway/fhir/vocabulary.ts';
-import { MAX_XML_BYTES, parseXml } from '../../gateway/fhir/xml.ts';
+import { MAX_XML_BYTES } from '../../gateway/fhir/xml.ts';
 import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
 import type { Fault } from './faults.ts';
 import { loadPatients, type Patient } from './patients.ts';
@@ -137,13 +137,12 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   function decide(body: string): { answer: Answer; patient?: Patient; request?: QueryRequest } {
     // The profiles first, then what the codec needs to read (e.g. an ASID in the endpoint). A broken
     // parameter is INVALID_PARAMETER; any other structural fault is MESSAGE_NOT_WELL_FORMED.
-    const tree = parseXml(body);
-    const parsed = tree.ok ? parseQueryBundle(tree.value) : tree;
-    const violations = tree.ok ? validateMessage(tree.value) : [];
-    if (!parsed.ok && !violations.length) violations.push({ path: parsed.error.element, message: 'cannot be read as an FGMQuery_2_0 request' });
-    if (!parsed.ok || violations.length) {
-      recordFailure('request', violations);
-      return { answer: refuse(body, violations.every((v) => v.path.startsWith('Parameters')) ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED') };
+    const parsed = parseQueryBundle(body);
+    if (!parsed.ok) {
+      const { kind, element, message } = parsed.error;
+      // The parser's own words may quote the body; a profile violation is a profile path and a fixed phrase.
+      recordFailure('request', [{ path: element, message: kind === 'invalid' ? message : 'is not well-formed XML' }]);
+      return { answer: refuse(body, element.startsWith('Parameters') ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED') };
     }
     const request = parsed.value;
     const reply = (result: Outcome) => answer(request, request.messageId, request.sourceAsid, result);

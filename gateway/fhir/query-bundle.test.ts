@@ -5,7 +5,9 @@ import { buildQueryBundle, parseQueryBundle } from './query-bundle.ts';
 import { example, variants, without, withValue, duplicated } from '../../test/helpers/fhir-fixtures.ts';
 import type { QueryInput } from './types.ts';
 
-const REQUEST = example('query-request-2-0');
+const SPEC_REQUEST = example('query-request-2-0');
+/** The spec's example request as its profile allows it: MessageHeader.author.display is max 0 (see the README). */
+const REQUEST = without(SPEC_REQUEST, 'MessageHeader.author.display');
 
 const EXPECTED_EXAMPLE = {
   bundleId: '13daadee-26e1-4d6a-9e6a-7f4af9b58870',
@@ -21,6 +23,10 @@ const EXPECTED_EXAMPLE = {
 };
 
 describe('FGMQuery_2_0 request: the spec example', () => {
+  test('SMSP-VAL-003 as published, it is refused for MessageHeader.author.display (max 0 in spine-request-messageheader-2-0)', () => {
+    const r = parseQueryBundle(SPEC_REQUEST);
+    assert.deepEqual(!r.ok && r.error, { kind: 'invalid', element: 'MessageHeader.author.display', message: 'is not allowed (max 0)' });
+  });
   for (const [form, xml] of Object.entries(variants(REQUEST))) {
     test(`SMSP-VAL-001 parses and validates (${form})`, () => {
       assert.deepEqual(parseQueryBundle(xml), { ok: true, value: EXPECTED_EXAMPLE });

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
-import { all, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, conforming, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryInputSchema, QueryRequestSchema, type Author, type CodecResult, type Organization, type QueryInput, type QueryRequest } from './types.ts';
 import { nodeToElement, parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
@@ -90,13 +90,13 @@ export function buildQueryBundle(input: QueryInput): { xml: string; tree: XmlEle
 }
 
 /**
- * Parses and validates an FGMQuery_2_0 request. `author` is null when the Practitioner has no
+ * Parses and validates an FGMQuery_2_0 request, against the codec's reading and the profile snapshots. `author` is null when the Practitioner has no
  * complete SDS pair and no local identifier (the SMSP answers AUTHOR_CREDENTIALS_ERROR).
  */
 export function parseQueryBundle(xml: string | XmlElement): CodecResult<QueryRequest> {
   const parsed: CodecResult<XmlElement> = typeof xml === 'string' ? parseXml(xml) : { ok: true, value: xml };
   if (!parsed.ok) return parsed;
-  return guard(() => QueryRequestSchema.parse(readQuery(parsed.value)));
+  return conforming(parsed.value, guard(() => QueryRequestSchema.parse(readQuery(parsed.value))));
 }
 
 function readQuery(root: XmlElement): QueryRequest {

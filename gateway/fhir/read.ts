@@ -7,6 +7,7 @@
 import { isIsoDate } from '../age.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
 import { knownPaths } from './profile-snapshots.ts';
+import { validateMessage } from './profile-validator.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
 
@@ -143,6 +144,16 @@ export function guard<T>(read: () => T): CodecResult<T> {
     const known = knownPaths().has(e.element.replace(/\[(RiskIndicator|NHSNumber)\]/g, ''));
     return { ok: false, error: { kind: 'invalid', element: known ? e.element : 'Bundle', message: e.message } };
   }
+}
+
+/**
+ * The reader's result, unless the message also breaks a profile snapshot somewhere the reader does
+ * not look (e.g. a `max = 0` element): then the first violation (SMSP-VAL-001/004).
+ */
+export function conforming<T>(root: XmlElement, result: CodecResult<T>): CodecResult<T> {
+  if (!result.ok) return result;
+  const v = validateMessage(root)[0];
+  return v ? { ok: false, error: { kind: 'invalid', element: v.path, message: v.message } } : result;
 }
 
 /**

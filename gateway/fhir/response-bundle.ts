@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, RESPONSE_EVENT, SYSTEM } from './constants.ts';
-import { all, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, conforming, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryResponseSchema, ResponseInputSchema, type CodecResult, type Outcome, type QueryResponse, type ResponseInput } from './types.ts';
 import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
@@ -112,7 +112,7 @@ export function buildQueryResponse(input: ResponseInput): { xml: string; message
 export function parseQueryResponse(xml: string): CodecResult<QueryResponse> {
   const parsed = parseXml(xml);
   if (!parsed.ok) return parsed;
-  return guard(() => QueryResponseSchema.parse(readResponse(parsed.value)));
+  return conforming(parsed.value, guard(() => QueryResponseSchema.parse(readResponse(parsed.value))));
 }
 
 function readResponse(root: XmlElement): QueryResponse {
