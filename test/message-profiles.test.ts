@@ -66,7 +66,7 @@ describe('messages built from arbitrary token claims', () => {
     );
   });
 
-  it('SMSP-VAL-003 a value XML cannot carry is not sent to Spine: GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', async () => {
+  it('SMSP-VAL-004 a value XML cannot carry is not sent to Spine: GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', async () => {
     let calls = 0;
     const spine: ProtectedSpine = { query: async () => (calls++, { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'test' }) };
     const outcome = await askSpine(
@@ -88,7 +88,7 @@ describe('over real sockets: gateway, simulator (TLS-MA), profiles', () => {
     await stack?.close();
   });
 
-  it("SMSP-IG-003 the gateway sends Spine the HTTP headers of the spec's example request", async () => {
+  it("FGMQuery_2_0 the gateway sends Spine the HTTP headers of the spec's example request (fgm-query-v2.md)", async () => {
     // The spec's example request (fgm-query-v2.md, "FGM Query Request") is the oracle.
     const spec = readFileSync(new URL('./spec/fgm-query-v2.md', import.meta.url), 'utf8');
     const example = /<pre>\s*POST \/fhir\/fgm\/query HTTP\/1.1([\s\S]*?)<\/pre>/.exec(spec)![1]!;
@@ -126,7 +126,7 @@ describe('over real sockets: gateway, simulator (TLS-MA), profiles', () => {
     );
   });
 
-  it('SMSP-ERR-002 a FHIR request whose element names carry an NHS number leaves no trace of them in the log', async () => {
+  it('log reasons are fixed phrases: a FHIR request whose element names carry an NHS number leaves no trace of them in the log', async () => {
     const nhs = '9434765919';
     const q = buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'u1' }, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
     const bodies = [

@@ -23,7 +23,7 @@ const EXPECTED_EXAMPLE = {
 };
 
 describe('FGMQuery_2_0 request: the spec example', () => {
-  test('SMSP-VAL-003 as published, it is refused for MessageHeader.author.display (max 0 in spine-request-messageheader-2-0)', () => {
+  test('SMSP-VAL-001 as published, it is refused for MessageHeader.author.display (max 0 in spine-request-messageheader-2-0)', () => {
     const r = parseQueryBundle(SPEC_REQUEST);
     assert.deepEqual(!r.ok && r.error, { kind: 'invalid', element: 'MessageHeader.author.display', message: 'is not allowed (max 0)' });
   });
@@ -194,7 +194,7 @@ describe('FGMQuery_2_0 request: building', () => {
     assert.deepEqual(r.value.author, { kind: 'local', localId: `"/><Bundle>&amp;<'x'>]]>&#0;` });
   });
 
-  test('SMSP-VAL-003 a MessageHeader.id that is not a FHIR id is refused: the answer would echo it', () => {
+  test('SMSP-VAL-001 a MessageHeader.id that is not a FHIR id is refused: the answer would echo it', () => {
     for (const id of [`m"<&'>`, 'a b', 'x'.repeat(65)]) {
       const r = parseQueryBundle(buildQueryBundle({ ...base, author: authors[0]!, messageId: id }).xml);
       assert.equal(!r.ok && r.error.element, 'MessageHeader.id', id);

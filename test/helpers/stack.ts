@@ -238,7 +238,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
             // its messages to Spine and the simulator's answers by the simulator.
             const violations = [
               ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? validateMessage(answer.body) : []),
-              ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message} to/from Spine: ${v.path}` }))),
+              ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}` }))),
             ];
             if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
             else resolve(answer);
