@@ -86,8 +86,9 @@ class Walker {
     let last = -1;
     let unknown = false;
     for (const child of el.children) {
-      if (!isFhir(child)) {
-        if (!(type === 'Narrative' && child.name === 'div' && child.ns === XHTML)) unknown = true;
+      // Narrative.div is the one element outside the FHIR namespace: XHTML.
+      if (!isFhir(child) && !(type === 'Narrative' && child.name === 'div' && child.ns === XHTML)) {
+        unknown = true;
         continue;
       }
       const at = defs.findIndex((d) => typeFor(d, child.name) !== undefined);
@@ -131,13 +132,13 @@ class Walker {
   }
 
   primitive(el: XmlElement, def: ElementDef, path: string, type: string) {
+    if (type === 'xhtml') return;
     if (el.children.some((c) => !(c.name === 'extension' && isFhir(c)))) this.out.push({ path, message: 'is a primitive and cannot hold elements' });
     const v = el.attrs.value;
     if (v === undefined) {
       if (!el.children.length) this.out.push({ path, message: 'has no value' });
       return;
     }
-    if (type === 'xhtml') return;
     if (v.trim() === '') this.out.push({ path, message: 'has an empty value' });
     else if (def.fixed !== undefined && v !== def.fixed) this.out.push({ path, message: `must be ${def.fixed}` });
     else if (FORMATS[type] && !FORMATS[type].test(v)) this.out.push({ path, message: `is not a valid ${type}` });
