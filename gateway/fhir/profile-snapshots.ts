@@ -138,7 +138,7 @@ function readDef(el: XmlElement, where: string): ElementDef {
 }
 
 /** Reads one StructureDefinition's snapshot into an element tree. */
-export function readProfile(xml: string, where: string): Profile {
+function readProfile(xml: string, where: string): Profile {
   const parsed = parseXml(xml, { maxBytes: 4 * 1024 * 1024 });
   if (!parsed.ok) throw new Error(`${where}: ${parsed.error.message}`);
   const sd = parsed.value;
@@ -199,8 +199,9 @@ export function knownPaths(): Set<string> {
 let profiles: Map<string, Profile> | undefined;
 
 /** Every profile in `profiles/` by canonical URL, read once. */
-export function loadProfiles(dir = new URL('./profiles/', import.meta.url)): Map<string, Profile> {
-  if (profiles && dir.href === new URL('./profiles/', import.meta.url).href) return profiles;
+export function loadProfiles(): Map<string, Profile> {
+  if (profiles) return profiles;
+  const dir = new URL('./profiles/', import.meta.url);
   const read = new Map<string, Profile>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.xml'))) {
     const p = readProfile(readFileSync(new URL(file, dir), 'utf8'), file);

@@ -163,7 +163,7 @@ const valueAt = (el: XmlElement, path: string): string | undefined => {
  * resource in it against its declared profile. An empty list means the message conforms.
  * @example validateMessage(xml) // [{ path: 'MessageHeader.author.display', message: 'is not allowed (max 0)' }]
  */
-export function validateMessage(message: string | XmlElement, profiles = loadProfiles()): Violation[] {
+export function validateMessage(message: string | XmlElement): Violation[] {
   let root: XmlElement;
   if (typeof message === 'string') {
     const parsed = parseXml(message);
@@ -171,7 +171,7 @@ export function validateMessage(message: string | XmlElement, profiles = loadPro
     root = parsed.value;
   } else root = message;
   if (root.name !== 'Bundle' || !isFhir(root)) return [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }];
-  const walker = new Walker(profiles);
+  const walker = new Walker(loadProfiles());
   walker.resource(root, 'Bundle', PROFILE.bundle);
   // A message Bundle starts with its MessageHeader (DSTU2 Bundle, type message).
   const first = root.children.find((c) => c.name === 'entry' && isFhir(c))?.children.find((c) => c.name === 'resource')?.children.find(isFhir);
