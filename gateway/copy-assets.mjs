@@ -2,6 +2,6 @@
 // (tsc emits only the compiled TypeScript into dist/gateway/).
 import { cpSync } from 'node:fs';
 
-for (const path of ['fhir/vocabulary.json', 'routes/admin-page']) {
+for (const path of ['fhir/vocabulary.json', 'fhir/profiles', 'routes/admin-page']) {
   cpSync(new URL(`./${path}`, import.meta.url), new URL(`../dist/gateway/${path}`, import.meta.url), { recursive: true });
 }

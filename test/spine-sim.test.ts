@@ -11,6 +11,7 @@ import { ensureDevPki, type DevPki } from '../demo/pki.ts';
 import { parseFault } from '../demo/spine/faults.ts';
 import { startSpineSimulator, type SpineSimulator } from '../demo/spine/server.ts';
 import { newPki, testPki } from './helpers/pki.ts';
+import { example } from './helpers/fhir-fixtures.ts';
 
 let pki: DevPki;
 let foreign: DevPki;
@@ -149,6 +150,52 @@ describe('ASID checks and bad requests', () => {
   test('only POST is allowed, only on the query path', async () => {
     assert.equal((await post('', { method: 'GET' })).status, 405);
     assert.equal((await post('', { path: '/other' })).status, 404);
+  });
+});
+
+describe('the profiles, as Spine applies them', () => {
+  const refusedFor = async (xml: string) => {
+    const failures = sim.profileFailures.length;
+    const r = await post(xml);
+    assert.equal(r.status, 400);
+    const p = parseQueryResponse(r.body);
+    assert.ok(p.ok, !p.ok ? p.error.message : '');
+    assert.equal(p.value.outcome.kind === 'operation-outcome' && p.value.outcome.code, 'MESSAGE_NOT_WELL_FORMED');
+    return sim.profileFailures.slice(failures);
+  };
+
+  test('a Practitioner.name (max 0 in spine-practitioner-2-0) is refused over TLS-MA', async () => {
+    const named = query('9990000018').xml.replace('<practitionerRole>', '<name><text value="Alex Jones"/></name><practitionerRole>');
+    const failures = await refusedFor(named);
+    assert.deepEqual(failures.map((f) => [f.message, f.violations]), [['request', [{ path: 'Practitioner.name', message: 'is not allowed (max 0)' }]]]);
+  });
+
+  test("the spec's own example request is refused for its MessageHeader.author.display (max 0)", async () => {
+    const failures = await refusedFor(example('query-request-2-0'));
+    assert.deepEqual(failures.map((f) => f.violations), [[{ path: 'MessageHeader.author.display', message: 'is not allowed (max 0)' }]]);
+  });
+
+  test('an answer the profiles refuse is never sent: the simulator records it and answers 500', async () => {
+    const broken = await startSpineSimulator({
+      pkiDir: pki.dir,
+      port: 0,
+      now: () => TODAY,
+      patients: new Map([['9990000018', { nhsNumber: '9990000018', birthDate: '2014-03-02', fgm: { assessmentDate: '2019-13-45' } }]]),
+    });
+    try {
+      const res = await new Promise<number>((resolve, reject) => {
+        const req = request(`${broken.endpoint}`, { method: 'POST', agent: false, ca: readFileSync(pki.caCert), ...pkiClient() }, (r) => {
+          r.resume();
+          resolve(r.statusCode!);
+        });
+        req.on('error', reject);
+        req.end(query('9990000018').xml);
+      });
+      assert.equal(res, 500);
+      assert.deepEqual(broken.profileFailures.map((f) => [f.message, f.violations]), [['answer', [{ path: 'Flag.period.start', message: 'is not a valid dateTime' }]]]);
+    } finally {
+      await broken.close();
+    }
   });
 });
 

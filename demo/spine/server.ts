@@ -2,8 +2,9 @@
  * @module demo/spine/server
  * A Spine FGM-IS simulator: a real HTTPS server that demands a client certificate from the dev CA
  * (TLS mutual authentication, TLS 1.2+) and answers `POST /fhir/fgm/query` as Spine does — it
- * validates the FGMQuery_2_0 bundle with the codec, checks the ASIDs, and answers from the
- * test patients with the spec's status codes and a profile-valid response bundle.
+ * refuses an FGMQuery_2_0 bundle the profile snapshots refuse (and one the codec cannot read),
+ * checks the ASIDs, and answers from the test patients with the spec's status codes and a
+ * response bundle it checks against the profiles before sending.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { isUnder18, ukToday } from '../../gateway/age.ts';
 import { SPINE_ASID } from '../../gateway/fhir/constants.ts';
+import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
 import { parseQueryBundle } from '../../gateway/fhir/query-bundle.ts';
 import { buildQueryResponse } from '../../gateway/fhir/response-bundle.ts';
 import type { Outcome, QueryRequest } from '../../gateway/fhir/types.ts';
@@ -49,6 +51,15 @@ export interface ReceivedRequest {
   request?: QueryRequest;
   at: Date;
   clientCertSubject?: string;
+  contentType?: string;
+  soapAction?: string;
+}
+
+/** A message that broke the profiles: a request the simulator refused, or an answer it would not send. */
+export interface ProfileFailure {
+  message: 'request' | 'answer';
+  violations: Violation[];
+  at: Date;
 }
 
 export interface SpineSimulator {
@@ -59,6 +70,8 @@ export interface SpineSimulator {
   port: number;
   /** What the simulator was sent, oldest first (the last 1000). */
   received: ReceivedRequest[];
+  /** Every profile failure so far, oldest first (the last 1000): tests fail a run that has one they did not cause. */
+  profileFailures: ProfileFailure[];
   setFault(fault: Fault | null): void;
   close(): Promise<void>;
 }
@@ -78,6 +91,13 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   const allowed = new Set([DEMO_GATEWAY_ASID, ...(opts.asids ?? [])]);
   const now = opts.now ?? (() => new Date());
   const received: ReceivedRequest[] = [];
+  const profileFailures: ProfileFailure[] = [];
+  const recordFailure = (message: ProfileFailure['message'], violations: Violation[]) => {
+    profileFailures.push({ message, violations, at: now() });
+    if (profileFailures.length > RECEIVED_CAP) profileFailures.shift();
+    // Profile paths and fixed phrases only: safe to log.
+    for (const v of violations) opts.log?.(`profile violation in the ${message}: ${v.path} ${v.message}`);
+  };
   let fault: Fault | null = opts.fault ?? null;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -97,19 +117,32 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       outcome: result,
       timestamp: now(),
     });
+    // Spine never sends what its profiles forbid; neither does the simulator.
+    const violations = validateMessage(xml);
+    if (violations.length) {
+      recordFailure('answer', violations);
+      return { status: 500, xml: 'the simulator built an answer its profiles refuse' };
+    }
     return { status, xml };
+  }
+
+  /** What Spine could still read of a refused request, to address the error answer. */
+  function refuse(body: string, code: string): Answer {
+    const respondsTo = /<MessageHeader[^>]*>\s*<(?:\w+:)?id\s+value="([^"]{1,64})"/.exec(body)?.[1] ?? randomUUID();
+    const source = /urn:nhs:addressing:asid:(\d{1,12})/.exec(body)?.[1] ?? '0';
+    return answer(undefined, respondsTo, source, outcome(code));
   }
 
   /** Spine's decision for a request body, and the test patient it concerns (for per-patient faults). */
   function decide(body: string): { answer: Answer; patient?: Patient; request?: QueryRequest } {
+    // The profiles first, then what the codec needs to read (e.g. an ASID in the endpoint). A broken
+    // parameter is INVALID_PARAMETER; any other structural fault is MESSAGE_NOT_WELL_FORMED.
     const parsed = parseQueryBundle(body);
     if (!parsed.ok) {
-      // What Spine could still read, to address the error answer.
-      const respondsTo = /<MessageHeader[^>]*>\s*<(?:\w+:)?id\s+value="([^"]{1,64})"/.exec(body)?.[1] ?? randomUUID();
-      const source = /urn:nhs:addressing:asid:(\d{1,12})/.exec(body)?.[1] ?? '0';
-      // A broken parameter is INVALID_PARAMETER; any other structural fault is MESSAGE_NOT_WELL_FORMED.
-      const code = parsed.error.kind === 'invalid' && parsed.error.element.startsWith('Parameters') ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED';
-      return { answer: answer(undefined, respondsTo, source, outcome(code)) };
+      const { kind, element, message } = parsed.error;
+      // The parser's own words may quote the body; a profile violation is a profile path and a fixed phrase.
+      recordFailure('request', [{ path: element, message: kind === 'invalid' ? message : 'is not well-formed XML' }]);
+      return { answer: refuse(body, element.startsWith('Parameters') ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED') };
     }
     const request = parsed.value;
     const reply = (result: Outcome) => answer(request, request.messageId, request.sourceAsid, result);
@@ -182,7 +215,14 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       const body = tooLarge ? '' : Buffer.concat(chunks).toString('utf8');
       const { answer: a, patient, request } = decide(body);
       const peer = (req.socket as TLSSocket).getPeerCertificate();
-      received.push({ xml: body, ...(request && { request }), at: now(), ...(peer?.subject?.CN && { clientCertSubject: String(peer.subject.CN) }) });
+      received.push({
+        xml: body,
+        ...(request && { request }),
+        at: now(),
+        ...(peer?.subject?.CN && { clientCertSubject: String(peer.subject.CN) }),
+        ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
+        ...(typeof req.headers.soapaction === 'string' && { soapAction: req.headers.soapaction }),
+      });
       if (received.length > RECEIVED_CAP) received.shift();
       respond(req, res, a, fault ?? patient?.fault ?? null, request);
     });
@@ -214,6 +254,7 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
     endpoint: `${url}${QUERY_PATH}`,
     port,
     received,
+    profileFailures,
     setFault: (f) => {
       fault = f;
     },

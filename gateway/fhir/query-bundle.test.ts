@@ -5,7 +5,9 @@ import { buildQueryBundle, parseQueryBundle } from './query-bundle.ts';
 import { example, variants, without, withValue, duplicated } from '../../test/helpers/fhir-fixtures.ts';
 import type { QueryInput } from './types.ts';
 
-const REQUEST = example('query-request-2-0');
+const SPEC_REQUEST = example('query-request-2-0');
+/** The spec's example request as its profile allows it: MessageHeader.author.display is max 0 (see the README). */
+const REQUEST = without(SPEC_REQUEST, 'MessageHeader.author.display');
 
 const EXPECTED_EXAMPLE = {
   bundleId: '13daadee-26e1-4d6a-9e6a-7f4af9b58870',
@@ -21,6 +23,10 @@ const EXPECTED_EXAMPLE = {
 };
 
 describe('FGMQuery_2_0 request: the spec example', () => {
+  test('SMSP-VAL-001 as published, it is refused for MessageHeader.author.display (max 0 in spine-request-messageheader-2-0)', () => {
+    const r = parseQueryBundle(SPEC_REQUEST);
+    assert.deepEqual(!r.ok && r.error, { kind: 'invalid', element: 'MessageHeader.author.display', message: 'is not allowed (max 0)' });
+  });
   for (const [form, xml] of Object.entries(variants(REQUEST))) {
     test(`SMSP-VAL-001 parses and validates (${form})`, () => {
       assert.deepEqual(parseQueryBundle(xml), { ok: true, value: EXPECTED_EXAMPLE });
@@ -147,16 +153,19 @@ describe('FGMQuery_2_0 request: building', () => {
     { kind: 'sds', userId: '555021935107', roleProfileId: '555021936108' },
     { kind: 'local', localId: 'ajones', name: 'Alex Jones' },
   ];
+  const unnamed = ({ name: _, ...rest }: QueryInput['author']) => rest;
   for (const author of authors) {
-    test(`SMSP-FGMRI-00${author.kind === 'sds' ? 5 : 6} a ${author.kind} author's request validates and reads back as given`, () => {
+    test(`SMSP-FGMRI-00${author.kind === 'sds' ? 5 : 6} a ${author.kind} author's request validates and reads back as given, without the name`, () => {
       const timestamp = new Date('2026-11-24T10:11:12.345Z');
       const { xml, messageId, bundleId } = buildQueryBundle({ ...base, author, timestamp, messageId: 'msg-1' });
       assert.equal(messageId, 'msg-1');
       const r = parseQueryBundle(xml);
       assert.deepEqual(r, {
         ok: true,
-        value: { bundleId, messageId: 'msg-1', timestamp: '2026-11-24T10:11:12.345Z', sourceAsid: base.sourceAsid, destinationAsid: base.destinationAsid, riskIndicator: 'FGM', nhsNumber: base.nhsNumber, author, organization: base.organization },
+        value: { bundleId, messageId: 'msg-1', timestamp: '2026-11-24T10:11:12.345Z', sourceAsid: base.sourceAsid, destinationAsid: base.destinationAsid, riskIndicator: 'FGM', nhsNumber: base.nhsNumber, author: unnamed(author), organization: base.organization },
       });
+      // Practitioner.name and MessageHeader.author.display are max 0 (spine-practitioner-2-0, spine-request-messageheader-2-0).
+      assert.doesNotMatch(xml, /Alex Jones|<display|<name><text/);
       assert.match(xml, /^<Bundle xmlns="http:\/\/hl7.org\/fhir">/);
     });
   }
@@ -172,7 +181,6 @@ describe('FGMQuery_2_0 request: building', () => {
     const hostile = `"/><Bundle>&amp;<'x'>]]>&#0;\u0001`;
     const { xml } = buildQueryBundle({
       ...base,
-      messageId: `m"<&'>`,
       sourceName: hostile,
       organization: { odsCode: `R"<&'>`, name: hostile },
       author: { kind: 'local', localId: hostile },
@@ -180,11 +188,17 @@ describe('FGMQuery_2_0 request: building', () => {
     const r = parseQueryBundle(xml);
     assert.equal(r.ok, true, !r.ok ? r.error.message : '');
     assert.ok(r.ok);
-    assert.equal(r.value.messageId, `m"<&'>`);
     assert.equal(r.value.sourceName, `"/><Bundle>&amp;<'x'>]]>&#0;`);
     assert.equal(r.value.organization?.odsCode, `R"<&'>`);
     assert.equal(r.value.organization?.name, `"/><Bundle>&amp;<'x'>]]>&#0;`); // XML cannot carry U+0001: dropped
     assert.deepEqual(r.value.author, { kind: 'local', localId: `"/><Bundle>&amp;<'x'>]]>&#0;` });
+  });
+
+  test('SMSP-VAL-001 a MessageHeader.id that is not a FHIR id is refused: the answer would echo it', () => {
+    for (const id of [`m"<&'>`, 'a b', 'x'.repeat(65)]) {
+      const r = parseQueryBundle(buildQueryBundle({ ...base, author: authors[0]!, messageId: id }).xml);
+      assert.equal(!r.ok && r.error.element, 'MessageHeader.id', id);
+    }
   });
 
   test('values are kept as strings, exactly as written', () => {

@@ -6,19 +6,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
-import { all, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, conforming, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryInputSchema, QueryRequestSchema, type Author, type CodecResult, type Organization, type QueryInput, type QueryRequest } from './types.ts';
-import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
+import { nodeToElement, parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
 const meta = (profile: string): XmlNode => ['meta', {}, [prim('profile', profile)]];
 const entry = (resource: XmlNode): XmlNode => ['entry', {}, [['resource', {}, [resource]]]];
 const identifier = (system: string, v: string): XmlNode => ['identifier', {}, [prim('system', system), prim('value', v)]];
 
 /**
- * Builds an FGMQuery_2_0 request bundle (FHIR DSTU2 XML) with fresh IDs.
+ * Builds an FGMQuery_2_0 request bundle (FHIR DSTU2 XML) with fresh IDs; `tree` is the same
+ * message as elements, to check against the profiles without parsing it back.
  * @example const { xml, messageId } = buildQueryBundle({ nhsNumber, sourceAsid, destinationAsid, author, organization });
  */
-export function buildQueryBundle(input: QueryInput): { xml: string; messageId: string; bundleId: string } {
+export function buildQueryBundle(input: QueryInput): { xml: string; tree: XmlElement; messageId: string; bundleId: string } {
   const q = QueryInputSchema.parse(input);
   const bundleId = randomUUID();
   const messageId = q.messageId ?? randomUUID();
@@ -28,7 +29,7 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
       ? [identifier(SYSTEM.sdsUserId, q.author.userId), identifier(SYSTEM.sdsRoleProfileId, q.author.roleProfileId)]
       : [identifier(SYSTEM.localIdentifier, q.author.localId)];
 
-  const xml = writeXml([
+  const message: XmlNode = [
     'Bundle',
     { xmlns: FHIR_NS },
     [
@@ -53,7 +54,8 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
             ],
           ],
           ['destination', {}, [prim('name', 'SPINE'), prim('endpoint', ASID_PREFIX + q.destinationAsid)]],
-          ['author', {}, [prim('reference', `Practitioner/${practitionerId}`), q.author.name ? prim('display', q.author.name) : undefined]],
+          // No author.display and no Practitioner.name: both are max 0 in the 2-0 profiles.
+          ['author', {}, [prim('reference', `Practitioner/${practitionerId}`)]],
           ['data', {}, [prim('reference', `Parameters/${parametersId}`)]],
         ],
       ]),
@@ -74,7 +76,6 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
           prim('id', practitionerId),
           meta(PROFILE.practitioner),
           ...author,
-          q.author.name ? ['name', {}, [prim('text', q.author.name)]] : undefined,
           ['practitionerRole', {}, [['managingOrganization', {}, [prim('reference', `Organization/${organizationId}`)]]]],
         ],
       ]),
@@ -84,18 +85,18 @@ export function buildQueryBundle(input: QueryInput): { xml: string; messageId: s
         [prim('id', organizationId), meta(PROFILE.organization), identifier(SYSTEM.odsOrganizationCode, q.organization.odsCode), prim('name', q.organization.name)],
       ]),
     ],
-  ]);
-  return { xml, messageId, bundleId };
+  ];
+  return { xml: writeXml(message), tree: nodeToElement(message), messageId, bundleId };
 }
 
 /**
- * Parses and validates an FGMQuery_2_0 request. `author` is null when the Practitioner has no
+ * Parses and validates an FGMQuery_2_0 request, against the codec's reading and the profile snapshots. `author` is null when the Practitioner has no
  * complete SDS pair and no local identifier (the SMSP answers AUTHOR_CREDENTIALS_ERROR).
  */
-export function parseQueryBundle(xml: string): CodecResult<QueryRequest> {
-  const parsed = parseXml(xml);
+export function parseQueryBundle(xml: string | XmlElement): CodecResult<QueryRequest> {
+  const parsed: CodecResult<XmlElement> = typeof xml === 'string' ? parseXml(xml) : { ok: true, value: xml };
   if (!parsed.ok) return parsed;
-  return guard(() => QueryRequestSchema.parse(readQuery(parsed.value)));
+  return conforming(parsed.value, guard(() => QueryRequestSchema.parse(readQuery(parsed.value))));
 }
 
 function readQuery(root: XmlElement): QueryRequest {
@@ -132,7 +133,7 @@ function readParameters(p: XmlElement): { riskIndicator: string; nhsNumber: stri
   const byName = new Map<string, string>();
   for (const parameter of all(p, 'parameter')) {
     const name = value(parameter, 'name', 'Parameters.parameter.name', { required: true });
-    if (name !== 'RiskIndicator' && name !== 'NHSNumber') throw new ProfileViolation('Parameters.parameter.name', `unexpected parameter ${name}`);
+    if (name !== 'RiskIndicator' && name !== 'NHSNumber') throw new ProfileViolation('Parameters.parameter.name', 'is not a parameter of spine-ris-parameters-1-0');
     if (byName.has(name)) throw new ProfileViolation(`Parameters.parameter[${name}]`, 'appears more than once (max 1)');
     byName.set(name, value(parameter, 'valueString', `Parameters.parameter[${name}].valueString`, { required: true }));
   }
@@ -149,16 +150,14 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
   for (const id of all(pr, 'identifier')) {
     const system = value(id, 'system', 'Practitioner.identifier.system', { required: true });
     const v = value(id, 'value', 'Practitioner.identifier.value', { required: true });
-    if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', `${system} appears more than once (max 1)`);
+    if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', 'an identifier system appears more than once (max 1)');
     ids.set(system, v);
   }
-  const name = readName(pr);
-  const named = name ? { name } : {};
   const userId = ids.get(SYSTEM.sdsUserId);
   const roleProfileId = ids.get(SYSTEM.sdsRoleProfileId);
   const localId = ids.get(SYSTEM.localIdentifier);
   const author: Author | null =
-    userId && roleProfileId ? { kind: 'sds', userId, roleProfileId, ...named } : localId ? { kind: 'local', localId, ...named } : null;
+    userId && roleProfileId ? { kind: 'sds', userId, roleProfileId } : localId ? { kind: 'local', localId } : null;
 
   const role = one(pr, 'practitionerRole', 'Practitioner.practitionerRole');
   let organization: XmlElement | undefined;
@@ -175,15 +174,6 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
     organization = [...bundle.resources.values()].find((r) => r.name === 'Organization');
   }
   return organization ? { author, organization: readOrganization(organization) } : { author };
-}
-
-function readName(pr: XmlElement): string | undefined {
-  const name = one(pr, 'name', 'Practitioner.name');
-  if (!name) return undefined;
-  const text = value(name, 'text', 'Practitioner.name.text');
-  if (text) return text;
-  const parts = [...all(name, 'prefix'), ...all(name, 'given'), ...all(name, 'family')].map((e) => e.attrs.value ?? '').filter(Boolean);
-  return parts.length ? parts.join(' ') : undefined;
 }
 
 /** spine-organization-1-0: exactly one ODS organisation code, and a name. */

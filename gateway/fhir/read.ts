@@ -6,6 +6,8 @@
  */
 import { isIsoDate } from '../age.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
+import { knownPaths } from './profile-snapshots.ts';
+import { validateMessage } from './profile-validator.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
 
@@ -36,6 +38,9 @@ const dateTime = (pattern: RegExp): Format => ({ test: (v) => pattern.test(v) &&
 export const INSTANT = dateTime(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/);
 /** A dateTime with at least a full date: the assessment date is shown as D/MM/YYYY. */
 export const FULL_DATE_TIME = dateTime(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/);
+
+/** A FHIR `id` (DSTU2): what the SMSP may echo back in MessageHeader.response.identifier. */
+export const FHIR_ID: Format = { test: (v) => /^[A-Za-z0-9\-.]{1,64}$/.test(v) };
 
 /** FHIR children of `el` called `name` (elements in a foreign namespace are not FHIR elements). */
 export function all(el: XmlElement, name: string): XmlElement[] {
@@ -99,9 +104,11 @@ export function readMessageBundle(root: XmlElement): MessageBundle {
     const inner = holder.children.filter(isFhir);
     if (inner.length !== 1) throw new ProfileViolation('Bundle.entry.resource', 'must hold exactly one resource');
     const resource = inner[0]!;
-    const rid = value(resource, 'id', `${resource.name}.id`, { required: true });
+    // The element name is the message's: name it only when the profiles know it as a resource.
+    const idPath = knownPaths().has(`${resource.name}.id`) ? `${resource.name}.id` : 'Bundle.entry.resource';
+    const rid = value(resource, 'id', idPath, { required: true });
     const key = `${resource.name}/${rid}`;
-    if (resources.has(key)) throw new ProfileViolation(`${resource.name}.id`, `${key} appears twice in the bundle`);
+    if (resources.has(key)) throw new ProfileViolation(idPath, 'two entries have the same type and id');
     resources.set(key, resource);
     return resource;
   });
@@ -124,14 +131,29 @@ export function only(bundle: MessageBundle, type: string, path: string): XmlElem
   return found[0]!;
 }
 
-/** Runs a reader, turning a ProfileViolation into the typed `invalid` result. */
+/**
+ * Runs a reader, turning a ProfileViolation into the typed `invalid` result. `element` reaches
+ * logs, so it is always a path the profiles define (the query parameters' names being the only
+ * bracketed part), never text from the message: anything else becomes `Bundle`.
+ */
 export function guard<T>(read: () => T): CodecResult<T> {
   try {
     return { ok: true, value: read() };
   } catch (e) {
-    if (e instanceof ProfileViolation) return { ok: false, error: { kind: 'invalid', element: e.element, message: e.message } };
-    return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: `could not read the message: ${(e as Error).message}` } };
+    if (!(e instanceof ProfileViolation)) return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: 'could not read the message' } };
+    const known = knownPaths().has(e.element.replace(/\[(RiskIndicator|NHSNumber)\]/g, ''));
+    return { ok: false, error: { kind: 'invalid', element: known ? e.element : 'Bundle', message: e.message } };
   }
+}
+
+/**
+ * The reader's result, unless the message also breaks a profile snapshot somewhere the reader does
+ * not look (e.g. a `max = 0` element): then the first violation (SMSP-VAL-001/004).
+ */
+export function conforming<T>(root: XmlElement, result: CodecResult<T>): CodecResult<T> {
+  if (!result.ok) return result;
+  const v = validateMessage(root)[0];
+  return v ? { ok: false, error: { kind: 'invalid', element: v.path, message: v.message } } : result;
 }
 
 /**
@@ -139,7 +161,7 @@ export function guard<T>(read: () => T): CodecResult<T> {
  * the event (fixed system, `eventCode`), and source and destination ASIDs.
  */
 export function readHeader(mh: XmlElement, eventCode: string) {
-  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true });
+  const messageId = value(mh, 'id', 'MessageHeader.id', { required: true, pattern: FHIR_ID });
   const timestamp = value(mh, 'timestamp', 'MessageHeader.timestamp', { required: true, pattern: INSTANT });
   const event = one(mh, 'event', 'MessageHeader.event', true);
   value(event, 'system', 'MessageHeader.event.system', { required: true, fixed: EVENT_SYSTEM });

@@ -162,13 +162,14 @@ describe('FGMQueryResponse_2_0: building', () => {
     assert.equal(r.value.timestamp, '2026-11-24T10:00:00.000Z');
     assert.deepEqual(r.value.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
   });
-  test('the builder escapes values: hostile IDs and displays round-trip', () => {
+  test('the builder escapes values: a hostile display round-trips; a hostile id is refused by name (it must be a FHIR id)', () => {
     const hostile = `"/><Flag>&amp;<'x'>`;
     const outcome = { kind: 'operation-outcome', severity: 'fatal', issueType: 'exception', code: 'GENERIC', display: hostile } as const;
-    const r = parseQueryResponse(buildQueryResponse({ ...common, respondsTo: hostile, outcome }).xml);
+    const r = parseQueryResponse(buildQueryResponse({ ...common, outcome }).xml);
     assert.ok(r.ok, !r.ok ? r.error.message : '');
-    assert.equal(r.value.respondsTo, hostile);
     assert.deepEqual(r.value.outcome, outcome);
+    const id = parseQueryResponse(buildQueryResponse({ ...common, respondsTo: hostile, outcome }).xml);
+    assert.deepEqual(!id.ok && id.error, { kind: 'invalid', element: 'MessageHeader.response.identifier', message: 'is not a valid id' });
   });
   test('no record is a successful interaction; an error is fatal-error', () => {
     const none = buildQueryResponse({ ...common, outcome: { kind: 'operation-outcome', severity: 'error', issueType: 'not-found', code: 'NO_RECORD_FOUND', display: 'No Record Found' } });

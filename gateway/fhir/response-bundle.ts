@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, RESPONSE_EVENT, SYSTEM } from './constants.ts';
-import { all, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, conforming, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryResponseSchema, ResponseInputSchema, type CodecResult, type Outcome, type QueryResponse, type ResponseInput } from './types.ts';
 import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 import { codeSystemFor } from './vocabulary.ts';
@@ -113,7 +113,7 @@ export function buildQueryResponse(input: ResponseInput): { xml: string; message
 export function parseQueryResponse(xml: string): CodecResult<QueryResponse> {
   const parsed = parseXml(xml);
   if (!parsed.ok) return parsed;
-  return guard(() => QueryResponseSchema.parse(readResponse(parsed.value)));
+  return conforming(parsed.value, guard(() => QueryResponseSchema.parse(readResponse(parsed.value))));
 }
 
 function readResponse(root: XmlElement): QueryResponse {
@@ -123,7 +123,7 @@ function readResponse(root: XmlElement): QueryResponse {
   const response = one(mh, 'response', 'MessageHeader.response', true);
   const respondsTo = value(response, 'identifier', 'MessageHeader.response.identifier', { required: true });
   const code = value(response, 'code', 'MessageHeader.response.code', { required: true });
-  if (!(RESPONSE_CODES as readonly string[]).includes(code)) throw new ProfileViolation('MessageHeader.response.code', `${code} is not a response code`);
+  if (!(RESPONSE_CODES as readonly string[]).includes(code)) throw new ProfileViolation('MessageHeader.response.code', 'is not a response code');
   const details = one(response, 'details', 'MessageHeader.response.details');
   const detailsRef = details && value(details, 'reference', 'MessageHeader.response.details.reference', { required: true });
   if (detailsRef) resolve(bundle, detailsRef, 'MessageHeader.response.details.reference', 'OperationOutcome');
@@ -171,7 +171,7 @@ function readOperationOutcome(oo: XmlElement): Outcome {
   if (issues.length === 0) throw new ProfileViolation('OperationOutcome.issue', 'is required');
   const read = issues.map((issue) => {
     const severity = value(issue, 'severity', 'OperationOutcome.issue.severity', { required: true });
-    if (!(SEVERITIES as readonly string[]).includes(severity)) throw new ProfileViolation('OperationOutcome.issue.severity', `${severity} is not a severity`);
+    if (!(SEVERITIES as readonly string[]).includes(severity)) throw new ProfileViolation('OperationOutcome.issue.severity', 'is not an issue severity');
     const issueType = value(issue, 'code', 'OperationOutcome.issue.code', { required: true });
     const details = one(issue, 'details', 'OperationOutcome.issue.details', true);
     const coding = one(details, 'coding', 'OperationOutcome.issue.details.coding', true);

@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 
-/** Who is asking: a smartcard user (SMSP-FGMRI-005) or a locally authenticated one (SMSP-FGMRI-006/008). */
+/**
+ * Who is asking: a smartcard user (SMSP-FGMRI-005) or a locally authenticated one (SMSP-FGMRI-006/008).
+ * `name` is never sent to Spine: Practitioner.name and MessageHeader.author.display are max 0.
+ */
 export const AuthorSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sds'), userId: z.string().min(1), roleProfileId: z.string().min(1), name: z.string().optional() }),
   z.object({ kind: z.literal('local'), localId: z.string().min(1), name: z.string().optional() }),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_XML_BYTES, parseXml, writeXml } from './xml.ts';
 import { parseQueryBundle } from './query-bundle.ts';
-import { example } from '../../test/helpers/fhir-fixtures.ts';
+import { example, without } from '../../test/helpers/fhir-fixtures.ts';
 
 const BOMB = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
@@ -17,7 +17,7 @@ for (const [name, xml] of [['an entity bomb', BOMB], ['an external entity (XXE)'
     assert.equal(!r.ok && r.error.kind, 'not-well-formed');
     assert.match(!r.ok ? r.error.message : '', /DOCTYPE/);
     assert.ok(performance.now() - started < 1000);
-    assert.equal(parseQueryBundle(example('query-request-2-0')).ok, true);
+    assert.equal(parseQueryBundle(without(example('query-request-2-0'), 'MessageHeader.author.display')).ok, true);
   });
 }
 
@@ -29,7 +29,7 @@ test('refuses a message over the size cap without parsing it', () => {
   // multi-byte characters count as bytes, not UTF-16 units
   const wide = `<Bundle><id value="${'é'.repeat(MAX_XML_BYTES / 2)}"/></Bundle>`;
   assert.equal(parseXml(wide).ok, false);
-  assert.equal(parseQueryBundle(example('query-request-2-0')).ok, true);
+  assert.equal(parseQueryBundle(without(example('query-request-2-0'), 'MessageHeader.author.display')).ok, true);
 });
 
 test('a smaller cap can be passed in', () => {

@@ -119,10 +119,11 @@ export function isFhir(el: XmlElement): boolean {
 
 // ---- writing ----
 
+// Characters XML cannot carry at all: controls, U+FFFE/U+FFFF and unpaired surrogates.
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 const escapeValue = (s: string) =>
-  s.replace(/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : c === "'" ? '&apos;' : '',
-  );
+  s.replace(NOT_XML, '').replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
 
 /** A node to write: `[name, attrs, children]`; `undefined` children are skipped. */
 export type XmlNode = [name: string, attrs?: Record<string, string>, children?: (XmlNode | undefined)[]];
@@ -137,5 +138,13 @@ export function writeXml(node: XmlNode): string {
   return inner ? `<${name}${a}>${inner}</${name}>` : `<${name}${a}/>`;
 }
 
-/** A FHIR primitive: `<name value="…"/>`. */
-export const prim = (name: string, value: string): XmlNode => [name, { value }];
+/** A FHIR primitive: `<name value="…"/>`, holding only what XML can carry (so the tree says what is sent). */
+export const prim = (name: string, value: string): XmlNode => [name, { value: value.replace(NOT_XML, '') }];
+
+/** The element tree a node writes, namespaces resolved as `parseXml` would: to check a message before sending it. */
+export function nodeToElement(node: XmlNode, ns = ''): XmlElement {
+  const [name, attrs = {}, children = []] = node;
+  const own = attrs.xmlns ?? ns;
+  const { xmlns: _, ...rest } = attrs;
+  return { name, ns: own, attrs: rest, children: children.filter((c): c is XmlNode => c !== undefined).map((c) => nodeToElement(c, own)) };
+}

@@ -73,11 +73,11 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
       const req = request(url, {
         method: 'POST',
         agent,
+        // As the spec's example request (fgm-query-v2.md) shows them.
         headers: {
-          'content-type': 'application/fhir+xml; charset=utf-8',
-          accept: 'application/fhir+xml',
-          soapaction: `"${SOAP_ACTION}"`,
-          'content-length': body.length,
+          'Content-Type': 'text/xml; charset=utf-8',
+          SOAPAction: `"${SOAP_ACTION}"`,
+          'Content-Length': body.length,
         },
       });
       const stop = (reason: string) => {

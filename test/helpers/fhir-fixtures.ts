@@ -39,6 +39,9 @@ function find(root: XmlElement, path: string): { parent: XmlElement; index: numb
   return current;
 }
 
+/** True when the message has an element at `path`. */
+export const has = (xml: string, path: string) => find(tree(xml), path).length > 0;
+
 /** The message with the first element at `path` removed. */
 export function without(xml: string, path: string): string {
   const root = tree(xml);
@@ -82,4 +85,24 @@ export function variants(xml: string): Record<string, string> {
       .replace(/<(\w+) value="([^"]*)"\/>/g, '<$1 xmlns="http://hl7.org/fhir" value="$2"/>'),
     'single-quoted attributes': bare.replace(/value="([^"']*)"/g, "value='$1'"),
   };
+}
+
+/** The message with `node` added as the last child of the first element at `path`. */
+export function withChild(xml: string, path: string, node: XmlNode): string {
+  const root = tree(xml);
+  const hit = find(root, path)[0];
+  if (!hit) throw new Error(`fixture has no ${path}`);
+  const el = hit.parent.children[hit.index]!;
+  el.children.push(tree(writeXml(node)));
+  return writeXml(toNode(root));
+}
+
+/** The message with the first element at `path` moved to the end of its parent. */
+export function movedLast(xml: string, path: string): string {
+  const root = tree(xml);
+  const hit = find(root, path)[0];
+  if (!hit) throw new Error(`fixture has no ${path}`);
+  const [el] = hit.parent.children.splice(hit.index, 1);
+  hit.parent.children.push(el!);
+  return writeXml(toNode(root));
 }

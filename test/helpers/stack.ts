@@ -21,6 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
+import { validateMessage } from '../../gateway/fhir/profile-validator.ts';
+import { SYSTEM } from '../../gateway/fhir/constants.ts';
+import { LOCAL_CODE_SYSTEM } from '../../gateway/fhir/vocabulary.ts';
 import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
 import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
@@ -71,6 +74,15 @@ export interface TestStackOptions {
   deps?: GatewayDeps;
   /** The simulator's clock (default the system clock). */
   simulatorNow?: () => Date;
+}
+
+/**
+ * The one deliberate deviation from spine-operationoutcome-1-0 (issue 11, README "Codes"): a local
+ * code (SPINE_BUSY, ACCESS_DENIED, …) goes out under the product's own code system, which the
+ * profile's fixed `coding.system` cannot allow. Only that violation, and only with our system, is let through.
+ */
+function isLocalCodeDeviation(v: { path: string; message: string }, body: string): boolean {
+  return v.path === 'OperationOutcome.issue.details.coding.system' && v.message === `must be ${SYSTEM.spineResponseCode}` && body.includes(`<system value="${LOCAL_CODE_SYSTEM}"/>`);
 }
 
 export interface TestResponse {
@@ -230,11 +242,22 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         ...o.headers,
       };
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const spineFailures = sim.profileFailures.length;
       return new Promise<TestResponse>((resolve, reject) => {
         const req = send(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () => {
+            const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
+            // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
+            // its messages to Spine and the simulator's answers by the simulator.
+            const violations = [
+              ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? validateMessage(answer.body).filter((v) => !isLocalCodeDeviation(v, answer.body)) : []),
+              ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}` }))),
+            ];
+            if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
+            else resolve(answer);
+          });
           res.on('error', reject);
         });
         req.on('error', reject);
@@ -255,6 +278,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await sim.close();
       jwks.close();
       rmSync(dir, { recursive: true, force: true });
+      if (sim.profileFailures.length) throw new Error(`messages to or from Spine broke the FGM-IS profiles: ${JSON.stringify(sim.profileFailures)}`);
     },
   };
 }

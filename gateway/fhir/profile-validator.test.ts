@@ -1,0 +1,164 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { PROFILE } from './constants.ts';
+import { loadProfiles } from './profile-snapshots.ts';
+import { validateMessage, type Violation } from './profile-validator.ts';
+import { parseXml, type XmlNode } from './xml.ts';
+import { example, has, movedLast, variants, withChild, without, withValue } from '../../test/helpers/fhir-fixtures.ts';
+
+// The oracle: the snapshot files themselves, read flat here (path, min, max, fixed value), without
+// the validator's loader.
+const PROFILES_DIR = new URL('./profiles/', import.meta.url);
+interface RawElement {
+  path: string;
+  min: number;
+  max: string;
+  fixed?: string;
+  types: string[];
+}
+const snapshot = (file: string): { url: string; elements: RawElement[] } => {
+  const r = parseXml(readFileSync(new URL(file, PROFILES_DIR), 'utf8'), { maxBytes: 4 << 20 });
+  assert.ok(r.ok);
+  const v = (el: { children: { name: string; attrs: Record<string, string> }[] }, n: string) => el.children.find((c) => c.name === n)?.attrs.value;
+  const elements = r.value.children
+    .find((c) => c.name === 'snapshot')!
+    .children.map((e) => ({
+      path: v(e, 'path')!,
+      min: Number(v(e, 'min')),
+      max: v(e, 'max')!,
+      types: e.children.filter((c) => c.name === 'type').map((t) => v(t, 'code')!),
+      ...(e.children.find((c) => c.name.startsWith('fixed')) && { fixed: e.children.find((c) => c.name.startsWith('fixed'))!.attrs.value! }),
+    }));
+  return { url: v(r.value, 'url')!, elements };
+};
+const FILES = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.xml'));
+
+const REQUEST = example('query-request-2-0');
+/** The spec's request made to follow its profile (see the README): without the forbidden author.display. */
+const VALID_REQUEST = without(REQUEST, 'MessageHeader.author.display');
+const VALID = {
+  request: VALID_REQUEST,
+  'indicator response': example('query-response-2-0-indicator-found'),
+  'error response': example('query-response-2-0-invalid-nhs-number'),
+};
+
+/** True when a violation names `path` or an ancestor of it (slice names in brackets aside). */
+const names = (vs: Violation[], path: string) => vs.some((v) => `${path}.`.startsWith(`${v.path.replace(/\[[^\]]*\]/g, '')}.`));
+
+describe('profile validator: the spec examples', () => {
+  test('SMSP-VAL-001 the spec example request is reported for its forbidden MessageHeader.author.display, and for nothing else', () => {
+    assert.deepEqual(validateMessage(REQUEST), [{ path: 'MessageHeader.author.display', message: 'is not allowed (max 0)' }]);
+  });
+
+  for (const [what, xml] of Object.entries(VALID)) {
+    for (const [form, text] of Object.entries(variants(xml))) {
+      test(`SMSP-VAL-004 the spec ${what} conforms to its profiles (${form})`, () => {
+        assert.deepEqual(validateMessage(text), []);
+      });
+    }
+  }
+
+  test('every profile the codec names is loaded from the snapshot files', () => {
+    const loaded = loadProfiles();
+    assert.equal(loaded.size, FILES.length);
+    for (const url of Object.values(PROFILE)) assert.ok(loaded.has(url), url);
+  });
+});
+
+describe('profile validator: rules read from the snapshots', () => {
+  for (const file of FILES) {
+    const { url, elements } = snapshot(file);
+    for (const [what, xml] of Object.entries(VALID)) {
+      if (!xml.includes(`<profile value="${url}"/>`)) continue;
+      for (const el of elements.filter((e) => e.fixed !== undefined && has(xml, e.path))) {
+        test(`${file}: a changed fixed ${el.path} in the ${what} is reported`, () => {
+          const vs = validateMessage(withValue(xml, el.path, `${el.fixed}-changed`));
+          assert.ok(names(vs, el.path), JSON.stringify(vs));
+        });
+      }
+      for (const el of elements.filter((e) => e.min >= 1 && e.path.includes('.') && has(xml, e.path))) {
+        test(`${file}: a missing min-${el.min} ${el.path} in the ${what} is reported`, () => {
+          const vs = validateMessage(without(xml, el.path));
+          assert.ok(names(vs, el.path), JSON.stringify(vs));
+        });
+      }
+      const max0 = elements.filter((e) => e.max === '0' && !e.path.endsWith('[x]') && has(xml, e.path.slice(0, e.path.lastIndexOf('.'))));
+      for (const el of new Map(max0.map((e) => [e.path, e])).values()) {
+        test(`${file}: a max-0 ${el.path} added to the ${what} is reported`, () => {
+          const name = el.path.slice(el.path.lastIndexOf('.') + 1);
+          const node: XmlNode = /^[a-z]/.test(el.types[0] ?? '') ? [name, { value: 'x' }] : [name, {}, [['extension', { url: 'http://example.org/x' }]]];
+          const vs = validateMessage(withChild(xml, el.path.slice(0, el.path.lastIndexOf('.')), node));
+          assert.ok(vs.some((v) => v.path.replace(/\[[^\]]*\]/g, '') === el.path && v.message === 'is not allowed (max 0)'), JSON.stringify(vs));
+        });
+      }
+    }
+  }
+});
+
+describe('profile validator: order, unknown elements, slicing', () => {
+  test('spine-practitioner-2-0 Practitioner.name is refused (max 0)', () => {
+    const vs = validateMessage(withChild(VALID_REQUEST, 'Practitioner', ['name', {}, [['text', { value: 'Dr Town Wood' }]]]));
+    assert.ok(vs.some((v) => v.path === 'Practitioner.name' && v.message === 'is not allowed (max 0)'), JSON.stringify(vs));
+  });
+
+  test('elements out of DSTU2 order are reported', () => {
+    assert.deepEqual(validateMessage(movedLast(VALID_REQUEST, 'MessageHeader.timestamp')), [{ path: 'MessageHeader.timestamp', message: 'is out of order (DSTU2 element order)' }]);
+    assert.deepEqual(validateMessage(movedLast(VALID_REQUEST, 'Organization.identifier')), [{ path: 'Organization.identifier', message: 'is out of order (DSTU2 element order)' }]);
+  });
+
+  test('an element no profile defines is reported without its name or content', () => {
+    const vs = validateMessage(withChild(VALID_REQUEST, 'Practitioner', ['nhs9990000018', { value: '9990000018' }]));
+    assert.deepEqual(vs, [{ path: 'Practitioner', message: 'contains an element the profile does not define' }]);
+  });
+
+  test('spine-practitioner-2-0: the SDS User ID and Role Profile ID slices conform, in order only', () => {
+    const userId = 'http://fhir.nhs.net/Id/sds-user-id';
+    const roleId = 'http://fhir.nhs.net/Id/sds-role-profile-id';
+    // The identifiers must stay before practitionerRole: insert the second one by moving practitionerRole last.
+    const ordered = (xml: string) => movedLast(xml, 'Practitioner.practitionerRole');
+    const base = without(VALID_REQUEST, 'Practitioner.identifier');
+    const one = withChild(base, 'Practitioner', ['identifier', {}, [['system', { value: userId }], ['value', { value: '1' }]]]);
+    const pair = ordered(withChild(ordered(one), 'Practitioner', ['identifier', {}, [['system', { value: roleId }], ['value', { value: '2' }]]]));
+    assert.deepEqual(validateMessage(pair), []);
+    const swapped = ordered(withChild(ordered(withChild(base, 'Practitioner', ['identifier', {}, [['system', { value: roleId }], ['value', { value: '2' }]]])), 'Practitioner', ['identifier', {}, [['system', { value: userId }], ['value', { value: '1' }]]]));
+    assert.deepEqual(validateMessage(swapped), [{ path: 'Practitioner.identifier[SDS User ID]', message: 'is out of order (the slicing is ordered)' }]);
+  });
+
+  test('an identifier system no slice defines is refused (closed slicing)', () => {
+    assert.deepEqual(validateMessage(withValue(VALID_REQUEST, 'Practitioner.identifier.system', 'urn:9990000018')), [
+      { path: 'Practitioner.identifier', message: "matches none of the profile's slices" },
+    ]);
+  });
+
+  test('a narrative (DSTU2 base DomainResource.text, XHTML) is allowed where the snapshots leave it out', () => {
+    const text = '<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div></text>';
+    const xml = VALID_REQUEST.replace('</meta><identifier>', `</meta>${text}<identifier>`);
+    assert.ok(xml.includes(text));
+    assert.deepEqual(validateMessage(xml), []);
+  });
+
+  test('a resource that declares no FGM-IS profile is refused', () => {
+    const vs = validateMessage(without(VALID_REQUEST, 'Practitioner.meta'));
+    assert.deepEqual(vs, [{ path: 'Bundle.entry.resource', message: 'declares no FGM-IS profile' }]);
+  });
+
+  test('violations never carry a value or an element name from the message', () => {
+    const nhs = '9990000018';
+    const hostile = [
+      withValue(VALID_REQUEST, 'MessageHeader.event.system', nhs),
+      withValue(VALID_REQUEST, 'MessageHeader.timestamp', nhs),
+      withValue(VALID_REQUEST, 'Practitioner.identifier.system', nhs),
+      withChild(VALID_REQUEST, 'MessageHeader', [`x${nhs}`, { value: nhs }]),
+      withChild(VALID_REQUEST, 'Parameters', ['parameter', {}, [['name', { value: nhs }], ['valueString', { value: nhs }]]]),
+      VALID_REQUEST.replace('<Practitioner>', `<Practitioner><meta><profile value="${nhs}"/></meta>`),
+      `<${nhs}/>`,
+      `<Bundle><${nhs}`,
+    ];
+    for (const xml of hostile) {
+      const vs = validateMessage(xml);
+      assert.ok(vs.length > 0, xml);
+      assert.doesNotMatch(JSON.stringify(vs), /999\s?000\s?0018/);
+    }
+  });
+});
