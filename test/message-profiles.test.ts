@@ -51,7 +51,7 @@ describe('messages built from arbitrary token claims', () => {
         const sent: string[] = [];
         const spine: ProtectedSpine = { query: async (xml) => (sent.push(xml), { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'test' }) };
         const organization = { odsCode: identity.orgCode, name: client.name };
-        const outcome = await askSpine({ spine, vocabulary, smspAsid: GATEWAY_ASID, spineAsid: SPINE_ASID, smspName: 'Test SMSP' }, { nhsNumber: '9990000018', author: identity.author, organization, priority: 'interactive' });
+        const outcome = await askSpine({ spine, vocabulary, smspAsid: GATEWAY_ASID, spineAsid: SPINE_ASID, smspName: 'Test SMSP' }, { nhsNumber: '9990000018', author: identity.author, organization, priority: 'interactive', clientId: client.id });
         const values = identity.author.kind === 'sds' ? [identity.author.userId, identity.author.roleProfileId, identity.orgCode] : [identity.author.localId, identity.orgCode];
         if (sent.length) {
           // The text that went out, parsed back: independent of the builder's own tree check.
@@ -71,7 +71,7 @@ describe('messages built from arbitrary token claims', () => {
     const spine: ProtectedSpine = { query: async () => (calls++, { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'test' }) };
     const outcome = await askSpine(
       { spine, vocabulary: loadVocabulary(), smspAsid: GATEWAY_ASID, spineAsid: SPINE_ASID },
-      { nhsNumber: '9990000018', author: { kind: 'local', localId: '\u0001 ' }, organization: { odsCode: 'RX1', name: 'T' }, priority: 'interactive' },
+      { nhsNumber: '9990000018', author: { kind: 'local', localId: '\u0001 ' }, organization: { odsCode: 'RX1', name: 'T' }, priority: 'interactive', clientId: 'test-epr' },
     );
     assert.equal(calls, 0);
     assert.equal(outcome.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
