@@ -66,8 +66,9 @@ test('SMSP-VAL-004 an answer pairing a code with the other system is refused', (
   assert.ok(!busyAsSpine.ok && /details\.coding\.system/.test(busyAsSpine.error.message));
   const spineAsLocal = parseQueryResponse(swap('NO_RECORD_FOUND', SPINE_SYSTEM, LOCAL_CODE_SYSTEM));
   assert.ok(!spineAsLocal.ok && /details\.coding\.system/.test(spineAsLocal.error.message));
-  for (const code of ['SPINE_BUSY', 'NO_RECORD_FOUND']) {
-    const row = ROWS.find((r) => r.code === code)!;
-    assert.ok(parseQueryResponse(buildQueryResponse({ ...common, outcome: operationOutcome(row) }).xml).ok, code);
-  }
+  const noRecord = ROWS.find((r) => r.code === 'NO_RECORD_FOUND')!;
+  assert.ok(parseQueryResponse(buildQueryResponse({ ...common, outcome: operationOutcome(noRecord) }).xml).ok);
+  // Spine never sends our local codes: as an answer from Spine, one breaks the profile's fixed system.
+  const busy = ROWS.find((r) => r.code === 'SPINE_BUSY')!;
+  assert.ok(!parseQueryResponse(buildQueryResponse({ ...common, outcome: operationOutcome(busy) }).xml).ok);
 });

@@ -164,7 +164,7 @@ describe('FGMQueryResponse_2_0: building', () => {
   });
   test('the builder escapes values: a hostile display round-trips; a hostile id is refused by name (it must be a FHIR id)', () => {
     const hostile = `"/><Flag>&amp;<'x'>`;
-    const outcome = { kind: 'operation-outcome', severity: 'fatal', issueType: 'exception', code: 'GENERIC', display: hostile } as const;
+    const outcome = { kind: 'operation-outcome', severity: 'fatal', issueType: 'exception', code: 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', display: hostile } as const;
     const r = parseQueryResponse(buildQueryResponse({ ...common, outcome }).xml);
     assert.ok(r.ok, !r.ok ? r.error.message : '');
     assert.deepEqual(r.value.outcome, outcome);
