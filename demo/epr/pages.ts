@@ -3,7 +3,7 @@
  * The demo EPR's HTML. `hono/html` escapes every interpolated value.
  */
 import { html } from 'hono/html';
-import { formatNhsNumber } from '../../gateway/nhs-number.ts';
+import { formatNhsNumber } from '../../widget/rules/nhs-number.ts';
 import type { DemoUser } from './users.ts';
 
 export interface Patient {
