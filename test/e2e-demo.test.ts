@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
@@ -122,6 +123,22 @@ describe('the demo EPR with the real gateway and simulator', () => {
     const events = await openRecord(page, '9990000034');
     assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'not-applicable');
     assert.equal(gatewayLogs.slice(before).filter((l) => l.includes('/api/fgm-status')).length, 0);
+    await page.browserContext().close();
+  });
+
+  test('the demo patient page with the alert is axe clean, heading order included', async () => {
+    const { page, problems } = await signedIn('midwife');
+    await page.setBypassCSP(true); // axe is injected by the test, not served by the EPR
+    assert.equal((await openRecord(page, '9990000018')).find((e) => e.type === 'change')?.detail.status, 'indicator');
+    await page.waitForSelector('fgm-status >>> [role="alert"]');
+    await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }).axe;
+      const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+      return r.violations.map((v) => `${v.id} (${v.nodes.length})`);
+    });
+    assert.deepEqual(violations, []);
+    assert.deepEqual(problems, []);
     await page.browserContext().close();
   });
 
