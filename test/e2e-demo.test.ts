@@ -4,7 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -139,6 +140,43 @@ describe('the demo EPR with the real gateway and simulator', () => {
     });
     assert.deepEqual(violations, []);
     assert.deepEqual(problems, []);
+    await page.browserContext().close();
+  });
+
+  test('the build\'s versioned widget URL is served immutable, and a portal page loads it with the printed integrity (SRI)', async () => {
+    const pinned = Object.entries(JSON.parse(readFileSync('dist/widget/integrity.json', 'utf8')) as Record<string, string>);
+    assert.equal(pinned.length, 1);
+    const [file, integrity] = pinned[0]!;
+    const url = `${stack.gatewayUrl}/widget/${file}`;
+    const portal = new URL(stack.eprUrl).origin;
+    const res = await fetch(url, { headers: { Origin: portal } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(res.headers.get('access-control-allow-origin'), portal, 'CORS, which crossorigin=anonymous needs');
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(DEFAULT_WIDGET_FILE), 'the current build');
+    assert.equal((await fetch(`${stack.gatewayUrl}/widget/fgm-status.js`)).headers.get('cache-control'), 'no-cache', 'the unversioned URL stays current');
+    const missing = await fetch(`${stack.gatewayUrl}/widget/fgm-status-0.0.0.js`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('cache-control'), 'no-store');
+
+    // The browser is the judge: it runs the module only if its bytes match the integrity.
+    const { page, problems } = await signedIn('midwife');
+    const load = (src: string, sri: string) =>
+      page.evaluate(
+        (src, sri) =>
+          new Promise<string>((resolve) => {
+            const script = Object.assign(document.createElement('script'), { type: 'module', src, integrity: sri, crossOrigin: 'anonymous' });
+            script.addEventListener('load', () => resolve('load'));
+            script.addEventListener('error', () => resolve('error'));
+            document.head.append(script);
+          }),
+        src,
+        sri,
+      );
+    assert.equal(await load(url, integrity), 'load');
+    const wrong = `sha384-${createHash('sha384').update('another build').digest('base64')}`;
+    assert.equal(await load(`${url}?again`, wrong), 'error', 'a mismatching integrity is refused');
+    assert.deepEqual(problems.filter((p) => !/integrity/i.test(p)), []);
     await page.browserContext().close();
   });
 
