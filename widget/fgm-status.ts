@@ -75,7 +75,10 @@ export class FgmStatus extends LitElement {
   declare headingLevel: number;
   /** The host's session token. A property only, never an attribute, so it cannot leak into the DOM. The element waits for a token or tokenProvider before its first query. */
   declare token: string | undefined;
-  /** Called for a fresh session token before each query; preferred over `token`. */
+  /**
+   * Called for a fresh session token before each query; preferred over `token`. Like `token`, it may
+   * be set before the element is defined: Lit takes such instance properties when it upgrades.
+   */
   declare tokenProvider: (() => Promise<string>) | undefined;
   /** @internal */
   declare private _indicator: Indicator | undefined;
