@@ -8,7 +8,7 @@ import { defineConfig, type Plugin } from 'vite';
  * Collapses the line breaks and indentation inside the widget's html`` and css`` templates:
  * the minifier leaves template text alone, and it is a tenth of the module. A line break next to a
  * tag goes, one between words becomes a space; spaces inside a line are kept, so text and
- * attribute values are unchanged.
+ * attribute values are unchanged (one-word attribute values lose their quotes).
  */
 function collapseTemplateWhitespace(): Plugin {
   return {
@@ -18,7 +18,9 @@ function collapseTemplateWhitespace(): Plugin {
       return code.replace(/\b(html|css)`[\s\S]*?`/g, (t) => {
         const collapsed = t.replace(/>\s*\n\s*/g, '>').replace(/\s*\n\s*</g, '<').replace(/\s*\n\s*/g, ' ').replace(/>\s+</g, '><');
         // In CSS also: no space around punctuation, no last semicolon in a block, no leading zero.
-        return t.startsWith('css') ? collapsed.replace(/\s*([{};:,])\s*/g, '$1').replace(/;}/g, '}').replace(/([\s:(,-])0\.(\d)/g, '$1.$2') : collapsed;
+        if (t.startsWith('css')) return collapsed.replace(/\s*([{};:,])\s*/g, '$1').replace(/;}/g, '}').replace(/([\s:(,-])0\.(\d)/g, '$1.$2');
+        // In HTML, a one-word attribute value needs no quotes (the HTML parser reads part=base as part="base").
+        return collapsed.replace(/="([\w-]+)"/g, '=$1');
       });
     },
   };

@@ -25,7 +25,7 @@ import { errorHandler, notFound, replyFor, type ReplyDeps } from './reply.ts';
 import { fgmStatus, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
-import { widgetModule } from './routes/widget-module.ts';
+import { VERSIONED_WIDGET_PATH, VERSIONED_WIDGET_ROUTE, versionedWidgetModule, widgetModule } from './routes/widget-module.ts';
 import { auditorOnly, auditPage, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
 import type { AuditTrail } from './audit/trail.ts';
 import { clientInService } from './middleware/client-in-service.ts';
@@ -60,6 +60,7 @@ export interface AppDeps {
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
   '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
+  VERSIONED_WIDGET_PATH,
 ] as const;
 
 /**
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     fhirQuery(routeDeps),
   );
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
+  app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {
     const trail = deps.auditTrail;
     const asAuditor = [auditAs('audit-query'), sessionAuth({ verify }), inService, auditorOnly()] as const;

@@ -4,8 +4,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
@@ -122,6 +124,59 @@ describe('the demo EPR with the real gateway and simulator', () => {
     const events = await openRecord(page, '9990000034');
     assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'not-applicable');
     assert.equal(gatewayLogs.slice(before).filter((l) => l.includes('/api/fgm-status')).length, 0);
+    await page.browserContext().close();
+  });
+
+  test('the demo patient page with the alert is axe clean, heading order included', async () => {
+    const { page, problems } = await signedIn('midwife');
+    await page.setBypassCSP(true); // axe is injected by the test, not served by the EPR
+    assert.equal((await openRecord(page, '9990000018')).find((e) => e.type === 'change')?.detail.status, 'indicator');
+    await page.waitForSelector('fgm-status >>> [role="alert"]');
+    await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }).axe;
+      const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+      return r.violations.map((v) => `${v.id} (${v.nodes.length})`);
+    });
+    assert.deepEqual(violations, []);
+    assert.deepEqual(problems, []);
+    await page.browserContext().close();
+  });
+
+  test('the build\'s versioned widget URL is served immutable, and a portal page loads it with the printed integrity (SRI)', async () => {
+    const pinned = Object.entries(JSON.parse(readFileSync('dist/widget/integrity.json', 'utf8')) as Record<string, string>);
+    assert.equal(pinned.length, 1);
+    const [file, integrity] = pinned[0]!;
+    const url = `${stack.gatewayUrl}/widget/${file}`;
+    const portal = new URL(stack.eprUrl).origin;
+    const res = await fetch(url, { headers: { Origin: portal } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(res.headers.get('access-control-allow-origin'), portal, 'CORS, which crossorigin=anonymous needs');
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(DEFAULT_WIDGET_FILE), 'the current build');
+    assert.equal((await fetch(`${stack.gatewayUrl}/widget/fgm-status.js`)).headers.get('cache-control'), 'no-cache', 'the unversioned URL stays current');
+    const missing = await fetch(`${stack.gatewayUrl}/widget/fgm-status-0.0.0.js`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('cache-control'), 'no-store');
+
+    // The browser is the judge: it runs the module only if its bytes match the integrity.
+    const { page, problems } = await signedIn('midwife');
+    const load = (src: string, sri: string) =>
+      page.evaluate(
+        (src, sri) =>
+          new Promise<string>((resolve) => {
+            const script = Object.assign(document.createElement('script'), { type: 'module', src, integrity: sri, crossOrigin: 'anonymous' });
+            script.addEventListener('load', () => resolve('load'));
+            script.addEventListener('error', () => resolve('error'));
+            document.head.append(script);
+          }),
+        src,
+        sri,
+      );
+    assert.equal(await load(url, integrity), 'load');
+    const wrong = `sha384-${createHash('sha384').update('another build').digest('base64')}`;
+    assert.equal(await load(`${url}?again`, wrong), 'error', 'a mismatching integrity is refused');
+    assert.deepEqual(problems.filter((p) => !/integrity/i.test(p)), []);
     await page.browserContext().close();
   });
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const roots = ['gateway', 'demo', 'test'];
+const roots = ['gateway', 'widget', 'demo', 'test'];
 const skip = new Set(['node_modules', 'dist', '.data']);
 
 function find(dir) {

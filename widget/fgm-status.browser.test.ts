@@ -1,5 +1,6 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
+import { setViewport } from '@web/test-runner-commands';
 import '../widget/define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from './fgm-status.ts';
@@ -40,9 +41,15 @@ function bornYearsAgo(years: number, days = 0): string {
 }
 
 const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
+const DEFAULT_TOKEN_WAIT = FgmStatus.tokenWait;
 beforeEach(() => double('reset'));
-// A test that changes it and then fails must not leave it changed for the next.
-afterEach(() => (FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE));
+// A test that changes them and then fails must not leave them changed for the next.
+afterEach(() => {
+  FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE;
+  FgmStatus.tokenWait = DEFAULT_TOKEN_WAIT;
+});
+
+const WCAG = { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } } as never;
 
 describe('<fgm-status>', () => {
   it('renders', async () => {
@@ -58,17 +65,22 @@ describe('<fgm-status>', () => {
     expect(await outcome).to.deep.equal({ status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18' });
     await el.updateComplete;
     const root = el.shadowRoot!;
-    const heading = root.querySelector('[role="heading"]')!;
+    // The heading is inside the announced region, so a screen reader says it with the alert.
+    const heading = root.querySelector('[role="alert"] [role="heading"]')!;
+    expect(heading, 'heading inside role=alert').to.exist;
     expect(heading.getAttribute('aria-level')).to.equal('3');
     expect(heading.textContent!.replace(/\s+/g, ' ').trim()).to.equal('Important: FGM risk indicator');
     expect(heading.querySelector('.vh')!.textContent).to.equal('Important: ');
-    expect(root.querySelector('[role="alert"]')).to.exist;
+    expect(root.querySelector('[role="alert"]')!.textContent).to.contain('NHS Spine FGM-IS');
     const t = text(el);
     expect(t).to.contain('NHS number 999 000 0018'); // MSCA-FGMRISG-01
     expect(t).to.contain('Assessment date 10/12/2019'); // MSCA-FGMRISG-02
     expect(t).to.contain('Checked with Spine 1/07/2026 14:14:15'); // British Summer Time
     expect(t).to.contain('Source NHS Spine FGM-IS');
     expect(t).to.match(/FGM Information Sharing \(FGM IS\) indicator/);
+    // Display guidance 1.1: the indicator means the child is considered at potential risk, no more.
+    expect(t).to.contain('considered at potential risk of female genital mutilation');
+    expect(t).not.to.match(/family history/i);
     const [assessed, checked] = [...root.querySelectorAll('time')];
     expect(assessed!.getAttribute('datetime')).to.equal('2019-12-10');
     expect(assessed!.querySelector('.vh')!.textContent).to.equal('10 December 2019');
@@ -88,11 +100,110 @@ describe('<fgm-status>', () => {
     expect(getComputedStyle(dd).whiteSpace).to.equal('nowrap');
   });
 
-  it('is accessible (axe, WCAG 2.2 A/AA)', async () => {
-    const { el, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
-    await outcome;
+  for (const [state, nhs, born, token] of [
+    ['an indicator', '9990000018', '2014-03-02', 'clinician'],
+    ['no record', '9990000026', '2016-07-19', 'clinician'],
+    ['an error', '9990000050', '2015-05-05', 'clinician'],
+    ['a refusal', '9990000018', '2014-03-02', 'receptionist'],
+    ['not applicable', '9990000034', '2001-01-15', 'clinician'],
+  ] as const) {
+    it(`is accessible with ${state} (axe, WCAG 2.2 A/AA)`, async () => {
+      const { el, outcome } = await mount({ nhs, born, token });
+      await outcome;
+      await el.updateComplete;
+      await expect(el).to.be.accessible(WCAG);
+    });
+  }
+
+  it('is accessible while it waits for a token, and with the heading level a host page needs', async () => {
+    const el = await fixture<FgmStatus>(html`<div><h1>Patient</h1><fgm-status nhs-number="9990000018" birth-date="2014-03-02" heading-level="2"></fgm-status></div>`);
+    await expect(el).to.be.accessible(WCAG);
+    const shown = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
+    el.querySelector('fgm-status')!.token = 'clinician';
+    await shown;
+    await el.querySelector('fgm-status')!.updateComplete;
+    expect(el.querySelector('fgm-status')!.shadowRoot!.querySelector('[role="heading"]')!.getAttribute('aria-level')).to.equal('2');
+    await expect(el).to.be.accessible({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } } as never);
+  });
+
+  for (const width of [320, 360]) {
+    it(`WCAG 1.4.10 reflows at ${width} CSS px: nothing lost, no horizontal scroll, still accessible`, async () => {
+      await setViewport({ width, height: 800 });
+      try {
+        const { el, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+        await outcome;
+        await el.updateComplete;
+        await frame();
+        const page = document.documentElement;
+        expect(page.scrollWidth).to.be.at.most(page.clientWidth, 'no horizontal scroll');
+        for (const part of el.shadowRoot!.querySelectorAll('[role="alert"] *')) {
+          if (part.classList.contains('vh')) continue; // visually hidden by design
+          expect(part.getBoundingClientRect().right).to.be.at.most(el.getBoundingClientRect().right + 0.5, `${part.tagName} ${part.textContent} fits`);
+          expect(part.scrollWidth).to.be.at.most(part.clientWidth || part.scrollWidth, `${part.tagName} ${part.textContent} not clipped`);
+        }
+        expect(text(el)).to.contain('Checked with Spine 1/07/2026 14:14:15');
+        await expect(el).to.be.accessible(WCAG);
+      } finally {
+        await setViewport({ width: 800, height: 600 });
+      }
+    });
+  }
+
+  it('NO_SESSION_TOKEN: a host that never gives a token hears so after tokenWait, and a late token still works', async () => {
+    FgmStatus.tokenWait = 50;
+    const el = document.createElement('fgm-status');
+    const error = new Promise<FgmStatusErrorDetail>((r) => el.addEventListener('fgm-status-error', (e) => r(e.detail), { once: true }));
+    el.setAttribute('birth-date', '2014-03-02');
+    el.setAttribute('nhs-number', '9990000018');
+    document.body.append(el);
+    expect(await error).to.deep.equal({ code: 'NO_SESSION_TOKEN' });
     await el.updateComplete;
-    await expect(el).to.be.accessible({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } } as never);
+    expect(isEmpty(el)).to.equal(true);
+    expect(await double('requests')).to.deep.equal([]);
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    el.token = 'clinician';
+    expect((await shown).detail.status).to.equal('indicator');
+    el.remove();
+  });
+
+  it('waits tokenWait (5 s by default) before NO_SESSION_TOKEN, and says nothing if a token comes in time', async () => {
+    expect(DEFAULT_TOKEN_WAIT).to.equal(5000);
+    FgmStatus.tokenWait = 300;
+    const el = document.createElement('fgm-status');
+    const errors: string[] = [];
+    el.addEventListener('fgm-status-error', (e) => errors.push(e.detail.code));
+    el.setAttribute('birth-date', '2014-03-02');
+    el.setAttribute('nhs-number', '9990000018');
+    document.body.append(el);
+    await el.updateComplete;
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    el.token = 'clinician';
+    expect((await shown).detail.status).to.equal('indicator');
+    // A second element without a token, connected later, times out later than the first would
+    // have: once it has, the first's wait must have been cancelled by its token.
+    const other = document.createElement('fgm-status');
+    const timedOut = new Promise((r) => other.addEventListener('fgm-status-error', r, { once: true }));
+    other.setAttribute('birth-date', '2014-03-02');
+    other.setAttribute('nhs-number', '9990000026');
+    document.body.append(other);
+    await timedOut;
+    expect(errors).to.deep.equal([]);
+    el.remove();
+    other.remove();
+  });
+
+  it('takes a tokenProvider set on the element before its definition loaded (upgrade)', async () => {
+    // A tag not yet defined, as when the host's framework renders before the module arrives.
+    const el = document.createElement('fgm-status-late') as FgmStatus;
+    el.tokenProvider = async () => 'clinician';
+    el.setAttribute('birth-date', '2014-03-02');
+    el.setAttribute('nhs-number', '9990000018');
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    document.body.append(el);
+    customElements.define('fgm-status-late', class extends FgmStatus {});
+    expect((await shown).detail.status).to.equal('indicator');
+    expect((await double('requests'))[0].authorization).to.equal('Bearer clinician');
+    el.remove();
   });
 
   it('MSCA-FGMRISQR-03 renders nothing and takes no space when there is no record', async () => {

@@ -1,8 +1,10 @@
 /**
  * @module widget/fgm-status.styles
- * The alert, styled on the NHS.UK warning callout: yellow panel, strong top border, real heading.
- * Themable only through the --fgm-* custom properties and ::part(); the element renders nothing
- * and takes no space unless an indicator exists.
+ * The alert, styled on the NHS.UK frontend 10 warning card (`nhsuk-card--warning`): pale yellow
+ * panel, yellow border, a yellow heading label over its top edge. It reflows to 320 CSS px (WCAG
+ * 1.4.10): the label column shrinks and its words wrap before anything overflows. Themable only
+ * through the --fgm-* custom properties and ::part(); the element renders nothing and takes no
+ * space unless an indicator exists.
  */
 import { css } from 'lit';
 
@@ -13,18 +15,18 @@ export const styles = css`
     font-family: var(--fgm-font-family, inherit);
     color: var(--fgm-text-color, #212b32);
   }
-  :host(:not([state='indicator'])) {
+  :host(:not([state])) {
     display: none;
   }
-  .callout {
+  .card {
+    margin-top: 0.5rem;
+    padding: 0 1rem 1rem;
     background: var(--fgm-background, #fff9c4);
     border: 1px solid var(--fgm-border-color, #ffeb3b);
-    border-top-width: 8px;
-    padding: 0 1rem 1rem;
   }
-  .heading {
+  .h {
     display: inline-block;
-    margin: -8px 0 0.75rem -1rem;
+    margin: -0.5rem 0 0.5rem calc(-1rem - 1px);
     padding: 0.5rem 1rem;
     background: var(--fgm-heading-background, #ffeb3b);
     font-size: 1.25rem;
@@ -34,11 +36,11 @@ export const styles = css`
   }
   dl {
     display: grid;
-    grid-template-columns: max-content 1fr;
+    grid-template-columns: auto 1fr;
     gap: 0.25rem 1rem;
     margin: 0;
   }
-  .heading,
+  .h,
   dt {
     font-weight: 700;
   }

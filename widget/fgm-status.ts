@@ -52,6 +52,8 @@ export class FgmStatus extends LitElement {
   static version = '0.1.0';
   /** Milliseconds an answer is kept before the element asks again: 24 hours, the most MSCA-FGMRISQR-08 allows (FGMISQ0011). */
   static maxAnswerAge = 86_400_000;
+  /** Milliseconds the element waits for a `token` or `tokenProvider` before it tells the host: `fgm-status-error` NO_SESSION_TOKEN. */
+  static tokenWait = 5000;
 
   static override properties = {
     nhsNumber: { type: String, attribute: 'nhs-number' },
@@ -69,11 +71,14 @@ export class FgmStatus extends LitElement {
   declare birthDate: string;
   /** The gateway's base URL; default the page's own origin. */
   declare gateway: string;
-  /** Level of the alert's heading (aria-level); default 3, as the NHS.UK warning callout. */
+  /** Level of the alert's heading (aria-level); default 3, as the NHS.UK warning card. Set it to fit the host page's headings. */
   declare headingLevel: number;
   /** The host's session token. A property only, never an attribute, so it cannot leak into the DOM. The element waits for a token or tokenProvider before its first query. */
   declare token: string | undefined;
-  /** Called for a fresh session token before each query; preferred over `token`. */
+  /**
+   * Called for a fresh session token before each query; preferred over `token`. Like `token`, it may
+   * be set before the element is defined: Lit takes such instance properties when it upgrades.
+   */
   declare tokenProvider: (() => Promise<string>) | undefined;
   /** @internal */
   declare private _indicator: Indicator | undefined;
@@ -83,6 +88,7 @@ export class FgmStatus extends LitElement {
   #awaitingToken = false;
   /** When the current question was answered (0: not yet, or cut short). */
   #answeredAt = 0;
+  /** The next timed step: asking again (maxAnswerAge, or a return to the page), or giving up waiting for a token. */
   #refresh: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
@@ -141,9 +147,13 @@ export class FgmStatus extends LitElement {
     if (!isIsoDate(birthDate)) return this.#fail(nhsNumber, { code: 'MISSING_BIRTH_DATE' });
     if (!isUnder18(birthDate, ukToday())) return this.#change({ status: 'not-applicable', nhsNumber }); // MSCA-FGMRISQ-04
 
-    // A host usually hands over its token just after the element upgrades: wait for it quietly.
+    // A host usually hands over its token just after the element upgrades: wait for it, but not
+    // silently for ever (a host whose framework set no property would otherwise never know).
     this.#awaitingToken = !this.token && !this.tokenProvider;
-    if (this.#awaitingToken) return;
+    if (this.#awaitingToken) {
+      this.#refresh = setTimeout(() => this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }), FgmStatus.tokenWait);
+      return;
+    }
     let token: string | undefined;
     try {
       token = this.tokenProvider ? await this.tokenProvider() : this.token;
@@ -181,13 +191,14 @@ export class FgmStatus extends LitElement {
   protected override render() {
     const i = this._indicator;
     if (!i) return nothing;
+    // The NHS.UK 10 warning card; the heading is inside the alert region so it is announced with it.
     // role=heading with aria-level lets the host choose the level a real <hN> would fix.
-    return html`<div part="base" class="callout">
-      <div role="heading" aria-level=${this.headingLevel} part="heading" class="heading"><span class="vh">Important: </span>FGM risk indicator</div>
-      <div part="body" role="alert">
+    return html`<div part="base" class="card" role="alert">
+      <div role="heading" aria-level=${this.headingLevel} part="heading" class="h"><span class="vh">Important: </span>FGM risk indicator</div>
+      <div part="body">
         <p>
-          This child has an FGM Information Sharing (FGM IS) indicator: a family history of female genital
-          mutilation means they may be at risk. Consider safeguarding action under your local procedures.
+          An FGM Information Sharing (FGM IS) indicator means this child is considered at potential risk of female
+          genital mutilation. Consider any appropriate safeguarding action under your local procedures.
         </p>
         <dl>
           <dt>NHS number</dt>

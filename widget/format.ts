@@ -3,8 +3,8 @@
  * Pure display rules for the alert (MSCA-FGMRISG-01/02): NHS number 3-3-4, dates D/MM/YYYY,
  * times HH:MM:SS in UK time, and the long forms screen readers announce.
  */
-export { formatNhsNumber, isValidNhsNumber } from '../gateway/nhs-number.ts';
-export { isIsoDate, isUnder18, ukToday } from '../gateway/age.ts';
+export { formatNhsNumber, isValidNhsNumber } from './rules/nhs-number.ts';
+export { isIsoDate, isUnder18, ukToday } from './rules/age.ts';
 
 const UK = 'Europe/London';
 const fmt = (options: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', options);

@@ -4,7 +4,7 @@
  * throws to the element: a network failure or an unreadable answer is a typed result.
  */
 
-import type { StatusBody } from '../gateway/status-body.ts';
+import type { StatusBody } from './rules/status-body.ts';
 
 export type { StatusBody };
 

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FaultSchema } from './faults.ts';
-import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
-import { isIsoDate } from '../../gateway/age.ts';
+import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
+import { isIsoDate } from '../../widget/rules/age.ts';
 
 const date = z.string().refine(isIsoDate, 'must be a date YYYY-MM-DD');
 

@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
-import { isUnder18, ukToday } from '../../gateway/age.ts';
+import { isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { SPINE_ASID } from '../../gateway/fhir/constants.ts';
 import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
 import { parseQueryBundle } from '../../gateway/fhir/query-bundle.ts';
@@ -21,7 +21,7 @@ import { buildQueryResponse } from '../../gateway/fhir/response-bundle.ts';
 import type { Outcome, QueryRequest } from '../../gateway/fhir/types.ts';
 import { loadVocabulary } from '../../gateway/fhir/vocabulary.ts';
 import { MAX_XML_BYTES } from '../../gateway/fhir/xml.ts';
-import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
+import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import type { Fault } from './faults.ts';
 import { loadPatients, type Patient } from './patients.ts';
 

@@ -6,10 +6,10 @@
  */
 import type { Context, Handler } from 'hono';
 import { z } from 'zod';
-import { isIsoDate, isUnder18, ukToday } from '../age.ts';
+import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
 import type { ClientConfig } from '../config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
-import { isValidNhsNumber } from '../nhs-number.ts';
+import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { statusReply, type ReplyDeps } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine, type AskSpineDeps, type SpineOutcome } from '../spine/ask-spine.ts';

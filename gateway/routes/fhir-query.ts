@@ -8,7 +8,7 @@
 import type { Handler } from 'hono';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { parseQueryBundle } from '../fhir/query-bundle.ts';
-import { isValidNhsNumber } from '../nhs-number.ts';
+import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { fhirReply } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';

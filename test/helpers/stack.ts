@@ -24,7 +24,7 @@ import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { validateMessage } from '../../gateway/fhir/profile-validator.ts';
 import { SYSTEM } from '../../gateway/fhir/constants.ts';
 import { LOCAL_CODE_SYSTEM } from '../../gateway/fhir/vocabulary.ts';
-import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
+import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
 import { signJwt, type TestAlg } from './jwt.ts';

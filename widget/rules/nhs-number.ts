@@ -1,6 +1,7 @@
 /**
  * @module nhs-number
- * NHS number rules shared by the gateway and the widget: pure, no Node or DOM APIs.
+ * NHS number rules shared by the widget and the gateway (the widget package owns them, so it
+ * publishes them without reaching into gateway/): pure, no Node or DOM APIs.
  */
 
 /**

@@ -1,0 +1,49 @@
+/**
+ * The types of `<fgm-status>`, standing alone: typing the element needs neither `lit` nor the
+ * element's source. (widget/types.check.ts keeps them in step with the element.)
+ */
+
+/** `fgm-status-change` detail: every outcome, for the host's own logic. */
+export interface FgmStatusChangeDetail {
+  status: 'indicator' | 'no-record' | 'not-applicable' | 'error';
+  nhsNumber: string;
+  assessmentDate?: string;
+  checkedAt?: string;
+  messageId?: string;
+}
+
+/** `fgm-status-error` detail: for IT staff (MSCA-FGMRISQR-04). Never carries patient data. */
+export interface FgmStatusErrorDetail {
+  code: string;
+  smspCode?: string;
+  messageId?: string;
+  httpStatus?: number;
+}
+
+/**
+ * `<fgm-status>`: shows a child's NHS Spine FGM-IS indicator alert, and nothing when there is none.
+ * @fires fgm-status-change - Every outcome.
+ * @fires fgm-status-error - Errors and refusals, for IT reporting; no patient data.
+ */
+export declare class FgmStatus extends HTMLElement {
+  /** The element's version (the package's). */
+  static version: string;
+  /** Milliseconds an answer is kept before the element asks again: at most 24 hours (MSCA-FGMRISQR-08). */
+  static maxAnswerAge: number;
+  /** Milliseconds the element waits for a `token` or `tokenProvider` before `fgm-status-error` NO_SESSION_TOKEN (default 5000). */
+  static tokenWait: number;
+  /** The patient's NHS number, ten digits (attribute `nhs-number`). */
+  nhsNumber: string;
+  /** The patient's date of birth, YYYY-MM-DD (attribute `birth-date`). Required. */
+  birthDate: string;
+  /** The gateway's base URL; default the page's own origin (attribute `gateway`). */
+  gateway: string;
+  /** Level of the alert's heading, default 3 (attribute `heading-level`). */
+  headingLevel: number;
+  /** The host's session token. A property only, never an attribute. */
+  token: string | undefined;
+  /** Called for a fresh session token before each query; preferred over `token`. */
+  tokenProvider: (() => Promise<string>) | undefined;
+  /** Resolves once the element has rendered its current state. */
+  readonly updateComplete: Promise<boolean>;
+}
