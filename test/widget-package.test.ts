@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 /** What `npm create vite` (react-ts) would pick today, at their current majors. */
-const HOST_PACKAGES = ['react@^19', 'react-dom@^19', '@types/react@^19', '@types/react-dom@^19', 'typescript', 'vite@^8'];
+const HOST_PACKAGES = ['react@^19', 'react-dom@^19', '@types/react@^19', '@types/react-dom@^19', 'typescript@^7', 'vite@^8'];
 
 /** The gateway the README's example names. */
 const GATEWAY = 'https://fgm-gateway.example.nhs.uk';
