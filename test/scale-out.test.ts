@@ -85,6 +85,14 @@ async function startChild(configFile: string, name: string): Promise<Child> {
   return { child, url, metricsUrl: /metrics on (http:\S+)/.exec(out)![1]!, output: () => out };
 }
 
+/** Stops a gateway that is still running (a killed one has nothing to wait for). */
+async function stop(g: Child | undefined): Promise<void> {
+  if (!g || g.child.exitCode !== null || g.child.signalCode !== null) return;
+  const exited = once(g.child, 'exit');
+  g.child.kill('SIGTERM');
+  await exited;
+}
+
 const token = () => {
   const now = Math.floor(Date.now() / 1000);
   return signJwt({ iss: 'https://epr.test', aud: 'gw', iat: now, nbf: now, exp: now + 600, sub: 'ajones', roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey });
@@ -152,7 +160,7 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       }
       for (const g of gateways) assert.equal((await health(g.url)).spineBudget, 'shared');
     } finally {
-      await Promise.all(gateways.map(async (g) => (g.child.kill('SIGTERM'), once(g.child, 'exit'))));
+      await Promise.all(gateways.map(stop));
     }
   });
 
@@ -198,7 +206,7 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       assert.match(verify.out, /^intact, \d+ records/);
       assert.equal(verify.status, 0);
     } finally {
-      await Promise.all(gateways.map(async (g) => (g!.child.kill('SIGTERM'), once(g!.child, 'exit'))));
+      await Promise.all(gateways.map(stop));
     }
   });
 
@@ -231,8 +239,7 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       assert.equal(ok.status, 200);
       assert.ok((await auditedIds()).has(ok.id!));
     } finally {
-      g.child.kill('SIGTERM');
-      await once(g.child, 'exit');
+      await stop(g);
       await proxy.close();
     }
   });
@@ -263,8 +270,7 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       proxy.restore();
       await until('/healthz shows the shared budget again', () => health(g.url), (h) => h.spineBudget === 'shared');
     } finally {
-      g.child.kill('SIGTERM');
-      await once(g.child, 'exit');
+      await stop(g);
       await proxy.close();
     }
   });

@@ -70,7 +70,7 @@ describe('PostgreSQL audit store', () => {
     }
     // The owner is refused too, by the triggers.
     for (const sql of ['UPDATE audit_event SET "userId" = \'x\' WHERE seq = 1', 'DELETE FROM audit_event WHERE seq = 1', 'TRUNCATE audit_event']) {
-      await assert.rejects(sqlAs(db.ownerUrl, sql), /append-only/, sql);
+      await assert.rejects(sqlAs(db.ownerUrl, sql), /append-only/, `${sql} as the owner (rows exist: the first test wrote 200)`);
     }
     assert.equal((await sqlAs<{ n: number }>(db.gatewayUrl, 'SELECT count(*)::int AS n FROM audit_event'))[0]!.n, 200);
   });

@@ -157,8 +157,13 @@ async function insertRows(client: pg.PoolClient, rows: readonly AuditRow[]): Pro
 }
 
 /** Appends in one transaction, serialised with every other gateway on the chain's lock. */
+const guarded = new WeakSet<pg.PoolClient>();
+
 async function appendChained(pool: pg.Pool, hmacKey: Buffer, events: readonly AuditEvent[]): Promise<void> {
   const client = await pool.connect();
+  // A connection lost while checked out must fail its query, never crash the gateway.
+  if (!guarded.has(client)) client.on('error', () => {});
+  guarded.add(client);
   let healthy = true;
   try {
     // One round trip opens the transaction, waits for the chain and reads its head.
