@@ -12,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSpineSimulator, type SpineSimulator } from '../demo/spine/server.ts';
+import { generateAnchorKeys, signAnchor, writeAnchor } from '../gateway/audit/anchor.ts';
+import { AUDIT_COLUMNS, type AuditRow } from '../gateway/audit/chain.ts';
 import { migratePostgres, postgresPool, AUDIT_DEADLINE_MS } from '../gateway/audit/postgres-store.ts';
+import { openAuditReader, openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
+import { LOCAL_MIDWIFE, startTestStack } from './helpers/stack.ts';
 import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
 import { signJwt } from './helpers/jwt.ts';
 import { testPki } from './helpers/pki.ts';
@@ -47,7 +51,7 @@ after(async () => {
 });
 
 /** Writes a gateway config; every gateway of one test shares the database and the key prefix. */
-function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefix?: string; perSecond: number; burst: number; localFallbackShare?: number }): string {
+function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefix?: string; perSecond: number; burst: number; localFallbackShare?: number; audit?: object }): string {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({
     metrics: { host: '127.0.0.1', port: 0 },
@@ -62,7 +66,7 @@ function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefi
       roleActivities: { midwife: ['B0370'] }, auditorRoles: [], priority: 'interactive',
       token: { issuer: 'https://epr.test', audience: 'gw', publicKeyFile: 'local.pub.pem', algorithms: ['ES256'], maxLifetimeSeconds: 900 },
     }],
-    audit: { postgresUrl: o.postgresUrl, hmacKeyFile: 'hmac.key' },
+    audit: { postgresUrl: o.postgresUrl, hmacKeyFile: 'hmac.key', ...o.audit },
   }));
   return file;
 }
@@ -127,10 +131,11 @@ async function auditedIds(): Promise<Set<string>> {
   return new Set((await sqlAs<{ requestId: string }>(db.gatewayUrl, 'SELECT "requestId" FROM audit_event')).map((r) => r.requestId));
 }
 
-function cliVerify(configFile: string): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), 'verify'], { env: { ...process.env, FGM_GATEWAY_CONFIG: configFile }, encoding: 'utf8' });
+function cli(configFile: string, ...args: string[]): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], { env: { ...process.env, FGM_GATEWAY_CONFIG: configFile }, encoding: 'utf8' });
   return { status: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
+const cliVerify = (configFile: string) => cli(configFile, 'verify');
 
 describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
   it('SMSP-PERF-001 a 10× burst spread over three gateways reaches Spine at no more than rate + burst in total; the excess hears the busy tone at once', async () => {
@@ -275,3 +280,82 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
     }
   });
 });
+
+describe('the same tools on either store', () => {
+  it('SMSP-AUDIT-009 npm run audit:migrate-to-postgres copies a SQLite trail unchanged: the chain and its signed anchor verify in PostgreSQL, and the CLI reads it from the same config', async () => {
+    const target = await testDatabase();
+    try {
+      const sqliteFile = join(dir, 'migrate.sqlite');
+      const hmacKey = Buffer.from(readFileSync(join(dir, 'hmac.key'), 'utf8').trim());
+      const store = await openSqliteAuditStore(sqliteFile, hmacKey);
+      for (let i = 0; i < 25; i++) {
+        await store.record({
+          time: new Date(Date.UTC(2026, 3, 1, 9 + (i % 3), i)).toISOString(), eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr',
+          userId: 'ajones', roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: `s${i}`, spineResponseId: null,
+          outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, detail: null,
+        });
+      }
+      await store.close();
+      const keys = generateAnchorKeys(join(dir, 'anchor-keys'));
+      const anchorDir = join(dir, 'anchors');
+      const file = config('migrate', { postgresUrl: target.gatewayUrl, perSecond: 10, burst: 10, audit: { sqliteFile, anchorPublicKeyFile: keys.publicKeyFile, anchorDir } });
+      // Anchored on SQLite first: the copy must keep the very hashes the anchor signed.
+      writeAnchor(anchorDir, signAnchor((await sqlitehead(sqliteFile))!, readFileSync(keys.privateKeyFile, 'utf8')));
+
+      const migrated = cli(file, 'migrate-to-postgres', '--owner-url', target.ownerUrl, '--grant', target.gatewayRole);
+      assert.equal(migrated.out, `copied 25 records from ${sqliteFile}; PostgreSQL trail intact, 25 records (1 anchors checked)`);
+      assert.equal(migrated.status, 0);
+      // Independent of the CLI: the rows in PostgreSQL are the SQLite rows, field for field.
+      const pgRows = await sqlAs<AuditRow>(target.gatewayUrl, 'SELECT * FROM audit_event ORDER BY seq');
+      const db = openAuditReader(sqliteFile);
+      assert.deepEqual(pgRows.map((r) => ({ ...r, seq: Number(r.seq) })), db.prepare('SELECT * FROM audit_event ORDER BY seq').all());
+      db.close();
+
+      assert.deepEqual(cli(file, 'throughput', '2026-04-01'), { status: 0, out: '2026-04-01: 25 requests; peak hour 09:00 UTC with 9' });
+      assert.match(cli(file, 'anchor', '--key', keys.privateKeyFile).out, /^anchored record 25: /);
+      // A second copy into a trail that has records is refused (it would fork the chain).
+      assert.match(cli(file, 'migrate-to-postgres', '--owner-url', target.ownerUrl).out, /already holds 25 records/);
+      // An edit is named by the CLI against PostgreSQL too.
+      await sqlAs(target.ownerUrl, `ALTER TABLE audit_event DISABLE TRIGGER USER; UPDATE audit_event SET "userId" = 'someone' WHERE seq = 12; ALTER TABLE audit_event ENABLE TRIGGER USER`);
+      assert.deepEqual(cli(file, 'verify'), { status: 1, out: 'broken at record 12: its content does not match its hash (record altered)' });
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it('SMSP-AUDIT-007 /admin search, CSV export, verify and throughput work on the PostgreSQL store', async () => {
+    const stack = await startTestStack({
+      configure: (raw) => {
+        raw.clients[0].smspAuditorRoles = ['smsp-auditor'];
+        raw.audit = { postgresUrl: db.gatewayUrl, hmacKeyFile: raw.audit.hmacKeyFile };
+      },
+    });
+    try {
+      const asked = JSON.parse((await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000026' } })).body) as { messageId: string };
+      const auditor = stack.signToken({ sub: 'igofficer', roles: ['smsp-auditor'], org: 'RX1' });
+      const found = await stack.request(`/admin/audit?messageId=${asked.messageId}`, { token: auditor });
+      assert.equal(found.status, 200, found.body);
+      assert.deepEqual((JSON.parse(found.body).records as AuditRow[]).map((r) => [r.userId, r.nhsNumber, r.spineMessageId]), [['ajones', '9990000026', asked.messageId]]);
+      const csv = await stack.request(`/admin/audit?messageId=${asked.messageId}&format=csv`, { token: auditor });
+      assert.equal(csv.body.split('\r\n')[0], ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'].join(','));
+      assert.match(csv.body.split('\r\n')[1]!, /"ajones".*"9990000026"/);
+      const verify = JSON.parse((await stack.request('/admin/audit/verify', { token: auditor })).body) as { ok: boolean; summary: string };
+      assert.ok(verify.ok, verify.summary);
+      const today = new Date().toISOString().slice(0, 10);
+      const through = JSON.parse((await stack.request(`/admin/throughput?date=${today}`, { token: auditor })).body) as { total: number };
+      const expected = await sqlAs<{ n: number }>(db.gatewayUrl, `SELECT count(*)::int AS n FROM audit_event WHERE "eventType" IN ('widget-query', 'fhir-query') AND "time" LIKE $1`, [`${today}%`]);
+      assert.equal(through.total, expected[0]!.n);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+async function sqlitehead(file: string): Promise<{ seq: number; hash: string } | undefined> {
+  const db = openAuditReader(file);
+  try {
+    return db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+  } finally {
+    db.close();
+  }
+}

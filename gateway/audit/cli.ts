@@ -76,11 +76,13 @@ async function main(argv: string[]): Promise<number> {
       const { copyTrailToPostgres, migratePostgres, postgresPool } = await import('./postgres-store.ts');
       const pool = postgresPool(values['owner-url'] ?? config.audit.postgresUrl, 1);
       const db = openAuditReader(from);
+      const rows = db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>;
       let copied: number;
       try {
         await migratePostgres(pool, values.grant).catch(() => {}); // a restricted role copies into a schema its owner made
-        copied = await copyTrailToPostgres(pool, db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>);
+        copied = await copyTrailToPostgres(pool, rows);
       } finally {
+        rows.return?.();
         db.close();
         await pool.end();
       }
