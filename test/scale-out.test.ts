@@ -359,3 +359,20 @@ async function sqlitehead(file: string): Promise<{ seq: number; hash: string } |
     db.close();
   }
 }
+
+describe('a missing service', () => {
+  /** The helper as a test calls it, in a child whose service address points at a closed port. */
+  const attempt = (what: 'testDatabase' | 'testRedis', env: Record<string, string>) => {
+    const script = `const m = await import(${JSON.stringify(new URL('./helpers/services.ts', import.meta.url).href)}); try { await m.${what}(); } catch (e) { console.log(e.message); }`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    return r.stdout.trim();
+  };
+  it('fails the tests that need PostgreSQL with one line naming it (never a skip)', () => {
+    const line = attempt('testDatabase', { FGM_TEST_POSTGRES_URL: 'postgres://postgres@127.0.0.1:1/postgres' });
+    assert.match(line, /^PostgreSQL is needed and not reachable at 127\.0\.0\.1:1 \(ECONNREFUSED\): start it \(\.ci\/run does\) or set FGM_TEST_POSTGRES_URL$/);
+  });
+  it('fails the tests that need Redis with one line naming it (never a skip)', () => {
+    const line = attempt('testRedis', { FGM_TEST_REDIS_URL: 'redis://127.0.0.1:1' });
+    assert.match(line, /^Redis is needed and not reachable at 127\.0\.0\.1:1 \(.+\): start it \(\.ci\/run does\) or set FGM_TEST_REDIS_URL$/);
+  });
+});
