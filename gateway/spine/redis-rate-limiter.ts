@@ -112,10 +112,11 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
   });
   redis.defineCommand('fgmSpineBudget', { lua: SCRIPT });
   let state: SharedBudgetState = { shared: false, reason: 'connecting to Redis' };
+  // The reason is kept current; the log and metric hear only of a move between shared and local.
   const setState = (next: SharedBudgetState) => {
-    if (next.shared === state.shared) return;
-    state = next;
-    o.onState?.(state);
+    const moved = next.shared !== state.shared;
+    if (moved || !next.shared) state = next;
+    if (moved) o.onState?.(state);
   };
   redis.on('error', (e: Error & { code?: string }) => setState({ shared: false, reason: `Redis unreachable: ${e.code ?? e.message.split('\n')[0]}` }));
   redis.on('close', () => setState({ shared: false, reason: 'Redis connection lost' }));
