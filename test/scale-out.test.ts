@@ -324,11 +324,19 @@ describe('the same tools on either store', () => {
   });
 
   it('SMSP-AUDIT-007 /admin search, CSV export, verify and throughput work on the PostgreSQL store', async () => {
+    // A trail of its own: the stack keys its chain with its own HMAC key.
+    const own = await testDatabase();
+    const owner = postgresPool(own.ownerUrl, 1);
+    await migratePostgres(owner, own.gatewayRole).finally(() => owner.end());
+    const db = own;
     const stack = await startTestStack({
       configure: (raw) => {
         raw.clients[0].smspAuditorRoles = ['smsp-auditor'];
-        raw.audit = { postgresUrl: db.gatewayUrl, hmacKeyFile: raw.audit.hmacKeyFile };
+        raw.audit = { postgresUrl: own.gatewayUrl, hmacKeyFile: raw.audit.hmacKeyFile };
       },
+    }).catch(async (e) => {
+      await own.drop();
+      throw e;
     });
     try {
       const asked = JSON.parse((await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000026' } })).body) as { messageId: string };
@@ -347,6 +355,7 @@ describe('the same tools on either store', () => {
       assert.equal(through.total, expected[0]!.n);
     } finally {
       await stack.close();
+      await own.drop();
     }
   });
 });
