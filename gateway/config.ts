@@ -120,7 +120,7 @@ export const GatewayConfigSchema = z.strictObject({
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id')
     .refine((cs) => sharesFit(cs), 'the spineShare values add up to more than 1, or leave nothing for the clients without one'),
   audit: z.strictObject({
-    /** The embedded default store; with postgresUrl, only the source `npm run audit:migrate-to-postgres` copies from. */
+    /** The embedded default store; with postgresUrl, only the source `cli.js migrate-to-postgres` copies from. */
     sqliteFile: file.optional(),
     hmacKeyFile: file,
     /** Ed25519 public key that checks signed anchors, and the folder holding anchor files (both optional). */

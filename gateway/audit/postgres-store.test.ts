@@ -88,7 +88,7 @@ describe('PostgreSQL audit store', () => {
     await owner.end();
     const fresh = await testDatabase();
     try {
-      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 1 and this role cannot upgrade it.*audit:migrate-postgres/);
+      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 1 and this role cannot upgrade it.*cli\.js migrate-postgres/);
     } finally {
       await fresh.drop();
     }

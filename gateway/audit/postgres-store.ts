@@ -12,8 +12,8 @@
  * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
  * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
  *   the gateway's role is granted INSERT and SELECT only (see README, "Running it highly available").
- * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`npm run
- *   audit:migrate-postgres`) or by the gateway itself when its role owns the schema.
+ * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`node dist/gateway/audit/cli.js
+ *   migrate-postgres`) or by the gateway itself when its role owns the schema.
  */
 import pg from 'pg';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
@@ -133,7 +133,7 @@ async function ensureSchema(pool: pg.Pool): Promise<void> {
   try {
     await migratePostgres(pool);
   } catch (e) {
-    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run npm run audit:migrate-postgres as the schema's owner`);
+    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run `node dist/gateway/audit/cli.js migrate-postgres` as the schema's owner`);
   }
 }
 
