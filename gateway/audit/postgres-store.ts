@@ -133,7 +133,7 @@ async function ensureSchema(pool: pg.Pool): Promise<void> {
   try {
     await migratePostgres(pool);
   } catch (e) {
-    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run `node dist/gateway/audit/cli.js migrate-postgres` as the schema's owner`);
+    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run node dist/gateway/audit/cli.js migrate-postgres as the schema's owner`);
   }
 }
 
