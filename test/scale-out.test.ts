@@ -282,7 +282,7 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
 });
 
 describe('the same tools on either store', () => {
-  it('SMSP-AUDIT-009 the CLI's migrate-to-postgres copies a SQLite trail unchanged: the chain and its signed anchor verify in PostgreSQL, and the CLI reads it from the same config', async () => {
+  it('SMSP-AUDIT-009 the CLI command migrate-to-postgres copies a SQLite trail unchanged: the chain and its signed anchor verify in PostgreSQL, and the CLI reads it from the same config', async () => {
     const target = await testDatabase();
     try {
       const sqliteFile = join(dir, 'migrate.sqlite');
