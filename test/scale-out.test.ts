@@ -385,3 +385,42 @@ describe('a missing service', () => {
     assert.match(line, /^Redis is needed and not reachable at 127\.0\.0\.1:1 \(.+\): start it \(\.ci\/run does\) or set FGM_TEST_REDIS_URL$/);
   });
 });
+
+describe('the embedded default', () => {
+  it('a gateway on SQLite with the in-process budget loads neither the PostgreSQL nor the Redis driver, and its /healthz is unchanged', async () => {
+    // A resolve hook in the child notes every import of pg or ioredis.
+    const loaded = join(dir, 'loaded.log');
+    writeFileSync(join(dir, 'hook.mjs'), `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier === 'pg' || specifier === 'ioredis') appendFileSync(${JSON.stringify(loaded)}, specifier + '\\n');
+  return next(specifier, context);
+}
+`);
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(new URL(`file://${join(dir, 'hook.mjs')}`).href)});\n`);
+    const run = async (name: string, file: string) => {
+      rmSync(loaded, { force: true });
+      const child = spawn(process.execPath, ['--import', join(dir, 'register.mjs'), ...builtGateway('main.js')], { env: { ...process.env, FGM_GATEWAY_CONFIG: file }, stdio: ['ignore', 'pipe', 'inherit'] });
+      children.add(child);
+      const g: Child = { child, url: await listeningUrl(child, name), metricsUrl: '', output: () => '' };
+      const answer = await ask(g.url);
+      const h = await health(g.url);
+      await stop(g);
+      let drivers: string[] = [];
+      try {
+        drivers = readFileSync(loaded, 'utf8').trim().split('\n').sort();
+      } catch {
+        // no file: no driver was imported
+      }
+      return { answer, h, drivers };
+    };
+    const embedded = config('embedded', { postgresUrl: db.gatewayUrl, perSecond: 10, burst: 10, audit: { postgresUrl: undefined, sqliteFile: 'embedded.sqlite' } });
+    const plain = await run('scale-embedded', embedded);
+    assert.equal(plain.answer.status, 200);
+    assert.deepEqual(plain.h, { status: 'ok', spine: 'up', http: 200 });
+    assert.deepEqual(plain.drivers, []);
+    // The hook does see them when they are configured.
+    const scaled = await run('scale-configured', config('configured', { postgresUrl: db.gatewayUrl, redisUrl: redis.url, prefix: `${redis.prefix}hook:`, perSecond: 10, burst: 10 }));
+    assert.equal(scaled.answer.status, 200);
+    assert.deepEqual(scaled.drivers, ['ioredis', 'pg']);
+  });
+});
