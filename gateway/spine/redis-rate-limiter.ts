@@ -113,7 +113,9 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
   redis.defineCommand('fgmSpineBudget', { lua: SCRIPT });
   let state: SharedBudgetState = { shared: false, reason: 'connecting to Redis' };
   // The reason is kept current; the log and metric hear only of a move between shared and local.
+  let closing = false;
   const setState = (next: SharedBudgetState) => {
+    if (closing) return; // a shutdown is not an outage
     const moved = next.shared !== state.shared;
     if (moved || !next.shared) state = next;
     if (moved) o.onState?.(state);
@@ -146,6 +148,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     },
     state: () => state,
     async close() {
+      closing = true;
       redis.disconnect();
     },
   };
