@@ -33,7 +33,8 @@ import { requestMetrics } from './middleware/request-metrics.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './observe/gateway-metrics.ts';
 import { createCircuitBreaker } from './spine/circuit-breaker.ts';
 import { protectSpine } from './spine/protected-spine.ts';
-import { clientShares, createRateLimiter } from './spine/rate-limiter.ts';
+import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import type { EngineHealth } from './engines.ts';
 import type { SpineClient } from './spine/client.ts';
 
 export interface AppDeps {
@@ -54,6 +55,10 @@ export interface AppDeps {
   metrics?: GatewayMetrics;
   /** The audit trail for auditors (/admin/*); without it those routes are not served. */
   auditTrail?: AuditTrail;
+  /** The Spine budget (engines.ts: in-process or shared in Redis); default: an in-process one from the config. */
+  limiter?: RateLimiter;
+  /** The scale-out engines' state for /healthz (server.ts, when PostgreSQL or Redis is configured). */
+  engines?: () => EngineHealth;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
@@ -80,7 +85,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
       log({ level: state === 'open' ? 'warn' : 'info', msg: 'spine link', breaker: state });
     },
   });
-  const spine = protectSpine(deps.spine, { limiter: createRateLimiter({ ...config.spine.rateLimit, shares: clientShares(config.clients) }), breaker, metrics });
+  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(config.clients) }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,
@@ -131,7 +136,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     app.get('/admin/audit.html', page.html);
     app.get('/admin/audit.js', page.js);
   }
-  app.get('/healthz', healthz({ breakerState: () => breaker.state }));
+  app.get('/healthz', healthz({ breakerState: () => breaker.state, ...(deps.engines ? { engines: deps.engines } : {}) }));
 
   app.onError(errorHandler(replyDeps));
   app.notFound(notFound(replyDeps));

@@ -85,3 +85,23 @@ describe('gateway config', () => {
     assert.equal(parseConfig(r, '/').clients[0]!.mtls!.fingerprint256, 'AB'.repeat(32));
   });
 });
+
+describe('gateway config: the scale-out engines', () => {
+  it('redisUrl needs localFallbackShare, and the share means nothing without redisUrl', () => {
+    const r = raw();
+    r.spine.rateLimit.redisUrl = 'redis://127.0.0.1:6379';
+    fails(r, /^config: spine\.rateLimit\.localFallbackShare: redisUrl needs localFallbackShare/);
+    delete r.spine.rateLimit.redisUrl;
+    r.spine.rateLimit.localFallbackShare = 0.5;
+    fails(r, /^config: spine\.rateLimit\.localFallbackShare: localFallbackShare applies only with redisUrl/);
+  });
+  it('postgresUrl is a postgres:// URL, and a config names a SQLite file or PostgreSQL', () => {
+    const r = raw();
+    r.audit.postgresUrl = 'mysql://db/fgm';
+    fails(r, /^config: audit\.postgresUrl: /);
+    r.audit = { hmacKeyFile: 'hmac.key' };
+    fails(r, /^config: audit\.sqliteFile: give sqliteFile or postgresUrl/);
+    r.audit.postgresUrl = 'postgres://fgm_gateway@db/fgm';
+    assert.equal(parseConfig(r, '/etc/fgm').audit.sqliteFile, undefined);
+  });
+});

@@ -95,7 +95,19 @@ export const GatewayConfigSchema = z.strictObject({
     asid,
     tls: TlsFilesSchema,
     timeoutMs: z.number().int().min(100).max(120_000),
-    rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1) }),
+    rateLimit: z
+      .strictObject({
+        perSecond: z.number().positive(),
+        burst: z.number().int().min(1),
+        /** One budget shared by every gateway (perSecond and burst are then the SMSP's total toward Spine). */
+        redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+        /** Key prefix in Redis, so several SMSPs (or tests) can share one server. */
+        redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
+        /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
+        localFallbackShare: z.number().gt(0).max(1).optional(),
+      })
+      .refine((r) => !r.redisUrl || r.localFallbackShare !== undefined, { message: 'redisUrl needs localFallbackShare (each gateway\'s part of the budget while Redis is unreachable)', path: ['localFallbackShare'] })
+      .refine((r) => r.redisUrl || r.localFallbackShare === undefined, { message: 'localFallbackShare applies only with redisUrl', path: ['localFallbackShare'] }),
     /** Outage tolerance (SMSP-PERF-006): consecutive connection failures that open the breaker, and its cool-down. */
     circuitBreaker: z.strictObject({ failureThreshold: z.number().int().min(1), coolDownMs: z.number().int().min(100) }).partial().optional(),
     /** Extra: cap on Spine's answer; FGM-IS responses are a few KB. */
@@ -108,15 +120,17 @@ export const GatewayConfigSchema = z.strictObject({
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id')
     .refine((cs) => sharesFit(cs), 'the spineShare values add up to more than 1, or leave nothing for the clients without one'),
   audit: z.strictObject({
-    sqliteFile: file,
+    /** The embedded default store; with postgresUrl, only the source `cli.js migrate-to-postgres` copies from. */
+    sqliteFile: file.optional(),
     hmacKeyFile: file,
     /** Ed25519 public key that checks signed anchors, and the folder holding anchor files (both optional). */
     anchorPublicKeyFile: file.optional(),
     anchorDir: file.optional(),
-    postgresUrl: z.string().min(1).optional(),
+    /** Several gateways share one trail in PostgreSQL (see README, "Running it highly available"). */
+    postgresUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
     onBrokenChain: z.enum(['warn', 'refuse']).optional(),
-  }),
+  }).refine((a) => a.sqliteFile || a.postgresUrl, { message: 'give sqliteFile or postgresUrl', path: ['sqliteFile'] }),
   /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
   vocabularyFile: file.optional(),
   /** Extra: the built widget module served at GET /widget/fgm-status.js. */
@@ -154,7 +168,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     clients: c.clients.map((cl) => ({ ...cl, token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) } })),
     audit: {
       ...c.audit,
-      sqliteFile: at(c.audit.sqliteFile),
+      ...(c.audit.sqliteFile ? { sqliteFile: at(c.audit.sqliteFile) } : {}),
       hmacKeyFile: at(c.audit.hmacKeyFile),
       ...(c.audit.anchorPublicKeyFile ? { anchorPublicKeyFile: at(c.audit.anchorPublicKeyFile) } : {}),
       ...(c.audit.anchorDir ? { anchorDir: at(c.audit.anchorDir) } : {}),

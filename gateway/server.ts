@@ -13,7 +13,6 @@ import { TLSSocket } from 'node:tls';
 import type { Context } from 'hono';
 import { createApp } from './app.ts';
 import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
-import { openSqliteAuditStore, type SqliteAuditStore } from './audit/sqlite-store.ts';
 import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
@@ -26,6 +25,7 @@ import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
 import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
 import { createGatewayMetrics } from './observe/gateway-metrics.ts';
+import { openAuditEngine, openSpineBudget, withoutPassword, type AuditEngine } from './engines.ts';
 import { createMetricsServer } from './observe/metrics-server.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
@@ -37,7 +37,7 @@ export interface GatewayDeps {
   log?: Logger;
   /** Default: the real HTTPS client for `spine.endpoint`. */
   spine?: SpineClient;
-  /** Default: the SQLite store at `audit.sqliteFile`. */
+  /** Default: the store the config names (engines.ts): SQLite at `audit.sqliteFile`, or PostgreSQL. */
   audit?: AuditSink;
   now?: () => Date;
   /** For JWKS fetches; default global fetch. */
@@ -66,9 +66,9 @@ function peerCertificate(c: Context): PeerCertificate | undefined {
 }
 
 /** The start-up tail check; an unreadable anchor file counts as a broken chain, not a crash. */
-function checkAuditTail(trail: AuditTrail): VerifyResult {
+async function checkAuditTail(trail: AuditTrail): Promise<VerifyResult> {
   try {
-    return trail.verifyTail();
+    return await trail.verifyTail();
   } catch (e) {
     return { ok: false, seq: null, reason: (e as Error).message.split('\n')[0]! };
   }
@@ -92,14 +92,17 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const vocabulary = vocabularyFor(config);
   const log = deps.log ?? jsonLineLogger();
   const verifySession = createSessionVerifier({ clients: config.clients, clientKeys: material.clientKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  let store: SqliteAuditStore | undefined;
+  const metrics = createGatewayMetrics();
+  let engine: AuditEngine | undefined;
   if (!deps.audit) {
     try {
-      store = await openSqliteAuditStore(config.audit.sqliteFile, material.hmacKey);
+      engine = await openAuditEngine(config, material.hmacKey, { log, registry: metrics.registry });
     } catch (e) {
-      throw new ConfigError(`config: audit.sqliteFile: cannot open ${config.audit.sqliteFile}: ${(e as Error).message}`);
+      const [key, where] = config.audit.postgresUrl ? ['audit.postgresUrl', withoutPassword(config.audit.postgresUrl)] : ['audit.sqliteFile', config.audit.sqliteFile];
+      throw new ConfigError(`config: ${key}: cannot open ${where}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
+  const store = engine?.store;
   const realSpine = deps.spine
     ? undefined
     : createHttpsSpineClient({ endpoint: config.spine.endpoint, tls: material.spineTls, timeoutMs: config.spine.timeoutMs, maxResponseBytes: config.spine.maxResponseBytes });
@@ -109,16 +112,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // Unauthenticated requests get their own records up to a bound per source address, then one summary per address.
   const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError: () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }) });
   // Auditors read through their own read-only connection; only the real store has a trail to read.
-  const auditTrail = store ? openAuditTrail(config, material.hmacKey) : undefined;
+  const auditTrail = store ? await openAuditTrail(config, material.hmacKey) : undefined;
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
-  const tail = auditTrail && checkAuditTail(auditTrail);
+  const tail = auditTrail && (await checkAuditTail(auditTrail));
   if (tail && !tail.ok) {
     log({ level: 'error', msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify', audit: describeVerify(tail), onBrokenChain: config.audit.onBrokenChain ?? 'warn' });
     if (config.audit.onBrokenChain === 'refuse') {
-      auditTrail.close();
+      await auditTrail.close();
       await store?.close();
       realSpine?.close();
-      throw new ConfigError(`audit: ${config.audit.sqliteFile}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`);
+      throw new ConfigError(`audit: ${engine!.where}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`);
     }
   }
   const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
@@ -127,7 +130,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
     spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
   });
-  const metrics = createGatewayMetrics();
+  const budget = await openSpineBudget(config, { log, registry: metrics.registry });
+  const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
   const app = createApp({
     config,
     metrics,
@@ -136,6 +140,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     spine: deps.spine ?? realSpine!,
     audit: sink,
     ...(auditTrail ? { auditTrail } : {}),
+    limiter: budget.limiter,
+    ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
     verifySession,
     log,
     widgetFile: config.widgetFile ?? DEFAULT_WIDGET_FILE,
@@ -172,8 +178,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   try {
     await once(server, 'listening');
   } catch (e) {
-    auditTrail?.close();
+    await auditTrail?.close();
     await store?.close();
+    await budget.close();
     realSpine?.close();
     throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -186,8 +193,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await once(metricsServer, 'listening');
   } catch (e) {
     server.close();
-    auditTrail?.close();
+    await auditTrail?.close();
     await store?.close();
+    await budget.close();
     realSpine?.close();
     throw new ConfigError(`config: metrics: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -222,7 +230,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         await closed;
         await metricsClosed;
         realSpine?.close();
-        auditTrail?.close();
+        await budget.close();
+        await auditTrail?.close();
         await sink.flush().catch(() => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }));
         await store?.close();
       })();

@@ -5,6 +5,9 @@
  *   npm run audit:anchor -- --key FILE [--out DIR]   sign the current head with an Ed25519 key the gateway never holds
  *   npm run audit:anchor -- --generate-key DIR       make that key pair
  *   npm run audit:throughput -- [YYYY-MM-DD]   daily total and peak hour (SMSP-PERF-002), no patient data
+ *   node dist/gateway/audit/cli.js migrate-postgres [--owner-url URL] [--grant ROLE]   create/upgrade the PostgreSQL schema (as its owner), grant ROLE INSERT and SELECT
+ *   node dist/gateway/audit/cli.js migrate-to-postgres [--from FILE] [--owner-url URL] [--grant ROLE]   copy a SQLite trail into an empty PostgreSQL one, chain unchanged, then verify it there
+ * verify, anchor and throughput work on whichever store the config names.
  * Problems print one line and exit 2.
  */
 import { readFileSync } from 'node:fs';
@@ -12,16 +15,17 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { readKeyMaterial } from '../key-material.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
-import { openAuditReader, throughputOn } from './sqlite-store.ts';
+import type { AuditRow } from './chain.ts';
+import { openAuditReader } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
 import { describeVerify } from './verify.ts';
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { key: { type: 'string' }, out: { type: 'string' }, 'generate-key': { type: 'string' } },
+    options: { key: { type: 'string' }, out: { type: 'string' }, 'generate-key': { type: 'string' }, 'owner-url': { type: 'string' }, grant: { type: 'string' }, from: { type: 'string' } },
   });
   if (command === 'anchor' && values['generate-key']) {
     const keys = generateAnchorKeys(values['generate-key']);
@@ -29,11 +33,11 @@ function main(argv: string[]): number {
     return 0;
   }
   const config = loadConfig();
+  const hmacKey = () => readKeyMaterial(config).hmacKey;
   switch (command) {
     case 'verify': {
-      const trail = openAuditTrail(config, readKeyMaterial(config).hmacKey);
-      const result = trail.verify();
-      trail.close();
+      const trail = await openAuditTrail(config, hmacKey());
+      const result = await trail.verify().finally(() => trail.close());
       console.log(describeVerify(result));
       return result.ok ? 0 : 1;
     }
@@ -41,9 +45,8 @@ function main(argv: string[]): number {
       if (!values.key) throw new Error('anchor needs --key <Ed25519 private key PEM>');
       const out = values.out ?? config.audit.anchorDir;
       if (!out) throw new Error('anchor needs --out <dir> or audit.anchorDir in the config');
-      const db = openAuditReader(config.audit.sqliteFile);
-      const head = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-      db.close();
+      const trail = await openAuditTrail(config, hmacKey());
+      const head = await trail.head().finally(() => trail.close());
       if (!head) throw new Error('the audit trail is empty: nothing to anchor');
       console.log(`anchored record ${head.seq}: ${writeAnchor(out, signAnchor(head, readFileSync(values.key, 'utf8')))}`);
       return 0;
@@ -51,19 +54,50 @@ function main(argv: string[]): number {
     case 'throughput': {
       const date = positionals[0] ?? new Date().toISOString().slice(0, 10);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`throughput: "${date}" is not YYYY-MM-DD`);
-      const db = openAuditReader(config.audit.sqliteFile);
-      const t = throughputOn(db, date);
-      db.close();
+      const trail = await openAuditTrail(config, hmacKey());
+      const t = await trail.throughput(date).finally(() => trail.close());
       console.log(`${t.date}: ${t.total} requests; peak hour ${t.peakHour ?? '-'}:00 UTC with ${t.peakHourCount}`);
       return 0;
     }
+    case 'migrate-postgres': {
+      // The schema's owner applies the migrations and grants the gateway's role INSERT and SELECT only.
+      const url = values['owner-url'] ?? config.audit.postgresUrl;
+      if (!url) throw new Error('migrate-postgres needs --owner-url <postgres://owner@host/db> or audit.postgresUrl in the config');
+      const { migratePostgres, postgresPool } = await import('./postgres-store.ts');
+      const pool = postgresPool(url, 1);
+      const applied = await migratePostgres(pool, values.grant).finally(() => pool.end());
+      console.log(`audit schema ${applied.length ? `migrated: versions ${applied.join(', ')} applied` : 'already current'}${values.grant ? `; ${values.grant} may INSERT and SELECT` : ''}`);
+      return 0;
+    }
+    case 'migrate-to-postgres': {
+      // Copies the SQLite trail unchanged (seq, prevHash, hash), then verifies it where it now lives.
+      const from = values.from ?? config.audit.sqliteFile;
+      if (!from || !config.audit.postgresUrl) throw new Error('migrate-to-postgres needs audit.postgresUrl in the config and the SQLite trail (audit.sqliteFile or --from FILE)');
+      const { copyTrailToPostgres, migratePostgres, postgresPool } = await import('./postgres-store.ts');
+      const pool = postgresPool(values['owner-url'] ?? config.audit.postgresUrl, 1);
+      const db = openAuditReader(from);
+      const rows = db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>;
+      let copied: number;
+      try {
+        await migratePostgres(pool, values.grant).catch(() => {}); // a restricted role copies into a schema its owner made
+        copied = await copyTrailToPostgres(pool, rows);
+      } finally {
+        rows.return?.();
+        db.close();
+        await pool.end();
+      }
+      const trail = await openAuditTrail(config, hmacKey());
+      const result = await trail.verify().finally(() => trail.close());
+      console.log(`copied ${copied} records from ${from}; PostgreSQL trail ${describeVerify(result)}`);
+      return result.ok ? 0 : 1;
+    }
     default:
-      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD]');
+      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
   }
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   console.error(`audit: ${(e as Error).message.split('\n')[0]}`);
   process.exitCode = 2;

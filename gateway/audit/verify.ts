@@ -33,25 +33,43 @@ function databaseProblems(db: Database.Database): string | undefined {
 export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string): VerifyResult {
   const damaged = databaseProblems(db);
   if (damaged) return { ok: false, seq: null, reason: damaged };
+  const walk = chainWalk(hmacKey, anchors.length > 0);
+  // iterate() streams: a trail of millions of records is never all in memory.
+  for (const row of db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
+    const broken = walk.step(row);
+    if (broken) return broken;
+  }
+  return walk.finish(anchors, publicKey);
+}
+
+/**
+ * The whole-chain walk, whatever the store: feed it every record in sequence order (`step`
+ * answers the first break), then `finish` checks the anchors against what it saw.
+ */
+export function chainWalk(hmacKey: Buffer, keepHashes: boolean) {
   const hashes = new Map<number, string>();
   let expected = 1;
   let prev = GENESIS;
-  // iterate() streams: a trail of millions of records is never all in memory.
-  for (const row of db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
-    if (row.seq !== expected) return { ok: false, seq: expected, reason: `record ${expected} is missing (the next stored record is ${row.seq})` };
-    if (row.prevHash !== prev) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
-    if (chainHash(hmacKey, row.seq, rowValues(row), row.prevHash) !== row.hash) return { ok: false, seq: row.seq, reason: 'its content does not match its hash (record altered)' };
-    if (anchors.length) hashes.set(row.seq, row.hash);
-    prev = row.hash;
-    expected++;
-  }
-  const last = expected - 1;
-  for (const a of anchors) {
-    if (!publicKey || !anchorSignatureValid(a, publicKey)) return { ok: false, seq: a.seq, reason: `the anchor for record ${a.seq} has no valid signature` };
-    if (a.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})` };
-    if (hashes.get(a.seq) !== a.hash) return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
-  }
-  return { ok: true, records: last, anchors: anchors.length };
+  return {
+    step(row: AuditRow): VerifyResult | undefined {
+      if (row.seq !== expected) return { ok: false, seq: expected, reason: `record ${expected} is missing (the next stored record is ${row.seq})` };
+      if (row.prevHash !== prev) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
+      if (chainHash(hmacKey, row.seq, rowValues(row), row.prevHash) !== row.hash) return { ok: false, seq: row.seq, reason: 'its content does not match its hash (record altered)' };
+      if (keepHashes) hashes.set(row.seq, row.hash);
+      prev = row.hash;
+      expected++;
+      return undefined;
+    },
+    finish(anchors: readonly Anchor[], publicKey?: string): VerifyResult {
+      const last = expected - 1;
+      for (const a of anchors) {
+        if (!publicKey || !anchorSignatureValid(a, publicKey)) return { ok: false, seq: a.seq, reason: `the anchor for record ${a.seq} has no valid signature` };
+        if (a.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})` };
+        if (hashes.get(a.seq) !== a.hash) return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
+      }
+      return { ok: true, records: last, anchors: anchors.length };
+    },
+  };
 }
 
 /** How many of the newest records the start-up check walks: enough to catch a recent edit, cheap on any trail. */
@@ -63,6 +81,15 @@ export const TAIL_RECORDS = 1000;
  */
 export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string, tail = TAIL_RECORDS): VerifyResult {
   const rows = (db.prepare('SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?').all(tail) as AuditRow[]).reverse();
+  const newest = newestAnchor(anchors);
+  const anchored = newest && (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
+  return verifyTailRows(rows, hmacKey, newest, publicKey, anchored?.hash);
+}
+
+export const newestAnchor = (anchors: readonly Anchor[]) => anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
+
+/** The tail check, whatever the store: `rows` oldest first, `anchoredHash` the stored hash at the newest anchor's seq. */
+export function verifyTailRows(rows: readonly AuditRow[], hmacKey: Buffer, newest: Anchor | undefined, publicKey: string | undefined, anchoredHash: string | undefined): VerifyResult {
   let prev: AuditRow | undefined;
   for (const row of rows) {
     if (prev && row.seq !== prev.seq + 1) return { ok: false, seq: prev.seq + 1, reason: `record ${prev.seq + 1} is missing (the next stored record is ${row.seq})` };
@@ -71,12 +98,10 @@ export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, anchors:
     prev = row;
   }
   const last = prev?.seq ?? 0;
-  const newest = anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
   if (newest) {
     if (!publicKey || !anchorSignatureValid(newest, publicKey)) return { ok: false, seq: newest.seq, reason: `the anchor for record ${newest.seq} has no valid signature` };
     if (newest.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${newest.seq} at ${newest.time})` };
-    const anchored = db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined;
-    if (anchored?.hash !== newest.hash) return { ok: false, seq: newest.seq, reason: `record ${newest.seq} does not match its anchor of ${newest.time}` };
+    if (anchoredHash !== newest.hash) return { ok: false, seq: newest.seq, reason: `record ${newest.seq} does not match its anchor of ${newest.time}` };
   }
   return { ok: true, records: rows.length, anchors: newest ? 1 : 0 };
 }

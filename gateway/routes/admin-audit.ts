@@ -67,7 +67,7 @@ export function toCsv(rows: readonly AuditRow[]): string {
 
 /** `GET /admin/audit?userId=&messageId=&nhsNumber=&from=&to=&limit=&afterSeq=&format=csv` */
 export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
-  return function searchAuditRoute(c) {
+  return async function searchAuditRoute(c) {
     const parsed = SearchSchema.safeParse(c.req.query());
     if (!parsed.success) throw new SmspError('INVALID_PARAMETER', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
     const { format, ...q } = parsed.data;
@@ -77,7 +77,7 @@ export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
       nhsNumber: q.nhsNumber ?? null,
       detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json', scope: scope ?? 'smsp' }),
     });
-    const rows = trail.search({ ...q, ...(scope ? { clientId: scope } : {}) });
+    const rows = await trail.search({ ...q, ...(scope ? { clientId: scope } : {}) });
     c.set('outcomeCode', 'SUCCESS');
     if (format === 'csv') {
       return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="fgm-audit.csv"' });
@@ -88,8 +88,8 @@ export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
 
 /** `GET /admin/audit/verify`: any auditor; the whole chain's verdict names record numbers, never record content. */
 export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
-  return function verifyAuditRoute(c) {
-    const result = trail.verify();
+  return async function verifyAuditRoute(c) {
+    const result = await trail.verify();
     noteAudit(c, { detail: JSON.stringify({ verify: result.ok ? 'intact' : result.seq === null ? 'damaged database' : `broken at ${result.seq}` }) });
     c.set('outcomeCode', 'SUCCESS');
     return c.json({ ...result, summary: describeVerify(result) });
@@ -98,13 +98,13 @@ export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
 
 /** `GET /admin/throughput?date=YYYY-MM-DD` */
 export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
-  return function throughputRoute(c) {
+  return async function throughputRoute(c) {
     const date = c.req.query('date') ?? new Date().toISOString().slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('INVALID_PARAMETER', 'throughput: date is not YYYY-MM-DD');
     const scope = auditScope(c);
     noteAudit(c, { detail: JSON.stringify({ throughput: date, scope: scope ?? 'smsp' }) });
     c.set('outcomeCode', 'SUCCESS');
-    return c.json(trail.throughput(date, scope ?? undefined));
+    return c.json(await trail.throughput(date, scope ?? undefined));
   };
 }
 

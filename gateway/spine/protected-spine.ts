@@ -26,11 +26,11 @@ export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: 
   return {
     async query(xml, { signal, priority, clientId }) {
       if (!breaker.allow()) return { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'circuit open: Spine unreachable recently' };
-      if (!limiter.tryAcquire(priority, clientId)) {
+      if (!(await limiter.tryAcquire(priority, clientId))) {
         // If this call was the half-open probe, it was not sent: let another caller probe.
         breaker.release();
         metrics.rateLimited.inc({ priority });
-        return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: limiter.retryAfterSeconds(priority, clientId) };
+        return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: await limiter.retryAfterSeconds(priority, clientId) };
       }
       const started = performance.now();
       const result = await spine.query(xml, signal ? { signal } : {});

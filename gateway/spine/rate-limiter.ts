@@ -29,8 +29,14 @@ export interface RateLimiterOptions {
 
 export interface RateLimiter {
   /** Takes a token if the priority (and the client's share) may have one now; false means answer with the busy tone. */
-  tryAcquire(priority: Priority, clientId?: string): boolean;
+  tryAcquire(priority: Priority, clientId?: string): boolean | Promise<boolean>;
   /** Seconds until a token for `priority` (and this client) is likely, for Retry-After (at least 1). */
+  retryAfterSeconds(priority: Priority, clientId?: string): number | Promise<number>;
+}
+
+/** The in-process limiter: synchronous (the shared one in redis-rate-limiter.ts asks Redis). */
+export interface LocalRateLimiter extends RateLimiter {
+  tryAcquire(priority: Priority, clientId?: string): boolean;
   retryAfterSeconds(priority: Priority, clientId?: string): number;
 }
 
@@ -54,7 +60,7 @@ export function clientShares(clients: readonly { id: string; spineShare?: number
  * @example const limiter = createRateLimiter({ perSecond: 50, burst: 20, shares: { epr: 0.5, chs: 0.5 } });
  * if (!limiter.tryAcquire('interactive', 'epr')) return busyTone();
  */
-export function createRateLimiter({ perSecond, burst, interactiveReserve, shares, now = performance.now.bind(performance) }: RateLimiterOptions): RateLimiter {
+export function createRateLimiter({ perSecond, burst, interactiveReserve, shares, now = performance.now.bind(performance) }: RateLimiterOptions): LocalRateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
   if (!(burst >= 0)) throw new Error('rateLimit.burst must be 0 or more');
   // The bucket holds the burst plus one token: with burst 0 a single request per 1/rate still passes.

@@ -220,7 +220,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     sim,
     config,
     configFile,
-    auditDbPath: config.audit.sqliteFile,
+    auditDbPath: config.audit.sqliteFile!,
     pkiDir,
     dir,
     logs,
@@ -266,7 +266,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     },
     reload: () => gateway.reload(loadConfig(configFile)),
     auditRows() {
-      const db = new Database(config.audit.sqliteFile, { readonly: true });
+      const db = new Database(config.audit.sqliteFile!, { readonly: true });
       try {
         return db.prepare('SELECT * FROM audit_event ORDER BY seq').all() as Record<string, unknown>[];
       } finally {

@@ -1,0 +1,347 @@
+/**
+ * @module audit/postgres-store
+ * The audit store for several gateways (`audit.postgresUrl`): the same records, fields and HMAC
+ * chain as the SQLite store, in one PostgreSQL table that every gateway appends to. Loaded only
+ * when configured (server.ts imports it dynamically), so the embedded default never loads `pg`.
+ *
+ * - One chain, gap-free: each transaction takes a transaction-scoped advisory lock, reads the
+ *   chain's head and appends after it, so two gateways can never fork the chain or skip a number.
+ *   The lock is released with the commit, after the rows are visible to the next holder.
+ * - Group commit: while one transaction is in flight, every record arriving meanwhile waits and
+ *   goes into the next one, so a burst costs one commit (and one WAL flush) per gateway.
+ * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
+ * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
+ *   the gateway's role is granted INSERT and SELECT only (see README, "Running it highly available").
+ * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`node dist/gateway/audit/cli.js
+ *   migrate-postgres`) or by the gateway itself when its role owns the schema.
+ */
+import pg from 'pg';
+import type { AuditEvent, AuditSink } from './audit-event.ts';
+import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
+import type { AuditSearch, Throughput } from './sqlite-store.ts';
+
+/** Every column of the table, in order (the SQLite store's, the CSV export's). */
+const COLUMNS = ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'] as const;
+const q = (c: string) => `"${c}"`;
+
+/** Schema versions, oldest first; a deployed migration is never edited, only followed by a new one. */
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE audit_event (
+  seq BIGINT PRIMARY KEY CHECK (seq > 0),
+  -- COLLATE "C": the ISO times must sort as text the way they sort in time (a locale collation may not).
+  "time" TEXT COLLATE "C" NOT NULL,
+  "eventType" TEXT NOT NULL,
+  "requestId" TEXT NOT NULL,
+  "clientMessageId" TEXT,
+  "clientId" TEXT,
+  "userId" TEXT,
+  "roleProfileId" TEXT,
+  "localRoles" TEXT,
+  "orgCode" TEXT,
+  "nhsNumber" TEXT,
+  "spineMessageId" TEXT,
+  "spineResponseId" TEXT,
+  "outcomeCode" TEXT NOT NULL,
+  "httpStatus" INTEGER NOT NULL,
+  "answeredBySpine" SMALLINT NOT NULL CHECK ("answeredBySpine" IN (0, 1)),
+  "detail" TEXT,
+  "prevHash" TEXT NOT NULL,
+  "hash" TEXT NOT NULL
+);
+CREATE INDEX audit_event_user ON audit_event ("userId");
+CREATE INDEX audit_event_patient ON audit_event ("nhsNumber");
+CREATE INDEX audit_event_client_message ON audit_event ("clientMessageId");
+CREATE INDEX audit_event_spine_message ON audit_event ("spineMessageId");
+CREATE INDEX audit_event_request ON audit_event ("requestId");
+CREATE INDEX audit_event_time ON audit_event ("time");
+CREATE FUNCTION audit_event_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
+CREATE TRIGGER audit_event_no_update_delete BEFORE UPDATE OR DELETE ON audit_event FOR EACH ROW EXECUTE FUNCTION audit_event_refuse_change();
+CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event FOR EACH STATEMENT EXECUTE FUNCTION audit_event_refuse_change();
+REVOKE ALL ON audit_event FROM PUBLIC;
+`,
+  },
+];
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+// Advisory lock keys (any two constants this database uses for nothing else).
+const CHAIN_LOCK = 0x46474d01;
+const MIGRATION_LOCK = 0x46474d02;
+/** At most this many records per transaction (PostgreSQL allows 65 535 parameters per statement). */
+const MAX_BATCH = 1000;
+/** How long a record may wait for PostgreSQL before its request fails closed. */
+export const AUDIT_DEADLINE_MS = 5000;
+
+/** BIGINT seq as a JS number (the trail stays far below 2^53), as the SQLite store returns it. */
+const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser };
+
+/** A pool on `url` that never throws from an idle connection's error (PostgreSQL restarting must not crash the gateway). */
+export function postgresPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: AUDIT_DEADLINE_MS, query_timeout: AUDIT_DEADLINE_MS, application_name: 'fgm-status-gateway' });
+  pool.on('error', () => {}); // the next query reports it; an idle client's error has no request to fail
+  return pool;
+}
+
+/** The schema version in the database (0: none yet). */
+async function schemaVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
+  const exists = await db.query<{ t: string | null }>(`SELECT to_regclass('audit_schema_version')::text AS t`);
+  if (!exists.rows[0]?.t) return 0;
+  return (await db.query<{ v: number | null }>('SELECT max(version) AS v FROM audit_schema_version')).rows[0]?.v ?? 0;
+}
+
+/**
+ * Brings the schema to SCHEMA_VERSION in one transaction (several gateways starting at once
+ * serialise on a lock), and grants `grantTo` — the gateway's role — INSERT and SELECT only.
+ * Returns the versions applied.
+ */
+export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS audit_schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const current = await schemaVersion(client);
+    const applied: number[] = [];
+    for (const m of MIGRATIONS.filter((m) => m.version > current)) {
+      await client.query(m.sql);
+      await client.query('INSERT INTO audit_schema_version (version) VALUES ($1)', [m.version]);
+      applied.push(m.version);
+    }
+    if (grantTo) {
+      const role = pg.escapeIdentifier(grantTo);
+      await client.query(`GRANT SELECT, INSERT ON audit_event TO ${role}`);
+      await client.query(`GRANT SELECT ON audit_schema_version TO ${role}`);
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** Checks the schema at start: upgrades it when this role may, else says who must. */
+async function ensureSchema(pool: pg.Pool): Promise<void> {
+  const version = await schemaVersion(pool);
+  if (version === SCHEMA_VERSION) return;
+  if (version > SCHEMA_VERSION) throw new Error(`the audit schema is at version ${version}, newer than this gateway's ${SCHEMA_VERSION}: upgrade the gateway`);
+  try {
+    await migratePostgres(pool);
+  } catch (e) {
+    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run node dist/gateway/audit/cli.js migrate-postgres as the schema's owner`);
+  }
+}
+
+/** Builds the chained rows of `events` after `head`. */
+function chainRows(hmacKey: Buffer, head: { seq: number; hash: string }, events: readonly AuditEvent[]): AuditRow[] {
+  return events.map((event) => {
+    const row = { ...event, answeredBySpine: event.answeredBySpine ? 1 : 0, detail: event.detail ?? null } as Record<string, string | number | null>;
+    const seq = head.seq + 1;
+    const hash = chainHash(hmacKey, seq, AUDIT_COLUMNS.map((c) => row[c] ?? null), head.hash);
+    const stored = { seq, ...Object.fromEntries(AUDIT_COLUMNS.map((c) => [c, row[c] ?? null])), prevHash: head.hash, hash } as AuditRow;
+    head = { seq, hash };
+    return stored;
+  });
+}
+
+/** Inserts stored rows (already chained) with one statement. */
+async function insertRows(client: pg.PoolClient, rows: readonly AuditRow[]): Promise<void> {
+  const values: (string | number | null)[] = [];
+  const tuples = rows.map((r) => `(${COLUMNS.map((c) => `$${values.push(r[c])}`).join(', ')})`);
+  await client.query(`INSERT INTO audit_event (${COLUMNS.map(q).join(', ')}) VALUES ${tuples.join(', ')}`, values);
+}
+
+/** Appends in one transaction, serialised with every other gateway on the chain's lock. */
+const guarded = new WeakSet<pg.PoolClient>();
+
+async function appendChained(pool: pg.Pool, hmacKey: Buffer, events: readonly AuditEvent[]): Promise<void> {
+  const client = await pool.connect();
+  // A connection lost while checked out must fail its query, never crash the gateway.
+  if (!guarded.has(client)) client.on('error', () => {});
+  guarded.add(client);
+  let healthy = true;
+  try {
+    // One round trip opens the transaction, waits for the chain and reads its head.
+    const results = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK}); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`)) as unknown as pg.QueryResult[];
+    const head = (results[2]!.rows[0] as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
+    await insertRows(client, chainRows(hmacKey, head, events));
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => (healthy = false));
+    healthy = false;
+    throw e;
+  } finally {
+    // A connection that failed mid-transaction is not reused.
+    client.release(!healthy);
+  }
+}
+
+export interface AuditStoreHealth {
+  ok: boolean;
+  /** Why not, in one line without record content (for /healthz and the log). */
+  reason?: string;
+}
+
+export interface PostgresAuditStore extends AuditSink {
+  health(): AuditStoreHealth;
+  close(): Promise<void>;
+}
+
+type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
+
+/**
+ * Opens the shared store: checks (or upgrades) the schema, then appends with group commit. While
+ * PostgreSQL is unreachable every record fails within AUDIT_DEADLINE_MS (its request fails closed)
+ * and a probe once a second notices when it is back.
+ * @example const audit = await openPostgresAuditStore('postgres://fgm_gateway@db/fgm', key, { onHealth: (h) => log(h) });
+ */
+export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts: { onHealth?: (h: AuditStoreHealth) => void } = {}): Promise<PostgresAuditStore> {
+  const pool = postgresPool(url, 2);
+  try {
+    await ensureSchema(pool);
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
+  let health: AuditStoreHealth = { ok: true };
+  let probe: NodeJS.Timeout | undefined;
+  const setHealth = (next: AuditStoreHealth) => {
+    if (next.ok === health.ok) return;
+    health = next;
+    opts.onHealth?.(health);
+    if (!health.ok) {
+      probe ??= setInterval(() => {
+        pool.query('SELECT 1').then(() => setHealth({ ok: true }), () => {});
+      }, 1000);
+      probe.unref();
+    } else if (probe) {
+      clearInterval(probe);
+      probe = undefined;
+    }
+  };
+
+  let waiting: Waiter[] = [];
+  let inFlight: Promise<void> | undefined;
+  let closed = false;
+  const flush = () => {
+    if (inFlight || waiting.length === 0) return;
+    const batch = waiting.splice(0, MAX_BATCH);
+    inFlight = appendChained(pool, hmacKey, batch.map((w) => w.event)).then(
+      () => {
+        setHealth({ ok: true });
+        batch.forEach((w) => w.resolve());
+      },
+      (e: Error & { code?: string }) => {
+        setHealth({ ok: false, reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}` });
+        batch.forEach((w) => w.reject(new Error(`audit write failed: ${e.message.split('\n')[0]}`)));
+      },
+    );
+    inFlight.finally(() => {
+      inFlight = undefined;
+      flush();
+    });
+  };
+
+  return {
+    record(event) {
+      if (closed) return Promise.reject(new Error('the audit store is closed'));
+      return new Promise<void>((resolve, reject) => {
+        // Fail closed by the deadline even if a commit hangs; a late commit then only adds a record.
+        const timer = setTimeout(() => reject(new Error('audit write failed: PostgreSQL did not commit in time')), AUDIT_DEADLINE_MS);
+        waiting.push({ event, resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) });
+        flush();
+      });
+    },
+    health: () => health,
+    async close() {
+      closed = true;
+      while (inFlight) await inFlight.catch(() => {});
+      if (probe) clearInterval(probe);
+      await pool.end();
+    },
+  };
+}
+
+/** Read-side queries for the trail (search, throughput, verify pages, head). */
+export function postgresReader(pool: pg.Pool) {
+  return {
+    async search(s: AuditSearch): Promise<AuditRow[]> {
+      const values: unknown[] = [s.afterSeq ?? 0];
+      const where = ['seq > $1'];
+      const p = (v: unknown) => `$${values.push(v)}`;
+      if (s.userId) where.push(`"userId" = ${p(s.userId)}`);
+      if (s.messageId) {
+        const m = p(s.messageId);
+        where.push(`("clientMessageId" = ${m} OR "spineMessageId" = ${m} OR "requestId" = ${m})`);
+      }
+      if (s.nhsNumber) where.push(`"nhsNumber" = ${p(s.nhsNumber)}`);
+      if (s.from) where.push(`"time" >= ${p(s.from.toISOString())}`);
+      if (s.to) where.push(`"time" < ${p(s.to.toISOString())}`);
+      if (s.clientId) where.push(`"clientId" = ${p(s.clientId)}`);
+      const limit = p(Math.min(s.limit ?? 1000, 10_000));
+      return (await pool.query<AuditRow>(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${limit}`, values)).rows;
+    },
+    async throughput(date: string, clientId?: string): Promise<Throughput> {
+      const values: unknown[] = [`${date}T00:00:00`, `${date}T24`];
+      const hours = (
+        await pool.query<{ hour: string; n: number }>(
+          `SELECT substr("time", 12, 2) AS hour, count(*)::int AS n FROM audit_event
+           WHERE "time" >= $1 AND "time" < $2 AND "eventType" IN ('widget-query', 'fhir-query') ${clientId ? `AND "clientId" = $${values.push(clientId)}` : ''}
+           GROUP BY hour ORDER BY n DESC, hour`,
+          values,
+        )
+      ).rows;
+      const total = hours.reduce((sum, h) => sum + h.n, 0);
+      return { date, total, peakHour: hours[0]?.hour ?? null, peakHourCount: hours[0]?.n ?? 0 };
+    },
+    /** Records after `afterSeq`, oldest first, a page at a time (verify streams the chain with these). */
+    async page(afterSeq: number, size: number): Promise<AuditRow[]> {
+      return (await pool.query<AuditRow>('SELECT * FROM audit_event WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, size])).rows;
+    },
+    async newest(n: number): Promise<AuditRow[]> {
+      return (await pool.query<AuditRow>('SELECT * FROM audit_event ORDER BY seq DESC LIMIT $1', [n])).rows.reverse();
+    },
+    async hashAt(seq: number): Promise<string | undefined> {
+      return (await pool.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = $1', [seq])).rows[0]?.hash;
+    },
+  };
+}
+
+/**
+ * Copies a SQLite trail into an empty PostgreSQL table unchanged — the same seq, prevHash and
+ * hash — so the chain (and every anchor) still verifies with the same HMAC key. `rows` must be in
+ * sequence order from record 1. Returns how many records were copied.
+ */
+export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow>): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
+    const existing = (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event')).rows[0]!.n;
+    if (existing > 0) throw new Error(`the PostgreSQL trail already holds ${existing} records: copy only into an empty one`);
+    let batch: AuditRow[] = [];
+    let copied = 0;
+    for (const row of rows) {
+      batch.push(row);
+      if (batch.length === MAX_BATCH) {
+        await insertRows(client, batch);
+        copied += batch.length;
+        batch = [];
+      }
+    }
+    if (batch.length) await insertRows(client, batch);
+    copied += batch.length;
+    await client.query('COMMIT');
+    return copied;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}

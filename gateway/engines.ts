@@ -1,0 +1,98 @@
+/**
+ * @module engines
+ * Config picks the engines; nothing else knows which one runs. The audit store is SQLite
+ * (`audit.sqliteFile`, the embedded default) or PostgreSQL (`audit.postgresUrl`); the Spine budget
+ * is in-process or shared in Redis (`spine.rateLimit.redisUrl`). The scale-out engines are
+ * imported only when configured, so the default gateway loads neither driver.
+ * Each reports its state for /healthz, for the `fgm_gateway_dependency_up` metric and in the log.
+ */
+import type { AuditSink } from './audit/audit-event.ts';
+import { openSqliteAuditStore } from './audit/sqlite-store.ts';
+import type { GatewayConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import { Gauge, type MetricsRegistry } from './observe/metrics.ts';
+import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+
+/** What /healthz shows about the engines: no record content, no credentials. */
+export interface EngineHealth {
+  audit: { ok: boolean; reason?: string };
+  spineBudget: { mode: 'in-process' | 'shared' | 'local-fallback'; reason?: string };
+}
+
+export interface AuditEngine {
+  store: AuditSink & { close(): Promise<void> };
+  health(): EngineHealth['audit'];
+  /** Names the store in start-up messages (never a password). */
+  where: string;
+}
+
+export interface SpineBudget {
+  limiter: RateLimiter;
+  health(): EngineHealth['spineBudget'];
+  close(): Promise<void>;
+}
+
+/** `postgres://user:secret@host/db` → `postgres://user@host/db`, for messages. */
+export const withoutPassword = (url: string) => {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString();
+};
+
+const gauges = new WeakMap<MetricsRegistry, Gauge>();
+/** Registered only when a scale-out engine is configured: the default gateway's metrics are unchanged. */
+function dependencyGauge(registry: MetricsRegistry): Gauge {
+  let gauge = gauges.get(registry);
+  if (!gauge) {
+    gauge = registry.register(new Gauge('fgm_gateway_dependency_up', 'Scale-out engines: 1 while usable (audit-store: PostgreSQL reachable; spine-budget: the shared Redis budget in use, 0 on the local fallback share)'));
+    gauges.set(registry, gauge);
+  }
+  return gauge;
+}
+
+export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { log, registry }: { log: Logger; registry: MetricsRegistry }): Promise<AuditEngine> {
+  if (!config.audit.postgresUrl) {
+    const file = config.audit.sqliteFile!;
+    return { store: await openSqliteAuditStore(file, hmacKey), health: () => ({ ok: true }), where: file };
+  }
+  const { openPostgresAuditStore } = await import('./audit/postgres-store.ts');
+  const gauge = dependencyGauge(registry);
+  gauge.set(1, { dependency: 'audit-store' });
+  const store = await openPostgresAuditStore(config.audit.postgresUrl, hmacKey, {
+    onHealth: (h) => {
+      gauge.set(h.ok ? 1 : 0, { dependency: 'audit-store' });
+      log(h.ok ? { level: 'info', msg: 'audit store reachable again' } : { level: 'error', msg: 'AUDIT STORE UNREACHABLE: requests fail closed', reason: h.reason });
+    },
+  });
+  return { store, health: () => store.health(), where: withoutPassword(config.audit.postgresUrl) };
+}
+
+export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: MetricsRegistry }): Promise<SpineBudget> {
+  const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare } = config.spine.rateLimit;
+  const shares = clientShares(config.clients);
+  if (!redisUrl) {
+    return { limiter: createRateLimiter({ perSecond, burst, shares }), health: () => ({ mode: 'in-process' }), close: async () => {} };
+  }
+  const { createSharedRateLimiter } = await import('./spine/redis-rate-limiter.ts');
+  const gauge = dependencyGauge(registry);
+  gauge.set(0, { dependency: 'spine-budget' });
+  const limiter = await createSharedRateLimiter({
+    redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares,
+    onState: (s) => {
+      gauge.set(s.shared ? 1 : 0, { dependency: 'spine-budget' });
+      log(s.shared
+        ? { level: 'info', msg: 'spine budget: shared in Redis' }
+        : { level: 'warn', msg: 'spine budget: Redis unreachable, using the local fallback share', localFallbackShare, reason: s.reason });
+    },
+  });
+  if (!limiter.state().shared) log({ level: 'warn', msg: 'spine budget: Redis unreachable, using the local fallback share', localFallbackShare, reason: limiter.state().reason });
+  gauge.set(limiter.state().shared ? 1 : 0, { dependency: 'spine-budget' });
+  return {
+    limiter,
+    health: () => {
+      const s = limiter.state();
+      return s.shared ? { mode: 'shared' } : { mode: 'local-fallback', ...(s.reason ? { reason: s.reason } : {}) };
+    },
+    close: () => limiter.close(),
+  };
+}

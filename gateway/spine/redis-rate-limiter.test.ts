@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { testRedis, type TestRedis } from '../../test/helpers/services.ts';
+import { createRateLimiter, type Priority } from './rate-limiter.ts';
+import { createSharedRateLimiter, type SharedRateLimiter } from './redis-rate-limiter.ts';
+
+// So slow that no token refills during a test: each decision depends on the rules alone.
+const PER_SECOND = 0.001;
+
+describe('the Spine budget shared in Redis', () => {
+  let redis: TestRedis;
+  const open: SharedRateLimiter[] = [];
+  before(async () => (redis = await testRedis()));
+  after(async () => {
+    await Promise.all(open.map((l) => l.close()));
+    await redis?.drop();
+  });
+  const gateway = async (prefix: string, burst: number, shares: Record<string, number>) => {
+    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares });
+    open.push(l);
+    assert.deepEqual(l.state(), { shared: true });
+    return l;
+  };
+
+  /** The same requests through two gateways sharing Redis, and through one in-process limiter (the oracle: the rules as rate-limiter.ts states them). */
+  async function compare(prefix: string, burst: number, shares: Record<string, number>, asks: [Priority, string][]) {
+    const [g1, g2] = [await gateway(prefix, burst, shares), await gateway(prefix, burst, shares)];
+    const oracle = createRateLimiter({ perSecond: PER_SECOND, burst, shares, now: () => 0 });
+    const shared: boolean[] = [];
+    for (const [i, [priority, client]] of asks.entries()) shared.push(await (i % 2 ? g2 : g1).tryAcquire(priority, client));
+    assert.deepEqual(shared, asks.map(([p, c]) => oracle.tryAcquire(p, c)));
+    return shared.filter(Boolean).length;
+  }
+
+  it('SMSP-PERF-007 batch stops at the interactive reserve, across gateways; interactive still gets the rest', async () => {
+    const asks: [Priority, string][] = [...Array.from({ length: 12 }, () => ['batch', 'chs'] as [Priority, string]), ...Array.from({ length: 12 }, () => ['interactive', 'epr'] as [Priority, string])];
+    // capacity 10, reserve 5: 5 batch, then the 5 interactive tokens left, whichever gateway asks.
+    assert.equal(await compare('reserve:', 9, {}, asks), 10);
+  });
+
+  it('SMSP-PERF-001 one client beyond its share leaves another client its part, across gateways', async () => {
+    const asks: [Priority, string][] = [['interactive', 'b'], ...Array.from({ length: 20 }, () => ['interactive', 'a'] as [Priority, string]), ...Array.from({ length: 12 }, () => ['interactive', 'b'] as [Priority, string])];
+    assert.equal(await compare('shares:', 19, { a: 0.5, b: 0.5 }, asks), 20);
+  });
+
+  it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {
+    const l = await gateway('retry:', 1, {});
+    assert.equal(await l.tryAcquire('interactive'), true);
+    assert.equal(await l.tryAcquire('interactive'), true);
+    assert.equal(await l.tryAcquire('interactive'), false);
+    // One token at 0.001 a second: 1000 s.
+    assert.equal(await l.retryAfterSeconds('interactive'), 1000);
+  });
+});

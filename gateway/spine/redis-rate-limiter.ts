@@ -1,0 +1,155 @@
+/**
+ * @module spine/redis-rate-limiter
+ * One Spine budget for every gateway (`spine.rateLimit.redisUrl`, SMSP-PERF-001): the same
+ * token bucket, interactive reserve (SMSP-PERF-007) and per-client shares as rate-limiter.ts,
+ * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
+ * across gateways. The script uses Redis's own clock, so gateways' clocks need not agree.
+ *
+ * When Redis is unreachable (not connected, or no answer within COMMAND_TIMEOUT_MS) the gateway
+ * falls back at once to its own in-process bucket of `localFallbackShare` of the budget, says so
+ * (log line, metric, /healthz), and goes back to the shared budget when Redis answers again.
+ * Loaded only when configured (app.ts imports it dynamically).
+ */
+import { Redis } from 'ioredis';
+import { createRateLimiter, type Priority, type RateLimiter } from './rate-limiter.ts';
+
+/** A request never waits longer than this for Redis before the local share decides. */
+const COMMAND_TIMEOUT_MS = 250;
+/** Must match rate-limiter.ts's ASKING_MS. */
+const ASKING_MS = 10_000;
+
+// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket; ARGV: mode, priority, client id,
+// perSecond, capacity, reserve, asking ms, n, then n pairs (client id, share). The logic is
+// rate-limiter.ts's, line for line; only the state lives here.
+const SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local mode, priority, me = ARGV[1], ARGV[2], ARGV[3]
+local rate, capacity, reserve, asking, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local ttl = math.ceil(capacity / rate * 1000) + asking
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local tokens = tonumber(b[1]) or capacity
+tokens = math.min(capacity, tokens + math.max(0, now - (tonumber(b[2]) or now)) / 1000 * rate)
+local mine
+local othersAsking = false
+for i = 1, n do
+  local id, share = ARGV[7 + 2 * i], tonumber(ARGV[8 + 2 * i])
+  local cap = math.max(1, share * capacity)
+  local c = redis.call('HMGET', KEYS[1 + i], 'tokens', 'last', 'priority', 'askedAt')
+  local ct = math.min(cap, (tonumber(c[1]) or cap) + math.max(0, now - (tonumber(c[2]) or now)) / 1000 * share * rate)
+  if id == me then mine = { key = KEYS[1 + i], tokens = ct, rate = share * rate }
+  elseif c[3] == priority and now - (tonumber(c[4]) or -1e18) < asking then othersAsking = true end
+end
+local function base(p) if p == 'batch' then return reserve end return 0 end
+local within = n == 0 or (mine ~= nil and mine.tokens >= 1 - 1e-9)
+local floor = base(priority)
+if not within and othersAsking then floor = base(priority) + math.floor((capacity - base(priority)) / 2) end
+if mode == 'acquire' then
+  local ok = 0
+  if tokens - 1 >= floor - 1e-9 then
+    tokens = tokens - 1
+    ok = 1
+    if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
+  end
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  if mine then
+    redis.call('HSET', mine.key, 'tokens', tostring(mine.tokens), 'last', tostring(now), 'priority', priority, 'askedAt', tostring(now))
+    redis.call('PEXPIRE', mine.key, ttl)
+  end
+  return ok
+end
+local function wait(level, have, r) return math.max(0, level + 1 - have) / r end
+local seconds = wait(floor, tokens, rate)
+if mine and not within then seconds = math.min(seconds, math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, rate))) end
+return math.max(1, math.ceil(seconds))
+`;
+
+export interface SharedBudgetState {
+  shared: boolean;
+  /** Why the gateway is on its local share (no record content, no credentials). */
+  reason?: string;
+}
+
+export interface SharedRateLimiter extends RateLimiter {
+  state(): SharedBudgetState;
+  close(): Promise<void>;
+}
+
+export interface SharedRateLimiterOptions {
+  redisUrl: string;
+  keyPrefix: string;
+  perSecond: number;
+  burst: number;
+  localFallbackShare: number;
+  shares: Readonly<Record<string, number>>;
+  /** Called when the gateway moves between the shared budget and its local share. */
+  onState?: (s: SharedBudgetState) => void;
+}
+
+/**
+ * @example const limiter = await createSharedRateLimiter({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'fgm-spine:', perSecond: 20, burst: 40, localFallbackShare: 0.5, shares });
+ */
+export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Promise<SharedRateLimiter> {
+  const capacity = o.burst + 1;
+  const reserve = Math.min(Math.floor(capacity / 2), capacity - 1);
+  const ids = Object.keys(o.shares);
+  const keys = [`${o.keyPrefix}bucket`, ...ids.map((id) => `${o.keyPrefix}client:${id}`)];
+  const shareArgs = ids.flatMap((id) => [id, String(o.shares[id])]);
+  const local = createRateLimiter({
+    perSecond: o.perSecond * o.localFallbackShare,
+    burst: Math.floor(o.burst * o.localFallbackShare),
+    shares: o.shares,
+  });
+  const redis = new Redis(o.redisUrl, {
+    // Never queue a request behind a lost connection: the local share answers at once instead.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: 1000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 1000),
+    lazyConnect: true,
+  });
+  redis.defineCommand('fgmSpineBudget', { lua: SCRIPT });
+  let state: SharedBudgetState = { shared: false, reason: 'connecting to Redis' };
+  // The reason is kept current; the log and metric hear only of a move between shared and local.
+  let closing = false;
+  const setState = (next: SharedBudgetState) => {
+    if (closing) return; // a shutdown is not an outage
+    const moved = next.shared !== state.shared;
+    if (moved || !next.shared) state = next;
+    if (moved) o.onState?.(state);
+  };
+  redis.on('error', (e: Error & { code?: string }) => setState({ shared: false, reason: `Redis unreachable: ${e.code ?? e.message.split('\n')[0]}` }));
+  redis.on('close', () => setState({ shared: false, reason: 'Redis connection lost' }));
+  redis.on('ready', () => setState({ shared: true }));
+  // A gateway starts even while Redis is down (on its local share), as it carries on when Redis goes.
+  await redis.connect().catch(() => {});
+
+  const run = async (mode: 'acquire' | 'retry', priority: Priority, clientId = ''): Promise<number | undefined> => {
+    if (redis.status !== 'ready') return undefined;
+    try {
+      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs];
+      return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(keys.length, ...keys, ...args));
+    } catch (e) {
+      setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });
+      return undefined;
+    }
+  };
+  return {
+    async tryAcquire(priority, clientId) {
+      const answer = await run('acquire', priority, clientId);
+      if (answer === undefined) return local.tryAcquire(priority, clientId);
+      setState({ shared: true });
+      return answer === 1;
+    },
+    async retryAfterSeconds(priority, clientId) {
+      return (await run('retry', priority, clientId)) ?? local.retryAfterSeconds(priority, clientId);
+    },
+    state: () => state,
+    async close() {
+      closing = true;
+      redis.disconnect();
+    },
+  };
+}
