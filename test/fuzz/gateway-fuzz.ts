@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { request, Agent } from 'node:http';
 import { buildQueryBundle } from '../../gateway/fhir/query-bundle.ts';
-import { parseQueryResponse } from '../../gateway/fhir/response-bundle.ts';
+import { fhirAnswerCode, fhirAnswerViolations } from '../helpers/fhir-answer.ts';
 import { CIS2_GP, LOCAL_MIDWIFE, TEST_ORIGIN, type TestStack } from '../helpers/stack.ts';
 
 export interface FuzzInput {
@@ -120,9 +120,9 @@ function sendOnce(stack: TestStack, input: FuzzInput): Promise<{ status: number;
             return reject(new Error(`${status}: not a JSON answer: ${body.slice(0, 100)}`));
           }
         } else {
-          const r = parseQueryResponse(body);
-          if (!r.ok) return reject(new Error(`${status}: not a FHIR answer: ${r.error.message}`));
-          code = r.value.outcome.kind === 'indicator' ? 'SUCCESS' : r.value.outcome.code;
+          const violations = fhirAnswerViolations(body);
+          if (violations.length) return reject(new Error(`${status}: not a profile-valid FHIR answer: ${JSON.stringify(violations)}`));
+          code = fhirAnswerCode(body);
         }
         if (![200, 400, 401, 403, 404, 413, 429, 500].includes(status)) return reject(new Error(`undocumented status ${status} (${code})`));
         if (status >= 500 && code !== 'COULD_NOT_CONNECT_TO_SPINE') return reject(new Error(`unmapped 5xx: ${status} ${code}`));

@@ -21,9 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
-import { validateMessage } from '../../gateway/fhir/profile-validator.ts';
-import { SYSTEM } from '../../gateway/fhir/constants.ts';
-import { LOCAL_CODE_SYSTEM } from '../../gateway/fhir/vocabulary.ts';
+import { fhirAnswerViolations } from './fhir-answer.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
@@ -74,15 +72,6 @@ export interface TestStackOptions {
   deps?: GatewayDeps;
   /** The simulator's clock (default the system clock). */
   simulatorNow?: () => Date;
-}
-
-/**
- * The one deliberate deviation from spine-operationoutcome-1-0 (issue 11, README "Codes"): a local
- * code (SPINE_BUSY, ACCESS_DENIED, …) goes out under the product's own code system, which the
- * profile's fixed `coding.system` cannot allow. Only that violation, and only with our system, is let through.
- */
-function isLocalCodeDeviation(v: { path: string; message: string }, body: string): boolean {
-  return v.path === 'OperationOutcome.issue.details.coding.system' && v.message === `must be ${SYSTEM.spineResponseCode}` && body.includes(`<system value="${LOCAL_CODE_SYSTEM}"/>`);
 }
 
 export interface TestResponse {
@@ -252,7 +241,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
             // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
             // its messages to Spine and the simulator's answers by the simulator.
             const violations = [
-              ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? validateMessage(answer.body).filter((v) => !isLocalCodeDeviation(v, answer.body)) : []),
+              ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? fhirAnswerViolations(answer.body) : []),
               ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}` }))),
             ];
             if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
