@@ -2,9 +2,9 @@
  * @module test/helpers/stack
  * Starts the whole server side on ephemeral ports for a test: the Spine simulator (TLS-MA, dev
  * PKI), the gateway (real config file in a temp folder, real SQLite audit file, real HTTPS Spine
- * client) and a JWKS server for the CIS2-style client. Signs session tokens for three configured
- * clients so tests can act as a locally authenticated user, a smartcard (CIS2) user, or another
- * SMSP client system.
+ * client) and a JWKS server for the CIS2-style client. Signs session tokens for two configured
+ * portals so tests can act as a locally authenticated user or a smartcard (CIS2) user, and system
+ * tokens (`systemToken`) for another SMSP client system on the FHIR interface.
  *
  * @example
  * const stack = await startTestStack();
@@ -32,9 +32,12 @@ import { testPki } from './pki.ts';
 export const TEST_CLIENTS = {
   local: { id: 'test-epr', issuer: 'https://epr.test/local', ods: 'RX1', name: 'Test Maternity NHS Trust' },
   cis2: { id: 'test-epr-cis2', issuer: 'https://epr.test/cis2', ods: 'RX1', name: 'Test Maternity NHS Trust (smartcard)' },
+  /** `issuer` is its systemToken's: `signToken(…, { client: 'system' })` signs a system token. */
   system: { id: 'test-chs', issuer: 'https://chs.test', ods: 'RY2', name: 'Test Child Health System' },
 } as const;
 export const TEST_AUDIENCE = 'fgm-status-gateway';
+/** The system token audience: distinct from every session token's, as the config requires. */
+export const TEST_SYSTEM_AUDIENCE = 'fgm-status-gateway/fhir';
 export const TEST_ORIGIN = 'https://epr.test';
 export const GATEWAY_ASID = '200000000111';
 export const SPINE_ASID = '990101234567';
@@ -99,7 +102,7 @@ export interface TestStack {
   dir: string;
   /** Every line the gateway logged. */
   logs: string[];
-  /** Signs a session token: registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
+  /** Signs a session token (a system token for client `system`): registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
   signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
   request(path: string, opts?: RequestOptions): Promise<TestResponse>;
@@ -168,7 +171,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       },
       {
         id: TEST_CLIENTS.system.id, name: TEST_CLIENTS.system.name, odsCode: TEST_CLIENTS.system.ods, origins: [],
-        token: { ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']), publicKeyFile: 'system.pub.pem' },
+        token: { ...tokenRules(`${TEST_CLIENTS.system.issuer}/users`, ['ES256']), publicKeyFile: 'system.pub.pem' },
+        systemToken: { ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']), audience: TEST_SYSTEM_AUDIENCE, publicKeyFile: 'system.pub.pem' },
         claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'batch',
         mtls: { fingerprint256: systemCert.fingerprint256 },
       },
@@ -213,7 +217,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       const k = keys[which];
       const alg = o.alg ?? k.alg;
       const now = Math.floor(Date.now() / 1000);
-      const payload = { iss: TEST_CLIENTS[which].issuer, aud: TEST_AUDIENCE, iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 300), ...claims };
+      const payload = { iss: TEST_CLIENTS[which].issuer, aud: which === 'system' ? TEST_SYSTEM_AUDIENCE : TEST_AUDIENCE, iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 300), ...claims };
       const key = alg === 'HS256' ? k.pub : o.foreignKey ? k.foreign : k.key;
       return signJwt(payload, { alg, key, ...(which === 'cis2' ? { kid: 'cis2-1' } : {}) });
     },
