@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { isValidNhsNumber } from '../../gateway/nhs-number.ts';
-import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
+import { startGateway, type GatewayDeps, type RunningGateway } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
 import { signJwt, type TestAlg } from './jwt.ts';
 import { keptLogger } from './run-log.ts';
@@ -106,6 +106,11 @@ export interface TestStack {
   signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
   request(path: string, opts?: RequestOptions): Promise<TestResponse>;
+  /**
+   * Sends the headers (declaring `Content-Length: declaredLength`) and only `body`, never the rest,
+   * and resolves with the answer: a server that waited for the whole body would never answer.
+   */
+  requestUnfinished(path: string, opts: RequestOptions & { declaredLength: number }): Promise<TestResponse>;
   /** Re-reads the config file (edit it first) and applies it as SIGHUP would; returns changed client ids. */
   reload(): Promise<string[]>;
   /** All rows of the audit table, in sequence order. */
@@ -182,11 +187,11 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   opts.configure?.(raw);
   const configFile = join(dir, 'fgm-gateway.config.json');
   writeFileSync(configFile, JSON.stringify(raw, null, 2));
-  const config = loadConfig(configFile);
-
   const logs: string[] = [];
-  let gateway;
+  let config: GatewayConfig;
+  let gateway: RunningGateway;
   try {
+    config = loadConfig(configFile);
     gateway = await startGateway(config, { log: keptLogger(logs, 'stack'), ...opts.deps });
   } catch (e) {
     await sim.close();
@@ -196,6 +201,32 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
 
   const ca = readFileSync(join(pkiDir, 'ca.crt'));
   const clientCert = { cert: readFileSync(join(pkiDir, 'client-system.crt')), key: readFileSync(join(pkiDir, 'client-system.key')) };
+
+  /** `whole` false: the body is written but the request never ended; its socket is closed once answered. */
+  function send(path: string, o: RequestOptions, whole: boolean): Promise<TestResponse> {
+    const url = new URL(path, gateway.url);
+    const body = o.json !== undefined ? JSON.stringify(o.json) : o.body;
+    const headers: Record<string, string> = {
+      ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...o.headers,
+    };
+    const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<TestResponse>((resolve, reject) => {
+      const req = transport(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (!whole) req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (whole) req.end(body);
+      else req.write(body ?? '');
+    });
+  }
 
   const keys = {
     local: { alg: 'ES256' as const, key: localKey.privateKey, foreign: foreignEc.privateKey, pub: keyPem(localKey.publicKey) },
@@ -221,26 +252,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       const key = alg === 'HS256' ? k.pub : o.foreignKey ? k.foreign : k.key;
       return signJwt(payload, { alg, key, ...(which === 'cis2' ? { kid: 'cis2-1' } : {}) });
     },
-    request(path, o = {}) {
-      const url = new URL(path, gateway.url);
-      const body = o.json !== undefined ? JSON.stringify(o.json) : o.body;
-      const headers: Record<string, string> = {
-        ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
-        ...o.headers,
-      };
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      return new Promise<TestResponse>((resolve, reject) => {
-        const req = send(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-    },
+    request: (path, o = {}) => send(path, o, true),
+    requestUnfinished: (path, o) => send(path, { ...o, headers: { ...o.headers, 'content-length': String(o.declaredLength) } }, false),
     reload: () => gateway.reload(loadConfig(configFile)),
     auditRows() {
       const db = new Database(config.audit.sqliteFile, { readonly: true });
