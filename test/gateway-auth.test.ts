@@ -153,8 +153,14 @@ describe('malformed tokens (SMSP-IG-002)', () => {
 });
 
 describe('token rules the config enforces (SMSP-IG-002)', () => {
-  const startFails = (configure: (raw: Record<string, any>) => void, message: RegExp) =>
-    assert.rejects(startTestStack({ configure }), (e: Error) => e.name === 'ConfigError' && message.test(e.message));
+  const startFails = async (configure: (raw: Record<string, any>) => void, message: RegExp) => {
+    let started: TestStack | undefined;
+    try {
+      await assert.rejects(async () => (started = await startTestStack({ configure })), (e: Error) => e.name === 'ConfigError' && message.test(e.message));
+    } finally {
+      await started?.close();
+    }
+  };
   it('SMSP-IG-002 a plain-http jwksUrl on a non-loopback host stops start-up', () =>
     startFails((r) => (r.clients[1].token.jwksUrl = 'http://idp.example.nhs.uk/jwks.json'), /^config: clients\.1\.token\.jwksUrl: a jwksUrl must be https/));
   it('SMSP-IG-002 a plain-http jwksUrl on a systemToken stops start-up too', () =>
