@@ -75,7 +75,8 @@ const token = () => {
 const post = (body: unknown) => ({
   method: 'POST',
   headers: { Authorization: `Bearer ${token()}`, 'Content-Type': 'application/json' },
-  body: typeof body === 'string' ? body : JSON.stringify(body),
+  // The widget API requires a birth date (FGMISQ004); tests about something else send an under-18 one.
+  body: typeof body === 'string' ? body : JSON.stringify({ birthDate: '2014-03-02', ...(body as object) }),
 });
 
 function response(req: { messageId: string; nhsNumber: string }, over: Partial<QueryResponse> = {}): QueryResponse {

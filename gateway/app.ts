@@ -22,7 +22,7 @@ import { rbac } from './middleware/rbac.ts';
 import { requestId } from './middleware/request-id.ts';
 import { sessionAuth } from './middleware/session-auth.ts';
 import { errorHandler, notFound, replyFor, type ReplyDeps } from './reply.ts';
-import { fgmStatus, type FgmStatusDeps } from './routes/fgm-status.ts';
+import { fgmStatus, notePatient, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
 import { VERSIONED_WIDGET_PATH, VERSIONED_WIDGET_ROUTE, versionedWidgetModule, widgetModule } from './routes/widget-module.ts';
@@ -114,7 +114,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
 
   const verify = deps.verifySession;
-  app.post('/api/fgm-status', auditAs('widget-query'), sessionAuth({ verify }), inService, rbac(), limitBody, fgmStatus(routeDeps));
+  // Who is asking is proven before the body is read; who they asked about is noted before RBAC can refuse.
+  app.post('/api/fgm-status', auditAs('widget-query'), sessionAuth({ verify }), inService, limitBody, notePatient(), rbac(), fgmStatus(routeDeps));
   app.post(
     '/fhir/fgm/query',
     auditAs('fhir-query'),

@@ -23,11 +23,16 @@ const asid = z.string().regex(/^\d{1,12}$/, 'an ASID is up to 12 digits');
 const odsCode = z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code is 3 to 10 upper-case letters or digits');
 const activity = z.string().regex(/^B\d{4}$/, 'an RBAC activity code looks like B0370');
 
+/** A key set fetched over plain http could be rewritten on the way (SMSP-IG-002): https only, http for loopback development. */
+const jwksUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname), 'a jwksUrl must be https (http only for 127.0.0.1, localhost or [::1])');
+
 const TokenSchema = z
   .strictObject({
     issuer: z.string().min(1),
     audience: z.string().min(1),
-    jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+    jwksUrl: jwksUrl.optional(),
     publicKeyFile: file.optional(),
     algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
     maxLifetimeSeconds: z.number().int().min(1).max(86_400),
@@ -42,6 +47,8 @@ const ClientSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore'),
   name: z.string().min(1),
   odsCode,
+  /** ODS codes the client system may act for on the FHIR interface (SMSP-IG-003); default [odsCode]. */
+  odsCodes: z.array(odsCode).min(1).optional(),
   origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)),
   token: TokenSchema,
   claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
@@ -64,7 +71,9 @@ const ClientSchema = z.strictObject({
         .transform((f) => f.replace(/:/g, '').toUpperCase()),
     })
     .optional(),
-});
+  /** The client system's own credential for the FHIR interface, never a user session token (SMSP-IG-002). */
+  systemToken: TokenSchema.optional(),
+}).transform((c) => ({ ...c, odsCodes: c.odsCodes ?? [c.odsCode] }));
 
 function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): boolean {
   try {
@@ -117,6 +126,13 @@ export const GatewayConfigSchema = z.strictObject({
     .array(ClientSchema)
     .min(1)
     .refine((cs) => new Set(cs.map((c) => c.token.issuer)).size === cs.length, 'two clients share a token issuer')
+    // A system token verifies by its issuer and audience: sharing either with a user session
+    // token would let a portal user's session pass as a client system's credential.
+    .refine((cs) => {
+      const issuers = cs.flatMap((c) => [c.token.issuer, ...(c.systemToken ? [c.systemToken.issuer] : [])]);
+      return new Set(issuers).size === issuers.length;
+    }, 'a systemToken issuer is also used by another token')
+    .refine((cs) => cs.every((c) => !c.systemToken || cs.every((o) => o.token.audience !== c.systemToken!.audience)), 'a systemToken audience is also a user session token audience')
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id')
     .refine((cs) => sharesFit(cs), 'the spineShare values add up to more than 1, or leave nothing for the clients without one'),
   audit: z.strictObject({
@@ -165,7 +181,11 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     ...c,
     listen: { ...c.listen, ...(c.listen.tls ? { tls: { ...tls(c.listen.tls), requestClientCert: c.listen.tls.requestClientCert } } : {}) },
     spine: { ...c.spine, tls: tls(c.spine.tls) },
-    clients: c.clients.map((cl) => ({ ...cl, token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) } })),
+    clients: c.clients.map((cl) => ({
+      ...cl,
+      token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) },
+      ...(cl.systemToken ? { systemToken: { ...cl.systemToken, ...(cl.systemToken.publicKeyFile ? { publicKeyFile: at(cl.systemToken.publicKeyFile) } : {}) } } : {}),
+    })),
     audit: {
       ...c.audit,
       ...(c.audit.sqliteFile ? { sqliteFile: at(c.audit.sqliteFile) } : {}),

@@ -16,8 +16,10 @@ export interface TlsMaterial {
 export interface KeyMaterial {
   listenTls?: TlsMaterial;
   spineTls: TlsMaterial;
-  /** Token verification keys (PEM) of clients configured with `publicKeyFile`, by client id. */
+  /** Session token verification keys (PEM) of clients whose `token` has a `publicKeyFile`, by client id. */
   clientKeys: Map<string, string>;
+  /** The same for `systemToken` (the FHIR interface's client-system credential), by client id. */
+  systemKeys: Map<string, string>;
   hmacKey: Buffer;
 }
 
@@ -62,17 +64,20 @@ function tlsPair(files: { certFile: string; keyFile: string; caFile: string }, k
  */
 export function readKeyMaterial(config: GatewayConfig): KeyMaterial {
   const clientKeys = new Map<string, string>();
+  const systemKeys = new Map<string, string>();
   config.clients.forEach((client, i) => {
-    const f = client.token.publicKeyFile;
-    if (!f) return;
-    const key = `clients.${i}.token.publicKeyFile`;
-    const pem = read(f, key);
-    try {
-      createPublicKey(pem);
-    } catch {
-      throw new ConfigError(`config: ${key}: ${f} is not a PEM public key`);
+    for (const [kind, keys] of [['token', clientKeys], ['systemToken', systemKeys]] as const) {
+      const f = client[kind]?.publicKeyFile;
+      if (!f) continue;
+      const key = `clients.${i}.${kind}.publicKeyFile`;
+      const pem = read(f, key);
+      try {
+        createPublicKey(pem);
+      } catch {
+        throw new ConfigError(`config: ${key}: ${f} is not a PEM public key`);
+      }
+      keys.set(client.id, pem);
     }
-    clientKeys.set(client.id, pem);
   });
   const hmacKey = Buffer.from(read(config.audit.hmacKeyFile, 'audit.hmacKeyFile').trim());
   if (hmacKey.length < 32) throw new ConfigError(`config: audit.hmacKeyFile: ${config.audit.hmacKeyFile} holds fewer than 32 bytes`);
@@ -80,6 +85,7 @@ export function readKeyMaterial(config: GatewayConfig): KeyMaterial {
     ...(config.listen.tls ? { listenTls: tlsPair(config.listen.tls, 'listen.tls') } : {}),
     spineTls: tlsPair(config.spine.tls, 'spine.tls'),
     clientKeys,
+    systemKeys,
     hmacKey,
   };
 }

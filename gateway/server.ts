@@ -91,7 +91,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const material = readKeyMaterial(config);
   const vocabulary = vocabularyFor(config);
   const log = deps.log ?? jsonLineLogger();
-  const verifySession = createSessionVerifier({ clients: config.clients, clientKeys: material.clientKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const verifySession = createSessionVerifier({ clients: config.clients, clientKeys: material.clientKeys, systemKeys: material.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   const metrics = createGatewayMetrics();
   let engine: AuditEngine | undefined;
   if (!deps.audit) {

@@ -18,7 +18,7 @@ before(async () => {
   stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']) });
   for (const [who, nhs] of [['midwife', '9990000018'], ['midwife', '9990000026'], ['gp', '9990000042']] as const) {
     const token = who === 'gp' ? stack.signToken(CIS2_GP, { client: 'cis2' }) : stack.signToken(LOCAL_MIDWIFE);
-    answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs } })).body);
+    answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs, birthDate: '2014-03-02' } })).body);
   }
 });
 after(() => stack?.close());

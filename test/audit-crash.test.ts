@@ -87,7 +87,7 @@ it(`SMSP-AUDIT-001 every answered request survives ${ROUNDS} SIGKILLs under load
           const res = await fetch(`${url}/api/fgm-status`, {
             method: 'POST',
             headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ nhsNumber: random() < 0.5 ? '9990000018' : '9990000026' }),
+            body: JSON.stringify({ nhsNumber: random() < 0.5 ? '9990000018' : '9990000026', birthDate: '2014-03-02' }),
           });
           await res.arrayBuffer();
           const id = res.headers.get('x-request-id');

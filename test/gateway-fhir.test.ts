@@ -1,8 +1,9 @@
 /**
  * @module test/gateway-fhir
  * The SMSP FHIR interface (`POST /fhir/fgm/query`) over real sockets: the gateway on HTTPS asking
- * for client certificates, the client system authenticated by mutual TLS or a bearer token, and
- * the query re-issued to the Spine simulator with the gateway's own ASID (SMSP-IG-003).
+ * for client certificates, the client system authenticated by mutual TLS or its own system token
+ * (never a portal user's session token), acting only for its configured ODS codes, and the query
+ * re-issued to the Spine simulator with the gateway's own ASID (SMSP-IG-003).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +11,7 @@ import { buildQueryBundle, parseQueryBundle } from '../gateway/fhir/query-bundle
 import { parseQueryResponse } from '../gateway/fhir/response-bundle.ts';
 import type { Author, QueryRequest } from '../gateway/fhir/types.ts';
 import { without } from './helpers/fhir-fixtures.ts';
-import { GATEWAY_ASID, SPINE_ASID, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+import { CIS2_GP, GATEWAY_ASID, LOCAL_MIDWIFE, LOCAL_RECEPTIONIST, SPINE_ASID, startTestStack, TEST_AUDIENCE, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
 const CLIENT_ASID = '918999198993';
 const SDS: Author = { kind: 'sds', userId: '687227875014', roleProfileId: '687231329107' };
@@ -26,12 +27,12 @@ after(async () => {
   await stack?.close();
 });
 
-function bundle(nhsNumber: string, author: Author = SDS) {
-  return buildQueryBundle({ nhsNumber, sourceAsid: CLIENT_ASID, destinationAsid: GATEWAY_ASID, author, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
+function bundle(nhsNumber: string, author: Author = SDS, odsCode = 'RY2') {
+  return buildQueryBundle({ nhsNumber, sourceAsid: CLIENT_ASID, destinationAsid: GATEWAY_ASID, author, organization: { odsCode, name: 'Test Child Health System' } });
 }
 
-async function post(xml: string, auth: { clientCert?: boolean; token?: string } = { clientCert: true }) {
-  const res = await stack.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, ...auth });
+async function post(xml: string, auth: { clientCert?: boolean; token?: string } = { clientCert: true }, on: TestStack = stack) {
+  const res = await on.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, ...auth });
   const parsed = parseQueryResponse(res.body);
   assert.ok(parsed.ok, `the gateway answers with a valid FGMQueryResponse_2_0 (${res.status}): ${parsed.ok ? '' : parsed.error.message}`);
   assert.match(String(res.headers['content-type']), /^application\/fhir\+xml/);
@@ -44,6 +45,20 @@ function lastSpineMessage(): QueryRequest {
   assert.ok(parsed.ok);
   return parsed.value;
 }
+
+/** Posts `xml` and checks it is refused with `status`/`code`, Spine not called, the refusal audited. */
+const refusal = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string) => {
+  const calls = stack.sim.received.length;
+  const { res, answer } = await post(xml, auth);
+  assert.equal(res.status, status);
+  assert.equal(answer.outcome.kind === 'operation-outcome' && answer.outcome.code, code);
+  assert.equal(stack.sim.received.length, calls, 'Spine was not called');
+  assert.equal(stack.auditRows().at(-1)!.outcomeCode, code);
+  return answer;
+};
+const refused = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string): Promise<void> => {
+  await refusal(xml, auth, status, code);
+};
 
 const PATIENTS = [
   { nhsNumber: '9990000018', status: 200, outcome: { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' } },
@@ -93,8 +108,8 @@ describe('POST /fhir/fgm/query with mutual TLS', () => {
   });
 });
 
-describe('POST /fhir/fgm/query with a bearer token', () => {
-  it('a token of a configured issuer authenticates the client system', async () => {
+describe('POST /fhir/fgm/query with a system token', () => {
+  it('SMSP-IG-002 the client system’s own token (systemToken) authenticates it', async () => {
     const { res, answer } = await post(bundle('9990000042').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system' }) });
     assert.equal(res.status, 200);
     assert.equal(answer.outcome.kind, 'indicator');
@@ -102,21 +117,11 @@ describe('POST /fhir/fgm/query with a bearer token', () => {
 });
 
 describe('refusals on the FHIR interface', () => {
-  const refusal = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string) => {
-    const calls = stack.sim.received.length;
-    const { res, answer } = await post(xml, auth);
-    assert.equal(res.status, status);
-    assert.equal(answer.outcome.kind === 'operation-outcome' && answer.outcome.code, code);
-    assert.equal(stack.sim.received.length, calls, 'Spine was not called');
-    assert.equal(stack.auditRows().at(-1)!.outcomeCode, code);
-    return answer;
-  };
-  const refused = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string): Promise<void> => {
-    await refusal(xml, auth, status, code);
-  };
   it('SMSP-IG-002 no client certificate and no token → 401 AUTHOR_CREDENTIALS_ERROR', () => refused(bundle('9990000018').xml, {}, 401, 'AUTHOR_CREDENTIALS_ERROR'));
   it('SMSP-IG-002 a forged token → 401 AUTHOR_CREDENTIALS_ERROR', () =>
     refused(bundle('9990000018').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system', foreignKey: true }) }, 401, 'AUTHOR_CREDENTIALS_ERROR'));
+  it('SMSP-IG-002 a system token for the session audience → 401 AUTHOR_CREDENTIALS_ERROR', () =>
+    refused(bundle('9990000018').xml, { token: stack.signToken({ sub: 'chs', aud: TEST_AUDIENCE }, { client: 'system' }) }, 401, 'AUTHOR_CREDENTIALS_ERROR'));
   it('SMSP-VAL-001 a body that is not XML → 400 INPUT_MESSAGE_VALIDATION_ERROR', () => refused('{"not":"xml"}', { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
   it('SMSP-VAL-001 XML with a DOCTYPE → 400 INPUT_MESSAGE_VALIDATION_ERROR', () =>
     refused(`<!DOCTYPE x [<!ENTITY a "b">]>${bundle('9990000018').xml.replace(/^<\?xml[^>]*\?>/, '')}`, { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
@@ -130,6 +135,68 @@ describe('refusals on the FHIR interface', () => {
   it('SMSP-VAL-002 an NHS number failing modulus 11 → 400 INVALID_NHS_NUMBER, timestamped by the gateway (Spine never answered)', async () => {
     const answer = await refusal(bundle('9990000019').xml, { clientCert: true }, 400, 'INVALID_NHS_NUMBER');
     assert.notEqual(new Date(answer.timestamp).toISOString(), SPINE_TIME);
+  });
+});
+
+describe('client systems only (SMSP-IG-002): a portal user’s session token is no client credential', () => {
+  const sessions = [
+    ['a midwife (B0370)', LOCAL_MIDWIFE, 'local', 'test-epr'],
+    ['a receptionist (no B0370)', LOCAL_RECEPTIONIST, 'local', 'test-epr'],
+    ['a smartcard GP', CIS2_GP, 'cis2', 'test-epr-cis2'],
+  ] as const;
+  for (const [who, claims, client, clientId] of sessions) {
+    it(`SMSP-IG-002 the session token of ${who} → 401, Spine never called (a client with neither mtls nor systemToken cannot use the FHIR interface)`, async () => {
+      const calls = stack.sim.received.length;
+      await refused(bundle('9990000018').xml, { token: stack.signToken(claims, { client }) }, 401, 'AUTHOR_CREDENTIALS_ERROR');
+      assert.equal(stack.sim.received.length, calls);
+      const row = stack.auditRows().at(-1)!;
+      assert.equal(row.eventType, 'fhir-query');
+      assert.equal(row.clientId, clientId, 'the record names the portal whose session was tried');
+      assert.equal(row.userId, null, 'nothing from the unread bundle is recorded');
+    });
+  }
+  it('SMSP-IG-002 the 401 comes before the body is read: answered while the body is still unsent', { timeout: 10_000 }, async () => {
+    const calls = stack.sim.received.length;
+    const res = await stack.requestUnfinished('/fhir/fgm/query', {
+      token: stack.signToken(LOCAL_MIDWIFE),
+      headers: { 'content-type': 'application/fhir+xml' },
+      body: bundle('9990000018').xml.slice(0, 200),
+      declaredLength: 60_000,
+    });
+    assert.equal(res.status, 401);
+    const answer = parseQueryResponse(res.body);
+    assert.ok(answer.ok && answer.value.outcome.kind === 'operation-outcome' && answer.value.outcome.code === 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(stack.sim.received.length, calls, 'Spine was not called');
+  });
+});
+
+describe('a client system acts only for its ODS codes (SMSP-IG-001, SMSP-IG-003)', () => {
+  for (const [how, auth] of [['mutual TLS', { clientCert: true }], ['a system token', undefined]] as const) {
+    it(`SMSP-IG-003 an Organization outside the client’s odsCodes (${how}) → 403 ACCESS_DENIED, no Spine call, audited with the NHS number`, async () => {
+      const q = bundle('9990000042', SDS, 'ZZZ99');
+      await refused(q.xml, auth ?? { token: stack.signToken({ sub: 'chs' }, { client: 'system' }) }, 403, 'ACCESS_DENIED');
+      const row = stack.auditRows().at(-1)!;
+      assert.equal(row.clientId, 'test-chs');
+      assert.equal(row.nhsNumber, '9990000042', 'who tried to see this child');
+      assert.equal(row.orgCode, 'ZZZ99', 'the organisation claimed is on the record');
+      assert.equal(row.clientMessageId, q.messageId);
+    });
+  }
+  it('SMSP-IG-003 by default (no odsCodes) a client acts only for its own odsCode', () => refused(bundle('9990000018', SDS, 'RY3').xml, { clientCert: true }, 403, 'ACCESS_DENIED'));
+  it('SMSP-IG-003 a client configured with odsCodes may act for each of them, and only them', async () => {
+    const multi = await startTestStack({ tls: true, configure: (raw) => (raw.clients[2].odsCodes = ['RY2', 'RY3']) });
+    try {
+      const { res } = await post(bundle('9990000018', SDS, 'RY3').xml, { clientCert: true }, multi);
+      assert.equal(res.status, 200);
+      const sent = parseQueryBundle(multi.sim.received.at(-1)!.xml);
+      assert.ok(sent.ok);
+      assert.equal(sent.value.organization?.odsCode, 'RY3');
+      const refusedHere = await post(bundle('9990000018', SDS, 'RX1').xml, { clientCert: true }, multi);
+      assert.equal(refusedHere.res.status, 403);
+      assert.equal(multi.sim.received.length, 1, 'only the permitted request reached Spine');
+    } finally {
+      await multi.close();
+    }
   });
 });
 

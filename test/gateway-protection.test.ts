@@ -188,7 +188,7 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
       assert.equal(JSON.parse(refused.body).code, 'CLIENT_DISABLED');
       assert.equal(stack.sim.received.length, sent, 'Spine is not called');
       assert.equal(stack.auditRows().at(-1)!.outcomeCode, 'CLIENT_DISABLED');
-      const cis2 = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000018' } });
+      const cis2 = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
       assert.equal(cis2.status, 200);
 
       raw.clients[0].enabled = true;

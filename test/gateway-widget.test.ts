@@ -18,11 +18,14 @@ after(async () => {
   await stack?.close();
 });
 
+/** A birth date under 18 (ten years ago) for requests whose patient's age is not the point. */
+const BORN = `${new Date().getUTCFullYear() - 10}-01-01`;
+
 const PATIENTS = [
   { nhsNumber: '9990000018', birthDate: '2014-03-02', status: 200, body: { status: 'indicator', assessmentDate: '2019-12-10', code: 'SUCCESS', smspCode: 'SMSP-0000' } },
   { nhsNumber: '9990000026', birthDate: '2016-07-19', status: 404, body: { status: 'no-record', assessmentDate: null, code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001' } },
-  // Asked without a birth date, so Spine itself answers that the patient is over 18.
-  { nhsNumber: '9990000034', birthDate: undefined, status: 400, body: { status: 'error', assessmentDate: null, code: 'PATIENT_OVER_18', smspCode: 'FGM-0003' } },
+  // The EPR's birth date says under 18 but Spine's record says otherwise: Spine answers that the patient is over 18.
+  { nhsNumber: '9990000034', birthDate: BORN, status: 400, body: { status: 'error', assessmentDate: null, code: 'PATIENT_OVER_18', smspCode: 'FGM-0003' } },
   { nhsNumber: '9990000042', birthDate: '2019-11-30', status: 200, body: { status: 'indicator', assessmentDate: '2024-06-30', code: 'SUCCESS', smspCode: 'SMSP-0000' } },
 ] as const;
 
@@ -48,7 +51,7 @@ for (const user of USERS) {
         const res = await stack.request('/api/fgm-status', {
           token: stack.signToken(user.claims, { client: user.client }),
           headers: { Origin: TEST_ORIGIN },
-          json: { nhsNumber: p.nhsNumber, ...(p.birthDate ? { birthDate: p.birthDate } : {}) },
+          json: { nhsNumber: p.nhsNumber, birthDate: p.birthDate },
         });
         assert.equal(res.status, p.status);
         assert.equal(res.headers['cache-control'], 'no-store');
@@ -78,7 +81,7 @@ describe('checks before Spine is called', () => {
   for (const bad of ['9990000019', '999000001', 'abcdefghij', '0000000001']) {
     it(`SMSP-VAL-002 ${bad} is 400 INVALID_NHS_NUMBER without a Spine call`, async () => {
       const before = stack.sim.received.length;
-      const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: bad } });
+      const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: bad, birthDate: BORN } });
       assert.equal(res.status, 400);
       assert.equal(JSON.parse(res.body).code, 'INVALID_NHS_NUMBER');
       assert.equal(res.headers['cache-control'], 'no-store');
@@ -92,9 +95,20 @@ describe('checks before Spine is called', () => {
     assert.equal(JSON.parse(res.body).code, 'PATIENT_OVER_18');
     assert.equal(stack.sim.received.length, before);
   });
+  it('FGMISQ004 MSCA-FGMRISQ-04 a request without birthDate is 400 INVALID_PARAMETER without a Spine call, audited with its NHS number', async () => {
+    const [calls, audited] = [stack.sim.received.length, stack.auditRows().length];
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018' } });
+    assert.equal(res.status, 400);
+    assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
+    assert.equal(stack.sim.received.length, calls, 'Spine was not called');
+    const rows = stack.auditRows().slice(audited);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.outcomeCode, 'INVALID_PARAMETER');
+    assert.equal(rows[0]!.nhsNumber, '9990000018');
+  });
   it('a body without nhsNumber is 400 INVALID_PARAMETER without a Spine call', async () => {
     const before = stack.sim.received.length;
-    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhs: '9990000018' } });
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhs: '9990000018', birthDate: BORN } });
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
     assert.equal(stack.sim.received.length, before);
@@ -117,7 +131,7 @@ function postChunked(chunks: string[], token: string): Promise<{ status: number;
 }
 
 describe('body size limit (listen.maxBodyBytes, default 64 KiB)', () => {
-  const big = JSON.stringify({ nhsNumber: '9990000018', pad: 'x'.repeat(70_000) });
+  const big = JSON.stringify({ nhsNumber: '9990000018', birthDate: BORN, pad: 'x'.repeat(70_000) });
   it('a declared Content-Length over the limit is 413 REQUEST_TOO_LARGE without a Spine call, audited', async () => {
     const [calls, audited] = [stack.sim.received.length, stack.auditRows().length];
     const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), body: big, headers: { 'content-type': 'application/json' } });
@@ -134,7 +148,7 @@ describe('body size limit (listen.maxBodyBytes, default 64 KiB)', () => {
     assert.equal(stack.sim.received.length, calls);
   });
   it('a chunked body within the limit is read whole and answered', async () => {
-    const res = await postChunked(['{"nhsNumber":', '"9990000018"}'], stack.signToken(LOCAL_MIDWIFE));
+    const res = await postChunked(['{"nhsNumber":', `"9990000018","birthDate":"${BORN}"}`], stack.signToken(LOCAL_MIDWIFE));
     assert.equal(res.status, 200);
     assert.equal(JSON.parse(res.body).code, 'SUCCESS');
   });
@@ -160,9 +174,9 @@ describe('CORS', () => {
 describe('audit (SMSP-AUDIT-004/006)', () => {
   it('holds one linked record per interaction, refusals included', async () => {
     const before = stack.auditRows().length;
-    const ok = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000042' } });
+    const ok = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000042', birthDate: BORN } });
     const sentToSpine = lastSpineMessage().messageId;
-    const refused = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000019' } });
+    const refused = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000019', birthDate: BORN } });
     const rows = stack.auditRows().slice(before);
     assert.equal(rows.length, 2);
     const [a, b] = rows as [Record<string, unknown>, Record<string, unknown>];

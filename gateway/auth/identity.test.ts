@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ClientConfig } from '../config.ts';
 import { identityFromClaims } from './identity.ts';
 
-const base = { name: 'EPR', odsCode: 'RX1', origins: [], auditorRoles: [], priority: 'interactive' as const, enabled: true,
+const base = { name: 'EPR', odsCode: 'RX1', odsCodes: ['RX1'], origins: [], auditorRoles: [], priority: 'interactive' as const, enabled: true,
   token: { issuer: 'i', audience: 'a', publicKeyFile: 'k', algorithms: ['ES256' as const], maxLifetimeSeconds: 60 } };
 const local: ClientConfig = { ...base, id: 'local', claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: { midwife: ['B0370'], clerk: ['B0360'] } };
 const cis2: ClientConfig = { ...base, id: 'cis2', claims: 'cis2', roleActivities: {} };

@@ -17,7 +17,7 @@ const publicPem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string
 function client(over: Partial<ClientConfig['token']> & { id: string; issuer: string }): ClientConfig {
   const { id, ...token } = over;
   return {
-    id, name: id, odsCode: 'RX1', origins: [], claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive', enabled: true,
+    id, name: id, odsCode: 'RX1', odsCodes: ['RX1'], origins: [], claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive', enabled: true,
     token: { audience: 'gw', algorithms: ['ES256'], maxLifetimeSeconds: 600, ...token },
   };
 }
@@ -78,6 +78,19 @@ describe('verifySessionToken (SMSP-IG-002)', () => {
     await assert.rejects(v(signJwt(claims({ iss: 'ed' }), { alg: 'ES256', key: ec.privateKey })), TokenRejected);
   });
 
+});
+
+describe('system tokens (SMSP-IG-002)', () => {
+  const both: ClientConfig = { ...client({ id: 'chs', issuer: 'https://chs.example/users' }), systemToken: { issuer: 'https://chs.example', audience: 'gw/fhir', algorithms: ['ES256'], maxLifetimeSeconds: 600 } };
+  const v = createSessionVerifier({ clients: [both], clientKeys: new Map([['chs', publicPem]]), systemKeys: new Map([['chs', publicPem]]), now: () => NOW });
+  it('says which kind of token it verified, by its issuer', async () => {
+    assert.equal((await v(signJwt(claims({ iss: 'https://chs.example/users' }), { alg: 'ES256', key: ec.privateKey }))).kind, 'session');
+    assert.equal((await v(signJwt(claims({ iss: 'https://chs.example', aud: 'gw/fhir' }), { alg: 'ES256', key: ec.privateKey }))).kind, 'system');
+  });
+  it('checks a system token against the systemToken audience', () =>
+    assert.rejects(v(signJwt(claims({ iss: 'https://chs.example', aud: 'gw' }), { alg: 'ES256', key: ec.privateKey })), TokenRejected));
+  it('refuses to start without a systemToken key', () =>
+    assert.throws(() => createSessionVerifier({ clients: [both], clientKeys: new Map([['chs', publicPem]]) }), /no system token verification key/));
 });
 
 describe('JWKS clients', () => {

@@ -1,9 +1,12 @@
 /**
  * @module middleware/client-auth
- * Authenticates a client system on the SMSP FHIR interface: by its TLS client certificate (the
- * SHA-256 fingerprint configured as `mtls.fingerprint256`, on a CA-verified connection) or, failing
- * that, by a bearer token from a configured issuer. Sets `c.get('client')`; else 401
- * AUTHOR_CREDENTIALS_ERROR. The user identity comes from the bundle's Practitioner, not from here.
+ * Authenticates a client system on the SMSP FHIR interface (SMSP-IG-002): by its TLS client
+ * certificate (the SHA-256 fingerprint configured as `mtls.fingerprint256`, on a CA-verified
+ * connection) or, failing that, by its own system token (`systemToken`). A portal user's session
+ * token is NOT a client-system credential: the FHIR interface trusts the client for its users'
+ * RBAC, which a portal user cannot vouch for. Sets `c.get('client')`; else 401
+ * AUTHOR_CREDENTIALS_ERROR, before the body is read. The user identity comes from the bundle's
+ * Practitioner, not from here.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { TokenRejected, type SessionVerifier } from '../auth/verify-session-token.ts';
@@ -36,12 +39,19 @@ export function clientAuth({ clients, verify, peerCertificate = () => undefined 
     if (!client) {
       const token = bearerToken(c.req.header('Authorization'));
       if (!token) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', peer ? 'client certificate not recognised' : 'no client credentials');
+      let verified;
       try {
-        client = (await verify(token)).client;
+        verified = await verify(token);
       } catch (e) {
         if (e instanceof TokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `token: ${e.reason}`);
         throw e;
       }
+      if (verified.kind !== 'system') {
+        // On the record which portal's session was tried here.
+        noteAudit(c, { clientId: verified.client.id });
+        throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'a user session token is not a client-system credential');
+      }
+      client = verified.client;
     }
     c.set('client', client);
     noteAudit(c, { clientId: client.id });

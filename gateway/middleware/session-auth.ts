@@ -2,7 +2,8 @@
  * @module middleware/session-auth
  * Authenticates a widget request by the host portal's session token (`Authorization: Bearer`),
  * then maps its claims to the user identity (`c.get('client')`, `c.get('identity')`). Any
- * failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005).
+ * failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005), and so is a client
+ * system's own token (`systemToken`): it names no user.
  */
 import type { MiddlewareHandler } from 'hono';
 import { identityFromClaims } from '../auth/identity.ts';
@@ -34,9 +35,10 @@ export function sessionAuth({ verify }: SessionAuthOptions): MiddlewareHandler<G
       if (e instanceof TokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `token: ${e.reason}`);
       throw e;
     }
-    const { client, payload } = session;
+    const { client, payload, kind } = session;
     c.set('client', client);
     noteAudit(c, { clientId: client.id });
+    if (kind !== 'session') throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'a system token is not a user session');
     // A token is only good from its own portal's pages: CORS alone does not stop a script on
     // another configured portal replaying it.
     const origin = c.req.header('Origin');

@@ -1,10 +1,11 @@
 /**
  * @module routes/fgm-status
  * `POST /api/fgm-status` — the widget API. Checks the NHS number (SMSP-VAL-002) and the under-18
- * rule BEFORE Spine is called, asks Spine as the signed-in user, and answers in JSON.
- * Authentication, RBAC and audit run as middleware before this handler.
+ * rule (FGMISQ004, MSCA-FGMRISQ-04: `birthDate` is required) BEFORE Spine is called, asks Spine as
+ * the signed-in user, and answers in JSON. Authentication, RBAC and audit run as middleware
+ * before this handler.
  */
-import type { Context, Handler } from 'hono';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
 import type { ClientConfig } from '../config.ts';
@@ -16,7 +17,7 @@ import { askSpine, type AskSpineDeps, type SpineOutcome } from '../spine/ask-spi
 
 const BodySchema = z.strictObject({
   nhsNumber: z.string().max(20),
-  birthDate: z.string().max(10).optional(),
+  birthDate: z.string().max(10),
 });
 
 export interface FgmStatusDeps extends ReplyDeps, AskSpineDeps {
@@ -36,6 +37,22 @@ export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome):
 }
 
 /**
+ * Notes the NHS number a widget request names, when it is well formed, before anything can
+ * refuse the request: "who tried to see this child" must include users RBAC turns away
+ * (SMSP-AUDIT-001). Runs after authentication, so an unauthenticated body is never read, and
+ * after the body limit.
+ * @example app.post('/api/fgm-status', sessionAuth(...), bodyLimit(...), notePatient(), rbac(), fgmStatus(deps))
+ */
+export function notePatient(): MiddlewareHandler<GatewayEnv> {
+  return async function notePatient(c, next) {
+    const raw: unknown = await c.req.json().catch(() => undefined);
+    const nhsNumber = typeof raw === 'object' && raw !== null ? (raw as { nhsNumber?: unknown }).nhsNumber : undefined;
+    if (typeof nhsNumber === 'string' && /^\d{10}$/.test(nhsNumber.replace(/\s/g, ''))) noteAudit(c, { nhsNumber: nhsNumber.replace(/\s/g, '') });
+    await next();
+  };
+}
+
+/**
  * @example app.post('/api/fgm-status', fgmStatus(deps))
  */
 export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
@@ -47,18 +64,17 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       throw new SmspError('INVALID_PARAMETER', 'body is not JSON');
     }
     const body = BodySchema.safeParse(raw);
-    if (!body.success) throw new SmspError('INVALID_PARAMETER', 'body does not match {nhsNumber, birthDate?}');
+    if (!body.success) throw new SmspError('INVALID_PARAMETER', 'body does not match {nhsNumber, birthDate}');
     const nhsNumber = body.data.nhsNumber.replace(/\s/g, '');
     const { birthDate } = body.data;
     // Audit who asked about whom even when the request is refused below.
     noteAudit(c, { nhsNumber });
     if (!isValidNhsNumber(nhsNumber)) throw new SmspError('INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
-    if (birthDate !== undefined) {
-      if (!isIsoDate(birthDate)) throw new SmspError('INVALID_PARAMETER', 'birthDate is not YYYY-MM-DD');
-      const today = ukToday(deps.now());
-      if (birthDate > today) throw new SmspError('INVALID_PARAMETER', 'birthDate is in the future');
-      if (!isUnder18(birthDate, today)) throw new SmspError('PATIENT_OVER_18', 'patient is 18 or over');
-    }
+    // The SMSP applies the under-18 rule itself, so it must know the patient's age (FGMISQ004).
+    if (!isIsoDate(birthDate)) throw new SmspError('INVALID_PARAMETER', 'birthDate is not YYYY-MM-DD');
+    const today = ukToday(deps.now());
+    if (birthDate > today) throw new SmspError('INVALID_PARAMETER', 'birthDate is in the future');
+    if (!isUnder18(birthDate, today)) throw new SmspError('PATIENT_OVER_18', 'patient is 18 or over');
 
     const identity = c.get('identity');
     const outcome = await askSpine(deps, {

@@ -4,6 +4,9 @@
  * (SMSP-VAL-001/003), requires an auditable author (SMSP-AUDIT-005, SMSP-FGMRI-008), checks the
  * NHS number, then RE-ISSUES the query to Spine with the SMSP's ASID as source and the initiating
  * organisation's ODS code (SMSP-IG-003), and answers with a FHIR response bundle (SMSP-ERR-004).
+ * A client system acts only for the organisations configured for it (`odsCodes`): any other is
+ * refused ACCESS_DENIED (SMSP-IG-001) after the request's patient is noted for the audit.
+ * The message carries no birth date: the client system applies the under-18 rule (MSCA-FGMRISQ-04).
  */
 import type { Handler } from 'hono';
 import { noteAudit, type GatewayEnv } from '../env.ts';
@@ -26,6 +29,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     const client = c.get('client');
     const orgCode = q.organization?.odsCode ?? client.odsCode;
     noteAudit(c, { clientMessageId: q.messageId, nhsNumber: q.nhsNumber, orgCode });
+    if (!client.odsCodes.includes(orgCode)) throw new SmspError('ACCESS_DENIED', 'organisation not configured for this client');
     if (!q.author) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'Practitioner has no SDS or local identifier');
     noteAudit(c, {
       userId: q.author.kind === 'sds' ? q.author.userId : q.author.localId,

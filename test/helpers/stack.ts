@@ -2,9 +2,9 @@
  * @module test/helpers/stack
  * Starts the whole server side on ephemeral ports for a test: the Spine simulator (TLS-MA, dev
  * PKI), the gateway (real config file in a temp folder, real SQLite audit file, real HTTPS Spine
- * client) and a JWKS server for the CIS2-style client. Signs session tokens for three configured
- * clients so tests can act as a locally authenticated user, a smartcard (CIS2) user, or another
- * SMSP client system.
+ * client) and a JWKS server for the CIS2-style client. Signs session tokens for two configured
+ * portals so tests can act as a locally authenticated user or a smartcard (CIS2) user, and system
+ * tokens (`systemToken`) for another SMSP client system on the FHIR interface.
  *
  * @example
  * const stack = await startTestStack();
@@ -23,7 +23,7 @@ import Database from 'better-sqlite3';
 import { loadConfig, type GatewayConfig } from '../../gateway/config.ts';
 import { fhirAnswerViolations } from './fhir-answer.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
-import { startGateway, type GatewayDeps } from '../../gateway/server.ts';
+import { startGateway, type GatewayDeps, type RunningGateway } from '../../gateway/server.ts';
 import { startSpineSimulator } from '../../demo/spine/server.ts';
 import { signJwt, type TestAlg } from './jwt.ts';
 import { keptLogger } from './run-log.ts';
@@ -33,9 +33,12 @@ import { testPki } from './pki.ts';
 export const TEST_CLIENTS = {
   local: { id: 'test-epr', issuer: 'https://epr.test/local', ods: 'RX1', name: 'Test Maternity NHS Trust' },
   cis2: { id: 'test-epr-cis2', issuer: 'https://epr.test/cis2', ods: 'RX1', name: 'Test Maternity NHS Trust (smartcard)' },
+  /** `issuer` is its systemToken's: `signToken(…, { client: 'system' })` signs a system token. */
   system: { id: 'test-chs', issuer: 'https://chs.test', ods: 'RY2', name: 'Test Child Health System' },
 } as const;
 export const TEST_AUDIENCE = 'fgm-status-gateway';
+/** The system token audience: distinct from every session token's, as the config requires. */
+export const TEST_SYSTEM_AUDIENCE = 'fgm-status-gateway/fhir';
 export const TEST_ORIGIN = 'https://epr.test';
 export const GATEWAY_ASID = '200000000111';
 export const SPINE_ASID = '990101234567';
@@ -102,10 +105,15 @@ export interface TestStack {
   dir: string;
   /** Every line the gateway logged. */
   logs: string[];
-  /** Signs a session token: registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
+  /** Signs a session token (a system token for client `system`): registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
   signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
   request(path: string, opts?: RequestOptions): Promise<TestResponse>;
+  /**
+   * Sends the headers (declaring `Content-Length: declaredLength`) and only `body`, never the rest,
+   * and resolves with the answer: a server that waited for the whole body would never answer.
+   */
+  requestUnfinished(path: string, opts: RequestOptions & { declaredLength: number }): Promise<TestResponse>;
   /** Re-reads the config file (edit it first) and applies it as SIGHUP would; returns changed client ids. */
   reload(): Promise<string[]>;
   /** All rows of the audit table, in sequence order. */
@@ -172,7 +180,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       },
       {
         id: TEST_CLIENTS.system.id, name: TEST_CLIENTS.system.name, odsCode: TEST_CLIENTS.system.ods, origins: [],
-        token: { ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']), publicKeyFile: 'system.pub.pem' },
+        token: { ...tokenRules(`${TEST_CLIENTS.system.issuer}/users`, ['ES256']), publicKeyFile: 'system.pub.pem' },
+        systemToken: { ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']), audience: TEST_SYSTEM_AUDIENCE, publicKeyFile: 'system.pub.pem' },
         claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'batch',
         mtls: { fingerprint256: systemCert.fingerprint256 },
       },
@@ -182,11 +191,11 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   opts.configure?.(raw);
   const configFile = join(dir, 'fgm-gateway.config.json');
   writeFileSync(configFile, JSON.stringify(raw, null, 2));
-  const config = loadConfig(configFile);
-
   const logs: string[] = [];
-  let gateway;
+  let config: GatewayConfig;
+  let gateway: RunningGateway;
   try {
+    config = loadConfig(configFile);
     gateway = await startGateway(config, { log: keptLogger(logs, 'stack'), ...opts.deps });
   } catch (e) {
     await sim.close();
@@ -196,6 +205,41 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
 
   const ca = readFileSync(join(pkiDir, 'ca.crt'));
   const clientCert = { cert: readFileSync(join(pkiDir, 'client-system.crt')), key: readFileSync(join(pkiDir, 'client-system.key')) };
+
+  /** `whole` false: the body is written but the request never ended; its socket is closed once answered. */
+  function send(path: string, o: RequestOptions, whole: boolean): Promise<TestResponse> {
+    const url = new URL(path, gateway.url);
+    const body = o.json !== undefined ? JSON.stringify(o.json) : o.body;
+    const headers: Record<string, string> = {
+      ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+      ...o.headers,
+    };
+    const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const spineFailures = sim.profileFailures.length;
+    return new Promise<TestResponse>((resolve, reject) => {
+      const req = transport(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (!whole) req.destroy();
+          const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
+          // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
+          // its messages to Spine and the simulator's answers by the simulator.
+          const violations = [
+            ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? fhirAnswerViolations(answer.body) : []),
+            ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}` }))),
+          ];
+          if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
+          else resolve(answer);
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (whole) req.end(body);
+      else req.write(body ?? '');
+    });
+  }
 
   const keys = {
     local: { alg: 'ES256' as const, key: localKey.privateKey, foreign: foreignEc.privateKey, pub: keyPem(localKey.publicKey) },
@@ -218,41 +262,12 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       const k = keys[which];
       const alg = o.alg ?? k.alg;
       const now = Math.floor(Date.now() / 1000);
-      const payload = { iss: TEST_CLIENTS[which].issuer, aud: TEST_AUDIENCE, iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 300), ...claims };
+      const payload = { iss: TEST_CLIENTS[which].issuer, aud: which === 'system' ? TEST_SYSTEM_AUDIENCE : TEST_AUDIENCE, iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 300), ...claims };
       const key = alg === 'HS256' ? k.pub : o.foreignKey ? k.foreign : k.key;
       return signJwt(payload, { alg, key, ...(which === 'cis2' ? { kid: 'cis2-1' } : {}) });
     },
-    request(path, o = {}) {
-      const url = new URL(path, gateway.url);
-      const body = o.json !== undefined ? JSON.stringify(o.json) : o.body;
-      const headers: Record<string, string> = {
-        ...(o.json !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
-        ...o.headers,
-      };
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const spineFailures = sim.profileFailures.length;
-      return new Promise<TestResponse>((resolve, reject) => {
-        const req = send(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
-            // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
-            // its messages to Spine and the simulator's answers by the simulator.
-            const violations = [
-              ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? fhirAnswerViolations(answer.body) : []),
-              ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}` }))),
-            ];
-            if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
-            else resolve(answer);
-          });
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-    },
+    request: (path, o = {}) => send(path, o, true),
+    requestUnfinished: (path, o) => send(path, { ...o, headers: { ...o.headers, 'content-length': String(o.declaredLength) } }, false),
     reload: () => gateway.reload(loadConfig(configFile)),
     auditRows() {
       const db = new Database(config.audit.sqliteFile!, { readonly: true });
