@@ -104,7 +104,7 @@ const token = () => {
 
 async function ask(url: string, t = token()): Promise<{ status: number; code: string | undefined; id: string | null; ms: number; retryAfter: string | null; body: string }> {
   const started = performance.now();
-  const res = await fetch(`${url}/api/fgm-status`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify({ nhsNumber: '9990000018' }) });
+  const res = await fetch(`${url}/api/fgm-status`, { method: 'POST', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify({ nhsNumber: '9990000018', birthDate: '2014-03-02' }) });
   const body = await res.text();
   const code = (JSON.parse(body) as { code?: string; error?: { code?: string } }).error?.code ?? (JSON.parse(body) as { code?: string }).code;
   return { status: res.status, code, id: res.headers.get('x-request-id'), ms: performance.now() - started, retryAfter: res.headers.get('retry-after'), body };
@@ -339,7 +339,7 @@ describe('the same tools on either store', () => {
       throw e;
     });
     try {
-      const asked = JSON.parse((await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000026' } })).body) as { messageId: string };
+      const asked = JSON.parse((await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000026', birthDate: '2016-07-19' } })).body) as { messageId: string };
       const auditor = stack.signToken({ sub: 'igofficer', roles: ['smsp-auditor'], org: 'RX1' });
       const found = await stack.request(`/admin/audit?messageId=${asked.messageId}`, { token: auditor });
       assert.equal(found.status, 200, found.body);

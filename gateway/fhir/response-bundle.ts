@@ -109,11 +109,14 @@ export function buildQueryResponse(input: ResponseInput): { xml: string; message
   return { xml, messageId };
 }
 
-/** Parses and validates an FGMQueryResponse_2_0 (SMSP-VAL-004). */
-export function parseQueryResponse(xml: string): CodecResult<QueryResponse> {
+/** Parses and validates an FGMQueryResponse_2_0 (SMSP-VAL-004): strictly as Spine must answer, or with `localCodes` as a client system reads this SMSP's answers. */
+export function parseQueryResponse(xml: string, { localCodes = false }: { localCodes?: boolean } = {}): CodecResult<QueryResponse> {
   const parsed = parseXml(xml);
   if (!parsed.ok) return parsed;
-  return conforming(parsed.value, guard(() => QueryResponseSchema.parse(readResponse(parsed.value))));
+  // The reader has already paired each code with its system, so with `localCodes` the only profile
+  // violation let through is our own code system where the profile fixes Spine's (README "Codes").
+  const allow = localCodes ? (v: { path: string }) => v.path === 'OperationOutcome.issue.details.coding.system' : undefined;
+  return conforming(parsed.value, guard(() => QueryResponseSchema.parse(readResponse(parsed.value))), allow);
 }
 
 function readResponse(root: XmlElement): QueryResponse {
