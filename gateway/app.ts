@@ -136,7 +136,13 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     return c.body(metrics.registry.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
-  app.onError(errorHandler(replyDeps));
+  const onError = errorHandler(replyDeps);
+  // A body cut off by a client hang-up fails to parse: that is the client gone, not a bad request.
+  app.onError((err, c) => {
+    if (!c.req.raw.signal.aborted) return onError(err, c);
+    c.set('refusalReason', 'client went away');
+    return replyFor(c, replyDeps, 'CLIENT_CLOSED_REQUEST');
+  });
   app.notFound(notFound(replyDeps));
   return app;
 }

@@ -1,0 +1,231 @@
+/**
+ * @module test/gateway-client-faults
+ * Issue 11, "survive every client": hundreds of clients that hang up at every stage of a request,
+ * or reset the connection, against the BUILT gateway run as a process (`npm run build` first) and
+ * a slow Spine simulator. Afterwards the process is still up, `/healthz` says the Spine link is
+ * `up`, the breaker never opened, the next request is answered, and the audit trail (the real
+ * SQLite file) says the client went away — not that Spine failed (SMSP-PERF-006, SMSP-AUDIT-001).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
+import { LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+
+const NHS_NUMBER = '9990000018';
+const SPINE_DELAY_MS = 3000;
+
+/** A gateway process started from the stack's own config file, with its own audit file and `edit`s. */
+async function startChild(stack: TestStack, name: string, edit: (raw: Record<string, any>) => void = () => {}, wrap: string[] = []) {
+  const raw = JSON.parse(readFileSync(stack.configFile, 'utf8'));
+  raw.audit.sqliteFile = `${name}-audit.sqlite`;
+  edit(raw);
+  const file = join(stack.dir, `${name}.config.json`);
+  writeFileSync(file, JSON.stringify(raw));
+  const [cmd, ...args] = [...wrap, process.execPath, ...builtGateway('main.js')];
+  const child = spawn(cmd!, args, { env: { ...process.env, FGM_GATEWAY_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  const url = await listeningUrl(child, name);
+  return {
+    child,
+    url: new URL(url),
+    stdout: () => out,
+    stderr: () => err,
+    auditRows: () => {
+      const db = new Database(join(stack.dir, `${name}-audit.sqlite`), { readonly: true });
+      try {
+        return db.prepare("SELECT * FROM audit_event WHERE eventType = 'widget-query' ORDER BY seq").all() as Record<string, unknown>[];
+      } finally {
+        db.close();
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Resolves once the simulator has received `n` more queries: those requests are then really at Spine. */
+function spineQueries(stack: TestStack, n: number): Promise<void> {
+  const received = stack.sim.received;
+  const push = received.push.bind(received);
+  let seen = 0;
+  return new Promise((resolve) => {
+    received.push = (...items) => {
+      seen += items.length;
+      if (seen >= n) {
+        received.push = push;
+        resolve();
+      }
+      return push(...items);
+    };
+  });
+}
+
+/** Waits for `check` to hold, looking every 50 ms, up to `ms`. */
+async function until(check: () => boolean, ms: number, what: string) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function rawRequest(token: string) {
+  const body = JSON.stringify({ nhsNumber: NHS_NUMBER });
+  const head = `POST /api/fgm-status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  return { head, body };
+}
+
+/** A raw TCP connection to `url`, resolved once connected; errors (our own resets) are expected. */
+async function open(url: URL): Promise<Socket> {
+  const s = connect(Number(url.port), url.hostname);
+  s.on('error', () => {});
+  await once(s, 'connect');
+  return s;
+}
+
+/** Writes `data`, and once the kernel has it, hangs up: a FIN, or a TCP reset when `reset`. */
+function writeThenHangUp(s: Socket, data: string, reset: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    s.write(data, () => {
+      if (reset) s.resetAndDestroy();
+      else s.destroy();
+      resolve();
+    });
+  });
+}
+
+function ask(url: URL, token: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL('/api/fgm-status', url), { method: 'POST', agent: false, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ nhsNumber: NHS_NUMBER }));
+  });
+}
+
+async function healthz(url: URL) {
+  const res = await fetch(new URL('/healthz', url));
+  return { status: res.status, body: (await res.json()) as { status: string; spine: string } };
+}
+
+let stack: TestStack;
+before(async () => {
+  stack = await startTestStack({
+    spineTimeoutMs: 10_000,
+    configure: (r) => {
+      // Two counted failures would open the breaker, and it would stay open for the whole test.
+      r.spine.circuitBreaker = { failureThreshold: 2, coolDownMs: 600_000 };
+      r.spine.rateLimit = { perSecond: 10_000, burst: 10_000 };
+    },
+  });
+});
+after(async () => {
+  await stack?.close();
+});
+
+describe('SMSP-PERF-006 hundreds of clients hang up at every stage against a slow Spine', () => {
+  it('the process stays up, the breaker stays closed, the next request is answered, and the audit says the client went away', async () => {
+    const gw = await startChild(stack, 'faults');
+    try {
+      stack.sim.setFault({ kind: 'delay', ms: SPINE_DELAY_MS });
+      const token = stack.signToken(LOCAL_MIDWIFE);
+      const { head, body } = rawRequest(token);
+      let reachedApp = 0;
+
+      // Before the headers end: the request never reaches the app, so nothing is audited.
+      for (let i = 0; i < 100; i++) await writeThenHangUp(await open(gw.url), head.slice(0, (i * 7) % (head.length - 4)), i % 2 === 1);
+
+      // Mid-body: headers complete, body cut off.
+      for (let i = 0; i < 100; i++) {
+        await writeThenHangUp(await open(gw.url), head + body.slice(0, 1 + (i % (body.length - 1))), i % 2 === 1);
+        reachedApp++;
+      }
+
+      // After authentication: the whole request, then straight away gone — the hang-up lands
+      // anywhere from the token check to the start of the Spine call.
+      for (let batch = 0; batch < 10; batch++) {
+        await Promise.all(Array.from({ length: 20 }, async (_, i) => writeThenHangUp(await open(gw.url), head + body, i % 2 === 1)));
+        reachedApp += 20;
+      }
+
+      // During the Spine call: each batch is at Spine, then hangs up, while a well-behaved request
+      // is at Spine too: what it gets must not change.
+      const neighbours: ReturnType<typeof ask>[] = [];
+      for (let batch = 0; batch < 5; batch++) {
+        const atSpine = spineQueries(stack, 21);
+        const sockets = await Promise.all(Array.from({ length: 20 }, async () => {
+          const s = await open(gw.url);
+          s.write(head + body);
+          return s;
+        }));
+        neighbours.push(ask(gw.url, token));
+        await atSpine;
+        sockets.forEach((s, i) => (i % 2 ? s.resetAndDestroy() : s.destroy()));
+        reachedApp += 20;
+      }
+      for (const answer of await Promise.all(neighbours)) {
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body.code, 'SUCCESS');
+      }
+
+      // While the answer is written: gone at the first byte of the answer. The audit record is
+      // written before the answer goes out (SMSP-AUDIT-001), so it says what Spine answered.
+      stack.sim.setFault({ kind: 'delay', ms: 50 });
+      for (let batch = 0; batch < 3; batch++) {
+        await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+          const s = await open(gw.url);
+          s.write(head + body);
+          await once(s, 'data');
+          if (i % 2) s.resetAndDestroy();
+          else s.destroy();
+        }));
+      }
+      const answered = 60;
+
+      const expected = reachedApp + answered + 5; // + the neighbours
+      await until(() => gw.auditRows().length >= expected, 20_000, `${expected} audit records`);
+
+      assert.equal(gw.child.exitCode, null, `the gateway is still running: ${gw.stderr()}`);
+      assert.equal(gw.child.signalCode, null);
+      const health = await healthz(gw.url);
+      assert.equal(health.status, 200);
+      assert.equal(health.body.spine, 'up');
+      stack.sim.setFault(null);
+      const next = await ask(gw.url, token);
+      assert.equal(next.status, 200);
+      assert.equal(next.body.code, 'SUCCESS');
+
+      const rows = gw.auditRows();
+      const byOutcome = new Map<string, number>();
+      for (const r of rows) byOutcome.set(String(r.outcomeCode), (byOutcome.get(String(r.outcomeCode)) ?? 0) + 1);
+      assert.deepEqual(Object.fromEntries(byOutcome), { CLIENT_CLOSED_REQUEST: reachedApp, SUCCESS: answered + 5 + 1 });
+      for (const r of rows.filter((x) => x.outcomeCode === 'CLIENT_CLOSED_REQUEST')) assert.equal(r.answeredBySpine, 0);
+
+      const out = gw.stdout();
+      assert.doesNotMatch(out, /"breaker":"open"/, 'the breaker never opened');
+      assert.doesNotMatch(out, /COULD_NOT_CONNECT_TO_SPINE|unexpected error/, 'no log blames Spine or the gateway');
+      assert.match(out, /"code":"CLIENT_CLOSED_REQUEST","reason":"client went away"/);
+      assert.deepEqual(validNhsNumbersIn(out), []);
+      assert.equal(gw.stderr(), '', 'nothing on stderr (no stack trace)');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
