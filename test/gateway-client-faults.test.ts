@@ -20,6 +20,9 @@ import { LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestStack } from
 
 const NHS_NUMBER = '9990000018';
 const SPINE_DELAY_MS = 3000;
+const HEADERS_TIMEOUT_MS = 1000;
+const REQUEST_TIMEOUT_MS = 2000;
+const KEEP_ALIVE_TIMEOUT_MS = 500;
 
 /** A gateway process started from the stack's own config file, with its own audit file and `edit`s. */
 async function startChild(stack: TestStack, name: string, edit: (raw: Record<string, any>) => void = () => {}, wrap: string[] = []) {
@@ -130,6 +133,7 @@ before(async () => {
   stack = await startTestStack({
     spineTimeoutMs: 10_000,
     configure: (r) => {
+      Object.assign(r.listen, { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS });
       // Two counted failures would open the breaker, and it would stay open for the whole test.
       r.spine.circuitBreaker = { failureThreshold: 2, coolDownMs: 600_000 };
       r.spine.rateLimit = { perSecond: 10_000, burst: 10_000 };
@@ -200,7 +204,7 @@ describe('SMSP-PERF-006 hundreds of clients hang up at every stage against a slo
       const answered = 60;
 
       const expected = reachedApp + answered + 5; // + the neighbours
-      await until(() => gw.auditRows().length >= expected, 20_000, `${expected} audit records`);
+      await until(() => gw.auditRows().length >= expected, 20_000, `${expected} audit records (${gw.auditRows().map((r) => r.outcomeCode).join()})`);
 
       assert.equal(gw.child.exitCode, null, `the gateway is still running: ${gw.stderr()}`);
       assert.equal(gw.child.signalCode, null);
@@ -225,6 +229,106 @@ describe('SMSP-PERF-006 hundreds of clients hang up at every stage against a slo
       assert.deepEqual(validNhsNumbersIn(out), []);
       assert.equal(gw.stderr(), '', 'nothing on stderr (no stack trace)');
     } finally {
+      await gw.stop();
+    }
+  });
+});
+
+/** Resolves when the server closes `s`, with how long that took and what it sent first. */
+async function closedBy(s: Socket): Promise<{ ms: number; got: string }> {
+  const started = performance.now();
+  let got = '';
+  s.on('data', (d: Buffer) => (got += d));
+  await once(s, 'close');
+  return { ms: performance.now() - started, got };
+}
+
+describe('deadlines: idle and slow connections are closed', () => {
+  // Node checks the header and request deadlines once a second (connectionsCheckingInterval).
+  const SLACK_MS = 1000 + 1000;
+  it('a connection that sends nothing is closed at the headers deadline', async () => {
+    const { ms } = await closedBy(await open(new URL(stack.gatewayUrl)));
+    assert.ok(ms >= HEADERS_TIMEOUT_MS - 50 && ms < HEADERS_TIMEOUT_MS + SLACK_MS, `${Math.round(ms)} ms`);
+  });
+  it('a client that stops halfway through its headers is closed at the headers deadline', async () => {
+    const s = await open(new URL(stack.gatewayUrl));
+    s.write('POST /api/fgm-status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthori');
+    const { ms, got } = await closedBy(s);
+    assert.ok(ms >= HEADERS_TIMEOUT_MS - 50 && ms < HEADERS_TIMEOUT_MS + SLACK_MS, `${Math.round(ms)} ms`);
+    assert.match(got, /^(HTTP\/1\.1 408 |$)/);
+  });
+  it('a client that stops halfway through its body is closed at the request deadline', async () => {
+    const s = await open(new URL(stack.gatewayUrl));
+    const { head, body } = rawRequest(stack.signToken(LOCAL_MIDWIFE));
+    s.write(head + body.slice(0, 5));
+    const { ms } = await closedBy(s);
+    assert.ok(ms >= REQUEST_TIMEOUT_MS - 50 && ms < REQUEST_TIMEOUT_MS + SLACK_MS, `${Math.round(ms)} ms`);
+  });
+  it('an idle keep-alive connection is closed at the keep-alive deadline', async () => {
+    const s = await open(new URL(stack.gatewayUrl));
+    s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await once(s, 'data');
+    const { ms } = await closedBy(s);
+    // Node keeps a keep-alive socket one second past keepAliveTimeout, so a client using the same timeout never races it.
+    assert.ok(ms >= KEEP_ALIVE_TIMEOUT_MS && ms < KEEP_ALIVE_TIMEOUT_MS + 1000 + 1000, `${Math.round(ms)} ms`);
+  });
+});
+
+describe('a missing or invalid Host header', () => {
+  const CASES = {
+    'HTTP/1.1 without Host': 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n',
+    'HTTP/1.0 without Host': 'GET /healthz HTTP/1.0\r\n\r\n',
+    'a Host with a space': 'GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
+    'a Host with a user part': 'POST /api/fgm-status HTTP/1.1\r\nHost: 9990000018@x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+  };
+  for (const [name, text] of Object.entries(CASES)) {
+    it(`${name}: 400 INVALID_PARAMETER in the vocabulary's JSON shape, logged, and the gateway serves on`, async () => {
+      const logged = stack.logs.length;
+      const s = await open(new URL(stack.gatewayUrl));
+      s.write(text);
+      const { got } = await closedBy(s);
+      const [head, body] = got.split('\r\n\r\n');
+      assert.match(head!, /^HTTP\/1\.[01] 400 /);
+      assert.match(head!, /content-type: application\/json/i);
+      const row = JSON.parse(readFileSync(new URL('../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')).rows.find((r: { code: string }) => r.code === 'INVALID_PARAMETER');
+      assert.deepEqual(JSON.parse(body!), { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display });
+      const line = stack.logs.slice(logged).find((l) => l.includes('"code":"INVALID_PARAMETER"'));
+      assert.ok(line, 'the refusal is logged');
+      assert.match(line, /"status":400/);
+      assert.deepEqual(validNhsNumbersIn(stack.logs.slice(logged).join('\n')), []);
+      assert.equal((await healthz(new URL(stack.gatewayUrl))).status, 200);
+    });
+  }
+});
+
+describe('more idle connections than the file limit allows', () => {
+  it('real requests are still served: the longest-idle connections make way', async () => {
+    const FD_LIMIT = 256;
+    const IDLE = 400;
+    // Long deadlines, so only the connection bound can free anything during the test.
+    const gw = await startChild(stack, 'fd-limit', (r) => Object.assign(r.listen, { headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, maxConnections: 150 }), ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`]);
+    const idle: Socket[] = [];
+    try {
+      stack.sim.setFault(null);
+      const token = stack.signToken(LOCAL_MIDWIFE);
+      for (let i = 0; i < IDLE; i++) {
+        const s = connect(Number(gw.url.port), gw.url.hostname);
+        s.on('error', () => {});
+        idle.push(s);
+        await Promise.race([once(s, 'connect'), once(s, 'close')]);
+        // Half send nothing at all, half stop in the middle of their headers.
+        if (i % 2) s.write('GET /healthz HTTP/1.1\r\nHo');
+      }
+      for (let i = 0; i < 20; i++) {
+        const answer = await ask(gw.url, token);
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body.code, 'SUCCESS');
+      }
+      assert.equal((await healthz(gw.url)).body.spine, 'up');
+      assert.equal(gw.child.exitCode, null);
+      assert.equal(gw.stderr(), '');
+    } finally {
+      idle.forEach((s) => s.destroy());
       await gw.stop();
     }
   });
