@@ -15,8 +15,10 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
+import { createHttpsSpineClient } from '../gateway/spine/client.ts';
 import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
-import { LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
 const NHS_NUMBER = '9990000018';
 const SPINE_DELAY_MS = 3000;
@@ -330,6 +332,94 @@ describe('more idle connections than the file limit allows', () => {
     } finally {
       idle.forEach((s) => s.destroy());
       await gw.stop();
+    }
+  });
+});
+
+describe('the Spine client when its caller has gone', () => {
+  const query = () =>
+    buildQueryBundle({ nhsNumber: NHS_NUMBER, sourceAsid: GATEWAY_ASID, destinationAsid: SPINE_ASID, author: { kind: 'local', localId: 'ajones' }, organization: { odsCode: 'RX1', name: 'Test' } }).xml;
+  const client = () => {
+    const file = (f: string) => readFileSync(join(stack.pkiDir, f), 'utf8');
+    return createHttpsSpineClient({ endpoint: stack.sim.endpoint, tls: { cert: file('gateway-client.crt'), key: file('gateway-client.key'), ca: file('ca.crt') }, timeoutMs: 10_000, maxResponseBytes: 262_144 });
+  };
+  const uncaught: unknown[] = [];
+  const keep = (e: unknown) => uncaught.push(e);
+  before(() => process.on('uncaughtException', keep));
+  after(() => process.off('uncaughtException', keep));
+
+  it('an already aborted call sends nothing, ends as abandoned, and raises no unhandled error', async () => {
+    stack.sim.setFault(null);
+    const spine = client();
+    try {
+      const sent = stack.sim.received.length;
+      const gone = new AbortController();
+      gone.abort();
+      assert.deepEqual(await spine.query(query(), { signal: gone.signal }), { kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' });
+      // A whole call afterwards: an error left behind by the first would have surfaced by now.
+      assert.equal((await spine.query(query())).kind, 'answer');
+      assert.equal(stack.sim.received.length, sent + 1, 'only the second call reached Spine');
+      assert.deepEqual(uncaught, []);
+    } finally {
+      spine.close();
+    }
+  });
+
+  it('an abort during the call ends it at once as abandoned, not as a Spine failure', async () => {
+    stack.sim.setFault({ kind: 'delay', ms: SPINE_DELAY_MS });
+    const spine = client();
+    try {
+      const atSpine = spineQueries(stack, 1);
+      const leaving = new AbortController();
+      const result = spine.query(query(), { signal: leaving.signal });
+      await atSpine;
+      const started = performance.now();
+      leaving.abort();
+      assert.deepEqual(await result, { kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' });
+      assert.ok(performance.now() - started < 500, 'ended at once, not at the delay or deadline');
+      assert.deepEqual(uncaught, []);
+    } finally {
+      spine.close();
+      stack.sim.setFault(null);
+    }
+  });
+});
+
+describe('SMSP-PERF-006 a half-open probe whose client hangs up', () => {
+  it('is handed back: the next request probes, and its answer closes the breaker', async () => {
+    let now = Date.now();
+    const probing = await startTestStack({
+      deps: { now: () => new Date(now) },
+      configure: (r) => (r.spine.circuitBreaker = { failureThreshold: 1, coolDownMs: 60_000 }),
+    });
+    try {
+      const token = probing.signToken(LOCAL_MIDWIFE);
+      const url = new URL(probing.gatewayUrl);
+      probing.sim.setFault({ kind: 'drop' });
+      assert.equal((await ask(url, token)).body.code, 'COULD_NOT_CONNECT_TO_SPINE');
+      assert.equal((await healthz(url)).body.spine, 'down');
+      now += 60_000;
+      assert.equal((await healthz(url)).body.spine, 'probing');
+
+      // The probe reaches Spine, then its client hangs up.
+      probing.sim.setFault({ kind: 'delay', ms: SPINE_DELAY_MS });
+      const atSpine = spineQueries(probing, 1);
+      const s = await open(url);
+      const { head, body } = rawRequest(token);
+      s.write(head + body);
+      await atSpine;
+      const audited = probing.auditRows().length;
+      s.destroy();
+      await until(() => probing.auditRows().length > audited, 5000, 'the probe audited');
+      assert.equal(probing.auditRows().at(-1)!.outcomeCode, 'CLIENT_CLOSED_REQUEST');
+      assert.equal((await healthz(url)).body.spine, 'probing', 'a hang-up says nothing about Spine');
+
+      probing.sim.setFault(null);
+      const next = await ask(url, token);
+      assert.equal(next.body.code, 'SUCCESS', 'the next request was let through as the probe');
+      assert.equal((await healthz(url)).body.spine, 'up');
+    } finally {
+      await probing.close();
     }
   });
 });
