@@ -62,15 +62,23 @@ async function startChild(stack: TestStack, name: string, edit: (raw: Record<str
   };
 }
 
-/** Resolves once the simulator has received `n` more queries: those requests are then really at Spine. */
+/**
+ * Resolves once the simulator has received `n` more queries: those requests are then really at
+ * Spine. Rejects if they have not all arrived within 10 s (e.g. an open breaker stopped them).
+ */
 function spineQueries(stack: TestStack, n: number): Promise<void> {
   const received = stack.sim.received;
   const push = received.push.bind(received);
   let seen = 0;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      received.push = push;
+      reject(new Error(`only ${seen} of ${n} queries reached Spine`));
+    }, 10_000);
     received.push = (...items) => {
       seen += items.length;
       if (seen >= n) {
+        clearTimeout(timer);
         received.push = push;
         resolve();
       }
@@ -147,7 +155,7 @@ after(async () => {
 });
 
 describe('SMSP-PERF-006 hundreds of clients hang up at every stage against a slow Spine', () => {
-  it('the process stays up, the breaker stays closed, the next request is answered, and the audit says the client went away', async () => {
+  it('the process stays up, the breaker stays closed, the next request is answered, and the audit says the client went away', { timeout: 120_000 }, async () => {
     const gw = await startChild(stack, 'faults');
     try {
       stack.sim.setFault({ kind: 'delay', ms: SPINE_DELAY_MS });
@@ -304,7 +312,7 @@ describe('a missing or invalid Host header', () => {
 });
 
 describe('more idle connections than the file limit allows', () => {
-  it('real requests are still served: the longest-idle connections make way', async () => {
+  it('real requests are still served: the longest-idle connections make way', { timeout: 120_000 }, async () => {
     const FD_LIMIT = 256;
     const IDLE = 400;
     // Long deadlines, so only the connection bound can free anything during the test.
