@@ -178,7 +178,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       // Reached only if the app itself cannot answer: no detail to the client or the log.
       if (!(e instanceof RequestError)) return new Response('Internal Server Error', { status: 500 });
       // No request could be built: a missing or invalid Host header, or an unusable target.
-      return badRequestLine(vocabulary, log, /host/i.test(e.message) ? 'missing or invalid Host header' : 'invalid request target');
+      return badRequestLine(vocabulary, log, 'no usable Host header or request target');
     },
   });
 
