@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -428,6 +429,48 @@ describe('SMSP-PERF-006 a half-open probe whose client hangs up', () => {
       assert.equal((await healthz(url)).body.spine, 'up');
     } finally {
       await probing.close();
+    }
+  });
+});
+
+describe('the TLS listener: hang-ups during the handshake and mid-request', () => {
+  it('the gateway stays up and serves, and a request cut off mid-body is audited as the client gone', { timeout: 120_000 }, async () => {
+    const secure = await startTestStack({ tls: true });
+    const uncaught: unknown[] = [];
+    const keep = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', keep);
+    try {
+      const url = new URL(secure.gatewayUrl);
+      const ca = readFileSync(join(secure.pkiDir, 'ca.crt'));
+      const { head, body } = rawRequest(secure.signToken(LOCAL_MIDWIFE));
+      // Mid-handshake: a few bytes of a ClientHello (or none), then gone.
+      for (let i = 0; i < 50; i++) await writeThenHangUp(await open(url), '\x16\x03\x01\x02\x00\x01'.slice(0, i % 7), i % 2 === 1);
+      // Mid-request over TLS: headers, or headers and half the body, then gone.
+      const audited = secure.auditRows().length;
+      let midBody = 0;
+      for (let i = 0; i < 50; i++) {
+        // TLS over a TCP socket of our own: a reset is sent on the TCP socket.
+        const tcp = await open(url);
+        const s = tlsConnect({ socket: tcp, ca, servername: 'localhost' });
+        s.on('error', () => {});
+        await once(s, 'secureConnect');
+        const partial = i % 2 ? head + body.slice(0, 5) : head.slice(0, 40);
+        // A reset may overtake the data it follows; a FIN never does.
+        if (i % 4 === 1) midBody++;
+        await new Promise<void>((resolve) => s.write(partial, () => resolve()));
+        if (i % 4 < 2) s.destroy();
+        else tcp.resetAndDestroy();
+      }
+      await until(() => secure.auditRows().length >= audited + midBody, 10_000, `${midBody} audit records`);
+      assert.ok(secure.auditRows().length <= audited + 25, 'only requests whose headers arrived are audited');
+      assert.deepEqual(new Set(secure.auditRows().slice(audited).map((r) => r.outcomeCode)), new Set(['CLIENT_CLOSED_REQUEST']));
+      assert.equal((await secure.request('/healthz')).status, 200);
+      const res = await secure.request('/api/fgm-status', { token: secure.signToken(LOCAL_MIDWIFE), json: { nhsNumber: NHS_NUMBER } });
+      assert.equal(JSON.parse(res.body).code, 'SUCCESS');
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', keep);
+      await secure.close();
     }
   });
 });
