@@ -293,7 +293,7 @@ describe('a missing or invalid Host header', () => {
     'a Host with a user part': 'POST /api/fgm-status HTTP/1.1\r\nHost: 9990000018@x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
   };
   for (const [name, text] of Object.entries(CASES)) {
-    it(`${name}: 400 INVALID_PARAMETER in the vocabulary's JSON shape, logged, and the gateway serves on`, async () => {
+    it(`SMSP-ERR-002 ${name}: 400 INVALID_PARAMETER in the vocabulary's JSON shape, logged, and the gateway serves on`, async () => {
       const logged = stack.logs.length;
       const s = await open(new URL(stack.gatewayUrl));
       s.write(text);
@@ -433,7 +433,7 @@ describe('SMSP-PERF-006 a half-open probe whose client hangs up', () => {
   });
 });
 
-describe('the TLS listener: hang-ups during the handshake and mid-request', () => {
+describe('SMSP-AUDIT-001 the TLS listener: hang-ups during the handshake and mid-request', () => {
   it('the gateway stays up and serves, and a request cut off mid-body is audited as the client gone', { timeout: 120_000 }, async () => {
     const secure = await startTestStack({ tls: true });
     const uncaught: unknown[] = [];
