@@ -139,7 +139,13 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   }
   app.get('/healthz', healthz({ breakerState: () => breaker.state, ...(deps.engines ? { engines: deps.engines } : {}) }));
 
-  app.onError(errorHandler(replyDeps));
+  const onError = errorHandler(replyDeps);
+  // A body cut off by a client hang-up fails to parse: that is the client gone, not a bad request.
+  app.onError((err, c) => {
+    if (!c.req.raw.signal.aborted) return onError(err, c);
+    c.set('refusalReason', 'client went away');
+    return replyFor(c, replyDeps, 'CLIENT_CLOSED_REQUEST');
+  });
   app.notFound(notFound(replyDeps));
   return app;
 }

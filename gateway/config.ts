@@ -95,6 +95,12 @@ export const GatewayConfigSchema = z.strictObject({
     maxBodyBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
     /** Extra: how long a client may take to send a whole request. */
     requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
+    /** Extra: how long a client may take to send a request's headers (at most requestTimeoutMs). */
+    headersTimeoutMs: z.number().int().min(1000).max(300_000).default(10_000),
+    /** Extra: how long an idle keep-alive connection stays open after an answer. */
+    keepAliveTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
+    /** Extra: open connections at most; keep it under the process's open-file limit (README). */
+    maxConnections: z.number().int().min(8).max(1_000_000).default(800),
   }),
   /** GET /metrics on a listener of its own, never the public one (its counters would reveal outcomes). */
   metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),

@@ -5,31 +5,43 @@
  * message and exits 1 — no stack trace.
  */
 import { loadConfig } from './config.ts';
-import { startGateway } from './server.ts';
+import { startGateway, type RunningGateway } from './server.ts';
 
 // A closed stdout (the log reader went away) must not take the gateway down with EPIPE.
 process.stdout.on('error', () => {});
 
-try {
-  const gateway = await startGateway(loadConfig());
-  process.stdout.write(`fgm-status gateway listening on ${gateway.url}\nmetrics on ${gateway.metricsUrl}\n`);
-  const stop = () => {
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+// The signal handlers come first: a SIGTERM or SIGHUP that arrives while the gateway starts (or
+// just after it prints "listening") must get the graceful path, not the default that kills it.
+let gateway: RunningGateway | undefined;
+let stopping = false;
+const shutDown = (g: RunningGateway) =>
+  g.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+const stop = () => {
+  stopping = true;
+  if (gateway) shutDown(gateway);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+// SIGHUP re-reads the config: a client set `enabled: false` is refused from its next request.
+// One that arrives during start-up is ignored: send it again once the gateway listens.
+process.on('SIGHUP', () => {
+  const g = gateway;
+  if (!g) return;
+  Promise.resolve()
+    .then(() => g.reload(loadConfig()))
+    .then(
+      (changed) => process.stdout.write(`config reloaded; clients whose service changed: ${changed.join(', ') || 'none'}\n`),
+      (e: Error) => process.stderr.write(`config reload refused, still running on the previous config: ${e.message.split('\n')[0]}\n`),
     );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  // SIGHUP re-reads the config: a client set `enabled: false` is refused from its next request.
-  process.on('SIGHUP', () => {
-    Promise.resolve()
-      .then(() => gateway.reload(loadConfig()))
-      .then(
-        (changed) => process.stdout.write(`config reloaded; clients whose service changed: ${changed.join(', ') || 'none'}\n`),
-        (e: Error) => process.stderr.write(`config reload refused, still running on the previous config: ${e.message.split('\n')[0]}\n`),
-      );
-  });
+});
+
+try {
+  gateway = await startGateway(loadConfig());
+  process.stdout.write(`fgm-status gateway listening on ${gateway.url}\nmetrics on ${gateway.metricsUrl}\n`);
+  if (stopping) shutDown(gateway);
 } catch (e) {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
   process.stderr.write(`${e instanceof Error && e.name === 'ConfigError' ? '' : 'gateway: cannot start: '}${message}\n`);

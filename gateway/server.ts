@@ -4,11 +4,11 @@
  * store, builds the app and listens — plain HTTP, or HTTPS (optionally asking for client
  * certificates for the SMSP FHIR interface) per `listen.tls`. `close()` is the graceful shutdown.
  */
-import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Context } from 'hono';
 import { createApp } from './app.ts';
@@ -27,10 +27,57 @@ import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
 import { createGatewayMetrics } from './observe/gateway-metrics.ts';
 import { openAuditEngine, openSpineBudget, withoutPassword, type AuditEngine } from './engines.ts';
 import { createMetricsServer } from './observe/metrics-server.ts';
+import type { StatusBody } from '../widget/rules/status-body.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
-// client would otherwise hold a connection long past headersTimeout.
-const SERVER_OPTIONS = { connectionsCheckingInterval: 1000 };
+// client would otherwise hold a connection long past headersTimeout. A request without a Host
+// header reaches the listener, so it is answered in the vocabulary's shape and logged rather than
+// with Node's bare 400.
+const SERVER_OPTIONS = { connectionsCheckingInterval: 1000, requireHostHeader: false };
+
+/**
+ * Bounds the open connections at `max`. At the bound a new connection closes the longest-idle
+ * one with no request in flight (an idle keep-alive, a client that never finished its headers or
+ * its TLS handshake) rather than being refused, so idle sockets cannot use up the file
+ * descriptors that real requests need. Only when every connection has a request in flight is the
+ * new one closed.
+ */
+function boundConnections(server: Server, max: number): void {
+  interface Conn { key: string; socket: Socket; inFlight: number }
+  // Keyed by the peer's address and port, which a request's socket shares with its TCP
+  // connection (for HTTPS the request's socket is the TLS socket on top of it). Map order is
+  // least recently active first: a connection moves to the end whenever it finishes an answer.
+  const open = new Map<string, Conn>();
+  const forget = (conn: Conn) => {
+    if (open.get(conn.key) === conn) open.delete(conn.key);
+  };
+  server.on('connection', (socket: Socket) => {
+    // Reset before it was accepted: it has no peer address to key it by, and closes by itself
+    // once Node has read what it sent.
+    if (!socket.remoteAddress) return;
+    if (open.size >= max) {
+      let idle: Conn | undefined;
+      for (const c of open.values()) if (c.inFlight === 0) { idle = c; break; }
+      if (!idle) return socket.destroy();
+      forget(idle);
+      idle.socket.destroy();
+    }
+    const conn: Conn = { key: `${socket.remoteAddress}:${socket.remotePort}`, socket, inFlight: 0 };
+    open.set(conn.key, conn);
+    socket.on('close', () => forget(conn));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const conn = open.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    if (!conn) return;
+    conn.inFlight++;
+    res.on('close', () => {
+      conn.inFlight--;
+      if (open.get(conn.key) !== conn) return;
+      open.delete(conn.key);
+      open.set(conn.key, conn);
+    });
+  });
+}
 
 export interface GatewayDeps {
   /** Default: JSON lines on stdout. */
@@ -72,6 +119,19 @@ async function checkAuditTail(trail: AuditTrail): Promise<VerifyResult> {
   } catch (e) {
     return { ok: false, seq: null, reason: (e as Error).message.split('\n')[0]! };
   }
+}
+
+/**
+ * The answer when no request could be built from the request line and headers (missing or
+ * invalid Host, unusable target): 400 INVALID_PARAMETER in the widget API's JSON shape, logged
+ * like any request — with a fixed phrase, never the client's text.
+ */
+function badRequestLine(vocabulary: Vocabulary, log: Logger, reason: string): Response {
+  const row = vocabulary.get('INVALID_PARAMETER');
+  const requestId = randomUUID();
+  log({ level: 'info', msg: 'request', requestId, path: 'other', status: row.httpStatus, code: row.code, reason, clientId: null, durationMs: 0 });
+  const body: StatusBody = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display };
+  return Response.json(body, { status: row.httpStatus, headers: { 'Cache-Control': 'no-store', 'X-Request-Id': requestId } });
 }
 
 function vocabularyFor(config: GatewayConfig): Vocabulary {
@@ -149,11 +209,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     ...(deps.now ? { now: deps.now } : {}),
   });
   const listener = getRequestListener(app.fetch, {
-    // Reached only if the app itself cannot answer: no detail to the client or the log.
-    errorHandler: () => new Response('Internal Server Error', { status: 500 }),
+    errorHandler: (e) => {
+      // Reached only if the app itself cannot answer: no detail to the client or the log.
+      if (!(e instanceof RequestError)) return new Response('Internal Server Error', { status: 500 });
+      // No request could be built: a missing or invalid Host header, or an unusable target.
+      return badRequestLine(vocabulary, log, 'no usable Host header or request target');
+    },
   });
 
   const tls = material.listenTls;
+  const headersTimeout = Math.min(config.listen.requestTimeoutMs, config.listen.headersTimeoutMs);
   const server: Server = tls
     ? createHttpsServer(
         {
@@ -165,14 +230,17 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
           // Browsers calling the widget API have no client certificate; the FHIR route checks
           // `authorized` and the fingerprint itself.
           rejectUnauthorized: false,
+          // A client that never finishes its TLS handshake is held no longer than a slow-header one.
+          handshakeTimeout: headersTimeout,
           ...SERVER_OPTIONS,
         },
         listener,
       )
     : createHttpServer(SERVER_OPTIONS, listener);
   server.requestTimeout = config.listen.requestTimeoutMs;
-  server.headersTimeout = Math.min(config.listen.requestTimeoutMs, 10_000);
-  server.keepAliveTimeout = 5000;
+  server.headersTimeout = headersTimeout;
+  server.keepAliveTimeout = config.listen.keepAliveTimeoutMs;
+  boundConnections(server, config.listen.maxConnections);
 
   server.listen(config.listen.port, config.listen.host);
   try {
@@ -184,6 +252,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     realSpine?.close();
     throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  // After listening, an 'error' (e.g. accept failing with EMFILE) must not end the process.
+  server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', msg: 'listener error', error: e.code ?? e.name }));
   const { port } = server.address() as AddressInfo;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;

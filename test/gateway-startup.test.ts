@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -102,6 +102,25 @@ describe('the built gateway (dist/gateway/main.js) start-up', () => {
     child.kill('SIGTERM');
     const { code } = await done;
     assert.equal(code, 0);
+  });
+});
+
+describe('the start-up race', () => {
+  it('a SIGTERM while the gateway is still starting shuts it down cleanly (exit 0), not by the default signal action', async () => {
+    // The audit file is created inside startGateway: the signal lands mid start-up.
+    const r = raw();
+    r.audit.sqliteFile = 'race-audit.sqlite';
+    const watcher = watch(dir);
+    const created = new Promise<void>((resolve) => watcher.on('change', (_type, name) => name === 'race-audit.sqlite' && resolve()));
+    const { child, done } = await runMain(writeConfig(r));
+    try {
+      await created;
+    } finally {
+      watcher.close();
+    }
+    child.kill('SIGTERM');
+    const { code } = await done;
+    assert.equal(code, 0, `exit code ${code} (null: killed by the signal before its handler was installed)`);
   });
 });
 

@@ -77,6 +77,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   const answer = await deps.spine.query(built.xml, { priority: q.priority, clientId: q.clientId, ...(q.signal && { signal: q.signal }) });
   if (answer.kind === 'busy') return { ...base, code: answer.code, answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
   if (answer.kind === 'failure') return { ...base, code: answer.code, answeredBySpine: false, reason: answer.reason };
+  if (answer.kind === 'abandoned') return { ...base, code: answer.code, answeredBySpine: false, reason: 'client went away' };
 
   const r = answer.response;
   const refuse = (reason: string): SpineOutcome => ({ ...base, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', answeredBySpine: false, reason });

@@ -7,7 +7,7 @@
  */
 import type { Priority, RateLimiter } from './rate-limiter.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import type { SpineAnswer, SpineClient, SpineFailure } from './client.ts';
+import type { SpineAbandoned, SpineAnswer, SpineClient, SpineFailure } from './client.ts';
 import type { GatewayMetrics } from '../observe/gateway-metrics.ts';
 
 /** The busy tone: too many requests for Spine right now; try again after `retryAfterSeconds`. */
@@ -19,21 +19,31 @@ export interface SpineBusy {
 
 export interface ProtectedSpine {
   /** `clientId` picks the client's share of the budget (the rate limiter's per-client fairness). */
-  query(xml: string, opts: { signal?: AbortSignal; priority: Priority; clientId: string }): Promise<SpineAnswer | SpineFailure | SpineBusy>;
+  query(xml: string, opts: { signal?: AbortSignal; priority: Priority; clientId: string }): Promise<SpineAnswer | SpineFailure | SpineBusy | SpineAbandoned>;
 }
 
 export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: GatewayMetrics }): ProtectedSpine {
   return {
     async query(xml, { signal, priority, clientId }) {
+      // The client is gone already: nothing to ask, no Spine budget spent, nothing learnt about Spine.
+      if (signal?.aborted) return { kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' };
       if (!breaker.allow()) return { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'circuit open: Spine unreachable recently' };
+      // In half-open, allow() says yes to the one probe only: this call holds it.
+      const probe = breaker.state === 'half-open';
       if (!(await limiter.tryAcquire(priority, clientId))) {
-        // If this call was the half-open probe, it was not sent: let another caller probe.
-        breaker.release();
+        // The probe was not sent: let another caller probe.
+        if (probe) breaker.release();
         metrics.rateLimited.inc({ priority });
         return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: await limiter.retryAfterSeconds(priority, clientId) };
       }
       const started = performance.now();
       const result = await spine.query(xml, signal ? { signal } : {});
+      // A client hang-up says nothing about Spine: not timed, not counted, and a probe it held is
+      // handed back so the next request can probe.
+      if (result.kind === 'abandoned') {
+        if (probe) breaker.release();
+        return result;
+      }
       metrics.spineSeconds.observe((performance.now() - started) / 1000);
       // Any answer, even an unusable one, proves the link is up; only "could not connect" counts against it.
       if (result.kind === 'failure' && result.code === 'COULD_NOT_CONNECT_TO_SPINE') breaker.failure();
