@@ -22,6 +22,7 @@ import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
 import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
 const NHS_NUMBER = '9990000018';
+const BIRTH_DATE = '2014-03-02';
 const SPINE_DELAY_MS = 3000;
 const HEADERS_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2000;
@@ -98,7 +99,7 @@ async function until(check: () => boolean, ms: number, what: string) {
 }
 
 function rawRequest(token: string) {
-  const body = JSON.stringify({ nhsNumber: NHS_NUMBER });
+  const body = JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE });
   const head = `POST /api/fgm-status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
   return { head, body };
 }
@@ -130,7 +131,7 @@ function ask(url: URL, token: string): Promise<{ status: number; body: any }> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
     });
     req.on('error', reject);
-    req.end(JSON.stringify({ nhsNumber: NHS_NUMBER }));
+    req.end(JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE }));
   });
 }
 
@@ -465,7 +466,7 @@ describe('SMSP-AUDIT-001 the TLS listener: hang-ups during the handshake and mid
       assert.ok(secure.auditRows().length <= audited + 25, 'only requests whose headers arrived are audited');
       assert.deepEqual(new Set(secure.auditRows().slice(audited).map((r) => r.outcomeCode)), new Set(['CLIENT_CLOSED_REQUEST']));
       assert.equal((await secure.request('/healthz')).status, 200);
-      const res = await secure.request('/api/fgm-status', { token: secure.signToken(LOCAL_MIDWIFE), json: { nhsNumber: NHS_NUMBER } });
+      const res = await secure.request('/api/fgm-status', { token: secure.signToken(LOCAL_MIDWIFE), json: { nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE } });
       assert.equal(JSON.parse(res.body).code, 'SUCCESS');
       assert.deepEqual(uncaught, []);
     } finally {
