@@ -4,7 +4,7 @@
  * the Spine message: a smartcard (CIS2) user → SDS User ID + Role Profile ID (SMSP-FGMRI-005);
  * a locally authenticated user → local id + the organisation's ODS code (SMSP-FGMRI-006/008).
  */
-import type { JWTPayload } from 'hono/utils/jwt/types';
+import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../config.ts';
 import type { Author } from '../fhir/types.ts';
 
