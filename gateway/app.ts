@@ -25,6 +25,7 @@ import { errorHandler, notFound, replyFor, type ReplyDeps } from './reply.ts';
 import { fgmStatus, notePatient, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
+import { openApiDocument } from './openapi.ts';
 import { VERSIONED_WIDGET_PATH, VERSIONED_WIDGET_ROUTE, versionedWidgetModule, widgetModule } from './routes/widget-module.ts';
 import { auditorOnly, auditPage, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
 import type { AuditTrail } from './audit/trail.ts';
@@ -65,7 +66,7 @@ export interface AppDeps {
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
   '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
-  VERSIONED_WIDGET_PATH,
+  VERSIONED_WIDGET_PATH, '/openapi.json',
 ] as const;
 
 /**
@@ -137,6 +138,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     app.get('/admin/audit.html', page.html);
     app.get('/admin/audit.js', page.js);
   }
+  const openApi = JSON.stringify(openApiDocument());
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
   app.get('/healthz', healthz({ breakerState: () => breaker.state, ...(deps.engines ? { engines: deps.engines } : {}) }));
 
   app.onError(errorHandler(replyDeps));

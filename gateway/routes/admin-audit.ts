@@ -42,7 +42,8 @@ const instant = z.iso
   .datetime({ offset: true })
   .transform((s) => new Date(s))
   .refine((d) => d.getUTCFullYear() >= 0 && d.getUTCFullYear() <= 9999);
-const SearchSchema = z.strictObject({
+/** The audit search query (also described in /openapi.json). */
+export const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
   nhsNumber: z.string().regex(/^\d{10}$/).optional(),
