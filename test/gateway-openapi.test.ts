@@ -2,9 +2,11 @@
  * @module test/gateway-openapi
  * `GET /openapi.json` over a real socket: a valid OpenAPI 3.1 document by an independent validator
  * (@seriousme/openapi-schema-validator, the OpenAPI Initiative's schemas), naming every path the
- * gateway serves, and describing what the routes really accept and answer (checked with ajv).
+ * gateway serves, and describing what the routes really accept and answer (checked with ajv);
+ * and the README's example session tokens work as written.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -62,5 +64,18 @@ describe('GET /openapi.json', () => {
     const health = schemaOf('Health');
     const res = await stack.request('/healthz');
     assert.equal(health(JSON.parse(res.body)), true, ajv.errorsText(health.errors));
+  });
+});
+
+describe('README "Tokens your portal must issue"', () => {
+  it('SMSP-FGMRI-005/006 each example token (local, CIS2) is accepted as written, iss/aud/iat/exp aside', async () => {
+    const section = readFileSync('README.md', 'utf8').split('### Tokens your portal must issue')[1]!.split('\n### ')[0]!;
+    const examples = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
+    assert.equal(examples.length, 2, 'one example per claims profile');
+    for (const [example, client] of [[examples[0], 'local'], [examples[1], 'cis2']] as const) {
+      const { iss: _i, aud: _a, iat: _t, exp: _e, ...claims } = example;
+      const res = await stack.request('/api/fgm-status', { token: stack.signToken(claims, { client }), json: { nhsNumber: '9990000018', birthDate: BORN } });
+      assert.equal(res.status, 200, `${client}: ${res.body}`);
+    }
   });
 });
