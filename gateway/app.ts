@@ -65,7 +65,7 @@ export interface AppDeps {
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
-  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
+  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js', '/admin/audit.css',
   VERSIONED_WIDGET_PATH, '/openapi.json',
 ] as const;
 
@@ -104,7 +104,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.
   const widgetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' });
   // The auditors' page loads its own script and calls the API on this origin.
-  const adminPageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } });
+  // The portal that opens it hands over the session by postMessage, so the page keeps its opener
+  // (COOP unsafe-none); it accepts messages from configured client origins only (audit.js).
+  const adminPageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] }, crossOriginOpenerPolicy: 'unsafe-none' });
   const headersFor = (path: string) => (path.startsWith('/widget/') ? widgetHeaders : path.startsWith('/admin/audit.') ? adminPageHeaders : apiHeaders);
 
   const app = new Hono<GatewayEnv>();
@@ -134,9 +136,10 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     app.get('/admin/audit', ...asAuditor, searchAuditRoute(trail));
     app.get('/admin/audit/verify', ...asAuditor, verifyAuditRoute(trail));
     app.get('/admin/throughput', ...asAuditor, throughputRoute(trail));
-    const page = auditPage();
+    const page = auditPage(config.clients.flatMap((c) => c.origins));
     app.get('/admin/audit.html', page.html);
     app.get('/admin/audit.js', page.js);
+    app.get('/admin/audit.css', page.css);
   }
   const openApi = JSON.stringify(openApiDocument());
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));

@@ -101,6 +101,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/admin/audit/verify': { get: { summary: "Verify the audit trail's hash chain and anchors", ...auditor, responses: { ...auditor.responses, '200': { description: 'The verification result', content: json({ type: 'object' }) } } } },
       '/admin/throughput': { get: { summary: 'Requests per hour for a day', ...auditor, responses: { ...auditor.responses, '200': { description: 'Counts', content: json({ type: 'object' }) } } } },
       '/admin/audit.html': { get: { summary: 'The IG audit page', responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
+      '/admin/audit.css': { get: { summary: "The IG audit page's styles", responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },
       '/admin/audit.js': { get: { summary: "The IG audit page's script", responses: { '200': { description: 'Script', content: { 'text/javascript': { schema: { type: 'string' } } } } } } },
     },
   };
