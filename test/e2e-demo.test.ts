@@ -9,6 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Page } from 'puppeteer-core';
 import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
 import { startDemoStack, type DemoStack } from '../demo/stack.ts';
@@ -240,6 +243,41 @@ describe('the demo EPR with the real gateway and simulator', () => {
     // NHS.UK styling from the gateway itself: the stylesheet is same-origin and applied.
     assert.equal(await page.$eval('.nhsuk-header', (el) => getComputedStyle(el).backgroundColor), 'rgb(0, 94, 184)');
     await context.close();
+  });
+
+  test('SMSP-IG-001 the audit page ignores a session posted by a portal that is not a configured client origin', async () => {
+    const foreign = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      // A page at an unconfigured origin doing exactly what the EPR does.
+      res.end(`<!doctype html><script>
+        addEventListener('message', (m) => {
+          if (m.data?.type !== 'fgm-audit-ready') return;
+          m.source.postMessage({ type: 'fgm-audit-token', token: 'x.y.z' }, m.origin);
+          window.sent = true;
+        });
+        window.audit = open(${JSON.stringify(`${stack.gatewayUrl}/admin/audit.html`)}, 'audit');
+      </script>`);
+    }).listen(0, '127.0.0.1');
+    await once(foreign, 'listening');
+    const context = await chromium.browser.createBrowserContext();
+    try {
+      const opener = await context.newPage();
+      const opened = chromium.browser.waitForTarget((t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === context);
+      await opener.goto(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}/`);
+      const audit = (await (await opened).page())!;
+      // The page's "ready" goes only to configured origins, so this opener never hears it: it
+      // posts its token anyway, unasked, and then a probe queued behind it shows it was handled.
+      await opener.evaluate((gw) => (window as any).audit.postMessage({ type: 'fgm-audit-token', token: 'x.y.z' }, gw), new URL(stack.gatewayUrl).origin);
+      await audit.evaluate(() => new Promise<void>((resolve) => {
+        addEventListener('message', (m) => m.data === 'probe' && resolve());
+        postMessage('probe', location.origin);
+      }));
+      assert.equal(await audit.$eval('#fields', (el) => (el as HTMLFieldSetElement).disabled), true, 'still locked');
+      assert.equal(await opener.evaluate(() => (window as any).sent === true), false, 'the ready message was not sent to this origin');
+    } finally {
+      await context.close();
+      foreign.close();
+    }
   });
 
   test('no valid NHS number appears in anything the gateway logged', () => {
