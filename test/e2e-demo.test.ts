@@ -226,6 +226,15 @@ describe('the demo EPR with the real gateway and simulator', () => {
     const kept = await audit.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, url: location.href }));
     assert.deepEqual(kept, { local: 0, session: 0, cookie: '', url: `${stack.gatewayUrl}/admin/audit.html` });
 
+    // From/To are UK wall-clock times: BST in July is UTC+1, GMT in January is UTC+0.
+    await audit.$eval('#from', (el) => ((el as HTMLInputElement).value = '2026-07-01T10:00'));
+    await audit.$eval('#to', (el) => ((el as HTMLInputElement).value = '2027-01-15T10:00'));
+    const ranged = audit.waitForResponse((r) => r.url().includes('/admin/audit?'));
+    await audit.click('button[type="submit"]');
+    const range = new URL((await ranged).url()).searchParams;
+    assert.equal(range.get('from'), '2026-07-01T09:00:00.000Z');
+    assert.equal(range.get('to'), '2027-01-15T10:00:00.000Z');
+
     // A malformed NHS number is refused on the page, beside the field, without a search.
     await audit.$eval('#nhsNumber', (el) => ((el as HTMLInputElement).value = ''));
     await audit.type('#nhsNumber', '999 000 001');
