@@ -102,6 +102,21 @@ function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number
   return file;
 }
 
+/** A port of the stack is taken: the message is one line naming the port and its variable. */
+export class PortInUse extends Error {
+  override name = 'PortInUse';
+  constructor(what: string, port: number | undefined, envVar: string) {
+    super(`the ${what} port${port ? ` ${port}` : ''} is already in use; set ${envVar} to another port (0 picks a free one)`);
+  }
+}
+
+/** Rethrows a listen failure on a taken port as PortInUse; anything else unchanged. */
+function portInUse(e: unknown, what: string, port: number | undefined, envVar: string): never {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err?.message))) throw new PortInUse(what, port, envVar);
+  throw e;
+}
+
 /** Starts PKI, simulator, gateway and demo EPR; `close()` stops them in reverse order. */
 export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoStack> {
   const dataDir = resolve(opts.dataDir ?? '.data');
@@ -115,11 +130,16 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
   const eprOrigin = `http://${host}:${eprPort}`;
   const gatewayUrl = `http://${host}:${gatewayPort}`;
 
-  const sim = await startSpineSimulator({ pkiDir: pki.dir, host, port: opts.ports?.spine ?? 9443, ...(opts.spineLog && { log: opts.spineLog }) });
+  const spinePort = opts.ports?.spine ?? 9443;
+  const sim = await startSpineSimulator({ pkiDir: pki.dir, host, port: spinePort, ...(opts.spineLog && { log: opts.spineLog }) }).catch((e) =>
+    portInUse(e, 'Spine simulator', spinePort, 'SPINE_SIM_PORT'),
+  );
   const stops: (() => Promise<void>)[] = [() => sim.close()];
   try {
     const configFile = writeDemoConfig(dataDir, { host, gatewayPort, metricsPort: opts.ports?.metrics ?? 0, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem' });
-    const gateway = await startGateway(loadConfig(configFile), opts.log ? { log: opts.log } : {});
+    const gateway = await startGateway(loadConfig(configFile), opts.log ? { log: opts.log } : {}).catch((e: Error) =>
+      e.message.startsWith('config: metrics:') ? portInUse(e, 'gateway metrics', opts.ports?.metrics, 'METRICS_PORT') : portInUse(e, 'gateway', gatewayPort, 'GATEWAY_PORT'),
+    );
     stops.unshift(() => gateway.close());
     const epr = await startDemoEpr({
       idp,
@@ -128,7 +148,7 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
       gatewayUrl,
       issuers: { local: `${eprOrigin}/idp/local`, cis2: `${eprOrigin}/idp/cis2` },
       audience: DEMO_AUDIENCE,
-    });
+    }).catch((e) => portInUse(e, 'demo EPR', eprPort, 'DEMO_EPR_PORT'));
     stops.unshift(() => epr.close());
     return {
       eprUrl: epr.url,

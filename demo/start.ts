@@ -35,11 +35,7 @@ Sign in as the midwife and open Amara OKAFOR (999 000 0018) to see the alert. Ct
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {
-  const err = e as NodeJS.ErrnoException;
-  console.error(
-    err.code === 'EADDRINUSE'
-      ? `npm start: a port is already in use (${err.message}); set SPINE_SIM_PORT, GATEWAY_PORT, DEMO_EPR_PORT or METRICS_PORT.`
-      : `npm start: ${err.message}`,
-  );
+  // One line, never a stack trace: a taken port is named with the variable that moves it (stack.ts).
+  console.error(`npm start: ${(e as Error).message.split('\n')[0]}`);
   process.exit(1);
 }

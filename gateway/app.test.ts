@@ -241,7 +241,7 @@ function setupDeps() {
     config, vocabulary,
     spine: { query: async () => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'x' }) } as SpineClient,
     audit: { async record() {} },
-    verifySession: createSessionVerifier({ clients: config.clients, clientKeys: new Map([['epr', 'unused']]) }),
+    verifySession: createSessionVerifier({ clients: config.clients, clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]) }),
     log: () => {},
   };
 }

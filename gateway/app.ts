@@ -25,6 +25,7 @@ import { errorHandler, notFound, replyFor, type ReplyDeps } from './reply.ts';
 import { fgmStatus, notePatient, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
+import { openApiDocument } from './openapi.ts';
 import { VERSIONED_WIDGET_PATH, VERSIONED_WIDGET_ROUTE, versionedWidgetModule, widgetModule } from './routes/widget-module.ts';
 import { auditorOnly, auditPage, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
 import type { AuditTrail } from './audit/trail.ts';
@@ -64,8 +65,8 @@ export interface AppDeps {
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
-  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
-  VERSIONED_WIDGET_PATH,
+  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js', '/admin/audit.css',
+  VERSIONED_WIDGET_PATH, '/openapi.json',
 ] as const;
 
 /**
@@ -85,6 +86,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
       log({ level: state === 'open' ? 'warn' : 'info', msg: 'spine link', breaker: state });
     },
   });
+  // A new app (a config reload) starts with a closed breaker: the gauge must not keep the old one's state.
+  metrics.breakerState(breaker.state);
   const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(config.clients) }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
@@ -103,7 +106,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.
   const widgetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' });
   // The auditors' page loads its own script and calls the API on this origin.
-  const adminPageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] } });
+  // The portal that opens it hands over the session by postMessage, so the page keeps its opener
+  // (COOP unsafe-none); it accepts messages from configured client origins only (audit.js).
+  const adminPageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] }, crossOriginOpenerPolicy: 'unsafe-none' });
   const headersFor = (path: string) => (path.startsWith('/widget/') ? widgetHeaders : path.startsWith('/admin/audit.') ? adminPageHeaders : apiHeaders);
 
   const app = new Hono<GatewayEnv>();
@@ -133,10 +138,13 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     app.get('/admin/audit', ...asAuditor, searchAuditRoute(trail));
     app.get('/admin/audit/verify', ...asAuditor, verifyAuditRoute(trail));
     app.get('/admin/throughput', ...asAuditor, throughputRoute(trail));
-    const page = auditPage();
+    const page = auditPage(config.clients.flatMap((c) => c.origins));
     app.get('/admin/audit.html', page.html);
     app.get('/admin/audit.js', page.js);
+    app.get('/admin/audit.css', page.css);
   }
+  const openApi = JSON.stringify(openApiDocument());
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
   app.get('/healthz', healthz({ breakerState: () => breaker.state, ...(deps.engines ? { engines: deps.engines } : {}) }));
 
   const onError = errorHandler(replyDeps);

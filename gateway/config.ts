@@ -21,6 +21,8 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384
 const file = z.string().min(1);
 const asid = z.string().regex(/^\d{1,12}$/, 'an ASID is up to 12 digits');
 const odsCode = z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code is 3 to 10 upper-case letters or digits');
+/** A roles claim may be a space-separated string (auth/identity.ts), so a role name has no spaces. */
+const roleName = z.string().regex(/^\S+$/, 'a role name has no spaces (a space-separated roles claim is read as several roles)');
 const activity = z.string().regex(/^B\d{4}$/, 'an RBAC activity code looks like B0370');
 
 /** A key set fetched over plain http could be rewritten on the way (SMSP-IG-002): https only, http for loopback development. */
@@ -52,10 +54,10 @@ const ClientSchema = z.strictObject({
   origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)),
   token: TokenSchema,
   claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
-  roleActivities: z.record(z.string().min(1), z.array(activity)),
-  auditorRoles: z.array(z.string().min(1)),
+  roleActivities: z.record(roleName, z.array(activity)),
+  auditorRoles: z.array(roleName),
   /** Roles that may search every client's audit records (SMSP-wide IG staff); `auditorRoles` see their own client's only. */
-  smspAuditorRoles: z.array(z.string().min(1)).optional(),
+  smspAuditorRoles: z.array(roleName).optional(),
   priority: z.enum(['interactive', 'batch']),
   /** Fraction of the Spine rate kept for this client when others are asking too; default an equal part of what is left. */
   spineShare: z.number().gt(0).max(1).optional(),
@@ -87,6 +89,8 @@ function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): 
 const TlsFilesSchema = z.strictObject({ certFile: file, keyFile: file, caFile: file });
 
 export const GatewayConfigSchema = z.strictObject({
+  /** The JSON Schema an editor checks the file against (config.schema.json); ignored by the gateway. */
+  $schema: z.string().optional(),
   listen: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65_535),

@@ -10,7 +10,7 @@ import type { AuditSink } from './audit/audit-event.ts';
 import { openSqliteAuditStore } from './audit/sqlite-store.ts';
 import type { GatewayConfig } from './config.ts';
 import type { Logger } from './logger.ts';
-import { Gauge, type MetricsRegistry } from './observe/metrics.ts';
+import { Gauge, type Registry } from 'prom-client';
 import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
 /** What /healthz shows about the engines: no record content, no credentials. */
@@ -39,35 +39,31 @@ export const withoutPassword = (url: string) => {
   return u.toString();
 };
 
-const gauges = new WeakMap<MetricsRegistry, Gauge>();
+const DEPENDENCY_UP = 'fgm_gateway_dependency_up';
 /** Registered only when a scale-out engine is configured: the default gateway's metrics are unchanged. */
-function dependencyGauge(registry: MetricsRegistry): Gauge {
-  let gauge = gauges.get(registry);
-  if (!gauge) {
-    gauge = registry.register(new Gauge('fgm_gateway_dependency_up', 'Scale-out engines: 1 while usable (audit-store: PostgreSQL reachable; spine-budget: the shared Redis budget in use, 0 on the local fallback share)'));
-    gauges.set(registry, gauge);
-  }
-  return gauge;
+function dependencyGauge(registry: Registry): Gauge<'dependency'> {
+  return (registry.getSingleMetric(DEPENDENCY_UP) as Gauge<'dependency'> | undefined) ??
+    new Gauge({ name: DEPENDENCY_UP, help: 'Scale-out engines: 1 while usable (audit-store: PostgreSQL reachable; spine-budget: the shared Redis budget in use, 0 on the local fallback share)', labelNames: ['dependency'] as const, registers: [registry] });
 }
 
-export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { log, registry }: { log: Logger; registry: MetricsRegistry }): Promise<AuditEngine> {
+export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { log, registry }: { log: Logger; registry: Registry }): Promise<AuditEngine> {
   if (!config.audit.postgresUrl) {
     const file = config.audit.sqliteFile!;
     return { store: await openSqliteAuditStore(file, hmacKey), health: () => ({ ok: true }), where: file };
   }
   const { openPostgresAuditStore } = await import('./audit/postgres-store.ts');
   const gauge = dependencyGauge(registry);
-  gauge.set(1, { dependency: 'audit-store' });
+  gauge.set({ dependency: 'audit-store' }, 1);
   const store = await openPostgresAuditStore(config.audit.postgresUrl, hmacKey, {
     onHealth: (h) => {
-      gauge.set(h.ok ? 1 : 0, { dependency: 'audit-store' });
+      gauge.set({ dependency: 'audit-store' }, h.ok ? 1 : 0);
       log(h.ok ? { level: 'info', msg: 'audit store reachable again' } : { level: 'error', msg: 'AUDIT STORE UNREACHABLE: requests fail closed', reason: h.reason });
     },
   });
   return { store, health: () => store.health(), where: withoutPassword(config.audit.postgresUrl) };
 }
 
-export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: MetricsRegistry }): Promise<SpineBudget> {
+export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {
   const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare } = config.spine.rateLimit;
   const shares = clientShares(config.clients);
   if (!redisUrl) {
@@ -75,18 +71,18 @@ export async function openSpineBudget(config: GatewayConfig, { log, registry }: 
   }
   const { createSharedRateLimiter } = await import('./spine/redis-rate-limiter.ts');
   const gauge = dependencyGauge(registry);
-  gauge.set(0, { dependency: 'spine-budget' });
+  gauge.set({ dependency: 'spine-budget' }, 0);
   const limiter = await createSharedRateLimiter({
     redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares,
     onState: (s) => {
-      gauge.set(s.shared ? 1 : 0, { dependency: 'spine-budget' });
+      gauge.set({ dependency: 'spine-budget' }, s.shared ? 1 : 0);
       log(s.shared
         ? { level: 'info', msg: 'spine budget: shared in Redis' }
         : { level: 'warn', msg: 'spine budget: Redis unreachable, using the local fallback share', localFallbackShare, reason: s.reason });
     },
   });
   if (!limiter.state().shared) log({ level: 'warn', msg: 'spine budget: Redis unreachable, using the local fallback share', localFallbackShare, reason: limiter.state().reason });
-  gauge.set(limiter.state().shared ? 1 : 0, { dependency: 'spine-budget' });
+  gauge.set({ dependency: 'spine-budget' }, limiter.state().shared ? 1 : 0);
   return {
     limiter,
     health: () => {

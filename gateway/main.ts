@@ -1,7 +1,8 @@
 /**
  * @module main
  * `npm run gateway`: load the config named by FGM_GATEWAY_CONFIG, start, print one line with the
- * URL; on SIGTERM/SIGINT shut down gracefully; on SIGHUP re-read the config (client on/off). A configuration problem prints its one-line
+ * URL; on SIGTERM/SIGINT shut down gracefully; on SIGHUP re-read the config and apply it (server.ts
+ * `reload`), naming what needs a restart. A configuration problem prints its one-line
  * message and exits 1 — no stack trace.
  */
 import { loadConfig } from './config.ts';
@@ -25,7 +26,7 @@ const stop = () => {
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
-// SIGHUP re-reads the config: a client set `enabled: false` is refused from its next request.
+// SIGHUP re-reads the config: clients, origins, keys and limits apply from the next request.
 // One that arrives during start-up is ignored: send it again once the gateway listens.
 process.on('SIGHUP', () => {
   const g = gateway;
@@ -33,7 +34,11 @@ process.on('SIGHUP', () => {
   Promise.resolve()
     .then(() => g.reload(loadConfig()))
     .then(
-      (changed) => process.stdout.write(`config reloaded; clients whose service changed: ${changed.join(', ') || 'none'}\n`),
+      ({ changedClients, needsRestart }) =>
+        process.stdout.write(
+          `config reloaded; clients whose service changed: ${changedClients.join(', ') || 'none'}` +
+            `${needsRestart.length ? `; restart to apply: ${needsRestart.join(', ')} (still running with the previous values)` : ''}\n`,
+        ),
       (e: Error) => process.stderr.write(`config reload refused, still running on the previous config: ${e.message.split('\n')[0]}\n`),
     );
 });

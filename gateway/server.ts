@@ -28,6 +28,7 @@ import { createGatewayMetrics } from './observe/gateway-metrics.ts';
 import { openAuditEngine, openSpineBudget, withoutPassword, type AuditEngine } from './engines.ts';
 import { createMetricsServer } from './observe/metrics-server.ts';
 import type { StatusBody } from '../widget/rules/status-body.ts';
+import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout. A request without a Host
@@ -96,13 +97,48 @@ export interface RunningGateway {
   /** Where `GET /metrics` is served: the `metrics` listener, never the public one. */
   metricsUrl: string;
   /**
-   * Applies a re-read config without a restart: clients' `enabled` flags take effect at once
-   * (SMSP-SEC-001); a client missing from `next` is taken out of service. Other changes need a
-   * restart. Returns the ids of clients whose service state changed.
+   * Applies a re-read config without a restart, from the next request on: clients (added, removed,
+   * `enabled` — SMSP-SEC-001 — origins, token keys and rules, roles, shares), the in-process Spine
+   * budget, the circuit breaker's settings, body limit, vocabulary and widget file. What only a
+   * restart can change (RESTART_ONLY) is named in `needsRestart` and keeps its running value. A
+   * config whose files cannot be read is refused whole: the previous one stays in force.
    */
-  reload(next: GatewayConfig): Promise<string[]>;
+  reload(next: GatewayConfig): Promise<ReloadResult>;
   /** Stops accepting connections, lets in-flight requests finish, then closes Spine connections and the audit store. */
   close(): Promise<void>;
+}
+
+export interface ReloadResult {
+  /** Clients whose service state (in service or not) changed. */
+  changedClients: string[];
+  /** Changed keys that keep their running value until a restart, e.g. `listen.port`. */
+  needsRestart: string[];
+}
+
+/**
+ * Keys read once at start: the listeners and their TLS, the audit store, the Spine connection
+ * (client TLS, endpoint, limits of one call) and a shared Redis budget (its rate too, as all
+ * gateways sharing it must agree).
+ */
+const RESTART_ONLY: Record<string, (c: GatewayConfig) => unknown> = {
+  'listen.host': (c) => c.listen.host,
+  'listen.port': (c) => c.listen.port,
+  'listen.tls': (c) => c.listen.tls,
+  'listen.requestTimeoutMs': (c) => c.listen.requestTimeoutMs,
+  metrics: (c) => c.metrics,
+  audit: (c) => c.audit,
+  'spine.endpoint': (c) => c.spine.endpoint,
+  'spine.tls': (c) => c.spine.tls,
+  'spine.timeoutMs': (c) => c.spine.timeoutMs,
+  'spine.maxResponseBytes': (c) => c.spine.maxResponseBytes,
+  'spine.rateLimit': (c) => (c.spine.rateLimit.redisUrl ? c.spine.rateLimit : c.spine.rateLimit.redisUrl),
+};
+
+/** The RESTART_ONLY keys whose value differs between the running config and `next`. */
+export function restartNeeded(running: GatewayConfig, next: GatewayConfig): string[] {
+  return Object.entries(RESTART_ONLY)
+    .filter(([, get]) => JSON.stringify(get(running)) !== JSON.stringify(get(next)))
+    .map(([key]) => key);
 }
 
 function peerCertificate(c: Context): PeerCertificate | undefined {
@@ -151,7 +187,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const material = readKeyMaterial(config);
   const vocabulary = vocabularyFor(config);
   const log = deps.log ?? jsonLineLogger();
-  const verifySession = createSessionVerifier({ clients: config.clients, clientKeys: material.clientKeys, systemKeys: material.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const verifierFor = (c: GatewayConfig, m: { clientKeys: Map<string, string>; systemKeys: Map<string, string> }) =>
+    createSessionVerifier({ clients: c.clients, clientKeys: m.clientKeys, systemKeys: m.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+  const verifySession = verifierFor(config, material);
   const metrics = createGatewayMetrics();
   let engine: AuditEngine | undefined;
   if (!deps.audit) {
@@ -192,23 +230,27 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   const budget = await openSpineBudget(config, { log, registry: metrics.registry });
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
-  const app = createApp({
-    config,
-    metrics,
-    clientEnabled: (id) => inService.get(id) === true,
-    vocabulary,
-    spine: deps.spine ?? realSpine!,
-    audit: sink,
-    ...(auditTrail ? { auditTrail } : {}),
-    limiter: budget.limiter,
-    ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
-    verifySession,
-    log,
-    widgetFile: config.widgetFile ?? DEFAULT_WIDGET_FILE,
-    peerCertificate,
-    ...(deps.now ? { now: deps.now } : {}),
-  });
-  const listener = getRequestListener(app.fetch, {
+  // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
+  // so a request is served wholly by the old config or wholly by the new.
+  const appFor = (c: GatewayConfig, v: Vocabulary, verify: typeof verifySession, limiter: RateLimiter) =>
+    createApp({
+      config: c,
+      metrics,
+      clientEnabled: (id) => inService.get(id) === true,
+      vocabulary: v,
+      spine: deps.spine ?? realSpine!,
+      audit: sink,
+      ...(auditTrail ? { auditTrail } : {}),
+      limiter,
+      ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
+      verifySession: verify,
+      log,
+      widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
+      peerCertificate,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+  let app = appFor(config, vocabulary, verifySession, budget.limiter);
+  const listener = getRequestListener((req, env) => app.fetch(req, env), {
     errorHandler: (e) => {
       // Reached only if the app itself cannot answer: no detail to the client or the log.
       if (!(e instanceof RequestError)) return new Response('Internal Server Error', { status: 500 });
@@ -279,15 +321,26 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     url,
     metricsUrl,
     async reload(next) {
+      // Everything that can fail is read before anything is swapped: a bad file refuses the whole reload.
+      const nextMaterial = readKeyMaterial(next);
+      const nextApp = appFor(
+        next,
+        vocabularyFor(next),
+        verifierFor(next, nextMaterial),
+        // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
+        config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond: next.spine.rateLimit.perSecond, burst: next.spine.rateLimit.burst, shares: clientShares(next.clients) }),
+      );
+      const needsRestart = restartNeeded(config, next);
       const changed: string[] = [];
       for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
         const enabled = next.clients.find((c) => c.id === id)?.enabled ?? false;
         if ((inService.get(id) ?? false) !== enabled) changed.push(id);
         inService.set(id, enabled);
       }
-      log({ level: 'info', msg: 'config reloaded', changedClients: changed.join(',') });
-      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed }));
-      return changed;
+      app = nextApp;
+      log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
+      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart }));
+      return { changedClients: changed, needsRestart };
     },
     close() {
       closing ??= (async () => {

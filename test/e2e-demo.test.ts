@@ -9,6 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Page } from 'puppeteer-core';
 import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
 import { startDemoStack, type DemoStack } from '../demo/stack.ts';
@@ -192,21 +195,98 @@ describe('the demo EPR with the real gateway and simulator', () => {
   });
 
   // Runs after the clinicians' tests above, whose look-ups it searches for.
-  test('SMSP-AUDIT-007 the IG officer finds the clinicians\' look-ups on the gateway\'s audit page', async () => {
+  test('SMSP-AUDIT-007 the IG officer opens the audit page from the EPR, signed in without copying a token, and finds the look-ups by an NHS number with spaces', async () => {
     const { page } = await signedIn('auditor');
-    await page.click('#show-token');
-    await page.waitForFunction(() => (document.getElementById('session-token') as HTMLTextAreaElement).value.length > 20);
-    const token = await page.$eval('#session-token', (el) => (el as HTMLTextAreaElement).value);
-    await page.goto(`${stack.gatewayUrl}/admin/audit.html`);
-    await page.type('textarea[name="token"]', token);
-    await page.type('input[name="nhsNumber"]', '9990000018');
-    await page.click('button[type="submit"]');
-    await page.waitForFunction(() => /records|refused/.test(document.getElementById('status')?.textContent ?? ''));
-    const status = await page.$eval('#status', (el) => el.textContent ?? '');
-    assert.match(status, /^\d+ records$/);
-    const users = await page.$$eval('#results tbody tr', (rows) => rows.map((r) => r.children[3]?.textContent));
+    const opened = chromium.browser.waitForTarget((t) => t.url().endsWith('/admin/audit.html'));
+    await page.click('#open-audit');
+    const audit = (await (await opened).page())!;
+    await audit.waitForFunction(() => document.getElementById('session')?.dataset.state === 'ready');
+    await audit.type('#nhsNumber', '999 000 0018');
+    const searched = audit.waitForResponse((r) => r.url().includes('/admin/audit?'));
+    await audit.click('button[type="submit"]');
+    assert.match((await searched).url(), /nhsNumber=9990000018(&|$)/, 'sent as 10 digits');
+    await audit.waitForFunction(() => /records|refused/.test(document.getElementById('status')?.textContent ?? ''));
+    assert.match(await audit.$eval('#status', (el) => el.textContent ?? ''), /^\d+ records$/);
+    const users = await audit.$$eval('#results tbody tr', (rows) => rows.map((r) => r.children[3]?.textContent));
     assert.ok(users.includes('ajones') && users.includes('555021935107'), `midwife and smartcard user found: ${users.join(', ')}`);
+
+    // Times: UK wall-clock time, GMT or BST, with the UTC instant in datetime and the tooltip.
+    const times = await audit.$$eval('#results tbody time', (ts) => ts.map((t) => ({ text: t.textContent ?? '', utc: t.getAttribute('datetime') ?? '', title: t.title })));
+    assert.ok(times.length > 0);
+    for (const { text, utc, title } of times) {
+      assert.match(utc, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      assert.equal(title, `${utc} (UTC)`);
+      const m = /(\d{2}):(\d{2}):(\d{2}) (GMT|BST)$/.exec(text);
+      assert.ok(m, text);
+      const offset = m[4] === 'BST' ? 1 : 0;
+      assert.equal(Number(m[1]), (new Date(utc).getUTCHours() + offset) % 24, `${text} is ${utc} in UK time`);
+    }
+
+    // The session was handed over in memory only: nothing stored, nothing in the URL.
+    const kept = await audit.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, url: location.href }));
+    assert.deepEqual(kept, { local: 0, session: 0, cookie: '', url: `${stack.gatewayUrl}/admin/audit.html` });
+
+    // From/To are UK wall-clock times: BST in July is UTC+1, GMT in January is UTC+0.
+    await audit.$eval('#from', (el) => ((el as HTMLInputElement).value = '2026-07-01T10:00'));
+    await audit.$eval('#to', (el) => ((el as HTMLInputElement).value = '2027-01-15T10:00'));
+    const ranged = audit.waitForResponse((r) => r.url().includes('/admin/audit?'));
+    await audit.click('button[type="submit"]');
+    const range = new URL((await ranged).url()).searchParams;
+    assert.equal(range.get('from'), '2026-07-01T09:00:00.000Z');
+    assert.equal(range.get('to'), '2027-01-15T10:00:00.000Z');
+
+    // A malformed NHS number is refused on the page, beside the field, without a search.
+    await audit.$eval('#nhsNumber', (el) => ((el as HTMLInputElement).value = ''));
+    await audit.type('#nhsNumber', '999 000 001');
+    await audit.click('button[type="submit"]');
+    assert.match(await audit.$eval('#nhsNumber-error', (el) => ((el as HTMLElement).hidden ? '' : el.textContent ?? '')), /10 digits/);
     await page.browserContext().close();
+  });
+
+  test('the audit page opened on its own (no portal) stays locked and asks to be opened from the portal', async () => {
+    const context = await chromium.browser.createBrowserContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gatewayUrl}/admin/audit.html`);
+    assert.equal(await page.$eval('#fields', (el) => (el as HTMLFieldSetElement).disabled), true);
+    assert.match(await page.$eval('#session', (el) => el.textContent ?? ''), /Open this page from your portal/);
+    // NHS.UK styling from the gateway itself: the stylesheet is same-origin and applied.
+    assert.equal(await page.$eval('.nhsuk-header', (el) => getComputedStyle(el).backgroundColor), 'rgb(0, 94, 184)');
+    await context.close();
+  });
+
+  test('SMSP-IG-001 the audit page ignores a session posted by a portal that is not a configured client origin', async () => {
+    const foreign = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html');
+      // A page at an unconfigured origin doing exactly what the EPR does.
+      res.end(`<!doctype html><script>
+        addEventListener('message', (m) => {
+          if (m.data?.type !== 'fgm-audit-ready') return;
+          m.source.postMessage({ type: 'fgm-audit-token', token: 'x.y.z' }, m.origin);
+          window.sent = true;
+        });
+        window.audit = open(${JSON.stringify(`${stack.gatewayUrl}/admin/audit.html`)}, 'audit');
+      </script>`);
+    }).listen(0, '127.0.0.1');
+    await once(foreign, 'listening');
+    const context = await chromium.browser.createBrowserContext();
+    try {
+      const opener = await context.newPage();
+      const opened = chromium.browser.waitForTarget((t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === context);
+      await opener.goto(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}/`);
+      const audit = (await (await opened).page())!;
+      // The page's "ready" goes only to configured origins, so this opener never hears it: it
+      // posts its token anyway, unasked, and then a probe queued behind it shows it was handled.
+      await opener.evaluate((gw) => (window as any).audit.postMessage({ type: 'fgm-audit-token', token: 'x.y.z' }, gw), new URL(stack.gatewayUrl).origin);
+      await audit.evaluate(() => new Promise<void>((resolve) => {
+        addEventListener('message', (m) => m.data === 'probe' && resolve());
+        postMessage('probe', location.origin);
+      }));
+      assert.equal(await audit.$eval('#fields', (el) => (el as HTMLFieldSetElement).disabled), true, 'still locked');
+      assert.equal(await opener.evaluate(() => (window as any).sent === true), false, 'the ready message was not sent to this origin');
+    } finally {
+      await context.close();
+      foreign.close();
+    }
   });
 
   test('no valid NHS number appears in anything the gateway logged', () => {

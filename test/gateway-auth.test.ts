@@ -49,6 +49,10 @@ describe('session tokens (SMSP-IG-002, SMSP-AUDIT-005)', () => {
     const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: BORN } });
     assert.equal(res.status, 200);
   });
+  it('SMSP-FGMRI-006 a roles claim sent as one space-separated string grants its roles (as the README says), not ACCESS_DENIED', async () => {
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken({ ...LOCAL_MIDWIFE, roles: 'receptionist midwife' }), json: { nhsNumber: '9990000018', birthDate: BORN } });
+    assert.equal(res.status, 200, res.body);
+  });
   it('SMSP-IG-002 a client system token (systemToken) is not a user session → 401', () => refused(stack.signToken({ sub: 'chs' }, { client: 'system' }), 401, 'AUTHOR_CREDENTIALS_ERROR'));
   it('SMSP-IG-002 a 401 never reads the body: answered while the body is still unsent, Spine not called', { timeout: 10_000 }, async () => {
     const calls = stack.sim.received.length;

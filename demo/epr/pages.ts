@@ -71,10 +71,8 @@ export function patientListPage(user: DemoUser, patients: readonly Patient[], ga
     html`${user.id === 'auditor'
         ? html`<section class="epr-record" aria-labelledby="audit-heading">
             <h2 id="audit-heading">FGM-IS audit trail</h2>
-            <p>Open the gateway's <a href="${gatewayUrl}/admin/audit.html" target="_blank" rel="noopener">audit search page</a>
-              and paste this session's token into it.</p>
-            <p><button type="button" id="show-token">Show my session token</button></p>
-            <textarea id="session-token" rows="3" cols="80" readonly aria-label="Session token"></textarea>
+            <p>The gateway's audit search opens in a new tab, signed in with this session: nothing to copy or paste.</p>
+            <p><button type="button" id="open-audit" data-gateway="${gatewayUrl}">Open the FGM-IS audit trail</button></p>
           </section>`
         : ''}
       <h1>Patients</h1>

@@ -107,8 +107,10 @@ export interface DemoEpr {
 export async function startDemoEpr(opts: DemoEprOptions & { host?: string; port?: number }): Promise<DemoEpr> {
   const app = createDemoEprApp(opts);
   const host = opts.host ?? '127.0.0.1';
-  const server: ServerType = await new Promise((resolve) => {
+  const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 8080 }, () => resolve(s));
+    // A port in use must reject (npm start reports it in one line), not throw from the event.
+    s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
   return {

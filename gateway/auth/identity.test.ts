@@ -43,6 +43,11 @@ describe('identityFromClaims', () => {
     assert.equal(id.orgCode, 'RX1');
     assert.deepEqual(id.activities, ['B0370']);
   });
+  it('local claims read a space-separated roles string as several roles (as an array would be)', () => {
+    const id = identityFromClaims(local, { sub: 'x', roles: 'clerk  midwife' })!;
+    assert.deepEqual(id.roles, ['clerk', 'midwife']);
+    assert.deepEqual(id.activities.sort(), ['B0360', 'B0370']);
+  });
   it('a role with no mapping grants nothing', () => {
     assert.deepEqual(identityFromClaims(local, { sub: 'clee', roles: ['receptionist'] })!.activities, []);
   });

@@ -4,7 +4,7 @@
  * the Spine message: a smartcard (CIS2) user → SDS User ID + Role Profile ID (SMSP-FGMRI-005);
  * a locally authenticated user → local id + the organisation's ODS code (SMSP-FGMRI-006/008).
  */
-import type { JWTPayload } from 'hono/utils/jwt/types';
+import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../config.ts';
 import type { Author } from '../fhir/types.ts';
 
@@ -23,6 +23,9 @@ export interface Identity {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
 const texts = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+// Identity providers send roles as an array or, like OAuth's `scope`, one space-separated string;
+// both mean the same roles (configured role names hold no spaces, config.ts).
+const roleNames = (v: unknown): string[] => texts(v).flatMap((r) => r.split(/\s+/)).filter(Boolean);
 
 function fromCis2(payload: JWTPayload): Identity | null {
   const userId = text(payload.nhsid_useruid);
@@ -45,7 +48,7 @@ function fromCis2(payload: JWTPayload): Identity | null {
 function fromLocal(client: ClientConfig, names: { userId: string; roles: string; orgCode: string }, payload: JWTPayload): Identity | null {
   const localId = text(payload[names.userId]);
   if (!localId) return null;
-  const roles = texts(payload[names.roles]);
+  const roles = roleNames(payload[names.roles]);
   const name = text(payload.name);
   return {
     author: { kind: 'local', localId, ...(name ? { name } : {}) },

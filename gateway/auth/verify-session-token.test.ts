@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
 import type { ClientConfig } from '../config.ts';
-import { createSessionVerifier, MAX_CLOCK_SKEW_SECONDS, TokenRejected } from './verify-session-token.ts';
+import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TokenRejected } from './verify-session-token.ts';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -41,7 +41,7 @@ describe('verifySessionToken (SMSP-IG-002)', () => {
   });
   it('refuses alg none', () => refused(signJwt(claims(), { alg: 'none' }), /algorithm not allowed/));
   it('refuses HS256 signed with the public key as the secret', () => refused(signJwt(claims(), { alg: 'HS256', key: publicPem }), /algorithm not allowed/));
-  it('refuses a token signed by another key', () => refused(signJwt(claims(), { alg: 'ES256', key: other.privateKey }), /SignatureMismatched/));
+  it('refuses a token signed by another key', () => refused(signJwt(claims(), { alg: 'ES256', key: other.privateKey }), /signature does not verify/));
   it('refuses an expired token (beyond the clock skew)', () => refused(signJwt(claims({ exp: NOW - MAX_CLOCK_SKEW_SECONDS - 1, iat: NOW - 100 }), { alg: 'ES256', key: ec.privateKey }), /expired|Expired/));
   it('refuses a token without exp', () => {
     const { exp: _exp, ...noExp } = claims();
@@ -56,10 +56,12 @@ describe('verifySessionToken (SMSP-IG-002)', () => {
     await verifier(signJwt(claims({ nbf: NOW + 20, iat: NOW + 20 }), { alg: 'ES256', key: ec.privateKey }));
   });
   it('refuses a token issued in the future', () => refused(signJwt(claims({ iat: NOW + MAX_CLOCK_SKEW_SECONDS + 5 }), { alg: 'ES256', key: ec.privateKey }), /future/));
-  it('refuses the wrong audience', () => refused(signJwt(claims({ aud: 'other' }), { alg: 'ES256', key: ec.privateKey }), /Audience/));
+  it('refuses the wrong audience', () => refused(signJwt(claims({ aud: 'other' }), { alg: 'ES256', key: ec.privateKey }), /wrong audience/));
   it('refuses an unknown issuer', () => refused(signJwt(claims({ iss: 'https://evil.example' }), { alg: 'ES256', key: ec.privateKey }), /unknown issuer/));
   it('refuses a token living longer than maxLifetimeSeconds', () => refused(signJwt(claims({ iat: NOW - 10, exp: NOW + 600 }), { alg: 'ES256', key: ec.privateKey }), /lifetime/));
   it('refuses garbage', () => refused('not.a.jwt', /not a JWT/));
+  it('refuses another kind of signed object (typ other than JWT)', () => refused(signJwt(claims(), { alg: 'ES256', key: ec.privateKey, header: { typ: 'logout+jwt' } }), /not a JWT/));
+  it('refuses a critical header extension it does not understand', () => refused(signJwt(claims(), { alg: 'ES256', key: ec.privateKey, header: { crit: ['x-bind'], 'x-bind': 1 } }), /not a JWT/));
 
   it('verifies RS256, PS256 and EdDSA with their allow-lists', async () => {
     const rs = client({ id: 'rs', issuer: 'rs', algorithms: ['RS256', 'PS256'] });
@@ -117,5 +119,60 @@ describe('JWKS clients', () => {
     await assert.rejects(v(unknownKid), /unknown key id/);
     await assert.rejects(v(unknownKid), /unknown key id/);
     assert.equal(fetches, 1, 'an unknown kid does not refetch within the refresh interval');
+  });
+});
+
+describe('JWKS key rotation and outages (jose key set, the refresh guard)', () => {
+  const rsa2 = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwkOf = (k: typeof rsa, kid: string) => ({ ...k.publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' });
+  const idp = { keys: [jwkOf(rsa, 'k1')], fetches: 0, down: false };
+  const server = createServer((_req, res) => {
+    idp.fetches++;
+    if (idp.down) return void res.writeHead(503).end();
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: idp.keys }));
+  });
+  after(() => server.close());
+  // jose and the guard read Date.now(); only Date is mocked, so the key server's sockets stay real.
+  const verifierFor = async () => {
+    if (!server.listening) {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+    }
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    return createSessionVerifier({ clients: [client({ id: 'cis2', issuer: 'cis2', algorithms: ['RS256'], jwksUrl: url })], clientKeys: new Map(), now: () => NOW });
+  };
+  const token = (key: typeof rsa, kid: string) => signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: key.privateKey, kid });
+
+  it('picks up a rotated key on an unknown kid, but not sooner than the refresh interval', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    Object.assign(idp, { keys: [jwkOf(rsa, 'k1')], fetches: 0, down: false });
+    const v = await verifierFor();
+    await v(token(rsa, 'k1'));
+    idp.keys = [jwkOf(rsa, 'k1'), jwkOf(rsa2, 'k2')];
+    t.mock.timers.tick(JWKS_REFRESH_MS / 3);
+    await assert.rejects(v(token(rsa2, 'k2')), /unknown key id/);
+    assert.equal(idp.fetches, 1, 'too soon to refresh');
+    t.mock.timers.tick(JWKS_REFRESH_MS);
+    assert.equal((await v(token(rsa2, 'k2'))).client.id, 'cis2');
+    assert.equal(idp.fetches, 2);
+  });
+  it('keeps the known keys while the identity provider is down, and does not hammer it', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    Object.assign(idp, { keys: [jwkOf(rsa, 'k1')], fetches: 0, down: false });
+    const v = await verifierFor();
+    await v(token(rsa, 'k1'));
+    idp.down = true;
+    t.mock.timers.tick(JWKS_REFRESH_MS + 1);
+    await assert.rejects(v(token(rsa2, 'k9')), TokenRejected);
+    await assert.rejects(v(token(rsa2, 'k9')), TokenRejected);
+    assert.equal(idp.fetches, 2, 'a failed refresh also waits the refresh interval');
+    assert.equal((await v(token(rsa, 'k1'))).client.id, 'cis2', 'a known key still verifies');
+    t.mock.timers.tick(24 * 3600 * 1000);
+    assert.equal((await v(token(rsa, 'k1'))).client.id, 'cis2', 'the set does not expire while the provider is down');
+  });
+  it('refuses a JWKS token without a kid', async () => {
+    const v = await verifierFor();
+    await assert.rejects(v(signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: rsa.privateKey })), /unknown key id/);
   });
 });

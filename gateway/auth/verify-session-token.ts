@@ -4,17 +4,15 @@
  * and a client system's own token for the FHIR interface (`clients[].systemToken`). One verifier
  * serves both, keyed by issuer; the config keeps every issuer and system audience distinct, so a
  * token is only ever checked against the rules of its own kind. The token is decoded unverified
- * ONLY to read `iss` (which rules) and the header (`alg`, `kid`: which key); then hono's `verify`
- * checks the signature with every option set, and the time claims are checked here with a small
- * clock skew.
+ * ONLY to read `iss` (which rules); jose then checks the signature against that issuer's key and
+ * algorithm allow-list, the issuer, audience and time claims (with a small clock skew), and the
+ * lifetime is checked here.
  */
-import { decode, verify } from 'hono/utils/jwt/jwt';
-import type { SignatureAlgorithm } from 'hono/utils/jwt/jwa';
-import type { SignatureKey } from 'hono/utils/jwt/jws';
-import type { JWTPayload } from 'hono/utils/jwt/types';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ClientConfig } from '../config.ts';
-import { createJwksCache, type JwksCache } from './jwks-cache.ts';
-import { verifyKey } from './verify-key.ts';
+
+export type { JWTPayload } from 'jose';
 
 /** Clock skew allowed between the portal's identity provider and us, in seconds. */
 export const MAX_CLOCK_SKEW_SECONDS = 30;
@@ -57,11 +55,50 @@ interface Issuer {
   client: ClientConfig;
   kind: TokenKind;
   rules: TokenRules;
-  jwks?: JwksCache;
-  pem?: string;
+  key: KeyObject | JWTVerifyGetKey;
+}
+
+/** How often a token naming an unknown `kid` may make us re-fetch a key set. */
+export const JWKS_REFRESH_MS = 30_000;
+
+/**
+ * A client's key set: fetched on first use, kept (an identity provider outage must not revoke valid
+ * sessions early) and re-fetched only for an unknown `kid`, at most once per JWKS_REFRESH_MS even
+ * when the fetch fails, so made-up key ids cannot turn the gateway into a load generator against
+ * the identity provider. jose limits refreshes after a success only; the guard adds failures.
+ */
+function remoteKeySet(url: string, fetchFn: typeof fetch = fetch): JWTVerifyGetKey {
+  let lastAttempt = -Infinity;
+  const guarded = ((input: RequestInfo | URL, init?: RequestInit) => {
+    if (Date.now() - lastAttempt < JWKS_REFRESH_MS) return Promise.reject(new Error('key set fetched too recently'));
+    lastAttempt = Date.now();
+    return fetchFn(input, init);
+  }) as typeof fetch;
+  return createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_REFRESH_MS, cacheMaxAge: Infinity, timeoutDuration: 5000, [customFetch]: guarded });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** jose's error, as a fixed phrase (its messages can quote claims). */
+function reasonFor(e: unknown): string {
+  if (e instanceof errors.JWTExpired) return 'expired';
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'aud') return 'wrong audience';
+    if (e.claim === 'iss') return 'wrong issuer';
+    if (e.claim === 'nbf') return 'not yet valid';
+    if (e.claim === 'iat') return 'issued in the future';
+    if (e.claim === 'typ') return 'not a JWT';
+    return `claim ${e.claim} invalid`;
+  }
+  if (e instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify';
+  if (e instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return 'unknown key id';
+  if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid || e instanceof errors.JOSENotSupported) return 'not a JWT';
+  if (e instanceof errors.JOSEError) return 'key set unavailable';
+  // jose throws a TypeError when the key cannot serve the token's algorithm (an RSA key asked for ES256).
+  if (e instanceof TypeError) return 'key does not fit the algorithm';
+  return 'key set unavailable';
+}
 
 /**
  * Builds the verifier for the configured clients; throws at start-up if a client has no key.
@@ -71,8 +108,8 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
   const byIssuer = new Map<string, Issuer>();
   const add = (client: ClientConfig, kind: TokenKind, rules: TokenRules, keys: ReadonlyMap<string, string>) => {
     const pem = keys.get(client.id);
-    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, jwks: createJwksCache({ url: rules.jwksUrl, ...(fetchFn ? { fetch: fetchFn } : {}) }) });
-    else if (pem) byIssuer.set(rules.issuer, { client, kind, rules, pem });
+    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn) });
+    else if (pem) byIssuer.set(rules.issuer, { client, kind, rules, key: createPublicKey(pem) });
     else throw new Error(`client ${client.id} has no ${kind} token verification key`);
   };
   for (const c of clients) {
@@ -84,61 +121,43 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     let header: unknown;
     let unverified: unknown;
     try {
-      ({ header, payload: unverified } = decode(token));
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
     } catch {
       throw new TokenRejected('not a JWT');
     }
     // Valid JSON is not yet a JWT: `null`, an array or a number must not reach the claim reads.
     if (!isObject(header) || !isObject(unverified) || typeof header.alg !== 'string') throw new TokenRejected('not a JWT');
+    // A `typ` other than JWT (e.g. a signed logout token) is another kind of object signed by the same key.
+    if (header.typ !== undefined && (typeof header.typ !== 'string' || header.typ.toLowerCase().replace(/^application\//, '') !== 'jwt')) throw new TokenRejected('not a JWT');
     const issuer = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss) : undefined;
     if (!issuer) throw new TokenRejected('unknown issuer');
     const { client, kind, rules } = issuer;
     // The allow-list holds asymmetric algorithms only, so `none` and HS* never get this far.
-    const alg = header.alg;
-    if (!(rules.algorithms as readonly string[]).includes(alg)) throw new TokenRejected('algorithm not allowed');
-
-    let key: SignatureKey | undefined;
-    if (issuer.jwks) {
-      const jwk = typeof header.kid === 'string' ? await issuer.jwks.find(header.kid) : undefined;
-      if (!jwk) throw new TokenRejected('unknown key id');
-      if (jwk.alg !== undefined && jwk.alg !== alg) throw new TokenRejected('algorithm does not match the key');
-      key = jwk;
-    } else {
-      key = issuer.pem;
-    }
-
-    let cryptoKey: SignatureKey;
-    try {
-      cryptoKey = (await verifyKey(key as string | JsonWebKey, alg)) as unknown as SignatureKey;
-    } catch {
-      throw new TokenRejected('key does not fit the algorithm');
-    }
-    let payload: JWTPayload;
-    try {
-      payload = await verify(token, cryptoKey, {
-        alg: alg as SignatureAlgorithm,
-        iss: rules.issuer,
-        aud: rules.audience,
-        typ: 'JWT',
-        exp: true,
-        // hono checks nbf and iat against its own clock with no leeway; we check them below
-        // with MAX_CLOCK_SKEW_SECONDS so a portal clock a second ahead does not refuse fresh tokens.
-        nbf: false,
-        iat: false,
-      });
-    } catch (e) {
-      // hono's messages quote the token, so only the error class reaches the reason.
-      throw new TokenRejected((e as Error).name || 'invalid token');
-    }
+    if (!(rules.algorithms as readonly string[]).includes(header.alg)) throw new TokenRejected('algorithm not allowed');
+    // A key set is consulted by key id only: a token without one is not matched to "the only key".
+    if (rules.jwksUrl && typeof header.kid !== 'string') throw new TokenRejected('unknown key id');
 
     const t = now();
-    const { exp, iat, nbf } = payload;
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new TokenRejected('exp missing');
-    if (exp + MAX_CLOCK_SKEW_SECONDS <= t) throw new TokenRejected('expired');
-    if (typeof iat !== 'number' || !Number.isFinite(iat)) throw new TokenRejected('iat missing');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, issuer.key as KeyObject, {
+        algorithms: [...rules.algorithms],
+        issuer: rules.issuer,
+        audience: rules.audience,
+        requiredClaims: ['exp', 'iat'],
+        clockTolerance: MAX_CLOCK_SKEW_SECONDS,
+        currentDate: new Date(t * 1000),
+      }));
+    } catch (e) {
+      if (e instanceof errors.JWTClaimValidationFailed && (e.reason === 'missing' || e.reason === 'invalid') && (e.claim === 'exp' || e.claim === 'iat')) throw new TokenRejected(`${e.claim} missing`);
+      throw new TokenRejected(reasonFor(e));
+    }
+
+    const { exp, iat } = payload as { exp: number; iat: number };
+    // jose allows iat in the future; a token minted ahead of our clock (beyond the skew) is refused.
     if (iat > t + MAX_CLOCK_SKEW_SECONDS) throw new TokenRejected('issued in the future');
     if (exp - iat > rules.maxLifetimeSeconds) throw new TokenRejected('lifetime too long');
-    if (nbf !== undefined && (typeof nbf !== 'number' || nbf > t + MAX_CLOCK_SKEW_SECONDS)) throw new TokenRejected('not yet valid');
     return { client, payload, kind };
   };
 }

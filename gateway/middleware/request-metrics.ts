@@ -14,6 +14,6 @@ export function requestMetrics({ metrics, paths }: { metrics: GatewayMetrics; pa
   const known = new Set(paths);
   return async function requestMetrics(c, next) {
     await next();
-    metrics.requests.inc({ route: known.has(c.req.path) ? c.req.path : 'other', code: c.get('outcomeCode') ?? 'none', status: String(c.res.status) });
+    metrics.requests.inc({ code: c.get('outcomeCode') ?? 'none', route: known.has(c.req.path) ? c.req.path : 'other', status: String(c.res.status) });
   };
 }

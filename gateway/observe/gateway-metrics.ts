@@ -1,31 +1,38 @@
 /**
  * @module observe/gateway-metrics
- * The gateway's metrics (GET /metrics, Prometheus text format). Every label is from a closed set
- * chosen in code — route paths, vocabulary codes, priorities, breaker states — so no patient data
- * or user identity can ever appear here.
+ * The gateway's metrics (GET /metrics, Prometheus text format) in a prom-client registry of their
+ * own, beside prom-client's standard Node process metrics (event-loop lag, GC, heap, RSS, file
+ * descriptors). Every label is from a closed set chosen in code — route paths, vocabulary codes,
+ * priorities, breaker states — so no patient data or user identity can ever appear here.
  */
-import { Counter, Gauge, Histogram, MetricsRegistry } from './metrics.ts';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from '../spine/circuit-breaker.ts';
 
 export interface GatewayMetrics {
-  registry: MetricsRegistry;
-  requests: Counter;
+  registry: Registry;
+  requests: Counter<'code' | 'route' | 'status'>;
   spineSeconds: Histogram;
-  rateLimited: Counter;
+  rateLimited: Counter<'priority'>;
   breakerState(state: BreakerState): void;
 }
 
 const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
 
 export function createGatewayMetrics(): GatewayMetrics {
-  const registry = new MetricsRegistry();
-  const requests = registry.register(new Counter('fgm_gateway_requests_total', 'Requests answered, by route and Details.Code'));
-  const spineSeconds = registry.register(
-    new Histogram('fgm_gateway_spine_request_seconds', 'Time for one Spine call (connect to validated answer)', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
-  );
-  const rateLimited = registry.register(new Counter('fgm_gateway_spine_rate_limited_total', 'Requests refused with the busy tone, by client priority'));
-  const breaker = registry.register(new Gauge('fgm_gateway_spine_breaker_state', 'Spine circuit breaker: 1 for the current state'));
-  const breakerState = (state: BreakerState) => STATES.forEach((s) => breaker.set(s === state ? 1 : 0, { state: s }));
+  // A registry per gateway, not prom-client's global one: tests and embedders run several in one process.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const requests = new Counter({ name: 'fgm_gateway_requests_total', help: 'Requests answered, by route and Details.Code', labelNames: ['code', 'route', 'status'] as const, registers });
+  const spineSeconds = new Histogram({
+    name: 'fgm_gateway_spine_request_seconds',
+    help: 'Time for one Spine call (connect to validated answer)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const rateLimited = new Counter({ name: 'fgm_gateway_spine_rate_limited_total', help: 'Requests refused with the busy tone, by client priority', labelNames: ['priority'] as const, registers });
+  const breaker = new Gauge({ name: 'fgm_gateway_spine_breaker_state', help: 'Spine circuit breaker: 1 for the current state', labelNames: ['state'] as const, registers });
+  const breakerState = (state: BreakerState) => STATES.forEach((s) => breaker.set({ state: s }, s === state ? 1 : 0));
   breakerState('closed');
   return { registry, requests, spineSeconds, rateLimited, breakerState };
 }

@@ -42,7 +42,8 @@ const instant = z.iso
   .datetime({ offset: true })
   .transform((s) => new Date(s))
   .refine((d) => d.getUTCFullYear() >= 0 && d.getUTCFullYear() <= 9999);
-const SearchSchema = z.strictObject({
+/** The audit search query (also described in /openapi.json). */
+export const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
   nhsNumber: z.string().regex(/^\d{10}$/).optional(),
@@ -110,11 +111,15 @@ export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
 
 const page = (name: string) => readFileSync(new URL(`./admin-page/${name}`, import.meta.url), 'utf8');
 
-/** The small search page and its script (no inline script: it runs under CSP default-src 'self'). */
-export function auditPage(): { html: Handler<GatewayEnv>; js: Handler<GatewayEnv> } {
-  const [html, js] = [page('audit.html'), page('audit.js')];
+/** The auditors' page, its script and styles (no inline script or style: they run under CSP default-src 'self'). */
+export function auditPage(portalOrigins: readonly string[]): { html: Handler<GatewayEnv>; js: Handler<GatewayEnv>; css: Handler<GatewayEnv> } {
+  // The page accepts a session only from these origins (the clients' portals). Origins are URL
+  // origins (config.ts), escaped anyway as they go into an attribute.
+  const origins = [...new Set(portalOrigins)].join(' ').replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const [html, js, css] = [page('audit.html').replace('{{PORTAL_ORIGINS}}', origins), page('audit.js'), page('audit.css')];
   return {
     html: (c) => c.body(html, 200, { 'Content-Type': 'text/html; charset=utf-8' }),
     js: (c) => c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),
+    css: (c) => c.body(css, 200, { 'Content-Type': 'text/css; charset=utf-8' }),
   };
 }

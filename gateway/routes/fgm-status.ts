@@ -15,7 +15,8 @@ import { statusReply, type ReplyDeps } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine, type AskSpineDeps, type SpineOutcome } from '../spine/ask-spine.ts';
 
-const BodySchema = z.strictObject({
+/** The widget API request body (also described in /openapi.json). */
+export const BodySchema = z.strictObject({
   nhsNumber: z.string().max(20),
   birthDate: z.string().max(10),
 });

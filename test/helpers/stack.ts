@@ -268,7 +268,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     },
     request: (path, o = {}) => send(path, o, true),
     requestUnfinished: (path, o) => send(path, { ...o, headers: { ...o.headers, 'content-length': String(o.declaredLength) } }, false),
-    reload: () => gateway.reload(loadConfig(configFile)),
+    reload: () => gateway.reload(loadConfig(configFile)).then((r) => r.changedClients),
     auditRows() {
       const db = new Database(config.audit.sqliteFile!, { readonly: true });
       try {

@@ -18,8 +18,17 @@ if (element) {
   });
 }
 
-// The IG officer's hand-off to the gateway's audit page (a real portal would pass it for them).
-document.getElementById('show-token')?.addEventListener('click', async () => {
-  const res = await fetch('/session/token', { credentials: 'same-origin' });
-  document.getElementById('session-token').value = res.ok ? await res.text() : `HTTP ${res.status}`;
+// The IG officer's hand-off to the gateway's audit page, as a portal would do it: open the page,
+// wait for it to say it is ready, then post the session token to the gateway's origin only (the
+// page accepts it only from its opener at a configured origin, and keeps it in memory).
+document.getElementById('open-audit')?.addEventListener('click', (event) => {
+  const gateway = new URL(event.currentTarget.dataset.gateway);
+  const audit = window.open(new URL('/admin/audit.html', gateway), 'fgm-audit');
+  const onMessage = async (message) => {
+    if (message.source !== audit || message.origin !== gateway.origin || message.data?.type !== 'fgm-audit-ready') return;
+    window.removeEventListener('message', onMessage);
+    const res = await fetch('/session/token', { credentials: 'same-origin' });
+    if (res.ok) audit.postMessage({ type: 'fgm-audit-token', token: await res.text() }, gateway.origin);
+  };
+  window.addEventListener('message', onMessage);
 });

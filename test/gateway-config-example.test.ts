@@ -1,0 +1,80 @@
+/**
+ * @module test/gateway-config-example
+ * The configuration an operator starts from: `gateway/config.example.json` starts a gateway as
+ * shipped once `npm run example:setup` has made its files; it validates against the JSON Schema
+ * generated from the zod schema (checked by ajv, an independent JSON Schema validator), and that
+ * schema is committed up to date and ships with the build.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { configJsonSchema } from '../gateway/config-schema.ts';
+import { loadConfig } from '../gateway/config.ts';
+import { startGateway } from '../gateway/server.ts';
+import { setUpExample } from '../demo/example-setup.ts';
+
+const read = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const example = () => read('gateway/config.example.json');
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+addFormats.default(ajv);
+const validate = ajv.compile(read('gateway/config.schema.json'));
+
+describe('the config JSON Schema', () => {
+  it('gateway/config.schema.json is the schema generated from the zod schema (run "npm run config-schema" after changing config.ts)', () => {
+    assert.deepEqual(read('gateway/config.schema.json'), JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+  it('ships with the build as dist/gateway/config.schema.json', () => {
+    assert.ok(existsSync('dist/gateway/config.schema.json'), 'run "npm run build" first (npm test does)');
+    assert.deepEqual(read('dist/gateway/config.schema.json'), read('gateway/config.schema.json'));
+  });
+  it('the example names the schema and validates against it (ajv)', () => {
+    const raw = example();
+    assert.equal(raw.$schema, 'config.schema.json');
+    assert.ok(existsSync(join('gateway', raw.$schema)), 'the $schema path resolves beside the example');
+    assert.equal(validate(raw), true, ajv.errorsText(validate.errors));
+  });
+  it('the schema refuses what the gateway refuses: an unknown key, a wrong type, a role name with a space', () => {
+    const unknown = example();
+    unknown.spine.retries = 3;
+    const wrongType = example();
+    wrongType.spine.timeoutMs = '2000';
+    const spacedRole = example();
+    spacedRole.clients[0].roleActivities['senior midwife'] = ['B0370'];
+    for (const [label, raw] of Object.entries({ unknown, wrongType, spacedRole })) assert.equal(validate(raw), false, label);
+  });
+});
+
+describe('gateway/config.example.json starts as shipped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fgm-example-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('after "npm run example:setup", a gateway starts from it and serves HTTPS with the example TLS files', { timeout: 60_000 }, async () => {
+    // The same layout as the repository: the example in gateway/, its files in .data/ beside it.
+    mkdirSync(join(dir, 'gateway'));
+    copyFileSync('gateway/config.example.json', join(dir, 'gateway', 'config.example.json'));
+    copyFileSync('gateway/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
+    await setUpExample(join(dir, '.data'));
+    const config = loadConfig(join(dir, 'gateway', 'config.example.json'));
+    // Ephemeral ports only, so the test never collides with a gateway already running here.
+    const gateway = await startGateway({ ...config, listen: { ...config.listen, port: 0 }, metrics: { ...config.metrics, port: 0 } }, { log: () => {} });
+    try {
+      const ca = readFileSync(join(dir, '.data', 'pki', 'ca.crt'));
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request(`${gateway.url}/healthz`, { ca, servername: 'localhost' }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+        }).on('error', reject).end();
+      });
+      assert.equal(status, 200);
+      assert.equal(JSON.parse(body).status, 'ok');
+      assert.match(gateway.url, /^https:/);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
