@@ -141,7 +141,7 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(res.status, 403);
     assert.equal((await res.json()).code, 'ASID_CHECK_FAILED');
   });
-  it('a Spine failure is passed on with its code and not audited as answered by Spine', async () => {
+  it('SMSP-AUDIT-006 a Spine failure is passed on with its code and not audited as answered by Spine', async () => {
     const { app, events } = setup(() => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'timeout' }));
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
     assert.equal(res.status, 500);

@@ -18,9 +18,12 @@ export interface Organisational {
   organisational?: string;
   /** Context for the assessor (e.g. where the design documentation is), shown beside the tests. */
   note?: string;
+  /** The same rule in another document: tests citing these IDs prove this one too. */
+  sameAs?: string[];
 }
 export interface Trace extends Requirement {
   tests: string[];
+  sameAs?: string[];
   failing: string[];
   organisational?: string;
   note?: string;
@@ -69,12 +72,13 @@ export function loadBrowserOutcomes(path = browserJson): TestOutcome[] {
 
 export function trace(requirements: Requirement[], outcomes: TestOutcome[], data: Record<string, Organisational>): Trace[] {
   return requirements.map((r) => {
-    const citing = outcomes.filter((t) => (t.name.match(idPattern) ?? []).includes(r.id));
+    const { organisational, note, sameAs = [] } = data[r.id] ?? {};
+    const ids = [r.id, ...sameAs];
+    const citing = outcomes.filter((t) => (t.name.match(idPattern) ?? []).some((id) => ids.includes(id)));
     const tests = [...new Set(citing.filter((t) => t.passed).map((t) => t.name))];
     const failing = [...new Set(citing.filter((t) => !t.passed).map((t) => t.name))];
-    const { organisational, note } = data[r.id] ?? {};
     const status = tests.length > 0 ? 'tested' : organisational ? 'organisational' : 'gap';
-    return { ...r, tests, failing, organisational, note, status };
+    return { ...r, tests, failing, organisational, note, sameAs: sameAs.length ? sameAs : undefined, status };
   });
 }
 
@@ -104,6 +108,7 @@ export function renderMarkdown(rows: Trace[], run: { node: number; browser: numb
     const evidence = [
       ...r.tests.map((t) => `test: ${cell(t)}`),
       ...r.failing.map((t) => `**failing**: ${cell(t)}`),
+      ...(r.sameAs ? [`same rule as ${r.sameAs.join(', ')}`] : []),
       ...(r.organisational ? [`organisation: ${cell(r.organisational)}`] : []),
       ...(r.note ? [`note: ${cell(r.note)}`] : []),
     ];
