@@ -40,7 +40,7 @@ describe('requirement extraction', () => {
     for (const r of local) {
       const i = lines.findIndex((l) => l.startsWith(r.id));
       // The column entry sits on the ID's line or starts its paragraph one or two lines above.
-      const column = [i, i - 1, i - 2].map((k) => /\s{3,}(MUST|SHOULD|MAY)(?: NOT)?\s*$/.exec(lines[k])).find(Boolean);
+      const column = [i, i - 1, i - 2].map((k) => /\s{3,}(MUST|SHOULD|MAY)(?: NOT)?\s*$/.exec(lines[k] ?? '')).find(Boolean);
       assert.equal(r.force, column?.[1], r.id);
     }
   });

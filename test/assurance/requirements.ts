@@ -42,22 +42,23 @@ export function parseRequirements(dir = specDir): Requirement[] {
     const lines = readFileSync(join(dir, document), 'utf8').split(/\r?\n/);
     const starts: { line: number; id: string; title: string }[] = [];
     for (let i = 0; i < lines.length; i++) {
-      const head = splitHead.exec(lines[i]);
+      const line = lines[i] ?? '';
+      const head = splitHead.exec(line);
       const tail = head && splitTail.exec(lines[i + 1] ?? '');
       if (head && tail) {
-        starts.push({ line: i, id: head[1] + tail[1], title: `${head[2]} ${tail[2]}` });
+        starts.push({ line: i, id: `${head[1]}${tail[1]}`, title: `${head[2]} ${tail[2]}` });
         i++;
         continue;
       }
-      const m = definition.exec(lines[i]);
-      if (m) starts.push({ line: i, id: m[1].replace(/\s/g, ''), title: m[2] });
+      const m = definition.exec(line);
+      if (m) starts.push({ line: i, id: m[1]!.replace(/\s/g, ''), title: m[2] ?? '' });
     }
     starts.forEach((s, k) => {
       if (out.has(s.id)) return;
       // The local-integration table puts the force in a right-hand column, sometimes on the line
       // above the ID; elsewhere the first MUST/SHOULD/MAY of the requirement's text is its force.
       const from = document.startsWith('fgm-is-local') ? s.line - 1 : s.line;
-      const to = k + 1 < starts.length ? starts[k + 1].line : lines.length;
+      const to = starts[k + 1]?.line ?? lines.length;
       const block = lines.slice(from, to).join('\n');
       const force = forceWord.exec(block)?.[1] as Force | undefined;
       if (!force) throw new Error(`${document}: no MUST/SHOULD/MAY for ${s.id}`);

@@ -46,16 +46,17 @@ export function parseTap(tap: string): TestOutcome[] {
   for (const line of tap.split('\n')) {
     const sub = /^( *)# Subtest: (.*)$/.exec(line);
     if (sub) {
-      stack.length = sub[1].length / 4;
-      stack.push(unescape(sub[2]));
+      stack.length = sub[1]!.length / 4;
+      stack.push(unescape(sub[2]!));
       continue;
     }
     const r = /^( *)(not )?ok \d+ - (.*)$/.exec(line);
     if (!r) continue;
-    const depth = r[1].length / 4;
-    const directive = /\s#\s*(SKIP|TODO)\b/i.exec(r[3].replace(/\\#/g, ''));
-    const name = unescape(r[3].replace(/\s#\s*(SKIP|TODO)\b.*$/i, ''));
-    out.push({ name: [...stack.slice(0, depth), name].join(' › '), passed: !r[2] && !directive });
+    const [, indent = '', failed, text = ''] = r;
+    const depth = indent.length / 4;
+    const directive = /\s#\s*(SKIP|TODO)\b/i.exec(text.replace(/\\#/g, ''));
+    const name = unescape(text.replace(/\s#\s*(SKIP|TODO)\b.*$/i, ''));
+    out.push({ name: [...stack.slice(0, depth), name].join(' › '), passed: !failed && !directive });
   }
   return out;
 }
