@@ -46,7 +46,7 @@ const config = parseConfig(
 const vocabulary = loadVocabulary();
 type Reply = (req: { messageId: string; nhsNumber: string }) => SpineAnswer | SpineFailure;
 
-function setup(reply: Reply, sink?: AuditSink) {
+function setup(reply: Reply, sink?: AuditSink, now?: () => Date) {
   const events: AuditEvent[] = [];
   const logs: string[] = [];
   let calls = 0;
@@ -64,6 +64,7 @@ function setup(reply: Reply, sink?: AuditSink) {
     verifySession: createSessionVerifier({ clients: config.clients, clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]) }),
     log: (f) => logs.push(JSON.stringify(f)),
     widgetFile: join(dir, 'widget.js'),
+    ...(now && { now }),
   });
   return { app, events, logs, calls: () => calls };
 }
@@ -147,6 +148,22 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(res.status, 500);
     assert.equal((await res.json()).smspCode, 'SMSP-0004');
     assert.equal(events[0]!.answeredBySpine, false);
+  });
+});
+
+describe('gateway app: audit times', () => {
+  it('SMSP-AUDIT-010 SMSP-AUDIT-011 the audit record and the message to Spine carry the gateway clock\'s instant, in UTC', async () => {
+    // In BST: a local-time writer would say 14:14, and an unzoned one would be ambiguous.
+    const instant = new Date('2026-07-01T13:14:15.678Z');
+    let sent = '';
+    const { app, events } = setup((req) => {
+      sent = (req as { timestamp?: string }).timestamp ?? '';
+      return answer(200, response(req));
+    }, undefined, () => instant);
+    assert.equal((await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2014-03-02' }))).status, 200);
+    assert.equal(events[0]!.time, '2026-07-01T13:14:15.678Z');
+    assert.match(sent, /(Z|[+-]00:00)$/, 'the MessageHeader timestamp is written in UTC');
+    assert.equal(new Date(sent).getTime(), instant.getTime());
   });
 });
 

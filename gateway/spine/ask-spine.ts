@@ -23,6 +23,8 @@ export interface AskSpineDeps {
   smspAsid: string;
   smspName?: string | undefined;
   spineAsid: string;
+  /** The gateway's clock (SMSP-AUDIT-010): the message's timestamp is the same instant source as the audit record's. */
+  now?: () => Date;
 }
 
 export interface SpineQuestion {
@@ -66,6 +68,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     author: q.author,
     organization: q.organization,
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
+    ...(deps.now && { timestamp: deps.now() }),
   });
   const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null };
   // The built tree, not the text: walking it costs ~40 µs where parsing the text back costs ~170 µs.
