@@ -20,6 +20,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, type GatewayConfig } from './config.ts';
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
+import { referenceData } from './audit/reference-data.ts';
 import { readKeyMaterial } from './key-material.ts';
 import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
@@ -125,6 +126,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     }
   }
   const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+  const reference = referenceData(config, material);
   const systemEvent = (eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent => ({
     time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
     userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
@@ -202,7 +204,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
   const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
-  await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
+  await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...reference, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
 
   let closing: Promise<void> | undefined;
   return {
@@ -216,7 +218,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         inService.set(id, enabled);
       }
       log({ level: 'info', msg: 'config reloaded', changedClients: changed.join(',') });
-      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed }));
+      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, ...reference }));
       return changed;
     },
     close() {

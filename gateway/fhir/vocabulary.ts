@@ -81,6 +81,8 @@ export class Vocabulary {
 }
 
 const DEFAULT_FILE = new URL('./vocabulary.json', import.meta.url);
+/** The built-in vocabulary file, for the start-up audit's hash of it (SMSP-AUDIT-008). */
+export const DEFAULT_VOCABULARY_FILE = DEFAULT_FILE;
 
 /**
  * Loads and validates a vocabulary file; throws an Error naming the file and the problem.
