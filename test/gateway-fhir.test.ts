@@ -114,6 +114,14 @@ describe('refusals on the FHIR interface', () => {
   const refused = async (xml: string, auth: { clientCert?: boolean; token?: string }, status: number, code: string): Promise<void> => {
     await refusal(xml, auth, status, code);
   };
+  it('SMSP-AUDIT-009 unsuccessful logins are on the record with their access point and attempt number', async () => {
+    for (let i = 0; i < 3; i++) await refused(bundle('9990000018').xml, {}, 401, 'AUTHOR_CREDENTIALS_ERROR');
+    const details = stack.auditRows().slice(-3).map((r) => JSON.parse(r.detail as string));
+    for (const d of details) assert.match(d.sourceAddress, /^(::ffff:)?127\.0\.0\.1$/);
+    const first = details[0]!.attempt as number;
+    assert.ok(first >= 1);
+    assert.deepEqual(details.map((d) => d.attempt), [first, first + 1, first + 2]);
+  });
   it('SMSP-IG-002 no client certificate and no token → 401 AUTHOR_CREDENTIALS_ERROR', () => refused(bundle('9990000018').xml, {}, 401, 'AUTHOR_CREDENTIALS_ERROR'));
   it('SMSP-IG-002 a forged token → 401 AUTHOR_CREDENTIALS_ERROR', () =>
     refused(bundle('9990000018').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system', foreignKey: true }) }, 401, 'AUTHOR_CREDENTIALS_ERROR'));
@@ -130,6 +138,17 @@ describe('refusals on the FHIR interface', () => {
   it('SMSP-VAL-002 an NHS number failing modulus 11 → 400 INVALID_NHS_NUMBER, timestamped by the gateway (Spine never answered)', async () => {
     const answer = await refusal(bundle('9990000019').xml, { clientCert: true }, 400, 'INVALID_NHS_NUMBER');
     assert.notEqual(new Date(answer.timestamp).toISOString(), SPINE_TIME);
+  });
+});
+
+describe('audit data items', () => {
+  it('SMSP-AUDIT-009 a FHIR query\'s record names the originating system (the bundle\'s source ASID) and the client\'s address', async () => {
+    await post(bundle('9990000018').xml);
+    const row = stack.auditRows().at(-1)!;
+    assert.equal(row.eventType, 'fhir-query');
+    const d = JSON.parse(row.detail as string);
+    assert.equal(d.originatingAsid, CLIENT_ASID);
+    assert.match(d.sourceAddress, /^(::ffff:)?127\.0\.0\.1$/);
   });
 });
 
