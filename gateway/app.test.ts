@@ -142,6 +142,18 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(res.status, 403);
     assert.equal((await res.json()).code, 'ASID_CHECK_FAILED');
   });
+  for (const code of ['INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED']) {
+    it(`SMSP-ERR-006 Spine's ${code} about the gateway's own message is a gateway software failure, not the client's bad input`, async () => {
+      const { app, events } = setup((req) => answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome(code) })));
+      const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
+      assert.equal(res.status, 500);
+      const body = await res.json();
+      assert.equal(body.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+      assert.equal(body.smspCode, 'SMSP-9999');
+      assert.equal(events[0]!.outcomeCode, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+      assert.equal(events[0]!.answeredBySpine, false);
+    });
+  }
   it('SMSP-AUDIT-006 a Spine failure is passed on with its code and not audited as answered by Spine', async () => {
     const { app, events } = setup(() => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'timeout' }));
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
@@ -200,18 +212,19 @@ describe('gateway app: refusals and hardening', () => {
     assert.equal(calls(), 0);
     assert.equal(events[0]!.outcomeCode, 'REQUEST_TOO_LARGE');
   });
-  it('a body that is not JSON is 400 INVALID_PARAMETER, with no stack trace', async () => {
+  it('SMSP-ERR-006 a body that is not JSON is 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001, as on FHIR), with no stack trace', async () => {
     const { app } = setup((req) => answer(200, response(req)));
     const res = await app.request('/api/fgm-status', post('{"nhsNumber":'));
     assert.equal(res.status, 400);
     const text = await res.text();
-    assert.match(text, /INVALID_PARAMETER/);
+    assert.match(text, /INPUT_MESSAGE_VALIDATION_ERROR/);
+    assert.match(text, /SMSP-0001/);
     assert.doesNotMatch(text, /at .*\.ts:\d+/);
   });
-  it('a birth date in the future is INVALID_PARAMETER without a Spine call', async () => {
+  it('SMSP-ERR-006 a birth date in the future is INPUT_MESSAGE_VALIDATION_ERROR without a Spine call', async () => {
     const { app, calls } = setup((req) => answer(200, response(req)));
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2999-01-01' }));
-    assert.equal((await res.json()).code, 'INVALID_PARAMETER');
+    assert.equal((await res.json()).code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(calls(), 0);
   });
   it('an unknown path is 404 NOT_FOUND and its text is not logged', async () => {

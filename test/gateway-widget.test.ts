@@ -92,11 +92,11 @@ describe('checks before Spine is called', () => {
     assert.equal(JSON.parse(res.body).code, 'PATIENT_OVER_18');
     assert.equal(stack.sim.received.length, before);
   });
-  it('a body without nhsNumber is 400 INVALID_PARAMETER without a Spine call', async () => {
+  it('SMSP-ERR-006 a body without nhsNumber is 400 INPUT_MESSAGE_VALIDATION_ERROR without a Spine call', async () => {
     const before = stack.sim.received.length;
     const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhs: '9990000018' } });
     assert.equal(res.status, 400);
-    assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
+    assert.equal(JSON.parse(res.body).code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(stack.sim.received.length, before);
   });
 });

@@ -96,5 +96,10 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   if (!row || row.code === 'SUCCESS') return refuse('unknown outcome code');
   // response.code alone cannot tell: the codec writes `ok` for a not-found outcome, as Spine does.
   if (answer.httpStatus < 400) return refuse('error outcome with a success status');
+  // SMSP-ERR-006: the SMSP validated the client's input and built this message itself, so Spine
+  // refusing its parameters or its structure is the SMSP's failure, never the client's bad input.
+  if (row.code === 'INVALID_PARAMETER' || row.code === 'MESSAGE_NOT_WELL_FORMED') {
+    return { ...answered, answeredBySpine: false, code: 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', reason: `Spine refused our message: ${row.code}` };
+  }
   return { ...answered, code: row.code };
 }
