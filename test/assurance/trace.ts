@@ -99,7 +99,7 @@ export function renderMarkdown(rows: Trace[], run: { node: number; browser: numb
     'document states it, the passing tests whose names cite it, or why it is the deploying',
     "organisation's (`test/assurance/requirements.json`). `npm test` fails when a MUST has neither.",
     '',
-    `Run: ${run.node} node tests and ${run.browser} browser tests. Requirements: ${rows.length};`,
+    `Run: ${run.node} node and ${run.browser} browser test results (tests and suites). Requirements: ${rows.length};`,
     `proven by a passing test: ${count('tested')}; the deploying organisation's: ${count('organisational')}; gaps: ${count('gap')}.`,
     '',
     '| ID | Force | Status | Evidence |',
