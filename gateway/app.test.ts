@@ -46,7 +46,7 @@ const config = parseConfig(
 const vocabulary = loadVocabulary();
 type Reply = (req: { messageId: string; nhsNumber: string }) => SpineAnswer | SpineFailure;
 
-function setup(reply: Reply, sink?: AuditSink) {
+function setup(reply: Reply, sink?: AuditSink, now?: () => Date) {
   const events: AuditEvent[] = [];
   const logs: string[] = [];
   let calls = 0;
@@ -64,6 +64,7 @@ function setup(reply: Reply, sink?: AuditSink) {
     verifySession: createSessionVerifier({ clients: config.clients, clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]) }),
     log: (f) => logs.push(JSON.stringify(f)),
     widgetFile: join(dir, 'widget.js'),
+    ...(now && { now }),
   });
   return { app, events, logs, calls: () => calls };
 }
@@ -142,12 +143,40 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(res.status, 403);
     assert.equal((await res.json()).code, 'ASID_CHECK_FAILED');
   });
-  it('a Spine failure is passed on with its code and not audited as answered by Spine', async () => {
+  for (const code of ['INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED']) {
+    it(`SMSP-ERR-006 Spine's ${code} about the gateway's own message is a gateway software failure, not the client's bad input`, async () => {
+      const { app, events } = setup((req) => answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome(code) })));
+      const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
+      assert.equal(res.status, 500);
+      const body = await res.json();
+      assert.equal(body.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+      assert.equal(body.smspCode, 'SMSP-9999');
+      assert.equal(events[0]!.outcomeCode, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+      assert.equal(events[0]!.answeredBySpine, false);
+    });
+  }
+  it('SMSP-AUDIT-006 a Spine failure is passed on with its code and not audited as answered by Spine', async () => {
     const { app, events } = setup(() => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'timeout' }));
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
     assert.equal(res.status, 500);
     assert.equal((await res.json()).smspCode, 'SMSP-0004');
     assert.equal(events[0]!.answeredBySpine, false);
+  });
+});
+
+describe('gateway app: audit times', () => {
+  it('SMSP-AUDIT-010 SMSP-AUDIT-011 the audit record and the message to Spine carry the gateway clock\'s instant, in UTC', async () => {
+    // In BST: a local-time writer would say 14:14, and an unzoned one would be ambiguous.
+    const instant = new Date('2026-07-01T13:14:15.678Z');
+    let sent = '';
+    const { app, events } = setup((req) => {
+      sent = (req as { timestamp?: string }).timestamp ?? '';
+      return answer(200, response(req));
+    }, undefined, () => instant);
+    assert.equal((await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2014-03-02' }))).status, 200);
+    assert.equal(events[0]!.time, '2026-07-01T13:14:15.678Z');
+    assert.match(sent, /(Z|[+-]00:00)$/, 'the MessageHeader timestamp is written in UTC');
+    assert.equal(new Date(sent).getTime(), instant.getTime());
   });
 });
 
@@ -184,18 +213,19 @@ describe('gateway app: refusals and hardening', () => {
     assert.equal(calls(), 0);
     assert.equal(events[0]!.outcomeCode, 'REQUEST_TOO_LARGE');
   });
-  it('a body that is not JSON is 400 INVALID_PARAMETER, with no stack trace', async () => {
+  it('SMSP-ERR-006 a body that is not JSON is 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001, as on FHIR), with no stack trace', async () => {
     const { app } = setup((req) => answer(200, response(req)));
     const res = await app.request('/api/fgm-status', post('{"nhsNumber":'));
     assert.equal(res.status, 400);
     const text = await res.text();
-    assert.match(text, /INVALID_PARAMETER/);
+    assert.match(text, /INPUT_MESSAGE_VALIDATION_ERROR/);
+    assert.match(text, /SMSP-0001/);
     assert.doesNotMatch(text, /at .*\.ts:\d+/);
   });
-  it('a birth date in the future is INVALID_PARAMETER without a Spine call', async () => {
+  it('SMSP-ERR-006 a birth date in the future is INPUT_MESSAGE_VALIDATION_ERROR without a Spine call', async () => {
     const { app, calls } = setup((req) => answer(200, response(req)));
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2999-01-01' }));
-    assert.equal((await res.json()).code, 'INVALID_PARAMETER');
+    assert.equal((await res.json()).code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(calls(), 0);
   });
   it('an unknown path is 404 NOT_FOUND and its text is not logged', async () => {

@@ -156,6 +156,8 @@ export const GatewayConfigSchema = z.strictObject({
     postgresUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
     onBrokenChain: z.enum(['warn', 'refuse']).optional(),
+    /** FGMISQR009: `cli.js retain` archives and removes records older than this many days (SQLite store). */
+    retentionDays: z.number().int().min(1).optional(),
   }).refine((a) => a.sqliteFile || a.postgresUrl, { message: 'give sqliteFile or postgresUrl', path: ['sqliteFile'] }),
   /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
   vocabularyFile: file.optional(),

@@ -20,6 +20,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, type GatewayConfig } from './config.ts';
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
+import { referenceData } from './audit/reference-data.ts';
 import { readKeyMaterial } from './key-material.ts';
 import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
@@ -159,11 +160,11 @@ async function checkAuditTail(trail: AuditTrail): Promise<VerifyResult> {
 
 /**
  * The answer when no request could be built from the request line and headers (missing or
- * invalid Host, unusable target): 400 INVALID_PARAMETER in the widget API's JSON shape, logged
+ * invalid Host, unusable target): 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-ERR-006) in the widget API's JSON shape, logged
  * like any request — with a fixed phrase, never the client's text.
  */
 function badRequestLine(vocabulary: Vocabulary, log: Logger, reason: string): Response {
-  const row = vocabulary.get('INVALID_PARAMETER');
+  const row = vocabulary.get('INPUT_MESSAGE_VALIDATION_ERROR');
   const requestId = randomUUID();
   log({ level: 'info', msg: 'request', requestId, path: 'other', status: row.httpStatus, code: row.code, reason, clientId: null, durationMs: 0 });
   const body: StatusBody = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display };
@@ -223,6 +224,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     }
   }
   const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+  const reference = referenceData(config, material);
   const systemEvent = (eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent => ({
     time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
     userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
@@ -314,7 +316,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
   const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
-  await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
+  await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...reference, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
 
   let closing: Promise<void> | undefined;
   return {
@@ -339,8 +341,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       }
       app = nextApp;
       log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
-      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart }));
-      return { changedClients: changed, needsRestart };
+      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));
+      return { changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) };
     },
     close() {
       closing ??= (async () => {

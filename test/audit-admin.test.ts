@@ -4,6 +4,7 @@
  * every use or refusal of it on the record.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
@@ -35,6 +36,19 @@ describe('the audit trail for IG staff', () => {
     const first = stack.auditRows()[0]!;
     assert.equal(first.eventType, 'gateway-start');
     assert.match(JSON.parse(first.detail as string).configSha256, /^[0-9a-f]{64}$/);
+  });
+
+  it('SMSP-AUDIT-008 the start-up record names the vocabulary and the keys in use by their SHA-256', () => {
+    const detail = JSON.parse(stack.auditRows()[0]!.detail as string);
+    const sha = (file: string | URL) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    assert.equal(detail.vocabularyFile, 'built-in');
+    assert.equal(detail.vocabularySha256, sha(new URL('../gateway/fhir/vocabulary.json', import.meta.url)));
+    const local = stack.config.clients.find((c) => c.token.publicKeyFile)!;
+    assert.equal(detail.keys.clientTokenKeys[local.id], `sha256:${sha(local.token.publicKeyFile!)}`);
+    assert.equal(detail.keys.spineClientCertSha256, sha(stack.config.spine.tls.certFile));
+    assert.match(detail.keys.auditHmacKeyId, /^[0-9a-f]{16}$/);
+    // No key material itself: nothing PEM-shaped in the record.
+    assert.doesNotMatch(stack.auditRows()[0]!.detail as string, /BEGIN|PRIVATE/);
   });
 
   it('SMSP-AUDIT-007 search by user returns exactly that user\'s records', async () => {

@@ -107,6 +107,20 @@ describe('audit:verify', () => {
     assert.match(r.out, /broken at record 7: its link to the previous record is broken/);
   });
 
+  it('FGMISQR009 retain archives and removes the records older than audit.retentionDays, and verify still says intact', async () => {
+    const file = join(dir, 'retain.sqlite');
+    copyFileSync(intact, file);
+    const config = await configFor(file, join(dir, 'retain-anchors'));
+    const raw = JSON.parse(readFileSync(config, 'utf8'));
+    raw.audit.retentionDays = 1;
+    writeFileSync(config, JSON.stringify(raw));
+    const r = cli(config, 'retain', '--key', keys.privateKeyFile);
+    assert.equal(r.status, 0, r.out);
+    // The newest record stays: the writer chains the next one to it.
+    assert.match(r.out, /archived and removed records 1-9 /);
+    assert.match(cli(config, 'verify').out, /^intact, 1 records/);
+  });
+
   it('a truncated tail is named once the head was anchored, and the anchor command signs the head', async () => {
     const anchors = join(dir, 'anchors');
     const anchored = await configFor(intact, anchors);

@@ -294,7 +294,7 @@ describe('a missing or invalid Host header', () => {
     'a Host with a user part': 'POST /api/fgm-status HTTP/1.1\r\nHost: 9990000018@x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
   };
   for (const [name, text] of Object.entries(CASES)) {
-    it(`SMSP-ERR-002 ${name}: 400 INVALID_PARAMETER in the vocabulary's JSON shape, logged, and the gateway serves on`, async () => {
+    it(`SMSP-ERR-002 ${name}: 400 INPUT_MESSAGE_VALIDATION_ERROR in the vocabulary's JSON shape, logged, and the gateway serves on`, async () => {
       const logged = stack.logs.length;
       const s = await open(new URL(stack.gatewayUrl));
       s.write(text);
@@ -302,9 +302,9 @@ describe('a missing or invalid Host header', () => {
       const [head, body] = got.split('\r\n\r\n');
       assert.match(head!, /^HTTP\/1\.[01] 400 /);
       assert.match(head!, /content-type: application\/json/i);
-      const row = JSON.parse(readFileSync(new URL('../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')).rows.find((r: { code: string }) => r.code === 'INVALID_PARAMETER');
+      const row = JSON.parse(readFileSync(new URL('../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')).rows.find((r: { code: string }) => r.code === 'INPUT_MESSAGE_VALIDATION_ERROR');
       assert.deepEqual(JSON.parse(body!), { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display });
-      const line = stack.logs.slice(logged).find((l) => l.includes('"code":"INVALID_PARAMETER"'));
+      const line = stack.logs.slice(logged).find((l) => l.includes('"code":"INPUT_MESSAGE_VALIDATION_ERROR"'));
       assert.ok(line, 'the refusal is logged');
       assert.match(line, /"status":400/);
       assert.deepEqual(validNhsNumbersIn(stack.logs.slice(logged).join('\n')), []);

@@ -118,6 +118,14 @@ describe('POST /fhir/fgm/query with a system token', () => {
 });
 
 describe('refusals on the FHIR interface', () => {
+  it('SMSP-AUDIT-009 unsuccessful logins are on the record with their access point and attempt number', async () => {
+    for (let i = 0; i < 3; i++) await refused(bundle('9990000018').xml, {}, 401, 'AUTHOR_CREDENTIALS_ERROR');
+    const details = stack.auditRows().slice(-3).map((r) => JSON.parse(r.detail as string));
+    for (const d of details) assert.match(d.sourceAddress, /^(::ffff:)?127\.0\.0\.1$/);
+    const first = details[0]!.attempt as number;
+    assert.ok(first >= 1);
+    assert.deepEqual(details.map((d) => d.attempt), [first, first + 1, first + 2]);
+  });
   it('SMSP-IG-002 no client certificate and no token → 401 AUTHOR_CREDENTIALS_ERROR', () => refused(bundle('9990000018').xml, {}, 401, 'AUTHOR_CREDENTIALS_ERROR'));
   it('SMSP-IG-002 a forged token → 401 AUTHOR_CREDENTIALS_ERROR', () =>
     refused(bundle('9990000018').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system', foreignKey: true }) }, 401, 'AUTHOR_CREDENTIALS_ERROR'));
@@ -198,6 +206,17 @@ describe('a client system acts only for its ODS codes (SMSP-IG-001, SMSP-IG-003)
     } finally {
       await multi.close();
     }
+  });
+});
+
+describe('audit data items', () => {
+  it('SMSP-AUDIT-009 a FHIR query\'s record names the originating system (the bundle\'s source ASID) and the client\'s address', async () => {
+    await post(bundle('9990000018').xml);
+    const row = stack.auditRows().at(-1)!;
+    assert.equal(row.eventType, 'fhir-query');
+    const d = JSON.parse(row.detail as string);
+    assert.equal(d.originatingAsid, CLIENT_ASID);
+    assert.match(d.sourceAddress, /^(::ffff:)?127\.0\.0\.1$/);
   });
 });
 

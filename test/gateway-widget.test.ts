@@ -95,22 +95,22 @@ describe('checks before Spine is called', () => {
     assert.equal(JSON.parse(res.body).code, 'PATIENT_OVER_18');
     assert.equal(stack.sim.received.length, before);
   });
-  it('FGMISQ004 MSCA-FGMRISQ-04 a request without birthDate is 400 INVALID_PARAMETER without a Spine call, audited with its NHS number', async () => {
+  it('FGMISQ004 MSCA-FGMRISQ-04 a request without birthDate is 400 INPUT_MESSAGE_VALIDATION_ERROR without a Spine call, audited with its NHS number', async () => {
     const [calls, audited] = [stack.sim.received.length, stack.auditRows().length];
     const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018' } });
     assert.equal(res.status, 400);
-    assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
+    assert.equal(JSON.parse(res.body).code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(stack.sim.received.length, calls, 'Spine was not called');
     const rows = stack.auditRows().slice(audited);
     assert.equal(rows.length, 1);
-    assert.equal(rows[0]!.outcomeCode, 'INVALID_PARAMETER');
+    assert.equal(rows[0]!.outcomeCode, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(rows[0]!.nhsNumber, '9990000018');
   });
-  it('a body without nhsNumber is 400 INVALID_PARAMETER without a Spine call', async () => {
+  it('SMSP-ERR-006 a body without nhsNumber is 400 INPUT_MESSAGE_VALIDATION_ERROR without a Spine call', async () => {
     const before = stack.sim.received.length;
     const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhs: '9990000018', birthDate: BORN } });
     assert.equal(res.status, 400);
-    assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER');
+    assert.equal(JSON.parse(res.body).code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(stack.sim.received.length, before);
   });
 });

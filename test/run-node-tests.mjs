@@ -1,8 +1,10 @@
 // Runs every node-side test file (*.test.ts outside node_modules, except *.browser.test.ts,
 // which @web/test-runner runs in Chromium). Node 20's --test has no glob support, so we list them.
-// Then one last check scans everything the run's gateways logged (test/whole-run-logs.check.ts).
+// Then one last check scans everything the run's gateways logged (test/whole-run-logs.check.ts),
+// and a full run checks every MUST is traced (test/assurance/trace.check.ts) and keeps its TAP
+// in .data/test-results/ for `npm run assurance`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,8 +42,15 @@ try {
   // A subset that started no gateway has no logs to scan; the whole suite always must.
   const scan = only.length === 0 || readdirSync(logDir).some((f) => f.endsWith('.log'));
   const logs = scan ? node('logs', ['test/whole-run-logs.check.ts']) : 0;
-  console.log(`\nnode tests and the whole-run log scan:\n${totals.pass} passed, ${totals.fail} failed`);
-  process.exitCode = tests || logs;
+  let traced = 0;
+  if (only.length === 0) {
+    mkdirSync('.data/test-results', { recursive: true });
+    copyFileSync(join(logDir, 'tests.tap'), '.data/test-results/node.tap');
+    env.FGM_TEST_TAP = join(logDir, 'tests.tap');
+    traced = node('trace', ['test/assurance/trace.check.ts']);
+  }
+  console.log(`\nnode tests, the whole-run log scan and the requirement trace:\n${totals.pass} passed, ${totals.fail} failed`);
+  process.exitCode = tests || logs || traced;
 } finally {
   rmSync(logDir, { recursive: true, force: true });
 }

@@ -81,7 +81,7 @@ test('a fresh React 19 + TypeScript + Vite project installs the tarball, type-ch
     `import { createRoot } from 'react-dom/client';
 import { FgmBanner } from './FgmBanner';
 createRoot(document.getElementById('root')!).render(
-  <FgmBanner patient={{ nhsNumber: '9990000018', birthDate: '2014-03-02' }} getToken={async () => 'token'} reportToIT={(d) => console.log(d.code)} />,
+  <FgmBanner patient={{ nhsNumber: '9990000018', nhsNumberVerified: true, birthDate: '2014-03-02' }} getToken={async () => 'token'} reportToIT={(d) => console.log(d.code)} />,
 );
 `,
   );

@@ -25,7 +25,7 @@ async function mount(attrs: { nhs: string; born?: string; token?: string }): Pro
     }}
     @fgm-status-error=${(e: CustomEvent<FgmStatusErrorDetail>) => seen.errors.push(e.detail)}
   >
-    <fgm-status nhs-number=${attrs.nhs} birth-date=${attrs.born ?? ''} .token=${attrs.token ?? 'clinician'}></fgm-status>
+    <fgm-status nhs-number=${attrs.nhs} nhs-number-verified birth-date=${attrs.born ?? ''} .token=${attrs.token ?? 'clinician'}></fgm-status>
   </div>`);
   return { el: wrapper.querySelector('fgm-status')!, seen, outcome };
 }
@@ -116,7 +116,7 @@ describe('<fgm-status>', () => {
   }
 
   it('is accessible while it waits for a token, and with the heading level a host page needs', async () => {
-    const el = await fixture<FgmStatus>(html`<div><h1>Patient</h1><fgm-status nhs-number="9990000018" birth-date="2014-03-02" heading-level="2"></fgm-status></div>`);
+    const el = await fixture<FgmStatus>(html`<div><h1>Patient</h1><fgm-status nhs-number="9990000018" nhs-number-verified birth-date="2014-03-02" heading-level="2"></fgm-status></div>`);
     await expect(el).to.be.accessible(WCAG);
     const shown = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
     el.querySelector('fgm-status')!.token = 'clinician';
@@ -155,6 +155,7 @@ describe('<fgm-status>', () => {
     const error = new Promise<FgmStatusErrorDetail>((r) => el.addEventListener('fgm-status-error', (e) => r(e.detail), { once: true }));
     el.setAttribute('birth-date', '2014-03-02');
     el.setAttribute('nhs-number', '9990000018');
+    el.setAttribute('nhs-number-verified', '');
     document.body.append(el);
     expect(await error).to.deep.equal({ code: 'NO_SESSION_TOKEN' });
     await el.updateComplete;
@@ -174,6 +175,7 @@ describe('<fgm-status>', () => {
     el.addEventListener('fgm-status-error', (e) => errors.push(e.detail.code));
     el.setAttribute('birth-date', '2014-03-02');
     el.setAttribute('nhs-number', '9990000018');
+    el.setAttribute('nhs-number-verified', '');
     document.body.append(el);
     await el.updateComplete;
     const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
@@ -185,6 +187,7 @@ describe('<fgm-status>', () => {
     const timedOut = new Promise((r) => other.addEventListener('fgm-status-error', r, { once: true }));
     other.setAttribute('birth-date', '2014-03-02');
     other.setAttribute('nhs-number', '9990000026');
+    other.setAttribute('nhs-number-verified', '');
     document.body.append(other);
     await timedOut;
     expect(errors).to.deep.equal([]);
@@ -198,6 +201,7 @@ describe('<fgm-status>', () => {
     el.tokenProvider = async () => 'clinician';
     el.setAttribute('birth-date', '2014-03-02');
     el.setAttribute('nhs-number', '9990000018');
+    el.setAttribute('nhs-number-verified', '');
     const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
     document.body.append(el);
     customElements.define('fgm-status-late', class extends FgmStatus {});
@@ -271,6 +275,7 @@ describe('<fgm-status>', () => {
     await outcome;
     const next = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
     el.setAttribute('nhs-number', '9990000042');
+    el.setAttribute('nhs-number-verified', '');
     el.setAttribute('birth-date', '2019-11-30');
     await next;
     await el.updateComplete;
@@ -287,6 +292,7 @@ describe('<fgm-status>', () => {
     while (!(await double('held')).held) await new Promise((r) => requestAnimationFrame(r));
     const second = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
     el.setAttribute('nhs-number', '9990000026');
+    el.setAttribute('nhs-number-verified', '');
     el.setAttribute('birth-date', '2016-07-19');
     expect((await second).detail).to.include({ status: 'no-record', nhsNumber: '9990000026' });
     const release = await double('release');
@@ -317,6 +323,7 @@ describe('<fgm-status>', () => {
     const parent = el.parentElement!;
     el.remove();
     el.setAttribute('nhs-number', '9990000042');
+    el.setAttribute('nhs-number-verified', '');
     el.setAttribute('birth-date', '2019-11-30');
     await el.updateComplete;
     expect((await double('requests')).length).to.equal(1, 'no request while removed');
@@ -340,6 +347,59 @@ describe('<fgm-status>', () => {
     expect((await double('requests')).map((r: { authorization: string }) => r.authorization).slice(0, 2)).to.deep.equal(['Bearer clinician', 'Bearer receptionist']);
   });
 
+  it('MSCA-FGMRISQR-07 FGMISQR010 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until maxAnswerAge', async () => {
+    FgmStatus.maxAnswerAge = 600;
+    const start = performance.now();
+    const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    expect((await outcome).status).to.equal('indicator');
+    el.token = 'spine-down'; // the refresh, at half of maxAnswerAge, finds Spine unreachable
+    while (seen.errors.length === 0) await frame();
+    await el.updateComplete;
+    expect(seen.errors[0]!.code).to.equal('COULD_NOT_CONNECT_TO_SPINE');
+    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+    expect(text(el)).to.contain('Last confirmed by Spine (could not check again)');
+    // Marked with when Spine last confirmed it: the first answer's time, not the failed refresh's.
+    expect(el.shadowRoot!.querySelector('time[datetime="2026-07-01T13:14:15.000Z"]')).to.exist;
+    while (!isEmpty(el)) await frame();
+    expect(performance.now() - start).to.be.at.least(600);
+    expect((await double('requests')).length).to.be.at.least(2);
+  });
+
+  it('MSCA-FGMRISDQ-01 FGMISQ003 MSCA-FGMRISQ-03 asks nothing until the host marks the NHS number verified, and tells it; allow-unverified is the explicit opt-out', async () => {
+    const el = document.createElement('fgm-status');
+    el.token = 'clinician';
+    const errors: string[] = [];
+    el.addEventListener('fgm-status-error', (e) => errors.push(e.detail.code));
+    el.setAttribute('birth-date', '2014-03-02');
+    el.setAttribute('nhs-number', '9990000018');
+    document.body.append(el);
+    while (errors.length === 0) await frame();
+    await el.updateComplete;
+    expect(errors).to.deep.equal(['NHS_NUMBER_NOT_VERIFIED']);
+    expect(await double('requests')).to.deep.equal([]);
+    expect(isEmpty(el)).to.equal(true);
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    el.setAttribute('nhs-number-verified', '');
+    expect((await shown).detail.status).to.equal('indicator');
+    // The host withdraws verification (e.g. the PDS trace is questioned): the alert comes down.
+    el.removeAttribute('nhs-number-verified');
+    while (errors.length < 2) await frame();
+    await el.updateComplete;
+    expect(errors[1]).to.equal('NHS_NUMBER_NOT_VERIFIED');
+    expect(isEmpty(el)).to.equal(true);
+    const other = document.createElement('fgm-status');
+    other.token = 'clinician';
+    other.setAttribute('allow-unverified', '');
+    other.setAttribute('birth-date', '2014-03-02');
+    other.setAttribute('nhs-number', '9990000042');
+    const otherShown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => other.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    document.body.append(other);
+    expect((await otherShown).detail.status).to.equal('indicator');
+    expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal(['9990000018', '9990000042']);
+    el.remove();
+    other.remove();
+  });
+
   it('asks a tokenProvider for a fresh token, and keeps the token out of the DOM and storage', async () => {
     const el = document.createElement('fgm-status');
     let calls = 0;
@@ -347,6 +407,7 @@ describe('<fgm-status>', () => {
     const done = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
     el.setAttribute('birth-date', '2014-03-02');
     el.setAttribute('nhs-number', '9990000018');
+    el.setAttribute('nhs-number-verified', '');
     document.body.append(el);
     await done;
     expect(calls).to.equal(1);

@@ -29,6 +29,8 @@ interface Indicator {
   nhsNumber: string;
   assessmentDate: string;
   checkedAt: string;
+  /** The last refresh could not reach Spine: shown as last confirmed at checkedAt. */
+  unconfirmed?: boolean;
 }
 
 /**
@@ -50,7 +52,10 @@ interface Indicator {
 export class FgmStatus extends LitElement {
   static override styles = styles;
   static version = '0.1.0';
-  /** Milliseconds an answer is kept before the element asks again: 24 hours, the most MSCA-FGMRISQR-08 allows (FGMISQ0011). */
+  /**
+   * Milliseconds an indicator may stay on screen after Spine last confirmed it: 24 hours, the most
+   * MSCA-FGMRISQR-08 allows (FGMISQ0011). The element asks again at half of it.
+   */
   static maxAnswerAge = 86_400_000;
   /** Milliseconds the element waits for a `token` or `tokenProvider` before it tells the host: `fgm-status-error` NO_SESSION_TOKEN. */
   static tokenWait = 5000;
@@ -58,6 +63,8 @@ export class FgmStatus extends LitElement {
   static override properties = {
     nhsNumber: { type: String, attribute: 'nhs-number' },
     birthDate: { type: String, attribute: 'birth-date' },
+    nhsNumberVerified: { type: Boolean, attribute: 'nhs-number-verified' },
+    allowUnverified: { type: Boolean, attribute: 'allow-unverified' },
     gateway: { type: String },
     headingLevel: { type: Number, attribute: 'heading-level' },
     token: { attribute: false },
@@ -69,6 +76,10 @@ export class FgmStatus extends LitElement {
   declare nhsNumber: string;
   /** The patient's date of birth, YYYY-MM-DD. Required: the element never queries for anyone 18 or over. */
   declare birthDate: string;
+  /** Set by the host when its NHS number is verified (traced against PDS): the element asks nothing without it (MSCA-FGMRISDQ-01, FGMISQ003). */
+  declare nhsNumberVerified: boolean;
+  /** The host's explicit, documented opt-out: query with an unverified NHS number. */
+  declare allowUnverified: boolean;
   /** The gateway's base URL; default the page's own origin. */
   declare gateway: string;
   /** Level of the alert's heading (aria-level); default 3, as the NHS.UK warning card. Set it to fit the host page's headings. */
@@ -90,6 +101,8 @@ export class FgmStatus extends LitElement {
   #answeredAt = 0;
   /** The next timed step: asking again (maxAnswerAge, or a return to the page), or giving up waiting for a token. */
   #refresh: ReturnType<typeof setTimeout> | undefined;
+  /** Takes the indicator down maxAnswerAge after Spine last confirmed it, whatever a refresh is doing. */
+  #expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     super();
@@ -111,16 +124,19 @@ export class FgmStatus extends LitElement {
     clearTimeout(this.#refresh);
   }
 
-  /** Asks again once the answer reaches maxAnswerAge, or at once when there is none; never off the page. */
+  /**
+   * Asks again once the answer reaches half of maxAnswerAge (so a failed refresh still leaves a
+   * confirmed indicator within its limit), or at once when there is none; never off the page.
+   */
   #schedule() {
     clearTimeout(this.#refresh);
     // A delay of 0 or less runs at once.
-    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge - Date.now());
+    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(true), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge / 2 - Date.now());
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
     // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
-    const patientChanged = changed.has('nhsNumber') || changed.has('birthDate') || changed.has('gateway');
+    const patientChanged = ['nhsNumber', 'birthDate', 'gateway', 'nhsNumberVerified', 'allowUnverified'].some((p) => changed.has(p as keyof FgmStatus));
     const tokenArrived = this.#awaitingToken && (changed.has('token') || changed.has('tokenProvider'));
     if (patientChanged || tokenArrived) void this.#query();
   }
@@ -130,9 +146,11 @@ export class FgmStatus extends LitElement {
     else this.removeAttribute('state');
   }
 
-  async #query() {
-    // Every new question takes the old answer down first: no alert outlives the patient, or 24 hours.
-    this._indicator = undefined;
+  async #query(refresh = false) {
+    // A new question takes the old answer down first: no alert outlives its patient. A refresh for
+    // the same patient keeps a confirmed indicator up through the encounter (MSCA-FGMRISQR-07,
+    // FGMISQR010); #expiry still ends it at maxAnswerAge.
+    if (!refresh) this._indicator = undefined;
     this.#answeredAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
@@ -146,6 +164,7 @@ export class FgmStatus extends LitElement {
     if (!isValidNhsNumber(nhsNumber)) return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
     if (!isIsoDate(birthDate)) return this.#fail(nhsNumber, { code: 'MISSING_BIRTH_DATE' });
     if (!isUnder18(birthDate, ukToday())) return this.#change({ status: 'not-applicable', nhsNumber }); // MSCA-FGMRISQ-04
+    if (!this.nhsNumberVerified && !this.allowUnverified) return this.#fail(nhsNumber, { code: 'NHS_NUMBER_NOT_VERIFIED' });
 
     // A host usually hands over its token just after the element upgrades: wait for it, but not
     // silently for ever (a host whose framework set no property would otherwise never know).
@@ -170,6 +189,8 @@ export class FgmStatus extends LitElement {
     const ids = body.messageId ? { messageId: body.messageId } : {};
     if (body.status === 'indicator' && body.nhsNumber === nhsNumber && body.assessmentDate && body.checkedAt) {
       this._indicator = { nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt };
+      clearTimeout(this.#expiry);
+      this.#expiry = setTimeout(() => (this._indicator = undefined), FgmStatus.maxAnswerAge);
       return this.#change({ status: 'indicator', ...this._indicator, ...ids });
     }
     if (body.status === 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
@@ -178,12 +199,17 @@ export class FgmStatus extends LitElement {
   }
 
   #change(detail: FgmStatusChangeDetail) {
+    if (detail.status == 'no-record' || detail.status == 'not-applicable') this._indicator = undefined;
     this.#answeredAt = Date.now();
     this.#schedule();
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
   }
 
   #fail(nhsNumber: string, detail: FgmStatusErrorDetail) {
+    // Only a refresh that could not reach an answer (gateway unreachable, busy, Spine down) keeps
+    // the indicator, marked; a refusal or a bad request takes it down.
+    const i = this._indicator;
+    this._indicator = i && (detail.code == 'GATEWAY_UNREACHABLE' || detail.httpStatus! > 428) ? { ...i, unconfirmed: true } : undefined;
     this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) });
     this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
   }
@@ -207,7 +233,7 @@ export class FgmStatus extends LitElement {
           <dd>
             <time datetime=${i.assessmentDate.slice(0, 10)}><span aria-hidden="true">${formatDate(i.assessmentDate)}</span><span class="vh">${longDate(i.assessmentDate)}</span></time>
           </dd>
-          <dt>Checked with Spine</dt>
+          <dt>${i.unconfirmed ? 'Last confirmed by Spine (could not check again)' : 'Checked with Spine'}</dt>
           <dd>
             <time datetime=${i.checkedAt}><span aria-hidden="true">${formatDateTime(i.checkedAt)}</span><span class="vh">${longDateTime(i.checkedAt)}</span></time>
           </dd>

@@ -105,7 +105,7 @@ export function patientPage(user: DemoUser, patient: Patient, gatewayUrl: string
           <div><dt>Born</dt><dd>${patient.birthDate}</dd></div>
         </dl>
       </section>
-      <fgm-status nhs-number="${patient.nhsNumber}" birth-date="${patient.birthDate}" gateway="${gatewayUrl}" heading-level="2"></fgm-status>
+      <fgm-status nhs-number="${patient.nhsNumber}" nhs-number-verified birth-date="${patient.birthDate}" gateway="${gatewayUrl}" heading-level="2"></fgm-status>
       <section class="epr-record">
         <h2>Encounters</h2>
         <p>No encounters in this demonstration record.</p>

@@ -5,6 +5,7 @@
  *   npm run audit:anchor -- --key FILE [--out DIR]   sign the current head with an Ed25519 key the gateway never holds
  *   npm run audit:anchor -- --generate-key DIR       make that key pair
  *   npm run audit:throughput -- [YYYY-MM-DD]   daily total and peak hour (SMSP-PERF-002), no patient data
+ *   node dist/gateway/audit/cli.js retain --key FILE   archive (signed) and remove records older than audit.retentionDays (SQLite; FGMISQR009)
  *   node dist/gateway/audit/cli.js migrate-postgres [--owner-url URL] [--grant ROLE]   create/upgrade the PostgreSQL schema (as its owner), grant ROLE INSERT and SELECT
  *   node dist/gateway/audit/cli.js migrate-to-postgres [--from FILE] [--owner-url URL] [--grant ROLE]   copy a SQLite trail into an empty PostgreSQL one, chain unchanged, then verify it there
  * verify, anchor and throughput work on whichever store the config names.
@@ -16,6 +17,7 @@ import { loadConfig } from '../config.ts';
 import { readKeyMaterial } from '../key-material.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
+import { retainSqlite } from './retention.ts';
 import { openAuditReader } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
 import { describeVerify } from './verify.ts';
@@ -59,6 +61,16 @@ async function main(argv: string[]): Promise<number> {
       console.log(`${t.date}: ${t.total} requests; peak hour ${t.peakHour ?? '-'}:00 UTC with ${t.peakHourCount}`);
       return 0;
     }
+    case 'retain': {
+      const { retentionDays, sqliteFile, postgresUrl, anchorDir, anchorPublicKeyFile } = config.audit;
+      if (!retentionDays) throw new Error('retain needs audit.retentionDays in the config');
+      if (postgresUrl || !sqliteFile) throw new Error('retain works on the SQLite store only: PostgreSQL keeps its append-only triggers (README, "Audit")');
+      if (!values.key || !anchorDir || !anchorPublicKeyFile) throw new Error('retain needs --key <anchor private key>, audit.anchorDir and audit.anchorPublicKeyFile');
+      const before = new Date(Date.now() - retentionDays * 86_400_000);
+      const r = retainSqlite(sqliteFile, hmacKey(), { before, privateKey: readFileSync(values.key, 'utf8'), publicKey: readFileSync(anchorPublicKeyFile, 'utf8'), dir: anchorDir });
+      console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
+      return 0;
+    }
     case 'migrate-postgres': {
       // The schema's owner applies the migrations and grants the gateway's role INSERT and SELECT only.
       const url = values['owner-url'] ?? config.audit.postgresUrl;
@@ -92,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       return result.ok ? 0 : 1;
     }
     default:
-      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
+      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
   }
 }
 

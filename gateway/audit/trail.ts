@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../config.ts';
 import { readAnchors } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput } from './sqlite-store.ts';
+import { readRetention } from './retention.ts';
 import { chainWalk, newestAnchor, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyResult } from './verify.ts';
 
 export interface AuditTrail {
@@ -31,8 +32,8 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer): Pr
   if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, anchors, publicKey);
   const db = openAuditReader(config.audit.sqliteFile!);
   return {
-    verify: async () => verifyAuditChain(db, hmacKey, anchors(), publicKey()),
-    verifyTail: async () => verifyAuditTail(db, hmacKey, anchors(), publicKey()),
+    verify: async () => verifyAuditChain(db, hmacKey, anchors(), publicKey(), readRetention(anchorDir)),
+    verifyTail: async () => verifyAuditTail(db, hmacKey, anchors(), publicKey(), undefined, readRetention(anchorDir)),
     search: async (q) => searchAudit(db, q),
     throughput: async (date, clientId) => throughputOn(db, date, clientId),
     head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,

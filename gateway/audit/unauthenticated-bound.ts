@@ -97,7 +97,9 @@ export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoun
       if (w.admitted < perWindow && budget.used < maxRecords) {
         w.admitted++;
         budget.used++;
-        await Promise.all([...writes, inner.record({ ...event, detail: event.detail ?? JSON.stringify({ sourceAddress: address }) }, context)]);
+        // SMSP-AUDIT-009 for unsuccessful logins: the access point and this attempt's number in the window.
+        const detail = JSON.stringify({ ...JSON.parse(event.detail ?? '{}'), sourceAddress: address, attempt: w.admitted });
+        await Promise.all([...writes, inner.record({ ...event, detail }, context)]);
         return;
       }
       const kind = `${event.eventType} ${event.outcomeCode} ${event.httpStatus}`;

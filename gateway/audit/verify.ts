@@ -8,6 +8,7 @@
 import type Database from 'better-sqlite3';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
 import { chainHash, GENESIS, rowValues, type AuditRow } from './chain.ts';
+import { retentionSignatureValid, type RetentionRecord } from './retention.ts';
 
 /** Broken: at a record (`seq`), or in the database file itself (`seq` null: its own integrity check failed). */
 export type VerifyResult = { ok: true; records: number; anchors: number } | { ok: false; seq: number | null; reason: string };
@@ -30,26 +31,40 @@ function databaseProblems(db: Database.Database): string | undefined {
   return `SQLite's integrity check failed (an index no longer matches the table, so searches can miss records): ${problems.join('; ')}`;
 }
 
-export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string): VerifyResult {
+/**
+ * A signed retention record (retention.ts) moves the chain's start past the archived records;
+ * an unsigned or forged one is a break, as the deletion it would hide.
+ */
+function retentionStart(retention: RetentionRecord | undefined, publicKey: string | undefined): VerifyResult | { seq: number; hash: string } | undefined {
+  if (!retention) return undefined;
+  if (!publicKey || !retentionSignatureValid(retention, publicKey)) return { ok: false, seq: retention.throughSeq, reason: `the retention record for records up to ${retention.throughSeq} has no valid signature` };
+  return { seq: retention.throughSeq, hash: retention.lastHash };
+}
+
+export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string, retention?: RetentionRecord): VerifyResult {
   const damaged = databaseProblems(db);
   if (damaged) return { ok: false, seq: null, reason: damaged };
-  const walk = chainWalk(hmacKey, anchors.length > 0);
+  const start = retentionStart(retention, publicKey);
+  if (start && 'ok' in start) return start;
+  // Anchors of archived records are the archive's to prove.
+  const kept = anchors.filter((a) => a.seq > (start?.seq ?? 0));
+  const walk = chainWalk(hmacKey, kept.length > 0, start);
   // iterate() streams: a trail of millions of records is never all in memory.
-  for (const row of db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
+  for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start?.seq ?? 0) as IterableIterator<AuditRow>) {
     const broken = walk.step(row);
     if (broken) return broken;
   }
-  return walk.finish(anchors, publicKey);
+  return walk.finish(kept, publicKey);
 }
 
 /**
  * The whole-chain walk, whatever the store: feed it every record in sequence order (`step`
  * answers the first break), then `finish` checks the anchors against what it saw.
  */
-export function chainWalk(hmacKey: Buffer, keepHashes: boolean) {
+export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start?: { seq: number; hash: string }) {
   const hashes = new Map<number, string>();
-  let expected = 1;
-  let prev = GENESIS;
+  let expected = (start?.seq ?? 0) + 1;
+  let prev = start?.hash ?? GENESIS;
   return {
     step(row: AuditRow): VerifyResult | undefined {
       if (row.seq !== expected) return { ok: false, seq: expected, reason: `record ${expected} is missing (the next stored record is ${row.seq})` };
@@ -67,7 +82,7 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean) {
         if (a.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})` };
         if (hashes.get(a.seq) !== a.hash) return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
       }
-      return { ok: true, records: last, anchors: anchors.length };
+      return { ok: true, records: last - (start?.seq ?? 0), anchors: anchors.length };
     },
   };
 }
@@ -79,9 +94,11 @@ export const TAIL_RECORDS = 1000;
  * The start-up check: the newest `tail` records (links, hashes, gap-free numbering, record 1's
  * genesis link when it is among them) and the newest anchor, without walking the whole chain.
  */
-export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string, tail = TAIL_RECORDS): VerifyResult {
+export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string, tail = TAIL_RECORDS, retention?: RetentionRecord): VerifyResult {
+  const start = retentionStart(retention, publicKey);
+  if (start && 'ok' in start) return start;
   const rows = (db.prepare('SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?').all(tail) as AuditRow[]).reverse();
-  const newest = newestAnchor(anchors);
+  const newest = newestAnchor(anchors.filter((a) => a.seq > (start?.seq ?? 0)));
   const anchored = newest && (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
   return verifyTailRows(rows, hmacKey, newest, publicKey, anchored?.hash);
 }

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { operationOutcome } from '../reply.ts';
-import { LOCAL_ROWS } from '../smsp-error.ts';
 import { buildQueryResponse, parseQueryResponse } from './response-bundle.ts';
 import { LOCAL_CODE_SYSTEM, loadVocabulary, SPINE_RESPONSE_CODES } from './vocabulary.ts';
 
@@ -20,8 +19,8 @@ function valueSetCodes(file: string): Set<string> {
 }
 const SPINE_VALUE_SET = valueSetCodes('spine-response-code-2-0.xml');
 
-/** Every row the gateway can answer a FHIR client with: the shipped vocabulary and the local rows. */
-const ROWS = [...loadVocabulary().rows, ...Object.values(LOCAL_ROWS)];
+/** Every row the gateway can answer a FHIR client with: the shipped vocabulary, local rows included. */
+const ROWS = loadVocabulary().rows;
 const common = { respondsTo: 'a0b1c2d3-0000-4000-8000-000000000001', sourceAsid: '200000000111', destinationAsid: '918999198993' };
 
 /** The coding the answer carries, read from the XML as a client would. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { rowFor } from '../smsp-error.ts';
 import { loadVocabulary } from './vocabulary.ts';
 
 // The spec's table writes two issue types that are not FHIR issue-type codes; we use the codes.
@@ -50,6 +51,18 @@ test('SMSP-CONF-001 an operator file overrides the vocabulary', () => {
   base.rows.find((r: { code: string }) => r.code === 'NO_RECORD_FOUND').display = 'Nothing on Spine';
   writeFileSync(file, JSON.stringify(base));
   assert.equal(loadVocabulary(file).get('NO_RECORD_FOUND').display, 'Nothing on Spine');
+});
+
+test('SMSP-CONF-001 the local rows are data too: an operator can reword ACCESS_DENIED, and a file without it is refused', () => {
+  const base = JSON.parse(readFileSync(new URL('./vocabulary.json', import.meta.url), 'utf8'));
+  base.rows.find((r: { code: string }) => r.code === 'ACCESS_DENIED').display = 'Ask your smartcard sponsor for B0370';
+  const file = join(dir, 'local-rows.json');
+  writeFileSync(file, JSON.stringify(base));
+  assert.equal(rowFor(loadVocabulary(file), 'ACCESS_DENIED').display, 'Ask your smartcard sponsor for B0370');
+  for (const code of ['ACCESS_DENIED', 'REQUEST_TOO_LARGE', 'NOT_FOUND']) {
+    writeFileSync(file, JSON.stringify({ rows: base.rows.filter((r: { code: string }) => r.code !== code) }));
+    assert.throws(() => loadVocabulary(file), new RegExp(`missing rows for ${code}`));
+  }
 });
 
 test('SMSP-CONF-001 a broken override names the problem', () => {

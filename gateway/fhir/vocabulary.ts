@@ -52,7 +52,8 @@ export const REQUIRED_CODES = [
   'SUCCESS', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'PATIENT_OVER_18', 'INVALID_PARAMETER',
   'MESSAGE_NOT_WELL_FORMED', 'ASID_CHECK_FAILED', 'INPUT_MESSAGE_VALIDATION_ERROR',
   'RESPONSE_MESSAGE_VALIDATION_ERROR', 'COULD_NOT_CONNECT_TO_SPINE', 'AUTHOR_CREDENTIALS_ERROR',
-  'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SPINE_BUSY', 'CLIENT_DISABLED', 'CLIENT_CLOSED_REQUEST',
+  'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SPINE_BUSY', 'CLIENT_DISABLED', 'CLIENT_CLOSED_REQUEST', 'ACCESS_DENIED',
+  'REQUEST_TOO_LARGE', 'NOT_FOUND',
 ] as const;
 
 export class Vocabulary {
@@ -81,6 +82,8 @@ export class Vocabulary {
 }
 
 const DEFAULT_FILE = new URL('./vocabulary.json', import.meta.url);
+/** The built-in vocabulary file, for the start-up audit's hash of it (SMSP-AUDIT-008). */
+export const DEFAULT_VOCABULARY_FILE = DEFAULT_FILE;
 
 /**
  * Loads and validates a vocabulary file; throws an Error naming the file and the problem.

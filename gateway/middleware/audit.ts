@@ -29,6 +29,13 @@ export function audit({ sink, eventType, log, onFailure, now = () => new Date() 
     await next();
     const a = c.get('audit') ?? {};
     const requestId = c.get('requestId');
+    // The peer's address (@hono/node-server's bindings; absent in app.request tests) lets the sink bound unauthenticated floods per address.
+    const sourceAddress = (c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress;
+    // SMSP-AUDIT-009: the access point and the originating system (a FHIR client's source ASID)
+    // go in `detail`, so neither store's schema changes.
+    const originatingAsid = c.get('fhirRequest')?.sourceAsid;
+    const where = { ...(sourceAddress && { sourceAddress }), ...(originatingAsid && { originatingAsid }) };
+    const detail = Object.keys(where).length ? JSON.stringify({ ...(a.detail ? JSON.parse(a.detail) : {}), ...where }) : (a.detail ?? null);
     const event: AuditEvent = {
       time: now().toISOString(),
       eventType,
@@ -45,10 +52,8 @@ export function audit({ sink, eventType, log, onFailure, now = () => new Date() 
       outcomeCode: c.get('outcomeCode') ?? 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
       httpStatus: c.res.status,
       answeredBySpine: a.answeredBySpine ?? false,
-      detail: a.detail ?? null,
+      detail,
     };
-    // The peer's address (@hono/node-server's bindings; absent in app.request tests) lets the sink bound unauthenticated floods per address.
-    const sourceAddress = (c.env as HttpBindings | undefined)?.incoming?.socket?.remoteAddress;
     try {
       await sink.record(event, sourceAddress ? { sourceAddress } : {});
     } catch (e) {

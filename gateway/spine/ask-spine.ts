@@ -23,6 +23,8 @@ export interface AskSpineDeps {
   smspAsid: string;
   smspName?: string | undefined;
   spineAsid: string;
+  /** The gateway's clock (SMSP-AUDIT-010): the message's timestamp is the same instant source as the audit record's. */
+  now?: () => Date;
 }
 
 export interface SpineQuestion {
@@ -66,6 +68,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     author: q.author,
     organization: q.organization,
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
+    ...(deps.now && { timestamp: deps.now() }),
   });
   const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null };
   // The built tree, not the text: walking it costs ~40 µs where parsing the text back costs ~170 µs.
@@ -94,5 +97,10 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   if (!row || row.code === 'SUCCESS') return refuse('unknown outcome code');
   // response.code alone cannot tell: the codec writes `ok` for a not-found outcome, as Spine does.
   if (answer.httpStatus < 400) return refuse('error outcome with a success status');
+  // SMSP-ERR-006: the SMSP validated the client's input and built this message itself, so Spine
+  // refusing its parameters or its structure is the SMSP's failure, never the client's bad input.
+  if (row.code === 'INVALID_PARAMETER' || row.code === 'MESSAGE_NOT_WELL_FORMED') {
+    return { ...answered, answeredBySpine: false, code: 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', reason: `Spine refused our message: ${row.code}` };
+  }
   return { ...answered, code: row.code };
 }

@@ -291,6 +291,7 @@ async function widgetTiming(gatewayUrl: string, port: number, token: string): Pr
           el.setAttribute('gateway', gw);
           el.setAttribute('birth-date', '2014-03-02');
           el.setAttribute('nhs-number', '9990000018');
+          el.setAttribute('nhs-number-verified', '');
           el.token = t;
           const shown = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
           const start = performance.now();

@@ -9,5 +9,6 @@ const el = document.createElement('fgm-status');
 el.token = 'clinician';
 el.setAttribute('birth-date', '2014-03-02');
 el.setAttribute('nhs-number', '9990000018');
+el.setAttribute('nhs-number-verified', '');
 el.addEventListener('fgm-status-change', (e) => (w.outcome = e.detail.status));
 document.body.append(el);

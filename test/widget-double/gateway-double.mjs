@@ -1,6 +1,7 @@
 // A stand-in for the gateway's widget API, served by the browser tests' dev server so each
 // widget test controls the answer and its timing. The real gateway is covered end to end in
-// test/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused.
+// test/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused, and with
+// "spine-down" every answer is COULD_NOT_CONNECT_TO_SPINE.
 const answers = {
   '9990000018': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
   '9990000042': [200, { status: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30', checkedAt: '2026-11-24T10:11:12.000Z', messageId: 'msg-42', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
@@ -33,6 +34,8 @@ export function gatewayDouble() {
       const body = JSON.parse(await readBody(ctx.req));
       requests.push({ ...body, authorization: ctx.get('authorization') });
       if (ctx.get('authorization') === 'Bearer receptionist') return send(ctx, REFUSED);
+      // Spine cannot be reached, for whichever patient: the gateway's COULD_NOT_CONNECT answer.
+      if (ctx.get('authorization') === 'Bearer spine-down') return send(ctx, [500, { ...answers['9990000050'][1], nhsNumber: body.nhsNumber }]);
       if (body.nhsNumber === HELD) {
         const aborted = new Promise((resolve) => ctx.req.socket.once('close', () => resolve(true)));
         await new Promise((release) => (held = { release, aborted }));

@@ -28,7 +28,11 @@ export interface FgmStatusErrorDetail {
 export declare class FgmStatus extends HTMLElement {
   /** The element's version (the package's). */
   static version: string;
-  /** Milliseconds an answer is kept before the element asks again: at most 24 hours (MSCA-FGMRISQR-08). */
+  /**
+   * Milliseconds an indicator may stay on screen after Spine last confirmed it: at most 24 hours
+   * (MSCA-FGMRISQR-08). The element asks again at half of it; a refresh that cannot reach Spine
+   * leaves the indicator up, marked with when it was last confirmed (MSCA-FGMRISQR-07).
+   */
   static maxAnswerAge: number;
   /** Milliseconds the element waits for a `token` or `tokenProvider` before `fgm-status-error` NO_SESSION_TOKEN (default 5000). */
   static tokenWait: number;
@@ -36,6 +40,10 @@ export declare class FgmStatus extends HTMLElement {
   nhsNumber: string;
   /** The patient's date of birth, YYYY-MM-DD (attribute `birth-date`). Required. */
   birthDate: string;
+  /** Set when the host's NHS number is verified (PDS-traced), attribute `nhs-number-verified`: the element asks nothing without it (MSCA-FGMRISDQ-01, FGMISQ003). */
+  nhsNumberVerified: boolean;
+  /** The host's explicit opt-out (attribute `allow-unverified`): query with an unverified NHS number. */
+  allowUnverified: boolean;
   /** The gateway's base URL; default the page's own origin (attribute `gateway`). */
   gateway: string;
   /** Level of the alert's heading, default 3 (attribute `heading-level`). */

@@ -13,6 +13,8 @@ export * from './index.js';
 export interface FgmStatusProps extends DetailedHTMLProps<HTMLAttributes<FgmStatus>, FgmStatus> {
   'nhs-number'?: string;
   'birth-date'?: string;
+  'nhs-number-verified'?: boolean;
+  'allow-unverified'?: boolean;
   gateway?: string;
   'heading-level'?: number | string;
   token?: string;

@@ -1,0 +1,80 @@
+/**
+ * FGMISQR009 audit retention on real SQLite files: records past the retention period are archived
+ * (signed, verifiable) and removed, and what remains still verifies; removing records any other way,
+ * or forging the retention record, is still named by verify.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { generateAnchorKeys } from './anchor.ts';
+import type { AuditEvent } from './audit-event.ts';
+import { readRetention, retainSqlite, verifyArchive } from './retention.ts';
+import { openAuditReader, openSqliteAuditStore } from './sqlite-store.ts';
+import { verifyAuditChain } from './verify.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'fgm-retention-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const KEY = randomBytes(32);
+const keys = generateAnchorKeys(join(dir, 'keys'));
+const privateKey = readFileSync(keys.privateKeyFile, 'utf8');
+const publicKey = readFileSync(keys.publicKeyFile, 'utf8');
+
+const event = (i: number, time: string): AuditEvent => ({
+  time, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr', userId: 'ajones', roleProfileId: null,
+  localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: `m${i}`, spineResponseId: null, outcomeCode: 'SUCCESS',
+  httpStatus: 200, answeredBySpine: true, detail: JSON.stringify({ marker: `record-${i}-of-the-trail` }),
+});
+
+/** Five records from 2019, five from 2026. */
+async function trail(name: string): Promise<string> {
+  const file = join(dir, `${name}.sqlite`);
+  const store = await openSqliteAuditStore(file, KEY);
+  for (let i = 1; i <= 10; i++) await store.record(event(i, i <= 5 ? `2019-0${i}-01T10:00:00.000Z` : `2026-0${i - 5}-01T10:00:00.000Z`));
+  await store.close();
+  return file;
+}
+const verifyFile = (file: string, retention: ReturnType<typeof readRetention>) => {
+  const db = openAuditReader(file);
+  try {
+    return verifyAuditChain(db, KEY, [], publicKey, retention);
+  } finally {
+    db.close();
+  }
+};
+
+describe('audit retention (FGMISQR009)', () => {
+  it('FGMISQR009 records past the retention period are archived, signed, and removed; what remains still verifies and grows', async () => {
+    const file = await trail('kept');
+    const archiveDir = join(dir, 'archive');
+    const { removed, retention } = retainSqlite(file, KEY, { before: new Date('2025-01-01T00:00:00Z'), privateKey, publicKey, dir: archiveDir });
+    assert.equal(removed, 5);
+    const db = openAuditReader(file);
+    assert.deepEqual((db.prepare('SELECT seq FROM audit_event ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq), [6, 7, 8, 9, 10]);
+    db.close();
+    assert.deepEqual(verifyFile(file, readRetention(archiveDir)), { ok: true, records: 5, anchors: 0 });
+    // The archive verifies on its own against the signed retention record.
+    assert.deepEqual(verifyArchive(archiveDir, retention!, KEY, publicKey), { ok: true, records: 5 });
+    // secure_delete: the removed records' content is gone from the file, not only unlinked.
+    assert.ok(!readFileSync(file).includes('record-3-of-the-trail'));
+    // The writer chains on from the kept records.
+    const store = await openSqliteAuditStore(file, KEY);
+    await store.record(event(11, '2026-06-01T10:00:00.000Z'));
+    await store.close();
+    assert.deepEqual(verifyFile(file, readRetention(archiveDir)), { ok: true, records: 6, anchors: 0 });
+  });
+
+  it('FGMISQR009 without its signed retention record, or with a forged one, the removal is named by verify', async () => {
+    const file = join(dir, 'kept.sqlite');
+    assert.equal(verifyFile(file, undefined).ok, false);
+    const real = readRetention(join(dir, 'archive'))!;
+    const forged = { ...real, throughSeq: 6 };
+    assert.match(JSON.stringify(verifyFile(file, forged)), /no valid signature/);
+    // A changed archive no longer matches its record.
+    const archive = join(dir, 'archive', real.archive);
+    writeFileSync(archive, readFileSync(archive, 'utf8').replace('9990000018', '9990000026'));
+    assert.equal(verifyArchive(join(dir, 'archive'), real, KEY, publicKey).ok, false);
+  });
+});
