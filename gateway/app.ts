@@ -36,6 +36,7 @@ import { protectSpine } from './spine/protected-spine.ts';
 import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 import type { EngineHealth } from './engines.ts';
 import type { SpineClient } from './spine/client.ts';
+import type { CdsHooks } from './routes/cds-hooks.ts';
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -59,13 +60,15 @@ export interface AppDeps {
   limiter?: RateLimiter;
   /** The scale-out engines' state for /healthz (server.ts, when PostgreSQL or Redis is configured). */
   engines?: () => EngineHealth;
+  /** The CDS Hooks interface (server.ts loads it only when `cdsHooks` is configured). */
+  cdsHooks?: CdsHooks;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
   '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js',
-  VERSIONED_WIDGET_PATH,
+  VERSIONED_WIDGET_PATH, '/cds-services', '/cds-services/fgm-is',
 ] as const;
 
 /**
@@ -96,7 +99,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const origins = new Set(config.clients.flatMap((c) => c.origins));
   const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);
   const limitBody = bodyLimit({ maxBytes: config.listen.maxBodyBytes });
-  const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
+  const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 
   const apiHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
@@ -124,6 +127,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     limitBody,
     fhirQuery(routeDeps),
   );
+  deps.cdsHooks?.mount(app, { ask: routeDeps, audit: auditAs('cds-query'), limitBody });
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {

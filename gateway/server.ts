@@ -131,6 +131,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
   });
   const budget = await openSpineBudget(config, { log, registry: metrics.registry });
+  // Loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist.
+  const cdsHooks = config.cdsHooks ? await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {}) : undefined;
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
   const app = createApp({
     config,
@@ -143,6 +145,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     limiter: budget.limiter,
     ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
     verifySession,
+    ...(cdsHooks ? { cdsHooks } : {}),
     log,
     widgetFile: config.widgetFile ?? DEFAULT_WIDGET_FILE,
     peerCertificate,
@@ -231,6 +234,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         await metricsClosed;
         realSpine?.close();
         await budget.close();
+        await cdsHooks?.close();
         await auditTrail?.close();
         await sink.flush().catch(() => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }));
         await store?.close();

@@ -16,6 +16,10 @@ export const LOCAL_ROWS: Readonly<Record<string, VocabularyRow>> = {
     httpStatus: 413, severity: 'error', issueType: 'too-costly', code: 'REQUEST_TOO_LARGE',
     display: 'The request body is too large', smspCode: 'SMSP-LOCAL-0413',
   },
+  PATIENT_DATA_UNAVAILABLE: {
+    httpStatus: 412, severity: 'error', issueType: 'not-found', code: 'PATIENT_DATA_UNAVAILABLE',
+    display: 'The patient\'s NHS number or birth date could not be obtained from the prefetch or the FHIR server', smspCode: 'SMSP-LOCAL-0412',
+  },
   NOT_FOUND: {
     httpStatus: 404, severity: 'error', issueType: 'not-supported', code: 'NOT_FOUND',
     display: 'No such endpoint', smspCode: 'SMSP-LOCAL-0404',
