@@ -345,7 +345,7 @@ describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)',
     assert.equal(fhirRequests.at(-1)!.url, '/fhir/Patient/p1');
   });
 
-  it('an unreachable FHIR server → 412 within the deadline, Spine not asked', async () => {
+  it('an unreachable FHIR server → 412 within the deadline, Spine not asked', { timeout: 10_000 }, async () => {
     const before = stack.sim.received.length;
     const { res, ms } = await callService(hookCall(undefined, {
       context: { userId: 'Practitioner/example', patientId: 'p1' },
