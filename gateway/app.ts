@@ -9,7 +9,7 @@ import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AuditSink } from './audit/audit-event.ts';
 import type { SessionVerifier } from './auth/verify-session-token.ts';
-import type { GatewayConfig } from './config.ts';
+import { spineClients, type GatewayConfig } from './config.ts';
 import type { GatewayEnv } from './env.ts';
 import type { Vocabulary } from './fhir/vocabulary.ts';
 import type { Logger } from './logger.ts';
@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
       log({ level: state === 'open' ? 'warn' : 'info', msg: 'spine link', breaker: state });
     },
   });
-  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(config.clients) }), breaker, metrics });
+  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(spineClients(config)) }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,

@@ -40,6 +40,11 @@ describe('cdsHooks config (public contract)', () => {
     fails(raw({ jwksUrl: 'https://epr/jwks' }), /exactly one of jwksUrl or publicKeyFile/);
     fails(raw({ algorithms: ['HS256'] }), /cdsHooks\.clients\.0\.algorithms\.0/);
   });
+  it('SMSP-PERF-001 a CDS client has a part of the Spine budget: shares that leave none for it are refused', () => {
+    const r = raw();
+    r.clients[0].spineShare = 1;
+    fails(r, /leave nothing of the Spine budget for the CDS clients/);
+  });
   it('a portal token issuer or client id cannot be a CDS client\'s', () => {
     fails(raw({ issuer: 'https://idp' }), /CDS client issuer is also a client token issuer/);
     fails(raw({ id: 'portal' }), /CDS client id is also a client system id/);

@@ -184,10 +184,16 @@ export const GatewayConfigSchema = z.strictObject({
   // A CDS client and a client system with one id would share an audit scope and a Spine budget share.
   .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.id !== cds.id)), { message: 'a CDS client id is also a client system id', path: ['cdsHooks', 'clients'] })
   // One issuer, one kind of token: a portal's session token must never pass as a CDS client's JWT.
-  .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.token.issuer !== cds.issuer && cl.systemToken?.issuer !== cds.issuer)), { message: 'a CDS client issuer is also a client token issuer', path: ['cdsHooks', 'clients'] });
+  .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.token.issuer !== cds.issuer && cl.systemToken?.issuer !== cds.issuer)), { message: 'a CDS client issuer is also a client token issuer', path: ['cdsHooks', 'clients'] })
+  .refine((c) => !c.cdsHooks || sharesFit(spineClients(c)), { message: 'the clients\' spineShare values leave nothing of the Spine budget for the CDS clients', path: ['cdsHooks', 'clients'] });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type ClientConfig = GatewayConfig['clients'][number];
 export type CdsClientConfig = NonNullable<GatewayConfig['cdsHooks']>['clients'][number];
+
+/** Everyone with a part of the Spine budget: the client systems and the CDS clients (EPRs). */
+export function spineClients(c: { clients: readonly { id: string; spineShare?: number | undefined }[]; cdsHooks?: { clients: readonly { id: string }[] } | undefined }): { id: string; spineShare?: number | undefined }[] {
+  return [...c.clients, ...(c.cdsHooks?.clients ?? [])];
+}
 
 /**
  * The widget build output, used when `widgetFile` is not set: `dist/widget/` beside the built
