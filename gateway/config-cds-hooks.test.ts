@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from './config.ts';
+import { loadCdsHooks } from './routes/cds-hooks.ts';
 
 function raw(cds: Record<string, unknown> = {}): Record<string, any> {
   return {
@@ -44,6 +45,9 @@ describe('cdsHooks config (public contract)', () => {
     const r = raw();
     r.clients[0].spineShare = 1;
     fails(r, /leave nothing of the Spine budget for the CDS clients/);
+  });
+  it('an unreadable publicKeyFile stops start-up with one line naming the key', async () => {
+    await assert.rejects(loadCdsHooks(parseConfig(raw(), '/nonexistent')), (e: Error) => e.name === 'ConfigError' && /^config: cdsHooks\.clients\.0\.publicKeyFile: .*ENOENT$/.test(e.message));
   });
   it('a portal token issuer or client id cannot be a CDS client\'s', () => {
     fails(raw({ issuer: 'https://idp' }), /CDS client issuer is also a client token issuer/);

@@ -184,6 +184,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await auditTrail?.close();
     await store?.close();
     await budget.close();
+    await cdsHooks?.close();
     realSpine?.close();
     throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -199,6 +200,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await auditTrail?.close();
     await store?.close();
     await budget.close();
+    await cdsHooks?.close();
     realSpine?.close();
     throw new ConfigError(`config: metrics: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

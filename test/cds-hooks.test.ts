@@ -315,6 +315,16 @@ describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
     assert.ok(keyFetches.includes('/epr-jku.json'));
   });
 
+  it('while Redis is unreachable the replay check refuses, never waves a token through', async () => {
+    const store = await redisJtiStore('redis://127.0.0.1:1', 'fgm-test:');
+    try {
+      const verify = createCdsVerifier({ clients: stack.config.cdsHooks!.clients, baseUrl: BASE_URL, jti: store });
+      await assert.rejects(verify(cdsJwt(), '/cds-services/fgm-is'), /replay check unavailable/);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a jti seen by one gateway is refused by another sharing Redis', async () => {
     const redis = await testRedis();
     const stores = [await redisJtiStore(redis.url, redis.prefix), await redisJtiStore(redis.url, redis.prefix)];

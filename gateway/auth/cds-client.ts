@@ -95,7 +95,15 @@ const JOSE_REASONS: Record<string, string> = {
  */
 export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date() }: CdsVerifierOptions): CdsVerifier {
   const byIssuer = new Map(clients.map((c) => [c.issuer, c]));
-  const files = new Map<string, KeyObject>(clients.flatMap((c) => (c.publicKeyFile ? [[c.id, createPublicKey(readFileSync(c.publicKeyFile))] as const] : [])));
+  const files = new Map<string, KeyObject>();
+  clients.forEach((c, i) => {
+    if (!c.publicKeyFile) return;
+    try {
+      files.set(c.id, createPublicKey(readFileSync(c.publicKeyFile)));
+    } catch (e) {
+      throw new Error(`cdsHooks.clients.${i}.publicKeyFile: cannot read a public key from ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'}`);
+    }
+  });
   const remote = new Map<string, JWTVerifyGetKey>();
   const keySet = (url: string) => {
     let set = remote.get(url);

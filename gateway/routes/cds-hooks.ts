@@ -16,7 +16,7 @@ import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { formatDate, formatDateTime } from '../../widget/format.ts';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
-import type { GatewayConfig } from '../config.ts';
+import { ConfigError, type GatewayConfig } from '../config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import type { Author } from '../fhir/types.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
@@ -238,7 +238,13 @@ export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date 
   const cds = config.cdsHooks!;
   const { redisUrl, redisKeyPrefix } = config.spine.rateLimit;
   const jti: JtiStore = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
-  const verify = createCdsVerifier({ clients: cds.clients, baseUrl: cds.baseUrl, jti, ...(o.now ? { now: o.now } : {}) });
+  let verify: CdsVerifier;
+  try {
+    verify = createCdsVerifier({ clients: cds.clients, baseUrl: cds.baseUrl, jti, ...(o.now ? { now: o.now } : {}) });
+  } catch (e) {
+    await jti.close();
+    throw new ConfigError(`config: ${(e as Error).message}`);
+  }
   return {
     mount(app, core) {
       const auth = cdsAuth(verify);
