@@ -367,6 +367,20 @@ describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)',
     assert.equal(stack.sim.received.length, before);
   });
 
+  it('a prefetched Patient that is not the context\'s patient is not used (412, Spine not asked)', async () => {
+    const before = stack.sim.received.length;
+    const { res } = await callService(hookCall(patient('9990000018', '2014-03-02', 'someone-else')));
+    assert.equal(res.status, 412);
+    assert.equal(stack.sim.received.length, before);
+  });
+
+  it('a Patient without an NHS number → 412, Spine not asked', async () => {
+    const before = stack.sim.received.length;
+    const { res } = await callService(hookCall({ ...patient('9990000018', '2014-03-02'), identifier: [] }));
+    assert.equal(res.status, 412);
+    assert.equal(stack.sim.received.length, before);
+  });
+
   it('no prefetch and no FHIR server → 412', async () => {
     const { res } = await callService(hookCall(undefined));
     assert.equal(res.status, 412);
