@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createCdsVerifier, redisJtiStore } from '../gateway/auth/cds-client.ts';
+import { validateMessage } from '../gateway/fhir/profile-validator.ts';
 import { signJwt, type TestAlg } from './helpers/jwt.ts';
 import { testRedis } from './helpers/services.ts';
 import { LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
@@ -400,6 +401,7 @@ describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-00
     assert.equal(json.cards.length, 1);
     const sent = stack.sim.received.at(-1)!.request!;
     assert.deepEqual(sent.author, { kind: 'sds', userId: '555021929103', roleProfileId: '555021935107' });
+    assert.deepEqual(validateMessage(stack.sim.received.at(-1)!.xml), [], 'SMSP-IG-001 the message to Spine keeps the profiles');
     assert.equal(sent.organization?.odsCode, EPR.ods);
     assert.equal(sent.sourceAsid, '200000000111', 'the SMSP\'s own ASID');
     const row = lastAudit();
@@ -412,6 +414,7 @@ describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-00
     assert.equal(json.cards.length, 1);
     const sent = stack.sim.received.at(-1)!.request!;
     assert.deepEqual(sent.author, { kind: 'local', localId: REQUEST_EXAMPLE.context.userId });
+    assert.deepEqual(validateMessage(stack.sim.received.at(-1)!.xml), [], 'SMSP-IG-001 the message to Spine keeps the profiles');
     assert.equal(sent.organization?.odsCode, EPR.ods);
     assert.equal(sent.organization?.name, EPR.name);
   });
