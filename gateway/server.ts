@@ -132,7 +132,15 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   });
   const budget = await openSpineBudget(config, { log, registry: metrics.registry });
   // Loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist.
-  const cdsHooks = config.cdsHooks ? await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {}) : undefined;
+  const cdsHooks = config.cdsHooks
+    ? await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {}).catch(async (e: unknown) => {
+        await auditTrail?.close();
+        await store?.close();
+        await budget.close();
+        realSpine?.close();
+        throw e;
+      })
+    : undefined;
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
   const app = createApp({
     config,

@@ -237,14 +237,16 @@ export interface CdsHooks {
 export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date } = {}): Promise<CdsHooks> {
   const cds = config.cdsHooks!;
   const { redisUrl, redisKeyPrefix } = config.spine.rateLimit;
-  const jti: JtiStore = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
+  // The keys are read first, so a bad key file stops start-up before a Redis connection is opened.
+  let store: JtiStore | undefined;
+  const jti: JtiStore = { claim: (key, ttl) => store!.claim(key, ttl), close: async () => store?.close() };
   let verify: CdsVerifier;
   try {
     verify = createCdsVerifier({ clients: cds.clients, baseUrl: cds.baseUrl, jti, ...(o.now ? { now: o.now } : {}) });
   } catch (e) {
-    await jti.close();
     throw new ConfigError(`config: ${(e as Error).message}`);
   }
+  store = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
   return {
     mount(app, core) {
       const auth = cdsAuth(verify);
