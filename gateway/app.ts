@@ -9,7 +9,7 @@ import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AuditSink } from './audit/audit-event.ts';
 import type { SessionVerifier } from './auth/verify-session-token.ts';
-import type { GatewayConfig } from './config.ts';
+import { spineClients, type GatewayConfig } from './config.ts';
 import type { GatewayEnv } from './env.ts';
 import type { Vocabulary } from './fhir/vocabulary.ts';
 import type { Logger } from './logger.ts';
@@ -37,6 +37,7 @@ import { protectSpine } from './spine/protected-spine.ts';
 import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 import type { EngineHealth } from './engines.ts';
 import type { SpineClient } from './spine/client.ts';
+import type { CdsHooks } from './routes/cds-hooks.ts';
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -60,13 +61,15 @@ export interface AppDeps {
   limiter?: RateLimiter;
   /** The scale-out engines' state for /healthz (server.ts, when PostgreSQL or Redis is configured). */
   engines?: () => EngineHealth;
+  /** The CDS Hooks interface (server.ts loads it only when `cdsHooks` is configured). */
+  cdsHooks?: CdsHooks;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
   '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js', '/admin/audit.css',
-  VERSIONED_WIDGET_PATH, '/openapi.json',
+  VERSIONED_WIDGET_PATH, '/openapi.json', '/cds-services', '/cds-services/fgm-is',
 ] as const;
 
 /**
@@ -88,7 +91,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   });
   // A new app (a config reload) starts with a closed breaker: the gauge must not keep the old one's state.
   metrics.breakerState(breaker.state);
-  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(config.clients) }), breaker, metrics });
+  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(spineClients(config)) }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,
@@ -99,7 +102,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const origins = new Set(config.clients.flatMap((c) => c.origins));
   const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);
   const limitBody = bodyLimit({ maxBytes: config.listen.maxBodyBytes });
-  const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
+  const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 
   const apiHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
@@ -129,6 +132,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     limitBody,
     fhirQuery(routeDeps),
   );
+  deps.cdsHooks?.mount(app, { ask: routeDeps, audit: auditAs('cds-query'), limitBody });
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {

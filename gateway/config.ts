@@ -88,6 +88,33 @@ function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): 
 
 const TlsFilesSchema = z.strictObject({ certFile: file, keyFile: file, caFile: file });
 
+/** A CDS client (an EPR calling the CDS Hooks service): its JWT rules, per the CDS Hooks security section. */
+const CdsClientSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore'),
+    name: z.string().min(1),
+    odsCode,
+    issuer: z.string().min(1),
+    jwksUrl: jwksUrl.optional(),
+    publicKeyFile: file.optional(),
+    /** JWK Set URLs a JWT's `jku` header may name; any other `jku` is refused. */
+    jkuAllowList: z.array(jwksUrl).optional(),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
+    maxLifetimeSeconds: z.number().int().min(1).max(3600),
+    priority: z.enum(['interactive', 'batch']),
+  })
+  .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), { message: 'give exactly one of jwksUrl or publicKeyFile' });
+
+const CdsHooksSchema = z.strictObject({
+  /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
+  baseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  clients: z
+    .array(CdsClientSchema)
+    .min(1)
+    .refine((cs) => new Set(cs.map((c) => c.issuer)).size === cs.length, 'two CDS clients share an issuer')
+    .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two CDS clients share an id'),
+});
+
 export const GatewayConfigSchema = z.strictObject({
   /** The JSON Schema an editor checks the file against (config.schema.json); ignored by the gateway. */
   $schema: z.string().optional(),
@@ -163,9 +190,22 @@ export const GatewayConfigSchema = z.strictObject({
   vocabularyFile: file.optional(),
   /** Extra: the built widget module served at GET /widget/fgm-status.js. */
   widgetFile: file.optional(),
-});
+  /** CDS Hooks 2.0 `patient-view` for EPRs that cannot embed the element; without it the routes are not served. */
+  cdsHooks: CdsHooksSchema.optional(),
+})
+  // A CDS client and a client system with one id would share an audit scope and a Spine budget share.
+  .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.id !== cds.id)), { message: 'a CDS client id is also a client system id', path: ['cdsHooks', 'clients'] })
+  // One issuer, one kind of token: a portal's session token must never pass as a CDS client's JWT.
+  .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.token.issuer !== cds.issuer && cl.systemToken?.issuer !== cds.issuer)), { message: 'a CDS client issuer is also a client token issuer', path: ['cdsHooks', 'clients'] })
+  .refine((c) => !c.cdsHooks || sharesFit(spineClients(c)), { message: 'the clients\' spineShare values leave nothing of the Spine budget for the CDS clients', path: ['cdsHooks', 'clients'] });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type ClientConfig = GatewayConfig['clients'][number];
+export type CdsClientConfig = NonNullable<GatewayConfig['cdsHooks']>['clients'][number];
+
+/** Everyone with a part of the Spine budget: the client systems and the CDS clients (EPRs). */
+export function spineClients(c: { clients: readonly { id: string; spineShare?: number | undefined }[]; cdsHooks?: { clients: readonly { id: string }[] } | undefined }): { id: string; spineShare?: number | undefined }[] {
+  return [...c.clients, ...(c.cdsHooks?.clients ?? [])];
+}
 
 /**
  * The widget build output, used when `widgetFile` is not set: `dist/widget/` beside the built
@@ -207,6 +247,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     },
     ...(c.vocabularyFile ? { vocabularyFile: at(c.vocabularyFile) } : {}),
     ...(c.widgetFile ? { widgetFile: at(c.widgetFile) } : {}),
+    ...(c.cdsHooks ? { cdsHooks: { ...c.cdsHooks, clients: c.cdsHooks.clients.map((cl) => ({ ...cl, ...(cl.publicKeyFile ? { publicKeyFile: at(cl.publicKeyFile) } : {}) })) } } : {}),
   };
 }
 

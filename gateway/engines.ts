@@ -8,7 +8,7 @@
  */
 import type { AuditSink } from './audit/audit-event.ts';
 import { openSqliteAuditStore } from './audit/sqlite-store.ts';
-import type { GatewayConfig } from './config.ts';
+import { spineClients, type GatewayConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { Gauge, type Registry } from 'prom-client';
 import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
@@ -65,7 +65,7 @@ export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { 
 
 export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {
   const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare } = config.spine.rateLimit;
-  const shares = clientShares(config.clients);
+  const shares = clientShares(spineClients(config));
   if (!redisUrl) {
     return { limiter: createRateLimiter({ perSecond, burst, shares }), health: () => ({ mode: 'in-process' }), close: async () => {} };
   }

@@ -2,7 +2,7 @@
  * @module env
  * The typed per-request variables the gateway's middleware and routes share (`c.get(...)`).
  */
-import type { ClientConfig } from './config.ts';
+import type { CdsClientConfig, ClientConfig } from './config.ts';
 import type { Identity } from './auth/identity.ts';
 import type { AuditEvent } from './audit/audit-event.ts';
 
@@ -17,6 +17,8 @@ export interface GatewayVariables {
   outcomeCode: string;
   /** The incoming FHIR request's ids, once parsed: error answers on the FHIR path respond to them. */
   fhirRequest: { messageId: string; sourceAsid: string };
+  /** The CDS client (EPR) a CDS Hooks call came from, once its JWT is verified. */
+  cdsClient: CdsClientConfig;
   /** Fixed phrase saying why a request was refused, for the access log. */
   refusalReason: string;
 }

@@ -18,7 +18,7 @@ import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
-import { ConfigError, DEFAULT_WIDGET_FILE, type GatewayConfig } from './config.ts';
+import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from './config.ts';
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
 import { referenceData } from './audit/reference-data.ts';
 import { readKeyMaterial } from './key-material.ts';
@@ -132,6 +132,7 @@ const RESTART_ONLY: Record<string, (c: GatewayConfig) => unknown> = {
   'spine.tls': (c) => c.spine.tls,
   'spine.timeoutMs': (c) => c.spine.timeoutMs,
   'spine.maxResponseBytes': (c) => c.spine.maxResponseBytes,
+  cdsHooks: (c) => c.cdsHooks,
   'spine.rateLimit': (c) => (c.spine.rateLimit.redisUrl ? c.spine.rateLimit : c.spine.rateLimit.redisUrl),
 };
 
@@ -231,6 +232,16 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
   });
   const budget = await openSpineBudget(config, { log, registry: metrics.registry });
+  // Loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist.
+  const cdsHooks = config.cdsHooks
+    ? await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {}).catch(async (e: unknown) => {
+        await auditTrail?.close();
+        await store?.close();
+        await budget.close();
+        realSpine?.close();
+        throw e;
+      })
+    : undefined;
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
   // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
   // so a request is served wholly by the old config or wholly by the new.
@@ -246,6 +257,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       limiter,
       ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
       verifySession: verify,
+      ...(cdsHooks ? { cdsHooks } : {}),
       log,
       widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
       peerCertificate,
@@ -293,6 +305,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await auditTrail?.close();
     await store?.close();
     await budget.close();
+    await cdsHooks?.close();
     realSpine?.close();
     throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -310,6 +323,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     await auditTrail?.close();
     await store?.close();
     await budget.close();
+    await cdsHooks?.close();
     realSpine?.close();
     throw new ConfigError(`config: metrics: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -330,7 +344,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         vocabularyFor(next),
         verifierFor(next, nextMaterial),
         // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
-        config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond: next.spine.rateLimit.perSecond, burst: next.spine.rateLimit.burst, shares: clientShares(next.clients) }),
+        config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond: next.spine.rateLimit.perSecond, burst: next.spine.rateLimit.burst, shares: clientShares(spineClients(next)) }),
       );
       const needsRestart = restartNeeded(config, next);
       const changed: string[] = [];
@@ -356,6 +370,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         await metricsClosed;
         realSpine?.close();
         await budget.close();
+        await cdsHooks?.close();
         await auditTrail?.close();
         await sink.flush().catch(() => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }));
         await store?.close();

@@ -12,7 +12,7 @@ export interface AuditEvent {
    * with their outcome code), an auditor's query of the trail, the gateway starting, or a config
    * reload.
    */
-  eventType: 'widget-query' | 'fhir-query' | 'audit-query' | 'gateway-start' | 'config-reload';
+  eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query' | 'gateway-start' | 'config-reload';
   /** The gateway's request id (also in the access log line). */
   requestId: string;
   /** The client's id for its request: the FHIR MessageHeader id, or the request id on the widget path. */

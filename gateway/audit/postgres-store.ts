@@ -291,7 +291,7 @@ export function postgresReader(pool: pg.Pool) {
       const hours = (
         await pool.query<{ hour: string; n: number }>(
           `SELECT substr("time", 12, 2) AS hour, count(*)::int AS n FROM audit_event
-           WHERE "time" >= $1 AND "time" < $2 AND "eventType" IN ('widget-query', 'fhir-query') ${clientId ? `AND "clientId" = $${values.push(clientId)}` : ''}
+           WHERE "time" >= $1 AND "time" < $2 AND "eventType" IN ('widget-query', 'fhir-query', 'cds-query') ${clientId ? `AND "clientId" = $${values.push(clientId)}` : ''}
            GROUP BY hour ORDER BY n DESC, hour`,
           values,
         )

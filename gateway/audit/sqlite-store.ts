@@ -102,7 +102,7 @@ export function throughputOn(db: Database.Database, date: string, clientId?: str
   const hours = db
     .prepare(
       `SELECT substr(time, 12, 2) AS hour, count(*) AS n FROM audit_event
-       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query') ${clientId ? 'AND clientId = @clientId' : ''}
+       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query', 'cds-query') ${clientId ? 'AND clientId = @clientId' : ''}
        GROUP BY hour ORDER BY n DESC, hour`,
     )
     .all({ start: `${date}T00:00:00`, end: `${date}T24`, clientId }) as { hour: string; n: number }[];

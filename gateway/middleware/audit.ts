@@ -14,7 +14,7 @@ import type { Logger } from '../logger.ts';
 
 export interface AuditOptions {
   sink: AuditSink;
-  eventType: 'widget-query' | 'fhir-query' | 'audit-query';
+  eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query';
   log: Logger;
   /** Builds the replacement answer when the audit write fails (the app's error formatter). */
   onFailure: (c: Context<GatewayEnv>) => Response | Promise<Response>;

@@ -1,0 +1,168 @@
+/**
+ * @module auth/cds-client
+ * Trusting CDS clients (CDS Hooks 2.0, "Trusting CDS Clients"): the `Authorization` JWT an EPR
+ * sends with every call is checked against the configured client its `iss` names — keys from the
+ * client's `jwksUrl` or `publicKeyFile`, or from the JWT's `jku` only when that URL is on the
+ * client's `jkuAllowList`; the client's asymmetric algorithms only (never `none` or HMAC); `aud`
+ * exactly the service URL called, built from `cdsHooks.baseUrl`; `exp`, `iat`, a short maximum
+ * lifetime; and a `jti` never accepted twice within its lifetime (Redis when the gateway has one,
+ * so every gateway sees it; memory otherwise). Self-contained: the portal session verifier is
+ * separate, so a portal's session token can never pass here.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { CdsClientConfig } from '../config.ts';
+
+/** Seconds of clock difference tolerated between the EPR and the gateway. */
+const CLOCK_SKEW_SECONDS = 30;
+
+/** A refused CDS client JWT; `reason` is a fixed phrase for logs (never token content). */
+export class CdsTokenRejected extends Error {
+  override name = 'CdsTokenRejected';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** Remembers each accepted `jti` until it expires. `claim` resolves false when it was already seen. */
+export interface JtiStore {
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** One gateway's memory: enough when a single gateway serves the CDS clients. */
+export function memoryJtiStore(now: () => number = Date.now): JtiStore {
+  const seen = new Map<string, number>();
+  return {
+    async claim(key, ttlSeconds) {
+      const t = now();
+      // Expired entries go on each claim, so the map holds only live tokens' ids.
+      for (const [k, until] of seen) if (until <= t) seen.delete(k);
+      if (seen.has(key)) return false;
+      seen.set(key, t + ttlSeconds * 1000);
+      return true;
+    },
+    async close() {},
+  };
+}
+
+/**
+ * Shared by every gateway on one Redis (`SET NX` with the token's remaining lifetime). While Redis
+ * is unreachable a claim fails: a replay check that cannot be made refuses, it never waves through.
+ */
+export async function redisJtiStore(redisUrl: string, keyPrefix: string): Promise<JtiStore> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 1000, retryStrategy: (n) => Math.min(n * 200, 1000), lazyConnect: true });
+  // Errors surface on the commands; the event is consumed so the process does not crash.
+  redis.on('error', () => {});
+  await redis.connect().catch(() => {});
+  return {
+    async claim(key, ttlSeconds) {
+      return (await redis.set(`${keyPrefix}cds-jti:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+export interface CdsVerifierOptions {
+  clients: readonly CdsClientConfig[];
+  /** `cdsHooks.baseUrl` without a trailing slash. */
+  baseUrl: string;
+  jti: JtiStore;
+  now?: () => Date;
+}
+
+/** Verifies a JWT for a call to `path` (e.g. `/cds-services/fgm-is`) and names the CDS client. */
+export type CdsVerifier = (token: string, path: string) => Promise<CdsClientConfig>;
+
+const JOSE_REASONS: Record<string, string> = {
+  ERR_JWT_EXPIRED: 'expired',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'bad signature',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'algorithm not allowed',
+  ERR_JWKS_NO_MATCHING_KEY: 'no key for kid',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'several keys match',
+  ERR_JWKS_TIMEOUT: 'key set unreachable',
+  ERR_JWKS_INVALID: 'key set invalid',
+  ERR_JWS_INVALID: 'malformed',
+  ERR_JWT_INVALID: 'malformed',
+};
+
+/**
+ * @example const verify = createCdsVerifier({ clients, baseUrl, jti: memoryJtiStore() }); const client = await verify(jwt, '/cds-services/fgm-is');
+ */
+export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date() }: CdsVerifierOptions): CdsVerifier {
+  const byIssuer = new Map(clients.map((c) => [c.issuer, c]));
+  const files = new Map<string, KeyObject>();
+  clients.forEach((c, i) => {
+    if (!c.publicKeyFile) return;
+    try {
+      files.set(c.id, createPublicKey(readFileSync(c.publicKeyFile)));
+    } catch (e) {
+      throw new Error(`cdsHooks.clients.${i}.publicKeyFile: cannot read a public key from ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'}`);
+    }
+  });
+  const remote = new Map<string, JWTVerifyGetKey>();
+  const keySet = (url: string) => {
+    let set = remote.get(url);
+    if (!set) remote.set(url, (set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: 30_000 })));
+    return set;
+  };
+
+  return async function verifyCdsClient(token, path) {
+    let header, unverified;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw new CdsTokenRejected('malformed');
+    }
+    const client = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss) : undefined;
+    if (!client) throw new CdsTokenRejected('unknown issuer');
+    if (!header.alg || !(client.algorithms as string[]).includes(header.alg)) throw new CdsTokenRejected('algorithm not allowed');
+    let key: KeyObject | JWTVerifyGetKey;
+    if (header.jku !== undefined) {
+      // A jku is fetched only from a URL agreed with the client beforehand: otherwise anyone could sign with their own key set.
+      if (!client.jkuAllowList?.includes(header.jku)) throw new CdsTokenRejected('jku not on the allow-list');
+      key = keySet(header.jku);
+    } else {
+      key = client.jwksUrl ? keySet(client.jwksUrl) : files.get(client.id)!;
+    }
+    const audience = `${baseUrl}${path}`;
+    let payload;
+    try {
+      const rules = {
+        algorithms: client.algorithms,
+        issuer: client.issuer,
+        audience,
+        typ: 'JWT',
+        requiredClaims: ['exp', 'iat', 'jti'],
+        maxTokenAge: client.maxLifetimeSeconds,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        currentDate: now(),
+      };
+      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, rules) : await jwtVerify(token, key, rules));
+    } catch (e) {
+      if (e instanceof errors.JWTClaimValidationFailed) throw new CdsTokenRejected(`claim ${e.claim} refused`);
+      if (e instanceof errors.JOSEError) throw new CdsTokenRejected(JOSE_REASONS[e.code] ?? 'refused');
+      throw new CdsTokenRejected('key set unreachable');
+    }
+    // The spec: aud is the endpoint URL, as a string or a one-element array — nothing else alongside.
+    if (Array.isArray(payload.aud) && payload.aud.length !== 1) throw new CdsTokenRejected('claim aud refused');
+    // jose's maxTokenAge bounds the age since iat (and refuses an iat in the future), not exp - iat.
+    const t = now().getTime() / 1000;
+    const { exp, iat } = payload as { exp: number; iat: number };
+    if (exp - iat > client.maxLifetimeSeconds) throw new CdsTokenRejected('lifetime over the maximum');
+    if (typeof payload.jti !== 'string' || !payload.jti || payload.jti.length > 256) throw new CdsTokenRejected('claim jti refused');
+    let fresh: boolean;
+    try {
+      fresh = await jti.claim(`${client.id}:${payload.jti}`, exp - t + CLOCK_SKEW_SECONDS);
+    } catch {
+      throw new CdsTokenRejected('replay check unavailable');
+    }
+    if (!fresh) throw new CdsTokenRejected('jti replayed');
+    return client;
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * @module routes/cds-hooks
+ * CDS Hooks 2.0 `patient-view` for EPRs that cannot embed the element: `GET /cds-services`
+ * (discovery) and `POST /cds-services/fgm-is`. Every call carries the CDS client's JWT
+ * (auth/cds-client.ts). The patient comes from `prefetch.patient`, or else from the EPR's FHIR
+ * server with the access token it passed; data it cannot get is 412 (the spec). Mod 11 and the
+ * under-18 rule run before Spine; Spine is asked through the same core as the other interfaces.
+ * An indicator is one `warning` card; no record, not applicable and every error are
+ * `{"cards": []}` (the element shows nothing, MSCA-FGMRISQR-03), the error going to IT through
+ * the access log, metrics and audit (MSCA-FGMRISQR-04). Loaded only when `cdsHooks` is configured.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
+import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
+import { formatDate, formatDateTime } from '../../widget/format.ts';
+import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
+import { ConfigError, type GatewayConfig } from '../config.ts';
+import { noteAudit, type GatewayEnv } from '../env.ts';
+import type { Author } from '../fhir/types.ts';
+import { bearerToken } from '../middleware/session-auth.ts';
+import { noStore } from '../middleware/no-store.ts';
+import { SmspError } from '../smsp-error.ts';
+import { askSpine } from '../spine/ask-spine.ts';
+import type { FgmStatusDeps } from './fgm-status.ts';
+
+export const SERVICE_ID = 'fgm-is';
+const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+const SDS_USER_SYSTEM = 'https://fhir.nhs.uk/Id/sds-user-id';
+const SDS_ROLE_PROFILE_SYSTEM = 'https://fhir.nhs.uk/Id/sds-role-profile-id';
+const VERIFICATION_EXTENSION = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
+/** UKCore-NHSNumberVerificationStatusEngland `01`: "Number present and verified". */
+const VERIFIED = '01';
+/** The whole CDS call should take about 500 ms (the spec); a FHIR server slower than this is as good as absent. */
+export const FHIR_FETCH_TIMEOUT_MS = 2000;
+const FHIR_MAX_BYTES = 1_048_576;
+
+export const DISCOVERY = {
+  services: [
+    {
+      hook: 'patient-view',
+      title: 'NHS England FGM-IS indicator',
+      description: "Shows a warning card when the NHS Spine FGM Information Sharing service holds an FGM risk indicator for the child whose record is opened (under 18s only); no card otherwise.",
+      id: SERVICE_ID,
+      prefetch: { patient: 'Patient/{{context.patientId}}', user: '{{context.userId}}' },
+    },
+  ],
+};
+
+/** http only to this machine, as for key sets: the access token must not cross a network in clear. */
+const fhirServerUrl = z.url({ protocol: /^https?$/ }).refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
+
+const RequestSchema = z.object({
+  hook: z.literal('patient-view'),
+  hookInstance: z.string().min(1).max(100),
+  fhirServer: fhirServerUrl.optional(),
+  fhirAuthorization: z.object({ access_token: z.string().min(1), token_type: z.literal('Bearer') }).nullish(),
+  context: z.object({
+    userId: z.string().regex(/^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/),
+    patientId: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/),
+  }),
+  prefetch: z.record(z.string(), z.unknown()).nullish(),
+});
+
+type Resource = { resourceType?: unknown; id?: unknown; identifier?: unknown; [k: string]: unknown };
+type FhirIdentifier = { system?: unknown; value?: unknown; extension?: unknown };
+
+const asResource = (v: unknown): Resource | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Resource) : undefined);
+const identifiers = (v: unknown): FhirIdentifier[] => (Array.isArray(v) ? v.filter((i): i is FhirIdentifier => typeof i === 'object' && i !== null) : []);
+const valueOf = (ids: FhirIdentifier[], system: string) => ids.find((i) => i.system === system && typeof i.value === 'string')?.value as string | undefined;
+
+/** The prefetched resources the user's SDS ids can come from: the user resource, or a searchset Bundle of them. */
+function userResources(user: unknown): Resource[] {
+  const r = asResource(user);
+  if (r?.resourceType !== 'Bundle') return r ? [r] : [];
+  return (Array.isArray(r.entry) ? r.entry : []).flatMap((e) => { const res = asResource(asResource(e)?.resource); return res ? [res] : []; });
+}
+
+/**
+ * The author of the Spine query: the SDS user and role profile ids when the prefetched
+ * Practitioner/PractitionerRole for `context.userId` carries both (smartcard access), otherwise
+ * the EPR's own user id as a local identifier.
+ */
+export function authorFor(userId: string, user: unknown): Author {
+  const [type, id] = userId.split('/') as [string, string];
+  const resources = userResources(user);
+  // Only the resource the context names (and its Practitioner) may speak for the user.
+  const own = resources.find((r) => r.resourceType === type && r.id === id);
+  let sdsUser: string | undefined, roleProfile: string | undefined;
+  if (own?.resourceType === 'Practitioner') sdsUser = valueOf(identifiers(own.identifier), SDS_USER_SYSTEM);
+  if (own?.resourceType === 'PractitionerRole') {
+    roleProfile = valueOf(identifiers(own.identifier), SDS_ROLE_PROFILE_SYSTEM);
+    const practitioner = asResource(own.practitioner);
+    sdsUser = valueOf(identifiers([practitioner?.identifier]), SDS_USER_SYSTEM);
+    const ref = typeof practitioner?.reference === 'string' ? practitioner.reference : undefined;
+    const included = resources.find((r) => r.resourceType === 'Practitioner' && ref === `Practitioner/${String(r.id)}`);
+    sdsUser ??= included && valueOf(identifiers(included.identifier), SDS_USER_SYSTEM);
+  }
+  return sdsUser && roleProfile ? { kind: 'sds', userId: sdsUser, roleProfileId: roleProfile } : { kind: 'local', localId: userId };
+}
+
+/** The Patient's NHS number (with its UK Core verification status, when given) and birth date. */
+export function patientFacts(patient: Resource): { nhsNumber?: string; verified: boolean; birthDate?: string } {
+  const id = identifiers(patient.identifier).find((i) => i.system === NHS_NUMBER_SYSTEM && typeof i.value === 'string');
+  const status = (Array.isArray(id?.extension) ? id.extension : []).find((e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION) as
+    | { valueCodeableConcept?: { coding?: { code?: unknown }[] } }
+    | undefined;
+  // Where the resource states a verification status, only "verified" will do; without one the EPR vouches for it.
+  const verified = !status || (status.valueCodeableConcept?.coding ?? []).some((c) => c?.code === VERIFIED);
+  return {
+    ...(id ? { nhsNumber: (id.value as string).replace(/\s/g, '') } : {}),
+    verified,
+    ...(typeof patient.birthDate === 'string' ? { birthDate: patient.birthDate } : {}),
+  };
+}
+
+/** `GET {fhirServer}/Patient/{id}` with the EPR's access token, within the deadline; undefined when it cannot be had. */
+async function fetchPatient(fhirServer: string, accessToken: string, patientId: string): Promise<Resource | undefined> {
+  try {
+    const res = await fetch(`${fhirServer.replace(/\/+$/, '')}/Patient/${encodeURIComponent(patientId)}`, {
+      headers: { Accept: 'application/fhir+json', Authorization: `Bearer ${accessToken}` },
+      redirect: 'error',
+      signal: AbortSignal.timeout(FHIR_FETCH_TIMEOUT_MS),
+    });
+    if (!res.ok) return undefined;
+    const body = await res.arrayBuffer();
+    if (body.byteLength > FHIR_MAX_BYTES) return undefined;
+    return asResource(JSON.parse(Buffer.from(body).toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Authenticates a CDS Hooks call by the EPR's JWT; any refusal is 401 AUTHOR_CREDENTIALS_ERROR before the body is read. */
+export function cdsAuth(verify: CdsVerifier): MiddlewareHandler<GatewayEnv> {
+  return async function cdsAuth(c, next) {
+    const token = bearerToken(c.req.header('Authorization'));
+    if (!token) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'no bearer token');
+    try {
+      const client = await verify(token, c.req.path);
+      c.set('cdsClient', client);
+      noteAudit(c, { clientId: client.id, orgCode: client.odsCode });
+    } catch (e) {
+      if (e instanceof CdsTokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `cds token: ${e.reason}`);
+      throw e;
+    }
+    await next();
+  };
+}
+
+function noCards(c: Context<GatewayEnv>, code: string, reason?: string): Response {
+  c.set('outcomeCode', code);
+  if (reason) c.set('refusalReason', reason);
+  return c.json({ cards: [] });
+}
+
+/** The one card for an indicator: what the element's alert says, in the card's fields. */
+export function indicatorCard(assessmentDate: string, checkedAt: string | null) {
+  return {
+    uuid: randomUUID(),
+    summary: 'FGM risk indicator: NHS Spine FGM-IS holds a female genital mutilation risk indicator for this child',
+    indicator: 'warning',
+    detail: [
+      '**An FGM Information Sharing (FGM-IS) indicator is on this child\'s record on the NHS Spine.** It means the child is considered at potential risk of female genital mutilation. Follow your local safeguarding procedures.',
+      '',
+      `- FGM assessment date: ${formatDate(assessmentDate)}`,
+      ...(checkedAt ? [`- Checked with Spine: ${formatDateTime(checkedAt)} (UK time)`] : []),
+    ].join('\n'),
+    source: { label: 'NHS England FGM-IS (Spine)' },
+  };
+}
+
+/** `POST /cds-services/fgm-is` */
+export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
+  return async function fgmIsService(c) {
+    const raw: unknown = await c.req.json().catch(() => undefined);
+    const parsed = RequestSchema.safeParse(raw);
+    if (!parsed.success) throw new SmspError('INVALID_PARAMETER', 'body is not a patient-view request');
+    const { hookInstance, fhirServer, fhirAuthorization, context, prefetch } = parsed.data;
+    const client = c.get('cdsClient');
+    const author = authorFor(context.userId, prefetch?.user);
+    noteAudit(c, {
+      clientMessageId: hookInstance,
+      userId: author.kind === 'sds' ? author.userId : author.localId,
+      roleProfileId: author.kind === 'sds' ? author.roleProfileId : null,
+    });
+
+    let patient = asResource(prefetch?.patient);
+    // An OperationOutcome or another resource in the slot is not the patient (the spec: check prefetched data).
+    if (patient && (patient.resourceType !== 'Patient' || patient.id !== context.patientId)) patient = undefined;
+    if (!patient && fhirServer && fhirAuthorization) {
+      const fetched = await fetchPatient(fhirServer, fhirAuthorization.access_token, context.patientId);
+      if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
+    }
+    if (!patient) throw new SmspError('PATIENT_DATA_UNAVAILABLE', 'no Patient in the prefetch or from the FHIR server');
+    const facts = patientFacts(patient);
+    if (facts.nhsNumber && /^\d{10}$/.test(facts.nhsNumber)) noteAudit(c, { nhsNumber: facts.nhsNumber });
+    if (!facts.nhsNumber || !facts.birthDate) throw new SmspError('PATIENT_DATA_UNAVAILABLE', 'Patient has no NHS number or no birthDate');
+    if (!facts.verified) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number not verified');
+    if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
+    const today = ukToday(deps.now());
+    if (!isIsoDate(facts.birthDate) || facts.birthDate > today) return noCards(c, 'INVALID_PARAMETER', 'birthDate is not a past YYYY-MM-DD');
+    if (!isUnder18(facts.birthDate, today)) return noCards(c, 'PATIENT_OVER_18', 'patient is 18 or over');
+
+    const outcome = await askSpine(deps, {
+      nhsNumber: facts.nhsNumber,
+      author,
+      organization: { odsCode: client.odsCode, name: client.name },
+      priority: client.priority,
+      clientId: client.id,
+      signal: c.req.raw.signal,
+    });
+    noteAudit(c, { spineMessageId: outcome.spineMessageId, spineResponseId: outcome.spineResponseId, answeredBySpine: outcome.answeredBySpine });
+    if (outcome.code !== 'SUCCESS') return noCards(c, outcome.code, outcome.reason);
+    c.set('outcomeCode', 'SUCCESS');
+    return c.json({ cards: [indicatorCard(outcome.assessmentDate!, outcome.checkedAt)] });
+  };
+}
+
+/** What app.ts hands the CDS Hooks interface: the shared core and the audit middleware for `cds-query`. */
+export interface CdsCore {
+  ask: FgmStatusDeps;
+  audit: MiddlewareHandler<GatewayEnv>;
+  limitBody: MiddlewareHandler<GatewayEnv>;
+}
+
+export interface CdsHooks {
+  mount(app: Hono<GatewayEnv>, core: CdsCore): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the CDS Hooks interface from `config.cdsHooks` (server.ts imports this module only then).
+ * @example const cds = await loadCdsHooks(config); createApp({ ..., cdsHooks: cds });
+ */
+export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date } = {}): Promise<CdsHooks> {
+  const cds = config.cdsHooks!;
+  const { redisUrl, redisKeyPrefix } = config.spine.rateLimit;
+  // The keys are read first, so a bad key file stops start-up before a Redis connection is opened.
+  let store: JtiStore | undefined;
+  const jti: JtiStore = { claim: (key, ttl) => store!.claim(key, ttl), close: async () => store?.close() };
+  let verify: CdsVerifier;
+  try {
+    verify = createCdsVerifier({ clients: cds.clients, baseUrl: cds.baseUrl, jti, ...(o.now ? { now: o.now } : {}) });
+  } catch (e) {
+    throw new ConfigError(`config: ${(e as Error).message}`);
+  }
+  store = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
+  return {
+    mount(app, core) {
+      const auth = cdsAuth(verify);
+      app.use('/cds-services', noStore());
+      app.use('/cds-services/*', noStore());
+      app.get('/cds-services', auth, (c) => c.json(DISCOVERY));
+      app.post(`/cds-services/${SERVICE_ID}`, core.audit, auth, core.limitBody, fgmIsService(core.ask));
+    },
+    close: () => jti.close(),
+  };
+}

@@ -1,0 +1,456 @@
+/**
+ * CDS Hooks 2.0 `patient-view` (issue 14), over real sockets: a CDS client written here signs its
+ * own JWTs with its own keys (test/helpers/jwt.ts, not the gateway's library), serves its own JWK
+ * Sets, and a FHIR server double answers the no-prefetch path. The spec's own JSON examples
+ * (test/spec/cds-hooks/) are the oracle for the shapes.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createCdsVerifier, redisJtiStore } from '../gateway/auth/cds-client.ts';
+import { validateMessage } from '../gateway/fhir/profile-validator.ts';
+import { signJwt, type TestAlg } from './helpers/jwt.ts';
+import { testRedis } from './helpers/services.ts';
+import { LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
+
+const spec = (f: string) => JSON.parse(readFileSync(new URL(`./spec/cds-hooks/${f}`, import.meta.url), 'utf8'));
+const DISCOVERY_EXAMPLE = spec('discovery-example.json');
+const REQUEST_EXAMPLE = spec('request-example.json');
+const RESPONSE_EXAMPLE = spec('response-example.json');
+
+const BASE_URL = 'https://fgm.example.nhs.uk';
+const SERVICE = `${BASE_URL}/cds-services/fgm-is`;
+const EPR = { id: 'epr-trust', name: 'Trust EPR', ods: 'RYJ', issuer: 'https://epr.trust.example/' };
+const EPR2 = { id: 'epr-two', name: 'Second EPR', ods: 'RX2', issuer: 'https://epr-two.example/' };
+/** The simulator's clock: 13:14:15 UTC is 14:14:15 in British Summer Time. */
+const SPINE_NOW = new Date('2026-07-01T13:14:15Z');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const eprKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const epr2Key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const attackerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = (k: KeyObject, kid: string, alg: string) => ({ ...k.export({ format: 'jwk' }), kid, alg, use: 'sig' });
+
+let stack: TestStack;
+let keys: Server;
+let keysUrl: string;
+/** Paths of the JWK Set requests the gateway made: the attacker's set must never be fetched. */
+const keyFetches: string[] = [];
+let fhir: Server;
+let fhirUrl: string;
+const fhirRequests: IncomingMessage[] = [];
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+before(async () => {
+  keys = createServer((req, res) => {
+    keyFetches.push(req.url!);
+    res.setHeader('content-type', 'application/json');
+    const k = req.url === '/attacker.json' ? jwk(attackerKey.publicKey, 'a1', 'ES256') : jwk(eprKey.publicKey, 'epr-1', 'ES256');
+    res.end(JSON.stringify({ keys: [k] }));
+  });
+  keysUrl = await listen(keys);
+  fhir = createServer((req, res) => {
+    fhirRequests.push(req);
+    if (req.url === '/hang/Patient/p1') return; // never answers: the deadline must
+    if (req.url !== '/fhir/Patient/p1' || req.headers.authorization !== 'Bearer fhir-access-token') {
+      res.statusCode = 401;
+      return res.end();
+    }
+    res.setHeader('content-type', 'application/fhir+json');
+    res.end(JSON.stringify(patient('9990000018', '2014-03-02', 'p1')));
+  });
+  fhirUrl = await listen(fhir);
+  const pem = join(mkdtempSync(join(tmpdir(), 'fgm-cds-')), 'epr-two.pub.pem');
+  writeFileSync(pem, epr2Key.publicKey.export({ type: 'spki', format: 'pem' }));
+  stack = await startTestStack({
+    simulatorNow: () => SPINE_NOW,
+    configure: (raw) => {
+      raw.clients[0].smspAuditorRoles = ['smsp-auditor'];
+      raw.cdsHooks = {
+        baseUrl: `${BASE_URL}/`,
+        clients: [
+          {
+            id: EPR.id, name: EPR.name, odsCode: EPR.ods, issuer: EPR.issuer, jwksUrl: `${keysUrl}/epr.json`,
+            jkuAllowList: [`${keysUrl}/epr-jku.json`], algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive',
+          },
+          { id: EPR2.id, name: EPR2.name, odsCode: EPR2.ods, issuer: EPR2.issuer, publicKeyFile: pem, algorithms: ['RS256'], maxLifetimeSeconds: 300, priority: 'interactive' },
+        ],
+      };
+    },
+  });
+});
+
+after(async () => {
+  await stack?.close();
+  keys?.close();
+  fhir?.closeAllConnections();
+  fhir?.close();
+});
+
+function patient(nhsNumber: string, birthDate: string, id = '1288992', verification?: string) {
+  return {
+    resourceType: 'Patient',
+    id,
+    identifier: [
+      {
+        system: 'https://fhir.nhs.uk/Id/nhs-number',
+        value: nhsNumber,
+        ...(verification && {
+          extension: [{
+            url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+            valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: verification }] },
+          }],
+        }),
+      },
+    ],
+    birthDate,
+  };
+}
+
+interface CdsJwt {
+  /** Default the EPR's issuer. */
+  iss?: string;
+  aud?: string | string[];
+  /** Seconds from now (default 60). */
+  lifetime?: number;
+  /** Seconds from now of iat (default 0). */
+  issuedAt?: number;
+  jti?: string;
+  alg?: TestAlg;
+  key?: KeyObject | string;
+  header?: Record<string, unknown>;
+  /** Sign as the second EPR (RS256, key in a file). */
+  second?: boolean;
+}
+
+/** The CDS client's JWT, as the spec's "Trusting CDS Clients" describes it. */
+function cdsJwt(o: CdsJwt = {}): string {
+  const now = Math.floor(Date.now() / 1000) + (o.issuedAt ?? 0);
+  const payload = { iss: o.iss ?? (o.second ? EPR2.issuer : EPR.issuer), aud: o.aud ?? SERVICE, iat: now, exp: now + (o.lifetime ?? 60), jti: o.jti ?? randomUUID(), tenant: 'RYJ' };
+  const alg = o.alg ?? (o.second ? 'RS256' : 'ES256');
+  return signJwt(payload, { alg, key: o.key ?? (o.second ? epr2Key.privateKey : eprKey.privateKey), kid: o.second ? 'epr2-1' : 'epr-1', ...(o.header ? { header: o.header } : {}) });
+}
+
+/** The spec's example patient-view call, with our patient in the `patient` prefetch slot. */
+function hookCall(pat: unknown, extra: Record<string, unknown> = {}) {
+  const { prefetch: _unused, fhirServer: _fs, fhirAuthorization: _fa, ...call } = structuredClone(REQUEST_EXAMPLE);
+  return { ...call, hookInstance: randomUUID(), ...(pat !== undefined ? { prefetch: { patient: pat } } : {}), ...extra };
+}
+
+async function callService(body: unknown, token = cdsJwt()) {
+  const started = performance.now();
+  const res = await stack.request('/cds-services/fgm-is', { token, json: body });
+  return { res, ms: performance.now() - started, json: res.headers['content-type']?.includes('json') ? JSON.parse(res.body) : undefined };
+}
+
+const lastAudit = () => stack.auditRows().at(-1)!;
+
+describe('CDS Hooks discovery', () => {
+  it('GET /cds-services lists fgm-is on patient-view, shaped like the spec\'s discovery example', async () => {
+    const res = await stack.request('/cds-services', { token: cdsJwt({ aud: `${BASE_URL}/cds-services` }) });
+    assert.equal(res.status, 200, res.body);
+    const body = JSON.parse(res.body);
+    assert.deepEqual(Object.keys(body), Object.keys(DISCOVERY_EXAMPLE));
+    assert.equal(body.services.length, 1);
+    const ours = body.services[0];
+    const example = DISCOVERY_EXAMPLE.services.find((s: { hook: string }) => s.hook === 'patient-view');
+    // Every field the example's patient-view service has, with the same types; nothing the spec does not define.
+    for (const [k, v] of Object.entries(example)) assert.equal(typeof ours[k], typeof v, k);
+    for (const k of Object.keys(ours)) assert.ok(['hook', 'title', 'description', 'id', 'prefetch', 'usageRequirements'].includes(k), k);
+    assert.equal(ours.hook, 'patient-view');
+    assert.equal(ours.id, 'fgm-is');
+    assert.equal(ours.prefetch.patient, example.prefetch.patientToGreet, 'the spec\'s patient template');
+  });
+
+  it('discovery needs the JWT too (the spec: every call), with aud naming the discovery URL', async () => {
+    assert.equal((await stack.request('/cds-services')).status, 401);
+    assert.equal((await stack.request('/cds-services', { token: cdsJwt() })).status, 401, 'aud of the service is not the discovery URL');
+  });
+});
+
+describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
+  it('an indicator is exactly one warning card with summary, Markdown detail, source and uuid', async () => {
+    const { res, json } = await callService(hookCall(patient('9990000018', '2014-03-02')));
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.deepEqual(Object.keys(json), ['cards']);
+    assert.equal(json.cards.length, 1);
+    const card = json.cards[0];
+    // Only attributes the spec's example cards use.
+    const exampleKeys = new Set(RESPONSE_EXAMPLE.cards.flatMap((c: object) => Object.keys(c)));
+    for (const k of Object.keys(card)) assert.ok(exampleKeys.has(k), k);
+    assert.equal(card.indicator, 'warning');
+    assert.ok(card.summary.length < 140, 'summary under 140 characters');
+    assert.match(card.summary, /FGM/);
+    assert.match(card.summary, /indicator/i);
+    assert.match(card.detail, /10\/12\/2019/, 'assessment date D/MM/YYYY (assessed 2019-12-10)');
+    assert.match(card.detail, /1\/07\/2026 14:14:15/, 'Spine\'s answer time D/MM/YYYY HH:MM:SS in UK time');
+    assert.deepEqual(card.source, { label: 'NHS England FGM-IS (Spine)' });
+    assert.match(card.uuid, UUID);
+  });
+
+  it('an indicator for the second EPR (key from a file) too', async () => {
+    const { json } = await callService(hookCall(patient('9990000042', '2019-11-30')), cdsJwt({ second: true }));
+    assert.equal(json.cards.length, 1);
+    assert.match(json.cards[0].detail, /30\/06\/2024/);
+  });
+
+  it('no record → {"cards": []}, NO_RECORD_FOUND in the audit and the log', async () => {
+    const { res, json } = await callService(hookCall(patient('9990000026', '2016-07-19')));
+    assert.equal(res.status, 200);
+    assert.deepEqual(json, { cards: [] });
+    assert.equal(lastAudit().outcomeCode, 'NO_RECORD_FOUND');
+    assert.equal(lastAudit().answeredBySpine, 1);
+  });
+
+  it('MSCA-FGMRISQ-04 an adult → {"cards": []} and Spine is not asked', async () => {
+    const before = stack.sim.received.length;
+    const { json } = await callService(hookCall(patient('9990000034', '2001-01-15')));
+    assert.deepEqual(json, { cards: [] });
+    assert.equal(stack.sim.received.length, before, 'no Spine call');
+    assert.equal(lastAudit().outcomeCode, 'PATIENT_OVER_18');
+  });
+
+  it('SMSP-VAL-002 a bad NHS number → {"cards": []} and Spine is not asked', async () => {
+    const before = stack.sim.received.length;
+    const { json } = await callService(hookCall(patient('9990000019', '2014-03-02')));
+    assert.deepEqual(json, { cards: [] });
+    assert.equal(stack.sim.received.length, before, 'no Spine call');
+    assert.equal(lastAudit().outcomeCode, 'INVALID_NHS_NUMBER');
+  });
+
+  it('an NHS number the resource marks unverified is not used', async () => {
+    const before = stack.sim.received.length;
+    const { json } = await callService(hookCall(patient('9990000018', '2014-03-02', '1288992', '02')));
+    assert.deepEqual(json, { cards: [] });
+    assert.equal(stack.sim.received.length, before, 'no Spine call');
+    const verified = await callService(hookCall(patient('9990000018', '2014-03-02', '1288992', '01')));
+    assert.equal(verified.json.cards.length, 1, 'verified (01) is used');
+  });
+
+  const FAULTS = [
+    { fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
+    { fault: { kind: 'delay', ms: 6000 }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
+    { fault: { kind: 'http-500' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
+    { fault: { kind: 'garbage' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
+    { fault: { kind: 'wrong-content-type' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
+    { fault: { kind: 'invalid-flag' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
+  ] as const;
+  for (const f of FAULTS) {
+    it(`MSCA-FGMRISQR-04 Spine fault ${f.fault.kind} → {"cards": []}, ${f.code} in the log, metrics and audit`, async () => {
+      stack.sim.setFault(f.fault as never);
+      try {
+        const logged = stack.logs.length;
+        const { res, json } = await callService(hookCall(patient('9990000018', '2014-03-02')));
+        assert.equal(res.status, 200);
+        assert.deepEqual(json, { cards: [] });
+        assert.equal(lastAudit().eventType, 'cds-query');
+        assert.equal(lastAudit().outcomeCode, f.code);
+        assert.equal(lastAudit().answeredBySpine, 0);
+        const line = stack.logs.slice(logged).map((l) => JSON.parse(l)).find((l) => l.path === '/cds-services/fgm-is');
+        assert.equal(line?.code, f.code, 'the access log names the error');
+        const metrics = await (await fetch(stack.metricsUrl)).text();
+        assert.match(metrics, new RegExp(`route="/cds-services/fgm-is"[^\\n]*code="${f.code}"|code="${f.code}"[^\\n]*route="/cds-services/fgm-is"`));
+      } finally {
+        stack.sim.setFault(null);
+      }
+    });
+  }
+});
+
+describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
+  const ATTACKS: { name: string; token: () => string }[] = [
+    { name: 'alg none', token: () => cdsJwt({ alg: 'none' }) },
+    { name: 'HMAC keyed with the public key', token: () => cdsJwt({ alg: 'HS256', key: JSON.stringify(jwk(eprKey.publicKey, 'epr-1', 'ES256')) }) },
+    { name: 'HMAC keyed with the file\'s PEM', token: () => cdsJwt({ second: true, alg: 'HS256', key: epr2Key.publicKey.export({ type: 'spki', format: 'pem' }) as string }) },
+    { name: 'unknown iss (signed with the EPR\'s own key)', token: () => cdsJwt({ iss: 'https://rogue.example/' }) },
+    { name: 'jku off the allow-list', token: () => cdsJwt({ key: attackerKey.privateKey, header: { kid: 'a1', jku: `${keysUrl}/attacker.json` } }) },
+    { name: 'signed by a key the EPR does not hold', token: () => cdsJwt({ key: attackerKey.privateKey }) },
+    { name: 'wrong aud (another service)', token: () => cdsJwt({ aud: `${BASE_URL}/cds-services/other` }) },
+    { name: 'wrong aud (the gateway\'s own address)', token: () => cdsJwt({ aud: `${stack.gatewayUrl}/cds-services/fgm-is` }) },
+    { name: 'aud among others', token: () => cdsJwt({ aud: [SERVICE, 'https://elsewhere.example/'] }) },
+    { name: 'expired', token: () => cdsJwt({ issuedAt: -200, lifetime: 100 }) },
+    { name: 'over-long lifetime', token: () => cdsJwt({ lifetime: 3600 }) },
+    { name: 'issued in the future', token: () => cdsJwt({ issuedAt: 600 }) },
+    { name: 'a portal user\'s session token', token: () => stack.signToken(LOCAL_MIDWIFE) },
+  ];
+  for (const a of ATTACKS) {
+    it(`refuses ${a.name} before Spine is called`, async () => {
+      const before = stack.sim.received.length;
+      const { res } = await callService(hookCall(patient('9990000018', '2014-03-02')), a.token());
+      assert.equal(res.status, 401, res.body);
+      assert.equal(stack.sim.received.length, before, 'no Spine call');
+      assert.equal(lastAudit().outcomeCode, 'AUTHOR_CREDENTIALS_ERROR');
+      assert.equal(lastAudit().eventType, 'cds-query');
+    });
+  }
+
+  it('the attacker\'s jku is never fetched', () => {
+    assert.ok(!keyFetches.includes('/attacker.json'), keyFetches.join(','));
+  });
+
+  it('a replayed jti is refused before Spine is called', async () => {
+    const token = cdsJwt();
+    const first = await callService(hookCall(patient('9990000018', '2014-03-02')), token);
+    assert.equal(first.json.cards.length, 1);
+    const before = stack.sim.received.length;
+    const again = await callService(hookCall(patient('9990000018', '2014-03-02')), token);
+    assert.equal(again.res.status, 401);
+    assert.equal(stack.sim.received.length, before, 'no Spine call');
+  });
+
+  it('a jku on the allow-list is used', async () => {
+    const { json } = await callService(hookCall(patient('9990000018', '2014-03-02')), cdsJwt({ header: { jku: `${keysUrl}/epr-jku.json` } }));
+    assert.equal(json.cards.length, 1);
+    assert.ok(keyFetches.includes('/epr-jku.json'));
+  });
+
+  it('while Redis is unreachable the replay check refuses, never waves a token through', async () => {
+    const store = await redisJtiStore('redis://127.0.0.1:1', 'fgm-test:');
+    try {
+      const verify = createCdsVerifier({ clients: stack.config.cdsHooks!.clients, baseUrl: BASE_URL, jti: store });
+      await assert.rejects(verify(cdsJwt(), '/cds-services/fgm-is'), /replay check unavailable/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a jti seen by one gateway is refused by another sharing Redis', async () => {
+    const redis = await testRedis();
+    const stores = [await redisJtiStore(redis.url, redis.prefix), await redisJtiStore(redis.url, redis.prefix)];
+    try {
+      const clients = stack.config.cdsHooks!.clients;
+      const [a, b] = stores.map((jti) => createCdsVerifier({ clients, baseUrl: BASE_URL, jti }));
+      const token = cdsJwt();
+      assert.equal((await a!(token, '/cds-services/fgm-is')).id, EPR.id);
+      await assert.rejects(b!(token, '/cds-services/fgm-is'), /jti replayed/);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await redis.drop();
+    }
+  });
+});
+
+describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)', () => {
+  it('a missing prefetch is fetched from the FHIR server with the access token', async () => {
+    const seen = fhirRequests.length;
+    const { res, json } = await callService(hookCall(undefined, {
+      context: { userId: 'Practitioner/example', patientId: 'p1' },
+      fhirServer: `${fhirUrl}/fhir`,
+      fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+    }));
+    assert.equal(res.status, 200, res.body);
+    assert.equal(json.cards.length, 1);
+    assert.equal(fhirRequests.length, seen + 1);
+    assert.equal(fhirRequests.at(-1)!.url, '/fhir/Patient/p1');
+  });
+
+  it('an unreachable FHIR server → 412 within the deadline, Spine not asked', { timeout: 10_000 }, async () => {
+    const before = stack.sim.received.length;
+    const { res, ms } = await callService(hookCall(undefined, {
+      context: { userId: 'Practitioner/example', patientId: 'p1' },
+      fhirServer: `${fhirUrl}/hang`,
+      fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+    }));
+    assert.equal(res.status, 412, res.body);
+    assert.ok(ms < 3500, `answered within the deadline (${Math.round(ms)} ms)`);
+    assert.equal(stack.sim.received.length, before);
+  });
+
+  it('a prefetched Patient that is not the context\'s patient is not used (412, Spine not asked)', async () => {
+    const before = stack.sim.received.length;
+    const { res } = await callService(hookCall(patient('9990000018', '2014-03-02', 'someone-else')));
+    assert.equal(res.status, 412);
+    assert.equal(stack.sim.received.length, before);
+  });
+
+  it('a Patient without an NHS number → 412, Spine not asked', async () => {
+    const before = stack.sim.received.length;
+    const { res } = await callService(hookCall({ ...patient('9990000018', '2014-03-02'), identifier: [] }));
+    assert.equal(res.status, 412);
+    assert.equal(stack.sim.received.length, before);
+  });
+
+  it('no prefetch and no FHIR server → 412', async () => {
+    const { res } = await callService(hookCall(undefined));
+    assert.equal(res.status, 412);
+    assert.equal(lastAudit().outcomeCode, 'PATIENT_DATA_UNAVAILABLE');
+  });
+});
+
+describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-004/005)', () => {
+  it('SMSP-AUDIT-005 the SDS user and role profile from the prefetched PractitionerRole author the Spine query and the audit record', async () => {
+    const user = {
+      resourceType: 'PractitionerRole', id: 'r9',
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile-id', value: '555021935107' }],
+      practitioner: { identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: '555021929103' } },
+    };
+    const call = { ...hookCall(undefined), context: { userId: 'PractitionerRole/r9', patientId: '1288992' }, prefetch: { patient: patient('9990000018', '2014-03-02'), user } };
+    const { json } = await callService(call);
+    assert.equal(json.cards.length, 1);
+    const sent = stack.sim.received.at(-1)!.request!;
+    assert.deepEqual(sent.author, { kind: 'sds', userId: '555021929103', roleProfileId: '555021935107' });
+    assert.deepEqual(validateMessage(stack.sim.received.at(-1)!.xml), [], 'SMSP-IG-001 the message to Spine keeps the profiles');
+    assert.equal(sent.organization?.odsCode, EPR.ods);
+    assert.equal(sent.sourceAsid, '200000000111', 'the SMSP\'s own ASID');
+    const row = lastAudit();
+    assert.equal(row.userId, '555021929103');
+    assert.equal(row.roleProfileId, '555021935107');
+  });
+
+  it('SMSP-FGMRI-006 without SDS ids the user is a local identifier with the EPR\'s ODS code', async () => {
+    const { json } = await callService(hookCall(patient('9990000018', '2014-03-02')));
+    assert.equal(json.cards.length, 1);
+    const sent = stack.sim.received.at(-1)!.request!;
+    assert.deepEqual(sent.author, { kind: 'local', localId: REQUEST_EXAMPLE.context.userId });
+    assert.deepEqual(validateMessage(stack.sim.received.at(-1)!.xml), [], 'SMSP-IG-001 the message to Spine keeps the profiles');
+    assert.equal(sent.organization?.odsCode, EPR.ods);
+    assert.equal(sent.organization?.name, EPR.name);
+  });
+
+  it('SMSP-AUDIT-004 each CDS call is audited like the other interfaces and found by NHS number', async () => {
+    const hookInstance = randomUUID();
+    await callService({ ...hookCall(patient('9990000042', '2019-11-30')), hookInstance });
+    const row = lastAudit();
+    assert.equal(row.eventType, 'cds-query');
+    assert.equal(row.clientId, EPR.id);
+    assert.equal(row.clientMessageId, hookInstance);
+    assert.equal(row.nhsNumber, '9990000042');
+    assert.equal(row.orgCode, EPR.ods);
+    assert.equal(row.outcomeCode, 'SUCCESS');
+    assert.equal(row.answeredBySpine, 1);
+    assert.ok(row.spineMessageId);
+    const res = await stack.request('/admin/audit?nhsNumber=9990000042', { token: stack.signToken({ sub: 'ig', roles: ['smsp-auditor'], org: 'RX1' }) });
+    assert.equal(res.status, 200, res.body);
+    const found = JSON.parse(res.body).records.filter((r: { eventType: string }) => r.eventType === 'cds-query');
+    assert.ok(found.some((r: { clientMessageId: string }) => r.clientMessageId === hookInstance));
+  });
+
+  it('no patient data in the gateway\'s logs', () => {
+    const text = stack.logs.join('\n');
+    for (const nhs of ['9990000018', '9990000042', '9990000026', '2014-03-02']) assert.ok(!text.includes(nhs), nhs);
+  });
+});
+
+describe('CDS Hooks not configured', () => {
+  it('without cdsHooks the routes are not served', async () => {
+    const plain = await startTestStack();
+    try {
+      assert.equal((await plain.request('/cds-services', { token: cdsJwt({ aud: `${BASE_URL}/cds-services` }) })).status, 404);
+      assert.equal((await plain.request('/cds-services/fgm-is', { token: cdsJwt(), json: hookCall(patient('9990000018', '2014-03-02')) })).status, 404);
+    } finally {
+      await plain.close();
+    }
+  });
+});
