@@ -40,7 +40,7 @@ const HealthSchema = z.object({
   spineBudgetReason: z.string().optional(),
 });
 
-const fhirBundle = { type: 'object', required: ['resourceType'], properties: { resourceType: { const: 'Bundle' } }, description: 'A FHIR STU3 message Bundle (FGM-IS query or answer)' };
+const fhirXml = { 'application/fhir+xml': { schema: { type: 'string', description: 'A FHIR DSTU2 XML message Bundle (FGMQuery_2_0 in, FGMQueryResponse_2_0 out); application/xml+fhir is accepted too' } } };
 const json = (s: object) => ({ 'application/json': { schema: s } });
 const statusAnswer = (description: string) => ({ description, content: json({ $ref: '#/components/schemas/StatusBody' }) });
 const queryParameters = () => {
@@ -56,11 +56,12 @@ export function openApiDocument(): Record<string, unknown> {
   const auditor = { security: [{ sessionToken: [] }], responses: { '401': statusAnswer('No valid session token'), '403': statusAnswer('Not an auditor') } };
   return {
     openapi: '3.1.0',
-    info: { title: 'fgm-status gateway', version: widgetPackage.version, license: { name: 'MIT', identifier: 'MIT' }, description: 'FGM-IS Spine Mini Service Provider: the widget API, the SMSP FHIR interface for client systems, and the IG audit API.' },
+    info: { title: 'fgm-status gateway', version: widgetPackage.version, license: { name: 'MIT', identifier: 'MIT' }, description: 'FGM-IS Spine Mini Service Provider: the widget API, the SMSP FHIR interface for client systems, CDS Hooks for EPRs, and the IG audit API.' },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: {
       securitySchemes: {
         sessionToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A portal user session token (clients[].token)' },
+        cdsClientJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A CDS client's JWT (cdsHooks.clients[]), as the CDS Hooks security section defines" },
         systemToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A client system token (clients[].systemToken), over TLS with the client certificate when mtls is configured' },
       },
       schemas: { StatusBody: schema(StatusBodySchema), FgmStatusRequest: schema(BodySchema), Health: schema(HealthSchema) },
@@ -82,8 +83,8 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           summary: 'The SMSP FHIR interface for client systems (FGM-IS query Bundle in, answer Bundle out)',
           security: [{ systemToken: [] }],
-          requestBody: { required: true, content: { 'application/fhir+json': { schema: fhirBundle } } },
-          responses: { '200': { description: 'The answer Bundle', content: { 'application/fhir+json': { schema: fhirBundle } } }, default: { description: 'A refusal or failure as a FHIR answer', content: { 'application/fhir+json': { schema: { type: 'object' } } } } },
+          requestBody: { required: true, content: fhirXml },
+          responses: { '200': { description: 'The answer Bundle: an indicator (Flag)', content: fhirXml }, default: { description: 'No record (404), a refusal or a failure: the answer Bundle with an OperationOutcome', content: fhirXml } },
         },
       },
       '/widget/fgm-status.js': { get: { summary: 'The widget module, latest build (revalidated)', responses: { '200': { description: 'ES module', content: { 'text/javascript': { schema: { type: 'string' } } } } } } },
@@ -102,6 +103,15 @@ export function openApiDocument(): Record<string, unknown> {
       '/admin/throughput': { get: { summary: 'Requests per hour for a day', ...auditor, responses: { ...auditor.responses, '200': { description: 'Counts', content: json({ type: 'object' }) } } } },
       '/admin/audit.html': { get: { summary: 'The IG audit page', responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
       '/admin/audit.css': { get: { summary: "The IG audit page's styles", responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },
+      '/cds-services': { get: { summary: 'CDS Hooks 2.0 discovery (only when cdsHooks is configured)', security: [{ cdsClientJwt: [] }], responses: { '200': { description: 'The one service, fgm-is, on patient-view', content: json({ type: 'object', required: ['services'], properties: { services: { type: 'array', items: { type: 'object' } } } }) } } } },
+      '/cds-services/fgm-is': {
+        post: {
+          summary: "CDS Hooks patient-view: one warning card when the child has an FGM-IS indicator, no cards otherwise (only when cdsHooks is configured)",
+          security: [{ cdsClientJwt: [] }],
+          requestBody: { required: true, content: json({ type: 'object', required: ['hook', 'hookInstance', 'context'] }) },
+          responses: { '200': { description: 'Cards', content: json({ type: 'object', required: ['cards'], properties: { cards: { type: 'array', items: { type: 'object' } } } }) }, '401': { description: 'The CDS client JWT was refused' }, '412': { description: 'No patient data to ask with (prefetch missing and the FHIR server unreachable)' } },
+        },
+      },
       '/admin/audit.js': { get: { summary: "The IG audit page's script", responses: { '200': { description: 'Script', content: { 'text/javascript': { schema: { type: 'string' } } } } } } },
     },
   };
