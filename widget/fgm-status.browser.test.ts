@@ -91,6 +91,15 @@ describe('<fgm-status>', () => {
     expect(seen.errors).to.deep.equal([]);
   });
 
+  it('MSCA-FGMRISQR-01 shows the alert for an NHS number the host writes 3-3-4 or with stray spaces', async () => {
+    for (const nhs of ['999 000 0018', ' 9990000018 ']) {
+      const { el, outcome } = await mount({ nhs, born: '2014-03-02' });
+      expect((await outcome).status).to.equal('indicator');
+      await el.updateComplete;
+      expect(el.shadowRoot!.querySelector('[role="alert"]'), nhs).to.exist;
+    }
+  });
+
   it('MSCA-FGMRISG-02 shows GMT times in winter and the NHS number on one line', async () => {
     const { el, outcome } = await mount({ nhs: '9990000042', born: '2019-11-30' });
     await outcome;

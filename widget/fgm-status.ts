@@ -158,7 +158,9 @@ export class FgmStatus extends LitElement {
     if (!this.isConnected) return;
     const controller = new AbortController();
     this.#controller = controller;
-    const { nhsNumber, birthDate } = this;
+    // Hosts often keep the number as shown, 3-3-4: the spaces are layout, not part of the number.
+    const nhsNumber = this.nhsNumber.replace(/\s/g, '');
+    const { birthDate } = this;
     const stale = () => controller.signal.aborted;
 
     if (!isValidNhsNumber(nhsNumber)) return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
