@@ -99,6 +99,13 @@ describe('RBAC (SMSP-IG-001)', () => {
     assert.equal((await send('not a number')).status, 403);
     assert.equal(stack.auditRows().at(-1)!.nhsNumber, null);
   });
+  it('SMSP-IG-003 a B0370 user whose token names an organisation outside the client\'s odsCodes → 403 ACCESS_DENIED, Spine not called, audited with that organisation', async () => {
+    const row = await refusal(stack.signToken({ ...LOCAL_MIDWIFE, org: 'ZZZ99' }), 403, 'ACCESS_DENIED');
+    assert.equal(row.orgCode, 'ZZZ99');
+    assert.equal(row.nhsNumber, '9990000018');
+  });
+  it('SMSP-IG-003 a smartcard role in an organisation outside the client\'s odsCodes → 403 ACCESS_DENIED', () =>
+    refused(stack.signToken({ ...CIS2_GP, nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'ZZZ99', activity_codes: ['B0370'] }] }, { client: 'cis2' }), 403, 'ACCESS_DENIED'));
   it('a local role without B0370 → 403 ACCESS_DENIED', () => refused(stack.signToken(LOCAL_RECEPTIONIST), 403, 'ACCESS_DENIED'));
   it('a CIS2 role without B0370 → 403 ACCESS_DENIED', () =>
     refused(

@@ -1,7 +1,9 @@
 /**
  * @module middleware/rbac
  * Lets a request through only if the authenticated user holds the RBAC activity (default B0370
- * "View Summary Health Records", SMSP-IG-001); otherwise 403 with the local code ACCESS_DENIED.
+ * "View Summary Health Records", SMSP-IG-001) in an organisation its client may act for
+ * (`clients[].odsCodes`, SMSP-IG-003: the token's org claim names the Organization sent to Spine);
+ * otherwise 403 with the local code ACCESS_DENIED.
  */
 import type { MiddlewareHandler } from 'hono';
 import { VIEW_ACTIVITY } from '../auth/identity.ts';
@@ -14,7 +16,9 @@ import { SmspError } from '../smsp-error.ts';
  */
 export function rbac({ activity = VIEW_ACTIVITY }: { activity?: string } = {}): MiddlewareHandler<GatewayEnv> {
   return async function rbac(c, next) {
-    if (!c.get('identity').activities.includes(activity)) throw new SmspError('ACCESS_DENIED', `user lacks ${activity}`);
+    const identity = c.get('identity');
+    if (!c.get('client').odsCodes.includes(identity.orgCode)) throw new SmspError('ACCESS_DENIED', 'organisation not configured for this client');
+    if (!identity.activities.includes(activity)) throw new SmspError('ACCESS_DENIED', `user lacks ${activity}`);
     await next();
   };
 }
