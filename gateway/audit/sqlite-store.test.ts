@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -42,6 +42,18 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
     db.close();
   });
 
+  it('SMSP-IG-001 a new audit database and its WAL are readable by the gateway user only, whatever the umask', async () => {
+    const file = join(dir, 'private.sqlite');
+    const umask = process.umask(0o022);
+    try {
+      const store = await openSqliteAuditStore(file, KEY);
+      await store.record(event());
+      for (const f of [file, `${file}-wal`]) assert.equal(statSync(f).mode & 0o077, 0, `${f} is open to group or others`);
+      await store.close();
+    } finally {
+      process.umask(umask);
+    }
+  });
   it('SMSP-AUDIT-009 refuses UPDATE and DELETE in the schema itself', async () => {
     const file = join(dir, 'b.sqlite');
     const store = await openSqliteAuditStore(file, KEY);

@@ -6,6 +6,7 @@
  * and commits records that arrive together in one transaction (group commit), so a burst costs
  * one disk sync, and no sync ever blocks the gateway. The schema lives here and only here.
  */
+import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
@@ -119,6 +120,9 @@ export interface AuditWriter {
 
 /** Opens (creating if needed) the audit database at `file` for appending, chained with `hmacKey`. */
 export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
+  // The trail holds NHS numbers: a new file is the gateway user's alone, whatever the umask, and
+  // SQLite gives its -wal and -shm files the database file's mode.
+  closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
