@@ -156,7 +156,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.onError((err, c) => {
     if (!c.req.raw.signal.aborted) return onError(err, c);
     c.set('refusalReason', 'client went away');
-    return replyFor(c, replyDeps, 'CLIENT_CLOSED_REQUEST');
+    return replyFor(c, replyDeps, replyDeps.vocabulary.codeFor('client-went-away'));
   });
   app.notFound(notFound(replyDeps));
   return app;

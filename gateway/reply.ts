@@ -75,14 +75,14 @@ export function replyFor(c: Ctx, deps: ReplyDeps, code: string): Response {
 }
 
 /**
- * The app's one error handler: SmspError → its code; anything else → 500
- * GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE, logged by error class only.
+ * The app's one error handler: SmspError → its event's configured code; anything else → the
+ * `unexpected-error` event's (shipped: 500 GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE), logged by error class only.
  */
 export function errorHandler(deps: ReplyDeps): ErrorHandler<GatewayEnv> {
   return (err, c) => {
-    let code = 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE';
+    let code = deps.vocabulary.codeFor('unexpected-error');
     if (err instanceof SmspError) {
-      code = err.code;
+      code = deps.vocabulary.codeFor(err.event);
       if (err.reason) c.set('refusalReason', err.reason);
     } else {
       // The message may quote input, so only the error's class is logged.
@@ -95,7 +95,7 @@ export function errorHandler(deps: ReplyDeps): ErrorHandler<GatewayEnv> {
 /** 404 for any path the gateway does not serve, in the vocabulary's JSON shape. */
 export function notFound(deps: ReplyDeps): NotFoundHandler<GatewayEnv> {
   return (c) => {
-    const res = statusReply(c, deps, 'NOT_FOUND');
+    const res = statusReply(c, deps, deps.vocabulary.codeFor('no-such-path'));
     res.headers.set('Cache-Control', 'no-store');
     return res;
   };

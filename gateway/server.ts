@@ -165,7 +165,7 @@ async function checkAuditTail(trail: AuditTrail): Promise<VerifyResult> {
  * like any request — with a fixed phrase, never the client's text.
  */
 function badRequestLine(vocabulary: Vocabulary, log: Logger, reason: string): Response {
-  const row = vocabulary.get('INPUT_MESSAGE_VALIDATION_ERROR');
+  const row = vocabulary.get(vocabulary.codeFor('request-line-invalid'));
   const requestId = randomUUID();
   log({ level: 'info', msg: 'request', requestId, path: 'other', status: row.httpStatus, code: row.code, reason, clientId: null, durationMs: 0 });
   const body: StatusBody = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display };

@@ -42,9 +42,24 @@ export const VocabularyRowSchema = z.strictObject({
 });
 export type VocabularyRow = z.infer<typeof VocabularyRowSchema>;
 
+/**
+ * The system events the gateway can raise (SMSP-CONF-001): which Details.Code each produces is
+ * the vocabulary file's `events` map, not code, so an operator can remap one without a release.
+ */
+export const SYSTEM_EVENTS = [
+  'request-line-invalid', 'request-too-large', 'request-body-invalid', 'fhir-request-invalid', 'birth-date-invalid',
+  'nhs-number-fails-modulus-11', 'patient-18-or-over', 'no-credentials', 'token-rejected', 'wrong-token-kind',
+  'origin-not-allowed', 'token-has-no-identity', 'author-unidentified', 'client-disabled', 'organisation-not-permitted',
+  'user-lacks-activity', 'not-an-auditor', 'audit-query-invalid', 'cds-request-invalid', 'patient-data-unavailable',
+  'outgoing-message-invalid', 'spine-busy', 'spine-unreachable', 'spine-answer-invalid', 'spine-refused-our-message',
+  'client-went-away', 'no-such-path', 'unexpected-error',
+] as const;
+export type SystemEvent = (typeof SYSTEM_EVENTS)[number];
+
 const VocabularyFileSchema = z.object({
   $comment: z.string().optional(),
   rows: z.array(VocabularyRowSchema).min(1),
+  events: z.record(z.string(), z.string()).optional(),
 });
 
 /** Details.Codes the product itself emits; an override file must keep every one of them. */
@@ -59,13 +74,27 @@ export const REQUIRED_CODES = [
 export class Vocabulary {
   readonly rows: readonly VocabularyRow[];
   readonly #byCode: Map<string, VocabularyRow>;
+  readonly #events: ReadonlyMap<string, string>;
 
-  constructor(rows: readonly VocabularyRow[]) {
+  constructor(rows: readonly VocabularyRow[], events: Readonly<Record<string, string>>) {
     this.rows = rows;
     this.#byCode = new Map(rows.map((r) => [r.code, r]));
     if (this.#byCode.size !== rows.length) throw new Error('vocabulary: a Details.Code appears twice');
     const missing = REQUIRED_CODES.filter((c) => !this.#byCode.has(c));
     if (missing.length) throw new Error(`vocabulary: missing rows for ${missing.join(', ')}`);
+    const known = new Set<string>(SYSTEM_EVENTS);
+    const unknown = Object.keys(events).filter((e) => !known.has(e));
+    if (unknown.length) throw new Error(`vocabulary: events: unknown event ${unknown.join(', ')}`);
+    const unmapped = SYSTEM_EVENTS.filter((e) => !Object.hasOwn(events, e));
+    if (unmapped.length) throw new Error(`vocabulary: events: no code for ${unmapped.join(', ')}`);
+    const bad = Object.entries(events).filter(([, code]) => !this.#byCode.has(code));
+    if (bad.length) throw new Error(`vocabulary: events: ${bad.map(([e, code]) => `${e} maps to ${code}, which is not a row`).join('; ')}`);
+    this.#events = new Map(Object.entries(events));
+  }
+
+  /** The Details.Code the configured mapping gives a system event (SMSP-CONF-001). */
+  codeFor(event: SystemEvent): string {
+    return this.#events.get(event)!;
   }
 
   /** The row for a Details.Code; unknown codes are a programming error, so this throws. */
@@ -101,5 +130,9 @@ export function loadVocabulary(file: string | URL = DEFAULT_FILE): Vocabulary {
     const issue = parsed.error.issues[0]!;
     throw new Error(`vocabulary file ${String(file)}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  return new Vocabulary(parsed.data.rows);
+  try {
+    return new Vocabulary(parsed.data.rows, parsed.data.events ?? {});
+  } catch (e) {
+    throw new Error(`vocabulary file ${String(file)}: ${(e as Error).message}`);
+  }
 }

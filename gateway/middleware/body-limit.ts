@@ -17,7 +17,7 @@ import { SmspError } from '../smsp-error.ts';
  */
 export function bodyLimit({ maxBytes }: { maxBytes: number }): MiddlewareHandler<GatewayEnv> {
   const tooLarge = (): never => {
-    throw new SmspError('REQUEST_TOO_LARGE', 'body over the size limit');
+    throw new SmspError('request-too-large', 'body over the size limit');
   };
   const counting = countingBodyLimit({ maxSize: maxBytes, onError: tooLarge });
   return async function bodyLimit(c, next) {

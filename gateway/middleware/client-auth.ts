@@ -38,18 +38,18 @@ export function clientAuth({ clients, verify, peerCertificate = () => undefined 
     let client = peer?.authorized ? byFingerprint.get(peer.fingerprint256.replace(/:/g, '').toUpperCase()) : undefined;
     if (!client) {
       const token = bearerToken(c.req.header('Authorization'));
-      if (!token) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', peer ? 'client certificate not recognised' : 'no client credentials');
+      if (!token) throw new SmspError('no-credentials', peer ? 'client certificate not recognised' : 'no client credentials');
       let verified;
       try {
         verified = await verify(token);
       } catch (e) {
-        if (e instanceof TokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `token: ${e.reason}`);
+        if (e instanceof TokenRejected) throw new SmspError('token-rejected', `token: ${e.reason}`);
         throw e;
       }
       if (verified.kind !== 'system') {
         // On the record which portal's session was tried here.
         noteAudit(c, { clientId: verified.client.id });
-        throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'a user session token is not a client-system credential');
+        throw new SmspError('wrong-token-kind', 'a user session token is not a client-system credential');
       }
       client = verified.client;
     }

@@ -13,7 +13,7 @@ import { SmspError } from '../smsp-error.ts';
  */
 export function clientInService({ isEnabled }: { isEnabled: (clientId: string) => boolean }): MiddlewareHandler<GatewayEnv> {
   return async function clientInService(c, next) {
-    if (!isEnabled(c.get('client').id)) throw new SmspError('CLIENT_DISABLED', 'client taken out of service');
+    if (!isEnabled(c.get('client').id)) throw new SmspError('client-disabled', 'client taken out of service');
     await next();
   };
 }

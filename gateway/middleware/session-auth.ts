@@ -27,24 +27,24 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function sessionAuth({ verify }: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
   return async function sessionAuth(c, next) {
     const token = bearerToken(c.req.header('Authorization'));
-    if (!token) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'no bearer token');
+    if (!token) throw new SmspError('no-credentials', 'no bearer token');
     let session;
     try {
       session = await verify(token);
     } catch (e) {
-      if (e instanceof TokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `token: ${e.reason}`);
+      if (e instanceof TokenRejected) throw new SmspError('token-rejected', `token: ${e.reason}`);
       throw e;
     }
     const { client, payload, kind } = session;
     c.set('client', client);
     noteAudit(c, { clientId: client.id });
-    if (kind !== 'session') throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'a system token is not a user session');
+    if (kind !== 'session') throw new SmspError('wrong-token-kind', 'a system token is not a user session');
     // A token is only good from its own portal's pages: CORS alone does not stop a script on
     // another configured portal replaying it.
     const origin = c.req.header('Origin');
-    if (origin !== undefined && !client.origins.includes(origin)) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'origin not allowed for this client');
+    if (origin !== undefined && !client.origins.includes(origin)) throw new SmspError('origin-not-allowed', 'origin not allowed for this client');
     const identity = identityFromClaims(client, payload);
-    if (!identity) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'token has no user identity');
+    if (!identity) throw new SmspError('token-has-no-identity', 'token has no user identity');
     c.set('identity', identity);
     noteAudit(c, {
       userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,

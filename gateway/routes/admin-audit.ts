@@ -31,7 +31,7 @@ const auditScope = (c: Context<GatewayEnv>): string | null => (holds(c, c.get('c
 export function auditorOnly(): MiddlewareHandler<GatewayEnv> {
   return async function auditorOnly(c, next) {
     const client = c.get('client');
-    if (!holds(c, [...client.auditorRoles, ...(client.smspAuditorRoles ?? [])])) throw new SmspError('ACCESS_DENIED', 'not an auditor');
+    if (!holds(c, [...client.auditorRoles, ...(client.smspAuditorRoles ?? [])])) throw new SmspError('not-an-auditor', 'not an auditor');
     await next();
   };
 }
@@ -70,7 +70,7 @@ export function toCsv(rows: readonly AuditRow[]): string {
 export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return async function searchAuditRoute(c) {
     const parsed = SearchSchema.safeParse(c.req.query());
-    if (!parsed.success) throw new SmspError('INVALID_PARAMETER', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
+    if (!parsed.success) throw new SmspError('audit-query-invalid', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
     const { format, ...q } = parsed.data;
     const scope = auditScope(c);
     // The search is audited: what was asked for, whose records it could see, and the patient if one was named.
@@ -101,7 +101,7 @@ export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
 export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return async function throughputRoute(c) {
     const date = c.req.query('date') ?? new Date().toISOString().slice(0, 10);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('INVALID_PARAMETER', 'throughput: date is not YYYY-MM-DD');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('audit-query-invalid', 'throughput: date is not YYYY-MM-DD');
     const scope = auditScope(c);
     noteAudit(c, { detail: JSON.stringify({ throughput: date, scope: scope ?? 'smsp' }) });
     c.set('outcomeCode', 'SUCCESS');

@@ -136,13 +136,13 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
 export function cdsAuth(verify: CdsVerifier): MiddlewareHandler<GatewayEnv> {
   return async function cdsAuth(c, next) {
     const token = bearerToken(c.req.header('Authorization'));
-    if (!token) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'no bearer token');
+    if (!token) throw new SmspError('no-credentials', 'no bearer token');
     try {
       const client = await verify(token, c.req.path);
       c.set('cdsClient', client);
       noteAudit(c, { clientId: client.id, orgCode: client.odsCode });
     } catch (e) {
-      if (e instanceof CdsTokenRejected) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', `cds token: ${e.reason}`);
+      if (e instanceof CdsTokenRejected) throw new SmspError('token-rejected', `cds token: ${e.reason}`);
       throw e;
     }
     await next();
@@ -176,7 +176,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
   return async function fgmIsService(c) {
     const raw: unknown = await c.req.json().catch(() => undefined);
     const parsed = RequestSchema.safeParse(raw);
-    if (!parsed.success) throw new SmspError('INVALID_PARAMETER', 'body is not a patient-view request');
+    if (!parsed.success) throw new SmspError('cds-request-invalid', 'body is not a patient-view request');
     const { hookInstance, fhirServer, fhirAuthorization, context, prefetch } = parsed.data;
     const client = c.get('cdsClient');
     const author = authorFor(context.userId, prefetch?.user);
@@ -193,10 +193,10 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       const fetched = await fetchPatient(fhirServer, fhirAuthorization.access_token, context.patientId);
       if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
     }
-    if (!patient) throw new SmspError('PATIENT_DATA_UNAVAILABLE', 'no Patient in the prefetch or from the FHIR server');
+    if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
     const facts = patientFacts(patient);
     if (facts.nhsNumber && /^\d{10}$/.test(facts.nhsNumber)) noteAudit(c, { nhsNumber: facts.nhsNumber });
-    if (!facts.nhsNumber || !facts.birthDate) throw new SmspError('PATIENT_DATA_UNAVAILABLE', 'Patient has no NHS number or no birthDate');
+    if (!facts.nhsNumber || !facts.birthDate) throw new SmspError('patient-data-unavailable', 'Patient has no NHS number or no birthDate');
     if (!facts.verified) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number not verified');
     if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
     const today = ukToday(deps.now());

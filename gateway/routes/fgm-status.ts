@@ -63,20 +63,20 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
     try {
       raw = await c.req.json();
     } catch {
-      throw new SmspError('INPUT_MESSAGE_VALIDATION_ERROR', 'body is not JSON');
+      throw new SmspError('request-body-invalid', 'body is not JSON');
     }
     const body = BodySchema.safeParse(raw);
-    if (!body.success) throw new SmspError('INPUT_MESSAGE_VALIDATION_ERROR', 'body does not match {nhsNumber, birthDate}');
+    if (!body.success) throw new SmspError('request-body-invalid', 'body does not match {nhsNumber, birthDate}');
     const nhsNumber = body.data.nhsNumber.replace(/\s/g, '');
     const { birthDate } = body.data;
     // Audit who asked about whom even when the request is refused below.
     noteAudit(c, { nhsNumber });
-    if (!isValidNhsNumber(nhsNumber)) throw new SmspError('INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
+    if (!isValidNhsNumber(nhsNumber)) throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
     // The SMSP applies the under-18 rule itself, so it must know the patient's age (FGMISQ004).
-    if (!isIsoDate(birthDate)) throw new SmspError('INPUT_MESSAGE_VALIDATION_ERROR', 'birthDate is not YYYY-MM-DD');
+    if (!isIsoDate(birthDate)) throw new SmspError('birth-date-invalid', 'birthDate is not YYYY-MM-DD');
     const today = ukToday(deps.now());
-    if (birthDate > today) throw new SmspError('INPUT_MESSAGE_VALIDATION_ERROR', 'birthDate is in the future');
-    if (!isUnder18(birthDate, today)) throw new SmspError('PATIENT_OVER_18', 'patient is 18 or over');
+    if (birthDate > today) throw new SmspError('birth-date-invalid', 'birthDate is in the future');
+    if (!isUnder18(birthDate, today)) throw new SmspError('patient-18-or-over', 'patient is 18 or over');
 
     const identity = c.get('identity');
     const outcome = await askSpine(deps, {

@@ -23,19 +23,19 @@ import { noteSpineOutcome, organisationName, type FgmStatusDeps } from './fgm-st
 export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
   return async function fhirQuery(c) {
     const parsed = parseQueryBundle(await c.req.text());
-    if (!parsed.ok) throw new SmspError('INPUT_MESSAGE_VALIDATION_ERROR', `request ${parsed.error.kind} at ${parsed.error.element}`);
+    if (!parsed.ok) throw new SmspError('fhir-request-invalid', `request ${parsed.error.kind} at ${parsed.error.element}`);
     const q = parsed.value;
     c.set('fhirRequest', { messageId: q.messageId, sourceAsid: q.sourceAsid });
     const client = c.get('client');
     const orgCode = q.organization?.odsCode ?? client.odsCode;
     noteAudit(c, { clientMessageId: q.messageId, nhsNumber: q.nhsNumber, orgCode });
-    if (!client.odsCodes.includes(orgCode)) throw new SmspError('ACCESS_DENIED', 'organisation not configured for this client');
-    if (!q.author) throw new SmspError('AUTHOR_CREDENTIALS_ERROR', 'Practitioner has no SDS or local identifier');
+    if (!client.odsCodes.includes(orgCode)) throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
+    if (!q.author) throw new SmspError('author-unidentified', 'Practitioner has no SDS or local identifier');
     noteAudit(c, {
       userId: q.author.kind === 'sds' ? q.author.userId : q.author.localId,
       roleProfileId: q.author.kind === 'sds' ? q.author.roleProfileId : null,
     });
-    if (!isValidNhsNumber(q.nhsNumber)) throw new SmspError('INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
+    if (!isValidNhsNumber(q.nhsNumber)) throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
 
     const outcome = await askSpine(deps, {
       nhsNumber: q.nhsNumber,

@@ -75,15 +75,15 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   const violations = validateMessage(built.tree);
   if (violations.length) {
     const v = violations[0]!;
-    return { ...base, code: 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', answeredBySpine: false, reason: `outgoing message breaks the profiles: ${v.path} ${v.message}` };
+    return { ...base, code: deps.vocabulary.codeFor('outgoing-message-invalid'), answeredBySpine: false, reason: `outgoing message breaks the profiles: ${v.path} ${v.message}` };
   }
   const answer = await deps.spine.query(built.xml, { priority: q.priority, clientId: q.clientId, ...(q.signal && { signal: q.signal }) });
-  if (answer.kind === 'busy') return { ...base, code: answer.code, answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
-  if (answer.kind === 'failure') return { ...base, code: answer.code, answeredBySpine: false, reason: answer.reason };
-  if (answer.kind === 'abandoned') return { ...base, code: answer.code, answeredBySpine: false, reason: 'client went away' };
+  if (answer.kind === 'busy') return { ...base, code: deps.vocabulary.codeFor('spine-busy'), answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
+  if (answer.kind === 'failure') return { ...base, code: deps.vocabulary.codeFor(answer.code === 'COULD_NOT_CONNECT_TO_SPINE' ? 'spine-unreachable' : 'spine-answer-invalid'), answeredBySpine: false, reason: answer.reason };
+  if (answer.kind === 'abandoned') return { ...base, code: deps.vocabulary.codeFor('client-went-away'), answeredBySpine: false, reason: 'client went away' };
 
   const r = answer.response;
-  const refuse = (reason: string): SpineOutcome => ({ ...base, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', answeredBySpine: false, reason });
+  const refuse = (reason: string): SpineOutcome => ({ ...base, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason });
   if (r.respondsTo !== built.messageId) return refuse('response is for another request');
   if (r.sourceAsid !== deps.spineAsid || r.destinationAsid !== deps.smspAsid) return refuse('response ASIDs do not match');
 
@@ -100,7 +100,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   // SMSP-ERR-006: the SMSP validated the client's input and built this message itself, so Spine
   // refusing its parameters or its structure is the SMSP's failure, never the client's bad input.
   if (row.code === 'INVALID_PARAMETER' || row.code === 'MESSAGE_NOT_WELL_FORMED') {
-    return { ...answered, answeredBySpine: false, code: 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', reason: `Spine refused our message: ${row.code}` };
+    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('spine-refused-our-message'), reason: `Spine refused our message: ${row.code}` };
   }
   return { ...answered, code: row.code };
 }
