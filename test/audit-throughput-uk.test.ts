@@ -45,4 +45,12 @@ describe('auditors\' reports in UK time', () => {
     assert.equal((await asAuditor('/admin/throughput?date=2028-02-29')).status, 200, 'a leap day is a date');
   });
 
+  it('SMSP-AUDIT-007 an NHS number in the 3-3-4 form shown on screen finds the patient\'s records', async () => {
+    const res = await asAuditor(`/admin/audit?nhsNumber=${encodeURIComponent('999 000 0018')}`);
+    assert.equal(res.status, 200, res.body);
+    const widget = JSON.parse(res.body).records.filter((r: { eventType: string }) => r.eventType === 'widget-query');
+    assert.equal(widget.length, 4);
+    assert.ok(widget.every((r: { nhsNumber: string }) => r.nhsNumber === '9990000018'));
+    assert.equal((await asAuditor(`/admin/audit?nhsNumber=${encodeURIComponent('999 000 001')}`)).status, 400, 'nine digits are still refused');
+  });
 });

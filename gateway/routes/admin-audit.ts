@@ -47,7 +47,8 @@ const instant = z.iso
 export const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
-  nhsNumber: z.string().regex(/^\d{10}$/).optional(),
+  // Spaces stripped as the widget API does, so the 3-3-4 form on screen (999 000 0018) finds the records.
+  nhsNumber: z.string().max(20).transform((s) => s.replace(/\s/g, '')).pipe(z.string().regex(/^\d{10}$/)).optional(),
   from: instant.optional(),
   to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
