@@ -72,6 +72,9 @@ export const PATHS = [
   VERSIONED_WIDGET_PATH, '/openapi.json', '/cds-services', '/cds-services/fgm-is',
 ] as const;
 
+/** The security headers on API answers; server.ts puts them on the answers it gives before the app can. */
+export const apiSecureHeaders = () => secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
+
 /**
  * Creates the gateway app.
  * @example const app = createApp({ config, vocabulary, spine, audit, verifySession, log, widgetFile }); await app.request('/healthz')
@@ -105,7 +108,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 
-  const apiHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
+  const apiHeaders = apiSecureHeaders();
   // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.
   const widgetHeaders = secureHeaders({ crossOriginResourcePolicy: 'cross-origin' });
   // The auditors' page loads its own script and calls the API on this origin.

@@ -10,8 +10,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { Context } from 'hono';
-import { createApp } from './app.ts';
+import { Hono, type Context } from 'hono';
+import { apiSecureHeaders, createApp } from './app.ts';
 import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
@@ -159,17 +159,21 @@ async function checkAuditTail(trail: AuditTrail): Promise<VerifyResult> {
   }
 }
 
+// The API's security headers on the answers below, by the same middleware the app runs.
+const withApiHeaders = new Hono<{ Bindings: { res: Response } }>().use(apiSecureHeaders()).all('*', (c) => c.env.res);
+
 /**
- * The answer when no request could be built from the request line and headers (missing or
- * invalid Host, unusable target): 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-ERR-006) in the widget API's JSON shape, logged
+ * The answer when no request could be built from the request line and headers (missing,
+ * repeated or invalid Host, unusable target): 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-ERR-006) in the widget API's JSON shape, logged
  * like any request — with a fixed phrase, never the client's text.
  */
-function badRequestLine(vocabulary: Vocabulary, log: Logger, reason: string): Response {
+function badRequestLine(vocabulary: Vocabulary, log: Logger, reason: string): Response | Promise<Response> {
   const row = vocabulary.get(vocabulary.codeFor('request-line-invalid'));
   const requestId = randomUUID();
   log({ level: 'info', msg: 'request', requestId, path: 'other', status: row.httpStatus, code: row.code, reason, clientId: null, durationMs: 0 });
   const body: StatusBody = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display };
-  return Response.json(body, { status: row.httpStatus, headers: { 'Cache-Control': 'no-store', 'X-Request-Id': requestId } });
+  const res = Response.json(body, { status: row.httpStatus, headers: { 'Cache-Control': 'no-store', 'X-Request-Id': requestId } });
+  return withApiHeaders.fetch(new Request('http://gateway/'), { res });
 }
 
 function vocabularyFor(config: GatewayConfig): Vocabulary {
@@ -264,7 +268,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       ...(deps.now ? { now: deps.now } : {}),
     });
   let app = appFor(config, vocabulary, verifySession, budget.limiter);
-  const listener = getRequestListener((req, env) => app.fetch(req, env), {
+  const listener = getRequestListener((req, env) => {
+    // RFC 9112 §3.2: a request with more than one Host field is a bad request (Node keeps the first silently).
+    if (env.incoming.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length > 1) return badRequestLine(vocabulary, log, 'more than one Host header');
+    return app.fetch(req, env);
+  }, {
     errorHandler: (e) => {
       // Reached only if the app itself cannot answer: no detail to the client or the log.
       if (!(e instanceof RequestError)) return new Response('Internal Server Error', { status: 500 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { ukToday } from '../widget/rules/age.ts';
 import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
 
 /** An SMSP-wide auditor (smspAuditorRoles), and an auditor of the local client's trust only (auditorRoles). */
@@ -104,7 +105,7 @@ describe('the audit trail for IG staff', () => {
     const v = JSON.parse((await asAuditor('/admin/audit/verify')).body);
     assert.equal(v.ok, true);
     assert.match(v.summary, /^intact, \d+ records/);
-    const today = new Date().toISOString().slice(0, 10);
+    const today = ukToday();
     const t = JSON.parse((await asAuditor(`/admin/throughput?date=${today}`)).body);
     assert.equal(t.total, 3);
     assert.deepEqual(Object.keys(t).sort(), ['date', 'peakHour', 'peakHourCount', 'total']);
@@ -126,7 +127,7 @@ describe('the audit trail for IG staff', () => {
     assert.equal(csv.length, everything.length + 1, 'the CSV export is scoped too (plus the search since)');
     assert.ok(csv.every((l) => l.split(',')[5] === '"test-epr"'));
     // throughput: the trust's two widget queries, against three across the SMSP
-    const today = new Date().toISOString().slice(0, 10);
+    const today = ukToday();
     assert.equal(JSON.parse((await asTrust(`/admin/throughput?date=${today}`)).body).total, 2);
     assert.equal(JSON.parse((await asAuditor(`/admin/throughput?date=${today}`)).body).total, 3);
     // verifying the whole chain shows no record content, so any auditor may

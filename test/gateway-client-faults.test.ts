@@ -292,7 +292,11 @@ describe('a missing or invalid Host header', () => {
     'HTTP/1.0 without Host': 'GET /healthz HTTP/1.0\r\n\r\n',
     'a Host with a space': 'GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
     'a Host with a user part': 'POST /api/fgm-status HTTP/1.1\r\nHost: 9990000018@x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+    // RFC 9112 §3.2: more than one Host field is a 400, whichever one a proxy would have read.
+    'two Host headers': 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: other.example\r\nConnection: close\r\n\r\n',
   };
+  // The security headers the app puts on every API answer, read from a real one.
+  const SECURITY = /^(content-security-policy|strict-transport-security|x-content-type-options|x-frame-options|referrer-policy|cross-origin-.*|origin-agent-cluster|x-dns-prefetch-control|x-download-options|x-permitted-cross-domain-policies|x-xss-protection)$/;
   for (const [name, text] of Object.entries(CASES)) {
     it(`SMSP-ERR-002 ${name}: 400 INPUT_MESSAGE_VALIDATION_ERROR in the vocabulary's JSON shape, logged, and the gateway serves on`, async () => {
       const logged = stack.logs.length;
@@ -302,6 +306,10 @@ describe('a missing or invalid Host header', () => {
       const [head, body] = got.split('\r\n\r\n');
       assert.match(head!, /^HTTP\/1\.[01] 400 /);
       assert.match(head!, /content-type: application\/json/i);
+      const headers = Object.fromEntries(head!.split('\r\n').slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const expected = Object.entries((await stack.request('/healthz')).headers).filter(([k]) => SECURITY.test(k));
+      assert.ok(expected.length >= 10, 'the app sets its security headers');
+      for (const [k, v] of expected) assert.equal(headers[k], v, k);
       const row = JSON.parse(readFileSync(new URL('../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')).rows.find((r: { code: string }) => r.code === 'INPUT_MESSAGE_VALIDATION_ERROR');
       assert.deepEqual(JSON.parse(body!), { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display });
       const line = stack.logs.slice(logged).find((l) => l.includes('"code":"INPUT_MESSAGE_VALIDATION_ERROR"'));

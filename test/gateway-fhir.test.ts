@@ -134,6 +134,20 @@ describe('refusals on the FHIR interface', () => {
   it('SMSP-VAL-001 a body that is not XML → 400 INPUT_MESSAGE_VALIDATION_ERROR', () => refused('{"not":"xml"}', { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
   it('SMSP-VAL-001 XML with a DOCTYPE → 400 INPUT_MESSAGE_VALIDATION_ERROR', () =>
     refused(`<!DOCTYPE x [<!ENTITY a "b">]>${bundle('9990000018').xml.replace(/^<\?xml[^>]*\?>/, '')}`, { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
+  // FHIR XML carries values in attributes: text is allowed only in the XHTML narrative div (DSTU2 xml.html).
+  it('SMSP-VAL-001 text or CDATA inside a FHIR element → 400 INPUT_MESSAGE_VALIDATION_ERROR', async () => {
+    const xml = bundle('9990000018').xml;
+    assert.ok(xml.includes('<valueString value="FGM"/>') && xml.includes('<type value="message"/>'));
+    await refused(xml.replace('<valueString value="FGM"/>', '<valueString value="FGM"><![CDATA[y]]></valueString>'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR');
+    await refused(xml.replace('<valueString value="FGM"/>', '<valueString value="FGM">y</valueString>'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR');
+    await refused(xml.replace('<type value="message"/>', '<type value="message"/>note'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR');
+  });
+  it('SMSP-VAL-001 an attribute FHIR XML does not define (a foreign namespace\'s on Bundle) → 400 INPUT_MESSAGE_VALIDATION_ERROR', async () => {
+    const xml = bundle('9990000018').xml;
+    assert.ok(xml.startsWith('<Bundle xmlns="http://hl7.org/fhir">'));
+    await refused(xml.replace('<Bundle xmlns="http://hl7.org/fhir">', '<Bundle xmlns="http://hl7.org/fhir" xmlns:x="urn:x" x:note="y">'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR');
+    await refused(xml.replace('<type value="message"/>', '<type value="message" note="y"/>'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR');
+  });
   it('SMSP-VAL-003 a bundle breaking the profile → 400 INPUT_MESSAGE_VALIDATION_ERROR', () =>
     refused(without(bundle('9990000018').xml, 'MessageHeader.event'), { clientCert: true }, 400, 'INPUT_MESSAGE_VALIDATION_ERROR'));
   it('SMSP-AUDIT-005 a Practitioner without SDS or local identifiers → 401 AUTHOR_CREDENTIALS_ERROR', async () => {

@@ -311,7 +311,8 @@ describe('the same tools on either store', () => {
       assert.deepEqual(pgRows.map((r) => ({ ...r, seq: Number(r.seq) })), db.prepare('SELECT * FROM audit_event ORDER BY seq').all());
       db.close();
 
-      assert.deepEqual(cli(file, 'throughput', '2026-04-01'), { status: 0, out: '2026-04-01: 25 requests; peak hour 09:00 UTC with 9' });
+      // 09:00 UTC on 1 April is 10:00 BST: the report is in UK time.
+      assert.deepEqual(cli(file, 'throughput', '2026-04-01'), { status: 0, out: '2026-04-01: 25 requests; peak hour 10:00 UK time with 9' });
       assert.match(cli(file, 'anchor', '--key', keys.privateKeyFile).out, /^anchored record 25: /);
       // A second copy into a trail that has records is refused (it would fork the chain).
       assert.match(cli(file, 'migrate-to-postgres', '--owner-url', target.ownerUrl).out, /already holds 25 records/);

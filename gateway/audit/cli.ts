@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { readKeyMaterial } from '../key-material.ts';
+import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
 import { retainSqlite } from './retention.ts';
@@ -54,11 +55,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'throughput': {
-      const date = positionals[0] ?? new Date().toISOString().slice(0, 10);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`throughput: "${date}" is not YYYY-MM-DD`);
+      const date = positionals[0] ?? ukToday();
+      if (!isIsoDate(date)) throw new Error(`throughput: "${date}" is not a YYYY-MM-DD date`);
       const trail = await openAuditTrail(config, hmacKey());
       const t = await trail.throughput(date).finally(() => trail.close());
-      console.log(`${t.date}: ${t.total} requests; peak hour ${t.peakHour ?? '-'}:00 UTC with ${t.peakHourCount}`);
+      console.log(`${t.date}: ${t.total} requests; peak hour ${t.peakHour ?? '-'}:00 UK time with ${t.peakHourCount}`);
       return 0;
     }
     case 'retain': {

@@ -55,9 +55,9 @@ describe('PostgreSQL audit store', () => {
       assert.equal((await trail.search({ userId: 'user-1' })).length, 67);
       assert.equal((await trail.search({ clientId: 'epr', from: new Date('2026-04-01T14:00:10Z'), to: new Date('2026-04-01T16:00:12+02:00') })).length, 1);
       assert.equal((await trail.search({ limit: 5, afterSeq: 10 }))[0]!.seq, 11);
-      // 200 events one second apart from 14:00:00: all in hour 14.
-      assert.deepEqual(await trail.throughput('2026-04-01'), { date: '2026-04-01', total: 200, peakHour: '14', peakHourCount: 200 });
-      assert.deepEqual(await trail.throughput('2026-04-01', 'chs'), { date: '2026-04-01', total: 100, peakHour: '14', peakHourCount: 100 });
+      // 200 events one second apart from 14:00:00 UTC: all in hour 15 UK time (BST).
+      assert.deepEqual(await trail.throughput('2026-04-01'), { date: '2026-04-01', total: 200, peakHour: '15', peakHourCount: 200 });
+      assert.deepEqual(await trail.throughput('2026-04-01', 'chs'), { date: '2026-04-01', total: 100, peakHour: '15', peakHourCount: 100 });
       assert.equal((await trail.head())?.seq, 200);
     } finally {
       await trail.close();

@@ -19,6 +19,7 @@ import pg from 'pg';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
 import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
 import type { AuditSearch, Throughput } from './sqlite-store.ts';
+import { ukDayBounds, ukPeak } from './uk-day.ts';
 
 /** Every column of the table, in order (the SQLite store's, the CSV export's). */
 const COLUMNS = ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'] as const;
@@ -287,17 +288,17 @@ export function postgresReader(pool: pg.Pool) {
       return (await pool.query<AuditRow>(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${limit}`, values)).rows;
     },
     async throughput(date: string, clientId?: string): Promise<Throughput> {
-      const values: unknown[] = [`${date}T00:00:00`, `${date}T24`];
+      const { start, end } = ukDayBounds(date);
+      const values: unknown[] = [start, end];
       const hours = (
         await pool.query<{ hour: string; n: number }>(
-          `SELECT substr("time", 12, 2) AS hour, count(*)::int AS n FROM audit_event
+          `SELECT substr("time", 1, 13) AS hour, count(*)::int AS n FROM audit_event
            WHERE "time" >= $1 AND "time" < $2 AND "eventType" IN ('widget-query', 'fhir-query', 'cds-query') ${clientId ? `AND "clientId" = $${values.push(clientId)}` : ''}
-           GROUP BY hour ORDER BY n DESC, hour`,
+           GROUP BY hour`,
           values,
         )
       ).rows;
-      const total = hours.reduce((sum, h) => sum + h.n, 0);
-      return { date, total, peakHour: hours[0]?.hour ?? null, peakHourCount: hours[0]?.n ?? 0 };
+      return ukPeak(date, hours);
     },
     /** Records after `afterSeq`, oldest first, a page at a time (verify streams the chain with these). */
     async page(afterSeq: number, size: number): Promise<AuditRow[]> {

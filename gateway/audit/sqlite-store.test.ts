@@ -111,7 +111,8 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
   it('SMSP-PERF-002 the throughput report for a day of synthetic traffic', async () => {
     const file = join(dir, 'f.sqlite');
     const store = await openSqliteAuditStore(file, KEY);
-    // 2026-04-01: hour 09 × 3, hour 14 × 5 (one of them FHIR), hour 23 × 1; plus noise outside the day and non-query events
+    // 2026-04-01 (UTC times; the UK is on BST, UTC+1): hour 09 × 3, hour 14 × 5 (one of them FHIR), hour 23 × 1 (00:xx on
+    // the 2nd in the UK); 23:59:59.999 on the 31st is 00:59 on the 1st in the UK; plus non-query events and the next day
     const at = (h: string, n: number, type: AuditEvent['eventType'] = 'widget-query') =>
       Array.from({ length: n }, (_, i) => event({ eventType: type, time: `2026-04-01T${h}:${String(i).padStart(2, '0')}:00.000Z` }));
     const all = [...at('09', 3), ...at('14', 4), ...at('14', 1, 'fhir-query'), ...at('23', 1), ...at('14', 7, 'audit-query'),
@@ -119,7 +120,8 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
     for (const e of all) await store.record(e);
     await store.close();
     const db = openAuditReader(file);
-    assert.deepEqual(throughputOn(db, '2026-04-01'), { date: '2026-04-01', total: 9, peakHour: '14', peakHourCount: 5 });
+    assert.deepEqual(throughputOn(db, '2026-04-01'), { date: '2026-04-01', total: 9, peakHour: '15', peakHourCount: 5 });
+    assert.deepEqual(throughputOn(db, '2026-04-02'), { date: '2026-04-02', total: 2, peakHour: '00', peakHourCount: 1 });
     assert.deepEqual(throughputOn(db, '2026-04-03'), { date: '2026-04-03', total: 0, peakHour: null, peakHourCount: 0 });
     db.close();
   });

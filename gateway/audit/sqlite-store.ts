@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
 import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
+import { ukDayBounds, ukPeak } from './uk-day.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_event (
@@ -64,7 +65,7 @@ export interface AuditSearch {
 export interface Throughput {
   date: string;
   total: number;
-  /** UTC hour (00–23) with the most requests, or null on a day without any. */
+  /** UK hour (00–23, Europe/London) with the most requests, or null on a day without any. */
   peakHour: string | null;
   peakHourCount: number;
 }
@@ -98,17 +99,16 @@ export function searchAudit(db: Database.Database, q: AuditSearch): AuditRow[] {
     }) as AuditRow[];
 }
 
-/** The throughput report for one UTC day (SMSP-PERF-002): widget and FHIR queries, no patient data; one client's only when `clientId` is given. */
+/** The throughput report for one UK calendar day (SMSP-PERF-002): widget and FHIR queries, no patient data; one client's only when `clientId` is given. */
 export function throughputOn(db: Database.Database, date: string, clientId?: string): Throughput {
   const hours = db
     .prepare(
-      `SELECT substr(time, 12, 2) AS hour, count(*) AS n FROM audit_event
+      `SELECT substr(time, 1, 13) AS hour, count(*) AS n FROM audit_event
        WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query', 'cds-query') ${clientId ? 'AND clientId = @clientId' : ''}
-       GROUP BY hour ORDER BY n DESC, hour`,
+       GROUP BY hour`,
     )
-    .all({ start: `${date}T00:00:00`, end: `${date}T24`, clientId }) as { hour: string; n: number }[];
-  const total = hours.reduce((s, h) => s + h.n, 0);
-  return { date, total, peakHour: hours[0]?.hour ?? null, peakHourCount: hours[0]?.n ?? 0 };
+    .all({ ...ukDayBounds(date), clientId }) as { hour: string; n: number }[];
+  return ukPeak(date, hours);
 }
 
 /** The synchronous writer the worker thread runs: schema, chain head, one transaction per batch. */

@@ -72,6 +72,7 @@ class Walker {
   }
 
   element(el: XmlElement, def: ElementDef, path: string, type: string, profile: Profile) {
+    if (type !== 'xhtml') this.markup(el, path, type);
     if (isPrimitive(type)) return this.primitive(el, def, path, type);
     if (type === 'Resource' && def !== profile.root) return this.contained(el, path);
     if (type === 'Extension') {
@@ -129,6 +130,16 @@ class Walker {
       bySlice[at]!.push(m);
     }
     def.slices.forEach((s, i) => this.group(bySlice[i]!, s, `${path}[${s.sliceName}]`, profile));
+  }
+
+  /**
+   * DSTU2 XML: values are attributes, so no FHIR element holds text (only the XHTML div does), and
+   * its only attributes are `id`, `value` and an extension's `url` (namespace declarations aside).
+   */
+  markup(el: XmlElement, path: string, type: string) {
+    if (el.text) this.out.push({ path, message: 'holds text, which FHIR XML allows only in the narrative div' });
+    const allowed = type === 'Extension' ? ['id', 'url'] : ['id', 'value'];
+    if (Object.keys(el.attrs).some((a) => !allowed.includes(a))) this.out.push({ path, message: 'has an attribute FHIR XML does not allow' });
   }
 
   primitive(el: XmlElement, def: ElementDef, path: string, type: string) {

@@ -126,10 +126,11 @@ describe('FGMQuery_2_0 request: fixed values, cardinality, references', () => {
     const r = parseQueryBundle(duplicated(REQUEST, 'Parameters.parameter[1]'));
     assert.equal(!r.ok && r.error.element, 'Parameters.parameter[NHSNumber]');
   });
-  test('an attribute in a foreign namespace cannot stand in for the NHS number', () => {
+  test('SMSP-VAL-001 an attribute in a foreign namespace cannot stand in for the NHS number: FHIR XML does not allow it, so the message is refused', () => {
     const spoofed = REQUEST.replace('<valueString value="9999999999"/>', '<valueString value="9999999999" x:value="9990000018" xmlns:x="urn:other"/>');
+    assert.notEqual(spoofed, REQUEST);
     const r = parseQueryBundle(spoofed);
-    assert.equal(r.ok && r.value.nhsNumber, '9999999999');
+    assert.deepEqual(r.ok ? r.value.nhsNumber : r.error.kind, 'invalid');
   });
   test('MESSAGE_NOT_WELL_FORMED a prefix with no namespace declaration is refused, not read as FHIR', () => {
     const r = parseQueryBundle(REQUEST.replace(/<(\/?)Bundle>/g, '<$1f:Bundle>'));

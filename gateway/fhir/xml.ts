@@ -18,6 +18,8 @@ export interface XmlElement {
   ns: string;
   attrs: Record<string, string>;
   children: XmlElement[];
+  /** True when the element holds character data other than whitespace (text or CDATA) beside its children. */
+  text?: boolean;
 }
 
 const parser = new XMLParser({
@@ -85,8 +87,12 @@ function toElement(node: Ordered, scope: Record<string, string>): XmlElement | u
   const colon = qname.indexOf(':');
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
   if (prefix && !Object.hasOwn(inner, prefix)) throw new Error(`undeclared namespace prefix ${prefix}`);
-  const children = ((node[qname] as Ordered[]) ?? []).flatMap((c) => toElement(c, inner) ?? []);
-  return { name: colon < 0 ? qname : qname.slice(colon + 1), ns: inner[prefix] ?? '', attrs, children };
+  const content = (node[qname] as Ordered[]) ?? [];
+  const children = content.flatMap((c) => toElement(c, inner) ?? []);
+  const element: XmlElement = { name: colon < 0 ? qname : qname.slice(colon + 1), ns: inner[prefix] ?? '', attrs, children };
+  // Kept as a flag only: FHIR XML carries values in attributes, so text is for the validator to refuse.
+  if (content.some((c) => '#text' in c && /\S/.test(String(c['#text'])))) element.text = true;
+  return element;
 }
 
 /**

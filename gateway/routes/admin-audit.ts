@@ -14,6 +14,7 @@ import type { AuditTrail } from '../audit/trail.ts';
 import { describeVerify } from '../audit/verify.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
+import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
 
 const holds = (c: Context<GatewayEnv>, wanted: readonly string[]) => {
   const { roles, activities } = c.get('identity');
@@ -46,7 +47,8 @@ const instant = z.iso
 export const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
-  nhsNumber: z.string().regex(/^\d{10}$/).optional(),
+  // Spaces stripped as the widget API does, so the 3-3-4 form on screen (999 000 0018) finds the records.
+  nhsNumber: z.string().max(20).transform((s) => s.replace(/\s/g, '')).pipe(z.string().regex(/^\d{10}$/)).optional(),
   from: instant.optional(),
   to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
@@ -100,8 +102,10 @@ export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
 /** `GET /admin/throughput?date=YYYY-MM-DD` */
 export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return async function throughputRoute(c) {
-    const date = c.req.query('date') ?? new Date().toISOString().slice(0, 10);
+    const date = c.req.query('date') ?? ukToday();
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('audit-query-invalid', 'throughput: date is not YYYY-MM-DD');
+    // A date that does not exist (2026-02-30) would report zeros as if it were a quiet day.
+    if (!isIsoDate(date)) throw new SmspError('audit-query-invalid', 'throughput: no such date');
     const scope = auditScope(c);
     noteAudit(c, { detail: JSON.stringify({ throughput: date, scope: scope ?? 'smsp' }) });
     c.set('outcomeCode', 'SUCCESS');

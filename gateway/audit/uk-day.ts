@@ -1,0 +1,42 @@
+/**
+ * @module audit/uk-day
+ * The throughput report's day and hours are UK civil time (Europe/London, BST aware): a trust reads
+ * "Tuesday" and "the 9 o'clock peak" as its staff lived them, not as UTC. Stored times are UTC.
+ */
+
+const london = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+
+/** Minutes Europe/London is ahead of UTC at `ms` (0 or 60). */
+function londonOffsetMinutes(ms: number): number {
+  const p = Object.fromEntries(london.formatToParts(ms).map((x) => [x.type, x.value]));
+  return (Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!) - Math.floor(ms / 60_000) * 60_000) / 60_000;
+}
+
+/** UTC instant of 00:00 UK time on `date` (YYYY-MM-DD). UK clocks change at 01:00 UTC, so the offset at 00:00 UTC is the one at UK midnight. */
+function ukMidnight(date: string): number {
+  const utc = Date.parse(`${date}T00:00:00Z`);
+  return utc - londonOffsetMinutes(utc) * 60_000;
+}
+
+/** The UTC bounds [start, end) of the UK calendar day `date`, written as the store writes times (toISOString). */
+export function ukDayBounds(date: string): { start: string; end: string } {
+  const next = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return { start: new Date(ukMidnight(date)).toISOString(), end: new Date(ukMidnight(next)).toISOString() };
+}
+
+/**
+ * Folds counts per UTC hour (`YYYY-MM-DDTHH`, as `substr(time, 1, 13)`) into the report's UK peak
+ * hour. UK offsets are whole hours, so each UTC hour is exactly one UK hour; on the autumn change
+ * the two 01:00 hours count together.
+ */
+export function ukPeak(date: string, utcHours: readonly { hour: string; n: number }[]) {
+  const byUkHour = new Map<string, number>();
+  for (const { hour, n } of utcHours) {
+    const ms = Date.parse(`${hour}:00:00Z`);
+    const uk = String((new Date(ms).getUTCHours() + londonOffsetMinutes(ms) / 60) % 24).padStart(2, '0');
+    byUkHour.set(uk, (byUkHour.get(uk) ?? 0) + n);
+  }
+  const [peak] = [...byUkHour].sort(([ha, a], [hb, b]) => b - a || ha.localeCompare(hb));
+  const total = utcHours.reduce((s, h) => s + h.n, 0);
+  return { date, total, peakHour: peak?.[0] ?? null, peakHourCount: peak?.[1] ?? 0 };
+}
