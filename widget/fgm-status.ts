@@ -8,6 +8,9 @@ import { formatDate, formatDateTime, formatNhsNumber, isIsoDate, isUnder18, isVa
 import { queryFgmStatus } from './gateway-client.ts';
 import { styles } from './fgm-status.styles.ts';
 
+/** The longest MSCA-FGMRISQR-08 lets an answer be kept: 24 hours, in milliseconds. */
+const DAY = 86_400_000;
+
 /** `fgm-status-change` detail: every outcome, for the host's own logic. */
 export interface FgmStatusChangeDetail {
   status: 'indicator' | 'no-record' | 'not-applicable' | 'error';
@@ -52,11 +55,18 @@ interface Indicator {
 export class FgmStatus extends LitElement {
   static override styles = styles;
   static version = '0.1.0';
+  static #maxAnswerAge = DAY;
   /**
-   * Milliseconds an indicator may stay on screen after Spine last confirmed it: 24 hours, the most
-   * MSCA-FGMRISQR-08 allows (FGMISQ0011). The element asks again at half of it.
+   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`):
+   * 24 hours by default, and at most: MSCA-FGMRISQR-08 allows no more (FGMISQ0011), so a larger
+   * value is clamped to 24 hours. The element asks again at half of it.
    */
-  static maxAnswerAge = 86_400_000;
+  static get maxAnswerAge(): number {
+    return FgmStatus.#maxAnswerAge;
+  }
+  static set maxAnswerAge(ms: number) {
+    FgmStatus.#maxAnswerAge = Math.min(ms, DAY);
+  }
   /** Milliseconds the element waits for a `token` or `tokenProvider` before it tells the host: `fgm-status-error` NO_SESSION_TOKEN. */
   static tokenWait = 5000;
 
@@ -186,17 +196,23 @@ export class FgmStatus extends LitElement {
 
     const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, nhsNumber, birthDate, signal: controller.signal });
     if (stale()) return; // an answer for a previous patient is dropped, never shown
-    if (!result.ok) return this.#fail(nhsNumber, { code: result.code, ...(result.httpStatus && { httpStatus: result.httpStatus }) });
+    if (!('body' in result)) return this.#fail(nhsNumber, result);
     const { body, httpStatus } = result;
     const ids = body.messageId ? { messageId: body.messageId } : {};
-    if (body.status === 'indicator' && body.nhsNumber === nhsNumber && body.assessmentDate && body.checkedAt) {
-      this._indicator = { nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt };
-      clearTimeout(this.#expiry);
-      this.#expiry = setTimeout(() => (this._indicator = undefined), FgmStatus.maxAnswerAge);
-      return this.#change({ status: 'indicator', ...this._indicator, ...ids });
+    if (body.status === 'indicator') {
+      // Kept maxAnswerAge after Spine's timestamp, not after it arrived; never longer than that from
+      // now either, should this clock be behind Spine's. One already that old is not shown.
+      const max = FgmStatus.maxAnswerAge;
+      const left = Math.min(max, Date.parse(body.checkedAt!) + max - Date.now());
+      if (left > 0) {
+        this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
+        clearTimeout(this.#expiry);
+        this.#expiry = setTimeout(() => (this._indicator = undefined), left);
+        return this.#change({ status: 'indicator', ...this._indicator, ...ids });
+      }
     }
     if (body.status === 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
-    // An error, or an indicator answer that does not match this patient: show nothing, tell IT.
+    // An error, or an indicator too old to show: show nothing, tell IT.
     return this.#fail(nhsNumber, { code: body.status === 'error' ? body.code : 'GATEWAY_BAD_RESPONSE', smspCode: body.smspCode, httpStatus, ...ids });
   }
 
