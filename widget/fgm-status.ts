@@ -64,6 +64,7 @@ export class FgmStatus extends LitElement {
   static get maxAnswerAge(): number {
     return FgmStatus.#maxAnswerAge;
   }
+  /** @ignore one entry in custom-elements.json: the getter's. */
   static set maxAnswerAge(ms: number) {
     FgmStatus.#maxAnswerAge = Math.min(ms, DAY);
   }
