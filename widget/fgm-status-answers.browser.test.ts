@@ -6,8 +6,7 @@ import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 import '../widget/define.ts';
 import { FgmStatus } from './fgm-status.ts';
-import { answerWith, double, frame, isEmpty, mount, text } from '../test/widget-double/harness.ts';
-import { fakeClock, type FakeClock } from '../test/widget-double/fake-clock.ts';
+import { answerWith, clockAt, double, frame, isEmpty, mount, realClock, text } from '../test/widget-double/harness.ts';
 
 const HOUR = 3_600_000;
 /** What test/widget-double/browser-storage.mjs reports. */
@@ -31,25 +30,16 @@ const indicator = (change: Record<string, unknown> = {}) => ({
   ...change,
 });
 
-let clock: FakeClock | undefined;
-/** The page's clock reads `now`, and the double's answers carry Spine's timestamp `spineTime`. */
-async function clockAt(now: number, spineTime = SPINE_TIME): Promise<FakeClock> {
-  await double(`spine-time?at=${encodeURIComponent(spineTime)}`);
-  clock = fakeClock(now);
-  return clock;
-}
-
 const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
 beforeEach(() => double('reset'));
 afterEach(() => {
-  clock?.restore();
-  clock = undefined;
+  realClock();
   FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE;
 });
 
 /** Mounts 9990000018 with the page's clock a minute after Spine's timestamp; resolves once it has answered. */
 async function shownFor(body: unknown, status = 200) {
-  await clockAt(SPINE + 60_000);
+  await clockAt(SPINE_TIME, SPINE + 60_000);
   await answerWith(status, body);
   const mounted = await mount({ nhs: '9990000018', born: '2014-03-02' });
   await mounted.outcome;
@@ -127,7 +117,7 @@ describe('<fgm-status> 24 hours after Spine\'s timestamp', () => {
   it('FGMISQ0011 MSCA-FGMRISQR-08 by default asks again (a new query) 12 h after the answer, and a fresh answer keeps the indicator up past the first one\'s 24 h', async () => {
     expect(DEFAULT_MAX_ANSWER_AGE).to.equal(24 * HOUR);
     const arrived = SPINE + 3 * HOUR;
-    const c = await clockAt(arrived);
+    const c = await clockAt(SPINE_TIME, arrived);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
     c.moveTo(arrived + 12 * HOUR - 1);
@@ -149,7 +139,7 @@ describe('<fgm-status> 24 hours after Spine\'s timestamp', () => {
     FgmStatus.maxAnswerAge = 48 * HOUR;
     expect(FgmStatus.maxAnswerAge).to.equal(24 * HOUR);
     const arrived = SPINE + HOUR;
-    const c = await clockAt(arrived);
+    const c = await clockAt(SPINE_TIME, arrived);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
     el.token = 'spine-down';
@@ -167,21 +157,20 @@ describe('<fgm-status> 24 hours after Spine\'s timestamp', () => {
   });
 
   it('MSCA-FGMRISQR-08 an answer whose Spine timestamp is already 24 h old is GATEWAY_BAD_RESPONSE and never shown; a millisecond younger, it is shown', async () => {
-    await clockAt(SPINE + 24 * HOUR);
+    await clockAt(SPINE_TIME, SPINE + 24 * HOUR);
     const old = await mount({ nhs: '9990000018', born: '2014-03-02' });
     await old.outcome;
     await old.el.updateComplete;
     expect(old.seen.errors).to.deep.equal([{ code: 'GATEWAY_BAD_RESPONSE', smspCode: 'SMSP-0000', httpStatus: 200, messageId: 'msg-18' }]);
     expect(isEmpty(old.el)).to.equal(true);
-    clock!.restore();
-    await clockAt(SPINE + 24 * HOUR - 1);
+    await clockAt(SPINE_TIME, SPINE + 24 * HOUR - 1);
     const young = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await young.outcome).status).to.equal('indicator');
   });
 
   it('MSCA-FGMRISQR-08 a Spine timestamp ahead of this clock (a clock behind Spine\'s) keeps the indicator at most 24 h from its arrival', async () => {
     const arrived = SPINE - HOUR;
-    const c = await clockAt(arrived);
+    const c = await clockAt(SPINE_TIME, arrived);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
     el.token = 'spine-down';

@@ -5,8 +5,7 @@ import '../widget/define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from './fgm-status.ts';
 import { ukToday } from './format.ts';
-import { double, frame, isEmpty, mount, text } from '../test/widget-double/harness.ts';
-import { fakeClock, type FakeClock } from '../test/widget-double/fake-clock.ts';
+import { clockAt, double, frame, isEmpty, mount, realClock, text } from '../test/widget-double/harness.ts';
 
 /** YYYY-MM-DD for `years` ago today, shifted by `days` (UK calendar). */
 function bornYearsAgo(years: number, days = 0): string {
@@ -17,18 +16,10 @@ function bornYearsAgo(years: number, days = 0): string {
 const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
 const DEFAULT_TOKEN_WAIT = FgmStatus.tokenWait;
 const HOUR = 3_600_000;
-let clock: FakeClock | undefined;
-/** Spine answers with the timestamp `spineTime`, and the page's clock reads `now` (a minute later unless said). */
-async function spineAnswersAt(spineTime: string, now = Date.parse(spineTime) + 60_000): Promise<FakeClock> {
-  await double(`spine-time?at=${encodeURIComponent(spineTime)}`);
-  clock = fakeClock(now);
-  return clock;
-}
 beforeEach(() => double('reset'));
 // A test that changes them and then fails must not leave them changed for the next.
 afterEach(() => {
-  clock?.restore();
-  clock = undefined;
+  realClock();
   FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE;
   FgmStatus.tokenWait = DEFAULT_TOKEN_WAIT;
 });
@@ -45,7 +36,7 @@ describe('<fgm-status>', () => {
   });
 
   it('MSCA-FGMRISQR-06 shows the alert with exactly the required content for an indicator', async () => {
-    await spineAnswersAt('2026-07-01T13:14:15.000Z');
+    await clockAt('2026-07-01T13:14:15.000Z');
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect(await outcome).to.deep.equal({ status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18' });
     await el.updateComplete;
@@ -86,7 +77,7 @@ describe('<fgm-status>', () => {
   });
 
   it('MSCA-FGMRISG-02 shows GMT times in winter and the NHS number on one line', async () => {
-    await spineAnswersAt('2026-11-24T10:11:12.000Z');
+    await clockAt('2026-11-24T10:11:12.000Z');
     const { el, outcome } = await mount({ nhs: '9990000042', born: '2019-11-30' });
     await outcome;
     await el.updateComplete;
@@ -329,7 +320,7 @@ describe('<fgm-status>', () => {
   });
 
   it('MSCA-FGMRISQR-08 asks again at half of maxAnswerAge (12 h); a refresh it cannot confirm takes the indicator down', async () => {
-    const c = await spineAnswersAt('2026-07-01T13:14:15.000Z');
+    const c = await clockAt('2026-07-01T13:14:15.000Z');
     const arrived = Date.now();
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
@@ -347,7 +338,7 @@ describe('<fgm-status>', () => {
   it('MSCA-FGMRISQR-07 FGMISQR010 FGMISQ0011 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until 24 h after Spine\'s timestamp for it, not after it arrived', async () => {
     const spineTime = Date.parse('2026-07-01T13:14:15.000Z');
     // The answer arrives an hour after Spine's timestamp (a clock an hour ahead of Spine's).
-    const c = await spineAnswersAt('2026-07-01T13:14:15.000Z', spineTime + HOUR);
+    const c = await clockAt('2026-07-01T13:14:15.000Z', spineTime + HOUR);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
     el.token = 'spine-down'; // the refresh, at half of maxAnswerAge, finds Spine unreachable

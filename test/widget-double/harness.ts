@@ -4,6 +4,7 @@
  * with its events recorded, and reading what it shows.
  */
 import { fixture, html } from '@open-wc/testing';
+import { fakeClock, type FakeClock } from './fake-clock.ts';
 import type { FgmStatus } from '../../widget/fgm-status.ts';
 import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from '../../widget/fgm-status.ts';
 
@@ -18,6 +19,23 @@ export const double = async (path: string) => (await fetch(`/__double/${path}`))
 /** Makes the double send this answer, as the gateway's widget API would, until the next test. */
 export const answerWith = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers }) });
+
+let clock: FakeClock | undefined;
+/**
+ * The double's answers carry Spine's timestamp `spineTime`, and the page's clock reads `now` (a
+ * minute later unless said) and moves only when the test moves it. Undo with `realClock()`.
+ */
+export async function clockAt(spineTime: string, now = Date.parse(spineTime) + 60_000): Promise<FakeClock> {
+  await double(`spine-time?at=${encodeURIComponent(spineTime)}`);
+  clock?.restore();
+  clock = fakeClock(now);
+  return clock;
+}
+/** Puts the real clock back (in an afterEach: a failed test must not leave it fake). */
+export function realClock() {
+  clock?.restore();
+  clock = undefined;
+}
 
 /** Mounts the element with events recorded from the very first one (some fire during the first update). */
 export async function mount(attrs: { nhs: string; born?: string; token?: string }): Promise<{ el: FgmStatus; seen: Seen; outcome: Promise<FgmStatusChangeDetail> }> {
