@@ -59,7 +59,8 @@ export class FgmStatus extends LitElement {
   /**
    * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`):
    * 24 hours by default, and at most: MSCA-FGMRISQR-08 allows no more (FGMISQ0011), so a larger
-   * value is clamped to 24 hours. The element asks again at half of it.
+   * value is clamped to 24 hours. The element asks again halfway to that limit (12 hours after a
+   * fresh answer).
    */
   static get maxAnswerAge(): number {
     return FgmStatus.#maxAnswerAge;
@@ -108,11 +109,11 @@ export class FgmStatus extends LitElement {
   #controller: AbortController | undefined;
   /** The last query stopped because the host had not given a token yet. */
   #awaitingToken = false;
-  /** When the current question was answered (0: not yet, or cut short). */
-  #answeredAt = 0;
+  /** When to ask again (0: the current question is not answered yet, or was cut short). */
+  #askAt = 0;
   /** The next timed step: asking again (maxAnswerAge, or a return to the page), or giving up waiting for a token. */
   #refresh: ReturnType<typeof setTimeout> | undefined;
-  /** Takes the indicator down maxAnswerAge after Spine last confirmed it, whatever a refresh is doing. */
+  /** Takes the indicator down maxAnswerAge after Spine's timestamp for it, whatever a refresh is doing. */
   #expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
@@ -136,13 +137,14 @@ export class FgmStatus extends LitElement {
   }
 
   /**
-   * Asks again once the answer reaches half of maxAnswerAge (so a failed refresh still leaves a
-   * confirmed indicator within its limit), or at once when there is none; never off the page.
+   * Asks again at #askAt: halfway through the time an indicator has left, or half of maxAnswerAge
+   * after another answer (so a failed refresh still leaves a confirmed indicator up, within its
+   * limit); at once when there is no answer; never off the page.
    */
   #schedule() {
     clearTimeout(this.#refresh);
     // A delay of 0 or less runs at once.
-    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(true), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge / 2 - Date.now());
+    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(true), this.#askAt && this.#askAt - Date.now());
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
@@ -160,9 +162,9 @@ export class FgmStatus extends LitElement {
   async #query(refresh = false) {
     // A new question takes the old answer down first: no alert outlives its patient. A refresh for
     // the same patient keeps a confirmed indicator up through the encounter (MSCA-FGMRISQR-07,
-    // FGMISQR010); #expiry still ends it at maxAnswerAge.
+    // FGMISQR010); #expiry still ends it maxAnswerAge after Spine's timestamp.
     if (!refresh) this._indicator = undefined;
-    this.#answeredAt = 0;
+    this.#askAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
     // Lit still updates a removed element: it asks once it is back on the page (connectedCallback).
@@ -209,6 +211,7 @@ export class FgmStatus extends LitElement {
         this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
         clearTimeout(this.#expiry);
         this.#expiry = setTimeout(() => (this._indicator = undefined), left);
+        this.#askAt = Date.now() + left / 2;
         return this.#change({ status: 'indicator', ...this._indicator, ...ids });
       }
     }
@@ -219,7 +222,7 @@ export class FgmStatus extends LitElement {
 
   #change(detail: FgmStatusChangeDetail) {
     if (detail.status == 'no-record' || detail.status == 'not-applicable') this._indicator = undefined;
-    this.#answeredAt = Date.now();
+    this.#askAt ||= Date.now() + FgmStatus.maxAnswerAge / 2;
     this.#schedule();
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
   }
