@@ -37,10 +37,10 @@ afterEach(() => {
   FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE;
 });
 
-/** Mounts 9990000018 with the page's clock a minute after Spine's timestamp; resolves once it has answered. */
-async function shownFor(body: unknown, status = 200) {
+/** Mounts 9990000018 with the page's clock a minute after Spine's timestamp, the gateway answering `body` (200); resolves once it has answered. */
+async function answeredWith(body: unknown) {
   await clockAt(SPINE_TIME, SPINE + 60_000);
-  await answerWith(status, body);
+  await answerWith(200, body);
   const mounted = await mount({ nhs: '9990000018', born: '2014-03-02' });
   await mounted.outcome;
   await mounted.el.updateComplete;
@@ -52,7 +52,7 @@ describe('<fgm-status> answer checks', () => {
   const refused: [string, unknown][] = [
     ['status not one of the known values ("Indicator")', indicator({ status: 'Indicator' })],
     ['status missing', indicator({ status: undefined })],
-    ['nhsNumber of another patient', indicator({ nhsNumber: '9990000026' })],
+    ['nhsNumber of another patient (FGMISQR003)', indicator({ nhsNumber: '9990000026' })],
     ['nhsNumber written 3-3-4, not the ten digits asked', indicator({ nhsNumber: '999 000 0018' })],
     ['nhsNumber as a JSON number', indicator({ nhsNumber: 9990000018 })],
     ['nhsNumber null', indicator({ nhsNumber: null })],
@@ -84,8 +84,8 @@ describe('<fgm-status> answer checks', () => {
     ['a no-record answer whose checkedAt is "soon"', indicator({ status: 'no-record', assessmentDate: null, checkedAt: 'soon' })],
   ];
   for (const [what, body] of refused) {
-    it(`GATEWAY_BAD_RESPONSE and nothing shown for ${what}`, async () => {
-      const { el, seen } = await shownFor(body);
+    it(`MSCA-FGMRISQR-04 GATEWAY_BAD_RESPONSE and nothing shown for ${what}`, async () => {
+      const { el, seen } = await answeredWith(body);
       expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_BAD_RESPONSE', httpStatus: 200 }]);
       expect(seen.changes).to.deep.equal([{ status: 'error', nhsNumber: '9990000018' }]);
       expect(isEmpty(el)).to.equal(true);
@@ -103,8 +103,8 @@ describe('<fgm-status> answer checks', () => {
     ['an assessment on the UK day of a timestamp written in UTC the day before', { assessmentDate: '2026-07-01', checkedAt: '2026-06-30T23:30:00Z' }, '1/07/2026', '1/07/2026 00:30:00'],
   ];
   for (const [what, change, assessed, checked] of shown) {
-    it(`shows an indicator whose answer has ${what}`, async () => {
-      const { el, seen } = await shownFor(indicator(change));
+    it(`MSCA-FGMRISQR-06 shows an indicator whose answer has ${what}`, async () => {
+      const { el, seen } = await answeredWith(indicator(change));
       expect(seen.errors).to.deep.equal([]);
       expect(seen.changes[0]).to.include({ status: 'indicator', nhsNumber: '9990000018' });
       const [assessment, check] = [...el.shadowRoot!.querySelectorAll('time [aria-hidden="true"]')].map((t) => t.textContent);
