@@ -80,6 +80,7 @@ describe('<fgm-status> answer checks', () => {
     ['messageId an object', indicator({ messageId: { id: 'msg-18' } })],
     ['a body that is a JSON array', [indicator()]],
     ['a body that is a JSON string', 'indicator'],
+    ['a body that is JSON null', null],
     ['a no-record answer for another patient', indicator({ status: 'no-record', nhsNumber: '9990000026', assessmentDate: null })],
     ['a no-record answer whose checkedAt is "soon"', indicator({ status: 'no-record', assessmentDate: null, checkedAt: 'soon' })],
   ];

@@ -43,8 +43,13 @@ export function gatewayDouble() {
       const body = JSON.parse(await readBody(ctx.req));
       requests.push({ ...body, authorization: ctx.get('authorization') });
       if (fixed) {
+        // As JSON whatever it is (a string or null too), with the test's headers.
         for (const [k, v] of Object.entries(fixed.headers ?? {})) ctx.set(k, v);
-        return send(ctx, [fixed.status, fixed.body]);
+        ctx.status = fixed.status;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify(fixed.body);
+        return;
       }
       if (ctx.get('authorization') === 'Bearer receptionist') return send(ctx, REFUSED);
       // Spine cannot be reached, for whichever patient: the gateway's COULD_NOT_CONNECT answer.
