@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayDouble } from './widget-double/gateway-double.mjs';
+import { browserStorage } from './widget-double/browser-storage.mjs';
 import { browserResultsReporter } from './assurance/browser-results-reporter.mjs';
 
 export default {
@@ -15,7 +16,7 @@ export default {
   nodeResolve: true,
   concurrency: 1,
   testFramework: { config: { timeout: 10000 } },
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022' })],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), browserStorage()],
   middleware: [gatewayDouble()],
   // The names feed the requirement trace (test/assurance/trace.ts).
   reporters: [defaultReporter(), browserResultsReporter('.data/test-results/browser.json')],

@@ -24,7 +24,8 @@ const HOST_PACKAGES = ['react@^19', 'react-dom@^19', '@types/react@^19', '@types
 
 /** The gateway the README's example names. */
 const GATEWAY = 'https://fgm-gateway.example.nhs.uk';
-const INDICATOR = { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'm1', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' };
+/** The gateway's answer, stamped as Spine stamps it when asked: the element shows nothing 24 h after that. */
+const indicator = () => ({ status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: new Date().toISOString(), messageId: 'm1', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' });
 
 let dir: string;
 let tarball: string;
@@ -109,7 +110,7 @@ createRoot(document.getElementById('root')!).render(
       if (url.origin !== GATEWAY) return void req.abort();
       if (url.pathname === '/api/fgm-status') {
         asked.push({ authorization: req.headers().authorization, body: JSON.parse(req.postData() ?? 'null') });
-        return void req.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(INDICATOR) });
+        return void req.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(indicator()) });
       }
       const file = join(app, 'dist', url.pathname === '/' ? 'index.html' : url.pathname);
       if (!existsSync(file)) return void req.respond({ status: 404, body: '' });

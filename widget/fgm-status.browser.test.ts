@@ -5,34 +5,7 @@ import '../widget/define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from './fgm-status.ts';
 import { ukToday } from './format.ts';
-
-interface Seen {
-  changes: FgmStatusChangeDetail[];
-  errors: FgmStatusErrorDetail[];
-}
-
-const double = async (path: string) => (await fetch(`/__double/${path}`)).json();
-
-/** Mounts the element with events recorded from the very first one (some fire during the first update). */
-async function mount(attrs: { nhs: string; born?: string; token?: string }): Promise<{ el: FgmStatus; seen: Seen; outcome: Promise<FgmStatusChangeDetail> }> {
-  const seen: Seen = { changes: [], errors: [] };
-  let resolve!: (d: FgmStatusChangeDetail) => void;
-  const outcome = new Promise<FgmStatusChangeDetail>((r) => (resolve = r));
-  const wrapper = await fixture<HTMLDivElement>(html`<div
-    @fgm-status-change=${(e: CustomEvent<FgmStatusChangeDetail>) => {
-      seen.changes.push(e.detail);
-      resolve(e.detail);
-    }}
-    @fgm-status-error=${(e: CustomEvent<FgmStatusErrorDetail>) => seen.errors.push(e.detail)}
-  >
-    <fgm-status nhs-number=${attrs.nhs} nhs-number-verified birth-date=${attrs.born ?? ''} .token=${attrs.token ?? 'clinician'}></fgm-status>
-  </div>`);
-  return { el: wrapper.querySelector('fgm-status')!, seen, outcome };
-}
-
-const frame = () => new Promise((r) => requestAnimationFrame(r));
-const text = (el: Element) => el.shadowRoot!.textContent!.replace(/\s+/g, ' ').trim();
-const isEmpty = (el: FgmStatus) => el.shadowRoot!.querySelector('*') === null && el.getBoundingClientRect().height === 0;
+import { clockAt, double, frame, isEmpty, mount, realClock, text } from '../test/widget-double/harness.ts';
 
 /** YYYY-MM-DD for `years` ago today, shifted by `days` (UK calendar). */
 function bornYearsAgo(years: number, days = 0): string {
@@ -42,9 +15,11 @@ function bornYearsAgo(years: number, days = 0): string {
 
 const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
 const DEFAULT_TOKEN_WAIT = FgmStatus.tokenWait;
+const HOUR = 3_600_000;
 beforeEach(() => double('reset'));
 // A test that changes them and then fails must not leave them changed for the next.
 afterEach(() => {
+  realClock();
   FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE;
   FgmStatus.tokenWait = DEFAULT_TOKEN_WAIT;
 });
@@ -61,6 +36,7 @@ describe('<fgm-status>', () => {
   });
 
   it('MSCA-FGMRISQR-06 shows the alert with exactly the required content for an indicator', async () => {
+    await clockAt('2026-07-01T13:14:15.000Z');
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect(await outcome).to.deep.equal({ status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18' });
     await el.updateComplete;
@@ -101,6 +77,7 @@ describe('<fgm-status>', () => {
   });
 
   it('MSCA-FGMRISG-02 shows GMT times in winter and the NHS number on one line', async () => {
+    await clockAt('2026-11-24T10:11:12.000Z');
     const { el, outcome } = await mount({ nhs: '9990000042', born: '2019-11-30' });
     await outcome;
     await el.updateComplete;
@@ -150,7 +127,7 @@ describe('<fgm-status>', () => {
           expect(part.getBoundingClientRect().right).to.be.at.most(el.getBoundingClientRect().right + 0.5, `${part.tagName} ${part.textContent} fits`);
           expect(part.scrollWidth).to.be.at.most(part.clientWidth || part.scrollWidth, `${part.tagName} ${part.textContent} not clipped`);
         }
-        expect(text(el)).to.contain('Checked with Spine 1/07/2026 14:14:15');
+        expect(text(el)).to.match(/Checked with Spine \d{1,2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}/);
         await expect(el).to.be.accessible(WCAG);
       } finally {
         await setViewport({ width: 800, height: 600 });
@@ -342,36 +319,43 @@ describe('<fgm-status>', () => {
     expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal(['9990000026', '9990000042']);
   });
 
-  it('MSCA-FGMRISQR-08 keeps an answer at most maxAnswerAge, then asks again; one it cannot confirm comes down', async () => {
-    FgmStatus.maxAnswerAge = 100;
+  it('MSCA-FGMRISQR-08 asks again at half of maxAnswerAge (12 h) after a fresh answer; a refresh it cannot confirm takes the indicator down', async () => {
+    const arrived = Date.parse('2026-07-01T13:14:15.000Z');
+    const c = await clockAt('2026-07-01T13:14:15.000Z', arrived); // the answer arrives at Spine's timestamp
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
-    await outcome;
-    await el.updateComplete;
-    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+    expect((await outcome).status).to.equal('indicator');
     el.token = 'receptionist'; // by the time of the refresh, the session no longer allows it
+    c.moveTo(arrived + 12 * HOUR - 1);
+    expect((await double('requests')).length).to.equal(1, 'no refresh before 12 h');
+    c.moveTo(arrived + 12 * HOUR);
     while (seen.errors.length === 0) await frame();
     await el.updateComplete;
     expect(seen.errors[0]!.code).to.equal('ACCESS_DENIED');
     expect(isEmpty(el)).to.equal(true);
-    expect((await double('requests')).map((r: { authorization: string }) => r.authorization).slice(0, 2)).to.deep.equal(['Bearer clinician', 'Bearer receptionist']);
+    expect((await double('requests')).map((r: { authorization: string }) => r.authorization)).to.deep.equal(['Bearer clinician', 'Bearer receptionist']);
   });
 
-  it('MSCA-FGMRISQR-07 FGMISQR010 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until maxAnswerAge', async () => {
-    FgmStatus.maxAnswerAge = 600;
-    const start = performance.now();
+  it('MSCA-FGMRISQR-07 FGMISQR010 FGMISQ0011 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until 24 h after Spine\'s timestamp for it, not after it arrived', async () => {
+    const spineTime = Date.parse('2026-07-01T13:14:15.000Z');
+    // The answer arrives an hour after Spine's timestamp (a clock an hour ahead of Spine's).
+    const c = await clockAt('2026-07-01T13:14:15.000Z', spineTime + HOUR);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
     el.token = 'spine-down'; // the refresh, at half of maxAnswerAge, finds Spine unreachable
+    c.moveTo(spineTime + 13 * HOUR);
     while (seen.errors.length === 0) await frame();
     await el.updateComplete;
     expect(seen.errors[0]!.code).to.equal('COULD_NOT_CONNECT_TO_SPINE');
-    expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
     expect(text(el)).to.contain('Last confirmed by Spine (could not check again)');
     // Marked with when Spine last confirmed it: the first answer's time, not the failed refresh's.
     expect(el.shadowRoot!.querySelector('time[datetime="2026-07-01T13:14:15.000Z"]')).to.exist;
-    while (!isEmpty(el)) await frame();
-    expect(performance.now() - start).to.be.at.least(600);
-    expect((await double('requests')).length).to.be.at.least(2);
+    c.moveTo(spineTime + 24 * HOUR - 1);
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[role="alert"]'), 'still up 1 ms before 24 h').to.exist;
+    c.moveTo(spineTime + 24 * HOUR);
+    await el.updateComplete;
+    expect(isEmpty(el), 'down 24 h after Spine\'s timestamp').to.equal(true);
+    expect((await double('requests')).length).to.equal(2);
   });
 
   it('MSCA-FGMRISDQ-01 FGMISQ003 MSCA-FGMRISQ-03 asks nothing until the host marks the NHS number verified, and tells it; allow-unverified is the explicit opt-out', async () => {

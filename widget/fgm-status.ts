@@ -8,6 +8,9 @@ import { formatDate, formatDateTime, formatNhsNumber, isIsoDate, isUnder18, isVa
 import { queryFgmStatus } from './gateway-client.ts';
 import { styles } from './fgm-status.styles.ts';
 
+/** The longest MSCA-FGMRISQR-08 lets an answer be kept: 24 hours, in milliseconds. */
+const DAY = 86_400_000;
+
 /** `fgm-status-change` detail: every outcome, for the host's own logic. */
 export interface FgmStatusChangeDetail {
   status: 'indicator' | 'no-record' | 'not-applicable' | 'error';
@@ -52,11 +55,20 @@ interface Indicator {
 export class FgmStatus extends LitElement {
   static override styles = styles;
   static version = '0.1.0';
+  static #maxAnswerAge = DAY;
   /**
-   * Milliseconds an indicator may stay on screen after Spine last confirmed it: 24 hours, the most
-   * MSCA-FGMRISQR-08 allows (FGMISQ0011). The element asks again at half of it.
+   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`):
+   * 24 hours by default, and at most: MSCA-FGMRISQR-08 allows no more (FGMISQ0011), so a larger
+   * value is clamped to 24 hours. The element asks again halfway to that limit (12 hours after a
+   * fresh answer).
    */
-  static maxAnswerAge = 86_400_000;
+  static get maxAnswerAge(): number {
+    return FgmStatus.#maxAnswerAge;
+  }
+  /** @ignore one entry in custom-elements.json: the getter's. */
+  static set maxAnswerAge(ms: number) {
+    FgmStatus.#maxAnswerAge = Math.min(ms, DAY);
+  }
   /** Milliseconds the element waits for a `token` or `tokenProvider` before it tells the host: `fgm-status-error` NO_SESSION_TOKEN. */
   static tokenWait = 5000;
 
@@ -97,11 +109,11 @@ export class FgmStatus extends LitElement {
   #controller: AbortController | undefined;
   /** The last query stopped because the host had not given a token yet. */
   #awaitingToken = false;
-  /** When the current question was answered (0: not yet, or cut short). */
-  #answeredAt = 0;
+  /** When to ask again (0: the current question is not answered yet, or was cut short). */
+  #askAt = 0;
   /** The next timed step: asking again (maxAnswerAge, or a return to the page), or giving up waiting for a token. */
   #refresh: ReturnType<typeof setTimeout> | undefined;
-  /** Takes the indicator down maxAnswerAge after Spine last confirmed it, whatever a refresh is doing. */
+  /** Takes the indicator down maxAnswerAge after Spine's timestamp for it, whatever a refresh is doing. */
   #expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
@@ -125,13 +137,14 @@ export class FgmStatus extends LitElement {
   }
 
   /**
-   * Asks again once the answer reaches half of maxAnswerAge (so a failed refresh still leaves a
-   * confirmed indicator within its limit), or at once when there is none; never off the page.
+   * Asks again at #askAt: halfway through the time an indicator has left, or half of maxAnswerAge
+   * after another answer (so a failed refresh still leaves a confirmed indicator up, within its
+   * limit); at once when there is no answer; never off the page.
    */
   #schedule() {
     clearTimeout(this.#refresh);
     // A delay of 0 or less runs at once.
-    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(true), this.#answeredAt && this.#answeredAt + FgmStatus.maxAnswerAge / 2 - Date.now());
+    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(true), this.#askAt && this.#askAt - Date.now());
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
@@ -149,9 +162,9 @@ export class FgmStatus extends LitElement {
   async #query(refresh = false) {
     // A new question takes the old answer down first: no alert outlives its patient. A refresh for
     // the same patient keeps a confirmed indicator up through the encounter (MSCA-FGMRISQR-07,
-    // FGMISQR010); #expiry still ends it at maxAnswerAge.
+    // FGMISQR010); #expiry still ends it maxAnswerAge after Spine's timestamp.
     if (!refresh) this._indicator = undefined;
-    this.#answeredAt = 0;
+    this.#askAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
     // Lit still updates a removed element: it asks once it is back on the page (connectedCallback).
@@ -186,23 +199,30 @@ export class FgmStatus extends LitElement {
 
     const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, nhsNumber, birthDate, signal: controller.signal });
     if (stale()) return; // an answer for a previous patient is dropped, never shown
-    if (!result.ok) return this.#fail(nhsNumber, { code: result.code, ...(result.httpStatus && { httpStatus: result.httpStatus }) });
+    if (!('body' in result)) return this.#fail(nhsNumber, result);
     const { body, httpStatus } = result;
     const ids = body.messageId ? { messageId: body.messageId } : {};
-    if (body.status === 'indicator' && body.nhsNumber === nhsNumber && body.assessmentDate && body.checkedAt) {
-      this._indicator = { nhsNumber, assessmentDate: body.assessmentDate, checkedAt: body.checkedAt };
-      clearTimeout(this.#expiry);
-      this.#expiry = setTimeout(() => (this._indicator = undefined), FgmStatus.maxAnswerAge);
-      return this.#change({ status: 'indicator', ...this._indicator, ...ids });
+    if (body.status === 'indicator') {
+      // Kept maxAnswerAge after Spine's timestamp, not after it arrived; never longer than that from
+      // now either, should this clock be behind Spine's. One already that old is not shown.
+      const max = FgmStatus.maxAnswerAge;
+      const left = Math.min(max, Date.parse(body.checkedAt!) + max - Date.now());
+      if (left > 0) {
+        this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
+        clearTimeout(this.#expiry);
+        this.#expiry = setTimeout(() => (this._indicator = undefined), left);
+        this.#askAt = Date.now() + left / 2;
+        return this.#change({ status: 'indicator', ...this._indicator, ...ids });
+      }
     }
     if (body.status === 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
-    // An error, or an indicator answer that does not match this patient: show nothing, tell IT.
+    // An error, or an indicator too old to show: show nothing, tell IT.
     return this.#fail(nhsNumber, { code: body.status === 'error' ? body.code : 'GATEWAY_BAD_RESPONSE', smspCode: body.smspCode, httpStatus, ...ids });
   }
 
   #change(detail: FgmStatusChangeDetail) {
     if (detail.status == 'no-record' || detail.status == 'not-applicable') this._indicator = undefined;
-    this.#answeredAt = Date.now();
+    this.#askAt ||= Date.now() + FgmStatus.maxAnswerAge / 2;
     this.#schedule();
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
   }

@@ -5,6 +5,7 @@
  */
 export { formatNhsNumber, isValidNhsNumber } from './rules/nhs-number.ts';
 export { isIsoDate, isUnder18, ukToday } from './rules/age.ts';
+import { ukToday } from './rules/age.ts';
 
 const UK = 'Europe/London';
 const fmt = (options: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', options);
@@ -25,14 +26,12 @@ export function longDate(value: string): string {
 /** An instant as `D/MM/YYYY HH:MM:SS` in UK time (GMT or BST); unreadable input is returned as is. */
 export function formatDateTime(value: string): string {
   const t = new Date(value);
-  // en-GB writes `1/07/2026, 14:14:15` for these options; the comma goes.
-  return Number.isNaN(t.getTime())
-    ? value
-    : fmt({ timeZone: UK, year: 'numeric', month: '2-digit', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(t).replace(',', '');
+  // The UK calendar date, then en-GB's medium time: 24-hour HH:MM:SS.
+  return isNaN(+t) ? value : `${formatDate(ukToday(t))} ${fmt({ timeStyle: 'medium', timeZone: UK }).format(t)}`;
 }
 
 /** An instant as `24 November 2026 at 10:11:12 GMT`. */
 export function longDateTime(value: string): string {
   const t = new Date(value);
-  return Number.isNaN(t.getTime()) ? value : fmt({ dateStyle: 'long', timeStyle: 'long', timeZone: UK }).format(t);
+  return isNaN(+t) ? value : fmt({ dateStyle: 'long', timeStyle: 'long', timeZone: UK }).format(t);
 }

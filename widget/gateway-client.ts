@@ -1,16 +1,17 @@
 /**
  * @module widget/gateway-client
  * The one place the element talks to the gateway: `POST {gateway}/api/fgm-status`. It never
- * throws to the element: a network failure or an unreadable answer is a typed result.
+ * throws to the element: a network failure, an unreadable answer, or one it cannot check is a
+ * typed result.
  */
 
 import type { StatusBody } from './rules/status-body.ts';
+import { isIsoDate, ukToday } from './rules/age.ts';
 
 export type { StatusBody };
 
-export type GatewayResult =
-  | { ok: true; httpStatus: number; body: StatusBody }
-  | { ok: false; httpStatus?: number; code: 'GATEWAY_UNREACHABLE' | 'GATEWAY_BAD_RESPONSE' };
+/** The answer, or why there is none: the element's `fgm-status-error` detail as it is. */
+export type GatewayResult = { httpStatus: number; body: StatusBody } | { code: 'GATEWAY_UNREACHABLE' } | { code: 'GATEWAY_BAD_RESPONSE'; httpStatus: number };
 
 export interface StatusQuery {
   gateway: string;
@@ -20,9 +21,27 @@ export interface StatusQuery {
   signal: AbortSignal;
 }
 
-function isStatusBody(v: unknown): v is StatusBody {
+/** A real date written YYYY-MM-DD, alone or with a time of day and a zone: a FHIR dateTime with a full date. */
+const isDateTime = (v: unknown): v is string =>
+  typeof v == 'string' && isIsoDate(v.slice(0, 10)) && /^.{10}(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-](0\d|1[0-4]):[0-5]\d))?$/.test(v);
+/** An instant, as Spine's timestamp is: a dateTime to the second (`YYYY-MM-DDThh:mm:ss`, a fraction, a zone). */
+const isInstant = (v: unknown): v is string => isDateTime(v) && v[16] == ':';
+
+/**
+ * An answer the element can use about `nhsNumber`: every field it shows or hands on has the form
+ * the widget API promises, the assessment date is a real date (or a dateTime on one, as FHIR allows
+ * for Flag.period.start) not after Spine's timestamp on the UK calendar, and the answer names the
+ * patient asked about. Anything else is GATEWAY_BAD_RESPONSE, and nothing of it is shown.
+ */
+function isStatusBody(v: unknown, nhsNumber: string): v is StatusBody {
   const b = v as StatusBody;
-  return !!b && ['indicator', 'no-record', 'error'].includes(b.status) && typeof b.code === 'string' && typeof b.smspCode === 'string';
+  const { status, checkedAt: at } = b ?? {};
+  return typeof b?.code == 'string' && typeof b.smspCode == 'string' && typeof (b.messageId ?? '') == 'string' &&
+    (status == 'error' ||
+      (b.nhsNumber === nhsNumber &&
+        (status == 'indicator'
+          ? isInstant(at) && isDateTime(b.assessmentDate) && b.assessmentDate.slice(0, 10) <= ukToday(new Date(at))
+          : status == 'no-record' && (at == null || isInstant(at)))));
 }
 
 /** Asks the gateway about one patient. An aborted request resolves as unreachable; callers drop it. */
@@ -39,8 +58,8 @@ export async function queryFgmStatus({ gateway, token, nhsNumber, birthDate, sig
       referrerPolicy: 'no-referrer',
     });
   } catch {
-    return { ok: false, code: 'GATEWAY_UNREACHABLE' };
+    return { code: 'GATEWAY_UNREACHABLE' };
   }
   const body: unknown = await res.json().catch(() => undefined);
-  return isStatusBody(body) ? { ok: true, httpStatus: res.status, body } : { ok: false, httpStatus: res.status, code: 'GATEWAY_BAD_RESPONSE' };
+  return isStatusBody(body, nhsNumber) ? { httpStatus: res.status, body } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
 }

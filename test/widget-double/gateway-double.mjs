@@ -1,21 +1,30 @@
 // A stand-in for the gateway's widget API, served by the browser tests' dev server so each
 // widget test controls the answer and its timing. The real gateway is covered end to end in
 // test/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused, and with
-// "spine-down" every answer is COULD_NOT_CONNECT_TO_SPINE.
+// "spine-down" every answer is COULD_NOT_CONNECT_TO_SPINE. Spine's timestamp (`checkedAt`) is the
+// time of the request unless a test sets it (`/__double/spine-time?at=`); a test may also set the
+// answer itself (`POST /__double/answer`), to send what the element must refuse.
+
+/** Stands for Spine's timestamp in the answers below; replaced in each answer sent. */
+const STAMP = 'Spine timestamp';
 const answers = {
-  '9990000018': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
-  '9990000042': [200, { status: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30', checkedAt: '2026-11-24T10:11:12.000Z', messageId: 'msg-42', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
-  '9990000026': [404, { status: 'no-record', nhsNumber: '9990000026', assessmentDate: null, checkedAt: '2026-11-24T10:11:12.000Z', messageId: 'msg-26', code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001', display: 'No Record Found' }],
+  '9990000018': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: STAMP, messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+  '9990000042': [200, { status: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30', checkedAt: STAMP, messageId: 'msg-42', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+  '9990000026': [404, { status: 'no-record', nhsNumber: '9990000026', assessmentDate: null, checkedAt: STAMP, messageId: 'msg-26', code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001', display: 'No Record Found' }],
   '9990000050': [500, { status: 'error', nhsNumber: '9990000050', assessmentDate: null, checkedAt: null, messageId: 'msg-50', code: 'COULD_NOT_CONNECT_TO_SPINE', smspCode: 'SMSP-0004', display: 'Could not connect to Spine' }],
   '9990000077': [400, { status: 'error', nhsNumber: '9990000077', assessmentDate: null, checkedAt: null, messageId: 'msg-77', code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', smspCode: 'SMSP-0002', display: 'Response message validation error' }],
   // Answers an indicator for ANOTHER patient: the element must not show it.
-  '9990000107': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-107', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+  '9990000107': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: STAMP, messageId: 'msg-107', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
 };
 const HELD = '9990000069'; // held until the test releases it
 const REFUSED = [403, { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: 'ACCESS_DENIED', smspCode: 'SMSP-LOCAL-0403', display: 'No B0370' }];
 
 let requests = [];
 let held;
+/** Spine's timestamp for the answers, ISO; undefined: the time of each request. */
+let spineTime;
+/** `{status, body, headers?}`: every answer until reset. */
+let fixed;
 
 const readBody = (req) =>
   new Promise((resolve) => {
@@ -33,6 +42,15 @@ export function gatewayDouble() {
     if (ctx.path === '/api/fgm-status' && ctx.method === 'POST') {
       const body = JSON.parse(await readBody(ctx.req));
       requests.push({ ...body, authorization: ctx.get('authorization') });
+      if (fixed) {
+        // As JSON whatever it is (a string or null too), with the test's headers.
+        for (const [k, v] of Object.entries(fixed.headers ?? {})) ctx.set(k, v);
+        ctx.status = fixed.status;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify(fixed.body);
+        return;
+      }
       if (ctx.get('authorization') === 'Bearer receptionist') return send(ctx, REFUSED);
       // Spine cannot be reached, for whichever patient: the gateway's COULD_NOT_CONNECT answer.
       if (ctx.get('authorization') === 'Bearer spine-down') return send(ctx, [500, { ...answers['9990000050'][1], nhsNumber: body.nhsNumber }]);
@@ -46,6 +64,15 @@ export function gatewayDouble() {
     if (ctx.path === '/__double/requests') return json(ctx, requests);
     if (ctx.path === '/__double/reset') {
       requests = [];
+      spineTime = fixed = undefined;
+      return json(ctx, {});
+    }
+    if (ctx.path === '/__double/spine-time') {
+      spineTime = ctx.query.at;
+      return json(ctx, { spineTime });
+    }
+    if (ctx.path === '/__double/answer' && ctx.method === 'POST') {
+      fixed = JSON.parse(await readBody(ctx.req));
       return json(ctx, {});
     }
     if (ctx.path === '/__double/held') return json(ctx, { held: !!held });
@@ -71,7 +98,7 @@ export function gatewayDouble() {
 function send(ctx, [status, body]) {
   ctx.status = status;
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = body;
+  ctx.body = body.checkedAt === STAMP ? { ...body, checkedAt: spineTime ?? new Date().toISOString() } : body;
 }
 function json(ctx, body) {
   ctx.body = body;

@@ -27,7 +27,7 @@ export function isUnder18(birthDate: string, today: string): boolean {
 
 /** True when `value` is a real calendar date written YYYY-MM-DD (2014-02-30 is not). */
 export function isIsoDate(value: string): boolean {
-  // A date-only ISO string is read as UTC midnight; an impossible one rolls over or is NaN.
-  const t = new Date(value);
-  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(t.getTime()) && t.toISOString().startsWith(value);
+  // A date-only ISO string is read as UTC midnight; an impossible one rolls over, or is Invalid
+  // Date, whose toJSON() is null.
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && !!new Date(value).toJSON()?.startsWith(value);
 }

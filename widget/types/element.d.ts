@@ -29,8 +29,10 @@ export declare class FgmStatus extends HTMLElement {
   /** The element's version (the package's). */
   static version: string;
   /**
-   * Milliseconds an indicator may stay on screen after Spine last confirmed it: at most 24 hours
-   * (MSCA-FGMRISQR-08). The element asks again at half of it; a refresh that cannot reach Spine
+   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`, not
+   * when the answer arrived): 24 hours by default and at most (MSCA-FGMRISQR-08); a larger value is
+   * clamped to 24 hours. The element asks again halfway to that limit (12 hours after a fresh
+   * answer); a refresh that cannot reach Spine
    * leaves the indicator up, marked with when it was last confirmed (MSCA-FGMRISQR-07).
    */
   static maxAnswerAge: number;
