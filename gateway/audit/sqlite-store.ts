@@ -10,11 +10,13 @@ import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
-import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
+import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import { GENESIS } from './chain-start.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_event (
+/** The version 1 table (before the outcome digest): what a trail written by earlier gateways holds. */
+const TABLE_V1 = `
+CREATE TABLE audit_event (
   seq INTEGER PRIMARY KEY,
   time TEXT NOT NULL,
   eventType TEXT NOT NULL,
@@ -34,17 +36,91 @@ CREATE TABLE IF NOT EXISTS audit_event (
   detail TEXT,
   prevHash TEXT NOT NULL,
   hash TEXT NOT NULL
+);`;
+
+const INDEXES = `
+CREATE INDEX audit_event_user ON audit_event (userId);
+CREATE INDEX audit_event_patient ON audit_event (nhsNumber);
+CREATE INDEX audit_event_client_message ON audit_event (clientMessageId);
+CREATE INDEX audit_event_spine_message ON audit_event (spineMessageId);
+CREATE INDEX audit_event_time ON audit_event (time);`;
+
+const NO_DELETE = `
+CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;`;
+
+/**
+ * The one UPDATE the table accepts (FGMISQR009): clearing a version 2 record's outcome and salt
+ * on or after its erasure date, every other column unchanged. Verify names any other change.
+ */
+const ERASURE_ONLY = `NEW.seq IS OLD.seq AND ${[...CHAINED_COLUMNS, 'prevHash', 'hash'].map((c) => `NEW.${c} IS OLD.${c}`).join(' AND ')}
+    AND ${ERASABLE_COLUMNS.map((c) => `NEW.${c} IS NULL`).join(' AND ')} AND OLD.outcomeDigest IS NOT NULL AND OLD.outcomeEraseOn IS NOT NULL`;
+
+/**
+ * Schema versions (PRAGMA user_version), oldest first; a released migration is never edited,
+ * only followed by a new one. A file written before versions were counted holds version 1's table.
+ */
+const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `${TABLE_V1}${INDEXES}
+CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;${NO_DELETE}`,
+  },
+  {
+    // The outcome becomes erasable: nullable, beside its salt, digest and erasure date. SQLite
+    // cannot drop NOT NULL in place, so the table is rebuilt, every row copied unchanged.
+    version: 2,
+    sql: `
+DROP TRIGGER audit_event_no_update;
+DROP TRIGGER audit_event_no_delete;
+ALTER TABLE audit_event RENAME TO audit_event_v1;
+CREATE TABLE audit_event (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  eventType TEXT NOT NULL,
+  requestId TEXT NOT NULL,
+  clientMessageId TEXT,
+  clientId TEXT,
+  userId TEXT,
+  roleProfileId TEXT,
+  localRoles TEXT,
+  orgCode TEXT,
+  nhsNumber TEXT,
+  spineMessageId TEXT,
+  spineResponseId TEXT,
+  outcomeCode TEXT,
+  httpStatus INTEGER,
+  answeredBySpine INTEGER NOT NULL CHECK (answeredBySpine IN (0, 1)),
+  detail TEXT,
+  outcomeSalt TEXT,
+  outcomeDigest TEXT,
+  outcomeEraseOn TEXT,
+  prevHash TEXT NOT NULL,
+  hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_event_user ON audit_event (userId);
-CREATE INDEX IF NOT EXISTS audit_event_patient ON audit_event (nhsNumber);
-CREATE INDEX IF NOT EXISTS audit_event_client_message ON audit_event (clientMessageId);
-CREATE INDEX IF NOT EXISTS audit_event_spine_message ON audit_event (spineMessageId);
-CREATE INDEX IF NOT EXISTS audit_event_time ON audit_event (time);
-CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event
-  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event
-  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-`;
+INSERT INTO audit_event (seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash) SELECT seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash FROM audit_event_v1;
+DROP TABLE audit_event_v1;${INDEXES}
+CREATE INDEX audit_event_erase ON audit_event (outcomeEraseOn) WHERE outcomeCode IS NOT NULL;
+CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event WHEN NOT (${ERASURE_ONLY})
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;${NO_DELETE}`,
+  },
+];
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** Brings the file's schema to SQLITE_SCHEMA_VERSION in one transaction; returns the versions applied. */
+export function migrateSqlite(db: Database.Database): number[] {
+  return db.transaction(() => {
+    const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
+    const stored = db.pragma('user_version', { simple: true }) as number;
+    const current = stored || (columns.length ? 1 : 0);
+    if (current > SQLITE_SCHEMA_VERSION) throw new Error(`the audit schema is at version ${current}, newer than this gateway's ${SQLITE_SCHEMA_VERSION}: upgrade the gateway`);
+    const applied = MIGRATIONS.filter((m) => m.version > current);
+    for (const m of applied) db.exec(m.sql);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    return applied.map((m) => m.version);
+  }).immediate();
+}
 
 export interface AuditSearch {
   userId?: string;
@@ -123,7 +199,7 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
   // The trail holds NHS numbers: a new file is the gateway user's alone, whatever the umask, and
   // SQLite gives its -wal and -shm files the database file's mode.
   closeSync(openSync(file, 'a', 0o600));
-  const db = new Database(file);
+  const db = new Database(file, { timeout: 5000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
@@ -131,32 +207,23 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
     db.close();
     throw new Error(`${file} was written before the audit hash chain; move it aside to start a new trail`);
   }
-  db.exec(SCHEMA);
+  migrateSqlite(db);
   const insert = db.prepare(
-    `INSERT INTO audit_event (seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${AUDIT_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
+    `INSERT INTO audit_event (seq, ${STORED_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${STORED_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
   );
-  const last = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-  // The writer keeps the chain's head in memory: it is the only writer, so it never re-reads.
-  let head = last ?? { seq: 0, hash: GENESIS };
+  const newest = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1');
+  // The head is read inside each (IMMEDIATE, so serialised) transaction: the command line's
+  // erasure record may be appended beside a running gateway without forking the chain.
   const append = db.transaction((events: readonly AuditEvent[]) => {
+    let head = (newest.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
     for (const event of events) {
-      const row = { ...event, answeredBySpine: event.answeredBySpine ? 1 : 0, detail: event.detail ?? null };
-      const seq = head.seq + 1;
-      const hash = chainHash(hmacKey, seq, AUDIT_COLUMNS.map((c) => row[c]), head.hash);
-      insert.run({ ...row, seq, prevHash: head.hash, hash });
-      head = { seq, hash };
+      const row = chainRecord(hmacKey, head, event);
+      insert.run(row);
+      head = row;
     }
   });
   return {
-    commit(events) {
-      const before = head;
-      try {
-        append(events);
-      } catch (e) {
-        head = before; // the transaction rolled back, so the chain's head did not move
-        throw e;
-      }
-    },
+    commit: (events) => append.immediate(events),
     close: () => db.close(),
   };
 }
