@@ -66,7 +66,7 @@ async function proven(stack: TestStack, rows: () => Promise<Record<string, unkno
 }
 
 describe('SMSP-AUDIT-009 a lone surrogate in a CDS hookInstance or a token claim leaves the chain intact', () => {
-  it('SMSP-AUDIT-009 SQLite: hookInstance and sub/roles claims holding \\ud800 are stored as U+FFFD, verify intact, the gateway restarts under "refuse"', async () => {
+  it('SMSP-AUDIT-009 SQLite: hookInstance and sub/roles claims holding a lone surrogate are stored as U+FFFD, verify intact, the gateway restarts under "refuse"', async () => {
     const stack = await stackOn((raw) => raw.audit);
     try {
       await hostile(stack);
@@ -76,7 +76,7 @@ describe('SMSP-AUDIT-009 a lone surrogate in a CDS hookInstance or a token claim
     }
   });
 
-  it('SMSP-AUDIT-009 PostgreSQL: hookInstance and sub/roles claims holding \\ud800 are stored as U+FFFD, verify intact, the gateway restarts under "refuse"', async () => {
+  it('SMSP-AUDIT-009 PostgreSQL: hookInstance and sub/roles claims holding a lone surrogate are stored as U+FFFD, verify intact, the gateway restarts under "refuse"', async () => {
     const db = await testDatabase();
     const owner = postgresPool(db.ownerUrl, 1);
     await migratePostgres(owner, db.gatewayRole).finally(() => owner.end());
