@@ -350,8 +350,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   let erasing: Promise<ErasureRun | undefined> = Promise.resolve(undefined);
   const eraseOutcomes = () => {
     erasing = erasing.catch(() => undefined).then(() =>
-      auditTrail
-        ? eraseDueOutcomes({ eraseStore: (today) => auditTrail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
+      store
+        ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
         : undefined,
     );
     return erasing;

@@ -56,3 +56,8 @@ export interface AuditContext {
 export interface AuditSink {
   record(event: AuditEvent, context?: AuditContext): Promise<void>;
 }
+
+/** A store that can clear the outcomes due on or before a UK date (FGMISQR009); answers their seqs. */
+export interface OutcomeEraser {
+  eraseOutcomes(today: string): Promise<number[]>;
+}

@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import type { AuditEvent } from './audit-event.ts';
 import { canonicalText, canonicalValue } from './canonical.ts';
 import { CHAINED_COLUMNS, chainHash, chainRecord, recordProblem, STORED_COLUMNS, type AuditRow } from './chain.ts';
-import { eighteenthBirthday, eraseAfterDays, erasureEvent } from './erasure.ts';
+import { eighteenthBirthday, eraseAfterDays } from './erasure-date.ts';
+import { erasureEvent } from './erasure.ts';
 
 const KEY = randomBytes(32);
 const hmac = (parts: unknown[]) => createHmac('sha256', KEY).update(JSON.stringify(parts)).digest('hex');

@@ -15,31 +15,16 @@ import Database from 'better-sqlite3';
 import { ukToday } from '../../widget/rules/age.ts';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
 import { ERASABLE_COLUMNS, type AuditRow } from './chain.ts';
+import { eraseDue } from './sqlite-store.ts';
 import { archiveLine, readRetentions } from './chain-start.ts';
-
-/** The 18th birthday (YYYY-MM-DD) of someone born on `birthDate`: the day isUnder18 turns false (29 February → 1 March). */
-export function eighteenthBirthday(birthDate: string): string {
-  const [y, m, d] = birthDate.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y + 18, m - 1, d)).toISOString().slice(0, 10);
-}
-
-/** The erasure date of a query at `now` whose patient's birth date is unknown: `days` UK days later. */
-export const eraseAfterDays = (now: Date, days: number): string => ukToday(new Date(now.getTime() + days * 86_400_000));
 
 const due = (row: AuditRow, today: string) => row.outcomeDigest !== null && row.outcomeCode !== null && row.outcomeEraseOn !== null && String(row.outcomeEraseOn) <= today;
 
-/** Clears the due outcomes of a SQLite trail (the trigger lets only this change through); returns their seqs. */
+/** Clears the due outcomes of a SQLite trail from its own connection (the command line; the gateway's run in its writer thread). */
 export function eraseOutcomesSqlite(file: string, today: string): number[] {
   const db = new Database(file, { fileMustExist: true, timeout: 5000 });
   try {
-    // Freed cell space is zeroed, so the cleared outcome is not left readable in the file's pages.
-    db.pragma('secure_delete = ON');
-    const seqs = db.transaction(() =>
-      (db.prepare(`UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`).all(today) as { seq: number }[]).map((r) => r.seq),
-    ).immediate();
-    // The old page images leave the write-ahead log too (best effort: a reader may hold it a moment longer).
-    if (seqs.length) db.pragma('wal_checkpoint(TRUNCATE)');
-    return seqs.sort((a, b) => a - b);
+    return eraseDue(db, today);
   } finally {
     db.close();
   }

@@ -18,7 +18,7 @@
  *   migrate-postgres`) or by the gateway itself when its role owns the schema.
  */
 import pg from 'pg';
-import type { AuditEvent, AuditSink } from './audit-event.ts';
+import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import type { AuditSearch, Throughput } from './sqlite-store.ts';
@@ -241,7 +241,7 @@ export interface AuditStoreHealth {
   reason?: string;
 }
 
-export interface PostgresAuditStore extends AuditSink {
+export interface PostgresAuditStore extends AuditSink, OutcomeEraser {
   health(): AuditStoreHealth;
   close(): Promise<void>;
 }
@@ -312,6 +312,7 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
       });
     },
     health: () => health,
+    eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
     async close() {
       closed = true;
       while (inFlight) await inFlight.catch(() => {});

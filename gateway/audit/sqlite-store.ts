@@ -9,7 +9,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { AuditEvent, AuditSink } from './audit-event.ts';
+import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
@@ -146,7 +146,7 @@ export interface Throughput {
   peakHourCount: number;
 }
 
-export interface SqliteAuditStore extends AuditSink {
+export interface SqliteAuditStore extends AuditSink, OutcomeEraser {
   /** Waits for records in flight, then closes the file. */
   close(): Promise<void>;
 }
@@ -191,7 +191,23 @@ export function throughputOn(db: Database.Database, date: string, clientId?: str
 export interface AuditWriter {
   /** Appends `events` in one transaction (synchronous=FULL: returns once the WAL is on disk), or throws having written none. */
   commit(events: readonly AuditEvent[]): void;
+  /** Clears the outcomes due on or before `today` (FGMISQR009); returns their seqs. */
+  eraseOutcomes(today: string): number[];
   close(): void;
+}
+
+/**
+ * The one erasure (FGMISQR009): clears the outcome and salt of version 2 records due on or before
+ * `today`, in one IMMEDIATE transaction — the only UPDATE the table's trigger lets through.
+ */
+export function eraseDue(db: Database.Database, today: string): number[] {
+  // Freed cell space is zeroed, so the cleared outcome is not left readable in the file's pages.
+  db.pragma('secure_delete = ON');
+  const erase = db.prepare(`UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`);
+  const seqs = db.transaction(() => (erase.all(today) as { seq: number }[]).map((r) => r.seq)).immediate();
+  // The old page images leave the write-ahead log too (best effort: a reader may hold it a moment longer).
+  if (seqs.length) db.pragma('wal_checkpoint(TRUNCATE)');
+  return seqs.sort((a, b) => a - b);
 }
 
 /** Opens (creating if needed) the audit database at `file` for appending, chained with `hmacKey`. */
@@ -224,6 +240,7 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
   });
   return {
     commit: (events) => append.immediate(events),
+    eraseOutcomes: (today) => eraseDue(db, today),
     close: () => db.close(),
   };
 }
@@ -233,11 +250,14 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
 const WRITER_ENTRY = import.meta.url.endsWith('.ts') ? './sqlite-writer.worker.mjs' : './sqlite-writer.worker.js';
 
 type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
+type EraseWaiter = { today: string; resolve: (seqs: number[]) => void; reject: (e: Error) => void };
 
 /**
  * Opens the audit store: the SQLite writer runs in a worker thread, so disk syncs never block the
  * gateway's event loop, and records are group-committed — while one batch syncs, the next
  * collects every record that arrives meanwhile. `record()` resolves once its batch is on disk.
+ * The daily erasure (FGMISQR009) runs in the same thread, between batches: it never waits for
+ * the writer's lock on the gateway's event loop.
  * @example const audit = await openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
  */
 export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promise<SqliteAuditStore> {
@@ -252,16 +272,30 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
 
   let waiting: Waiter[] = [];
   let inFlight: Waiter[] | undefined;
+  let erasures: EraseWaiter[] = [];
+  let erasing: EraseWaiter | undefined;
   let broken: Error | undefined;
   let drained: (() => void) | undefined;
 
   const send = () => {
-    if (inFlight || waiting.length === 0) return drained?.();
+    if (inFlight || erasing) return;
+    if (erasures.length) {
+      erasing = erasures.shift()!;
+      return worker.postMessage({ erase: erasing.today });
+    }
+    if (waiting.length === 0) return drained?.();
     inFlight = waiting;
     waiting = [];
-    worker.postMessage(inFlight.map((w) => w.event));
+    worker.postMessage({ events: inFlight.map((w) => w.event) });
   };
-  worker.on('message', (m: { ok: boolean; error?: string }) => {
+  worker.on('message', (m: { ok: boolean; error?: string; erased?: number[] }) => {
+    if (erasing) {
+      const e = erasing;
+      erasing = undefined;
+      if (m.ok) e.resolve(m.erased!);
+      else e.reject(new Error(`outcome erasure failed: ${m.error}`));
+      return send();
+    }
     const batch = inFlight ?? [];
     inFlight = undefined;
     if (m.ok) batch.forEach((w) => w.resolve());
@@ -270,9 +304,11 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
   });
   const fail = (e: Error) => {
     broken = e;
-    for (const w of [...(inFlight ?? []), ...waiting]) w.reject(e);
+    for (const w of [...(inFlight ?? []), ...waiting, ...(erasing ? [erasing] : []), ...erasures]) w.reject(e);
     inFlight = undefined;
     waiting = [];
+    erasing = undefined;
+    erasures = [];
     drained?.();
   };
   worker.on('error', fail);
@@ -286,8 +322,15 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
         send();
       });
     },
+    eraseOutcomes(today) {
+      if (broken) return Promise.reject(broken);
+      return new Promise<number[]>((resolve, reject) => {
+        erasures.push({ today, resolve, reject });
+        send();
+      });
+    },
     async close() {
-      if (inFlight || waiting.length) await new Promise<void>((r) => (drained = r));
+      if (inFlight || waiting.length || erasing || erasures.length) await new Promise<void>((r) => (drained = r));
       broken ??= new Error('the audit store is closed');
       await worker.terminate();
     },

@@ -9,7 +9,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
-import { eraseAfterDays } from '../audit/erasure.ts';
+import { eraseAfterDays } from '../audit/erasure-date.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Logger } from '../logger.ts';
 

@@ -17,7 +17,7 @@ import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { formatDate, formatDateTime } from '../../widget/format.ts';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
-import { eighteenthBirthday } from '../audit/erasure.ts';
+import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import type { Author } from '../fhir/types.ts';
 import { bearerToken } from '../middleware/session-auth.ts';

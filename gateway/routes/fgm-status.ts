@@ -9,7 +9,7 @@ import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
 import type { ClientConfig } from '../config.ts';
-import { eighteenthBirthday } from '../audit/erasure.ts';
+import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { statusReply, type ReplyDeps } from '../reply.ts';
