@@ -353,7 +353,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       store
         ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
         : undefined,
-    );
+    ).then((run) => {
+      if (run && (run.records || run.archives.length)) log({ level: 'info', msg: 'outcomes erased (FGMISQR009)', records: run.records, archivedRecords: run.archives.reduce((n, a) => n + a.records, 0), through: run.through });
+      return run;
+    });
     return erasing;
   };
   const logErasureFailure = (e: Error) => log({ level: 'error', msg: 'OUTCOME ERASURE FAILED (FGMISQR009): run node dist/gateway/audit/cli.js erase-outcomes', error: e.name });
