@@ -133,7 +133,8 @@ const RESTART_ONLY: Record<string, (c: GatewayConfig) => unknown> = {
   'listen.tls': (c) => c.listen.tls,
   'listen.requestTimeoutMs': (c) => c.listen.requestTimeoutMs,
   metrics: (c) => c.metrics,
-  audit: (c) => c.audit,
+  // The erasure period applies to the next query (the app is rebuilt); retentionDays is read by each `retain` run.
+  audit: (c) => ({ ...c.audit, outcomeRetentionDays: undefined, retentionDays: undefined }),
   'spine.endpoint': (c) => c.spine.endpoint,
   'spine.tls': (c) => c.spine.tls,
   'spine.timeoutMs': (c) => c.spine.timeoutMs,
