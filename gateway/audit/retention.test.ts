@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { generateAnchorKeys } from './anchor.ts';
 import type { AuditEvent } from './audit-event.ts';
 import { readRetention, readRetentions, type RetentionRecord } from './chain-start.ts';
+import { eraseOutcomesInArchives } from './erasure.ts';
 import { retainSqlite } from './retention.ts';
 import { openAuditReader, openSqliteAuditStore } from './sqlite-store.ts';
 import { archiveProblem, verifyAuditChain } from './verify.ts';
@@ -78,5 +79,31 @@ describe('audit retention (FGMISQR009)', () => {
     const archive = join(dir, 'archive', real.archive);
     writeFileSync(archive, readFileSync(archive, 'utf8').replace('9990000018', '9990000026'));
     assert.deepEqual(verifyFile(file, [real], join(dir, 'archive')), { ok: false, seq: null, archive: real.archive, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' });
+  });
+});
+
+describe('FGMISQR009 erasure inside archives', () => {
+  it('FGMISQR009 an archived outcome is cleared on its date, not before, and the archive still verifies', async () => {
+    const file = join(dir, 'erasable.sqlite');
+    const store = await openSqliteAuditStore(file, KEY);
+    for (let i = 1; i <= 4; i++) await store.record({ ...event(i, `2019-0${i}-01T10:00:00.000Z`), outcomeEraseOn: i % 2 ? '2026-06-01' : '2030-01-01' });
+    await store.close();
+    const archiveDir = join(dir, 'erasable-archive');
+    const { retention } = retainSqlite(file, KEY, { before: new Date('2025-01-01T00:00:00Z'), privateKey, publicKey, dir: archiveDir });
+    assert.equal(retention!.throughSeq, 3);
+    const lines = () => readFileSync(join(archiveDir, retention!.archive), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-05-31'), [], 'the day before: nothing');
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01'), [{ archive: retention!.archive, seqs: [1, 3] }]);
+    assert.deepEqual(lines().map((r) => [r.seq, r.outcomeCode, r.httpStatus, r.outcomeSalt === null]), [[1, null, null, true], [2, 'SUCCESS', 200, false], [3, null, null, true]]);
+    assert.equal(lines()[0]!.userId, 'ajones', 'who asked stays');
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01'), [], 'already erased: the archive is not rewritten');
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: true, records: 1, anchors: 0, archives: 1 });
+    // The archive's early-erasure check uses verify's own date.
+    const db = openAuditReader(file);
+    try {
+      assert.match(JSON.stringify(verifyAuditChain(db, KEY, { publicKey, retentions: readRetentions(archiveDir), archiveDir, today: '2026-05-31' })), /removed before its erasure date 2026-06-01/);
+    } finally {
+      db.close();
+    }
   });
 });
