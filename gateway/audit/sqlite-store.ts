@@ -1,10 +1,11 @@
 /**
  * @module audit/sqlite-store
  * The audit store (SMSP-AUDIT-001…011): one SQLite file, WAL with synchronous=FULL, append-only
- * (UPDATE and DELETE are refused by triggers), a gap-free sequence and an HMAC hash chain.
- * `record()` resolves only once its row is committed to disk. The writer runs in a worker thread
- * and commits records that arrive together in one transaction (group commit), so a burst costs
- * one disk sync, and no sync ever blocks the gateway. The schema lives here and only here.
+ * (DELETE, and every UPDATE but the FGMISQR009 outcome erasure, are refused by triggers), a
+ * gap-free sequence and an HMAC hash chain (chain.ts). `record()` resolves only once its row is
+ * committed to disk. The writer runs in a worker thread and commits records that arrive together
+ * in one transaction (group commit), so a burst costs one disk sync, and no sync ever blocks the
+ * gateway. The schema and its versioned migrations live here and only here.
  */
 import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
