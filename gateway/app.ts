@@ -106,7 +106,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);
   const limitBody = bodyLimit({ maxBytes: config.listen.maxBodyBytes });
   const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
-    audit({ sink: deps.audit, eventType, log, now, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
+    audit({ sink: deps.audit, eventType, log, now, outcomeRetentionDays: deps.config.audit.outcomeRetentionDays, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 
   const apiHeaders = apiSecureHeaders();
   // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.

@@ -183,8 +183,12 @@ export const GatewayConfigSchema = z.strictObject({
     postgresUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
     onBrokenChain: z.enum(['warn', 'refuse']).optional(),
-    /** FGMISQR009: `cli.js retain` archives and removes records older than this many days (SQLite store). */
-    retentionDays: z.number().int().min(1).optional(),
+    /** FGMISQR009, SMSP-AUDIT-001: `cli.js retain` archives (signed) and removes records older than this many days, on either store. */
+    retentionDays: z.number().int().min(1).default(2922)
+      .describe('Audit retention in days: `cli.js retain --key FILE` archives (signed) and removes records older than this, on SQLite or PostgreSQL. Default 2922 (8 years); set it to your IG policy. Read by each retain run.'),
+    /** FGMISQR009: how long a query's outcome is kept when the patient's birth date is unknown (the FHIR interface). */
+    outcomeRetentionDays: z.number().int().min(1).max(366).default(30)
+      .describe('Days a query\'s outcome (what Spine said) stays in the audit trail when the request gave no birth date (the FHIR interface), before the daily erasure clears it (FGMISQR009). Widget and CDS Hooks queries are erased on the child\'s 18th birthday instead. Default 30: long enough to investigate an incident report, short so a 17-year-old\'s outcome does not long outlive her 18th birthday. Applies on SIGHUP to new queries.'),
   }).refine((a) => a.sqliteFile || a.postgresUrl, { message: 'give sqliteFile or postgresUrl', path: ['sqliteFile'] }),
   /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
   vocabularyFile: file.optional(),

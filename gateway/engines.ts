@@ -6,7 +6,7 @@
  * imported only when configured, so the default gateway loads neither driver.
  * Each reports its state for /healthz, for the `fgm_gateway_dependency_up` metric and in the log.
  */
-import type { AuditSink } from './audit/audit-event.ts';
+import type { AuditSink, OutcomeEraser } from './audit/audit-event.ts';
 import { openSqliteAuditStore } from './audit/sqlite-store.ts';
 import { spineClients, type GatewayConfig } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -20,7 +20,7 @@ export interface EngineHealth {
 }
 
 export interface AuditEngine {
-  store: AuditSink & { close(): Promise<void> };
+  store: AuditSink & OutcomeEraser & { close(): Promise<void> };
   health(): EngineHealth['audit'];
   /** Names the store in start-up messages (never a password). */
   where: string;

@@ -16,6 +16,7 @@ import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
+import { eraseDueOutcomes, type ErasureRun } from './audit/erasure.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from './config.ts';
@@ -105,6 +106,11 @@ export interface RunningGateway {
    * config whose files cannot be read is refused whole: the previous one stays in force.
    */
   reload(next: GatewayConfig): Promise<ReloadResult>;
+  /**
+   * FGMISQR009: erases now the outcomes whose date has come (the daily task runs this at start
+   * and then every 24 hours), in the store and in the archives, and records the erasure.
+   */
+  eraseOutcomes(): Promise<ErasureRun | undefined>;
   /** Stops accepting connections, lets in-flight requests finish, then closes Spine connections and the audit store. */
   close(): Promise<void>;
 }
@@ -127,7 +133,8 @@ const RESTART_ONLY: Record<string, (c: GatewayConfig) => unknown> = {
   'listen.tls': (c) => c.listen.tls,
   'listen.requestTimeoutMs': (c) => c.listen.requestTimeoutMs,
   metrics: (c) => c.metrics,
-  audit: (c) => c.audit,
+  // The erasure period applies to the next query (the app is rebuilt); retentionDays is read by each `retain` run.
+  audit: (c) => ({ ...c.audit, outcomeRetentionDays: undefined, retentionDays: undefined }),
   'spine.endpoint': (c) => c.spine.endpoint,
   'spine.tls': (c) => c.spine.tls,
   'spine.timeoutMs': (c) => c.spine.timeoutMs,
@@ -216,7 +223,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // Unauthenticated requests get their own records up to a bound per source address, then one summary per address.
   const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError: () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }) });
   // Auditors read through their own read-only connection; only the real store has a trail to read.
-  const auditTrail = store ? await openAuditTrail(config, material.hmacKey) : undefined;
+  const auditTrail = store ? await openAuditTrail(config, material.hmacKey, deps.now) : undefined;
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
   const tail = auditTrail && (await checkAuditTail(auditTrail));
   if (tail && !tail.ok) {
@@ -340,8 +347,27 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
   await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...reference, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
 
+  // FGMISQR009: runs one at a time, at start and daily; a failure is logged (no record content) and retried the next day.
+  let erasing: Promise<ErasureRun | undefined> = Promise.resolve(undefined);
+  const eraseOutcomes = () => {
+    erasing = erasing.catch(() => undefined).then(() =>
+      store
+        ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
+        : undefined,
+    ).then((run) => {
+      if (run && (run.records || run.archives.length)) log({ level: 'info', msg: 'outcomes erased (FGMISQR009)', records: run.records, archivedRecords: run.archives.reduce((n, a) => n + a.records, 0), through: run.through });
+      return run;
+    });
+    return erasing;
+  };
+  const logErasureFailure = (e: Error) => log({ level: 'error', msg: 'OUTCOME ERASURE FAILED (FGMISQR009): run node dist/gateway/audit/cli.js erase-outcomes', error: e.name });
+  eraseOutcomes().catch(logErasureFailure);
+  const erasureTimer = setInterval(() => eraseOutcomes().catch(logErasureFailure), 86_400_000);
+  erasureTimer.unref();
+
   let closing: Promise<void> | undefined;
   return {
+    eraseOutcomes,
     url,
     metricsUrl,
     async reload(next) {
@@ -368,6 +394,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
     close() {
       closing ??= (async () => {
+        clearInterval(erasureTimer);
+        await erasing.catch(() => {});
         const metricsClosed = once(metricsServer, 'close');
         metricsServer.close();
         metricsServer.closeAllConnections();

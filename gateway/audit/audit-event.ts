@@ -10,9 +10,9 @@ export interface AuditEvent {
   /**
    * What happened (SMSP-AUDIT-008): a widget or FHIR query (refused tokens and roles included,
    * with their outcome code), an auditor's query of the trail, the gateway starting, or a config
-   * reload.
+   * reload, or an erasure of outcomes whose date has come (FGMISQR009).
    */
-  eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query' | 'gateway-start' | 'config-reload';
+  eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query' | 'gateway-start' | 'config-reload' | 'outcome-erasure';
   /** The gateway's request id (also in the access log line). */
   requestId: string;
   /** The client's id for its request: the FHIR MessageHeader id, or the request id on the widget path. */
@@ -38,6 +38,12 @@ export interface AuditEvent {
   answeredBySpine: boolean;
   /** JSON for the other event types: an audit query's parameters, a configuration hash. */
   detail?: string | null;
+  /**
+   * The UK date (YYYY-MM-DD) from which this record's outcome must be gone (FGMISQR009): the
+   * patient's 18th birthday where the request gave her birth date, else the query's date plus
+   * `audit.outcomeRetentionDays`. Null for events that hold nothing about a child.
+   */
+  outcomeEraseOn?: string | null;
 }
 
 /** What the transport knows about an interaction but the record does not store as a field. */
@@ -49,4 +55,9 @@ export interface AuditContext {
 /** Durable audit storage: `record` resolves only once the event is safely stored. */
 export interface AuditSink {
   record(event: AuditEvent, context?: AuditContext): Promise<void>;
+}
+
+/** A store that can clear the outcomes due on or before a UK date (FGMISQR009); answers their seqs. */
+export interface OutcomeEraser {
+  eraseOutcomes(today: string): Promise<number[]>;
 }

@@ -1,27 +1,41 @@
 /**
  * @module audit/cli
  * The audit trail from the command line, reading the gateway's own FGM_GATEWAY_CONFIG:
- *   npm run audit:verify                       database integrity + chain + anchors: "intact, N records" (exit 0) or the first problem (exit 1)
+ *   npm run audit:verify                       database integrity + retention records + archives + chain + anchors: "intact, N records" (exit 0) or the first problem, record or archive named (exit 1)
  *   npm run audit:anchor -- --key FILE [--out DIR]   sign the current head with an Ed25519 key the gateway never holds
  *   npm run audit:anchor -- --generate-key DIR       make that key pair
  *   npm run audit:throughput -- [YYYY-MM-DD]   daily total and peak hour (SMSP-PERF-002), no patient data
- *   node dist/gateway/audit/cli.js retain --key FILE   archive (signed) and remove records older than audit.retentionDays (SQLite; FGMISQR009)
+ *   node dist/gateway/audit/cli.js retain --key FILE [--owner-url URL]   archive (signed) and remove records older than audit.retentionDays (either store; PostgreSQL as the schema's owner)
+ *   node dist/gateway/audit/cli.js erase-outcomes   erase now the outcomes whose date has come, in the store and the archives, and record it (FGMISQR009)
  *   node dist/gateway/audit/cli.js migrate-postgres [--owner-url URL] [--grant ROLE]   create/upgrade the PostgreSQL schema (as its owner), grant ROLE INSERT and SELECT
  *   node dist/gateway/audit/cli.js migrate-to-postgres [--from FILE] [--owner-url URL] [--grant ROLE]   copy a SQLite trail into an empty PostgreSQL one, chain unchanged, then verify it there
  * verify, anchor and throughput work on whichever store the config names.
  * Problems print one line and exit 2.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type GatewayConfig } from '../config.ts';
+import type { AuditSink } from './audit-event.ts';
 import { readKeyMaterial } from '../key-material.ts';
 import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
-import { retainSqlite } from './retention.ts';
-import { openAuditReader } from './sqlite-store.ts';
+import { eraseDueOutcomes } from './erasure.ts';
+import { retainPostgres, retainSqlite } from './retention.ts';
+import { openAuditReader, openAuditWriter } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
 import { describeVerify } from './verify.ts';
+
+/** Where the command line appends the erasure's record: the configured store, beside any running gateway (both stores serialise appends). */
+async function erasureSink(config: GatewayConfig, key: Buffer): Promise<AuditSink & { close(): Promise<void> }> {
+  if (config.audit.postgresUrl) {
+    const { openPostgresAuditStore } = await import('./postgres-store.ts');
+    return openPostgresAuditStore(config.audit.postgresUrl, key);
+  }
+  const writer = openAuditWriter(config.audit.sqliteFile!, key);
+  return { record: async (event) => writer.commit([event]), close: async () => writer.close() };
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -64,12 +78,38 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'retain': {
       const { retentionDays, sqliteFile, postgresUrl, anchorDir, anchorPublicKeyFile } = config.audit;
-      if (!retentionDays) throw new Error('retain needs audit.retentionDays in the config');
-      if (postgresUrl || !sqliteFile) throw new Error('retain works on the SQLite store only: PostgreSQL keeps its append-only triggers (README, "Audit")');
       if (!values.key || !anchorDir || !anchorPublicKeyFile) throw new Error('retain needs --key <anchor private key>, audit.anchorDir and audit.anchorPublicKeyFile');
       const before = new Date(Date.now() - retentionDays * 86_400_000);
-      const r = retainSqlite(sqliteFile, hmacKey(), { before, privateKey: readFileSync(values.key, 'utf8'), publicKey: readFileSync(anchorPublicKeyFile, 'utf8'), dir: anchorDir });
+      const o = { before, privateKey: readFileSync(values.key, 'utf8'), publicKey: readFileSync(anchorPublicKeyFile, 'utf8'), dir: anchorDir };
+      let r: Awaited<ReturnType<typeof retainPostgres>>;
+      if (postgresUrl) {
+        // audit_retain is the schema owner's alone: the gateway's role cannot delete.
+        const { postgresPool } = await import('./postgres-store.ts');
+        const owner = postgresPool(values['owner-url'] ?? postgresUrl, 1);
+        const trail = await openAuditTrail(config, hmacKey());
+        try {
+          r = await retainPostgres(owner, () => trail.verify(), o);
+        } finally {
+          await trail.close();
+          await owner.end();
+        }
+      } else {
+        r = retainSqlite(sqliteFile!, hmacKey(), o);
+      }
       console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
+      return 0;
+    }
+    case 'erase-outcomes': {
+      // The daily task's run, by hand: the store, the archives, and the erasure's own record.
+      const trail = await openAuditTrail(config, hmacKey());
+      const sink = await erasureSink(config, hmacKey());
+      try {
+        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
+        console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
+      } finally {
+        await sink.close();
+        await trail.close();
+      }
       return 0;
     }
     case 'migrate-postgres': {
@@ -105,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
       return result.ok ? 0 : 1;
     }
     default:
-      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
+      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
   }
 }
 

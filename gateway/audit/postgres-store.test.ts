@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import type { GatewayConfig } from '../config.ts';
 import { sqlAs, testDatabase, type TestDatabase } from '../../test/helpers/services.ts';
 import type { AuditEvent } from './audit-event.ts';
-import { chainHash, GENESIS, rowValues, type AuditRow } from './chain.ts';
+import { createHmac } from 'node:crypto';
+import type { AuditRow } from './chain.ts';
 import { migratePostgres, openPostgresAuditStore, postgresPool, SCHEMA_VERSION } from './postgres-store.ts';
 import { openAuditTrail } from './trail.ts';
 
@@ -33,11 +34,15 @@ describe('PostgreSQL audit store', () => {
     // Independent oracle: recompute every link from the stored rows with the key, not through the store.
     const rows = await sqlAs<AuditRow>(db.gatewayUrl, 'SELECT * FROM audit_event ORDER BY seq');
     assert.equal(rows.length, 200);
-    let prev = GENESIS;
+    // The version 2 formula written out by hand: the chained columns in table order, the outcome only through its salted digest.
+    const chained = ['time', 'eventType', 'requestId', 'clientMessageId', 'clientId', 'userId', 'roleProfileId', 'localRoles', 'orgCode', 'nhsNumber', 'spineMessageId', 'spineResponseId', 'answeredBySpine', 'detail', 'outcomeDigest', 'outcomeEraseOn'] as const;
+    const hmac = (parts: unknown[]) => createHmac('sha256', KEY).update(JSON.stringify(parts)).digest('hex');
+    let prev = '0'.repeat(64);
     rows.forEach((r, i) => {
       assert.equal(Number(r.seq), i + 1, 'gap-free');
       assert.equal(r.prevHash, prev, `record ${i + 1} links to the one before`);
-      assert.equal(chainHash(KEY, i + 1, rowValues(r), r.prevHash), r.hash);
+      assert.equal(hmac(['fgm-audit/2', i + 1, ...chained.map((c) => r[c]), r.prevHash]), r.hash);
+      assert.equal(hmac(['fgm-audit/outcome', i + 1, r.outcomeSalt, 'SUCCESS', 200]), r.outcomeDigest);
       prev = r.hash;
     });
     assert.deepEqual(new Set(rows.map((r) => r.requestId)).size, 200);
@@ -88,7 +93,7 @@ describe('PostgreSQL audit store', () => {
     await owner.end();
     const fresh = await testDatabase();
     try {
-      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 1 and this role cannot upgrade it.*cli\.js migrate-postgres/);
+      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 2 and this role cannot upgrade it.*cli\.js migrate-postgres/);
     } finally {
       await fresh.drop();
     }

@@ -11,18 +11,21 @@
  *   goes into the next one, so a burst costs one commit (and one WAL flush) per gateway.
  * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
  * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
- *   the gateway's role is granted INSERT and SELECT only (see README, "Running it highly available").
+ *   the gateway's role is granted INSERT and SELECT only, plus EXECUTE on `audit_erase_outcomes`,
+ *   which clears only outcomes whose erasure date has come (FGMISQR009); retention's
+ *   `audit_retain` is the owner's alone (see README, "Running it highly available").
  * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`node dist/gateway/audit/cli.js
  *   migrate-postgres`) or by the gateway itself when its role owns the schema.
  */
 import pg from 'pg';
-import type { AuditEvent, AuditSink } from './audit-event.ts';
-import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
+import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
+import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import { GENESIS } from './chain-start.ts';
 import type { AuditSearch, Throughput } from './sqlite-store.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
 /** Every column of the table, in order (the SQLite store's, the CSV export's). */
-const COLUMNS = ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'] as const;
+const COLUMNS = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'] as const;
 const q = (c: string) => `"${c}"`;
 
 /** Schema versions, oldest first; a deployed migration is never edited, only followed by a new one. */
@@ -63,6 +66,57 @@ BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
 CREATE TRIGGER audit_event_no_update_delete BEFORE UPDATE OR DELETE ON audit_event FOR EACH ROW EXECUTE FUNCTION audit_event_refuse_change();
 CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event FOR EACH STATEMENT EXECUTE FUNCTION audit_event_refuse_change();
 REVOKE ALL ON audit_event FROM PUBLIC;
+`,
+  },
+  {
+    // FGMISQR009: the outcome becomes erasable (nullable, beside its salt, digest and erasure
+    // date), and the append-only trigger lets through exactly two changes, each made only by a
+    // SECURITY DEFINER function: audit_erase_outcomes (granted to the gateway's role) clears the
+    // outcome and salt of records whose erasure date has come by the database's own clock, every
+    // other column unchanged; audit_retain (the owner's alone) deletes records up to a retention
+    // point the owner's signed retention record already names (retention.ts).
+    version: 2,
+    sql: `
+ALTER TABLE audit_event ALTER COLUMN "outcomeCode" DROP NOT NULL, ALTER COLUMN "httpStatus" DROP NOT NULL,
+  ADD COLUMN "outcomeSalt" TEXT, ADD COLUMN "outcomeDigest" TEXT, ADD COLUMN "outcomeEraseOn" TEXT COLLATE "C";
+CREATE INDEX audit_event_erase ON audit_event ("outcomeEraseOn") WHERE "outcomeCode" IS NOT NULL;
+CREATE OR REPLACE FUNCTION audit_event_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND current_setting('fgm_audit.erasing', true) = 'on'
+     AND (${['seq', ...CHAINED_COLUMNS, 'prevHash', 'hash'].map((c) => `NEW.${q(c)}`).join(', ')}) IS NOT DISTINCT FROM (${['seq', ...CHAINED_COLUMNS, 'prevHash', 'hash'].map((c) => `OLD.${q(c)}`).join(', ')})
+     AND ${ERASABLE_COLUMNS.map((c) => `NEW.${q(c)} IS NULL`).join(' AND ')} AND OLD."outcomeDigest" IS NOT NULL
+     AND OLD."outcomeEraseOn" <= to_char(now() AT TIME ZONE 'Europe/London', 'YYYY-MM-DD') THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'DELETE' AND OLD.seq <= coalesce(nullif(current_setting('fgm_audit.retain_through', true), '')::bigint, 0) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'audit records are append-only';
+END $$;
+CREATE FUNCTION audit_erase_outcomes(through TEXT) RETURNS SETOF BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+BEGIN
+  PERFORM set_config('fgm_audit.erasing', 'on', true);
+  RETURN QUERY WITH erased AS (
+    UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${q(c)} = NULL`).join(', ')}
+    WHERE "outcomeCode" IS NOT NULL AND "outcomeDigest" IS NOT NULL AND "outcomeEraseOn" <= through
+      AND "outcomeEraseOn" <= to_char(now() AT TIME ZONE 'Europe/London', 'YYYY-MM-DD')
+    RETURNING audit_event.seq)
+  SELECT erased.seq FROM erased ORDER BY 1;
+  PERFORM set_config('fgm_audit.erasing', 'off', true);
+END $$;
+REVOKE ALL ON FUNCTION audit_erase_outcomes(TEXT) FROM PUBLIC;
+CREATE FUNCTION audit_retain(through BIGINT) RETURNS BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE removed BIGINT;
+BEGIN
+  PERFORM set_config('fgm_audit.retain_through', through::text, true);
+  -- Retention always keeps the newest record: the writer chains the next one to it.
+  IF through >= (SELECT max(seq) FROM audit_event) THEN RAISE EXCEPTION 'retention must keep the newest record'; END IF;
+  DELETE FROM audit_event WHERE seq <= through;
+  GET DIAGNOSTICS removed = ROW_COUNT;
+  PERFORM set_config('fgm_audit.retain_through', '', true);
+  RETURN removed;
+END $$;
+REVOKE ALL ON FUNCTION audit_retain(BIGINT) FROM PUBLIC;
 `,
   },
 ];
@@ -115,6 +169,8 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       const role = pg.escapeIdentifier(grantTo);
       await client.query(`GRANT SELECT, INSERT ON audit_event TO ${role}`);
       await client.query(`GRANT SELECT ON audit_schema_version TO ${role}`);
+      // The daily erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
+      await client.query(`GRANT EXECUTE ON FUNCTION audit_erase_outcomes(TEXT) TO ${role}`);
     }
     await client.query('COMMIT');
     return applied;
@@ -141,12 +197,9 @@ async function ensureSchema(pool: pg.Pool): Promise<void> {
 /** Builds the chained rows of `events` after `head`. */
 function chainRows(hmacKey: Buffer, head: { seq: number; hash: string }, events: readonly AuditEvent[]): AuditRow[] {
   return events.map((event) => {
-    const row = { ...event, answeredBySpine: event.answeredBySpine ? 1 : 0, detail: event.detail ?? null } as Record<string, string | number | null>;
-    const seq = head.seq + 1;
-    const hash = chainHash(hmacKey, seq, AUDIT_COLUMNS.map((c) => row[c] ?? null), head.hash);
-    const stored = { seq, ...Object.fromEntries(AUDIT_COLUMNS.map((c) => [c, row[c] ?? null])), prevHash: head.hash, hash } as AuditRow;
-    head = { seq, hash };
-    return stored;
+    const row = chainRecord(hmacKey, head, event);
+    head = row;
+    return row;
   });
 }
 
@@ -188,7 +241,7 @@ export interface AuditStoreHealth {
   reason?: string;
 }
 
-export interface PostgresAuditStore extends AuditSink {
+export interface PostgresAuditStore extends AuditSink, OutcomeEraser {
   health(): AuditStoreHealth;
   close(): Promise<void>;
 }
@@ -259,6 +312,7 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
       });
     },
     health: () => health,
+    eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
     async close() {
       closed = true;
       while (inFlight) await inFlight.catch(() => {});
@@ -307,6 +361,10 @@ export function postgresReader(pool: pg.Pool) {
     async newest(n: number): Promise<AuditRow[]> {
       return (await pool.query<AuditRow>('SELECT * FROM audit_event ORDER BY seq DESC LIMIT $1', [n])).rows.reverse();
     },
+    /** The lowest stored seq at or below `seq` (a record there is below the retention point). */
+    async lowestAtOrBelow(seq: number): Promise<number | null> {
+      return (await pool.query<{ seq: number | null }>('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= $1', [seq])).rows[0]!.seq;
+    },
     async hashAt(seq: number): Promise<string | undefined> {
       return (await pool.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = $1', [seq])).rows[0]?.hash;
     },
@@ -345,4 +403,9 @@ export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow
   } finally {
     client.release();
   }
+}
+
+/** Clears the outcome of every record whose erasure date is on or before `today` (UK date), through the granted function; returns their seqs. */
+export async function eraseOutcomesPostgres(pool: pg.Pool, today: string): Promise<number[]> {
+  return (await pool.query<{ seq: number }>('SELECT audit_erase_outcomes AS seq FROM audit_erase_outcomes($1)', [today])).rows.map((r) => r.seq);
 }

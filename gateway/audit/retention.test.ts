@@ -11,9 +11,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { generateAnchorKeys } from './anchor.ts';
 import type { AuditEvent } from './audit-event.ts';
-import { readRetention, retainSqlite, verifyArchive } from './retention.ts';
+import { readRetention, readRetentions, type RetentionRecord } from './chain-start.ts';
+import { eraseOutcomesInArchives } from './erasure.ts';
+import { retainSqlite } from './retention.ts';
 import { openAuditReader, openSqliteAuditStore } from './sqlite-store.ts';
-import { verifyAuditChain } from './verify.ts';
+import { archiveProblem, verifyAuditChain } from './verify.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-retention-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,10 +38,10 @@ async function trail(name: string): Promise<string> {
   await store.close();
   return file;
 }
-const verifyFile = (file: string, retention: ReturnType<typeof readRetention>) => {
+const verifyFile = (file: string, retentions: readonly RetentionRecord[], archiveDir?: string) => {
   const db = openAuditReader(file);
   try {
-    return verifyAuditChain(db, KEY, [], publicKey, retention);
+    return verifyAuditChain(db, KEY, { publicKey, retentions, archiveDir });
   } finally {
     db.close();
   }
@@ -54,27 +56,54 @@ describe('audit retention (FGMISQR009)', () => {
     const db = openAuditReader(file);
     assert.deepEqual((db.prepare('SELECT seq FROM audit_event ORDER BY seq').all() as { seq: number }[]).map((r) => r.seq), [6, 7, 8, 9, 10]);
     db.close();
-    assert.deepEqual(verifyFile(file, readRetention(archiveDir)), { ok: true, records: 5, anchors: 0 });
-    // The archive verifies on its own against the signed retention record.
-    assert.deepEqual(verifyArchive(archiveDir, retention!, KEY, publicKey), { ok: true, records: 5 });
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir)), { ok: true, records: 5, anchors: 0 });
+    // With the archives: the archive verifies against its signed retention record.
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: true, records: 5, anchors: 0, archives: 1 });
+    assert.equal(archiveProblem(join(archiveDir, retention!.archive), retention!, KEY, '0'.repeat(64), '2026-01-01'), undefined);
     // secure_delete: the removed records' content is gone from the file, not only unlinked.
     assert.ok(!readFileSync(file).includes('record-3-of-the-trail'));
     // The writer chains on from the kept records.
     const store = await openSqliteAuditStore(file, KEY);
     await store.record(event(11, '2026-06-01T10:00:00.000Z'));
     await store.close();
-    assert.deepEqual(verifyFile(file, readRetention(archiveDir)), { ok: true, records: 6, anchors: 0 });
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir)), { ok: true, records: 6, anchors: 0 });
   });
 
   it('FGMISQR009 without its signed retention record, or with a forged one, the removal is named by verify', async () => {
     const file = join(dir, 'kept.sqlite');
-    assert.equal(verifyFile(file, undefined).ok, false);
+    assert.equal(verifyFile(file, []).ok, false);
     const real = readRetention(join(dir, 'archive'))!;
     const forged = { ...real, throughSeq: 6 };
-    assert.match(JSON.stringify(verifyFile(file, forged)), /no valid signature/);
-    // A changed archive no longer matches its record.
+    assert.match(JSON.stringify(verifyFile(file, [forged])), /no valid signature/);
+    // A changed archive no longer matches its record, and verify names it.
     const archive = join(dir, 'archive', real.archive);
     writeFileSync(archive, readFileSync(archive, 'utf8').replace('9990000018', '9990000026'));
-    assert.equal(verifyArchive(join(dir, 'archive'), real, KEY, publicKey).ok, false);
+    assert.deepEqual(verifyFile(file, [real], join(dir, 'archive')), { ok: false, seq: null, archive: real.archive, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' });
+  });
+});
+
+describe('FGMISQR009 erasure inside archives', () => {
+  it('FGMISQR009 an archived outcome is cleared on its date, not before, and the archive still verifies', async () => {
+    const file = join(dir, 'erasable.sqlite');
+    const store = await openSqliteAuditStore(file, KEY);
+    for (let i = 1; i <= 4; i++) await store.record({ ...event(i, `2019-0${i}-01T10:00:00.000Z`), outcomeEraseOn: i % 2 ? '2026-06-01' : '2030-01-01' });
+    await store.close();
+    const archiveDir = join(dir, 'erasable-archive');
+    const { retention } = retainSqlite(file, KEY, { before: new Date('2025-01-01T00:00:00Z'), privateKey, publicKey, dir: archiveDir });
+    assert.equal(retention!.throughSeq, 3);
+    const lines = () => readFileSync(join(archiveDir, retention!.archive), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-05-31'), [], 'the day before: nothing');
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01'), [{ archive: retention!.archive, seqs: [1, 3] }]);
+    assert.deepEqual(lines().map((r) => [r.seq, r.outcomeCode, r.httpStatus, r.outcomeSalt === null]), [[1, null, null, true], [2, 'SUCCESS', 200, false], [3, null, null, true]]);
+    assert.equal(lines()[0]!.userId, 'ajones', 'who asked stays');
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01'), [], 'already erased: the archive is not rewritten');
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: true, records: 1, anchors: 0, archives: 1 });
+    // The archive's early-erasure check uses verify's own date.
+    const db = openAuditReader(file);
+    try {
+      assert.match(JSON.stringify(verifyAuditChain(db, KEY, { publicKey, retentions: readRetentions(archiveDir), archiveDir, today: '2026-05-31' })), /removed before its erasure date 2026-06-01/);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -1,20 +1,23 @@
 /**
  * @module audit/sqlite-store
  * The audit store (SMSP-AUDIT-001…011): one SQLite file, WAL with synchronous=FULL, append-only
- * (UPDATE and DELETE are refused by triggers), a gap-free sequence and an HMAC hash chain.
- * `record()` resolves only once its row is committed to disk. The writer runs in a worker thread
- * and commits records that arrive together in one transaction (group commit), so a burst costs
- * one disk sync, and no sync ever blocks the gateway. The schema lives here and only here.
+ * (DELETE, and every UPDATE but the FGMISQR009 outcome erasure, are refused by triggers), a
+ * gap-free sequence and an HMAC hash chain (chain.ts). `record()` resolves only once its row is
+ * committed to disk. The writer runs in a worker thread and commits records that arrive together
+ * in one transaction (group commit), so a burst costs one disk sync, and no sync ever blocks the
+ * gateway. The schema and its versioned migrations live here and only here.
  */
 import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { AuditEvent, AuditSink } from './audit-event.ts';
-import { AUDIT_COLUMNS, chainHash, GENESIS, type AuditRow } from './chain.ts';
+import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
+import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import { GENESIS } from './chain-start.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit_event (
+/** The version 1 table (before the outcome digest): what a trail written by earlier gateways holds. */
+const TABLE_V1 = `
+CREATE TABLE audit_event (
   seq INTEGER PRIMARY KEY,
   time TEXT NOT NULL,
   eventType TEXT NOT NULL,
@@ -34,17 +37,91 @@ CREATE TABLE IF NOT EXISTS audit_event (
   detail TEXT,
   prevHash TEXT NOT NULL,
   hash TEXT NOT NULL
+);`;
+
+const INDEXES = `
+CREATE INDEX audit_event_user ON audit_event (userId);
+CREATE INDEX audit_event_patient ON audit_event (nhsNumber);
+CREATE INDEX audit_event_client_message ON audit_event (clientMessageId);
+CREATE INDEX audit_event_spine_message ON audit_event (spineMessageId);
+CREATE INDEX audit_event_time ON audit_event (time);`;
+
+const NO_DELETE = `
+CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;`;
+
+/**
+ * The one UPDATE the table accepts (FGMISQR009): clearing a version 2 record's outcome and salt
+ * on or after its erasure date, every other column unchanged. Verify names any other change.
+ */
+const ERASURE_ONLY = `NEW.seq IS OLD.seq AND ${[...CHAINED_COLUMNS, 'prevHash', 'hash'].map((c) => `NEW.${c} IS OLD.${c}`).join(' AND ')}
+    AND ${ERASABLE_COLUMNS.map((c) => `NEW.${c} IS NULL`).join(' AND ')} AND OLD.outcomeDigest IS NOT NULL AND OLD.outcomeEraseOn IS NOT NULL`;
+
+/**
+ * Schema versions (PRAGMA user_version), oldest first; a released migration is never edited,
+ * only followed by a new one. A file written before versions were counted holds version 1's table.
+ */
+const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `${TABLE_V1}${INDEXES}
+CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;${NO_DELETE}`,
+  },
+  {
+    // The outcome becomes erasable: nullable, beside its salt, digest and erasure date. SQLite
+    // cannot drop NOT NULL in place, so the table is rebuilt, every row copied unchanged.
+    version: 2,
+    sql: `
+DROP TRIGGER audit_event_no_update;
+DROP TRIGGER audit_event_no_delete;
+ALTER TABLE audit_event RENAME TO audit_event_v1;
+CREATE TABLE audit_event (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  eventType TEXT NOT NULL,
+  requestId TEXT NOT NULL,
+  clientMessageId TEXT,
+  clientId TEXT,
+  userId TEXT,
+  roleProfileId TEXT,
+  localRoles TEXT,
+  orgCode TEXT,
+  nhsNumber TEXT,
+  spineMessageId TEXT,
+  spineResponseId TEXT,
+  outcomeCode TEXT,
+  httpStatus INTEGER,
+  answeredBySpine INTEGER NOT NULL CHECK (answeredBySpine IN (0, 1)),
+  detail TEXT,
+  outcomeSalt TEXT,
+  outcomeDigest TEXT,
+  outcomeEraseOn TEXT,
+  prevHash TEXT NOT NULL,
+  hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_event_user ON audit_event (userId);
-CREATE INDEX IF NOT EXISTS audit_event_patient ON audit_event (nhsNumber);
-CREATE INDEX IF NOT EXISTS audit_event_client_message ON audit_event (clientMessageId);
-CREATE INDEX IF NOT EXISTS audit_event_spine_message ON audit_event (spineMessageId);
-CREATE INDEX IF NOT EXISTS audit_event_time ON audit_event (time);
-CREATE TRIGGER IF NOT EXISTS audit_event_no_update BEFORE UPDATE ON audit_event
-  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_event_no_delete BEFORE DELETE ON audit_event
-  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-`;
+INSERT INTO audit_event (seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash) SELECT seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash FROM audit_event_v1;
+DROP TABLE audit_event_v1;${INDEXES}
+CREATE INDEX audit_event_erase ON audit_event (outcomeEraseOn) WHERE outcomeCode IS NOT NULL;
+CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event WHEN NOT (${ERASURE_ONLY})
+  BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;${NO_DELETE}`,
+  },
+];
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** Brings the file's schema to SQLITE_SCHEMA_VERSION in one transaction; returns the versions applied. */
+export function migrateSqlite(db: Database.Database): number[] {
+  return db.transaction(() => {
+    const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
+    const stored = db.pragma('user_version', { simple: true }) as number;
+    const current = stored || (columns.length ? 1 : 0);
+    if (current > SQLITE_SCHEMA_VERSION) throw new Error(`the audit schema is at version ${current}, newer than this gateway's ${SQLITE_SCHEMA_VERSION}: upgrade the gateway`);
+    const applied = MIGRATIONS.filter((m) => m.version > current);
+    for (const m of applied) db.exec(m.sql);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+    return applied.map((m) => m.version);
+  }).immediate();
+}
 
 export interface AuditSearch {
   userId?: string;
@@ -70,7 +147,7 @@ export interface Throughput {
   peakHourCount: number;
 }
 
-export interface SqliteAuditStore extends AuditSink {
+export interface SqliteAuditStore extends AuditSink, OutcomeEraser {
   /** Waits for records in flight, then closes the file. */
   close(): Promise<void>;
 }
@@ -115,7 +192,23 @@ export function throughputOn(db: Database.Database, date: string, clientId?: str
 export interface AuditWriter {
   /** Appends `events` in one transaction (synchronous=FULL: returns once the WAL is on disk), or throws having written none. */
   commit(events: readonly AuditEvent[]): void;
+  /** Clears the outcomes due on or before `today` (FGMISQR009); returns their seqs. */
+  eraseOutcomes(today: string): number[];
   close(): void;
+}
+
+/**
+ * The one erasure (FGMISQR009): clears the outcome and salt of version 2 records due on or before
+ * `today`, in one IMMEDIATE transaction — the only UPDATE the table's trigger lets through.
+ */
+export function eraseDue(db: Database.Database, today: string): number[] {
+  // Freed cell space is zeroed, so the cleared outcome is not left readable in the file's pages.
+  db.pragma('secure_delete = ON');
+  const erase = db.prepare(`UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`);
+  const seqs = db.transaction(() => (erase.all(today) as { seq: number }[]).map((r) => r.seq)).immediate();
+  // The old page images leave the write-ahead log too (best effort: a reader may hold it a moment longer).
+  if (seqs.length) db.pragma('wal_checkpoint(TRUNCATE)');
+  return seqs.sort((a, b) => a - b);
 }
 
 /** Opens (creating if needed) the audit database at `file` for appending, chained with `hmacKey`. */
@@ -123,7 +216,7 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
   // The trail holds NHS numbers: a new file is the gateway user's alone, whatever the umask, and
   // SQLite gives its -wal and -shm files the database file's mode.
   closeSync(openSync(file, 'a', 0o600));
-  const db = new Database(file);
+  const db = new Database(file, { timeout: 5000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
@@ -131,32 +224,24 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
     db.close();
     throw new Error(`${file} was written before the audit hash chain; move it aside to start a new trail`);
   }
-  db.exec(SCHEMA);
+  migrateSqlite(db);
   const insert = db.prepare(
-    `INSERT INTO audit_event (seq, ${AUDIT_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${AUDIT_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
+    `INSERT INTO audit_event (seq, ${STORED_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${STORED_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
   );
-  const last = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-  // The writer keeps the chain's head in memory: it is the only writer, so it never re-reads.
-  let head = last ?? { seq: 0, hash: GENESIS };
+  const newest = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1');
+  // The head is read inside each (IMMEDIATE, so serialised) transaction: the command line's
+  // erasure record may be appended beside a running gateway without forking the chain.
   const append = db.transaction((events: readonly AuditEvent[]) => {
+    let head = (newest.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
     for (const event of events) {
-      const row = { ...event, answeredBySpine: event.answeredBySpine ? 1 : 0, detail: event.detail ?? null };
-      const seq = head.seq + 1;
-      const hash = chainHash(hmacKey, seq, AUDIT_COLUMNS.map((c) => row[c]), head.hash);
-      insert.run({ ...row, seq, prevHash: head.hash, hash });
-      head = { seq, hash };
+      const row = chainRecord(hmacKey, head, event);
+      insert.run(row);
+      head = row;
     }
   });
   return {
-    commit(events) {
-      const before = head;
-      try {
-        append(events);
-      } catch (e) {
-        head = before; // the transaction rolled back, so the chain's head did not move
-        throw e;
-      }
-    },
+    commit: (events) => append.immediate(events),
+    eraseOutcomes: (today) => eraseDue(db, today),
     close: () => db.close(),
   };
 }
@@ -166,11 +251,14 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
 const WRITER_ENTRY = import.meta.url.endsWith('.ts') ? './sqlite-writer.worker.mjs' : './sqlite-writer.worker.js';
 
 type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
+type EraseWaiter = { today: string; resolve: (seqs: number[]) => void; reject: (e: Error) => void };
 
 /**
  * Opens the audit store: the SQLite writer runs in a worker thread, so disk syncs never block the
  * gateway's event loop, and records are group-committed — while one batch syncs, the next
  * collects every record that arrives meanwhile. `record()` resolves once its batch is on disk.
+ * The daily erasure (FGMISQR009) runs in the same thread, between batches: it never waits for
+ * the writer's lock on the gateway's event loop.
  * @example const audit = await openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
  */
 export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promise<SqliteAuditStore> {
@@ -185,16 +273,30 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
 
   let waiting: Waiter[] = [];
   let inFlight: Waiter[] | undefined;
+  let erasures: EraseWaiter[] = [];
+  let erasing: EraseWaiter | undefined;
   let broken: Error | undefined;
   let drained: (() => void) | undefined;
 
   const send = () => {
-    if (inFlight || waiting.length === 0) return drained?.();
+    if (inFlight || erasing) return;
+    if (erasures.length) {
+      erasing = erasures.shift()!;
+      return worker.postMessage({ erase: erasing.today });
+    }
+    if (waiting.length === 0) return drained?.();
     inFlight = waiting;
     waiting = [];
-    worker.postMessage(inFlight.map((w) => w.event));
+    worker.postMessage({ events: inFlight.map((w) => w.event) });
   };
-  worker.on('message', (m: { ok: boolean; error?: string }) => {
+  worker.on('message', (m: { ok: boolean; error?: string; erased?: number[] }) => {
+    if (erasing) {
+      const e = erasing;
+      erasing = undefined;
+      if (m.ok) e.resolve(m.erased!);
+      else e.reject(new Error(`outcome erasure failed: ${m.error}`));
+      return send();
+    }
     const batch = inFlight ?? [];
     inFlight = undefined;
     if (m.ok) batch.forEach((w) => w.resolve());
@@ -203,9 +305,11 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
   });
   const fail = (e: Error) => {
     broken = e;
-    for (const w of [...(inFlight ?? []), ...waiting]) w.reject(e);
+    for (const w of [...(inFlight ?? []), ...waiting, ...(erasing ? [erasing] : []), ...erasures]) w.reject(e);
     inFlight = undefined;
     waiting = [];
+    erasing = undefined;
+    erasures = [];
     drained?.();
   };
   worker.on('error', fail);
@@ -219,8 +323,15 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
         send();
       });
     },
+    eraseOutcomes(today) {
+      if (broken) return Promise.reject(broken);
+      return new Promise<number[]>((resolve, reject) => {
+        erasures.push({ today, resolve, reject });
+        send();
+      });
+    },
     async close() {
-      if (inFlight || waiting.length) await new Promise<void>((r) => (drained = r));
+      if (inFlight || waiting.length || erasing || erasures.length) await new Promise<void>((r) => (drained = r));
       broken ??= new Error('the audit store is closed');
       await worker.terminate();
     },

@@ -1,7 +1,8 @@
 /**
  * @module audit/sqlite-writer.worker
  * The audit store's writer thread: receives batches of events, appends each batch in one
- * synchronous=FULL transaction, and answers once it is on disk (see sqlite-store.ts).
+ * synchronous=FULL transaction, and answers once it is on disk (see sqlite-store.ts); and runs
+ * the outcome erasure (FGMISQR009) between batches, on the same connection.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AuditEvent } from './audit-event.ts';
@@ -16,9 +17,10 @@ try {
   parentPort!.postMessage({ error: (e as Error).message });
   process.exit(0);
 }
-parentPort!.on('message', (events: AuditEvent[]) => {
+parentPort!.on('message', (m: { events: AuditEvent[] } | { erase: string }) => {
   try {
-    writer.commit(events);
+    if ('erase' in m) return parentPort!.postMessage({ ok: true, erased: writer.eraseOutcomes(m.erase) });
+    writer.commit(m.events);
     parentPort!.postMessage({ ok: true });
   } catch (e) {
     parentPort!.postMessage({ ok: false, error: (e as Error).message });

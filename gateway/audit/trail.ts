@@ -1,57 +1,78 @@
 /**
  * @module audit/trail
- * What auditors and the command line may do with the trail: verify it, search it, report
- * throughput, read its head. Opens its own read-only connection to whichever store the config
- * names (SQLite by default, PostgreSQL with `audit.postgresUrl`), so it never interferes with the writer.
+ * What auditors, the command line and the daily erasure may do with the trail: verify it
+ * (archives included), search it, report throughput, read its head, erase the outcomes whose
+ * date has come (FGMISQR009). Opens its own connection to whichever store the config names
+ * (SQLite by default, PostgreSQL with `audit.postgresUrl`), so it never interferes with the writer.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../config.ts';
+import { ukToday } from '../../widget/rules/age.ts';
 import { readAnchors } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
+import { readRetentions } from './chain-start.ts';
+import { eraseOutcomesSqlite } from './erasure.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput } from './sqlite-store.ts';
-import { readRetention } from './retention.ts';
-import { chainWalk, newestAnchor, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyResult } from './verify.ts';
+import { belowRetention, chainWalk, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
 
 export interface AuditTrail {
-  /** The whole chain, every anchor, and (SQLite) the database's own integrity. */
+  /** The whole chain, every retention record and its archive, every anchor, and (SQLite) the database's own integrity. */
   verify(): Promise<VerifyResult>;
-  /** Cheap enough for start-up: the newest records and the newest anchor only. */
+  /** Cheap enough for start-up: the retention point, the newest records and the newest anchor only. */
   verifyTail(): Promise<VerifyResult>;
+  /** Never returns a record at or below the retention point (only a forgery could be there). */
   search(q: AuditSearch): Promise<AuditRow[]>;
   /** One client's throughput when `clientId` is given, else the whole SMSP's. */
   throughput(date: string, clientId?: string): Promise<Throughput>;
   /** The newest record's seq and hash (what an anchor signs), or undefined on an empty trail. */
   head(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Clears the outcome of every stored record due on or before `today` (UK date); returns their seqs. */
+  eraseOutcomes(today: string): Promise<number[]>;
   close(): Promise<void>;
 }
 
-export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer): Promise<AuditTrail> {
+/** `today` for verification: the injected clock's UK date where there is one. */
+export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now: () => Date = () => new Date()): Promise<AuditTrail> {
   const { anchorDir, anchorPublicKeyFile } = config.audit;
-  const anchors = () => (anchorDir && existsSync(anchorDir) ? readAnchors(anchorDir) : []);
-  const publicKey = () => (anchorPublicKeyFile ? readFileSync(anchorPublicKeyFile, 'utf8') : undefined);
-  if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, anchors, publicKey);
-  const db = openAuditReader(config.audit.sqliteFile!);
+  const options = (): VerifyOptions => ({
+    anchors: anchorDir && existsSync(anchorDir) ? readAnchors(anchorDir) : [],
+    publicKey: anchorPublicKeyFile ? readFileSync(anchorPublicKeyFile, 'utf8') : undefined,
+    retentions: readRetentions(anchorDir),
+    archiveDir: anchorDir,
+    today: ukToday(now()),
+  });
+  const retentionPoint = () => readRetentions(anchorDir).at(-1)?.throughSeq ?? 0;
+  const searchAbove = (q: AuditSearch): AuditSearch => ({ ...q, afterSeq: Math.max(q.afterSeq ?? 0, retentionPoint()) });
+  if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, options, searchAbove);
+  const file = config.audit.sqliteFile!;
+  const db = openAuditReader(file);
   return {
-    verify: async () => verifyAuditChain(db, hmacKey, anchors(), publicKey(), readRetention(anchorDir)),
-    verifyTail: async () => verifyAuditTail(db, hmacKey, anchors(), publicKey(), undefined, readRetention(anchorDir)),
-    search: async (q) => searchAudit(db, q),
+    verify: async () => verifyAuditChain(db, hmacKey, options()),
+    verifyTail: async () => verifyAuditTail(db, hmacKey, options()),
+    search: async (q) => searchAudit(db, searchAbove(q)),
     throughput: async (date, clientId) => throughputOn(db, date, clientId),
     head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
+    eraseOutcomes: async (today) => eraseOutcomesSqlite(file, today),
     close: async () => void db.close(),
   };
 }
 
-async function openPostgresTrail(url: string, hmacKey: Buffer, anchors: () => ReturnType<typeof readAnchors>, publicKey: () => string | undefined): Promise<AuditTrail> {
+async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => VerifyOptions, searchAbove: (q: AuditSearch) => AuditSearch): Promise<AuditTrail> {
   // Only a configured PostgreSQL store loads the driver.
-  const { postgresPool, postgresReader } = await import('./postgres-store.ts');
+  const { eraseOutcomesPostgres, postgresPool, postgresReader } = await import('./postgres-store.ts');
   const pool = postgresPool(url, 2);
   const reader = postgresReader(pool);
   return {
     async verify() {
-      const all = anchors();
-      const walk = chainWalk(hmacKey, all.length > 0);
+      const o = options();
+      const start = provenStart(hmacKey, o);
+      if ('ok' in start) return start;
+      const forged = belowRetention(start, await reader.lowestAtOrBelow(start.seq));
+      if (forged) return forged;
+      const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
+      const walk = chainWalk(hmacKey, kept.length > 0, start, o.today!);
       // Pages by seq: a trail of millions of records is never all in memory.
-      for (let after = 0; ; ) {
+      for (let after = start.seq; ; ) {
         const rows = await reader.page(after, 5000);
         for (const row of rows) {
           const broken = walk.step(row);
@@ -60,15 +81,21 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, anchors: () => Re
         if (rows.length < 5000) break;
         after = rows.at(-1)!.seq;
       }
-      return walk.finish(all, publicKey());
+      return walk.finish(kept, o.publicKey);
     },
     async verifyTail() {
-      const newest = newestAnchor(anchors());
-      return verifyTailRows(await reader.newest(TAIL_RECORDS), hmacKey, newest, publicKey(), newest && (await reader.hashAt(newest.seq)));
+      const o = options();
+      const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
+      if ('ok' in start) return start;
+      const forged = belowRetention(start, await reader.lowestAtOrBelow(start.seq));
+      if (forged) return forged;
+      const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
+      return verifyTailRows(await reader.newest(TAIL_RECORDS), hmacKey, start, newest, o.publicKey, newest && (await reader.hashAt(newest.seq)), o.today!);
     },
-    search: (q) => reader.search(q),
+    search: (q) => reader.search(searchAbove(q)),
     throughput: (date, clientId) => reader.throughput(date, clientId),
     head: async () => (await reader.newest(1))[0],
+    eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
     close: () => pool.end(),
   };
 }

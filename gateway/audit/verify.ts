@@ -1,22 +1,88 @@
 /**
  * @module audit/verify
- * Checks the database's own integrity, walks the audit chain from record 1 and checks every
- * anchor. The answer is either "intact, N records", a damaged database, or the first broken
- * sequence number and why — an edit, a deletion, a reordering, a record that does not match its
- * signed anchor, or a tail truncated after an anchor. `verifyAuditTail` is the cheap start-up check.
+ * Proves the whole trail: the database's own integrity, every signed retention record and the
+ * archive each one names, that nothing is stored at or below the retention point and that the
+ * record after it exists, the chain from there on, and every anchor. The answer is either
+ * "intact, N records", a damaged database, or the first broken record or archive and why — an
+ * edit, a deletion, a reordering, an outcome removed early, a forged record below the retention
+ * point, a missing/altered/reordered archive, a record that does not match its signed anchor, or
+ * a tail truncated after an anchor or after the retention point. `verifyAuditTail` is the cheap
+ * start-up check.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { ukToday } from '../../widget/rules/age.ts';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
-import { chainHash, GENESIS, rowValues, type AuditRow } from './chain.ts';
-import { retentionSignatureValid, type RetentionRecord } from './retention.ts';
+import { recordProblem, type AuditRow } from './chain.ts';
+import { archiveContentSha256, GENESIS, retentionSignatureValid, type RetentionRecord } from './chain-start.ts';
 
-/** Broken: at a record (`seq`), or in the database file itself (`seq` null: its own integrity check failed). */
-export type VerifyResult = { ok: true; records: number; anchors: number } | { ok: false; seq: number | null; reason: string };
+/** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
+export type VerifyResult =
+  | { ok: true; records: number; anchors: number; archives?: number }
+  | { ok: false; seq: number | null; reason: string; archive?: string };
 
-/** One line for people: `intact, 12 records`, `broken at record 7: …` or `damaged database: …`. */
+/** One line for people: `intact, 12 records`, `broken at record 7: …`, `broken archive …: …` or `damaged database: …`. */
 export function describeVerify(r: VerifyResult): string {
-  if (r.ok) return `intact, ${r.records} records (${r.anchors} anchors checked)`;
+  if (r.ok) return `intact, ${r.records} records (${r.anchors} anchors${r.archives ? `, ${r.archives} archives` : ''} checked)`;
+  if (r.archive) return `broken archive ${r.archive}: ${r.reason}`;
   return r.seq === null ? `damaged database: ${r.reason}` : `broken at record ${r.seq}: ${r.reason}`;
+}
+
+export interface VerifyOptions {
+  anchors?: readonly Anchor[];
+  /** The anchor public key: checks anchors and retention records. */
+  publicKey?: string | undefined;
+  /** Every retention record, oldest first (chain-start.ts readRetentions). */
+  retentions?: readonly RetentionRecord[];
+  /** Where the archives are (audit.anchorDir); without it archives are not read (start-up check). */
+  archiveDir?: string | undefined;
+  /** The UK date an erased outcome's erasure date is checked against (default: today). */
+  today?: string;
+}
+
+/** Where the stored chain starts, once the retention records (and, with archiveDir, their archives) are proven. */
+export type ChainStart = { seq: number; hash: string; archives: number };
+
+/**
+ * The signed retention records, in order, each archive they name (when `archiveDir` is given),
+ * and so the retention point: a forged, unsigned, overlapping or out-of-order retention record
+ * is a break, as the deletion it would hide.
+ */
+export function provenStart(key: Buffer, o: VerifyOptions): ChainStart | Extract<VerifyResult, { ok: false }> {
+  let start: ChainStart = { seq: 0, hash: GENESIS, archives: 0 };
+  for (const r of o.retentions ?? []) {
+    if (!o.publicKey || !retentionSignatureValid(r, o.publicKey)) return { ok: false, seq: r.throughSeq, reason: `the retention record for records up to ${r.throughSeq} has no valid signature` };
+    if (r.firstSeq !== start.seq + 1 || r.throughSeq < r.firstSeq) return { ok: false, seq: r.firstSeq, reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} does not follow the one before it (records up to ${start.seq})` };
+    if (o.archiveDir) {
+      const broken = archiveProblem(join(o.archiveDir, r.archive), r, key, start.hash, o.today ?? ukToday());
+      if (broken) return { ok: false, seq: broken.seq, reason: broken.reason, archive: r.archive };
+    }
+    start = { seq: r.throughSeq, hash: r.lastHash, archives: start.archives + (o.archiveDir ? 1 : 0) };
+  }
+  return start;
+}
+
+/** Checks one archive against its signed retention record: present, its digest, its chain from `prevHash` to lastHash. */
+export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, prevHash: string, today: string): { seq: number | null; reason: string } | undefined {
+  if (!existsSync(file)) return { seq: null, reason: `the archive of records ${r.firstSeq}-${r.throughSeq} is missing` };
+  const text = readFileSync(file, 'utf8');
+  const rows = text.trimEnd().split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditRow);
+  const digest = r.format === 2 ? archiveContentSha256(rows) : createHash('sha256').update(text).digest('hex');
+  if (digest !== r.archiveSha256) return { seq: null, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' };
+  let prev = prevHash;
+  let expected = r.firstSeq;
+  for (const row of rows) {
+    if (row.seq !== expected) return { seq: expected, reason: `record ${expected} is missing or out of order (the next archived record is ${row.seq})` };
+    if (row.prevHash !== prev) return { seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
+    const problem = recordProblem(key, row, today);
+    if (problem) return { seq: row.seq, reason: problem };
+    prev = row.hash;
+    expected++;
+  }
+  if (expected !== r.throughSeq + 1 || prev !== r.lastHash) return { seq: expected, reason: `it does not end at record ${r.throughSeq} as its signed retention record says` };
+  return undefined;
 }
 
 /**
@@ -31,45 +97,47 @@ function databaseProblems(db: Database.Database): string | undefined {
   return `SQLite's integrity check failed (an index no longer matches the table, so searches can miss records): ${problems.join('; ')}`;
 }
 
-/**
- * A signed retention record (retention.ts) moves the chain's start past the archived records;
- * an unsigned or forged one is a break, as the deletion it would hide.
- */
-function retentionStart(retention: RetentionRecord | undefined, publicKey: string | undefined): VerifyResult | { seq: number; hash: string } | undefined {
-  if (!retention) return undefined;
-  if (!publicKey || !retentionSignatureValid(retention, publicKey)) return { ok: false, seq: retention.throughSeq, reason: `the retention record for records up to ${retention.throughSeq} has no valid signature` };
-  return { seq: retention.throughSeq, hash: retention.lastHash };
+/** A record stored at or below the retention point was never written by the chain (retention removed them all): a forgery. */
+export function belowRetention(start: ChainStart, lowest: number | null | undefined): VerifyResult | undefined {
+  if (start.seq === 0 || lowest === null || lowest === undefined || lowest > start.seq) return undefined;
+  return { ok: false, seq: lowest, reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there` };
 }
 
-export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string, retention?: RetentionRecord): VerifyResult {
+const lowestSeq = (db: Database.Database, through: number) => (db.prepare('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= ?').get(through) as { seq: number | null }).seq;
+
+export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}): VerifyResult {
   const damaged = databaseProblems(db);
   if (damaged) return { ok: false, seq: null, reason: damaged };
-  const start = retentionStart(retention, publicKey);
-  if (start && 'ok' in start) return start;
+  const start = provenStart(hmacKey, o);
+  if ('ok' in start) return start;
+  const forged = belowRetention(start, lowestSeq(db, start.seq));
+  if (forged) return forged;
   // Anchors of archived records are the archive's to prove.
-  const kept = anchors.filter((a) => a.seq > (start?.seq ?? 0));
-  const walk = chainWalk(hmacKey, kept.length > 0, start);
+  const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
+  const walk = chainWalk(hmacKey, kept.length > 0, start, o.today ?? ukToday());
   // iterate() streams: a trail of millions of records is never all in memory.
-  for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start?.seq ?? 0) as IterableIterator<AuditRow>) {
+  for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start.seq) as IterableIterator<AuditRow>) {
     const broken = walk.step(row);
     if (broken) return broken;
   }
-  return walk.finish(kept, publicKey);
+  return walk.finish(kept, o.publicKey);
 }
 
 /**
- * The whole-chain walk, whatever the store: feed it every record in sequence order (`step`
- * answers the first break), then `finish` checks the anchors against what it saw.
+ * The whole-chain walk, whatever the store: feed it every record after the retention point in
+ * sequence order (`step` answers the first break), then `finish` checks that the record after
+ * the retention point exists and the anchors against what it saw.
  */
-export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start?: { seq: number; hash: string }) {
+export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string) {
   const hashes = new Map<number, string>();
-  let expected = (start?.seq ?? 0) + 1;
-  let prev = start?.hash ?? GENESIS;
+  let expected = start.seq + 1;
+  let prev = start.hash;
   return {
     step(row: AuditRow): VerifyResult | undefined {
       if (row.seq !== expected) return { ok: false, seq: expected, reason: `record ${expected} is missing (the next stored record is ${row.seq})` };
       if (row.prevHash !== prev) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
-      if (chainHash(hmacKey, row.seq, rowValues(row), row.prevHash) !== row.hash) return { ok: false, seq: row.seq, reason: 'its content does not match its hash (record altered)' };
+      const problem = recordProblem(hmacKey, row, today);
+      if (problem) return { ok: false, seq: row.seq, reason: problem };
       if (keepHashes) hashes.set(row.seq, row.hash);
       prev = row.hash;
       expected++;
@@ -77,12 +145,14 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start?: { seq: n
     },
     finish(anchors: readonly Anchor[], publicKey?: string): VerifyResult {
       const last = expected - 1;
+      // Retention always keeps the newest record (the writer chains the next one to it).
+      if (start.seq > 0 && last === start.seq) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after the retention point (records up to ${start.seq} archived)` };
       for (const a of anchors) {
         if (!publicKey || !anchorSignatureValid(a, publicKey)) return { ok: false, seq: a.seq, reason: `the anchor for record ${a.seq} has no valid signature` };
         if (a.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})` };
         if (hashes.get(a.seq) !== a.hash) return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
       }
-      return { ok: true, records: last - (start?.seq ?? 0), anchors: anchors.length };
+      return { ok: true, records: last - start.seq, anchors: anchors.length, ...(start.archives ? { archives: start.archives } : {}) };
     },
   };
 }
@@ -91,30 +161,35 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start?: { seq: n
 export const TAIL_RECORDS = 1000;
 
 /**
- * The start-up check: the newest `tail` records (links, hashes, gap-free numbering, record 1's
- * genesis link when it is among them) and the newest anchor, without walking the whole chain.
+ * The start-up check: the retention records' signatures and order (not their archives), nothing
+ * at or below the retention point, the newest `tail` records (links, hashes, gap-free numbering,
+ * the link to the retention point or genesis when it is among them) and the newest anchor.
  */
-export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, anchors: readonly Anchor[] = [], publicKey?: string, tail = TAIL_RECORDS, retention?: RetentionRecord): VerifyResult {
-  const start = retentionStart(retention, publicKey);
-  if (start && 'ok' in start) return start;
+export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}, tail = TAIL_RECORDS): VerifyResult {
+  const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
+  if ('ok' in start) return start;
+  const forged = belowRetention(start, lowestSeq(db, start.seq));
+  if (forged) return forged;
   const rows = (db.prepare('SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?').all(tail) as AuditRow[]).reverse();
-  const newest = newestAnchor(anchors.filter((a) => a.seq > (start?.seq ?? 0)));
+  const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
   const anchored = newest && (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
-  return verifyTailRows(rows, hmacKey, newest, publicKey, anchored?.hash);
+  return verifyTailRows(rows, hmacKey, start, newest, o.publicKey, anchored?.hash, o.today ?? ukToday());
 }
 
 export const newestAnchor = (anchors: readonly Anchor[]) => anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
 
 /** The tail check, whatever the store: `rows` oldest first, `anchoredHash` the stored hash at the newest anchor's seq. */
-export function verifyTailRows(rows: readonly AuditRow[], hmacKey: Buffer, newest: Anchor | undefined, publicKey: string | undefined, anchoredHash: string | undefined): VerifyResult {
+export function verifyTailRows(rows: readonly AuditRow[], hmacKey: Buffer, start: ChainStart, newest: Anchor | undefined, publicKey: string | undefined, anchoredHash: string | undefined, today: string): VerifyResult {
   let prev: AuditRow | undefined;
   for (const row of rows) {
     if (prev && row.seq !== prev.seq + 1) return { ok: false, seq: prev.seq + 1, reason: `record ${prev.seq + 1} is missing (the next stored record is ${row.seq})` };
-    if (prev ? row.prevHash !== prev.hash : row.seq === 1 && row.prevHash !== GENESIS) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
-    if (chainHash(hmacKey, row.seq, rowValues(row), row.prevHash) !== row.hash) return { ok: false, seq: row.seq, reason: 'its content does not match its hash (record altered)' };
+    if (prev ? row.prevHash !== prev.hash : row.seq === start.seq + 1 && row.prevHash !== start.hash) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
+    const problem = recordProblem(hmacKey, row, today);
+    if (problem) return { ok: false, seq: row.seq, reason: problem };
     prev = row;
   }
   const last = prev?.seq ?? 0;
+  if (start.seq > 0 && last <= start.seq) return { ok: false, seq: start.seq + 1, reason: `record ${start.seq + 1} is missing: the trail was truncated after the retention point (records up to ${start.seq} archived)` };
   if (newest) {
     if (!publicKey || !anchorSignatureValid(newest, publicKey)) return { ok: false, seq: newest.seq, reason: `the anchor for record ${newest.seq} has no valid signature` };
     if (newest.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${newest.seq} at ${newest.time})` };

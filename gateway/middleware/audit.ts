@@ -9,6 +9,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
+import { eraseAfterDays } from '../audit/erasure-date.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Logger } from '../logger.ts';
 
@@ -18,13 +19,15 @@ export interface AuditOptions {
   log: Logger;
   /** Builds the replacement answer when the audit write fails (the app's error formatter). */
   onFailure: (c: Context<GatewayEnv>) => Response | Promise<Response>;
+  /** FGMISQR009: a query's outcome is erased this many days on unless the route noted the child's 18th birthday (`audit.outcomeRetentionDays`). */
+  outcomeRetentionDays: number;
   now?: () => Date;
 }
 
 /**
  * @example app.use('/api/fgm-status', audit({ sink, eventType: 'widget-query', log, onFailure }))
  */
-export function audit({ sink, eventType, log, onFailure, now = () => new Date() }: AuditOptions): MiddlewareHandler<GatewayEnv> {
+export function audit({ sink, eventType, log, onFailure, outcomeRetentionDays, now = () => new Date() }: AuditOptions): MiddlewareHandler<GatewayEnv> {
   return async function audit(c, next) {
     await next();
     const a = c.get('audit') ?? {};
@@ -36,8 +39,9 @@ export function audit({ sink, eventType, log, onFailure, now = () => new Date() 
     const originatingAsid = c.get('fhirRequest')?.sourceAsid;
     const where = { ...(sourceAddress && { sourceAddress }), ...(originatingAsid && { originatingAsid }) };
     const detail = Object.keys(where).length ? JSON.stringify({ ...(a.detail ? JSON.parse(a.detail) : {}), ...where }) : (a.detail ?? null);
+    const time = now();
     const event: AuditEvent = {
-      time: now().toISOString(),
+      time: time.toISOString(),
       eventType,
       requestId,
       clientMessageId: a.clientMessageId ?? (eventType === 'widget-query' ? requestId : null),
@@ -53,6 +57,8 @@ export function audit({ sink, eventType, log, onFailure, now = () => new Date() 
       httpStatus: c.res.status,
       answeredBySpine: a.answeredBySpine ?? false,
       detail,
+      // An auditor's query holds nothing Spine said about a child; every patient query's outcome has its erasure date.
+      outcomeEraseOn: eventType === 'audit-query' ? null : (a.outcomeEraseOn ?? eraseAfterDays(time, outcomeRetentionDays)),
     };
     try {
       await sink.record(event, sourceAddress ? { sourceAddress } : {});

@@ -17,6 +17,7 @@ import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { formatDate, formatDateTime } from '../../widget/format.ts';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
+import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import type { Author } from '../fhir/types.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
@@ -201,6 +202,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
     const today = ukToday(deps.now());
     if (!isIsoDate(facts.birthDate) || facts.birthDate > today) return noCards(c, 'INVALID_PARAMETER', 'birthDate is not a past YYYY-MM-DD');
+    // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday.
+    noteAudit(c, { outcomeEraseOn: eighteenthBirthday(facts.birthDate) });
     if (!isUnder18(facts.birthDate, today)) return noCards(c, 'PATIENT_OVER_18', 'patient is 18 or over');
 
     const outcome = await askSpine(deps, {

@@ -9,6 +9,7 @@ import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
 import type { ClientConfig } from '../config.ts';
+import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { statusReply, type ReplyDeps } from '../reply.ts';
@@ -74,6 +75,8 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (!isValidNhsNumber(nhsNumber)) throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
     // The SMSP applies the under-18 rule itself, so it must know the patient's age (FGMISQ004).
     if (!isIsoDate(birthDate)) throw new SmspError('birth-date-invalid', 'birthDate is not YYYY-MM-DD');
+    // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday.
+    noteAudit(c, { outcomeEraseOn: eighteenthBirthday(birthDate) });
     const today = ukToday(deps.now());
     if (birthDate > today) throw new SmspError('birth-date-invalid', 'birthDate is in the future');
     if (!isUnder18(birthDate, today)) throw new SmspError('patient-18-or-over', 'patient is 18 or over');

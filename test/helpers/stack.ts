@@ -114,6 +114,10 @@ export interface TestStack {
    * and resolves with the answer: a server that waited for the whole body would never answer.
    */
   requestUnfinished(path: string, opts: RequestOptions & { declaredLength: number }): Promise<TestResponse>;
+  /** The running gateway (a new one after `restart`). */
+  gateway(): RunningGateway;
+  /** Stops the gateway and starts it again on the same config file and dependencies (a new port: `gatewayUrl` then goes stale, `request` follows). */
+  restart(): Promise<void>;
   /** Re-reads the config file (edit it first) and applies it as SIGHUP would; returns changed client ids. */
   reload(): Promise<string[]>;
   /** All rows of the audit table, in sequence order. */
@@ -269,6 +273,11 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     request: (path, o = {}) => send(path, o, true),
     requestUnfinished: (path, o) => send(path, { ...o, headers: { ...o.headers, 'content-length': String(o.declaredLength) } }, false),
     reload: () => gateway.reload(loadConfig(configFile)).then((r) => r.changedClients),
+    gateway: () => gateway,
+    async restart() {
+      await gateway.close();
+      gateway = await startGateway(loadConfig(configFile), { log: keptLogger(logs, 'stack'), ...opts.deps });
+    },
     auditRows() {
       const db = new Database(config.audit.sqliteFile!, { readonly: true });
       try {

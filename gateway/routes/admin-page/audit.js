@@ -101,6 +101,8 @@ function show(records) {
     for (const [c] of COLUMNS) {
       const cell = row.insertCell();
       if (c === 'time' && r.time) cell.append(timeCell(r.time));
+      // FGMISQR009: the outcome was erased once the child turned 18 (or after the FHIR interface's period).
+      else if (c === 'outcomeCode' && r.outcomeCode === null && r.outcomeDigest) cell.textContent = 'erased';
       else cell.textContent = r[c] ?? '';
     }
   }

@@ -1,0 +1,134 @@
+/**
+ * verify's every failure reason and boundary, unit by unit on hand-built rows, archives and
+ * retention records (signed here with node:crypto over the payload written out by hand): the
+ * retention point, the record after it, each archive, the walk and the start-up tail check.
+ */
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { signAnchor } from './anchor.ts';
+import type { AuditEvent } from './audit-event.ts';
+import { chainRecord, type AuditRow } from './chain.ts';
+import type { RetentionRecord } from './chain-start.ts';
+import { archiveProblem, belowRetention, chainWalk, describeVerify, provenStart, verifyTailRows } from './verify.ts';
+
+const KEY = randomBytes(32);
+const GENESIS = '0'.repeat(64);
+const TODAY = '2026-07-01';
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const PUB = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+const dir = mkdtempSync(join(tmpdir(), 'fgm-verify-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const event = (i: number): AuditEvent => ({
+  time: `2026-01-01T00:00:${String(i).padStart(2, '0')}.000Z`, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr',
+  userId: 'u', roleProfileId: null, localRoles: null, orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null,
+  outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, detail: null, outcomeEraseOn: '2030-01-01',
+});
+/** Records 1…n, chained. */
+function rows(n: number): AuditRow[] {
+  const out: AuditRow[] = [];
+  let head = { seq: 0, hash: GENESIS };
+  for (let i = 1; i <= n; i++) out.push((head = chainRecord(KEY, head, event(i))) as AuditRow);
+  return out;
+}
+const chain = rows(10);
+/** The digest format 2 signs, written out: each record without outcomeCode, httpStatus, outcomeSalt, one JSON line each. */
+const contentSha = (rs: readonly AuditRow[]) =>
+  createHash('sha256').update(rs.map((r) => `${JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => !['outcomeCode', 'httpStatus', 'outcomeSalt'].includes(k))))}\n`).join('')).digest('hex');
+function retention(first: number, through: number, name = `a-${first}-${through}.jsonl`, archived = chain.slice(first - 1, through)): RetentionRecord {
+  writeFileSync(join(dir, name), archived.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  const body = { firstSeq: first, throughSeq: through, lastHash: chain[through - 1]!.hash, archive: name, archiveSha256: contentSha(chain.slice(first - 1, through)), time: '2026-06-01T00:00:00.000Z', format: 2 };
+  return { ...body, format: 2, signature: sign(null, Buffer.from(JSON.stringify(body)), privateKey).toString('base64') };
+}
+
+describe('verify: retention records and archives (SMSP-AUDIT-009, FGMISQR009)', () => {
+  it('SMSP-AUDIT-009 signed, contiguous retention records and intact archives move the start to the newest retention point', () => {
+    const rs = [retention(1, 3), retention(4, 6)];
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, archiveDir: dir, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 2 });
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 0 }, 'without archiveDir the archives are not read');
+    assert.deepEqual(provenStart(KEY, {}), { seq: 0, hash: GENESIS, archives: 0 });
+  });
+  it('SMSP-AUDIT-009 an unsigned, forged or out-of-order retention record is named', () => {
+    const r = retention(1, 3);
+    assert.deepEqual(provenStart(KEY, { retentions: [r] }), { ok: false, seq: 3, reason: 'the retention record for records up to 3 has no valid signature' });
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: [{ ...r, throughSeq: 4 }] }), { ok: false, seq: 4, reason: 'the retention record for records up to 4 has no valid signature' });
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: [retention(2, 3)] }), { ok: false, seq: 2, reason: 'the retention record for records 2-3 does not follow the one before it (records up to 0)' });
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: [r, retention(5, 6)] }), { ok: false, seq: 5, reason: 'the retention record for records 5-6 does not follow the one before it (records up to 3)' });
+  });
+  it('FGMISQR009 a missing, altered, reordered or short archive is named, with the archive', () => {
+    const r = retention(1, 3, 'missing.jsonl');
+    unlinkSync(join(dir, 'missing.jsonl'));
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: [r], archiveDir: dir, today: TODAY }), { ok: false, seq: null, archive: 'missing.jsonl', reason: 'the archive of records 1-3 is missing' });
+    const altered = retention(1, 3, 'altered.jsonl', [chain[0]!, { ...chain[1]!, nhsNumber: '9990000026' }, chain[2]!]);
+    assert.equal(archiveProblem(join(dir, 'altered.jsonl'), altered, KEY, GENESIS, TODAY)?.reason, 'it does not match the SHA-256 its signed retention record names (archive altered)');
+    const reordered = retention(1, 3, 'reordered.jsonl', [chain[1]!, chain[0]!, chain[2]!]);
+    assert.equal(archiveProblem(join(dir, 'reordered.jsonl'), reordered, KEY, GENESIS, TODAY)?.reason, 'it does not match the SHA-256 its signed retention record names (archive altered)');
+    // Past the digest (a digest over what is there): the walk still names the record.
+    const swapped = { ...retention(1, 3, 'swapped.jsonl', [chain[1]!, chain[0]!, chain[2]!]), archiveSha256: contentSha([chain[1]!, chain[0]!, chain[2]!]) };
+    assert.deepEqual(archiveProblem(join(dir, 'swapped.jsonl'), swapped, KEY, GENESIS, TODAY), { seq: 1, reason: 'record 1 is missing or out of order (the next archived record is 2)' });
+    const short = { ...retention(1, 3, 'short.jsonl', chain.slice(0, 2)), archiveSha256: contentSha(chain.slice(0, 2)) };
+    assert.deepEqual(archiveProblem(join(dir, 'short.jsonl'), short, KEY, GENESIS, TODAY), { seq: 3, reason: 'it does not end at record 3 as its signed retention record says' });
+    const wrongStart = retention(1, 3);
+    assert.deepEqual(archiveProblem(join(dir, wrongStart.archive), wrongStart, KEY, 'e'.repeat(64), TODAY), { seq: 1, reason: 'its link to the previous record is broken (records removed or reordered)' });
+    const edited = { ...retention(1, 3, 'edited.jsonl', [chain[0]!, { ...chain[1]!, outcomeCode: 'NO_RECORD_FOUND' }, chain[2]!]) };
+    assert.deepEqual(archiveProblem(join(dir, 'edited.jsonl'), edited, KEY, GENESIS, TODAY), { seq: 2, reason: 'its outcome does not match its digest (outcome altered)' });
+    const erasedEarly = retention(1, 3, 'early.jsonl', [chain[0]!, { ...chain[1]!, outcomeCode: null, httpStatus: null, outcomeSalt: null }, chain[2]!]);
+    assert.deepEqual(archiveProblem(join(dir, 'early.jsonl'), erasedEarly, KEY, GENESIS, TODAY), { seq: 2, reason: 'its outcome was removed before its erasure date 2030-01-01' });
+    assert.equal(archiveProblem(join(dir, 'early.jsonl'), erasedEarly, KEY, GENESIS, '2030-01-01'), undefined, 'erased on its date: the archive still verifies');
+    assert.equal(describeVerify({ ok: false, seq: null, archive: 'x.jsonl', reason: 'gone' }), 'broken archive x.jsonl: gone');
+  });
+  it('SMSP-AUDIT-009 a record at or below the retention point is a forgery; the first one above is not', () => {
+    const start = { seq: 6, hash: 'h', archives: 0 };
+    assert.deepEqual(belowRetention(start, 6), { ok: false, seq: 6, reason: 'it is at or below the retention point (records up to 6 were archived and removed): a record inserted there' });
+    assert.equal(belowRetention(start, 1)?.ok, false);
+    assert.equal(belowRetention(start, 7), undefined);
+    assert.equal(belowRetention(start, null), undefined);
+    assert.equal(belowRetention({ seq: 0, hash: GENESIS, archives: 0 }, 0), undefined, 'no retention: nothing is below it');
+  });
+});
+
+describe('verify: the walk and the tail (SMSP-AUDIT-009)', () => {
+  const walkAll = (rs: readonly AuditRow[], start = { seq: 0, hash: GENESIS, archives: 0 }, anchors: Parameters<ReturnType<typeof chainWalk>['finish']>[0] = [], pub?: string) => {
+    const w = chainWalk(KEY, anchors.length > 0, start, TODAY);
+    for (const r of rs) {
+      const b = w.step(r);
+      if (b) return b;
+    }
+    return w.finish(anchors, pub);
+  };
+  it('SMSP-AUDIT-009 names a gap, a broken link and an edit, and counts an intact walk', () => {
+    assert.deepEqual(walkAll(chain), { ok: true, records: 10, anchors: 0 });
+    assert.deepEqual(walkAll([chain[0]!, chain[2]!]), { ok: false, seq: 2, reason: 'record 2 is missing (the next stored record is 3)' });
+    assert.deepEqual(walkAll([chain[0]!, { ...chain[1]!, prevHash: 'x' }]), { ok: false, seq: 2, reason: 'its link to the previous record is broken (records removed or reordered)' });
+    assert.deepEqual(walkAll([{ ...chain[0]!, userId: 'v' }]), { ok: false, seq: 1, reason: 'its content does not match its hash (record altered)' });
+  });
+  it('SMSP-AUDIT-009 after a retention point the record after it must exist (truncation after retention)', () => {
+    const start = { seq: 6, hash: chain[5]!.hash, archives: 2 };
+    assert.deepEqual(walkAll(chain.slice(6), start), { ok: true, records: 4, anchors: 0, archives: 2 });
+    assert.deepEqual(walkAll([], start), { ok: false, seq: 7, reason: 'record 7 is missing: the trail was truncated after the retention point (records up to 6 archived)' });
+    assert.deepEqual(walkAll(chain.slice(7), start), { ok: false, seq: 7, reason: 'record 7 is missing (the next stored record is 8)' });
+    assert.deepEqual(walkAll([], { seq: 0, hash: GENESIS, archives: 0 }), { ok: true, records: 0, anchors: 0 }, 'an empty trail without retention is intact');
+  });
+  it('SMSP-AUDIT-009 anchors: unsigned, beyond the end, or not matching are named', () => {
+    const a = signAnchor(chain[4]!, privateKey, new Date('2026-01-01T00:00:00Z'));
+    assert.deepEqual(walkAll(chain, undefined, [a], PUB), { ok: true, records: 10, anchors: 1 });
+    assert.deepEqual(walkAll(chain, undefined, [a]), { ok: false, seq: 5, reason: 'the anchor for record 5 has no valid signature' });
+    assert.deepEqual(walkAll(chain.slice(0, 4), undefined, [a], PUB), { ok: false, seq: 5, reason: 'record 5 is missing: the trail was truncated after record 4 (anchored up to 5 at 2026-01-01T00:00:00.000Z)' });
+    const other = signAnchor({ seq: 5, hash: 'e'.repeat(64) }, privateKey, new Date('2026-01-01T00:00:00Z'));
+    assert.deepEqual(walkAll(chain, undefined, [other], PUB), { ok: false, seq: 5, reason: 'record 5 does not match its anchor of 2026-01-01T00:00:00.000Z' });
+  });
+  it('SMSP-AUDIT-001 the start-up tail check: links to the retention point, truncation after it, edits', () => {
+    const start = { seq: 6, hash: chain[5]!.hash, archives: 0 };
+    assert.deepEqual(verifyTailRows(chain.slice(6), KEY, start, undefined, undefined, undefined, TODAY), { ok: true, records: 4, anchors: 0 });
+    assert.deepEqual(verifyTailRows([{ ...chain[6]!, prevHash: GENESIS }], KEY, start, undefined, undefined, undefined, TODAY), { ok: false, seq: 7, reason: 'its link to the previous record is broken (records removed or reordered)' });
+    assert.deepEqual(verifyTailRows([], KEY, start, undefined, undefined, undefined, TODAY), { ok: false, seq: 7, reason: 'record 7 is missing: the trail was truncated after the retention point (records up to 6 archived)' });
+    assert.deepEqual(verifyTailRows(chain.slice(7), KEY, start, undefined, undefined, undefined, TODAY).ok, true, 'a tail window need not reach back to the retention point');
+    assert.deepEqual(verifyTailRows([chain[6]!, chain[8]!], KEY, start, undefined, undefined, undefined, TODAY), { ok: false, seq: 8, reason: 'record 8 is missing (the next stored record is 9)' });
+    assert.deepEqual(verifyTailRows([{ ...chain[0]!, prevHash: 'x' }], KEY, { seq: 0, hash: GENESIS, archives: 0 }, undefined, undefined, undefined, TODAY).ok, false, 'record 1 must link to genesis');
+    assert.deepEqual(verifyTailRows([{ ...chain[6]!, detail: 'x' }], KEY, start, undefined, undefined, undefined, TODAY), { ok: false, seq: 7, reason: 'its content does not match its hash (record altered)' });
+  });
+});
