@@ -44,8 +44,8 @@ describe('the audit trail for IG staff', () => {
     const sha = (file: string | URL) => createHash('sha256').update(readFileSync(file)).digest('hex');
     assert.equal(detail.vocabularyFile, 'built-in');
     assert.equal(detail.vocabularySha256, sha(new URL('../gateway/fhir/vocabulary.json', import.meta.url)));
-    const local = stack.config.clients.find((c) => c.token.publicKeyFile)!;
-    assert.equal(detail.keys.clientTokenKeys[local.id], `sha256:${sha(local.token.publicKeyFile!)}`);
+    const local = stack.config.clients.find((c) => c.token?.publicKeyFile)!;
+    assert.equal(detail.keys.clientTokenKeys[local.id], `sha256:${sha(local.token!.publicKeyFile!)}`);
     assert.equal(detail.keys.spineClientCertSha256, sha(stack.config.spine.tls.certFile));
     assert.match(detail.keys.auditHmacKeyId, /^[0-9a-f]{16}$/);
     // No key material itself: nothing PEM-shaped in the record.
