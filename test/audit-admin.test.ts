@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ukToday } from '../widget/rules/age.ts';
-import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
+import { CIS2_PEOPLE } from '../demo/cis2/users.ts';
+import { LOCAL_MIDWIFE, startTestStack, TEST_ORIGIN, type TestStack } from './helpers/stack.ts';
 
 /** An SMSP-wide auditor (smspAuditorRoles), and an auditor of the local client's trust only (auditorRoles). */
 const AUDITOR = { sub: 'igofficer', name: 'Ira Gov', roles: ['smsp-auditor'], org: 'RX1' };
@@ -19,8 +20,9 @@ const answers: Record<string, { messageId: string }> = {};
 before(async () => {
   stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']) });
   for (const [who, nhs] of [['midwife', '9990000018'], ['midwife', '9990000026'], ['gp', '9990000042']] as const) {
-    const token = who === 'gp' ? stack.signToken(CIS2_GP, { client: 'cis2' }) : stack.signToken(LOCAL_MIDWIFE);
-    answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs, birthDate: '2014-03-02' } })).body);
+    // The smartcard GP signs in through the CIS2 double and asks from the smartcard portal's page.
+    const token = who === 'gp' ? await stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' }) : stack.signToken(LOCAL_MIDWIFE);
+    answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs, birthDate: '2014-03-02' }, headers: { origin: TEST_ORIGIN } })).body);
   }
 });
 after(() => stack?.close());
