@@ -11,7 +11,7 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import type ProviderType from 'oidc-provider';
 import type { Cis2Person } from './users.ts';
 
 /** CIS2's scopes that the gateway needs: who the user is, their RBAC roles, the role chosen at sign-in. */
@@ -72,8 +72,27 @@ async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/**
+ * Runs `f` without oidc-provider's two start-up notices that do not apply to a double: that Node
+ * 20 is not its target (it runs there: the project supports 20.19+) and that its store is in
+ * memory (right for a double). Any other warning still shows.
+ */
+async function withoutDoubleNotices<T>(f: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!(typeof args[0] === 'string' && /^oidc-provider WARNING: (Unsupported runtime|a quick start development-only in-memory adapter)/.test(args[0]))) warn(...args);
+  };
+  try {
+    return await f();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** Starts the provider on `host:port`; `close()` stops it. */
 export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2Provider> {
+  // Loaded here, not at import: the demo EPR imports this module's helpers without a provider.
+  const Provider: typeof ProviderType = await withoutDoubleNotices(async () => (await import('oidc-provider')).default);
   const host = opts.host ?? '127.0.0.1';
   const server = createServer();
   server.listen(opts.port ?? 0, host);
@@ -85,7 +104,7 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
   let userInfoCalls = 0;
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
 
-  const provider = new Provider(issuer, {
+  const provider = await withoutDoubleNotices(async () => new Provider(issuer, {
     clients: opts.relyingParties.map((rp) => ({
       client_id: rp.clientId,
       redirect_uris: rp.redirectUris,
@@ -122,7 +141,7 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
         }),
       };
     },
-  });
+  }));
   const callback = provider.callback();
 
   /** The sign-in page: one button per person and role, as CIS2 asks for the role after the card. */
