@@ -86,6 +86,19 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
     await refusedBeforeSpine('an-access-token-cis2-never-issued', 401, 'AUTHOR_CREDENTIALS_ERROR');
   });
 
+  it('SMSP-AUDIT-002 CIS2 is asked before the body is read: a token it refuses is answered while the body is still unsent', async () => {
+    const before = stack.cis2.userInfoCalls();
+    const res = await stack.requestUnfinished('/api/fgm-status', {
+      token: 'another-token-cis2-never-issued',
+      headers: { origin: TEST_ORIGIN, 'content-type': 'application/json' },
+      body: '{"nhsNumber":"99900',
+      declaredLength: 60_000,
+    });
+    assert.equal(res.status, 401);
+    assert.equal(stack.cis2.userInfoCalls(), before + 1, 'UserInfo was asked');
+    assert.equal(stack.auditRows().at(-1)!.nhsNumber, null, 'nothing from the unread body is recorded');
+  });
+
   it('SMSP-AUDIT-002 a portal-signed JWT claiming a CIS2 identity → 401 before Spine (only CIS2 vouches for smartcard users)', async () => {
     const before = stack.cis2.userInfoCalls();
     const row = await refusedBeforeSpine(stack.signToken(CIS2_GP, { client: 'cis2' }), 401, 'AUTHOR_CREDENTIALS_ERROR');
@@ -309,7 +322,8 @@ describe('SMSP-AUDIT-002 the FHIR interface: SDS ids only as CIS2 confirms them 
 
   it('SMSP-AUDIT-002 SDS ids of another user than the CIS2 token\'s → 401 before Spine', async () => {
     const calls = fhir.sim.received.length;
-    const res = await post(sds(patel.uid, GP_RX1), { 'X-CIS2-Access-Token': await chsToken() }, 'RX1');
+    // The token's user's own role profile, under another SDS User ID: only the user check can refuse it.
+    const res = await post(sds(patel.uid, okoro.roles[0]!.person_roleid), { 'X-CIS2-Access-Token': await chsToken() }, 'RX1');
     assert.equal(res.status, 401);
     assert.equal(fhir.sim.received.length, calls);
   });
