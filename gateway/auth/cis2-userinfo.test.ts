@@ -68,10 +68,11 @@ describe('CIS2 UserInfo client (SMSP-AUDIT-002)', () => {
   });
 
   it('SMSP-AUDIT-002 at most maxConcurrentCalls calls are in flight; the next waits and is refused at the deadline', async () => {
-    const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/hold`, maxConcurrentCalls: 2, timeoutMs: 500 }) });
+    const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/hold`, maxConcurrentCalls: 2, timeoutMs: 1500 }) });
     const start = calls;
     const results = await Promise.allSettled(['a', 'b', 'c'].map((t) => userInfo(t)));
-    assert.equal(calls, start + 2, 'the third token never reached CIS2');
+    // At most two reached CIS2 (on a loaded machine the deadline may stop one before it arrives).
+    assert.ok(calls - start <= 2, `${calls - start} calls reached CIS2: the third token must not`);
     for (const r of results) assert.ok(r.status === 'rejected' && refused('unavailable')(r.reason));
   });
 
