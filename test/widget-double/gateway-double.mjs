@@ -32,7 +32,7 @@ export function gatewayDouble() {
   return async function gatewayDouble(ctx, next) {
     if (ctx.path === '/api/fgm-status' && ctx.method === 'POST') {
       const body = JSON.parse(await readBody(ctx.req));
-      requests.push({ ...body, authorization: ctx.get('authorization') });
+      requests.push({ ...body, authorization: ctx.get('authorization'), ...(ctx.get('nhsd-session-urid') && { urid: ctx.get('nhsd-session-urid') }) });
       if (ctx.get('authorization') === 'Bearer receptionist') return send(ctx, REFUSED);
       // Spine cannot be reached, for whichever patient: the gateway's COULD_NOT_CONNECT answer.
       if (ctx.get('authorization') === 'Bearer spine-down') return send(ctx, [500, { ...answers['9990000050'][1], nhsNumber: body.nhsNumber }]);
