@@ -166,7 +166,18 @@ describe('token rules the config enforces (SMSP-IG-002)', () => {
     }
   };
   it('SMSP-IG-002 a plain-http jwksUrl on a non-loopback host stops start-up', () =>
-    startFails((r) => (r.clients[1].token.jwksUrl = 'http://idp.example.nhs.uk/jwks.json'), /^config: clients\.1\.token\.jwksUrl: a jwksUrl must be https/));
+    startFails((r) => {
+      delete r.clients[0].token.publicKeyFile;
+      r.clients[0].token.jwksUrl = 'http://idp.example.nhs.uk/jwks.json';
+    }, /^config: clients\.0\.token\.jwksUrl: a jwksUrl must be https/));
+  it('SMSP-AUDIT-002 a plain-http CIS2 issuer or UserInfo endpoint on a non-loopback host stops start-up', async () => {
+    await startFails((r) => (r.clients[1].cis2 = { issuer: 'http://cis2.example.nhs.uk/oidc' }), /^config: clients\.1\.cis2\.issuer: a CIS2 URL must be https/);
+    await startFails((r) => (r.clients[1].cis2 = { userInfoEndpoint: 'http://cis2.example.nhs.uk/userinfo' }), /^config: clients\.1\.cis2\.userInfoEndpoint: a CIS2 URL must be https/);
+  });
+  it('SMSP-AUDIT-002 a claims "cis2" client with a portal token, or without cis2, stops start-up', async () => {
+    await startFails((r) => (r.clients[1].token = { ...r.clients[0].token, issuer: 'https://epr.test/cis2' }), /^config: clients\.1\.cis2: a claims "cis2" client names its CIS2 environment/);
+    await startFails((r) => delete r.clients[1].cis2, /^config: clients\.1\.cis2: a claims "cis2" client names its CIS2 environment/);
+  });
   it('SMSP-IG-002 a plain-http jwksUrl on a systemToken stops start-up too', () =>
     startFails((r) => {
       delete r.clients[2].systemToken.publicKeyFile;
