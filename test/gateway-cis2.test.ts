@@ -49,7 +49,6 @@ async function refusedBeforeSpine(token: string, status: number, wanted: string,
   assert.equal(stack.sim.received.length, calls, 'Spine was not called');
   const row = stack.auditRows().at(-1)!;
   assert.equal(row.outcomeCode, wanted);
-  assert.equal(row.clientId, 'test-epr-cis2');
   return row;
 }
 
@@ -83,7 +82,8 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
   });
 
   it('SMSP-AUDIT-002 a token CIS2 does not know → 401 AUTHOR_CREDENTIALS_ERROR before Spine', async () => {
-    await refusedBeforeSpine('an-access-token-cis2-never-issued', 401, 'AUTHOR_CREDENTIALS_ERROR');
+    const row = await refusedBeforeSpine('an-access-token-cis2-never-issued', 401, 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(row.clientId, null, 'no client is named for a token CIS2 refused: it counts as an unauthenticated attempt (bounded per address)');
   });
 
   it('SMSP-AUDIT-002 CIS2 is asked before the body is read: a token it refuses is answered while the body is still unsent', async () => {
@@ -107,7 +107,8 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
   });
 
   it('SMSP-AUDIT-002 a selected role the user does not hold (NHSD-Session-URID) → 401 before Spine', async () => {
-    await refusedBeforeSpine(await stack.cis2Token(patel.uid, { scope: NO_SELECTED_ROLE }), 401, 'AUTHOR_CREDENTIALS_ERROR', { 'NHSD-Session-URID': okoro.roles[0]!.person_roleid });
+    const row = await refusedBeforeSpine(await stack.cis2Token(patel.uid, { scope: NO_SELECTED_ROLE }), 401, 'AUTHOR_CREDENTIALS_ERROR', { 'NHSD-Session-URID': okoro.roles[0]!.person_roleid });
+    assert.equal(row.clientId, 'test-epr-cis2', 'a genuine CIS2 session names its client');
   });
 
   it('SMSP-AUDIT-002 NHSD-Session-URID naming another role than the one selected at CIS2 sign-in → 401 before Spine', async () => {
@@ -124,7 +125,7 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
 
   it('SMSP-IG-001 a selected role without B0370 → 403 ACCESS_DENIED before Spine, audited with the role CIS2 gave', async () => {
     const row = await refusedBeforeSpine(await stack.cis2Token(patel.uid, { roleId: CLERK_RX1 }), 403, 'ACCESS_DENIED');
-    assert.deepEqual([row.userId, row.roleProfileId, row.orgCode], [patel.uid, CLERK_RX1, 'RX1']);
+    assert.deepEqual([row.userId, row.roleProfileId, row.orgCode, row.clientId], [patel.uid, CLERK_RX1, 'RX1', 'test-epr-cis2']);
   });
 
   it('SMSP-IG-003 a selected role at another organisation → 403 ACCESS_DENIED before Spine, audited with that organisation', async () => {

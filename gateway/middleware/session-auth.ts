@@ -64,9 +64,11 @@ export function sessionAuth({ verify, clients, cis2 }: SessionAuthOptions): Midd
       // (opaque, or a JWT of CIS2's own), and only CIS2 can say whose.
       const cis2Client = e.reason === 'unknown issuer' || e.reason === 'not a JWT' ? cis2ByOrigin.get(c.req.header('Origin') ?? c.req.header(PORTAL_ORIGIN_HEADER) ?? '') : undefined;
       if (!cis2Client) throw new SmspError('token-rejected', `token: ${e.reason}`);
+      const user = await confirmWithCis2(c, cis2(cis2Client)!, token);
+      // Named only once CIS2 vouched for the token: a refused one is an unauthenticated attempt,
+      // bounded per address like any other (audit/unauthenticated-bound.ts), whatever Origin it claimed.
       c.set('client', cis2Client);
       noteAudit(c, { clientId: cis2Client.id });
-      const user = await confirmWithCis2(c, cis2(cis2Client)!, token);
       noteIdentity(c, identityFromCis2(user, c.req.header(SESSION_URID_HEADER)));
       await next();
       return;
