@@ -1,7 +1,8 @@
 /**
  * @module demo/stack
  * Everything `npm start` runs, in one process: the dev PKI (made once), the Spine simulator, the
- * gateway configured for the demo EPR, and the demo EPR itself. The end-to-end tests start the
+ * CIS2 double (oidc-provider on 127.0.0.1, a free port), the gateway configured for the demo EPR,
+ * and the demo EPR itself. The end-to-end tests start the
  * same stack on free ports with a throwaway data folder.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,8 @@ import { startDemoEpr } from './epr/server.ts';
 import { DEMO_ORG } from './epr/users.ts';
 import { loadDemoIdp } from './epr/idp.ts';
 import { ensureDevPki } from './pki.ts';
+import { startCis2Provider } from './cis2/provider.ts';
+import { AUDIT_ACTIVITY, CIS2_PEOPLE } from './cis2/users.ts';
 import { DEMO_GATEWAY_ASID, startSpineSimulator } from './spine/server.ts';
 import { SPINE_ASID } from '../gateway/fhir/constants.ts';
 
@@ -36,11 +39,15 @@ export interface DemoStack {
   /** The gateway's metrics listener (`GET /metrics`). */
   metricsUrl: string;
   spineUrl: string;
+  /** The CIS2 double's issuer. */
+  cis2Url: string;
   configFile: string;
   close(): Promise<void>;
 }
 
 export const DEMO_AUDIENCE = 'fgm-status-gateway';
+/** The demo EPR's client id at the CIS2 double. */
+const CIS2_CLIENT_ID = 'demo-epr';
 
 /** A port nobody is listening on right now (for services that must know each other's URL up front). */
 async function freePort(host: string): Promise<number> {
@@ -52,7 +59,7 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** Writes the gateway config the demo uses; paths are relative to the data folder. */
-function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number; metricsPort: number; spineEndpoint: string; eprOrigin: string; idpKeyFile: string }) {
+function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number; metricsPort: number; spineEndpoint: string; eprOrigin: string; idpKeyFile: string; cis2Issuer: string }) {
   const hmacKeyFile = join(dataDir, 'audit-hmac.key');
   if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const token = (issuer: string) => ({ issuer, audience: DEMO_AUDIENCE, publicKeyFile: o.idpKeyFile, algorithms: ['ES256'], maxLifetimeSeconds: 900 });
@@ -87,10 +94,12 @@ function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number
         name: 'Demo EPR (smartcard sign-in)',
         odsCode: DEMO_ORG.code,
         origins: [o.eprOrigin],
-        token: token(`${o.eprOrigin}/idp/cis2`),
+        // Smartcard users are who CIS2 says: the gateway confirms each access token with its UserInfo.
+        cis2: { issuer: o.cis2Issuer },
         claims: 'cis2',
         roleActivities: {},
-        auditorRoles: [],
+        // A CIS2 IG officer's selected role must hold this activity (made up for the demo: a trust names its own).
+        auditorRoles: [AUDIT_ACTIVITY],
         priority: 'interactive',
         orgNames: { [DEMO_ORG.code]: DEMO_ORG.name },
       },
@@ -136,7 +145,9 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
   );
   const stops: (() => Promise<void>)[] = [() => sim.close()];
   try {
-    const configFile = writeDemoConfig(dataDir, { host, gatewayPort, metricsPort: opts.ports?.metrics ?? 0, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem' });
+    const cis2 = await startCis2Provider({ host, people: Object.values(CIS2_PEOPLE), relyingParties: [{ clientId: CIS2_CLIENT_ID, redirectUris: [`${eprOrigin}/cis2/callback`] }] });
+    stops.unshift(() => cis2.close());
+    const configFile = writeDemoConfig(dataDir, { host, gatewayPort, metricsPort: opts.ports?.metrics ?? 0, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem', cis2Issuer: cis2.issuer });
     const gateway = await startGateway(loadConfig(configFile), opts.log ? { log: opts.log } : {}).catch((e: Error) =>
       e.message.startsWith('config: metrics:') ? portInUse(e, 'gateway metrics', opts.ports?.metrics, 'METRICS_PORT') : portInUse(e, 'gateway', gatewayPort, 'GATEWAY_PORT'),
     );
@@ -146,13 +157,15 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
       host,
       port: eprPort,
       gatewayUrl,
-      issuers: { local: `${eprOrigin}/idp/local`, cis2: `${eprOrigin}/idp/cis2` },
+      issuers: { local: `${eprOrigin}/idp/local` },
       audience: DEMO_AUDIENCE,
+      cis2: { issuer: cis2.issuer, clientId: CIS2_CLIENT_ID, redirectUri: `${eprOrigin}/cis2/callback` },
     }).catch((e) => portInUse(e, 'demo EPR', eprPort, 'DEMO_EPR_PORT'));
     stops.unshift(() => epr.close());
     return {
       eprUrl: epr.url,
       gatewayUrl,
+      cis2Url: cis2.issuer,
       metricsUrl: gateway.metricsUrl,
       spineUrl: sim.endpoint,
       configFile,

@@ -28,8 +28,10 @@ fgm-status is running against the Spine simulator:
   Gateway         ${stack.gatewayUrl}   (config ${stack.configFile})
   Metrics         ${stack.metricsUrl}   (gateway's own listener; METRICS_PORT fixes the port)
   Spine simulator ${stack.spineUrl}
+  CIS2 double     ${stack.cis2Url}   (oidc-provider standing in for NHS CIS2 Authentication)
 
-Sign in as the midwife and open Amara OKAFOR (999 000 0018) to see the alert. Ctrl-C stops.
+Sign in as the midwife, or with a smartcard (choose Dr Sam Patel's GP role at CIS2), and open
+Amara OKAFOR (999 000 0018) to see the alert. Ctrl-C stops.
 `);
   const stop = () => stack.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

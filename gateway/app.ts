@@ -20,14 +20,15 @@ import { clientAuth, type PeerCertificate } from './middleware/client-auth.ts';
 import { noStore } from './middleware/no-store.ts';
 import { rbac } from './middleware/rbac.ts';
 import { requestId } from './middleware/request-id.ts';
-import { sessionAuth } from './middleware/session-auth.ts';
+import { SESSION_URID_HEADER, sessionAuth } from './middleware/session-auth.ts';
+import { cis2Author, cis2Directory } from './middleware/cis2-session.ts';
 import { errorHandler, notFound, replyFor, type ReplyDeps } from './reply.ts';
 import { fgmStatus, notePatient, type FgmStatusDeps } from './routes/fgm-status.ts';
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
 import { openApiDocument } from './openapi.ts';
 import { VERSIONED_WIDGET_PATH, VERSIONED_WIDGET_ROUTE, versionedWidgetModule, widgetModule } from './routes/widget-module.ts';
-import { auditorOnly, auditPage, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
+import { auditorOnly, auditPage, auditSessionRoute, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
 import type { AuditTrail } from './audit/trail.ts';
 import { clientInService } from './middleware/client-in-service.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
@@ -68,7 +69,7 @@ export interface AppDeps {
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
   '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
-  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/audit.html', '/admin/audit.js', '/admin/audit.css',
+  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/session', '/admin/audit.html', '/admin/audit.js', '/admin/audit.css',
   VERSIONED_WIDGET_PATH, '/openapi.json', '/cds-services', '/cds-services/fgm-is',
 ] as const;
 
@@ -119,19 +120,23 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   const app = new Hono<GatewayEnv>();
   app.use('*', requestId(), accessLog({ log, paths: PATHS }), requestMetrics({ metrics, paths: PATHS }), (c, next) => headersFor(c.req.path)(c, next));
-  app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type'], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
+  app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
   app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
 
   const verify = deps.verifySession;
-  // Who is asking is proven before the body is read; who they asked about is noted before RBAC can refuse.
-  app.post('/api/fgm-status', auditAs('widget-query'), sessionAuth({ verify }), inService, limitBody, notePatient(), rbac(), fgmStatus(routeDeps));
+  // One CIS2 confirmer per CIS2 client, with the app's clock (a reload starts a fresh cache).
+  const cis2 = cis2Directory(config.clients, () => now().getTime());
+  const asUser = sessionAuth({ verify, clients: config.clients, cis2 });
+  // Who is asking is proven (with CIS2 for smartcard users) before the body is read; who they asked about is noted before RBAC can refuse.
+  app.post('/api/fgm-status', auditAs('widget-query'), asUser, inService, limitBody, notePatient(), rbac(), fgmStatus(routeDeps));
   app.post(
     '/fhir/fgm/query',
     auditAs('fhir-query'),
     clientAuth({ clients: config.clients, verify, ...(deps.peerCertificate ? { peerCertificate: deps.peerCertificate } : {}) }),
     inService,
+    cis2Author({ cis2 }),
     limitBody,
     fhirQuery(routeDeps),
   );
@@ -140,8 +145,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {
     const trail = deps.auditTrail;
-    const asAuditor = [auditAs('audit-query'), sessionAuth({ verify }), inService, auditorOnly()] as const;
+    const asAuditor = [auditAs('audit-query'), asUser, inService, auditorOnly()] as const;
     app.use('/admin/*', noStore());
+    app.get('/admin/session', ...asAuditor, auditSessionRoute());
     app.get('/admin/audit', ...asAuditor, searchAuditRoute(trail));
     app.get('/admin/audit/verify', ...asAuditor, verifyAuditRoute(trail));
     app.get('/admin/throughput', ...asAuditor, throughputRoute(trail));

@@ -14,7 +14,7 @@ function raw(cds: Record<string, unknown> = {}): Record<string, any> {
     clients: [{
       id: 'portal', name: 'Portal', odsCode: 'RX1', origins: [],
       token: { issuer: 'https://idp', audience: 'gw', publicKeyFile: 'idp.pem', algorithms: ['ES256'], maxLifetimeSeconds: 600 },
-      claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive',
+      claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
     }],
     audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
     cdsHooks: {

@@ -33,7 +33,7 @@ describe('gateway config', () => {
   it('accepts a complete config, applies defaults and resolves paths against the config directory', () => {
     const c = parseConfig(raw(), '/etc/fgm');
     assert.equal(c.spine.tls.certFile, '/etc/fgm/pki/gateway-client.crt');
-    assert.equal(c.clients[0]!.token.publicKeyFile, '/etc/fgm/idp.pem');
+    assert.equal(c.clients[0]!.token!.publicKeyFile, '/etc/fgm/idp.pem');
     assert.equal(c.audit.sqliteFile, '/etc/fgm/audit.sqlite');
     assert.equal(c.listen.maxBodyBytes, 65_536);
     assert.deepEqual(c.clients[0]!.origins, ['http://127.0.0.1:5173']);

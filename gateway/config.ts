@@ -43,6 +43,26 @@ const TokenSchema = z
     message: 'give exactly one of jwksUrl or publicKeyFile',
   });
 
+/** A CIS2 URL: https, http only for loopback (tests and the demo's in-process OpenID provider). */
+const cis2Url = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname), 'a CIS2 URL must be https (http only for 127.0.0.1, localhost or [::1])');
+
+/**
+ * The client's NHS CIS2 Authentication environment (SMSP-AUDIT-002): where its users' access
+ * tokens are confirmed. Integration and production are separate issuers.
+ */
+const Cis2Schema = z
+  .strictObject({
+    issuer: cis2Url.describe('The CIS2 issuer; its UserInfo endpoint is found by OpenID Connect discovery at <issuer>/.well-known/openid-configuration. Give this or userInfoEndpoint.').optional(),
+    userInfoEndpoint: cis2Url.describe('The CIS2 UserInfo endpoint itself, without discovery. Give this or issuer.').optional(),
+    timeoutMs: z.number().int().min(100).max(30_000).default(3000).describe('Deadline for confirming one session with CIS2 (discovery, waiting for a free call and UserInfo together); past it the request is refused CIS2_UNAVAILABLE.'),
+    cacheSeconds: z.number().int().min(0).max(300).default(60).describe('How long a UserInfo answer is reused for the same access token (kept by its SHA-256, never the token), never past a JWT access token\'s exp; 0 asks CIS2 on every request.'),
+    maxConcurrentCalls: z.number().int().min(1).max(1000).default(16).describe('UserInfo calls in flight at once for this client; more wait (within timeoutMs), so a cache-miss storm cannot flood CIS2.'),
+  })
+  .refine((c) => (c.issuer === undefined) !== (c.userInfoEndpoint === undefined), { message: 'give exactly one of issuer or userInfoEndpoint' });
+export type Cis2Config = z.infer<typeof Cis2Schema>;
+
 const LocalClaimsSchema = z.strictObject({ userId: z.string().min(1), roles: z.string().min(1), orgCode: z.string().min(1) });
 
 const ClientSchema = z.strictObject({
@@ -52,8 +72,11 @@ const ClientSchema = z.strictObject({
   /** ODS codes the client system may act for on the FHIR interface (SMSP-IG-003); default [odsCode]. */
   odsCodes: z.array(odsCode).min(1).optional(),
   origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)),
-  token: TokenSchema,
+  /** The portal's own session token rules; not for `claims: "cis2"` clients, whose users bring CIS2 access tokens. */
+  token: TokenSchema.optional(),
   claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
+  /** Required for `claims: "cis2"`; on other clients it lets the FHIR interface accept SDS authors (X-CIS2-Access-Token). */
+  cis2: Cis2Schema.optional().describe('NHS CIS2 Authentication for this client: required with claims "cis2" (the widget API then confirms every user session with CIS2 UserInfo); on any client it lets the FHIR interface accept a Practitioner with SDS ids, confirmed by the X-CIS2-Access-Token header.'),
   roleActivities: z.record(roleName, z.array(activity)),
   auditorRoles: z.array(roleName),
   /** Roles that may search every client's audit records (SMSP-wide IG staff); `auditorRoles` see their own client's only. */
@@ -75,7 +98,11 @@ const ClientSchema = z.strictObject({
     .optional(),
   /** The client system's own credential for the FHIR interface, never a user session token (SMSP-IG-002). */
   systemToken: TokenSchema.optional(),
-}).transform((c) => ({ ...c, odsCodes: c.odsCodes ?? [c.odsCode] }));
+})
+  // A CIS2 client's users are who CIS2 says: a portal-signed token must not be a second way in.
+  .refine((c) => c.claims !== 'cis2' || (c.cis2 !== undefined && c.token === undefined), { message: 'a claims "cis2" client names its CIS2 environment (cis2) and has no token: its users bring CIS2 access tokens', path: ['cis2'] })
+  .refine((c) => c.claims === 'cis2' || c.token !== undefined, { message: 'a client with local claims needs token (its portal\'s session token rules)', path: ['token'] })
+  .transform((c) => ({ ...c, odsCodes: c.odsCodes ?? [c.odsCode] }));
 
 function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): boolean {
   try {
@@ -162,14 +189,19 @@ export const GatewayConfigSchema = z.strictObject({
   clients: z
     .array(ClientSchema)
     .min(1)
-    .refine((cs) => new Set(cs.map((c) => c.token.issuer)).size === cs.length, 'two clients share a token issuer')
+    .refine((cs) => new Set(cs.flatMap((c) => (c.token ? [c.token.issuer] : []))).size === cs.filter((c) => c.token).length, 'two clients share a token issuer')
     // A system token verifies by its issuer and audience: sharing either with a user session
     // token would let a portal user's session pass as a client system's credential.
     .refine((cs) => {
-      const issuers = cs.flatMap((c) => [c.token.issuer, ...(c.systemToken ? [c.systemToken.issuer] : [])]);
+      const issuers = cs.flatMap((c) => [...(c.token ? [c.token.issuer] : []), ...(c.systemToken ? [c.systemToken.issuer] : [])]);
       return new Set(issuers).size === issuers.length;
     }, 'a systemToken issuer is also used by another token')
-    .refine((cs) => cs.every((c) => !c.systemToken || cs.every((o) => o.token.audience !== c.systemToken!.audience)), 'a systemToken audience is also a user session token audience')
+    .refine((cs) => cs.every((c) => !c.systemToken || cs.every((o) => o.token?.audience !== c.systemToken!.audience)), 'a systemToken audience is also a user session token audience')
+    // A CIS2 access token names no portal: the request's origin picks the client, so it must pick one.
+    .refine((cs) => {
+      const origins = cs.filter((c) => c.claims === 'cis2').flatMap((c) => c.origins);
+      return new Set(origins).size === origins.length;
+    }, 'two claims "cis2" clients share an origin (the origin is how a CIS2 access token finds its client)')
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id')
     .refine((cs) => sharesFit(cs), 'the spineShare values add up to more than 1, or leave nothing for the clients without one'),
   audit: z.strictObject({
@@ -200,7 +232,7 @@ export const GatewayConfigSchema = z.strictObject({
   // A CDS client and a client system with one id would share an audit scope and a Spine budget share.
   .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.id !== cds.id)), { message: 'a CDS client id is also a client system id', path: ['cdsHooks', 'clients'] })
   // One issuer, one kind of token: a portal's session token must never pass as a CDS client's JWT.
-  .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.token.issuer !== cds.issuer && cl.systemToken?.issuer !== cds.issuer)), { message: 'a CDS client issuer is also a client token issuer', path: ['cdsHooks', 'clients'] })
+  .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.token?.issuer !== cds.issuer && cl.systemToken?.issuer !== cds.issuer)), { message: 'a CDS client issuer is also a client token issuer', path: ['cdsHooks', 'clients'] })
   .refine((c) => !c.cdsHooks || sharesFit(spineClients(c)), { message: 'the clients\' spineShare values leave nothing of the Spine budget for the CDS clients', path: ['cdsHooks', 'clients'] });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type ClientConfig = GatewayConfig['clients'][number];
@@ -239,7 +271,7 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
     spine: { ...c.spine, tls: tls(c.spine.tls) },
     clients: c.clients.map((cl) => ({
       ...cl,
-      token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) },
+      ...(cl.token ? { token: { ...cl.token, ...(cl.token.publicKeyFile ? { publicKeyFile: at(cl.token.publicKeyFile) } : {}) } } : {}),
       ...(cl.systemToken ? { systemToken: { ...cl.systemToken, ...(cl.systemToken.publicKeyFile ? { publicKeyFile: at(cl.systemToken.publicKeyFile) } : {}) } } : {}),
     })),
     audit: {

@@ -4,6 +4,7 @@
  */
 import type { CdsClientConfig, ClientConfig } from './config.ts';
 import type { Identity } from './auth/identity.ts';
+import type { Cis2User } from './auth/cis2-userinfo.ts';
 import type { AuditEvent } from './audit/audit-event.ts';
 
 export interface GatewayVariables {
@@ -19,6 +20,10 @@ export interface GatewayVariables {
   fhirRequest: { messageId: string; sourceAsid: string };
   /** The CDS client (EPR) a CDS Hooks call came from, once its JWT is verified. */
   cdsClient: CdsClientConfig;
+  /** FHIR interface: what CIS2 UserInfo said about the user whose access token came with the request. */
+  cis2User: Cis2User;
+  /** Who vouched for the user's identity, for the audit record: CIS2, the portal's token, or the client system (FHIR local identifier). */
+  identitySource: 'cis2' | 'portal' | 'client-system';
   /** Fixed phrase saying why a request was refused, for the access log. */
   refusalReason: string;
 }

@@ -60,7 +60,7 @@ export function openApiDocument(): Record<string, unknown> {
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: {
       securitySchemes: {
-        sessionToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A portal user session token (clients[].token)' },
+        sessionToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A portal user session token (clients[].token), or for a claims "cis2" client the user\'s CIS2 access token, confirmed with NHS CIS2 UserInfo (SMSP-AUDIT-002)' },
         cdsClientJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A CDS client's JWT (cdsHooks.clients[]), as the CDS Hooks security section defines" },
         systemToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A client system token (clients[].systemToken), over TLS with the client certificate when mtls is configured' },
       },
@@ -100,6 +100,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/admin/audit/verify': { get: { summary: "Verify the audit trail's hash chain and anchors", ...auditor, responses: { ...auditor.responses, '200': { description: 'The verification result', content: json({ type: 'object' }) } } } },
+      '/admin/session': { get: { summary: 'Who the audit page acts as (MSCA-IG-03): user, role profile or local roles, organisation, client, whether NHS CIS2 confirmed them', ...auditor, responses: { ...auditor.responses, '200': { description: 'The auditor\'s identity', content: json({ type: 'object', required: ['userId', 'roleProfileId', 'localRoles', 'orgCode', 'client', 'confirmedByCis2', 'scope'], properties: { userId: { type: 'string' }, name: { type: 'string' }, roleProfileId: { type: ['string', 'null'] }, localRoles: { type: 'array', items: { type: 'string' } }, orgCode: { type: 'string' }, client: { type: 'string' }, confirmedByCis2: { type: 'boolean' }, scope: { enum: ['client', 'smsp'] } } }) } } } },
       '/admin/throughput': { get: { summary: 'Requests per hour for a day', ...auditor, responses: { ...auditor.responses, '200': { description: 'Counts', content: json({ type: 'object' }) } } } },
       '/admin/audit.html': { get: { summary: 'The IG audit page', responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
       '/admin/audit.css': { get: { summary: "The IG audit page's styles", responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },

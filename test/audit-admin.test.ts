@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ukToday } from '../widget/rules/age.ts';
-import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
+import { CIS2_PEOPLE } from '../demo/cis2/users.ts';
+import { LOCAL_MIDWIFE, startTestStack, TEST_ORIGIN, type TestStack } from './helpers/stack.ts';
 
 /** An SMSP-wide auditor (smspAuditorRoles), and an auditor of the local client's trust only (auditorRoles). */
 const AUDITOR = { sub: 'igofficer', name: 'Ira Gov', roles: ['smsp-auditor'], org: 'RX1' };
@@ -19,8 +20,9 @@ const answers: Record<string, { messageId: string }> = {};
 before(async () => {
   stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']) });
   for (const [who, nhs] of [['midwife', '9990000018'], ['midwife', '9990000026'], ['gp', '9990000042']] as const) {
-    const token = who === 'gp' ? stack.signToken(CIS2_GP, { client: 'cis2' }) : stack.signToken(LOCAL_MIDWIFE);
-    answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs, birthDate: '2014-03-02' } })).body);
+    // The smartcard GP signs in through the CIS2 double and asks from the smartcard portal's page.
+    const token = who === 'gp' ? await stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' }) : stack.signToken(LOCAL_MIDWIFE);
+    answers[nhs] = JSON.parse((await stack.request('/api/fgm-status', { token, json: { nhsNumber: nhs, birthDate: '2014-03-02' }, headers: { origin: TEST_ORIGIN } })).body);
   }
 });
 after(() => stack?.close());
@@ -44,8 +46,8 @@ describe('the audit trail for IG staff', () => {
     const sha = (file: string | URL) => createHash('sha256').update(readFileSync(file)).digest('hex');
     assert.equal(detail.vocabularyFile, 'built-in');
     assert.equal(detail.vocabularySha256, sha(new URL('../gateway/fhir/vocabulary.json', import.meta.url)));
-    const local = stack.config.clients.find((c) => c.token.publicKeyFile)!;
-    assert.equal(detail.keys.clientTokenKeys[local.id], `sha256:${sha(local.token.publicKeyFile!)}`);
+    const local = stack.config.clients.find((c) => c.token?.publicKeyFile)!;
+    assert.equal(detail.keys.clientTokenKeys[local.id], `sha256:${sha(local.token!.publicKeyFile!)}`);
     assert.equal(detail.keys.spineClientCertSha256, sha(stack.config.spine.tls.certFile));
     assert.match(detail.keys.auditHmacKeyId, /^[0-9a-f]{16}$/);
     // No key material itself: nothing PEM-shaped in the record.

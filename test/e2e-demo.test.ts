@@ -18,6 +18,7 @@ import { startDemoStack, type DemoStack } from '../demo/stack.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { keptLogger } from './helpers/run-log.ts';
 import { validNhsNumbersIn } from './helpers/stack.ts';
+import { CIS2_PEOPLE } from '../demo/cis2/users.ts';
 
 let stack: DemoStack;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
@@ -42,7 +43,20 @@ interface Recorded {
   detail: Record<string, unknown>;
 }
 
-/** A page signed in as `user`, recording the element's events from the first script on. */
+/**
+ * The CIS2 person and role the smartcard sign-in chooses at the CIS2 double, by EPR choice: the
+ * GP at the demo trust, and the IG officer (auditor activity) there.
+ */
+const CIS2_CHOICE: Record<string, { uid: string; role: string }> = {
+  smartcard: { uid: CIS2_PEOPLE.patel.uid, role: CIS2_PEOPLE.patel.roles[0]!.person_roleid },
+  'smartcard-auditor': { uid: CIS2_PEOPLE.igov.uid, role: CIS2_PEOPLE.igov.roles[0]!.person_roleid },
+};
+
+/**
+ * A page signed in as `user`, recording the element's events from the first script on. A
+ * smartcard user goes through CIS2's sign-in (the double's page: person and role), authorization
+ * code + PKCE, and comes back to the EPR.
+ */
 async function signedIn(user: string): Promise<{ page: Page; problems: string[] }> {
   const context = await chromium.browser.createBrowserContext();
   const page = await context.newPage();
@@ -60,7 +74,13 @@ async function signedIn(user: string): Promise<{ page: Page; problems: string[] 
     }
   });
   await page.goto(stack.eprUrl);
-  await Promise.all([page.waitForNavigation(), page.click(`button[data-user="${user}"]`)]);
+  const cis2 = CIS2_CHOICE[user];
+  await Promise.all([page.waitForNavigation(), page.click(`button[data-user="${cis2 ? 'smartcard' : user}"]`)]);
+  if (cis2) {
+    assert.equal(new URL(page.url()).origin, stack.cis2Url, 'the EPR sent the browser to CIS2 to sign in');
+    await Promise.all([page.waitForNavigation(), page.click(`button[data-uid="${cis2.uid}"][data-role="${cis2.role}"]`)]);
+    assert.equal(new URL(page.url()).origin, new URL(stack.eprUrl).origin, 'CIS2 sent the browser back to the EPR');
+  }
   return { page, problems };
 }
 
@@ -192,6 +212,38 @@ describe('the demo EPR with the real gateway and simulator', () => {
     const context_ = await page.$eval('[data-testid="security-context"]', (el) => el.textContent?.replace(/\s+/g, ' ') ?? '');
     assert.match(context_, /Midwife · Demo Maternity NHS Trust \(RX1\)/);
     await context.close();
+  });
+
+  test('SMSP-AUDIT-002 the smartcard user signs in with CIS2 (code + PKCE), the banner shows the role CIS2 gave, and the element\'s query is confirmed by CIS2', async () => {
+    const { page, problems } = await signedIn('smartcard');
+    const banner = await page.$eval('[data-testid="security-context"]', (el) => el.textContent?.replace(/\s+/g, ' ') ?? '');
+    assert.match(banner, /Dr Sam Patel · General Medical Practitioner \(smartcard\) · Demo Maternity NHS Trust \(RX1\)/);
+    const before = gatewayLogs.length;
+    const events = await openRecord(page, '9990000018');
+    assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'indicator');
+    assert.ok(await alertText(page), 'the alert is rendered');
+    assert.ok(gatewayLogs.slice(before).some((l) => l.includes('/api/fgm-status') && l.includes('"clientId":"demo-epr-cis2"') && l.includes('"status":200')), 'the gateway answered the CIS2 user\'s query');
+    assert.deepEqual(problems, []);
+    await page.browserContext().close();
+  });
+
+  test('MSCA-IG-03 the audit page shows the Computer Misuse Act warning and names the user, role and organisation it acts as (a CIS2 IG officer)', async () => {
+    const { page } = await signedIn('smartcard-auditor');
+    const opened = chromium.browser.waitForTarget((t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === page.browserContext());
+    await page.click('#open-audit');
+    const audit = (await (await opened).page())!;
+    assert.match(await audit.$eval('#misuse-warning', (el) => el.textContent ?? ''), /Computer Misuse Act 1990/);
+    await audit.waitForFunction(() => document.getElementById('session')?.dataset.state === 'ready');
+    const acting = await audit.$eval('#acting-as', (el) => el.textContent ?? '');
+    const igov = CIS2_PEOPLE.igov;
+    assert.match(acting, new RegExp(`user ${igov.uid}\\), role profile ${igov.roles[0]!.person_roleid}, organisation RX1, .*confirmed by NHS CIS2`));
+    // The warning comes before the form in the page, so it is read before any search.
+    assert.ok(await audit.evaluate(() => document.getElementById('misuse-warning')!.compareDocumentPosition(document.getElementById('search')!) & Node.DOCUMENT_POSITION_FOLLOWING));
+    const searched = audit.waitForResponse((r) => r.url().includes('/admin/audit?'));
+    await audit.type('#nhsNumber', '999 000 0018');
+    await audit.click('button[type="submit"]');
+    assert.equal((await searched).status(), 200);
+    await page.browserContext().close();
   });
 
   // Runs after the clinicians' tests above, whose look-ups it searches for.

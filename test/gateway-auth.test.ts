@@ -104,15 +104,8 @@ describe('RBAC (SMSP-IG-001)', () => {
     assert.equal(row.orgCode, 'ZZZ99');
     assert.equal(row.nhsNumber, '9990000018');
   });
-  it('SMSP-IG-003 a smartcard role in an organisation outside the client\'s odsCodes → 403 ACCESS_DENIED', () =>
-    refused(stack.signToken({ ...CIS2_GP, nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'ZZZ99', activity_codes: ['B0370'] }] }, { client: 'cis2' }), 403, 'ACCESS_DENIED'));
   it('a local role without B0370 → 403 ACCESS_DENIED', () => refused(stack.signToken(LOCAL_RECEPTIONIST), 403, 'ACCESS_DENIED'));
-  it('a CIS2 role without B0370 → 403 ACCESS_DENIED', () =>
-    refused(
-      stack.signToken({ ...CIS2_GP, nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'RX1', activity_codes: ['B0360'] }] }, { client: 'cis2' }),
-      403,
-      'ACCESS_DENIED',
-    ));
+  // The smartcard (CIS2) RBAC cases run with real CIS2 access tokens: test/gateway-cis2.test.ts.
 });
 
 /** base64url of a JSON value, as a JWT segment. */
@@ -173,7 +166,18 @@ describe('token rules the config enforces (SMSP-IG-002)', () => {
     }
   };
   it('SMSP-IG-002 a plain-http jwksUrl on a non-loopback host stops start-up', () =>
-    startFails((r) => (r.clients[1].token.jwksUrl = 'http://idp.example.nhs.uk/jwks.json'), /^config: clients\.1\.token\.jwksUrl: a jwksUrl must be https/));
+    startFails((r) => {
+      delete r.clients[0].token.publicKeyFile;
+      r.clients[0].token.jwksUrl = 'http://idp.example.nhs.uk/jwks.json';
+    }, /^config: clients\.0\.token\.jwksUrl: a jwksUrl must be https/));
+  it('SMSP-AUDIT-002 a plain-http CIS2 issuer or UserInfo endpoint on a non-loopback host stops start-up', async () => {
+    await startFails((r) => (r.clients[1].cis2 = { issuer: 'http://cis2.example.nhs.uk/oidc' }), /^config: clients\.1\.cis2\.issuer: a CIS2 URL must be https/);
+    await startFails((r) => (r.clients[1].cis2 = { userInfoEndpoint: 'http://cis2.example.nhs.uk/userinfo' }), /^config: clients\.1\.cis2\.userInfoEndpoint: a CIS2 URL must be https/);
+  });
+  it('SMSP-AUDIT-002 a claims "cis2" client with a portal token, or without cis2, stops start-up', async () => {
+    await startFails((r) => (r.clients[1].token = { ...r.clients[0].token, issuer: 'https://epr.test/cis2' }), /^config: clients\.1\.cis2: a claims "cis2" client names its CIS2 environment/);
+    await startFails((r) => delete r.clients[1].cis2, /^config: clients\.1\.cis2: a claims "cis2" client names its CIS2 environment/);
+  });
   it('SMSP-IG-002 a plain-http jwksUrl on a systemToken stops start-up too', () =>
     startFails((r) => {
       delete r.clients[2].systemToken.publicKeyFile;

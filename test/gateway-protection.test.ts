@@ -11,14 +11,17 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { describe, it } from 'node:test';
 import { startSpineSimulator } from '../demo/spine/server.ts';
-import { CIS2_GP, LOCAL_MIDWIFE, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+import { CIS2_PEOPLE } from '../demo/cis2/users.ts';
+import { LOCAL_MIDWIFE, startTestStack, TEST_ORIGIN, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 // Any under-18 birth date: the gateway checks the age itself and Spine is asked by NHS number only.
 const widget = (stack: TestStack, nhsNumber = '9990000018', token = stack.signToken(LOCAL_MIDWIFE)) =>
-  stack.request('/api/fgm-status', { token, json: { nhsNumber, birthDate: '2014-03-02' } });
+  stack.request('/api/fgm-status', { token, json: { nhsNumber, birthDate: '2014-03-02' }, headers: { origin: TEST_ORIGIN } });
+/** The smartcard GP's CIS2 access token, from the CIS2 double. */
+const cis2Gp = (stack: TestStack) => stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' });
 
 /** The FHIR interface as the configured batch client system (bearer token). */
 async function batch(stack: TestStack) {
@@ -70,7 +73,7 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
     try {
       // Client B (smartcard EPR): one clinician, one request at a time, about 6 a second — under its
       // default share (a third of 30 a second, as three clients are configured).
-      const gp = stack.signToken(CIS2_GP, { client: 'cis2' });
+      const gp = await cis2Gp(stack);
       const other: number[] = [];
       let bursting = true;
       const clinician = (async () => {
@@ -188,7 +191,7 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
       assert.equal(JSON.parse(refused.body).code, 'CLIENT_DISABLED');
       assert.equal(stack.sim.received.length, sent, 'Spine is not called');
       assert.equal(stack.auditRows().at(-1)!.outcomeCode, 'CLIENT_DISABLED');
-      const cis2 = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const cis2 = await widget(stack, '9990000018', await cis2Gp(stack));
       assert.equal(cis2.status, 200);
 
       raw.clients[0].enabled = true;

@@ -39,7 +39,7 @@ function raw(): Record<string, any> {
     clients: [{
       id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [],
       token: { issuer: 'epr', audience: 'gw', jwksUrl: 'http://127.0.0.1:9/jwks.json', algorithms: ['ES256'], maxLifetimeSeconds: 60 },
-      claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive',
+      claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
     }],
     audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
   };

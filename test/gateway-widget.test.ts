@@ -8,7 +8,8 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { parseQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import type { QueryRequest } from '../gateway/fhir/types.ts';
-import { CIS2_GP, GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_ORIGIN, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+import { CIS2_PEOPLE } from '../demo/cis2/users.ts';
+import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_ORIGIN, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 before(async () => {
@@ -29,9 +30,11 @@ const PATIENTS = [
   { nhsNumber: '9990000042', birthDate: '2019-11-30', status: 200, body: { status: 'indicator', assessmentDate: '2024-06-30', code: 'SUCCESS', smspCode: 'SMSP-0000' } },
 ] as const;
 
+/** The smartcard GP signs in through the CIS2 double; the gateway confirms the access token with its UserInfo. */
+const cis2Gp = () => stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' });
 const USERS = [
-  { label: 'local claims', client: 'local' as const, claims: LOCAL_MIDWIFE },
-  { label: 'CIS2 claims', client: 'cis2' as const, claims: CIS2_GP },
+  { label: 'local claims', client: 'local' as const, token: async () => stack.signToken(LOCAL_MIDWIFE) },
+  { label: 'a CIS2 access token', client: 'cis2' as const, token: cis2Gp },
 ];
 
 /** The last message the simulator received, parsed by the codec (independently of the simulator). */
@@ -49,7 +52,7 @@ for (const user of USERS) {
       it(`${p.nhsNumber} → ${p.body.code} (SMSP-FGMRI-001, SMSP-IG-003)`, async () => {
         const before = stack.sim.received.length;
         const res = await stack.request('/api/fgm-status', {
-          token: stack.signToken(user.claims, { client: user.client }),
+          token: await user.token(),
           headers: { Origin: TEST_ORIGIN },
           json: { nhsNumber: p.nhsNumber, birthDate: p.birthDate },
         });
@@ -174,7 +177,7 @@ describe('CORS', () => {
 describe('audit (SMSP-AUDIT-004/006)', () => {
   it('holds one linked record per interaction, refusals included', async () => {
     const before = stack.auditRows().length;
-    const ok = await stack.request('/api/fgm-status', { token: stack.signToken(CIS2_GP, { client: 'cis2' }), json: { nhsNumber: '9990000042', birthDate: BORN } });
+    const ok = await stack.request('/api/fgm-status', { token: await cis2Gp(), headers: { Origin: TEST_ORIGIN }, json: { nhsNumber: '9990000042', birthDate: BORN } });
     const sentToSpine = lastSpineMessage().messageId;
     const refused = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000019', birthDate: BORN } });
     const rows = stack.auditRows().slice(before);

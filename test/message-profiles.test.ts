@@ -9,14 +9,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { identityFromClaims } from '../gateway/auth/identity.ts';
+import { identityFromCis2, identityFromClaims } from '../gateway/auth/identity.ts';
+import { Cis2Refused, parseUserInfo } from '../gateway/auth/cis2-userinfo.ts';
 import type { ClientConfig } from '../gateway/config.ts';
 import { validateMessage } from '../gateway/fhir/profile-validator.ts';
 import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import { loadVocabulary } from '../gateway/fhir/vocabulary.ts';
 import { askSpine } from '../gateway/spine/ask-spine.ts';
 import type { ProtectedSpine } from '../gateway/spine/protected-spine.ts';
-import { CIS2_GP, GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
+import { CIS2_PEOPLE } from '../demo/cis2/users.ts';
+import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, validNhsNumbersIn, type TestStack } from './helpers/stack.ts';
 
 // Identity shapes: the two claim profiles, with every claim an arbitrary (often hostile) string.
 const odd = fc.oneof(
@@ -28,15 +30,25 @@ const cis2Claims = fc.record(
   {
     sub: odd,
     name: odd,
-    nhsid_useruid: odd,
+    // Hostile values, and well-formed ones (UserInfo's parser refuses most hostile ids outright).
+    nhsid_useruid: fc.oneof(odd, fc.stringMatching(/^\d{12}$/)),
     selected_roleid: fc.constant('555021936108'),
-    nhsid_nrbac_roles: fc.tuple(odd).map(([org]) => [{ person_roleid: '555021936108', org_code: org, activity_codes: ['B0370'] }]),
+    nhsid_nrbac_roles: fc.tuple(fc.oneof(odd, fc.stringMatching(/^[A-Z0-9]{3,10}$/))).map(([org]) => [{ person_roleid: '555021936108', org_code: org, activity_codes: ['B0370'] }]),
   },
   { requiredKeys: ['nhsid_useruid', 'selected_roleid', 'nhsid_nrbac_roles'] },
 );
 
 const LOCAL_CLIENT = { id: 'p', name: 'Test Trust', odsCode: 'RX1', claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: { midwife: ['B0370'] } } as unknown as ClientConfig;
 const CIS2_CLIENT = { id: 'c', name: 'Test Trust', odsCode: 'RX1', claims: 'cis2', roleActivities: {} } as unknown as ClientConfig;
+/** The identity a CIS2 UserInfo answer with these (hostile) values makes, or null where the UserInfo parser refuses it as nonsense. */
+const cis2Identity = (answer: unknown) => {
+  try {
+    return identityFromCis2(parseUserInfo(answer), undefined);
+  } catch (e) {
+    if (e instanceof Cis2Refused) return null;
+    throw e;
+  }
+};
 // What XML cannot carry (the builder drops it): a value made only of that, or of spaces, cannot be sent.
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const unsendable = (v: string) => v.replace(NOT_XML, '').trim() === '';
@@ -46,7 +58,7 @@ describe('messages built from arbitrary token claims', () => {
     const vocabulary = loadVocabulary();
     await fc.assert(
       fc.asyncProperty(fc.oneof(localClaims.map((c) => [LOCAL_CLIENT, c] as const), cis2Claims.map((c) => [CIS2_CLIENT, c] as const)), async ([client, claims]) => {
-        const identity = identityFromClaims(client, claims);
+        const identity = client === CIS2_CLIENT ? cis2Identity(claims) : identityFromClaims(client, claims);
         if (!identity) return;
         const sent: string[] = [];
         const spine: ProtectedSpine = { query: async (xml) => (sent.push(xml), { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'test' }) };
@@ -100,25 +112,26 @@ describe('over real sockets: gateway, simulator (TLS-MA), profiles', () => {
     assert.equal(sent.soapAction, header('SOAPAction'));
   });
 
-  for (const [who, claims, client] of [
-    ['a local user', LOCAL_MIDWIFE, 'local'],
-    ['a CIS2 user', { ...CIS2_GP, name: 'Dr Town Wood' }, 'cis2'],
+  for (const [who, name, token] of [
+    ['a local user', LOCAL_MIDWIFE.name, async () => stack.signToken(LOCAL_MIDWIFE)],
+    ['a CIS2 user', CIS2_PEOPLE.patel.name, () => stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' })],
   ] as const) {
-    it(`spine-practitioner-2-0: ${who}'s name (a token claim) never reaches Spine, and the message conforms`, async () => {
-      const res = await stack.request('/api/fgm-status', { token: stack.signToken(claims, { client }), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' }, headers: { origin: 'https://epr.test' } });
+    it(`spine-practitioner-2-0: ${who}'s name (a token or UserInfo claim) never reaches Spine, and the message conforms`, async () => {
+      const res = await stack.request('/api/fgm-status', { token: await token(), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' }, headers: { origin: 'https://epr.test' } });
       assert.equal(res.status, 200);
       const xml = stack.sim.received.at(-1)!.xml;
-      assert.ok(!xml.includes(claims.name), 'the name is in the message to Spine');
+      assert.ok(!xml.includes(name), 'the name is in the message to Spine');
       assert.deepEqual(validateMessage(xml), []);
     });
   }
 
   it('SMSP-FGMRI-005/006 tokens with arbitrary claims: every message to Spine and every answer conforms', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(localClaims.map((c) => [c, 'local'] as const), cis2Claims.map((c) => [c, 'cis2'] as const)), async ([claims, client]) => {
+      // Portal tokens (local claims): CIS2 identities come from UserInfo, whose values the property above covers.
+      fc.asyncProperty(localClaims, async (claims) => {
         const before = stack.sim.received.length;
         // stack.request rejects when the simulator refused a message or built an answer the profiles refuse.
-        const res = await stack.request('/api/fgm-status', { token: stack.signToken(claims, { client }), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' }, headers: { origin: 'https://epr.test' } });
+        const res = await stack.request('/api/fgm-status', { token: stack.signToken(claims), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' }, headers: { origin: 'https://epr.test' } });
         assert.ok([200, 401, 403, 500].includes(res.status), String(res.status));
         for (const r of stack.sim.received.slice(before)) assert.deepEqual(validateMessage(r.xml), []);
       }),

@@ -412,6 +412,24 @@ describe('<fgm-status>', () => {
     el.remove();
   });
 
+  it('SMSP-AUDIT-002 sends the urid attribute (a CIS2 selected role) as NHSD-Session-URID, and no such header without it', async () => {
+    const ask = async (urid?: string) => {
+      const el = document.createElement('fgm-status') as FgmStatus;
+      el.token = 'clinician';
+      if (urid) el.setAttribute('urid', urid);
+      const done = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
+      for (const [k, v] of [['birth-date', '2014-03-02'], ['nhs-number', '9990000018'], ['nhs-number-verified', '']]) el.setAttribute(k!, v!);
+      document.body.append(el);
+      await done;
+      el.remove();
+    };
+    await ask('555021936108');
+    await ask();
+    const requests = await double('requests');
+    expect(requests[0].urid).to.equal('555021936108');
+    expect(requests[1]).not.to.have.property('urid');
+  });
+
   it('renders under Content-Security-Policy default-src \'self\' with no violation', async () => {
     const frame = document.createElement('iframe');
     frame.src = '/__double/csp.html';

@@ -78,6 +78,7 @@ export class FgmStatus extends LitElement {
     nhsNumberVerified: { type: Boolean, attribute: 'nhs-number-verified' },
     allowUnverified: { type: Boolean, attribute: 'allow-unverified' },
     gateway: { type: String },
+    urid: {},
     headingLevel: { type: Number, attribute: 'heading-level' },
     token: { attribute: false },
     tokenProvider: { attribute: false },
@@ -94,6 +95,8 @@ export class FgmStatus extends LitElement {
   declare allowUnverified: boolean;
   /** The gateway's base URL; default the page's own origin. */
   declare gateway: string;
+  /** A CIS2 user's selected role profile id, sent as `NHSD-Session-URID` when CIS2 did not name one at sign-in (SMSP-AUDIT-002). */
+  declare urid: string | undefined;
   /** Level of the alert's heading (aria-level); default 3, as the NHS.UK warning card. Set it to fit the host page's headings. */
   declare headingLevel: number;
   /** The host's session token. A property only, never an attribute, so it cannot leak into the DOM. The element waits for a token or tokenProvider before its first query. */
@@ -197,7 +200,7 @@ export class FgmStatus extends LitElement {
     if (stale()) return;
     if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' });
 
-    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, nhsNumber, birthDate, signal: controller.signal });
+    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal: controller.signal });
     if (stale()) return; // an answer for a previous patient is dropped, never shown
     if (!('body' in result)) return this.#fail(nhsNumber, result);
     const { body, httpStatus } = result;

@@ -16,6 +16,8 @@ export type GatewayResult = { httpStatus: number; body: StatusBody } | { code: '
 export interface StatusQuery {
   gateway: string;
   token: string;
+  /** The CIS2 selected role, sent as NHSD-Session-URID. */
+  urid?: string | undefined;
   nhsNumber: string;
   birthDate: string;
   signal: AbortSignal;
@@ -45,12 +47,12 @@ function isStatusBody(v: unknown, nhsNumber: string): v is StatusBody {
 }
 
 /** Asks the gateway about one patient. An aborted request resolves as unreachable; callers drop it. */
-export async function queryFgmStatus({ gateway, token, nhsNumber, birthDate, signal }: StatusQuery): Promise<GatewayResult> {
+export async function queryFgmStatus({ gateway, token, urid, nhsNumber, birthDate, signal }: StatusQuery): Promise<GatewayResult> {
   let res: Response;
   try {
     res = await fetch(`${gateway.replace(/\/$/, '')}/api/fgm-status`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(urid && { 'NHSD-Session-URID': urid }) },
       body: JSON.stringify({ nhsNumber, birthDate }),
       signal,
       // No cookies, and no referrer: the page's URL may name the patient. (POST answers are never cached.)

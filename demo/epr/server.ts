@@ -1,7 +1,10 @@
 /**
  * @module demo/epr/server
- * A demo EPR on its own origin: sign-in as one of three users, a patient list, and a patient
- * record whose banner carries `<fgm-status>`. Sessions are in memory; tokens are really signed.
+ * A demo EPR on its own origin: sign-in as a local user or with (the double of) NHS CIS2, a
+ * patient list, and a patient record whose banner carries `<fgm-status>`. Sessions are in memory;
+ * local tokens are really signed. A smartcard user signs in as a CIS2 relying party does:
+ * authorization code + PKCE against the CIS2 issuer, then UserInfo for the banner; the element
+ * gets the user's CIS2 access token, which the gateway confirms with CIS2 itself.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,19 +13,47 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { patientListPage, patientPage, signInPage, type Patient } from './pages.ts';
-import { DEMO_USERS, type DemoUser } from './users.ts';
+import { DEMO_ORG, DEMO_USERS, type DemoUser } from './users.ts';
+import { CIS2_SCOPES, pkcePair } from '../cis2/provider.ts';
+import { AUDIT_ACTIVITY } from '../cis2/users.ts';
 import type { DemoIdp } from './idp.ts';
 
 export interface DemoEprOptions {
   idp: DemoIdp;
   gatewayUrl: string;
-  /** Token issuer per identity kind; must match the gateway's client configuration. */
-  issuers: { local: string; cis2: string };
+  /** The local users' token issuer; must match the gateway's client configuration. */
+  issuers: { local: string };
   audience: string;
+  /** The EPR as a CIS2 relying party: the issuer, its client id there and its redirect URI. */
+  cis2: { issuer: string; clientId: string; redirectUri: string };
   patients?: readonly Patient[];
 }
 
+/** A signed-in session: a local user, or a CIS2 user with their access token. */
+interface Session {
+  user: DemoUser;
+  cis2AccessToken?: string;
+}
+
+interface Cis2Endpoints {
+  authorization_endpoint: string;
+  token_endpoint: string;
+  userinfo_endpoint: string;
+}
+
+/** The part of CIS2's UserInfo answer the banner shows. */
+interface Cis2UserInfo {
+  name?: string;
+  selected_roleid?: string;
+  nhsid_nrbac_roles?: { person_roleid: string; org_code: string; role_name?: string; activity_codes?: string[] }[];
+}
+
+/** `"Clinical":"Clinical Provision":"General Medical Practitioner"` → `General Medical Practitioner`. */
+const roleTitle = (roleName: string | undefined) => roleName?.split(':').at(-1)?.replace(/"/g, '') ?? 'role';
+
 const SESSION_COOKIE = 'epr_session';
+/** Ties the CIS2 redirect back to the browser that started the sign-in (CSRF on the callback). */
+const STATE_COOKIE = 'epr_cis2_state';
 const asset = (name: string) => readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8');
 
 /** Loads the demo patients from `patients.json`. */
@@ -33,8 +64,20 @@ export function loadDemoPatients(): Patient[] {
 /** Builds the EPR app; it never listens (see startDemoEpr). */
 export function createDemoEprApp(opts: DemoEprOptions): Hono {
   const patients = opts.patients ?? loadDemoPatients();
-  const sessions = new Map<string, DemoUser>();
+  const sessions = new Map<string, Session>();
+  /** PKCE verifiers of sign-ins under way, by state. */
+  const pendingCis2 = new Map<string, string>();
   const gatewayOrigin = new URL(opts.gatewayUrl).origin;
+  const cis2Origin = new URL(opts.cis2.issuer).origin;
+  let endpoints: Promise<Cis2Endpoints> | undefined;
+  // OpenID Connect discovery, once (a failure is tried again on the next sign-in).
+  const cis2Endpoints = () =>
+    (endpoints ??= fetch(`${opts.cis2.issuer}/.well-known/openid-configuration`)
+      .then((r) => (r.ok ? (r.json() as Promise<Cis2Endpoints>) : Promise.reject(new Error(`discovery HTTP ${r.status}`))))
+      .catch((e) => {
+        endpoints = undefined;
+        throw e;
+      }));
   const assets = { 'epr.js': asset('epr.js'), 'epr.css': asset('epr.css') };
   const app = new Hono();
 
@@ -43,15 +86,21 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
     c.header(
       'Content-Security-Policy',
       `default-src 'self'; script-src 'self' ${gatewayOrigin}; connect-src 'self' ${gatewayOrigin}; style-src 'self'; ` +
-        `img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+        `img-src 'self'; base-uri 'none'; form-action 'self' ${cis2Origin}; frame-ancestors 'none'`,
     );
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
   });
 
-  const userOf = (c: Context) => {
+  const sessionOf = (c: Context) => {
     const id = getCookie(c, SESSION_COOKIE);
     return id ? sessions.get(id) : undefined;
+  };
+  const userOf = (c: Context) => sessionOf(c)?.user;
+  const startSession = (c: Context, session: Session) => {
+    const id = randomBytes(24).toString('base64url');
+    sessions.set(id, session);
+    setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/' });
   };
 
   app.get('/favicon.ico', (c) => c.body(null, 204));
@@ -67,9 +116,54 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
     const form = await c.req.parseBody();
     const user = DEMO_USERS.find((u) => u.id === form.user);
     if (!user) return c.text('Unknown demo user', 400);
-    const id = randomBytes(24).toString('base64url');
-    sessions.set(id, user);
-    setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', path: '/' });
+    if (user.issuer === 'cis2') {
+      // The authorization request: code flow, PKCE (S256), CIS2's scopes, a state bound to this browser.
+      const { authorization_endpoint } = await cis2Endpoints();
+      const { verifier, challenge } = pkcePair();
+      const state = randomBytes(16).toString('base64url');
+      pendingCis2.set(state, verifier);
+      setCookie(c, STATE_COOKIE, state, { httpOnly: true, sameSite: 'Lax', path: '/cis2/callback' });
+      const url = new URL(authorization_endpoint);
+      const params = { client_id: opts.cis2.clientId, redirect_uri: opts.cis2.redirectUri, response_type: 'code', scope: CIS2_SCOPES.join(' '), code_challenge: challenge, code_challenge_method: 'S256', state };
+      for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+      return c.redirect(url.href, 303);
+    }
+    startSession(c, { user });
+    return c.redirect('/', 303);
+  });
+
+  // CIS2 sends the browser back here with a code: exchange it (with the PKCE verifier) for the
+  // tokens, ask UserInfo who signed in and in which role, and keep the access token for the element.
+  app.get('/cis2/callback', async (c) => {
+    const state = c.req.query('state');
+    const code = c.req.query('code');
+    const verifier = state ? pendingCis2.get(state) : undefined;
+    if (!state || state !== getCookie(c, STATE_COOKIE) || !verifier || !code) return c.text('CIS2 sign-in did not complete', 400);
+    pendingCis2.delete(state);
+    deleteCookie(c, STATE_COOKIE, { path: '/cis2/callback' });
+    const { token_endpoint, userinfo_endpoint } = await cis2Endpoints();
+    const tokenRes = await fetch(token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: opts.cis2.redirectUri, client_id: opts.cis2.clientId, code_verifier: verifier }).toString(),
+    });
+    const tokens = (await tokenRes.json()) as { access_token?: string };
+    if (!tokenRes.ok || !tokens.access_token) return c.text('CIS2 refused the sign-in', 502);
+    const info = (await (await fetch(userinfo_endpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as Cis2UserInfo;
+    const role = info.nhsid_nrbac_roles?.find((r) => r.person_roleid === info.selected_roleid);
+    const orgCode = role?.org_code ?? '—';
+    startSession(c, {
+      user: {
+        id: role?.activity_codes?.includes(AUDIT_ACTIVITY) ? 'auditor' : 'smartcard',
+        name: info.name ?? 'CIS2 user',
+        roleName: `${roleTitle(role?.role_name)} (smartcard)`,
+        orgCode,
+        orgName: orgCode === DEMO_ORG.code ? DEMO_ORG.name : orgCode,
+        issuer: 'cis2',
+        claims: {},
+      },
+      cis2AccessToken: tokens.access_token,
+    });
     return c.redirect('/', 303);
   });
 
@@ -88,11 +182,12 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
     return c.html(patientPage(user, patient, opts.gatewayUrl));
   });
 
-  // The element's tokenProvider calls this: a fresh short-lived token for the signed-in user.
+  // The element's tokenProvider calls this: a fresh short-lived token for a local user, the CIS2
+  // access token for a smartcard user (the gateway confirms it with CIS2).
   app.get('/session/token', (c) => {
-    const user = userOf(c);
-    if (!user) return c.text('Not signed in', 401);
-    return c.text(opts.idp.issue(user.claims, opts.issuers[user.issuer], opts.audience));
+    const session = sessionOf(c);
+    if (!session) return c.text('Not signed in', 401);
+    return c.text(session.cis2AccessToken ?? opts.idp.issue(session.user.claims, opts.issuers.local, opts.audience));
   });
 
   return app;

@@ -1,9 +1,10 @@
 /**
  * @module demo/epr/users
- * The demo EPR's three sign-in users. Their claims are what a real portal's identity provider
- * would put in its session token: a locally authenticated midwife, a smartcard (CIS2) user, and
- * a receptionist who lacks RBAC activity B0370 and so must never see FGM-IS data, and an
- * information governance officer who may search the gateway's audit trail.
+ * The demo EPR's sign-in choices. The local users' claims are what a real portal's identity
+ * provider would put in its session token: a midwife, a receptionist who lacks RBAC activity B0370
+ * and so must never see FGM-IS data, and an information governance officer who may search the
+ * gateway's audit trail. The smartcard choice signs in with (the double of) NHS CIS2, whose
+ * people are in demo/cis2/users.ts.
  */
 
 export interface DemoUser {
@@ -12,7 +13,7 @@ export interface DemoUser {
   roleName: string;
   orgCode: string;
   orgName: string;
-  /** Which gateway client (token issuer) signs this user's tokens. */
+  /** `local`: the EPR signs the user's session tokens; `cis2`: the user signs in with CIS2 and the element gets their CIS2 access token. */
   issuer: 'local' | 'cis2';
   claims: Record<string, unknown>;
 }
@@ -30,26 +31,15 @@ export const DEMO_USERS: readonly DemoUser[] = [
     claims: { sub: 'ajones', name: 'Alex Jones', roles: ['midwife'], org: DEMO_ORG.code },
   },
   {
+    // Signs in through the CIS2 double (authorization code + PKCE): who they are and which role
+    // they act in comes from CIS2's answer at sign-in, not from here (server.ts).
     id: 'smartcard',
-    name: 'Dr Sam Patel',
-    roleName: 'GP (smartcard)',
+    name: 'Smartcard user',
+    roleName: 'NHS CIS2 sign-in',
     orgCode: DEMO_ORG.code,
     orgName: DEMO_ORG.name,
     issuer: 'cis2',
-    claims: {
-      sub: '555021935107',
-      name: 'Dr Sam Patel',
-      nhsid_useruid: '555021935107',
-      selected_roleid: '555021936108',
-      nhsid_nrbac_roles: [
-        {
-          person_roleid: '555021936108',
-          org_code: DEMO_ORG.code,
-          role_name: '"Clinical":"Clinical Provision":"General Medical Practitioner"',
-          activity_codes: ['B0370', 'B0360'],
-        },
-      ],
-    },
+    claims: {},
   },
   {
     id: 'receptionist',

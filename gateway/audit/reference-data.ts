@@ -21,6 +21,8 @@ export function referenceData(config: GatewayConfig, material: KeyMaterial) {
       clientTokenKeys: Object.fromEntries(
         config.clients.map((c) => {
           const pem = material.clientKeys.get(c.id);
+          // A CIS2 client has no key of its own: what confirms its users is its CIS2 environment.
+          if (!c.token) return [c.id, `cis2:${c.cis2!.issuer ?? c.cis2!.userInfoEndpoint}`];
           return [c.id, pem ? `sha256:${sha256(pem)}` : `jwks:${c.token.jwksUrl}`];
         }),
       ),

@@ -1,12 +1,15 @@
 /**
  * @module auth/identity
- * Turns a verified session token's claims into the user identity the gateway audits and puts in
- * the Spine message: a smartcard (CIS2) user → SDS User ID + Role Profile ID (SMSP-FGMRI-005);
- * a locally authenticated user → local id + the organisation's ODS code (SMSP-FGMRI-006/008).
+ * Builds the user identity the gateway audits and puts in the Spine message: a smartcard (CIS2)
+ * user, from CIS2 UserInfo's answer → SDS User ID + Role Profile ID (SMSP-FGMRI-005,
+ * SMSP-AUDIT-002); a locally authenticated user, from the portal's verified token → local id +
+ * the organisation's ODS code (SMSP-FGMRI-006/008).
  */
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../config.ts';
 import type { Author } from '../fhir/types.ts';
+import { SmspError } from '../smsp-error.ts';
+import type { Cis2User } from './cis2-userinfo.ts';
 
 /** RBAC activity "View Summary Health Records", needed to see FGM-IS data. */
 export const VIEW_ACTIVITY = 'B0370';
@@ -19,6 +22,8 @@ export interface Identity {
   activities: string[];
   /** Local role names (local profile) — kept for the audit trail. */
   roles: string[];
+  /** Who vouched for it: NHS CIS2 UserInfo, or the portal's own signed token (local identifier). */
+  source: 'cis2' | 'portal';
 }
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
@@ -27,21 +32,25 @@ const texts = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isA
 // both mean the same roles (configured role names hold no spaces, config.ts).
 const roleNames = (v: unknown): string[] => texts(v).flatMap((r) => r.split(/\s+/)).filter(Boolean);
 
-function fromCis2(payload: JWTPayload): Identity | null {
-  const userId = text(payload.nhsid_useruid);
-  const roleProfileId = text(payload.selected_roleid);
-  if (!userId || !roleProfileId || !Array.isArray(payload.nhsid_nrbac_roles)) return null;
-  const role = (payload.nhsid_nrbac_roles as unknown[]).find(
-    (r): r is Record<string, unknown> => typeof r === 'object' && r !== null && (r as Record<string, unknown>).person_roleid === roleProfileId,
-  );
-  const orgCode = text(role?.org_code);
-  if (!role || !orgCode) return null;
-  const name = text(payload.name);
+/**
+ * The identity CIS2 UserInfo confirmed (SMSP-AUDIT-002): the selected role is UserInfo's
+ * `selected_roleid`, else the role the portal names (`NHSD-Session-URID`), and either way one of
+ * the user's own role profiles; a portal naming another role than CIS2's selected one is refused.
+ * Throws `cis2-role-not-held` otherwise. Organisation and activities are that role's.
+ * @example identityFromCis2(user, request.headers.get('NHSD-Session-URID') ?? undefined).author // { kind: 'sds', userId, roleProfileId }
+ */
+export function identityFromCis2(user: Cis2User, portalRoleId: string | undefined): Identity {
+  if (user.selectedRoleId && portalRoleId !== undefined && portalRoleId !== user.selectedRoleId) throw new SmspError('cis2-role-not-held', 'NHSD-Session-URID is not the role selected at CIS2 sign-in');
+  const roleProfileId = user.selectedRoleId ?? portalRoleId;
+  if (!roleProfileId) throw new SmspError('cis2-role-not-held', 'no selected role (neither selected_roleid nor NHSD-Session-URID)');
+  const role = user.roles.find((r) => r.roleProfileId === roleProfileId);
+  if (!role) throw new SmspError('cis2-role-not-held', 'the selected role is not one of the user\'s role profiles');
   return {
-    author: { kind: 'sds', userId, roleProfileId, ...(name ? { name } : {}) },
-    orgCode,
-    activities: texts(role.activity_codes),
+    author: { kind: 'sds', userId: user.userId, roleProfileId, ...(user.name ? { name: user.name } : {}) },
+    orgCode: role.orgCode,
+    activities: role.activities,
     roles: [],
+    source: 'cis2',
   };
 }
 
@@ -55,14 +64,16 @@ function fromLocal(client: ClientConfig, names: { userId: string; roles: string;
     orgCode: text(payload[names.orgCode]) ?? client.odsCode,
     activities: [...new Set(roles.flatMap((r) => client.roleActivities[r] ?? []))],
     roles,
+    source: 'portal',
   };
 }
 
 /**
- * The identity in a verified token for `client`'s claims profile, or null when the token carries
- * no usable user identity (SMSP-AUDIT-005: the request must then be refused).
+ * The local identity in a verified portal token, or null when the token carries no usable user
+ * identity (SMSP-AUDIT-005: the request must then be refused). A portal token never makes a
+ * smartcard identity, whatever CIS2-like claims it carries: only CIS2 does (identityFromCis2).
  * @example identityFromClaims(client, { sub: 'ajones', roles: ['midwife'], org: 'RX1' })?.author // { kind: 'local', localId: 'ajones' }
  */
 export function identityFromClaims(client: ClientConfig, payload: JWTPayload): Identity | null {
-  return client.claims === 'cis2' ? fromCis2(payload) : fromLocal(client, client.claims, payload);
+  return client.claims === 'cis2' ? null : fromLocal(client, client.claims, payload);
 }

@@ -17,7 +17,7 @@ const publicPem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string
 function client(over: Partial<ClientConfig['token']> & { id: string; issuer: string }): ClientConfig {
   const { id, ...token } = over;
   return {
-    id, name: id, odsCode: 'RX1', odsCodes: ['RX1'], origins: [], claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive', enabled: true,
+    id, name: id, odsCode: 'RX1', odsCodes: ['RX1'], origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive', enabled: true,
     token: { audience: 'gw', algorithms: ['ES256'], maxLifetimeSeconds: 600, ...token },
   };
 }

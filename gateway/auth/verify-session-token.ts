@@ -48,7 +48,7 @@ export interface SessionVerifierOptions {
 
 export type SessionVerifier = (token: string) => Promise<VerifiedSession>;
 
-type TokenRules = ClientConfig['token'];
+type TokenRules = NonNullable<ClientConfig['token']>;
 
 /** What an issuer's tokens are checked against: its client, kind, rules and key. */
 interface Issuer {
@@ -113,7 +113,7 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     else throw new Error(`client ${client.id} has no ${kind} token verification key`);
   };
   for (const c of clients) {
-    add(c, 'session', c.token, clientKeys);
+    if (c.token) add(c, 'session', c.token, clientKeys);
     if (c.systemToken) add(c, 'system', c.systemToken, systemKeys);
   }
 

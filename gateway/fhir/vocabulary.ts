@@ -49,7 +49,8 @@ export type VocabularyRow = z.infer<typeof VocabularyRowSchema>;
 export const SYSTEM_EVENTS = [
   'request-line-invalid', 'request-too-large', 'request-body-invalid', 'fhir-request-invalid', 'birth-date-invalid',
   'nhs-number-fails-modulus-11', 'patient-18-or-over', 'no-credentials', 'token-rejected', 'wrong-token-kind',
-  'origin-not-allowed', 'token-has-no-identity', 'author-unidentified', 'client-disabled', 'organisation-not-permitted',
+  'origin-not-allowed', 'token-has-no-identity', 'author-unidentified', 'cis2-token-refused', 'cis2-role-not-held',
+  'cis2-user-mismatch', 'cis2-unavailable', 'cis2-answer-invalid', 'client-disabled', 'organisation-not-permitted',
   'user-lacks-activity', 'not-an-auditor', 'audit-query-invalid', 'cds-request-invalid', 'patient-data-unavailable',
   'outgoing-message-invalid', 'spine-busy', 'spine-unreachable', 'spine-answer-invalid', 'spine-refused-our-message',
   'client-went-away', 'no-such-path', 'unexpected-error',
@@ -68,7 +69,7 @@ export const REQUIRED_CODES = [
   'MESSAGE_NOT_WELL_FORMED', 'ASID_CHECK_FAILED', 'INPUT_MESSAGE_VALIDATION_ERROR',
   'RESPONSE_MESSAGE_VALIDATION_ERROR', 'COULD_NOT_CONNECT_TO_SPINE', 'AUTHOR_CREDENTIALS_ERROR',
   'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SPINE_BUSY', 'CLIENT_DISABLED', 'CLIENT_CLOSED_REQUEST', 'ACCESS_DENIED',
-  'REQUEST_TOO_LARGE', 'NOT_FOUND', 'PATIENT_DATA_UNAVAILABLE',
+  'REQUEST_TOO_LARGE', 'NOT_FOUND', 'PATIENT_DATA_UNAVAILABLE', 'CIS2_UNAVAILABLE',
 ] as const;
 
 export class Vocabulary {

@@ -37,7 +37,9 @@ export function audit({ sink, eventType, log, onFailure, outcomeRetentionDays, n
     // SMSP-AUDIT-009: the access point and the originating system (a FHIR client's source ASID)
     // go in `detail`, so neither store's schema changes.
     const originatingAsid = c.get('fhirRequest')?.sourceAsid;
-    const where = { ...(sourceAddress && { sourceAddress }), ...(originatingAsid && { originatingAsid }) };
+    // SMSP-AUDIT-002: whether the user, role and organisation came from CIS2 or were asserted locally.
+    const identity = c.get('identitySource');
+    const where = { ...(sourceAddress && { sourceAddress }), ...(originatingAsid && { originatingAsid }), ...(identity && { identity }) };
     const detail = Object.keys(where).length ? JSON.stringify({ ...(a.detail ? JSON.parse(a.detail) : {}), ...where }) : (a.detail ?? null);
     const time = now();
     const event: AuditEvent = {

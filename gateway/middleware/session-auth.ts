@@ -1,18 +1,33 @@
 /**
  * @module middleware/session-auth
- * Authenticates a widget request by the host portal's session token (`Authorization: Bearer`),
- * then maps its claims to the user identity (`c.get('client')`, `c.get('identity')`). Any
- * failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005), and so is a client
- * system's own token (`systemToken`): it names no user.
+ * Authenticates a widget (or audit page) request by its bearer token and sets the user identity
+ * (`c.get('client')`, `c.get('identity')`) before anything else is read:
+ * - a portal's own signed session token (a configured `token` issuer) → the local-identifier
+ *   access method, claims mapped to local roles;
+ * - anything else, from the origin of a `claims: "cis2"` client, is taken as the user's CIS2
+ *   access token and confirmed with CIS2 UserInfo, whose answer alone makes the identity
+ *   (SMSP-AUDIT-002); the selected role may come from the `NHSD-Session-URID` header.
+ * Any authentication failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005), CIS2
+ * unreachable is CIS2_UNAVAILABLE, and a client system's own token (`systemToken`) names no user.
  */
-import type { MiddlewareHandler } from 'hono';
-import { identityFromClaims } from '../auth/identity.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import { identityFromCis2, identityFromClaims, type Identity } from '../auth/identity.ts';
 import { TokenRejected, type SessionVerifier } from '../auth/verify-session-token.ts';
+import type { ClientConfig } from '../config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
+import { confirmWithCis2, type Cis2Directory } from './cis2-session.ts';
+
+/** The header naming the user's selected role profile, as NHS England's user-restricted APIs take it. */
+export const SESSION_URID_HEADER = 'NHSD-Session-URID';
+/** The audit page (same origin, so no `Origin`) names the portal that handed it the session here. */
+export const PORTAL_ORIGIN_HEADER = 'X-FGM-Portal-Origin';
 
 export interface SessionAuthOptions {
   verify: SessionVerifier;
+  /** The configured clients: a CIS2 access token finds its client by the request's origin. */
+  clients: readonly ClientConfig[];
+  cis2: Cis2Directory;
 }
 
 /** The bearer token in an Authorization header value, or undefined. */
@@ -21,10 +36,22 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
+function noteIdentity(c: Context<GatewayEnv>, identity: Identity): void {
+  c.set('identity', identity);
+  c.set('identitySource', identity.source);
+  noteAudit(c, {
+    userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,
+    roleProfileId: identity.author.kind === 'sds' ? identity.author.roleProfileId : null,
+    localRoles: identity.roles.length ? identity.roles.join(',') : null,
+    orgCode: identity.orgCode,
+  });
+}
+
 /**
- * @example app.use('/api/fgm-status', sessionAuth({ verify: createSessionVerifier({ clients, clientKeys }) }))
+ * @example app.use('/api/fgm-status', sessionAuth({ verify, clients: config.clients, cis2: cis2Directory(config.clients, Date.now) }))
  */
-export function sessionAuth({ verify }: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
+export function sessionAuth({ verify, clients, cis2 }: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
+  const cis2ByOrigin = new Map(clients.filter((c) => c.claims === 'cis2').flatMap((c) => c.origins.map((o) => [o, c] as const)));
   return async function sessionAuth(c, next) {
     const token = bearerToken(c.req.header('Authorization'));
     if (!token) throw new SmspError('no-credentials', 'no bearer token');
@@ -32,8 +59,19 @@ export function sessionAuth({ verify }: SessionAuthOptions): MiddlewareHandler<G
     try {
       session = await verify(token);
     } catch (e) {
-      if (e instanceof TokenRejected) throw new SmspError('token-rejected', `token: ${e.reason}`);
-      throw e;
+      if (!(e instanceof TokenRejected)) throw e;
+      // Not a token of any configured portal: from a CIS2 portal's page it is a CIS2 access token
+      // (opaque, or a JWT of CIS2's own), and only CIS2 can say whose.
+      const cis2Client = e.reason === 'unknown issuer' || e.reason === 'not a JWT' ? cis2ByOrigin.get(c.req.header('Origin') ?? c.req.header(PORTAL_ORIGIN_HEADER) ?? '') : undefined;
+      if (!cis2Client) throw new SmspError('token-rejected', `token: ${e.reason}`);
+      const user = await confirmWithCis2(c, cis2(cis2Client)!, token);
+      // Named only once CIS2 vouched for the token: a refused one is an unauthenticated attempt,
+      // bounded per address like any other (audit/unauthenticated-bound.ts), whatever Origin it claimed.
+      c.set('client', cis2Client);
+      noteAudit(c, { clientId: cis2Client.id });
+      noteIdentity(c, identityFromCis2(user, c.req.header(SESSION_URID_HEADER)));
+      await next();
+      return;
     }
     const { client, payload, kind } = session;
     c.set('client', client);
@@ -45,13 +83,7 @@ export function sessionAuth({ verify }: SessionAuthOptions): MiddlewareHandler<G
     if (origin !== undefined && !client.origins.includes(origin)) throw new SmspError('origin-not-allowed', 'origin not allowed for this client');
     const identity = identityFromClaims(client, payload);
     if (!identity) throw new SmspError('token-has-no-identity', 'token has no user identity');
-    c.set('identity', identity);
-    noteAudit(c, {
-      userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,
-      roleProfileId: identity.author.kind === 'sds' ? identity.author.roleProfileId : null,
-      localRoles: identity.roles.length ? identity.roles.join(',') : null,
-      orgCode: identity.orgCode,
-    });
+    noteIdentity(c, identity);
     await next();
   };
 }

@@ -28,12 +28,41 @@ const holds = (c: Context<GatewayEnv>, wanted: readonly string[]) => {
  */
 const auditScope = (c: Context<GatewayEnv>): string | null => (holds(c, c.get('client').smspAuditorRoles ?? []) ? null : c.get('client').id);
 
-/** Lets through users whose roles or activities include one of their client's auditor roles (or SMSP-wide auditor roles). Runs after sessionAuth. */
+/**
+ * Lets through users whose roles or activities include one of their client's auditor roles (or
+ * SMSP-wide auditor roles) AND who act for one of the organisations their client may act for
+ * (`odsCodes`, the widget API's rule, SMSP-IG-001): a local user's org claim, or a CIS2 user's
+ * selected role's organisation, whose activities must then hold the auditor activity. Runs after
+ * sessionAuth.
+ */
 export function auditorOnly(): MiddlewareHandler<GatewayEnv> {
   return async function auditorOnly(c, next) {
     const client = c.get('client');
     if (!holds(c, [...client.auditorRoles, ...(client.smspAuditorRoles ?? [])])) throw new SmspError('not-an-auditor', 'not an auditor');
+    if (!client.odsCodes.includes(c.get('identity').orgCode)) throw new SmspError('organisation-not-permitted', 'auditor\'s organisation not configured for this client');
     await next();
+  };
+}
+
+/**
+ * `GET /admin/session`: who the audit page acts as (MSCA-IG-03) — user, role profile or local
+ * roles, organisation, and whether CIS2 confirmed them — shown before any search. Audited like
+ * every admin call.
+ */
+export function auditSessionRoute(): Handler<GatewayEnv> {
+  return function auditSessionRoute(c) {
+    const { author, orgCode, roles, source } = c.get('identity');
+    c.set('outcomeCode', 'SUCCESS');
+    return c.json({
+      userId: author.kind === 'sds' ? author.userId : author.localId,
+      ...(author.name ? { name: author.name } : {}),
+      roleProfileId: author.kind === 'sds' ? author.roleProfileId : null,
+      localRoles: roles,
+      orgCode,
+      client: c.get('client').name,
+      confirmedByCis2: source === 'cis2',
+      scope: auditScope(c) === null ? 'smsp' : 'client',
+    });
   };
 }
 

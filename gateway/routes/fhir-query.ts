@@ -7,8 +7,10 @@
  * A client system acts only for the organisations configured for it (`odsCodes`): any other is
  * refused ACCESS_DENIED (SMSP-IG-001) after the request's patient is noted for the audit.
  * The message carries no birth date: the client system applies the under-18 rule (MSCA-FGMRISQ-04).
+ * A Practitioner with SDS ids must be confirmed by CIS2 (confirmSdsAuthor, SMSP-AUDIT-002).
  */
-import type { Handler } from 'hono';
+import type { Context, Handler } from 'hono';
+import { identityFromCis2, VIEW_ACTIVITY } from '../auth/identity.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { parseQueryBundle } from '../fhir/query-bundle.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
@@ -16,6 +18,22 @@ import { fhirReply } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
 import { noteSpineOutcome, organisationName, type FgmStatusDeps } from './fgm-status.ts';
+
+/**
+ * SMSP-AUDIT-002 on the FHIR interface: SDS ids in the Practitioner are accepted only as CIS2
+ * confirmed them (the user's access token in X-CIS2-Access-Token, cis2-session.ts): the same
+ * user, one of their role profiles (the selected one when CIS2 names it), at the request's
+ * organisation, holding B0370. Without the token only a local identifier is an author.
+ */
+function confirmSdsAuthor(c: Context<GatewayEnv>, author: { userId: string; roleProfileId: string }, orgCode: string): void {
+  const user = c.get('cis2User');
+  if (!user) throw new SmspError('author-unidentified', 'SDS ids without the user\'s CIS2 access token (X-CIS2-Access-Token)');
+  if (user.userId !== author.userId) throw new SmspError('cis2-user-mismatch', 'Practitioner\'s SDS User ID is not the CIS2 user');
+  const role = identityFromCis2(user, author.roleProfileId);
+  c.set('identitySource', 'cis2');
+  if (role.orgCode !== orgCode) throw new SmspError('organisation-not-permitted', 'the CIS2 role is at another organisation than the request\'s');
+  if (!role.activities.includes(VIEW_ACTIVITY)) throw new SmspError('user-lacks-activity', `CIS2 role lacks ${VIEW_ACTIVITY}`);
+}
 
 /**
  * @example app.post('/fhir/fgm/query', fhirQuery(deps))
@@ -35,6 +53,8 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       userId: q.author.kind === 'sds' ? q.author.userId : q.author.localId,
       roleProfileId: q.author.kind === 'sds' ? q.author.roleProfileId : null,
     });
+    if (q.author.kind === 'sds') confirmSdsAuthor(c, q.author, orgCode);
+    else c.set('identitySource', 'client-system');
     if (!isValidNhsNumber(q.nhsNumber)) throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
 
     const outcome = await askSpine(deps, {

@@ -2,9 +2,11 @@
  * @module test/helpers/stack
  * Starts the whole server side on ephemeral ports for a test: the Spine simulator (TLS-MA, dev
  * PKI), the gateway (real config file in a temp folder, real SQLite audit file, real HTTPS Spine
- * client) and a JWKS server for the CIS2-style client. Signs session tokens for two configured
- * portals so tests can act as a locally authenticated user or a smartcard (CIS2) user, and system
- * tokens (`systemToken`) for another SMSP client system on the FHIR interface.
+ * client), and the CIS2 double (oidc-provider, demo/cis2) whose issuer the
+ * smartcard client names. Signs session tokens for the local portal, signs CIS2 users in through
+ * the double for real CIS2 access tokens (`cis2Token`), and signs system tokens (`systemToken`)
+ * for another SMSP client system on the FHIR interface. `signToken(…, { client: 'cis2' })` signs
+ * with a key nobody configured: a portal-made token claiming a CIS2 identity.
  *
  * @example
  * const stack = await startTestStack();
@@ -12,11 +14,9 @@
  * await stack.close();
  */
 import { generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,6 +28,8 @@ import { startSpineSimulator } from '../../demo/spine/server.ts';
 import { signJwt, type TestAlg } from './jwt.ts';
 import { keptLogger } from './run-log.ts';
 import { testPki } from './pki.ts';
+import { startCis2Provider, type Cis2Provider } from '../../demo/cis2/provider.ts';
+import { AUDIT_ACTIVITY, CIS2_PEOPLE } from '../../demo/cis2/users.ts';
 
 /** Issuers, audience and origin of the configured test clients. */
 export const TEST_CLIENTS = {
@@ -41,6 +43,8 @@ export const TEST_AUDIENCE = 'fgm-status-gateway';
 export const TEST_SYSTEM_AUDIENCE = 'fgm-status-gateway/fhir';
 export const TEST_ORIGIN = 'https://epr.test';
 export const GATEWAY_ASID = '200000000111';
+/** The smartcard portal as a CIS2 relying party. */
+export const CIS2_RP = { clientId: 'test-epr-cis2', redirectUri: 'https://epr.test/cis2/callback' };
 export const SPINE_ASID = '990101234567';
 
 /** The claims of the default users: a local midwife (B0370 via roleActivities) and a CIS2 GP. */
@@ -75,6 +79,8 @@ export interface TestStackOptions {
   deps?: GatewayDeps;
   /** The simulator's clock (default the system clock). */
   simulatorNow?: () => Date;
+  /** Edit the smartcard client's `cis2` block (default: the double's issuer). */
+  cis2?: (issuer: string) => Record<string, unknown>;
 }
 
 export interface TestResponse {
@@ -105,6 +111,10 @@ export interface TestStack {
   dir: string;
   /** Every line the gateway logged. */
   logs: string[];
+  /** The CIS2 double (oidc-provider). */
+  cis2: Cis2Provider;
+  /** Signs a CIS2 person in through the double (code + PKCE) and returns their CIS2 access token. */
+  cis2Token(uid: string, opts?: { roleId?: string; scope?: string }): Promise<string>;
   /** Signs a session token (a system token for client `system`): registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
   signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
@@ -145,13 +155,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   writeFileSync(join(dir, 'system.pub.pem'), keyPem(systemKey.publicKey));
   writeFileSync(join(dir, 'audit-hmac.key'), randomBytes(32).toString('hex'));
 
-  const jwks = createServer((_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ keys: [{ ...cis2Key.publicKey.export({ format: 'jwk' }), kid: 'cis2-1', alg: 'RS256', use: 'sig' }] }));
-  });
-  jwks.listen(0, '127.0.0.1');
-  await once(jwks, 'listening');
-  const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+  const cis2 = await startCis2Provider({ people: Object.values(CIS2_PEOPLE), relyingParties: [{ clientId: CIS2_RP.clientId, redirectUris: [CIS2_RP.redirectUri] }] });
 
   const systemCert = new X509Certificate(readFileSync(join(pkiDir, 'client-system.crt')));
   const tokenRules = (issuer: string, algorithms: string[]) => ({ issuer, audience: TEST_AUDIENCE, algorithms, maxLifetimeSeconds: 900 });
@@ -179,8 +183,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       },
       {
         id: TEST_CLIENTS.cis2.id, name: TEST_CLIENTS.cis2.name, odsCode: TEST_CLIENTS.cis2.ods, origins: [TEST_ORIGIN],
-        token: { ...tokenRules(TEST_CLIENTS.cis2.issuer, ['RS256']), jwksUrl },
-        claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive',
+        cis2: opts.cis2?.(cis2.issuer) ?? { issuer: cis2.issuer },
+        claims: 'cis2', roleActivities: {}, auditorRoles: [AUDIT_ACTIVITY], priority: 'interactive',
       },
       {
         id: TEST_CLIENTS.system.id, name: TEST_CLIENTS.system.name, odsCode: TEST_CLIENTS.system.ods, origins: [],
@@ -203,7 +207,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     gateway = await startGateway(config, { log: keptLogger(logs, 'stack'), ...opts.deps });
   } catch (e) {
     await sim.close();
-    jwks.close();
+    await cis2.close();
     throw e;
   }
 
@@ -261,6 +265,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     pkiDir,
     dir,
     logs,
+    cis2,
+    cis2Token: async (uid, o = {}) => (await cis2.signIn(uid, { ...CIS2_RP, ...o })).accessToken,
     signToken(claims, o = {}) {
       const which = o.client ?? 'local';
       const k = keys[which];
@@ -289,8 +295,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     async close() {
       await gateway.close();
       await sim.close();
-      jwks.close();
-      rmSync(dir, { recursive: true, force: true });
+      await cis2.close();
+        rmSync(dir, { recursive: true, force: true });
       if (sim.profileFailures.length) throw new Error(`messages to or from Spine broke the FGM-IS profiles: ${JSON.stringify(sim.profileFailures)}`);
     },
   };

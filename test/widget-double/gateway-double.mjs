@@ -41,7 +41,7 @@ export function gatewayDouble() {
   return async function gatewayDouble(ctx, next) {
     if (ctx.path === '/api/fgm-status' && ctx.method === 'POST') {
       const body = JSON.parse(await readBody(ctx.req));
-      requests.push({ ...body, authorization: ctx.get('authorization') });
+      requests.push({ ...body, authorization: ctx.get('authorization'), ...(ctx.get('nhsd-session-urid') && { urid: ctx.get('nhsd-session-urid') }) });
       if (fixed) {
         // As JSON whatever it is (a string or null too), with the test's headers.
         for (const [k, v] of Object.entries(fixed.headers ?? {})) ctx.set(k, v);

@@ -48,6 +48,8 @@ export declare class FgmStatus extends HTMLElement {
   allowUnverified: boolean;
   /** The gateway's base URL; default the page's own origin (attribute `gateway`). */
   gateway: string;
+  /** A CIS2 user's selected role profile id, sent as `NHSD-Session-URID` when CIS2 did not name one at sign-in (attribute `urid`). */
+  urid: string | undefined;
   /** Level of the alert's heading, default 3 (attribute `heading-level`). */
   headingLevel: number;
   /** The host's session token. A property only, never an attribute. */

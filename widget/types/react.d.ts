@@ -16,6 +16,7 @@ export interface FgmStatusProps extends DetailedHTMLProps<HTMLAttributes<FgmStat
   'nhs-number-verified'?: boolean;
   'allow-unverified'?: boolean;
   gateway?: string;
+  urid?: string;
   'heading-level'?: number | string;
   token?: string;
   tokenProvider?: () => Promise<string>;

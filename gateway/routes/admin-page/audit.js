@@ -13,6 +13,7 @@ const status = document.getElementById('status');
 const table = document.getElementById('results');
 const nhsInput = document.getElementById('nhsNumber');
 const nhsError = document.getElementById('nhsNumber-error');
+const actingAs = document.getElementById('acting-as');
 const COLUMNS = [
   ['seq', 'Seq'], ['time', 'Time (UK)'], ['eventType', 'Event'], ['userId', 'User ID'], ['roleProfileId', 'Role profile'], ['orgCode', 'Organisation'],
   ['nhsNumber', 'NHS number'], ['clientMessageId', 'Client message'], ['spineMessageId', 'Spine message'], ['outcomeCode', 'Outcome'], ['answeredBySpine', 'Answered by Spine'],
@@ -20,12 +21,28 @@ const COLUMNS = [
 const UK = 'Europe/London';
 const origins = (document.querySelector('meta[name="fgm-portal-origins"]')?.content ?? '').split(' ').filter(Boolean);
 let token;
+// The portal that handed over the session: a CIS2 access token finds its client by it (the page's
+// own same-origin calls carry no Origin header).
+let portal;
 
-window.addEventListener('message', (event) => {
+// MSCA-IG-03: before any search, the page names who it acts as — user, role and organisation, as
+// the gateway (and, for smartcard users, CIS2) confirmed them — and only then unlocks the form.
+window.addEventListener('message', async (event) => {
   if (event.source !== window.opener || !origins.includes(event.origin)) return;
   const { type, token: received } = event.data ?? {};
   if (type !== 'fgm-audit-token' || typeof received !== 'string' || !received) return;
   token = received;
+  portal = event.origin;
+  try {
+    const who = await (await call('/admin/session')).json();
+    const role = who.roleProfileId ? `role profile ${who.roleProfileId}` : `local roles ${who.localRoles.join(', ') || 'none'}`;
+    actingAs.textContent = `Acting as ${who.name ?? who.userId} (user ${who.userId}), ${role}, organisation ${who.orgCode}, for ${who.client}${who.confirmedByCis2 ? ' — confirmed by NHS CIS2' : ''}.`;
+    actingAs.hidden = false;
+  } catch (err) {
+    session.dataset.state = 'refused';
+    session.textContent = `Your session was refused: ${err.message}`;
+    return;
+  }
   fields.disabled = false;
   session.dataset.state = 'ready';
   session.textContent = `Signed in through ${event.origin}. Your session is kept in this tab only.`;
@@ -86,7 +103,7 @@ function valid() {
 
 async function call(path) {
   if (!token) throw new Error('no session: open this page from your portal');
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+  const res = await fetch(path, { headers: { Authorization: `Bearer ${token}`, 'X-FGM-Portal-Origin': portal } });
   if (!res.ok) throw new Error(`${res.status} ${(await res.json().catch(() => ({}))).code ?? ''}`);
   return res;
 }

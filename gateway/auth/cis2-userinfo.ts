@@ -1,0 +1,243 @@
+/**
+ * @module auth/cis2-userinfo
+ * Confirms a CIS2 access token with NHS CIS2 Authentication's UserInfo endpoint (SMSP-AUDIT-002:
+ * the national service says who the user is and which role profiles they hold, never the portal).
+ * Plain `fetch` rather than an OpenID client library: the gateway is a resource server, not the
+ * relying party, so it has no client id or expected subject to give one, and it needs one deadline
+ * over discovery, queueing and UserInfo, no redirects, a size cap and 401 told apart from failure.
+ *
+ * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past a
+ * JWT access token's `exp`; concurrent misses for one token share one call, and at most
+ * `maxConcurrentCalls` calls are in flight, so a busy clinic or a miss storm cannot flood CIS2.
+ * Every failure throws Cis2Refused: the caller refuses the request (fail closed).
+ */
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import type { Cis2Config } from '../config.ts';
+
+/** One of the user's role profiles, as the national RBAC directory gave it. */
+export interface Cis2Role {
+  roleProfileId: string;
+  orgCode: string;
+  activities: string[];
+}
+
+/** What UserInfo said about the session's user. */
+export interface Cis2User {
+  userId: string;
+  name?: string;
+  /** The role chosen at sign-in (`selected_roleid`), when CIS2 gives one. */
+  selectedRoleId?: string;
+  roles: Cis2Role[];
+}
+
+/**
+ * Why CIS2 did not confirm a session: `token-refused` (UserInfo said 401/403: unknown, expired or
+ * revoked), `unavailable` (unreachable, slow, at its call cap, or discovery failed) or
+ * `answer-invalid` (a 200 that is not a usable UserInfo answer). `reason` is a fixed phrase for logs.
+ */
+export class Cis2Refused extends Error {
+  override name = 'Cis2Refused';
+  constructor(readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid', readonly reason: string) {
+    super(`CIS2 did not confirm the session: ${reason}`);
+  }
+}
+
+export type Cis2UserInfo = (accessToken: string) => Promise<Cis2User>;
+
+export interface Cis2UserInfoOptions {
+  config: Cis2Config;
+  /** The clock for the cache; default the system clock. */
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+/** Entries kept at most; the oldest go first (a token seen once is not worth more memory). */
+export const CACHE_MAX_ENTRIES = 10_000;
+/** A UserInfo answer is a few hundred bytes; a bigger one is nonsense, not worth reading. */
+export const MAX_ANSWER_BYTES = 65_536;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const usableUrl = (u: unknown): u is string => {
+  if (typeof u !== 'string') return false;
+  try {
+    const url = new URL(u);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  } catch {
+    return false;
+  }
+};
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const id = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v);
+
+/** The token's `exp` in ms when it is a JWT (CIS2 may issue either); undefined for an opaque token. */
+function jwtExpiry(token: string): number | undefined {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A UserInfo answer as a Cis2User, or an answer-invalid refusal: nothing half-read is used. */
+export function parseUserInfo(v: unknown): Cis2User {
+  const bad = (what: string) => new Cis2Refused('answer-invalid', `UserInfo answer: ${what}`);
+  if (!isObject(v)) throw bad('not a JSON object');
+  if (!id(v.nhsid_useruid)) throw bad('no nhsid_useruid');
+  if (v.selected_roleid !== undefined && !id(v.selected_roleid)) throw bad('selected_roleid is not an id');
+  // A user with no role is a real case (the request is then refused for want of a role), so is a missing claim.
+  const raw = v.nhsid_nrbac_roles ?? [];
+  if (!Array.isArray(raw)) throw bad('nhsid_nrbac_roles is not a list');
+  const roles = raw.map((r: unknown) => {
+    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code)) throw bad('a role without person_roleid or org_code');
+    const codes = r.activity_codes ?? [];
+    if (!Array.isArray(codes) || !codes.every((a) => typeof a === 'string')) throw bad('activity_codes is not a list of codes');
+    return { roleProfileId: r.person_roleid, orgCode: r.org_code, activities: codes as string[] };
+  });
+  const name = typeof v.name === 'string' && v.name.trim() ? v.name : undefined;
+  return { userId: v.nhsid_useruid, ...(name ? { name } : {}), ...(v.selected_roleid ? { selectedRoleId: v.selected_roleid as string } : {}), roles };
+}
+
+/** Reads at most MAX_ANSWER_BYTES of a body as JSON. */
+async function readJson(res: Response): Promise<unknown> {
+  const declared = Number(res.headers.get('content-length') ?? 0);
+  if (declared > MAX_ANSWER_BYTES) throw new Cis2Refused('answer-invalid', 'UserInfo answer too large');
+  const chunks: Uint8Array[] = [];
+  const reader = res.body?.getReader();
+  let size = 0;
+  for (let r = await reader?.read(); reader && r && !r.done; r = await reader.read()) {
+    const value = r.value;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      throw new Cis2Refused('answer-invalid', 'UserInfo answer too large');
+    }
+    chunks.push(value);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new Cis2Refused('answer-invalid', 'UserInfo answer is not JSON');
+  }
+}
+
+/**
+ * Builds the confirmer for one CIS2 environment.
+ * @example const userInfo = createCis2UserInfo({ config: client.cis2 }); const user = await userInfo(accessToken);
+ */
+export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fetch }: Cis2UserInfoOptions): Cis2UserInfo {
+  const cache = new Map<string, { user: Cis2User; until: number }>();
+  const inFlight = new Map<string, Promise<Cis2User>>();
+  let endpoint: string | undefined = config.userInfoEndpoint;
+  let discovering: Promise<string> | undefined;
+  let calls = 0;
+  const waiting: (() => void)[] = [];
+
+  const failed = (e: unknown, signal: AbortSignal, what: string): Cis2Refused =>
+    e instanceof Cis2Refused ? e : new Cis2Refused('unavailable', signal.aborted ? `${what}: deadline passed` : `${what}: unreachable`);
+
+  async function discover(signal: AbortSignal): Promise<string> {
+    const issuer = config.issuer!;
+    try {
+      const res = await fetchFn(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal, redirect: 'manual', headers: { Accept: 'application/json' } });
+      if (res.status !== 200) throw new Cis2Refused('unavailable', `discovery: HTTP ${res.status}`);
+      const doc = await readJson(res).catch(() => undefined);
+      // OpenID Connect Discovery §4.3: the document's issuer must be the one asked about.
+      if (!isObject(doc) || doc.issuer !== issuer) throw new Cis2Refused('unavailable', 'discovery: the document names another issuer');
+      if (!usableUrl(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
+      return doc.userinfo_endpoint;
+    } catch (e) {
+      throw failed(e, signal, 'discovery');
+    }
+  }
+
+  /** The UserInfo endpoint: configured, or discovered once (a failed discovery is tried again next time). */
+  function userInfoEndpoint(signal: AbortSignal): Promise<string> {
+    if (endpoint) return Promise.resolve(endpoint);
+    discovering ??= discover(signal).then(
+      (url) => (endpoint = url),
+      (e) => {
+        discovering = undefined;
+        throw e;
+      },
+    );
+    return discovering;
+  }
+
+  /** Waits for one of the maxConcurrentCalls places, or refuses when the deadline passes first. */
+  function place(signal: AbortSignal): Promise<() => void> {
+    const release = () => {
+      calls--;
+      waiting.shift()?.();
+    };
+    if (calls < config.maxConcurrentCalls) {
+      calls++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const go = () => {
+        signal.removeEventListener('abort', onAbort);
+        calls++;
+        resolve(release);
+      };
+      const onAbort = () => {
+        waiting.splice(waiting.indexOf(go), 1);
+        reject(new Cis2Refused('unavailable', 'UserInfo calls at their cap until the deadline'));
+      };
+      waiting.push(go);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async function ask(token: string): Promise<Cis2User> {
+    const signal = AbortSignal.timeout(config.timeoutMs);
+    const url = await userInfoEndpoint(signal);
+    const release = await place(signal);
+    try {
+      const res = await fetchFn(url, { signal, redirect: 'manual', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        throw new Cis2Refused('token-refused', `UserInfo HTTP ${res.status}`);
+      }
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Cis2Refused('unavailable', `UserInfo HTTP ${res.status}`);
+      }
+      if (!/^application\/json\b/i.test(res.headers.get('content-type') ?? '')) {
+        await res.body?.cancel();
+        throw new Cis2Refused('answer-invalid', 'UserInfo answer is not application/json');
+      }
+      return parseUserInfo(await readJson(res));
+    } catch (e) {
+      throw failed(e, signal, 'UserInfo');
+    } finally {
+      release();
+    }
+  }
+
+  return async function cis2UserInfo(token) {
+    const key = createHash('sha256').update(token).digest('hex');
+    const t = now();
+    const hit = cache.get(key);
+    if (hit && hit.until > t) return hit.user;
+    if (hit) cache.delete(key);
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = ask(token).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+      const exp = jwtExpiry(token);
+      void pending.then(
+        (user) => {
+          const at = now();
+          const until = Math.min(at + config.cacheSeconds * 1000, exp ?? Infinity);
+          if (until <= at) return;
+          if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+          cache.set(key, { user, until });
+        },
+        () => undefined,
+      );
+    }
+    return pending;
+  };
+}
