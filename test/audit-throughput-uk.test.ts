@@ -36,11 +36,11 @@ describe('auditors\' reports in UK time', () => {
     assert.deepEqual(await day('2026-07-01'), { date: '2026-07-01', total: 1, peakHour: '23', peakHourCount: 1 });
   });
 
-  it('SMSP-PERF-002 an impossible date is refused with 400 INVALID_PARAMETER, not reported as a quiet day', async () => {
+  it('SMSP-PERF-002 SMSP-ERR-006 an impossible date is refused with 400 SMSP-0001, not reported as a quiet day', async () => {
     for (const bad of ['2026-02-30', '2026-13-01', '2025-02-29', '2026-07-32']) {
       const res = await asAuditor(`/admin/throughput?date=${bad}`);
       assert.equal(res.status, 400, bad);
-      assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER', bad);
+      assert.deepEqual([JSON.parse(res.body).code, JSON.parse(res.body).smspCode], ['INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'], bad);
     }
     assert.equal((await asAuditor('/admin/throughput?date=2028-02-29')).status, 200, 'a leap day is a date');
   });
