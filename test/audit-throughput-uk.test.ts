@@ -12,7 +12,8 @@ let stack: TestStack;
 let clock = new Date();
 
 before(async () => {
-  stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']), deps: { now: () => clock } });
+  // Spine's clock is the gateway's: the safety core refuses an answer stamped a day away from it.
+  stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']), deps: { now: () => clock }, simulatorNow: () => clock });
   // 1 July 2026 is in BST (UTC+1): 22:30 UTC is 23:30 on the 1st in the UK; 23:30 and 00:30 UTC are 00:30 and 01:30 on the 2nd.
   for (const at of ['2026-07-01T22:30:00Z', '2026-07-01T23:30:00Z', '2026-07-01T23:45:00Z', '2026-07-02T00:30:00Z']) {
     clock = new Date(at);

@@ -162,3 +162,45 @@ describe('profile validator: order, unknown elements, slicing', () => {
     }
   });
 });
+
+describe('profile validator: inferring a missing profile (what others send)', () => {
+  const FOUND = example('query-response-2-0-indicator-found');
+  const INFERRED = 'declares no profile: read by the profile its type has in this message';
+  const bare = (xml: string, paths: string[]) => paths.reduce((x, p) => without(x, p), xml);
+
+  test('SMSP-VAL-004 an answer without any meta is read by the profiles its resources have in an answer: only the inferences are noted', () => {
+    const xml = bare(FOUND, ['Bundle.meta', 'MessageHeader.meta', 'Flag.meta', 'Patient.meta']);
+    assert.deepEqual(validateMessage(xml, { inferProfiles: 'response' }), ['Bundle', 'MessageHeader', 'Flag', 'Patient'].map((t) => ({ path: `${t}.meta.profile`, message: INFERRED })));
+    assert.deepEqual(validateMessage(xml).map((v) => v.message), ['must declare the profile http://fhir.nhs.net/StructureDefinition/spine-message-bundle-1-0'], 'strict unless asked');
+  });
+  test('SMSP-VAL-001 a request without meta is read by the request profiles (MessageHeader as the request header)', () => {
+    const xml = bare(VALID_REQUEST, ['Bundle.meta', 'MessageHeader.meta', 'Parameters.meta', 'Practitioner.meta', 'Organization.meta']);
+    assert.deepEqual(validateMessage(xml, { inferProfiles: 'request' }), ['Bundle', 'MessageHeader', 'Parameters', 'Practitioner', 'Organization'].map((t) => ({ path: `${t}.meta.profile`, message: INFERRED })));
+    // Read as an answer, the request header breaks the response header profile (no response element).
+    assert.ok(validateMessage(xml, { inferProfiles: 'response' }).some((v) => v.path === 'MessageHeader.response' && v.message === 'is required'));
+    assert.ok(validateMessage(xml, { inferProfiles: 'response' }).some((v) => v.message === 'declares no FGM-IS profile'), 'Parameters has no profile in an answer');
+  });
+  test('the inferred profile is applied in full: a deviation under it is still reported', () => {
+    const xml = withValue(without(FOUND, 'Flag.meta'), 'Flag.status', 'inactive');
+    assert.deepEqual(validateMessage(xml, { inferProfiles: 'response' }), [
+      { path: 'Flag.meta.profile', message: INFERRED },
+      { path: 'Flag.status', message: 'must be active' },
+    ]);
+  });
+  test('a resource naming another profile is not inferred: it is reported as before', () => {
+    const xml = FOUND.replace('spine-ris-flag-1-0', 'spine-ris-patient-1-0');
+    assert.deepEqual(validateMessage(xml, { inferProfiles: 'response' }), [{ path: 'Patient', message: 'is not the resource type its declared profile constrains' }]);
+    const other = FOUND.replace('spine-ris-flag-1-0', 'some-other-profile');
+    assert.deepEqual(validateMessage(other, { inferProfiles: 'response' }), [{ path: 'Bundle.entry.resource', message: 'declares no FGM-IS profile' }]);
+  });
+  test('a resource type with no profile in that kind of message is not inferred', () => {
+    const xml = FOUND.replace('</Bundle>', '<entry><resource><Basic><id value="b"/></Basic></resource></entry></Bundle>');
+    assert.deepEqual(validateMessage(xml, { inferProfiles: 'response' }), [{ path: 'Bundle.entry.resource', message: 'declares no FGM-IS profile' }]);
+  });
+  test('SMSP-VAL-001 parseQueryBundle reads a client request without meta, and still refuses one that names a wrong profile', async () => {
+    const { parseQueryBundle } = await import('./query-bundle.ts');
+    assert.equal(parseQueryBundle(without(VALID_REQUEST, 'Practitioner.meta')).ok, true);
+    const wrong = parseQueryBundle(VALID_REQUEST.replace('spine-practitioner-2-0', 'spine-organization-1-0'));
+    assert.deepEqual(!wrong.ok && [wrong.error.element, wrong.error.message], ['Organization', 'is not the resource type its declared profile constrains']);
+  });
+});

@@ -31,9 +31,9 @@ const XHTML = 'http://www.w3.org/1999/xhtml';
 export const INFERRED_PROFILE = 'declares no profile: read by the profile its type has in this message';
 
 /** Which profile each resource type has in a request and in an answer (MessageHeader differs). */
-const PROFILE_FOR: Record<'request' | 'response', Record<string, string>> = {
-  request: { Bundle: PROFILE.bundle, MessageHeader: PROFILE.requestHeader, Parameters: PROFILE.parameters, Practitioner: PROFILE.practitioner, Organization: PROFILE.organization },
-  response: { Bundle: PROFILE.bundle, MessageHeader: PROFILE.responseHeader, Flag: PROFILE.flag, Patient: PROFILE.patient, OperationOutcome: PROFILE.operationOutcome },
+const PROFILE_FOR: Record<'request' | 'response', ReadonlyMap<string, string>> = {
+  request: new Map(Object.entries({ Bundle: PROFILE.bundle, MessageHeader: PROFILE.requestHeader, Parameters: PROFILE.parameters, Practitioner: PROFILE.practitioner, Organization: PROFILE.organization })),
+  response: new Map(Object.entries({ Bundle: PROFILE.bundle, MessageHeader: PROFILE.responseHeader, Flag: PROFILE.flag, Patient: PROFILE.patient, OperationOutcome: PROFILE.operationOutcome })),
 };
 
 export interface ValidateOptions {
@@ -80,13 +80,13 @@ class Walker {
   readonly out: Violation[] = [];
   constructor(
     readonly profiles: Map<string, Profile>,
-    readonly infer?: Record<string, string>,
+    readonly infer?: ReadonlyMap<string, string>,
   ) {}
 
   /** A resource against the profile it declares (`expect`: the profile it must declare, if any). */
   resource(el: XmlElement, path: string, expect?: string) {
     const declared = el.children.find((c) => c.name === 'meta' && isFhir(c))?.children.filter((c) => c.name === 'profile' && isFhir(c)).map((c) => c.attrs.value ?? '') ?? [];
-    const inferred = declared.length === 0 && this.infer && Object.hasOwn(this.infer, el.name) ? this.profiles.get(this.infer[el.name]!) : undefined;
+    const inferred = declared.length === 0 ? this.profiles.get(this.infer?.get(el.name) ?? '') : undefined;
     if (inferred) {
       this.out.push({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
       return this.element(el, inferred.root, inferred.type, inferred.root.types[0]!, inferred);
