@@ -137,3 +137,67 @@ describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
     assert.match(f.res.body, /<display value="Input message validation error"\/>/);
   });
 });
+
+/** A value attribute in Spine's answer as the simulator sent it (test oracle: the simulator's own record). */
+const spineSaid = (entry: { answer?: { body: string } } | undefined, element: string) => new RegExp(`<${element} value="([^"]*)"`).exec(entry?.answer?.body ?? '')?.[1];
+
+describe('where the data comes from, and what is recorded', () => {
+  it('SMSP-FGMRI-004 the FHIR answer carries only Spine\'s answer to this request: its date and time, and nothing when Spine gives nothing', async () => {
+    const { answer } = await fhir('9990000042');
+    const sent = stack.sim.received.at(-1)!;
+    assert.equal(answer.outcome.kind === 'indicator' && answer.outcome.assessmentDate, spineSaid(sent, 'start'), 'the assessment date Spine sent');
+    assert.equal(answer.timestamp, spineSaid(sent, 'timestamp'), 'the time Spine answered');
+    // The same question again, Spine now unreachable or unsafe: no indicator from anywhere else.
+    const down = await with_({ kind: 'drop' }, () => fhir('9990000042'));
+    assert.deepEqual([down.res.status, down.answer.outcome.kind === 'operation-outcome' && down.answer.outcome.code], [500, 'COULD_NOT_CONNECT_TO_SPINE']);
+    const unsafe = await with_({ kind: 'other-patient' }, () => fhir('9990000042'));
+    assert.equal(unsafe.answer.outcome.kind, 'operation-outcome');
+    assert.doesNotMatch(unsafe.res.body, /<Flag/);
+  });
+
+  it('MSCA-FGMRISA-01 every query submitted and every response received is audited: one record each, with Spine\'s message ids and the outcome given', async () => {
+    const asked = [
+      { nhs: '9990000018', born: '2014-03-02', fault: null, code: 'SUCCESS' },
+      { nhs: '9990000026', born: '2016-07-19', fault: null, code: 'NO_RECORD_FOUND' },
+      { nhs: '9990000018', born: '2014-03-02', fault: { kind: 'not-our-request' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
+      { nhs: '9990000018', born: '2014-03-02', fault: { kind: 'invalid-parameter' }, code: 'INPUT_MESSAGE_VALIDATION_ERROR' },
+      { nhs: '9990000018', born: '2014-03-02', fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
+    ] as const;
+    for (const a of asked) {
+      const rows = stack.auditRows().length;
+      const queries = stack.sim.received.length;
+      const { body } = a.fault ? await with_(a.fault as Fault, () => widget(a.nhs, a.born)) : await widget(a.nhs, a.born);
+      assert.equal(body.code, a.code);
+      const records = stack.auditRows().slice(rows);
+      assert.equal(records.length, 1, `one record for ${a.code}`);
+      const [r] = records as Record<string, unknown>[];
+      const query = stack.sim.received[queries]!;
+      assert.equal(stack.sim.received.length, queries + 1, 'one query submitted');
+      assert.deepEqual([r!.nhsNumber, r!.outcomeCode, r!.spineMessageId], [a.nhs, a.code, query.request?.messageId], 'the query submitted');
+      // The response received: Spine's own MessageHeader id, whether or not the answer could be used.
+      const responseId = query.answer && /<MessageHeader>\s*(?:<!--[^>]*-->)?\s*<id value="([^"]+)"/.exec(query.answer.body)?.[1];
+      assert.equal(r!.spineResponseId, a.fault?.kind === 'drop' ? null : responseId, 'the response received');
+    }
+  });
+
+  it('SMSP-ERR-001 business errors are in the payload with 4xx and severity error; technical errors are 5xx with severity fatal', async () => {
+    // Hand-written from the spec's vocabulary table (spec/fgm-query-v2.md).
+    const business = [
+      { nhs: '9990000026', status: 404, code: 'NO_RECORD_FOUND' },
+      { nhs: '9990000034', status: 400, code: 'PATIENT_OVER_18' },
+      { nhs: '9990000019', status: 400, code: 'INVALID_NHS_NUMBER' },
+    ];
+    for (const b of business) {
+      const { res, answer } = await fhir(b.nhs);
+      assert.equal(res.status, b.status, b.code);
+      assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], [b.code, 'error']);
+    }
+    for (const fault of [{ kind: 'drop' }, { kind: 'delay', ms: 60_000 }] as const) {
+      const started = stack.sim.received.length;
+      const { res, answer } = await with_(fault, () => fhir('9990000018'));
+      assert.equal(stack.sim.received.length, started + 1);
+      assert.equal(res.status, 500, fault.kind);
+      assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], ['COULD_NOT_CONNECT_TO_SPINE', 'fatal']);
+    }
+  });
+});

@@ -59,6 +59,8 @@ export interface ReceivedRequest {
   at: Date;
   clientCertSubject?: string;
   contentType?: string;
+  /** What the simulator answered (after any fault): for tests that trace the gateway's data to Spine's answer. */
+  answer?: { status: number; body: string };
   soapAction?: string;
 }
 
@@ -150,8 +152,11 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
     return { request, patient, answer };
   }
 
+  const entryOf = new WeakMap<ServerResponse, ReceivedRequest>();
   function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE) {
     if (res.destroyed) return;
+    const entry = entryOf.get(res);
+    if (entry) entry.answer = { status, body };
     res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
@@ -211,14 +216,16 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       const body = tooLarge ? '' : Buffer.concat(chunks).toString('utf8');
       const { answer: a, patient, request } = decide(body);
       const peer = (req.socket as TLSSocket).getPeerCertificate();
-      received.push({
+      const entry: ReceivedRequest = {
         xml: body,
         ...(request && { request }),
         at: now(),
         ...(peer?.subject?.CN && { clientCertSubject: String(peer.subject.CN) }),
         ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
         ...(typeof req.headers.soapaction === 'string' && { soapAction: req.headers.soapaction }),
-      });
+      };
+      received.push(entry);
+      entryOf.set(res, entry);
       if (received.length > RECEIVED_CAP) received.shift();
       respond(req, res, a, fault ?? patient?.fault ?? null, request, patient?.fgm?.assessmentDate);
     });
