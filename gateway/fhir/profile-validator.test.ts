@@ -204,3 +204,36 @@ describe('profile validator: inferring a missing profile (what others send)', ()
     assert.deepEqual(!wrong.ok && [wrong.error.element, wrong.error.message], ['Organization', 'is not the resource type its declared profile constrains']);
   });
 });
+
+describe('profile validator: the DSTU2 formats of the primitives FGM-IS messages can carry', () => {
+  const FOUND = example('query-response-2-0-indicator-found');
+  const META = '<meta><profile value="http://fhir.nhs.net/StructureDefinition/spine-message-bundle-1-0"/>';
+  /** Where each type can appear in a conforming message (the others — date, integer, decimal, oid… — are max 0 or sliced out). */
+  const AT: Record<string, { path: string; put: (v: string) => string }> = {
+    instant: { path: 'Bundle.meta.lastUpdated', put: (v) => VALID_REQUEST.replace(META, `<meta><lastUpdated value="${v}"/>${META.slice(6)}`) },
+    id: { path: 'Bundle.meta.versionId', put: (v) => VALID_REQUEST.replace(META, `<meta><versionId value="${v}"/>${META.slice(6)}`) },
+    boolean: { path: 'Bundle.meta.tag.userSelected', put: (v) => VALID_REQUEST.replace(META, `${META}<tag><code value="x"/><userSelected value="${v}"/></tag>`) },
+    code: { path: 'Bundle.language', put: (v) => VALID_REQUEST.replace(`${META}</meta>`, `${META}</meta><language value="${v}"/>`) },
+    dateTime: { path: 'Flag.period.start', put: (v) => withValue(FOUND, 'Flag.period.start', v) },
+  };
+  // Hand-written from hl7.org/fhir/DSTU2/datatypes.html.
+  const CASES: Record<string, { good: string[]; bad: string[] }> = {
+    instant: {
+      good: ['2015-02-07T13:28:17.239+02:00', '2017-01-01T00:00:00Z', '2015-02-07T13:28:17+14:00', '2015-02-07T13:28:17-13:59', '2015-12-31T23:59:59.5Z', '2015-10-01T00:00:00Z', '2015-09-30T19:00:00Z'],
+      bad: ['2015-02-07T13:28:17', '2015-02-07', '2015-13-07T13:28:17Z', '2015-00-07T13:28:17Z', '2015-02-00T13:28:17Z', '2015-02-32T13:28:17Z', '2015-02-07T24:00:00Z', '2015-02-07T13:60:00Z', '2015-02-07T13:28:60Z', '2015-02-07T13:28:17+14:01', '2015-02-07T13:28:17+15:00', '2015-02-07T13:28:17+1:00', '2015-02-07T13:28:17.Z', '15-02-07T13:28:17Z', '2015-02-07T13:28Z', ' 2015-02-07T13:28:17Z', '2015-02-07T13:28:17Zx'],
+    },
+    dateTime: {
+      good: ['2015', '2015-02', '2015-02-07', '2015-02-07T13:28:17-05:00', '2015-02-07T13:28:17.5Z', '2015-10-31', '2015-12-19', '2015-02-28T23:59:59+14:00'],
+      bad: ['2015-2', '2015-02-7', '2015-00', '2015-13', '2015-02-32', '2015-02-00', '2015-02-07T13:28', '2015-02-07T13:28:17', '2015-02-07T25:00:00Z', '2015-02-07T13:28:17+15:00', '15', '2015-02-07x', 'x2015'],
+    },
+    id: { good: ['a-b.C9', 'A'.repeat(64), '0'], bad: ['A'.repeat(65), 'a_b', 'a b', 'é', 'a/b'] },
+    boolean: { good: ['true', 'false'], bad: ['TRUE', '1', 'yes', 'true ', 'falsey'] },
+    code: { good: ['a b', 'en-GB', 'x'], bad: ['a  b', ' a', 'a ', 'a\tb'] },
+  };
+  for (const [type, { good, bad }] of Object.entries(CASES)) {
+    test(`SMSP-VAL-001 ${type}: DSTU2's valid forms pass and others are reported (${AT[type]!.path})`, () => {
+      for (const v of good) assert.deepEqual(validateMessage(AT[type]!.put(v)), [], `${type} ${v}`);
+      for (const v of bad) assert.deepEqual(validateMessage(AT[type]!.put(v)), [{ path: AT[type]!.path, message: `is not a valid ${type}` }], `${type} ${JSON.stringify(v)}`);
+    });
+  }
+});

@@ -71,7 +71,7 @@ function indicator(flag: XmlElement, expect: AnswerExpectation): Extract<SafeOut
     return 'indicator is not the FGM risk indicator';
   }
   const ref = valueAt(flag, 'subject', 'reference');
-  const patients = all(flag, 'contained').flatMap((c) => all(c, 'Patient')).filter((p) => ref !== undefined && `#${valueAt(p, 'id')}` === ref);
+  const patients = all(flag, 'contained').flatMap((c) => all(c, 'Patient')).filter((p) => `#${valueAt(p, 'id')}` === ref);
   const numbers = patients.length === 1 ? all(patients[0]!, 'identifier').filter((i) => valueAt(i, 'system') === SYSTEM.nhsNumber) : [];
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
   if (numbers.some((i) => valueAt(i, 'value') !== expect.nhsNumber)) return 'indicator is for another patient';

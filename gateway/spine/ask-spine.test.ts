@@ -91,6 +91,15 @@ describe('askSpine: mapping what Spine answered', () => {
       assert.equal(outcome.checkedAt, NOW.toISOString());
     });
   }
+  test('an error code outside the vocabulary is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), { ...rowOf('INVALID_PARAMETER'), code: 'MADE_UP_CODE' })) }));
+    assert.deepEqual([outcome.code, outcome.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsafe Spine answer: unknown outcome code']);
+  });
+  test('without a counter or a logger (deps are optional), a deviating answer is still used', async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS['xsi-attributes'](indicatorAnswer(addressed(id), '9990000018', '2019-12-10'))) }), { deviationCounter: undefined, log: undefined });
+    assert.equal(outcome.code, 'SUCCESS');
+    assert.ok(outcome.deviations!.length > 0);
+  });
   test('no answer: busy, unreachable, unusable, abandoned', async () => {
     const busy = (await ask(() => ({ kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 }))).outcome;
     assert.deepEqual([busy.code, busy.answeredBySpine, busy.retryAfterSeconds, busy.reason], ['SPINE_BUSY', false, 3, 'rate limit toward Spine']);
