@@ -237,3 +237,40 @@ describe('profile validator: the DSTU2 formats of the primitives FGM-IS messages
     });
   }
 });
+
+describe('profile validator: each kind of violation, exactly', () => {
+  const FOUND = example('query-response-2-0-indicator-found');
+  const ERROR = example('query-response-2-0-invalid-nhs-number');
+  const one = (xml: string) => validateMessage(xml);
+  const cases: [string, string, Violation[]][] = [
+    ['a required element missing', without(VALID_REQUEST, 'MessageHeader.timestamp'), [{ path: 'MessageHeader.timestamp', message: 'is required' }]],
+    ['an element repeated beyond its max', FOUND.replace('<status value="active"/>', '<status value="active"/><status value="active"/>'), [{ path: 'Flag.status', message: 'appears more than 1 times' }]],
+    ['a fixed value changed', withValue(FOUND, 'Flag.status', 'inactive'), [{ path: 'Flag.status', message: 'must be active' }]],
+    ['an empty value', withValue(FOUND, 'Flag.status', ' '), [{ path: 'Flag.status', message: 'has an empty value' }]],
+    ['a primitive without a value', FOUND.replace('<status value="active"/>', '<status/>'), [{ path: 'Flag.status', message: 'has no value' }]],
+    ['a primitive with only an extension', FOUND.replace('<start value="2015-02-04"/>', '<start><extension url="http://example.org/x"><valueString value="y"/></extension></start>'), []],
+    ['a primitive holding an element', FOUND.replace('<start value="2015-02-04"/>', '<start value="2015-02-04"><x/></start>'), [{ path: 'Flag.period.start', message: 'is a primitive and cannot hold elements' }]],
+    ['a complex element with a value', FOUND.replace('<period>', '<period value="x">'), [{ path: 'Flag.period', message: 'is not a primitive and cannot have a value' }]],
+    ['text inside an element', FOUND.replace('<period>', '<period>text'), [{ path: 'Flag.period', message: 'holds text, which FHIR XML allows only in the narrative div' }]],
+    ['an attribute FHIR does not use', FOUND.replace('<period>', '<period foo="x">'), [{ path: 'Flag.period', message: 'has an attribute FHIR XML does not allow' }]],
+    ['an extension with a value attribute', FOUND.replace('<status value="active"/>', '<extension url="http://example.org/x" value="y"/><status value="active"/>'), [{ path: 'Flag.extension', message: 'has an attribute FHIR XML does not allow' }]],
+    ['an extension without a url', FOUND.replace('<status value="active"/>', '<extension><valueString value="y"/></extension><status value="active"/>'), [{ path: 'Flag.extension', message: 'has no url' }]],
+    ['a modifier extension', FOUND.replace('<status value="active"/>', '<modifierExtension url="http://example.org/x"><valueString value="y"/></modifierExtension><status value="active"/>'), [{ path: 'Flag.modifierExtension', message: 'is a modifier extension no FGM-IS profile defines' }]],
+    ['an element in a foreign namespace', FOUND.replace('<period>', '<x:y xmlns:x="urn:x"/><period>'), [{ path: 'Flag', message: 'contains an element the profile does not define' }]],
+    ['an entry resource holding two resources', ERROR.replace('<resource><OperationOutcome>', '<resource><Basic/><OperationOutcome>'), [{ path: 'Bundle.entry.resource', message: 'must hold exactly one resource' }]],
+    ['a declared profile of another type', FOUND.replace('spine-ris-flag-1-0', 'spine-ris-patient-1-0'), [{ path: 'Patient', message: 'is not the resource type its declared profile constrains' }]],
+    ['a first entry that is not the MessageHeader', ERROR.replace(/(<entry><resource><MessageHeader>.*?<\/entry>)(<entry>.*?<\/entry>)/, '$2$1'), [{ path: 'Bundle.entry', message: 'the first entry must be a MessageHeader' }]],
+    ['a root that is not a FHIR Bundle', '<Flag xmlns="http://hl7.org/fhir"/>', [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }]],
+    ['a root Bundle in another namespace', '<Bundle xmlns="urn:x"/>', [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }]],
+    ['a message that is not XML', '<Bundle', [{ path: 'Bundle', message: 'is not a well-formed FHIR XML message' }]],
+    ['a Bundle that does not declare its profile', without(FOUND, 'Bundle.meta'), [{ path: 'Bundle', message: 'must declare the profile http://fhir.nhs.net/StructureDefinition/spine-message-bundle-1-0' }]],
+  ];
+  for (const [what, xml, expected] of cases) {
+    test(`SMSP-VAL-001 ${what} is reported as such`, () => assert.deepEqual(one(xml), expected));
+  }
+  test('the parsed tree and the text give the same report', () => {
+    const r = parseXml(withValue(FOUND, 'Flag.status', 'inactive'));
+    assert.ok(r.ok);
+    assert.deepEqual(validateMessage(r.value), [{ path: 'Flag.status', message: 'must be active' }]);
+  });
+});
