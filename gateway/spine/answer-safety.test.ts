@@ -51,6 +51,13 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'answer has no single MessageHeader');
     const { spineMessageId } = check(without(FOUND, 'MessageHeader.id'));
     assert.equal(spineMessageId, null);
+    // Only a FHIR Bundle's entries count, whatever the root holds.
+    assert.equal(reason(FOUND.replace('<Bundle>', '<Basic>').replace('</Bundle>', '</Basic>')), 'answer has no single MessageHeader');
+    assert.equal(reason(FOUND.replace('<Bundle>', '<o:Bundle xmlns:o="urn:other" xmlns="http://hl7.org/fhir">').replace('</Bundle>', '</o:Bundle>')), 'answer has no single MessageHeader');
+  });
+  test('SMSP-VAL-004 entries are read leniently: an empty entry, and a foreign element beside the resource, change nothing', () => {
+    assert.equal(reason(FOUND.replace('</Bundle>', '<entry/><entry><resource/></entry></Bundle>')), 'usable');
+    assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:note xmlns:x="urn:x"/><Flag>')), 'usable');
   });
   test('SMSP-VAL-004 an answer that is not for our request is refused', () => {
     assert.equal(reason(withValue(FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0')), 'event is not FGMQueryResponse_2_0');
