@@ -274,3 +274,21 @@ describe('profile validator: each kind of violation, exactly', () => {
     assert.deepEqual(validateMessage(r.value), [{ path: 'Flag.status', message: 'must be active' }]);
   });
 });
+
+describe('profile validator: reading meta and the first entry', () => {
+  const FOUND = example('query-response-2-0-indicator-found');
+  const ERROR = example('query-response-2-0-invalid-nhs-number');
+  const BUNDLE = '<Bundle><id value="b"/><meta><profile value="http://fhir.nhs.net/StructureDefinition/spine-message-bundle-1-0"/></meta><type value="message"/>';
+  test('SMSP-VAL-004 a meta without a profile (only lastUpdated) is read by the inferred profile', () => {
+    const xml = FOUND.replace('<meta><profile value="http://fhir.nhs.net/StructureDefinition/spine-ris-flag-1-0"/></meta>', '<meta><lastUpdated value="2015-07-04T10:10:15+00:00"/></meta>');
+    assert.deepEqual(validateMessage(xml, { inferProfiles: 'response' }), [{ path: 'Flag.meta.profile', message: 'declares no profile: read by the profile its type has in this message' }]);
+  });
+  test('a Bundle without entries, or with an empty one, is read without failing', () => {
+    assert.deepEqual(validateMessage(`${BUNDLE}</Bundle>`), []);
+    assert.deepEqual(validateMessage(`${BUNDLE}<entry/></Bundle>`), []);
+  });
+  test('the first entry is judged by its resource, whatever comes before it (fullUrl)', () => {
+    const swapped = ERROR.replace(/(<entry>)(<resource><MessageHeader>.*?<\/entry>)(<entry>)(.*?<\/entry>)/, '$3<fullUrl value="urn:uuid:x"/>$4$1$2');
+    assert.deepEqual(validateMessage(swapped), [{ path: 'Bundle.entry', message: 'the first entry must be a MessageHeader' }]);
+  });
+});
