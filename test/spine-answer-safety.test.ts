@@ -45,7 +45,7 @@ async function deviationCounts(): Promise<Map<string, number>> {
 /** The access-log line of the last request. */
 const lastRequestLog = () => JSON.parse(stack.logs.filter((l) => l.includes('"msg":"request"')).at(-1)!);
 
-const with_ = async <T>(fault: Fault, run: () => Promise<T>): Promise<T> => {
+const withFault = async <T>(fault: Fault, run: () => Promise<T>): Promise<T> => {
   stack.sim.setFault(fault);
   try {
     return await run();
@@ -67,7 +67,7 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
     it(`SMSP-VAL-004 an indicator answer with ${h.kind} is shown with Spine's assessment date, and the deviation counted, logged and audited`, async () => {
       const before = await deviationCounts();
       const logs = stack.logs.length;
-      const { res, body } = await with_({ kind: h.kind }, () => widget());
+      const { res, body } = await withFault({ kind: h.kind }, () => widget());
       assert.equal(res.status, 200, res.body);
       assert.deepEqual([body.status, body.code, body.assessmentDate], ['indicator', 'SUCCESS', '2019-12-10']);
       const after = await deviationCounts();
@@ -80,17 +80,17 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
       assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${h.path} `)), 'noted in the audit record');
       assert.ok(!stack.logs.slice(logs).some((l) => l.includes('9990000018')), 'no NHS number in the deviation log');
 
-      const f = await with_({ kind: h.kind }, () => fhir());
+      const f = await withFault({ kind: h.kind }, () => fhir());
       assert.equal(f.res.status, 200);
       assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
     });
   }
 
   it('SMSP-VAL-004 SMSP-ERR-004 Spine\'s own error answers without meta keep their codes: NO_RECORD_FOUND, PATIENT_OVER_18', async () => {
-    const none = await with_({ kind: 'no-meta-profile' }, () => widget('9990000026', '2016-07-19'));
+    const none = await withFault({ kind: 'no-meta-profile' }, () => widget('9990000026', '2016-07-19'));
     assert.deepEqual([none.res.status, none.body.code, none.body.status], [404, 'NO_RECORD_FOUND', 'no-record']);
     // The gateway's own under-18 rule never lets the simulator's over-18 patient through the widget API.
-    const over = await with_({ kind: 'no-meta-profile' }, () => fhir('9990000034'));
+    const over = await withFault({ kind: 'no-meta-profile' }, () => fhir('9990000034'));
     assert.equal(over.res.status, 400);
     assert.equal(over.answer.outcome.kind === 'operation-outcome' && over.answer.outcome.code, 'PATIENT_OVER_18');
   });
@@ -111,7 +111,7 @@ const UNSAFE = [
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {
   for (const u of UNSAFE) {
     it(`SMSP-VAL-004 ${u.kind} → 400 RESPONSE_MESSAGE_VALIDATION_ERROR with the reason in the log and audit, no indicator`, async () => {
-      const { res, body } = await with_({ kind: u.kind }, () => widget());
+      const { res, body } = await withFault({ kind: u.kind }, () => widget());
       assert.equal(res.status, 400);
       assert.deepEqual([body.status, body.code, body.smspCode, body.assessmentDate], ['error', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002', null]);
       assert.equal(lastRequestLog().reason, `unsafe Spine answer: ${u.reason}`);
@@ -119,7 +119,7 @@ describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see,
       assert.deepEqual([row.outcomeCode, row.answeredBySpine], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 0]);
       assert.equal(JSON.parse(String(row.detail)).spineAnswerNotUsed, `unsafe Spine answer: ${u.reason}`);
 
-      const f = await with_({ kind: u.kind }, () => fhir());
+      const f = await withFault({ kind: u.kind }, () => fhir());
       assert.equal(f.res.status, 400);
       assert.equal(f.answer.outcome.kind, 'operation-outcome');
       assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
@@ -129,9 +129,9 @@ describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see,
 
 describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
   it("SMSP-ERR-006 Spine's INVALID_PARAMETER reaches the widget API and FHIR clients as SMSP-0001", async () => {
-    const w = await with_({ kind: 'invalid-parameter' }, () => widget());
+    const w = await withFault({ kind: 'invalid-parameter' }, () => widget());
     assert.deepEqual([w.res.status, w.body.code, w.body.smspCode, w.body.status], [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001', 'error']);
-    const f = await with_({ kind: 'invalid-parameter' }, () => fhir());
+    const f = await withFault({ kind: 'invalid-parameter' }, () => fhir());
     assert.equal(f.res.status, 400);
     assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.match(f.res.body, /<display value="Input message validation error"\/>/);
@@ -148,9 +148,9 @@ describe('where the data comes from, and what is recorded', () => {
     assert.equal(answer.outcome.kind === 'indicator' && answer.outcome.assessmentDate, spineSaid(sent, 'start'), 'the assessment date Spine sent');
     assert.equal(answer.timestamp, spineSaid(sent, 'timestamp'), 'the time Spine answered');
     // The same question again, Spine now unreachable or unsafe: no indicator from anywhere else.
-    const down = await with_({ kind: 'drop' }, () => fhir('9990000042'));
+    const down = await withFault({ kind: 'drop' }, () => fhir('9990000042'));
     assert.deepEqual([down.res.status, down.answer.outcome.kind === 'operation-outcome' && down.answer.outcome.code], [500, 'COULD_NOT_CONNECT_TO_SPINE']);
-    const unsafe = await with_({ kind: 'other-patient' }, () => fhir('9990000042'));
+    const unsafe = await withFault({ kind: 'other-patient' }, () => fhir('9990000042'));
     assert.equal(unsafe.answer.outcome.kind, 'operation-outcome');
     assert.doesNotMatch(unsafe.res.body, /<Flag/);
   });
@@ -166,7 +166,7 @@ describe('where the data comes from, and what is recorded', () => {
     for (const a of asked) {
       const rows = stack.auditRows().length;
       const queries = stack.sim.received.length;
-      const { body } = a.fault ? await with_(a.fault as Fault, () => widget(a.nhs, a.born)) : await widget(a.nhs, a.born);
+      const { body } = a.fault ? await withFault(a.fault as Fault, () => widget(a.nhs, a.born)) : await widget(a.nhs, a.born);
       assert.equal(body.code, a.code);
       const records = stack.auditRows().slice(rows);
       assert.equal(records.length, 1, `one record for ${a.code}`);
@@ -194,7 +194,7 @@ describe('where the data comes from, and what is recorded', () => {
     }
     for (const fault of [{ kind: 'drop' }, { kind: 'delay', ms: 60_000 }] as const) {
       const started = stack.sim.received.length;
-      const { res, answer } = await with_(fault, () => fhir('9990000018'));
+      const { res, answer } = await withFault(fault, () => fhir('9990000018'));
       assert.equal(stack.sim.received.length, started + 1);
       assert.equal(res.status, 500, fault.kind);
       assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], ['COULD_NOT_CONNECT_TO_SPINE', 'fatal']);
