@@ -14,7 +14,9 @@ import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { parseConfig } from './config.ts';
 import { parseQueryBundle } from './fhir/query-bundle.ts';
+import { buildQueryResponse } from './fhir/response-bundle.ts';
 import type { QueryResponse } from './fhir/types.ts';
+import { parseXml } from './fhir/xml.ts';
 import { loadVocabulary } from './fhir/vocabulary.ts';
 import type { SpineAnswer, SpineClient, SpineFailure } from './spine/client.ts';
 
@@ -80,14 +82,24 @@ const post = (body: unknown) => ({
   body: typeof body === 'string' ? body : JSON.stringify({ birthDate: '2014-03-02', ...(body as object) }),
 });
 
+// Spine's clock agrees with ours: the safety core refuses an answer stamped more than a day ago.
+const SPINE_TIME = new Date().toISOString();
+
 function response(req: { messageId: string; nhsNumber: string }, over: Partial<QueryResponse> = {}): QueryResponse {
   return {
-    bundleId: 'b', messageId: 'spine-msg', respondsTo: req.messageId, responseCode: 'ok', timestamp: '2026-01-02T03:04:05+00:00',
+    bundleId: 'b', messageId: 'spine-msg', respondsTo: req.messageId, responseCode: 'ok', timestamp: SPINE_TIME,
     sourceAsid: '990101234567', destinationAsid: '200000000111',
     outcome: { kind: 'indicator', nhsNumber: req.nhsNumber, assessmentDate: '2019-12-10' }, ...over,
   };
 }
-const answer = (httpStatus: number, r: QueryResponse): SpineAnswer => ({ kind: 'answer', httpStatus, response: r });
+/** The answer as Spine would send it: built, written and parsed back, so the gateway reads the tree it would get. */
+function answer(httpStatus: number, r: QueryResponse): SpineAnswer {
+  const { xml } = buildQueryResponse({ respondsTo: r.respondsTo, messageId: r.messageId, sourceAsid: r.sourceAsid, destinationAsid: r.destinationAsid, outcome: r.outcome, timestamp: new Date(r.timestamp) });
+  const withCode = r.outcome.kind === 'indicator' ? xml : xml.replace(/(<response>.*?<code value=")[^"]*"/, `$1${r.responseCode}"`);
+  const parsed = parseXml(withCode);
+  assert.ok(parsed.ok);
+  return { kind: 'answer', httpStatus, tree: parsed.value };
+}
 const outcome = (code: string) => ({ kind: 'operation-outcome' as const, severity: 'error' as const, issueType: 'invalid', code });
 
 describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
@@ -98,7 +110,7 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.deepEqual(await res.json(), {
-      status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-01-02T03:04:05+00:00',
+      status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: SPINE_TIME,
       messageId: sent, code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success',
     });
     assert.equal(events[0]!.spineMessageId, sent);
@@ -144,14 +156,14 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal((await res.json()).code, 'ASID_CHECK_FAILED');
   });
   for (const code of ['INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED']) {
-    it(`SMSP-ERR-006 Spine's ${code} about the gateway's own message is a gateway software failure, not the client's bad input`, async () => {
+    it(`SMSP-ERR-006 Spine's ${code} is rejected input, indistinguishable from the SMSP's own validation: SMSP-0001`, async () => {
       const { app, events } = setup((req) => answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome(code) })));
       const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
-      assert.equal(res.status, 500);
+      assert.equal(res.status, 400);
       const body = await res.json();
-      assert.equal(body.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
-      assert.equal(body.smspCode, 'SMSP-9999');
-      assert.equal(events[0]!.outcomeCode, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+      assert.equal(body.code, 'INPUT_MESSAGE_VALIDATION_ERROR');
+      assert.equal(body.smspCode, 'SMSP-0001');
+      assert.equal(events[0]!.outcomeCode, 'INPUT_MESSAGE_VALIDATION_ERROR');
       assert.equal(events[0]!.answeredBySpine, false);
     });
   }
@@ -171,7 +183,7 @@ describe('gateway app: audit times', () => {
     let sent = '';
     const { app, events } = setup((req) => {
       sent = (req as { timestamp?: string }).timestamp ?? '';
-      return answer(200, response(req));
+      return answer(200, response(req, { timestamp: instant.toISOString() }));
     }, undefined, () => instant);
     assert.equal((await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2014-03-02' }))).status, 200);
     assert.equal(events[0]!.time, '2026-07-01T13:14:15.678Z');

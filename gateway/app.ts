@@ -102,6 +102,8 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     spine,
     spineAsid: config.spine.asid,
     now,
+    answerSkew: config.spine.answerTimestamp,
+    deviationCounter: metrics.spineAnswerDeviations,
   };
   const origins = new Set(config.clients.flatMap((c) => c.origins));
   const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_SKEW } from './spine/answer-safety.ts';
 import { clientShares } from './spine/rate-limiter.ts';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
@@ -129,6 +130,10 @@ const CdsClientSchema = z
     algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
     maxLifetimeSeconds: z.number().int().min(1).max(3600),
     priority: z.enum(['interactive', 'batch']),
+    allowUnverified: z
+      .boolean()
+      .default(false)
+      .describe("Clinical-safety decision: ask Spine about an NHS number the EPR's Patient gives without UK Core verification status 01 (default false: such a Patient gets no cards and no Spine call)"),
   })
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), { message: 'give exactly one of jwksUrl or publicKeyFile' });
 
@@ -185,6 +190,13 @@ export const GatewayConfigSchema = z.strictObject({
     circuitBreaker: z.strictObject({ failureThreshold: z.number().int().min(1), coolDownMs: z.number().int().min(100) }).partial().optional(),
     /** Extra: cap on Spine's answer; FGM-IS responses are a few KB. */
     maxResponseBytes: z.number().int().min(1024).max(10_485_760).default(262_144),
+    answerTimestamp: z
+      .strictObject({
+        maxAheadSeconds: z.number().int().min(0).max(3600).default(DEFAULT_SKEW.maxAheadSeconds).describe("How far Spine's MessageHeader.timestamp may be ahead of the gateway's clock before the answer is refused as implausible"),
+        maxBehindSeconds: z.number().int().min(60).max(604_800).default(DEFAULT_SKEW.maxBehindSeconds).describe("How far Spine's MessageHeader.timestamp may be behind the gateway's clock before the answer is refused as stale"),
+      })
+      .default(DEFAULT_SKEW)
+      .describe("The safety core's check of Spine's timestamp against the gateway's clock (an answer outside it is RESPONSE_MESSAGE_VALIDATION_ERROR, never shown)"),
   }),
   clients: z
     .array(ClientSchema)

@@ -53,7 +53,7 @@ const queryParameters = () => {
  * @example app.get('/openapi.json', (c) => c.json(openApiDocument()))
  */
 export function openApiDocument(): Record<string, unknown> {
-  const auditor = { security: [{ sessionToken: [] }], responses: { '401': statusAnswer('No valid session token'), '403': statusAnswer('Not an auditor') } };
+  const auditor = { security: [{ sessionToken: [] }], responses: { '401': statusAnswer('No valid session token'), '400': statusAnswer('A malformed query parameter: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001)'), '403': statusAnswer('Not an auditor') } };
   return {
     openapi: '3.1.0',
     info: { title: 'fgm-status gateway', version: widgetPackage.version, license: { name: 'MIT', identifier: 'MIT' }, description: 'FGM-IS Spine Mini Service Provider: the widget API, the SMSP FHIR interface for client systems, CDS Hooks for EPRs, and the IG audit API.' },
@@ -75,7 +75,7 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             '200': statusAnswer('An indicator is held'),
             '404': statusAnswer('No indicator is held (status no-record)'),
-            default: statusAnswer('Refused or failed (status error): 400 bad input, 401 credentials, 403 access denied, 413, 429 busy (Retry-After), 5xx Spine or gateway'),
+            default: statusAnswer('Refused or failed (status error): 400 bad input (INPUT_MESSAGE_VALIDATION_ERROR, SMSP-0001, whether the gateway or Spine rejected it: SMSP-ERR-006), 401 credentials, 403 access denied, 413, 429 busy (Retry-After), 5xx Spine or gateway'),
           },
         },
       },
@@ -84,7 +84,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'The SMSP FHIR interface for client systems (FGM-IS query Bundle in, answer Bundle out)',
           security: [{ systemToken: [] }],
           requestBody: { required: true, content: fhirXml },
-          responses: { '200': { description: 'The answer Bundle: an indicator (Flag)', content: fhirXml }, default: { description: 'No record (404), a refusal or a failure: the answer Bundle with an OperationOutcome', content: fhirXml } },
+          responses: { '200': { description: 'The answer Bundle: an indicator (Flag)', content: fhirXml }, default: { description: 'No record (404), a refusal or a failure: the answer Bundle with an OperationOutcome; rejected input is 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001) whether the gateway or Spine rejected it (SMSP-ERR-006)', content: fhirXml } },
         },
       },
       '/widget/fgm-status.js': { get: { summary: 'The widget module, latest build (revalidated)', responses: { '200': { description: 'ES module', content: { 'text/javascript': { schema: { type: 'string' } } } } } } },
@@ -110,7 +110,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "CDS Hooks patient-view: one warning card when the child has an FGM-IS indicator, no cards otherwise (only when cdsHooks is configured)",
           security: [{ cdsClientJwt: [] }],
           requestBody: { required: true, content: json({ type: 'object', required: ['hook', 'hookInstance', 'context'] }) },
-          responses: { '200': { description: 'Cards', content: json({ type: 'object', required: ['cards'], properties: { cards: { type: 'array', items: { type: 'object' } } } }) }, '401': { description: 'The CDS client JWT was refused' }, '412': { description: 'No patient data to ask with (prefetch missing and the FHIR server unreachable)' } },
+          responses: { '200': { description: 'Cards', content: json({ type: 'object', required: ['cards'], properties: { cards: { type: 'array', items: { type: 'object' } } } }) }, '400': { description: 'Not a patient-view request: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001)' }, '401': { description: 'The CDS client JWT was refused' }, '412': { description: 'No patient data to ask with (prefetch missing and the FHIR server unreachable), or two NHS-number identifiers that differ: PATIENT_DATA_UNAVAILABLE' } },
         },
       },
       '/admin/audit.js': { get: { summary: "The IG audit page's script", responses: { '200': { description: 'Script', content: { 'text/javascript': { schema: { type: 'string' } } } } } } },

@@ -155,9 +155,10 @@ describe('the audit trail for IG staff', () => {
     assert.deepEqual(fromOnly.filter((r) => r.eventType === 'widget-query').map((r) => r.seq), [widget[2]!.seq]);
   });
 
-  it('SMSP-AUDIT-007 a malformed time bound is refused with 400 INVALID_PARAMETER, never ignored', async () => {
+  it('SMSP-AUDIT-007 SMSP-ERR-006 a malformed time bound is refused with 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001), never ignored', async () => {
     const vocabulary = JSON.parse(readFileSync('gateway/fhir/vocabulary.json', 'utf8'));
-    const row = vocabulary.rows.find((r: { code: string }) => r.code === 'INVALID_PARAMETER');
+    const row = vocabulary.rows.find((r: { code: string }) => r.code === 'INPUT_MESSAGE_VALIDATION_ERROR');
+    assert.equal(row.smspCode, 'SMSP-0001');
     for (const bad of ['yesterday', '2026-02-30T10:00:00Z', '2026-11-25T10:00:00', '2026-11-25T25:00:00Z', '2026-11-25T10:00:00+0100', '9999-12-31T23:59:59-01:00', '']) {
       for (const key of ['from', 'to']) {
         const res = await asAuditor(`/admin/audit?${key}=${encodeURIComponent(bad)}`);

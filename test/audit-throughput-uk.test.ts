@@ -12,7 +12,8 @@ let stack: TestStack;
 let clock = new Date();
 
 before(async () => {
-  stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']), deps: { now: () => clock } });
+  // Spine's clock is the gateway's: the safety core refuses an answer stamped a day away from it.
+  stack = await startTestStack({ configure: (raw) => (raw.clients[0].smspAuditorRoles = ['smsp-auditor']), deps: { now: () => clock }, simulatorNow: () => clock });
   // 1 July 2026 is in BST (UTC+1): 22:30 UTC is 23:30 on the 1st in the UK; 23:30 and 00:30 UTC are 00:30 and 01:30 on the 2nd.
   for (const at of ['2026-07-01T22:30:00Z', '2026-07-01T23:30:00Z', '2026-07-01T23:45:00Z', '2026-07-02T00:30:00Z']) {
     clock = new Date(at);
@@ -36,11 +37,11 @@ describe('auditors\' reports in UK time', () => {
     assert.deepEqual(await day('2026-07-01'), { date: '2026-07-01', total: 1, peakHour: '23', peakHourCount: 1 });
   });
 
-  it('SMSP-PERF-002 an impossible date is refused with 400 INVALID_PARAMETER, not reported as a quiet day', async () => {
+  it('SMSP-PERF-002 SMSP-ERR-006 an impossible date is refused with 400 SMSP-0001, not reported as a quiet day', async () => {
     for (const bad of ['2026-02-30', '2026-13-01', '2025-02-29', '2026-07-32']) {
       const res = await asAuditor(`/admin/throughput?date=${bad}`);
       assert.equal(res.status, 400, bad);
-      assert.equal(JSON.parse(res.body).code, 'INVALID_PARAMETER', bad);
+      assert.deepEqual([JSON.parse(res.body).code, JSON.parse(res.body).smspCode], ['INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'], bad);
     }
     assert.equal((await asAuditor('/admin/throughput?date=2028-02-29')).status, 200, 'a leap day is a date');
   });

@@ -28,8 +28,13 @@ const BASE_URL = 'https://fgm.example.nhs.uk';
 const SERVICE = `${BASE_URL}/cds-services/fgm-is`;
 const EPR = { id: 'epr-trust', name: 'Trust EPR', ods: 'RYJ', issuer: 'https://epr.trust.example/' };
 const EPR2 = { id: 'epr-two', name: 'Second EPR', ods: 'RX2', issuer: 'https://epr-two.example/' };
-/** The simulator's clock: 13:14:15 UTC is 14:14:15 in British Summer Time. */
-const SPINE_NOW = new Date('2026-07-01T13:14:15Z');
+/** The simulator's clock: an hour ago to the second, within the gateway's default skew (the safety core refuses stale answers). */
+const SPINE_NOW = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
+/** SPINE_NOW as D/MM/YYYY HH:MM:SS UK time, by Intl rather than the gateway's formatter. */
+const SPINE_NOW_UK = (() => {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(SPINE_NOW).map((x) => [x.type, x.value]));
+  return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`;
+})();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const eprKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -84,7 +89,7 @@ before(async () => {
             id: EPR.id, name: EPR.name, odsCode: EPR.ods, issuer: EPR.issuer, jwksUrl: `${keysUrl}/epr.json`,
             jkuAllowList: [`${keysUrl}/epr-jku.json`], algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive',
           },
-          { id: EPR2.id, name: EPR2.name, odsCode: EPR2.ods, issuer: EPR2.issuer, publicKeyFile: pem, algorithms: ['RS256'], maxLifetimeSeconds: 300, priority: 'interactive' },
+          { id: EPR2.id, name: EPR2.name, odsCode: EPR2.ods, issuer: EPR2.issuer, publicKeyFile: pem, algorithms: ['RS256'], maxLifetimeSeconds: 300, priority: 'interactive', allowUnverified: true },
         ],
       };
     },
@@ -98,7 +103,8 @@ after(async () => {
   fhir?.close();
 });
 
-function patient(nhsNumber: string, birthDate: string, id = '1288992', verification?: string) {
+/** A UK Core Patient; its NHS number is verified (`01`) unless `verification` says otherwise (null: no status at all). */
+function patient(nhsNumber: string, birthDate: string, id = '1288992', verification: string | null = '01') {
   return {
     resourceType: 'Patient',
     id,
@@ -195,7 +201,7 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.match(card.summary, /FGM/);
     assert.match(card.summary, /indicator/i);
     assert.match(card.detail, /10\/12\/2019/, 'assessment date D/MM/YYYY (assessed 2019-12-10)');
-    assert.match(card.detail, /1\/07\/2026 14:14:15/, 'Spine\'s answer time D/MM/YYYY HH:MM:SS in UK time');
+    assert.ok(card.detail.includes(SPINE_NOW_UK), 'Spine\'s answer time D/MM/YYYY HH:MM:SS in UK time');
     assert.deepEqual(card.source, { label: 'NHS England FGM-IS (Spine)' });
     assert.match(card.uuid, UUID);
   });
@@ -237,6 +243,37 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.equal(stack.sim.received.length, before, 'no Spine call');
     const verified = await callService(hookCall(patient('9990000018', '2014-03-02', '1288992', '01')));
     assert.equal(verified.json.cards.length, 1, 'verified (01) is used');
+  });
+
+  it('MSCA-FGMRISDQ-01 FGMISQ003 a Patient whose NHS number has no verification status is never asked about: no cards, reason for IT', async () => {
+    const before = stack.sim.received.length;
+    const logsBefore = stack.logs.length;
+    const { res, json } = await callService(hookCall(patient('9990000018', '2014-03-02', '1288992', null)));
+    assert.equal(res.status, 200);
+    assert.deepEqual(json, { cards: [] });
+    assert.equal(stack.sim.received.length, before, 'the simulator received no request');
+    assert.equal(lastAudit().outcomeCode, 'PATIENT_DATA_UNAVAILABLE');
+    assert.ok(stack.logs.slice(logsBefore).some((l) => /"reason":"NHS number not verified/.test(l)), 'the reason is in the access log');
+  });
+
+  it('a CDS client configured with allowUnverified (a recorded clinical-safety decision) is answered for an unverified number', async () => {
+    const before = stack.sim.received.length;
+    const { json } = await callService(hookCall(patient('9990000018', '2014-03-02', '1288992', null)), cdsJwt({ second: true }));
+    assert.equal(json.cards.length, 1);
+    assert.equal(stack.sim.received.length, before + 1);
+  });
+
+  it('a Patient with two different NHS-number identifiers is 412 PATIENT_DATA_UNAVAILABLE, never a guess; Spine not asked', async () => {
+    const before = stack.sim.received.length;
+    const two = patient('9990000018', '2014-03-02');
+    two.identifier.push({ ...two.identifier[0]!, value: '9990000042' });
+    const { res, json } = await callService(hookCall(two));
+    assert.equal(res.status, 412);
+    assert.equal(json.code, 'PATIENT_DATA_UNAVAILABLE');
+    assert.equal(stack.sim.received.length, before);
+    const same = patient('9990000018', '2014-03-02');
+    same.identifier.push({ ...same.identifier[0]!, value: '999 000 0018' });
+    assert.equal((await callService(hookCall(same))).json.cards.length, 1, 'the same number written twice is one number');
   });
 
   const FAULTS = [

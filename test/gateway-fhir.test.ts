@@ -17,8 +17,8 @@ const CLIENT_ASID = '918999198993';
 const SDS: Author = { kind: 'sds', userId: '687227875014', roleProfileId: '687231329107' };
 const LOCAL: Author = { kind: 'local', localId: 'chs-user-17' };
 
-/** Spine's clock in these tests: every answer Spine gives carries this timestamp. */
-const SPINE_TIME = '2026-01-02T03:04:05.000Z';
+/** Spine's clock in these tests: every answer Spine gives carries this timestamp (a minute ago, within the gateway's allowed skew). */
+const SPINE_TIME = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString();
 let stack: TestStack;
 before(async () => {
   stack = await startTestStack({ tls: true, simulatorNow: () => new Date(SPINE_TIME) });

@@ -5,6 +5,11 @@
  * `SPINE_SIM_FAULT` at start) or per test patient (`patients.json`).
  */
 import { z } from 'zod';
+import { HARMLESS_VARIANTS, UNSAFE_VARIANTS, type HarmlessVariant, type UnsafeVariant } from './answers.ts';
+
+const HARMLESS = Object.keys(HARMLESS_VARIANTS) as [HarmlessVariant, ...HarmlessVariant[]];
+/** `invalid-flag` (status inactive) is listed above with the older modes. */
+const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k !== 'invalid-flag') as [UnsafeVariant, ...UnsafeVariant[]];
 
 export const FaultSchema = z.discriminatedUnion('kind', [
   /** Answer normally, but only after `ms` milliseconds. */
@@ -21,16 +26,29 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('wrong-content-type') }),
   /** HTTP 200 with a well-formed bundle whose Flag breaks spine-ris-flag-1-0 (status inactive). */
   z.object({ kind: z.literal('invalid-flag') }),
+  /** Spine refuses the query's parameters: 400 INVALID_PARAMETER, as for a broken parameter. */
+  z.object({ kind: z.literal('invalid-parameter') }),
+  /**
+   * The normal answer (indicator or error) with a harmless deviation the gateway must still use:
+   * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments).
+   */
+  ...HARMLESS.map((k) => z.object({ kind: z.literal(k) })),
+  /**
+   * HTTP 200 with an indicator for the NHS number asked about, made unsafe: other-patient,
+   * impossible-date (2023-02-30), date-after-timestamp, timestamp-ahead (1 day), timestamp-behind
+   * (3 days), other-risk-code, not-our-request (response.identifier), wrong-event.
+   */
+  ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
 ]);
 export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `invalid-flag`. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `invalid-flag`, `invalid-parameter`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
   const parsed = FaultSchema.safeParse(kind === 'delay' ? { kind, ms: Number(arg) } : { kind });
-  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, drop, http-500, garbage, no-namespace, wrong-content-type, invalid-flag)`);
+  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, drop, http-500, garbage, no-namespace, wrong-content-type, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE].join(', ')})`);
   return parsed.data;
 }

@@ -2,9 +2,11 @@
  * @module demo/spine/server
  * A Spine FGM-IS simulator: a real HTTPS server that demands a client certificate from the dev CA
  * (TLS mutual authentication, TLS 1.2+) and answers `POST /fhir/fgm/query` as Spine does — it
- * refuses an FGMQuery_2_0 bundle the profile snapshots refuse (and one the codec cannot read),
- * checks the ASIDs, and answers from the test patients with the spec's status codes and a
- * response bundle it checks against the profiles before sending.
+ * refuses an FGMQuery_2_0 bundle the profile snapshots refuse, checks the ASIDs, and answers
+ * from the test patients with the spec's status codes and a response made from the spec's example
+ * messages (answers.ts), checked against the profiles before sending. From the gateway it takes
+ * only the profile validator and the vocabulary's data: its reading of requests (read-request.ts)
+ * and its answers are its own, so the gateway is tested against answers it did not write.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,16 +16,21 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { isUnder18, ukToday } from '../../widget/rules/age.ts';
-import { SPINE_ASID } from '../../gateway/fhir/constants.ts';
 import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
-import { parseQueryBundle } from '../../gateway/fhir/query-bundle.ts';
-import { buildQueryResponse } from '../../gateway/fhir/response-bundle.ts';
-import type { Outcome, QueryRequest } from '../../gateway/fhir/types.ts';
-import { loadVocabulary } from '../../gateway/fhir/vocabulary.ts';
-import { MAX_XML_BYTES } from '../../gateway/fhir/xml.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
+import { errorAnswer, HARMLESS_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow } from './answers.ts';
 import type { Fault } from './faults.ts';
 import { loadPatients, type Patient } from './patients.ts';
+import { readRequest, type SimRequest } from './read-request.ts';
+
+/** Spine refuses requests far larger than an FGM-IS query (a few KB). */
+const MAX_XML_BYTES = 64 * 1024;
+
+/** The vocabulary's rows, as data (the gateway's file): the simulator answers with Spine's codes. */
+const VOCABULARY = new Map(
+  (JSON.parse(readFileSync(new URL('../../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')) as { rows: (ErrorRow & { httpStatus: number })[] }).rows.map((r) => [r.code, r]),
+);
+const row = (code: string) => VOCABULARY.get(code)!;
 
 /** The demo gateway's ASID; other senders must be listed in `asids` / SPINE_SIM_ASIDS. */
 export const DEMO_GATEWAY_ASID = '200000000111';
@@ -48,10 +55,12 @@ export interface SpineSimulatorOptions {
 
 export interface ReceivedRequest {
   xml: string;
-  request?: QueryRequest;
+  request?: SimRequest;
   at: Date;
   clientCertSubject?: string;
   contentType?: string;
+  /** What the simulator answered (after any fault): for tests that trace the gateway's data to Spine's answer. */
+  answer?: { status: number; body: string };
   soapAction?: string;
 }
 
@@ -86,7 +95,6 @@ interface Answer {
  * @example const sim = await startSpineSimulator({ pkiDir: '.data/pki', port: 0 }); … await sim.close();
  */
 export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<SpineSimulator> {
-  const vocabulary = loadVocabulary();
   const patients = opts.patients ?? loadPatients();
   const allowed = new Set([DEMO_GATEWAY_ASID, ...(opts.asids ?? [])]);
   const now = opts.now ?? (() => new Date());
@@ -102,22 +110,8 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
-  const outcome = (code: string): Outcome => {
-    const row = vocabulary.get(code);
-    return { kind: 'operation-outcome', severity: row.severity, issueType: row.issueType, code: row.code, display: row.display };
-  };
-
-  function answer(request: QueryRequest | undefined, respondsTo: string, destinationAsid: string, result: Outcome): Answer {
-    const status = result.kind === 'indicator' ? 200 : vocabulary.get(result.code).httpStatus;
-    const { xml } = buildQueryResponse({
-      respondsTo,
-      sourceAsid: SPINE_ASID,
-      destinationAsid,
-      ...(request?.sourceName && { destinationName: request.sourceName }),
-      outcome: result,
-      timestamp: now(),
-    });
-    // Spine never sends what its profiles forbid; neither does the simulator.
+  /** Spine never sends what its profiles forbid; neither does the simulator (its variants are applied after). */
+  function checked(status: number, xml: string): Answer {
     const violations = validateMessage(xml);
     if (violations.length) {
       recordFailure('answer', violations);
@@ -126,45 +120,50 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
     return { status, xml };
   }
 
+  const addressing = (respondsTo: string, destinationAsid: string, destinationName?: string): Addressing => ({ respondsTo, destinationAsid, destinationName, timestamp: now() });
+  const error = (a: Addressing, code: string) => checked(row(code).httpStatus, errorAnswer(a, row(code)));
+
   /** What Spine could still read of a refused request, to address the error answer. */
   function refuse(body: string, code: string): Answer {
     const respondsTo = /<MessageHeader[^>]*>\s*<(?:\w+:)?id\s+value="([^"]{1,64})"/.exec(body)?.[1] ?? randomUUID();
     const source = /urn:nhs:addressing:asid:(\d{1,12})/.exec(body)?.[1] ?? '0';
-    return answer(undefined, respondsTo, source, outcome(code));
+    return error(addressing(respondsTo, source), code);
   }
 
   /** Spine's decision for a request body, and the test patient it concerns (for per-patient faults). */
-  function decide(body: string): { answer: Answer; patient?: Patient; request?: QueryRequest } {
-    // The profiles first, then what the codec needs to read (e.g. an ASID in the endpoint). A broken
-    // parameter is INVALID_PARAMETER; any other structural fault is MESSAGE_NOT_WELL_FORMED.
-    const parsed = parseQueryBundle(body);
-    if (!parsed.ok) {
-      const { kind, element, message } = parsed.error;
-      // The parser's own words may quote the body; a profile violation is a profile path and a fixed phrase.
-      recordFailure('request', [{ path: element, message: kind === 'invalid' ? message : 'is not well-formed XML' }]);
-      return { answer: refuse(body, element.startsWith('Parameters') ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED') };
+  function decide(body: string): { answer: Answer; patient?: Patient; request?: SimRequest } {
+    // The profiles first, as Spine applies them. A broken parameter is INVALID_PARAMETER; any other
+    // structural fault is MESSAGE_NOT_WELL_FORMED.
+    const violations = validateMessage(body);
+    const request = violations.length ? undefined : readRequest(body);
+    if (!request) {
+      // A profile violation is a profile path and a fixed phrase: safe to log.
+      const found = violations.length ? violations : [{ path: 'Bundle', message: 'could not be read' }];
+      recordFailure('request', found);
+      return { answer: refuse(body, found.some((v) => v.path.startsWith('Parameters')) ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED') };
     }
-    const request = parsed.value;
-    const reply = (result: Outcome) => answer(request, request.messageId, request.sourceAsid, result);
-    if (!allowed.has(request.sourceAsid) || request.destinationAsid !== SPINE_ASID) return { request, answer: reply(outcome('ASID_CHECK_FAILED')) };
-    if (!isValidNhsNumber(request.nhsNumber)) return { request, answer: reply(outcome('INVALID_NHS_NUMBER')) };
+    const a = addressing(request.messageId, request.sourceAsid, request.sourceName);
+    if (!allowed.has(request.sourceAsid) || request.destinationAsid !== SPINE_ASID) return { request, answer: error(a, 'ASID_CHECK_FAILED') };
+    if (!isValidNhsNumber(request.nhsNumber)) return { request, answer: error(a, 'INVALID_NHS_NUMBER') };
     const patient = patients.get(request.nhsNumber);
-    if (!patient) return { request, answer: reply(outcome('NO_RECORD_FOUND')) };
-    if (!isUnder18(patient.birthDate, ukToday(now()))) return { request, patient, answer: reply(outcome('PATIENT_OVER_18')) };
-    const result: Outcome = patient.fgm ? { kind: 'indicator', nhsNumber: patient.nhsNumber, assessmentDate: patient.fgm.assessmentDate } : outcome('NO_RECORD_FOUND');
-    return { request, patient, answer: reply(result) };
+    if (!patient) return { request, answer: error(a, 'NO_RECORD_FOUND') };
+    if (!isUnder18(patient.birthDate, ukToday(now()))) return { request, patient, answer: error(a, 'PATIENT_OVER_18') };
+    const answer = patient.fgm ? checked(200, indicatorAnswer(a, patient.nhsNumber, patient.fgm.assessmentDate)) : error(a, 'NO_RECORD_FOUND');
+    return { request, patient, answer };
   }
 
+  const entryOf = new WeakMap<ServerResponse, ReceivedRequest>();
   function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE) {
     if (res.destroyed) return;
+    const entry = entryOf.get(res);
+    if (entry) entry.answer = { status, body };
     res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
 
-  function respond(req: IncomingMessage, res: ServerResponse, a: Answer, f: Fault | null, request: QueryRequest | undefined) {
-    switch (f?.kind) {
-      case undefined:
-        return send(res, a.status, a.xml);
+  function respond(req: IncomingMessage, res: ServerResponse, a: Answer, f: Fault | null, request: SimRequest | undefined, patientDate: string | undefined) {
+    if (!f) return send(res, a.status, a.xml);
+    switch (f.kind) {
       case 'delay': {
         const t = setTimeout(() => {
           timers.delete(t);
@@ -183,14 +182,16 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         return send(res, a.status, a.xml.replace(' xmlns="http://hl7.org/fhir"', ''));
       case 'wrong-content-type':
         return send(res, a.status, a.xml, 'text/html; charset=utf-8');
-      case 'invalid-flag': {
-        const flag = buildQueryResponse({
-          respondsTo: request?.messageId ?? randomUUID(),
-          sourceAsid: SPINE_ASID,
-          destinationAsid: request?.sourceAsid ?? '0',
-          outcome: { kind: 'indicator', nhsNumber: request?.nhsNumber ?? '0', assessmentDate: '2020-01-01' },
-        });
-        return send(res, 200, flag.xml.replace('<status value="active"/>', '<status value="inactive"/>'));
+      case 'invalid-parameter': {
+        const refused = error(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), 'INVALID_PARAMETER');
+        return send(res, refused.status, refused.xml);
+      }
+      default: {
+        if (Object.hasOwn(HARMLESS_VARIANTS, f.kind)) return send(res, a.status, HARMLESS_VARIANTS[f.kind as keyof typeof HARMLESS_VARIANTS](a.xml));
+        // An unsafe variant of an indicator for the NHS number asked about, whatever the patient file says.
+        const asked = request?.nhsNumber ?? '0';
+        const flag = indicatorAnswer(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), asked, patientDate ?? '2020-01-01');
+        return send(res, 200, UNSAFE_VARIANTS[f.kind as keyof typeof UNSAFE_VARIANTS](flag, asked));
       }
     }
   }
@@ -215,16 +216,18 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       const body = tooLarge ? '' : Buffer.concat(chunks).toString('utf8');
       const { answer: a, patient, request } = decide(body);
       const peer = (req.socket as TLSSocket).getPeerCertificate();
-      received.push({
+      const entry: ReceivedRequest = {
         xml: body,
         ...(request && { request }),
         at: now(),
         ...(peer?.subject?.CN && { clientCertSubject: String(peer.subject.CN) }),
         ...(req.headers['content-type'] && { contentType: req.headers['content-type'] }),
         ...(typeof req.headers.soapaction === 'string' && { soapAction: req.headers.soapaction }),
-      });
+      };
+      received.push(entry);
+      entryOf.set(res, entry);
       if (received.length > RECEIVED_CAP) received.shift();
-      respond(req, res, a, fault ?? patient?.fault ?? null, request);
+      respond(req, res, a, fault ?? patient?.fault ?? null, request, patient?.fgm?.assessmentDate);
     });
   }
 

@@ -5,6 +5,11 @@
  * slicing, and the DSTU2 formats of primitive values. The message is a Bundle
  * (spine-message-bundle-1-0) whose resources each name their profile in `meta.profile`.
  *
+ * Strict by default: what the gateway sends must declare its profiles. For what others send,
+ * `inferProfiles` reads a resource without `meta.profile` by the profile its type has in that kind
+ * of message (`meta` is optional in every FGM-IS profile, min 0) and notes INFERRED_PROFILE; a
+ * resource that declares a profile other than the expected one is still reported as such.
+ *
  * It is the independent check on what the codec builds and reads: the rules come from the
  * snapshot files, not from the codec. Violations name the profile's own element paths and say
  * what is wrong in fixed phrases — never a value or an element name from the message, so they
@@ -21,6 +26,20 @@ export interface Violation {
 }
 
 const XHTML = 'http://www.w3.org/1999/xhtml';
+
+/** The note for a resource read by its inferred profile: a deviation to report, not a fault. */
+export const INFERRED_PROFILE = 'declares no profile: read by the profile its type has in this message';
+
+/** Which profile each resource type has in a request and in an answer (MessageHeader differs). */
+const PROFILE_FOR: Record<'request' | 'response', ReadonlyMap<string, string>> = {
+  request: new Map(Object.entries({ Bundle: PROFILE.bundle, MessageHeader: PROFILE.requestHeader, Parameters: PROFILE.parameters, Practitioner: PROFILE.practitioner, Organization: PROFILE.organization })),
+  response: new Map(Object.entries({ Bundle: PROFILE.bundle, MessageHeader: PROFILE.responseHeader, Flag: PROFILE.flag, Patient: PROFILE.patient, OperationOutcome: PROFILE.operationOutcome })),
+};
+
+export interface ValidateOptions {
+  /** Read resources without `meta.profile` as the profile their type has in this kind of message. */
+  inferProfiles?: 'request' | 'response';
+}
 
 // DSTU2 primitive formats (hl7.org/fhir/DSTU2/datatypes.html).
 const DATE = /^-?\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$/;
@@ -59,11 +78,19 @@ const slicedMax = (def: ElementDef) => Math.max(def.max, def.slices.reduce((n, s
 
 class Walker {
   readonly out: Violation[] = [];
-  constructor(readonly profiles: Map<string, Profile>) {}
+  constructor(
+    readonly profiles: Map<string, Profile>,
+    readonly infer?: ReadonlyMap<string, string>,
+  ) {}
 
   /** A resource against the profile it declares (`expect`: the profile it must declare, if any). */
   resource(el: XmlElement, path: string, expect?: string) {
     const declared = el.children.find((c) => c.name === 'meta' && isFhir(c))?.children.filter((c) => c.name === 'profile' && isFhir(c)).map((c) => c.attrs.value ?? '') ?? [];
+    const inferred = declared.length === 0 ? this.profiles.get(this.infer?.get(el.name) ?? '') : undefined;
+    if (inferred) {
+      this.out.push({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
+      return this.element(el, inferred.root, inferred.type, inferred.root.types[0]!, inferred);
+    }
     if (expect && !declared.includes(expect)) return this.out.push({ path, message: `must declare the profile ${expect}` });
     const profile = declared.map((u) => this.profiles.get(u)).find((p) => p !== undefined);
     if (!profile) return this.out.push({ path, message: 'declares no FGM-IS profile' });
@@ -174,7 +201,7 @@ const valueAt = (el: XmlElement, path: string): string | undefined => {
  * resource in it against its declared profile. An empty list means the message conforms.
  * @example validateMessage(xml) // [{ path: 'MessageHeader.author.display', message: 'is not allowed (max 0)' }]
  */
-export function validateMessage(message: string | XmlElement): Violation[] {
+export function validateMessage(message: string | XmlElement, { inferProfiles }: ValidateOptions = {}): Violation[] {
   let root: XmlElement;
   if (typeof message === 'string') {
     const parsed = parseXml(message);
@@ -182,7 +209,7 @@ export function validateMessage(message: string | XmlElement): Violation[] {
     root = parsed.value;
   } else root = message;
   if (root.name !== 'Bundle' || !isFhir(root)) return [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }];
-  const walker = new Walker(loadProfiles());
+  const walker = new Walker(loadProfiles(), inferProfiles && PROFILE_FOR[inferProfiles]);
   walker.resource(root, 'Bundle', PROFILE.bundle);
   // A message Bundle starts with its MessageHeader (DSTU2 Bundle, type message).
   const first = root.children.find((c) => c.name === 'entry' && isFhir(c))?.children.find((c) => c.name === 'resource')?.children.find(isFhir);

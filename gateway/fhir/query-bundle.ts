@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
+import { INFERRED_PROFILE } from './profile-validator.ts';
 import { all, conforming, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryInputSchema, QueryRequestSchema, type Author, type CodecResult, type Organization, type QueryInput, type QueryRequest } from './types.ts';
 import { nodeToElement, parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
@@ -96,7 +97,9 @@ export function buildQueryBundle(input: QueryInput): { xml: string; tree: XmlEle
 export function parseQueryBundle(xml: string | XmlElement): CodecResult<QueryRequest> {
   const parsed: CodecResult<XmlElement> = typeof xml === 'string' ? parseXml(xml) : { ok: true, value: xml };
   if (!parsed.ok) return parsed;
-  return conforming(parsed.value, guard(() => QueryRequestSchema.parse(readQuery(parsed.value))));
+  // `meta` is optional in the profiles (min 0), so a request without it is read by the profile its
+  // place implies (SMSP-VAL-001); one that names another profile is still refused.
+  return conforming(parsed.value, guard(() => QueryRequestSchema.parse(readQuery(parsed.value))), (v) => v.message === INFERRED_PROFILE, { inferProfiles: 'request' });
 }
 
 function readQuery(root: XmlElement): QueryRequest {

@@ -7,7 +7,7 @@
 import { isIsoDate } from '../../widget/rules/age.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
 import { knownPaths } from './profile-snapshots.ts';
-import { validateMessage, type Violation } from './profile-validator.ts';
+import { validateMessage, type ValidateOptions, type Violation } from './profile-validator.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
 
@@ -150,9 +150,9 @@ export function guard<T>(read: () => T): CodecResult<T> {
  * The reader's result, unless the message also breaks a profile snapshot somewhere the reader does
  * not look (e.g. a `max = 0` element): then the first violation (SMSP-VAL-001/004).
  */
-export function conforming<T>(root: XmlElement, result: CodecResult<T>, allow: (v: Violation) => boolean = () => false): CodecResult<T> {
+export function conforming<T>(root: XmlElement, result: CodecResult<T>, allow: (v: Violation) => boolean = () => false, options: ValidateOptions = {}): CodecResult<T> {
   if (!result.ok) return result;
-  const v = validateMessage(root).find((x) => !allow(x));
+  const v = validateMessage(root, options).find((x) => !allow(x));
   return v ? { ok: false, error: { kind: 'invalid', element: v.path, message: v.message } } : result;
 }
 

@@ -1,8 +1,9 @@
 /**
  * @module fhir/response-bundle
  * The FGMQueryResponse_2_0 answer: a Flag with a contained Patient when an indicator exists,
- * or an OperationOutcome (no record, or an error). Built by the simulator and by the SMSP FHIR
- * interface; parsed and validated (SMSP-VAL-004) before the gateway uses anything Spine said.
+ * or an OperationOutcome (no record, or an error). Built by the SMSP FHIR interface for its client
+ * systems; `parseQueryResponse` reads one strictly, as a client system reads this SMSP's answers.
+ * Spine's answers are not read here: the safety core (spine/answer-safety.ts) decides on those.
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, RESPONSE_EVENT, SYSTEM } from './constants.ts';
@@ -109,7 +110,7 @@ export function buildQueryResponse(input: ResponseInput): { xml: string; message
   return { xml, messageId };
 }
 
-/** Parses and validates an FGMQueryResponse_2_0 (SMSP-VAL-004): strictly as Spine must answer, or with `localCodes` as a client system reads this SMSP's answers. */
+/** Parses and validates an FGMQueryResponse_2_0 strictly against the profiles, or with `localCodes` as a client system reads this SMSP's answers. */
 export function parseQueryResponse(xml: string, { localCodes = false }: { localCodes?: boolean } = {}): CodecResult<QueryResponse> {
   const parsed = parseXml(xml);
   if (!parsed.ok) return parsed;

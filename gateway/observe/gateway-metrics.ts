@@ -3,7 +3,7 @@
  * The gateway's metrics (GET /metrics, Prometheus text format) in a prom-client registry of their
  * own, beside prom-client's standard Node process metrics (event-loop lag, GC, heap, RSS, file
  * descriptors). Every label is from a closed set chosen in code — route paths, vocabulary codes,
- * priorities, breaker states — so no patient data or user identity can ever appear here.
+ * priorities, breaker states, profile element paths — so no patient data or user identity can ever appear here.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from '../spine/circuit-breaker.ts';
@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   requests: Counter<'code' | 'route' | 'status'>;
   spineSeconds: Histogram;
   rateLimited: Counter<'priority'>;
+  /** Departures from the profiles in Spine's answers that were transformed, not refused (SMSP-VAL-004). */
+  spineAnswerDeviations: Counter<'path'>;
   breakerState(state: BreakerState): void;
 }
 
@@ -31,8 +33,10 @@ export function createGatewayMetrics(): GatewayMetrics {
     registers,
   });
   const rateLimited = new Counter({ name: 'fgm_gateway_spine_rate_limited_total', help: 'Requests refused with the busy tone, by client priority', labelNames: ['priority'] as const, registers });
+  // `path` is a profile element path from the snapshots (a closed set), never text from the answer.
+  const spineAnswerDeviations = new Counter({ name: 'fgm_spine_answer_deviations_total', help: "Deviations from the FGM-IS profiles in Spine's answers, used as transformed, by profile path", labelNames: ['path'] as const, registers });
   const breaker = new Gauge({ name: 'fgm_gateway_spine_breaker_state', help: 'Spine circuit breaker: 1 for the current state', labelNames: ['state'] as const, registers });
   const breakerState = (state: BreakerState) => STATES.forEach((s) => breaker.set({ state: s }, s === state ? 1 : 0));
   breakerState('closed');
-  return { registry, requests, spineSeconds, rateLimited, breakerState };
+  return { registry, requests, spineSeconds, rateLimited, spineAnswerDeviations, breakerState };
 }

@@ -4,7 +4,9 @@
  * (discovery) and `POST /cds-services/fgm-is`. Every call carries the CDS client's JWT
  * (auth/cds-client.ts). The patient comes from `prefetch.patient`, or else from the EPR's FHIR
  * server with the access token it passed; data it cannot get is 412 (the spec). Mod 11 and the
- * under-18 rule run before Spine; Spine is asked through the same core as the other interfaces.
+ * under-18 rule run before Spine, and only an NHS number the Patient marks verified (UK Core
+ * status `01`) is asked about unless the CDS client opts out (`allowUnverified`); Spine is asked
+ * through the same core as the other interfaces.
  * An indicator is one `warning` card; no record, not applicable and every error are
  * `{"cards": []}` (the element shows nothing, MSCA-FGMRISQR-03), the error going to IT through
  * the access log, metrics and audit (MSCA-FGMRISQR-04). Loaded only when `cdsHooks` is configured.
@@ -24,7 +26,7 @@ import { bearerToken } from '../middleware/session-auth.ts';
 import { noStore } from '../middleware/no-store.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
-import type { FgmStatusDeps } from './fgm-status.ts';
+import { spineAuditFields, type FgmStatusDeps } from './fgm-status.ts';
 
 export const SERVICE_ID = 'fgm-is';
 const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -101,17 +103,25 @@ export function authorFor(userId: string, user: unknown): Author {
   return sdsUser && roleProfile ? { kind: 'sds', userId: sdsUser, roleProfileId: roleProfile } : { kind: 'local', localId: userId };
 }
 
-/** The Patient's NHS number (with its UK Core verification status, when given) and birth date. */
-export function patientFacts(patient: Resource): { nhsNumber?: string; verified: boolean; birthDate?: string } {
-  const id = identifiers(patient.identifier).find((i) => i.system === NHS_NUMBER_SYSTEM && typeof i.value === 'string');
-  const status = (Array.isArray(id?.extension) ? id.extension : []).find((e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION) as
-    | { valueCodeableConcept?: { coding?: { code?: unknown }[] } }
-    | undefined;
-  // Where the resource states a verification status, only "verified" will do; without one the EPR vouches for it.
-  const verified = !status || (status.valueCodeableConcept?.coding ?? []).some((c) => c?.code === VERIFIED);
+/**
+ * The Patient's NHS number, whether its UK Core verification status is `01` (verified), and birth
+ * date. Two NHS-number identifiers that differ are `conflicting`: never a guess between them.
+ */
+export function patientFacts(patient: Resource): { nhsNumber?: string; verified: boolean; conflicting: boolean; birthDate?: string } {
+  const ids = identifiers(patient.identifier).filter((i) => i.system === NHS_NUMBER_SYSTEM && typeof i.value === 'string');
+  const numbers = new Set(ids.map((i) => (i.value as string).replace(/\s/g, '')));
+  // Fails closed, as the element does (MSCA-FGMRISDQ-01, FGMISQ003): verified only when every
+  // NHS-number identifier states status 01; no status at all is not verified.
+  const verified = ids.length > 0 && ids.every((id) => {
+    const status = (Array.isArray(id.extension) ? id.extension : []).find((e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION) as
+      | { valueCodeableConcept?: { coding?: { code?: unknown }[] } }
+      | undefined;
+    return (status?.valueCodeableConcept?.coding ?? []).some((c) => c?.code === VERIFIED);
+  });
   return {
-    ...(id ? { nhsNumber: (id.value as string).replace(/\s/g, '') } : {}),
+    ...(numbers.size === 1 ? { nhsNumber: [...numbers][0]! } : {}),
     verified,
+    conflicting: numbers.size > 1,
     ...(typeof patient.birthDate === 'string' ? { birthDate: patient.birthDate } : {}),
   };
 }
@@ -197,14 +207,16 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
     const facts = patientFacts(patient);
     if (facts.nhsNumber && /^\d{10}$/.test(facts.nhsNumber)) noteAudit(c, { nhsNumber: facts.nhsNumber });
+    if (facts.conflicting) throw new SmspError('patient-data-unavailable', 'Patient has two different NHS numbers');
     if (!facts.nhsNumber || !facts.birthDate) throw new SmspError('patient-data-unavailable', 'Patient has no NHS number or no birthDate');
-    if (!facts.verified) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number not verified');
-    if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, 'INVALID_NHS_NUMBER', 'NHS number fails modulus 11');
+    // Clinical safety: an unverified number may be another child's; only a configured opt-out asks Spine.
+    if (!facts.verified && !client.allowUnverified) return noCards(c, deps.vocabulary.codeFor('patient-data-unavailable'), 'NHS number not verified (UK Core status is not 01)');
+    if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, deps.vocabulary.codeFor('nhs-number-fails-modulus-11'), 'NHS number fails modulus 11');
     const today = ukToday(deps.now());
-    if (!isIsoDate(facts.birthDate) || facts.birthDate > today) return noCards(c, 'INVALID_PARAMETER', 'birthDate is not a past YYYY-MM-DD');
+    if (!isIsoDate(facts.birthDate) || facts.birthDate > today) return noCards(c, deps.vocabulary.codeFor('birth-date-invalid'), 'birthDate is not a past YYYY-MM-DD');
     // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday.
     noteAudit(c, { outcomeEraseOn: eighteenthBirthday(facts.birthDate) });
-    if (!isUnder18(facts.birthDate, today)) return noCards(c, 'PATIENT_OVER_18', 'patient is 18 or over');
+    if (!isUnder18(facts.birthDate, today)) return noCards(c, deps.vocabulary.codeFor('patient-18-or-over'), 'patient is 18 or over');
 
     const outcome = await askSpine(deps, {
       nhsNumber: facts.nhsNumber,
@@ -214,7 +226,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       clientId: client.id,
       signal: c.req.raw.signal,
     });
-    noteAudit(c, { spineMessageId: outcome.spineMessageId, spineResponseId: outcome.spineResponseId, answeredBySpine: outcome.answeredBySpine });
+    noteAudit(c, spineAuditFields(outcome));
     if (outcome.code !== 'SUCCESS') return noCards(c, outcome.code, outcome.reason);
     c.set('outcomeCode', 'SUCCESS');
     return c.json({ cards: [indicatorCard(outcome.assessmentDate!, outcome.checkedAt)] });

@@ -23,6 +23,7 @@ export const BodySchema = z.strictObject({
 });
 
 export interface FgmStatusDeps extends ReplyDeps, AskSpineDeps {
+  log: ReplyDeps['log'];
   now: () => Date;
 }
 
@@ -31,9 +32,28 @@ export function organisationName(client: ClientConfig, odsCode: string): string 
   return client.orgNames?.[odsCode] ?? (odsCode === client.odsCode ? client.name : odsCode);
 }
 
+/**
+ * The audit fields of a Spine outcome: the message ids, whether Spine answered, and in `detail`
+ * where its answer departed from the profiles and was transformed, or why it was refused, so IT can
+ * tell NHS England (SMSP-VAL-004). Fixed phrases and profile paths only.
+ */
+export function spineAuditFields(outcome: SpineOutcome) {
+  const detail = {
+    ...(outcome.deviations?.length ? { spineAnswerDeviations: outcome.deviations } : {}),
+    // `deviations` is set once an answer was read: a reason then is about Spine's answer.
+    ...(outcome.reason && outcome.deviations ? { spineAnswerNotUsed: outcome.reason } : {}),
+  };
+  return {
+    spineMessageId: outcome.spineMessageId,
+    spineResponseId: outcome.spineResponseId,
+    answeredBySpine: outcome.answeredBySpine,
+    ...(Object.keys(detail).length ? { detail: JSON.stringify(detail) } : {}),
+  };
+}
+
 /** Puts what Spine said on the audit record, the log line and, for a busy tone, Retry-After. */
 export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome): void {
-  noteAudit(c, { spineMessageId: outcome.spineMessageId, spineResponseId: outcome.spineResponseId, answeredBySpine: outcome.answeredBySpine });
+  noteAudit(c, spineAuditFields(outcome));
   if (outcome.reason) c.set('refusalReason', outcome.reason);
   if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
 }

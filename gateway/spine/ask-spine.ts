@@ -1,9 +1,11 @@
 /**
  * @module spine/ask-spine
  * The core both gateway interfaces share: build the FGMQuery_2_0 message with the SMSP's own ASID
- * as source (SMSP-IG-003), send it, and map Spine's validated answer to one vocabulary code.
- * An answer that is not for our request, or carries a code we do not know, is never guessed at:
- * it becomes RESPONSE_MESSAGE_VALIDATION_ERROR (SMSP-VAL-004). A message of ours that breaks the
+ * as source (SMSP-IG-003), send it, and map Spine's answer to one vocabulary code. The answer the
+ * safety core (answer-safety.ts) will not vouch for — not for our request, another patient, an
+ * impossible date, a code we do not know — is never guessed at: it becomes
+ * RESPONSE_MESSAGE_VALIDATION_ERROR. Any other departure from the profiles is transformed and
+ * reported, never a reason to hide an indicator (SMSP-VAL-004). A message of ours that breaks the
  * profiles is never sent: GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE instead.
  */
 import { loadProfiles } from '../fhir/profile-snapshots.ts';
@@ -11,6 +13,9 @@ import { validateMessage } from '../fhir/profile-validator.ts';
 import { buildQueryBundle } from '../fhir/query-bundle.ts';
 import type { Author, Organization } from '../fhir/types.ts';
 import type { Vocabulary } from '../fhir/vocabulary.ts';
+import type { XmlElement } from '../fhir/xml.ts';
+import type { Logger } from '../logger.ts';
+import { checkAnswer, DEFAULT_SKEW } from './answer-safety.ts';
 import type { ProtectedSpine } from './protected-spine.ts';
 import type { Priority } from './rate-limiter.ts';
 
@@ -25,7 +30,13 @@ export interface AskSpineDeps {
   spineAsid: string;
   /** The gateway's clock (SMSP-AUDIT-010): the message's timestamp is the same instant source as the audit record's. */
   now?: () => Date;
+  /** How far Spine's timestamp may be from the gateway's clock (config `spine.answerTimestamp`). */
+  answerSkew?: { maxAheadSeconds: number; maxBehindSeconds: number };
+  /** `fgm_spine_answer_deviations_total`, by profile path. */
+  deviationCounter?: { inc(labels: { path: string }): void };
+  log?: Logger;
 }
+
 
 export interface SpineQuestion {
   nhsNumber: string;
@@ -52,6 +63,8 @@ export interface SpineOutcome {
   assessmentDate: string | null;
   /** Fixed phrase for logs when the answer was refused. */
   reason?: string;
+  /** Where Spine's answer departed from the profiles and was transformed: profile paths and fixed phrases. */
+  deviations?: string[];
   /** With SPINE_BUSY: when to try again (the Retry-After header). */
   retryAfterSeconds?: number;
 }
@@ -82,25 +95,42 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   if (answer.kind === 'failure') return { ...base, code: deps.vocabulary.codeFor(answer.code === 'COULD_NOT_CONNECT_TO_SPINE' ? 'spine-unreachable' : 'spine-answer-invalid'), answeredBySpine: false, reason: answer.reason };
   if (answer.kind === 'abandoned') return { ...base, code: deps.vocabulary.codeFor('client-went-away'), answeredBySpine: false, reason: 'client went away' };
 
-  const r = answer.response;
-  const refuse = (reason: string): SpineOutcome => ({ ...base, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason });
-  if (r.respondsTo !== built.messageId) return refuse('response is for another request');
-  if (r.sourceAsid !== deps.spineAsid || r.destinationAsid !== deps.smspAsid) return refuse('response ASIDs do not match');
+  // One tree for all three readers: the deviation report, the safety core and the mapping.
+  const deviations = reportDeviations(deps, answer.tree);
+  const verdict = checkAnswer(answer.tree, {
+    messageId: built.messageId,
+    nhsNumber: q.nhsNumber,
+    smspAsid: deps.smspAsid,
+    spineAsid: deps.spineAsid,
+    httpStatus: answer.httpStatus,
+    now: (deps.now ?? (() => new Date()))(),
+    maxAheadMs: (deps.answerSkew?.maxAheadSeconds ?? DEFAULT_SKEW.maxAheadSeconds) * 1000,
+    maxBehindMs: (deps.answerSkew?.maxBehindSeconds ?? DEFAULT_SKEW.maxBehindSeconds) * 1000,
+    isKnownCode: (code) => deps.vocabulary.find(code) !== undefined,
+  });
+  const seen = { ...base, spineResponseId: verdict.spineMessageId, deviations };
+  if (!verdict.usable) return { ...seen, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason: `unsafe Spine answer: ${verdict.reason}` };
+  const answered = { ...seen, checkedAt: verdict.timestamp, answeredBySpine: true };
+  const said = verdict.outcome;
+  if (said.kind === 'indicator') return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate };
+  const code = said.code;
+  // SMSP-ERR-006: Spine refusing the parameters or the structure of the query is rejected input,
+  // as the SMSP's own validation would reject it: the client gets SMSP-0001 either way.
+  if (code === 'INVALID_PARAMETER' || code === 'MESSAGE_NOT_WELL_FORMED') {
+    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('spine-refused-our-message'), reason: `Spine refused our message: ${code}` };
+  }
+  return { ...answered, code };
+}
 
-  const answered = { ...base, spineResponseId: r.messageId, checkedAt: r.timestamp, answeredBySpine: true };
-  if (r.outcome.kind === 'indicator') {
-    if (r.outcome.nhsNumber !== q.nhsNumber) return refuse('indicator is for another patient');
-    if (answer.httpStatus !== 200 || r.responseCode !== 'ok') return refuse('indicator with an error status');
-    return { ...answered, code: 'SUCCESS', assessmentDate: r.outcome.assessmentDate };
+/**
+ * Notes where Spine's answer departs from the profiles without changing its meaning: one log line
+ * of fixed phrases each and a count by profile path, so IT can tell NHS England (SMSP-VAL-004).
+ */
+function reportDeviations(deps: AskSpineDeps, tree: XmlElement): string[] {
+  const found = validateMessage(tree, { inferProfiles: 'response' });
+  for (const v of found) {
+    deps.deviationCounter?.inc({ path: v.path });
+    deps.log?.({ level: 'warn', msg: 'Spine answer deviates from the profiles; used as transformed', path: v.path, deviation: v.message });
   }
-  const row = deps.vocabulary.find(r.outcome.code);
-  if (!row || row.code === 'SUCCESS') return refuse('unknown outcome code');
-  // response.code alone cannot tell: the codec writes `ok` for a not-found outcome, as Spine does.
-  if (answer.httpStatus < 400) return refuse('error outcome with a success status');
-  // SMSP-ERR-006: the SMSP validated the client's input and built this message itself, so Spine
-  // refusing its parameters or its structure is the SMSP's failure, never the client's bad input.
-  if (row.code === 'INVALID_PARAMETER' || row.code === 'MESSAGE_NOT_WELL_FORMED') {
-    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('spine-refused-our-message'), reason: `Spine refused our message: ${row.code}` };
-  }
-  return { ...answered, code: row.code };
+  return found.map((v) => `${v.path} ${v.message}`);
 }

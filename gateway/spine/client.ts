@@ -1,30 +1,29 @@
 /**
  * @module spine/client
  * The gateway's one way to Spine: an HTTPS POST of the FGMQuery_2_0 bundle with TLS mutual
- * authentication over ONE keep-alive agent. Every answer is validated with the codec before use
- * (SMSP-VAL-004); nothing is cached (SMSP-FGMRI-003) and nothing is retried — the
+ * authentication over ONE keep-alive agent. Every answer is parsed once, defensively, into the
+ * tree the safety core, the deviation report and the mapping all read (SMSP-VAL-004); nothing is cached (SMSP-FGMRI-003) and nothing is retried — the
  * implementation guide leaves retries to the querying party.
  */
 import { Agent, request } from 'node:https';
-import { parseQueryResponse } from '../fhir/response-bundle.ts';
-import type { QueryResponse } from '../fhir/types.ts';
+import { parseXml, type XmlElement } from '../fhir/xml.ts';
 import type { TlsMaterial } from '../key-material.ts';
 
 export const SOAP_ACTION = 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0';
 
-/** Spine answered with a profile-valid FGMQueryResponse_2_0 (any HTTP status). */
+/** Spine answered with well-formed FHIR XML (any HTTP status): whether it can be used is the safety core's call. */
 export interface SpineAnswer {
   kind: 'answer';
   httpStatus: number;
-  response: QueryResponse;
+  tree: XmlElement;
 }
 
 /**
  * Spine could not be asked or its answer cannot be used. `reason` is a fixed phrase for logs.
  * - COULD_NOT_CONNECT_TO_SPINE: no connection, TLS failure, dropped connection or deadline passed.
  * - RESPONSE_MESSAGE_VALIDATION_ERROR: an answer arrived but is not a valid FGM-IS response
- *   (wrong content type, too large, not XML, profile-invalid) — including an HTTP 5xx whose body
- *   is not a valid OperationOutcome bundle: we reached Spine, so "could not connect" would mislead.
+ *   (wrong content type, too large, not well-formed XML) — including an HTTP 5xx whose body
+ *   is not XML: we reached Spine, so "could not connect" would mislead.
  */
 export interface SpineFailure {
   kind: 'failure';
@@ -126,9 +125,9 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
           if (!res.complete) fail('COULD_NOT_CONNECT_TO_SPINE', 'connection lost during response', status);
         });
         res.on('end', () => {
-          const parsed = parseQueryResponse(Buffer.concat(chunks).toString('utf8'));
-          if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', `response ${parsed.error.kind} at ${parsed.error.element}`, status);
-          done({ kind: 'answer', httpStatus: status, response: parsed.value });
+          const parsed = parseXml(Buffer.concat(chunks).toString('utf8'));
+          if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not-well-formed', status);
+          done({ kind: 'answer', httpStatus: status, tree: parsed.value });
         });
       });
       req.end(body);

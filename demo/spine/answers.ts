@@ -1,0 +1,127 @@
+/**
+ * @module demo/spine/answers
+ * The simulator's answers, made from the spec's own example messages (copied into
+ * `examples/`, as the profiles were copied into the gateway) with their values templated — never
+ * with the gateway's builder, so the gateway meets answers written the way Spine writes them.
+ * The variants rewrite an answer as a Spine might send it: harmless deviations the gateway must
+ * still show (no meta.profile, xsi: attributes, extra elements, another order, whitespace and
+ * comments) and unsafe ones it must never show (another patient, impossible dates, another code).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/** Spine's ASID, as the spec's examples write it. */
+export const SPINE_ASID = '990101234567';
+
+const example = (name: string) => readFileSync(new URL(`./examples/${name}.xml`, import.meta.url), 'utf8');
+const FOUND = example('query-response-2-0-indicator-found');
+const ERROR = example('query-response-2-0-invalid-nhs-number');
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Replaces the one occurrence of `from` in the template: a template that changed fails loudly, never silently. */
+function put(xml: string, from: string, to: string): string {
+  const at = xml.indexOf(from);
+  if (at < 0 || xml.indexOf(from, at + 1) >= 0) throw new Error(`simulator template: ${from} is not in the example exactly once`);
+  return xml.slice(0, at) + to + xml.slice(at + from.length);
+}
+const setValue = (xml: string, from: string, to: string) => put(xml, `value="${from}"`, `value="${escape(to)}"`);
+
+export interface Addressing {
+  /** The request's MessageHeader id. */
+  respondsTo: string;
+  destinationAsid: string;
+  destinationName?: string | undefined;
+  timestamp: Date;
+}
+
+/** The header values both examples share, set for this answer; FHIR namespace declared, as Spine's answers do. */
+function address(xml: string, bundleId: string, headerId: string, a: Addressing): string {
+  let out = put(xml, '<Bundle>', '<Bundle xmlns="http://hl7.org/fhir">');
+  out = setValue(out, bundleId, randomUUID());
+  out = setValue(out, headerId, randomUUID());
+  out = setValue(out, '2015-07-04T10:10:15+00:00', a.timestamp.toISOString());
+  out = setValue(out, '14daadee-26e1-4d6a-9e6a-7f4af9b58877', a.respondsTo);
+  out = setValue(out, 'urn:nhs:addressing:asid:047192794544', `urn:nhs:addressing:asid:${a.destinationAsid}`);
+  return a.destinationName ? setValue(out, 'FooBar NHS Trust', a.destinationName) : put(out, '<name value="FooBar NHS Trust"/>', '');
+}
+
+/** An indicator answer (spec example "indicator found"). */
+export function indicatorAnswer(a: Addressing, nhsNumber: string, assessmentDate: string): string {
+  let xml = address(FOUND, '13daadee-26e1-4d6a-9e6a-7f4af9b58878', '14daadee-26e1-4d6a-9e6a-7f4af9b58879', a);
+  const [flagId, patientId] = [randomUUID(), randomUUID()];
+  xml = setValue(xml, '8cb73a48-090d-469a-a2b2-04f1e6b11ea2', flagId);
+  xml = setValue(xml, 'Flag/8cb73a48-090d-469a-a2b2-04f1e6b11ea2', `Flag/${flagId}`);
+  xml = setValue(xml, '20daadee-26e1-4d6a-9e6a-7f4af9b58877', patientId);
+  xml = setValue(xml, '#20daadee-26e1-4d6a-9e6a-7f4af9b58877', `#${patientId}`);
+  xml = setValue(xml, '1234567890', nhsNumber);
+  return setValue(xml, '2015-02-04', assessmentDate);
+}
+
+export interface ErrorRow {
+  code: string;
+  display: string;
+  severity: string;
+  issueType: string;
+}
+
+/** An error answer (spec example "invalid NHS number"); `response.code` is `ok` for a not-found outcome, as Spine writes it. */
+export function errorAnswer(a: Addressing, row: ErrorRow): string {
+  let xml = address(ERROR, '22daadee-26e1-4d6a-9e6a-7f4af9b58892', '14daadee-26e1-4d6a-9e6a-7f4af9b58879', a);
+  const fatal = row.severity === 'fatal' || (row.severity === 'error' && row.issueType !== 'not-found');
+  xml = setValue(xml, 'fatal-error', fatal ? 'fatal-error' : 'ok');
+  xml = setValue(xml, '22daadee-26e1-4d6a-9e6a-7f4af9b58877', randomUUID());
+  xml = put(xml, '<severity value="error"/>', `<severity value="${escape(row.severity)}"/>`);
+  xml = put(xml, '<code value="invalid"/>', `<code value="${escape(row.issueType)}"/>`);
+  xml = setValue(xml, 'INVALID_NHS_NUMBER', row.code);
+  return setValue(xml, 'Invalid NHS Number', row.display);
+}
+
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+
+/** Harmless: what the profiles would flag but FHIR allows, and the meaning is unchanged. */
+export const HARMLESS_VARIANTS = {
+  /** Every `meta` left out (the profiles have it min 0). */
+  'no-meta-profile': (xml: string) => xml.replace(/<meta><profile value="[^"]*"\/><\/meta>/g, ''),
+  /** XML Schema instance attributes, as schema-generated writers add them. */
+  'xsi-attributes': (xml: string) =>
+    xml
+      .replace('<Bundle xmlns="http://hl7.org/fhir">', `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}" xsi:schemaLocation="http://hl7.org/fhir fhir-all.xsd">`)
+      .replace(/<timestamp value="([^"]*)"\/>/, '<timestamp value="$1" xsi:type="instant"/>'),
+  /** Elements DSTU2 allows that the profiles leave out or set to max 0: language, narrative, extension, category, reason, fullUrl. */
+  'extra-elements': (xml: string) =>
+    xml
+      .replace(/<entry><resource>/g, () => `<entry><fullUrl value="urn:uuid:${randomUUID()}"/><resource>`)
+      .replace(/(<MessageHeader>(?:<id value="[^"]*"\/>)(?:<meta>.*?<\/meta>)?)/, '$1<language value="en-GB"/>')
+      .replace(/(<\/source><destination>.*?<\/destination>)/, '$1<reason><text value="FGM-IS query"/></reason>')
+      .replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, '$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">FGM risk indicator</div></text>')
+      .replace('<status value="active"/>', '<extension url="https://fgm-status.example/StructureDefinition/note"><valueString value="simulated"/></extension><category><text value="Safeguarding"/></category><status value="active"/>'),
+  /** Another element order, indentation and comments: same elements, same values. */
+  reordered: (xml: string) =>
+    xml
+      .replace(/(<event>.*?<\/event>)(<response>.*?<\/response>)/, '$2$1')
+      .replace(/(<status value="active"\/>)(<period>.*?<\/period>)(<subject>.*?<\/subject>)(<code>.*?<\/code>)/, '$4$3$2$1')
+      .replace(/></g, '>\n  <')
+      .replace('<MessageHeader>', '<!-- the answer header --><MessageHeader>')
+      .replace(/<\/Bundle>$/, '<!-- end of answer --></Bundle>'),
+} as const;
+
+/** Unsafe: each changes what the answer says about a child; the gateway must never show it. */
+export const UNSAFE_VARIANTS = {
+  'other-patient': (xml: string, asked: string) => setValue(xml, asked, asked === '9990000026' ? '9990000042' : '9990000026'),
+  'impossible-date': (xml: string) => xml.replace(/(<period><start value=")[^"]*"/, '$12023-02-30"'),
+  'date-after-timestamp': (xml: string) =>
+    xml.replace(/(<period><start value=")[^"]*"/, () => {
+      const ts = /<timestamp value="([^"]*)"/.exec(xml)![1]!;
+      return `<period><start value="${new Date(Date.parse(ts) + 2 * 86_400_000).toISOString().slice(0, 10)}"`;
+    }),
+  'timestamp-ahead': (xml: string) => xml.replace(/<timestamp value="([^"]*)"/, (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) + 86_400_000).toISOString()}"`),
+  'timestamp-behind': (xml: string) => xml.replace(/<timestamp value="([^"]*)"/, (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) - 3 * 86_400_000).toISOString()}"`),
+  'other-risk-code': (xml: string) => put(xml, '<code value="FGM"/>', '<code value="CPIS"/>'),
+  'invalid-flag': (xml: string) => put(xml, '<status value="active"/>', '<status value="inactive"/>'),
+  'not-our-request': (xml: string) => xml.replace(/(<response><identifier value=")[^"]*"/, `$1${randomUUID()}"`),
+  'wrong-event': (xml: string) => put(xml, 'clinicals-sync:FGMQueryResponse_2_0', 'clinicals-sync:FGMQuery_2_0'),
+} as const;
+
+export type HarmlessVariant = keyof typeof HARMLESS_VARIANTS;
+export type UnsafeVariant = keyof typeof UNSAFE_VARIANTS;

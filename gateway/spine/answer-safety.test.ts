@@ -1,0 +1,151 @@
+/**
+ * The safety core on the spec's own example answers (the oracle: spec/examples, and hand-written
+ * expectations), each rewritten in one way that must, or must not, make the answer unusable.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { example, withChild, without, withValue } from '../../test/helpers/fhir-fixtures.ts';
+import { parseXml } from '../fhir/xml.ts';
+import { checkAnswer, type AnswerExpectation } from './answer-safety.ts';
+
+const FOUND = example('query-response-2-0-indicator-found');
+const ERROR = example('query-response-2-0-invalid-nhs-number');
+/** What the examples answer: the request id, ASIDs, patient and clock they carry. */
+const EXPECT: AnswerExpectation = {
+  messageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58877',
+  nhsNumber: '1234567890',
+  smspAsid: '047192794544',
+  spineAsid: '990101234567',
+  httpStatus: 200,
+  now: new Date('2015-07-04T10:10:15Z'),
+  maxAheadMs: 300_000,
+  maxBehindMs: 86_400_000,
+  isKnownCode: (c) => ['SUCCESS', 'INVALID_NHS_NUMBER', 'NO_RECORD_FOUND'].includes(c),
+};
+
+const check = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const r = parseXml(xml);
+  assert.ok(r.ok, 'fixture parses');
+  return checkAnswer(r.value, { ...EXPECT, ...over });
+};
+const reason = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const v = check(xml, over);
+  return v.usable ? 'usable' : v.reason;
+};
+const at = (iso: string) => new Date(iso);
+
+describe('safety core: the spec example indicator', () => {
+  test('SMSP-VAL-004 the example indicator is usable: its assessment date and timestamp, and Spine\'s message id', () => {
+    assert.deepEqual(check(FOUND), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'indicator', assessmentDate: '2015-02-04' } });
+  });
+  test('SMSP-VAL-004 meta is no business of the safety core: the example without any meta is usable', () => {
+    let xml = FOUND;
+    for (const p of ['Bundle.meta', 'MessageHeader.meta', 'Flag.meta', 'Patient.meta']) xml = without(xml, p);
+    assert.equal(reason(xml), 'usable');
+  });
+  test('not a message Bundle, or not one MessageHeader', () => {
+    assert.equal(reason('<Flag xmlns="http://hl7.org/fhir"/>'), 'answer has no single MessageHeader');
+    assert.equal(reason(FOUND.replace(/<Bundle>/, '<Bundle xmlns="urn:other">')), 'answer has no single MessageHeader');
+    const header = /<entry><resource><MessageHeader>.*?<\/entry>/.exec(FOUND)![0];
+    assert.equal(reason(FOUND.replace(header, header + header)), 'answer has no single MessageHeader');
+    assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'answer has no single MessageHeader');
+    const { spineMessageId } = check(without(FOUND, 'MessageHeader.id'));
+    assert.equal(spineMessageId, null);
+    // Only a FHIR Bundle's entries count, whatever the root holds.
+    assert.equal(reason(FOUND.replace('<Bundle>', '<Basic>').replace('</Bundle>', '</Basic>')), 'answer has no single MessageHeader');
+    assert.equal(reason(FOUND.replace('<Bundle>', '<o:Bundle xmlns:o="urn:other" xmlns="http://hl7.org/fhir">').replace('</Bundle>', '</o:Bundle>')), 'answer has no single MessageHeader');
+  });
+  test('SMSP-VAL-004 entries are read leniently: an empty entry, and a foreign element beside the resource, change nothing', () => {
+    assert.equal(reason(FOUND.replace('</Bundle>', '<entry/><entry><resource/></entry></Bundle>')), 'usable');
+    assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:note xmlns:x="urn:x"/><Flag>')), 'usable');
+  });
+  test('SMSP-VAL-004 an answer that is not for our request is refused', () => {
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0')), 'event is not FGMQueryResponse_2_0');
+    assert.equal(reason(without(FOUND, 'MessageHeader.event')), 'event is not FGMQueryResponse_2_0');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.response.identifier', 'someone-else')), 'response is for another request');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.source.endpoint', 'urn:nhs:addressing:asid:111111111111')), 'response ASIDs do not match');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.destination.endpoint', 'urn:nhs:addressing:asid:111111111111')), 'response ASIDs do not match');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.source.endpoint', '990101234567')), 'response ASIDs do not match');
+    // Two values where one is allowed: never a guess, even when the first is ours.
+    assert.equal(reason(withChild(FOUND, 'MessageHeader.response', ['identifier', { value: 'another' }])), 'response is for another request');
+    assert.equal(reason(withChild(FOUND, 'Flag', ['status', { value: 'active' }])), 'indicator status is not active');
+  });
+  test('Spine\'s timestamp must be a real instant within the skew of our clock (boundaries included)', () => {
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-02-30T10:10:15+00:00')), 'timestamp is not a real instant');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04')), 'timestamp is not a real instant');
+    assert.equal(reason(without(FOUND, 'MessageHeader.timestamp')), 'timestamp is not a real instant');
+    assert.equal(reason(FOUND, { now: at('2015-07-04T10:05:15Z') }), 'usable', 'exactly 5 minutes ahead');
+    assert.equal(reason(FOUND, { now: at('2015-07-04T10:05:14Z') }), 'timestamp is ahead of the gateway clock by more than the allowed skew');
+    assert.equal(reason(FOUND, { now: at('2015-07-05T10:10:15Z') }), 'usable', 'exactly 24 h behind');
+    assert.equal(reason(FOUND, { now: at('2015-07-05T10:10:16Z') }), 'timestamp is behind the gateway clock by more than the allowed skew');
+    assert.equal(reason(FOUND, { now: at('2015-07-04T10:10:20Z'), maxBehindMs: 4000 }), 'timestamp is behind the gateway clock by more than the allowed skew');
+    assert.equal(reason(FOUND, { now: at('2015-07-04T10:10:10Z'), maxAheadMs: 4000 }), 'timestamp is ahead of the gateway clock by more than the allowed skew');
+  });
+  test('one Flag or OperationOutcome, never a guess between two', () => {
+    const flag = /<entry><resource><Flag>.*?<\/entry>/.exec(FOUND)![0];
+    assert.equal(reason(FOUND.replace(flag, '')), 'answer has no single Flag or OperationOutcome');
+    assert.equal(reason(FOUND.replace(flag, flag + flag)), 'answer has no single Flag or OperationOutcome');
+  });
+  test('SMSP-VAL-004 status active and the FGM risk code only', () => {
+    assert.equal(reason(withValue(FOUND, 'Flag.status', 'inactive')), 'indicator status is not active');
+    assert.equal(reason(without(FOUND, 'Flag.status')), 'indicator status is not active');
+    assert.equal(reason(withValue(FOUND, 'Flag.code.coding.code', 'CPIS')), 'indicator is not the FGM risk indicator');
+    assert.equal(reason(withValue(FOUND, 'Flag.code.coding.system', 'http://snomed.info/sct')), 'indicator is not the FGM risk indicator');
+    assert.equal(reason(without(FOUND, 'Flag.code.coding')), 'indicator is not the FGM risk indicator');
+    assert.equal(reason(without(FOUND, 'Flag.code')), 'indicator is not the FGM risk indicator');
+    assert.equal(reason(withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0' }], ['code', { value: 'CPIS' }]]])), 'indicator is not the FGM risk indicator');
+    assert.equal(reason(withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0' }], ['code', { value: 'FGM' }]]])), 'usable', 'the FGM coding twice is still FGM');
+  });
+  test('SMSP-VAL-004 the indicator must name the child we asked about', () => {
+    assert.equal(reason(withValue(FOUND, 'Patient.identifier.value', '9990000026')), 'indicator is for another patient');
+    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }], ['value', { value: '9990000026' }]]])), 'indicator is for another patient');
+    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }], ['value', { value: '1234567890' }]]])), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Patient.identifier.system', 'http://example.org/mrn')), 'indicator names no patient by NHS number');
+    assert.equal(reason(withValue(FOUND, 'Flag.subject.reference', '#someone-else')), 'indicator names no patient by NHS number');
+    assert.equal(reason(without(FOUND, 'Flag.subject')), 'indicator names no patient by NHS number');
+    const contained = /<contained>.*?<\/contained>/.exec(FOUND)![0];
+    assert.equal(reason(FOUND.replace(contained, contained + contained)), 'indicator names no patient by NHS number', 'two Patients with the referenced id');
+  });
+  test('SMSP-VAL-004 a real assessment date, not after Spine\'s timestamp', () => {
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02-30')), 'assessment date is not a real date');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02')), 'assessment date is not a real date');
+    assert.equal(reason(without(FOUND, 'Flag.period.start')), 'assessment date is not a real date');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04')), 'usable', 'the same day');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-05')), 'assessment date is after the timestamp');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:15+00:00')), 'usable', 'the same instant');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')), 'assessment date is after the timestamp');
+    // 23:30 UTC is 00:30 the next day in British Summer Time: that UK date is not after Spine's time.
+    const late = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04T23:30:00+00:00');
+    assert.equal(reason(withValue(late, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T23:30:00Z') }), 'usable');
+    assert.equal(reason(withValue(late, 'Flag.period.start', '2015-07-06'), { now: at('2015-07-04T23:30:00Z') }), 'assessment date is after the timestamp');
+    // Written with an offset ahead of the UK: the written date counts too.
+    const ahead = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-05T00:30:00+02:00');
+    assert.equal(reason(withValue(ahead, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T22:30:00Z') }), 'usable');
+  });
+  test('an indicator needs HTTP 200 and response code ok', () => {
+    assert.equal(reason(FOUND, { httpStatus: 500 }), 'indicator with an error status');
+    assert.equal(reason(FOUND, { httpStatus: 201 }), 'indicator with an error status');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.response.code', 'fatal-error')), 'indicator with an error status');
+  });
+});
+
+describe('safety core: the spec example error', () => {
+  test('SMSP-ERR-004 the example error is usable with its vocabulary code', () => {
+    assert.deepEqual(check(ERROR, { httpStatus: 400 }), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' } });
+  });
+  test('an error code outside the vocabulary, or SUCCESS, is refused', () => {
+    assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'MADE_UP'), { httpStatus: 400 }), 'unknown outcome code');
+    assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'SUCCESS'), { httpStatus: 400 }), 'unknown outcome code');
+    assert.equal(reason(without(ERROR, 'OperationOutcome.issue.details.coding.code'), { httpStatus: 400 }), 'unknown outcome code');
+    assert.equal(reason(without(ERROR, 'OperationOutcome.issue'), { httpStatus: 400 }), 'unknown outcome code');
+  });
+  test('an error answer needs an error HTTP status (400 and over)', () => {
+    assert.equal(reason(ERROR, { httpStatus: 200 }), 'error outcome with a success status');
+    assert.equal(reason(ERROR, { httpStatus: 399 }), 'error outcome with a success status');
+    assert.equal(reason(ERROR, { httpStatus: 404 }), 'usable');
+  });
+  test('the error answer is checked for our request and clock too', () => {
+    assert.equal(reason(withValue(ERROR, 'MessageHeader.response.identifier', 'x'), { httpStatus: 400 }), 'response is for another request');
+    assert.equal(reason(ERROR, { httpStatus: 400, now: at('2015-07-06T00:00:00Z') }), 'timestamp is behind the gateway clock by more than the allowed skew');
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The answer mapping of the core (askSpine) with a fake protected Spine whose answers are written
+ * by the simulator's templates (demo/spine/answers.ts, from the spec's example messages), not by
+ * the gateway's builder: each kind of answer maps to the vocabulary code the README table names.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { errorAnswer, HARMLESS_VARIANTS, indicatorAnswer, SPINE_ASID } from '../../demo/spine/answers.ts';
+import { loadVocabulary } from '../fhir/vocabulary.ts';
+import { parseXml } from '../fhir/xml.ts';
+import { askSpine, type AskSpineDeps } from './ask-spine.ts';
+import type { ProtectedSpine } from './protected-spine.ts';
+
+const SMSP_ASID = '200000000111';
+const NOW = new Date('2026-07-01T13:14:15.000Z');
+const vocabulary = loadVocabulary();
+const QUESTION = { nhsNumber: '9990000018', author: { kind: 'local' as const, localId: 'ajones' }, organization: { odsCode: 'RX1', name: 'Trust' }, priority: 'interactive' as const, clientId: 'epr' };
+
+type Reply = (messageId: string) => Awaited<ReturnType<ProtectedSpine['query']>>;
+/** An answer as text, parsed the way the client parses it. */
+const tree = (xml: string) => {
+  const r = parseXml(xml);
+  assert.ok(r.ok);
+  return r.value;
+};
+const addressed = (respondsTo: string, timestamp = NOW) => ({ respondsTo, destinationAsid: SMSP_ASID, timestamp });
+const rowOf = (code: string) => vocabulary.get(code);
+
+function ask(reply: Reply, over: Partial<AskSpineDeps> = {}) {
+  const counted: string[] = [];
+  const logged: Record<string, unknown>[] = [];
+  const spine: ProtectedSpine = { query: async (xml) => reply(/<MessageHeader><id value="([^"]+)"/.exec(xml)![1]!) };
+  const deps: AskSpineDeps = { spine, vocabulary, smspAsid: SMSP_ASID, spineAsid: SPINE_ASID, now: () => NOW, deviationCounter: { inc: ({ path }) => counted.push(path) }, log: (f) => logged.push(f), ...over };
+  return askSpine(deps, QUESTION).then((outcome) => ({ outcome, counted, logged }));
+}
+
+describe('askSpine: mapping what Spine answered', () => {
+  test('SMSP-FGMRI-001 a usable indicator is SUCCESS with the assessment date, Spine\'s time and ids, answered by Spine', async () => {
+    let sent = '';
+    const { outcome, counted, logged } = await ask((id) => ((sent = id), { kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(id), '9990000018', '2019-12-10')) }));
+    assert.equal(outcome.code, 'SUCCESS');
+    assert.equal(outcome.assessmentDate, '2019-12-10');
+    assert.equal(outcome.checkedAt, NOW.toISOString());
+    assert.equal(outcome.answeredBySpine, true);
+    assert.equal(outcome.spineMessageId, sent);
+    assert.match(outcome.spineResponseId!, /^[0-9a-f-]{36}$/);
+    assert.notEqual(outcome.spineResponseId, sent);
+    assert.deepEqual(outcome.deviations, []);
+    assert.equal(outcome.reason, undefined);
+    assert.deepEqual([counted, logged], [[], []], 'a conforming answer reports nothing');
+  });
+  test('SMSP-VAL-004 a deviating answer is used, and each deviation counted by path and logged as a fixed phrase', async () => {
+    const { outcome, counted, logged } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS['no-meta-profile'](indicatorAnswer(addressed(id), '9990000018', '2019-12-10'))) }));
+    assert.equal(outcome.code, 'SUCCESS');
+    assert.deepEqual(counted.sort(), ['Bundle.meta.profile', 'Flag.meta.profile', 'MessageHeader.meta.profile', 'Patient.meta.profile']);
+    assert.equal(outcome.deviations!.length, 4);
+    assert.ok(outcome.deviations!.every((d) => / declares no profile: read by the profile its type has in this message$/.test(d)));
+    assert.deepEqual(logged.map((l) => l.path).sort(), counted);
+    for (const l of logged) assert.deepEqual({ ...l, path: 'any' }, { level: 'warn', msg: 'Spine answer deviates from the profiles; used as transformed', path: 'any', deviation: 'declares no profile: read by the profile its type has in this message' });
+  });
+  test('SMSP-VAL-004 an unsafe answer is RESPONSE_MESSAGE_VALIDATION_ERROR, not answered by Spine, with the safety core\'s reason', async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(id), '9990000026', '2019-12-10')) }));
+    assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.assessmentDate, outcome.checkedAt, outcome.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', false, null, null, 'unsafe Spine answer: indicator is for another patient']);
+    assert.match(outcome.spineResponseId!, /^[0-9a-f-]{36}$/, 'Spine\'s message id is still recorded');
+    assert.deepEqual(outcome.deviations, []);
+  });
+  test('the configured skew is the one applied; without one, 5 minutes ahead and 24 hours behind', async () => {
+    const behind = (seconds: number) => (id: string) => ({ kind: 'answer' as const, httpStatus: 200, tree: tree(indicatorAnswer(addressed(id, new Date(NOW.getTime() - seconds * 1000)), '9990000018', '2019-12-10')) });
+    const ahead = (seconds: number) => (id: string) => ({ kind: 'answer' as const, httpStatus: 200, tree: tree(indicatorAnswer(addressed(id, new Date(NOW.getTime() + seconds * 1000)), '9990000018', '2019-12-10')) });
+    assert.equal((await ask(behind(86_400))).outcome.code, 'SUCCESS');
+    assert.equal((await ask(behind(86_401))).outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    assert.equal((await ask(ahead(300))).outcome.code, 'SUCCESS');
+    assert.equal((await ask(ahead(301))).outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    const skew = { answerSkew: { maxAheadSeconds: 10, maxBehindSeconds: 60 } };
+    assert.equal((await ask(behind(60), skew)).outcome.code, 'SUCCESS');
+    assert.equal((await ask(behind(61), skew)).outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    assert.equal((await ask(ahead(10), skew)).outcome.code, 'SUCCESS');
+    assert.equal((await ask(ahead(11), skew)).outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+  });
+  test('SMSP-ERR-004 Spine\'s business codes are replicated, answered by Spine', async () => {
+    for (const code of ['NO_RECORD_FOUND', 'PATIENT_OVER_18', 'ASID_CHECK_FAILED', 'INVALID_NHS_NUMBER']) {
+      const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: rowOf(code).httpStatus, tree: tree(errorAnswer(addressed(id), rowOf(code))) }));
+      assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.assessmentDate, outcome.checkedAt, outcome.reason], [code, true, null, NOW.toISOString(), undefined], code);
+    }
+  });
+  for (const code of ['INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED']) {
+    test(`SMSP-ERR-006 Spine's ${code} is rejected input: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001), with Spine's code in the reason`, async () => {
+      const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), rowOf(code))) }));
+      assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.reason], ['INPUT_MESSAGE_VALIDATION_ERROR', false, `Spine refused our message: ${code}`]);
+      assert.equal(vocabulary.get(outcome.code).smspCode, 'SMSP-0001');
+      assert.equal(outcome.checkedAt, NOW.toISOString());
+    });
+  }
+  test('an error code outside the vocabulary is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), { ...rowOf('INVALID_PARAMETER'), code: 'MADE_UP_CODE' })) }));
+    assert.deepEqual([outcome.code, outcome.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsafe Spine answer: unknown outcome code']);
+  });
+  test('without a counter or a logger (deps are optional), a deviating answer is still used', async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS['xsi-attributes'](indicatorAnswer(addressed(id), '9990000018', '2019-12-10'))) }), { deviationCounter: undefined, log: undefined });
+    assert.equal(outcome.code, 'SUCCESS');
+    assert.ok(outcome.deviations!.length > 0);
+  });
+  test('the question reaches Spine with its priority, client and signal; the gateway clock is the default', async () => {
+    const seen: unknown[] = [];
+    const spine: ProtectedSpine = { query: async (xml, opts) => (seen.push(opts), { kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(/<MessageHeader><id value="([^"]+)"/.exec(xml)![1]!, new Date()), '9990000018', '2019-12-10')) }) };
+    const signal = new AbortController().signal;
+    const base = { spine, vocabulary, smspAsid: SMSP_ASID, spineAsid: SPINE_ASID };
+    assert.equal((await askSpine(base, { ...QUESTION, signal })).code, 'SUCCESS', 'no clock given: the gateway clock, and Spine\'s answer of just now is fresh');
+    await askSpine(base, { ...QUESTION, priority: 'batch', clientId: 'chs' });
+    assert.deepEqual(seen, [{ priority: 'interactive', clientId: 'epr', signal }, { priority: 'batch', clientId: 'chs' }]);
+  });
+  test('no answer: busy, unreachable, unusable, abandoned', async () => {
+    const busy = (await ask(() => ({ kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 }))).outcome;
+    assert.deepEqual([busy.code, busy.answeredBySpine, busy.retryAfterSeconds, busy.reason], ['SPINE_BUSY', false, 3, 'rate limit toward Spine']);
+    const down = (await ask(() => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'timeout' }))).outcome;
+    assert.deepEqual([down.code, down.answeredBySpine, down.reason], ['COULD_NOT_CONNECT_TO_SPINE', false, 'timeout']);
+    const bad = (await ask(() => ({ kind: 'failure', code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', reason: 'wrong content type' }))).outcome;
+    assert.deepEqual([bad.code, bad.answeredBySpine, bad.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', false, 'wrong content type']);
+    const gone = (await ask(() => ({ kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' }))).outcome;
+    assert.deepEqual([gone.code, gone.answeredBySpine, gone.reason], ['CLIENT_CLOSED_REQUEST', false, 'client went away']);
+    for (const o of [busy, down, bad, gone]) assert.deepEqual([o.spineResponseId, o.checkedAt, o.assessmentDate, o.deviations], [null, null, null, undefined]);
+  });
+});

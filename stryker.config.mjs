@@ -1,0 +1,38 @@
+// `npm run mutate`: StrykerJS mutation testing of the modules that decide what a clinician is
+// told (docs/testing.md has the score and every surviving mutant). Not part of `npm test`: it
+// runs the unit tests once per mutant, which takes minutes on a small machine.
+//
+// To add a module (e.g. an audit module later): put it in `mutate` and its unit tests in
+// `tap.testFiles`. Keep to unit tests: a test that starts servers makes every mutant slow.
+
+/** The modules under mutation. A `file:from-to` entry mutates only those lines. */
+const mutate = [
+  // The safety core: whether Spine's answer may be used at all.
+  'gateway/spine/answer-safety.ts',
+  // The profile validator: strict on what we send, the deviation report on what Spine sends.
+  'gateway/fhir/profile-validator.ts',
+  // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
+  // Lines 93-136: update the range when that part of the file moves.
+  'gateway/spine/ask-spine.ts:93-136',
+];
+
+/** The unit tests of those modules (node:test files, run with tsx by the TAP runner). */
+const testFiles = ['gateway/spine/answer-safety.test.ts', 'gateway/fhir/profile-validator.test.ts', 'gateway/spine/ask-spine.test.ts'];
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'tap',
+  tap: { testFiles, nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  mutate,
+  coverageAnalysis: 'perTest',
+  // The machine is shared: one or two test processes at a time.
+  concurrency: 2,
+  timeoutMS: 30_000,
+  ignorePatterns: ['dist', '.data', 'reports', 'widget/node_modules', 'demo/epr', 'deploy'],
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: '.data/mutation/report.html' },
+  jsonReporter: { fileName: '.data/mutation/report.json' },
+  thresholds: { high: 90, low: 85, break: 85 },
+  tempDirName: '.data/stryker-tmp',
+  cleanTempDir: true,
+};
