@@ -42,7 +42,7 @@ describe('FGMISQR009 erase-outcomes from the command line', () => {
       metrics: { host: '127.0.0.1', port: 0 }, listen: { host: '127.0.0.1', port: 0 }, smsp: { asid: '200000000111', odsCode: 'RX1' },
       spine: { endpoint: 'https://127.0.0.1:9/fhir/fgm/query', asid: '990101234567', tls, timeoutMs: 1000, rateLimit: { perSecond: 1, burst: 1 } },
       clients: [{
-        id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [], claims: 'cis2', roleActivities: {}, auditorRoles: [], priority: 'interactive',
+        id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
         token: { issuer: 'https://epr.test', audience: 'gw', publicKeyFile: keys.publicKeyFile, algorithms: ['EdDSA'], maxLifetimeSeconds: 300 },
       }],
       audit: { sqliteFile: file, hmacKeyFile: join(dir, 'hmac.key') },
