@@ -209,6 +209,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       organization: { odsCode: client.odsCode, name: client.name },
       priority: client.priority,
       clientId: client.id,
+      userId: author.kind === 'sds' ? author.userId : author.localId,
       signal: c.req.raw.signal,
     });
     noteAudit(c, { spineMessageId: outcome.spineMessageId, spineResponseId: outcome.spineResponseId, answeredBySpine: outcome.answeredBySpine });
@@ -222,7 +223,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
 export interface CdsCore {
   ask: FgmStatusDeps;
   audit: MiddlewareHandler<GatewayEnv>;
-  limitBody: MiddlewareHandler<GatewayEnv>;
+  /** Run after the JWT check, before the body is read: the per-caller bound and the body limit. */
+  limitBody: MiddlewareHandler<GatewayEnv>[];
 }
 
 export interface CdsHooks {
@@ -253,7 +255,7 @@ export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date 
       app.use('/cds-services', noStore());
       app.use('/cds-services/*', noStore());
       app.get('/cds-services', auth, (c) => c.json(DISCOVERY));
-      app.post(`/cds-services/${SERVICE_ID}`, core.audit, auth, core.limitBody, fgmIsService(core.ask));
+      app.post(`/cds-services/${SERVICE_ID}`, core.audit, auth, ...core.limitBody, fgmIsService(core.ask));
     },
     close: () => jti.close(),
   };
