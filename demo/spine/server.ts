@@ -101,6 +101,8 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   let fault: Fault | null = opts.fault ?? null;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  // Answers kept by the `hold` fault, sent when the fault changes.
+  let held: (() => void)[] = [];
 
   const outcome = (code: string): Outcome => {
     const row = vocabulary.get(code);
@@ -173,6 +175,9 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         timers.add(t);
         return;
       }
+      case 'hold':
+        held.push(() => send(res, a.status, a.xml));
+        return;
       case 'drop':
         return req.socket.destroy();
       case 'http-500':
@@ -257,6 +262,10 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
     profileFailures,
     setFault: (f) => {
       fault = f;
+      if (f?.kind === 'hold') return;
+      const release = held;
+      held = [];
+      release.forEach((answer) => answer());
     },
     close: () =>
       new Promise((resolve) => {
