@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { startSpineSimulator, type SpineSimulator } from '../demo/spine/server.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from '../gateway/audit/anchor.ts';
 import { AUDIT_COLUMNS, type AuditRow } from '../gateway/audit/chain.ts';
-import { migratePostgres, postgresPool, AUDIT_DEADLINE_MS } from '../gateway/audit/postgres-store.ts';
+import { migratePostgres, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openAuditReader, openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
 import { LOCAL_MIDWIFE, startTestStack } from './helpers/stack.ts';
 import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
@@ -318,7 +318,6 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       // No Spine data without an audit record: 9990000018 has an indicator, and the answer does not say so.
       const refused = JSON.parse(failed.body) as { status: string; assessmentDate: string | null };
       assert.deepEqual([refused.status, refused.assessmentDate], ['error', null]);
-      assert.ok(failed.ms < AUDIT_DEADLINE_MS + 1000, `failed closed in ${failed.ms.toFixed(0)} ms`);
       assert.ok(!(await auditedIds()).has(failed.id!), 'the refused answer has no record: it was never given');
       const down = await health(g.url);
       assert.equal(down.http, 503);
