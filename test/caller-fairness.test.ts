@@ -98,12 +98,18 @@ function whenSettled(settled: () => boolean): { poke: () => void; done: Promise<
 }
 
 describe('issue 21: while one caller attacks, another clinician of the same trust gets her indicator', () => {
-  it('300 slow-body connections from one token (listen.maxConnections 200)', { timeout: 120_000 }, async () => {
-    // A long body deadline: the attack holds its sockets for the whole test, so what lets her
+  it('SMSP-PERF-001 300 slow-body connections from one token (listen.maxConnections 200): her request in flight is never the one closed, and her next one is answered', { timeout: 120_000 }, async () => {
+    // Long deadlines: the attack holds its sockets for the whole test, so what lets her
     // through is the per-caller bound and the eviction, not the deadline.
-    const gw = await startChild('slow-body', (r) => Object.assign(r.listen, { maxConnections: 200, bodyTimeoutMs: 120_000, requestTimeoutMs: 120_000, headersTimeoutMs: 60_000 }));
+    const gw = await startChild('slow-body', (r) => Object.assign(r.listen, { maxConnections: 200, bodyTimeoutMs: 120_000, requestTimeoutMs: 120_000, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 120_000 }));
     const sockets: Socket[] = [];
     try {
+      // Her first request is at Spine (held there) before the attack starts: it is being answered.
+      const clinician = userToken('second-clinician');
+      stack.sim.setFault({ kind: 'hold' });
+      const atSpine = stack.sim.received.length;
+      const first = ask(gw.url, clinician);
+      await whenSettled(() => stack.sim.received.length === atSpine + 1).done;
       const body = JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE });
       const head = `POST /api/fgm-status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${userToken('attacker')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
       // Each attacking socket ends up closed by the gateway, answered (the busy tone), or in flight
@@ -129,11 +135,17 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       await settled.done;
       const open = sockets.filter((s) => !s.destroyed).length;
       assert.ok(open >= 150, `the attack still holds ${open} connections`);
-      const hers = await ask(gw.url, userToken('second-clinician'));
-      assert.equal(hers.status, 200, JSON.stringify(hers.body));
-      assert.equal(hers.body.status, 'indicator');
+      // Her next request, on a new connection while the attack holds the listener.
+      const second = ask(gw.url, clinician);
+      await whenSettled(() => stack.sim.received.length === atSpine + 2).done;
+      stack.sim.setFault(null);
+      for (const hers of [await first, await second]) {
+        assert.equal(hers.status, 200, JSON.stringify(hers.body));
+        assert.equal(hers.body.status, 'indicator');
+      }
       assert.ok(sockets.filter((s) => !s.destroyed).length >= 150, 'answered while the attack still ran');
     } finally {
+      stack.sim.setFault(null);
       sockets.forEach((s) => s.destroy());
       await gw.stop();
     }
@@ -153,7 +165,7 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
     }
   });
 
-  it('one user\'s flood at 10× the Spine budget, on one gateway', { timeout: 60_000 }, async () => {
+  it('SMSP-PERF-001 one user\'s flood at 10× the Spine budget, on one gateway', { timeout: 60_000 }, async () => {
     // So slow a refill that only the rules decide: the budget is the bucket's 10 tokens.
     // The in-flight bound lifted: Spine holds its answers here, and the budget alone must decide.
     const gw = await startChild('user-flood', (r) => {
