@@ -151,6 +151,33 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
     }
   });
 
+  it('SMSP-PERF-001 in-flight bounds per user and per client: beyond them the busy tone comes before Spine answers anyone', { timeout: 60_000 }, async () => {
+    const gw = await startChild('in-flight', (r) => Object.assign(r.listen, { maxInFlightPerUser: 2, maxInFlightPerClient: 3 }));
+    try {
+      stack.sim.setFault({ kind: 'hold' });
+      const before = stack.sim.received.length;
+      const heavy = userToken('heavy');
+      const held = [ask(gw.url, heavy), ask(gw.url, heavy)];
+      await whenSettled(() => stack.sim.received.length === before + 2).done;
+      // Spine has answered no one (it holds both): these answers did not wait for it.
+      const third = await ask(gw.url, heavy);
+      assert.equal(third.status, 429);
+      assert.equal(third.body.code, 'SPINE_BUSY');
+      held.push(ask(gw.url, userToken('colleague')));
+      await whenSettled(() => stack.sim.received.length === before + 3).done;
+      const fourth = await ask(gw.url, userToken('another-colleague'));
+      assert.equal(fourth.status, 429, 'the client is at its bound of 3');
+      assert.equal(fourth.body.code, 'SPINE_BUSY');
+      stack.sim.setFault(null);
+      for (const a of await Promise.all(held)) assert.equal(a.body.status, 'indicator');
+      // The bounds count requests in flight, not requests ever made.
+      assert.equal((await ask(gw.url, heavy)).body.status, 'indicator');
+    } finally {
+      stack.sim.setFault(null);
+      await gw.stop();
+    }
+  });
+
   it('a body that does not arrive within listen.bodyTimeoutMs closes its connection, long before requestTimeoutMs', { timeout: 60_000 }, async () => {
     const gw = await startChild('body-deadline', (r) => Object.assign(r.listen, { bodyTimeoutMs: 500, requestTimeoutMs: 300_000, headersTimeoutMs: 60_000 }));
     try {
