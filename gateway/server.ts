@@ -59,7 +59,8 @@ export interface RunningGateway {
   /**
    * Applies a re-read config without a restart, from the next request on: clients (added, removed,
    * `enabled` — SMSP-SEC-001 — origins, token keys and rules, roles, shares), the in-process Spine
-   * budget, the circuit breaker's settings, body limit, vocabulary and widget file. What only a
+   * budget, the circuit breaker's settings, body limit, the listener's per-caller bounds, body
+   * deadline, connection bound and keep-alive timeout, vocabulary and widget file. What only a
    * restart can change (config-reload.ts) is named in `needsRestart` and keeps its running value. A
    * config whose files cannot be read is refused whole: the previous one stays in force.
    */
