@@ -83,8 +83,11 @@ function whenSettled(settled: () => boolean): { poke: () => void; done: Promise<
   const push = received.push.bind(received);
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
+  let over = false;
+  // Once settled it lets go for good: a late poke must not unhook a later waiter's push.
   const poke = () => {
-    if (!settled()) return;
+    if (over || !settled()) return;
+    over = true;
     received.push = push;
     resolve();
   };
@@ -98,58 +101,73 @@ function whenSettled(settled: () => boolean): { poke: () => void; done: Promise<
 }
 
 describe('issue 21: while one caller attacks, another clinician of the same trust gets her indicator', () => {
-  it('SMSP-PERF-001 300 slow-body connections from one token (listen.maxConnections 200): her request in flight is never the one closed, and her next one is answered', { timeout: 120_000 }, async () => {
-    // Long deadlines: the attack holds its sockets for the whole test, so what lets her
-    // through is the per-caller bound and the eviction, not the deadline.
-    const gw = await startChild('slow-body', (r) => Object.assign(r.listen, { maxConnections: 200, bodyTimeoutMs: 120_000, requestTimeoutMs: 120_000, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 120_000 }));
-    const sockets: Socket[] = [];
-    try {
-      // Her first request is at Spine (held there) before the attack starts: it is being answered.
-      const clinician = userToken('second-clinician');
-      stack.sim.setFault({ kind: 'hold' });
-      const atSpine = stack.sim.received.length;
-      const first = ask(gw.url, clinician);
-      await whenSettled(() => stack.sim.received.length === atSpine + 1).done;
-      const body = JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE });
-      const head = `POST /api/fgm-status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${userToken('attacker')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
-      // Each attacking socket ends up closed by the gateway, answered (the busy tone), or in flight
-      // with its body never finished — at most maxInFlightPerUser (8) of those.
-      let decided = 0;
-      const settled = whenSettled(() => decided >= 300 - 8);
-      for (let i = 0; i < 300; i++) {
-        const s = connect(Number(gw.url.port), gw.url.hostname);
-        s.on('error', () => {});
-        let counted = false;
-        const decide = () => {
-          if (counted) return;
-          counted = true;
-          decided++;
-          settled.poke();
-        };
-        s.once('data', decide);
-        s.once('close', decide);
-        await once(s, 'connect');
-        s.write(head + body.slice(0, 3)); // and never the rest
-        sockets.push(s);
+  // With the default in-flight bound most of the attack is refused at once (and its sockets closed
+  // soon after); with the bound lifted all 300 are slow bodies in flight and the eviction alone
+  // must make way — the attack then holds the listener for the whole test.
+  for (const variant of [{ name: 'the per-user in-flight bound and the eviction', maxInFlightPerUser: 8 }, { name: 'the eviction alone', maxInFlightPerUser: 1000 }]) {
+    it(`SMSP-PERF-001 300 slow-body connections from one token (listen.maxConnections 200), ${variant.name}: her request being answered is never the one closed, and her next one is served`, { timeout: 120_000 }, async () => {
+      const gw = await startChild(`slow-body-${variant.maxInFlightPerUser}`, (r) => Object.assign(r.listen, {
+        maxConnections: 200, maxInFlightPerUser: variant.maxInFlightPerUser, maxInFlightPerClient: Math.max(200, variant.maxInFlightPerUser), bodyTimeoutMs: 120_000, requestTimeoutMs: 120_000, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 120_000,
+      }));
+      const sockets: Socket[] = [];
+      try {
+        // Her first request is at Spine (held there) before the attack starts: it is being answered.
+        const clinician = userToken('second-clinician');
+        stack.sim.setFault({ kind: 'hold' });
+        const atSpine = stack.sim.received.length;
+        const first = ask(gw.url, clinician);
+        await whenSettled(() => stack.sim.received.length === atSpine + 1).done;
+        const body = JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE });
+        const head = `POST /api/fgm-status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${userToken('attacker')}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+        // Each attacking socket ends up closed by the gateway, answered (the busy tone), or held
+        // open as a slow body: with the bound lifted, 200 less her one connection of those.
+        let decided = 0;
+        const settled = whenSettled(() => decided >= 300 - (variant.maxInFlightPerUser === 8 ? 8 : 199));
+        for (let i = 0; i < 300; i++) {
+          const sock = connect(Number(gw.url.port), gw.url.hostname);
+          sock.on('error', () => {});
+          let counted = false;
+          const decide = () => {
+            if (counted) return;
+            counted = true;
+            decided++;
+            settled.poke();
+          };
+          sock.once('data', decide);
+          sock.once('close', decide);
+          await once(sock, 'connect');
+          sock.write(head + body.slice(0, 3)); // and never the rest
+          sockets.push(sock);
+        }
+        await settled.done;
+        const holding = () => sockets.filter((x) => !x.destroyed).length;
+        if (variant.maxInFlightPerUser === 1000) assert.ok(holding() >= 150, `the attack holds ${holding()} connections`);
+        // Her next request, on a new connection while the attack runs.
+        let refused = false;
+        const herTurn = whenSettled(() => refused || stack.sim.received.length === atSpine + 2);
+        const second = ask(gw.url, clinician).then((a) => {
+          refused = a.status !== 200;
+          herTurn.poke();
+          return a;
+        }, (e: Error) => {
+          refused = true;
+          herTurn.poke();
+          throw e;
+        });
+        await herTurn.done;
+        stack.sim.setFault(null);
+        for (const hers of [await first, await second]) {
+          assert.equal(hers.status, 200, JSON.stringify(hers.body));
+          assert.equal(hers.body.status, 'indicator');
+        }
+        if (variant.maxInFlightPerUser === 1000) assert.ok(holding() >= 150, `answered while the attack still held ${holding()} connections`);
+      } finally {
+        stack.sim.setFault(null);
+        sockets.forEach((x) => x.destroy());
+        await gw.stop();
       }
-      await settled.done;
-      const open = sockets.filter((s) => !s.destroyed).length;
-      assert.ok(open >= 150, `the attack still holds ${open} connections`);
-      // Her next request, on a new connection while the attack holds the listener.
-      const second = ask(gw.url, clinician);
-      await whenSettled(() => stack.sim.received.length === atSpine + 2).done;
-      stack.sim.setFault(null);
-      for (const hers of [await first, await second]) {
-        assert.equal(hers.status, 200, JSON.stringify(hers.body));
-        assert.equal(hers.body.status, 'indicator');
-      }
-      assert.ok(sockets.filter((s) => !s.destroyed).length >= 150, 'answered while the attack still ran');
-    } finally {
-      stack.sim.setFault(null);
-      sockets.forEach((s) => s.destroy());
-      await gw.stop();
-    }
-  });
+    });
+  }
 
   it('SMSP-PERF-001 in-flight bounds per user and per client: beyond them the busy tone comes before Spine answers anyone', { timeout: 60_000 }, async () => {
     const gw = await startChild('in-flight', (r) => Object.assign(r.listen, { maxInFlightPerUser: 2, maxInFlightPerClient: 3 }));

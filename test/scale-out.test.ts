@@ -111,8 +111,11 @@ function whenSettled(settled: () => boolean): { poke: () => void; done: Promise<
   const push = received.push.bind(received);
   let resolve!: () => void;
   const done = new Promise<void>((r) => (resolve = r));
+  let over = false;
+  // Once settled it lets go for good: a late poke must not unhook a later waiter's push.
   const poke = () => {
-    if (!settled()) return;
+    if (over || !settled()) return;
+    over = true;
     received.push = push;
     resolve();
   };
