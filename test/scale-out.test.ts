@@ -197,8 +197,11 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       const all = await answers;
       const busy = all.filter((a) => a.code === 'SPINE_BUSY');
       // The bucket starts full (burst + 1 tokens) and refills at perSecond while the burst lasts.
-      const budget = burst + 1 + Math.ceil(perSecond * seconds);
-      assert.ok(toSpine <= budget, `Spine received ${toSpine} in ${seconds.toFixed(2)} s; the shared budget allows ${budget}`);
+      // A gateway whose Redis call missed its 250 ms deadline (a loaded machine) decided on its
+      // local share instead, as designed: that share is added for each gateway that says so.
+      const fellBack = gateways.filter((g) => /using the local fallback share/.test(g.output())).length;
+      const budget = burst + 1 + Math.ceil(perSecond * seconds) + fellBack * (Math.floor(burst * 0.5) + 1 + Math.ceil(perSecond * 0.5 * seconds));
+      assert.ok(toSpine <= budget, `Spine received ${toSpine} in ${seconds.toFixed(2)} s; the shared budget allows ${budget} (${fellBack} gateways on their local share)`);
       assert.ok(toSpine >= 1, 'some of the burst reached Spine');
       assert.equal(busy.length, busyBeforeSpine, 'every busy tone came before Spine answered anyone');
       assert.equal(all.filter((a) => a.status === 200).length, toSpine, 'every request Spine received was answered');
