@@ -30,7 +30,8 @@ export default defineConfig({
   plugins: [collapseTemplateWhitespace()],
   build: {
     outDir: 'dist/widget',
-    emptyOutDir: true,
+    // Kept: widget/pin-build.mjs refuses to rewrite a pinned fgm-status-<version>.js, so it must survive a rebuild.
+    emptyOutDir: false,
     target: 'es2022',
     minify: 'oxc',
     sourcemap: false,

@@ -39,6 +39,8 @@ import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-
 import type { EngineHealth } from './engines.ts';
 import type { SpineClient } from './spine/client.ts';
 import type { CdsHooks } from './routes/cds-hooks.ts';
+import type { IncomingMessage } from 'node:http';
+import { callerBound, inFlightCounts, type InFlightCounts } from './middleware/caller-bound.ts';
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -64,6 +66,10 @@ export interface AppDeps {
   engines?: () => EngineHealth;
   /** The CDS Hooks interface (server.ts loads it only when `cdsHooks` is configured). */
   cdsHooks?: CdsHooks;
+  /** Requests in flight per caller, kept across reloads (server.ts); default: the app's own. */
+  inFlight?: InFlightCounts;
+  /** Tells the connection bound whose connection a request came on (server.ts). */
+  claimConnection?: (req: IncomingMessage, caller: string) => void;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
@@ -95,7 +101,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   });
   // A new app (a config reload) starts with a closed breaker: the gauge must not keep the old one's state.
   metrics.breakerState(breaker.state);
-  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(spineClients(config)) }), breaker, metrics });
+  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(spineClients(config)), userShare: config.spine.rateLimit.userShare }), breaker, metrics });
   const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,
@@ -108,6 +114,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const origins = new Set(config.clients.flatMap((c) => c.origins));
   const allowOrigin = (origin: string) => (origins.has(origin) ? origin : null);
   const limitBody = bodyLimit({ maxBytes: config.listen.maxBodyBytes });
+  const perCaller = callerBound({
+    counts: deps.inFlight ?? inFlightCounts(),
+    maxPerClient: config.listen.maxInFlightPerClient,
+    maxPerUser: config.listen.maxInFlightPerUser,
+    ...(deps.claimConnection ? { claim: deps.claimConnection } : {}),
+  });
   const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, outcomeRetentionDays: deps.config.audit.outcomeRetentionDays, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
 
@@ -132,17 +144,18 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const cis2 = cis2Directory(config.clients, () => now().getTime());
   const asUser = sessionAuth({ verify, clients: config.clients, cis2 });
   // Who is asking is proven (with CIS2 for smartcard users) before the body is read; who they asked about is noted before RBAC can refuse.
-  app.post('/api/fgm-status', auditAs('widget-query'), asUser, inService, limitBody, notePatient(), rbac(), fgmStatus(routeDeps));
+  app.post('/api/fgm-status', auditAs('widget-query'), asUser, inService, perCaller, limitBody, notePatient(), rbac(), fgmStatus(routeDeps));
   app.post(
     '/fhir/fgm/query',
     auditAs('fhir-query'),
     clientAuth({ clients: config.clients, verify, ...(deps.peerCertificate ? { peerCertificate: deps.peerCertificate } : {}) }),
     inService,
     cis2Author({ cis2 }),
+    perCaller,
     limitBody,
     fhirQuery(routeDeps),
   );
-  deps.cdsHooks?.mount(app, { ask: routeDeps, audit: auditAs('cds-query'), limitBody });
+  deps.cdsHooks?.mount(app, { ask: routeDeps, audit: auditAs('cds-query'), limitBody: [perCaller, limitBody] });
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {

@@ -49,6 +49,16 @@ describe('cdsHooks config (public contract)', () => {
   it('an unreadable publicKeyFile stops start-up with one line naming the key', async () => {
     await assert.rejects(loadCdsHooks(parseConfig(raw(), '/nonexistent')), (e: Error) => e.name === 'ConfigError' && /^config: cdsHooks\.clients\.0\.publicKeyFile: .*ENOENT$/.test(e.message));
   });
+  it('SMSP-IG-002 fhirServers must be https and not loopback, unless allowInsecureFhirServers says so (tests, demo)', () => {
+    assert.deepEqual(parseConfig(raw({ fhirServers: ['https://fhir.trust.example/R4/'] }), '/etc').cdsHooks!.clients[0]!.fhirServers, ['https://fhir.trust.example/R4']);
+    for (const u of ['http://fhir.trust.example/R4', 'https://127.0.0.1/fhir', 'https://localhost:8443/fhir', 'https://[::1]/fhir', 'http://127.0.0.1:9464']) {
+      fails(raw({ fhirServers: [u] }), /cdsHooks\.clients: a fhirServers URL must be https and not loopback/);
+      const r = raw({ fhirServers: [u] });
+      r.cdsHooks.allowInsecureFhirServers = true;
+      assert.ok(parseConfig(r, '/etc').cdsHooks, u);
+    }
+    assert.equal(parseConfig(raw(), '/etc').cdsHooks!.allowInsecureFhirServers, false);
+  });
   it('a portal token issuer or client id cannot be a CDS client\'s', () => {
     fails(raw({ issuer: 'https://idp' }), /CDS client issuer is also a client token issuer/);
     fails(raw({ id: 'portal' }), /CDS client id is also a client system id/);

@@ -134,8 +134,14 @@ const CdsClientSchema = z
       .boolean()
       .default(false)
       .describe("Clinical-safety decision: ask Spine about an NHS number the EPR's Patient gives without UK Core verification status 01 (default false: such a Patient gets no cards and no Spine call)"),
+    /** FHIR server base URLs this EPR may name as `fhirServer` (its access token is sent there); without it, the patient must be prefetched. */
+    fhirServers: z.array(z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''))).min(1).optional(),
   })
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), { message: 'give exactly one of jwksUrl or publicKeyFile' });
+
+/** Loopback and plain-http FHIR servers: fine for tests and the demo, never with a real EPR's token. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|\[::ffff:127\.[\d.]+\]|0\.0\.0\.0|\[::\])$/i;
+export const isLocalOrPlain = (u: string) => { const url = new URL(u); return url.protocol !== 'https:' || LOOPBACK.test(url.hostname); };
 
 const CdsHooksSchema = z.strictObject({
   /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
@@ -145,6 +151,11 @@ const CdsHooksSchema = z.strictObject({
     .min(1)
     .refine((cs) => new Set(cs.map((c) => c.issuer)).size === cs.length, 'two CDS clients share an issuer')
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two CDS clients share an id'),
+  /** Lets `fhirServers` name plain-http or loopback servers: for tests and the demo only (default false). */
+  allowInsecureFhirServers: z.boolean().default(false),
+}).refine((h) => h.allowInsecureFhirServers || h.clients.every((c) => (c.fhirServers ?? []).every((u) => !isLocalOrPlain(u))), {
+  message: 'a fhirServers URL must be https and not loopback (allowInsecureFhirServers is for tests and the demo)',
+  path: ['clients'],
 });
 
 export const GatewayConfigSchema = z.strictObject({
@@ -164,6 +175,12 @@ export const GatewayConfigSchema = z.strictObject({
     keepAliveTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
     /** Extra: open connections at most; keep it under the process's open-file limit (README). */
     maxConnections: z.number().int().min(8).max(1_000_000).default(800),
+    /** Extra: how long a request's body may take to arrive once its headers have (a slow body cannot hold a connection for requestTimeoutMs). */
+    bodyTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
+    /** Extra: requests one user may have in flight at once (widget API); more are answered with the busy tone. */
+    maxInFlightPerUser: z.number().int().min(1).max(10_000).default(8),
+    /** Extra: requests one client system or CDS client may have in flight at once; more are answered with the busy tone. */
+    maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(200),
   }),
   /** GET /metrics on a listener of its own, never the public one (its counters would reveal outcomes). */
   metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),
@@ -183,6 +200,8 @@ export const GatewayConfigSchema = z.strictObject({
         redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
         /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
         localFallbackShare: z.number().gt(0).max(1).optional(),
+        /** The part of its client's share one user (or originating system user) may take for sure; beyond it only spare tokens (default 0.25). */
+        userShare: z.number().gt(0).max(1).default(0.25),
       })
       .refine((r) => !r.redisUrl || r.localFallbackShare !== undefined, { message: 'redisUrl needs localFallbackShare (each gateway\'s part of the budget while Redis is unreachable)', path: ['localFallbackShare'] })
       .refine((r) => r.redisUrl || r.localFallbackShare === undefined, { message: 'localFallbackShare applies only with redisUrl', path: ['localFallbackShare'] }),

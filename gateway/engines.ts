@@ -64,16 +64,16 @@ export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { 
 }
 
 export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {
-  const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare } = config.spine.rateLimit;
+  const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare, userShare } = config.spine.rateLimit;
   const shares = clientShares(spineClients(config));
   if (!redisUrl) {
-    return { limiter: createRateLimiter({ perSecond, burst, shares }), health: () => ({ mode: 'in-process' }), close: async () => {} };
+    return { limiter: createRateLimiter({ perSecond, burst, shares, userShare }), health: () => ({ mode: 'in-process' }), close: async () => {} };
   }
   const { createSharedRateLimiter } = await import('./spine/redis-rate-limiter.ts');
   const gauge = dependencyGauge(registry);
   gauge.set({ dependency: 'spine-budget' }, 0);
   const limiter = await createSharedRateLimiter({
-    redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares,
+    redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares, userShare,
     onState: (s) => {
       gauge.set({ dependency: 'spine-budget' }, s.shared ? 1 : 0);
       log(s.shared

@@ -6,9 +6,9 @@
  */
 import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
 import { apiSecureHeaders, createApp } from './app.ts';
@@ -29,6 +29,9 @@ import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
 import { createGatewayMetrics } from './observe/gateway-metrics.ts';
 import { openAuditEngine, openSpineBudget, withoutPassword, type AuditEngine } from './engines.ts';
 import { createMetricsServer } from './observe/metrics-server.ts';
+import { restartNeeded } from './config-reload.ts';
+import { boundConnections } from './connection-bound.ts';
+import { inFlightCounts } from './middleware/caller-bound.ts';
 import type { StatusBody } from '../widget/rules/status-body.ts';
 import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
@@ -37,50 +40,6 @@ import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-
 // header reaches the listener, so it is answered in the vocabulary's shape and logged rather than
 // with Node's bare 400.
 const SERVER_OPTIONS = { connectionsCheckingInterval: 1000, requireHostHeader: false };
-
-/**
- * Bounds the open connections at `max`. At the bound a new connection closes the longest-idle
- * one with no request in flight (an idle keep-alive, a client that never finished its headers or
- * its TLS handshake) rather than being refused, so idle sockets cannot use up the file
- * descriptors that real requests need. Only when every connection has a request in flight is the
- * new one closed.
- */
-function boundConnections(server: Server, max: number): void {
-  interface Conn { key: string; socket: Socket; inFlight: number }
-  // Keyed by the peer's address and port, which a request's socket shares with its TCP
-  // connection (for HTTPS the request's socket is the TLS socket on top of it). Map order is
-  // least recently active first: a connection moves to the end whenever it finishes an answer.
-  const open = new Map<string, Conn>();
-  const forget = (conn: Conn) => {
-    if (open.get(conn.key) === conn) open.delete(conn.key);
-  };
-  server.on('connection', (socket: Socket) => {
-    // Reset before it was accepted: it has no peer address to key it by, and closes by itself
-    // once Node has read what it sent.
-    if (!socket.remoteAddress) return;
-    if (open.size >= max) {
-      let idle: Conn | undefined;
-      for (const c of open.values()) if (c.inFlight === 0) { idle = c; break; }
-      if (!idle) return socket.destroy();
-      forget(idle);
-      idle.socket.destroy();
-    }
-    const conn: Conn = { key: `${socket.remoteAddress}:${socket.remotePort}`, socket, inFlight: 0 };
-    open.set(conn.key, conn);
-    socket.on('close', () => forget(conn));
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const conn = open.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
-    if (!conn) return;
-    conn.inFlight++;
-    res.on('close', () => {
-      conn.inFlight--;
-      if (open.get(conn.key) !== conn) return;
-      open.delete(conn.key);
-      open.set(conn.key, conn);
-    });
-  });
-}
 
 export interface GatewayDeps {
   /** Default: JSON lines on stdout. */
@@ -101,8 +60,9 @@ export interface RunningGateway {
   /**
    * Applies a re-read config without a restart, from the next request on: clients (added, removed,
    * `enabled` — SMSP-SEC-001 — origins, token keys and rules, roles, shares), the in-process Spine
-   * budget, the circuit breaker's settings, body limit, vocabulary and widget file. What only a
-   * restart can change (RESTART_ONLY) is named in `needsRestart` and keeps its running value. A
+   * budget, the circuit breaker's settings, body limit, the listener's per-caller bounds, body
+   * deadline, connection bound and keep-alive timeout, vocabulary and widget file. What only a
+   * restart can change (config-reload.ts) is named in `needsRestart` and keeps its running value. A
    * config whose files cannot be read is refused whole: the previous one stays in force.
    */
   reload(next: GatewayConfig): Promise<ReloadResult>;
@@ -120,34 +80,6 @@ export interface ReloadResult {
   changedClients: string[];
   /** Changed keys that keep their running value until a restart, e.g. `listen.port`. */
   needsRestart: string[];
-}
-
-/**
- * Keys read once at start: the listeners and their TLS, the audit store, the Spine connection
- * (client TLS, endpoint, limits of one call) and a shared Redis budget (its rate too, as all
- * gateways sharing it must agree).
- */
-const RESTART_ONLY: Record<string, (c: GatewayConfig) => unknown> = {
-  'listen.host': (c) => c.listen.host,
-  'listen.port': (c) => c.listen.port,
-  'listen.tls': (c) => c.listen.tls,
-  'listen.requestTimeoutMs': (c) => c.listen.requestTimeoutMs,
-  metrics: (c) => c.metrics,
-  // The erasure period applies to the next query (the app is rebuilt); retentionDays is read by each `retain` run.
-  audit: (c) => ({ ...c.audit, outcomeRetentionDays: undefined, retentionDays: undefined }),
-  'spine.endpoint': (c) => c.spine.endpoint,
-  'spine.tls': (c) => c.spine.tls,
-  'spine.timeoutMs': (c) => c.spine.timeoutMs,
-  'spine.maxResponseBytes': (c) => c.spine.maxResponseBytes,
-  cdsHooks: (c) => c.cdsHooks,
-  'spine.rateLimit': (c) => (c.spine.rateLimit.redisUrl ? c.spine.rateLimit : c.spine.rateLimit.redisUrl),
-};
-
-/** The RESTART_ONLY keys whose value differs between the running config and `next`. */
-export function restartNeeded(running: GatewayConfig, next: GatewayConfig): string[] {
-  return Object.entries(RESTART_ONLY)
-    .filter(([, get]) => JSON.stringify(get(running)) !== JSON.stringify(get(next)))
-    .map(([key]) => key);
 }
 
 function peerCertificate(c: Context): PeerCertificate | undefined {
@@ -254,6 +186,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       })
     : undefined;
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
+  // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
+  const inFlight = inFlightCounts();
+  let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
   // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
   // so a request is served wholly by the old config or wholly by the new.
   const appFor = (c: GatewayConfig, v: Vocabulary, verify: typeof verifySession, limiter: RateLimiter) =>
@@ -269,6 +204,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
       verifySession: verify,
       ...(cdsHooks ? { cdsHooks } : {}),
+      inFlight,
+      claimConnection: (req, caller) => claimConnection?.(req, caller),
       log,
       widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
       peerCertificate,
@@ -311,7 +248,10 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   server.requestTimeout = config.listen.requestTimeoutMs;
   server.headersTimeout = headersTimeout;
   server.keepAliveTimeout = config.listen.keepAliveTimeoutMs;
-  boundConnections(server, config.listen.maxConnections);
+  // The listen keys a reload may change (config-reload.ts), read by the bound on each event.
+  let listen = config.listen;
+  const bound = boundConnections(server, () => listen);
+  claimConnection = bound.claim;
 
   server.listen(config.listen.port, config.listen.host);
   try {
@@ -378,7 +318,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         vocabularyFor(next),
         verifierFor(next, nextMaterial),
         // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
-        config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond: next.spine.rateLimit.perSecond, burst: next.spine.rateLimit.burst, shares: clientShares(spineClients(next)) }),
+        config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond: next.spine.rateLimit.perSecond, burst: next.spine.rateLimit.burst, shares: clientShares(spineClients(next)), userShare: next.spine.rateLimit.userShare }),
       );
       const needsRestart = restartNeeded(config, next);
       const changed: string[] = [];
@@ -388,6 +328,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         inService.set(id, enabled);
       }
       app = nextApp;
+      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs };
+      server.keepAliveTimeout = next.listen.keepAliveTimeoutMs;
       log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
       await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));
       return { changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) };

@@ -84,10 +84,13 @@ before(async () => {
       raw.clients[0].smspAuditorRoles = ['smsp-auditor'];
       raw.cdsHooks = {
         baseUrl: `${BASE_URL}/`,
+        // The FHIR server double is plain http on loopback: allowed only because the config says so.
+        allowInsecureFhirServers: true,
         clients: [
           {
             id: EPR.id, name: EPR.name, odsCode: EPR.ods, issuer: EPR.issuer, jwksUrl: `${keysUrl}/epr.json`,
             jkuAllowList: [`${keysUrl}/epr-jku.json`], algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive',
+            fhirServers: [`${fhirUrl}/fhir`, `${fhirUrl}/hang/`],
           },
           { id: EPR2.id, name: EPR2.name, odsCode: EPR2.ods, issuer: EPR2.issuer, publicKeyFile: pem, algorithms: ['RS256'], maxLifetimeSeconds: 300, priority: 'interactive', allowUnverified: true },
         ],
@@ -297,6 +300,7 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
         assert.equal(lastAudit().answeredBySpine, 0);
         const line = stack.logs.slice(logged).map((l) => JSON.parse(l)).find((l) => l.path === '/cds-services/fgm-is');
         assert.equal(line?.code, f.code, 'the access log names the error');
+        assert.equal(line?.clientId, EPR.id, 'and the CDS client it came from');
         const metrics = await (await fetch(stack.metricsUrl)).text();
         assert.match(metrics, new RegExp(`route="/cds-services/fgm-is"[^\\n]*code="${f.code}"|code="${f.code}"[^\\n]*route="/cds-services/fgm-is"`));
       } finally {
@@ -393,16 +397,39 @@ describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)',
     assert.equal(fhirRequests.at(-1)!.url, '/fhir/Patient/p1');
   });
 
-  it('an unreachable FHIR server → 412 within the deadline, Spine not asked', { timeout: 10_000 }, async () => {
+  it('an unreachable FHIR server → 412 by the fetch\'s own deadline, Spine not asked', { timeout: 10_000 }, async () => {
     const before = stack.sim.received.length;
-    const { res, ms } = await callService(hookCall(undefined, {
+    const hanging = fhirRequests.length;
+    const { res } = await callService(hookCall(undefined, {
       context: { userId: 'Practitioner/example', patientId: 'p1' },
       fhirServer: `${fhirUrl}/hang`,
       fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
     }));
     assert.equal(res.status, 412, res.body);
-    assert.ok(ms < 3500, `answered within the deadline (${Math.round(ms)} ms)`);
+    // By order, not by the clock: the FHIR server never answered, and the gateway gave up on it
+    // (closed its request) rather than waiting for the CDS call's own socket to time out.
+    assert.equal(fhirRequests.length, hanging + 1);
+    const socket = fhirRequests.at(-1)!.socket;
+    if (!socket.destroyed) await once(socket, 'close');
     assert.equal(stack.sim.received.length, before);
+  });
+
+  it('a fhirServer not on the CDS client\'s fhirServers is never sent the access token (412, Spine not asked)', async () => {
+    const before = stack.sim.received.length;
+    const seen = fhirRequests.length;
+    for (const fhirServer of [`${fhirUrl}/other`, `${fhirUrl}`, stack.metricsUrl.replace(/\/metrics$/, '')]) {
+      const { res } = await callService(hookCall(undefined, {
+        context: { userId: 'Practitioner/example', patientId: 'p1' },
+        fhirServer,
+        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+      }));
+      assert.equal(res.status, 412, res.body);
+    }
+    assert.equal(fhirRequests.length, seen, 'the FHIR server double got no request');
+    assert.equal(stack.sim.received.length, before);
+    const line = stack.logs.map((l) => JSON.parse(l)).filter((l) => l.path === '/cds-services/fgm-is').at(-1);
+    assert.equal(line.reason, 'fhirServer is not one of the CDS client\'s fhirServers');
+    assert.equal(line.clientId, EPR.id);
   });
 
   it('a prefetched Patient that is not the context\'s patient is not used (412, Spine not asked)', async () => {

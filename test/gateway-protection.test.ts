@@ -23,12 +23,15 @@ const widget = (stack: TestStack, nhsNumber = '9990000018', token = stack.signTo
 /** The smartcard GP's CIS2 access token, from the CIS2 double. */
 const cis2Gp = (stack: TestStack) => stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' });
 
-/** The FHIR interface as the configured batch client system (bearer token). */
-async function batch(stack: TestStack) {
+/** Each user's own token: a test of the shares between clients or priorities is not one user's flood (issue 21). */
+const user = (stack: TestStack, i: number) => stack.signToken({ ...LOCAL_MIDWIFE, sub: `midwife-${i}` });
+
+/** The FHIR interface as the configured batch client system (bearer token), for user `localId`. */
+async function batch(stack: TestStack, localId = 'chs-user') {
   const { buildQueryBundle } = await import('../gateway/fhir/query-bundle.ts');
   const { xml } = buildQueryBundle({
     nhsNumber: '9990000018', sourceAsid: '300000000333', destinationAsid: '200000000111',
-    author: { kind: 'local', localId: 'chs-user' }, organization: { odsCode: 'RY2', name: 'Test CHS' },
+    author: { kind: 'local', localId }, organization: { odsCode: 'RY2', name: 'Test CHS' },
   });
   return stack.request('/fhir/fgm/query', { token: stack.signToken({ sub: 'chs' }, { client: 'system' }), body: xml, headers: { 'content-type': 'application/fhir+xml' } });
 }
@@ -71,15 +74,15 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
   it('one user\'s burst on one client leaves another client its share of Spine, under the gateway-wide cap', async () => {
     const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 30, burst: 29 }) });
     try {
-      // Client B (smartcard EPR): one clinician, one request at a time, about 6 a second — under its
-      // default share (a third of 30 a second, as three clients are configured).
+      // Client B (smartcard EPR): one clinician, one request at a time, about 2 a second — under her
+      // part (a quarter, userShare) of its default share (a third of 30 a second, as three clients are configured).
       const gp = await cis2Gp(stack);
       const other: number[] = [];
       let bursting = true;
       const clinician = (async () => {
         while (bursting) {
           other.push((await widget(stack, '9990000026', gp)).status);
-          await new Promise((r) => setTimeout(r, 150)); // pacing the clinician, not synchronising
+          await new Promise((r) => setTimeout(r, 500)); // pacing the clinician, not synchronising
         }
       })();
       // Client A (local EPR): one user's burst of 400 requests in about 2 s, each with its own token.
@@ -94,7 +97,7 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
       await clinician;
       const seconds = (performance.now() - started) / 1000;
       assert.ok(mine.includes(429), 'the burst was over the limit');
-      assert.ok(other.length >= 8, `the other client asked ${other.length} times`);
+      assert.ok(other.length >= 3, `the other client asked ${other.length} times`);
       assert.deepEqual(other.filter((s) => s !== 404), [], 'every answer to the other client is Spine\'s');
       assert.ok(stack.sim.received.length <= 30 * seconds + 30 + 1, `Spine got ${stack.sim.received.length} in ${seconds.toFixed(2)} s`);
     } finally {
@@ -128,13 +131,13 @@ describe('SMSP-PERF-007 interactive before batch', () => {
     const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.2, burst: 9 }) });
     try {
       const batchStatuses: number[] = [];
-      for (let i = 0; i < 8; i++) batchStatuses.push((await batch(stack)).status);
+      for (let i = 0; i < 8; i++) batchStatuses.push((await batch(stack, `chs-user-${i}`)).status);
       assert.deepEqual(batchStatuses.slice(0, 5), [200, 200, 200, 200, 200]);
       assert.deepEqual(batchStatuses.slice(5), [429, 429, 429], 'batch stops at the interactive reserve');
       const interactive: number[] = [];
-      for (let i = 0; i < 5; i++) interactive.push((await widget(stack)).status);
+      for (let i = 0; i < 5; i++) interactive.push((await widget(stack, '9990000018', user(stack, i))).status);
       assert.deepEqual(interactive, [200, 200, 200, 200, 200], 'the reserve serves interactive users');
-      assert.equal((await widget(stack)).status, 429);
+      assert.equal((await widget(stack, '9990000018', user(stack, 5))).status, 429);
     } finally {
       await stack.close();
     }
@@ -208,7 +211,7 @@ describe('/metrics on its own listener', () => {
   it('SMSP-PERF-002 counts outcomes, Spine latency, busy tones and the breaker state, without patient data', async () => {
     const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.1, burst: 1 }) });
     try {
-      for (const n of ['9990000018', '9990000026', '9990000018', '9990000042']) await widget(stack, n);
+      for (const [i, n] of ['9990000018', '9990000026', '9990000018', '9990000042'].entries()) await widget(stack, n, user(stack, i));
       await widget(stack, '9990000019');
       const res = await fetch(stack.metricsUrl);
       assert.equal(res.status, 200);

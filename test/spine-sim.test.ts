@@ -208,6 +208,26 @@ describe('fault modes', () => {
     assert.ok(performance.now() - started >= 290);
     assert.equal(r.status, 200);
   });
+  test('hold: every answer waits until the fault changes, then all are sent', async () => {
+    sim.setFault({ kind: 'hold' });
+    const before = sim.received.length;
+    const push = sim.received.push.bind(sim.received);
+    const bothIn = new Promise<void>((resolve) => {
+      sim.received.push = (...items) => {
+        const n = push(...items);
+        if (sim.received.length >= before + 2) resolve();
+        return n;
+      };
+    });
+    let answered = 0;
+    const posts = [post(query('9990000018').xml), post(query('9990000026').xml)].map((p) => p.then((r) => (answered++, r)));
+    // Both are in (received), none is answered: the order a test relies on.
+    await bothIn;
+    sim.received.push = push;
+    assert.equal(answered, 0);
+    sim.setFault(null);
+    assert.deepEqual((await Promise.all(posts)).map((r) => r.status), [200, 404]);
+  });
   test('drop: the connection is destroyed without an answer', async () => {
     sim.setFault({ kind: 'drop' });
     await assert.rejects(post(query('9990000018').xml), /socket hang up|ECONNRESET/);
@@ -237,6 +257,7 @@ describe('fault modes', () => {
   test('SPINE_SIM_FAULT values parse, and a bad one is named', () => {
     assert.deepEqual(parseFault('delay:5000'), { kind: 'delay', ms: 5000 });
     assert.deepEqual(parseFault('drop'), { kind: 'drop' });
+    assert.deepEqual(parseFault('hold'), { kind: 'hold' });
     assert.throws(() => parseFault('explode'), /SPINE_SIM_FAULT: "explode"/);
   });
 });

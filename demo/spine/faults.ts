@@ -14,6 +14,8 @@ const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k
 export const FaultSchema = z.discriminatedUnion('kind', [
   /** Answer normally, but only after `ms` milliseconds. */
   z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
+  /** Keep every answer until the fault is changed (setFault): lets a test prove what happened before Spine answered anyone, by order, not by the clock. */
+  z.object({ kind: z.literal('hold') }),
   /** Destroy the connection without answering. */
   z.object({ kind: z.literal('drop') }),
   /** HTTP 500 with a plain-text body, as a failing load balancer would. */
@@ -43,12 +45,12 @@ export const FaultSchema = z.discriminatedUnion('kind', [
 export type Fault = z.infer<typeof FaultSchema>;
 
 /**
- * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `drop`, `http-500`, `garbage`, `no-namespace`,
+ * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `garbage`, `no-namespace`,
  * `wrong-content-type`, `invalid-flag`, `invalid-parameter`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
   const parsed = FaultSchema.safeParse(kind === 'delay' ? { kind, ms: Number(arg) } : { kind });
-  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, drop, http-500, garbage, no-namespace, wrong-content-type, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE].join(', ')})`);
+  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE].join(', ')})`);
   return parsed.data;
 }

@@ -109,6 +109,8 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   let fault: Fault | null = opts.fault ?? null;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  // Answers kept by the `hold` fault, sent when the fault changes.
+  let held: (() => void)[] = [];
 
   /** Spine never sends what its profiles forbid; neither does the simulator (its variants are applied after). */
   function checked(status: number, xml: string): Answer {
@@ -172,6 +174,9 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         timers.add(t);
         return;
       }
+      case 'hold':
+        held.push(() => send(res, a.status, a.xml));
+        return;
       case 'drop':
         return req.socket.destroy();
       case 'http-500':
@@ -260,6 +265,10 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
     profileFailures,
     setFault: (f) => {
       fault = f;
+      if (f?.kind === 'hold') return;
+      const release = held;
+      held = [];
+      release.forEach((answer) => answer());
     },
     close: () =>
       new Promise((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * @module middleware/access-log
  * One JSON log line per request: request id, method, path, status, Details.Code, duration and
- * client id. Never the body, query string or headers — those may hold NHS numbers or tokens.
+ * client id (the client system's or the CDS client's). Never the body, query string or headers — those may hold NHS numbers or tokens.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../env.ts';
@@ -25,7 +25,8 @@ export function accessLog({ log, paths, now = () => performance.now() }: { log: 
       status: c.res.status,
       code: c.get('outcomeCode') ?? null,
       reason: c.get('refusalReason') ?? null,
-      clientId: c.get('client')?.id ?? null,
+      // Whoever asked, on every interface: a client system (widget API, FHIR) or a CDS client (EPR).
+      clientId: c.get('client')?.id ?? c.get('cdsClient')?.id ?? null,
       durationMs: Math.round(now() - start),
     });
   };

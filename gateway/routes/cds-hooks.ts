@@ -3,8 +3,9 @@
  * CDS Hooks 2.0 `patient-view` for EPRs that cannot embed the element: `GET /cds-services`
  * (discovery) and `POST /cds-services/fgm-is`. Every call carries the CDS client's JWT
  * (auth/cds-client.ts). The patient comes from `prefetch.patient`, or else from the EPR's FHIR
- * server with the access token it passed; data it cannot get is 412 (the spec). Mod 11 and the
- * under-18 rule run before Spine, and only an NHS number the Patient marks verified (UK Core
+ * server with the access token it passed — only a server on the CDS client's `fhirServers` list,
+ * and read within a size cap and a deadline of its own; data it cannot get is 412 (the spec). Mod 11
+ * and the under-18 rule run before Spine, and only an NHS number the Patient marks verified (UK Core
  * status `01`) is asked about unless the CDS client opts out (`allowUnverified`); Spine is asked
  * through the same core as the other interfaces.
  * An indicator is one `warning` card; no record, not applicable and every error are
@@ -126,21 +127,45 @@ export function patientFacts(patient: Resource): { nhsNumber?: string; verified:
   };
 }
 
-/** `GET {fhirServer}/Patient/{id}` with the EPR's access token, within the deadline; undefined when it cannot be had. */
+/**
+ * `GET {fhirServer}/Patient/{id}` with the EPR's access token, within its own deadline; undefined
+ * when it cannot be had. The answer is never held whole before it is measured: a declared
+ * Content-Length over the cap is refused unread, and the body is counted as it streams and the
+ * fetch aborted at the cap, so a hostile server cannot take the gateway's memory (issue 21).
+ */
 async function fetchPatient(fhirServer: string, accessToken: string, patientId: string): Promise<Resource | undefined> {
+  const abort = new AbortController();
+  const deadline = setTimeout(() => abort.abort(), FHIR_FETCH_TIMEOUT_MS);
   try {
     const res = await fetch(`${fhirServer.replace(/\/+$/, '')}/Patient/${encodeURIComponent(patientId)}`, {
       headers: { Accept: 'application/fhir+json', Authorization: `Bearer ${accessToken}` },
       redirect: 'error',
-      signal: AbortSignal.timeout(FHIR_FETCH_TIMEOUT_MS),
+      signal: abort.signal,
     });
-    if (!res.ok) return undefined;
-    const body = await res.arrayBuffer();
-    if (body.byteLength > FHIR_MAX_BYTES) return undefined;
-    return asResource(JSON.parse(Buffer.from(body).toString('utf8')));
+    if (!res.ok || !res.body) return undefined;
+    const declared = res.headers.get('content-length');
+    if (declared !== null && !(Number(declared) <= FHIR_MAX_BYTES)) return undefined;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = res.body.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      size += r.value.byteLength;
+      if (size > FHIR_MAX_BYTES) return undefined;
+      chunks.push(r.value);
+    }
+    return asResource(JSON.parse(Buffer.concat(chunks).toString('utf8')));
   } catch {
     return undefined;
+  } finally {
+    clearTimeout(deadline);
+    // Whatever is still coming (a refused or over-long answer) is cut off, not read.
+    abort.abort();
   }
+}
+
+/** Whether `fhirServer` is one this CDS client may send its users' access tokens to (`fhirServers`). */
+function fhirServerAllowed(client: { fhirServers?: readonly string[] | undefined }, fhirServer: string): boolean {
+  return client.fhirServers?.includes(fhirServer.replace(/\/+$/, '')) === true;
 }
 
 /** Authenticates a CDS Hooks call by the EPR's JWT; any refusal is 401 AUTHOR_CREDENTIALS_ERROR before the body is read. */
@@ -201,6 +226,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     // An OperationOutcome or another resource in the slot is not the patient (the spec: check prefetched data).
     if (patient && (patient.resourceType !== 'Patient' || patient.id !== context.patientId)) patient = undefined;
     if (!patient && fhirServer && fhirAuthorization) {
+      // The EPR's access token goes only where its configuration says (never, say, to our own metrics listener).
+      if (!fhirServerAllowed(client, fhirServer)) throw new SmspError('patient-data-unavailable', 'fhirServer is not one of the CDS client\'s fhirServers');
       const fetched = await fetchPatient(fhirServer, fhirAuthorization.access_token, context.patientId);
       if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
     }
@@ -224,6 +251,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       organization: { odsCode: client.odsCode, name: client.name },
       priority: client.priority,
       clientId: client.id,
+      userId: author.kind === 'sds' ? author.userId : author.localId,
       signal: c.req.raw.signal,
     });
     noteAudit(c, spineAuditFields(outcome));
@@ -237,7 +265,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
 export interface CdsCore {
   ask: FgmStatusDeps;
   audit: MiddlewareHandler<GatewayEnv>;
-  limitBody: MiddlewareHandler<GatewayEnv>;
+  /** Run after the JWT check, before the body is read: the per-caller bound and the body limit. */
+  limitBody: MiddlewareHandler<GatewayEnv>[];
 }
 
 export interface CdsHooks {
@@ -268,7 +297,7 @@ export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date 
       app.use('/cds-services', noStore());
       app.use('/cds-services/*', noStore());
       app.get('/cds-services', auth, (c) => c.json(DISCOVERY));
-      app.post(`/cds-services/${SERVICE_ID}`, core.audit, auth, core.limitBody, fgmIsService(core.ask));
+      app.post(`/cds-services/${SERVICE_ID}`, core.audit, auth, ...core.limitBody, fgmIsService(core.ask));
     },
     close: () => jti.close(),
   };

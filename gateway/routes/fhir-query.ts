@@ -63,6 +63,8 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       organization: { odsCode: orgCode, name: q.organization?.name ?? organisationName(client, orgCode) },
       priority: client.priority,
       clientId: client.id,
+      // The originating system and its user: one system's user flooding leaves the others their part.
+      userId: `${q.sourceAsid}/${q.author.kind === 'sds' ? q.author.userId : q.author.localId}`,
       signal: c.req.raw.signal,
     });
     noteSpineOutcome(c, outcome);

@@ -46,6 +46,8 @@ export interface SpineQuestion {
   priority: Priority;
   /** The asking client system: its share of the Spine budget (SMSP-PERF-001). */
   clientId: string;
+  /** Who within the client asks (the user, or the originating system and user): their part of the client's share. */
+  userId?: string;
   signal?: AbortSignal;
 }
 
@@ -90,7 +92,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     const v = violations[0]!;
     return { ...base, code: deps.vocabulary.codeFor('outgoing-message-invalid'), answeredBySpine: false, reason: `outgoing message breaks the profiles: ${v.path} ${v.message}` };
   }
-  const answer = await deps.spine.query(built.xml, { priority: q.priority, clientId: q.clientId, ...(q.signal && { signal: q.signal }) });
+  const answer = await deps.spine.query(built.xml, { priority: q.priority, clientId: q.clientId, ...(q.userId !== undefined && { userId: q.userId }), ...(q.signal && { signal: q.signal }) });
   if (answer.kind === 'busy') return { ...base, code: deps.vocabulary.codeFor('spine-busy'), answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
   if (answer.kind === 'failure') return { ...base, code: deps.vocabulary.codeFor(answer.code === 'COULD_NOT_CONNECT_TO_SPINE' ? 'spine-unreachable' : 'spine-answer-invalid'), answeredBySpine: false, reason: answer.reason };
   if (answer.kind === 'abandoned') return { ...base, code: deps.vocabulary.codeFor('client-went-away'), answeredBySpine: false, reason: 'client went away' };

@@ -154,3 +154,38 @@ test('shares: an equal part of what the configured shares leave; more than the w
   assert.throws(() => clientShares([{ id: 'a', spineShare: 0.7 }, { id: 'b', spineShare: 0.4 }]), /more than 1/);
   assert.throws(() => clientShares([{ id: 'a', spineShare: 1 }, { id: 'b' }]), /nothing/);
 });
+
+test('SMSP-PERF-001 one user\'s flood at 10× the budget leaves another user of the same client every answer', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 9, shares: { a: 0.5, b: 0.5 }, userShare: 0.25, now: c.now });
+  let flooder = 0;
+  let clinician = 0;
+  let asked = 0;
+  // 10 s: one user of client a asks 100 times a second; another user of a asks every 2 s, the
+  // first time 1 s into the flood (her first request must not find the bucket emptied).
+  for (let ms = 0; ms < 10_000; ms += 10) {
+    if (limiter.tryAcquire('interactive', 'a', 'flooder')) flooder++;
+    if (ms % 2000 === 1000) {
+      asked++;
+      if (limiter.tryAcquire('interactive', 'a', 'clinician')) clinician++;
+    }
+    c.advance(10);
+  }
+  assert.equal(clinician, asked, `the clinician was answered ${clinician} of ${asked} times`);
+  assert.ok(flooder + clinician <= 10 * 10 + 10, `${flooder + clinician} admitted: the gateway-wide cap holds`);
+  assert.ok(flooder >= 10 * 10 - asked - 10, `the flooder got ${flooder}: a lone caller keeps the sustained rate`);
+});
+
+test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not from his client\'s share', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
+  let flooder = 0;
+  while (limiter.tryAcquire('interactive', 'a', 'u1')) flooder++;
+  // By hand: capacity 20, his part 2 tokens, then spare ones while more than 10 are left: 10 in all.
+  assert.equal(flooder, 10);
+  // Each other user still has her part of a's share, from the lower half.
+  for (const u of ['u2', 'u3', 'u4', 'u5']) assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
+  // Retry-After for the flooder: his own part needs 10 s for a token (0.1 a second), the bucket
+  // (6 left) 5 s to be above the upper half again: the sooner, 5.
+  assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'u1'), 5);
+});

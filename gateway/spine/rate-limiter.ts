@@ -10,7 +10,19 @@
  * priority's whole part of the gateway bucket. Beyond its share it still gets whatever is spare,
  * but while another client of the same priority is asking, only from the upper half of that
  * part — the lower half is left for the clients still within their shares.
+ *
+ * Users get the same inside their client's share (issue 21): each user (a widget user, or the
+ * originating system and user a client system or CDS client names) has a bucket of `userShare`
+ * of the client's share. Within it (and the client within its share) a user may take any token of
+ * the priority; beyond it only spare tokens from the upper half of that part, always (the first
+ * request of a clinician who has not asked for a while must not find the bucket emptied by
+ * another user), and without drawing on the client's bucket — so one user's flood gets the busy
+ * tone while the client's other users are still answered. A lone flooder keeps the sustained rate
+ * (the bucket still refills); it loses only the lower half of the burst. Idle users' buckets are
+ * forgotten once full again, so memory follows the users asking, not every user ever seen.
  */
+
+import { createHash } from 'node:crypto';
 
 export type Priority = 'interactive' | 'batch';
 
@@ -23,25 +35,32 @@ export interface RateLimiterOptions {
   interactiveReserve?: number;
   /** Each client's share of the rate, by client id (fractions, see clientShares); without it, no per-client fairness. */
   shares?: Readonly<Record<string, number>>;
+  /** Each user's part of its client's share (spine.rateLimit.userShare); without it, no per-user fairness. */
+  userShare?: number;
   /** Milliseconds clock, injectable for tests. */
   now?: () => number;
 }
 
 export interface RateLimiter {
-  /** Takes a token if the priority (and the client's share) may have one now; false means answer with the busy tone. */
-  tryAcquire(priority: Priority, clientId?: string): boolean | Promise<boolean>;
-  /** Seconds until a token for `priority` (and this client) is likely, for Retry-After (at least 1). */
-  retryAfterSeconds(priority: Priority, clientId?: string): number | Promise<number>;
+  /** Takes a token if the priority (and the client's and user's parts) may have one now; false means answer with the busy tone. */
+  tryAcquire(priority: Priority, clientId?: string, userId?: string): boolean | Promise<boolean>;
+  /** Seconds until a token for `priority` (and this client and user) is likely, for Retry-After (at least 1). */
+  retryAfterSeconds(priority: Priority, clientId?: string, userId?: string): number | Promise<number>;
 }
 
 /** The in-process limiter: synchronous (the shared one in redis-rate-limiter.ts asks Redis). */
 export interface LocalRateLimiter extends RateLimiter {
-  tryAcquire(priority: Priority, clientId?: string): boolean;
-  retryAfterSeconds(priority: Priority, clientId?: string): number;
+  tryAcquire(priority: Priority, clientId?: string, userId?: string): boolean;
+  retryAfterSeconds(priority: Priority, clientId?: string, userId?: string): number;
 }
 
 /** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. */
 const ASKING_MS = 10_000;
+
+/** The key of a user's bucket: hashed, so user ids are neither kept in clear nor of unbounded length. */
+export function userKey(clientId: string, userId: string): string {
+  return createHash('sha256').update(`${clientId}\u0000${userId}`).digest('base64url').slice(0, 22);
+}
 
 /**
  * Each client's share of the Spine budget: its `spineShare`, or an equal part of what the clients
@@ -60,7 +79,7 @@ export function clientShares(clients: readonly { id: string; spineShare?: number
  * @example const limiter = createRateLimiter({ perSecond: 50, burst: 20, shares: { epr: 0.5, chs: 0.5 } });
  * if (!limiter.tryAcquire('interactive', 'epr')) return busyTone();
  */
-export function createRateLimiter({ perSecond, burst, interactiveReserve, shares, now = performance.now.bind(performance) }: RateLimiterOptions): LocalRateLimiter {
+export function createRateLimiter({ perSecond, burst, interactiveReserve, shares, userShare, now = performance.now.bind(performance) }: RateLimiterOptions): LocalRateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
   if (!(burst >= 0)) throw new Error('rateLimit.burst must be 0 or more');
   // The bucket holds the burst plus one token: with burst 0 a single request per 1/rate still passes.
@@ -77,6 +96,30 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       return [id, { rate: share * perSecond, capacity: cap, tokens: cap, last, askedAt: -Infinity }];
     }),
   );
+  // Users' buckets, made on a user's first request and dropped once full again (sweep below).
+  const users = new Map<string, { tokens: number; last: number; rate: number; capacity: number }>();
+  const userPart = (clientId: string | undefined) => (userShare ?? 1) * (shares ? (shares[clientId ?? ''] ?? 0) : 1);
+  const userBucket = (clientId: string | undefined, userId: string | undefined, t: number) => {
+    if (userShare === undefined || userId === undefined) return undefined;
+    const part = userPart(clientId);
+    if (!(part > 0)) return undefined;
+    const key = userKey(clientId ?? '', userId);
+    let u = users.get(key);
+    if (!u) {
+      const cap = Math.max(1, part * capacity);
+      u = { rate: part * perSecond, capacity: cap, tokens: cap, last: t };
+      users.set(key, u);
+    }
+    u.tokens = Math.min(u.capacity, u.tokens + ((t - u.last) / 1000) * u.rate);
+    u.last = t;
+    return u;
+  };
+  let swept = last;
+  const sweep = (t: number) => {
+    if (t - swept < 1000) return;
+    swept = t;
+    for (const [key, u] of users) if (u.tokens + ((t - u.last) / 1000) * u.rate >= u.capacity) users.delete(key);
+  };
 
   const refill = () => {
     const t = now();
@@ -86,6 +129,7 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       s.tokens = Math.min(s.capacity, s.tokens + ((t - s.last) / 1000) * s.rate);
       s.last = t;
     }
+    sweep(t);
     return t;
   };
   // The lowest level of the bucket a priority may take from: everything for interactive, above the reserve for batch.
@@ -94,29 +138,37 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   const overShare = (p: Priority) => base(p) + Math.floor((capacity - base(p)) / 2);
   const othersAsking = (id: string | undefined, p: Priority, t: number) =>
     [...own].some(([other, s]) => other !== id && s.priority === p && t - s.askedAt < ASKING_MS);
+  const has = (b: { tokens: number } | undefined) => b === undefined || b.tokens >= 1 - 1e-9;
   const within = (id: string | undefined) => !shares || (own.get(id ?? '')?.tokens ?? 0) >= 1 - 1e-9;
-  const floor = (p: Priority, id: string | undefined, t: number) => (within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p));
+  const floor = (p: Priority, id: string | undefined, t: number, user: { tokens: number } | undefined) =>
+    !has(user) ? overShare(p) : within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p);
   const wait = (level: number, have: number, rate: number) => Math.max(0, level + 1 - have) / rate;
 
   return {
-    tryAcquire(priority, clientId) {
+    tryAcquire(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
-      const allowed = floor(priority, clientId, t);
+      const user = userBucket(clientId, userId, t);
+      const allowed = floor(priority, clientId, t, user);
       if (mine) Object.assign(mine, { priority, askedAt: t });
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
       if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;
-      // Beyond its share a client used spare tokens: its own bucket is not overdrawn for it.
+      // Beyond its part a user used spare tokens: neither its own nor its client's bucket is overdrawn for it.
+      if (!has(user)) return true;
+      if (user) user.tokens -= 1;
       if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
     },
-    retryAfterSeconds(priority, clientId) {
+    retryAfterSeconds(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
-      let seconds = wait(floor(priority, clientId, t), tokens, perSecond);
+      const user = userBucket(clientId, userId, t);
+      let seconds = wait(floor(priority, clientId, t, user), tokens, perSecond);
+      // Over its part, the user may also be served once its own bucket has a token again.
+      if (user && !has(user)) seconds = Math.min(seconds, Math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, perSecond)));
       // Over its share, the client may also be served once its own bucket has a token again.
-      if (mine && !within(clientId)) seconds = Math.min(seconds, Math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, perSecond)));
+      else if (mine && !within(clientId)) seconds = Math.min(seconds, Math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, perSecond)));
       return Math.max(1, Math.ceil(seconds));
     },
   };

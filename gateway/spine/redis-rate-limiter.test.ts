@@ -15,32 +15,43 @@ describe('the Spine budget shared in Redis', () => {
     await Promise.all(open.map((l) => l.close()));
     await redis?.drop();
   });
-  const gateway = async (prefix: string, burst: number, shares: Record<string, number>) => {
-    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares });
+  const gateway = async (prefix: string, burst: number, shares: Record<string, number>, userShare?: number) => {
+    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares, ...(userShare !== undefined && { userShare }) });
     open.push(l);
     assert.deepEqual(l.state(), { shared: true });
     return l;
   };
 
   /** The same requests through two gateways sharing Redis, and through one in-process limiter (the oracle: the rules as rate-limiter.ts states them). */
-  async function compare(prefix: string, burst: number, shares: Record<string, number>, asks: [Priority, string][]) {
-    const [g1, g2] = [await gateway(prefix, burst, shares), await gateway(prefix, burst, shares)];
-    const oracle = createRateLimiter({ perSecond: PER_SECOND, burst, shares, now: () => 0 });
+  async function compare(prefix: string, burst: number, shares: Record<string, number>, asks: [Priority, string, string?][], userShare?: number) {
+    const [g1, g2] = [await gateway(prefix, burst, shares, userShare), await gateway(prefix, burst, shares, userShare)];
+    const oracle = createRateLimiter({ perSecond: PER_SECOND, burst, shares, ...(userShare !== undefined && { userShare }), now: () => 0 });
     const shared: boolean[] = [];
-    for (const [i, [priority, client]] of asks.entries()) shared.push(await (i % 2 ? g2 : g1).tryAcquire(priority, client));
-    assert.deepEqual(shared, asks.map(([p, c]) => oracle.tryAcquire(p, c)));
-    return shared.filter(Boolean).length;
+    for (const [i, [priority, client, user]] of asks.entries()) shared.push(await (i % 2 ? g2 : g1).tryAcquire(priority, client, user));
+    assert.deepEqual(shared, asks.map(([p, c, u]) => oracle.tryAcquire(p, c, u)));
+    return shared;
   }
 
   it('SMSP-PERF-007 batch stops at the interactive reserve, across gateways; interactive still gets the rest', async () => {
     const asks: [Priority, string][] = [...Array.from({ length: 12 }, () => ['batch', 'chs'] as [Priority, string]), ...Array.from({ length: 12 }, () => ['interactive', 'epr'] as [Priority, string])];
     // capacity 10, reserve 5: 5 batch, then the 5 interactive tokens left, whichever gateway asks.
-    assert.equal(await compare('reserve:', 9, {}, asks), 10);
+    assert.equal((await compare('reserve:', 9, {}, asks)).filter(Boolean).length, 10);
   });
 
   it('SMSP-PERF-001 one client beyond its share leaves another client its part, across gateways', async () => {
     const asks: [Priority, string][] = [['interactive', 'b'], ...Array.from({ length: 20 }, () => ['interactive', 'a'] as [Priority, string]), ...Array.from({ length: 12 }, () => ['interactive', 'b'] as [Priority, string])];
-    assert.equal(await compare('shares:', 19, { a: 0.5, b: 0.5 }, asks), 20);
+    assert.equal((await compare('shares:', 19, { a: 0.5, b: 0.5 }, asks)).filter(Boolean).length, 20);
+  });
+
+  it('SMSP-PERF-001 one user flooding gets the busy tone while another user of the same client is answered, across gateways', async () => {
+    const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
+    const asks = [...rep(30, 'a', 'flooder'), ...rep(3, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
+    const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
+    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). The flooder
+    // gets its 2, then spare tokens down to the upper half (10 left): 10 in all, 20 busy tones.
+    // The clinician still gets her part (2) from the lower half, and so does Trust B's user (2 of
+    // its 10; the third is beyond her own part).
+    assert.deepEqual(got, [...Array(10).fill(true), ...Array(20).fill(false), true, true, false, true, true, false]);
   });
 
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {

@@ -1,9 +1,10 @@
 /**
  * @module spine/redis-rate-limiter
  * One Spine budget for every gateway (`spine.rateLimit.redisUrl`, SMSP-PERF-001): the same
- * token bucket, interactive reserve (SMSP-PERF-007) and per-client shares as rate-limiter.ts,
+ * token bucket, interactive reserve (SMSP-PERF-007), per-client shares and per-user parts as rate-limiter.ts,
  * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
- * across gateways. The script uses Redis's own clock, so gateways' clocks need not agree.
+ * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<hash of client
+ * and user id>` (each expires once its bucket would be full again). The script uses Redis's own clock, so gateways' clocks need not agree.
  *
  * When Redis is unreachable (not connected, or no answer within COMMAND_TIMEOUT_MS) the gateway
  * falls back at once to its own in-process bucket of `localFallbackShare` of the budget, says so
@@ -11,16 +12,17 @@
  * Loaded only when configured (app.ts imports it dynamically).
  */
 import { Redis } from 'ioredis';
-import { createRateLimiter, type Priority, type RateLimiter } from './rate-limiter.ts';
+import { createRateLimiter, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
 
 /** A request never waits longer than this for Redis before the local share decides. */
 const COMMAND_TIMEOUT_MS = 250;
 /** Must match rate-limiter.ts's ASKING_MS. */
 const ASKING_MS = 10_000;
 
-// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket; ARGV: mode, priority, client id,
-// perSecond, capacity, reserve, asking ms, n, then n pairs (client id, share). The logic is
-// rate-limiter.ts's, line for line; only the state lives here.
+// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, KEYS[2+n] (when a user is named) the
+// user's bucket; ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then
+// n pairs (client id, share), then the user's share of its client's share ('' for no user). The
+// logic is rate-limiter.ts's, line for line; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -37,19 +39,39 @@ for i = 1, n do
   local cap = math.max(1, share * capacity)
   local c = redis.call('HMGET', KEYS[1 + i], 'tokens', 'last', 'priority', 'askedAt')
   local ct = math.min(cap, (tonumber(c[1]) or cap) + math.max(0, now - (tonumber(c[2]) or now)) / 1000 * share * rate)
-  if id == me then mine = { key = KEYS[1 + i], tokens = ct, rate = share * rate }
+  if id == me then mine = { key = KEYS[1 + i], tokens = ct, rate = share * rate, share = share }
   elseif c[3] == priority and now - (tonumber(c[4]) or -1e18) < asking then othersAsking = true end
 end
+local user
+local userShare = tonumber(ARGV[9 + 2 * n])
+if userShare then
+  local part = userShare
+  if n > 0 then part = userShare * (mine and mine.share or 0) end
+  if part > 0 then
+    local cap = math.max(1, part * capacity)
+    local u = redis.call('HMGET', KEYS[2 + n], 'tokens', 'last')
+    user = { key = KEYS[2 + n], rate = part * rate, cap = cap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * part * rate) }
+  end
+end
 local function base(p) if p == 'batch' then return reserve end return 0 end
+local userWithin = user == nil or user.tokens >= 1 - 1e-9
 local within = n == 0 or (mine ~= nil and mine.tokens >= 1 - 1e-9)
 local floor = base(priority)
-if not within and othersAsking then floor = base(priority) + math.floor((capacity - base(priority)) / 2) end
+if not userWithin or (not within and othersAsking) then floor = base(priority) + math.floor((capacity - base(priority)) / 2) end
 if mode == 'acquire' then
   local ok = 0
   if tokens - 1 >= floor - 1e-9 then
     tokens = tokens - 1
     ok = 1
-    if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
+    if userWithin then
+      if user then user.tokens = user.tokens - 1 end
+      if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
+    end
+  end
+  if user then
+    redis.call('HSET', user.key, 'tokens', tostring(user.tokens), 'last', tostring(now))
+    -- Forgotten once full again, as the in-process limiter forgets it.
+    redis.call('PEXPIRE', user.key, math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
   end
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
   redis.call('PEXPIRE', KEYS[1], ttl)
@@ -61,7 +83,8 @@ if mode == 'acquire' then
 end
 local function wait(level, have, r) return math.max(0, level + 1 - have) / r end
 local seconds = wait(floor, tokens, rate)
-if mine and not within then seconds = math.min(seconds, math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, rate))) end
+if user and not userWithin then seconds = math.min(seconds, math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, rate)))
+elseif mine and not within then seconds = math.min(seconds, math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, rate))) end
 return math.max(1, math.ceil(seconds))
 `;
 
@@ -83,6 +106,8 @@ export interface SharedRateLimiterOptions {
   burst: number;
   localFallbackShare: number;
   shares: Readonly<Record<string, number>>;
+  /** Each user's part of its client's share (spine.rateLimit.userShare); without it, no per-user fairness. */
+  userShare?: number;
   /** Called when the gateway moves between the shared budget and its local share. */
   onState?: (s: SharedBudgetState) => void;
 }
@@ -100,6 +125,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     perSecond: o.perSecond * o.localFallbackShare,
     burst: Math.floor(o.burst * o.localFallbackShare),
     shares: o.shares,
+    ...(o.userShare !== undefined && { userShare: o.userShare }),
   });
   const redis = new Redis(o.redisUrl, {
     // Never queue a request behind a lost connection: the local share answers at once instead.
@@ -126,25 +152,27 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
   // A gateway starts even while Redis is down (on its local share), as it carries on when Redis goes.
   await redis.connect().catch(() => {});
 
-  const run = async (mode: 'acquire' | 'retry', priority: Priority, clientId = ''): Promise<number | undefined> => {
+  const run = async (mode: 'acquire' | 'retry', priority: Priority, clientId = '', userId?: string): Promise<number | undefined> => {
     if (redis.status !== 'ready') return undefined;
     try {
-      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs];
-      return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(keys.length, ...keys, ...args));
+      const perUser = userId !== undefined && o.userShare !== undefined;
+      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : ''];
+      const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${userKey(clientId, userId!)}`];
+      return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(all.length, ...all, ...args));
     } catch (e) {
       setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });
       return undefined;
     }
   };
   return {
-    async tryAcquire(priority, clientId) {
-      const answer = await run('acquire', priority, clientId);
-      if (answer === undefined) return local.tryAcquire(priority, clientId);
+    async tryAcquire(priority, clientId, userId) {
+      const answer = await run('acquire', priority, clientId, userId);
+      if (answer === undefined) return local.tryAcquire(priority, clientId, userId);
       setState({ shared: true });
       return answer === 1;
     },
-    async retryAfterSeconds(priority, clientId) {
-      return (await run('retry', priority, clientId)) ?? local.retryAfterSeconds(priority, clientId);
+    async retryAfterSeconds(priority, clientId, userId) {
+      return (await run('retry', priority, clientId, userId)) ?? local.retryAfterSeconds(priority, clientId, userId);
     },
     state: () => state,
     async close() {

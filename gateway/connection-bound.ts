@@ -1,0 +1,98 @@
+/**
+ * @module connection-bound
+ * Bounds the listener's open connections in total (`listen.maxConnections`) so that no one
+ * caller can take them from the rest (issue 21). Each connection belongs to a caller: the
+ * authenticated client/user once a request's headers named one (`claim`), else its source
+ * address. At the bound a new connection closes one that is idle (no request in flight) or still
+ * waiting for its request body — never one whose request has arrived and is being answered — and
+ * picks it from the caller holding the most connections (the longest idle of theirs first). Only
+ * when every connection is being answered is the new one closed. Every request body must arrive
+ * within `listen.bodyTimeoutMs` of its headers, or the connection is closed: a slow body cannot
+ * hold a socket for the whole `requestTimeoutMs`. Limits are read per event, so a reload applies.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface ConnectionLimits {
+  maxConnections: number;
+  bodyTimeoutMs: number;
+}
+
+export interface ConnectionBound {
+  /** Names the caller a request's connection belongs to (from its authenticated headers). */
+  claim(req: IncomingMessage, caller: string): void;
+}
+
+interface Conn { key: string; socket: Socket; address: string; caller?: string; inFlight: number; req?: IncomingMessage }
+
+/**
+ * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000 }));
+ */
+export function boundConnections(server: Server, limits: () => ConnectionLimits): ConnectionBound {
+  // Keyed by the peer's address and port, which a request's socket shares with its TCP
+  // connection (for HTTPS the request's socket is the TLS socket on top of it). Map order is
+  // least recently active first: a connection moves to the end whenever it finishes an answer.
+  const open = new Map<string, Conn>();
+  const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) => `${s.remoteAddress}:${s.remotePort}`;
+  const forget = (conn: Conn) => {
+    if (open.get(conn.key) === conn) open.delete(conn.key);
+  };
+  const owner = (c: Conn) => c.caller ?? `address:${c.address}`;
+  // Idle, or its request's body has not all arrived: closing it takes no answer from anyone.
+  const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete);
+
+  /** The connection to close for a newcomer: a closable one of the caller holding the most. */
+  function victim(): Conn | undefined {
+    const held = new Map<string, number>();
+    for (const c of open.values()) held.set(owner(c), (held.get(owner(c)) ?? 0) + 1);
+    let best: Conn | undefined;
+    for (const c of open.values()) {
+      if (!closable(c)) continue;
+      if (!best || held.get(owner(c))! > held.get(owner(best))!) best = c;
+    }
+    return best;
+  }
+
+  server.on('connection', (socket: Socket) => {
+    // Reset before it was accepted: it has no peer address to key it by, and closes by itself
+    // once Node has read what it sent.
+    if (!socket.remoteAddress) return;
+    if (open.size >= limits().maxConnections) {
+      const v = victim();
+      if (!v) return socket.destroy();
+      forget(v);
+      v.socket.destroy();
+    }
+    const conn: Conn = { key: keyOf(socket), socket, address: socket.remoteAddress, inFlight: 0 };
+    open.set(conn.key, conn);
+    socket.on('close', () => forget(conn));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const conn = open.get(keyOf(req.socket));
+    if (conn) {
+      conn.inFlight++;
+      conn.req = req;
+    }
+    // The body's own deadline, from the moment its headers arrived.
+    const timer = setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, limits().bodyTimeoutMs);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    res.once('close', () => {
+      // An answer given before the body arrived (a refusal) still waits no longer for the rest.
+      if (req.complete) clearTimeout(timer);
+      if (!conn) return;
+      conn.inFlight--;
+      if (open.get(conn.key) !== conn) return;
+      open.delete(conn.key);
+      open.set(conn.key, conn);
+    });
+  });
+  return {
+    claim(req, caller) {
+      const conn = open.get(keyOf(req.socket));
+      if (conn) conn.caller = caller;
+    },
+  };
+}
