@@ -75,6 +75,22 @@ describe('<fgm-status> after a failure', () => {
     expect(await requests()).to.equal(7, 'the new token asked at once');
   });
 
+  it('MSCA-FGMRISQR-04 another patient starts the retries afresh: 5 s after its first failure, not the 5 minutes the last patient had reached', async () => {
+    const c = await clockAt(SPINE_TIME, SPINE);
+    const { el, seen } = await mount({ nhs: '9990000018', born: '2014-03-02', token: 'spine-down' });
+    let at = SPINE;
+    for (const [n, wait] of [0, 5e3, 15e3, 60e3].entries()) {
+      c.moveTo((at += wait));
+      while (seen.errors.length < n + 1) await frame();
+    }
+    el.setAttribute('nhs-number', '9990000042');
+    while (seen.errors.length < 5) await frame();
+    expect((await double('requests')).at(-1).nhsNumber).to.equal('9990000042');
+    c.moveTo(at + 5_000);
+    while ((await requests()) < 6) await frame();
+    expect((await double('requests')).at(-1).nhsNumber).to.equal('9990000042');
+  });
+
   it('MSCA-FGMRISQR-04 a 429 SPINE_BUSY is retried after its Retry-After (within 5 s to 5 minutes), not at once and not in 12 h', async () => {
     const c = await clockAt(SPINE_TIME, SPINE);
     await answerWith(429, BUSY, { 'Retry-After': '30' });

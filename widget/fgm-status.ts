@@ -200,10 +200,11 @@ export class FgmStatus extends LitElement {
   }
 
   async #query(refresh = false) {
-    // A new question takes the old answer down first: no alert outlives its patient. A refresh for
-    // the same patient keeps a confirmed indicator up through the encounter (MSCA-FGMRISQR-07,
-    // FGMISQR010); #expiry still ends it maxAnswerAge after Spine's timestamp.
-    if (!refresh) this._indicator = undefined;
+    // A new question takes the old answer down first: no alert outlives its patient; and its
+    // retries start afresh (5 s first). A refresh for the same patient keeps a confirmed indicator
+    // up through the encounter (MSCA-FGMRISQR-07, FGMISQR010); #expiry still ends it maxAnswerAge
+    // after Spine's timestamp.
+    if (!refresh) this._indicator = undefined, this.#retries = 0;
     this.#askAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
@@ -283,7 +284,7 @@ export class FgmStatus extends LitElement {
   #fail(nhsNumber: string, detail: FgmStatusErrorDetail, passing: unknown = false, retryAfter = 0) {
     const i = this._indicator;
     this._indicator = i && passing ? { ...i, unconfirmed: true } : undefined;
-    if (passing) this.#askAt = Date.now() + (retryAfter > 0 ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!), this.#retries++;
+    if (passing) this.#askAt = Date.now() + (retryAfter ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!), this.#retries++;
     this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) });
     this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
   }
