@@ -1,6 +1,6 @@
 /**
  * Builds the widget as ONE self-contained, minified ES module (Lit inside) that the gateway
- * serves at /widget/fgm-status.js: dist/widget/fgm-status.js. Budget: 8.2 KB gzip (a test checks).
+ * serves at /widget/fgm-status.js: dist/widget/fgm-status.js. Budget: 8.5 KB gzip (a test checks).
  */
 import { defineConfig, type Plugin } from 'vite';
 

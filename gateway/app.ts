@@ -134,7 +134,9 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   const app = new Hono<GatewayEnv>();
   app.use('*', requestId(), accessLog({ log, paths: PATHS }), requestMetrics({ metrics, paths: PATHS }), (c, next) => headersFor(c.req.path)(c, next));
-  app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER], exposeHeaders: ['X-Request-Id'], maxAge: 600 }));
+  // Date and Retry-After are not CORS-safelisted: the element on another origin ages an answer on
+  // this clock (Date) and waits as long as a busy gateway asks (Retry-After).
+  app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER], exposeHeaders: ['X-Request-Id', 'Date', 'Retry-After'], maxAge: 600 }));
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
   app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));

@@ -172,6 +172,18 @@ describe('CORS', () => {
     });
     assert.equal(res.headers['access-control-allow-origin'], undefined);
   });
+  it('MSCA-FGMRISQR-08 a cross-origin answer exposes Date (the element ages the answer on the gateway\'s clock) and Retry-After', async () => {
+    const res = await stack.request('/api/fgm-status', {
+      token: stack.signToken(LOCAL_MIDWIFE),
+      headers: { Origin: TEST_ORIGIN },
+      json: { nhsNumber: '9990000018', birthDate: BORN },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['access-control-allow-origin'], TEST_ORIGIN);
+    const exposed = String(res.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/);
+    assert.ok(exposed.includes('date') && exposed.includes('retry-after'), `exposed: ${exposed}`);
+    assert.ok(Math.abs(Date.parse(String(res.headers.date)) - Date.now()) < 5 * 60_000, 'Date is the gateway\'s clock');
+  });
 });
 
 describe('audit (SMSP-AUDIT-004/006)', () => {

@@ -5,7 +5,7 @@ import '../widget/define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from './fgm-status.ts';
 import { ukToday } from './format.ts';
-import { clockAt, double, frame, isEmpty, mount, realClock, text } from '../test/widget-double/harness.ts';
+import { clockAt, double, frame, isEmpty, mount, realClock, stopAsking, text } from '../test/widget-double/harness.ts';
 
 /** YYYY-MM-DD for `years` ago today, shifted by `days` (UK calendar). */
 function bornYearsAgo(years: number, days = 0): string {
@@ -82,8 +82,9 @@ describe('<fgm-status>', () => {
     await outcome;
     await el.updateComplete;
     expect(text(el)).to.contain('Checked with Spine 24/11/2026 10:11:12');
-    const dd = [...el.shadowRoot!.querySelectorAll('dd')][0]!;
-    expect(getComputedStyle(dd).whiteSpace).to.equal('nowrap');
+    const [nhs, , checked] = [...el.shadowRoot!.querySelectorAll('dd')];
+    expect(getComputedStyle(nhs!).whiteSpace).to.equal('nowrap');
+    expect(getComputedStyle(checked!).whiteSpace, 'a date and its time may wrap').to.equal('normal');
   });
 
   for (const [state, nhs, born, token] of [
@@ -337,16 +338,17 @@ describe('<fgm-status>', () => {
 
   it('MSCA-FGMRISQR-07 FGMISQR010 FGMISQ0011 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until 24 h after Spine\'s timestamp for it, not after it arrived', async () => {
     const spineTime = Date.parse('2026-07-01T13:14:15.000Z');
-    // The answer arrives an hour after Spine's timestamp (a clock an hour ahead of Spine's).
-    const c = await clockAt('2026-07-01T13:14:15.000Z', spineTime + HOUR);
+    // The answer is an hour old on the gateway's clock when it arrives.
+    const c = await clockAt('2026-07-01T13:14:15.000Z', spineTime + HOUR, HOUR);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
-    el.token = 'spine-down'; // the refresh, at half of maxAnswerAge, finds Spine unreachable
-    c.moveTo(spineTime + 13 * HOUR);
+    el.token = 'spine-down'; // the refresh, halfway through the 23 h it had left, finds Spine unreachable
+    c.moveTo(spineTime + HOUR + 11.5 * HOUR);
     while (seen.errors.length === 0) await frame();
     await el.updateComplete;
     expect(seen.errors[0]!.code).to.equal('COULD_NOT_CONNECT_TO_SPINE');
     expect(text(el)).to.contain('Last confirmed by Spine (could not check again)');
+    await stopAsking(el, seen);
     // Marked with when Spine last confirmed it: the first answer's time, not the failed refresh's.
     expect(el.shadowRoot!.querySelector('time[datetime="2026-07-01T13:14:15.000Z"]')).to.exist;
     c.moveTo(spineTime + 24 * HOUR - 1);

@@ -2,7 +2,8 @@
  * @module widget/fgm-status.styles
  * The alert, styled on the NHS.UK frontend 10 warning card (`nhsuk-card--warning`): pale yellow
  * panel, yellow border, a yellow heading label over its top edge. It reflows to 320 CSS px (WCAG
- * 1.4.10): the label column shrinks and its words wrap before anything overflows. Themable only
+ * 1.4.10): the label column shrinks and its words wrap, and a date and its time wrap between them,
+ * before anything overflows; only the NHS number (the first dd) stays 3-3-4 on one line. Themable only
  * through the --fgm-* custom properties and ::part(); the element renders nothing and takes no
  * space unless an indicator exists.
  */
@@ -53,6 +54,8 @@ export const styles = css`
   }
   dd {
     margin: 0;
+  }
+  dd:first-of-type {
     white-space: nowrap;
   }
   .vh {

@@ -10,6 +10,16 @@ import { styles } from './fgm-status.styles.ts';
 
 /** The longest MSCA-FGMRISQR-08 lets an answer be kept: 24 hours, in milliseconds. */
 const DAY = 86_400_000;
+/** The least maxAnswerAge may be: 2 minutes, so its half is never under the refresh floor. */
+const MIN_AGE = 120_000;
+/** No refresh comes sooner than this after an answer, whatever the clocks say: no query loop. */
+const FLOOR = 60_000;
+/** Waits after a failure that may pass (unreachable, busy, 5xx, 401, no token): then every 5 minutes. */
+const RETRY = [5e3, 15e3, 6e4, 3e5];
+/** A gateway or tokenProvider that has not answered in 30 s is given up on (GATEWAY_UNREACHABLE / NO_SESSION_TOKEN). */
+const DEADLINE = 30_000;
+/** FgmStatus.maxAnswerAge, kept out of the class so the manifest lists only the accessor. */
+let maxAge = DAY;
 
 /** `fgm-status-change` detail: every outcome, for the host's own logic. */
 export interface FgmStatusChangeDetail {
@@ -55,19 +65,20 @@ interface Indicator {
 export class FgmStatus extends LitElement {
   static override styles = styles;
   static version = '0.1.0';
-  static #maxAnswerAge = DAY;
   /**
-   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`):
-   * 24 hours by default, and at most: MSCA-FGMRISQR-08 allows no more (FGMISQ0011), so a larger
-   * value is clamped to 24 hours. The element asks again halfway to that limit (12 hours after a
-   * fresh answer).
+   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`), its
+   * age measured on the gateway's clock (the answer's `Date` header less `checkedAt`), never the
+   * browser's: 24 hours by default, and at most: MSCA-FGMRISQR-08 allows no more (FGMISQ0011).
+   * A value is clamped to [2 minutes, 24 hours]; one that is not a finite number above 0 is ignored.
+   * The element asks again halfway to that limit (12 hours after a fresh answer), never sooner
+   * than a minute after an answer.
    */
   static get maxAnswerAge(): number {
-    return FgmStatus.#maxAnswerAge;
+    return maxAge;
   }
   /** @ignore one entry in custom-elements.json: the getter's. */
   static set maxAnswerAge(ms: number) {
-    FgmStatus.#maxAnswerAge = Math.min(ms, DAY);
+    if (ms > 0 && ms < Infinity) maxAge = Math.min(Math.max(ms, MIN_AGE), DAY);
   }
   /** Milliseconds the element waits for a `token` or `tokenProvider` before it tells the host: `fgm-status-error` NO_SESSION_TOKEN. */
   static tokenWait = 5000;
@@ -112,12 +123,25 @@ export class FgmStatus extends LitElement {
   #controller: AbortController | undefined;
   /** The last query stopped because the host had not given a token yet. */
   #awaitingToken = false;
+  /** The last outcome was an error: a new token or tokenProvider asks again at once. */
+  #failed = false;
+  /** Failures in a row that may pass, for the retry's wait. */
+  #retries = 0;
+  /** The patient asked about, normalised: the same patient written otherwise is no change. */
+  #asked: string | undefined;
   /** When to ask again (0: the current question is not answered yet, or was cut short). */
   #askAt = 0;
-  /** The next timed step: asking again (maxAnswerAge, or a return to the page), or giving up waiting for a token. */
+  /** The next timed step: asking again (maxAnswerAge, a retry, or a return to the page), or giving up waiting for a token. */
   #refresh: ReturnType<typeof setTimeout> | undefined;
   /** Takes the indicator down maxAnswerAge after Spine's timestamp for it, whatever a refresh is doing. */
   #expiry: ReturnType<typeof setTimeout> | undefined;
+  /** The same deadline on the wall clock: timers stall in sleep, so render and a return to the tab check it too. */
+  #expiresAt = 0;
+  /** Back in view (tab shown, page restored, woken from sleep): drop an expired indicator, ask if a refresh is due. */
+  #wake = () => {
+    this.requestUpdate();
+    if (this.#askAt && Date.now() >= this.#askAt) void this.#query(true);
+  };
 
   constructor() {
     super();
@@ -129,14 +153,26 @@ export class FgmStatus extends LitElement {
 
   override connectedCallback() {
     super.connectedCallback();
+    document.addEventListener('visibilitychange', this.#wake);
+    addEventListener('pageshow', this.#wake);
     // Back on the page after the host moved it: ask again if the question was cut short.
     if (this.hasUpdated) this.#schedule();
   }
 
   override disconnectedCallback() {
     super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.#wake);
+    removeEventListener('pageshow', this.#wake);
     this.#controller?.abort();
     clearTimeout(this.#refresh);
+  }
+
+  /**
+   * Asks the gateway again now, as a refresh: a confirmed indicator stays up while it asks, and
+   * stays up marked "last confirmed" within its maxAnswerAge if the answer cannot be had.
+   */
+  refresh(): void {
+    void this.#query(true);
   }
 
   /**
@@ -151,10 +187,14 @@ export class FgmStatus extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
+    if (Date.now() >= this.#expiresAt) this._indicator = undefined;
     // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
-    const patientChanged = ['nhsNumber', 'birthDate', 'gateway', 'nhsNumberVerified', 'allowUnverified'].some((p) => changed.has(p as keyof FgmStatus));
-    const tokenArrived = this.#awaitingToken && (changed.has('token') || changed.has('tokenProvider'));
-    if (patientChanged || tokenArrived) void this.#query();
+    // Compared as the gateway reads them: 999 000 0018 is the patient 9990000018 already shown.
+    const asked = [this.nhsNumber.replace(/\s/g, ''), this.birthDate, this.gateway.replace(/\/$/, ''), this.nhsNumberVerified, this.allowUnverified] + '';
+    if (asked != this.#asked) {
+      this.#asked = asked;
+      void this.#query();
+    } else if ((this.#awaitingToken || this.#failed) && (changed.has('token') || changed.has('tokenProvider'))) void this.#query(true);
   }
 
   protected override updated() {
@@ -163,10 +203,11 @@ export class FgmStatus extends LitElement {
   }
 
   async #query(refresh = false) {
-    // A new question takes the old answer down first: no alert outlives its patient. A refresh for
-    // the same patient keeps a confirmed indicator up through the encounter (MSCA-FGMRISQR-07,
-    // FGMISQR010); #expiry still ends it maxAnswerAge after Spine's timestamp.
-    if (!refresh) this._indicator = undefined;
+    // A new question takes the old answer down first: no alert outlives its patient; and its
+    // retries start afresh (5 s first). A refresh for the same patient keeps a confirmed indicator
+    // up through the encounter (MSCA-FGMRISQR-07, FGMISQR010); #expiry still ends it maxAnswerAge
+    // after Spine's timestamp.
+    if (!refresh) this._indicator = undefined, this.#retries = 0;
     this.#askAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
@@ -174,6 +215,10 @@ export class FgmStatus extends LitElement {
     if (!this.isConnected) return;
     const controller = new AbortController();
     this.#controller = controller;
+    // A gateway or tokenProvider that never answers must not leave the host unaware (M1).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), DEADLINE);
+    const signal = AbortSignal.any([controller.signal, deadline.signal]);
     // Hosts often keep the number as shown, 3-3-4: the spaces are layout, not part of the number.
     const nhsNumber = this.nhsNumber.replace(/\s/g, '');
     const { birthDate } = this;
@@ -193,48 +238,56 @@ export class FgmStatus extends LitElement {
     }
     let token: string | undefined;
     try {
-      token = this.tokenProvider ? await this.tokenProvider() : this.token;
+      token = this.tokenProvider
+        ? await Promise.race([this.tokenProvider(), new Promise<never>((_, reject) => signal.addEventListener('abort', reject))])
+        : this.token;
     } catch {
       token = undefined;
     }
+    if (stale() || !token) clearTimeout(timer);
     if (stale()) return;
-    if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' });
+    if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }, true);
 
-    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal: controller.signal });
+    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal });
+    clearTimeout(timer);
     if (stale()) return; // an answer for a previous patient is dropped, never shown
-    if (!('body' in result)) return this.#fail(nhsNumber, result);
-    const { body, httpStatus } = result;
+    if (!('body' in result)) return this.#fail(nhsNumber, result, !('httpStatus' in result) || result.httpStatus > 499);
+    const { body, httpStatus, headers } = result;
     const ids = body.messageId ? { messageId: body.messageId } : {};
-    if (body.status === 'indicator') {
-      // Kept maxAnswerAge after Spine's timestamp, not after it arrived; never longer than that from
-      // now either, should this clock be behind Spine's. One already that old is not shown.
-      const max = FgmStatus.maxAnswerAge;
-      const left = Math.min(max, Date.parse(body.checkedAt!) + max - Date.now());
-      if (left > 0) {
-        this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
-        clearTimeout(this.#expiry);
-        this.#expiry = setTimeout(() => (this._indicator = undefined), left);
-        this.#askAt = Date.now() + left / 2;
-        return this.#change({ status: 'indicator', ...this._indicator, ...ids });
-      }
-    }
-    if (body.status === 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
-    // An error, or an indicator too old to show: show nothing, tell IT.
-    return this.#fail(nhsNumber, { code: body.status === 'error' ? body.code : 'GATEWAY_BAD_RESPONSE', smspCode: body.smspCode, httpStatus, ...ids });
+    if (body.status == 'error') return this.#fail(nhsNumber, { code: body.code, smspCode: body.smspCode, httpStatus, ...ids }, httpStatus == 401 || httpStatus > 428, +headers.get('Retry-After')! * 1e3);
+    if (body.status == 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
+    // Aged on ONE clock, the gateway's: its Date less Spine's timestamp (none or unreadable: 0), and
+    // kept for the rest of maxAnswerAge from arrival, so a browser clock off by hours or days
+    // neither hides a fresh answer nor keeps an old one. One already that old is not shown.
+    const now = Date.now();
+    const left = maxAge - (Math.max(0, Date.parse(headers.get('Date')!) - Date.parse(body.checkedAt!)) || 0);
+    if (left <= 0) return this.#fail(nhsNumber, { code: 'GATEWAY_BAD_RESPONSE', httpStatus, ...ids });
+    this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
+    this.#expiresAt = now + left;
+    clearTimeout(this.#expiry);
+    this.#expiry = setTimeout(() => (this._indicator = undefined), left);
+    this.#askAt = now + Math.max(FLOOR, left / 2);
+    return this.#change({ status: 'indicator', ...this._indicator, ...ids });
   }
 
   #change(detail: FgmStatusChangeDetail) {
     if (detail.status == 'no-record' || detail.status == 'not-applicable') this._indicator = undefined;
-    this.#askAt ||= Date.now() + FgmStatus.maxAnswerAge / 2;
+    if (!(this.#failed = detail.status == 'error')) this.#retries = 0;
+    this.#askAt ||= Date.now() + maxAge / 2;
     this.#schedule();
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
   }
 
-  #fail(nhsNumber: string, detail: FgmStatusErrorDetail) {
-    // Only a refresh that could not reach an answer (gateway unreachable, busy, Spine down) keeps
-    // the indicator, marked; a refusal or a bad request takes it down.
+  /**
+   * `passing`: a failure that may pass (gateway unreachable or timed out, busy, 5xx, 401, no token
+   * from the provider). It is retried soon (RETRY, or the gateway's Retry-After within 5 s to 5
+   * minutes) and keeps a confirmed indicator up, marked, within its maxAnswerAge: none of these says
+   * the indicator is gone. Any other failure (a refusal, a bad request) takes it down.
+   */
+  #fail(nhsNumber: string, detail: FgmStatusErrorDetail, passing: unknown = false, retryAfter = 0) {
     const i = this._indicator;
-    this._indicator = i && (detail.code == 'GATEWAY_UNREACHABLE' || detail.httpStatus! > 428) ? { ...i, unconfirmed: true } : undefined;
+    this._indicator = i && passing ? { ...i, unconfirmed: true } : undefined;
+    if (passing) this.#askAt = Date.now() + (retryAfter ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!), this.#retries++;
     this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) });
     this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
   }
@@ -245,7 +298,7 @@ export class FgmStatus extends LitElement {
     // The NHS.UK 10 warning card; the heading is inside the alert region so it is announced with it.
     // role=heading with aria-level lets the host choose the level a real <hN> would fix.
     return html`<div part="base" class="card" role="alert">
-      <div role="heading" aria-level=${this.headingLevel} part="heading" class="h"><span class="vh">Important: </span>FGM risk indicator</div>
+      <div role="heading" aria-level=${/^[1-6]$/.test(this.headingLevel + '') ? this.headingLevel : 3} part="heading" class="h"><span class="vh">Important: </span>FGM risk indicator</div>
       <div part="body">
         <p>
           An FGM Information Sharing (FGM IS) indicator means this child is considered at potential risk of female

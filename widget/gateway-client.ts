@@ -6,12 +6,15 @@
  */
 
 import type { StatusBody } from './rules/status-body.ts';
-import { isIsoDate, ukToday } from './rules/age.ts';
+import { isIsoDate } from './rules/age.ts';
 
 export type { StatusBody };
 
-/** The answer, or why there is none: the element's `fgm-status-error` detail as it is. */
-export type GatewayResult = { httpStatus: number; body: StatusBody } | { code: 'GATEWAY_UNREACHABLE' } | { code: 'GATEWAY_BAD_RESPONSE'; httpStatus: number };
+/**
+ * The answer (with its headers: `Date`, the gateway's clock, ages it; `Retry-After` paces a retry),
+ * or why there is none: the element's `fgm-status-error` detail as it is.
+ */
+export type GatewayResult = { httpStatus: number; body: StatusBody; headers: Headers } | { code: 'GATEWAY_UNREACHABLE' } | { code: 'GATEWAY_BAD_RESPONSE'; httpStatus: number };
 
 export interface StatusQuery {
   gateway: string;
@@ -32,8 +35,10 @@ const isInstant = (v: unknown): v is string => isDateTime(v) && v[16] == ':';
 /**
  * An answer the element can use about `nhsNumber`: every field it shows or hands on has the form
  * the widget API promises, the assessment date is a real date (or a dateTime on one, as FHIR allows
- * for Flag.period.start) not after Spine's timestamp on the UK calendar, and the answer names the
- * patient asked about. Anything else is GATEWAY_BAD_RESPONSE, and nothing of it is shown.
+ * for Flag.period.start), and the answer names the patient asked about. Anything else is
+ * GATEWAY_BAD_RESPONSE, and nothing of it is shown. Form only: whether a date is plausible (not
+ * after Spine's timestamp, say) is for the gateway's safety core, which knows Spine's clock; a
+ * check here on the browser's calendar would hide real indicators.
  */
 function isStatusBody(v: unknown, nhsNumber: string): v is StatusBody {
   const b = v as StatusBody;
@@ -42,7 +47,7 @@ function isStatusBody(v: unknown, nhsNumber: string): v is StatusBody {
     (status == 'error' ||
       (b.nhsNumber === nhsNumber &&
         (status == 'indicator'
-          ? isInstant(at) && isDateTime(b.assessmentDate) && b.assessmentDate.slice(0, 10) <= ukToday(new Date(at))
+          ? isInstant(at) && isDateTime(b.assessmentDate)
           : status == 'no-record' && (at == null || isInstant(at)))));
 }
 
@@ -63,5 +68,5 @@ export async function queryFgmStatus({ gateway, token, urid, nhsNumber, birthDat
     return { code: 'GATEWAY_UNREACHABLE' };
   }
   const body: unknown = await res.json().catch(() => undefined);
-  return isStatusBody(body, nhsNumber) ? { httpStatus: res.status, body } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
+  return isStatusBody(body, nhsNumber) ? { httpStatus: res.status, body, headers: res.headers } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
 }

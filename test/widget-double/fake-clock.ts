@@ -9,6 +9,8 @@
 export interface FakeClock {
   /** Runs each timer due up to `at` (ms since the epoch), in order, each at its own time; then the clock reads `at`. */
   moveTo(at: number): void;
+  /** The clock reads `at` and no timer runs: a sleep, or the clock set by hand. */
+  jumpTo(at: number): void;
   /** Puts the real clock and timers back; timers still pending belong to elements the test is done with, and are dropped. */
   restore(): void;
 }
@@ -36,6 +38,9 @@ export function fakeClock(start: number): FakeClock {
         now = due[1].at;
         due[1].run();
       }
+      now = at;
+    },
+    jumpTo(at) {
       now = at;
     },
     restore() {

@@ -2,8 +2,10 @@
 // widget test controls the answer and its timing. The real gateway is covered end to end in
 // test/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused, and with
 // "spine-down" every answer is COULD_NOT_CONNECT_TO_SPINE. Spine's timestamp (`checkedAt`) is the
-// time of the request unless a test sets it (`/__double/spine-time?at=`); a test may also set the
-// answer itself (`POST /__double/answer`), to send what the element must refuse.
+// time of the request unless a test sets it (`/__double/spine-time?at=&age=`: the gateway's `Date`
+// header is then `age` ms after it, 0 unless said); a test may also set the answer itself
+// (`POST /__double/answer`, a header null to send none; `null` to go back to the answers below),
+// to send what the element must refuse.
 
 /** Stands for Spine's timestamp in the answers below; replaced in each answer sent. */
 const STAMP = 'Spine timestamp';
@@ -23,6 +25,8 @@ let requests = [];
 let held;
 /** Spine's timestamp for the answers, ISO; undefined: the time of each request. */
 let spineTime;
+/** The gateway's clock less spineTime, ms: the answers' Date header. */
+let gatewayAge = 0;
 /** `{status, body, headers?}`: every answer until reset. */
 let fixed;
 
@@ -42,9 +46,14 @@ export function gatewayDouble() {
     if (ctx.path === '/api/fgm-status' && ctx.method === 'POST') {
       const body = JSON.parse(await readBody(ctx.req));
       requests.push({ ...body, authorization: ctx.get('authorization'), ...(ctx.get('nhsd-session-urid') && { urid: ctx.get('nhsd-session-urid') }) });
+      // The gateway's clock, when the test set Spine's: Node writes the real one otherwise.
+      if (spineTime) ctx.set('Date', new Date(Date.parse(spineTime) + gatewayAge).toUTCString());
       if (fixed) {
         // As JSON whatever it is (a string or null too), with the test's headers.
-        for (const [k, v] of Object.entries(fixed.headers ?? {})) ctx.set(k, v);
+        for (const [k, v] of Object.entries(fixed.headers ?? {})) {
+          if (v !== null) ctx.set(k, v);
+          else if (k.toLowerCase() === 'date') (ctx.remove('Date'), (ctx.res.sendDate = false));
+        }
         ctx.status = fixed.status;
         ctx.set('Cache-Control', 'no-store');
         ctx.type = 'application/json';
@@ -65,10 +74,12 @@ export function gatewayDouble() {
     if (ctx.path === '/__double/reset') {
       requests = [];
       spineTime = fixed = undefined;
+      gatewayAge = 0;
       return json(ctx, {});
     }
     if (ctx.path === '/__double/spine-time') {
       spineTime = ctx.query.at;
+      gatewayAge = Number(ctx.query.age ?? 0);
       return json(ctx, { spineTime });
     }
     if (ctx.path === '/__double/answer' && ctx.method === 'POST') {

@@ -16,17 +16,20 @@ export interface Seen {
 /** Calls one of the double's controls (test/widget-double/gateway-double.mjs). */
 export const double = async (path: string) => (await fetch(`/__double/${path}`)).json();
 
-/** Makes the double send this answer, as the gateway's widget API would, until the next test. */
-export const answerWith = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+/** Makes the double send this answer, as the gateway's widget API would, until the next test (a header null: none sent). */
+export const answerWith = (status: number, body: unknown, headers: Record<string, string | null> = {}) =>
   fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers }) });
+/** Back to the double's own answers, by NHS number. */
+export const usualAnswers = () => fetch('/__double/answer', { method: 'POST', body: 'null' });
 
 let clock: FakeClock | undefined;
 /**
- * The double's answers carry Spine's timestamp `spineTime`, and the page's clock reads `now` (a
- * minute later unless said) and moves only when the test moves it. Undo with `realClock()`.
+ * The double's answers carry Spine's timestamp `spineTime` and the gateway's `Date` header
+ * `gatewayAge` ms after it (0 unless said), and the page's clock reads `now` (a minute after
+ * Spine's timestamp unless said) and moves only when the test moves it. Undo with `realClock()`.
  */
-export async function clockAt(spineTime: string, now = Date.parse(spineTime) + 60_000): Promise<FakeClock> {
-  await double(`spine-time?at=${encodeURIComponent(spineTime)}`);
+export async function clockAt(spineTime: string, now = Date.parse(spineTime) + 60_000, gatewayAge = 0): Promise<FakeClock> {
+  await double(`spine-time?at=${encodeURIComponent(spineTime)}&age=${gatewayAge}`);
   clock?.restore();
   clock = fakeClock(now);
   return clock;
@@ -52,6 +55,16 @@ export async function mount(attrs: { nhs: string; born?: string; token?: string 
     <fgm-status nhs-number=${attrs.nhs} nhs-number-verified birth-date=${attrs.born ?? ''} .token=${attrs.token ?? 'clinician'}></fgm-status>
   </div>`);
   return { el: wrapper.querySelector('fgm-status')!, seen, outcome };
+}
+
+/**
+ * After a failed refresh: its retries reach no gateway from now on (a tokenProvider that fails, so
+ * NO_SESSION_TOKEN; the marked indicator stays), so none of them lands in the next test's count.
+ */
+export async function stopAsking(el: FgmStatus, seen: Seen) {
+  const n = seen.errors.length;
+  el.tokenProvider = () => Promise.reject(new Error('no session'));
+  while (seen.errors.length === n) await frame();
 }
 
 export const frame = () => new Promise((r) => requestAnimationFrame(r));

@@ -29,11 +29,13 @@ export declare class FgmStatus extends HTMLElement {
   /** The element's version (the package's). */
   static version: string;
   /**
-   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`, not
-   * when the answer arrived): 24 hours by default and at most (MSCA-FGMRISQR-08); a larger value is
-   * clamped to 24 hours. The element asks again halfway to that limit (12 hours after a fresh
-   * answer); a refresh that cannot reach Spine
-   * leaves the indicator up, marked with when it was last confirmed (MSCA-FGMRISQR-07).
+   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`), its
+   * age measured on the gateway's clock (the answer's `Date` less `checkedAt`; none: 0), never the
+   * browser's: 24 hours by default and at most (MSCA-FGMRISQR-08). A value is clamped to
+   * [2 minutes, 24 hours]; one that is not a finite number above 0 is ignored. The element asks
+   * again halfway to that limit (12 hours after a fresh answer, never sooner than a minute); a
+   * refresh that cannot reach Spine leaves the indicator up, marked with when it was last
+   * confirmed (MSCA-FGMRISQR-07), and is retried after 5 s, 15 s, 60 s, then every 5 minutes.
    */
   static maxAnswerAge: number;
   /** Milliseconds the element waits for a `token` or `tokenProvider` before `fgm-status-error` NO_SESSION_TOKEN (default 5000). */
@@ -56,6 +58,11 @@ export declare class FgmStatus extends HTMLElement {
   token: string | undefined;
   /** Called for a fresh session token before each query; preferred over `token`. */
   tokenProvider: (() => Promise<string>) | undefined;
+  /**
+   * Asks the gateway again now, as a refresh: a confirmed indicator stays up while it asks, and
+   * stays up marked "last confirmed" within its maxAnswerAge if the answer cannot be had.
+   */
+  refresh(): void;
   /** Resolves once the element has rendered its current state. */
   readonly updateComplete: Promise<boolean>;
 }
