@@ -32,7 +32,9 @@ const totals = { pass: 0, fail: 0 };
 const node = (name, args) => {
   const tap = join(logDir, `${name}.tap`);
   const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
-  const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporters, ...args], { stdio: 'inherit', env }).status ?? 1;
+  // A test that hangs (a store left open after a failed assertion, say) fails at 5 minutes instead
+  // of holding the run until CI's own limit.
+  const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=300000', ...reporters, ...args], { stdio: 'inherit', env }).status ?? 1;
   const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   for (const k of ['pass', 'fail']) totals[k] += Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
   return status;
