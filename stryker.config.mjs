@@ -14,10 +14,22 @@ const mutate = [
   // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
   // Lines 93-136: update the range when that part of the file moves.
   'gateway/spine/ask-spine.ts:93-136',
+  // The audit chain: the canonical form hashed and stored, the chain formula and its start, verify.
+  'gateway/audit/canonical.ts',
+  'gateway/audit/chain.ts',
+  'gateway/audit/chain-start.ts',
+  'gateway/audit/verify.ts',
+  'gateway/audit/erasure-date.ts',
 ];
 
 /** The unit tests of those modules (node:test files, run with tsx by the TAP runner). */
-const testFiles = ['gateway/spine/answer-safety.test.ts', 'gateway/fhir/profile-validator.test.ts', 'gateway/spine/ask-spine.test.ts'];
+const testFiles = [
+  'gateway/spine/answer-safety.test.ts',
+  'gateway/fhir/profile-validator.test.ts',
+  'gateway/spine/ask-spine.test.ts',
+  'gateway/audit/chain.test.ts',
+  'gateway/audit/verify.test.ts',
+];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
