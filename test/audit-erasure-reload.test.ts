@@ -12,7 +12,8 @@ import { GATEWAY_ASID, startTestStack } from './helpers/stack.ts';
 describe('FGMISQR009 the FHIR interface\'s erasure period on reload', () => {
   it('FGMISQR009 audit.outcomeRetentionDays applies on SIGHUP to the next query, without a restart', async () => {
     const now = () => new Date('2026-03-10T12:00:00Z');
-    const stack = await startTestStack({ tls: true, deps: { now }, configure: (raw) => { raw.clients[2].odsCodes = ['RY2']; } });
+    // The simulator answers on the same clock: Spine's timestamp must be within the gateway's allowed skew.
+    const stack = await startTestStack({ tls: true, deps: { now }, simulatorNow: now, configure: (raw) => { raw.clients[2].odsCodes = ['RY2']; } });
     try {
       const ask = async () => {
         const q = buildQueryBundle({ nhsNumber: '9990000042', sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-17' }, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });

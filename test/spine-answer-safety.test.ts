@@ -27,9 +27,12 @@ async function widget(nhsNumber = '9990000018', birthDate = '2014-03-02') {
   return { res, body: JSON.parse(res.body) };
 }
 
-/** The FHIR interface, as a client system with its certificate; read as a client system reads this SMSP's answers. */
+/**
+ * The FHIR interface, as a client system with its certificate; read as a client system reads this SMSP's answers.
+ * Its author is a local user: these tests are about Spine's answers, and SDS authors need a CIS2 token (gateway-cis2.test.ts).
+ */
 async function fhir(nhsNumber = '9990000018') {
-  const xml = buildQueryBundle({ nhsNumber, sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'sds', userId: '687227875014', roleProfileId: '687231329107' }, organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' } }).xml;
+  const xml = buildQueryBundle({ nhsNumber, sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-18' }, organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' } }).xml;
   const res = await stack.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
   const parsed = parseQueryResponse(res.body, { localCodes: true });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
