@@ -258,6 +258,37 @@ describe('SMSP-IG-001 auditors act only for their own organisations; MSCA-IG-03 
     assert.equal(JSON.parse(row.detail as string).identity, 'cis2');
   });
 
+  it('SMSP-IG-001 an auditor sees only their own organisation\'s records of a client serving several (search and throughput, CIS2 and local)', async () => {
+    const shared = await startTestStack({
+      configure: (raw) => {
+        raw.clients[0].odsCodes = ['RX1', OTHER_ORG];
+        raw.clients[1].odsCodes = ['RX1', OTHER_ORG];
+      },
+    });
+    try {
+      // A query at each organisation through each client.
+      assert.equal((await ask(shared, await shared.cis2Token(patel.uid, { roleId: GP_OTHER }))).status, 200);
+      assert.equal((await ask(shared, await shared.cis2Token(patel.uid, { roleId: GP_RX1 }))).status, 200);
+      assert.equal((await shared.request('/api/fgm-status', { token: shared.signToken({ ...LOCAL_MIDWIFE, org: OTHER_ORG }), json: WITH_FLAG })).status, 200);
+      assert.equal((await shared.request('/api/fgm-status', { token: shared.signToken(LOCAL_MIDWIFE), json: WITH_FLAG })).status, 200);
+      const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
+      const asCis2 = await shared.cis2Token(igov.uid, { roleId: igov.roles[0]!.person_roleid });
+      const asLocal = shared.signToken({ sub: 'igov', roles: ['auditor'], org: 'RX1' });
+      for (const [token, clientId, headers] of [[asCis2, 'test-epr-cis2', { 'X-FGM-Portal-Origin': TEST_ORIGIN }], [asLocal, 'test-epr', {}]] as const) {
+        const res = await shared.request('/admin/audit?nhsNumber=9990000018', { token, headers });
+        assert.equal(res.status, 200, res.body);
+        const recs = JSON.parse(res.body).records as { clientId: string; orgCode: string; eventType: string }[];
+        assert.deepEqual(recs.filter((r) => r.eventType === 'widget-query').map((r) => `${r.clientId}/${r.orgCode}`), [`${clientId}/RX1`], 'the other organisation\'s query is not shown');
+        const t = await shared.request(`/admin/throughput?date=${today}`, { token, headers });
+        assert.equal(JSON.parse(t.body).total, 1, 'throughput counts the auditor\'s organisation only');
+      }
+      // The trail does hold the other organisation's records (the oracle: the raw rows).
+      assert.equal(shared.auditRows().filter((r) => r.eventType === 'widget-query' && r.orgCode === OTHER_ORG).length, 2);
+    } finally {
+      await shared.close();
+    }
+  });
+
   it('MSCA-IG-03 a local auditor\'s session names the local id, roles and organisation, not confirmed by CIS2', async () => {
     const who = await admin(stack.signToken({ sub: 'igov', name: 'Ira Gov', roles: ['auditor'], org: 'RX1' }), '/admin/session');
     assert.equal(who.status, 200);

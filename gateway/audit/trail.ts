@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../config.ts';
 import { readAnchors } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
-import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput } from './sqlite-store.ts';
+import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
 import { readRetention } from './retention.ts';
 import { chainWalk, newestAnchor, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyResult } from './verify.ts';
 
@@ -18,8 +18,8 @@ export interface AuditTrail {
   /** Cheap enough for start-up: the newest records and the newest anchor only. */
   verifyTail(): Promise<VerifyResult>;
   search(q: AuditSearch): Promise<AuditRow[]>;
-  /** One client's throughput when `clientId` is given, else the whole SMSP's. */
-  throughput(date: string, clientId?: string): Promise<Throughput>;
+  /** One client's throughput at one organisation when `scope` is given, else the whole SMSP's. */
+  throughput(date: string, scope?: ThroughputScope): Promise<Throughput>;
   /** The newest record's seq and hash (what an anchor signs), or undefined on an empty trail. */
   head(): Promise<{ seq: number; hash: string } | undefined>;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer): Pr
     verify: async () => verifyAuditChain(db, hmacKey, anchors(), publicKey(), readRetention(anchorDir)),
     verifyTail: async () => verifyAuditTail(db, hmacKey, anchors(), publicKey(), undefined, readRetention(anchorDir)),
     search: async (q) => searchAudit(db, q),
-    throughput: async (date, clientId) => throughputOn(db, date, clientId),
+    throughput: async (date, scope) => throughputOn(db, date, scope),
     head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
     close: async () => void db.close(),
   };
@@ -67,7 +67,7 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, anchors: () => Re
       return verifyTailRows(await reader.newest(TAIL_RECORDS), hmacKey, newest, publicKey(), newest && (await reader.hashAt(newest.seq)));
     },
     search: (q) => reader.search(q),
-    throughput: (date, clientId) => reader.throughput(date, clientId),
+    throughput: (date, scope) => reader.throughput(date, scope),
     head: async () => (await reader.newest(1))[0],
     close: () => pool.end(),
   };
