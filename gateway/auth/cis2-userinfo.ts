@@ -3,8 +3,14 @@
  * Confirms a CIS2 access token with NHS CIS2 Authentication's UserInfo endpoint (SMSP-AUDIT-002:
  * the national service says who the user is and which role profiles they hold, never the portal).
  * Plain `fetch` rather than an OpenID client library: the gateway is a resource server, not the
- * relying party, so it has no client id or expected subject to give one, and it needs one deadline
- * over discovery, queueing and UserInfo, no redirects, a size cap and 401 told apart from failure.
+ * relying party, and it needs one deadline over discovery, queueing and UserInfo, no redirects, a
+ * size cap and 401 told apart from failure.
+ *
+ * Before UserInfo is asked, the access token must prove it was issued to this client's portal
+ * (RFC 9068 style): a JWT signed by a key of the issuer's JWKS (jose), `iss` the issuer,
+ * `client_id` (or `azp`, or an `aud` entry) the portal's CIS2 client id, not expired. A token
+ * another relying party obtained is refused locally, without a call to CIS2; an opaque token is
+ * refused too, as its binding cannot be proven (fail closed). UserInfo's `sub` must be the JWT's.
  *
  * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past a
  * JWT access token's `exp`; concurrent misses for one token share one call, and at most
@@ -12,7 +18,7 @@
  * Every failure throws Cis2Refused: the caller refuses the request (fail closed).
  */
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Cis2Config } from '../config.ts';
 
 /** One of the user's role profiles, as the national RBAC directory gave it. */
@@ -45,6 +51,15 @@ export class Cis2Refused extends Error {
 
 export type Cis2UserInfo = (accessToken: string) => Promise<Cis2User>;
 
+/** The fixed log phrase for an opaque (non-JWT) access token: the gateway fails closed (README, CIS2). */
+export const OPAQUE_TOKEN_REASON = 'the access token is not a JWT: its binding to this client could not be proven';
+
+/** Whether an access token's claims bind it to the CIS2 client `clientId` (RFC 9068 client_id, else azp or aud). */
+export function boundTo(payload: JWTPayload, clientId: string): boolean {
+  const aud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+  return payload.client_id === clientId || payload.azp === clientId || aud.includes(clientId);
+}
+
 export interface Cis2UserInfoOptions {
   config: Cis2Config;
   /** The clock for the cache; default the system clock. */
@@ -70,11 +85,10 @@ const usableUrl = (u: unknown): u is string => {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const id = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v);
 
-/** The token's `exp` in ms when it is a JWT (CIS2 may issue either); undefined for an opaque token. */
-function jwtExpiry(token: string): number | undefined {
+/** A token's claims unverified (only to find whose it claims to be), or undefined for a non-JWT. */
+export function peekJwt(token: string): JWTPayload | undefined {
   try {
-    const { exp } = decodeJwt(token);
-    return typeof exp === 'number' ? exp * 1000 : undefined;
+    return decodeJwt(token);
   } catch {
     return undefined;
   }
@@ -129,16 +143,18 @@ async function readJson(res: Response): Promise<unknown> {
 export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fetch }: Cis2UserInfoOptions): Cis2UserInfo {
   const cache = new Map<string, { user: Cis2User; until: number }>();
   const inFlight = new Map<string, Promise<Cis2User>>();
-  let endpoint: string | undefined = config.userInfoEndpoint;
-  let discovering: Promise<string> | undefined;
+  type Endpoints = { userInfo: string; keys: ReturnType<typeof createRemoteJWKSet> };
+  const remoteKeys = (url: string) => createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, ...(fetchFn === fetch ? {} : { [customFetch]: fetchFn }) });
+  let endpoint: Endpoints | undefined = config.userInfoEndpoint && config.jwksUrl ? { userInfo: config.userInfoEndpoint, keys: remoteKeys(config.jwksUrl) } : undefined;
+  let discovering: Promise<Endpoints> | undefined;
   let calls = 0;
   const waiting: (() => void)[] = [];
 
   const failed = (e: unknown, signal: AbortSignal, what: string): Cis2Refused =>
     e instanceof Cis2Refused ? e : new Cis2Refused('unavailable', signal.aborted ? `${what}: deadline passed` : `${what}: unreachable`);
 
-  async function discover(signal: AbortSignal): Promise<string> {
-    const issuer = config.issuer!;
+  async function discover(signal: AbortSignal): Promise<Endpoints> {
+    const issuer = config.issuer;
     try {
       const res = await fetchFn(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal, redirect: 'manual', headers: { Accept: 'application/json' } });
       if (res.status !== 200) throw new Cis2Refused('unavailable', `discovery: HTTP ${res.status}`);
@@ -146,14 +162,15 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       // OpenID Connect Discovery §4.3: the document's issuer must be the one asked about.
       if (!isObject(doc) || doc.issuer !== issuer) throw new Cis2Refused('unavailable', 'discovery: the document names another issuer');
       if (!usableUrl(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
-      return doc.userinfo_endpoint;
+      if (!usableUrl(doc.jwks_uri)) throw new Cis2Refused('unavailable', 'discovery: no https jwks_uri');
+      return { userInfo: doc.userinfo_endpoint, keys: remoteKeys(doc.jwks_uri) };
     } catch (e) {
       throw failed(e, signal, 'discovery');
     }
   }
 
-  /** The UserInfo endpoint: configured, or discovered once (a failed discovery is tried again next time). */
-  function userInfoEndpoint(signal: AbortSignal): Promise<string> {
+  /** UserInfo and the JWKS: configured, or discovered once (a failed discovery is tried again next time). */
+  function endpoints(signal: AbortSignal): Promise<Endpoints> {
     if (endpoint) return Promise.resolve(endpoint);
     discovering ??= discover(signal).then(
       (url) => (endpoint = url),
@@ -190,9 +207,27 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     });
   }
 
-  async function ask(token: string): Promise<Cis2User> {
+  /** The token's verified claims, or a refusal: issued by the issuer to this client, unexpired. */
+  async function verifyBinding(token: string, keys: Endpoints['keys']): Promise<{ sub: string; exp: number }> {
+    if (!peekJwt(token)) throw new Cis2Refused('token-refused', OPAQUE_TOKEN_REASON);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, { issuer: config.issuer, requiredClaims: ['exp', 'sub'], currentDate: new Date(now()) }));
+    } catch (e) {
+      if (e instanceof errors.JWKSTimeout) throw new Cis2Refused('unavailable', 'JWKS: deadline passed');
+      if (e instanceof errors.JWTExpired) throw new Cis2Refused('token-refused', 'the access token has expired');
+      if (e instanceof errors.JWTClaimValidationFailed) throw new Cis2Refused('token-refused', `the access token's ${e.claim} claim is not acceptable`);
+      if (e instanceof errors.JOSEError && !(e instanceof errors.JWKSInvalid)) throw new Cis2Refused('token-refused', 'the access token is not signed by a key of the issuer');
+      throw new Cis2Refused('unavailable', 'JWKS: unreachable or not a key set');
+    }
+    if (!boundTo(payload, config.clientId)) throw new Cis2Refused('token-refused', 'the access token was issued to another client');
+    return { sub: payload.sub!, exp: payload.exp! };
+  }
+
+  async function ask(token: string): Promise<{ user: Cis2User; exp: number }> {
     const signal = AbortSignal.timeout(config.timeoutMs);
-    const url = await userInfoEndpoint(signal);
+    const { userInfo: url, keys } = await endpoints(signal);
+    const { sub, exp } = await verifyBinding(token, keys);
     const release = await place(signal);
     try {
       const res = await fetchFn(url, { signal, redirect: 'manual', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
@@ -208,7 +243,10 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
         await res.body?.cancel();
         throw new Cis2Refused('answer-invalid', 'UserInfo answer is not application/json');
       }
-      return parseUserInfo(await readJson(res));
+      const answer = await readJson(res);
+      // OpenID Connect Core §5.3.2: the UserInfo sub must be the token's, or the answer is not about it.
+      if (!isObject(answer) || answer.sub !== sub) throw new Cis2Refused('answer-invalid', 'UserInfo sub is not the access token\'s');
+      return { user: parseUserInfo(answer), exp: exp * 1000 };
     } catch (e) {
       throw failed(e, signal, 'UserInfo');
     } finally {
@@ -224,13 +262,13 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     if (hit) cache.delete(key);
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = ask(token).finally(() => inFlight.delete(key));
+      const asked = ask(token);
+      pending = asked.then(({ user }) => user).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
-      const exp = jwtExpiry(token);
-      void pending.then(
-        (user) => {
+      void asked.then(
+        ({ user, exp }) => {
           const at = now();
-          const until = Math.min(at + config.cacheSeconds * 1000, exp ?? Infinity);
+          const until = Math.min(at + config.cacheSeconds * 1000, exp);
           if (until <= at) return;
           if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
           cache.set(key, { user, until });
