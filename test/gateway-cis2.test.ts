@@ -373,6 +373,21 @@ describe('SMSP-AUDIT-002 the FHIR interface: SDS ids only as CIS2 confirms them 
     const res = await post(sds(patel.uid, okoro.roles[0]!.person_roleid), { 'X-CIS2-Access-Token': await chsToken() }, 'RX1');
     assert.equal(res.status, 401);
     assert.equal(fhir.sim.received.length, calls);
+    const row = fhir.auditRows().at(-1)!;
+    assert.equal(row.userId, okoro.uid, 'the record names the user CIS2 confirmed, not the claimed one');
+    assert.equal(row.roleProfileId, null);
+    assert.deepEqual(JSON.parse(row.detail as string).claimedAuthor, { userId: patel.uid, roleProfileId: okoro.roles[0]!.person_roleid }, 'the claimed ids are kept as detail');
+  });
+
+  it('SMSP-AUDIT-002 a local identifier beside a valid CIS2 token → 401 AUTHOR_CREDENTIALS_ERROR before Spine, audited as the CIS2 user', async () => {
+    const calls = fhir.sim.received.length;
+    const res = await post({ kind: 'local', localId: 'someone-else' }, { 'X-CIS2-Access-Token': await chsToken() }, 'RX1');
+    assert.equal(res.status, 401, res.body);
+    assert.equal(outcomeCode(res), 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(fhir.sim.received.length, calls, 'Spine was not called');
+    const row = fhir.auditRows().at(-1)!;
+    assert.equal(row.userId, okoro.uid);
+    assert.deepEqual(JSON.parse(row.detail as string).claimedAuthor, { localId: 'someone-else' });
   });
 
   it('SMSP-AUDIT-002 a CIS2 token CIS2 refuses → 401 before Spine', async () => {
