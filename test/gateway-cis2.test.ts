@@ -205,6 +205,11 @@ describe('SMSP-AUDIT-002 CIS2 down or hanging fails closed; local users are stil
       assert.equal(down.sim.received.length, 0, 'Spine was not called');
       assert.equal(down.auditRows().at(-1)!.outcomeCode, 'CIS2_UNAVAILABLE');
       assert.equal((await down.request('/api/fgm-status', { token: down.signToken(LOCAL_MIDWIFE), json: WITH_FLAG })).status, 200);
+      // A flood of such refusals names no client: bounded per address like any unauthenticated attempt.
+      const token = await down.cis2Token(okoro.uid);
+      for (let i = 0; i < 30; i++) assert.equal((await ask(down, token)).status, row.httpStatus);
+      const own = down.auditRows().filter((r) => r.outcomeCode === 'CIS2_UNAVAILABLE').length;
+      assert.ok(own <= 20, `${own} own records for 31 refusals from one address: at most the per-address allowance (20)`);
     } finally {
       await down.close();
     }

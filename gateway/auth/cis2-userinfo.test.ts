@@ -31,6 +31,7 @@ const server = createServer((req, res) => {
   if (req.url === '/html') return send(200, 'text/html', '<p>maintenance</p>');
   if (req.url === '/not-json') return send(200, 'application/json', '{"nhsid_useruid":');
   if (req.url === '/no-user') return send(200, 'application/json', '{"nhsid_nrbac_roles":[]}');
+  if (req.url === '/refuse') return send(401, 'application/json', '{"error":"invalid_token"}');
   if (req.url === '/down') return send(503, 'text/plain', 'down');
   if (req.url === '/hold') return void held.push(res);
   if (req.url === '/other-issuer/.well-known/openid-configuration') return send(200, 'application/json', JSON.stringify({ issuer: 'https://elsewhere', userinfo_endpoint: `${base}/me` }));
@@ -110,6 +111,19 @@ describe('CIS2 UserInfo client (SMSP-AUDIT-002)', () => {
     // azp, or an aud entry, binds a token as client_id does.
     assert.equal((await userInfo(accessToken({ client_id: undefined, azp: CLIENT_ID }))).userId, DOCUMENT.nhsid_useruid);
     assert.equal((await userInfo(accessToken({ client_id: undefined, aud: ['api', CLIENT_ID] }))).userId, DOCUMENT.nhsid_useruid);
+  });
+
+  it('SMSP-AUDIT-002 UserInfo\'s 401 for a token is remembered briefly by its hash: a replay does not ask CIS2 again, and after it does', async () => {
+    let now = Date.now();
+    const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/refuse` }), now: () => now });
+    const token = accessToken({}, now);
+    const start = calls;
+    await assert.rejects(userInfo(token), refused('token-refused'));
+    await assert.rejects(userInfo(token), refused('token-refused'));
+    assert.equal(calls, start + 1, 'the second refusal came from the negative cache');
+    now += 30_001;
+    await assert.rejects(userInfo(token), refused('token-refused'));
+    assert.equal(calls, start + 2, 'the remembered refusal expired');
   });
 
   it('SMSP-AUDIT-002 a UserInfo answer about another sub than the access token\'s is answer-invalid', async () => {

@@ -12,8 +12,8 @@
  * another relying party obtained is refused locally, without a call to CIS2; an opaque token is
  * refused too, as its binding cannot be proven (fail closed). UserInfo's `sub` must be the JWT's.
  *
- * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past a
- * JWT access token's `exp`; concurrent misses for one token share one call, and at most
+ * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past the
+ * access token's `exp`, and UserInfo's refusals for NEGATIVE_CACHE_SECONDS at most; concurrent misses for one token share one call, and at most
  * `maxConcurrentCalls` calls are in flight, so a busy clinic or a miss storm cannot flood CIS2.
  * Every failure throws Cis2Refused: the caller refuses the request (fail closed).
  */
@@ -44,7 +44,7 @@ export interface Cis2User {
  */
 export class Cis2Refused extends Error {
   override name = 'Cis2Refused';
-  constructor(readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid', readonly reason: string) {
+  constructor(readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid', readonly reason: string, readonly fromUserInfo = false) {
     super(`CIS2 did not confirm the session: ${reason}`);
   }
 }
@@ -71,6 +71,8 @@ export interface Cis2UserInfoOptions {
 export const CACHE_MAX_ENTRIES = 10_000;
 /** A UserInfo answer is a few hundred bytes; a bigger one is nonsense, not worth reading. */
 export const MAX_ANSWER_BYTES = 65_536;
+/** How long at most a UserInfo refusal (401/403) of a token is remembered (never longer than cacheSeconds). */
+export const NEGATIVE_CACHE_SECONDS = 30;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const usableUrl = (u: unknown): u is string => {
@@ -141,7 +143,11 @@ async function readJson(res: Response): Promise<unknown> {
  * @example const userInfo = createCis2UserInfo({ config: client.cis2 }); const user = await userInfo(accessToken);
  */
 export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fetch }: Cis2UserInfoOptions): Cis2UserInfo {
-  const cache = new Map<string, { user: Cis2User; until: number }>();
+  const cache = new Map<string, { user: Cis2User; until: number } | { refused: Cis2Refused; until: number }>();
+  const remember = (key: string, entry: { user: Cis2User; until: number } | { refused: Cis2Refused; until: number }) => {
+    if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+    cache.set(key, entry);
+  };
   const inFlight = new Map<string, Promise<Cis2User>>();
   type Endpoints = { userInfo: string; keys: ReturnType<typeof createRemoteJWKSet> };
   const remoteKeys = (url: string) => createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, ...(fetchFn === fetch ? {} : { [customFetch]: fetchFn }) });
@@ -233,7 +239,7 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       const res = await fetchFn(url, { signal, redirect: 'manual', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
-        throw new Cis2Refused('token-refused', `UserInfo HTTP ${res.status}`);
+        throw new Cis2Refused('token-refused', `UserInfo HTTP ${res.status}`, true);
       }
       if (res.status !== 200) {
         await res.body?.cancel();
@@ -258,7 +264,10 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     const key = createHash('sha256').update(token).digest('hex');
     const t = now();
     const hit = cache.get(key);
-    if (hit && hit.until > t) return hit.user;
+    if (hit && hit.until > t) {
+      if ('refused' in hit) throw hit.refused;
+      return hit.user;
+    }
     if (hit) cache.delete(key);
     let pending = inFlight.get(key);
     if (!pending) {
@@ -270,10 +279,12 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
           const at = now();
           const until = Math.min(at + config.cacheSeconds * 1000, exp);
           if (until <= at) return;
-          if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-          cache.set(key, { user, until });
+          remember(key, { user, until });
         },
-        () => undefined,
+        (e: unknown) => {
+          // CIS2's own 401 is kept briefly, so replaying a revoked token does not ask CIS2 each time.
+          if (e instanceof Cis2Refused && e.kind === 'token-refused' && e.fromUserInfo) remember(key, { refused: e, until: now() + Math.min(config.cacheSeconds, NEGATIVE_CACHE_SECONDS) * 1000 });
+        },
       );
     }
     return pending;
