@@ -28,6 +28,7 @@ const server = createServer((req, res) => {
   if (req.url === '/jwks') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JWKS);
   calls++;
   if (req.url === '/me') return send(200, 'application/json', JSON.stringify(DOCUMENT));
+  if (req.url === '/seq') return send(200, 'application/json-seq', JSON.stringify(DOCUMENT));
   if (req.url === '/html') return send(200, 'text/html', '<p>maintenance</p>');
   if (req.url === '/not-json') return send(200, 'application/json', '{"nhsid_useruid":');
   if (req.url === '/no-user') return send(200, 'application/json', '{"nhsid_nrbac_roles":[]}');
@@ -73,7 +74,7 @@ describe('CIS2 UserInfo client (SMSP-AUDIT-002)', () => {
   });
 
   it('SMSP-AUDIT-002 nonsense is answer-invalid, a 5xx unavailable: both fail closed, told apart', async () => {
-    for (const path of ['/html', '/not-json', '/no-user']) {
+    for (const path of ['/html', '/seq', '/not-json', '/no-user']) {
       await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}${path}` }) })(accessToken()), refused('answer-invalid'), path);
     }
     await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/down` }) })(accessToken()), refused('unavailable'));

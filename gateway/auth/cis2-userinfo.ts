@@ -85,7 +85,10 @@ const usableUrl = (u: unknown): u is string => {
   }
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const id = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v);
+/** SDS User IDs and Role Profile IDs are 12 digits (cis2.md). */
+const id = (v: unknown): v is string => typeof v === 'string' && /^\d{12}$/.test(v);
+/** Longest display name kept; a longer one (or one with control characters) is dropped, not used. */
+export const MAX_NAME_LENGTH = 200;
 
 /** A token's claims unverified (only to find whose it claims to be), or undefined for a non-JWT. */
 export function peekJwt(token: string): JWTPayload | undefined {
@@ -100,18 +103,20 @@ export function peekJwt(token: string): JWTPayload | undefined {
 export function parseUserInfo(v: unknown): Cis2User {
   const bad = (what: string) => new Cis2Refused('answer-invalid', `UserInfo answer: ${what}`);
   if (!isObject(v)) throw bad('not a JSON object');
-  if (!id(v.nhsid_useruid)) throw bad('no nhsid_useruid');
-  if (v.selected_roleid !== undefined && !id(v.selected_roleid)) throw bad('selected_roleid is not an id');
+  if (!id(v.nhsid_useruid)) throw bad('no nhsid_useruid of 12 digits');
+  if (v.selected_roleid !== undefined && !id(v.selected_roleid)) throw bad('selected_roleid is not 12 digits');
   // A user with no role is a real case (the request is then refused for want of a role), so is a missing claim.
   const raw = v.nhsid_nrbac_roles ?? [];
   if (!Array.isArray(raw)) throw bad('nhsid_nrbac_roles is not a list');
   const roles = raw.map((r: unknown) => {
-    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code)) throw bad('a role without person_roleid or org_code');
+    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code)) throw bad('a role without a 12-digit person_roleid or an org_code');
     const codes = r.activity_codes ?? [];
     if (!Array.isArray(codes) || !codes.every((a) => typeof a === 'string')) throw bad('activity_codes is not a list of codes');
     return { roleProfileId: r.person_roleid, orgCode: r.org_code, activities: codes as string[] };
   });
-  const name = typeof v.name === 'string' && v.name.trim() ? v.name : undefined;
+  // One role profile id twice (at two organisations, say) leaves which one was selected open.
+  if (new Set(roles.map((r) => r.roleProfileId)).size !== roles.length) throw bad('a person_roleid appears twice');
+  const name = typeof v.name === 'string' && v.name.trim() && v.name.length <= MAX_NAME_LENGTH && !/[\u0000-\u001f\u007f]/.test(v.name) ? v.name : undefined;
   return { userId: v.nhsid_useruid, ...(name ? { name } : {}), ...(v.selected_roleid ? { selectedRoleId: v.selected_roleid as string } : {}), roles };
 }
 
@@ -167,8 +172,10 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       const doc = await readJson(res).catch(() => undefined);
       // OpenID Connect Discovery §4.3: the document's issuer must be the one asked about.
       if (!isObject(doc) || doc.issuer !== issuer) throw new Cis2Refused('unavailable', 'discovery: the document names another issuer');
-      if (!usableUrl(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
-      if (!usableUrl(doc.jwks_uri)) throw new Cis2Refused('unavailable', 'discovery: no https jwks_uri');
+      // A discovered URL is https, http only when the issuer itself is loopback (tests, the demo).
+      const discovered = (u: unknown): u is string => usableUrl(u) && (u.startsWith('https:') || !issuer.startsWith('https:'));
+      if (!discovered(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
+      if (!discovered(doc.jwks_uri)) throw new Cis2Refused('unavailable', 'discovery: no https jwks_uri');
       return { userInfo: doc.userinfo_endpoint, keys: remoteKeys(doc.jwks_uri) };
     } catch (e) {
       throw failed(e, signal, 'discovery');
@@ -194,6 +201,7 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       calls--;
       waiting.shift()?.();
     };
+    if (signal.aborted) return Promise.reject(new Cis2Refused('unavailable', 'UserInfo calls at their cap until the deadline'));
     if (calls < config.maxConcurrentCalls) {
       calls++;
       return Promise.resolve(release);
@@ -245,7 +253,8 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
         await res.body?.cancel();
         throw new Cis2Refused('unavailable', `UserInfo HTTP ${res.status}`);
       }
-      if (!/^application\/json\b/i.test(res.headers.get('content-type') ?? '')) {
+      // Exactly application/json, parameters allowed (application/json-seq is another format).
+      if (!/^application\/json\s*(;|$)/i.test(res.headers.get('content-type') ?? '')) {
         await res.body?.cancel();
         throw new Cis2Refused('answer-invalid', 'UserInfo answer is not application/json');
       }
