@@ -29,6 +29,8 @@ const testFiles = [
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',
+  'gateway/audit/retention.test.ts',
+  'gateway/audit/sqlite-store.test.ts',
 ];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

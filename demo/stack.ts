@@ -95,7 +95,7 @@ function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number
         odsCode: DEMO_ORG.code,
         origins: [o.eprOrigin],
         // Smartcard users are who CIS2 says: the gateway confirms each access token with its UserInfo.
-        cis2: { issuer: o.cis2Issuer },
+        cis2: { issuer: o.cis2Issuer, clientId: CIS2_CLIENT_ID },
         claims: 'cis2',
         roleActivities: {},
         // A CIS2 IG officer's selected role must hold this activity (made up for the demo: a trust names its own).

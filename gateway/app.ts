@@ -162,7 +162,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {
     const trail = deps.auditTrail;
-    const asAuditor = [auditAs('audit-query'), asUser, inService, auditorOnly()] as const;
+    const asAuditor = [auditAs('audit-query'), sessionAuth({ verify, clients: config.clients, cis2, portalOriginHeader: true }), inService, auditorOnly()] as const;
     app.use('/admin/*', noStore());
     app.get('/admin/session', ...asAuditor, auditSessionRoute());
     app.get('/admin/audit', ...asAuditor, searchAuditRoute(trail));

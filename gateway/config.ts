@@ -55,13 +55,15 @@ const cis2Url = z
  */
 const Cis2Schema = z
   .strictObject({
-    issuer: cis2Url.describe('The CIS2 issuer; its UserInfo endpoint is found by OpenID Connect discovery at <issuer>/.well-known/openid-configuration. Give this or userInfoEndpoint.').optional(),
-    userInfoEndpoint: cis2Url.describe('The CIS2 UserInfo endpoint itself, without discovery. Give this or issuer.').optional(),
+    issuer: cis2Url.describe('The CIS2 issuer: access tokens must carry it as iss; UserInfo and the JWKS are found by OpenID Connect discovery at <issuer>/.well-known/openid-configuration unless userInfoEndpoint and jwksUrl are given.'),
+    clientId: z.string().min(1).max(200).describe('The portal\'s CIS2 client_id: an access token is accepted only when it is a JWT signed by the issuer\'s keys whose client_id (or azp, or aud) is this, so a token another relying party obtained is refused before CIS2 is asked.'),
+    userInfoEndpoint: cis2Url.describe('The CIS2 UserInfo endpoint itself, without discovery; give jwksUrl with it.').optional(),
+    jwksUrl: cis2Url.describe('The issuer\'s JWKS (its signing keys for access tokens), without discovery; give userInfoEndpoint with it.').optional(),
     timeoutMs: z.number().int().min(100).max(30_000).default(3000).describe('Deadline for confirming one session with CIS2 (discovery, waiting for a free call and UserInfo together); past it the request is refused CIS2_UNAVAILABLE.'),
-    cacheSeconds: z.number().int().min(0).max(300).default(60).describe('How long a UserInfo answer is reused for the same access token (kept by its SHA-256, never the token), never past a JWT access token\'s exp; 0 asks CIS2 on every request.'),
+    cacheSeconds: z.number().int().min(0).max(300).default(60).describe('How long a UserInfo answer is reused for the same access token (kept by its SHA-256, never the token), never past the access token\'s exp; 0 asks CIS2 on every request.'),
     maxConcurrentCalls: z.number().int().min(1).max(1000).default(16).describe('UserInfo calls in flight at once for this client; more wait (within timeoutMs), so a cache-miss storm cannot flood CIS2.'),
   })
-  .refine((c) => (c.issuer === undefined) !== (c.userInfoEndpoint === undefined), { message: 'give exactly one of issuer or userInfoEndpoint' });
+  .refine((c) => (c.userInfoEndpoint === undefined) === (c.jwksUrl === undefined), { message: 'give userInfoEndpoint and jwksUrl together (or neither, for discovery)' });
 export type Cis2Config = z.infer<typeof Cis2Schema>;
 
 const LocalClaimsSchema = z.strictObject({ userId: z.string().min(1), roles: z.string().min(1), orgCode: z.string().min(1) });
@@ -103,6 +105,8 @@ const ClientSchema = z.strictObject({
   // A CIS2 client's users are who CIS2 says: a portal-signed token must not be a second way in.
   .refine((c) => c.claims !== 'cis2' || (c.cis2 !== undefined && c.token === undefined), { message: 'a claims "cis2" client names its CIS2 environment (cis2) and has no token: its users bring CIS2 access tokens', path: ['cis2'] })
   .refine((c) => c.claims === 'cis2' || c.token !== undefined, { message: 'a client with local claims needs token (its portal\'s session token rules)', path: ['token'] })
+  // CIS2 activity codes are national: an SMSP-wide activity would make every IG officer in England SMSP-wide.
+  .refine((c) => c.claims !== 'cis2' || c.smspAuditorRoles === undefined, { message: 'a claims "cis2" client cannot have smspAuditorRoles: CIS2 activity codes are national, so any IG officer anywhere would read every client\'s records; give SMSP-wide auditors a local client', path: ['smspAuditorRoles'] })
   .transform((c) => ({ ...c, odsCodes: c.odsCodes ?? [c.odsCode] }));
 
 function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): boolean {
@@ -228,11 +232,11 @@ export const GatewayConfigSchema = z.strictObject({
       return new Set(issuers).size === issuers.length;
     }, 'a systemToken issuer is also used by another token')
     .refine((cs) => cs.every((c) => !c.systemToken || cs.every((o) => o.token?.audience !== c.systemToken!.audience)), 'a systemToken audience is also a user session token audience')
-    // A CIS2 access token names no portal: the request's origin picks the client, so it must pick one.
+    // A CIS2 access token finds its client by its binding (issuer and CIS2 client_id), so that must pick one.
     .refine((cs) => {
-      const origins = cs.filter((c) => c.claims === 'cis2').flatMap((c) => c.origins);
-      return new Set(origins).size === origins.length;
-    }, 'two claims "cis2" clients share an origin (the origin is how a CIS2 access token finds its client)')
+      const bindings = cs.filter((c) => c.claims === 'cis2' && c.cis2).map((c) => `${c.cis2!.issuer} ${c.cis2!.clientId}`);
+      return new Set(bindings).size === bindings.length;
+    }, 'two claims "cis2" clients share a CIS2 issuer and clientId (the binding is how a CIS2 access token finds its client)')
     .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two clients share an id')
     .refine((cs) => sharesFit(cs), 'the spineShare values add up to more than 1, or leave nothing for the clients without one'),
   audit: z.strictObject({

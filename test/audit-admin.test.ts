@@ -137,7 +137,7 @@ describe('the audit trail for IG staff', () => {
     // the scope of each search is on the record
     const searches = stack.auditRows().filter((r) => r.userId === 'trustig' && String(r.detail).includes('"search"'));
     assert.equal(searches.length, 4);
-    assert.ok(searches.every((r) => JSON.parse(r.detail as string).scope === 'test-epr'));
+    assert.ok(searches.every((r) => JSON.parse(r.detail as string).scope === 'test-epr@RX1'));
   });
 
   it('SMSP-AUDIT-007 time bounds with a UTC offset are compared as instants', async () => {

@@ -32,7 +32,7 @@ async function check(config: GatewayConfig, store: { record(e: AuditEvent): Prom
     assert.equal(rows[0]!.eventType, 'cds-query');
     assert.equal(rows[0]!.clientMessageId, 'hook-1');
     assert.equal((await trail.throughput('2026-04-01')).total, 1, 'counted like the other interfaces\' queries');
-    assert.equal((await trail.throughput('2026-04-01', 'epr-trust')).total, 1);
+    assert.equal((await trail.throughput('2026-04-01', { clientId: 'epr-trust', orgCode: 'RYJ' })).total, 1);
   } finally {
     await trail.close();
   }

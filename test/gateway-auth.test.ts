@@ -171,9 +171,15 @@ describe('token rules the config enforces (SMSP-IG-002)', () => {
       r.clients[0].token.jwksUrl = 'http://idp.example.nhs.uk/jwks.json';
     }, /^config: clients\.0\.token\.jwksUrl: a jwksUrl must be https/));
   it('SMSP-AUDIT-002 a plain-http CIS2 issuer or UserInfo endpoint on a non-loopback host stops start-up', async () => {
-    await startFails((r) => (r.clients[1].cis2 = { issuer: 'http://cis2.example.nhs.uk/oidc' }), /^config: clients\.1\.cis2\.issuer: a CIS2 URL must be https/);
-    await startFails((r) => (r.clients[1].cis2 = { userInfoEndpoint: 'http://cis2.example.nhs.uk/userinfo' }), /^config: clients\.1\.cis2\.userInfoEndpoint: a CIS2 URL must be https/);
+    await startFails((r) => (r.clients[1].cis2 = { issuer: 'http://cis2.example.nhs.uk/oidc', clientId: 'p' }), /^config: clients\.1\.cis2\.issuer: a CIS2 URL must be https/);
+    await startFails((r) => (r.clients[1].cis2 = { issuer: 'https://cis2.example.nhs.uk/oidc', clientId: 'p', userInfoEndpoint: 'http://cis2.example.nhs.uk/userinfo', jwksUrl: 'https://cis2.example.nhs.uk/jwks' }), /^config: clients\.1\.cis2\.userInfoEndpoint: a CIS2 URL must be https/);
   });
+  it('SMSP-AUDIT-002 a CIS2 client without its CIS2 clientId, or with userInfoEndpoint but no jwksUrl, stops start-up', async () => {
+    await startFails((r) => delete r.clients[1].cis2.clientId, /^config: clients\.1\.cis2\.clientId: /);
+    await startFails((r) => (r.clients[1].cis2.userInfoEndpoint = 'https://cis2.example.nhs.uk/userinfo'), /^config: clients\.1\.cis2: give userInfoEndpoint and jwksUrl together/);
+  });
+  it('SMSP-IG-001 smspAuditorRoles on a claims "cis2" client stops start-up (CIS2 activity codes are national)', () =>
+    startFails((r) => (r.clients[1].smspAuditorRoles = ['B9999']), /^config: clients\.1\.smspAuditorRoles: a claims "cis2" client cannot have smspAuditorRoles/));
   it('SMSP-AUDIT-002 a claims "cis2" client with a portal token, or without cis2, stops start-up', async () => {
     await startFails((r) => (r.clients[1].token = { ...r.clients[0].token, issuer: 'https://epr.test/cis2' }), /^config: clients\.1\.cis2: a claims "cis2" client names its CIS2 environment/);
     await startFails((r) => delete r.clients[1].cis2, /^config: clients\.1\.cis2: a claims "cis2" client names its CIS2 environment/);

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { CIS2_PEOPLE, OTHER_ORG } from '../demo/cis2/users.ts';
 import { buildQueryBundle, parseQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import type { Author } from '../gateway/fhir/types.ts';
-import { CIS2_GP, GATEWAY_ASID, LOCAL_MIDWIFE, startTestStack, TEST_ORIGIN, type TestResponse, type TestStack } from './helpers/stack.ts';
+import { CIS2_GP, CIS2_RP, GATEWAY_ASID, LOCAL_MIDWIFE, OTHER_RP, startTestStack, TEST_ORIGIN, type TestResponse, type TestStack } from './helpers/stack.ts';
 
 const BORN = `${new Date().getUTCFullYear() - 10}-01-01`;
 const WITH_FLAG = { nhsNumber: '9990000018', birthDate: BORN };
@@ -81,15 +81,28 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
     assert.equal(stack.auditRows().at(-1)!.roleProfileId, GP_RX1);
   });
 
-  it('SMSP-AUDIT-002 a token CIS2 does not know → 401 AUTHOR_CREDENTIALS_ERROR before Spine', async () => {
+  it('SMSP-AUDIT-002 an opaque (non-JWT) token → 401 AUTHOR_CREDENTIALS_ERROR before CIS2 and Spine: its binding cannot be proven (fail closed)', async () => {
+    const before = stack.cis2.userInfoCalls();
     const row = await refusedBeforeSpine('an-access-token-cis2-never-issued', 401, 'AUTHOR_CREDENTIALS_ERROR');
-    assert.equal(row.clientId, null, 'no client is named for a token CIS2 refused: it counts as an unauthenticated attempt (bounded per address)');
+    assert.equal(row.clientId, null, 'no client is named for a refused token: it counts as an unauthenticated attempt (bounded per address)');
+    assert.equal(stack.cis2.userInfoCalls(), before, 'refused locally, CIS2 not asked');
+    assert.ok(stack.logs.some((l) => l.includes('the access token is not a JWT: its binding to this client could not be proven')), 'the log says why, in a fixed phrase');
+  });
+
+  it('SMSP-AUDIT-002 a CIS2 access token issued to another relying party → 401 before UserInfo is called', async () => {
+    const foreign = await stack.cis2Token(patel.uid, { roleId: GP_RX1, ...OTHER_RP });
+    const before = stack.cis2.userInfoCalls();
+    const row = await refusedBeforeSpine(foreign, 401, 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(stack.cis2.userInfoCalls(), before, 'refused locally by its client_id, CIS2 not asked');
+    assert.equal(row.clientId, null);
+    // The same person signed in through the portal is served: the refusal is about the token's binding.
+    assert.equal((await ask(stack, await stack.cis2Token(patel.uid, { roleId: GP_RX1 }))).status, 200);
   });
 
   it('SMSP-AUDIT-002 CIS2 is asked before the body is read: a token it refuses is answered while the body is still unsent', async () => {
     const before = stack.cis2.userInfoCalls();
     const res = await stack.requestUnfinished('/api/fgm-status', {
-      token: 'another-token-cis2-never-issued',
+      token: await stack.cis2Token(noRole.uid),
       headers: { origin: TEST_ORIGIN, 'content-type': 'application/json' },
       body: '{"nhsNumber":"99900',
       declaredLength: 60_000,
@@ -102,13 +115,14 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
   it('SMSP-AUDIT-002 a portal-signed JWT claiming a CIS2 identity → 401 before Spine (only CIS2 vouches for smartcard users)', async () => {
     const before = stack.cis2.userInfoCalls();
     const row = await refusedBeforeSpine(stack.signToken(CIS2_GP, { client: 'cis2' }), 401, 'AUTHOR_CREDENTIALS_ERROR');
-    assert.equal(stack.cis2.userInfoCalls(), before + 1, 'CIS2 was asked, and refused it');
+    assert.equal(stack.cis2.userInfoCalls(), before, 'refused locally: not bound to the portal\'s CIS2 client');
     assert.equal(row.userId, null, 'nothing from the portal\'s claims is on the record');
   });
 
   it('SMSP-AUDIT-002 a selected role the user does not hold (NHSD-Session-URID) → 401 before Spine', async () => {
     const row = await refusedBeforeSpine(await stack.cis2Token(patel.uid, { scope: NO_SELECTED_ROLE }), 401, 'AUTHOR_CREDENTIALS_ERROR', { 'NHSD-Session-URID': okoro.roles[0]!.person_roleid });
     assert.equal(row.clientId, 'test-epr-cis2', 'a genuine CIS2 session names its client');
+    assert.equal(row.userId, patel.uid, 'SMSP-AUDIT-009 the refusal names the user CIS2 confirmed');
   });
 
   it('SMSP-AUDIT-002 NHSD-Session-URID naming another role than the one selected at CIS2 sign-in → 401 before Spine', async () => {
@@ -133,9 +147,10 @@ describe('SMSP-AUDIT-002 the widget API confirms a smartcard session with CIS2 U
     assert.equal(row.orgCode, OTHER_ORG);
   });
 
-  it('SMSP-AUDIT-002 a CIS2 access token from a page of no CIS2 portal (no Origin) → 401, CIS2 not asked', async () => {
+  it('SMSP-AUDIT-002 a CIS2 access token from a page of no portal of its client (another Origin) → 401, CIS2 not asked', async () => {
+    const token = await stack.cis2Token(patel.uid, { roleId: GP_RX1 });
     const before = stack.cis2.userInfoCalls();
-    const res = await stack.request('/api/fgm-status', { token: await stack.cis2Token(patel.uid, { roleId: GP_RX1 }), json: WITH_FLAG });
+    const res = await stack.request('/api/fgm-status', { token, json: WITH_FLAG, headers: { origin: 'https://elsewhere.test' } });
     assert.equal(res.status, 401);
     assert.equal(stack.cis2.userInfoCalls(), before);
   });
@@ -153,7 +168,7 @@ describe('SMSP-AUDIT-002 the UserInfo cache, on an injected clock', () => {
   let offsetMs = 0;
   let cached: TestStack;
   before(async () => {
-    cached = await startTestStack({ deps: { now: () => new Date(Date.now() + offsetMs) }, cis2: (issuer) => ({ issuer, cacheSeconds: 30 }) });
+    cached = await startTestStack({ deps: { now: () => new Date(Date.now() + offsetMs) }, cis2: (issuer) => ({ issuer, clientId: CIS2_RP.clientId, cacheSeconds: 30 }) });
   });
   after(async () => {
     await cached?.close();
@@ -180,7 +195,7 @@ describe('SMSP-AUDIT-002 CIS2 down or hanging fails closed; local users are stil
     await once(closed, 'listening');
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const down = await startTestStack({ cis2: () => ({ userInfoEndpoint: `http://127.0.0.1:${port}/me` }) });
+    const down = await startTestStack({ cis2: (issuer) => ({ issuer, clientId: CIS2_RP.clientId, jwksUrl: `${issuer}/jwks`, userInfoEndpoint: `http://127.0.0.1:${port}/me` }) });
     try {
       const res = await ask(down, await down.cis2Token(patel.uid, { roleId: GP_RX1 }));
       const row = (await vocabulary()).rows.find((r) => r.code === 'CIS2_UNAVAILABLE')!;
@@ -190,6 +205,11 @@ describe('SMSP-AUDIT-002 CIS2 down or hanging fails closed; local users are stil
       assert.equal(down.sim.received.length, 0, 'Spine was not called');
       assert.equal(down.auditRows().at(-1)!.outcomeCode, 'CIS2_UNAVAILABLE');
       assert.equal((await down.request('/api/fgm-status', { token: down.signToken(LOCAL_MIDWIFE), json: WITH_FLAG })).status, 200);
+      // A flood of such refusals names no client: bounded per address like any unauthenticated attempt.
+      const token = await down.cis2Token(okoro.uid);
+      for (let i = 0; i < 30; i++) assert.equal((await ask(down, token)).status, row.httpStatus);
+      const own = down.auditRows().filter((r) => r.outcomeCode === 'CIS2_UNAVAILABLE').length;
+      assert.ok(own <= 20, `${own} own records for 31 refusals from one address: at most the per-address allowance (20)`);
     } finally {
       await down.close();
     }
@@ -201,7 +221,7 @@ describe('SMSP-AUDIT-002 CIS2 down or hanging fails closed; local users are stil
     const hanging = createTcpServer((s) => sockets.push(s));
     hanging.listen(0, '127.0.0.1');
     await once(hanging, 'listening');
-    const slow = await startTestStack({ cis2: () => ({ userInfoEndpoint: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/me`, timeoutMs: 1000 }) });
+    const slow = await startTestStack({ cis2: (issuer) => ({ issuer, clientId: CIS2_RP.clientId, jwksUrl: `${issuer}/jwks`, userInfoEndpoint: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/me`, timeoutMs: 1000 }) });
     try {
       const order: string[] = [];
       const cis2Query = ask(slow, await slow.cis2Token(patel.uid, { roleId: GP_RX1 })).then((r) => (order.push('cis2'), r));
@@ -256,6 +276,37 @@ describe('SMSP-IG-001 auditors act only for their own organisations; MSCA-IG-03 
     const row = stack.auditRows().at(-1)!;
     assert.deepEqual([row.eventType, row.userId, row.roleProfileId, row.orgCode], ['audit-query', igov.uid, igov.roles[0]!.person_roleid, 'RX1']);
     assert.equal(JSON.parse(row.detail as string).identity, 'cis2');
+  });
+
+  it('SMSP-IG-001 an auditor sees only their own organisation\'s records of a client serving several (search and throughput, CIS2 and local)', async () => {
+    const shared = await startTestStack({
+      configure: (raw) => {
+        raw.clients[0].odsCodes = ['RX1', OTHER_ORG];
+        raw.clients[1].odsCodes = ['RX1', OTHER_ORG];
+      },
+    });
+    try {
+      // A query at each organisation through each client.
+      assert.equal((await ask(shared, await shared.cis2Token(patel.uid, { roleId: GP_OTHER }))).status, 200);
+      assert.equal((await ask(shared, await shared.cis2Token(patel.uid, { roleId: GP_RX1 }))).status, 200);
+      assert.equal((await shared.request('/api/fgm-status', { token: shared.signToken({ ...LOCAL_MIDWIFE, org: OTHER_ORG }), json: WITH_FLAG })).status, 200);
+      assert.equal((await shared.request('/api/fgm-status', { token: shared.signToken(LOCAL_MIDWIFE), json: WITH_FLAG })).status, 200);
+      const today = new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
+      const asCis2 = await shared.cis2Token(igov.uid, { roleId: igov.roles[0]!.person_roleid });
+      const asLocal = shared.signToken({ sub: 'igov', roles: ['auditor'], org: 'RX1' });
+      for (const [token, clientId, headers] of [[asCis2, 'test-epr-cis2', { 'X-FGM-Portal-Origin': TEST_ORIGIN }], [asLocal, 'test-epr', {}]] as const) {
+        const res = await shared.request('/admin/audit?nhsNumber=9990000018', { token, headers });
+        assert.equal(res.status, 200, res.body);
+        const recs = JSON.parse(res.body).records as { clientId: string; orgCode: string; eventType: string }[];
+        assert.deepEqual(recs.filter((r) => r.eventType === 'widget-query').map((r) => `${r.clientId}/${r.orgCode}`), [`${clientId}/RX1`], 'the other organisation\'s query is not shown');
+        const t = await shared.request(`/admin/throughput?date=${today}`, { token, headers });
+        assert.equal(JSON.parse(t.body).total, 1, 'throughput counts the auditor\'s organisation only');
+      }
+      // The trail does hold the other organisation's records (the oracle: the raw rows).
+      assert.equal(shared.auditRows().filter((r) => r.eventType === 'widget-query' && r.orgCode === OTHER_ORG).length, 2);
+    } finally {
+      await shared.close();
+    }
   });
 
   it('MSCA-IG-03 a local auditor\'s session names the local id, roles and organisation, not confirmed by CIS2', async () => {
@@ -327,6 +378,21 @@ describe('SMSP-AUDIT-002 the FHIR interface: SDS ids only as CIS2 confirms them 
     const res = await post(sds(patel.uid, okoro.roles[0]!.person_roleid), { 'X-CIS2-Access-Token': await chsToken() }, 'RX1');
     assert.equal(res.status, 401);
     assert.equal(fhir.sim.received.length, calls);
+    const row = fhir.auditRows().at(-1)!;
+    assert.equal(row.userId, okoro.uid, 'the record names the user CIS2 confirmed, not the claimed one');
+    assert.equal(row.roleProfileId, null);
+    assert.deepEqual(JSON.parse(row.detail as string).claimedAuthor, { userId: patel.uid, roleProfileId: okoro.roles[0]!.person_roleid }, 'the claimed ids are kept as detail');
+  });
+
+  it('SMSP-AUDIT-002 a local identifier beside a valid CIS2 token → 401 AUTHOR_CREDENTIALS_ERROR before Spine, audited as the CIS2 user', async () => {
+    const calls = fhir.sim.received.length;
+    const res = await post({ kind: 'local', localId: 'someone-else' }, { 'X-CIS2-Access-Token': await chsToken() }, 'RX1');
+    assert.equal(res.status, 401, res.body);
+    assert.equal(outcomeCode(res), 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(fhir.sim.received.length, calls, 'Spine was not called');
+    const row = fhir.auditRows().at(-1)!;
+    assert.equal(row.userId, okoro.uid);
+    assert.deepEqual(JSON.parse(row.detail as string).claimedAuthor, { localId: 'someone-else' });
   });
 
   it('SMSP-AUDIT-002 a CIS2 token CIS2 refuses → 401 before Spine', async () => {
@@ -335,5 +401,48 @@ describe('SMSP-AUDIT-002 the FHIR interface: SDS ids only as CIS2 confirms them 
     assert.equal(res.status, 401);
     assert.equal(outcomeCode(res), 'AUTHOR_CREDENTIALS_ERROR');
     assert.equal(fhir.sim.received.length, calls);
+  });
+});
+
+describe('SMSP-AUDIT-002 a CIS2 access token is used only through the client it was issued to', () => {
+  const OTHER_ORIGIN = 'https://other-portal.test';
+  let two: TestStack;
+  before(async () => {
+    two = await startTestStack({
+      configure: (raw) => {
+        // A second, more permissive CIS2 portal (another organisation allowed), with its own CIS2 client id.
+        raw.clients.push({ ...raw.clients[1], id: 'cis2-b', name: 'Other portal', origins: [OTHER_ORIGIN], odsCodes: ['RX1', OTHER_ORG], cis2: { ...raw.clients[1].cis2, clientId: OTHER_RP.clientId } });
+      },
+    });
+  });
+  after(async () => {
+    await two?.close();
+  });
+
+  it('SMSP-AUDIT-002 a token bound to portal A used with portal B\'s Origin → 401 before CIS2 and Spine', async () => {
+    const token = await two.cis2Token(patel.uid, { roleId: GP_OTHER });
+    const before = two.cis2.userInfoCalls();
+    const res = await ask(two, token, { origin: OTHER_ORIGIN });
+    assert.equal(res.status, 401, res.body);
+    assert.equal(code(res), 'AUTHOR_CREDENTIALS_ERROR');
+    assert.equal(two.cis2.userInfoCalls(), before, 'CIS2 not asked');
+    assert.equal(two.sim.received.length, 0);
+    // Through its own portal the same token is judged by A's rules: another organisation is refused.
+    assert.equal((await ask(two, token)).status, 403);
+    // B's own token for the same role is served through B: B allows that organisation.
+    assert.equal((await ask(two, await two.cis2Token(patel.uid, { roleId: GP_OTHER, ...OTHER_RP }), { origin: OTHER_ORIGIN })).status, 200);
+  });
+
+  it('SMSP-AUDIT-002 X-FGM-Portal-Origin of another portal is refused on /admin/*, and picks nothing on /api/*', async () => {
+    const auditor = await two.cis2Token(igov.uid, { roleId: igov.roles[0]!.person_roleid });
+    const res = await two.request('/admin/session', { token: auditor, headers: { 'X-FGM-Portal-Origin': OTHER_ORIGIN } });
+    assert.equal(res.status, 401, res.body);
+    const own = await two.request('/admin/session', { token: auditor, headers: { 'X-FGM-Portal-Origin': TEST_ORIGIN } });
+    assert.equal(JSON.parse(own.body).client, 'Test Maternity NHS Trust (smartcard)');
+    // On the widget API the header is not read: portal A's token stays A's (A refuses another organisation).
+    const gp = await two.cis2Token(patel.uid, { roleId: GP_OTHER });
+    const api = await two.request('/api/fgm-status', { token: gp, json: WITH_FLAG, headers: { 'X-FGM-Portal-Origin': OTHER_ORIGIN } });
+    assert.equal(api.status, 403, api.body);
+    assert.equal(two.auditRows().at(-1)!.clientId, 'test-epr-cis2');
   });
 });

@@ -4,18 +4,32 @@
  * on 127.0.0.1, speaking what NHS CIS2 Authentication speaks — discovery, authorization code +
  * PKCE, and UserInfo with CIS2's claims (`nhsid_useruid`, `nhsid_nrbac_roles`,
  * `selected_roleid` for the `selectedrole` scope) for the people in users.ts. Its sign-in page
- * picks a person and, like CIS2's role chooser, one of their roles. UserInfo answers only for
- * access tokens it issued: nothing a caller sends decides what it says.
+ * picks a person and, like CIS2's role chooser, one of their roles. Access tokens are JWTs
+ * (RFC 9068, oidc-provider's resourceIndicators with accessTokenFormat 'jwt') carrying the
+ * relying party's `client_id`, signed by a key of its JWKS, as the gateway requires.
+ * oidc-provider's own UserInfo refuses audience-bound tokens, so `/me` is answered here, for
+ * tokens this provider signed and issued only (their jti recorded at issue), from the person and
+ * the grant's scopes: nothing a caller sends decides what it says.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { importJWK, jwtVerify } from 'jose';
 import type ProviderType from 'oidc-provider';
 import type { Cis2Person } from './users.ts';
 
 /** CIS2's scopes that the gateway needs: who the user is, their RBAC roles, the role chosen at sign-in. */
 export const CIS2_SCOPES = ['openid', 'profile', 'nationalrbacaccess', 'selectedrole'] as const;
+/** The resource the double's access tokens are for (their `aud`); the gateway checks `client_id`. */
+export const CIS2_RESOURCE = 'urn:fgm-status:cis2-userinfo';
+/** UserInfo's claims per scope (CIS2's, cis2.md). */
+const SCOPE_CLAIMS: Record<string, readonly string[]> = {
+  openid: ['sub'],
+  profile: ['name', 'uid'],
+  nationalrbacaccess: ['nhsid_useruid', 'nhsid_nrbac_roles'],
+  selectedrole: ['selected_roleid'],
+};
 
 export interface Cis2RelyingParty {
   clientId: string;
@@ -103,6 +117,9 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
   const selectedRoles = new Map<string, string>();
   let userInfoCalls = 0;
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const verifyKey = await importJWK({ kty: 'RSA', n: signingKey.n!, e: signingKey.e! }, 'RS256');
+  /** Access tokens issued (by jti): the grant and account each speaks for. */
+  const issued = new Map<string, { accountId: string; grantId: string }>();
 
   const provider = await withoutDoubleNotices(async () => new Provider(issuer, {
     clients: opts.relyingParties.map((rp) => ({
@@ -115,14 +132,17 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     jwks: { keys: [{ ...signingKey, kid: 'cis2-double-1', alg: 'RS256', use: 'sig' }] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     scopes: [...CIS2_SCOPES],
-    claims: {
-      openid: ['sub'],
-      profile: ['name', 'uid'],
-      nationalrbacaccess: ['nhsid_useruid', 'nhsid_nrbac_roles'],
-      selectedrole: ['selected_roleid'],
-    },
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([k, v]) => [k, [...v]])),
     ttl: { AccessToken: opts.accessTokenSeconds ?? 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
-    features: { devInteractions: { enabled: false } },
+    features: {
+      devInteractions: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => CIS2_RESOURCE,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: CIS2_SCOPES.join(' '), audience: CIS2_RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+      },
+    },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(_ctx, id, token) {
       const person = people.get(id);
@@ -170,6 +190,7 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     const grant = new provider.Grant({ accountId: person.uid, clientId: String(details.params.client_id) });
     const scope = String(details.params.scope ?? 'openid');
     grant.addOIDCScope(scope);
+    grant.addResourceScope(CIS2_RESOURCE, scope);
     const grantId = await grant.save();
     // CIS2 selects a single role by itself; with several the user picks one (here: the button).
     const chosen = roleId || (person.roles.length === 1 ? person.roles[0]!.person_roleid : '');
@@ -177,9 +198,36 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     await provider.interactionFinished(req, res, { login: { accountId: person.uid }, consent: { grantId } }, { mergeWithLastSubmission: false });
   }
 
+  provider.on('access_token.issued', (token: { jti: string; accountId: string; grantId: string }) => {
+    issued.set(token.jti, { accountId: token.accountId, grantId: token.grantId });
+  });
+
+  /** UserInfo for the JWT access tokens this provider issued; 401 for anything else. */
+  async function userInfo(req: IncomingMessage, res: ServerResponse) {
+    const refuse = () => void res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) return refuse();
+    const { payload } = await jwtVerify(token, verifyKey, { issuer }).catch(() => ({ payload: undefined }));
+    const record = typeof payload?.jti === 'string' ? issued.get(payload.jti) : undefined;
+    const grant = record && (await provider.Grant.find(record.grantId));
+    const person = record && people.get(record.accountId);
+    if (!record || !grant || !person) return refuse();
+    const selected = selectedRoles.get(record.grantId);
+    const all: Record<string, unknown> = { sub: person.uid, uid: person.uid, name: person.name, nhsid_useruid: person.uid, nhsid_nrbac_roles: person.roles, ...(selected ? { selected_roleid: selected } : {}) };
+    const wanted = new Set((grant.getOIDCScope() ?? '').split(' ').flatMap((sc) => SCOPE_CLAIMS[sc] ?? []));
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(Object.fromEntries(Object.entries(all).filter(([k]) => wanted.has(k)))));
+  }
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/me') userInfoCalls++;
+    if (path === '/me') {
+      userInfoCalls++;
+      return void userInfo(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('userinfo failed');
+      });
+    }
     const m = /^\/interaction\/([A-Za-z0-9_-]+)$/.exec(path);
     if (!m) return void callback(req, res);
     interaction(req, res, m[1]!).catch(() => {

@@ -62,7 +62,9 @@ describe('PostgreSQL audit store', () => {
       assert.equal((await trail.search({ limit: 5, afterSeq: 10 }))[0]!.seq, 11);
       // 200 events one second apart from 14:00:00 UTC: all in hour 15 UK time (BST).
       assert.deepEqual(await trail.throughput('2026-04-01'), { date: '2026-04-01', total: 200, peakHour: '15', peakHourCount: 200 });
-      assert.deepEqual(await trail.throughput('2026-04-01', 'chs'), { date: '2026-04-01', total: 100, peakHour: '15', peakHourCount: 100 });
+      assert.deepEqual(await trail.throughput('2026-04-01', { clientId: 'chs', orgCode: 'RX1' }), { date: '2026-04-01', total: 100, peakHour: '15', peakHourCount: 100 });
+      assert.equal((await trail.throughput('2026-04-01', { clientId: 'chs', orgCode: 'RYJ' })).total, 0, 'SMSP-IG-001 another organisation\'s auditor counts none');
+      assert.equal((await trail.search({ clientId: 'chs', orgCode: 'RYJ' })).length, 0);
       assert.equal((await trail.head())?.seq, 200);
     } finally {
       await trail.close();

@@ -21,7 +21,7 @@ import pg from 'pg';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
-import type { AuditSearch, Throughput } from './sqlite-store.ts';
+import type { AuditSearch, Throughput, ThroughputScope } from './sqlite-store.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
 /** Every column of the table, in order (the SQLite store's, the CSV export's). */
@@ -338,16 +338,17 @@ export function postgresReader(pool: pg.Pool) {
       if (s.from) where.push(`"time" >= ${p(s.from.toISOString())}`);
       if (s.to) where.push(`"time" < ${p(s.to.toISOString())}`);
       if (s.clientId) where.push(`"clientId" = ${p(s.clientId)}`);
+      if (s.orgCode) where.push(`"orgCode" = ${p(s.orgCode)}`);
       const limit = p(Math.min(s.limit ?? 1000, 10_000));
       return (await pool.query<AuditRow>(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${limit}`, values)).rows;
     },
-    async throughput(date: string, clientId?: string): Promise<Throughput> {
+    async throughput(date: string, scope?: ThroughputScope): Promise<Throughput> {
       const { start, end } = ukDayBounds(date);
       const values: unknown[] = [start, end];
       const hours = (
         await pool.query<{ hour: string; n: number }>(
           `SELECT substr("time", 1, 13) AS hour, count(*)::int AS n FROM audit_event
-           WHERE "time" >= $1 AND "time" < $2 AND "eventType" IN ('widget-query', 'fhir-query', 'cds-query') ${clientId ? `AND "clientId" = $${values.push(clientId)}` : ''}
+           WHERE "time" >= $1 AND "time" < $2 AND "eventType" IN ('widget-query', 'fhir-query', 'cds-query') ${scope ? `AND "clientId" = $${values.push(scope.clientId)} AND "orgCode" = $${values.push(scope.orgCode)}` : ''}
            GROUP BY hour`,
           values,
         )

@@ -134,9 +134,17 @@ export interface AuditSearch {
   to?: Date;
   /** Only this client's records (an auditor who is not SMSP-wide). */
   clientId?: string;
+  /** Only records at this organisation (an auditor who is not SMSP-wide acts for their own). */
+  orgCode?: string;
   /** At most this many rows (default 1000), oldest first, after `afterSeq`. */
   limit?: number;
   afterSeq?: number;
+}
+
+/** One client's records at one organisation (an auditor who is not SMSP-wide). */
+export interface ThroughputScope {
+  clientId: string;
+  orgCode: string;
 }
 
 export interface Throughput {
@@ -166,25 +174,26 @@ export function searchAudit(db: Database.Database, q: AuditSearch): AuditRow[] {
   if (q.from) where.push('time >= @from');
   if (q.to) where.push('time < @to');
   if (q.clientId) where.push('clientId = @clientId');
+  if (q.orgCode) where.push('orgCode = @orgCode');
   // Stored times are all toISOString() (UTC, milliseconds), so the bounds are written the same
   // way: then text order is time order, whatever offset or precision the caller used.
   return db
     .prepare(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
     .all({
       afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 1000, 10_000), userId: q.userId, messageId: q.messageId, nhsNumber: q.nhsNumber,
-      from: q.from?.toISOString(), to: q.to?.toISOString(), clientId: q.clientId,
+      from: q.from?.toISOString(), to: q.to?.toISOString(), clientId: q.clientId, orgCode: q.orgCode,
     }) as AuditRow[];
 }
 
-/** The throughput report for one UK calendar day (SMSP-PERF-002): widget and FHIR queries, no patient data; one client's only when `clientId` is given. */
-export function throughputOn(db: Database.Database, date: string, clientId?: string): Throughput {
+/** The throughput report for one UK calendar day (SMSP-PERF-002): widget and FHIR queries, no patient data; one client's at one organisation only when `scope` is given. */
+export function throughputOn(db: Database.Database, date: string, scope?: ThroughputScope): Throughput {
   const hours = db
     .prepare(
       `SELECT substr(time, 1, 13) AS hour, count(*) AS n FROM audit_event
-       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query', 'cds-query') ${clientId ? 'AND clientId = @clientId' : ''}
+       WHERE time >= @start AND time < @end AND eventType IN ('widget-query', 'fhir-query', 'cds-query') ${scope ? 'AND clientId = @clientId AND orgCode = @orgCode' : ''}
        GROUP BY hour`,
     )
-    .all({ ...ukDayBounds(date), clientId }) as { hour: string; n: number }[];
+    .all({ ...ukDayBounds(date), clientId: scope?.clientId, orgCode: scope?.orgCode }) as { hour: string; n: number }[];
   return ukPeak(date, hours);
 }
 

@@ -12,7 +12,7 @@ import { readAnchors } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
 import { readRetentions } from './chain-start.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
-import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput } from './sqlite-store.ts';
+import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
 import { belowRetention, chainWalk, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
 
 export interface AuditTrail {
@@ -22,8 +22,8 @@ export interface AuditTrail {
   verifyTail(): Promise<VerifyResult>;
   /** Never returns a record at or below the retention point (only a forgery could be there). */
   search(q: AuditSearch): Promise<AuditRow[]>;
-  /** One client's throughput when `clientId` is given, else the whole SMSP's. */
-  throughput(date: string, clientId?: string): Promise<Throughput>;
+  /** One client's throughput at one organisation when `scope` is given, else the whole SMSP's. */
+  throughput(date: string, scope?: ThroughputScope): Promise<Throughput>;
   /** The newest record's seq and hash (what an anchor signs), or undefined on an empty trail. */
   head(): Promise<{ seq: number; hash: string } | undefined>;
   /** Clears the outcome of every stored record due on or before `today` (UK date); returns their seqs. */
@@ -50,7 +50,7 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
     verify: async () => verifyAuditChain(db, hmacKey, options()),
     verifyTail: async () => verifyAuditTail(db, hmacKey, options()),
     search: async (q) => searchAudit(db, searchAbove(q)),
-    throughput: async (date, clientId) => throughputOn(db, date, clientId),
+    throughput: async (date, scope) => throughputOn(db, date, scope),
     head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
     eraseOutcomes: async (today) => eraseOutcomesSqlite(file, today),
     close: async () => void db.close(),
@@ -93,7 +93,7 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
       return verifyTailRows(await reader.newest(TAIL_RECORDS), hmacKey, start, newest, o.publicKey, newest && (await reader.hashAt(newest.seq)), o.today!);
     },
     search: (q) => reader.search(searchAbove(q)),
-    throughput: (date, clientId) => reader.throughput(date, clientId),
+    throughput: (date, scope) => reader.throughput(date, scope),
     head: async () => (await reader.newest(1))[0],
     eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
     close: () => pool.end(),

@@ -1,8 +1,8 @@
 /**
  * @module audit/unauthenticated-bound
  * Keeps a flood of unauthenticated requests from filling the disk while every interaction stays
- * on the record (SMSP-AUDIT-001). A request refused before any client was authenticated (401, no
- * client) gets its own record for the first `perWindow` from its source address in each window;
+ * on the record (SMSP-AUDIT-001). A request refused before any client was authenticated (any
+ * refusal naming no client: 401, or 503 when CIS2 could not be asked) gets its own record for the first `perWindow` from its source address in each window;
  * the rest from that address are counted, and written when the window ends as one summary record
  * per event type and outcome, with the number of attempts and the access point (what
  * SMSP-AUDIT-009 asks of unsuccessful logins). An all-address budget per window and a cap on the
@@ -37,7 +37,9 @@ export const OTHER_ADDRESSES = 'other addresses';
 type Suppressed = Pick<AuditEvent, 'eventType' | 'outcomeCode' | 'httpStatus'> & { count: number };
 type Window = { start: number; admitted: number; suppressed: Map<string, Suppressed> };
 
-const unauthenticated = (e: AuditEvent) => e.httpStatus === 401 && e.clientId === null;
+// Any refusal naming no client, whatever its status: a 503 CIS2_UNAVAILABLE for a made-up
+// session is as cheap to send as a 401, so it is bounded the same way.
+const unauthenticated = (e: AuditEvent) => e.httpStatus >= 400 && e.clientId === null;
 
 /** @example const sink = boundUnauthenticated(store, { now }); await sink.record(event, { sourceAddress }); await sink.flush(); */
 export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoundOptions = {}): BoundedAuditSink {

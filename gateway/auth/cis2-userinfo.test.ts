@@ -8,12 +8,17 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
-import { Cis2Refused, createCis2UserInfo } from './cis2-userinfo.ts';
+import { Cis2Refused, createCis2UserInfo, OPAQUE_TOKEN_REASON } from './cis2-userinfo.ts';
 
 /** A fixed UserInfo document, written by hand from spec/cis2.md. */
-const DOCUMENT = { nhsid_useruid: '555021935107', selected_roleid: '555021936108', nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'RX1', activity_codes: ['B0370'] }] };
+const DOCUMENT = { sub: '555021935107', nhsid_useruid: '555021935107', selected_roleid: '555021936108', nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'RX1', activity_codes: ['B0370'] }] };
+
+/** The issuer's signing key; its public half is served as the JWKS. */
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const JWKS = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'RS256', use: 'sig' }] });
 
 let calls = 0;
 const held: ServerResponse[] = [];
@@ -22,12 +27,15 @@ let open = 0;
 let mostOpen = 0;
 let base = '';
 const server = createServer((req, res) => {
-  calls++;
   const send = (status: number, type: string, body: string) => res.writeHead(status, { 'content-type': type }).end(body);
+  if (req.url === '/jwks') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JWKS);
+  calls++;
   if (req.url === '/me') return send(200, 'application/json', JSON.stringify(DOCUMENT));
+  if (req.url === '/seq') return send(200, 'application/json-seq', JSON.stringify(DOCUMENT));
   if (req.url === '/html') return send(200, 'text/html', '<p>maintenance</p>');
   if (req.url === '/not-json') return send(200, 'application/json', '{"nhsid_useruid":');
   if (req.url === '/no-user') return send(200, 'application/json', '{"nhsid_nrbac_roles":[]}');
+  if (req.url === '/refuse') return send(401, 'application/json', '{"error":"invalid_token"}');
   if (req.url === '/down') return send(503, 'text/plain', 'down');
   if (req.url === '/hold') {
     mostOpen = Math.max(mostOpen, ++open);
@@ -35,7 +43,7 @@ const server = createServer((req, res) => {
     return void held.push(res);
   }
   if (req.url === '/other-issuer/.well-known/openid-configuration') return send(200, 'application/json', JSON.stringify({ issuer: 'https://elsewhere', userinfo_endpoint: `${base}/me` }));
-  if (req.url === '/issuer/.well-known/openid-configuration') return send(200, 'application/json', JSON.stringify({ issuer: `${base}/issuer`, userinfo_endpoint: `${base}/me` }));
+  if (req.url === '/issuer/.well-known/openid-configuration') return send(200, 'application/json', JSON.stringify({ issuer: `${base}/issuer`, userinfo_endpoint: `${base}/me`, jwks_uri: `${base}/jwks` }));
   send(404, 'text/plain', 'no');
 });
 before(async () => {
@@ -48,43 +56,85 @@ after(() => {
   server.close();
 });
 
-const config = (over: Record<string, unknown>) => ({ timeoutMs: 1000, cacheSeconds: 60, maxConcurrentCalls: 4, ...over });
+const ISSUER = 'https://cis2.test/issuer';
+const CLIENT_ID = 'portal-1';
+/** A userInfoEndpoint config for `path`, with the test JWKS. */
+const config = (over: Record<string, unknown>) => ({ issuer: ISSUER, clientId: CLIENT_ID, jwksUrl: `${base}/jwks`, timeoutMs: 1000, cacheSeconds: 60, maxConcurrentCalls: 4, ...over });
+/** An RFC 9068 access token from the test issuer for the portal, 10 minutes from `nowMs`. */
+const accessToken = (claims: Record<string, unknown> = {}, nowMs = Date.now()) =>
+  signJwt({ iss: ISSUER, sub: DOCUMENT.sub, client_id: CLIENT_ID, iat: Math.floor(nowMs / 1000), exp: Math.floor(nowMs / 1000) + 600, jti: Math.random().toString(36), ...claims }, { alg: 'RS256', key: privateKey, kid: 'k1', header: { typ: 'at+jwt' } });
 const refused = (kind: string) => (e: unknown) => e instanceof Cis2Refused && e.kind === kind;
 
 describe('CIS2 UserInfo client (SMSP-AUDIT-002)', () => {
   it('SMSP-AUDIT-002 a cached answer never outlives a JWT access token\'s exp, though cacheSeconds is longer', async () => {
     let now = 1_800_000_000_000;
     const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/me` }), now: () => now });
-    // A JWT-shaped access token expiring in 10 s (its signature is CIS2's business: UserInfo is the check).
-    const token = signJwt({ exp: now / 1000 + 10 }, { alg: 'HS256', key: 'k' });
+    const token = accessToken({ exp: now / 1000 + 10 }, now);
     const start = calls;
     await userInfo(token);
     now += 9_000;
     await userInfo(token);
     assert.equal(calls, start + 1, 'cached before exp');
     now += 2_000;
-    await userInfo(token);
-    assert.equal(calls, start + 2, 'past exp CIS2 is asked again (cacheSeconds 60 would have kept it)');
+    await assert.rejects(userInfo(token), refused('token-refused'), 'past exp the cached answer is gone (cacheSeconds 60 would have kept it) and the token is refused');
+    assert.equal(calls, start + 1, 'an expired token is refused locally');
   });
 
   it('SMSP-AUDIT-002 nonsense is answer-invalid, a 5xx unavailable: both fail closed, told apart', async () => {
-    for (const path of ['/html', '/not-json', '/no-user']) {
-      await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}${path}` }) })('t'), refused('answer-invalid'), path);
+    for (const path of ['/html', '/seq', '/not-json', '/no-user']) {
+      await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}${path}` }) })(accessToken()), refused('answer-invalid'), path);
     }
-    await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/down` }) })('t'), refused('unavailable'));
+    await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/down` }) })(accessToken()), refused('unavailable'));
   });
 
   it('SMSP-AUDIT-002 at most maxConcurrentCalls calls are in flight; the next waits and is refused at the deadline', async () => {
     const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/hold`, maxConcurrentCalls: 2, timeoutMs: 1500 }) });
     mostOpen = 0;
-    const results = await Promise.allSettled(['a', 'b', 'c'].map((t) => userInfo(t)));
+    const results = await Promise.allSettled([accessToken(), accessToken(), accessToken()].map((t) => userInfo(t)));
     // Never more than two at CIS2 at once (a third may start once a first gives up at its deadline).
     assert.ok(mostOpen <= 2, `${mostOpen} calls were at CIS2 at once: the cap is 2`);
     for (const r of results) assert.ok(r.status === 'rejected' && refused('unavailable')(r.reason));
   });
 
   it('SMSP-AUDIT-002 discovery finds UserInfo, and refuses a document naming another issuer', async () => {
-    assert.equal((await createCis2UserInfo({ config: config({ issuer: `${base}/issuer` }) })('t')).userId, DOCUMENT.nhsid_useruid);
-    await assert.rejects(createCis2UserInfo({ config: config({ issuer: `${base}/other-issuer` }) })('t'), refused('unavailable'));
+    const discovered = { issuer: `${base}/issuer`, jwksUrl: undefined };
+    assert.equal((await createCis2UserInfo({ config: config(discovered) })(accessToken({ iss: `${base}/issuer` }))).userId, DOCUMENT.nhsid_useruid);
+    await assert.rejects(createCis2UserInfo({ config: config({ issuer: `${base}/other-issuer`, jwksUrl: undefined }) })(accessToken({ iss: `${base}/other-issuer` })), refused('unavailable'));
+  });
+
+  it('SMSP-AUDIT-002 before UserInfo is asked: a token of another client, another issuer, expired, unsigned by the issuer or opaque is refused', async () => {
+    const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/me` }) });
+    const start = calls;
+    const { privateKey: stranger } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const foreign = [
+      accessToken({ client_id: 'another-app' }),
+      accessToken({ iss: 'https://cis2.test/elsewhere' }),
+      accessToken({ exp: Math.floor(Date.now() / 1000) - 60 }),
+      signJwt({ iss: ISSUER, sub: DOCUMENT.sub, client_id: CLIENT_ID, exp: Math.floor(Date.now() / 1000) + 600 }, { alg: 'RS256', key: stranger, kid: 'k1' }),
+      'an-opaque-token',
+    ];
+    for (const t of foreign) await assert.rejects(userInfo(t), refused('token-refused'));
+    await assert.rejects(userInfo('an-opaque-token'), (e) => e instanceof Cis2Refused && e.reason === OPAQUE_TOKEN_REASON);
+    assert.equal(calls, start, 'UserInfo was never called');
+    // azp, or an aud entry, binds a token as client_id does.
+    assert.equal((await userInfo(accessToken({ client_id: undefined, azp: CLIENT_ID }))).userId, DOCUMENT.nhsid_useruid);
+    assert.equal((await userInfo(accessToken({ client_id: undefined, aud: ['api', CLIENT_ID] }))).userId, DOCUMENT.nhsid_useruid);
+  });
+
+  it('SMSP-AUDIT-002 UserInfo\'s 401 for a token is remembered briefly by its hash: a replay does not ask CIS2 again, and after it does', async () => {
+    let now = Date.now();
+    const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/refuse` }), now: () => now });
+    const token = accessToken({}, now);
+    const start = calls;
+    await assert.rejects(userInfo(token), refused('token-refused'));
+    await assert.rejects(userInfo(token), refused('token-refused'));
+    assert.equal(calls, start + 1, 'the second refusal came from the negative cache');
+    now += 30_001;
+    await assert.rejects(userInfo(token), refused('token-refused'));
+    assert.equal(calls, start + 2, 'the remembered refusal expired');
+  });
+
+  it('SMSP-AUDIT-002 a UserInfo answer about another sub than the access token\'s is answer-invalid', async () => {
+    await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/me` }) })(accessToken({ sub: 'someone-else' })), refused('answer-invalid'));
   });
 });

@@ -3,16 +3,22 @@
  * Confirms a CIS2 access token with NHS CIS2 Authentication's UserInfo endpoint (SMSP-AUDIT-002:
  * the national service says who the user is and which role profiles they hold, never the portal).
  * Plain `fetch` rather than an OpenID client library: the gateway is a resource server, not the
- * relying party, so it has no client id or expected subject to give one, and it needs one deadline
- * over discovery, queueing and UserInfo, no redirects, a size cap and 401 told apart from failure.
+ * relying party, and it needs one deadline over discovery, queueing and UserInfo, no redirects, a
+ * size cap and 401 told apart from failure.
  *
- * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past a
- * JWT access token's `exp`; concurrent misses for one token share one call, and at most
+ * Before UserInfo is asked, the access token must prove it was issued to this client's portal
+ * (RFC 9068 style): a JWT signed by a key of the issuer's JWKS (jose), `iss` the issuer,
+ * `client_id` (or `azp`, or an `aud` entry) the portal's CIS2 client id, not expired. A token
+ * another relying party obtained is refused locally, without a call to CIS2; an opaque token is
+ * refused too, as its binding cannot be proven (fail closed). UserInfo's `sub` must be the JWT's.
+ *
+ * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past the
+ * access token's `exp`, and UserInfo's refusals for NEGATIVE_CACHE_SECONDS at most; concurrent misses for one token share one call, and at most
  * `maxConcurrentCalls` calls are in flight, so a busy clinic or a miss storm cannot flood CIS2.
  * Every failure throws Cis2Refused: the caller refuses the request (fail closed).
  */
 import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Cis2Config } from '../config.ts';
 
 /** One of the user's role profiles, as the national RBAC directory gave it. */
@@ -38,12 +44,21 @@ export interface Cis2User {
  */
 export class Cis2Refused extends Error {
   override name = 'Cis2Refused';
-  constructor(readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid', readonly reason: string) {
+  constructor(readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid', readonly reason: string, readonly fromUserInfo = false) {
     super(`CIS2 did not confirm the session: ${reason}`);
   }
 }
 
 export type Cis2UserInfo = (accessToken: string) => Promise<Cis2User>;
+
+/** The fixed log phrase for an opaque (non-JWT) access token: the gateway fails closed (README, CIS2). */
+export const OPAQUE_TOKEN_REASON = 'the access token is not a JWT: its binding to this client could not be proven';
+
+/** Whether an access token's claims bind it to the CIS2 client `clientId` (RFC 9068 client_id, else azp or aud). */
+export function boundTo(payload: JWTPayload, clientId: string): boolean {
+  const aud = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
+  return payload.client_id === clientId || payload.azp === clientId || aud.includes(clientId);
+}
 
 export interface Cis2UserInfoOptions {
   config: Cis2Config;
@@ -56,6 +71,8 @@ export interface Cis2UserInfoOptions {
 export const CACHE_MAX_ENTRIES = 10_000;
 /** A UserInfo answer is a few hundred bytes; a bigger one is nonsense, not worth reading. */
 export const MAX_ANSWER_BYTES = 65_536;
+/** How long at most a UserInfo refusal (401/403) of a token is remembered (never longer than cacheSeconds). */
+export const NEGATIVE_CACHE_SECONDS = 30;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const usableUrl = (u: unknown): u is string => {
@@ -68,13 +85,15 @@ const usableUrl = (u: unknown): u is string => {
   }
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const id = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(v);
+/** SDS User IDs and Role Profile IDs are 12 digits (cis2.md). */
+const id = (v: unknown): v is string => typeof v === 'string' && /^\d{12}$/.test(v);
+/** Longest display name kept; a longer one (or one with control characters) is dropped, not used. */
+export const MAX_NAME_LENGTH = 200;
 
-/** The token's `exp` in ms when it is a JWT (CIS2 may issue either); undefined for an opaque token. */
-function jwtExpiry(token: string): number | undefined {
+/** A token's claims unverified (only to find whose it claims to be), or undefined for a non-JWT. */
+export function peekJwt(token: string): JWTPayload | undefined {
   try {
-    const { exp } = decodeJwt(token);
-    return typeof exp === 'number' ? exp * 1000 : undefined;
+    return decodeJwt(token);
   } catch {
     return undefined;
   }
@@ -84,18 +103,20 @@ function jwtExpiry(token: string): number | undefined {
 export function parseUserInfo(v: unknown): Cis2User {
   const bad = (what: string) => new Cis2Refused('answer-invalid', `UserInfo answer: ${what}`);
   if (!isObject(v)) throw bad('not a JSON object');
-  if (!id(v.nhsid_useruid)) throw bad('no nhsid_useruid');
-  if (v.selected_roleid !== undefined && !id(v.selected_roleid)) throw bad('selected_roleid is not an id');
+  if (!id(v.nhsid_useruid)) throw bad('no nhsid_useruid of 12 digits');
+  if (v.selected_roleid !== undefined && !id(v.selected_roleid)) throw bad('selected_roleid is not 12 digits');
   // A user with no role is a real case (the request is then refused for want of a role), so is a missing claim.
   const raw = v.nhsid_nrbac_roles ?? [];
   if (!Array.isArray(raw)) throw bad('nhsid_nrbac_roles is not a list');
   const roles = raw.map((r: unknown) => {
-    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code)) throw bad('a role without person_roleid or org_code');
+    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code)) throw bad('a role without a 12-digit person_roleid or an org_code');
     const codes = r.activity_codes ?? [];
     if (!Array.isArray(codes) || !codes.every((a) => typeof a === 'string')) throw bad('activity_codes is not a list of codes');
     return { roleProfileId: r.person_roleid, orgCode: r.org_code, activities: codes as string[] };
   });
-  const name = typeof v.name === 'string' && v.name.trim() ? v.name : undefined;
+  // One role profile id twice (at two organisations, say) leaves which one was selected open.
+  if (new Set(roles.map((r) => r.roleProfileId)).size !== roles.length) throw bad('a person_roleid appears twice');
+  const name = typeof v.name === 'string' && v.name.trim() && v.name.length <= MAX_NAME_LENGTH && !/[\u0000-\u001f\u007f]/.test(v.name) ? v.name : undefined;
   return { userId: v.nhsid_useruid, ...(name ? { name } : {}), ...(v.selected_roleid ? { selectedRoleId: v.selected_roleid as string } : {}), roles };
 }
 
@@ -127,33 +148,42 @@ async function readJson(res: Response): Promise<unknown> {
  * @example const userInfo = createCis2UserInfo({ config: client.cis2 }); const user = await userInfo(accessToken);
  */
 export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fetch }: Cis2UserInfoOptions): Cis2UserInfo {
-  const cache = new Map<string, { user: Cis2User; until: number }>();
+  const cache = new Map<string, { user: Cis2User; until: number } | { refused: Cis2Refused; until: number }>();
+  const remember = (key: string, entry: { user: Cis2User; until: number } | { refused: Cis2Refused; until: number }) => {
+    if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+    cache.set(key, entry);
+  };
   const inFlight = new Map<string, Promise<Cis2User>>();
-  let endpoint: string | undefined = config.userInfoEndpoint;
-  let discovering: Promise<string> | undefined;
+  type Endpoints = { userInfo: string; keys: ReturnType<typeof createRemoteJWKSet> };
+  const remoteKeys = (url: string) => createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, ...(fetchFn === fetch ? {} : { [customFetch]: fetchFn }) });
+  let endpoint: Endpoints | undefined = config.userInfoEndpoint && config.jwksUrl ? { userInfo: config.userInfoEndpoint, keys: remoteKeys(config.jwksUrl) } : undefined;
+  let discovering: Promise<Endpoints> | undefined;
   let calls = 0;
   const waiting: (() => void)[] = [];
 
   const failed = (e: unknown, signal: AbortSignal, what: string): Cis2Refused =>
     e instanceof Cis2Refused ? e : new Cis2Refused('unavailable', signal.aborted ? `${what}: deadline passed` : `${what}: unreachable`);
 
-  async function discover(signal: AbortSignal): Promise<string> {
-    const issuer = config.issuer!;
+  async function discover(signal: AbortSignal): Promise<Endpoints> {
+    const issuer = config.issuer;
     try {
       const res = await fetchFn(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal, redirect: 'manual', headers: { Accept: 'application/json' } });
       if (res.status !== 200) throw new Cis2Refused('unavailable', `discovery: HTTP ${res.status}`);
       const doc = await readJson(res).catch(() => undefined);
       // OpenID Connect Discovery §4.3: the document's issuer must be the one asked about.
       if (!isObject(doc) || doc.issuer !== issuer) throw new Cis2Refused('unavailable', 'discovery: the document names another issuer');
-      if (!usableUrl(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
-      return doc.userinfo_endpoint;
+      // A discovered URL is https, http only when the issuer itself is loopback (tests, the demo).
+      const discovered = (u: unknown): u is string => usableUrl(u) && (u.startsWith('https:') || !issuer.startsWith('https:'));
+      if (!discovered(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
+      if (!discovered(doc.jwks_uri)) throw new Cis2Refused('unavailable', 'discovery: no https jwks_uri');
+      return { userInfo: doc.userinfo_endpoint, keys: remoteKeys(doc.jwks_uri) };
     } catch (e) {
       throw failed(e, signal, 'discovery');
     }
   }
 
-  /** The UserInfo endpoint: configured, or discovered once (a failed discovery is tried again next time). */
-  function userInfoEndpoint(signal: AbortSignal): Promise<string> {
+  /** UserInfo and the JWKS: configured, or discovered once (a failed discovery is tried again next time). */
+  function endpoints(signal: AbortSignal): Promise<Endpoints> {
     if (endpoint) return Promise.resolve(endpoint);
     discovering ??= discover(signal).then(
       (url) => (endpoint = url),
@@ -171,6 +201,7 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       calls--;
       waiting.shift()?.();
     };
+    if (signal.aborted) return Promise.reject(new Cis2Refused('unavailable', 'UserInfo calls at their cap until the deadline'));
     if (calls < config.maxConcurrentCalls) {
       calls++;
       return Promise.resolve(release);
@@ -190,25 +221,47 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     });
   }
 
-  async function ask(token: string): Promise<Cis2User> {
+  /** The token's verified claims, or a refusal: issued by the issuer to this client, unexpired. */
+  async function verifyBinding(token: string, keys: Endpoints['keys']): Promise<{ sub: string; exp: number }> {
+    if (!peekJwt(token)) throw new Cis2Refused('token-refused', OPAQUE_TOKEN_REASON);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, { issuer: config.issuer, requiredClaims: ['exp', 'sub'], currentDate: new Date(now()) }));
+    } catch (e) {
+      if (e instanceof errors.JWKSTimeout) throw new Cis2Refused('unavailable', 'JWKS: deadline passed');
+      if (e instanceof errors.JWTExpired) throw new Cis2Refused('token-refused', 'the access token has expired');
+      if (e instanceof errors.JWTClaimValidationFailed) throw new Cis2Refused('token-refused', `the access token's ${e.claim} claim is not acceptable`);
+      if (e instanceof errors.JOSEError && !(e instanceof errors.JWKSInvalid)) throw new Cis2Refused('token-refused', 'the access token is not signed by a key of the issuer');
+      throw new Cis2Refused('unavailable', 'JWKS: unreachable or not a key set');
+    }
+    if (!boundTo(payload, config.clientId)) throw new Cis2Refused('token-refused', 'the access token was issued to another client');
+    return { sub: payload.sub!, exp: payload.exp! };
+  }
+
+  async function ask(token: string): Promise<{ user: Cis2User; exp: number }> {
     const signal = AbortSignal.timeout(config.timeoutMs);
-    const url = await userInfoEndpoint(signal);
+    const { userInfo: url, keys } = await endpoints(signal);
+    const { sub, exp } = await verifyBinding(token, keys);
     const release = await place(signal);
     try {
       const res = await fetchFn(url, { signal, redirect: 'manual', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
-        throw new Cis2Refused('token-refused', `UserInfo HTTP ${res.status}`);
+        throw new Cis2Refused('token-refused', `UserInfo HTTP ${res.status}`, true);
       }
       if (res.status !== 200) {
         await res.body?.cancel();
         throw new Cis2Refused('unavailable', `UserInfo HTTP ${res.status}`);
       }
-      if (!/^application\/json\b/i.test(res.headers.get('content-type') ?? '')) {
+      // Exactly application/json, parameters allowed (application/json-seq is another format).
+      if (!/^application\/json\s*(;|$)/i.test(res.headers.get('content-type') ?? '')) {
         await res.body?.cancel();
         throw new Cis2Refused('answer-invalid', 'UserInfo answer is not application/json');
       }
-      return parseUserInfo(await readJson(res));
+      const answer = await readJson(res);
+      // OpenID Connect Core §5.3.2: the UserInfo sub must be the token's, or the answer is not about it.
+      if (!isObject(answer) || answer.sub !== sub) throw new Cis2Refused('answer-invalid', 'UserInfo sub is not the access token\'s');
+      return { user: parseUserInfo(answer), exp: exp * 1000 };
     } catch (e) {
       throw failed(e, signal, 'UserInfo');
     } finally {
@@ -220,22 +273,27 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     const key = createHash('sha256').update(token).digest('hex');
     const t = now();
     const hit = cache.get(key);
-    if (hit && hit.until > t) return hit.user;
+    if (hit && hit.until > t) {
+      if ('refused' in hit) throw hit.refused;
+      return hit.user;
+    }
     if (hit) cache.delete(key);
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = ask(token).finally(() => inFlight.delete(key));
+      const asked = ask(token);
+      pending = asked.then(({ user }) => user).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
-      const exp = jwtExpiry(token);
-      void pending.then(
-        (user) => {
+      void asked.then(
+        ({ user, exp }) => {
           const at = now();
-          const until = Math.min(at + config.cacheSeconds * 1000, exp ?? Infinity);
+          const until = Math.min(at + config.cacheSeconds * 1000, exp);
           if (until <= at) return;
-          if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-          cache.set(key, { user, until });
+          remember(key, { user, until });
         },
-        () => undefined,
+        (e: unknown) => {
+          // CIS2's own 401 is kept briefly, so replaying a revoked token does not ask CIS2 each time.
+          if (e instanceof Cis2Refused && e.kind === 'token-refused' && e.fromUserInfo) remember(key, { refused: e, until: now() + Math.min(config.cacheSeconds, NEGATIVE_CACHE_SECONDS) * 1000 });
+        },
       );
     }
     return pending;

@@ -40,11 +40,19 @@ describe('identityFromCis2 (SMSP-AUDIT-002)', () => {
     assert.throws(() => identityFromCis2(parseUserInfo(userInfo), '111111111111'), refusedAs('cis2-role-not-held'));
   });
   it('SMSP-AUDIT-002 a selected_roleid that is not among the user\'s roles is refused', () => {
-    assert.throws(() => identityFromCis2(parseUserInfo({ ...userInfo, selected_roleid: '999' }), undefined), refusedAs('cis2-role-not-held'));
+    assert.throws(() => identityFromCis2(parseUserInfo({ ...userInfo, selected_roleid: '999999999999' }), undefined), refusedAs('cis2-role-not-held'));
   });
-  it('SMSP-AUDIT-002 a UserInfo answer without nhsid_useruid, or with a malformed role, is nonsense (answer-invalid)', () => {
+  it('SMSP-AUDIT-002 a name longer than 200 characters or with control characters is not used', () => {
+    assert.equal(parseUserInfo({ ...userInfo, name: 'Dr X\n{"level":"info"}' }).name, undefined);
+    assert.equal(parseUserInfo({ ...userInfo, name: 'A'.repeat(201) }).name, undefined);
+    assert.equal(parseUserInfo({ ...userInfo, name: 'Dr Sam Patel' }).name, 'Dr Sam Patel');
+  });
+  it('SMSP-AUDIT-002 a UserInfo answer without a 12-digit nhsid_useruid, with a malformed or repeated role, is nonsense (answer-invalid)', () => {
     const { nhsid_useruid: _u, ...noUser } = userInfo;
-    for (const bad of [noUser, { ...userInfo, nhsid_nrbac_roles: 'B0370' }, { ...userInfo, nhsid_nrbac_roles: [{ person_roleid: '1' }] }, [], null]) {
+    const role = userInfo.nhsid_nrbac_roles[0]!;
+    // cis2.md: SDS User and Role Profile IDs are 12 digits; one person_roleid twice leaves the selected role's organisation open.
+    const twice = { ...userInfo, nhsid_nrbac_roles: [role, { ...role, org_code: 'ZZZ99' }] };
+    for (const bad of [noUser, { ...userInfo, nhsid_useruid: '55502193510' }, { ...userInfo, nhsid_useruid: 'R1' }, twice, { ...userInfo, nhsid_nrbac_roles: 'B0370' }, { ...userInfo, nhsid_nrbac_roles: [{ person_roleid: '1' }] }, [], null]) {
       assert.throws(() => parseUserInfo(bad), (e: unknown) => e instanceof Cis2Refused && e.kind === 'answer-invalid');
     }
   });

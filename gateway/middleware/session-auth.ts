@@ -4,13 +4,16 @@
  * (`c.get('client')`, `c.get('identity')`) before anything else is read:
  * - a portal's own signed session token (a configured `token` issuer) → the local-identifier
  *   access method, claims mapped to local roles;
- * - anything else, from the origin of a `claims: "cis2"` client, is taken as the user's CIS2
- *   access token and confirmed with CIS2 UserInfo, whose answer alone makes the identity
- *   (SMSP-AUDIT-002); the selected role may come from the `NHSD-Session-URID` header.
+ * - a JWT naming a `claims: "cis2"` client's CIS2 issuer and client id is taken as the user's CIS2
+ *   access token: its binding (not the request's Origin, which curl can set) picks the client,
+ *   cis2-userinfo.ts proves it, and CIS2 UserInfo's answer alone makes the identity
+ *   (SMSP-AUDIT-002); the selected role may come from the `NHSD-Session-URID` header. An Origin
+ *   (or, on the audit page only, X-FGM-Portal-Origin) of another client is refused.
  * Any authentication failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005), CIS2
  * unreachable is CIS2_UNAVAILABLE, and a client system's own token (`systemToken`) names no user.
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import { boundTo, OPAQUE_TOKEN_REASON, peekJwt } from '../auth/cis2-userinfo.ts';
 import { identityFromCis2, identityFromClaims, type Identity } from '../auth/identity.ts';
 import { TokenRejected, type SessionVerifier } from '../auth/verify-session-token.ts';
 import type { ClientConfig } from '../config.ts';
@@ -25,9 +28,11 @@ export const PORTAL_ORIGIN_HEADER = 'X-FGM-Portal-Origin';
 
 export interface SessionAuthOptions {
   verify: SessionVerifier;
-  /** The configured clients: a CIS2 access token finds its client by the request's origin. */
+  /** The configured clients: a CIS2 access token finds its client by its issuer and client id. */
   clients: readonly ClientConfig[];
   cis2: Cis2Directory;
+  /** The audit page's routes: X-FGM-Portal-Origin stands in for the Origin a same-origin page does not send. */
+  portalOriginHeader?: boolean;
 }
 
 /** The bearer token in an Authorization header value, or undefined. */
@@ -50,8 +55,13 @@ function noteIdentity(c: Context<GatewayEnv>, identity: Identity): void {
 /**
  * @example app.use('/api/fgm-status', sessionAuth({ verify, clients: config.clients, cis2: cis2Directory(config.clients, Date.now) }))
  */
-export function sessionAuth({ verify, clients, cis2 }: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
-  const cis2ByOrigin = new Map(clients.filter((c) => c.claims === 'cis2').flatMap((c) => c.origins.map((o) => [o, c] as const)));
+export function sessionAuth({ verify, clients, cis2, portalOriginHeader = false }: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
+  const cis2Clients = clients.filter((c) => c.claims === 'cis2' && c.cis2);
+  /** The claims "cis2" client a JWT claims to be bound to (checked by cis2-userinfo.ts before CIS2 is asked). */
+  const boundClient = (token: string) => {
+    const claims = peekJwt(token);
+    return claims && cis2Clients.find((cl) => claims.iss === cl.cis2!.issuer && boundTo(claims, cl.cis2!.clientId));
+  };
   return async function sessionAuth(c, next) {
     const token = bearerToken(c.req.header('Authorization'));
     if (!token) throw new SmspError('no-credentials', 'no bearer token');
@@ -60,15 +70,23 @@ export function sessionAuth({ verify, clients, cis2 }: SessionAuthOptions): Midd
       session = await verify(token);
     } catch (e) {
       if (!(e instanceof TokenRejected)) throw e;
-      // Not a token of any configured portal: from a CIS2 portal's page it is a CIS2 access token
-      // (opaque, or a JWT of CIS2's own), and only CIS2 can say whose.
-      const cis2Client = e.reason === 'unknown issuer' || e.reason === 'not a JWT' ? cis2ByOrigin.get(c.req.header('Origin') ?? c.req.header(PORTAL_ORIGIN_HEADER) ?? '') : undefined;
+      // Not a token of any configured portal: it may be a CIS2 access token, which names its client.
+      // (An RFC 9068 access token's typ is at+jwt, which the session verifier calls not a JWT.)
+      const cis2Client = e.reason === 'unknown issuer' || e.reason === 'not a JWT' ? boundClient(token) : undefined;
+      if (!cis2Client && cis2Clients.length && !peekJwt(token)) {
+        c.set('refusalReason', OPAQUE_TOKEN_REASON);
+        throw new SmspError('token-rejected', `token: ${OPAQUE_TOKEN_REASON}`);
+      }
       if (!cis2Client) throw new SmspError('token-rejected', `token: ${e.reason}`);
+      // The token decides the client; a page (or curl) of another client's origin is refused.
+      const origin = c.req.header('Origin') ?? (portalOriginHeader ? c.req.header(PORTAL_ORIGIN_HEADER) : undefined);
+      if (origin !== undefined && !cis2Client.origins.includes(origin)) throw new SmspError('token-rejected', 'token: a CIS2 access token used from another client\'s origin');
       const user = await confirmWithCis2(c, cis2(cis2Client)!, token);
       // Named only once CIS2 vouched for the token: a refused one is an unauthenticated attempt,
-      // bounded per address like any other (audit/unauthenticated-bound.ts), whatever Origin it claimed.
+      // bounded per address like any other (audit/unauthenticated-bound.ts), whatever it claimed.
       c.set('client', cis2Client);
-      noteAudit(c, { clientId: cis2Client.id });
+      // The user as CIS2 answered, on the record even when the role checks below refuse (SMSP-AUDIT-009).
+      noteAudit(c, { clientId: cis2Client.id, userId: user.userId });
       noteIdentity(c, identityFromCis2(user, c.req.header(SESSION_URID_HEADER)));
       await next();
       return;

@@ -3,7 +3,7 @@
  * The audit trail for IG staff (SMSP-AUDIT-007): search by user, message ID, patient and time,
  * export as CSV for a Subject Access Request, verify the chain, and the daily throughput report
  * (SMSP-PERF-002). Only users holding one of their client's `auditorRoles` get in, and see that
- * client's records only; `smspAuditorRoles` see every client's (SMSP-IG-001);
+ * client's records at their own organisation only; `smspAuditorRoles` see every client's (SMSP-IG-001);
  * every use — and every refusal — is itself audited by the middleware in front of these routes.
  */
 import { readFileSync } from 'node:fs';
@@ -21,12 +21,21 @@ const holds = (c: Context<GatewayEnv>, wanted: readonly string[]) => {
   return [...roles, ...activities].some((r) => wanted.includes(r));
 };
 
+/** The records an auditor who is not SMSP-wide may see. */
+export interface AuditScope {
+  clientId: string;
+  orgCode: string;
+}
+
 /**
  * Whose records the auditor may see: every client's (null) for one of their client's
- * `smspAuditorRoles`, else only their own client's (SMSP-IG-001: a trust's IG officer reads
- * that trust's trail, not another's).
+ * `smspAuditorRoles`, else only their own client's at their own organisation (SMSP-IG-001: a
+ * trust's IG officer reads that trust's trail, not another trust's served by the same portal).
+ * The organisation is the CIS2 selected role's, or the local org claim.
  */
-const auditScope = (c: Context<GatewayEnv>): string | null => (holds(c, c.get('client').smspAuditorRoles ?? []) ? null : c.get('client').id);
+const auditScope = (c: Context<GatewayEnv>): AuditScope | null =>
+  holds(c, c.get('client').smspAuditorRoles ?? []) ? null : { clientId: c.get('client').id, orgCode: c.get('identity').orgCode };
+const scopeName = (scope: AuditScope | null) => (scope ? `${scope.clientId}@${scope.orgCode}` : 'smsp');
 
 /**
  * Lets through users whose roles or activities include one of their client's auditor roles (or
@@ -107,9 +116,9 @@ export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
     // The search is audited: what was asked for, whose records it could see, and the patient if one was named.
     noteAudit(c, {
       nhsNumber: q.nhsNumber ?? null,
-      detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json', scope: scope ?? 'smsp' }),
+      detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json', scope: scopeName(scope) }),
     });
-    const rows = await trail.search({ ...q, ...(scope ? { clientId: scope } : {}) });
+    const rows = await trail.search({ ...q, ...(scope ?? {}) });
     c.set('outcomeCode', 'SUCCESS');
     if (format === 'csv') {
       return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="fgm-audit.csv"' });
@@ -136,7 +145,7 @@ export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
     // A date that does not exist (2026-02-30) would report zeros as if it were a quiet day.
     if (!isIsoDate(date)) throw new SmspError('audit-query-invalid', 'throughput: no such date');
     const scope = auditScope(c);
-    noteAudit(c, { detail: JSON.stringify({ throughput: date, scope: scope ?? 'smsp' }) });
+    noteAudit(c, { detail: JSON.stringify({ throughput: date, scope: scopeName(scope) }) });
     c.set('outcomeCode', 'SUCCESS');
     return c.json(await trail.throughput(date, scope ?? undefined));
   };

@@ -7,7 +7,8 @@
  * A client system acts only for the organisations configured for it (`odsCodes`): any other is
  * refused ACCESS_DENIED (SMSP-IG-001) after the request's patient is noted for the audit.
  * The message carries no birth date: the client system applies the under-18 rule (MSCA-FGMRISQ-04).
- * A Practitioner with SDS ids must be confirmed by CIS2 (confirmSdsAuthor, SMSP-AUDIT-002).
+ * A Practitioner with SDS ids must be confirmed by CIS2 (confirmSdsAuthor, SMSP-AUDIT-002), and
+ * with the user's CIS2 token sent only such a Practitioner is an author.
  */
 import type { Context, Handler } from 'hono';
 import { identityFromCis2, VIEW_ACTIVITY } from '../auth/identity.ts';
@@ -49,12 +50,22 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     noteAudit(c, { clientMessageId: q.messageId, nhsNumber: q.nhsNumber, orgCode });
     if (!client.odsCodes.includes(orgCode)) throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
     if (!q.author) throw new SmspError('author-unidentified', 'Practitioner has no SDS or local identifier');
-    noteAudit(c, {
-      userId: q.author.kind === 'sds' ? q.author.userId : q.author.localId,
-      roleProfileId: q.author.kind === 'sds' ? q.author.roleProfileId : null,
-    });
-    if (q.author.kind === 'sds') confirmSdsAuthor(c, q.author, orgCode);
-    else c.set('identitySource', 'client-system');
+    const cis2User = c.get('cis2User');
+    if (q.author.kind === 'sds' || cis2User) {
+      // The record names the user CIS2 confirmed, never the Practitioner's claimed ids (those go in
+      // detail): a mismatch must not put another user's name on the trail (SMSP-AUDIT-002).
+      const claimed = q.author.kind === 'sds' ? { userId: q.author.userId, roleProfileId: q.author.roleProfileId } : { localId: q.author.localId };
+      noteAudit(c, { userId: cis2User?.userId ?? null, roleProfileId: null, detail: JSON.stringify({ claimedAuthor: claimed }) });
+      // With the user's CIS2 token sent, the author must be the SDS ids it proves: a local id beside
+      // it would be served and audited as someone CIS2 did not confirm. AUTHOR_CREDENTIALS_ERROR, as
+      // the message is well-formed (not SMSP-0001) but its author is not the credentialed user.
+      if (q.author.kind !== 'sds') throw new SmspError('author-unidentified', 'X-CIS2-Access-Token sent, but the Practitioner carries a local identifier, not the SDS ids CIS2 confirmed');
+      confirmSdsAuthor(c, q.author, orgCode);
+      noteAudit(c, { roleProfileId: q.author.roleProfileId });
+    } else {
+      noteAudit(c, { userId: q.author.localId, roleProfileId: null });
+      c.set('identitySource', 'client-system');
+    }
     if (!isValidNhsNumber(q.nhsNumber)) throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
 
     const outcome = await askSpine(deps, {

@@ -45,6 +45,8 @@ export const TEST_ORIGIN = 'https://epr.test';
 export const GATEWAY_ASID = '200000000111';
 /** The smartcard portal as a CIS2 relying party. */
 export const CIS2_RP = { clientId: 'test-epr-cis2', redirectUri: 'https://epr.test/cis2/callback' };
+/** Another relying party of the same CIS2: its users' tokens are not the portal's. */
+export const OTHER_RP = { clientId: 'another-nhs-app', redirectUri: 'https://another.test/callback' };
 export const SPINE_ASID = '990101234567';
 
 /** The claims of the default users: a local midwife (B0370 via roleActivities) and a CIS2 GP. */
@@ -114,7 +116,7 @@ export interface TestStack {
   /** The CIS2 double (oidc-provider). */
   cis2: Cis2Provider;
   /** Signs a CIS2 person in through the double (code + PKCE) and returns their CIS2 access token. */
-  cis2Token(uid: string, opts?: { roleId?: string; scope?: string }): Promise<string>;
+  cis2Token(uid: string, opts?: { roleId?: string; scope?: string; clientId?: string; redirectUri?: string }): Promise<string>;
   /** Signs a session token (a system token for client `system`): registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
   signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
@@ -155,7 +157,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   writeFileSync(join(dir, 'system.pub.pem'), keyPem(systemKey.publicKey));
   writeFileSync(join(dir, 'audit-hmac.key'), randomBytes(32).toString('hex'));
 
-  const cis2 = await startCis2Provider({ people: Object.values(CIS2_PEOPLE), relyingParties: [{ clientId: CIS2_RP.clientId, redirectUris: [CIS2_RP.redirectUri] }] });
+  const cis2 = await startCis2Provider({ people: Object.values(CIS2_PEOPLE), relyingParties: [CIS2_RP, OTHER_RP].map((rp) => ({ clientId: rp.clientId, redirectUris: [rp.redirectUri] })) });
 
   const systemCert = new X509Certificate(readFileSync(join(pkiDir, 'client-system.crt')));
   const tokenRules = (issuer: string, algorithms: string[]) => ({ issuer, audience: TEST_AUDIENCE, algorithms, maxLifetimeSeconds: 900 });
@@ -183,7 +185,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       },
       {
         id: TEST_CLIENTS.cis2.id, name: TEST_CLIENTS.cis2.name, odsCode: TEST_CLIENTS.cis2.ods, origins: [TEST_ORIGIN],
-        cis2: opts.cis2?.(cis2.issuer) ?? { issuer: cis2.issuer },
+        cis2: opts.cis2?.(cis2.issuer) ?? { issuer: cis2.issuer, clientId: CIS2_RP.clientId },
         claims: 'cis2', roleActivities: {}, auditorRoles: [AUDIT_ACTIVITY], priority: 'interactive',
       },
       {
