@@ -21,7 +21,7 @@ import { readKeyMaterial } from '../key-material.ts';
 import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
-import { eraseDueOutcomes } from './erasure.ts';
+import { anchorPublicKey, eraseDueOutcomes } from './erasure.ts';
 import { retainPostgres, retainSqlite } from './retention.ts';
 import { openAuditReader, openAuditWriter } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       const trail = await openAuditTrail(config, hmacKey());
       const sink = await erasureSink(config, hmacKey());
       try {
-        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
+        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
       } finally {
         await sink.close();

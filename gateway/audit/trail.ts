@@ -10,7 +10,7 @@ import type { GatewayConfig } from '../config.ts';
 import { ukToday } from '../../widget/rules/age.ts';
 import { readAnchors } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
-import { readRetentions } from './chain-start.ts';
+import { readRetentions, signedRetentions } from './chain-start.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput } from './sqlite-store.ts';
 import { belowRetention, chainWalk, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
@@ -41,7 +41,8 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
     archiveDir: anchorDir,
     today: ukToday(now()),
   });
-  const retentionPoint = () => readRetentions(anchorDir).at(-1)?.throughSeq ?? 0;
+  // Only a signed retention record moves the point search starts after: an unsigned file naming a huge throughSeq must not hide the trail.
+  const retentionPoint = () => signedRetentions(readRetentions(anchorDir), options().publicKey).at(-1)?.throughSeq ?? 0;
   const searchAbove = (q: AuditSearch): AuditSearch => ({ ...q, afterSeq: Math.max(q.afterSeq ?? 0, retentionPoint()) });
   if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, options, searchAbove);
   const file = config.audit.sqliteFile!;
