@@ -463,3 +463,11 @@ export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow
 export async function eraseOutcomesPostgres(pool: pg.Pool, today: string): Promise<number[]> {
   return (await pool.query<{ seq: number }>('SELECT audit_erase_outcomes AS seq FROM audit_erase_outcomes($1)', [today])).rows.map((r) => r.seq);
 }
+
+/**
+ * As the table's owner (the gateway's role cannot): VACUUM, so the row versions an erasure or
+ * retention left behind — still holding the cleared outcome and salt — are removed from the pages.
+ */
+export async function vacuumAuditTable(ownerPool: pg.Pool): Promise<void> {
+  await ownerPool.query('VACUUM audit_event');
+}
