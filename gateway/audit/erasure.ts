@@ -9,8 +9,9 @@
  * gateway at start and then daily, and from the command line (`cli.js erase-outcomes`); each run
  * that erases anything is itself an audit record (`outcome-erasure`) in the chain.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GatewayConfig } from '../config.ts';
 import { ukToday } from '../../widget/rules/age.ts';
@@ -55,8 +56,7 @@ export function eraseOutcomesInArchives(dir: string | undefined, today: string, 
       seqs.push(row.seq);
     }
     if (!seqs.length) continue;
-    writeFileSync(`${file}.tmp`, rows.map((row) => `${archiveLine(row)}\n`).join(''), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    replaceDurably(file, rows.map((row) => `${archiveLine(row)}\n`).join(''));
     changed.push({ archive: r.archive, seqs });
   }
   return changed;
@@ -64,6 +64,29 @@ export function eraseOutcomesInArchives(dir: string | undefined, today: string, 
 
 /** The anchor public key the config names (it proves the retention records), read afresh each run. */
 export const anchorPublicKey = (config: GatewayConfig): string | undefined => (config.audit.anchorPublicKeyFile ? readFileSync(config.audit.anchorPublicKeyFile, 'utf8') : undefined);
+
+/**
+ * Replaces `file` with `text` atomically and durably: a temp name of this run's own (the daily
+ * task and the command line may rewrite the same archive at once), synced, renamed over, and the
+ * folder synced so the rename itself survives a crash.
+ */
+function replaceDurably(file: string, text: string): void {
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dirFd = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
+}
 
 export interface ErasureRun {
   /** The UK date erased through. */

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -95,6 +95,8 @@ describe('FGMISQR009 erasure inside archives', () => {
     assert.equal(retention!.throughSeq, 3);
     const lines = () => readFileSync(join(archiveDir, retention!.archive), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-05-31', publicKey), [], 'the day before: nothing');
+    // Another run's temp file (here one that cannot be written over) does not stop this one.
+    mkdirSync(join(archiveDir, `${retention!.archive}.tmp`));
     assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey), [{ archive: retention!.archive, seqs: [1, 3] }]);
     assert.deepEqual(lines().map((r) => [r.seq, r.outcomeCode, r.httpStatus, r.outcomeSalt === null]), [[1, null, null, true], [2, 'SUCCESS', 200, false], [3, null, null, true]]);
     assert.equal(lines()[0]!.userId, 'ajones', 'who asked stays');
