@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       const trail = await openAuditTrail(config, hmacKey());
       const sink = await erasureSink(config, hmacKey());
       try {
-        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
+        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
         if (config.audit.postgresUrl && values['owner-url']) {
           // The cleared values leave PostgreSQL's pages only when the owner vacuums (README, "Erasure of outcomes").

@@ -42,22 +42,27 @@ export function eraseOutcomesSqlite(file: string, today: string): number[] {
  * is replaced atomically. Returns, per archive changed, the seqs erased. `publicKey`: the anchor
  * public key that proves the retention records (without it no archive is trusted).
  */
-export function eraseOutcomesInArchives(dir: string | undefined, today: string, publicKey: string | undefined): { archive: string; seqs: number[] }[] {
+export function eraseOutcomesInArchives(dir: string | undefined, today: string, publicKey: string | undefined, onFailure: (archive: string, e: Error) => void): { archive: string; seqs: number[] }[] {
   const changed: { archive: string; seqs: number[] }[] = [];
   // Only archives a signed retention record names, each a file inside `dir` (chain-start.ts).
   for (const r of signedRetentions(readRetentions(dir), publicKey)) {
     const file = join(dir!, r.archive);
     if (r.format !== 2 || !existsSync(file)) continue; // a missing archive is verify's to name
-    const rows = readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
-    const seqs: number[] = [];
-    for (const row of rows) {
-      if (!due(row, today)) continue;
-      for (const c of ERASABLE_COLUMNS) row[c] = null;
-      seqs.push(row.seq);
+    // One archive that cannot be read or rewritten must not keep the others' outcomes: it is reported and retried next run.
+    try {
+      const rows = readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
+      const seqs: number[] = [];
+      for (const row of rows) {
+        if (!due(row, today)) continue;
+        for (const c of ERASABLE_COLUMNS) row[c] = null;
+        seqs.push(row.seq);
+      }
+      if (!seqs.length) continue;
+      replaceDurably(file, rows.map((row) => `${archiveLine(row)}\n`).join(''));
+      changed.push({ archive: r.archive, seqs });
+    } catch (e) {
+      onFailure(r.archive, e as Error);
     }
-    if (!seqs.length) continue;
-    replaceDurably(file, rows.map((row) => `${archiveLine(row)}\n`).join(''));
-    changed.push({ archive: r.archive, seqs });
   }
   return changed;
 }
@@ -110,10 +115,10 @@ export function erasureEvent(run: ErasureRun, time: Date, orgCode: string, reque
  * One erasure run: the store (`eraseStore`), then the archives in `archiveDir`, then — when
  * anything was erased — its record through `sink`.
  */
-export async function eraseDueOutcomes(o: { eraseStore: (today: string) => Promise<number[]>; archiveDir: string | undefined; publicKey: string | undefined; sink: AuditSink; now: Date; orgCode: string; requestId: string }): Promise<ErasureRun> {
+export async function eraseDueOutcomes(o: { eraseStore: (today: string) => Promise<number[]>; archiveDir: string | undefined; publicKey: string | undefined; onArchiveFailure: (archive: string, e: Error) => void; sink: AuditSink; now: Date; orgCode: string; requestId: string }): Promise<ErasureRun> {
   const through = ukToday(o.now);
   const records = (await o.eraseStore(through)).length;
-  const archives = eraseOutcomesInArchives(o.archiveDir, through, o.publicKey).map((a) => ({ archive: a.archive, records: a.seqs.length }));
+  const archives = eraseOutcomesInArchives(o.archiveDir, through, o.publicKey, o.onArchiveFailure).map((a) => ({ archive: a.archive, records: a.seqs.length }));
   const run = { through, records, archives };
   if (records || archives.length) await o.sink.record(erasureEvent(run, o.now, o.orgCode, o.requestId));
   return run;

@@ -25,6 +25,7 @@ const KEY = randomBytes(32);
 const keys = generateAnchorKeys(join(dir, 'keys'));
 const privateKey = readFileSync(keys.privateKeyFile, 'utf8');
 const publicKey = readFileSync(keys.publicKeyFile, 'utf8');
+const fail = (archive: string, e: Error) => assert.fail(`archive ${archive}: ${e.message}`);
 
 const event = (i: number, time: string): AuditEvent => ({
   time, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr', userId: 'ajones', roleProfileId: null,
@@ -94,13 +95,13 @@ describe('FGMISQR009 erasure inside archives', () => {
     const { retention } = retainSqlite(file, KEY, { before: new Date('2025-01-01T00:00:00Z'), privateKey, publicKey, dir: archiveDir });
     assert.equal(retention!.throughSeq, 3);
     const lines = () => readFileSync(join(archiveDir, retention!.archive), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-05-31', publicKey), [], 'the day before: nothing');
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-05-31', publicKey, fail), [], 'the day before: nothing');
     // Another run's temp file (here one that cannot be written over) does not stop this one.
     mkdirSync(join(archiveDir, `${retention!.archive}.tmp`));
-    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey), [{ archive: retention!.archive, seqs: [1, 3] }]);
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey, fail), [{ archive: retention!.archive, seqs: [1, 3] }]);
     assert.deepEqual(lines().map((r) => [r.seq, r.outcomeCode, r.httpStatus, r.outcomeSalt === null]), [[1, null, null, true], [2, 'SUCCESS', 200, false], [3, null, null, true]]);
     assert.equal(lines()[0]!.userId, 'ajones', 'who asked stays');
-    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey), [], 'already erased: the archive is not rewritten');
+    assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey, fail), [], 'already erased: the archive is not rewritten');
     assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: true, records: 1, anchors: 0, archives: 1 });
     // The archive's early-erasure check uses verify's own date.
     const db = openAuditReader(file);
@@ -162,7 +163,27 @@ describe('SMSP-AUDIT-009 only a signed retention record is trusted, and a bad fi
     const body = { firstSeq: 6, throughSeq: 7, lastHash: 'x'.repeat(64), archive: '../escape-outside.jsonl', archiveSha256: 'y'.repeat(64), format: 2 as const, time: '2026-01-01T00:00:00.000Z' };
     writeFileSync(join(t.archiveDir, 'retention-000000000007.json'), JSON.stringify({ ...body, signature: sign(null, retentionPayload(body), privateKey).toString('base64') }));
     assert.deepEqual((await t.searched()).verify, { ok: false, seq: 6, reason: 'the retention record for records 6-7 names an archive outside the anchor folder' });
-    eraseOutcomesInArchives(t.archiveDir, '2999-01-01', publicKey);
+    eraseOutcomesInArchives(t.archiveDir, '2999-01-01', publicKey, fail);
     assert.equal(readFileSync(outside, 'utf8'), `${due}\n`, 'the file outside the folder is untouched');
+  });
+});
+
+describe('FGMISQR009 one bad archive does not stop the others', () => {
+  it('FGMISQR009 an archive that cannot be read is reported, and the next archive is still erased', async () => {
+    const file = join(dir, 'two-archives.sqlite');
+    const store = await openSqliteAuditStore(file, KEY);
+    for (let i = 1; i <= 5; i++) await store.record({ ...event(i, `2019-0${i}-01T10:00:00.000Z`), outcomeEraseOn: '2026-06-01' });
+    await store.close();
+    const archiveDir = join(dir, 'two-archives-archive');
+    const first = retainSqlite(file, KEY, { before: new Date('2019-02-15T00:00:00Z'), privateKey, publicKey, dir: archiveDir }).retention!;
+    const second = retainSqlite(file, KEY, { before: new Date('2019-04-15T00:00:00Z'), privateKey, publicKey, dir: archiveDir }).retention!;
+    assert.deepEqual([first.firstSeq, first.throughSeq, second.firstSeq, second.throughSeq], [1, 2, 3, 4]);
+    // The first archive becomes unreadable (a folder where the file was).
+    rmSync(join(archiveDir, first.archive));
+    mkdirSync(join(archiveDir, first.archive));
+    const failures: string[] = [];
+    const changed = eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey, (archive, e) => failures.push(`${archive}: ${(e as NodeJS.ErrnoException).code}`));
+    assert.deepEqual(failures, [`${first.archive}: EISDIR`]);
+    assert.deepEqual(changed, [{ archive: second.archive, seqs: [3, 4] }]);
   });
 });
