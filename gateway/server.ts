@@ -16,7 +16,7 @@ import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
-import { eraseDueOutcomes, type ErasureRun } from './audit/erasure.ts';
+import { anchorPublicKey, eraseDueOutcomes, type ErasureRun } from './audit/erasure.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from './config.ts';
@@ -292,7 +292,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const eraseOutcomes = () => {
     erasing = erasing.catch(() => undefined).then(() =>
       store
-        ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
+        ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => log({ level: 'error', msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run', archive, error: (e as NodeJS.ErrnoException).code ?? e.name }), sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
         : undefined,
     ).then((run) => {
       if (run && (run.records || run.archives.length)) log({ level: 'info', msg: 'outcomes erased (FGMISQR009)', records: run.records, archivedRecords: run.archives.reduce((n, a) => n + a.records, 0), through: run.through });

@@ -279,6 +279,24 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.equal((await callService(hookCall(same))).json.cards.length, 1, 'the same number written twice is one number');
   });
 
+  it('FGMISQR009 the log line of an indicator and of a no-record answer differ only in request id and duration', async () => {
+    const lineOf = async (nhsNumber: string, birthDate: string) => {
+      const { res } = await callService(hookCall(patient(nhsNumber, birthDate)));
+      assert.equal(res.status, 200);
+      const id = res.headers['x-request-id'];
+      const line = stack.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.requestId === id);
+      assert.ok(line, `request ${id} was logged`);
+      return { outcome: lastAudit().outcomeCode, line };
+    };
+    const indicator = await lineOf('9990000018', '2014-03-02');
+    const noRecord = await lineOf('9990000026', '2016-07-19');
+    assert.deepEqual([indicator.outcome, noRecord.outcome], ['SUCCESS', 'NO_RECORD_FOUND'], 'Spine answered both ways');
+    const { requestId: _a, durationMs: _b, ...same } = indicator.line;
+    const { requestId: _c, durationMs: _d, ...other } = noRecord.line;
+    assert.deepEqual(same, other);
+    assert.deepEqual([same.status, same.code, same.outcome], [null, null, 'answered']);
+  });
+
   const FAULTS = [
     { fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
     { fault: { kind: 'delay', ms: 6000 }, code: 'COULD_NOT_CONNECT_TO_SPINE' },

@@ -109,6 +109,25 @@ describe('POST /fhir/fgm/query with mutual TLS', () => {
   });
 });
 
+describe('FHIR interface logs', () => {
+  it('FGMISQR009 the log line of an indicator and of a no-record answer differ only in request id and duration', async () => {
+    const lineOf = async (nhsNumber: string) => {
+      const { res } = await post(bundle(nhsNumber).xml);
+      const id = res.headers['x-request-id'];
+      const line = stack.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.requestId === id);
+      assert.ok(line, `request ${id} was logged`);
+      return { status: res.status, line };
+    };
+    const indicator = await lineOf('9990000018');
+    const noRecord = await lineOf('9990000026');
+    assert.deepEqual([indicator.status, noRecord.status], [200, 404], 'Spine answered both ways');
+    const { requestId: _a, durationMs: _b, ...same } = indicator.line;
+    const { requestId: _c, durationMs: _d, ...other } = noRecord.line;
+    assert.deepEqual(same, other);
+    assert.deepEqual([same.status, same.code, same.outcome], [null, null, 'answered']);
+  });
+});
+
 describe('POST /fhir/fgm/query with a system token', () => {
   it('SMSP-IG-002 the client system’s own token (systemToken) authenticates it', async () => {
     const { res, answer } = await post(bundle('9990000042').xml, { token: stack.signToken({ sub: 'chs' }, { client: 'system' }) });

@@ -216,6 +216,27 @@ describe('audit (SMSP-AUDIT-004/006)', () => {
 });
 
 describe('logs', () => {
+  it('FGMISQR009 the log line of an indicator and of a no-record answer differ only in request id and duration (the outcome is erasable, the log is not)', async () => {
+    const lineOf = async (nhsNumber: string, birthDate: string) => {
+      const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), headers: { Origin: TEST_ORIGIN }, json: { nhsNumber, birthDate } });
+      const id = res.headers['x-request-id'];
+      const line = stack.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.requestId === id);
+      assert.ok(line, `request ${id} was logged`);
+      return { status: res.status, line };
+    };
+    const indicator = await lineOf('9990000018', '2014-03-02');
+    const noRecord = await lineOf('9990000026', '2016-07-19');
+    assert.deepEqual([indicator.status, noRecord.status], [200, 404], 'Spine answered both ways');
+    const { requestId: _a, durationMs: _b, ...same } = indicator.line;
+    const { requestId: _c, durationMs: _d, ...other } = noRecord.line;
+    assert.deepEqual(same, other);
+    assert.deepEqual(same, { level: 'info', msg: 'request', method: 'POST', path: '/api/fgm-status', status: null, code: null, reason: null, outcome: 'answered', clientId: same.clientId });
+    // A refusal, which says nothing of an indicator, keeps its status and code.
+    const refused = await lineOf('9990000034', `${new Date().getUTCFullYear() - 10}-01-01`);
+    assert.equal(refused.status, 400);
+    assert.deepEqual([refused.line.status, refused.line.code, refused.line.outcome], [400, 'PATIENT_OVER_18', 'refused']);
+  });
+
   it('nothing the gateway logged contains a valid NHS number', () => {
     assert.ok(stack.logs.length > 10, 'the gateway logged the requests');
     assert.deepEqual(validNhsNumbersIn(stack.logs.join('\n')), []);

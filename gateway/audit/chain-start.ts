@@ -44,14 +44,54 @@ export function retentionSignatureValid(r: RetentionRecord, publicKey: string): 
 
 const RETENTION_FILE = /^retention-\d+\.json$/;
 
-/** Every retention record in `dir` (they sit beside the anchors), oldest first. */
-export function readRetentions(dir: string | undefined): RetentionRecord[] {
+/** A retention file that is not a retention record (not JSON, or not an object): verify names it as a break. */
+export type UnreadableRetention = { unreadable: string };
+export type RetentionEntry = RetentionRecord | UnreadableRetention;
+export const isUnreadable = (r: RetentionEntry): r is UnreadableRetention => 'unreadable' in r;
+
+/** Every retention file in `dir` (they sit beside the anchors), oldest first; one that does not parse stays in its place, named. */
+export function readRetentions(dir: string | undefined): RetentionEntry[] {
   if (!dir || !existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => RETENTION_FILE.test(f)).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as RetentionRecord);
+  return readdirSync(dir).filter((f) => RETENTION_FILE.test(f)).sort().map((f) => {
+    try {
+      const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
+      return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r) ? (r as RetentionRecord) : { unreadable: f };
+    } catch {
+      return { unreadable: f };
+    }
+  });
 }
 
-/** The newest retention record in `dir`: the retention point, or undefined. */
-export const readRetention = (dir: string | undefined): RetentionRecord | undefined => readRetentions(dir).at(-1);
+/** The newest readable retention record in `dir` (what retention continues from; verify proves the rest first), or undefined. */
+export const readRetention = (dir: string | undefined): RetentionRecord | undefined => readRetentions(dir).filter((r): r is RetentionRecord => !isUnreadable(r)).at(-1);
+
+/** An archive name is a file name inside the anchor folder, never a path out of it. */
+export const safeArchiveName = (name: unknown): name is string => typeof name === 'string' && name.length > 0 && !/[/\\]/.test(name) && !name.includes('..');
+
+/**
+ * Why a retention record cannot stand where it is (after the one ending at `previousSeq`), or
+ * undefined: unreadable, unsigned, out of order, or naming an archive outside the folder.
+ */
+export function retentionProblem(r: RetentionEntry, previousSeq: number, publicKey: string | undefined): { seq: number | null; reason: string } | undefined {
+  if (isUnreadable(r)) return { seq: null, reason: `the retention file ${r.unreadable} is not a readable retention record` };
+  if (!publicKey || !retentionSignatureValid(r, publicKey)) return { seq: typeof r.throughSeq === 'number' ? r.throughSeq : null, reason: `the retention record for records up to ${r.throughSeq} has no valid signature` };
+  if (r.firstSeq !== previousSeq + 1 || r.throughSeq < r.firstSeq) return { seq: r.firstSeq, reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} does not follow the one before it (records up to ${previousSeq})` };
+  if (!safeArchiveName(r.archive)) return { seq: r.firstSeq, reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} names an archive outside the anchor folder` };
+  return undefined;
+}
+
+/**
+ * The signed retention records, oldest first, up to the first that cannot stand (retentionProblem):
+ * the only ones search and erasure may trust — an unsigned file must not move the retention point.
+ */
+export function signedRetentions(entries: readonly RetentionEntry[], publicKey: string | undefined): RetentionRecord[] {
+  const proven: RetentionRecord[] = [];
+  for (const r of entries) {
+    if (retentionProblem(r, proven.at(-1)?.throughSeq ?? 0, publicKey)) break;
+    proven.push(r as RetentionRecord);
+  }
+  return proven;
+}
 
 /** An archive line: one stored record as JSON. */
 export const archiveLine = (row: AuditRow) => JSON.stringify(row);

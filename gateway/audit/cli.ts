@@ -6,7 +6,7 @@
  *   npm run audit:anchor -- --generate-key DIR       make that key pair
  *   npm run audit:throughput -- [YYYY-MM-DD]   daily total and peak hour (SMSP-PERF-002), no patient data
  *   node dist/gateway/audit/cli.js retain --key FILE [--owner-url URL]   archive (signed) and remove records older than audit.retentionDays (either store; PostgreSQL as the schema's owner)
- *   node dist/gateway/audit/cli.js erase-outcomes   erase now the outcomes whose date has come, in the store and the archives, and record it (FGMISQR009)
+ *   node dist/gateway/audit/cli.js erase-outcomes [--owner-url URL]   erase now the outcomes whose date has come, in the store and the archives, and record it (FGMISQR009); on PostgreSQL, --owner-url then VACUUMs the table as its owner
  *   node dist/gateway/audit/cli.js migrate-postgres [--owner-url URL] [--grant ROLE]   create/upgrade the PostgreSQL schema (as its owner), grant ROLE INSERT and SELECT
  *   node dist/gateway/audit/cli.js migrate-to-postgres [--from FILE] [--owner-url URL] [--grant ROLE]   copy a SQLite trail into an empty PostgreSQL one, chain unchanged, then verify it there
  * verify, anchor and throughput work on whichever store the config names.
@@ -21,7 +21,7 @@ import { readKeyMaterial } from '../key-material.ts';
 import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
-import { eraseDueOutcomes } from './erasure.ts';
+import { anchorPublicKey, eraseDueOutcomes } from './erasure.ts';
 import { retainPostgres, retainSqlite } from './retention.ts';
 import { openAuditReader, openAuditWriter } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
@@ -104,8 +104,15 @@ async function main(argv: string[]): Promise<number> {
       const trail = await openAuditTrail(config, hmacKey());
       const sink = await erasureSink(config, hmacKey());
       try {
-        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
+        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
+        if (config.audit.postgresUrl && values['owner-url']) {
+          // The cleared values leave PostgreSQL's pages only when the owner vacuums (README, "Erasure of outcomes").
+          const { postgresPool, vacuumAuditTable } = await import('./postgres-store.ts');
+          const owner = postgresPool(values['owner-url'], 1);
+          await vacuumAuditTable(owner).finally(() => owner.end());
+          console.log('vacuumed audit_event: the erased values left its pages');
+        }
       } finally {
         await sink.close();
         await trail.close();
@@ -145,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
       return result.ok ? 0 : 1;
     }
     default:
-      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
+      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes [--owner-url URL] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
   }
 }
 

@@ -9,14 +9,16 @@
  * gateway at start and then daily, and from the command line (`cli.js erase-outcomes`); each run
  * that erases anything is itself an audit record (`outcome-erasure`) in the chain.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { GatewayConfig } from '../config.ts';
 import { ukToday } from '../../widget/rules/age.ts';
 import type { AuditEvent, AuditSink } from './audit-event.ts';
 import { ERASABLE_COLUMNS, type AuditRow } from './chain.ts';
-import { eraseDue } from './sqlite-store.ts';
-import { archiveLine, readRetentions } from './chain-start.ts';
+import { eraseDue, truncateWal } from './sqlite-store.ts';
+import { archiveLine, readRetentions, signedRetentions } from './chain-start.ts';
 
 const due = (row: AuditRow, today: string) => row.outcomeDigest !== null && row.outcomeCode !== null && row.outcomeEraseOn !== null && String(row.outcomeEraseOn) <= today;
 
@@ -24,7 +26,11 @@ const due = (row: AuditRow, today: string) => row.outcomeDigest !== null && row.
 export function eraseOutcomesSqlite(file: string, today: string): number[] {
   const db = new Database(file, { fileMustExist: true, timeout: 5000 });
   try {
-    return eraseDue(db, today);
+    const seqs = eraseDue(db, today);
+    // Always tried (a previous run's may have been blocked); a gateway's reader may block it, and its writer does not know, so the command line says so.
+    const emptied = truncateWal(db);
+    if (seqs.length && !emptied) console.error('the write-ahead log still holds erased outcomes (a reader was busy): run erase-outcomes again, or restart the gateway');
+    return seqs;
   } finally {
     db.close();
   }
@@ -33,26 +39,58 @@ export function eraseOutcomesSqlite(file: string, today: string): number[] {
 /**
  * Clears the due outcomes inside every archive a retention record names (format 2: its signed
  * digest leaves out the erasable columns, so the archive still verifies). Each changed archive
- * is replaced atomically. Returns, per archive changed, the seqs erased.
+ * is replaced atomically. Returns, per archive changed, the seqs erased. `publicKey`: the anchor
+ * public key that proves the retention records (without it no archive is trusted).
  */
-export function eraseOutcomesInArchives(dir: string | undefined, today: string): { archive: string; seqs: number[] }[] {
+export function eraseOutcomesInArchives(dir: string | undefined, today: string, publicKey: string | undefined, onFailure: (archive: string, e: Error) => void): { archive: string; seqs: number[] }[] {
   const changed: { archive: string; seqs: number[] }[] = [];
-  for (const r of readRetentions(dir)) {
+  // Only archives a signed retention record names, each a file inside `dir` (chain-start.ts).
+  for (const r of signedRetentions(readRetentions(dir), publicKey)) {
     const file = join(dir!, r.archive);
     if (r.format !== 2 || !existsSync(file)) continue; // a missing archive is verify's to name
-    const rows = readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
-    const seqs: number[] = [];
-    for (const row of rows) {
-      if (!due(row, today)) continue;
-      for (const c of ERASABLE_COLUMNS) row[c] = null;
-      seqs.push(row.seq);
+    // One archive that cannot be read or rewritten must not keep the others' outcomes: it is reported and retried next run.
+    try {
+      const rows = readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
+      const seqs: number[] = [];
+      for (const row of rows) {
+        if (!due(row, today)) continue;
+        for (const c of ERASABLE_COLUMNS) row[c] = null;
+        seqs.push(row.seq);
+      }
+      if (!seqs.length) continue;
+      replaceDurably(file, rows.map((row) => `${archiveLine(row)}\n`).join(''));
+      changed.push({ archive: r.archive, seqs });
+    } catch (e) {
+      onFailure(r.archive, e as Error);
     }
-    if (!seqs.length) continue;
-    writeFileSync(`${file}.tmp`, rows.map((row) => `${archiveLine(row)}\n`).join(''), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
-    changed.push({ archive: r.archive, seqs });
   }
   return changed;
+}
+
+/** The anchor public key the config names (it proves the retention records), read afresh each run. */
+export const anchorPublicKey = (config: GatewayConfig): string | undefined => (config.audit.anchorPublicKeyFile ? readFileSync(config.audit.anchorPublicKeyFile, 'utf8') : undefined);
+
+/**
+ * Replaces `file` with `text` atomically and durably: a temp name of this run's own (the daily
+ * task and the command line may rewrite the same archive at once), synced, renamed over, and the
+ * folder synced so the rename itself survives a crash.
+ */
+function replaceDurably(file: string, text: string): void {
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dirFd = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 export interface ErasureRun {
@@ -77,10 +115,10 @@ export function erasureEvent(run: ErasureRun, time: Date, orgCode: string, reque
  * One erasure run: the store (`eraseStore`), then the archives in `archiveDir`, then — when
  * anything was erased — its record through `sink`.
  */
-export async function eraseDueOutcomes(o: { eraseStore: (today: string) => Promise<number[]>; archiveDir: string | undefined; sink: AuditSink; now: Date; orgCode: string; requestId: string }): Promise<ErasureRun> {
+export async function eraseDueOutcomes(o: { eraseStore: (today: string) => Promise<number[]>; archiveDir: string | undefined; publicKey: string | undefined; onArchiveFailure: (archive: string, e: Error) => void; sink: AuditSink; now: Date; orgCode: string; requestId: string }): Promise<ErasureRun> {
   const through = ukToday(o.now);
   const records = (await o.eraseStore(through)).length;
-  const archives = eraseOutcomesInArchives(o.archiveDir, through).map((a) => ({ archive: a.archive, records: a.seqs.length }));
+  const archives = eraseOutcomesInArchives(o.archiveDir, through, o.publicKey, o.onArchiveFailure).map((a) => ({ archive: a.archive, records: a.seqs.length }));
   const run = { through, records, archives };
   if (records || archives.length) await o.sink.record(erasureEvent(run, o.now, o.orgCode, o.requestId));
   return run;

@@ -89,13 +89,26 @@ describe('PostgreSQL audit store', () => {
     await trail.close();
   });
 
+  it('SMSP-AUDIT-007 a search value holding NUL or a lone surrogate finds the record stored for it, never a PostgreSQL error', async () => {
+    const store = await openPostgresAuditStore(db.gatewayUrl, KEY);
+    await store.record(event(900, { userId: 'nul\u0000user', clientMessageId: 'lone\ud800id' }));
+    await store.close();
+    const trail = await openAuditTrail(configFor(db.gatewayUrl), KEY);
+    try {
+      assert.deepEqual((await trail.search({ userId: 'nul\u0000user' })).map((r) => r.userId), ['nul\ufffduser']);
+      assert.deepEqual((await trail.search({ messageId: 'lone\ud800id' })).map((r) => r.clientMessageId), ['lone\ufffdid']);
+    } finally {
+      await trail.close();
+    }
+  });
+
   it(`the schema is versioned: a current schema is left alone (version ${SCHEMA_VERSION}), and a gateway role cannot create one`, async () => {
     const owner = postgresPool(db.ownerUrl, 1);
     assert.deepEqual(await migratePostgres(owner), []);
     await owner.end();
     const fresh = await testDatabase();
     try {
-      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 2 and this role cannot upgrade it.*cli\.js migrate-postgres/);
+      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 3 and this role cannot upgrade it.*cli\.js migrate-postgres/);
     } finally {
       await fresh.drop();
     }

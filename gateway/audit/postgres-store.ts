@@ -12,7 +12,8 @@
  * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
  * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
  *   the gateway's role is granted INSERT and SELECT only, plus EXECUTE on `audit_erase_outcomes`,
- *   which clears only outcomes whose erasure date has come (FGMISQR009); retention's
+ *   which clears only outcomes whose erasure date has come (FGMISQR009), and loses TEMP (a temp
+ *   table could shadow a name in a function running as the owner); retention's
  *   `audit_retain` is the owner's alone (see README, "Running it highly available").
  * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`node dist/gateway/audit/cli.js
  *   migrate-postgres`) or by the gateway itself when its role owns the schema.
@@ -29,7 +30,7 @@ const COLUMNS = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'] as const;
 const q = (c: string) => `"${c}"`;
 
 /** Schema versions, oldest first; a deployed migration is never edited, only followed by a new one. */
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const MIGRATIONS: readonly { version: number; sql: string | ((schema: string) => string) }[] = [
   {
     version: 1,
     sql: `
@@ -119,6 +120,52 @@ END $$;
 REVOKE ALL ON FUNCTION audit_retain(BIGINT) FROM PUBLIC;
 `,
   },
+  {
+    // The SECURITY DEFINER functions run as the schema's owner, so they must resolve no name the
+    // caller can shadow: version 2's `search_path FROM CURRENT` searched pg_temp first for tables,
+    // and a TEMP table named audit_event with a trigger ran the caller's code as the owner. Now
+    // pg_temp is named last and every object is schema-qualified (the trigger function too).
+    version: 3,
+    sql: (s) => `
+CREATE OR REPLACE FUNCTION ${s}.audit_event_refuse_change() RETURNS trigger LANGUAGE plpgsql SET search_path = ${s}, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND pg_catalog.current_setting('fgm_audit.erasing', true) = 'on'
+     AND (${['seq', ...CHAINED_COLUMNS, 'prevHash', 'hash'].map((c) => `NEW.${q(c)}`).join(', ')}) IS NOT DISTINCT FROM (${['seq', ...CHAINED_COLUMNS, 'prevHash', 'hash'].map((c) => `OLD.${q(c)}`).join(', ')})
+     AND ${ERASABLE_COLUMNS.map((c) => `NEW.${q(c)} IS NULL`).join(' AND ')} AND OLD."outcomeDigest" IS NOT NULL
+     AND OLD."outcomeEraseOn" <= pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'Europe/London', 'YYYY-MM-DD') THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'DELETE' AND OLD.seq <= coalesce(nullif(pg_catalog.current_setting('fgm_audit.retain_through', true), '')::bigint, 0) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'audit records are append-only';
+END $$;
+CREATE OR REPLACE FUNCTION ${s}.audit_erase_outcomes(through TEXT) RETURNS SETOF BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${s}, pg_temp AS $$
+BEGIN
+  PERFORM pg_catalog.set_config('fgm_audit.erasing', 'on', true);
+  RETURN QUERY WITH erased AS (
+    UPDATE ${s}.audit_event AS e SET ${ERASABLE_COLUMNS.map((c) => `${q(c)} = NULL`).join(', ')}
+    WHERE e."outcomeCode" IS NOT NULL AND e."outcomeDigest" IS NOT NULL AND e."outcomeEraseOn" <= through
+      AND e."outcomeEraseOn" <= pg_catalog.to_char(pg_catalog.now() AT TIME ZONE 'Europe/London', 'YYYY-MM-DD')
+    RETURNING e.seq)
+  SELECT erased.seq FROM erased ORDER BY 1;
+  PERFORM pg_catalog.set_config('fgm_audit.erasing', 'off', true);
+END $$;
+REVOKE ALL ON FUNCTION ${s}.audit_erase_outcomes(TEXT) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION ${s}.audit_retain(through BIGINT) RETURNS BIGINT LANGUAGE plpgsql SECURITY DEFINER SET search_path = ${s}, pg_temp AS $$
+DECLARE removed BIGINT;
+BEGIN
+  PERFORM pg_catalog.set_config('fgm_audit.retain_through', through::text, true);
+  -- Retention always keeps the newest record: the writer chains the next one to it.
+  IF through >= (SELECT pg_catalog.max(e.seq) FROM ${s}.audit_event AS e) THEN RAISE EXCEPTION 'retention must keep the newest record'; END IF;
+  DELETE FROM ${s}.audit_event AS e WHERE e.seq <= through;
+  GET DIAGNOSTICS removed = ROW_COUNT;
+  PERFORM pg_catalog.set_config('fgm_audit.retain_through', '', true);
+  RETURN removed;
+END $$;
+REVOKE ALL ON FUNCTION ${s}.audit_retain(BIGINT) FROM PUBLIC;
+`,
+  },
 ];
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
 
@@ -160,8 +207,9 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
     await client.query('CREATE TABLE IF NOT EXISTS audit_schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
     const current = await schemaVersion(client);
     const applied: number[] = [];
+    const schema = pg.escapeIdentifier((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s);
     for (const m of MIGRATIONS.filter((m) => m.version > current)) {
-      await client.query(m.sql);
+      await client.query(typeof m.sql === 'string' ? m.sql : m.sql(schema));
       await client.query('INSERT INTO audit_schema_version (version) VALUES ($1)', [m.version]);
       applied.push(m.version);
     }
@@ -171,6 +219,12 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       await client.query(`GRANT SELECT ON audit_schema_version TO ${role}`);
       // The daily erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
       await client.query(`GRANT EXECUTE ON FUNCTION audit_erase_outcomes(TEXT) TO ${role}`);
+      // No TEMP tables, which could shadow a table name in a function running as the owner. TEMP is
+      // PUBLIC's by default, so it goes from PUBLIC too (the audit database is the trail's alone); only
+      // the database's owner may revoke it — otherwise PostgreSQL warns and the functions' own
+      // search_path (pg_temp last, every name qualified) is the defence. README, "Running it highly available".
+      const database = pg.escapeIdentifier((await client.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d);
+      await client.query(`REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, ${role}`);
     }
     await client.query('COMMIT');
     return applied;
@@ -409,4 +463,12 @@ export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow
 /** Clears the outcome of every record whose erasure date is on or before `today` (UK date), through the granted function; returns their seqs. */
 export async function eraseOutcomesPostgres(pool: pg.Pool, today: string): Promise<number[]> {
   return (await pool.query<{ seq: number }>('SELECT audit_erase_outcomes AS seq FROM audit_erase_outcomes($1)', [today])).rows.map((r) => r.seq);
+}
+
+/**
+ * As the table's owner (the gateway's role cannot): VACUUM, so the row versions an erasure or
+ * retention left behind — still holding the cleared outcome and salt — are removed from the pages.
+ */
+export async function vacuumAuditTable(ownerPool: pg.Pool): Promise<void> {
+  await ownerPool.query('VACUUM audit_event');
 }

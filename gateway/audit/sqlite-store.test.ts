@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -124,5 +124,27 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
     assert.deepEqual(throughputOn(db, '2026-04-02'), { date: '2026-04-02', total: 2, peakHour: '00', peakHourCount: 1 });
     assert.deepEqual(throughputOn(db, '2026-04-03'), { date: '2026-04-03', total: 0, peakHour: null, peakHourCount: 0 });
     db.close();
+  });
+});
+
+describe('FGMISQR009 an erased outcome leaves the SQLite files', () => {
+  it('FGMISQR009 a reader blocking the checkpoint keeps the erased salt in the -wal file only until the next commit', async () => {
+    const file = join(dir, 'wal.sqlite');
+    const store = await openSqliteAuditStore(file, KEY);
+    await store.record(event({ outcomeEraseOn: '2026-01-01' }));
+    const reader = openAuditReader(file);
+    const { outcomeSalt } = reader.prepare('SELECT outcomeSalt FROM audit_event').get() as { outcomeSalt: string };
+    // The reader sits inside a read transaction (a statement stepped once), as an auditor's export may.
+    const pending = reader.prepare('SELECT seq FROM audit_event').iterate();
+    pending.next();
+    assert.deepEqual(await store.eraseOutcomes('2026-01-01'), [1]);
+    const inWal = () => readFileSync(`${file}-wal`).includes(Buffer.from(outcomeSalt));
+    assert.ok(inWal(), 'while the reader holds it, the old page image is still in the -wal file');
+    pending.return?.();
+    reader.close();
+    await store.record(event({ requestId: 'r2' }));
+    assert.equal(inWal(), false, 'the next commit emptied the -wal file');
+    assert.equal(readFileSync(file).includes(Buffer.from(outcomeSalt)), false, 'nor is it in the database file');
+    await store.close();
   });
 });

@@ -209,15 +209,24 @@ export interface AuditWriter {
 /**
  * The one erasure (FGMISQR009): clears the outcome and salt of version 2 records due on or before
  * `today`, in one IMMEDIATE transaction — the only UPDATE the table's trigger lets through.
+ * The caller then empties the write-ahead log (truncateWal).
  */
 export function eraseDue(db: Database.Database, today: string): number[] {
   // Freed cell space is zeroed, so the cleared outcome is not left readable in the file's pages.
   db.pragma('secure_delete = ON');
   const erase = db.prepare(`UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`);
   const seqs = db.transaction(() => (erase.all(today) as { seq: number }[]).map((r) => r.seq)).immediate();
-  // The old page images leave the write-ahead log too (best effort: a reader may hold it a moment longer).
-  if (seqs.length) db.pragma('wal_checkpoint(TRUNCATE)');
   return seqs.sort((a, b) => a - b);
+}
+
+/**
+ * Copies the write-ahead log into the database and empties it, so the page images holding an
+ * erased outcome leave the -wal file too. A reader still inside a transaction can keep the copy
+ * from finishing: then this answers false and the writer tries again after each commit.
+ */
+export function truncateWal(db: Database.Database): boolean {
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+  return result?.busy === 0;
 }
 
 /** Opens (creating if needed) the audit database at `file` for appending, chained with `hmacKey`. */
@@ -248,9 +257,18 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
       head = row;
     }
   });
+  // An erasure whose checkpoint a reader blocked: the erased outcome is still in the -wal file.
+  let walHoldsErased = false;
   return {
-    commit: (events) => append.immediate(events),
-    eraseOutcomes: (today) => eraseDue(db, today),
+    commit(events) {
+      append.immediate(events);
+      if (walHoldsErased) walHoldsErased = !truncateWal(db);
+    },
+    eraseOutcomes(today) {
+      const seqs = eraseDue(db, today);
+      if (seqs.length) walHoldsErased = !truncateWal(db);
+      return seqs;
+    },
     close: () => db.close(),
   };
 }

@@ -9,8 +9,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../config.ts';
 import { ukToday } from '../../widget/rules/age.ts';
 import { readAnchors } from './anchor.ts';
+import { canonicalText } from './canonical.ts';
 import type { AuditRow } from './chain.ts';
-import { readRetentions } from './chain-start.ts';
+import { readRetentions, signedRetentions } from './chain-start.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
 import { belowRetention, chainWalk, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
@@ -41,8 +42,14 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
     archiveDir: anchorDir,
     today: ukToday(now()),
   });
-  const retentionPoint = () => readRetentions(anchorDir).at(-1)?.throughSeq ?? 0;
-  const searchAbove = (q: AuditSearch): AuditSearch => ({ ...q, afterSeq: Math.max(q.afterSeq ?? 0, retentionPoint()) });
+  // Only a signed retention record moves the point search starts after: an unsigned file naming a huge throughSeq must not hide the trail.
+  const retentionPoint = () => signedRetentions(readRetentions(anchorDir), options().publicKey).at(-1)?.throughSeq ?? 0;
+  // Search values in the stored canonical form: a lone surrogate or NUL finds what the writer stored for it (and PostgreSQL, which cannot hold NUL, never fails on one).
+  const canon = (v: string | undefined) => (v === undefined ? undefined : canonicalText(v));
+  const searchAbove = (q: AuditSearch): AuditSearch => ({
+    ...q, userId: canon(q.userId), messageId: canon(q.messageId), nhsNumber: canon(q.nhsNumber), clientId: canon(q.clientId),
+    afterSeq: Math.max(q.afterSeq ?? 0, retentionPoint()),
+  });
   if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, options, searchAbove);
   const file = config.audit.sqliteFile!;
   const db = openAuditReader(file);

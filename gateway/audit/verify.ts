@@ -16,7 +16,7 @@ import type Database from 'better-sqlite3';
 import { ukToday } from '../../widget/rules/age.ts';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
 import { recordProblem, type AuditRow } from './chain.ts';
-import { archiveContentSha256, GENESIS, retentionSignatureValid, type RetentionRecord } from './chain-start.ts';
+import { archiveContentSha256, GENESIS, retentionProblem, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
 
 /** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
 export type VerifyResult =
@@ -34,8 +34,8 @@ export interface VerifyOptions {
   anchors?: readonly Anchor[];
   /** The anchor public key: checks anchors and retention records. */
   publicKey?: string | undefined;
-  /** Every retention record, oldest first (chain-start.ts readRetentions). */
-  retentions?: readonly RetentionRecord[];
+  /** Every retention file, oldest first (chain-start.ts readRetentions). */
+  retentions?: readonly RetentionEntry[];
   /** Where the archives are (audit.anchorDir); without it archives are not read (start-up check). */
   archiveDir?: string | undefined;
   /** The UK date an erased outcome's erasure date is checked against (default: today). */
@@ -52,9 +52,10 @@ export type ChainStart = { seq: number; hash: string; archives: number };
  */
 export function provenStart(key: Buffer, o: VerifyOptions): ChainStart | Extract<VerifyResult, { ok: false }> {
   let start: ChainStart = { seq: 0, hash: GENESIS, archives: 0 };
-  for (const r of o.retentions ?? []) {
-    if (!o.publicKey || !retentionSignatureValid(r, o.publicKey)) return { ok: false, seq: r.throughSeq, reason: `the retention record for records up to ${r.throughSeq} has no valid signature` };
-    if (r.firstSeq !== start.seq + 1 || r.throughSeq < r.firstSeq) return { ok: false, seq: r.firstSeq, reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} does not follow the one before it (records up to ${start.seq})` };
+  for (const entry of o.retentions ?? []) {
+    const problem = retentionProblem(entry, start.seq, o.publicKey);
+    if (problem) return { ok: false, ...problem };
+    const r = entry as RetentionRecord;
     if (o.archiveDir) {
       const broken = archiveProblem(join(o.archiveDir, r.archive), r, key, start.hash, o.today ?? ukToday());
       if (broken) return { ok: false, seq: broken.seq, reason: broken.reason, archive: r.archive };
@@ -68,7 +69,15 @@ export function provenStart(key: Buffer, o: VerifyOptions): ChainStart | Extract
 export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, prevHash: string, today: string): { seq: number | null; reason: string } | undefined {
   if (!existsSync(file)) return { seq: null, reason: `the archive of records ${r.firstSeq}-${r.throughSeq} is missing` };
   const text = readFileSync(file, 'utf8');
-  const rows = text.trimEnd().split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditRow);
+  const lines = text.trimEnd().split('\n').filter(Boolean);
+  const rows: AuditRow[] = [];
+  for (const [i, line] of lines.entries()) {
+    try {
+      rows.push(JSON.parse(line) as AuditRow);
+    } catch {
+      return { seq: null, reason: `its line ${i + 1} is not a readable record (archive altered)` };
+    }
+  }
   const digest = r.format === 2 ? archiveContentSha256(rows) : createHash('sha256').update(text).digest('hex');
   if (digest !== r.archiveSha256) return { seq: null, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' };
   let prev = prevHash;
