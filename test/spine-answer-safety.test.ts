@@ -96,6 +96,43 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
   });
 });
 
+/** Forms Spine or a proxy may send (issue 18 review H1-H6, M4): each shown, with the day the element shows, and reported under a fixed label. */
+const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string }[] = [
+  { kind: 'text-xml', path: 'HTTP Content-Type', day: '2019-12-10' },
+  { kind: 'gzip', path: 'HTTP Content-Encoding', day: '2019-12-10' },
+  { kind: 'whitespace', path: 'Patient.identifier.value', day: '2019-12-10' },
+  { kind: 'snomed-coding', path: 'Flag.code.coding', day: '2019-12-10' },
+  { kind: 'nhs-number-new-system', path: 'Patient.identifier.system', day: '2019-12-10' },
+  { kind: 'partial-date', path: 'Flag.period.start', day: '2019-12' },
+  { kind: 'large-narrative', path: null, day: '2019-12-10' },
+] as const;
+
+describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason to hide an indicator', () => {
+  for (const r of READABLE) {
+    it(`SMSP-VAL-004 an indicator answer with ${r.kind} is shown, and the deviation counted and audited`, async () => {
+      const before = await deviationCounts();
+      const { res, body } = await withFault({ kind: r.kind } as Fault, () => widget());
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', r.day]);
+      // A narrative is allowed: its size is the only thing that matters (spine.maxResponseBytes, not the 64 KB cap).
+      if (r.path) {
+        const after = await deviationCounts();
+        assert.ok((after.get(r.path) ?? 0) > (before.get(r.path) ?? 0), `counted under ${r.path}: ${JSON.stringify([...after])}`);
+        const detail = JSON.parse(String(stack.auditRows().at(-1)!.detail));
+        assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${r.path} `)), `noted in the audit record: ${detail.spineAnswerDeviations}`);
+      }
+      const f = await withFault({ kind: r.kind } as Fault, () => fhir());
+      assert.equal(f.res.status, 200);
+      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: r.day });
+    });
+  }
+  it('SMSP-VAL-004 whitespace in the NHS number is never logged as another patient', async () => {
+    const logs = stack.logs.length;
+    await withFault({ kind: 'whitespace' }, () => widget());
+    assert.ok(!stack.logs.slice(logs).some((l) => l.includes('another patient')));
+  });
+});
+
 const UNSAFE = [
   { kind: 'other-patient', reason: 'indicator is for another patient' },
   { kind: 'impossible-date', reason: 'assessment date is not a real date' },
@@ -106,6 +143,11 @@ const UNSAFE = [
   { kind: 'invalid-flag', reason: 'indicator status is not active' },
   { kind: 'not-our-request', reason: 'response is for another request' },
   { kind: 'wrong-event', reason: 'event is not FGMQueryResponse_2_0' },
+  { kind: 'modifier-extension', reason: 'indicator carries a modifier extension or implicit rules' },
+  { kind: 'ended-period', reason: 'indicator period has ended' },
+  // The widget API knows the birth date (2014-03-02); the FHIR interface does not, and 1999 is before 2000.
+  { kind: 'assessment-before-birth', reason: 'assessment date is before the child was born' },
+  { kind: 'other-patient-new-system', reason: 'indicator is for another patient' },
 ] as const;
 
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {

@@ -24,6 +24,10 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('no-namespace') }),
   /** The normal answer labelled `text/html`. */
   z.object({ kind: z.literal('wrong-content-type') }),
+  /** The normal answer labelled `text/xml; charset=utf-8`, as a SOAP-era Spine might: still XML. */
+  z.object({ kind: z.literal('text-xml') }),
+  /** The normal answer gzip-compressed (`Content-Encoding: gzip`), as a proxy might send it. */
+  z.object({ kind: z.literal('gzip') }),
   /** HTTP 200 with a well-formed bundle whose Flag breaks spine-ris-flag-1-0 (status inactive). */
   z.object({ kind: z.literal('invalid-flag') }),
   /** Spine refuses the query's parameters: 400 INVALID_PARAMETER, as for a broken parameter. */
@@ -44,7 +48,7 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `invalid-flag`, `invalid-parameter`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `gzip`, `invalid-flag`, `invalid-parameter`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
