@@ -180,6 +180,21 @@ describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
   });
 });
 
+describe('SMSP-ERR-006 SMSP-ERR-004 which Spine codes are passed on', () => {
+  it("SMSP-ERR-006 Spine's MESSAGE_NOT_WELL_FORMED is the SMSP's own fault: SMSP-9999 on the widget API and the FHIR interface, never SMSP-0001", async () => {
+    const w = await withFault({ kind: 'message-not-well-formed' }, () => widget());
+    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode, w.body.status], [500, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999', 'error']);
+    assert.equal(lastRequestLog().reason, 'Spine refused our message: MESSAGE_NOT_WELL_FORMED');
+    const f = await withFault({ kind: 'message-not-well-formed' }, () => fhir());
+    assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+  });
+  it('SMSP-ERR-004 an SMSP code from Spine (INPUT_MESSAGE_VALIDATION_ERROR) is not an answer Spine gives: SMSP-0002', async () => {
+    const w = await withFault({ kind: 'smsp-code' }, () => widget());
+    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode], [400, 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002']);
+    assert.equal(lastRequestLog().reason, 'unsafe Spine answer: unknown outcome code');
+  });
+});
+
 /** A value attribute in Spine's answer as the simulator sent it (test oracle: the simulator's own record). */
 const spineSaid = (entry: { answer?: { body: string } } | undefined, element: string) => new RegExp(`<${element} value="([^"]*)"`).exec(entry?.answer?.body ?? '')?.[1];
 

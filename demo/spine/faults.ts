@@ -32,6 +32,10 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('invalid-flag') }),
   /** Spine refuses the query's parameters: 400 INVALID_PARAMETER, as for a broken parameter. */
   z.object({ kind: z.literal('invalid-parameter') }),
+  /** Spine cannot read the query: 400 MESSAGE_NOT_WELL_FORMED (the SMSP's fault, never the client's). */
+  z.object({ kind: z.literal('message-not-well-formed') }),
+  /** Spine answers with one of the SMSP's own codes (INPUT_MESSAGE_VALIDATION_ERROR), which Spine never sends. */
+  z.object({ kind: z.literal('smsp-code') }),
   /**
    * The normal answer (indicator or error) with a harmless deviation the gateway must still use:
    * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments).
@@ -48,7 +52,7 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `text-xml`, `gzip`, `invalid-flag`, `invalid-parameter`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `gzip`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');

@@ -188,8 +188,11 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         return send(res, a.status, a.xml, 'text/xml; charset=utf-8');
       case 'gzip':
         return send(res, a.status, a.xml, CONTENT_TYPE, 'gzip');
-      case 'invalid-parameter': {
-        const refused = error(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), 'INVALID_PARAMETER');
+      case 'invalid-parameter':
+      case 'message-not-well-formed':
+      case 'smsp-code': {
+        const code = f.kind === 'invalid-parameter' ? 'INVALID_PARAMETER' : f.kind === 'smsp-code' ? 'INPUT_MESSAGE_VALIDATION_ERROR' : 'MESSAGE_NOT_WELL_FORMED';
+        const refused = error(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), code);
         return send(res, refused.status, refused.xml);
       }
       default: {

@@ -12,7 +12,7 @@ import { loadProfiles } from '../fhir/profile-snapshots.ts';
 import { validateMessage } from '../fhir/profile-validator.ts';
 import { buildQueryBundle } from '../fhir/query-bundle.ts';
 import type { Author, Organization } from '../fhir/types.ts';
-import type { Vocabulary } from '../fhir/vocabulary.ts';
+import { SPINE_ANSWER_CODES, type Vocabulary } from '../fhir/vocabulary.ts';
 import type { Logger } from '../logger.ts';
 import { checkAnswer, DEFAULT_SKEW } from './answer-safety.ts';
 import type { ProtectedSpine } from './protected-spine.ts';
@@ -109,7 +109,8 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     now: (deps.now ?? (() => new Date()))(),
     maxAheadMs: (deps.answerSkew?.maxAheadSeconds ?? DEFAULT_SKEW.maxAheadSeconds) * 1000,
     maxBehindMs: (deps.answerSkew?.maxBehindSeconds ?? DEFAULT_SKEW.maxBehindSeconds) * 1000,
-    isKnownCode: (code) => deps.vocabulary.find(code) !== undefined,
+    // Only Spine's own codes: an SMSP or local code from Spine is not an answer we can pass on.
+    isKnownCode: (code) => SPINE_ANSWER_CODES.has(code) && deps.vocabulary.find(code) !== undefined,
     ...(q.birthDate && { birthDate: q.birthDate }),
   });
   const deviations = reportDeviations(deps, [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])]);
@@ -119,10 +120,14 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   const said = verdict.outcome;
   if (said.kind === 'indicator') return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate, assessmentDay: said.assessmentDay };
   const code = said.code;
-  // SMSP-ERR-006: Spine refusing the parameters or the structure of the query is rejected input,
-  // as the SMSP's own validation would reject it: the client gets SMSP-0001 either way.
-  if (code === 'INVALID_PARAMETER' || code === 'MESSAGE_NOT_WELL_FORMED') {
+  // SMSP-ERR-006: Spine refusing the parameters of the query is rejected input, as the SMSP's own
+  // validation would reject it: the client gets SMSP-0001 either way.
+  if (code === 'INVALID_PARAMETER') {
     return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('spine-refused-our-message'), reason: `Spine refused our message: ${code}` };
+  }
+  // A message of ours Spine cannot read is the SMSP's own fault, never the client's input: SMSP-9999.
+  if (code === 'MESSAGE_NOT_WELL_FORMED') {
+    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('outgoing-message-invalid'), reason: `Spine refused our message: ${code}` };
   }
   return { ...answered, code };
 }
