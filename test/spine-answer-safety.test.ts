@@ -10,9 +10,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseQueryResponse } from '../gateway/fhir/response-bundle.ts';
+import { createHttpsSpineClient } from '../gateway/spine/client.ts';
 import type { Fault } from '../demo/spine/faults.ts';
-import { GATEWAY_ASID, LOCAL_MIDWIFE, startTestStack, TEST_CLIENTS, type TestStack } from './helpers/stack.ts';
+import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_CLIENTS, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 before(async () => {
@@ -177,6 +180,25 @@ describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
     assert.equal(f.res.status, 400);
     assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.match(f.res.body, /<display value="Input message validation error"\/>/);
+  });
+});
+
+describe('H6 the Spine client: one size cap on what arrives and on what it expands to', () => {
+  const client = (maxResponseBytes: number) => {
+    const file = (f: string) => readFileSync(join(stack.pkiDir, f), 'utf8');
+    return createHttpsSpineClient({ endpoint: stack.sim.endpoint, tls: { cert: file('gateway-client.crt'), key: file('gateway-client.key'), ca: file('ca.crt') }, timeoutMs: 10_000, maxResponseBytes });
+  };
+  const query = () => buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: GATEWAY_ASID, destinationAsid: SPINE_ASID, author: { kind: 'local', localId: 'ajones' }, organization: { odsCode: 'RX1', name: 'Test' } }).xml;
+  it('SMSP-VAL-004 a gzip answer that expands past spine.maxResponseBytes is refused as too large, though its compressed bytes fit', async () => {
+    const spine = client(1024);
+    try {
+      const r = await withFault({ kind: 'gzip' }, () => spine.query(query()));
+      assert.deepEqual(r.kind === 'failure' ? [r.code, r.reason] : r.kind, ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not decompressible within the size limit']);
+      const plain = await withFault({ kind: 'gzip' }, () => client(262_144).query(query()));
+      assert.equal(plain.kind, 'answer', 'within the cap it is read');
+    } finally {
+      spine.close();
+    }
   });
 });
 
