@@ -100,9 +100,13 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
 });
 
 /** Forms Spine or a proxy may send (issue 18 review H1-H6, M4): each shown, with the day the element shows, and reported under a fixed label. */
-const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string }[] = [
+/** `fhirDate`: what the FHIR interface passes on when it differs from the day the element shows. */
+const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string; fhirDate?: string }[] = [
   { kind: 'text-xml', path: 'HTTP Content-Type', day: '2019-12-10' },
   { kind: 'gzip', path: 'HTTP Content-Encoding', day: '2019-12-10' },
+  { kind: 'deflate', path: 'HTTP Content-Encoding', day: '2019-12-10' },
+  // M1: the element is given the UK calendar day; FHIR clients get Spine's dateTime as written.
+  { kind: 'datetime-assessment', path: null, day: '2019-12-10', fhirDate: '2019-12-10T10:00:00+00:00' },
   { kind: 'whitespace', path: 'Patient.identifier.value', day: '2019-12-10' },
   { kind: 'snomed-coding', path: 'Flag.code.coding', day: '2019-12-10' },
   { kind: 'nhs-number-new-system', path: 'Patient.identifier.system', day: '2019-12-10' },
@@ -117,7 +121,7 @@ describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason 
       const { res, body } = await withFault({ kind: r.kind } as Fault, () => widget());
       assert.equal(res.status, 200, res.body);
       assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', r.day]);
-      // A narrative is allowed: its size is the only thing that matters (spine.maxResponseBytes, not the 64 KB cap).
+      // A narrative and a dateTime are allowed: no deviation to count (the narrative's size is spine.maxResponseBytes' business, not the 64 KB cap).
       if (r.path) {
         const after = await deviationCounts();
         assert.ok((after.get(r.path) ?? 0) > (before.get(r.path) ?? 0), `counted under ${r.path}: ${JSON.stringify([...after])}`);
@@ -126,7 +130,7 @@ describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason 
       }
       const f = await withFault({ kind: r.kind } as Fault, () => fhir());
       assert.equal(f.res.status, 200);
-      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: r.day });
+      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: r.fhirDate ?? r.day });
     });
   }
   it('SMSP-VAL-004 whitespace in the NHS number is never logged as another patient', async () => {

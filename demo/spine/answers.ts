@@ -114,6 +114,8 @@ export const HARMLESS_VARIANTS = {
   'snomed-coding': (xml: string) => xml.replace('</coding></code>', '</coding><coding><system value="http://snomed.info/sct"/><code value="95041000119101"/></coding></code>'),
   /** The NHS number under the NHS England system instead of the DSTU2 one. */
   'nhs-number-new-system': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'https://fhir.nhs.uk/Id/nhs-number'),
+  /** The assessment date as a dateTime (10:00 UTC that day). */
+  'datetime-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00+00:00"'),
   /** The assessment date to the month only (a valid DSTU2 dateTime). */
   'partial-date': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2})-\d{2}"/, '$1$2"'),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */

@@ -28,6 +28,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text-xml') }),
   /** The normal answer gzip-compressed (`Content-Encoding: gzip`), as a proxy might send it. */
   z.object({ kind: z.literal('gzip') }),
+  /** The normal answer zlib-deflated (`Content-Encoding: deflate`). */
+  z.object({ kind: z.literal('deflate') }),
   /** HTTP 200 with a well-formed bundle whose Flag breaks spine-ris-flag-1-0 (status inactive). */
   z.object({ kind: z.literal('invalid-flag') }),
   /** Spine refuses the query's parameters: 400 INVALID_PARAMETER, as for a broken parameter. */
@@ -52,7 +54,7 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `text-xml`, `gzip`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `gzip`, `deflate`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');

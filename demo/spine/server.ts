@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { errorAnswer, HARMLESS_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow } from './answers.ts';
 import type { Fault } from './faults.ts';
 import { loadPatients, type Patient } from './patients.ts';
@@ -154,11 +154,11 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   }
 
   const entryOf = new WeakMap<ServerResponse, ReceivedRequest>();
-  function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE, encoding?: 'gzip') {
+  function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE, encoding?: 'gzip' | 'deflate') {
     if (res.destroyed) return;
     const entry = entryOf.get(res);
     if (entry) entry.answer = { status, body };
-    const bytes = encoding ? gzipSync(body) : Buffer.from(body, 'utf8');
+    const bytes = encoding === 'gzip' ? gzipSync(body) : encoding === 'deflate' ? deflateSync(body) : Buffer.from(body, 'utf8');
     res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...(encoding && { 'Content-Encoding': encoding }) });
     res.end(bytes);
   }
@@ -187,7 +187,8 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       case 'text-xml':
         return send(res, a.status, a.xml, 'text/xml; charset=utf-8');
       case 'gzip':
-        return send(res, a.status, a.xml, CONTENT_TYPE, 'gzip');
+      case 'deflate':
+        return send(res, a.status, a.xml, CONTENT_TYPE, f.kind);
       case 'invalid-parameter':
       case 'message-not-well-formed':
       case 'smsp-code': {
