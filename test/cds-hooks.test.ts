@@ -297,6 +297,39 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.deepEqual([same.status, same.code, same.outcome], [null, null, 'answered']);
   });
 
+  it('MSCA-FGMRISDQ-01 L4 verification fails closed: a status of another code system, a second status not 01, or a coding object instead of a list; Spine never asked, never a throw', async () => {
+    const variants: [string, (p: ReturnType<typeof patient>) => void][] = [
+      ['01 under another code system', (p) => { (p.identifier[0] as any).extension[0].valueCodeableConcept.coding[0].system = 'https://example.org/verification'; }],
+      ['a second coding 02', (p) => { (p.identifier[0] as any).extension[0].valueCodeableConcept.coding.push({ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02' }); }],
+      ['a second status extension 02', (p) => { const ext = (p.identifier[0] as any).extension; ext.push({ url: ext[0].url, valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02' }] } }); }],
+      ['a coding object, not a list, with 02', (p) => { const cc = (p.identifier[0] as any).extension[0].valueCodeableConcept; cc.coding = { ...cc.coding[0], code: '02' }; }],
+    ];
+    for (const [name, change] of variants) {
+      const before = stack.sim.received.length;
+      const p = patient('9990000018', '2014-03-02');
+      change(p);
+      const { res, json } = await callService(hookCall(p));
+      assert.deepEqual([res.status, json], [200, { cards: [] }], name);
+      assert.equal(stack.sim.received.length, before, `${name}: no Spine call`);
+    }
+    const object = patient('9990000018', '2014-03-02');
+    const cc = (object.identifier[0] as any).extension[0].valueCodeableConcept;
+    cc.coding = cc.coding[0];
+    assert.equal((await callService(hookCall(object))).json.cards.length, 1, 'a coding object with 01 is read, not a throw');
+  });
+
+  it('H5 NHS numbers under http://fhir.nhs.net/Id/nhs-number count too: another child\'s there is 412, never a guess; ours there alone is asked about', async () => {
+    const before = stack.sim.received.length;
+    const two = patient('9990000018', '2014-03-02');
+    two.identifier.push({ ...two.identifier[0]!, system: 'http://fhir.nhs.net/Id/nhs-number', value: '9990000042' });
+    const { res, json } = await callService(hookCall(two));
+    assert.deepEqual([res.status, json.code], [412, 'PATIENT_DATA_UNAVAILABLE']);
+    assert.equal(stack.sim.received.length, before);
+    const old = patient('9990000018', '2014-03-02');
+    old.identifier[0]!.system = 'http://fhir.nhs.net/Id/nhs-number';
+    assert.equal((await callService(hookCall(old))).json.cards.length, 1);
+  });
+
   const FAULTS = [
     { fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
     { fault: { kind: 'delay', ms: 6000 }, code: 'COULD_NOT_CONNECT_TO_SPINE' },

@@ -10,9 +10,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseQueryResponse } from '../gateway/fhir/response-bundle.ts';
+import { createHttpsSpineClient } from '../gateway/spine/client.ts';
 import type { Fault } from '../demo/spine/faults.ts';
-import { GATEWAY_ASID, LOCAL_MIDWIFE, startTestStack, TEST_CLIENTS, type TestStack } from './helpers/stack.ts';
+import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_CLIENTS, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
 before(async () => {
@@ -99,6 +102,47 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
   });
 });
 
+/** Forms Spine or a proxy may send (issue 18 review H1-H6, M4): each shown, with the day the element shows, and reported under a fixed label. */
+/** `fhirDate`: what the FHIR interface passes on when it differs from the day the element shows. */
+const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string; fhirDate?: string }[] = [
+  { kind: 'text-xml', path: 'HTTP Content-Type', day: '2019-12-10' },
+  { kind: 'gzip', path: 'HTTP Content-Encoding', day: '2019-12-10' },
+  { kind: 'deflate', path: 'HTTP Content-Encoding', day: '2019-12-10' },
+  // M1: the element is given the UK calendar day; FHIR clients get Spine's dateTime as written.
+  { kind: 'datetime-assessment', path: null, day: '2019-12-10', fhirDate: '2019-12-10T10:00:00+00:00' },
+  { kind: 'whitespace', path: 'Patient.identifier.value', day: '2019-12-10' },
+  { kind: 'snomed-coding', path: 'Flag.code.coding', day: '2019-12-10' },
+  { kind: 'nhs-number-new-system', path: 'Patient.identifier.system', day: '2019-12-10' },
+  { kind: 'partial-date', path: 'Flag.period.start', day: '2019-12' },
+  { kind: 'large-narrative', path: null, day: '2019-12-10' },
+] as const;
+
+describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason to hide an indicator', () => {
+  for (const r of READABLE) {
+    it(`SMSP-VAL-004 an indicator answer with ${r.kind} is shown, and the deviation counted and audited`, async () => {
+      const before = await deviationCounts();
+      const { res, body } = await withFault({ kind: r.kind } as Fault, () => widget());
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', r.day]);
+      // A narrative and a dateTime are allowed: no deviation to count (the narrative's size is spine.maxResponseBytes' business, not the 64 KB cap).
+      if (r.path) {
+        const after = await deviationCounts();
+        assert.ok((after.get(r.path) ?? 0) > (before.get(r.path) ?? 0), `counted under ${r.path}: ${JSON.stringify([...after])}`);
+        const detail = JSON.parse(String(stack.auditRows().at(-1)!.detail));
+        assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${r.path} `)), `noted in the audit record: ${detail.spineAnswerDeviations}`);
+      }
+      const f = await withFault({ kind: r.kind } as Fault, () => fhir());
+      assert.equal(f.res.status, 200);
+      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: r.fhirDate ?? r.day });
+    });
+  }
+  it('SMSP-VAL-004 whitespace in the NHS number is never logged as another patient', async () => {
+    const logs = stack.logs.length;
+    await withFault({ kind: 'whitespace' }, () => widget());
+    assert.ok(!stack.logs.slice(logs).some((l) => l.includes('another patient')));
+  });
+});
+
 const UNSAFE = [
   { kind: 'other-patient', reason: 'indicator is for another patient' },
   { kind: 'impossible-date', reason: 'assessment date is not a real date' },
@@ -109,6 +153,11 @@ const UNSAFE = [
   { kind: 'invalid-flag', reason: 'indicator status is not active' },
   { kind: 'not-our-request', reason: 'response is for another request' },
   { kind: 'wrong-event', reason: 'event is not FGMQueryResponse_2_0' },
+  { kind: 'modifier-extension', reason: 'indicator carries a modifier extension or implicit rules' },
+  { kind: 'ended-period', reason: 'indicator period has ended' },
+  // The widget API knows the birth date (2014-03-02); the FHIR interface does not, and 1999 is before 2000.
+  { kind: 'assessment-before-birth', reason: 'assessment date is before the child was born' },
+  { kind: 'other-patient-new-system', reason: 'indicator is for another patient' },
 ] as const;
 
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {
@@ -138,6 +187,40 @@ describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
     assert.equal(f.res.status, 400);
     assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.match(f.res.body, /<display value="Input message validation error"\/>/);
+  });
+});
+
+describe('H6 the Spine client: one size cap on what arrives and on what it expands to', () => {
+  const client = (maxResponseBytes: number) => {
+    const file = (f: string) => readFileSync(join(stack.pkiDir, f), 'utf8');
+    return createHttpsSpineClient({ endpoint: stack.sim.endpoint, tls: { cert: file('gateway-client.crt'), key: file('gateway-client.key'), ca: file('ca.crt') }, timeoutMs: 10_000, maxResponseBytes });
+  };
+  const query = () => buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: GATEWAY_ASID, destinationAsid: SPINE_ASID, author: { kind: 'local', localId: 'ajones' }, organization: { odsCode: 'RX1', name: 'Test' } }).xml;
+  it('SMSP-VAL-004 a gzip answer that expands past spine.maxResponseBytes is refused as too large, though its compressed bytes fit', async () => {
+    const spine = client(1024);
+    try {
+      const r = await withFault({ kind: 'gzip' }, () => spine.query(query()));
+      assert.deepEqual(r.kind === 'failure' ? [r.code, r.reason] : r.kind, ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not decompressible within the size limit']);
+      const plain = await withFault({ kind: 'gzip' }, () => client(262_144).query(query()));
+      assert.equal(plain.kind, 'answer', 'within the cap it is read');
+    } finally {
+      spine.close();
+    }
+  });
+});
+
+describe('SMSP-ERR-006 SMSP-ERR-004 which Spine codes are passed on', () => {
+  it("SMSP-ERR-006 Spine's MESSAGE_NOT_WELL_FORMED is the SMSP's own fault: SMSP-9999 on the widget API and the FHIR interface, never SMSP-0001", async () => {
+    const w = await withFault({ kind: 'message-not-well-formed' }, () => widget());
+    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode, w.body.status], [500, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999', 'error']);
+    assert.equal(lastRequestLog().reason, 'Spine refused our message: MESSAGE_NOT_WELL_FORMED');
+    const f = await withFault({ kind: 'message-not-well-formed' }, () => fhir());
+    assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+  });
+  it('SMSP-ERR-004 an SMSP code from Spine (INPUT_MESSAGE_VALIDATION_ERROR) is not an answer Spine gives: SMSP-0002', async () => {
+    const w = await withFault({ kind: 'smsp-code' }, () => widget());
+    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode], [400, 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002']);
+    assert.equal(lastRequestLog().reason, 'unsafe Spine answer: unknown outcome code');
   });
 });
 

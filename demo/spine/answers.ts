@@ -104,6 +104,23 @@ export const HARMLESS_VARIANTS = {
       .replace(/></g, '>\n  <')
       .replace('<MessageHeader>', '<!-- the answer header --><MessageHeader>')
       .replace(/<\/Bundle>$/, '<!-- end of answer --></Bundle>'),
+  /** Whitespace inside and around values: the NHS number spaced as people write it, our request id upper-cased and padded, the status padded. */
+  whitespace: (xml: string) =>
+    xml
+      .replace(/(<value value=")(\d{3})(\d{3})(\d{4})"/, '$1 $2 $3 $4 "')
+      .replace(/(<response><identifier value=")([^"]*)"/, (_m, open: string, id: string) => `${open} ${id.toUpperCase()} "`)
+      .replace('<status value="active"/>', '<status value=" active "/>'),
+  /** A SNOMED CT coding beside the FGM risk indicator coding. */
+  'snomed-coding': (xml: string) => xml.replace('</coding></code>', '</coding><coding><system value="http://snomed.info/sct"/><code value="95041000119101"/></coding></code>'),
+  /** The NHS number under the NHS England system instead of the DSTU2 one. */
+  'nhs-number-new-system': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'https://fhir.nhs.uk/Id/nhs-number'),
+  /** The assessment date as a dateTime (10:00 UTC that day). */
+  'datetime-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00+00:00"'),
+  /** The assessment date to the month only (a valid DSTU2 dateTime). */
+  'partial-date': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2})-\d{2}"/, '$1$2"'),
+  /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
+  'large-narrative': (xml: string) =>
+    xml.replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`),
 } as const;
 
 /** Unsafe: each changes what the answer says about a child; the gateway must never show it. */
@@ -121,6 +138,16 @@ export const UNSAFE_VARIANTS = {
   'invalid-flag': (xml: string) => put(xml, '<status value="active"/>', '<status value="inactive"/>'),
   'not-our-request': (xml: string) => xml.replace(/(<response><identifier value=")[^"]*"/, `$1${randomUUID()}"`),
   'wrong-event': (xml: string) => put(xml, 'clinicals-sync:FGMQueryResponse_2_0', 'clinicals-sync:FGMQuery_2_0'),
+  /** A modifier extension on the Flag: FHIR forbids reading past it. */
+  'modifier-extension': (xml: string) => put(xml, '<status value="active"/>', '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension><status value="active"/>'),
+  /** The indicator's period ended the day after the assessment. */
+  'ended-period': (xml: string) =>
+    xml.replace(/<period><start value="([^"]*)"\/>/, (_m, start: string) => `<period><start value="${start}"/><end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`),
+  /** An assessment in 1999: before any test patient was born, and before FGM-IS could have recorded it. */
+  'assessment-before-birth': (xml: string) => xml.replace(/(<period><start value=")[^"]*"/, '$11999-06-01"'),
+  /** A second NHS number, of another child, under the NHS England system. */
+  'other-patient-new-system': (xml: string, asked: string) =>
+    put(xml, '</identifier></Patient>', `</identifier><identifier><system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),
 } as const;
 
 export type HarmlessVariant = keyof typeof HARMLESS_VARIANTS;

@@ -26,10 +26,20 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('no-namespace') }),
   /** The normal answer labelled `text/html`. */
   z.object({ kind: z.literal('wrong-content-type') }),
+  /** The normal answer labelled `text/xml; charset=utf-8`, as a SOAP-era Spine might: still XML. */
+  z.object({ kind: z.literal('text-xml') }),
+  /** The normal answer gzip-compressed (`Content-Encoding: gzip`), as a proxy might send it. */
+  z.object({ kind: z.literal('gzip') }),
+  /** The normal answer zlib-deflated (`Content-Encoding: deflate`). */
+  z.object({ kind: z.literal('deflate') }),
   /** HTTP 200 with a well-formed bundle whose Flag breaks spine-ris-flag-1-0 (status inactive). */
   z.object({ kind: z.literal('invalid-flag') }),
   /** Spine refuses the query's parameters: 400 INVALID_PARAMETER, as for a broken parameter. */
   z.object({ kind: z.literal('invalid-parameter') }),
+  /** Spine cannot read the query: 400 MESSAGE_NOT_WELL_FORMED (the SMSP's fault, never the client's). */
+  z.object({ kind: z.literal('message-not-well-formed') }),
+  /** Spine answers with one of the SMSP's own codes (INPUT_MESSAGE_VALIDATION_ERROR), which Spine never sends. */
+  z.object({ kind: z.literal('smsp-code') }),
   /**
    * The normal answer (indicator or error) with a harmless deviation the gateway must still use:
    * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments).
@@ -46,7 +56,7 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `invalid-flag`, `invalid-parameter`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `gzip`, `deflate`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');

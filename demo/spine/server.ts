@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { errorAnswer, HARMLESS_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow } from './answers.ts';
 import type { Fault } from './faults.ts';
 import { loadPatients, type Patient } from './patients.ts';
@@ -155,12 +156,13 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
   }
 
   const entryOf = new WeakMap<ServerResponse, ReceivedRequest>();
-  function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE) {
+  function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE, encoding?: 'gzip' | 'deflate') {
     if (res.destroyed) return;
     const entry = entryOf.get(res);
     if (entry) entry.answer = { status, body };
-    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
+    const bytes = encoding === 'gzip' ? gzipSync(body) : encoding === 'deflate' ? deflateSync(body) : Buffer.from(body, 'utf8');
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...(encoding && { 'Content-Encoding': encoding }) });
+    res.end(bytes);
   }
 
   function respond(req: IncomingMessage, res: ServerResponse, a: Answer, f: Fault | null, request: SimRequest | undefined, patientDate: string | undefined) {
@@ -187,8 +189,16 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         return send(res, a.status, a.xml.replace(' xmlns="http://hl7.org/fhir"', ''));
       case 'wrong-content-type':
         return send(res, a.status, a.xml, 'text/html; charset=utf-8');
-      case 'invalid-parameter': {
-        const refused = error(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), 'INVALID_PARAMETER');
+      case 'text-xml':
+        return send(res, a.status, a.xml, 'text/xml; charset=utf-8');
+      case 'gzip':
+      case 'deflate':
+        return send(res, a.status, a.xml, CONTENT_TYPE, f.kind);
+      case 'invalid-parameter':
+      case 'message-not-well-formed':
+      case 'smsp-code': {
+        const code = f.kind === 'invalid-parameter' ? 'INVALID_PARAMETER' : f.kind === 'smsp-code' ? 'INPUT_MESSAGE_VALIDATION_ERROR' : 'MESSAGE_NOT_WELL_FORMED';
+        const refused = error(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), code);
         return send(res, refused.status, refused.xml);
       }
       default: {

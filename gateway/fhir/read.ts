@@ -29,7 +29,7 @@ const ZONE = /([+-])(\d{2}):(\d{2})$/;
 function isRealDateTime(v: string): boolean {
   const [, date, h = '0', mi = '0', s = '0'] = DATE_TIME_PARTS.exec(v) ?? [];
   const zone = ZONE.exec(v);
-  return !!date && isIsoDate(date) && Number(h) < 24 && Number(mi) < 60 && Number(s) < 60 && (!zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60));
+  return !!date && isIsoDate(date) && Number(h) < 24 && Number(mi) < 60 && Number(s) <= 60 /* a leap second: FHIR's dateTime allows :60 */ && (!zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60));
 }
 
 /** A date-time format whose values must also be real dates and times, not just look like them. */
@@ -38,6 +38,9 @@ const dateTime = (pattern: RegExp): Format => ({ test: (v) => pattern.test(v) &&
 export const INSTANT = dateTime(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/);
 /** A dateTime with at least a full date: the assessment date is shown as D/MM/YYYY. */
 export const FULL_DATE_TIME = dateTime(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/);
+
+/** Any DSTU2 dateTime: a full date (and time), or a partial date `YYYY` / `YYYY-MM`. */
+export const DATE_TIME: Format = { test: (v) => /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v) || FULL_DATE_TIME.test(v) };
 
 /** A FHIR `id` (DSTU2): what the SMSP may echo back in MessageHeader.response.identifier. */
 export const FHIR_ID: Format = { test: (v) => /^[A-Za-z0-9\-.]{1,64}$/.test(v) };

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, RESPONSE_EVENT, SYSTEM } from './constants.ts';
-import { all, conforming, FULL_DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
+import { all, conforming, DATE_TIME, guard, one, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
 import { QueryResponseSchema, ResponseInputSchema, type CodecResult, type Outcome, type QueryResponse, type ResponseInput } from './types.ts';
 import { parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 import { codeSystemFor } from './vocabulary.ts';
@@ -153,7 +153,7 @@ function readOutcome(bundle: MessageBundle, dataRef: string | undefined, details
 function readFlag(flag: XmlElement): Outcome {
   value(flag, 'status', 'Flag.status', { required: true, fixed: 'active' });
   const period = one(flag, 'period', 'Flag.period', true);
-  const assessmentDate = value(period, 'start', 'Flag.period.start', { required: true, pattern: FULL_DATE_TIME });
+  const assessmentDate = value(period, 'start', 'Flag.period.start', { required: true, pattern: DATE_TIME });
   const code = one(flag, 'code', 'Flag.code', true);
   const coding = one(code, 'coding', 'Flag.code.coding', true);
   value(coding, 'system', 'Flag.code.coding.system', { required: true, fixed: SYSTEM.riskIndicatorType });

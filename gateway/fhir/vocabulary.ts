@@ -20,6 +20,15 @@ export const SPINE_RESPONSE_CODES: ReadonlySet<string> = new Set([
   'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
 ]);
 
+/**
+ * The codes Spine itself answers with (the FGM-xxxx and ASID rows of the spec's table): the rest
+ * of its value set are the SMSP's own codes, which Spine never sends, so one from Spine is not an
+ * answer we can pass on.
+ */
+export const SPINE_ANSWER_CODES: ReadonlySet<string> = new Set([
+  'PATIENT_OVER_18', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED', 'FLAG_ALREADY_SET', 'ASID_CHECK_FAILED',
+]);
+
 /** This product's own code system for its local codes (SPINE_BUSY, ACCESS_DENIED, …): never passed off as Spine's. */
 export const LOCAL_CODE_SYSTEM = 'https://fgm-status.example/CodeSystem/smsp-local-code';
 

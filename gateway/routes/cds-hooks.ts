@@ -30,12 +30,14 @@ import { askSpine } from '../spine/ask-spine.ts';
 import { spineAuditFields, type FgmStatusDeps } from './fgm-status.ts';
 
 export const SERVICE_ID = 'fgm-is';
-const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
+/** NHS numbers are written under the NHS England system and, by older systems, the DSTU2 one: both are NHS numbers. */
+const NHS_NUMBER_SYSTEMS = ['https://fhir.nhs.uk/Id/nhs-number', 'http://fhir.nhs.net/Id/nhs-number'];
 const SDS_USER_SYSTEM = 'https://fhir.nhs.uk/Id/sds-user-id';
 const SDS_ROLE_PROFILE_SYSTEM = 'https://fhir.nhs.uk/Id/sds-role-profile-id';
 const VERIFICATION_EXTENSION = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
 /** UKCore-NHSNumberVerificationStatusEngland `01`: "Number present and verified". */
 const VERIFIED = '01';
+const VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
 /** The whole CDS call should take about 500 ms (the spec); a FHIR server slower than this is as good as absent. */
 export const FHIR_FETCH_TIMEOUT_MS = 2000;
 const FHIR_MAX_BYTES = 1_048_576;
@@ -109,15 +111,18 @@ export function authorFor(userId: string, user: unknown): Author {
  * date. Two NHS-number identifiers that differ are `conflicting`: never a guess between them.
  */
 export function patientFacts(patient: Resource): { nhsNumber?: string; verified: boolean; conflicting: boolean; birthDate?: string } {
-  const ids = identifiers(patient.identifier).filter((i) => i.system === NHS_NUMBER_SYSTEM && typeof i.value === 'string');
+  const ids = identifiers(patient.identifier).filter((i) => NHS_NUMBER_SYSTEMS.includes(String(i.system)) && typeof i.value === 'string');
   const numbers = new Set(ids.map((i) => (i.value as string).replace(/\s/g, '')));
   // Fails closed, as the element does (MSCA-FGMRISDQ-01, FGMISQ003): verified only when every
-  // NHS-number identifier states status 01; no status at all is not verified.
+  // NHS-number identifier states a status, and every status coding is 01 in the UK Core code system.
   const verified = ids.length > 0 && ids.every((id) => {
-    const status = (Array.isArray(id.extension) ? id.extension : []).find((e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION) as
-      | { valueCodeableConcept?: { coding?: { code?: unknown }[] } }
-      | undefined;
-    return (status?.valueCodeableConcept?.coding ?? []).some((c) => c?.code === VERIFIED);
+    const statuses = (Array.isArray(id.extension) ? id.extension : []).filter((e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION) as { valueCodeableConcept?: { coding?: unknown } }[];
+    const codings = statuses.flatMap((st) => {
+      const coding = st?.valueCodeableConcept?.coding;
+      // A single coding object where FHIR JSON has a list: read it, never throw.
+      return Array.isArray(coding) ? coding : coding === undefined ? [undefined] : [coding];
+    }) as ({ system?: unknown; code?: unknown } | undefined)[];
+    return statuses.length > 0 && codings.length > 0 && codings.every((c) => c?.code === VERIFIED && c?.system === VERIFICATION_SYSTEM);
   });
   return {
     ...(numbers.size === 1 ? { nhsNumber: [...numbers][0]! } : {}),
@@ -252,12 +257,13 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       priority: client.priority,
       clientId: client.id,
       userId: author.kind === 'sds' ? author.userId : author.localId,
+      birthDate: facts.birthDate,
       signal: c.req.raw.signal,
     });
     noteAudit(c, spineAuditFields(outcome));
     if (outcome.code !== 'SUCCESS') return noCards(c, outcome.code, outcome.reason);
     c.set('outcomeCode', 'SUCCESS');
-    return c.json({ cards: [indicatorCard(outcome.assessmentDate!, outcome.checkedAt)] });
+    return c.json({ cards: [indicatorCard(outcome.assessmentDay!, outcome.checkedAt)] });
   };
 }
 

@@ -109,12 +109,14 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       priority: c.get('client').priority,
       clientId: c.get('client').id,
       userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,
+      birthDate,
       signal: c.req.raw.signal,
     });
     noteSpineOutcome(c, outcome);
     return statusReply(c, deps, outcome.code, {
       nhsNumber,
-      assessmentDate: outcome.assessmentDate,
+      // The UK calendar day the element shows, not Spine's dateTime (whose UTC date can be a day out).
+      assessmentDate: outcome.assessmentDay,
       checkedAt: outcome.checkedAt,
       messageId: outcome.spineMessageId,
     });

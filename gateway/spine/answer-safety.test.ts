@@ -36,7 +36,7 @@ const at = (iso: string) => new Date(iso);
 
 describe('safety core: the spec example indicator', () => {
   test('SMSP-VAL-004 the example indicator is usable: its assessment date and timestamp, and Spine\'s message id', () => {
-    assert.deepEqual(check(FOUND), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'indicator', assessmentDate: '2015-02-04' } });
+    assert.deepEqual(check(FOUND), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' }, deviations: [] });
   });
   test('SMSP-VAL-004 meta is no business of the safety core: the example without any meta is usable', () => {
     let xml = FOUND;
@@ -108,12 +108,14 @@ describe('safety core: the spec example indicator', () => {
   });
   test('SMSP-VAL-004 a real assessment date, not after Spine\'s timestamp', () => {
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02-30')), 'assessment date is not a real date');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02')), 'assessment date is not a real date');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-13')), 'assessment date is not a real date');
     assert.equal(reason(without(FOUND, 'Flag.period.start')), 'assessment date is not a real date');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04')), 'usable', 'the same day');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-05')), 'assessment date is after the timestamp');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:15+00:00')), 'usable', 'the same instant');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')), 'assessment date is after the timestamp');
+    // A dateTime is held to its UK calendar date, as a date-only one is (M1): a later instant the same UK day is that day.
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T23:30:00+00:00')), 'assessment date is after the timestamp', '00:30 BST on 5 July');
     // 23:30 UTC is 00:30 the next day in British Summer Time: that UK date is not after Spine's time.
     const late = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04T23:30:00+00:00');
     assert.equal(reason(withValue(late, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T23:30:00Z') }), 'usable');
@@ -131,7 +133,7 @@ describe('safety core: the spec example indicator', () => {
 
 describe('safety core: the spec example error', () => {
   test('SMSP-ERR-004 the example error is usable with its vocabulary code', () => {
-    assert.deepEqual(check(ERROR, { httpStatus: 400 }), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' } });
+    assert.deepEqual(check(ERROR, { httpStatus: 400 }), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' }, deviations: [] });
   });
   test('an error code outside the vocabulary, or SUCCESS, is refused', () => {
     assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'MADE_UP'), { httpStatus: 400 }), 'unknown outcome code');
@@ -147,5 +149,98 @@ describe('safety core: the spec example error', () => {
   test('the error answer is checked for our request and clock too', () => {
     assert.equal(reason(withValue(ERROR, 'MessageHeader.response.identifier', 'x'), { httpStatus: 400 }), 'response is for another request');
     assert.equal(reason(ERROR, { httpStatus: 400, now: at('2015-07-06T00:00:00Z') }), 'timestamp is behind the gateway clock by more than the allowed skew');
+  });
+});
+
+/** The usable verdict's deviations, as `path message` lines. */
+const devs = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const v = check(xml, over);
+  assert.ok(v.usable, v.usable ? '' : v.reason);
+  return v.deviations.map((d) => `${d.path} ${d.message}`);
+};
+const NEW_NHS = 'https://fhir.nhs.uk/Id/nhs-number';
+const RISK = 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0';
+
+describe('safety core: harmless forms of a safe answer are read, and reported', () => {
+  test('SMSP-VAL-004 whitespace: an NHS number written with spaces is ours, and ids, codes and status are read trimmed (H2)', () => {
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', ' 123 456 7890 ')), ['Patient.identifier.value whitespace removed from the NHS number']);
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', '123\t456\n7890')), ['Patient.identifier.value whitespace removed from the NHS number']);
+    let xml = withValue(FOUND, 'MessageHeader.response.identifier', ' 14daadee-26e1-4d6a-9e6a-7f4af9b58877 ');
+    xml = withValue(xml, 'Flag.status', ' active ');
+    xml = withValue(xml, 'Flag.code.coding.code', 'FGM ');
+    xml = withValue(xml, 'MessageHeader.source.endpoint', ' urn:nhs:addressing:asid:990101234567');
+    xml = withValue(xml, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0 ');
+    assert.deepEqual(devs(xml).sort(), [
+      'Flag.code.coding.code whitespace around the value removed',
+      'Flag.status whitespace around the value removed',
+      'MessageHeader.event.code whitespace around the value removed',
+      'MessageHeader.response.identifier whitespace around the value removed',
+      'MessageHeader.source.endpoint whitespace around the value removed',
+    ]);
+    assert.equal(reason(withValue(FOUND, 'Patient.identifier.value', '123 456 7891')), 'indicator is for another patient', 'spaces never hide another number');
+  });
+  test('SMSP-VAL-004 L1 our message id in upper case is still our request; a leap second is a real instant', () => {
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.response.identifier', '14DAADEE-26E1-4D6A-9E6A-7F4AF9B58877')), 'usable');
+    const leap = withValue(FOUND, 'MessageHeader.timestamp', '2015-06-30T23:59:60+00:00');
+    assert.equal(reason(leap, { now: at('2015-07-01T00:00:00Z') }), 'usable');
+  });
+  test('SMSP-VAL-004 a second coding beside FGM (SNOMED) is read past and reported; a conflicting risk code is not FGM (H3)', () => {
+    const snomed = withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: 'http://snomed.info/sct' }], ['code', { value: '95041000119101' }]]]);
+    assert.deepEqual(devs(snomed), ['Flag.code.coding codings of other systems beside the FGM risk indicator ignored']);
+    const conflict = withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: RISK }], ['code', { value: 'CPIS' }]]]);
+    assert.equal(reason(conflict), 'indicator is not the FGM risk indicator');
+    assert.equal(reason(withValue(FOUND, 'Flag.code.coding.system', 'http://snomed.info/sct')), 'indicator is not the FGM risk indicator', 'FGM under another system is not the risk indicator');
+  });
+  test('SMSP-VAL-004 H5 NHS numbers under either system: ours only under https://fhir.nhs.uk/Id/nhs-number is ours (reported), another there is another patient', () => {
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.system', NEW_NHS)), ['Patient.identifier.system NHS number only under https://fhir.nhs.uk/Id/nhs-number']);
+    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: NEW_NHS }], ['value', { value: '9990000026' }]]])), 'indicator is for another patient');
+    assert.deepEqual(devs(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: NEW_NHS }], ['value', { value: '1234567890' }]]])), []);
+  });
+  test('SMSP-VAL-004 M4 a partial assessment date (YYYY-MM, YYYY) is a valid DSTU2 dateTime: shown as written, and reported', () => {
+    const month = check(withValue(FOUND, 'Flag.period.start', '2015-02'));
+    assert.ok(month.usable && month.outcome.kind === 'indicator');
+    assert.deepEqual([month.outcome.assessmentDate, month.outcome.assessmentDay, month.deviations], ['2015-02', '2015-02', [{ path: 'Flag.period.start', message: 'assessment date is a partial date' }]]);
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015')), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07')), 'usable', 'the month of the timestamp');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-08')), 'assessment date is after the timestamp');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2016')), 'assessment date is after the timestamp');
+  });
+  test('SMSP-VAL-004 M1 a dateTime assessment carries its UK calendar date for the element; Spine\'s text is kept for FHIR clients', () => {
+    const v = check(withValue(FOUND, 'Flag.period.start', '2015-02-04T23:30:00+00:00'));
+    assert.ok(v.usable && v.outcome.kind === 'indicator');
+    assert.deepEqual([v.outcome.assessmentDate, v.outcome.assessmentDay], ['2015-02-04T23:30:00+00:00', '2015-02-04'], 'GMT in February');
+    const bst = check(withValue(FOUND, 'Flag.period.start', '2015-06-04T23:30:00+00:00'));
+    assert.ok(bst.usable && bst.outcome.kind === 'indicator');
+    assert.equal(bst.outcome.assessmentDay, '2015-06-05', '00:30 BST is the next UK day');
+  });
+});
+
+describe('safety core: more unsafe answers', () => {
+  test('SMSP-VAL-004 H4 a modifierExtension or implicitRules on the Flag, the contained Patient or their children is refused (FHIR forbids ignoring modifiers)', () => {
+    const modifier: ['modifierExtension', Record<string, string>, [['valueBoolean', { value: string }]]] = ['modifierExtension', { url: 'https://example.org/not-current' }, [['valueBoolean', { value: 'true' }]]];
+    for (const path of ['Flag', 'Patient', 'Flag.period', 'Patient.identifier', 'Flag.code.coding']) {
+      assert.equal(reason(withChild(FOUND, path, modifier)), 'indicator carries a modifier extension or implicit rules', path);
+    }
+    assert.equal(reason(withChild(FOUND, 'Flag', ['implicitRules', { value: 'https://example.org/rules' }])), 'indicator carries a modifier extension or implicit rules');
+    assert.equal(reason(withChild(FOUND, 'Patient', ['implicitRules', { value: 'https://example.org/rules' }])), 'indicator carries a modifier extension or implicit rules');
+    assert.equal(reason(withChild(FOUND, 'Flag', ['extension', { url: 'https://example.org/note' }, [['valueString', { value: 'x' }]]])), 'usable', 'a plain extension may be ignored');
+  });
+  test('SMSP-VAL-004 M2 an assessment before the child was born, or before 2000 when the birth date is unknown, is implausible', () => {
+    assert.equal(reason(FOUND, { birthDate: '2015-02-05' }), 'assessment date is before the child was born');
+    assert.equal(reason(FOUND, { birthDate: '2015-02-04' }), 'usable', 'the day of birth');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015'), { birthDate: '2015-02-04' }), 'usable', 'a partial date of the birth year');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31')), 'assessment date is implausibly early');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2000-01-01')), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999')), 'assessment date is implausibly early');
+  });
+  test('SMSP-VAL-004 M3 a period that ended at or before Spine\'s timestamp is not a current risk; a future end is fine', () => {
+    const ending = (end: string) => withChild(FOUND, 'Flag.period', ['end', { value: end }]);
+    assert.equal(reason(ending('2015-07-04T10:10:15+00:00')), 'indicator period has ended', 'at the timestamp');
+    assert.equal(reason(ending('2015-07-03')), 'indicator period has ended');
+    assert.equal(reason(ending('2015-06')), 'indicator period has ended');
+    assert.equal(reason(ending('2015-07-04T10:10:16+00:00')), 'usable');
+    assert.equal(reason(ending('2015-07-04')), 'usable', 'an end date runs to the end of that day');
+    assert.equal(reason(ending('2016')), 'usable');
+    assert.equal(reason(ending('2015-02-30')), 'period end is not a real date');
   });
 });

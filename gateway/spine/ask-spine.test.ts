@@ -83,14 +83,23 @@ describe('askSpine: mapping what Spine answered', () => {
       assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.assessmentDate, outcome.checkedAt, outcome.reason], [code, true, null, NOW.toISOString(), undefined], code);
     }
   });
-  for (const code of ['INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED']) {
-    test(`SMSP-ERR-006 Spine's ${code} is rejected input: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001), with Spine's code in the reason`, async () => {
-      const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), rowOf(code))) }));
-      assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.reason], ['INPUT_MESSAGE_VALIDATION_ERROR', false, `Spine refused our message: ${code}`]);
-      assert.equal(vocabulary.get(outcome.code).smspCode, 'SMSP-0001');
-      assert.equal(outcome.checkedAt, NOW.toISOString());
-    });
-  }
+  test("SMSP-ERR-006 Spine's INVALID_PARAMETER is rejected input: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001), with Spine's code in the reason", async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), rowOf('INVALID_PARAMETER'))) }));
+    assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.reason], ['INPUT_MESSAGE_VALIDATION_ERROR', false, 'Spine refused our message: INVALID_PARAMETER']);
+    assert.equal(vocabulary.get(outcome.code).smspCode, 'SMSP-0001');
+    assert.equal(outcome.checkedAt, NOW.toISOString());
+  });
+  test("SMSP-ERR-006 Spine's MESSAGE_NOT_WELL_FORMED is the SMSP's own fault, not the client's input: SMSP-9999", async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), rowOf('MESSAGE_NOT_WELL_FORMED'))) }));
+    assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.reason], ['GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', false, 'Spine refused our message: MESSAGE_NOT_WELL_FORMED']);
+    assert.equal(vocabulary.get(outcome.code).smspCode, 'SMSP-9999');
+  });
+  test('SMSP-ERR-004 an SMSP or local code from Spine is not Spine\'s answer: RESPONSE_MESSAGE_VALIDATION_ERROR (SMSP-0002)', async () => {
+    for (const code of ['INPUT_MESSAGE_VALIDATION_ERROR', 'COULD_NOT_CONNECT_TO_SPINE', 'SPINE_BUSY', 'RESPONSE_MESSAGE_VALIDATION_ERROR']) {
+      const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), { ...rowOf('INVALID_PARAMETER'), code })) }));
+      assert.deepEqual([outcome.code, outcome.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsafe Spine answer: unknown outcome code'], code);
+    }
+  });
   test('an error code outside the vocabulary is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
     const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 400, tree: tree(errorAnswer(addressed(id), { ...rowOf('INVALID_PARAMETER'), code: 'MADE_UP_CODE' })) }));
     assert.deepEqual([outcome.code, outcome.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsafe Spine answer: unknown outcome code']);

@@ -12,8 +12,7 @@ import { loadProfiles } from '../fhir/profile-snapshots.ts';
 import { validateMessage } from '../fhir/profile-validator.ts';
 import { buildQueryBundle } from '../fhir/query-bundle.ts';
 import type { Author, Organization } from '../fhir/types.ts';
-import type { Vocabulary } from '../fhir/vocabulary.ts';
-import type { XmlElement } from '../fhir/xml.ts';
+import { SPINE_ANSWER_CODES, type Vocabulary } from '../fhir/vocabulary.ts';
 import type { Logger } from '../logger.ts';
 import { checkAnswer, DEFAULT_SKEW } from './answer-safety.ts';
 import type { ProtectedSpine } from './protected-spine.ts';
@@ -48,6 +47,8 @@ export interface SpineQuestion {
   clientId: string;
   /** Who within the client asks (the user, or the originating system and user): their part of the client's share. */
   userId?: string;
+  /** The child's birth date when the interface knows it (widget API, CDS Hooks): no assessment before it is plausible. */
+  birthDate?: string;
   signal?: AbortSignal;
 }
 
@@ -61,8 +62,10 @@ export interface SpineOutcome {
   spineResponseId: string | null;
   /** Spine's MessageHeader.timestamp, when it answered validly. */
   checkedAt: string | null;
-  /** Flag.period.start, for an indicator. */
+  /** Flag.period.start as Spine wrote it, for an indicator (the FHIR interface passes it on). */
   assessmentDate: string | null;
+  /** Its UK calendar date (YYYY-MM-DD), or a partial date as written: the day a clinician is shown. */
+  assessmentDay: string | null;
   /** Fixed phrase for logs when the answer was refused. */
   reason?: string;
   /** Where Spine's answer departed from the profiles and was transformed: profile paths and fixed phrases. */
@@ -85,7 +88,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
     ...(deps.now && { timestamp: deps.now() }),
   });
-  const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null };
+  const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null, assessmentDay: null };
   // The built tree, not the text: walking it costs ~40 µs where parsing the text back costs ~170 µs.
   const violations = validateMessage(built.tree);
   if (violations.length) {
@@ -98,7 +101,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   if (answer.kind === 'abandoned') return { ...base, code: deps.vocabulary.codeFor('client-went-away'), answeredBySpine: false, reason: 'client went away' };
 
   // One tree for all three readers: the deviation report, the safety core and the mapping.
-  const deviations = reportDeviations(deps, answer.tree);
+  const found = validateMessage(answer.tree, { inferProfiles: 'response' });
   const verdict = checkAnswer(answer.tree, {
     messageId: built.messageId,
     nhsNumber: q.nhsNumber,
@@ -108,28 +111,35 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     now: (deps.now ?? (() => new Date()))(),
     maxAheadMs: (deps.answerSkew?.maxAheadSeconds ?? DEFAULT_SKEW.maxAheadSeconds) * 1000,
     maxBehindMs: (deps.answerSkew?.maxBehindSeconds ?? DEFAULT_SKEW.maxBehindSeconds) * 1000,
-    isKnownCode: (code) => deps.vocabulary.find(code) !== undefined,
+    // Only Spine's own codes: an SMSP or local code from Spine is not an answer we can pass on.
+    isKnownCode: (code) => SPINE_ANSWER_CODES.has(code) && deps.vocabulary.find(code) !== undefined,
+    ...(q.birthDate && { birthDate: q.birthDate }),
   });
+  const deviations = reportDeviations(deps, [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])]);
   const seen = { ...base, spineResponseId: verdict.spineMessageId, deviations };
   if (!verdict.usable) return { ...seen, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason: `unsafe Spine answer: ${verdict.reason}` };
   const answered = { ...seen, checkedAt: verdict.timestamp, answeredBySpine: true };
   const said = verdict.outcome;
-  if (said.kind === 'indicator') return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate };
+  if (said.kind === 'indicator') return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate, assessmentDay: said.assessmentDay };
   const code = said.code;
-  // SMSP-ERR-006: Spine refusing the parameters or the structure of the query is rejected input,
-  // as the SMSP's own validation would reject it: the client gets SMSP-0001 either way.
-  if (code === 'INVALID_PARAMETER' || code === 'MESSAGE_NOT_WELL_FORMED') {
+  // SMSP-ERR-006: Spine refusing the parameters of the query is rejected input, as the SMSP's own
+  // validation would reject it: the client gets SMSP-0001 either way.
+  if (code === 'INVALID_PARAMETER') {
     return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('spine-refused-our-message'), reason: `Spine refused our message: ${code}` };
+  }
+  // A message of ours Spine cannot read is the SMSP's own fault, never the client's input: SMSP-9999.
+  if (code === 'MESSAGE_NOT_WELL_FORMED') {
+    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('outgoing-message-invalid'), reason: `Spine refused our message: ${code}` };
   }
   return { ...answered, code };
 }
 
 /**
- * Notes where Spine's answer departs from the profiles without changing its meaning: one log line
- * of fixed phrases each and a count by profile path, so IT can tell NHS England (SMSP-VAL-004).
+ * Notes where Spine's answer departs from the profiles (or the transport from what we asked for)
+ * without changing its meaning: one log line of fixed phrases each and a count by profile path,
+ * so IT can tell NHS England (SMSP-VAL-004).
  */
-function reportDeviations(deps: AskSpineDeps, tree: XmlElement): string[] {
-  const found = validateMessage(tree, { inferProfiles: 'response' });
+function reportDeviations(deps: AskSpineDeps, found: { path: string; message: string }[]): string[] {
   for (const v of found) {
     deps.deviationCounter?.inc({ path: v.path });
     deps.log?.({ level: 'warn', msg: 'Spine answer deviates from the profiles; used as transformed', path: v.path, deviation: v.message });

@@ -6,6 +6,7 @@
  * implementation guide leaves retries to the querying party.
  */
 import { Agent, request } from 'node:https';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { parseXml, type XmlElement } from '../fhir/xml.ts';
 import type { TlsMaterial } from '../key-material.ts';
 
@@ -16,6 +17,8 @@ export interface SpineAnswer {
   kind: 'answer';
   httpStatus: number;
   tree: XmlElement;
+  /** How the transport departed from what we asked for (another XML content type, a compressed body): fixed labels and phrases. */
+  deviations?: { path: string; message: string }[];
 }
 
 /**
@@ -54,7 +57,9 @@ export interface HttpsSpineClientOptions {
 }
 
 // DSTU2 registered application/xml+fhir; later FHIR versions use application/fhir+xml.
-const FHIR_XML = /^application\/(fhir\+xml|xml\+fhir)\s*(;|$)/i;
+const FHIR_XML = /^\s*application\/(fhir\+xml|xml\+fhir)\s*(;|$)/i;
+// Any other XML type (text/xml, application/xml, …+xml) is still XML: read it, and report it (SMSP-VAL-004).
+const ANY_XML = /^\s*[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]*\+)?xml\s*(;|$)/i;
 
 /**
  * Creates the real Spine client. Call `close()` on shutdown to end the kept-alive connections.
@@ -88,6 +93,8 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
           'Content-Type': 'text/xml; charset=utf-8',
           SOAPAction: `"${SOAP_ACTION}"`,
           'Content-Length': body.length,
+          // Spine's answers are small; a proxy that compresses anyway is decompressed below.
+          'Accept-Encoding': 'identity',
         },
       });
       // First, before anything can destroy the request: an 'error' without a listener ends the process.
@@ -106,10 +113,20 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         const type = res.headers['content-type'] ?? '';
+        const deviations: NonNullable<SpineAnswer['deviations']> = [];
         if (!FHIR_XML.test(type)) {
-          res.destroy();
-          return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
+          if (!ANY_XML.test(type)) {
+            res.destroy();
+            return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
+          }
+          deviations.push({ path: 'HTTP Content-Type', message: 'an XML content type other than application/xml+fhir' });
         }
+        const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+        if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
+          res.destroy();
+          return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsupported content encoding', status);
+        }
+        if (encoding !== 'identity') deviations.push({ path: 'HTTP Content-Encoding', message: 'a compressed answer, decompressed' });
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -125,9 +142,18 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
           if (!res.complete) fail('COULD_NOT_CONNECT_TO_SPINE', 'connection lost during response', status);
         });
         res.on('end', () => {
-          const parsed = parseXml(Buffer.concat(chunks).toString('utf8'));
+          let raw = Buffer.concat(chunks);
+          if (encoding !== 'identity') {
+            try {
+              // The same cap on what the body expands to: no decompression bomb.
+              raw = encoding === 'deflate' ? inflateSync(raw, { maxOutputLength: maxResponseBytes }) : gunzipSync(raw, { maxOutputLength: maxResponseBytes });
+            } catch {
+              return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not decompressible within the size limit', status);
+            }
+          }
+          const parsed = parseXml(raw.toString('utf8'), { maxBytes: maxResponseBytes });
           if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not-well-formed', status);
-          done({ kind: 'answer', httpStatus: status, tree: parsed.value });
+          done({ kind: 'answer', httpStatus: status, tree: parsed.value, ...(deviations.length && { deviations }) });
         });
       });
       req.end(body);
