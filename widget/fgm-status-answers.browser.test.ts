@@ -59,7 +59,6 @@ describe('<fgm-status> answer checks', () => {
     ['assessmentDate "NONE - child not at risk (cleared)"', indicator({ assessmentDate: 'NONE - child not at risk (cleared)' })],
     ['assessmentDate 2019-02-30, no such day', indicator({ assessmentDate: '2019-02-30' })],
     ['assessmentDate 10/12/2019, not YYYY-MM-DD', indicator({ assessmentDate: '10/12/2019' })],
-    ['assessmentDate 2019-12 without its day', indicator({ assessmentDate: '2019-12' })],
     ['assessmentDate with a time but no zone', indicator({ assessmentDate: '2019-12-10T09:30:00' })],
     ['assessmentDate with an hour 25', indicator({ assessmentDate: '2019-12-10T25:00:00Z' })],
     ['assessmentDate null', indicator({ assessmentDate: null })],
@@ -105,6 +104,9 @@ describe('<fgm-status> answer checks', () => {
     ['an assessment date in the future (2099-01-01)', { assessmentDate: '2099-01-01' }, '1/01/2099', '1/07/2026 14:14:15'],
     ['an assessment date the UK day after Spine\'s timestamp', { assessmentDate: '2026-07-02' }, '2/07/2026', '1/07/2026 14:14:15'],
     ['an assessment dateTime written with an offset east of the UK, its date the UK day after', { assessmentDate: '2026-07-02T00:30:00+02:00', checkedAt: '2026-07-01T22:45:00Z' }, '2/07/2026', '1/07/2026 23:45:00'],
+    // SMSP-VAL-004: a DSTU2 date may be partial; the gateway passes Spine's year or month as written.
+    ['an assessment date of a month only (2015-02, a partial DSTU2 date)', { assessmentDate: '2015-02' }, '02/2015', '1/07/2026 14:14:15'],
+    ['an assessment date of a year only (2015)', { assessmentDate: '2015' }, '2015', '1/07/2026 14:14:15'],
   ];
   for (const [what, change, assessed, checked] of shown) {
     it(`MSCA-FGMRISQR-06 shows an indicator whose answer has ${what}`, async () => {

@@ -14,13 +14,14 @@ const datePart = (value: string) => /^\d{4}-\d{2}-\d{2}/.exec(value)?.[0];
 /** `YYYY-MM-DD` (or the date part of a dateTime) as `D/MM/YYYY`; the calendar date is kept as Spine wrote it. */
 export function formatDate(value: string): string {
   const d = datePart(value);
-  return d ? `${Number(d.slice(8))}/${d.slice(5, 7)}/${d.slice(0, 4)}` : value;
+  // A partial date (a year, or a month) as MM/YYYY or YYYY.
+  return d ? `${Number(d.slice(8))}/${d.slice(5, 7)}/${d.slice(0, 4)}` : value.split('-').reverse().join('/');
 }
 
 /** `YYYY-MM-DD` as `10 December 2019`. */
 export function longDate(value: string): string {
   const d = datePart(value);
-  return d ? fmt({ dateStyle: 'long', timeZone: 'UTC' }).format(new Date(d)) : value;
+  return d ? fmt({ dateStyle: 'long', timeZone: 'UTC' }).format(new Date(d)) : value[4] ? fmt({ month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(value)) : value;
 }
 
 /** An instant as `D/MM/YYYY HH:MM:SS` in UK time (GMT or BST); unreadable input is returned as is. */

@@ -29,6 +29,8 @@ export interface StatusQuery {
 /** A real date written YYYY-MM-DD, alone or with a time of day and a zone: a FHIR dateTime with a full date. */
 const isDateTime = (v: unknown): v is string =>
   typeof v == 'string' && isIsoDate(v.slice(0, 10)) && /^.{10}(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-](0\d|1[0-4]):[0-5]\d))?$/.test(v);
+/** An assessment date: a full one, or a year or month alone (a partial DSTU2 date, shown as Spine wrote it). */
+const isAssessed = (v: unknown): v is string => isDateTime(v) || /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v as string);
 /** An instant, as Spine's timestamp is: a dateTime to the second (`YYYY-MM-DDThh:mm:ss`, a fraction, a zone). */
 const isInstant = (v: unknown): v is string => isDateTime(v) && v[16] == ':';
 
@@ -47,7 +49,7 @@ function isStatusBody(v: unknown, nhsNumber: string): v is StatusBody {
     (status == 'error' ||
       (b.nhsNumber === nhsNumber &&
         (status == 'indicator'
-          ? isInstant(at) && isDateTime(b.assessmentDate)
+          ? isInstant(at) && isAssessed(b.assessmentDate)
           : status == 'no-record' && (at == null || isInstant(at)))));
 }
 
