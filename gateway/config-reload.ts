@@ -74,6 +74,8 @@ export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => 
   'clients[].claims.orgCode': 'reload',
   // A reload starts a fresh UserInfo cache for each CIS2 client.
   'clients[].cis2.issuer': 'reload',
+  'clients[].cis2.clientId': 'reload',
+  'clients[].cis2.jwksUrl': 'reload',
   'clients[].cis2.userInfoEndpoint': 'reload',
   'clients[].cis2.timeoutMs': 'reload',
   'clients[].cis2.cacheSeconds': 'reload',

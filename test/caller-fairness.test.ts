@@ -299,8 +299,13 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
         body: JSON.stringify({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId: 'Practitioner/p-1', patientId: 'p1' }, ...extra }),
       });
     };
+    // Verified (UK Core status 01): an unverified number gets no card (MSCA-FGMRISDQ-01).
+    const VERIFIED = {
+      url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+      valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '01' }] },
+    };
     const fromFhir = (base: string) => ({ fhirServer: base, fhirAuthorization: { access_token: 'token', token_type: 'Bearer', expires_in: 300, scope: 'patient/Patient.read', subject: 'fgm' } });
-    const prefetched = { prefetch: { patient: { resourceType: 'Patient', id: 'p1', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: NHS_NUMBER }], birthDate: BIRTH_DATE } } };
+    const prefetched = { prefetch: { patient: { resourceType: 'Patient', id: 'p1', identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: NHS_NUMBER, extension: [VERIFIED] }], birthDate: BIRTH_DATE } } };
     try {
       // Warm up the path the clinician takes, so the baseline includes it.
       assert.equal(((await (await call(prefetched)).json()) as { cards: unknown[] }).cards.length, 1);

@@ -222,7 +222,7 @@ describe('the demo EPR with the real gateway and simulator', () => {
     const events = await openRecord(page, '9990000018');
     assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'indicator');
     assert.ok(await alertText(page), 'the alert is rendered');
-    assert.ok(gatewayLogs.slice(before).some((l) => l.includes('/api/fgm-status') && l.includes('"clientId":"demo-epr-cis2"') && l.includes('"status":200')), 'the gateway answered the CIS2 user\'s query');
+    assert.ok(gatewayLogs.slice(before).some((l) => l.includes('/api/fgm-status') && l.includes('"clientId":"demo-epr-cis2"') && l.includes('"outcome":"answered"')), 'the gateway answered the CIS2 user\'s query');
     assert.deepEqual(problems, []);
     await page.browserContext().close();
   });

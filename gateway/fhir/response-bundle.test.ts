@@ -86,7 +86,7 @@ describe('FGMQueryResponse_2_0: fixed values and references', () => {
     [FOUND, 'Flag.status', 'inactive', 'Flag.status'],
     [FOUND, 'Flag.code.coding.code', 'XYZ', 'Flag.code.coding.code'],
     [FOUND, 'Flag.code.coding.system', 'http://example.org', 'Flag.code.coding.system'],
-    [FOUND, 'Flag.period.start', '2015', 'Flag.period.start'],
+    [FOUND, 'Flag.period.start', '2015-13', 'Flag.period.start'],
     // Gregorian dates that do not exist must not reach a clinician's screen.
     [FOUND, 'Flag.period.start', '2010-09-31', 'Flag.period.start'],
     [FOUND, 'Flag.period.start', '2010-13-01', 'Flag.period.start'],
