@@ -30,6 +30,7 @@ export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => 
   'listen.keepAliveTimeoutMs': 'reload',
   'listen.maxConnections': 'reload',
   'listen.bodyTimeoutMs': 'reload',
+  'listen.writeTimeoutMs': 'reload',
   'listen.maxInFlightPerUser': 'reload',
   'listen.maxInFlightPerClient': 'reload',
   'metrics.host': 'restart',
