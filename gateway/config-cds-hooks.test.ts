@@ -51,12 +51,14 @@ describe('cdsHooks config (public contract)', () => {
   });
   it('SMSP-IG-002 fhirServers must be https and not loopback, unless allowInsecureFhirServers says so (tests, demo)', () => {
     assert.deepEqual(parseConfig(raw({ fhirServers: ['https://fhir.trust.example/R4/'] }), '/etc').cdsHooks!.clients[0]!.fhirServers, ['https://fhir.trust.example/R4']);
-    for (const u of ['http://fhir.trust.example/R4', 'https://127.0.0.1/fhir', 'https://localhost:8443/fhir', 'https://[::1]/fhir', 'http://127.0.0.1:9464']) {
+    for (const u of ['http://fhir.trust.example/R4', 'https://127.0.0.1/fhir', 'https://localhost:8443/fhir', 'https://[::1]/fhir', 'http://127.0.0.1:9464', 'https://[::ffff:127.0.0.1]/fhir', 'https://[::ffff:7f00:1]/fhir', 'https://[0:0:0:0:0:ffff:7f00:1]/fhir', 'https://localhost./fhir', 'https://LocalHost/fhir', 'https://epr.localhost/fhir', 'https://127.1/fhir', 'https://0.0.0.0/fhir', 'https://[::]/fhir', 'https://[::ffff:0.0.0.0]/fhir']) {
       fails(raw({ fhirServers: [u] }), /cdsHooks\.clients: a fhirServers URL must be https and not loopback/);
       const r = raw({ fhirServers: [u] });
       r.cdsHooks.allowInsecureFhirServers = true;
       assert.ok(parseConfig(r, '/etc').cdsHooks, u);
     }
+    // A mapped address outside 127/8 is not loopback.
+    assert.ok(parseConfig(raw({ fhirServers: ['https://[::ffff:8.8.8.8]/fhir'] }), '/etc').cdsHooks);
     assert.equal(parseConfig(raw(), '/etc').cdsHooks!.allowInsecureFhirServers, false);
   });
   it('a portal token issuer or client id cannot be a CDS client\'s', () => {

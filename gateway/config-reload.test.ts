@@ -88,12 +88,22 @@ describe('SIGHUP: every config key applies on reload or is named under "restart 
     assert.deepEqual(restartNeeded(running, changed(running, 'listen.headersTimeoutMs', 2000)), ['listen.headersTimeoutMs']);
   });
 
-  it('with a shared Redis budget its rate and shares are restart-only; in-process they reload', () => {
+  it('with a shared Redis budget its rate and shares (clients[].id, clients[].spineShare) are restart-only; in-process they reload', () => {
     const inProcess = base();
     const shared = changed(changed(inProcess, 'spine.rateLimit.redisUrl', 'redis://127.0.0.1:6379'), 'spine.rateLimit.localFallbackShare', 0.5);
     for (const key of ['spine.rateLimit.perSecond', 'spine.rateLimit.burst', 'spine.rateLimit.userShare']) {
       assert.deepEqual(restartNeeded(inProcess, changed(inProcess, key, 99)), [], key);
       assert.deepEqual(restartNeeded(shared, changed(shared, key, 99)), [key], key);
     }
+    // The shared budget's per-client shares: a client added or re-shared by SIGHUP is named, not
+    // reported applied while the shared limiter keeps its start-up shares (issue 21 review #4).
+    for (const [key, value] of [['clients[].spineShare', 0.5], ['clients[].id', 'portal-2']] as const) {
+      assert.deepEqual(restartNeeded(inProcess, changed(inProcess, key, value)), [], key);
+      assert.deepEqual(restartNeeded(shared, changed(shared, key, value)), [key], key);
+    }
+    const added = structuredClone(shared);
+    added.clients.push({ ...structuredClone(shared.clients[0]!), id: 'portal-2' });
+    assert.deepEqual(restartNeeded(shared, added), ['clients[].id', 'clients[].spineShare']);
+    assert.deepEqual(restartNeeded(inProcess, { ...structuredClone(inProcess), clients: added.clients }), []);
   });
 });

@@ -11,7 +11,8 @@ import type { GatewayConfig } from './config.ts';
 /** `reload`: from the next request after SIGHUP; `restart`: keeps its running value until a restart. */
 export type Applies = 'reload' | 'restart';
 
-// A shared (Redis) budget is read once: every gateway sharing it must agree on its rate.
+// A shared (Redis) budget is read once: every gateway sharing it must agree on its rate, and its
+// per-client shares (from the clients' ids and spineShare) are fixed when it is opened.
 const restartWhenShared = (c: GatewayConfig): Applies => (c.spine.rateLimit.redisUrl ? 'restart' : 'reload');
 
 /** Every config key and when it takes effect (a function decides by the running config). */
@@ -30,6 +31,7 @@ export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => 
   'listen.keepAliveTimeoutMs': 'reload',
   'listen.maxConnections': 'reload',
   'listen.bodyTimeoutMs': 'reload',
+  'listen.writeTimeoutMs': 'reload',
   'listen.maxInFlightPerUser': 'reload',
   'listen.maxInFlightPerClient': 'reload',
   'metrics.host': 'restart',
@@ -57,7 +59,7 @@ export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => 
   'spine.circuitBreaker.failureThreshold': 'reload',
   'spine.circuitBreaker.coolDownMs': 'reload',
   // Client systems: all of it, with `enabled` taking a client out of service (SMSP-SEC-001).
-  'clients[].id': 'reload',
+  'clients[].id': restartWhenShared,
   'clients[].name': 'reload',
   'clients[].odsCode': 'reload',
   'clients[].odsCodes': 'reload',
@@ -84,7 +86,7 @@ export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => 
   'clients[].auditorRoles': 'reload',
   'clients[].smspAuditorRoles': 'reload',
   'clients[].priority': 'reload',
-  'clients[].spineShare': 'reload',
+  'clients[].spineShare': restartWhenShared,
   'clients[].enabled': 'reload',
   'clients[].orgNames': 'reload',
   'clients[].mtls.fingerprint256': 'reload',

@@ -5,6 +5,7 @@
  * becomes one ConfigError line naming the key, e.g. `config: clients.0.token.issuer: …`.
  */
 import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -144,8 +145,19 @@ const CdsClientSchema = z
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), { message: 'give exactly one of jwksUrl or publicKeyFile' });
 
 /** Loopback and plain-http FHIR servers: fine for tests and the demo, never with a real EPR's token. */
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|\[::ffff:127\.[\d.]+\]|0\.0\.0\.0|\[::\])$/i;
-export const isLocalOrPlain = (u: string) => { const url = new URL(u); return url.protocol !== 'https:' || LOOPBACK.test(url.hostname); };
+// Judged on the URL's normalised hostname (WHATWG URL writes `[::ffff:127.0.0.1]` as
+// `[::ffff:7f00:1]` and `127.1` as `127.0.0.1`), so no spelling of a loopback address slips by.
+const isLoopbackHost = (hostname: string) => {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIPv4(host)) return host.startsWith('127.') || host === '0.0.0.0';
+  if (!isIPv6(host)) return false;
+  if (host === '::1' || host === '::') return true;
+  // IPv4-mapped: the IPv4 address's first byte is the high byte of the second-last group.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  return mapped !== null && (parseInt(mapped[1]!, 16) >> 8 === 127 || (mapped[1] === '0' && mapped[2] === '0'));
+};
+export const isLocalOrPlain = (u: string) => { const url = new URL(u); return url.protocol !== 'https:' || isLoopbackHost(url.hostname); };
 
 const CdsHooksSchema = z.strictObject({
   /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
@@ -181,6 +193,8 @@ export const GatewayConfigSchema = z.strictObject({
     maxConnections: z.number().int().min(8).max(1_000_000).default(800),
     /** Extra: how long a request's body may take to arrive once its headers have (a slow body cannot hold a connection for requestTimeoutMs). */
     bodyTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
+    /** Extra: how long a complete answer may wait for its reader to take it (a slow reader cannot hold a connection). */
+    writeTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
     /** Extra: requests one user may have in flight at once (widget API); more are answered with the busy tone. */
     maxInFlightPerUser: z.number().int().min(1).max(10_000).default(8),
     /** Extra: requests one client system or CDS client may have in flight at once; more are answered with the busy tone. */

@@ -8,7 +8,11 @@
  * picks it from the caller holding the most connections (the longest idle of theirs first). Only
  * when every connection is being answered is the new one closed. Every request body must arrive
  * within `listen.bodyTimeoutMs` of its headers, or the connection is closed: a slow body cannot
- * hold a socket for the whole `requestTimeoutMs`. Limits are read per event, so a reload applies.
+ * hold a socket for the whole `requestTimeoutMs`. Likewise every answer must be taken by its
+ * reader within `listen.writeTimeoutMs` of being complete, or the connection is closed; and a
+ * connection that does not read its answers (its output waits on a drain, or it has sent further
+ * requests behind an answer not yet taken — pipelining) is closable too: a slow reader is not
+ * "being answered", it is holding a socket. Limits are read per event, so a reload applies.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -16,6 +20,7 @@ import type { Socket } from 'node:net';
 export interface ConnectionLimits {
   maxConnections: number;
   bodyTimeoutMs: number;
+  writeTimeoutMs: number;
 }
 
 export interface ConnectionBound {
@@ -23,10 +28,10 @@ export interface ConnectionBound {
   claim(req: IncomingMessage, caller: string): void;
 }
 
-interface Conn { key: string; socket: Socket; address: string; caller?: string; inFlight: number; req?: IncomingMessage }
+interface Conn { key: string; socket: Socket; address: string; caller?: string; inFlight: number; req?: IncomingMessage; res?: ServerResponse }
 
 /**
- * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000 }));
+ * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000 }));
  */
 export function boundConnections(server: Server, limits: () => ConnectionLimits): ConnectionBound {
   // Keyed by the peer's address and port, which a request's socket shares with its TCP
@@ -38,8 +43,12 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits)
     if (open.get(conn.key) === conn) open.delete(conn.key);
   };
   const owner = (c: Conn) => c.caller ?? `address:${c.address}`;
-  // Idle, or its request's body has not all arrived: closing it takes no answer from anyone.
-  const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete);
+  // Its reader is not taking its answers: output queued behind a full socket, or requests sent
+  // behind an answer it has not taken.
+  const stalled = (c: Conn) => c.inFlight > 1 || c.socket.writableNeedDrain || (c.res?.socket?.writableNeedDrain ?? false);
+  // Idle, its request's body has not all arrived, or it is not reading: closing it takes no
+  // answer from anyone who is waiting for one.
+  const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete) || stalled(c);
 
   /** The connection to close for a newcomer: a closable one of the caller holding the most. */
   function victim(): Conn | undefined {
@@ -72,6 +81,7 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits)
     if (conn) {
       conn.inFlight++;
       conn.req = req;
+      conn.res = res;
     }
     // The body's own deadline, from the moment its headers arrived.
     const timer = setTimeout(() => {
@@ -79,7 +89,20 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits)
     }, limits().bodyTimeoutMs);
     timer.unref();
     req.once('end', () => clearTimeout(timer));
+    // The answer's own deadline, from the moment it is complete ('prefinish') until its reader
+    // has taken it ('finish'): a reader that never reads cannot hold the socket.
+    let writeTimer: NodeJS.Timeout | undefined;
+    const armWrite = () => {
+      writeTimer = setTimeout(() => {
+        if (!res.writableFinished) req.socket.destroy();
+      }, limits().writeTimeoutMs);
+      writeTimer.unref();
+    };
+    // A handler on the server before this one may already have ended its answer.
+    if (res.writableEnded) armWrite();
+    else res.once('prefinish', armWrite);
     res.once('close', () => {
+      clearTimeout(writeTimer);
       // An answer given before the body arrived (a refusal) still waits no longer for the rest.
       if (req.complete) clearTimeout(timer);
       if (!conn) return;

@@ -328,7 +328,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         inService.set(id, enabled);
       }
       app = nextApp;
-      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs };
+      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs, writeTimeoutMs: next.listen.writeTimeoutMs };
       server.keepAliveTimeout = next.listen.keepAliveTimeoutMs;
       log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
       await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));

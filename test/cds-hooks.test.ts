@@ -5,6 +5,7 @@
  * (test/spec/cds-hooks/) are the oracle for the shapes.
  */
 import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,8 @@ const SPINE_NOW_UK = (() => {
   const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(SPINE_NOW).map((x) => [x.type, x.value]));
   return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`;
 })();
+// 64 MB of spaces, deflated to about 64 KB: over the 1 MB cap only once inflated.
+const BOMB = deflateSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const eprKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -68,6 +71,17 @@ before(async () => {
   fhir = createServer((req, res) => {
     fhirRequests.push(req);
     if (req.url === '/hang/Patient/p1') return; // never answers: the deadline must
+    if (req.url === '/hang/Patient/trickle') {
+      // Headers at once, then a byte every 50 ms: only the gateway's deadline ends it (bounded).
+      res.writeHead(200, { 'content-type': 'application/fhir+json' });
+      let n = 0;
+      const t = setInterval(() => (res.destroyed || n++ > 1200 ? (clearInterval(t), res.end()) : res.write(' ')), 50);
+      return;
+    }
+    if (req.url === '/hang/Patient/bomb') {
+      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'deflate', 'content-length': BOMB.length });
+      return res.end(BOMB);
+    }
     if (req.url !== '/fhir/Patient/p1' || req.headers.authorization !== 'Bearer fhir-access-token') {
       res.statusCode = 401;
       return res.end();
@@ -460,6 +474,25 @@ describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)',
     // By order, not by the clock: the FHIR server never answered, and the gateway gave up on it
     // (closed its request) rather than waiting for the CDS call's own socket to time out.
     assert.equal(fhirRequests.length, hanging + 1);
+    const socket = fhirRequests.at(-1)!.socket;
+    if (!socket.destroyed) await once(socket, 'close');
+    assert.equal(stack.sim.received.length, before);
+  });
+
+  it('a trickling FHIR server after a compressed answer → 412 by the fetch\'s own deadline; the gateway asks for identity encoding', { timeout: 20_000 }, async () => {
+    const before = stack.sim.received.length;
+    for (const patientId of ['bomb', 'trickle']) {
+      const seen = fhirRequests.length;
+      const { res } = await callService(hookCall(undefined, {
+        context: { userId: 'Practitioner/example', patientId },
+        fhirServer: `${fhirUrl}/hang`,
+        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+      }));
+      assert.equal(res.status, 412, res.body);
+      assert.equal(fhirRequests.length, seen + 1);
+      assert.equal(fhirRequests.at(-1)!.headers['accept-encoding'], 'identity');
+    }
+    // The trickle was cut off by the gateway, not finished by the server.
     const socket = fhirRequests.at(-1)!.socket;
     if (!socket.destroyed) await once(socket, 'close');
     assert.equal(stack.sim.received.length, before);

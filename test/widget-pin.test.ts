@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
@@ -45,6 +45,21 @@ test('a changed widget with an unchanged version fails the build and leaves the 
     const integrity = JSON.parse(readFileSync(join(p.root, 'dist', 'widget', 'integrity.json'), 'utf8')) as Record<string, string>;
     assert.deepEqual(Object.keys(integrity), ['fgm-status-0.1.0.js']);
     assert.equal(integrity['fgm-status-0.1.0.js'], `sha384-${sha384(first)}`, 'integrity.json still names the pinned bytes');
+  } finally {
+    rmSync(p.root, { recursive: true, force: true });
+  }
+});
+
+test('a symlink in the pinned file\'s place (even a dangling one) fails the build, and nothing is written where it points', () => {
+  const p = project();
+  try {
+    const outside = join(p.root, 'elsewhere.js');
+    symlinkSync(outside, p.pinned);
+    const refused = p.build('class F{static version="0.1.0"}customElements.define(`fgm-status`,F);');
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /fgm-status-0\.1\.0\.js is not a plain file/);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /, 'a clear message, not a stack trace');
+    assert.equal(existsSync(outside), false, 'nothing written through the symlink');
   } finally {
     rmSync(p.root, { recursive: true, force: true });
   }

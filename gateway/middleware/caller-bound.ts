@@ -5,7 +5,9 @@
  * system or CDS client (`listen.maxInFlightPerClient`) and, on the widget API, its user
  * (`listen.maxInFlightPerUser`), before its body is read. Over a bound it is answered at once
  * with the busy tone (SPINE_BUSY, Retry-After 1), so one caller's many or slow requests leave the
- * rest their turn. It also tells the connection bound (connection-bound.ts) whose connection this
+ * rest their turn. A request counts until its answer has been taken by its reader (or its
+ * connection closed), not merely until the handler returns: a caller who does not read its
+ * answers still holds its share. It also tells the connection bound (connection-bound.ts) whose connection this
  * is. The counts live outside the app, so a reload keeps them.
  */
 import type { MiddlewareHandler } from 'hono';
@@ -61,16 +63,19 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerB
     const client = `client:${clientId}`;
     const user = userId === undefined ? undefined : `user:${clientId}\u0000${userId}`;
     const incoming = (c.env as HttpBindings | undefined)?.incoming;
+    const outgoing = (c.env as HttpBindings | undefined)?.outgoing;
     if (incoming) claim?.(incoming, user ?? client);
     const leave = counts.enter(user === undefined ? [[client, maxPerClient]] : [[client, maxPerClient], [user, maxPerUser]]);
     if (!leave) {
       c.header('Retry-After', '1');
       throw new SmspError('spine-busy', user === undefined ? 'too many requests in flight for this client' : 'too many requests in flight for this user');
     }
+    // 'close' comes once the answer is flushed or the connection is gone, whichever is first.
+    outgoing?.once('close', leave);
     try {
       await next();
     } finally {
-      leave();
+      if (!outgoing) leave();
     }
   };
 }

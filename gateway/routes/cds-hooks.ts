@@ -143,7 +143,8 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
   const deadline = setTimeout(() => abort.abort(), FHIR_FETCH_TIMEOUT_MS);
   try {
     const res = await fetch(`${fhirServer.replace(/\/+$/, '')}/Patient/${encodeURIComponent(patientId)}`, {
-      headers: { Accept: 'application/fhir+json', Authorization: `Bearer ${accessToken}` },
+      // identity: the cap counts the bytes that arrive; a compressed answer could inflate past it.
+      headers: { Accept: 'application/fhir+json', 'Accept-Encoding': 'identity', Authorization: `Bearer ${accessToken}` },
       redirect: 'error',
       signal: abort.signal,
     });
@@ -153,9 +154,22 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
     const chunks: Uint8Array[] = [];
     let size = 0;
     const reader = res.body.getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    // Each read races the deadline itself: the abort signal alone has been seen not to end a read
+    // (after an aborted compressed answer), and a trickling server would then hold the call.
+    const expired = new Promise<undefined>((resolve) => {
+      if (abort.signal.aborted) resolve(undefined);
+      abort.signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
+    for (;;) {
+      const read = reader.read();
+      read.catch(() => {}); // settled after we have given up on it
+      const r = await Promise.race([read, expired]);
+      if (r === undefined || (!r.done && size + r.value.byteLength > FHIR_MAX_BYTES)) {
+        reader.cancel().catch(() => {});
+        return undefined;
+      }
+      if (r.done) break;
       size += r.value.byteLength;
-      if (size > FHIR_MAX_BYTES) return undefined;
       chunks.push(r.value);
     }
     return asResource(JSON.parse(Buffer.concat(chunks).toString('utf8')));
