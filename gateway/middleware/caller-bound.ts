@@ -70,12 +70,21 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerB
       c.header('Retry-After', '1');
       throw new SmspError('spine-busy', user === undefined ? 'too many requests in flight for this client' : 'too many requests in flight for this user');
     }
-    // 'close' comes once the answer is flushed or the connection is gone, whichever is first.
-    outgoing?.once('close', leave);
+    // Counted until the answer is handed to the connection ('finish') or either side is gone: a
+    // response not yet given its socket (a hang-up mid-body, say) may never emit 'close', so the
+    // socket's own close releases it too — a count that leaked would lock its caller out for good.
+    const socket = incoming?.socket;
+    const done = () => {
+      outgoing?.off('close', done).off('finish', done);
+      socket?.off('close', done);
+      leave();
+    };
+    outgoing?.once('close', done).once('finish', done);
+    socket?.once('close', done);
     try {
       await next();
     } finally {
-      if (!outgoing) leave();
+      if (!outgoing || socket?.destroyed) done();
     }
   };
 }
