@@ -1,0 +1,69 @@
+/**
+ * @module test/helpers/hono-unit
+ * What the tests beside each middleware and route share: a bare Hono app with the gateway's one
+ * error handler and the shipped vocabulary (so a thrown SmspError becomes the answer a client
+ * sees), a client configuration, and a logger that keeps its lines. Expected codes and statuses
+ * are written out in each test from the spec's table, never read from the vocabulary.
+ */
+import { Hono } from 'hono';
+import type { ClientConfig } from '../../gateway/config.ts';
+import type { GatewayEnv } from '../../gateway/env.ts';
+import { loadVocabulary } from '../../gateway/fhir/vocabulary.ts';
+import type { LogFields, Logger } from '../../gateway/logger.ts';
+import { errorHandler, type ReplyDeps } from '../../gateway/reply.ts';
+
+export const vocabulary = loadVocabulary();
+
+/** A logger that keeps every line, and the lines as one text to search for patient data. */
+export function keptLines(): { log: Logger; lines: LogFields[]; text: () => string } {
+  const lines: LogFields[] = [];
+  return { log: (f) => void lines.push(f), lines, text: () => JSON.stringify(lines) };
+}
+
+export const replyDeps = (log: Logger = () => {}): ReplyDeps => ({ vocabulary, smspAsid: '200000000111', smspName: 'Test SMSP', log });
+
+/** A Hono app answering refusals as the gateway does; `requestId` is fixed so answers can be compared. */
+export function unitApp(log: Logger = () => {}): Hono<GatewayEnv> {
+  const app = new Hono<GatewayEnv>();
+  app.use('*', async (c, next) => {
+    c.set('requestId', 'test-request-1');
+    await next();
+  });
+  app.onError(errorHandler(replyDeps(log)));
+  return app;
+}
+
+/** A portal client with local claims (a midwife holds B0370), as parseConfig would give it. */
+export function testClient(over: Partial<ClientConfig> = {}): ClientConfig {
+  return {
+    id: 'test-epr',
+    name: 'Test Maternity NHS Trust',
+    odsCode: 'RX1',
+    odsCodes: ['RX1'],
+    origins: ['https://epr.test'],
+    token: { issuer: 'https://epr.test/local', audience: 'fgm-status-gateway', publicKeyFile: '/dev/null', algorithms: ['ES256'], maxLifetimeSeconds: 3600 },
+    claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+    roleActivities: { midwife: ['B0370'], receptionist: [] },
+    auditorRoles: ['ig-auditor'],
+    priority: 'interactive',
+    enabled: true,
+    ...over,
+  } as ClientConfig;
+}
+
+/** The JSON body of an answer, typed loosely for assertions. */
+export const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
+
+/** Serves `app` on a real socket (127.0.0.1, an ephemeral port), for what app.request cannot show. */
+export async function listen(app: Hono<GatewayEnv>): Promise<{ url: string; port: number; close: () => Promise<void> }> {
+  const { serve } = await import('@hono/node-server');
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        port: info.port,
+        close: () => new Promise<void>((done) => { (server as import('node:http').Server).closeAllConnections?.(); server.close(() => done()); }),
+      }),
+    );
+  });
+}
