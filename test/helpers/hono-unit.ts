@@ -67,3 +67,22 @@ export async function listen(app: Hono<GatewayEnv>): Promise<{ url: string; port
     );
   });
 }
+
+/**
+ * A portal's signing key and the gateway's real session verifier for `clients` (each client's
+ * `token` and `systemToken` checked with that key); `sign` mints a token valid now for an issuer.
+ */
+export async function portalKeys(clients: readonly ClientConfig[]) {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { createSessionVerifier } = await import('../../gateway/auth/verify-session-token.ts');
+  const { signJwt } = await import('./jwt.ts');
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const keys = new Map(clients.map((c) => [c.id, pem]));
+  const verify = createSessionVerifier({ clients, clientKeys: keys, systemKeys: keys });
+  const sign = (iss: string, aud: string, claims: Record<string, unknown>) => {
+    const iat = Math.floor(Date.now() / 1000);
+    return signJwt({ iss, aud, iat, exp: iat + 300, ...claims }, { alg: 'ES256', key: privateKey });
+  };
+  return { verify, sign };
+}
