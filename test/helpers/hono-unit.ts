@@ -86,3 +86,30 @@ export async function portalKeys(clients: readonly ClientConfig[]) {
   };
   return { verify, sign };
 }
+
+/**
+ * Spine as the routes meet it (after the breaker and budget), answering in process with the
+ * simulator's answers — the spec's own examples templated, never the gateway's builder:
+ * patient 9990000018 has an indicator assessed 2019-12-10, anyone else no record (404, spec
+ * table). `busy` stands for the Spine budget spent. `asked` keeps the NHS numbers Spine was asked about.
+ */
+export async function spineDouble({ busy = false } = {}) {
+  const { indicatorAnswer, errorAnswer } = await import('../../demo/spine/answers.ts');
+  const { readRequest } = await import('../../demo/spine/read-request.ts');
+  const { parseXml } = await import('../../gateway/fhir/xml.ts');
+  const asked: string[] = [];
+  const spine: import('../../gateway/spine/protected-spine.ts').ProtectedSpine = {
+    async query(xml) {
+      const req = readRequest(xml)!;
+      asked.push(req.nhsNumber);
+      if (busy) return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 };
+      const a = { respondsTo: req.messageId, destinationAsid: req.sourceAsid, destinationName: req.sourceName, timestamp: new Date() };
+      const found = req.nhsNumber === '9990000018';
+      const answer = found ? indicatorAnswer(a, req.nhsNumber, '2019-12-10') : errorAnswer(a, { code: 'NO_RECORD_FOUND', display: 'No Record Found', severity: 'error', issueType: 'not-found' });
+      const tree = parseXml(answer);
+      if (!tree.ok) throw new Error('the simulator answer does not parse');
+      return { kind: 'answer', httpStatus: found ? 200 : 404, tree: tree.value };
+    },
+  };
+  return { spine, asked, deps: (log: Logger = () => {}) => ({ ...replyDeps(log), spine, spineAsid: '990101234567', now: () => new Date() }) };
+}
