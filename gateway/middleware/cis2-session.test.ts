@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fhirAnswerCode } from '../../test/helpers/fhir-answer.ts';
 import { Cis2Refused, type Cis2User } from '../auth/cis2-userinfo.ts';
 import { testClient, unitApp } from '../../test/helpers/hono-unit.ts';
 import { cis2Author, type Cis2Directory } from './cis2-session.ts';
@@ -15,7 +16,7 @@ function fhirApp(cis2: Cis2Directory, client = withCis2) {
   return app;
 }
 const post = (app: ReturnType<typeof fhirApp>, token?: string) => app.request('/fhir/fgm/query', { method: 'POST', headers: token === undefined ? {} : { 'X-CIS2-Access-Token': token } });
-const fhirCode = async (res: Response) => /<code value="([A-Z_0-9]+)"\s*\/>/.exec(await res.text())?.[1];
+const fhirCode = async (res: Response) => fhirAnswerCode(await res.text());
 
 describe('cis2Author', () => {
   it('without X-CIS2-Access-Token the request goes on unconfirmed (a local author may still be named)', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fhirAnswerCode } from '../../test/helpers/fhir-answer.ts';
 import { json, portalKeys, testClient, unitApp } from '../../test/helpers/hono-unit.ts';
 import { clientAuth, type PeerCertificate } from './client-auth.ts';
 
@@ -22,7 +23,7 @@ function fhirApp(peer?: PeerCertificate) {
 const post = (app: ReturnType<typeof fhirApp>, token?: string) =>
   app.request('/fhir/fgm/query', { method: 'POST', headers: token ? { Authorization: `Bearer ${token}` } : {} });
 /** The Details.Code of a FHIR error answer (an OperationOutcome in XML). */
-const fhirCode = async (res: Response) => /<code value="([A-Z_]+)"\s*\/>/.exec(await res.text())?.[1];
+const fhirCode = async (res: Response) => fhirAnswerCode(await res.text());
 
 describe('clientAuth', () => {
   it('SMSP-IG-002 a client system is known by its CA-verified certificate, any colon form', async () => {
