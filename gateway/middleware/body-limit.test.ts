@@ -21,12 +21,13 @@ function chunked(port: number, chunks: string[]): Promise<{ status: number; body
 }
 
 describe('bodyLimit', () => {
-  it('lets a body at the limit through', async () => {
-    assert.equal(await (await app.request('/', { method: 'POST', body: '0123456789' })).text(), 'read 10');
+  // app.request sets no Content-Length of its own: each request here declares one, as Node's parser would pass it on.
+  it('lets a declared body at the limit through', async () => {
+    assert.equal(await (await app.request('/', { method: 'POST', headers: { 'Content-Length': '10' }, body: '0123456789' })).text(), 'read 10');
   });
 
   it('refuses a declared Content-Length over the limit with 413 REQUEST_TOO_LARGE', async () => {
-    const res = await app.request('/', { method: 'POST', body: '0123456789A' });
+    const res = await app.request('/', { method: 'POST', headers: { 'Content-Length': '11' }, body: '0123456789A' });
     assert.equal(res.status, 413);
     assert.equal((await json(res)).code, 'REQUEST_TOO_LARGE');
   });
