@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Context } from 'hono';
 import type { AuditEvent } from '../audit/audit-event.ts';
-import { noteAudit } from '../env.ts';
+import { noteAudit, type GatewayEnv } from '../env.ts';
 import { json, keptLines, listen, replyDeps, unitApp } from '../../test/helpers/hono-unit.ts';
 import { replyFor } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
@@ -13,7 +14,9 @@ function audited(eventType: 'widget-query' | 'audit-query' = 'widget-query', fai
   const kept = keptLines();
   const app = unitApp(kept.log);
   const sink = { record: async (e: AuditEvent) => { if (failing) throw new Error('disk full for 9990000018'); stored.push(e); } };
-  app.post('/api/fgm-status', audit({ sink, eventType, log: kept.log, outcomeRetentionDays: 30, now: () => new Date('2026-12-02T10:00:00.000Z'), onFailure: (c) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') }), (c) => {
+  const onFailure = (c: Context<GatewayEnv>) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+  const now = () => new Date('2026-12-02T10:00:00.000Z');
+  app.post('/api/fgm-status', audit({ sink, eventType, log: kept.log, outcomeRetentionDays: 30, now, onFailure }), (c) => {
     noteAudit(c, { nhsNumber: '9990000018', userId: 'ajones' });
     if (c.req.header('X-Test') === 'refuse') throw new SmspError('user-lacks-activity');
     c.set('outcomeCode', 'SUCCESS');
@@ -27,8 +30,11 @@ describe('audit', () => {
     const { app, stored } = audited();
     assert.equal((await app.request('/api/fgm-status', { method: 'POST' })).status, 200);
     assert.equal(stored.length, 1);
-    const e = stored[0]!;
-    assert.deepEqual([e.eventType, e.requestId, e.clientMessageId, e.userId, e.nhsNumber, e.outcomeCode, e.httpStatus, e.time], ['widget-query', 'test-request-1', 'test-request-1', 'ajones', '9990000018', 'SUCCESS', 200, '2026-12-02T10:00:00.000Z']);
+    const { eventType, requestId, clientMessageId, userId, nhsNumber, outcomeCode, httpStatus, time } = stored[0]!;
+    assert.deepEqual(
+      { eventType, requestId, clientMessageId, userId, nhsNumber, outcomeCode, httpStatus, time },
+      { eventType: 'widget-query', requestId: 'test-request-1', clientMessageId: 'test-request-1', userId: 'ajones', nhsNumber: '9990000018', outcomeCode: 'SUCCESS', httpStatus: 200, time: '2026-12-02T10:00:00.000Z' },
+    );
   });
 
   it('SMSP-AUDIT-001 a refused request is audited too, with the code the client got', async () => {

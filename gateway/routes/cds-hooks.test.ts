@@ -9,10 +9,13 @@ import { cdsAuth, fgmIsService } from './cds-hooks.ts';
 const EPR = { id: 'test-cds-epr', name: 'Test EPR', odsCode: 'RX1', priority: 'interactive', allowUnverified: false, fhirServers: [] as string[] } as unknown as CdsClientConfig;
 
 /** A UK Core Patient; `status` is its NHS number's verification status (01: verified). */
-const patient = (nhsNumber: string, birthDate: string, status = '01') => ({
-  resourceType: 'Patient', id: 'p1', birthDate,
-  identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber, extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus', valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: status }] } }] }],
-});
+const patient = (nhsNumber: string, birthDate: string, status = '01') => {
+  const verification = {
+    url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+    valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: status }] },
+  };
+  return { resourceType: 'Patient', id: 'p1', birthDate, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber, extension: [verification] }] };
+};
 const call = (prefetchPatient?: unknown, more: Record<string, unknown> = {}) => ({
   hook: 'patient-view', hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea', context: { userId: 'Practitioner/123', patientId: 'p1' },
   ...(prefetchPatient ? { prefetch: { patient: prefetchPatient } } : {}), ...more,
