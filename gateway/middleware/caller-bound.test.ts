@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { describe, it } from 'node:test';
+import { json, listen, testClient, unitApp } from '../../test/helpers/hono-unit.ts';
+import { callerBound, inFlightCounts, type InFlightCounts } from './caller-bound.ts';
+
+/** Counts that also tell the test each time a request stops counting. */
+function watched(): { counts: InFlightCounts; entered: Promise<void>; released: Promise<void> } {
+  const inner = inFlightCounts();
+  let enter!: () => void, release!: () => void;
+  const entered = new Promise<void>((r) => (enter = r));
+  const released = new Promise<void>((r) => (release = r));
+  const counts: InFlightCounts = {
+    enter: (b) => {
+      const leave = inner.enter(b);
+      if (leave) enter();
+      return leave && (() => (leave(), release()));
+    },
+  };
+  return { counts, entered, released };
+}
+
+/**
+ * An app with one client per X-Test-Client header and a user per X-Test-User; a request with
+ * X-Test-Hold waits for `open()`, so it stays in flight as long as the test wants.
+ */
+function bounded(counts: InFlightCounts, maxPerClient = 2, maxPerUser = 1) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const app = unitApp();
+  app.use('*', async (c, next) => {
+    const id = c.req.header('X-Test-Client');
+    if (id) c.set('client', testClient({ id }));
+    const user = c.req.header('X-Test-User');
+    if (user) c.set('identity', { author: { kind: 'local', localId: user }, orgCode: 'RX1', activities: [], roles: [], source: 'portal' });
+    await next();
+  });
+  app.get('/', callerBound({ counts, maxPerClient, maxPerUser }), async (c) => {
+    if (c.req.header('X-Test-Hold')) await gate;
+    return c.text('served');
+  });
+  return { app, open: () => open() };
+}
+
+const as = (client: string, user?: string, hold = false) => ({ headers: { 'X-Test-Client': client, ...(user ? { 'X-Test-User': user } : {}), ...(hold ? { 'X-Test-Hold': '1' } : {}) } });
+
+describe('callerBound', () => {
+  it('over the client\'s bound: 429 SPINE_BUSY with Retry-After 1, and the next request after one finishes is served', async () => {
+    const { app, open } = bounded(inFlightCounts());
+    const held = [app.request('/', as('a', undefined, true)), app.request('/', as('a', undefined, true))];
+    const busy = await app.request('/', as('a'));
+    assert.equal(busy.status, 429);
+    assert.equal(busy.headers.get('Retry-After'), '1');
+    assert.equal((await json(busy)).code, 'SPINE_BUSY');
+    // Another client still has its turn.
+    assert.equal((await app.request('/', as('b'))).status, 200);
+    open();
+    await Promise.all(held);
+    assert.equal((await app.request('/', as('a'))).status, 200);
+  });
+
+  it('over a user\'s bound, that user waits while other users of the same client are served', async () => {
+    const { app, open } = bounded(inFlightCounts(), 10, 1);
+    const held = app.request('/', as('a', 'ajones', true));
+    assert.equal((await app.request('/', as('a', 'ajones'))).status, 429);
+    assert.equal((await app.request('/', as('a', 'clee'))).status, 200);
+    open();
+    await held;
+  });
+
+  it('a request no middleware authenticated is not counted (the authentication step refuses it)', async () => {
+    const { app } = bounded(inFlightCounts(), 0, 0);
+    assert.equal((await app.request('/')).status, 200);
+  });
+
+  it('over a real socket, a client that hangs up mid-request gives its share back at once', async () => {
+    const { counts, entered, released } = watched();
+    const { app, open } = bounded(counts, 1);
+    const server = await listen(app);
+    try {
+      const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: as('a', undefined, true).headers });
+      req.on('error', () => {});
+      req.end();
+      await entered;
+      assert.equal((await fetch(server.url, as('a'))).status, 429);
+      req.destroy();
+      await released;
+      assert.equal((await fetch(server.url, as('a'))).status, 200);
+    } finally {
+      open();
+      await server.close();
+    }
+  });
+});
