@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,5 +139,18 @@ describe('npm run pki: a CA, a server and client certificates of ones own', () =
       const v = await opensslVerify(join(out, 'ca.crt'), purpose, join(out, `${leaf}.crt`));
       assert.ok(v.ok, `${leaf}.crt is issued by the folder's own CA: ${v.out}`);
     }
+  });
+
+  it('FGM_PKI_DIR with certificates missing and no ca.key: the simulator stops and names what is missing, making no second CA', { timeout: 60_000 }, async () => {
+    const half = join(tmp, 'half');
+    mkdirSync(half);
+    copyFileSync(join(out, 'ca.crt'), join(half, 'ca.crt'));
+    const child = spawn(process.execPath, ['--import', TSX, SPINE_MAIN], { cwd: tmp, env: { ...process.env, FGM_PKI_DIR: half, SPINE_SIM_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (c) => (stderr += c));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 1);
+    assert.match(stderr, /^spine-sim: .*half lacks spine\.crt\/\.key, gateway-client\.crt\/\.key, gateway\.crt\/\.key, client-system\.crt\/\.key and has no ca\.key to issue them/);
+    assert.deepEqual(readdirSync(half), ['ca.crt'], 'nothing added');
   });
 });

@@ -9,13 +9,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_WIDGET_FILE, loadConfig } from '../../gateway/config.ts';
-import { startGateway } from '../../gateway/server.ts';
-import { loadDemoIdp } from '../epr/idp.ts';
-import { ensureDevPki } from '../pki.ts';
-import { startSpineSimulator } from '../spine/server.ts';
-import { portInUse } from '../stack.ts';
-import { DEV_AUDIENCE, DEV_ISSUER, DEV_USERS, writeDevPortal, writeMarker } from './dev-portal.ts';
 import { parseOrigin } from './origin.ts';
 
 const HOST = '127.0.0.1';
@@ -30,7 +23,7 @@ function args() {
 }
 
 /** What the developer reads: where things are, the snippet to paste, how to get a token. */
-function instructions(o: { origin: string; gatewayUrl: string; spineUrl: string; configFile: string; dataDir: string }) {
+function instructions(o: { origin: string; gatewayUrl: string; spineUrl: string; configFile: string; dataDir: string }, { DEV_ISSUER, DEV_AUDIENCE, DEV_USERS }: typeof import('./dev-portal.ts')) {
   const dataArg = o.dataDir === resolve('.data') ? '' : ` --data-dir ${o.dataDir}`;
   return `
 dev:portal is running: a development gateway for the portal at ${o.origin}
@@ -61,6 +54,17 @@ Vite app from npm create vite to the alert. Ctrl-C stops.
 
 try {
   const { origin, dataDir } = args();
+  // The gateway and simulator modules load only once the arguments are good: a mistake is answered at once.
+  const [{ DEFAULT_WIDGET_FILE, loadConfig }, { startGateway }, { loadDemoIdp }, { ensureDevPki }, { startSpineSimulator }, { portInUse }, dev] = await Promise.all([
+    import('../../gateway/config.ts'),
+    import('../../gateway/server.ts'),
+    import('../epr/idp.ts'),
+    import('../pki.ts'),
+    import('../spine/server.ts'),
+    import('../stack.ts'),
+    import('./dev-portal.ts'),
+  ]);
+  const { DEV_AUDIENCE, DEV_ISSUER, writeDevPortal, writeMarker } = dev;
   if (!existsSync(DEFAULT_WIDGET_FILE)) throw new Error(`the widget is not built (${DEFAULT_WIDGET_FILE}); run "npm run build" first (npm run dev:portal does)`);
   const pki = await ensureDevPki(join(dataDir, 'pki'), { report: (line) => console.log(`dev:portal ${line}`) });
   const idp = loadDemoIdp(pki.dir);
@@ -73,7 +77,7 @@ try {
     return portInUse(e, 'gateway', gatewayPort, 'GATEWAY_PORT');
   });
   writeMarker(files, { origin, gatewayUrl: gateway.url, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, keyFile: join(pki.dir, 'demo-idp.key') });
-  console.log(instructions({ origin, gatewayUrl: gateway.url, spineUrl: sim.endpoint, configFile: files.configFile, dataDir }));
+  console.log(instructions({ origin, gatewayUrl: gateway.url, spineUrl: sim.endpoint, configFile: files.configFile, dataDir }, dev));
   const stop = () => gateway.close().then(() => sim.close()).then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
