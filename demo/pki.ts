@@ -58,12 +58,22 @@ async function makeCa(work: string, cn: string) {
   );
 }
 
-async function makeLeaf(work: string, caDir: string, l: (typeof LEAVES)[number]) {
+/** A leaf to issue: file stem, subject CN, extended key usage and subject alternative names (`DNS:…`, `IP:…`). */
+export interface LeafSpec {
+  name: string;
+  cn: string;
+  eku: 'serverAuth' | 'clientAuth';
+  sans: readonly string[];
+}
+
+const devLeaf = (l: (typeof LEAVES)[number]): LeafSpec => ({ ...l, sans: l.server ? ['DNS:localhost', 'IP:127.0.0.1'] : [`DNS:${l.cn}`] });
+
+async function makeLeaf(work: string, caDir: string, l: LeafSpec) {
   const ext = [
     'basicConstraints=critical,CA:FALSE',
     'keyUsage=critical,digitalSignature',
     `extendedKeyUsage=${l.eku}`,
-    l.server ? 'subjectAltName=DNS:localhost,IP:127.0.0.1' : `subjectAltName=DNS:${l.cn}`,
+    `subjectAltName=${l.sans.join(',')}`,
   ].join('\n');
   writeFileSync(join(work, `${l.name}.ext`), ext);
   await genKey(`${l.name}.key`, work);
@@ -81,39 +91,67 @@ async function makeLeaf(work: string, caDir: string, l: (typeof LEAVES)[number])
  * @param opts.caName the CA's common name (tests make a second, foreign CA).
  */
 export async function createPki(dir: string, opts: { caName?: string } = {}): Promise<DevPki> {
+  await issuePki(dir, opts.caName ?? 'fgm-status development CA', LEAVES.map(devLeaf));
+  return paths(dir);
+}
+
+/**
+ * A CA named `caName` and `leaves` issued by it, in `dir` (which must not exist yet), all at once:
+ * built in a sibling temp folder and renamed into place. Returns false when another process
+ * created `dir` first (its files stand, ours are discarded).
+ */
+export async function issuePki(dir: string, caName: string, leaves: readonly LeafSpec[]): Promise<boolean> {
   const target = resolve(dir);
   mkdirSync(dirname(target), { recursive: true });
   const work = mkdtempSync(`${target}.tmp-`);
   try {
-    await makeCa(work, opts.caName ?? 'fgm-status development CA');
-    for (const l of LEAVES) await makeLeaf(work, work, l);
-    for (const f of LEAVES.flatMap((l) => [`${l.name}.csr`, `${l.name}.ext`])) rmSync(join(work, f));
-    for (const f of ['ca.key', ...LEAVES.map((l) => `${l.name}.key`)]) chmodSync(join(work, f), 0o600);
+    await makeCa(work, caName);
+    for (const l of leaves) await makeLeaf(work, work, l);
+    for (const f of leaves.flatMap((l) => [`${l.name}.csr`, `${l.name}.ext`])) rmSync(join(work, f));
+    for (const f of ['ca.key', ...leaves.map((l) => `${l.name}.key`)]) chmodSync(join(work, f), 0o600);
     try {
       renameSync(work, target);
+      return true;
     } catch (e) {
-      // Another process finished first: its PKI stands, ours is discarded.
       if (!['ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      return false;
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  return paths(target);
 }
 
 /**
  * The dev PKI in `dir`, created the first time. Existing files are never regenerated; a leaf
- * missing from an older PKI is issued by the existing CA.
- * @example const pki = await ensureDevPki('.data/pki'); pki.leaf.spine.cert
+ * missing from an older PKI (or from a CA of one's own put there, `npm run pki`) is issued by the
+ * existing CA. `report` hears, in one line, what was kept and what was added, so nobody is
+ * surprised that a folder they filled half-way now holds certificates they did not make.
+ * @example const pki = await ensureDevPki('.data/pki', { report: console.log }); pki.leaf.spine.cert
  */
-export async function ensureDevPki(dir = '.data/pki'): Promise<DevPki> {
+export async function ensureDevPki(dir = '.data/pki', opts: { report?: (line: string) => void } = {}): Promise<DevPki> {
   const p = paths(dir);
-  if (!existsSync(p.caCert) || !existsSync(p.caKey)) return createPki(dir);
+  const missing = LEAVES.filter((l) => !existsSync(p.leaf[l.name].cert) || !existsSync(p.leaf[l.name].key));
+  if (!existsSync(p.caCert) && !existsSync(p.caKey) && missing.length === LEAVES.length) {
+    const created = await issuePki(dir, 'fgm-status development CA', LEAVES.map(devLeaf));
+    if (created) opts.report?.(`dev PKI: created a development CA and ${LEAVES.map((l) => `${l.name}.crt`).join(', ')} in ${p.dir}`);
+    return p;
+  }
+  if (missing.length === 0 && existsSync(p.caCert)) return p;
+  if (!existsSync(p.caCert) || !existsSync(p.caKey)) {
+    // Issuing the missing leaves needs the CA's certificate and key; never a second CA beside files someone put there.
+    throw new Error(`${p.dir} lacks ${missing.map((l) => `${l.name}.crt/.key`).join(', ')} and has no ${existsSync(p.caCert) ? 'ca.key' : 'ca.crt'} to issue them: add the files, or point FGM_PKI_DIR at an empty folder`);
+  }
+  const kept: string[] = ['ca.crt'];
+  const added: string[] = [];
   for (const l of LEAVES) {
-    if (existsSync(p.leaf[l.name].cert) && existsSync(p.leaf[l.name].key)) continue;
+    if (existsSync(p.leaf[l.name].cert) && existsSync(p.leaf[l.name].key)) {
+      kept.push(`${l.name}.crt`);
+      continue;
+    }
+    added.push(`${l.name}.crt`);
     const work = mkdtempSync(join(p.dir, `.${l.name}.tmp-`));
     try {
-      await makeLeaf(work, p.dir, l);
+      await makeLeaf(work, p.dir, devLeaf(l));
       chmodSync(join(work, `${l.name}.key`), 0o600);
       renameSync(join(work, `${l.name}.key`), p.leaf[l.name].key);
       renameSync(join(work, `${l.name}.crt`), p.leaf[l.name].cert);
@@ -121,5 +159,6 @@ export async function ensureDevPki(dir = '.data/pki'): Promise<DevPki> {
       rmSync(work, { recursive: true, force: true });
     }
   }
+  if (added.length) opts.report?.(`dev PKI in ${p.dir}: kept ${kept.join(', ')}; issued the missing ${added.join(', ')} with its ca.key`);
   return p;
 }

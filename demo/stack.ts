@@ -120,7 +120,7 @@ export class PortInUse extends Error {
 }
 
 /** Rethrows a listen failure on a taken port as PortInUse; anything else unchanged. */
-function portInUse(e: unknown, what: string, port: number | undefined, envVar: string): never {
+export function portInUse(e: unknown, what: string, port: number | undefined, envVar: string): never {
   const err = e as NodeJS.ErrnoException;
   if (err?.code === 'EADDRINUSE' || /EADDRINUSE/.test(String(err?.message))) throw new PortInUse(what, port, envVar);
   throw e;

@@ -1,7 +1,8 @@
 /**
  * @module demo/spine/main
  * `npm run spine-sim`: the simulator alone on https://127.0.0.1:9443 (SPINE_SIM_PORT overrides),
- * with the dev PKI in .data/pki. SPINE_SIM_ASIDS admits more source ASIDs; SPINE_SIM_FAULT
+ * with the dev PKI in .data/pki (FGM_PKI_DIR moves it: files there are kept, missing ones issued by its
+ * ca.key, and the line says which). SPINE_SIM_ASIDS admits more source ASIDs; SPINE_SIM_FAULT
  * switches a fault mode on for every request.
  */
 import { ensureDevPki } from '../pki.ts';
@@ -9,7 +10,7 @@ import { parseFault } from './faults.ts';
 import { startSpineSimulator } from './server.ts';
 
 try {
-  const pki = await ensureDevPki(process.env.FGM_PKI_DIR ?? '.data/pki');
+  const pki = await ensureDevPki(process.env.FGM_PKI_DIR ?? '.data/pki', { report: (line) => console.log(`spine-sim ${line}`) });
   const sim = await startSpineSimulator({
     pkiDir: pki.dir,
     port: Number(process.env.SPINE_SIM_PORT ?? 9443),
