@@ -361,14 +361,16 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
  * Reads and validates the config file (`FGM_GATEWAY_CONFIG`, default `fgm-gateway.config.json`).
  * @example const config = loadConfig(process.env.FGM_GATEWAY_CONFIG);
  */
-export function loadConfig(path = process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json'): GatewayConfig {
-  const full = resolve(path);
+export function loadConfig(given?: string): GatewayConfig {
+  const full = resolve(given ?? process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(full, 'utf8'));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new ConfigError(`config: cannot read ${full}: ${why}`);
+    // The gateway and every CLI command find the file the same way; say how, since the default is relative to where you stand.
+    const how = given ? '' : process.env.FGM_GATEWAY_CONFIG ? ' (named by FGM_GATEWAY_CONFIG)' : " (FGM_GATEWAY_CONFIG is not set, so ./fgm-gateway.config.json was tried: set it to the gateway's config file)";
+    throw new ConfigError(`config: cannot read ${full}: ${why}${how}`);
   }
   return parseConfig(raw, dirname(full));
 }
