@@ -47,6 +47,17 @@ describe('gateway config', () => {
     r.spine.retries = 3;
     fails(r, /^config: spine\.retries: /);
   });
+  it('a typo in a required key is named as the unknown key, with the key it was probably meant to be', () => {
+    const r = raw();
+    r.spine.timeoutMS = r.spine.timeoutMs;
+    delete r.spine.timeoutMs;
+    fails(r, /^config: spine\.timeoutMS: unknown key; did you mean timeoutMs\? \(and 1 more: spine\.timeoutMs\)$/);
+  });
+  it('an http Spine endpoint says https is required, not "Invalid URL"', () => {
+    const r = raw();
+    r.spine.endpoint = 'http://127.0.0.1:9443/fhir/fgm/query';
+    fails(r, /^config: spine\.endpoint: must be an https URL: Spine is reached only over TLS mutual authentication$/);
+  });
   it('a missing key stops start-up naming the key', () => {
     const r = raw();
     delete r.clients[0].token.issuer;

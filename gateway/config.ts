@@ -204,7 +204,7 @@ export const GatewayConfigSchema = z.strictObject({
   metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),
   smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
   spine: z.strictObject({
-    endpoint: z.url({ protocol: /^https$/ }),
+    endpoint: z.url({ protocol: /^https$/, error: 'must be an https URL: Spine is reached only over TLS mutual authentication' }),
     asid,
     tls: TlsFilesSchema,
     timeoutMs: z.number().int().min(100).max(120_000),
@@ -298,19 +298,40 @@ export function spineClients(c: { clients: readonly { id: string; spineShare?: n
  */
 export const DEFAULT_WIDGET_FILE = fileURLToPath(new URL(`../${import.meta.url.endsWith('.ts') ? 'dist/' : ''}widget/fgm-status.js`, import.meta.url));
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * One line for the operator. An unknown key comes first, even when a required key is also missing:
+ * a typo (`timeoutMS`) is both, and "timeoutMs: required" alone sends them looking in the wrong place.
+ */
+function describeIssues(issues: readonly Issue[]): string {
+  const named = issues.flatMap((issue) =>
+    // An unknown key is reported at its parent; name the key itself.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => ({ path: [...issue.path, k].join('.'), message: unknownKeyMessage(k, issues, issue.path) }))
+      : [{ path: issue.path.join('.') || '(root)', message: issue.message }],
+  );
+  const ordered = [...named.filter((n) => n.message.startsWith('unknown key')), ...named.filter((n) => !n.message.startsWith('unknown key'))];
+  const [first, ...rest] = ordered;
+  const more = rest.length ? ` (and ${rest.length} more: ${rest.slice(0, 5).map((r) => r.path).join(', ')}${rest.length > 5 ? ', …' : ''})` : '';
+  return `config: ${first!.path}: ${first!.message}${more}`;
+}
+
+/** Suggests the missing sibling an unknown key was probably meant to be (same letters, other case). */
+function unknownKeyMessage(key: string, issues: readonly Issue[], parent: readonly PropertyKey[]): string {
+  const at = parent.join('.');
+  const missing = issues.find((i) => i.code === 'invalid_type' && i.path.length === parent.length + 1 && i.path.slice(0, -1).join('.') === at && String(i.path.at(-1)).toLowerCase() === key.toLowerCase());
+  return missing ? `unknown key; did you mean ${String(missing.path.at(-1))}?` : 'unknown key';
+}
+
 /**
  * Validates a parsed config object and resolves its relative file paths against `baseDir`.
- * Throws a ConfigError naming the first bad key.
+ * Throws a ConfigError naming the bad key (unknown keys first) and how many more there are.
  * @example parseConfig(JSON.parse(text), '/etc/fgm').spine.tls.certFile // '/etc/fgm/spine.crt'
  */
 export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   const parsed = GatewayConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    // An unknown key is reported at its parent; name the key itself.
-    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-    throw new ConfigError(`config: ${path.join('.') || '(root)'}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues));
   const c = parsed.data;
   const at = (f: string) => (isAbsolute(f) ? f : resolve(baseDir, f));
   const tls = (t: { certFile: string; keyFile: string; caFile: string }) => ({ ...t, certFile: at(t.certFile), keyFile: at(t.keyFile), caFile: at(t.caFile) });
@@ -340,14 +361,16 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
  * Reads and validates the config file (`FGM_GATEWAY_CONFIG`, default `fgm-gateway.config.json`).
  * @example const config = loadConfig(process.env.FGM_GATEWAY_CONFIG);
  */
-export function loadConfig(path = process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json'): GatewayConfig {
-  const full = resolve(path);
+export function loadConfig(given?: string): GatewayConfig {
+  const full = resolve(given ?? process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(full, 'utf8'));
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new ConfigError(`config: cannot read ${full}: ${why}`);
+    // The gateway and every CLI command find the file the same way; say how, since the default is relative to where you stand.
+    const how = given ? '' : process.env.FGM_GATEWAY_CONFIG ? ' (named by FGM_GATEWAY_CONFIG)' : " (FGM_GATEWAY_CONFIG is not set, so ./fgm-gateway.config.json was tried: set it to the gateway's config file)";
+    throw new ConfigError(`config: cannot read ${full}: ${why}${how}`);
   }
   return parseConfig(raw, dirname(full));
 }

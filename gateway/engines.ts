@@ -15,7 +15,7 @@ import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-
 
 /** What /healthz shows about the engines: no record content, no credentials. */
 export interface EngineHealth {
-  audit: { ok: boolean; reason?: string };
+  audit: { ok: boolean; reason?: string; warning?: string };
   spineBudget: { mode: 'in-process' | 'shared' | 'local-fallback'; reason?: string };
 }
 
@@ -60,7 +60,9 @@ export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { 
       log(h.ok ? { level: 'info', msg: 'audit store reachable again' } : { level: 'error', msg: 'AUDIT STORE UNREACHABLE: requests fail closed', reason: h.reason });
     },
   });
-  return { store, health: () => store.health(), where: withoutPassword(config.audit.postgresUrl) };
+  const warning = store.privilegeWarning;
+  if (warning) log({ level: 'warn', msg: 'AUDIT STORE ROLE TOO POWERFUL', reason: warning });
+  return { store, health: () => ({ ...store.health(), ...(warning ? { warning } : {}) }), where: withoutPassword(config.audit.postgresUrl) };
 }
 
 export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {

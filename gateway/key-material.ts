@@ -57,6 +57,38 @@ function tlsPair(files: { certFile: string; keyFile: string; caFile: string }, k
   return { cert, key: privateKey, ca };
 }
 
+/** The algorithms each kind of key can verify (JWA, RFC 7518 §3; EdDSA RFC 8037). */
+function algorithmsFor(k: KeyObject): readonly string[] {
+  if (k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+  if (k.asymmetricKeyType === 'ec') return ({ 'prime256v1': ['ES256'], 'secp384r1': ['ES384'], 'secp521r1': ['ES512'] } as Record<string, string[]>)[k.asymmetricKeyDetails?.namedCurve ?? ''] ?? [];
+  if (k.asymmetricKeyType === 'ed25519' || k.asymmetricKeyType === 'ed448') return ['EdDSA'];
+  return [];
+}
+
+/**
+ * A token verification key must be a public key that one of the allowed algorithms can use. Node
+ * would derive a public key from a private key or a certificate without a word, so an identity
+ * provider's private key copied here, or a CA certificate, would start and then fail every token.
+ */
+export function verificationKey(pem: string, file: string, key: string, algorithms: readonly string[]): KeyObject {
+  const block = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)?.[1];
+  if (block?.includes('PRIVATE KEY')) throw new ConfigError(`config: ${key}: ${file} is a private key; give the identity provider's public key (and keep its private key off this server)`);
+  if (block?.includes('CERTIFICATE')) throw new ConfigError(`config: ${key}: ${file} is a certificate; give the identity provider's public key (openssl x509 -pubkey -noout -in ${file})`);
+  let k: KeyObject;
+  try {
+    if (block !== 'PUBLIC KEY' && block !== 'RSA PUBLIC KEY') throw new Error();
+    k = createPublicKey(pem);
+  } catch {
+    throw new ConfigError(`config: ${key}: ${file} is not a PEM public key`);
+  }
+  const usable = algorithmsFor(k);
+  if (!algorithms.some((a) => usable.includes(a))) {
+    const kind = k.asymmetricKeyType === 'ec' ? `EC ${k.asymmetricKeyDetails?.namedCurve ?? ''}`.trim() : (k.asymmetricKeyType ?? 'unknown').toUpperCase();
+    throw new ConfigError(`config: ${key}: ${file} is an ${kind} key, which none of algorithms [${algorithms.join(', ')}] can verify${usable.length ? ` (it fits ${usable.join(', ')})` : ''}`);
+  }
+  return k;
+}
+
 /**
  * Loads the PEM files of `config`; throws a ConfigError naming the key and file at fault
  * (unreadable, not PEM, or a private key that does not match its certificate).
@@ -71,11 +103,7 @@ export function readKeyMaterial(config: GatewayConfig): KeyMaterial {
       if (!f) continue;
       const key = `clients.${i}.${kind}.publicKeyFile`;
       const pem = read(f, key);
-      try {
-        createPublicKey(pem);
-      } catch {
-        throw new ConfigError(`config: ${key}: ${f} is not a PEM public key`);
-      }
+      verificationKey(pem, f, key, client[kind]!.algorithms);
       keys.set(client.id, pem);
     }
   });

@@ -1,13 +1,14 @@
 /**
  * @module audit/cli
- * The audit trail from the command line, reading the gateway's own FGM_GATEWAY_CONFIG:
+ * The audit trail from the command line, reading the gateway's own config exactly as `npm run gateway`
+ * does (FGM_GATEWAY_CONFIG, else ./fgm-gateway.config.json), or the file `--config FILE` names:
  *   npm run audit:verify                       database integrity + retention records + archives + chain + anchors: "intact, N records" (exit 0) or the first problem, record or archive named (exit 1)
  *   npm run audit:anchor -- --key FILE [--out DIR]   sign the current head with an Ed25519 key the gateway never holds
  *   npm run audit:anchor -- --generate-key DIR       make that key pair
  *   npm run audit:throughput -- [YYYY-MM-DD]   daily total and peak hour (SMSP-PERF-002), no patient data
  *   node dist/gateway/audit/cli.js retain --key FILE [--owner-url URL]   archive (signed) and remove records older than audit.retentionDays (either store; PostgreSQL as the schema's owner)
  *   node dist/gateway/audit/cli.js erase-outcomes [--owner-url URL]   erase now the outcomes whose date has come, in the store and the archives, and record it (FGMISQR009); on PostgreSQL, --owner-url then VACUUMs the table as its owner
- *   node dist/gateway/audit/cli.js migrate-postgres [--owner-url URL] [--grant ROLE]   create/upgrade the PostgreSQL schema (as its owner), grant ROLE INSERT and SELECT
+ *   node dist/gateway/audit/cli.js migrate-postgres [--owner-url URL] [--grant ROLE]   create/upgrade the PostgreSQL schema (as its owner), grant ROLE INSERT and SELECT; with --owner-url no gateway config is read
  *   node dist/gateway/audit/cli.js migrate-to-postgres [--from FILE] [--owner-url URL] [--grant ROLE]   copy a SQLite trail into an empty PostgreSQL one, chain unchanged, then verify it there
  * verify, anchor and throughput work on whichever store the config names.
  * Problems print one line and exit 2.
@@ -37,19 +38,30 @@ async function erasureSink(config: GatewayConfig, key: Buffer): Promise<AuditSin
   return { record: async (event) => writer.commit([event]), close: async () => writer.close() };
 }
 
+/** Creates or upgrades the PostgreSQL schema as its owner and grants `grant` INSERT and SELECT only. */
+async function migrate(url: string, grant: string | undefined): Promise<number> {
+  const { migratePostgres, postgresPool } = await import('./postgres-store.ts');
+  const pool = postgresPool(url, 1);
+  const applied = await migratePostgres(pool, grant).finally(() => pool.end());
+  console.log(`audit schema ${applied.length ? `migrated: versions ${applied.join(', ')} applied` : 'already current'}${grant ? `; ${grant} may INSERT and SELECT` : ''}`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { key: { type: 'string' }, out: { type: 'string' }, 'generate-key': { type: 'string' }, 'owner-url': { type: 'string' }, grant: { type: 'string' }, from: { type: 'string' } },
+    options: { config: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, 'generate-key': { type: 'string' }, 'owner-url': { type: 'string' }, grant: { type: 'string' }, from: { type: 'string' } },
   });
   if (command === 'anchor' && values['generate-key']) {
     const keys = generateAnchorKeys(values['generate-key']);
     console.log(`private key ${keys.privateKeyFile} (keep it away from the gateway); public key ${keys.publicKeyFile} (audit.anchorPublicKeyFile)`);
     return 0;
   }
-  const config = loadConfig();
+  // The owner creating the schema on a database host needs no gateway config, only the owner's URL.
+  const config = command === 'migrate-postgres' && values['owner-url'] ? undefined : loadConfig(values.config);
+  if (!config) return migrate(values['owner-url']!, values.grant);
   const hmacKey = () => readKeyMaterial(config).hmacKey;
   switch (command) {
     case 'verify': {
@@ -121,13 +133,9 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate-postgres': {
       // The schema's owner applies the migrations and grants the gateway's role INSERT and SELECT only.
-      const url = values['owner-url'] ?? config.audit.postgresUrl;
+      const url = config.audit.postgresUrl;
       if (!url) throw new Error('migrate-postgres needs --owner-url <postgres://owner@host/db> or audit.postgresUrl in the config');
-      const { migratePostgres, postgresPool } = await import('./postgres-store.ts');
-      const pool = postgresPool(url, 1);
-      const applied = await migratePostgres(pool, values.grant).finally(() => pool.end());
-      console.log(`audit schema ${applied.length ? `migrated: versions ${applied.join(', ')} applied` : 'already current'}${values.grant ? `; ${values.grant} may INSERT and SELECT` : ''}`);
-      return 0;
+      return migrate(url, values.grant);
     }
     case 'migrate-to-postgres': {
       // Copies the SQLite trail unchanged (seq, prevHash, hash), then verifies it where it now lives.
@@ -152,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
       return result.ok ? 0 : 1;
     }
     default:
-      throw new Error('usage: audit verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes [--owner-url URL] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
+      throw new Error('usage: audit [--config FILE] verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes [--owner-url URL] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
   }
 }
 

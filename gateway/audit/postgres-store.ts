@@ -289,6 +289,22 @@ async function appendChained(pool: pg.Pool, hmacKey: Buffer, events: readonly Au
   }
 }
 
+/**
+ * The trail is append-only because the gateway role may only INSERT and SELECT; the schema's owner
+ * (or a superuser) can disable the triggers and rewrite history. Connecting as either still works,
+ * so it is a warning for IT, not a refusal.
+ */
+async function ownerWarning(pool: pg.Pool): Promise<string | undefined> {
+  const { rows } = await pool.query<{ superuser: boolean; owner: boolean }>(
+    `SELECT r.rolsuper AS superuser, pg_has_role(current_user, c.relowner, 'MEMBER') AS owner
+       FROM pg_roles r, pg_class c WHERE r.rolname = current_user AND c.oid = 'audit_event'::regclass`,
+  );
+  const row = rows[0];
+  if (row?.superuser) return 'connected as a PostgreSQL superuser, who can disable the append-only triggers: connect as the gateway role (migrate-postgres --grant <role> gives it its rights)';
+  if (row?.owner) return "connected as the audit schema's owner, who can disable the append-only triggers: connect as the gateway role (migrate-postgres --grant <role> gives it its rights)";
+  return undefined;
+}
+
 export interface AuditStoreHealth {
   ok: boolean;
   /** Why not, in one line without record content (for /healthz and the log). */
@@ -297,6 +313,8 @@ export interface AuditStoreHealth {
 
 export interface PostgresAuditStore extends AuditSink, OutcomeEraser {
   health(): AuditStoreHealth;
+  /** Set when the gateway connected as a role that could switch off the append-only triggers (for the log and /healthz). */
+  privilegeWarning?: string;
   close(): Promise<void>;
 }
 
@@ -312,6 +330,13 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
   const pool = postgresPool(url, 2);
   try {
     await ensureSchema(pool);
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
+  let privilegeWarning: string | undefined;
+  try {
+    privilegeWarning = await ownerWarning(pool);
   } catch (e) {
     await pool.end();
     throw e;
@@ -366,6 +391,7 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
       });
     },
     health: () => health,
+    ...(privilegeWarning ? { privilegeWarning } : {}),
     eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
     async close() {
       closed = true;

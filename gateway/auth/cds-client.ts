@@ -9,10 +9,11 @@
  * so every gateway sees it; memory otherwise). Self-contained: the portal session verifier is
  * separate, so a portal's session token can never pass here.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { CdsClientConfig } from '../config.ts';
+import { ConfigError, type CdsClientConfig } from '../config.ts';
+import { verificationKey } from '../key-material.ts';
 
 /** Seconds of clock difference tolerated between the EPR and the gateway. */
 const CLOCK_SKEW_SECONDS = 30;
@@ -98,11 +99,14 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
   const files = new Map<string, KeyObject>();
   clients.forEach((c, i) => {
     if (!c.publicKeyFile) return;
+    const key = `cdsHooks.clients.${i}.publicKeyFile`;
+    let pem: string;
     try {
-      files.set(c.id, createPublicKey(readFileSync(c.publicKeyFile)));
+      pem = readFileSync(c.publicKeyFile, 'utf8');
     } catch (e) {
-      throw new Error(`cdsHooks.clients.${i}.publicKeyFile: cannot read a public key from ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? 'not a PEM public key'}`);
+      throw new ConfigError(`config: ${key}: cannot read ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
+    files.set(c.id, verificationKey(pem, c.publicKeyFile, key, c.algorithms));
   });
   const remote = new Map<string, JWTVerifyGetKey>();
   const keySet = (url: string) => {

@@ -308,7 +308,7 @@ export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date 
   try {
     verify = createCdsVerifier({ clients: cds.clients, baseUrl: cds.baseUrl, jti, ...(o.now ? { now: o.now } : {}) });
   } catch (e) {
-    throw new ConfigError(`config: ${(e as Error).message}`);
+    throw e instanceof ConfigError ? e : new ConfigError(`config: ${(e as Error).message}`);
   }
   store = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
   return {

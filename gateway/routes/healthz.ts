@@ -31,6 +31,7 @@ export function healthz({ breakerState, engines }: { breakerState: () => Breaker
         spine: LINK[breakerState()],
         audit: audit.ok ? 'up' : 'down',
         ...(audit.reason ? { auditReason: audit.reason } : {}),
+        ...(audit.warning ? { auditWarning: audit.warning } : {}),
         spineBudget: spineBudget.mode,
         ...(spineBudget.reason ? { spineBudgetReason: spineBudget.reason } : {}),
       },
