@@ -109,14 +109,16 @@ describe('askSpine: mapping what Spine answered', () => {
     assert.equal(outcome.code, 'SUCCESS');
     assert.ok(outcome.deviations!.length > 0);
   });
-  test('the question reaches Spine with its priority, client and signal; the gateway clock is the default', async () => {
+  test('the question reaches Spine with its priority, client, user and signal; the gateway clock is the default', async () => {
     const seen: unknown[] = [];
     const spine: ProtectedSpine = { query: async (xml, opts) => (seen.push(opts), { kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(/<MessageHeader><id value="([^"]+)"/.exec(xml)![1]!, new Date()), '9990000018', '2019-12-10')) }) };
     const signal = new AbortController().signal;
     const base = { spine, vocabulary, smspAsid: SMSP_ASID, spineAsid: SPINE_ASID };
     assert.equal((await askSpine(base, { ...QUESTION, signal })).code, 'SUCCESS', 'no clock given: the gateway clock, and Spine\'s answer of just now is fresh');
     await askSpine(base, { ...QUESTION, priority: 'batch', clientId: 'chs' });
-    assert.deepEqual(seen, [{ priority: 'interactive', clientId: 'epr', signal }, { priority: 'batch', clientId: 'chs' }]);
+    // Fair shares inside a client (issue 21): the user reaches the rate limiter when the interface knows one.
+    await askSpine(base, { ...QUESTION, userId: 'ajones' });
+    assert.deepEqual(seen, [{ priority: 'interactive', clientId: 'epr', signal }, { priority: 'batch', clientId: 'chs' }, { priority: 'interactive', clientId: 'epr', userId: 'ajones' }]);
   });
   test('no answer: busy, unreachable, unusable, abandoned', async () => {
     const busy = (await ask(() => ({ kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 }))).outcome;
