@@ -284,3 +284,29 @@ describe('safety core: what the mutation run found untested', () => {
     assert.equal(reason(withChild(FOUND, 'Flag.period', ['end', { value: '2015' }])), 'usable', 'nor has its year');
   });
 });
+
+describe('safety core: whitespace is reported under the path it was on', () => {
+  test('SMSP-VAL-004 H2 every value read trimmed names its own profile path', () => {
+    let xml = FOUND;
+    // The example's own values, each padded with spaces.
+    const values: Record<string, string> = {
+      'Flag.code.coding.system': RISK,
+      'Flag.subject.reference': '#20daadee-26e1-4d6a-9e6a-7f4af9b58877',
+      'Patient.id': '20daadee-26e1-4d6a-9e6a-7f4af9b58877',
+      'Patient.identifier.system': 'http://fhir.nhs.net/Id/nhs-number',
+      'MessageHeader.id': '14daadee-26e1-4d6a-9e6a-7f4af9b58879',
+      'MessageHeader.destination.endpoint': 'urn:nhs:addressing:asid:047192794544',
+      'MessageHeader.timestamp': '2015-07-04T10:10:15+00:00',
+      'MessageHeader.response.code': 'ok',
+    };
+    const paths = Object.keys(values);
+    for (const p of paths) xml = withValue(xml, p, ` ${values[p]} `);
+    xml = withChild(xml, 'Flag.period', ['end', { value: ' 2016 ' }]);
+    assert.deepEqual(devs(xml).sort(), [...paths, 'Flag.period.end'].map((p) => `${p} whitespace around the value removed`).sort());
+    assert.deepEqual(devs(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', ' INVALID_NHS_NUMBER '), { httpStatus: 400 }), ['OperationOutcome.issue.details.coding.code whitespace around the value removed']);
+  });
+  test('SMSP-VAL-004 a partial date is a whole value: five digits, or digits after other text, are no year', () => {
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '12015')), 'assessment date is not a real date');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', 'x2015-02')), 'assessment date is not a real date');
+  });
+});
