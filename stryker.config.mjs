@@ -12,8 +12,8 @@ const mutate = [
   // The profile validator: strict on what we send, the deviation report on what Spine sends.
   'gateway/fhir/profile-validator.ts',
   // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
-  // Lines 96-146: update the range when that part of the file moves.
-  'gateway/spine/ask-spine.ts:96-146',
+  // Lines 99-150: update the range when that part of the file moves.
+  'gateway/spine/ask-spine.ts:99-150',
   // The audit chain: the canonical form hashed and stored, the chain formula and its start, verify.
   'gateway/audit/canonical.ts',
   'gateway/audit/chain.ts',

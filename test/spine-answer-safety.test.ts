@@ -287,3 +287,68 @@ describe('where the data comes from, and what is recorded', () => {
     }
   });
 });
+
+/**
+ * Content types an XML answer may carry (hand-written; RFC 7303 XML media types, and DSTU2's
+ * application/xml+fhir beside the later application/fhir+xml): each is read as FHIR XML, and only
+ * a type other than FHIR's is a transport deviation. `null`: no deviation to count.
+ */
+const XML_TYPES = [
+  { type: 'application/xml', path: 'HTTP Content-Type' },
+  { type: 'application/fhir+xml;charset=utf-8', path: null },
+  { type: 'application/vnd.nhs.spine+xml; charset=UTF-8', path: 'HTTP Content-Type' },
+] as const;
+
+describe('SMSP-VAL-004 an answer in any XML content type is used', () => {
+  for (const t of XML_TYPES) {
+    it(`SMSP-VAL-004 an indicator answer served as ${t.type} is shown with Spine's assessment date${t.path ? ', and the type counted as a deviation' : ''}`, async () => {
+      const before = await deviationCounts();
+      const fault = { kind: 'content-type', type: t.type } as const;
+      const { res, body } = await withFault(fault, () => widget());
+      assert.equal(res.status, 200, res.body);
+      assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', '2019-12-10']);
+      assert.equal(stack.sim.received.at(-1)!.answer?.status, 200, 'the simulator answered');
+      const after = await deviationCounts();
+      const counted = (after.get('HTTP Content-Type') ?? 0) - (before.get('HTTP Content-Type') ?? 0);
+      assert.equal(counted, t.path ? 1 : 0, `HTTP Content-Type deviations: ${JSON.stringify([...after])}`);
+      const f = await withFault(fault, () => fhir());
+      assert.equal(f.res.status, 200);
+      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
+    });
+  }
+});
+
+describe('SMSP-VAL-004 a Spine timestamp on a leap second', () => {
+  // The simulator writes 23:59:60Z at the end of the UTC day before its clock's: up to a day and a
+  // second behind. A 2-day behind skew keeps it inside, whatever the time of day the test runs.
+  let leap: TestStack;
+  before(async () => {
+    leap = await startTestStack({ tls: true, configure: (raw) => (raw.spine.answerTimestamp = { maxAheadSeconds: 300, maxBehindSeconds: 172_800 }) });
+  });
+  after(async () => {
+    await leap?.close();
+  });
+
+  it('SMSP-VAL-004 an indicator answer timestamped ...T23:59:60Z within the skew is accepted and shown, Spine\'s time as the second before (a DSTU2 instant stops at :59)', async () => {
+    leap.sim.setFault({ kind: 'leap-second-timestamp' });
+    try {
+      const res = await leap.request('/api/fgm-status', { token: leap.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const body = JSON.parse(res.body);
+      const day = /^(\d{4}-\d{2}-\d{2})T23:59:60Z$/.exec(spineSaid(leap.sim.received.at(-1), 'timestamp') ?? '')?.[1];
+      assert.ok(day, 'the simulator sent a leap second');
+      assert.equal(res.status, 200, res.body);
+      // Hand-written: the last second of Spine's day, which the element can read and show.
+      assert.deepEqual([body.status, body.code, body.assessmentDate, body.checkedAt], ['indicator', 'SUCCESS', '2019-12-10', `${day}T23:59:59Z`]);
+
+      const xml = buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-18' }, organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' } }).xml;
+      const f = await leap.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
+      assert.equal(f.status, 200, f.body);
+      const parsed = parseQueryResponse(f.body, { localCodes: true });
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
+      assert.deepEqual(parsed.value.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
+      assert.equal(Date.parse(parsed.value.timestamp), Date.parse(`${day}T23:59:59Z`), "the FHIR answer carries Spine's time, as the second before");
+    } finally {
+      leap.sim.setFault(null);
+    }
+  });
+});

@@ -114,6 +114,12 @@ export const HARMLESS_VARIANTS = {
   'snomed-coding': (xml: string) => xml.replace('</coding></code>', '</coding><coding><system value="http://snomed.info/sct"/><code value="95041000119101"/></coding></code>'),
   /** The NHS number under the NHS England system instead of the DSTU2 one. */
   'nhs-number-new-system': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'https://fhir.nhs.uk/Id/nhs-number'),
+  /**
+   * Spine's timestamp on a leap second, as FHIR's instant allows: 23:59:60 UTC at the end of the
+   * day before the answer's own UTC day, so at most a day and a second behind the simulator's clock.
+   */
+  'leap-second-timestamp': (xml: string) =>
+    xml.replace(/<timestamp value="([^"]*)"/, (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) - 86_400_000).toISOString().slice(0, 10)}T23:59:60Z"`),
   /** The assessment date as a dateTime (10:00 UTC that day). */
   'datetime-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00+00:00"'),
   /** The assessment date to the month only (a valid DSTU2 dateTime). */

@@ -28,6 +28,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('wrong-content-type') }),
   /** The normal answer labelled `text/xml; charset=utf-8`, as a SOAP-era Spine might: still XML. */
   z.object({ kind: z.literal('text-xml') }),
+  /** The normal answer labelled with any Content-Type (`content-type:<type>`), e.g. `application/xml` or `application/fhir+xml;charset=utf-8`. */
+  z.object({ kind: z.literal('content-type'), type: z.string().min(1).max(200) }),
   /** The normal answer gzip-compressed (`Content-Encoding: gzip`), as a proxy might send it. */
   z.object({ kind: z.literal('gzip') }),
   /** The normal answer zlib-deflated (`Content-Encoding: deflate`). */
@@ -42,7 +44,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('smsp-code') }),
   /**
    * The normal answer (indicator or error) with a harmless deviation the gateway must still use:
-   * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments).
+   * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments),
+   * leap-second-timestamp, and the forms Spine or a proxy may write (whitespace, partial dates, …).
    */
   ...HARMLESS.map((k) => z.object({ kind: z.literal(k) })),
   /**
@@ -56,11 +59,12 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `text-xml`, `gzip`, `deflate`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `content-type:<type>`, `gzip`, `deflate`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
-  const parsed = FaultSchema.safeParse(kind === 'delay' ? { kind, ms: Number(arg) } : { kind });
-  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE].join(', ')})`);
+  // A media type has no colon: everything after the first one is the type.
+  const parsed = FaultSchema.safeParse(kind === 'delay' ? { kind, ms: Number(arg) } : kind === 'content-type' ? { kind, type: text.trim().slice(kind.length + 1) } : { kind });
+  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE].join(', ')})`);
   return parsed.data;
 }

@@ -191,6 +191,8 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         return send(res, a.status, a.xml, 'text/html; charset=utf-8');
       case 'text-xml':
         return send(res, a.status, a.xml, 'text/xml; charset=utf-8');
+      case 'content-type':
+        return send(res, a.status, a.xml, f.type);
       case 'gzip':
       case 'deflate':
         return send(res, a.status, a.xml, CONTENT_TYPE, f.kind);

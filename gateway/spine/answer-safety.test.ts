@@ -244,3 +244,69 @@ describe('safety core: more unsafe answers', () => {
     assert.equal(reason(ending('2015-02-30')), 'period end is not a real date');
   });
 });
+
+/**
+ * Cases the mutation run of 2 December 2026 showed untested. Oracles hand-written: a leap second
+ * is read as the second before it (FHIR's instant allows `:60`), the skew boundary is 24 h exactly,
+ * and each deviation is reported once per profile path and phrase.
+ */
+describe('safety core: what the mutation run found untested', () => {
+  test('SMSP-VAL-004 a leap second reads as the second before, in every zone form and with a fraction: the skew boundary is exact', () => {
+    // Each reads as 2015-06-30T23:59:59(.25)Z: usable exactly 24 h later, refused a second after.
+    for (const ts of ['2015-06-30T23:59:60Z', '2015-06-30T23:59:60+00:00', '2015-07-01T00:59:60+01:00', '2015-06-30T18:59:60-05:00', '2015-06-30T23:59:60.25Z']) {
+      const xml = withValue(withValue(FOUND, 'MessageHeader.timestamp', ts), 'Flag.period.start', '2015-06-30');
+      assert.equal(reason(xml, { now: at('2015-07-01T23:59:59Z') }), 'usable', `${ts} 24 h behind`);
+      assert.equal(reason(xml, { now: at('2015-07-02T00:00:00.26Z') }), 'timestamp is behind the gateway clock by more than the allowed skew', `${ts} 24 h and a second behind`);
+      assert.equal(reason(xml, { now: at('2015-06-30T23:54:58Z'), maxAheadMs: 300_000 }), 'timestamp is ahead of the gateway clock by more than the allowed skew', `${ts} 5 min and a second ahead`);
+    }
+  });
+  test('SMSP-VAL-004 an assessment dateTime on a leap second is that UK day (00:59:60 BST on 1 July 2015)', () => {
+    const v = check(withValue(FOUND, 'Flag.period.start', '2015-06-30T23:59:60Z'));
+    assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
+    assert.deepEqual([v.outcome.assessmentDate, v.outcome.assessmentDay], ['2015-06-30T23:59:60Z', '2015-07-01']);
+  });
+  test('SMSP-VAL-004 H2 one of two NHS-number identifiers written with spaces is reported; an identifier without a value is not our patient', () => {
+    const two = withChild(withValue(FOUND, 'Patient.identifier.value', '123 456 7890'), 'Patient', ['identifier', {}, [['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }], ['value', { value: '1234567890' }]]]);
+    assert.deepEqual(devs(two), ['Patient.identifier.value whitespace removed from the NHS number']);
+    assert.equal(reason(without(FOUND, 'Patient.identifier.value')), 'indicator is for another patient');
+  });
+  test('SMSP-VAL-004 H4 only FHIR\'s modifierExtension is a modifier: an element of another namespace with that name is ignored, as foreign elements are', () => {
+    assert.equal(reason(FOUND.replace('<status value="active"/>', '<x:modifierExtension xmlns:x="urn:x"/><status value="active"/>')), 'usable');
+    assert.equal(reason(FOUND.replace('<status value="active"/>', '<x:note xmlns:x="urn:x"><implicitRules xmlns="http://hl7.org/fhir" value="r"/></x:note><status value="active"/>')), 'usable', 'nor is anything under a foreign element');
+  });
+  test('SMSP-VAL-004 each deviation is reported once per path and phrase, and two phrases on one path are both reported', () => {
+    const twice = withChild(withValue(FOUND, 'Flag.code.coding.code', ' FGM '), 'Flag.code', ['coding', {}, [['system', { value: RISK }], ['code', { value: 'FGM ' }]]]);
+    assert.deepEqual(devs(twice), ['Flag.code.coding.code whitespace around the value removed']);
+    assert.deepEqual(devs(withValue(FOUND, 'Flag.period.start', ' 2015-02 ')).sort(), ['Flag.period.start assessment date is a partial date', 'Flag.period.start whitespace around the value removed']);
+  });
+  test('SMSP-VAL-004 M3 an end month that is the month of Spine\'s timestamp has not ended', () => {
+    assert.equal(reason(withChild(FOUND, 'Flag.period', ['end', { value: '2015-07' }])), 'usable');
+    assert.equal(reason(withChild(FOUND, 'Flag.period', ['end', { value: '2015' }])), 'usable', 'nor has its year');
+  });
+});
+
+describe('safety core: whitespace is reported under the path it was on', () => {
+  test('SMSP-VAL-004 H2 every value read trimmed names its own profile path', () => {
+    let xml = FOUND;
+    // The example's own values, each padded with spaces.
+    const values: Record<string, string> = {
+      'Flag.code.coding.system': RISK,
+      'Flag.subject.reference': '#20daadee-26e1-4d6a-9e6a-7f4af9b58877',
+      'Patient.id': '20daadee-26e1-4d6a-9e6a-7f4af9b58877',
+      'Patient.identifier.system': 'http://fhir.nhs.net/Id/nhs-number',
+      'MessageHeader.id': '14daadee-26e1-4d6a-9e6a-7f4af9b58879',
+      'MessageHeader.destination.endpoint': 'urn:nhs:addressing:asid:047192794544',
+      'MessageHeader.timestamp': '2015-07-04T10:10:15+00:00',
+      'MessageHeader.response.code': 'ok',
+    };
+    const paths = Object.keys(values);
+    for (const p of paths) xml = withValue(xml, p, ` ${values[p]} `);
+    xml = withChild(xml, 'Flag.period', ['end', { value: ' 2016 ' }]);
+    assert.deepEqual(devs(xml).sort(), [...paths, 'Flag.period.end'].map((p) => `${p} whitespace around the value removed`).sort());
+    assert.deepEqual(devs(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', ' INVALID_NHS_NUMBER '), { httpStatus: 400 }), ['OperationOutcome.issue.details.coding.code whitespace around the value removed']);
+  });
+  test('SMSP-VAL-004 a partial date is a whole value: five digits, or digits after other text, are no year', () => {
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '12015')), 'assessment date is not a real date');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', 'x2015-02')), 'assessment date is not a real date');
+  });
+});

@@ -109,14 +109,16 @@ describe('askSpine: mapping what Spine answered', () => {
     assert.equal(outcome.code, 'SUCCESS');
     assert.ok(outcome.deviations!.length > 0);
   });
-  test('the question reaches Spine with its priority, client and signal; the gateway clock is the default', async () => {
+  test('the question reaches Spine with its priority, client, user and signal; the gateway clock is the default', async () => {
     const seen: unknown[] = [];
     const spine: ProtectedSpine = { query: async (xml, opts) => (seen.push(opts), { kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(/<MessageHeader><id value="([^"]+)"/.exec(xml)![1]!, new Date()), '9990000018', '2019-12-10')) }) };
     const signal = new AbortController().signal;
     const base = { spine, vocabulary, smspAsid: SMSP_ASID, spineAsid: SPINE_ASID };
     assert.equal((await askSpine(base, { ...QUESTION, signal })).code, 'SUCCESS', 'no clock given: the gateway clock, and Spine\'s answer of just now is fresh');
     await askSpine(base, { ...QUESTION, priority: 'batch', clientId: 'chs' });
-    assert.deepEqual(seen, [{ priority: 'interactive', clientId: 'epr', signal }, { priority: 'batch', clientId: 'chs' }]);
+    // Fair shares inside a client (issue 21): the user reaches the rate limiter when the interface knows one.
+    await askSpine(base, { ...QUESTION, userId: 'ajones' });
+    assert.deepEqual(seen, [{ priority: 'interactive', clientId: 'epr', signal }, { priority: 'batch', clientId: 'chs' }, { priority: 'interactive', clientId: 'epr', userId: 'ajones' }]);
   });
   test('no answer: busy, unreachable, unusable, abandoned', async () => {
     const busy = (await ask(() => ({ kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 }))).outcome;
@@ -128,5 +130,36 @@ describe('askSpine: mapping what Spine answered', () => {
     const gone = (await ask(() => ({ kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' }))).outcome;
     assert.deepEqual([gone.code, gone.answeredBySpine, gone.reason], ['CLIENT_CLOSED_REQUEST', false, 'client went away']);
     for (const o of [busy, down, bad, gone]) assert.deepEqual([o.spineResponseId, o.checkedAt, o.assessmentDate, o.deviations], [null, null, null, undefined]);
+  });
+});
+
+/** Cases the mutation run of 2 December 2026 showed untested; oracles hand-written. */
+describe('askSpine: what reaches the safety core, and what it reports', () => {
+  const found = (id: string) => indicatorAnswer(addressed(id), '9990000018', '2019-12-10');
+  test('SMSP-VAL-004 M2 the birth date the interface knows reaches the safety core: an assessment the day before it is refused', async () => {
+    const asked = (birthDate: string) => askSpine({ spine: { query: async (xml) => ({ kind: 'answer', httpStatus: 200, tree: tree(found(/<MessageHeader><id value="([^"]+)"/.exec(xml)![1]!)) }) }, vocabulary, smspAsid: SMSP_ASID, spineAsid: SPINE_ASID, now: () => NOW }, { ...QUESTION, birthDate });
+    assert.deepEqual([(await asked('2019-12-11')).reason, (await asked('2019-12-11')).code], ['unsafe Spine answer: assessment date is before the child was born', 'RESPONSE_MESSAGE_VALIDATION_ERROR']);
+    assert.equal((await asked('2019-12-10')).code, 'SUCCESS', 'the day of birth');
+  });
+  test("SMSP-VAL-004 the transport's and the safety core's deviations are counted, logged and listed beside the profiles'", async () => {
+    const transport = { path: 'HTTP Content-Type', message: 'an XML content type other than application/xml+fhir' };
+    const { outcome, counted, logged } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS.whitespace(found(id))), deviations: [transport] }));
+    assert.equal(outcome.code, 'SUCCESS');
+    // The transport's (from the client), the safety core's (H2 whitespace) and the profiles' (the padded id), each once.
+    for (const d of ['HTTP Content-Type an XML content type other than application/xml+fhir', 'Patient.identifier.value whitespace removed from the NHS number', 'MessageHeader.response.identifier whitespace around the value removed', 'MessageHeader.response.identifier is not a valid id']) {
+      assert.equal(outcome.deviations!.filter((x) => x === d).length, 1, d);
+    }
+    assert.ok(counted.includes('HTTP Content-Type') && counted.includes('Patient.identifier.value'), JSON.stringify(counted));
+    assert.equal(logged.length, counted.length);
+  });
+  test("SMSP-VAL-004 the transport's deviations are reported for an answer that is not used too; the safety core's are not", async () => {
+    const transport = { path: 'HTTP Content-Encoding', message: 'a gzip body decompressed' };
+    const { outcome, counted } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(id), '9990000026', '2019-12-10')), deviations: [transport] }));
+    assert.equal(outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    assert.deepEqual([outcome.deviations, counted], [['HTTP Content-Encoding a gzip body decompressed'], ['HTTP Content-Encoding']]);
+  });
+  test("SMSP-VAL-004 a leap-second timestamp is passed on as the second before (checkedAt 2026-06-30T23:59:59Z for Spine's 23:59:60Z)", async () => {
+    const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS['leap-second-timestamp'](found(id))) }));
+    assert.deepEqual([outcome.code, outcome.checkedAt], ['SUCCESS', '2026-06-30T23:59:59Z']);
   });
 });

@@ -8,6 +8,7 @@
  * reported, never a reason to hide an indicator (SMSP-VAL-004). A message of ours that breaks the
  * profiles is never sent: GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE instead.
  */
+import { withoutLeapSecond } from '../fhir/leap-second.ts';
 import { loadProfiles } from '../fhir/profile-snapshots.ts';
 import { validateMessage } from '../fhir/profile-validator.ts';
 import { buildQueryBundle } from '../fhir/query-bundle.ts';
@@ -118,7 +119,8 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
   const deviations = reportDeviations(deps, [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])]);
   const seen = { ...base, spineResponseId: verdict.spineMessageId, deviations };
   if (!verdict.usable) return { ...seen, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason: `unsafe Spine answer: ${verdict.reason}` };
-  const answered = { ...seen, checkedAt: verdict.timestamp, answeredBySpine: true };
+  // Spine's timestamp as the interfaces may carry it: a leap second is the second before (a Date, and a DSTU2 instant, cannot hold :60).
+  const answered = { ...seen, checkedAt: withoutLeapSecond(verdict.timestamp), answeredBySpine: true };
   const said = verdict.outcome;
   if (said.kind === 'indicator') return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate, assessmentDay: said.assessmentDay };
   const code = said.code;
