@@ -112,11 +112,16 @@ export function belowRetention(start: ChainStart, lowest: number | null | undefi
   return { ok: false, seq: lowest, reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there` };
 }
 
+/** A file whose audit table was dropped: the trail deleted whole, named rather than thrown as SQLite's "no such table". */
+const TABLE_MISSING: VerifyResult = { ok: false, seq: null, reason: 'the audit table audit_event is missing (the trail was deleted)' };
+const tableMissing = (db: Database.Database) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'`).get() === undefined;
+
 const lowestSeq = (db: Database.Database, through: number) => (db.prepare('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= ?').get(through) as { seq: number | null }).seq;
 
 export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}): VerifyResult {
   const damaged = databaseProblems(db);
   if (damaged) return { ok: false, seq: null, reason: damaged };
+  if (tableMissing(db)) return TABLE_MISSING;
   const start = provenStart(hmacKey, o);
   if ('ok' in start) return start;
   const forged = belowRetention(start, lowestSeq(db, start.seq));
@@ -175,6 +180,7 @@ export const TAIL_RECORDS = 1000;
  * the link to the retention point or genesis when it is among them) and the newest anchor.
  */
 export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}, tail = TAIL_RECORDS): VerifyResult {
+  if (tableMissing(db)) return TABLE_MISSING;
   const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
   if ('ok' in start) return start;
   const forged = belowRetention(start, lowestSeq(db, start.seq));
