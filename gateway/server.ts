@@ -292,7 +292,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const eraseOutcomes = () => {
     erasing = erasing.catch(() => undefined).then(() =>
       store
-        ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => log({ level: 'error', msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run', archive, error: (e as NodeJS.ErrnoException).code ?? e.name }), sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
+        ? eraseDueOutcomes({ eraseStore: (today, plan) => store.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => log({ level: 'error', msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run', archive, error: (e as NodeJS.ErrnoException).code ?? e.name }), now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
         : undefined,
     ).then((run) => {
       if (run && (run.records || run.archives.length)) log({ level: 'info', msg: 'outcomes erased (FGMISQR009)', records: run.records, archivedRecords: run.archives.reduce((n, a) => n + a.records, 0), through: run.through });

@@ -91,10 +91,10 @@ describe('FGMISQR009 erasure dates', () => {
     assert.equal(eraseAfterDays(new Date('2026-12-31T12:00:00Z'), 1), '2027-01-01');
   });
   it('FGMISQR009 the erasure record says how many and through when, never whose', () => {
-    const e = erasureEvent({ through: '2026-06-01', records: 2, archives: [{ archive: 'a.jsonl', records: 1 }] }, new Date('2026-06-01T02:00:00Z'), 'RX1', 'req');
+    const e = erasureEvent({ time: '2026-06-01T02:00:00.000Z', orgCode: 'RX1', requestId: 'req', archives: [{ archive: 'a.jsonl', seqs: [2] }] }, '2026-06-01', [7, 5, 4]);
     assert.equal(e.eventType, 'outcome-erasure');
     assert.equal(e.nhsNumber, null);
     assert.equal(e.time, '2026-06-01T02:00:00.000Z');
-    assert.deepEqual(JSON.parse(e.detail!), { erasedOutcomes: { through: '2026-06-01', records: 2, archives: [{ archive: 'a.jsonl', records: 1 }] } });
+    assert.deepEqual(JSON.parse(e.detail!), { erasedOutcomes: { through: '2026-06-01', records: 3, archives: [{ archive: 'a.jsonl', records: 1 }], seqs: [[2, 2], [4, 5], [7, 7]] } }, 'the seqs it cleared, as ranges');
   });
 });
