@@ -217,3 +217,73 @@ describe('verify: the start-up tail check on a real SQLite file (SMSP-AUDIT-001,
     assert.equal(describeVerify({ ok: false, seq: null, reason: 'x' }), 'damaged database: x');
   });
 });
+
+describe('verify: every cleared outcome is covered by an erasure record on or after its date (FGMISQR009)', () => {
+  const query = (i: number, eraseOn = '2026-06-01'): AuditEvent => ({ ...event(i), outcomeEraseOn: eraseOn });
+  /** The run's record as erasure-record.ts writes it, at `time`, naming `seqs` (ranges written out by hand). */
+  const erasureAt = (time: string, seqs: unknown, requestId = 'erase'): AuditEvent => ({
+    ...event(0), time, eventType: 'outcome-erasure', requestId, clientMessageId: null, clientId: null, userId: null, nhsNumber: null, httpStatus: 0, answeredBySpine: false,
+    outcomeEraseOn: null, detail: JSON.stringify({ erasedOutcomes: { through: time.slice(0, 10), records: 1, archives: [], seqs } }),
+  });
+  /** Chains `events` from genesis, then clears the outcome of the records numbered in `cleared` (as the erasure's UPDATE does). */
+  function trail(events: readonly AuditEvent[], cleared: readonly number[]): AuditRow[] {
+    let head = { seq: 0, hash: GENESIS };
+    return events.map((e) => (head = chainRecord(KEY, head, e)) as AuditRow).map((r) => (cleared.includes(r.seq) ? { ...r, outcomeCode: null, httpStatus: null, outcomeSalt: null } : r));
+  }
+  const walk = (rs: readonly AuditRow[]) => {
+    const w = chainWalk(KEY, false, { seq: 0, hash: GENESIS, archives: 0 }, TODAY);
+    for (const r of rs) {
+      const b = w.step(r);
+      if (b) return b;
+    }
+    return w.finish([]);
+  };
+  const early = (seq: number, date = '2026-06-01') => ({ ok: false, seq, reason: `its outcome was removed without an erasure record on or after its erasure date ${date} (erased early, or outside an erasure run)` });
+
+  it('FGMISQR009 a cleared outcome named by a run on its erasure date verifies', () => {
+    assert.deepEqual(walk(trail([query(1), query(2), query(3), erasureAt('2026-06-01T02:00:00.000Z', [[2, 2]])], [2])), { ok: true, records: 4, anchors: 0 });
+    assert.deepEqual(walk(trail([query(1), query(2), query(3), erasureAt('2026-06-01T02:00:00.000Z', [[1, 3]])], [1, 2, 3])), { ok: true, records: 4, anchors: 0 }, 'a range covers each record in it');
+  });
+  it('FGMISQR009 an outcome cleared early is named after its date has passed: no run, a run dated before it, or a run not naming it', () => {
+    assert.deepEqual(walk(trail([query(1), query(2), query(3)], [2])), early(2), 'cleared by hand, no run at all');
+    // 22:59 UTC on 31 May is 23:59 BST: still 31 May in the UK, one day early.
+    assert.deepEqual(walk(trail([query(1), query(2), erasureAt('2026-05-31T22:59:00.000Z', [[2, 2]])], [2])), early(2));
+    assert.deepEqual(walk(trail([query(1), query(2), erasureAt('2026-05-31T23:00:00.000Z', [[2, 2]])], [2])), { ok: true, records: 3, anchors: 0 }, '23:00 UTC on 31 May is UK midnight of 1 June (BST)');
+    assert.deepEqual(walk(trail([query(1), query(2), query(3), erasureAt('2026-06-01T02:00:00.000Z', [[1, 1], [3, 3]])], [2])), early(2), 'the run named others');
+    assert.deepEqual(walk(trail([query(1), query(2), query(3), erasureAt('2026-06-01T02:00:00.000Z', [[3, 4]])], [2])), early(2), 'just below a range');
+    assert.deepEqual(walk(trail([query(1), query(2), query(3), erasureAt('2026-06-01T02:00:00.000Z', [[1, 1]])], [2])), early(2), 'just above a range');
+    assert.deepEqual(walk(trail([query(1), erasureAt('2026-06-01T02:00:00.000Z', [[3, 3]]), query(3)], [3])), early(3), 'a run recorded before the record cannot have cleared it');
+    assert.deepEqual(walk(trail([query(1), query(2, '2026-06-02'), erasureAt('2026-06-01T02:00:00.000Z', [[1, 2]])], [1, 2])), early(2, '2026-06-02'), 'each record against its own date');
+    assert.deepEqual(walk(trail([query(1), query(2), query(3), query(4)], [4, 2])), early(2), 'the lowest uncovered record is named');
+  });
+  it('FGMISQR009 only an outcome-erasure record covers, and only with the seqs it names', () => {
+    const asQuery = { ...erasureAt('2026-06-01T02:00:00.000Z', [[1, 1]]), eventType: 'widget-query' };
+    assert.deepEqual(walk(trail([query(1), asQuery], [1])), early(1), 'another event type naming seqs');
+    assert.deepEqual(walk(trail([query(1), { ...erasureAt('2026-06-01T02:00:00.000Z', []), detail: 'not json' }], [1])), early(1));
+    assert.deepEqual(walk(trail([query(1), { ...erasureAt('2026-06-01T02:00:00.000Z', []), detail: JSON.stringify({ erasedOutcomes: { records: 1 } }) }], [1])), early(1), 'a run record without seqs names none');
+    assert.deepEqual(walk(trail([query(1), erasureAt('2026-06-01T02:00:00.000Z', [[1, 1, 1], ['1', '1'], 1])], [1])), early(1), 'malformed ranges name nothing');
+    assert.deepEqual(walk(trail([query(1), erasureAt('2026-06-01T02:00:00.000Z', [[1.5, 1.5], [0, 0.5]])], [1])), early(1), 'non-integer ranges name nothing');
+    assert.deepEqual(walk(trail([query(1), erasureAt('2026-06-01T02:00:00.000Z', [[0, 0], [1, 1]])], [1])), { ok: true, records: 2, anchors: 0 }, 'a good range beside a useless one');
+    assert.deepEqual(walk(trail([query(1), query(2), erasureAt('2026-06-01T02:00:00.000Z', [[2, 2]]), erasureAt('2026-06-01T03:00:00.000Z', [[1, 1]])], [1, 2])), { ok: true, records: 4, anchors: 0 }, 'covered by different runs');
+    assert.deepEqual(walk(trail([query(1), query(2)], [])), { ok: true, records: 2, anchors: 0 }, 'nothing cleared, nothing to cover');
+  });
+  it('FGMISQR009 an archived cleared outcome is covered by a run recorded in the store, and named without one', () => {
+    const rs = trail([query(1), query(2), query(3), erasureAt('2026-06-01T02:00:00.000Z', [[2, 2]])], [2]);
+    const name = 'coverage.jsonl';
+    writeFileSync(join(dir, name), rs.slice(0, 3).map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const body = { firstSeq: 1, throughSeq: 3, lastHash: rs[2]!.hash, archive: name, archiveSha256: contentSha(rs.slice(0, 3)), time: '2026-06-01T00:00:00.000Z', format: 2 };
+    const r = { ...body, format: 2 as const, signature: sign(null, Buffer.from(JSON.stringify(body)), privateKey).toString('base64') };
+    const db = new Database(join(dir, 'coverage.sqlite'));
+    migrateSqlite(db);
+    const cols = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'];
+    const insert = db.prepare(`INSERT INTO audit_event (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
+    insert.run(rs[3]);
+    const o = { publicKey: PUB, retentions: [r], archiveDir: dir, today: TODAY };
+    assert.deepEqual(verifyAuditChain(db, KEY, o), { ok: true, records: 1, anchors: 0, archives: 1 });
+    // The same archive, but the stored run names another record.
+    const db2 = new Database(join(dir, 'coverage-2.sqlite'));
+    migrateSqlite(db2);
+    db2.prepare(insert.source).run(chainRecord(KEY, { seq: 3, hash: rs[2]!.hash }, erasureAt('2026-06-01T02:00:00.000Z', [[3, 3]])));
+    assert.deepEqual(verifyAuditChain(db2, KEY, o), early(2));
+  });
+});
