@@ -257,7 +257,7 @@ describe('verify: every cleared outcome is covered by an erasure record on or af
     assert.deepEqual(walk(trail([query(1), query(2), query(3), query(4)], [4, 2])), early(2), 'the lowest uncovered record is named');
   });
   it('FGMISQR009 only an outcome-erasure record covers, and only with the seqs it names', () => {
-    const asQuery = { ...erasureAt('2026-06-01T02:00:00.000Z', [[1, 1]]), eventType: 'widget-query' };
+    const asQuery = { ...erasureAt('2026-06-01T02:00:00.000Z', [[1, 1]]), eventType: 'widget-query' as const };
     assert.deepEqual(walk(trail([query(1), asQuery], [1])), early(1), 'another event type naming seqs');
     assert.deepEqual(walk(trail([query(1), { ...erasureAt('2026-06-01T02:00:00.000Z', []), detail: 'not json' }], [1])), early(1));
     assert.deepEqual(walk(trail([query(1), { ...erasureAt('2026-06-01T02:00:00.000Z', []), detail: JSON.stringify({ erasedOutcomes: { records: 1 } }) }], [1])), early(1), 'a run record without seqs names none');
