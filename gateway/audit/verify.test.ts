@@ -205,6 +205,18 @@ describe('verify: the start-up tail check on a real SQLite file (SMSP-AUDIT-001,
     const r = retention(1, 6, 'tail-anchor.jsonl');
     assert.deepEqual(verifyAuditTail(storeWith(chain.slice(6)), KEY, { ...o, retentions: [r], anchors: [matching] }), { ok: true, records: 4, anchors: 0 });
   });
+  it('SMSP-AUDIT-009 boundaries of the tail check: a spliced valid record, a record at the retention point, anchors at the last record and at the retention point', () => {
+    const start = { seq: 6, hash: chain[5]!.hash, archives: 0 };
+    // A record with a valid hash but chained to another record 7: only the link between the two names it.
+    const spliced = chainRecord(KEY, { seq: 7, hash: 'e'.repeat(64) }, event(8));
+    assert.deepEqual(verifyTailRows([chain[6]!, spliced], KEY, start, undefined, undefined, undefined, TODAY), { ok: false, seq: 8, reason: 'its link to the previous record is broken (records removed or reordered)' });
+    assert.deepEqual(verifyTailRows([chain[5]!], KEY, start, undefined, undefined, undefined, TODAY), { ok: false, seq: 7, reason: 'record 7 is missing: the trail was truncated after the retention point (records up to 6 archived)' }, 'ending at the retention point is truncation');
+    const atLast = signAnchor(chain[9]!, privateKey, anchorTime);
+    assert.deepEqual(verifyAuditTail(storeWith(chain), KEY, { publicKey: PUB, today: TODAY, anchors: [atLast] }), { ok: true, records: 10, anchors: 1 }, 'an anchor at the newest record');
+    const atPoint = signAnchor(chain[5]!, privateKey, anchorTime);
+    const r = retention(1, 6, 'tail-point.jsonl');
+    assert.deepEqual(verifyAuditTail(storeWith(chain.slice(6)), KEY, { publicKey: PUB, today: TODAY, retentions: [r], anchors: [atPoint] }), { ok: true, records: 4, anchors: 0 }, 'an anchor at the retention point is the archive\'s');
+  });
   it('SMSP-AUDIT-009 FGMISQR009 an outcome removed early in the tail is named; on its date it is not', () => {
     const erased = { ...chain[9]!, outcomeCode: null, httpStatus: null, outcomeSalt: null };
     assert.deepEqual(verifyAuditTail(storeWith([...chain.slice(0, 9), erased]), KEY, { today: TODAY }), { ok: false, seq: 10, reason: 'its outcome was removed before its erasure date 2030-01-01' });
