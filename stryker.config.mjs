@@ -20,6 +20,9 @@ const mutate = [
   'gateway/audit/chain-start.ts',
   'gateway/audit/verify.ts',
   'gateway/audit/erasure-date.ts',
+  // Which cleared outcomes an erasure record covers (verify), and what that record names.
+  'gateway/audit/erasure-coverage.ts',
+  'gateway/audit/erasure-record.ts',
 ];
 
 /** The unit tests of those modules (node:test files, run with tsx by the TAP runner). */
@@ -31,6 +34,7 @@ const testFiles = [
   'gateway/audit/verify.test.ts',
   'gateway/audit/retention.test.ts',
   'gateway/audit/sqlite-store.test.ts',
+  'gateway/audit/uk-day.test.ts',
 ];
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

@@ -17,6 +17,7 @@ import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
 import { anchorPublicKey, eraseDueOutcomes, type ErasureRun } from './audit/erasure.ts';
+import { atEveryUkMidnight } from './audit/uk-day.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from './config.ts';
@@ -292,7 +293,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const eraseOutcomes = () => {
     erasing = erasing.catch(() => undefined).then(() =>
       store
-        ? eraseDueOutcomes({ eraseStore: (today) => store.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => log({ level: 'error', msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run', archive, error: (e as NodeJS.ErrnoException).code ?? e.name }), sink, now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
+        ? eraseDueOutcomes({ eraseStore: (today, plan) => store.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => log({ level: 'error', msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run', archive, error: (e as NodeJS.ErrnoException).code ?? e.name }), now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
         : undefined,
     ).then((run) => {
       if (run && (run.records || run.archives.length)) log({ level: 'info', msg: 'outcomes erased (FGMISQR009)', records: run.records, archivedRecords: run.archives.reduce((n, a) => n + a.records, 0), through: run.through });
@@ -302,8 +303,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   };
   const logErasureFailure = (e: Error) => log({ level: 'error', msg: 'OUTCOME ERASURE FAILED (FGMISQR009): run node dist/gateway/audit/cli.js erase-outcomes', error: e.name });
   eraseOutcomes().catch(logErasureFailure);
-  const erasureTimer = setInterval(() => eraseOutcomes().catch(logErasureFailure), 86_400_000);
-  erasureTimer.unref();
+  // Daily at UK midnight (not every 24 hours from start-up, nor UTC midnight): an outcome due on a UK date goes as that date begins.
+  const erasureTimer = atEveryUkMidnight(deps.now ?? (() => new Date()), () => void eraseOutcomes().catch(logErasureFailure));
 
   let closing: Promise<void> | undefined;
   return {
@@ -336,7 +337,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     },
     close() {
       closing ??= (async () => {
-        clearInterval(erasureTimer);
+        erasureTimer.stop();
         await erasing.catch(() => {});
         const metricsClosed = once(metricsServer, 'close');
         metricsServer.close();

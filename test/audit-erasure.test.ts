@@ -124,8 +124,9 @@ async function scenario(store: Store) {
     // Each erasure is on the record, in the chain.
     const erasures = (await store.rows(stack)).filter((r) => r.eventType === 'outcome-erasure').map((r) => [r.time, JSON.parse(r.detail as string).erasedOutcomes]);
     assert.deepEqual(erasures, [
-      ['2026-02-14T00:30:00.000Z', { through: '2026-02-14', records: 1, archives: [] }],
-      ['2026-06-01T06:00:00.000Z', { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }] }],
+      // Each names the records it cleared (the archived record 2 and the stored 3 together): verify checks every cleared outcome is covered.
+      ['2026-02-14T00:30:00.000Z', { through: '2026-02-14', records: 1, archives: [], seqs: [[5, 5]] }],
+      ['2026-06-01T06:00:00.000Z', { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }], seqs: [[2, 3]] }],
     ]);
     return stack;
   } catch (e) {

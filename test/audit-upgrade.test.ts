@@ -22,6 +22,8 @@ const fixture = (f: string) => new URL(`./fixtures/${f}`, import.meta.url);
 const PG_FIXTURE = JSON.parse(readFileSync(fixture('audit-trail-main-v1.postgres.json'), 'utf8')) as { hmacKey: string; rows: Record<string, unknown>[] };
 /** The key main's code chained the fixtures with. */
 const KEY = Buffer.from('fixture-hmac-key-written-by-main-0123456789');
+/** The erasure run's record, appended with the clearing (erasure-record.ts). */
+const ERASURE = { time: '2026-06-01T12:00:00.000Z', orgCode: 'RX1', requestId: 'erase-1', archives: [] };
 const later = (i: number): AuditEvent => ({
   time: `2026-04-0${i}T09:00:00.000Z`, eventType: 'widget-query', requestId: `new-${i}`, clientMessageId: `new-${i}`, clientId: 'epr', userId: 'bsmith',
   roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null, outcomeCode: 'SUCCESS',
@@ -47,8 +49,8 @@ describe('the audit trail upgrades to schema version 2 and still verifies (FGMIS
       const trail = await openAuditTrail(config, KEY, () => new Date('2026-06-01T12:00:00Z'));
       try {
         assert.deepEqual(await trail.verify(), { ok: true, records: 5, anchors: 0 });
-        assert.deepEqual(eraseOutcomesSqlite(file, '2026-06-01'), [4, 5], 'the records written before the upgrade carry no erasure date');
-        assert.deepEqual(await trail.verify(), { ok: true, records: 5, anchors: 0 });
+        assert.deepEqual(eraseOutcomesSqlite(file, KEY, '2026-06-01', ERASURE), [4, 5], 'the records written before the upgrade carry no erasure date');
+        assert.deepEqual(await trail.verify(), { ok: true, records: 6, anchors: 0 }, 'the erasure record is the sixth');
         assert.equal((await trail.search({ userId: 'caf\u00e9 \ud83d\ude00' })).length, 1, 'the old records are still found');
       } finally {
         await trail.close();
@@ -78,8 +80,8 @@ describe('the audit trail upgrades to schema version 2 and still verifies (FGMIS
       const trail = await openAuditTrail({ audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, KEY);
       try {
         assert.deepEqual(await trail.verify(), { ok: true, records: 4, anchors: 0 });
-        assert.deepEqual(await trail.eraseOutcomes('2026-06-01'), [4]);
-        assert.deepEqual(await trail.verify(), { ok: true, records: 4, anchors: 0 });
+        assert.deepEqual(await trail.eraseOutcomes('2026-06-01', ERASURE), [4]);
+        assert.deepEqual(await trail.verify(), { ok: true, records: 5, anchors: 0 }, 'the erasure record is the fifth');
       } finally {
         await trail.close();
       }

@@ -3,6 +3,7 @@
  * What the gateway audits for every interaction, accepted or refused (SMSP-AUDIT-004/006/009),
  * and the one interface every store implements.
  */
+import type { ErasurePlan } from './erasure-record.ts';
 
 export interface AuditEvent {
   /** UTC, ISO 8601 with milliseconds (SMSP-AUDIT-011). */
@@ -57,7 +58,11 @@ export interface AuditSink {
   record(event: AuditEvent, context?: AuditContext): Promise<void>;
 }
 
-/** A store that can clear the outcomes due on or before a UK date (FGMISQR009); answers their seqs. */
+/**
+ * A store that can clear the outcomes due on or before a UK date (FGMISQR009); answers their seqs.
+ * The run's `outcome-erasure` record (erasure-record.ts) is appended in the same transaction, so a
+ * failure between the two leaves neither.
+ */
 export interface OutcomeEraser {
-  eraseOutcomes(today: string): Promise<number[]>;
+  eraseOutcomes(today: string, plan: ErasurePlan): Promise<number[]>;
 }

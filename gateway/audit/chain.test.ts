@@ -90,11 +90,20 @@ describe('FGMISQR009 erasure dates', () => {
     assert.equal(eraseAfterDays(new Date('2026-06-30T23:30:00Z'), 1), '2026-07-02', '23:30 UTC is already 1 July in BST');
     assert.equal(eraseAfterDays(new Date('2026-12-31T12:00:00Z'), 1), '2027-01-01');
   });
+  it('FGMISQR009 the days are UK calendar days across the clock changes (last Sundays of March and October 2026)', () => {
+    // 23:30 GMT on Saturday 28 March; 24 hours later it is 00:30 BST on Monday 30 March, but one UK day later is the 29th.
+    assert.equal(eraseAfterDays(new Date('2026-03-28T23:30:00Z'), 1), '2026-03-29');
+    assert.equal(eraseAfterDays(new Date('2026-03-29T00:30:00Z'), 30), '2026-04-28', '00:30 GMT on the 29th, before the change');
+    // 00:30 BST on Sunday 25 October (23:30 UTC on the 24th); 24 hours later it is still the 25th (23:30 GMT), one UK day later is the 26th.
+    assert.equal(eraseAfterDays(new Date('2026-10-24T23:30:00Z'), 1), '2026-10-26');
+    assert.equal(eraseAfterDays(new Date('2026-10-25T23:30:00Z'), 1), '2026-10-26', '23:30 GMT on the 25th');
+    assert.equal(eraseAfterDays(new Date('2026-10-24T22:59:00Z'), 366), '2027-10-25', '23:59 BST on the 24th, a year on');
+  });
   it('FGMISQR009 the erasure record says how many and through when, never whose', () => {
-    const e = erasureEvent({ through: '2026-06-01', records: 2, archives: [{ archive: 'a.jsonl', records: 1 }] }, new Date('2026-06-01T02:00:00Z'), 'RX1', 'req');
+    const e = erasureEvent({ time: '2026-06-01T02:00:00.000Z', orgCode: 'RX1', requestId: 'req', archives: [{ archive: 'a.jsonl', seqs: [2] }] }, '2026-06-01', [7, 5, 4]);
     assert.equal(e.eventType, 'outcome-erasure');
     assert.equal(e.nhsNumber, null);
     assert.equal(e.time, '2026-06-01T02:00:00.000Z');
-    assert.deepEqual(JSON.parse(e.detail!), { erasedOutcomes: { through: '2026-06-01', records: 2, archives: [{ archive: 'a.jsonl', records: 1 }] } });
+    assert.deepEqual(JSON.parse(e.detail!), { erasedOutcomes: { through: '2026-06-01', records: 3, archives: [{ archive: 'a.jsonl', records: 1 }], seqs: [[2, 2], [4, 5], [7, 7]] } }, 'the seqs it cleared, as ranges');
   });
 });

@@ -16,27 +16,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig, type GatewayConfig } from '../config.ts';
-import type { AuditSink } from './audit-event.ts';
+import { loadConfig } from '../config.ts';
 import { readKeyMaterial } from '../key-material.ts';
 import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
 import { anchorPublicKey, eraseDueOutcomes } from './erasure.ts';
 import { retainPostgres, retainSqlite } from './retention.ts';
-import { openAuditReader, openAuditWriter } from './sqlite-store.ts';
+import { openAuditReader } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
 import { describeVerify } from './verify.ts';
-
-/** Where the command line appends the erasure's record: the configured store, beside any running gateway (both stores serialise appends). */
-async function erasureSink(config: GatewayConfig, key: Buffer): Promise<AuditSink & { close(): Promise<void> }> {
-  if (config.audit.postgresUrl) {
-    const { openPostgresAuditStore } = await import('./postgres-store.ts');
-    return openPostgresAuditStore(config.audit.postgresUrl, key);
-  }
-  const writer = openAuditWriter(config.audit.sqliteFile!, key);
-  return { record: async (event) => writer.commit([event]), close: async () => writer.close() };
-}
 
 /** Creates or upgrades the PostgreSQL schema as its owner and grants `grant` INSERT and SELECT only. */
 async function migrate(url: string, grant: string | undefined): Promise<number> {
@@ -114,9 +103,8 @@ async function main(argv: string[]): Promise<number> {
     case 'erase-outcomes': {
       // The daily task's run, by hand: the store, the archives, and the erasure's own record.
       const trail = await openAuditTrail(config, hmacKey());
-      const sink = await erasureSink(config, hmacKey());
       try {
-        const run = await eraseDueOutcomes({ eraseStore: (today) => trail.eraseOutcomes(today), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), sink, now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
+        const run = await eraseDueOutcomes({ eraseStore: (today, plan) => trail.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
         if (config.audit.postgresUrl && values['owner-url']) {
           // The cleared values leave PostgreSQL's pages only when the owner vacuums (README, "Erasure of outcomes").
@@ -126,7 +114,6 @@ async function main(argv: string[]): Promise<number> {
           console.log('vacuumed audit_event: the erased values left its pages');
         }
       } finally {
-        await sink.close();
         await trail.close();
       }
       return 0;

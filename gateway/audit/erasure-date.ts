@@ -12,5 +12,12 @@ export function eighteenthBirthday(birthDate: string): string {
   return new Date(Date.UTC(y + 18, m - 1, d)).toISOString().slice(0, 10);
 }
 
-/** The erasure date of a query at `now` whose patient's birth date is unknown: `days` UK days later. */
-export const eraseAfterDays = (now: Date, days: number): string => ukToday(new Date(now.getTime() + days * 86_400_000));
+/**
+ * The erasure date of a query at `now` whose patient's birth date is unknown: `days` UK calendar
+ * days after the query's UK date. Counted on the calendar, not in 24-hour steps: the days the
+ * clocks change are 23 and 25 hours long, and stepping in hours near midnight lands a day off.
+ */
+export function eraseAfterDays(now: Date, days: number): string {
+  const [y, m, d] = ukToday(now).split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}

@@ -22,6 +22,7 @@ import pg from 'pg';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
+import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';
 import type { AuditSearch, Throughput, ThroughputScope } from './sqlite-store.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
@@ -392,7 +393,7 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
     },
     health: () => health,
     ...(privilegeWarning ? { privilegeWarning } : {}),
-    eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
+    eraseOutcomes: (today, plan) => eraseOutcomesPostgres(pool, hmacKey, today, plan),
     async close() {
       closed = true;
       while (inFlight) await inFlight.catch(() => {});
@@ -486,9 +487,32 @@ export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow
   }
 }
 
-/** Clears the outcome of every record whose erasure date is on or before `today` (UK date), through the granted function; returns their seqs. */
-export async function eraseOutcomesPostgres(pool: pg.Pool, today: string): Promise<number[]> {
-  return (await pool.query<{ seq: number }>('SELECT audit_erase_outcomes AS seq FROM audit_erase_outcomes($1)', [today])).rows.map((r) => r.seq);
+/**
+ * Clears the outcome of every record whose erasure date is on or before `today` (UK date),
+ * through the granted function, and appends the run's `outcome-erasure` record naming them, in
+ * one transaction on the chain's lock: a failure between the two rolls both back. Returns their seqs.
+ */
+export async function eraseOutcomesPostgres(pool: pg.Pool, hmacKey: Buffer, today: string, plan: ErasurePlan): Promise<number[]> {
+  const client = await pool.connect();
+  if (!guarded.has(client)) client.on('error', () => {});
+  guarded.add(client);
+  let healthy = true;
+  try {
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`);
+    const seqs = (await client.query<{ seq: number }>('SELECT audit_erase_outcomes AS seq FROM audit_erase_outcomes($1)', [today])).rows.map((r) => r.seq).sort((a, b) => a - b);
+    if (erasesAnything(plan, seqs)) {
+      const head = (await client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1')).rows[0] ?? { seq: 0, hash: GENESIS };
+      await insertRows(client, chainRows(hmacKey, head, [erasureEvent(plan, today, seqs)]));
+    }
+    await client.query('COMMIT');
+    return seqs;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => (healthy = false));
+    healthy = false;
+    throw e;
+  } finally {
+    client.release(!healthy);
+  }
 }
 
 /**

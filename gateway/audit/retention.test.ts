@@ -102,7 +102,12 @@ describe('FGMISQR009 erasure inside archives', () => {
     assert.deepEqual(lines().map((r) => [r.seq, r.outcomeCode, r.httpStatus, r.outcomeSalt === null]), [[1, null, null, true], [2, 'SUCCESS', 200, false], [3, null, null, true]]);
     assert.equal(lines()[0]!.userId, 'ajones', 'who asked stays');
     assert.deepEqual(eraseOutcomesInArchives(archiveDir, '2026-06-01', publicKey, fail), [], 'already erased: the archive is not rewritten');
-    assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: true, records: 1, anchors: 0, archives: 1 });
+    // Cleared with no run's record naming them: verify names the first (erasure-coverage.ts).
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: false, seq: 1, reason: 'its outcome was removed without an erasure record on or after its erasure date 2026-06-01 (erased early, or outside an erasure run)' });
+    const recorder = await openSqliteAuditStore(file, KEY);
+    await recorder.eraseOutcomes('2026-06-01', { time: '2026-06-01T02:00:00.000Z', orgCode: 'RX1', requestId: 'erase', archives: [{ archive: retention!.archive, seqs: [1, 3] }] });
+    await recorder.close();
+    assert.deepEqual(verifyFile(file, readRetentions(archiveDir), archiveDir), { ok: true, records: 2, anchors: 0, archives: 1 }, 'the run\'s record covers them');
     // The archive's early-erasure check uses verify's own date.
     const db = openAuditReader(file);
     try {

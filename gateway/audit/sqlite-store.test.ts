@@ -137,7 +137,7 @@ describe('FGMISQR009 an erased outcome leaves the SQLite files', () => {
     // The reader sits inside a read transaction (a statement stepped once), as an auditor's export may.
     const pending = reader.prepare('SELECT seq FROM audit_event').iterate();
     pending.next();
-    assert.deepEqual(await store.eraseOutcomes('2026-01-01'), [1]);
+    assert.deepEqual(await store.eraseOutcomes('2026-01-01', { time: '2026-01-01T03:00:00.000Z', orgCode: 'RX1', requestId: 'erase', archives: [] }), [1]);
     const inWal = () => readFileSync(`${file}-wal`).includes(Buffer.from(outcomeSalt));
     assert.ok(inWal(), 'while the reader holds it, the old page image is still in the -wal file');
     pending.return?.();

@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
+import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
 /** The version 1 table (before the outcome digest): what a trail written by earlier gateways holds. */
@@ -201,22 +202,47 @@ export function throughputOn(db: Database.Database, date: string, scope?: Throug
 export interface AuditWriter {
   /** Appends `events` in one transaction (synchronous=FULL: returns once the WAL is on disk), or throws having written none. */
   commit(events: readonly AuditEvent[]): void;
-  /** Clears the outcomes due on or before `today` (FGMISQR009); returns their seqs. */
-  eraseOutcomes(today: string): number[];
+  /** Clears the outcomes due on or before `today` (FGMISQR009) and appends the run's record, in one transaction; returns their seqs. */
+  eraseOutcomes(today: string, plan: ErasurePlan): number[];
   close(): void;
 }
 
 /**
- * The one erasure (FGMISQR009): clears the outcome and salt of version 2 records due on or before
- * `today`, in one IMMEDIATE transaction — the only UPDATE the table's trigger lets through.
- * The caller then empties the write-ahead log (truncateWal).
+ * Appends events to the chain inside the caller's transaction (or its own), reading the head
+ * there: IMMEDIATE transactions serialise it with every other writer of the file.
  */
-export function eraseDue(db: Database.Database, today: string): number[] {
+export function chainAppender(db: Database.Database, hmacKey: Buffer) {
+  const insert = db.prepare(
+    `INSERT INTO audit_event (seq, ${STORED_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${STORED_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
+  );
+  const newest = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1');
+  return db.transaction((events: readonly AuditEvent[]) => {
+    let head = (newest.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
+    for (const event of events) {
+      const row = chainRecord(hmacKey, head, event);
+      insert.run(row);
+      head = row;
+    }
+  });
+}
+
+/**
+ * The one erasure (FGMISQR009): clears the outcome and salt of version 2 records due on or before
+ * `today` — the only UPDATE the table's trigger lets through — and appends the run's
+ * `outcome-erasure` record naming them, in one IMMEDIATE transaction: a failure between the two
+ * rolls both back, so no outcome is ever cleared unrecorded. The caller then empties the
+ * write-ahead log (truncateWal).
+ */
+export function eraseDue(db: Database.Database, hmacKey: Buffer, today: string, plan: ErasurePlan): number[] {
   // Freed cell space is zeroed, so the cleared outcome is not left readable in the file's pages.
   db.pragma('secure_delete = ON');
   const erase = db.prepare(`UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`);
-  const seqs = db.transaction(() => (erase.all(today) as { seq: number }[]).map((r) => r.seq)).immediate();
-  return seqs.sort((a, b) => a - b);
+  const append = chainAppender(db, hmacKey);
+  return db.transaction(() => {
+    const seqs = (erase.all(today) as { seq: number }[]).map((r) => r.seq).sort((a, b) => a - b);
+    if (erasesAnything(plan, seqs)) append([erasureEvent(plan, today, seqs)]);
+    return seqs;
+  }).immediate();
 }
 
 /**
@@ -243,20 +269,9 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
     throw new Error(`${file} was written before the audit hash chain; move it aside to start a new trail`);
   }
   migrateSqlite(db);
-  const insert = db.prepare(
-    `INSERT INTO audit_event (seq, ${STORED_COLUMNS.join(', ')}, prevHash, hash) VALUES (@seq, ${STORED_COLUMNS.map((c) => '@' + c).join(', ')}, @prevHash, @hash)`,
-  );
-  const newest = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1');
   // The head is read inside each (IMMEDIATE, so serialised) transaction: the command line's
   // erasure record may be appended beside a running gateway without forking the chain.
-  const append = db.transaction((events: readonly AuditEvent[]) => {
-    let head = (newest.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
-    for (const event of events) {
-      const row = chainRecord(hmacKey, head, event);
-      insert.run(row);
-      head = row;
-    }
-  });
+  const append = chainAppender(db, hmacKey);
   // An erasure whose checkpoint a reader blocked: the erased outcome is still in the -wal file.
   let walHoldsErased = false;
   return {
@@ -264,8 +279,8 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
       append.immediate(events);
       if (walHoldsErased) walHoldsErased = !truncateWal(db);
     },
-    eraseOutcomes(today) {
-      const seqs = eraseDue(db, today);
+    eraseOutcomes(today, plan) {
+      const seqs = eraseDue(db, hmacKey, today, plan);
       if (seqs.length) walHoldsErased = !truncateWal(db);
       return seqs;
     },
@@ -278,7 +293,7 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
 const WRITER_ENTRY = import.meta.url.endsWith('.ts') ? './sqlite-writer.worker.mjs' : './sqlite-writer.worker.js';
 
 type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
-type EraseWaiter = { today: string; resolve: (seqs: number[]) => void; reject: (e: Error) => void };
+type EraseWaiter = { today: string; plan: ErasurePlan; resolve: (seqs: number[]) => void; reject: (e: Error) => void };
 
 /**
  * Opens the audit store: the SQLite writer runs in a worker thread, so disk syncs never block the
@@ -309,7 +324,7 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
     if (inFlight || erasing) return;
     if (erasures.length) {
       erasing = erasures.shift()!;
-      return worker.postMessage({ erase: erasing.today });
+      return worker.postMessage({ erase: erasing.today, plan: erasing.plan });
     }
     if (waiting.length === 0) return drained?.();
     inFlight = waiting;
@@ -350,10 +365,10 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
         send();
       });
     },
-    eraseOutcomes(today) {
+    eraseOutcomes(today, plan) {
       if (broken) return Promise.reject(broken);
       return new Promise<number[]>((resolve, reject) => {
-        erasures.push({ today, resolve, reject });
+        erasures.push({ today, plan, resolve, reject });
         send();
       });
     },

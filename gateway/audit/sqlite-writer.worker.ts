@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AuditEvent } from './audit-event.ts';
+import type { ErasurePlan } from './erasure-record.ts';
 import { openAuditWriter, type AuditWriter } from './sqlite-store.ts';
 
 const { file, hmacKey } = workerData as { file: string; hmacKey: Uint8Array };
@@ -17,9 +18,9 @@ try {
   parentPort!.postMessage({ error: (e as Error).message });
   process.exit(0);
 }
-parentPort!.on('message', (m: { events: AuditEvent[] } | { erase: string }) => {
+parentPort!.on('message', (m: { events: AuditEvent[] } | { erase: string; plan: ErasurePlan }) => {
   try {
-    if ('erase' in m) return parentPort!.postMessage({ ok: true, erased: writer.eraseOutcomes(m.erase) });
+    if ('erase' in m) return parentPort!.postMessage({ ok: true, erased: writer.eraseOutcomes(m.erase, m.plan) });
     writer.commit(m.events);
     parentPort!.postMessage({ ok: true });
   } catch (e) {

@@ -12,6 +12,8 @@ import { readAnchors } from './anchor.ts';
 import { canonicalText } from './canonical.ts';
 import type { AuditRow } from './chain.ts';
 import { readRetentions, signedRetentions } from './chain-start.ts';
+import { erasureCoverage } from './erasure-coverage.ts';
+import type { ErasurePlan } from './erasure-record.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
 import { belowRetention, chainWalk, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
@@ -28,7 +30,7 @@ export interface AuditTrail {
   /** The newest record's seq and hash (what an anchor signs), or undefined on an empty trail. */
   head(): Promise<{ seq: number; hash: string } | undefined>;
   /** Clears the outcome of every stored record due on or before `today` (UK date); returns their seqs. */
-  eraseOutcomes(today: string): Promise<number[]>;
+  eraseOutcomes(today: string, plan: ErasurePlan): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,7 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
     search: async (q) => searchAudit(db, searchAbove(q)),
     throughput: async (date, scope) => throughputOn(db, date, scope),
     head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
-    eraseOutcomes: async (today) => eraseOutcomesSqlite(file, today),
+    eraseOutcomes: async (today, plan) => eraseOutcomesSqlite(file, hmacKey, today, plan),
     close: async () => void db.close(),
   };
 }
@@ -72,12 +74,13 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
   return {
     async verify() {
       const o = options();
-      const start = provenStart(hmacKey, o);
+      const coverage = erasureCoverage();
+      const start = provenStart(hmacKey, o, coverage);
       if ('ok' in start) return start;
       const forged = belowRetention(start, await reader.lowestAtOrBelow(start.seq));
       if (forged) return forged;
       const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
-      const walk = chainWalk(hmacKey, kept.length > 0, start, o.today!);
+      const walk = chainWalk(hmacKey, kept.length > 0, start, o.today!, coverage);
       // Pages by seq: a trail of millions of records is never all in memory.
       for (let after = start.seq; ; ) {
         const rows = await reader.page(after, 5000);
@@ -102,7 +105,7 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
     search: (q) => reader.search(searchAbove(q)),
     throughput: (date, scope) => reader.throughput(date, scope),
     head: async () => (await reader.newest(1))[0],
-    eraseOutcomes: (today) => eraseOutcomesPostgres(pool, today),
+    eraseOutcomes: (today, plan) => eraseOutcomesPostgres(pool, hmacKey, today, plan),
     close: () => pool.end(),
   };
 }

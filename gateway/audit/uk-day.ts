@@ -3,6 +3,7 @@
  * The throughput report's day and hours are UK civil time (Europe/London, BST aware): a trust reads
  * "Tuesday" and "the 9 o'clock peak" as its staff lived them, not as UTC. Stored times are UTC.
  */
+import { ukToday } from '../../widget/rules/age.ts';
 
 const london = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 
@@ -22,6 +23,34 @@ function ukMidnight(date: string): number {
 export function ukDayBounds(date: string): { start: string; end: string } {
   const next = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
   return { start: new Date(ukMidnight(date)).toISOString(), end: new Date(ukMidnight(next)).toISOString() };
+}
+
+/** Milliseconds from `now` to the next 00:00 UK time (a UK day is 23, 24 or 25 hours long). */
+export function msToNextUkMidnight(now: Date): number {
+  return Date.parse(ukDayBounds(ukToday(now)).end) - now.getTime();
+}
+
+/**
+ * Runs `task` at every UK midnight after now, as the injected clock tells it (FGMISQR009: an
+ * outcome due "on" a UK date goes as that date begins, on the days the clocks change too).
+ * Re-armed from the clock after each run, so a late timer never drifts the next one.
+ * `timers`: the real ones, or a test's.
+ */
+export function atEveryUkMidnight(now: () => Date, task: () => void, timers: { set: (f: () => void, ms: number) => unknown; clear: (t: unknown) => void } = {
+  set: (f, ms) => setTimeout(f, ms).unref(),
+  clear: (t) => clearTimeout(t as NodeJS.Timeout),
+}): { stop(): void } {
+  let timer: unknown;
+  let stopped = false;
+  const arm = () => {
+    timer = timers.set(() => {
+      if (stopped) return;
+      task();
+      arm();
+    }, Math.max(1, msToNextUkMidnight(now())));
+  };
+  arm();
+  return { stop: () => ((stopped = true), timers.clear(timer)) };
 }
 
 /**

@@ -4,7 +4,8 @@
  * archive each one names, that nothing is stored at or below the retention point and that the
  * record after it exists, the chain from there on, and every anchor. The answer is either
  * "intact, N records", a damaged database, or the first broken record or archive and why — an
- * edit, a deletion, a reordering, an outcome removed early, a forged record below the retention
+ * edit, a deletion, a reordering, an outcome removed early (before its date, or with no erasure
+ * record dated on or after it: erasure-coverage.ts), a forged record below the retention
  * point, a missing/altered/reordered archive, a record that does not match its signed anchor, or
  * a tail truncated after an anchor or after the retention point. `verifyAuditTail` is the cheap
  * start-up check.
@@ -16,6 +17,7 @@ import type Database from 'better-sqlite3';
 import { ukToday } from '../../widget/rules/age.ts';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
 import { recordProblem, type AuditRow } from './chain.ts';
+import { erasureCoverage, type ErasureCoverage } from './erasure-coverage.ts';
 import { archiveContentSha256, GENESIS, retentionProblem, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
 
 /** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
@@ -50,14 +52,14 @@ export type ChainStart = { seq: number; hash: string; archives: number };
  * and so the retention point: a forged, unsigned, overlapping or out-of-order retention record
  * is a break, as the deletion it would hide.
  */
-export function provenStart(key: Buffer, o: VerifyOptions): ChainStart | Extract<VerifyResult, { ok: false }> {
+export function provenStart(key: Buffer, o: VerifyOptions, coverage?: ErasureCoverage): ChainStart | Extract<VerifyResult, { ok: false }> {
   let start: ChainStart = { seq: 0, hash: GENESIS, archives: 0 };
   for (const entry of o.retentions ?? []) {
     const problem = retentionProblem(entry, start.seq, o.publicKey);
     if (problem) return { ok: false, ...problem };
     const r = entry as RetentionRecord;
     if (o.archiveDir) {
-      const broken = archiveProblem(join(o.archiveDir, r.archive), r, key, start.hash, o.today ?? ukToday());
+      const broken = archiveProblem(join(o.archiveDir, r.archive), r, key, start.hash, o.today ?? ukToday(), coverage);
       if (broken) return { ok: false, seq: broken.seq, reason: broken.reason, archive: r.archive };
     }
     start = { seq: r.throughSeq, hash: r.lastHash, archives: start.archives + (o.archiveDir ? 1 : 0) };
@@ -66,7 +68,7 @@ export function provenStart(key: Buffer, o: VerifyOptions): ChainStart | Extract
 }
 
 /** Checks one archive against its signed retention record: present, its digest, its chain from `prevHash` to lastHash. */
-export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, prevHash: string, today: string): { seq: number | null; reason: string } | undefined {
+export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, prevHash: string, today: string, coverage?: ErasureCoverage): { seq: number | null; reason: string } | undefined {
   if (!existsSync(file)) return { seq: null, reason: `the archive of records ${r.firstSeq}-${r.throughSeq} is missing` };
   const text = readFileSync(file, 'utf8');
   const lines = text.trimEnd().split('\n').filter(Boolean);
@@ -87,6 +89,7 @@ export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, pr
     if (row.prevHash !== prev) return { seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
     const problem = recordProblem(key, row, today);
     if (problem) return { seq: row.seq, reason: problem };
+    coverage?.see(row);
     prev = row.hash;
     expected++;
   }
@@ -112,18 +115,25 @@ export function belowRetention(start: ChainStart, lowest: number | null | undefi
   return { ok: false, seq: lowest, reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there` };
 }
 
+/** A file whose audit table was dropped: the trail deleted whole, named rather than thrown as SQLite's "no such table". */
+const TABLE_MISSING: VerifyResult = { ok: false, seq: null, reason: 'the audit table audit_event is missing (the trail was deleted)' };
+const tableMissing = (db: Database.Database) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'`).get() === undefined;
+
 const lowestSeq = (db: Database.Database, through: number) => (db.prepare('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= ?').get(through) as { seq: number | null }).seq;
 
 export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}): VerifyResult {
   const damaged = databaseProblems(db);
   if (damaged) return { ok: false, seq: null, reason: damaged };
-  const start = provenStart(hmacKey, o);
+  if (tableMissing(db)) return TABLE_MISSING;
+  // One coverage across the archives and the store: a record archived after its erasure is covered by a record still stored.
+  const coverage = erasureCoverage();
+  const start = provenStart(hmacKey, o, coverage);
   if ('ok' in start) return start;
   const forged = belowRetention(start, lowestSeq(db, start.seq));
   if (forged) return forged;
   // Anchors of archived records are the archive's to prove.
   const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
-  const walk = chainWalk(hmacKey, kept.length > 0, start, o.today ?? ukToday());
+  const walk = chainWalk(hmacKey, kept.length > 0, start, o.today ?? ukToday(), coverage);
   // iterate() streams: a trail of millions of records is never all in memory.
   for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start.seq) as IterableIterator<AuditRow>) {
     const broken = walk.step(row);
@@ -135,9 +145,10 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
 /**
  * The whole-chain walk, whatever the store: feed it every record after the retention point in
  * sequence order (`step` answers the first break), then `finish` checks that the record after
- * the retention point exists and the anchors against what it saw.
+ * the retention point exists, the anchors against what it saw, and that every cleared outcome
+ * was covered by an erasure record (`coverage`, shared with the archives' walk).
  */
-export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string) {
+export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string, coverage: ErasureCoverage = erasureCoverage()) {
   const hashes = new Map<number, string>();
   let expected = start.seq + 1;
   let prev = start.hash;
@@ -147,6 +158,7 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStar
       if (row.prevHash !== prev) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
       const problem = recordProblem(hmacKey, row, today);
       if (problem) return { ok: false, seq: row.seq, reason: problem };
+      coverage.see(row);
       if (keepHashes) hashes.set(row.seq, row.hash);
       prev = row.hash;
       expected++;
@@ -161,6 +173,8 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStar
         if (a.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})` };
         if (hashes.get(a.seq) !== a.hash) return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
       }
+      const early = coverage.uncovered();
+      if (early) return { ok: false, ...early };
       return { ok: true, records: last - start.seq, anchors: anchors.length, ...(start.archives ? { archives: start.archives } : {}) };
     },
   };
@@ -172,9 +186,11 @@ export const TAIL_RECORDS = 1000;
 /**
  * The start-up check: the retention records' signatures and order (not their archives), nothing
  * at or below the retention point, the newest `tail` records (links, hashes, gap-free numbering,
- * the link to the retention point or genesis when it is among them) and the newest anchor.
+ * the link to the retention point or genesis when it is among them) and the newest anchor. Not
+ * the erasure coverage: the record covering a cleared outcome may be older than the window.
  */
 export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}, tail = TAIL_RECORDS): VerifyResult {
+  if (tableMissing(db)) return TABLE_MISSING;
   const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
   if ('ok' in start) return start;
   const forged = belowRetention(start, lowestSeq(db, start.seq));
