@@ -84,10 +84,12 @@ function remoteKeySet(url: string, fetchFn: typeof fetch = fetch, onFetched: () 
   let lastAttempt = -Infinity;
   const guarded = ((input: RequestInfo | URL, init?: RequestInit) => {
     if (Date.now() - lastAttempt < JWKS_REFRESH_MS) return Promise.reject(new Error('key set fetched too recently'));
-    lastAttempt = Date.now();
     // Any answer may be a new set (a key removed): tokens verified by the old one are verified again.
+    // The first fetch replaces nothing; only a later one can withdraw a key.
+    const first = lastAttempt === -Infinity;
+    lastAttempt = Date.now();
     return fetchFn(input, init).then((res) => {
-      onFetched();
+      if (!first) onFetched();
       return res;
     });
   }) as typeof fetch;
@@ -124,9 +126,14 @@ function reasonFor(e: unknown): string {
 export function createSessionVerifier({ clients, clientKeys, systemKeys = new Map(), now = () => Math.floor(Date.now() / 1000), fetch: fetchFn }: SessionVerifierOptions): SessionVerifier {
   const byIssuer = new Map<string, Issuer>();
   const verified = new Map<string, { session: VerifiedSession; until: number }>();
+  // Bumped when a key set is fetched again: a token verified under the previous set is not remembered.
+  let keysGeneration = 0;
   const add = (client: ClientConfig, kind: TokenKind, rules: TokenRules, keys: ReadonlyMap<string, string>) => {
     const pem = keys.get(client.id);
-    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn, () => verified.clear()) });
+    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn, () => {
+      keysGeneration++;
+      verified.clear();
+    }) });
     else if (pem) byIssuer.set(rules.issuer, { client, kind, rules, key: createPublicKey(pem) });
     else throw new Error(`client ${client.id} has no ${kind} token verification key`);
   };
@@ -147,12 +154,13 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
         return hit.session;
       }
     }
+    const generation = keysGeneration;
     const session = await verifyUncached(token);
     const { exp } = session.payload as { exp: number };
     // Until exp itself, not exp plus the clock skew: past exp the token is verified again, so the
     // cache never accepts for longer than verification would.
     const until = Math.min(exp, now() + TOKEN_CACHE_MAX_SECONDS);
-    if (until > now()) {
+    if (until > now() && generation === keysGeneration) {
       if (verified.size >= TOKEN_CACHE_MAX_ENTRIES) verified.delete(verified.keys().next().value!);
       verified.set(hash, { session, until });
     }
