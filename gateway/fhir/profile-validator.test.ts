@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PROFILE } from './constants.ts';
 import { loadProfiles } from './profile-snapshots.ts';
-import { validateMessage, type Violation } from './profile-validator.ts';
+import { compileProfiles, validateMessage, type Violation } from './profile-validator.ts';
 import { parseXml, type XmlNode } from './xml.ts';
 import { example, has, movedLast, variants, withChild, without, withValue } from '../../test/helpers/fhir-fixtures.ts';
 
@@ -290,5 +290,14 @@ describe('profile validator: reading meta and the first entry', () => {
   test('the first entry is judged by its resource, whatever comes before it (fullUrl)', () => {
     const swapped = ERROR.replace(/(<entry>)(<resource><MessageHeader>.*?<\/entry>)(<entry>)(.*?<\/entry>)/, '$3<fullUrl value="urn:uuid:x"/>$4$1$2');
     assert.deepEqual(validateMessage(swapped), [{ path: 'Bundle.entry', message: 'the first entry must be a MessageHeader' }]);
+  });
+});
+
+describe('profile validator: the compiled plan (issue 22)', () => {
+  test('compileProfiles compiles every snapshot file once, by its canonical URL', () => {
+    const plans = compileProfiles();
+    assert.deepEqual([...plans.keys()].sort(), FILES.map((f) => snapshot(f).url).sort());
+    for (const f of FILES) assert.equal(plans.get(snapshot(f).url)!.type, snapshot(f).elements[0]!.path, f);
+    assert.equal(compileProfiles(), plans, 'the second call (every message) reuses the compiled plan');
   });
 });
