@@ -301,3 +301,28 @@ describe('profile validator: the compiled plan (issue 22)', () => {
     assert.equal(compileProfiles(), plans, 'the second call (every message) reuses the compiled plan');
   });
 });
+
+describe('profile validator: choice elements and sliced maxima in the compiled plan (issue 22)', () => {
+  // Hand-read from the snapshots: spine-ris-patient-1-0 has Patient.deceased[x] (boolean|dateTime)
+  // and Patient.multipleBirth[x] (boolean|integer), both max 0; spine-ris-parameters-1-0 has
+  // Parameters.parameter max 1, sliced (closed, by name) into Risk Indicator 1..1 and NHS Number 1..1.
+  const FOUND = example('query-response-2-0-indicator-found');
+  const afterIdentifier = (xml: string, el: string) => xml.replace('<value value="1234567890"/></identifier>', `<value value="1234567890"/></identifier>${el}`);
+  const cases: [string, string, Violation[]][] = [
+    ['deceasedBoolean is the profile\'s deceased[x]', afterIdentifier(FOUND, '<deceasedBoolean value="false"/>'), [{ path: 'Patient.deceased[x]', message: 'is not allowed (max 0)' }]],
+    ['deceasedDateTime is the profile\'s deceased[x]', afterIdentifier(FOUND, '<deceasedDateTime value="2015-02-04"/>'), [{ path: 'Patient.deceased[x]', message: 'is not allowed (max 0)' }]],
+    ['multipleBirthInteger is the profile\'s multipleBirth[x]', afterIdentifier(FOUND, '<multipleBirthInteger value="2"/>'), [{ path: 'Patient.multipleBirth[x]', message: 'is not allowed (max 0)' }]],
+    ['deceasedString names a type deceased[x] does not have', afterIdentifier(FOUND, '<deceasedString value="no"/>'), [{ path: 'Patient', message: 'contains an element the profile does not define' }]],
+    ['deceasedboolean (the type not capitalised) is no element of the profile', afterIdentifier(FOUND, '<deceasedboolean value="false"/>'), [{ path: 'Patient', message: 'contains an element the profile does not define' }]],
+  ];
+  for (const [what, xml, expected] of cases) test(`SMSP-VAL-001 ${what}`, () => assert.deepEqual(validateMessage(xml), expected));
+
+  test('SMSP-VAL-001 a sliced element is counted against what its slices allow together (3 parameters, slices allow 2)', () => {
+    const nhs = '<parameter><name value="NHSNumber"/><valueString value="9999999999"/></parameter>';
+    assert.ok(VALID_REQUEST.includes(nhs), 'control: the request has the NHS Number parameter');
+    assert.deepEqual(validateMessage(VALID_REQUEST.replace(nhs, nhs + nhs)), [
+      { path: 'Parameters.parameter', message: 'appears more than 2 times' },
+      { path: 'Parameters.parameter[NHS Number]', message: 'appears more than 1 times' },
+    ]);
+  });
+});
