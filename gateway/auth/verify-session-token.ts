@@ -208,8 +208,17 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     // jose allows iat in the future; a token minted ahead of our clock (beyond the skew) is refused.
     if (iat > t + MAX_CLOCK_SKEW_SECONDS) throw new TokenRejected('issued in the future');
     if (exp - iat > rules.maxLifetimeSeconds) throw new TokenRejected('lifetime too long');
-    // One verified session may serve many requests. Not frozen: freezing it made the SIGKILL audit
-    // test's gateway stop answering (something downstream writes to it; to be found, issue 22).
-    return { client, payload, kind };
+    // One verified session serves many requests of the same token: frozen, claims included, so no
+    // request can change what the next one reads. (`client` is the config's own, shared anyway.)
+    return Object.freeze({ client, payload: deepFreeze(payload), kind });
   }
+}
+
+/** Freezes a decoded JSON value all the way down (claims are plain JSON: objects, arrays, scalars). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
