@@ -20,6 +20,7 @@ import { anchorPublicKey, eraseDueOutcomes, type ErasureRun } from './audit/eras
 import { atEveryUkMidnight } from './audit/uk-day.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
+import { compileProfiles } from './fhir/profile-validator.ts';
 import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from './config.ts';
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
 import { referenceData } from './audit/reference-data.ts';
@@ -132,6 +133,8 @@ function vocabularyFor(config: GatewayConfig): Vocabulary {
 export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
   const material = readKeyMaterial(config);
   const vocabulary = vocabularyFor(config);
+  // The profile rules are compiled here, before anything listens, so that no request pays for it.
+  compileProfiles();
   const log = deps.log ?? jsonLineLogger();
   const verifierFor = (c: GatewayConfig, m: { clientKeys: Map<string, string>; systemKeys: Map<string, string> }) =>
     createSessionVerifier({ clients: c.clients, clientKeys: m.clientKeys, systemKeys: m.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { gatewayHeapFlags } from './helpers/heap-flags.ts';
 
 const UNIT = 'deploy/fgm-gateway.service';
 
@@ -49,4 +50,12 @@ test('the unit runs the built gateway sandboxed, writing only its audit director
   }
   assert.equal(one('ReadWritePaths'), '/var/lib/fgm-gateway');
   assert.ok(one('User') && one('User') !== 'root', 'not root');
+});
+
+test('the unit starts Node with the heap limits npm run gateway uses (issue 22)', () => {
+  const flags = gatewayHeapFlags();
+  // Hand-written expectation: both limits, so a heap grown under load does not pass the memory aim.
+  assert.deepEqual(flags.map((f) => f.split('=')[0]).sort(), ['--max-old-space-size', '--max-semi-space-size']);
+  const exec = serviceSection(readFileSync(UNIT, 'utf8')).get('ExecStart')!.at(-1)!;
+  assert.equal(exec, `/usr/bin/node ${flags.join(' ')} /opt/fgm-gateway/dist/gateway/main.js`);
 });

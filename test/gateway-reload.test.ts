@@ -67,6 +67,22 @@ after(async () => {
   await stack?.close();
 });
 
+const tokenFor = (aud: string, sub: string) =>
+  signJwt({ iss: NEW_ISSUER, aud, iat: now(), exp: now() + 300, sub, roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: newKey.privateKey });
+const askWith = (token: string) =>
+  fetch(`${url}/api/fgm-status`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', origin: NEW_ORIGIN },
+    body: JSON.stringify({ nhsNumber: '9990000018', birthDate: BORN }),
+  });
+/** Rewrites the config file, sends SIGHUP and waits for the reload to be logged. */
+async function reloadWith(change: () => void): Promise<string> {
+  change();
+  writeFileSync(configFile, JSON.stringify(raw));
+  const reloaded = printed(/^config reloaded;[^\n]*\n/m);
+  child.kill('SIGHUP');
+  return reloaded;
+}
 const preflight = (origin: string) =>
   fetch(`${url}/api/fgm-status`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' } });
 const now = () => Math.floor(Date.now() / 1000);
@@ -129,5 +145,32 @@ describe('SIGHUP reload (SMSP-SEC-001)', () => {
     child.kill('SIGHUP');
     assert.match(await refused, /clients\.\d+\.token\.publicKeyFile/);
     assert.equal((await ask()).status, 200, 'the new client is still served with its previous key');
+  });
+
+  // The verified-token cache (issue 22) belongs to the verifier a reload replaces: nothing verified
+  // under the old keys or audience is accepted under the new ones.
+  it('SMSP-IG-002 a token accepted (and cached) before a SIGHUP is refused once its key is removed', { timeout: 30_000 }, async () => {
+    await reloadWith(() => (raw.clients.at(-1).token.publicKeyFile = 'new-portal.pub.pem'));
+    const token = tokenFor(TEST_AUDIENCE, 'cached-key');
+    assert.equal((await askWith(token)).status, 200, 'control: accepted under the key it is signed by');
+    assert.equal((await askWith(token)).status, 200, 'control: accepted again (from the cache)');
+    const rotated = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(stack.dir, 'rotated.pub.pem'), rotated.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    await reloadWith(() => (raw.clients.at(-1).token.publicKeyFile = 'rotated.pub.pem'));
+    const res = await askWith(token);
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).code, 'AUTHOR_CREDENTIALS_ERROR');
+  });
+
+  it('SMSP-IG-002 a token accepted (and cached) before a SIGHUP is refused once its audience is no longer configured', { timeout: 30_000 }, async () => {
+    await reloadWith(() => (raw.clients.at(-1).token.publicKeyFile = 'new-portal.pub.pem'));
+    const token = tokenFor(TEST_AUDIENCE, 'cached-aud');
+    assert.equal((await askWith(token)).status, 200, 'control: accepted for the configured audience');
+    await reloadWith(() => (raw.clients.at(-1).token.audience = 'https://gateway.test/another-audience'));
+    const res = await askWith(token);
+    assert.equal(res.status, 401);
+    assert.equal((await res.json()).code, 'AUTHOR_CREDENTIALS_ERROR');
+    const moved = await askWith(tokenFor('https://gateway.test/another-audience', 'cached-aud'));
+    assert.equal(moved.status, 200, 'control: the new audience is served');
   });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
 import { Cis2Refused, createCis2UserInfo, OPAQUE_TOKEN_REASON } from './cis2-userinfo.ts';
@@ -136,5 +136,40 @@ describe('CIS2 UserInfo client (SMSP-AUDIT-002)', () => {
 
   it('SMSP-AUDIT-002 a UserInfo answer about another sub than the access token\'s is answer-invalid', async () => {
     await assert.rejects(createCis2UserInfo({ config: config({ userInfoEndpoint: `${base}/me` }) })(accessToken({ sub: 'someone-else' })), refused('answer-invalid'));
+  });
+});
+
+describe('CIS2 cache and a changed key set (SMSP-AUDIT-002, issue 22)', () => {
+  const rotated = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwkOf = (k: KeyObject, kid: string) => ({ ...k.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' });
+  const idp = { keys: [jwkOf(publicKey, 'k1')], jwksFetches: 0, userInfoCalls: 0 };
+  const own = createServer((req, res) => {
+    if (req.url === '/jwks') {
+      idp.jwksFetches++;
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: idp.keys }));
+    }
+    idp.userInfoCalls++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(DOCUMENT));
+  });
+  after(() => own.close());
+
+  it('SMSP-AUDIT-002 a cached answer is not used once the key that signed its token is withdrawn from the fetched set', async (t) => {
+    // jose reads Date.now() for its refresh cooldown; only Date is mocked, the sockets stay real.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    own.listen(0, '127.0.0.1');
+    await once(own, 'listening');
+    const at = `http://127.0.0.1:${(own.address() as AddressInfo).port}`;
+    const userInfo = createCis2UserInfo({ config: config({ userInfoEndpoint: `${at}/me`, jwksUrl: `${at}/jwks`, cacheSeconds: 3600 }), now: () => Date.now() });
+    const old = accessToken({ exp: Math.floor(Date.now() / 1000) + 3000 });
+    await userInfo(old);
+    await userInfo(old);
+    assert.equal(idp.userInfoCalls, 1, 'control: the second answer came from the cache');
+    // CIS2 withdraws k1; a token signed by the new key makes jose fetch the set again (after its cooldown).
+    idp.keys = [jwkOf(rotated.publicKey, 'k2')];
+    t.mock.timers.tick(60_000);
+    const fresh = signJwt({ iss: ISSUER, sub: DOCUMENT.sub, client_id: CLIENT_ID, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 }, { alg: 'RS256', key: rotated.privateKey, kid: 'k2', header: { typ: 'at+jwt' } });
+    await userInfo(fresh);
+    assert.equal(idp.jwksFetches, 2, 'control: the key set was fetched again');
+    await assert.rejects(userInfo(old), refused('token-refused'));
   });
 });

@@ -13,7 +13,8 @@
  * refused too, as its binding cannot be proven (fail closed). UserInfo's `sub` must be the JWT's.
  *
  * Answers are cached by the token's SHA-256 (never the token) for `cacheSeconds`, never past the
- * access token's `exp`, and UserInfo's refusals for NEGATIVE_CACHE_SECONDS at most; concurrent misses for one token share one call, and at most
+ * access token's `exp` nor past a new fetch of the key set (a withdrawn key), nor across a reload
+ * (each app builds its own), and UserInfo's refusals for NEGATIVE_CACHE_SECONDS at most; concurrent misses for one token share one call, and at most
  * `maxConcurrentCalls` calls are in flight, so a busy clinic or a miss storm cannot flood CIS2.
  * Every failure throws Cis2Refused: the caller refuses the request (fail closed).
  */
@@ -155,7 +156,22 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
   };
   const inFlight = new Map<string, Promise<Cis2User>>();
   type Endpoints = { userInfo: string; keys: ReturnType<typeof createRemoteJWKSet> };
-  const remoteKeys = (url: string) => createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, ...(fetchFn === fetch ? {} : { [customFetch]: fetchFn }) });
+  // Bumped whenever the key set is fetched again: a key may have been withdrawn, so answers confirmed
+  // under the old set are forgotten, and an answer still in flight under it is not remembered.
+  // The first fetch of a set replaces nothing, so only later ones count.
+  let keysGeneration = 0;
+  const remoteKeys = (url: string) => {
+    let fetched = 0;
+    const keysFetched = ((input: RequestInfo | URL, init?: RequestInit) =>
+      fetchFn(input, init).then((res) => {
+        if (fetched++ > 0) {
+          keysGeneration++;
+          cache.clear();
+        }
+        return res;
+      })) as typeof fetch;
+    return createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, [customFetch]: keysFetched });
+  };
   let endpoint: Endpoints | undefined = config.userInfoEndpoint && config.jwksUrl ? { userInfo: config.userInfoEndpoint, keys: remoteKeys(config.jwksUrl) } : undefined;
   let discovering: Promise<Endpoints> | undefined;
   let calls = 0;
@@ -280,11 +296,13 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     if (hit) cache.delete(key);
     let pending = inFlight.get(key);
     if (!pending) {
+      const generation = keysGeneration;
       const asked = ask(token);
       pending = asked.then(({ user }) => user).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
       void asked.then(
         ({ user, exp }) => {
+          if (generation !== keysGeneration) return;
           const at = now();
           const until = Math.min(at + config.cacheSeconds * 1000, exp);
           if (until <= at) return;

@@ -7,8 +7,16 @@
  * ONLY to read `iss` (which rules); jose then checks the signature against that issuer's key and
  * algorithm allow-list, the issuer, audience and time claims (with a small clock skew), and the
  * lifetime is checked here.
+ *
+ * A verified token is remembered by its SHA-256 (never the token) until its `exp` or
+ * TOKEN_CACHE_MAX_SECONDS, whichever is sooner, in a bounded LRU: a clinician's token is the same
+ * for many queries and verifying it is the costliest step of a request (issue 22). Only the
+ * verification is remembered, never a decision: roles and RBAC are read per request from the
+ * payload by the caller. The cache belongs to this verifier, so a SIGHUP reload (which builds a
+ * new verifier from the new clients, keys and audiences) starts empty; a key set fetched again
+ * (a rotated or removed key) empties it too. Refusals are never remembered.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ClientConfig } from '../config.ts';
 
@@ -58,6 +66,11 @@ interface Issuer {
   key: KeyObject | JWTVerifyGetKey;
 }
 
+/** Verified tokens remembered at most; the least recently used go first. */
+export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+/** How long at most a verified token is remembered, in seconds, however far off its `exp`. */
+export const TOKEN_CACHE_MAX_SECONDS = 300;
+
 /** How often a token naming an unknown `kid` may make us re-fetch a key set. */
 export const JWKS_REFRESH_MS = 30_000;
 
@@ -67,12 +80,18 @@ export const JWKS_REFRESH_MS = 30_000;
  * when the fetch fails, so made-up key ids cannot turn the gateway into a load generator against
  * the identity provider. jose limits refreshes after a success only; the guard adds failures.
  */
-function remoteKeySet(url: string, fetchFn: typeof fetch = fetch): JWTVerifyGetKey {
+function remoteKeySet(url: string, fetchFn: typeof fetch = fetch, onFetched: () => void = () => {}): JWTVerifyGetKey {
   let lastAttempt = -Infinity;
   const guarded = ((input: RequestInfo | URL, init?: RequestInit) => {
     if (Date.now() - lastAttempt < JWKS_REFRESH_MS) return Promise.reject(new Error('key set fetched too recently'));
+    // Any answer may be a new set (a key removed): tokens verified by the old one are verified again.
+    // The first fetch replaces nothing; only a later one can withdraw a key.
+    const first = lastAttempt === -Infinity;
     lastAttempt = Date.now();
-    return fetchFn(input, init);
+    return fetchFn(input, init).then((res) => {
+      if (!first) onFetched();
+      return res;
+    });
   }) as typeof fetch;
   return createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_REFRESH_MS, cacheMaxAge: Infinity, timeoutDuration: 5000, [customFetch]: guarded });
 }
@@ -106,9 +125,15 @@ function reasonFor(e: unknown): string {
  */
 export function createSessionVerifier({ clients, clientKeys, systemKeys = new Map(), now = () => Math.floor(Date.now() / 1000), fetch: fetchFn }: SessionVerifierOptions): SessionVerifier {
   const byIssuer = new Map<string, Issuer>();
+  const verified = new Map<string, { session: VerifiedSession; until: number }>();
+  // Bumped when a key set is fetched again: a token verified under the previous set is not remembered.
+  let keysGeneration = 0;
   const add = (client: ClientConfig, kind: TokenKind, rules: TokenRules, keys: ReadonlyMap<string, string>) => {
     const pem = keys.get(client.id);
-    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn) });
+    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn, () => {
+      keysGeneration++;
+      verified.clear();
+    }) });
     else if (pem) byIssuer.set(rules.issuer, { client, kind, rules, key: createPublicKey(pem) });
     else throw new Error(`client ${client.id} has no ${kind} token verification key`);
   };
@@ -118,6 +143,31 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
   }
 
   return async function verifySessionToken(token) {
+    const hash = createHash('sha256').update(token).digest('base64');
+    const t0 = now();
+    const hit = verified.get(hash);
+    if (hit) {
+      verified.delete(hash);
+      // Re-inserted to mark it most recently used (a Map keeps insertion order).
+      if (t0 < hit.until) {
+        verified.set(hash, hit);
+        return hit.session;
+      }
+    }
+    const generation = keysGeneration;
+    const session = await verifyUncached(token);
+    const { exp } = session.payload as { exp: number };
+    // Until exp itself, not exp plus the clock skew: past exp the token is verified again, so the
+    // cache never accepts for longer than verification would.
+    const until = Math.min(exp, now() + TOKEN_CACHE_MAX_SECONDS);
+    if (until > now() && generation === keysGeneration) {
+      if (verified.size >= TOKEN_CACHE_MAX_ENTRIES) verified.delete(verified.keys().next().value!);
+      verified.set(hash, { session, until });
+    }
+    return session;
+  };
+
+  async function verifyUncached(token: string): Promise<VerifiedSession> {
     let header: unknown;
     let unverified: unknown;
     try {
@@ -158,6 +208,17 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     // jose allows iat in the future; a token minted ahead of our clock (beyond the skew) is refused.
     if (iat > t + MAX_CLOCK_SKEW_SECONDS) throw new TokenRejected('issued in the future');
     if (exp - iat > rules.maxLifetimeSeconds) throw new TokenRejected('lifetime too long');
-    return { client, payload, kind };
-  };
+    // One verified session serves many requests of the same token: frozen, claims included, so no
+    // request can change what the next one reads. (`client` is the config's own, shared anyway.)
+    return Object.freeze({ client, payload: deepFreeze(payload), kind });
+  }
+}
+
+/** Freezes a decoded JSON value all the way down (claims are plain JSON: objects, arrays, scalars). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PROFILE } from './constants.ts';
 import { loadProfiles } from './profile-snapshots.ts';
-import { validateMessage, type Violation } from './profile-validator.ts';
+import { compileProfiles, validateMessage, type Violation } from './profile-validator.ts';
 import { parseXml, type XmlNode } from './xml.ts';
 import { example, has, movedLast, variants, withChild, without, withValue } from '../../test/helpers/fhir-fixtures.ts';
 
@@ -290,5 +290,39 @@ describe('profile validator: reading meta and the first entry', () => {
   test('the first entry is judged by its resource, whatever comes before it (fullUrl)', () => {
     const swapped = ERROR.replace(/(<entry>)(<resource><MessageHeader>.*?<\/entry>)(<entry>)(.*?<\/entry>)/, '$3<fullUrl value="urn:uuid:x"/>$4$1$2');
     assert.deepEqual(validateMessage(swapped), [{ path: 'Bundle.entry', message: 'the first entry must be a MessageHeader' }]);
+  });
+});
+
+describe('profile validator: the compiled plan (issue 22)', () => {
+  test('compileProfiles compiles every snapshot file once, by its canonical URL', () => {
+    const plans = compileProfiles();
+    assert.deepEqual([...plans.keys()].sort(), FILES.map((f) => snapshot(f).url).sort());
+    for (const f of FILES) assert.equal(plans.get(snapshot(f).url)!.type, snapshot(f).elements[0]!.path, f);
+    assert.equal(compileProfiles(), plans, 'the second call (every message) reuses the compiled plan');
+  });
+});
+
+describe('profile validator: choice elements and sliced maxima in the compiled plan (issue 22)', () => {
+  // Hand-read from the snapshots: spine-ris-patient-1-0 has Patient.deceased[x] (boolean|dateTime)
+  // and Patient.multipleBirth[x] (boolean|integer), both max 0; spine-ris-parameters-1-0 has
+  // Parameters.parameter max 1, sliced (closed, by name) into Risk Indicator 1..1 and NHS Number 1..1.
+  const FOUND = example('query-response-2-0-indicator-found');
+  const afterIdentifier = (xml: string, el: string) => xml.replace('<value value="1234567890"/></identifier>', `<value value="1234567890"/></identifier>${el}`);
+  const cases: [string, string, Violation[]][] = [
+    ['deceasedBoolean is the profile\'s deceased[x]', afterIdentifier(FOUND, '<deceasedBoolean value="false"/>'), [{ path: 'Patient.deceased[x]', message: 'is not allowed (max 0)' }]],
+    ['deceasedDateTime is the profile\'s deceased[x]', afterIdentifier(FOUND, '<deceasedDateTime value="2015-02-04"/>'), [{ path: 'Patient.deceased[x]', message: 'is not allowed (max 0)' }]],
+    ['multipleBirthInteger is the profile\'s multipleBirth[x]', afterIdentifier(FOUND, '<multipleBirthInteger value="2"/>'), [{ path: 'Patient.multipleBirth[x]', message: 'is not allowed (max 0)' }]],
+    ['deceasedString names a type deceased[x] does not have', afterIdentifier(FOUND, '<deceasedString value="no"/>'), [{ path: 'Patient', message: 'contains an element the profile does not define' }]],
+    ['deceasedboolean (the type not capitalised) is no element of the profile', afterIdentifier(FOUND, '<deceasedboolean value="false"/>'), [{ path: 'Patient', message: 'contains an element the profile does not define' }]],
+  ];
+  for (const [what, xml, expected] of cases) test(`SMSP-VAL-001 ${what}`, () => assert.deepEqual(validateMessage(xml), expected));
+
+  test('SMSP-VAL-001 a sliced element is counted against what its slices allow together (3 parameters, slices allow 2)', () => {
+    const nhs = '<parameter><name value="NHSNumber"/><valueString value="9999999999"/></parameter>';
+    assert.ok(VALID_REQUEST.includes(nhs), 'control: the request has the NHS Number parameter');
+    assert.deepEqual(validateMessage(VALID_REQUEST.replace(nhs, nhs + nhs)), [
+      { path: 'Parameters.parameter', message: 'appears more than 2 times' },
+      { path: 'Parameters.parameter[NHS Number]', message: 'appears more than 1 times' },
+    ]);
   });
 });

@@ -58,105 +58,155 @@ const FORMATS: Record<string, RegExp> = {
   oid: /^urn:oid:[0-2](\.[1-9]\d*)+$/,
 };
 
-/** The type a child element's name selects: `valueString` under `value[x]` is a `string`. */
-function typeFor(def: ElementDef, name: string): string | undefined {
-  // Several types on a non-choice element are Reference targets; no type is a nameReference.
-  if (!def.name.endsWith('[x]')) return def.name === name ? (def.types[0] ?? '') : undefined;
-  const stem = def.name.slice(0, -3);
-  if (!name.startsWith(stem)) return undefined;
-  const rest = name.slice(stem.length);
-  return def.types.find((t) => t.charAt(0).toUpperCase() + t.slice(1) === rest);
+const capitalised = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
+
+/**
+ * One element definition compiled for validation (issue 22): the walk looks a child element up by
+ * its XML name instead of searching the definitions, and reads the slices' discriminator values
+ * instead of walking the snapshot for them, per message.
+ */
+interface Rule {
+  def: ElementDef;
+  /** Whether this is its profile's root (where a `Resource` type is the resource itself). */
+  root: boolean;
+  known: boolean;
+  children: Rule[];
+  /** A child element's XML name -> the index of its rule and the type the name selects (`valueString` -> `string`). */
+  byName: Map<string, { at: number; type: string }>;
+  /** For a sliced element: the most members its slices allow, and each slice with its discriminator values. */
+  max: number;
+  slices: { rule: Rule; keys: (string | undefined)[] }[];
 }
 
-const cardinality = (def: ElementDef, count: number, path: string, out: Violation[]) => {
-  if (count < def.min) out.push({ path, message: count === 0 ? 'is required' : `must appear at least ${def.min} times` });
-  else if (count > def.max) out.push({ path, message: def.max === 0 ? 'is not allowed (max 0)' : `appears more than ${def.max} times` });
+/** A profile compiled once: its resource type and its root rule. */
+interface Plan {
+  type: string;
+  root: Rule;
+}
+
+/** Elements whose children the walk never reads: primitives, extensions, resources held by another. */
+const leaf = (def: ElementDef, root: boolean) => def.types.length === 1 && (isPrimitive(def.types[0]!) || def.types[0] === 'Extension' || (def.types[0] === 'Resource' && !root));
+
+/** Compiles `def` and what is below it; `rules` makes a shared definition (a nameReference) one rule. */
+function compile(def: ElementDef, profile: Profile, rules: Map<ElementDef, Rule>): Rule {
+  const done = rules.get(def);
+  if (done) return done;
+  const root = def === profile.root;
+  // The slicing entry's max, unless its own slices allow more: some FGM-IS profiles write 1 for a pair of slices.
+  const max = def.slicing ? Math.max(def.max, def.slices.reduce((n, sl) => n + sl.max, 0)) : def.max;
+  const rule: Rule = { def, root, known: isKnownType(def), children: [], byName: new Map(), max, slices: [] };
+  rules.set(def, rule);
+  if (!leaf(def, root)) {
+    childrenOf(def, profile).forEach((d, at) => {
+      // Several types on a non-choice element are Reference targets; no type is a nameReference.
+      const names: [string, string][] = d.name.endsWith('[x]') ? d.types.map((t) => [d.name.slice(0, -3) + capitalised(t), t]) : [[d.name, d.types[0] ?? '']];
+      // The first definition a name selects is the one it belongs to.
+      for (const [name, type] of names) if (!rule.byName.has(name)) rule.byName.set(name, { at, type });
+      rule.children.push(compile(d, profile, rules));
+    });
+  }
+  for (const sl of def.slices) rule.slices.push({ rule: compile(sl, profile, rules), keys: def.slicing!.discriminator.map((d) => fixedAt(sl, d)) });
+  return rule;
+}
+
+let plans: Map<string, Plan> | undefined;
+
+/**
+ * The profiles compiled into rules, once: the gateway calls it at start so that no request pays
+ * for it; validateMessage calls it too.
+ */
+export function compileProfiles(): Map<string, Plan> {
+  if (plans) return plans;
+  const compiled = new Map<string, Plan>();
+  for (const [url, profile] of loadProfiles()) compiled.set(url, { type: profile.type, root: compile(profile.root, profile, new Map()) });
+  plans = compiled;
+  return compiled;
+}
+
+const cardinality = (min: number, max: number, count: number, path: string, out: Violation[]) => {
+  if (count < min) out.push({ path, message: count === 0 ? 'is required' : `must appear at least ${min} times` });
+  else if (count > max) out.push({ path, message: max === 0 ? 'is not allowed (max 0)' : `appears more than ${max} times` });
 };
 
-/** The slicing entry's max, unless its own slices allow more: some FGM-IS profiles write 1 for a pair of slices. */
-const slicedMax = (def: ElementDef) => Math.max(def.max, def.slices.reduce((n, s) => n + s.max, 0));
+type Member = { el: XmlElement; type: string };
 
 class Walker {
   readonly out: Violation[] = [];
   constructor(
-    readonly profiles: Map<string, Profile>,
+    readonly plans: Map<string, Plan>,
     readonly infer?: ReadonlyMap<string, string>,
   ) {}
 
   /** A resource against the profile it declares (`expect`: the profile it must declare, if any). */
   resource(el: XmlElement, path: string, expect?: string) {
     const declared = el.children.find((c) => c.name === 'meta' && isFhir(c))?.children.filter((c) => c.name === 'profile' && isFhir(c)).map((c) => c.attrs.value ?? '') ?? [];
-    const inferred = declared.length === 0 ? this.profiles.get(this.infer?.get(el.name) ?? '') : undefined;
+    const inferred = declared.length === 0 ? this.plans.get(this.infer?.get(el.name) ?? '') : undefined;
     if (inferred) {
       this.out.push({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
-      return this.element(el, inferred.root, inferred.type, inferred.root.types[0]!, inferred);
+      return this.element(el, inferred.root, inferred.type, inferred.root.def.types[0]!);
     }
     if (expect && !declared.includes(expect)) return this.out.push({ path, message: `must declare the profile ${expect}` });
-    const profile = declared.map((u) => this.profiles.get(u)).find((p) => p !== undefined);
-    if (!profile) return this.out.push({ path, message: 'declares no FGM-IS profile' });
-    if (profile.type !== el.name) return this.out.push({ path: profile.type, message: 'is not the resource type its declared profile constrains' });
-    this.element(el, profile.root, profile.type, profile.root.types[0]!, profile);
+    const plan = declared.map((u) => this.plans.get(u)).find((p) => p !== undefined);
+    if (!plan) return this.out.push({ path, message: 'declares no FGM-IS profile' });
+    if (plan.type !== el.name) return this.out.push({ path: plan.type, message: 'is not the resource type its declared profile constrains' });
+    this.element(el, plan.root, plan.type, plan.root.def.types[0]!);
   }
 
-  element(el: XmlElement, def: ElementDef, path: string, type: string, profile: Profile) {
+  element(el: XmlElement, rule: Rule, path: string, type: string) {
+    const { def } = rule;
     if (type !== 'xhtml') this.markup(el, path, type);
     if (isPrimitive(type)) return this.primitive(el, def, path, type);
-    if (type === 'Resource' && def !== profile.root) return this.contained(el, path);
+    if (type === 'Resource' && !rule.root) return this.contained(el, path);
     if (type === 'Extension') {
       if (def.name === 'modifierExtension') this.out.push({ path, message: 'is a modifier extension no FGM-IS profile defines' });
       else if (!el.attrs.url) this.out.push({ path, message: 'has no url' });
       return;
     }
-    if (!isKnownType(def)) return this.out.push({ path, message: 'is of a type the validator cannot check' });
+    if (!rule.known) return this.out.push({ path, message: 'is of a type the validator cannot check' });
     if (el.attrs.value !== undefined) this.out.push({ path, message: 'is not a primitive and cannot have a value' });
-    const defs = childrenOf(def, profile);
-    const groups = defs.map(() => [] as { el: XmlElement; type: string }[]);
+    const groups = rule.children.map(() => [] as Member[]);
     let last = -1;
     let unknown = false;
     for (const child of el.children) {
       // Narrative.div is the one element outside the FHIR namespace: XHTML.
-      if (!isFhir(child) && !(type === 'Narrative' && child.name === 'div' && child.ns === XHTML)) {
+      const found = isFhir(child) || (type === 'Narrative' && child.name === 'div' && child.ns === XHTML) ? rule.byName.get(child.name) : undefined;
+      if (!found) {
         unknown = true;
         continue;
       }
-      const at = defs.findIndex((d) => typeFor(d, child.name) !== undefined);
-      if (at < 0) {
-        unknown = true;
-        continue;
-      }
-      if (at < last) this.out.push({ path: `${path}.${defs[at]!.name}`, message: 'is out of order (DSTU2 element order)' });
-      last = Math.max(last, at);
-      groups[at]!.push({ el: child, type: typeFor(defs[at]!, child.name)! });
+      if (found.at < last) this.out.push({ path: `${path}.${rule.children[found.at]!.def.name}`, message: 'is out of order (DSTU2 element order)' });
+      last = Math.max(last, found.at);
+      groups[found.at]!.push({ el: child, type: found.type });
     }
     if (unknown) this.out.push({ path, message: 'contains an element the profile does not define' });
     // Paths are the profile's, with the slice they are in: Practitioner.identifier[Local Identifier].value.
-    defs.forEach((d, i) => (d.slicing ? this.sliced(groups[i]!, d, `${path}.${d.name}`, profile) : this.group(groups[i]!, d, `${path}.${d.name}`, profile)));
+    rule.children.forEach((r, i) => (r.def.slicing ? this.sliced(groups[i]!, r, `${path}.${r.def.name}`) : this.group(groups[i]!, r, `${path}.${r.def.name}`)));
   }
 
-  group(members: { el: XmlElement; type: string }[], def: ElementDef, path: string, profile: Profile) {
-    cardinality(def, members.length, path, this.out);
-    if (def.max === 0) return;
-    for (const m of members) this.element(m.el, def, path, m.type, profile);
+  group(members: Member[], rule: Rule, path: string) {
+    cardinality(rule.def.min, rule.def.max, members.length, path, this.out);
+    if (rule.def.max === 0) return;
+    for (const m of members) this.element(m.el, rule, path, m.type);
   }
 
   /** Each member goes to the slice whose fixed discriminator values it carries. */
-  sliced(members: { el: XmlElement; type: string }[], def: ElementDef, path: string, profile: Profile) {
-    const { discriminator, ordered, closed } = def.slicing!;
-    cardinality({ ...def, max: slicedMax(def) }, members.length, path, this.out);
-    const bySlice = def.slices.map(() => [] as typeof members);
+  sliced(members: Member[], rule: Rule, path: string) {
+    const { discriminator, ordered, closed } = rule.def.slicing!;
+    cardinality(rule.def.min, rule.max, members.length, path, this.out);
+    const bySlice = rule.slices.map(() => [] as Member[]);
     let last = -1;
     for (const m of members) {
-      const at = def.slices.findIndex((s) => discriminator.every((d) => valueAt(m.el, d) === fixedAt(s, d)));
+      const at = rule.slices.findIndex((s) => discriminator.every((d, i) => valueAt(m.el, d) === s.keys[i]));
       if (at < 0) {
         if (closed) this.out.push({ path, message: "matches none of the profile's slices" });
-        else this.element(m.el, def, path, m.type, profile);
+        else this.element(m.el, rule, path, m.type);
         continue;
       }
-      if (ordered && at < last) this.out.push({ path: `${path}[${def.slices[at]!.sliceName}]`, message: 'is out of order (the slicing is ordered)' });
+      if (ordered && at < last) this.out.push({ path: `${path}[${rule.slices[at]!.rule.def.sliceName}]`, message: 'is out of order (the slicing is ordered)' });
       last = Math.max(last, at);
       bySlice[at]!.push(m);
     }
-    def.slices.forEach((s, i) => this.group(bySlice[i]!, s, `${path}[${s.sliceName}]`, profile));
+    rule.slices.forEach((s, i) => this.group(bySlice[i]!, s.rule, `${path}[${s.rule.def.sliceName}]`));
   }
 
   /**
@@ -209,7 +259,7 @@ export function validateMessage(message: string | XmlElement, { inferProfiles }:
     root = parsed.value;
   } else root = message;
   if (root.name !== 'Bundle' || !isFhir(root)) return [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }];
-  const walker = new Walker(loadProfiles(), inferProfiles && PROFILE_FOR[inferProfiles]);
+  const walker = new Walker(compileProfiles(), inferProfiles && PROFILE_FOR[inferProfiles]);
   walker.resource(root, 'Bundle', PROFILE.bundle);
   // A message Bundle starts with its MessageHeader (DSTU2 Bundle, type message).
   const first = root.children.find((c) => c.name === 'entry' && isFhir(c))?.children.find((c) => c.name === 'resource')?.children.find(isFhir);

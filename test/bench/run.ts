@@ -3,7 +3,10 @@
  * `npm run bench`: the simulator and the gateway (audit on, synchronous writes) as child
  * processes, and in one run: throughput and latency through the gateway vs straight to the
  * simulator, the cost of each hot-path stage, gateway RSS at 200 connections, and the widget's
- * size and connect-to-alert time in headless Chromium. Writes results.json and RESULTS.md here.
+ * size and connect-to-alert time in headless Chromium. Writes results.json and RESULTS.md under
+ * test/bench/out/ (ignored) and prints them; `npm run bench -- --write` also updates the committed
+ * test/bench/RESULTS.md and results.json, on purpose. Gateways start with the heap flags of
+ * `npm run gateway` (and once without them, to measure what the flags cost and save).
  * BENCH_CPU_PROF=<dir> makes each gateway child write a V8 CPU profile there (open it in Chrome
  * DevTools) to find what to make faster.
  * Loopback only; every loop is bounded in count and time.
@@ -11,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -27,12 +30,20 @@ import { buildQueryResponse, parseQueryResponse } from '../../gateway/fhir/respo
 import { readKeyMaterial } from '../../gateway/key-material.ts';
 import { createPki } from '../../demo/pki.ts';
 import { launchChromium } from '../helpers/browser.ts';
+import { gatewayHeapFlags } from '../helpers/heap-flags.ts';
 import { signJwt } from '../helpers/jwt.ts';
 import { closedLoop, openLoop, type LoadResult } from './load.ts';
-import { nginxCeiling, scaleOutRuns } from './scale-out.ts';
+import { scaleOutRuns, startNginx } from './scale-out.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CAPPED_HEAP = '--max-semi-space-size=4 --max-old-space-size=64';
+/** The heap flags `npm run gateway` and the systemd unit start Node with. */
+const HEAP_FLAGS = gatewayHeapFlags().join(' ');
+/** `--write`: update the committed RESULTS.md and results.json; otherwise only test/bench/out/. */
+const WRITE = process.argv.includes('--write');
+/** Rounds of gateway and nginx alternating, so that a busy moment on the machine hits both. */
+const ROUNDS = 3;
+/** The widget's gzip budget, as its size test enforces it. */
+const WIDGET_BUDGET = Number(/gzip <= (\d+)/.exec(readFileSync(new URL('../widget-size.test.ts', import.meta.url), 'utf8'))?.[1] ?? NaN);
 const dir = mkdtempSync(join(tmpdir(), 'fgm-bench-'));
 const children: ChildProcess[] = [];
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -135,7 +146,8 @@ async function main() {
     return file;
   };
   const configOn = config('audit-on');
-  const gateway = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: configOn });
+  // As `npm run gateway` starts it: with its heap flags.
+  const gateway = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: configOn, NODE_OPTIONS: HEAP_FLAGS });
   const now = Math.floor(Date.now() / 1000);
   const token = signJwt({ iss: 'https://bench.test', aud: 'gw', iat: now, nbf: now, exp: now + 3000, sub: 'bench', roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey });
 
@@ -196,8 +208,12 @@ async function main() {
     roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: 'm', spineResponseId: 's',
     outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true,
   };
+  // A clinician's token repeats (the cache answers); a new token is verified in full.
+  const fresh = Array.from({ length: 2000 }, (_, i) => signJwt({ iss: 'https://bench.test', aud: 'gw', iat: now, nbf: now, exp: now + 3000, sub: `b${i}`, roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey }));
+  let next = 0;
   const stages = {
-    tokenVerify: await stage(2000, () => verify(token)),
+    tokenVerifyRepeated: await stage(2000, () => verify(token)),
+    tokenVerifyNew: await stage(2000, () => verify(fresh[next++]!)),
     xmlBuild: await stage(2000, () => buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: '200000000111', destinationAsid: '990101234567', author: { kind: 'local', localId: 'b' }, organization: { odsCode: 'RX1', name: 'B' } })),
     tlsCallToSpine: await stage(500, direct),
     xmlParseValidate: await stage(2000, () => parseQueryResponse(answer)),
@@ -217,16 +233,16 @@ async function main() {
   log('audit on vs off');
   gateway.proc.kill('SIGTERM');
   await once(gateway.proc, 'exit');
-  const fresh = async (audit: 'on' | 'off') => {
-    const g = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: config(`fresh-${audit}`), BENCH_AUDIT: audit });
+  const freshGateway = async (audit: 'on' | 'off') => {
+    const g = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: config(`fresh-${audit}`), BENCH_AUDIT: audit, NODE_OPTIONS: HEAP_FLAGS });
     await closedLoop({ connections: 32, seconds: 2, send: viaGateway(g.url) });
     const r = await closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(g.url) });
     g.proc.kill('SIGTERM');
     await once(g.proc, 'exit');
     return r;
   };
-  const auditOn = await fresh('on');
-  const maxGatewayAuditOff = await fresh('off');
+  const auditOn = await freshGateway('on');
+  const maxGatewayAuditOff = await freshGateway('off');
 
   // Several gateways on the shared engines, against one on SQLite (auditOn, measured the same way).
   log('scale-out: 1, 2 and 3 gateways on PostgreSQL and the Redis budget');
@@ -237,22 +253,51 @@ async function main() {
     send: viaGateway,
   });
   if (scaleOut.skipped) log(`scale-out skipped: ${scaleOut.skipped}`);
-  log('nginx TLS-MA pass-through ceiling');
-  const passThrough = await nginxCeiling({
-    seconds: SECONDS, dir, port: await freePort(), spineUrl, body: directXml,
+  // One gateway on SQLite against nginx relaying the same bytes to the same simulator, in
+  // alternating rounds: the ratio is of totals over the rounds, so neither side gets a quiet moment alone.
+  log(`gateway vs nginx TLS-MA pass-through, ${ROUNDS} interleaved rounds`);
+  const nginx = await startNginx({
+    dir, port: await freePort(), spineUrl, body: directXml,
     tls: { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert },
     send: (url, body) => () => post(gwAgent, url, body, { 'content-type': 'application/fhir+xml' }),
   });
-  if (passThrough.skipped) log(`pass-through skipped: ${passThrough.skipped}`);
+  if (nginx.skipped) log(`pass-through skipped: ${nginx.skipped}`);
+  const rounds: { gateway: LoadResult; nginx?: LoadResult }[] = [];
+  const one = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: config('vs-nginx'), NODE_OPTIONS: HEAP_FLAGS });
+  try {
+    await closedLoop({ connections: 32, seconds: 1, send: viaGateway(one.url) });
+    for (let i = 0; i < ROUNDS; i++) {
+      const g = await closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(one.url) });
+      rounds.push({ gateway: g, ...(nginx.send ? { nginx: await closedLoop({ connections: 32, seconds: SECONDS, send: nginx.send }) } : {}) });
+    }
+  } finally {
+    one.proc.kill('SIGTERM');
+    await once(one.proc, 'exit');
+    await nginx.close();
+  }
+  const total = (xs: (LoadResult | undefined)[]) => xs.reduce((n, x) => n + (x?.rps ?? 0), 0);
+  const middle = (xs: LoadResult[]) => [...xs].sort((p, q) => p.rps - q.rps)[Math.floor(xs.length / 2)]!;
+  const passThrough = nginx.send
+    ? { result: middle(rounds.map((r) => r.nginx!)), rounds, gatewayToNginx: Math.round((total(rounds.map((r) => r.gateway)) / total(rounds.map((r) => r.nginx))) * 100) / 100 }
+    : { skipped: nginx.skipped, rounds };
+  const sqliteOneGateway = middle(rounds.map((r) => r.gateway));
 
-  // V8 grows the heap under load rather than collect more often; an operator short of memory can
-  // cap it. The same 200-connection run on a fresh gateway with the heap capped (NODE_OPTIONS).
-  log('RSS at 200 connections with a capped heap');
-  const capped = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: config('fresh-capped'), NODE_OPTIONS: CAPPED_HEAP });
-  await closedLoop({ connections: 32, seconds: 1, send: viaGateway(capped.url) });
-  const { peakRssMb: cappedPeakRss, result: cappedAt200 } = await rssAt200(capped);
-  capped.proc.kill('SIGTERM');
-  await once(capped.proc, 'exit');
+  // The heap flags on and off, each on a fresh gateway measured the same way: maximum throughput,
+  // then peak RSS at 200 connections. On first, so neither has the machine warmer.
+  const heap = async (flags: string) => {
+    const g = await child('test/bench/gateway-child.mjs', { FGM_GATEWAY_CONFIG: config(`heap-${flags ? 'on' : 'off'}`), NODE_OPTIONS: flags });
+    try {
+      await closedLoop({ connections: 32, seconds: 1, send: viaGateway(g.url) });
+      const max = await closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(g.url) });
+      return { max, ...(await rssAt200(g)) };
+    } finally {
+      g.proc.kill('SIGTERM');
+      await once(g.proc, 'exit');
+    }
+  };
+  log(`heap flags on (${HEAP_FLAGS}) and off: throughput and RSS at 200 connections`);
+  const heapOn = await heap(HEAP_FLAGS);
+  const heapOff = await heap('');
 
   const addedP99 = Math.round((openGateway.latencyMs.p99 - openDirect.latencyMs.p99) * 100) / 100;
   const results = {
@@ -261,14 +306,24 @@ async function main() {
     secondsPerRun: SECONDS,
     throughput: { direct: maxDirect, gateway: maxGateway, gatewayAuditOn: auditOn, gatewayAuditOff: maxGatewayAuditOff, gatewayShareOfDirect: Math.round((maxGateway.rps / maxDirect.rps) * 100) / 100, cpuMsPerRequest: { direct: cpuDirect, gateway: cpuGateway } },
     openLoop: { rate, direct: openDirect, gateway: openGateway, addedP99Ms: addedP99, addedP50Ms: Math.round((openGateway.latencyMs.p50 - openDirect.latencyMs.p50) * 100) / 100 },
-    memory: { idleRssMb, peakRssMbAt200: peakRss, at200, cappedHeap: { nodeOptions: CAPPED_HEAP, peakRssMbAt200: cappedPeakRss, at200: cappedAt200 } },
+    memory: {
+      idleRssMb, peakRssMbAt200: peakRss, at200, heapFlags: HEAP_FLAGS,
+      flagsOn: { maxThroughput: heapOn.max, peakRssMbAt200: heapOn.peakRssMb, at200: heapOn.result },
+      flagsOff: { maxThroughput: heapOff.max, peakRssMbAt200: heapOff.peakRssMb, at200: heapOff.result },
+    },
     stages: { ...stages, auditWriteGrouped },
-    scaleOut: { sqliteOneGateway: auditOn, ...scaleOut, nginxPassThrough: passThrough },
-    widget: { ...widgetSize, connectToAlertMs },
+    scaleOut: { sqliteOneGateway, ...scaleOut, nginxPassThrough: passThrough },
+    widget: { ...widgetSize, budgetGzipBytes: WIDGET_BUDGET, connectToAlertMs },
   };
-  writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(new URL('./RESULTS.md', import.meta.url), markdown(results));
+  // The committed figures change only on purpose (--write); every run leaves its own under out/.
+  const out = new URL('./out/', import.meta.url);
+  mkdirSync(out, { recursive: true });
+  for (const where of WRITE ? [out, new URL('./', import.meta.url)] : [out]) {
+    writeFileSync(new URL('results.json', where), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(new URL('RESULTS.md', where), markdown(results));
+  }
   console.log(markdown(results));
+  log(WRITE ? 'wrote test/bench/RESULTS.md and results.json (and out/)' : 'figures in test/bench/out/ (npm run bench -- --write updates test/bench/RESULTS.md)');
 }
 
 async function widgetTiming(gatewayUrl: string, port: number, token: string): Promise<{ medianMs: number; runs: number[] }> {
@@ -311,12 +366,22 @@ async function widgetTiming(gatewayUrl: string, port: number, token: string): Pr
   }
 }
 
+/** The in-process stages one request pays, summed (a repeated token: the cache's answer). */
+function stageBound(r: any): string {
+  const st = r.stages;
+  const us = st.tokenVerifyRepeated.meanUs + st.xmlBuild.meanUs + st.xmlParseValidate.meanUs + st.auditWriteGrouped.meanUs;
+  return `${us} µs: token ${st.tokenVerifyRepeated.meanUs} (a new token ${st.tokenVerifyNew.meanUs}), build ${st.xmlBuild.meanUs}, parse and validate ${st.xmlParseValidate.meanUs}, audit grouped ${st.auditWriteGrouped.meanUs}`;
+}
+
 function markdown(r: any): string {
   const t = r.throughput;
   const o = r.openLoop;
   const row = (name: string, value: string, target: string, met: boolean | null, note = '') => `| ${name} | ${value} | ${target} | ${met === null ? '–' : met ? 'met' : '**missed**'} | ${note} |`;
   const cpuSum = (c: Record<string, number>) => Math.round(Object.values(c).reduce((a, b) => a + b, 0) * 100) / 100;
   const cpu = (c: Record<string, number>) => Object.entries(c).filter(([, ms]) => ms > 0).map(([k, ms]) => `${k} ${ms} ms`).join(', ');
+  const m = r.memory;
+  const s = r.scaleOut;
+  const heapCost = Math.round((1 - m.flagsOn.maxThroughput.rps / m.flagsOff.maxThroughput.rps) * 100);
   const lat = (x: LoadResult) => `${x.rps}/s, p50 ${x.latencyMs.p50} ms, p99 ${x.latencyMs.p99} ms, p99.9 ${x.latencyMs.p999} ms`;
   return [
     '# fgm-status benchmark',
@@ -326,17 +391,19 @@ function markdown(r: any): string {
     '',
     '| figure | value | target | | note |',
     '|---|---|---|---|---|',
-    row('gateway added latency p99 (open loop)', `${o.addedP99Ms} ms at ${o.rate}/s (p50 +${o.addedP50Ms} ms)`, '≤ 1.5 ms', o.addedP99Ms <= 1.5, `best of two interleaved runs each; the audit record's own disk sync (${r.stages.auditWriteAlone.meanUs} µs mean) comes before every answer, and p99 on shared cores is scheduling stalls`),
+    row('gateway CPU per answered request (max throughput, audit writer included)', `${t.cpuMsPerRequest.gateway.gateway} ms`, '≤ 0.9 ms', t.cpuMsPerRequest.gateway.gateway <= 0.9, `bound: the in-process stages below (${stageBound(r)}) are CPU the gateway spends per request; the rest is HTTP, TLS to Spine and the event loop`),
+    row('gateway added latency p99 (open loop)', `${o.addedP99Ms} ms at ${o.rate}/s (p50 +${o.addedP50Ms} ms)`, '≤ 3 ms', o.addedP99Ms <= 3, `best of two interleaved runs each; bound: the audit record's own disk sync (${r.stages.auditWriteAlone.meanUs} µs mean, p99 ${r.stages.auditWriteAlone.p99Us} µs) comes before every answer, and p99 on shared cores is scheduling stalls`),
     row('straight to the simulator (open loop)', lat(o.direct), '', null),
     row('through the gateway (open loop)', lat(o.gateway), '', null),
+    row('throughput, 1 gateway on SQLite vs nginx TLS-MA pass-through', s.nginxPassThrough?.gatewayToNginx !== undefined ? `${s.nginxPassThrough.gatewayToNginx} (${s.sqliteOneGateway.rps}/s vs ${s.nginxPassThrough.result.rps}/s, middle of ${s.nginxPassThrough.rounds.length} interleaved rounds)` : `not measured: ${s.nginxPassThrough?.skipped}`, '≥ 0.6', s.nginxPassThrough?.gatewayToNginx === undefined ? null : s.nginxPassThrough.gatewayToNginx >= 0.6, `bound: all processes share ${r.machine.cores} cores and the gateway spends ${cpuSum(t.cpuMsPerRequest.gateway)} ms CPU per request across them ⇒ at most ${Math.round((r.machine.cores * 1000) / cpuSum(t.cpuMsPerRequest.gateway))}/s`),
     row('max throughput, simulator direct', `${t.direct.rps}/s`, '', null),
-    row('max throughput, gateway (audit on, synchronous)', `${t.gateway.rps}/s = ${Math.round(t.gatewayShareOfDirect * 100)}% of direct`, '≥ 60% of direct', t.gatewayShareOfDirect >= 0.6, `bound: all three processes share ${r.machine.cores} cores, ${cpuSum(t.cpuMsPerRequest.gateway)} ms CPU per request ⇒ at most ${Math.round((r.machine.cores * 1000) / cpuSum(t.cpuMsPerRequest.gateway))}/s`),
+    row('max throughput, gateway (audit on, synchronous)', `${t.gateway.rps}/s = ${Math.round(t.gatewayShareOfDirect * 100)}% of direct`, '', null),
     row('CPU per request, straight to the simulator', cpu(t.cpuMsPerRequest.direct), '', null, 'CPU ms per answered request in each process during the maximum-throughput run'),
     row('CPU per request, through the gateway', cpu(t.cpuMsPerRequest.gateway), '', null, 'the gateway process includes its audit writer thread'),
     row('max throughput, audit on vs off (fresh gateways)', `${t.gatewayAuditOn.rps}/s on, ${t.gatewayAuditOff.rps}/s off`, '', null, `audit costs ${Math.round((1 - t.gatewayAuditOn.rps / t.gatewayAuditOff.rps) * 100)}% of throughput`),
-    row('gateway RSS at 200 concurrent connections', `${r.memory.peakRssMbAt200} MB (idle: ${r.memory.idleRssMb} MB) at ${r.memory.at200.rps}/s`, '≤ 120 MB', r.memory.peakRssMbAt200 <= 120, 'V8 defaults; the built gateway: main and audit writer isolates. Heap growth under load, not a leak'),
-    row('… with the heap capped', `${r.memory.cappedHeap.peakRssMbAt200} MB at ${r.memory.cappedHeap.at200.rps}/s`, '≤ 120 MB', r.memory.cappedHeap.peakRssMbAt200 <= 120, `NODE_OPTIONS="${r.memory.cappedHeap.nodeOptions}": more frequent GC`),
-    row('widget size', `${r.widget.minBytes} B min, ${r.widget.gzipBytes} B gzip, ${r.widget.brotliBytes} B brotli`, '≤ 8 KB gzip', r.widget.gzipBytes <= 8192),
+    row('gateway RSS at 200 concurrent connections, as npm run gateway starts it', `${m.flagsOn.peakRssMbAt200} MB (the bench's long-running gateway: ${m.peakRssMbAt200} MB, idle ${m.idleRssMb} MB)`, '≤ 120 MB', m.flagsOn.peakRssMbAt200 <= 120, `heap flags ${m.heapFlags}; without them (V8 defaults): ${m.flagsOff.peakRssMbAt200} MB. Main and audit writer isolates`),
+    row('max throughput, heap flags on vs off (fresh gateways)', `${m.flagsOn.maxThroughput.rps}/s on, ${m.flagsOff.maxThroughput.rps}/s off (${heapCost}% less)`, '≤ 10% less', heapCost <= 10, 'the price of the smaller heap: more frequent collection'),
+    row('widget size', `${r.widget.minBytes} B min, ${r.widget.gzipBytes} B gzip, ${r.widget.brotliBytes} B brotli`, `≤ ${r.widget.budgetGzipBytes} B gzip (test/widget-size.test.ts)`, r.widget.gzipBytes <= r.widget.budgetGzipBytes),
     row('widget connect-to-alert (median)', `${r.widget.connectToAlertMs.medianMs} ms`, '≤ 150 ms', r.widget.connectToAlertMs.medianMs <= 150, 'includes the gateway and simulator round trip'),
     '',
     ...scaleOutRows(r),
@@ -346,7 +413,7 @@ function markdown(r: any): string {
     '|---|---|---|',
     ...Object.entries(r.stages).map(([k, v]: [string, any]) => `| ${k} | ${v.meanUs} | ${v.p99Us ?? '–'} |`),
     '',
-    'auditWriteAlone is one record per synchronous=FULL commit; auditWriteGrouped is 300 concurrent records sharing commits (group commit), per record.',
+    'tokenVerifyRepeated is the same token again (the verified-token cache); tokenVerifyNew a token not seen before. auditWriteAlone is one record per synchronous=FULL commit; auditWriteGrouped is 300 concurrent records sharing commits (group commit), per record.',
     '',
   ].join('\n');
 }
@@ -368,7 +435,7 @@ function scaleOutRows(r: any): string[] {
     s.nginxPassThrough?.result ? `| nginx TLS-MA pass-through to the same simulator | ${ceiling}/s | ${s.nginxPassThrough.result.latencyMs.p99} ms | 1 |` : `| nginx TLS-MA pass-through | skipped: ${s.nginxPassThrough?.skipped} | | |`,
     ...(s.skipped ? ['', `PostgreSQL/Redis rows skipped: ${s.skipped}`] : []),
     '',
-    ...(ceiling ? [`One gateway on SQLite passes ${ratio(s.sqliteOneGateway.rps)} of what the plain proxy passes (aim ≥ 0.6). What bounds it is CPU: the gateway spends ${Math.round(Object.values(r.throughput.cpuMsPerRequest.gateway as Record<string, number>).reduce((a, b) => a + b, 0) * 100) / 100} ms of CPU per request across the processes (token check, FHIR build and profile validation, audit commit) where the proxy only relays bytes, and on PostgreSQL and Redis each request also pays a Redis round trip and a share of a PostgreSQL commit, with both servers on the same two cores.`, ''] : []),
+    ...(ceiling ? [`One gateway on SQLite passes ${s.nginxPassThrough.gatewayToNginx} of what the plain proxy passes (aim ≥ 0.6; totals of the interleaved rounds). What bounds it is CPU: the gateway spends ${Math.round(Object.values(r.throughput.cpuMsPerRequest.gateway as Record<string, number>).reduce((a, b) => a + b, 0) * 100) / 100} ms of CPU per request across the processes (token check, FHIR build and profile validation, audit commit) where the proxy only relays bytes, and on PostgreSQL and Redis each request also pays a Redis round trip and a share of a PostgreSQL commit, with both servers on the same two cores.`, ''] : []),
     'Every process (load generator, simulator, gateways, PostgreSQL, Redis, nginx) shares the same cores, so more gateways add CPU demand, not CPU: on this machine they show that the shared trail and budget hold under concurrent writers and what they cost per request, not the throughput of separate hosts. The nginx row is what a proxy doing no SMSP work (no token check, no FHIR build or validation, no audit commit) passes to the same simulator.',
     '',
   ];

@@ -71,18 +71,18 @@ export async function scaleOutRuns(o: {
 
 /**
  * nginx as a plain TLS-MA proxy in front of the simulator (HTTP in, TLS with the gateway's client
- * certificate out, keep-alive both ways): the most a proxy that does no SMSP work can pass.
+ * certificate out, keep-alive both ways): the most a proxy that does no SMSP work can pass. It
+ * stays up until `close()`, so its rounds can be interleaved with the gateway's.
  */
-export async function nginxCeiling(o: {
-  seconds: number;
+export async function startNginx(o: {
   dir: string;
   port: number;
   spineUrl: URL;
   tls: { certFile: string; keyFile: string; caFile: string };
   send: (proxyUrl: URL, body: string) => () => Promise<boolean>;
   body: string;
-}): Promise<{ result?: LoadResult; skipped?: string }> {
-  if (spawnSync('nginx', ['-v']).error) return { skipped: 'nginx is not on the PATH (Debian: apt-get install nginx-light)' };
+}): Promise<{ send?: () => Promise<boolean>; close: () => Promise<void>; skipped?: string }> {
+  if (spawnSync('nginx', ['-v']).error) return { skipped: 'nginx is not on the PATH (Debian: apt-get install nginx-light)', close: async () => {} };
   const prefix = join(o.dir, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
@@ -113,15 +113,20 @@ http {
 }
 `);
   const nginx = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
-  try {
-    const url = new URL(o.spineUrl.pathname, `http://127.0.0.1:${o.port}`);
-    const send = o.send(url, o.body);
-    // Ready once it answers (bounded: 50 tries).
-    for (let i = 0; i < 50 && !(await send().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
-    await closedLoop({ connections: 32, seconds: 1, send });
-    return { result: await closedLoop({ connections: 32, seconds: o.seconds, send }) };
-  } finally {
+  const close = async () => {
+    if (nginx.exitCode !== null) return;
     nginx.kill('SIGTERM');
     await once(nginx, 'exit');
+  };
+  const url = new URL(o.spineUrl.pathname, `http://127.0.0.1:${o.port}`);
+  const send = o.send(url, o.body);
+  // Ready once it answers (bounded: 50 tries).
+  let ready = false;
+  for (let i = 0; i < 50 && !(ready = await send().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!ready) {
+    await close();
+    return { skipped: 'nginx did not answer within 5 s', close: async () => {} };
   }
+  await closedLoop({ connections: 32, seconds: 1, send });
+  return { send, close };
 }

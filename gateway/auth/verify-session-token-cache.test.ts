@@ -1,0 +1,115 @@
+/**
+ * @module gateway/auth/verify-session-token-cache.test
+ * The verified-token cache (issue 22) may only save work, never accept what verification would
+ * refuse: a token past its exp, a different token sharing the cached one's prefix, a token whose
+ * key left the key set. A cache hit is seen as the same session object coming back.
+ */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { signJwt } from '../../test/helpers/jwt.ts';
+import type { ClientConfig } from '../config.ts';
+import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TOKEN_CACHE_MAX_SECONDS, TokenRejected } from './verify-session-token.ts';
+
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const NOW = 1_900_000_000;
+
+function client(token: Partial<NonNullable<ClientConfig['token']>> & { issuer: string }): ClientConfig {
+  return {
+    id: 'local', name: 'local', odsCode: 'RX1', odsCodes: ['RX1'], origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive', enabled: true,
+    token: { audience: 'gw', algorithms: ['ES256'], maxLifetimeSeconds: 600, ...token },
+  };
+}
+const claims = (over: Record<string, unknown> = {}) => ({ iss: 'https://local.example', aud: 'gw', iat: NOW - 10, exp: NOW + 60, sub: 'u1', ...over });
+const refusedFor = (reason: RegExp) => (e: unknown) => e instanceof TokenRejected && reason.test(e.reason);
+
+describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
+  const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const clock = { t: NOW };
+  const verify = createSessionVerifier({ clients: [client({ issuer: 'https://local.example' })], clientKeys: new Map([['local', pem]]), now: () => clock.t });
+
+  it('SMSP-IG-002 serves a repeated token from the cache (the same session object)', async () => {
+    clock.t = NOW;
+    const token = signJwt(claims({ sub: 'repeat' }), { alg: 'ES256', key: ec.privateKey });
+    const first = await verify(token);
+    assert.equal(await verify(token), first, 'the second call is the cached session');
+  });
+
+  it('SMSP-IG-002 refuses a cached token once its exp has passed (beyond the clock skew)', async () => {
+    clock.t = NOW;
+    const token = signJwt(claims({ sub: 'expiring' }), { alg: 'ES256', key: ec.privateKey });
+    await verify(token);
+    clock.t = NOW + 30;
+    assert.equal((await verify(token)).payload.sub, 'expiring', 'control: still valid, from the cache');
+    // exp is NOW + 60; verification allows MAX_CLOCK_SKEW_SECONDS after it, and no more.
+    clock.t = NOW + 60 + MAX_CLOCK_SKEW_SECONDS + 1;
+    await assert.rejects(verify(token), refusedFor(/^expired$/));
+  });
+
+  it('SMSP-IG-002 verifies again after TOKEN_CACHE_MAX_SECONDS even when exp is further off', async () => {
+    clock.t = NOW;
+    const token = signJwt(claims({ sub: 'long', exp: NOW + 550 }), { alg: 'ES256', key: ec.privateKey });
+    const first = await verify(token);
+    clock.t = NOW + TOKEN_CACHE_MAX_SECONDS - 1;
+    assert.equal(await verify(token), first, 'control: cached within the bound');
+    clock.t = NOW + TOKEN_CACHE_MAX_SECONDS;
+    const again = await verify(token);
+    assert.notEqual(again, first, 'verified afresh past the bound');
+    assert.equal(again.payload.sub, 'long');
+  });
+
+  it('SMSP-IG-002 refuses a different token sharing the cached one\'s header and claims (another signature)', async () => {
+    clock.t = NOW;
+    const good = signJwt(claims({ sub: 'prefix' }), { alg: 'ES256', key: ec.privateKey });
+    const forged = signJwt(claims({ sub: 'prefix' }), { alg: 'ES256', key: other.privateKey });
+    const dot = good.lastIndexOf('.');
+    assert.equal(forged.slice(0, dot + 1), good.slice(0, dot + 1), 'control: the two share everything before the signature');
+    await verify(good);
+    await assert.rejects(verify(forged), refusedFor(/signature does not verify/));
+    // A truncated signature is a different token too, not a shorter key into the cache.
+    await assert.rejects(verify(good.slice(0, -4)), TokenRejected);
+  });
+
+  it('SMSP-IG-002 does not remember a refusal: a token refused as not yet valid is accepted once it is', async () => {
+    clock.t = NOW;
+    const token = signJwt(claims({ sub: 'early', nbf: NOW + MAX_CLOCK_SKEW_SECONDS + 5, exp: NOW + 120 }), { alg: 'ES256', key: ec.privateKey });
+    await assert.rejects(verify(token), refusedFor(/not yet valid/));
+    clock.t = NOW + 10;
+    assert.equal((await verify(token)).payload.sub, 'early');
+  });
+});
+
+describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', () => {
+  const a = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const b = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwkOf = (k: typeof a, kid: string) => ({ ...k.publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' });
+  const idp = { keys: [jwkOf(a, 'ka')], fetches: 0 };
+  const server = createServer((_req, res) => {
+    idp.fetches++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: idp.keys }));
+  });
+  after(() => server.close());
+
+  it('SMSP-IG-002 refuses a cached token once its key is removed from the fetched key set', async (t) => {
+    // jose and the refresh guard read Date.now(); only Date is mocked, the key server's socket is real.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    const verify = createSessionVerifier({ clients: [client({ issuer: 'cis2', algorithms: ['RS256'], jwksUrl: url })], clientKeys: new Map(), now: () => NOW });
+    const old = signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: a.privateKey, kid: 'ka' });
+    const first = await verify(old);
+    assert.equal(await verify(old), first, 'control: cached');
+    // The identity provider rotates: ka is withdrawn, kb replaces it; a kb token makes us fetch the set again.
+    idp.keys = [jwkOf(b, 'kb')];
+    t.mock.timers.tick(JWKS_REFRESH_MS + 1);
+    await verify(signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: b.privateKey, kid: 'kb' }));
+    assert.equal(idp.fetches, 2, 'control: the set was fetched again');
+    await assert.rejects(verify(old), refusedFor(/unknown key id/));
+  });
+});

@@ -1,0 +1,15 @@
+/**
+ * @module test/helpers/heap-flags
+ * The Node heap flags the gateway is started with, read from `npm run gateway` in package.json
+ * (the one place they are written; the systemd unit must carry the same, the bench measures with
+ * and without them).
+ */
+import { readFileSync } from 'node:fs';
+
+/** The `--max-…` flags of the package's `gateway` script, e.g. ['--max-semi-space-size=8', …]. */
+export function gatewayHeapFlags(): string[] {
+  const script: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.gateway;
+  const m = /^exec node ((?:--[\w-]+=\S+ )*)dist\/gateway\/main\.js$/.exec(script);
+  if (!m) throw new Error(`package.json scripts.gateway is not "exec node [flags] dist/gateway/main.js": ${script}`);
+  return m[1]!.trim().split(/\s+/).filter(Boolean);
+}
