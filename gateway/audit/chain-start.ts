@@ -65,8 +65,13 @@ export function readRetentions(dir: string | undefined): RetentionEntry[] {
 /** The newest readable retention record in `dir` (what retention continues from; verify proves the rest first), or undefined. */
 export const readRetention = (dir: string | undefined): RetentionRecord | undefined => readRetentions(dir).filter((r): r is RetentionRecord => !isUnreadable(r)).at(-1);
 
-/** An archive name is a file name inside the anchor folder, never a path out of it. */
-export const safeArchiveName = (name: unknown): name is string => typeof name === 'string' && name.length > 0 && !/[/\\]/.test(name) && !name.includes('..');
+/**
+ * An archive name is a file name inside the anchor folder, never a path out of it: no separator,
+ * no `..`, not `.` (the folder itself), no NUL byte (no file system has one in a name: verify
+ * would call it missing and erasure's read would throw, instead of naming the record as forged).
+ */
+export const safeArchiveName = (name: unknown): name is string =>
+  typeof name === 'string' && name.length > 0 && name !== '.' && !/[/\\\0]/.test(name) && !name.includes('..');
 
 /**
  * Why a retention record cannot stand where it is (after the one ending at `previousSeq`), or
