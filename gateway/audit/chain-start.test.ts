@@ -56,6 +56,12 @@ describe('chain-start: reading retention files (SMSP-AUDIT-009, FGMISQR009)', ()
     assert.deepEqual(readOne('{"firstSeq": 1,'), [{ unreadable: ONE }]);
   });
 
+  it('SMSP-AUDIT-009 a folder named like a retention file is named as unreadable, not thrown', () => {
+    const d = folder({});
+    mkdirSync(join(d, ONE));
+    assert.deepEqual(readRetentions(d), [{ unreadable: ONE }]);
+  });
+
   it('SMSP-AUDIT-009 a file holding its own `unreadable` field is named by its real file name, not the one it claims', () => {
     // Otherwise it would pass for the marker and make verify name another file as the break.
     assert.deepEqual(readOne(JSON.stringify({ unreadable: 'retention-000000000001.json' })), [{ unreadable: ONE }]);

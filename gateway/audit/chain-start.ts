@@ -53,12 +53,14 @@ export const isUnreadable = (r: RetentionEntry): r is UnreadableRetention => 'un
 export function readRetentions(dir: string | undefined): RetentionEntry[] {
   if (!dir || !existsSync(dir)) return [];
   return readdirSync(dir).filter((f) => RETENTION_FILE.test(f)).sort().map((f) => {
+    let r: unknown;
     try {
-      const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
-      return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r) ? (r as RetentionRecord) : { unreadable: f };
+      r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     } catch {
       return { unreadable: f };
     }
+    // Outside the try: the check must decide each shape itself, not lean on `in` throwing for a primitive.
+    return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r) ? (r as RetentionRecord) : { unreadable: f };
   });
 }
 
