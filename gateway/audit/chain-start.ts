@@ -69,8 +69,8 @@ export const readRetention = (dir: string | undefined): RetentionRecord | undefi
 
 /**
  * An archive name is a file name inside the anchor folder, never a path out of it: no separator,
- * no `..`, not `.` (the folder itself), no NUL byte (no file system has one in a name: verify
- * would call it missing and erasure's read would throw, instead of naming the record as forged).
+ * no `..`, not `.` (the folder itself: reading it throws EISDIR), no NUL byte (no file system
+ * has one in a name: verify would call the archive missing instead of naming the record).
  */
 export const safeArchiveName = (name: unknown): name is string =>
   typeof name === 'string' && name.length > 0 && name !== '.' && !/[/\\\0]/.test(name) && !name.includes('..');
