@@ -27,6 +27,7 @@ const mutate = [
 
 /** The unit tests of those modules (node:test files, run with tsx by the TAP runner). */
 const testFiles = [
+  'gateway/audit/chain-start.test.ts',
   'gateway/spine/answer-safety.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/spine/ask-spine.test.ts',

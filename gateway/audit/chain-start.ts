@@ -53,20 +53,27 @@ export const isUnreadable = (r: RetentionEntry): r is UnreadableRetention => 'un
 export function readRetentions(dir: string | undefined): RetentionEntry[] {
   if (!dir || !existsSync(dir)) return [];
   return readdirSync(dir).filter((f) => RETENTION_FILE.test(f)).sort().map((f) => {
+    let r: unknown;
     try {
-      const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
-      return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r) ? (r as RetentionRecord) : { unreadable: f };
+      r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
     } catch {
       return { unreadable: f };
     }
+    // Outside the try: the check must decide each shape itself, not lean on `in` throwing for a primitive.
+    return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r) ? (r as RetentionRecord) : { unreadable: f };
   });
 }
 
 /** The newest readable retention record in `dir` (what retention continues from; verify proves the rest first), or undefined. */
 export const readRetention = (dir: string | undefined): RetentionRecord | undefined => readRetentions(dir).filter((r): r is RetentionRecord => !isUnreadable(r)).at(-1);
 
-/** An archive name is a file name inside the anchor folder, never a path out of it. */
-export const safeArchiveName = (name: unknown): name is string => typeof name === 'string' && name.length > 0 && !/[/\\]/.test(name) && !name.includes('..');
+/**
+ * An archive name is a file name inside the anchor folder, never a path out of it: no separator,
+ * no `..`, not `.` (the folder itself: reading it throws EISDIR), no NUL byte (no file system
+ * has one in a name: verify would call the archive missing instead of naming the record).
+ */
+export const safeArchiveName = (name: unknown): name is string =>
+  typeof name === 'string' && name.length > 0 && name !== '.' && !/[/\\\0]/.test(name) && !name.includes('..');
 
 /**
  * Why a retention record cannot stand where it is (after the one ending at `previousSeq`), or
