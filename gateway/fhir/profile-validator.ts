@@ -58,6 +58,9 @@ const FORMATS: Record<string, RegExp> = {
   oid: /^urn:oid:[0-2](\.[1-9]\d*)+$/,
 };
 
+/** Whether `v` is written in the DSTU2 form of primitive `type` (dateTime, instant, …): what the gateway may send. */
+export const isDstu2Primitive = (type: keyof typeof FORMATS, v: string): boolean => FORMATS[type]?.test(v) ?? false;
+
 /** The type a child element's name selects: `valueString` under `value[x]` is a `string`. */
 function typeFor(def: ElementDef, name: string): string | undefined {
   // Several types on a non-choice element are Reference targets; no type is a nameReference.
