@@ -258,7 +258,7 @@ export class FgmStatus extends LitElement {
     if (body.status == 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
     // Aged on ONE clock, the gateway's: its Date less Spine's timestamp, and kept for the rest of
     // maxAnswerAge from arrival, so a browser clock off by hours or days neither hides a fresh
-    // answer nor keeps an old one. No readable Date (a cross-origin gateway that does not expose
+    // answer nor keeps an old one. No readable Date (a proxy that strips it, or does not expose
     // it): the browser's clock, never age 0. One already that old is not shown.
     const now = Date.now();
     const left = maxAge - Math.max(0, (Date.parse(headers.get('Date')!) || now) - Date.parse(body.checkedAt!));
