@@ -144,6 +144,13 @@ describe('askSpine: what reaches the safety core, and what it reports', () => {
     const born = await asked('2019-12-10');
     assert.ok(!born.deviations!.some((d) => d.includes('birth date')), 'the day of birth');
   });
+  test('SMSP-ERR-004 SMSP-FGMRI-001 Spine\'s NO_RECORD_FOUND under HTTP 200 is no record (as under 404), the deviation counted and logged', async () => {
+    const { outcome, counted, logged } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(errorAnswer(addressed(id), rowOf('NO_RECORD_FOUND'))) }));
+    assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.assessmentDate], ['NO_RECORD_FOUND', true, null]);
+    assert.ok(outcome.deviations!.includes('OperationOutcome.issue.details.coding.code NO_RECORD_FOUND with a success HTTP status'), String(outcome.deviations));
+    assert.ok(counted.includes('OperationOutcome.issue.details.coding.code'));
+    assert.ok(logged.some((l) => l.deviation === 'NO_RECORD_FOUND with a success HTTP status'));
+  });
   test("SMSP-VAL-004 the transport's and the safety core's deviations are counted, logged and listed beside the profiles'", async () => {
     const transport = { path: 'HTTP Content-Type', message: 'an XML content type other than application/xml+fhir' };
     const { outcome, counted, logged } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS.whitespace(found(id))), deviations: [transport] }));
