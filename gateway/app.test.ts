@@ -135,10 +135,14 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     const { app } = setup((req) => answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome('MADE_UP_CODE') })));
     assert.equal((await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
   });
-  it('an OperationOutcome arriving with HTTP 200 is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
-    const { app, events } = setup((req) => answer(200, response(req, { outcome: outcome('NO_RECORD_FOUND') })));
+  it('an error OperationOutcome arriving with HTTP 200 is RESPONSE_MESSAGE_VALIDATION_ERROR; NO_RECORD_FOUND under 200 means one thing only: 404 no-record', async () => {
+    const { app, events } = setup((req) => answer(200, response(req, { outcome: outcome('INVALID_NHS_NUMBER') })));
     assert.equal((await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
     assert.equal(events[0]!.answeredBySpine, false);
+    const none = setup((req) => answer(200, response(req, { outcome: outcome('NO_RECORD_FOUND') })));
+    const res = await none.app.request('/api/fgm-status', post({ nhsNumber: '9990000026' }));
+    assert.deepEqual([res.status, (await res.json()).status], [404, 'no-record']);
+    assert.equal(none.events[0]!.answeredBySpine, true);
   });
   it('SMSP-FGMRI-001 Spine NO_RECORD_FOUND is replicated as 404 no-record', async () => {
     const { app, events } = setup((req) => answer(404, response(req, { responseCode: 'fatal-error', outcome: outcome('NO_RECORD_FOUND') })));

@@ -344,6 +344,67 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.equal((await callService(hookCall(old))).json.cards.length, 1);
   });
 
+  it('SMSP-VAL-004 RFC 3986: another child\'s number under HTTP://FHIR.NHS.NET/Id/nhs-number/ (capitals, trailing slash) is the same system: 412, Spine not asked', async () => {
+    const before = stack.sim.received.length;
+    const two = patient('9990000018', '2014-03-02');
+    two.identifier.push({ ...two.identifier[0]!, system: 'HTTP://FHIR.NHS.NET/Id/nhs-number/', value: '9990000042' });
+    const { res, json } = await callService(hookCall(two));
+    assert.deepEqual([res.status, json.code], [412, 'PATIENT_DATA_UNAVAILABLE']);
+    assert.equal(stack.sim.received.length, before);
+    const upper = patient('9990000018', '2014-03-02');
+    upper.identifier[0]!.system = 'HTTPS://FHIR.NHS.UK/Id/nhs-number/';
+    assert.equal((await callService(hookCall(upper))).json.cards.length, 1, 'ours alone under that form is asked about');
+  });
+
+  it('an NHS-number identifier whose value is not a string is 412, never read past: Spine not asked', async () => {
+    const before = stack.sim.received.length;
+    const odd = patient('9990000018', '2014-03-02');
+    (odd.identifier as unknown[]).push({ system: 'https://fhir.nhs.uk/Id/nhs-number', value: 9990000042 });
+    const { res, json } = await callService(hookCall(odd));
+    assert.deepEqual([res.status, json.code], [412, 'PATIENT_DATA_UNAVAILABLE']);
+    assert.equal(stack.sim.received.length, before);
+  });
+
+  it('MSCA-FGMRISQ-04 a partial birthDate (YYYY, YYYY-MM, as FHIR allows) never stops the query: under 18 even at its earliest day is asked', async () => {
+    for (const born of ['2014', '2014-03']) {
+      const before = stack.sim.received.length;
+      const { res, json } = await callService(hookCall(patient('9990000018', born)));
+      assert.equal(res.status, 200, res.body);
+      assert.equal(json.cards.length, 1, born);
+      assert.equal(stack.sim.received.length, before + 1, `${born}: Spine asked`);
+      assert.equal(lastAudit().outcomeCode, 'SUCCESS');
+    }
+  });
+
+  it('MSCA-FGMRISQ-04 a partial birthDate: 18 or over even at its latest day is an adult (not asked); ambiguous is asked and Spine decides', async () => {
+    const year = new Date().getUTCFullYear();
+    const adult = stack.sim.received.length;
+    // Born at the latest on 31 December 19 years ago: 18 or over today, whatever today is.
+    assert.deepEqual((await callService(hookCall(patient('9990000034', String(year - 19))))).json, { cards: [] });
+    assert.equal(stack.sim.received.length, adult, 'no Spine call');
+    assert.equal(lastAudit().outcomeCode, 'PATIENT_OVER_18');
+    // 18 years ago this year: 18 already if born in January, not yet if born in December (on 31 December there is no doubt left).
+    if (!new Date().toISOString().slice(5, 10).startsWith('12-31')) {
+      const asked = stack.sim.received.length;
+      const { json } = await callService(hookCall(patient('9990000034', String(year - 18))));
+      assert.deepEqual(json, { cards: [] });
+      assert.equal(stack.sim.received.length, asked + 1, 'Spine asked');
+      assert.equal(lastAudit().outcomeCode, 'PATIENT_OVER_18', 'Spine\'s answer');
+      assert.equal(lastAudit().answeredBySpine, 1);
+    }
+  });
+
+  it('SMSP-VAL-001 a birthDate that is no FHIR date, or wholly in the future, is refused as input: no cards, Spine not asked', async () => {
+    const next = String(new Date().getUTCFullYear() + 1);
+    for (const born of ['2014-13', '14', '2014-3', next, `${next}-01`]) {
+      const before = stack.sim.received.length;
+      const { json } = await callService(hookCall(patient('9990000018', born)));
+      assert.deepEqual(json, { cards: [] }, born);
+      assert.equal(stack.sim.received.length, before, `${born}: no Spine call`);
+      assert.equal(lastAudit().outcomeCode, 'INPUT_MESSAGE_VALIDATION_ERROR', born);
+    }
+  });
+
   const FAULTS = [
     { fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
     { fault: { kind: 'delay', ms: 6000 }, code: 'COULD_NOT_CONNECT_TO_SPINE' },

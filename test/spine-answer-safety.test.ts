@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseQueryResponse } from '../gateway/fhir/response-bundle.ts';
 import { createHttpsSpineClient } from '../gateway/spine/client.ts';
+import { fhirAnswerViolations } from './helpers/fhir-answer.ts';
 import type { Fault } from '../demo/spine/faults.ts';
 import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_CLIENTS, type TestStack } from './helpers/stack.ts';
 
@@ -115,6 +116,11 @@ const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string
   { kind: 'nhs-number-new-system', path: 'Patient.identifier.system', day: '2019-12-10' },
   { kind: 'partial-date', path: 'Flag.period.start', day: '2019-12' },
   { kind: 'large-narrative', path: null, day: '2019-12-10' },
+  // The hostile review of issue 18 (C2): unambiguous, safe forms are used and reported.
+  { kind: 'info-outcome', path: 'OperationOutcome', day: '2019-12-10' },
+  { kind: 'data-other-flag', path: 'MessageHeader.data', day: '2019-12-10' },
+  { kind: 'asid-upper-case', path: 'MessageHeader.source.endpoint', day: '2019-12-10' },
+  { kind: 'nhs-number-system-case', path: 'Patient.identifier.system', day: '2019-12-10' },
 ] as const;
 
 describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason to hide an indicator', () => {
@@ -155,9 +161,12 @@ const UNSAFE = [
   { kind: 'wrong-event', reason: 'event is not FGMQueryResponse_2_0' },
   { kind: 'modifier-extension', reason: 'indicator carries a modifier extension or implicit rules' },
   { kind: 'ended-period', reason: 'indicator period has ended' },
-  // The widget API knows the birth date (2014-03-02); the FHIR interface does not, and 1999 is before 2000.
-  { kind: 'assessment-before-birth', reason: 'assessment date is before the child was born' },
+  // 1999 is before FGM-IS could have recorded anything: refused whatever birth date the client gave.
+  { kind: 'assessment-before-birth', reason: 'assessment date is implausibly early' },
   { kind: 'other-patient-new-system', reason: 'indicator is for another patient' },
+  { kind: 'other-patient-system-case', reason: 'indicator is for another patient' },
+  { kind: 'header-modifier', reason: 'message carries a modifier extension or implicit rules' },
+  { kind: 'bundle-implicit-rules', reason: 'message carries a modifier extension or implicit rules' },
 ] as const;
 
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {
@@ -175,6 +184,41 @@ describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see,
       assert.equal(f.res.status, 400);
       assert.equal(f.answer.outcome.kind, 'operation-outcome');
       assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    });
+  }
+});
+
+describe('SMSP-VAL-004 the birth date the client gave is unverified: it never hides a real indicator', () => {
+  it('SMSP-VAL-004 an assessment before the birth date the EPR sent is shown with Spine\'s date, and the deviation counted and audited', async () => {
+    const before = await deviationCounts();
+    // The test patient's assessment is 2019-12-10 (demo/spine/patients.json); the EPR says she was born in 2020.
+    const { res, body } = await widget('9990000018', '2020-01-01');
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', '2019-12-10']);
+    const after = await deviationCounts();
+    assert.equal((after.get('Flag.period.start') ?? 0) - (before.get('Flag.period.start') ?? 0), 1);
+    const detail = JSON.parse(String(stack.auditRows().at(-1)!.detail));
+    assert.ok(detail.spineAnswerDeviations.includes('Flag.period.start assessment date before the birth date the client gave'), String(detail.spineAnswerDeviations));
+  });
+});
+
+/** Assessment dateTimes the safety core reads but DSTU2 cannot carry, and what our FHIR answer sends instead (hand-written). */
+const UNSENDABLE = [
+  { kind: 'minute-assessment', sent: '2019-12-10T10:00Z', fhirDate: '2019-12-10T10:00:00Z' },
+  { kind: 'leap-second-assessment', sent: '2019-12-10T23:59:60Z', fhirDate: '2019-12-10T23:59:59Z' },
+] as const;
+
+describe('SMSP-VAL-001 our FHIR answer passes our own profiles, whatever dateTime form Spine wrote', () => {
+  for (const u of UNSENDABLE) {
+    it(`SMSP-VAL-001 SMSP-VAL-004 an assessment written ${u.sent} is shown (widget: ${u.fhirDate.slice(0, 10)}) and sent on FHIR as ${u.fhirDate}, a valid DSTU2 dateTime`, async () => {
+      const { res, body } = await withFault({ kind: u.kind }, () => widget());
+      assert.equal(res.status, 200, res.body);
+      assert.equal(spineSaid(stack.sim.received.at(-1), 'start'), u.sent, 'the simulator sent the form under test');
+      assert.deepEqual([body.status, body.assessmentDate], ['indicator', '2019-12-10']);
+      const f = await withFault({ kind: u.kind }, () => fhir());
+      assert.equal(f.res.status, 200, f.res.body);
+      assert.deepEqual(fhirAnswerViolations(f.res.body), []);
+      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: u.fhirDate });
     });
   }
 });

@@ -6,7 +6,7 @@ import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 import '../widget/define.ts';
 import { FgmStatus } from './fgm-status.ts';
-import { answerWith, clockAt, double, frame, isEmpty, mount, realClock, stopAsking, text } from '../test/widget-double/harness.ts';
+import { answerWith, clockAt, double, frame, isEmpty, mount, realClock, stopAsking, text, usualAnswers } from '../test/widget-double/harness.ts';
 
 const HOUR = 3_600_000;
 /** What test/widget-double/browser-storage.mjs reports. */
@@ -181,16 +181,35 @@ describe('<fgm-status> 24 hours after Spine\'s timestamp', () => {
   });
 
   for (const [what, date] of [['no Date header', null], ['an unreadable Date header', 'soon']] as const) {
-    it(`MSCA-FGMRISQR-08 an answer with ${what} is aged 0 from its arrival, shown, and nothing is reported`, async () => {
-      const c = await clockAt(SPINE_TIME, SPINE + 30 * HOUR);
+    it(`MSCA-FGMRISQR-08 an answer with ${what} is aged on the browser's clock: 30 h after Spine's timestamp it is GATEWAY_BAD_RESPONSE, never shown`, async () => {
+      await clockAt(SPINE_TIME, SPINE + 30 * HOUR);
+      await answerWith(200, indicator(), { Date: date });
+      const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+      await outcome;
+      await el.updateComplete;
+      expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_BAD_RESPONSE', httpStatus: 200, messageId: 'msg-18' }]);
+      expect(isEmpty(el)).to.equal(true);
+    });
+
+    it(`MSCA-FGMRISQR-08 an answer with ${what} 20 h after Spine's timestamp on the browser's clock is shown, and down 24 h after that timestamp when Spine cannot confirm it`, async () => {
+      const c = await clockAt(SPINE_TIME, SPINE + 20 * HOUR);
       await answerWith(200, indicator(), { Date: date });
       const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
       expect((await outcome).status).to.equal('indicator');
       expect(seen.errors).to.deep.equal([]);
-      c.moveTo(SPINE + 30 * HOUR + 12 * HOUR - 1);
+      // From now on Spine cannot be reached: nothing confirms it again.
+      await usualAnswers();
+      el.token = 'spine-down';
+      c.moveTo(SPINE + 22 * HOUR);
+      while (seen.errors.length === 0) await frame();
+      expect(seen.errors[0]!.code).to.equal('COULD_NOT_CONNECT_TO_SPINE');
+      await stopAsking(el, seen);
+      c.moveTo(SPINE + 24 * HOUR - 1);
       await el.updateComplete;
-      expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
-      expect((await double('requests')).length).to.equal(1);
+      expect(el.shadowRoot!.querySelector('[role="alert"]'), 'up, unconfirmed, until 24 h after Spine\'s timestamp').to.exist;
+      c.moveTo(SPINE + 24 * HOUR);
+      await el.updateComplete;
+      expect(isEmpty(el)).to.equal(true);
     });
   }
 

@@ -256,11 +256,12 @@ export class FgmStatus extends LitElement {
     const ids = body.messageId ? { messageId: body.messageId } : {};
     if (body.status == 'error') return this.#fail(nhsNumber, { code: body.code, smspCode: body.smspCode, httpStatus, ...ids }, httpStatus == 401 || httpStatus > 428, +headers.get('Retry-After')! * 1e3);
     if (body.status == 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
-    // Aged on ONE clock, the gateway's: its Date less Spine's timestamp (none or unreadable: 0), and
-    // kept for the rest of maxAnswerAge from arrival, so a browser clock off by hours or days
-    // neither hides a fresh answer nor keeps an old one. One already that old is not shown.
+    // Aged on ONE clock, the gateway's: its Date less Spine's timestamp, and kept for the rest of
+    // maxAnswerAge from arrival, so a browser clock off by hours or days neither hides a fresh
+    // answer nor keeps an old one. No readable Date (a proxy that strips it, or does not expose
+    // it): the browser's clock, never age 0. One already that old is not shown.
     const now = Date.now();
-    const left = maxAge - (Math.max(0, Date.parse(headers.get('Date')!) - Date.parse(body.checkedAt!)) || 0);
+    const left = maxAge - Math.max(0, (Date.parse(headers.get('Date')!) || now) - Date.parse(body.checkedAt!));
     if (left <= 0) return this.#fail(nhsNumber, { code: 'GATEWAY_BAD_RESPONSE', httpStatus, ...ids });
     this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
     this.#expiresAt = now + left;

@@ -124,6 +124,19 @@ export const HARMLESS_VARIANTS = {
   'datetime-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00+00:00"'),
   /** The assessment date to the month only (a valid DSTU2 dateTime). */
   'partial-date': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2})-\d{2}"/, '$1$2"'),
+  /** The assessment date as a dateTime without seconds (10:00Z), which FHIR's instant forms read but a DSTU2 dateTime does not allow. */
+  'minute-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00Z"'),
+  /** The assessment date as a dateTime on a leap second (23:59:60Z): the next day in the UK only in summer, the same day in December. */
+  'leap-second-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T23:59:60Z"'),
+  /** An informational OperationOutcome entry beside the Flag. */
+  'info-outcome': (xml: string) =>
+    put(xml, '</Bundle>', '<entry><resource><OperationOutcome><id value="information-1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="served from the secondary"/></issue></OperationOutcome></resource></entry></Bundle>'),
+  /** MessageHeader.data naming a Flag id other than the one in the Bundle. */
+  'data-other-flag': (xml: string) => xml.replace(/(<data><reference value=")Flag\/[^"]*"/, '$1Flag/not-the-flag-in-this-bundle"'),
+  /** Both ASIDs under the URN system written in capitals. */
+  'asid-upper-case': (xml: string) => xml.replace(/urn:nhs:addressing:asid:/g, 'URN:NHS:ADDRESSING:ASID:'),
+  /** The NHS-number system with its scheme and host in capitals and a trailing slash (RFC 3986: the same system). */
+  'nhs-number-system-case': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'HTTP://FHIR.NHS.NET/Id/nhs-number/'),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
   'large-narrative': (xml: string) =>
     xml.replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`),
@@ -149,8 +162,15 @@ export const UNSAFE_VARIANTS = {
   /** The indicator's period ended the day after the assessment. */
   'ended-period': (xml: string) =>
     xml.replace(/<period><start value="([^"]*)"\/>/, (_m, start: string) => `<period><start value="${start}"/><end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`),
-  /** An assessment in 1999: before any test patient was born, and before FGM-IS could have recorded it. */
+  /** An assessment in 1999: before any test patient was born, and before FGM-IS could have recorded it (refused whatever birth date the client gives). */
   'assessment-before-birth': (xml: string) => xml.replace(/(<period><start value=")[^"]*"/, '$11999-06-01"'),
+  /** A second NHS number, of another child, under the DSTU2 system written in capitals with a trailing slash. */
+  'other-patient-system-case': (xml: string, asked: string) =>
+    put(xml, '</identifier></Patient>', `</identifier><identifier><system value="HTTP://FHIR.NHS.NET/Id/nhs-number/"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),
+  /** A modifier extension on the MessageHeader: we cannot know what it changes. */
+  'header-modifier': (xml: string) => put(xml, '<timestamp ', '<modifierExtension url="https://example.org/StructureDefinition/replayed"><valueBoolean value="true"/></modifierExtension><timestamp '),
+  /** Bundle.implicitRules: the whole message read under rules we do not know. */
+  'bundle-implicit-rules': (xml: string) => put(xml, '<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>'),
   /** A second NHS number, of another child, under the NHS England system. */
   'other-patient-new-system': (xml: string, asked: string) =>
     put(xml, '</identifier></Patient>', `</identifier><identifier><system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),

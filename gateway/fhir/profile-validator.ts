@@ -58,6 +58,9 @@ const FORMATS: Record<string, RegExp> = {
   oid: /^urn:oid:[0-2](\.[1-9]\d*)+$/,
 };
 
+/** Whether `v` is written in the DSTU2 form of primitive `type` (dateTime, instant, …): what the gateway may send. */
+export const isDstu2Primitive = (type: keyof typeof FORMATS, v: string): boolean => FORMATS[type]?.test(v) ?? false;
+
 const capitalised = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
 
 /**

@@ -15,14 +15,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
+import { isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { formatDate, formatDateTime } from '../../widget/format.ts';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
+import { birthDateRange } from '../fhir/birth-date-range.ts';
 import type { Author } from '../fhir/types.ts';
+import { sameUri } from '../fhir/uri.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
 import { noStore } from '../middleware/no-store.ts';
 import { SmspError } from '../smsp-error.ts';
@@ -111,7 +113,9 @@ export function authorFor(userId: string, user: unknown): Author {
  * date. Two NHS-number identifiers that differ are `conflicting`: never a guess between them.
  */
 export function patientFacts(patient: Resource): { nhsNumber?: string; verified: boolean; conflicting: boolean; birthDate?: string } {
-  const ids = identifiers(patient.identifier).filter((i) => NHS_NUMBER_SYSTEMS.includes(String(i.system)) && typeof i.value === 'string');
+  // RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
+  const underNhs = identifiers(patient.identifier).filter((i) => typeof i.system === 'string' && NHS_NUMBER_SYSTEMS.some((s) => sameUri(i.system as string, s)));
+  const ids = underNhs.filter((i) => typeof i.value === 'string');
   const numbers = new Set(ids.map((i) => (i.value as string).replace(/\s/g, '')));
   // Fails closed, as the element does (MSCA-FGMRISDQ-01, FGMISQ003): verified only when every
   // NHS-number identifier states a status, and every status coding is 01 in the UK Core code system.
@@ -127,7 +131,8 @@ export function patientFacts(patient: Resource): { nhsNumber?: string; verified:
   return {
     ...(numbers.size === 1 ? { nhsNumber: [...numbers][0]! } : {}),
     verified,
-    conflicting: numbers.size > 1,
+    // A value that is not a string may be another child's number written oddly: never read past it.
+    conflicting: numbers.size > 1 || ids.length < underNhs.length,
     ...(typeof patient.birthDate === 'string' ? { birthDate: patient.birthDate } : {}),
   };
 }
@@ -253,16 +258,20 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
     const facts = patientFacts(patient);
     if (facts.nhsNumber && /^\d{10}$/.test(facts.nhsNumber)) noteAudit(c, { nhsNumber: facts.nhsNumber });
-    if (facts.conflicting) throw new SmspError('patient-data-unavailable', 'Patient has two different NHS numbers');
+    if (facts.conflicting) throw new SmspError('patient-data-unavailable', 'Patient has two different NHS numbers, or one that is not a string');
     if (!facts.nhsNumber || !facts.birthDate) throw new SmspError('patient-data-unavailable', 'Patient has no NHS number or no birthDate');
     // Clinical safety: an unverified number may be another child's; only a configured opt-out asks Spine.
     if (!facts.verified && !client.allowUnverified) return noCards(c, deps.vocabulary.codeFor('patient-data-unavailable'), 'NHS number not verified (UK Core status is not 01)');
     if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, deps.vocabulary.codeFor('nhs-number-fails-modulus-11'), 'NHS number fails modulus 11');
     const today = ukToday(deps.now());
-    if (!isIsoDate(facts.birthDate) || facts.birthDate > today) return noCards(c, deps.vocabulary.codeFor('birth-date-invalid'), 'birthDate is not a past YYYY-MM-DD');
-    // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday.
-    noteAudit(c, { outcomeEraseOn: eighteenthBirthday(facts.birthDate) });
-    if (!isUnder18(facts.birthDate, today)) return noCards(c, deps.vocabulary.codeFor('patient-18-or-over'), 'patient is 18 or over');
+    // FHIR allows a partial birth date (YYYY, YYYY-MM): read as the days it allows, never a reason not to ask.
+    const born = birthDateRange(facts.birthDate);
+    if (!born || born.earliest > today) return noCards(c, deps.vocabulary.codeFor('birth-date-invalid'), 'birthDate is not a past FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)');
+    // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday; for a
+    // partial date the earliest it can be, so nothing is kept past it.
+    noteAudit(c, { outcomeEraseOn: eighteenthBirthday(born.earliest) });
+    // An adult only when even the latest day the date allows is 18 years ago; otherwise Spine decides.
+    if (!isUnder18(born.latest, today)) return noCards(c, deps.vocabulary.codeFor('patient-18-or-over'), 'patient is 18 or over');
 
     const outcome = await askSpine(deps, {
       nhsNumber: facts.nhsNumber,
@@ -271,7 +280,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       priority: client.priority,
       clientId: client.id,
       userId: author.kind === 'sds' ? author.userId : author.localId,
-      birthDate: facts.birthDate,
+      // The safety core compares days: only a full date is one.
+      ...(born.earliest === born.latest && { birthDate: facts.birthDate }),
       signal: c.req.raw.signal,
     });
     noteAudit(c, spineAuditFields(outcome));

@@ -14,6 +14,7 @@ import type { Context, Handler } from 'hono';
 import { identityFromCis2, VIEW_ACTIVITY } from '../auth/identity.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { parseQueryBundle } from '../fhir/query-bundle.ts';
+import { sendableDateTime } from '../fhir/sendable-date-time.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { fhirReply } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
@@ -80,7 +81,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     });
     noteSpineOutcome(c, outcome);
     return outcome.code === 'SUCCESS'
-      ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: outcome.assessmentDate! }, outcome.checkedAt)
+      ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: sendableDateTime(outcome.assessmentDate!, outcome.assessmentDay!) }, outcome.checkedAt)
       : fhirReply(c, deps, outcome.code, undefined, outcome.checkedAt);
   };
 }

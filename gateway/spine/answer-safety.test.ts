@@ -113,8 +113,8 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04')), 'usable', 'the same day');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-05')), 'assessment date is after the timestamp');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:15+00:00')), 'usable', 'the same instant');
-    // A dateTime is held to its UK calendar date, as a date-only one is (M1): a later instant the same UK day is that day.
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')), 'usable');
+    // Two instants compare as instants: a second after Spine's timestamp is after it, whatever the day.
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')), 'assessment date is after the timestamp');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T23:30:00+00:00')), 'assessment date is after the timestamp', '00:30 BST on 5 July');
     // 23:30 UTC is 00:30 the next day in British Summer Time: that UK date is not after Spine's time.
     const late = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04T23:30:00+00:00');
@@ -225,8 +225,7 @@ describe('safety core: more unsafe answers', () => {
     assert.equal(reason(withChild(FOUND, 'Patient', ['implicitRules', { value: 'https://example.org/rules' }])), 'indicator carries a modifier extension or implicit rules');
     assert.equal(reason(withChild(FOUND, 'Flag', ['extension', { url: 'https://example.org/note' }, [['valueString', { value: 'x' }]]])), 'usable', 'a plain extension may be ignored');
   });
-  test('SMSP-VAL-004 M2 an assessment before the child was born, or before 2000 when the birth date is unknown, is implausible', () => {
-    assert.equal(reason(FOUND, { birthDate: '2015-02-05' }), 'assessment date is before the child was born');
+  test('SMSP-VAL-004 M2 an assessment before 2000 when the birth date is unknown is implausible', () => {
     assert.equal(reason(FOUND, { birthDate: '2015-02-04' }), 'usable', 'the day of birth');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015'), { birthDate: '2015-02-04' }), 'usable', 'a partial date of the birth year');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31')), 'assessment date is implausibly early');
@@ -308,5 +307,93 @@ describe('safety core: whitespace is reported under the path it was on', () => {
   test('SMSP-VAL-004 a partial date is a whole value: five digits, or digits after other text, are no year', () => {
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '12015')), 'assessment date is not a real date');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', 'x2015-02')), 'assessment date is not a real date');
+  });
+});
+
+/**
+ * The hostile review of issue 18 (C2): answers whose meaning is unambiguous and safe are used and
+ * reported; an answer that may be about another patient or that we cannot fully read is refused.
+ * Oracles: the spec examples, rewritten by hand, and hand-written expected verdicts.
+ */
+describe('safety core: safe-lenient after the hostile review', () => {
+  const OO_INFO = '<entry><resource><OperationOutcome><id value="oo1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="note"/></issue></OperationOutcome></resource></entry>';
+  test('SMSP-VAL-004 an assessment before the birth date the client gave is shown and reported; before 2000 is refused whatever the birth date', () => {
+    assert.deepEqual(devs(FOUND, { birthDate: '2015-02-05' }), ['Flag.period.start assessment date before the birth date the client gave']);
+    assert.deepEqual(devs(FOUND, { birthDate: '2015-02-04' }), [], 'the day of birth');
+    // 2000 rests on nothing the client says (FGM-IS began in 2014): it holds whatever birth date is given.
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31'), { birthDate: '2015-02-05' }), 'assessment date is implausibly early');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31'), { birthDate: '1990-01-01' }), 'assessment date is implausibly early');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1899-12-31'), { birthDate: '2015-02-05' }), 'assessment date is implausibly early');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1899'), { birthDate: '1890-01-01' }), 'assessment date is implausibly early');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02-30'), { birthDate: '2015-02-05' }), 'assessment date is not a real date');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-05'), { birthDate: '2015-02-05' }), 'assessment date is after the timestamp');
+  });
+  test('SMSP-VAL-004 one Flag beside OperationOutcomes of information or warning only is an indicator (reported); beside an error it is ambiguous', () => {
+    const info = FOUND.replace('</Bundle>', `${OO_INFO}</Bundle>`);
+    assert.deepEqual(devs(info), ['OperationOutcome informational OperationOutcome beside the indicator ignored']);
+    const warning = FOUND.replace('</Bundle>', `${OO_INFO}${OO_INFO.replace('information', 'warning')}</Bundle>`);
+    assert.deepEqual(devs(warning), ['OperationOutcome informational OperationOutcome beside the indicator ignored']);
+    assert.equal(reason(FOUND.replace('</Bundle>', `${OO_INFO.replace('information', 'error')}</Bundle>`)), 'answer has no single Flag or OperationOutcome');
+    assert.equal(reason(FOUND.replace('</Bundle>', `${OO_INFO.replace('</issue>', '</issue><issue><severity value="fatal"/><code value="exception"/></issue>')}</Bundle>`)), 'answer has no single Flag or OperationOutcome', 'one error issue among notes');
+    assert.equal(reason(FOUND.replace('</Bundle>', '<entry><resource><OperationOutcome><id value="oo1"/></OperationOutcome></resource></entry></Bundle>')), 'answer has no single Flag or OperationOutcome', 'an outcome with no issue says nothing safe');
+  });
+  const SPINE_CODES = 'http://fhir.nhs.net/ValueSet/spine-response-code-2-0';
+  test('SMSP-ERR-004 Spine\'s code is the coding in its error-code system: beside other codings, in a later issue, written in another case of the system', () => {
+    const extra = withChild(ERROR, 'OperationOutcome.issue.details', ['coding', {}, [['system', { value: 'http://example.org/x' }], ['code', { value: 'X' }]]]);
+    assert.deepEqual(check(extra, { httpStatus: 400 }), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' }, deviations: [] });
+    const before = ERROR.replace('<issue>', '<issue><severity value="information"/><code value="informational"/><details><coding><system value="http://example.org/x"/><code value="X"/></coding></details></issue><issue>');
+    const later = check(before, { httpStatus: 400 });
+    assert.ok(later.usable && later.outcome.kind === 'error' && later.outcome.code === 'INVALID_NHS_NUMBER', later.usable ? '' : later.reason);
+    const upper = withValue(ERROR, 'OperationOutcome.issue.details.coding.system', 'HTTP://FHIR.NHS.NET/ValueSet/spine-response-code-2-0/');
+    assert.equal(reason(upper, { httpStatus: 400 }), 'usable');
+    assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.system', 'http://example.org/other'), { httpStatus: 400 }), 'unknown outcome code', 'a code under a foreign system is not Spine\'s');
+  });
+  test('SMSP-ERR-004 two different Spine codes are never a guess; the same code twice is that code', () => {
+    const two = withChild(ERROR, 'OperationOutcome.issue.details', ['coding', {}, [['system', { value: SPINE_CODES }], ['code', { value: 'NO_RECORD_FOUND' }]]]);
+    assert.equal(reason(two, { httpStatus: 400 }), 'outcome carries several Spine codes');
+    const same = withChild(ERROR, 'OperationOutcome.issue.details', ['coding', {}, [['system', { value: SPINE_CODES }], ['code', { value: 'INVALID_NHS_NUMBER' }]]]);
+    assert.equal(reason(same, { httpStatus: 400 }), 'usable');
+  });
+  test('SMSP-ERR-004 NO_RECORD_FOUND under HTTP 200 means no indicator (reported); another error code under 200 stays refused', () => {
+    const nrf = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
+    const v = check(nrf, { httpStatus: 200 });
+    assert.ok(v.usable && v.outcome.kind === 'error', v.usable ? '' : v.reason);
+    assert.deepEqual([v.outcome, v.deviations], [{ kind: 'error', code: 'NO_RECORD_FOUND' }, [{ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' }]]);
+    assert.deepEqual(devs(nrf, { httpStatus: 404 }), []);
+    assert.equal(reason(ERROR, { httpStatus: 200 }), 'error outcome with a success status');
+  });
+  test('SMSP-VAL-004 an assessment instant after Spine\'s timestamp instant is refused; a date is compared by day', () => {
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16Z')), 'assessment date is after the timestamp');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T11:10:16+01:00')), 'assessment date is after the timestamp', 'the same instant a second later, written in BST');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T11:10:15+01:00')), 'usable', 'the same instant written in BST');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:11Z')), 'assessment date is after the timestamp', 'minutes only');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10Z')), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04')), 'usable', 'a date is the whole day');
+  });
+  test('SMSP-VAL-004 RFC 3986: an NHS-number system in capitals or with a trailing slash is the same system, so another child\'s number there is refused', () => {
+    const other = ['identifier', {}, [['system', { value: 'HTTP://FHIR.NHS.NET/Id/nhs-number/' }], ['value', { value: '9990000026' }]]] as const;
+    assert.equal(reason(withChild(FOUND, 'Patient', other as never)), 'indicator is for another patient');
+    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: 'HTTPS://FHIR.NHS.UK/Id/nhs-number/' }], ['value', { value: '9990000026' }]]])), 'indicator is for another patient');
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.system', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')), ['Patient.identifier.system NHS-number system written in another case or with a trailing slash']);
+    assert.equal(reason(withValue(FOUND, 'Patient.identifier.system', 'http://fhir.nhs.net/id/NHS-NUMBER')), 'indicator names no patient by NHS number', 'the path is case-sensitive');
+  });
+  test('SMSP-VAL-004 the ASID system in capitals is the same system (reported); another ASID is still refused', () => {
+    const upper = withValue(withValue(FOUND, 'MessageHeader.source.endpoint', 'URN:NHS:ADDRESSING:ASID:990101234567'), 'MessageHeader.destination.endpoint', 'URN:NHS:ADDRESSING:ASID:047192794544');
+    assert.deepEqual(devs(upper), ['MessageHeader.source.endpoint ASID system written in another case']);
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.source.endpoint', 'URN:NHS:ADDRESSING:ASID:111111111111')), 'response ASIDs do not match');
+  });
+  test('SMSP-VAL-004 a modifier on MessageHeader, the Bundle or an entry is refused (we cannot know what it changes)', () => {
+    const modifier = ['modifierExtension', { url: 'https://example.org/not-current' }, [['valueBoolean', { value: 'true' }]]] as never;
+    assert.equal(reason(withChild(FOUND, 'MessageHeader', modifier)), 'message carries a modifier extension or implicit rules');
+    assert.equal(reason(withChild(FOUND, 'MessageHeader.response', modifier)), 'message carries a modifier extension or implicit rules');
+    assert.equal(reason(withChild(FOUND, 'MessageHeader', ['implicitRules', { value: 'https://example.org/rules' }])), 'message carries a modifier extension or implicit rules');
+    assert.equal(reason(FOUND.replace('<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>')), 'message carries a modifier extension or implicit rules');
+    assert.equal(reason(FOUND.replace('<entry><resource><Flag>', '<entry><modifierExtension url="https://example.org/x"><valueBoolean value="true"/></modifierExtension><resource><Flag>')), 'message carries a modifier extension or implicit rules');
+    assert.equal(reason(withValue(ERROR, 'MessageHeader.response.code', 'fatal-error').replace('<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>'), { httpStatus: 400 }), 'message carries a modifier extension or implicit rules');
+  });
+  test('SMSP-VAL-004 MessageHeader.data naming another Flag id is reported, not refused; naming the Flag found is silent', () => {
+    assert.deepEqual(devs(withValue(FOUND, 'MessageHeader.data.reference', 'Flag/another-id')), ['MessageHeader.data names another resource than the Flag found']);
+    assert.deepEqual(devs(withValue(FOUND, 'MessageHeader.data.reference', 'urn:uuid:8cb73a48-090d-469a-a2b2-04f1e6b11ea2')), []);
+    assert.deepEqual(devs(without(FOUND, 'MessageHeader.data')), []);
   });
 });

@@ -17,6 +17,7 @@
 import { ukToday } from '../../widget/rules/age.ts';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
+import { sameUri } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
 
 /** The skew allowed when the config names none: Spine a little ahead, or up to a day behind (config `spine.answerTimestamp`). */
@@ -73,6 +74,10 @@ export interface CoreDeviation {
 const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, 'https://fhir.nhs.uk/Id/nhs-number'];
 /** Before this no FGM-IS assessment is plausible when the child's birth date is unknown (FGM-IS began in 2014). */
 const EARLIEST_ASSESSMENT = '2000-01-01';
+/** Before this no date is a real assessment of a living child, whatever birth date the client gave. */
+const IMPOSSIBLY_EARLY = '1900-01-01';
+/** Issue severities that say nothing went wrong: an OperationOutcome of only these beside a Flag is a note, not an error. */
+const BENIGN_SEVERITIES = ['information', 'warning'];
 const PARTIAL_DATE = /^\d{4}(-(0[1-9]|1[0-2]))?$/;
 
 /** Milliseconds of an instant; a leap second (`:60`, which FHIR allows) reads as the second before. */
@@ -100,12 +105,14 @@ function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDe
   const ref = at('Flag.subject.reference', flag, 'subject', 'reference');
   const patients = all(flag, 'contained').flatMap((c) => all(c, 'Patient')).filter((p) => `#${at('Patient.id', p, 'id')}` === ref);
   const ids = patients.length === 1 ? all(patients[0]!, 'identifier').map((i) => ({ system: at('Patient.identifier.system', i, 'system'), value: rawAt(i, 'value') })) : [];
-  const numbers = ids.filter((i) => NHS_NUMBER_SYSTEMS.includes(i.system ?? ''));
+  // RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
+  const numbers = ids.filter((i) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(i.system, s)));
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
   const values = numbers.map((i) => i.value?.replace(/\s/g, ''));
   if (values.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
   if (numbers.some((i, n) => i.value !== values[n])) note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
-  if (!numbers.some((i) => i.system === SYSTEM.nhsNumber)) note({ path: 'Patient.identifier.system', message: 'NHS number only under https://fhir.nhs.uk/Id/nhs-number' });
+  if (!numbers.some((i) => sameUri(i.system, SYSTEM.nhsNumber))) note({ path: 'Patient.identifier.system', message: 'NHS number only under https://fhir.nhs.uk/Id/nhs-number' });
+  if (numbers.some((i) => !NHS_NUMBER_SYSTEMS.includes(i.system ?? ''))) note({ path: 'Patient.identifier.system', message: 'NHS-number system written in another case or with a trailing slash' });
   const start = at('Flag.period.start', flag, 'period', 'start');
   const day = start === undefined ? undefined : dayOf(start);
   if (start === undefined || day === undefined) return 'assessment date is not a real date';
@@ -113,8 +120,27 @@ function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDe
   return { kind: 'indicator', assessmentDate: start, assessmentDay: day };
 }
 
+/** The Flag's id as MessageHeader.data may name it: `Flag/id`, `#id`, `urn:uuid:id` or a full URL ending in `/Flag/id`. */
+const namesFlag = (reference: string, id: string) => reference === id || reference === `#${id}` || reference.toLowerCase() === `urn:uuid:${id.toLowerCase()}` || reference === `Flag/${id}` || reference.endsWith(`/Flag/${id}`);
+
 /** True when `el` or any FHIR element under it is a `modifierExtension` or `implicitRules`. */
 const hasModifier = (el: XmlElement): boolean => el.children.some((c) => isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)));
+
+/** A modifier on the Bundle or its entries (not inside their resources, which are checked on their own). */
+const bundleModified = (bundle: XmlElement): boolean =>
+  bundle.children.some((c) => isFhir(c) && (c.name === 'entry' ? c.children.some((e) => isFhir(e) && e.name !== 'resource' && (e.name === 'modifierExtension' || hasModifier(e))) : c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)));
+
+/** Whether an instant-bearing dateTime carries a time (and so a zone): `YYYY-MM-DDThh:mm…`. */
+const hasTime = (v: string) => v.length > 10;
+
+/** The distinct codes under Spine's error-code system in any issue's details, each trimmed. */
+function spineCodes(outcome: XmlElement, at: (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined): string[] {
+  const codes = all(outcome, 'issue')
+    .flatMap((issue) => all(single(issue, 'details') ?? issue, 'coding'))
+    .filter((c) => sameUri(at('OperationOutcome.issue.details.coding.system', c, 'system'), SYSTEM.spineResponseCode))
+    .map((c) => at('OperationOutcome.issue.details.coding.code', c, 'code'));
+  return [...new Set(codes.filter((c): c is string => c !== undefined))];
+}
 
 /**
  * Whether Spine's answer (its parsed tree) can be used, and what it says.
@@ -140,27 +166,43 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   if (at('MessageHeader.event.code', header, 'event', 'code') !== RESPONSE_EVENT) return refuse('event is not FGMQueryResponse_2_0');
   // Message ids are UUIDs: upper and lower case name the same one.
   if (at('MessageHeader.response.identifier', header, 'response', 'identifier')?.toLowerCase() !== expect.messageId.toLowerCase()) return refuse('response is for another request');
-  if (at('MessageHeader.source.endpoint', header, 'source', 'endpoint') !== ASID_PREFIX + expect.spineAsid || at('MessageHeader.destination.endpoint', header, 'destination', 'endpoint') !== ASID_PREFIX + expect.smspAsid) {
+  // An ASID is digits under a URN: `URN:NHS:ADDRESSING:ASID:` in capitals is the same system.
+  const source = at('MessageHeader.source.endpoint', header, 'source', 'endpoint');
+  const destination = at('MessageHeader.destination.endpoint', header, 'destination', 'endpoint');
+  if (source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid || destination?.toLowerCase() !== ASID_PREFIX + expect.smspAsid) {
     return refuse('response ASIDs do not match');
   }
+  if (!source.startsWith(ASID_PREFIX) || !destination.startsWith(ASID_PREFIX)) note({ path: 'MessageHeader.source.endpoint', message: 'ASID system written in another case' });
+  // FHIR forbids ignoring a modifier, wherever in the message it sits.
+  if (hasModifier(header) || bundleModified(root)) return refuse('message carries a modifier extension or implicit rules');
   const timestamp = at('MessageHeader.timestamp', header, 'timestamp');
   if (timestamp === undefined || !INSTANT.test(timestamp)) return refuse('timestamp is not a real instant');
   const skew = ms(timestamp) - expect.now.getTime();
   if (skew > expect.maxAheadMs) return refuse('timestamp is ahead of the gateway clock by more than the allowed skew');
   if (-skew > expect.maxBehindMs) return refuse('timestamp is behind the gateway clock by more than the allowed skew');
 
-  const payload = resources.filter((r) => r.name === 'Flag' || r.name === 'OperationOutcome');
-  if (payload.length !== 1) return refuse('answer has no single Flag or OperationOutcome');
-  const target = payload[0]!;
+  const flags = resources.filter((r) => r.name === 'Flag');
+  const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
+  // One Flag beside notes only (every issue information or warning) is an indicator; beside an error it is ambiguous.
+  const benign = (o: XmlElement) => all(o, 'issue').length > 0 && all(o, 'issue').every((i) => BENIGN_SEVERITIES.includes(at('OperationOutcome.issue.severity', i, 'severity') ?? ''));
+  const flagAlone = flags.length === 1 && outcomes.every(benign);
+  if (!flagAlone && flags.length + outcomes.length !== 1) return refuse('answer has no single Flag or OperationOutcome');
+  if (flagAlone && outcomes.length > 0) note({ path: 'OperationOutcome', message: 'informational OperationOutcome beside the indicator ignored' });
+  const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
   if (target.name === 'Flag') {
     const read = indicator(target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
-    // A date-only assessment cannot be placed in a zone: the later of Spine's written and UK dates bounds it, and a dateTime's UK date is held to the same bound.
+    const flagId = at('Flag.id', target, 'id');
+    const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
+    if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
+    // Two instants compare as instants; a date-only assessment cannot be placed in a zone: the later of Spine's written and UK dates bounds it.
     const uk = ukToday(new Date(ms(timestamp)));
     const written = timestamp.slice(0, 10);
-    if (after(read.assessmentDay, written > uk ? written : uk)) return refuse('assessment date is after the timestamp');
-    const floor = expect.birthDate ?? EARLIEST_ASSESSMENT;
-    if (read.assessmentDay < floor.slice(0, read.assessmentDay.length)) return refuse(expect.birthDate ? 'assessment date is before the child was born' : 'assessment date is implausibly early');
+    if (hasTime(read.assessmentDate) ? ms(read.assessmentDate) > ms(timestamp) : after(read.assessmentDay, written > uk ? written : uk)) return refuse('assessment date is after the timestamp');
+    const early = (floor: string) => read.assessmentDay < floor.slice(0, read.assessmentDay.length);
+    if (early(IMPOSSIBLY_EARLY) || (!expect.birthDate && early(EARLIEST_ASSESSMENT))) return refuse('assessment date is implausibly early');
+    // The client's birth date is local and unverified: a wrong one in the EPR must not hide a real indicator.
+    if (expect.birthDate && early(expect.birthDate)) note({ path: 'Flag.period.start', message: 'assessment date before the birth date the client gave' });
     const end = at('Flag.period.end', target, 'period', 'end');
     if (end !== undefined) {
       const endDay = dayOf(end);
@@ -171,10 +213,16 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     if (expect.httpStatus !== 200 || at('MessageHeader.response.code', header, 'response', 'code') !== 'ok') return refuse('indicator with an error status');
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
-  const coding = single(single(all(target, 'issue')[0], 'details'), 'coding');
-  const code = at('OperationOutcome.issue.details.coding.code', coding, 'code');
+  // Spine's business code is the coding in its error-code system, in whichever issue carries it.
+  const codes = spineCodes(target, at);
+  if (codes.length > 1) return refuse('outcome carries several Spine codes');
+  const code = codes[0];
   if (code === undefined || code === 'SUCCESS' || !expect.isKnownCode(code)) return refuse('unknown outcome code');
-  // response.code alone cannot tell: Spine writes `ok` for a not-found outcome.
-  if (expect.httpStatus < 400) return refuse('error outcome with a success status');
+  // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
+  // success status still means one thing only (no indicator); any other error code does not.
+  if (expect.httpStatus < 400) {
+    if (code !== 'NO_RECORD_FOUND') return refuse('error outcome with a success status');
+    note({ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' });
+  }
   return { usable: true, spineMessageId, timestamp, outcome: { kind: 'error', code }, deviations };
 }

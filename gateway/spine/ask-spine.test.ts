@@ -136,10 +136,20 @@ describe('askSpine: mapping what Spine answered', () => {
 /** Cases the mutation run of 2 December 2026 showed untested; oracles hand-written. */
 describe('askSpine: what reaches the safety core, and what it reports', () => {
   const found = (id: string) => indicatorAnswer(addressed(id), '9990000018', '2019-12-10');
-  test('SMSP-VAL-004 M2 the birth date the interface knows reaches the safety core: an assessment the day before it is refused', async () => {
+  test('SMSP-VAL-004 M2 the birth date the interface knows reaches the safety core: an assessment the day before it is shown and reported (the client\'s date is unverified)', async () => {
     const asked = (birthDate: string) => askSpine({ spine: { query: async (xml) => ({ kind: 'answer', httpStatus: 200, tree: tree(found(/<MessageHeader><id value="([^"]+)"/.exec(xml)![1]!)) }) }, vocabulary, smspAsid: SMSP_ASID, spineAsid: SPINE_ASID, now: () => NOW }, { ...QUESTION, birthDate });
-    assert.deepEqual([(await asked('2019-12-11')).reason, (await asked('2019-12-11')).code], ['unsafe Spine answer: assessment date is before the child was born', 'RESPONSE_MESSAGE_VALIDATION_ERROR']);
-    assert.equal((await asked('2019-12-10')).code, 'SUCCESS', 'the day of birth');
+    const before = await asked('2019-12-11');
+    assert.deepEqual([before.code, before.assessmentDay], ['SUCCESS', '2019-12-10']);
+    assert.ok(before.deviations!.includes('Flag.period.start assessment date before the birth date the client gave'), String(before.deviations));
+    const born = await asked('2019-12-10');
+    assert.ok(!born.deviations!.some((d) => d.includes('birth date')), 'the day of birth');
+  });
+  test('SMSP-ERR-004 SMSP-FGMRI-001 Spine\'s NO_RECORD_FOUND under HTTP 200 is no record (as under 404), the deviation counted and logged', async () => {
+    const { outcome, counted, logged } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(errorAnswer(addressed(id), rowOf('NO_RECORD_FOUND'))) }));
+    assert.deepEqual([outcome.code, outcome.answeredBySpine, outcome.assessmentDate], ['NO_RECORD_FOUND', true, null]);
+    assert.ok(outcome.deviations!.includes('OperationOutcome.issue.details.coding.code NO_RECORD_FOUND with a success HTTP status'), String(outcome.deviations));
+    assert.ok(counted.includes('OperationOutcome.issue.details.coding.code'));
+    assert.ok(logged.some((l) => l.deviation === 'NO_RECORD_FOUND with a success HTTP status'));
   });
   test("SMSP-VAL-004 the transport's and the safety core's deviations are counted, logged and listed beside the profiles'", async () => {
     const transport = { path: 'HTTP Content-Type', message: 'an XML content type other than application/xml+fhir' };
