@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
+import { announcingRefetch } from './key-set-refetch.ts';
 import type { Cis2Config } from '../config.ts';
 
 /** One of the user's role profiles, as the national RBAC directory gave it. */
@@ -161,15 +162,10 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
   // The first fetch of a set replaces nothing, so only later ones count.
   let keysGeneration = 0;
   const remoteKeys = (url: string) => {
-    let fetched = 0;
-    const keysFetched = ((input: RequestInfo | URL, init?: RequestInit) =>
-      fetchFn(input, init).then((res) => {
-        if (fetched++ > 0) {
-          keysGeneration++;
-          cache.clear();
-        }
-        return res;
-      })) as typeof fetch;
+    const keysFetched = announcingRefetch(fetchFn, () => {
+      keysGeneration++;
+      cache.clear();
+    });
     return createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, [customFetch]: keysFetched });
   };
   let endpoint: Endpoints | undefined = config.userInfoEndpoint && config.jwksUrl ? { userInfo: config.userInfoEndpoint, keys: remoteKeys(config.jwksUrl) } : undefined;

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
 import type { ClientConfig } from '../config.ts';
-import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TOKEN_CACHE_MAX_SECONDS, TokenRejected } from './verify-session-token.ts';
+import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TOKEN_CACHE_MAX_BYTES, TOKEN_CACHE_MAX_SECONDS, TokenRejected } from './verify-session-token.ts';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -83,6 +83,36 @@ describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
   });
 });
 
+describe('verified-token cache bounds (issue 22)', () => {
+  const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const clock = { t: NOW };
+  const verify = createSessionVerifier({ clients: [client({ issuer: 'https://local.example' })], clientKeys: new Map([['local', pem]]), now: () => clock.t });
+
+  it('SMSP-IG-002 a clock stepped back before a cached token\'s iat refuses it, as verification does', async () => {
+    clock.t = NOW;
+    const token = signJwt(claims({ sub: 'stepped', iat: NOW, nbf: NOW }), { alg: 'ES256', key: ec.privateKey });
+    const first = await verify(token);
+    assert.equal(await verify(token), first, 'control: cached');
+    clock.t = NOW - MAX_CLOCK_SKEW_SECONDS - 90;
+    await assert.rejects(verify(token), refusedFor(/not yet valid|issued in the future/));
+  });
+
+  it('large tokens are held within TOKEN_CACHE_MAX_BYTES, not 10,000 of them (the heap limit holds)', async () => {
+    clock.t = NOW;
+    // ~9 KB tokens, as an Entra ID token with many groups is: far fewer than 10,000 fit in the bytes.
+    const groups = Array.from({ length: 250 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`);
+    const big = (i: number) => signJwt(claims({ sub: `big-${i}`, groups }), { alg: 'ES256', key: ec.privateKey });
+    const firstToken = big(0);
+    assert.ok(firstToken.length > 9000, `control: a ${firstToken.length}-character token`);
+    const first = await verify(firstToken);
+    const fit = Math.floor(TOKEN_CACHE_MAX_BYTES / firstToken.length);
+    for (let i = 1; i <= fit; i++) await verify(big(i));
+    // Pushed out by bytes (fewer than 1,000 tokens, where the entry bound is 10,000): verified again.
+    assert.ok(fit < 1000);
+    assert.notEqual(await verify(firstToken), first, 'the oldest large token was let go');
+  });
+});
+
 describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', () => {
   const a = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const b = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -111,5 +141,34 @@ describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', (
     await verify(signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: b.privateKey, kid: 'kb' }));
     assert.equal(idp.fetches, 2, 'control: the set was fetched again');
     await assert.rejects(verify(old), refusedFor(/unknown key id/));
+  });
+
+  it('SMSP-IG-002 a token of the withdrawn key verified while the new set is still arriving is not remembered', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 10 * JWKS_REFRESH_MS });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    // The second fetch's answer has its headers at once and its body only when released.
+    const fetchFn = (async () => {
+      calls++;
+      const body = JSON.stringify({ keys: calls === 1 ? [jwkOf(a, 'ka')] : [jwkOf(b, 'kb')] });
+      if (calls === 1) return new Response(body, { headers: { 'content-type': 'application/json' } });
+      const stream = new ReadableStream({ async start(c) { await held; c.enqueue(new TextEncoder().encode(body)); c.close(); } });
+      return new Response(stream, { headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const verify = createSessionVerifier({ clients: [client({ issuer: 'race', algorithms: ['RS256'], jwksUrl: 'https://idp.example/jwks.json' })], clientKeys: new Map(), now: () => NOW, fetch: fetchFn });
+    const old = signJwt(claims({ iss: 'race', sub: 'victim' }), { alg: 'RS256', key: a.privateKey, kid: 'ka' });
+    await verify(old); // the first set, ka in it
+    t.mock.timers.tick(JWKS_REFRESH_MS + 1);
+    // A kb token starts the refetch; its headers are in, its body is held.
+    const rotating = verify(signJwt(claims({ iss: 'race', sub: 'new' }), { alg: 'RS256', key: b.privateKey, kid: 'kb' }));
+    await new Promise((r) => setImmediate(r));
+    // In the gap, the old token is checked against the old set still installed (a fresh one: not cached).
+    const oldAgain = signJwt(claims({ iss: 'race', sub: 'victim', jti: 'gap' }), { alg: 'RS256', key: a.privateKey, kid: 'ka' });
+    await verify(oldAgain).catch(() => {});
+    release();
+    await rotating;
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(verify(oldAgain), refusedFor(/unknown key id/), 'not accepted from the cache after the new set is in');
   });
 });

@@ -9,7 +9,7 @@
  * lifetime is checked here.
  *
  * A verified token is remembered by its SHA-256 (never the token) until its `exp` or
- * TOKEN_CACHE_MAX_SECONDS, whichever is sooner, in a bounded LRU: a clinician's token is the same
+ * TOKEN_CACHE_MAX_SECONDS, whichever is sooner, in an LRU bounded in entries and bytes: a clinician's token is the same
  * for many queries and verifying it is the costliest step of a request (issue 22). Only the
  * verification is remembered, never a decision: roles and RBAC are read per request from the
  * payload by the caller. The cache belongs to this verifier, so a SIGHUP reload (which builds a
@@ -19,6 +19,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ClientConfig } from '../config.ts';
+import { announcingRefetch } from './key-set-refetch.ts';
 
 export type { JWTPayload } from 'jose';
 
@@ -68,6 +69,14 @@ interface Issuer {
 
 /** Verified tokens remembered at most; the least recently used go first. */
 export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+/**
+ * And at most this much memory (estimated from the token's length: its payload is kept decoded).
+ * Entries alone would let large tokens (an Entra ID token with many groups is ~9 KB) outgrow the
+ * heap limit the gateway runs with; 8 MiB holds ~900 such tokens or all 10,000 of ~0.8 KB.
+ */
+export const TOKEN_CACHE_MAX_BYTES = 8 * 1024 * 1024;
+/** Bytes an entry costs: the decoded payload (~¾ of the token), the hash and the Map's own. */
+const entryBytes = (token: string) => token.length + 200;
 /** How long at most a verified token is remembered, in seconds, however far off its `exp`. */
 export const TOKEN_CACHE_MAX_SECONDS = 300;
 
@@ -88,10 +97,7 @@ function remoteKeySet(url: string, fetchFn: typeof fetch = fetch, onFetched: () 
     // The first fetch replaces nothing; only a later one can withdraw a key.
     const first = lastAttempt === -Infinity;
     lastAttempt = Date.now();
-    return fetchFn(input, init).then((res) => {
-      if (!first) onFetched();
-      return res;
-    });
+    return announcingRefetch(fetchFn, onFetched, () => first)(input, init);
   }) as typeof fetch;
   return createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_REFRESH_MS, cacheMaxAge: Infinity, timeoutDuration: 5000, [customFetch]: guarded });
 }
@@ -125,7 +131,14 @@ function reasonFor(e: unknown): string {
  */
 export function createSessionVerifier({ clients, clientKeys, systemKeys = new Map(), now = () => Math.floor(Date.now() / 1000), fetch: fetchFn }: SessionVerifierOptions): SessionVerifier {
   const byIssuer = new Map<string, Issuer>();
-  const verified = new Map<string, { session: VerifiedSession; until: number }>();
+  const verified = new Map<string, { session: VerifiedSession; from: number; until: number; bytes: number }>();
+  let cachedBytes = 0;
+  const forget = (hash: string) => {
+    const e = verified.get(hash);
+    if (!e) return;
+    verified.delete(hash);
+    cachedBytes -= e.bytes;
+  };
   // Bumped when a key set is fetched again: a token verified under the previous set is not remembered.
   let keysGeneration = 0;
   const add = (client: ClientConfig, kind: TokenKind, rules: TokenRules, keys: ReadonlyMap<string, string>) => {
@@ -133,6 +146,7 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn, () => {
       keysGeneration++;
       verified.clear();
+      cachedBytes = 0;
     }) });
     else if (pem) byIssuer.set(rules.issuer, { client, kind, rules, key: createPublicKey(pem) });
     else throw new Error(`client ${client.id} has no ${kind} token verification key`);
@@ -148,21 +162,26 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     const hit = verified.get(hash);
     if (hit) {
       verified.delete(hash);
-      // Re-inserted to mark it most recently used (a Map keeps insertion order).
-      if (t0 < hit.until) {
+      // Re-inserted to mark it most recently used (a Map keeps insertion order). Within the window
+      // verification itself would accept: a clock stepped back past iat/nbf refuses it again.
+      if (hit.from <= t0 && t0 < hit.until) {
         verified.set(hash, hit);
         return hit.session;
       }
+      cachedBytes -= hit.bytes;
     }
     const generation = keysGeneration;
     const session = await verifyUncached(token);
-    const { exp } = session.payload as { exp: number };
+    const { exp, iat, nbf } = session.payload as { exp: number; iat: number; nbf?: number };
     // Until exp itself, not exp plus the clock skew: past exp the token is verified again, so the
     // cache never accepts for longer than verification would.
     const until = Math.min(exp, now() + TOKEN_CACHE_MAX_SECONDS);
-    if (until > now() && generation === keysGeneration) {
-      if (verified.size >= TOKEN_CACHE_MAX_ENTRIES) verified.delete(verified.keys().next().value!);
-      verified.set(hash, { session, until });
+    const bytes = entryBytes(token);
+    if (until > now() && generation === keysGeneration && bytes <= TOKEN_CACHE_MAX_BYTES) {
+      while (verified.size >= TOKEN_CACHE_MAX_ENTRIES || cachedBytes + bytes > TOKEN_CACHE_MAX_BYTES) forget(verified.keys().next().value!);
+      const from = Math.max(iat, typeof nbf === 'number' ? nbf : iat) - MAX_CLOCK_SKEW_SECONDS;
+      verified.set(hash, { session, from, until, bytes });
+      cachedBytes += bytes;
     }
     return session;
   };
