@@ -80,6 +80,8 @@ it(`SMSP-AUDIT-001 every answered request survives ${ROUNDS} SIGKILLs under load
     const { child, url } = await startChild();
     const exited = once(child, 'exit');
     let dead = false;
+    let firstAnswer!: () => void;
+    const answeredOnce = new Promise<void>((r) => (firstAnswer = r));
     const t = token();
     const worker = async () => {
       while (!dead) {
@@ -93,14 +95,16 @@ it(`SMSP-AUDIT-001 every answered request survives ${ROUNDS} SIGKILLs under load
           const id = res.headers.get('x-request-id');
           assert.ok(id, 'every answer carries its request id');
           answered.push(id);
+          firstAnswer();
         } catch {
           return; // the gateway was killed mid-request: that request had no answer
         }
       }
     };
     const workers = Array.from({ length: 6 }, worker);
-    // The kill lands at a random moment of the load (chaos, not synchronisation).
-    setTimeout(() => child.kill('SIGKILL'), 30 + random() * 250);
+    // The kill lands at a random moment of the load (chaos, not synchronisation) once the load has
+    // reached this gateway: on a busy machine a fixed delay after start could kill it before any answer.
+    void Promise.race([answeredOnce, exited, Promise.all(workers)]).then(() => setTimeout(() => child.kill('SIGKILL'), random() * 250));
     await exited;
     dead = true;
     await Promise.all(workers);
