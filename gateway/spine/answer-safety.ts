@@ -72,10 +72,11 @@ export interface CoreDeviation {
 
 /** Both systems NHS numbers are written under: the DSTU2 profiles' and the later NHS England one. */
 const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, 'https://fhir.nhs.uk/Id/nhs-number'];
-/** Before this no FGM-IS assessment is plausible when the child's birth date is unknown (FGM-IS began in 2014). */
+/**
+ * Before this no FGM-IS assessment is plausible (FGM-IS began in 2014, and Spine answers only for
+ * children), whatever birth date the client gave: the floor rests on nothing the client says.
+ */
 const EARLIEST_ASSESSMENT = '2000-01-01';
-/** Before this no date is a real assessment of a living child, whatever birth date the client gave. */
-const IMPOSSIBLY_EARLY = '1900-01-01';
 /** Issue severities that say nothing went wrong: an OperationOutcome of only these beside a Flag is a note, not an error. */
 const BENIGN_SEVERITIES = ['information', 'warning'];
 const PARTIAL_DATE = /^\d{4}(-(0[1-9]|1[0-2]))?$/;
@@ -200,7 +201,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     const written = timestamp.slice(0, 10);
     if (hasTime(read.assessmentDate) ? ms(read.assessmentDate) > ms(timestamp) : after(read.assessmentDay, written > uk ? written : uk)) return refuse('assessment date is after the timestamp');
     const early = (floor: string) => read.assessmentDay < floor.slice(0, read.assessmentDay.length);
-    if (early(IMPOSSIBLY_EARLY) || (!expect.birthDate && early(EARLIEST_ASSESSMENT))) return refuse('assessment date is implausibly early');
+    if (early(EARLIEST_ASSESSMENT)) return refuse('assessment date is implausibly early');
     // The client's birth date is local and unverified: a wrong one in the EPR must not hide a real indicator.
     if (expect.birthDate && early(expect.birthDate)) note({ path: 'Flag.period.start', message: 'assessment date before the birth date the client gave' });
     const end = at('Flag.period.end', target, 'period', 'end');
