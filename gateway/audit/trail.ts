@@ -74,7 +74,7 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
   return {
     async verify() {
       const o = options();
-      const coverage = erasureCoverage();
+      const coverage = erasureCoverage(o.today);
       const start = provenStart(hmacKey, o, coverage);
       if ('ok' in start) return start;
       const forged = belowRetention(start, await reader.lowestAtOrBelow(start.seq));

@@ -23,11 +23,21 @@ import { archiveContentSha256, GENESIS, retentionProblem, type RetentionEntry, t
 /** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
 export type VerifyResult =
   | { ok: true; records: number; anchors: number; archives?: number }
-  | { ok: false; seq: number | null; reason: string; archive?: string };
+  | { ok: false; seq: number | null; reason: string; archive?: string; kind?: VerifyFinding };
+
+/**
+ * A result that is not intact but not a break of the chain either: every integrity check passed.
+ * `outcome-kept`: an outcome held that should be gone (FGMISQR009, erasure-coverage.ts);
+ * `retention-incomplete`: a retention interrupted after its signed record, before the deletion
+ * (retention.ts completes it).
+ */
+export type VerifyFinding = 'outcome-kept' | 'retention-incomplete';
 
 /** One line for people: `intact, 12 records`, `broken at record 7: …`, `broken archive …: …` or `damaged database: …`. */
 export function describeVerify(r: VerifyResult): string {
   if (r.ok) return `intact, ${r.records} records (${r.anchors} anchors${r.archives ? `, ${r.archives} archives` : ''} checked)`;
+  if (r.kind === 'retention-incomplete') return r.reason;
+  if (r.kind === 'outcome-kept') return `outcome kept at record ${r.seq}${r.archive ? ` in archive ${r.archive}` : ''}: ${r.reason}`;
   if (r.archive) return `broken archive ${r.archive}: ${r.reason}`;
   return r.seq === null ? `damaged database: ${r.reason}` : `broken at record ${r.seq}: ${r.reason}`;
 }
@@ -40,7 +50,7 @@ export interface VerifyOptions {
   retentions?: readonly RetentionEntry[];
   /** Where the archives are (audit.anchorDir); without it archives are not read (start-up check). */
   archiveDir?: string | undefined;
-  /** The UK date an erased outcome's erasure date is checked against (default: today). */
+  /** The UK date erasure dates are checked against, both ways (default: today's UK date; tests inject it). */
   today?: string;
 }
 
@@ -89,7 +99,7 @@ export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, pr
     if (row.prevHash !== prev) return { seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
     const problem = recordProblem(key, row, today);
     if (problem) return { seq: row.seq, reason: problem };
-    coverage?.see(row);
+    coverage?.see(row, r.archive);
     prev = row.hash;
     expected++;
   }
@@ -126,7 +136,7 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
   if (damaged) return { ok: false, seq: null, reason: damaged };
   if (tableMissing(db)) return TABLE_MISSING;
   // One coverage across the archives and the store: a record archived after its erasure is covered by a record still stored.
-  const coverage = erasureCoverage();
+  const coverage = erasureCoverage(o.today ?? ukToday());
   const start = provenStart(hmacKey, o, coverage);
   if ('ok' in start) return start;
   const forged = belowRetention(start, lowestSeq(db, start.seq));
@@ -148,7 +158,7 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
  * the retention point exists, the anchors against what it saw, and that every cleared outcome
  * was covered by an erasure record (`coverage`, shared with the archives' walk).
  */
-export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string, coverage: ErasureCoverage = erasureCoverage()) {
+export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string, coverage: ErasureCoverage = erasureCoverage(today)) {
   const hashes = new Map<number, string>();
   let expected = start.seq + 1;
   let prev = start.hash;
@@ -175,6 +185,9 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStar
       }
       const early = coverage.uncovered();
       if (early) return { ok: false, ...early };
+      // Only now, the chain proven: an outcome held too long is a finding about the erasure, not a break.
+      const kept = coverage.kept();
+      if (kept) return { ok: false, ...kept, kind: 'outcome-kept' };
       return { ok: true, records: last - start.seq, anchors: anchors.length, ...(start.archives ? { archives: start.archives } : {}) };
     },
   };
