@@ -162,7 +162,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const auditTrail = store ? await openAuditTrail(config, material.hmacKey, deps.now) : undefined;
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
   const tail = auditTrail && (await checkAuditTail(auditTrail));
-  if (tail && !tail.ok) {
+  // An interrupted retention (its rows still stored, exactly as its signed archive holds them) is not a break: start, and say so.
+  if (tail && !tail.ok && tail.kind === 'retention-incomplete') log({ level: 'warn', msg: 'AUDIT RETENTION INCOMPLETE: run retain again', audit: describeVerify(tail) });
+  else if (tail && !tail.ok) {
     log({ level: 'error', msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify', audit: describeVerify(tail), onBrokenChain: config.audit.onBrokenChain ?? 'warn' });
     if (config.audit.onBrokenChain === 'refuse') {
       await auditTrail.close();

@@ -97,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
       } else {
         r = retainSqlite(sqliteFile!, hmacKey(), o);
       }
-      console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
+      if (r.completed) console.log(`completed the interrupted retention of records ${r.retention!.firstSeq}-${r.retention!.throughSeq}: removed the ${r.removed} records its signed archive holds; run retain again for anything newer`);
+      else console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
       return 0;
     }
     case 'erase-outcomes': {

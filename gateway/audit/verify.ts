@@ -55,7 +55,7 @@ export interface VerifyOptions {
 }
 
 /** Where the stored chain starts, once the retention records (and, with archiveDir, their archives) are proven. */
-export type ChainStart = { seq: number; hash: string; archives: number };
+export type ChainStart = { seq: number; hash: string; archives: number; last?: RetentionRecord };
 
 /**
  * The signed retention records, in order, each archive they name (when `archiveDir` is given),
@@ -72,7 +72,7 @@ export function provenStart(key: Buffer, o: VerifyOptions, coverage?: ErasureCov
       const broken = archiveProblem(join(o.archiveDir, r.archive), r, key, start.hash, o.today ?? ukToday(), coverage);
       if (broken) return { ok: false, seq: broken.seq, reason: broken.reason, archive: r.archive };
     }
-    start = { seq: r.throughSeq, hash: r.lastHash, archives: start.archives + (o.archiveDir ? 1 : 0) };
+    start = { seq: r.throughSeq, hash: r.lastHash, archives: start.archives + (o.archiveDir ? 1 : 0), last: r };
   }
   return start;
 }
@@ -125,6 +125,29 @@ export function belowRetention(start: ChainStart, lowest: number | null | undefi
   return { ok: false, seq: lowest, reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there` };
 }
 
+/**
+ * Rows still stored at or below the retention point are a forgery — unless they are exactly what
+ * an interrupted `retain` leaves (crashed, or the deletion refused a lock, after the signed
+ * retention record was written): every record of the newest retention's range, nothing else,
+ * each proving itself, their content what the signed archive holds. Then the deletion is merely
+ * pending; `retain` completes it. `stored`: those rows, oldest first (the full verify), or for the
+ * cheap start-up check only the lowest seq, their count and the hash at the retention point.
+ */
+export function incompleteRetention(start: ChainStart, key: Buffer, today: string, stored: { rows: readonly AuditRow[] } | { lowest: number | null; count: number; hashAtPoint: string | undefined }): Extract<VerifyResult, { ok: false }> | undefined {
+  const r = start.last;
+  if (!r || r.format !== 2) return undefined;
+  const size = r.throughSeq - r.firstSeq + 1;
+  const matches = 'rows' in stored
+    ? stored.rows.length === size && stored.rows[0]!.seq === r.firstSeq && stored.rows.every((row, i) => row.seq === r.firstSeq + i && recordProblem(key, row, today) === undefined)
+      && stored.rows.at(-1)!.hash === r.lastHash && archiveContentSha256(stored.rows) === r.archiveSha256
+    : stored.lowest === r.firstSeq && stored.count === size && stored.hashAtPoint === r.lastHash;
+  if (!matches) return undefined;
+  return { ok: false, seq: r.firstSeq, kind: 'retention-incomplete', reason: `retention of records ${r.firstSeq}-${r.throughSeq} incomplete: rows up to seq ${r.throughSeq} still present — run retain again` };
+}
+
+/** The walk's answer once the pending deletion is known: an intact chain reports the pending deletion instead; a break stays the break. */
+export const withPending = (result: VerifyResult, pending: VerifyResult | undefined): VerifyResult => (result.ok && pending ? pending : result);
+
 /** A file whose audit table was dropped: the trail deleted whole, named rather than thrown as SQLite's "no such table". */
 const TABLE_MISSING: VerifyResult = { ok: false, seq: null, reason: 'the audit table audit_event is missing (the trail was deleted)' };
 const tableMissing = (db: Database.Database) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'`).get() === undefined;
@@ -139,17 +162,20 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
   const coverage = erasureCoverage(o.today ?? ukToday());
   const start = provenStart(hmacKey, o, coverage);
   if ('ok' in start) return start;
-  const forged = belowRetention(start, lowestSeq(db, start.seq));
+  const today = o.today ?? ukToday();
+  const lowest = lowestSeq(db, start.seq);
+  const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, today, { rows: db.prepare('SELECT * FROM audit_event WHERE seq <= ? ORDER BY seq').all(start.seq) as AuditRow[] });
+  const forged = pending ? undefined : belowRetention(start, lowest);
   if (forged) return forged;
   // Anchors of archived records are the archive's to prove.
   const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
-  const walk = chainWalk(hmacKey, kept.length > 0, start, o.today ?? ukToday(), coverage);
+  const walk = chainWalk(hmacKey, kept.length > 0, start, today, coverage);
   // iterate() streams: a trail of millions of records is never all in memory.
   for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start.seq) as IterableIterator<AuditRow>) {
     const broken = walk.step(row);
     if (broken) return broken;
   }
-  return walk.finish(kept, o.publicKey);
+  return withPending(walk.finish(kept, o.publicKey), pending);
 }
 
 /**
@@ -206,12 +232,16 @@ export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, o: Verif
   if (tableMissing(db)) return TABLE_MISSING;
   const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
   if ('ok' in start) return start;
-  const forged = belowRetention(start, lowestSeq(db, start.seq));
+  const today = o.today ?? ukToday();
+  const lowest = lowestSeq(db, start.seq);
+  const below = () => db.prepare('SELECT COUNT(*) AS n, (SELECT hash FROM audit_event WHERE seq = ?) AS h FROM audit_event WHERE seq <= ?').get(start.seq, start.seq) as { n: number; h: string | undefined };
+  const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, today, { lowest, count: below().n, hashAtPoint: below().h ?? undefined });
+  const forged = pending ? undefined : belowRetention(start, lowest);
   if (forged) return forged;
-  const rows = (db.prepare('SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?').all(tail) as AuditRow[]).reverse();
+  const rows = (db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq DESC LIMIT ?').all(start.seq, tail) as AuditRow[]).reverse();
   const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
   const anchored = newest && (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
-  return verifyTailRows(rows, hmacKey, start, newest, o.publicKey, anchored?.hash, o.today ?? ukToday());
+  return withPending(verifyTailRows(rows, hmacKey, start, newest, o.publicKey, anchored?.hash, today), pending);
 }
 
 export const newestAnchor = (anchors: readonly Anchor[]) => anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
