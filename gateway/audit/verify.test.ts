@@ -50,8 +50,8 @@ function retention(first: number, through: number, name = `a-${first}-${through}
 describe('verify: retention records and archives (SMSP-AUDIT-009, FGMISQR009)', () => {
   it('SMSP-AUDIT-009 signed, contiguous retention records and intact archives move the start to the newest retention point', () => {
     const rs = [retention(1, 3), retention(4, 6)];
-    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, archiveDir: dir, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 2 });
-    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 0 }, 'without archiveDir the archives are not read');
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, archiveDir: dir, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 2, last: rs[1] });
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 0, last: rs[1] }, 'without archiveDir the archives are not read');
     assert.deepEqual(provenStart(KEY, {}), { seq: 0, hash: GENESIS, archives: 0 });
   });
   it('SMSP-AUDIT-009 an unsigned, forged or out-of-order retention record is named', () => {
