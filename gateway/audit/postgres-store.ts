@@ -188,6 +188,18 @@ export function postgresPool(url: string, max: number): pg.Pool {
   return pool;
 }
 
+/**
+ * The schema owner's pool for what is run by hand from the command line — retain, VACUUM,
+ * migrations, the copy from SQLite: no client query timeout, since deleting or vacuuming a year
+ * of records may take longer than a request's deadline and the operator is watching (a timeout
+ * would leave the operator not knowing whether it finished). Connecting still has a deadline.
+ */
+export function ownerPostgresPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 1, types, connectionTimeoutMillis: AUDIT_DEADLINE_MS, application_name: 'fgm-status-audit-cli' });
+  pool.on('error', () => {});
+  return pool;
+}
+
 /** The schema version in the database (0: none yet). */
 async function schemaVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
   const exists = await db.query<{ t: string | null }>(`SELECT to_regclass('audit_schema_version')::text AS t`);
