@@ -102,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'erase-outcomes': {
-      // The daily task's run, by hand: the store, the archives, and the erasure's own record.
+      // The hourly task's run, by hand: the store, the archives, and the erasure's own record.
       const trail = await openAuditTrail(config, hmacKey());
       try {
         const run = await eraseDueOutcomes({ eraseStore: (today, plan) => trail.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });

@@ -230,7 +230,7 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       const role = pg.escapeIdentifier(grantTo);
       await client.query(`GRANT SELECT, INSERT ON audit_event TO ${role}`);
       await client.query(`GRANT SELECT ON audit_schema_version TO ${role}`);
-      // The daily erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
+      // The hourly erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
       await client.query(`GRANT EXECUTE ON FUNCTION audit_erase_outcomes(TEXT) TO ${role}`);
       // No TEMP tables, which could shadow a table name in a function running as the owner. TEMP is
       // PUBLIC's by default, so it goes from PUBLIC too (the audit database is the trail's alone); only

@@ -165,7 +165,7 @@ export async function retainPostgres(ownerPool: pg.Pool, verify: () => Promise<V
   const rows = (await ownerPool.query<AuditRow>('SELECT * FROM audit_event WHERE seq BETWEEN $1 AND $2 ORDER BY seq', [r.firstSeq, r.throughSeq])).rows;
   const retention = writeArchive(rows, o);
   const removed = (await ownerPool.query<{ n: number }>('SELECT audit_retain($1) AS n', [r.throughSeq])).rows[0]!.n;
-  // The deleted rows, and the old versions of those the daily erasure cleared, leave the table's pages.
+  // The deleted rows, and the old versions of those the hourly erasure cleared, leave the table's pages.
   await ownerPool.query('VACUUM audit_event');
   return { removed, retention };
 }

@@ -1,6 +1,6 @@
 /**
  * @module audit/trail
- * What auditors, the command line and the daily erasure may do with the trail: verify it
+ * What auditors, the command line and the hourly erasure may do with the trail: verify it
  * (archives included), search it, report throughput, read its head, erase the outcomes whose
  * date has come (FGMISQR009). Opens its own connection to whichever store the config names
  * (SQLite by default, PostgreSQL with `audit.postgresUrl`), so it never interferes with the writer.
