@@ -269,7 +269,7 @@ export const GatewayConfigSchema = z.strictObject({
       .describe('Audit retention in days: `cli.js retain --key FILE` archives (signed) and removes records older than this, on SQLite or PostgreSQL. Default 2922 (8 years); set it to your IG policy. Read by each retain run.'),
     /** FGMISQR009: how long a query's outcome is kept when the patient's birth date is unknown (the FHIR interface). */
     outcomeRetentionDays: z.number().int().min(1).max(366).default(30)
-      .describe('UK calendar days a query\'s outcome (what Spine said) stays in the audit trail when the request gave no birth date (the FHIR interface), before the daily erasure clears it (FGMISQR009). Widget and CDS Hooks queries are erased on the child\'s 18th birthday instead. Default 30: long enough to investigate an incident report, short so a 17-year-old\'s outcome does not long outlive her 18th birthday. Applies on SIGHUP to new queries.'),
+      .describe('UK calendar days a query\'s outcome (what Spine said) stays in the audit trail when the request gave no birth date (the FHIR interface), before the hourly erasure clears it (FGMISQR009). Widget and CDS Hooks queries are erased on the child\'s 18th birthday instead. Default 30: long enough to investigate an incident report, short so a 17-year-old\'s outcome does not long outlive her 18th birthday. Applies on SIGHUP to new queries.'),
   }).refine((a) => a.sqliteFile || a.postgresUrl, { message: 'give sqliteFile or postgresUrl', path: ['sqliteFile'] }),
   /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
   vocabularyFile: file.optional(),

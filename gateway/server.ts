@@ -17,7 +17,7 @@ import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
 import { describeVerify, type VerifyResult } from './audit/verify.ts';
 import { anchorPublicKey, eraseDueOutcomes, type ErasureRun } from './audit/erasure.ts';
-import { atEveryUkMidnight } from './audit/uk-day.ts';
+import { atEveryUkHour } from './audit/uk-day.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
 import { compileProfiles } from './fhir/profile-validator.ts';
@@ -69,8 +69,8 @@ export interface RunningGateway {
    */
   reload(next: GatewayConfig): Promise<ReloadResult>;
   /**
-   * FGMISQR009: erases now the outcomes whose date has come (the daily task runs this at start
-   * and then every 24 hours), in the store and in the archives, and records the erasure.
+   * FGMISQR009: erases now the outcomes whose date has come (the erasure task runs this at start
+   * and then at the top of every UK hour), in the store and in the archives, and records the erasure.
    */
   eraseOutcomes(): Promise<ErasureRun | undefined>;
   /** Stops accepting connections, lets in-flight requests finish, then closes Spine connections and the audit store. */
@@ -162,7 +162,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const auditTrail = store ? await openAuditTrail(config, material.hmacKey, deps.now) : undefined;
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
   const tail = auditTrail && (await checkAuditTail(auditTrail));
-  if (tail && !tail.ok) {
+  // An interrupted retention (its rows still stored, exactly as its signed archive holds them) is not a break: start, and say so.
+  if (tail && !tail.ok && tail.kind === 'retention-incomplete') log({ level: 'warn', msg: 'AUDIT RETENTION INCOMPLETE: run retain again', audit: describeVerify(tail) });
+  else if (tail && !tail.ok) {
     log({ level: 'error', msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify', audit: describeVerify(tail), onBrokenChain: config.audit.onBrokenChain ?? 'warn' });
     if (config.audit.onBrokenChain === 'refuse') {
       await auditTrail.close();
@@ -291,7 +293,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
   await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...reference, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
 
-  // FGMISQR009: runs one at a time, at start and daily; a failure is logged (no record content) and retried the next day.
+  // FGMISQR009: runs one at a time, at start and hourly; a failure is logged (no record content) and retried the next hour.
   let erasing: Promise<ErasureRun | undefined> = Promise.resolve(undefined);
   const eraseOutcomes = () => {
     erasing = erasing.catch(() => undefined).then(() =>
@@ -306,8 +308,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   };
   const logErasureFailure = (e: Error) => log({ level: 'error', msg: 'OUTCOME ERASURE FAILED (FGMISQR009): run node dist/gateway/audit/cli.js erase-outcomes', error: e.name });
   eraseOutcomes().catch(logErasureFailure);
-  // Daily at UK midnight (not every 24 hours from start-up, nor UTC midnight): an outcome due on a UK date goes as that date begins.
-  const erasureTimer = atEveryUkMidnight(deps.now ?? (() => new Date()), () => void eraseOutcomes().catch(logErasureFailure));
+  // At the top of every UK hour (so at UK midnight too, not every N hours from start-up): an outcome due on a UK date goes as
+  // that date begins, and one the midnight run missed (written just after it, or a database clock behind) an hour later.
+  const erasureTimer = atEveryUkHour(deps.now ?? (() => new Date()), () => void eraseOutcomes().catch(logErasureFailure));
 
   let closing: Promise<void> | undefined;
   return {

@@ -59,7 +59,10 @@ async function property(config: GatewayConfig, store: AuditSink & { close(): Pro
         await Promise.all(batch.map((e) => store.record(e)));
         const from = written;
         written += batch.length;
-        assert.deepEqual(await trail.verify(), { ok: true, records: written, anchors: 0 });
+        // Random text as the erasure date often sorts before today's date: that held outcome is then named as kept
+        // (FGMISQR009), a finding verify gives only once the whole chain has proven intact.
+        const r = await trail.verify();
+        if (r.ok || r.kind !== 'outcome-kept') assert.deepEqual(r, { ok: true, records: written, anchors: 0 });
         const stored = await trail.search({ afterSeq: from });
         for (const [i, e] of batch.entries()) {
           const row = stored[i]!; // both stores append in the order record() was called

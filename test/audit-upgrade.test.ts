@@ -77,7 +77,7 @@ describe('the audit trail upgrades to schema version 2 and still verifies (FGMIS
       const store = await openPostgresAuditStore(db.gatewayUrl, KEY);
       await store.record(later(1));
       await store.close();
-      const trail = await openAuditTrail({ audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, KEY);
+      const trail = await openAuditTrail({ audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, KEY, () => new Date('2026-06-01T12:00:00Z'));
       try {
         assert.deepEqual(await trail.verify(), { ok: true, records: 4, anchors: 0 });
         assert.deepEqual(await trail.eraseOutcomes('2026-06-01', ERASURE), [4]);

@@ -29,8 +29,8 @@ import { describeVerify } from './verify.ts';
 
 /** Creates or upgrades the PostgreSQL schema as its owner and grants `grant` INSERT and SELECT only. */
 async function migrate(url: string, grant: string | undefined): Promise<number> {
-  const { migratePostgres, postgresPool } = await import('./postgres-store.ts');
-  const pool = postgresPool(url, 1);
+  const { migratePostgres, ownerPostgresPool } = await import('./postgres-store.ts');
+  const pool = ownerPostgresPool(url);
   const applied = await migratePostgres(pool, grant).finally(() => pool.end());
   console.log(`audit schema ${applied.length ? `migrated: versions ${applied.join(', ')} applied` : 'already current'}${grant ? `; ${grant} may INSERT and SELECT` : ''}`);
   return 0;
@@ -85,8 +85,8 @@ async function main(argv: string[]): Promise<number> {
       let r: Awaited<ReturnType<typeof retainPostgres>>;
       if (postgresUrl) {
         // audit_retain is the schema owner's alone: the gateway's role cannot delete.
-        const { postgresPool } = await import('./postgres-store.ts');
-        const owner = postgresPool(values['owner-url'] ?? postgresUrl, 1);
+        const { ownerPostgresPool } = await import('./postgres-store.ts');
+        const owner = ownerPostgresPool(values['owner-url'] ?? postgresUrl);
         const trail = await openAuditTrail(config, hmacKey());
         try {
           r = await retainPostgres(owner, () => trail.verify(), o);
@@ -97,19 +97,20 @@ async function main(argv: string[]): Promise<number> {
       } else {
         r = retainSqlite(sqliteFile!, hmacKey(), o);
       }
-      console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
+      if (r.completed) console.log(`completed the interrupted retention of records ${r.retention!.firstSeq}-${r.retention!.throughSeq}: removed the ${r.removed} records its signed archive holds; run retain again for anything newer`);
+      else console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
       return 0;
     }
     case 'erase-outcomes': {
-      // The daily task's run, by hand: the store, the archives, and the erasure's own record.
+      // The hourly task's run, by hand: the store, the archives, and the erasure's own record.
       const trail = await openAuditTrail(config, hmacKey());
       try {
         const run = await eraseDueOutcomes({ eraseStore: (today, plan) => trail.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
         if (config.audit.postgresUrl && values['owner-url']) {
           // The cleared values leave PostgreSQL's pages only when the owner vacuums (README, "Erasure of outcomes").
-          const { postgresPool, vacuumAuditTable } = await import('./postgres-store.ts');
-          const owner = postgresPool(values['owner-url'], 1);
+          const { ownerPostgresPool, vacuumAuditTable } = await import('./postgres-store.ts');
+          const owner = ownerPostgresPool(values['owner-url']);
           await vacuumAuditTable(owner).finally(() => owner.end());
           console.log('vacuumed audit_event: the erased values left its pages');
         }
@@ -128,8 +129,8 @@ async function main(argv: string[]): Promise<number> {
       // Copies the SQLite trail unchanged (seq, prevHash, hash), then verifies it where it now lives.
       const from = values.from ?? config.audit.sqliteFile;
       if (!from || !config.audit.postgresUrl) throw new Error('migrate-to-postgres needs audit.postgresUrl in the config and the SQLite trail (audit.sqliteFile or --from FILE)');
-      const { copyTrailToPostgres, migratePostgres, postgresPool } = await import('./postgres-store.ts');
-      const pool = postgresPool(values['owner-url'] ?? config.audit.postgresUrl, 1);
+      const { copyTrailToPostgres, migratePostgres, ownerPostgresPool } = await import('./postgres-store.ts');
+      const pool = ownerPostgresPool(values['owner-url'] ?? config.audit.postgresUrl);
       const db = openAuditReader(from);
       const rows = db.prepare('SELECT * FROM audit_event ORDER BY seq').iterate() as IterableIterator<AuditRow>;
       let copied: number;

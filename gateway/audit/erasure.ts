@@ -6,7 +6,7 @@
  * query's date plus `audit.outcomeRetentionDays` (the FHIR interface, whose message carries no
  * birth date). Erasure clears the outcome and its salt — in the store and inside every archive —
  * and leaves who asked about whom, and when, proven by the chain (chain.ts). It runs in the
- * gateway at start and then daily, and from the command line (`cli.js erase-outcomes`); each run
+ * gateway at start and then at the top of every UK hour, and from the command line (`cli.js erase-outcomes`); each run
  * that erases anything is itself an audit record (`outcome-erasure`, erasure-record.ts) in the
  * chain, naming the records it cleared. The store appends that record in the transaction that
  * clears the store's outcomes, and the archives are cleared only once it is committed: no
@@ -105,7 +105,7 @@ export const eraseOutcomesInArchives = (dir: string | undefined, today: string, 
 export const anchorPublicKey = (config: GatewayConfig): string | undefined => (config.audit.anchorPublicKeyFile ? readFileSync(config.audit.anchorPublicKeyFile, 'utf8') : undefined);
 
 /**
- * Replaces `file` with `text` atomically and durably: a temp name of this run's own (the daily
+ * Replaces `file` with `text` atomically and durably: a temp name of this run's own (the hourly
  * task and the command line may rewrite the same archive at once), synced, renamed over, and the
  * folder synced so the rename itself survives a crash.
  */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type pg from 'pg';
 import type { GatewayConfig } from '../config.ts';
 import { sqlAs, testDatabase, type TestDatabase } from '../../test/helpers/services.ts';
 import type { AuditEvent } from './audit-event.ts';
@@ -111,6 +112,27 @@ describe('PostgreSQL audit store', () => {
       await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 3 and this role cannot upgrade it.*cli\.js migrate-postgres/);
     } finally {
       await fresh.drop();
+    }
+  });
+});
+
+describe('PostgreSQL owner pool for the command line (retain, VACUUM, migrations)', () => {
+  it('SMSP-AUDIT-001 the owner pool has no client query timeout; the gateway pool keeps its 5 s deadline', async () => {
+    const { ownerPostgresPool } = await import('./postgres-store.ts');
+    const db = await testDatabase();
+    const owner = ownerPostgresPool(db.ownerUrl);
+    const gateway = postgresPool(db.gatewayUrl, 1);
+    try {
+      const opts = (p: pg.Pool) => (p as unknown as { options: Record<string, unknown> }).options;
+      assert.equal('query_timeout' in opts(owner), false);
+      assert.equal(opts(gateway).query_timeout, 5000);
+      // A real connection: each pool reaches the server, and the owner's session carries no statement timeout of its own either.
+      assert.deepEqual((await owner.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows, [{ statement_timeout: '0' }]);
+      assert.equal((await gateway.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n, 1);
+    } finally {
+      await owner.end();
+      await gateway.end();
+      await db.drop();
     }
   });
 });

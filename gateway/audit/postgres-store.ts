@@ -188,6 +188,18 @@ export function postgresPool(url: string, max: number): pg.Pool {
   return pool;
 }
 
+/**
+ * The schema owner's pool for what is run by hand from the command line — retain, VACUUM,
+ * migrations, the copy from SQLite: no client query timeout, since deleting or vacuuming a year
+ * of records may take longer than a request's deadline and the operator is watching (a timeout
+ * would leave the operator not knowing whether it finished). Connecting still has a deadline.
+ */
+export function ownerPostgresPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 1, types, connectionTimeoutMillis: AUDIT_DEADLINE_MS, application_name: 'fgm-status-audit-cli' });
+  pool.on('error', () => {});
+  return pool;
+}
+
 /** The schema version in the database (0: none yet). */
 async function schemaVersion(db: pg.Pool | pg.PoolClient): Promise<number> {
   const exists = await db.query<{ t: string | null }>(`SELECT to_regclass('audit_schema_version')::text AS t`);
@@ -218,7 +230,7 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       const role = pg.escapeIdentifier(grantTo);
       await client.query(`GRANT SELECT, INSERT ON audit_event TO ${role}`);
       await client.query(`GRANT SELECT ON audit_schema_version TO ${role}`);
-      // The daily erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
+      // The hourly erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
       await client.query(`GRANT EXECUTE ON FUNCTION audit_erase_outcomes(TEXT) TO ${role}`);
       // No TEMP tables, which could shadow a table name in a function running as the owner. TEMP is
       // PUBLIC's by default, so it goes from PUBLIC too (the audit database is the trail's alone); only

@@ -299,7 +299,7 @@ type EraseWaiter = { today: string; plan: ErasurePlan; resolve: (seqs: number[])
  * Opens the audit store: the SQLite writer runs in a worker thread, so disk syncs never block the
  * gateway's event loop, and records are group-committed — while one batch syncs, the next
  * collects every record that arrives meanwhile. `record()` resolves once its batch is on disk.
- * The daily erasure (FGMISQR009) runs in the same thread, between batches: it never waits for
+ * The hourly erasure (FGMISQR009) runs in the same thread, between batches: it never waits for
  * the writer's lock on the gateway's event loop.
  * @example const audit = await openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
  */

@@ -1,6 +1,6 @@
 /**
  * @module audit/trail
- * What auditors, the command line and the daily erasure may do with the trail: verify it
+ * What auditors, the command line and the hourly erasure may do with the trail: verify it
  * (archives included), search it, report throughput, read its head, erase the outcomes whose
  * date has come (FGMISQR009). Opens its own connection to whichever store the config names
  * (SQLite by default, PostgreSQL with `audit.postgresUrl`), so it never interferes with the writer.
@@ -16,7 +16,7 @@ import { erasureCoverage } from './erasure-coverage.ts';
 import type { ErasurePlan } from './erasure-record.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
-import { belowRetention, chainWalk, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
+import { belowRetention, chainWalk, incompleteRetention, withPending, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
 
 export interface AuditTrail {
   /** The whole chain, every retention record and its archive, every anchor, and (SQLite) the database's own integrity. */
@@ -74,10 +74,14 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
   return {
     async verify() {
       const o = options();
-      const coverage = erasureCoverage();
+      const coverage = erasureCoverage(o.today);
       const start = provenStart(hmacKey, o, coverage);
       if ('ok' in start) return start;
-      const forged = belowRetention(start, await reader.lowestAtOrBelow(start.seq));
+      const lowest = await reader.lowestAtOrBelow(start.seq);
+      const last = start.last;
+      const below = lowest === null || !last ? [] : (await reader.page(last.firstSeq - 1, last.throughSeq - last.firstSeq + 2)).filter((r) => r.seq <= start.seq);
+      const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, o.today!, { rows: below });
+      const forged = pending ? undefined : belowRetention(start, lowest);
       if (forged) return forged;
       const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
       const walk = chainWalk(hmacKey, kept.length > 0, start, o.today!, coverage);
@@ -91,16 +95,21 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
         if (rows.length < 5000) break;
         after = rows.at(-1)!.seq;
       }
-      return walk.finish(kept, o.publicKey);
+      return withPending(walk.finish(kept, o.publicKey), pending);
     },
     async verifyTail() {
       const o = options();
       const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
       if ('ok' in start) return start;
-      const forged = belowRetention(start, await reader.lowestAtOrBelow(start.seq));
+      const lowest = await reader.lowestAtOrBelow(start.seq);
+      // Start-up stays cheap: the lowest seq and the hash at the retention point (no count query on PostgreSQL; the full verify proves every row).
+      const last = start.last;
+      const pending = lowest === null || !last ? undefined : incompleteRetention(start, hmacKey, o.today!, { lowest, count: last.throughSeq - last.firstSeq + 1, hashAtPoint: await reader.hashAt(start.seq) });
+      const forged = pending ? undefined : belowRetention(start, lowest);
       if (forged) return forged;
       const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
-      return verifyTailRows(await reader.newest(TAIL_RECORDS), hmacKey, start, newest, o.publicKey, newest && (await reader.hashAt(newest.seq)), o.today!);
+      const rows = (await reader.newest(TAIL_RECORDS)).filter((r) => r.seq > start.seq);
+      return withPending(verifyTailRows(rows, hmacKey, start, newest, o.publicKey, newest && (await reader.hashAt(newest.seq)), o.today!), pending);
     },
     search: (q) => reader.search(searchAbove(q)),
     throughput: (date, scope) => reader.throughput(date, scope),

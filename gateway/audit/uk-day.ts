@@ -30,13 +30,19 @@ export function msToNextUkMidnight(now: Date): number {
   return Date.parse(ukDayBounds(ukToday(now)).end) - now.getTime();
 }
 
+/** Milliseconds from `now` to the top of the next UK hour. UK offsets are whole hours, so it is the top of the next UTC hour. */
+export function msToNextUkHour(now: Date): number {
+  return 3_600_000 - (now.getTime() % 3_600_000);
+}
+
 /**
- * Runs `task` at every UK midnight after now, as the injected clock tells it (FGMISQR009: an
- * outcome due "on" a UK date goes as that date begins, on the days the clocks change too).
- * Re-armed from the clock after each run, so a late timer never drifts the next one.
- * `timers`: the real ones, or a test's.
+ * Runs `task` at the top of every UK hour after now, as the injected clock tells it (FGMISQR009:
+ * an outcome due on a UK date goes at that date's first hour; a record written just after a run
+ * — a request crossing midnight — or missed because a database clock is a little behind, goes at
+ * the next hour's, not a day later). Re-armed from the clock after each run, so a late timer
+ * never drifts the next one. `timers`: the real ones, or a test's.
  */
-export function atEveryUkMidnight(now: () => Date, task: () => void, timers: { set: (f: () => void, ms: number) => unknown; clear: (t: unknown) => void } = {
+export function atEveryUkHour(now: () => Date, task: () => void, timers: { set: (f: () => void, ms: number) => unknown; clear: (t: unknown) => void } = {
   set: (f, ms) => setTimeout(f, ms).unref(),
   clear: (t) => clearTimeout(t as NodeJS.Timeout),
 }): { stop(): void } {
@@ -47,7 +53,7 @@ export function atEveryUkMidnight(now: () => Date, task: () => void, timers: { s
       if (stopped) return;
       task();
       arm();
-    }, Math.max(1, msToNextUkMidnight(now())));
+    }, Math.max(1, msToNextUkHour(now())));
   };
   arm();
   return { stop: () => ((stopped = true), timers.clear(timer)) };

@@ -50,8 +50,8 @@ function retention(first: number, through: number, name = `a-${first}-${through}
 describe('verify: retention records and archives (SMSP-AUDIT-009, FGMISQR009)', () => {
   it('SMSP-AUDIT-009 signed, contiguous retention records and intact archives move the start to the newest retention point', () => {
     const rs = [retention(1, 3), retention(4, 6)];
-    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, archiveDir: dir, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 2 });
-    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 0 }, 'without archiveDir the archives are not read');
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, archiveDir: dir, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 2, last: rs[1] });
+    assert.deepEqual(provenStart(KEY, { publicKey: PUB, retentions: rs, today: TODAY }), { seq: 6, hash: chain[5]!.hash, archives: 0, last: rs[1] }, 'without archiveDir the archives are not read');
     assert.deepEqual(provenStart(KEY, {}), { seq: 0, hash: GENESIS, archives: 0 });
   });
   it('SMSP-AUDIT-009 an unsigned, forged or out-of-order retention record is named', () => {
@@ -242,8 +242,10 @@ describe('verify: every cleared outcome is covered by an erasure record on or af
     let head = { seq: 0, hash: GENESIS };
     return events.map((e) => (head = chainRecord(KEY, head, e)) as AuditRow).map((r) => (cleared.includes(r.seq) ? { ...r, outcomeCode: null, httpStatus: null, outcomeSalt: null } : r));
   }
+  /** The day after the runs: the outcomes still held (due 1 June) are not yet overdue (erasure-coverage.ts overdueFrom). */
+  const DAY_AFTER = '2026-06-02';
   const walk = (rs: readonly AuditRow[]) => {
-    const w = chainWalk(KEY, false, { seq: 0, hash: GENESIS, archives: 0 }, TODAY);
+    const w = chainWalk(KEY, false, { seq: 0, hash: GENESIS, archives: 0 }, DAY_AFTER);
     for (const r of rs) {
       const b = w.step(r);
       if (b) return b;
@@ -290,7 +292,7 @@ describe('verify: every cleared outcome is covered by an erasure record on or af
     const cols = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'];
     const insert = db.prepare(`INSERT INTO audit_event (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
     insert.run(rs[3]);
-    const o = { publicKey: PUB, retentions: [r], archiveDir: dir, today: TODAY };
+    const o = { publicKey: PUB, retentions: [r], archiveDir: dir, today: DAY_AFTER };
     assert.deepEqual(verifyAuditChain(db, KEY, o), { ok: true, records: 1, anchors: 0, archives: 1 });
     // The same archive, but the stored run names another record.
     const db2 = new Database(join(dir, 'coverage-2.sqlite'));

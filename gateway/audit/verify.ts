@@ -23,11 +23,21 @@ import { archiveContentSha256, GENESIS, retentionProblem, type RetentionEntry, t
 /** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
 export type VerifyResult =
   | { ok: true; records: number; anchors: number; archives?: number }
-  | { ok: false; seq: number | null; reason: string; archive?: string };
+  | { ok: false; seq: number | null; reason: string; archive?: string; kind?: VerifyFinding };
+
+/**
+ * A result that is not intact but not a break of the chain either: every integrity check passed.
+ * `outcome-kept`: an outcome held that should be gone (FGMISQR009, erasure-coverage.ts);
+ * `retention-incomplete`: a retention interrupted after its signed record, before the deletion
+ * (retention.ts completes it).
+ */
+export type VerifyFinding = 'outcome-kept' | 'retention-incomplete';
 
 /** One line for people: `intact, 12 records`, `broken at record 7: …`, `broken archive …: …` or `damaged database: …`. */
 export function describeVerify(r: VerifyResult): string {
   if (r.ok) return `intact, ${r.records} records (${r.anchors} anchors${r.archives ? `, ${r.archives} archives` : ''} checked)`;
+  if (r.kind === 'retention-incomplete') return r.reason;
+  if (r.kind === 'outcome-kept') return `outcome kept at record ${r.seq}${r.archive ? ` in archive ${r.archive}` : ''}: ${r.reason}`;
   if (r.archive) return `broken archive ${r.archive}: ${r.reason}`;
   return r.seq === null ? `damaged database: ${r.reason}` : `broken at record ${r.seq}: ${r.reason}`;
 }
@@ -40,12 +50,12 @@ export interface VerifyOptions {
   retentions?: readonly RetentionEntry[];
   /** Where the archives are (audit.anchorDir); without it archives are not read (start-up check). */
   archiveDir?: string | undefined;
-  /** The UK date an erased outcome's erasure date is checked against (default: today). */
+  /** The UK date erasure dates are checked against, both ways (default: today's UK date; tests inject it). */
   today?: string;
 }
 
 /** Where the stored chain starts, once the retention records (and, with archiveDir, their archives) are proven. */
-export type ChainStart = { seq: number; hash: string; archives: number };
+export type ChainStart = { seq: number; hash: string; archives: number; last?: RetentionRecord };
 
 /**
  * The signed retention records, in order, each archive they name (when `archiveDir` is given),
@@ -62,7 +72,7 @@ export function provenStart(key: Buffer, o: VerifyOptions, coverage?: ErasureCov
       const broken = archiveProblem(join(o.archiveDir, r.archive), r, key, start.hash, o.today ?? ukToday(), coverage);
       if (broken) return { ok: false, seq: broken.seq, reason: broken.reason, archive: r.archive };
     }
-    start = { seq: r.throughSeq, hash: r.lastHash, archives: start.archives + (o.archiveDir ? 1 : 0) };
+    start = { seq: r.throughSeq, hash: r.lastHash, archives: start.archives + (o.archiveDir ? 1 : 0), last: r };
   }
   return start;
 }
@@ -89,7 +99,7 @@ export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, pr
     if (row.prevHash !== prev) return { seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
     const problem = recordProblem(key, row, today);
     if (problem) return { seq: row.seq, reason: problem };
-    coverage?.see(row);
+    coverage?.see(row, r.archive);
     prev = row.hash;
     expected++;
   }
@@ -115,6 +125,29 @@ export function belowRetention(start: ChainStart, lowest: number | null | undefi
   return { ok: false, seq: lowest, reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there` };
 }
 
+/**
+ * Rows still stored at or below the retention point are a forgery — unless they are exactly what
+ * an interrupted `retain` leaves (crashed, or the deletion refused a lock, after the signed
+ * retention record was written): every record of the newest retention's range, nothing else,
+ * each proving itself, their content what the signed archive holds. Then the deletion is merely
+ * pending; `retain` completes it. `stored`: those rows, oldest first (the full verify), or for the
+ * cheap start-up check only the lowest seq, their count and the hash at the retention point.
+ */
+export function incompleteRetention(start: ChainStart, key: Buffer, today: string, stored: { rows: readonly AuditRow[] } | { lowest: number | null; count: number; hashAtPoint: string | undefined }): Extract<VerifyResult, { ok: false }> | undefined {
+  const r = start.last;
+  if (!r || r.format !== 2) return undefined;
+  const size = r.throughSeq - r.firstSeq + 1;
+  const matches = 'rows' in stored
+    ? stored.rows.length === size && stored.rows[0]!.seq === r.firstSeq && stored.rows.every((row, i) => row.seq === r.firstSeq + i && recordProblem(key, row, today) === undefined)
+      && stored.rows.at(-1)!.hash === r.lastHash && archiveContentSha256(stored.rows) === r.archiveSha256
+    : stored.lowest === r.firstSeq && stored.count === size && stored.hashAtPoint === r.lastHash;
+  if (!matches) return undefined;
+  return { ok: false, seq: r.firstSeq, kind: 'retention-incomplete', reason: `retention of records ${r.firstSeq}-${r.throughSeq} incomplete: rows up to seq ${r.throughSeq} still present — run retain again` };
+}
+
+/** The walk's answer once the pending deletion is known: an intact chain reports the pending deletion instead; a break stays the break. */
+export const withPending = (result: VerifyResult, pending: VerifyResult | undefined): VerifyResult => (result.ok && pending ? pending : result);
+
 /** A file whose audit table was dropped: the trail deleted whole, named rather than thrown as SQLite's "no such table". */
 const TABLE_MISSING: VerifyResult = { ok: false, seq: null, reason: 'the audit table audit_event is missing (the trail was deleted)' };
 const tableMissing = (db: Database.Database) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'`).get() === undefined;
@@ -126,20 +159,23 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
   if (damaged) return { ok: false, seq: null, reason: damaged };
   if (tableMissing(db)) return TABLE_MISSING;
   // One coverage across the archives and the store: a record archived after its erasure is covered by a record still stored.
-  const coverage = erasureCoverage();
+  const coverage = erasureCoverage(o.today ?? ukToday());
   const start = provenStart(hmacKey, o, coverage);
   if ('ok' in start) return start;
-  const forged = belowRetention(start, lowestSeq(db, start.seq));
+  const today = o.today ?? ukToday();
+  const lowest = lowestSeq(db, start.seq);
+  const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, today, { rows: db.prepare('SELECT * FROM audit_event WHERE seq <= ? ORDER BY seq').all(start.seq) as AuditRow[] });
+  const forged = pending ? undefined : belowRetention(start, lowest);
   if (forged) return forged;
   // Anchors of archived records are the archive's to prove.
   const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
-  const walk = chainWalk(hmacKey, kept.length > 0, start, o.today ?? ukToday(), coverage);
+  const walk = chainWalk(hmacKey, kept.length > 0, start, today, coverage);
   // iterate() streams: a trail of millions of records is never all in memory.
   for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start.seq) as IterableIterator<AuditRow>) {
     const broken = walk.step(row);
     if (broken) return broken;
   }
-  return walk.finish(kept, o.publicKey);
+  return withPending(walk.finish(kept, o.publicKey), pending);
 }
 
 /**
@@ -148,7 +184,7 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
  * the retention point exists, the anchors against what it saw, and that every cleared outcome
  * was covered by an erasure record (`coverage`, shared with the archives' walk).
  */
-export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string, coverage: ErasureCoverage = erasureCoverage()) {
+export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string, coverage: ErasureCoverage = erasureCoverage(today)) {
   const hashes = new Map<number, string>();
   let expected = start.seq + 1;
   let prev = start.hash;
@@ -175,6 +211,9 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStar
       }
       const early = coverage.uncovered();
       if (early) return { ok: false, ...early };
+      // Only now, the chain proven: an outcome held too long is a finding about the erasure, not a break.
+      const kept = coverage.kept();
+      if (kept) return { ok: false, ...kept, kind: 'outcome-kept' };
       return { ok: true, records: last - start.seq, anchors: anchors.length, ...(start.archives ? { archives: start.archives } : {}) };
     },
   };
@@ -193,12 +232,16 @@ export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, o: Verif
   if (tableMissing(db)) return TABLE_MISSING;
   const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
   if ('ok' in start) return start;
-  const forged = belowRetention(start, lowestSeq(db, start.seq));
+  const today = o.today ?? ukToday();
+  const lowest = lowestSeq(db, start.seq);
+  const below = () => db.prepare('SELECT COUNT(*) AS n, (SELECT hash FROM audit_event WHERE seq = ?) AS h FROM audit_event WHERE seq <= ?').get(start.seq, start.seq) as { n: number; h: string | undefined };
+  const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, today, { lowest, count: below().n, hashAtPoint: below().h ?? undefined });
+  const forged = pending ? undefined : belowRetention(start, lowest);
   if (forged) return forged;
-  const rows = (db.prepare('SELECT * FROM audit_event ORDER BY seq DESC LIMIT ?').all(tail) as AuditRow[]).reverse();
+  const rows = (db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq DESC LIMIT ?').all(start.seq, tail) as AuditRow[]).reverse();
   const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
   const anchored = newest && (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
-  return verifyTailRows(rows, hmacKey, start, newest, o.publicKey, anchored?.hash, o.today ?? ukToday());
+  return withPending(verifyTailRows(rows, hmacKey, start, newest, o.publicKey, anchored?.hash, today), pending);
 }
 
 export const newestAnchor = (anchors: readonly Anchor[]) => anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
