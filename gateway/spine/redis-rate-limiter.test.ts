@@ -45,13 +45,23 @@ describe('the Spine budget shared in Redis', () => {
 
   it('SMSP-PERF-001 one user flooding gets the busy tone while another user of the same client is answered, across gateways', async () => {
     const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
-    const asks = [...rep(30, 'a', 'flooder'), ...rep(3, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
+    const asks = [...rep(1, 'a', 'clinician'), ...rep(30, 'a', 'flooder'), ...rep(2, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
     const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). The flooder
-    // gets its 2, then spare tokens down to the upper half (10 left): 10 in all, 20 busy tones.
-    // The clinician still gets her part (2) from the lower half, and so does Trust B's user (2 of
+    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). The clinician,
+    // first to ask, is given a's newcomers' part (2.5). The flooder, new after her, finds it empty:
+    // spare tokens only, down to the upper half (10 left): 9, then 21 busy tones. The clinician
+    // still gets her part (2 whole tokens) from the lower half, and so does Trust B's user (2 of
     // its 10; the third is beyond her own part).
-    assert.deepEqual(got, [...Array(10).fill(true), ...Array(20).fill(false), true, true, false, true, true, false]);
+    assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true, false, true, true, false]);
+  });
+
+  it('SMSP-PERF-001 a caller rotating user ids gets no more than one flooding user, and a colleague keeps her part, across gateways', async () => {
+    const rotated = Array.from({ length: 30 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]);
+    const asks: [Priority, string, string][] = [['interactive', 'a', 'clinician'], ...rotated, ['interactive', 'a', 'clinician']];
+    const got = await compare('rotating:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
+    // By hand, as for one flooder above: the newcomers' part went to her, the 30 ids share the
+    // spare tokens (19 down to 10: 9), and her second request finds her part.
+    assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
   });
 
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {
