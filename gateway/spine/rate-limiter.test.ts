@@ -181,6 +181,7 @@ test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not fr
   const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
   // Four colleagues already at work: each was given a part (2 tokens) on her first request, the
   // newcomers' part refilling in between (20 s at 0.1 a second), and has one token of it left.
+  // (New ids would share the newcomers' part: see the rotating-ids tests below.)
   for (const u of ['u2', 'u3', 'u4', 'u5']) {
     assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
     c.advance(20_000);
@@ -200,8 +201,8 @@ test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, 
   const rotating = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
   let admitted = 0;
   for (let i = 0; i < 200; i++) if (rotating.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // By hand, as for one flooding user: capacity 20, one part (2 tokens, the newcomers' part taken
-  // by the first id), then spare tokens while more than 10 are left: 10 in all.
+  // By hand, as for one flooding user: capacity 20, one part (2 tokens: the newcomers' part, one
+  // token each to the first two ids), then spare tokens while more than 10 are left: 10 in all.
   assert.equal(admitted, 10);
 
   // A colleague at work before the flood (her part given on her first request, one token left).
@@ -209,7 +210,8 @@ test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, 
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true);
   admitted = 0;
   for (let i = 0; i < 200; i++) if (withColleague.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // The newcomers' part went to her: the rotated ids get spare tokens only, 19 down to 10.
+  // She took one token of the newcomers' part: the rotated ids get the other, then spare tokens
+  // (18 down to 10): 9.
   assert.equal(admitted, 9);
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true, 'her request finds her part');
 });

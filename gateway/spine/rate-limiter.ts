@@ -21,12 +21,12 @@
  * (the bucket still refills); it loses only the lower half of the burst.
  *
  * A user id the gateway does not know yet has no part of its own: its part is funded from the
- * client's newcomers' part, one user's part shared by every id not yet known. The first id to
- * find it holding a token takes what it holds (up to a whole part) as its own bucket, and is known
- * from then on, until it has not asked for KNOWN_USER_MS. So a caller rotating user ids (a portal,
- * or a client system asserting its originating user) gets, with all its ids together, one user's
- * part plus spare tokens — what one flooding user gets — and the colleagues already at work keep
- * theirs. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
+ * client's newcomers' part, one user's part shared by every id not yet known. An id whose first
+ * request that part funds is known from then on (until it has not asked for KNOWN_USER_MS) and
+ * has its own part, less that first token. So a caller rotating a new user id per request (a
+ * portal, or a client system asserting its originating user) gets, with all its ids together, one
+ * user's part plus spare tokens — what one flooding user gets — and the colleagues already at
+ * work keep theirs; one flooding user takes a single token of the newcomers' part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
  * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
  * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
   */
@@ -140,11 +140,10 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     const from = pool;
     return {
       bucket: from,
-      // The new id takes what the newcomers' part holds, up to a whole part, as its own.
+      // Its first token comes from the newcomers' part; from then on it has its own part, less that token.
       take: () => {
-        const given = Math.min(cap, from.tokens);
-        from.tokens -= given;
-        users.set(key, { rate, capacity: cap, tokens: given - 1, last: t, askedAt: t });
+        from.tokens -= 1;
+        users.set(key, { rate, capacity: cap, tokens: cap - 1, last: t, askedAt: t });
       },
       seen: () => {},
     };

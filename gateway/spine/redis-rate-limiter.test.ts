@@ -47,11 +47,11 @@ describe('the Spine budget shared in Redis', () => {
     const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
     const asks = [...rep(1, 'a', 'clinician'), ...rep(30, 'a', 'flooder'), ...rep(2, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
     const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). The clinician,
-    // first to ask, is given a's newcomers' part (2.5). The flooder, new after her, finds it empty:
-    // spare tokens only, down to the upper half (10 left): 9, then 21 busy tones. The clinician
-    // still gets her part (2 whole tokens) from the lower half, and so does Trust B's user (2 of
-    // its 10; the third is beyond her own part).
+    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). Each new id's
+    // first token comes from a's newcomers' part (2.5): the clinician's, then the flooder's (0.5
+    // left); the flooder has one more of his own part, then spare tokens down to the upper half
+    // (17 to 10): 9 in all, then 21 busy tones. The clinician still has her part (1.5, one whole
+    // token) from the lower half, and Trust B's user hers (2 of its 10; the third is beyond it).
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true, false, true, true, false]);
   });
 
@@ -59,8 +59,9 @@ describe('the Spine budget shared in Redis', () => {
     const rotated = Array.from({ length: 30 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]);
     const asks: [Priority, string, string][] = [['interactive', 'a', 'clinician'], ...rotated, ['interactive', 'a', 'clinician']];
     const got = await compare('rotating:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand, as for one flooder above: the newcomers' part went to her, the 30 ids share the
-    // spare tokens (19 down to 10: 9), and her second request finds her part.
+    // By hand: one token of the newcomers' part went to her, one to the first rotated id (0.5
+    // left), the other ids share the spare tokens (18 down to 10: 8), and her second request finds
+    // her own part (1.5).
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
   });
 

@@ -72,9 +72,9 @@ if mode == 'acquire' then
     if userWithin then
       if user and user.known then user.tokens = user.tokens - 1
       elseif user then
-        -- The new id takes what the newcomers' part holds, up to a whole part, as its own.
-        user.given = math.min(user.cap, user.tokens)
-        user.tokens = user.tokens - user.given
+        -- Its first token comes from the newcomers' part; from then on it has its own part, less that token.
+        user.tokens = user.tokens - 1
+        user.given = true
       end
       if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
     end
@@ -87,7 +87,7 @@ if mode == 'acquire' then
     redis.call('HSET', user.pool, 'tokens', tostring(user.tokens), 'last', tostring(now))
     redis.call('PEXPIRE', user.pool, math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
     if user.given then
-      redis.call('HSET', user.key, 'tokens', tostring(user.given - 1), 'last', tostring(now))
+      redis.call('HSET', user.key, 'tokens', tostring(user.cap - 1), 'last', tostring(now))
       redis.call('PEXPIRE', user.key, tonumber(ARGV[10 + 2 * n]))
     end
   end
