@@ -23,6 +23,7 @@ import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } fr
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
 import { referenceData } from './audit/reference-data.ts';
 import { readKeyMaterial } from './key-material.ts';
+import { logUserKeySecret } from './middleware/access-log.ts';
 import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
 import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
@@ -188,6 +189,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
   // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
   const inFlight = inFlightCounts();
+  const userKeySecret = logUserKeySecret(material.hmacKey);
   let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
   // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
   // so a request is served wholly by the old config or wholly by the new.
@@ -206,6 +208,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       ...(cdsHooks ? { cdsHooks } : {}),
       inFlight,
       claimConnection: (req, caller) => claimConnection?.(req, caller),
+      logUserKeySecret: userKeySecret,
       log,
       widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
       peerCertificate,
