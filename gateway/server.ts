@@ -253,7 +253,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   server.keepAliveTimeout = config.listen.keepAliveTimeoutMs;
   // The listen keys a reload may change (config-reload.ts), read by the bound on each event.
   let listen = config.listen;
-  const bound = boundConnections(server, () => listen);
+  // Each close or refusal is logged and counted: a churn flood shows in the logs by source prefix.
+  const bound = boundConnections(server, () => listen, (shed) => {
+    metrics.connectionsShed.inc({ action: shed.action, reason: shed.reason });
+    log({ level: 'warn', msg: 'connection shed', action: shed.action, reason: shed.reason, source: shed.source });
+  });
   claimConnection = bound.claim;
 
   server.listen(config.listen.port, config.listen.host);
@@ -331,7 +335,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         inService.set(id, enabled);
       }
       app = nextApp;
-      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs, writeTimeoutMs: next.listen.writeTimeoutMs };
+      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs, writeTimeoutMs: next.listen.writeTimeoutMs, maxUnauthenticatedPerAddress: next.listen.maxUnauthenticatedPerAddress, maxPipelinedPerConnection: next.listen.maxPipelinedPerConnection };
       server.keepAliveTimeout = next.listen.keepAliveTimeoutMs;
       log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
       await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));
