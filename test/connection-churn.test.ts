@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { boundConnections, sourceOf, type ConnectionLimits, type Shed } from '../gateway/connection-bound.ts';
+import { startTestStack } from './helpers/stack.ts';
 
 /** A server whose requests carrying `X-Caller` are claimed for that caller and answered at once; `/hold` is never answered. */
 async function bounded(limits: Partial<ConnectionLimits>) {
@@ -128,6 +129,25 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
       next.destroy();
     } finally {
       await srv.close();
+    }
+  });
+
+  it('on the gateway, a refused connection is a "connection shed" warning naming the source prefix only, and counted', { timeout: 60_000 }, async () => {
+    const stack = await startTestStack({ configure: (r) => { r.listen.maxUnauthenticatedPerAddress = 1; } });
+    const socks: Socket[] = [];
+    try {
+      const port = Number(new URL(stack.gatewayUrl).port);
+      socks.push(await open(port, '127.0.4.9'));
+      const refused = await open(port, '127.0.4.9');
+      socks.push(refused);
+      if (!refused.destroyed) await once(refused, 'close');
+      const lines = stack.logs.filter((l) => l.includes('"msg":"connection shed"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.map(({ level, action, reason, source }) => ({ level, action, reason, source })), [{ level: 'warn', action: 'refused', reason: 'unauthenticated-per-address', source: '127.0.4.9' }]);
+      const metrics = await (await fetch(new URL('/metrics', stack.metricsUrl))).text();
+      assert.match(metrics, /^fgm_gateway_connections_shed_total\{action="refused",reason="unauthenticated-per-address"\} 1$/m);
+    } finally {
+      socks.forEach((s) => s.destroy());
+      await stack.close();
     }
   });
 
