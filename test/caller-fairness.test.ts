@@ -293,9 +293,9 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.status, 'indicator');
       assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
-      // By hand, as one flooding user would get: a part is 2.5 tokens of Trust A's 10; her first
-      // request took one token of the newcomers' part, the first rotated id another (0.5 left), the
-      // other ids only spare tokens while more than half the bucket is left (28 down to 15: 13).
+      // By hand: Trust A's share is 10 tokens of 30, its newcomers' part half that (5); her first
+      // request took one token of it, the first four rotated ids the rest (29 down to 25), the
+      // other ids only spare tokens while more than half the bucket is left (25 down to 15: 10).
       assert.equal(floodToSpine, 14);
     } finally {
       stack.sim.setFault(null);

@@ -197,12 +197,13 @@ test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not fr
   assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'u1'), 5);
 });
 
-test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, what one flooding user gets; a colleague keeps her part', () => {
+test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, no more than the newcomers\' part and spare tokens; a colleague keeps her part', () => {
   const rotating = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
   let admitted = 0;
   for (let i = 0; i < 200; i++) if (rotating.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // By hand, as for one flooding user: capacity 20, one part (2 tokens: the newcomers' part, one
-  // token each to the first two ids), then spare tokens while more than 10 are left: 10 in all.
+  // By hand: capacity 20; the newcomers' part is half a's share (10 tokens), one to each of the
+  // first ten ids (20 down to 10); beyond it only spare tokens above the upper half, and none are
+  // left: 10 in all.
   assert.equal(admitted, 10);
 
   // A colleague at work before the flood (her part given on her first request, one token left).
@@ -210,8 +211,8 @@ test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, 
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true);
   admitted = 0;
   for (let i = 0; i < 200; i++) if (withColleague.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // She took one token of the newcomers' part: the rotated ids get the other, then spare tokens
-  // (18 down to 10): 9.
+  // She took one token of the newcomers' part: the rotated ids get the other nine (19 down to 10),
+  // then nothing: 9.
   assert.equal(admitted, 9);
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true, 'her request finds her part');
 });

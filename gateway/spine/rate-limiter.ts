@@ -21,12 +21,12 @@
  * (the bucket still refills); it loses only the lower half of the burst.
  *
  * A user id the gateway does not know yet has no part of its own: its part is funded from the
- * client's newcomers' part, one user's part shared by every id not yet known. An id whose first
+ * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id whose first
  * request that part funds is known from then on (until it has not asked for KNOWN_USER_MS) and
  * has its own part, less that first token. So a caller rotating a new user id per request (a
- * portal, or a client system asserting its originating user) gets, with all its ids together, one
- * user's part plus spare tokens — what one flooding user gets — and the colleagues already at
- * work keep theirs; one flooding user takes a single token of the newcomers' part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
+ * portal, or a client system asserting its originating user) gets, with all its ids together, the
+ * newcomers' part plus spare tokens, and the colleagues already at work keep theirs; one flooding
+ * user takes a single token of the newcomers' part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
  * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
  * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
   */
@@ -71,6 +71,15 @@ const ASKING_MS = 10_000;
  * long enough to span a clinician's pauses between patients. Shared with redis-rate-limiter.ts.
  */
 export const KNOWN_USER_MS = 15 * 60_000;
+
+/**
+ * The newcomers' part: this much of a client's share (or one user's part, if larger) funds the
+ * first requests of the ids not known yet. Half: rotating ids can take no more than half of their
+ * client's share from the colleagues already at work, and clinicians arriving together at a busy
+ * moment (the start of a clinic) still find the interactive reserve (SMSP-PERF-007) for them.
+ * Shared with redis-rate-limiter.ts.
+ */
+export const NEWCOMERS_SHARE = 0.5;
 
 /** The key of a user's bucket: hashed, so user ids are neither kept in clear nor of unbounded length. */
 export function userKey(clientId: string, userId: string): string {
@@ -120,7 +129,8 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     b.tokens = Math.min(b.capacity, b.tokens + ((t - b.last) / 1000) * b.rate);
     b.last = t;
   };
-  const userPart = (clientId: string | undefined) => (userShare ?? 1) * (shares ? (shares[clientId ?? ''] ?? 0) : 1);
+  const clientShare = (clientId: string | undefined) => (shares ? (shares[clientId ?? ''] ?? 0) : 1);
+  const userPart = (clientId: string | undefined) => (userShare ?? 1) * clientShare(clientId);
   /** The bucket a user's request is within or beyond, and how a token is taken from it. */
   const partOf = (clientId: string | undefined, userId: string | undefined, t: number): { bucket: Bucket; take: () => void; seen: () => void } | undefined => {
     if (userShare === undefined || userId === undefined) return undefined;
@@ -135,7 +145,11 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       return { bucket: known, take: () => void (known.tokens -= 1), seen: () => void (known.askedAt = t) };
     }
     let pool = newcomers.get(clientId ?? '');
-    if (!pool) newcomers.set(clientId ?? '', (pool = { rate, capacity: cap, tokens: cap, last: t }));
+    if (!pool) {
+      const poolPart = Math.max(part, NEWCOMERS_SHARE * clientShare(clientId));
+      const poolCap = Math.max(1, poolPart * capacity);
+      newcomers.set(clientId ?? '', (pool = { rate: poolPart * perSecond, capacity: poolCap, tokens: poolCap, last: t }));
+    }
     fill(pool, t);
     const from = pool;
     return {

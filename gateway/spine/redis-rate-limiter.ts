@@ -14,7 +14,7 @@
  * Loaded only when configured (app.ts imports it dynamically).
  */
 import { Redis } from 'ioredis';
-import { createRateLimiter, KNOWN_USER_MS, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
+import { createRateLimiter, KNOWN_USER_MS, NEWCOMERS_SHARE, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
 
 /** A request never waits longer than this for Redis before the local share decides. */
 const COMMAND_TIMEOUT_MS = 250;
@@ -24,7 +24,8 @@ const ASKING_MS = 10_000;
 // KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, KEYS[2+n] and KEYS[3+n] (when a user
 // is named) the user's bucket and her client's newcomers' part; ARGV: mode, priority, client id,
 // perSecond, capacity, reserve, asking ms, n, then n pairs (client id, share), then the user's
-// share of its client's share ('' for no user), then how long a user stays known (ms). The logic
+// share of its client's share ('' for no user), then how long a user stays known (ms), then the
+// newcomers' share of the client's share. The logic
 // is rate-limiter.ts's, line for line; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
@@ -48,15 +49,21 @@ end
 local user
 local userShare = tonumber(ARGV[9 + 2 * n])
 if userShare then
-  local part = userShare
-  if n > 0 then part = userShare * (mine and mine.share or 0) end
+  local clientShare = 1
+  if n > 0 then clientShare = (mine and mine.share or 0) end
+  local part = userShare * clientShare
   if part > 0 then
-    local cap = math.max(1, part * capacity)
+    local userCap = math.max(1, part * capacity)
+    local r, cap = part * rate, userCap
     local u = redis.call('HMGET', KEYS[2 + n], 'tokens', 'last')
     -- Not known yet: the request is within or beyond the newcomers' part of the client.
     local known = u[1] ~= false
-    if not known then u = redis.call('HMGET', KEYS[3 + n], 'tokens', 'last') end
-    user = { key = KEYS[2 + n], pool = KEYS[3 + n], known = known, rate = part * rate, cap = cap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * part * rate) }
+    if not known then
+      u = redis.call('HMGET', KEYS[3 + n], 'tokens', 'last')
+      local poolPart = math.max(part, tonumber(ARGV[11 + 2 * n]) * clientShare)
+      r, cap = poolPart * rate, math.max(1, poolPart * capacity)
+    end
+    user = { key = KEYS[2 + n], pool = KEYS[3 + n], known = known, rate = r, cap = cap, userCap = userCap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * r) }
   end
 end
 local function base(p) if p == 'batch' then return reserve end return 0 end
@@ -87,7 +94,7 @@ if mode == 'acquire' then
     redis.call('HSET', user.pool, 'tokens', tostring(user.tokens), 'last', tostring(now))
     redis.call('PEXPIRE', user.pool, math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
     if user.given then
-      redis.call('HSET', user.key, 'tokens', tostring(user.cap - 1), 'last', tostring(now))
+      redis.call('HSET', user.key, 'tokens', tostring(user.userCap - 1), 'last', tostring(now))
       redis.call('PEXPIRE', user.key, tonumber(ARGV[10 + 2 * n]))
     end
   end
@@ -174,7 +181,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     if (redis.status !== 'ready') return undefined;
     try {
       const perUser = userId !== undefined && o.userShare !== undefined;
-      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : '', KNOWN_USER_MS];
+      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : '', KNOWN_USER_MS, NEWCOMERS_SHARE];
       const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${userKey(clientId, userId!)}`, `${o.keyPrefix}newcomers:${clientId}`];
       return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(all.length, ...all, ...args));
     } catch (e) {
