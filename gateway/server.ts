@@ -253,10 +253,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   server.keepAliveTimeout = config.listen.keepAliveTimeoutMs;
   // The listen keys a reload may change (config-reload.ts), read by the bound on each event.
   let listen = config.listen;
-  // Each close or refusal is logged and counted: a churn flood shows in the logs by source prefix.
+  // Each close or refusal is counted; logged at most once per holder per 10 s with how many since
+  // (connection-bound.ts), so a churn flood shows in the logs by source prefix without flooding them.
   const bound = boundConnections(server, () => listen, (shed) => {
     metrics.connectionsShed.inc({ action: shed.action, reason: shed.reason });
-    log({ level: 'warn', msg: 'connection shed', action: shed.action, reason: shed.reason, source: shed.source });
+    if (shed.log) log({ level: 'warn', msg: 'connection shed', action: shed.action, reason: shed.reason, source: shed.source, count: shed.log.count });
   });
   claimConnection = bound.claim;
 
