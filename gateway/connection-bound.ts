@@ -121,11 +121,15 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits,
     let h = holders.get(key);
     if (!h) holders.set(key, (h = { key, silent: new Set(), other: new Set(), count: 0 }));
     (conn.silent ? h.silent : h.other).add(conn);
+    if (conn.silent) silentAll.add(conn);
     h.count++;
     conn.holder = h;
     rebucket(h, h.count - 1);
   };
+  // Every silent connection, in the order accepted.
+  const silentAll = new Set<Conn>();
   const leave = (conn: Conn) => {
+    silentAll.delete(conn);
     const h = conn.holder;
     if (!(h.silent.delete(conn) || h.other.delete(conn))) return;
     h.count--;
@@ -158,11 +162,13 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits,
    */
   function victim(): Conn | undefined {
     for (let n = most; n > 0; n--) {
+      // A silent connection is always closable, so below the top only holders without one remain:
+      // at one each, the oldest silent connection of all is the oldest of theirs (no scan).
+      if (n === 1) for (const conn of silentAll) return conn;
       let best: { conn: Conn; rank: number } | undefined;
       for (const h of byCount.get(n) ?? []) {
         const p = pick(h);
         if (p && (!best || p.rank < best.rank || (p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!))) best = p;
-        if (best?.rank === 0 && n === 1) break; // one each: the first silent found is as good a victim as any.
       }
       if (best) return best.conn;
     }
@@ -226,6 +232,7 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits,
     if (conn) {
       if (conn.silent) {
         conn.holder.silent.delete(conn);
+        silentAll.delete(conn);
         conn.silent = false;
         conn.holder.other.add(conn);
       }
