@@ -4,6 +4,7 @@
  * audit sink, token verifier, logger, clock). It never listens: server.ts does, and tests call
  * `app.request(...)` or serve it on an ephemeral port.
  */
+import { randomBytes } from 'node:crypto';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
@@ -70,6 +71,8 @@ export interface AppDeps {
   inFlight?: InFlightCounts;
   /** Tells the connection bound whose connection a request came on (server.ts). */
   claimConnection?: (req: IncomingMessage, caller: string) => void;
+  /** The secret of the access log's pseudonymous user keys (server.ts: logUserKeySecret of the audit key); default: one random per app. */
+  logUserKeySecret?: Buffer;
 }
 
 /** The gateway's fixed paths (only these appear in access logs). */
@@ -133,7 +136,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const headersFor = (path: string) => (path.startsWith('/widget/') ? widgetHeaders : path.startsWith('/admin/audit.') ? adminPageHeaders : apiHeaders);
 
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestId(), accessLog({ log, paths: PATHS }), requestMetrics({ metrics, paths: PATHS }), (c, next) => headersFor(c.req.path)(c, next));
+  app.use('*', requestId(), accessLog({ log, paths: PATHS, userKeySecret: deps.logUserKeySecret ?? randomBytes(32) }), requestMetrics({ metrics, paths: PATHS }), (c, next) => headersFor(c.req.path)(c, next));
   // Date and Retry-After are not CORS-safelisted: the element on another origin ages an answer on
   // this clock (Date) and waits as long as a busy gateway asks (Retry-After).
   app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER], exposeHeaders: ['X-Request-Id', 'Date', 'Retry-After'], maxAge: 600 }));

@@ -34,6 +34,8 @@ export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => 
   'listen.writeTimeoutMs': 'reload',
   'listen.maxInFlightPerUser': 'reload',
   'listen.maxInFlightPerClient': 'reload',
+  'listen.maxUnauthenticatedPerAddress': 'reload',
+  'listen.maxPipelinedPerConnection': 'reload',
   'metrics.host': 'restart',
   'metrics.port': 'restart',
   'smsp.asid': 'reload',

@@ -199,6 +199,8 @@ export const GatewayConfigSchema = z.strictObject({
     maxInFlightPerUser: z.number().int().min(1).max(10_000).default(8),
     /** Extra: requests one client system or CDS client may have in flight at once; more are answered with the busy tone. */
     maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(200),
+    maxUnauthenticatedPerAddress: z.number().int().min(1).max(1_000_000).default(64).describe('Connections no request has authenticated yet, open at once from one source (an IPv4 address or an IPv6 /64); a newcomer beyond it replaces the oldest silent one from that source (refused only if none is closable). Behind a trust NAT every clinician shares the one address: keep it well above the number opening connections at once'),
+    maxPipelinedPerConnection: z.number().int().min(1).max(10_000).default(16).describe('Requests one connection may have in flight at once (HTTP pipelining); a connection with more is closed'),
   }),
   /** GET /metrics on a listener of its own, never the public one (its counters would reveal outcomes). */
   metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),

@@ -13,6 +13,23 @@
  * connection that does not read its answers (its output waits on a drain, or it has sent further
  * requests behind an answer not yet taken — pipelining) is closable too: a slow reader is not
  * "being answered", it is holding a socket. Limits are read per event, so a reload applies.
+ *
+ * Shedding (issue 21): no one caller can take another's connection. Each connection has a holder
+ * — the authenticated caller once a request named one, else its source (an IPv4 address, or an
+ * IPv6 /64: one host's share of addresses) — and per-holder counts are kept as connections come
+ * and go. At `listen.maxConnections` the connection closed is one of the holder with the MOST
+ * connections; among holders tied for the most, a silent one (no request sent yet) goes before an
+ * idle unauthenticated one, and that before an idle authenticated one, oldest first. So a caller
+ * holding many connections loses its own, and a flood from many addresses (one each) loses its
+ * oldest silent ones, while a clinician's fresh connection (silent, but the youngest) and her
+ * kept-alive one (authenticated) stay. At most `listen.maxUnauthenticatedPerAddress`
+ * unauthenticated connections are open from one source: a newcomer from a source at that cap
+ * replaces the source's oldest silent (else oldest idle) connection instead of being refused, so
+ * one person behind a trust's NAT cannot lock the rest of it out. A connection with more than
+ * `listen.maxPipelinedPerConnection` requests in flight at once is closed. Every close and
+ * refusal is reported (`onShed`: metric in server.ts), with the source's prefix only; `log` is
+ * set on at most one report per holder per `SHED_LOG_INTERVAL_MS`, carrying how many were shed
+ * since, so a flood is one log line per holder, not one per connection.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -21,6 +38,35 @@ export interface ConnectionLimits {
   maxConnections: number;
   bodyTimeoutMs: number;
   writeTimeoutMs: number;
+  maxUnauthenticatedPerAddress: number;
+  maxPipelinedPerConnection: number;
+}
+
+/** A log line about shedding per holder at most this often: a flood must not flood the log too. */
+export const SHED_LOG_INTERVAL_MS = 10_000;
+
+/** A connection closed (evicted for a newcomer) or refused, and why; `source` is the address's prefix, never more. */
+export interface Shed {
+  action: 'evicted' | 'refused';
+  reason: 'max-connections' | 'unauthenticated-per-address' | 'pipelined';
+  source: string;
+  /** Present when this report is due a log line: `count` sheds of this holder since its last one (this one included). */
+  log?: { count: number };
+}
+
+/**
+ * The source a connection is counted under: an IPv4 address as it is, an IPv6 address by its /64.
+ * @example sourceOf('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
+ */
+export function sourceOf(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('%')[0]!.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => (g || '0').toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 export interface ConnectionBound {
@@ -28,21 +74,74 @@ export interface ConnectionBound {
   claim(req: IncomingMessage, caller: string): void;
 }
 
-interface Conn { key: string; socket: Socket; address: string; caller?: string; inFlight: number; req?: IncomingMessage; res?: ServerResponse }
+interface Conn {
+  key: string;
+  socket: Socket;
+  source: string;
+  caller?: string;
+  holder: Holder;
+  /** No request has arrived on it yet. */
+  silent: boolean;
+  inFlight: number;
+  req?: IncomingMessage;
+  res?: ServerResponse;
+}
+
+/** One caller's connections: silent ones in the order they were accepted, the rest least recently active first. */
+interface Holder { key: string; silent: Set<Conn>; other: Set<Conn>; count: number }
 
 /**
- * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000 }));
+ * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000, maxUnauthenticatedPerAddress: 64, maxPipelinedPerConnection: 16 }));
  */
-export function boundConnections(server: Server, limits: () => ConnectionLimits): ConnectionBound {
+export function boundConnections(server: Server, limits: () => ConnectionLimits, onShed: (s: Shed) => void = () => {}, now: () => number = Date.now): ConnectionBound {
   // Keyed by the peer's address and port, which a request's socket shares with its TCP
-  // connection (for HTTPS the request's socket is the TLS socket on top of it). Map order is
-  // least recently active first: a connection moves to the end whenever it finishes an answer.
+  // connection (for HTTPS the request's socket is the TLS socket on top of it).
   const open = new Map<string, Conn>();
   const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) => `${s.remoteAddress}:${s.remotePort}`;
-  const forget = (conn: Conn) => {
-    if (open.get(conn.key) === conn) open.delete(conn.key);
+  const holders = new Map<string, Holder>();
+  // Holders by how many connections they hold, and the most any holds: the victim's holder is
+  // found without counting every connection on every accept.
+  const byCount = new Map<number, Set<Holder>>();
+  let most = 0;
+  const rebucket = (h: Holder, from: number) => {
+    if (from > 0) {
+      const set = byCount.get(from)!;
+      set.delete(h);
+      if (set.size === 0) byCount.delete(from);
+    }
+    if (h.count > 0) {
+      let set = byCount.get(h.count);
+      if (!set) byCount.set(h.count, (set = new Set()));
+      set.add(h);
+    }
+    if (h.count > most) most = h.count;
+    while (most > 0 && !byCount.has(most)) most--;
   };
-  const owner = (c: Conn) => c.caller ?? `address:${c.address}`;
+  const join = (conn: Conn, key: string) => {
+    let h = holders.get(key);
+    if (!h) holders.set(key, (h = { key, silent: new Set(), other: new Set(), count: 0 }));
+    (conn.silent ? h.silent : h.other).add(conn);
+    if (conn.silent) silentAll.add(conn);
+    h.count++;
+    conn.holder = h;
+    rebucket(h, h.count - 1);
+  };
+  // Every silent connection, in the order accepted.
+  const silentAll = new Set<Conn>();
+  const leave = (conn: Conn) => {
+    silentAll.delete(conn);
+    const h = conn.holder;
+    if (!(h.silent.delete(conn) || h.other.delete(conn))) return;
+    h.count--;
+    rebucket(h, h.count + 1);
+    if (h.count === 0) holders.delete(h.key);
+  };
+  const forget = (conn: Conn) => {
+    if (open.get(conn.key) !== conn) return;
+    open.delete(conn.key);
+    leave(conn);
+  };
+  const addressKey = (source: string) => `address:${source}`;
   // Its reader is not taking its answers: output queued behind a full socket, or requests sent
   // behind an answer it has not taken.
   const stalled = (c: Conn) => c.inFlight > 1 || c.socket.writableNeedDrain || (c.res?.socket?.writableNeedDrain ?? false);
@@ -50,38 +149,103 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits)
   // answer from anyone who is waiting for one.
   const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete) || stalled(c);
 
-  /** The connection to close for a newcomer: a closable one of the caller holding the most. */
-  function victim(): Conn | undefined {
-    const held = new Map<string, number>();
-    for (const c of open.values()) held.set(owner(c), (held.get(owner(c)) ?? 0) + 1);
-    let best: Conn | undefined;
-    for (const c of open.values()) {
-      if (!closable(c)) continue;
-      if (!best || held.get(owner(c))! > held.get(owner(best))!) best = c;
-    }
-    return best;
+  /** A holder's connection to close, and its rank (lower goes first): its oldest silent one, else its least recently active closable one. */
+  function pick(h: Holder): { conn: Conn; rank: number } | undefined {
+    for (const conn of h.silent) return { conn, rank: 0 };
+    for (const conn of h.other) if (closable(conn)) return { conn, rank: conn.caller === undefined ? 1 : 2 };
+    return undefined;
   }
+  /**
+   * The connection to close for a newcomer: one of the holder with the most connections. Among
+   * holders tied for the most, the lowest rank, then the oldest (accept order for silent ones,
+   * least recently active for the rest, tracked by `seen`).
+   */
+  function victim(): Conn | undefined {
+    for (let n = most; n > 0; n--) {
+      // A silent connection is always closable, so below the top only holders without one remain:
+      // at one each, the oldest silent connection of all is the oldest of theirs (no scan).
+      if (n === 1) for (const conn of silentAll) return conn;
+      let best: { conn: Conn; rank: number } | undefined;
+      for (const h of byCount.get(n) ?? []) {
+        const p = pick(h);
+        if (p && (!best || p.rank < best.rank || (p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!))) best = p;
+      }
+      if (best) return best.conn;
+    }
+    return undefined;
+  }
+  // When each connection was accepted or last finished an answer, for "oldest" across holders.
+  const seen = new WeakMap<Conn, number>();
+  let tick = 0;
+
+  // Log lines per holder: when the next may be written, and how many sheds wait to be counted in it.
+  const logged = new Map<string, { next: number; count: number }>();
+  const report = (s: Shed, holder: string) => {
+    const t = now();
+    const entry = logged.get(holder);
+    if (entry && t < entry.next) {
+      entry.count++;
+      return onShed(s);
+    }
+    if (logged.size >= 10_000) for (const [k, e] of logged) if (t >= e.next) logged.delete(k);
+    logged.set(holder, { next: t + SHED_LOG_INTERVAL_MS, count: 0 });
+    onShed({ ...s, log: { count: (entry?.count ?? 0) + 1 } });
+  };
+  const evict = (v: Conn, reason: Shed['reason']) => {
+    const holder = v.holder.key;
+    forget(v);
+    v.socket.destroy();
+    report({ action: 'evicted', reason, source: v.source }, holder);
+  };
 
   server.on('connection', (socket: Socket) => {
     // Reset before it was accepted: it has no peer address to key it by, and closes by itself
     // once Node has read what it sent.
     if (!socket.remoteAddress) return;
-    if (open.size >= limits().maxConnections) {
+    const source = sourceOf(socket.remoteAddress);
+    const from = holders.get(addressKey(source));
+    if (from && from.count >= limits().maxUnauthenticatedPerAddress) {
+      // The source's own oldest silent connection makes room: whoever holds the source's
+      // connections silent cannot keep everyone else behind the same address out.
+      const p = pick(from);
+      if (!p) {
+        report({ action: 'refused', reason: 'unauthenticated-per-address', source }, from.key);
+        return socket.destroy();
+      }
+      evict(p.conn, 'unauthenticated-per-address');
+    } else if (open.size >= limits().maxConnections) {
       const v = victim();
-      if (!v) return socket.destroy();
-      forget(v);
-      v.socket.destroy();
+      if (!v) {
+        report({ action: 'refused', reason: 'max-connections', source }, addressKey(source));
+        return socket.destroy();
+      }
+      evict(v, 'max-connections');
     }
-    const conn: Conn = { key: keyOf(socket), socket, address: socket.remoteAddress, inFlight: 0 };
+    const conn = { key: keyOf(socket), socket, source, silent: true, inFlight: 0 } as Conn;
+    seen.set(conn, tick++);
     open.set(conn.key, conn);
+    join(conn, addressKey(source));
     socket.on('close', () => forget(conn));
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const conn = open.get(keyOf(req.socket));
     if (conn) {
+      if (conn.silent) {
+        conn.holder.silent.delete(conn);
+        silentAll.delete(conn);
+        conn.silent = false;
+        conn.holder.other.add(conn);
+      }
       conn.inFlight++;
       conn.req = req;
       conn.res = res;
+      if (conn.inFlight > limits().maxPipelinedPerConnection) {
+        const holder = conn.holder.key;
+        forget(conn);
+        req.socket.destroy();
+        report({ action: 'refused', reason: 'pipelined', source: conn.source }, holder);
+        return;
+      }
     }
     // The body's own deadline, from the moment its headers arrived.
     const timer = setTimeout(() => {
@@ -108,14 +272,19 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits)
       if (!conn) return;
       conn.inFlight--;
       if (open.get(conn.key) !== conn) return;
-      open.delete(conn.key);
-      open.set(conn.key, conn);
+      // Now the most recently active of its holder's.
+      seen.set(conn, tick++);
+      conn.holder.other.delete(conn);
+      conn.holder.other.add(conn);
     });
   });
   return {
     claim(req, caller) {
       const conn = open.get(keyOf(req.socket));
-      if (conn) conn.caller = caller;
+      if (!conn || conn.caller === caller) return;
+      leave(conn);
+      conn.caller = caller;
+      join(conn, caller);
     },
   };
 }

@@ -25,6 +25,7 @@ import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } fr
 import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
 import { referenceData } from './audit/reference-data.ts';
 import { readKeyMaterial } from './key-material.ts';
+import { logUserKeySecret } from './middleware/access-log.ts';
 import { jsonLineLogger, type Logger } from './logger.ts';
 import type { PeerCertificate } from './middleware/client-auth.ts';
 import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
@@ -194,6 +195,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
   // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
   const inFlight = inFlightCounts();
+  const userKeySecret = logUserKeySecret(material.hmacKey);
   let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
   // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
   // so a request is served wholly by the old config or wholly by the new.
@@ -212,6 +214,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       ...(cdsHooks ? { cdsHooks } : {}),
       inFlight,
       claimConnection: (req, caller) => claimConnection?.(req, caller),
+      logUserKeySecret: userKeySecret,
       log,
       widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
       peerCertificate,
@@ -256,7 +259,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   server.keepAliveTimeout = config.listen.keepAliveTimeoutMs;
   // The listen keys a reload may change (config-reload.ts), read by the bound on each event.
   let listen = config.listen;
-  const bound = boundConnections(server, () => listen);
+  // Each close or refusal is counted; logged at most once per holder per 10 s with how many since
+  // (connection-bound.ts), so a churn flood shows in the logs by source prefix without flooding them.
+  const bound = boundConnections(server, () => listen, (shed) => {
+    metrics.connectionsShed.inc({ action: shed.action, reason: shed.reason });
+    if (shed.log) log({ level: 'warn', msg: 'connection shed', action: shed.action, reason: shed.reason, source: shed.source, count: shed.log.count });
+  });
   claimConnection = bound.claim;
 
   server.listen(config.listen.port, config.listen.host);
@@ -335,7 +343,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
         inService.set(id, enabled);
       }
       app = nextApp;
-      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs, writeTimeoutMs: next.listen.writeTimeoutMs };
+      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs, writeTimeoutMs: next.listen.writeTimeoutMs, maxUnauthenticatedPerAddress: next.listen.maxUnauthenticatedPerAddress, maxPipelinedPerConnection: next.listen.maxPipelinedPerConnection };
       server.keepAliveTimeout = next.listen.keepAliveTimeoutMs;
       log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
       await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));

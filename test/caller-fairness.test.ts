@@ -211,17 +211,21 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
   });
 
   it('SMSP-PERF-001 one user\'s flood at 10× the Spine budget, on one gateway', { timeout: 60_000 }, async () => {
-    // So slow a refill that only the rules decide: the budget is the bucket's 10 tokens.
-    // The in-flight bound lifted: Spine holds its answers here, and the budget alone must decide.
+    // So slow a refill that only the rules decide: the budget is the bucket's 30 tokens.
+    // The in-flight bounds and the per-source bound on new connections lifted (the flood opens 300
+    // at once from 127.0.0.1; connection-churn tests that bound): Spine holds its answers here,
+    // and the budget alone must decide.
     const gw = await startChild('user-flood', (r) => {
-      r.spine.rateLimit = { perSecond: 0.01, burst: 9 };
+      r.spine.rateLimit = { perSecond: 0.01, burst: 29 };
       r.listen.maxInFlightPerUser = 1000;
+      r.listen.maxInFlightPerClient = 1000;
+      r.listen.maxUnauthenticatedPerAddress = 1000;
     });
     try {
       const before = stack.sim.received.length;
       stack.sim.setFault({ kind: 'hold' });
       let busy = 0;
-      const flood = 100;
+      const flood = 300;
       const settled = whenSettled(() => busy + (stack.sim.received.length - before) === flood);
       const flooder = userToken('flooder');
       const answers = Promise.all(Array.from({ length: flood }, () => ask(gw.url, flooder).then((a) => {
@@ -231,7 +235,7 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       })));
       await settled.done;
       const floodToSpine = stack.sim.received.length - before;
-      // She asks once (her part of Trust A's third of this tiny budget is one token).
+      // She asks once: her first token comes from Trust A's newcomers' part.
       let herBusy = 0;
       const herTurn = whenSettled(() => herBusy + (stack.sim.received.length - before - floodToSpine) === 1);
       const hers = ask(gw.url, userToken('second-clinician')).then((a) => {
@@ -245,9 +249,58 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.status, 'indicator');
       assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
-      // By hand: his part is a quarter of Trust A's third of the 10 tokens (one whole token), then
-      // spare ones while more than half the bucket is left (4).
-      assert.equal(floodToSpine, 5);
+      // By hand: a part is a quarter of Trust A's third of the 30 tokens (2.5). His first token comes
+      // from the newcomers' part (1.5 left), one more from his own part (1.5), then spare ones while
+      // more than half the bucket is left (28 down to 15: 13).
+      assert.equal(floodToSpine, 15);
+    } finally {
+      stack.sim.setFault(null);
+      await gw.stop();
+    }
+  });
+
+  it('SMSP-PERF-001 a caller rotating a new user id per request at 10× the Spine budget, on one gateway: a colleague of the same trust gets her indicator', { timeout: 60_000 }, async () => {
+    const gw = await startChild('rotating-flood', (r) => {
+      r.spine.rateLimit = { perSecond: 0.01, burst: 29 };
+      r.listen.maxInFlightPerUser = 1000;
+      r.listen.maxInFlightPerClient = 1000;
+      r.listen.maxUnauthenticatedPerAddress = 1000;
+    });
+    try {
+      // She is at work before the flood: answered once, so the gateway knows her.
+      const colleague = userToken('colleague-at-work');
+      const first = await ask(gw.url, colleague);
+      assert.equal(first.body.status, 'indicator', JSON.stringify(first.body));
+      const before = stack.sim.received.length;
+      stack.sim.setFault({ kind: 'hold' });
+      let busy = 0;
+      const flood = 300;
+      const settled = whenSettled(() => busy + (stack.sim.received.length - before) === flood);
+      const answers = Promise.all(Array.from({ length: flood }, (_, i) => ask(gw.url, userToken(`rotated-${i}`)).then((a) => {
+        if (a.body.code === 'SPINE_BUSY') busy++;
+        settled.poke();
+        return a;
+      })));
+      await settled.done;
+      const floodToSpine = stack.sim.received.length - before;
+      let herBusy = 0;
+      const herTurn = whenSettled(() => herBusy + (stack.sim.received.length - before - floodToSpine) === 1);
+      const hers = ask(gw.url, colleague).then((a) => {
+        if (a.body.code === 'SPINE_BUSY') herBusy++;
+        herTurn.poke();
+        return a;
+      });
+      // Her request is at Spine (held) or refused: then Spine answers.
+      await herTurn.done;
+      stack.sim.setFault(null);
+      const answer = await hers;
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.status, 'indicator');
+      assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
+      // By hand: Trust A's share is 10 tokens of 30, its newcomers' part half that (5); her first
+      // request took one token of it, the first four rotated ids the rest (29 down to 25), the
+      // other ids only spare tokens while more than half the bucket is left (25 down to 15: 10).
+      assert.equal(floodToSpine, 14);
     } finally {
       stack.sim.setFault(null);
       await gw.stop();

@@ -27,7 +27,7 @@ async function slowReader(port: number, path: string, count: number): Promise<So
 
 describe('issue 21: a slow reader cannot take the listener from anyone else', () => {
   it('SMSP-PERF-001 16 connections each pipelining 300 widget fetches and never reading (listen.maxConnections 16): a clinician still gets her indicator', { timeout: 60_000 }, async () => {
-    const stack = await startTestStack({ configure: (r) => { r.listen.maxConnections = 16; } });
+    const stack = await startTestStack({ configure: (r) => { r.listen.maxConnections = 16; r.listen.maxPipelinedPerConnection = 1000; } });
     const sockets: Socket[] = [];
     try {
       const port = Number(new URL(stack.gatewayUrl).port);
@@ -52,7 +52,7 @@ describe('issue 21: a slow reader cannot take the listener from anyone else', ()
       res.end();
       answered(res);
     });
-    boundConnections(server, () => ({ maxConnections: 8, bodyTimeoutMs: 5000, writeTimeoutMs: 200 }));
+    boundConnections(server, () => ({ maxConnections: 8, bodyTimeoutMs: 5000, writeTimeoutMs: 200, maxUnauthenticatedPerAddress: 64, maxPipelinedPerConnection: 1000 }));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const sock = await slowReader((server.address() as AddressInfo).port, '/', 1);

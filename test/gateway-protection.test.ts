@@ -127,17 +127,34 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
 
 describe('SMSP-PERF-007 interactive before batch', () => {
   it('when the bucket runs low, batch clients are refused first and interactive users are still served', async () => {
-    // capacity 10, half kept for interactive traffic; a slow refill so the test is not a race
-    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.2, burst: 9 }) });
+    // By hand, from rate-limiter.ts and the stack's three clients (no spineShare: 1/3 each) with
+    // userShare 0.25. Capacity 30, reserve 15 (half). A client's bucket: 10 tokens; one user's part:
+    // 0.25 × 10 = 2.5; a client's newcomers' part: half its share, 5. The batch requests name their
+    // originating user (sourceAsid/localId), so the per-user rule applies to them too. Floors: a
+    // request within its part may take down to its priority's base (batch 15, interactive 0);
+    // beyond it, only the upper half of that part (batch 15 + 7 = 22, interactive 15).
+    // One token in 50 s: the counts below do not move while the test runs.
+    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.02, burst: 29 }) });
     try {
-      const batchStatuses: number[] = [];
-      for (let i = 0; i < 8; i++) batchStatuses.push((await batch(stack, `chs-user-${i}`)).status);
-      assert.deepEqual(batchStatuses.slice(0, 5), [200, 200, 200, 200, 200]);
-      assert.deepEqual(batchStatuses.slice(5), [429, 429, 429], 'batch stops at the interactive reserve');
+      // One batch user: her first token from the newcomers' part (5 -> 4; bucket 30 -> 29), then her
+      // own part (2.5 - 1 = 1.5: one token, 28), then spare tokens down to the batch floor beyond
+      // a part (28 -> 22: 6). The 9th is refused with 22 left.
+      const first: number[] = [];
+      for (let i = 0; i < 9; i++) first.push((await batch(stack, 'chs-user-0')).status);
+      assert.deepEqual(first, [...Array(8).fill(200), 429], 'beyond her part, batch gets the upper half of its part only');
+      // Four more batch users, each asking twice: the newcomers' part's last 4 tokens and their own
+      // parts take the bucket down to the interactive reserve (22 -> 15); the 8th request finds 15.
+      const more: number[] = [];
+      for (let i = 1; i <= 4; i++) for (let k = 0; k < 2; k++) more.push((await batch(stack, `chs-user-${i}`)).status);
+      assert.deepEqual(more, [...Array(7).fill(200), 429], 'batch stops at the interactive reserve');
+      // Five clinicians new to the gateway: test-epr's newcomers' part (5 tokens) funds each, within
+      // her part, from the reserve batch could not touch (15 -> 10). The sixth finds that part empty
+      // and, beyond a part, only the upper half of the bucket (above 15): the busy tone.
       const interactive: number[] = [];
       for (let i = 0; i < 5; i++) interactive.push((await widget(stack, '9990000018', user(stack, i))).status);
       assert.deepEqual(interactive, [200, 200, 200, 200, 200], 'the reserve serves interactive users');
       assert.equal((await widget(stack, '9990000018', user(stack, 5))).status, 429);
+      assert.equal((await batch(stack, 'chs-user-5')).status, 429, 'batch is still refused');
     } finally {
       await stack.close();
     }
@@ -209,7 +226,12 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
 
 describe('/metrics on its own listener', () => {
   it('SMSP-PERF-002 counts outcomes, Spine latency, busy tones and the breaker state, without patient data', async () => {
-    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.1, burst: 1 }) });
+    // By hand (rate-limiter.ts, test-epr's share 1/3, userShare 0.25): capacity 4, reserve 2; test-epr's
+    // newcomers' part max(1, 1/6 × 4) = 1 token. The first new user takes it (4 -> 3); the second,
+    // beyond a part, a spare token of the upper half (3 -> 2); the third and fourth find only the
+    // lower half: busy. So Spine answers two (an indicator, no record) and two hear the busy tone.
+    // One token in 50 s: the counts do not move while the test runs.
+    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.02, burst: 3 }) });
     try {
       for (const [i, n] of ['9990000018', '9990000026', '9990000018', '9990000042'].entries()) await widget(stack, n, user(stack, i));
       await widget(stack, '9990000019');

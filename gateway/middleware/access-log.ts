@@ -8,7 +8,14 @@
  * or the 200 and 404 that carry them — would outlive the outcome's erasure (FGMISQR009, hazard
  * H11). Those lines carry `outcome: "answered"`, no status and no code; refusals and errors, which
  * say nothing about an indicator, keep their status and code (`outcome` "refused" or "error").
+ *
+ * `userKey` names the user (or the originating user a client system or CDS client asserts) by a
+ * keyed hash of client and user id, never the id itself: IT can follow one user's flood across
+ * lines and gateways (every gateway with the same audit key gives the same key) without the log
+ * identifying anyone. The key is derived from the audit HMAC key for this use alone
+ * (logUserKeySecret), so a log line cannot be matched against the audit trail's hashes.
  */
+import { createHmac } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../env.ts';
 import type { Logger } from '../logger.ts';
@@ -25,10 +32,20 @@ function outcomeClass(status: number, code: string | null): 'answered' | 'refuse
   return status >= 400 && status < 500 ? 'refused' : 'error';
 }
 
+/** The secret of the access log's user keys, derived from the audit HMAC key (its only other use is the trail's). */
+export function logUserKeySecret(auditHmacKey: Buffer): Buffer {
+  return createHmac('sha256', auditHmacKey).update('fgm-status access-log user key v1').digest();
+}
+
+/** A user's pseudonymous key in the access log: 16 base64url characters of HMAC-SHA-256(secret, client id NUL user id). */
+export function logUserKey(secret: Buffer, clientId: string, userId: string): string {
+  return createHmac('sha256', secret).update(`${clientId}\u0000${userId}`).digest('base64url').slice(0, 16);
+}
+
 /**
- * @example app.use(accessLog({ log: jsonLineLogger(), paths: ['/healthz'] }))
+ * @example app.use(accessLog({ log: jsonLineLogger(), paths: ['/healthz'], userKeySecret: logUserKeySecret(hmacKey) }))
  */
-export function accessLog({ log, paths, now = () => performance.now() }: { log: Logger; paths: readonly string[]; now?: () => number }): MiddlewareHandler<GatewayEnv> {
+export function accessLog({ log, paths, userKeySecret, now = () => performance.now() }: { log: Logger; paths: readonly string[]; userKeySecret: Buffer; now?: () => number }): MiddlewareHandler<GatewayEnv> {
   const known = new Set(paths);
   return async function accessLog(c, next) {
     const start = now();
@@ -36,6 +53,9 @@ export function accessLog({ log, paths, now = () => performance.now() }: { log: 
     const code = c.get('outcomeCode') ?? null;
     const outcome = PATIENT_QUERIES.has(c.req.path) ? outcomeClass(c.res.status, code) : undefined;
     const hidden = outcome === 'answered';
+    const clientId = c.get('client')?.id ?? c.get('cdsClient')?.id;
+    const author = c.get('identity')?.author;
+    const userId = author && (author.kind === 'sds' ? author.userId : author.localId);
     log({
       level: c.res.status >= 500 ? 'error' : 'info',
       msg: 'request',
@@ -48,7 +68,8 @@ export function accessLog({ log, paths, now = () => performance.now() }: { log: 
       reason: c.get('refusalReason') ?? null,
       ...(outcome && { outcome }),
       // Whoever asked, on every interface: a client system (widget API, FHIR) or a CDS client (EPR).
-      clientId: c.get('client')?.id ?? c.get('cdsClient')?.id ?? null,
+      clientId: clientId ?? null,
+      userKey: clientId !== undefined && userId !== undefined ? logUserKey(userKeySecret, clientId, userId) : null,
       durationMs: Math.round(now() - start),
     });
   };

@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   requests: Counter<'code' | 'route' | 'status'>;
   spineSeconds: Histogram;
   rateLimited: Counter<'priority'>;
+  /** Connections the listener closed for a newcomer or refused (connection-bound.ts), by action and reason. */
+  connectionsShed: Counter<'action' | 'reason'>;
   /** Departures from the profiles in Spine's answers that were transformed, not refused (SMSP-VAL-004). */
   spineAnswerDeviations: Counter<'path'>;
   breakerState(state: BreakerState): void;
@@ -38,5 +40,6 @@ export function createGatewayMetrics(): GatewayMetrics {
   const breaker = new Gauge({ name: 'fgm_gateway_spine_breaker_state', help: 'Spine circuit breaker: 1 for the current state', labelNames: ['state'] as const, registers });
   const breakerState = (state: BreakerState) => STATES.forEach((s) => breaker.set({ state: s }, s === state ? 1 : 0));
   breakerState('closed');
-  return { registry, requests, spineSeconds, rateLimited, spineAnswerDeviations, breakerState };
+  const connectionsShed = new Counter({ name: 'fgm_gateway_connections_shed_total', help: 'Connections closed for a newcomer (evicted) or refused, by reason', labelNames: ['action', 'reason'] as const, registers });
+  return { registry, requests, spineSeconds, rateLimited, connectionsShed, spineAnswerDeviations, breakerState };
 }

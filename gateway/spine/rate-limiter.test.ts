@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientShares, createRateLimiter } from './rate-limiter.ts';
+import { clientShares, createRateLimiter, KNOWN_USER_MS } from './rate-limiter.ts';
 
 function clock() {
   let t = 0;
@@ -179,13 +179,77 @@ test('SMSP-PERF-001 one user\'s flood at 10× the budget leaves another user of 
 test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not from his client\'s share', () => {
   const c = clock();
   const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
+  // Four colleagues already at work: each was given a part (2 tokens) on her first request, the
+  // newcomers' part refilling in between (20 s at 0.1 a second), and has one token of it left.
+  // (New ids would share the newcomers' part: see the rotating-ids tests below.)
+  for (const u of ['u2', 'u3', 'u4', 'u5']) {
+    assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
+    c.advance(20_000);
+  }
   let flooder = 0;
   while (limiter.tryAcquire('interactive', 'a', 'u1')) flooder++;
   // By hand: capacity 20, his part 2 tokens, then spare ones while more than 10 are left: 10 in all.
   assert.equal(flooder, 10);
-  // Each other user still has her part of a's share, from the lower half.
+  // Each colleague still has her part of a's share, from the lower half.
   for (const u of ['u2', 'u3', 'u4', 'u5']) assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
   // Retry-After for the flooder: his own part needs 10 s for a token (0.1 a second), the bucket
   // (6 left) 5 s to be above the upper half again: the sooner, 5.
   assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'u1'), 5);
+});
+
+test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, no more than the newcomers\' part and spare tokens; a colleague keeps her part', () => {
+  const rotating = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
+  let admitted = 0;
+  for (let i = 0; i < 200; i++) if (rotating.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
+  // By hand: capacity 20; the newcomers' part is half a's share (10 tokens), one to each of the
+  // first ten ids (20 down to 10); beyond it only spare tokens above the upper half, and none are
+  // left: 10 in all.
+  assert.equal(admitted, 10);
+
+  // A colleague at work before the flood (her part given on her first request, one token left).
+  const withColleague = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
+  assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true);
+  admitted = 0;
+  for (let i = 0; i < 200; i++) if (withColleague.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
+  // She took one token of the newcomers' part: the rotated ids get the other nine (19 down to 10),
+  // then nothing: 9.
+  assert.equal(admitted, 9);
+  assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true, 'her request finds her part');
+});
+
+test('SMSP-PERF-001 rotating user ids at 10× the budget for 10 s: a colleague of the same client is answered every time', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 9, shares: { a: 0.5, b: 0.5 }, userShare: 0.25, now: c.now });
+  // She was answered once before the flood began, so the gateway knows her.
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'clinician'), true);
+  let rotated = 0;
+  let clinician = 0;
+  let asked = 0;
+  for (let ms = 0, i = 0; ms < 10_000; ms += 10, i++) {
+    if (limiter.tryAcquire('interactive', 'a', `rotated-${i}`)) rotated++;
+    if (ms % 2000 === 1000) {
+      asked++;
+      if (limiter.tryAcquire('interactive', 'a', 'clinician')) clinician++;
+    }
+    c.advance(10);
+  }
+  assert.equal(clinician, asked, `the clinician was answered ${clinician} of ${asked} times`);
+  assert.ok(rotated + clinician <= 10 * 10 + 10, `${rotated + clinician} admitted: the gateway-wide cap holds`);
+});
+
+test('SMSP-PERF-001 a known user keeps her part through a rotated flood until she has not asked for KNOWN_USER_MS', () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
+  const flood = (tag: string) => {
+    for (let i = 0; i < 100; i++) limiter.tryAcquire('interactive', 'a', `${tag}-${i}`);
+  };
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), true); // given a part: 2 tokens, 1 left
+  c.advance(KNOWN_USER_MS - 1000);
+  // The rotated ids take the newcomers' part and the spare tokens, down to 10 left: u1 is still known.
+  flood('first');
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), true, 'still known: her part, from the lower half');
+  c.advance(KNOWN_USER_MS);
+  // Forgotten: she is one of the newcomers again, and a flood keeps their part empty.
+  flood('second');
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), false);
 });

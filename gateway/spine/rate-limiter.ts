@@ -18,9 +18,18 @@
  * request of a clinician who has not asked for a while must not find the bucket emptied by
  * another user), and without drawing on the client's bucket — so one user's flood gets the busy
  * tone while the client's other users are still answered. A lone flooder keeps the sustained rate
- * (the bucket still refills); it loses only the lower half of the burst. Idle users' buckets are
- * forgotten once full again, so memory follows the users asking, not every user ever seen.
- */
+ * (the bucket still refills); it loses only the lower half of the burst.
+ *
+ * A user id the gateway does not know yet has no part of its own: its part is funded from the
+ * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id whose first
+ * request that part funds is known from then on (until it has not asked for KNOWN_USER_MS) and
+ * has its own part, less that first token. So a caller rotating a new user id per request (a
+ * portal, or a client system asserting its originating user) gets, with all its ids together, the
+ * newcomers' part plus spare tokens, and the colleagues already at work keep theirs; one flooding
+ * user takes a single token of the newcomers' part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
+ * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
+ * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
+  */
 
 import { createHash } from 'node:crypto';
 
@@ -56,6 +65,21 @@ export interface LocalRateLimiter extends RateLimiter {
 
 /** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. */
 const ASKING_MS = 10_000;
+
+/**
+ * A user who was given a part stays known (keeps her own part) this long after her last request:
+ * long enough to span a clinician's pauses between patients. Shared with redis-rate-limiter.ts.
+ */
+export const KNOWN_USER_MS = 15 * 60_000;
+
+/**
+ * The newcomers' part: this much of a client's share (or one user's part, if larger) funds the
+ * first requests of the ids not known yet. Half: rotating ids can take no more than half of their
+ * client's share from the colleagues already at work, and clinicians arriving together at a busy
+ * moment (the start of a clinic) still find the interactive reserve (SMSP-PERF-007) for them.
+ * Shared with redis-rate-limiter.ts.
+ */
+export const NEWCOMERS_SHARE = 0.5;
 
 /** The key of a user's bucket: hashed, so user ids are neither kept in clear nor of unbounded length. */
 export function userKey(clientId: string, userId: string): string {
@@ -96,29 +120,54 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       return [id, { rate: share * perSecond, capacity: cap, tokens: cap, last, askedAt: -Infinity }];
     }),
   );
-  // Users' buckets, made on a user's first request and dropped once full again (sweep below).
-  const users = new Map<string, { tokens: number; last: number; rate: number; capacity: number }>();
-  const userPart = (clientId: string | undefined) => (userShare ?? 1) * (shares ? (shares[clientId ?? ''] ?? 0) : 1);
-  const userBucket = (clientId: string | undefined, userId: string | undefined, t: number) => {
+  // Known users' buckets (made when the newcomers' part funds an id's first request, dropped once
+  // the user has not asked for KNOWN_USER_MS), and each client's newcomers' part (dropped once full).
+  interface Bucket { tokens: number; last: number; rate: number; capacity: number }
+  const users = new Map<string, Bucket & { askedAt: number }>();
+  const newcomers = new Map<string, Bucket>();
+  const fill = (b: Bucket, t: number) => {
+    b.tokens = Math.min(b.capacity, b.tokens + ((t - b.last) / 1000) * b.rate);
+    b.last = t;
+  };
+  const clientShare = (clientId: string | undefined) => (shares ? (shares[clientId ?? ''] ?? 0) : 1);
+  const userPart = (clientId: string | undefined) => (userShare ?? 1) * clientShare(clientId);
+  /** The bucket a user's request is within or beyond, and how a token is taken from it. */
+  const partOf = (clientId: string | undefined, userId: string | undefined, t: number): { bucket: Bucket; take: () => void; seen: () => void } | undefined => {
     if (userShare === undefined || userId === undefined) return undefined;
     const part = userPart(clientId);
     if (!(part > 0)) return undefined;
+    const rate = part * perSecond;
+    const cap = Math.max(1, part * capacity);
     const key = userKey(clientId ?? '', userId);
-    let u = users.get(key);
-    if (!u) {
-      const cap = Math.max(1, part * capacity);
-      u = { rate: part * perSecond, capacity: cap, tokens: cap, last: t };
-      users.set(key, u);
+    const known = users.get(key);
+    if (known) {
+      fill(known, t);
+      return { bucket: known, take: () => void (known.tokens -= 1), seen: () => void (known.askedAt = t) };
     }
-    u.tokens = Math.min(u.capacity, u.tokens + ((t - u.last) / 1000) * u.rate);
-    u.last = t;
-    return u;
+    let pool = newcomers.get(clientId ?? '');
+    if (!pool) {
+      const poolPart = Math.max(part, NEWCOMERS_SHARE * clientShare(clientId));
+      const poolCap = Math.max(1, poolPart * capacity);
+      newcomers.set(clientId ?? '', (pool = { rate: poolPart * perSecond, capacity: poolCap, tokens: poolCap, last: t }));
+    }
+    fill(pool, t);
+    const from = pool;
+    return {
+      bucket: from,
+      // Its first token comes from the newcomers' part; from then on it has its own part, less that token.
+      take: () => {
+        from.tokens -= 1;
+        users.set(key, { rate, capacity: cap, tokens: cap - 1, last: t, askedAt: t });
+      },
+      seen: () => {},
+    };
   };
   let swept = last;
   const sweep = (t: number) => {
     if (t - swept < 1000) return;
     swept = t;
-    for (const [key, u] of users) if (u.tokens + ((t - u.last) / 1000) * u.rate >= u.capacity) users.delete(key);
+    for (const [key, u] of users) if (t - u.askedAt >= KNOWN_USER_MS) users.delete(key);
+    for (const [id, p] of newcomers) if (p.tokens + ((t - p.last) / 1000) * p.rate >= p.capacity) newcomers.delete(id);
   };
 
   const refill = () => {
@@ -148,22 +197,24 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     tryAcquire(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
-      const user = userBucket(clientId, userId, t);
+      const part = partOf(clientId, userId, t);
+      const user = part?.bucket;
       const allowed = floor(priority, clientId, t, user);
       if (mine) Object.assign(mine, { priority, askedAt: t });
+      part?.seen();
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
       if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;
       // Beyond its part a user used spare tokens: neither its own nor its client's bucket is overdrawn for it.
       if (!has(user)) return true;
-      if (user) user.tokens -= 1;
+      part?.take();
       if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
     },
     retryAfterSeconds(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
-      const user = userBucket(clientId, userId, t);
+      const user = partOf(clientId, userId, t)?.bucket;
       let seconds = wait(floor(priority, clientId, t, user), tokens, perSecond);
       // Over its part, the user may also be served once its own bucket has a token again.
       if (user && !has(user)) seconds = Math.min(seconds, Math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, perSecond)));

@@ -45,13 +45,24 @@ describe('the Spine budget shared in Redis', () => {
 
   it('SMSP-PERF-001 one user flooding gets the busy tone while another user of the same client is answered, across gateways', async () => {
     const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
-    const asks = [...rep(30, 'a', 'flooder'), ...rep(3, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
+    const asks = [...rep(1, 'a', 'clinician'), ...rep(30, 'a', 'flooder'), ...rep(2, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
     const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). The flooder
-    // gets its 2, then spare tokens down to the upper half (10 left): 10 in all, 20 busy tones.
-    // The clinician still gets her part (2) from the lower half, and so does Trust B's user (2 of
-    // its 10; the third is beyond her own part).
-    assert.deepEqual(got, [...Array(10).fill(true), ...Array(20).fill(false), true, true, false, true, true, false]);
+    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). Each new id's
+    // first token comes from a's newcomers' part (half its share, 5): the clinician's, then the
+    // flooder's; the flooder has one more of his own part (1.5), then spare tokens down to the upper half
+    // (17 to 10): 9 in all, then 21 busy tones. The clinician still has her part (1.5, one whole
+    // token) from the lower half, and Trust B's user hers (2 of its 10; the third is beyond it).
+    assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true, false, true, true, false]);
+  });
+
+  it('SMSP-PERF-001 a caller rotating user ids gets no more than the newcomers\' part and spare tokens, and a colleague keeps her part, across gateways', async () => {
+    const rotated = Array.from({ length: 30 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]);
+    const asks: [Priority, string, string][] = [['interactive', 'a', 'clinician'], ...rotated, ['interactive', 'a', 'clinician']];
+    const got = await compare('rotating:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
+    // By hand: one token of the newcomers' part (5) went to her, the other four to the first rotated
+    // ids (19 down to 15), the next ids share the spare tokens (15 down to 10: 5), 9 in all; her
+    // second request finds her own part (1.5), from the lower half.
+    assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
   });
 
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {

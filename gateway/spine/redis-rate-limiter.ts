@@ -4,7 +4,9 @@
  * token bucket, interactive reserve (SMSP-PERF-007), per-client shares and per-user parts as rate-limiter.ts,
  * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
  * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<hash of client
- * and user id>` (each expires once its bucket would be full again). The script uses Redis's own clock, so gateways' clocks need not agree.
+ * and user id>` (a known user's part: expires KNOWN_USER_MS after her last request) and
+ * `<prefix>newcomers:<client id>` (the part ids not yet known share); the others expire once
+ * their bucket would be full again. The script uses Redis's own clock, so gateways' clocks need not agree.
  *
  * When Redis is unreachable (not connected, or no answer within COMMAND_TIMEOUT_MS) the gateway
  * falls back at once to its own in-process bucket of `localFallbackShare` of the budget, says so
@@ -12,17 +14,19 @@
  * Loaded only when configured (app.ts imports it dynamically).
  */
 import { Redis } from 'ioredis';
-import { createRateLimiter, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
+import { createRateLimiter, KNOWN_USER_MS, NEWCOMERS_SHARE, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
 
 /** A request never waits longer than this for Redis before the local share decides. */
 const COMMAND_TIMEOUT_MS = 250;
 /** Must match rate-limiter.ts's ASKING_MS. */
 const ASKING_MS = 10_000;
 
-// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, KEYS[2+n] (when a user is named) the
-// user's bucket; ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then
-// n pairs (client id, share), then the user's share of its client's share ('' for no user). The
-// logic is rate-limiter.ts's, line for line; only the state lives here.
+// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, KEYS[2+n] and KEYS[3+n] (when a user
+// is named) the user's bucket and her client's newcomers' part; ARGV: mode, priority, client id,
+// perSecond, capacity, reserve, asking ms, n, then n pairs (client id, share), then the user's
+// share of its client's share ('' for no user), then how long a user stays known (ms), then the
+// newcomers' share of the client's share. The logic
+// is rate-limiter.ts's, line for line; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -45,12 +49,21 @@ end
 local user
 local userShare = tonumber(ARGV[9 + 2 * n])
 if userShare then
-  local part = userShare
-  if n > 0 then part = userShare * (mine and mine.share or 0) end
+  local clientShare = 1
+  if n > 0 then clientShare = (mine and mine.share or 0) end
+  local part = userShare * clientShare
   if part > 0 then
-    local cap = math.max(1, part * capacity)
+    local userCap = math.max(1, part * capacity)
+    local r, cap = part * rate, userCap
     local u = redis.call('HMGET', KEYS[2 + n], 'tokens', 'last')
-    user = { key = KEYS[2 + n], rate = part * rate, cap = cap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * part * rate) }
+    -- Not known yet: the request is within or beyond the newcomers' part of the client.
+    local known = u[1] ~= false
+    if not known then
+      u = redis.call('HMGET', KEYS[3 + n], 'tokens', 'last')
+      local poolPart = math.max(part, tonumber(ARGV[11 + 2 * n]) * clientShare)
+      r, cap = poolPart * rate, math.max(1, poolPart * capacity)
+    end
+    user = { key = KEYS[2 + n], pool = KEYS[3 + n], known = known, rate = r, cap = cap, userCap = userCap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * r) }
   end
 end
 local function base(p) if p == 'batch' then return reserve end return 0 end
@@ -64,14 +77,26 @@ if mode == 'acquire' then
     tokens = tokens - 1
     ok = 1
     if userWithin then
-      if user then user.tokens = user.tokens - 1 end
+      if user and user.known then user.tokens = user.tokens - 1
+      elseif user then
+        -- Its first token comes from the newcomers' part; from then on it has its own part, less that token.
+        user.tokens = user.tokens - 1
+        user.given = true
+      end
       if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
     end
   end
-  if user then
+  if user and user.known then
     redis.call('HSET', user.key, 'tokens', tostring(user.tokens), 'last', tostring(now))
-    -- Forgotten once full again, as the in-process limiter forgets it.
-    redis.call('PEXPIRE', user.key, math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
+    redis.call('PEXPIRE', user.key, tonumber(ARGV[10 + 2 * n]))
+  elseif user then
+    -- The newcomers' part is forgotten once full again, as the in-process limiter forgets it.
+    redis.call('HSET', user.pool, 'tokens', tostring(user.tokens), 'last', tostring(now))
+    redis.call('PEXPIRE', user.pool, math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
+    if user.given then
+      redis.call('HSET', user.key, 'tokens', tostring(user.userCap - 1), 'last', tostring(now))
+      redis.call('PEXPIRE', user.key, tonumber(ARGV[10 + 2 * n]))
+    end
   end
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
   redis.call('PEXPIRE', KEYS[1], ttl)
@@ -156,8 +181,8 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     if (redis.status !== 'ready') return undefined;
     try {
       const perUser = userId !== undefined && o.userShare !== undefined;
-      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : ''];
-      const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${userKey(clientId, userId!)}`];
+      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : '', KNOWN_USER_MS, NEWCOMERS_SHARE];
+      const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${userKey(clientId, userId!)}`, `${o.keyPrefix}newcomers:${clientId}`];
       return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(all.length, ...all, ...args));
     } catch (e) {
       setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });
