@@ -9,7 +9,7 @@ function logged() {
   const kept = keptLines();
   let t = 0;
   const app = unitApp(kept.log);
-  app.use('*', accessLog({ log: kept.log, paths: ['/api/fgm-status', '/healthz'], now: () => (t += 7) }));
+  app.use('*', accessLog({ log: kept.log, paths: ['/api/fgm-status', '/healthz'], userKeySecret: Buffer.alloc(32, 1), now: () => (t += 7) }));
   app.post('/api/fgm-status', async (c) => {
     await c.req.text();
     c.set('client', testClient());
@@ -29,7 +29,7 @@ describe('accessLog', () => {
     const { app, lines, text } = logged();
     await app.request('/healthz?nhsNumber=9990000018', { headers: { Authorization: 'Bearer secret-token' } });
     assert.equal(lines.length, 1);
-    assert.deepEqual(lines[0], { level: 'info', msg: 'request', requestId: 'test-request-1', method: 'GET', path: '/healthz', status: 200, code: null, reason: null, clientId: null, durationMs: 7 });
+    assert.deepEqual(lines[0], { level: 'info', msg: 'request', requestId: 'test-request-1', method: 'GET', path: '/healthz', status: 200, code: null, reason: null, clientId: null, userKey: null, durationMs: 7 });
     assert.doesNotMatch(text(), /9990000018|secret-token/);
   });
 
