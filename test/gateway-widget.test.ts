@@ -230,7 +230,8 @@ describe('logs', () => {
     const { requestId: _a, durationMs: _b, ...same } = indicator.line;
     const { requestId: _c, durationMs: _d, ...other } = noRecord.line;
     assert.deepEqual(same, other);
-    assert.deepEqual(same, { level: 'info', msg: 'request', method: 'POST', path: '/api/fgm-status', status: null, code: null, reason: null, outcome: 'answered', clientId: same.clientId });
+    assert.deepEqual(same, { level: 'info', msg: 'request', method: 'POST', path: '/api/fgm-status', status: null, code: null, reason: null, outcome: 'answered', clientId: same.clientId, userKey: same.userKey });
+    assert.match(String(same.userKey), /^[A-Za-z0-9_-]{16}$/, 'the same pseudonymous user key on both, never the user id');
     // A refusal, which says nothing of an indicator, keeps its status and code.
     const refused = await lineOf('9990000034', `${new Date().getUTCFullYear() - 10}-01-01`);
     assert.equal(refused.status, 400);
