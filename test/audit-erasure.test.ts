@@ -68,7 +68,16 @@ async function scenario(store: Store) {
     // 10 January: B, another midwife about the child; D about a younger child; C through the FHIR interface
     // (a local user: SDS authors need a CIS2 token, which is not this test's point).
     clock = new Date('2026-01-10T10:00:00Z');
-    const bId = JSON.parse((await widget('bsmith', CHILD)).body).messageId as string;
+    // B's answer departs from the profiles (a partial assessment date): what it looked like is on the
+    // record for IT, sealed, and says she had an indicator, so it must go with the outcome.
+    stack.sim.setFault({ kind: 'partial-date' });
+    const bAnswer = await widget('bsmith', CHILD).finally(() => stack.sim.setFault(null));
+    assert.equal(bAnswer.status, 200, bAnswer.body);
+    const bId = JSON.parse(bAnswer.body).messageId as string;
+    const phrase = 'assessment date is a partial date';
+    const sealedB = stack.auditDetail(await byRequest(bId));
+    assert.ok(JSON.stringify(sealedB.spineAnswer).includes(phrase), `sealed on the record: ${JSON.stringify(sealedB)}`);
+    assert.ok(!String((await byRequest(bId)).detail).includes(phrase), 'never stored in clear');
     const dId = JSON.parse((await widget('ajones', YOUNGER)).body).messageId as string;
     const c = buildQueryBundle({ nhsNumber: YOUNGER.nhsNumber, sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-9' }, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
     const fhir = await stack.request('/fhir/fgm/query', { body: c.xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
@@ -98,6 +107,8 @@ async function scenario(store: Store) {
     assert.deepEqual(await stack.gateway().eraseOutcomes(), { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }] });
     const b = await byRequest(bId);
     assert.deepEqual([b.outcomeCode, b.httpStatus, b.outcomeSalt], [null, null, null]);
+    assert.equal(stack.auditDetail(b).spineAnswer, undefined, 'with the salt gone, the seal cannot be opened');
+    assert.equal(b.detail, (await byRequest(bId)).detail, 'the chained detail itself is unchanged');
     const inArchive = archived().find((r) => is(r, aId))!;
     assert.deepEqual([inArchive.outcomeCode, inArchive.httpStatus, inArchive.outcomeSalt], [null, null, null]);
     assert.equal(inArchive.userId, 'ajones', 'who asked stays in the archive');
@@ -120,6 +131,7 @@ async function scenario(store: Store) {
     assert.equal(found.status, 200, found.body);
     const mine = (JSON.parse(found.body).records as Row[]).filter((r) => r.eventType === 'widget-query');
     assert.deepEqual(mine.map((r) => [r.userId, r.time, r.outcomeCode, r.httpStatus]), [['bsmith', '2026-01-10T10:00:00.000Z', null, null]]);
+    assert.equal(JSON.parse(String(mine[0]!.detail)).spineAnswer, 'erased', 'what Spine\'s answer looked like is gone with the outcome');
 
     // Each erasure is on the record, in the chain.
     const erasures = (await store.rows(stack)).filter((r) => r.eventType === 'outcome-erasure').map((r) => [r.time, JSON.parse(r.detail as string).erasedOutcomes]);

@@ -33,9 +33,10 @@ export function organisationName(client: ClientConfig, odsCode: string): string 
 }
 
 /**
- * The audit fields of a Spine outcome: the message ids, whether Spine answered, and in `detail`
- * where its answer departed from the profiles and was transformed, or why it was refused, so IT can
- * tell NHS England (SMSP-VAL-004). Fixed phrases and profile paths only.
+ * The audit fields of a Spine outcome: the message ids, whether Spine answered, and (sealed into
+ * `detail`, erased with the outcome: FGMISQR009) where its answer departed from the profiles and was
+ * transformed, or why it was refused, so IT can tell NHS England (SMSP-VAL-004). Fixed phrases and
+ * profile paths only.
  */
 export function spineAuditFields(outcome: SpineOutcome) {
   const detail = {
@@ -47,7 +48,7 @@ export function spineAuditFields(outcome: SpineOutcome) {
     spineMessageId: outcome.spineMessageId,
     spineResponseId: outcome.spineResponseId,
     answeredBySpine: outcome.answeredBySpine,
-    ...(Object.keys(detail).length ? { detail: JSON.stringify(detail) } : {}),
+    ...(Object.keys(detail).length ? { spineDetail: JSON.stringify(detail) } : {}),
   };
 }
 
