@@ -18,6 +18,12 @@ const FLOOR = 60_000;
 const RETRY = [5e3, 15e3, 6e4, 3e5];
 /** A gateway or tokenProvider that has not answered in 30 s is given up on (GATEWAY_UNREACHABLE / NO_SESSION_TOKEN). */
 const DEADLINE = 30_000;
+/**
+ * How far Spine's timestamp may be ahead of the gateway's `Date`: an hour, the most the gateway's
+ * `spine.answerTimestamp.maxAheadSeconds` allows (default 5 minutes), and a second for `Date`'s
+ * resolution. Tighter would hide real indicators from a gateway configured wider.
+ */
+const AHEAD = 3_601_000;
 /** FgmStatus.maxAnswerAge, kept out of the class so the manifest lists only the accessor. */
 let maxAge = DAY;
 
@@ -259,10 +265,12 @@ export class FgmStatus extends ReactiveElement {
     // Aged on ONE clock, the gateway's: its Date less Spine's timestamp, and kept for the rest of
     // maxAnswerAge from arrival, so a browser clock off by hours or days neither hides a fresh
     // answer nor keeps an old one. No readable Date (a proxy that strips it, or does not expose
-    // it): the browser's clock, never age 0. One already that old is not shown.
+    // it): the browser's clock, never age 0. One already that old is not shown, nor one from
+    // further ahead than the gateway lets Spine be (AHEAD).
     const now = Date.now();
-    const left = maxAge - Math.max(0, (Date.parse(headers.get('Date')!) || now) - Date.parse(body.checkedAt!));
-    if (left <= 0) return this.#fail(nhsNumber, { code: 'GATEWAY_BAD_RESPONSE', httpStatus, ...ids });
+    const age = (Date.parse(headers.get('Date')!) || now) - Date.parse(body.checkedAt!);
+    const left = maxAge - Math.max(0, age);
+    if (left <= 0 || age < -AHEAD) return this.#fail(nhsNumber, { code: 'GATEWAY_BAD_RESPONSE', httpStatus, ...ids });
     this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
     this.#expiresAt = now + left;
     clearTimeout(this.#expiry);
@@ -322,7 +330,7 @@ export class FgmStatus extends ReactiveElement {
           h('dt', {}, 'Source'), ' ', h('dd', {}, 'NHS Spine FGM-IS'))));
     p[0]!.setAttribute('aria-level', /^[1-6]$/.test(this.headingLevel + '') ? this.headingLevel + '' : '3');
     put(p[1]!, formatNhsNumber(i.nhsNumber));
-    put(p[2]!, i.assessmentDate.slice(0, 10), formatDate(i.assessmentDate), longDate(i.assessmentDate));
+    put(p[2]!, i.assessmentDate, formatDate(i.assessmentDate), longDate(i.assessmentDate));
     put(p[3]!, i.unconfirmed ? 'Last confirmed by Spine (could not check again)' : 'Checked with Spine');
     put(p[4]!, i.checkedAt, formatDateTime(i.checkedAt), longDateTime(i.checkedAt));
     if (this.#card.parentNode != this.renderRoot) this.renderRoot.append(this.#card);
