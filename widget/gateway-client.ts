@@ -36,11 +36,11 @@ const isAssessed = (v: unknown): v is string => typeof v == 'string' && (isIsoDa
 const isInstant = (v: unknown): v is string =>
   typeof v == 'string' && isIsoDate(v.slice(0, 10)) && /^.{10}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/.test(v);
 /**
- * Not after the day of Spine's timestamp `at`, compared at the assessment's own precision. That day
- * is the later of the date Spine wrote and the UK date, as the gateway's safety core bounds it: a
- * date-only assessment cannot be placed in a zone.
+ * Not after the day of Spine's timestamp `at`: the later of the date Spine wrote and the UK date, as
+ * the gateway's safety core bounds it (a date-only assessment cannot be placed in a zone). Compared
+ * as text, so a year or month is compared at its own precision: 2026-07 is not after 2026-07-01.
  */
-const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(new Date(at))].sort()[1]!.slice(0, day.length);
+const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(new Date(at))].sort()[1]!;
 /** HTTP status, code and SMSP code the vocabulary gives an indicator and no record (SMSP-ERR-004; FGM-IS client requirements' table). */
 const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no-record': '404,NO_RECORD_FOUND,FGM-0001' };
 
