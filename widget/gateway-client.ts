@@ -41,7 +41,7 @@ const isInstant = (v: unknown): v is string =>
  * as text, so a year or month is compared at its own precision: 2026-07 is not after 2026-07-01.
  */
 const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(new Date(at))].sort()[1]!;
-/** HTTP status, code and SMSP code the vocabulary gives an indicator and no record (SMSP-ERR-004; FGM-IS client requirements' table). */
+/** HTTP status, code and SMSP code of an indicator and of no record (the FGM-IS client requirements' Appendix A, the gateway's vocabulary). */
 const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no-record': '404,NO_RECORD_FOUND,FGM-0001' };
 
 /**
