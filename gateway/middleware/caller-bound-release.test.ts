@@ -12,7 +12,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
-import { callerBound, inFlightCounts, type InFlightCounts } from './caller-bound.ts';
+import { callerBound, inFlightCounts, nameUser, type InFlightCounts } from './caller-bound.ts';
 
 /** Counts that tell the test each time a request stops counting. */
 function watched(): { counts: InFlightCounts; released: () => Promise<void> } {
@@ -41,7 +41,7 @@ async function server(counts: InFlightCounts) {
   app.onError((e, c) => (e instanceof SmspError ? c.text(e.event, 429) : c.text('unexpected', 500)));
   app.use('*', async (c, next) => {
     c.set('client', { id: 'epr' } as GatewayEnv['Variables']['client']);
-    c.set('identity', { author: { kind: 'local', localId: 'ajones' } } as GatewayEnv['Variables']['identity']);
+    nameUser(c, 'ajones');
     await next();
   });
   app.get('/', callerBound({ counts, maxPerClient: 1, maxPerUser: 1 }), (c) => c.text('served'));
