@@ -96,16 +96,14 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerB
       leaves.push(leave);
     };
     enter(userId === undefined ? [[client, maxPerClient]] : [[client, maxPerClient], [userKey(userId), maxPerUser]], userId === undefined ? 'too many requests in flight for this client' : 'too many requests in flight for this user');
-    let over = false;
-    // A user named later (from the message) is counted then, and given back with the rest; not
-    // once the request is over (its client gone before the route named her), or it would leak.
-    if (userId === undefined) c.set('countUser', (user) => void (over || enter([[userKey(user), maxPerUser]], 'too many requests in flight for this user')));
+    // A user named later (from the message) is counted then, and given back with the rest (by the
+    // `finally` below if her client has already gone).
+    if (userId === undefined) c.set('countUser', (user) => enter([[userKey(user), maxPerUser]], 'too many requests in flight for this user'));
     // Counted until the answer is handed to the connection ('finish') or either side is gone: a
     // response not yet given its socket (a hang-up mid-body, say) may never emit 'close', so the
     // socket's own close releases it too — a count that leaked would lock its caller out for good.
     const socket = incoming?.socket;
     const done = () => {
-      over = true;
       outgoing?.off('close', done).off('finish', done);
       socket?.off('close', done);
       leaves.splice(0).forEach((leave) => leave());
