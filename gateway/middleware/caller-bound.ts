@@ -48,7 +48,7 @@ export function inFlightCounts(): InFlightCounts {
 }
 
 /** A user id longer than this is known by its hash: the id is the caller's text, kept in memory and keys. */
-export const MAX_USER_ID_LENGTH = 128;
+const MAX_USER_ID_LENGTH = 128;
 
 /**
  * Names the user a request is counted, rate-limited and logged under within its client
