@@ -195,7 +195,7 @@ export const GatewayConfigSchema = z.strictObject({
     bodyTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
     /** Extra: how long a complete answer may wait for its reader to take it (a slow reader cannot hold a connection). */
     writeTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
-    /** Extra: requests one user may have in flight at once (widget API); more are answered with the busy tone. */
+    /** Extra: requests one user (a widget user, a client system's originating user, a CDS client's EPR user) may have in flight at once; more are answered with the busy tone. */
     maxInFlightPerUser: z.number().int().min(1).max(10_000).default(8),
     /** Extra: requests one client system or CDS client may have in flight at once; more are answered with the busy tone. */
     maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(200),

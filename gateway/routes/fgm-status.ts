@@ -109,7 +109,7 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       organization: { odsCode: identity.orgCode, name: organisationName(c.get('client'), identity.orgCode) },
       priority: c.get('client').priority,
       clientId: c.get('client').id,
-      userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,
+      userId: c.get('callerUser'),
       birthDate,
       signal: c.req.raw.signal,
     });
