@@ -22,6 +22,7 @@ import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import { loadConfig } from '../gateway/config.ts';
 import { readKeyMaterial } from '../gateway/key-material.ts';
 import { builtGateway } from './helpers/built-gateway.ts';
+import { callEraseFunction } from './helpers/erase-call.ts';
 import { sqlAs, testDatabase } from './helpers/services.ts';
 import { GATEWAY_ASID, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -179,8 +180,9 @@ describe('FGMISQR009 no outcome outlives the 18th birthday, and the chain still 
           await assert.rejects(sqlAs(db.gatewayUrl, sql), /permission denied/, sql);
         }
         await assert.rejects(sqlAs(db.gatewayUrl, 'SELECT audit_retain(1)'), /permission denied/);
-        // The younger child's outcome is due in 2033: not even the function, asked for any date, clears it.
-        assert.deepEqual(await sqlAs(db.gatewayUrl, "SELECT * FROM audit_erase_outcomes('9999-12-31')"), []);
+        // The younger child's outcome is due in 2033: not even the function, given a record naming it through any date, clears it.
+        const [young] = await sqlAs<{ seq: number }>(db.gatewayUrl, `SELECT seq::int AS seq FROM audit_event WHERE "outcomeEraseOn" = '2033-01-01'`);
+        await assert.rejects(callEraseFunction(db.gatewayUrl, { time: new Date().toISOString(), through: '9999-12-31', seqs: [young!.seq], records: 0 }), /names a record whose outcome is not due/);
         // The trigger lets through nothing but a due erasure, even for the owner holding the function's flag.
         await assert.rejects(sqlAs(db.ownerUrl, `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL WHERE "outcomeEraseOn" = '2033-01-01'`), /append-only/);
         await assert.rejects(sqlAs(db.ownerUrl, `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL, "userId" = 'x' WHERE "outcomeCode" IS NULL AND "outcomeDigest" IS NOT NULL`), /append-only/);
