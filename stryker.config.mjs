@@ -29,6 +29,7 @@ const mutate = [
 const testFiles = [
   'gateway/audit/chain-start.test.ts',
   'gateway/spine/answer-safety.test.ts',
+  'gateway/spine/answer-safety-patients.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',

@@ -174,6 +174,13 @@ export const UNSAFE_VARIANTS = {
   /** A second NHS number, of another child, under the NHS England system. */
   'other-patient-new-system': (xml: string, asked: string) =>
     put(xml, '</identifier></Patient>', `</identifier><identifier><system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),
+  /** Beside the indicator for the child asked about, an unreferenced Patient entry of another child (DSTU2 NHS-number system). */
+  'other-patient-entry': (xml: string, asked: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><Patient><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient></resource></entry></Bundle>`,
+    ),
 } as const;
 
 export type HarmlessVariant = keyof typeof HARMLESS_VARIANTS;

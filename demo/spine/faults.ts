@@ -51,7 +51,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   /**
    * HTTP 200 with an indicator for the NHS number asked about, made unsafe: other-patient,
    * impossible-date (2023-02-30), date-after-timestamp, timestamp-ahead (1 day), timestamp-behind
-   * (3 days), other-risk-code, not-our-request (response.identifier), wrong-event.
+   * (3 days), other-risk-code, not-our-request (response.identifier), wrong-event, other-patient-entry
+   * (an unreferenced Patient entry of another child beside ours).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
 ]);

@@ -5,7 +5,8 @@
  * (`response.identifier`, both ASIDs, event FGMQueryResponse_2_0), sent recently by Spine's clock
  * (within the configured skew of ours), and either an indicator — for the NHS number we asked
  * about, the FGM risk code, status active, a real assessment date not after Spine's timestamp —
- * or an error carrying a code of the vocabulary. No modifier (modifierExtension, implicitRules) may
+ * or an error carrying a code of the vocabulary. Every Patient anywhere in it, referenced or not,
+ * is named by that NHS number and no other. No modifier (modifierExtension, implicitRules) may
  * sit on the Flag or its Patient, and the dates must make sense: not before the child's birth (or
  * 2000 when unknown), no ended period. Whitespace, case of our message id, a coding beside FGM,
  * the newer NHS-number system and a partial date are read, and reported as core deviations.
@@ -94,8 +95,26 @@ function dayOf(v: string): string | undefined {
 /** True when a (possibly partial) day is after `bound` (YYYY-MM-DD), compared at the day's own precision. */
 const after = (day: string, bound: string) => day > bound.slice(0, day.length);
 
+/** Every FHIR Patient in the message, wherever it sits: an entry's resource, or contained in any resource. */
+const patientsIn = (el: XmlElement): XmlElement[] => el.children.filter(isFhir).flatMap((c) => (c.name === 'Patient' ? [c, ...patientsIn(c)] : patientsIn(c)));
+
+type At = (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined;
+
+/**
+ * True when the message carries a Patient not shown to be the child asked about: one with another
+ * NHS number (under either system), or with none, even unreferenced — an answer that holds another
+ * child's record may be about that child.
+ */
+const carriesAnotherPatient = (root: XmlElement, asked: string, at: At): boolean =>
+  patientsIn(root).some((p) => {
+    const numbers = all(p, 'identifier').filter((i) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(at('Patient.identifier.system', i, 'system'), s)));
+    return numbers.length === 0 || numbers.some((i) => rawAt(i, 'value')?.replace(/\s/g, '') !== asked);
+  });
+/** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
+const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
+
 /** Reads the Flag; `note` records each transformation made to read it. */
-function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined): Extract<SafeOutcome, { kind: 'indicator' }> | string {
+function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: At): Extract<SafeOutcome, { kind: 'indicator' }> | string {
   // FHIR forbids ignoring a modifier: an answer we cannot fully understand is never shown as if we did.
   if (hasModifier(flag)) return 'indicator carries a modifier extension or implicit rules';
   if (at('Flag.status', flag, 'status') !== 'active') return 'indicator status is not active';
@@ -135,7 +154,7 @@ const bundleModified = (bundle: XmlElement): boolean =>
 const hasTime = (v: string) => v.length > 10;
 
 /** The distinct codes under Spine's error-code system in any issue's details, each trimmed. */
-function spineCodes(outcome: XmlElement, at: (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined): string[] {
+function spineCodes(outcome: XmlElement, at: At): string[] {
   const codes = all(outcome, 'issue')
     .flatMap((issue) => all(single(issue, 'details') ?? issue, 'coding'))
     .filter((c) => sameUri(at('OperationOutcome.issue.details.coding.system', c, 'system'), SYSTEM.spineResponseCode))
@@ -193,6 +212,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   if (target.name === 'Flag') {
     const read = indicator(target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
+    if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
@@ -214,6 +234,8 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     if (expect.httpStatus !== 200 || at('MessageHeader.response.code', header, 'response', 'code') !== 'ok') return refuse('indicator with an error status');
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
+  // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
+  if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
   // Spine's business code is the coding in its error-code system, in whichever issue carries it.
   const codes = spineCodes(target, at);
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
