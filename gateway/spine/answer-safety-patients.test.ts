@@ -25,10 +25,13 @@ const EXPECT: AnswerExpectation = {
   maxBehindMs: 86_400_000,
   isKnownCode: (c) => ['INVALID_NHS_NUMBER', 'NO_RECORD_FOUND'].includes(c),
 };
-const reason = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+const verdict = (xml: string, over: Partial<AnswerExpectation> = {}) => {
   const r = parseXml(xml);
   assert.ok(r.ok, 'fixture parses');
-  const v = checkAnswer(r.value, { ...EXPECT, ...over });
+  return checkAnswer(r.value, { ...EXPECT, ...over });
+};
+const reason = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const v = verdict(xml, over);
   return v.usable ? 'usable' : v.reason;
 };
 
@@ -61,6 +64,8 @@ describe('safety core: every Patient in the answer is the child asked about', ()
   test('SMSP-VAL-004 a second Patient named by our NHS number (spaced, either system) is the same child: usable', () => {
     assert.equal(reason(withEntry(FOUND, patient(nhs('123 456 7890')))), 'usable');
     assert.equal(reason(withContained(patient(nhs('1234567890', 'https://fhir.nhs.uk/Id/nhs-number')))), 'usable');
+    const padded = verdict(withEntry(FOUND, patient(nhs('1234567890', ` ${DSTU2} `))));
+    assert.deepEqual(padded.usable && padded.deviations, [{ path: 'Patient.identifier.system', message: 'whitespace around the value removed' }], 'read trimmed, and said so');
     // Only FHIR elements are resources: a foreign element of that name is no Patient.
     assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:Patient xmlns:x="urn:x"/><Flag>')), 'usable');
   });
