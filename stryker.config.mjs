@@ -31,6 +31,7 @@ const testFiles = [
   'gateway/spine/answer-safety.test.ts',
   'gateway/spine/answer-safety-patients.test.ts',
   'gateway/fhir/profile-validator.test.ts',
+  'gateway/fhir/profile-validator-formats.test.ts',
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',
