@@ -55,9 +55,9 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(FOUND.replace('<Bundle>', '<Basic>').replace('</Bundle>', '</Basic>')), 'answer has no single MessageHeader');
     assert.equal(reason(FOUND.replace('<Bundle>', '<o:Bundle xmlns:o="urn:other" xmlns="http://hl7.org/fhir">').replace('</Bundle>', '</o:Bundle>')), 'answer has no single MessageHeader');
   });
-  test('SMSP-VAL-004 entries are read leniently: an empty entry, and a foreign element beside the resource, change nothing', () => {
-    assert.equal(reason(FOUND.replace('</Bundle>', '<entry/><entry><resource/></entry></Bundle>')), 'usable');
+  test('SMSP-VAL-004 a foreign element beside the resource changes nothing; an entry with no resource may have held one, so is refused', () => {
     assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:note xmlns:x="urn:x"/><Flag>')), 'usable');
+    for (const empty of ['<entry/>', '<entry><resource/></entry>']) assert.equal(reason(FOUND.replace('</Bundle>', `${empty}</Bundle>`)), 'an entry does not hold exactly one resource', empty);
   });
   test('SMSP-VAL-004 an answer that is not for our request is refused', () => {
     assert.equal(reason(withValue(FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0')), 'event is not FGMQueryResponse_2_0');

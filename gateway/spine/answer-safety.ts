@@ -5,8 +5,11 @@
  * (`response.identifier`, both ASIDs, event FGMQueryResponse_2_0), sent recently by Spine's clock
  * (within the configured skew of ours), and either an indicator — for the NHS number we asked
  * about, the FGM risk code, status active, a real assessment date not after Spine's timestamp —
- * or an error carrying a code of the vocabulary. Every Patient anywhere in it, referenced or not,
- * is named by that NHS number and no other. No modifier (modifierExtension, implicitRules) may
+ * or an error carrying a code of the vocabulary. It is read only where it can be read without a
+ * guess: each entry holds exactly one resource, and no MessageHeader, Flag or OperationOutcome sits
+ * anywhere else (contained, nested), so an indicator is never hidden behind "no record"; Spine's
+ * own error code beside an indicator, at any severity, is Spine contradicting itself. Every
+ * Patient anywhere in it, referenced or not, is named by that NHS number and no other. No modifier (modifierExtension, implicitRules) may
  * sit on the Flag or its Patient, and the dates must make sense: not before the child's birth (or
  * 2000 when unknown), no ended period. Whitespace, case of our message id, a coding beside FGM,
  * the newer NHS-number system and a partial date are read, and reported as core deviations.
@@ -58,12 +61,15 @@ const single = (el: XmlElement | undefined, name: string): XmlElement | undefine
 /** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
 const rawAt = (el: XmlElement | undefined, ...path: string[]): string | undefined => path.reduce((at, name) => single(at, name), el)?.attrs.value;
 
-/** Each entry's one resource. */
-const resourcesOf = (bundle: XmlElement): XmlElement[] =>
-  all(bundle, 'entry').flatMap((e) => {
-    const inner = single(e, 'resource')?.children.filter(isFhir) ?? [];
-    return inner.length === 1 ? [inner[0]!] : [];
-  });
+/** An entry's FHIR resources: FHIR allows one, and one is the only form the core reads. */
+const resourcesIn = (entry: XmlElement): XmlElement[] => all(entry, 'resource').flatMap((r) => r.children.filter(isFhir));
+
+/** What says what the answer is: read only as an entry's one resource. */
+const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
+
+/** True when one of OUTCOME_RESOURCES sits under `el` other than as one of the entries' resources (`read`): contained, nested, beside a resource. */
+const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
+  el.children.some((c) => isFhir(c) && ((OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read)));
 
 /** A transformation the core made to read the answer: a profile path and a fixed phrase, never a value. */
 export interface CoreDeviation {
@@ -177,12 +183,16 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     if (v !== undefined && v !== v.trim()) note({ path, message: 'whitespace around the value removed' });
     return v?.trim();
   };
-  const resources = root.name === 'Bundle' && isFhir(root) ? resourcesOf(root) : [];
+  const entries = (root.name === 'Bundle' && isFhir(root) ? all(root, 'entry') : []).map(resourcesIn);
+  const resources = entries.flatMap((r) => (r.length === 1 ? r : []));
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
   if (!header) return refuse('answer has no single MessageHeader');
+  // An indicator (or an error) the core does not read must never leave "no record" as the answer.
+  if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
+  if (misplacedOutcome(root, new Set(resources))) return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
   if (at('MessageHeader.event.code', header, 'event', 'code') !== RESPONSE_EVENT) return refuse('event is not FGMQueryResponse_2_0');
   // Message ids are UUIDs: upper and lower case name the same one.
   if (at('MessageHeader.response.identifier', header, 'response', 'identifier')?.toLowerCase() !== expect.messageId.toLowerCase()) return refuse('response is for another request');
@@ -203,6 +213,8 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
 
   const flags = resources.filter((r) => r.name === 'Flag');
   const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
+  // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
+  if (flags.length > 0 && outcomes.some((o) => spineCodes(o, at).some((c) => c !== 'SUCCESS'))) return refuse('indicator beside a Spine error code');
   // One Flag beside notes only (every issue information or warning) is an indicator; beside an error it is ambiguous.
   const benign = (o: XmlElement) => all(o, 'issue').length > 0 && all(o, 'issue').every((i) => BENIGN_SEVERITIES.includes(at('OperationOutcome.issue.severity', i, 'severity') ?? ''));
   const flagAlone = flags.length === 1 && outcomes.every(benign);
