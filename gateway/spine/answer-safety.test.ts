@@ -48,7 +48,7 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(FOUND.replace(/<Bundle>/, '<Bundle xmlns="urn:other">')), 'answer has no single MessageHeader');
     const header = /<entry><resource><MessageHeader>.*?<\/entry>/.exec(FOUND)![0];
     assert.equal(reason(FOUND.replace(header, header + header)), 'answer has no single MessageHeader');
-    assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'answer has no single MessageHeader');
+    assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'an entry does not hold exactly one resource');
     const { spineMessageId } = check(without(FOUND, 'MessageHeader.id'));
     assert.equal(spineMessageId, null);
     // Only a FHIR Bundle's entries count, whatever the root holds.

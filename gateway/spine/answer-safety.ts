@@ -9,12 +9,12 @@
  * guess: each entry holds exactly one resource, and no MessageHeader, Flag or OperationOutcome sits
  * anywhere else (contained, nested), so an indicator is never hidden behind "no record"; Spine's
  * own error code beside an indicator, at any severity, is Spine contradicting itself. Every
- * Patient anywhere in it, referenced or not, is named by that NHS number and no other. No modifier (modifierExtension, implicitRules) may
- * sit on the Flag or its Patient, and the dates must make sense: not before the child's birth (or
- * 2000 when unknown), no ended period. Whitespace, case of our message id, a coding beside FGM,
- * the newer NHS-number system and a partial date are read, and reported as core deviations.
- * Nothing else here refuses an answer: what the
- * profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
+ * Patient anywhere in it, referenced or not, is named by that NHS number and no other. No
+ * modifier (modifierExtension, implicitRules) may sit on the Flag or its Patient, and the dates
+ * must make sense: not before the child's birth (or 2000 when unknown), no ended period.
+ * Whitespace, case of our message id, a coding beside FGM, the newer NHS-number system and a
+ * partial date are read, and reported as core deviations. Nothing else here refuses an answer:
+ * what the profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
  * element order) is the deviation report's business, never a reason to hide an indicator
  * (SMSP-VAL-004). Reasons are fixed phrases: safe to log, never a value from the answer.
  */
@@ -184,14 +184,14 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     return v?.trim();
   };
   const entries = (root.name === 'Bundle' && isFhir(root) ? all(root, 'entry') : []).map(resourcesIn);
-  const resources = entries.flatMap((r) => (r.length === 1 ? r : []));
+  const resources = entries.flat();
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
-  if (!header) return refuse('answer has no single MessageHeader');
   // An indicator (or an error) the core does not read must never leave "no record" as the answer.
   if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
+  if (!header) return refuse('answer has no single MessageHeader');
   if (misplacedOutcome(root, new Set(resources))) return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
   if (at('MessageHeader.event.code', header, 'event', 'code') !== RESPONSE_EVENT) return refuse('event is not FGMQueryResponse_2_0');
   // Message ids are UUIDs: upper and lower case name the same one.
