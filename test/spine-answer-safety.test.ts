@@ -167,6 +167,7 @@ const UNSAFE = [
   { kind: 'other-patient-system-case', reason: 'indicator is for another patient' },
   { kind: 'header-modifier', reason: 'message carries a modifier extension or implicit rules' },
   { kind: 'bundle-implicit-rules', reason: 'message carries a modifier extension or implicit rules' },
+  { kind: 'other-patient-entry', reason: 'answer carries a patient other than the one asked about' },
 ] as const;
 
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {
