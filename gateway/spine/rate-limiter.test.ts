@@ -253,3 +253,47 @@ test('SMSP-PERF-001 a known user keeps her part through a rotated flood until sh
   flood('second');
   assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), false);
 });
+
+/**
+ * The farming attack (issue 21, hostile review): one client asserts `farmed` ids, each admitted
+ * by the newcomers' part as fast as it refills, then floods cycling them at 10× the budget for
+ * 60 s while a colleague known before the farm asks every `every` ms. Returns her answers.
+ */
+function farmThenFlood(farmed: number, every: number) {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 9, shares: { a: 1 }, userShare: 0.25, now: c.now });
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  // One new id a second: the newcomers' part (5 tokens, 5 a second) pays for each.
+  for (let i = 0; i < farmed; i++) {
+    c.advance(1000);
+    assert.equal(limiter.tryAcquire('interactive', 'a', `farmed-${i}`), true, `farmed-${i}`);
+  }
+  let asked = 0;
+  let answered = 0;
+  for (let ms = 0, i = 0; ms < 60_000; ms += 10, i++) {
+    limiter.tryAcquire('interactive', 'a', `farmed-${i % farmed}`);
+    if (ms % every === every / 2) {
+      asked++;
+      if (limiter.tryAcquire('interactive', 'a', 'colleague')) answered++;
+    }
+    c.advance(10);
+  }
+  return { asked, answered };
+}
+
+test('SMSP-PERF-001 8 farmed ids flooding at 10× the budget: a colleague of the same client asking every 3 s is answered every time', () => {
+  // By hand: the known users' parts add up to KNOWN_SHARE (0.4) of a's share at most, so her part
+  // with the 8 farmed ids asking is 0.4 / 9 of 10 a second (0.44): a token every 2.25 s, within
+  // the 3 s between her requests; requests within a part take at most 0.4 + 0.5 of the rate, so
+  // the lower half of the bucket, which the flood's spare draws cannot touch, refills and holds
+  // her token. (On the old rule the 8 ids held 8 parts of 2.5 a second: the lower half was empty.)
+  const { asked, answered } = farmThenFlood(8, 3000);
+  assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
+});
+
+test('SMSP-PERF-001 40 farmed ids flooding at 10× the budget: a colleague asking no faster than her part of the known users\' part (every 12 s) is answered every time', () => {
+  // By hand: 41 users asking share 0.4 of 10 a second: a token every 41 / 4 = 10.25 s each. This
+  // is the bound's other side: the more ids a caller keeps asking, the smaller every part.
+  const { asked, answered } = farmThenFlood(40, 12_000);
+  assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
+});
