@@ -114,6 +114,16 @@ export const NEWCOMERS_SHARE = 0.5;
 export const KNOWN_SHARE = 0.4;
 
 /**
+ * The secret of the shared Spine budget's user keys in Redis, derived from the audit HMAC key for
+ * this use alone (as the access log's is), so whoever reads Redis cannot test guessed user ids
+ * and a Redis key cannot be matched to a log line. Gateways sharing a budget share the audit key
+ * (as they must to write one PostgreSQL trail); with different keys one user would have a part on each.
+ */
+export function budgetUserKeySecret(auditHmacKey: Buffer): Buffer {
+  return createHmac('sha256', auditHmacKey).update('fgm-status spine budget user key v1').digest();
+}
+
+/**
  * The key of a user's bucket: keyed (HMAC-SHA-256), so user ids are neither kept in clear, nor of
  * unbounded length, nor recoverable by hashing guessed ids without the secret.
  */

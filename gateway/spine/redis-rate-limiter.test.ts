@@ -6,6 +6,7 @@ import { createSharedRateLimiter, type SharedRateLimiter } from './redis-rate-li
 
 // So slow that no token refills during a test: each decision depends on the rules alone.
 const PER_SECOND = 0.001;
+const SECRET = Buffer.alloc(32, 7);
 
 describe('the Spine budget shared in Redis', () => {
   let redis: TestRedis;
@@ -16,7 +17,7 @@ describe('the Spine budget shared in Redis', () => {
     await redis?.drop();
   });
   const gateway = async (prefix: string, burst: number, shares: Record<string, number>, userShare?: number) => {
-    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares, ...(userShare !== undefined && { userShare }) });
+    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares, userKeySecret: SECRET, ...(userShare !== undefined && { userShare }) });
     open.push(l);
     assert.deepEqual(l.state(), { shared: true });
     return l;
