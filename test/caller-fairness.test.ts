@@ -307,6 +307,70 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
     }
   });
 
+  it('SMSP-PERF-001 a caller farming user ids (each made known by the newcomers\' part), then flooding cycling them at 10× the Spine budget, on one gateway: a colleague of the same trust gets her indicator', { timeout: 120_000 }, async () => {
+    // So slow a refill that only the rules decide: the budget is the bucket's 100 tokens, and the
+    // farm is as many ids as Trust A's newcomers' part (a sixth of the bucket) pays for — its
+    // depth standing in for minutes of its refill (the limiter's unit tests farm by the clock).
+    const gw = await startChild('farmed-flood', (r) => {
+      r.spine.rateLimit = { perSecond: 0.01, burst: 99 };
+      r.listen.maxConnections = 2000; // the flood's 1000 at once: the budget alone must decide
+      r.listen.maxInFlightPerUser = 1000;
+      r.listen.maxInFlightPerClient = 1000;
+      r.listen.maxUnauthenticatedPerAddress = 1000;
+    });
+    try {
+      // She is at work before the farm: answered once, so the gateway knows her.
+      const colleague = userToken('colleague-at-work');
+      assert.equal((await ask(gw.url, colleague)).body.status, 'indicator');
+      // One of the caller's users takes the spare tokens (down to the upper half), so a new id is
+      // answered only when the newcomers' part pays for it: the farm is every id answered.
+      const drainer = userToken('drainer');
+      while ((await ask(gw.url, drainer)).status === 200);
+      const farmed: string[] = [];
+      for (let i = 0; farmed.length === i; i++) {
+        const t = userToken(`farmed-${i}`);
+        if ((await ask(gw.url, t)).status === 200) farmed.push(t);
+      }
+      // By hand: Trust A's share is a third of 100 tokens, its newcomers' part half that (16.7);
+      // each new id's request and its own first token come from it (two each): hers, the
+      // drainer's, then 6 ids. (On the old rule each id cost one token and held a quarter of the
+      // share of its own, 7.3: 14 ids holding 102 tokens within their parts, the bucket 36.)
+      assert.equal(farmed.length, 6);
+      const before = stack.sim.received.length;
+      stack.sim.setFault({ kind: 'hold' });
+      let busy = 0;
+      const flood = 10 * 100;
+      const settled = whenSettled(() => busy + (stack.sim.received.length - before) === flood);
+      const answers = Promise.all(Array.from({ length: flood }, (_, i) => ask(gw.url, farmed[i % farmed.length]!).then((a) => {
+        if (a.body.code === 'SPINE_BUSY') busy++;
+        settled.poke();
+        return a;
+      })));
+      await settled.done;
+      const floodToSpine = stack.sim.received.length - before;
+      let herBusy = 0;
+      const herTurn = whenSettled(() => herBusy + (stack.sim.received.length - before - floodToSpine) === 1);
+      const hers = ask(gw.url, colleague).then((a) => {
+        if (a.body.code === 'SPINE_BUSY') herBusy++;
+        herTurn.poke();
+        return a;
+      });
+      await herTurn.done;
+      stack.sim.setFault(null);
+      const answer = await hers;
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.status, 'indicator');
+      assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
+      // By hand: the farmed ids' parts add up to KNOWN_SHARE of the share at most, and no refill
+      // comes: each has the one token of its own the newcomers' part paid for (the bucket 44 -> 38),
+      // and beyond their parts nothing is spare. Her part is one token of the lower half.
+      assert.equal(floodToSpine, 6);
+    } finally {
+      stack.sim.setFault(null);
+      await gw.stop();
+    }
+  });
+
   it('an 800 MB answer from a CDS client\'s FHIR server: refused at the 1 MB cap, the gateway\'s peak memory grows by under 64 MB', { timeout: 120_000 }, async () => {
     const CHUNK = Buffer.alloc(64 * 1024, 0x20); // JSON whitespace, never finished: one reused chunk
     const HUGE = 800 * 1024 * 1024;
