@@ -66,6 +66,19 @@ describe('the Spine budget shared in Redis', () => {
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
   });
 
+  it('SMSP-PERF-001 farmed ids share the known users\' part across gateways as in one process: a colleague keeps her token', async () => {
+    const rep = (n: number, user: (i: number) => string) => Array.from({ length: n }, (_, i) => ['interactive', 'a', user(i)] as [Priority, string, string]);
+    const asks = [...rep(1, () => 'colleague'), ...rep(60, () => 'drainer'), ...rep(12, (i) => `farmed-${i}`), ...rep(120, (i) => `farmed-${i % 12}`), ...rep(1, () => 'colleague')];
+    const got = await compare('farmed:', 99, { a: 1 }, asks, 0.25);
+    // By hand: capacity 100, one client; its newcomers' part 50 pays two tokens per new id (a
+    // request and its own first token): hers, the drainer's, then 23 ids; the first 12 farmed.
+    // The drainer: his own token, then spare ones down to the upper half (98 -> 50). The farmed
+    // ids: 12 from the newcomers' part (50 -> 38), then each its own token (26), nothing spare.
+    // Her own token is one of the lower half: answered.
+    assert.equal(got.filter(Boolean).length, 1 + 49 + 12 + 12 + 1);
+    assert.equal(got.at(-1), true);
+  });
+
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {
     const l = await gateway('retry:', 1, {});
     assert.equal(await l.tryAcquire('interactive'), true);
