@@ -249,8 +249,8 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.status, 'indicator');
       assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
-      // By hand: a part is a quarter of Trust A's third of the 30 tokens (2.5). His first token comes
-      // from the newcomers' part (1.5 left), one more from his own part (1.5), then spare ones while
+      // By hand: Trust A's newcomers' part is half its third of the 30 tokens (5). His first request
+      // and his own part's first token come from it (3 left), then that token, then spare ones while
       // more than half the bucket is left (28 down to 15: 13).
       assert.equal(floodToSpine, 15);
     } finally {
@@ -298,8 +298,8 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       assert.equal(answer.body.status, 'indicator');
       assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
       // By hand: Trust A's share is 10 tokens of 30, its newcomers' part half that (5); her first
-      // request took one token of it, the first four rotated ids the rest (29 down to 25), the
-      // other ids only spare tokens while more than half the bucket is left (25 down to 15: 10).
+      // request and her own first token took two, the first two rotated ids the rest (29 down to
+      // 27), the other ids only spare tokens while more than half the bucket is left (27 to 15: 12).
       assert.equal(floodToSpine, 14);
     } finally {
       stack.sim.setFault(null);

@@ -255,8 +255,8 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       }
       const floodAnswers = await answers;
       assert.equal(floodAnswers.filter((a) => a.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
-      // By hand: his first token from the newcomers' part (half the 10 tokens; 10 -> 9), then his own
-      // part (a quarter, 2.5, less that token: one more, 8), then spare ones while more than half are left (3).
+      // By hand: his first request and his own part's first token from the newcomers' part (half the
+      // 10 tokens; 10 -> 9), then that token (8), then spare ones while more than half are left (3).
       assert.equal(floodToSpine, 5, 'the flooder reached Spine for his part, then only from the upper half');
     } finally {
       sim.setFault(null);
@@ -310,9 +310,9 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
         const floodAnswers = await answers;
         assert.equal(floodAnswers.filter((a) => a.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
         // By hand: one client (share 1), so the newcomers' part is half the 10 tokens (5). Her first
-        // request took one token of it (10 -> 9), the first four rotated ids the rest (9 -> 5); the
-        // other ids, beyond any part, only spare tokens while more than half the bucket is left:
-        // none. Fewer than one flooder's 5.
+        // request and her own first token took two (10 -> 9), the first two rotated ids the rest
+        // (9 -> 7); the other ids, beyond any part, only spare tokens while more than half the
+        // bucket is left (7 -> 5). Fewer than one flooder's 5.
         assert.equal(floodToSpine, 4, 'all the rotated ids together reached Spine for one part at most, then only from the upper half');
         return;
       } finally {
