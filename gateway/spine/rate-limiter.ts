@@ -21,28 +21,27 @@
  * (the bucket still refills); it loses only the lower half of the burst.
  *
  * A user id the gateway does not know yet has no part of its own: its part is funded from the
- * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id whose first
- * request that part funds is known from then on (until it has not asked for KNOWN_USER_MS) and
- * has its own part, less that first token. So a caller rotating a new user id per request (a
- * portal, or a client system asserting its originating user) gets, with all its ids together, the
- * newcomers' part plus spare tokens, and the colleagues already at work keep theirs; one flooding
- * user takes a single token of the newcomers' part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
+ * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id
+ * whose first request that part funds is known from then on (until it has not asked for
+ * KNOWN_USER_MS) and has its own part, whose first token the newcomers' part pays too. So a
+ * caller rotating a new user id per request (a portal, or a client system asserting its
+ * originating user) gets, with all its ids together, the newcomers' part plus spare tokens, and
+ * the colleagues already at work keep theirs; one flooding user takes two tokens of the newcomers'
+ * part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
  * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
  *
- * The known users' parts of one client add up to at most KNOWN_SHARE of its share, so a caller
- * that farms ids (each id's first token from the newcomers' part, then a part of its own) cannot
- * hold more parts than the client has: each known user's part is min(userShare, KNOWN_SHARE / A)
- * of the share, A the client's known users given a token within ASKING_MS (counting herself).
- * Her bucket refills at the part she had when she last asked; its capacity is max(1, part ×
- * capacity).
+ * The known users' parts of one client add up to at most KNOWN_SHARE of its share (known-parts.ts),
+ * so a caller that farms ids cannot hold more parts than the client has: each user who asked
+ * within SHARING_MS (apart from the request that made her known) is credited min(userShare,
+ * KNOWN_SHARE / those asking) of the share a second, her bucket max(1, that part × capacity).
  * The bound: with NEWCOMERS_SHARE + KNOWN_SHARE < 1, requests within a part (the only ones that
  * reach the lower half of the bucket) take at most 0.9 of a client's share a second, so the lower
  * half refills at 0.1 of the share or more however the client's ids flood, and a colleague within
- * her part finds a token there. What it cannot promise: (1) bursts — stocks saved before a flood
- * (the newcomers' part, at most one token per known id) can empty the lower half for a moment,
- * after which it refills at that 0.1; (2) dilution — the more ids a caller keeps being answered
- * (at most the tokens its client is given in ASKING_MS), the smaller everyone's part: a colleague
- * asking more often than her part allows is beyond it, and a flood leaves nothing spare.
+ * her part finds a token there. What it cannot promise: (1) bursts — tokens saved before a flood
+ * (the newcomers' part, at most one token per known id) can empty the lower half once, after
+ * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
+ * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
+ * leaves nothing spare.
  * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
  */
 

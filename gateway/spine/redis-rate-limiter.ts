@@ -3,10 +3,13 @@
  * One Spine budget for every gateway (`spine.rateLimit.redisUrl`, SMSP-PERF-001): the same
  * token bucket, interactive reserve (SMSP-PERF-007), per-client shares and per-user parts as rate-limiter.ts,
  * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
- * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<hash of client
- * and user id>` (a known user's part: expires KNOWN_USER_MS after her last request) and
- * `<prefix>newcomers:<client id>` (the part ids not yet known share); the others expire once
- * their bucket would be full again. The script uses Redis's own clock, so gateways' clocks need not agree.
+ * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<key>` (a known
+ * user's part, its key an HMAC of client and user id under a secret every gateway sharing the
+ * budget has: expires KNOWN_USER_MS after her last request), `<prefix>newcomers:<client id>` (the
+ * part ids not yet known share), `<prefix>known:<client id>` and `<prefix>sharing:<client id>`
+ * (the known users' clock, and the user keys sharing it scored by their last request: expire
+ * KNOWN_USER_MS after the client's last request); the others expire once their bucket would be
+ * full again. The script uses Redis's own clock, so gateways' clocks need not agree.
  *
  * When Redis is unreachable (not connected, or no answer within COMMAND_TIMEOUT_MS) the gateway
  * falls back at once to its own in-process bucket of `localFallbackShare` of the budget, says so
