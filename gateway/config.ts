@@ -220,7 +220,7 @@ export const GatewayConfigSchema = z.strictObject({
         redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
         /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
         localFallbackShare: z.number().gt(0).max(1).optional(),
-        /** The part of its client's share one user (or originating system user) may take for sure; beyond it only spare tokens (default 0.25). */
+        /** The part of its client's share one user (or originating system user) may take for sure while few share it, never more than KNOWN_SHARE (0.4) split between the users asking; beyond it only spare tokens (default 0.25). */
         userShare: z.number().gt(0).max(1).default(0.25),
       })
       .refine((r) => !r.redisUrl || r.localFallbackShare !== undefined, { message: 'redisUrl needs localFallbackShare (each gateway\'s part of the budget while Redis is unreachable)', path: ['localFallbackShare'] })
