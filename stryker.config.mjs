@@ -32,6 +32,7 @@ const testFiles = [
   'gateway/spine/answer-safety-patients.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/fhir/profile-validator-formats.test.ts',
+  'gateway/fhir/profile-validator-walker.test.ts',
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',
