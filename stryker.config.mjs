@@ -33,6 +33,7 @@ const testFiles = [
   'gateway/spine/answer-safety-ambiguous.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/fhir/profile-validator-formats.test.ts',
+  'gateway/fhir/profile-validator-walker.test.ts',
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',

@@ -227,8 +227,8 @@ describe('profile validator: the DSTU2 formats of the primitives FGM-IS messages
       bad: ['2015-2', '2015-02-7', '2015-00', '2015-13', '2015-02-32', '2015-02-00', '2015-02-07T13:28', '2015-02-07T13:28:17', '2015-02-07T25:00:00Z', '2015-02-07T13:28:17+15:00', '15', '2015-02-07x', 'x2015'],
     },
     id: { good: ['a-b.C9', 'A'.repeat(64), '0'], bad: ['A'.repeat(65), 'a_b', 'a b', 'é', 'a/b'] },
-    boolean: { good: ['true', 'false'], bad: ['TRUE', '1', 'yes', 'true ', 'falsey'] },
-    code: { good: ['a b', 'en-GB', 'x'], bad: ['a  b', ' a', 'a ', 'a\tb'] },
+    boolean: { good: ['true', 'false'], bad: ['TRUE', '1', 'yes', 'true ', 'falsey', 'xtrue'] },
+    code: { good: ['a b', 'en-GB', 'x', 'a bc de'], bad: ['a  b', ' a', 'a ', 'a\tb'] },
   };
   for (const [type, { good, bad }] of Object.entries(CASES)) {
     test(`SMSP-VAL-001 ${type}: DSTU2's valid forms pass and others are reported (${AT[type]!.path})`, () => {
