@@ -78,7 +78,7 @@ describe('SMSP-VAL-004 an answer the safety core cannot read unambiguously is an
       assert.equal(lastRequestLog().reason, `unsafe Spine answer: ${a.reason}`);
       const row = stack.auditRows().at(-1)!;
       assert.deepEqual([row.outcomeCode, row.answeredBySpine], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 0]);
-      assert.equal(JSON.parse(String(row.detail)).spineAnswerNotUsed, `unsafe Spine answer: ${a.reason}`);
+      assert.equal((stack.auditDetail(row).spineAnswer as { spineAnswerNotUsed: string }).spineAnswerNotUsed, `unsafe Spine answer: ${a.reason}`);
       assert.ok(!stack.logs.slice(logs).some((l) => l.includes('used as transformed')), 'no deviation of a refused answer is logged as used');
 
       const f = await withFault({ kind: a.kind }, () => fhir());
@@ -96,7 +96,7 @@ describe('SMSP-VAL-004 an answer the safety core cannot read unambiguously is an
     for (const l of lines) assert.equal(l.msg, 'Spine answer deviates from the profiles; not used (refused as unsafe)');
     const metrics = await (await fetch(stack.metricsUrl)).text();
     assert.match(metrics, /^fgm_spine_answer_deviations_total\{path="Bundle\.entry\.resource"\} [1-9]/m);
-    const detail = JSON.parse(String(stack.auditRows().at(-1)!.detail));
+    const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as { spineAnswerDeviations: string[]; spineAnswerNotUsed: string };
     assert.ok(detail.spineAnswerDeviations.includes('Bundle.entry.resource must hold exactly one resource'), String(detail.spineAnswerDeviations));
     assert.equal(detail.spineAnswerNotUsed, `unsafe Spine answer: ${ENTRY}`);
   });
