@@ -26,6 +26,11 @@ const DEADLINE = 30_000;
 const AHEAD = 3_601_000;
 /** FgmStatus.maxAnswerAge, kept out of the class so the manifest lists only the accessor. */
 let maxAge = DAY;
+/**
+ * A text property as the element reads it: a framework removes the attribute (null) or sets
+ * undefined or a number when the record has none, and that must read as missing, not throw.
+ */
+const str = (v: unknown) => (typeof v == 'string' ? v : '');
 
 /** `fgm-status-change` detail: every outcome, for the host's own logic. */
 export interface FgmStatusChangeDetail {
@@ -196,7 +201,7 @@ export class FgmStatus extends ReactiveElement {
     if (Date.now() >= this.#expiresAt) this._indicator = undefined;
     // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
     // Compared as the gateway reads them: 999 000 0018 is the patient 9990000018 already shown.
-    const asked = [this.nhsNumber.replace(/\s/g, ''), this.birthDate, this.gateway.replace(/\/$/, ''), this.nhsNumberVerified, this.allowUnverified] + '';
+    const asked = [str(this.nhsNumber).replace(/\s/g, ''), str(this.birthDate), str(this.gateway).replace(/\/$/, ''), this.nhsNumberVerified, this.allowUnverified] + '';
     if (asked != this.#asked) {
       this.#asked = asked;
       void this.#query();
@@ -226,8 +231,8 @@ export class FgmStatus extends ReactiveElement {
     const timer = setTimeout(() => deadline.abort(), DEADLINE);
     const signal = AbortSignal.any([controller.signal, deadline.signal]);
     // Hosts often keep the number as shown, 3-3-4: the spaces are layout, not part of the number.
-    const nhsNumber = this.nhsNumber.replace(/\s/g, '');
-    const { birthDate } = this;
+    const nhsNumber = str(this.nhsNumber).replace(/\s/g, '');
+    const birthDate = str(this.birthDate);
     const stale = () => controller.signal.aborted;
 
     if (!isValidNhsNumber(nhsNumber)) return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
@@ -254,7 +259,7 @@ export class FgmStatus extends ReactiveElement {
     if (stale()) return;
     if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }, true);
 
-    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal });
+    const result = await queryFgmStatus({ gateway: str(this.gateway) || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal });
     clearTimeout(timer);
     if (stale()) return; // an answer for a previous patient is dropped, never shown
     if (!('body' in result)) return this.#fail(nhsNumber, result, !('httpStatus' in result) || result.httpStatus > 499);
