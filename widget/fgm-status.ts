@@ -162,6 +162,15 @@ export class FgmStatus extends ReactiveElement {
     this.headingLevel = 3;
   }
 
+  /**
+   * The shadow root is the element's alone: markup pre-rendered into it (declarative shadow DOM)
+   * may be an alert for another patient, so it goes before the element's own styles are adopted.
+   */
+  protected override createRenderRoot() {
+    this.shadowRoot?.replaceChildren();
+    return super.createRenderRoot();
+  }
+
   override connectedCallback() {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.#wake);
@@ -205,7 +214,7 @@ export class FgmStatus extends ReactiveElement {
     if (asked != this.#asked) {
       this.#asked = asked;
       void this.#query();
-    } else if ((this.#awaitingToken || this.#failed) && (changed.has('token') || changed.has('tokenProvider'))) void this.#query(true);
+    } else if ((this.#awaitingToken || this.#failed) && ['token', 'tokenProvider', 'urid'].some((k) => changed.has(k as keyof FgmStatus))) void this.#query(true);
   }
 
   protected override updated() {
@@ -239,6 +248,10 @@ export class FgmStatus extends ReactiveElement {
     if (!isIsoDate(birthDate)) return this.#fail(nhsNumber, { code: 'MISSING_BIRTH_DATE' });
     if (!isUnder18(birthDate, ukToday())) return this.#change({ status: 'not-applicable', nhsNumber }); // MSCA-FGMRISQ-04
     if (!this.nhsNumberVerified && !this.allowUnverified) return this.#fail(nhsNumber, { code: 'NHS_NUMBER_NOT_VERIFIED' });
+    // A role id is printable ASCII: anything else (a newline) cannot be sent as a header, and no
+    // retry mends the host's input, so it is refused here rather than failing as an outage.
+    const urid = this.urid == null ? '' : this.urid + '';
+    if (!/^[ -~]*$/.test(urid)) return this.#fail(nhsNumber, { code: 'INVALID_URID' });
 
     // A host usually hands over its token just after the element upgrades: wait for it, but not
     // silently for ever (a host whose framework set no property would otherwise never know).
@@ -259,7 +272,7 @@ export class FgmStatus extends ReactiveElement {
     if (stale()) return;
     if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }, true);
 
-    const result = await queryFgmStatus({ gateway: str(this.gateway) || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal });
+    const result = await queryFgmStatus({ gateway: str(this.gateway) || location.origin, token, urid, nhsNumber, birthDate, signal });
     clearTimeout(timer);
     if (stale()) return; // an answer for a previous patient is dropped, never shown
     if (!('body' in result)) return this.#fail(nhsNumber, result, !('httpStatus' in result) || result.httpStatus > 499);
@@ -284,12 +297,20 @@ export class FgmStatus extends ReactiveElement {
     return this.#change({ status: 'indicator', ...this._indicator, ...ids });
   }
 
-  #change(detail: FgmStatusChangeDetail) {
+  /**
+   * Records an outcome and tells the host once the DOM shows it (the alert and `state` in place or
+   * gone): a listener that looks finds what the event says. Dropped if a newer query began meanwhile.
+   */
+  async #change(detail: FgmStatusChangeDetail, error?: FgmStatusErrorDetail) {
     if (detail.status == 'no-record' || detail.status == 'not-applicable') this._indicator = undefined;
     if (!(this.#failed = detail.status == 'error')) this.#retries = 0;
     this.#askAt ||= Date.now() + maxAge / 2;
     this.#schedule();
+    const asked = this.#controller;
+    await this.updateComplete;
+    if (asked != this.#controller) return;
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
+    if (error) this.dispatchEvent(new CustomEvent('fgm-status-error', { detail: error, bubbles: true, composed: true }));
   }
 
   /**
@@ -302,8 +323,7 @@ export class FgmStatus extends ReactiveElement {
     const i = this._indicator;
     this._indicator = i && passing ? { ...i, unconfirmed: true } : undefined;
     if (passing) this.#askAt = Date.now() + (retryAfter ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!), this.#retries++;
-    this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) });
-    this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
+    return this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) }, detail);
   }
 
   /** The alert, built on first showing and kept, so a refresh changes its text in place. */
