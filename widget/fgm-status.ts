@@ -250,7 +250,7 @@ export class FgmStatus extends ReactiveElement {
     if (!this.nhsNumberVerified && !this.allowUnverified) return this.#fail(nhsNumber, { code: 'NHS_NUMBER_NOT_VERIFIED' });
     // A role id is printable ASCII: anything else (a newline) cannot be sent as a header, and no
     // retry mends the host's input, so it is refused here rather than failing as an outage.
-    const urid = this.urid == null ? '' : this.urid + '';
+    const urid = this.urid ?? '';
     if (!/^[ -~]*$/.test(urid)) return this.#fail(nhsNumber, { code: 'INVALID_URID' });
 
     // A host usually hands over its token just after the element upgrades: wait for it, but not
