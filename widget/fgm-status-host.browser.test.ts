@@ -67,7 +67,7 @@ describe('<fgm-status> a host that clears the patient', () => {
 describe('<fgm-status> a body that does not arrive whole', () => {
   it('MSCA-FGMRISQR-04 a connection dropped mid-body is GATEWAY_UNREACHABLE and retried after 5 s, as an outage is', async () => {
     const c = await clockAt(SPINE_TIME, SPINE + 60_000);
-    await answerWith(200, INDICATOR, {}, true);
+    await answerWith(200, INDICATOR, {}, 'drop');
     const { el, seen } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     while (!seen.errors.length) await frame();
     expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_UNREACHABLE' }]);
@@ -81,12 +81,36 @@ describe('<fgm-status> a body that does not arrive whole', () => {
     await clockAt(SPINE_TIME, SPINE + 60_000);
     await answerWith(200, INDICATOR);
     const { el, seen } = await showing();
-    await answerWith(200, INDICATOR, {}, true);
+    await answerWith(200, INDICATOR, {}, 'drop');
     el.refresh();
     while (!seen.errors.length) await frame();
     expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_UNREACHABLE' }]);
     expect(alerts(el)).to.equal(1);
     expect(text(el)).to.contain('Last confirmed by Spine (could not check again)');
+  });
+
+
+  it('MSCA-FGMRISQR-04 a body that stalls past the 30 s deadline after its headers is GATEWAY_UNREACHABLE, and retried', async () => {
+    const c = await clockAt(SPINE_TIME, SPINE + 60_000);
+    await answerWith(200, INDICATOR, {}, 'stall');
+    // Tells the test when the element's request has its headers, so the deadline falls mid-body.
+    const real = window.fetch;
+    let headers!: () => void;
+    const arrived = new Promise<void>((r) => (headers = r));
+    window.fetch = (...args) => real(...args).then((res) => (res.url.endsWith('/api/fgm-status') && headers(), res));
+    try {
+      const { el, seen } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+      await arrived;
+      c.moveTo(SPINE + 90_000);
+      while (!seen.errors.length) await frame();
+      expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_UNREACHABLE' }]);
+      window.fetch = real;
+      await answerWith(200, INDICATOR);
+      c.moveTo(SPINE + 95_000);
+      while (!alerts(el)) await frame();
+    } finally {
+      window.fetch = real;
+    }
   });
 });
 

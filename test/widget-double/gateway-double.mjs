@@ -49,10 +49,11 @@ export function gatewayDouble() {
       // The gateway's clock, when the test set Spine's: Node writes the real one otherwise.
       if (spineTime) ctx.set('Date', new Date(Date.parse(spineTime) + gatewayAge).toUTCString());
       if (fixed?.cut) {
-        // The headers and the body's first bytes, then the connection dropped once they are on the wire.
+        // The headers and the body's first bytes, then the connection dropped once they are on the
+        // wire ('drop'), or nothing more until the browser gives up on it ('stall').
         ctx.respond = false;
         ctx.res.writeHead(fixed.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-        ctx.res.write(JSON.stringify(fixed.body).slice(0, 20), () => ctx.res.socket?.destroy());
+        ctx.res.write(JSON.stringify(fixed.body).slice(0, 20), () => fixed?.cut === 'drop' && ctx.res.socket?.destroy());
         return;
       }
       if (fixed) {

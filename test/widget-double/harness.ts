@@ -18,9 +18,10 @@ export const double = async (path: string) => (await fetch(`/__double/${path}`))
 
 /**
  * Makes the double send this answer, as the gateway's widget API would, until the next test (a
- * header null: none sent). `cut`: only the headers and the body's start, then the connection dropped.
+ * header null: none sent). `cut`: only the headers and the body's start, then the connection
+ * dropped ('drop') or held open ('stall').
  */
-export const answerWith = (status: number, body: unknown, headers: Record<string, string | null> = {}, cut = false) =>
+export const answerWith = (status: number, body: unknown, headers: Record<string, string | null> = {}, cut?: 'drop' | 'stall') =>
   fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers, cut }) });
 /** Back to the double's own answers, by NHS number. */
 export const usualAnswers = () => fetch('/__double/answer', { method: 'POST', body: 'null' });
