@@ -70,6 +70,12 @@ describe('<fgm-status> answer checks', () => {
     ['assessmentDate the day after Spine\'s timestamp', indicator({ assessmentDate: '2026-07-02' })],
     ['assessmentDate a month (2026-08) after Spine\'s timestamp', indicator({ assessmentDate: '2026-08' })],
     ['assessmentDate a year (2027) after Spine\'s timestamp', indicator({ assessmentDate: '2027' })],
+    // Before 2000-01-01, the gateway's safety core's floor (gateway/spine/answer-safety.ts), at the date's own precision.
+    ['assessmentDate 0000-01-01, before the gateway\'s floor of 2000', indicator({ assessmentDate: '0000-01-01' })],
+    ['assessmentDate 0001-01-01', indicator({ assessmentDate: '0001-01-01' })],
+    ['assessmentDate 1999-12-31, the day before the floor', indicator({ assessmentDate: '1999-12-31' })],
+    ['assessmentDate a month (1999-12) before the floor', indicator({ assessmentDate: '1999-12' })],
+    ['assessmentDate a year (1999) before the floor', indicator({ assessmentDate: '1999' })],
     ['assessmentDate null', indicator({ assessmentDate: null })],
     ['assessmentDate as a JSON number', indicator({ assessmentDate: 20191210 })],
     ['checkedAt "yesterday"', indicator({ checkedAt: 'yesterday' })],
@@ -123,6 +129,10 @@ describe('<fgm-status> answer checks', () => {
     // SMSP-VAL-004: a DSTU2 date may be partial; the gateway passes Spine's year or month as written.
     ['an assessment date of a month only (2015-02, a partial DSTU2 date)', { assessmentDate: '2015-02' }, '02/2015', '1/07/2026 14:14:15'],
     ['an assessment date of a year only (2015)', { assessmentDate: '2015' }, '2015', '1/07/2026 14:14:15'],
+    ['an assessment on the floor, 2000-01-01', { assessmentDate: '2000-01-01' }, '1/01/2000', '1/07/2026 14:14:15'],
+    ['an assessment year 2000, the floor at its own precision', { assessmentDate: '2000' }, '2000', '1/07/2026 14:14:15'],
+    // The gateway only notes one before the birth date it was given: refusing it could hide a real indicator.
+    ['an assessment (2010-05-05) before the child\'s birth date (2014-03-02)', { assessmentDate: '2010-05-05' }, '5/05/2010', '1/07/2026 14:14:15'],
   ];
   for (const [what, change, assessed, checked] of shown) {
     it(`MSCA-FGMRISQR-06 shows an indicator whose answer has ${what}`, async () => {

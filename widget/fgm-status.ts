@@ -26,6 +26,11 @@ const DEADLINE = 30_000;
 const AHEAD = 3_601_000;
 /** FgmStatus.maxAnswerAge, kept out of the class so the manifest lists only the accessor. */
 let maxAge = DAY;
+/**
+ * A text property as the element reads it: a framework removes the attribute (null) or sets
+ * undefined or a number when the record has none, and that must read as missing, not throw.
+ */
+const str = (v: unknown) => (typeof v == 'string' ? v : '');
 
 /** `fgm-status-change` detail: every outcome, for the host's own logic. */
 export interface FgmStatusChangeDetail {
@@ -157,6 +162,15 @@ export class FgmStatus extends ReactiveElement {
     this.headingLevel = 3;
   }
 
+  /**
+   * The shadow root is the element's alone: markup pre-rendered into it (declarative shadow DOM)
+   * may be an alert for another patient, so it goes before the element's own styles are adopted.
+   */
+  protected override createRenderRoot() {
+    this.shadowRoot?.replaceChildren();
+    return super.createRenderRoot();
+  }
+
   override connectedCallback() {
     super.connectedCallback();
     document.addEventListener('visibilitychange', this.#wake);
@@ -196,11 +210,11 @@ export class FgmStatus extends ReactiveElement {
     if (Date.now() >= this.#expiresAt) this._indicator = undefined;
     // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
     // Compared as the gateway reads them: 999 000 0018 is the patient 9990000018 already shown.
-    const asked = [this.nhsNumber.replace(/\s/g, ''), this.birthDate, this.gateway.replace(/\/$/, ''), this.nhsNumberVerified, this.allowUnverified] + '';
+    const asked = [str(this.nhsNumber).replace(/\s/g, ''), str(this.birthDate), str(this.gateway).replace(/\/$/, ''), this.nhsNumberVerified, this.allowUnverified] + '';
     if (asked != this.#asked) {
       this.#asked = asked;
       void this.#query();
-    } else if ((this.#awaitingToken || this.#failed) && (changed.has('token') || changed.has('tokenProvider'))) void this.#query(true);
+    } else if ((this.#awaitingToken || this.#failed) && ['token', 'tokenProvider', 'urid'].some((k) => changed.has(k as keyof FgmStatus))) void this.#query(true);
   }
 
   protected override updated() {
@@ -226,14 +240,18 @@ export class FgmStatus extends ReactiveElement {
     const timer = setTimeout(() => deadline.abort(), DEADLINE);
     const signal = AbortSignal.any([controller.signal, deadline.signal]);
     // Hosts often keep the number as shown, 3-3-4: the spaces are layout, not part of the number.
-    const nhsNumber = this.nhsNumber.replace(/\s/g, '');
-    const { birthDate } = this;
+    const nhsNumber = str(this.nhsNumber).replace(/\s/g, '');
+    const birthDate = str(this.birthDate);
     const stale = () => controller.signal.aborted;
 
     if (!isValidNhsNumber(nhsNumber)) return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
     if (!isIsoDate(birthDate)) return this.#fail(nhsNumber, { code: 'MISSING_BIRTH_DATE' });
     if (!isUnder18(birthDate, ukToday())) return this.#change({ status: 'not-applicable', nhsNumber }); // MSCA-FGMRISQ-04
     if (!this.nhsNumberVerified && !this.allowUnverified) return this.#fail(nhsNumber, { code: 'NHS_NUMBER_NOT_VERIFIED' });
+    // A role id is printable ASCII: anything else (a newline) cannot be sent as a header, and no
+    // retry mends the host's input, so it is refused here rather than failing as an outage.
+    const urid = this.urid ?? '';
+    if (!/^[ -~]*$/.test(urid)) return this.#fail(nhsNumber, { code: 'INVALID_URID' });
 
     // A host usually hands over its token just after the element upgrades: wait for it, but not
     // silently for ever (a host whose framework set no property would otherwise never know).
@@ -254,7 +272,7 @@ export class FgmStatus extends ReactiveElement {
     if (stale()) return;
     if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }, true);
 
-    const result = await queryFgmStatus({ gateway: this.gateway || location.origin, token, urid: this.urid, nhsNumber, birthDate, signal });
+    const result = await queryFgmStatus({ gateway: str(this.gateway) || location.origin, token, urid, nhsNumber, birthDate, signal });
     clearTimeout(timer);
     if (stale()) return; // an answer for a previous patient is dropped, never shown
     if (!('body' in result)) return this.#fail(nhsNumber, result, !('httpStatus' in result) || result.httpStatus > 499);
@@ -279,12 +297,20 @@ export class FgmStatus extends ReactiveElement {
     return this.#change({ status: 'indicator', ...this._indicator, ...ids });
   }
 
-  #change(detail: FgmStatusChangeDetail) {
+  /**
+   * Records an outcome and tells the host once the DOM shows it (the alert and `state` in place or
+   * gone): a listener that looks finds what the event says. Dropped if a newer query began meanwhile.
+   */
+  async #change(detail: FgmStatusChangeDetail, error?: FgmStatusErrorDetail) {
     if (detail.status == 'no-record' || detail.status == 'not-applicable') this._indicator = undefined;
     if (!(this.#failed = detail.status == 'error')) this.#retries = 0;
     this.#askAt ||= Date.now() + maxAge / 2;
     this.#schedule();
+    const asked = this.#controller;
+    await this.updateComplete;
+    if (asked != this.#controller) return;
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
+    if (error) this.dispatchEvent(new CustomEvent('fgm-status-error', { detail: error, bubbles: true, composed: true }));
   }
 
   /**
@@ -297,8 +323,7 @@ export class FgmStatus extends ReactiveElement {
     const i = this._indicator;
     this._indicator = i && passing ? { ...i, unconfirmed: true } : undefined;
     if (passing) this.#askAt = Date.now() + (retryAfter ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!), this.#retries++;
-    this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) });
-    this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
+    return this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) }, detail);
   }
 
   /** The alert, built on first showing and kept, so a refresh changes its text in place. */

@@ -41,6 +41,11 @@ const isInstant = (v: unknown): v is string =>
  * as text, so a year or month is compared at its own precision: 2026-07 is not after 2026-07-01.
  */
 const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(new Date(at))].sort()[1]!;
+/**
+ * Not before 2000-01-01, at the day's own precision: the gateway's safety core refuses any earlier
+ * assessment as implausible (FGM-IS began in 2014), whatever the birth date, and so does the element.
+ */
+const notEarly = (day: string) => day >= '2000-01-01'.slice(0, day.length);
 /** HTTP status, code and SMSP code of an indicator and of no record (the FGM-IS client requirements' Appendix A, the gateway's vocabulary). */
 const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no-record': '404,NO_RECORD_FOUND,FGM-0001' };
 
@@ -48,7 +53,7 @@ const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no
  * An answer the element can use about `nhsNumber`: every field it shows or hands on has the form
  * the widget API promises; an indicator or no-record answer carries the HTTP status and codes
  * that status has, and names the patient asked about; an indicator's assessment date is a real
- * date not after the day of Spine's timestamp. Anything else is GATEWAY_BAD_RESPONSE, and nothing
+ * date from 2000 on, not after the day of Spine's timestamp. Anything else is GATEWAY_BAD_RESPONSE, and nothing
  * of it is shown. Whether the timestamp is plausible needs the gateway's clock (the answer's
  * `Date`): the element judges that when it ages the answer.
  */
@@ -58,7 +63,7 @@ function isStatusBody(v: unknown, nhsNumber: string, httpStatus: number): v is S
   return typeof b?.code == 'string' && typeof b.smspCode == 'string' && typeof (b.messageId ?? '') == 'string' &&
     (status == 'error' ||
       (b.nhsNumber === nhsNumber && [httpStatus, b.code, b.smspCode] + '' == AGREES[status] &&
-        (status == 'no-record' ? at == null || isInstant(at) : isInstant(at) && isAssessed(day) && notAfter(day, at))));
+        (status == 'no-record' ? at == null || isInstant(at) : isInstant(at) && isAssessed(day) && notEarly(day) && notAfter(day, at))));
 }
 
 /** Asks the gateway about one patient. An aborted request resolves as unreachable; callers drop it. */
@@ -77,6 +82,19 @@ export async function queryFgmStatus({ gateway, token, urid, nhsNumber, birthDat
   } catch {
     return { code: 'GATEWAY_UNREACHABLE' };
   }
-  const body: unknown = await res.json().catch(() => undefined);
+  // A body cut off (the connection dropped, or stalled past the deadline) is a transport failure,
+  // retried as an outage is; only a body that arrived whole and cannot be used is a bad response.
+  let text: string;
+  try {
+    text = await res.text();
+  } catch {
+    return { code: 'GATEWAY_UNREACHABLE' };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: refused below as any unusable answer is.
+  }
   return isStatusBody(body, nhsNumber, res.status) ? { httpStatus: res.status, body, headers: res.headers } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
 }

@@ -5,7 +5,7 @@
 // time of the request unless a test sets it (`/__double/spine-time?at=&age=`: the gateway's `Date`
 // header is then `age` ms after it, 0 unless said); a test may also set the answer itself
 // (`POST /__double/answer`, a header null to send none; `null` to go back to the answers below),
-// to send what the element must refuse.
+// to send what the element must refuse, or (`cut`) a body that never arrives whole.
 
 /** Stands for Spine's timestamp in the answers below; replaced in each answer sent. */
 const STAMP = 'Spine timestamp';
@@ -48,6 +48,14 @@ export function gatewayDouble() {
       requests.push({ ...body, authorization: ctx.get('authorization'), ...(ctx.get('nhsd-session-urid') && { urid: ctx.get('nhsd-session-urid') }) });
       // The gateway's clock, when the test set Spine's: Node writes the real one otherwise.
       if (spineTime) ctx.set('Date', new Date(Date.parse(spineTime) + gatewayAge).toUTCString());
+      if (fixed?.cut) {
+        // The headers and the body's first bytes, then the connection dropped once they are on the
+        // wire ('drop'), or nothing more until the browser gives up on it ('stall').
+        ctx.respond = false;
+        ctx.res.writeHead(fixed.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        ctx.res.write(JSON.stringify(fixed.body).slice(0, 20), () => fixed?.cut === 'drop' && ctx.res.socket?.destroy());
+        return;
+      }
       if (fixed) {
         // As JSON whatever it is (a string or null too), with the test's headers.
         for (const [k, v] of Object.entries(fixed.headers ?? {})) {

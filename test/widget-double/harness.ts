@@ -16,9 +16,13 @@ export interface Seen {
 /** Calls one of the double's controls (test/widget-double/gateway-double.mjs). */
 export const double = async (path: string) => (await fetch(`/__double/${path}`)).json();
 
-/** Makes the double send this answer, as the gateway's widget API would, until the next test (a header null: none sent). */
-export const answerWith = (status: number, body: unknown, headers: Record<string, string | null> = {}) =>
-  fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers }) });
+/**
+ * Makes the double send this answer, as the gateway's widget API would, until the next test (a
+ * header null: none sent). `cut`: only the headers and the body's start, then the connection
+ * dropped ('drop') or held open ('stall').
+ */
+export const answerWith = (status: number, body: unknown, headers: Record<string, string | null> = {}, cut?: 'drop' | 'stall') =>
+  fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers, cut }) });
 /** Back to the double's own answers, by NHS number. */
 export const usualAnswers = () => fetch('/__double/answer', { method: 'POST', body: 'null' });
 
