@@ -23,6 +23,7 @@ import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';
+import { commitGroup } from './group-commit.ts';
 import type { AuditSearch, Throughput, ThroughputScope } from './sqlite-store.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
@@ -165,6 +166,20 @@ BEGIN
   RETURN removed;
 END $$;
 REVOKE ALL ON FUNCTION ${s}.audit_retain(BIGINT) FROM PUBLIC;
+`,
+  },
+  {
+    // A B-tree index entry holds the value itself, and PostgreSQL refuses one over about 2.7 KB
+    // (54000): one long, uncompressible identifier failed its INSERT. A hash index holds only the
+    // value's hash, so no value the store accepts can fail it, and search asks only for equality.
+    version: 4,
+    sql: `
+DROP INDEX audit_event_user, audit_event_patient, audit_event_client_message, audit_event_spine_message, audit_event_request;
+CREATE INDEX audit_event_user ON audit_event USING hash ("userId");
+CREATE INDEX audit_event_patient ON audit_event USING hash ("nhsNumber");
+CREATE INDEX audit_event_client_message ON audit_event USING hash ("clientMessageId");
+CREATE INDEX audit_event_spine_message ON audit_event USING hash ("spineMessageId");
+CREATE INDEX audit_event_request ON audit_event USING hash ("requestId");
 `,
   },
 ];
@@ -334,6 +349,13 @@ export interface PostgresAuditStore extends AuditSink, OutcomeEraser {
 type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
 
 /**
+ * A refusal of the record itself, not of the store: SQLSTATE class 22 (data exception), 23
+ * (integrity constraint) or 54 (a program limit, such as an index row too big), or a value the
+ * chain could not hash. Any other error (connection, timeout, permissions) is the store's.
+ */
+const refusedRecord = (e: Error & { code?: string }) => /^(22|23|54)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
+
+/**
  * Opens the shared store: checks (or upgrades) the schema, then appends with group commit. While
  * PostgreSQL is unreachable every record fails within AUDIT_DEADLINE_MS (its request fails closed)
  * and a probe once a second notices when it is back.
@@ -377,16 +399,16 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
   const flush = () => {
     if (inFlight || waiting.length === 0) return;
     const batch = waiting.splice(0, MAX_BATCH);
-    inFlight = appendChained(pool, hmacKey, batch.map((w) => w.event)).then(
-      () => {
-        setHealth({ ok: true });
-        batch.forEach((w) => w.resolve());
-      },
-      (e: Error & { code?: string }) => {
-        setHealth({ ok: false, reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}` });
-        batch.forEach((w) => w.reject(new Error(`audit write failed: ${e.message.split('\n')[0]}`)));
-      },
-    );
+    inFlight = commitGroup(batch.map((w) => w.event), (events) => appendChained(pool, hmacKey, events), refusedRecord).then(({ failures, storeError }) => {
+      // One record PostgreSQL refuses is that record's failure; the store is still healthy.
+      const e = storeError as (Error & { code?: string }) | undefined;
+      setHealth(e ? { ok: false, reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}` } : { ok: true });
+      batch.forEach((w, i) => {
+        const failed = failures[i];
+        if (failed) w.reject(new Error(`audit write failed: ${failed.message.split('\n')[0]}`));
+        else w.resolve();
+      });
+    });
     inFlight.finally(() => {
       inFlight = undefined;
       flush();
