@@ -13,6 +13,7 @@
  * the token or message prove which value it was.
  */
 import { createHash } from 'node:crypto';
+import { canonicalText } from './canonical.ts';
 
 export const MAX_IDENTIFIER_LENGTH = 255;
 
@@ -24,7 +25,7 @@ const KEPT = 32;
 
 /** What the audit record keeps of a refused value: bounded whatever the value's size. */
 export function refusedValue(v: string): { length: number; sha256: string; start: string } {
-  // Not cut inside a surrogate pair: the start stays well-formed text.
-  const start = v.slice(0, KEPT).replace(/[\ud800-\udbff]$/, '');
+  // In the trail's canonical form, so a pair cut in two or a NUL reads as U+FFFD, as the stored text would.
+  const start = canonicalText(v.slice(0, KEPT));
   return { length: v.length, sha256: createHash('sha256').update(v, 'utf8').digest('hex'), start };
 }
