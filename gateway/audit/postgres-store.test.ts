@@ -98,6 +98,7 @@ describe('PostgreSQL audit store', () => {
     try {
       assert.deepEqual((await trail.search({ userId: 'nul\u0000user' })).map((r) => r.userId), ['nul\ufffduser']);
       assert.deepEqual((await trail.search({ messageId: 'lone\ud800id' })).map((r) => r.clientMessageId), ['lone\ufffdid']);
+      assert.deepEqual(await trail.search({ orgCode: 'R\u0000X1' }), [], 'an organisation code with NUL finds nothing (it was a PostgreSQL encoding error)');
     } finally {
       await trail.close();
     }
