@@ -8,7 +8,8 @@
  *   chain's head and appends after it, so two gateways can never fork the chain or skip a number.
  *   The lock is released with the commit, after the rows are visible to the next holder.
  * - Group commit: while one transaction is in flight, every record arriving meanwhile waits and
- *   goes into the next one, so a burst costs one commit (and one WAL flush) per gateway.
+ *   goes into the next one, so a burst costs one commit (and one WAL flush) per gateway. A record
+ *   PostgreSQL refuses fails alone: its group is then written record by record (group-commit.ts).
  * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
  * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
  *   the gateway's role is granted INSERT and SELECT only, plus EXECUTE on `audit_erase_outcomes`,

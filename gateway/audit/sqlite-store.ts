@@ -5,7 +5,7 @@
  * gap-free sequence and an HMAC hash chain (chain.ts). `record()` resolves only once its row is
  * committed to disk. The writer runs in a worker thread and commits records that arrive together
  * in one transaction (group commit), so a burst costs one disk sync, and no sync ever blocks the
- * gateway. The schema and its versioned migrations live here and only here.
+ * gateway; a record SQLite refuses fails alone (group-commit.ts). The schema and its versioned migrations live here and only here.
  */
 import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
