@@ -12,8 +12,8 @@ const mutate = [
   // The profile validator: strict on what we send, the deviation report on what Spine sends.
   'gateway/fhir/profile-validator.ts',
   // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
-  // Lines 99-150: update the range when that part of the file moves.
-  'gateway/spine/ask-spine.ts:99-150',
+  // Lines 99-152: update the range when that part of the file moves.
+  'gateway/spine/ask-spine.ts:99-152',
   // The audit chain: the canonical form hashed and stored, the chain formula and its start, verify.
   'gateway/audit/canonical.ts',
   'gateway/audit/chain.ts',
@@ -29,7 +29,10 @@ const mutate = [
 const testFiles = [
   'gateway/audit/chain-start.test.ts',
   'gateway/spine/answer-safety.test.ts',
+  'gateway/spine/answer-safety-patients.test.ts',
+  'gateway/spine/answer-safety-ambiguous.test.ts',
   'gateway/fhir/profile-validator.test.ts',
+  'gateway/fhir/profile-validator-formats.test.ts',
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',

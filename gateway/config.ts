@@ -195,7 +195,7 @@ export const GatewayConfigSchema = z.strictObject({
     bodyTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
     /** Extra: how long a complete answer may wait for its reader to take it (a slow reader cannot hold a connection). */
     writeTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
-    /** Extra: requests one user may have in flight at once (widget API); more are answered with the busy tone. */
+    /** Extra: requests one user (a widget user, a client system's originating user, a CDS client's EPR user) may have in flight at once; more are answered with the busy tone. */
     maxInFlightPerUser: z.number().int().min(1).max(10_000).default(8),
     /** Extra: requests one client system or CDS client may have in flight at once; more are answered with the busy tone. */
     maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(200),
@@ -220,7 +220,7 @@ export const GatewayConfigSchema = z.strictObject({
         redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
         /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
         localFallbackShare: z.number().gt(0).max(1).optional(),
-        /** The part of its client's share one user (or originating system user) may take for sure; beyond it only spare tokens (default 0.25). */
+        /** The part of its client's share one user (or originating system user) may take for sure while few share it, never more than KNOWN_SHARE (0.4) split between the users asking; beyond it only spare tokens (default 0.25). */
         userShare: z.number().gt(0).max(1).default(0.25),
       })
       .refine((r) => !r.redisUrl || r.localFallbackShare !== undefined, { message: 'redisUrl needs localFallbackShare (each gateway\'s part of the budget while Redis is unreachable)', path: ['localFallbackShare'] })

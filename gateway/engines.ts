@@ -11,7 +11,7 @@ import { openSqliteAuditStore } from './audit/sqlite-store.ts';
 import { spineClients, type GatewayConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { Gauge, type Registry } from 'prom-client';
-import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import { budgetUserKeySecret, clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
 /** What /healthz shows about the engines: no record content, no credentials. */
 export interface EngineHealth {
@@ -65,7 +65,7 @@ export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { 
   return { store, health: () => ({ ...store.health(), ...(warning ? { warning } : {}) }), where: withoutPassword(config.audit.postgresUrl) };
 }
 
-export async function openSpineBudget(config: GatewayConfig, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {
+export async function openSpineBudget(config: GatewayConfig, hmacKey: Buffer, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {
   const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare, userShare } = config.spine.rateLimit;
   const shares = clientShares(spineClients(config));
   if (!redisUrl) {
@@ -75,7 +75,7 @@ export async function openSpineBudget(config: GatewayConfig, { log, registry }: 
   const gauge = dependencyGauge(registry);
   gauge.set({ dependency: 'spine-budget' }, 0);
   const limiter = await createSharedRateLimiter({
-    redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares, userShare,
+    redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares, userShare, userKeySecret: budgetUserKeySecret(hmacKey),
     onState: (s) => {
       gauge.set({ dependency: 'spine-budget' }, s.shared ? 1 : 0);
       log(s.shared

@@ -24,6 +24,14 @@ export interface GatewayVariables {
   cis2User: Cis2User;
   /** Who vouched for the user's identity, for the audit record: CIS2, the portal's token, or the client system (FHIR local identifier). */
   identitySource: 'cis2' | 'portal' | 'client-system';
+  /**
+   * The user a request is counted, rate-limited and logged under within its client (nameUser,
+   * caller-bound.ts): the widget's signed-in user, the FHIR message's originating system and user
+   * (`<source ASID>/<Practitioner id>`), the CDS hook's `context.userId`.
+   */
+  callerUser: string;
+  /** Counts the request against its user's in-flight bound once the message names her (callerBound). */
+  countUser: (user: string) => void;
   /** Fixed phrase saying why a request was refused, for the access log. */
   refusalReason: string;
 }

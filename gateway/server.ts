@@ -181,7 +181,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
     spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
   });
-  const budget = await openSpineBudget(config, { log, registry: metrics.registry });
+  const budget = await openSpineBudget(config, material.hmacKey, { log, registry: metrics.registry });
   // Loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist.
   const cdsHooks = config.cdsHooks
     ? await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {}).catch(async (e: unknown) => {

@@ -22,6 +22,7 @@ import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import { loadConfig } from '../gateway/config.ts';
 import { readKeyMaterial } from '../gateway/key-material.ts';
 import { builtGateway } from './helpers/built-gateway.ts';
+import { callEraseFunction } from './helpers/erase-call.ts';
 import { sqlAs, testDatabase } from './helpers/services.ts';
 import { GATEWAY_ASID, LOCAL_MIDWIFE, startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -68,7 +69,16 @@ async function scenario(store: Store) {
     // 10 January: B, another midwife about the child; D about a younger child; C through the FHIR interface
     // (a local user: SDS authors need a CIS2 token, which is not this test's point).
     clock = new Date('2026-01-10T10:00:00Z');
-    const bId = JSON.parse((await widget('bsmith', CHILD)).body).messageId as string;
+    // B's answer departs from the profiles (a partial assessment date): what it looked like is on the
+    // record for IT, sealed, and says she had an indicator, so it must go with the outcome.
+    stack.sim.setFault({ kind: 'partial-date' });
+    const bAnswer = await widget('bsmith', CHILD).finally(() => stack.sim.setFault(null));
+    assert.equal(bAnswer.status, 200, bAnswer.body);
+    const bId = JSON.parse(bAnswer.body).messageId as string;
+    const phrase = 'assessment date is a partial date';
+    const sealedB = stack.auditDetail(await byRequest(bId));
+    assert.ok(JSON.stringify(sealedB.spineAnswer).includes(phrase), `sealed on the record: ${JSON.stringify(sealedB)}`);
+    assert.ok(!String((await byRequest(bId)).detail).includes(phrase), 'never stored in clear');
     const dId = JSON.parse((await widget('ajones', YOUNGER)).body).messageId as string;
     const c = buildQueryBundle({ nhsNumber: YOUNGER.nhsNumber, sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-9' }, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
     const fhir = await stack.request('/fhir/fgm/query', { body: c.xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
@@ -98,6 +108,8 @@ async function scenario(store: Store) {
     assert.deepEqual(await stack.gateway().eraseOutcomes(), { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }] });
     const b = await byRequest(bId);
     assert.deepEqual([b.outcomeCode, b.httpStatus, b.outcomeSalt], [null, null, null]);
+    assert.equal(stack.auditDetail(b).spineAnswer, undefined, 'with the salt gone, the seal cannot be opened');
+    assert.equal(b.detail, (await byRequest(bId)).detail, 'the chained detail itself is unchanged');
     const inArchive = archived().find((r) => is(r, aId))!;
     assert.deepEqual([inArchive.outcomeCode, inArchive.httpStatus, inArchive.outcomeSalt], [null, null, null]);
     assert.equal(inArchive.userId, 'ajones', 'who asked stays in the archive');
@@ -120,6 +132,7 @@ async function scenario(store: Store) {
     assert.equal(found.status, 200, found.body);
     const mine = (JSON.parse(found.body).records as Row[]).filter((r) => r.eventType === 'widget-query');
     assert.deepEqual(mine.map((r) => [r.userId, r.time, r.outcomeCode, r.httpStatus]), [['bsmith', '2026-01-10T10:00:00.000Z', null, null]]);
+    assert.equal(JSON.parse(String(mine[0]!.detail)).spineAnswer, 'erased', 'what Spine\'s answer looked like is gone with the outcome');
 
     // Each erasure is on the record, in the chain.
     const erasures = (await store.rows(stack)).filter((r) => r.eventType === 'outcome-erasure').map((r) => [r.time, JSON.parse(r.detail as string).erasedOutcomes]);
@@ -167,8 +180,9 @@ describe('FGMISQR009 no outcome outlives the 18th birthday, and the chain still 
           await assert.rejects(sqlAs(db.gatewayUrl, sql), /permission denied/, sql);
         }
         await assert.rejects(sqlAs(db.gatewayUrl, 'SELECT audit_retain(1)'), /permission denied/);
-        // The younger child's outcome is due in 2033: not even the function, asked for any date, clears it.
-        assert.deepEqual(await sqlAs(db.gatewayUrl, "SELECT * FROM audit_erase_outcomes('9999-12-31')"), []);
+        // The younger child's outcome is due in 2033: not even the function, given a record naming it through any date, clears it.
+        const [young] = await sqlAs<{ seq: number }>(db.gatewayUrl, `SELECT seq::int AS seq FROM audit_event WHERE "outcomeEraseOn" = '2033-01-01'`);
+        await assert.rejects(callEraseFunction(db.gatewayUrl, { time: new Date().toISOString(), through: '9999-12-31', seqs: [young!.seq], records: 0 }), /names a record whose outcome is not due/);
         // The trigger lets through nothing but a due erasure, even for the owner holding the function's flag.
         await assert.rejects(sqlAs(db.ownerUrl, `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL WHERE "outcomeEraseOn" = '2033-01-01'`), /append-only/);
         await assert.rejects(sqlAs(db.ownerUrl, `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL, "userId" = 'x' WHERE "outcomeCode" IS NULL AND "outcomeDigest" IS NOT NULL`), /append-only/);

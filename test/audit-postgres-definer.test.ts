@@ -12,6 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import { POSTGRES_URL, sqlAs, testDatabase, type TestDatabase } from './helpers/services.ts';
 import { migratePostgres, postgresPool } from '../gateway/audit/postgres-store.ts';
 
+/** A record the function accepts (chained to record 1, naming it, counting none: record 1 has no digest), so the attack runs to the end and commits. */
+const erasure = {
+  seq: 2, time: new Date().toISOString(), eventType: 'outcome-erasure', requestId: 'attack', outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: 0,
+  detail: JSON.stringify({ erasedOutcomes: { through: '2999-12-31', records: 0, archives: [], seqs: [[1, 1]] } }), prevHash: 'h', hash: 'forged',
+};
+
 /** Runs as the caller; its trigger runs as whoever executes the UPDATE on the temp table. */
 const attack = (role: string) => `
 CREATE TEMP TABLE audit_event (seq BIGINT, "outcomeCode" TEXT, "httpStatus" INTEGER, "outcomeSalt" TEXT, "outcomeDigest" TEXT, "outcomeEraseOn" TEXT);
@@ -24,7 +30,7 @@ END $$;
 CREATE TRIGGER escalate BEFORE UPDATE ON pg_temp.audit_event FOR EACH ROW EXECUTE FUNCTION pg_temp.escalate();
 GRANT ALL ON pg_temp.audit_event TO PUBLIC; -- so the function, running as the owner, may update it
 INSERT INTO audit_event VALUES (1, 'SUCCESS', 200, 'salt', 'digest', '2000-01-01');
-SELECT * FROM audit_erase_outcomes('2999-12-31');`;
+SELECT * FROM audit_erase_outcomes('${JSON.stringify(erasure)}');`;
 
 describe('SMSP-AUDIT-009 the erasure function cannot be turned against the trail', () => {
   let db: TestDatabase;
@@ -56,6 +62,7 @@ describe('SMSP-AUDIT-009 the erasure function cannot be turned against the trail
     for (const sql of ['UPDATE audit_event SET "userId" = \'x\'', 'DELETE FROM audit_event', 'TRUNCATE audit_event']) {
       await assert.rejects(sqlAs(db.gatewayUrl, sql), /permission denied/, sql);
     }
-    assert.deepEqual(await sqlAs(db.gatewayUrl, 'SELECT "outcomeCode" FROM audit_event'), [{ outcomeCode: 'SUCCESS' }]);
+    assert.deepEqual(await sqlAs(db.gatewayUrl, 'SELECT "outcomeCode" FROM audit_event WHERE seq = 1'), [{ outcomeCode: 'SUCCESS' }]);
+    assert.deepEqual(await sqlAs(db.gatewayUrl, 'SELECT "eventType" FROM audit_event WHERE seq = 2'), [{ eventType: 'outcome-erasure' }], 'the attack ran through the function to its end');
   });
 });

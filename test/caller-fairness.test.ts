@@ -249,8 +249,8 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.status, 'indicator');
       assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
-      // By hand: a part is a quarter of Trust A's third of the 30 tokens (2.5). His first token comes
-      // from the newcomers' part (1.5 left), one more from his own part (1.5), then spare ones while
+      // By hand: Trust A's newcomers' part is half its third of the 30 tokens (5). His first request
+      // and his own part's first token come from it (3 left), then that token, then spare ones while
       // more than half the bucket is left (28 down to 15: 13).
       assert.equal(floodToSpine, 15);
     } finally {
@@ -298,11 +298,58 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
       assert.equal(answer.body.status, 'indicator');
       assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
       // By hand: Trust A's share is 10 tokens of 30, its newcomers' part half that (5); her first
-      // request took one token of it, the first four rotated ids the rest (29 down to 25), the
-      // other ids only spare tokens while more than half the bucket is left (25 down to 15: 10).
+      // request and her own first token took two, the first two rotated ids the rest (29 down to
+      // 27), the other ids only spare tokens while more than half the bucket is left (27 to 15: 12).
       assert.equal(floodToSpine, 14);
     } finally {
       stack.sim.setFault(null);
+      await gw.stop();
+    }
+  });
+
+  it('SMSP-PERF-001 a caller farming user ids (each made known by the newcomers\' part), then flooding cycling them at 10× the Spine budget, on one gateway: a colleague of the same trust gets her indicator', { timeout: 120_000 }, async () => {
+    // So slow a refill that only the rules decide: the budget is the bucket's 100 tokens, and the
+    // farm is as many ids as Trust A's newcomers' part (a sixth of the bucket) pays for — its
+    // depth standing in for minutes of its refill (the limiter's unit tests farm by the clock).
+    const gw = await startChild('farmed-flood', (r) => {
+      r.spine.rateLimit = { perSecond: 0.01, burst: 99 };
+      r.listen.maxConnections = 2000; // the flood's 1000 at once: the budget alone must decide
+      r.listen.maxInFlightPerUser = 1000;
+      r.listen.maxInFlightPerClient = 1000;
+      r.listen.maxUnauthenticatedPerAddress = 1000;
+    });
+    try {
+      // She is at work before the farm: answered once, so the gateway knows her.
+      const colleague = userToken('colleague-at-work');
+      assert.equal((await ask(gw.url, colleague)).body.status, 'indicator');
+      // One of the caller's users takes the spare tokens (down to the upper half), so a new id is
+      // answered only when the newcomers' part pays for it: the farm is every id answered.
+      const drainer = userToken('drainer');
+      while ((await ask(gw.url, drainer)).status === 200);
+      const farmed: string[] = [];
+      for (let i = 0; farmed.length === i; i++) {
+        const t = userToken(`farmed-${i}`);
+        if ((await ask(gw.url, t)).status === 200) farmed.push(t);
+      }
+      // The whole flood is answered before she asks (Spine is not held: more than its 32 sockets
+      // may reach it on the old rule, and the order alone must decide).
+      const flood = 10 * 100;
+      const answers = await Promise.all(Array.from({ length: flood }, (_, i) => ask(gw.url, farmed[i % farmed.length]!)));
+      const answer = await ask(gw.url, colleague);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.status, 'indicator');
+      const floodToSpine = answers.filter((a) => a.status === 200).length;
+      assert.equal(answers.filter((a) => a.body.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
+      // By hand: Trust A's share is a third of 100 tokens, its newcomers' part half that (16.7);
+      // each new id's request and its own first token come from it (two each): hers, the
+      // drainer's, then 6 ids. (On the old rule each id cost one token and held a quarter of the
+      // share of its own, 7.3: 14 ids holding 102 tokens within their parts, the bucket 36.)
+      assert.equal(farmed.length, 6);
+      // By hand: the farmed ids' parts add up to KNOWN_SHARE of the share at most, and no refill
+      // comes: each has the one token of its own the newcomers' part paid for (the bucket 44 -> 38),
+      // and beyond their parts nothing is spare. Her part is one token of the lower half.
+      assert.equal(floodToSpine, 6);
+    } finally {
       await gw.stop();
     }
   });

@@ -127,33 +127,42 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
 
 describe('SMSP-PERF-007 interactive before batch', () => {
   it('when the bucket runs low, batch clients are refused first and interactive users are still served', async () => {
-    // By hand, from rate-limiter.ts and the stack's three clients (no spineShare: 1/3 each) with
-    // userShare 0.25. Capacity 30, reserve 15 (half). A client's bucket: 10 tokens; one user's part:
-    // 0.25 × 10 = 2.5; a client's newcomers' part: half its share, 5. The batch requests name their
+    // By hand, from rate-limiter.ts with userShare 0.25. Capacity 30, reserve 15 (half). The batch
+    // client has spineShare 0.7 (its bucket 21 tokens, its newcomers' part half that, 10.5), each
+    // widget client 0.15 (newcomers' part 2.25): a new id's first request and the first token of
+    // its own part both come from its client's newcomers' part (issue 21), so without refill that
+    // part is what a client's new users can take within their parts. The batch requests name their
     // originating user (sourceAsid/localId), so the per-user rule applies to them too. Floors: a
     // request within its part may take down to its priority's base (batch 15, interactive 0);
     // beyond it, only the upper half of that part (batch 15 + 7 = 22, interactive 15).
     // One token in 50 s: the counts below do not move while the test runs.
-    const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.02, burst: 29 }) });
+    const stack = await startTestStack({
+      configure: (r) => {
+        r.spine.rateLimit = { perSecond: 0.02, burst: 29 };
+        for (const c of r.clients) c.spineShare = c.priority === 'batch' ? 0.7 : 0.15;
+      },
+    });
     try {
-      // One batch user: her first token from the newcomers' part (5 -> 4; bucket 30 -> 29), then her
-      // own part (2.5 - 1 = 1.5: one token, 28), then spare tokens down to the batch floor beyond
-      // a part (28 -> 22: 6). The 9th is refused with 22 left.
+      // One batch user: her first request and her own part's first token from the newcomers' part
+      // (10.5 -> 8.5; bucket 30 -> 29), then that token (28), then spare tokens down to the batch
+      // floor beyond a part (28 -> 22: 6). The 9th is refused with 22 left.
       const first: number[] = [];
       for (let i = 0; i < 9; i++) first.push((await batch(stack, 'chs-user-0')).status);
       assert.deepEqual(first, [...Array(8).fill(200), 429], 'beyond her part, batch gets the upper half of its part only');
-      // Four more batch users, each asking twice: the newcomers' part's last 4 tokens and their own
-      // parts take the bucket down to the interactive reserve (22 -> 15); the 8th request finds 15.
+      // Four more batch users, each asking twice (a request, then her own token): the newcomers'
+      // part pays for all four (two tokens each, 8.5 -> 0.5), and they take the bucket down to the
+      // interactive reserve (22 -> 15) in 7 requests; the 8th, within its part, finds only the reserve.
       const more: number[] = [];
       for (let i = 1; i <= 4; i++) for (let k = 0; k < 2; k++) more.push((await batch(stack, `chs-user-${i}`)).status);
       assert.deepEqual(more, [...Array(7).fill(200), 429], 'batch stops at the interactive reserve');
-      // Five clinicians new to the gateway: test-epr's newcomers' part (5 tokens) funds each, within
-      // her part, from the reserve batch could not touch (15 -> 10). The sixth finds that part empty
-      // and, beyond a part, only the upper half of the bucket (above 15): the busy tone.
-      const interactive: number[] = [];
-      for (let i = 0; i < 5; i++) interactive.push((await widget(stack, '9990000018', user(stack, i))).status);
-      assert.deepEqual(interactive, [200, 200, 200, 200, 200], 'the reserve serves interactive users');
-      assert.equal((await widget(stack, '9990000018', user(stack, 5))).status, 429);
+      // A clinician new to the gateway: test-epr's newcomers' part (2.25) pays for her request and
+      // her own first token (0.25 left), from the reserve batch could not touch (15 -> 14 -> 13).
+      // A second new clinician finds that part empty and, beyond a part, only the upper half of the
+      // bucket (above 15): the busy tone.
+      const clinician = user(stack, 0);
+      const interactive = [(await widget(stack, '9990000018', clinician)).status, (await widget(stack, '9990000018', clinician)).status];
+      assert.deepEqual(interactive, [200, 200], 'the reserve serves interactive users');
+      assert.equal((await widget(stack, '9990000018', user(stack, 1))).status, 429);
       assert.equal((await batch(stack, 'chs-user-5')).status, 429, 'batch is still refused');
     } finally {
       await stack.close();

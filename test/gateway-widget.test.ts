@@ -116,6 +116,15 @@ describe('checks before Spine is called', () => {
     assert.equal(JSON.parse(res.body).code, 'INPUT_MESSAGE_VALIDATION_ERROR');
     assert.equal(stack.sim.received.length, before);
   });
+  it('SMSP-VAL-001 SMSP-ERR-006 a body naming nhsNumber twice (the last would win) is 400 SMSP-0001 without a Spine call, for neither child', async () => {
+    const [calls, audited] = [stack.sim.received.length, stack.auditRows().length];
+    const body = '{"nhsNumber":"9990000042","birthDate":"2019-11-30","nhsNumber":"9990000018"}';
+    const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), body, headers: { 'content-type': 'application/json' } });
+    assert.deepEqual([res.status, JSON.parse(res.body).code, JSON.parse(res.body).smspCode], [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001']);
+    assert.equal(stack.sim.received.length, calls, 'Spine was not called');
+    const rows = stack.auditRows().slice(audited);
+    assert.deepEqual(rows.map((r) => [r.outcomeCode, r.nhsNumber]), [['INPUT_MESSAGE_VALIDATION_ERROR', null]]);
+  });
 });
 
 /** POSTs `body` to the widget API in `chunks` without a Content-Length (Transfer-Encoding: chunked). */

@@ -51,11 +51,11 @@ after(async () => {
 });
 
 /** Writes a gateway config; every gateway of one test shares the database and the key prefix. */
-function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefix?: string; perSecond: number; burst: number; localFallbackShare?: number; audit?: object; spineTimeoutMs?: number }): string {
+function config(name: string, o: { postgresUrl: string; redisUrl?: string; prefix?: string; perSecond: number; burst: number; localFallbackShare?: number; audit?: object; spineTimeoutMs?: number; listen?: object }): string {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({
     metrics: { host: '127.0.0.1', port: 0 },
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0, ...o.listen },
     smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: {
       endpoint: sim.endpoint, asid: '990101234567', timeoutMs: o.spineTimeoutMs ?? 2000, tls: spineTls,
@@ -255,8 +255,8 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
       }
       const floodAnswers = await answers;
       assert.equal(floodAnswers.filter((a) => a.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
-      // By hand: his first token from the newcomers' part (half the 10 tokens; 10 -> 9), then his own
-      // part (a quarter, 2.5, less that token: one more, 8), then spare ones while more than half are left (3).
+      // By hand: his first request and his own part's first token from the newcomers' part (half the
+      // 10 tokens; 10 -> 9), then that token (8), then spare ones while more than half are left (3).
       assert.equal(floodToSpine, 5, 'the flooder reached Spine for his part, then only from the upper half');
     } finally {
       sim.setFault(null);
@@ -310,13 +310,70 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
         const floodAnswers = await answers;
         assert.equal(floodAnswers.filter((a) => a.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
         // By hand: one client (share 1), so the newcomers' part is half the 10 tokens (5). Her first
-        // request took one token of it (10 -> 9), the first four rotated ids the rest (9 -> 5); the
-        // other ids, beyond any part, only spare tokens while more than half the bucket is left:
-        // none. Fewer than one flooder's 5.
+        // request and her own first token took two (10 -> 9), the first two rotated ids the rest
+        // (9 -> 7); the other ids, beyond any part, only spare tokens while more than half the
+        // bucket is left (7 -> 5). Fewer than one flooder's 5.
         assert.equal(floodToSpine, 4, 'all the rotated ids together reached Spine for one part at most, then only from the upper half');
         return;
       } finally {
         sim.setFault(null);
+        await Promise.all(gateways.map(stop));
+      }
+    }
+  });
+
+  it('SMSP-PERF-001 a caller farming user ids (each made known by the newcomers\' part), then flooding cycling them at 10× the budget over three gateways sharing Redis: a colleague of the same trust gets her indicator', { timeout: 180_000 }, async () => {
+    // So slow a refill that only the rules decide: the budget is the bucket's 20 tokens, and the
+    // farm is as many ids as the newcomers' part (half the bucket) pays for — its depth standing
+    // in for minutes of its refill (the limiter's unit tests farm by the clock).
+    const perSecond = 0.01;
+    const burst = 19;
+    // A gateway whose Redis call missed its deadline decided on its local share (and says so): such
+    // a run does not test the shared rule, and is run again on a fresh budget (at most five times).
+    for (let attempt = 1; ; attempt++) {
+      // The per-caller connection and in-flight bounds lifted (the flood opens 200 at once from
+      // 127.0.0.1; other tests bound those): the budget alone must decide.
+      const listen = { maxInFlightPerUser: 1000, maxInFlightPerClient: 1000, maxUnauthenticatedPerAddress: 1000 };
+      const file = config(`farmed-flood-${attempt}`, { postgresUrl: db.gatewayUrl, redisUrl: redis.url, prefix: `${redis.prefix}farmed-flood-${attempt}:`, perSecond, burst, spineTimeoutMs: 60_000, listen });
+      const gateways = await Promise.all([0, 1, 2].map((i) => startChild(file, `scale-farmed-flood-${attempt}-${i}`)));
+      const fellBack = () => gateways.some((g) => /using the local fallback share/.test(g.output()));
+      try {
+        // She is at work before the farm: answered once (by the third gateway).
+        const colleague = token('colleague-at-work');
+        assert.equal((await ask(gateways[2]!.url, colleague)).status, 200);
+        // One of the caller's users takes the spare tokens (down to the upper half), so a new id is
+        // answered only when the newcomers' part pays for it: the farm is every id answered.
+        const drainer = token('drainer');
+        for (let i = 0; (await ask(gateways[i % 3]!.url, drainer)).status === 200; i++);
+        const farmed: string[] = [];
+        for (let i = 0; farmed.length === i; i++) {
+          const t = token(`farmed-${i}`);
+          if ((await ask(gateways[i % 3]!.url, t)).status === 200) farmed.push(t);
+        }
+        // The whole flood is answered before she asks, on another gateway than her first; sent in
+        // waves of 9, so that a loaded machine keeps Redis within its deadline (else a gateway
+        // decides on its local share, and the run is repeated).
+        const flood = 10 * (burst + 1);
+        const answers: Awaited<ReturnType<typeof ask>>[] = [];
+        for (let wave = 0; wave < flood; wave += 9) {
+          answers.push(...(await Promise.all(Array.from({ length: Math.min(9, flood - wave) }, (_, k) => ask(gateways[(wave + k) % 3]!.url, farmed[(wave + k) % farmed.length])))));
+        }
+        const answer = await ask(gateways[0]!.url, colleague);
+        if (fellBack() && attempt < 5) continue;
+        assert.equal(answer.status, 200, answer.body);
+        assert.equal(JSON.parse(answer.body).status, 'indicator');
+        const floodToSpine = answers.filter((a) => a.status === 200).length;
+        assert.equal(answers.filter((a) => a.code === 'SPINE_BUSY').length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
+        // By hand: one client (share 1), its newcomers' part 10 tokens; each new id's request and its
+        // own first token come from it (two each): hers, the drainer's, then 3 ids (the bucket 20 ->
+        // 19 -> 17, spare to 10, then 7). (On the old rule each id cost one token and held a quarter
+        // of the share, 5, less that token: 8 ids holding 32 tokens within their parts, the bucket 2.)
+        assert.equal(farmed.length, 3);
+        // The known users' parts add up to KNOWN_SHARE at most, no refill comes: each farmed id has
+        // the one token of its own the newcomers' part paid for (7 -> 4), nothing is spare.
+        assert.equal(floodToSpine, 3);
+        return;
+      } finally {
         await Promise.all(gateways.map(stop));
       }
     }

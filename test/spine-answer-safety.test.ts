@@ -83,7 +83,7 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
       const row = stack.auditRows().at(-1)!;
       assert.equal(row.outcomeCode, 'SUCCESS');
       assert.equal(row.answeredBySpine, 1);
-      const detail = JSON.parse(String(row.detail));
+      const detail = stack.auditDetail(row).spineAnswer as { spineAnswerDeviations: string[] };
       assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${h.path} `)), 'noted in the audit record');
       assert.ok(!stack.logs.slice(logs).some((l) => l.includes('9990000018')), 'no NHS number in the deviation log');
 
@@ -134,7 +134,7 @@ describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason 
       if (r.path) {
         const after = await deviationCounts();
         assert.ok((after.get(r.path) ?? 0) > (before.get(r.path) ?? 0), `counted under ${r.path}: ${JSON.stringify([...after])}`);
-        const detail = JSON.parse(String(stack.auditRows().at(-1)!.detail));
+        const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as { spineAnswerDeviations: string[] };
         assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${r.path} `)), `noted in the audit record: ${detail.spineAnswerDeviations}`);
       }
       const f = await withFault({ kind: r.kind } as Fault, () => fhir());
@@ -167,6 +167,7 @@ const UNSAFE = [
   { kind: 'other-patient-system-case', reason: 'indicator is for another patient' },
   { kind: 'header-modifier', reason: 'message carries a modifier extension or implicit rules' },
   { kind: 'bundle-implicit-rules', reason: 'message carries a modifier extension or implicit rules' },
+  { kind: 'other-patient-entry', reason: 'answer carries a patient other than the one asked about' },
 ] as const;
 
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {
@@ -178,7 +179,7 @@ describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see,
       assert.equal(lastRequestLog().reason, `unsafe Spine answer: ${u.reason}`);
       const row = stack.auditRows().at(-1)!;
       assert.deepEqual([row.outcomeCode, row.answeredBySpine], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 0]);
-      assert.equal(JSON.parse(String(row.detail)).spineAnswerNotUsed, `unsafe Spine answer: ${u.reason}`);
+      assert.equal((stack.auditDetail(row).spineAnswer as { spineAnswerNotUsed: string }).spineAnswerNotUsed, `unsafe Spine answer: ${u.reason}`);
 
       const f = await withFault({ kind: u.kind }, () => fhir());
       assert.equal(f.res.status, 400);
@@ -197,7 +198,7 @@ describe('SMSP-VAL-004 the birth date the client gave is unverified: it never hi
     assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', '2019-12-10']);
     const after = await deviationCounts();
     assert.equal((after.get('Flag.period.start') ?? 0) - (before.get('Flag.period.start') ?? 0), 1);
-    const detail = JSON.parse(String(stack.auditRows().at(-1)!.detail));
+    const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as { spineAnswerDeviations: string[] };
     assert.ok(detail.spineAnswerDeviations.includes('Flag.period.start assessment date before the birth date the client gave'), String(detail.spineAnswerDeviations));
   });
 });

@@ -37,10 +37,10 @@ afterEach(() => {
   FgmStatus.maxAnswerAge = DEFAULT_MAX_ANSWER_AGE;
 });
 
-/** Mounts 9990000018 with the page's clock a minute after Spine's timestamp, the gateway answering `body` (200); resolves once it has answered. */
-async function answeredWith(body: unknown) {
+/** Mounts 9990000018 with the page's clock a minute after Spine's timestamp, the gateway answering `body` (`httpStatus`, 200 unless said); resolves once it has answered. */
+async function answeredWith(body: unknown, httpStatus = 200) {
   await clockAt(SPINE_TIME, SPINE + 60_000);
-  await answerWith(200, body);
+  await answerWith(httpStatus, body);
   const mounted = await mount({ nhs: '9990000018', born: '2014-03-02' });
   await mounted.outcome;
   await mounted.el.updateComplete;
@@ -49,7 +49,8 @@ async function answeredWith(body: unknown) {
 
 describe('<fgm-status> answer checks', () => {
   // Each is one field (or the whole body) as the element must not believe it.
-  const refused: [string, unknown][] = [
+  // A third item is the HTTP status it comes with, 200 unless said.
+  const refused: [string, unknown, number?][] = [
     ['status not one of the known values ("Indicator")', indicator({ status: 'Indicator' })],
     ['status missing', indicator({ status: undefined })],
     ['nhsNumber of another patient (FGMISQR003)', indicator({ nhsNumber: '9990000026' })],
@@ -61,6 +62,14 @@ describe('<fgm-status> answer checks', () => {
     ['assessmentDate 10/12/2019, not YYYY-MM-DD', indicator({ assessmentDate: '10/12/2019' })],
     ['assessmentDate with a time but no zone', indicator({ assessmentDate: '2019-12-10T09:30:00' })],
     ['assessmentDate with an hour 25', indicator({ assessmentDate: '2019-12-10T25:00:00Z' })],
+    // The gateway sends Spine's dateTime as its UK day: a dateTime is not its answer, and its date could be a day out.
+    ['assessmentDate a dateTime, not the UK day the gateway sends', indicator({ assessmentDate: '2019-12-10T09:30:00+00:00' })],
+    ['assessmentDate a dateTime whose written date is the UK day after', indicator({ assessmentDate: '2019-12-10T23:30:00-05:00' })],
+    // Not after the day of Spine's timestamp (1 July 2026, in UTC and in the UK), at the date's own precision.
+    ['assessmentDate 2099-01-01, after Spine\'s timestamp', indicator({ assessmentDate: '2099-01-01' })],
+    ['assessmentDate the day after Spine\'s timestamp', indicator({ assessmentDate: '2026-07-02' })],
+    ['assessmentDate a month (2026-08) after Spine\'s timestamp', indicator({ assessmentDate: '2026-08' })],
+    ['assessmentDate a year (2027) after Spine\'s timestamp', indicator({ assessmentDate: '2027' })],
     ['assessmentDate null', indicator({ assessmentDate: null })],
     ['assessmentDate as a JSON number', indicator({ assessmentDate: 20191210 })],
     ['checkedAt "yesterday"', indicator({ checkedAt: 'yesterday' })],
@@ -80,11 +89,19 @@ describe('<fgm-status> answer checks', () => {
     ['a body that is JSON null', null],
     ['a no-record answer for another patient', indicator({ status: 'no-record', nhsNumber: '9990000026', assessmentDate: null })],
     ['a no-record answer whose checkedAt is "soon"', indicator({ status: 'no-record', assessmentDate: null, checkedAt: 'soon' })],
+    // Status, HTTP status and codes as the FGM-IS table pairs them: 200 SUCCESS SMSP-0000, 404 NO_RECORD_FOUND FGM-0001.
+    ['an indicator with HTTP status 500', indicator(), 500],
+    ['an indicator with HTTP status 404', indicator(), 404],
+    ['an indicator whose code is NO_RECORD_FOUND (FGM-0001)', indicator({ code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001' })],
+    ['an indicator whose code is NO_RECORD_FOUND, its smspCode SMSP-0000', indicator({ code: 'NO_RECORD_FOUND' })],
+    ['an indicator whose smspCode is FGM-0001, its code SUCCESS', indicator({ smspCode: 'FGM-0001' })],
+    ['a no-record answer with HTTP status 200 and code SUCCESS', indicator({ status: 'no-record', assessmentDate: null })],
+    ['a no-record answer with HTTP status 200', indicator({ status: 'no-record', assessmentDate: null, code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001' })],
   ];
-  for (const [what, body] of refused) {
+  for (const [what, body, httpStatus = 200] of refused) {
     it(`MSCA-FGMRISQR-04 GATEWAY_BAD_RESPONSE and nothing shown for ${what}`, async () => {
-      const { el, seen } = await answeredWith(body);
-      expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_BAD_RESPONSE', httpStatus: 200 }]);
+      const { el, seen } = await answeredWith(body, httpStatus);
+      expect(seen.errors).to.deep.equal([{ code: 'GATEWAY_BAD_RESPONSE', httpStatus }]);
       expect(seen.changes).to.deep.equal([{ status: 'error', nhsNumber: '9990000018' }]);
       expect(isEmpty(el)).to.equal(true);
       expect(text(el)).to.equal('');
@@ -94,16 +111,15 @@ describe('<fgm-status> answer checks', () => {
   // What the widget API may carry and must still be shown: refusing it would hide a real indicator.
   const shown: [string, Record<string, unknown>, string, string][] = [
     ['the answer as the gateway writes it', {}, '10/12/2019', '1/07/2026 14:14:15'],
-    ['an assessment date that is a FHIR dateTime (Flag.period.start)', { assessmentDate: '2019-12-10T09:30:00+00:00' }, '10/12/2019', '1/07/2026 14:14:15'],
     ['a timestamp with an offset and no fraction', { checkedAt: '2026-07-01T14:14:15+01:00' }, '10/12/2019', '1/07/2026 14:14:15'],
     ['a timestamp to the microsecond', { checkedAt: '2026-07-01T13:14:15.123456Z' }, '10/12/2019', '1/07/2026 14:14:15'],
+    ['an assessment on the day of Spine\'s timestamp', { assessmentDate: '2026-07-01' }, '1/07/2026', '1/07/2026 14:14:15'],
     // 00:30 BST on 1 July is 23:30 UTC on 30 June: the assessment that day is not "after" it.
     ['an assessment on the UK day of a timestamp written in UTC the day before', { assessmentDate: '2026-07-01', checkedAt: '2026-06-30T23:30:00Z' }, '1/07/2026', '1/07/2026 00:30:00'],
-    // Whether a date is plausible is the gateway's safety core's call (it knows Spine's clock): the
-    // element checks form only, so these are shown, never hidden on the browser's calendar.
-    ['an assessment date in the future (2099-01-01)', { assessmentDate: '2099-01-01' }, '1/01/2099', '1/07/2026 14:14:15'],
-    ['an assessment date the UK day after Spine\'s timestamp', { assessmentDate: '2026-07-02' }, '2/07/2026', '1/07/2026 14:14:15'],
-    ['an assessment dateTime written with an offset east of the UK, its date the UK day after', { assessmentDate: '2026-07-02T00:30:00+02:00', checkedAt: '2026-07-01T22:45:00Z' }, '2/07/2026', '1/07/2026 23:45:00'],
+    // 00:30 on 1 July at +02:00 is 23:30 BST on 30 June: a date-only assessment on the date Spine
+    // wrote is not after it (the gateway's safety core bounds it by the later of the two, as here).
+    ['an assessment on the date Spine wrote a timestamp east of the UK, the UK day before', { assessmentDate: '2026-07-01', checkedAt: '2026-07-01T00:30:00+02:00' }, '1/07/2026', '30/06/2026 23:30:00'],
+    ['an assessment month of Spine\'s timestamp (2026-07)', { assessmentDate: '2026-07' }, '07/2026', '1/07/2026 14:14:15'],
     // SMSP-VAL-004: a DSTU2 date may be partial; the gateway passes Spine's year or month as written.
     ['an assessment date of a month only (2015-02, a partial DSTU2 date)', { assessmentDate: '2015-02' }, '02/2015', '1/07/2026 14:14:15'],
     ['an assessment date of a year only (2015)', { assessmentDate: '2015' }, '2015', '1/07/2026 14:14:15'],
@@ -276,6 +292,53 @@ describe('<fgm-status> 24 hours after Spine\'s timestamp', () => {
     c.moveTo(arrived + 24 * HOUR);
     await el.updateComplete;
     expect(isEmpty(el)).to.equal(true);
+  });
+});
+
+// The gateway lets Spine's timestamp be at most spine.answerTimestamp.maxAheadSeconds ahead of its
+// clock (5 minutes by default, an hour at most): one further ahead of the answer's Date is not an
+// answer the gateway gave.
+describe('<fgm-status> Spine\'s timestamp ahead of the gateway\'s clock', () => {
+  /** Mounts 9990000018 and resolves with what it showed and told once the gateway has answered. */
+  async function answered() {
+    const mounted = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    await mounted.outcome;
+    await mounted.el.updateComplete;
+    return mounted;
+  }
+  const refusal = { code: 'GATEWAY_BAD_RESPONSE', httpStatus: 200, messageId: 'msg-18' };
+
+  it('MSCA-FGMRISQR-04 MSCA-FGMRISQR-06 a checkedAt of 2099-01-01 is GATEWAY_BAD_RESPONSE, never shown as "Checked with Spine 1 January 2099"', async () => {
+    await clockAt(SPINE_TIME);
+    await answerWith(200, indicator({ checkedAt: '2099-01-01T00:00:00Z' }));
+    const { el, seen } = await answered();
+    expect(seen.errors).to.deep.equal([refusal]);
+    expect(seen.changes).to.deep.equal([{ status: 'error', nhsNumber: '9990000018', messageId: 'msg-18' }]);
+    expect(isEmpty(el)).to.equal(true);
+    expect(text(el)).to.equal('');
+  });
+
+  it('MSCA-FGMRISQR-04 MSCA-FGMRISQR-06 a checkedAt an hour and a second ahead of the gateway\'s Date (the widest maxAheadSeconds, and Date\'s resolution) is shown; a second further, GATEWAY_BAD_RESPONSE and nothing shown', async () => {
+    await clockAt(SPINE_TIME, SPINE - HOUR, -HOUR - 1000);
+    const near = await answered();
+    expect(near.seen.errors).to.deep.equal([]);
+    expect(near.el.shadowRoot!.querySelector(`time[datetime="${SPINE_TIME}"]`)).to.exist;
+    await clockAt(SPINE_TIME, SPINE - HOUR, -HOUR - 2000);
+    const far = await answered();
+    expect(far.seen.errors).to.deep.equal([refusal]);
+    expect(isEmpty(far.el)).to.equal(true);
+  });
+
+  it('MSCA-FGMRISQR-04 with no Date header a checkedAt over an hour ahead of the browser\'s clock is GATEWAY_BAD_RESPONSE; half an hour ahead, shown', async () => {
+    await clockAt(SPINE_TIME, SPINE - 2 * HOUR);
+    await answerWith(200, indicator(), { Date: null });
+    const far = await answered();
+    expect(far.seen.errors).to.deep.equal([refusal]);
+    expect(isEmpty(far.el)).to.equal(true);
+    await clockAt(SPINE_TIME, SPINE - HOUR / 2);
+    const near = await answered();
+    expect(near.seen.errors).to.deep.equal([]);
+    expect(near.el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
   });
 });
 

@@ -254,6 +254,43 @@ describe('<fgm-status> the wall clock and the same patient', () => {
     expect(await requests()).to.equal(1);
     expect(seen.changes.length).to.equal(1);
   });
+  it('MSCA-FGMRISQR-07 a refresh that confirms the same indicator leaves the alert\'s text untouched: a live region announces what changes, so nothing is said again', async () => {
+    await clockAt(SPINE_TIME, SPINE);
+    const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
+    expect((await outcome).status).to.equal('indicator');
+    await el.updateComplete;
+    const shown = alert(el);
+    const records: MutationRecord[] = [];
+    const written = new MutationObserver((r) => records.push(...r));
+    written.observe(el.shadowRoot!, { subtree: true, childList: true, characterData: true });
+    el.refresh();
+    while (seen.changes.length < 2) await frame();
+    await el.updateComplete;
+    expect(seen.changes[1]).to.deep.equal(seen.changes[0], 'the same answer');
+    expect(alert(el) === shown, 'the same alert, still up').to.equal(true);
+    written.disconnect();
+    expect(records.concat(written.takeRecords()).length).to.equal(0, 'no text or node written');
+  });
+});
+
+describe('<fgm-status> on a strict host page', () => {
+  it('MSCA-FGMRISQR-01 shows the indicator on a page that enforces Trusted Types and allows no policy: the alert is built without an HTML sink', async () => {
+    const frame = document.createElement('iframe');
+    frame.src = '/__double/csp.html?trusted-types';
+    document.body.append(frame);
+    try {
+      await new Promise((r) => frame.addEventListener('load', r, { once: true }));
+      const w = frame.contentWindow as unknown as { violations: string[]; outcome?: string; document: Document };
+      while (!w.outcome) await new Promise((r) => requestAnimationFrame(r));
+      const el = w.document.querySelector('fgm-status')!;
+      await el.updateComplete;
+      expect(w.outcome).to.equal('indicator');
+      expect(el.shadowRoot!.querySelector('[role="alert"]')).to.exist;
+      expect(w.violations).to.deep.equal([]);
+    } finally {
+      frame.remove();
+    }
+  });
 });
 
 describe('<fgm-status> layout and heading', () => {

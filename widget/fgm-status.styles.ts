@@ -7,7 +7,7 @@
  * through the --fgm-* custom properties and ::part(); the element renders nothing and takes no
  * space unless an indicator exists.
  */
-import { unsafeCSS } from 'lit';
+import { unsafeCSS } from '@lit/reactive-element';
 
 /**
  * Lit's css tag less the check it makes on interpolated values (about 100 bytes of the budget):

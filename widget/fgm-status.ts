@@ -3,7 +3,7 @@
  * `<fgm-status>`: shows a child's NHS Spine FGM-IS indicator inside the record a clinician is
  * already looking at, and nothing at all otherwise (MSCA-FGMRISQR-01/03).
  */
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
 import { formatDate, formatDateTime, formatNhsNumber, isIsoDate, isUnder18, isValidNhsNumber, longDate, longDateTime, ukToday } from './format.ts';
 import { queryFgmStatus } from './gateway-client.ts';
 import { styles } from './fgm-status.styles.ts';
@@ -18,6 +18,12 @@ const FLOOR = 60_000;
 const RETRY = [5e3, 15e3, 6e4, 3e5];
 /** A gateway or tokenProvider that has not answered in 30 s is given up on (GATEWAY_UNREACHABLE / NO_SESSION_TOKEN). */
 const DEADLINE = 30_000;
+/**
+ * How far Spine's timestamp may be ahead of the gateway's `Date`: an hour, the most the gateway's
+ * `spine.answerTimestamp.maxAheadSeconds` allows (default 5 minutes), and a second for `Date`'s
+ * resolution. Tighter would hide real indicators from a gateway configured wider.
+ */
+const AHEAD = 3_601_000;
 /** FgmStatus.maxAnswerAge, kept out of the class so the manifest lists only the accessor. */
 let maxAge = DAY;
 
@@ -62,7 +68,7 @@ interface Indicator {
  * @cssproperty --fgm-text-color - Text colour.
  * @cssproperty --fgm-font-family - Font family (inherits by default).
  */
-export class FgmStatus extends LitElement {
+export class FgmStatus extends ReactiveElement {
   static override styles = styles;
   static version = '0.1.0';
   /**
@@ -84,11 +90,11 @@ export class FgmStatus extends LitElement {
   static tokenWait = 5000;
 
   static override properties = {
-    nhsNumber: { type: String, attribute: 'nhs-number' },
-    birthDate: { type: String, attribute: 'birth-date' },
+    nhsNumber: { attribute: 'nhs-number' },
+    birthDate: { attribute: 'birth-date' },
     nhsNumberVerified: { type: Boolean, attribute: 'nhs-number-verified' },
     allowUnverified: { type: Boolean, attribute: 'allow-unverified' },
-    gateway: { type: String },
+    gateway: {},
     urid: {},
     headingLevel: { type: Number, attribute: 'heading-level' },
     token: { attribute: false },
@@ -259,10 +265,12 @@ export class FgmStatus extends LitElement {
     // Aged on ONE clock, the gateway's: its Date less Spine's timestamp, and kept for the rest of
     // maxAnswerAge from arrival, so a browser clock off by hours or days neither hides a fresh
     // answer nor keeps an old one. No readable Date (a proxy that strips it, or does not expose
-    // it): the browser's clock, never age 0. One already that old is not shown.
+    // it): the browser's clock, never age 0. One already that old is not shown, nor one from
+    // further ahead than the gateway lets Spine be (AHEAD).
     const now = Date.now();
-    const left = maxAge - Math.max(0, (Date.parse(headers.get('Date')!) || now) - Date.parse(body.checkedAt!));
-    if (left <= 0) return this.#fail(nhsNumber, { code: 'GATEWAY_BAD_RESPONSE', httpStatus, ...ids });
+    const age = (Date.parse(headers.get('Date')!) || now) - Date.parse(body.checkedAt!);
+    const left = maxAge - Math.max(0, age);
+    if (left <= 0 || age < -AHEAD) return this.#fail(nhsNumber, { code: 'GATEWAY_BAD_RESPONSE', httpStatus, ...ids });
     this._indicator = { nhsNumber, assessmentDate: body.assessmentDate!, checkedAt: body.checkedAt! };
     this.#expiresAt = now + left;
     clearTimeout(this.#expiry);
@@ -293,34 +301,61 @@ export class FgmStatus extends LitElement {
     this.dispatchEvent(new CustomEvent('fgm-status-error', { detail, bubbles: true, composed: true }));
   }
 
-  protected override render() {
+  /** The alert, built on first showing and kept, so a refresh changes its text in place. */
+  #card: Element | undefined;
+  /** Its parts that vary: the heading, the NHS number, the assessment's <time>, the check's label and <time>. */
+  #parts: Element[] = [];
+
+  /**
+   * Shows the indicator, or nothing. Built with DOM calls, not parsed markup: no HTML sink, so a
+   * page that enforces Trusted Types needs no policy for it, and no value is ever read as markup.
+   * Only text that changed is written: a live region announces what changes.
+   */
+  protected override update(changed: PropertyValues<this>) {
+    super.update(changed);
     const i = this._indicator;
-    if (!i) return nothing;
+    if (!i) return this.#card?.remove();
     // The NHS.UK 10 warning card; the heading is inside the alert region so it is announced with it.
     // role=heading with aria-level lets the host choose the level a real <hN> would fix.
-    return html`<div part="base" class="card" role="alert">
-      <div role="heading" aria-level=${/^[1-6]$/.test(this.headingLevel + '') ? this.headingLevel : 3} part="heading" class="h"><span class="vh">Important: </span>FGM risk indicator</div>
-      <div part="body">
-        <p>
-          An FGM Information Sharing (FGM IS) indicator means this child is considered at potential risk of female
-          genital mutilation. Consider any appropriate safeguarding action under your local procedures.
-        </p>
-        <dl>
-          <dt>NHS number</dt>
-          <dd>${formatNhsNumber(i.nhsNumber)}</dd>
-          <dt>Assessment date</dt>
-          <dd>
-            <time datetime=${i.assessmentDate.slice(0, 10)}><span aria-hidden="true">${formatDate(i.assessmentDate)}</span><span class="vh">${longDate(i.assessmentDate)}</span></time>
-          </dd>
-          <dt>${i.unconfirmed ? 'Last confirmed by Spine (could not check again)' : 'Checked with Spine'}</dt>
-          <dd>
-            <time datetime=${i.checkedAt}><span aria-hidden="true">${formatDateTime(i.checkedAt)}</span><span class="vh">${longDateTime(i.checkedAt)}</span></time>
-          </dd>
-          <dt>Source</dt>
-          <dd>NHS Spine FGM-IS</dd>
-        </dl>
-      </div>
-    </div>`;
+    const p = this.#parts;
+    this.#card ??= h('div', { part: 'base', class: 'card', role: 'alert' },
+      (p[0] = h('div', { role: 'heading', part: 'heading', class: 'h' }, h('span', { class: 'vh' }, 'Important: '), 'FGM risk indicator')),
+      h('div', { part: 'body' },
+        h('p', {}, 'An FGM Information Sharing (FGM IS) indicator means this child is considered at potential risk of female genital mutilation. Consider any appropriate safeguarding action under your local procedures.'),
+        // A space between label and value, as the markup had: the text reads "NHS number 999 000 0018".
+        h('dl', {},
+          h('dt', {}, 'NHS number'), ' ', (p[1] = h('dd')), ' ',
+          h('dt', {}, 'Assessment date'), ' ', h('dd', {}, (p[2] = time())), ' ',
+          (p[3] = h('dt')), ' ', h('dd', {}, (p[4] = time())), ' ',
+          h('dt', {}, 'Source'), ' ', h('dd', {}, 'NHS Spine FGM-IS'))));
+    p[0]!.setAttribute('aria-level', /^[1-6]$/.test(this.headingLevel + '') ? this.headingLevel + '' : '3');
+    put(p[1]!, formatNhsNumber(i.nhsNumber));
+    put(p[2]!, i.assessmentDate, formatDate(i.assessmentDate), longDate(i.assessmentDate));
+    put(p[3]!, i.unconfirmed ? 'Last confirmed by Spine (could not check again)' : 'Checked with Spine');
+    put(p[4]!, i.checkedAt, formatDateTime(i.checkedAt), longDateTime(i.checkedAt));
+    if (this.#card.parentNode != this.renderRoot) this.renderRoot.append(this.#card);
+  }
+}
+
+/** An element with attributes and children; a string child is a text node, never markup. */
+function h(tag: string, attributes: Record<string, string> = {}, ...children: (Node | string)[]): Element {
+  const e = document.createElement(tag);
+  for (const a in attributes) e.setAttribute(a, attributes[a]!);
+  e.append(...children);
+  return e;
+}
+
+/** A date or instant: its machine-readable datetime, shown short to the eye and long to a screen reader. */
+const time = () => h('time', {}, h('span', { 'aria-hidden': 'true' }), h('span', { class: 'vh' }));
+
+/** Text into `e`, or a <time>'s datetime and its two forms; only what differs is written. */
+function put(e: Element, text: string, short?: string, long?: string) {
+  if (short == null) {
+    if (e.textContent != text) e.textContent = text;
+  } else {
+    e.setAttribute('datetime', text);
+    put(e.firstChild as Element, short);
+    put(e.lastChild as Element, long!);
   }
 }
 

@@ -11,7 +11,7 @@ const UK = 'Europe/London';
 const fmt = (options: Intl.DateTimeFormatOptions) => new Intl.DateTimeFormat('en-GB', options);
 const datePart = (value: string) => /^\d{4}-\d{2}-\d{2}/.exec(value)?.[0];
 
-/** `YYYY-MM-DD` (or the date part of a dateTime) as `D/MM/YYYY`; the calendar date is kept as Spine wrote it. */
+/** `YYYY-MM-DD` as `D/MM/YYYY`, the calendar date as the gateway gives it. */
 export function formatDate(value: string): string {
   const d = datePart(value);
   // A partial date (a year, or a month) as MM/YYYY or YYYY.

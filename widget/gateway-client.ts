@@ -6,7 +6,7 @@
  */
 
 import type { StatusBody } from './rules/status-body.ts';
-import { isIsoDate } from './rules/age.ts';
+import { isIsoDate, ukToday } from './rules/age.ts';
 
 export type { StatusBody };
 
@@ -26,31 +26,39 @@ export interface StatusQuery {
   signal: AbortSignal;
 }
 
-/** A real date written YYYY-MM-DD, alone or with a time of day and a zone: a FHIR dateTime with a full date. */
-const isDateTime = (v: unknown): v is string =>
-  typeof v == 'string' && isIsoDate(v.slice(0, 10)) && /^.{10}(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-](0\d|1[0-4]):[0-5]\d))?$/.test(v);
-/** An assessment date: a full one, or a year or month alone (a partial DSTU2 date, shown as Spine wrote it). */
-const isAssessed = (v: unknown): v is string => isDateTime(v) || /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v as string);
-/** An instant, as Spine's timestamp is: a dateTime to the second (`YYYY-MM-DDThh:mm:ss`, a fraction, a zone). */
-const isInstant = (v: unknown): v is string => isDateTime(v) && v[16] == ':';
+/**
+ * An assessment date as the gateway sends it: the UK calendar day, YYYY-MM-DD, or Spine's year or
+ * month alone (a partial DSTU2 date). Never a dateTime: the gateway maps Spine's to its UK day, so
+ * one here is not its answer, and a date read off it could be a day out.
+ */
+const isAssessed = (v: unknown): v is string => typeof v == 'string' && (isIsoDate(v) || /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v));
+/** An instant, as Spine's timestamp is: a real date and time to the second (`YYYY-MM-DDThh:mm:ss`, a fraction, a zone). */
+const isInstant = (v: unknown): v is string =>
+  typeof v == 'string' && isIsoDate(v.slice(0, 10)) && /^.{10}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/.test(v);
+/**
+ * Not after the day of Spine's timestamp `at`: the later of the date Spine wrote and the UK date, as
+ * the gateway's safety core bounds it (a date-only assessment cannot be placed in a zone). Compared
+ * as text, so a year or month is compared at its own precision: 2026-07 is not after 2026-07-01.
+ */
+const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(new Date(at))].sort()[1]!;
+/** HTTP status, code and SMSP code of an indicator and of no record (the FGM-IS client requirements' Appendix A, the gateway's vocabulary). */
+const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no-record': '404,NO_RECORD_FOUND,FGM-0001' };
 
 /**
  * An answer the element can use about `nhsNumber`: every field it shows or hands on has the form
- * the widget API promises, the assessment date is a real date (or a dateTime on one, as FHIR allows
- * for Flag.period.start), and the answer names the patient asked about. Anything else is
- * GATEWAY_BAD_RESPONSE, and nothing of it is shown. Form only: whether a date is plausible (not
- * after Spine's timestamp, say) is for the gateway's safety core, which knows Spine's clock; a
- * check here on the browser's calendar would hide real indicators.
+ * the widget API promises; an indicator or no-record answer carries the HTTP status and codes
+ * that status has, and names the patient asked about; an indicator's assessment date is a real
+ * date not after the day of Spine's timestamp. Anything else is GATEWAY_BAD_RESPONSE, and nothing
+ * of it is shown. Whether the timestamp is plausible needs the gateway's clock (the answer's
+ * `Date`): the element judges that when it ages the answer.
  */
-function isStatusBody(v: unknown, nhsNumber: string): v is StatusBody {
+function isStatusBody(v: unknown, nhsNumber: string, httpStatus: number): v is StatusBody {
   const b = v as StatusBody;
-  const { status, checkedAt: at } = b ?? {};
+  const { status, checkedAt: at, assessmentDate: day } = b ?? {};
   return typeof b?.code == 'string' && typeof b.smspCode == 'string' && typeof (b.messageId ?? '') == 'string' &&
     (status == 'error' ||
-      (b.nhsNumber === nhsNumber &&
-        (status == 'indicator'
-          ? isInstant(at) && isAssessed(b.assessmentDate)
-          : status == 'no-record' && (at == null || isInstant(at)))));
+      (b.nhsNumber === nhsNumber && [httpStatus, b.code, b.smspCode] + '' == AGREES[status] &&
+        (status == 'no-record' ? at == null || isInstant(at) : isInstant(at) && isAssessed(day) && notAfter(day, at))));
 }
 
 /** Asks the gateway about one patient. An aborted request resolves as unreachable; callers drop it. */
@@ -70,5 +78,5 @@ export async function queryFgmStatus({ gateway, token, urid, nhsNumber, birthDat
     return { code: 'GATEWAY_UNREACHABLE' };
   }
   const body: unknown = await res.json().catch(() => undefined);
-  return isStatusBody(body, nhsNumber) ? { httpStatus: res.status, body, headers: res.headers } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
+  return isStatusBody(body, nhsNumber, res.status) ? { httpStatus: res.status, body, headers: res.headers } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
 }

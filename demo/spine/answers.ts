@@ -5,7 +5,8 @@
  * with the gateway's builder, so the gateway meets answers written the way Spine writes them.
  * The variants rewrite an answer as a Spine might send it: harmless deviations the gateway must
  * still show (no meta.profile, xsi: attributes, extra elements, another order, whitespace and
- * comments) and unsafe ones it must never show (another patient, impossible dates, another code).
+ * comments) and unsafe ones it must never show (another patient, impossible dates, another code,
+ * an indicator or error where no reader looks).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -79,6 +80,14 @@ export function errorAnswer(a: Addressing, row: ErrorRow): string {
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 
+/** The Flag of an indicator answer, with its contained Patient. */
+const flagOf = (indicator: string) => /<Flag>.*?<\/Flag>/s.exec(indicator)![0];
+/** Another test patient's NHS number than the one asked about. */
+const other = (asked: string) => (asked === '9990000026' ? '9990000042' : '9990000026');
+/** An OperationOutcome of one issue carrying Spine's `code` at `severity`. */
+const outcome = (severity: string, code: string) =>
+  `<OperationOutcome><id value="${randomUUID()}"/><issue><severity value="${severity}"/><code value="not-found"/><details><coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-2-0"/><code value="${code}"/></coding></details></issue></OperationOutcome>`;
+
 /** Harmless: what the profiles would flag but FHIR allows, and the meaning is unchanged. */
 export const HARMLESS_VARIANTS = {
   /** Every `meta` left out (the profiles have it min 0). */
@@ -137,6 +146,9 @@ export const HARMLESS_VARIANTS = {
   'asid-upper-case': (xml: string) => xml.replace(/urn:nhs:addressing:asid:/g, 'URN:NHS:ADDRESSING:ASID:'),
   /** The NHS-number system with its scheme and host in capitals and a trailing slash (RFC 3986: the same system). */
   'nhs-number-system-case': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'HTTP://FHIR.NHS.NET/Id/nhs-number/'),
+  /** Spine's timestamp and a dateTime assessment with ten fraction digits (DSTU2 bounds none: `(\.[0-9]+)?`). */
+  'long-fraction': (xml: string) =>
+    xml.replace(/(<timestamp value="[^"]*\.\d{3})Z"/, '$10000000Z"').replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00.1234567891Z"'),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
   'large-narrative': (xml: string) =>
     xml.replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`),
@@ -174,7 +186,36 @@ export const UNSAFE_VARIANTS = {
   /** A second NHS number, of another child, under the NHS England system. */
   'other-patient-new-system': (xml: string, asked: string) =>
     put(xml, '</identifier></Patient>', `</identifier><identifier><system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),
+  /** Beside the indicator for the child asked about, an unreferenced Patient entry of another child (DSTU2 NHS-number system). */
+  'other-patient-entry': (xml: string, asked: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><Patient><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient></resource></entry></Bundle>`,
+    ),
+  /** Beside the indicator, a second contained Patient of another child, which the Flag's subject does not reference. */
+  'other-patient-contained': (xml: string, asked: string) =>
+    put(xml, '</contained>', `</contained><contained><Patient><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></contained>`),
+  /** Beside the indicator, an entry whose resource holds Spine's NO_RECORD_FOUND error and a Basic. */
+  'error-outcome-entry': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('error', 'NO_RECORD_FOUND')}<Basic/></resource></entry></Bundle>`),
+  /** Beside the indicator, an entry whose resource holds a second MessageHeader and a Basic. */
+  'second-header-entry': (xml: string) =>
+    put(xml, '</Bundle>', `<entry><resource><MessageHeader><id value="${randomUUID()}"/><event><system value="http://fhir.nhs.net/ValueSet/message-event-2-0"/><code value="urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0"/></event></MessageHeader><Basic/></resource></entry></Bundle>`),
+  /** Beside the indicator, a warning that carries Spine's own NO_RECORD_FOUND: Spine contradicting itself. */
+  'note-with-spine-code': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND')}</resource></entry></Bundle>`),
+} as const;
+
+/**
+ * Spine's NO_RECORD_FOUND answer (HTTP 404) hiding the FGM Flag for the child asked about where a
+ * reader of one resource per entry does not look: the gateway must refuse it, never say "no record".
+ */
+export const HIDING_VARIANTS = {
+  /** The Flag contained in the OperationOutcome. */
+  'no-record-contained-flag': (noRecord: string, indicator: string) => put(noRecord, '<issue>', `<contained>${flagOf(indicator)}</contained><issue>`),
+  /** The Flag in one more entry, whose resource also holds a Basic. */
+  'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
 } as const;
 
 export type HarmlessVariant = keyof typeof HARMLESS_VARIANTS;
 export type UnsafeVariant = keyof typeof UNSAFE_VARIANTS;
+export type HidingVariant = keyof typeof HIDING_VARIANTS;

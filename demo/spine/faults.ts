@@ -5,9 +5,10 @@
  * `SPINE_SIM_FAULT` at start) or per test patient (`patients.json`).
  */
 import { z } from 'zod';
-import { HARMLESS_VARIANTS, UNSAFE_VARIANTS, type HarmlessVariant, type UnsafeVariant } from './answers.ts';
+import { HARMLESS_VARIANTS, HIDING_VARIANTS, UNSAFE_VARIANTS, type HarmlessVariant, type HidingVariant, type UnsafeVariant } from './answers.ts';
 
 const HARMLESS = Object.keys(HARMLESS_VARIANTS) as [HarmlessVariant, ...HarmlessVariant[]];
+const HIDING = Object.keys(HIDING_VARIANTS) as [HidingVariant, ...HidingVariant[]];
 /** `invalid-flag` (status inactive) is listed above with the older modes. */
 const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k !== 'invalid-flag') as [UnsafeVariant, ...UnsafeVariant[]];
 
@@ -45,15 +46,20 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   /**
    * The normal answer (indicator or error) with a harmless deviation the gateway must still use:
    * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments),
-   * leap-second-timestamp, and the forms Spine or a proxy may write (whitespace, partial dates, …).
+   * leap-second-timestamp, long-fraction, and the forms Spine or a proxy may write (whitespace, partial dates, …).
    */
   ...HARMLESS.map((k) => z.object({ kind: z.literal(k) })),
   /**
    * HTTP 200 with an indicator for the NHS number asked about, made unsafe: other-patient,
    * impossible-date (2023-02-30), date-after-timestamp, timestamp-ahead (1 day), timestamp-behind
-   * (3 days), other-risk-code, not-our-request (response.identifier), wrong-event.
+   * (3 days), other-risk-code, not-our-request (response.identifier), wrong-event, other-patient-entry
+   * (an unreferenced Patient entry of another child beside ours), other-patient-contained, and what
+   * the safety core does not read: error-outcome-entry, second-header-entry (an entry holding two
+   * resources), note-with-spine-code (a warning carrying NO_RECORD_FOUND).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
+  /** HTTP 404 NO_RECORD_FOUND with the indicator's Flag where no reader looks: no-record-contained-flag, no-record-flag-entry. */
+  ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);
 export type Fault = z.infer<typeof FaultSchema>;
 
@@ -65,6 +71,6 @@ export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
   // A media type has no colon: everything after the first one is the type.
   const parsed = FaultSchema.safeParse(kind === 'delay' ? { kind, ms: Number(arg) } : kind === 'content-type' ? { kind, type: text.trim().slice(kind.length + 1) } : { kind });
-  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE].join(', ')})`);
+  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`);
   return parsed.data;
 }

@@ -19,7 +19,7 @@ import { isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { errorAnswer, HARMLESS_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow } from './answers.ts';
+import { errorAnswer, HARMLESS_VARIANTS, HIDING_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow, type HidingVariant } from './answers.ts';
 import type { Fault } from './faults.ts';
 import { loadPatients, type Patient } from './patients.ts';
 import { readRequest, type SimRequest } from './read-request.ts';
@@ -207,7 +207,12 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         if (Object.hasOwn(HARMLESS_VARIANTS, f.kind)) return send(res, a.status, HARMLESS_VARIANTS[f.kind as keyof typeof HARMLESS_VARIANTS](a.xml));
         // An unsafe variant of an indicator for the NHS number asked about, whatever the patient file says.
         const asked = request?.nhsNumber ?? '0';
-        const flag = indicatorAnswer(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), asked, patientDate ?? '2020-01-01');
+        const to = addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName);
+        const flag = indicatorAnswer(to, asked, patientDate ?? '2020-01-01');
+        if (Object.hasOwn(HIDING_VARIANTS, f.kind)) {
+          const none = error(to, 'NO_RECORD_FOUND');
+          return send(res, none.status, HIDING_VARIANTS[f.kind as HidingVariant](none.xml, flag));
+        }
         return send(res, 200, UNSAFE_VARIANTS[f.kind as keyof typeof UNSAFE_VARIANTS](flag, asked));
       }
     }

@@ -40,6 +40,12 @@ export interface AuditEvent {
   /** JSON for the other event types: an audit query's parameters, a configuration hash. */
   detail?: string | null;
   /**
+   * JSON of what Spine's answer looked like (deviations transformed, or why it was refused): never
+   * stored in clear, but sealed into `detail` with the outcome's salt, so it is erased with the
+   * outcome (sealed-detail.ts).
+   */
+  spineDetail?: string | null;
+  /**
    * The UK date (YYYY-MM-DD) from which this record's outcome must be gone (FGMISQR009): the
    * patient's 18th birthday where the request gave her birth date, else the query's date plus
    * `audit.outcomeRetentionDays`. Null for events that hold nothing about a child.

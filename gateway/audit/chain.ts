@@ -19,6 +19,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AuditEvent } from './audit-event.ts';
 import { canonicalValue } from './canonical.ts';
+import { seal, SEALED_KEY } from './sealed-detail.ts';
 
 /** The event's columns in their one canonical order (the table's, the CSV export's, the version 1 hash's). */
 export const AUDIT_COLUMNS = [
@@ -59,12 +60,17 @@ export function outcomeDigest(key: Buffer, seq: number, salt: string, outcomeCod
 /** The column values of a stored row, in version 1 order. */
 export const rowValues = (row: AuditRow) => AUDIT_COLUMNS.map((c) => row[c]);
 
-/** Builds record `head.seq + 1` from `event`: canonical values, a fresh salt, the outcome digest and the hash. */
+/** Builds record `head.seq + 1` from `event`: canonical values, a fresh salt, Spine's detail sealed with it, the outcome digest and the hash. */
 export function chainRecord(key: Buffer, head: { seq: number; hash: string }, event: AuditEvent): AuditRow {
   const seq = head.seq + 1;
   const row = { seq } as Record<string, string | number | null>;
   for (const c of AUDIT_COLUMNS) row[c] = canonicalValue(c === 'answeredBySpine' ? (event.answeredBySpine ? 1 : 0) : (event[c] ?? null));
   row.outcomeSalt = randomBytes(16).toString('hex');
+  // What Spine's answer looked like is sealed with the salt, so erasing the salt erases it (sealed-detail.ts).
+  if (event.spineDetail) {
+    const other = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : {};
+    row.detail = canonicalValue(JSON.stringify({ ...other, [SEALED_KEY]: seal(key, seq, row.outcomeSalt, String(canonicalValue(event.spineDetail))) }));
+  }
   row.outcomeDigest = outcomeDigest(key, seq, row.outcomeSalt, row.outcomeCode!, row.httpStatus!);
   row.outcomeEraseOn = canonicalValue(event.outcomeEraseOn ?? null);
   row.prevHash = head.hash;

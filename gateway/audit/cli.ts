@@ -104,8 +104,12 @@ async function main(argv: string[]): Promise<number> {
     case 'erase-outcomes': {
       // The hourly task's run, by hand: the store, the archives, and the erasure's own record.
       const trail = await openAuditTrail(config, hmacKey());
+      // On PostgreSQL, as the gateway's role but without its pool's 5 s query deadline: a backlog takes as long as it takes, and the operator is watching.
+      const postgres = config.audit.postgresUrl ? await import('./postgres-store.ts') : undefined;
+      const pool = postgres?.ownerPostgresPool(config.audit.postgresUrl!);
+      const eraseStore: Parameters<typeof eraseDueOutcomes>[0]['eraseStore'] = pool ? (today, plan) => postgres!.eraseOutcomesPostgres(pool, hmacKey(), today, plan) : (today, plan) => trail.eraseOutcomes(today, plan);
       try {
-        const run = await eraseDueOutcomes({ eraseStore: (today, plan) => trail.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
+        const run = await eraseDueOutcomes({ eraseStore, archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
         if (config.audit.postgresUrl && values['owner-url']) {
           // The cleared values leave PostgreSQL's pages only when the owner vacuums (README, "Erasure of outcomes").
@@ -115,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
           console.log('vacuumed audit_event: the erased values left its pages');
         }
       } finally {
+        await pool?.end();
         await trail.close();
       }
       return 0;

@@ -4,7 +4,8 @@
  * date, and which records — as seq ranges, never whose. Verify (erasure-coverage.ts) requires
  * every cleared outcome to be covered by one of these, dated on or after its erasure date, so an
  * outcome cleared early stays detectable after its date has passed. The stores append it in the
- * same transaction that clears the outcomes (sqlite-store.ts, postgres-store.ts).
+ * same transaction that clears the outcomes (sqlite-store.ts; on PostgreSQL the erasure function
+ * itself appends it, postgres-erase.ts).
  */
 import type { AuditEvent } from './audit-event.ts';
 

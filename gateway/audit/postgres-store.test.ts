@@ -110,7 +110,7 @@ describe('PostgreSQL audit store', () => {
     await owner.end();
     const fresh = await testDatabase();
     try {
-      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 4 and this role cannot upgrade it.*cli\.js migrate-postgres/);
+      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 5 and this role cannot upgrade it.*cli\.js migrate-postgres/);
     } finally {
       await fresh.drop();
     }

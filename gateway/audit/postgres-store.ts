@@ -13,7 +13,8 @@
  * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
  * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
  *   the gateway's role is granted INSERT and SELECT only, plus EXECUTE on `audit_erase_outcomes`,
- *   which clears only outcomes whose erasure date has come (FGMISQR009), and loses TEMP (a temp
+ *   which clears only outcomes whose erasure date has come and only with the run's own record
+ *   (FGMISQR009, postgres-erase.ts), and loses TEMP (a temp
  *   table could shadow a name in a function running as the owner); retention's
  *   `audit_retain` is the owner's alone (see README, "Running it highly available").
  * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`node dist/gateway/audit/cli.js
@@ -23,8 +24,8 @@ import pg from 'pg';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
-import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';
 import { commitGroup } from './group-commit.ts';
+import { CHAIN_LOCK, eraseFunctionMigration, eraseOutcomesPostgres } from './postgres-erase.ts';
 import type { AuditSearch, Throughput, ThroughputScope } from './sqlite-store.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
 
@@ -32,7 +33,7 @@ import { ukDayBounds, ukPeak } from './uk-day.ts';
 const COLUMNS = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'] as const;
 const q = (c: string) => `"${c}"`;
 
-/** The columns search finds records by, with their indexes' names; each is indexed by its first INDEXED_PREFIX characters (migration 4). */
+/** The columns search finds records by, with their indexes' names; each is indexed by its first INDEXED_PREFIX characters (migration 5). */
 const SEARCHED = [['audit_event_user', 'userId'], ['audit_event_patient', 'nhsNumber'], ['audit_event_client_message', 'clientMessageId'], ['audit_event_spine_message', 'spineMessageId'], ['audit_event_request', 'requestId']] as const;
 const INDEXED_PREFIX = 200;
 /** `column = value` through its prefix index: the index finds the prefix, the comparison the whole value. */
@@ -175,13 +176,15 @@ END $$;
 REVOKE ALL ON FUNCTION ${s}.audit_retain(BIGINT) FROM PUBLIC;
 `,
   },
+  // The erasure function takes the run's record and appends it itself (postgres-erase.ts).
+  { version: 4, sql: eraseFunctionMigration },
   {
     // A B-tree index entry holds the value itself, and PostgreSQL refuses one over about 2.7 KB
     // (54000): one long, uncompressible identifier failed its INSERT. The searched columns are
     // indexed by their first INDEXED_PREFIX characters (at most 800 bytes), so no value the store
     // accepts can fail an index; search compares the prefix (the index) and then the whole value.
     // Still B-trees, so amcheck's bt_index_check covers them (README, "Running it highly available").
-    version: 4,
+    version: 5,
     sql: `
 DROP INDEX audit_event_user, audit_event_patient, audit_event_client_message, audit_event_spine_message, audit_event_request;
 ${SEARCHED.map(([name, column]) => `CREATE INDEX ${name} ON audit_event (left(${q(column)}, ${INDEXED_PREFIX}));`).join('\n')}
@@ -189,9 +192,9 @@ ${SEARCHED.map(([name, column]) => `CREATE INDEX ${name} ON audit_event (left(${
   },
 ];
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+export { eraseOutcomesPostgres } from './postgres-erase.ts';
 
-// Advisory lock keys (any two constants this database uses for nothing else).
-const CHAIN_LOCK = 0x46474d01;
+// Advisory lock keys (any two constants this database uses for nothing else; CHAIN_LOCK is postgres-erase.ts's).
 const MIGRATION_LOCK = 0x46474d02;
 /** At most this many records per transaction (PostgreSQL allows 65 535 parameters per statement). */
 const MAX_BATCH = 1000;
@@ -209,10 +212,11 @@ export function postgresPool(url: string, max: number): pg.Pool {
 }
 
 /**
- * The schema owner's pool for what is run by hand from the command line — retain, VACUUM,
- * migrations, the copy from SQLite: no client query timeout, since deleting or vacuuming a year
- * of records may take longer than a request's deadline and the operator is watching (a timeout
- * would leave the operator not knowing whether it finished). Connecting still has a deadline.
+ * The pool for what is run by hand from the command line — as the schema's owner retain, VACUUM,
+ * migrations, the copy from SQLite; as the gateway's role erase-outcomes: no client query
+ * timeout, since deleting, erasing or vacuuming a year of records may take longer than a
+ * request's deadline and the operator is watching (a timeout would leave the operator not knowing
+ * whether it finished). Connecting still has a deadline.
  */
 export function ownerPostgresPool(url: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: 1, types, connectionTimeoutMillis: AUDIT_DEADLINE_MS, application_name: 'fgm-status-audit-cli' });
@@ -250,8 +254,8 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       const role = pg.escapeIdentifier(grantTo);
       await client.query(`GRANT SELECT, INSERT ON audit_event TO ${role}`);
       await client.query(`GRANT SELECT ON audit_schema_version TO ${role}`);
-      // The hourly erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record.
-      await client.query(`GRANT EXECUTE ON FUNCTION audit_erase_outcomes(TEXT) TO ${role}`);
+      // The hourly erasure (FGMISQR009) runs in the gateway; it is the role's only way to change a record, and it records itself.
+      await client.query(`GRANT EXECUTE ON FUNCTION audit_erase_outcomes(JSONB) TO ${role}`);
       // No TEMP tables, which could shadow a table name in a function running as the owner. TEMP is
       // PUBLIC's by default, so it goes from PUBLIC too (the audit database is the trail's alone); only
       // the database's owner may revoke it — otherwise PostgreSQL warns and the functions' own
@@ -523,34 +527,6 @@ export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow
     throw e;
   } finally {
     client.release();
-  }
-}
-
-/**
- * Clears the outcome of every record whose erasure date is on or before `today` (UK date),
- * through the granted function, and appends the run's `outcome-erasure` record naming them, in
- * one transaction on the chain's lock: a failure between the two rolls both back. Returns their seqs.
- */
-export async function eraseOutcomesPostgres(pool: pg.Pool, hmacKey: Buffer, today: string, plan: ErasurePlan): Promise<number[]> {
-  const client = await pool.connect();
-  if (!guarded.has(client)) client.on('error', () => {});
-  guarded.add(client);
-  let healthy = true;
-  try {
-    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`);
-    const seqs = (await client.query<{ seq: number }>('SELECT audit_erase_outcomes AS seq FROM audit_erase_outcomes($1)', [today])).rows.map((r) => r.seq).sort((a, b) => a - b);
-    if (erasesAnything(plan, seqs)) {
-      const head = (await client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1')).rows[0] ?? { seq: 0, hash: GENESIS };
-      await insertRows(client, chainRows(hmacKey, head, [erasureEvent(plan, today, seqs)]));
-    }
-    await client.query('COMMIT');
-    return seqs;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => (healthy = false));
-    healthy = false;
-    throw e;
-  } finally {
-    client.release(!healthy);
   }
 }
 

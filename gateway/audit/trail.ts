@@ -17,13 +17,14 @@ import type { ErasurePlan } from './erasure-record.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
 import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
 import { belowRetention, chainWalk, incompleteRetention, withPending, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
+import { openDetail } from './sealed-detail.ts';
 
 export interface AuditTrail {
   /** The whole chain, every retention record and its archive, every anchor, and (SQLite) the database's own integrity. */
   verify(): Promise<VerifyResult>;
   /** Cheap enough for start-up: the retention point, the newest records and the newest anchor only. */
   verifyTail(): Promise<VerifyResult>;
-  /** Never returns a record at or below the retention point (only a forgery could be there). */
+  /** Never returns a record at or below the retention point (only a forgery could be there); Spine's sealed detail is opened while its outcome is held. */
   search(q: AuditSearch): Promise<AuditRow[]>;
   /** One client's throughput at one organisation when `scope` is given, else the whole SMSP's. */
   throughput(date: string, scope?: ThroughputScope): Promise<Throughput>;
@@ -58,7 +59,7 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
   return {
     verify: async () => verifyAuditChain(db, hmacKey, options()),
     verifyTail: async () => verifyAuditTail(db, hmacKey, options()),
-    search: async (q) => searchAudit(db, searchAbove(q)),
+    search: async (q) => searchAudit(db, searchAbove(q)).map((row) => openDetail(hmacKey, row)),
     throughput: async (date, scope) => throughputOn(db, date, scope),
     head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
     eraseOutcomes: async (today, plan) => eraseOutcomesSqlite(file, hmacKey, today, plan),
@@ -113,7 +114,7 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
       const rows = (await reader.newest(TAIL_RECORDS)).filter((r) => r.seq > start.seq);
       return withPending(verifyTailRows(rows, hmacKey, start, newest, o.publicKey, newest && (await reader.hashAt(newest.seq)), o.today!), pending);
     },
-    search: (q) => reader.search(searchAbove(q)),
+    search: async (q) => (await reader.search(searchAbove(q))).map((row) => openDetail(hmacKey, row)),
     throughput: (date, scope) => reader.throughput(date, scope),
     head: async () => (await reader.newest(1))[0],
     eraseOutcomes: (today, plan) => eraseOutcomesPostgres(pool, hmacKey, today, plan),

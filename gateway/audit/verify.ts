@@ -18,7 +18,7 @@ import { ukToday } from '../../widget/rules/age.ts';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
 import { recordProblem, type AuditRow } from './chain.ts';
 import { erasureCoverage, type ErasureCoverage } from './erasure-coverage.ts';
-import { archiveContentSha256, GENESIS, retentionProblem, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
+import { archiveContentSha256, archiveLine, GENESIS, retentionProblem, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
 
 /** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
 export type VerifyResult =
@@ -89,6 +89,14 @@ export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, pr
     } catch {
       return { seq: null, reason: `its line ${i + 1} is not a readable record (archive altered)` };
     }
+  }
+  // Format 2's digest is of the parsed records (the erasure rewrites them), so the bytes are held
+  // to the one way retain and the erasure write them: a duplicated key, an escape, a blank line or
+  // CRLF would otherwise change what a reader of the file sees while the digest still matched.
+  if (r.format === 2 && text !== rows.map((row) => `${archiveLine(row)}\n`).join('')) {
+    const at = text.split('\n').findIndex((l, i) => l !== (i < rows.length ? archiveLine(rows[i]!) : ''));
+    // Every line matched: the last one lacks its newline.
+    return { seq: null, reason: `its line ${at < 0 ? rows.length : at + 1} is not written as retain writes it (archive altered)` };
   }
   const digest = r.format === 2 ? archiveContentSha256(rows) : createHash('sha256').update(text).digest('hex');
   if (digest !== r.archiveSha256) return { seq: null, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' };

@@ -37,9 +37,10 @@ function isRealDateTime(v: string): boolean {
 /** A date-time format whose values must also be real dates and times, not just look like them. */
 const dateTime = (pattern: RegExp): Format => ({ test: (v) => pattern.test(v) && isRealDateTime(v) });
 
-export const INSTANT = dateTime(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/);
+// DSTU2 puts no bound on the digits of a fraction (`(\.[0-9]+)?`): ten are as valid as three (SMSP-VAL-004).
+export const INSTANT = dateTime(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 /** A dateTime with at least a full date: the assessment date is shown as D/MM/YYYY. */
-export const FULL_DATE_TIME = dateTime(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/);
+export const FULL_DATE_TIME = dateTime(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/);
 
 /** Any DSTU2 dateTime: a full date (and time), or a partial date `YYYY` / `YYYY-MM`. */
 export const DATE_TIME: Format = { test: (v) => /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v) || FULL_DATE_TIME.test(v) };

@@ -54,8 +54,7 @@ export function accessLog({ log, paths, userKeySecret, now = () => performance.n
     const outcome = PATIENT_QUERIES.has(c.req.path) ? outcomeClass(c.res.status, code) : undefined;
     const hidden = outcome === 'answered';
     const clientId = c.get('client')?.id ?? c.get('cdsClient')?.id;
-    const author = c.get('identity')?.author;
-    const userId = author && (author.kind === 'sds' ? author.userId : author.localId);
+    const userId = c.get('callerUser');
     log({
       level: c.res.status >= 500 ? 'error' : 'info',
       msg: 'request',

@@ -52,6 +52,39 @@ describe('audit', () => {
     assert.equal(auditor.stored[0]!.outcomeEraseOn, null);
   });
 
+  it('FGMISQR009 an erasure date already past (she was 18 before she was asked about) is the query\'s own UK day, never a day verify would call overdue', async () => {
+    const stored: AuditEvent[] = [];
+    const app = unitApp(keptLines().log);
+    // 23:30 GMT on 1 December is still the 1st in the UK; 23:30 BST on 1 July is the 2nd.
+    let now = new Date('2026-12-01T23:30:00.000Z');
+    const onFailure = (c: Context<GatewayEnv>) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+    app.post('/q', audit({ sink: { record: async (e) => void stored.push(e) }, eventType: 'widget-query', log: keptLines().log, outcomeRetentionDays: 30, now: () => now, onFailure }), (c) => {
+      noteAudit(c, { nhsNumber: '9990000034', outcomeEraseOn: c.req.header('X-Erase-On')! });
+      c.set('outcomeCode', 'PATIENT_OVER_18');
+      return c.json({}, 400);
+    });
+    await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2018-05-01' } });
+    await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2026-12-01' } });
+    await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2026-12-02' } });
+    now = new Date('2026-07-01T23:30:00.000Z');
+    await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2008-07-01' } });
+    assert.deepEqual(stored.map((e) => e.outcomeEraseOn), ['2026-12-01', '2026-12-01', '2026-12-02', '2026-07-02']);
+  });
+
+  it('FGMISQR009 what Spine\'s answer looked like reaches the store as spineDetail, to be sealed with the outcome, not as detail in clear', async () => {
+    const stored: AuditEvent[] = [];
+    const app = unitApp(keptLines().log);
+    const onFailure = (c: Context<GatewayEnv>) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+    app.post('/q', audit({ sink: { record: async (e) => void stored.push(e) }, eventType: 'widget-query', log: keptLines().log, outcomeRetentionDays: 30, onFailure }), (c) => {
+      noteAudit(c, { nhsNumber: '9990000018', spineDetail: '{"spineAnswerDeviations":["Flag.period.start assessment date is a partial date"]}' });
+      c.set('outcomeCode', 'SUCCESS');
+      return c.json({});
+    });
+    await app.request('/q', { method: 'POST' });
+    assert.equal(stored[0]!.spineDetail, '{"spineAnswerDeviations":["Flag.period.start assessment date is a partial date"]}');
+    assert.ok(!String(stored[0]!.detail ?? '').includes('partial'), String(stored[0]!.detail));
+  });
+
   it('no audit, no Spine data: a failed write replaces the answer with 500 SMSP-9999, logged without patient data', async () => {
     const { app, lines, text } = audited('widget-query', true);
     const res = await app.request('/api/fgm-status', { method: 'POST' });

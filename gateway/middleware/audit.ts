@@ -10,6 +10,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
 import { eraseAfterDays } from '../audit/erasure-date.ts';
+import { ukToday } from '../../widget/rules/age.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Logger } from '../logger.ts';
 
@@ -23,6 +24,16 @@ export interface AuditOptions {
   outcomeRetentionDays: number;
   now?: () => Date;
 }
+
+/**
+ * An erasure date already past (she was 18 before she was asked about, so her outcome is
+ * PATIENT_OVER_18) is the query's own UK day: the next hourly run erases it, and verify, which
+ * allows a day's slack after the erasure date, does not report the outcome as kept meanwhile.
+ */
+const notBeforeToday = (eraseOn: string, time: Date) => {
+  const today = ukToday(time);
+  return eraseOn < today ? today : eraseOn;
+};
 
 /**
  * @example app.use('/api/fgm-status', audit({ sink, eventType: 'widget-query', log, onFailure }))
@@ -59,8 +70,9 @@ export function audit({ sink, eventType, log, onFailure, outcomeRetentionDays, n
       httpStatus: c.res.status,
       answeredBySpine: a.answeredBySpine ?? false,
       detail,
+      ...(a.spineDetail && { spineDetail: a.spineDetail }),
       // An auditor's query holds nothing Spine said about a child; every patient query's outcome has its erasure date.
-      outcomeEraseOn: eventType === 'audit-query' ? null : (a.outcomeEraseOn ?? eraseAfterDays(time, outcomeRetentionDays)),
+      outcomeEraseOn: eventType === 'audit-query' ? null : notBeforeToday(a.outcomeEraseOn ?? eraseAfterDays(time, outcomeRetentionDays), time),
     };
     try {
       await sink.record(event, sourceAddress ? { sourceAddress } : {});

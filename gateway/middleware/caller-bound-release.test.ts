@@ -12,7 +12,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
-import { callerBound, inFlightCounts, type InFlightCounts } from './caller-bound.ts';
+import { callerBound, inFlightCounts, nameUser, type InFlightCounts } from './caller-bound.ts';
 
 /** Counts that tell the test each time a request stops counting. */
 function watched(): { counts: InFlightCounts; released: () => Promise<void> } {
@@ -36,12 +36,14 @@ function watched(): { counts: InFlightCounts; released: () => Promise<void> } {
 async function server(counts: InFlightCounts) {
   let finish!: () => void;
   const rest = new Promise<void>((r) => (finish = r));
+  let reach!: () => void;
+  const reached = new Promise<void>((r) => (reach = r));
   const app = new Hono<GatewayEnv>();
   // The app's own handler turns the refusal into the vocabulary's answer; here its event is enough.
   app.onError((e, c) => (e instanceof SmspError ? c.text(e.event, 429) : c.text('unexpected', 500)));
   app.use('*', async (c, next) => {
     c.set('client', { id: 'epr' } as GatewayEnv['Variables']['client']);
-    c.set('identity', { author: { kind: 'local', localId: 'ajones' } } as GatewayEnv['Variables']['identity']);
+    if (c.req.path !== '/late') nameUser(c, 'ajones');
     await next();
   });
   app.get('/', callerBound({ counts, maxPerClient: 1, maxPerUser: 1 }), (c) => c.text('served'));
@@ -55,11 +57,18 @@ async function server(counts: InFlightCounts) {
       },
     })),
   );
+  // As the FHIR and CDS routes do, the user is named once the message is read: here after `finish()`.
+  app.get('/late', callerBound({ counts, maxPerClient: 2, maxPerUser: 1 }), async (c) => {
+    reach();
+    await rest;
+    nameUser(c, 'late-user');
+    return c.text('served');
+  });
   const srv = createAdaptorServer({ fetch: app.fetch });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const port = (srv.address() as AddressInfo).port;
-  return { port, finish: () => finish(), close: () => new Promise<void>((r) => { (srv as import('node:http').Server).closeAllConnections(); srv.close(() => r()); }) };
+  return { port, reached, finish: () => finish(), close: () => new Promise<void>((r) => { (srv as import('node:http').Server).closeAllConnections(); srv.close(() => r()); }) };
 }
 
 function get(port: number, path: string, agent?: Agent): Promise<IncomingMessage> {
@@ -114,6 +123,30 @@ describe('callerBound gives its counts back', () => {
       res.socket.destroy();
       await gone;
       const next = await get(srv.port, '/');
+      assert.equal(next.statusCode, 200);
+      assert.equal(await text(next), 'served');
+    } finally {
+      srv.finish();
+      await srv.close();
+    }
+  });
+
+  it('SMSP-PERF-001 when the route names the user after her client hung up (the FHIR and CDS routes name her from the message)', { timeout: 30_000 }, async () => {
+    const { counts, released } = watched();
+    const srv = await server(counts);
+    try {
+      const req = request({ host: '127.0.0.1', port: srv.port, path: '/late' });
+      req.on('error', () => {});
+      req.end();
+      await srv.reached;
+      const clientGone = released();
+      req.destroy();
+      await clientGone;
+      // Her user is counted only now, after the hang-up: it must be given back all the same.
+      const userGone = released();
+      srv.finish();
+      await userGone;
+      const next = await get(srv.port, '/late');
       assert.equal(next.statusCode, 200);
       assert.equal(await text(next), 'served');
     } finally {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { describe, it } from 'node:test';
 import { json, listen, testClient, unitApp } from '../../test/helpers/hono-unit.ts';
-import { callerBound, inFlightCounts, type InFlightCounts } from './caller-bound.ts';
+import { callerBound, inFlightCounts, nameUser, type InFlightCounts } from './caller-bound.ts';
 
 /** Counts that also tell the test each time a request stops counting. */
 function watched(): { counts: InFlightCounts; entered: Promise<void>; released: Promise<void> } {
@@ -32,12 +33,15 @@ function bounded(counts: InFlightCounts, maxPerClient = 2, maxPerUser = 1) {
     const id = c.req.header('X-Test-Client');
     if (id) c.set('client', testClient({ id }));
     const user = c.req.header('X-Test-User');
-    if (user) c.set('identity', { author: { kind: 'local', localId: user }, orgCode: 'RX1', activities: [], roles: [], source: 'portal' });
+    if (user) nameUser(c, user);
     await next();
   });
   app.get('/', callerBound({ counts, maxPerClient, maxPerUser }), async (c) => {
+    // As the FHIR and CDS routes do: the user is known only once the message is read.
+    const late = c.req.header('X-Test-Late-User');
+    if (late) nameUser(c, late);
     if (c.req.header('X-Test-Hold')) await gate;
-    return c.text('served');
+    return c.text(c.get('callerUser') ?? 'served');
   });
   return { app, open: () => open() };
 }
@@ -64,6 +68,36 @@ describe('callerBound', () => {
     const held = app.request('/', as('a', 'ajones', true));
     assert.equal((await app.request('/', as('a', 'ajones'))).status, 429);
     assert.equal((await app.request('/', as('a', 'clee'))).status, 200);
+    open();
+    await held;
+  });
+
+  it('a user the message names after the bound ran is counted then: over her bound she waits while her client\'s other users are served, and she is served once hers ends', async () => {
+    const { app, open } = bounded(inFlightCounts(), 10, 1);
+    const late = (user: string, hold = false) => ({ headers: { 'X-Test-Client': 'a', 'X-Test-Late-User': user, ...(hold ? { 'X-Test-Hold': '1' } : {}) } });
+    const held = app.request('/', late('asid-1/chs-user', true));
+    const busy = await app.request('/', late('asid-1/chs-user'));
+    assert.equal(busy.status, 429);
+    assert.equal(busy.headers.get('Retry-After'), '1');
+    assert.equal((await json(busy)).code, 'SPINE_BUSY');
+    assert.equal((await app.request('/', late('asid-1/another-user'))).status, 200);
+    // The same user id from another originating system is another user.
+    assert.equal((await app.request('/', late('asid-2/chs-user'))).status, 200);
+    open();
+    await held;
+    assert.equal((await app.request('/', late('asid-1/chs-user'))).status, 200);
+  });
+
+  it('a user id over 128 characters is kept as `sha256:` and its SHA-256 (bounded); two long ids sharing a prefix stay two users', async () => {
+    const { app, open } = bounded(inFlightCounts(), 10, 1);
+    const long = 'x'.repeat(200);
+    const held = app.request('/', as('a', `${long}-1`, true));
+    assert.equal((await app.request('/', as('a', `${long}-1`))).status, 429);
+    const other = await app.request('/', as('a', `${long}-2`));
+    assert.equal(other.status, 200);
+    assert.equal(await other.text(), `sha256:${createHash('sha256').update(`${long}-2`).digest('base64url')}`);
+    // An id at the bound is kept as it is.
+    assert.equal(await (await app.request('/', as('a', 'y'.repeat(128)))).text(), 'y'.repeat(128));
     open();
     await held;
   });

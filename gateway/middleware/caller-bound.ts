@@ -2,15 +2,20 @@
  * @module middleware/caller-bound
  * Per-caller bounds on requests in flight (issue 21): once a request's headers have proved who
  * is asking (token verification is cheap next to holding a socket), it counts against its client
- * system or CDS client (`listen.maxInFlightPerClient`) and, on the widget API, its user
- * (`listen.maxInFlightPerUser`), before its body is read. Over a bound it is answered at once
- * with the busy tone (SPINE_BUSY, Retry-After 1), so one caller's many or slow requests leave the
- * rest their turn. A request counts until its answer has been taken by its reader (or its
- * connection closed), not merely until the handler returns: a caller who does not read its
- * answers still holds its share. It also tells the connection bound (connection-bound.ts) whose connection this
- * is. The counts live outside the app, so a reload keeps them.
+ * system or CDS client (`listen.maxInFlightPerClient`), before its body is read, and against its
+ * user (`listen.maxInFlightPerUser`) as soon as the user is known (`nameUser`): on the widget API
+ * from the token, so before the body too; on the FHIR interface and CDS Hooks from the message
+ * itself (the originating system and user, the EPR user), so once the body is parsed. Over a
+ * bound it is answered at once with the busy tone (SPINE_BUSY, Retry-After 1), so one caller's
+ * many or slow requests leave the rest their turn. A request counts until its answer has been
+ * taken by its reader (or its connection closed), not merely until the handler returns: a caller
+ * who does not read its answers still holds its share. It also tells the connection bound
+ * (connection-bound.ts) whose connection this is: the widget user's, or the client system's or
+ * CDS client's (its connections carry many users' requests). The counts live outside the app, so
+ * a reload keeps them.
  */
-import type { MiddlewareHandler } from 'hono';
+import { createHash } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayEnv } from '../env.ts';
@@ -42,6 +47,23 @@ export function inFlightCounts(): InFlightCounts {
   };
 }
 
+/** A user id longer than this is known by its hash: the id is the caller's text, kept in memory and keys. */
+const MAX_USER_ID_LENGTH = 128;
+
+/**
+ * Names the user a request is counted, rate-limited and logged under within its client
+ * (`callerUser`), and counts it against her in-flight bound if callerBound has already run (it
+ * throws the busy tone when she is at it). An id over MAX_USER_ID_LENGTH characters becomes
+ * `sha256:` and the base64url SHA-256 of it, so two ids stay two users whatever their length.
+ * @example nameUser(c, `${q.sourceAsid}/${q.author.localId}`)
+ */
+export function nameUser(c: Context<GatewayEnv>, userId: string): string {
+  const user = userId.length <= MAX_USER_ID_LENGTH ? userId : `sha256:${createHash('sha256').update(userId).digest('base64url')}`;
+  c.set('callerUser', user);
+  c.get('countUser')?.(user);
+  return user;
+}
+
 export interface CallerBoundOptions {
   counts: InFlightCounts;
   maxPerClient: number;
@@ -58,18 +80,25 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerB
   return async function callerBound(c, next) {
     const clientId = c.get('client')?.id ?? c.get('cdsClient')?.id;
     if (clientId === undefined) return next();
-    const author = c.get('identity')?.author;
-    const userId = author && (author.kind === 'sds' ? author.userId : author.localId);
+    const userKey = (user: string) => `user:${clientId}\u0000${user}`;
+    const userId = c.get('callerUser');
     const client = `client:${clientId}`;
-    const user = userId === undefined ? undefined : `user:${clientId}\u0000${userId}`;
     const incoming = (c.env as HttpBindings | undefined)?.incoming;
     const outgoing = (c.env as HttpBindings | undefined)?.outgoing;
-    if (incoming) claim?.(incoming, user ?? client);
-    const leave = counts.enter(user === undefined ? [[client, maxPerClient]] : [[client, maxPerClient], [user, maxPerUser]]);
-    if (!leave) {
-      c.header('Retry-After', '1');
-      throw new SmspError('spine-busy', user === undefined ? 'too many requests in flight for this client' : 'too many requests in flight for this user');
-    }
+    if (incoming) claim?.(incoming, userId === undefined ? client : userKey(userId));
+    const leaves: (() => void)[] = [];
+    const enter = (bounds: readonly (readonly [string, number])[], busy: string) => {
+      const leave = counts.enter(bounds);
+      if (!leave) {
+        c.header('Retry-After', '1');
+        throw new SmspError('spine-busy', busy);
+      }
+      leaves.push(leave);
+    };
+    enter(userId === undefined ? [[client, maxPerClient]] : [[client, maxPerClient], [userKey(userId), maxPerUser]], userId === undefined ? 'too many requests in flight for this client' : 'too many requests in flight for this user');
+    // A user named later (from the message) is counted then, and given back with the rest (by the
+    // `finally` below if her client has already gone).
+    if (userId === undefined) c.set('countUser', (user) => enter([[userKey(user), maxPerUser]], 'too many requests in flight for this user'));
     // Counted until the answer is handed to the connection ('finish') or either side is gone: a
     // response not yet given its socket (a hang-up mid-body, say) may never emit 'close', so the
     // socket's own close releases it too — a count that leaked would lock its caller out for good.
@@ -77,7 +106,7 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerB
     const done = () => {
       outgoing?.off('close', done).off('finish', done);
       socket?.off('close', done);
-      leave();
+      leaves.splice(0).forEach((leave) => leave());
     };
     outgoing?.once('close', done).once('finish', done);
     socket?.once('close', done);

@@ -22,6 +22,7 @@ import { TokenRejected, type SessionVerifier } from '../auth/verify-session-toke
 import type { ClientConfig } from '../config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
+import { nameUser } from './caller-bound.ts';
 import { confirmWithCis2, type Cis2Directory } from './cis2-session.ts';
 
 /** The header naming the user's selected role profile, as NHS England's user-restricted APIs take it. */
@@ -47,8 +48,10 @@ export function bearerToken(header: string | undefined): string | undefined {
 function noteIdentity(c: Context<GatewayEnv>, identity: Identity): void {
   c.set('identity', identity);
   c.set('identitySource', identity.source);
+  const userId = identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId;
+  nameUser(c, userId);
   noteAudit(c, {
-    userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,
+    userId,
     roleProfileId: identity.author.kind === 'sds' ? identity.author.roleProfileId : null,
     localRoles: identity.roles.length ? identity.roles.join(',') : null,
     orgCode: identity.orgCode,

@@ -36,7 +36,7 @@ export function createGatewayMetrics(): GatewayMetrics {
   });
   const rateLimited = new Counter({ name: 'fgm_gateway_spine_rate_limited_total', help: 'Requests refused with the busy tone, by client priority', labelNames: ['priority'] as const, registers });
   // `path` is a profile element path from the snapshots (a closed set), never text from the answer.
-  const spineAnswerDeviations = new Counter({ name: 'fgm_spine_answer_deviations_total', help: "Deviations from the FGM-IS profiles in Spine's answers, used as transformed, by profile path", labelNames: ['path'] as const, registers });
+  const spineAnswerDeviations = new Counter({ name: 'fgm_spine_answer_deviations_total', help: "Deviations from the FGM-IS profiles in Spine's answers, by profile path (used as transformed, or in an answer refused as unsafe: the log line says which)", labelNames: ['path'] as const, registers });
   const breaker = new Gauge({ name: 'fgm_gateway_spine_breaker_state', help: 'Spine circuit breaker: 1 for the current state', labelNames: ['state'] as const, registers });
   const breakerState = (state: BreakerState) => STATES.forEach((s) => breaker.set({ state: s }, s === state ? 1 : 0));
   breakerState('closed');

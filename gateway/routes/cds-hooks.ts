@@ -27,6 +27,7 @@ import { birthDateRange } from '../fhir/birth-date-range.ts';
 import type { Author } from '../fhir/types.ts';
 import { sameUri } from '../fhir/uri.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
+import { nameUser } from '../middleware/caller-bound.ts';
 import { noStore } from '../middleware/no-store.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
@@ -239,6 +240,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     const parsed = RequestSchema.safeParse(raw);
     if (!parsed.success) throw new SmspError('cds-request-invalid', 'body is not a patient-view request');
     const { hookInstance, fhirServer, fhirAuthorization, context, prefetch } = parsed.data;
+    // The EPR user the hook names, counted against her in-flight bound before the Patient is sought.
+    nameUser(c, context.userId);
     const client = c.get('cdsClient');
     const author = authorFor(context.userId, prefetch?.user);
     // The prefetched SDS ids are the EPR's free text: one too long to audit is refused on the record by what refusedValue keeps of it.
@@ -286,7 +289,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       organization: { odsCode: client.odsCode, name: client.name },
       priority: client.priority,
       clientId: client.id,
-      userId: author.kind === 'sds' ? author.userId : author.localId,
+      userId: c.get('callerUser'),
       // The safety core compares days: only a full date is one.
       ...(born.earliest === born.latest && { birthDate: facts.birthDate }),
       signal: c.req.raw.signal,

@@ -58,6 +58,15 @@ describe('POST /api/fgm-status', () => {
     assert.deepEqual(asked, []);
   });
 
+  it('SMSP-VAL-001 SMSP-ERR-006 a body naming a key twice (JSON.parse would keep the last): 400 SMSP-0001, Spine not asked, no patient noted', async () => {
+    const { ask, asked, audited } = await widgetRoute();
+    const twice = '{"nhsNumber":"9990000042","birthDate":"2016-01-02","nhsNumber":"9990000018"}';
+    assert.deepEqual(await codes(await ask(twice)), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001']);
+    assert.deepEqual(await codes(await ask('{"nhsNumber":"9990000018","birthDate":"2014-03-02","birthDate":"2014-03-02"}')), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'], 'even the same value twice');
+    assert.deepEqual(asked, []);
+    assert.deepEqual(audited.map((a) => a.nhsNumber), [undefined, undefined], 'a body naming two patients names no one patient');
+  });
+
   it('Spine\'s budget spent: 429 SPINE_BUSY with its Retry-After', async () => {
     const { ask } = await widgetRoute({ busy: true });
     const res = await ask({ nhsNumber: '9990000018', birthDate: '2014-03-02' });

@@ -15,6 +15,7 @@ import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { statusReply, type ReplyDeps } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine, type AskSpineDeps, type SpineOutcome } from '../spine/ask-spine.ts';
+import { hasDuplicateKey } from './unique-keys.ts';
 
 /** The widget API request body (also described in /openapi.json). */
 export const BodySchema = z.strictObject({
@@ -33,9 +34,10 @@ export function organisationName(client: ClientConfig, odsCode: string): string 
 }
 
 /**
- * The audit fields of a Spine outcome: the message ids, whether Spine answered, and in `detail`
- * where its answer departed from the profiles and was transformed, or why it was refused, so IT can
- * tell NHS England (SMSP-VAL-004). Fixed phrases and profile paths only.
+ * The audit fields of a Spine outcome: the message ids, whether Spine answered, and (sealed into
+ * `detail`, erased with the outcome: FGMISQR009) where its answer departed from the profiles and was
+ * transformed, or why it was refused, so IT can tell NHS England (SMSP-VAL-004). Fixed phrases and
+ * profile paths only.
  */
 export function spineAuditFields(outcome: SpineOutcome) {
   const detail = {
@@ -47,7 +49,7 @@ export function spineAuditFields(outcome: SpineOutcome) {
     spineMessageId: outcome.spineMessageId,
     spineResponseId: outcome.spineResponseId,
     answeredBySpine: outcome.answeredBySpine,
-    ...(Object.keys(detail).length ? { detail: JSON.stringify(detail) } : {}),
+    ...(Object.keys(detail).length ? { spineDetail: JSON.stringify(detail) } : {}),
   };
 }
 
@@ -56,6 +58,12 @@ export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome):
   noteAudit(c, spineAuditFields(outcome));
   if (outcome.reason) c.set('refusalReason', outcome.reason);
   if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
+}
+
+/** The body as JSON; `twice` when an object in it names a key twice (JSON.parse would keep the last value). Throws when it is not JSON. */
+async function readJson(c: Context<GatewayEnv>): Promise<{ value: unknown; twice: boolean }> {
+  const text = await c.req.text();
+  return { value: JSON.parse(text) as unknown, twice: hasDuplicateKey(text) };
 }
 
 /**
@@ -67,7 +75,8 @@ export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome):
  */
 export function notePatient(): MiddlewareHandler<GatewayEnv> {
   return async function notePatient(c, next) {
-    const raw: unknown = await c.req.json().catch(() => undefined);
+    // A body naming a key twice names no one patient: nothing to note.
+    const raw = await readJson(c).then((r) => (r.twice ? undefined : r.value)).catch(() => undefined);
     const nhsNumber = typeof raw === 'object' && raw !== null ? (raw as { nhsNumber?: unknown }).nhsNumber : undefined;
     if (typeof nhsNumber === 'string' && /^\d{10}$/.test(nhsNumber.replace(/\s/g, ''))) noteAudit(c, { nhsNumber: nhsNumber.replace(/\s/g, '') });
     await next();
@@ -80,13 +89,14 @@ export function notePatient(): MiddlewareHandler<GatewayEnv> {
 export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
   return async function fgmStatus(c) {
     // SMSP-ERR-006: input the SMSP's own validation refuses is SMSP-0001 on both interfaces.
-    let raw: unknown;
+    let raw: { value: unknown; twice: boolean };
     try {
-      raw = await c.req.json();
+      raw = await readJson(c);
     } catch {
       throw new SmspError('request-body-invalid', 'body is not JSON');
     }
-    const body = BodySchema.safeParse(raw);
+    if (raw.twice) throw new SmspError('request-body-invalid', 'body names a key twice');
+    const body = BodySchema.safeParse(raw.value);
     if (!body.success) throw new SmspError('request-body-invalid', 'body does not match {nhsNumber, birthDate}');
     const nhsNumber = body.data.nhsNumber.replace(/\s/g, '');
     const { birthDate } = body.data;
@@ -108,7 +118,7 @@ export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
       organization: { odsCode: identity.orgCode, name: organisationName(c.get('client'), identity.orgCode) },
       priority: c.get('client').priority,
       clientId: c.get('client').id,
-      userId: identity.author.kind === 'sds' ? identity.author.userId : identity.author.localId,
+      userId: c.get('callerUser'),
       birthDate,
       signal: c.req.raw.signal,
     });

@@ -18,6 +18,7 @@ import { parseQueryBundle } from '../fhir/query-bundle.ts';
 import { sendableDateTime } from '../fhir/sendable-date-time.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { fhirReply } from '../reply.ts';
+import { nameUser } from '../middleware/caller-bound.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
 import { noteSpineOutcome, organisationName, type FgmStatusDeps } from './fgm-status.ts';
@@ -55,6 +56,9 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     const client = c.get('client');
     const orgCode = q.organization?.odsCode ?? client.odsCode;
     noteAudit(c, { clientMessageId: q.messageId, nhsNumber: q.nhsNumber, orgCode });
+    // The originating system and its user (SMSP-AUDIT-002: the client names them), counted against
+    // her in-flight bound once the record names the child (so a refusal does too), before anything else.
+    if (q.author) nameUser(c, `${q.sourceAsid}/${q.author.kind === 'sds' ? q.author.userId : q.author.localId}`);
     if (!client.odsCodes.includes(orgCode)) throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
     if (!q.author) throw new SmspError('author-unidentified', 'Practitioner has no SDS or local identifier');
     const cis2User = c.get('cis2User');
@@ -82,7 +86,7 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
       priority: client.priority,
       clientId: client.id,
       // The originating system and its user: one system's user flooding leaves the others their part.
-      userId: `${q.sourceAsid}/${q.author.kind === 'sds' ? q.author.userId : q.author.localId}`,
+      userId: c.get('callerUser'),
       signal: c.req.raw.signal,
     });
     noteSpineOutcome(c, outcome);

@@ -48,16 +48,16 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(FOUND.replace(/<Bundle>/, '<Bundle xmlns="urn:other">')), 'answer has no single MessageHeader');
     const header = /<entry><resource><MessageHeader>.*?<\/entry>/.exec(FOUND)![0];
     assert.equal(reason(FOUND.replace(header, header + header)), 'answer has no single MessageHeader');
-    assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'answer has no single MessageHeader');
+    assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'an entry does not hold exactly one resource');
     const { spineMessageId } = check(without(FOUND, 'MessageHeader.id'));
     assert.equal(spineMessageId, null);
     // Only a FHIR Bundle's entries count, whatever the root holds.
     assert.equal(reason(FOUND.replace('<Bundle>', '<Basic>').replace('</Bundle>', '</Basic>')), 'answer has no single MessageHeader');
     assert.equal(reason(FOUND.replace('<Bundle>', '<o:Bundle xmlns:o="urn:other" xmlns="http://hl7.org/fhir">').replace('</Bundle>', '</o:Bundle>')), 'answer has no single MessageHeader');
   });
-  test('SMSP-VAL-004 entries are read leniently: an empty entry, and a foreign element beside the resource, change nothing', () => {
-    assert.equal(reason(FOUND.replace('</Bundle>', '<entry/><entry><resource/></entry></Bundle>')), 'usable');
+  test('SMSP-VAL-004 a foreign element beside the resource changes nothing; an entry with no resource may have held one, so is refused', () => {
     assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:note xmlns:x="urn:x"/><Flag>')), 'usable');
+    for (const empty of ['<entry/>', '<entry><resource/></entry>']) assert.equal(reason(FOUND.replace('</Bundle>', `${empty}</Bundle>`)), 'an entry does not hold exactly one resource', empty);
   });
   test('SMSP-VAL-004 an answer that is not for our request is refused', () => {
     assert.equal(reason(withValue(FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0')), 'event is not FGMQueryResponse_2_0');

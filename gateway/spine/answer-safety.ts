@@ -5,12 +5,16 @@
  * (`response.identifier`, both ASIDs, event FGMQueryResponse_2_0), sent recently by Spine's clock
  * (within the configured skew of ours), and either an indicator — for the NHS number we asked
  * about, the FGM risk code, status active, a real assessment date not after Spine's timestamp —
- * or an error carrying a code of the vocabulary. No modifier (modifierExtension, implicitRules) may
- * sit on the Flag or its Patient, and the dates must make sense: not before the child's birth (or
- * 2000 when unknown), no ended period. Whitespace, case of our message id, a coding beside FGM,
- * the newer NHS-number system and a partial date are read, and reported as core deviations.
- * Nothing else here refuses an answer: what the
- * profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
+ * or an error carrying a code of the vocabulary. It is read only where it can be read without a
+ * guess: each entry holds exactly one resource, and no MessageHeader, Flag or OperationOutcome sits
+ * anywhere else (contained, nested), so an indicator is never hidden behind "no record"; Spine's
+ * own error code beside an indicator, at any severity, is Spine contradicting itself. Every
+ * Patient anywhere in it, referenced or not, is named by that NHS number and no other. No
+ * modifier (modifierExtension, implicitRules) may sit on the Flag or its Patient, and the dates
+ * must make sense: not before the child's birth (or 2000 when unknown), no ended period.
+ * Whitespace, case of our message id, a coding beside FGM, the newer NHS-number system and a
+ * partial date are read, and reported as core deviations. Nothing else here refuses an answer:
+ * what the profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
  * element order) is the deviation report's business, never a reason to hide an indicator
  * (SMSP-VAL-004). Reasons are fixed phrases: safe to log, never a value from the answer.
  */
@@ -57,12 +61,15 @@ const single = (el: XmlElement | undefined, name: string): XmlElement | undefine
 /** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
 const rawAt = (el: XmlElement | undefined, ...path: string[]): string | undefined => path.reduce((at, name) => single(at, name), el)?.attrs.value;
 
-/** Each entry's one resource. */
-const resourcesOf = (bundle: XmlElement): XmlElement[] =>
-  all(bundle, 'entry').flatMap((e) => {
-    const inner = single(e, 'resource')?.children.filter(isFhir) ?? [];
-    return inner.length === 1 ? [inner[0]!] : [];
-  });
+/** An entry's FHIR resources: FHIR allows one, and one is the only form the core reads. */
+const resourcesIn = (entry: XmlElement): XmlElement[] => all(entry, 'resource').flatMap((r) => r.children.filter(isFhir));
+
+/** What says what the answer is: read only as an entry's one resource. */
+const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
+
+/** True when one of OUTCOME_RESOURCES sits under `el` other than as one of the entries' resources (`read`): contained, nested, beside a resource. */
+const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
+  el.children.some((c) => isFhir(c) && ((OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read)));
 
 /** A transformation the core made to read the answer: a profile path and a fixed phrase, never a value. */
 export interface CoreDeviation {
@@ -94,8 +101,26 @@ function dayOf(v: string): string | undefined {
 /** True when a (possibly partial) day is after `bound` (YYYY-MM-DD), compared at the day's own precision. */
 const after = (day: string, bound: string) => day > bound.slice(0, day.length);
 
+/** Every FHIR Patient in the message, wherever it sits: an entry's resource, or contained in any resource. */
+const patientsIn = (el: XmlElement): XmlElement[] => el.children.filter(isFhir).flatMap((c) => (c.name === 'Patient' ? [c, ...patientsIn(c)] : patientsIn(c)));
+
+type At = (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined;
+
+/**
+ * True when the message carries a Patient not shown to be the child asked about: one with another
+ * NHS number (under either system), or with none, even unreferenced — an answer that holds another
+ * child's record may be about that child.
+ */
+const carriesAnotherPatient = (root: XmlElement, asked: string, at: At): boolean =>
+  patientsIn(root).some((p) => {
+    const numbers = all(p, 'identifier').filter((i) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(at('Patient.identifier.system', i, 'system'), s)));
+    return numbers.length === 0 || numbers.some((i) => rawAt(i, 'value')?.replace(/\s/g, '') !== asked);
+  });
+/** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
+const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
+
 /** Reads the Flag; `note` records each transformation made to read it. */
-function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined): Extract<SafeOutcome, { kind: 'indicator' }> | string {
+function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: At): Extract<SafeOutcome, { kind: 'indicator' }> | string {
   // FHIR forbids ignoring a modifier: an answer we cannot fully understand is never shown as if we did.
   if (hasModifier(flag)) return 'indicator carries a modifier extension or implicit rules';
   if (at('Flag.status', flag, 'status') !== 'active') return 'indicator status is not active';
@@ -135,7 +160,7 @@ const bundleModified = (bundle: XmlElement): boolean =>
 const hasTime = (v: string) => v.length > 10;
 
 /** The distinct codes under Spine's error-code system in any issue's details, each trimmed. */
-function spineCodes(outcome: XmlElement, at: (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined): string[] {
+function spineCodes(outcome: XmlElement, at: At): string[] {
   const codes = all(outcome, 'issue')
     .flatMap((issue) => all(single(issue, 'details') ?? issue, 'coding'))
     .filter((c) => sameUri(at('OperationOutcome.issue.details.coding.system', c, 'system'), SYSTEM.spineResponseCode))
@@ -158,12 +183,16 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     if (v !== undefined && v !== v.trim()) note({ path, message: 'whitespace around the value removed' });
     return v?.trim();
   };
-  const resources = root.name === 'Bundle' && isFhir(root) ? resourcesOf(root) : [];
+  const entries = (root.name === 'Bundle' && isFhir(root) ? all(root, 'entry') : []).map(resourcesIn);
+  const resources = entries.flat();
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
+  // An indicator (or an error) the core does not read must never leave "no record" as the answer.
+  if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
   if (!header) return refuse('answer has no single MessageHeader');
+  if (misplacedOutcome(root, new Set(resources))) return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
   if (at('MessageHeader.event.code', header, 'event', 'code') !== RESPONSE_EVENT) return refuse('event is not FGMQueryResponse_2_0');
   // Message ids are UUIDs: upper and lower case name the same one.
   if (at('MessageHeader.response.identifier', header, 'response', 'identifier')?.toLowerCase() !== expect.messageId.toLowerCase()) return refuse('response is for another request');
@@ -184,6 +213,8 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
 
   const flags = resources.filter((r) => r.name === 'Flag');
   const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
+  // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
+  if (flags.length > 0 && outcomes.some((o) => spineCodes(o, at).some((c) => c !== 'SUCCESS'))) return refuse('indicator beside a Spine error code');
   // One Flag beside notes only (every issue information or warning) is an indicator; beside an error it is ambiguous.
   const benign = (o: XmlElement) => all(o, 'issue').length > 0 && all(o, 'issue').every((i) => BENIGN_SEVERITIES.includes(at('OperationOutcome.issue.severity', i, 'severity') ?? ''));
   const flagAlone = flags.length === 1 && outcomes.every(benign);
@@ -193,6 +224,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   if (target.name === 'Flag') {
     const read = indicator(target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
+    if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
@@ -214,6 +246,8 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     if (expect.httpStatus !== 200 || at('MessageHeader.response.code', header, 'response', 'code') !== 'ok') return refuse('indicator with an error status');
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
+  // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
+  if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
   // Spine's business code is the coding in its error-code system, in whichever issue carries it.
   const codes = spineCodes(target, at);
   if (codes.length > 1) return refuse('outcome carries several Spine codes');

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { errorAnswer, HARMLESS_VARIANTS, indicatorAnswer, SPINE_ASID } from '../../demo/spine/answers.ts';
+import { errorAnswer, HARMLESS_VARIANTS, HIDING_VARIANTS, indicatorAnswer, SPINE_ASID } from '../../demo/spine/answers.ts';
 import { loadVocabulary } from '../fhir/vocabulary.ts';
 import { parseXml } from '../fhir/xml.ts';
 import { askSpine, type AskSpineDeps } from './ask-spine.ts';
@@ -167,6 +167,17 @@ describe('askSpine: what reaches the safety core, and what it reports', () => {
     const { outcome, counted } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(indicatorAnswer(addressed(id), '9990000026', '2019-12-10')), deviations: [transport] }));
     assert.equal(outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
     assert.deepEqual([outcome.deviations, counted], [['HTTP Content-Encoding a gzip body decompressed'], ['HTTP Content-Encoding']]);
+  });
+  test('SMSP-VAL-004 a refused answer\'s deviations are logged as not used, never "used as transformed", counted, and listed for the audit record', async () => {
+    // Spine's not-found with the Flag for our child in an entry beside a Basic, and no meta: refused, and the profiles' deviations seen.
+    const hidden = (id: string) => HIDING_VARIANTS['no-record-flag-entry'](HARMLESS_VARIANTS['no-meta-profile'](errorAnswer(addressed(id), rowOf('NO_RECORD_FOUND'))), found(id));
+    const { outcome, counted, logged } = await ask((id) => ({ kind: 'answer', httpStatus: 404, tree: tree(hidden(id)) }));
+    assert.deepEqual([outcome.code, outcome.reason], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsafe Spine answer: an entry does not hold exactly one resource']);
+    assert.ok(outcome.deviations!.includes('Bundle.entry.resource must hold exactly one resource'), String(outcome.deviations));
+    assert.ok(outcome.deviations!.includes('OperationOutcome.meta.profile declares no profile: read by the profile its type has in this message'), String(outcome.deviations));
+    assert.equal(logged.length, outcome.deviations!.length);
+    for (const l of logged) assert.equal(l.msg, 'Spine answer deviates from the profiles; not used (refused as unsafe)');
+    assert.deepEqual(counted, logged.map((l) => l.path), 'each counted under its path');
   });
   test("SMSP-VAL-004 a leap-second timestamp is passed on as the second before (checkedAt 2026-06-30T23:59:59Z for Spine's 23:59:60Z)", async () => {
     const { outcome } = await ask((id) => ({ kind: 'answer', httpStatus: 200, tree: tree(HARMLESS_VARIANTS['leap-second-timestamp'](found(id))) }));

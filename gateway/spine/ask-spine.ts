@@ -116,7 +116,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     isKnownCode: (code) => SPINE_ANSWER_CODES.has(code) && deps.vocabulary.find(code) !== undefined,
     ...(q.birthDate && { birthDate: q.birthDate }),
   });
-  const deviations = reportDeviations(deps, [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])]);
+  const deviations = reportDeviations(deps, [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])], verdict.usable);
   const seen = { ...base, spineResponseId: verdict.spineMessageId, deviations };
   if (!verdict.usable) return { ...seen, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason: `unsafe Spine answer: ${verdict.reason}` };
   // Spine's timestamp as the interfaces may carry it: a leap second is the second before (a Date, and a DSTU2 instant, cannot hold :60).
@@ -137,14 +137,16 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
 }
 
 /**
- * Notes where Spine's answer departs from the profiles (or the transport from what we asked for)
- * without changing its meaning: one log line of fixed phrases each and a count by profile path,
- * so IT can tell NHS England (SMSP-VAL-004).
+ * Notes where Spine's answer departs from the profiles (or the transport from what we asked for):
+ * one log line of fixed phrases each and a count by profile path, so IT can tell NHS England
+ * (SMSP-VAL-004). The log line says whether the answer was used, so it is never "used" when the
+ * safety core refused it.
  */
-function reportDeviations(deps: AskSpineDeps, found: { path: string; message: string }[]): string[] {
+function reportDeviations(deps: AskSpineDeps, found: { path: string; message: string }[], used: boolean): string[] {
+  const msg = used ? 'Spine answer deviates from the profiles; used as transformed' : 'Spine answer deviates from the profiles; not used (refused as unsafe)';
   for (const v of found) {
     deps.deviationCounter?.inc({ path: v.path });
-    deps.log?.({ level: 'warn', msg: 'Spine answer deviates from the profiles; used as transformed', path: v.path, deviation: v.message });
+    deps.log?.({ level: 'warn', msg, path: v.path, deviation: v.message });
   }
   return found.map((v) => `${v.path} ${v.message}`);
 }

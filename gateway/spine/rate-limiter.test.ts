@@ -179,8 +179,8 @@ test('SMSP-PERF-001 one user\'s flood at 10× the budget leaves another user of 
 test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not from his client\'s share', () => {
   const c = clock();
   const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
-  // Four colleagues already at work: each was given a part (2 tokens) on her first request, the
-  // newcomers' part refilling in between (20 s at 0.1 a second), and has one token of it left.
+  // Four colleagues already at work: each had her first request and her own part's first token
+  // paid by the newcomers' part (refilling in between: 20 s at 0.5 a second), and has that token.
   // (New ids would share the newcomers' part: see the rotating-ids tests below.)
   for (const u of ['u2', 'u3', 'u4', 'u5']) {
     assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
@@ -188,12 +188,14 @@ test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not fr
   }
   let flooder = 0;
   while (limiter.tryAcquire('interactive', 'a', 'u1')) flooder++;
-  // By hand: capacity 20, his part 2 tokens, then spare ones while more than 10 are left: 10 in all.
+  // By hand: capacity 20; his first request and his own first token (both paid by the newcomers'
+  // part), then spare ones while more than 10 are left: 10 in all.
   assert.equal(flooder, 10);
   // Each colleague still has her part of a's share, from the lower half.
   for (const u of ['u2', 'u3', 'u4', 'u5']) assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
-  // Retry-After for the flooder: his own part needs 10 s for a token (0.1 a second), the bucket
-  // (6 left) 5 s to be above the upper half again: the sooner, 5.
+  // Retry-After for the flooder: his own part needs 12.5 s for a token (the five of them asking
+  // share 0.4 of the rate: 0.08 a second each), the bucket (6 left) 5 s to be above the upper half
+  // again: the sooner, 5.
   assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'u1'), 5);
 });
 
@@ -201,18 +203,18 @@ test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, 
   const rotating = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
   let admitted = 0;
   for (let i = 0; i < 200; i++) if (rotating.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // By hand: capacity 20; the newcomers' part is half a's share (10 tokens), one to each of the
-  // first ten ids (20 down to 10); beyond it only spare tokens above the upper half, and none are
-  // left: 10 in all.
+  // By hand: capacity 20; the newcomers' part is half a's share (10 tokens), two to each of the
+  // first five ids (a request and its own first token; 20 down to 15); beyond it only spare tokens
+  // above the upper half (15 down to 10): 10 in all.
   assert.equal(admitted, 10);
 
-  // A colleague at work before the flood (her part given on her first request, one token left).
+  // A colleague at work before the flood (her first request and her own first token paid by the newcomers' part).
   const withColleague = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true);
   admitted = 0;
   for (let i = 0; i < 200; i++) if (withColleague.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // She took one token of the newcomers' part: the rotated ids get the other nine (19 down to 10),
-  // then nothing: 9.
+  // She took two tokens of the newcomers' part: four rotated ids the other eight (19 down to 15),
+  // then the spare tokens (15 down to 10): 9.
   assert.equal(admitted, 9);
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true, 'her request finds her part');
 });
@@ -252,4 +254,48 @@ test('SMSP-PERF-001 a known user keeps her part through a rotated flood until sh
   // Forgotten: she is one of the newcomers again, and a flood keeps their part empty.
   flood('second');
   assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), false);
+});
+
+/**
+ * The farming attack (issue 21, hostile review): one client asserts `farmed` ids, each admitted
+ * by the newcomers' part as fast as it refills, then floods cycling them at 10× the budget for
+ * 60 s while a colleague known before the farm asks every `every` ms. Returns her answers.
+ */
+function farmThenFlood(farmed: number, every: number) {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 9, shares: { a: 1 }, userShare: 0.25, now: c.now });
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  // One new id a second: the newcomers' part (5 tokens, 5 a second) pays for each.
+  for (let i = 0; i < farmed; i++) {
+    c.advance(1000);
+    assert.equal(limiter.tryAcquire('interactive', 'a', `farmed-${i}`), true, `farmed-${i}`);
+  }
+  let asked = 0;
+  let answered = 0;
+  for (let ms = 0, i = 0; ms < 60_000; ms += 10, i++) {
+    limiter.tryAcquire('interactive', 'a', `farmed-${i % farmed}`);
+    if (ms % every === every / 2) {
+      asked++;
+      if (limiter.tryAcquire('interactive', 'a', 'colleague')) answered++;
+    }
+    c.advance(10);
+  }
+  return { asked, answered };
+}
+
+test('SMSP-PERF-001 8 farmed ids flooding at 10× the budget: a colleague of the same client asking every 3 s is answered every time', () => {
+  // By hand: the known users' parts add up to KNOWN_SHARE (0.4) of a's share at most, so her part
+  // with the 8 farmed ids asking is 0.4 / 9 of 10 a second (0.44): a token every 2.25 s, within
+  // the 3 s between her requests; requests within a part take at most 0.4 + 0.5 of the rate, so
+  // the lower half of the bucket, which the flood's spare draws cannot touch, refills and holds
+  // her token. (On the old rule the 8 ids held 8 parts of 2.5 a second: the lower half was empty.)
+  const { asked, answered } = farmThenFlood(8, 3000);
+  assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
+});
+
+test('SMSP-PERF-001 40 farmed ids flooding at 10× the budget: a colleague asking no faster than her part of the known users\' part (every 12 s) is answered every time', () => {
+  // By hand: 41 users asking share 0.4 of 10 a second: a token every 41 / 4 = 10.25 s each. This
+  // is the bound's other side: the more ids a caller keeps asking, the smaller every part.
+  const { asked, answered } = farmThenFlood(40, 12_000);
+  assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
 });

@@ -21,17 +21,32 @@
  * (the bucket still refills); it loses only the lower half of the burst.
  *
  * A user id the gateway does not know yet has no part of its own: its part is funded from the
- * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id whose first
- * request that part funds is known from then on (until it has not asked for KNOWN_USER_MS) and
- * has its own part, less that first token. So a caller rotating a new user id per request (a
- * portal, or a client system asserting its originating user) gets, with all its ids together, the
- * newcomers' part plus spare tokens, and the colleagues already at work keep theirs; one flooding
- * user takes a single token of the newcomers' part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
+ * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id
+ * whose first request that part funds is known from then on (until it has not asked for
+ * KNOWN_USER_MS) and has its own part, whose first token the newcomers' part pays too. So a
+ * caller rotating a new user id per request (a portal, or a client system asserting its
+ * originating user) gets, with all its ids together, the newcomers' part plus spare tokens, and
+ * the colleagues already at work keep theirs; one flooding user takes two tokens of the newcomers'
+ * part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
  * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
+ *
+ * The known users' parts of one client add up to at most KNOWN_SHARE of its share (known-parts.ts),
+ * so a caller that farms ids cannot hold more parts than the client has: each user who asked
+ * within SHARING_MS (apart from the request that made her known) is credited min(userShare,
+ * KNOWN_SHARE / those asking) of the share a second, her bucket max(1, that part × capacity).
+ * The bound: with NEWCOMERS_SHARE + KNOWN_SHARE < 1, requests within a part (the only ones that
+ * reach the lower half of the bucket) take at most 0.9 of a client's share a second, so the lower
+ * half refills at 0.1 of the share or more however the client's ids flood, and a colleague within
+ * her part finds a token there. What it cannot promise: (1) bursts — tokens saved before a flood
+ * (the newcomers' part, at most one token per known id) can empty the lower half once, after
+ * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
+ * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
+ * leaves nothing spare.
  * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
-  */
+ */
 
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createKnownParts, type KnownBucket } from './known-parts.ts';
 
 export type Priority = 'interactive' | 'batch';
 
@@ -63,8 +78,16 @@ export interface LocalRateLimiter extends RateLimiter {
   retryAfterSeconds(priority: Priority, clientId?: string, userId?: string): number;
 }
 
-/** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. */
-const ASKING_MS = 10_000;
+/** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. Shared with redis-rate-limiter.ts. */
+export const ASKING_MS = 10_000;
+
+/**
+ * A known user shares her client's known users' part (is credited, and counted in dividing it)
+ * this long after her last request: a minute spans a clinician's pauses between records, and a
+ * part of one token a minute at least keeps her answered while up to KNOWN_SHARE × share × rate
+ * × 60 ids share it. Shared with redis-rate-limiter.ts.
+ */
+export const SHARING_MS = 60_000;
 
 /**
  * A user who was given a part stays known (keeps her own part) this long after her last request:
@@ -81,9 +104,30 @@ export const KNOWN_USER_MS = 15 * 60_000;
  */
 export const NEWCOMERS_SHARE = 0.5;
 
-/** The key of a user's bucket: hashed, so user ids are neither kept in clear nor of unbounded length. */
-export function userKey(clientId: string, userId: string): string {
-  return createHash('sha256').update(`${clientId}\u0000${userId}`).digest('base64url').slice(0, 22);
+/**
+ * The known users' part: their parts of a client's share add up to at most this much of it, so
+ * farmed ids cannot hold more than the client has. With NEWCOMERS_SHARE it leaves a tenth of each
+ * share that no request within a part can take: the lower half of the bucket always refills.
+ * Shared with redis-rate-limiter.ts.
+ */
+export const KNOWN_SHARE = 0.4;
+
+/**
+ * The secret of the shared Spine budget's user keys in Redis, derived from the audit HMAC key for
+ * this use alone (as the access log's is), so whoever reads Redis cannot test guessed user ids
+ * and a Redis key cannot be matched to a log line. Gateways sharing a budget share the audit key
+ * (as they must to write one PostgreSQL trail); with different keys one user would have a part on each.
+ */
+export function budgetUserKeySecret(auditHmacKey: Buffer): Buffer {
+  return createHmac('sha256', auditHmacKey).update('fgm-status spine budget user key v1').digest();
+}
+
+/**
+ * The key of a user's bucket: keyed (HMAC-SHA-256), so user ids are neither kept in clear, nor of
+ * unbounded length, nor recoverable by hashing guessed ids without the secret.
+ */
+export function userKey(secret: Buffer, clientId: string, userId: string): string {
+  return createHmac('sha256', secret).update(`${clientId}\u0000${userId}`).digest('base64url').slice(0, 22);
 }
 
 /**
@@ -120,53 +164,51 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       return [id, { rate: share * perSecond, capacity: cap, tokens: cap, last, askedAt: -Infinity }];
     }),
   );
-  // Known users' buckets (made when the newcomers' part funds an id's first request, dropped once
+  // Known users' parts (made when the newcomers' part funds an id's first request, dropped once
   // the user has not asked for KNOWN_USER_MS), and each client's newcomers' part (dropped once full).
   interface Bucket { tokens: number; last: number; rate: number; capacity: number }
-  const users = new Map<string, Bucket & { askedAt: number }>();
+  const known = createKnownParts({ perSecond, capacity, userShare: userShare ?? 1, knownShare: KNOWN_SHARE, sharingMs: SHARING_MS });
   const newcomers = new Map<string, Bucket>();
+  // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids.
+  const secret = randomBytes(32);
   const fill = (b: Bucket, t: number) => {
     b.tokens = Math.min(b.capacity, b.tokens + ((t - b.last) / 1000) * b.rate);
     b.last = t;
   };
   const clientShare = (clientId: string | undefined) => (shares ? (shares[clientId ?? ''] ?? 0) : 1);
-  const userPart = (clientId: string | undefined) => (userShare ?? 1) * clientShare(clientId);
   /** The bucket a user's request is within or beyond, and how a token is taken from it. */
-  const partOf = (clientId: string | undefined, userId: string | undefined, t: number): { bucket: Bucket; take: () => void; seen: () => void } | undefined => {
+  const partOf = (clientId: string | undefined, userId: string | undefined, t: number): { bucket: KnownBucket; take: () => void } | undefined => {
     if (userShare === undefined || userId === undefined) return undefined;
-    const part = userPart(clientId);
-    if (!(part > 0)) return undefined;
-    const rate = part * perSecond;
-    const cap = Math.max(1, part * capacity);
-    const key = userKey(clientId ?? '', userId);
-    const known = users.get(key);
-    if (known) {
-      fill(known, t);
-      return { bucket: known, take: () => void (known.tokens -= 1), seen: () => void (known.askedAt = t) };
-    }
-    let pool = newcomers.get(clientId ?? '');
+    const id = clientId ?? '';
+    const share = clientShare(clientId);
+    if (!(share > 0)) return undefined;
+    const key = userKey(secret, id, userId);
+    const mine = known.ask(key, t);
+    if (mine) return { bucket: mine, take: () => known.take(key) };
+    let pool = newcomers.get(id);
     if (!pool) {
-      const poolPart = Math.max(part, NEWCOMERS_SHARE * clientShare(clientId));
-      const poolCap = Math.max(1, poolPart * capacity);
-      newcomers.set(clientId ?? '', (pool = { rate: poolPart * perSecond, capacity: poolCap, tokens: poolCap, last: t }));
+      const poolCap = Math.max(1, NEWCOMERS_SHARE * share * capacity);
+      newcomers.set(id, (pool = { rate: NEWCOMERS_SHARE * share * perSecond, capacity: poolCap, tokens: poolCap, last: t }));
     }
     fill(pool, t);
     const from = pool;
     return {
       bucket: from,
-      // Its first token comes from the newcomers' part; from then on it has its own part, less that token.
+      // Its first token comes from the newcomers' part, and so does the first of its own part (one
+      // token, or what is left): a farmed id holds nothing the newcomers' part did not pay for.
       take: () => {
         from.tokens -= 1;
-        users.set(key, { rate, capacity: cap, tokens: cap - 1, last: t, askedAt: t });
+        const start = Math.max(0, Math.min(1, from.tokens));
+        from.tokens -= start;
+        known.admit(id, share, key, t, start);
       },
-      seen: () => {},
     };
   };
   let swept = last;
   const sweep = (t: number) => {
     if (t - swept < 1000) return;
     swept = t;
-    for (const [key, u] of users) if (t - u.askedAt >= KNOWN_USER_MS) users.delete(key);
+    known.sweep(t, KNOWN_USER_MS);
     for (const [id, p] of newcomers) if (p.tokens + ((t - p.last) / 1000) * p.rate >= p.capacity) newcomers.delete(id);
   };
 
@@ -201,7 +243,6 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       const user = part?.bucket;
       const allowed = floor(priority, clientId, t, user);
       if (mine) Object.assign(mine, { priority, askedAt: t });
-      part?.seen();
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
       if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;

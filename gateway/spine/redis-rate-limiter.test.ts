@@ -6,6 +6,7 @@ import { createSharedRateLimiter, type SharedRateLimiter } from './redis-rate-li
 
 // So slow that no token refills during a test: each decision depends on the rules alone.
 const PER_SECOND = 0.001;
+const SECRET = Buffer.alloc(32, 7);
 
 describe('the Spine budget shared in Redis', () => {
   let redis: TestRedis;
@@ -16,7 +17,7 @@ describe('the Spine budget shared in Redis', () => {
     await redis?.drop();
   });
   const gateway = async (prefix: string, burst: number, shares: Record<string, number>, userShare?: number) => {
-    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares, ...(userShare !== undefined && { userShare }) });
+    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares, userKeySecret: SECRET, ...(userShare !== undefined && { userShare }) });
     open.push(l);
     assert.deepEqual(l.state(), { shared: true });
     return l;
@@ -47,11 +48,11 @@ describe('the Spine budget shared in Redis', () => {
     const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
     const asks = [...rep(1, 'a', 'clinician'), ...rep(30, 'a', 'flooder'), ...rep(2, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
     const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand: capacity 20; a's share 10 tokens, a user's part a quarter of it (2.5). Each new id's
-    // first token comes from a's newcomers' part (half its share, 5): the clinician's, then the
-    // flooder's; the flooder has one more of his own part (1.5), then spare tokens down to the upper half
-    // (17 to 10): 9 in all, then 21 busy tones. The clinician still has her part (1.5, one whole
-    // token) from the lower half, and Trust B's user hers (2 of its 10; the third is beyond it).
+    // By hand: capacity 20; a's share 10 tokens. Each new id's first request and its own part's
+    // first token come from a's newcomers' part (half its share, 5): the clinician's, then the
+    // flooder's; the flooder has that token, then spare tokens down to the upper half (17 to 10):
+    // 9 in all, then 21 busy tones. The clinician still has her token from the lower half (her
+    // next request is beyond her part), and Trust B's user hers (2; the third is beyond it).
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true, false, true, true, false]);
   });
 
@@ -59,10 +60,23 @@ describe('the Spine budget shared in Redis', () => {
     const rotated = Array.from({ length: 30 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]);
     const asks: [Priority, string, string][] = [['interactive', 'a', 'clinician'], ...rotated, ['interactive', 'a', 'clinician']];
     const got = await compare('rotating:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand: one token of the newcomers' part (5) went to her, the other four to the first rotated
-    // ids (19 down to 15), the next ids share the spare tokens (15 down to 10: 5), 9 in all; her
-    // second request finds her own part (1.5), from the lower half.
+    // By hand: two tokens of the newcomers' part (5) went to her, the other three to the first two
+    // rotated ids (19 down to 17), the next ids share the spare tokens (17 down to 10: 7), 9 in
+    // all; her second request finds her own token, from the lower half.
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
+  });
+
+  it('SMSP-PERF-001 farmed ids share the known users\' part across gateways as in one process: a colleague keeps her token', async () => {
+    const rep = (n: number, user: (i: number) => string) => Array.from({ length: n }, (_, i) => ['interactive', 'a', user(i)] as [Priority, string, string]);
+    const asks = [...rep(1, () => 'colleague'), ...rep(60, () => 'drainer'), ...rep(12, (i) => `farmed-${i}`), ...rep(120, (i) => `farmed-${i % 12}`), ...rep(1, () => 'colleague')];
+    const got = await compare('farmed:', 99, { a: 1 }, asks, 0.25);
+    // By hand: capacity 100, one client; its newcomers' part 50 pays two tokens per new id (a
+    // request and its own first token): hers, the drainer's, then 23 ids; the first 12 farmed.
+    // The drainer: his own token, then spare ones down to the upper half (98 -> 50). The farmed
+    // ids: 12 from the newcomers' part (50 -> 38), then each its own token (26), nothing spare.
+    // Her own token is one of the lower half: answered.
+    assert.equal(got.filter(Boolean).length, 1 + 49 + 12 + 12 + 1);
+    assert.equal(got.at(-1), true);
   });
 
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {

@@ -3,10 +3,13 @@
  * One Spine budget for every gateway (`spine.rateLimit.redisUrl`, SMSP-PERF-001): the same
  * token bucket, interactive reserve (SMSP-PERF-007), per-client shares and per-user parts as rate-limiter.ts,
  * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
- * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<hash of client
- * and user id>` (a known user's part: expires KNOWN_USER_MS after her last request) and
- * `<prefix>newcomers:<client id>` (the part ids not yet known share); the others expire once
- * their bucket would be full again. The script uses Redis's own clock, so gateways' clocks need not agree.
+ * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<key>` (a known
+ * user's part, its key an HMAC of client and user id under a secret every gateway sharing the
+ * budget has: expires KNOWN_USER_MS after her last request), `<prefix>newcomers:<client id>` (the
+ * part ids not yet known share), `<prefix>known:<client id>` and `<prefix>sharing:<client id>`
+ * (the known users' clock, and the user keys sharing it scored by their last request: expire
+ * KNOWN_USER_MS after the client's last request); the others expire once their bucket would be
+ * full again. The script uses Redis's own clock, so gateways' clocks need not agree.
  *
  * When Redis is unreachable (not connected, or no answer within COMMAND_TIMEOUT_MS) the gateway
  * falls back at once to its own in-process bucket of `localFallbackShare` of the budget, says so
@@ -14,19 +17,18 @@
  * Loaded only when configured (app.ts imports it dynamically).
  */
 import { Redis } from 'ioredis';
-import { createRateLimiter, KNOWN_USER_MS, NEWCOMERS_SHARE, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
+import { ASKING_MS, createRateLimiter, KNOWN_SHARE, KNOWN_USER_MS, NEWCOMERS_SHARE, SHARING_MS, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
 
 /** A request never waits longer than this for Redis before the local share decides. */
 const COMMAND_TIMEOUT_MS = 250;
-/** Must match rate-limiter.ts's ASKING_MS. */
-const ASKING_MS = 10_000;
-
-// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, KEYS[2+n] and KEYS[3+n] (when a user
-// is named) the user's bucket and her client's newcomers' part; ARGV: mode, priority, client id,
-// perSecond, capacity, reserve, asking ms, n, then n pairs (client id, share), then the user's
-// share of its client's share ('' for no user), then how long a user stays known (ms), then the
-// newcomers' share of the client's share. The logic
-// is rate-limiter.ts's, line for line; only the state lives here.
+// KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, then (when a user is named) KEYS[2+n]
+// the user's bucket, KEYS[3+n] her client's newcomers' part, KEYS[4+n] and KEYS[5+n] its known
+// users' clock and those sharing (a sorted set of user keys by the time of their last request).
+// ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then n pairs
+// (client id, share), then the user's share of its client's share ('' for no user), how long a
+// user stays known (ms), the newcomers' share, the known users' share, how long a user shares
+// (ms), the key prefix and the user's key. The logic is rate-limiter.ts's and known-parts.ts's,
+// line for line; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -51,19 +53,41 @@ local userShare = tonumber(ARGV[9 + 2 * n])
 if userShare then
   local clientShare = 1
   if n > 0 then clientShare = (mine and mine.share or 0) end
-  local part = userShare * clientShare
-  if part > 0 then
-    local userCap = math.max(1, part * capacity)
-    local r, cap = part * rate, userCap
-    local u = redis.call('HMGET', KEYS[2 + n], 'tokens', 'last')
-    -- Not known yet: the request is within or beyond the newcomers' part of the client.
-    local known = u[1] ~= false
-    if not known then
+  if clientShare > 0 then
+    local knownShare, sharingMs, prefix, member = tonumber(ARGV[12 + 2 * n]), tonumber(ARGV[13 + 2 * n]), ARGV[14 + 2 * n], ARGV[15 + 2 * n]
+    local function part(size) return math.min(userShare, knownShare / math.max(1, size)) end
+    local function capOf(size) return math.max(1, part(size) * clientShare * capacity) end
+    local u = redis.call('HMGET', KEYS[2 + n], 'tokens', 'v')
+    if u[1] then
+      -- Known: the client's clock runs to now, letting go, in order, of those silent for sharingMs.
+      local k = redis.call('HMGET', KEYS[4 + n], 'v', 'vt')
+      local v, vt = tonumber(k[1]) or 0, tonumber(k[2]) or now
+      local size = redis.call('ZCARD', KEYS[5 + n])
+      local function run(to)
+        if size > 0 then v = v + (to - vt) / 1000 * part(size) * clientShare * rate end
+        vt = to
+      end
+      local gone = redis.call('ZRANGEBYSCORE', KEYS[5 + n], '-inf', now - sharingMs, 'WITHSCORES')
+      for i = 1, #gone, 2 do
+        run(tonumber(gone[i + 1]) + sharingMs)
+        local key = prefix .. 'user:' .. gone[i]
+        local g = redis.call('HMGET', key, 'tokens', 'v')
+        if g[1] and mode == 'acquire' then redis.call('HSET', key, 'tokens', tostring(math.min(capOf(size), tonumber(g[1]) + v - tonumber(g[2]))), 'v', tostring(v)) end
+        size = size - 1
+      end
+      if #gone > 0 and mode == 'acquire' then redis.call('ZREMRANGEBYSCORE', KEYS[5 + n], '-inf', now - sharingMs) end
+      run(now)
+      local tokens = tonumber(u[1])
+      -- Sharing: credited the clock's advance since her mark; silent until now: nothing, and she joins.
+      if redis.call('ZSCORE', KEYS[5 + n], member) then tokens = math.min(capOf(size), tokens + v - tonumber(u[2])) else size = size + 1 end
+      user = { known = true, tokens = math.min(tokens, capOf(size)), rate = part(size) * clientShare * rate, v = v, vt = vt }
+    else
+      -- Not known yet: the request is within or beyond the newcomers' part of the client.
       u = redis.call('HMGET', KEYS[3 + n], 'tokens', 'last')
-      local poolPart = math.max(part, tonumber(ARGV[11 + 2 * n]) * clientShare)
-      r, cap = poolPart * rate, math.max(1, poolPart * capacity)
+      local poolPart = tonumber(ARGV[11 + 2 * n]) * clientShare
+      local r, cap = poolPart * rate, math.max(1, poolPart * capacity)
+      user = { known = false, rate = r, cap = cap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * r) }
     end
-    user = { key = KEYS[2 + n], pool = KEYS[3 + n], known = known, rate = r, cap = cap, userCap = userCap, tokens = math.min(cap, (tonumber(u[1]) or cap) + math.max(0, now - (tonumber(u[2]) or now)) / 1000 * r) }
   end
 end
 local function base(p) if p == 'batch' then return reserve end return 0 end
@@ -77,25 +101,32 @@ if mode == 'acquire' then
     tokens = tokens - 1
     ok = 1
     if userWithin then
-      if user and user.known then user.tokens = user.tokens - 1
-      elseif user then
-        -- Its first token comes from the newcomers' part; from then on it has its own part, less that token.
-        user.tokens = user.tokens - 1
-        user.given = true
+      if user then user.tokens = user.tokens - 1 end
+      -- A new id's first token comes from the newcomers' part, and so does the first of its own (one, or what is left).
+      if user and not user.known then
+        user.start = math.max(0, math.min(1, user.tokens))
+        user.tokens = user.tokens - user.start
       end
       if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
     end
   end
+  local forget = tonumber(ARGV[10 + 2 * n])
   if user and user.known then
-    redis.call('HSET', user.key, 'tokens', tostring(user.tokens), 'last', tostring(now))
-    redis.call('PEXPIRE', user.key, tonumber(ARGV[10 + 2 * n]))
+    redis.call('HSET', KEYS[2 + n], 'tokens', tostring(user.tokens), 'v', tostring(user.v))
+    redis.call('PEXPIRE', KEYS[2 + n], forget)
+    redis.call('HSET', KEYS[4 + n], 'v', tostring(user.v), 'vt', tostring(user.vt))
+    redis.call('ZADD', KEYS[5 + n], now, ARGV[15 + 2 * n])
+    -- The clock outlives every user it credits: each is forgotten forget ms after her last request.
+    redis.call('PEXPIRE', KEYS[4 + n], forget)
+    redis.call('PEXPIRE', KEYS[5 + n], forget)
   elseif user then
     -- The newcomers' part is forgotten once full again, as the in-process limiter forgets it.
-    redis.call('HSET', user.pool, 'tokens', tostring(user.tokens), 'last', tostring(now))
-    redis.call('PEXPIRE', user.pool, math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
-    if user.given then
-      redis.call('HSET', user.key, 'tokens', tostring(user.userCap - 1), 'last', tostring(now))
-      redis.call('PEXPIRE', user.key, tonumber(ARGV[10 + 2 * n]))
+    redis.call('HSET', KEYS[3 + n], 'tokens', tostring(user.tokens), 'last', tostring(now))
+    redis.call('PEXPIRE', KEYS[3 + n], math.ceil(math.max(0, user.cap - user.tokens) / user.rate * 1000) + 1000)
+    if user.start then
+      -- Known, not sharing yet: a rotated id that never asks again takes nothing from anyone's part.
+      redis.call('HSET', KEYS[2 + n], 'tokens', tostring(user.start), 'v', '0')
+      redis.call('PEXPIRE', KEYS[2 + n], forget)
     end
   end
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
@@ -133,6 +164,11 @@ export interface SharedRateLimiterOptions {
   shares: Readonly<Record<string, number>>;
   /** Each user's part of its client's share (spine.rateLimit.userShare); without it, no per-user fairness. */
   userShare?: number;
+  /**
+   * The secret the users' Redis keys are keyed with (budgetUserKeySecret of the audit HMAC
+   * key, rate-limiter.ts): every gateway sharing the budget must have the same, or one user has a part on each.
+   */
+  userKeySecret: Buffer;
   /** Called when the gateway moves between the shared budget and its local share. */
   onState?: (s: SharedBudgetState) => void;
 }
@@ -181,8 +217,9 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     if (redis.status !== 'ready') return undefined;
     try {
       const perUser = userId !== undefined && o.userShare !== undefined;
-      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : '', KNOWN_USER_MS, NEWCOMERS_SHARE];
-      const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${userKey(clientId, userId!)}`, `${o.keyPrefix}newcomers:${clientId}`];
+      const member = perUser ? userKey(o.userKeySecret, clientId, userId) : '';
+      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : '', KNOWN_USER_MS, NEWCOMERS_SHARE, KNOWN_SHARE, SHARING_MS, o.keyPrefix, member];
+      const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${member}`, `${o.keyPrefix}newcomers:${clientId}`, `${o.keyPrefix}known:${clientId}`, `${o.keyPrefix}sharing:${clientId}`];
       return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(all.length, ...all, ...args));
     } catch (e) {
       setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });

@@ -30,6 +30,7 @@ import { keptLogger } from './run-log.ts';
 import { testPki } from './pki.ts';
 import { startCis2Provider, type Cis2Provider } from '../../demo/cis2/provider.ts';
 import { AUDIT_ACTIVITY, CIS2_PEOPLE } from '../../demo/cis2/users.ts';
+import { auditDetail } from './sealed-detail.ts';
 
 /** Issuers, audience and origin of the configured test clients. */
 export const TEST_CLIENTS = {
@@ -134,6 +135,8 @@ export interface TestStack {
   reload(): Promise<string[]>;
   /** All rows of the audit table, in sequence order. */
   auditRows(): Record<string, unknown>[];
+  /** A row's `detail`, its sealed part (what Spine's answer looked like) opened with the audit key. */
+  auditDetail(row: Record<string, unknown>): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -286,6 +289,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await gateway.close();
       gateway = await startGateway(loadConfig(configFile), { log: keptLogger(logs, 'stack'), ...opts.deps });
     },
+    auditDetail: (row) => auditDetail(Buffer.from(readFileSync(join(dir, 'audit-hmac.key'), 'utf8').trim()), row),
     auditRows() {
       const db = new Database(config.audit.sqliteFile!, { readonly: true });
       try {

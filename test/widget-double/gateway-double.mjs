@@ -97,7 +97,8 @@ export function gatewayDouble() {
       return json(ctx, { released: true, aborted });
     }
     if (ctx.path === '/__double/csp.html') {
-      ctx.set('Content-Security-Policy', "default-src 'self'");
+      // ?trusted-types: the page also enforces Trusted Types and allows no policy, as a strict EPR may.
+      ctx.set('Content-Security-Policy', `default-src 'self'${'trusted-types' in ctx.query ? "; require-trusted-types-for 'script'; trusted-types 'none'" : ''}`);
       ctx.type = 'text/html';
       ctx.body = CSP_PAGE;
       return;

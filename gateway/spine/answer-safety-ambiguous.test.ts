@@ -1,0 +1,126 @@
+/**
+ * The safety core on answers it cannot read unambiguously (issue 18, second hostile review): an
+ * indicator or an error where the core does not read it — contained, nested, in an entry that holds
+ * no resource or two — makes the answer unusable, so an indicator Spine sent is never hidden behind
+ * "no record" nor shown beside an error; Spine's own error code beside an indicator, at any
+ * severity, is Spine contradicting itself. Instants and dateTimes may carry any number of fraction
+ * digits (DSTU2: `(\.[0-9]+)?`). Oracles: the spec's example answers (test/spec, copied from
+ * spec/examples) rewritten by hand, and hand-written verdicts.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { example, withValue } from '../../test/helpers/fhir-fixtures.ts';
+import { parseXml } from '../fhir/xml.ts';
+import { checkAnswer, type AnswerExpectation } from './answer-safety.ts';
+
+const FOUND = example('query-response-2-0-indicator-found');
+/** Spine's not-found answer for the child the examples name: the error example with NO_RECORD_FOUND, under HTTP 404. */
+const NONE = example('query-response-2-0-invalid-nhs-number').replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND');
+/** What the examples answer: the request id, ASIDs, patient (1234567890) and clock they carry. */
+const EXPECT: AnswerExpectation = {
+  messageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58877',
+  nhsNumber: '1234567890',
+  smspAsid: '047192794544',
+  spineAsid: '990101234567',
+  httpStatus: 200,
+  now: new Date('2015-07-04T10:10:15Z'),
+  maxAheadMs: 300_000,
+  maxBehindMs: 86_400_000,
+  isKnownCode: (c) => ['INVALID_NHS_NUMBER', 'NO_RECORD_FOUND', 'PATIENT_OVER_18'].includes(c),
+};
+const verdict = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const r = parseXml(xml);
+  assert.ok(r.ok, 'fixture parses');
+  return checkAnswer(r.value, { ...EXPECT, ...over });
+};
+const reason = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const v = verdict(xml, over);
+  return v.usable ? 'usable' : v.reason;
+};
+
+const ENTRY = 'an entry does not hold exactly one resource';
+const UNREAD = 'a MessageHeader, Flag or OperationOutcome sits where the core does not read it';
+const CONTRADICTS = 'indicator beside a Spine error code';
+/** The example's Flag for our child (1234567890), with its contained Patient. */
+const FLAG = /<Flag>.*?<\/Flag>/.exec(FOUND)![0];
+const HEADER = /<MessageHeader>.*?<\/MessageHeader>/.exec(FOUND)![0];
+const SPINE_CODES = 'http://fhir.nhs.net/ValueSet/spine-response-code-2-0';
+const outcome = (severity: string, coding = '') =>
+  `<OperationOutcome><id value="oo2"/><issue><severity value="${severity}"/><code value="not-found"/>${coding && `<details>${coding}</details>`}</issue></OperationOutcome>`;
+const coding = (code: string, system = SPINE_CODES) => `<coding><system value="${system}"/><code value="${code}"/></coding>`;
+/** The answer with one more entry, whose `<entry>` holds `inner`. */
+const withEntry = (xml: string, inner: string) => xml.replace('</Bundle>', `<entry>${inner}</entry></Bundle>`);
+/** `resource` contained in the first resource named `host`. */
+const containedIn = (xml: string, host: string, resource: string) => xml.replace(new RegExp(`(<${host}><id value="[^"]*"/>(<meta>.*?</meta>)?)`), `$1<contained>${resource}</contained>`);
+
+describe('safety core: an indicator Spine sent is never hidden behind "no record"', () => {
+  test('SMSP-VAL-004 SMSP-FGMRI-001 NO_RECORD_FOUND carrying our child\'s FGM Flag in an entry holding two resources, or none, is refused', () => {
+    const alone = verdict(NONE, { httpStatus: 404 });
+    assert.deepEqual(alone.usable && alone.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' }, 'the control: Spine\'s not-found alone is no record');
+    assert.equal(reason(withEntry(NONE, `<resource>${FLAG}<Basic/></resource>`), { httpStatus: 404 }), ENTRY);
+    assert.equal(reason(withEntry(NONE, `<resource><Basic/>${FLAG}</resource>`), { httpStatus: 404 }), ENTRY, 'whichever comes first');
+    assert.equal(reason(withEntry(NONE, FLAG), { httpStatus: 404 }), ENTRY, 'the Flag straight in the entry, no <resource>');
+    assert.equal(reason(withEntry(NONE, `<resource>${FLAG}</resource><resource><Basic/></resource>`), { httpStatus: 404 }), ENTRY, 'two <resource> elements');
+    assert.equal(reason(withEntry(NONE, `<resource>${FLAG.replace('<Flag>', '<Flag xmlns="urn:x">')}</resource>`), { httpStatus: 404 }), ENTRY, 'a Flag in a foreign namespace is no FHIR resource: the entry holds none');
+  });
+  test('SMSP-VAL-004 SMSP-FGMRI-001 NO_RECORD_FOUND carrying our child\'s FGM Flag contained, nested or outside the entries is refused', () => {
+    assert.equal(reason(containedIn(NONE, 'OperationOutcome', FLAG), { httpStatus: 404 }), UNREAD, 'contained in the OperationOutcome');
+    assert.equal(reason(containedIn(NONE, 'MessageHeader', FLAG), { httpStatus: 404 }), UNREAD, 'contained in the MessageHeader');
+    assert.equal(reason(withEntry(NONE, `<resource><Basic><id value="b1"/><contained>${FLAG}</contained></Basic></resource>`), { httpStatus: 404 }), UNREAD, 'contained in another resource');
+    assert.equal(reason(withEntry(NONE, `<resource><Bundle><entry><resource>${FLAG}</resource></entry></Bundle></resource>`), { httpStatus: 404 }), UNREAD, 'in a Bundle inside an entry');
+    assert.equal(reason(NONE.replace('<type value="message"/>', `<type value="message"/>${FLAG}`), { httpStatus: 404 }), UNREAD, 'straight under the Bundle');
+    assert.equal(reason(withEntry(NONE, `${FLAG}<resource><Basic/></resource>`), { httpStatus: 404 }), UNREAD, 'in an entry beside its one resource');
+    assert.equal(reason(NONE.replace('<issue>', `<issue><extension url="https://example.org/x">${FLAG}</extension>`), { httpStatus: 404 }), UNREAD, 'under an element of the outcome');
+  });
+});
+
+describe('safety core: an indicator is never read past an outcome it does not read', () => {
+  test('SMSP-VAL-004 an indicator beside an entry holding NO_RECORD_FOUND, or a second MessageHeader, and a Basic is refused', () => {
+    assert.equal(reason(withEntry(FOUND, `<resource>${outcome('error', coding('NO_RECORD_FOUND'))}<Basic/></resource>`)), ENTRY);
+    assert.equal(reason(withEntry(FOUND, `<resource>${HEADER}<Basic/></resource>`)), ENTRY);
+  });
+  test('SMSP-VAL-004 an indicator with an OperationOutcome, a MessageHeader or another Flag contained anywhere is refused', () => {
+    assert.equal(reason(containedIn(FOUND, 'Flag', outcome('error', coding('NO_RECORD_FOUND')))), UNREAD, 'an error contained in the Flag');
+    assert.equal(reason(containedIn(FOUND, 'Flag', outcome('information'))), UNREAD, 'even a note: the core reads outcomes only as entries');
+    assert.equal(reason(containedIn(FOUND, 'Flag', HEADER)), UNREAD, 'a second MessageHeader');
+    assert.equal(reason(containedIn(FOUND, 'MessageHeader', FLAG.replace('<status value="active"/>', '<status value="inactive"/>'))), UNREAD, 'a second Flag');
+    assert.equal(reason(containedIn(FOUND, 'Patient', outcome('error'))), UNREAD, 'nested in the contained Patient');
+  });
+  test('SMSP-VAL-004 what the core has no reason to read stays harmless: a Basic entry, a Basic contained, a foreign Flag beside the resource', () => {
+    assert.equal(reason(withEntry(FOUND, '<resource><Basic/></resource>')), 'usable');
+    assert.equal(reason(containedIn(FOUND, 'Flag', '<Basic><id value="b1"/></Basic>')), 'usable');
+    assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:Flag xmlns:x="urn:x"/><Flag>')), 'usable', 'a foreign element is not FHIR, as elsewhere in the core');
+  });
+});
+
+describe('safety core: Spine contradicting itself', () => {
+  const beside = (oo: string) => withEntry(FOUND, `<resource>${oo}</resource>`);
+  test('SMSP-VAL-004 SMSP-ERR-004 an indicator beside a warning or a note carrying Spine\'s own error code is refused', () => {
+    assert.equal(reason(beside(outcome('warning', coding('NO_RECORD_FOUND')))), CONTRADICTS);
+    assert.equal(reason(beside(outcome('information', coding('PATIENT_OVER_18')))), CONTRADICTS);
+    assert.equal(reason(beside(outcome('information', coding('NOT_A_SPINE_CODE')))), CONTRADICTS, 'a code in Spine\'s system we do not know');
+    assert.equal(reason(beside(outcome('warning', coding('NO_RECORD_FOUND', 'HTTP://FHIR.NHS.NET/ValueSet/spine-response-code-2-0/')))), CONTRADICTS, 'the same system in capitals (RFC 3986)');
+    assert.equal(reason(beside(outcome('warning', coding('X', 'https://example.org/codes') + coding('NO_RECORD_FOUND')))), CONTRADICTS, 'beside a coding of another system');
+    assert.equal(reason(beside(outcome('error', coding('NO_RECORD_FOUND')))), CONTRADICTS, 'an error issue too');
+  });
+  test('SMSP-VAL-004 a note with no Spine error code (none, SUCCESS, another system\'s) beside the indicator is read past and reported', () => {
+    const ignored = ['OperationOutcome informational OperationOutcome beside the indicator ignored'];
+    for (const oo of [outcome('information'), outcome('warning', coding('SUCCESS')), outcome('information', coding('NO_RECORD_FOUND', 'https://example.org/codes'))]) {
+      const v = verdict(beside(oo));
+      assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? oo : v.reason);
+      assert.deepEqual(v.deviations.map((d) => `${d.path} ${d.message}`), ignored);
+    }
+  });
+});
+
+describe('safety core: fractions of a second', () => {
+  // DSTU2's instant and dateTime: `(\.[0-9]+)?`, no bound on the digits.
+  test('SMSP-VAL-004 Spine\'s timestamp and the assessment with ten or more fraction digits (DSTU2 bounds none) are read, not refused', () => {
+    const ts = '2015-07-04T10:10:15.1234567891+00:00';
+    const v = verdict(withValue(withValue(FOUND, 'MessageHeader.timestamp', ts), 'Flag.period.start', '2015-02-04T10:00:00.12345678901234Z'));
+    assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
+    assert.deepEqual([v.timestamp, v.outcome.assessmentDate, v.outcome.assessmentDay, v.deviations], [ts, '2015-02-04T10:00:00.12345678901234Z', '2015-02-04', []]);
+    assert.equal(reason(FOUND.replace('</period>', '<end value="2015-07-04T10:10:15.9999999999+00:00"/></period>')), 'usable', 'a period end with ten digits, after the timestamp');
+    assert.equal(reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04T10:10:15.+00:00')), 'timestamp is not a real instant', 'a point with no digit is no fraction');
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * @module spine/known-parts
+ * The known users' part of each client's share, for the in-process limiter (rate-limiter.ts; the
+ * Redis script in redis-rate-limiter.ts does the same). The users of one client who asked within
+ * SHARING_MS ("sharing", apart from the request that made each known) share KNOWN_SHARE of its
+ * rate max-min: each is credited min(userShare, KNOWN_SHARE / sharing) of the share a second, so
+ * their credits add up to KNOWN_SHARE of it at most however many ids a caller keeps asking.
+ *
+ * The credit is kept as a virtual clock per client (`v`: tokens credited so far to each user
+ * sharing), advanced whenever someone joins or leaves, so a changing crowd is credited exactly —
+ * a rate fixed at each user's last request would let ids that ask one after another as the crowd
+ * grows, or fall silent to save tokens, be credited more than the part. A user not sharing (silent
+ * for SHARING_MS) is credited nothing: what she had then waits for her return, at most her bucket.
+ */
+
+/** How the parts are sized: the gateway's rate and bucket, and one user's part of a share. */
+export interface KnownPartsOptions {
+  perSecond: number;
+  capacity: number;
+  userShare: number;
+  knownShare: number;
+  sharingMs: number;
+}
+
+/** A known user's bucket as it stands: within her part while it holds a token. */
+export interface KnownBucket {
+  tokens: number;
+  /** Tokens a second she is credited now (for Retry-After). */
+  rate: number;
+}
+
+interface User { client: string; tokens: number; v: number; askedAt: number; sharing: boolean }
+// `sharing`: the users sharing, by the time of their last request, oldest first.
+interface Client { share: number; v: number; vt: number; sharing: Map<string, number> }
+
+export interface KnownParts {
+  /** The known user `key`'s bucket after her request at `t` (which makes her one of those sharing), or undefined if not known. */
+  ask(key: string, t: number): KnownBucket | undefined;
+  /** Makes `key` known (her first token came from the newcomers' part), her part holding `tokens` to start with. */
+  admit(client: string, share: number, key: string, t: number, tokens: number): void;
+  /** Takes one token from a known user's part. */
+  take(key: string): void;
+  /** Forgets the users who have not asked for `forgetMs`, and those no longer sharing. */
+  sweep(t: number, forgetMs: number): void;
+}
+
+export function createKnownParts({ perSecond, capacity, userShare, knownShare, sharingMs }: KnownPartsOptions): KnownParts {
+  const users = new Map<string, User>();
+  const clients = new Map<string, Client>();
+  // Each sharing user's part of the share, and so her bucket's capacity (at least one token: a clinician's next request).
+  const part = (sharing: number) => Math.min(userShare, knownShare / Math.max(1, sharing));
+  const capOf = (share: number, sharing: number) => Math.max(1, part(sharing) * share * capacity);
+  const clientOf = (id: string, share: number, t: number) => {
+    let c = clients.get(id);
+    if (!c) clients.set(id, (c = { share, v: 0, vt: t, sharing: new Map() }));
+    return c;
+  };
+  /** Credits her the clock's advance since her mark (at most her bucket), and moves her mark. */
+  const settle = (u: User, c: Client) => {
+    u.tokens = Math.min(capOf(c.share, c.sharing.size), u.tokens + (c.v - u.v));
+    u.v = c.v;
+  };
+  /** Runs the client's clock to `t`, letting go, in order, of those whose SHARING_MS ran out. */
+  const advance = (c: Client, t: number) => {
+    const run = (to: number) => {
+      if (c.sharing.size > 0) c.v += ((to - c.vt) / 1000) * part(c.sharing.size) * c.share * perSecond;
+      c.vt = to;
+    };
+    for (const [key, at] of c.sharing) {
+      if (at + sharingMs > t) break;
+      run(at + sharingMs);
+      const u = users.get(key);
+      if (u) {
+        settle(u, c);
+        u.sharing = false;
+      }
+      c.sharing.delete(key);
+    }
+    run(t);
+  };
+
+  return {
+    ask(key, t) {
+      const u = users.get(key);
+      if (!u) return undefined;
+      const c = clients.get(u.client)!;
+      advance(c, t);
+      if (u.sharing) settle(u, c);
+      else u.v = c.v; // silent until now: nothing credited since she stopped sharing
+      // Oldest first, so the clock lets go of them in order.
+      c.sharing.delete(key);
+      c.sharing.set(key, t);
+      u.sharing = true;
+      u.askedAt = t;
+      u.tokens = Math.min(u.tokens, capOf(c.share, c.sharing.size));
+      return { tokens: u.tokens, rate: part(c.sharing.size) * c.share * perSecond };
+    },
+    admit(client, share, key, t, tokens) {
+      // Not sharing yet: a rotated id that never asks again takes nothing from anyone's part.
+      users.set(key, { client, tokens, v: 0, askedAt: t, sharing: false });
+      clientOf(client, share, t);
+    },
+    take(key) {
+      const u = users.get(key);
+      if (u) u.tokens -= 1;
+    },
+    sweep(t, forgetMs) {
+      // forgetMs is longer than sharingMs: a user forgotten is no longer sharing.
+      for (const [key, u] of users) if (t - u.askedAt >= forgetMs) users.delete(key);
+      for (const c of clients.values()) advance(c, t);
+    },
+  };
+}
