@@ -139,7 +139,7 @@ describe('FGMISQR009 PostgreSQL: schema version 3 upgrades to the self-recording
       await sqlAs(db.ownerUrl, `CREATE TABLE audit_schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()); ${v3} INSERT INTO audit_schema_version (version) VALUES (1), (2), (3);
         GRANT SELECT, INSERT ON audit_event TO ${db.gatewayRole}; GRANT SELECT ON audit_schema_version TO ${db.gatewayRole}; GRANT EXECUTE ON FUNCTION audit_erase_outcomes(TEXT) TO ${db.gatewayRole}`);
       const owner = postgresPool(db.ownerUrl, 1);
-      assert.deepEqual(await migratePostgres(owner).finally(() => owner.end()), [4]);
+      assert.deepEqual(await migratePostgres(owner).finally(() => owner.end()), [4, 5]);
       const rights = await sqlAs(db.ownerUrl, `SELECT to_regprocedure('audit_erase_outcomes(text)') IS NULL AS gone, has_function_privilege($1, 'audit_erase_outcomes(jsonb)', 'EXECUTE') AS granted, has_function_privilege('public', 'audit_erase_outcomes(jsonb)', 'EXECUTE') AS public`, [db.gatewayRole]);
       assert.deepEqual(rights, [{ gone: true, granted: true, public: false }]);
       const store = await openPostgresAuditStore(db.gatewayUrl, KEY);

@@ -71,9 +71,9 @@ describe('the audit trail upgrades to schema version 2 and still verifies (FGMIS
         await sqlAs(db.ownerUrl, `INSERT INTO audit_event (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row));
       }
       // The gateway's role cannot upgrade it; the owner can.
-      await assert.rejects(openPostgresAuditStore(db.gatewayUrl, KEY), /version 1 of 4/);
+      await assert.rejects(openPostgresAuditStore(db.gatewayUrl, KEY), /version 1 of 5/);
       const owner = postgresPool(db.ownerUrl, 1);
-      assert.deepEqual(await migratePostgres(owner, db.gatewayRole).finally(() => owner.end()), [2, 3, 4]);
+      assert.deepEqual(await migratePostgres(owner, db.gatewayRole).finally(() => owner.end()), [2, 3, 4, 5]);
       const store = await openPostgresAuditStore(db.gatewayUrl, KEY);
       await store.record(later(1));
       await store.close();

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -616,6 +616,23 @@ describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-00
     const row = lastAudit();
     assert.equal(row.userId, '555021929103');
     assert.equal(row.roleProfileId, '555021935107');
+  });
+
+  it('SMSP-AUDIT-005 a prefetched SDS user id over 255 characters is refused as input before Spine is asked, audited by its length and SHA-256', async () => {
+    const long = '5'.repeat(4000);
+    const user = {
+      resourceType: 'PractitionerRole', id: 'r9',
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile-id', value: '555021935107' }],
+      practitioner: { identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: long } },
+    };
+    const before = stack.sim.received.length;
+    const call = { ...hookCall(undefined), context: { userId: 'PractitionerRole/r9', patientId: '1288992' }, prefetch: { patient: patient('9990000018', '2014-03-02'), user } };
+    const { res } = await callService(call);
+    assert.equal(res.status, 400, res.body);
+    assert.equal(stack.sim.received.length, before, 'Spine not asked');
+    const row = lastAudit();
+    assert.deepEqual([row.outcomeCode, row.userId, row.clientMessageId], ['INPUT_MESSAGE_VALIDATION_ERROR', null, call.hookInstance]);
+    assert.deepEqual(JSON.parse(row.detail as string).refusedValue, { element: 'prefetch.user identifier.value', length: 4000, sha256: createHash('sha256').update(long).digest('hex'), start: '5'.repeat(32) });
   });
 
   it('SMSP-FGMRI-006 without SDS ids the user is a local identifier with the EPR\'s ODS code', async () => {

@@ -98,6 +98,7 @@ describe('PostgreSQL audit store', () => {
     try {
       assert.deepEqual((await trail.search({ userId: 'nul\u0000user' })).map((r) => r.userId), ['nul\ufffduser']);
       assert.deepEqual((await trail.search({ messageId: 'lone\ud800id' })).map((r) => r.clientMessageId), ['lone\ufffdid']);
+      assert.deepEqual(await trail.search({ orgCode: 'R\u0000X1' }), [], 'an organisation code with NUL finds nothing (it was a PostgreSQL encoding error)');
     } finally {
       await trail.close();
     }
@@ -109,7 +110,7 @@ describe('PostgreSQL audit store', () => {
     await owner.end();
     const fresh = await testDatabase();
     try {
-      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 4 and this role cannot upgrade it.*cli\.js migrate-postgres/);
+      await assert.rejects(openPostgresAuditStore(fresh.gatewayUrl, KEY), /version 0 of 5 and this role cannot upgrade it.*cli\.js migrate-postgres/);
     } finally {
       await fresh.drop();
     }

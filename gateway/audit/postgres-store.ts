@@ -8,7 +8,8 @@
  *   chain's head and appends after it, so two gateways can never fork the chain or skip a number.
  *   The lock is released with the commit, after the rows are visible to the next holder.
  * - Group commit: while one transaction is in flight, every record arriving meanwhile waits and
- *   goes into the next one, so a burst costs one commit (and one WAL flush) per gateway.
+ *   goes into the next one, so a burst costs one commit (and one WAL flush) per gateway. A record
+ *   PostgreSQL refuses fails alone: its group is then written record by record (group-commit.ts).
  * - `record()` resolves only after COMMIT (synchronous_commit as the server sets it; leave it on).
  * - Append-only in the database: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and
  *   the gateway's role is granted INSERT and SELECT only, plus EXECUTE on `audit_erase_outcomes`,
@@ -23,6 +24,7 @@ import pg from 'pg';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
 import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
+import { commitGroup } from './group-commit.ts';
 import { CHAIN_LOCK, eraseFunctionMigration, eraseOutcomesPostgres } from './postgres-erase.ts';
 import type { AuditSearch, Throughput, ThroughputScope } from './sqlite-store.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
@@ -30,6 +32,12 @@ import { ukDayBounds, ukPeak } from './uk-day.ts';
 /** Every column of the table, in order (the SQLite store's, the CSV export's). */
 const COLUMNS = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'] as const;
 const q = (c: string) => `"${c}"`;
+
+/** The columns search finds records by, with their indexes' names; each is indexed by its first INDEXED_PREFIX characters (migration 5). */
+const SEARCHED = [['audit_event_user', 'userId'], ['audit_event_patient', 'nhsNumber'], ['audit_event_client_message', 'clientMessageId'], ['audit_event_spine_message', 'spineMessageId'], ['audit_event_request', 'requestId']] as const;
+const INDEXED_PREFIX = 200;
+/** `column = value` through its prefix index: the index finds the prefix, the comparison the whole value. */
+const matches = (column: (typeof SEARCHED)[number][1], param: string) => `(left(${q(column)}, ${INDEXED_PREFIX}) = left(${param}, ${INDEXED_PREFIX}) AND ${q(column)} = ${param})`;
 
 /** Schema versions, oldest first; a deployed migration is never edited, only followed by a new one. */
 export const MIGRATIONS: readonly { version: number; sql: string | ((schema: string) => string) }[] = [
@@ -170,6 +178,18 @@ REVOKE ALL ON FUNCTION ${s}.audit_retain(BIGINT) FROM PUBLIC;
   },
   // The erasure function takes the run's record and appends it itself (postgres-erase.ts).
   { version: 4, sql: eraseFunctionMigration },
+  {
+    // A B-tree index entry holds the value itself, and PostgreSQL refuses one over about 2.7 KB
+    // (54000): one long, uncompressible identifier failed its INSERT. The searched columns are
+    // indexed by their first INDEXED_PREFIX characters (at most 800 bytes), so no value the store
+    // accepts can fail an index; search compares the prefix (the index) and then the whole value.
+    // Still B-trees, so amcheck's bt_index_check covers them (README, "Running it highly available").
+    version: 5,
+    sql: `
+DROP INDEX audit_event_user, audit_event_patient, audit_event_client_message, audit_event_spine_message, audit_event_request;
+${SEARCHED.map(([name, column]) => `CREATE INDEX ${name} ON audit_event (left(${q(column)}, ${INDEXED_PREFIX}));`).join('\n')}
+`,
+  },
 ];
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
 export { eraseOutcomesPostgres } from './postgres-erase.ts';
@@ -338,6 +358,13 @@ export interface PostgresAuditStore extends AuditSink, OutcomeEraser {
 type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => void };
 
 /**
+ * A refusal of the record itself, not of the store: SQLSTATE class 22 (data exception), 23
+ * (integrity constraint) or 54 (a program limit, such as an index row too big), or a value the
+ * chain could not hash. Any other error (connection, timeout, permissions) is the store's.
+ */
+const refusedRecord = (e: Error & { code?: string }) => /^(22|23|54)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
+
+/**
  * Opens the shared store: checks (or upgrades) the schema, then appends with group commit. While
  * PostgreSQL is unreachable every record fails within AUDIT_DEADLINE_MS (its request fails closed)
  * and a probe once a second notices when it is back.
@@ -381,16 +408,16 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
   const flush = () => {
     if (inFlight || waiting.length === 0) return;
     const batch = waiting.splice(0, MAX_BATCH);
-    inFlight = appendChained(pool, hmacKey, batch.map((w) => w.event)).then(
-      () => {
-        setHealth({ ok: true });
-        batch.forEach((w) => w.resolve());
-      },
-      (e: Error & { code?: string }) => {
-        setHealth({ ok: false, reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}` });
-        batch.forEach((w) => w.reject(new Error(`audit write failed: ${e.message.split('\n')[0]}`)));
-      },
-    );
+    inFlight = commitGroup(batch.map((w) => w.event), (events) => appendChained(pool, hmacKey, events), refusedRecord).then(({ failures, storeError }) => {
+      // One record PostgreSQL refuses is that record's failure; the store is still healthy.
+      const e = storeError as (Error & { code?: string }) | undefined;
+      setHealth(e ? { ok: false, reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}` } : { ok: true });
+      batch.forEach((w, i) => {
+        const failed = failures[i];
+        if (failed) w.reject(new Error(`audit write failed: ${failed.message.split('\n')[0]}`));
+        else w.resolve();
+      });
+    });
     inFlight.finally(() => {
       inFlight = undefined;
       flush();
@@ -426,12 +453,12 @@ export function postgresReader(pool: pg.Pool) {
       const values: unknown[] = [s.afterSeq ?? 0];
       const where = ['seq > $1'];
       const p = (v: unknown) => `$${values.push(v)}`;
-      if (s.userId) where.push(`"userId" = ${p(s.userId)}`);
+      if (s.userId) where.push(matches('userId', p(s.userId)));
       if (s.messageId) {
         const m = p(s.messageId);
-        where.push(`("clientMessageId" = ${m} OR "spineMessageId" = ${m} OR "requestId" = ${m})`);
+        where.push(`(${matches('clientMessageId', m)} OR ${matches('spineMessageId', m)} OR ${matches('requestId', m)})`);
       }
-      if (s.nhsNumber) where.push(`"nhsNumber" = ${p(s.nhsNumber)}`);
+      if (s.nhsNumber) where.push(matches('nhsNumber', p(s.nhsNumber)));
       if (s.from) where.push(`"time" >= ${p(s.from.toISOString())}`);
       if (s.to) where.push(`"time" < ${p(s.to.toISOString())}`);
       if (s.clientId) where.push(`"clientId" = ${p(s.clientId)}`);

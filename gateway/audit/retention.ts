@@ -106,11 +106,25 @@ const refuseBroken = (r: VerifyResult) => {
   if (!r.ok && r.kind !== 'outcome-kept' && r.kind !== 'retention-incomplete') throw new Error(`the trail does not verify (${describeVerify(r)}): nothing removed`);
 };
 
+/**
+ * Checked in the deleting transaction itself: what is about to be deleted is only what verify
+ * proved before — the gap-free run from the previous retention's first record (still there when
+ * its deletion was interrupted) or from the new range's. A row inserted below it since verify ran
+ * (a forgery) would otherwise be deleted unseen: then nothing is removed.
+ */
+function refuseUnverified(stored: { n: number; lowest: number | null }, throughSeq: number, previous: RetentionRecord | undefined): void {
+  const lowest = stored.lowest ?? throughSeq + 1;
+  if (lowest < (previous?.firstSeq ?? 1) || stored.n !== throughSeq - lowest + 1) {
+    throw new Error(`a record was stored at or below ${throughSeq} after verify ran (the lowest stored is ${lowest}, with ${stored.n} records at or below ${throughSeq}): run verify, nothing removed`);
+  }
+}
+
 /** The one controlled path past the append-only trigger: lift it, delete, restore it, atomically (a lock failure leaves it all as it was). */
-function deleteThroughSqlite(db: Database.Database, throughSeq: number): number {
+function deleteThroughSqlite(db: Database.Database, throughSeq: number, previous: RetentionRecord | undefined): number {
   const trigger = (db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event_no_delete'`).get() as { sql: string }).sql;
   db.pragma('secure_delete = ON');
   return db.transaction(() => {
+    refuseUnverified(db.prepare('SELECT COUNT(*) AS n, MIN(seq) AS lowest FROM audit_event WHERE seq <= ?').get(throughSeq) as { n: number; lowest: number | null }, throughSeq, previous);
     db.exec('DROP TRIGGER audit_event_no_delete');
     const n = db.prepare('DELETE FROM audit_event WHERE seq <= ?').run(throughSeq).changes;
     db.exec(trigger);
@@ -131,7 +145,7 @@ export function retainSqlite(file: string, hmacKey: Buffer, o: RetainOptions): R
     const verified = verifyAuditChain(db, hmacKey, { publicKey: o.publicKey, retentions: readRetentions(o.dir), archiveDir: o.dir });
     refuseBroken(verified);
     // An interrupted retain (its signed record written, the rows not yet deleted): complete it, nothing more this run.
-    if (!verified.ok && verified.kind === 'retention-incomplete') return { removed: deleteThroughSqlite(db, previous!.throughSeq), retention: previous!, completed: true };
+    if (!verified.ok && verified.kind === 'retention-incomplete') return { removed: deleteThroughSqlite(db, previous!.throughSeq, previous), retention: previous!, completed: true };
     const bound = db.prepare('SELECT MIN(seq) AS keep FROM audit_event WHERE time >= ?').get(o.before.toISOString()) as { keep: number | null };
     const newest = (db.prepare('SELECT MAX(seq) AS seq FROM audit_event').get() as { seq: number | null }).seq ?? 0;
     const computed = range(previous, bound.keep, newest);
@@ -139,9 +153,26 @@ export function retainSqlite(file: string, hmacKey: Buffer, o: RetainOptions): R
     const r = resumeRange(o.dir, computed);
     const rows = db.prepare('SELECT * FROM audit_event WHERE seq BETWEEN ? AND ? ORDER BY seq').all(r.firstSeq, r.throughSeq) as AuditRow[];
     const retention = writeArchive(rows, o);
-    return { removed: deleteThroughSqlite(db, r.throughSeq), retention };
+    return { removed: deleteThroughSqlite(db, r.throughSeq, previous), retention };
   } finally {
     db.close();
+  }
+}
+
+/** `audit_retain` in one REPEATABLE READ snapshot with the check: a row committed after it is neither counted nor deleted. */
+async function retainThroughPostgres(ownerPool: pg.Pool, throughSeq: number, previous: RetentionRecord | undefined): Promise<number> {
+  const client = await ownerPool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    refuseUnverified((await client.query<{ n: number; lowest: number | null }>('SELECT count(*)::int AS n, min(seq) AS lowest FROM audit_event WHERE seq <= $1', [throughSeq])).rows[0]!, throughSeq, previous);
+    const removed = (await client.query<{ n: number }>('SELECT audit_retain($1) AS n', [throughSeq])).rows[0]!.n;
+    await client.query('COMMIT');
+    return removed;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
   }
 }
 
@@ -154,7 +185,7 @@ export async function retainPostgres(ownerPool: pg.Pool, verify: () => Promise<V
   refuseBroken(verified);
   const previous = readRetention(o.dir);
   if (!verified.ok && verified.kind === 'retention-incomplete') {
-    const removed = (await ownerPool.query<{ n: number }>('SELECT audit_retain($1) AS n', [previous!.throughSeq])).rows[0]!.n;
+    const removed = await retainThroughPostgres(ownerPool, previous!.throughSeq, previous);
     await ownerPool.query('VACUUM audit_event');
     return { removed, retention: previous!, completed: true };
   }
@@ -164,7 +195,7 @@ export async function retainPostgres(ownerPool: pg.Pool, verify: () => Promise<V
   const r = resumeRange(o.dir, computed);
   const rows = (await ownerPool.query<AuditRow>('SELECT * FROM audit_event WHERE seq BETWEEN $1 AND $2 ORDER BY seq', [r.firstSeq, r.throughSeq])).rows;
   const retention = writeArchive(rows, o);
-  const removed = (await ownerPool.query<{ n: number }>('SELECT audit_retain($1) AS n', [r.throughSeq])).rows[0]!.n;
+  const removed = await retainThroughPostgres(ownerPool, r.throughSeq, previous);
   // The deleted rows, and the old versions of those the hourly erasure cleared, leave the table's pages.
   await ownerPool.query('VACUUM audit_event');
   return { removed, retention };

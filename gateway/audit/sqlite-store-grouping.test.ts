@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import type { AuditEvent } from './audit-event.ts';
 import { openAuditReader, openSqliteAuditStore } from './sqlite-store.ts';
+import { verifyAuditChain } from './verify.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-audit-group-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,6 +64,30 @@ describe('SQLite audit store: group commit (SMSP-AUDIT-001, issue 22)', () => {
       assert.ok(seenAtResolve[0]! >= 1 && seenAtResolve.slice(1).every((n) => n === 50), 'each record was on disk when it resolved');
     } finally {
       await store.close();
+    }
+  });
+  it('SMSP-AUDIT-005 a record SQLite refuses fails alone: the others of its commit are stored in order and the chain verifies', async (t) => {
+    const file = join(dir, 'poison.sqlite');
+    const store = await openSqliteAuditStore(file, KEY);
+    const posted = t.mock.method(Worker.prototype, 'postMessage');
+    try {
+      const first = store.record(event('head-of-batch'));
+      // A record the table's NOT NULL refuses, between two innocent ones of the same commit.
+      const [a, bad, b] = await Promise.allSettled([store.record(event('innocent-a')), store.record(event(null as unknown as string)), store.record(event('innocent-b'))]);
+      await first;
+      assert.deepEqual(posted.mock.calls.map((c) => (c.arguments[0] as { events: AuditEvent[] }).events.length), [1, 3], 'the three shared one commit');
+      assert.deepEqual([a.status, bad.status, b.status], ['fulfilled', 'rejected', 'fulfilled']);
+      assert.match(((bad as PromiseRejectedResult).reason as Error).message, /^audit write failed: NOT NULL constraint failed: audit_event\.requestId/);
+      assert.deepEqual(stored(file), ['head-of-batch', 'innocent-a', 'innocent-b']);
+      await store.record(event('after'));
+    } finally {
+      await store.close();
+    }
+    const db = openAuditReader(file);
+    try {
+      assert.deepEqual(verifyAuditChain(db, KEY), { ok: true, records: 4, anchors: 0 });
+    } finally {
+      db.close();
     }
   });
 });

@@ -5,7 +5,7 @@
  * gap-free sequence and an HMAC hash chain (chain.ts). `record()` resolves only once its row is
  * committed to disk. The writer runs in a worker thread and commits records that arrive together
  * in one transaction (group commit), so a burst costs one disk sync, and no sync ever blocks the
- * gateway. The schema and its versioned migrations live here and only here.
+ * gateway; a record SQLite refuses fails alone (group-commit.ts). The schema and its versioned migrations live here and only here.
  */
 import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -198,6 +198,12 @@ export function throughputOn(db: Database.Database, date: string, scope?: Throug
   return ukPeak(date, hours);
 }
 
+/**
+ * A refusal of the record itself, not of the file: a constraint, a value too big or of the wrong
+ * type, or one the chain could not hash. Busy, I/O and disk-full errors are the store's.
+ */
+export const refusedRecord = (e: Error & { code?: string }) => /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
+
 /** The synchronous writer the worker thread runs: schema, chain head, one transaction per batch. */
 export interface AuditWriter {
   /** Appends `events` in one transaction (synchronous=FULL: returns once the WAL is on disk), or throws having written none. */
@@ -331,7 +337,7 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
     waiting = [];
     worker.postMessage({ events: inFlight.map((w) => w.event) });
   };
-  worker.on('message', (m: { ok: boolean; error?: string; erased?: number[] }) => {
+  worker.on('message', (m: { ok: boolean; error?: string; erased?: number[]; failed?: (string | null)[] }) => {
     if (erasing) {
       const e = erasing;
       erasing = undefined;
@@ -341,8 +347,11 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
     }
     const batch = inFlight ?? [];
     inFlight = undefined;
-    if (m.ok) batch.forEach((w) => w.resolve());
-    else batch.forEach((w) => w.reject(new Error(`audit write failed: ${m.error}`)));
+    batch.forEach((w, i) => {
+      const error = m.ok ? m.failed?.[i] : m.error;
+      if (error) w.reject(new Error(`audit write failed: ${error}`));
+      else w.resolve();
+    });
     send();
   });
   const fail = (e: Error) => {

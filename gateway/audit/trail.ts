@@ -50,7 +50,7 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
   // Search values in the stored canonical form: a lone surrogate or NUL finds what the writer stored for it (and PostgreSQL, which cannot hold NUL, never fails on one).
   const canon = (v: string | undefined) => (v === undefined ? undefined : canonicalText(v));
   const searchAbove = (q: AuditSearch): AuditSearch => ({
-    ...q, userId: canon(q.userId), messageId: canon(q.messageId), nhsNumber: canon(q.nhsNumber), clientId: canon(q.clientId),
+    ...q, userId: canon(q.userId), messageId: canon(q.messageId), nhsNumber: canon(q.nhsNumber), clientId: canon(q.clientId), orgCode: canon(q.orgCode),
     afterSeq: Math.max(q.afterSeq ?? 0, retentionPoint()),
   });
   if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, options, searchAbove);
@@ -80,7 +80,9 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
       if ('ok' in start) return start;
       const lowest = await reader.lowestAtOrBelow(start.seq);
       const last = start.last;
-      const below = lowest === null || !last ? [] : (await reader.page(last.firstSeq - 1, last.throughSeq - last.firstSeq + 2)).filter((r) => r.seq <= start.seq);
+      // Only the newest retention's range is read: a row below its first seq is no pending deletion
+      // but a forgery, so then no rows are offered and belowRetention names the lowest, as on SQLite.
+      const below = lowest === null || !last || lowest < last.firstSeq ? [] : (await reader.page(last.firstSeq - 1, last.throughSeq - last.firstSeq + 2)).filter((r) => r.seq <= start.seq);
       const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, o.today!, { rows: below });
       const forged = pending ? undefined : belowRetention(start, lowest);
       if (forged) return forged;

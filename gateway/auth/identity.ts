@@ -7,7 +7,9 @@
  */
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../config.ts';
+import { MAX_IDENTIFIER_LENGTH, overLong } from '../audit/audited-identifier.ts';
 import type { Author } from '../fhir/types.ts';
+import { xmlText } from '../fhir/xml.ts';
 import { SmspError } from '../smsp-error.ts';
 import type { Cis2User } from './cis2-userinfo.ts';
 
@@ -26,7 +28,24 @@ export interface Identity {
   source: 'cis2' | 'portal';
 }
 
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+/**
+ * A claim the gateway will not use: too long to be anyone's identifier (audited-identifier.ts),
+ * or a user id that holds nothing a Spine message can carry (only lone surrogates or control
+ * characters, which XML drops). AUTHOR_CREDENTIALS_ERROR, audited with what refusedValue keeps.
+ */
+export class UnusableClaim extends SmspError {
+  constructor(readonly claim: string, why: string, readonly value: string) {
+    super('token-has-no-identity', `claim ${claim} ${why}`);
+  }
+}
+
+/** The claim's text, or undefined when absent or blank; refused when over the identifier bound. */
+function text(payload: JWTPayload, claim: string): string | undefined {
+  const v = payload[claim];
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  if (overLong(v)) throw new UnusableClaim(claim, `is longer than ${MAX_IDENTIFIER_LENGTH} characters`, v);
+  return v;
+}
 const texts = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 // Identity providers send roles as an array or, like OAuth's `scope`, one space-separated string;
 // both mean the same roles (configured role names hold no spaces, config.ts).
@@ -55,13 +74,16 @@ export function identityFromCis2(user: Cis2User, portalRoleId: string | undefine
 }
 
 function fromLocal(client: ClientConfig, names: { userId: string; roles: string; orgCode: string }, payload: JWTPayload): Identity | null {
-  const localId = text(payload[names.userId]);
+  const localId = text(payload, names.userId);
   if (!localId) return null;
+  if (xmlText(localId).trim() === '') throw new UnusableClaim(names.userId, 'holds no character a Spine message can carry', localId);
   const roles = roleNames(payload[names.roles]);
-  const name = text(payload.name);
+  const role = roles.find(overLong);
+  if (role) throw new UnusableClaim(names.roles, `names a role longer than ${MAX_IDENTIFIER_LENGTH} characters`, role);
+  const name = text(payload, 'name');
   return {
     author: { kind: 'local', localId, ...(name ? { name } : {}) },
-    orgCode: text(payload[names.orgCode]) ?? client.odsCode,
+    orgCode: text(payload, names.orgCode) ?? client.odsCode,
     activities: [...new Set(roles.flatMap((r) => client.roleActivities[r] ?? []))],
     roles,
     source: 'portal',
@@ -69,8 +91,8 @@ function fromLocal(client: ClientConfig, names: { userId: string; roles: string;
 }
 
 /**
- * The local identity in a verified portal token, or null when the token carries no usable user
- * identity (SMSP-AUDIT-005: the request must then be refused). A portal token never makes a
+ * The local identity in a verified portal token, or null when the token carries no user identity
+ * (SMSP-AUDIT-005: the request must then be refused); throws UnusableClaim for a claim it will not use. A portal token never makes a
  * smartcard identity, whatever CIS2-like claims it carries: only CIS2 does (identityFromCis2).
  * @example identityFromClaims(client, { sub: 'ajones', roles: ['midwife'], org: 'RX1' })?.author // { kind: 'local', localId: 'ajones' }
  */

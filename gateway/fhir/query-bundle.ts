@@ -138,7 +138,7 @@ function readParameters(p: XmlElement): { riskIndicator: string; nhsNumber: stri
     const name = value(parameter, 'name', 'Parameters.parameter.name', { required: true });
     if (name !== 'RiskIndicator' && name !== 'NHSNumber') throw new ProfileViolation('Parameters.parameter.name', 'is not a parameter of spine-ris-parameters-1-0');
     if (byName.has(name)) throw new ProfileViolation(`Parameters.parameter[${name}]`, 'appears more than once (max 1)');
-    byName.set(name, value(parameter, 'valueString', `Parameters.parameter[${name}].valueString`, { required: true }));
+    byName.set(name, value(parameter, 'valueString', `Parameters.parameter[${name}].valueString`, { required: true, identifier: true }));
   }
   const riskIndicator = byName.get('RiskIndicator');
   const nhsNumber = byName.get('NHSNumber');
@@ -152,7 +152,7 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
   const ids = new Map<string, string>();
   for (const id of all(pr, 'identifier')) {
     const system = value(id, 'system', 'Practitioner.identifier.system', { required: true });
-    const v = value(id, 'value', 'Practitioner.identifier.value', { required: true });
+    const v = value(id, 'value', 'Practitioner.identifier.value', { required: true, identifier: true });
     if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', 'an identifier system appears more than once (max 1)');
     ids.set(system, v);
   }
@@ -184,7 +184,7 @@ export function readOrganization(org: XmlElement): Organization {
   let odsCode: string | undefined;
   for (const id of all(org, 'identifier')) {
     const system = value(id, 'system', 'Organization.identifier.system', { required: true });
-    const v = value(id, 'value', 'Organization.identifier.value', { required: true });
+    const v = value(id, 'value', 'Organization.identifier.value', { required: true, identifier: true });
     if (system !== SYSTEM.odsOrganizationCode) continue;
     if (odsCode !== undefined) throw new ProfileViolation('Organization.identifier', 'the ODS organisation code appears more than once (max 1)');
     odsCode = v;

@@ -5,14 +5,16 @@
  * the codec's entry points catch it and return a typed `CodecResult` — callers never see a throw.
  */
 import { isIsoDate } from '../../widget/rules/age.ts';
+import { MAX_IDENTIFIER_LENGTH, overLong } from '../audit/audited-identifier.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
 import { knownPaths } from './profile-snapshots.ts';
 import { validateMessage, type ValidateOptions, type Violation } from './profile-validator.ts';
 import { isFhir, type XmlElement } from './xml.ts';
 import type { CodecResult } from './types.ts';
 
+/** `refused`: the value itself, when it is the value's own size that is refused (the caller audits what refusedValue keeps of it). */
 export class ProfileViolation extends Error {
-  constructor(readonly element: string, message: string) {
+  constructor(readonly element: string, message: string, readonly refused?: string) {
     super(`${element}: ${message}`);
   }
 }
@@ -65,6 +67,8 @@ interface ValueRule {
   required?: boolean;
   fixed?: string;
   pattern?: Format;
+  /** An identifier the audit trail records: at most MAX_IDENTIFIER_LENGTH characters (audited-identifier.ts). */
+  identifier?: true;
 }
 
 /** The `value` attribute of the primitive child `name`, checked against the rule. */
@@ -78,6 +82,7 @@ export function value(el: XmlElement, name: string, path: string, rule: ValueRul
   if (v === undefined || v.trim() === '') throw new ProfileViolation(path, 'has no value');
   if (rule.fixed !== undefined && v !== rule.fixed) throw new ProfileViolation(path, `must be ${rule.fixed}`);
   if (rule.pattern && !rule.pattern.test(v)) throw new ProfileViolation(path, 'is not in the required format');
+  if (rule.identifier && overLong(v)) throw new ProfileViolation(path, `is longer than ${MAX_IDENTIFIER_LENGTH} characters`, v);
   return v;
 }
 
@@ -146,7 +151,7 @@ export function guard<T>(read: () => T): CodecResult<T> {
   } catch (e) {
     if (!(e instanceof ProfileViolation)) return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: 'could not read the message' } };
     const known = knownPaths().has(e.element.replace(/\[(RiskIndicator|NHSNumber)\]/g, ''));
-    return { ok: false, error: { kind: 'invalid', element: known ? e.element : 'Bundle', message: e.message } };
+    return { ok: false, error: { kind: 'invalid', element: known ? e.element : 'Bundle', message: e.message, ...(e.refused !== undefined && { refused: e.refused }) } };
   }
 }
 

@@ -101,5 +101,7 @@ export interface CodecError {
   kind: 'not-well-formed' | 'invalid';
   element: string;
   message: string;
+  /** The refused value, when its length was the fault (an identifier over audited-identifier.ts's bound). */
+  refused?: string;
 }
 export type CodecResult<T> = { ok: true; value: T } | { ok: false; error: CodecError };

@@ -128,8 +128,10 @@ export function isFhir(el: XmlElement): boolean {
 // Characters XML cannot carry at all: controls, U+FFFE/U+FFFF and unpaired surrogates.
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** `s` as a message carries it: the characters XML 1.0 cannot hold dropped. */
+export const xmlText = (s: string): string => s.replace(NOT_XML, '');
 const escapeValue = (s: string) =>
-  s.replace(NOT_XML, '').replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
+  xmlText(s).replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
 
 /** A node to write: `[name, attrs, children]`; `undefined` children are skipped. */
 export type XmlNode = [name: string, attrs?: Record<string, string>, children?: (XmlNode | undefined)[]];
@@ -145,7 +147,7 @@ export function writeXml(node: XmlNode): string {
 }
 
 /** A FHIR primitive: `<name value="…"/>`, holding only what XML can carry (so the tree says what is sent). */
-export const prim = (name: string, value: string): XmlNode => [name, { value: value.replace(NOT_XML, '') }];
+export const prim = (name: string, value: string): XmlNode => [name, { value: xmlText(value) }];
 
 /** The element tree a node writes, namespaces resolved as `parseXml` would: to check a message before sending it. */
 export function nodeToElement(node: XmlNode, ns = ''): XmlElement {

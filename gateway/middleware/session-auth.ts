@@ -9,12 +9,15 @@
  *   cis2-userinfo.ts proves it, and CIS2 UserInfo's answer alone makes the identity
  *   (SMSP-AUDIT-002); the selected role may come from the `NHSD-Session-URID` header. An Origin
  *   (or, on the audit page only, X-FGM-Portal-Origin) of another client is refused.
- * Any authentication failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005), CIS2
+ * Any authentication failure is 401 AUTHOR_CREDENTIALS_ERROR (SMSP-IG-002, SMSP-AUDIT-005) — a claim
+ * too long to be an identifier included (audit/audited-identifier.ts) — CIS2
  * unreachable is CIS2_UNAVAILABLE, and a client system's own token (`systemToken`) names no user.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { boundTo, OPAQUE_TOKEN_REASON, peekJwt } from '../auth/cis2-userinfo.ts';
-import { identityFromCis2, identityFromClaims, type Identity } from '../auth/identity.ts';
+import type { JWTPayload } from 'jose';
+import { refusedValue } from '../audit/audited-identifier.ts';
+import { identityFromCis2, identityFromClaims, UnusableClaim, type Identity } from '../auth/identity.ts';
 import { TokenRejected, type SessionVerifier } from '../auth/verify-session-token.ts';
 import type { ClientConfig } from '../config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
@@ -53,6 +56,16 @@ function noteIdentity(c: Context<GatewayEnv>, identity: Identity): void {
     localRoles: identity.roles.length ? identity.roles.join(',') : null,
     orgCode: identity.orgCode,
   });
+}
+
+/** The token's identity; a claim it will not use is refused on the record, with what refusedValue keeps of it (never so long that the write fails). */
+function claimedIdentity(c: Context<GatewayEnv>, client: ClientConfig, payload: JWTPayload): Identity | null {
+  try {
+    return identityFromClaims(client, payload);
+  } catch (e) {
+    if (e instanceof UnusableClaim) noteAudit(c, { detail: JSON.stringify({ refusedClaim: { claim: e.claim, ...refusedValue(e.value) } }) });
+    throw e;
+  }
 }
 
 /**
@@ -102,7 +115,7 @@ export function sessionAuth({ verify, clients, cis2, portalOriginHeader = false 
     // another configured portal replaying it.
     const origin = c.req.header('Origin');
     if (origin !== undefined && !client.origins.includes(origin)) throw new SmspError('origin-not-allowed', 'origin not allowed for this client');
-    const identity = identityFromClaims(client, payload);
+    const identity = claimedIdentity(c, client, payload);
     if (!identity) throw new SmspError('token-has-no-identity', 'token has no user identity');
     noteIdentity(c, identity);
     await next();

@@ -21,6 +21,7 @@ import { formatDate, formatDateTime } from '../../widget/format.ts';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
+import { MAX_IDENTIFIER_LENGTH, overLong, refusedValue } from '../audit/audited-identifier.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { birthDateRange } from '../fhir/birth-date-range.ts';
 import type { Author } from '../fhir/types.ts';
@@ -243,6 +244,12 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     nameUser(c, context.userId);
     const client = c.get('cdsClient');
     const author = authorFor(context.userId, prefetch?.user);
+    // The prefetched SDS ids are the EPR's free text: one too long to audit is refused on the record by what refusedValue keeps of it.
+    const longId = author.kind === 'sds' ? [author.userId, author.roleProfileId].find(overLong) : undefined;
+    if (longId !== undefined) {
+      noteAudit(c, { clientMessageId: hookInstance, detail: JSON.stringify({ refusedValue: { element: 'prefetch.user identifier.value', ...refusedValue(longId) } }) });
+      throw new SmspError('cds-request-invalid', `a prefetched SDS id is longer than ${MAX_IDENTIFIER_LENGTH} characters`);
+    }
     noteAudit(c, {
       clientMessageId: hookInstance,
       userId: author.kind === 'sds' ? author.userId : author.localId,

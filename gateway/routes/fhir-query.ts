@@ -11,6 +11,7 @@
  * with the user's CIS2 token sent only such a Practitioner is an author.
  */
 import type { Context, Handler } from 'hono';
+import { refusedValue } from '../audit/audited-identifier.ts';
 import { identityFromCis2, VIEW_ACTIVITY } from '../auth/identity.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { parseQueryBundle } from '../fhir/query-bundle.ts';
@@ -44,7 +45,12 @@ function confirmSdsAuthor(c: Context<GatewayEnv>, author: { userId: string; role
 export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
   return async function fhirQuery(c) {
     const parsed = parseQueryBundle(await c.req.text());
-    if (!parsed.ok) throw new SmspError('fhir-request-invalid', `request ${parsed.error.kind} at ${parsed.error.element}`);
+    if (!parsed.ok) {
+      // An identifier too long to audit is refused on the record by what refusedValue keeps of it.
+      const { refused, element } = parsed.error;
+      if (refused !== undefined) noteAudit(c, { detail: JSON.stringify({ refusedValue: { element, ...refusedValue(refused) } }) });
+      throw new SmspError('fhir-request-invalid', `request ${parsed.error.kind} at ${element}`);
+    }
     const q = parsed.value;
     c.set('fhirRequest', { messageId: q.messageId, sourceAsid: q.sourceAsid });
     const client = c.get('client');
