@@ -33,6 +33,8 @@ const testFiles = [
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',
+  'gateway/audit/verify-findings.test.ts',
+  'gateway/audit/erasure-coverage.test.ts',
   'gateway/audit/retention.test.ts',
   'gateway/audit/sqlite-store.test.ts',
   'gateway/audit/uk-day.test.ts',
