@@ -117,8 +117,13 @@ describe('verify: what an archive holds (SMSP-AUDIT-009, FGMISQR009)', () => {
     const text = chain.slice(0, 3).map((r) => JSON.stringify(r)).join('\n');
     const r = retention(chain.slice(0, 3), 'bad-line.jsonl', { text: text.replace(/\n[^\n]*\n/, '\n{"seq": 2\n') });
     assert.deepEqual(archiveProblem(join(dir, r.archive), r, KEY, GENESIS, TODAY), { seq: null, reason: 'its line 2 is not a readable record (archive altered)' });
-    const blank = retention(chain.slice(0, 3), 'blank-line.jsonl', { text: text.replace('\n', '\n\n') });
-    assert.equal(archiveProblem(join(dir, blank.archive), blank, KEY, GENESIS, TODAY), undefined);
+    const blank = retention(chain.slice(0, 3), 'blank-line.jsonl', { text: `${text.replace('\n', '\n\n')}\n \n` });
+    assert.equal(archiveProblem(join(dir, blank.archive), blank, KEY, GENESIS, TODAY), undefined, 'nor does white space after the last record');
+  });
+  it('SMSP-AUDIT-009 an archive must end exactly where its signed record says: at its seq, and at its hash', () => {
+    const r = retention(chain.slice(0, 3), 'end.jsonl');
+    assert.deepEqual(archiveProblem(join(dir, r.archive), { ...r, lastHash: 'e'.repeat(64) }, KEY, GENESIS, TODAY), { seq: 4, reason: 'it does not end at record 3 as its signed retention record says' }, 'every record there, another last hash');
+    assert.deepEqual(archiveProblem(join(dir, r.archive), { ...r, throughSeq: 4 }, KEY, GENESIS, TODAY), { seq: 4, reason: 'it does not end at record 4 as its signed retention record says' }, 'the last hash right, a record short');
   });
   it('SMSP-AUDIT-009 a format 1 archive (before erasure) is proven by the SHA-256 of its bytes', () => {
     const r = retention(chain.slice(0, 3), 'format1.jsonl', { format1: true });
@@ -155,11 +160,11 @@ describe('verify: the database, anchors and the date (SMSP-AUDIT-009)', () => {
     db.prepare(`UPDATE sqlite_master SET sql = ? WHERE name = 'audit_event_user'`).run(sql);
     const file = db.name;
     db.close();
-    const r = verifyAuditChain(new Database(file, { readonly: true }), KEY, { today: TODAY });
-    assert.equal(r.ok, false);
-    assert.equal(!r.ok && r.seq, null);
-    // SQLite's own words follow the prefix; record 2 (user1's) is the one left out.
-    assert.match(!r.ok ? r.reason : '', /^SQLite's integrity check failed \(an index no longer matches the table, so searches can miss records\): .*row 2 missing from index audit_event_user/);
+    const check = new Database(file, { readonly: true });
+    // SQLite's own words, each of its findings, follow the prefix; record 2 (user1's) is the one left out.
+    const said = (check.pragma('integrity_check') as { integrity_check: string }[]).map((p) => p.integrity_check);
+    assert.ok(said.includes('row 2 missing from index audit_event_user'), said.join(' | '));
+    assert.deepEqual(verifyAuditChain(check, KEY, { today: TODAY }), { ok: false, seq: null, reason: `SQLite's integrity check failed (an index no longer matches the table, so searches can miss records): ${said.join('; ')}` });
   });
   it('SMSP-AUDIT-009 the full verify checks every anchor above the retention point, none at or below it', () => {
     const r = retention(chain.slice(0, 6), 'anchors.jsonl');
