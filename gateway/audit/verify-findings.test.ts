@@ -19,7 +19,7 @@ import { chainRecord, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import type { RetentionRecord } from './chain-start.ts';
 import { erasureCoverage } from './erasure-coverage.ts';
 import { migrateSqlite } from './sqlite-store.ts';
-import { archiveProblem, describeVerify, incompleteRetention, provenStart, verifyAuditChain, verifyAuditTail, withPending, type ChainStart } from './verify.ts';
+import { archiveProblem, belowRetention, describeVerify, incompleteRetention, provenStart, verifyAuditChain, verifyAuditTail, withPending, type ChainStart } from './verify.ts';
 
 const KEY = randomBytes(32);
 const GENESIS = '0'.repeat(64);
@@ -92,6 +92,9 @@ describe('verify: a retention interrupted before its deletion (SMSP-AUDIT-009)',
     assert.equal(incompleteRetention(start, KEY, TODAY, { ...ok, lowest: 2 }), undefined);
     assert.equal(incompleteRetention(start, KEY, TODAY, { ...ok, count: 5 }), undefined);
     assert.equal(incompleteRetention(start, KEY, TODAY, { ...ok, hashAtPoint: undefined }), undefined);
+  });
+  it('SMSP-AUDIT-009 no stored record at all below the point (a store that answers undefined, not null) is no forgery', () => {
+    assert.equal(belowRetention(start, undefined), undefined);
   });
   it('SMSP-AUDIT-009 a pending deletion is reported only when the rest of the chain is intact', () => {
     const intact = { ok: true, records: 4, anchors: 0 } as const;
