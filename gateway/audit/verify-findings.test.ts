@@ -176,6 +176,7 @@ describe('verify: the database, anchors and the date (SMSP-AUDIT-009)', () => {
     const stored = chain.slice(6);
     assert.deepEqual(verifyAuditChain(storeWith(stored), KEY, { ...o, anchors: [signAnchor(chain[7]!, privateKey, t)] }), { ok: true, records: 4, anchors: 1, archives: 1 });
     assert.deepEqual(verifyAuditChain(storeWith(stored), KEY, { ...o, anchors: [signAnchor({ seq: 8, hash: 'e'.repeat(64) }, privateKey, t)] }), { ok: false, seq: 8, reason: 'record 8 does not match its anchor of 2026-01-01T00:00:00.000Z' });
+    assert.deepEqual(verifyAuditChain(storeWith(stored), KEY, { ...o, anchors: [signAnchor(chain[9]!, privateKey, t)] }), { ok: true, records: 4, anchors: 1, archives: 1 }, 'an anchor at the newest record');
     const forged = { ...signAnchor(chain[7]!, privateKey, t), hash: chain[8]!.hash };
     assert.deepEqual(verifyAuditChain(storeWith(stored), KEY, { ...o, anchors: [forged] }), { ok: false, seq: 8, reason: 'the anchor for record 8 has no valid signature' }, 'with the key given, a signature over something else');
     assert.deepEqual(verifyAuditChain(storeWith(stored), KEY, { ...o, anchors: [signAnchor(chain[5]!, privateKey, t), signAnchor(chain[2]!, privateKey, t)] }), { ok: true, records: 4, anchors: 0, archives: 1 }, 'at and below the retention point: the archive\'s to prove');
