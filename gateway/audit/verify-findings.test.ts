@@ -169,6 +169,26 @@ describe('verify: the database, anchors and the date (SMSP-AUDIT-009)', () => {
     assert.ok(said.includes('row 2 missing from index audit_event_user'), said.join(' | '));
     assert.deepEqual(verifyAuditChain(check, KEY, { today: TODAY }), { ok: false, seq: null, reason: `SQLite's integrity check failed (an index no longer matches the table, so searches can miss records): ${said.join('; ')}` });
   });
+  it('SMSP-AUDIT-009 a damaged database SQLite names in one line is named too', () => {
+    const db = storeWith(chain);
+    const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event'`).get() as { sql: string };
+    // prevHash's NOT NULL dropped from the stored schema, a NULL written, the schema put back.
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    db.prepare(`UPDATE sqlite_master SET sql = ? WHERE name = 'audit_event'`).run(sql.replace('prevHash TEXT NOT NULL', 'prevHash TEXT'));
+    const file = db.name;
+    db.close();
+    const open = new Database(file);
+    open.prepare(`INSERT INTO audit_event (seq, time, eventType, requestId, orgCode, answeredBySpine, prevHash, hash) VALUES (11, 't', 'widget-query', 'r', 'RX1', 0, NULL, 'h')`).run();
+    open.unsafeMode(true);
+    open.pragma('writable_schema = ON');
+    open.prepare(`UPDATE sqlite_master SET sql = ? WHERE name = 'audit_event'`).run(sql);
+    open.close();
+    const check = new Database(file, { readonly: true });
+    const said = (check.pragma('integrity_check') as { integrity_check: string }[]).map((p) => p.integrity_check);
+    assert.equal(said.length, 1, said.join(' | '));
+    assert.deepEqual(verifyAuditChain(check, KEY, { today: TODAY }), { ok: false, seq: null, reason: `SQLite's integrity check failed (an index no longer matches the table, so searches can miss records): ${said[0]}` });
+  });
   it('SMSP-AUDIT-009 the full verify checks every anchor above the retention point, none at or below it', () => {
     const r = retention(chain.slice(0, 6), 'anchors.jsonl');
     const t = new Date('2026-01-01T00:00:00Z');
