@@ -23,6 +23,9 @@ const mutate = [
   // Which cleared outcomes an erasure record covers (verify), and what that record names.
   'gateway/audit/erasure-coverage.ts',
   'gateway/audit/erasure-record.ts',
+  // The stores' own part of the hashing: SQLite's appender reads the head and chains from it
+  // (chain.ts chainRecords does the rest for both stores). Lines 214-223: keep in step with the file.
+  'gateway/audit/sqlite-store.ts:214-223',
 ];
 
 /** The unit tests of those modules (node:test files, run with tsx by the TAP runner). */
@@ -37,6 +40,8 @@ const testFiles = [
   'gateway/spine/ask-spine.test.ts',
   'gateway/audit/chain.test.ts',
   'gateway/audit/verify.test.ts',
+  'gateway/audit/verify-findings.test.ts',
+  'gateway/audit/erasure-coverage.test.ts',
   'gateway/audit/retention.test.ts',
   'gateway/audit/sqlite-store.test.ts',
   'gateway/audit/uk-day.test.ts',

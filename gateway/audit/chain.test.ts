@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { AuditEvent } from './audit-event.ts';
 import { canonicalText, canonicalValue } from './canonical.ts';
-import { CHAINED_COLUMNS, chainHash, chainRecord, recordProblem, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import { CHAINED_COLUMNS, chainHash, chainRecord, chainRecords, recordProblem, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { eighteenthBirthday, eraseAfterDays } from './erasure-date.ts';
 import { erasureEvent } from './erasure.ts';
 
@@ -48,6 +48,15 @@ describe('audit chain record formula (SMSP-AUDIT-009, FGMISQR009)', () => {
     assert.equal(row.hash, hmac(['fgm-audit/2', 42, ...chained, 'f'.repeat(64)]));
     assert.equal(recordProblem(KEY, row, '2026-01-05'), undefined);
     assert.equal(chainRecord(KEY, { seq: 0, hash: GENESIS }, event).outcomeSalt === chainRecord(KEY, { seq: 0, hash: GENESIS }, event).outcomeSalt, false, 'a fresh salt each record');
+  });
+
+  it('SMSP-AUDIT-009 a batch the stores append: seqs after the head, each linked to the one before, each hashed by the hand-written formula', () => {
+    const [a, b] = chainRecords(KEY, { seq: 41, hash: 'f'.repeat(64) }, [event, { ...event, requestId: 'r2' }]);
+    const chained = (row: AuditRow, requestId: string) => ['2026-01-05T10:00:00.000Z', 'widget-query', requestId, 'r1', 'epr', 'ajones', null, 'midwife', 'RX1', '9990000018', 'm1', 's1', 1, null, row.outcomeDigest, '2026-06-01'];
+    assert.deepEqual([a!.seq, a!.prevHash, b!.seq, b!.prevHash], [42, 'f'.repeat(64), 43, a!.hash]);
+    assert.equal(a!.hash, hmac(['fgm-audit/2', 42, ...chained(a!, 'r1'), 'f'.repeat(64)]));
+    assert.equal(b!.hash, hmac(['fgm-audit/2', 43, ...chained(b!, 'r2'), a!.hash]));
+    assert.deepEqual(chainRecords(KEY, { seq: 41, hash: 'f'.repeat(64) }, []), []);
   });
 
   it('SMSP-AUDIT-009 a record written before version 2 (no digest) verifies by the original formula', () => {

@@ -78,6 +78,13 @@ export function chainRecord(key: Buffer, head: { seq: number; hash: string }, ev
   return { ...stored, hash: chainHashV2(key, stored) } as AuditRow;
 }
 
+/** The records of `events` after `head`, each chained to the one before: what both stores append, inside their transaction. */
+export function chainRecords(key: Buffer, head: { seq: number; hash: string }, events: readonly AuditEvent[]): AuditRow[] {
+  const rows: AuditRow[] = [];
+  for (const event of events) rows.push((head = chainRecord(key, head, event)));
+  return rows;
+}
+
 /**
  * Why a stored record does not prove itself (its link to the previous one is the walker's to
  * check), or undefined. `today` (UK date) tells a due erasure from an outcome removed early.

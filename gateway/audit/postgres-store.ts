@@ -22,7 +22,7 @@
  */
 import pg from 'pg';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
-import { CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import { CHAINED_COLUMNS, chainRecords, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import { commitGroup } from './group-commit.ts';
 import { CHAIN_LOCK, eraseFunctionMigration, eraseOutcomesPostgres } from './postgres-erase.ts';
@@ -285,15 +285,6 @@ async function ensureSchema(pool: pg.Pool): Promise<void> {
   }
 }
 
-/** Builds the chained rows of `events` after `head`. */
-function chainRows(hmacKey: Buffer, head: { seq: number; hash: string }, events: readonly AuditEvent[]): AuditRow[] {
-  return events.map((event) => {
-    const row = chainRecord(hmacKey, head, event);
-    head = row;
-    return row;
-  });
-}
-
 /** Inserts stored rows (already chained) with one statement. */
 async function insertRows(client: pg.PoolClient, rows: readonly AuditRow[]): Promise<void> {
   const values: (string | number | null)[] = [];
@@ -314,7 +305,7 @@ async function appendChained(pool: pg.Pool, hmacKey: Buffer, events: readonly Au
     // One round trip opens the transaction, waits for the chain and reads its head.
     const results = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK}); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`)) as unknown as pg.QueryResult[];
     const head = (results[2]!.rows[0] as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
-    await insertRows(client, chainRows(hmacKey, head, events));
+    await insertRows(client, chainRecords(hmacKey, head, events));
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => (healthy = false));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from './audit-event.ts';
-import { openAuditReader, openSqliteAuditStore, searchAudit, throughputOn } from './sqlite-store.ts';
+import { chainAppender, migrateSqlite, openAuditReader, openSqliteAuditStore, searchAudit, throughputOn } from './sqlite-store.ts';
 import { verifyAuditChain } from './verify.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-audit-'));
@@ -42,6 +42,20 @@ describe('SQLite audit store (SMSP-AUDIT-001/009)', () => {
     db.close();
   });
 
+  it('SMSP-AUDIT-009 the appender chains each batch from the stored head: record 1 from genesis, later batches from the newest record', () => {
+    const db = new Database(join(dir, 'append.sqlite'));
+    migrateSqlite(db);
+    const append = chainAppender(db, KEY);
+    append([event(), event({ requestId: 'r2' })]);
+    append([event({ requestId: 'r3' })]);
+    const rows = db.prepare('SELECT * FROM audit_event ORDER BY seq').all() as Record<string, string | number | null>[];
+    // The version 2 formula written out (chain.test.ts): tag, seq, the chained columns, prevHash.
+    const chained = ['time', 'eventType', 'requestId', 'clientMessageId', 'clientId', 'userId', 'roleProfileId', 'localRoles', 'orgCode', 'nhsNumber', 'spineMessageId', 'spineResponseId', 'answeredBySpine', 'detail', 'outcomeDigest', 'outcomeEraseOn'];
+    const hash = (r: Record<string, string | number | null>) => createHmac('sha256', KEY).update(JSON.stringify(['fgm-audit/2', r.seq, ...chained.map((c) => r[c]), r.prevHash])).digest('hex');
+    assert.deepEqual(rows.map((r) => [r.seq, r.requestId, r.prevHash]), [[1, 'r1', '0'.repeat(64)], [2, 'r2', rows[0]!.hash], [3, 'r3', rows[1]!.hash]]);
+    assert.deepEqual(rows.map((r) => r.hash), rows.map(hash));
+    db.close();
+  });
   it('SMSP-IG-001 a new audit database and its WAL are readable by the gateway user only, whatever the umask', async () => {
     const file = join(dir, 'private.sqlite');
     const umask = process.umask(0o022);

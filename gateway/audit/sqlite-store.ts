@@ -11,7 +11,7 @@ import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
-import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecord, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecords, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
@@ -223,12 +223,8 @@ export function chainAppender(db: Database.Database, hmacKey: Buffer) {
   );
   const newest = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1');
   return db.transaction((events: readonly AuditEvent[]) => {
-    let head = (newest.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
-    for (const event of events) {
-      const row = chainRecord(hmacKey, head, event);
-      insert.run(row);
-      head = row;
-    }
+    const head = (newest.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
+    for (const row of chainRecords(hmacKey, head, events)) insert.run(row);
   });
 }
 
