@@ -23,6 +23,8 @@ const mutate = [
   // Which cleared outcomes an erasure record covers (verify), and what that record names.
   'gateway/audit/erasure-coverage.ts',
   'gateway/audit/erasure-record.ts',
+  // What Spine's answer looked like, sealed with the outcome's salt (erased with it).
+  'gateway/audit/sealed-detail.ts',
   // The stores' own part of the hashing: SQLite's appender reads the head and chains from it
   // (chain.ts chainRecords does the rest for both stores). Lines 214-223: keep in step with the file.
   'gateway/audit/sqlite-store.ts:214-223',
@@ -42,6 +44,8 @@ const testFiles = [
   'gateway/audit/verify.test.ts',
   'gateway/audit/verify-findings.test.ts',
   'gateway/audit/erasure-coverage.test.ts',
+  'gateway/audit/sealed-detail.test.ts',
+  'gateway/audit/archive-bytes.test.ts',
   'gateway/audit/retention.test.ts',
   'gateway/audit/sqlite-store.test.ts',
   'gateway/audit/uk-day.test.ts',
