@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { auditDetail } from '../../test/helpers/sealed-detail.ts';
 import type { AuditEvent } from './audit-event.ts';
 import { chainRecord, recordProblem } from './chain.ts';
-import { openDetail } from './sealed-detail.ts';
+import { open, openDetail, seal } from './sealed-detail.ts';
 
 const KEY = randomBytes(32);
 const GENESIS = '0'.repeat(64);
@@ -43,6 +43,22 @@ describe('audit: what Spine\'s answer looked like is sealed with the outcome (FG
     // Too long to pad: cut and marked, still the one length, still readable.
     const long = chainRecord(KEY, { seq: 1, hash: GENESIS }, { ...event, spineDetail: said(500) });
     assert.equal((auditDetail(KEY, long).spineAnswer as { cut: boolean }).cut, true);
+  });
+
+  it('FGMISQR009 a seal opens to exactly what was sealed; one of exactly the padded length is sealed whole, one byte more is cut', () => {
+    const salt = 'ab'.repeat(16);
+    assert.equal(open(KEY, 3, salt, seal(KEY, 3, salt, '{"a":"x"}')), '{"a":"x"}');
+    const exact = JSON.stringify({ a: 'x'.repeat(2048 - 8) });
+    assert.equal(Buffer.byteLength(exact), 2048);
+    assert.equal(open(KEY, 3, salt, seal(KEY, 3, salt, exact)), exact, 'the padded length itself fits');
+    assert.equal(JSON.parse(open(KEY, 3, salt, seal(KEY, 3, salt, `${exact} `))!).cut, true);
+  });
+
+  it('a detail the search cannot read as a seal is returned as stored, never an error', () => {
+    for (const detail of [null, '{"sourceAddress":"127.0.0.1"}', 'not json "spineAnswer"', '{"spineAnswer":5}']) {
+      const row = { seq: 1, detail, outcomeSalt: 'ab'.repeat(16) };
+      assert.equal(openDetail(KEY, row), row, String(detail));
+    }
   });
 
   it('a record without anything from Spine keeps its detail exactly as written', () => {
