@@ -44,7 +44,9 @@ describe('audit chain record formula (SMSP-AUDIT-009, FGMISQR009)', () => {
     assert.match(String(row.outcomeSalt), /^[0-9a-f]{32}$/);
     assert.equal(row.outcomeDigest, hmac(['fgm-audit/outcome', 42, row.outcomeSalt, 'SUCCESS', 200]));
     assert.deepEqual(CHAINED_COLUMNS, ['time', 'eventType', 'requestId', 'clientMessageId', 'clientId', 'userId', 'roleProfileId', 'localRoles', 'orgCode', 'nhsNumber', 'spineMessageId', 'spineResponseId', 'answeredBySpine', 'detail', 'outcomeDigest', 'outcomeEraseOn']);
-    const chained = ['2026-01-05T10:00:00.000Z', 'widget-query', 'r1', 'r1', 'epr', 'a\ufffd', null, 'midwife', 'RX1', '9990000018', 'm1', 's1', 1, null, row.outcomeDigest, '2026-06-01'];
+    // detail: the seal of what Spine's answer looked like (sealed-detail.test.ts opens it), chained like any detail.
+    assert.deepEqual(Object.keys(JSON.parse(String(row.detail))), ['spineAnswer']);
+    const chained = ['2026-01-05T10:00:00.000Z', 'widget-query', 'r1', 'r1', 'epr', 'a\ufffd', null, 'midwife', 'RX1', '9990000018', 'm1', 's1', 1, row.detail, row.outcomeDigest, '2026-06-01'];
     assert.equal(row.hash, hmac(['fgm-audit/2', 42, ...chained, 'f'.repeat(64)]));
     assert.equal(recordProblem(KEY, row, '2026-01-05'), undefined);
     assert.equal(chainRecord(KEY, { seq: 0, hash: GENESIS }, event).outcomeSalt === chainRecord(KEY, { seq: 0, hash: GENESIS }, event).outcomeSalt, false, 'a fresh salt each record');
@@ -52,7 +54,7 @@ describe('audit chain record formula (SMSP-AUDIT-009, FGMISQR009)', () => {
 
   it('SMSP-AUDIT-009 a batch the stores append: seqs after the head, each linked to the one before, each hashed by the hand-written formula', () => {
     const [a, b] = chainRecords(KEY, { seq: 41, hash: 'f'.repeat(64) }, [event, { ...event, requestId: 'r2' }]);
-    const chained = (row: AuditRow, requestId: string) => ['2026-01-05T10:00:00.000Z', 'widget-query', requestId, 'r1', 'epr', 'ajones', null, 'midwife', 'RX1', '9990000018', 'm1', 's1', 1, null, row.outcomeDigest, '2026-06-01'];
+    const chained = (row: AuditRow, requestId: string) => ['2026-01-05T10:00:00.000Z', 'widget-query', requestId, 'r1', 'epr', 'ajones', null, 'midwife', 'RX1', '9990000018', 'm1', 's1', 1, row.detail, row.outcomeDigest, '2026-06-01'];
     assert.deepEqual([a!.seq, a!.prevHash, b!.seq, b!.prevHash], [42, 'f'.repeat(64), 43, a!.hash]);
     assert.equal(a!.hash, hmac(['fgm-audit/2', 42, ...chained(a!, 'r1'), 'f'.repeat(64)]));
     assert.equal(b!.hash, hmac(['fgm-audit/2', 43, ...chained(b!, 'r2'), a!.hash]));

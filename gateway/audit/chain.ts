@@ -60,16 +60,31 @@ export function outcomeDigest(key: Buffer, seq: number, salt: string, outcomeCod
 /** The column values of a stored row, in version 1 order. */
 export const rowValues = (row: AuditRow) => AUDIT_COLUMNS.map((c) => row[c]);
 
+/** The event's own detail as an object to seal beside: its JSON object, or any other text kept whole under `text`. */
+function detailObject(detail: string | null | undefined): Record<string, unknown> {
+  if (!detail) return {};
+  try {
+    const parsed: unknown = JSON.parse(detail);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // not JSON: kept as text below
+  }
+  return { text: detail };
+}
+
 /** Builds record `head.seq + 1` from `event`: canonical values, a fresh salt, Spine's detail sealed with it, the outcome digest and the hash. */
 export function chainRecord(key: Buffer, head: { seq: number; hash: string }, event: AuditEvent): AuditRow {
   const seq = head.seq + 1;
   const row = { seq } as Record<string, string | number | null>;
   for (const c of AUDIT_COLUMNS) row[c] = canonicalValue(c === 'answeredBySpine' ? (event.answeredBySpine ? 1 : 0) : (event[c] ?? null));
   row.outcomeSalt = randomBytes(16).toString('hex');
-  // What Spine's answer looked like is sealed with the salt, so erasing the salt erases it (sealed-detail.ts).
-  if (event.spineDetail) {
-    const other = event.detail ? (JSON.parse(event.detail) as Record<string, unknown>) : {};
-    row.detail = canonicalValue(JSON.stringify({ ...other, [SEALED_KEY]: seal(key, seq, row.outcomeSalt, String(canonicalValue(event.spineDetail))) }));
+  // What Spine's answer looked like is sealed with the salt, so erasing the salt erases it
+  // (sealed-detail.ts). Every record with an outcome to erase carries a seal, empty or not: were
+  // only some sealed, having one would tell which answers deviated (some deviations occur only on
+  // an indicator).
+  if (event.spineDetail || event.outcomeEraseOn) {
+    const other = detailObject(event.detail);
+    row.detail = canonicalValue(JSON.stringify({ ...other, [SEALED_KEY]: seal(key, seq, row.outcomeSalt, String(canonicalValue(event.spineDetail ?? '{}'))) }));
   }
   row.outcomeDigest = outcomeDigest(key, seq, row.outcomeSalt, row.outcomeCode!, row.httpStatus!);
   row.outcomeEraseOn = canonicalValue(event.outcomeEraseOn ?? null);

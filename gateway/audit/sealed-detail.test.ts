@@ -61,7 +61,15 @@ describe('audit: what Spine\'s answer looked like is sealed with the outcome (FG
     }
   });
 
-  it('a record without anything from Spine keeps its detail exactly as written', () => {
-    assert.equal(chainRecord(KEY, { seq: 1, hash: GENESIS }, event).detail, '{"sourceAddress":"127.0.0.1"}');
+  it('FGMISQR009 every record with an outcome to erase carries a seal of the one length, empty when Spine\'s answer had nothing to note: having one tells nothing', () => {
+    const plain = chainRecord(KEY, { seq: 1, hash: GENESIS }, event);
+    const deviated = chainRecord(KEY, { seq: 1, hash: GENESIS }, { ...event, spineDetail: said(1) });
+    assert.deepEqual(auditDetail(KEY, plain).spineAnswer, {});
+    assert.equal(String(plain.detail).length, String(deviated.detail).length);
+    assert.deepEqual(Object.keys(JSON.parse(String(plain.detail))), Object.keys(JSON.parse(String(deviated.detail))));
+  });
+
+  it('a record with no outcome to erase (an auditor\'s query, a system event) keeps its detail exactly as written', () => {
+    assert.equal(chainRecord(KEY, { seq: 1, hash: GENESIS }, { ...event, outcomeEraseOn: null }).detail, '{"sourceAddress":"127.0.0.1"}');
   });
 });
