@@ -8,8 +8,11 @@
  * or an error carrying a code of the vocabulary. It is read only where it can be read without a
  * guess: each entry holds exactly one resource, and no MessageHeader, Flag or OperationOutcome sits
  * anywhere else (contained, nested), so an indicator is never hidden behind "no record"; Spine's
- * own error code beside an indicator, at any severity, is Spine contradicting itself. Every
- * Patient anywhere in it, referenced or not, is named by that NHS number and no other. No
+ * own error code (under any spelling of its value sets, 1-0 included) beside an indicator, at any
+ * severity, is Spine contradicting itself, and so is an FGM risk code outside a Flag beside an
+ * error. Every NHS number anywhere in it (any identifier under an NHS-number system, its OID
+ * included, or a Parameters `NHSNumber`) is that one, and every Patient is named by it. The Flag's
+ * subject is resolved within the Bundle as DSTU2 resolves references. No
  * modifier (modifierExtension, implicitRules) may sit on the Flag or its Patient, and the dates
  * must make sense: not before the child's birth (or 2000 when unknown), no ended period.
  * Whitespace, case of our message id, a coding beside FGM, the newer NHS-number system and a
@@ -77,8 +80,21 @@ export interface CoreDeviation {
   message: string;
 }
 
-/** Both systems NHS numbers are written under: the DSTU2 profiles' and the later NHS England one. */
-const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, 'https://fhir.nhs.uk/Id/nhs-number'];
+/** The later NHS England NHS-number system, and the NHS number's OID (the RIS Patient profiles' comments name it). */
+const NEW_NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
+const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
+/** Every system an NHS number is written under: the DSTU2 profiles', NHS England's and the OID name the same number. */
+const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, NEW_NHS_NUMBER, NHS_NUMBER_OID];
+/** RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number. */
+const isNhsNumberSystem = (system: string | undefined) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(system, s));
+/**
+ * Spine's response-code value set 2-0, under the DSTU2 host and under NHS England's (fgm-query-v2.md
+ * links that form), and the older 1-0, whose codes (FGM-0001, …) are all errors but not the 2-0
+ * vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as a 2-0 code.
+ */
+const SPINE_2_0_SYSTEMS = [SYSTEM.spineResponseCode, 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'];
+const SPINE_1_0_SYSTEMS = ['http://fhir.nhs.net/ValueSet/spine-response-code-1-0', 'https://fhir.nhs.uk/ValueSet/spine-response-code-1-0'];
+const SPINE_1_0_CODE = (code: string) => `spine-response-code-1-0|${code}`;
 /**
  * Before this no FGM-IS assessment is plausible (FGM-IS began in 2014, and Spine answers only for
  * children), whatever birth date the client gave: the floor rests on nothing the client says.
@@ -101,49 +117,99 @@ function dayOf(v: string): string | undefined {
 /** True when a (possibly partial) day is after `bound` (YYYY-MM-DD), compared at the day's own precision. */
 const after = (day: string, bound: string) => day > bound.slice(0, day.length);
 
-/** Every FHIR Patient in the message, wherever it sits: an entry's resource, or contained in any resource. */
-const patientsIn = (el: XmlElement): XmlElement[] => el.children.filter(isFhir).flatMap((c) => (c.name === 'Patient' ? [c, ...patientsIn(c)] : patientsIn(c)));
+/** A FHIR element of the message and its path from the nearest resource (`Patient.identifier`). */
+interface Placed {
+  el: XmlElement;
+  path: string;
+}
+/** Every FHIR element under `el`, wherever it sits (entries, contained, parameters); a resource's element name starts with a capital. */
+const elementsIn = (el: XmlElement, path = ''): Placed[] =>
+  el.children.filter(isFhir).flatMap((c) => {
+    const at = /^[A-Z]/.test(c.name) ? c.name : `${path}.${c.name}`;
+    return [{ el: c, path: at }, ...elementsIn(c, at)];
+  });
 
 type At = (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined;
 
 /**
- * True when the message carries a Patient not shown to be the child asked about: one with another
- * NHS number (under either system), or with none, even unreferenced — an answer that holds another
- * child's record may be about that child.
+ * True when the message names anyone but the child asked about: any identifier under an NHS-number
+ * system (a Patient's, a RelatedPerson's, a Parameters' valueIdentifier, …) holding another number
+ * or none, a Parameters `NHSNumber` (the request's own form) with another, or a Patient not named
+ * by an NHS number at all, even unreferenced — an answer that holds another child may be about that child.
  */
-const carriesAnotherPatient = (root: XmlElement, asked: string, at: At): boolean =>
-  patientsIn(root).some((p) => {
-    const numbers = all(p, 'identifier').filter((i) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(at('Patient.identifier.system', i, 'system'), s)));
-    return numbers.length === 0 || numbers.some((i) => rawAt(i, 'value')?.replace(/\s/g, '') !== asked);
-  });
+function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean {
+  const placed = elementsIn(root);
+  const ours = (v: string | undefined) => v?.replace(/\s/g, '') === asked;
+  // Read through `at` only once it is an NHS number, so whitespace is reported where it was read.
+  const nhsNumber = ({ el, path }: Placed) => isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
+  if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
+  const echoes = placed.filter(({ el, path }) => path === 'Parameters.parameter' && rawAt(el, 'name')?.trim() === 'NHSNumber');
+  if (echoes.some(({ el }) => !ours(rawAt(el, 'valueString') ?? rawAt(el, 'valueIdentifier', 'value')))) return true;
+  return placed.some(({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))));
+}
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
 
 /** Reads the Flag; `note` records each transformation made to read it. */
-function indicator(flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: At): Extract<SafeOutcome, { kind: 'indicator' }> | string {
+function indicator(root: XmlElement, flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: At): Extract<SafeOutcome, { kind: 'indicator' }> | string {
   // FHIR forbids ignoring a modifier: an answer we cannot fully understand is never shown as if we did.
   if (hasModifier(flag)) return 'indicator carries a modifier extension or implicit rules';
   if (at('Flag.status', flag, 'status') !== 'active') return 'indicator status is not active';
   const codings = all(single(flag, 'code') ?? flag, 'coding').map((c) => ({ system: at('Flag.code.coding.system', c, 'system'), code: at('Flag.code.coding.code', c, 'code') }));
-  const risk = codings.filter((c) => c.system === SYSTEM.riskIndicatorType);
+  const risk = codings.filter((c) => sameUri(c.system, SYSTEM.riskIndicatorType));
   if (!single(flag, 'code') || !risk.some((c) => c.code === FGM) || risk.some((c) => c.code !== FGM)) return 'indicator is not the FGM risk indicator';
   if (risk.length < codings.length) note({ path: 'Flag.code.coding', message: 'codings of other systems beside the FGM risk indicator ignored' });
-  const ref = at('Flag.subject.reference', flag, 'subject', 'reference');
-  const patients = all(flag, 'contained').flatMap((c) => all(c, 'Patient')).filter((p) => `#${at('Patient.id', p, 'id')}` === ref);
-  const ids = patients.length === 1 ? all(patients[0]!, 'identifier').map((i) => ({ system: at('Patient.identifier.system', i, 'system'), value: rawAt(i, 'value') })) : [];
-  // RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
-  const numbers = ids.filter((i) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(i.system, s)));
+  if (risk.some((c) => c.system !== SYSTEM.riskIndicatorType)) note({ path: 'Flag.code.coding.system', message: 'risk-indicator system written in another case or with a trailing slash' });
+  const patient = subjectOf(root, flag, note, at);
+  if (patient && hasModifier(patient)) return 'indicator carries a modifier extension or implicit rules';
+  const ids = patient ? all(patient, 'identifier').map((i) => ({ system: at('Patient.identifier.system', i, 'system'), value: rawAt(i, 'value') })) : [];
+  const numbers = ids.filter((i) => isNhsNumberSystem(i.system));
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
   const values = numbers.map((i) => i.value?.replace(/\s/g, ''));
   if (values.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
   if (numbers.some((i, n) => i.value !== values[n])) note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
-  if (!numbers.some((i) => sameUri(i.system, SYSTEM.nhsNumber))) note({ path: 'Patient.identifier.system', message: 'NHS number only under https://fhir.nhs.uk/Id/nhs-number' });
+  const others = [NEW_NHS_NUMBER, NHS_NUMBER_OID].filter((s) => numbers.some((i) => sameUri(i.system, s)));
+  if (!numbers.some((i) => sameUri(i.system, SYSTEM.nhsNumber))) note({ path: 'Patient.identifier.system', message: `NHS number only under ${others.join(' and ')}` });
   if (numbers.some((i) => !NHS_NUMBER_SYSTEMS.includes(i.system ?? ''))) note({ path: 'Patient.identifier.system', message: 'NHS-number system written in another case or with a trailing slash' });
   const start = at('Flag.period.start', flag, 'period', 'start');
   const day = start === undefined ? undefined : dayOf(start);
   if (start === undefined || day === undefined) return 'assessment date is not a real date';
   if (day.length < 10) note({ path: 'Flag.period.start', message: 'assessment date is a partial date' });
   return { kind: 'indicator', assessmentDate: start, assessmentDay: day };
+}
+
+const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
+/** A RESTful fullUrl `[base]/[type]/[id]`: its base is what a relative reference in that entry is relative to. */
+const RESTFUL = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i;
+/** Two references naming the same thing: a UUID in any case (RFC 4122), a URL by RFC 3986. */
+const sameReference = (a: string | undefined, b: string) => a !== undefined && (/^urn:uuid:/i.test(b) ? a.toLowerCase() === b.toLowerCase() : sameUri(a, b));
+
+/**
+ * The Patient the Flag's subject names, resolved as DSTU2 resolves references in a Bundle
+ * (bundle.html#references): `#id` a resource contained in the Flag; an absolute URL or URN the
+ * entry whose fullUrl it is; `Type/id` the entry at that path under the base of the Flag entry's
+ * RESTful fullUrl, or an entry of that type and id with no RESTful fullUrl of its own (the
+ * messaging form, as MessageHeader.data names `Flag/id`). Undefined unless exactly one resource
+ * answers and it is a Patient: nothing else is shown to be the child.
+ */
+function subjectOf(root: XmlElement, flag: XmlElement, note: (d: CoreDeviation) => void, at: At): XmlElement | undefined {
+  const ref = at('Flag.subject.reference', flag, 'subject', 'reference');
+  if (ref === undefined) return undefined;
+  const idOf = (r: XmlElement) => at(`${r.name}.id`, r, 'id');
+  let found: XmlElement[];
+  if (ref.startsWith('#')) {
+    found = all(flag, 'contained').flatMap((c) => c.children.filter(isFhir)).filter((r) => `#${idOf(r)}` === ref);
+  } else {
+    const entries = all(root, 'entry').map((e) => ({ fullUrl: rawAt(e, 'fullUrl')?.trim(), resource: resourcesIn(e)[0]! }));
+    const relative = RELATIVE.exec(ref);
+    const base = RESTFUL.exec(entries.find((e) => e.resource === flag)?.fullUrl ?? '')?.[1];
+    const absolute = relative ? (base === undefined ? undefined : base + ref) : ref;
+    found = entries
+      .filter((e) => (absolute !== undefined && sameReference(e.fullUrl, absolute)) || (relative && !RESTFUL.test(e.fullUrl ?? '') && e.resource.name === relative[1] && idOf(e.resource) === relative[2]))
+      .map((e) => e.resource);
+    if (found.length === 1) note({ path: 'Flag.subject.reference', message: 'subject is a Patient entry of the Bundle, not a contained Patient' });
+  }
+  return found.length === 1 && found[0]!.name === 'Patient' ? found[0] : undefined;
 }
 
 /** The Flag's id as MessageHeader.data may name it: `Flag/id`, `#id`, `urn:uuid:id` or a full URL ending in `/Flag/id`. */
@@ -159,14 +225,23 @@ const bundleModified = (bundle: XmlElement): boolean =>
 /** Whether an instant-bearing dateTime carries a time (and so a zone): `YYYY-MM-DDThh:mm…`. */
 const hasTime = (v: string) => v.length > 10;
 
-/** The distinct codes under Spine's error-code system in any issue's details, each trimmed. */
-function spineCodes(outcome: XmlElement, at: At): string[] {
+/** The distinct codes under Spine's error-code systems in any issue's details, each trimmed; a 1-0 code as SPINE_1_0_CODE. */
+function spineCodes(outcome: XmlElement, note: (d: CoreDeviation) => void, at: At): string[] {
   const codes = all(outcome, 'issue')
     .flatMap((issue) => all(single(issue, 'details') ?? issue, 'coding'))
-    .filter((c) => sameUri(at('OperationOutcome.issue.details.coding.system', c, 'system'), SYSTEM.spineResponseCode))
-    .map((c) => at('OperationOutcome.issue.details.coding.code', c, 'code'));
-  return [...new Set(codes.filter((c): c is string => c !== undefined))];
+    .flatMap((c) => {
+      const system = at('OperationOutcome.issue.details.coding.system', c, 'system');
+      const code = at('OperationOutcome.issue.details.coding.code', c, 'code');
+      if (code === undefined) return [];
+      if (sameUri(system, SPINE_2_0_SYSTEMS[1]!)) note({ path: 'OperationOutcome.issue.details.coding.system', message: 'Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0' });
+      if (SPINE_2_0_SYSTEMS.some((s) => sameUri(system, s))) return [code];
+      return SPINE_1_0_SYSTEMS.some((s) => sameUri(system, s)) ? [SPINE_1_0_CODE(code)] : [];
+    });
+  return [...new Set(codes)];
 }
+
+/** True when a coding anywhere in the message carries the FGM risk code: beside an error, an indicator Spine did not send as its Flag. */
+const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => sameUri(rawAt(el, 'system'), SYSTEM.riskIndicatorType) && rawAt(el, 'code')?.trim() === FGM);
 
 /**
  * Whether Spine's answer (its parsed tree) can be used, and what it says.
@@ -214,7 +289,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   const flags = resources.filter((r) => r.name === 'Flag');
   const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
   // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
-  if (flags.length > 0 && outcomes.some((o) => spineCodes(o, at).some((c) => c !== 'SUCCESS'))) return refuse('indicator beside a Spine error code');
+  if (flags.length > 0 && outcomes.some((o) => spineCodes(o, note, at).some((c) => c !== 'SUCCESS'))) return refuse('indicator beside a Spine error code');
   // One Flag beside notes only (every issue information or warning) is an indicator; beside an error it is ambiguous.
   const benign = (o: XmlElement) => all(o, 'issue').length > 0 && all(o, 'issue').every((i) => BENIGN_SEVERITIES.includes(at('OperationOutcome.issue.severity', i, 'severity') ?? ''));
   const flagAlone = flags.length === 1 && outcomes.every(benign);
@@ -222,9 +297,10 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   if (flagAlone && outcomes.length > 0) note({ path: 'OperationOutcome', message: 'informational OperationOutcome beside the indicator ignored' });
   const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
   if (target.name === 'Flag') {
-    const read = indicator(target, expect, note, at);
+    const read = indicator(root, target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
     if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+    if (resources.some((r) => r.name === 'Parameters')) note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
@@ -248,8 +324,11 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   }
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
   if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+  // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
+  if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');
+  if (resources.some((r) => r.name === 'Parameters')) note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
   // Spine's business code is the coding in its error-code system, in whichever issue carries it.
-  const codes = spineCodes(target, at);
+  const codes = spineCodes(target, note, at);
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
   const code = codes[0];
   if (code === undefined || code === 'SUCCESS' || !expect.isKnownCode(code)) return refuse('unknown outcome code');
