@@ -84,9 +84,14 @@ const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const flagOf = (indicator: string) => /<Flag>.*?<\/Flag>/s.exec(indicator)![0];
 /** Another test patient's NHS number than the one asked about. */
 const other = (asked: string) => (asked === '9990000026' ? '9990000042' : '9990000026');
-/** An OperationOutcome of one issue carrying Spine's `code` at `severity`. */
-const outcome = (severity: string, code: string) =>
-  `<OperationOutcome><id value="${randomUUID()}"/><issue><severity value="${severity}"/><code value="not-found"/><details><coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-2-0"/><code value="${code}"/></coding></details></issue></OperationOutcome>`;
+/** An OperationOutcome of one issue carrying Spine's `code` at `severity` (under `system`, Spine's 2-0 value set unless named). */
+const outcome = (severity: string, code: string, system = 'http://fhir.nhs.net/ValueSet/spine-response-code-2-0') =>
+  `<OperationOutcome><id value="${randomUUID()}"/><issue><severity value="${severity}"/><code value="not-found"/><details><coding><system value="${system}"/><code value="${code}"/></coding></details></issue></OperationOutcome>`;
+/** An entry holding a Parameters resource in the request's shape, naming `nhsNumber` as NHSNumber (a valueIdentifier under the DSTU2 system). */
+const parametersEntry = (nhsNumber: string) =>
+  `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="RiskIndicator"/><valueString value="FGM"/></parameter><parameter><name value="NHSNumber"/><valueIdentifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${nhsNumber}"/></valueIdentifier></parameter></Parameters></resource></entry>`;
+/** The NHS number's OID (Spine-RIS-Patient's comments name it): the same number as under either NHS-number URL. */
+const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 
 /** Harmless: what the profiles would flag but FHIR allows, and the meaning is unchanged. */
 export const HARMLESS_VARIANTS = {
@@ -149,6 +154,17 @@ export const HARMLESS_VARIANTS = {
   /** Spine's timestamp and a dateTime assessment with ten fraction digits (DSTU2 bounds none: `(\.[0-9]+)?`). */
   'long-fraction': (xml: string) =>
     xml.replace(/(<timestamp value="[^"]*\.\d{3})Z"/, '$10000000Z"').replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00.1234567891Z"'),
+  /** The NHS number under its OID instead of the DSTU2 system. */
+  'nhs-number-oid': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', NHS_NUMBER_OID),
+  /** The Flag's Patient as a Bundle entry with a urn:uuid fullUrl, the subject naming it by that URN (DSTU2 Bundle reference resolution). */
+  'subject-patient-entry': (xml: string) => {
+    const contained = /<contained>(<Patient><id value="([^"]*)"\/>.*?<\/Patient>)<\/contained>/s.exec(xml);
+    if (!contained) return xml;
+    const [whole, patient, id] = contained;
+    return put(put(xml, whole, ''), `<reference value="#${id}"/>`, `<reference value="urn:uuid:${id}"/>`).replace('</Bundle>', `<entry><fullUrl value="urn:uuid:${id}"/><resource>${patient}</resource></entry></Bundle>`);
+  },
+  /** A Parameters entry echoing the question: the NHS number asked about, nobody else. */
+  'own-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(asked)}</Bundle>`),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
   'large-narrative': (xml: string) =>
     xml.replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`),
@@ -203,6 +219,15 @@ export const UNSAFE_VARIANTS = {
     put(xml, '</Bundle>', `<entry><resource><MessageHeader><id value="${randomUUID()}"/><event><system value="http://fhir.nhs.net/ValueSet/message-event-2-0"/><code value="urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0"/></event></MessageHeader><Basic/></resource></entry></Bundle>`),
   /** Beside the indicator, a warning that carries Spine's own NO_RECORD_FOUND: Spine contradicting itself. */
   'note-with-spine-code': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND')}</resource></entry></Bundle>`),
+  /** The same, the code FGM-0001 of Spine's older value set spine-response-code-1-0. */
+  'note-with-spine-code-1-0': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'FGM-0001', 'http://fhir.nhs.net/ValueSet/spine-response-code-1-0')}</resource></entry></Bundle>`),
+  /** The same, NO_RECORD_FOUND under the value set's fhir.nhs.uk URL (fgm-query-v2.md links that form). */
+  'note-with-spine-code-nhs-uk': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND', 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0')}</resource></entry></Bundle>`),
+  /** Beside the indicator, a Parameters entry in the request's shape naming another child. */
+  'other-patient-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** A second NHS number, of another child, under the NHS number's OID. */
+  'other-patient-oid': (xml: string, asked: string) =>
+    put(xml, '</identifier></Patient>', `</identifier><identifier><system value="${NHS_NUMBER_OID}"/><value value="${other(asked)}"/></identifier></Patient>`),
 } as const;
 
 /**
@@ -214,6 +239,11 @@ export const HIDING_VARIANTS = {
   'no-record-contained-flag': (noRecord: string, indicator: string) => put(noRecord, '<issue>', `<contained>${flagOf(indicator)}</contained><issue>`),
   /** The Flag in one more entry, whose resource also holds a Basic. */
   'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
+  /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
+  'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) => put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** The FGM risk code on a Basic entry rather than a Flag. */
+  'no-record-risk-basic': (noRecord: string) =>
+    put(noRecord, '</Bundle>', `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`),
 } as const;
 
 export type HarmlessVariant = keyof typeof HARMLESS_VARIANTS;

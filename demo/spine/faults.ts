@@ -55,10 +55,16 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (3 days), other-risk-code, not-our-request (response.identifier), wrong-event, other-patient-entry
    * (an unreferenced Patient entry of another child beside ours), other-patient-contained, and what
    * the safety core does not read: error-outcome-entry, second-header-entry (an entry holding two
-   * resources), note-with-spine-code (a warning carrying NO_RECORD_FOUND).
+   * resources), note-with-spine-code (a warning carrying NO_RECORD_FOUND; -1-0 and -nhs-uk under the
+   * other spellings of Spine's value sets), other-patient-parameters (a Parameters entry naming
+   * another child), other-patient-oid (another child's number under the NHS-number OID).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
-  /** HTTP 404 NO_RECORD_FOUND with the indicator's Flag where no reader looks: no-record-contained-flag, no-record-flag-entry. */
+  /**
+   * HTTP 404 NO_RECORD_FOUND with what contradicts it: the indicator's Flag where no reader looks
+   * (no-record-contained-flag, no-record-flag-entry), a Parameters entry naming another child
+   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic).
+   */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);
 export type Fault = z.infer<typeof FaultSchema>;

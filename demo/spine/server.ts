@@ -204,14 +204,14 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         return send(res, refused.status, refused.xml);
       }
       default: {
-        if (Object.hasOwn(HARMLESS_VARIANTS, f.kind)) return send(res, a.status, HARMLESS_VARIANTS[f.kind as keyof typeof HARMLESS_VARIANTS](a.xml));
-        // An unsafe variant of an indicator for the NHS number asked about, whatever the patient file says.
         const asked = request?.nhsNumber ?? '0';
+        if (Object.hasOwn(HARMLESS_VARIANTS, f.kind)) return send(res, a.status, HARMLESS_VARIANTS[f.kind as keyof typeof HARMLESS_VARIANTS](a.xml, asked));
+        // An unsafe variant of an indicator for the NHS number asked about, whatever the patient file says.
         const to = addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName);
         const flag = indicatorAnswer(to, asked, patientDate ?? '2020-01-01');
         if (Object.hasOwn(HIDING_VARIANTS, f.kind)) {
           const none = error(to, 'NO_RECORD_FOUND');
-          return send(res, none.status, HIDING_VARIANTS[f.kind as HidingVariant](none.xml, flag));
+          return send(res, none.status, HIDING_VARIANTS[f.kind as HidingVariant](none.xml, flag, asked));
         }
         return send(res, 200, UNSAFE_VARIANTS[f.kind as keyof typeof UNSAFE_VARIANTS](flag, asked));
       }
