@@ -26,9 +26,9 @@ after(async () => {
   await stack?.close();
 });
 
-/** 9990000018 has an indicator assessed 2019-12-10 (demo/spine/patients.json); the simulator names 9990000026 as the other child. */
-async function widget() {
-  const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+/** 9990000018 has an indicator assessed 2019-12-10, 9990000026 no record (demo/spine/patients.json); the simulator names 9990000026 as the other child. */
+async function widget(nhsNumber = '9990000018', birthDate = '2014-03-02') {
+  const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber, birthDate } });
   return { res, body: JSON.parse(res.body) };
 }
 
@@ -110,4 +110,16 @@ describe('SMSP-VAL-004 what names only the child asked about is shown, and repor
       assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
     });
   }
+});
+
+describe('SMSP-ERR-004 Spine\'s code under the fhir.nhs.uk URL of its value set is its code', () => {
+  it('SMSP-ERR-004 NO_RECORD_FOUND under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0 is 404 no-record (FGM-0001), answered by Spine, the deviation audited', async () => {
+    const { res, body } = await withFault({ kind: 'spine-code-nhs-uk' }, () => widget('9990000026', '2016-07-19'));
+    assert.match(sent().body, /fhir\.nhs\.uk\/ValueSet\/spine-response-code-2-0"\/><code value="NO_RECORD_FOUND"/, 'the simulator sent the answer under test');
+    assert.deepEqual([res.status, body.status, body.code, body.smspCode], [404, 'no-record', 'NO_RECORD_FOUND', 'FGM-0001']);
+    const row = stack.auditRows().at(-1)!;
+    assert.deepEqual([row.outcomeCode, row.answeredBySpine], ['NO_RECORD_FOUND', 1]);
+    const detail = stack.auditDetail(row).spineAnswer as { spineAnswerDeviations: string[] };
+    assert.ok(detail.spineAnswerDeviations.some((d) => d.startsWith('OperationOutcome.issue.details.coding.system ')), String(detail.spineAnswerDeviations));
+  });
 });

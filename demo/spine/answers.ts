@@ -163,6 +163,8 @@ export const HARMLESS_VARIANTS = {
     const [whole, patient, id] = contained;
     return put(put(xml, whole, ''), `<reference value="#${id}"/>`, `<reference value="urn:uuid:${id}"/>`).replace('</Bundle>', `<entry><fullUrl value="urn:uuid:${id}"/><resource>${patient}</resource></entry></Bundle>`);
   },
+  /** Spine's response code under the value set's fhir.nhs.uk URL (fgm-query-v2.md links that form); an indicator answer carries none. */
+  'spine-code-nhs-uk': (xml: string) => xml.replace('http://fhir.nhs.net/ValueSet/spine-response-code-2-0', 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'),
   /** A Parameters entry echoing the question: the NHS number asked about, nobody else. */
   'own-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(asked)}</Bundle>`),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */

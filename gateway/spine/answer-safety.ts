@@ -88,8 +88,8 @@ const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, NEW_NHS_NUMBER, NHS_NUMBER_OID];
 /** RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number. */
 const isNhsNumberSystem = (system: string | undefined) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(system, s));
 /**
- * Spine's response-code value set 2-0, under the DSTU2 host and under NHS England's (fgm-query-v2.md
- * links that form), and the older 1-0, whose codes (FGM-0001, …) are all errors but not the 2-0
+ * Spine's response-code value sets, each under the DSTU2 host and NHS England's (fgm-query-v2.md
+ * links 2-0 so): 2-0, and the older 1-0, whose codes (FGM-0001, …) are all errors but not the 2-0
  * vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as a 2-0 code.
  */
 const SPINE_2_0_SYSTEMS = [SYSTEM.spineResponseCode, 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'];
@@ -288,6 +288,8 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
 
   const flags = resources.filter((r) => r.name === 'Flag');
   const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
+  // Reported only if the answer is used: by then it names no child but ours (carriesAnotherPatient).
+  if (resources.some((r) => r.name === 'Parameters')) note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
   // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
   if (flags.length > 0 && outcomes.some((o) => spineCodes(o, note, at).some((c) => c !== 'SUCCESS'))) return refuse('indicator beside a Spine error code');
   // One Flag beside notes only (every issue information or warning) is an indicator; beside an error it is ambiguous.
@@ -300,7 +302,6 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
     const read = indicator(root, target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
     if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
-    if (resources.some((r) => r.name === 'Parameters')) note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
@@ -326,7 +327,6 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
   if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');
-  if (resources.some((r) => r.name === 'Parameters')) note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
   // Spine's business code is the coding in its error-code system, in whichever issue carries it.
   const codes = spineCodes(target, note, at);
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
