@@ -60,8 +60,18 @@ interface Indicator {
 /**
  * @summary Shows an FGM-IS indicator alert for a child, and nothing when there is none.
  *
- * @fires fgm-status-change - Every outcome: `{status, nhsNumber, assessmentDate?, checkedAt?, messageId?}`.
- * @fires fgm-status-error - Errors and refusals, for IT reporting: `{code, smspCode?, messageId?, httpStatus?}`; no patient data.
+ * @fires fgm-status-change - Every outcome, once, fired when the element's DOM shows it (the alert and
+ * `state` attribute in place or gone), and never for a query a newer one replaced:
+ * `{status, nhsNumber, assessmentDate?, checkedAt?, messageId?}`; `status` is `indicator`, `no-record`,
+ * `not-applicable` (18 or over) or `error` (after a refresh that could not reach Spine, `error` while the last
+ * confirmed indicator stays on screen: the element's `state` attribute is still `indicator`).
+ * @fires fgm-status-error - For IT staff (MSCA-FGMRISQR-04), never patient data: `{code, smspCode?, messageId?, httpStatus?}`.
+ * `NO_SESSION_TOKEN` when no `token` or `tokenProvider` came within `FgmStatus.tokenWait` of connecting (it
+ * still queries once one comes), or the `tokenProvider` threw, gave nothing or did not settle within 30 s; also
+ * `INVALID_NHS_NUMBER`, `MISSING_BIRTH_DATE`, `NHS_NUMBER_NOT_VERIFIED`, `INVALID_URID` (a `urid` that cannot be
+ * sent as a header), `GATEWAY_UNREACHABLE` (no answer, none within 30 s, or a body that did not arrive whole:
+ * the connection dropped or stalled mid-body), `GATEWAY_BAD_RESPONSE` (an answer the element cannot check; it
+ * carries no success `smspCode`) and the gateway's codes (`ACCESS_DENIED`, `COULD_NOT_CONNECT_TO_SPINE`, …).
  *
  * @csspart base - The alert panel.
  * @csspart heading - The alert's heading.
@@ -75,14 +85,24 @@ interface Indicator {
  */
 export class FgmStatus extends ReactiveElement {
   static override styles = styles;
+  /** The element's version. */
   static version = '0.1.0';
   /**
-   * Milliseconds an indicator may stay on screen after Spine's timestamp for it (`checkedAt`), its
-   * age measured on the gateway's clock (the answer's `Date` header less `checkedAt`), never the
-   * browser's: 24 hours by default, and at most: MSCA-FGMRISQR-08 allows no more (FGMISQ0011).
-   * A value is clamped to [2 minutes, 24 hours]; one that is not a finite number above 0 is ignored.
-   * The element asks again halfway to that limit (12 hours after a fresh answer), never sooner
-   * than a minute after an answer.
+   * Milliseconds an indicator may stay on screen after **Spine's timestamp** for it (`checkedAt`). Its
+   * age is measured on **one clock, the gateway's**: the answer's `Date` header less `checkedAt` (no or an
+   * unreadable `Date`, as when a proxy strips it: the browser's clock less `checkedAt`, never age 0, so it is
+   * never kept past 24 hours after Spine's timestamp); the indicator is then kept for the rest of
+   * `maxAnswerAge` from when it arrived, so a PC clock hours or days off neither hides a fresh answer nor
+   * keeps an old one. Default and maximum: 24 hours (MSCA-FGMRISQR-08, FGMISQ0011); a value is clamped to
+   * **2 minutes – 24 hours**, and one that is not a finite number above 0 (`0`, `-1`, `NaN`, `undefined`,
+   * `Infinity`) is ignored. An answer already that old is not shown (`GATEWAY_BAD_RESPONSE`). The element asks
+   * again halfway to that limit (12 hours after a fresh answer), never sooner than a minute after an answer,
+   * so a refresh comes before it. A refresh that cannot reach Spine keeps the indicator on screen, labelled
+   * "Last confirmed by Spine (could not check again)" with that time, until `maxAnswerAge` after Spine's
+   * timestamp for the confirmation (MSCA-FGMRISQR-07, FGMISQR010); a refusal, a no-record answer or another
+   * patient takes it down at once. The limit is also a wall-clock deadline, checked on each render and when
+   * the page becomes visible again (`visibilitychange`, `pageshow`), so a sleeping laptop does not keep it
+   * past its time.
    */
   static get maxAnswerAge(): number {
     return maxAge;
@@ -91,7 +111,7 @@ export class FgmStatus extends ReactiveElement {
   static set maxAnswerAge(ms: number) {
     if (ms > 0 && ms < Infinity) maxAge = Math.min(Math.max(ms, MIN_AGE), DAY);
   }
-  /** Milliseconds the element waits for a `token` or `tokenProvider` before it tells the host: `fgm-status-error` NO_SESSION_TOKEN. */
+  /** Milliseconds to wait for `token`/`tokenProvider` before `fgm-status-error` `NO_SESSION_TOKEN` (default 5000). */
   static tokenWait = 5000;
 
   static override properties = {
@@ -107,25 +127,45 @@ export class FgmStatus extends ReactiveElement {
     _indicator: { state: true },
   };
 
-  /** The patient's NHS number, ten digits. */
+  /**
+   * The patient's NHS number (ten digits, a string). Removing the attribute, or setting `null`,
+   * `undefined` or a number, takes an alert down at once and fires `INVALID_NHS_NUMBER`, as the
+   * framework snippets below do when the record has no NHS number.
+   */
   declare nhsNumber: string;
-  /** The patient's date of birth, YYYY-MM-DD. Required: the element never queries for anyone 18 or over. */
+  /** Date of birth, `YYYY-MM-DD` — required: no query is made for anyone 18 or over (removed: `MISSING_BIRTH_DATE`, any alert down). */
   declare birthDate: string;
-  /** Set by the host when its NHS number is verified (traced against PDS): the element asks nothing without it (MSCA-FGMRISDQ-01, FGMISQ003). */
+  /**
+   * Set it only when the record's NHS number is verified (traced against PDS). Without it the element
+   * asks nothing and fires `fgm-status-error` `NHS_NUMBER_NOT_VERIFIED` (MSCA-FGMRISDQ-01, MSCA-FGMRISQ-03,
+   * FGMISQ003); removing it takes an alert down.
+   */
   declare nhsNumberVerified: boolean;
-  /** The host's explicit, documented opt-out: query with an unverified NHS number. */
+  /**
+   * The explicit opt-out: query with an unverified number. Only where the trust's clinical safety
+   * officer has accepted the hazard (docs/assurance/hazard-log.md, H3).
+   */
   declare allowUnverified: boolean;
-  /** The gateway's base URL; default the page's own origin. */
+  /** The gateway's base URL (default, and when removed: the page's own origin; a change takes an alert down and asks again). */
   declare gateway: string;
-  /** A CIS2 user's selected role profile id, sent as `NHSD-Session-URID` when CIS2 did not name one at sign-in (SMSP-AUDIT-002). */
+  /**
+   * A CIS2 user's selected role profile id, sent to the gateway as `NHSD-Session-URID`; only where CIS2
+   * names no selected role at sign-in (SMSP-AUDIT-002). Printable ASCII only: another character (a newline)
+   * cannot be sent as a header, so the element asks nothing and fires `INVALID_URID`, not retried; setting
+   * another `urid` asks again.
+   */
   declare urid: string | undefined;
-  /** Level of the alert's heading (aria-level); default 3, as the NHS.UK warning card. Set it to fit the host page's headings. */
+  /** The alert heading's level (`aria-level`; default 3, as the NHS.UK warning card): fit it to your page's headings. */
   declare headingLevel: number;
-  /** The host's session token. A property only, never an attribute, so it cannot leak into the DOM. The element waits for a token or tokenProvider before its first query. */
+  /**
+   * The session token (JWT), or for a CIS2 portal the user's CIS2 access token. A property only, never an
+   * attribute, so it cannot leak into the DOM. The element waits for a token or tokenProvider before its
+   * first query.
+   */
   declare token: string | undefined;
   /**
-   * Called for a fresh session token before each query; preferred over `token`. Like `token`, it may
-   * be set before the element is defined: Lit takes such instance properties when it upgrades.
+   * `async () => token`, called for a fresh session token before each query; preferred over `token`. Like
+   * `token`, it may be set before the element is defined: Lit takes such instance properties when it upgrades.
    */
   declare tokenProvider: (() => Promise<string>) | undefined;
   /** @internal */
