@@ -163,6 +163,17 @@ describe('docs links (issue 24)', () => {
     assert.deepEqual(files.flatMap((f) => brokenLinks(f)), []);
   });
 
+  it('README.md stays the front door: at most 150 lines, the two commands on its first screen, a link to every docs page', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const lines = readme.split('\n');
+    assert.ok(lines.length <= 150, `${lines.length} lines`);
+    const firstScreen = lines.slice(0, 25).join('\n');
+    assert.match(firstScreen, /npm ci && npm start/);
+    assert.match(firstScreen, /npm test/);
+    const pages = markdownFiles().filter((f) => f.startsWith('docs') && !f.startsWith(join('docs', 'assurance')));
+    for (const page of pages) assert.ok(readme.includes(`](${page.split('\\').join('/')})`), `README links ${page}`);
+  });
+
   it('every README and docs/ path cited in the code exists, with the heading it names', () => {
     const files = sourceFiles();
     assert.ok(files.includes(join('gateway', 'audit', 'postgres-store.ts')) && files.includes(join('deploy', 'fgm-gateway.service')), 'the scan reaches the code');
