@@ -90,7 +90,7 @@ const ClientSchema = z.strictObject({
   spineShare: z.number().gt(0).max(1).optional(),
   /** false takes the client out of service; applied on a config reload without a restart (SMSP-SEC-001). */
   enabled: z.boolean().default(true),
-  /** Extra (not in DESIGN.md): organisation names by ODS code, for Organization.name in Spine messages. */
+  /** Extra (beyond the contract in docs/development/design.md): organisation names by ODS code, for Organization.name in Spine messages. */
   orgNames: z.record(odsCode, z.string().min(1)).optional(),
   mtls: z
     .strictObject({
@@ -189,7 +189,7 @@ export const GatewayConfigSchema = z.strictObject({
     headersTimeoutMs: z.number().int().min(1000).max(300_000).default(10_000),
     /** Extra: how long an idle keep-alive connection stays open after an answer. */
     keepAliveTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
-    /** Extra: open connections at most; keep it under the process's open-file limit (README). */
+    /** Extra: open connections at most; keep it under the process's open-file limit (docs/operating.md, "Configuration"). */
     maxConnections: z.number().int().min(8).max(1_000_000).default(800),
     /** Extra: how long a request's body may take to arrive once its headers have (a slow body cannot hold a connection for requestTimeoutMs). */
     bodyTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
@@ -262,7 +262,7 @@ export const GatewayConfigSchema = z.strictObject({
     /** Ed25519 public key that checks signed anchors, and the folder holding anchor files (both optional). */
     anchorPublicKeyFile: file.optional(),
     anchorDir: file.optional(),
-    /** Several gateways share one trail in PostgreSQL (see README, "Running it highly available"). */
+    /** Several gateways share one trail in PostgreSQL (docs/operating.md, "Running it highly available"). */
     postgresUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
     onBrokenChain: z.enum(['warn', 'refuse']).optional(),

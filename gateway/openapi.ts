@@ -19,7 +19,7 @@ const schema = (s: z.ZodType) => {
 };
 
 const nullableText = z.string().nullable();
-/** The widget API's answer (DESIGN.md), every status including refusals. */
+/** The widget API's answer (docs/api.md), every status including refusals. */
 const StatusBodySchema = z.strictObject({
   status: z.enum(['indicator', 'no-record', 'error']),
   nhsNumber: nullableText,

@@ -26,7 +26,7 @@ function replying() {
 const post = (path: string, test = '') => replying().app.request(path, { method: 'POST', headers: { 'X-Test': test } });
 
 describe('reply', () => {
-  it('the widget\'s JSON body carries DESIGN.md\'s fields, with the spec\'s code and original code', async () => {
+  it('the widget\'s JSON body carries the fields docs/api.md documents, with the spec\'s code and original code', async () => {
     const res = await post('/api/fgm-status', 'found');
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: null, messageId: null, code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' });

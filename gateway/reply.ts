@@ -1,6 +1,6 @@
 /**
  * @module reply
- * Every answer the gateway gives, in one place: the widget's JSON body (DESIGN.md field names),
+ * Every answer the gateway gives, in one place: the widget's JSON body (field names as docs/api.md documents them),
  * the FHIR XML response bundle on the SMSP interface, and the error handler that maps anything
  * thrown to a vocabulary code — never a stack trace to the client.
  */

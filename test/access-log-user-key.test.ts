@@ -3,7 +3,7 @@
  * Issue 21: the access log names the user by a pseudonymous key (a keyed hash), so IT can see one
  * user's flood without the log identifying her. Over real sockets against the test stack; the
  * expected key is computed here from the stack's audit key file by the documented derivation
- * (README, *Logs*), not by the gateway's code.
+ * (docs/operating.md, "Security notes": the logs), not by the gateway's code.
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';

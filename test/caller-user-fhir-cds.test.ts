@@ -5,7 +5,7 @@
  * user a CDS client names (`context.userId`) has her own in-flight bound and her own pseudonymous
  * `userKey` in the access log. "Refused before Spine" is proven by order — the simulator holds its
  * answers and counts what reaches it — never by the clock. The expected keys are computed here
- * from the stack's audit key file by the derivation README, *Logs*, documents.
+ * from the stack's audit key file by the derivation docs/operating.md ("Security notes": the logs) documents.
  */
 import assert from 'node:assert/strict';
 import { createHash, createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';

@@ -49,7 +49,7 @@ describe('session tokens (SMSP-IG-002, SMSP-AUDIT-005)', () => {
     const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: BORN } });
     assert.equal(res.status, 200);
   });
-  it('SMSP-FGMRI-006 a roles claim sent as one space-separated string grants its roles (as the README says), not ACCESS_DENIED', async () => {
+  it('SMSP-FGMRI-006 a roles claim sent as one space-separated string grants its roles (as docs/operating.md says), not ACCESS_DENIED', async () => {
     const res = await stack.request('/api/fgm-status', { token: stack.signToken({ ...LOCAL_MIDWIFE, roles: 'receptionist midwife' }), json: { nhsNumber: '9990000018', birthDate: BORN } });
     assert.equal(res.status, 200, res.body);
   });

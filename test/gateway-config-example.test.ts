@@ -3,10 +3,12 @@
  * The configuration an operator starts from: `gateway/config.example.json` starts a gateway as
  * shipped once `npm run example:setup` has made its files; it validates against the JSON Schema
  * generated from the zod schema (checked by ajv, an independent JSON Schema validator), and that
- * schema is committed up to date and ships with the build.
+ * schema is committed up to date and ships with the build. Every gateway config example in the
+ * docs (a ```json block whose keys are the config's own, often a fragment of one) validates too,
+ * merged into the shipped example, so a key a page shows is a key the gateway accepts.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,5 +78,65 @@ describe('gateway/config.example.json starts as shipped', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** The ```json blocks of a markdown file, each parsed as written or, for a fragment of keys, inside braces. */
+function jsonBlocks(file: string): { file: string; line: number; value: Json }[] {
+  const blocks: { file: string; line: number; value: Json }[] = [];
+  for (const m of readFileSync(file, 'utf8').matchAll(/^```json\n([\s\S]*?)^```/gm)) {
+    const raw = m[1]!;
+    const line = readFileSync(file, 'utf8').slice(0, m.index).split('\n').length;
+    let value: Json;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = JSON.parse(`{${raw}}`); // a fragment such as `"cdsHooks": {…}`; anything else is a broken example
+    }
+    blocks.push({ file, line, value });
+  }
+  return blocks;
+}
+
+/** A block is a gateway config example when every key it has is one of the config's top-level keys. */
+function isConfigExample(value: Json): value is { [key: string]: Json } {
+  const keys = Object.keys(read('gateway/config.schema.json').properties);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0 && Object.keys(value).every((k) => keys.includes(k));
+}
+
+/** The fragment laid over the shipped example: objects merge key by key, anything else replaces. */
+function overExample(base: Json, fragment: Json): Json {
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof fragment !== 'object' || fragment === null || Array.isArray(fragment)) return fragment;
+  const merged: { [key: string]: Json } = { ...base };
+  for (const [k, v] of Object.entries(fragment)) merged[k] = k in base ? overExample(base[k]!, v) : v;
+  return merged;
+}
+
+function docsMarkdown(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : []));
+  return ['README.md', 'widget/README.md', ...walk('docs')];
+}
+
+describe('the config examples in the docs (issue 24)', () => {
+  const examples = docsMarkdown().flatMap(jsonBlocks).filter((b) => isConfigExample(b.value));
+
+  it('the docs\' config examples are found: the HA fragment in docs/operating.md and the cdsHooks one in docs/cds-hooks.md', () => {
+    const where = examples.map((e) => e.file);
+    assert.ok(where.includes(join('docs', 'operating.md')) && where.includes(join('docs', 'cds-hooks.md')), where.join(', '));
+  });
+
+  it('every one validates against gateway/config.schema.json (ajv), laid over gateway/config.example.json', () => {
+    for (const { file, line, value } of examples) assert.equal(validate(overExample(example(), value)), true, `${file}:${line}: ${ajv.errorsText(validate.errors)}`);
+  });
+
+  it('a docs example with a key the gateway does not know, or a wrong type, is refused the same way', () => {
+    const ha = examples.find((e) => e.file === join('docs', 'operating.md'))!.value as { spine: { rateLimit: Record<string, Json> } };
+    const typo = JSON.parse(JSON.stringify(ha).replace('localFallbackShare', 'localFallbackShares'));
+    const wrongType = JSON.parse(JSON.stringify(ha).replace('"perSecond":20', '"perSecond":"20"'));
+    assert.equal(validate(overExample(example(), typo)), false, 'typo');
+    assert.equal(validate(overExample(example(), wrongType)), false, 'wrong type');
   });
 });

@@ -3,7 +3,7 @@
  * `GET /openapi.json` over a real socket: a valid OpenAPI 3.1 document by an independent validator
  * (@seriousme/openapi-schema-validator, the OpenAPI Initiative's schemas), naming every path the
  * gateway serves, and describing what the routes really accept and answer (checked with ajv);
- * and the README's example session tokens work as written.
+ * and the example session token of docs/operating.md works as written.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -67,9 +67,9 @@ describe('GET /openapi.json', () => {
   });
 });
 
-describe('README "Tokens your portal must issue"', () => {
+describe('docs/operating.md "Tokens your portal must issue"', () => {
   it('SMSP-FGMRI-006 the example local token is accepted as written, iss/aud/iat/exp aside (CIS2 users bring CIS2 access tokens, no portal token)', async () => {
-    const section = readFileSync('README.md', 'utf8').split('### Tokens your portal must issue')[1]!.split('\n### ')[0]!;
+    const section = readFileSync('docs/operating.md', 'utf8').split('\n## Tokens your portal must issue\n')[1]!.split('\n## ')[0]!;
     const examples = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
     assert.equal(examples.length, 1, 'one example: the local claims profile');
     const { iss: _i, aud: _a, iat: _t, exp: _e, ...claims } = examples[0];

@@ -1,7 +1,7 @@
 /**
  * @module test/gateway-widget
  * The widget API end to end over real sockets: gateway ↔ Spine simulator over TLS-MA, for the
- * four DESIGN.md test patients, as a locally authenticated user and as a smartcard (CIS2) user.
+ * four documented test patients (docs/simulator.md), as a locally authenticated user and as a smartcard (CIS2) user.
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';

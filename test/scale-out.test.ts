@@ -38,7 +38,7 @@ before(async () => {
   writeFileSync(join(dir, 'hmac.key'), randomBytes(32).toString('hex'));
   db = await testDatabase();
   redis = await testRedis();
-  // The owner creates the schema and grants the gateway's role INSERT and SELECT only (README).
+  // The owner creates the schema and grants the gateway's role INSERT and SELECT only (docs/operating.md, "Running it highly available").
   const owner = postgresPool(db.ownerUrl, 1);
   await migratePostgres(owner, db.gatewayRole).finally(() => owner.end());
 });

@@ -312,7 +312,7 @@ describe('where the data comes from, and what is recorded', () => {
   });
 
   it('SMSP-ERR-001 business errors are in the payload with 4xx and severity error; technical errors are 5xx with severity fatal', async () => {
-    // Hand-written from the spec's vocabulary table (spec/fgm-query-v2.md).
+    // Hand-written from the spec's vocabulary table (test/spec/fgm-query-v2.md).
     const business = [
       { nhs: '9990000026', status: 404, code: 'NO_RECORD_FOUND' },
       { nhs: '9990000034', status: 400, code: 'PATIENT_OVER_18' },

@@ -17,7 +17,7 @@ interface Stored {
 const SPINE_TIME = '2026-07-01T13:14:15.000Z';
 const SPINE = Date.parse(SPINE_TIME);
 
-/** The widget API's answer for 9990000018 as the gateway writes it (README, "the widget API"): the base each case changes. */
+/** The widget API's answer for 9990000018 as the gateway writes it (docs/api.md, "POST /api/fgm-status"): the base each case changes. */
 const indicator = (change: Record<string, unknown> = {}) => ({
   status: 'indicator',
   nhsNumber: '9990000018',

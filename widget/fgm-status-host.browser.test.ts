@@ -12,7 +12,7 @@ const SPINE_TIME = '2026-07-01T13:14:15.000Z';
 const SPINE = Date.parse(SPINE_TIME);
 const requests = async () => (await double('requests')).length as number;
 const alerts = (el: FgmStatus) => el.shadowRoot!.querySelectorAll('[role="alert"]').length;
-/** The widget API's indicator for 9990000018 (README, "the widget API"). */
+/** The widget API's indicator for 9990000018 (docs/api.md, "POST /api/fgm-status"). */
 const INDICATOR = { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: SPINE_TIME, messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' };
 const NO_RECORD = { ...INDICATOR, status: 'no-record', assessmentDate: null, code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001', display: 'No Record Found' };
 

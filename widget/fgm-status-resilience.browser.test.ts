@@ -15,7 +15,7 @@ const SPINE = Date.parse(SPINE_TIME);
 const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
 const requests = async () => (await double('requests')).length as number;
 const alert = (el: FgmStatus) => el.shadowRoot!.querySelector('[role="alert"]');
-/** The gateway's answer when Spine's rate limit is reached (README, "Spine protection"). */
+/** The gateway's answer when Spine's rate limit is reached (docs/operating.md, "Protecting Spine and surviving its outages"). */
 const BUSY = { status: 'error', nhsNumber: '9990000018', assessmentDate: null, checkedAt: null, messageId: null, code: 'SPINE_BUSY', smspCode: 'SMSP-LOCAL-0429', display: 'Spine busy' };
 const EXPIRED = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: 'AUTHOR_CREDENTIALS_ERROR', smspCode: 'SMSP-0005', display: 'Author credentials error' };
 

@@ -24,7 +24,7 @@ const a = chainRecord(KEY, { seq: 0, hash: GENESIS }, event(1, '9990000018'));
 const b = chainRecord(KEY, a, event(2, '9990000026'));
 /** The archive as retain writes it: one JSON.stringify line per record. */
 const written = [a, b].map((r) => `${JSON.stringify(r)}\n`).join('');
-// Format 2's digest, written out from the README: each record without its erasable outcome, one JSON line each.
+// Format 2's digest, written out from docs/audit.md ("Retention"): each record without its erasable outcome, one JSON line each.
 const digest = createHash('sha256').update([a, b].map((r) => `${JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => !['outcomeCode', 'httpStatus', 'outcomeSalt'].includes(k))))}\n`).join('')).digest('hex');
 const body = { firstSeq: 1, throughSeq: 2, lastHash: b.hash, archive: 'a.jsonl', archiveSha256: digest, time: '2026-06-01T00:00:00.000Z', format: 2 as const };
 const record: RetentionRecord = { ...body, signature: sign(null, Buffer.from(JSON.stringify(body)), privateKey).toString('base64') };

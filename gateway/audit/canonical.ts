@@ -4,7 +4,7 @@
  * writer of either store: what the chain hashes is then byte for byte what SQLite and PostgreSQL
  * keep, and verify recomputes the same hash from what it reads back.
  *
- * Decision (documented in the README, "Audit"): a lone UTF-16 surrogate (`\ud800`, which no
+ * Decision (documented in docs/audit.md, "What the chain hashes"): a lone UTF-16 surrogate (`\ud800`, which no
  * UTF-8 store can hold) and U+0000 (which PostgreSQL's text cannot hold) become U+FFFD. The
  * request is never refused for it: a claim's or a CDS client's bytes must not stop a clinician
  * seeing a child's indicator, and a refusal would still need an audit record holding those bytes.

@@ -12,7 +12,7 @@
  * stays, and without the salt it reveals nothing (not even with the key: there are only a few
  * outcome codes, so an unsalted digest could be reversed by trying each). Records written before
  * version 2 (no digest) keep the original formula and verify unchanged; their outcome cannot be
- * erased in place (see README, "Audit": retention removes them).
+ * erased in place (docs/audit.md, "Retention": retention removes them).
  *
  * Every value is put in canonical form (canonical.ts) here, before it is hashed or stored.
  */

@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
         const run = await eraseDueOutcomes({ eraseStore, archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
         console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
         if (config.audit.postgresUrl && values['owner-url']) {
-          // The cleared values leave PostgreSQL's pages only when the owner vacuums (README, "Erasure of outcomes").
+          // The cleared values leave PostgreSQL's pages only when the owner vacuums (docs/audit.md, "Erased values on disk").
           const { ownerPostgresPool, vacuumAuditTable } = await import('./postgres-store.ts');
           const owner = ownerPostgresPool(values['owner-url']);
           await vacuumAuditTable(owner).finally(() => owner.end());

@@ -16,7 +16,7 @@
  *   which clears only outcomes whose erasure date has come and only with the run's own record
  *   (FGMISQR009, postgres-erase.ts), and loses TEMP (a temp
  *   table could shadow a name in a function running as the owner); retention's
- *   `audit_retain` is the owner's alone (see README, "Running it highly available").
+ *   `audit_retain` is the owner's alone (docs/operating.md, "Running it highly available").
  * - Schema by versioned migrations (`audit_schema_version`), applied by the owner (`node dist/gateway/audit/cli.js
  *   migrate-postgres`) or by the gateway itself when its role owns the schema.
  */
@@ -183,7 +183,7 @@ REVOKE ALL ON FUNCTION ${s}.audit_retain(BIGINT) FROM PUBLIC;
     // (54000): one long, uncompressible identifier failed its INSERT. The searched columns are
     // indexed by their first INDEXED_PREFIX characters (at most 800 bytes), so no value the store
     // accepts can fail an index; search compares the prefix (the index) and then the whole value.
-    // Still B-trees, so amcheck's bt_index_check covers them (README, "Running it highly available").
+    // Still B-trees, so amcheck's bt_index_check covers them (docs/operating.md, "Running it highly available").
     version: 5,
     sql: `
 DROP INDEX audit_event_user, audit_event_patient, audit_event_client_message, audit_event_spine_message, audit_event_request;
@@ -259,7 +259,7 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       // No TEMP tables, which could shadow a table name in a function running as the owner. TEMP is
       // PUBLIC's by default, so it goes from PUBLIC too (the audit database is the trail's alone); only
       // the database's owner may revoke it — otherwise PostgreSQL warns and the functions' own
-      // search_path (pg_temp last, every name qualified) is the defence. README, "Running it highly available".
+      // search_path (pg_temp last, every name qualified) is the defence. docs/operating.md, "Running it highly available".
       const database = pg.escapeIdentifier((await client.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d);
       await client.query(`REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, ${role}`);
     }

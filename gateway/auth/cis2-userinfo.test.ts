@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
 import { Cis2Refused, createCis2UserInfo, OPAQUE_TOKEN_REASON } from './cis2-userinfo.ts';
 
-/** A fixed UserInfo document, written by hand from spec/cis2.md. */
+/** A fixed UserInfo document, written by hand from NHS CIS2 Authentication's UserInfo claims (docs/development/design.md, "Flows"). */
 const DOCUMENT = { sub: '555021935107', nhsid_useruid: '555021935107', selected_roleid: '555021936108', nhsid_nrbac_roles: [{ person_roleid: '555021936108', org_code: 'RX1', activity_codes: ['B0370'] }] };
 
 /** The issuer's signing key; its public half is served as the JWKS. */

@@ -53,7 +53,7 @@ export class Cis2Refused extends Error {
 
 export type Cis2UserInfo = (accessToken: string) => Promise<Cis2User>;
 
-/** The fixed log phrase for an opaque (non-JWT) access token: the gateway fails closed (README, CIS2). */
+/** The fixed log phrase for an opaque (non-JWT) access token: the gateway fails closed (docs/operating.md, "Smartcard (CIS2) users"). */
 export const OPAQUE_TOKEN_REASON = 'the access token is not a JWT: its binding to this client could not be proven';
 
 /** Whether an access token's claims bind it to the CIS2 client `clientId` (RFC 9068 client_id, else azp or aud). */

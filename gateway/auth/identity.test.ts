@@ -10,7 +10,7 @@ const base = { name: 'EPR', odsCode: 'RX1', odsCodes: ['RX1'], origins: [], audi
 const local: ClientConfig = { ...base, id: 'local', claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: { midwife: ['B0370'], clerk: ['B0360'] } };
 const cis2: ClientConfig = { ...base, id: 'cis2', claims: 'cis2', roleActivities: {} };
 
-/** A UserInfo answer as CIS2 documents it (spec/cis2.md), written by hand. */
+/** A UserInfo answer as NHS CIS2 Authentication documents it (docs/development/design.md, "Flows"), written by hand. */
 const userInfo = {
   sub: '555021935107',
   nhsid_useruid: '555021935107',

@@ -1,6 +1,6 @@
 /**
  * @module fhir/constants
- * Fixed values from the FGM-IS profiles and value sets (spec/profiles-digest.txt).
+ * Fixed values from the FGM-IS profiles and value sets (test/spec/profiles-digest.txt, and the snapshots in gateway/fhir/profiles/).
  */
 export const FHIR_NS = 'http://hl7.org/fhir';
 export const ASID_PREFIX = 'urn:nhs:addressing:asid:';

@@ -35,7 +35,7 @@ const snapshot = (file: string): { url: string; elements: RawElement[] } => {
 const FILES = readdirSync(PROFILES_DIR).filter((f) => f.endsWith('.xml'));
 
 const REQUEST = example('query-request-2-0');
-/** The spec's request made to follow its profile (see the README): without the forbidden author.display. */
+/** The spec's request made to follow its profile (docs/simulator.md, "Profiles over examples"): without the forbidden author.display. */
 const VALID_REQUEST = without(REQUEST, 'MessageHeader.author.display');
 const VALID = {
   request: VALID_REQUEST,

@@ -6,7 +6,7 @@ import { example, variants, without, withValue, duplicated } from '../../test/he
 import type { QueryInput } from './types.ts';
 
 const SPEC_REQUEST = example('query-request-2-0');
-/** The spec's example request as its profile allows it: MessageHeader.author.display is max 0 (see the README). */
+/** The spec's example request as its profile allows it: MessageHeader.author.display is max 0 (docs/simulator.md, "Profiles over examples"). */
 const REQUEST = without(SPEC_REQUEST, 'MessageHeader.author.display');
 
 const EXPECTED_EXAMPLE = {

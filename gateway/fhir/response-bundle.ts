@@ -115,7 +115,7 @@ export function parseQueryResponse(xml: string, { localCodes = false }: { localC
   const parsed = parseXml(xml);
   if (!parsed.ok) return parsed;
   // The reader has already paired each code with its system, so with `localCodes` the only profile
-  // violation let through is our own code system where the profile fixes Spine's (README "Codes").
+  // violation let through is our own code system where the profile fixes Spine's (docs/api.md, "Codes").
   const allow = localCodes ? (v: { path: string }) => v.path === 'OperationOutcome.issue.details.coding.system' : undefined;
   return conforming(parsed.value, guard(() => QueryResponseSchema.parse(readResponse(parsed.value))), allow);
 }

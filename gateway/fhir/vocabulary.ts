@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { SYSTEM } from './constants.ts';
 
 /**
- * The codes of Spine's value set `spine-response-code-2-0` (spec/valuesets; the product cannot read
- * the spec at run time). Only these are sent under Spine's system; test/spec keeps the value set
+ * The codes of Spine's value set `spine-response-code-2-0` (test/spec/valuesets; the product cannot read
+ * the tests' copy at run time). Only these are sent under Spine's system; test/spec keeps the value set
  * itself, and a test checks this list against it.
  */
 export const SPINE_RESPONSE_CODES: ReadonlySet<string> = new Set([

@@ -12,7 +12,7 @@ import type { ClientConfig } from '../config.ts';
 import type { GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
 
-/** The FHIR interface's header for the user's CIS2 access token (README, "FHIR interface"). */
+/** The FHIR interface's header for the user's CIS2 access token (docs/api.md, "POST /fhir/fgm/query"). */
 export const CIS2_TOKEN_HEADER = 'X-CIS2-Access-Token';
 
 /** A client's CIS2 confirmer, or undefined for a client without `cis2`. */

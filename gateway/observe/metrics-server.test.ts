@@ -15,7 +15,7 @@ async function scrape(): Promise<{ type: string | null; text: string }> {
   return { type: res.headers.get('content-type'), text: await res.text() };
 }
 
-test('GET /metrics serves the gateway metrics in Prometheus text format, labels as the README documents', async () => {
+test('GET /metrics serves the gateway metrics in Prometheus text format, labels as docs/operating.md documents', async () => {
   metrics.requests.inc({ code: 'SUCCESS', route: '/api/fgm-status', status: '200' });
   metrics.rateLimited.inc({ priority: 'batch' });
   metrics.spineSeconds.observe(0.2);

@@ -4,8 +4,8 @@
  * no resource or two — makes the answer unusable, so an indicator Spine sent is never hidden behind
  * "no record" nor shown beside an error; Spine's own error code beside an indicator, at any
  * severity, is Spine contradicting itself. Instants and dateTimes may carry any number of fraction
- * digits (DSTU2: `(\.[0-9]+)?`). Oracles: the spec's example answers (test/spec, copied from
- * spec/examples) rewritten by hand, and hand-written verdicts.
+ * digits (DSTU2: `(\.[0-9]+)?`). Oracles: the spec's example answers (test/spec, copies of the
+ * spec's examples) rewritten by hand, and hand-written verdicts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

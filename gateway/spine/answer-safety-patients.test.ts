@@ -2,7 +2,7 @@
  * The safety core on answers that carry more than the Flag's own Patient (issue 18, LOW review
  * finding): a Patient anywhere in the message — a Bundle entry, contained and unreferenced, nested
  * — that is not named by the NHS number asked about makes the answer unusable, as an indicator for
- * another patient does. Oracles: the spec's example answers (test/spec, copied from spec/examples)
+ * another patient does. Oracles: the spec's example answers (test/spec, copies of the spec's examples)
  * with a Patient added by hand, and hand-written verdicts.
  */
 import assert from 'node:assert/strict';

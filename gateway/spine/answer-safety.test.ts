@@ -1,5 +1,5 @@
 /**
- * The safety core on the spec's own example answers (the oracle: spec/examples, and hand-written
+ * The safety core on the spec's own example answers (the oracle: test/spec's copies of them, and hand-written
  * expectations), each rewritten in one way that must, or must not, make the answer unusable.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * The answer mapping of the core (askSpine) with a fake protected Spine whose answers are written
  * by the simulator's templates (demo/spine/answers.ts, from the spec's example messages), not by
- * the gateway's builder: each kind of answer maps to the vocabulary code the README table names.
+ * the gateway's builder: each kind of answer maps to the vocabulary code the table in docs/api.md ("Codes") names.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 /**
  * @module test/helpers/fhir-answer
  * Checks an answer the gateway gave on its FHIR interface against the profile snapshots, the
- * independent oracle, with the one deliberate deviation allowed (README "Codes"): a local code
+ * independent oracle, with the one deliberate deviation allowed (docs/api.md, "Codes"): a local code
  * (SPINE_BUSY, ACCESS_DENIED, …) goes out under the product's own code system, which the fixed
  * `coding.system` of spine-operationoutcome-1-0 cannot allow. Only that violation, and only with
  * our system, is let through.

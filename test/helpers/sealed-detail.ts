@@ -1,6 +1,6 @@
 /**
  * @module test/helpers/sealed-detail
- * Opens the sealed part of an audit record's `detail` the way the README documents it, written out
+ * Opens the sealed part of an audit record's `detail` the way docs/audit.md ("Erasure of outcomes") documents it, written out
  * here rather than imported, so a test does not read the product's seal with the product's code:
  * AES-256-GCM, key HMAC-SHA256(audit key, JSON ["fgm-audit/sealed-detail", seq, outcomeSalt]),
  * stored as base64url of the 12-byte IV, the ciphertext and the 16-byte tag, the seq as associated

@@ -2,7 +2,7 @@
 // the search from the form, calls the auditor-only API, shows the records in UK time, and downloads
 // CSV for a Subject Access Request.
 //
-// The hand-off (README "The IG audit page"): this page tells its opener it is ready; the portal
+// The hand-off (docs/audit.md, "Opening the IG audit page from your portal"): this page tells its opener it is ready; the portal
 // answers with { type: 'fgm-audit-token', token } posted to this page's origin. Only the window
 // that opened the page, at one of the configured client origins, is listened to. The token lives
 // in this script's memory only: never in storage, a cookie or the URL, gone when the tab closes.
