@@ -91,24 +91,31 @@ if userShare then
   end
 end
 local function base(p) if p == 'batch' then return reserve end return 0 end
+local function overShare(p) return base(p) + math.floor((capacity - base(p)) / 2) end
+-- Beyond her part a user goes no lower: for interactive half the interactive reserve (before batch), for batch the upper half.
+local function keep(p) if p == 'interactive' and reserve >= 2 then return math.floor(reserve / 2) end return overShare(p) end
 local userWithin = user == nil or user.tokens >= 1 - 1e-9
 local within = n == 0 or (mine ~= nil and mine.tokens >= 1 - 1e-9)
-local floor = base(priority)
-if not userWithin or (not within and othersAsking) then floor = base(priority) + math.floor((capacity - base(priority)) / 2) end
+local clientFloor = base(priority)
+if not within and othersAsking then clientFloor = overShare(priority) end
+local floor = clientFloor
+if not userWithin then floor = math.max(clientFloor, keep(priority))
+elseif user then floor = base(priority) end
 if mode == 'acquire' then
   local ok = 0
   if tokens - 1 >= floor - 1e-9 then
     tokens = tokens - 1
     ok = 1
-    if userWithin then
-      if user then user.tokens = user.tokens - 1 end
-      -- A new id's first token comes from the newcomers' part, and so does the first of its own (one, or what is left).
-      if user and not user.known then
-        user.start = math.max(0, math.min(1, user.tokens))
-        user.tokens = user.tokens - user.start
+    if userWithin and user then
+      user.tokens = user.tokens - 1
+      -- A new id's first token comes from the newcomers' part, and so does the first of its own: a whole one (the part may owe it).
+      if not user.known then
+        user.start = 1
+        user.tokens = user.tokens - 1
       end
-      if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
     end
+    -- Beyond her part a user draws on her client's share while it lasts, as within it.
+    if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
   end
   local forget = tonumber(ARGV[10 + 2 * n])
   if user and user.known then
