@@ -176,7 +176,7 @@ test('SMSP-PERF-001 one user\'s flood at 10× the budget leaves another user of 
   assert.ok(flooder >= 10 * 10 - asked - 10, `the flooder got ${flooder}: a lone caller keeps the sustained rate`);
 });
 
-test('SMSP-PERF-001 beyond his part a user takes his client\'s share and spare tokens, never the lower half of the interactive reserve', () => {
+test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not from his client\'s share', () => {
   const c = clock();
   const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
   // Four colleagues already at work: each had her first request and her own part's first token
@@ -188,26 +188,25 @@ test('SMSP-PERF-001 beyond his part a user takes his client\'s share and spare t
   }
   let flooder = 0;
   while (limiter.tryAcquire('interactive', 'a', 'u1')) flooder++;
-  // By hand: capacity 20, reserve 10; his first request and his own first token (both paid by the
-  // newcomers' part), then, beyond his part, his client's share while it lasts, down to half the
-  // interactive reserve (18 down to 5): 15 in all.
-  assert.equal(flooder, 15);
-  // Each colleague still has her part of a's share, from the 5 tokens kept below.
+  // By hand: capacity 20; his first request and his own first token (both paid by the newcomers'
+  // part), then spare ones while more than 10 are left: 10 in all.
+  assert.equal(flooder, 10);
+  // Each colleague still has her part of a's share, from the lower half.
   for (const u of ['u2', 'u3', 'u4', 'u5']) assert.equal(limiter.tryAcquire('interactive', 'a', u), true, u);
   // Retry-After for the flooder: his own part needs 12.5 s for a token (the five of them asking
-  // share 0.4 of the rate: 0.08 a second each), the bucket (1 left) 5 s to be above the 5 kept
+  // share 0.4 of the rate: 0.08 a second each), the bucket (6 left) 5 s to be above the upper half
   // again: the sooner, 5.
   assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'u1'), 5);
 });
 
-test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, no more than the newcomers\' part, its client\'s share and spare tokens; a colleague keeps her part', () => {
+test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, no more than the newcomers\' part and spare tokens; a colleague keeps her part', () => {
   const rotating = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
   let admitted = 0;
   for (let i = 0; i < 200; i++) if (rotating.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
-  // By hand: capacity 20, reserve 10; the newcomers' part is half a's share (10 tokens), two to
-  // each of the first five ids (a request and its own first token; 20 down to 15); beyond it a's
-  // share and spare tokens down to half the interactive reserve (15 down to 5): 15 in all.
-  assert.equal(admitted, 15);
+  // By hand: capacity 20; the newcomers' part is half a's share (10 tokens), two to each of the
+  // first five ids (a request and its own first token; 20 down to 15); beyond it only spare tokens
+  // above the upper half (15 down to 10): 10 in all.
+  assert.equal(admitted, 10);
 
   // A colleague at work before the flood (her first request and her own first token paid by the newcomers' part).
   const withColleague = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
@@ -215,8 +214,8 @@ test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, 
   admitted = 0;
   for (let i = 0; i < 200; i++) if (withColleague.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
   // She took two tokens of the newcomers' part: four rotated ids the other eight (19 down to 15),
-  // then a's share and spare tokens down to the 5 kept (15 down to 5): 14.
-  assert.equal(admitted, 14);
+  // then the spare tokens (15 down to 10): 9.
+  assert.equal(admitted, 9);
   assert.equal(withColleague.tryAcquire('interactive', 'a', 'colleague'), true, 'her request finds her part');
 });
 

@@ -17,12 +17,13 @@
  * less than the share: she is within it whatever the client's bucket holds). Beyond it she draws
  * on her client's bucket while it has a token, then on spare tokens, but never below a level kept
  * for requests within a part, always (the first request of a clinician who has not asked for a
- * while must not find the bucket emptied by another user): for interactive, half the interactive
- * reserve, so interactive demand beyond its parts still comes before batch, which stops at the
- * reserve (SMSP-PERF-007); for batch, the upper half of its part. Beyond her client's share, while
- * another client of the priority asks, only the upper half, as the client rule says. So one user's
- * flood gets the busy tone while the client's other users are still answered, and a clinic of new
- * users gets what it would without the per-user rules but for the tokens kept (the bound is tested).
+ * while must not find the bucket emptied by another user): the upper half of her priority's part;
+ * for interactive while batch traffic asks, half the interactive reserve instead, so interactive
+ * demand beyond its parts still comes before batch, which stops at the reserve (SMSP-PERF-007).
+ * Beyond her client's share, while another client of the priority asks, only the upper half, as
+ * the client rule says. So one user's flood gets the busy tone while the client's other users are
+ * still answered, and a clinic of new users asking while batch floods gets what it would without
+ * the per-user rules but for the tokens kept (half the reserve; the bound is tested).
  * A lone flooder keeps the sustained rate (the bucket still refills).
  *
  * A user id the gateway does not know yet has no part of its own: its part is funded from the
@@ -42,7 +43,7 @@
  * within SHARING_MS (apart from the request that made her known) is credited min(userShare,
  * KNOWN_SHARE / those asking) of the share a second, her bucket max(1, that part × capacity).
  * The bound: with NEWCOMERS_SHARE + KNOWN_SHARE < 1, requests within a part (the only ones that
- * reach the tokens kept below the beyond-part level) take at most 0.9 of a client's share a second
+ * reach the tokens kept below beyond-part requests) take at most 0.9 of a client's share a second
  * (plus the newcomers' bucket and the one token it may owe), so those tokens refill at 0.1 of the
  * share or more however the client's ids flood, and a colleague within her part finds one there. What it cannot promise: (1) bursts — tokens saved before a flood
  * (the newcomers' part, at most one token per known id) can empty the kept tokens once, after
@@ -163,6 +164,8 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   const reserve = Math.min(interactiveReserve ?? Math.floor(capacity / 2), capacity - 1);
   let tokens = capacity;
   let last = now();
+  // When batch traffic last asked.
+  let batchAt = -Infinity;
 
   interface Share { rate: number; capacity: number; tokens: number; last: number; priority?: Priority; askedAt: number }
   const own = new Map<string, Share>(
@@ -238,15 +241,16 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     [...own].some(([other, s]) => other !== id && s.priority === p && t - s.askedAt < ASKING_MS);
   const has = (b: { tokens: number } | undefined) => b === undefined || b.tokens >= 1 - 1e-9;
   const within = (id: string | undefined) => !shares || (own.get(id ?? '')?.tokens ?? 0) >= 1 - 1e-9;
-  // Beyond her part a user goes no lower than this: for interactive, the upper half of the
-  // interactive reserve (so beyond-part interactive demand comes before batch, which stops at the
-  // reserve, SMSP-PERF-007); the tokens below are kept for requests within a part.
-  const keep = (p: Priority) => (p === 'interactive' && reserve >= 2 ? Math.floor(reserve / 2) : overShare(p));
+  // Beyond her part a user goes no lower than this; the tokens below are kept for requests within a
+  // part. The upper half of her priority's part; for interactive while batch asks, the upper half
+  // of the interactive reserve instead, so beyond-part interactive demand comes before batch (which
+  // stops at the reserve, SMSP-PERF-007) — fewer tokens kept, only while batch could take the rest.
+  const keep = (p: Priority, t: number) => (p === 'interactive' && reserve >= 2 && t - batchAt < ASKING_MS ? Math.floor(reserve / 2) : overShare(p));
   const clientFloor = (p: Priority, id: string | undefined, t: number) => (within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p));
   // Within her part a user is within her client's share (the parts add up to less than it), whatever
   // the client's bucket holds: beyond-part colleagues drawing it cannot push her into the upper half.
   const floor = (p: Priority, id: string | undefined, t: number, user: { tokens: number } | undefined) =>
-    !has(user) ? Math.max(clientFloor(p, id, t), keep(p)) : user ? base(p) : clientFloor(p, id, t);
+    !has(user) ? Math.max(clientFloor(p, id, t), keep(p, t)) : user ? base(p) : clientFloor(p, id, t);
   const wait = (level: number, have: number, rate: number) => Math.max(0, level + 1 - have) / rate;
 
   return {
@@ -257,6 +261,7 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       const user = part?.bucket;
       const allowed = floor(priority, clientId, t, user);
       if (mine) Object.assign(mine, { priority, askedAt: t });
+      if (priority === 'batch') batchAt = t;
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
       if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;

@@ -48,37 +48,34 @@ describe('the Spine budget shared in Redis', () => {
     const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
     const asks = [...rep(1, 'a', 'clinician'), ...rep(30, 'a', 'flooder'), ...rep(2, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
     const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
-    // By hand: capacity 20, reserve 10; a's share 10 tokens. Each new id's first request and its
-    // own part's first token come from a's newcomers' part (half its share, 5): the clinician's,
-    // then the flooder's; the flooder has that token, then beyond his part a's share and spare
-    // tokens down to half the reserve (17 to 5): 14 in all, then 16 busy tones. The clinician
-    // still has her token from the 5 kept (her next request is beyond her part), and Trust B's
-    // user hers (2; the third is beyond it).
-    assert.deepEqual(got, [true, ...Array(14).fill(true), ...Array(16).fill(false), true, false, true, true, false]);
+    // By hand: capacity 20; a's share 10 tokens. Each new id's first request and its own part's
+    // first token come from a's newcomers' part (half its share, 5): the clinician's, then the
+    // flooder's; the flooder has that token, then spare tokens down to the upper half (17 to 10):
+    // 9 in all, then 21 busy tones. The clinician still has her token from the lower half (her
+    // next request is beyond her part), and Trust B's user hers (2; the third is beyond it).
+    assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true, false, true, true, false]);
   });
 
-  it('SMSP-PERF-001 a caller rotating user ids gets no more than the newcomers\' part, its client\'s share and spare tokens, and a colleague keeps her part, across gateways', async () => {
+  it('SMSP-PERF-001 a caller rotating user ids gets no more than the newcomers\' part and spare tokens, and a colleague keeps her part, across gateways', async () => {
     const rotated = Array.from({ length: 30 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]);
     const asks: [Priority, string, string][] = [['interactive', 'a', 'clinician'], ...rotated, ['interactive', 'a', 'clinician']];
     const got = await compare('rotating:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
     // By hand: two tokens of the newcomers' part (5) went to her, the other three to the first two
-    // rotated ids (it owes one; 19 down to 17), the next ids share a's share and the spare tokens
-    // down to half the reserve (17 down to 5: 12), 14 in all; her second request finds her own
-    // token, from the 5 kept.
-    assert.deepEqual(got, [true, ...Array(14).fill(true), ...Array(16).fill(false), true]);
+    // rotated ids (19 down to 17), the next ids share the spare tokens (17 down to 10: 7), 9 in
+    // all; her second request finds her own token, from the lower half.
+    assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
   });
 
   it('SMSP-PERF-001 farmed ids share the known users\' part across gateways as in one process: a colleague keeps her token', async () => {
     const rep = (n: number, user: (i: number) => string) => Array.from({ length: n }, (_, i) => ['interactive', 'a', user(i)] as [Priority, string, string]);
     const asks = [...rep(1, () => 'colleague'), ...rep(60, () => 'drainer'), ...rep(12, (i) => `farmed-${i}`), ...rep(120, (i) => `farmed-${i % 12}`), ...rep(1, () => 'colleague')];
     const got = await compare('farmed:', 99, { a: 1 }, asks, 0.25);
-    // By hand: capacity 100, reserve 50, one client; its newcomers' part 50 pays two tokens per
-    // new id (a request and its own first token): hers, the drainer's, then 23 ids; the first 12
-    // farmed. The drainer: his own token, then beyond his part a's share and spare tokens down to
-    // half the reserve: all 60 (98 -> 39). The farmed ids: 12 from the newcomers' part (39 -> 27),
-    // then each its own token (15), nothing more: the 25 kept are for requests within a part.
-    // Her own token is one of those: answered.
-    assert.equal(got.filter(Boolean).length, 1 + 60 + 12 + 12 + 1);
+    // By hand: capacity 100, one client; its newcomers' part 50 pays two tokens per new id (a
+    // request and its own first token): hers, the drainer's, then 23 ids; the first 12 farmed.
+    // The drainer: his own token, then spare ones down to the upper half (98 -> 50). The farmed
+    // ids: 12 from the newcomers' part (50 -> 38), then each its own token (26), nothing spare.
+    // Her own token is one of the lower half: answered.
+    assert.equal(got.filter(Boolean).length, 1 + 49 + 12 + 12 + 1);
     assert.equal(got.at(-1), true);
   });
 
@@ -86,11 +83,11 @@ describe('the Spine budget shared in Redis', () => {
     const shares = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
     const asks: [Priority, string, string][] = [['interactive', 'a', 'new-clinician'], ...Array.from({ length: 30 }, () => ['interactive', 'a', 'flooder'] as [Priority, string, string]), ['interactive', 'a', 'new-clinician'], ['interactive', 'a', 'new-clinician']];
     const got = await compare('second-check:', 10, shares, asks, 0.25);
-    // By hand: capacity 11, reserve 5; a's newcomers' part holds 0.5 × 11 / 3 = 1.83: it pays her
-    // first request and a whole first token of her own part (owing 0.17), so the flooder finds it
-    // empty: beyond any part he takes a's share and spare tokens down to half the reserve (10 down
-    // to 2: 8). Her second check is within her part (2 down to 1); her third is beyond it.
-    assert.deepEqual(got, [true, ...Array(8).fill(true), ...Array(22).fill(false), true, false]);
+    // By hand: capacity 11; a's newcomers' part holds 0.5 × 11 / 3 = 1.83: it pays her first
+    // request and a whole first token of her own part (owing 0.17), so the flooder finds it empty:
+    // beyond any part he takes tokens down to the upper half (10 down to 5: 5). Her second check is
+    // within her part (5 down to 4; on the old rule her part held 0.83: refused); her third is beyond it.
+    assert.deepEqual(got, [true, ...Array(5).fill(true), ...Array(25).fill(false), true, false]);
   });
 
   it('SMSP-PERF-007 20 new clinicians asking while a batch client floods come before batch, across gateways', async () => {

@@ -35,7 +35,7 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local mode, priority, me = ARGV[1], ARGV[2], ARGV[3]
 local rate, capacity, reserve, asking, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local ttl = math.ceil(capacity / rate * 1000) + asking
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'last', 'batchAt')
 local tokens = tonumber(b[1]) or capacity
 tokens = math.min(capacity, tokens + math.max(0, now - (tonumber(b[2]) or now)) / 1000 * rate)
 local mine
@@ -92,8 +92,11 @@ if userShare then
 end
 local function base(p) if p == 'batch' then return reserve end return 0 end
 local function overShare(p) return base(p) + math.floor((capacity - base(p)) / 2) end
--- Beyond her part a user goes no lower: for interactive half the interactive reserve (before batch), for batch the upper half.
-local function keep(p) if p == 'interactive' and reserve >= 2 then return math.floor(reserve / 2) end return overShare(p) end
+-- Beyond her part a user goes no lower: the upper half, or for interactive while batch asks half the interactive reserve (before batch).
+local function keep(p)
+  if p == 'interactive' and reserve >= 2 and now - (tonumber(b[3]) or -1e18) < asking then return math.floor(reserve / 2) end
+  return overShare(p)
+end
 local userWithin = user == nil or user.tokens >= 1 - 1e-9
 local within = n == 0 or (mine ~= nil and mine.tokens >= 1 - 1e-9)
 local clientFloor = base(priority)
@@ -137,6 +140,7 @@ if mode == 'acquire' then
     end
   end
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
+  if priority == 'batch' then redis.call('HSET', KEYS[1], 'batchAt', tostring(now)) end
   redis.call('PEXPIRE', KEYS[1], ttl)
   if mine then
     redis.call('HSET', mine.key, 'tokens', tostring(mine.tokens), 'last', tostring(now), 'priority', priority, 'askedAt', tostring(now))
