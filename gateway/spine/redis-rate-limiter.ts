@@ -3,7 +3,7 @@
  * One Spine budget for every gateway (`spine.rateLimit.redisUrl`, SMSP-PERF-001): the same
  * token bucket, interactive reserve (SMSP-PERF-007), per-client shares and per-user parts as rate-limiter.ts,
  * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
- * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<key>` (a known
+ * across gateways. Keys: `<prefix>bucket` (and when batch last asked), `<prefix>client:<id>`, `<prefix>user:<key>` (a known
  * user's part, its key an HMAC of client and user id under a secret every gateway sharing the
  * budget has: expires KNOWN_USER_MS after her last request), `<prefix>newcomers:<client id>` (the
  * part ids not yet known share), `<prefix>known:<client id>` and `<prefix>sharing:<client id>`
