@@ -33,7 +33,8 @@
  * token, so her next check is within her part: the part may owe up to one token for it, and then
  * funds no one until repaid; it still pays two tokens per id at its rate). So a
  * caller rotating a new user id per request (a portal, or a client system asserting its
- * originating user) gets, with all its ids together, the newcomers' part plus spare tokens, and
+ * originating user) gets, with all its ids together, the newcomers' part plus its client's share
+ * and spare tokens above those kept, and
  * the colleagues already at work keep theirs; one flooding user takes two tokens of the newcomers'
  * part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
  * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
@@ -45,8 +46,9 @@
  * The bound: with NEWCOMERS_SHARE + KNOWN_SHARE < 1, requests within a part (the only ones that
  * reach the tokens kept below beyond-part requests) take at most 0.9 of a client's share a second
  * (plus the newcomers' bucket and the one token it may owe), so those tokens refill at 0.1 of the
- * share or more however the client's ids flood, and a colleague within her part finds one there. What it cannot promise: (1) bursts — tokens saved before a flood
- * (the newcomers' part, at most one token per known id) can empty the kept tokens once, after
+ * share or more however the client's ids flood, and a colleague within her part finds one there.
+ * What it cannot promise: (1) bursts — tokens saved before a flood (the newcomers' part, at most
+ * one token per known id) can empty the kept tokens once (sooner while batch asks), after
  * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
  * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
  * leaves nothing spare.
