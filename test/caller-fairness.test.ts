@@ -259,6 +259,55 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
     }
   });
 
+  it('SMSP-PERF-001 one user\'s flood at 10× the Spine budget, on one gateway: a clinician new to the gateway is answered on her first check and on her second', { timeout: 60_000 }, async () => {
+    // The hostile review's case: Trust A's newcomers' part holds less than two tokens (a third of
+    // 11, halved: 1.83). So slow a refill that only the rules decide.
+    const gw = await startChild('second-check', (r) => {
+      r.spine.rateLimit = { perSecond: 0.0001, burst: 10 };
+      r.listen.maxInFlightPerUser = 1000;
+      r.listen.maxInFlightPerClient = 1000;
+      r.listen.maxUnauthenticatedPerAddress = 1000;
+    });
+    try {
+      const clinician = userToken('new-clinician');
+      const first = await ask(gw.url, clinician);
+      assert.equal(first.body.status, 'indicator', JSON.stringify(first.body));
+      const before = stack.sim.received.length;
+      stack.sim.setFault({ kind: 'hold' });
+      let busy = 0;
+      const flood = 110;
+      const settled = whenSettled(() => busy + (stack.sim.received.length - before) === flood);
+      const flooder = userToken('flooder');
+      const answers = Promise.all(Array.from({ length: flood }, () => ask(gw.url, flooder).then((a) => {
+        if (a.body.code === 'SPINE_BUSY') busy++;
+        settled.poke();
+        return a;
+      })));
+      await settled.done;
+      const floodToSpine = stack.sim.received.length - before;
+      let herBusy = 0;
+      const herTurn = whenSettled(() => herBusy + (stack.sim.received.length - before - floodToSpine) === 1);
+      const second = ask(gw.url, clinician).then((a) => {
+        if (a.body.code === 'SPINE_BUSY') herBusy++;
+        herTurn.poke();
+        return a;
+      });
+      await herTurn.done;
+      stack.sim.setFault(null);
+      const answer = await second;
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.status, 'indicator');
+      assert.equal((await answers).filter((a) => a.status === 429).length, flood - floodToSpine, 'the rest of the flood heard the busy tone');
+      // By hand: her first request and a whole first token of her own part came from the newcomers'
+      // part (it owes 0.17; on the old rule her part held 0.83, and her second check was refused);
+      // the flooder, finding it empty, gets only the upper half (10 down to 5).
+      assert.equal(floodToSpine, 5);
+    } finally {
+      stack.sim.setFault(null);
+      await gw.stop();
+    }
+  });
+
   it('SMSP-PERF-001 a caller rotating a new user id per request at 10× the Spine budget, on one gateway: a colleague of the same trust gets her indicator', { timeout: 60_000 }, async () => {
     const gw = await startChild('rotating-flood', (r) => {
       r.spine.rateLimit = { perSecond: 0.0001, burst: 29 };

@@ -126,7 +126,7 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
 });
 
 describe('SMSP-PERF-007 interactive before batch', () => {
-  it('when the bucket runs low, batch clients are refused first and interactive users are still served', async () => {
+  it('when the bucket runs low, batch clients are refused first and interactive users, new ones beyond their parts too, are still served', async () => {
     // By hand, from rate-limiter.ts with userShare 0.25. Capacity 30, reserve 15 (half). The batch
     // client has spineShare 0.7 (its bucket 21 tokens, its newcomers' part half that, 10.5), each
     // widget client 0.15 (newcomers' part 2.25): a new id's first request and the first token of
@@ -134,7 +134,8 @@ describe('SMSP-PERF-007 interactive before batch', () => {
     // part is what a client's new users can take within their parts. The batch requests name their
     // originating user (sourceAsid/localId), so the per-user rule applies to them too. Floors: a
     // request within its part may take down to its priority's base (batch 15, interactive 0);
-    // beyond it, only the upper half of that part (batch 15 + 7 = 22, interactive 15).
+    // beyond it, only the upper half of that part (batch 15 + 7 = 22), and interactive, while batch
+    // asks, half the reserve (7): before batch, which stops at the reserve.
     // One token in 50 s: the counts below do not move while the test runs.
     const stack = await startTestStack({
       configure: (r) => {
@@ -157,12 +158,15 @@ describe('SMSP-PERF-007 interactive before batch', () => {
       assert.deepEqual(more, [...Array(7).fill(200), 429], 'batch stops at the interactive reserve');
       // A clinician new to the gateway: test-epr's newcomers' part (2.25) pays for her request and
       // her own first token (0.25 left), from the reserve batch could not touch (15 -> 14 -> 13).
-      // A second new clinician finds that part empty and, beyond a part, only the upper half of the
-      // bucket (above 15): the busy tone.
       const clinician = user(stack, 0);
       const interactive = [(await widget(stack, '9990000018', clinician)).status, (await widget(stack, '9990000018', clinician)).status];
       assert.deepEqual(interactive, [200, 200], 'the reserve serves interactive users');
-      assert.equal((await widget(stack, '9990000018', user(stack, 1))).status, 429);
+      // More new clinicians find that part empty: beyond a part, they take test-epr's share and spare
+      // tokens from the reserve down to half of it (13 -> 7: 6), before batch; the 7th hears the
+      // busy tone (on the old rule already the first, beyond a part only above 15, as batch).
+      const clinic: number[] = [];
+      for (let i = 1; i <= 7; i++) clinic.push((await widget(stack, '9990000018', user(stack, i))).status);
+      assert.deepEqual(clinic, [...Array(6).fill(200), 429], 'interactive users beyond their parts come before batch');
       assert.equal((await batch(stack, 'chs-user-5')).status, 429, 'batch is still refused');
     } finally {
       await stack.close();

@@ -299,3 +299,74 @@ test('SMSP-PERF-001 40 farmed ids flooding at 10× the budget: a colleague askin
   const { asked, answered } = farmThenFlood(40, 12_000);
   assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
 });
+
+test('SMSP-PERF-001 during one user\'s flood at 10× the budget, a clinician new to the gateway is answered on her first check and on her second', () => {
+  // The hostile review's case: 10 a second, three clients of a third (Trust A's newcomers' part
+  // holds 0.5 × 1/3 × 11 = 1.83 tokens), one Trust A user asking 100 times a second for 60 s; every
+  // 10 s a clinician new to the gateway checks a record, and checks again 2 s later.
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 10, shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))), userShare: 0.25, now: c.now });
+  let asked = 0;
+  let first = 0;
+  let second = 0;
+  for (let ms = 0; ms < 60_000; ms += 10) {
+    limiter.tryAcquire('interactive', 'a', 'flooder');
+    if (ms % 10_000 === 5000 && limiter.tryAcquire('interactive', 'a', `new-${++asked}`)) first++;
+    if (ms % 10_000 === 7000 && limiter.tryAcquire('interactive', 'a', `new-${asked}`)) second++;
+    c.advance(10);
+  }
+  // Her first token and the first of her own part (one whole token: the newcomers' part owes the
+  // 0.17 it lacked) come from the newcomers' part; her second check is within her own part, from
+  // the tokens the flood beyond its part never takes.
+  assert.equal(first, asked, `first checks answered ${first} of ${asked}`);
+  assert.equal(second, asked, `second checks answered ${second} of ${asked}`);
+});
+
+/**
+ * 20 new clinicians of client a asking 10 ms apart, three times 10 s apart, while client c (batch,
+ * naming `batchUser` or no user) asks 100 times a second, and b (interactive) every 3 s when `b`. Returns each
+ * clinic's answers, and the batch tokens taken while a clinic was asking.
+ */
+function clinicDuringBatch(userShare: number | undefined, b: boolean, batchUser?: string) {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 10, burst: 10, shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))), ...(userShare !== undefined && { userShare }), now: c.now });
+  const clinics: number[] = [];
+  let batchDuringClinics = 0;
+  for (let ms = 0, round = 0; ms < 30_000; ms += 10) {
+    limiter.tryAcquire('batch', 'c', batchUser);
+    if (b && ms % 3000 === 0) limiter.tryAcquire('interactive', 'b', 'b-user');
+    if (ms % 10_000 === 5000) {
+      round++;
+      let answered = 0;
+      for (let i = 0; i < 20; i++) {
+        if (limiter.tryAcquire('interactive', 'a', `clinician-${round}-${i}`)) answered++;
+        c.advance(10);
+        if (limiter.tryAcquire('batch', 'c', batchUser)) batchDuringClinics++;
+      }
+      clinics.push(answered);
+    }
+    c.advance(10);
+  }
+  return { clinics, batchDuringClinics };
+}
+
+test('SMSP-PERF-007 20 new clinicians asking together while a batch client floods: answered before batch, as often as without the per-user rules but for the tokens kept for requests within a part', () => {
+  // By hand: capacity 11, reserve 5, batch holding the bucket at the reserve. Half the reserve (2
+  // tokens) is kept for requests within a part: a clinic gets at most that many fewer than without
+  // the per-user rules (which the hostile review measured at 4 and 6, on the old rule 1 and 6),
+  // and batch nothing while the clinicians are still asking (it stops at the reserve; they go below).
+  // A batch job naming its originating user is beyond his part too, and stops above the reserve
+  // (its upper half): then the clinic gets at least as many as without the per-user rules.
+  for (const batchUser of [undefined, 'batch-job']) {
+    for (const b of [false, true]) {
+      const without = clinicDuringBatch(undefined, b, batchUser);
+      const withParts = clinicDuringBatch(0.25, b, batchUser);
+      const kept = batchUser ? 0 : 2;
+      const label = `${b ? 'b asking' : 'b silent'}, batch ${batchUser ?? 'naming no user'}`;
+      for (const [i, n] of withParts.clinics.entries()) {
+        assert.ok(n >= without.clinics[i]! - kept, `${label}, clinic ${i + 1}: ${n} of 20 answered with the per-user rules, ${without.clinics[i]} without`);
+      }
+      assert.equal(withParts.batchDuringClinics, 0, `${label}: batch took ${withParts.batchDuringClinics} tokens while clinicians were refused`);
+    }
+  }
+});

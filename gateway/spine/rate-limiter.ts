@@ -13,19 +13,28 @@
  *
  * Users get the same inside their client's share (issue 21): each user (a widget user, or the
  * originating system and user a client system or CDS client names) has a bucket of `userShare`
- * of the client's share. Within it (and the client within its share) a user may take any token of
- * the priority; beyond it only spare tokens from the upper half of that part, always (the first
- * request of a clinician who has not asked for a while must not find the bucket emptied by
- * another user), and without drawing on the client's bucket — so one user's flood gets the busy
- * tone while the client's other users are still answered. A lone flooder keeps the sustained rate
- * (the bucket still refills); it loses only the lower half of the burst.
+ * of the client's share. Within it a user may take any token of the priority (the parts add up to
+ * less than the share: she is within it whatever the client's bucket holds). Beyond it she draws
+ * on her client's bucket while it has a token, then on spare tokens, but never below a level kept
+ * for requests within a part, always (the first request of a clinician who has not asked for a
+ * while must not find the bucket emptied by another user): the upper half of her priority's part;
+ * for interactive while batch traffic asks, half the interactive reserve instead, so interactive
+ * demand beyond its parts still comes before batch, which stops at the reserve (SMSP-PERF-007).
+ * Beyond her client's share, while another client of the priority asks, only the upper half, as
+ * the client rule says. So one user's flood gets the busy tone while the client's other users are
+ * still answered, and a clinic of new users asking while batch floods gets what it would without
+ * the per-user rules but for the tokens kept (half the reserve; the bound is tested).
+ * A lone flooder keeps the sustained rate (the bucket still refills).
  *
  * A user id the gateway does not know yet has no part of its own: its part is funded from the
  * client's newcomers' part (NEWCOMERS_SHARE of its share) shared by every id not yet known. An id
  * whose first request that part funds is known from then on (until it has not asked for
- * KNOWN_USER_MS) and has its own part, whose first token the newcomers' part pays too. So a
+ * KNOWN_USER_MS) and has its own part, whose first token the newcomers' part pays too (a whole
+ * token, so her next check is within her part: the part may owe up to one token for it, and then
+ * funds no one until repaid; it still pays two tokens per id at its rate). So a
  * caller rotating a new user id per request (a portal, or a client system asserting its
- * originating user) gets, with all its ids together, the newcomers' part plus spare tokens, and
+ * originating user) gets, with all its ids together, the newcomers' part plus its client's share
+ * and spare tokens above those kept, and
  * the colleagues already at work keep theirs; one flooding user takes two tokens of the newcomers'
  * part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
  * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
@@ -35,10 +44,11 @@
  * within SHARING_MS (apart from the request that made her known) is credited min(userShare,
  * KNOWN_SHARE / those asking) of the share a second, her bucket max(1, that part × capacity).
  * The bound: with NEWCOMERS_SHARE + KNOWN_SHARE < 1, requests within a part (the only ones that
- * reach the lower half of the bucket) take at most 0.9 of a client's share a second, so the lower
- * half refills at 0.1 of the share or more however the client's ids flood, and a colleague within
- * her part finds a token there. What it cannot promise: (1) bursts — tokens saved before a flood
- * (the newcomers' part, at most one token per known id) can empty the lower half once, after
+ * reach the tokens kept below beyond-part requests) take at most 0.9 of a client's share a second
+ * (plus the newcomers' bucket and the one token it may owe), so those tokens refill at 0.1 of the
+ * share or more however the client's ids flood, and a colleague within her part finds one there.
+ * What it cannot promise: (1) bursts — tokens saved before a flood (the newcomers' part, at most
+ * one token per known id) can empty the kept tokens once (sooner while batch asks), after
  * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
  * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
  * leaves nothing spare.
@@ -107,7 +117,7 @@ export const NEWCOMERS_SHARE = 0.5;
 /**
  * The known users' part: their parts of a client's share add up to at most this much of it, so
  * farmed ids cannot hold more than the client has. With NEWCOMERS_SHARE it leaves a tenth of each
- * share that no request within a part can take: the lower half of the bucket always refills.
+ * share that no request within a part can take: the tokens kept below beyond-part requests always refill.
  * Shared with redis-rate-limiter.ts.
  */
 export const KNOWN_SHARE = 0.4;
@@ -156,6 +166,8 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   const reserve = Math.min(interactiveReserve ?? Math.floor(capacity / 2), capacity - 1);
   let tokens = capacity;
   let last = now();
+  // When batch traffic last asked.
+  let batchAt = -Infinity;
 
   interface Share { rate: number; capacity: number; tokens: number; last: number; priority?: Priority; askedAt: number }
   const own = new Map<string, Share>(
@@ -194,13 +206,13 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     const from = pool;
     return {
       bucket: from,
-      // Its first token comes from the newcomers' part, and so does the first of its own part (one
-      // token, or what is left): a farmed id holds nothing the newcomers' part did not pay for.
+      // Its first token comes from the newcomers' part, and so does the first of its own part: one
+      // whole token, so her next check is within her part even when the newcomers' part held less
+      // than two (it then owes the rest, at most one token, before it funds another id). A farmed id
+      // holds nothing the newcomers' part did not pay for.
       take: () => {
-        from.tokens -= 1;
-        const start = Math.max(0, Math.min(1, from.tokens));
-        from.tokens -= start;
-        known.admit(id, share, key, t, start);
+        from.tokens -= 2;
+        known.admit(id, share, key, t, 1);
       },
     };
   };
@@ -231,8 +243,16 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     [...own].some(([other, s]) => other !== id && s.priority === p && t - s.askedAt < ASKING_MS);
   const has = (b: { tokens: number } | undefined) => b === undefined || b.tokens >= 1 - 1e-9;
   const within = (id: string | undefined) => !shares || (own.get(id ?? '')?.tokens ?? 0) >= 1 - 1e-9;
+  // Beyond her part a user goes no lower than this; the tokens below are kept for requests within a
+  // part. The upper half of her priority's part; for interactive while batch asks, the upper half
+  // of the interactive reserve instead, so beyond-part interactive demand comes before batch (which
+  // stops at the reserve, SMSP-PERF-007) — fewer tokens kept, only while batch could take the rest.
+  const keep = (p: Priority, t: number) => (p === 'interactive' && reserve >= 2 && t - batchAt < ASKING_MS ? Math.floor(reserve / 2) : overShare(p));
+  const clientFloor = (p: Priority, id: string | undefined, t: number) => (within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p));
+  // Within her part a user is within her client's share (the parts add up to less than it), whatever
+  // the client's bucket holds: beyond-part colleagues drawing it cannot push her into the upper half.
   const floor = (p: Priority, id: string | undefined, t: number, user: { tokens: number } | undefined) =>
-    !has(user) ? overShare(p) : within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p);
+    !has(user) ? Math.max(clientFloor(p, id, t), keep(p, t)) : user ? base(p) : clientFloor(p, id, t);
   const wait = (level: number, have: number, rate: number) => Math.max(0, level + 1 - have) / rate;
 
   return {
@@ -243,12 +263,12 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       const user = part?.bucket;
       const allowed = floor(priority, clientId, t, user);
       if (mine) Object.assign(mine, { priority, askedAt: t });
+      if (priority === 'batch') batchAt = t;
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
       if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;
-      // Beyond its part a user used spare tokens: neither its own nor its client's bucket is overdrawn for it.
-      if (!has(user)) return true;
-      part?.take();
+      // Beyond its part a user draws on its client's share while it lasts, then on spare tokens; its own part is not overdrawn.
+      if (has(user)) part?.take();
       if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
     },

@@ -79,6 +79,29 @@ describe('the Spine budget shared in Redis', () => {
     assert.equal(got.at(-1), true);
   });
 
+  it('SMSP-PERF-001 a clinician new to the gateway is answered on her second check while a colleague floods, across gateways', async () => {
+    const shares = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
+    const asks: [Priority, string, string][] = [['interactive', 'a', 'new-clinician'], ...Array.from({ length: 30 }, () => ['interactive', 'a', 'flooder'] as [Priority, string, string]), ['interactive', 'a', 'new-clinician'], ['interactive', 'a', 'new-clinician']];
+    const got = await compare('second-check:', 10, shares, asks, 0.25);
+    // By hand: capacity 11; a's newcomers' part holds 0.5 × 11 / 3 = 1.83: it pays her first
+    // request and a whole first token of her own part (owing 0.17), so the flooder finds it empty:
+    // beyond any part he takes tokens down to the upper half (10 down to 5: 5). Her second check is
+    // within her part (5 down to 4; on the old rule her part held 0.83: refused); her third is beyond it.
+    assert.deepEqual(got, [true, ...Array(5).fill(true), ...Array(25).fill(false), true, false]);
+  });
+
+  it('SMSP-PERF-007 20 new clinicians asking while a batch client floods come before batch, across gateways', async () => {
+    const shares = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
+    const batch = (k: number) => Array.from({ length: k }, () => ['batch', 'c'] as [Priority, string]);
+    const clinic = Array.from({ length: 20 }, (_, i) => ['interactive', 'a', `clinician-${i}`] as [Priority, string, string]);
+    const got = await compare('clinic:', 10, shares, [...batch(12), ...clinic, ...batch(3)], 0.25);
+    // By hand: capacity 11, reserve 5: batch takes 6 (11 down to 5). The first clinician is paid by
+    // a's newcomers' part (5 to 4), two more by a's share (3.67, less the first's: 4 to 2), the rest
+    // are beyond a's share and no lower than half the reserve (2): 3 of 20 (without the per-user
+    // rules 5, the two kept for requests within a part), and batch nothing.
+    assert.deepEqual(got, [...Array(6).fill(true), ...Array(6).fill(false), true, true, true, ...Array(17).fill(false), false, false, false]);
+  });
+
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {
     const l = await gateway('retry:', 1, {});
     assert.equal(await l.tryAcquire('interactive'), true);

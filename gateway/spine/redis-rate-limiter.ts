@@ -3,7 +3,7 @@
  * One Spine budget for every gateway (`spine.rateLimit.redisUrl`, SMSP-PERF-001): the same
  * token bucket, interactive reserve (SMSP-PERF-007), per-client shares and per-user parts as rate-limiter.ts,
  * kept in Redis and taken by one Lua script per request, so the check and the take are atomic
- * across gateways. Keys: `<prefix>bucket`, `<prefix>client:<id>`, `<prefix>user:<key>` (a known
+ * across gateways. Keys: `<prefix>bucket` (and when batch last asked), `<prefix>client:<id>`, `<prefix>user:<key>` (a known
  * user's part, its key an HMAC of client and user id under a secret every gateway sharing the
  * budget has: expires KNOWN_USER_MS after her last request), `<prefix>newcomers:<client id>` (the
  * part ids not yet known share), `<prefix>known:<client id>` and `<prefix>sharing:<client id>`
@@ -35,7 +35,7 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local mode, priority, me = ARGV[1], ARGV[2], ARGV[3]
 local rate, capacity, reserve, asking, n = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local ttl = math.ceil(capacity / rate * 1000) + asking
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'last')
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'last', 'batchAt')
 local tokens = tonumber(b[1]) or capacity
 tokens = math.min(capacity, tokens + math.max(0, now - (tonumber(b[2]) or now)) / 1000 * rate)
 local mine
@@ -91,24 +91,34 @@ if userShare then
   end
 end
 local function base(p) if p == 'batch' then return reserve end return 0 end
+local function overShare(p) return base(p) + math.floor((capacity - base(p)) / 2) end
+-- Beyond her part a user goes no lower: the upper half, or for interactive while batch asks half the interactive reserve (before batch).
+local function keep(p)
+  if p == 'interactive' and reserve >= 2 and now - (tonumber(b[3]) or -1e18) < asking then return math.floor(reserve / 2) end
+  return overShare(p)
+end
 local userWithin = user == nil or user.tokens >= 1 - 1e-9
 local within = n == 0 or (mine ~= nil and mine.tokens >= 1 - 1e-9)
-local floor = base(priority)
-if not userWithin or (not within and othersAsking) then floor = base(priority) + math.floor((capacity - base(priority)) / 2) end
+local clientFloor = base(priority)
+if not within and othersAsking then clientFloor = overShare(priority) end
+local floor = clientFloor
+if not userWithin then floor = math.max(clientFloor, keep(priority))
+elseif user then floor = base(priority) end
 if mode == 'acquire' then
   local ok = 0
   if tokens - 1 >= floor - 1e-9 then
     tokens = tokens - 1
     ok = 1
-    if userWithin then
-      if user then user.tokens = user.tokens - 1 end
-      -- A new id's first token comes from the newcomers' part, and so does the first of its own (one, or what is left).
-      if user and not user.known then
-        user.start = math.max(0, math.min(1, user.tokens))
-        user.tokens = user.tokens - user.start
+    if userWithin and user then
+      user.tokens = user.tokens - 1
+      -- A new id's first token comes from the newcomers' part, and so does the first of its own: a whole one (the part may owe it).
+      if not user.known then
+        user.start = 1
+        user.tokens = user.tokens - 1
       end
-      if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
     end
+    -- Beyond her part a user draws on her client's share while it lasts, as within it.
+    if mine and mine.tokens >= 1 - 1e-9 then mine.tokens = mine.tokens - 1 end
   end
   local forget = tonumber(ARGV[10 + 2 * n])
   if user and user.known then
@@ -130,6 +140,7 @@ if mode == 'acquire' then
     end
   end
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
+  if priority == 'batch' then redis.call('HSET', KEYS[1], 'batchAt', tostring(now)) end
   redis.call('PEXPIRE', KEYS[1], ttl)
   if mine then
     redis.call('HSET', mine.key, 'tokens', tostring(mine.tokens), 'last', tostring(now), 'priority', priority, 'askedAt', tostring(now))
