@@ -414,10 +414,12 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
 }
 
 /**
- * Reads and validates the config file (`FGM_GATEWAY_CONFIG`, default `fgm-gateway.config.json`).
- * @example const config = loadConfig(process.env.FGM_GATEWAY_CONFIG);
+ * Reads and validates the config file (`given`, else `FGM_GATEWAY_CONFIG`, else
+ * `./fgm-gateway.config.json`). `flag` is the command-line option that names it, if the caller has
+ * one (the CLI's `--config`), so a file not found says every way to point at the right one.
+ * @example const config = loadConfig(values.config, '--config');
  */
-export function loadConfig(given?: string): GatewayConfig {
+export function loadConfig(given?: string, flag?: string): GatewayConfig {
   const full = resolve(given ?? process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json');
   let raw: unknown;
   try {
@@ -425,7 +427,7 @@ export function loadConfig(given?: string): GatewayConfig {
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     // The gateway and every CLI command find the file the same way; say how, since the default is relative to where you stand.
-    const how = given ? '' : process.env.FGM_GATEWAY_CONFIG ? ' (named by FGM_GATEWAY_CONFIG)' : " (FGM_GATEWAY_CONFIG is not set, so ./fgm-gateway.config.json was tried: set it to the gateway's config file)";
+    const how = given ? (flag ? ` (named by ${flag})` : '') : process.env.FGM_GATEWAY_CONFIG ? ' (named by FGM_GATEWAY_CONFIG)' : ` (FGM_GATEWAY_CONFIG is not set, so ./fgm-gateway.config.json was tried: set it to the gateway's config file${flag ? `, or give ${flag} FILE` : ''})`;
     throw new ConfigError(`config: cannot read ${full}: ${why}${how}`);
   }
   return parseConfig(raw, dirname(full));
