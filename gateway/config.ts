@@ -27,13 +27,18 @@ const odsCode = z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code is 3 to 10 upp
 const roleName = z.string().regex(/^\S+$/, 'a role name has no spaces (a space-separated roles claim is read as several roles)');
 const activity = z.string().regex(/^B\d{4}$/, 'an RBAC activity code looks like B0370');
 
+/**
+ * A URL with one of `schemes` (a regex alternation). The scheme rule is also a pattern, so the
+ * generated JSON Schema carries it and an editor flags `http://` where only https is allowed.
+ */
+const urlOf = (schemes: string, error: string) => z.url({ protocol: new RegExp(`^(?:${schemes})$`), error }).regex(new RegExp(`^(?:${schemes}):`), error);
+
 /** https, or http to a loopback name; false (never a throw) for what is not a URL, which its own check names. */
 const httpsOrLoopback = (u: string) => u.startsWith('https:') || (URL.canParse(u) && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
 
 /** A key set fetched over plain http could be rewritten on the way (SMSP-IG-002): https only, http for loopback development. */
 const JWKS_URL_RULE = 'a jwksUrl must be https (http only for 127.0.0.1, localhost or [::1])';
-const jwksUrl = z
-  .url({ protocol: /^https?$/, error: JWKS_URL_RULE })
+const jwksUrl = urlOf('https?', JWKS_URL_RULE)
   .refine(httpsOrLoopback, JWKS_URL_RULE);
 
 const TokenSchema = z
@@ -51,8 +56,7 @@ const TokenSchema = z
 
 /** A CIS2 URL: https, http only for loopback (tests and the demo's in-process OpenID provider). */
 const CIS2_URL_RULE = 'a CIS2 URL must be https (http only for 127.0.0.1, localhost or [::1])';
-const cis2Url = z
-  .url({ protocol: /^https?$/, error: CIS2_URL_RULE })
+const cis2Url = urlOf('https?', CIS2_URL_RULE)
   .refine(httpsOrLoopback, CIS2_URL_RULE);
 
 /**
@@ -80,7 +84,7 @@ const ClientSchema = z.strictObject({
   odsCode,
   /** ODS codes the client system may act for on the FHIR interface (SMSP-IG-003); default [odsCode]. */
   odsCodes: z.array(odsCode).min(1).optional(),
-  origins: z.array(z.url({ protocol: /^https?$/, error: "an origin is the portal page's https:// (or http://) scheme, host and port, e.g. https://portal.trust.nhs.uk" }).transform((u) => new URL(u).origin)),
+  origins: z.array(urlOf('https?', "an origin is the portal page's https:// (or http://) scheme, host and port, e.g. https://portal.trust.nhs.uk").transform((u) => new URL(u).origin)),
   /** The portal's own session token rules; not for `claims: "cis2"` clients, whose users bring CIS2 access tokens. */
   token: TokenSchema.optional(),
   claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
@@ -145,7 +149,7 @@ const CdsClientSchema = z
       .default(false)
       .describe("Clinical-safety decision: ask Spine about an NHS number the EPR's Patient gives without UK Core verification status 01 (default false: such a Patient gets no cards and no Spine call)"),
     /** FHIR server base URLs this EPR may name as `fhirServer` (its access token is sent there); without it, the patient must be prefetched. */
-    fhirServers: z.array(z.url({ protocol: /^https?$/, error: 'a fhirServers entry is a FHIR base URL: https:// (http:// only with allowInsecureFhirServers)' }).transform((u) => u.replace(/\/+$/, ''))).min(1).optional(),
+    fhirServers: z.array(urlOf('https?', 'a fhirServers entry is a FHIR base URL: https:// (http:// only with allowInsecureFhirServers)').transform((u) => u.replace(/\/+$/, ''))).min(1).optional(),
   })
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), { message: 'give exactly one of jwksUrl or publicKeyFile' });
 
@@ -166,7 +170,7 @@ export const isLocalOrPlain = (u: string) => { const url = new URL(u); return ur
 
 const CdsHooksSchema = z.strictObject({
   /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be the https:// (or http://) URL EPRs call the gateway at' }).transform((u) => u.replace(/\/+$/, '')),
+  baseUrl: urlOf('https?', 'must be the https:// (or http://) URL EPRs call the gateway at').transform((u) => u.replace(/\/+$/, '')),
   clients: z
     .array(CdsClientSchema)
     .min(1)
@@ -211,7 +215,7 @@ export const GatewayConfigSchema = z.strictObject({
   metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),
   smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
   spine: z.strictObject({
-    endpoint: z.url({ protocol: /^https$/, error: 'must be an https URL: Spine is reached only over TLS mutual authentication' }),
+    endpoint: urlOf('https', 'must be an https URL: Spine is reached only over TLS mutual authentication'),
     asid,
     tls: TlsFilesSchema,
     timeoutMs: z.number().int().min(100).max(120_000),
@@ -220,7 +224,7 @@ export const GatewayConfigSchema = z.strictObject({
         perSecond: z.number().positive(),
         burst: z.number().int().min(1),
         /** One budget shared by every gateway (perSecond and burst are then the SMSP's total toward Spine). */
-        redisUrl: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// (TLS) URL' }).optional(),
+        redisUrl: urlOf('rediss?', 'must be a redis:// or rediss:// (TLS) URL').optional(),
         /** Key prefix in Redis, so several SMSPs (or tests) can share one server. */
         redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
         /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
@@ -268,7 +272,7 @@ export const GatewayConfigSchema = z.strictObject({
     anchorPublicKeyFile: file.optional(),
     anchorDir: file.optional(),
     /** Several gateways share one trail in PostgreSQL (see README, "Running it highly available"). */
-    postgresUrl: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+    postgresUrl: urlOf('postgres(?:ql)?', 'must be a postgres:// or postgresql:// URL').optional(),
     /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
     onBrokenChain: z.enum(['warn', 'refuse']).optional(),
     /** FGMISQR009, SMSP-AUDIT-001: `cli.js retain` archives (signed) and removes records older than this many days, on either store. */

@@ -50,6 +50,17 @@ describe('the config JSON Schema', () => {
     walk(read('gateway/config.schema.json'), '');
     assert.deepEqual(loose, []);
   });
+  it('the schema refuses an http:// Spine endpoint and a URL of another scheme where the gateway does (an editor flags them)', () => {
+    const http = example();
+    http.spine.endpoint = 'http://127.0.0.1:9443/fhir/fgm/query';
+    const redis = example();
+    redis.spine.rateLimit.redisUrl = 'https://redis.example:6379';
+    const postgres = example();
+    postgres.audit.postgresUrl = 'mysql://db/fgm';
+    const origin = example();
+    origin.clients[0].origins = ['ftp://portal.example'];
+    for (const [label, raw] of Object.entries({ http, redis, postgres, origin })) assert.equal(validate(raw), false, label);
+  });
   it('the schema refuses what the gateway refuses: an unknown key, a wrong type, a role name with a space', () => {
     const unknown = example();
     unknown.spine.retries = 3;
