@@ -90,6 +90,48 @@ describe('gateway config', () => {
     r.clients.push({ ...r.clients[0], id: 'epr2' });
     fails(r, /^config: clients: two clients share a token issuer/);
   });
+  it('a typo in an optional key (redisURL) is named with the key it was probably meant to be', () => {
+    const r = raw();
+    r.spine.rateLimit.redisURL = 'redis://127.0.0.1:6379';
+    fails(r, /^config: spine\.rateLimit\.redisURL: unknown key; did you mean redisUrl\?$/);
+    const t = raw();
+    t.clients[0].token.audeince = t.clients[0].token.audience;
+    delete t.clients[0].token.audience;
+    fails(t, /^config: clients\.0\.token\.audeince: unknown key; did you mean audience\? \(and 1 more: clients\.0\.token\.audience\)$/);
+  });
+  it('a renamed required key (fingerprint for fingerprint256) is named with the one that is missing', () => {
+    const r = raw();
+    r.clients[0].mtls = { fingerprint: Array(32).fill('ab').join(':') };
+    fails(r, /^config: clients\.0\.mtls\.fingerprint: unknown key; did you mean fingerprint256\? \(and 1 more: clients\.0\.mtls\.fingerprint256\)$/);
+  });
+  it('a key nothing resembles is named without a guess', () => {
+    const r = raw();
+    r.spine.retries = 3;
+    fails(r, /^config: spine\.retries: unknown key$/);
+  });
+  it('a URL of the wrong kind says what the key allows, never "Invalid URL", once', () => {
+    const cases: [(r: Record<string, any>) => void, RegExp][] = [
+      [(r) => { r.clients[0].origins = ['portal.trust.nhs.uk']; }, /^config: clients\.0\.origins\.0: an origin is the portal page's https:\/\/ \(or http:\/\/\) scheme, host and port/],
+      [(r) => { r.spine.rateLimit.redisUrl = 'https://redis:6379'; r.spine.rateLimit.localFallbackShare = 0.5; }, /^config: spine\.rateLimit\.redisUrl: must be a redis:\/\/ or rediss:\/\/ \(TLS\) URL$/],
+      [(r) => { r.audit.postgresUrl = 'mysql://db/fgm'; }, /^config: audit\.postgresUrl: must be a postgres:\/\/ or postgresql:\/\/ URL$/],
+      [(r) => { delete r.clients[0].token.publicKeyFile; r.clients[0].token.jwksUrl = 'ftp://idp/jwks'; }, /^config: clients\.0\.token\.jwksUrl: a jwksUrl must be https \(http only for 127\.0\.0\.1, localhost or \[::1\]\)$/],
+      [(r) => { r.clients[0].cis2 = { issuer: 'cis2.nhs.uk', clientId: 'x' }; }, /^config: clients\.0\.cis2\.issuer: a CIS2 URL must be https/],
+    ];
+    for (const [breakIt, message] of cases) {
+      const r = raw();
+      breakIt(r);
+      fails(r, message);
+      assert.throws(() => parseConfig(r, '/etc/fgm'), (e: Error) => !e.message.includes('Invalid URL'));
+    }
+  });
+  it('a key a map refuses says the rule it breaks, not "Invalid key in record"', () => {
+    const r = raw();
+    r.clients[0].roleActivities['senior midwife'] = ['B0370'];
+    fails(r, /^config: clients\.0\.roleActivities\.senior midwife: not a valid key: a role name has no spaces/);
+    const o = raw();
+    o.clients[0].orgNames = { rx1: 'Trust' };
+    fails(o, /^config: clients\.0\.orgNames\.rx1: not a valid key: an ODS code is 3 to 10 upper-case letters or digits$/);
+  });
   it('normalises an mTLS fingerprint to upper-case hex without colons', () => {
     const r = raw();
     r.clients[0].mtls = { fingerprint256: Array(32).fill('ab').join(':') };

@@ -27,10 +27,19 @@ const odsCode = z.string().regex(/^[A-Z0-9]{3,10}$/, 'an ODS code is 3 to 10 upp
 const roleName = z.string().regex(/^\S+$/, 'a role name has no spaces (a space-separated roles claim is read as several roles)');
 const activity = z.string().regex(/^B\d{4}$/, 'an RBAC activity code looks like B0370');
 
+/**
+ * A URL with one of `schemes` (a regex alternation). The scheme rule is also a pattern, so the
+ * generated JSON Schema carries it and an editor flags `http://` where only https is allowed.
+ */
+const urlOf = (schemes: string, error: string) => z.url({ protocol: new RegExp(`^(?:${schemes})$`), error }).regex(new RegExp(`^(?:${schemes}):`), error);
+
+/** https, or http to a loopback name; false (never a throw) for what is not a URL, which its own check names. */
+const httpsOrLoopback = (u: string) => u.startsWith('https:') || (URL.canParse(u) && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
+
 /** A key set fetched over plain http could be rewritten on the way (SMSP-IG-002): https only, http for loopback development. */
-const jwksUrl = z
-  .url({ protocol: /^https?$/ })
-  .refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname), 'a jwksUrl must be https (http only for 127.0.0.1, localhost or [::1])');
+const JWKS_URL_RULE = 'a jwksUrl must be https (http only for 127.0.0.1, localhost or [::1])';
+const jwksUrl = urlOf('https?', JWKS_URL_RULE)
+  .refine(httpsOrLoopback, JWKS_URL_RULE);
 
 const TokenSchema = z
   .strictObject({
@@ -46,9 +55,9 @@ const TokenSchema = z
   });
 
 /** A CIS2 URL: https, http only for loopback (tests and the demo's in-process OpenID provider). */
-const cis2Url = z
-  .url({ protocol: /^https?$/ })
-  .refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname), 'a CIS2 URL must be https (http only for 127.0.0.1, localhost or [::1])');
+const CIS2_URL_RULE = 'a CIS2 URL must be https (http only for 127.0.0.1, localhost or [::1])';
+const cis2Url = urlOf('https?', CIS2_URL_RULE)
+  .refine(httpsOrLoopback, CIS2_URL_RULE);
 
 /**
  * The client's NHS CIS2 Authentication environment (SMSP-AUDIT-002): where its users' access
@@ -75,7 +84,7 @@ const ClientSchema = z.strictObject({
   odsCode,
   /** ODS codes the client system may act for on the FHIR interface (SMSP-IG-003); default [odsCode]. */
   odsCodes: z.array(odsCode).min(1).optional(),
-  origins: z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)),
+  origins: z.array(urlOf('https?', "an origin is the portal page's https:// (or http://) scheme, host and port, e.g. https://portal.trust.nhs.uk").transform((u) => new URL(u).origin)),
   /** The portal's own session token rules; not for `claims: "cis2"` clients, whose users bring CIS2 access tokens. */
   token: TokenSchema.optional(),
   claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
@@ -140,7 +149,7 @@ const CdsClientSchema = z
       .default(false)
       .describe("Clinical-safety decision: ask Spine about an NHS number the EPR's Patient gives without UK Core verification status 01 (default false: such a Patient gets no cards and no Spine call)"),
     /** FHIR server base URLs this EPR may name as `fhirServer` (its access token is sent there); without it, the patient must be prefetched. */
-    fhirServers: z.array(z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''))).min(1).optional(),
+    fhirServers: z.array(urlOf('https?', 'a fhirServers entry is a FHIR base URL: https:// (http:// only with allowInsecureFhirServers)').transform((u) => u.replace(/\/+$/, ''))).min(1).optional(),
   })
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), { message: 'give exactly one of jwksUrl or publicKeyFile' });
 
@@ -161,7 +170,7 @@ export const isLocalOrPlain = (u: string) => { const url = new URL(u); return ur
 
 const CdsHooksSchema = z.strictObject({
   /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
-  baseUrl: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  baseUrl: urlOf('https?', 'must be the https:// (or http://) URL EPRs call the gateway at').transform((u) => u.replace(/\/+$/, '')),
   clients: z
     .array(CdsClientSchema)
     .min(1)
@@ -206,7 +215,7 @@ export const GatewayConfigSchema = z.strictObject({
   metrics: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) }).default({ host: '127.0.0.1', port: 9464 }),
   smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
   spine: z.strictObject({
-    endpoint: z.url({ protocol: /^https$/, error: 'must be an https URL: Spine is reached only over TLS mutual authentication' }),
+    endpoint: urlOf('https', 'must be an https URL: Spine is reached only over TLS mutual authentication'),
     asid,
     tls: TlsFilesSchema,
     timeoutMs: z.number().int().min(100).max(120_000),
@@ -215,7 +224,7 @@ export const GatewayConfigSchema = z.strictObject({
         perSecond: z.number().positive(),
         burst: z.number().int().min(1),
         /** One budget shared by every gateway (perSecond and burst are then the SMSP's total toward Spine). */
-        redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+        redisUrl: urlOf('rediss?', 'must be a redis:// or rediss:// (TLS) URL').optional(),
         /** Key prefix in Redis, so several SMSPs (or tests) can share one server. */
         redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
         /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
@@ -263,7 +272,7 @@ export const GatewayConfigSchema = z.strictObject({
     anchorPublicKeyFile: file.optional(),
     anchorDir: file.optional(),
     /** Several gateways share one trail in PostgreSQL (docs/operating.md, "Running it highly available"). */
-    postgresUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    postgresUrl: urlOf('postgres(?:ql)?', 'must be a postgres:// or postgresql:// URL').optional(),
     /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
     onBrokenChain: z.enum(['warn', 'refuse']).optional(),
     /** FGMISQR009, SMSP-AUDIT-001: `cli.js retain` archives (signed) and removes records older than this many days, on either store. */
@@ -306,24 +315,73 @@ type Issue = z.core.$ZodIssue;
  * One line for the operator. An unknown key comes first, even when a required key is also missing:
  * a typo (`timeoutMS`) is both, and "timeoutMs: required" alone sends them looking in the wrong place.
  */
-function describeIssues(issues: readonly Issue[]): string {
+function describeIssues(issues: readonly Issue[], raw: unknown): string {
   const named = issues.flatMap((issue) =>
     // An unknown key is reported at its parent; name the key itself.
     issue.code === 'unrecognized_keys'
-      ? issue.keys.map((k) => ({ path: [...issue.path, k].join('.'), message: unknownKeyMessage(k, issues, issue.path) }))
-      : [{ path: issue.path.join('.') || '(root)', message: issue.message }],
+      ? issue.keys.map((k) => ({ path: [...issue.path, k].join('.'), message: unknownKeyMessage(k, issues, issue.path, raw) }))
+      // zod says only "Invalid key in record"; the key's own rule (an ODS code, a role name) says what is wrong.
+      : [{ path: issue.path.join('.') || '(root)', message: issue.code === 'invalid_key' && issue.issues[0] ? `not a valid key: ${issue.issues[0].message}` : issue.message }],
   );
-  const ordered = [...named.filter((n) => n.message.startsWith('unknown key')), ...named.filter((n) => !n.message.startsWith('unknown key'))];
+  // A URL's protocol check and its refinement can both fail with one message: say it once.
+  const distinct = named.filter((n, i) => named.findIndex((o) => o.path === n.path && o.message === n.message) === i);
+  const ordered = [...distinct.filter((n) => n.message.startsWith('unknown key')), ...distinct.filter((n) => !n.message.startsWith('unknown key'))];
   const [first, ...rest] = ordered;
   const more = rest.length ? ` (and ${rest.length} more: ${rest.slice(0, 5).map((r) => r.path).join(', ')}${rest.length > 5 ? ', …' : ''})` : '';
   return `config: ${first!.path}: ${first!.message}${more}`;
 }
 
-/** Suggests the missing sibling an unknown key was probably meant to be (same letters, other case). */
-function unknownKeyMessage(key: string, issues: readonly Issue[], parent: readonly PropertyKey[]): string {
+/** The keys the schema allows in the object at `path` (array indexes step into the element). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = GatewayConfigSchema;
+  const unwrap = (s: z.core.$ZodType): z.core.$ZodType => {
+    const def = s._zod.def as { type: string; in?: z.core.$ZodType; innerType?: z.core.$ZodType };
+    if (def.type === 'pipe') return unwrap(def.in!);
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') return unwrap(def.innerType!);
+    return s;
+  };
+  for (const step of path) {
+    const def: { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType } = unwrap(schema)._zod.def as never;
+    schema = def.type === 'array' ? def.element : def.shape?.[String(step)];
+    if (!schema) return [];
+  }
+  const def = unwrap(schema)._zod.def as { shape?: Record<string, z.core.$ZodType> };
+  return Object.keys(def.shape ?? {});
+}
+
+/** What the file has at `path` (undefined where a key is absent). */
+const valueAt = (raw: unknown, path: readonly PropertyKey[]): unknown => path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), raw);
+
+/** Edits (insert, delete, change, swap two neighbours) between two keys, case ignored. */
+function distance(a: string, b: string): number {
+  [a, b] = [a.toLowerCase(), b.toLowerCase()];
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * Suggests the key an unknown one was probably meant to be: a required sibling reported missing
+ * with the same letters in another case, or the only one missing beside the only unknown one (a
+ * renamed key: `fingerprint` for `fingerprint256`), else the closest allowed key (at most two
+ * edits away, optional keys included: `redisURL` is as much a typo as `timeoutMS`).
+ */
+function unknownKeyMessage(key: string, issues: readonly Issue[], parent: readonly PropertyKey[], raw: unknown): string {
   const at = parent.join('.');
-  const missing = issues.find((i) => i.code === 'invalid_type' && i.path.length === parent.length + 1 && i.path.slice(0, -1).join('.') === at && String(i.path.at(-1)).toLowerCase() === key.toLowerCase());
-  return missing ? `unknown key; did you mean ${String(missing.path.at(-1))}?` : 'unknown key';
+  const missingHere = issues.filter((i) => i.code === 'invalid_type' && valueAt(raw, i.path) === undefined && i.path.length === parent.length + 1 && i.path.slice(0, -1).join('.') === at);
+  const unknownHere = issues.filter((i) => i.code === 'unrecognized_keys' && i.path.join('.') === at).flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : []));
+  const missing = missingHere.find((i) => String(i.path.at(-1)).toLowerCase() === key.toLowerCase()) ?? (missingHere.length === 1 && unknownHere.length === 1 ? missingHere[0] : undefined);
+  const [closest] = keysAt(parent)
+    .map((k) => ({ k, d: distance(key, k) }))
+    .filter(({ d }) => d <= Math.min(2, Math.floor(key.length / 3)))
+    .sort((x, y) => x.d - y.d);
+  const meant = missing ? String(missing.path.at(-1)) : closest?.k;
+  return meant ? `unknown key; did you mean ${meant}?` : 'unknown key';
 }
 
 /**
@@ -333,7 +391,7 @@ function unknownKeyMessage(key: string, issues: readonly Issue[], parent: readon
  */
 export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
   const parsed = GatewayConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, raw));
   const c = parsed.data;
   const at = (f: string) => (isAbsolute(f) ? f : resolve(baseDir, f));
   const tls = (t: { certFile: string; keyFile: string; caFile: string }) => ({ ...t, certFile: at(t.certFile), keyFile: at(t.keyFile), caFile: at(t.caFile) });
@@ -360,10 +418,12 @@ export function parseConfig(raw: unknown, baseDir: string): GatewayConfig {
 }
 
 /**
- * Reads and validates the config file (`FGM_GATEWAY_CONFIG`, default `fgm-gateway.config.json`).
- * @example const config = loadConfig(process.env.FGM_GATEWAY_CONFIG);
+ * Reads and validates the config file (`given`, else `FGM_GATEWAY_CONFIG`, else
+ * `./fgm-gateway.config.json`). `flag` is the command-line option that names it, if the caller has
+ * one (the CLI's `--config`), so a file not found says every way to point at the right one.
+ * @example const config = loadConfig(values.config, '--config');
  */
-export function loadConfig(given?: string): GatewayConfig {
+export function loadConfig(given?: string, flag?: string): GatewayConfig {
   const full = resolve(given ?? process.env.FGM_GATEWAY_CONFIG ?? 'fgm-gateway.config.json');
   let raw: unknown;
   try {
@@ -371,7 +431,7 @@ export function loadConfig(given?: string): GatewayConfig {
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     // The gateway and every CLI command find the file the same way; say how, since the default is relative to where you stand.
-    const how = given ? '' : process.env.FGM_GATEWAY_CONFIG ? ' (named by FGM_GATEWAY_CONFIG)' : " (FGM_GATEWAY_CONFIG is not set, so ./fgm-gateway.config.json was tried: set it to the gateway's config file)";
+    const how = given ? (flag ? ` (named by ${flag})` : '') : process.env.FGM_GATEWAY_CONFIG ? ' (named by FGM_GATEWAY_CONFIG)' : ` (FGM_GATEWAY_CONFIG is not set, so ./fgm-gateway.config.json was tried: set it to the gateway's config file${flag ? `, or give ${flag} FILE` : ''})`;
     throw new ConfigError(`config: cannot read ${full}: ${why}${how}`);
   }
   return parseConfig(raw, dirname(full));

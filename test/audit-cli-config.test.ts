@@ -43,10 +43,18 @@ async function writeConfig(): Promise<string> {
 }
 
 describe('the audit CLI reads the config the way the gateway does', () => {
-  it('with no FGM_GATEWAY_CONFIG and no ./fgm-gateway.config.json: exit 2, one line saying how it looked', () => {
-    const r = cli(['verify']);
+  it('with no FGM_GATEWAY_CONFIG and no ./fgm-gateway.config.json: exit 2, one line saying how it looked and both ways to point at the file', () => {
+    // migrate-to-postgres exactly as the README shows it, from a directory without the config.
+    for (const args of [['verify'], ['migrate-to-postgres', '--owner-url', 'postgres://fgm_owner@db-host/fgm', '--grant', 'fgm_gateway']]) {
+      const r = cli(args);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      assert.match(r.stderr.trim(), /^audit: config: cannot read .*fgm-gateway\.config\.json: ENOENT \(FGM_GATEWAY_CONFIG is not set, so \.\/fgm-gateway\.config\.json was tried: set it to the gateway's config file, or give --config FILE\)$/);
+    }
+  });
+  it('--config naming a file that is not there says --config named it', () => {
+    const r = cli(['verify', '--config', 'nowhere.json']);
     assert.equal(r.status, 2, r.stdout + r.stderr);
-    assert.match(r.stderr.trim(), /^audit: config: cannot read .*fgm-gateway\.config\.json: ENOENT \(FGM_GATEWAY_CONFIG is not set, so \.\/fgm-gateway\.config\.json was tried: set it to the gateway's config file\)$/);
+    assert.match(r.stderr.trim(), /^audit: config: cannot read .*nowhere\.json: ENOENT \(named by --config\)$/);
   });
   it('--config FILE, FGM_GATEWAY_CONFIG and ./fgm-gateway.config.json each find the same trail', async () => {
     const file = await writeConfig();

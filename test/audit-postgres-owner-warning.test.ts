@@ -13,7 +13,7 @@ import { migratePostgres, postgresPool } from '../gateway/audit/postgres-store.t
 import { openAuditEngine, type AuditEngine } from '../gateway/engines.ts';
 import type { GatewayConfig } from '../gateway/config.ts';
 import { healthz } from '../gateway/routes/healthz.ts';
-import { POSTGRES_URL, testDatabase, type TestDatabase } from './helpers/services.ts';
+import { POSTGRES_URL, sqlAs, testDatabase, type TestDatabase } from './helpers/services.ts';
 
 const hmacKey = Buffer.alloc(32, 7);
 
@@ -59,6 +59,26 @@ describe('a gateway connected to PostgreSQL with more power than the gateway rol
       assert.match(String((await healthBody(engine)).auditWarning), /superuser/);
     } finally {
       await engine.store.close();
+    }
+  });
+  it('SMSP-AUDIT-009 as a role with CREATEROLE before PostgreSQL 16 (it can grant itself the owner\'s role): a warning at start and in /healthz', async (t) => {
+    const v = (await sqlAs<{ v: number }>(POSTGRES_URL, "SELECT current_setting('server_version_num')::int AS v"))[0]!.v;
+    if (v >= 160_000) return t.skip(`PostgreSQL ${v} limits CREATEROLE to roles it administers`);
+    const owner = new URL(db.ownerUrl).username;
+    await sqlAs(POSTGRES_URL, `ALTER ROLE ${db.gatewayRole} CREATEROLE`);
+    try {
+      // The power is real: the role makes itself a member of the owner's role, who may disable the triggers.
+      await sqlAs(db.gatewayUrl, `GRANT ${owner} TO ${db.gatewayRole}`);
+      await sqlAs(db.gatewayUrl, `REVOKE ${owner} FROM ${db.gatewayRole}`);
+      const { engine, lines } = await openAs(db.gatewayUrl);
+      try {
+        assert.ok(lines.some((l) => l.level === 'warn' && /CREATEROLE, which before PostgreSQL 16 can make itself the audit schema's owner/.test(String(l.reason))), JSON.stringify(lines));
+        assert.match(String((await healthBody(engine)).auditWarning), /CREATEROLE/);
+      } finally {
+        await engine.store.close();
+      }
+    } finally {
+      await sqlAs(POSTGRES_URL, `ALTER ROLE ${db.gatewayRole} NOCREATEROLE`);
     }
   });
   it('as the gateway role: no warning anywhere', async () => {

@@ -40,6 +40,29 @@ describe('the config JSON Schema', () => {
     assert.ok(existsSync(join('gateway', raw.$schema)), 'the $schema path resolves beside the example');
     assert.equal(validate(raw), true, ajv.errorsText(validate.errors));
   });
+  it('every object at every level refuses unknown keys (a typo is named, never ignored)', () => {
+    const loose: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}[${i}]`));
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (o.properties !== undefined && o.additionalProperties !== false) loose.push(at || '(root)');
+      for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
+    };
+    walk(read('gateway/config.schema.json'), '');
+    assert.deepEqual(loose, []);
+  });
+  it('the schema refuses an http:// Spine endpoint and a URL of another scheme where the gateway does (an editor flags them)', () => {
+    const http = example();
+    http.spine.endpoint = 'http://127.0.0.1:9443/fhir/fgm/query';
+    const redis = example();
+    redis.spine.rateLimit.redisUrl = 'https://redis.example:6379';
+    const postgres = example();
+    postgres.audit.postgresUrl = 'mysql://db/fgm';
+    const origin = example();
+    origin.clients[0].origins = ['ftp://portal.example'];
+    for (const [label, raw] of Object.entries({ http, redis, postgres, origin })) assert.equal(validate(raw), false, label);
+  });
   it('the schema refuses what the gateway refuses: an unknown key, a wrong type, a role name with a space', () => {
     const unknown = example();
     unknown.spine.retries = 3;

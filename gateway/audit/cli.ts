@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // The owner creating the schema on a database host needs no gateway config, only the owner's URL.
-  const config = command === 'migrate-postgres' && values['owner-url'] ? undefined : loadConfig(values.config);
+  const config = command === 'migrate-postgres' && values['owner-url'] ? undefined : loadConfig(values.config, '--config');
   if (!config) return migrate(values['owner-url']!, values.grant);
   const hmacKey = () => readKeyMaterial(config).hmacKey;
   switch (command) {

@@ -319,17 +319,21 @@ async function appendChained(pool: pg.Pool, hmacKey: Buffer, events: readonly Au
 
 /**
  * The trail is append-only because the gateway role may only INSERT and SELECT; the schema's owner
- * (or a superuser) can disable the triggers and rewrite history. Connecting as either still works,
- * so it is a warning for IT, not a refusal.
+ * (or a superuser) can disable the triggers and rewrite history, and before PostgreSQL 16 a role
+ * with CREATEROLE can grant itself the owner's role. Connecting as any of them still works, so it
+ * is a warning for IT, not a refusal.
  */
 async function ownerWarning(pool: pg.Pool): Promise<string | undefined> {
-  const { rows } = await pool.query<{ superuser: boolean; owner: boolean }>(
-    `SELECT r.rolsuper AS superuser, pg_has_role(current_user, c.relowner, 'MEMBER') AS owner
+  const { rows } = await pool.query<{ superuser: boolean; owner: boolean; createrole: boolean }>(
+    `SELECT r.rolsuper AS superuser, pg_has_role(current_user, c.relowner, 'MEMBER') AS owner,
+            r.rolcreaterole AND current_setting('server_version_num')::int < 160000 AS createrole
        FROM pg_roles r, pg_class c WHERE r.rolname = current_user AND c.oid = 'audit_event'::regclass`,
   );
   const row = rows[0];
-  if (row?.superuser) return 'connected as a PostgreSQL superuser, who can disable the append-only triggers: connect as the gateway role (migrate-postgres --grant <role> gives it its rights)';
-  if (row?.owner) return "connected as the audit schema's owner, who can disable the append-only triggers: connect as the gateway role (migrate-postgres --grant <role> gives it its rights)";
+  const fix = 'connect as the gateway role (migrate-postgres --grant <role> gives it its rights)';
+  if (row?.superuser) return `connected as a PostgreSQL superuser, who can disable the append-only triggers: ${fix}`;
+  if (row?.owner) return `connected as the audit schema's owner, who can disable the append-only triggers: ${fix}`;
+  if (row?.createrole) return `connected as a role with CREATEROLE, which before PostgreSQL 16 can make itself the audit schema's owner and disable the append-only triggers: ALTER ROLE … NOCREATEROLE, or ${fix}`;
   return undefined;
 }
 

@@ -106,7 +106,7 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
     } catch (e) {
       throw new ConfigError(`config: ${key}: cannot read ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    files.set(c.id, verificationKey(pem, c.publicKeyFile, key, c.algorithms));
+    files.set(c.id, verificationKey(pem, c.publicKeyFile, key, c.algorithms, "the EPR's"));
   });
   const remote = new Map<string, JWTVerifyGetKey>();
   const keySet = (url: string) => {
