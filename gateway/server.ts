@@ -36,7 +36,8 @@ import { restartNeeded } from './config-reload.ts';
 import { boundConnections } from './connection-bound.ts';
 import { inFlightCounts } from './middleware/caller-bound.ts';
 import type { StatusBody } from '../widget/rules/status-body.ts';
-import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import { clientShares } from './spine/client-shares.ts';
+import { createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout. A request without a Host

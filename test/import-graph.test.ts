@@ -106,4 +106,12 @@ describe('gateway import graph', () => {
   it('no module of gateway/ is in an import cycle', () => {
     assert.deepEqual(cycles(modules), []);
   });
+
+  it('configuration does not import the spine: config.ts reaches clientShares without the rate limiter', () => {
+    assert.ok(!modules.get('gateway/config.ts')!.includes('gateway/spine/rate-limiter.ts'), 'config.ts imports spine/rate-limiter.ts');
+  });
+
+  it('the spine core does not import observe/: protected-spine.ts gets its metrics injected', () => {
+    assert.ok(!modules.get('gateway/spine/protected-spine.ts')!.includes('gateway/observe/gateway-metrics.ts'), 'spine/protected-spine.ts imports observe/gateway-metrics.ts');
+  });
 });
