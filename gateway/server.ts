@@ -36,7 +36,7 @@ import { restartNeeded } from './config-reload.ts';
 import { createTeardown, startOrClose, type Teardown } from './teardown.ts';
 import { boundConnections } from './connection-bound.ts';
 import { inFlightCounts } from './middleware/caller-bound.ts';
-import type { StatusBody } from '../widget/rules/status-body.ts';
+import type { StatusBody } from '@fgm-status/element/rules/status-body';
 import { clientShares } from './spine/client-shares.ts';
 import { createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 

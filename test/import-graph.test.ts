@@ -107,6 +107,13 @@ describe('gateway import graph', () => {
     assert.deepEqual(cycles(modules), []);
   });
 
+  it('the gateway imports nothing outside gateway/ by relative path: the element\'s shared modules by package name', () => {
+    const outside = [...graph].flatMap(([file, imports]) => imports.filter((i) => i.specifier.startsWith('.') && !i.module.startsWith('gateway/')).map((i) => `${file}: ${i.specifier}`));
+    assert.deepEqual(outside, []);
+    const build = ts.parseConfigFileTextToJson('tsconfig.build.json', readFileSync(join(repo, 'gateway/tsconfig.build.json'), 'utf8')).config;
+    assert.equal(build.compilerOptions.rootDir, undefined, 'gateway/tsconfig.build.json builds the gateway alone, without rootDir ".."');
+  });
+
   it('configuration does not import the spine: config.ts reaches clientShares without the rate limiter', () => {
     assert.ok(!modules.get('gateway/config.ts')!.includes('gateway/spine/rate-limiter.ts'), 'config.ts imports spine/rate-limiter.ts');
   });
