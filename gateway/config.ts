@@ -10,7 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_SKEW } from './spine/answer-safety.ts';
-import { clientShares } from './spine/rate-limiter.ts';
+import { clientShares } from './spine/client-shares.ts';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
 export class ConfigError extends Error {

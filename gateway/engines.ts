@@ -11,7 +11,8 @@ import { openSqliteAuditStore } from './audit/sqlite-store.ts';
 import { spineClients, type GatewayConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import { Gauge, type Registry } from 'prom-client';
-import { budgetUserKeySecret, clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import { clientShares } from './spine/client-shares.ts';
+import { budgetUserKeySecret, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
 /** What /healthz shows about the engines: no record content, no credentials. */
 export interface EngineHealth {

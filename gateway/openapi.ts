@@ -7,8 +7,8 @@
  * routes return.
  */
 import { z } from 'zod';
-import widgetPackage from '../widget/package.json' with { type: 'json' };
-import type { StatusBody } from '../widget/rules/status-body.ts';
+import widgetPackage from '@fgm-status/element/package.json' with { type: 'json' };
+import type { StatusBody } from '@fgm-status/element/rules/status-body';
 import { SearchSchema } from './routes/admin-audit.ts';
 import { BodySchema } from './routes/fgm-status.ts';
 import { VERSIONED_WIDGET_PATH } from './routes/widget-module.ts';

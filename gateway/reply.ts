@@ -12,7 +12,7 @@ import type { Outcome } from './fhir/types.ts';
 import type { Vocabulary, VocabularyRow } from './fhir/vocabulary.ts';
 import type { Logger } from './logger.ts';
 import { rowFor, SmspError } from './smsp-error.ts';
-import type { StatusBody } from '../widget/rules/status-body.ts';
+import type { StatusBody } from '@fgm-status/element/rules/status-body';
 
 export type { StatusBody };
 

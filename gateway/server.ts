@@ -33,10 +33,12 @@ import { createGatewayMetrics } from './observe/gateway-metrics.ts';
 import { openAuditEngine, openSpineBudget, withoutPassword, type AuditEngine } from './engines.ts';
 import { createMetricsServer } from './observe/metrics-server.ts';
 import { restartNeeded } from './config-reload.ts';
+import { createTeardown, startOrClose, type Teardown } from './teardown.ts';
 import { boundConnections } from './connection-bound.ts';
 import { inFlightCounts } from './middleware/caller-bound.ts';
-import type { StatusBody } from '../widget/rules/status-body.ts';
-import { clientShares, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import type { StatusBody } from '@fgm-status/element/rules/status-body';
+import { clientShares } from './spine/client-shares.ts';
+import { createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout. A request without a Host
@@ -126,21 +128,22 @@ function vocabularyFor(config: GatewayConfig): Vocabulary {
   }
 }
 
-/**
- * Starts the gateway. Throws a ConfigError (one line naming the key and file) when a certificate,
- * key, vocabulary or audit file is unusable — before anything listens.
- * @example const gw = await startGateway(loadConfig()); console.log(gw.url); await gw.close();
- */
-export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
-  const material = readKeyMaterial(config);
-  const vocabulary = vocabularyFor(config);
-  // The profile rules are compiled here, before anything listens, so that no request pays for it.
-  compileProfiles();
-  const log = deps.log ?? jsonLineLogger();
-  const verifierFor = (c: GatewayConfig, m: { clientKeys: Map<string, string>; systemKeys: Map<string, string> }) =>
-    createSessionVerifier({ clients: c.clients, clientKeys: m.clientKeys, systemKeys: m.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  const verifySession = verifierFor(config, material);
-  const metrics = createGatewayMetrics();
+type KeyMaterial = ReturnType<typeof readKeyMaterial>;
+type Metrics = ReturnType<typeof createGatewayMetrics>;
+type AuditStore = AuditEngine['store'];
+type CdsHooks = Awaited<ReturnType<typeof import('./routes/cds-hooks.ts').loadCdsHooks>>;
+
+interface OpenedAudit {
+  /** The real store; absent when the caller passed its own sink (`deps.audit`). */
+  store: AuditStore | undefined;
+  engine: AuditEngine | undefined;
+  sink: AuditSink & { flush(): Promise<void> };
+  auditTrail: AuditTrail | undefined;
+  tail: VerifyResult | undefined;
+}
+
+/** Step: the audit store, the bound on unauthenticated records in front of it, the auditors' reader, and the start-up tail check. */
+async function openAudit(config: GatewayConfig, material: KeyMaterial, deps: GatewayDeps, log: Logger, metrics: Metrics, teardown: Teardown): Promise<OpenedAudit> {
   let engine: AuditEngine | undefined;
   if (!deps.audit) {
     try {
@@ -149,82 +152,79 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       const [key, where] = config.audit.postgresUrl ? ['audit.postgresUrl', withoutPassword(config.audit.postgresUrl)] : ['audit.sqliteFile', config.audit.sqliteFile];
       throw new ConfigError(`config: ${key}: cannot open ${where}: ${(e as Error).message.split('\n')[0]}`);
     }
+    teardown.add('audit store', () => engine!.store.close());
   }
   const store = engine?.store;
-  const realSpine = deps.spine
-    ? undefined
-    : createHttpsSpineClient({ endpoint: config.spine.endpoint, tls: material.spineTls, timeoutMs: config.spine.timeoutMs, maxResponseBytes: config.spine.maxResponseBytes });
-
-  // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
-  const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
   // Unauthenticated requests get their own records up to a bound per source address, then one summary per address.
-  const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError: () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }) });
+  const onError = () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' });
+  const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError });
+  teardown.add('unauthenticated-attempts summary', () => sink.flush().catch(onError));
   // Auditors read through their own read-only connection; only the real store has a trail to read.
   const auditTrail = store ? await openAuditTrail(config, material.hmacKey, deps.now) : undefined;
+  if (auditTrail) teardown.add('audit trail reader', () => auditTrail.close());
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
   const tail = auditTrail && (await checkAuditTail(auditTrail));
   // An interrupted retention (its rows still stored, exactly as its signed archive holds them) is not a break: start, and say so.
   if (tail && !tail.ok && tail.kind === 'retention-incomplete') log({ level: 'warn', msg: 'AUDIT RETENTION INCOMPLETE: run retain again', audit: describeVerify(tail) });
   else if (tail && !tail.ok) {
     log({ level: 'error', msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify', audit: describeVerify(tail), onBrokenChain: config.audit.onBrokenChain ?? 'warn' });
-    if (config.audit.onBrokenChain === 'refuse') {
-      await auditTrail.close();
-      await store?.close();
-      realSpine?.close();
-      throw new ConfigError(`audit: ${engine!.where}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`);
-    }
+    if (config.audit.onBrokenChain === 'refuse') throw new ConfigError(`audit: ${engine!.where}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`);
   }
-  const configHash = createHash('sha256').update(JSON.stringify(config)).digest('hex');
-  const reference = referenceData(config, material);
-  const systemEvent = (eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent => ({
-    time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
-    userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
-    spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
-  });
+  return { store, engine, sink, auditTrail, tail };
+}
+
+/** Step: the Spine side — the real HTTPS client (unless the caller passed one) and the Spine budget. */
+async function openSpine(config: GatewayConfig, material: KeyMaterial, deps: GatewayDeps, log: Logger, metrics: Metrics, teardown: Teardown) {
+  let spine = deps.spine;
+  if (!spine) {
+    const real = createHttpsSpineClient({ endpoint: config.spine.endpoint, tls: material.spineTls, timeoutMs: config.spine.timeoutMs, maxResponseBytes: config.spine.maxResponseBytes });
+    teardown.add('spine client', () => real.close());
+    spine = real;
+  }
   const budget = await openSpineBudget(config, material.hmacKey, { log, registry: metrics.registry });
-  // Loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist.
-  const cdsHooks = config.cdsHooks
-    ? await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {}).catch(async (e: unknown) => {
-        await auditTrail?.close();
-        await store?.close();
-        await budget.close();
-        realSpine?.close();
-        throw e;
-      })
-    : undefined;
-  const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
-  // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
-  const inFlight = inFlightCounts();
-  const userKeySecret = logUserKeySecret(material.hmacKey);
-  let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
-  // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
-  // so a request is served wholly by the old config or wholly by the new.
-  const appFor = (c: GatewayConfig, v: Vocabulary, verify: typeof verifySession, limiter: RateLimiter) =>
-    createApp({
-      config: c,
-      metrics,
-      clientEnabled: (id) => inService.get(id) === true,
-      vocabulary: v,
-      spine: deps.spine ?? realSpine!,
-      audit: sink,
-      ...(auditTrail ? { auditTrail } : {}),
-      limiter,
-      ...(scaledOut ? { engines: () => ({ audit: engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
-      verifySession: verify,
-      ...(cdsHooks ? { cdsHooks } : {}),
-      inFlight,
-      claimConnection: (req, caller) => claimConnection?.(req, caller),
-      logUserKeySecret: userKeySecret,
-      log,
-      widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
-      peerCertificate,
-      ...(deps.now ? { now: deps.now } : {}),
-    });
-  let app = appFor(config, vocabulary, verifySession, budget.limiter);
+  teardown.add('spine budget', () => budget.close());
+  return { spine, budget };
+}
+
+/** Step: the CDS Hooks routes, loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist. */
+async function openCdsHooks(config: GatewayConfig, deps: GatewayDeps, teardown: Teardown): Promise<CdsHooks | undefined> {
+  if (!config.cdsHooks) return undefined;
+  const cdsHooks = await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {});
+  teardown.add('cds hooks', () => cdsHooks.close());
+  return cdsHooks;
+}
+
+/** Closes a listener: no new connections, idle ones closed (or all, with `all`), resolved once every connection has gone. */
+async function closeServer(server: Server, all = false): Promise<void> {
+  const closed = once(server, 'close');
+  server.close();
+  if (all) server.closeAllConnections();
+  else server.closeIdleConnections();
+  await closed;
+}
+
+/** Listens, turning a refused port into one line naming the key. */
+async function listenOn(server: Server, key: string, where: { host: string; port: number }): Promise<void> {
+  server.listen(where.port, where.host);
+  try {
+    await once(server, 'listening');
+  } catch (e) {
+    throw new ConfigError(`config: ${key}: cannot listen on ${where.host}:${where.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/**
+ * Step: the public listener — HTTP or HTTPS per `listen.tls` — serving whichever app `currentApp`
+ * returns, with its connection bound. `setListen` applies a reload's listen keys.
+ */
+async function listenPublic(config: GatewayConfig, material: KeyMaterial, currentApp: () => ReturnType<typeof createApp>, o: { vocabulary: Vocabulary; log: Logger; metrics: Metrics; teardown: Teardown }) {
+  const { vocabulary, log, metrics } = o;
   const listener = getRequestListener((req, env) => {
     // RFC 9112 §3.2: a request with more than one Host field is a bad request (Node keeps the first silently).
     if (env.incoming.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length > 1) return badRequestLine(vocabulary, log, 'more than one Host header');
-    return app.fetch(req, env);
+    return currentApp().fetch(req, env);
   }, {
     errorHandler: (e) => {
       // Reached only if the app itself cannot answer: no detail to the client or the log.
@@ -265,43 +265,32 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     metrics.connectionsShed.inc({ action: shed.action, reason: shed.reason });
     if (shed.log) log({ level: 'warn', msg: 'connection shed', action: shed.action, reason: shed.reason, source: shed.source, count: shed.log.count });
   });
-  claimConnection = bound.claim;
 
-  server.listen(config.listen.port, config.listen.host);
-  try {
-    await once(server, 'listening');
-  } catch (e) {
-    await auditTrail?.close();
-    await store?.close();
-    await budget.close();
-    await cdsHooks?.close();
-    realSpine?.close();
-    throw new ConfigError(`config: listen: cannot listen on ${config.listen.host}:${config.listen.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  await listenOn(server, 'listen', config.listen);
+  o.teardown.add('listener', () => closeServer(server));
   // After listening, an 'error' (e.g. accept failing with EMFILE) must not end the process.
   server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', msg: 'listener error', error: e.code ?? e.name }));
   const { port } = server.address() as AddressInfo;
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  const metricsServer = createMetricsServer(metrics.registry);
-  metricsServer.listen(config.metrics.port, config.metrics.host);
-  try {
-    await once(metricsServer, 'listening');
-  } catch (e) {
-    server.close();
-    await auditTrail?.close();
-    await store?.close();
-    await budget.close();
-    await cdsHooks?.close();
-    realSpine?.close();
-    throw new ConfigError(`config: metrics: cannot listen on ${config.metrics.host}:${config.metrics.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const metricsHost = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
-  const metricsUrl = `http://${metricsHost}:${(metricsServer.address() as AddressInfo).port}/metrics`;
-  // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
-  await sink.record(systemEvent('gateway-start', { configSha256: configHash, ...reference, ...(tail && !tail.ok ? { brokenChain: describeVerify(tail) } : {}) }));
+  return {
+    url: `${tls ? 'https' : 'http'}://${urlHost(config.listen.host)}:${port}`,
+    claim: bound.claim,
+    setListen(next: GatewayConfig['listen']) {
+      listen = { ...listen, maxConnections: next.maxConnections, bodyTimeoutMs: next.bodyTimeoutMs, writeTimeoutMs: next.writeTimeoutMs, maxUnauthenticatedPerAddress: next.maxUnauthenticatedPerAddress, maxPipelinedPerConnection: next.maxPipelinedPerConnection };
+      server.keepAliveTimeout = next.keepAliveTimeoutMs;
+    },
+  };
+}
 
-  // FGMISQR009: runs one at a time, at start and hourly; a failure is logged (no record content) and retried the next hour.
+/** Step: `GET /metrics` on its own listener, never the public one. */
+async function listenMetrics(config: GatewayConfig, metrics: Metrics, teardown: Teardown): Promise<string> {
+  const metricsServer = createMetricsServer(metrics.registry);
+  await listenOn(metricsServer, 'metrics', config.metrics);
+  teardown.add('metrics listener', () => closeServer(metricsServer, true));
+  return `http://${urlHost(config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+}
+
+/** Step: FGMISQR009's erasure, one run at a time, at start and at the top of every UK hour; a failure is logged (no record content) and retried the next hour. */
+function startErasure(config: GatewayConfig, store: AuditStore | undefined, deps: GatewayDeps, log: Logger, teardown: Teardown) {
   let erasing: Promise<ErasureRun | undefined> = Promise.resolve(undefined);
   const eraseOutcomes = () => {
     erasing = erasing.catch(() => undefined).then(() =>
@@ -319,56 +308,96 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   // At the top of every UK hour (so at UK midnight too, not every N hours from start-up): an outcome due on a UK date goes as
   // that date begins, and one the midnight run missed (written just after it, or a database clock behind) an hour later.
   const erasureTimer = atEveryUkHour(deps.now ?? (() => new Date()), () => void eraseOutcomes().catch(logErasureFailure));
+  teardown.add('outcome erasure', async () => {
+    erasureTimer.stop();
+    await erasing.catch(() => {});
+  });
+  return eraseOutcomes;
+}
 
-  let closing: Promise<void> | undefined;
+/** A system record (SMSP-AUDIT-008): the start-up or a reload, with what the detail says. */
+function systemEvent(config: GatewayConfig, deps: GatewayDeps, eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent {
   return {
-    eraseOutcomes,
-    url,
-    metricsUrl,
-    async reload(next) {
+    time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
+    userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
+    spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
+  };
+}
+
+/** Sets each client's service state from `next`; returns the clients whose state changed. */
+function applyServiceStates(inService: Map<string, boolean>, next: GatewayConfig): string[] {
+  const changed: string[] = [];
+  for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
+    const enabled = next.clients.find((c) => c.id === id)?.enabled ?? false;
+    if ((inService.get(id) ?? false) !== enabled) changed.push(id);
+    inService.set(id, enabled);
+  }
+  return changed;
+}
+
+const configSha256 = (config: GatewayConfig) => createHash('sha256').update(JSON.stringify(config)).digest('hex');
+
+/**
+ * Starts the gateway. Throws a ConfigError (one line naming the key and file) when a certificate,
+ * key, vocabulary or audit file is unusable — before anything listens. Each step registers what it
+ * opens on one teardown list: a failed start closes what the earlier steps opened, and `close()`
+ * closes everything, last opened first.
+ * @example const gw = await startGateway(loadConfig()); console.log(gw.url); await gw.close();
+ */
+export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}): Promise<RunningGateway> {
+  const material = readKeyMaterial(config);
+  const vocabulary = vocabularyFor(config);
+  // The profile rules are compiled here, before anything listens, so that no request pays for it.
+  compileProfiles();
+  const log = deps.log ?? jsonLineLogger();
+  const metrics = createGatewayMetrics();
+  const teardown = createTeardown();
+  return startOrClose(teardown, async () => {
+    const audit = await openAudit(config, material, deps, log, metrics, teardown);
+    const { spine, budget } = await openSpine(config, material, deps, log, metrics, teardown);
+    const cdsHooks = await openCdsHooks(config, deps, teardown);
+    // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
+    const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
+    const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
+    // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
+    const inFlight = inFlightCounts();
+    const userKeySecret = logUserKeySecret(material.hmacKey);
+    let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
+    // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
+    // so a request is served wholly by the old config or wholly by the new.
+    const appFor = (c: GatewayConfig, m: KeyMaterial, v: Vocabulary, limiter: RateLimiter) =>
+      createApp({
+        config: c, metrics, clientEnabled: (id) => inService.get(id) === true, vocabulary: v, spine, audit: audit.sink,
+        ...(audit.auditTrail ? { auditTrail: audit.auditTrail } : {}),
+        limiter,
+        ...(scaledOut ? { engines: () => ({ audit: audit.engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
+        verifySession: createSessionVerifier({ clients: c.clients, clientKeys: m.clientKeys, systemKeys: m.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+        ...(cdsHooks ? { cdsHooks } : {}),
+        inFlight, claimConnection: (req, caller) => claimConnection?.(req, caller), logUserKeySecret: userKeySecret, log,
+        widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE, peerCertificate, ...(deps.now ? { now: deps.now } : {}),
+      });
+    let app = appFor(config, material, vocabulary, budget.limiter);
+    const front = await listenPublic(config, material, () => app, { vocabulary, log, metrics, teardown });
+    claimConnection = front.claim;
+    const metricsUrl = await listenMetrics(config, metrics, teardown);
+    // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
+    const brokenChain = audit.tail && !audit.tail.ok ? { brokenChain: describeVerify(audit.tail) } : {};
+    await audit.sink.record(systemEvent(config, deps, 'gateway-start', { configSha256: configSha256(config), ...referenceData(config, material), ...brokenChain }));
+    const eraseOutcomes = startErasure(config, audit.store, deps, log, teardown);
+    const reload = async (next: GatewayConfig): Promise<ReloadResult> => {
       // Everything that can fail is read before anything is swapped: a bad file refuses the whole reload.
       const nextMaterial = readKeyMaterial(next);
-      const nextApp = appFor(
-        next,
-        vocabularyFor(next),
-        verifierFor(next, nextMaterial),
-        // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
-        config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond: next.spine.rateLimit.perSecond, burst: next.spine.rateLimit.burst, shares: clientShares(spineClients(next)), userShare: next.spine.rateLimit.userShare }),
-      );
+      // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
+      const { perSecond, burst, userShare } = next.spine.rateLimit;
+      const nextApp = appFor(next, nextMaterial, vocabularyFor(next), config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond, burst, shares: clientShares(spineClients(next)), userShare }));
       const needsRestart = restartNeeded(config, next);
-      const changed: string[] = [];
-      for (const id of new Set([...inService.keys(), ...next.clients.map((c) => c.id)])) {
-        const enabled = next.clients.find((c) => c.id === id)?.enabled ?? false;
-        if ((inService.get(id) ?? false) !== enabled) changed.push(id);
-        inService.set(id, enabled);
-      }
+      const changed = applyServiceStates(inService, next);
       app = nextApp;
-      listen = { ...listen, maxConnections: next.listen.maxConnections, bodyTimeoutMs: next.listen.bodyTimeoutMs, writeTimeoutMs: next.listen.writeTimeoutMs, maxUnauthenticatedPerAddress: next.listen.maxUnauthenticatedPerAddress, maxPipelinedPerConnection: next.listen.maxPipelinedPerConnection };
-      server.keepAliveTimeout = next.listen.keepAliveTimeoutMs;
+      front.setListen(next.listen);
       log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
-      await sink.record(systemEvent('config-reload', { configSha256: createHash('sha256').update(JSON.stringify(next)).digest('hex'), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));
+      await audit.sink.record(systemEvent(next, deps, 'config-reload', { configSha256: configSha256(next), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));
       return { changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) };
-    },
-    close() {
-      closing ??= (async () => {
-        erasureTimer.stop();
-        await erasing.catch(() => {});
-        const metricsClosed = once(metricsServer, 'close');
-        metricsServer.close();
-        metricsServer.closeAllConnections();
-        const closed = once(server, 'close');
-        server.close();
-        server.closeIdleConnections();
-        await closed;
-        await metricsClosed;
-        realSpine?.close();
-        await budget.close();
-        await cdsHooks?.close();
-        await auditTrail?.close();
-        await sink.flush().catch(() => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' }));
-        await store?.close();
-      })();
-      return closing;
-    },
-  };
+    };
+    return { url: front.url, metricsUrl, eraseOutcomes, reload, close: () => teardown.close() };
+  });
 }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,5 +191,32 @@ describe('startGateway refuses bad files', () => {
     writeFileSync(join(dir, 'short.key'), 'abc');
     r.audit.hmacKeyFile = 'short.key';
     await startFails(r, /^config: audit\.hmacKeyFile: .*short\.key holds fewer than 32 bytes/);
+  });
+});
+
+/** A port free a moment ago, to start on and then bind again. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+describe('startGateway closes what it opened when a later step fails', () => {
+  it('SMSP-AUDIT-008 the start-up record cannot be written: the start fails and both listeners are closed again', async () => {
+    const r = raw();
+    r.listen.port = await freePort();
+    r.metrics.port = await freePort();
+    const refusing = { record: async () => Promise.reject(new Error('disk full')) };
+    await assert.rejects(startGateway(loadConfig(writeConfig(r)), { log: () => {}, audit: refusing }), /disk full/);
+    // Each port binds again only if the failed start let go of it.
+    for (const port of [r.listen.port, r.metrics.port]) {
+      const again = createNetServer().listen(port, '127.0.0.1');
+      await once(again, 'listening');
+      again.close();
+      await once(again, 'close');
+    }
   });
 });

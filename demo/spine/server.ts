@@ -9,6 +9,7 @@
  * and its answers are its own, so the gateway is tested against answers it did not write.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,6 +22,7 @@ import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { errorAnswer, HARMLESS_VARIANTS, HIDING_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow, type HidingVariant } from './answers.ts';
 import type { Fault } from './faults.ts';
+import { createTeardown } from '../../gateway/teardown.ts';
 import { loadPatients, type Patient } from './patients.ts';
 import { readRequest, type SimRequest } from './read-request.ts';
 
@@ -91,28 +93,30 @@ interface Answer {
   xml: string;
 }
 
-/**
- * Starts the simulator.
- * @example const sim = await startSpineSimulator({ pkiDir: '.data/pki', port: 0 }); … await sim.close();
- */
-export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<SpineSimulator> {
+/** What the handler shares with the running simulator: what it was sent, and the faults it applies. */
+interface SimState {
+  received: ReceivedRequest[];
+  profileFailures: ProfileFailure[];
+  /** The fault set by setFault; it overrides any patient's own. */
+  fault: Fault | null;
+  /** Answers kept by the `hold` fault, sent when the fault changes. */
+  held: (() => void)[];
+  /** Answers a `delay` fault is holding back; cleared at close. */
+  timers: Set<NodeJS.Timeout>;
+}
+
+/** The request handler: Spine's decision for each request, then the fault in force applied to its answer. */
+function createHandler(opts: SpineSimulatorOptions, state: SimState): (req: IncomingMessage, res: ServerResponse) => void {
   const patients = opts.patients ?? loadPatients();
   const allowed = new Set([DEMO_GATEWAY_ASID, ...(opts.asids ?? [])]);
   const now = opts.now ?? (() => new Date());
-  const received: ReceivedRequest[] = [];
-  const profileFailures: ProfileFailure[] = [];
+  const { received, profileFailures, timers } = state;
   const recordFailure = (message: ProfileFailure['message'], violations: Violation[]) => {
     profileFailures.push({ message, violations, at: now() });
     if (profileFailures.length > RECEIVED_CAP) profileFailures.shift();
     // Profile paths and fixed phrases only: safe to log.
     for (const v of violations) opts.log?.(`profile violation in the ${message}: ${v.path} ${v.message}`);
   };
-  let fault: Fault | null = opts.fault ?? null;
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  // Answers kept by the `hold` fault, sent when the fault changes.
-  let held: (() => void)[] = [];
-
   /** Spine never sends what its profiles forbid; neither does the simulator (its variants are applied after). */
   function checked(status: number, xml: string): Answer {
     const violations = validateMessage(xml);
@@ -177,7 +181,7 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
         return;
       }
       case 'hold':
-        held.push(() => send(res, a.status, a.xml));
+        state.held.push(() => send(res, a.status, a.xml));
         return;
       case 'drop':
         return req.socket.destroy();
@@ -249,49 +253,71 @@ export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<
       received.push(entry);
       entryOf.set(res, entry);
       if (received.length > RECEIVED_CAP) received.shift();
-      respond(req, res, a, fault ?? patient?.fault ?? null, request, patient?.fgm?.assessmentDate);
+      respond(req, res, a, state.fault ?? patient?.fault ?? null, request, patient?.fgm?.assessmentDate);
     });
   }
 
-  const server: Server = createServer(
-    {
-      key: readFileSync(join(opts.pkiDir, 'spine.key')),
-      cert: readFileSync(join(opts.pkiDir, 'spine.crt')),
-      ca: readFileSync(join(opts.pkiDir, 'ca.crt')),
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-    },
-    handle,
-  );
+  return handle;
+}
+
+/** The simulator's TLS: the dev CA's Spine certificate, and a client certificate from that CA demanded (mutual TLS, 1.2+). */
+function tlsOptions(pkiDir: string) {
+  return {
+    key: readFileSync(join(pkiDir, 'spine.key')),
+    cert: readFileSync(join(pkiDir, 'spine.crt')),
+    ca: readFileSync(join(pkiDir, 'ca.crt')),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
+/** Listens; resolves once listening, rejects if the port is refused. */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+}
+
+/**
+ * Starts the simulator.
+ * @example const sim = await startSpineSimulator({ pkiDir: '.data/pki', port: 0 }); … await sim.close();
+ */
+export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<SpineSimulator> {
+  const state: SimState = { received: [], profileFailures: [], fault: opts.fault ?? null, held: [], timers: new Set() };
+  const server: Server = createServer(tlsOptions(opts.pkiDir), createHandler(opts, state));
+  // Open connections, destroyed at close so that it does not wait on a client's keep-alive.
+  const sockets = new Set<Socket>();
   server.on('secureConnection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 9443, opts.host ?? '127.0.0.1', () => resolve());
+  const host = opts.host ?? '127.0.0.1';
+  await listen(server, opts.port ?? 9443, host);
+  const teardown = createTeardown();
+  teardown.add('listener', async () => {
+    const closed = once(server, 'close');
+    server.close();
+    sockets.forEach((s) => s.destroy());
+    await closed;
   });
+  teardown.add('delayed answers', () => state.timers.forEach(clearTimeout));
   const { port } = server.address() as AddressInfo;
-  const url = `https://${opts.host ?? '127.0.0.1'}:${port}`;
+  const url = `https://${host}:${port}`;
   return {
     url,
     endpoint: `${url}${QUERY_PATH}`,
     port,
-    received,
-    profileFailures,
+    received: state.received,
+    profileFailures: state.profileFailures,
     setFault: (f) => {
-      fault = f;
+      state.fault = f;
       if (f?.kind === 'hold') return;
-      const release = held;
-      held = [];
+      const release = state.held;
+      state.held = [];
       release.forEach((answer) => answer());
     },
-    close: () =>
-      new Promise((resolve) => {
-        timers.forEach(clearTimeout);
-        server.close(() => resolve());
-        sockets.forEach((s) => s.destroy());
-      }),
+    close: () => teardown.close(),
   };
 }

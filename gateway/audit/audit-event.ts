@@ -3,8 +3,6 @@
  * What the gateway audits for every interaction, accepted or refused (SMSP-AUDIT-004/006/009),
  * and the one interface every store implements.
  */
-import type { ErasurePlan } from './erasure-record.ts';
-
 export interface AuditEvent {
   /** UTC, ISO 8601 with milliseconds (SMSP-AUDIT-011). */
   time: string;
@@ -71,4 +69,15 @@ export interface AuditSink {
  */
 export interface OutcomeEraser {
   eraseOutcomes(today: string, plan: ErasurePlan): Promise<number[]>;
+}
+
+/**
+ * What the store needs to write the run's record inside its erasing transaction: the run's
+ * instant and ids, and the archived records the run will clear once that transaction commits.
+ */
+export interface ErasurePlan {
+  time: string;
+  orgCode: string;
+  requestId: string;
+  archives: { archive: string; seqs: number[] }[];
 }

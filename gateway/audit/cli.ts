@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { readKeyMaterial } from '../key-material.ts';
-import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
+import { isIsoDate, ukToday } from '@fgm-status/element/rules/age';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';
 import { anchorPublicKey, eraseDueOutcomes } from './erasure.ts';

@@ -12,7 +12,7 @@
  *   (`overdueFrom`) was never erased. These are findings, not breaks of the chain: the records
  *   still prove who asked about whom; verify names them after every integrity check has passed.
  */
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '@fgm-status/element/rules/age';
 import { ERASABLE_COLUMNS, type AuditRow } from './chain.ts';
 
 /** A version 2 record whose outcome and salt are all cleared (a partial clearing is recordProblem's break). */

@@ -7,7 +7,10 @@
  * same transaction that clears the outcomes (sqlite-store.ts; on PostgreSQL the erasure function
  * itself appends it, postgres-erase.ts).
  */
-import type { AuditEvent } from './audit-event.ts';
+import type { AuditEvent, ErasurePlan } from './audit-event.ts';
+
+// The plan is part of the store interface (audit-event.ts); kept importable from here for erasure's modules.
+export type { ErasurePlan } from './audit-event.ts';
 
 /** What one erasure run did. */
 export interface ErasureRun {
@@ -17,17 +20,6 @@ export interface ErasureRun {
   records: number;
   /** Archived records whose outcome was cleared, per archive. */
   archives: { archive: string; records: number }[];
-}
-
-/**
- * What the store needs to write the run's record inside its erasing transaction: the run's
- * instant and ids, and the archived records the run will clear once that transaction commits.
- */
-export interface ErasurePlan {
-  time: string;
-  orgCode: string;
-  requestId: string;
-  archives: { archive: string; seqs: number[] }[];
 }
 
 /** Seqs as inclusive [first, last] ranges, ascending: a run over a year of queries stays one short line. */

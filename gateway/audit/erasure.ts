@@ -18,7 +18,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, w
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { GatewayConfig } from '../config.ts';
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '@fgm-status/element/rules/age';
 import { ERASABLE_COLUMNS, type AuditRow } from './chain.ts';
 import type { ErasurePlan, ErasureRun } from './erasure-record.ts';
 import { eraseDue, truncateWal } from './sqlite-store.ts';

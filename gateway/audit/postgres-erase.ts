@@ -14,7 +14,7 @@
  * query deadline half-way, and a failure leaves every committed batch whole and the rest untouched.
  */
 import type pg from 'pg';
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '@fgm-status/element/rules/age';
 import { chainRecord, ERASABLE_COLUMNS } from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../config.ts';
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '@fgm-status/element/rules/age';
 import { readAnchors } from './anchor.ts';
 import { canonicalText } from './canonical.ts';
 import type { AuditRow } from './chain.ts';

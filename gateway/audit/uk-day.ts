@@ -3,7 +3,7 @@
  * The throughput report's day and hours are UK civil time (Europe/London, BST aware): a trust reads
  * "Tuesday" and "the 9 o'clock peak" as its staff lived them, not as UTC. Stored times are UTC.
  */
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '@fgm-status/element/rules/age';
 
 const london = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '@fgm-status/element/rules/age';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
 import { recordProblem, type AuditRow } from './chain.ts';
 import { erasureCoverage, type ErasureCoverage } from './erasure-coverage.ts';

@@ -4,7 +4,7 @@
  * the under-18 rule can ask Spine whenever she may be a child, and call her an adult only when
  * even the latest day it allows is 18 years ago.
  */
-import { isIsoDate } from '../../widget/rules/age.ts';
+import { isIsoDate } from '@fgm-status/element/rules/age';
 
 /** The first and last day (YYYY-MM-DD) a FHIR date allows; undefined when it is not a real FHIR date. */
 export function birthDateRange(v: string): { earliest: string; latest: string } | undefined {

@@ -4,7 +4,7 @@
  * cardinalities and fixed values. A violation throws `ProfileViolation` naming the element;
  * the codec's entry points catch it and return a typed `CodecResult` — callers never see a throw.
  */
-import { isIsoDate } from '../../widget/rules/age.ts';
+import { isIsoDate } from '@fgm-status/element/rules/age';
 import { MAX_IDENTIFIER_LENGTH, overLong } from '../audit/audited-identifier.ts';
 import { ASID_PREFIX, EVENT_SYSTEM } from './constants.ts';
 import { knownPaths } from './profile-snapshots.ts';

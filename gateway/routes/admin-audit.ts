@@ -14,7 +14,7 @@ import type { AuditTrail } from '../audit/trail.ts';
 import { describeVerify } from '../audit/verify.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
-import { isIsoDate, ukToday } from '../../widget/rules/age.ts';
+import { isIsoDate, ukToday } from '@fgm-status/element/rules/age';
 
 const holds = (c: Context<GatewayEnv>, wanted: readonly string[]) => {
   const { roles, activities } = c.get('identity');

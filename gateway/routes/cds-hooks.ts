@@ -15,9 +15,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { isUnder18, ukToday } from '../../widget/rules/age.ts';
-import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
-import { formatDate, formatDateTime } from '../../widget/format.ts';
+import { isUnder18, ukToday } from '@fgm-status/element/rules/age';
+import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
+import { formatDate, formatDateTime } from '@fgm-status/element/format';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';

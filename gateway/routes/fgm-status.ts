@@ -7,11 +7,11 @@
  */
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
+import { isIsoDate, isUnder18, ukToday } from '@fgm-status/element/rules/age';
 import type { ClientConfig } from '../config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
-import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
+import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
 import { statusReply, type ReplyDeps } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine, type AskSpineDeps, type SpineOutcome } from '../spine/ask-spine.ts';

@@ -16,7 +16,7 @@ import { identityFromCis2, VIEW_ACTIVITY } from '../auth/identity.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { parseQueryBundle } from '../fhir/query-bundle.ts';
 import { sendableDateTime } from '../fhir/sendable-date-time.ts';
-import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
+import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
 import { fhirReply } from '../reply.ts';
 import { nameUser } from '../middleware/caller-bound.ts';
 import { SmspError } from '../smsp-error.ts';

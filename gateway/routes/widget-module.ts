@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Context, Handler } from 'hono';
-import widgetPackage from '../../widget/package.json' with { type: 'json' };
+import widgetPackage from '@fgm-status/element/package.json' with { type: 'json' };
 import type { GatewayEnv } from '../env.ts';
 
 /** This build's versioned path, e.g. `/widget/fgm-status-0.1.0.js`. */

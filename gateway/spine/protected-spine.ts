@@ -8,7 +8,6 @@
 import type { Priority, RateLimiter } from './rate-limiter.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { SpineAbandoned, SpineAnswer, SpineClient, SpineFailure } from './client.ts';
-import type { GatewayMetrics } from '../observe/gateway-metrics.ts';
 
 /** The busy tone: too many requests for Spine right now; try again after `retryAfterSeconds`. */
 export interface SpineBusy {
@@ -17,12 +16,21 @@ export interface SpineBusy {
   retryAfterSeconds: number;
 }
 
+/**
+ * The two measurements the protection records. An interface of its own so the spine core knows
+ * nothing of how /metrics is kept (observe/gateway-metrics.ts supplies them).
+ */
+export interface SpineMetrics {
+  rateLimited: { inc(labels: { priority: Priority }): void };
+  spineSeconds: { observe(seconds: number): void };
+}
+
 export interface ProtectedSpine {
   /** `clientId` picks the client's share of the budget, `userId` the user's part of it (the rate limiter's fairness). */
   query(xml: string, opts: { signal?: AbortSignal; priority: Priority; clientId: string; userId?: string }): Promise<SpineAnswer | SpineFailure | SpineBusy | SpineAbandoned>;
 }
 
-export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: GatewayMetrics }): ProtectedSpine {
+export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: SpineMetrics }): ProtectedSpine {
   return {
     async query(xml, { signal, priority, clientId, userId }) {
       // The client is gone already: nothing to ask, no Spine budget spent, nothing learnt about Spine.

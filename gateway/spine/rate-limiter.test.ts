@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientShares, createRateLimiter, KNOWN_USER_MS } from './rate-limiter.ts';
+import { clientShares } from './client-shares.ts';
+import { createRateLimiter, KNOWN_USER_MS } from './rate-limiter.ts';
 
 function clock() {
   let t = 0;
