@@ -1,9 +1,9 @@
 /**
  * @module demo/example-setup
- * `npm run example:setup`: creates, under `.data/`, every file `gateway/config.example.json`
+ * `npm run example:setup`: creates, under `.data/`, every file `gateway/config/config.example.json`
  * names — the development PKI, the demo identity provider's key, the audit HMAC key and the
  * example client system's token keys — so the example starts as shipped
- * (`FGM_GATEWAY_CONFIG=gateway/config.example.json npm run gateway`). Development keys only;
+ * (`FGM_GATEWAY_CONFIG=gateway/config/config.example.json npm run gateway`). Development keys only;
  * existing files are kept.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -41,5 +41,5 @@ export async function setUpExample(dataDir = '.data'): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   await setUpExample(process.argv[2]);
-  console.log('example files ready under .data/; start with: FGM_GATEWAY_CONFIG=gateway/config.example.json npm run gateway');
+  console.log('example files ready under .data/; start with: FGM_GATEWAY_CONFIG=gateway/config/config.example.json npm run gateway');
 }

@@ -4,7 +4,7 @@
  * EPR's address; Ctrl-C stops everything.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
+import { DEFAULT_WIDGET_FILE } from '../gateway/config/config.ts';
 import { startDemoStack } from './stack.ts';
 
 if (!existsSync(DEFAULT_WIDGET_FILE)) {

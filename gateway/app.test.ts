@@ -12,7 +12,7 @@ import { signJwt } from '../test/helpers/jwt.ts';
 import { createApp } from './app.ts';
 import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
 import { createSessionVerifier } from './auth/verify-session-token.ts';
-import { parseConfig } from './config.ts';
+import { parseConfig } from './config/config.ts';
 import { parseQueryBundle } from './fhir/query-bundle.ts';
 import { buildQueryResponse } from './fhir/response-bundle.ts';
 import type { QueryResponse } from './fhir/types.ts';

@@ -2,7 +2,7 @@
  * @module env
  * The typed per-request variables the gateway's middleware and routes share (`c.get(...)`).
  */
-import type { CdsClientConfig, ClientConfig } from './config.ts';
+import type { CdsClientConfig, ClientConfig } from './config/config.ts';
 import type { Identity } from './auth/identity.ts';
 import type { Cis2User } from './auth/cis2-userinfo.ts';
 import type { AuditEvent } from './audit/audit-event.ts';

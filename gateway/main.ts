@@ -5,8 +5,8 @@
  * `reload`), naming what needs a restart. A configuration problem prints its one-line
  * message and exits 1 — no stack trace.
  */
-import { loadConfig } from './config.ts';
-import { startGateway, type RunningGateway } from './server.ts';
+import { loadConfig } from './config/config.ts';
+import { startGateway, type RunningGateway } from './server/server.ts';
 
 // A closed stdout (the log reader went away) must not take the gateway down with EPIPE.
 process.stdout.on('error', () => {});

@@ -10,7 +10,7 @@ import type { GatewayEnv } from './env.ts';
 import { buildQueryResponse } from './fhir/response-bundle.ts';
 import type { Outcome } from './fhir/types.ts';
 import type { Vocabulary, VocabularyRow } from './fhir/vocabulary.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from './observe/logger.ts';
 import { rowFor, SmspError } from './smsp-error.ts';
 import type { StatusBody } from '@fgm-status/element/rules/status-body';
 

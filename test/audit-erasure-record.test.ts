@@ -18,7 +18,7 @@ import type { ErasurePlan } from '../gateway/audit/erasure-record.ts';
 import { migratePostgres, openPostgresAuditStore, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
 import { openAuditTrail } from '../gateway/audit/trail.ts';
-import type { GatewayConfig } from '../gateway/config.ts';
+import type { GatewayConfig } from '../gateway/config/config.ts';
 import { sqlAs, testDatabase } from './helpers/services.ts';
 
 const KEY = randomBytes(32);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
-import { loadConfig } from '../gateway/config.ts';
+import { loadConfig } from '../gateway/config/config.ts';
 import { GATEWAY_ASID, startTestStack } from './helpers/stack.ts';
 
 describe('FGMISQR009 the FHIR interface\'s erasure period on reload', () => {

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '../gateway/audit/audit-event.ts';
 import { eraseOutcomesPostgres, migratePostgres, MIGRATIONS, openPostgresAuditStore, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openAuditTrail } from '../gateway/audit/trail.ts';
-import type { GatewayConfig } from '../gateway/config.ts';
+import type { GatewayConfig } from '../gateway/config/config.ts';
 import { callEraseFunction } from './helpers/erase-call.ts';
 import { sqlAs, testDatabase, type TestDatabase } from './helpers/services.ts';
 

@@ -10,8 +10,8 @@ import { Registry } from 'prom-client';
 import { after, before, describe, it } from 'node:test';
 import { Hono } from 'hono';
 import { migratePostgres, postgresPool } from '../gateway/audit/postgres-store.ts';
-import { openAuditEngine, type AuditEngine } from '../gateway/engines.ts';
-import type { GatewayConfig } from '../gateway/config.ts';
+import { openAuditEngine, type AuditEngine } from '../gateway/server/engines.ts';
+import type { GatewayConfig } from '../gateway/config/config.ts';
 import { healthz } from '../gateway/routes/healthz.ts';
 import { POSTGRES_URL, sqlAs, testDatabase, type TestDatabase } from './helpers/services.ts';
 

@@ -18,7 +18,7 @@ import type { AuditEvent, AuditSink } from '../gateway/audit/audit-event.ts';
 import { migratePostgres, openPostgresAuditStore, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
 import { openAuditTrail } from '../gateway/audit/trail.ts';
-import { loadConfig } from '../gateway/config.ts';
+import { loadConfig } from '../gateway/config/config.ts';
 import { builtGateway } from './helpers/built-gateway.ts';
 import { testPki } from './helpers/pki.ts';
 import { sqlAs, testDatabase } from './helpers/services.ts';

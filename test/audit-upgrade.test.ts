@@ -15,7 +15,7 @@ import { eraseOutcomesSqlite } from '../gateway/audit/erasure.ts';
 import { migratePostgres, MIGRATIONS, openPostgresAuditStore, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
 import { openAuditTrail } from '../gateway/audit/trail.ts';
-import type { GatewayConfig } from '../gateway/config.ts';
+import type { GatewayConfig } from '../gateway/config/config.ts';
 import { sqlAs, testDatabase } from './helpers/services.ts';
 
 const fixture = (f: string) => new URL(`./fixtures/${f}`, import.meta.url);

@@ -12,7 +12,7 @@ import type { AuditEvent } from '../gateway/audit/audit-event.ts';
 import { migratePostgres, openPostgresAuditStore, postgresPool } from '../gateway/audit/postgres-store.ts';
 import { openSqliteAuditStore } from '../gateway/audit/sqlite-store.ts';
 import { openAuditTrail } from '../gateway/audit/trail.ts';
-import type { GatewayConfig } from '../gateway/config.ts';
+import type { GatewayConfig } from '../gateway/config/config.ts';
 import { testDatabase } from './helpers/services.ts';
 
 const KEY = randomBytes(32);

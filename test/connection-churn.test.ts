@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { boundConnections, sourceOf, type ConnectionLimits, type Shed } from '../gateway/connection-bound.ts';
+import { boundConnections, sourceOf, type ConnectionLimits, type Shed } from '../gateway/server/connection-bound.ts';
 import { startTestStack } from './helpers/stack.ts';
 
 /** A server whose requests carrying `X-Caller` are claimed for that caller and answered at once; `/hold` is never answered. */

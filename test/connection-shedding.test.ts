@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { boundConnections, SHED_LOG_INTERVAL_MS, type ConnectionLimits, type Shed } from '../gateway/connection-bound.ts';
+import { boundConnections, SHED_LOG_INTERVAL_MS, type ConnectionLimits, type Shed } from '../gateway/server/connection-bound.ts';
 import { LOCAL_MIDWIFE, startTestStack } from './helpers/stack.ts';
 
 /** connection-bound.ts on a plain HTTP server: requests carrying `X-Caller` are claimed for it and answered at once. */

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { boundConnections } from '../gateway/connection-bound.ts';
+import { boundConnections } from '../gateway/server/connection-bound.ts';
 import { LOCAL_MIDWIFE, startTestStack } from './helpers/stack.ts';
 
 /** Opens a connection, pipelines `count` GETs of `path` and, once the first answer's byte arrives, stops reading. */

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
+import { DEFAULT_WIDGET_FILE } from '../gateway/config/config.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { runLog } from './helpers/run-log.ts';
 

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'puppeteer-core';
-import { DEFAULT_WIDGET_FILE } from '../gateway/config.ts';
+import { DEFAULT_WIDGET_FILE } from '../gateway/config/config.ts';
 import { startDemoStack, type DemoStack } from '../demo/stack.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { keptLogger } from './helpers/run-log.ts';

@@ -1,6 +1,6 @@
 /**
  * @module test/gateway-config-example
- * The configuration an operator starts from: `gateway/config.example.json` starts a gateway as
+ * The configuration an operator starts from: `gateway/config/config.example.json` starts a gateway as
  * shipped once `npm run example:setup` has made its files; it validates against the JSON Schema
  * generated from the zod schema (checked by ajv, an independent JSON Schema validator), and that
  * schema is committed up to date and ships with the build. Every gateway config example in the
@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { configJsonSchema } from '../gateway/config-schema.ts';
-import { loadConfig } from '../gateway/config.ts';
-import { startGateway } from '../gateway/server.ts';
+import { configJsonSchema } from '../gateway/config/config-schema.ts';
+import { loadConfig } from '../gateway/config/config.ts';
+import { startGateway } from '../gateway/server/server.ts';
 import { setUpExample } from '../demo/example-setup.ts';
 
 const read = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-const example = () => read('gateway/config.example.json');
+const example = () => read('gateway/config/config.example.json');
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 addFormats.default(ajv);
 const validate = ajv.compile(read('gateway/config.schema.json'));
@@ -74,14 +74,14 @@ describe('the config JSON Schema', () => {
   });
 });
 
-describe('gateway/config.example.json starts as shipped', () => {
+describe('gateway/config/config.example.json starts as shipped', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fgm-example-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('after "npm run example:setup", a gateway starts from it and serves HTTPS with the example TLS files', { timeout: 60_000 }, async () => {
     // The same layout as the repository: the example in gateway/, its files in .data/ beside it.
     mkdirSync(join(dir, 'gateway'));
-    copyFileSync('gateway/config.example.json', join(dir, 'gateway', 'config.example.json'));
+    copyFileSync('gateway/config/config.example.json', join(dir, 'gateway', 'config.example.json'));
     copyFileSync('gateway/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
     await setUpExample(join(dir, '.data'));
     const config = loadConfig(join(dir, 'gateway', 'config.example.json'));
@@ -151,7 +151,7 @@ describe('the config examples in the docs (issue 24)', () => {
     assert.ok(where.includes(join('docs', 'operating.md')) && where.includes(join('docs', 'cds-hooks.md')), where.join(', '));
   });
 
-  it('every one validates against gateway/config.schema.json (ajv), laid over gateway/config.example.json', () => {
+  it('every one validates against gateway/config/config.schema.json (ajv), laid over gateway/config/config.example.json', () => {
     for (const { file, line, value } of examples) assert.equal(validate(overExample(example(), value)), true, `${file}:${line}: ${ajv.errorsText(validate.errors)}`);
   });
 

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { identityFromCis2, identityFromClaims } from '../gateway/auth/identity.ts';
 import { Cis2Refused, parseUserInfo } from '../gateway/auth/cis2-userinfo.ts';
-import type { ClientConfig } from '../gateway/config.ts';
+import type { ClientConfig } from '../gateway/config/config.ts';
 import { validateMessage } from '../gateway/fhir/profile-validator.ts';
 import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
 import { loadVocabulary } from '../gateway/fhir/vocabulary.ts';

@@ -4,7 +4,7 @@
 // timestamp, whatever maxAnswerAge says; and nothing of an answer is stored in the browser.
 import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
-import '../widget/define.ts';
+import './define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import { answerWith, clockAt, double, frame, isEmpty, mount, realClock, stopAsking, text, usualAnswers } from '../test/widget-double/harness.ts';
 

@@ -3,7 +3,7 @@
 // off mid-way, pre-rendered shadow markup, events fired before the DOM shows them, a urid that
 // cannot be sent.
 import { expect } from '@open-wc/testing';
-import '../widget/define.ts';
+import './define.ts';
 import type { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusChangeDetail } from './fgm-status.ts';
 import { answerWith, clockAt, double, frame, mount, realClock, text } from '../test/widget-double/harness.ts';

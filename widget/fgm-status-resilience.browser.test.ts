@@ -4,7 +4,7 @@
 // same patient written otherwise, a narrow screen, a heading level removed.
 import { expect, fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import '../widget/define.ts';
+import './define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusErrorDetail } from './fgm-status.ts';
 import { answerWith, clockAt, double, frame, isEmpty, mount, realClock, text, usualAnswers } from '../test/widget-double/harness.ts';

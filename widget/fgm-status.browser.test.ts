@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import { expect, fixture, html } from '@open-wc/testing';
 import { setViewport } from '@web/test-runner-commands';
-import '../widget/define.ts';
+import './define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusChangeDetail, FgmStatusErrorDetail } from './fgm-status.ts';
 import { ukToday } from './format.ts';

@@ -56,8 +56,8 @@ try {
   const { origin, dataDir } = args();
   // The gateway and simulator modules load only once the arguments are good: a mistake is answered at once.
   const [{ DEFAULT_WIDGET_FILE, loadConfig }, { startGateway }, { loadDemoIdp }, { ensureDevPki }, { startSpineSimulator }, { portInUse }, dev] = await Promise.all([
-    import('../../gateway/config.ts'),
-    import('../../gateway/server.ts'),
+    import('../../gateway/config/config.ts'),
+    import('../../gateway/server/server.ts'),
     import('../epr/idp.ts'),
     import('../pki.ts'),
     import('../spine/server.ts'),

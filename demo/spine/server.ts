@@ -22,7 +22,7 @@ import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { errorAnswer, HARMLESS_VARIANTS, HIDING_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow, type HidingVariant } from './answers.ts';
 import type { Fault } from './faults.ts';
-import { createTeardown } from '../../gateway/teardown.ts';
+import { createTeardown } from '../../gateway/server/teardown.ts';
 import { loadPatients, type Patient } from './patients.ts';
 import { readRequest, type SimRequest } from './read-request.ts';
 

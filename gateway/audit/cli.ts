@@ -16,8 +16,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.ts';
-import { readKeyMaterial } from '../key-material.ts';
+import { loadConfig } from '../config/config.ts';
+import { readKeyMaterial } from '../server/key-material.ts';
 import { isIsoDate, ukToday } from '@fgm-status/element/rules/age';
 import { generateAnchorKeys, signAnchor, writeAnchor } from './anchor.ts';
 import type { AuditRow } from './chain.ts';

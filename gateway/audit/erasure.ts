@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { ukToday } from '@fgm-status/element/rules/age';
 import { ERASABLE_COLUMNS, type AuditRow } from './chain.ts';
 import type { ErasurePlan, ErasureRun } from './erasure-record.ts';

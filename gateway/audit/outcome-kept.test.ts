@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { sqlAs, testDatabase } from '../../test/helpers/services.ts';
 import { generateAnchorKeys } from './anchor.ts';
 import type { AuditEvent } from './audit-event.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { sqlAs, testDatabase, type TestDatabase } from '../../test/helpers/services.ts';
 import type { AuditEvent } from './audit-event.ts';
 import { createHmac } from 'node:crypto';

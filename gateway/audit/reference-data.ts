@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { DEFAULT_VOCABULARY_FILE } from '../fhir/vocabulary.ts';
-import type { KeyMaterial } from '../key-material.ts';
+import type { KeyMaterial } from '../server/key-material.ts';
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { sqlAs, testDatabase } from '../../test/helpers/services.ts';
 import { generateAnchorKeys } from './anchor.ts';
 import type { AuditEvent } from './audit-event.ts';

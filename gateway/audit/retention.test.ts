@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { generateAnchorKeys } from './anchor.ts';
 import type { AuditEvent } from './audit-event.ts';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { readRetention, readRetentions, retentionPayload, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
 import { eraseOutcomesInArchives } from './erasure.ts';
 import { retainSqlite } from './retention.ts';

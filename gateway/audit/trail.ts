@@ -6,7 +6,7 @@
  * (SQLite by default, PostgreSQL with `audit.postgresUrl`), so it never interferes with the writer.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { GatewayConfig } from '../config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 import { ukToday } from '@fgm-status/element/rules/age';
 import { readAnchors } from './anchor.ts';
 import { canonicalText } from './canonical.ts';

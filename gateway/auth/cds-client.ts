@@ -12,8 +12,8 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { ConfigError, type CdsClientConfig } from '../config.ts';
-import { verificationKey } from '../key-material.ts';
+import { ConfigError, type CdsClientConfig } from '../config/config.ts';
+import { verificationKey } from '../server/key-material.ts';
 
 /** Seconds of clock difference tolerated between the EPR and the gateway. */
 const CLOCK_SKEW_SECONDS = 30;

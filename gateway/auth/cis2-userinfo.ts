@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { announcingRefetch } from './key-set-refetch.ts';
-import type { Cis2Config } from '../config.ts';
+import type { Cis2Config } from '../config/config.ts';
 
 /** One of the user's role profiles, as the national RBAC directory gave it. */
 export interface Cis2Role {

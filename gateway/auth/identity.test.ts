@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import { SmspError } from '../smsp-error.ts';
 import { Cis2Refused, parseUserInfo } from './cis2-userinfo.ts';
 import { identityFromCis2, identityFromClaims } from './identity.ts';

@@ -6,7 +6,7 @@
  * the organisation's ODS code (SMSP-FGMRI-006/008).
  */
 import type { JWTPayload } from 'jose';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import { MAX_IDENTIFIER_LENGTH, overLong } from '../audit/audited-identifier.ts';
 import type { Author } from '../fhir/types.ts';
 import { xmlText } from '../fhir/xml.ts';

@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TOKEN_CACHE_MAX_BYTES, TOKEN_CACHE_MAX_SECONDS, TokenRejected } from './verify-session-token.ts';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -18,7 +18,7 @@
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import { announcingRefetch } from './key-set-refetch.ts';
 
 export type { JWTPayload } from 'jose';

@@ -18,7 +18,7 @@
 import { createHmac } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { GatewayEnv } from '../env.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observe/logger.ts';
 
 /** The paths whose answers say whether a child has an indicator. */
 const PATIENT_QUERIES = new Set(['/api/fgm-status', '/fhir/fgm/query', '/cds-services/fgm-is']);

@@ -12,7 +12,7 @@ import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
 import { eraseAfterDays } from '../audit/erasure-date.ts';
 import { ukToday } from '@fgm-status/element/rules/age';
 import type { GatewayEnv } from '../env.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observe/logger.ts';
 
 export interface AuditOptions {
   sink: AuditSink;

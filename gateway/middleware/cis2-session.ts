@@ -8,7 +8,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { Cis2Refused, createCis2UserInfo, type Cis2User, type Cis2UserInfo } from '../auth/cis2-userinfo.ts';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import type { GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
 

@@ -19,7 +19,7 @@ import type { JWTPayload } from 'jose';
 import { refusedValue } from '../audit/audited-identifier.ts';
 import { identityFromCis2, identityFromClaims, UnusableClaim, type Identity } from '../auth/identity.ts';
 import { TokenRejected, type SessionVerifier } from '../auth/verify-session-token.ts';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { SmspError } from '../smsp-error.ts';
 import { nameUser } from './caller-bound.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { CdsTokenRejected } from '../auth/cds-client.ts';
-import type { CdsClientConfig } from '../config.ts';
+import type { CdsClientConfig } from '../config/config.ts';
 import { json, spineDouble, unitApp } from '../../test/helpers/hono-unit.ts';
 import { cdsAuth, fgmIsService } from './cds-hooks.ts';
 

@@ -19,7 +19,7 @@ import { isUnder18, ukToday } from '@fgm-status/element/rules/age';
 import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
 import { formatDate, formatDateTime } from '@fgm-status/element/format';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
-import { ConfigError, type GatewayConfig } from '../config.ts';
+import { ConfigError, type GatewayConfig } from '../config/config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { MAX_IDENTIFIER_LENGTH, overLong, refusedValue } from '../audit/audited-identifier.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';

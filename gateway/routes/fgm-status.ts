@@ -8,7 +8,7 @@
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { isIsoDate, isUnder18, ukToday } from '@fgm-status/element/rules/age';
-import type { ClientConfig } from '../config.ts';
+import type { ClientConfig } from '../config/config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';

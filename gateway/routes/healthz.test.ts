@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { unitApp } from '../../test/helpers/hono-unit.ts';
-import type { EngineHealth } from '../engines.ts';
+import type { EngineHealth } from '../server/engines.ts';
 import type { BreakerState } from '../spine/circuit-breaker.ts';
 import { healthz } from './healthz.ts';
 

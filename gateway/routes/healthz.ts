@@ -11,7 +11,7 @@
  * `spineBudget: "local-fallback"`: the gateway still serves, on its own share.
  */
 import type { Handler } from 'hono';
-import type { EngineHealth } from '../engines.ts';
+import type { EngineHealth } from '../server/engines.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { BreakerState } from '../spine/circuit-breaker.ts';
 

@@ -14,7 +14,7 @@ import { validateMessage } from '../fhir/profile-validator.ts';
 import { buildQueryBundle } from '../fhir/query-bundle.ts';
 import type { Author, Organization } from '../fhir/types.ts';
 import { SPINE_ANSWER_CODES, type Vocabulary } from '../fhir/vocabulary.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../observe/logger.ts';
 import { checkAnswer, DEFAULT_SKEW } from './answer-safety.ts';
 import type { ProtectedSpine } from './protected-spine.ts';
 import type { Priority } from './rate-limiter.ts';

@@ -8,7 +8,7 @@
 import { Agent, request } from 'node:https';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { parseXml, type XmlElement } from '../fhir/xml.ts';
-import type { TlsMaterial } from '../key-material.ts';
+import type { TlsMaterial } from '../server/key-material.ts';
 
 export const SOAP_ACTION = 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0';
 

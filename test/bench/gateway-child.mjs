@@ -1,8 +1,8 @@
 // The gateway as the benchmark runs it: the BUILT gateway (dist/gateway, as `npm run gateway` runs
 // it), plus BENCH_AUDIT=off to swap the SQLite audit store for a no-op sink (for the audit on/off
 // comparison only).
-import { loadConfig } from '../../dist/gateway/config.js';
-import { startGateway } from '../../dist/gateway/server.js';
+import { loadConfig } from '../../dist/gateway/config/config.js';
+import { startGateway } from '../../dist/gateway/server/server.js';
 
 const gateway = await startGateway(loadConfig(), {
   ...(process.env.BENCH_AUDIT === 'off' ? { audit: { record: async () => {} } } : {}),

@@ -6,10 +6,10 @@
  * are written out in each test from the spec's table, never read from the vocabulary.
  */
 import { Hono } from 'hono';
-import type { ClientConfig } from '../../gateway/config.ts';
+import type { ClientConfig } from '../../gateway/config/config.ts';
 import type { GatewayEnv } from '../../gateway/env.ts';
 import { loadVocabulary } from '../../gateway/fhir/vocabulary.ts';
-import type { LogFields, Logger } from '../../gateway/logger.ts';
+import type { LogFields, Logger } from '../../gateway/observe/logger.ts';
 import { errorHandler, type ReplyDeps } from '../../gateway/reply.ts';
 
 export const vocabulary = loadVocabulary();

@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError, type GatewayConfig } from './config.ts';
+import { ConfigError, type GatewayConfig } from '../config/config.ts';
 
 export interface TlsMaterial {
   cert: string;

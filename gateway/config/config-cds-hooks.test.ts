@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from './config.ts';
-import { loadCdsHooks } from './routes/cds-hooks.ts';
+import { loadCdsHooks } from '../routes/cds-hooks.ts';
 
 function raw(cds: Record<string, unknown> = {}): Record<string, any> {
   return {

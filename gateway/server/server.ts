@@ -11,34 +11,34 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
-import { apiSecureHeaders, createApp } from './app.ts';
-import type { AuditEvent, AuditSink } from './audit/audit-event.ts';
-import { boundUnauthenticated } from './audit/unauthenticated-bound.ts';
-import { openAuditTrail, type AuditTrail } from './audit/trail.ts';
-import { describeVerify, type VerifyResult } from './audit/verify.ts';
-import { anchorPublicKey, eraseDueOutcomes, type ErasureRun } from './audit/erasure.ts';
-import { atEveryUkHour } from './audit/uk-day.ts';
+import { apiSecureHeaders, createApp } from '../app.ts';
+import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
+import { boundUnauthenticated } from '../audit/unauthenticated-bound.ts';
+import { openAuditTrail, type AuditTrail } from '../audit/trail.ts';
+import { describeVerify, type VerifyResult } from '../audit/verify.ts';
+import { anchorPublicKey, eraseDueOutcomes, type ErasureRun } from '../audit/erasure.ts';
+import { atEveryUkHour } from '../audit/uk-day.ts';
 import { createHash, randomUUID } from 'node:crypto';
-import { createSessionVerifier } from './auth/verify-session-token.ts';
-import { compileProfiles } from './fhir/profile-validator.ts';
-import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from './config.ts';
-import { loadVocabulary, type Vocabulary } from './fhir/vocabulary.ts';
-import { referenceData } from './audit/reference-data.ts';
+import { createSessionVerifier } from '../auth/verify-session-token.ts';
+import { compileProfiles } from '../fhir/profile-validator.ts';
+import { ConfigError, DEFAULT_WIDGET_FILE, spineClients, type GatewayConfig } from '../config/config.ts';
+import { loadVocabulary, type Vocabulary } from '../fhir/vocabulary.ts';
+import { referenceData } from '../audit/reference-data.ts';
 import { readKeyMaterial } from './key-material.ts';
-import { logUserKeySecret } from './middleware/access-log.ts';
-import { jsonLineLogger, type Logger } from './logger.ts';
-import type { PeerCertificate } from './middleware/client-auth.ts';
-import { createHttpsSpineClient, type SpineClient } from './spine/client.ts';
-import { createGatewayMetrics } from './observe/gateway-metrics.ts';
+import { logUserKeySecret } from '../middleware/access-log.ts';
+import { jsonLineLogger, type Logger } from '../observe/logger.ts';
+import type { PeerCertificate } from '../middleware/client-auth.ts';
+import { createHttpsSpineClient, type SpineClient } from '../spine/client.ts';
+import { createGatewayMetrics } from '../observe/gateway-metrics.ts';
 import { openAuditEngine, openSpineBudget, withoutPassword, type AuditEngine } from './engines.ts';
-import { createMetricsServer } from './observe/metrics-server.ts';
+import { createMetricsServer } from '../observe/metrics-server.ts';
 import { restartNeeded } from './config-reload.ts';
 import { createTeardown, startOrClose, type Teardown } from './teardown.ts';
 import { boundConnections } from './connection-bound.ts';
-import { inFlightCounts } from './middleware/caller-bound.ts';
+import { inFlightCounts } from '../middleware/caller-bound.ts';
 import type { StatusBody } from '@fgm-status/element/rules/status-body';
-import { clientShares } from './spine/client-shares.ts';
-import { createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import { clientShares } from '../spine/client-shares.ts';
+import { createRateLimiter, type RateLimiter } from '../spine/rate-limiter.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout. A request without a Host
@@ -131,7 +131,7 @@ function vocabularyFor(config: GatewayConfig): Vocabulary {
 type KeyMaterial = ReturnType<typeof readKeyMaterial>;
 type Metrics = ReturnType<typeof createGatewayMetrics>;
 type AuditStore = AuditEngine['store'];
-type CdsHooks = Awaited<ReturnType<typeof import('./routes/cds-hooks.ts').loadCdsHooks>>;
+type CdsHooks = Awaited<ReturnType<typeof import('../routes/cds-hooks.ts').loadCdsHooks>>;
 
 interface OpenedAudit {
   /** The real store; absent when the caller passed its own sink (`deps.audit`). */
@@ -189,7 +189,7 @@ async function openSpine(config: GatewayConfig, material: KeyMaterial, deps: Gat
 /** Step: the CDS Hooks routes, loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist. */
 async function openCdsHooks(config: GatewayConfig, deps: GatewayDeps, teardown: Teardown): Promise<CdsHooks | undefined> {
   if (!config.cdsHooks) return undefined;
-  const cdsHooks = await (await import('./routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {});
+  const cdsHooks = await (await import('../routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {});
   teardown.add('cds hooks', () => cdsHooks.close());
   return cdsHooks;
 }

@@ -9,8 +9,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DEFAULT_SKEW } from './spine/answer-safety.ts';
-import { clientShares } from './spine/client-shares.ts';
+import { DEFAULT_SKEW } from '../spine/answer-safety.ts';
+import { clientShares } from '../spine/client-shares.ts';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
 export class ConfigError extends Error {
@@ -307,7 +307,7 @@ export function spineClients(c: { clients: readonly { id: string; spineShare?: n
  * The widget build output, used when `widgetFile` is not set: `dist/widget/` beside the built
  * gateway in `dist/gateway/`, or under the project root when run from source.
  */
-export const DEFAULT_WIDGET_FILE = fileURLToPath(new URL(`../${import.meta.url.endsWith('.ts') ? 'dist/' : ''}widget/fgm-status.js`, import.meta.url));
+export const DEFAULT_WIDGET_FILE = fileURLToPath(new URL(`../../${import.meta.url.endsWith('.ts') ? 'dist/' : ''}widget/fgm-status.js`, import.meta.url));
 
 type Issue = z.core.$ZodIssue;
 

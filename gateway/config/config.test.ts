@@ -38,7 +38,7 @@ describe('gateway config', () => {
     assert.equal(c.listen.maxBodyBytes, 65_536);
     assert.deepEqual(c.clients[0]!.origins, ['http://127.0.0.1:5173']);
   });
-  it('gateway/config.example.json is a valid config', () => {
+  it('gateway/config/config.example.json is a valid config', () => {
     const example = JSON.parse(readFileSync(new URL('./config.example.json', import.meta.url), 'utf8'));
     assert.equal(parseConfig(example, '/srv').smsp.asid, '200000000111');
   });

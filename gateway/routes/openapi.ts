@@ -9,9 +9,9 @@
 import { z } from 'zod';
 import widgetPackage from '@fgm-status/element/package.json' with { type: 'json' };
 import type { StatusBody } from '@fgm-status/element/rules/status-body';
-import { SearchSchema } from './routes/admin-audit.ts';
-import { BodySchema } from './routes/fgm-status.ts';
-import { VERSIONED_WIDGET_PATH } from './routes/widget-module.ts';
+import { SearchSchema } from './admin-audit.ts';
+import { BodySchema } from './fgm-status.ts';
+import { VERSIONED_WIDGET_PATH } from './widget-module.ts';
 
 const schema = (s: z.ZodType) => {
   const { $schema: _dialect, ...rest } = z.toJSONSchema(s, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' });

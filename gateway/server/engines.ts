@@ -6,13 +6,13 @@
  * imported only when configured, so the default gateway loads neither driver.
  * Each reports its state for /healthz, for the `fgm_gateway_dependency_up` metric and in the log.
  */
-import type { AuditSink, OutcomeEraser } from './audit/audit-event.ts';
-import { openSqliteAuditStore } from './audit/sqlite-store.ts';
-import { spineClients, type GatewayConfig } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { AuditSink, OutcomeEraser } from '../audit/audit-event.ts';
+import { openSqliteAuditStore } from '../audit/sqlite-store.ts';
+import { spineClients, type GatewayConfig } from '../config/config.ts';
+import type { Logger } from '../observe/logger.ts';
 import { Gauge, type Registry } from 'prom-client';
-import { clientShares } from './spine/client-shares.ts';
-import { budgetUserKeySecret, createRateLimiter, type RateLimiter } from './spine/rate-limiter.ts';
+import { clientShares } from '../spine/client-shares.ts';
+import { budgetUserKeySecret, createRateLimiter, type RateLimiter } from '../spine/rate-limiter.ts';
 
 /** What /healthz shows about the engines: no record content, no credentials. */
 export interface EngineHealth {
@@ -52,7 +52,7 @@ export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { 
     const file = config.audit.sqliteFile!;
     return { store: await openSqliteAuditStore(file, hmacKey), health: () => ({ ok: true }), where: file };
   }
-  const { openPostgresAuditStore } = await import('./audit/postgres-store.ts');
+  const { openPostgresAuditStore } = await import('../audit/postgres-store.ts');
   const gauge = dependencyGauge(registry);
   gauge.set({ dependency: 'audit-store' }, 1);
   const store = await openPostgresAuditStore(config.audit.postgresUrl, hmacKey, {
@@ -72,7 +72,7 @@ export async function openSpineBudget(config: GatewayConfig, hmacKey: Buffer, { 
   if (!redisUrl) {
     return { limiter: createRateLimiter({ perSecond, burst, shares, userShare }), health: () => ({ mode: 'in-process' }), close: async () => {} };
   }
-  const { createSharedRateLimiter } = await import('./spine/redis-rate-limiter.ts');
+  const { createSharedRateLimiter } = await import('../spine/redis-rate-limiter.ts');
   const gauge = dependencyGauge(registry);
   gauge.set({ dependency: 'spine-budget' }, 0);
   const limiter = await createSharedRateLimiter({

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { testPki } from '../test/helpers/pki.ts';
-import { parseConfig } from './config.ts';
-import { createCdsVerifier, memoryJtiStore } from './auth/cds-client.ts';
+import { testPki } from '../../test/helpers/pki.ts';
+import { parseConfig } from '../config/config.ts';
+import { createCdsVerifier, memoryJtiStore } from '../auth/cds-client.ts';
 import { readKeyMaterial } from './key-material.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fgm-keys-'));

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { z } from 'zod';
-import { GatewayConfigSchema, parseConfig, type GatewayConfig } from './config.ts';
+import { GatewayConfigSchema, parseConfig, type GatewayConfig } from '../config/config.ts';
 import { applies, KEY_APPLIES, restartNeeded } from './config-reload.ts';
 
 type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType; options?: z.ZodType[] };
@@ -70,7 +70,7 @@ describe('SIGHUP: every config key applies on reload or is named under "restart 
   it('every key of the schema is in the one table, and the table names no key the schema lacks', () => {
     const keys = schemaKeys(GatewayConfigSchema);
     assert.ok(keys.length > 50, `walked ${keys.length} keys`);
-    assert.deepEqual(keys.filter((k) => !(k in KEY_APPLIES)), [], 'keys with no row in KEY_APPLIES (gateway/config-reload.ts): say whether a reload applies them');
+    assert.deepEqual(keys.filter((k) => !(k in KEY_APPLIES)), [], 'keys with no row in KEY_APPLIES (gateway/server/config-reload.ts): say whether a reload applies them');
     assert.deepEqual(Object.keys(KEY_APPLIES).filter((k) => !keys.includes(k)), [], 'rows for keys the schema does not have');
   });
 

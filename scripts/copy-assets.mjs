@@ -5,7 +5,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 
 for (const path of ['fhir/vocabulary.json', 'fhir/profiles', 'routes/admin-page']) {
-  cpSync(new URL(`./${path}`, import.meta.url), new URL(`../dist/gateway/${path}`, import.meta.url), { recursive: true });
+  cpSync(new URL(`../gateway/${path}`, import.meta.url), new URL(`../dist/gateway/${path}`, import.meta.url), { recursive: true });
 }
 // The element's own package.json, its exports of the shared TypeScript modules pointed at the
 // compiled ones (widget/tsconfig.shared.json): the gateway imports both by package name, so this
@@ -17,5 +17,5 @@ const shared = Object.fromEntries(
 const built = { name: element.name, version: element.version, type: element.type, exports: { ...shared, './package.json': './package.json' } };
 writeFileSync(new URL('../dist/node_modules/@fgm-status/element/package.json', import.meta.url), `${JSON.stringify(built, null, 2)}\n`);
 
-const { configJsonSchema } = await import('../dist/gateway/config-schema.js');
+const { configJsonSchema } = await import('../dist/gateway/config/config-schema.js');
 writeFileSync(new URL('../dist/gateway/config.schema.json', import.meta.url), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);

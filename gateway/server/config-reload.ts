@@ -3,10 +3,10 @@
  * What a SIGHUP can change, key by key: the one table (KEY_APPLIES) naming, for every key of the
  * config schema, whether it applies on a reload or only after a restart. A reload names each
  * restart-only key that changed under "restart to apply", so an operator is never told a change
- * took effect when it did not. gateway/config-reload.test.ts walks the zod schema: a key added to
+ * took effect when it did not. gateway/server/config-reload.test.ts walks the zod schema: a key added to
  * the schema without a row here fails it. `[]` in a key stands for every element of an array.
  */
-import type { GatewayConfig } from './config.ts';
+import type { GatewayConfig } from '../config/config.ts';
 
 /** `reload`: from the next request after SIGHUP; `restart`: keeps its running value until a restart. */
 export type Applies = 'reload' | 'restart';
