@@ -55,10 +55,19 @@ export type Verdict =
   | { usable: true; spineMessageId: string | null; timestamp: string; outcome: SafeOutcome; deviations: CoreDeviation[] }
   | { usable: false; spineMessageId: string | null; reason: string };
 
-/** The only FHIR child `name` of `el`: absent or repeated is undefined, never a guess between two. */
+/**
+ * Thrown where the core reads one element and finds several: which one Spine meant would be a
+ * guess, and reading none would skip a check (another child's number, Spine's code), so the answer
+ * is refused (checkAnswer catches it).
+ */
+class Repeated extends Error {}
+const REPEATED = 'an element the core reads as one appears more than once';
+
+/** The only FHIR child `name` of `el`, undefined when absent; repeated throws Repeated, never read as absent. */
 const single = (el: XmlElement | undefined, name: string): XmlElement | undefined => {
   const found = el ? all(el, name) : [];
-  return found.length === 1 ? found[0] : undefined;
+  if (found.length > 1) throw new Repeated();
+  return found[0];
 };
 
 /** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
@@ -248,6 +257,17 @@ const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => 
  * @example checkAnswer(tree, { messageId, nhsNumber, smspAsid, spineAsid, httpStatus: 200, now: new Date(), maxAheadMs: 300_000, maxBehindMs: 86_400_000, isKnownCode }).usable
  */
 export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdict {
+  let spineMessageId: string | null = null;
+  try {
+    return judge(root, expect, (id) => (spineMessageId = id));
+  } catch (e) {
+    if (!(e instanceof Repeated)) throw e;
+    return { usable: false, spineMessageId, reason: REPEATED };
+  }
+}
+
+/** checkAnswer's reading; `seen` learns Spine's message id as soon as it is read, for a refusal thrown later. */
+function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageId: string | null) => void): Verdict {
   const deviations: CoreDeviation[] = [];
   const note = (d: CoreDeviation) => {
     if (!deviations.some((x) => x.path === d.path && x.message === d.message)) deviations.push(d);
@@ -263,6 +283,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
+  seen(spineMessageId);
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
   // An indicator (or an error) the core does not read must never leave "no record" as the answer.
   if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
