@@ -76,6 +76,31 @@ describe('safety core: an indicator Spine sent is never hidden behind "no record
   });
 });
 
+describe('safety core: a FHIR resource inside a foreign or XHTML element is still one Spine sent', () => {
+  const XHTML = 'http://www.w3.org/1999/xhtml';
+  const FHIR = 'http://hl7.org/fhir';
+  /** A narrative whose XHTML div holds `inner`, for the resource named `host`. */
+  const narrative = (xml: string, host: string, inner: string) =>
+    xml.replace(new RegExp(`(<${host}><id value="[^"]*"/>(<meta>.*?</meta>)?)`), `$1<text><status value="generated"/><div xmlns="${XHTML}">${inner}</div></text>`);
+  const fhirFlag = FLAG.replace('<Flag>', `<Flag xmlns="${FHIR}">`);
+  test('SMSP-VAL-004 SMSP-FGMRI-001 NO_RECORD_FOUND carrying our child\'s FGM Flag inside a foreign wrapper or an XHTML narrative is refused', () => {
+    assert.equal(reason(narrative(NONE, 'OperationOutcome', `<p>${fhirFlag}</p>`), { httpStatus: 404 }), UNREAD, "in the outcome's narrative");
+    assert.equal(reason(NONE.replace('<issue>', `<x:wrap xmlns:x="urn:x">${FLAG}</x:wrap><issue>`), { httpStatus: 404 }), UNREAD, 'in a foreign element of the outcome (no namespace: the answer\'s own)');
+    assert.equal(reason(NONE.replace('</Bundle>', `<x:wrap xmlns:x="urn:x"><entry><resource>${fhirFlag}</resource></entry></x:wrap></Bundle>`), { httpStatus: 404 }), UNREAD, 'an entry wrapped under the Bundle');
+    assert.equal(reason(withEntry(NONE, `<resource><x:wrap xmlns:x="urn:x">${FLAG}</x:wrap><Basic/></resource>`), { httpStatus: 404 }), UNREAD, 'wrapped beside the one resource of an entry');
+    assert.equal(reason(narrative(FOUND, 'Flag', `<div><x:wrap xmlns:x="urn:x">${outcome('error', coding('NO_RECORD_FOUND')).replace('<OperationOutcome>', `<OperationOutcome xmlns="${FHIR}">`)}</x:wrap></div>`)), UNREAD, "an error in the indicator's narrative");
+    assert.equal(reason(narrative(FOUND, 'Patient', HEADER.replace('<MessageHeader>', `<MessageHeader xmlns="${FHIR}">`))), UNREAD, "a second MessageHeader in the Patient's narrative");
+  });
+  test('SMSP-VAL-004 a narrative of XHTML only, even with elements named like resources, is read past: the indicator and no record are kept', () => {
+    const plain = '<p>FGM risk indicator</p><Flag>not FHIR</Flag><OperationOutcome/>';
+    const v = verdict(narrative(FOUND, 'Flag', plain));
+    assert.deepEqual(v.usable && v.outcome, { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' }, v.usable ? '' : v.reason);
+    const none = verdict(narrative(NONE, 'OperationOutcome', plain), { httpStatus: 404 });
+    assert.deepEqual(none.usable && none.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' }, none.usable ? '' : none.reason);
+    assert.equal(reason(NONE.replace('<issue>', '<x:wrap xmlns:x="urn:x"><y:Flag xmlns:y="urn:y"/></x:wrap><issue>'), { httpStatus: 404 }), 'usable', 'a Flag of another namespace is no FHIR Flag');
+  });
+});
+
 describe('safety core: an indicator is never read past an outcome it does not read', () => {
   test('SMSP-VAL-004 an indicator beside an entry holding NO_RECORD_FOUND, or a second MessageHeader, and a Basic is refused', () => {
     assert.equal(reason(withEntry(FOUND, `<resource>${outcome('error', coding('NO_RECORD_FOUND'))}<Basic/></resource>`)), ENTRY);

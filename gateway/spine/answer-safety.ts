@@ -20,6 +20,8 @@
  * what the profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
  * element order) is the deviation report's business, never a reason to hide an indicator
  * (SMSP-VAL-004). Reasons are fixed phrases: safe to log, never a value from the answer.
+ * "Anywhere else" takes in a foreign or XHTML element (a wrapper, a narrative) holding one; and an
+ * element the core reads as one, written twice, is refused too: never a guess, never read as absent.
  */
 import { ukToday } from '../../widget/rules/age.ts';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
@@ -79,9 +81,13 @@ const resourcesIn = (entry: XmlElement): XmlElement[] => all(entry, 'resource').
 /** What says what the answer is: read only as an entry's one resource. */
 const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
 
-/** True when one of OUTCOME_RESOURCES sits under `el` other than as one of the entries' resources (`read`): contained, nested, beside a resource. */
+/**
+ * True when a FHIR one of OUTCOME_RESOURCES sits under `el` other than as one of the entries'
+ * resources (`read`): contained, nested, beside a resource, or inside an element of any other
+ * namespace (a wrapper, a narrative's XHTML) — a Flag wrapped is still a Flag Spine sent.
+ */
 const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
-  el.children.some((c) => isFhir(c) && ((OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read)));
+  el.children.some((c) => (isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read));
 
 /** A transformation the core made to read the answer: a profile path and a fixed phrase, never a value. */
 export interface CoreDeviation {
