@@ -230,6 +230,20 @@ export const UNSAFE_VARIANTS = {
   /** A second NHS number, of another child, under the NHS number's OID. */
   'other-patient-oid': (xml: string, asked: string) =>
     put(xml, '</identifier></Patient>', `</identifier><identifier><system value="${NHS_NUMBER_OID}"/><value value="${other(asked)}"/></identifier></Patient>`),
+  /** Beside the indicator, a Patient entry named by the NHS number asked about and by another child's, whose system is written twice. */
+  'other-patient-system-twice': (xml: string, asked: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><Patient><id value="${randomUUID()}"/>${[asked, other(asked)].map((n, i) => `<identifier>${'<system value="http://fhir.nhs.net/Id/nhs-number"/>'.repeat(i + 1)}<value value="${n}"/></identifier>`).join('')}</Patient></resource></entry></Bundle>`,
+    ),
+  /** note-with-spine-code, its coding's code written twice. */
+  'note-code-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace('<code value="NO_RECORD_FOUND"/>', '<code value="NO_RECORD_FOUND"/>'.repeat(2))}</resource></entry></Bundle>`),
+  /** note-with-spine-code, the issue's details written twice. */
+  'note-details-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace(/<details>.*<\/details>/, (d) => d + d)}</resource></entry></Bundle>`),
+  /** ended-period, its end written twice. */
+  'ended-period-twice': (xml: string) =>
+    xml.replace(/<period><start value="([^"]*)"\/>/, (_m, start: string) => `<period><start value="${start}"/>${`<end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`.repeat(2)}`),
 } as const;
 
 /**
@@ -243,6 +257,11 @@ export const HIDING_VARIANTS = {
   'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
   'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) => put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** The Flag in the OperationOutcome's narrative, inside its XHTML div. */
+  'no-record-narrative-flag': (noRecord: string, indicator: string) =>
+    put(noRecord, '<issue>', `<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>No record</p>${flagOf(indicator).replace('<Flag>', '<Flag xmlns="http://hl7.org/fhir">')}</div></text><issue>`),
+  /** One more entry holding the Flag, wrapped in an element of another namespace under the Bundle. */
+  'no-record-wrapped-flag': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`),
   /** The FGM risk code on a Basic entry rather than a Flag. */
   'no-record-risk-basic': (noRecord: string) =>
     put(noRecord, '</Bundle>', `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`),
