@@ -69,6 +69,7 @@ const AMBIGUOUS = [
   { kind: 'no-record-narrative-flag', spine: 404, reason: UNREAD },
   { kind: 'no-record-wrapped-flag', spine: 404, reason: UNREAD },
   { kind: 'other-patient-system-twice', spine: 200, reason: REPEATED },
+  { kind: 'parameters-value-twice', spine: 200, reason: REPEATED },
   { kind: 'note-code-twice', spine: 200, reason: REPEATED },
   { kind: 'note-details-twice', spine: 200, reason: REPEATED },
   { kind: 'ended-period-twice', spine: 200, reason: REPEATED },

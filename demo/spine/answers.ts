@@ -237,6 +237,9 @@ export const UNSAFE_VARIANTS = {
       '</Bundle>',
       `<entry><resource><Patient><id value="${randomUUID()}"/>${[asked, other(asked)].map((n, i) => `<identifier>${'<system value="http://fhir.nhs.net/Id/nhs-number"/>'.repeat(i + 1)}<value value="${n}"/></identifier>`).join('')}</Patient></resource></entry></Bundle>`,
     ),
+  /** Beside the indicator, a Parameters NHSNumber written both as valueString (the number asked about) and valueIdentifier (another child's, no system). */
+  'parameters-value-twice': (xml: string, asked: string) =>
+    put(xml, '</Bundle>', `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="NHSNumber"/><valueString value="${asked}"/><valueIdentifier><value value="${other(asked)}"/></valueIdentifier></parameter></Parameters></resource></entry></Bundle>`),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace('<code value="NO_RECORD_FOUND"/>', '<code value="NO_RECORD_FOUND"/>'.repeat(2))}</resource></entry></Bundle>`),
   /** note-with-spine-code, the issue's details written twice. */

@@ -58,8 +58,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * resources), note-with-spine-code (a warning carrying NO_RECORD_FOUND; -1-0 and -nhs-uk under the
    * other spellings of Spine's value sets), other-patient-parameters (a Parameters entry naming
    * another child), other-patient-oid (another child's number under the NHS-number OID), and what
-   * the core reads as one written twice: other-patient-system-twice, note-code-twice,
-   * note-details-twice, ended-period-twice.
+   * the core reads as one written twice: other-patient-system-twice, parameters-value-twice,
+   * note-code-twice, note-details-twice, ended-period-twice.
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**

@@ -173,6 +173,11 @@ describe('safety core: an element read as one and written twice is never read as
     assert.equal(reason(beside(twice(`<system value="${SPINE_CODES}"/>`))), REPEATED, 'system twice');
     assert.equal(reason(beside(`<details>${coding('NO_RECORD_FOUND')}</details>`.repeat(2))), REPEATED, 'details twice');
   });
+  test('SMSP-VAL-004 a Parameters NHSNumber written both as valueString (ours) and valueIdentifier (another child\'s, no system) is refused', () => {
+    const parameter = (value: string) => withEntry(FOUND, `<resource><Parameters><id value="params-1"/><parameter><name value="NHSNumber"/>${value}</parameter></Parameters></resource>`);
+    assert.equal(reason(parameter('<valueIdentifier><value value="9990000026"/></valueIdentifier>')), 'answer carries a patient other than the one asked about', 'the control: the other child alone is seen');
+    assert.equal(reason(parameter('<valueString value="1234567890"/><valueIdentifier><value value="9990000026"/></valueIdentifier>')), REPEATED);
+  });
   test('SMSP-VAL-004 a Flag period end written twice, ended, is refused with Spine\'s message id kept', () => {
     const ended = withChild(FOUND, 'Flag.period', ['end', { value: '2015-07-03' }]);
     assert.equal(reason(ended), 'indicator period has ended', 'the control');

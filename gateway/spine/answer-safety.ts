@@ -159,8 +159,13 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
   const nhsNumber = ({ el, path }: Placed) => isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
   if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
   const echoes = placed.filter(({ el, path }) => path === 'Parameters.parameter' && rawAt(el, 'name')?.trim() === 'NHSNumber');
-  if (echoes.some(({ el }) => !ours(rawAt(el, 'valueString') ?? rawAt(el, 'valueIdentifier', 'value')))) return true;
+  if (echoes.some(({ el }) => !ours(parameterValue(el)))) return true;
   return placed.some(({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))));
+}
+/** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
+function parameterValue(parameter: XmlElement): string | undefined {
+  if (single(parameter, 'valueString') && single(parameter, 'valueIdentifier')) throw new Repeated();
+  return rawAt(parameter, 'valueString') ?? rawAt(parameter, 'valueIdentifier', 'value');
 }
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
