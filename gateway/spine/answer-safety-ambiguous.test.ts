@@ -200,3 +200,29 @@ describe('safety core: an element read as one and written twice is never read as
     }
   });
 });
+
+describe('safety core: a modifier on an OperationOutcome or a Patient is never read past', () => {
+  const MODIFIER = '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension>';
+  const RULES = '<implicitRules value="https://example.org/rules"/>';
+  const OUTCOME_MODIFIED = 'outcome carries a modifier extension or implicit rules';
+  const PATIENT_MODIFIED = 'a patient carries a modifier extension or implicit rules';
+  /** `inner` placed in the first resource named `host`, after its id and meta (where DSTU2 puts implicitRules and modifierExtension). */
+  const into = (xml: string, host: string, inner: string) => xml.replace(new RegExp(`(<${host}><id value="[^"]*"/>(<meta>.*?</meta>)?)`), `$1${inner}`);
+  const ourPatient = (inner: string) => `<resource><Patient><id value="p2"/>${inner}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="1234567890"/></identifier></Patient></resource>`;
+  test('SMSP-VAL-004 NO_RECORD_FOUND, or a note beside the indicator, carrying a modifier extension or implicit rules is refused', () => {
+    assert.equal(reason(into(NONE, 'OperationOutcome', MODIFIER), { httpStatus: 404 }), OUTCOME_MODIFIED);
+    assert.equal(reason(into(NONE, 'OperationOutcome', RULES), { httpStatus: 404 }), OUTCOME_MODIFIED);
+    assert.equal(reason(NONE.replace('<issue>', `<issue>${MODIFIER}`), { httpStatus: 404 }), OUTCOME_MODIFIED, 'on the issue');
+    assert.equal(reason(withEntry(FOUND, `<resource>${into(outcome('information'), 'OperationOutcome', MODIFIER)}</resource>`)), OUTCOME_MODIFIED, 'a note beside the indicator');
+  });
+  test('SMSP-VAL-004 a Patient entry of our child carrying a modifier extension or implicit rules is refused beside an indicator and beside NO_RECORD_FOUND; a plain extension is read past', () => {
+    assert.equal(reason(withEntry(FOUND, ourPatient(''))), 'usable', 'the control: our child\'s Patient entry alone is harmless');
+    assert.equal(reason(withEntry(FOUND, ourPatient(MODIFIER))), PATIENT_MODIFIED);
+    assert.equal(reason(withEntry(NONE, ourPatient(RULES)), { httpStatus: 404 }), PATIENT_MODIFIED);
+    // A plain extension may be ignored, on the outcome or a Patient entry.
+    const extension = '<extension url="https://example.org/note"><valueString value="x"/></extension>';
+    const none = verdict(into(NONE, 'OperationOutcome', extension), { httpStatus: 404 });
+    assert.deepEqual(none.usable && none.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' }, none.usable ? '' : none.reason);
+    assert.equal(reason(withEntry(FOUND, ourPatient(extension))), 'usable');
+  });
+});

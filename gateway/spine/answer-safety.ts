@@ -13,7 +13,7 @@
  * error. Every NHS number anywhere in it (any identifier under an NHS-number system, its OID
  * included, or a Parameters `NHSNumber`) is that one, and every Patient is named by it. The Flag's
  * subject is resolved within the Bundle as DSTU2 resolves references. No
- * modifier (modifierExtension, implicitRules) may sit on the Flag or its Patient, and the dates
+ * modifier (modifierExtension, implicitRules) may sit on the Flag, an OperationOutcome or any Patient, and the dates
  * must make sense: not before the child's birth (or 2000 when unknown), no ended period.
  * Whitespace, case of our message id, a coding beside FGM, the newer NHS-number system and a
  * partial date are read, and reported as core deviations. Nothing else here refuses an answer:
@@ -167,6 +167,12 @@ function parameterValue(parameter: XmlElement): string | undefined {
   if (single(parameter, 'valueString') && single(parameter, 'valueIdentifier')) throw new Repeated();
   return rawAt(parameter, 'valueString') ?? rawAt(parameter, 'valueIdentifier', 'value');
 }
+/**
+ * True when a Patient anywhere in the message carries a modifier: though named by our child's
+ * number, it may say the record is not hers (entered in error, say), and FHIR forbids reading past it.
+ */
+const patientModified = (root: XmlElement) => elementsIn(root).some(({ el }) => el.name === 'Patient' && hasModifier(el));
+const PATIENT_MODIFIED = 'a patient carries a modifier extension or implicit rules';
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
 
@@ -329,11 +335,14 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   const flagAlone = flags.length === 1 && outcomes.every(benign);
   if (!flagAlone && flags.length + outcomes.length !== 1) return refuse('answer has no single Flag or OperationOutcome');
   if (flagAlone && outcomes.length > 0) note({ path: 'OperationOutcome', message: 'informational OperationOutcome beside the indicator ignored' });
+  // A modifier we do not know may turn an error, or a note beside the indicator, into something else (FHIR forbids ignoring one).
+  if (outcomes.some(hasModifier)) return refuse('outcome carries a modifier extension or implicit rules');
   const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
   if (target.name === 'Flag') {
     const read = indicator(root, target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
     if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+    if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
@@ -357,6 +366,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   }
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
   if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+  if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
   if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');
   // Spine's business code is the coding in its error-code system, in whichever issue carries it.
