@@ -90,6 +90,8 @@ const outcome = (severity: string, code: string, system = 'http://fhir.nhs.net/V
 /** An entry holding a Parameters resource in the request's shape, naming `nhsNumber` as NHSNumber (a valueIdentifier under the DSTU2 system). */
 const parametersEntry = (nhsNumber: string) =>
   `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="RiskIndicator"/><valueString value="FGM"/></parameter><parameter><name value="NHSNumber"/><valueIdentifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${nhsNumber}"/></valueIdentifier></parameter></Parameters></resource></entry>`;
+/** A modifier extension the gateway cannot know the meaning of. */
+const ENTERED_IN_ERROR = '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension>';
 /** The NHS number's OID (Spine-RIS-Patient's comments name it): the same number as under either NHS-number URL. */
 const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 
@@ -240,6 +242,12 @@ export const UNSAFE_VARIANTS = {
   /** Beside the indicator, a Parameters NHSNumber written both as valueString (the number asked about) and valueIdentifier (another child's, no system). */
   'parameters-value-twice': (xml: string, asked: string) =>
     put(xml, '</Bundle>', `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="NHSNumber"/><valueString value="${asked}"/><valueIdentifier><value value="${other(asked)}"/></valueIdentifier></parameter></Parameters></resource></entry></Bundle>`),
+  /** Beside the indicator, an informational note carrying a modifier extension. */
+  'note-modifier': (xml: string) =>
+    put(xml, '</Bundle>', `<entry><resource><OperationOutcome><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<issue><severity value="information"/><code value="informational"/></issue></OperationOutcome></resource></entry></Bundle>`),
+  /** Beside the indicator, a Patient entry named by the NHS number asked about, carrying a modifier extension. */
+  'patient-entry-modifier': (xml: string, asked: string) =>
+    put(xml, '</Bundle>', `<entry><resource><Patient><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked}"/></identifier></Patient></resource></entry></Bundle>`),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace('<code value="NO_RECORD_FOUND"/>', '<code value="NO_RECORD_FOUND"/>'.repeat(2))}</resource></entry></Bundle>`),
   /** note-with-spine-code, the issue's details written twice. */
@@ -260,6 +268,8 @@ export const HIDING_VARIANTS = {
   'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
   'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) => put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** The NO_RECORD_FOUND OperationOutcome carrying a modifier extension. */
+  'no-record-outcome-modifier': (noRecord: string) => put(noRecord, '<issue>', `${ENTERED_IN_ERROR}<issue>`),
   /** The Flag in the OperationOutcome's narrative, inside its XHTML div. */
   'no-record-narrative-flag': (noRecord: string, indicator: string) =>
     put(noRecord, '<issue>', `<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>No record</p>${flagOf(indicator).replace('<Flag>', '<Flag xmlns="http://hl7.org/fhir">')}</div></text><issue>`),

@@ -59,14 +59,17 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * other spellings of Spine's value sets), other-patient-parameters (a Parameters entry naming
    * another child), other-patient-oid (another child's number under the NHS-number OID), and what
    * the core reads as one written twice: other-patient-system-twice, parameters-value-twice,
-   * note-code-twice, note-details-twice, ended-period-twice.
+   * note-code-twice, note-details-twice, ended-period-twice; and a modifier
+   * extension on a note beside the indicator (note-modifier) or on a Patient entry of our child
+   * (patient-entry-modifier).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**
    * HTTP 404 NO_RECORD_FOUND with what contradicts it: the indicator's Flag where no reader looks
    * (no-record-contained-flag, no-record-flag-entry, no-record-narrative-flag in the outcome's XHTML
    * narrative, no-record-wrapped-flag in a foreign element), a Parameters entry naming another child
-   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic).
+   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic), a modifier
+   * extension on the outcome (no-record-outcome-modifier).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);
