@@ -13,8 +13,8 @@
  * error. Every NHS number anywhere in it (any identifier under an NHS-number system, its OID
  * included, or a Parameters `NHSNumber`) is that one, and every Patient is named by it. The Flag's
  * subject is resolved within the Bundle as DSTU2 resolves references. No
- * modifier (modifierExtension, implicitRules) may sit on the Flag, an OperationOutcome or any Patient, and the dates
- * must make sense: not before the child's birth (or 2000 when unknown), no ended period.
+ * modifier (modifierExtension, implicitRules) may sit on the Flag, an OperationOutcome or any
+ * Patient, and the dates must make sense: not before the child's birth (or 2000 when unknown), no ended period.
  * Whitespace, case of our message id, a coding beside FGM, the newer NHS-number system and a
  * partial date are read, and reported as core deviations. Nothing else here refuses an answer:
  * what the profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
@@ -82,9 +82,9 @@ const resourcesIn = (entry: XmlElement): XmlElement[] => all(entry, 'resource').
 const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
 
 /**
- * True when a FHIR one of OUTCOME_RESOURCES sits under `el` other than as one of the entries'
- * resources (`read`): contained, nested, beside a resource, or inside an element of any other
- * namespace (a wrapper, a narrative's XHTML) — a Flag wrapped is still a Flag Spine sent.
+ * True when a FHIR MessageHeader, Flag or OperationOutcome sits under `el` other than as one of the
+ * entries' resources (`read`): contained, nested, beside a resource, or inside an element of any
+ * other namespace (a wrapper, a narrative's XHTML) — a Flag wrapped is still a Flag Spine sent.
  */
 const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
   el.children.some((c) => (isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read));
