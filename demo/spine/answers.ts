@@ -268,6 +268,9 @@ export const HIDING_VARIANTS = {
   'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
   'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) => put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** Another child's Patient in a foreign wrapper inside the outcome: the not-found may be about that child. */
+  'no-record-wrapped-patient': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '<issue>', `<x:wrap xmlns:x="urn:example:wrapper"><Patient xmlns="http://hl7.org/fhir"><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></x:wrap><issue>`),
   /** The NO_RECORD_FOUND OperationOutcome carrying a modifier extension. */
   'no-record-outcome-modifier': (noRecord: string) => put(noRecord, '<issue>', `${ENTERED_IN_ERROR}<issue>`),
   /** The Flag in the OperationOutcome's narrative, inside its XHTML div. */

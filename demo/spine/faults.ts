@@ -69,7 +69,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (no-record-contained-flag, no-record-flag-entry, no-record-narrative-flag in the outcome's XHTML
    * narrative, no-record-wrapped-flag in a foreign element), a Parameters entry naming another child
    * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic), a modifier
-   * extension on the outcome (no-record-outcome-modifier).
+   * extension on the outcome (no-record-outcome-modifier), another child's Patient in a foreign
+   * wrapper (no-record-wrapped-patient).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);

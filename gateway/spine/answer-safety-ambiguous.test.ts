@@ -91,6 +91,13 @@ describe('safety core: a FHIR resource inside a foreign or XHTML element is stil
     assert.equal(reason(narrative(FOUND, 'Flag', `<div><x:wrap xmlns:x="urn:x">${outcome('error', coding('NO_RECORD_FOUND')).replace('<OperationOutcome>', `<OperationOutcome xmlns="${FHIR}">`)}</x:wrap></div>`)), UNREAD, "an error in the indicator's narrative");
     assert.equal(reason(narrative(FOUND, 'Patient', HEADER.replace('<MessageHeader>', `<MessageHeader xmlns="${FHIR}">`))), UNREAD, "a second MessageHeader in the Patient's narrative");
   });
+  test('SMSP-VAL-004 another child\'s FHIR Patient inside a foreign wrapper or a narrative beside NO_RECORD_FOUND or the indicator is refused', () => {
+    const other = `<Patient xmlns="${FHIR}"><id value="p2"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="9990000026"/></identifier></Patient>`;
+    const ANOTHER = 'answer carries a patient other than the one asked about';
+    assert.equal(reason(NONE.replace('<issue>', `<x:wrap xmlns:x="urn:x">${other}</x:wrap><issue>`), { httpStatus: 404 }), ANOTHER, 'wrapped in the outcome');
+    assert.equal(reason(narrative(NONE, 'OperationOutcome', `<p>${other}</p>`), { httpStatus: 404 }), ANOTHER, "in the outcome's narrative");
+    assert.equal(reason(narrative(FOUND, 'Flag', other)), ANOTHER, "in the indicator's narrative");
+  });
   test('SMSP-VAL-004 a narrative of XHTML only, even with elements named like resources, is read past: the indicator and no record are kept', () => {
     const plain = '<p>FGM risk indicator</p><Flag>not FHIR</Flag><OperationOutcome/>';
     const v = verdict(narrative(FOUND, 'Flag', plain));

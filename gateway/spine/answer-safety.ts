@@ -137,9 +137,13 @@ interface Placed {
   el: XmlElement;
   path: string;
 }
-/** Every FHIR element under `el`, wherever it sits (entries, contained, parameters); a resource's element name starts with a capital. */
+/**
+ * Every FHIR element under `el`, wherever it sits (entries, contained, parameters, inside a foreign
+ * or XHTML element: a Patient wrapped is still one Spine sent); a resource's element name starts with a capital.
+ */
 const elementsIn = (el: XmlElement, path = ''): Placed[] =>
-  el.children.filter(isFhir).flatMap((c) => {
+  el.children.flatMap((c) => {
+    if (!isFhir(c)) return elementsIn(c, path);
     const at = /^[A-Z]/.test(c.name) ? c.name : `${path}.${c.name}`;
     return [{ el: c, path: at }, ...elementsIn(c, at)];
   });
