@@ -1,10 +1,11 @@
 /**
  * @module test/spine-answer-ambiguous
- * Answers the safety core cannot read unambiguously (issue 18, second hostile review), over real
+ * Answers the safety core cannot read unambiguously (issue 18, second and third hostile reviews), over real
  * sockets: the gateway on HTTPS asking for client certificates, the simulator (TLS-MA) answering
  * from the spec's example messages with one answer variant switched on. An FGM Flag for the child
- * asked about that Spine sends beside NO_RECORD_FOUND is never "no record", an indicator beside an
- * outcome the core does not read is never shown, and the refusal is an error IT can see, its
+ * asked about that Spine sends beside NO_RECORD_FOUND (in an entry, contained, in a narrative or a
+ * foreign wrapper) is never "no record", an indicator beside an outcome the core does not read, or
+ * with an element the core reads as one written twice, is never shown, and the refusal is an error IT can see, its
  * deviations logged as not used. Instants with ten fraction digits are read. Oracles: the test
  * patients' dates (demo/spine/patients.json), the simulator's own record of what it sent, and the
  * reasons' fixed phrases, hand-written.
@@ -56,6 +57,7 @@ const lastRequestLog = () => JSON.parse(stack.logs.filter((l) => l.includes('"ms
 
 const ENTRY = 'an entry does not hold exactly one resource';
 const UNREAD = 'a MessageHeader, Flag or OperationOutcome sits where the core does not read it';
+const REPEATED = 'an element the core reads as one appears more than once';
 /** Each variant, what Spine's answer says on its face (404 no record, or 200 with an indicator), and the safety core's reason. */
 const AMBIGUOUS = [
   { kind: 'no-record-contained-flag', spine: 404, reason: UNREAD },
@@ -64,6 +66,13 @@ const AMBIGUOUS = [
   { kind: 'second-header-entry', spine: 200, reason: ENTRY },
   { kind: 'note-with-spine-code', spine: 200, reason: 'indicator beside a Spine error code' },
   { kind: 'other-patient-contained', spine: 200, reason: 'answer carries a patient other than the one asked about' },
+  { kind: 'no-record-narrative-flag', spine: 404, reason: UNREAD },
+  { kind: 'no-record-wrapped-flag', spine: 404, reason: UNREAD },
+  { kind: 'other-patient-system-twice', spine: 200, reason: REPEATED },
+  { kind: 'parameters-value-twice', spine: 200, reason: REPEATED },
+  { kind: 'note-code-twice', spine: 200, reason: REPEATED },
+  { kind: 'note-details-twice', spine: 200, reason: REPEATED },
+  { kind: 'ended-period-twice', spine: 200, reason: REPEATED },
 ] as const;
 
 describe('SMSP-VAL-004 an answer the safety core cannot read unambiguously is an error IT can see, never "no record" and never an indicator', () => {
@@ -72,7 +81,7 @@ describe('SMSP-VAL-004 an answer the safety core cannot read unambiguously is an
       const logs = stack.logs.length;
       const { res, body } = await withFault({ kind: a.kind }, () => widget());
       assert.equal(sent().status, a.spine, 'the simulator sent the answer under test');
-      assert.match(sent().body, /<Flag>.*<value value="9990000018"\/>.*<\/Flag>/s, "with the FGM Flag for the child asked about");
+      assert.match(sent().body, /<Flag[ >].*<value value="9990000018"\/>.*<\/Flag>/s, "with the FGM Flag for the child asked about");
       assert.equal(res.status, 400, res.body);
       assert.deepEqual([body.status, body.code, body.smspCode, body.assessmentDate], ['error', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002', null]);
       assert.equal(lastRequestLog().reason, `unsafe Spine answer: ${a.reason}`);

@@ -64,6 +64,10 @@ const REFUSED = [
   { kind: 'no-record-risk-basic', spine: 404, carries: /<Basic>.*<code value="FGM"\/>.*<\/Basic>/s, reason: 'FGM risk code beside an error outcome' },
   { kind: 'note-with-spine-code-1-0', spine: 200, carries: /spine-response-code-1-0"\/><code value="FGM-0001"/, reason: CODE_BESIDE },
   { kind: 'note-with-spine-code-nhs-uk', spine: 200, carries: /fhir\.nhs\.uk\/ValueSet\/spine-response-code-2-0"\/><code value="NO_RECORD_FOUND"/, reason: CODE_BESIDE },
+  { kind: 'no-record-wrapped-patient', spine: 404, carries: /<x:wrap [^>]*><Patient xmlns="http:\/\/hl7\.org\/fhir">.*<value value="9990000026"\/>/s, reason: ANOTHER },
+  { kind: 'no-record-outcome-modifier', spine: 404, carries: /<OperationOutcome>.*<modifierExtension url=.*<\/OperationOutcome>/s, reason: 'outcome carries a modifier extension or implicit rules' },
+  { kind: 'note-modifier', spine: 200, carries: /<OperationOutcome><id value="[^"]*"\/><modifierExtension url=/, reason: 'outcome carries a modifier extension or implicit rules' },
+  { kind: 'patient-entry-modifier', spine: 200, carries: /<entry><resource><Patient><id value="[^"]*"\/><modifierExtension url=/, reason: 'a patient carries a modifier extension or implicit rules' },
 ] as const;
 
 describe('SMSP-VAL-004 another child named anywhere, or what contradicts the answer, is an error IT can see, never an indicator or "no record"', () => {

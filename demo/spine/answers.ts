@@ -90,6 +90,8 @@ const outcome = (severity: string, code: string, system = 'http://fhir.nhs.net/V
 /** An entry holding a Parameters resource in the request's shape, naming `nhsNumber` as NHSNumber (a valueIdentifier under the DSTU2 system). */
 const parametersEntry = (nhsNumber: string) =>
   `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="RiskIndicator"/><valueString value="FGM"/></parameter><parameter><name value="NHSNumber"/><valueIdentifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${nhsNumber}"/></valueIdentifier></parameter></Parameters></resource></entry>`;
+/** A modifier extension the gateway cannot know the meaning of. */
+const ENTERED_IN_ERROR = '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension>';
 /** The NHS number's OID (Spine-RIS-Patient's comments name it): the same number as under either NHS-number URL. */
 const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 
@@ -230,6 +232,29 @@ export const UNSAFE_VARIANTS = {
   /** A second NHS number, of another child, under the NHS number's OID. */
   'other-patient-oid': (xml: string, asked: string) =>
     put(xml, '</identifier></Patient>', `</identifier><identifier><system value="${NHS_NUMBER_OID}"/><value value="${other(asked)}"/></identifier></Patient>`),
+  /** Beside the indicator, a Patient entry named by the NHS number asked about and by another child's, whose system is written twice. */
+  'other-patient-system-twice': (xml: string, asked: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><Patient><id value="${randomUUID()}"/>${[asked, other(asked)].map((n, i) => `<identifier>${'<system value="http://fhir.nhs.net/Id/nhs-number"/>'.repeat(i + 1)}<value value="${n}"/></identifier>`).join('')}</Patient></resource></entry></Bundle>`,
+    ),
+  /** Beside the indicator, a Parameters NHSNumber written both as valueString (the number asked about) and valueIdentifier (another child's, no system). */
+  'parameters-value-twice': (xml: string, asked: string) =>
+    put(xml, '</Bundle>', `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="NHSNumber"/><valueString value="${asked}"/><valueIdentifier><value value="${other(asked)}"/></valueIdentifier></parameter></Parameters></resource></entry></Bundle>`),
+  /** Beside the indicator, an informational note carrying a modifier extension. */
+  'note-modifier': (xml: string) =>
+    put(xml, '</Bundle>', `<entry><resource><OperationOutcome><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<issue><severity value="information"/><code value="informational"/></issue></OperationOutcome></resource></entry></Bundle>`),
+  /** Beside the indicator, a Patient entry named by the NHS number asked about, carrying a modifier extension. */
+  'patient-entry-modifier': (xml: string, asked: string) =>
+    put(xml, '</Bundle>', `<entry><resource><Patient><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked}"/></identifier></Patient></resource></entry></Bundle>`),
+  /** note-with-spine-code, its coding's code written twice. */
+  'note-code-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace('<code value="NO_RECORD_FOUND"/>', '<code value="NO_RECORD_FOUND"/>'.repeat(2))}</resource></entry></Bundle>`),
+  /** note-with-spine-code, the issue's details written twice. */
+  'note-details-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace(/<details>.*<\/details>/, (d) => d + d)}</resource></entry></Bundle>`),
+  /** ended-period, its end written twice. */
+  'ended-period-twice': (xml: string) =>
+    xml.replace(/<period><start value="([^"]*)"\/>/, (_m, start: string) => `<period><start value="${start}"/>${`<end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`.repeat(2)}`),
 } as const;
 
 /**
@@ -243,6 +268,16 @@ export const HIDING_VARIANTS = {
   'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
   'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) => put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** Another child's Patient in a foreign wrapper inside the outcome: the not-found may be about that child. */
+  'no-record-wrapped-patient': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '<issue>', `<x:wrap xmlns:x="urn:example:wrapper"><Patient xmlns="http://hl7.org/fhir"><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></x:wrap><issue>`),
+  /** The NO_RECORD_FOUND OperationOutcome carrying a modifier extension. */
+  'no-record-outcome-modifier': (noRecord: string) => put(noRecord, '<issue>', `${ENTERED_IN_ERROR}<issue>`),
+  /** The Flag in the OperationOutcome's narrative, inside its XHTML div. */
+  'no-record-narrative-flag': (noRecord: string, indicator: string) =>
+    put(noRecord, '<issue>', `<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>No record</p>${flagOf(indicator).replace('<Flag>', '<Flag xmlns="http://hl7.org/fhir">')}</div></text><issue>`),
+  /** One more entry holding the Flag, wrapped in an element of another namespace under the Bundle. */
+  'no-record-wrapped-flag': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`),
   /** The FGM risk code on a Basic entry rather than a Flag. */
   'no-record-risk-basic': (noRecord: string) =>
     put(noRecord, '</Bundle>', `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`),

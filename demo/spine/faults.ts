@@ -57,13 +57,20 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * the safety core does not read: error-outcome-entry, second-header-entry (an entry holding two
    * resources), note-with-spine-code (a warning carrying NO_RECORD_FOUND; -1-0 and -nhs-uk under the
    * other spellings of Spine's value sets), other-patient-parameters (a Parameters entry naming
-   * another child), other-patient-oid (another child's number under the NHS-number OID).
+   * another child), other-patient-oid (another child's number under the NHS-number OID), and what
+   * the core reads as one written twice: other-patient-system-twice, parameters-value-twice,
+   * note-code-twice, note-details-twice, ended-period-twice; and a modifier
+   * extension on a note beside the indicator (note-modifier) or on a Patient entry of our child
+   * (patient-entry-modifier).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**
    * HTTP 404 NO_RECORD_FOUND with what contradicts it: the indicator's Flag where no reader looks
-   * (no-record-contained-flag, no-record-flag-entry), a Parameters entry naming another child
-   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic).
+   * (no-record-contained-flag, no-record-flag-entry, no-record-narrative-flag in the outcome's XHTML
+   * narrative, no-record-wrapped-flag in a foreign element), a Parameters entry naming another child
+   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic), a modifier
+   * extension on the outcome (no-record-outcome-modifier), another child's Patient in a foreign
+   * wrapper (no-record-wrapped-patient).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);

@@ -13,13 +13,15 @@
  * error. Every NHS number anywhere in it (any identifier under an NHS-number system, its OID
  * included, or a Parameters `NHSNumber`) is that one, and every Patient is named by it. The Flag's
  * subject is resolved within the Bundle as DSTU2 resolves references. No
- * modifier (modifierExtension, implicitRules) may sit on the Flag or its Patient, and the dates
- * must make sense: not before the child's birth (or 2000 when unknown), no ended period.
+ * modifier (modifierExtension, implicitRules) may sit on the Flag, an OperationOutcome or any
+ * Patient, and the dates must make sense: not before the child's birth (or 2000 when unknown), no ended period.
  * Whitespace, case of our message id, a coding beside FGM, the newer NHS-number system and a
  * partial date are read, and reported as core deviations. Nothing else here refuses an answer:
  * what the profiles would flag beyond this (a missing `meta.profile`, `xsi:` attributes, extra elements,
  * element order) is the deviation report's business, never a reason to hide an indicator
  * (SMSP-VAL-004). Reasons are fixed phrases: safe to log, never a value from the answer.
+ * "Anywhere else" takes in a foreign or XHTML element (a wrapper, a narrative) holding one; and an
+ * element the core reads as one, written twice, is refused too: never a guess, never read as absent.
  */
 import { ukToday } from '@fgm-status/element/rules/age';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
@@ -55,10 +57,19 @@ export type Verdict =
   | { usable: true; spineMessageId: string | null; timestamp: string; outcome: SafeOutcome; deviations: CoreDeviation[] }
   | { usable: false; spineMessageId: string | null; reason: string };
 
-/** The only FHIR child `name` of `el`: absent or repeated is undefined, never a guess between two. */
+/**
+ * Thrown where the core reads one element and finds several: which one Spine meant would be a
+ * guess, and reading none would skip a check (another child's number, Spine's code), so the answer
+ * is refused (checkAnswer catches it).
+ */
+class Repeated extends Error {}
+const REPEATED = 'an element the core reads as one appears more than once';
+
+/** The only FHIR child `name` of `el`, undefined when absent; repeated throws Repeated, never read as absent. */
 const single = (el: XmlElement | undefined, name: string): XmlElement | undefined => {
   const found = el ? all(el, name) : [];
-  return found.length === 1 ? found[0] : undefined;
+  if (found.length > 1) throw new Repeated();
+  return found[0];
 };
 
 /** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
@@ -70,9 +81,13 @@ const resourcesIn = (entry: XmlElement): XmlElement[] => all(entry, 'resource').
 /** What says what the answer is: read only as an entry's one resource. */
 const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
 
-/** True when one of OUTCOME_RESOURCES sits under `el` other than as one of the entries' resources (`read`): contained, nested, beside a resource. */
+/**
+ * True when a FHIR MessageHeader, Flag or OperationOutcome sits under `el` other than as one of the
+ * entries' resources (`read`): contained, nested, beside a resource, or inside an element of any
+ * other namespace (a wrapper, a narrative's XHTML) — a Flag wrapped is still a Flag Spine sent.
+ */
 const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
-  el.children.some((c) => isFhir(c) && ((OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read)));
+  el.children.some((c) => (isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read));
 
 /** A transformation the core made to read the answer: a profile path and a fixed phrase, never a value. */
 export interface CoreDeviation {
@@ -122,9 +137,13 @@ interface Placed {
   el: XmlElement;
   path: string;
 }
-/** Every FHIR element under `el`, wherever it sits (entries, contained, parameters); a resource's element name starts with a capital. */
+/**
+ * Every FHIR element under `el`, wherever it sits (entries, contained, parameters, inside a foreign
+ * or XHTML element: a Patient wrapped is still one Spine sent); a resource's element name starts with a capital.
+ */
 const elementsIn = (el: XmlElement, path = ''): Placed[] =>
-  el.children.filter(isFhir).flatMap((c) => {
+  el.children.flatMap((c) => {
+    if (!isFhir(c)) return elementsIn(c, path);
     const at = /^[A-Z]/.test(c.name) ? c.name : `${path}.${c.name}`;
     return [{ el: c, path: at }, ...elementsIn(c, at)];
   });
@@ -144,9 +163,20 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
   const nhsNumber = ({ el, path }: Placed) => isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
   if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
   const echoes = placed.filter(({ el, path }) => path === 'Parameters.parameter' && rawAt(el, 'name')?.trim() === 'NHSNumber');
-  if (echoes.some(({ el }) => !ours(rawAt(el, 'valueString') ?? rawAt(el, 'valueIdentifier', 'value')))) return true;
+  if (echoes.some(({ el }) => !ours(parameterValue(el)))) return true;
   return placed.some(({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))));
 }
+/** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
+function parameterValue(parameter: XmlElement): string | undefined {
+  if (single(parameter, 'valueString') && single(parameter, 'valueIdentifier')) throw new Repeated();
+  return rawAt(parameter, 'valueString') ?? rawAt(parameter, 'valueIdentifier', 'value');
+}
+/**
+ * True when a Patient anywhere in the message carries a modifier: though named by our child's
+ * number, it may say the record is not hers (entered in error, say), and FHIR forbids reading past it.
+ */
+const patientModified = (root: XmlElement) => elementsIn(root).some(({ el }) => el.name === 'Patient' && hasModifier(el));
+const PATIENT_MODIFIED = 'a patient carries a modifier extension or implicit rules';
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
 
@@ -248,6 +278,17 @@ const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => 
  * @example checkAnswer(tree, { messageId, nhsNumber, smspAsid, spineAsid, httpStatus: 200, now: new Date(), maxAheadMs: 300_000, maxBehindMs: 86_400_000, isKnownCode }).usable
  */
 export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdict {
+  let spineMessageId: string | null = null;
+  try {
+    return judge(root, expect, (id) => (spineMessageId = id));
+  } catch (e) {
+    if (!(e instanceof Repeated)) throw e;
+    return { usable: false, spineMessageId, reason: REPEATED };
+  }
+}
+
+/** checkAnswer's reading; `seen` learns Spine's message id as soon as it is read, for a refusal thrown later. */
+function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageId: string | null) => void): Verdict {
   const deviations: CoreDeviation[] = [];
   const note = (d: CoreDeviation) => {
     if (!deviations.some((x) => x.path === d.path && x.message === d.message)) deviations.push(d);
@@ -263,6 +304,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
+  seen(spineMessageId);
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
   // An indicator (or an error) the core does not read must never leave "no record" as the answer.
   if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
@@ -297,11 +339,14 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   const flagAlone = flags.length === 1 && outcomes.every(benign);
   if (!flagAlone && flags.length + outcomes.length !== 1) return refuse('answer has no single Flag or OperationOutcome');
   if (flagAlone && outcomes.length > 0) note({ path: 'OperationOutcome', message: 'informational OperationOutcome beside the indicator ignored' });
+  // A modifier we do not know may turn an error, or a note beside the indicator, into something else (FHIR forbids ignoring one).
+  if (outcomes.some(hasModifier)) return refuse('outcome carries a modifier extension or implicit rules');
   const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
   if (target.name === 'Flag') {
     const read = indicator(root, target, expect, note, at);
     if (typeof read === 'string') return refuse(read);
     if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+    if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
@@ -325,6 +370,7 @@ export function checkAnswer(root: XmlElement, expect: AnswerExpectation): Verdic
   }
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
   if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+  if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
   if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');
   // Spine's business code is the coding in its error-code system, in whichever issue carries it.
