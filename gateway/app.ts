@@ -122,6 +122,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     maxPerClient: config.listen.maxInFlightPerClient,
     maxPerUser: config.listen.maxInFlightPerUser,
     ...(deps.claimConnection ? { claim: deps.claimConnection } : {}),
+    onShed: () => metrics.connectionsShed.inc({ action: 'evicted', reason: 'body-awaited' }),
   });
   const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, outcomeRetentionDays: deps.config.audit.outcomeRetentionDays, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
