@@ -183,9 +183,10 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   const onError = errorHandler(replyDeps);
   // A body cut off by a client hang-up fails to parse: that is the client gone, not a bad request.
+  // One the gateway closed itself (callerBound, for a newcomer) keeps the reason it was given.
   app.onError((err, c) => {
     if (!c.req.raw.signal.aborted) return onError(err, c);
-    c.set('refusalReason', 'client went away');
+    c.set('refusalReason', c.get('refusalReason') ?? 'client went away');
     return replyFor(c, replyDeps, replyDeps.vocabulary.codeFor('client-went-away'));
   });
   app.notFound(notFound(replyDeps));

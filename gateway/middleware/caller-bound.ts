@@ -108,6 +108,9 @@ export function inFlightCounts(): InFlightCounts {
   };
 }
 
+/** The access log's reason for a request closed, its body not yet arrived, to make room for a newcomer of its client. */
+export const BODY_AWAITED_REASON = 'closed for a newcomer: body not arrived at the client\'s in-flight bound';
+
 /** A user id longer than this is known by its hash: the id is the caller's text, kept in memory and keys. */
 const MAX_USER_ID_LENGTH = 128;
 
@@ -178,6 +181,7 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim, onShed }:
       const arrived = counts.awaitBody(client, sourceOf(socket.remoteAddress ?? ''), {
         arrived: () => incoming.complete,
         close: () => {
+          c.set('refusalReason', BODY_AWAITED_REASON);
           done();
           socket.destroy();
           onShed?.();
