@@ -123,6 +123,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     maxPerClient: config.listen.maxInFlightPerClient,
     maxPerUser: config.listen.maxInFlightPerUser,
     ...(deps.claimConnection ? { claim: deps.claimConnection } : {}),
+    onShed: () => metrics.connectionsShed.inc({ action: 'evicted', reason: 'body-awaited' }),
   });
   const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
     audit({ sink: deps.audit, eventType, log, now, outcomeRetentionDays: deps.config.audit.outcomeRetentionDays, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
@@ -183,9 +184,10 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
 
   const onError = errorHandler(replyDeps);
   // A body cut off by a client hang-up fails to parse: that is the client gone, not a bad request.
+  // One the gateway closed itself (callerBound, for a newcomer) keeps the reason it was given.
   app.onError((err, c) => {
     if (!c.req.raw.signal.aborted) return onError(err, c);
-    c.set('refusalReason', 'client went away');
+    c.set('refusalReason', c.get('refusalReason') ?? 'client went away');
     return replyFor(c, replyDeps, replyDeps.vocabulary.codeFor('client-went-away'));
   });
   app.notFound(notFound(replyDeps));

@@ -173,4 +173,13 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
     assert.equal(sourceOf('fe80::1%eth0'), 'fe80:0:0:0::/64');
     assert.equal(sourceOf('::1'), '0:0:0:0::/64');
   });
+
+  it('sources: a NAT64 address (64:ff9b::/96, RFC 6052) and an IPv4-mapped one in hex by the IPv4 address they carry', () => {
+    assert.equal(sourceOf('64:ff9b::c000:211'), '192.0.2.17');
+    assert.equal(sourceOf('64:FF9B::192.0.2.17'), '192.0.2.17');
+    assert.equal(sourceOf('64:ff9b:0:0:0:0:c633:6401'), '198.51.100.1');
+    assert.equal(sourceOf('::ffff:c000:211'), '192.0.2.17');
+    // Only the well-known /96 embeds its IPv4 address last: any other prefix is an IPv6 /64.
+    assert.equal(sourceOf('64:ff9b:1::c000:211'), '64:ff9b:1:0::/64');
+  });
 });

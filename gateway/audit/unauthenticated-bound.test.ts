@@ -37,6 +37,22 @@ describe('the unauthenticated-flood bound (SMSP-AUDIT-001)', () => {
     assert.deepEqual([counted('10.0.0.1'), counted('10.0.0.2'), counted(OTHER_ADDRESSES)], [1, 1, 3]);
   });
 
+  it('SMSP-AUDIT-001 IPv6 addresses are counted by their /64, NAT64 and IPv4-mapped ones by their IPv4 address: a host cannot take a new share per address', async () => {
+    const { sink, own, counted } = bounded({ perWindow: 2 });
+    const oneHost = ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2::c'];
+    for (const [i, a] of oneHost.entries()) await sink.record(refused(i), { sourceAddress: a });
+    await sink.record(refused(9), { sourceAddress: '2001:db8:1:3::a' });
+    const oneIpv4 = ['192.0.2.17', '64:ff9b::c000:211', '64:ff9b::192.0.2.17', '::ffff:192.0.2.17'];
+    for (const [i, a] of oneIpv4.entries()) await sink.record(refused(i), { sourceAddress: a });
+    await sink.flush();
+    // Own records keep the address itself (the access point, SMSP-AUDIT-009); the count names the source.
+    assert.deepEqual(oneHost.map(own), [1, 1, 0, 0]);
+    assert.equal(counted('2001:db8:1:2::/64'), 2);
+    assert.equal(own('2001:db8:1:3::a'), 1, 'another /64 has its own share');
+    assert.deepEqual(oneIpv4.map(own), [1, 1, 0, 0]);
+    assert.equal(counted('192.0.2.17'), 2);
+  });
+
   it('authenticated requests and requests without an address are never bounded', async () => {
     const { sink, stored } = bounded({ perWindow: 1 });
     for (let i = 0; i < 5; i++) await sink.record({ ...refused(i), clientId: 'epr' }, { sourceAddress: '10.0.0.1' });

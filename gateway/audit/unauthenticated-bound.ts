@@ -2,8 +2,9 @@
  * @module audit/unauthenticated-bound
  * Keeps a flood of unauthenticated requests from filling the disk while every interaction stays
  * on the record (SMSP-AUDIT-001). A request refused before any client was authenticated (any
- * refusal naming no client: 401, or 503 when CIS2 could not be asked) gets its own record for the first `perWindow` from its source address in each window;
- * the rest from that address are counted, and written when the window ends as one summary record
+ * refusal naming no client: 401, or 503 when CIS2 could not be asked) gets its own record for the first `perWindow` from its source in each window
+ * (an IPv4 address; an IPv6 /64; a NAT64 or IPv4-mapped address by its IPv4 one: connection-bound.ts's sourceOf);
+ * the rest from that source are counted, and written when the window ends as one summary record
  * per event type and outcome, with the number of attempts and the access point (what
  * SMSP-AUDIT-009 asks of unsuccessful logins). An all-address budget per window and a cap on the
  * addresses tracked bound a flood from many addresses as well. Everything else passes straight
@@ -11,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditContext, AuditEvent, AuditSink } from './audit-event.ts';
+import { sourceOf } from '../connection-bound.ts';
 
 export interface UnauthenticatedBoundOptions {
   /** Own records per source address per window (default 20). */
@@ -91,7 +93,10 @@ export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoun
         await Promise.all([...writes, inner.record(event, context)]);
         return;
       }
-      const key = windows.has(address) || windows.size < maxAddresses ? address : OTHER_ADDRESSES;
+      // Counted by source: an IPv6 /64 or a NAT64 address's IPv4 one, as the connection bound
+      // counts them (one host holds a /64: counted per address it would have 2^64 windows).
+      const source = sourceOf(address);
+      const key = windows.has(source) || windows.size < maxAddresses ? source : OTHER_ADDRESSES;
       let w = windows.get(key);
       if (!w) windows.set(key, (w = { start: at, admitted: 0, suppressed: new Map() }));
       sweep ??= setInterval(swept, windowMs).unref();

@@ -19,6 +19,7 @@ function watched(): { counts: InFlightCounts; released: () => Promise<void> } {
   const inner = inFlightCounts();
   let waiting: (() => void)[] = [];
   const counts: InFlightCounts = {
+    ...inner,
     enter: (bounds) => {
       const leave = inner.enter(bounds);
       return leave && (() => {

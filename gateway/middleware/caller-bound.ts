@@ -13,24 +13,76 @@
  * (connection-bound.ts) whose connection this is: the widget user's, or the client system's or
  * CDS client's (its connections carry many users' requests). The counts live outside the app, so
  * a reload keeps them.
+ *
+ * Slow bodies (issue 21): until its body has arrived a FHIR or CDS request names no user, so
+ * only its client's bound holds it, and one source's slow bodies could fill that bound and lock
+ * out the client's other users. So a request at its client's bound is not refused while some
+ * request of that client is still waiting for its body: the waiting one is closed instead (its
+ * connection destroyed, as the connection bound and `listen.bodyTimeoutMs` close slow bodies),
+ * taken from the source (an IPv4 address, an IPv6 /64) with the most waiting, its oldest first.
+ * Only when every request of the client in flight has its body does a newcomer hear the busy
+ * tone. A connection carries one waiting body at most (HTTP/1.1 reads the next request only once
+ * a body has arrived), so per source is per connection too.
  */
 import { createHash } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayEnv } from '../env.ts';
+import { sourceOf } from '../connection-bound.ts';
 import { SmspError } from '../smsp-error.ts';
 
 export interface InFlightCounts {
-  /** Counts one request for each key; undefined (and nothing counted) when a key is at its bound. */
+  /**
+   * Counts one request for each key; undefined (and nothing counted) when a key is at its bound
+   * and no request counted under it is waiting for its body. When every key at its bound has
+   * such a request, one of each is closed (`awaitBody`) to make room.
+   */
   enter(bounds: readonly (readonly [key: string, max: number])[]): (() => void) | undefined;
+  /**
+   * Notes a request counted under `key` whose body is still awaited from `source`; `close` must
+   * give back its counts at once and close its connection. `arrived` says whether its body has
+   * since arrived. Returns what to call once the body has arrived or the request is over.
+   */
+  awaitBody(key: string, source: string, wait: { arrived: () => boolean; close: () => void }): () => void;
 }
+
+interface Waiting { seq: number; arrived: () => boolean; close: () => void }
 
 /** The counts a gateway keeps across reloads. */
 export function inFlightCounts(): InFlightCounts {
   const counts = new Map<string, number>();
+  // Per key, per source, its requests waiting for their bodies in the order they came.
+  const waiting = new Map<string, Map<string, Set<Waiting>>>();
+  let seq = 0;
+  const forget = (key: string, source: string, w: Waiting) => {
+    const bySource = waiting.get(key);
+    const set = bySource?.get(source);
+    if (!set?.delete(w)) return;
+    if (set.size === 0) bySource!.delete(source);
+    if (bySource!.size === 0) waiting.delete(key);
+  };
+  /** The oldest waiting request of the source with the most waiting under `key` (ties: the oldest first), bodies since arrived dropped. */
+  const victim = (key: string): { source: string; w: Waiting } | undefined => {
+    const bySource = waiting.get(key);
+    if (!bySource) return undefined;
+    for (const [source, set] of [...bySource]) for (const w of [...set]) if (w.arrived()) forget(key, source, w);
+    let best: { source: string; w: Waiting; n: number } | undefined;
+    for (const [source, set] of bySource) {
+      const [w] = set;
+      if (w && (!best || set.size > best.n || (set.size === best.n && w.seq < best.w.seq))) best = { source, w, n: set.size };
+    }
+    return best;
+  };
   return {
     enter(bounds) {
+      const full = bounds.filter(([key, max]) => (counts.get(key) ?? 0) >= max);
+      const victims = full.map(([key]) => victim(key));
+      if (victims.some((v) => v === undefined)) return undefined;
+      for (const [i, v] of victims.entries()) {
+        forget(full[i]![0], v!.source, v!.w);
+        v!.w.close();
+      }
       if (bounds.some(([key, max]) => (counts.get(key) ?? 0) >= max)) return undefined;
       for (const [key] of bounds) counts.set(key, (counts.get(key) ?? 0) + 1);
       let left = false;
@@ -44,8 +96,20 @@ export function inFlightCounts(): InFlightCounts {
         }
       };
     },
+    awaitBody(key, source, { arrived, close }) {
+      const w = { seq: seq++, arrived, close };
+      let bySource = waiting.get(key);
+      if (!bySource) waiting.set(key, (bySource = new Map()));
+      let set = bySource.get(source);
+      if (!set) bySource.set(source, (set = new Set()));
+      set.add(w);
+      return () => forget(key, source, w);
+    },
   };
 }
+
+/** The access log's reason for a request closed, its body not yet arrived, to make room for a newcomer of its client. */
+export const BODY_AWAITED_REASON = 'closed for a newcomer: body not arrived at the client\'s in-flight bound';
 
 /** A user id longer than this is known by its hash: the id is the caller's text, kept in memory and keys. */
 const MAX_USER_ID_LENGTH = 128;
@@ -70,13 +134,15 @@ export interface CallerBoundOptions {
   maxPerUser: number;
   /** Names the request's connection's caller (server.ts's connection bound). */
   claim?: (req: IncomingMessage, caller: string) => void;
+  /** A request still waiting for its body was closed to make room for a newcomer of its client (a metric). */
+  onShed?: () => void;
 }
 
 /**
  * After authentication, before the body.
  * @example app.post('/api/fgm-status', sessionAuth(...), callerBound({ counts, maxPerClient: 200, maxPerUser: 8 }), bodyLimit(...), ...)
  */
-export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerBoundOptions): MiddlewareHandler<GatewayEnv> {
+export function callerBound({ counts, maxPerClient, maxPerUser, claim, onShed }: CallerBoundOptions): MiddlewareHandler<GatewayEnv> {
   return async function callerBound(c, next) {
     const clientId = c.get('client')?.id ?? c.get('cdsClient')?.id;
     if (clientId === undefined) return next();
@@ -110,6 +176,20 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim }: CallerB
     };
     outgoing?.once('close', done).once('finish', done);
     socket?.once('close', done);
+    if (incoming && socket && !incoming.complete) {
+      // Closable for a newcomer of its client until its body is here (see the module comment).
+      const arrived = counts.awaitBody(client, sourceOf(socket.remoteAddress ?? ''), {
+        arrived: () => incoming.complete,
+        close: () => {
+          c.set('refusalReason', BODY_AWAITED_REASON);
+          done();
+          socket.destroy();
+          onShed?.();
+        },
+      });
+      leaves.push(arrived);
+      incoming.once('end', arrived);
+    }
     try {
       await next();
     } finally {

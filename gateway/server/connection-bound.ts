@@ -54,19 +54,54 @@ export interface Shed {
   log?: { count: number };
 }
 
+/** RFC 6052's well-known NAT64 prefix, 64:ff9b::/96, as its first six 16-bit groups. */
+const NAT64_PREFIX = [0x64, 0xff9b, 0, 0, 0, 0];
+
+/** An IPv6 address's eight 16-bit groups (a zone dropped, a trailing dotted IPv4 read as two), or undefined if it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  const text = address.split('%')[0]!.toLowerCase();
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const parts = (half: string | undefined) => {
+    if (!half) return [];
+    const out: number[] = [];
+    for (const p of half.split(':')) {
+      const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(p);
+      if (v4) {
+        const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+        if ([a, b, c, d].some((n) => n > 255)) return undefined;
+        out.push((a << 8) | b, (c << 8) | d);
+      } else if (/^[0-9a-f]{1,4}$/.test(p)) out.push(parseInt(p, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const left = parts(halves[0]);
+  const right = parts(halves[1]);
+  if (!left || !right) return undefined;
+  const gap = 8 - left.length - right.length;
+  if (halves.length === 1 ? gap !== 0 : gap < 1) return undefined;
+  return [...left, ...Array<number>(halves.length === 1 ? 0 : gap).fill(0), ...right];
+}
+
 /**
- * The source a connection is counted under: an IPv4 address as it is, an IPv6 address by its /64.
+ * The source a connection (or an unauthenticated request, audit/unauthenticated-bound.ts) is
+ * counted under: an IPv4 address as it is; an IPv6 address by its /64 (one host's or one site's
+ * share of addresses: counting each address apart would give it 2^64 shares); an IPv4-mapped
+ * address (::ffff:a.b.c.d) or a NAT64 one (64:ff9b::/96, RFC 6052) by the IPv4 address it
+ * carries, so clients behind a NAT64 gateway are grouped as their IPv4 peers are. Anything else is
+ * kept as it is.
  * @example sourceOf('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
+ * @example sourceOf('64:ff9b::c000:211') // '192.0.2.17'
  */
 export function sourceOf(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
   if (!address.includes(':')) return address;
-  const [head = '', tail = ''] = address.split('%')[0]!.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => (g || '0').toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const g = ipv6Groups(address);
+  if (!g) return address;
+  const embedded = () => `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return embedded();
+  if (NAT64_PREFIX.every((x, i) => g[i] === x)) return embedded();
+  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
 }
 
 export interface ConnectionBound {
