@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditContext, AuditEvent, AuditSink } from './audit-event.ts';
-import { sourceOf } from '../connection-bound.ts';
+import { sourceOf } from '../server/connection-bound.ts';
 
 export interface UnauthenticatedBoundOptions {
   /** Own records per source address per window (default 20). */

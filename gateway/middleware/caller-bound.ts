@@ -29,7 +29,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { GatewayEnv } from '../env.ts';
-import { sourceOf } from '../connection-bound.ts';
+import { sourceOf } from '../server/connection-bound.ts';
 import { SmspError } from '../smsp-error.ts';
 
 export interface InFlightCounts {
