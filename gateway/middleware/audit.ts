@@ -10,7 +10,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
 import { eraseAfterDays } from '../audit/erasure-date.ts';
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '../uk-today.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Logger } from '../logger.ts';
 

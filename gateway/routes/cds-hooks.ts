@@ -15,7 +15,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { isUnder18, ukToday } from '../../widget/rules/age.ts';
+import { isUnder18 } from '../../widget/rules/age.ts';
+import { ukToday } from '../uk-today.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { formatDate, formatDateTime } from '../../widget/format.ts';
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';

@@ -7,7 +7,8 @@
  */
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { isIsoDate, isUnder18, ukToday } from '../../widget/rules/age.ts';
+import { isIsoDate, isUnder18 } from '../../widget/rules/age.ts';
+import { ukToday } from '../uk-today.ts';
 import type { ClientConfig } from '../config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';

@@ -18,7 +18,7 @@
  * element order) is the deviation report's business, never a reason to hide an indicator
  * (SMSP-VAL-004). Reasons are fixed phrases: safe to log, never a value from the answer.
  */
-import { ukToday } from '../../widget/rules/age.ts';
+import { ukToday } from '../uk-today.ts';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
 import { sameUri } from '../fhir/uri.ts';
