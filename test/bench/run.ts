@@ -128,7 +128,9 @@ async function main() {
     const file = join(dir, `${sqlite}.json`);
     writeFileSync(file, JSON.stringify({
       metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
-      listen: { host: '127.0.0.1', port: 0 },
+      // One bench user on up to 200 connections: above the per-user and per-client bounds of requests
+      // in flight (defaults 8 and 200), or most requests would be busy-tone answers, not gateway work.
+      listen: { host: '127.0.0.1', port: 0, maxInFlightPerUser: 1000, maxInFlightPerClient: 1000 },
       smsp: { asid: '200000000111', odsCode: 'RX1' },
       spine: {
         endpoint: `${spine.url}/fhir/fgm/query`, asid: '990101234567', timeoutMs: 5000,
