@@ -4,11 +4,7 @@
  * is handled: the child's 18th birthday when the request gave her birth date, else a configured
  * number of days after the query (erasure.ts says why, and does the erasing).
  */
-<<<<<<< HEAD
-import { ukToday } from '@fgm-status/element/rules/age';
-=======
-import { ukToday } from '../uk-today.ts';
->>>>>>> h22
+import { ukToday } from './uk-today.ts';
 
 /** The 18th birthday (YYYY-MM-DD) of someone born on `birthDate`: the day isUnder18 turns false (29 February → 1 March). */
 export function eighteenthBirthday(birthDate: string): string {

@@ -10,11 +10,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
 import { eraseAfterDays } from '../audit/erasure-date.ts';
-<<<<<<< HEAD
-import { ukToday } from '@fgm-status/element/rules/age';
-=======
-import { ukToday } from '../uk-today.ts';
->>>>>>> h22
+import { ukToday } from '../audit/uk-today.ts';
 import type { GatewayEnv } from '../env.ts';
 import type { Logger } from '../observe/logger.ts';
 

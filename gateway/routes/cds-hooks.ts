@@ -15,16 +15,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-<<<<<<< HEAD
-import { isUnder18, ukToday } from '@fgm-status/element/rules/age';
+import { isUnder18 } from '@fgm-status/element/rules/age';
+import { ukToday } from '../audit/uk-today.ts';
 import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
 import { formatDate, formatDateTime } from '@fgm-status/element/format';
-=======
-import { isUnder18 } from '../../widget/rules/age.ts';
-import { ukToday } from '../uk-today.ts';
-import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
-import { formatDate, formatDateTime } from '../../widget/format.ts';
->>>>>>> h22
 import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config/config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';

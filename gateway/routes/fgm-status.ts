@@ -7,14 +7,9 @@
  */
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-<<<<<<< HEAD
-import { isIsoDate, isUnder18, ukToday } from '@fgm-status/element/rules/age';
+import { isIsoDate, isUnder18 } from '@fgm-status/element/rules/age';
+import { ukToday } from '../audit/uk-today.ts';
 import type { ClientConfig } from '../config/config.ts';
-=======
-import { isIsoDate, isUnder18 } from '../../widget/rules/age.ts';
-import { ukToday } from '../uk-today.ts';
-import type { ClientConfig } from '../config.ts';
->>>>>>> h22
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';

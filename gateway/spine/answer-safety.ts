@@ -23,11 +23,7 @@
  * "Anywhere else" takes in a foreign or XHTML element (a wrapper, a narrative) holding one; and an
  * element the core reads as one, written twice, is refused too: never a guess, never read as absent.
  */
-<<<<<<< HEAD
-import { ukToday } from '@fgm-status/element/rules/age';
-=======
-import { ukToday } from '../uk-today.ts';
->>>>>>> h22
+import { ukToday } from '../audit/uk-today.ts';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
 import { sameUri } from '../fhir/uri.ts';

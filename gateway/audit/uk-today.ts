@@ -1,12 +1,12 @@
 /**
- * @module uk-today
+ * @module audit/uk-today
  * The gateway's ukToday (widget/rules/age.ts), remembered per UTC hour: Intl's formatting cost
  * about 30 µs of CPU per request on the hot path, where the audit middleware, the erasure date,
  * the under-18 check and the answer's safety checks each ask for a UK date. The UK's offsets
  * (GMT, BST) are whole hours and change on the hour, so the UK date is the same throughout each
  * UTC hour; remembering it per hour gives the same answer as asking Intl every time.
  */
-import { ukToday as intlUkToday } from '../widget/rules/age.ts';
+import { ukToday as intlUkToday } from '@fgm-status/element/rules/age';
 
 const HOUR_MS = 3_600_000;
 /** Hours remembered: now, and the few hours of Spine's timestamps; cleared when full, never grown without bound. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ukToday as intlUkToday } from '../widget/rules/age.ts';
+import { ukToday as intlUkToday } from '@fgm-status/element/rules/age';
 import { ukToday, ukTodayByHour } from './uk-today.ts';
 
 test('MSCA-FGMRISQ-04 the remembered UK date equals Intl\'s at every minute around both 2026 clock changes and New Year', () => {
