@@ -35,7 +35,7 @@ function planPki(argv: readonly string[]): PkiPlan {
       allowPositionals: false,
     }));
   } catch (e) {
-    throw new Error(`${(e as Error).message.split('\n')[0]}\n${USAGE}`);
+    throw new Error(`${(e as Error).message.split('\n')[0]}\n${USAGE}`, { cause: e });
   }
   const { out, 'ca-name': caName, 'server-name': servers = [], 'client-name': clients = ['fgm-gateway'] } = values;
   if (!out) throw new Error(`--out is required (a folder that does not exist yet)\n${USAGE}`);

@@ -42,8 +42,8 @@ async function openssl(args: string[], cwd: string) {
     await run('openssl', args, { cwd });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new Error('the dev PKI needs the openssl command; install it (Debian: apt-get install openssl)');
-    throw new Error(`openssl ${args[0]} failed: ${err.stderr?.trim() ?? err.message}`);
+    if (err.code === 'ENOENT') throw new Error('the dev PKI needs the openssl command; install it (Debian: apt-get install openssl)', { cause: e });
+    throw new Error(`openssl ${args[0]} failed: ${err.stderr?.trim() ?? err.message}`, { cause: e });
   }
 }
 

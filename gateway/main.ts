@@ -22,7 +22,7 @@ const shutDown = (g: RunningGateway) =>
   );
 const stop = () => {
   stopping = true;
-  if (gateway) shutDown(gateway);
+  if (gateway) void shutDown(gateway);
 };
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
@@ -46,7 +46,7 @@ process.on('SIGHUP', () => {
 try {
   gateway = await startGateway(loadConfig());
   process.stdout.write(`fgm-status gateway listening on ${gateway.url}\nmetrics on ${gateway.metricsUrl}\n`);
-  if (stopping) shutDown(gateway);
+  if (stopping) void shutDown(gateway);
 } catch (e) {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
   process.stderr.write(`${e instanceof Error && e.name === 'ConfigError' ? '' : 'gateway: cannot start: '}${message}\n`);

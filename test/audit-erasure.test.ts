@@ -19,7 +19,6 @@ import { migratePostgres, postgresPool } from '../gateway/audit/postgres-store.t
 import { retainPostgres, retainSqlite } from '../gateway/audit/retention.ts';
 import { openAuditTrail } from '../gateway/audit/trail.ts';
 import { buildQueryBundle } from '../gateway/fhir/query-bundle.ts';
-import { loadConfig } from '../gateway/config/config.ts';
 import { readKeyMaterial } from '../gateway/server/key-material.ts';
 import { builtGateway } from './helpers/built-gateway.ts';
 import { callEraseFunction } from './helpers/erase-call.ts';

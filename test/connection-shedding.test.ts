@@ -23,7 +23,11 @@ async function bounded(limits: Partial<ConnectionLimits>, now?: () => number) {
   let connections = 0;
   const waiters: { n: () => boolean; resolve: () => void }[] = [];
   const check = () => {
-    for (const w of [...waiters]) if (w.n()) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.n()) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   // Registered before the bound's own listener: counted here once the bound has decided on it.
   server.on('connection', () => queueMicrotask(() => (connections++, check())));

@@ -7,7 +7,7 @@
  * SQLite file) says the client went away — not that Spine failed (SMSP-PERF-006, SMSP-AUDIT-001).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';

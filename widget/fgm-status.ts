@@ -297,7 +297,7 @@ export class FgmStatus extends ReactiveElement {
     // silently for ever (a host whose framework set no property would otherwise never know).
     this.#awaitingToken = !this.token && !this.tokenProvider;
     if (this.#awaitingToken) {
-      this.#refresh = setTimeout(() => this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }), FgmStatus.tokenWait);
+      this.#refresh = setTimeout(() => void this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }), FgmStatus.tokenWait);
       return;
     }
     let token: string | undefined;

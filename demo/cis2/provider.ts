@@ -188,7 +188,7 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
       return;
     }
     const grant = new provider.Grant({ accountId: person.uid, clientId: String(details.params.client_id) });
-    const scope = String(details.params.scope ?? 'openid');
+    const scope = String((details.params.scope as string | undefined) ?? 'openid');
     grant.addOIDCScope(scope);
     grant.addResourceScope(CIS2_RESOURCE, scope);
     const grantId = await grant.save();

@@ -58,7 +58,7 @@ const asset = (name: string) => readFileSync(new URL(`./public/${name}`, import.
 
 /** Loads the demo patients from `patients.json`. */
 export function loadDemoPatients(): Patient[] {
-  return JSON.parse(readFileSync(new URL('./patients.json', import.meta.url), 'utf8')).patients;
+  return (JSON.parse(readFileSync(new URL('./patients.json', import.meta.url), 'utf8')) as { patients: Patient[] }).patients;
 }
 
 /** Builds the EPR app; it never listens (see startDemoEpr). */

@@ -18,7 +18,7 @@ function args() {
     const { values } = parseArgs({ args: process.argv.slice(2), options: { origin: { type: 'string' }, 'data-dir': { type: 'string' } }, strict: true, allowPositionals: false });
     return { origin: parseOrigin(values.origin), dataDir: resolve(values['data-dir'] ?? '.data') };
   } catch (e) {
-    throw new Error(`${(e as Error).message.split('\n')[0]}\nusage: npm run dev:portal -- --origin <your portal's origin> [--data-dir .data]`);
+    throw new Error(`${(e as Error).message.split('\n')[0]}\nusage: npm run dev:portal -- --origin <your portal's origin> [--data-dir .data]`, { cause: e });
   }
 }
 
@@ -78,7 +78,7 @@ try {
   });
   writeMarker(files, { origin, gatewayUrl: gateway.url, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, keyFile: join(pki.dir, 'demo-idp.key') });
   console.log(instructions({ origin, gatewayUrl: gateway.url, spineUrl: sim.endpoint, configFile: files.configFile, dataDir }, dev));
-  const stop = () => gateway.close().then(() => sim.close()).then(() => process.exit(0));
+  const stop = () => void gateway.close().then(() => sim.close()).then(() => process.exit(0), () => process.exit(1));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {

@@ -17,7 +17,7 @@ try {
   try {
     parsed = parseArgs({ args: process.argv.slice(2), options: { 'data-dir': { type: 'string' } }, strict: true, allowPositionals: true });
   } catch (e) {
-    throw new Error(`${(e as Error).message.split('\n')[0]}\n${USAGE}`);
+    throw new Error(`${(e as Error).message.split('\n')[0]}\n${USAGE}`, { cause: e });
   }
   const [name, ...extra] = parsed.positionals;
   if (!name || extra.length) throw new Error(`name one test user\n${USAGE}`);

@@ -19,7 +19,7 @@ try {
     log: (line) => console.log(`spine-sim ${line}`),
   });
   console.log(`Spine FGM-IS simulator on ${sim.endpoint} (client certificates from ${pki.caCert})`);
-  const stop = () => sim.close().then(() => process.exit(0));
+  const stop = () => void sim.close().then(() => process.exit(0), () => process.exit(1));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {

@@ -29,7 +29,10 @@ const run = (seq: number, time: string, seqs: unknown): AuditRow =>
 /** Feeds `rows` in order (each with its archive when given as [row, archive]); answers what verify would ask. */
 function fed(rows: readonly (AuditRow | [AuditRow, string])[], today = TODAY) {
   const c = erasureCoverage(today);
-  for (const r of rows) (Array.isArray(r) ? c.see(r[0], r[1]) : c.see(r));
+  for (const r of rows) {
+    if (Array.isArray(r)) c.see(r[0], r[1]);
+    else c.see(r);
+  }
   return { uncovered: c.uncovered(), kept: c.kept() };
 }
 const early = (seq: number, date = '2026-06-01') => ({ seq, reason: `its outcome was removed without an erasure record on or after its erasure date ${date} (erased early, or outside an erasure run)` });

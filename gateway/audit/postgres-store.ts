@@ -202,7 +202,7 @@ const MAX_BATCH = 1000;
 export const AUDIT_DEADLINE_MS = 5000;
 
 /** BIGINT seq as a JS number (the trail stays far below 2^53), as the SQLite store returns it. */
-const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser };
+const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : (pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown))) as typeof pg.types.getTypeParser };
 
 /** A pool on `url` that never throws from an idle connection's error (PostgreSQL restarting must not crash the gateway). */
 export function postgresPool(url: string, max: number): pg.Pool {
@@ -281,7 +281,7 @@ async function ensureSchema(pool: pg.Pool): Promise<void> {
   try {
     await migratePostgres(pool);
   } catch (e) {
-    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run node dist/gateway/audit/cli.js migrate-postgres as the schema's owner`);
+    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run node dist/gateway/audit/cli.js migrate-postgres as the schema's owner`, { cause: e });
   }
 }
 
@@ -397,7 +397,7 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
     }
   };
 
-  let waiting: Waiter[] = [];
+  const waiting: Waiter[] = [];
   let inFlight: Promise<void> | undefined;
   let closed = false;
   const flush = () => {
@@ -412,8 +412,10 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
         if (failed) w.reject(new Error(`audit write failed: ${failed.message.split('\n')[0]}`));
         else w.resolve();
       });
-    });
-    inFlight.finally(() => {
+    // Whatever went wrong after the commit, no record's request is left waiting and no rejection
+    // goes unhandled (which would end the process).
+    }).catch((e: Error) => batch.forEach((w) => w.reject(new Error(`audit write failed: ${e.message.split('\n')[0]}`))));
+    void inFlight.finally(() => {
       inFlight = undefined;
       flush();
     });

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { generateAnchorKeys } from './anchor.ts';
 import type { AuditEvent } from './audit-event.ts';
 import type { GatewayConfig } from '../config/config.ts';
-import { readRetention, readRetentions, retentionPayload, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
+import { readRetention, readRetentions, retentionPayload, type RetentionEntry } from './chain-start.ts';
 import { eraseOutcomesInArchives } from './erasure.ts';
 import { retainSqlite } from './retention.ts';
 import { openAuditTrail } from './trail.ts';

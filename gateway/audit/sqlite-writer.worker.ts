@@ -20,6 +20,7 @@ try {
   parentPort!.postMessage({ error: (e as Error).message });
   process.exit(0);
 }
+// eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler catches every error and answers with it
 parentPort!.on('message', async (m: { events: AuditEvent[] } | { erase: string; plan: ErasurePlan }) => {
   try {
     if ('erase' in m) return parentPort!.postMessage({ ok: true, erased: writer.eraseOutcomes(m.erase, m.plan) });

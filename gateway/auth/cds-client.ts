@@ -11,7 +11,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose';
 import { ConfigError, type CdsClientConfig } from '../config/config.ts';
 import { verificationKey } from '../server/key-material.ts';
 
@@ -116,7 +116,7 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
   };
 
   return async function verifyCdsClient(token, path) {
-    let header, unverified;
+    let header: ProtectedHeaderParameters, unverified: JWTPayload;
     try {
       header = decodeProtectedHeader(token);
       unverified = decodeJwt(token);

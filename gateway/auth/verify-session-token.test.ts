@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
-import { after, describe, it, mock } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
 import type { ClientConfig } from '../config/config.ts';
 import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TokenRejected } from './verify-session-token.ts';

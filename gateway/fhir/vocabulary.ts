@@ -133,7 +133,7 @@ export function loadVocabulary(file: string | URL = DEFAULT_FILE): Vocabulary {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`vocabulary file ${String(file)}: ${(e as Error).message}`);
+    throw new Error(`vocabulary file ${String(file)}: ${(e as Error).message}`, { cause: e });
   }
   const parsed = VocabularyFileSchema.safeParse(raw);
   if (!parsed.success) {
@@ -143,6 +143,6 @@ export function loadVocabulary(file: string | URL = DEFAULT_FILE): Vocabulary {
   try {
     return new Vocabulary(parsed.data.rows, parsed.data.events ?? {});
   } catch (e) {
-    throw new Error(`vocabulary file ${String(file)}: ${(e as Error).message}`);
+    throw new Error(`vocabulary file ${String(file)}: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -99,7 +99,7 @@ export function inFlightCounts(): InFlightCounts {
     awaitBody(key, source, { arrived, close }) {
       const w = { seq: seq++, arrived, close };
       let bySource = waiting.get(key);
-      if (!bySource) waiting.set(key, (bySource = new Map()));
+      if (!bySource) waiting.set(key, (bySource = new Map<string, Set<Waiting>>()));
       let set = bySource.get(source);
       if (!set) bySource.set(source, (set = new Set()));
       set.add(w);

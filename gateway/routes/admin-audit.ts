@@ -98,7 +98,7 @@ const CSV_COLUMNS = ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'] as const;
 
 /** A CSV cell: quoted, quotes doubled, and a leading = + - @ defused so spreadsheets do not run it. */
 function cell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
   return `"${(/^[=+\-@\t\r]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
 }
 

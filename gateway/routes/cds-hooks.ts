@@ -127,7 +127,7 @@ export function patientFacts(patient: Resource): { nhsNumber?: string; verified:
     const codings = statuses.flatMap((st) => {
       const coding = st?.valueCodeableConcept?.coding;
       // A single coding object where FHIR JSON has a list: read it, never throw.
-      return Array.isArray(coding) ? coding : coding === undefined ? [undefined] : [coding];
+      return Array.isArray(coding) ? (coding as unknown[]) : coding === undefined ? [undefined] : [coding];
     }) as ({ system?: unknown; code?: unknown } | undefined)[];
     return statuses.length > 0 && codings.length > 0 && codings.every((c) => c?.code === VERIFIED && c?.system === VERIFICATION_SYSTEM);
   });

@@ -6,7 +6,7 @@
  */
 import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
 import { once } from 'node:events';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -233,6 +233,8 @@ async function listenPublic(config: GatewayConfig, material: KeyMaterial, curren
       return badRequestLine(vocabulary, log, 'no usable Host header or request target');
     },
   });
+  // Hono's listener answers every error itself; its promise is nobody's to await.
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void listener(req, res);
 
   const tls = material.listenTls;
   const headersTimeout = Math.min(config.listen.requestTimeoutMs, config.listen.headersTimeoutMs);
@@ -251,9 +253,9 @@ async function listenPublic(config: GatewayConfig, material: KeyMaterial, curren
           handshakeTimeout: headersTimeout,
           ...SERVER_OPTIONS,
         },
-        listener,
+        onRequest,
       )
-    : createHttpServer(SERVER_OPTIONS, listener);
+    : createHttpServer(SERVER_OPTIONS, onRequest);
   server.requestTimeout = config.listen.requestTimeoutMs;
   server.headersTimeout = headersTimeout;
   server.keepAliveTimeout = config.listen.keepAliveTimeoutMs;

@@ -152,7 +152,7 @@ export async function fuzzGateway(stack: TestStack, o: { runs: number; seed: num
     );
   } catch (e) {
     // fast-check's report quotes the whole input, which can be megabytes.
-    throw new Error(`${(e as Error).message.slice(0, 1500)} … cause: ${String((e as Error).cause ?? '').slice(0, 300)}`);
+    throw new Error(`${(e as Error).message.slice(0, 1500)} … cause: ${String(((e as Error).cause as string | undefined) ?? '').slice(0, 300)}`, { cause: e });
   }
   return seen;
 }

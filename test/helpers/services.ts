@@ -24,7 +24,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   try {
     await client.connect();
   } catch (e) {
-    throw new Error(`PostgreSQL is needed and not reachable at ${new URL(POSTGRES_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_POSTGRES_URL`);
+    throw new Error(`PostgreSQL is needed and not reachable at ${new URL(POSTGRES_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_POSTGRES_URL`, { cause: e });
   }
   try {
     return await fn(client);
@@ -105,7 +105,7 @@ export async function testRedis(): Promise<TestRedis> {
     await redis.ping();
   } catch (e) {
     redis.disconnect();
-    throw new Error(`Redis is needed and not reachable at ${new URL(REDIS_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_REDIS_URL`);
+    throw new Error(`Redis is needed and not reachable at ${new URL(REDIS_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_REDIS_URL`, { cause: e });
   }
   const prefix = `fgm-test-${randomBytes(5).toString('hex')}:`;
   const u = new URL(REDIS_URL);

@@ -60,7 +60,10 @@ export function gatewayDouble() {
         // As JSON whatever it is (a string or null too), with the test's headers.
         for (const [k, v] of Object.entries(fixed.headers ?? {})) {
           if (v !== null) ctx.set(k, v);
-          else if (k.toLowerCase() === 'date') (ctx.remove('Date'), (ctx.res.sendDate = false));
+          else if (k.toLowerCase() === 'date') {
+            ctx.remove('Date');
+            ctx.res.sendDate = false;
+          }
         }
         ctx.status = fixed.status;
         ctx.set('Cache-Control', 'no-store');
