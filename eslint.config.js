@@ -6,7 +6,11 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** node:test's test()/describe() return promises the runner itself awaits. */
-const nodeTest = { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] };
+const nodeTest = {
+  from: 'package',
+  package: 'node:test',
+  name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+};
 
 export default tseslint.config(
   { ignores: ['dist/', '.data/', '**/node_modules/', 'widget/types/', 'widget/dist/', 'test/bench/out/', '**/*.d.ts'] },
@@ -20,7 +24,10 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [nodeTest] }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // An async function without await is how a synchronous step meets an async interface here.
       '@typescript-eslint/require-await': 'off',
       // The XML, log and audit code matches control characters on purpose (XML 1.0 Char, log injection).
@@ -64,5 +71,8 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unused-expressions': 'off', '@typescript-eslint/restrict-plus-operands': 'off' },
   },
   { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
-  { files: ['gateway/routes/admin-page/**', 'demo/epr/public/**', 'widget/**'], languageOptions: { globals: { ...globals.browser } } },
+  {
+    files: ['gateway/routes/admin-page/**', 'demo/epr/public/**', 'widget/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
 );

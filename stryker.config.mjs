@@ -54,7 +54,11 @@ const testFiles = [
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'tap',
-  tap: { testFiles, nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'], forceBail: true },
+  tap: {
+    testFiles,
+    nodeArgs: ['--import', 'tsx', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
+    forceBail: true,
+  },
   mutate,
   coverageAnalysis: 'perTest',
   // The machine is shared: one or two test processes at a time.

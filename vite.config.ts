@@ -15,7 +15,11 @@ function collapseTemplateWhitespace(): Plugin {
     transform(code, id) {
       if (!/\/widget\/[^/]+\.ts$/.test(id)) return null;
       return code.replace(/\bcss`[\s\S]*?`/g, (t) =>
-        t.replace(/\s*\n\s*/g, ' ').replace(/\s*([{};:,])\s*/g, '$1').replace(/;}/g, '}').replace(/([\s:(,-])0\.(\d)/g, '$1.$2'),
+        t
+          .replace(/\s*\n\s*/g, ' ')
+          .replace(/\s*([{};:,])\s*/g, '$1')
+          .replace(/;}/g, '}')
+          .replace(/([\s:(,-])0\.(\d)/g, '$1.$2'),
       );
     },
   };

@@ -41,5 +41,7 @@ export async function setUpExample(dataDir = '.data'): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   await setUpExample(process.argv[2]);
-  console.log('example files ready under .data/; start with: FGM_GATEWAY_CONFIG=gateway/config/config.example.json npm run gateway');
+  console.log(
+    'example files ready under .data/; start with: FGM_GATEWAY_CONFIG=gateway/config/config.example.json npm run gateway',
+  );
 }

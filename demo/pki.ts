@@ -33,7 +33,9 @@ export interface DevPki {
 
 function paths(dir: string): DevPki {
   const abs = resolve(dir);
-  const leaf = Object.fromEntries(LEAVES.map((l) => [l.name, { cert: join(abs, `${l.name}.crt`), key: join(abs, `${l.name}.key`) }]));
+  const leaf = Object.fromEntries(
+    LEAVES.map((l) => [l.name, { cert: join(abs, `${l.name}.crt`), key: join(abs, `${l.name}.key`) }]),
+  );
   return { dir: abs, caCert: join(abs, 'ca.crt'), caKey: join(abs, 'ca.key'), leaf: leaf as DevPki['leaf'] };
 }
 
@@ -42,18 +44,38 @@ async function openssl(args: string[], cwd: string) {
     await run('openssl', args, { cwd });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === 'ENOENT') throw new Error('the dev PKI needs the openssl command; install it (Debian: apt-get install openssl)', { cause: e });
+    if (err.code === 'ENOENT')
+      throw new Error('the dev PKI needs the openssl command; install it (Debian: apt-get install openssl)', {
+        cause: e,
+      });
     throw new Error(`openssl ${args[0]} failed: ${err.stderr?.trim() ?? err.message}`, { cause: e });
   }
 }
 
-const genKey = (file: string, cwd: string) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file], cwd);
+const genKey = (file: string, cwd: string) =>
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file], cwd);
 
 async function makeCa(work: string, cn: string) {
   await genKey('ca.key', work);
   await openssl(
-    ['req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', '3650', '-subj', `/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'ca.crt'],
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-sha256',
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-out',
+      'ca.crt',
+    ],
     work,
   );
 }
@@ -66,7 +88,10 @@ export interface LeafSpec {
   sans: readonly string[];
 }
 
-const devLeaf = (l: (typeof LEAVES)[number]): LeafSpec => ({ ...l, sans: l.server ? ['DNS:localhost', 'IP:127.0.0.1'] : [`DNS:${l.cn}`] });
+const devLeaf = (l: (typeof LEAVES)[number]): LeafSpec => ({
+  ...l,
+  sans: l.server ? ['DNS:localhost', 'IP:127.0.0.1'] : [`DNS:${l.cn}`],
+});
 
 async function makeLeaf(work: string, caDir: string, l: LeafSpec) {
   const ext = [
@@ -79,8 +104,25 @@ async function makeLeaf(work: string, caDir: string, l: LeafSpec) {
   await genKey(`${l.name}.key`, work);
   await openssl(['req', '-new', '-key', `${l.name}.key`, '-subj', `/CN=${l.cn}`, '-out', `${l.name}.csr`], work);
   await openssl(
-    ['x509', '-req', '-in', `${l.name}.csr`, '-CA', join(caDir, 'ca.crt'), '-CAkey', join(caDir, 'ca.key'),
-      '-set_serial', `0x${randomBytes(12).toString('hex')}`, '-days', '825', '-sha256', '-extfile', `${l.name}.ext`, '-out', `${l.name}.crt`],
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${l.name}.csr`,
+      '-CA',
+      join(caDir, 'ca.crt'),
+      '-CAkey',
+      join(caDir, 'ca.key'),
+      '-set_serial',
+      `0x${randomBytes(12).toString('hex')}`,
+      '-days',
+      '825',
+      '-sha256',
+      '-extfile',
+      `${l.name}.ext`,
+      '-out',
+      `${l.name}.crt`,
+    ],
     work,
   );
 }
@@ -133,13 +175,18 @@ export async function ensureDevPki(dir = '.data/pki', opts: { report?: (line: st
   const missing = LEAVES.filter((l) => !existsSync(p.leaf[l.name].cert) || !existsSync(p.leaf[l.name].key));
   if (!existsSync(p.caCert) && !existsSync(p.caKey) && missing.length === LEAVES.length) {
     const created = await issuePki(dir, 'fgm-status development CA', LEAVES.map(devLeaf));
-    if (created) opts.report?.(`dev PKI: created a development CA and ${LEAVES.map((l) => `${l.name}.crt`).join(', ')} in ${p.dir}`);
+    if (created)
+      opts.report?.(
+        `dev PKI: created a development CA and ${LEAVES.map((l) => `${l.name}.crt`).join(', ')} in ${p.dir}`,
+      );
     return p;
   }
   if (missing.length === 0 && existsSync(p.caCert)) return p;
   if (!existsSync(p.caCert) || !existsSync(p.caKey)) {
     // Issuing the missing leaves needs the CA's certificate and key; never a second CA beside files someone put there.
-    throw new Error(`${p.dir} lacks ${missing.map((l) => `${l.name}.crt/.key`).join(', ')} and has no ${existsSync(p.caCert) ? 'ca.key' : 'ca.crt'} to issue them: add the files, or point FGM_PKI_DIR at an empty folder`);
+    throw new Error(
+      `${p.dir} lacks ${missing.map((l) => `${l.name}.crt/.key`).join(', ')} and has no ${existsSync(p.caCert) ? 'ca.key' : 'ca.crt'} to issue them: add the files, or point FGM_PKI_DIR at an empty folder`,
+    );
   }
   const kept: string[] = ['ca.crt'];
   const added: string[] = [];
@@ -159,6 +206,9 @@ export async function ensureDevPki(dir = '.data/pki', opts: { report?: (line: st
       rmSync(work, { recursive: true, force: true });
     }
   }
-  if (added.length) opts.report?.(`dev PKI in ${p.dir}: kept ${kept.join(', ')}; issued the missing ${added.join(', ')} with its ca.key`);
+  if (added.length)
+    opts.report?.(
+      `dev PKI in ${p.dir}: kept ${kept.join(', ')}; issued the missing ${added.join(', ')} with its ca.key`,
+    );
   return p;
 }

@@ -59,10 +59,27 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** Writes the gateway config the demo uses; paths are relative to the data folder. */
-function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number; metricsPort: number; spineEndpoint: string; eprOrigin: string; idpKeyFile: string; cis2Issuer: string }) {
+function writeDemoConfig(
+  dataDir: string,
+  o: {
+    host: string;
+    gatewayPort: number;
+    metricsPort: number;
+    spineEndpoint: string;
+    eprOrigin: string;
+    idpKeyFile: string;
+    cis2Issuer: string;
+  },
+) {
   const hmacKeyFile = join(dataDir, 'audit-hmac.key');
   if (!existsSync(hmacKeyFile)) writeFileSync(hmacKeyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  const token = (issuer: string) => ({ issuer, audience: DEMO_AUDIENCE, publicKeyFile: o.idpKeyFile, algorithms: ['ES256'], maxLifetimeSeconds: 900 });
+  const token = (issuer: string) => ({
+    issuer,
+    audience: DEMO_AUDIENCE,
+    publicKeyFile: o.idpKeyFile,
+    algorithms: ['ES256'],
+    maxLifetimeSeconds: 900,
+  });
   const config = {
     listen: { host: o.host, port: o.gatewayPort },
     metrics: { host: o.host, port: o.metricsPort },
@@ -115,7 +132,9 @@ function writeDemoConfig(dataDir: string, o: { host: string; gatewayPort: number
 export class PortInUse extends Error {
   override name = 'PortInUse';
   constructor(what: string, port: number | undefined, envVar: string) {
-    super(`the ${what} port${port ? ` ${port}` : ''} is already in use; set ${envVar} to another port (0 picks a free one)`);
+    super(
+      `the ${what} port${port ? ` ${port}` : ''} is already in use; set ${envVar} to another port (0 picks a free one)`,
+    );
   }
 }
 
@@ -140,16 +159,33 @@ export async function startDemoStack(opts: DemoStackOptions = {}): Promise<DemoS
   const gatewayUrl = `http://${host}:${gatewayPort}`;
 
   const spinePort = opts.ports?.spine ?? 9443;
-  const sim = await startSpineSimulator({ pkiDir: pki.dir, host, port: spinePort, ...(opts.spineLog && { log: opts.spineLog }) }).catch((e) =>
-    portInUse(e, 'Spine simulator', spinePort, 'SPINE_SIM_PORT'),
-  );
+  const sim = await startSpineSimulator({
+    pkiDir: pki.dir,
+    host,
+    port: spinePort,
+    ...(opts.spineLog && { log: opts.spineLog }),
+  }).catch((e) => portInUse(e, 'Spine simulator', spinePort, 'SPINE_SIM_PORT'));
   const stops: (() => Promise<void>)[] = [() => sim.close()];
   try {
-    const cis2 = await startCis2Provider({ host, people: Object.values(CIS2_PEOPLE), relyingParties: [{ clientId: CIS2_CLIENT_ID, redirectUris: [`${eprOrigin}/cis2/callback`] }] });
+    const cis2 = await startCis2Provider({
+      host,
+      people: Object.values(CIS2_PEOPLE),
+      relyingParties: [{ clientId: CIS2_CLIENT_ID, redirectUris: [`${eprOrigin}/cis2/callback`] }],
+    });
     stops.unshift(() => cis2.close());
-    const configFile = writeDemoConfig(dataDir, { host, gatewayPort, metricsPort: opts.ports?.metrics ?? 0, spineEndpoint: sim.endpoint, eprOrigin, idpKeyFile: 'pki/demo-idp.pub.pem', cis2Issuer: cis2.issuer });
+    const configFile = writeDemoConfig(dataDir, {
+      host,
+      gatewayPort,
+      metricsPort: opts.ports?.metrics ?? 0,
+      spineEndpoint: sim.endpoint,
+      eprOrigin,
+      idpKeyFile: 'pki/demo-idp.pub.pem',
+      cis2Issuer: cis2.issuer,
+    });
     const gateway = await startGateway(loadConfig(configFile), opts.log ? { log: opts.log } : {}).catch((e: Error) =>
-      e.message.startsWith('config: metrics:') ? portInUse(e, 'gateway metrics', opts.ports?.metrics, 'METRICS_PORT') : portInUse(e, 'gateway', gatewayPort, 'GATEWAY_PORT'),
+      e.message.startsWith('config: metrics:')
+        ? portInUse(e, 'gateway metrics', opts.ports?.metrics, 'METRICS_PORT')
+        : portInUse(e, 'gateway', gatewayPort, 'GATEWAY_PORT'),
     );
     stops.unshift(() => gateway.close());
     const epr = await startDemoEpr({

@@ -33,7 +33,11 @@ fgm-status is running against the Spine simulator:
 Sign in as the midwife, or with a smartcard (choose Dr Sam Patel's GP role at CIS2), and open
 Amara OKAFOR (999 000 0018) to see the alert. Ctrl-C stops.
 `);
-  const stop = () => void stack.close().then(() => process.exit(0), () => process.exit(1));
+  const stop = () =>
+    void stack.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {

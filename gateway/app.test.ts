@@ -32,14 +32,31 @@ const config = parseConfig(
     listen: { host: '127.0.0.1', port: 0, maxBodyBytes: 1024 },
     smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: {
-      endpoint: 'https://127.0.0.1:1/fhir/fgm/query', asid: '990101234567',
-      tls: { certFile: 'x', keyFile: 'x', caFile: 'x' }, timeoutMs: 1000, rateLimit: { perSecond: 10, burst: 10 },
+      endpoint: 'https://127.0.0.1:1/fhir/fgm/query',
+      asid: '990101234567',
+      tls: { certFile: 'x', keyFile: 'x', caFile: 'x' },
+      timeoutMs: 1000,
+      rateLimit: { perSecond: 10, burst: 10 },
     },
-    clients: [{
-      id: 'epr', name: 'EPR', odsCode: 'RX1', origins: ['https://epr.example'],
-      token: { issuer: 'epr', audience: 'gw', publicKeyFile: 'k.pem', algorithms: ['ES256'], maxLifetimeSeconds: 600 },
-      claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: { midwife: ['B0370'] }, auditorRoles: [], priority: 'interactive',
-    }],
+    clients: [
+      {
+        id: 'epr',
+        name: 'EPR',
+        odsCode: 'RX1',
+        origins: ['https://epr.example'],
+        token: {
+          issuer: 'epr',
+          audience: 'gw',
+          publicKeyFile: 'k.pem',
+          algorithms: ['ES256'],
+          maxLifetimeSeconds: 600,
+        },
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+        roleActivities: { midwife: ['B0370'] },
+        auditorRoles: [],
+        priority: 'interactive',
+      },
+    ],
     audit: { sqliteFile: 'a.sqlite', hmacKeyFile: 'h.key' },
   },
   dir,
@@ -61,9 +78,18 @@ function setup(reply: Reply, sink?: AuditSink, now?: () => Date) {
     },
   };
   const app = createApp({
-    config, vocabulary, spine,
-    audit: sink ?? { async record(e) { events.push(e); } },
-    verifySession: createSessionVerifier({ clients: config.clients, clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]) }),
+    config,
+    vocabulary,
+    spine,
+    audit: sink ?? {
+      async record(e) {
+        events.push(e);
+      },
+    },
+    verifySession: createSessionVerifier({
+      clients: config.clients,
+      clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]),
+    }),
     log: (f) => logs.push(JSON.stringify(f)),
     widgetFile: join(dir, 'widget.js'),
     ...(now && { now }),
@@ -73,7 +99,10 @@ function setup(reply: Reply, sink?: AuditSink, now?: () => Date) {
 
 const token = () => {
   const now = Math.floor(Date.now() / 1000);
-  return signJwt({ iss: 'epr', aud: 'gw', iat: now, exp: now + 300, sub: 'ajones', roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey });
+  return signJwt(
+    { iss: 'epr', aud: 'gw', iat: now, exp: now + 300, sub: 'ajones', roles: ['midwife'], org: 'RX1' },
+    { alg: 'ES256', key: key.privateKey },
+  );
 };
 const post = (body: unknown) => ({
   method: 'POST',
@@ -87,20 +116,39 @@ const SPINE_TIME = new Date().toISOString();
 
 function response(req: { messageId: string; nhsNumber: string }, over: Partial<QueryResponse> = {}): QueryResponse {
   return {
-    bundleId: 'b', messageId: 'spine-msg', respondsTo: req.messageId, responseCode: 'ok', timestamp: SPINE_TIME,
-    sourceAsid: '990101234567', destinationAsid: '200000000111',
-    outcome: { kind: 'indicator', nhsNumber: req.nhsNumber, assessmentDate: '2019-12-10' }, ...over,
+    bundleId: 'b',
+    messageId: 'spine-msg',
+    respondsTo: req.messageId,
+    responseCode: 'ok',
+    timestamp: SPINE_TIME,
+    sourceAsid: '990101234567',
+    destinationAsid: '200000000111',
+    outcome: { kind: 'indicator', nhsNumber: req.nhsNumber, assessmentDate: '2019-12-10' },
+    ...over,
   };
 }
 /** The answer as Spine would send it: built, written and parsed back, so the gateway reads the tree it would get. */
 function answer(httpStatus: number, r: QueryResponse): SpineAnswer {
-  const { xml } = buildQueryResponse({ respondsTo: r.respondsTo, messageId: r.messageId, sourceAsid: r.sourceAsid, destinationAsid: r.destinationAsid, outcome: r.outcome, timestamp: new Date(r.timestamp) });
-  const withCode = r.outcome.kind === 'indicator' ? xml : xml.replace(/(<response>.*?<code value=")[^"]*"/, `$1${r.responseCode}"`);
+  const { xml } = buildQueryResponse({
+    respondsTo: r.respondsTo,
+    messageId: r.messageId,
+    sourceAsid: r.sourceAsid,
+    destinationAsid: r.destinationAsid,
+    outcome: r.outcome,
+    timestamp: new Date(r.timestamp),
+  });
+  const withCode =
+    r.outcome.kind === 'indicator' ? xml : xml.replace(/(<response>.*?<code value=")[^"]*"/, `$1${r.responseCode}"`);
   const parsed = parseXml(withCode);
   assert.ok(parsed.ok);
   return { kind: 'answer', httpStatus, tree: parsed.value };
 }
-const outcome = (code: string) => ({ kind: 'operation-outcome' as const, severity: 'error' as const, issueType: 'invalid', code });
+const outcome = (code: string) => ({
+  kind: 'operation-outcome' as const,
+  severity: 'error' as const,
+  issueType: 'invalid',
+  code,
+});
 
 describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
   it('an indicator becomes 200 SUCCESS with the Flag date, Spine timestamp and our message id', async () => {
@@ -110,8 +158,14 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.deepEqual(await res.json(), {
-      status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: SPINE_TIME,
-      messageId: sent, code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success',
+      status: 'indicator',
+      nhsNumber: '9990000018',
+      assessmentDate: '2019-12-10',
+      checkedAt: SPINE_TIME,
+      messageId: sent,
+      code: 'SUCCESS',
+      smspCode: 'SMSP-0000',
+      display: 'Success',
     });
     assert.equal(events[0]!.spineMessageId, sent);
     assert.equal(events[0]!.answeredBySpine, true);
@@ -122,22 +176,38 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(body.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
   });
   it('an indicator for another NHS number is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
-    const { app } = setup((req) => answer(200, response(req, { outcome: { kind: 'indicator', nhsNumber: '9990000026', assessmentDate: '2019-12-10' } })));
+    const { app } = setup((req) =>
+      answer(
+        200,
+        response(req, { outcome: { kind: 'indicator', nhsNumber: '9990000026', assessmentDate: '2019-12-10' } }),
+      ),
+    );
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
     assert.equal(res.status, 400);
     assert.equal((await res.json()).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
   });
   it('an answer from another ASID is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
     const { app } = setup((req) => answer(200, response(req, { sourceAsid: '111111111111' })));
-    assert.equal((await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    assert.equal(
+      (await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code,
+      'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    );
   });
   it('an OperationOutcome code not in the vocabulary is RESPONSE_MESSAGE_VALIDATION_ERROR', async () => {
-    const { app } = setup((req) => answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome('MADE_UP_CODE') })));
-    assert.equal((await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    const { app } = setup((req) =>
+      answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome('MADE_UP_CODE') })),
+    );
+    assert.equal(
+      (await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code,
+      'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    );
   });
   it('an error OperationOutcome arriving with HTTP 200 is RESPONSE_MESSAGE_VALIDATION_ERROR; NO_RECORD_FOUND under 200 means one thing only: 404 no-record', async () => {
     const { app, events } = setup((req) => answer(200, response(req, { outcome: outcome('INVALID_NHS_NUMBER') })));
-    assert.equal((await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+    assert.equal(
+      (await (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }))).json()).code,
+      'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    );
     assert.equal(events[0]!.answeredBySpine, false);
     const none = setup((req) => answer(200, response(req, { outcome: outcome('NO_RECORD_FOUND') })));
     const res = await none.app.request('/api/fgm-status', post({ nhsNumber: '9990000026' }));
@@ -145,7 +215,9 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(none.events[0]!.answeredBySpine, true);
   });
   it('SMSP-FGMRI-001 Spine NO_RECORD_FOUND is replicated as 404 no-record', async () => {
-    const { app, events } = setup((req) => answer(404, response(req, { responseCode: 'fatal-error', outcome: outcome('NO_RECORD_FOUND') })));
+    const { app, events } = setup((req) =>
+      answer(404, response(req, { responseCode: 'fatal-error', outcome: outcome('NO_RECORD_FOUND') })),
+    );
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000026' }));
     assert.equal(res.status, 404);
     const body = await res.json();
@@ -154,14 +226,18 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
     assert.equal(events[0]!.answeredBySpine, true);
   });
   it('SMSP-ERR-004 a Spine HTTP 500 with a valid vocabulary OperationOutcome is replicated', async () => {
-    const { app } = setup((req) => answer(500, response(req, { responseCode: 'fatal-error', outcome: outcome('ASID_CHECK_FAILED') })));
+    const { app } = setup((req) =>
+      answer(500, response(req, { responseCode: 'fatal-error', outcome: outcome('ASID_CHECK_FAILED') })),
+    );
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
     assert.equal(res.status, 403);
     assert.equal((await res.json()).code, 'ASID_CHECK_FAILED');
   });
   for (const code of ['INVALID_PARAMETER']) {
     it(`SMSP-ERR-006 Spine's ${code} is rejected input, indistinguishable from the SMSP's own validation: SMSP-0001`, async () => {
-      const { app, events } = setup((req) => answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome(code) })));
+      const { app, events } = setup((req) =>
+        answer(400, response(req, { responseCode: 'fatal-error', outcome: outcome(code) })),
+      );
       const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
       assert.equal(res.status, 400);
       const body = await res.json();
@@ -181,15 +257,22 @@ describe('gateway app: mapping Spine answers (SMSP-VAL-004)', () => {
 });
 
 describe('gateway app: audit times', () => {
-  it('SMSP-AUDIT-010 SMSP-AUDIT-011 the audit record and the message to Spine carry the gateway clock\'s instant, in UTC', async () => {
+  it("SMSP-AUDIT-010 SMSP-AUDIT-011 the audit record and the message to Spine carry the gateway clock's instant, in UTC", async () => {
     // In BST: a local-time writer would say 14:14, and an unzoned one would be ambiguous.
     const instant = new Date('2026-07-01T13:14:15.678Z');
     let sent = '';
-    const { app, events } = setup((req) => {
-      sent = (req as { timestamp?: string }).timestamp ?? '';
-      return answer(200, response(req, { timestamp: instant.toISOString() }));
-    }, undefined, () => instant);
-    assert.equal((await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2014-03-02' }))).status, 200);
+    const { app, events } = setup(
+      (req) => {
+        sent = (req as { timestamp?: string }).timestamp ?? '';
+        return answer(200, response(req, { timestamp: instant.toISOString() }));
+      },
+      undefined,
+      () => instant,
+    );
+    assert.equal(
+      (await app.request('/api/fgm-status', post({ nhsNumber: '9990000018', birthDate: '2014-03-02' }))).status,
+      200,
+    );
     assert.equal(events[0]!.time, '2026-07-01T13:14:15.678Z');
     assert.match(sent, /(Z|[+-]00:00)$/, 'the MessageHeader timestamp is written in UTC');
     assert.equal(new Date(sent).getTime(), instant.getTime());
@@ -198,7 +281,11 @@ describe('gateway app: audit times', () => {
 
 describe('gateway app: refusals and hardening', () => {
   it('SMSP-AUDIT-001 an audit write failure gives 500 GENERIC_… and no Spine data', async () => {
-    const { app, calls } = setup((req) => answer(200, response(req)), { async record() { throw new Error('disk full'); } });
+    const { app, calls } = setup((req) => answer(200, response(req)), {
+      async record() {
+        throw new Error('disk full');
+      },
+    });
     const res = await app.request('/api/fgm-status', post({ nhsNumber: '9990000018' }));
     assert.equal(calls(), 1);
     assert.equal(res.status, 500);
@@ -284,10 +371,14 @@ describe('gateway app: refusals and hardening', () => {
 
 function setupDeps() {
   return {
-    config, vocabulary,
+    config,
+    vocabulary,
     spine: { query: async () => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'x' }) } as SpineClient,
     audit: { async record() {} },
-    verifySession: createSessionVerifier({ clients: config.clients, clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]) }),
+    verifySession: createSessionVerifier({
+      clients: config.clients,
+      clientKeys: new Map([['epr', key.publicKey.export({ type: 'spki', format: 'pem' }) as string]]),
+    }),
     log: () => {},
   };
 }

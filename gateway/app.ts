@@ -28,8 +28,20 @@ import { fgmStatus, notePatient, type FgmStatusDeps } from './routes/fgm-status.
 import { fhirQuery } from './routes/fhir-query.ts';
 import { healthz } from './routes/healthz.ts';
 import { openApiDocument } from './routes/openapi.ts';
-import { VERSIONED_WIDGET_PATH, VERSIONED_WIDGET_ROUTE, versionedWidgetModule, widgetModule } from './routes/widget-module.ts';
-import { auditorOnly, auditPage, auditSessionRoute, searchAuditRoute, throughputRoute, verifyAuditRoute } from './routes/admin-audit.ts';
+import {
+  VERSIONED_WIDGET_PATH,
+  VERSIONED_WIDGET_ROUTE,
+  versionedWidgetModule,
+  widgetModule,
+} from './routes/widget-module.ts';
+import {
+  auditorOnly,
+  auditPage,
+  auditSessionRoute,
+  searchAuditRoute,
+  throughputRoute,
+  verifyAuditRoute,
+} from './routes/admin-audit.ts';
 import type { AuditTrail } from './audit/trail.ts';
 import { clientInService } from './middleware/client-in-service.ts';
 import { requestMetrics } from './middleware/request-metrics.ts';
@@ -78,13 +90,26 @@ export interface AppDeps {
 
 /** The gateway's fixed paths (only these appear in access logs). */
 export const PATHS = [
-  '/api/fgm-status', '/fhir/fgm/query', '/widget/fgm-status.js', '/healthz',
-  '/admin/audit', '/admin/audit/verify', '/admin/throughput', '/admin/session', '/admin/audit.html', '/admin/audit.js', '/admin/audit.css',
-  VERSIONED_WIDGET_PATH, '/openapi.json', '/cds-services', '/cds-services/fgm-is',
+  '/api/fgm-status',
+  '/fhir/fgm/query',
+  '/widget/fgm-status.js',
+  '/healthz',
+  '/admin/audit',
+  '/admin/audit/verify',
+  '/admin/throughput',
+  '/admin/session',
+  '/admin/audit.html',
+  '/admin/audit.js',
+  '/admin/audit.css',
+  VERSIONED_WIDGET_PATH,
+  '/openapi.json',
+  '/cds-services',
+  '/cds-services/fgm-is',
 ] as const;
 
 /** The security headers on API answers; server.ts puts them on the answers it gives before the app can. */
-export const apiSecureHeaders = () => secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
+export const apiSecureHeaders = () =>
+  secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } });
 
 /**
  * Creates the gateway app.
@@ -93,7 +118,12 @@ export const apiSecureHeaders = () => secureHeaders({ contentSecurityPolicy: { d
 export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const { config, log } = deps;
   const now = deps.now ?? (() => new Date());
-  const replyDeps: ReplyDeps = { vocabulary: deps.vocabulary, smspAsid: config.smsp.asid, smspName: config.smsp.name, log };
+  const replyDeps: ReplyDeps = {
+    vocabulary: deps.vocabulary,
+    smspAsid: config.smsp.asid,
+    smspName: config.smsp.name,
+    log,
+  };
   const metrics = deps.metrics ?? createGatewayMetrics();
   const breaker = createCircuitBreaker({
     ...config.spine.circuitBreaker,
@@ -105,8 +135,21 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   });
   // A new app (a config reload) starts with a closed breaker: the gauge must not keep the old one's state.
   metrics.breakerState(breaker.state);
-  const spine = protectSpine(deps.spine, { limiter: deps.limiter ?? createRateLimiter({ perSecond: config.spine.rateLimit.perSecond, burst: config.spine.rateLimit.burst, shares: clientShares(spineClients(config)), userShare: config.spine.rateLimit.userShare }), breaker, metrics });
-  const inService = clientInService({ isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false) });
+  const spine = protectSpine(deps.spine, {
+    limiter:
+      deps.limiter ??
+      createRateLimiter({
+        perSecond: config.spine.rateLimit.perSecond,
+        burst: config.spine.rateLimit.burst,
+        shares: clientShares(spineClients(config)),
+        userShare: config.spine.rateLimit.userShare,
+      }),
+    breaker,
+    metrics,
+  });
+  const inService = clientInService({
+    isEnabled: deps.clientEnabled ?? ((id) => config.clients.find((c) => c.id === id)?.enabled !== false),
+  });
   const routeDeps: FgmStatusDeps = {
     ...replyDeps,
     spine,
@@ -125,8 +168,17 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     ...(deps.claimConnection ? { claim: deps.claimConnection } : {}),
     onShed: () => metrics.connectionsShed.inc({ action: 'evicted', reason: 'body-awaited' }),
   });
-  const auditAs = (eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query'): MiddlewareHandler<GatewayEnv> =>
-    audit({ sink: deps.audit, eventType, log, now, outcomeRetentionDays: deps.config.audit.outcomeRetentionDays, onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE') });
+  const auditAs = (
+    eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query',
+  ): MiddlewareHandler<GatewayEnv> =>
+    audit({
+      sink: deps.audit,
+      eventType,
+      log,
+      now,
+      outcomeRetentionDays: deps.config.audit.outcomeRetentionDays,
+      onFailure: (c) => replyFor(c, replyDeps, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE'),
+    });
 
   const apiHeaders = apiSecureHeaders();
   // The widget is loaded as a module by other origins' pages, so it may be embedded cross-origin.
@@ -134,14 +186,34 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   // The auditors' page loads its own script and calls the API on this origin.
   // The portal that opens it hands over the session by postMessage, so the page keeps its opener
   // (COOP unsafe-none); it accepts messages from configured client origins only (audit.js).
-  const adminPageHeaders = secureHeaders({ contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] }, crossOriginOpenerPolicy: 'unsafe-none' });
-  const headersFor = (path: string) => (path.startsWith('/widget/') ? widgetHeaders : path.startsWith('/admin/audit.') ? adminPageHeaders : apiHeaders);
+  const adminPageHeaders = secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"] },
+    crossOriginOpenerPolicy: 'unsafe-none',
+  });
+  const headersFor = (path: string) =>
+    path.startsWith('/widget/') ? widgetHeaders : path.startsWith('/admin/audit.') ? adminPageHeaders : apiHeaders;
 
   const app = new Hono<GatewayEnv>();
-  app.use('*', requestId(), accessLog({ log, paths: PATHS, userKeySecret: deps.logUserKeySecret ?? randomBytes(32) }), requestMetrics({ metrics, paths: PATHS }), (c, next) => headersFor(c.req.path)(c, next));
+  app.use(
+    '*',
+    requestId(),
+    accessLog({ log, paths: PATHS, userKeySecret: deps.logUserKeySecret ?? randomBytes(32) }),
+    requestMetrics({ metrics, paths: PATHS }),
+    (c, next) => headersFor(c.req.path)(c, next),
+  );
   // Date and Retry-After are not CORS-safelisted: the element on another origin ages an answer on
   // this clock (Date) and waits as long as a busy gateway asks (Retry-After).
-  app.use('/api/*', noStore(), cors({ origin: allowOrigin, allowMethods: ['POST'], allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER], exposeHeaders: ['X-Request-Id', 'Date', 'Retry-After'], maxAge: 600 }));
+  app.use(
+    '/api/*',
+    noStore(),
+    cors({
+      origin: allowOrigin,
+      allowMethods: ['POST'],
+      allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER],
+      exposeHeaders: ['X-Request-Id', 'Date', 'Retry-After'],
+      maxAge: 600,
+    }),
+  );
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
   app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
@@ -151,11 +223,25 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   const cis2 = cis2Directory(config.clients, () => now().getTime());
   const asUser = sessionAuth({ verify, clients: config.clients, cis2 });
   // Who is asking is proven (with CIS2 for smartcard users) before the body is read; who they asked about is noted before RBAC can refuse.
-  app.post('/api/fgm-status', auditAs('widget-query'), asUser, inService, perCaller, limitBody, notePatient(), rbac(), fgmStatus(routeDeps));
+  app.post(
+    '/api/fgm-status',
+    auditAs('widget-query'),
+    asUser,
+    inService,
+    perCaller,
+    limitBody,
+    notePatient(),
+    rbac(),
+    fgmStatus(routeDeps),
+  );
   app.post(
     '/fhir/fgm/query',
     auditAs('fhir-query'),
-    clientAuth({ clients: config.clients, verify, ...(deps.peerCertificate ? { peerCertificate: deps.peerCertificate } : {}) }),
+    clientAuth({
+      clients: config.clients,
+      verify,
+      ...(deps.peerCertificate ? { peerCertificate: deps.peerCertificate } : {}),
+    }),
     inService,
     cis2Author({ cis2 }),
     perCaller,
@@ -167,7 +253,12 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {
     const trail = deps.auditTrail;
-    const asAuditor = [auditAs('audit-query'), sessionAuth({ verify, clients: config.clients, cis2, portalOriginHeader: true }), inService, auditorOnly()] as const;
+    const asAuditor = [
+      auditAs('audit-query'),
+      sessionAuth({ verify, clients: config.clients, cis2, portalOriginHeader: true }),
+      inService,
+      auditorOnly(),
+    ] as const;
     app.use('/admin/*', noStore());
     app.get('/admin/session', ...asAuditor, auditSessionRoute());
     app.get('/admin/audit', ...asAuditor, searchAuditRoute(trail));
@@ -180,7 +271,10 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   }
   const openApi = JSON.stringify(openApiDocument());
   app.get('/openapi.json', (c) => c.body(openApi, 200, { 'Content-Type': 'application/json' }));
-  app.get('/healthz', healthz({ breakerState: () => breaker.state, ...(deps.engines ? { engines: deps.engines } : {}) }));
+  app.get(
+    '/healthz',
+    healthz({ breakerState: () => breaker.state, ...(deps.engines ? { engines: deps.engines } : {}) }),
+  );
 
   const onError = errorHandler(replyDeps);
   // A body cut off by a client hang-up fails to parse: that is the client gone, not a bad request.

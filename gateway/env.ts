@@ -39,6 +39,9 @@ export interface GatewayVariables {
 export type GatewayEnv = { Variables: GatewayVariables };
 
 /** Adds fields to the request's audit record. */
-export function noteAudit(c: { get(k: 'audit'): Partial<AuditEvent> | undefined; set(k: 'audit', v: Partial<AuditEvent>): void }, fields: Partial<AuditEvent>): void {
+export function noteAudit(
+  c: { get(k: 'audit'): Partial<AuditEvent> | undefined; set(k: 'audit', v: Partial<AuditEvent>): void },
+  fields: Partial<AuditEvent>,
+): void {
   c.set('audit', { ...c.get('audit'), ...fields });
 }

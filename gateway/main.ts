@@ -39,7 +39,10 @@ process.on('SIGHUP', () => {
           `config reloaded; clients whose service changed: ${changedClients.join(', ') || 'none'}` +
             `${needsRestart.length ? `; restart to apply: ${needsRestart.join(', ')} (still running with the previous values)` : ''}\n`,
         ),
-      (e: Error) => process.stderr.write(`config reload refused, still running on the previous config: ${e.message.split('\n')[0]}\n`),
+      (e: Error) =>
+        process.stderr.write(
+          `config reload refused, still running on the previous config: ${e.message.split('\n')[0]}\n`,
+        ),
     );
 });
 
@@ -49,6 +52,8 @@ try {
   if (stopping) void shutDown(gateway);
 } catch (e) {
   const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
-  process.stderr.write(`${e instanceof Error && e.name === 'ConfigError' ? '' : 'gateway: cannot start: '}${message}\n`);
+  process.stderr.write(
+    `${e instanceof Error && e.name === 'ConfigError' ? '' : 'gateway: cannot start: '}${message}\n`,
+  );
   process.exit(1);
 }

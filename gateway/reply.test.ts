@@ -15,7 +15,8 @@ function replying() {
   for (const path of ['/api/fgm-status', '/fhir/fgm/query']) {
     app.post(path, (c) => {
       if (c.req.header('X-Test') === 'bug') throw new TypeError('cannot read 9990000018 of undefined');
-      if (c.req.header('X-Test') === 'found') return statusReply(c, replyDeps(), 'SUCCESS', { nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
+      if (c.req.header('X-Test') === 'found')
+        return statusReply(c, replyDeps(), 'SUCCESS', { nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
       throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
     });
   }
@@ -26,17 +27,29 @@ function replying() {
 const post = (path: string, test = '') => replying().app.request(path, { method: 'POST', headers: { 'X-Test': test } });
 
 describe('reply', () => {
-  it('the widget\'s JSON body carries the fields docs/api.md documents, with the spec\'s code and original code', async () => {
+  it("the widget's JSON body carries the fields docs/api.md documents, with the spec's code and original code", async () => {
     const res = await post('/api/fgm-status', 'found');
     assert.equal(res.status, 200);
-    assert.deepEqual(await json(res), { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: null, messageId: null, code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' });
+    assert.deepEqual(await json(res), {
+      status: 'indicator',
+      nhsNumber: '9990000018',
+      assessmentDate: '2019-12-10',
+      checkedAt: null,
+      messageId: null,
+      code: 'SUCCESS',
+      smspCode: 'SMSP-0000',
+      display: 'Success',
+    });
   });
 
   it('SMSP-ERR-006 a refusal becomes its event\'s row: 400 INVALID_NHS_NUMBER FGM-0002 "Invalid NHS number"', async () => {
     const res = await post('/api/fgm-status');
     assert.equal(res.status, 400);
     const body = await json(res);
-    assert.deepEqual([body.status, body.code, body.smspCode, body.display], ['error', 'INVALID_NHS_NUMBER', 'FGM-0002', 'Invalid NHS number']);
+    assert.deepEqual(
+      [body.status, body.code, body.smspCode, body.display],
+      ['error', 'INVALID_NHS_NUMBER', 'FGM-0002', 'Invalid NHS number'],
+    );
   });
 
   it('SMSP-ERR-004 on the FHIR path the same refusal is a profile-valid response bundle answering our request id', async () => {
@@ -54,9 +67,14 @@ describe('reply', () => {
     const res = await app.request('/api/fgm-status', { method: 'POST', headers: { 'X-Test': 'bug' } });
     assert.equal(res.status, 500);
     const body = await res.text();
-    assert.deepEqual([JSON.parse(body).code, JSON.parse(body).smspCode], ['GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999']);
+    assert.deepEqual(
+      [JSON.parse(body).code, JSON.parse(body).smspCode],
+      ['GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999'],
+    );
     assert.doesNotMatch(body, /TypeError|9990000018|at /);
-    assert.deepEqual(lines, [{ level: 'error', msg: 'unexpected error', requestId: 'test-request-1', error: 'TypeError' }]);
+    assert.deepEqual(lines, [
+      { level: 'error', msg: 'unexpected error', requestId: 'test-request-1', error: 'TypeError' },
+    ]);
     assert.doesNotMatch(text(), /9990000018/);
   });
 

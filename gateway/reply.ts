@@ -26,7 +26,12 @@ export interface ReplyDeps {
 type Ctx = Context<GatewayEnv>;
 
 /** Answers the widget with `code`'s vocabulary row; sets the outcome for audit and logs. */
-export function statusReply(c: Ctx, deps: ReplyDeps, code: string, f: Partial<Pick<StatusBody, 'nhsNumber' | 'assessmentDate' | 'checkedAt' | 'messageId'>> = {}): Response {
+export function statusReply(
+  c: Ctx,
+  deps: ReplyDeps,
+  code: string,
+  f: Partial<Pick<StatusBody, 'nhsNumber' | 'assessmentDate' | 'checkedAt' | 'messageId'>> = {},
+): Response {
   const row = rowFor(deps.vocabulary, code);
   c.set('outcomeCode', code);
   const body: StatusBody = {
@@ -44,7 +49,13 @@ export function statusReply(c: Ctx, deps: ReplyDeps, code: string, f: Partial<Pi
 
 /** The FHIR outcome for a vocabulary row (an OperationOutcome carrying its code). */
 export function operationOutcome(row: VocabularyRow): Outcome {
-  return { kind: 'operation-outcome', severity: row.severity, issueType: row.issueType, code: row.code, display: row.display };
+  return {
+    kind: 'operation-outcome',
+    severity: row.severity,
+    issueType: row.issueType,
+    code: row.code,
+    display: row.display,
+  };
 }
 
 /**
@@ -53,7 +64,13 @@ export function operationOutcome(row: VocabularyRow): Outcome {
  * `spineTimestamp`, when Spine answered, stands as the answer's timestamp, so the client can show
  * when Spine responded (MSCA-FGMRISQR-06); otherwise the timestamp is now.
  */
-export function fhirReply(c: Ctx, deps: ReplyDeps, code: string, outcome?: Outcome, spineTimestamp?: string | null): Response {
+export function fhirReply(
+  c: Ctx,
+  deps: ReplyDeps,
+  code: string,
+  outcome?: Outcome,
+  spineTimestamp?: string | null,
+): Response {
   const row = rowFor(deps.vocabulary, code);
   c.set('outcomeCode', code);
   const req = c.get('fhirRequest');
@@ -71,7 +88,9 @@ export function fhirReply(c: Ctx, deps: ReplyDeps, code: string, outcome?: Outco
 
 /** Answers `code` in the format of the interface the request came in on. */
 export function replyFor(c: Ctx, deps: ReplyDeps, code: string): Response {
-  return c.req.path.startsWith('/fhir/') ? fhirReply(c, deps, code) : statusReply(c, deps, code, { nhsNumber: c.get('audit')?.nhsNumber ?? null });
+  return c.req.path.startsWith('/fhir/')
+    ? fhirReply(c, deps, code)
+    : statusReply(c, deps, code, { nhsNumber: c.get('audit')?.nhsNumber ?? null });
 }
 
 /**

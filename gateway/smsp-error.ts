@@ -12,7 +12,10 @@ import type { SystemEvent, Vocabulary, VocabularyRow } from './fhir/vocabulary.t
  */
 export class SmspError extends Error {
   override name = 'SmspError';
-  constructor(readonly event: SystemEvent, readonly reason?: string) {
+  constructor(
+    readonly event: SystemEvent,
+    readonly reason?: string,
+  ) {
     super(event);
   }
 }

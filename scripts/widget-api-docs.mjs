@@ -5,11 +5,21 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export const PAGES = ['widget/README.md'];
-const START = '<!-- widget-api: generated from custom-elements.json by `npm run docs`; edit the JSDoc in widget/fgm-status.ts -->';
+const START =
+  '<!-- widget-api: generated from custom-elements.json by `npm run docs`; edit the JSDoc in widget/fgm-status.ts -->';
 const END = '<!-- /widget-api -->';
 
-const cell = (s = '') => s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
-const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+const cell = (s = '') =>
+  s
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
+const table = (head, rows) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 
 /** The markdown for the element declared in the manifest. */
 export function render(manifest) {
@@ -18,8 +28,15 @@ export function render(manifest) {
   const pub = (m) => (m.privacy ?? 'public') === 'public' && !m.name.startsWith('_') && !m.name.startsWith('#');
   const members = (el.members ?? []).filter(pub);
   const rows = [
-    ...(el.attributes ?? []).filter((a) => !a.name.startsWith('_')).map((a) => [a.fieldName && a.fieldName !== a.name ? `\`${a.name}\` / \`${a.fieldName}\`` : `\`${a.name}\``, a.description]),
-    ...members.filter((m) => m.kind === 'field' && !m.static && !m.attribute).map((m) => [`\`${m.name}\` (property only)`, m.description]),
+    ...(el.attributes ?? [])
+      .filter((a) => !a.name.startsWith('_'))
+      .map((a) => [
+        a.fieldName && a.fieldName !== a.name ? `\`${a.name}\` / \`${a.fieldName}\`` : `\`${a.name}\``,
+        a.description,
+      ]),
+    ...members
+      .filter((m) => m.kind === 'field' && !m.static && !m.attribute)
+      .map((m) => [`\`${m.name}\` (property only)`, m.description]),
     ...members.filter((m) => m.kind === 'method' && !m.static).map((m) => [`\`${m.name}()\``, m.description]),
     ...members.filter((m) => m.static).map((m) => [`\`${el.name}.${m.name}\``, m.description]),
   ];
@@ -29,9 +46,18 @@ export function render(manifest) {
     START,
     table(['attribute / property', ''], rows),
     '',
-    table(['event (bubbles, composed)', '`detail`'], (el.events ?? []).map((e) => [`\`${e.name}\``, e.description])),
+    table(
+      ['event (bubbles, composed)', '`detail`'],
+      (el.events ?? []).map((e) => [`\`${e.name}\``, e.description]),
+    ),
     '',
-    table(['CSS part / custom property', ''], [...(el.cssParts ?? []).map((p) => [`\`::part(${p.name})\``, p.description]), ...(el.cssProperties ?? []).map((p) => [`\`${p.name}\``, p.description])]),
+    table(
+      ['CSS part / custom property', ''],
+      [
+        ...(el.cssParts ?? []).map((p) => [`\`::part(${p.name})\``, p.description]),
+        ...(el.cssProperties ?? []).map((p) => [`\`${p.name}\``, p.description]),
+      ],
+    ),
     END,
   ].join('\n');
 }

@@ -23,17 +23,25 @@ function expectedKey(clientId: string, userId: string): string {
   return createHmac('sha256', secret).update(`${clientId}\u0000${userId}`).digest('base64url').slice(0, 16);
 }
 
-describe('the access log\'s pseudonymous user key', () => {
+describe("the access log's pseudonymous user key", () => {
   it('SMSP-IG-001 names each user by a keyed hash, the same on each of her requests; her raw id is never logged', async () => {
     const from = stack.logs.length;
     const users = ['flooding-user-7f3a9c', 'flooding-user-7f3a9c', 'colleague-user-2b81e4'];
     for (const sub of users) {
-      const res = await stack.request('/api/fgm-status', { token: stack.signToken({ ...LOCAL_MIDWIFE, sub }), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const res = await stack.request('/api/fgm-status', {
+        token: stack.signToken({ ...LOCAL_MIDWIFE, sub }),
+        json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+      });
       assert.equal(res.status, 200, res.body);
     }
     const lines = stack.logs.slice(from);
-    const requests = lines.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(requests.map((r) => r.userKey), users.map((u) => expectedKey(TEST_CLIENTS.local.id, u)));
+    const requests = lines
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      requests.map((r) => r.userKey),
+      users.map((u) => expectedKey(TEST_CLIENTS.local.id, u)),
+    );
     assert.notEqual(requests[0]!.userKey, requests[2]!.userKey);
     for (const sub of new Set(users)) assert.ok(!lines.some((l) => l.includes(sub)), `${sub} appears in a log line`);
   });

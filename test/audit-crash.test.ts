@@ -42,21 +42,41 @@ before(async () => {
   writeFileSync(join(dir, 'local.pub.pem'), key.publicKey.export({ type: 'spki', format: 'pem' }) as string);
   writeFileSync(join(dir, 'hmac.key'), randomBytes(32).toString('hex'));
   configFile = join(dir, 'config.json');
-  writeFileSync(configFile, JSON.stringify({
-    metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
-    listen: { host: '127.0.0.1', port: 0 },
-    smsp: { asid: '200000000111', odsCode: 'RX1' },
-    spine: {
-      endpoint: sim.endpoint, asid: '990101234567', timeoutMs: 2000, rateLimit: { perSecond: 10_000, burst: 10_000 },
-      tls: { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert },
-    },
-    clients: [{
-      id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
-      roleActivities: { midwife: ['B0370'] }, auditorRoles: [], priority: 'interactive',
-      token: { issuer: 'https://epr.test', audience: 'gw', publicKeyFile: 'local.pub.pem', algorithms: ['ES256'], maxLifetimeSeconds: 900 },
-    }],
-    audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
-  }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
+      listen: { host: '127.0.0.1', port: 0 },
+      smsp: { asid: '200000000111', odsCode: 'RX1' },
+      spine: {
+        endpoint: sim.endpoint,
+        asid: '990101234567',
+        timeoutMs: 2000,
+        rateLimit: { perSecond: 10_000, burst: 10_000 },
+        tls: { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert },
+      },
+      clients: [
+        {
+          id: 'epr',
+          name: 'EPR',
+          odsCode: 'RX1',
+          origins: [],
+          claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+          roleActivities: { midwife: ['B0370'] },
+          auditorRoles: [],
+          priority: 'interactive',
+          token: {
+            issuer: 'https://epr.test',
+            audience: 'gw',
+            publicKeyFile: 'local.pub.pem',
+            algorithms: ['ES256'],
+            maxLifetimeSeconds: 900,
+          },
+        },
+      ],
+      audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
+    }),
+  );
 });
 after(async () => {
   await sim?.close();
@@ -64,13 +84,28 @@ after(async () => {
 });
 
 async function startChild(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, builtGateway('main.js'), { env: { ...process.env, FGM_GATEWAY_CONFIG: configFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, builtGateway('main.js'), {
+    env: { ...process.env, FGM_GATEWAY_CONFIG: configFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return { child, url: await listeningUrl(child, 'crash-child') };
 }
 
 const token = () => {
   const now = Math.floor(Date.now() / 1000);
-  return signJwt({ iss: 'https://epr.test', aud: 'gw', iat: now, nbf: now, exp: now + 600, sub: 'ajones', roles: ['midwife'], org: 'RX1' }, { alg: 'ES256', key: key.privateKey });
+  return signJwt(
+    {
+      iss: 'https://epr.test',
+      aud: 'gw',
+      iat: now,
+      nbf: now,
+      exp: now + 600,
+      sub: 'ajones',
+      roles: ['midwife'],
+      org: 'RX1',
+    },
+    { alg: 'ES256', key: key.privateKey },
+  );
 };
 
 it(`SMSP-AUDIT-001 every answered request survives ${ROUNDS} SIGKILLs under load, and the chain verifies (seed ${seed})`, async () => {
@@ -104,7 +139,9 @@ it(`SMSP-AUDIT-001 every answered request survives ${ROUNDS} SIGKILLs under load
     const workers = Array.from({ length: 6 }, worker);
     // The kill lands at a random moment of the load (chaos, not synchronisation) once the load has
     // reached this gateway: on a busy machine a fixed delay after start could kill it before any answer.
-    void Promise.race([answeredOnce, exited, Promise.all(workers)]).then(() => setTimeout(() => child.kill('SIGKILL'), random() * 250));
+    void Promise.race([answeredOnce, exited, Promise.all(workers)]).then(() =>
+      setTimeout(() => child.kill('SIGKILL'), random() * 250),
+    );
     await exited;
     dead = true;
     await Promise.all(workers);
@@ -113,7 +150,9 @@ it(`SMSP-AUDIT-001 every answered request survives ${ROUNDS} SIGKILLs under load
     try {
       const result = verifyAuditChain(db, hmacKey);
       assert.ok(result.ok, `round ${round}: ${JSON.stringify(result)}`);
-      const stored = new Set((db.prepare('SELECT requestId FROM audit_event').all() as { requestId: string }[]).map((r) => r.requestId));
+      const stored = new Set(
+        (db.prepare('SELECT requestId FROM audit_event').all() as { requestId: string }[]).map((r) => r.requestId),
+      );
       const lost = answered.filter((id) => !stored.has(id));
       assert.deepEqual(lost, [], `round ${round}: answered but not audited`);
     } finally {

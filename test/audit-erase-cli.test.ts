@@ -22,9 +22,22 @@ const dir = mkdtempSync(join(tmpdir(), 'fgm-erase-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const event = (i: number, outcomeEraseOn: string): AuditEvent => ({
-  time: `2026-01-0${i}T10:00:00.000Z`, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr', userId: `user${i}`,
-  roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null,
-  outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, outcomeEraseOn,
+  time: `2026-01-0${i}T10:00:00.000Z`,
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: 'epr',
+  userId: `user${i}`,
+  roleProfileId: null,
+  localRoles: 'midwife',
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: null,
+  spineResponseId: null,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  outcomeEraseOn,
 });
 
 describe('FGMISQR009 erase-outcomes from the command line', () => {
@@ -36,27 +49,74 @@ describe('FGMISQR009 erase-outcomes from the command line', () => {
     await store.record(event(2, '2999-01-01')); // not yet
     const pki = await testPki();
     const keys = generateAnchorKeys(join(dir, 'keys'));
-    const tls = { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert };
+    const tls = {
+      certFile: pki.leaf['gateway-client'].cert,
+      keyFile: pki.leaf['gateway-client'].key,
+      caFile: pki.caCert,
+    };
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({
-      metrics: { host: '127.0.0.1', port: 0 }, listen: { host: '127.0.0.1', port: 0 }, smsp: { asid: '200000000111', odsCode: 'RX1' },
-      spine: { endpoint: 'https://127.0.0.1:9/fhir/fgm/query', asid: '990101234567', tls, timeoutMs: 1000, rateLimit: { perSecond: 1, burst: 1 } },
-      clients: [{
-        id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
-        token: { issuer: 'https://epr.test', audience: 'gw', publicKeyFile: keys.publicKeyFile, algorithms: ['EdDSA'], maxLifetimeSeconds: 300 },
-      }],
-      audit: { sqliteFile: file, hmacKeyFile: join(dir, 'hmac.key') },
-    }));
-    const cli = (...args: string[]) => spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], { env: { ...process.env, FGM_GATEWAY_CONFIG: config }, encoding: 'utf8' });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        metrics: { host: '127.0.0.1', port: 0 },
+        listen: { host: '127.0.0.1', port: 0 },
+        smsp: { asid: '200000000111', odsCode: 'RX1' },
+        spine: {
+          endpoint: 'https://127.0.0.1:9/fhir/fgm/query',
+          asid: '990101234567',
+          tls,
+          timeoutMs: 1000,
+          rateLimit: { perSecond: 1, burst: 1 },
+        },
+        clients: [
+          {
+            id: 'epr',
+            name: 'EPR',
+            odsCode: 'RX1',
+            origins: [],
+            claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+            roleActivities: {},
+            auditorRoles: [],
+            priority: 'interactive',
+            token: {
+              issuer: 'https://epr.test',
+              audience: 'gw',
+              publicKeyFile: keys.publicKeyFile,
+              algorithms: ['EdDSA'],
+              maxLifetimeSeconds: 300,
+            },
+          },
+        ],
+        audit: { sqliteFile: file, hmacKeyFile: join(dir, 'hmac.key') },
+      }),
+    );
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], {
+        env: { ...process.env, FGM_GATEWAY_CONFIG: config },
+        encoding: 'utf8',
+      });
     // The store stays open, as a running gateway's would: the CLI appends its record beside it.
     const erased = cli('erase-outcomes');
     assert.equal(erased.status, 0, erased.stderr);
-    assert.match(erased.stdout, /^erased the outcome of 1 records, and of 0 archived records, due on or before \d{4}-\d{2}-\d{2}\n$/);
+    assert.match(
+      erased.stdout,
+      /^erased the outcome of 1 records, and of 0 archived records, due on or before \d{4}-\d{2}-\d{2}\n$/,
+    );
     await store.record(event(3, '2999-01-01'));
     await store.close();
     const db = new Database(file);
-    const rows = db.prepare('SELECT seq, eventType, userId, outcomeCode, httpStatus, outcomeSalt FROM audit_event ORDER BY seq').all() as Record<string, unknown>[];
-    assert.deepEqual(rows.map((r) => [r.seq, r.eventType, r.userId, r.outcomeCode]), [[1, 'widget-query', 'user1', null], [2, 'widget-query', 'user2', 'SUCCESS'], [3, 'outcome-erasure', null, 'SUCCESS'], [4, 'widget-query', 'user3', 'SUCCESS']]);
+    const rows = db
+      .prepare('SELECT seq, eventType, userId, outcomeCode, httpStatus, outcomeSalt FROM audit_event ORDER BY seq')
+      .all() as Record<string, unknown>[];
+    assert.deepEqual(
+      rows.map((r) => [r.seq, r.eventType, r.userId, r.outcomeCode]),
+      [
+        [1, 'widget-query', 'user1', null],
+        [2, 'widget-query', 'user2', 'SUCCESS'],
+        [3, 'outcome-erasure', null, 'SUCCESS'],
+        [4, 'widget-query', 'user3', 'SUCCESS'],
+      ],
+    );
     assert.equal(rows[0]!.outcomeSalt, null);
     const verified = cli('verify');
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
@@ -68,7 +128,8 @@ describe('FGMISQR009 erase-outcomes from the command line', () => {
       `UPDATE audit_event SET outcomeCode = NULL, httpStatus = NULL, outcomeSalt = NULL, userId = 'x' WHERE seq = 2`,
       `UPDATE audit_event SET outcomeCode = NULL, httpStatus = NULL, outcomeSalt = NULL, outcomeEraseOn = '2026-01-01' WHERE seq = 2`,
       `UPDATE audit_event SET outcomeCode = 'NO_RECORD_FOUND' WHERE seq = 2`,
-    ]) assert.throws(() => db.exec(sql), /append-only/, sql);
+    ])
+      assert.throws(() => db.exec(sql), /append-only/, sql);
     db.close();
   });
 });

@@ -48,7 +48,12 @@ async function scenario(store: Store) {
     deps: { now },
     simulatorNow: now,
     configure: (raw) => {
-      raw.audit = { ...store.audit(raw), anchorDir: join(own, 'anchors'), anchorPublicKeyFile: keys.publicKeyFile, outcomeRetentionDays: 35 };
+      raw.audit = {
+        ...store.audit(raw),
+        anchorDir: join(own, 'anchors'),
+        anchorPublicKeyFile: keys.publicKeyFile,
+        outcomeRetentionDays: 35,
+      };
       raw.clients[2].odsCodes = ['RY2'];
     },
   });
@@ -57,7 +62,8 @@ async function scenario(store: Store) {
     const anchorDir = config.audit.anchorDir!;
     const privateKey = readFileSync(keys.privateKeyFile, 'utf8');
     const publicKey = readFileSync(config.audit.anchorPublicKeyFile!, 'utf8');
-    const widget = (sub: string, p: typeof CHILD) => stack.request('/api/fgm-status', { token: stack.signToken({ ...LOCAL_MIDWIFE, sub }), json: p });
+    const widget = (sub: string, p: typeof CHILD) =>
+      stack.request('/api/fgm-status', { token: stack.signToken({ ...LOCAL_MIDWIFE, sub }), json: p });
     const byRequest = async (messageId: string) => (await store.rows(stack)).find((r) => is(r, messageId))!;
 
     // 5 January: A, a midwife asks about the child (to be archived).
@@ -79,8 +85,18 @@ async function scenario(store: Store) {
     assert.ok(JSON.stringify(sealedB.spineAnswer).includes(phrase), `sealed on the record: ${JSON.stringify(sealedB)}`);
     assert.ok(!String((await byRequest(bId)).detail).includes(phrase), 'never stored in clear');
     const dId = JSON.parse((await widget('ajones', YOUNGER)).body).messageId as string;
-    const c = buildQueryBundle({ nhsNumber: YOUNGER.nhsNumber, sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-9' }, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
-    const fhir = await stack.request('/fhir/fgm/query', { body: c.xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
+    const c = buildQueryBundle({
+      nhsNumber: YOUNGER.nhsNumber,
+      sourceAsid: '918999198993',
+      destinationAsid: GATEWAY_ASID,
+      author: { kind: 'local', localId: 'chs-user-9' },
+      organization: { odsCode: 'RY2', name: 'Test Child Health System' },
+    });
+    const fhir = await stack.request('/fhir/fgm/query', {
+      body: c.xml,
+      headers: { 'content-type': 'application/fhir+xml' },
+      clientCert: true,
+    });
     assert.equal(fhir.status, 200, fhir.body);
     assert.equal((await byRequest(c.messageId)).outcomeEraseOn, '2026-02-14', 'no birth date: 35 days on');
     assert.equal((await byRequest(dId)).outcomeEraseOn, '2033-01-01');
@@ -88,7 +104,11 @@ async function scenario(store: Store) {
     // Retention archives everything before 8 January (A among it), signed.
     await store.retain(stack, { before: new Date('2026-01-08T00:00:00Z'), privateKey, publicKey, dir: anchorDir });
     const archive = readdirSync(anchorDir).find((f) => f.startsWith('audit-archive-'))!;
-    const archived = () => readFileSync(join(anchorDir, archive), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    const archived = () =>
+      readFileSync(join(anchorDir, archive), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Row);
     assert.equal(archived().find((r) => is(r, aId))?.outcomeCode, 'SUCCESS');
 
     // 13 February: nothing is due yet — not a day early.
@@ -104,7 +124,11 @@ async function scenario(store: Store) {
 
     // 1 June, her 18th birthday: B in the store and A inside the archive lose their outcome; D keeps its.
     clock = new Date('2026-06-01T06:00:00Z');
-    assert.deepEqual(await stack.gateway().eraseOutcomes(), { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }] });
+    assert.deepEqual(await stack.gateway().eraseOutcomes(), {
+      through: '2026-06-01',
+      records: 1,
+      archives: [{ archive, records: 1 }],
+    });
     const b = await byRequest(bId);
     assert.deepEqual([b.outcomeCode, b.httpStatus, b.outcomeSalt], [null, null, null]);
     assert.equal(stack.auditDetail(b).spineAnswer, undefined, 'with the salt gone, the seal cannot be opened');
@@ -123,22 +147,39 @@ async function scenario(store: Store) {
     } finally {
       await trail.close();
     }
-    const cli = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), 'verify'], { env: { ...process.env, FGM_GATEWAY_CONFIG: stack.configFile }, encoding: 'utf8' });
+    const cli = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), 'verify'], {
+      env: { ...process.env, FGM_GATEWAY_CONFIG: stack.configFile },
+      encoding: 'utf8',
+    });
     assert.equal(cli.status, 0, cli.stdout + cli.stderr);
 
     // The auditors' search still finds who asked about her and when, without the outcome.
-    const found = await stack.request(`/admin/audit?nhsNumber=${CHILD.nhsNumber}`, { token: stack.signToken({ sub: 'igofficer', roles: ['auditor'], org: 'RX1' }) });
+    const found = await stack.request(`/admin/audit?nhsNumber=${CHILD.nhsNumber}`, {
+      token: stack.signToken({ sub: 'igofficer', roles: ['auditor'], org: 'RX1' }),
+    });
     assert.equal(found.status, 200, found.body);
     const mine = (JSON.parse(found.body).records as Row[]).filter((r) => r.eventType === 'widget-query');
-    assert.deepEqual(mine.map((r) => [r.userId, r.time, r.outcomeCode, r.httpStatus]), [['bsmith', '2026-01-10T10:00:00.000Z', null, null]]);
-    assert.equal(JSON.parse(String(mine[0]!.detail)).spineAnswer, 'erased', 'what Spine\'s answer looked like is gone with the outcome');
+    assert.deepEqual(
+      mine.map((r) => [r.userId, r.time, r.outcomeCode, r.httpStatus]),
+      [['bsmith', '2026-01-10T10:00:00.000Z', null, null]],
+    );
+    assert.equal(
+      JSON.parse(String(mine[0]!.detail)).spineAnswer,
+      'erased',
+      "what Spine's answer looked like is gone with the outcome",
+    );
 
     // Each erasure is on the record, in the chain.
-    const erasures = (await store.rows(stack)).filter((r) => r.eventType === 'outcome-erasure').map((r) => [r.time, JSON.parse(r.detail as string).erasedOutcomes]);
+    const erasures = (await store.rows(stack))
+      .filter((r) => r.eventType === 'outcome-erasure')
+      .map((r) => [r.time, JSON.parse(r.detail as string).erasedOutcomes]);
     assert.deepEqual(erasures, [
       // Each names the records it cleared (the archived record 2 and the stored 3 together): verify checks every cleared outcome is covered.
       ['2026-02-14T00:30:00.000Z', { through: '2026-02-14', records: 1, archives: [], seqs: [[5, 5]] }],
-      ['2026-06-01T06:00:00.000Z', { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }], seqs: [[2, 3]] }],
+      [
+        '2026-06-01T06:00:00.000Z',
+        { through: '2026-06-01', records: 1, archives: [{ archive, records: 1 }], seqs: [[2, 3]] },
+      ],
     ]);
     return stack;
   } catch (e) {
@@ -148,7 +189,7 @@ async function scenario(store: Store) {
 }
 
 describe('FGMISQR009 no outcome outlives the 18th birthday, and the chain still verifies', () => {
-  it('FGMISQR009 SQLite: the 18th birthday erases the outcome in the store and the archive, the FHIR query\'s after the configured days; verify intact, search finds who asked, erasures recorded', async () => {
+  it("FGMISQR009 SQLite: the 18th birthday erases the outcome in the store and the archive, the FHIR query's after the configured days; verify intact, search finds who asked, erasures recorded", async () => {
     const stack = await scenario({
       audit: (raw) => raw.audit,
       rows: async (s) => s.auditRows(),
@@ -175,18 +216,52 @@ describe('FGMISQR009 no outcome outlives the 18th birthday, and the chain still 
         },
       });
       try {
-        for (const sql of ['UPDATE audit_event SET "outcomeCode" = NULL', 'UPDATE audit_event SET "userId" = \'x\'', 'DELETE FROM audit_event', 'TRUNCATE audit_event']) {
+        for (const sql of [
+          'UPDATE audit_event SET "outcomeCode" = NULL',
+          'UPDATE audit_event SET "userId" = \'x\'',
+          'DELETE FROM audit_event',
+          'TRUNCATE audit_event',
+        ]) {
           await assert.rejects(sqlAs(db.gatewayUrl, sql), /permission denied/, sql);
         }
         await assert.rejects(sqlAs(db.gatewayUrl, 'SELECT audit_retain(1)'), /permission denied/);
         // The younger child's outcome is due in 2033: not even the function, given a record naming it through any date, clears it.
-        const [young] = await sqlAs<{ seq: number }>(db.gatewayUrl, `SELECT seq::int AS seq FROM audit_event WHERE "outcomeEraseOn" = '2033-01-01'`);
-        await assert.rejects(callEraseFunction(db.gatewayUrl, { time: new Date().toISOString(), through: '9999-12-31', seqs: [young!.seq], records: 0 }), /names a record whose outcome is not due/);
+        const [young] = await sqlAs<{ seq: number }>(
+          db.gatewayUrl,
+          `SELECT seq::int AS seq FROM audit_event WHERE "outcomeEraseOn" = '2033-01-01'`,
+        );
+        await assert.rejects(
+          callEraseFunction(db.gatewayUrl, {
+            time: new Date().toISOString(),
+            through: '9999-12-31',
+            seqs: [young!.seq],
+            records: 0,
+          }),
+          /names a record whose outcome is not due/,
+        );
         // The trigger lets through nothing but a due erasure, even for the owner holding the function's flag.
-        await assert.rejects(sqlAs(db.ownerUrl, `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL WHERE "outcomeEraseOn" = '2033-01-01'`), /append-only/);
-        await assert.rejects(sqlAs(db.ownerUrl, `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL, "userId" = 'x' WHERE "outcomeCode" IS NULL AND "outcomeDigest" IS NOT NULL`), /append-only/);
-        const rows = await sqlAs<Row>(db.gatewayUrl, `SELECT "outcomeCode" FROM audit_event WHERE "outcomeEraseOn" = '2033-01-01'`);
-        assert.deepEqual(rows.map((r) => r.outcomeCode), ['SUCCESS']);
+        await assert.rejects(
+          sqlAs(
+            db.ownerUrl,
+            `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL WHERE "outcomeEraseOn" = '2033-01-01'`,
+          ),
+          /append-only/,
+        );
+        await assert.rejects(
+          sqlAs(
+            db.ownerUrl,
+            `SET fgm_audit.erasing = 'on'; UPDATE audit_event SET "outcomeCode" = NULL, "httpStatus" = NULL, "outcomeSalt" = NULL, "userId" = 'x' WHERE "outcomeCode" IS NULL AND "outcomeDigest" IS NOT NULL`,
+          ),
+          /append-only/,
+        );
+        const rows = await sqlAs<Row>(
+          db.gatewayUrl,
+          `SELECT "outcomeCode" FROM audit_event WHERE "outcomeEraseOn" = '2033-01-01'`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.outcomeCode),
+          ['SUCCESS'],
+        );
       } finally {
         await stack.close();
       }

@@ -21,7 +21,10 @@ let clock = Date.now();
 let stack: TestStack;
 
 before(async () => {
-  stack = await startTestStack({ configure: (raw) => (raw.audit.sqliteFile = auditFile), deps: { now: () => new Date(clock) } });
+  stack = await startTestStack({
+    configure: (raw) => (raw.audit.sqliteFile = auditFile),
+    deps: { now: () => new Date(clock) },
+  });
 });
 after(async () => {
   await stack?.close();
@@ -31,10 +34,14 @@ after(async () => {
 /** A POST without credentials from `from` (a loopback address); resolves with the status. */
 function unauthenticated(path: string, from: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, stack.gatewayUrl), { method: 'POST', localAddress: from, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      new URL(path, stack.gatewayUrl),
+      { method: 'POST', localAddress: from, agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify({ nhsNumber: '9990000018' }));
   });
@@ -43,12 +50,23 @@ function unauthenticated(path: string, from: string): Promise<number> {
 /** Sends `n` of them, 25 at a time; every one must be refused with 401. */
 async function flood(path: string, from: string, n: number): Promise<void> {
   for (let sent = 0; sent < n; sent += 25) {
-    const statuses = await Promise.all(Array.from({ length: Math.min(25, n - sent) }, () => unauthenticated(path, from)));
-    assert.ok(statuses.every((s) => s === 401), String(statuses));
+    const statuses = await Promise.all(
+      Array.from({ length: Math.min(25, n - sent) }, () => unauthenticated(path, from)),
+    );
+    assert.ok(
+      statuses.every((s) => s === 401),
+      String(statuses),
+    );
   }
 }
 
-type Row = { eventType: string; detail: string | null; httpStatus: number; clientId: string | null; outcomeCode: string };
+type Row = {
+  eventType: string;
+  detail: string | null;
+  httpStatus: number;
+  clientId: string | null;
+  outcomeCode: string;
+};
 function rows(): Row[] {
   const db = new Database(auditFile, { readonly: true });
   try {
@@ -58,7 +76,8 @@ function rows(): Row[] {
   }
 }
 const detail = (r: Row) => (r.detail ? JSON.parse(r.detail) : {});
-const ownRecords = (from: string, eventType?: string) => rows().filter((r) => detail(r).sourceAddress === from && (!eventType || r.eventType === eventType));
+const ownRecords = (from: string, eventType?: string) =>
+  rows().filter((r) => detail(r).sourceAddress === from && (!eventType || r.eventType === eventType));
 const summaries = (from: string) => rows().filter((r) => detail(r).unauthenticatedAttempts?.sourceAddress === from);
 
 describe('SMSP-AUDIT-001 unauthenticated floods', () => {
@@ -71,14 +90,21 @@ describe('SMSP-AUDIT-001 unauthenticated floods', () => {
     assert.equal(ownRecords('127.0.0.1').length, BOUND);
     assert.equal(ownRecords('127.0.0.2').length, 5);
     assert.equal(rows().length, before + BOUND + 5, 'nothing else was written for the flood yet');
-    assert.ok(ownRecords('127.0.0.1').every((r) => r.httpStatus === 401 && r.outcomeCode === 'AUTHOR_CREDENTIALS_ERROR' && r.clientId === null));
+    assert.ok(
+      ownRecords('127.0.0.1').every(
+        (r) => r.httpStatus === 401 && r.outcomeCode === 'AUTHOR_CREDENTIALS_ERROR' && r.clientId === null,
+      ),
+    );
 
     // The minute passes; the address's next attempt closes its window and writes the summaries.
     clock += 60_000;
     await flood('/api/fgm-status', '127.0.0.1', 1);
     const sums = summaries('127.0.0.1');
     assert.deepEqual(sums.map((r) => r.eventType).sort(), ['fhir-query', 'widget-query']);
-    for (const [eventType, sent] of [['widget-query', 120], ['fhir-query', 30]] as const) {
+    for (const [eventType, sent] of [
+      ['widget-query', 120],
+      ['fhir-query', 30],
+    ] as const) {
       const own = ownRecords('127.0.0.1', eventType).length - (eventType === 'widget-query' ? 1 : 0); // less the next minute's one
       const counted = detail(sums.find((r) => r.eventType === eventType)!).unauthenticatedAttempts.count;
       assert.equal(own + counted, sent, `${eventType}: every attempt is on the record, as a row or in the count`);

@@ -20,13 +20,22 @@ const hmacKey = Buffer.alloc(32, 7);
 async function openAs(url: string): Promise<{ engine: AuditEngine; lines: Record<string, unknown>[] }> {
   const lines: Record<string, unknown>[] = [];
   const config = { audit: { postgresUrl: url } } as unknown as GatewayConfig;
-  const engine = await openAuditEngine(config, hmacKey, { log: (l) => lines.push(l as Record<string, unknown>), registry: new Registry() });
+  const engine = await openAuditEngine(config, hmacKey, {
+    log: (l) => lines.push(l as Record<string, unknown>),
+    registry: new Registry(),
+  });
   return { engine, lines };
 }
 
 async function healthBody(engine: AuditEngine): Promise<Record<string, unknown>> {
   const app = new Hono();
-  app.get('/healthz', healthz({ breakerState: () => 'closed', engines: () => ({ audit: engine.health(), spineBudget: { mode: 'in-process' } }) }) as never);
+  app.get(
+    '/healthz',
+    healthz({
+      breakerState: () => 'closed',
+      engines: () => ({ audit: engine.health(), spineBudget: { mode: 'in-process' } }),
+    }) as never,
+  );
   return (await app.request('/healthz')).json() as Promise<Record<string, unknown>>;
 }
 
@@ -42,7 +51,10 @@ describe('a gateway connected to PostgreSQL with more power than the gateway rol
   it("SMSP-AUDIT-009 as the schema's owner: a warning in the log at start and in /healthz, and it still serves", async () => {
     const { engine, lines } = await openAs(db.ownerUrl);
     try {
-      assert.ok(lines.some((l) => l.level === 'warn' && /schema's owner/.test(String(l.reason))), JSON.stringify(lines));
+      assert.ok(
+        lines.some((l) => l.level === 'warn' && /schema's owner/.test(String(l.reason))),
+        JSON.stringify(lines),
+      );
       const body = await healthBody(engine);
       assert.equal(body.status, 'ok');
       assert.match(String(body.auditWarning), /schema's owner, who can disable the append-only triggers/);
@@ -61,8 +73,9 @@ describe('a gateway connected to PostgreSQL with more power than the gateway rol
       await engine.store.close();
     }
   });
-  it('SMSP-AUDIT-009 as a role with CREATEROLE before PostgreSQL 16 (it can grant itself the owner\'s role): a warning at start and in /healthz', async (t) => {
-    const v = (await sqlAs<{ v: number }>(POSTGRES_URL, "SELECT current_setting('server_version_num')::int AS v"))[0]!.v;
+  it("SMSP-AUDIT-009 as a role with CREATEROLE before PostgreSQL 16 (it can grant itself the owner's role): a warning at start and in /healthz", async (t) => {
+    const v = (await sqlAs<{ v: number }>(POSTGRES_URL, "SELECT current_setting('server_version_num')::int AS v"))[0]!
+      .v;
     if (v >= 160_000) return t.skip(`PostgreSQL ${v} limits CREATEROLE to roles it administers`);
     const owner = new URL(db.ownerUrl).username;
     await sqlAs(POSTGRES_URL, `ALTER ROLE ${db.gatewayRole} CREATEROLE`);
@@ -72,7 +85,14 @@ describe('a gateway connected to PostgreSQL with more power than the gateway rol
       await sqlAs(db.gatewayUrl, `REVOKE ${owner} FROM ${db.gatewayRole}`);
       const { engine, lines } = await openAs(db.gatewayUrl);
       try {
-        assert.ok(lines.some((l) => l.level === 'warn' && /CREATEROLE, which before PostgreSQL 16 can make itself the audit schema's owner/.test(String(l.reason))), JSON.stringify(lines));
+        assert.ok(
+          lines.some(
+            (l) =>
+              l.level === 'warn' &&
+              /CREATEROLE, which before PostgreSQL 16 can make itself the audit schema's owner/.test(String(l.reason)),
+          ),
+          JSON.stringify(lines),
+        );
         assert.match(String((await healthBody(engine)).auditWarning), /CREATEROLE/);
       } finally {
         await engine.store.close();

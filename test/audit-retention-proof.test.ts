@@ -31,29 +31,80 @@ const HMAC = Buffer.from(readFileSync(join(dir, 'hmac.key'), 'utf8').trim());
 
 /** Five records from 2015 (past the default 8-year retention), five from this year. */
 const event = (i: number): AuditEvent => ({
-  time: i <= 5 ? `2015-0${i}-01T10:00:00.000Z` : `2026-0${i - 5}-01T10:00:00.000Z`, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`,
-  clientId: 'epr', userId: 'ajones', roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: `m${i}`,
-  spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, outcomeEraseOn: '2030-01-01',
+  time: i <= 5 ? `2015-0${i}-01T10:00:00.000Z` : `2026-0${i - 5}-01T10:00:00.000Z`,
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: 'epr',
+  userId: 'ajones',
+  roleProfileId: null,
+  localRoles: 'midwife',
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: `m${i}`,
+  spineResponseId: null,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  outcomeEraseOn: '2030-01-01',
 });
 
 async function configFile(name: string, audit: object): Promise<string> {
   const pki = await testPki();
   const file = join(dir, `${name}.config.json`);
-  const tls = { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert };
-  writeFileSync(file, JSON.stringify({
-    metrics: { host: '127.0.0.1', port: 0 }, listen: { host: '127.0.0.1', port: 0 }, smsp: { asid: '200000000111', odsCode: 'RX1' },
-    spine: { endpoint: 'https://127.0.0.1:9/fhir/fgm/query', asid: '990101234567', tls, timeoutMs: 1000, rateLimit: { perSecond: 1, burst: 1 } },
-    clients: [{
-      id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
-      token: { issuer: 'https://epr.test', audience: 'gw', publicKeyFile: keys.publicKeyFile, algorithms: ['EdDSA'], maxLifetimeSeconds: 300 },
-    }],
-    audit: { hmacKeyFile: join(dir, 'hmac.key'), anchorPublicKeyFile: keys.publicKeyFile, anchorDir: join(dir, `${name}-anchors`), ...audit },
-  }));
+  const tls = {
+    certFile: pki.leaf['gateway-client'].cert,
+    keyFile: pki.leaf['gateway-client'].key,
+    caFile: pki.caCert,
+  };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      metrics: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port: 0 },
+      smsp: { asid: '200000000111', odsCode: 'RX1' },
+      spine: {
+        endpoint: 'https://127.0.0.1:9/fhir/fgm/query',
+        asid: '990101234567',
+        tls,
+        timeoutMs: 1000,
+        rateLimit: { perSecond: 1, burst: 1 },
+      },
+      clients: [
+        {
+          id: 'epr',
+          name: 'EPR',
+          odsCode: 'RX1',
+          origins: [],
+          claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+          roleActivities: {},
+          auditorRoles: [],
+          priority: 'interactive',
+          token: {
+            issuer: 'https://epr.test',
+            audience: 'gw',
+            publicKeyFile: keys.publicKeyFile,
+            algorithms: ['EdDSA'],
+            maxLifetimeSeconds: 300,
+          },
+        },
+      ],
+      audit: {
+        hmacKeyFile: join(dir, 'hmac.key'),
+        anchorPublicKeyFile: keys.publicKeyFile,
+        anchorDir: join(dir, `${name}-anchors`),
+        ...audit,
+      },
+    }),
+  );
   return file;
 }
 
 function cli(config: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], { env: { ...process.env, FGM_GATEWAY_CONFIG: config }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], {
+    env: { ...process.env, FGM_GATEWAY_CONFIG: config },
+    encoding: 'utf8',
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -84,10 +135,17 @@ async function attacks(config: string, attacker: Attacker, retainArgs: string[] 
   await attacker.insert({ ...kept, seq: 3, userId: 'innocent', nhsNumber: '9990000026', requestId: 'forged' });
   let r = cli(config, 'verify');
   assert.equal(r.status, 1, r.out);
-  assert.equal(r.out, 'broken at record 3: it is at or below the retention point (records up to 5 were archived and removed): a record inserted there');
+  assert.equal(
+    r.out,
+    'broken at record 3: it is at or below the retention point (records up to 5 were archived and removed): a record inserted there',
+  );
   const trail = await openAuditTrail(loadConfig(config), HMAC);
   try {
-    assert.deepEqual(await trail.search({ userId: 'innocent' }), [], 'search never returns a record at or below the retention point');
+    assert.deepEqual(
+      await trail.search({ userId: 'innocent' }),
+      [],
+      'search never returns a record at or below the retention point',
+    );
     assert.deepEqual(await trail.search({ nhsNumber: '9990000026', afterSeq: 0 }), []);
     assert.equal((await trail.search({ nhsNumber: '9990000018' })).length, 5, 'the kept records are still found');
   } finally {
@@ -100,7 +158,10 @@ async function attacks(config: string, attacker: Attacker, retainArgs: string[] 
   writeFileSync(archiveFile, original.replace('"nhsNumber":"9990000018"', '"nhsNumber":"9990000026"'));
   r = cli(config, 'verify');
   assert.equal(r.status, 1, r.out);
-  assert.equal(r.out, `broken archive ${archive}: it does not match the SHA-256 its signed retention record names (archive altered)`);
+  assert.equal(
+    r.out,
+    `broken archive ${archive}: it does not match the SHA-256 its signed retention record names (archive altered)`,
+  );
 
   // 3. The archive reordered.
   const lines = original.trimEnd().split('\n');
@@ -122,7 +183,10 @@ async function attacks(config: string, attacker: Attacker, retainArgs: string[] 
   await attacker.deleteWhere('seq > 5');
   r = cli(config, 'verify');
   assert.equal(r.status, 1, r.out);
-  assert.equal(r.out, 'broken at record 6: record 6 is missing: the trail was truncated after the retention point (records up to 5 archived)');
+  assert.equal(
+    r.out,
+    'broken at record 6: record 6 is missing: the trail was truncated after the retention point (records up to 5 archived)',
+  );
 }
 
 describe('SMSP-AUDIT-009 FGMISQR009 verify proves the whole trail after retention, archives included', () => {
@@ -134,12 +198,18 @@ describe('SMSP-AUDIT-009 FGMISQR009 verify proves the whole trail after retentio
     await attacks(config, {
       async insert(row) {
         const d = db();
-        d.prepare(`INSERT INTO audit_event (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
+        d.prepare(
+          `INSERT INTO audit_event (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row)
+            .map((k) => `@${k}`)
+            .join(', ')})`,
+        ).run(row);
         d.close();
       },
       async deleteWhere(where) {
         const d = db();
-        d.exec(`DROP TRIGGER audit_event_no_delete; DELETE FROM audit_event WHERE ${where}; CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;`);
+        d.exec(
+          `DROP TRIGGER audit_event_no_delete; DELETE FROM audit_event WHERE ${where}; CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;`,
+        );
         d.close();
       },
       async rows() {
@@ -160,16 +230,27 @@ describe('SMSP-AUDIT-009 FGMISQR009 verify proves the whole trail after retentio
       const config = await configFile('postgres', { postgresUrl: pg.gatewayUrl });
       // The gateway's role cannot run retention: audit_retain is the owner's alone.
       await assert.rejects(sqlAs(pg.gatewayUrl, 'SELECT audit_retain(5)'), /permission denied/);
-      await attacks(config, {
-        async insert(row) {
-          const cols = Object.keys(row);
-          await sqlAs(pg.gatewayUrl, `INSERT INTO audit_event (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row));
+      await attacks(
+        config,
+        {
+          async insert(row) {
+            const cols = Object.keys(row);
+            await sqlAs(
+              pg.gatewayUrl,
+              `INSERT INTO audit_event (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+              Object.values(row),
+            );
+          },
+          async deleteWhere(where) {
+            await sqlAs(
+              pg.ownerUrl,
+              `ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_delete; DELETE FROM audit_event WHERE ${where}; ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update_delete`,
+            );
+          },
+          rows: () => sqlAs(pg.gatewayUrl, 'SELECT * FROM audit_event ORDER BY seq'),
         },
-        async deleteWhere(where) {
-          await sqlAs(pg.ownerUrl, `ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_delete; DELETE FROM audit_event WHERE ${where}; ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update_delete`);
-        },
-        rows: () => sqlAs(pg.gatewayUrl, 'SELECT * FROM audit_event ORDER BY seq'),
-      }, ['--owner-url', pg.ownerUrl]);
+        ['--owner-url', pg.ownerUrl],
+      );
     } finally {
       await pg.drop();
     }

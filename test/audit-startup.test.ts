@@ -22,9 +22,21 @@ const keyFile = join(dir, 'hmac.key');
 const SMSP_AUDITOR = { sub: 'igofficer', name: 'Ira Gov', roles: ['smsp-auditor'], org: 'RX1' };
 
 const event = (i: number): AuditEvent => ({
-  time: `2026-05-01T10:00:${String(i).padStart(2, '0')}.000Z`, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`,
-  clientId: 'test-epr', userId: 'ajones', roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: i % 2 ? '9990000018' : '9990000026',
-  spineMessageId: `m${i}`, spineResponseId: `s${i}`, outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true,
+  time: `2026-05-01T10:00:${String(i).padStart(2, '0')}.000Z`,
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: 'test-epr',
+  userId: 'ajones',
+  roleProfileId: null,
+  localRoles: 'midwife',
+  orgCode: 'RX1',
+  nhsNumber: i % 2 ? '9990000018' : '9990000026',
+  spineMessageId: `m${i}`,
+  spineResponseId: `s${i}`,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
 });
 
 /** A trail of `n` records written by the real store, keyed as the gateway reads `keyFile`. */
@@ -42,7 +54,8 @@ function edit(file: string, how: (db: Database.Database) => void): void {
   how(db);
   db.close();
 }
-const dropTriggers = (db: Database.Database) => db.exec('DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete;');
+const dropTriggers = (db: Database.Database) =>
+  db.exec('DROP TRIGGER audit_event_no_update; DROP TRIGGER audit_event_no_delete;');
 
 /** A gateway (with simulator) on `file`; `audit` adds audit config keys. */
 const gatewayOn = (file: string, audit: Record<string, unknown> = {}) =>
@@ -52,7 +65,8 @@ const gatewayOn = (file: string, audit: Record<string, unknown> = {}) =>
       raw.clients[0].smspAuditorRoles = ['smsp-auditor'];
     },
   });
-const brokenLines = (logs: string[]) => logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'AUDIT TRAIL BROKEN: run npm run audit:verify');
+const brokenLines = (logs: string[]) =>
+  logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'AUDIT TRAIL BROKEN: run npm run audit:verify');
 
 before(() => writeFileSync(keyFile, randomBytes(32).toString('hex')));
 
@@ -62,8 +76,12 @@ describe('audit integrity at start-up and in verify', () => {
     // Rebuild the patient index without one patient's entries, then restore its definition:
     // every record and hash is untouched, so the chain alone still verifies.
     edit(file, (db) => {
-      const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event_patient'`).get() as { sql: string };
-      db.exec(`DROP INDEX audit_event_patient; CREATE INDEX audit_event_patient ON audit_event (nhsNumber) WHERE nhsNumber <> '9990000018';`);
+      const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event_patient'`).get() as {
+        sql: string;
+      };
+      db.exec(
+        `DROP INDEX audit_event_patient; CREATE INDEX audit_event_patient ON audit_event (nhsNumber) WHERE nhsNumber <> '9990000018';`,
+      );
       db.unsafeMode(true);
       db.pragma('writable_schema = ON');
       db.prepare(`UPDATE sqlite_master SET sql = ? WHERE name = 'audit_event_patient'`).run(sql);
@@ -72,14 +90,19 @@ describe('audit integrity at start-up and in verify', () => {
     try {
       const token = stack.signToken(SMSP_AUDITOR);
       const db = new Database(file, { readonly: true });
-      const stored = db.prepare(`SELECT count(*) AS n FROM audit_event NOT INDEXED WHERE nhsNumber = '9990000018'`).get() as { n: number };
+      const stored = db
+        .prepare(`SELECT count(*) AS n FROM audit_event NOT INDEXED WHERE nhsNumber = '9990000018'`)
+        .get() as { n: number };
       db.close();
       assert.equal(stored.n, 5);
       const found = JSON.parse((await stack.request('/admin/audit?nhsNumber=9990000018', { token })).body).records;
       assert.equal(found.length, 0, 'the edited index hides the patient from search');
       const v = JSON.parse((await stack.request('/admin/audit/verify', { token })).body);
       assert.equal(v.ok, false);
-      assert.match(v.summary, /^damaged database: SQLite's integrity check failed .*row 1 missing from index audit_event_patient/);
+      assert.match(
+        v.summary,
+        /^damaged database: SQLite's integrity check failed .*row 1 missing from index audit_event_patient/,
+      );
       assert.doesNotMatch(v.summary, /9990000018/);
       assert.equal(JSON.parse(stack.auditRows().at(-1)!.detail as string).verify, 'damaged database');
     } finally {
@@ -121,7 +144,11 @@ describe('audit integrity at start-up and in verify', () => {
     assert.equal(started.name, 'ConfigError');
     assert.match(started.message, /broken at record 7: record 7 is missing.*audit\.onBrokenChain is "refuse"/);
     const db = new Database(file, { readonly: true });
-    assert.equal((db.prepare('SELECT max(seq) AS n FROM audit_event').get() as { n: number }).n, 10, 'nothing was appended');
+    assert.equal(
+      (db.prepare('SELECT max(seq) AS n FROM audit_event').get() as { n: number }).n,
+      10,
+      'nothing was appended',
+    );
     db.close();
   });
 
@@ -130,14 +157,20 @@ describe('audit integrity at start-up and in verify', () => {
     const keys = generateAnchorKeys(join(dir, 'anchor-keys'));
     const anchors = join(dir, 'anchors');
     edit(file, (db) => {
-      const head = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string };
+      const head = db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as {
+        seq: number;
+        hash: string;
+      };
       writeAnchor(anchors, signAnchor(head, readFileSync(keys.privateKeyFile, 'utf8')));
       dropTriggers(db);
       db.exec('DELETE FROM audit_event WHERE seq > 8');
     });
     const stack = await gatewayOn(file, { anchorDir: anchors, anchorPublicKeyFile: keys.publicKeyFile });
     try {
-      assert.match(brokenLines(stack.logs)[0]?.audit ?? '', /^broken at record 9: record 9 is missing: the trail was truncated after record 8/);
+      assert.match(
+        brokenLines(stack.logs)[0]?.audit ?? '',
+        /^broken at record 9: record 9 is missing: the trail was truncated after record 8/,
+      );
     } finally {
       await stack.close();
     }
@@ -148,7 +181,12 @@ describe('audit integrity at start-up and in verify', () => {
     const stack = await gatewayOn(file);
     try {
       assert.deepEqual(brokenLines(stack.logs), []);
-      assert.equal(JSON.parse((await stack.request('/admin/audit/verify', { token: stack.signToken(SMSP_AUDITOR) })).body).summary.startsWith('intact, 11 records'), true);
+      assert.equal(
+        JSON.parse(
+          (await stack.request('/admin/audit/verify', { token: stack.signToken(SMSP_AUDITOR) })).body,
+        ).summary.startsWith('intact, 11 records'),
+        true,
+      );
     } finally {
       await stack.close();
     }

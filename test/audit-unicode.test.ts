@@ -22,14 +22,30 @@ import { testDatabase } from './helpers/services.ts';
 
 const KEY = randomBytes(32);
 /** What a UTF-8 store can hold, by the platform's definition: well-formed, and no NUL (PostgreSQL text). */
-const expected = (s: string) => (s as string & { toWellFormed(): string }).toWellFormed().replaceAll('\u0000', '\ufffd');
+const expected = (s: string) =>
+  (s as string & { toWellFormed(): string }).toWellFormed().replaceAll('\u0000', '\ufffd');
 
 /** Any UTF-16 text, weighted towards what breaks stores: lone surrogates, NUL, controls, astral characters. */
 const text = fc
   .array(
     fc.oneof(
       fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)),
-      fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff', '\u0000', '\u0001', '\u001f', '\u007f', '\u0085', '\u2028', '\ufeff', '\ufffe', '"', '\\'),
+      fc.constantFrom(
+        '\ud800',
+        '\udbff',
+        '\udc00',
+        '\udfff',
+        '\u0000',
+        '\u0001',
+        '\u001f',
+        '\u007f',
+        '\u0085',
+        '\u2028',
+        '\ufeff',
+        '\ufffe',
+        '"',
+        '\\',
+      ),
       fc.integer({ min: 0x10000, max: 0x10ffff }).map((c) => String.fromCodePoint(c)),
       fc.constantFrom('\ud83d\ude00', '\ud800\ud800\udc00'),
     ),
@@ -41,14 +57,43 @@ const nullableText = fc.option(text, { nil: null });
 /** Every text field of a record is random; the numbers stay numbers. */
 const events = fc.array(
   fc.record({
-    time: text, eventType: text, requestId: text, clientMessageId: nullableText, clientId: nullableText, userId: nullableText,
-    roleProfileId: nullableText, localRoles: nullableText, orgCode: nullableText, nhsNumber: nullableText, spineMessageId: nullableText,
-    spineResponseId: nullableText, outcomeCode: text, httpStatus: fc.integer({ min: 0, max: 599 }), answeredBySpine: fc.boolean(),
-    detail: nullableText, outcomeEraseOn: nullableText,
+    time: text,
+    eventType: text,
+    requestId: text,
+    clientMessageId: nullableText,
+    clientId: nullableText,
+    userId: nullableText,
+    roleProfileId: nullableText,
+    localRoles: nullableText,
+    orgCode: nullableText,
+    nhsNumber: nullableText,
+    spineMessageId: nullableText,
+    spineResponseId: nullableText,
+    outcomeCode: text,
+    httpStatus: fc.integer({ min: 0, max: 599 }),
+    answeredBySpine: fc.boolean(),
+    detail: nullableText,
+    outcomeEraseOn: nullableText,
   }) as fc.Arbitrary<AuditEvent>,
   { minLength: 1, maxLength: 4 },
 );
-const TEXT_FIELDS = ['time', 'eventType', 'requestId', 'clientMessageId', 'clientId', 'userId', 'roleProfileId', 'localRoles', 'orgCode', 'nhsNumber', 'spineMessageId', 'spineResponseId', 'outcomeCode', 'detail', 'outcomeEraseOn'] as const;
+const TEXT_FIELDS = [
+  'time',
+  'eventType',
+  'requestId',
+  'clientMessageId',
+  'clientId',
+  'userId',
+  'roleProfileId',
+  'localRoles',
+  'orgCode',
+  'nhsNumber',
+  'spineMessageId',
+  'spineResponseId',
+  'outcomeCode',
+  'detail',
+  'outcomeEraseOn',
+] as const;
 
 async function property(config: GatewayConfig, store: AuditSink & { close(): Promise<void> }) {
   const trail = await openAuditTrail(config, KEY);
@@ -72,7 +117,11 @@ async function property(config: GatewayConfig, store: AuditSink & { close(): Pro
               // the search opens; the event's own text is kept whole beside it (JSON escapes keep every code unit).
               const d = JSON.parse(String(row.detail)) as Record<string, unknown>;
               assert.deepEqual(d.spineAnswer, {});
-              if (e.detail) assert.ok(d.text === e.detail || (d.text === undefined && Object.keys(d).length > 1), JSON.stringify(d));
+              if (e.detail)
+                assert.ok(
+                  d.text === e.detail || (d.text === undefined && Object.keys(d).length > 1),
+                  JSON.stringify(d),
+                );
               continue;
             }
             assert.equal(row[f], e[f] === null || e[f] === undefined ? null : expected(e[f] as string), f);
@@ -92,7 +141,10 @@ describe('SMSP-AUDIT-009 any text through every audited field leaves the chain i
     const dir = mkdtempSync(join(tmpdir(), 'fgm-unicode-'));
     try {
       const file = join(dir, 'audit.sqlite');
-      await property({ audit: { sqliteFile: file, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, await openSqliteAuditStore(file, KEY));
+      await property(
+        { audit: { sqliteFile: file, hmacKeyFile: 'unused' } } as unknown as GatewayConfig,
+        await openSqliteAuditStore(file, KEY),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -102,7 +154,10 @@ describe('SMSP-AUDIT-009 any text through every audited field leaves the chain i
     try {
       const owner = postgresPool(db.ownerUrl, 1);
       await migratePostgres(owner, db.gatewayRole).finally(() => owner.end());
-      await property({ audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, await openPostgresAuditStore(db.gatewayUrl, KEY));
+      await property(
+        { audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig,
+        await openPostgresAuditStore(db.gatewayUrl, KEY),
+      );
     } finally {
       await db.drop();
     }

@@ -23,31 +23,80 @@ const intact = join(dir, 'intact.sqlite');
 let keys: { privateKeyFile: string; publicKeyFile: string };
 
 const event = (i: number): AuditEvent => ({
-  time: `2026-05-01T10:00:${String(i).padStart(2, '0')}.000Z`, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`,
-  clientId: 'epr', userId: `user${i % 3}`, roleProfileId: null, localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018',
-  spineMessageId: `m${i}`, spineResponseId: `s${i}`, outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true,
+  time: `2026-05-01T10:00:${String(i).padStart(2, '0')}.000Z`,
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: 'epr',
+  userId: `user${i % 3}`,
+  roleProfileId: null,
+  localRoles: 'midwife',
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: `m${i}`,
+  spineResponseId: `s${i}`,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
 });
 
 /** A gateway config pointing at `db` (the CLI reads FGM_GATEWAY_CONFIG like the gateway). */
 async function configFor(db: string, anchorDir?: string): Promise<string> {
   const pki = await testPki();
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
-  const tls = { certFile: pki.leaf['gateway-client'].cert, keyFile: pki.leaf['gateway-client'].key, caFile: pki.caCert };
-  writeFileSync(file, JSON.stringify({
-    metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
-    listen: { host: '127.0.0.1', port: 0 }, smsp: { asid: '200000000111', odsCode: 'RX1' },
-    spine: { endpoint: 'https://127.0.0.1:9/fhir/fgm/query', asid: '990101234567', tls, timeoutMs: 1000, rateLimit: { perSecond: 1, burst: 1 } },
-    clients: [{
-      id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
-      token: { issuer: 'https://epr.test', audience: 'gw', publicKeyFile: keys.publicKeyFile, algorithms: ['EdDSA'], maxLifetimeSeconds: 300 },
-    }],
-    audit: { sqliteFile: db, hmacKeyFile: join(dir, 'hmac.key'), anchorPublicKeyFile: keys.publicKeyFile, ...(anchorDir && { anchorDir }) },
-  }));
+  const tls = {
+    certFile: pki.leaf['gateway-client'].cert,
+    keyFile: pki.leaf['gateway-client'].key,
+    caFile: pki.caCert,
+  };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      metrics: { host: '127.0.0.1', port: 0 }, // not the default 9464: gateways run side by side
+      listen: { host: '127.0.0.1', port: 0 },
+      smsp: { asid: '200000000111', odsCode: 'RX1' },
+      spine: {
+        endpoint: 'https://127.0.0.1:9/fhir/fgm/query',
+        asid: '990101234567',
+        tls,
+        timeoutMs: 1000,
+        rateLimit: { perSecond: 1, burst: 1 },
+      },
+      clients: [
+        {
+          id: 'epr',
+          name: 'EPR',
+          odsCode: 'RX1',
+          origins: [],
+          claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+          roleActivities: {},
+          auditorRoles: [],
+          priority: 'interactive',
+          token: {
+            issuer: 'https://epr.test',
+            audience: 'gw',
+            publicKeyFile: keys.publicKeyFile,
+            algorithms: ['EdDSA'],
+            maxLifetimeSeconds: 300,
+          },
+        },
+      ],
+      audit: {
+        sqliteFile: db,
+        hmacKeyFile: join(dir, 'hmac.key'),
+        anchorPublicKeyFile: keys.publicKeyFile,
+        ...(anchorDir && { anchorDir }),
+      },
+    }),
+  );
   return file;
 }
 
 function cli(config: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], { env: { ...process.env, FGM_GATEWAY_CONFIG: config }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), ...args], {
+    env: { ...process.env, FGM_GATEWAY_CONFIG: config },
+    encoding: 'utf8',
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -83,7 +132,10 @@ describe('audit:verify', () => {
   });
 
   it('an edited record is named', async () => {
-    const r = cli(await configFor(tampered('edit', [`UPDATE audit_event SET userId = 'someone-else' WHERE seq = 4`])), 'verify');
+    const r = cli(
+      await configFor(tampered('edit', [`UPDATE audit_event SET userId = 'someone-else' WHERE seq = 4`])),
+      'verify',
+    );
     assert.equal(r.status, 1);
     assert.match(r.out, /broken at record 4: its content does not match its hash/);
   });
@@ -98,8 +150,19 @@ describe('audit:verify', () => {
     const cols = 'time, eventType, requestId, clientMessageId, userId, spineMessageId, spineResponseId, prevHash, hash';
     const file = tampered('swap', [
       `CREATE TEMP TABLE t AS SELECT seq, ${cols} FROM audit_event WHERE seq IN (7, 8)`,
-      ...['time', 'eventType', 'requestId', 'clientMessageId', 'userId', 'spineMessageId', 'spineResponseId', 'prevHash', 'hash'].map(
-        (c) => `UPDATE audit_event SET ${c} = (SELECT ${c} FROM t WHERE t.seq = 15 - audit_event.seq) WHERE seq IN (7, 8)`,
+      ...[
+        'time',
+        'eventType',
+        'requestId',
+        'clientMessageId',
+        'userId',
+        'spineMessageId',
+        'spineResponseId',
+        'prevHash',
+        'hash',
+      ].map(
+        (c) =>
+          `UPDATE audit_event SET ${c} = (SELECT ${c} FROM t WHERE t.seq = 15 - audit_event.seq) WHERE seq IN (7, 8)`,
       ),
     ]);
     const r = cli(await configFor(file), 'verify');
@@ -149,19 +212,34 @@ describe('audit:verify', () => {
     // The user index rebuilt without user1's entries, its definition then put back: searches by
     // that user find nothing, while every record and hash is as written.
     const db = new Database(file);
-    const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event_user'`).get() as { sql: string };
-    db.exec(`DROP INDEX audit_event_user; CREATE INDEX audit_event_user ON audit_event (userId) WHERE userId <> 'user1';`);
+    const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'audit_event_user'`).get() as {
+      sql: string;
+    };
+    db.exec(
+      `DROP INDEX audit_event_user; CREATE INDEX audit_event_user ON audit_event (userId) WHERE userId <> 'user1';`,
+    );
     db.unsafeMode(true);
     db.pragma('writable_schema = ON');
     db.prepare(`UPDATE sqlite_master SET sql = ? WHERE name = 'audit_event_user'`).run(sql);
     db.close();
     const check = new Database(file, { readonly: true });
-    assert.equal((check.prepare(`SELECT count(*) AS n FROM audit_event WHERE userId = 'user1'`).get() as { n: number }).n, 0, 'hidden from an indexed search');
-    assert.equal((check.prepare(`SELECT count(*) AS n FROM audit_event NOT INDEXED WHERE userId = 'user1'`).get() as { n: number }).n, 4);
+    assert.equal(
+      (check.prepare(`SELECT count(*) AS n FROM audit_event WHERE userId = 'user1'`).get() as { n: number }).n,
+      0,
+      'hidden from an indexed search',
+    );
+    assert.equal(
+      (check.prepare(`SELECT count(*) AS n FROM audit_event NOT INDEXED WHERE userId = 'user1'`).get() as { n: number })
+        .n,
+      4,
+    );
     check.close();
     const r = cli(await configFor(file), 'verify');
     assert.equal(r.status, 1, r.out);
-    assert.match(r.out, /^damaged database: SQLite's integrity check failed .*row 1 missing from index audit_event_user/);
+    assert.match(
+      r.out,
+      /^damaged database: SQLite's integrity check failed .*row 1 missing from index audit_event_user/,
+    );
   });
 
   it('bad usage is one line and exit 2', async () => {

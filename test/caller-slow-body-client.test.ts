@@ -46,43 +46,110 @@ before(async () => {
       // The bound under test is the client's in-flight one at its default; the body deadline is
       // far beyond the test, and the per-source bound on new connections lifted (the attack opens
       // 250 from one address; connection-churn tests that bound).
-      Object.assign(raw.listen, { bodyTimeoutMs: 300_000, requestTimeoutMs: 300_000, headersTimeoutMs: 300_000, maxUnauthenticatedPerAddress: 1000 });
+      Object.assign(raw.listen, {
+        bodyTimeoutMs: 300_000,
+        requestTimeoutMs: 300_000,
+        headersTimeoutMs: 300_000,
+        maxUnauthenticatedPerAddress: 1000,
+      });
       raw.spine.rateLimit = { perSecond: 1000, burst: 1000 };
       raw.cdsHooks = {
         baseUrl: CDS_BASE,
-        clients: [{ id: EPR.id, name: 'Trust EPR', odsCode: 'RYJ', issuer: EPR.issuer, publicKeyFile: pem, algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive' }],
+        clients: [
+          {
+            id: EPR.id,
+            name: 'Trust EPR',
+            odsCode: 'RYJ',
+            issuer: EPR.issuer,
+            publicKeyFile: pem,
+            algorithms: ['ES256'],
+            maxLifetimeSeconds: 300,
+            priority: 'interactive',
+          },
+        ],
       };
     },
   });
 });
 after(() => stack?.close());
 
-interface Call { path: string; headers: Record<string, string>; body: string }
+interface Call {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
 
 /** A client system's query for its originating user `localId`. */
 function fhirCall(localId: string): Call {
-  const { xml } = buildQueryBundle({ nhsNumber: NHS_NUMBER, sourceAsid: ASID, destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId }, organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
-  return { path: '/fhir/fgm/query', headers: { authorization: `Bearer ${stack.signToken({ sub: 'chs' }, { client: 'system' })}`, 'content-type': 'application/fhir+xml' }, body: xml };
+  const { xml } = buildQueryBundle({
+    nhsNumber: NHS_NUMBER,
+    sourceAsid: ASID,
+    destinationAsid: GATEWAY_ASID,
+    author: { kind: 'local', localId },
+    organization: { odsCode: 'RY2', name: 'Test Child Health System' },
+  });
+  return {
+    path: '/fhir/fgm/query',
+    headers: {
+      authorization: `Bearer ${stack.signToken({ sub: 'chs' }, { client: 'system' })}`,
+      'content-type': 'application/fhir+xml',
+    },
+    body: xml,
+  };
 }
 
 /** A CDS client's patient-view call for its EPR user `userId`, the Patient prefetched. */
 function cdsCall(userId: string): Call {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = signJwt({ iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 120, jti: randomUUID() }, { alg: 'ES256', key: eprKey.privateKey });
+  const jwt = signJwt(
+    { iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 120, jti: randomUUID() },
+    { alg: 'ES256', key: eprKey.privateKey },
+  );
   const patient = {
-    resourceType: 'Patient', id: 'p1', birthDate: BIRTH_DATE,
-    identifier: [{
-      system: 'https://fhir.nhs.uk/Id/nhs-number', value: NHS_NUMBER,
-      extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus', valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '01' }] } }],
-    }],
+    resourceType: 'Patient',
+    id: 'p1',
+    birthDate: BIRTH_DATE,
+    identifier: [
+      {
+        system: 'https://fhir.nhs.uk/Id/nhs-number',
+        value: NHS_NUMBER,
+        extension: [
+          {
+            url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+            valueCodeableConcept: {
+              coding: [
+                { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '01' },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   };
-  const body = JSON.stringify({ hook: 'patient-view', hookInstance: randomUUID(), context: { userId, patientId: 'p1' }, prefetch: { patient } });
-  return { path: '/cds-services/fgm-is', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, body };
+  const body = JSON.stringify({
+    hook: 'patient-view',
+    hookInstance: randomUUID(),
+    context: { userId, patientId: 'p1' },
+    prefetch: { patient },
+  });
+  return {
+    path: '/cds-services/fgm-is',
+    headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+    body,
+  };
 }
 
 /** A widget API clinician's query. */
 function widgetCall(sub: string): Call {
-  return { path: '/api/fgm-status', headers: { authorization: `Bearer ${stack.signToken({ ...LOCAL_MIDWIFE, sub })}`, 'content-type': 'application/json', origin: TEST_ORIGIN }, body: JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE }) };
+  return {
+    path: '/api/fgm-status',
+    headers: {
+      authorization: `Bearer ${stack.signToken({ ...LOCAL_MIDWIFE, sub })}`,
+      'content-type': 'application/json',
+      origin: TEST_ORIGIN,
+    },
+    body: JSON.stringify({ nhsNumber: NHS_NUMBER, birthDate: BIRTH_DATE }),
+  };
 }
 
 /** Sends `call` whole from `localAddress` on a connection of its own. */
@@ -125,7 +192,9 @@ async function slowBodies(call: () => Call): Promise<Socket[]> {
     sock.once('data', decide);
     sock.once('close', decide);
     await once(sock, 'connect');
-    const head = Object.entries({ host: url.host, ...headers, 'content-length': String(Buffer.byteLength(body)) }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries({ host: url.host, ...headers, 'content-length': String(Buffer.byteLength(body)) })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     sock.write(`POST ${path} HTTP/1.1\r\n${head}\r\n${body.slice(0, 3)}`);
     sockets.push(sock);
   }
@@ -137,7 +206,9 @@ const holding = (sockets: Socket[]) => sockets.filter((s) => !s.destroyed).lengt
 
 /** Resolves once `n` access-log lines name `reason`, re-checked as each line is logged. */
 function loggedWith(reason: string, n: number): Promise<void> {
-  const count = () => stack.logs.filter((l) => l.includes('"msg":"request"') && (JSON.parse(l) as { reason: unknown }).reason === reason).length;
+  const count = () =>
+    stack.logs.filter((l) => l.includes('"msg":"request"') && (JSON.parse(l) as { reason: unknown }).reason === reason)
+      .length;
   const logs = stack.logs;
   const push = logs.push.bind(logs);
   return new Promise((resolve) => {
@@ -162,42 +233,56 @@ function fhirOutcome(res: { body: string }): string {
   return parsed.value.outcome.kind === 'operation-outcome' ? parsed.value.outcome.code : parsed.value.outcome.kind;
 }
 
-describe('issue 21: one client\'s slow bodies cannot lock out its other users', () => {
-  it(`SMSP-PERF-001 while ${ATTACK} slow-body connections from one client system hold its in-flight bound, ten of its other originating users from another address get their indicators, and widget API clinicians theirs`, { timeout: 120_000 }, async () => {
-    const attack = await slowBodies(() => fhirCall('chs-slow-sender'));
-    try {
-      const answers = [];
-      for (let i = 0; i < 10; i++) answers.push(await send(fhirCall(`chs-colleague-${i}`), HERS));
-      assert.deepEqual(answers.map((a) => `${a.status} ${fhirOutcome(a)}`), Array(10).fill('200 indicator'));
-      for (let i = 0; i < 3; i++) {
-        const res = await send(widgetCall(`midwife-${i}`), HERS);
-        assert.equal(res.status, 200, res.body);
-        assert.equal(JSON.parse(res.body).status, 'indicator');
+describe("issue 21: one client's slow bodies cannot lock out its other users", () => {
+  it(
+    `SMSP-PERF-001 while ${ATTACK} slow-body connections from one client system hold its in-flight bound, ten of its other originating users from another address get their indicators, and widget API clinicians theirs`,
+    { timeout: 120_000 },
+    async () => {
+      const attack = await slowBodies(() => fhirCall('chs-slow-sender'));
+      try {
+        const answers = [];
+        for (let i = 0; i < 10; i++) answers.push(await send(fhirCall(`chs-colleague-${i}`), HERS));
+        assert.deepEqual(
+          answers.map((a) => `${a.status} ${fhirOutcome(a)}`),
+          Array(10).fill('200 indicator'),
+        );
+        for (let i = 0; i < 3; i++) {
+          const res = await send(widgetCall(`midwife-${i}`), HERS);
+          assert.equal(res.status, 200, res.body);
+          assert.equal(JSON.parse(res.body).status, 'indicator');
+        }
+        // The first colleague took one slow body's place (the others found it free again once she
+        // was answered): the attack is still holding the rest of the bound.
+        assert.ok(holding(attack) >= PER_CLIENT - 1, `the attack holds ${holding(attack)} connections`);
+        // Each slow body closed (50 for the attack's own beyond the bound, one for her) is counted,
+        // and logged as closed by the gateway, not as a client that went away.
+        assert.match(
+          await (await fetch(stack.metricsUrl)).text(),
+          /^fgm_gateway_connections_shed_total\{action="evicted",reason="body-awaited"\} 51$/m,
+        );
+        await loggedWith(BODY_AWAITED_REASON, 51);
+      } finally {
+        attack.forEach((s) => s.destroy());
       }
-      // The first colleague took one slow body's place (the others found it free again once she
-      // was answered): the attack is still holding the rest of the bound.
-      assert.ok(holding(attack) >= PER_CLIENT - 1, `the attack holds ${holding(attack)} connections`);
-      // Each slow body closed (50 for the attack's own beyond the bound, one for her) is counted,
-      // and logged as closed by the gateway, not as a client that went away.
-      assert.match(await (await fetch(stack.metricsUrl)).text(), /^fgm_gateway_connections_shed_total\{action="evicted",reason="body-awaited"\} 51$/m);
-      await loggedWith(BODY_AWAITED_REASON, 51);
-    } finally {
-      attack.forEach((s) => s.destroy());
-    }
-  });
+    },
+  );
 
-  it(`SMSP-PERF-001 while ${ATTACK} slow-body connections from one CDS client hold its in-flight bound, ten of its other EPR users from another address get their cards`, { timeout: 120_000 }, async () => {
-    const attack = await slowBodies(() => cdsCall('Practitioner/slow-sender'));
-    try {
-      const cards = [];
-      for (let i = 0; i < 10; i++) {
-        const res = await send(cdsCall(`Practitioner/colleague-${i}`), HERS);
-        cards.push(`${res.status} ${(JSON.parse(res.body) as { cards?: unknown[] }).cards?.length ?? res.body}`);
+  it(
+    `SMSP-PERF-001 while ${ATTACK} slow-body connections from one CDS client hold its in-flight bound, ten of its other EPR users from another address get their cards`,
+    { timeout: 120_000 },
+    async () => {
+      const attack = await slowBodies(() => cdsCall('Practitioner/slow-sender'));
+      try {
+        const cards = [];
+        for (let i = 0; i < 10; i++) {
+          const res = await send(cdsCall(`Practitioner/colleague-${i}`), HERS);
+          cards.push(`${res.status} ${(JSON.parse(res.body) as { cards?: unknown[] }).cards?.length ?? res.body}`);
+        }
+        assert.deepEqual(cards, Array(10).fill('200 1'));
+        assert.ok(holding(attack) >= PER_CLIENT - 1, `the attack holds ${holding(attack)} connections`);
+      } finally {
+        attack.forEach((s) => s.destroy());
       }
-      assert.deepEqual(cards, Array(10).fill('200 1'));
-      assert.ok(holding(attack) >= PER_CLIENT - 1, `the attack holds ${holding(attack)} connections`);
-    } finally {
-      attack.forEach((s) => s.destroy());
-    }
-  });
+    },
+  );
 });

@@ -42,7 +42,18 @@ before(async () => {
       raw.spine.rateLimit = { perSecond: 1000, burst: 1000 };
       raw.cdsHooks = {
         baseUrl: CDS_BASE,
-        clients: [{ id: EPR.id, name: 'Trust EPR', odsCode: 'RYJ', issuer: EPR.issuer, publicKeyFile: pem, algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive' }],
+        clients: [
+          {
+            id: EPR.id,
+            name: 'Trust EPR',
+            odsCode: 'RYJ',
+            issuer: EPR.issuer,
+            publicKeyFile: pem,
+            algorithms: ['ES256'],
+            maxLifetimeSeconds: 300,
+            priority: 'interactive',
+          },
+        ],
       };
     },
   });
@@ -56,7 +67,13 @@ const local = (localId: string): Author => ({ kind: 'local', localId });
 
 /** A client system's query (its own system token) from `sourceAsid`, naming `author`. */
 function fhirQuery(author: Author | null, sourceAsid = ASID): Promise<TestResponse> {
-  const { xml } = buildQueryBundle({ nhsNumber: NHS_NUMBER, sourceAsid, destinationAsid: GATEWAY_ASID, author: author ?? local('removed below'), organization: { odsCode: 'RY2', name: 'Test Child Health System' } });
+  const { xml } = buildQueryBundle({
+    nhsNumber: NHS_NUMBER,
+    sourceAsid,
+    destinationAsid: GATEWAY_ASID,
+    author: author ?? local('removed below'),
+    organization: { odsCode: 'RY2', name: 'Test Child Health System' },
+  });
   return stack.request('/fhir/fgm/query', {
     body: author ? xml : without(xml, 'Practitioner.identifier'),
     headers: { 'content-type': 'application/fhir+xml' },
@@ -74,15 +91,40 @@ function fhirOutcome(res: TestResponse): string {
 /** A CDS client's patient-view call for the EPR user `userId` (omitted when undefined), the Patient prefetched. */
 function cdsCall(userId: string | undefined): Promise<TestResponse> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = signJwt({ iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 60, jti: randomUUID() }, { alg: 'ES256', key: eprKey.privateKey });
+  const jwt = signJwt(
+    { iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 60, jti: randomUUID() },
+    { alg: 'ES256', key: eprKey.privateKey },
+  );
   const patient = {
-    resourceType: 'Patient', id: 'p1', birthDate: BIRTH_DATE,
-    identifier: [{
-      system: 'https://fhir.nhs.uk/Id/nhs-number', value: NHS_NUMBER,
-      extension: [{ url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus', valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '01' }] } }],
-    }],
+    resourceType: 'Patient',
+    id: 'p1',
+    birthDate: BIRTH_DATE,
+    identifier: [
+      {
+        system: 'https://fhir.nhs.uk/Id/nhs-number',
+        value: NHS_NUMBER,
+        extension: [
+          {
+            url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+            valueCodeableConcept: {
+              coding: [
+                { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '01' },
+              ],
+            },
+          },
+        ],
+      },
+    ],
   };
-  return stack.request('/cds-services/fgm-is', { token: jwt, json: { hook: 'patient-view', hookInstance: randomUUID(), context: { ...(userId !== undefined && { userId }), patientId: 'p1' }, prefetch: { patient } } });
+  return stack.request('/cds-services/fgm-is', {
+    token: jwt,
+    json: {
+      hook: 'patient-view',
+      hookInstance: randomUUID(),
+      context: { ...(userId !== undefined && { userId }), patientId: 'p1' },
+      prefetch: { patient },
+    },
+  });
 }
 
 /** Resolves once `settled()` holds, re-checked on each `poke()` and each query the simulator receives. */
@@ -113,7 +155,10 @@ const atSpine = (n: number) => whenSettled(() => stack.sim.received.length === n
  * Sends `ask()` while Spine holds `n` queries and resolves with its answer once it is answered or
  * has reached Spine, whichever is first; `reachedSpine` says which.
  */
-async function oneMore(n: number, ask: () => Promise<TestResponse>): Promise<{ reachedSpine: boolean; answer: Promise<TestResponse> }> {
+async function oneMore(
+  n: number,
+  ask: () => Promise<TestResponse>,
+): Promise<{ reachedSpine: boolean; answer: Promise<TestResponse> }> {
   let answered = false;
   const settled = whenSettled(() => answered || stack.sim.received.length > n);
   const answer = ask().finally(() => {
@@ -126,7 +171,9 @@ async function oneMore(n: number, ask: () => Promise<TestResponse>): Promise<{ r
 
 /** The access-log line of the request each answer's X-Request-Id names. */
 function logLines(answers: TestResponse[]): Record<string, unknown>[] {
-  const lines = stack.logs.filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = stack.logs
+    .filter((l) => l.includes('"msg":"request"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return answers.map((a) => {
     const line = lines.find((l) => l.requestId === a.headers['x-request-id']);
     assert.ok(line, `a log line for ${String(a.headers['x-request-id'])}`);
@@ -141,62 +188,80 @@ function expectedKey(clientId: string, userId: string): string {
   return createHmac('sha256', secret).update(`${clientId}\u0000${userId}`).digest('base64url').slice(0, 16);
 }
 
-describe('issue 21: a client system\'s and a CDS client\'s users each have their own in-flight bound', () => {
-  it('SMSP-PERF-001 a client system flooding as one originating user hears the busy tone before Spine answers anyone; its other originating users are answered', { timeout: 60_000 }, async () => {
-    stack.sim.setFault({ kind: 'hold' });
-    try {
-      const n = stack.sim.received.length;
-      const held = [fhirQuery(local('chs-flooder')), fhirQuery(local('chs-flooder'))];
-      await atSpine(n + PER_USER);
-      // Spine has answered no one (it holds both): this answer did not wait for it.
-      const third = await oneMore(n + PER_USER, () => fhirQuery(local('chs-flooder')));
-      assert.equal(third.reachedSpine, false, 'her third request in flight reached Spine');
-      const busy = await third.answer;
-      assert.equal(busy.status, 429);
-      assert.equal(busy.headers['retry-after'], '1');
-      assert.equal(fhirOutcome(busy), 'SPINE_BUSY');
-      // Another user of the same originating system, and the same local id from another system.
-      held.push(fhirQuery(local('chs-colleague')));
-      await atSpine(n + PER_USER + 1);
-      held.push(fhirQuery(local('chs-flooder'), OTHER_ASID));
-      await atSpine(n + PER_USER + 2);
-      stack.sim.setFault(null);
-      for (const a of await Promise.all(held)) assert.equal(fhirOutcome(a), 'indicator');
-      // The bound counts requests in flight, not requests ever made.
-      assert.equal(fhirOutcome(await fhirQuery(local('chs-flooder'))), 'indicator');
-    } finally {
-      stack.sim.setFault(null);
-    }
-  });
+describe("issue 21: a client system's and a CDS client's users each have their own in-flight bound", () => {
+  it(
+    'SMSP-PERF-001 a client system flooding as one originating user hears the busy tone before Spine answers anyone; its other originating users are answered',
+    { timeout: 60_000 },
+    async () => {
+      stack.sim.setFault({ kind: 'hold' });
+      try {
+        const n = stack.sim.received.length;
+        const held = [fhirQuery(local('chs-flooder')), fhirQuery(local('chs-flooder'))];
+        await atSpine(n + PER_USER);
+        // Spine has answered no one (it holds both): this answer did not wait for it.
+        const third = await oneMore(n + PER_USER, () => fhirQuery(local('chs-flooder')));
+        assert.equal(third.reachedSpine, false, 'her third request in flight reached Spine');
+        const busy = await third.answer;
+        assert.equal(busy.status, 429);
+        assert.equal(busy.headers['retry-after'], '1');
+        assert.equal(fhirOutcome(busy), 'SPINE_BUSY');
+        // Another user of the same originating system, and the same local id from another system.
+        held.push(fhirQuery(local('chs-colleague')));
+        await atSpine(n + PER_USER + 1);
+        held.push(fhirQuery(local('chs-flooder'), OTHER_ASID));
+        await atSpine(n + PER_USER + 2);
+        stack.sim.setFault(null);
+        for (const a of await Promise.all(held)) assert.equal(fhirOutcome(a), 'indicator');
+        // The bound counts requests in flight, not requests ever made.
+        assert.equal(fhirOutcome(await fhirQuery(local('chs-flooder'))), 'indicator');
+      } finally {
+        stack.sim.setFault(null);
+      }
+    },
+  );
 
-  it('SMSP-PERF-001 a CDS client\'s EPR user flooding hears the busy tone before Spine answers anyone; the same EPR\'s other user gets her card', { timeout: 60_000 }, async () => {
-    stack.sim.setFault({ kind: 'hold' });
-    try {
-      const n = stack.sim.received.length;
-      const held = [cdsCall('Practitioner/flooder'), cdsCall('Practitioner/flooder')];
-      await atSpine(n + PER_USER);
-      const third = await oneMore(n + PER_USER, () => cdsCall('Practitioner/flooder'));
-      assert.equal(third.reachedSpine, false, 'her third call in flight reached Spine');
-      const busy = await third.answer;
-      assert.equal(busy.status, 429);
-      assert.equal(busy.headers['retry-after'], '1');
-      assert.equal(JSON.parse(busy.body).code, 'SPINE_BUSY');
-      held.push(cdsCall('PractitionerRole/colleague'));
-      await atSpine(n + PER_USER + 1);
-      stack.sim.setFault(null);
-      for (const a of await Promise.all(held)) assert.equal((JSON.parse(a.body) as { cards: unknown[] }).cards.length, 1, a.body);
-      assert.equal((JSON.parse((await cdsCall('Practitioner/flooder')).body) as { cards: unknown[] }).cards.length, 1);
-    } finally {
-      stack.sim.setFault(null);
-    }
-  });
+  it(
+    "SMSP-PERF-001 a CDS client's EPR user flooding hears the busy tone before Spine answers anyone; the same EPR's other user gets her card",
+    { timeout: 60_000 },
+    async () => {
+      stack.sim.setFault({ kind: 'hold' });
+      try {
+        const n = stack.sim.received.length;
+        const held = [cdsCall('Practitioner/flooder'), cdsCall('Practitioner/flooder')];
+        await atSpine(n + PER_USER);
+        const third = await oneMore(n + PER_USER, () => cdsCall('Practitioner/flooder'));
+        assert.equal(third.reachedSpine, false, 'her third call in flight reached Spine');
+        const busy = await third.answer;
+        assert.equal(busy.status, 429);
+        assert.equal(busy.headers['retry-after'], '1');
+        assert.equal(JSON.parse(busy.body).code, 'SPINE_BUSY');
+        held.push(cdsCall('PractitionerRole/colleague'));
+        await atSpine(n + PER_USER + 1);
+        stack.sim.setFault(null);
+        for (const a of await Promise.all(held))
+          assert.equal((JSON.parse(a.body) as { cards: unknown[] }).cards.length, 1, a.body);
+        assert.equal(
+          (JSON.parse((await cdsCall('Practitioner/flooder')).body) as { cards: unknown[] }).cards.length,
+          1,
+        );
+      } finally {
+        stack.sim.setFault(null);
+      }
+    },
+  );
 });
 
-describe('issue 21: the access log names a client system\'s and a CDS client\'s users by their own keys', () => {
+describe("issue 21: the access log names a client system's and a CDS client's users by their own keys", () => {
   it('SMSP-AUDIT-002 a FHIR line\'s userKey is the keyed hash of the client and "<source ASID>/<Practitioner id>": one per originating user, never the id itself', async () => {
     const long = `chs-${'z'.repeat(200)}`;
     const answers = [];
-    for (const [author, asid] of [[local('chs-user-41c2'), ASID], [local('chs-user-41c2'), ASID], [local('chs-user-9d07'), ASID], [local('chs-user-41c2'), OTHER_ASID], [local(long), ASID]] as const) {
+    for (const [author, asid] of [
+      [local('chs-user-41c2'), ASID],
+      [local('chs-user-41c2'), ASID],
+      [local('chs-user-9d07'), ASID],
+      [local('chs-user-41c2'), OTHER_ASID],
+      [local(long), ASID],
+    ] as const) {
       const res = await fhirQuery(author, asid);
       assert.equal(fhirOutcome(res), 'indicator');
       answers.push(res);
@@ -212,10 +277,11 @@ describe('issue 21: the access log names a client system\'s and a CDS client\'s 
       [chs, expectedKey(chs, `sha256:${createHash('sha256').update(`${ASID}/${long}`).digest('base64url')}`)],
     ]);
     assert.equal(new Set(keys.map(([, k]) => k)).size, 4);
-    for (const id of ['chs-user-41c2', 'chs-user-9d07', long]) assert.ok(!stack.logs.some((l) => l.includes(id)), `${id.slice(0, 20)}… appears in a log line`);
+    for (const id of ['chs-user-41c2', 'chs-user-9d07', long])
+      assert.ok(!stack.logs.some((l) => l.includes(id)), `${id.slice(0, 20)}… appears in a log line`);
   });
 
-  it('SMSP-AUDIT-002 a CDS line\'s userKey is the keyed hash of the CDS client and context.userId: one per EPR user, never the id itself', async () => {
+  it("SMSP-AUDIT-002 a CDS line's userKey is the keyed hash of the CDS client and context.userId: one per EPR user, never the id itself", async () => {
     const users = ['Practitioner/epr-user-5e1b', 'Practitioner/epr-user-5e1b', 'PractitionerRole/epr-user-0a6f'];
     const answers = [];
     for (const u of users) {
@@ -223,9 +289,13 @@ describe('issue 21: the access log names a client system\'s and a CDS client\'s 
       assert.equal((JSON.parse(res.body) as { cards: unknown[] }).cards.length, 1, res.body);
       answers.push(res);
     }
-    assert.deepEqual(logLines(answers).map((l) => [l.clientId, l.userKey]), users.map((u) => [EPR.id, expectedKey(EPR.id, u)]));
+    assert.deepEqual(
+      logLines(answers).map((l) => [l.clientId, l.userKey]),
+      users.map((u) => [EPR.id, expectedKey(EPR.id, u)]),
+    );
     assert.notEqual(expectedKey(EPR.id, users[0]!), expectedKey(EPR.id, users[2]!));
-    for (const id of ['epr-user-5e1b', 'epr-user-0a6f']) assert.ok(!stack.logs.some((l) => l.includes(id)), `${id} appears in a log line`);
+    for (const id of ['epr-user-5e1b', 'epr-user-0a6f'])
+      assert.ok(!stack.logs.some((l) => l.includes(id)), `${id} appears in a log line`);
   });
 
   it('a request that names no user is counted only under its client, refused before Spine, and logged with its client and no user key', async () => {
@@ -236,6 +306,12 @@ describe('issue 21: the access log names a client system\'s and a CDS client\'s 
     const noUser = await cdsCall(undefined);
     assert.equal(noUser.status, 400);
     assert.equal(stack.sim.received.length, n, 'Spine was not asked');
-    assert.deepEqual(logLines([noAuthor, noUser]).map((l) => [l.clientId, l.userKey]), [[TEST_CLIENTS.system.id, null], [EPR.id, null]]);
+    assert.deepEqual(
+      logLines([noAuthor, noUser]).map((l) => [l.clientId, l.userKey]),
+      [
+        [TEST_CLIENTS.system.id, null],
+        [EPR.id, null],
+      ],
+    );
   });
 });

@@ -17,9 +17,22 @@ import { testDatabase } from './helpers/services.ts';
 
 const KEY = randomBytes(32);
 const cdsEvent: AuditEvent = {
-  time: '2026-04-01T14:00:00.000Z', eventType: 'cds-query', requestId: 'req-cds', clientMessageId: 'hook-1', clientId: 'epr-trust',
-  userId: 'Practitioner/abc', roleProfileId: null, localRoles: null, orgCode: 'RYJ', nhsNumber: '9990000018',
-  spineMessageId: 'spine-1', spineResponseId: 'resp-1', outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, detail: null,
+  time: '2026-04-01T14:00:00.000Z',
+  eventType: 'cds-query',
+  requestId: 'req-cds',
+  clientMessageId: 'hook-1',
+  clientId: 'epr-trust',
+  userId: 'Practitioner/abc',
+  roleProfileId: null,
+  localRoles: null,
+  orgCode: 'RYJ',
+  nhsNumber: '9990000018',
+  spineMessageId: 'spine-1',
+  spineResponseId: 'resp-1',
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  detail: null,
 };
 
 async function check(config: GatewayConfig, store: { record(e: AuditEvent): Promise<void>; close(): Promise<void> }) {
@@ -31,7 +44,7 @@ async function check(config: GatewayConfig, store: { record(e: AuditEvent): Prom
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.eventType, 'cds-query');
     assert.equal(rows[0]!.clientMessageId, 'hook-1');
-    assert.equal((await trail.throughput('2026-04-01')).total, 1, 'counted like the other interfaces\' queries');
+    assert.equal((await trail.throughput('2026-04-01')).total, 1, "counted like the other interfaces' queries");
     assert.equal((await trail.throughput('2026-04-01', { clientId: 'epr-trust', orgCode: 'RYJ' })).total, 1);
   } finally {
     await trail.close();
@@ -43,7 +56,10 @@ describe('SMSP-AUDIT-004 cds-query records in both audit stores', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fgm-cds-audit-'));
     try {
       const file = join(dir, 'audit.sqlite');
-      await check({ audit: { sqliteFile: file, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, await openSqliteAuditStore(file, KEY));
+      await check(
+        { audit: { sqliteFile: file, hmacKeyFile: 'unused' } } as unknown as GatewayConfig,
+        await openSqliteAuditStore(file, KEY),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -54,7 +70,10 @@ describe('SMSP-AUDIT-004 cds-query records in both audit stores', () => {
       const owner = postgresPool(db.ownerUrl, 1);
       await migratePostgres(owner, db.gatewayRole);
       await owner.end();
-      await check({ audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig, await openPostgresAuditStore(db.gatewayUrl, KEY));
+      await check(
+        { audit: { postgresUrl: db.gatewayUrl, hmacKeyFile: 'unused' } } as unknown as GatewayConfig,
+        await openPostgresAuditStore(db.gatewayUrl, KEY),
+      );
     } finally {
       await db.drop();
     }

@@ -33,7 +33,20 @@ const EPR2 = { id: 'epr-two', name: 'Second EPR', ods: 'RX2', issuer: 'https://e
 const SPINE_NOW = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
 /** SPINE_NOW as D/MM/YYYY HH:MM:SS UK time, by Intl rather than the gateway's formatter. */
 const SPINE_NOW_UK = (() => {
-  const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(SPINE_NOW).map((x) => [x.type, x.value]));
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/London',
+      day: 'numeric',
+      month: '2-digit',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(SPINE_NOW)
+      .map((x) => [x.type, x.value]),
+  );
   return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}:${p.second}`;
 })();
 // 64 MB of spaces, deflated to about 64 KB: over the 1 MB cap only once inflated.
@@ -64,7 +77,10 @@ before(async () => {
   keys = createServer((req, res) => {
     keyFetches.push(req.url!);
     res.setHeader('content-type', 'application/json');
-    const k = req.url === '/attacker.json' ? jwk(attackerKey.publicKey, 'a1', 'ES256') : jwk(eprKey.publicKey, 'epr-1', 'ES256');
+    const k =
+      req.url === '/attacker.json'
+        ? jwk(attackerKey.publicKey, 'a1', 'ES256')
+        : jwk(eprKey.publicKey, 'epr-1', 'ES256');
     res.end(JSON.stringify({ keys: [k] }));
   });
   keysUrl = await listen(keys);
@@ -79,7 +95,11 @@ before(async () => {
       return;
     }
     if (req.url === '/hang/Patient/bomb') {
-      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'deflate', 'content-length': BOMB.length });
+      res.writeHead(200, {
+        'content-type': 'application/fhir+json',
+        'content-encoding': 'deflate',
+        'content-length': BOMB.length,
+      });
       return res.end(BOMB);
     }
     if (req.url !== '/fhir/Patient/p1' || req.headers.authorization !== 'Bearer fhir-access-token') {
@@ -102,11 +122,28 @@ before(async () => {
         allowInsecureFhirServers: true,
         clients: [
           {
-            id: EPR.id, name: EPR.name, odsCode: EPR.ods, issuer: EPR.issuer, jwksUrl: `${keysUrl}/epr.json`,
-            jkuAllowList: [`${keysUrl}/epr-jku.json`], algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive',
+            id: EPR.id,
+            name: EPR.name,
+            odsCode: EPR.ods,
+            issuer: EPR.issuer,
+            jwksUrl: `${keysUrl}/epr.json`,
+            jkuAllowList: [`${keysUrl}/epr-jku.json`],
+            algorithms: ['ES256'],
+            maxLifetimeSeconds: 300,
+            priority: 'interactive',
             fhirServers: [`${fhirUrl}/fhir`, `${fhirUrl}/hang/`],
           },
-          { id: EPR2.id, name: EPR2.name, odsCode: EPR2.ods, issuer: EPR2.issuer, publicKeyFile: pem, algorithms: ['RS256'], maxLifetimeSeconds: 300, priority: 'interactive', allowUnverified: true },
+          {
+            id: EPR2.id,
+            name: EPR2.name,
+            odsCode: EPR2.ods,
+            issuer: EPR2.issuer,
+            publicKeyFile: pem,
+            algorithms: ['RS256'],
+            maxLifetimeSeconds: 300,
+            priority: 'interactive',
+            allowUnverified: true,
+          },
         ],
       };
     },
@@ -130,10 +167,19 @@ function patient(nhsNumber: string, birthDate: string, id = '1288992', verificat
         system: 'https://fhir.nhs.uk/Id/nhs-number',
         value: nhsNumber,
         ...(verification && {
-          extension: [{
-            url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
-            valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: verification }] },
-          }],
+          extension: [
+            {
+              url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+              valueCodeableConcept: {
+                coding: [
+                  {
+                    system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland',
+                    code: verification,
+                  },
+                ],
+              },
+            },
+          ],
         }),
       },
     ],
@@ -160,27 +206,48 @@ interface CdsJwt {
 /** The CDS client's JWT, as the spec's "Trusting CDS Clients" describes it. */
 function cdsJwt(o: CdsJwt = {}): string {
   const now = Math.floor(Date.now() / 1000) + (o.issuedAt ?? 0);
-  const payload = { iss: o.iss ?? (o.second ? EPR2.issuer : EPR.issuer), aud: o.aud ?? SERVICE, iat: now, exp: now + (o.lifetime ?? 60), jti: o.jti ?? randomUUID(), tenant: 'RYJ' };
+  const payload = {
+    iss: o.iss ?? (o.second ? EPR2.issuer : EPR.issuer),
+    aud: o.aud ?? SERVICE,
+    iat: now,
+    exp: now + (o.lifetime ?? 60),
+    jti: o.jti ?? randomUUID(),
+    tenant: 'RYJ',
+  };
   const alg = o.alg ?? (o.second ? 'RS256' : 'ES256');
-  return signJwt(payload, { alg, key: o.key ?? (o.second ? epr2Key.privateKey : eprKey.privateKey), kid: o.second ? 'epr2-1' : 'epr-1', ...(o.header ? { header: o.header } : {}) });
+  return signJwt(payload, {
+    alg,
+    key: o.key ?? (o.second ? epr2Key.privateKey : eprKey.privateKey),
+    kid: o.second ? 'epr2-1' : 'epr-1',
+    ...(o.header ? { header: o.header } : {}),
+  });
 }
 
 /** The spec's example patient-view call, with our patient in the `patient` prefetch slot. */
 function hookCall(pat: unknown, extra: Record<string, unknown> = {}) {
   const { prefetch: _unused, fhirServer: _fs, fhirAuthorization: _fa, ...call } = structuredClone(REQUEST_EXAMPLE);
-  return { ...call, hookInstance: randomUUID(), ...(pat !== undefined ? { prefetch: { patient: pat } } : {}), ...extra };
+  return {
+    ...call,
+    hookInstance: randomUUID(),
+    ...(pat !== undefined ? { prefetch: { patient: pat } } : {}),
+    ...extra,
+  };
 }
 
 async function callService(body: unknown, token = cdsJwt()) {
   const started = performance.now();
   const res = await stack.request('/cds-services/fgm-is', { token, json: body });
-  return { res, ms: performance.now() - started, json: res.headers['content-type']?.includes('json') ? JSON.parse(res.body) : undefined };
+  return {
+    res,
+    ms: performance.now() - started,
+    json: res.headers['content-type']?.includes('json') ? JSON.parse(res.body) : undefined,
+  };
 }
 
 const lastAudit = () => stack.auditRows().at(-1)!;
 
 describe('CDS Hooks discovery', () => {
-  it('GET /cds-services lists fgm-is on patient-view, shaped like the spec\'s discovery example', async () => {
+  it("GET /cds-services lists fgm-is on patient-view, shaped like the spec's discovery example", async () => {
     const res = await stack.request('/cds-services', { token: cdsJwt({ aud: `${BASE_URL}/cds-services` }) });
     assert.equal(res.status, 200, res.body);
     const body = JSON.parse(res.body);
@@ -190,15 +257,20 @@ describe('CDS Hooks discovery', () => {
     const example = DISCOVERY_EXAMPLE.services.find((s: { hook: string }) => s.hook === 'patient-view');
     // Every field the example's patient-view service has, with the same types; nothing the spec does not define.
     for (const [k, v] of Object.entries(example)) assert.equal(typeof ours[k], typeof v, k);
-    for (const k of Object.keys(ours)) assert.ok(['hook', 'title', 'description', 'id', 'prefetch', 'usageRequirements'].includes(k), k);
+    for (const k of Object.keys(ours))
+      assert.ok(['hook', 'title', 'description', 'id', 'prefetch', 'usageRequirements'].includes(k), k);
     assert.equal(ours.hook, 'patient-view');
     assert.equal(ours.id, 'fgm-is');
-    assert.equal(ours.prefetch.patient, example.prefetch.patientToGreet, 'the spec\'s patient template');
+    assert.equal(ours.prefetch.patient, example.prefetch.patientToGreet, "the spec's patient template");
   });
 
   it('discovery needs the JWT too (the spec: every call), with aud naming the discovery URL', async () => {
     assert.equal((await stack.request('/cds-services')).status, 401);
-    assert.equal((await stack.request('/cds-services', { token: cdsJwt() })).status, 401, 'aud of the service is not the discovery URL');
+    assert.equal(
+      (await stack.request('/cds-services', { token: cdsJwt() })).status,
+      401,
+      'aud of the service is not the discovery URL',
+    );
   });
 });
 
@@ -218,7 +290,7 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.match(card.summary, /FGM/);
     assert.match(card.summary, /indicator/i);
     assert.match(card.detail, /10\/12\/2019/, 'assessment date D/MM/YYYY (assessed 2019-12-10)');
-    assert.ok(card.detail.includes(SPINE_NOW_UK), 'Spine\'s answer time D/MM/YYYY HH:MM:SS in UK time');
+    assert.ok(card.detail.includes(SPINE_NOW_UK), "Spine's answer time D/MM/YYYY HH:MM:SS in UK time");
     assert.deepEqual(card.source, { label: 'NHS England FGM-IS (Spine)' });
     assert.match(card.uuid, UUID);
   });
@@ -270,12 +342,18 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.deepEqual(json, { cards: [] });
     assert.equal(stack.sim.received.length, before, 'the simulator received no request');
     assert.equal(lastAudit().outcomeCode, 'PATIENT_DATA_UNAVAILABLE');
-    assert.ok(stack.logs.slice(logsBefore).some((l) => /"reason":"NHS number not verified/.test(l)), 'the reason is in the access log');
+    assert.ok(
+      stack.logs.slice(logsBefore).some((l) => /"reason":"NHS number not verified/.test(l)),
+      'the reason is in the access log',
+    );
   });
 
   it('a CDS client configured with allowUnverified (a recorded clinical-safety decision) is answered for an unverified number', async () => {
     const before = stack.sim.received.length;
-    const { json } = await callService(hookCall(patient('9990000018', '2014-03-02', '1288992', null)), cdsJwt({ second: true }));
+    const { json } = await callService(
+      hookCall(patient('9990000018', '2014-03-02', '1288992', null)),
+      cdsJwt({ second: true }),
+    );
     assert.equal(json.cards.length, 1);
     assert.equal(stack.sim.received.length, before + 1);
   });
@@ -290,7 +368,11 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.equal(stack.sim.received.length, before);
     const same = patient('9990000018', '2014-03-02');
     same.identifier.push({ ...same.identifier[0]!, value: '999 000 0018' });
-    assert.equal((await callService(hookCall(same))).json.cards.length, 1, 'the same number written twice is one number');
+    assert.equal(
+      (await callService(hookCall(same))).json.cards.length,
+      1,
+      'the same number written twice is one number',
+    );
   });
 
   it('FGMISQR009 the log line of an indicator and of a no-record answer differ only in request id and duration', async () => {
@@ -313,10 +395,43 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
 
   it('MSCA-FGMRISDQ-01 L4 verification fails closed: a status of another code system, a second status not 01, or a coding object instead of a list; Spine never asked, never a throw', async () => {
     const variants: [string, (p: ReturnType<typeof patient>) => void][] = [
-      ['01 under another code system', (p) => { (p.identifier[0] as any).extension[0].valueCodeableConcept.coding[0].system = 'https://example.org/verification'; }],
-      ['a second coding 02', (p) => { (p.identifier[0] as any).extension[0].valueCodeableConcept.coding.push({ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02' }); }],
-      ['a second status extension 02', (p) => { const ext = (p.identifier[0] as any).extension; ext.push({ url: ext[0].url, valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02' }] } }); }],
-      ['a coding object, not a list, with 02', (p) => { const cc = (p.identifier[0] as any).extension[0].valueCodeableConcept; cc.coding = { ...cc.coding[0], code: '02' }; }],
+      [
+        '01 under another code system',
+        (p) => {
+          (p.identifier[0] as any).extension[0].valueCodeableConcept.coding[0].system =
+            'https://example.org/verification';
+        },
+      ],
+      [
+        'a second coding 02',
+        (p) => {
+          (p.identifier[0] as any).extension[0].valueCodeableConcept.coding.push({
+            system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland',
+            code: '02',
+          });
+        },
+      ],
+      [
+        'a second status extension 02',
+        (p) => {
+          const ext = (p.identifier[0] as any).extension;
+          ext.push({
+            url: ext[0].url,
+            valueCodeableConcept: {
+              coding: [
+                { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02' },
+              ],
+            },
+          });
+        },
+      ],
+      [
+        'a coding object, not a list, with 02',
+        (p) => {
+          const cc = (p.identifier[0] as any).extension[0].valueCodeableConcept;
+          cc.coding = { ...cc.coding[0], code: '02' };
+        },
+      ],
     ];
     for (const [name, change] of variants) {
       const before = stack.sim.received.length;
@@ -329,10 +444,14 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     const object = patient('9990000018', '2014-03-02');
     const cc = (object.identifier[0] as any).extension[0].valueCodeableConcept;
     cc.coding = cc.coding[0];
-    assert.equal((await callService(hookCall(object))).json.cards.length, 1, 'a coding object with 01 is read, not a throw');
+    assert.equal(
+      (await callService(hookCall(object))).json.cards.length,
+      1,
+      'a coding object with 01 is read, not a throw',
+    );
   });
 
-  it('H5 NHS numbers under http://fhir.nhs.net/Id/nhs-number count too: another child\'s there is 412, never a guess; ours there alone is asked about', async () => {
+  it("H5 NHS numbers under http://fhir.nhs.net/Id/nhs-number count too: another child's there is 412, never a guess; ours there alone is asked about", async () => {
     const before = stack.sim.received.length;
     const two = patient('9990000018', '2014-03-02');
     two.identifier.push({ ...two.identifier[0]!, system: 'http://fhir.nhs.net/Id/nhs-number', value: '9990000042' });
@@ -344,7 +463,7 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.equal((await callService(hookCall(old))).json.cards.length, 1);
   });
 
-  it('SMSP-VAL-004 RFC 3986: another child\'s number under HTTP://FHIR.NHS.NET/Id/nhs-number/ (capitals, trailing slash) is the same system: 412, Spine not asked', async () => {
+  it("SMSP-VAL-004 RFC 3986: another child's number under HTTP://FHIR.NHS.NET/Id/nhs-number/ (capitals, trailing slash) is the same system: 412, Spine not asked", async () => {
     const before = stack.sim.received.length;
     const two = patient('9990000018', '2014-03-02');
     two.identifier.push({ ...two.identifier[0]!, system: 'HTTP://FHIR.NHS.NET/Id/nhs-number/', value: '9990000042' });
@@ -353,7 +472,11 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     assert.equal(stack.sim.received.length, before);
     const upper = patient('9990000018', '2014-03-02');
     upper.identifier[0]!.system = 'HTTPS://FHIR.NHS.UK/Id/nhs-number/';
-    assert.equal((await callService(hookCall(upper))).json.cards.length, 1, 'ours alone under that form is asked about');
+    assert.equal(
+      (await callService(hookCall(upper))).json.cards.length,
+      1,
+      'ours alone under that form is asked about',
+    );
   });
 
   it('an NHS-number identifier whose value is not a string is 412, never read past: Spine not asked', async () => {
@@ -389,7 +512,7 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
       const { json } = await callService(hookCall(patient('9990000034', String(year - 18))));
       assert.deepEqual(json, { cards: [] });
       assert.equal(stack.sim.received.length, asked + 1, 'Spine asked');
-      assert.equal(lastAudit().outcomeCode, 'PATIENT_OVER_18', 'Spine\'s answer');
+      assert.equal(lastAudit().outcomeCode, 'PATIENT_OVER_18', "Spine's answer");
       assert.equal(lastAudit().answeredBySpine, 1);
     }
   });
@@ -424,11 +547,19 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
         assert.equal(lastAudit().eventType, 'cds-query');
         assert.equal(lastAudit().outcomeCode, f.code);
         assert.equal(lastAudit().answeredBySpine, 0);
-        const line = stack.logs.slice(logged).map((l) => JSON.parse(l)).find((l) => l.path === '/cds-services/fgm-is');
+        const line = stack.logs
+          .slice(logged)
+          .map((l) => JSON.parse(l))
+          .find((l) => l.path === '/cds-services/fgm-is');
         assert.equal(line?.code, f.code, 'the access log names the error');
         assert.equal(line?.clientId, EPR.id, 'and the CDS client it came from');
         const metrics = await (await fetch(stack.metricsUrl)).text();
-        assert.match(metrics, new RegExp(`route="/cds-services/fgm-is"[^\\n]*code="${f.code}"|code="${f.code}"[^\\n]*route="/cds-services/fgm-is"`));
+        assert.match(
+          metrics,
+          new RegExp(
+            `route="/cds-services/fgm-is"[^\\n]*code="${f.code}"|code="${f.code}"[^\\n]*route="/cds-services/fgm-is"`,
+          ),
+        );
       } finally {
         stack.sim.setFault(null);
       }
@@ -439,18 +570,35 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
 describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
   const ATTACKS: { name: string; token: () => string }[] = [
     { name: 'alg none', token: () => cdsJwt({ alg: 'none' }) },
-    { name: 'HMAC keyed with the public key', token: () => cdsJwt({ alg: 'HS256', key: JSON.stringify(jwk(eprKey.publicKey, 'epr-1', 'ES256')) }) },
-    { name: 'HMAC keyed with the file\'s PEM', token: () => cdsJwt({ second: true, alg: 'HS256', key: epr2Key.publicKey.export({ type: 'spki', format: 'pem' }) as string }) },
-    { name: 'unknown iss (signed with the EPR\'s own key)', token: () => cdsJwt({ iss: 'https://rogue.example/' }) },
-    { name: 'jku off the allow-list', token: () => cdsJwt({ key: attackerKey.privateKey, header: { kid: 'a1', jku: `${keysUrl}/attacker.json` } }) },
+    {
+      name: 'HMAC keyed with the public key',
+      token: () => cdsJwt({ alg: 'HS256', key: JSON.stringify(jwk(eprKey.publicKey, 'epr-1', 'ES256')) }),
+    },
+    {
+      name: "HMAC keyed with the file's PEM",
+      token: () =>
+        cdsJwt({
+          second: true,
+          alg: 'HS256',
+          key: epr2Key.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+        }),
+    },
+    { name: "unknown iss (signed with the EPR's own key)", token: () => cdsJwt({ iss: 'https://rogue.example/' }) },
+    {
+      name: 'jku off the allow-list',
+      token: () => cdsJwt({ key: attackerKey.privateKey, header: { kid: 'a1', jku: `${keysUrl}/attacker.json` } }),
+    },
     { name: 'signed by a key the EPR does not hold', token: () => cdsJwt({ key: attackerKey.privateKey }) },
     { name: 'wrong aud (another service)', token: () => cdsJwt({ aud: `${BASE_URL}/cds-services/other` }) },
-    { name: 'wrong aud (the gateway\'s own address)', token: () => cdsJwt({ aud: `${stack.gatewayUrl}/cds-services/fgm-is` }) },
+    {
+      name: "wrong aud (the gateway's own address)",
+      token: () => cdsJwt({ aud: `${stack.gatewayUrl}/cds-services/fgm-is` }),
+    },
     { name: 'aud among others', token: () => cdsJwt({ aud: [SERVICE, 'https://elsewhere.example/'] }) },
     { name: 'expired', token: () => cdsJwt({ issuedAt: -200, lifetime: 100 }) },
     { name: 'over-long lifetime', token: () => cdsJwt({ lifetime: 3600 }) },
     { name: 'issued in the future', token: () => cdsJwt({ issuedAt: 600 }) },
-    { name: 'a portal user\'s session token', token: () => stack.signToken(LOCAL_MIDWIFE) },
+    { name: "a portal user's session token", token: () => stack.signToken(LOCAL_MIDWIFE) },
   ];
   for (const a of ATTACKS) {
     it(`refuses ${a.name} before Spine is called`, async () => {
@@ -463,7 +611,7 @@ describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
     });
   }
 
-  it('the attacker\'s jku is never fetched', () => {
+  it("the attacker's jku is never fetched", () => {
     assert.ok(!keyFetches.includes('/attacker.json'), keyFetches.join(','));
   });
 
@@ -478,7 +626,10 @@ describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
   });
 
   it('a jku on the allow-list is used', async () => {
-    const { json } = await callService(hookCall(patient('9990000018', '2014-03-02')), cdsJwt({ header: { jku: `${keysUrl}/epr-jku.json` } }));
+    const { json } = await callService(
+      hookCall(patient('9990000018', '2014-03-02')),
+      cdsJwt({ header: { jku: `${keysUrl}/epr-jku.json` } }),
+    );
     assert.equal(json.cards.length, 1);
     assert.ok(keyFetches.includes('/epr-jku.json'));
   });
@@ -509,28 +660,32 @@ describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
   });
 });
 
-describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)', () => {
+describe("CDS Hooks: the patient from the EPR's FHIR server (the spec's 412)", () => {
   it('a missing prefetch is fetched from the FHIR server with the access token', async () => {
     const seen = fhirRequests.length;
-    const { res, json } = await callService(hookCall(undefined, {
-      context: { userId: 'Practitioner/example', patientId: 'p1' },
-      fhirServer: `${fhirUrl}/fhir`,
-      fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
-    }));
+    const { res, json } = await callService(
+      hookCall(undefined, {
+        context: { userId: 'Practitioner/example', patientId: 'p1' },
+        fhirServer: `${fhirUrl}/fhir`,
+        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+      }),
+    );
     assert.equal(res.status, 200, res.body);
     assert.equal(json.cards.length, 1);
     assert.equal(fhirRequests.length, seen + 1);
     assert.equal(fhirRequests.at(-1)!.url, '/fhir/Patient/p1');
   });
 
-  it('an unreachable FHIR server → 412 by the fetch\'s own deadline, Spine not asked', { timeout: 10_000 }, async () => {
+  it("an unreachable FHIR server → 412 by the fetch's own deadline, Spine not asked", { timeout: 10_000 }, async () => {
     const before = stack.sim.received.length;
     const hanging = fhirRequests.length;
-    const { res } = await callService(hookCall(undefined, {
-      context: { userId: 'Practitioner/example', patientId: 'p1' },
-      fhirServer: `${fhirUrl}/hang`,
-      fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
-    }));
+    const { res } = await callService(
+      hookCall(undefined, {
+        context: { userId: 'Practitioner/example', patientId: 'p1' },
+        fhirServer: `${fhirUrl}/hang`,
+        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+      }),
+    );
     assert.equal(res.status, 412, res.body);
     // By order, not by the clock: the FHIR server never answered, and the gateway gave up on it
     // (closed its request) rather than waiting for the CDS call's own socket to time out.
@@ -540,44 +695,55 @@ describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)',
     assert.equal(stack.sim.received.length, before);
   });
 
-  it('a trickling FHIR server after a compressed answer → 412 by the fetch\'s own deadline; the gateway asks for identity encoding', { timeout: 20_000 }, async () => {
-    const before = stack.sim.received.length;
-    for (const patientId of ['bomb', 'trickle']) {
-      const seen = fhirRequests.length;
-      const { res } = await callService(hookCall(undefined, {
-        context: { userId: 'Practitioner/example', patientId },
-        fhirServer: `${fhirUrl}/hang`,
-        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
-      }));
-      assert.equal(res.status, 412, res.body);
-      assert.equal(fhirRequests.length, seen + 1);
-      assert.equal(fhirRequests.at(-1)!.headers['accept-encoding'], 'identity');
-    }
-    // The trickle was cut off by the gateway, not finished by the server.
-    const socket = fhirRequests.at(-1)!.socket;
-    if (!socket.destroyed) await once(socket, 'close');
-    assert.equal(stack.sim.received.length, before);
-  });
+  it(
+    "a trickling FHIR server after a compressed answer → 412 by the fetch's own deadline; the gateway asks for identity encoding",
+    { timeout: 20_000 },
+    async () => {
+      const before = stack.sim.received.length;
+      for (const patientId of ['bomb', 'trickle']) {
+        const seen = fhirRequests.length;
+        const { res } = await callService(
+          hookCall(undefined, {
+            context: { userId: 'Practitioner/example', patientId },
+            fhirServer: `${fhirUrl}/hang`,
+            fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+          }),
+        );
+        assert.equal(res.status, 412, res.body);
+        assert.equal(fhirRequests.length, seen + 1);
+        assert.equal(fhirRequests.at(-1)!.headers['accept-encoding'], 'identity');
+      }
+      // The trickle was cut off by the gateway, not finished by the server.
+      const socket = fhirRequests.at(-1)!.socket;
+      if (!socket.destroyed) await once(socket, 'close');
+      assert.equal(stack.sim.received.length, before);
+    },
+  );
 
-  it('a fhirServer not on the CDS client\'s fhirServers is never sent the access token (412, Spine not asked)', async () => {
+  it("a fhirServer not on the CDS client's fhirServers is never sent the access token (412, Spine not asked)", async () => {
     const before = stack.sim.received.length;
     const seen = fhirRequests.length;
     for (const fhirServer of [`${fhirUrl}/other`, `${fhirUrl}`, stack.metricsUrl.replace(/\/metrics$/, '')]) {
-      const { res } = await callService(hookCall(undefined, {
-        context: { userId: 'Practitioner/example', patientId: 'p1' },
-        fhirServer,
-        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
-      }));
+      const { res } = await callService(
+        hookCall(undefined, {
+          context: { userId: 'Practitioner/example', patientId: 'p1' },
+          fhirServer,
+          fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+        }),
+      );
       assert.equal(res.status, 412, res.body);
     }
     assert.equal(fhirRequests.length, seen, 'the FHIR server double got no request');
     assert.equal(stack.sim.received.length, before);
-    const line = stack.logs.map((l) => JSON.parse(l)).filter((l) => l.path === '/cds-services/fgm-is').at(-1);
-    assert.equal(line.reason, 'fhirServer is not one of the CDS client\'s fhirServers');
+    const line = stack.logs
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.path === '/cds-services/fgm-is')
+      .at(-1);
+    assert.equal(line.reason, "fhirServer is not one of the CDS client's fhirServers");
     assert.equal(line.clientId, EPR.id);
   });
 
-  it('a prefetched Patient that is not the context\'s patient is not used (412, Spine not asked)', async () => {
+  it("a prefetched Patient that is not the context's patient is not used (412, Spine not asked)", async () => {
     const before = stack.sim.received.length;
     const { res } = await callService(hookCall(patient('9990000018', '2014-03-02', 'someone-else')));
     assert.equal(res.status, 412);
@@ -601,18 +767,27 @@ describe('CDS Hooks: the patient from the EPR\'s FHIR server (the spec\'s 412)',
 describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-004/005)', () => {
   it('SMSP-AUDIT-005 the SDS user and role profile from the prefetched PractitionerRole author the Spine query and the audit record', async () => {
     const user = {
-      resourceType: 'PractitionerRole', id: 'r9',
+      resourceType: 'PractitionerRole',
+      id: 'r9',
       identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile-id', value: '555021935107' }],
       practitioner: { identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: '555021929103' } },
     };
-    const call = { ...hookCall(undefined), context: { userId: 'PractitionerRole/r9', patientId: '1288992' }, prefetch: { patient: patient('9990000018', '2014-03-02'), user } };
+    const call = {
+      ...hookCall(undefined),
+      context: { userId: 'PractitionerRole/r9', patientId: '1288992' },
+      prefetch: { patient: patient('9990000018', '2014-03-02'), user },
+    };
     const { json } = await callService(call);
     assert.equal(json.cards.length, 1);
     const sent = stack.sim.received.at(-1)!.request!;
     assert.deepEqual(sent.author, { kind: 'sds', userId: '555021929103', roleProfileId: '555021935107' });
-    assert.deepEqual(validateMessage(stack.sim.received.at(-1)!.xml), [], 'SMSP-IG-001 the message to Spine keeps the profiles');
+    assert.deepEqual(
+      validateMessage(stack.sim.received.at(-1)!.xml),
+      [],
+      'SMSP-IG-001 the message to Spine keeps the profiles',
+    );
     assert.equal(sent.organization?.odsCode, EPR.ods);
-    assert.equal(sent.sourceAsid, '200000000111', 'the SMSP\'s own ASID');
+    assert.equal(sent.sourceAsid, '200000000111', "the SMSP's own ASID");
     const row = lastAudit();
     assert.equal(row.userId, '555021929103');
     assert.equal(row.roleProfileId, '555021935107');
@@ -621,26 +796,43 @@ describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-00
   it('SMSP-AUDIT-005 a prefetched SDS user id over 255 characters is refused as input before Spine is asked, audited by its length and SHA-256', async () => {
     const long = '5'.repeat(4000);
     const user = {
-      resourceType: 'PractitionerRole', id: 'r9',
+      resourceType: 'PractitionerRole',
+      id: 'r9',
       identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile-id', value: '555021935107' }],
       practitioner: { identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: long } },
     };
     const before = stack.sim.received.length;
-    const call = { ...hookCall(undefined), context: { userId: 'PractitionerRole/r9', patientId: '1288992' }, prefetch: { patient: patient('9990000018', '2014-03-02'), user } };
+    const call = {
+      ...hookCall(undefined),
+      context: { userId: 'PractitionerRole/r9', patientId: '1288992' },
+      prefetch: { patient: patient('9990000018', '2014-03-02'), user },
+    };
     const { res } = await callService(call);
     assert.equal(res.status, 400, res.body);
     assert.equal(stack.sim.received.length, before, 'Spine not asked');
     const row = lastAudit();
-    assert.deepEqual([row.outcomeCode, row.userId, row.clientMessageId], ['INPUT_MESSAGE_VALIDATION_ERROR', null, call.hookInstance]);
-    assert.deepEqual(JSON.parse(row.detail as string).refusedValue, { element: 'prefetch.user identifier.value', length: 4000, sha256: createHash('sha256').update(long).digest('hex'), start: '5'.repeat(32) });
+    assert.deepEqual(
+      [row.outcomeCode, row.userId, row.clientMessageId],
+      ['INPUT_MESSAGE_VALIDATION_ERROR', null, call.hookInstance],
+    );
+    assert.deepEqual(JSON.parse(row.detail as string).refusedValue, {
+      element: 'prefetch.user identifier.value',
+      length: 4000,
+      sha256: createHash('sha256').update(long).digest('hex'),
+      start: '5'.repeat(32),
+    });
   });
 
-  it('SMSP-FGMRI-006 without SDS ids the user is a local identifier with the EPR\'s ODS code', async () => {
+  it("SMSP-FGMRI-006 without SDS ids the user is a local identifier with the EPR's ODS code", async () => {
     const { json } = await callService(hookCall(patient('9990000018', '2014-03-02')));
     assert.equal(json.cards.length, 1);
     const sent = stack.sim.received.at(-1)!.request!;
     assert.deepEqual(sent.author, { kind: 'local', localId: REQUEST_EXAMPLE.context.userId });
-    assert.deepEqual(validateMessage(stack.sim.received.at(-1)!.xml), [], 'SMSP-IG-001 the message to Spine keeps the profiles');
+    assert.deepEqual(
+      validateMessage(stack.sim.received.at(-1)!.xml),
+      [],
+      'SMSP-IG-001 the message to Spine keeps the profiles',
+    );
     assert.equal(sent.organization?.odsCode, EPR.ods);
     assert.equal(sent.organization?.name, EPR.name);
   });
@@ -657,13 +849,15 @@ describe('CDS Hooks: author, Spine message and audit (SMSP-IG-003, SMSP-AUDIT-00
     assert.equal(row.outcomeCode, 'SUCCESS');
     assert.equal(row.answeredBySpine, 1);
     assert.ok(row.spineMessageId);
-    const res = await stack.request('/admin/audit?nhsNumber=9990000042', { token: stack.signToken({ sub: 'ig', roles: ['smsp-auditor'], org: 'RX1' }) });
+    const res = await stack.request('/admin/audit?nhsNumber=9990000042', {
+      token: stack.signToken({ sub: 'ig', roles: ['smsp-auditor'], org: 'RX1' }),
+    });
     assert.equal(res.status, 200, res.body);
     const found = JSON.parse(res.body).records.filter((r: { eventType: string }) => r.eventType === 'cds-query');
     assert.ok(found.some((r: { clientMessageId: string }) => r.clientMessageId === hookInstance));
   });
 
-  it('no patient data in the gateway\'s logs', () => {
+  it("no patient data in the gateway's logs", () => {
     const text = stack.logs.join('\n');
     for (const nhs of ['9990000018', '9990000042', '9990000026', '2014-03-02']) assert.ok(!text.includes(nhs), nhs);
   });
@@ -673,8 +867,19 @@ describe('CDS Hooks not configured', () => {
   it('without cdsHooks the routes are not served', async () => {
     const plain = await startTestStack();
     try {
-      assert.equal((await plain.request('/cds-services', { token: cdsJwt({ aud: `${BASE_URL}/cds-services` }) })).status, 404);
-      assert.equal((await plain.request('/cds-services/fgm-is', { token: cdsJwt(), json: hookCall(patient('9990000018', '2014-03-02')) })).status, 404);
+      assert.equal(
+        (await plain.request('/cds-services', { token: cdsJwt({ aud: `${BASE_URL}/cds-services` }) })).status,
+        404,
+      );
+      assert.equal(
+        (
+          await plain.request('/cds-services/fgm-is', {
+            token: cdsJwt(),
+            json: hookCall(patient('9990000018', '2014-03-02')),
+          })
+        ).status,
+        404,
+      );
     } finally {
       await plain.close();
     }

@@ -30,7 +30,18 @@ async function bounded(limits: Partial<ConnectionLimits>) {
   };
   // Registered before the bound's own listener: counted here once the bound has decided on it.
   server.on('connection', () => queueMicrotask(() => (connections++, check())));
-  const bound = boundConnections(server, () => ({ maxConnections: 8, bodyTimeoutMs: 60_000, writeTimeoutMs: 60_000, maxUnauthenticatedPerAddress: 1000, maxPipelinedPerConnection: 1000, ...limits }), (s) => (shed.push(s), check()));
+  const bound = boundConnections(
+    server,
+    () => ({
+      maxConnections: 8,
+      bodyTimeoutMs: 60_000,
+      writeTimeoutMs: 60_000,
+      maxUnauthenticatedPerAddress: 1000,
+      maxPipelinedPerConnection: 1000,
+      ...limits,
+    }),
+    (s) => (shed.push(s), check()),
+  );
   let requests = 0;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     requests++;
@@ -47,9 +58,11 @@ async function bounded(limits: Partial<ConnectionLimits>) {
     port: (server.address() as AddressInfo).port,
     shed,
     /** Resolves once the server has seen `n` connections in all. */
-    connections: (n: number) => new Promise<void>((resolve) => (waiters.push({ n: () => connections >= n, resolve }), check())),
+    connections: (n: number) =>
+      new Promise<void>((resolve) => (waiters.push({ n: () => connections >= n, resolve }), check())),
     /** Resolves once the server has seen `n` requests in all. */
-    requests: (n: number) => new Promise<void>((resolve) => (waiters.push({ n: () => requests >= n, resolve }), check())),
+    requests: (n: number) =>
+      new Promise<void>((resolve) => (waiters.push({ n: () => requests >= n, resolve }), check())),
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
 }
@@ -69,104 +82,147 @@ async function ask(sock: Socket, caller?: string): Promise<string> {
 }
 
 describe('issue 21: connection churn cannot take the listener from clinicians already connected', () => {
-  it('SMSP-PERF-001 50 new connections from 50 addresses at listen.maxConnections 8: the clinicians\' kept-alive connections stay open and answer, and each eviction is reported', { timeout: 60_000 }, async () => {
-    const srv = await bounded({ maxConnections: 8 });
-    const flood: Socket[] = [];
-    try {
-      const clinicians = [await open(srv.port), await open(srv.port)];
-      assert.match(await ask(clinicians[0]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
-      assert.match(await ask(clinicians[1]!, 'user:epr/clee'), /^HTTP\/1\.1 200/);
-      for (let i = 0; i < 50; i++) flood.push(await open(srv.port, `127.0.1.${i + 1}`));
-      await srv.connections(52);
-      // 6 places were free; each of the 44 later ones closed an unauthenticated (flood) one.
-      assert.equal(srv.shed.length, 44);
-      for (const s of srv.shed) {
-        assert.equal(s.action, 'evicted');
-        assert.equal(s.reason, 'max-connections');
-        assert.match(s.source, /^127\.0\.1\.\d+$/, 'a flood connection was the one closed');
+  it(
+    "SMSP-PERF-001 50 new connections from 50 addresses at listen.maxConnections 8: the clinicians' kept-alive connections stay open and answer, and each eviction is reported",
+    { timeout: 60_000 },
+    async () => {
+      const srv = await bounded({ maxConnections: 8 });
+      const flood: Socket[] = [];
+      try {
+        const clinicians = [await open(srv.port), await open(srv.port)];
+        assert.match(await ask(clinicians[0]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
+        assert.match(await ask(clinicians[1]!, 'user:epr/clee'), /^HTTP\/1\.1 200/);
+        for (let i = 0; i < 50; i++) flood.push(await open(srv.port, `127.0.1.${i + 1}`));
+        await srv.connections(52);
+        // 6 places were free; each of the 44 later ones closed an unauthenticated (flood) one.
+        assert.equal(srv.shed.length, 44);
+        for (const s of srv.shed) {
+          assert.equal(s.action, 'evicted');
+          assert.equal(s.reason, 'max-connections');
+          assert.match(s.source, /^127\.0\.1\.\d+$/, 'a flood connection was the one closed');
+        }
+        for (const c of clinicians) assert.equal(c.destroyed, false);
+        assert.match(await ask(clinicians[0]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
+        assert.match(await ask(clinicians[1]!, 'user:epr/clee'), /^HTTP\/1\.1 200/);
+        clinicians.forEach((c) => c.destroy());
+      } finally {
+        flood.forEach((s) => s.destroy());
+        await srv.close();
       }
-      for (const c of clinicians) assert.equal(c.destroyed, false);
-      assert.match(await ask(clinicians[0]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
-      assert.match(await ask(clinicians[1]!, 'user:epr/clee'), /^HTTP\/1\.1 200/);
-      clinicians.forEach((c) => c.destroy());
-    } finally {
-      flood.forEach((s) => s.destroy());
-      await srv.close();
-    }
-  });
+    },
+  );
 
-  it('at most listen.maxUnauthenticatedPerAddress unauthenticated connections from one source: a newcomer replaces the oldest silent one (reported), and is refused only when none is closable; another source and an authenticated connection are not held to it', { timeout: 60_000 }, async () => {
-    const srv = await bounded({ maxConnections: 100, maxUnauthenticatedPerAddress: 3 });
-    const socks: Socket[] = [];
-    try {
-      for (let i = 0; i < 5; i++) socks.push(await open(srv.port, '127.0.2.5'));
-      await srv.connections(5);
-      await Promise.all(socks.slice(0, 2).map((s) => (s.destroyed ? undefined : once(s, 'close'))));
-      assert.deepEqual(srv.shed.map(({ action, reason, source }) => ({ action, reason, source })), [
-        { action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.2.5' },
-        { action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.2.5' },
-      ]);
-      assert.deepEqual(socks.slice(2).map((s) => s.destroyed), [false, false, false], 'the oldest two went, the newest three stay');
-      const other = await open(srv.port, '127.0.2.6');
-      socks.push(other);
-      await srv.connections(6);
-      assert.equal(srv.shed.length, 2, 'another source has its own count');
-      // Once one of them has authenticated, the source has room for one more.
-      assert.match(await ask(socks[2]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
-      const more = await open(srv.port, '127.0.2.5');
-      socks.push(more);
-      await srv.connections(7);
-      assert.equal(srv.shed.length, 2);
-      // Every unauthenticated one from the source now has a request being answered: none is
-      // closable, so the newcomer is the one refused.
-      for (const s of [socks[3]!, socks[4]!, more]) s.write('GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-      await srv.requests(4);
-      const refused = await open(srv.port, '127.0.2.5');
-      socks.push(refused);
-      if (!refused.destroyed) await once(refused, 'close');
-      assert.deepEqual(srv.shed.slice(2).map(({ action, reason, source }) => ({ action, reason, source })), [{ action: 'refused', reason: 'unauthenticated-per-address', source: '127.0.2.5' }]);
-      assert.deepEqual([socks[3]!, socks[4]!, more].map((s) => s.destroyed), [false, false, false]);
-    } finally {
-      socks.forEach((s) => s.destroy());
-      await srv.close();
-    }
-  });
+  it(
+    'at most listen.maxUnauthenticatedPerAddress unauthenticated connections from one source: a newcomer replaces the oldest silent one (reported), and is refused only when none is closable; another source and an authenticated connection are not held to it',
+    { timeout: 60_000 },
+    async () => {
+      const srv = await bounded({ maxConnections: 100, maxUnauthenticatedPerAddress: 3 });
+      const socks: Socket[] = [];
+      try {
+        for (let i = 0; i < 5; i++) socks.push(await open(srv.port, '127.0.2.5'));
+        await srv.connections(5);
+        await Promise.all(socks.slice(0, 2).map((s) => (s.destroyed ? undefined : once(s, 'close'))));
+        assert.deepEqual(
+          srv.shed.map(({ action, reason, source }) => ({ action, reason, source })),
+          [
+            { action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.2.5' },
+            { action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.2.5' },
+          ],
+        );
+        assert.deepEqual(
+          socks.slice(2).map((s) => s.destroyed),
+          [false, false, false],
+          'the oldest two went, the newest three stay',
+        );
+        const other = await open(srv.port, '127.0.2.6');
+        socks.push(other);
+        await srv.connections(6);
+        assert.equal(srv.shed.length, 2, 'another source has its own count');
+        // Once one of them has authenticated, the source has room for one more.
+        assert.match(await ask(socks[2]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
+        const more = await open(srv.port, '127.0.2.5');
+        socks.push(more);
+        await srv.connections(7);
+        assert.equal(srv.shed.length, 2);
+        // Every unauthenticated one from the source now has a request being answered: none is
+        // closable, so the newcomer is the one refused.
+        for (const s of [socks[3]!, socks[4]!, more]) s.write('GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        await srv.requests(4);
+        const refused = await open(srv.port, '127.0.2.5');
+        socks.push(refused);
+        if (!refused.destroyed) await once(refused, 'close');
+        assert.deepEqual(
+          srv.shed.slice(2).map(({ action, reason, source }) => ({ action, reason, source })),
+          [{ action: 'refused', reason: 'unauthenticated-per-address', source: '127.0.2.5' }],
+        );
+        assert.deepEqual(
+          [socks[3]!, socks[4]!, more].map((s) => s.destroyed),
+          [false, false, false],
+        );
+      } finally {
+        socks.forEach((s) => s.destroy());
+        await srv.close();
+      }
+    },
+  );
 
-  it('a connection with more than listen.maxPipelinedPerConnection requests in flight is closed, and reported', { timeout: 60_000 }, async () => {
-    const srv = await bounded({ maxPipelinedPerConnection: 4 });
-    try {
-      const sock = await open(srv.port, '127.0.3.7');
-      const closed = once(sock, 'close');
-      sock.write('GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(10));
-      await closed;
-      assert.deepEqual(srv.shed, [{ action: 'refused', reason: 'pipelined', source: '127.0.3.7', log: { count: 1 } }]);
-      // The listener is still there for the next caller.
-      const next = await open(srv.port);
-      assert.match(await ask(next), /^HTTP\/1\.1 200/);
-      next.destroy();
-    } finally {
-      await srv.close();
-    }
-  });
+  it(
+    'a connection with more than listen.maxPipelinedPerConnection requests in flight is closed, and reported',
+    { timeout: 60_000 },
+    async () => {
+      const srv = await bounded({ maxPipelinedPerConnection: 4 });
+      try {
+        const sock = await open(srv.port, '127.0.3.7');
+        const closed = once(sock, 'close');
+        sock.write('GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(10));
+        await closed;
+        assert.deepEqual(srv.shed, [
+          { action: 'refused', reason: 'pipelined', source: '127.0.3.7', log: { count: 1 } },
+        ]);
+        // The listener is still there for the next caller.
+        const next = await open(srv.port);
+        assert.match(await ask(next), /^HTTP\/1\.1 200/);
+        next.destroy();
+      } finally {
+        await srv.close();
+      }
+    },
+  );
 
-  it('on the gateway, a shed connection is a "connection shed" warning naming the source prefix only, and counted', { timeout: 60_000 }, async () => {
-    const stack = await startTestStack({ configure: (r) => { r.listen.maxUnauthenticatedPerAddress = 1; } });
-    const socks: Socket[] = [];
-    try {
-      const port = Number(new URL(stack.gatewayUrl).port);
-      const first = await open(port, '127.0.4.9');
-      socks.push(first, await open(port, '127.0.4.9'));
-      // The newcomer replaced the source's one silent connection.
-      if (!first.destroyed) await once(first, 'close');
-      const lines = stack.logs.filter((l) => l.includes('"msg":"connection shed"')).map((l) => JSON.parse(l) as Record<string, unknown>);
-      assert.deepEqual(lines.map(({ level, action, reason, source }) => ({ level, action, reason, source })), [{ level: 'warn', action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.4.9' }]);
-      const metrics = await (await fetch(new URL('/metrics', stack.metricsUrl))).text();
-      assert.match(metrics, /^fgm_gateway_connections_shed_total\{action="evicted",reason="unauthenticated-per-address"\} 1$/m);
-    } finally {
-      socks.forEach((s) => s.destroy());
-      await stack.close();
-    }
-  });
+  it(
+    'on the gateway, a shed connection is a "connection shed" warning naming the source prefix only, and counted',
+    { timeout: 60_000 },
+    async () => {
+      const stack = await startTestStack({
+        configure: (r) => {
+          r.listen.maxUnauthenticatedPerAddress = 1;
+        },
+      });
+      const socks: Socket[] = [];
+      try {
+        const port = Number(new URL(stack.gatewayUrl).port);
+        const first = await open(port, '127.0.4.9');
+        socks.push(first, await open(port, '127.0.4.9'));
+        // The newcomer replaced the source's one silent connection.
+        if (!first.destroyed) await once(first, 'close');
+        const lines = stack.logs
+          .filter((l) => l.includes('"msg":"connection shed"'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.deepEqual(
+          lines.map(({ level, action, reason, source }) => ({ level, action, reason, source })),
+          [{ level: 'warn', action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.4.9' }],
+        );
+        const metrics = await (await fetch(new URL('/metrics', stack.metricsUrl))).text();
+        assert.match(
+          metrics,
+          /^fgm_gateway_connections_shed_total\{action="evicted",reason="unauthenticated-per-address"\} 1$/m,
+        );
+      } finally {
+        socks.forEach((s) => s.destroy());
+        await stack.close();
+      }
+    },
+  );
 
   it('sources: an IPv4 address as it is (also IPv4-mapped), an IPv6 address by its /64', () => {
     assert.equal(sourceOf('192.0.2.17'), '192.0.2.17');

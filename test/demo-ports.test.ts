@@ -20,8 +20,18 @@ const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const cwd = mkdtempSync(join(tmpdir(), 'fgm-ports-'));
 after(() => rmSync(cwd, { recursive: true, force: true }));
 
-async function startWith(envVar: string, port: number): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const env = { ...process.env, SPINE_SIM_PORT: '0', GATEWAY_PORT: '0', DEMO_EPR_PORT: '0', METRICS_PORT: '0', [envVar]: String(port) };
+async function startWith(
+  envVar: string,
+  port: number,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  const env = {
+    ...process.env,
+    SPINE_SIM_PORT: '0',
+    GATEWAY_PORT: '0',
+    DEMO_EPR_PORT: '0',
+    METRICS_PORT: '0',
+    [envVar]: String(port),
+  };
   const child = spawn(process.execPath, ['--import', TSX, START], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
@@ -32,7 +42,12 @@ async function startWith(envVar: string, port: number): Promise<{ code: number |
 }
 
 describe('npm start: a port in use is one friendly line', () => {
-  for (const [envVar, what] of [['SPINE_SIM_PORT', 'Spine simulator'], ['GATEWAY_PORT', 'gateway'], ['METRICS_PORT', 'gateway metrics'], ['DEMO_EPR_PORT', 'demo EPR']] as const) {
+  for (const [envVar, what] of [
+    ['SPINE_SIM_PORT', 'Spine simulator'],
+    ['GATEWAY_PORT', 'gateway'],
+    ['METRICS_PORT', 'gateway metrics'],
+    ['DEMO_EPR_PORT', 'demo EPR'],
+  ] as const) {
     it(`${envVar} taken → "the ${what} port … is already in use; set ${envVar}"`, { timeout: 60_000 }, async () => {
       const squatter = createServer().listen(0, '127.0.0.1');
       await once(squatter, 'listening');
@@ -40,7 +55,10 @@ describe('npm start: a port in use is one friendly line', () => {
       try {
         const { code, stderr, stdout } = await startWith(envVar, port);
         assert.equal(code, 1, stdout + stderr);
-        assert.equal(stderr, `npm start: the ${what} port ${port} is already in use; set ${envVar} to another port (0 picks a free one)\n`);
+        assert.equal(
+          stderr,
+          `npm start: the ${what} port ${port} is already in use; set ${envVar} to another port (0 picks a free one)\n`,
+        );
       } finally {
         squatter.close();
       }

@@ -41,7 +41,14 @@ test('systemd-analyze verify accepts the unit without a warning', (t) => {
     return;
   }
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(`${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('fgm-gateway.service')).join('\n'), '', 'no warning about the unit');
+  assert.equal(
+    `${r.stdout}${r.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('fgm-gateway.service'))
+      .join('\n'),
+    '',
+    'no warning about the unit',
+  );
 });
 
 test('the unit runs the built gateway sandboxed, writing only its audit directory', () => {
@@ -50,7 +57,16 @@ test('the unit runs the built gateway sandboxed, writing only its audit director
   assert.match(one('ExecStart') ?? '', /\/dist\/gateway\/main\.js$/);
   assert.match(one('Environment') ? s.get('Environment')!.join(' ') : '', /FGM_GATEWAY_CONFIG=\/etc\/fgm-gateway\//);
   assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID', 'systemctl reload is the SIGHUP reload');
-  for (const [k, v] of Object.entries({ NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes', PrivateDevices: 'yes', CapabilityBoundingSet: '', RestrictSUIDSGID: 'yes', ProtectKernelTunables: 'yes' })) {
+  for (const [k, v] of Object.entries({
+    NoNewPrivileges: 'yes',
+    ProtectSystem: 'strict',
+    ProtectHome: 'yes',
+    PrivateTmp: 'yes',
+    PrivateDevices: 'yes',
+    CapabilityBoundingSet: '',
+    RestrictSUIDSGID: 'yes',
+    ProtectKernelTunables: 'yes',
+  })) {
     assert.equal(one(k), v, k);
   }
   assert.equal(one('ReadWritePaths'), '/var/lib/fgm-gateway');
@@ -66,19 +82,29 @@ test('the unit starts Node with the heap limits npm run gateway uses (issue 22)'
 });
 
 /** The `#   ` command lines of the unit's leading comment, in order. */
-const installCommands = () => readFileSync(UNIT, 'utf8').split('\n').filter((l) => /^#\s{3}\S/.test(l)).map((l) => l.slice(1).trim());
+const installCommands = () =>
+  readFileSync(UNIT, 'utf8')
+    .split('\n')
+    .filter((l) => /^#\s{3}\S/.test(l))
+    .map((l) => l.slice(1).trim());
 
 test('the docs section the unit points to is a heading there', () => {
   const [, file, section] = /See (docs\/[\w/-]+\.md), "([^"]+)"/.exec(readFileSync(UNIT, 'utf8')) ?? [];
   assert.ok(file && section, 'the unit names a docs page and section');
-  const headings = readFileSync(file, 'utf8').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => l.replace(/^#+ /, ''));
+  const headings = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /^#{1,6} /.test(l))
+    .map((l) => l.replace(/^#+ /, ''));
   assert.ok(headings.includes(section), `${file} has no heading "${section}"`);
 });
 
 test('the install steps build with the devDependencies, then prune them (npm ci --omit=dev cannot build)', () => {
   const steps = installCommands().flatMap((c) => c.replace(/^cd \S+ && /, '').split(' && '));
   const at = (cmd: string) => steps.indexOf(cmd);
-  assert.ok(at('npm ci') >= 0 && at('npm ci') < at('npm run build') && at('npm run build') < at('npm prune --omit=dev'), steps.join(' | '));
+  assert.ok(
+    at('npm ci') >= 0 && at('npm ci') < at('npm run build') && at('npm run build') < at('npm prune --omit=dev'),
+    steps.join(' | '),
+  );
   assert.ok(!steps.some((c) => /npm ci .*--omit=dev/.test(c)), 'no npm ci --omit=dev before the build');
   // What the build script runs must be there after plain npm ci, which is why --omit=dev comes after it.
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
@@ -91,7 +117,9 @@ test('the built gateway and audit CLI start with the production dependencies onl
   try {
     // npm prune --omit=dev keeps exactly the lockfile's packages not marked dev (hard links: nothing is copied or written back).
     const lock = JSON.parse(readFileSync('package-lock.json', 'utf8'));
-    const kept = Object.entries(lock.packages as Record<string, { dev?: boolean }>).filter(([path, p]) => path.startsWith('node_modules/') && !p.dev).map(([path]) => path);
+    const kept = Object.entries(lock.packages as Record<string, { dev?: boolean }>)
+      .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev)
+      .map(([path]) => path);
     for (const path of kept.filter((p) => !kept.some((o) => p.startsWith(`${o}/`)))) {
       mkdirSync(dirname(join(root, path)), { recursive: true });
       const r = spawnSync('cp', ['-al', path, join(root, path)], { encoding: 'utf8' });
@@ -100,7 +128,8 @@ test('the built gateway and audit CLI start with the production dependencies onl
     spawnSync('cp', ['-al', 'dist', join(root, 'dist')]);
     spawnSync('cp', ['package.json', join(root, 'package.json')]);
     const { FGM_GATEWAY_CONFIG: _, ...env } = process.env;
-    const run = (args: string[]) => spawnSync(process.execPath, args, { cwd: root, env: { ...env, NODE_PATH: '' }, encoding: 'utf8' });
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, args, { cwd: root, env: { ...env, NODE_PATH: '' }, encoding: 'utf8' });
     // Reaching the config read means every static import resolved.
     const gateway = run(['dist/gateway/main.js']);
     assert.match(gateway.stderr, /config: cannot read .*fgm-gateway\.config\.json: ENOENT/, gateway.stderr);
@@ -108,8 +137,13 @@ test('the built gateway and audit CLI start with the production dependencies onl
     assert.match(cli.stderr, /^audit: config: cannot read /, cli.stderr);
     // What is imported only when a config asks for it (PostgreSQL, Redis, CDS Hooks): every
     // dynamic import() in the build, by name, from where it is written.
-    const lazy = (readdirSync(join(root, 'dist/gateway'), { recursive: true }) as string[]).filter((f) => f.endsWith('.js')).flatMap((f) =>
-      [...readFileSync(join(root, 'dist/gateway', f), 'utf8').matchAll(/\bimport\((['"])([^'"]+)\1\)/g)].map((m) => (m[2]!.startsWith('.') ? `./${relative(root, join(root, 'dist/gateway', dirname(f), m[2]!))}` : m[2]!)));
+    const lazy = (readdirSync(join(root, 'dist/gateway'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.js'))
+      .flatMap((f) =>
+        [...readFileSync(join(root, 'dist/gateway', f), 'utf8').matchAll(/\bimport\((['"])([^'"]+)\1\)/g)].map((m) =>
+          m[2]!.startsWith('.') ? `./${relative(root, join(root, 'dist/gateway', dirname(f), m[2]!))}` : m[2]!,
+        ),
+      );
     assert.ok(lazy.some((m) => m.endsWith('postgres-store.js')) && lazy.includes('ioredis'), lazy.join(', '));
     const modules = [...new Set(lazy)];
     const all = run(['--input-type=module', '-e', `for (const m of ${JSON.stringify(modules)}) await import(m);`]);

@@ -59,12 +59,18 @@ function headingsOf(markdown: string): string[] {
 
 function markdownFiles(): string[] {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : [],
+    );
   return ['README.md', 'widget/README.md', ...walk('docs')];
 }
 
 /** The broken links of one markdown file, as `file: target (why)`. */
-export function brokenLinks(file: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8'), exists: (path: string) => boolean = existsSync): string[] {
+export function brokenLinks(
+  file: string,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  exists: (path: string) => boolean = existsSync,
+): string[] {
   const broken: string[] = [];
   const lines = prose(read(file));
   for (const line of lines) {
@@ -83,7 +89,8 @@ export function brokenLinks(file: string, read: (path: string) => string = (p) =
       }
       if (anchor !== undefined) {
         if (!resolved.endsWith('.md')) broken.push(`${file}: ${target} (an anchor in a file that is not markdown)`);
-        else if (!anchorsOf(read(resolved)).has(decodeURIComponent(anchor).toLowerCase())) broken.push(`${file}: ${target} (no heading with that anchor)`);
+        else if (!anchorsOf(read(resolved)).has(decodeURIComponent(anchor).toLowerCase()))
+          broken.push(`${file}: ${target} (no heading with that anchor)`);
       }
     }
   }
@@ -102,13 +109,21 @@ function sourceFiles(): string[] {
   const rootFiles = readdirSync('.').filter((f) => /\.(ts|mjs|cjs)$/.test(f) && statSync(f).isFile());
   // traceability.json quotes test names and notes verbatim: it is generated, not written.
   // This file's own fixtures cite missing files on purpose.
-  return [...rootFiles, ...['gateway', 'demo', 'widget', 'test', 'deploy', '.ci'].flatMap(walk)].filter((f) => !f.endsWith('traceability.json') && f !== join('test', 'docs-links.test.ts'));
+  return [...rootFiles, ...['gateway', 'demo', 'widget', 'test', 'deploy', '.ci'].flatMap(walk)].filter(
+    (f) => !f.endsWith('traceability.json') && f !== join('test', 'docs-links.test.ts'),
+  );
 }
 
 /** What one source file cites that does not exist, as `file: citation (why)`. */
-export function brokenCitations(file: string, text: string, read: (path: string) => string = (p) => readFileSync(p, 'utf8'), exists: (path: string) => boolean = existsSync): string[] {
+export function brokenCitations(
+  file: string,
+  text: string,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+  exists: (path: string) => boolean = existsSync,
+): string[] {
   const broken: string[] = [];
-  const cite = /\b((?:[\w-]+\/)*README\.md|docs\/(?:[\w-]+\/)*[\w-]+\.md|docs\/(?:[\w-]+\/)+)(?:,\s*|\s+\(|\s*\()?(?:"([^"\n]+)"|\*([^*\n]+)\*)?/g;
+  const cite =
+    /\b((?:[\w-]+\/)*README\.md|docs\/(?:[\w-]+\/)*[\w-]+\.md|docs\/(?:[\w-]+\/)+)(?:,\s*|\s+\(|\s*\()?(?:"([^"\n]+)"|\*([^*\n]+)\*)?/g;
   for (const m of text.matchAll(cite)) {
     const path = m[1]!;
     if (!exists(path)) {
@@ -118,12 +133,15 @@ export function brokenCitations(file: string, text: string, read: (path: string)
     const heading = m[2] ?? m[3];
     if (heading && path.endsWith('.md')) {
       const wanted = heading.replace(/[`*]/g, '').trim().toLowerCase();
-      if (!headingsOf(read(path)).some((h) => h.toLowerCase().startsWith(wanted))) broken.push(`${file}: ${path}, "${heading}" (no such heading)`);
+      if (!headingsOf(read(path)).some((h) => h.toLowerCase().startsWith(wanted)))
+        broken.push(`${file}: ${path}, "${heading}" (no such heading)`);
     }
   }
   // "README, "Audit"" and the like: a section of the front door that no longer exists.
-  for (const m of text.matchAll(/(?<![\w/.-])README(?!\.md|[\w-])\s*(?:,\s*|\s)?["*][^"*\n]+["*]/g)) broken.push(`${file}: ${m[0]} (cites the README by section; cite the docs/ page)`);
-  for (const m of text.matchAll(/(?<![\w/.-])DESIGN\.md/g)) broken.push(`${file}: ${m[0]} (not in the repository; cite docs/development/design.md)`);
+  for (const m of text.matchAll(/(?<![\w/.-])README(?!\.md|[\w-])\s*(?:,\s*|\s)?["*][^"*\n]+["*]/g))
+    broken.push(`${file}: ${m[0]} (cites the README by section; cite the docs/ page)`);
+  for (const m of text.matchAll(/(?<![\w/.-])DESIGN\.md/g))
+    broken.push(`${file}: ${m[0]} (not in the repository; cite docs/development/design.md)`);
   return broken;
 }
 
@@ -131,7 +149,10 @@ describe('docs links (issue 24)', () => {
   it('githubSlug gives the anchors GitHub gives (hand-written from headings GitHub renders)', () => {
     assert.equal(githubSlug('Tests, fuzzing and benchmarks'), 'tests-fuzzing-and-benchmarks');
     assert.equal(githubSlug('`POST /api/fgm-status` (the widget API)'), 'post-apifgm-status-the-widget-api');
-    assert.equal(githubSlug('Smartcard (CIS2) users: confirmed with NHS CIS2, not issued by the portal'), 'smartcard-cis2-users-confirmed-with-nhs-cis2-not-issued-by-the-portal');
+    assert.equal(
+      githubSlug('Smartcard (CIS2) users: confirmed with NHS CIS2, not issued by the portal'),
+      'smartcard-cis2-users-confirmed-with-nhs-cis2-not-issued-by-the-portal',
+    );
     assert.equal(githubSlug('An interrupted `retain`'), 'an-interrupted-retain');
     assert.equal(githubSlug('Score (2 December 2026): the safety core'), 'score-2-december-2026-the-safety-core');
     assert.equal(githubSlug('React 19'), 'react-19');
@@ -139,28 +160,52 @@ describe('docs links (issue 24)', () => {
 
   it('a broken link, a missing anchor and a link out of the repository are each found', () => {
     const files: Record<string, string> = {
-      'docs/a.md': '# Page A\n\n## Known heading\n\n[ok](b.md#other) [ok](#known-heading) [gone](missing.md) [gone](b.md#nope) [out](../../x.md)\n\n```\n[in a fence](missing.md)\n```\n`[in code](missing.md)`\n',
+      'docs/a.md':
+        '# Page A\n\n## Known heading\n\n[ok](b.md#other) [ok](#known-heading) [gone](missing.md) [gone](b.md#nope) [out](../../x.md)\n\n```\n[in a fence](missing.md)\n```\n`[in code](missing.md)`\n',
       'docs/b.md': '# Other\n',
     };
-    const found = brokenLinks('docs/a.md', (p) => files[p]!, (p) => p in files);
-    assert.deepEqual(found, ['docs/a.md: missing.md (no such file)', 'docs/a.md: b.md#nope (no heading with that anchor)', 'docs/a.md: ../../x.md (outside the repository)']);
+    const found = brokenLinks(
+      'docs/a.md',
+      (p) => files[p]!,
+      (p) => p in files,
+    );
+    assert.deepEqual(found, [
+      'docs/a.md: missing.md (no such file)',
+      'docs/a.md: b.md#nope (no heading with that anchor)',
+      'docs/a.md: ../../x.md (outside the repository)',
+    ]);
   });
 
   it('a cited file, a cited heading and a README section cited by name are each checked', () => {
     const files: Record<string, string> = { 'docs/a.md': '# A\n\n## Erasure of outcomes\n' };
-    const text = '// docs/a.md, "Erasure of outcomes" ok; docs/a.md ("Erasure") ok; docs/gone.md; docs/a.md, "Retention"; (README, "Audit"); DESIGN.md';
-    assert.deepEqual(brokenCitations('x.ts', text, (p) => files[p]!, (p) => p in files), [
-      'x.ts: docs/gone.md (no such file)',
-      'x.ts: docs/a.md, "Retention" (no such heading)',
-      'x.ts: README, "Audit" (cites the README by section; cite the docs/ page)',
-      'x.ts: DESIGN.md (not in the repository; cite docs/development/design.md)',
-    ]);
+    const text =
+      '// docs/a.md, "Erasure of outcomes" ok; docs/a.md ("Erasure") ok; docs/gone.md; docs/a.md, "Retention"; (README, "Audit"); DESIGN.md';
+    assert.deepEqual(
+      brokenCitations(
+        'x.ts',
+        text,
+        (p) => files[p]!,
+        (p) => p in files,
+      ),
+      [
+        'x.ts: docs/gone.md (no such file)',
+        'x.ts: docs/a.md, "Retention" (no such heading)',
+        'x.ts: README, "Audit" (cites the README by section; cite the docs/ page)',
+        'x.ts: DESIGN.md (not in the repository; cite docs/development/design.md)',
+      ],
+    );
   });
 
   it('every relative link and anchor in README.md, docs/ and widget/README.md resolves', () => {
     const files = markdownFiles();
-    assert.ok(files.includes(join('docs', 'operating.md')) && files.includes(join('docs', 'development', 'design.md')), files.join(', '));
-    assert.deepEqual(files.flatMap((f) => brokenLinks(f)), []);
+    assert.ok(
+      files.includes(join('docs', 'operating.md')) && files.includes(join('docs', 'development', 'design.md')),
+      files.join(', '),
+    );
+    assert.deepEqual(
+      files.flatMap((f) => brokenLinks(f)),
+      [],
+    );
   });
 
   it('README.md stays the front door: at most 150 lines, the two commands on its first screen, a link to every docs page', () => {
@@ -176,7 +221,14 @@ describe('docs links (issue 24)', () => {
 
   it('every README and docs/ path cited in the code exists, with the heading it names', () => {
     const files = sourceFiles();
-    assert.ok(files.includes(join('gateway', 'audit', 'postgres-store.ts')) && files.includes(join('deploy', 'fgm-gateway.service')), 'the scan reaches the code');
-    assert.deepEqual(files.flatMap((f) => brokenCitations(f, readFileSync(f, 'utf8'))), []);
+    assert.ok(
+      files.includes(join('gateway', 'audit', 'postgres-store.ts')) &&
+        files.includes(join('deploy', 'fgm-gateway.service')),
+      'the scan reaches the code',
+    );
+    assert.deepEqual(
+      files.flatMap((f) => brokenCitations(f, readFileSync(f, 'utf8'))),
+      [],
+    );
   });
 });

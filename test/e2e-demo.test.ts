@@ -26,9 +26,16 @@ let dataDir: string;
 const gatewayLogs: string[] = [];
 
 before(async () => {
-  assert.ok(existsSync(DEFAULT_WIDGET_FILE), `build the widget first (npm run build): ${DEFAULT_WIDGET_FILE} is missing`);
+  assert.ok(
+    existsSync(DEFAULT_WIDGET_FILE),
+    `build the widget first (npm run build): ${DEFAULT_WIDGET_FILE} is missing`,
+  );
   dataDir = mkdtempSync(join(tmpdir(), 'fgm-e2e-'));
-  stack = await startDemoStack({ dataDir, ports: { spine: 0, gateway: 0, epr: 0 }, log: keptLogger(gatewayLogs, 'e2e-demo') });
+  stack = await startDemoStack({
+    dataDir,
+    ports: { spine: 0, gateway: 0, epr: 0 },
+    log: keptLogger(gatewayLogs, 'e2e-demo'),
+  });
   chromium = await launchChromium();
 });
 
@@ -78,7 +85,10 @@ async function signedIn(user: string): Promise<{ page: Page; problems: string[] 
   await Promise.all([page.waitForNavigation(), page.click(`button[data-user="${cis2 ? 'smartcard' : user}"]`)]);
   if (cis2) {
     assert.equal(new URL(page.url()).origin, stack.cis2Url, 'the EPR sent the browser to CIS2 to sign in');
-    await Promise.all([page.waitForNavigation(), page.click(`button[data-uid="${cis2.uid}"][data-role="${cis2.role}"]`)]);
+    await Promise.all([
+      page.waitForNavigation(),
+      page.click(`button[data-uid="${cis2.uid}"][data-role="${cis2.role}"]`),
+    ]);
     assert.equal(new URL(page.url()).origin, new URL(stack.eprUrl).origin, 'CIS2 sent the browser back to the EPR');
   }
   return { page, problems };
@@ -87,13 +97,18 @@ async function signedIn(user: string): Promise<{ page: Page; problems: string[] 
 /** Opens a patient's record and waits for the element's first outcome. */
 async function openRecord(page: Page, nhsNumber: string): Promise<Recorded[]> {
   await page.goto(`${stack.eprUrl}/patients/${nhsNumber}`);
-  await page.waitForFunction(() => (window as unknown as { __fgm: Recorded[] }).__fgm.some((e) => e.type === 'change'), { timeout: 15_000 });
+  await page.waitForFunction(
+    () => (window as unknown as { __fgm: Recorded[] }).__fgm.some((e) => e.type === 'change'),
+    { timeout: 15_000 },
+  );
   return page.evaluate(() => (window as unknown as { __fgm: Recorded[] }).__fgm);
 }
 
 async function alertText(page: Page): Promise<string | null> {
   const alert = await page.$('fgm-status >>> [role="alert"]');
-  return alert ? alert.evaluate((el) => (el.closest('[part~="base"]') ?? el).textContent?.replace(/\s+/g, ' ').trim() ?? '') : null;
+  return alert
+    ? alert.evaluate((el) => (el.closest('[part~="base"]') ?? el).textContent?.replace(/\s+/g, ' ').trim() ?? '')
+    : null;
 }
 
 const elementHeight = (page: Page) => page.$eval('fgm-status', (el) => el.getBoundingClientRect().height);
@@ -159,8 +174,14 @@ describe('the demo EPR with the real gateway and simulator', () => {
     await page.waitForSelector('fgm-status >>> [role="alert"]');
     await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
     const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }).axe;
-      const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+      const axe = (
+        window as unknown as {
+          axe: { run(c: Document, o: object): Promise<{ violations: { id: string; nodes: unknown[] }[] }> };
+        }
+      ).axe;
+      const r = await axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      });
       return r.violations.map((v) => `${v.id} (${v.nodes.length})`);
     });
     assert.deepEqual(violations, []);
@@ -168,8 +189,10 @@ describe('the demo EPR with the real gateway and simulator', () => {
     await page.browserContext().close();
   });
 
-  test('the build\'s versioned widget URL is served immutable, and a portal page loads it with the printed integrity (SRI)', async () => {
-    const pinned = Object.entries(JSON.parse(readFileSync('dist/widget/integrity.json', 'utf8')) as Record<string, string>);
+  test("the build's versioned widget URL is served immutable, and a portal page loads it with the printed integrity (SRI)", async () => {
+    const pinned = Object.entries(
+      JSON.parse(readFileSync('dist/widget/integrity.json', 'utf8')) as Record<string, string>,
+    );
     assert.equal(pinned.length, 1);
     const [file, integrity] = pinned[0]!;
     const url = `${stack.gatewayUrl}/widget/${file}`;
@@ -179,7 +202,11 @@ describe('the demo EPR with the real gateway and simulator', () => {
     assert.equal(res.headers.get('cache-control'), 'public, max-age=31536000, immutable');
     assert.equal(res.headers.get('access-control-allow-origin'), portal, 'CORS, which crossorigin=anonymous needs');
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(DEFAULT_WIDGET_FILE), 'the current build');
-    assert.equal((await fetch(`${stack.gatewayUrl}/widget/fgm-status.js`)).headers.get('cache-control'), 'no-cache', 'the unversioned URL stays current');
+    assert.equal(
+      (await fetch(`${stack.gatewayUrl}/widget/fgm-status.js`)).headers.get('cache-control'),
+      'no-cache',
+      'the unversioned URL stays current',
+    );
     const missing = await fetch(`${stack.gatewayUrl}/widget/fgm-status-0.0.0.js`);
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.get('cache-control'), 'no-store');
@@ -190,7 +217,12 @@ describe('the demo EPR with the real gateway and simulator', () => {
       page.evaluate(
         (src, sri) =>
           new Promise<string>((resolve) => {
-            const script = Object.assign(document.createElement('script'), { type: 'module', src, integrity: sri, crossOrigin: 'anonymous' });
+            const script = Object.assign(document.createElement('script'), {
+              type: 'module',
+              src,
+              integrity: sri,
+              crossOrigin: 'anonymous',
+            });
             script.addEventListener('load', () => resolve('load'));
             script.addEventListener('error', () => resolve('error'));
             document.head.append(script);
@@ -201,46 +233,81 @@ describe('the demo EPR with the real gateway and simulator', () => {
     assert.equal(await load(url, integrity), 'load');
     const wrong = `sha384-${createHash('sha384').update('another build').digest('base64')}`;
     assert.equal(await load(`${url}?again`, wrong), 'error', 'a mismatching integrity is refused');
-    assert.deepEqual(problems.filter((p) => !/integrity/i.test(p)), []);
+    assert.deepEqual(
+      problems.filter((p) => !/integrity/i.test(p)),
+      [],
+    );
     await page.browserContext().close();
   });
 
-  test('MSCA-IG-03 the EPR shows the computer misuse warning and the user\'s role and organisation', async () => {
+  test("MSCA-IG-03 the EPR shows the computer misuse warning and the user's role and organisation", async () => {
     const context = await chromium.browser.createBrowserContext();
     const page = await context.newPage();
     await page.goto(stack.eprUrl);
     assert.match(await page.$eval('body', (b) => b.textContent ?? ''), /Computer Misuse Act 1990/);
     await Promise.all([page.waitForNavigation(), page.click('button[data-user="midwife"]')]);
-    const context_ = await page.$eval('[data-testid="security-context"]', (el) => el.textContent?.replace(/\s+/g, ' ') ?? '');
+    const context_ = await page.$eval(
+      '[data-testid="security-context"]',
+      (el) => el.textContent?.replace(/\s+/g, ' ') ?? '',
+    );
     assert.match(context_, /Midwife · Demo Maternity NHS Trust \(RX1\)/);
     await context.close();
   });
 
-  test('SMSP-AUDIT-002 the smartcard user signs in with CIS2 (code + PKCE), the banner shows the role CIS2 gave, and the element\'s query is confirmed by CIS2', async () => {
+  test("SMSP-AUDIT-002 the smartcard user signs in with CIS2 (code + PKCE), the banner shows the role CIS2 gave, and the element's query is confirmed by CIS2", async () => {
     const { page, problems } = await signedIn('smartcard');
-    const banner = await page.$eval('[data-testid="security-context"]', (el) => el.textContent?.replace(/\s+/g, ' ') ?? '');
-    assert.match(banner, /Dr Sam Patel · General Medical Practitioner \(smartcard\) · Demo Maternity NHS Trust \(RX1\)/);
+    const banner = await page.$eval(
+      '[data-testid="security-context"]',
+      (el) => el.textContent?.replace(/\s+/g, ' ') ?? '',
+    );
+    assert.match(
+      banner,
+      /Dr Sam Patel · General Medical Practitioner \(smartcard\) · Demo Maternity NHS Trust \(RX1\)/,
+    );
     const before = gatewayLogs.length;
     const events = await openRecord(page, '9990000018');
     assert.equal(events.find((e) => e.type === 'change')?.detail.status, 'indicator');
     assert.ok(await alertText(page), 'the alert is rendered');
-    assert.ok(gatewayLogs.slice(before).some((l) => l.includes('/api/fgm-status') && l.includes('"clientId":"demo-epr-cis2"') && l.includes('"outcome":"answered"')), 'the gateway answered the CIS2 user\'s query');
+    assert.ok(
+      gatewayLogs
+        .slice(before)
+        .some(
+          (l) =>
+            l.includes('/api/fgm-status') &&
+            l.includes('"clientId":"demo-epr-cis2"') &&
+            l.includes('"outcome":"answered"'),
+        ),
+      "the gateway answered the CIS2 user's query",
+    );
     assert.deepEqual(problems, []);
     await page.browserContext().close();
   });
 
   test('MSCA-IG-03 the audit page shows the Computer Misuse Act warning and names the user, role and organisation it acts as (a CIS2 IG officer)', async () => {
     const { page } = await signedIn('smartcard-auditor');
-    const opened = chromium.browser.waitForTarget((t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === page.browserContext());
+    const opened = chromium.browser.waitForTarget(
+      (t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === page.browserContext(),
+    );
     await page.click('#open-audit');
     const audit = (await (await opened).page())!;
     assert.match(await audit.$eval('#misuse-warning', (el) => el.textContent ?? ''), /Computer Misuse Act 1990/);
     await audit.waitForFunction(() => document.getElementById('session')?.dataset.state === 'ready');
     const acting = await audit.$eval('#acting-as', (el) => el.textContent ?? '');
     const igov = CIS2_PEOPLE.igov;
-    assert.match(acting, new RegExp(`user ${igov.uid}\\), role profile ${igov.roles[0]!.person_roleid}, organisation RX1, .*confirmed by NHS CIS2`));
+    assert.match(
+      acting,
+      new RegExp(
+        `user ${igov.uid}\\), role profile ${igov.roles[0]!.person_roleid}, organisation RX1, .*confirmed by NHS CIS2`,
+      ),
+    );
     // The warning comes before the form in the page, so it is read before any search.
-    assert.ok(await audit.evaluate(() => document.getElementById('misuse-warning')!.compareDocumentPosition(document.getElementById('search')!) & Node.DOCUMENT_POSITION_FOLLOWING));
+    assert.ok(
+      await audit.evaluate(
+        () =>
+          document.getElementById('misuse-warning')!.compareDocumentPosition(document.getElementById('search')!) &
+          Node.DOCUMENT_POSITION_FOLLOWING,
+      ),
+    );
     const searched = audit.waitForResponse((r) => r.url().includes('/admin/audit?'));
     await audit.type('#nhsNumber', '999 000 0018');
     await audit.click('button[type="submit"]');
@@ -262,10 +329,15 @@ describe('the demo EPR with the real gateway and simulator', () => {
     await audit.waitForFunction(() => /records|refused/.test(document.getElementById('status')?.textContent ?? ''));
     assert.match(await audit.$eval('#status', (el) => el.textContent ?? ''), /^\d+ records$/);
     const users = await audit.$$eval('#results tbody tr', (rows) => rows.map((r) => r.children[3]?.textContent));
-    assert.ok(users.includes('ajones') && users.includes('555021935107'), `midwife and smartcard user found: ${users.join(', ')}`);
+    assert.ok(
+      users.includes('ajones') && users.includes('555021935107'),
+      `midwife and smartcard user found: ${users.join(', ')}`,
+    );
 
     // Times: UK wall-clock time, GMT or BST, with the UTC instant in datetime and the tooltip.
-    const times = await audit.$$eval('#results tbody time', (ts) => ts.map((t) => ({ text: t.textContent ?? '', utc: t.getAttribute('datetime') ?? '', title: t.title })));
+    const times = await audit.$$eval('#results tbody time', (ts) =>
+      ts.map((t) => ({ text: t.textContent ?? '', utc: t.getAttribute('datetime') ?? '', title: t.title })),
+    );
     assert.ok(times.length > 0);
     for (const { text, utc, title } of times) {
       assert.match(utc, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -277,7 +349,12 @@ describe('the demo EPR with the real gateway and simulator', () => {
     }
 
     // The session was handed over in memory only: nothing stored, nothing in the URL.
-    const kept = await audit.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, url: location.href }));
+    const kept = await audit.evaluate(() => ({
+      local: localStorage.length,
+      session: sessionStorage.length,
+      cookie: document.cookie,
+      url: location.href,
+    }));
     assert.deepEqual(kept, { local: 0, session: 0, cookie: '', url: `${stack.gatewayUrl}/admin/audit.html` });
 
     // From/To are UK wall-clock times: BST in July is UTC+1, GMT in January is UTC+0.
@@ -293,7 +370,10 @@ describe('the demo EPR with the real gateway and simulator', () => {
     await audit.$eval('#nhsNumber', (el) => ((el as HTMLInputElement).value = ''));
     await audit.type('#nhsNumber', '999 000 001');
     await audit.click('button[type="submit"]');
-    assert.match(await audit.$eval('#nhsNumber-error', (el) => ((el as HTMLElement).hidden ? '' : el.textContent ?? '')), /10 digits/);
+    assert.match(
+      await audit.$eval('#nhsNumber-error', (el) => ((el as HTMLElement).hidden ? '' : (el.textContent ?? ''))),
+      /10 digits/,
+    );
     await page.browserContext().close();
   });
 
@@ -325,18 +405,30 @@ describe('the demo EPR with the real gateway and simulator', () => {
     const context = await chromium.browser.createBrowserContext();
     try {
       const opener = await context.newPage();
-      const opened = chromium.browser.waitForTarget((t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === context);
+      const opened = chromium.browser.waitForTarget(
+        (t) => t.url().endsWith('/admin/audit.html') && t.browserContext() === context,
+      );
       await opener.goto(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}/`);
       const audit = (await (await opened).page())!;
       // The page's "ready" goes only to configured origins, so this opener never hears it: it
       // posts its token anyway, unasked, and then a probe queued behind it shows it was handled.
-      await opener.evaluate((gw) => (window as any).audit.postMessage({ type: 'fgm-audit-token', token: 'x.y.z' }, gw), new URL(stack.gatewayUrl).origin);
-      await audit.evaluate(() => new Promise<void>((resolve) => {
-        addEventListener('message', (m) => m.data === 'probe' && resolve());
-        postMessage('probe', location.origin);
-      }));
+      await opener.evaluate(
+        (gw) => (window as any).audit.postMessage({ type: 'fgm-audit-token', token: 'x.y.z' }, gw),
+        new URL(stack.gatewayUrl).origin,
+      );
+      await audit.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            addEventListener('message', (m) => m.data === 'probe' && resolve());
+            postMessage('probe', location.origin);
+          }),
+      );
       assert.equal(await audit.$eval('#fields', (el) => (el as HTMLFieldSetElement).disabled), true, 'still locked');
-      assert.equal(await opener.evaluate(() => (window as any).sent === true), false, 'the ready message was not sent to this origin');
+      assert.equal(
+        await opener.evaluate(() => (window as any).sent === true),
+        false,
+        'the ready message was not sent to this origin',
+      );
     } finally {
       await context.close();
       foreign.close();

@@ -14,14 +14,20 @@ const BACKTICKED_CODE = /`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`/g;
 
 /** Every code literal in the element's own (non-test) source. */
 function elementCodes(): string[] {
-  const sources = readdirSync('widget').filter((f) => f.endsWith('.ts') && !f.includes('.test.') && !f.endsWith('.check.ts'));
-  const codes = sources.flatMap((f) => [...readFileSync(`widget/${f}`, 'utf8').matchAll(/\bcode: '([A-Z_]+)'/g)].map((m) => m[1]!));
+  const sources = readdirSync('widget').filter(
+    (f) => f.endsWith('.ts') && !f.includes('.test.') && !f.endsWith('.check.ts'),
+  );
+  const codes = sources.flatMap((f) =>
+    [...readFileSync(`widget/${f}`, 'utf8').matchAll(/\bcode: '([A-Z_]+)'/g)].map((m) => m[1]!),
+  );
   return [...new Set(codes)].sort();
 }
 
 /** The backticked codes of the `fgm-status-error` row of a README's event table, from `from` up to `to`. */
 function listed(readme: string, from: string, to?: string): string[] {
-  const row = readFileSync(readme, 'utf8').split('\n').find((l) => l.startsWith('| `fgm-status-error` |'));
+  const row = readFileSync(readme, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('| `fgm-status-error` |'));
   assert.ok(row, `${readme} has an fgm-status-error row`);
   const start = row.indexOf(from);
   assert.ok(start >= 0, `${readme}: "${from}" in the fgm-status-error row`);
@@ -30,7 +36,10 @@ function listed(readme: string, from: string, to?: string): string[] {
 }
 
 test('MSCA-FGMRISQR-04 the element emits the codes its source names (the oracle below is not empty)', () => {
-  assert.ok(elementCodes().includes('NHS_NUMBER_NOT_VERIFIED') && elementCodes().includes('NO_SESSION_TOKEN'), elementCodes().join(', '));
+  assert.ok(
+    elementCodes().includes('NHS_NUMBER_NOT_VERIFIED') && elementCodes().includes('NO_SESSION_TOKEN'),
+    elementCodes().join(', '),
+  );
 });
 
 test("MSCA-FGMRISQR-04 the widget package README lists exactly the element's own fgm-status-error codes", () => {

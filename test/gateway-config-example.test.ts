@@ -61,7 +61,8 @@ describe('the config JSON Schema', () => {
     postgres.audit.postgresUrl = 'mysql://db/fgm';
     const origin = example();
     origin.clients[0].origins = ['ftp://portal.example'];
-    for (const [label, raw] of Object.entries({ http, redis, postgres, origin })) assert.equal(validate(raw), false, label);
+    for (const [label, raw] of Object.entries({ http, redis, postgres, origin }))
+      assert.equal(validate(raw), false, label);
   });
   it('the schema refuses what the gateway refuses: an unknown key, a wrong type, a role name with a space', () => {
     const unknown = example();
@@ -70,7 +71,8 @@ describe('the config JSON Schema', () => {
     wrongType.spine.timeoutMs = '2000';
     const spacedRole = example();
     spacedRole.clients[0].roleActivities['senior midwife'] = ['B0370'];
-    for (const [label, raw] of Object.entries({ unknown, wrongType, spacedRole })) assert.equal(validate(raw), false, label);
+    for (const [label, raw] of Object.entries({ unknown, wrongType, spacedRole }))
+      assert.equal(validate(raw), false, label);
   });
 });
 
@@ -78,30 +80,39 @@ describe('gateway/config/config.example.json starts as shipped', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fgm-example-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('after "npm run example:setup", a gateway starts from it and serves HTTPS with the example TLS files', { timeout: 60_000 }, async () => {
-    // The same layout as the repository: the example in gateway/, its files in .data/ beside it.
-    mkdirSync(join(dir, 'gateway'));
-    copyFileSync('gateway/config/config.example.json', join(dir, 'gateway', 'config.example.json'));
-    copyFileSync('gateway/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
-    await setUpExample(join(dir, '.data'));
-    const config = loadConfig(join(dir, 'gateway', 'config.example.json'));
-    // Ephemeral ports only, so the test never collides with a gateway already running here.
-    const gateway = await startGateway({ ...config, listen: { ...config.listen, port: 0 }, metrics: { ...config.metrics, port: 0 } }, { log: () => {} });
-    try {
-      const ca = readFileSync(join(dir, '.data', 'pki', 'ca.crt'));
-      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        request(`${gateway.url}/healthz`, { ca, servername: 'localhost' }, (res) => {
-          let body = '';
-          res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
-        }).on('error', reject).end();
-      });
-      assert.equal(status, 200);
-      assert.equal(JSON.parse(body).status, 'ok');
-      assert.match(gateway.url, /^https:/);
-    } finally {
-      await gateway.close();
-    }
-  });
+  it(
+    'after "npm run example:setup", a gateway starts from it and serves HTTPS with the example TLS files',
+    { timeout: 60_000 },
+    async () => {
+      // The same layout as the repository: the example in gateway/, its files in .data/ beside it.
+      mkdirSync(join(dir, 'gateway'));
+      copyFileSync('gateway/config/config.example.json', join(dir, 'gateway', 'config.example.json'));
+      copyFileSync('gateway/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
+      await setUpExample(join(dir, '.data'));
+      const config = loadConfig(join(dir, 'gateway', 'config.example.json'));
+      // Ephemeral ports only, so the test never collides with a gateway already running here.
+      const gateway = await startGateway(
+        { ...config, listen: { ...config.listen, port: 0 }, metrics: { ...config.metrics, port: 0 } },
+        { log: () => {} },
+      );
+      try {
+        const ca = readFileSync(join(dir, '.data', 'pki', 'ca.crt'));
+        const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          request(`${gateway.url}/healthz`, { ca, servername: 'localhost' }, (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+          })
+            .on('error', reject)
+            .end();
+        });
+        assert.equal(status, 200);
+        assert.equal(JSON.parse(body).status, 'ok');
+        assert.match(gateway.url, /^https:/);
+      } finally {
+        await gateway.close();
+      }
+    },
+  );
 });
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -126,12 +137,26 @@ function jsonBlocks(file: string): { file: string; line: number; value: Json }[]
 /** A block is a gateway config example when every key it has is one of the config's top-level keys. */
 function isConfigExample(value: Json): value is { [key: string]: Json } {
   const keys = Object.keys(read('gateway/config.schema.json').properties);
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0 && Object.keys(value).every((k) => keys.includes(k));
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length > 0 &&
+    Object.keys(value).every((k) => keys.includes(k))
+  );
 }
 
 /** The fragment laid over the shipped example: objects merge key by key, anything else replaces. */
 function overExample(base: Json, fragment: Json): Json {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof fragment !== 'object' || fragment === null || Array.isArray(fragment)) return fragment;
+  if (
+    typeof base !== 'object' ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof fragment !== 'object' ||
+    fragment === null ||
+    Array.isArray(fragment)
+  )
+    return fragment;
   const merged: { [key: string]: Json } = { ...base };
   for (const [k, v] of Object.entries(fragment)) merged[k] = k in base ? overExample(base[k]!, v) : v;
   return merged;
@@ -139,24 +164,38 @@ function overExample(base: Json, fragment: Json): Json {
 
 function docsMarkdown(): string[] {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.md') ? [join(dir, e.name)] : [],
+    );
   return ['README.md', 'widget/README.md', ...walk('docs')];
 }
 
 describe('the config examples in the docs (issue 24)', () => {
-  const examples = docsMarkdown().flatMap(jsonBlocks).filter((b) => isConfigExample(b.value));
+  const examples = docsMarkdown()
+    .flatMap(jsonBlocks)
+    .filter((b) => isConfigExample(b.value));
 
-  it('the docs\' config examples are found: the HA fragment in docs/operating.md and the cdsHooks one in docs/cds-hooks.md', () => {
+  it("the docs' config examples are found: the HA fragment in docs/operating.md and the cdsHooks one in docs/cds-hooks.md", () => {
     const where = examples.map((e) => e.file);
-    assert.ok(where.includes(join('docs', 'operating.md')) && where.includes(join('docs', 'cds-hooks.md')), where.join(', '));
+    assert.ok(
+      where.includes(join('docs', 'operating.md')) && where.includes(join('docs', 'cds-hooks.md')),
+      where.join(', '),
+    );
   });
 
   it('every one validates against gateway/config/config.schema.json (ajv), laid over gateway/config/config.example.json', () => {
-    for (const { file, line, value } of examples) assert.equal(validate(overExample(example(), value)), true, `${file}:${line}: ${ajv.errorsText(validate.errors)}`);
+    for (const { file, line, value } of examples)
+      assert.equal(
+        validate(overExample(example(), value)),
+        true,
+        `${file}:${line}: ${ajv.errorsText(validate.errors)}`,
+      );
   });
 
   it('a docs example with a key the gateway does not know, or a wrong type, is refused the same way', () => {
-    const ha = examples.find((e) => e.file === join('docs', 'operating.md'))!.value as { spine: { rateLimit: Record<string, Json> } };
+    const ha = examples.find((e) => e.file === join('docs', 'operating.md'))!.value as {
+      spine: { rateLimit: Record<string, Json> };
+    };
     const typo = JSON.parse(JSON.stringify(ha).replace('localFallbackShare', 'localFallbackShares'));
     const wrongType = JSON.parse(JSON.stringify(ha).replace('"perSecond":20', '"perSecond":"20"'));
     assert.equal(validate(overExample(example(), typo)), false, 'typo');

@@ -44,10 +44,16 @@ describe('GET /openapi.json', () => {
     const request = schemaOf('FgmStatusRequest');
     const good = { nhsNumber: '9990000018', birthDate: BORN };
     assert.equal(request(good), true);
-    assert.equal((await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: good })).status, 200);
+    assert.equal(
+      (await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: good })).status,
+      200,
+    );
     const extra = { ...good, name: 'x' };
     assert.equal(request(extra), false);
-    assert.equal((await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: extra })).status, 400);
+    assert.equal(
+      (await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: extra })).status,
+      400,
+    );
   });
   it('real answers of the widget API match the StatusBody schema (indicator, no record, refusal)', async () => {
     const body = schemaOf('StatusBody');
@@ -69,11 +75,16 @@ describe('GET /openapi.json', () => {
 
 describe('docs/operating.md "Tokens your portal must issue"', () => {
   it('SMSP-FGMRI-006 the example local token is accepted as written, iss/aud/iat/exp aside (CIS2 users bring CIS2 access tokens, no portal token)', async () => {
-    const section = readFileSync('docs/operating.md', 'utf8').split('\n## Tokens your portal must issue\n')[1]!.split('\n## ')[0]!;
+    const section = readFileSync('docs/operating.md', 'utf8')
+      .split('\n## Tokens your portal must issue\n')[1]!
+      .split('\n## ')[0]!;
     const examples = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
     assert.equal(examples.length, 1, 'one example: the local claims profile');
     const { iss: _i, aud: _a, iat: _t, exp: _e, ...claims } = examples[0];
-    const res = await stack.request('/api/fgm-status', { token: stack.signToken(claims), json: { nhsNumber: '9990000018', birthDate: BORN } });
+    const res = await stack.request('/api/fgm-status', {
+      token: stack.signToken(claims),
+      json: { nhsNumber: '9990000018', birthDate: BORN },
+    });
     assert.equal(res.status, 200, res.body);
   });
 });

@@ -19,7 +19,11 @@ const gc = runInNewContext('gc') as () => void;
 
 // Any under-18 birth date: the gateway checks the age itself and Spine is asked by NHS number only.
 const widget = (stack: TestStack, nhsNumber = '9990000018', token = stack.signToken(LOCAL_MIDWIFE)) =>
-  stack.request('/api/fgm-status', { token, json: { nhsNumber, birthDate: '2014-03-02' }, headers: { origin: TEST_ORIGIN } });
+  stack.request('/api/fgm-status', {
+    token,
+    json: { nhsNumber, birthDate: '2014-03-02' },
+    headers: { origin: TEST_ORIGIN },
+  });
 /** The smartcard GP's CIS2 access token, from the CIS2 double. */
 const cis2Gp = (stack: TestStack) => stack.cis2Token(CIS2_PEOPLE.patel.uid, { roleId: '555021936108' });
 
@@ -30,10 +34,17 @@ const user = (stack: TestStack, i: number) => stack.signToken({ ...LOCAL_MIDWIFE
 async function batch(stack: TestStack, localId = 'chs-user') {
   const { buildQueryBundle } = await import('../gateway/fhir/query-bundle.ts');
   const { xml } = buildQueryBundle({
-    nhsNumber: '9990000018', sourceAsid: '300000000333', destinationAsid: '200000000111',
-    author: { kind: 'local', localId }, organization: { odsCode: 'RY2', name: 'Test CHS' },
+    nhsNumber: '9990000018',
+    sourceAsid: '300000000333',
+    destinationAsid: '200000000111',
+    author: { kind: 'local', localId },
+    organization: { odsCode: 'RY2', name: 'Test CHS' },
   });
-  return stack.request('/fhir/fgm/query', { token: stack.signToken({ sub: 'chs' }, { client: 'system' }), body: xml, headers: { 'content-type': 'application/fhir+xml' } });
+  return stack.request('/fhir/fgm/query', {
+    token: stack.signToken({ sub: 'chs' }, { client: 'system' }),
+    body: xml,
+    headers: { 'content-type': 'application/fhir+xml' },
+  });
 }
 
 describe('SMSP-PERF-001 rate limit toward Spine', () => {
@@ -48,7 +59,12 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
         const t0 = performance.now();
         sends.push(
           widget(stack).then((res) => {
-            results.push({ status: res.status, code: JSON.parse(res.body).code, ms: performance.now() - t0, ...(res.headers['retry-after'] && { retryAfter: String(res.headers['retry-after']) }) });
+            results.push({
+              status: res.status,
+              code: JSON.parse(res.body).code,
+              ms: performance.now() - t0,
+              ...(res.headers['retry-after'] && { retryAfter: String(res.headers['retry-after']) }),
+            });
           }),
         );
         await new Promise((r) => setTimeout(r, 5)); // pacing the sender, not synchronising a test
@@ -71,7 +87,7 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
     }
   });
 
-  it('one user\'s burst on one client leaves another client its share of Spine, under the gateway-wide cap', async () => {
+  it("one user's burst on one client leaves another client its share of Spine, under the gateway-wide cap", async () => {
     const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 30, burst: 29 }) });
     try {
       // Client B (smartcard EPR): one clinician, one request at a time, about 2 a second — under her
@@ -98,8 +114,15 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
       const seconds = (performance.now() - started) / 1000;
       assert.ok(mine.includes(429), 'the burst was over the limit');
       assert.ok(other.length >= 3, `the other client asked ${other.length} times`);
-      assert.deepEqual(other.filter((s) => s !== 404), [], 'every answer to the other client is Spine\'s');
-      assert.ok(stack.sim.received.length <= 30 * seconds + 30 + 1, `Spine got ${stack.sim.received.length} in ${seconds.toFixed(2)} s`);
+      assert.deepEqual(
+        other.filter((s) => s !== 404),
+        [],
+        "every answer to the other client is Spine's",
+      );
+      assert.ok(
+        stack.sim.received.length <= 30 * seconds + 30 + 1,
+        `Spine got ${stack.sim.received.length} in ${seconds.toFixed(2)} s`,
+      );
     } finally {
       await stack.close();
     }
@@ -118,7 +141,10 @@ describe('SMSP-PERF-001 rate limit toward Spine', () => {
       gc();
       const grown = process.memoryUsage().heapUsed - before;
       // The test stack keeps every log line; 1,000 lines are well under 2 MB. A queue would hold far more.
-      assert.ok(grown < 4 * 1024 * 1024, `heap grew ${(grown / 1024 / 1024).toFixed(1)} MB over 1,000 refused requests`);
+      assert.ok(
+        grown < 4 * 1024 * 1024,
+        `heap grew ${(grown / 1024 / 1024).toFixed(1)} MB over 1,000 refused requests`,
+      );
     } finally {
       await stack.close();
     }
@@ -149,7 +175,11 @@ describe('SMSP-PERF-007 interactive before batch', () => {
       // floor beyond a part (28 -> 22: 6). The 9th is refused with 22 left.
       const first: number[] = [];
       for (let i = 0; i < 9; i++) first.push((await batch(stack, 'chs-user-0')).status);
-      assert.deepEqual(first, [...Array(8).fill(200), 429], 'beyond her part, batch gets the upper half of its part only');
+      assert.deepEqual(
+        first,
+        [...Array(8).fill(200), 429],
+        'beyond her part, batch gets the upper half of its part only',
+      );
       // Four more batch users, each asking twice (a request, then her own token): the newcomers'
       // part pays for all four (two tokens each, 8.5 -> 0.5), and they take the bucket down to the
       // interactive reserve (22 -> 15) in 7 requests; the 8th, within its part, finds only the reserve.
@@ -159,7 +189,10 @@ describe('SMSP-PERF-007 interactive before batch', () => {
       // A clinician new to the gateway: test-epr's newcomers' part (2.25) pays for her request and
       // her own first token (0.25 left), from the reserve batch could not touch (15 -> 14 -> 13).
       const clinician = user(stack, 0);
-      const interactive = [(await widget(stack, '9990000018', clinician)).status, (await widget(stack, '9990000018', clinician)).status];
+      const interactive = [
+        (await widget(stack, '9990000018', clinician)).status,
+        (await widget(stack, '9990000018', clinician)).status,
+      ];
       assert.deepEqual(interactive, [200, 200], 'the reserve serves interactive users');
       // More new clinicians find that part empty: beyond a part, they take test-epr's share and spare
       // tokens from the reserve down to half of it (13 -> 7: 6), before batch; the 7th hears the
@@ -186,7 +219,8 @@ describe('SMSP-PERF-006 outage tolerance', () => {
       assert.equal((await widget(stack)).status, 200);
       const port = stack.sim.port;
       await stack.sim.close();
-      for (let i = 0; i < 3; i++) assert.equal(JSON.parse((await widget(stack)).body).code, 'COULD_NOT_CONNECT_TO_SPINE');
+      for (let i = 0; i < 3; i++)
+        assert.equal(JSON.parse((await widget(stack)).body).code, 'COULD_NOT_CONNECT_TO_SPINE');
       assert.deepEqual(JSON.parse((await stack.request('/healthz')).body), { status: 'ok', spine: 'down' });
 
       // Spine is back, but the breaker is open: no traffic reaches it until the cool-down ends.
@@ -210,7 +244,7 @@ describe('SMSP-PERF-006 outage tolerance', () => {
 });
 
 describe('SMSP-SEC-001 taking a client out of service', () => {
-  it('a config reload with enabled:false refuses the client\'s next request, and other clients carry on', async () => {
+  it("a config reload with enabled:false refuses the client's next request, and other clients carry on", async () => {
     const stack = await startTestStack();
     try {
       assert.equal((await widget(stack)).status, 200);
@@ -246,7 +280,8 @@ describe('/metrics on its own listener', () => {
     // One token in 50 s: the counts do not move while the test runs.
     const stack = await startTestStack({ configure: (r) => (r.spine.rateLimit = { perSecond: 0.02, burst: 3 }) });
     try {
-      for (const [i, n] of ['9990000018', '9990000026', '9990000018', '9990000042'].entries()) await widget(stack, n, user(stack, i));
+      for (const [i, n] of ['9990000018', '9990000026', '9990000018', '9990000042'].entries())
+        await widget(stack, n, user(stack, i));
       await widget(stack, '9990000019');
       const res = await fetch(stack.metricsUrl);
       assert.equal(res.status, 200);
@@ -254,23 +289,40 @@ describe('/metrics on its own listener', () => {
       assert.equal(res.headers.get('cache-control'), 'no-store');
       const text = await res.text();
       assert.match(text, /fgm_gateway_requests_total\{code="SUCCESS",route="\/api\/fgm-status",status="200"\} 1/);
-      assert.match(text, /fgm_gateway_requests_total\{code="NO_RECORD_FOUND",route="\/api\/fgm-status",status="404"\} 1/);
-      assert.match(text, /fgm_gateway_requests_total\{code="INVALID_NHS_NUMBER",route="\/api\/fgm-status",status="400"\} 1/);
+      assert.match(
+        text,
+        /fgm_gateway_requests_total\{code="NO_RECORD_FOUND",route="\/api\/fgm-status",status="404"\} 1/,
+      );
+      assert.match(
+        text,
+        /fgm_gateway_requests_total\{code="INVALID_NHS_NUMBER",route="\/api\/fgm-status",status="400"\} 1/,
+      );
       assert.match(text, /fgm_gateway_spine_rate_limited_total\{priority="interactive"\} 2/);
       assert.match(text, /fgm_gateway_spine_request_seconds_count 2/);
       assert.match(text, /fgm_gateway_spine_breaker_state\{state="closed"\} 1/);
       // Names, labels and help text, not sample values: process_start_time_seconds is a 10-digit
       // epoch that passes modulus 11 about one run in eleven.
-      assert.deepEqual(validNhsNumbersIn(text.split('\n').map((l) => (l.startsWith('#') ? l : l.replace(/ \S+$/, ''))).join('\n')), []);
+      assert.deepEqual(
+        validNhsNumbersIn(
+          text
+            .split('\n')
+            .map((l) => (l.startsWith('#') ? l : l.replace(/ \S+$/, '')))
+            .join('\n'),
+        ),
+        [],
+      );
       // The metrics listener serves nothing else.
-      assert.equal((await fetch(new URL('/api/fgm-status', stack.metricsUrl), { method: 'POST', body: '{}' })).status, 404);
+      assert.equal(
+        (await fetch(new URL('/api/fgm-status', stack.metricsUrl), { method: 'POST', body: '{}' })).status,
+        404,
+      );
       assert.equal((await fetch(new URL('/healthz', stack.metricsUrl))).status, 404);
     } finally {
       await stack.close();
     }
   });
 
-  it('SMSP-IG-001 /metrics on the public listener is 404 in the vocabulary\'s shape', async () => {
+  it("SMSP-IG-001 /metrics on the public listener is 404 in the vocabulary's shape", async () => {
     const stack = await startTestStack();
     try {
       const res = await stack.request('/metrics');
@@ -282,15 +334,17 @@ describe('/metrics on its own listener', () => {
     }
   });
 
-  it('SMSP-IG-001 nothing an unauthenticated caller can read on the public listener changes with a query\'s outcome', async () => {
+  it("SMSP-IG-001 nothing an unauthenticated caller can read on the public listener changes with a query's outcome", async () => {
     const stack = await startTestStack();
     try {
       // Everything answerable without credentials by GET, as an outsider would probe after someone's query.
       const probe = async () =>
-        Promise.all(['/metrics', '/healthz', '/openapi.json', '/cds-services', '/admin/throughput', '/nope'].map(async (path) => {
-          const res = await stack.request(path);
-          return `${path} ${res.status} ${res.body}`;
-        }));
+        Promise.all(
+          ['/metrics', '/healthz', '/openapi.json', '/cds-services', '/admin/throughput', '/nope'].map(async (path) => {
+            const res = await stack.request(path);
+            return `${path} ${res.status} ${res.body}`;
+          }),
+        );
       const before = await probe();
       assert.equal((await widget(stack, '9990000018')).status, 200, 'an indicator');
       const afterIndicator = await probe();
@@ -309,7 +363,9 @@ describe('/metrics on its own listener', () => {
     try {
       await assert.rejects(
         startTestStack({ configure: (r) => (r.metrics = { host: '127.0.0.1', port: Number(taken) }) }),
-        (e: Error) => e.name === 'ConfigError' && new RegExp(`^config: metrics: cannot listen on 127\\.0\\.0\\.1:${taken}: EADDRINUSE$`).test(e.message),
+        (e: Error) =>
+          e.name === 'ConfigError' &&
+          new RegExp(`^config: metrics: cannot listen on 127\\.0\\.0\\.1:${taken}: EADDRINUSE$`).test(e.message),
       );
     } finally {
       await stack.close();

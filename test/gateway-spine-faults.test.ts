@@ -19,7 +19,10 @@ after(async () => {
 
 async function ask() {
   const started = performance.now();
-  const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+  const res = await stack.request('/api/fgm-status', {
+    token: stack.signToken(LOCAL_MIDWIFE),
+    json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+  });
   return { res, body: JSON.parse(res.body), ms: performance.now() - started };
 }
 
@@ -34,10 +37,25 @@ const FAULTS = [
   // Spine holds its answer until the test moves on: only the gateway's own deadline can end the call.
   { fault: { kind: 'hold' }, status: 500, code: 'COULD_NOT_CONNECT_TO_SPINE', why: 'deadline passed' },
   { fault: { kind: 'drop' }, status: 500, code: 'COULD_NOT_CONNECT_TO_SPINE', why: 'connection dropped' },
-  { fault: { kind: 'http-500' }, status: 400, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', why: 'a 500 without a valid OperationOutcome cannot be mapped safely' },
+  {
+    fault: { kind: 'http-500' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'a 500 without a valid OperationOutcome cannot be mapped safely',
+  },
   { fault: { kind: 'garbage' }, status: 400, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', why: 'not XML' },
-  { fault: { kind: 'wrong-content-type' }, status: 400, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', why: 'not FHIR XML' },
-  { fault: { kind: 'invalid-flag' }, status: 400, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', why: 'profile-invalid Flag' },
+  {
+    fault: { kind: 'wrong-content-type' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'not FHIR XML',
+  },
+  {
+    fault: { kind: 'invalid-flag' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'profile-invalid Flag',
+  },
 ] as const;
 
 describe('Spine faults', () => {
@@ -73,9 +91,14 @@ describe('Spine faults', () => {
 
 describe('Spine unreachable', () => {
   it('a closed port → 500 COULD_NOT_CONNECT_TO_SPINE', async () => {
-    const closed = await startTestStack({ configure: (r) => (r.spine.endpoint = 'https://127.0.0.1:9/fhir/fgm/query') });
+    const closed = await startTestStack({
+      configure: (r) => (r.spine.endpoint = 'https://127.0.0.1:9/fhir/fgm/query'),
+    });
     try {
-      const res = await closed.request('/api/fgm-status', { token: closed.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const res = await closed.request('/api/fgm-status', {
+        token: closed.signToken(LOCAL_MIDWIFE),
+        json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+      });
       assert.equal(res.status, 500);
       assert.equal(JSON.parse(res.body).code, 'COULD_NOT_CONNECT_TO_SPINE');
     } finally {
@@ -86,7 +109,10 @@ describe('Spine unreachable', () => {
     // An FGM-IS indicator answer is a few KB; a 1 KiB cap makes the normal answer too large.
     const capped = await startTestStack({ configure: (r) => (r.spine.maxResponseBytes = 1024) });
     try {
-      const res = await capped.request('/api/fgm-status', { token: capped.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const res = await capped.request('/api/fgm-status', {
+        token: capped.signToken(LOCAL_MIDWIFE),
+        json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+      });
       assert.equal(JSON.parse(res.body).code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
       assert.equal(capped.sim.received.length, 1);
     } finally {
@@ -95,9 +121,14 @@ describe('Spine unreachable', () => {
   });
   it('a Spine certificate not from the configured CA → 500 COULD_NOT_CONNECT_TO_SPINE', async () => {
     // Trusting only the gateway's own (non-CA) certificate makes Spine's certificate unverifiable.
-    const untrusted = await startTestStack({ configure: (r) => (r.spine.tls.caFile = r.listen.tls?.certFile ?? r.spine.tls.certFile) });
+    const untrusted = await startTestStack({
+      configure: (r) => (r.spine.tls.caFile = r.listen.tls?.certFile ?? r.spine.tls.certFile),
+    });
     try {
-      const res = await untrusted.request('/api/fgm-status', { token: untrusted.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const res = await untrusted.request('/api/fgm-status', {
+        token: untrusted.signToken(LOCAL_MIDWIFE),
+        json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+      });
       assert.equal(JSON.parse(res.body).code, 'COULD_NOT_CONNECT_TO_SPINE');
       assert.equal(untrusted.sim.received.length, 0);
     } finally {
@@ -124,7 +155,10 @@ describe('a client that goes away', () => {
     stack.sim.setFault({ kind: 'delay', ms: TIMEOUT_MS * 3 });
     const audited = stack.auditRows().length;
     const reachedSpine = nextSpineQuery(stack);
-    const req = httpRequest(new URL('/api/fgm-status', stack.gatewayUrl), { method: 'POST', headers: { authorization: `Bearer ${stack.signToken(LOCAL_MIDWIFE)}`, 'content-type': 'application/json' } });
+    const req = httpRequest(new URL('/api/fgm-status', stack.gatewayUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.signToken(LOCAL_MIDWIFE)}`, 'content-type': 'application/json' },
+    });
     req.on('error', () => {}); // we hang up ourselves
     req.end(JSON.stringify({ nhsNumber: '9990000018', birthDate: '2014-03-02' }));
     await reachedSpine;
@@ -152,7 +186,10 @@ describe('graceful shutdown', () => {
     slow.sim.setFault({ kind: 'delay', ms: 300 });
     // Close only once the simulator has the query, so the request is really in flight.
     const reachedSpine = nextSpineQuery(slow);
-    const inFlight = slow.request('/api/fgm-status', { token: slow.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+    const inFlight = slow.request('/api/fgm-status', {
+      token: slow.signToken(LOCAL_MIDWIFE),
+      json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+    });
     await reachedSpine;
     const closed = slow.close();
     const res = await inFlight;

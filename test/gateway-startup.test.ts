@@ -33,15 +33,35 @@ function raw(): Record<string, any> {
     listen: { host: '127.0.0.1', port: 0 },
     smsp: { asid: '200000000111', odsCode: 'RX1' },
     spine: {
-      endpoint: 'https://127.0.0.1:9/fhir/fgm/query', asid: '990101234567',
-      tls: { certFile: join(pkiDir, 'gateway-client.crt'), keyFile: join(pkiDir, 'gateway-client.key'), caFile: join(pkiDir, 'ca.crt') },
-      timeoutMs: 1000, rateLimit: { perSecond: 1, burst: 1 },
+      endpoint: 'https://127.0.0.1:9/fhir/fgm/query',
+      asid: '990101234567',
+      tls: {
+        certFile: join(pkiDir, 'gateway-client.crt'),
+        keyFile: join(pkiDir, 'gateway-client.key'),
+        caFile: join(pkiDir, 'ca.crt'),
+      },
+      timeoutMs: 1000,
+      rateLimit: { perSecond: 1, burst: 1 },
     },
-    clients: [{
-      id: 'epr', name: 'EPR', odsCode: 'RX1', origins: [],
-      token: { issuer: 'epr', audience: 'gw', jwksUrl: 'http://127.0.0.1:9/jwks.json', algorithms: ['ES256'], maxLifetimeSeconds: 60 },
-      claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
-    }],
+    clients: [
+      {
+        id: 'epr',
+        name: 'EPR',
+        odsCode: 'RX1',
+        origins: [],
+        token: {
+          issuer: 'epr',
+          audience: 'gw',
+          jwksUrl: 'http://127.0.0.1:9/jwks.json',
+          algorithms: ['ES256'],
+          maxLifetimeSeconds: 60,
+        },
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+        roleActivities: {},
+        auditorRoles: [],
+        priority: 'interactive',
+      },
+    ],
     audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
   };
 }
@@ -62,7 +82,10 @@ async function startFails(r: Record<string, any>, message: RegExp) {
 
 /** Runs the built gateway/main.ts with FGM_GATEWAY_CONFIG = file; resolves when it exits. */
 async function runMain(file: string) {
-  const child = spawn(process.execPath, builtGateway('main.js'), { env: { ...process.env, FGM_GATEWAY_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, builtGateway('main.js'), {
+    env: { ...process.env, FGM_GATEWAY_CONFIG: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const keep = runLog('startup-child');
@@ -94,7 +117,10 @@ describe('the built gateway (dist/gateway/main.js) start-up', () => {
     const { done } = await runMain(writeConfig(r));
     const { code, stderr } = await done;
     assert.equal(code, 1);
-    assert.match(stderr, /^config: spine\.tls\.keyFile: .*spine\.key does not match the certificate .*gateway-client\.crt\n$/);
+    assert.match(
+      stderr,
+      /^config: spine\.tls\.keyFile: .*spine\.key does not match the certificate .*gateway-client\.crt\n$/,
+    );
   });
   it('a good config starts, prints its URL, and SIGTERM shuts it down cleanly', async () => {
     const { child, done } = await runMain(writeConfig(raw()));
@@ -112,7 +138,9 @@ describe('the start-up race', () => {
     const r = raw();
     r.audit.sqliteFile = 'race-audit.sqlite';
     const watcher = watch(dir);
-    const created = new Promise<void>((resolve) => watcher.on('change', (_type, name) => name === 'race-audit.sqlite' && resolve()));
+    const created = new Promise<void>((resolve) =>
+      watcher.on('change', (_type, name) => name === 'race-audit.sqlite' && resolve()),
+    );
     const { child, done } = await runMain(writeConfig(r));
     try {
       await created;
@@ -129,7 +157,11 @@ describe('npm run gateway', () => {
   it('SIGTERM to npm stops the gateway itself, cleanly: no gateway is left running behind it', async () => {
     // --ignore-scripts skips only the pregateway build; npm test has built already. Its own
     // process group lets the test remove a gateway left behind, so a failure cannot hang the run.
-    const npm = spawn('npm', ['run', '--silent', '--ignore-scripts', 'gateway'], { env: { ...process.env, FGM_GATEWAY_CONFIG: writeConfig(raw()) }, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const npm = spawn('npm', ['run', '--silent', '--ignore-scripts', 'gateway'], {
+      env: { ...process.env, FGM_GATEWAY_CONFIG: writeConfig(raw()) },
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
     try {
       const url = await listeningUrl(npm, 'npm-gateway');
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
@@ -161,7 +193,10 @@ describe('startGateway refuses bad files', () => {
     await startFails(r, /^config: listen\.port: /);
   });
   it('a config file that is not JSON', () => {
-    assert.throws(() => loadConfig(writeConfig('{ "listen": ')), (e: Error) => e instanceof ConfigError && /^config: cannot read .*config-\d+\.json/.test(e.message));
+    assert.throws(
+      () => loadConfig(writeConfig('{ "listen": ')),
+      (e: Error) => e instanceof ConfigError && /^config: cannot read .*config-\d+\.json/.test(e.message),
+    );
   });
   it('an unreadable certificate', async () => {
     const r = raw();
@@ -176,7 +211,12 @@ describe('startGateway refuses bad files', () => {
   });
   it('a key that does not match its certificate (listener TLS)', async () => {
     const r = raw();
-    r.listen.tls = { certFile: join(pkiDir, 'gateway.crt'), keyFile: join(pkiDir, 'client-system.key'), caFile: join(pkiDir, 'ca.crt'), requestClientCert: true };
+    r.listen.tls = {
+      certFile: join(pkiDir, 'gateway.crt'),
+      keyFile: join(pkiDir, 'client-system.key'),
+      caFile: join(pkiDir, 'ca.crt'),
+      requestClientCert: true,
+    };
     await startFails(r, /^config: listen\.tls\.keyFile: .*client-system\.key does not match the certificate/);
   });
   it('a token public key file that is not a key', async () => {

@@ -27,7 +27,10 @@ function importGraph(): Map<string, { specifier: string; module: string }[]> {
     const imported = ts.preProcessFile(readFileSync(join(repo, file), 'utf8'), true, true).importedFiles;
     graph.set(
       file,
-      imported.map(({ fileName }) => ({ specifier: fileName, module: fileName.startsWith('.') ? relative(repo, resolve(repo, dirname(file), fileName)) : fileName })),
+      imported.map(({ fileName }) => ({
+        specifier: fileName,
+        module: fileName.startsWith('.') ? relative(repo, resolve(repo, dirname(file), fileName)) : fileName,
+      })),
     );
   }
   return graph;
@@ -96,10 +99,18 @@ describe('gateway import graph', () => {
       ['d.ts', ['a.ts']],
     ]);
     assert.deepEqual(cycles(g), ['a.ts → b.ts → c.ts → a.ts']);
-    assert.deepEqual(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+    assert.deepEqual(
+      cycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', []],
+        ]),
+      ),
+      [],
+    );
   });
 
-  it('reads the gateway\'s own modules', () => {
+  it("reads the gateway's own modules", () => {
     assert.ok(modules.get('gateway/server/server.ts')?.includes('gateway/app.ts'), 'server.ts imports app.ts');
   });
 
@@ -107,18 +118,35 @@ describe('gateway import graph', () => {
     assert.deepEqual(cycles(modules), []);
   });
 
-  it('the gateway imports nothing outside gateway/ by relative path: the element\'s shared modules by package name', () => {
-    const outside = [...graph].flatMap(([file, imports]) => imports.filter((i) => i.specifier.startsWith('.') && !i.module.startsWith('gateway/')).map((i) => `${file}: ${i.specifier}`));
+  it("the gateway imports nothing outside gateway/ by relative path: the element's shared modules by package name", () => {
+    const outside = [...graph].flatMap(([file, imports]) =>
+      imports
+        .filter((i) => i.specifier.startsWith('.') && !i.module.startsWith('gateway/'))
+        .map((i) => `${file}: ${i.specifier}`),
+    );
     assert.deepEqual(outside, []);
-    const build = ts.parseConfigFileTextToJson('tsconfig.build.json', readFileSync(join(repo, 'gateway/tsconfig.build.json'), 'utf8')).config;
-    assert.equal(build.compilerOptions.rootDir, undefined, 'gateway/tsconfig.build.json builds the gateway alone, without rootDir ".."');
+    const build = ts.parseConfigFileTextToJson(
+      'tsconfig.build.json',
+      readFileSync(join(repo, 'gateway/tsconfig.build.json'), 'utf8'),
+    ).config;
+    assert.equal(
+      build.compilerOptions.rootDir,
+      undefined,
+      'gateway/tsconfig.build.json builds the gateway alone, without rootDir ".."',
+    );
   });
 
   it('configuration does not import the spine: config.ts reaches clientShares without the rate limiter', () => {
-    assert.ok(!modules.get('gateway/config/config.ts')!.includes('gateway/spine/rate-limiter.ts'), 'config.ts imports spine/rate-limiter.ts');
+    assert.ok(
+      !modules.get('gateway/config/config.ts')!.includes('gateway/spine/rate-limiter.ts'),
+      'config.ts imports spine/rate-limiter.ts',
+    );
   });
 
   it('the spine core does not import observe/: protected-spine.ts gets its metrics injected', () => {
-    assert.ok(!modules.get('gateway/spine/protected-spine.ts')!.includes('gateway/observe/gateway-metrics.ts'), 'spine/protected-spine.ts imports observe/gateway-metrics.ts');
+    assert.ok(
+      !modules.get('gateway/spine/protected-spine.ts')!.includes('gateway/observe/gateway-metrics.ts'),
+      'spine/protected-spine.ts imports observe/gateway-metrics.ts',
+    );
   });
 });

@@ -20,7 +20,10 @@ function find(dir) {
 }
 
 const only = process.argv.slice(2);
-const files = roots.flatMap(find).filter((f) => only.length === 0 || only.some((o) => f.includes(o))).sort();
+const files = roots
+  .flatMap(find)
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
@@ -31,10 +34,19 @@ const totals = { pass: 0, fail: 0 };
 // Spec output for people; a TAP copy whose summary gives the counts for the closing line.
 const node = (name, args) => {
   const tap = join(logDir, `${name}.tap`);
-  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`];
+  const reporters = [
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tap}`,
+  ];
   // A test that hangs (a store left open after a failed assertion, say) fails at 5 minutes instead
   // of holding the run until CI's own limit.
-  const status = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=300000', ...reporters, ...args], { stdio: 'inherit', env }).status ?? 1;
+  const status =
+    spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=300000', ...reporters, ...args], {
+      stdio: 'inherit',
+      env,
+    }).status ?? 1;
   const summary = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   for (const k of ['pass', 'fail']) totals[k] += Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
   return status;
@@ -51,7 +63,9 @@ try {
     env.FGM_TEST_TAP = join(logDir, 'tests.tap');
     traced = node('trace', ['test/assurance/trace.check.ts']);
   }
-  console.log(`\nnode tests, the whole-run log scan and the requirement trace:\n${totals.pass} passed, ${totals.fail} failed`);
+  console.log(
+    `\nnode tests, the whole-run log scan and the requirement trace:\n${totals.pass} passed, ${totals.fail} failed`,
+  );
   process.exitCode = tests || logs || traced;
 } finally {
   rmSync(logDir, { recursive: true, force: true });

@@ -28,14 +28,27 @@ after(async () => {
 
 /** 9990000018 has an indicator assessed 2019-12-10 (demo/spine/patients.json). */
 async function widget() {
-  const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+  const res = await stack.request('/api/fgm-status', {
+    token: stack.signToken(LOCAL_MIDWIFE),
+    json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+  });
   return { res, body: JSON.parse(res.body) };
 }
 
 /** The FHIR interface, as a client system with its certificate, read as a client system reads this SMSP's answers. */
 async function fhir() {
-  const xml = buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-18' }, organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' } }).xml;
-  const res = await stack.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
+  const xml = buildQueryBundle({
+    nhsNumber: '9990000018',
+    sourceAsid: '918999198993',
+    destinationAsid: GATEWAY_ASID,
+    author: { kind: 'local', localId: 'chs-user-18' },
+    organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' },
+  }).xml;
+  const res = await stack.request('/fhir/fgm/query', {
+    body: xml,
+    headers: { 'content-type': 'application/fhir+xml' },
+    clientCert: true,
+  });
   const parsed = parseQueryResponse(res.body, { localCodes: true });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
   return { res, answer: parsed.value };
@@ -81,49 +94,84 @@ describe('SMSP-VAL-004 an answer the safety core cannot read unambiguously is an
       const logs = stack.logs.length;
       const { res, body } = await withFault({ kind: a.kind }, () => widget());
       assert.equal(sent().status, a.spine, 'the simulator sent the answer under test');
-      assert.match(sent().body, /<Flag[ >].*<value value="9990000018"\/>.*<\/Flag>/s, "with the FGM Flag for the child asked about");
+      assert.match(
+        sent().body,
+        /<Flag[ >].*<value value="9990000018"\/>.*<\/Flag>/s,
+        'with the FGM Flag for the child asked about',
+      );
       assert.equal(res.status, 400, res.body);
-      assert.deepEqual([body.status, body.code, body.smspCode, body.assessmentDate], ['error', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002', null]);
+      assert.deepEqual(
+        [body.status, body.code, body.smspCode, body.assessmentDate],
+        ['error', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002', null],
+      );
       assert.equal(lastRequestLog().reason, `unsafe Spine answer: ${a.reason}`);
       const row = stack.auditRows().at(-1)!;
       assert.deepEqual([row.outcomeCode, row.answeredBySpine], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 0]);
-      assert.equal((stack.auditDetail(row).spineAnswer as { spineAnswerNotUsed: string }).spineAnswerNotUsed, `unsafe Spine answer: ${a.reason}`);
-      assert.ok(!stack.logs.slice(logs).some((l) => l.includes('used as transformed')), 'no deviation of a refused answer is logged as used');
+      assert.equal(
+        (stack.auditDetail(row).spineAnswer as { spineAnswerNotUsed: string }).spineAnswerNotUsed,
+        `unsafe Spine answer: ${a.reason}`,
+      );
+      assert.ok(
+        !stack.logs.slice(logs).some((l) => l.includes('used as transformed')),
+        'no deviation of a refused answer is logged as used',
+      );
 
       const f = await withFault({ kind: a.kind }, () => fhir());
       assert.equal(f.res.status, 400);
-      assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+      assert.equal(
+        f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code,
+        'RESPONSE_MESSAGE_VALIDATION_ERROR',
+      );
       assert.doesNotMatch(f.res.body, /<Flag|NO_RECORD_FOUND/);
     });
   }
 
-  it('SMSP-VAL-004 a refused answer\'s profile deviations are logged as not used, counted, and listed in its audit record beside the reason', async () => {
+  it("SMSP-VAL-004 a refused answer's profile deviations are logged as not used, counted, and listed in its audit record beside the reason", async () => {
     const logs = stack.logs.length;
     await withFault({ kind: 'no-record-flag-entry' }, () => widget());
-    const lines = stack.logs.slice(logs).map((l) => JSON.parse(l)).filter((l) => l.deviation);
-    assert.ok(lines.some((l) => l.path === 'Bundle.entry.resource'), JSON.stringify(lines));
+    const lines = stack.logs
+      .slice(logs)
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.deviation);
+    assert.ok(
+      lines.some((l) => l.path === 'Bundle.entry.resource'),
+      JSON.stringify(lines),
+    );
     for (const l of lines) assert.equal(l.msg, 'Spine answer deviates from the profiles; not used (refused as unsafe)');
     const metrics = await (await fetch(stack.metricsUrl)).text();
     assert.match(metrics, /^fgm_spine_answer_deviations_total\{path="Bundle\.entry\.resource"\} [1-9]/m);
-    const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as { spineAnswerDeviations: string[]; spineAnswerNotUsed: string };
-    assert.ok(detail.spineAnswerDeviations.includes('Bundle.entry.resource must hold exactly one resource'), String(detail.spineAnswerDeviations));
+    const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as {
+      spineAnswerDeviations: string[];
+      spineAnswerNotUsed: string;
+    };
+    assert.ok(
+      detail.spineAnswerDeviations.includes('Bundle.entry.resource must hold exactly one resource'),
+      String(detail.spineAnswerDeviations),
+    );
     assert.equal(detail.spineAnswerNotUsed, `unsafe Spine answer: ${ENTRY}`);
   });
 });
 
 describe('SMSP-VAL-004 fractions of a second: DSTU2 bounds none', () => {
-  it('SMSP-VAL-004 an indicator whose timestamp and assessment carry ten fraction digits is shown, with Spine\'s time, and sent on FHIR as a valid DSTU2 answer', async () => {
+  it("SMSP-VAL-004 an indicator whose timestamp and assessment carry ten fraction digits is shown, with Spine's time, and sent on FHIR as a valid DSTU2 answer", async () => {
     const { res, body } = await withFault({ kind: 'long-fraction' }, () => widget());
     const [timestamp, start] = [spineSaid('timestamp'), spineSaid('start')];
     assert.match(timestamp ?? '', /\.\d{10}Z$/, 'the simulator sent ten digits');
     assert.equal(start, '2019-12-10T10:00:00.1234567891Z');
     assert.equal(res.status, 200, res.body);
-    assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate, body.checkedAt], ['indicator', 'SUCCESS', '9990000018', '2019-12-10', timestamp]);
+    assert.deepEqual(
+      [body.status, body.code, body.nhsNumber, body.assessmentDate, body.checkedAt],
+      ['indicator', 'SUCCESS', '9990000018', '2019-12-10', timestamp],
+    );
 
     const f = await withFault({ kind: 'long-fraction' }, () => fhir());
     assert.equal(f.res.status, 200, f.res.body);
     assert.deepEqual(fhirAnswerViolations(f.res.body), []);
-    assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10T10:00:00.1234567891Z' });
+    assert.deepEqual(f.answer.outcome, {
+      kind: 'indicator',
+      nhsNumber: '9990000018',
+      assessmentDate: '2019-12-10T10:00:00.1234567891Z',
+    });
     // The FHIR interface writes Spine's instant in UTC to the millisecond, as for every answer.
     assert.equal(Date.parse(f.answer.timestamp), Date.parse(spineSaid('timestamp')!), "Spine's time");
   });

@@ -16,7 +16,14 @@ import { parseQueryResponse } from '../gateway/fhir/response-bundle.ts';
 import { createHttpsSpineClient } from '../gateway/spine/client.ts';
 import { fhirAnswerViolations } from './helpers/fhir-answer.ts';
 import type { Fault } from '../demo/spine/faults.ts';
-import { GATEWAY_ASID, LOCAL_MIDWIFE, SPINE_ASID, startTestStack, TEST_CLIENTS, type TestStack } from './helpers/stack.ts';
+import {
+  GATEWAY_ASID,
+  LOCAL_MIDWIFE,
+  SPINE_ASID,
+  startTestStack,
+  TEST_CLIENTS,
+  type TestStack,
+} from './helpers/stack.ts';
 
 let stack: TestStack;
 before(async () => {
@@ -27,7 +34,10 @@ after(async () => {
 });
 
 async function widget(nhsNumber = '9990000018', birthDate = '2014-03-02') {
-  const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_MIDWIFE), json: { nhsNumber, birthDate } });
+  const res = await stack.request('/api/fgm-status', {
+    token: stack.signToken(LOCAL_MIDWIFE),
+    json: { nhsNumber, birthDate },
+  });
   return { res, body: JSON.parse(res.body) };
 }
 
@@ -36,8 +46,18 @@ async function widget(nhsNumber = '9990000018', birthDate = '2014-03-02') {
  * Its author is a local user: these tests are about Spine's answers, and SDS authors need a CIS2 token (gateway-cis2.test.ts).
  */
 async function fhir(nhsNumber = '9990000018') {
-  const xml = buildQueryBundle({ nhsNumber, sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-18' }, organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' } }).xml;
-  const res = await stack.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
+  const xml = buildQueryBundle({
+    nhsNumber,
+    sourceAsid: '918999198993',
+    destinationAsid: GATEWAY_ASID,
+    author: { kind: 'local', localId: 'chs-user-18' },
+    organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' },
+  }).xml;
+  const res = await stack.request('/fhir/fgm/query', {
+    body: xml,
+    headers: { 'content-type': 'application/fhir+xml' },
+    clientCert: true,
+  });
   const parsed = parseQueryResponse(res.body, { localCodes: true });
   assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
   return { res, answer: parsed.value };
@@ -46,7 +66,12 @@ async function fhir(nhsNumber = '9990000018') {
 /** `fgm_spine_answer_deviations_total` by path, from the metrics listener. */
 async function deviationCounts(): Promise<Map<string, number>> {
   const text = await (await fetch(stack.metricsUrl)).text();
-  return new Map([...text.matchAll(/^fgm_spine_answer_deviations_total\{path="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  return new Map(
+    [...text.matchAll(/^fgm_spine_answer_deviations_total\{path="([^"]+)"\} (\d+)$/gm)].map((m) => [
+      m[1]!,
+      Number(m[2]),
+    ]),
+  );
 }
 
 /** The access-log line of the last request. */
@@ -69,7 +94,7 @@ const HARMLESS = [
   { kind: 'reordered', path: 'Flag.status' },
 ] as const;
 
-describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, never a reason to hide an indicator', () => {
+describe("SMSP-VAL-004 harmless deviations in Spine's answer are transformed, never a reason to hide an indicator", () => {
   for (const h of HARMLESS) {
     it(`SMSP-VAL-004 an indicator answer with ${h.kind} is shown with Spine's assessment date, and the deviation counted, logged and audited`, async () => {
       const before = await deviationCounts();
@@ -78,13 +103,24 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
       assert.equal(res.status, 200, res.body);
       assert.deepEqual([body.status, body.code, body.assessmentDate], ['indicator', 'SUCCESS', '2019-12-10']);
       const after = await deviationCounts();
-      assert.ok((after.get(h.path) ?? 0) > (before.get(h.path) ?? 0), `counted under ${h.path}: ${JSON.stringify([...after])}`);
-      assert.ok(stack.logs.slice(logs).some((l) => l.includes('Spine answer deviates from the profiles') && l.includes(`"path":"${h.path}"`)), 'logged for IT');
+      assert.ok(
+        (after.get(h.path) ?? 0) > (before.get(h.path) ?? 0),
+        `counted under ${h.path}: ${JSON.stringify([...after])}`,
+      );
+      assert.ok(
+        stack.logs
+          .slice(logs)
+          .some((l) => l.includes('Spine answer deviates from the profiles') && l.includes(`"path":"${h.path}"`)),
+        'logged for IT',
+      );
       const row = stack.auditRows().at(-1)!;
       assert.equal(row.outcomeCode, 'SUCCESS');
       assert.equal(row.answeredBySpine, 1);
       const detail = stack.auditDetail(row).spineAnswer as { spineAnswerDeviations: string[] };
-      assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${h.path} `)), 'noted in the audit record');
+      assert.ok(
+        detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${h.path} `)),
+        'noted in the audit record',
+      );
       assert.ok(!stack.logs.slice(logs).some((l) => l.includes('9990000018')), 'no NHS number in the deviation log');
 
       const f = await withFault({ kind: h.kind }, () => fhir());
@@ -93,7 +129,7 @@ describe('SMSP-VAL-004 harmless deviations in Spine\'s answer are transformed, n
     });
   }
 
-  it('SMSP-VAL-004 SMSP-ERR-004 Spine\'s own error answers without meta keep their codes: NO_RECORD_FOUND, PATIENT_OVER_18', async () => {
+  it("SMSP-VAL-004 SMSP-ERR-004 Spine's own error answers without meta keep their codes: NO_RECORD_FOUND, PATIENT_OVER_18", async () => {
     const none = await withFault({ kind: 'no-meta-profile' }, () => widget('9990000026', '2016-07-19'));
     assert.deepEqual([none.res.status, none.body.code, none.body.status], [404, 'NO_RECORD_FOUND', 'no-record']);
     // The gateway's own under-18 rule never lets the simulator's over-18 patient through the widget API.
@@ -129,17 +165,30 @@ describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason 
       const before = await deviationCounts();
       const { res, body } = await withFault({ kind: r.kind } as Fault, () => widget());
       assert.equal(res.status, 200, res.body);
-      assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', r.day]);
+      assert.deepEqual(
+        [body.status, body.code, body.nhsNumber, body.assessmentDate],
+        ['indicator', 'SUCCESS', '9990000018', r.day],
+      );
       // A narrative and a dateTime are allowed: no deviation to count (the narrative's size is spine.maxResponseBytes' business, not the 64 KB cap).
       if (r.path) {
         const after = await deviationCounts();
-        assert.ok((after.get(r.path) ?? 0) > (before.get(r.path) ?? 0), `counted under ${r.path}: ${JSON.stringify([...after])}`);
+        assert.ok(
+          (after.get(r.path) ?? 0) > (before.get(r.path) ?? 0),
+          `counted under ${r.path}: ${JSON.stringify([...after])}`,
+        );
         const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as { spineAnswerDeviations: string[] };
-        assert.ok(detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${r.path} `)), `noted in the audit record: ${detail.spineAnswerDeviations}`);
+        assert.ok(
+          detail.spineAnswerDeviations.some((d: string) => d.startsWith(`${r.path} `)),
+          `noted in the audit record: ${detail.spineAnswerDeviations}`,
+        );
       }
       const f = await withFault({ kind: r.kind } as Fault, () => fhir());
       assert.equal(f.res.status, 200);
-      assert.deepEqual(f.answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: r.fhirDate ?? r.day });
+      assert.deepEqual(f.answer.outcome, {
+        kind: 'indicator',
+        nhsNumber: '9990000018',
+        assessmentDate: r.fhirDate ?? r.day,
+      });
     });
   }
   it('SMSP-VAL-004 whitespace in the NHS number is never logged as another patient', async () => {
@@ -175,31 +224,46 @@ describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see,
     it(`SMSP-VAL-004 ${u.kind} → 400 RESPONSE_MESSAGE_VALIDATION_ERROR with the reason in the log and audit, no indicator`, async () => {
       const { res, body } = await withFault({ kind: u.kind }, () => widget());
       assert.equal(res.status, 400);
-      assert.deepEqual([body.status, body.code, body.smspCode, body.assessmentDate], ['error', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002', null]);
+      assert.deepEqual(
+        [body.status, body.code, body.smspCode, body.assessmentDate],
+        ['error', 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002', null],
+      );
       assert.equal(lastRequestLog().reason, `unsafe Spine answer: ${u.reason}`);
       const row = stack.auditRows().at(-1)!;
       assert.deepEqual([row.outcomeCode, row.answeredBySpine], ['RESPONSE_MESSAGE_VALIDATION_ERROR', 0]);
-      assert.equal((stack.auditDetail(row).spineAnswer as { spineAnswerNotUsed: string }).spineAnswerNotUsed, `unsafe Spine answer: ${u.reason}`);
+      assert.equal(
+        (stack.auditDetail(row).spineAnswer as { spineAnswerNotUsed: string }).spineAnswerNotUsed,
+        `unsafe Spine answer: ${u.reason}`,
+      );
 
       const f = await withFault({ kind: u.kind }, () => fhir());
       assert.equal(f.res.status, 400);
       assert.equal(f.answer.outcome.kind, 'operation-outcome');
-      assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'RESPONSE_MESSAGE_VALIDATION_ERROR');
+      assert.equal(
+        f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code,
+        'RESPONSE_MESSAGE_VALIDATION_ERROR',
+      );
     });
   }
 });
 
 describe('SMSP-VAL-004 the birth date the client gave is unverified: it never hides a real indicator', () => {
-  it('SMSP-VAL-004 an assessment before the birth date the EPR sent is shown with Spine\'s date, and the deviation counted and audited', async () => {
+  it("SMSP-VAL-004 an assessment before the birth date the EPR sent is shown with Spine's date, and the deviation counted and audited", async () => {
     const before = await deviationCounts();
     // The test patient's assessment is 2019-12-10 (demo/spine/patients.json); the EPR says she was born in 2020.
     const { res, body } = await widget('9990000018', '2020-01-01');
     assert.equal(res.status, 200, res.body);
-    assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', '2019-12-10']);
+    assert.deepEqual(
+      [body.status, body.code, body.nhsNumber, body.assessmentDate],
+      ['indicator', 'SUCCESS', '9990000018', '2019-12-10'],
+    );
     const after = await deviationCounts();
     assert.equal((after.get('Flag.period.start') ?? 0) - (before.get('Flag.period.start') ?? 0), 1);
     const detail = stack.auditDetail(stack.auditRows().at(-1)!).spineAnswer as { spineAnswerDeviations: string[] };
-    assert.ok(detail.spineAnswerDeviations.includes('Flag.period.start assessment date before the birth date the client gave'), String(detail.spineAnswerDeviations));
+    assert.ok(
+      detail.spineAnswerDeviations.includes('Flag.period.start assessment date before the birth date the client gave'),
+      String(detail.spineAnswerDeviations),
+    );
   });
 });
 
@@ -227,10 +291,16 @@ describe('SMSP-VAL-001 our FHIR answer passes our own profiles, whatever dateTim
 describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
   it("SMSP-ERR-006 Spine's INVALID_PARAMETER reaches the widget API and FHIR clients as SMSP-0001", async () => {
     const w = await withFault({ kind: 'invalid-parameter' }, () => widget());
-    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode, w.body.status], [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001', 'error']);
+    assert.deepEqual(
+      [w.res.status, w.body.code, w.body.smspCode, w.body.status],
+      [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001', 'error'],
+    );
     const f = await withFault({ kind: 'invalid-parameter' }, () => fhir());
     assert.equal(f.res.status, 400);
-    assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'INPUT_MESSAGE_VALIDATION_ERROR');
+    assert.equal(
+      f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code,
+      'INPUT_MESSAGE_VALIDATION_ERROR',
+    );
     assert.match(f.res.body, /<display value="Input message validation error"\/>/);
   });
 });
@@ -238,14 +308,29 @@ describe('SMSP-ERR-006 rejected input is SMSP-0001, whoever rejects it', () => {
 describe('H6 the Spine client: one size cap on what arrives and on what it expands to', () => {
   const client = (maxResponseBytes: number) => {
     const file = (f: string) => readFileSync(join(stack.pkiDir, f), 'utf8');
-    return createHttpsSpineClient({ endpoint: stack.sim.endpoint, tls: { cert: file('gateway-client.crt'), key: file('gateway-client.key'), ca: file('ca.crt') }, timeoutMs: 10_000, maxResponseBytes });
+    return createHttpsSpineClient({
+      endpoint: stack.sim.endpoint,
+      tls: { cert: file('gateway-client.crt'), key: file('gateway-client.key'), ca: file('ca.crt') },
+      timeoutMs: 10_000,
+      maxResponseBytes,
+    });
   };
-  const query = () => buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: GATEWAY_ASID, destinationAsid: SPINE_ASID, author: { kind: 'local', localId: 'ajones' }, organization: { odsCode: 'RX1', name: 'Test' } }).xml;
+  const query = () =>
+    buildQueryBundle({
+      nhsNumber: '9990000018',
+      sourceAsid: GATEWAY_ASID,
+      destinationAsid: SPINE_ASID,
+      author: { kind: 'local', localId: 'ajones' },
+      organization: { odsCode: 'RX1', name: 'Test' },
+    }).xml;
   it('SMSP-VAL-004 a gzip answer that expands past spine.maxResponseBytes is refused as too large, though its compressed bytes fit', async () => {
     const spine = client(1024);
     try {
       const r = await withFault({ kind: 'gzip' }, () => spine.query(query()));
-      assert.deepEqual(r.kind === 'failure' ? [r.code, r.reason] : r.kind, ['RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not decompressible within the size limit']);
+      assert.deepEqual(r.kind === 'failure' ? [r.code, r.reason] : r.kind, [
+        'RESPONSE_MESSAGE_VALIDATION_ERROR',
+        'response not decompressible within the size limit',
+      ]);
       const plain = await withFault({ kind: 'gzip' }, () => client(262_144).query(query()));
       assert.equal(plain.kind, 'answer', 'within the cap it is read');
     } finally {
@@ -257,56 +342,90 @@ describe('H6 the Spine client: one size cap on what arrives and on what it expan
 describe('SMSP-ERR-006 SMSP-ERR-004 which Spine codes are passed on', () => {
   it("SMSP-ERR-006 Spine's MESSAGE_NOT_WELL_FORMED is the SMSP's own fault: SMSP-9999 on the widget API and the FHIR interface, never SMSP-0001", async () => {
     const w = await withFault({ kind: 'message-not-well-formed' }, () => widget());
-    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode, w.body.status], [500, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999', 'error']);
+    assert.deepEqual(
+      [w.res.status, w.body.code, w.body.smspCode, w.body.status],
+      [500, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999', 'error'],
+    );
     assert.equal(lastRequestLog().reason, 'Spine refused our message: MESSAGE_NOT_WELL_FORMED');
     const f = await withFault({ kind: 'message-not-well-formed' }, () => fhir());
-    assert.equal(f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code, 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+    assert.equal(
+      f.answer.outcome.kind === 'operation-outcome' && f.answer.outcome.code,
+      'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
+    );
   });
   it('SMSP-ERR-004 an SMSP code from Spine (INPUT_MESSAGE_VALIDATION_ERROR) is not an answer Spine gives: SMSP-0002', async () => {
     const w = await withFault({ kind: 'smsp-code' }, () => widget());
-    assert.deepEqual([w.res.status, w.body.code, w.body.smspCode], [400, 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002']);
+    assert.deepEqual(
+      [w.res.status, w.body.code, w.body.smspCode],
+      [400, 'RESPONSE_MESSAGE_VALIDATION_ERROR', 'SMSP-0002'],
+    );
     assert.equal(lastRequestLog().reason, 'unsafe Spine answer: unknown outcome code');
   });
 });
 
 /** A value attribute in Spine's answer as the simulator sent it (test oracle: the simulator's own record). */
-const spineSaid = (entry: { answer?: { body: string } } | undefined, element: string) => new RegExp(`<${element} value="([^"]*)"`).exec(entry?.answer?.body ?? '')?.[1];
+const spineSaid = (entry: { answer?: { body: string } } | undefined, element: string) =>
+  new RegExp(`<${element} value="([^"]*)"`).exec(entry?.answer?.body ?? '')?.[1];
 
 describe('where the data comes from, and what is recorded', () => {
-  it('SMSP-FGMRI-004 the FHIR answer carries only Spine\'s answer to this request: its date and time, and nothing when Spine gives nothing', async () => {
+  it("SMSP-FGMRI-004 the FHIR answer carries only Spine's answer to this request: its date and time, and nothing when Spine gives nothing", async () => {
     const { answer } = await fhir('9990000042');
     const sent = stack.sim.received.at(-1)!;
-    assert.equal(answer.outcome.kind === 'indicator' && answer.outcome.assessmentDate, spineSaid(sent, 'start'), 'the assessment date Spine sent');
+    assert.equal(
+      answer.outcome.kind === 'indicator' && answer.outcome.assessmentDate,
+      spineSaid(sent, 'start'),
+      'the assessment date Spine sent',
+    );
     assert.equal(answer.timestamp, spineSaid(sent, 'timestamp'), 'the time Spine answered');
     // The same question again, Spine now unreachable or unsafe: no indicator from anywhere else.
     const down = await withFault({ kind: 'drop' }, () => fhir('9990000042'));
-    assert.deepEqual([down.res.status, down.answer.outcome.kind === 'operation-outcome' && down.answer.outcome.code], [500, 'COULD_NOT_CONNECT_TO_SPINE']);
+    assert.deepEqual(
+      [down.res.status, down.answer.outcome.kind === 'operation-outcome' && down.answer.outcome.code],
+      [500, 'COULD_NOT_CONNECT_TO_SPINE'],
+    );
     const unsafe = await withFault({ kind: 'other-patient' }, () => fhir('9990000042'));
     assert.equal(unsafe.answer.outcome.kind, 'operation-outcome');
     assert.doesNotMatch(unsafe.res.body, /<Flag/);
   });
 
-  it('MSCA-FGMRISA-01 every query submitted and every response received is audited: one record each, with Spine\'s message ids and the outcome given', async () => {
+  it("MSCA-FGMRISA-01 every query submitted and every response received is audited: one record each, with Spine's message ids and the outcome given", async () => {
     const asked = [
       { nhs: '9990000018', born: '2014-03-02', fault: null, code: 'SUCCESS' },
       { nhs: '9990000026', born: '2016-07-19', fault: null, code: 'NO_RECORD_FOUND' },
-      { nhs: '9990000018', born: '2014-03-02', fault: { kind: 'not-our-request' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
-      { nhs: '9990000018', born: '2014-03-02', fault: { kind: 'invalid-parameter' }, code: 'INPUT_MESSAGE_VALIDATION_ERROR' },
+      {
+        nhs: '9990000018',
+        born: '2014-03-02',
+        fault: { kind: 'not-our-request' },
+        code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+      },
+      {
+        nhs: '9990000018',
+        born: '2014-03-02',
+        fault: { kind: 'invalid-parameter' },
+        code: 'INPUT_MESSAGE_VALIDATION_ERROR',
+      },
       { nhs: '9990000018', born: '2014-03-02', fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
     ] as const;
     for (const a of asked) {
       const rows = stack.auditRows().length;
       const queries = stack.sim.received.length;
-      const { body } = a.fault ? await withFault(a.fault as Fault, () => widget(a.nhs, a.born)) : await widget(a.nhs, a.born);
+      const { body } = a.fault
+        ? await withFault(a.fault as Fault, () => widget(a.nhs, a.born))
+        : await widget(a.nhs, a.born);
       assert.equal(body.code, a.code);
       const records = stack.auditRows().slice(rows);
       assert.equal(records.length, 1, `one record for ${a.code}`);
       const [r] = records as Record<string, unknown>[];
       const query = stack.sim.received[queries]!;
       assert.equal(stack.sim.received.length, queries + 1, 'one query submitted');
-      assert.deepEqual([r!.nhsNumber, r!.outcomeCode, r!.spineMessageId], [a.nhs, a.code, query.request?.messageId], 'the query submitted');
+      assert.deepEqual(
+        [r!.nhsNumber, r!.outcomeCode, r!.spineMessageId],
+        [a.nhs, a.code, query.request?.messageId],
+        'the query submitted',
+      );
       // The response received: Spine's own MessageHeader id, whether or not the answer could be used.
-      const responseId = query.answer && /<MessageHeader>\s*(?:<!--[^>]*-->)?\s*<id value="([^"]+)"/.exec(query.answer.body)?.[1];
+      const responseId =
+        query.answer && /<MessageHeader>\s*(?:<!--[^>]*-->)?\s*<id value="([^"]+)"/.exec(query.answer.body)?.[1];
       assert.equal(r!.spineResponseId, a.fault?.kind === 'drop' ? null : responseId, 'the response received');
     }
   });
@@ -321,14 +440,20 @@ describe('where the data comes from, and what is recorded', () => {
     for (const b of business) {
       const { res, answer } = await fhir(b.nhs);
       assert.equal(res.status, b.status, b.code);
-      assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], [b.code, 'error']);
+      assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], [
+        b.code,
+        'error',
+      ]);
     }
     for (const fault of [{ kind: 'drop' }, { kind: 'delay', ms: 60_000 }] as const) {
       const started = stack.sim.received.length;
       const { res, answer } = await withFault(fault, () => fhir('9990000018'));
       assert.equal(stack.sim.received.length, started + 1);
       assert.equal(res.status, 500, fault.kind);
-      assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], ['COULD_NOT_CONNECT_TO_SPINE', 'fatal']);
+      assert.deepEqual(answer.outcome.kind === 'operation-outcome' && [answer.outcome.code, answer.outcome.severity], [
+        'COULD_NOT_CONNECT_TO_SPINE',
+        'fatal',
+      ]);
     }
   });
 });
@@ -351,7 +476,10 @@ describe('SMSP-VAL-004 an answer in any XML content type is used', () => {
       const fault = { kind: 'content-type', type: t.type } as const;
       const { res, body } = await withFault(fault, () => widget());
       assert.equal(res.status, 200, res.body);
-      assert.deepEqual([body.status, body.code, body.nhsNumber, body.assessmentDate], ['indicator', 'SUCCESS', '9990000018', '2019-12-10']);
+      assert.deepEqual(
+        [body.status, body.code, body.nhsNumber, body.assessmentDate],
+        ['indicator', 'SUCCESS', '9990000018', '2019-12-10'],
+      );
       assert.equal(stack.sim.received.at(-1)!.answer?.status, 200, 'the simulator answered');
       const after = await deviationCounts();
       const counted = (after.get('HTTP Content-Type') ?? 0) - (before.get('HTTP Content-Type') ?? 0);
@@ -368,30 +496,57 @@ describe('SMSP-VAL-004 a Spine timestamp on a leap second', () => {
   // second behind. A 2-day behind skew keeps it inside, whatever the time of day the test runs.
   let leap: TestStack;
   before(async () => {
-    leap = await startTestStack({ tls: true, configure: (raw) => (raw.spine.answerTimestamp = { maxAheadSeconds: 300, maxBehindSeconds: 172_800 }) });
+    leap = await startTestStack({
+      tls: true,
+      configure: (raw) => (raw.spine.answerTimestamp = { maxAheadSeconds: 300, maxBehindSeconds: 172_800 }),
+    });
   });
   after(async () => {
     await leap?.close();
   });
 
-  it('SMSP-VAL-004 an indicator answer timestamped ...T23:59:60Z within the skew is accepted and shown, Spine\'s time as the second before (a DSTU2 instant stops at :59)', async () => {
+  it("SMSP-VAL-004 an indicator answer timestamped ...T23:59:60Z within the skew is accepted and shown, Spine's time as the second before (a DSTU2 instant stops at :59)", async () => {
     leap.sim.setFault({ kind: 'leap-second-timestamp' });
     try {
-      const res = await leap.request('/api/fgm-status', { token: leap.signToken(LOCAL_MIDWIFE), json: { nhsNumber: '9990000018', birthDate: '2014-03-02' } });
+      const res = await leap.request('/api/fgm-status', {
+        token: leap.signToken(LOCAL_MIDWIFE),
+        json: { nhsNumber: '9990000018', birthDate: '2014-03-02' },
+      });
       const body = JSON.parse(res.body);
       const day = /^(\d{4}-\d{2}-\d{2})T23:59:60Z$/.exec(spineSaid(leap.sim.received.at(-1), 'timestamp') ?? '')?.[1];
       assert.ok(day, 'the simulator sent a leap second');
       assert.equal(res.status, 200, res.body);
       // Hand-written: the last second of Spine's day, which the element can read and show.
-      assert.deepEqual([body.status, body.code, body.assessmentDate, body.checkedAt], ['indicator', 'SUCCESS', '2019-12-10', `${day}T23:59:59Z`]);
+      assert.deepEqual(
+        [body.status, body.code, body.assessmentDate, body.checkedAt],
+        ['indicator', 'SUCCESS', '2019-12-10', `${day}T23:59:59Z`],
+      );
 
-      const xml = buildQueryBundle({ nhsNumber: '9990000018', sourceAsid: '918999198993', destinationAsid: GATEWAY_ASID, author: { kind: 'local', localId: 'chs-user-18' }, organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' } }).xml;
-      const f = await leap.request('/fhir/fgm/query', { body: xml, headers: { 'content-type': 'application/fhir+xml' }, clientCert: true });
+      const xml = buildQueryBundle({
+        nhsNumber: '9990000018',
+        sourceAsid: '918999198993',
+        destinationAsid: GATEWAY_ASID,
+        author: { kind: 'local', localId: 'chs-user-18' },
+        organization: { odsCode: TEST_CLIENTS.system.ods, name: 'Test Child Health System' },
+      }).xml;
+      const f = await leap.request('/fhir/fgm/query', {
+        body: xml,
+        headers: { 'content-type': 'application/fhir+xml' },
+        clientCert: true,
+      });
       assert.equal(f.status, 200, f.body);
       const parsed = parseQueryResponse(f.body, { localCodes: true });
       assert.ok(parsed.ok, parsed.ok ? '' : parsed.error.message);
-      assert.deepEqual(parsed.value.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
-      assert.equal(Date.parse(parsed.value.timestamp), Date.parse(`${day}T23:59:59Z`), "the FHIR answer carries Spine's time, as the second before");
+      assert.deepEqual(parsed.value.outcome, {
+        kind: 'indicator',
+        nhsNumber: '9990000018',
+        assessmentDate: '2019-12-10',
+      });
+      assert.equal(
+        Date.parse(parsed.value.timestamp),
+        Date.parse(`${day}T23:59:59Z`),
+        "the FHIR answer carries Spine's time, as the second before",
+      );
     } finally {
       leap.sim.setFault(null);
     }

@@ -30,7 +30,10 @@ interface Reply {
   body: string;
 }
 
-function post(xml: string, o: { client?: { cert: string; key: string } | null; method?: string; path?: string } = {}): Promise<Reply> {
+function post(
+  xml: string,
+  o: { client?: { cert: string; key: string } | null; method?: string; path?: string } = {},
+): Promise<Reply> {
   const client = o.client === undefined ? pki.leaf['gateway-client'] : o.client;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -45,7 +48,13 @@ function post(xml: string, o: { client?: { cert: string; key: string } | null; m
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            contentType: String(res.headers['content-type']),
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -58,20 +67,42 @@ const AUTHORS: Record<string, QueryInput['author']> = {
   local: { kind: 'local', localId: 'ajones' },
 };
 const query = (nhsNumber: string, over: Partial<QueryInput> = {}) =>
-  buildQueryBundle({ nhsNumber, sourceAsid: '200000000111', destinationAsid: '990101234567', author: AUTHORS.local!, organization: { odsCode: 'RX1', name: 'Demo Trust' }, ...over });
+  buildQueryBundle({
+    nhsNumber,
+    sourceAsid: '200000000111',
+    destinationAsid: '990101234567',
+    author: AUTHORS.local!,
+    organization: { odsCode: 'RX1', name: 'Demo Trust' },
+    ...over,
+  });
 
 describe('TLS mutual authentication', () => {
   test('a client without a certificate is refused in the handshake', async () => {
-    await assert.rejects(post(query('9990000018').xml, { client: null }), (e: NodeJS.ErrnoException) => /ECONNRESET|alert|handshake|certificate/i.test(`${e.code} ${e.message}`));
+    await assert.rejects(post(query('9990000018').xml, { client: null }), (e: NodeJS.ErrnoException) =>
+      /ECONNRESET|alert|handshake|certificate/i.test(`${e.code} ${e.message}`),
+    );
   });
   test('a client certificate from another CA is refused in the handshake', async () => {
-    await assert.rejects(post(query('9990000018').xml, { client: foreign.leaf['gateway-client'] }), (e: Error) => /ECONNRESET|alert|unknown ca|certificate/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`));
+    await assert.rejects(post(query('9990000018').xml, { client: foreign.leaf['gateway-client'] }), (e: Error) =>
+      /ECONNRESET|alert|unknown ca|certificate/i.test(`${(e as NodeJS.ErrnoException).code} ${e.message}`),
+    );
     assert.equal(sim.received.filter((r) => r.xml.includes('foreign')).length, 0);
   });
   test('TLS 1.1 is refused', async () => {
     await assert.rejects(
       new Promise((resolve, reject) => {
-        const s = connect({ host: '127.0.0.1', port: sim.port, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ca: readFileSync(pki.caCert), ciphers: 'DEFAULT@SECLEVEL=0', ...pkiClient() }, () => resolve(s));
+        const s = connect(
+          {
+            host: '127.0.0.1',
+            port: sim.port,
+            maxVersion: 'TLSv1.1',
+            minVersion: 'TLSv1',
+            ca: readFileSync(pki.caCert),
+            ciphers: 'DEFAULT@SECLEVEL=0',
+            ...pkiClient(),
+          },
+          () => resolve(s),
+        );
         s.on('error', reject);
       }),
     );
@@ -91,10 +122,18 @@ function pkiClient() {
 
 describe('the documented test patients', () => {
   const cases = [
-    { nhs: '9990000018', status: 200, outcome: { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' } },
+    {
+      nhs: '9990000018',
+      status: 200,
+      outcome: { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' },
+    },
     { nhs: '9990000026', status: 404, code: 'NO_RECORD_FOUND' },
     { nhs: '9990000034', status: 400, code: 'PATIENT_OVER_18' },
-    { nhs: '9990000042', status: 200, outcome: { kind: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30' } },
+    {
+      nhs: '9990000042',
+      status: 200,
+      outcome: { kind: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30' },
+    },
     { nhs: '9434765919', status: 404, code: 'NO_RECORD_FOUND' },
     { nhs: '9990000019', status: 400, code: 'INVALID_NHS_NUMBER' },
   ] as const;
@@ -137,7 +176,14 @@ describe('ASID checks and bad requests', () => {
   for (const [name, body, code] of [
     ['garbage', 'not xml at all', 'MESSAGE_NOT_WELL_FORMED'],
     ['a DOCTYPE', '<!DOCTYPE x [<!ENTITY a "b">]><Bundle/>', 'MESSAGE_NOT_WELL_FORMED'],
-    ['no RiskIndicator parameter', query('9990000018').xml.replace(/<parameter><name value="RiskIndicator"\/><valueString value="FGM"\/><\/parameter>/, ''), 'INVALID_PARAMETER'],
+    [
+      'no RiskIndicator parameter',
+      query('9990000018').xml.replace(
+        /<parameter><name value="RiskIndicator"\/><valueString value="FGM"\/><\/parameter>/,
+        '',
+      ),
+      'INVALID_PARAMETER',
+    ],
   ] as const) {
     test(`${code} for ${name}`, async () => {
       const r = await post(body);
@@ -165,14 +211,23 @@ describe('the profiles, as Spine applies them', () => {
   };
 
   test('a Practitioner.name (max 0 in spine-practitioner-2-0) is refused over TLS-MA', async () => {
-    const named = query('9990000018').xml.replace('<practitionerRole>', '<name><text value="Alex Jones"/></name><practitionerRole>');
+    const named = query('9990000018').xml.replace(
+      '<practitionerRole>',
+      '<name><text value="Alex Jones"/></name><practitionerRole>',
+    );
     const failures = await refusedFor(named);
-    assert.deepEqual(failures.map((f) => [f.message, f.violations]), [['request', [{ path: 'Practitioner.name', message: 'is not allowed (max 0)' }]]]);
+    assert.deepEqual(
+      failures.map((f) => [f.message, f.violations]),
+      [['request', [{ path: 'Practitioner.name', message: 'is not allowed (max 0)' }]]],
+    );
   });
 
   test("the spec's own example request is refused for its MessageHeader.author.display (max 0)", async () => {
     const failures = await refusedFor(example('query-request-2-0'));
-    assert.deepEqual(failures.map((f) => f.violations), [[{ path: 'MessageHeader.author.display', message: 'is not allowed (max 0)' }]]);
+    assert.deepEqual(
+      failures.map((f) => f.violations),
+      [[{ path: 'MessageHeader.author.display', message: 'is not allowed (max 0)' }]],
+    );
   });
 
   test('an answer the profiles refuse is never sent: the simulator records it and answers 500', async () => {
@@ -180,19 +235,28 @@ describe('the profiles, as Spine applies them', () => {
       pkiDir: pki.dir,
       port: 0,
       now: () => TODAY,
-      patients: new Map([['9990000018', { nhsNumber: '9990000018', birthDate: '2014-03-02', fgm: { assessmentDate: '2019-13-45' } }]]),
+      patients: new Map([
+        ['9990000018', { nhsNumber: '9990000018', birthDate: '2014-03-02', fgm: { assessmentDate: '2019-13-45' } }],
+      ]),
     });
     try {
       const res = await new Promise<number>((resolve, reject) => {
-        const req = request(`${broken.endpoint}`, { method: 'POST', agent: false, ca: readFileSync(pki.caCert), ...pkiClient() }, (r) => {
-          r.resume();
-          resolve(r.statusCode!);
-        });
+        const req = request(
+          `${broken.endpoint}`,
+          { method: 'POST', agent: false, ca: readFileSync(pki.caCert), ...pkiClient() },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.end(query('9990000018').xml);
       });
       assert.equal(res, 500);
-      assert.deepEqual(broken.profileFailures.map((f) => [f.message, f.violations]), [['answer', [{ path: 'Flag.period.start', message: 'is not a valid dateTime' }]]]);
+      assert.deepEqual(
+        broken.profileFailures.map((f) => [f.message, f.violations]),
+        [['answer', [{ path: 'Flag.period.start', message: 'is not a valid dateTime' }]]],
+      );
     } finally {
       await broken.close();
     }
@@ -220,13 +284,18 @@ describe('fault modes', () => {
       };
     });
     let answered = 0;
-    const posts = [post(query('9990000018').xml), post(query('9990000026').xml)].map((p) => p.then((r) => (answered++, r)));
+    const posts = [post(query('9990000018').xml), post(query('9990000026').xml)].map((p) =>
+      p.then((r) => (answered++, r)),
+    );
     // Both are in (received), none is answered: the order a test relies on.
     await bothIn;
     sim.received.push = push;
     assert.equal(answered, 0);
     sim.setFault(null);
-    assert.deepEqual((await Promise.all(posts)).map((r) => r.status), [200, 404]);
+    assert.deepEqual(
+      (await Promise.all(posts)).map((r) => r.status),
+      [200, 404],
+    );
   });
   test('drop: the connection is destroyed without an answer', async () => {
     sim.setFault({ kind: 'drop' });
@@ -269,6 +338,7 @@ describe('dev PKI', () => {
     const bytes = readFileSync(first.leaf.spine.key);
     const second = await ensureDevPki(dir);
     assert.deepEqual(readFileSync(second.leaf.spine.key), bytes);
-    for (const f of [first.caKey, ...Object.values(first.leaf).map((l) => l.key)]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    for (const f of [first.caKey, ...Object.values(first.leaf).map((l) => l.key)])
+      assert.equal(statSync(f).mode & 0o777, 0o600, f);
   });
 });

@@ -31,7 +31,10 @@ describe('SMSP-CONF-001 the mapping from system events to codes is configuration
     const file = operatorFile('remapped.json', (v) => (v.events['user-lacks-activity'] = 'AUTHOR_CREDENTIALS_ERROR'));
     const stack: TestStack = await startTestStack({ configure: (r) => (r.vocabularyFile = file) });
     try {
-      const res = await stack.request('/api/fgm-status', { token: stack.signToken(LOCAL_RECEPTIONIST), json: { nhsNumber: '9990000018', birthDate: BORN } });
+      const res = await stack.request('/api/fgm-status', {
+        token: stack.signToken(LOCAL_RECEPTIONIST),
+        json: { nhsNumber: '9990000018', birthDate: BORN },
+      });
       const expected = row('AUTHOR_CREDENTIALS_ERROR');
       assert.equal(res.status, expected.httpStatus);
       const body = JSON.parse(res.body);
@@ -56,9 +59,18 @@ describe('SMSP-CONF-001 the mapping from system events to codes is configuration
     }
   };
   it('SMSP-CONF-001 a file leaving an event unmapped is refused at start, naming the event', () =>
-    startFails(operatorFile('unmapped.json', (v) => delete v.events['spine-busy']), /^config: vocabularyFile: .*events: no code for spine-busy$/));
+    startFails(
+      operatorFile('unmapped.json', (v) => delete v.events['spine-busy']),
+      /^config: vocabularyFile: .*events: no code for spine-busy$/,
+    ));
   it('SMSP-CONF-001 a file mapping an event to a code that is not a row is refused at start, naming both', () =>
-    startFails(operatorFile('unknown-code.json', (v) => (v.events['patient-18-or-over'] = 'TOO_OLD')), /^config: vocabularyFile: .*events: patient-18-or-over maps to TOO_OLD, which is not a row$/));
+    startFails(
+      operatorFile('unknown-code.json', (v) => (v.events['patient-18-or-over'] = 'TOO_OLD')),
+      /^config: vocabularyFile: .*events: patient-18-or-over maps to TOO_OLD, which is not a row$/,
+    ));
   it('SMSP-CONF-001 a file naming an event the gateway does not raise is refused at start', () =>
-    startFails(operatorFile('unknown-event.json', (v) => (v.events['patient-too-tall'] = 'INVALID_PARAMETER')), /^config: vocabularyFile: .*events: unknown event patient-too-tall$/));
+    startFails(
+      operatorFile('unknown-event.json', (v) => (v.events['patient-too-tall'] = 'INVALID_PARAMETER')),
+      /^config: vocabularyFile: .*events: unknown event patient-too-tall$/,
+    ));
 });

@@ -16,14 +16,47 @@ test('the widget README lists every attribute, property, event and part as the e
   const out = relative(process.cwd(), mkdtempSync(join('.data', 'cem-')));
   try {
     // The manifest analysed afresh from the source, not the build's copy, which may be older.
-    execFileSync(process.execPath, ['node_modules/@custom-elements-manifest/analyzer/cem.js', 'analyze', '--litelement', '--globs', 'widget/fgm-status.ts', 'widget/define.ts', '--outdir', out], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        'node_modules/@custom-elements-manifest/analyzer/cem.js',
+        'analyze',
+        '--litelement',
+        '--globs',
+        'widget/fgm-status.ts',
+        'widget/define.ts',
+        '--outdir',
+        out,
+      ],
+      { stdio: 'pipe' },
+    );
     const manifest = JSON.parse(readFileSync(join(out, 'custom-elements.json'), 'utf8'));
     const block = (render as (m: unknown) => string)(manifest);
     for (const file of PAGES as string[]) {
       const page = readFileSync(file, 'utf8');
-      assert.equal((update as (p: string, b: string, f: string) => string)(page, block, file), page, `${file} is stale: run npm run docs`);
+      assert.equal(
+        (update as (p: string, b: string, f: string) => string)(page, block, file),
+        page,
+        `${file} is stale: run npm run docs`,
+      );
     }
-    for (const name of ['nhs-number', 'birth-date', 'nhs-number-verified', 'allow-unverified', 'gateway', 'urid', 'heading-level', '`token` (property only)', '`tokenProvider` (property only)', 'refresh()', 'FgmStatus.maxAnswerAge', 'fgm-status-change', 'fgm-status-error', '::part(base)', '--fgm-background']) {
+    for (const name of [
+      'nhs-number',
+      'birth-date',
+      'nhs-number-verified',
+      'allow-unverified',
+      'gateway',
+      'urid',
+      'heading-level',
+      '`token` (property only)',
+      '`tokenProvider` (property only)',
+      'refresh()',
+      'FgmStatus.maxAnswerAge',
+      'fgm-status-change',
+      'fgm-status-error',
+      '::part(base)',
+      '--fgm-background',
+    ]) {
       assert.ok(block.includes(name), `${name} is in the generated tables`);
     }
   } finally {

@@ -8,7 +8,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
@@ -42,15 +51,22 @@ test('a changed widget with an unchanged version fails the build and leaves the 
     assert.match(refused.stderr, /bump "version" in widget\/package\.json/);
     assert.doesNotMatch(refused.stderr, /\n\s+at /, 'a clear message, not a stack trace');
     assert.equal(readFileSync(p.pinned, 'utf8'), first, 'the pinned file keeps its bytes');
-    const integrity = JSON.parse(readFileSync(join(p.root, 'dist', 'widget', 'integrity.json'), 'utf8')) as Record<string, string>;
+    const integrity = JSON.parse(readFileSync(join(p.root, 'dist', 'widget', 'integrity.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
     assert.deepEqual(Object.keys(integrity), ['fgm-status-0.1.0.js']);
-    assert.equal(integrity['fgm-status-0.1.0.js'], `sha384-${sha384(first)}`, 'integrity.json still names the pinned bytes');
+    assert.equal(
+      integrity['fgm-status-0.1.0.js'],
+      `sha384-${sha384(first)}`,
+      'integrity.json still names the pinned bytes',
+    );
   } finally {
     rmSync(p.root, { recursive: true, force: true });
   }
 });
 
-test('a symlink in the pinned file\'s place (even a dangling one) fails the build, and nothing is written where it points', () => {
+test("a symlink in the pinned file's place (even a dangling one) fails the build, and nothing is written where it points", () => {
   const p = project();
   try {
     const outside = join(p.root, 'elsewhere.js');
@@ -65,11 +81,15 @@ test('a symlink in the pinned file\'s place (even a dangling one) fails the buil
   }
 });
 
-test('the project\'s Vite build keeps an existing pinned file in its output folder', async () => {
+test("the project's Vite build keeps an existing pinned file in its output folder", async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'fgm-pin-vite-'));
   try {
     writeFileSync(join(outDir, 'fgm-status-0.0.9.js'), 'pinned');
-    await build({ configFile: new URL('../vite.config.ts', import.meta.url).pathname, logLevel: 'silent', build: { outDir } });
+    await build({
+      configFile: new URL('../vite.config.ts', import.meta.url).pathname,
+      logLevel: 'silent',
+      build: { outDir },
+    });
     assert.equal(readFileSync(join(outDir, 'fgm-status-0.0.9.js'), 'utf8'), 'pinned');
   } finally {
     rmSync(outDir, { recursive: true, force: true });

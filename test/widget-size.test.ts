@@ -26,7 +26,11 @@ import { build } from 'vite';
 test('the standalone widget module is self-contained and at most 6,272 bytes gzip', async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'fgm-widget-size-'));
   try {
-    await build({ configFile: new URL('../vite.config.ts', import.meta.url).pathname, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+    await build({
+      configFile: new URL('../vite.config.ts', import.meta.url).pathname,
+      logLevel: 'silent',
+      build: { outDir, emptyOutDir: true },
+    });
     const code = readFileSync(join(outDir, 'fgm-status.js'));
     const gzip = gzipSync(code).length;
     assert.ok(gzip <= 6272, `widget is ${gzip} bytes gzip (budget 6272)`);

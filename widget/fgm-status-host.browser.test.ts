@@ -13,8 +13,24 @@ const SPINE = Date.parse(SPINE_TIME);
 const requests = async () => (await double('requests')).length as number;
 const alerts = (el: FgmStatus) => el.shadowRoot!.querySelectorAll('[role="alert"]').length;
 /** The widget API's indicator for 9990000018 (docs/api.md, "POST /api/fgm-status"). */
-const INDICATOR = { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: SPINE_TIME, messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' };
-const NO_RECORD = { ...INDICATOR, status: 'no-record', assessmentDate: null, code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001', display: 'No Record Found' };
+const INDICATOR = {
+  status: 'indicator',
+  nhsNumber: '9990000018',
+  assessmentDate: '2019-12-10',
+  checkedAt: SPINE_TIME,
+  messageId: 'msg-18',
+  code: 'SUCCESS',
+  smspCode: 'SMSP-0000',
+  display: 'Success',
+};
+const NO_RECORD = {
+  ...INDICATOR,
+  status: 'no-record',
+  assessmentDate: null,
+  code: 'NO_RECORD_FOUND',
+  smspCode: 'FGM-0001',
+  display: 'No Record Found',
+};
 
 beforeEach(() => double('reset'));
 afterEach(() => realClock());
@@ -34,7 +50,11 @@ describe('<fgm-status> a host that clears the patient', () => {
     ['nhsNumber = null', (el) => ((el as { nhsNumber: unknown }).nhsNumber = null), 'INVALID_NHS_NUMBER'],
     ['nhsNumber = undefined', (el) => ((el as { nhsNumber: unknown }).nhsNumber = undefined), 'INVALID_NHS_NUMBER'],
     // A number loses the text the NHS number is (a leading zero, its check): not read as one.
-    ['nhsNumber = 9990000018, a number', (el) => ((el as { nhsNumber: unknown }).nhsNumber = 9990000018), 'INVALID_NHS_NUMBER'],
+    [
+      'nhsNumber = 9990000018, a number',
+      (el) => ((el as { nhsNumber: unknown }).nhsNumber = 9990000018),
+      'INVALID_NHS_NUMBER',
+    ],
     ["removeAttribute('birth-date')", (el) => el.removeAttribute('birth-date'), 'MISSING_BIRTH_DATE'],
   ];
   for (const [what, clear, code] of clears) {
@@ -45,7 +65,10 @@ describe('<fgm-status> a host that clears the patient', () => {
       expect(alerts(el)).to.equal(0);
       expect(el.hasAttribute('state')).to.equal(false);
       while (seen.changes.length < 2) await frame();
-      expect(seen.changes.at(-1)).to.deep.equal({ status: 'error', nhsNumber: '' + (code == 'MISSING_BIRTH_DATE' ? '9990000018' : '') });
+      expect(seen.changes.at(-1)).to.deep.equal({
+        status: 'error',
+        nhsNumber: '' + (code == 'MISSING_BIRTH_DATE' ? '9990000018' : ''),
+      });
       expect(seen.errors.map((e) => e.code)).to.deep.equal([code]);
       expect(await requests()).to.equal(1, 'nothing asked');
     });
@@ -89,7 +112,6 @@ describe('<fgm-status> a body that does not arrive whole', () => {
     expect(text(el)).to.contain('Last confirmed by Spine (could not check again)');
   });
 
-
   it('MSCA-FGMRISQR-04 a body that stalls past the 30 s deadline after its headers is GATEWAY_UNREACHABLE, and retried', async () => {
     const c = await clockAt(SPINE_TIME, SPINE + 60_000);
     await answerWith(200, INDICATOR, {}, 'stall');
@@ -115,11 +137,13 @@ describe('<fgm-status> a body that does not arrive whole', () => {
 });
 
 describe('<fgm-status> pre-rendered shadow markup', () => {
-  it('MSCA-FGMRISQR-03 FGMISQR003 markup pre-rendered into its shadow root (another patient\'s alert) is removed: one alert, the patient asked about', async () => {
+  it("MSCA-FGMRISQR-03 FGMISQR003 markup pre-rendered into its shadow root (another patient's alert) is removed: one alert, the patient asked about", async () => {
     const host = document.createElement('div');
     document.body.append(host);
     try {
-      host.setHTMLUnsafe(`<fgm-status nhs-number="9990000018" birth-date="2014-03-02" nhs-number-verified state="indicator"><template shadowrootmode="open"><div role="alert" part="base"><div role="heading">FGM risk indicator</div><dl><dt>NHS number</dt><dd>999 000 0042</dd></dl></div></template></fgm-status>`);
+      host.setHTMLUnsafe(
+        `<fgm-status nhs-number="9990000018" birth-date="2014-03-02" nhs-number-verified state="indicator"><template shadowrootmode="open"><div role="alert" part="base"><div role="heading">FGM risk indicator</div><dl><dt>NHS number</dt><dd>999 000 0042</dd></dl></div></template></fgm-status>`,
+      );
       const el = host.querySelector('fgm-status')!;
       expect(el.shadowRoot!.adoptedStyleSheets.length).to.be.above(0, "the element's styles kept");
       expect(alerts(el)).to.equal(0, 'gone before any answer');
@@ -138,7 +162,9 @@ describe('<fgm-status> fgm-status-change and the DOM', () => {
   /** What a listener sees when each change fires: its status, an alert or not, the state attribute. */
   const watch = (el: FgmStatus) => {
     const at: [string, number, string | null][] = [];
-    el.addEventListener('fgm-status-change', (e: CustomEvent<FgmStatusChangeDetail>) => at.push([e.detail.status, alerts(el), el.getAttribute('state')]));
+    el.addEventListener('fgm-status-change', (e: CustomEvent<FgmStatusChangeDetail>) =>
+      at.push([e.detail.status, alerts(el), el.getAttribute('state')]),
+    );
     return at;
   };
 
@@ -148,7 +174,12 @@ describe('<fgm-status> fgm-status-change and the DOM', () => {
     try {
       const el = document.createElement('fgm-status');
       const at = watch(el);
-      Object.assign(el, { nhsNumber: '9990000018', birthDate: '2014-03-02', nhsNumberVerified: true, token: 'clinician' });
+      Object.assign(el, {
+        nhsNumber: '9990000018',
+        birthDate: '2014-03-02',
+        nhsNumberVerified: true,
+        token: 'clinician',
+      });
       host.append(el);
       while (!at.length) await frame();
       expect(at).to.deep.equal([['indicator', 1, 'indicator']]);
@@ -156,7 +187,10 @@ describe('<fgm-status> fgm-status-change and the DOM', () => {
       el.refresh();
       while (at.length < 2) await frame();
       await el.updateComplete;
-      expect(at).to.deep.equal([['indicator', 1, 'indicator'], ['no-record', 0, null]]);
+      expect(at).to.deep.equal([
+        ['indicator', 1, 'indicator'],
+        ['no-record', 0, null],
+      ]);
     } finally {
       host.remove();
     }
@@ -172,7 +206,13 @@ describe('<fgm-status> urid', () => {
       const el = document.createElement('fgm-status');
       const errors: string[] = [];
       el.addEventListener('fgm-status-error', (e) => errors.push(e.detail.code));
-      Object.assign(el, { nhsNumber: '9990000018', birthDate: '2014-03-02', nhsNumberVerified: true, token: 'clinician', urid: '555254242106\nX-Other: 1' });
+      Object.assign(el, {
+        nhsNumber: '9990000018',
+        birthDate: '2014-03-02',
+        nhsNumberVerified: true,
+        token: 'clinician',
+        urid: '555254242106\nX-Other: 1',
+      });
       host.append(el);
       while (!errors.length) await frame();
       expect(errors).to.deep.equal(['INVALID_URID']);

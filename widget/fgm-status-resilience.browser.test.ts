@@ -7,7 +7,17 @@ import { setViewport } from '@web/test-runner-commands';
 import './define.ts';
 import { FgmStatus } from './fgm-status.ts';
 import type { FgmStatusErrorDetail } from './fgm-status.ts';
-import { answerWith, clockAt, double, frame, isEmpty, mount, realClock, text, usualAnswers } from '../test/widget-double/harness.ts';
+import {
+  answerWith,
+  clockAt,
+  double,
+  frame,
+  isEmpty,
+  mount,
+  realClock,
+  text,
+  usualAnswers,
+} from '../test/widget-double/harness.ts';
 
 const HOUR = 3_600_000;
 const SPINE_TIME = '2026-07-01T13:14:15.000Z';
@@ -16,8 +26,26 @@ const DEFAULT_MAX_ANSWER_AGE = FgmStatus.maxAnswerAge;
 const requests = async () => (await double('requests')).length as number;
 const alert = (el: FgmStatus) => el.shadowRoot!.querySelector('[role="alert"]');
 /** The gateway's answer when Spine's rate limit is reached (docs/operating.md, "Protecting Spine and surviving its outages"). */
-const BUSY = { status: 'error', nhsNumber: '9990000018', assessmentDate: null, checkedAt: null, messageId: null, code: 'SPINE_BUSY', smspCode: 'SMSP-LOCAL-0429', display: 'Spine busy' };
-const EXPIRED = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: 'AUTHOR_CREDENTIALS_ERROR', smspCode: 'SMSP-0005', display: 'Author credentials error' };
+const BUSY = {
+  status: 'error',
+  nhsNumber: '9990000018',
+  assessmentDate: null,
+  checkedAt: null,
+  messageId: null,
+  code: 'SPINE_BUSY',
+  smspCode: 'SMSP-LOCAL-0429',
+  display: 'Spine busy',
+};
+const EXPIRED = {
+  status: 'error',
+  nhsNumber: null,
+  assessmentDate: null,
+  checkedAt: null,
+  messageId: null,
+  code: 'AUTHOR_CREDENTIALS_ERROR',
+  smspCode: 'SMSP-0005',
+  display: 'Author credentials error',
+};
 
 beforeEach(() => double('reset'));
 afterEach(async () => {
@@ -103,7 +131,7 @@ describe('<fgm-status> after a failure', () => {
     c.moveTo(SPINE + 30_000);
     while (seen.errors.length < 2) await frame();
     c.moveTo(SPINE + 30_000 + 300_000 - 1);
-    expect(await requests()).to.equal(2, 'a day\'s Retry-After is bounded to 5 minutes');
+    expect(await requests()).to.equal(2, "a day's Retry-After is bounded to 5 minutes");
     await usualAnswers();
     c.moveTo(SPINE + 30_000 + 300_000);
     while (seen.changes.at(-1)!.status !== 'indicator') await frame();
@@ -142,7 +170,10 @@ describe('<fgm-status> after a failure', () => {
     expect(seen.errors[0]!.code).to.equal('ACCESS_DENIED');
     el.tokenProvider = async () => 'clinician';
     while (!alert(el)) await frame();
-    expect((await double('requests')).map((r: { authorization: string }) => r.authorization)).to.deep.equal(['Bearer receptionist', 'Bearer clinician']);
+    expect((await double('requests')).map((r: { authorization: string }) => r.authorization)).to.deep.equal([
+      'Bearer receptionist',
+      'Bearer clinician',
+    ]);
   });
 
   it('MSCA-FGMRISQR-07 a 401 on a refresh (the session expired) keeps the last confirmed indicator up, marked, and retries after 5 s', async () => {
@@ -239,7 +270,7 @@ describe('<fgm-status> the wall clock and the same patient', () => {
     expect(alert(el)).to.exist;
   });
 
-  it('MSCA-FGMRISQR-06 the same patient\'s number re-set as 999 000 0018 keeps the alert as it is: not taken down, not asked or announced again', async () => {
+  it("MSCA-FGMRISQR-06 the same patient's number re-set as 999 000 0018 keeps the alert as it is: not taken down, not asked or announced again", async () => {
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
     await el.updateComplete;
@@ -254,7 +285,7 @@ describe('<fgm-status> the wall clock and the same patient', () => {
     expect(await requests()).to.equal(1);
     expect(seen.changes.length).to.equal(1);
   });
-  it('MSCA-FGMRISQR-07 a refresh that confirms the same indicator leaves the alert\'s text untouched: a live region announces what changes, so nothing is said again', async () => {
+  it("MSCA-FGMRISQR-07 a refresh that confirms the same indicator leaves the alert's text untouched: a live region announces what changes, so nothing is said again", async () => {
     await clockAt(SPINE_TIME, SPINE);
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect((await outcome).status).to.equal('indicator');
@@ -318,8 +349,14 @@ describe('<fgm-status> layout and heading', () => {
         expect(card.right).to.be.at.most(wrapper.getBoundingClientRect().right - 24 + 0.5, 'card within the gutter');
         for (const part of el.shadowRoot!.querySelectorAll('[role="alert"] *')) {
           if (part.classList.contains('vh')) continue;
-          expect(part.getBoundingClientRect().right).to.be.at.most(card.right + 0.5, `${part.tagName} ${part.textContent} fits`);
-          expect(part.scrollWidth).to.be.at.most(part.clientWidth || part.scrollWidth, `${part.tagName} ${part.textContent} not clipped`);
+          expect(part.getBoundingClientRect().right).to.be.at.most(
+            card.right + 0.5,
+            `${part.tagName} ${part.textContent} fits`,
+          );
+          expect(part.scrollWidth).to.be.at.most(
+            part.clientWidth || part.scrollWidth,
+            `${part.tagName} ${part.textContent} not clipped`,
+          );
         }
       } finally {
         await setViewport({ width: 800, height: 600 });
@@ -330,8 +367,19 @@ describe('<fgm-status> layout and heading', () => {
   it('a heading-level removed, or outside 1 to 6, falls back to 3', async () => {
     const { el, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     await outcome;
-    const level = async () => (await el.updateComplete, el.shadowRoot!.querySelector('[role="heading"]')!.getAttribute('aria-level'));
-    for (const [value, expected] of [['2', '2'], [null, '3'], ['9', '3'], ['0', '3'], ['two', '3'], ['6', '6'], ['2.5', '3']] as const) {
+    const level = async () => (
+      await el.updateComplete,
+      el.shadowRoot!.querySelector('[role="heading"]')!.getAttribute('aria-level')
+    );
+    for (const [value, expected] of [
+      ['2', '2'],
+      [null, '3'],
+      ['9', '3'],
+      ['0', '3'],
+      ['two', '3'],
+      ['6', '6'],
+      ['2.5', '3'],
+    ] as const) {
       if (value === null) el.removeAttribute('heading-level');
       else el.setAttribute('heading-level', value);
       expect(await level(), String(value)).to.equal(expected);

@@ -38,7 +38,13 @@ describe('<fgm-status>', () => {
   it('MSCA-FGMRISQR-06 shows the alert with exactly the required content for an indicator', async () => {
     await clockAt('2026-07-01T13:14:15.000Z');
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
-    expect(await outcome).to.deep.equal({ status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: '2026-07-01T13:14:15.000Z', messageId: 'msg-18' });
+    expect(await outcome).to.deep.equal({
+      status: 'indicator',
+      nhsNumber: '9990000018',
+      assessmentDate: '2019-12-10',
+      checkedAt: '2026-07-01T13:14:15.000Z',
+      messageId: 'msg-18',
+    });
     await el.updateComplete;
     const root = el.shadowRoot!;
     // The heading is inside the announced region, so a screen reader says it with the alert.
@@ -103,14 +109,20 @@ describe('<fgm-status>', () => {
   }
 
   it('is accessible while it waits for a token, and with the heading level a host page needs', async () => {
-    const el = await fixture<FgmStatus>(html`<div><h1>Patient</h1><fgm-status nhs-number="9990000018" nhs-number-verified birth-date="2014-03-02" heading-level="2"></fgm-status></div>`);
+    const el = await fixture<FgmStatus>(
+      html`<div><h1>Patient</h1><fgm-status nhs-number="9990000018" nhs-number-verified birth-date="2014-03-02" heading-level="2"></fgm-status></div>`,
+    );
     await expect(el).to.be.accessible(WCAG);
     const shown = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
     el.querySelector('fgm-status')!.token = 'clinician';
     await shown;
     await el.querySelector('fgm-status')!.updateComplete;
-    expect(el.querySelector('fgm-status')!.shadowRoot!.querySelector('[role="heading"]')!.getAttribute('aria-level')).to.equal('2');
-    await expect(el).to.be.accessible({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } } as never);
+    expect(
+      el.querySelector('fgm-status')!.shadowRoot!.querySelector('[role="heading"]')!.getAttribute('aria-level'),
+    ).to.equal('2');
+    await expect(el).to.be.accessible({
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    } as never);
   });
 
   for (const width of [320, 360]) {
@@ -125,8 +137,14 @@ describe('<fgm-status>', () => {
         expect(page.scrollWidth).to.be.at.most(page.clientWidth, 'no horizontal scroll');
         for (const part of el.shadowRoot!.querySelectorAll('[role="alert"] *')) {
           if (part.classList.contains('vh')) continue; // visually hidden by design
-          expect(part.getBoundingClientRect().right).to.be.at.most(el.getBoundingClientRect().right + 0.5, `${part.tagName} ${part.textContent} fits`);
-          expect(part.scrollWidth).to.be.at.most(part.clientWidth || part.scrollWidth, `${part.tagName} ${part.textContent} not clipped`);
+          expect(part.getBoundingClientRect().right).to.be.at.most(
+            el.getBoundingClientRect().right + 0.5,
+            `${part.tagName} ${part.textContent} fits`,
+          );
+          expect(part.scrollWidth).to.be.at.most(
+            part.clientWidth || part.scrollWidth,
+            `${part.tagName} ${part.textContent} not clipped`,
+          );
         }
         expect(text(el)).to.match(/Checked with Spine \d{1,2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}/);
         await expect(el).to.be.accessible(WCAG);
@@ -139,7 +157,9 @@ describe('<fgm-status>', () => {
   it('NO_SESSION_TOKEN: a host that never gives a token hears so after tokenWait, and a late token still works', async () => {
     FgmStatus.tokenWait = 50;
     const el = document.createElement('fgm-status');
-    const error = new Promise<FgmStatusErrorDetail>((r) => el.addEventListener('fgm-status-error', (e) => r(e.detail), { once: true }));
+    const error = new Promise<FgmStatusErrorDetail>((r) =>
+      el.addEventListener('fgm-status-error', (e) => r(e.detail), { once: true }),
+    );
     el.setAttribute('birth-date', '2014-03-02');
     el.setAttribute('nhs-number', '9990000018');
     el.setAttribute('nhs-number-verified', '');
@@ -148,7 +168,9 @@ describe('<fgm-status>', () => {
     await el.updateComplete;
     expect(isEmpty(el)).to.equal(true);
     expect(await double('requests')).to.deep.equal([]);
-    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     el.token = 'clinician';
     expect((await shown).detail.status).to.equal('indicator');
     el.remove();
@@ -165,7 +187,9 @@ describe('<fgm-status>', () => {
     el.setAttribute('nhs-number-verified', '');
     document.body.append(el);
     await el.updateComplete;
-    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     el.token = 'clinician';
     expect((await shown).detail.status).to.equal('indicator');
     // A second element without a token, connected later, times out later than the first would
@@ -189,7 +213,9 @@ describe('<fgm-status>', () => {
     el.setAttribute('birth-date', '2014-03-02');
     el.setAttribute('nhs-number', '9990000018');
     el.setAttribute('nhs-number-verified', '');
-    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     document.body.append(el);
     customElements.define('fgm-status-late', class extends FgmStatus {});
     expect((await shown).detail.status).to.equal('indicator');
@@ -236,9 +262,19 @@ describe('<fgm-status>', () => {
   });
 
   for (const [why, nhs, born, expected] of [
-    ['an invalid NHS number (SMSP-VAL-002)', '9990000019', '2014-03-02', { status: 'error', code: 'INVALID_NHS_NUMBER' }],
+    [
+      'an invalid NHS number (SMSP-VAL-002)',
+      '9990000019',
+      '2014-03-02',
+      { status: 'error', code: 'INVALID_NHS_NUMBER' },
+    ],
     ['a patient of 18 or over (MSCA-FGMRISQ-04)', '9990000034', '2001-01-15', { status: 'not-applicable' }],
-    ['a patient whose 18th birthday is today (MSCA-FGMRISQ-04)', '9990000018', bornYearsAgo(18), { status: 'not-applicable' }],
+    [
+      'a patient whose 18th birthday is today (MSCA-FGMRISQ-04)',
+      '9990000018',
+      bornYearsAgo(18),
+      { status: 'not-applicable' },
+    ],
     ['no birth date', '9990000018', '', { status: 'error', code: 'MISSING_BIRTH_DATE' }],
   ] as const) {
     it(`makes no request at all for ${why}`, async () => {
@@ -273,11 +309,13 @@ describe('<fgm-status>', () => {
     expect(requests[1].birthDate).to.equal('2019-11-30');
   });
 
-  it('a patient switch while a request is in flight never shows the first patient\'s answer', async () => {
+  it("a patient switch while a request is in flight never shows the first patient's answer", async () => {
     const { el, seen } = await mount({ nhs: '9990000069', born: '2015-05-05' });
     // wait until the held request has reached the double
     while (!(await double('held')).held) await new Promise((r) => requestAnimationFrame(r));
-    const second = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const second = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     el.setAttribute('nhs-number', '9990000026');
     el.setAttribute('nhs-number-verified', '');
     el.setAttribute('birth-date', '2016-07-19');
@@ -294,7 +332,9 @@ describe('<fgm-status>', () => {
     while (!(await double('held')).held) await frame();
     const elsewhere = document.createElement('div');
     document.body.append(elsewhere);
-    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     elsewhere.append(el); // disconnected (its request aborted) and connected again
     while ((await double('requests')).length < 2) await frame();
     expect(await double('release')).to.deep.equal({ released: true, aborted: false });
@@ -314,10 +354,15 @@ describe('<fgm-status>', () => {
     el.setAttribute('birth-date', '2019-11-30');
     await el.updateComplete;
     expect((await double('requests')).length).to.equal(1, 'no request while removed');
-    const next = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const next = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     parent.append(el);
     expect((await next).detail).to.include({ status: 'indicator', nhsNumber: '9990000042' });
-    expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal(['9990000026', '9990000042']);
+    expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal([
+      '9990000026',
+      '9990000042',
+    ]);
   });
 
   it('MSCA-FGMRISQR-08 asks again at half of maxAnswerAge (12 h) after a fresh answer; a refresh it cannot confirm takes the indicator down', async () => {
@@ -333,10 +378,13 @@ describe('<fgm-status>', () => {
     await el.updateComplete;
     expect(seen.errors[0]!.code).to.equal('ACCESS_DENIED');
     expect(isEmpty(el)).to.equal(true);
-    expect((await double('requests')).map((r: { authorization: string }) => r.authorization)).to.deep.equal(['Bearer clinician', 'Bearer receptionist']);
+    expect((await double('requests')).map((r: { authorization: string }) => r.authorization)).to.deep.equal([
+      'Bearer clinician',
+      'Bearer receptionist',
+    ]);
   });
 
-  it('MSCA-FGMRISQR-07 FGMISQR010 FGMISQ0011 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until 24 h after Spine\'s timestamp for it, not after it arrived', async () => {
+  it("MSCA-FGMRISQR-07 FGMISQR010 FGMISQ0011 a refresh that cannot reach Spine keeps the last confirmed indicator, marked, until 24 h after Spine's timestamp for it, not after it arrived", async () => {
     const spineTime = Date.parse('2026-07-01T13:14:15.000Z');
     // The answer is an hour old on the gateway's clock when it arrives.
     const c = await clockAt('2026-07-01T13:14:15.000Z', spineTime + HOUR, HOUR);
@@ -356,7 +404,7 @@ describe('<fgm-status>', () => {
     expect(el.shadowRoot!.querySelector('[role="alert"]'), 'still up 1 ms before 24 h').to.exist;
     c.moveTo(spineTime + 24 * HOUR);
     await el.updateComplete;
-    expect(isEmpty(el), 'down 24 h after Spine\'s timestamp').to.equal(true);
+    expect(isEmpty(el), "down 24 h after Spine's timestamp").to.equal(true);
     expect((await double('requests')).length).to.equal(2);
   });
 
@@ -373,7 +421,9 @@ describe('<fgm-status>', () => {
     expect(errors).to.deep.equal(['NHS_NUMBER_NOT_VERIFIED']);
     expect(await double('requests')).to.deep.equal([]);
     expect(isEmpty(el)).to.equal(true);
-    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => el.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const shown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      el.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     el.setAttribute('nhs-number-verified', '');
     expect((await shown).detail.status).to.equal('indicator');
     // The host withdraws verification (e.g. the PDS trace is questioned): the alert comes down.
@@ -387,10 +437,15 @@ describe('<fgm-status>', () => {
     other.setAttribute('allow-unverified', '');
     other.setAttribute('birth-date', '2014-03-02');
     other.setAttribute('nhs-number', '9990000042');
-    const otherShown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) => other.addEventListener('fgm-status-change', r as EventListener, { once: true }));
+    const otherShown = new Promise<CustomEvent<FgmStatusChangeDetail>>((r) =>
+      other.addEventListener('fgm-status-change', r as EventListener, { once: true }),
+    );
     document.body.append(other);
     expect((await otherShown).detail.status).to.equal('indicator');
-    expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal(['9990000018', '9990000042']);
+    expect((await double('requests')).map((r: { nhsNumber: string }) => r.nhsNumber)).to.deep.equal([
+      '9990000018',
+      '9990000042',
+    ]);
     el.remove();
     other.remove();
   });
@@ -420,7 +475,12 @@ describe('<fgm-status>', () => {
       el.token = 'clinician';
       if (urid) el.setAttribute('urid', urid);
       const done = new Promise((r) => el.addEventListener('fgm-status-change', r, { once: true }));
-      for (const [k, v] of [['birth-date', '2014-03-02'], ['nhs-number', '9990000018'], ['nhs-number-verified', '']]) el.setAttribute(k!, v!);
+      for (const [k, v] of [
+        ['birth-date', '2014-03-02'],
+        ['nhs-number', '9990000018'],
+        ['nhs-number-verified', ''],
+      ])
+        el.setAttribute(k!, v!);
       document.body.append(el);
       await done;
       el.remove();
@@ -432,7 +492,7 @@ describe('<fgm-status>', () => {
     expect(requests[1]).not.to.have.property('urid');
   });
 
-  it('renders under Content-Security-Policy default-src \'self\' with no violation', async () => {
+  it("renders under Content-Security-Policy default-src 'self' with no violation", async () => {
     const frame = document.createElement('iframe');
     frame.src = '/__double/csp.html';
     document.body.append(frame);

@@ -4,7 +4,17 @@
  * already looking at, and nothing at all otherwise (MSCA-FGMRISQR-01/03).
  */
 import { ReactiveElement, type PropertyValues } from '@lit/reactive-element';
-import { formatDate, formatDateTime, formatNhsNumber, isIsoDate, isUnder18, isValidNhsNumber, longDate, longDateTime, ukToday } from './format.ts';
+import {
+  formatDate,
+  formatDateTime,
+  formatNhsNumber,
+  isIsoDate,
+  isUnder18,
+  isValidNhsNumber,
+  longDate,
+  longDateTime,
+  ukToday,
+} from './format.ts';
 import { queryFgmStatus } from './gateway-client.ts';
 import { styles } from './fgm-status.styles.ts';
 
@@ -243,18 +253,30 @@ export class FgmStatus extends ReactiveElement {
   #schedule() {
     clearTimeout(this.#refresh);
     // A delay of 0 or less runs at once.
-    if (this.isConnected) this.#refresh = setTimeout(() => void this.#query(true), this.#askAt && this.#askAt - Date.now());
+    if (this.isConnected)
+      this.#refresh = setTimeout(() => void this.#query(true), this.#askAt && this.#askAt - Date.now());
   }
 
   protected override willUpdate(changed: PropertyValues<this>) {
     if (Date.now() >= this.#expiresAt) this._indicator = undefined;
     // Lit batches attribute changes into one update, so a patient change is one query (MSCA-FGMRISQ-05).
     // Compared as the gateway reads them: 999 000 0018 is the patient 9990000018 already shown.
-    const asked = [str(this.nhsNumber).replace(/\s/g, ''), str(this.birthDate), str(this.gateway).replace(/\/$/, ''), this.nhsNumberVerified, this.allowUnverified] + '';
+    const asked =
+      [
+        str(this.nhsNumber).replace(/\s/g, ''),
+        str(this.birthDate),
+        str(this.gateway).replace(/\/$/, ''),
+        this.nhsNumberVerified,
+        this.allowUnverified,
+      ] + '';
     if (asked != this.#asked) {
       this.#asked = asked;
       void this.#query();
-    } else if ((this.#awaitingToken || this.#failed) && ['token', 'tokenProvider', 'urid'].some((k) => changed.has(k as keyof FgmStatus))) void this.#query(true);
+    } else if (
+      (this.#awaitingToken || this.#failed) &&
+      ['token', 'tokenProvider', 'urid'].some((k) => changed.has(k as keyof FgmStatus))
+    )
+      void this.#query(true);
   }
 
   protected override updated() {
@@ -267,7 +289,7 @@ export class FgmStatus extends ReactiveElement {
     // retries start afresh (5 s first). A refresh for the same patient keeps a confirmed indicator
     // up through the encounter (MSCA-FGMRISQR-07, FGMISQR010); #expiry still ends it maxAnswerAge
     // after Spine's timestamp.
-    if (!refresh) this._indicator = undefined, this.#retries = 0;
+    if (!refresh) ((this._indicator = undefined), (this.#retries = 0));
     this.#askAt = 0;
     clearTimeout(this.#refresh);
     this.#controller?.abort();
@@ -284,10 +306,12 @@ export class FgmStatus extends ReactiveElement {
     const birthDate = str(this.birthDate);
     const stale = () => controller.signal.aborted;
 
-    if (!isValidNhsNumber(nhsNumber)) return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
+    if (!isValidNhsNumber(nhsNumber))
+      return this.#fail(nhsNumber, { code: 'INVALID_NHS_NUMBER', smspCode: 'FGM-0002' });
     if (!isIsoDate(birthDate)) return this.#fail(nhsNumber, { code: 'MISSING_BIRTH_DATE' });
     if (!isUnder18(birthDate, ukToday())) return this.#change({ status: 'not-applicable', nhsNumber }); // MSCA-FGMRISQ-04
-    if (!this.nhsNumberVerified && !this.allowUnverified) return this.#fail(nhsNumber, { code: 'NHS_NUMBER_NOT_VERIFIED' });
+    if (!this.nhsNumberVerified && !this.allowUnverified)
+      return this.#fail(nhsNumber, { code: 'NHS_NUMBER_NOT_VERIFIED' });
     // A role id is printable ASCII: anything else (a newline) cannot be sent as a header, and no
     // retry mends the host's input, so it is refused here rather than failing as an outage.
     const urid = this.urid ?? '';
@@ -303,7 +327,10 @@ export class FgmStatus extends ReactiveElement {
     let token: string | undefined;
     try {
       token = this.tokenProvider
-        ? await Promise.race([this.tokenProvider(), new Promise<never>((_, reject) => signal.addEventListener('abort', reject))])
+        ? await Promise.race([
+            this.tokenProvider(),
+            new Promise<never>((_, reject) => signal.addEventListener('abort', reject)),
+          ])
         : this.token;
     } catch {
       token = undefined;
@@ -312,14 +339,33 @@ export class FgmStatus extends ReactiveElement {
     if (stale()) return;
     if (!token) return this.#fail(nhsNumber, { code: 'NO_SESSION_TOKEN' }, true);
 
-    const result = await queryFgmStatus({ gateway: str(this.gateway) || location.origin, token, urid, nhsNumber, birthDate, signal });
+    const result = await queryFgmStatus({
+      gateway: str(this.gateway) || location.origin,
+      token,
+      urid,
+      nhsNumber,
+      birthDate,
+      signal,
+    });
     clearTimeout(timer);
     if (stale()) return; // an answer for a previous patient is dropped, never shown
     if (!('body' in result)) return this.#fail(nhsNumber, result, !('httpStatus' in result) || result.httpStatus > 499);
     const { body, httpStatus, headers } = result;
     const ids = body.messageId ? { messageId: body.messageId } : {};
-    if (body.status == 'error') return this.#fail(nhsNumber, { code: body.code, smspCode: body.smspCode, httpStatus, ...ids }, httpStatus == 401 || httpStatus > 428, +headers.get('Retry-After')! * 1e3);
-    if (body.status == 'no-record') return this.#change({ status: 'no-record', nhsNumber, ...(body.checkedAt && { checkedAt: body.checkedAt }), ...ids });
+    if (body.status == 'error')
+      return this.#fail(
+        nhsNumber,
+        { code: body.code, smspCode: body.smspCode, httpStatus, ...ids },
+        httpStatus == 401 || httpStatus > 428,
+        +headers.get('Retry-After')! * 1e3,
+      );
+    if (body.status == 'no-record')
+      return this.#change({
+        status: 'no-record',
+        nhsNumber,
+        ...(body.checkedAt && { checkedAt: body.checkedAt }),
+        ...ids,
+      });
     // Aged on ONE clock, the gateway's: its Date less Spine's timestamp, and kept for the rest of
     // maxAnswerAge from arrival, so a browser clock off by hours or days neither hides a fresh
     // answer nor keeps an old one. No readable Date (a proxy that strips it, or does not expose
@@ -350,7 +396,8 @@ export class FgmStatus extends ReactiveElement {
     await this.updateComplete;
     if (asked != this.#controller) return;
     this.dispatchEvent(new CustomEvent('fgm-status-change', { detail, bubbles: true, composed: true }));
-    if (error) this.dispatchEvent(new CustomEvent('fgm-status-error', { detail: error, bubbles: true, composed: true }));
+    if (error)
+      this.dispatchEvent(new CustomEvent('fgm-status-error', { detail: error, bubbles: true, composed: true }));
   }
 
   /**
@@ -362,8 +409,15 @@ export class FgmStatus extends ReactiveElement {
   #fail(nhsNumber: string, detail: FgmStatusErrorDetail, passing: unknown = false, retryAfter = 0) {
     const i = this._indicator;
     this._indicator = i && passing ? { ...i, unconfirmed: true } : undefined;
-    if (passing) this.#askAt = Date.now() + (retryAfter ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!), this.#retries++;
-    return this.#change({ status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) }, detail);
+    if (passing)
+      ((this.#askAt =
+        Date.now() +
+        (retryAfter ? Math.min(Math.max(retryAfter, RETRY[0]!), RETRY[3]!) : RETRY[Math.min(this.#retries, 3)]!)),
+        this.#retries++);
+    return this.#change(
+      { status: 'error', nhsNumber, ...(detail.messageId && { messageId: detail.messageId }) },
+      detail,
+    );
   }
 
   /** The alert, built on first showing and kept, so a refresh changes its text in place. */
@@ -383,16 +437,45 @@ export class FgmStatus extends ReactiveElement {
     // The NHS.UK 10 warning card; the heading is inside the alert region so it is announced with it.
     // role=heading with aria-level lets the host choose the level a real <hN> would fix.
     const p = this.#parts;
-    this.#card ??= h('div', { part: 'base', class: 'card', role: 'alert' },
-      (p[0] = h('div', { role: 'heading', part: 'heading', class: 'h' }, h('span', { class: 'vh' }, 'Important: '), 'FGM risk indicator')),
-      h('div', { part: 'body' },
-        h('p', {}, 'An FGM Information Sharing (FGM IS) indicator means this child is considered at potential risk of female genital mutilation. Consider any appropriate safeguarding action under your local procedures.'),
+    this.#card ??= h(
+      'div',
+      { part: 'base', class: 'card', role: 'alert' },
+      (p[0] = h(
+        'div',
+        { role: 'heading', part: 'heading', class: 'h' },
+        h('span', { class: 'vh' }, 'Important: '),
+        'FGM risk indicator',
+      )),
+      h(
+        'div',
+        { part: 'body' },
+        h(
+          'p',
+          {},
+          'An FGM Information Sharing (FGM IS) indicator means this child is considered at potential risk of female genital mutilation. Consider any appropriate safeguarding action under your local procedures.',
+        ),
         // A space between label and value, as the markup had: the text reads "NHS number 999 000 0018".
-        h('dl', {},
-          h('dt', {}, 'NHS number'), ' ', (p[1] = h('dd')), ' ',
-          h('dt', {}, 'Assessment date'), ' ', h('dd', {}, (p[2] = time())), ' ',
-          (p[3] = h('dt')), ' ', h('dd', {}, (p[4] = time())), ' ',
-          h('dt', {}, 'Source'), ' ', h('dd', {}, 'NHS Spine FGM-IS'))));
+        h(
+          'dl',
+          {},
+          h('dt', {}, 'NHS number'),
+          ' ',
+          (p[1] = h('dd')),
+          ' ',
+          h('dt', {}, 'Assessment date'),
+          ' ',
+          h('dd', {}, (p[2] = time())),
+          ' ',
+          (p[3] = h('dt')),
+          ' ',
+          h('dd', {}, (p[4] = time())),
+          ' ',
+          h('dt', {}, 'Source'),
+          ' ',
+          h('dd', {}, 'NHS Spine FGM-IS'),
+        ),
+      ),
+    );
     p[0]!.setAttribute('aria-level', /^[1-6]$/.test(this.headingLevel + '') ? this.headingLevel + '' : '3');
     put(p[1]!, formatNhsNumber(i.nhsNumber));
     put(p[2]!, i.assessmentDate, formatDate(i.assessmentDate), longDate(i.assessmentDate));

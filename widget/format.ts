@@ -21,7 +21,11 @@ export function formatDate(value: string): string {
 /** `YYYY-MM-DD` as `10 December 2019`. */
 export function longDate(value: string): string {
   const d = datePart(value);
-  return d ? fmt({ dateStyle: 'long', timeZone: 'UTC' }).format(new Date(d)) : value[4] ? fmt({ month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(value)) : value;
+  return d
+    ? fmt({ dateStyle: 'long', timeZone: 'UTC' }).format(new Date(d))
+    : value[4]
+      ? fmt({ month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(value))
+      : value;
 }
 
 /** An instant as `D/MM/YYYY HH:MM:SS` in UK time (GMT or BST); unreadable input is returned as is. */

@@ -14,7 +14,10 @@ export type { StatusBody };
  * The answer (with its headers: `Date`, the gateway's clock, ages it; `Retry-After` paces a retry),
  * or why there is none: the element's `fgm-status-error` detail as it is.
  */
-export type GatewayResult = { httpStatus: number; body: StatusBody; headers: Headers } | { code: 'GATEWAY_UNREACHABLE' } | { code: 'GATEWAY_BAD_RESPONSE'; httpStatus: number };
+export type GatewayResult =
+  | { httpStatus: number; body: StatusBody; headers: Headers }
+  | { code: 'GATEWAY_UNREACHABLE' }
+  | { code: 'GATEWAY_BAD_RESPONSE'; httpStatus: number };
 
 export interface StatusQuery {
   gateway: string;
@@ -31,10 +34,13 @@ export interface StatusQuery {
  * month alone (a partial DSTU2 date). Never a dateTime: the gateway maps Spine's to its UK day, so
  * one here is not its answer, and a date read off it could be a day out.
  */
-const isAssessed = (v: unknown): v is string => typeof v == 'string' && (isIsoDate(v) || /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v));
+const isAssessed = (v: unknown): v is string =>
+  typeof v == 'string' && (isIsoDate(v) || /^\d{4}(-(0[1-9]|1[0-2]))?$/.test(v));
 /** An instant, as Spine's timestamp is: a real date and time to the second (`YYYY-MM-DDThh:mm:ss`, a fraction, a zone). */
 const isInstant = (v: unknown): v is string =>
-  typeof v == 'string' && isIsoDate(v.slice(0, 10)) && /^.{10}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/.test(v);
+  typeof v == 'string' &&
+  isIsoDate(v.slice(0, 10)) &&
+  /^.{10}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-](0\d|1[0-4]):[0-5]\d)$/.test(v);
 /**
  * Not after the day of Spine's timestamp `at`: the later of the date Spine wrote and the UK date, as
  * the gateway's safety core bounds it (a date-only assessment cannot be placed in a zone). Compared
@@ -47,7 +53,10 @@ const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(n
  */
 const notEarly = (day: string) => day >= '2000-01-01'.slice(0, day.length);
 /** HTTP status, code and SMSP code of an indicator and of no record (the FGM-IS client requirements' Appendix A, the gateway's vocabulary). */
-const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no-record': '404,NO_RECORD_FOUND,FGM-0001' };
+const AGREES: Record<string, string> = {
+  indicator: '200,SUCCESS,SMSP-0000',
+  'no-record': '404,NO_RECORD_FOUND,FGM-0001',
+};
 
 /**
  * An answer the element can use about `nhsNumber`: every field it shows or hands on has the form
@@ -60,19 +69,37 @@ const AGREES: Record<string, string> = { indicator: '200,SUCCESS,SMSP-0000', 'no
 function isStatusBody(v: unknown, nhsNumber: string, httpStatus: number): v is StatusBody {
   const b = v as StatusBody;
   const { status, checkedAt: at, assessmentDate: day } = b ?? {};
-  return typeof b?.code == 'string' && typeof b.smspCode == 'string' && typeof (b.messageId ?? '') == 'string' &&
+  return (
+    typeof b?.code == 'string' &&
+    typeof b.smspCode == 'string' &&
+    typeof (b.messageId ?? '') == 'string' &&
     (status == 'error' ||
-      (b.nhsNumber === nhsNumber && [httpStatus, b.code, b.smspCode] + '' == AGREES[status] &&
-        (status == 'no-record' ? at == null || isInstant(at) : isInstant(at) && isAssessed(day) && notEarly(day) && notAfter(day, at))));
+      (b.nhsNumber === nhsNumber &&
+        [httpStatus, b.code, b.smspCode] + '' == AGREES[status] &&
+        (status == 'no-record'
+          ? at == null || isInstant(at)
+          : isInstant(at) && isAssessed(day) && notEarly(day) && notAfter(day, at))))
+  );
 }
 
 /** Asks the gateway about one patient. An aborted request resolves as unreachable; callers drop it. */
-export async function queryFgmStatus({ gateway, token, urid, nhsNumber, birthDate, signal }: StatusQuery): Promise<GatewayResult> {
+export async function queryFgmStatus({
+  gateway,
+  token,
+  urid,
+  nhsNumber,
+  birthDate,
+  signal,
+}: StatusQuery): Promise<GatewayResult> {
   let res: Response;
   try {
     res = await fetch(`${gateway.replace(/\/$/, '')}/api/fgm-status`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...(urid && { 'NHSD-Session-URID': urid }) },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': 'application/json',
+        ...(urid && { 'NHSD-Session-URID': urid }),
+      },
       body: JSON.stringify({ nhsNumber, birthDate }),
       signal,
       // No cookies, and no referrer: the page's URL may name the patient. (POST answers are never cached.)
@@ -96,5 +123,7 @@ export async function queryFgmStatus({ gateway, token, urid, nhsNumber, birthDat
   } catch {
     // Not JSON: refused below as any unusable answer is.
   }
-  return isStatusBody(body, nhsNumber, res.status) ? { httpStatus: res.status, body, headers: res.headers } : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
+  return isStatusBody(body, nhsNumber, res.status)
+    ? { httpStatus: res.status, body, headers: res.headers }
+    : { code: 'GATEWAY_BAD_RESPONSE', httpStatus: res.status };
 }

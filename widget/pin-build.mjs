@@ -9,14 +9,19 @@ import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 const dir = new URL('../dist/widget/', import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const code = readFileSync(new URL('fgm-status.js', dir));
-if (!new RegExp(`version\\s*=\\s*[\`'"]${version.replaceAll('.', '\\.')}[\`'"]`).test(code.toString())) throw new Error(`dist/widget/fgm-status.js does not say version ${version}: set FgmStatus.version to the package's version`);
+if (!new RegExp(`version\\s*=\\s*[\`'"]${version.replaceAll('.', '\\.')}[\`'"]`).test(code.toString()))
+  throw new Error(
+    `dist/widget/fgm-status.js does not say version ${version}: set FgmStatus.version to the package's version`,
+  );
 const file = `fgm-status-${version}.js`;
 const pinned = new URL(file, dir);
 // lstat, not stat: a symlink in the pinned file's place (even a dangling one) would have the
 // build write wherever it points.
 const found = lstatSync(pinned, { throwIfNoEntry: false });
 if (found && !found.isFile()) {
-  console.error(`widget: dist/widget/${file} is not a plain file (a symlink?); the build writes pinned files only as new plain files. Remove it and build again.`);
+  console.error(
+    `widget: dist/widget/${file} is not a plain file (a symlink?); the build writes pinned files only as new plain files. Remove it and build again.`,
+  );
   process.exit(1);
 }
 if (found && !readFileSync(pinned).equals(code)) {

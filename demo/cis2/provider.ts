@@ -94,7 +94,11 @@ async function formBody(req: IncomingMessage): Promise<URLSearchParams> {
 async function withoutDoubleNotices<T>(f: () => Promise<T>): Promise<T> {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    if (!(typeof args[0] === 'string' && /^oidc-provider WARNING: (Unsupported runtime|a quick start development-only in-memory adapter)/.test(args[0]))) warn(...args);
+    if (!(
+      typeof args[0] === 'string' &&
+      /^oidc-provider WARNING: (Unsupported runtime|a quick start development-only in-memory adapter)/.test(args[0])
+    ))
+      warn(...args);
   };
   try {
     return await f();
@@ -121,47 +125,62 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
   /** Access tokens issued (by jti): the grant and account each speaks for. */
   const issued = new Map<string, { accountId: string; grantId: string }>();
 
-  const provider = await withoutDoubleNotices(async () => new Provider(issuer, {
-    clients: opts.relyingParties.map((rp) => ({
-      client_id: rp.clientId,
-      redirect_uris: rp.redirectUris,
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-    })),
-    jwks: { keys: [{ ...signingKey, kid: 'cis2-double-1', alg: 'RS256', use: 'sig' }] },
-    cookies: { keys: [randomBytes(32).toString('hex')] },
-    scopes: [...CIS2_SCOPES],
-    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([k, v]) => [k, [...v]])),
-    ttl: { AccessToken: opts.accessTokenSeconds ?? 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
-    features: {
-      devInteractions: { enabled: false },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => CIS2_RESOURCE,
-        useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: CIS2_SCOPES.join(' '), audience: CIS2_RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
-      },
-    },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx, id, token) {
-      const person = people.get(id);
-      if (!person) return undefined;
-      const grantId = (token as { grantId?: string } | undefined)?.grantId;
-      const selected = grantId ? selectedRoles.get(grantId) : undefined;
-      return {
-        accountId: id,
-        claims: () => ({
-          sub: id,
-          uid: person.uid,
-          name: person.name,
-          nhsid_useruid: person.uid,
-          nhsid_nrbac_roles: person.roles,
-          ...(selected ? { selected_roleid: selected } : {}),
-        }),
-      };
-    },
-  }));
+  const provider = await withoutDoubleNotices(
+    async () =>
+      new Provider(issuer, {
+        clients: opts.relyingParties.map((rp) => ({
+          client_id: rp.clientId,
+          redirect_uris: rp.redirectUris,
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        })),
+        jwks: { keys: [{ ...signingKey, kid: 'cis2-double-1', alg: 'RS256', use: 'sig' }] },
+        cookies: { keys: [randomBytes(32).toString('hex')] },
+        scopes: [...CIS2_SCOPES],
+        claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([k, v]) => [k, [...v]])),
+        ttl: {
+          AccessToken: opts.accessTokenSeconds ?? 600,
+          AuthorizationCode: 60,
+          IdToken: 600,
+          Interaction: 600,
+          Session: 3600,
+          Grant: 3600,
+        },
+        features: {
+          devInteractions: { enabled: false },
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => CIS2_RESOURCE,
+            useGrantedResource: () => true,
+            getResourceServerInfo: () => ({
+              scope: CIS2_SCOPES.join(' '),
+              audience: CIS2_RESOURCE,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            }),
+          },
+        },
+        interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+        async findAccount(_ctx, id, token) {
+          const person = people.get(id);
+          if (!person) return undefined;
+          const grantId = (token as { grantId?: string } | undefined)?.grantId;
+          const selected = grantId ? selectedRoles.get(grantId) : undefined;
+          return {
+            accountId: id,
+            claims: () => ({
+              sub: id,
+              uid: person.uid,
+              name: person.name,
+              nhsid_useruid: person.uid,
+              nhsid_nrbac_roles: person.roles,
+              ...(selected ? { selected_roleid: selected } : {}),
+            }),
+          };
+        },
+      }),
+  );
   const callback = provider.callback();
 
   /** The sign-in page: one button per person and role, as CIS2 asks for the role after the card. */
@@ -171,10 +190,15 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     if (req.method === 'GET') {
       const buttons = opts.people.flatMap((p) =>
         (p.roles.length ? p.roles : [undefined]).map(
-          (r) => `<li><button type="submit" name="choice" value="${escapeHtml(`${p.uid}:${r?.person_roleid ?? ''}`)}" data-uid="${escapeHtml(p.uid)}" data-role="${escapeHtml(r?.person_roleid ?? '')}">${escapeHtml(p.name)}${r ? ` – ${escapeHtml(r.role_name)} at ${escapeHtml(r.org_code)}` : ' – no role'}</button></li>`,
+          (r) =>
+            `<li><button type="submit" name="choice" value="${escapeHtml(`${p.uid}:${r?.person_roleid ?? ''}`)}" data-uid="${escapeHtml(p.uid)}" data-role="${escapeHtml(r?.person_roleid ?? '')}">${escapeHtml(p.name)}${r ? ` – ${escapeHtml(r.role_name)} at ${escapeHtml(r.org_code)}` : ' – no role'}</button></li>`,
         ),
       );
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; form-action 'self' http://127.0.0.1:* http://localhost:*", 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; form-action 'self' http://127.0.0.1:* http://localhost:*",
+        'cache-control': 'no-store',
+      });
       res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CIS2 double – sign in</title></head><body>
 <h1>NHS CIS2 Authentication (demo double)</h1>
 <p>Choose who inserts their smartcard, and the role they select.</p>
@@ -195,7 +219,12 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     // CIS2 selects a single role by itself; with several the user picks one (here: the button).
     const chosen = roleId || (person.roles.length === 1 ? person.roles[0]!.person_roleid : '');
     if (scope.split(' ').includes('selectedrole') && chosen) selectedRoles.set(grantId, chosen);
-    await provider.interactionFinished(req, res, { login: { accountId: person.uid }, consent: { grantId } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: person.uid }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   provider.on('access_token.issued', (token: { jti: string; accountId: string; grantId: string }) => {
@@ -204,7 +233,10 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
 
   /** UserInfo for the JWT access tokens this provider issued; 401 for anything else. */
   async function userInfo(req: IncomingMessage, res: ServerResponse) {
-    const refuse = () => void res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+    const refuse = () =>
+      void res
+        .writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' })
+        .end('{"error":"invalid_token"}');
     const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) return refuse();
     const { payload } = await jwtVerify(token, verifyKey, { issuer }).catch(() => ({ payload: undefined }));
@@ -213,7 +245,14 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     const person = record && people.get(record.accountId);
     if (!record || !grant || !person) return refuse();
     const selected = selectedRoles.get(record.grantId);
-    const all: Record<string, unknown> = { sub: person.uid, uid: person.uid, name: person.name, nhsid_useruid: person.uid, nhsid_nrbac_roles: person.roles, ...(selected ? { selected_roleid: selected } : {}) };
+    const all: Record<string, unknown> = {
+      sub: person.uid,
+      uid: person.uid,
+      name: person.name,
+      nhsid_useruid: person.uid,
+      nhsid_nrbac_roles: person.roles,
+      ...(selected ? { selected_roleid: selected } : {}),
+    };
     const wanted = new Set((grant.getOIDCScope() ?? '').split(' ').flatMap((sc) => SCOPE_CLAIMS[sc] ?? []));
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
     res.end(JSON.stringify(Object.fromEntries(Object.entries(all).filter(([k]) => wanted.has(k)))));
@@ -240,7 +279,14 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
   async function signIn(uid: string, o: SignInOptions) {
     const jar = new Map<string, string>();
     const call = async (url: string, init: RequestInit = {}) => {
-      const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      const res = await fetch(url, {
+        ...init,
+        redirect: 'manual',
+        headers: {
+          ...(init.headers as Record<string, string>),
+          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        },
+      });
       for (const c of res.headers.getSetCookie()) {
         const [pair = ''] = c.split(';');
         const eq = pair.indexOf('=');
@@ -250,25 +296,51 @@ export async function startCis2Provider(opts: Cis2ProviderOptions): Promise<Cis2
     };
     const location = (res: Response) => {
       const to = res.headers.get('location');
-      if (!to || res.status < 300 || res.status > 399) throw new Error(`CIS2 double: expected a redirect, got HTTP ${res.status}`);
+      if (!to || res.status < 300 || res.status > 399)
+        throw new Error(`CIS2 double: expected a redirect, got HTTP ${res.status}`);
       return new URL(to, issuer).href;
     };
     const { verifier, challenge } = pkcePair();
     const state = randomBytes(16).toString('base64url');
     const auth = new URL('/auth', issuer);
-    for (const [k, v] of Object.entries({ client_id: o.clientId, redirect_uri: o.redirectUri, response_type: 'code', scope: o.scope ?? CIS2_SCOPES.join(' '), code_challenge: challenge, code_challenge_method: 'S256', state })) auth.searchParams.set(k, v);
+    for (const [k, v] of Object.entries({
+      client_id: o.clientId,
+      redirect_uri: o.redirectUri,
+      response_type: 'code',
+      scope: o.scope ?? CIS2_SCOPES.join(' '),
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+    }))
+      auth.searchParams.set(k, v);
     const toInteraction = location(await call(auth.href));
     await (await call(toInteraction)).text();
-    const resume = location(await call(toInteraction, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ choice: `${uid}:${o.roleId ?? ''}` }).toString() }));
+    const resume = location(
+      await call(toInteraction, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ choice: `${uid}:${o.roleId ?? ''}` }).toString(),
+      }),
+    );
     const back = new URL(location(await call(resume)));
-    if (back.searchParams.get('state') !== state || !back.searchParams.get('code')) throw new Error(`CIS2 double: sign-in did not come back with a code (${back.searchParams.get('error') ?? 'no error'})`);
+    if (back.searchParams.get('state') !== state || !back.searchParams.get('code'))
+      throw new Error(
+        `CIS2 double: sign-in did not come back with a code (${back.searchParams.get('error') ?? 'no error'})`,
+      );
     const tokenRes = await fetch(new URL('/token', issuer), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: o.redirectUri, client_id: o.clientId, code_verifier: verifier }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: back.searchParams.get('code')!,
+        redirect_uri: o.redirectUri,
+        client_id: o.clientId,
+        code_verifier: verifier,
+      }).toString(),
     });
     const tokens = (await tokenRes.json()) as { access_token?: string; id_token?: string; error?: string };
-    if (!tokens.access_token || !tokens.id_token) throw new Error(`CIS2 double: token request refused (${tokens.error ?? tokenRes.status})`);
+    if (!tokens.access_token || !tokens.id_token)
+      throw new Error(`CIS2 double: token request refused (${tokens.error ?? tokenRes.status})`);
     return { accessToken: tokens.access_token, idToken: tokens.id_token };
   }
 

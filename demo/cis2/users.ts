@@ -35,7 +35,12 @@ export const CIS2_PEOPLE = {
     name: 'Dr Sam Patel',
     roles: [
       { person_roleid: '555021936108', org_code: CIS2_ORG, role_name: gp, activity_codes: ['B0370', 'B0360'] },
-      { person_roleid: '555021936109', org_code: CIS2_ORG, role_name: '"Admin & Clerical":"Admin & Clerical":"Clerical Worker"', activity_codes: ['B0825'] },
+      {
+        person_roleid: '555021936109',
+        org_code: CIS2_ORG,
+        role_name: '"Admin & Clerical":"Admin & Clerical":"Clerical Worker"',
+        activity_codes: ['B0825'],
+      },
       { person_roleid: '555021936110', org_code: OTHER_ORG, role_name: gp, activity_codes: ['B0370', 'B0360'] },
     ],
   },
@@ -52,8 +57,18 @@ export const CIS2_PEOPLE = {
     uid: '555021935400',
     name: 'Ira Gov (smartcard)',
     roles: [
-      { person_roleid: '555021936401', org_code: CIS2_ORG, role_name: '"Admin & Clerical":"Information Governance":"Privacy Officer"', activity_codes: [AUDIT_ACTIVITY] },
-      { person_roleid: '555021936402', org_code: OTHER_ORG, role_name: '"Admin & Clerical":"Information Governance":"Privacy Officer"', activity_codes: [AUDIT_ACTIVITY] },
+      {
+        person_roleid: '555021936401',
+        org_code: CIS2_ORG,
+        role_name: '"Admin & Clerical":"Information Governance":"Privacy Officer"',
+        activity_codes: [AUDIT_ACTIVITY],
+      },
+      {
+        person_roleid: '555021936402',
+        org_code: OTHER_ORG,
+        role_name: '"Admin & Clerical":"Information Governance":"Privacy Officer"',
+        activity_codes: [AUDIT_ACTIVITY],
+      },
     ],
   },
 } satisfies Record<string, Cis2Person>;

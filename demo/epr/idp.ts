@@ -29,7 +29,15 @@ export function loadDemoIdp(dir: string): DemoIdp {
     publicKeyFile,
     issue: (claims, issuer, audience, lifetimeSeconds = 300) => {
       const now = Math.floor(Date.now() / 1000);
-      const payload = { ...claims, iss: issuer, aud: audience, iat: now, nbf: now, exp: now + lifetimeSeconds, jti: randomUUID() };
+      const payload = {
+        ...claims,
+        iss: issuer,
+        aud: audience,
+        iat: now,
+        nbf: now,
+        exp: now + lifetimeSeconds,
+        jti: randomUUID(),
+      };
       return signEs256({ alg: 'ES256', typ: 'JWT', kid }, payload, privateKey);
     },
   };

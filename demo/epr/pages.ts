@@ -29,12 +29,14 @@ function layout(title: string, gatewayUrl: string, user: DemoUser | undefined, b
     <header class="epr-header">
       <span class="epr-brand">Demo EPR</span>
       <span class="epr-note">Demonstration system – fictional patients</span>
-      ${user
-        ? html`<div class="epr-who" data-testid="security-context">
+      ${
+        user
+          ? html`<div class="epr-who" data-testid="security-context">
             Signed in as <strong>${user.name}</strong> · ${user.roleName} · ${user.orgName} (${user.orgCode})
             <form method="post" action="/sign-out"><button type="submit">Sign out</button></form>
           </div>`
-        : ''}
+          : ''
+      }
     </header>
     <main>${body}</main>
   </body>
@@ -68,13 +70,15 @@ export function patientListPage(user: DemoUser, patients: readonly Patient[], ga
     'Patients',
     gatewayUrl,
     user,
-    html`${user.id === 'auditor'
+    html`${
+      user.id === 'auditor'
         ? html`<section class="epr-record" aria-labelledby="audit-heading">
             <h2 id="audit-heading">FGM-IS audit trail</h2>
             <p>The gateway's audit search opens in a new tab, signed in with this session: nothing to copy or paste.</p>
             <p><button type="button" id="open-audit" data-gateway="${gatewayUrl}">Open the FGM-IS audit trail</button></p>
           </section>`
-        : ''}
+        : ''
+    }
       <h1>Patients</h1>
       <table class="epr-patients">
         <thead><tr><th scope="col">Name</th><th scope="col">NHS number</th><th scope="col">Born</th></tr></thead>

@@ -58,7 +58,8 @@ const asset = (name: string) => readFileSync(new URL(`./public/${name}`, import.
 
 /** Loads the demo patients from `patients.json`. */
 export function loadDemoPatients(): Patient[] {
-  return (JSON.parse(readFileSync(new URL('./patients.json', import.meta.url), 'utf8')) as { patients: Patient[] }).patients;
+  return (JSON.parse(readFileSync(new URL('./patients.json', import.meta.url), 'utf8')) as { patients: Patient[] })
+    .patients;
 }
 
 /** Builds the EPR app; it never listens (see startDemoEpr). */
@@ -73,7 +74,9 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
   // OpenID Connect discovery, once (a failure is tried again on the next sign-in).
   const cis2Endpoints = () =>
     (endpoints ??= fetch(`${opts.cis2.issuer}/.well-known/openid-configuration`)
-      .then((r) => (r.ok ? (r.json() as Promise<Cis2Endpoints>) : Promise.reject(new Error(`discovery HTTP ${r.status}`))))
+      .then((r) =>
+        r.ok ? (r.json() as Promise<Cis2Endpoints>) : Promise.reject(new Error(`discovery HTTP ${r.status}`)),
+      )
       .catch((e) => {
         endpoints = undefined;
         throw e;
@@ -124,7 +127,15 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
       pendingCis2.set(state, verifier);
       setCookie(c, STATE_COOKIE, state, { httpOnly: true, sameSite: 'Lax', path: '/cis2/callback' });
       const url = new URL(authorization_endpoint);
-      const params = { client_id: opts.cis2.clientId, redirect_uri: opts.cis2.redirectUri, response_type: 'code', scope: CIS2_SCOPES.join(' '), code_challenge: challenge, code_challenge_method: 'S256', state };
+      const params = {
+        client_id: opts.cis2.clientId,
+        redirect_uri: opts.cis2.redirectUri,
+        response_type: 'code',
+        scope: CIS2_SCOPES.join(' '),
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state,
+      };
       for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
       return c.redirect(url.href, 303);
     }
@@ -138,18 +149,27 @@ export function createDemoEprApp(opts: DemoEprOptions): Hono {
     const state = c.req.query('state');
     const code = c.req.query('code');
     const verifier = state ? pendingCis2.get(state) : undefined;
-    if (!state || state !== getCookie(c, STATE_COOKIE) || !verifier || !code) return c.text('CIS2 sign-in did not complete', 400);
+    if (!state || state !== getCookie(c, STATE_COOKIE) || !verifier || !code)
+      return c.text('CIS2 sign-in did not complete', 400);
     pendingCis2.delete(state);
     deleteCookie(c, STATE_COOKIE, { path: '/cis2/callback' });
     const { token_endpoint, userinfo_endpoint } = await cis2Endpoints();
     const tokenRes = await fetch(token_endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: opts.cis2.redirectUri, client_id: opts.cis2.clientId, code_verifier: verifier }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: opts.cis2.redirectUri,
+        client_id: opts.cis2.clientId,
+        code_verifier: verifier,
+      }).toString(),
     });
     const tokens = (await tokenRes.json()) as { access_token?: string };
     if (!tokenRes.ok || !tokens.access_token) return c.text('CIS2 refused the sign-in', 502);
-    const info = (await (await fetch(userinfo_endpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as Cis2UserInfo;
+    const info = (await (
+      await fetch(userinfo_endpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    ).json()) as Cis2UserInfo;
     const role = info.nhsid_nrbac_roles?.find((r) => r.person_roleid === info.selected_roleid);
     const orgCode = role?.org_code ?? '—';
     startSession(c, {

@@ -43,7 +43,15 @@ export interface DevPortalFiles {
 /** Writes the gateway config and the development marker into `<dataDir>/portal/`. */
 export function writeDevPortal(
   dataDir: string,
-  o: { origin: string; host: string; gatewayPort: number; spineEndpoint: string; pkiDir: string; idpKeyFile: string; idpPublicKeyFile: string },
+  o: {
+    origin: string;
+    host: string;
+    gatewayPort: number;
+    spineEndpoint: string;
+    pkiDir: string;
+    idpKeyFile: string;
+    idpPublicKeyFile: string;
+  },
 ): DevPortalFiles {
   const dir = join(resolve(dataDir), 'portal');
   mkdirSync(dir, { recursive: true });
@@ -58,7 +66,11 @@ export function writeDevPortal(
     spine: {
       endpoint: o.spineEndpoint,
       asid: SPINE_ASID,
-      tls: { certFile: rel(join(o.pkiDir, 'gateway-client.crt')), keyFile: rel(join(o.pkiDir, 'gateway-client.key')), caFile: rel(join(o.pkiDir, 'ca.crt')) },
+      tls: {
+        certFile: rel(join(o.pkiDir, 'gateway-client.crt')),
+        keyFile: rel(join(o.pkiDir, 'gateway-client.key')),
+        caFile: rel(join(o.pkiDir, 'ca.crt')),
+      },
       timeoutMs: 5000,
       rateLimit: { perSecond: 50, burst: 50 },
     },
@@ -68,7 +80,13 @@ export function writeDevPortal(
         name: `Development portal at ${o.origin}`,
         odsCode: DEMO_ORG.code,
         origins: [o.origin],
-        token: { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, publicKeyFile: rel(o.idpPublicKeyFile), algorithms: ['ES256'], maxLifetimeSeconds: DEV_TOKEN_SECONDS },
+        token: {
+          issuer: DEV_ISSUER,
+          audience: DEV_AUDIENCE,
+          publicKeyFile: rel(o.idpPublicKeyFile),
+          algorithms: ['ES256'],
+          maxLifetimeSeconds: DEV_TOKEN_SECONDS,
+        },
         claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
         roleActivities: { midwife: ['B0370'], receptionist: [], auditor: [] },
         auditorRoles: ['auditor'],
@@ -92,17 +110,24 @@ export function writeMarker(files: DevPortalFiles, m: Omit<DevPortalMarker, 'dev
 /** The marker in `<dataDir>/portal/`, or an Error saying why no token may be minted there. */
 export function readMarker(dataDir: string): DevPortalMarker {
   const file = join(resolve(dataDir), 'portal', MARKER);
-  if (!existsSync(file)) throw new Error(`no development portal in ${resolve(dataDir)} (${file} is missing): start one with npm run dev:portal -- --origin <your origin>`);
+  if (!existsSync(file))
+    throw new Error(
+      `no development portal in ${resolve(dataDir)} (${file} is missing): start one with npm run dev:portal -- --origin <your origin>`,
+    );
   let m: Partial<DevPortalMarker>;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as Partial<DevPortalMarker>;
   } catch {
     throw new Error(`${file} is not JSON: restart npm run dev:portal to rewrite it`);
   }
-  if (m.development !== true) throw new Error(`${file} does not say "development": true; dev tokens are minted only for a gateway npm run dev:portal configured`);
+  if (m.development !== true)
+    throw new Error(
+      `${file} does not say "development": true; dev tokens are minted only for a gateway npm run dev:portal configured`,
+    );
   for (const k of ['origin', 'gatewayUrl', 'issuer', 'audience', 'keyFile'] as const) {
     if (typeof m[k] !== 'string') throw new Error(`${file} lacks "${k}": restart npm run dev:portal to rewrite it`);
   }
-  if (!existsSync(m.keyFile!)) throw new Error(`the dev IdP key ${m.keyFile} is missing: restart npm run dev:portal to make it`);
+  if (!existsSync(m.keyFile!))
+    throw new Error(`the dev IdP key ${m.keyFile} is missing: restart npm run dev:portal to make it`);
   return m as DevPortalMarker;
 }

@@ -15,15 +15,26 @@ const HOST = '127.0.0.1';
 
 function args() {
   try {
-    const { values } = parseArgs({ args: process.argv.slice(2), options: { origin: { type: 'string' }, 'data-dir': { type: 'string' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: process.argv.slice(2),
+      options: { origin: { type: 'string' }, 'data-dir': { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
     return { origin: parseOrigin(values.origin), dataDir: resolve(values['data-dir'] ?? '.data') };
   } catch (e) {
-    throw new Error(`${(e as Error).message.split('\n')[0]}\nusage: npm run dev:portal -- --origin <your portal's origin> [--data-dir .data]`, { cause: e });
+    throw new Error(
+      `${(e as Error).message.split('\n')[0]}\nusage: npm run dev:portal -- --origin <your portal's origin> [--data-dir .data]`,
+      { cause: e },
+    );
   }
 }
 
 /** What the developer reads: where things are, the snippet to paste, how to get a token. */
-function instructions(o: { origin: string; gatewayUrl: string; spineUrl: string; configFile: string; dataDir: string }, { DEV_ISSUER, DEV_AUDIENCE, DEV_USERS }: typeof import('./dev-portal.ts')) {
+function instructions(
+  o: { origin: string; gatewayUrl: string; spineUrl: string; configFile: string; dataDir: string },
+  { DEV_ISSUER, DEV_AUDIENCE, DEV_USERS }: typeof import('./dev-portal.ts'),
+) {
   const dataArg = o.dataDir === resolve('.data') ? '' : ` --data-dir ${o.dataDir}`;
   return `
 dev:portal is running: a development gateway for the portal at ${o.origin}
@@ -55,7 +66,15 @@ Vite app from npm create vite to the alert. Ctrl-C stops.
 try {
   const { origin, dataDir } = args();
   // The gateway and simulator modules load only once the arguments are good: a mistake is answered at once.
-  const [{ DEFAULT_WIDGET_FILE, loadConfig }, { startGateway }, { loadDemoIdp }, { ensureDevPki }, { startSpineSimulator }, { portInUse }, dev] = await Promise.all([
+  const [
+    { DEFAULT_WIDGET_FILE, loadConfig },
+    { startGateway },
+    { loadDemoIdp },
+    { ensureDevPki },
+    { startSpineSimulator },
+    { portInUse },
+    dev,
+  ] = await Promise.all([
     import('../../gateway/config/config.ts'),
     import('../../gateway/server/server.ts'),
     import('../epr/idp.ts'),
@@ -65,20 +84,51 @@ try {
     import('./dev-portal.ts'),
   ]);
   const { DEV_AUDIENCE, DEV_ISSUER, writeDevPortal, writeMarker } = dev;
-  if (!existsSync(DEFAULT_WIDGET_FILE)) throw new Error(`the widget is not built (${DEFAULT_WIDGET_FILE}); run "npm run build" first (npm run dev:portal does)`);
+  if (!existsSync(DEFAULT_WIDGET_FILE))
+    throw new Error(
+      `the widget is not built (${DEFAULT_WIDGET_FILE}); run "npm run build" first (npm run dev:portal does)`,
+    );
   const pki = await ensureDevPki(join(dataDir, 'pki'), { report: (line) => console.log(`dev:portal ${line}`) });
   const idp = loadDemoIdp(pki.dir);
   const spinePort = Number(process.env.SPINE_SIM_PORT ?? 9443);
   const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8787);
-  const sim = await startSpineSimulator({ pkiDir: pki.dir, host: HOST, port: spinePort }).catch((e) => portInUse(e, 'Spine simulator', spinePort, 'SPINE_SIM_PORT'));
-  const files = writeDevPortal(dataDir, { origin, host: HOST, gatewayPort, spineEndpoint: sim.endpoint, pkiDir: pki.dir, idpKeyFile: join(pki.dir, 'demo-idp.key'), idpPublicKeyFile: idp.publicKeyFile });
+  const sim = await startSpineSimulator({ pkiDir: pki.dir, host: HOST, port: spinePort }).catch((e) =>
+    portInUse(e, 'Spine simulator', spinePort, 'SPINE_SIM_PORT'),
+  );
+  const files = writeDevPortal(dataDir, {
+    origin,
+    host: HOST,
+    gatewayPort,
+    spineEndpoint: sim.endpoint,
+    pkiDir: pki.dir,
+    idpKeyFile: join(pki.dir, 'demo-idp.key'),
+    idpPublicKeyFile: idp.publicKeyFile,
+  });
   const gateway = await startGateway(loadConfig(files.configFile)).catch(async (e) => {
     await sim.close();
     return portInUse(e, 'gateway', gatewayPort, 'GATEWAY_PORT');
   });
-  writeMarker(files, { origin, gatewayUrl: gateway.url, issuer: DEV_ISSUER, audience: DEV_AUDIENCE, keyFile: join(pki.dir, 'demo-idp.key') });
-  console.log(instructions({ origin, gatewayUrl: gateway.url, spineUrl: sim.endpoint, configFile: files.configFile, dataDir }, dev));
-  const stop = () => void gateway.close().then(() => sim.close()).then(() => process.exit(0), () => process.exit(1));
+  writeMarker(files, {
+    origin,
+    gatewayUrl: gateway.url,
+    issuer: DEV_ISSUER,
+    audience: DEV_AUDIENCE,
+    keyFile: join(pki.dir, 'demo-idp.key'),
+  });
+  console.log(
+    instructions(
+      { origin, gatewayUrl: gateway.url, spineUrl: sim.endpoint, configFile: files.configFile, dataDir },
+      dev,
+    ),
+  );
+  const stop = () =>
+    void gateway
+      .close()
+      .then(() => sim.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {

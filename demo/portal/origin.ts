@@ -16,12 +16,18 @@ export function parseOrigin(arg: string | undefined): string {
   } catch {
     throw new Error(`--origin "${arg}" is not a URL; give scheme, host and port, e.g. ${EXAMPLE}`);
   }
-  if (!arg.includes('://')) throw new Error(`--origin "${arg}" lacks its scheme: an origin is scheme, host and port, e.g. http://${arg.replace(/^\/+/, '')}`);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--origin "${arg}" must be http: or https: (a browser page's origin), e.g. ${EXAMPLE}`);
+  if (!arg.includes('://'))
+    throw new Error(
+      `--origin "${arg}" lacks its scheme: an origin is scheme, host and port, e.g. http://${arg.replace(/^\/+/, '')}`,
+    );
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`--origin "${arg}" must be http: or https: (a browser page's origin), e.g. ${EXAMPLE}`);
   if (url.username || url.password) throw new Error(`--origin "${arg}" may not carry a user name or password`);
   // "http://localhost:5173/" is the same origin; "/app", "?x" or "#y" are not part of any origin.
   if (url.pathname !== '/' || url.search || url.hash || /[?#]/.test(arg)) {
-    throw new Error(`--origin "${arg}" has a path, query or fragment; an origin is scheme, host and port only: ${url.origin}`);
+    throw new Error(
+      `--origin "${arg}" has a path, query or fragment; an origin is scheme, host and port only: ${url.origin}`,
+    );
   }
   return url.origin;
 }

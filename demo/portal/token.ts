@@ -15,7 +15,12 @@ const USAGE = `usage: npm run -s dev:token -- <${DEV_USERS.map((u) => u.id).join
 try {
   let parsed;
   try {
-    parsed = parseArgs({ args: process.argv.slice(2), options: { 'data-dir': { type: 'string' } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: process.argv.slice(2),
+      options: { 'data-dir': { type: 'string' } },
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (e) {
     throw new Error(`${(e as Error).message.split('\n')[0]}\n${USAGE}`, { cause: e });
   }

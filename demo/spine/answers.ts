@@ -23,7 +23,8 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 /** Replaces the one occurrence of `from` in the template: a template that changed fails loudly, never silently. */
 function put(xml: string, from: string, to: string): string {
   const at = xml.indexOf(from);
-  if (at < 0 || xml.indexOf(from, at + 1) >= 0) throw new Error(`simulator template: ${from} is not in the example exactly once`);
+  if (at < 0 || xml.indexOf(from, at + 1) >= 0)
+    throw new Error(`simulator template: ${from} is not in the example exactly once`);
   return xml.slice(0, at) + to + xml.slice(at + from.length);
 }
 const setValue = (xml: string, from: string, to: string) => put(xml, `value="${from}"`, `value="${escape(to)}"`);
@@ -44,7 +45,9 @@ function address(xml: string, bundleId: string, headerId: string, a: Addressing)
   out = setValue(out, '2015-07-04T10:10:15+00:00', a.timestamp.toISOString());
   out = setValue(out, '14daadee-26e1-4d6a-9e6a-7f4af9b58877', a.respondsTo);
   out = setValue(out, 'urn:nhs:addressing:asid:047192794544', `urn:nhs:addressing:asid:${a.destinationAsid}`);
-  return a.destinationName ? setValue(out, 'FooBar NHS Trust', a.destinationName) : put(out, '<name value="FooBar NHS Trust"/>', '');
+  return a.destinationName
+    ? setValue(out, 'FooBar NHS Trust', a.destinationName)
+    : put(out, '<name value="FooBar NHS Trust"/>', '');
 }
 
 /** An indicator answer (spec example "indicator found"). */
@@ -91,7 +94,8 @@ const outcome = (severity: string, code: string, system = 'http://fhir.nhs.net/V
 const parametersEntry = (nhsNumber: string) =>
   `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="RiskIndicator"/><valueString value="FGM"/></parameter><parameter><name value="NHSNumber"/><valueIdentifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${nhsNumber}"/></valueIdentifier></parameter></Parameters></resource></entry>`;
 /** A modifier extension the gateway cannot know the meaning of. */
-const ENTERED_IN_ERROR = '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension>';
+const ENTERED_IN_ERROR =
+  '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension>';
 /** The NHS number's OID (Spine-RIS-Patient's comments name it): the same number as under either NHS-number URL. */
 const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 
@@ -102,7 +106,10 @@ export const HARMLESS_VARIANTS = {
   /** XML Schema instance attributes, as schema-generated writers add them. */
   'xsi-attributes': (xml: string) =>
     xml
-      .replace('<Bundle xmlns="http://hl7.org/fhir">', `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}" xsi:schemaLocation="http://hl7.org/fhir fhir-all.xsd">`)
+      .replace(
+        '<Bundle xmlns="http://hl7.org/fhir">',
+        `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}" xsi:schemaLocation="http://hl7.org/fhir fhir-all.xsd">`,
+      )
       .replace(/<timestamp value="([^"]*)"\/>/, '<timestamp value="$1" xsi:type="instant"/>'),
   /** Elements DSTU2 allows that the profiles leave out or set to max 0: language, narrative, extension, category, reason, fullUrl. */
   'extra-elements': (xml: string) =>
@@ -110,13 +117,22 @@ export const HARMLESS_VARIANTS = {
       .replace(/<entry><resource>/g, () => `<entry><fullUrl value="urn:uuid:${randomUUID()}"/><resource>`)
       .replace(/(<MessageHeader>(?:<id value="[^"]*"\/>)(?:<meta>.*?<\/meta>)?)/, '$1<language value="en-GB"/>')
       .replace(/(<\/source><destination>.*?<\/destination>)/, '$1<reason><text value="FGM-IS query"/></reason>')
-      .replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, '$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">FGM risk indicator</div></text>')
-      .replace('<status value="active"/>', '<extension url="https://fgm-status.example/StructureDefinition/note"><valueString value="simulated"/></extension><category><text value="Safeguarding"/></category><status value="active"/>'),
+      .replace(
+        /(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/,
+        '$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">FGM risk indicator</div></text>',
+      )
+      .replace(
+        '<status value="active"/>',
+        '<extension url="https://fgm-status.example/StructureDefinition/note"><valueString value="simulated"/></extension><category><text value="Safeguarding"/></category><status value="active"/>',
+      ),
   /** Another element order, indentation and comments: same elements, same values. */
   reordered: (xml: string) =>
     xml
       .replace(/(<event>.*?<\/event>)(<response>.*?<\/response>)/, '$2$1')
-      .replace(/(<status value="active"\/>)(<period>.*?<\/period>)(<subject>.*?<\/subject>)(<code>.*?<\/code>)/, '$4$3$2$1')
+      .replace(
+        /(<status value="active"\/>)(<period>.*?<\/period>)(<subject>.*?<\/subject>)(<code>.*?<\/code>)/,
+        '$4$3$2$1',
+      )
       .replace(/></g, '>\n  <')
       .replace('<MessageHeader>', '<!-- the answer header --><MessageHeader>')
       .replace(/<\/Bundle>$/, '<!-- end of answer --></Bundle>'),
@@ -124,38 +140,60 @@ export const HARMLESS_VARIANTS = {
   whitespace: (xml: string) =>
     xml
       .replace(/(<value value=")(\d{3})(\d{3})(\d{4})"/, '$1 $2 $3 $4 "')
-      .replace(/(<response><identifier value=")([^"]*)"/, (_m, open: string, id: string) => `${open} ${id.toUpperCase()} "`)
+      .replace(
+        /(<response><identifier value=")([^"]*)"/,
+        (_m, open: string, id: string) => `${open} ${id.toUpperCase()} "`,
+      )
       .replace('<status value="active"/>', '<status value=" active "/>'),
   /** A SNOMED CT coding beside the FGM risk indicator coding. */
-  'snomed-coding': (xml: string) => xml.replace('</coding></code>', '</coding><coding><system value="http://snomed.info/sct"/><code value="95041000119101"/></coding></code>'),
+  'snomed-coding': (xml: string) =>
+    xml.replace(
+      '</coding></code>',
+      '</coding><coding><system value="http://snomed.info/sct"/><code value="95041000119101"/></coding></code>',
+    ),
   /** The NHS number under the NHS England system instead of the DSTU2 one. */
-  'nhs-number-new-system': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'https://fhir.nhs.uk/Id/nhs-number'),
+  'nhs-number-new-system': (xml: string) =>
+    xml.replace('http://fhir.nhs.net/Id/nhs-number', 'https://fhir.nhs.uk/Id/nhs-number'),
   /**
    * Spine's timestamp on a leap second, as FHIR's instant allows: 23:59:60 UTC at the end of the
    * day before the answer's own UTC day, so at most a day and a second behind the simulator's clock.
    */
   'leap-second-timestamp': (xml: string) =>
-    xml.replace(/<timestamp value="([^"]*)"/, (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) - 86_400_000).toISOString().slice(0, 10)}T23:59:60Z"`),
+    xml.replace(
+      /<timestamp value="([^"]*)"/,
+      (_m, ts: string) =>
+        `<timestamp value="${new Date(Date.parse(ts) - 86_400_000).toISOString().slice(0, 10)}T23:59:60Z"`,
+    ),
   /** The assessment date as a dateTime (10:00 UTC that day). */
-  'datetime-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00+00:00"'),
+  'datetime-assessment': (xml: string) =>
+    xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00+00:00"'),
   /** The assessment date to the month only (a valid DSTU2 dateTime). */
   'partial-date': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2})-\d{2}"/, '$1$2"'),
   /** The assessment date as a dateTime without seconds (10:00Z), which FHIR's instant forms read but a DSTU2 dateTime does not allow. */
   'minute-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00Z"'),
   /** The assessment date as a dateTime on a leap second (23:59:60Z): the next day in the UK only in summer, the same day in December. */
-  'leap-second-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T23:59:60Z"'),
+  'leap-second-assessment': (xml: string) =>
+    xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T23:59:60Z"'),
   /** An informational OperationOutcome entry beside the Flag. */
   'info-outcome': (xml: string) =>
-    put(xml, '</Bundle>', '<entry><resource><OperationOutcome><id value="information-1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="served from the secondary"/></issue></OperationOutcome></resource></entry></Bundle>'),
+    put(
+      xml,
+      '</Bundle>',
+      '<entry><resource><OperationOutcome><id value="information-1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="served from the secondary"/></issue></OperationOutcome></resource></entry></Bundle>',
+    ),
   /** MessageHeader.data naming a Flag id other than the one in the Bundle. */
-  'data-other-flag': (xml: string) => xml.replace(/(<data><reference value=")Flag\/[^"]*"/, '$1Flag/not-the-flag-in-this-bundle"'),
+  'data-other-flag': (xml: string) =>
+    xml.replace(/(<data><reference value=")Flag\/[^"]*"/, '$1Flag/not-the-flag-in-this-bundle"'),
   /** Both ASIDs under the URN system written in capitals. */
   'asid-upper-case': (xml: string) => xml.replace(/urn:nhs:addressing:asid:/g, 'URN:NHS:ADDRESSING:ASID:'),
   /** The NHS-number system with its scheme and host in capitals and a trailing slash (RFC 3986: the same system). */
-  'nhs-number-system-case': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', 'HTTP://FHIR.NHS.NET/Id/nhs-number/'),
+  'nhs-number-system-case': (xml: string) =>
+    xml.replace('http://fhir.nhs.net/Id/nhs-number', 'HTTP://FHIR.NHS.NET/Id/nhs-number/'),
   /** Spine's timestamp and a dateTime assessment with ten fraction digits (DSTU2 bounds none: `(\.[0-9]+)?`). */
   'long-fraction': (xml: string) =>
-    xml.replace(/(<timestamp value="[^"]*\.\d{3})Z"/, '$10000000Z"').replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00.1234567891Z"'),
+    xml
+      .replace(/(<timestamp value="[^"]*\.\d{3})Z"/, '$10000000Z"')
+      .replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00.1234567891Z"'),
   /** The NHS number under its OID instead of the DSTU2 system. */
   'nhs-number-oid': (xml: string) => xml.replace('http://fhir.nhs.net/Id/nhs-number', NHS_NUMBER_OID),
   /** The Flag's Patient as a Bundle entry with a urn:uuid fullUrl, the subject naming it by that URN (DSTU2 Bundle reference resolution). */
@@ -163,49 +201,91 @@ export const HARMLESS_VARIANTS = {
     const contained = /<contained>(<Patient><id value="([^"]*)"\/>.*?<\/Patient>)<\/contained>/s.exec(xml);
     if (!contained) return xml;
     const [whole, patient, id] = contained;
-    return put(put(xml, whole, ''), `<reference value="#${id}"/>`, `<reference value="urn:uuid:${id}"/>`).replace('</Bundle>', `<entry><fullUrl value="urn:uuid:${id}"/><resource>${patient}</resource></entry></Bundle>`);
+    return put(put(xml, whole, ''), `<reference value="#${id}"/>`, `<reference value="urn:uuid:${id}"/>`).replace(
+      '</Bundle>',
+      `<entry><fullUrl value="urn:uuid:${id}"/><resource>${patient}</resource></entry></Bundle>`,
+    );
   },
   /** Spine's response code under the value set's fhir.nhs.uk URL (fgm-query-v2.md links that form); an indicator answer carries none. */
-  'spine-code-nhs-uk': (xml: string) => xml.replace('http://fhir.nhs.net/ValueSet/spine-response-code-2-0', 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'),
+  'spine-code-nhs-uk': (xml: string) =>
+    xml.replace(
+      'http://fhir.nhs.net/ValueSet/spine-response-code-2-0',
+      'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+    ),
   /** A Parameters entry echoing the question: the NHS number asked about, nobody else. */
   'own-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(asked)}</Bundle>`),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
   'large-narrative': (xml: string) =>
-    xml.replace(/(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/, `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`),
+    xml.replace(
+      /(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/,
+      `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`,
+    ),
 } as const;
 
 /** Unsafe: each changes what the answer says about a child; the gateway must never show it. */
 export const UNSAFE_VARIANTS = {
-  'other-patient': (xml: string, asked: string) => setValue(xml, asked, asked === '9990000026' ? '9990000042' : '9990000026'),
+  'other-patient': (xml: string, asked: string) =>
+    setValue(xml, asked, asked === '9990000026' ? '9990000042' : '9990000026'),
   'impossible-date': (xml: string) => xml.replace(/(<period><start value=")[^"]*"/, '$12023-02-30"'),
   'date-after-timestamp': (xml: string) =>
     xml.replace(/(<period><start value=")[^"]*"/, () => {
       const ts = /<timestamp value="([^"]*)"/.exec(xml)![1]!;
       return `<period><start value="${new Date(Date.parse(ts) + 2 * 86_400_000).toISOString().slice(0, 10)}"`;
     }),
-  'timestamp-ahead': (xml: string) => xml.replace(/<timestamp value="([^"]*)"/, (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) + 86_400_000).toISOString()}"`),
-  'timestamp-behind': (xml: string) => xml.replace(/<timestamp value="([^"]*)"/, (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) - 3 * 86_400_000).toISOString()}"`),
+  'timestamp-ahead': (xml: string) =>
+    xml.replace(
+      /<timestamp value="([^"]*)"/,
+      (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) + 86_400_000).toISOString()}"`,
+    ),
+  'timestamp-behind': (xml: string) =>
+    xml.replace(
+      /<timestamp value="([^"]*)"/,
+      (_m, ts: string) => `<timestamp value="${new Date(Date.parse(ts) - 3 * 86_400_000).toISOString()}"`,
+    ),
   'other-risk-code': (xml: string) => put(xml, '<code value="FGM"/>', '<code value="CPIS"/>'),
   'invalid-flag': (xml: string) => put(xml, '<status value="active"/>', '<status value="inactive"/>'),
   'not-our-request': (xml: string) => xml.replace(/(<response><identifier value=")[^"]*"/, `$1${randomUUID()}"`),
   'wrong-event': (xml: string) => put(xml, 'clinicals-sync:FGMQueryResponse_2_0', 'clinicals-sync:FGMQuery_2_0'),
   /** A modifier extension on the Flag: FHIR forbids reading past it. */
-  'modifier-extension': (xml: string) => put(xml, '<status value="active"/>', '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension><status value="active"/>'),
+  'modifier-extension': (xml: string) =>
+    put(
+      xml,
+      '<status value="active"/>',
+      '<modifierExtension url="https://example.org/StructureDefinition/entered-in-error"><valueBoolean value="true"/></modifierExtension><status value="active"/>',
+    ),
   /** The indicator's period ended the day after the assessment. */
   'ended-period': (xml: string) =>
-    xml.replace(/<period><start value="([^"]*)"\/>/, (_m, start: string) => `<period><start value="${start}"/><end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`),
+    xml.replace(
+      /<period><start value="([^"]*)"\/>/,
+      (_m, start: string) =>
+        `<period><start value="${start}"/><end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`,
+    ),
   /** An assessment in 1999: before any test patient was born, and before FGM-IS could have recorded it (refused whatever birth date the client gives). */
   'assessment-before-birth': (xml: string) => xml.replace(/(<period><start value=")[^"]*"/, '$11999-06-01"'),
   /** A second NHS number, of another child, under the DSTU2 system written in capitals with a trailing slash. */
   'other-patient-system-case': (xml: string, asked: string) =>
-    put(xml, '</identifier></Patient>', `</identifier><identifier><system value="HTTP://FHIR.NHS.NET/Id/nhs-number/"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),
+    put(
+      xml,
+      '</identifier></Patient>',
+      `</identifier><identifier><system value="HTTP://FHIR.NHS.NET/Id/nhs-number/"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`,
+    ),
   /** A modifier extension on the MessageHeader: we cannot know what it changes. */
-  'header-modifier': (xml: string) => put(xml, '<timestamp ', '<modifierExtension url="https://example.org/StructureDefinition/replayed"><valueBoolean value="true"/></modifierExtension><timestamp '),
+  'header-modifier': (xml: string) =>
+    put(
+      xml,
+      '<timestamp ',
+      '<modifierExtension url="https://example.org/StructureDefinition/replayed"><valueBoolean value="true"/></modifierExtension><timestamp ',
+    ),
   /** Bundle.implicitRules: the whole message read under rules we do not know. */
-  'bundle-implicit-rules': (xml: string) => put(xml, '<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>'),
+  'bundle-implicit-rules': (xml: string) =>
+    put(xml, '<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>'),
   /** A second NHS number, of another child, under the NHS England system. */
   'other-patient-new-system': (xml: string, asked: string) =>
-    put(xml, '</identifier></Patient>', `</identifier><identifier><system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`),
+    put(
+      xml,
+      '</identifier></Patient>',
+      `</identifier><identifier><system value="https://fhir.nhs.uk/Id/nhs-number"/><value value="${asked === '9990000026' ? '9990000042' : '9990000026'}"/></identifier></Patient>`,
+    ),
   /** Beside the indicator for the child asked about, an unreferenced Patient entry of another child (DSTU2 NHS-number system). */
   'other-patient-entry': (xml: string, asked: string) =>
     put(
@@ -215,23 +295,52 @@ export const UNSAFE_VARIANTS = {
     ),
   /** Beside the indicator, a second contained Patient of another child, which the Flag's subject does not reference. */
   'other-patient-contained': (xml: string, asked: string) =>
-    put(xml, '</contained>', `</contained><contained><Patient><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></contained>`),
+    put(
+      xml,
+      '</contained>',
+      `</contained><contained><Patient><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></contained>`,
+    ),
   /** Beside the indicator, an entry whose resource holds Spine's NO_RECORD_FOUND error and a Basic. */
-  'error-outcome-entry': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('error', 'NO_RECORD_FOUND')}<Basic/></resource></entry></Bundle>`),
+  'error-outcome-entry': (xml: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource>${outcome('error', 'NO_RECORD_FOUND')}<Basic/></resource></entry></Bundle>`,
+    ),
   /** Beside the indicator, an entry whose resource holds a second MessageHeader and a Basic. */
   'second-header-entry': (xml: string) =>
-    put(xml, '</Bundle>', `<entry><resource><MessageHeader><id value="${randomUUID()}"/><event><system value="http://fhir.nhs.net/ValueSet/message-event-2-0"/><code value="urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0"/></event></MessageHeader><Basic/></resource></entry></Bundle>`),
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><MessageHeader><id value="${randomUUID()}"/><event><system value="http://fhir.nhs.net/ValueSet/message-event-2-0"/><code value="urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0"/></event></MessageHeader><Basic/></resource></entry></Bundle>`,
+    ),
   /** Beside the indicator, a warning that carries Spine's own NO_RECORD_FOUND: Spine contradicting itself. */
-  'note-with-spine-code': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND')}</resource></entry></Bundle>`),
+  'note-with-spine-code': (xml: string) =>
+    put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND')}</resource></entry></Bundle>`),
   /** The same, the code FGM-0001 of Spine's older value set spine-response-code-1-0. */
-  'note-with-spine-code-1-0': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'FGM-0001', 'http://fhir.nhs.net/ValueSet/spine-response-code-1-0')}</resource></entry></Bundle>`),
+  'note-with-spine-code-1-0': (xml: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource>${outcome('warning', 'FGM-0001', 'http://fhir.nhs.net/ValueSet/spine-response-code-1-0')}</resource></entry></Bundle>`,
+    ),
   /** The same, NO_RECORD_FOUND under the value set's fhir.nhs.uk URL (fgm-query-v2.md links that form). */
-  'note-with-spine-code-nhs-uk': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND', 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0')}</resource></entry></Bundle>`),
+  'note-with-spine-code-nhs-uk': (xml: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND', 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0')}</resource></entry></Bundle>`,
+    ),
   /** Beside the indicator, a Parameters entry in the request's shape naming another child. */
-  'other-patient-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  'other-patient-parameters': (xml: string, asked: string) =>
+    put(xml, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
   /** A second NHS number, of another child, under the NHS number's OID. */
   'other-patient-oid': (xml: string, asked: string) =>
-    put(xml, '</identifier></Patient>', `</identifier><identifier><system value="${NHS_NUMBER_OID}"/><value value="${other(asked)}"/></identifier></Patient>`),
+    put(
+      xml,
+      '</identifier></Patient>',
+      `</identifier><identifier><system value="${NHS_NUMBER_OID}"/><value value="${other(asked)}"/></identifier></Patient>`,
+    ),
   /** Beside the indicator, a Patient entry named by the NHS number asked about and by another child's, whose system is written twice. */
   'other-patient-system-twice': (xml: string, asked: string) =>
     put(
@@ -241,20 +350,46 @@ export const UNSAFE_VARIANTS = {
     ),
   /** Beside the indicator, a Parameters NHSNumber written both as valueString (the number asked about) and valueIdentifier (another child's, no system). */
   'parameters-value-twice': (xml: string, asked: string) =>
-    put(xml, '</Bundle>', `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="NHSNumber"/><valueString value="${asked}"/><valueIdentifier><value value="${other(asked)}"/></valueIdentifier></parameter></Parameters></resource></entry></Bundle>`),
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="NHSNumber"/><valueString value="${asked}"/><valueIdentifier><value value="${other(asked)}"/></valueIdentifier></parameter></Parameters></resource></entry></Bundle>`,
+    ),
   /** Beside the indicator, an informational note carrying a modifier extension. */
   'note-modifier': (xml: string) =>
-    put(xml, '</Bundle>', `<entry><resource><OperationOutcome><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<issue><severity value="information"/><code value="informational"/></issue></OperationOutcome></resource></entry></Bundle>`),
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><OperationOutcome><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<issue><severity value="information"/><code value="informational"/></issue></OperationOutcome></resource></entry></Bundle>`,
+    ),
   /** Beside the indicator, a Patient entry named by the NHS number asked about, carrying a modifier extension. */
   'patient-entry-modifier': (xml: string, asked: string) =>
-    put(xml, '</Bundle>', `<entry><resource><Patient><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked}"/></identifier></Patient></resource></entry></Bundle>`),
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><Patient><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked}"/></identifier></Patient></resource></entry></Bundle>`,
+    ),
   /** note-with-spine-code, its coding's code written twice. */
-  'note-code-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace('<code value="NO_RECORD_FOUND"/>', '<code value="NO_RECORD_FOUND"/>'.repeat(2))}</resource></entry></Bundle>`),
+  'note-code-twice': (xml: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace('<code value="NO_RECORD_FOUND"/>', '<code value="NO_RECORD_FOUND"/>'.repeat(2))}</resource></entry></Bundle>`,
+    ),
   /** note-with-spine-code, the issue's details written twice. */
-  'note-details-twice': (xml: string) => put(xml, '</Bundle>', `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace(/<details>.*<\/details>/, (d) => d + d)}</resource></entry></Bundle>`),
+  'note-details-twice': (xml: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource>${outcome('warning', 'NO_RECORD_FOUND').replace(/<details>.*<\/details>/, (d) => d + d)}</resource></entry></Bundle>`,
+    ),
   /** ended-period, its end written twice. */
   'ended-period-twice': (xml: string) =>
-    xml.replace(/<period><start value="([^"]*)"\/>/, (_m, start: string) => `<period><start value="${start}"/>${`<end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`.repeat(2)}`),
+    xml.replace(
+      /<period><start value="([^"]*)"\/>/,
+      (_m, start: string) =>
+        `<period><start value="${start}"/>${`<end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`.repeat(2)}`,
+    ),
 } as const;
 
 /**
@@ -263,24 +398,44 @@ export const UNSAFE_VARIANTS = {
  */
 export const HIDING_VARIANTS = {
   /** The Flag contained in the OperationOutcome. */
-  'no-record-contained-flag': (noRecord: string, indicator: string) => put(noRecord, '<issue>', `<contained>${flagOf(indicator)}</contained><issue>`),
+  'no-record-contained-flag': (noRecord: string, indicator: string) =>
+    put(noRecord, '<issue>', `<contained>${flagOf(indicator)}</contained><issue>`),
   /** The Flag in one more entry, whose resource also holds a Basic. */
-  'no-record-flag-entry': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
+  'no-record-flag-entry': (noRecord: string, indicator: string) =>
+    put(noRecord, '</Bundle>', `<entry><resource>${flagOf(indicator)}<Basic/></resource></entry></Bundle>`),
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
-  'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) => put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
   /** Another child's Patient in a foreign wrapper inside the outcome: the not-found may be about that child. */
   'no-record-wrapped-patient': (noRecord: string, _indicator: string, asked: string) =>
-    put(noRecord, '<issue>', `<x:wrap xmlns:x="urn:example:wrapper"><Patient xmlns="http://hl7.org/fhir"><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></x:wrap><issue>`),
+    put(
+      noRecord,
+      '<issue>',
+      `<x:wrap xmlns:x="urn:example:wrapper"><Patient xmlns="http://hl7.org/fhir"><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/></identifier></Patient></x:wrap><issue>`,
+    ),
   /** The NO_RECORD_FOUND OperationOutcome carrying a modifier extension. */
   'no-record-outcome-modifier': (noRecord: string) => put(noRecord, '<issue>', `${ENTERED_IN_ERROR}<issue>`),
   /** The Flag in the OperationOutcome's narrative, inside its XHTML div. */
   'no-record-narrative-flag': (noRecord: string, indicator: string) =>
-    put(noRecord, '<issue>', `<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>No record</p>${flagOf(indicator).replace('<Flag>', '<Flag xmlns="http://hl7.org/fhir">')}</div></text><issue>`),
+    put(
+      noRecord,
+      '<issue>',
+      `<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><p>No record</p>${flagOf(indicator).replace('<Flag>', '<Flag xmlns="http://hl7.org/fhir">')}</div></text><issue>`,
+    ),
   /** One more entry holding the Flag, wrapped in an element of another namespace under the Bundle. */
-  'no-record-wrapped-flag': (noRecord: string, indicator: string) => put(noRecord, '</Bundle>', `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`),
+  'no-record-wrapped-flag': (noRecord: string, indicator: string) =>
+    put(
+      noRecord,
+      '</Bundle>',
+      `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`,
+    ),
   /** The FGM risk code on a Basic entry rather than a Flag. */
   'no-record-risk-basic': (noRecord: string) =>
-    put(noRecord, '</Bundle>', `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`),
+    put(
+      noRecord,
+      '</Bundle>',
+      `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`,
+    ),
 } as const;
 
 export type HarmlessVariant = keyof typeof HARMLESS_VARIANTS;

@@ -5,12 +5,22 @@
  * `SPINE_SIM_FAULT` at start) or per test patient (`patients.json`).
  */
 import { z } from 'zod';
-import { HARMLESS_VARIANTS, HIDING_VARIANTS, UNSAFE_VARIANTS, type HarmlessVariant, type HidingVariant, type UnsafeVariant } from './answers.ts';
+import {
+  HARMLESS_VARIANTS,
+  HIDING_VARIANTS,
+  UNSAFE_VARIANTS,
+  type HarmlessVariant,
+  type HidingVariant,
+  type UnsafeVariant,
+} from './answers.ts';
 
 const HARMLESS = Object.keys(HARMLESS_VARIANTS) as [HarmlessVariant, ...HarmlessVariant[]];
 const HIDING = Object.keys(HIDING_VARIANTS) as [HidingVariant, ...HidingVariant[]];
 /** `invalid-flag` (status inactive) is listed above with the older modes. */
-const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k !== 'invalid-flag') as [UnsafeVariant, ...UnsafeVariant[]];
+const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k !== 'invalid-flag') as [
+  UnsafeVariant,
+  ...UnsafeVariant[],
+];
 
 export const FaultSchema = z.discriminatedUnion('kind', [
   /** Answer normally, but only after `ms` milliseconds. */
@@ -83,7 +93,16 @@ export type Fault = z.infer<typeof FaultSchema>;
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
   // A media type has no colon: everything after the first one is the type.
-  const parsed = FaultSchema.safeParse(kind === 'delay' ? { kind, ms: Number(arg) } : kind === 'content-type' ? { kind, type: text.trim().slice(kind.length + 1) } : { kind });
-  if (!parsed.success) throw new Error(`SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`);
+  const parsed = FaultSchema.safeParse(
+    kind === 'delay'
+      ? { kind, ms: Number(arg) }
+      : kind === 'content-type'
+        ? { kind, type: text.trim().slice(kind.length + 1) }
+        : { kind },
+  );
+  if (!parsed.success)
+    throw new Error(
+      `SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`,
+    );
   return parsed.data;
 }

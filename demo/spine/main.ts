@@ -10,16 +10,25 @@ import { parseFault } from './faults.ts';
 import { startSpineSimulator } from './server.ts';
 
 try {
-  const pki = await ensureDevPki(process.env.FGM_PKI_DIR ?? '.data/pki', { report: (line) => console.log(`spine-sim ${line}`) });
+  const pki = await ensureDevPki(process.env.FGM_PKI_DIR ?? '.data/pki', {
+    report: (line) => console.log(`spine-sim ${line}`),
+  });
   const sim = await startSpineSimulator({
     pkiDir: pki.dir,
     port: Number(process.env.SPINE_SIM_PORT ?? 9443),
-    asids: (process.env.SPINE_SIM_ASIDS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    asids: (process.env.SPINE_SIM_ASIDS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     fault: process.env.SPINE_SIM_FAULT ? parseFault(process.env.SPINE_SIM_FAULT) : null,
     log: (line) => console.log(`spine-sim ${line}`),
   });
   console.log(`Spine FGM-IS simulator on ${sim.endpoint} (client certificates from ${pki.caCert})`);
-  const stop = () => void sim.close().then(() => process.exit(0), () => process.exit(1));
+  const stop = () =>
+    void sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (e) {

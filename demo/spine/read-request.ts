@@ -37,14 +37,25 @@ const SYSTEMS = {
   ods: 'http://fhir.nhs.net/Id/ods-organization-code',
 };
 
-const node = (v: unknown): Node | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : undefined);
+const node = (v: unknown): Node | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : undefined;
 /** `<name value="…"/>` under `n`. */
 const val = (n: Node | undefined, name: string): string | undefined => {
   const v = node(n?.[name])?.value;
   return typeof v === 'string' ? v : undefined;
 };
-const list = (v: unknown): Node[] => (Array.isArray(v) ? v.flatMap((x: unknown) => { const n = node(x); return n ? [n] : []; }) : []);
-const idFor = (ids: Node[], system: string) => val(ids.find((i) => val(i, 'system') === system), 'value');
+const list = (v: unknown): Node[] =>
+  Array.isArray(v)
+    ? v.flatMap((x: unknown) => {
+        const n = node(x);
+        return n ? [n] : [];
+      })
+    : [];
+const idFor = (ids: Node[], system: string) =>
+  val(
+    ids.find((i) => val(i, 'system') === system),
+    'value',
+  );
 
 /**
  * Reads what Spine needs from a request the profiles accept; undefined when even that is missing.
@@ -57,17 +68,27 @@ export function readRequest(xml: string): SimRequest | undefined {
   } catch {
     return undefined;
   }
-  const resources = list(node(doc.Bundle)?.entry).flatMap((e) => { const r = node(e.resource); return r ? [r] : []; });
+  const resources = list(node(doc.Bundle)?.entry).flatMap((e) => {
+    const r = node(e.resource);
+    return r ? [r] : [];
+  });
   const of = (type: string) => resources.map((r) => node(r[type])).find((r) => r !== undefined);
   const header = of('MessageHeader');
   const params = list(of('Parameters')?.parameter);
   const messageId = val(header, 'id');
   const source = ASID.exec(val(node(header?.source), 'endpoint') ?? '')?.[1];
   const destination = ASID.exec(val(node(header?.destination), 'endpoint') ?? '')?.[1];
-  const nhsNumber = val(params.find((p) => val(p, 'name') === 'NHSNumber'), 'valueString');
+  const nhsNumber = val(
+    params.find((p) => val(p, 'name') === 'NHSNumber'),
+    'valueString',
+  );
   if (!messageId || !source || !destination || nhsNumber === undefined) return undefined;
   const ids = list(of('Practitioner')?.identifier);
-  const [userId, roleProfileId, localId] = [idFor(ids, SYSTEMS.sdsUser), idFor(ids, SYSTEMS.sdsRole), idFor(ids, SYSTEMS.local)];
+  const [userId, roleProfileId, localId] = [
+    idFor(ids, SYSTEMS.sdsUser),
+    idFor(ids, SYSTEMS.sdsRole),
+    idFor(ids, SYSTEMS.local),
+  ];
   const org = of('Organization');
   const odsCode = idFor(list(org?.identifier), SYSTEMS.ods);
   const sourceName = val(node(header?.source), 'name');
@@ -78,7 +99,8 @@ export function readRequest(xml: string): SimRequest | undefined {
     destinationAsid: destination,
     ...(sourceName !== undefined && { sourceName }),
     nhsNumber,
-    author: userId && roleProfileId ? { kind: 'sds', userId, roleProfileId } : localId ? { kind: 'local', localId } : null,
+    author:
+      userId && roleProfileId ? { kind: 'sds', userId, roleProfileId } : localId ? { kind: 'local', localId } : null,
     ...(odsCode && { organization: { odsCode, ...(orgName !== undefined && { name: orgName }) } }),
   };
 }

@@ -20,7 +20,17 @@ import { isUnder18, ukToday } from '../../widget/rules/age.ts';
 import { validateMessage, type Violation } from '../../gateway/fhir/profile-validator.ts';
 import { isValidNhsNumber } from '../../widget/rules/nhs-number.ts';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { errorAnswer, HARMLESS_VARIANTS, HIDING_VARIANTS, indicatorAnswer, SPINE_ASID, UNSAFE_VARIANTS, type Addressing, type ErrorRow, type HidingVariant } from './answers.ts';
+import {
+  errorAnswer,
+  HARMLESS_VARIANTS,
+  HIDING_VARIANTS,
+  indicatorAnswer,
+  SPINE_ASID,
+  UNSAFE_VARIANTS,
+  type Addressing,
+  type ErrorRow,
+  type HidingVariant,
+} from './answers.ts';
 import type { Fault } from './faults.ts';
 import { createTeardown } from '../../gateway/server/teardown.ts';
 import { loadPatients, type Patient } from './patients.ts';
@@ -31,7 +41,11 @@ const MAX_XML_BYTES = 64 * 1024;
 
 /** The vocabulary's rows, as data (the gateway's file): the simulator answers with Spine's codes. */
 const VOCABULARY = new Map(
-  (JSON.parse(readFileSync(new URL('../../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')) as { rows: (ErrorRow & { httpStatus: number })[] }).rows.map((r) => [r.code, r]),
+  (
+    JSON.parse(readFileSync(new URL('../../gateway/fhir/vocabulary.json', import.meta.url), 'utf8')) as {
+      rows: (ErrorRow & { httpStatus: number })[];
+    }
+  ).rows.map((r) => [r.code, r]),
 );
 const row = (code: string) => VOCABULARY.get(code)!;
 
@@ -106,7 +120,10 @@ interface SimState {
 }
 
 /** The request handler: Spine's decision for each request, then the fault in force applied to its answer. */
-function createHandler(opts: SpineSimulatorOptions, state: SimState): (req: IncomingMessage, res: ServerResponse) => void {
+function createHandler(
+  opts: SpineSimulatorOptions,
+  state: SimState,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const patients = opts.patients ?? loadPatients();
   const allowed = new Set([DEMO_GATEWAY_ASID, ...(opts.asids ?? [])]);
   const now = opts.now ?? (() => new Date());
@@ -127,7 +144,12 @@ function createHandler(opts: SpineSimulatorOptions, state: SimState): (req: Inco
     return { status, xml };
   }
 
-  const addressing = (respondsTo: string, destinationAsid: string, destinationName?: string): Addressing => ({ respondsTo, destinationAsid, destinationName, timestamp: now() });
+  const addressing = (respondsTo: string, destinationAsid: string, destinationName?: string): Addressing => ({
+    respondsTo,
+    destinationAsid,
+    destinationName,
+    timestamp: now(),
+  });
   const error = (a: Addressing, code: string) => checked(row(code).httpStatus, errorAnswer(a, row(code)));
 
   /** What Spine could still read of a refused request, to address the error answer. */
@@ -147,29 +169,55 @@ function createHandler(opts: SpineSimulatorOptions, state: SimState): (req: Inco
       // A profile violation is a profile path and a fixed phrase: safe to log.
       const found = violations.length ? violations : [{ path: 'Bundle', message: 'could not be read' }];
       recordFailure('request', found);
-      return { answer: refuse(body, found.some((v) => v.path.startsWith('Parameters')) ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED') };
+      return {
+        answer: refuse(
+          body,
+          found.some((v) => v.path.startsWith('Parameters')) ? 'INVALID_PARAMETER' : 'MESSAGE_NOT_WELL_FORMED',
+        ),
+      };
     }
     const a = addressing(request.messageId, request.sourceAsid, request.sourceName);
-    if (!allowed.has(request.sourceAsid) || request.destinationAsid !== SPINE_ASID) return { request, answer: error(a, 'ASID_CHECK_FAILED') };
+    if (!allowed.has(request.sourceAsid) || request.destinationAsid !== SPINE_ASID)
+      return { request, answer: error(a, 'ASID_CHECK_FAILED') };
     if (!isValidNhsNumber(request.nhsNumber)) return { request, answer: error(a, 'INVALID_NHS_NUMBER') };
     const patient = patients.get(request.nhsNumber);
     if (!patient) return { request, answer: error(a, 'NO_RECORD_FOUND') };
     if (!isUnder18(patient.birthDate, ukToday(now()))) return { request, patient, answer: error(a, 'PATIENT_OVER_18') };
-    const answer = patient.fgm ? checked(200, indicatorAnswer(a, patient.nhsNumber, patient.fgm.assessmentDate)) : error(a, 'NO_RECORD_FOUND');
+    const answer = patient.fgm
+      ? checked(200, indicatorAnswer(a, patient.nhsNumber, patient.fgm.assessmentDate))
+      : error(a, 'NO_RECORD_FOUND');
     return { request, patient, answer };
   }
 
   const entryOf = new WeakMap<ServerResponse, ReceivedRequest>();
-  function send(res: ServerResponse, status: number, body: string, contentType = CONTENT_TYPE, encoding?: 'gzip' | 'deflate') {
+  function send(
+    res: ServerResponse,
+    status: number,
+    body: string,
+    contentType = CONTENT_TYPE,
+    encoding?: 'gzip' | 'deflate',
+  ) {
     if (res.destroyed) return;
     const entry = entryOf.get(res);
     if (entry) entry.answer = { status, body };
-    const bytes = encoding === 'gzip' ? gzipSync(body) : encoding === 'deflate' ? deflateSync(body) : Buffer.from(body, 'utf8');
-    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...(encoding && { 'Content-Encoding': encoding }) });
+    const bytes =
+      encoding === 'gzip' ? gzipSync(body) : encoding === 'deflate' ? deflateSync(body) : Buffer.from(body, 'utf8');
+    res.writeHead(status, {
+      'Content-Type': contentType,
+      'Content-Length': bytes.length,
+      ...(encoding && { 'Content-Encoding': encoding }),
+    });
     res.end(bytes);
   }
 
-  function respond(req: IncomingMessage, res: ServerResponse, a: Answer, f: Fault | null, request: SimRequest | undefined, patientDate: string | undefined) {
+  function respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    a: Answer,
+    f: Fault | null,
+    request: SimRequest | undefined,
+    patientDate: string | undefined,
+  ) {
     if (!f) return send(res, a.status, a.xml);
     switch (f.kind) {
       case 'delay': {
@@ -203,13 +251,22 @@ function createHandler(opts: SpineSimulatorOptions, state: SimState): (req: Inco
       case 'invalid-parameter':
       case 'message-not-well-formed':
       case 'smsp-code': {
-        const code = f.kind === 'invalid-parameter' ? 'INVALID_PARAMETER' : f.kind === 'smsp-code' ? 'INPUT_MESSAGE_VALIDATION_ERROR' : 'MESSAGE_NOT_WELL_FORMED';
-        const refused = error(addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName), code);
+        const code =
+          f.kind === 'invalid-parameter'
+            ? 'INVALID_PARAMETER'
+            : f.kind === 'smsp-code'
+              ? 'INPUT_MESSAGE_VALIDATION_ERROR'
+              : 'MESSAGE_NOT_WELL_FORMED';
+        const refused = error(
+          addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName),
+          code,
+        );
         return send(res, refused.status, refused.xml);
       }
       default: {
         const asked = request?.nhsNumber ?? '0';
-        if (Object.hasOwn(HARMLESS_VARIANTS, f.kind)) return send(res, a.status, HARMLESS_VARIANTS[f.kind as keyof typeof HARMLESS_VARIANTS](a.xml, asked));
+        if (Object.hasOwn(HARMLESS_VARIANTS, f.kind))
+          return send(res, a.status, HARMLESS_VARIANTS[f.kind as keyof typeof HARMLESS_VARIANTS](a.xml, asked));
         // An unsafe variant of an indicator for the NHS number asked about, whatever the patient file says.
         const to = addressing(request?.messageId ?? randomUUID(), request?.sourceAsid ?? '0', request?.sourceName);
         const flag = indicatorAnswer(to, asked, patientDate ?? '2020-01-01');
@@ -224,7 +281,9 @@ function createHandler(opts: SpineSimulatorOptions, state: SimState): (req: Inco
 
   function handle(req: IncomingMessage, res: ServerResponse) {
     const started = performance.now();
-    res.on('close', () => opts.log?.(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)}ms`));
+    res.on('close', () =>
+      opts.log?.(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)}ms`),
+    );
     if (req.url !== QUERY_PATH) return send(res, 404, 'Not Found', 'text/plain');
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');

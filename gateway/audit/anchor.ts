@@ -16,7 +16,8 @@ export interface Anchor {
   signature: string;
 }
 
-const payload = (a: Pick<Anchor, 'seq' | 'hash' | 'time'>) => Buffer.from(JSON.stringify({ seq: a.seq, hash: a.hash, time: a.time }));
+const payload = (a: Pick<Anchor, 'seq' | 'hash' | 'time'>) =>
+  Buffer.from(JSON.stringify({ seq: a.seq, hash: a.hash, time: a.time }));
 
 /** Signs the head; `key` is an Ed25519 private key (PEM or KeyObject). */
 export function signAnchor(head: { seq: number; hash: string }, key: string | KeyObject, time = new Date()): Anchor {
@@ -27,7 +28,12 @@ export function signAnchor(head: { seq: number; hash: string }, key: string | Ke
 
 export function anchorSignatureValid(a: Anchor, publicKey: string | KeyObject): boolean {
   try {
-    return verify(null, payload(a), typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey, Buffer.from(a.signature, 'base64'));
+    return verify(
+      null,
+      payload(a),
+      typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey,
+      Buffer.from(a.signature, 'base64'),
+    );
   } catch {
     return false;
   }
@@ -49,7 +55,8 @@ export function readAnchors(dir: string): Anchor[] {
     .sort()
     .map((f) => {
       const a = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Anchor;
-      if (!Number.isInteger(a.seq) || typeof a.hash !== 'string' || typeof a.signature !== 'string') throw new Error(`${f} is not an anchor file`);
+      if (!Number.isInteger(a.seq) || typeof a.hash !== 'string' || typeof a.signature !== 'string')
+        throw new Error(`${f} is not an anchor file`);
       return a;
     });
 }
@@ -60,7 +67,10 @@ export function generateAnchorKeys(dir: string): { privateKeyFile: string; publi
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const privateKeyFile = join(dir, 'audit-anchor.key');
   const publicKeyFile = join(dir, 'audit-anchor.pub.pem');
-  writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600, flag: 'wx' });
+  writeFileSync(privateKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }) as string, { flag: 'wx' });
   return { privateKeyFile, publicKeyFile };
 }

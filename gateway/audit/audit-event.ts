@@ -11,7 +11,8 @@ export interface AuditEvent {
    * with their outcome code), an auditor's query of the trail, the gateway starting, or a config
    * reload, or an erasure of outcomes whose date has come (FGMISQR009).
    */
-  eventType: 'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query' | 'gateway-start' | 'config-reload' | 'outcome-erasure';
+  eventType:
+    'widget-query' | 'fhir-query' | 'cds-query' | 'audit-query' | 'gateway-start' | 'config-reload' | 'outcome-erasure';
   /** The gateway's request id (also in the access log line). */
   requestId: string;
   /** The client's id for its request: the FHIR MessageHeader id, or the request id on the widget path. */

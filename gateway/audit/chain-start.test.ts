@@ -11,7 +11,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readRetention, readRetentions, retentionProblem, retentionSignatureValid, safeArchiveName, signedRetentions, type RetentionRecord } from './chain-start.ts';
+import {
+  readRetention,
+  readRetentions,
+  retentionProblem,
+  retentionSignatureValid,
+  safeArchiveName,
+  signedRetentions,
+  type RetentionRecord,
+} from './chain-start.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 const PUB = publicKey.export({ type: 'spki', format: 'pem' }) as string;
@@ -20,8 +28,20 @@ const root = mkdtempSync(join(tmpdir(), 'fgm-chain-start-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** A signed format 2 record; the payload is the documented field order, written out. */
-function signed(firstSeq: number, throughSeq: number, archive = `audit-archive-${firstSeq}-${throughSeq}.jsonl`): RetentionRecord {
-  const body = { firstSeq, throughSeq, lastHash: 'a'.repeat(64), archive, archiveSha256: 'b'.repeat(64), time: '2026-06-01T00:00:00.000Z', format: 2 as const };
+function signed(
+  firstSeq: number,
+  throughSeq: number,
+  archive = `audit-archive-${firstSeq}-${throughSeq}.jsonl`,
+): RetentionRecord {
+  const body = {
+    firstSeq,
+    throughSeq,
+    lastHash: 'a'.repeat(64),
+    archive,
+    archiveSha256: 'b'.repeat(64),
+    time: '2026-06-01T00:00:00.000Z',
+    format: 2 as const,
+  };
   return { ...body, signature: sign(null, Buffer.from(JSON.stringify(body)), privateKey).toString('base64') };
 }
 
@@ -68,7 +88,7 @@ describe('chain-start: reading retention files (SMSP-AUDIT-009, FGMISQR009)', ()
     assert.deepEqual(readOne(JSON.stringify({ ...signed(1, 5), unreadable: 'x' })), [{ unreadable: ONE }]);
   });
 
-  it('SMSP-AUDIT-009 a signed record, and an unsigned object, are read as they are (the signature is retentionProblem\'s to judge)', () => {
+  it("SMSP-AUDIT-009 a signed record, and an unsigned object, are read as they are (the signature is retentionProblem's to judge)", () => {
     const r = signed(1, 5);
     assert.deepEqual(readOne(JSON.stringify(r)), [r]);
     assert.deepEqual(readOne('{}'), [{}]);
@@ -100,8 +120,21 @@ describe('chain-start: reading retention files (SMSP-AUDIT-009, FGMISQR009)', ()
 describe('chain-start: the retention signature (SMSP-AUDIT-009)', () => {
   it('SMSP-AUDIT-009 a record signed with the anchor key is valid; with format absent (format 1) the payload has no format', () => {
     assert.equal(retentionSignatureValid(signed(1, 5), PUB), true);
-    const body = { firstSeq: 1, throughSeq: 5, lastHash: 'a'.repeat(64), archive: 'x.jsonl', archiveSha256: 'b'.repeat(64), time: '2026-06-01T00:00:00.000Z' };
-    assert.equal(retentionSignatureValid({ ...body, signature: sign(null, Buffer.from(JSON.stringify(body)), privateKey).toString('base64') }, PUB), true);
+    const body = {
+      firstSeq: 1,
+      throughSeq: 5,
+      lastHash: 'a'.repeat(64),
+      archive: 'x.jsonl',
+      archiveSha256: 'b'.repeat(64),
+      time: '2026-06-01T00:00:00.000Z',
+    };
+    assert.equal(
+      retentionSignatureValid(
+        { ...body, signature: sign(null, Buffer.from(JSON.stringify(body)), privateKey).toString('base64') },
+        PUB,
+      ),
+      true,
+    );
   });
 
   it('SMSP-AUDIT-009 an altered field, another key, no signature, a signature that is not text, or a public key that is not a key: not valid, never thrown', () => {
@@ -122,35 +155,77 @@ describe('chain-start: archive names (SMSP-AUDIT-009)', () => {
   });
 
   it('SMSP-AUDIT-009 empty, a path (/ or \\), .. anywhere, the folder itself (.), a NUL byte, or not text: refused', () => {
-    for (const name of ['', '/', '/etc/passwd', 'sub/a.jsonl', '\\', 'sub\\a.jsonl', '..', '../a.jsonl', 'a/../b', '..\\a', '.', 'a\0.jsonl', '\0']) {
+    for (const name of [
+      '',
+      '/',
+      '/etc/passwd',
+      'sub/a.jsonl',
+      '\\',
+      'sub\\a.jsonl',
+      '..',
+      '../a.jsonl',
+      'a/../b',
+      '..\\a',
+      '.',
+      'a\0.jsonl',
+      '\0',
+    ]) {
       assert.equal(safeArchiveName(name), false, JSON.stringify(name));
     }
-    for (const name of [undefined, null, 5, ['a.jsonl'], { toString: () => 'a.jsonl' }]) assert.equal(safeArchiveName(name), false, String(name));
+    for (const name of [undefined, null, 5, ['a.jsonl'], { toString: () => 'a.jsonl' }])
+      assert.equal(safeArchiveName(name), false, String(name));
   });
 });
 
 describe('chain-start: which retention records may stand (SMSP-AUDIT-009)', () => {
   it('SMSP-AUDIT-009 an unreadable file is named by file, with no record number', () => {
-    assert.deepEqual(retentionProblem({ unreadable: ONE }, 0, PUB), { seq: null, reason: `the retention file ${ONE} is not a readable retention record` });
+    assert.deepEqual(retentionProblem({ unreadable: ONE }, 0, PUB), {
+      seq: null,
+      reason: `the retention file ${ONE} is not a readable retention record`,
+    });
   });
 
   it('SMSP-AUDIT-009 an unsigned record, or any record without the public key, has no valid signature; its seq only when it is a number', () => {
-    assert.deepEqual(retentionProblem({} as RetentionRecord, 0, PUB), { seq: null, reason: 'the retention record for records up to undefined has no valid signature' });
-    assert.deepEqual(retentionProblem({ ...signed(1, 5), throughSeq: '5' } as unknown as RetentionRecord, 0, PUB), { seq: null, reason: 'the retention record for records up to 5 has no valid signature' });
-    assert.deepEqual(retentionProblem(signed(1, 5), 0, undefined), { seq: 5, reason: 'the retention record for records up to 5 has no valid signature' });
+    assert.deepEqual(retentionProblem({} as RetentionRecord, 0, PUB), {
+      seq: null,
+      reason: 'the retention record for records up to undefined has no valid signature',
+    });
+    assert.deepEqual(retentionProblem({ ...signed(1, 5), throughSeq: '5' } as unknown as RetentionRecord, 0, PUB), {
+      seq: null,
+      reason: 'the retention record for records up to 5 has no valid signature',
+    });
+    assert.deepEqual(retentionProblem(signed(1, 5), 0, undefined), {
+      seq: 5,
+      reason: 'the retention record for records up to 5 has no valid signature',
+    });
   });
 
   it('SMSP-AUDIT-009 a signed record must follow the one before it and cover at least one record; one record is enough', () => {
     assert.equal(retentionProblem(signed(1, 1), 0, PUB), undefined);
     assert.equal(retentionProblem(signed(6, 9), 5, PUB), undefined);
-    assert.deepEqual(retentionProblem(signed(3, 2), 2, PUB), { seq: 3, reason: 'the retention record for records 3-2 does not follow the one before it (records up to 2)' });
-    assert.deepEqual(retentionProblem(signed(7, 9), 5, PUB), { seq: 7, reason: 'the retention record for records 7-9 does not follow the one before it (records up to 5)' });
-    assert.deepEqual(retentionProblem(signed(5, 9), 5, PUB), { seq: 5, reason: 'the retention record for records 5-9 does not follow the one before it (records up to 5)' });
+    assert.deepEqual(retentionProblem(signed(3, 2), 2, PUB), {
+      seq: 3,
+      reason: 'the retention record for records 3-2 does not follow the one before it (records up to 2)',
+    });
+    assert.deepEqual(retentionProblem(signed(7, 9), 5, PUB), {
+      seq: 7,
+      reason: 'the retention record for records 7-9 does not follow the one before it (records up to 5)',
+    });
+    assert.deepEqual(retentionProblem(signed(5, 9), 5, PUB), {
+      seq: 5,
+      reason: 'the retention record for records 5-9 does not follow the one before it (records up to 5)',
+    });
   });
 
   it('SMSP-AUDIT-009 a signed record naming an archive outside the folder is refused', () => {
-    assert.deepEqual(retentionProblem(signed(1, 5, '../../etc/passwd'), 0, PUB), { seq: 1, reason: 'the retention record for records 1-5 names an archive outside the anchor folder' });
-    assert.deepEqual(retentionProblem(signed(1, 5, 'a\0.jsonl'), 0, PUB), { seq: 1, reason: 'the retention record for records 1-5 names an archive outside the anchor folder' });
+    assert.deepEqual(retentionProblem(signed(1, 5, '../../etc/passwd'), 0, PUB), {
+      seq: 1,
+      reason: 'the retention record for records 1-5 names an archive outside the anchor folder',
+    });
+    assert.deepEqual(retentionProblem(signed(1, 5, 'a\0.jsonl'), 0, PUB), {
+      seq: 1,
+      reason: 'the retention record for records 1-5 names an archive outside the anchor folder',
+    });
   });
 
   it('SMSP-AUDIT-009 signedRetentions stops at the first record that cannot stand: an unsigned one must not move the retention point', () => {

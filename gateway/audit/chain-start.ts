@@ -32,7 +32,17 @@ export interface RetentionRecord {
 }
 
 export const retentionPayload = (r: Omit<RetentionRecord, 'signature'>) =>
-  Buffer.from(JSON.stringify({ firstSeq: r.firstSeq, throughSeq: r.throughSeq, lastHash: r.lastHash, archive: r.archive, archiveSha256: r.archiveSha256, time: r.time, ...(r.format ? { format: r.format } : {}) }));
+  Buffer.from(
+    JSON.stringify({
+      firstSeq: r.firstSeq,
+      throughSeq: r.throughSeq,
+      lastHash: r.lastHash,
+      archive: r.archive,
+      archiveSha256: r.archiveSha256,
+      time: r.time,
+      ...(r.format ? { format: r.format } : {}),
+    }),
+  );
 
 export function retentionSignatureValid(r: RetentionRecord, publicKey: string): boolean {
   try {
@@ -52,20 +62,28 @@ export const isUnreadable = (r: RetentionEntry): r is UnreadableRetention => 'un
 /** Every retention file in `dir` (they sit beside the anchors), oldest first; one that does not parse stays in its place, named. */
 export function readRetentions(dir: string | undefined): RetentionEntry[] {
   if (!dir || !existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => RETENTION_FILE.test(f)).sort().map((f) => {
-    let r: unknown;
-    try {
-      r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
-    } catch {
-      return { unreadable: f };
-    }
-    // Outside the try: the check must decide each shape itself, not lean on `in` throwing for a primitive.
-    return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r) ? (r as RetentionRecord) : { unreadable: f };
-  });
+  return readdirSync(dir)
+    .filter((f) => RETENTION_FILE.test(f))
+    .sort()
+    .map((f) => {
+      let r: unknown;
+      try {
+        r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      } catch {
+        return { unreadable: f };
+      }
+      // Outside the try: the check must decide each shape itself, not lean on `in` throwing for a primitive.
+      return r && typeof r === 'object' && !Array.isArray(r) && !('unreadable' in r)
+        ? (r as RetentionRecord)
+        : { unreadable: f };
+    });
 }
 
 /** The newest readable retention record in `dir` (what retention continues from; verify proves the rest first), or undefined. */
-export const readRetention = (dir: string | undefined): RetentionRecord | undefined => readRetentions(dir).filter((r): r is RetentionRecord => !isUnreadable(r)).at(-1);
+export const readRetention = (dir: string | undefined): RetentionRecord | undefined =>
+  readRetentions(dir)
+    .filter((r): r is RetentionRecord => !isUnreadable(r))
+    .at(-1);
 
 /**
  * An archive name is a file name inside the anchor folder, never a path out of it: no separator,
@@ -79,11 +97,28 @@ export const safeArchiveName = (name: unknown): name is string =>
  * Why a retention record cannot stand where it is (after the one ending at `previousSeq`), or
  * undefined: unreadable, unsigned, out of order, or naming an archive outside the folder.
  */
-export function retentionProblem(r: RetentionEntry, previousSeq: number, publicKey: string | undefined): { seq: number | null; reason: string } | undefined {
-  if (isUnreadable(r)) return { seq: null, reason: `the retention file ${r.unreadable} is not a readable retention record` };
-  if (!publicKey || !retentionSignatureValid(r, publicKey)) return { seq: typeof r.throughSeq === 'number' ? r.throughSeq : null, reason: `the retention record for records up to ${r.throughSeq} has no valid signature` };
-  if (r.firstSeq !== previousSeq + 1 || r.throughSeq < r.firstSeq) return { seq: r.firstSeq, reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} does not follow the one before it (records up to ${previousSeq})` };
-  if (!safeArchiveName(r.archive)) return { seq: r.firstSeq, reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} names an archive outside the anchor folder` };
+export function retentionProblem(
+  r: RetentionEntry,
+  previousSeq: number,
+  publicKey: string | undefined,
+): { seq: number | null; reason: string } | undefined {
+  if (isUnreadable(r))
+    return { seq: null, reason: `the retention file ${r.unreadable} is not a readable retention record` };
+  if (!publicKey || !retentionSignatureValid(r, publicKey))
+    return {
+      seq: typeof r.throughSeq === 'number' ? r.throughSeq : null,
+      reason: `the retention record for records up to ${r.throughSeq} has no valid signature`,
+    };
+  if (r.firstSeq !== previousSeq + 1 || r.throughSeq < r.firstSeq)
+    return {
+      seq: r.firstSeq,
+      reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} does not follow the one before it (records up to ${previousSeq})`,
+    };
+  if (!safeArchiveName(r.archive))
+    return {
+      seq: r.firstSeq,
+      reason: `the retention record for records ${r.firstSeq}-${r.throughSeq} names an archive outside the anchor folder`,
+    };
   return undefined;
 }
 
@@ -107,7 +142,9 @@ export const archiveLine = (row: AuditRow) => JSON.stringify(row);
 export function archiveContentSha256(rows: readonly AuditRow[]): string {
   const h = createHash('sha256');
   for (const row of rows) {
-    const kept = Object.fromEntries(Object.entries(row).filter(([c]) => !(ERASABLE_COLUMNS as readonly string[]).includes(c)));
+    const kept = Object.fromEntries(
+      Object.entries(row).filter(([c]) => !(ERASABLE_COLUMNS as readonly string[]).includes(c)),
+    );
     h.update(`${JSON.stringify(kept)}\n`);
   }
   return h.digest('hex');

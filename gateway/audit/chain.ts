@@ -23,8 +23,22 @@ import { seal, SEALED_KEY } from './sealed-detail.ts';
 
 /** The event's columns in their one canonical order (the table's, the CSV export's, the version 1 hash's). */
 export const AUDIT_COLUMNS = [
-  'time', 'eventType', 'requestId', 'clientMessageId', 'clientId', 'userId', 'roleProfileId', 'localRoles',
-  'orgCode', 'nhsNumber', 'spineMessageId', 'spineResponseId', 'outcomeCode', 'httpStatus', 'answeredBySpine', 'detail',
+  'time',
+  'eventType',
+  'requestId',
+  'clientMessageId',
+  'clientId',
+  'userId',
+  'roleProfileId',
+  'localRoles',
+  'orgCode',
+  'nhsNumber',
+  'spineMessageId',
+  'spineResponseId',
+  'outcomeCode',
+  'httpStatus',
+  'answeredBySpine',
+  'detail',
 ] as const satisfies readonly (keyof AuditEvent)[];
 
 /** What an erasure clears: the outcome, and the salt without which its digest says nothing. */
@@ -40,10 +54,16 @@ export const CHAINED_COLUMNS = STORED_COLUMNS.filter((c) => !(ERASABLE_COLUMNS a
 /** A stored record: the event as stored (answeredBySpine 0/1) with its chain fields. */
 export type AuditRow = { seq: number; prevHash: string; hash: string } & Record<StoredColumn, string | number | null>;
 
-const hmac = (key: Buffer, parts: readonly unknown[]) => createHmac('sha256', key).update(JSON.stringify(parts)).digest('hex');
+const hmac = (key: Buffer, parts: readonly unknown[]) =>
+  createHmac('sha256', key).update(JSON.stringify(parts)).digest('hex');
 
 /** The version 1 hash (records written before the outcome digest) of record `seq` holding `values` (in AUDIT_COLUMNS order) after `prevHash`. */
-export function chainHash(key: Buffer, seq: number, values: readonly (string | number | null)[], prevHash: string): string {
+export function chainHash(
+  key: Buffer,
+  seq: number,
+  values: readonly (string | number | null)[],
+  prevHash: string,
+): string {
   return hmac(key, [seq, ...values, prevHash]);
 }
 
@@ -53,7 +73,13 @@ export function chainHashV2(key: Buffer, row: Omit<AuditRow, 'hash'>): string {
 }
 
 /** The keyed, salted digest the chain holds in place of record `seq`'s outcome. */
-export function outcomeDigest(key: Buffer, seq: number, salt: string, outcomeCode: string | number | null, httpStatus: string | number | null): string {
+export function outcomeDigest(
+  key: Buffer,
+  seq: number,
+  salt: string,
+  outcomeCode: string | number | null,
+  httpStatus: string | number | null,
+): string {
   return hmac(key, ['fgm-audit/outcome', seq, salt, outcomeCode, httpStatus]);
 }
 
@@ -76,7 +102,8 @@ function detailObject(detail: string | null | undefined): Record<string, unknown
 export function chainRecord(key: Buffer, head: { seq: number; hash: string }, event: AuditEvent): AuditRow {
   const seq = head.seq + 1;
   const row = { seq } as Record<string, string | number | null>;
-  for (const c of AUDIT_COLUMNS) row[c] = canonicalValue(c === 'answeredBySpine' ? (event.answeredBySpine ? 1 : 0) : (event[c] ?? null));
+  for (const c of AUDIT_COLUMNS)
+    row[c] = canonicalValue(c === 'answeredBySpine' ? (event.answeredBySpine ? 1 : 0) : (event[c] ?? null));
   row.outcomeSalt = randomBytes(16).toString('hex');
   // What Spine's answer looked like is sealed with the salt, so erasing the salt erases it
   // (sealed-detail.ts). Every record with an outcome to erase carries a seal, empty or not: were
@@ -84,7 +111,12 @@ export function chainRecord(key: Buffer, head: { seq: number; hash: string }, ev
   // an indicator).
   if (event.spineDetail || event.outcomeEraseOn) {
     const other = detailObject(event.detail);
-    row.detail = canonicalValue(JSON.stringify({ ...other, [SEALED_KEY]: seal(key, seq, row.outcomeSalt, String(canonicalValue(event.spineDetail ?? '{}'))) }));
+    row.detail = canonicalValue(
+      JSON.stringify({
+        ...other,
+        [SEALED_KEY]: seal(key, seq, row.outcomeSalt, String(canonicalValue(event.spineDetail ?? '{}'))),
+      }),
+    );
   }
   row.outcomeDigest = outcomeDigest(key, seq, row.outcomeSalt, row.outcomeCode!, row.httpStatus!);
   row.outcomeEraseOn = canonicalValue(event.outcomeEraseOn ?? null);
@@ -94,7 +126,11 @@ export function chainRecord(key: Buffer, head: { seq: number; hash: string }, ev
 }
 
 /** The records of `events` after `head`, each chained to the one before: what both stores append, inside their transaction. */
-export function chainRecords(key: Buffer, head: { seq: number; hash: string }, events: readonly AuditEvent[]): AuditRow[] {
+export function chainRecords(
+  key: Buffer,
+  head: { seq: number; hash: string },
+  events: readonly AuditEvent[],
+): AuditRow[] {
   const rows: AuditRow[] = [];
   for (const event of events) rows.push((head = chainRecord(key, head, event)));
   return rows;
@@ -106,14 +142,19 @@ export function chainRecords(key: Buffer, head: { seq: number; hash: string }, e
  */
 export function recordProblem(key: Buffer, row: AuditRow, today: string): string | undefined {
   if (row.outcomeDigest === null || row.outcomeDigest === undefined) {
-    return chainHash(key, row.seq, rowValues(row), row.prevHash) === row.hash ? undefined : 'its content does not match its hash (record altered)';
+    return chainHash(key, row.seq, rowValues(row), row.prevHash) === row.hash
+      ? undefined
+      : 'its content does not match its hash (record altered)';
   }
   if (chainHashV2(key, row) !== row.hash) return 'its content does not match its hash (record altered)';
   const erased = ERASABLE_COLUMNS.filter((c) => row[c] === null).length;
   if (erased === 0) {
-    return outcomeDigest(key, row.seq, row.outcomeSalt as string, row.outcomeCode, row.httpStatus) === row.outcomeDigest ? undefined : 'its outcome does not match its digest (outcome altered)';
+    return outcomeDigest(key, row.seq, row.outcomeSalt as string, row.outcomeCode, row.httpStatus) === row.outcomeDigest
+      ? undefined
+      : 'its outcome does not match its digest (outcome altered)';
   }
   if (erased < ERASABLE_COLUMNS.length) return 'its outcome was partly removed (outcome altered)';
-  if (row.outcomeEraseOn === null || String(row.outcomeEraseOn) > today) return `its outcome was removed before its erasure date ${row.outcomeEraseOn ?? '(none: never erasable)'}`;
+  if (row.outcomeEraseOn === null || String(row.outcomeEraseOn) > today)
+    return `its outcome was removed before its erasure date ${row.outcomeEraseOn ?? '(none: never erasable)'}`;
   return undefined;
 }

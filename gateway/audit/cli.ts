@@ -32,7 +32,9 @@ async function migrate(url: string, grant: string | undefined): Promise<number> 
   const { migratePostgres, ownerPostgresPool } = await import('./postgres-store.ts');
   const pool = ownerPostgresPool(url);
   const applied = await migratePostgres(pool, grant).finally(() => pool.end());
-  console.log(`audit schema ${applied.length ? `migrated: versions ${applied.join(', ')} applied` : 'already current'}${grant ? `; ${grant} may INSERT and SELECT` : ''}`);
+  console.log(
+    `audit schema ${applied.length ? `migrated: versions ${applied.join(', ')} applied` : 'already current'}${grant ? `; ${grant} may INSERT and SELECT` : ''}`,
+  );
   return 0;
 }
 
@@ -41,15 +43,26 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { config: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, 'generate-key': { type: 'string' }, 'owner-url': { type: 'string' }, grant: { type: 'string' }, from: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      key: { type: 'string' },
+      out: { type: 'string' },
+      'generate-key': { type: 'string' },
+      'owner-url': { type: 'string' },
+      grant: { type: 'string' },
+      from: { type: 'string' },
+    },
   });
   if (command === 'anchor' && values['generate-key']) {
     const keys = generateAnchorKeys(values['generate-key']);
-    console.log(`private key ${keys.privateKeyFile} (keep it away from the gateway); public key ${keys.publicKeyFile} (audit.anchorPublicKeyFile)`);
+    console.log(
+      `private key ${keys.privateKeyFile} (keep it away from the gateway); public key ${keys.publicKeyFile} (audit.anchorPublicKeyFile)`,
+    );
     return 0;
   }
   // The owner creating the schema on a database host needs no gateway config, only the owner's URL.
-  const config = command === 'migrate-postgres' && values['owner-url'] ? undefined : loadConfig(values.config, '--config');
+  const config =
+    command === 'migrate-postgres' && values['owner-url'] ? undefined : loadConfig(values.config, '--config');
   if (!config) return migrate(values['owner-url']!, values.grant);
   const hmacKey = () => readKeyMaterial(config).hmacKey;
   switch (command) {
@@ -66,7 +79,9 @@ async function main(argv: string[]): Promise<number> {
       const trail = await openAuditTrail(config, hmacKey());
       const head = await trail.head().finally(() => trail.close());
       if (!head) throw new Error('the audit trail is empty: nothing to anchor');
-      console.log(`anchored record ${head.seq}: ${writeAnchor(out, signAnchor(head, readFileSync(values.key, 'utf8')))}`);
+      console.log(
+        `anchored record ${head.seq}: ${writeAnchor(out, signAnchor(head, readFileSync(values.key, 'utf8')))}`,
+      );
       return 0;
     }
     case 'throughput': {
@@ -79,9 +94,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'retain': {
       const { retentionDays, sqliteFile, postgresUrl, anchorDir, anchorPublicKeyFile } = config.audit;
-      if (!values.key || !anchorDir || !anchorPublicKeyFile) throw new Error('retain needs --key <anchor private key>, audit.anchorDir and audit.anchorPublicKeyFile');
+      if (!values.key || !anchorDir || !anchorPublicKeyFile)
+        throw new Error('retain needs --key <anchor private key>, audit.anchorDir and audit.anchorPublicKeyFile');
       const before = new Date(Date.now() - retentionDays * 86_400_000);
-      const o = { before, privateKey: readFileSync(values.key, 'utf8'), publicKey: readFileSync(anchorPublicKeyFile, 'utf8'), dir: anchorDir };
+      const o = {
+        before,
+        privateKey: readFileSync(values.key, 'utf8'),
+        publicKey: readFileSync(anchorPublicKeyFile, 'utf8'),
+        dir: anchorDir,
+      };
       let r: Awaited<ReturnType<typeof retainPostgres>>;
       if (postgresUrl) {
         // audit_retain is the schema owner's alone: the gateway's role cannot delete.
@@ -97,8 +118,16 @@ async function main(argv: string[]): Promise<number> {
       } else {
         r = retainSqlite(sqliteFile!, hmacKey(), o);
       }
-      if (r.completed) console.log(`completed the interrupted retention of records ${r.retention!.firstSeq}-${r.retention!.throughSeq}: removed the ${r.removed} records its signed archive holds; run retain again for anything newer`);
-      else console.log(r.retention ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}` : `nothing older than ${before.toISOString()} to remove`);
+      if (r.completed)
+        console.log(
+          `completed the interrupted retention of records ${r.retention!.firstSeq}-${r.retention!.throughSeq}: removed the ${r.removed} records its signed archive holds; run retain again for anything newer`,
+        );
+      else
+        console.log(
+          r.retention
+            ? `archived and removed records ${r.retention.firstSeq}-${r.retention.throughSeq} (older than ${before.toISOString()}): ${r.retention.archive}`
+            : `nothing older than ${before.toISOString()} to remove`,
+        );
       return 0;
     }
     case 'erase-outcomes': {
@@ -107,10 +136,25 @@ async function main(argv: string[]): Promise<number> {
       // On PostgreSQL, as the gateway's role but without its pool's 5 s query deadline: a backlog takes as long as it takes, and the operator is watching.
       const postgres = config.audit.postgresUrl ? await import('./postgres-store.ts') : undefined;
       const pool = postgres?.ownerPostgresPool(config.audit.postgresUrl!);
-      const eraseStore: Parameters<typeof eraseDueOutcomes>[0]['eraseStore'] = pool ? (today, plan) => postgres!.eraseOutcomesPostgres(pool, hmacKey(), today, plan) : (today, plan) => trail.eraseOutcomes(today, plan);
+      const eraseStore: Parameters<typeof eraseDueOutcomes>[0]['eraseStore'] = pool
+        ? (today, plan) => postgres!.eraseOutcomesPostgres(pool, hmacKey(), today, plan)
+        : (today, plan) => trail.eraseOutcomes(today, plan);
       try {
-        const run = await eraseDueOutcomes({ eraseStore, archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => console.error(`could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`), now: new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() });
-        console.log(`erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`);
+        const run = await eraseDueOutcomes({
+          eraseStore,
+          archiveDir: config.audit.anchorDir,
+          publicKey: anchorPublicKey(config),
+          onArchiveFailure: (archive, e) =>
+            console.error(
+              `could not erase inside archive ${archive} (${(e as NodeJS.ErrnoException).code ?? e.name}): run erase-outcomes again once it is readable and writable`,
+            ),
+          now: new Date(),
+          orgCode: config.smsp.odsCode,
+          requestId: randomUUID(),
+        });
+        console.log(
+          `erased the outcome of ${run.records} records, and of ${run.archives.reduce((n, a) => n + a.records, 0)} archived records, due on or before ${run.through}`,
+        );
         if (config.audit.postgresUrl && values['owner-url']) {
           // The cleared values leave PostgreSQL's pages only when the owner vacuums (docs/audit.md, "Erased values on disk").
           const { ownerPostgresPool, vacuumAuditTable } = await import('./postgres-store.ts');
@@ -127,13 +171,19 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate-postgres': {
       // The schema's owner applies the migrations and grants the gateway's role INSERT and SELECT only.
       const url = config.audit.postgresUrl;
-      if (!url) throw new Error('migrate-postgres needs --owner-url <postgres://owner@host/db> or audit.postgresUrl in the config');
+      if (!url)
+        throw new Error(
+          'migrate-postgres needs --owner-url <postgres://owner@host/db> or audit.postgresUrl in the config',
+        );
       return migrate(url, values.grant);
     }
     case 'migrate-to-postgres': {
       // Copies the SQLite trail unchanged (seq, prevHash, hash), then verifies it where it now lives.
       const from = values.from ?? config.audit.sqliteFile;
-      if (!from || !config.audit.postgresUrl) throw new Error('migrate-to-postgres needs audit.postgresUrl in the config and the SQLite trail (audit.sqliteFile or --from FILE)');
+      if (!from || !config.audit.postgresUrl)
+        throw new Error(
+          'migrate-to-postgres needs audit.postgresUrl in the config and the SQLite trail (audit.sqliteFile or --from FILE)',
+        );
       const { copyTrailToPostgres, migratePostgres, ownerPostgresPool } = await import('./postgres-store.ts');
       const pool = ownerPostgresPool(values['owner-url'] ?? config.audit.postgresUrl);
       const db = openAuditReader(from);
@@ -153,7 +203,9 @@ async function main(argv: string[]): Promise<number> {
       return result.ok ? 0 : 1;
     }
     default:
-      throw new Error('usage: audit [--config FILE] verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes [--owner-url URL] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]');
+      throw new Error(
+        'usage: audit [--config FILE] verify | anchor --key FILE [--out DIR] | anchor --generate-key DIR | throughput [YYYY-MM-DD] | retain --key FILE [--owner-url URL] | erase-outcomes [--owner-url URL] | migrate-postgres [--owner-url URL] [--grant ROLE] | migrate-to-postgres [--from FILE] [--owner-url URL]',
+      );
   }
 }
 

@@ -16,9 +16,15 @@ import { ukToday } from '@fgm-status/element/rules/age';
 import { ERASABLE_COLUMNS, type AuditRow } from './chain.ts';
 
 /** A version 2 record whose outcome and salt are all cleared (a partial clearing is recordProblem's break). */
-const cleared = (row: AuditRow) => row.outcomeDigest !== null && row.outcomeDigest !== undefined && ERASABLE_COLUMNS.every((c) => row[c] === null);
+const cleared = (row: AuditRow) =>
+  row.outcomeDigest !== null && row.outcomeDigest !== undefined && ERASABLE_COLUMNS.every((c) => row[c] === null);
 /** A version 2 record that still holds its outcome and has an erasure date (version 1 records have none: retention removes them). */
-const held = (row: AuditRow) => row.outcomeDigest !== null && row.outcomeDigest !== undefined && row.outcomeEraseOn !== null && row.outcomeEraseOn !== undefined && ERASABLE_COLUMNS.every((c) => row[c] !== null);
+const held = (row: AuditRow) =>
+  row.outcomeDigest !== null &&
+  row.outcomeDigest !== undefined &&
+  row.outcomeEraseOn !== null &&
+  row.outcomeEraseOn !== undefined &&
+  ERASABLE_COLUMNS.every((c) => row[c] !== null);
 
 /**
  * The first erasure date verify calls overdue on UK date `today`: the day before yesterday and
@@ -35,7 +41,9 @@ export function overdueFrom(today: string): string {
 function namedRanges(row: AuditRow): [number, number][] {
   try {
     const seqs = (JSON.parse(String(row.detail)) as { erasedOutcomes?: { seqs?: unknown } }).erasedOutcomes?.seqs;
-    return Array.isArray(seqs) ? seqs.filter((r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every(Number.isInteger)) : [];
+    return Array.isArray(seqs)
+      ? seqs.filter((r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every(Number.isInteger))
+      : [];
   } catch {
     return [];
   }
@@ -67,7 +75,11 @@ export function erasureCoverage(today: string = ukToday()) {
         const eraseOn = String(row.outcomeEraseOn);
         if (eraseOn <= today) due.set(row.seq, { eraseOn, archive });
         if (!overdue && eraseOn < overdueBefore) {
-          overdue = { seq: row.seq, reason: `its outcome is still held although its erasure date ${eraseOn} has passed (FGMISQR009: the erasure has not run; run erase-outcomes)`, ...where(archive) };
+          overdue = {
+            seq: row.seq,
+            reason: `its outcome is still held although its erasure date ${eraseOn} has passed (FGMISQR009: the erasure has not run; run erase-outcomes)`,
+            ...where(archive),
+          };
         }
       }
       if (row.eventType !== 'outcome-erasure' || (pending.size === 0 && due.size === 0)) return;
@@ -79,13 +91,20 @@ export function erasureCoverage(today: string = ukToday()) {
       }
       for (const [seq, d] of due) {
         if (restored || !named(seq)) continue;
-        restored = { seq, reason: `its outcome is held although the erasure record ${row.seq} says it cleared it (restored from a copy, or an archive rewrite failed; run erase-outcomes)`, ...where(d.archive) };
+        restored = {
+          seq,
+          reason: `its outcome is held although the erasure record ${row.seq} says it cleared it (restored from a copy, or an archive rewrite failed; run erase-outcomes)`,
+          ...where(d.archive),
+        };
       }
     },
     uncovered(): { seq: number; reason: string } | undefined {
       const [first] = [...pending.keys()].sort((a, b) => a - b);
       if (first === undefined) return undefined;
-      return { seq: first, reason: `its outcome was removed without an erasure record on or after its erasure date ${pending.get(first)} (erased early, or outside an erasure run)` };
+      return {
+        seq: first,
+        reason: `its outcome was removed without an erasure record on or after its erasure date ${pending.get(first)} (erased early, or outside an erasure run)`,
+      };
     },
     kept: (): KeptOutcome | undefined => restored ?? overdue,
   };

@@ -19,8 +19,23 @@ const dir = mkdtempSync(join(tmpdir(), 'fgm-erasure-hourly-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const query = (time: string): AuditEvent => ({
-  time, eventType: 'widget-query', requestId: 'r1', clientMessageId: 'r1', clientId: 'epr', userId: 'ajones', roleProfileId: null, localRoles: null, orgCode: 'RX1',
-  nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, detail: null, outcomeEraseOn: '2026-06-01',
+  time,
+  eventType: 'widget-query',
+  requestId: 'r1',
+  clientMessageId: 'r1',
+  clientId: 'epr',
+  userId: 'ajones',
+  roleProfileId: null,
+  localRoles: null,
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: null,
+  spineResponseId: null,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  detail: null,
+  outcomeEraseOn: '2026-06-01',
 });
 
 describe('FGMISQR009 the erasure runs hourly (SQLite)', () => {
@@ -30,10 +45,25 @@ describe('FGMISQR009 the erasure runs hourly (SQLite)', () => {
     let clock = new Date('2026-05-31T22:30:00Z'); // 23:30 BST on 31 May
     let next: { f: () => void; ms: number } | undefined;
     const runs: Promise<ErasureRun>[] = [];
-    const task = atEveryUkHour(() => clock, () => runs.push(eraseDueOutcomes({ eraseStore: (d, p) => store.eraseOutcomes(d, p), archiveDir: undefined, publicKey: undefined, onArchiveFailure: () => assert.fail(), now: clock, orgCode: 'RX1', requestId: `run-${runs.length}` })), {
-      set: (f: () => void, ms: number) => (next = { f, ms }),
-      clear: () => (next = undefined),
-    });
+    const task = atEveryUkHour(
+      () => clock,
+      () =>
+        runs.push(
+          eraseDueOutcomes({
+            eraseStore: (d, p) => store.eraseOutcomes(d, p),
+            archiveDir: undefined,
+            publicKey: undefined,
+            onArchiveFailure: () => assert.fail(),
+            now: clock,
+            orgCode: 'RX1',
+            requestId: `run-${runs.length}`,
+          }),
+        ),
+      {
+        set: (f: () => void, ms: number) => (next = { f, ms }),
+        clear: () => (next = undefined),
+      },
+    );
     const fire = () => {
       clock = new Date(clock.getTime() + next!.ms);
       next!.f();

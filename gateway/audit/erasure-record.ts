@@ -35,13 +35,33 @@ export function seqRanges(seqs: readonly number[]): [number, number][] {
 
 /** The record of a run that cleared `storeSeqs` in the store and will clear the plan's archived seqs. */
 export function erasureEvent(plan: ErasurePlan, through: string, storeSeqs: readonly number[]): AuditEvent {
-  const run: ErasureRun = { through, records: storeSeqs.length, archives: plan.archives.map((a) => ({ archive: a.archive, records: a.seqs.length })) };
+  const run: ErasureRun = {
+    through,
+    records: storeSeqs.length,
+    archives: plan.archives.map((a) => ({ archive: a.archive, records: a.seqs.length })),
+  };
   return {
-    time: plan.time, eventType: 'outcome-erasure', requestId: plan.requestId, clientMessageId: null, clientId: null, userId: null, roleProfileId: null,
-    localRoles: null, orgCode: plan.orgCode, nhsNumber: null, spineMessageId: null, spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false,
-    detail: JSON.stringify({ erasedOutcomes: { ...run, seqs: seqRanges([...storeSeqs, ...plan.archives.flatMap((a) => a.seqs)]) } }),
+    time: plan.time,
+    eventType: 'outcome-erasure',
+    requestId: plan.requestId,
+    clientMessageId: null,
+    clientId: null,
+    userId: null,
+    roleProfileId: null,
+    localRoles: null,
+    orgCode: plan.orgCode,
+    nhsNumber: null,
+    spineMessageId: null,
+    spineResponseId: null,
+    outcomeCode: 'SUCCESS',
+    httpStatus: 0,
+    answeredBySpine: false,
+    detail: JSON.stringify({
+      erasedOutcomes: { ...run, seqs: seqRanges([...storeSeqs, ...plan.archives.flatMap((a) => a.seqs)]) },
+    }),
   };
 }
 
 /** Whether a run with this plan and these cleared seqs must leave a record (it cleared, or will clear, anything). */
-export const erasesAnything = (plan: ErasurePlan, storeSeqs: readonly number[]) => storeSeqs.length > 0 || plan.archives.some((a) => a.seqs.length > 0);
+export const erasesAnything = (plan: ErasurePlan, storeSeqs: readonly number[]) =>
+  storeSeqs.length > 0 || plan.archives.some((a) => a.seqs.length > 0);

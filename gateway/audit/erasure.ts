@@ -24,7 +24,11 @@ import type { ErasurePlan, ErasureRun } from './erasure-record.ts';
 import { eraseDue, truncateWal } from './sqlite-store.ts';
 import { archiveLine, readRetentions, signedRetentions } from './chain-start.ts';
 
-const due = (row: AuditRow, today: string) => row.outcomeDigest !== null && row.outcomeCode !== null && row.outcomeEraseOn !== null && String(row.outcomeEraseOn) <= today;
+const due = (row: AuditRow, today: string) =>
+  row.outcomeDigest !== null &&
+  row.outcomeCode !== null &&
+  row.outcomeEraseOn !== null &&
+  String(row.outcomeEraseOn) <= today;
 
 export type { ErasurePlan, ErasureRun } from './erasure-record.ts';
 export { erasureEvent } from './erasure-record.ts';
@@ -36,7 +40,10 @@ export function eraseOutcomesSqlite(file: string, hmacKey: Buffer, today: string
     const seqs = eraseDue(db, hmacKey, today, plan);
     // Always tried (a previous run's may have been blocked); a gateway's reader may block it, and its writer does not know, so the command line says so.
     const emptied = truncateWal(db);
-    if (seqs.length && !emptied) console.error('the write-ahead log still holds erased outcomes (a reader was busy): run erase-outcomes again, or restart the gateway');
+    if (seqs.length && !emptied)
+      console.error(
+        'the write-ahead log still holds erased outcomes (a reader was busy): run erase-outcomes again, or restart the gateway',
+      );
     return seqs;
   } finally {
     db.close();
@@ -44,7 +51,12 @@ export function eraseOutcomesSqlite(file: string, hmacKey: Buffer, today: string
 }
 
 type ArchiveFailure = (archive: string, e: Error) => void;
-const readArchive = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
+const readArchive = (file: string) =>
+  readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AuditRow);
 
 /**
  * The archived records due on or before `today`, per archive a signed retention record names
@@ -52,7 +64,12 @@ const readArchive = (file: string) => readFileSync(file, 'utf8').trimEnd().split
  * once cleared). Reads only: the run's record must name them before any is cleared.
  * `publicKey`: the anchor public key that proves the retention records (without it no archive is trusted).
  */
-export function planArchiveErasure(dir: string | undefined, today: string, publicKey: string | undefined, onFailure: ArchiveFailure): { archive: string; seqs: number[] }[] {
+export function planArchiveErasure(
+  dir: string | undefined,
+  today: string,
+  publicKey: string | undefined,
+  onFailure: ArchiveFailure,
+): { archive: string; seqs: number[] }[] {
   const planned: { archive: string; seqs: number[] }[] = [];
   // Only archives a signed retention record names, each a file inside `dir` (chain-start.ts).
   for (const r of signedRetentions(readRetentions(dir), publicKey)) {
@@ -60,7 +77,9 @@ export function planArchiveErasure(dir: string | undefined, today: string, publi
     if (r.format !== 2 || !existsSync(file)) continue; // a missing archive is verify's to name
     // One archive that cannot be read must not keep the others' outcomes: it is reported and retried next run.
     try {
-      const seqs = readArchive(file).filter((row) => due(row, today)).map((row) => row.seq);
+      const seqs = readArchive(file)
+        .filter((row) => due(row, today))
+        .map((row) => row.seq);
       if (seqs.length) planned.push({ archive: r.archive, seqs });
     } catch (e) {
       onFailure(r.archive, e as Error);
@@ -73,7 +92,12 @@ export function planArchiveErasure(dir: string | undefined, today: string, publi
  * Clears the planned records' outcomes inside their archives (only once the run's record naming
  * them is committed), each changed archive replaced atomically. Returns, per archive changed, the seqs cleared.
  */
-export function applyArchiveErasure(dir: string | undefined, planned: readonly { archive: string; seqs: number[] }[], today: string, onFailure: ArchiveFailure): { archive: string; seqs: number[] }[] {
+export function applyArchiveErasure(
+  dir: string | undefined,
+  planned: readonly { archive: string; seqs: number[] }[],
+  today: string,
+  onFailure: ArchiveFailure,
+): { archive: string; seqs: number[] }[] {
   const changed: { archive: string; seqs: number[] }[] = [];
   for (const p of planned) {
     const file = join(dir!, p.archive);
@@ -98,11 +122,16 @@ export function applyArchiveErasure(dir: string | undefined, planned: readonly {
 }
 
 /** Plans and clears the archives' due outcomes at once. It writes no record: only for tests of the archive rewrite; a run is eraseDueOutcomes. */
-export const eraseOutcomesInArchives = (dir: string | undefined, today: string, publicKey: string | undefined, onFailure: ArchiveFailure) =>
-  applyArchiveErasure(dir, planArchiveErasure(dir, today, publicKey, onFailure), today, onFailure);
+export const eraseOutcomesInArchives = (
+  dir: string | undefined,
+  today: string,
+  publicKey: string | undefined,
+  onFailure: ArchiveFailure,
+) => applyArchiveErasure(dir, planArchiveErasure(dir, today, publicKey, onFailure), today, onFailure);
 
 /** The anchor public key the config names (it proves the retention records), read afresh each run. */
-export const anchorPublicKey = (config: GatewayConfig): string | undefined => (config.audit.anchorPublicKeyFile ? readFileSync(config.audit.anchorPublicKeyFile, 'utf8') : undefined);
+export const anchorPublicKey = (config: GatewayConfig): string | undefined =>
+  config.audit.anchorPublicKeyFile ? readFileSync(config.audit.anchorPublicKeyFile, 'utf8') : undefined;
 
 /**
  * Replaces `file` with `text` atomically and durably: a temp name of this run's own (the hourly
@@ -132,10 +161,28 @@ function replaceDurably(file: string, text: string): void {
  * record naming both in one store transaction (`eraseStore`), then — only once that is
  * committed — clears the archives. A store failure leaves everything as it was.
  */
-export async function eraseDueOutcomes(o: { eraseStore: (today: string, plan: ErasurePlan) => Promise<number[]>; archiveDir: string | undefined; publicKey: string | undefined; onArchiveFailure: ArchiveFailure; now: Date; orgCode: string; requestId: string }): Promise<ErasureRun> {
+export async function eraseDueOutcomes(o: {
+  eraseStore: (today: string, plan: ErasurePlan) => Promise<number[]>;
+  archiveDir: string | undefined;
+  publicKey: string | undefined;
+  onArchiveFailure: ArchiveFailure;
+  now: Date;
+  orgCode: string;
+  requestId: string;
+}): Promise<ErasureRun> {
   const through = ukToday(o.now);
   const planned = planArchiveErasure(o.archiveDir, through, o.publicKey, o.onArchiveFailure);
-  const records = (await o.eraseStore(through, { time: o.now.toISOString(), orgCode: o.orgCode, requestId: o.requestId, archives: planned })).length;
-  const archives = applyArchiveErasure(o.archiveDir, planned, through, o.onArchiveFailure).map((a) => ({ archive: a.archive, records: a.seqs.length }));
+  const records = (
+    await o.eraseStore(through, {
+      time: o.now.toISOString(),
+      orgCode: o.orgCode,
+      requestId: o.requestId,
+      archives: planned,
+    })
+  ).length;
+  const archives = applyArchiveErasure(o.archiveDir, planned, through, o.onArchiveFailure).map((a) => ({
+    archive: a.archive,
+    records: a.seqs.length,
+  }));
   return { through, records, archives };
 }

@@ -21,13 +21,18 @@ export interface GroupOutcome {
  * `recordsOwn` says one record caused, commits them one by one instead.
  * @example const { failures } = await commitGroup(events, (batch) => appendChained(pool, key, batch), isRecordError);
  */
-export async function commitGroup<T>(items: readonly T[], commit: (batch: readonly T[]) => void | Promise<void>, recordsOwn: (e: Error) => boolean): Promise<GroupOutcome> {
+export async function commitGroup<T>(
+  items: readonly T[],
+  commit: (batch: readonly T[]) => void | Promise<void>,
+  recordsOwn: (e: Error) => boolean,
+): Promise<GroupOutcome> {
   try {
     await commit(items);
     return { failures: items.map(() => undefined) };
   } catch (e) {
     const error = e as Error;
-    if (items.length === 1 || !recordsOwn(error)) return { failures: items.map(() => error), ...(recordsOwn(error) ? {} : { storeError: error }) };
+    if (items.length === 1 || !recordsOwn(error))
+      return { failures: items.map(() => error), ...(recordsOwn(error) ? {} : { storeError: error }) };
   }
   const failures: (Error | undefined)[] = [];
   for (const item of items) {

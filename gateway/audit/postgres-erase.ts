@@ -96,7 +96,13 @@ const DUE = `SELECT seq FROM audit_event WHERE "outcomeCode" IS NOT NULL AND "ou
 const guarded = new WeakSet<pg.PoolClient>();
 
 /** One transaction on the chain's lock: up to `batch` due records cleared with their record; the plan's archives are named only by the last batch. */
-async function eraseBatch(pool: pg.Pool, hmacKey: Buffer, today: string, plan: ErasurePlan, batch: number): Promise<{ seqs: number[]; last: boolean }> {
+async function eraseBatch(
+  pool: pg.Pool,
+  hmacKey: Buffer,
+  today: string,
+  plan: ErasurePlan,
+  batch: number,
+): Promise<{ seqs: number[]; last: boolean }> {
   const client = await pool.connect();
   // A connection lost while checked out must fail its query, never crash the gateway.
   if (!guarded.has(client)) client.on('error', () => {});
@@ -104,16 +110,24 @@ async function eraseBatch(pool: pg.Pool, hmacKey: Buffer, today: string, plan: E
   let healthy = true;
   try {
     await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK})`);
-    const due = (await client.query<{ seq: number }>(DUE, [today, ukToday(new Date(plan.time)), batch])).rows.map((r) => r.seq).sort((a, b) => a - b);
+    const due = (await client.query<{ seq: number }>(DUE, [today, ukToday(new Date(plan.time)), batch])).rows
+      .map((r) => r.seq)
+      .sort((a, b) => a - b);
     const last = due.length < batch;
     // The archives are cleared only after the whole run commits, so only its last record may name them.
     const batchPlan = last ? plan : { ...plan, archives: [] };
     let seqs: number[] = [];
     if (erasesAnything(batchPlan, due)) {
-      const head = (await client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1')).rows[0] ?? { seq: 0, hash: GENESIS };
+      const head = (
+        await client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1')
+      ).rows[0] ?? { seq: 0, hash: GENESIS };
       const record = chainRecord(hmacKey, head, erasureEvent(batchPlan, today, due));
       // The function refuses unless it clears exactly the records the record counts and names.
-      seqs = (await client.query<{ seq: number }>('SELECT s AS seq FROM audit_erase_outcomes($1::jsonb) AS s', [JSON.stringify(record)])).rows.map((r) => r.seq);
+      seqs = (
+        await client.query<{ seq: number }>('SELECT s AS seq FROM audit_erase_outcomes($1::jsonb) AS s', [
+          JSON.stringify(record),
+        ])
+      ).rows.map((r) => r.seq);
     }
     await client.query('COMMIT');
     return { seqs, last };
@@ -133,7 +147,13 @@ async function eraseBatch(pool: pg.Pool, hmacKey: Buffer, today: string, plan: E
  * archived records are named by the last. A failure keeps the batches already committed (each
  * whole) and throws, so the archives are left for the next run. Returns the store seqs cleared.
  */
-export async function eraseOutcomesPostgres(pool: pg.Pool, hmacKey: Buffer, today: string, plan: ErasurePlan, batch = ERASE_BATCH): Promise<number[]> {
+export async function eraseOutcomesPostgres(
+  pool: pg.Pool,
+  hmacKey: Buffer,
+  today: string,
+  plan: ErasurePlan,
+  batch = ERASE_BATCH,
+): Promise<number[]> {
   const erased: number[] = [];
   for (;;) {
     const { seqs, last } = await eraseBatch(pool, hmacKey, today, plan, batch);

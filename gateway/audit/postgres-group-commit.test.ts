@@ -9,9 +9,24 @@ import { openAuditTrail } from './trail.ts';
 
 const KEY = randomBytes(32);
 const event = (requestId: string, over: Partial<AuditEvent> = {}): AuditEvent => ({
-  time: new Date().toISOString(), eventType: 'widget-query', requestId, clientMessageId: requestId, clientId: 'epr', userId: 'ajones', roleProfileId: null,
-  localRoles: 'midwife', orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 200,
-  answeredBySpine: true, detail: null, outcomeEraseOn: '2032-01-15', ...over,
+  time: new Date().toISOString(),
+  eventType: 'widget-query',
+  requestId,
+  clientMessageId: requestId,
+  clientId: 'epr',
+  userId: 'ajones',
+  roleProfileId: null,
+  localRoles: 'midwife',
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: null,
+  spineResponseId: null,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  detail: null,
+  outcomeEraseOn: '2032-01-15',
+  ...over,
 });
 const configFor = (url: string) => ({ audit: { postgresUrl: url, hmacKeyFile: 'unused' } }) as unknown as GatewayConfig;
 // Base64 of random bytes: PostgreSQL cannot compress it below its B-tree limit (2704 bytes an index entry).
@@ -29,12 +44,20 @@ describe('PostgreSQL group commit: no record fails another', () => {
 
   it('SMSP-AUDIT-004 an 8 KB uncompressible value in each indexed field is stored beside an innocent record of the same commit, found by search, and verifies', async () => {
     const store = await openPostgresAuditStore(db.gatewayUrl, KEY);
-    const values = { userId: huge(), nhsNumber: huge(), requestId: huge(), clientMessageId: huge(), spineMessageId: huge() };
+    const values = {
+      userId: huge(),
+      nhsNumber: huge(),
+      requestId: huge(),
+      clientMessageId: huge(),
+      spineMessageId: huge(),
+    };
     try {
       await store.record(event('first'));
       // Issued together while the first commits: one group commit holds them all.
       await Promise.all([
-        ...Object.entries(values).map(([field, v]) => store.record(event(field === 'requestId' ? v : `long-${field}`, { [field]: v }))),
+        ...Object.entries(values).map(([field, v]) =>
+          store.record(event(field === 'requestId' ? v : `long-${field}`, { [field]: v })),
+        ),
         store.record(event('innocent')),
       ]);
       assert.deepEqual(store.health(), { ok: true });
@@ -45,7 +68,8 @@ describe('PostgreSQL group commit: no record fails another', () => {
     try {
       assert.equal((await trail.search({ userId: values.userId })).length, 1);
       assert.equal((await trail.search({ nhsNumber: values.nhsNumber })).length, 1);
-      for (const m of [values.requestId, values.clientMessageId, values.spineMessageId]) assert.equal((await trail.search({ messageId: m })).length, 1);
+      for (const m of [values.requestId, values.clientMessageId, values.spineMessageId])
+        assert.equal((await trail.search({ messageId: m })).length, 1);
       assert.deepEqual(await trail.verify(), { ok: true, records: 7, anchors: 0 });
     } finally {
       await trail.close();
@@ -58,18 +82,31 @@ describe('PostgreSQL group commit: no record fails another', () => {
       await store.record(event('before'));
       const first = store.record(event('head-of-batch'));
       // A record the table's NOT NULL refuses (SQLSTATE 23502), between two innocent ones of the same commit.
-      const [a, bad, b] = await Promise.allSettled([store.record(event('innocent-a')), store.record(event(null as unknown as string)), store.record(event('innocent-b'))]);
+      const [a, bad, b] = await Promise.allSettled([
+        store.record(event('innocent-a')),
+        store.record(event(null as unknown as string)),
+        store.record(event('innocent-b')),
+      ]);
       await first;
       assert.equal(a.status, 'fulfilled');
       assert.equal(b.status, 'fulfilled');
       assert.equal(bad.status, 'rejected');
-      assert.match(((bad as PromiseRejectedResult).reason as Error).message, /^audit write failed: null value in column "requestId"/);
+      assert.match(
+        ((bad as PromiseRejectedResult).reason as Error).message,
+        /^audit write failed: null value in column "requestId"/,
+      );
       assert.deepEqual(store.health(), { ok: true }, '/healthz stays up: the store works, one record did not');
     } finally {
       await store.close();
     }
-    const rows = await sqlAs<{ requestId: string }>(db.gatewayUrl, 'SELECT "requestId" FROM audit_event WHERE seq > 7 ORDER BY seq');
-    assert.deepEqual(rows.map((r) => r.requestId), ['before', 'head-of-batch', 'innocent-a', 'innocent-b']);
+    const rows = await sqlAs<{ requestId: string }>(
+      db.gatewayUrl,
+      'SELECT "requestId" FROM audit_event WHERE seq > 7 ORDER BY seq',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.requestId),
+      ['before', 'head-of-batch', 'innocent-a', 'innocent-b'],
+    );
     const trail = await openAuditTrail(configFor(db.gatewayUrl), KEY);
     try {
       assert.deepEqual(await trail.verify(), { ok: true, records: 11, anchors: 0 });

@@ -34,10 +34,17 @@ const COLUMNS = ['seq', ...STORED_COLUMNS, 'prevHash', 'hash'] as const;
 const q = (c: string) => `"${c}"`;
 
 /** The columns search finds records by, with their indexes' names; each is indexed by its first INDEXED_PREFIX characters (migration 5). */
-const SEARCHED = [['audit_event_user', 'userId'], ['audit_event_patient', 'nhsNumber'], ['audit_event_client_message', 'clientMessageId'], ['audit_event_spine_message', 'spineMessageId'], ['audit_event_request', 'requestId']] as const;
+const SEARCHED = [
+  ['audit_event_user', 'userId'],
+  ['audit_event_patient', 'nhsNumber'],
+  ['audit_event_client_message', 'clientMessageId'],
+  ['audit_event_spine_message', 'spineMessageId'],
+  ['audit_event_request', 'requestId'],
+] as const;
 const INDEXED_PREFIX = 200;
 /** `column = value` through its prefix index: the index finds the prefix, the comparison the whole value. */
-const matches = (column: (typeof SEARCHED)[number][1], param: string) => `(left(${q(column)}, ${INDEXED_PREFIX}) = left(${param}, ${INDEXED_PREFIX}) AND ${q(column)} = ${param})`;
+const matches = (column: (typeof SEARCHED)[number][1], param: string) =>
+  `(left(${q(column)}, ${INDEXED_PREFIX}) = left(${param}, ${INDEXED_PREFIX}) AND ${q(column)} = ${param})`;
 
 /** Schema versions, oldest first; a deployed migration is never edited, only followed by a new one. */
 export const MIGRATIONS: readonly { version: number; sql: string | ((schema: string) => string) }[] = [
@@ -202,11 +209,23 @@ const MAX_BATCH = 1000;
 export const AUDIT_DEADLINE_MS = 5000;
 
 /** BIGINT seq as a JS number (the trail stays far below 2^53), as the SQLite store returns it. */
-const types = { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : (pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown))) as typeof pg.types.getTypeParser };
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20
+      ? Number
+      : (pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown)) as typeof pg.types.getTypeParser,
+};
 
 /** A pool on `url` that never throws from an idle connection's error (PostgreSQL restarting must not crash the gateway). */
 export function postgresPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types, connectionTimeoutMillis: AUDIT_DEADLINE_MS, query_timeout: AUDIT_DEADLINE_MS, application_name: 'fgm-status-gateway' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types,
+    connectionTimeoutMillis: AUDIT_DEADLINE_MS,
+    query_timeout: AUDIT_DEADLINE_MS,
+    application_name: 'fgm-status-gateway',
+  });
   pool.on('error', () => {}); // the next query reports it; an idle client's error has no request to fail
   return pool;
 }
@@ -219,7 +238,13 @@ export function postgresPool(url: string, max: number): pg.Pool {
  * whether it finished). Connecting still has a deadline.
  */
 export function ownerPostgresPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 1, types, connectionTimeoutMillis: AUDIT_DEADLINE_MS, application_name: 'fgm-status-audit-cli' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    types,
+    connectionTimeoutMillis: AUDIT_DEADLINE_MS,
+    application_name: 'fgm-status-audit-cli',
+  });
   pool.on('error', () => {});
   return pool;
 }
@@ -241,7 +266,9 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS audit_schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS audit_schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+    );
     const current = await schemaVersion(client);
     const applied: number[] = [];
     const schema = pg.escapeIdentifier((await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s);
@@ -260,7 +287,9 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
       // PUBLIC's by default, so it goes from PUBLIC too (the audit database is the trail's alone); only
       // the database's owner may revoke it — otherwise PostgreSQL warns and the functions' own
       // search_path (pg_temp last, every name qualified) is the defence. docs/operating.md, "Running it highly available".
-      const database = pg.escapeIdentifier((await client.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d);
+      const database = pg.escapeIdentifier(
+        (await client.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d,
+      );
       await client.query(`REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC, ${role}`);
     }
     await client.query('COMMIT');
@@ -277,11 +306,17 @@ export async function migratePostgres(pool: pg.Pool, grantTo?: string): Promise<
 async function ensureSchema(pool: pg.Pool): Promise<void> {
   const version = await schemaVersion(pool);
   if (version === SCHEMA_VERSION) return;
-  if (version > SCHEMA_VERSION) throw new Error(`the audit schema is at version ${version}, newer than this gateway's ${SCHEMA_VERSION}: upgrade the gateway`);
+  if (version > SCHEMA_VERSION)
+    throw new Error(
+      `the audit schema is at version ${version}, newer than this gateway's ${SCHEMA_VERSION}: upgrade the gateway`,
+    );
   try {
     await migratePostgres(pool);
   } catch (e) {
-    throw new Error(`the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run node dist/gateway/audit/cli.js migrate-postgres as the schema's owner`, { cause: e });
+    throw new Error(
+      `the audit schema is at version ${version} of ${SCHEMA_VERSION} and this role cannot upgrade it (${(e as Error).message}): run node dist/gateway/audit/cli.js migrate-postgres as the schema's owner`,
+      { cause: e },
+    );
   }
 }
 
@@ -303,7 +338,9 @@ async function appendChained(pool: pg.Pool, hmacKey: Buffer, events: readonly Au
   let healthy = true;
   try {
     // One round trip opens the transaction, waits for the chain and reads its head.
-    const results = (await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK}); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`)) as unknown as pg.QueryResult[];
+    const results = (await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${CHAIN_LOCK}); SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1`,
+    )) as unknown as pg.QueryResult[];
     const head = (results[2]!.rows[0] as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: GENESIS };
     await insertRows(client, chainRecords(hmacKey, head, events));
     await client.query('COMMIT');
@@ -333,7 +370,8 @@ async function ownerWarning(pool: pg.Pool): Promise<string | undefined> {
   const fix = 'connect as the gateway role (migrate-postgres --grant <role> gives it its rights)';
   if (row?.superuser) return `connected as a PostgreSQL superuser, who can disable the append-only triggers: ${fix}`;
   if (row?.owner) return `connected as the audit schema's owner, who can disable the append-only triggers: ${fix}`;
-  if (row?.createrole) return `connected as a role with CREATEROLE, which before PostgreSQL 16 can make itself the audit schema's owner and disable the append-only triggers: ALTER ROLE … NOCREATEROLE, or ${fix}`;
+  if (row?.createrole)
+    return `connected as a role with CREATEROLE, which before PostgreSQL 16 can make itself the audit schema's owner and disable the append-only triggers: ALTER ROLE … NOCREATEROLE, or ${fix}`;
   return undefined;
 }
 
@@ -357,7 +395,8 @@ type Waiter = { event: AuditEvent; resolve: () => void; reject: (e: Error) => vo
  * (integrity constraint) or 54 (a program limit, such as an index row too big), or a value the
  * chain could not hash. Any other error (connection, timeout, permissions) is the store's.
  */
-const refusedRecord = (e: Error & { code?: string }) => /^(22|23|54)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
+const refusedRecord = (e: Error & { code?: string }) =>
+  /^(22|23|54)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
 
 /**
  * Opens the shared store: checks (or upgrades) the schema, then appends with group commit. While
@@ -365,7 +404,11 @@ const refusedRecord = (e: Error & { code?: string }) => /^(22|23|54)/.test(e.cod
  * and a probe once a second notices when it is back.
  * @example const audit = await openPostgresAuditStore('postgres://fgm_gateway@db/fgm', key, { onHealth: (h) => log(h) });
  */
-export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts: { onHealth?: (h: AuditStoreHealth) => void } = {}): Promise<PostgresAuditStore> {
+export async function openPostgresAuditStore(
+  url: string,
+  hmacKey: Buffer,
+  opts: { onHealth?: (h: AuditStoreHealth) => void } = {},
+): Promise<PostgresAuditStore> {
   const pool = postgresPool(url, 2);
   try {
     await ensureSchema(pool);
@@ -388,7 +431,10 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
     opts.onHealth?.(health);
     if (!health.ok) {
       probe ??= setInterval(() => {
-        pool.query('SELECT 1').then(() => setHealth({ ok: true }), () => {});
+        pool.query('SELECT 1').then(
+          () => setHealth({ ok: true }),
+          () => {},
+        );
       }, 1000);
       probe.unref();
     } else if (probe) {
@@ -403,18 +449,33 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
   const flush = () => {
     if (inFlight || waiting.length === 0) return;
     const batch = waiting.splice(0, MAX_BATCH);
-    inFlight = commitGroup(batch.map((w) => w.event), (events) => appendChained(pool, hmacKey, events), refusedRecord).then(({ failures, storeError }) => {
-      // One record PostgreSQL refuses is that record's failure; the store is still healthy.
-      const e = storeError as (Error & { code?: string }) | undefined;
-      setHealth(e ? { ok: false, reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}` } : { ok: true });
-      batch.forEach((w, i) => {
-        const failed = failures[i];
-        if (failed) w.reject(new Error(`audit write failed: ${failed.message.split('\n')[0]}`));
-        else w.resolve();
-      });
-    // Whatever went wrong after the commit, no record's request is left waiting and no rejection
-    // goes unhandled (which would end the process).
-    }).catch((e: Error) => batch.forEach((w) => w.reject(new Error(`audit write failed: ${e.message.split('\n')[0]}`))));
+    inFlight = commitGroup(
+      batch.map((w) => w.event),
+      (events) => appendChained(pool, hmacKey, events),
+      refusedRecord,
+    )
+      .then(({ failures, storeError }) => {
+        // One record PostgreSQL refuses is that record's failure; the store is still healthy.
+        const e = storeError as (Error & { code?: string }) | undefined;
+        setHealth(
+          e
+            ? {
+                ok: false,
+                reason: `PostgreSQL audit store unreachable or refusing writes: ${e.code ?? e.message.split('\n')[0]}`,
+              }
+            : { ok: true },
+        );
+        batch.forEach((w, i) => {
+          const failed = failures[i];
+          if (failed) w.reject(new Error(`audit write failed: ${failed.message.split('\n')[0]}`));
+          else w.resolve();
+        });
+        // Whatever went wrong after the commit, no record's request is left waiting and no rejection
+        // goes unhandled (which would end the process).
+      })
+      .catch((e: Error) =>
+        batch.forEach((w) => w.reject(new Error(`audit write failed: ${e.message.split('\n')[0]}`))),
+      );
     void inFlight.finally(() => {
       inFlight = undefined;
       flush();
@@ -426,8 +487,15 @@ export async function openPostgresAuditStore(url: string, hmacKey: Buffer, opts:
       if (closed) return Promise.reject(new Error('the audit store is closed'));
       return new Promise<void>((resolve, reject) => {
         // Fail closed by the deadline even if a commit hangs; a late commit then only adds a record.
-        const timer = setTimeout(() => reject(new Error('audit write failed: PostgreSQL did not commit in time')), AUDIT_DEADLINE_MS);
-        waiting.push({ event, resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) });
+        const timer = setTimeout(
+          () => reject(new Error('audit write failed: PostgreSQL did not commit in time')),
+          AUDIT_DEADLINE_MS,
+        );
+        waiting.push({
+          event,
+          resolve: () => (clearTimeout(timer), resolve()),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        });
         flush();
       });
     },
@@ -453,7 +521,9 @@ export function postgresReader(pool: pg.Pool) {
       if (s.userId) where.push(matches('userId', p(s.userId)));
       if (s.messageId) {
         const m = p(s.messageId);
-        where.push(`(${matches('clientMessageId', m)} OR ${matches('spineMessageId', m)} OR ${matches('requestId', m)})`);
+        where.push(
+          `(${matches('clientMessageId', m)} OR ${matches('spineMessageId', m)} OR ${matches('requestId', m)})`,
+        );
       }
       if (s.nhsNumber) where.push(matches('nhsNumber', p(s.nhsNumber)));
       if (s.from) where.push(`"time" >= ${p(s.from.toISOString())}`);
@@ -461,7 +531,12 @@ export function postgresReader(pool: pg.Pool) {
       if (s.clientId) where.push(`"clientId" = ${p(s.clientId)}`);
       if (s.orgCode) where.push(`"orgCode" = ${p(s.orgCode)}`);
       const limit = p(Math.min(s.limit ?? 1000, 10_000));
-      return (await pool.query<AuditRow>(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${limit}`, values)).rows;
+      return (
+        await pool.query<AuditRow>(
+          `SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${limit}`,
+          values,
+        )
+      ).rows;
     },
     async throughput(date: string, scope?: ThroughputScope): Promise<Throughput> {
       const { start, end } = ukDayBounds(date);
@@ -478,14 +553,18 @@ export function postgresReader(pool: pg.Pool) {
     },
     /** Records after `afterSeq`, oldest first, a page at a time (verify streams the chain with these). */
     async page(afterSeq: number, size: number): Promise<AuditRow[]> {
-      return (await pool.query<AuditRow>('SELECT * FROM audit_event WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, size])).rows;
+      return (
+        await pool.query<AuditRow>('SELECT * FROM audit_event WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, size])
+      ).rows;
     },
     async newest(n: number): Promise<AuditRow[]> {
       return (await pool.query<AuditRow>('SELECT * FROM audit_event ORDER BY seq DESC LIMIT $1', [n])).rows.reverse();
     },
     /** The lowest stored seq at or below `seq` (a record there is below the retention point). */
     async lowestAtOrBelow(seq: number): Promise<number | null> {
-      return (await pool.query<{ seq: number | null }>('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= $1', [seq])).rows[0]!.seq;
+      return (
+        await pool.query<{ seq: number | null }>('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= $1', [seq])
+      ).rows[0]!.seq;
     },
     async hashAt(seq: number): Promise<string | undefined> {
       return (await pool.query<{ hash: string }>('SELECT hash FROM audit_event WHERE seq = $1', [seq])).rows[0]?.hash;
@@ -504,7 +583,8 @@ export async function copyTrailToPostgres(pool: pg.Pool, rows: Iterable<AuditRow
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
     const existing = (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_event')).rows[0]!.n;
-    if (existing > 0) throw new Error(`the PostgreSQL trail already holds ${existing} records: copy only into an empty one`);
+    if (existing > 0)
+      throw new Error(`the PostgreSQL trail already holds ${existing} records: copy only into an empty one`);
     let batch: AuditRow[] = [];
     let copied = 0;
     for (const row of rows) {

@@ -28,7 +28,10 @@ export function referenceData(config: GatewayConfig, material: KeyMaterial) {
       ),
       spineClientCertSha256: sha256(material.spineTls.cert),
       spineCaSha256: sha256(material.spineTls.ca),
-      ...(material.listenTls && { listenCertSha256: sha256(material.listenTls.cert), clientCaSha256: sha256(material.listenTls.ca) }),
+      ...(material.listenTls && {
+        listenCertSha256: sha256(material.listenTls.cert),
+        clientCaSha256: sha256(material.listenTls.ca),
+      }),
       // A hash of the secret key itself would be a guessing oracle for nobody (32 random bytes), but an id is all a reader needs.
       auditHmacKeyId: sha256(material.hmacKey).slice(0, 16),
     },

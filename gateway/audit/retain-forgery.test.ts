@@ -23,12 +23,31 @@ const KEY = randomBytes(32);
 const dir = mkdtempSync(join(tmpdir(), 'fgm-retain-forgery-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const keys = generateAnchorKeys(join(dir, 'keys'));
-const keyPair = { privateKey: readFileSync(keys.privateKeyFile, 'utf8'), publicKey: readFileSync(keys.publicKeyFile, 'utf8') };
+const keyPair = {
+  privateKey: readFileSync(keys.privateKeyFile, 'utf8'),
+  publicKey: readFileSync(keys.publicKeyFile, 'utf8'),
+};
 const event = (i: number, time: string): AuditEvent => ({
-  time, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr', userId: `u${i}`, roleProfileId: null, localRoles: null,
-  orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, detail: null, outcomeEraseOn: '2099-01-01',
+  time,
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: 'epr',
+  userId: `u${i}`,
+  roleProfileId: null,
+  localRoles: null,
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: null,
+  spineResponseId: null,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  detail: null,
+  outcomeEraseOn: '2099-01-01',
 });
-const FORGED = 'it is at or below the retention point (records up to 7 were archived and removed): a record inserted there';
+const FORGED =
+  'it is at or below the retention point (records up to 7 were archived and removed): a record inserted there';
 const INCOMPLETE = 'retention of records 4-7 incomplete: rows up to seq 7 still present — run retain again';
 
 describe('PostgreSQL: a forgery below the retention point is named while a retain is pending', () => {
@@ -42,17 +61,31 @@ describe('PostgreSQL: a forgery below the retention point is named while a retai
       for (const i of [4, 5, 6, 7, 8]) await store.record(event(i, `2026-0${i}-01T10:00:00.000Z`));
       await store.close();
       const anchors = join(dir, 'anchors');
-      const config = { audit: { postgresUrl: t.gatewayUrl, hmacKeyFile: 'unused', anchorDir: anchors, anchorPublicKeyFile: keys.publicKeyFile } } as unknown as GatewayConfig;
+      const config = {
+        audit: {
+          postgresUrl: t.gatewayUrl,
+          hmacKeyFile: 'unused',
+          anchorDir: anchors,
+          anchorPublicKeyFile: keys.publicKeyFile,
+        },
+      } as unknown as GatewayConfig;
       const trail = await openAuditTrail(config, KEY);
       try {
-        await retainPostgres(owner, () => trail.verify(), { before: new Date('2025-01-01T00:00:00Z'), dir: anchors, ...keyPair });
+        await retainPostgres(owner, () => trail.verify(), {
+          before: new Date('2025-01-01T00:00:00Z'),
+          dir: anchors,
+          ...keyPair,
+        });
         // The second retain (4-7) signs its record, then cannot delete: another session holds the table.
         const holder = new pg.Client({ connectionString: t.ownerUrl });
         await holder.connect();
         await holder.query('BEGIN; LOCK TABLE audit_event IN SHARE MODE');
         const impatient = postgresPool(`${t.ownerUrl}?options=${encodeURIComponent('-c lock_timeout=1')}`, 1);
         const later = { before: new Date('2100-01-01T00:00:00Z'), dir: anchors, ...keyPair };
-        await assert.rejects(retainPostgres(impatient, () => trail.verify(), later), /lock timeout/);
+        await assert.rejects(
+          retainPostgres(impatient, () => trail.verify(), later),
+          /lock timeout/,
+        );
         await impatient.end();
         await holder.query('ROLLBACK');
         await holder.end();
@@ -64,11 +97,24 @@ describe('PostgreSQL: a forgery below the retention point is named while a retai
         await sqlAs(t.gatewayUrl, forge);
         assert.deepEqual(await trail.verify(), { ok: false, seq: 2, reason: FORGED });
         assert.deepEqual(await trail.verifyTail(), { ok: false, seq: 2, reason: FORGED });
-        await assert.rejects(retainPostgres(owner, () => trail.verify(), later), { message: `the trail does not verify (broken at record 2: ${FORGED}): nothing removed` });
+        await assert.rejects(
+          retainPostgres(owner, () => trail.verify(), later),
+          { message: `the trail does not verify (broken at record 2: ${FORGED}): nothing removed` },
+        );
         // A verify that ran before the forgery landed: the deleting transaction itself still refuses.
-        await assert.rejects(retainPostgres(owner, async () => pending, later), { message: 'a record was stored at or below 7 after verify ran (the lowest stored is 2, with 5 records at or below 7): run verify, nothing removed' });
+        await assert.rejects(
+          retainPostgres(owner, async () => pending, later),
+          {
+            message:
+              'a record was stored at or below 7 after verify ran (the lowest stored is 2, with 5 records at or below 7): run verify, nothing removed',
+          },
+        );
         const stored = await sqlAs<{ seq: number }>(t.ownerUrl, 'SELECT seq::int AS seq FROM audit_event ORDER BY seq');
-        assert.deepEqual(stored.map((r) => r.seq), [2, 4, 5, 6, 7, 8], 'nothing removed: the forgery is still there to be seen');
+        assert.deepEqual(
+          stored.map((r) => r.seq),
+          [2, 4, 5, 6, 7, 8],
+          'nothing removed: the forgery is still there to be seen',
+        );
       } finally {
         await trail.close();
       }

@@ -34,11 +34,28 @@ const ARCHIVE = 'audit-archive-000000000001-000000000003.jsonl';
 const INCOMPLETE = 'retention of records 1-3 incomplete: rows up to seq 3 still present — run retain again';
 
 const event = (i: number, time: string): AuditEvent => ({
-  time, eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: 'epr', userId: `u${i}`, roleProfileId: null, localRoles: null,
-  orgCode: 'RX1', nhsNumber: '9990000018', spineMessageId: null, spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 200, answeredBySpine: true, detail: null, outcomeEraseOn: '2099-01-01',
+  time,
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: 'epr',
+  userId: `u${i}`,
+  roleProfileId: null,
+  localRoles: null,
+  orgCode: 'RX1',
+  nhsNumber: '9990000018',
+  spineMessageId: null,
+  spineResponseId: null,
+  outcomeCode: 'SUCCESS',
+  httpStatus: 200,
+  answeredBySpine: true,
+  detail: null,
+  outcomeEraseOn: '2099-01-01',
 });
 /** Three records from 2019 (past retention), two from 2026. */
-const EVENTS = [1, 2, 3].map((i) => event(i, `2019-0${i}-01T10:00:00.000Z`)).concat([4, 5].map((i) => event(i, `2026-0${i}-01T10:00:00.000Z`)));
+const EVENTS = [1, 2, 3]
+  .map((i) => event(i, `2019-0${i}-01T10:00:00.000Z`))
+  .concat([4, 5].map((i) => event(i, `2026-0${i}-01T10:00:00.000Z`)));
 
 async function sqliteTrail(name: string): Promise<{ file: string; anchors: string }> {
   const file = join(dir, `${name}.sqlite`);
@@ -78,7 +95,11 @@ describe('retain is crash-safe (SQLite)', () => {
     const r = check(file, anchors);
     assert.deepEqual(r, { ok: false, seq: 1, kind: 'retention-incomplete', reason: INCOMPLETE });
     assert.equal(describeVerify(r), INCOMPLETE);
-    assert.deepEqual(check(file, anchors, verifyAuditTail), { ok: false, seq: 1, kind: 'retention-incomplete', reason: INCOMPLETE }, 'the start-up check too');
+    assert.deepEqual(
+      check(file, anchors, verifyAuditTail),
+      { ok: false, seq: 1, kind: 'retention-incomplete', reason: INCOMPLETE },
+      'the start-up check too',
+    );
     const again = retainSqlite(file, KEY, opts(anchors));
     assert.deepEqual([again.removed, again.completed, again.retention?.archive], [3, true, ARCHIVE]);
     assert.deepEqual(seqs(file), [4, 5]);
@@ -94,7 +115,12 @@ describe('retain is crash-safe (SQLite)', () => {
     locker.exec('DROP TRIGGER audit_event_no_update');
     locker.exec(`UPDATE audit_event SET userId = 'innocent' WHERE seq = 2`);
     locker.close();
-    assert.deepEqual(check(file, anchors), { ok: false, seq: 1, reason: 'it is at or below the retention point (records up to 3 were archived and removed): a record inserted there' });
+    assert.deepEqual(check(file, anchors), {
+      ok: false,
+      seq: 1,
+      reason:
+        'it is at or below the retention point (records up to 3 were archived and removed): a record inserted there',
+    });
     assert.throws(() => retainSqlite(file, KEY, opts(anchors)), /does not verify/);
   });
 
@@ -117,12 +143,17 @@ describe('retain is crash-safe (SQLite)', () => {
     const { file, anchors } = await sqliteTrail('orphan-altered');
     mkdirSync(anchors);
     writeFileSync(join(anchors, ARCHIVE), '{"seq":1}\n');
-    assert.throws(() => retainSqlite(file, KEY, opts(anchors)), { message: `the archive ${ARCHIVE} has no retention record and is not what retain would write (records 1-3 as stored): check it and move it aside, nothing removed` });
+    assert.throws(() => retainSqlite(file, KEY, opts(anchors)), {
+      message: `the archive ${ARCHIVE} has no retention record and is not what retain would write (records 1-3 as stored): check it and move it aside, nothing removed`,
+    });
     assert.deepEqual(seqs(file), [1, 2, 3, 4, 5]);
     assert.deepEqual(readdirSync(anchors), [ARCHIVE], 'no retention record');
     writeFileSync(join(anchors, 'audit-archive-000000000002-000000000003.jsonl'), '');
     rmSync(join(anchors, ARCHIVE));
-    assert.throws(() => retainSqlite(file, KEY, opts(anchors)), /audit-archive-000000000002-000000000003\.jsonl has no retention record and does not start where retention continues \(record 1\)/);
+    assert.throws(
+      () => retainSqlite(file, KEY, opts(anchors)),
+      /audit-archive-000000000002-000000000003\.jsonl has no retention record and does not start where retention continues \(record 1\)/,
+    );
   });
 });
 
@@ -136,21 +167,39 @@ describe('retain is crash-safe (PostgreSQL)', () => {
       for (const e of EVENTS) await store.record(e);
       await store.close();
       const anchors = join(dir, 'pg-anchors');
-      const config = { audit: { postgresUrl: t.gatewayUrl, hmacKeyFile: 'unused', anchorDir: anchors, anchorPublicKeyFile: keys.publicKeyFile } } as unknown as GatewayConfig;
+      const config = {
+        audit: {
+          postgresUrl: t.gatewayUrl,
+          hmacKeyFile: 'unused',
+          anchorDir: anchors,
+          anchorPublicKeyFile: keys.publicKeyFile,
+        },
+      } as unknown as GatewayConfig;
       const trail = await openAuditTrail(config, KEY);
       // Another session holds the table; this owner gives up at once rather than wait (the injected failure).
       const holder = new pg.Client({ connectionString: t.ownerUrl });
       await holder.connect();
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE audit_event IN SHARE MODE');
-      const impatient = postgresPool(`${t.ownerUrl}${t.ownerUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c lock_timeout=1')}`, 1);
-      await assert.rejects(retainPostgres(impatient, () => trail.verify(), opts(anchors)), /lock timeout/);
+      const impatient = postgresPool(
+        `${t.ownerUrl}${t.ownerUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c lock_timeout=1')}`,
+        1,
+      );
+      await assert.rejects(
+        retainPostgres(impatient, () => trail.verify(), opts(anchors)),
+        /lock timeout/,
+      );
       await impatient.end();
       await holder.query('ROLLBACK');
       await holder.end();
       assert.deepEqual(readdirSync(anchors).sort(), [ARCHIVE, 'retention-000000000003.json']);
       assert.deepEqual(await trail.verify(), { ok: false, seq: 1, kind: 'retention-incomplete', reason: INCOMPLETE });
-      assert.deepEqual(await trail.verifyTail(), { ok: false, seq: 1, kind: 'retention-incomplete', reason: INCOMPLETE });
+      assert.deepEqual(await trail.verifyTail(), {
+        ok: false,
+        seq: 1,
+        kind: 'retention-incomplete',
+        reason: INCOMPLETE,
+      });
       const again = await retainPostgres(owner, () => trail.verify(), opts(anchors));
       assert.deepEqual([Number(again.removed), again.completed], [3, true]);
       assert.deepEqual(await trail.verify(), { ok: true, records: 2, anchors: 0, archives: 1 });

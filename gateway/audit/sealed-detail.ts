@@ -17,7 +17,10 @@ export const SEALED_KEY = 'spineAnswer';
 /** Every plaintext is padded to this many bytes: longer than any list of the fixed deviation phrases. */
 const PADDED_BYTES = 2048;
 
-const keyFor = (auditKey: Buffer, seq: number, salt: string) => createHmac('sha256', auditKey).update(JSON.stringify(['fgm-audit/sealed-detail', seq, salt])).digest();
+const keyFor = (auditKey: Buffer, seq: number, salt: string) =>
+  createHmac('sha256', auditKey)
+    .update(JSON.stringify(['fgm-audit/sealed-detail', seq, salt]))
+    .digest();
 
 /**
  * Seals `plain` (JSON text) for record `seq` with its outcome salt: base64url of iv, ciphertext, tag.
@@ -48,7 +51,9 @@ export function open(auditKey: Buffer, seq: number, salt: string | null, sealed:
     const decipher = createDecipheriv('aes-256-gcm', keyFor(auditKey, seq, salt), raw.subarray(0, 12));
     decipher.setAAD(Buffer.from(String(seq)));
     decipher.setAuthTag(raw.subarray(12 + PADDED_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(12, 12 + PADDED_BYTES)), decipher.final()]).toString('utf8').trimEnd();
+    return Buffer.concat([decipher.update(raw.subarray(12, 12 + PADDED_BYTES)), decipher.final()])
+      .toString('utf8')
+      .trimEnd();
   } catch {
     return undefined;
   }
@@ -58,7 +63,10 @@ export function open(auditKey: Buffer, seq: number, salt: string | null, sealed:
  * A stored row's `detail` as an auditor reads it: the seal opened in place while the outcome is
  * held, or `"erased"` once it is gone. Other detail is returned as stored.
  */
-export function openDetail<R extends { seq: number; detail?: unknown; outcomeSalt?: unknown }>(auditKey: Buffer, row: R): R {
+export function openDetail<R extends { seq: number; detail?: unknown; outcomeSalt?: unknown }>(
+  auditKey: Buffer,
+  row: R,
+): R {
   if (typeof row.detail !== 'string' || !row.detail.includes(`"${SEALED_KEY}"`)) return row;
   let parsed: Record<string, unknown>;
   try {
@@ -69,5 +77,11 @@ export function openDetail<R extends { seq: number; detail?: unknown; outcomeSal
   const sealed = parsed[SEALED_KEY];
   if (typeof sealed !== 'string') return row;
   const plain = open(auditKey, Number(row.seq), typeof row.outcomeSalt === 'string' ? row.outcomeSalt : null, sealed);
-  return { ...row, detail: JSON.stringify({ ...parsed, [SEALED_KEY]: plain === undefined ? 'erased' : (JSON.parse(plain) as unknown) }) };
+  return {
+    ...row,
+    detail: JSON.stringify({
+      ...parsed,
+      [SEALED_KEY]: plain === undefined ? 'erased' : (JSON.parse(plain) as unknown),
+    }),
+  };
 }

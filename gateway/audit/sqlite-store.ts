@@ -11,7 +11,14 @@ import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AuditEvent, AuditSink, OutcomeEraser } from './audit-event.ts';
-import { AUDIT_COLUMNS, CHAINED_COLUMNS, chainRecords, ERASABLE_COLUMNS, STORED_COLUMNS, type AuditRow } from './chain.ts';
+import {
+  AUDIT_COLUMNS,
+  CHAINED_COLUMNS,
+  chainRecords,
+  ERASABLE_COLUMNS,
+  STORED_COLUMNS,
+  type AuditRow,
+} from './chain.ts';
 import { GENESIS } from './chain-start.ts';
 import { erasesAnything, erasureEvent, type ErasurePlan } from './erasure-record.ts';
 import { ukDayBounds, ukPeak } from './uk-day.ts';
@@ -112,16 +119,23 @@ export const SQLITE_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
 
 /** Brings the file's schema to SQLITE_SCHEMA_VERSION in one transaction; returns the versions applied. */
 export function migrateSqlite(db: Database.Database): number[] {
-  return db.transaction(() => {
-    const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
-    const stored = db.pragma('user_version', { simple: true }) as number;
-    const current = stored || (columns.length ? 1 : 0);
-    if (current > SQLITE_SCHEMA_VERSION) throw new Error(`the audit schema is at version ${current}, newer than this gateway's ${SQLITE_SCHEMA_VERSION}: upgrade the gateway`);
-    const applied = MIGRATIONS.filter((m) => m.version > current);
-    for (const m of applied) db.exec(m.sql);
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-    return applied.map((m) => m.version);
-  }).immediate();
+  return db
+    .transaction(() => {
+      const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map(
+        (c) => c.name,
+      );
+      const stored = db.pragma('user_version', { simple: true }) as number;
+      const current = stored || (columns.length ? 1 : 0);
+      if (current > SQLITE_SCHEMA_VERSION)
+        throw new Error(
+          `the audit schema is at version ${current}, newer than this gateway's ${SQLITE_SCHEMA_VERSION}: upgrade the gateway`,
+        );
+      const applied = MIGRATIONS.filter((m) => m.version > current);
+      for (const m of applied) db.exec(m.sql);
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+      return applied.map((m) => m.version);
+    })
+    .immediate();
 }
 
 export interface AuditSearch {
@@ -170,7 +184,8 @@ export function openAuditReader(file: string): Database.Database {
 export function searchAudit(db: Database.Database, q: AuditSearch): AuditRow[] {
   const where: string[] = ['seq > @afterSeq'];
   if (q.userId) where.push('userId = @userId');
-  if (q.messageId) where.push('(clientMessageId = @messageId OR spineMessageId = @messageId OR requestId = @messageId)');
+  if (q.messageId)
+    where.push('(clientMessageId = @messageId OR spineMessageId = @messageId OR requestId = @messageId)');
   if (q.nhsNumber) where.push('nhsNumber = @nhsNumber');
   if (q.from) where.push('time >= @from');
   if (q.to) where.push('time < @to');
@@ -178,12 +193,17 @@ export function searchAudit(db: Database.Database, q: AuditSearch): AuditRow[] {
   if (q.orgCode) where.push('orgCode = @orgCode');
   // Stored times are all toISOString() (UTC, milliseconds), so the bounds are written the same
   // way: then text order is time order, whatever offset or precision the caller used.
-  return db
-    .prepare(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`)
-    .all({
-      afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 1000, 10_000), userId: q.userId, messageId: q.messageId, nhsNumber: q.nhsNumber,
-      from: q.from?.toISOString(), to: q.to?.toISOString(), clientId: q.clientId, orgCode: q.orgCode,
-    }) as AuditRow[];
+  return db.prepare(`SELECT * FROM audit_event WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`).all({
+    afterSeq: q.afterSeq ?? 0,
+    limit: Math.min(q.limit ?? 1000, 10_000),
+    userId: q.userId,
+    messageId: q.messageId,
+    nhsNumber: q.nhsNumber,
+    from: q.from?.toISOString(),
+    to: q.to?.toISOString(),
+    clientId: q.clientId,
+    orgCode: q.orgCode,
+  }) as AuditRow[];
 }
 
 /** The throughput report for one UK calendar day (SMSP-PERF-002): widget and FHIR queries, no patient data; one client's at one organisation only when `scope` is given. */
@@ -202,7 +222,8 @@ export function throughputOn(db: Database.Database, date: string, scope?: Throug
  * A refusal of the record itself, not of the file: a constraint, a value too big or of the wrong
  * type, or one the chain could not hash. Busy, I/O and disk-full errors are the store's.
  */
-export const refusedRecord = (e: Error & { code?: string }) => /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
+export const refusedRecord = (e: Error & { code?: string }) =>
+  /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(e.code ?? '') || e instanceof TypeError || e instanceof RangeError;
 
 /** The synchronous writer the worker thread runs: schema, chain head, one transaction per batch. */
 export interface AuditWriter {
@@ -238,13 +259,17 @@ export function chainAppender(db: Database.Database, hmacKey: Buffer) {
 export function eraseDue(db: Database.Database, hmacKey: Buffer, today: string, plan: ErasurePlan): number[] {
   // Freed cell space is zeroed, so the cleared outcome is not left readable in the file's pages.
   db.pragma('secure_delete = ON');
-  const erase = db.prepare(`UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`);
+  const erase = db.prepare(
+    `UPDATE audit_event SET ${ERASABLE_COLUMNS.map((c) => `${c} = NULL`).join(', ')} WHERE outcomeCode IS NOT NULL AND outcomeDigest IS NOT NULL AND outcomeEraseOn <= ? RETURNING seq`,
+  );
   const append = chainAppender(db, hmacKey);
-  return db.transaction(() => {
-    const seqs = (erase.all(today) as { seq: number }[]).map((r) => r.seq).sort((a, b) => a - b);
-    if (erasesAnything(plan, seqs)) append([erasureEvent(plan, today, seqs)]);
-    return seqs;
-  }).immediate();
+  return db
+    .transaction(() => {
+      const seqs = (erase.all(today) as { seq: number }[]).map((r) => r.seq).sort((a, b) => a - b);
+      if (erasesAnything(plan, seqs)) append([erasureEvent(plan, today, seqs)]);
+      return seqs;
+    })
+    .immediate();
 }
 
 /**
@@ -265,7 +290,9 @@ export function openAuditWriter(file: string, hmacKey: Buffer): AuditWriter {
   const db = new Database(file, { timeout: 5000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map((c) => c.name);
+  const columns = (db.prepare(`SELECT name FROM pragma_table_info('audit_event')`).all() as { name: string }[]).map(
+    (c) => c.name,
+  );
   if (columns.length && !columns.includes('hash')) {
     db.close();
     throw new Error(`${file} was written before the audit hash chain; move it aside to start a new trail`);
@@ -306,7 +333,9 @@ type EraseWaiter = { today: string; plan: ErasurePlan; resolve: (seqs: number[])
  * @example const audit = await openSqliteAuditStore('.data/audit.sqlite', key); await audit.record(event); await audit.close();
  */
 export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promise<SqliteAuditStore> {
-  const worker = new Worker(new URL(WRITER_ENTRY, import.meta.url), { workerData: { file, hmacKey: new Uint8Array(hmacKey) } });
+  const worker = new Worker(new URL(WRITER_ENTRY, import.meta.url), {
+    workerData: { file, hmacKey: new Uint8Array(hmacKey) },
+  });
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (m: { ready?: true; error?: string }) => (m.ready ? resolve() : reject(new Error(m.error))));
     worker.once('error', reject);

@@ -15,8 +15,28 @@ import { readRetentions, signedRetentions } from './chain-start.ts';
 import { erasureCoverage } from './erasure-coverage.ts';
 import type { ErasurePlan } from './erasure-record.ts';
 import { eraseOutcomesSqlite } from './erasure.ts';
-import { openAuditReader, searchAudit, throughputOn, type AuditSearch, type Throughput, type ThroughputScope } from './sqlite-store.ts';
-import { belowRetention, chainWalk, incompleteRetention, withPending, newestAnchor, provenStart, TAIL_RECORDS, verifyAuditChain, verifyAuditTail, verifyTailRows, type VerifyOptions, type VerifyResult } from './verify.ts';
+import {
+  openAuditReader,
+  searchAudit,
+  throughputOn,
+  type AuditSearch,
+  type Throughput,
+  type ThroughputScope,
+} from './sqlite-store.ts';
+import {
+  belowRetention,
+  chainWalk,
+  incompleteRetention,
+  withPending,
+  newestAnchor,
+  provenStart,
+  TAIL_RECORDS,
+  verifyAuditChain,
+  verifyAuditTail,
+  verifyTailRows,
+  type VerifyOptions,
+  type VerifyResult,
+} from './verify.ts';
 import { openDetail } from './sealed-detail.ts';
 
 export interface AuditTrail {
@@ -36,7 +56,11 @@ export interface AuditTrail {
 }
 
 /** `today` for verification: the injected clock's UK date where there is one. */
-export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now: () => Date = () => new Date()): Promise<AuditTrail> {
+export async function openAuditTrail(
+  config: GatewayConfig,
+  hmacKey: Buffer,
+  now: () => Date = () => new Date(),
+): Promise<AuditTrail> {
   const { anchorDir, anchorPublicKeyFile } = config.audit;
   const options = (): VerifyOptions => ({
     anchors: anchorDir && existsSync(anchorDir) ? readAnchors(anchorDir) : [],
@@ -50,7 +74,12 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
   // Search values in the stored canonical form: a lone surrogate or NUL finds what the writer stored for it (and PostgreSQL, which cannot hold NUL, never fails on one).
   const canon = (v: string | undefined) => (v === undefined ? undefined : canonicalText(v));
   const searchAbove = (q: AuditSearch): AuditSearch => ({
-    ...q, userId: canon(q.userId), messageId: canon(q.messageId), nhsNumber: canon(q.nhsNumber), clientId: canon(q.clientId), orgCode: canon(q.orgCode),
+    ...q,
+    userId: canon(q.userId),
+    messageId: canon(q.messageId),
+    nhsNumber: canon(q.nhsNumber),
+    clientId: canon(q.clientId),
+    orgCode: canon(q.orgCode),
     afterSeq: Math.max(q.afterSeq ?? 0, retentionPoint()),
   });
   if (config.audit.postgresUrl) return openPostgresTrail(config.audit.postgresUrl, hmacKey, options, searchAbove);
@@ -61,13 +90,20 @@ export async function openAuditTrail(config: GatewayConfig, hmacKey: Buffer, now
     verifyTail: async () => verifyAuditTail(db, hmacKey, options()),
     search: async (q) => searchAudit(db, searchAbove(q)).map((row) => openDetail(hmacKey, row)),
     throughput: async (date, scope) => throughputOn(db, date, scope),
-    head: async () => db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined,
+    head: async () =>
+      db.prepare('SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1').get() as
+        { seq: number; hash: string } | undefined,
     eraseOutcomes: async (today, plan) => eraseOutcomesSqlite(file, hmacKey, today, plan),
     close: async () => void db.close(),
   };
 }
 
-async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => VerifyOptions, searchAbove: (q: AuditSearch) => AuditSearch): Promise<AuditTrail> {
+async function openPostgresTrail(
+  url: string,
+  hmacKey: Buffer,
+  options: () => VerifyOptions,
+  searchAbove: (q: AuditSearch) => AuditSearch,
+): Promise<AuditTrail> {
   // Only a configured PostgreSQL store loads the driver.
   const { eraseOutcomesPostgres, postgresPool, postgresReader } = await import('./postgres-store.ts');
   const pool = postgresPool(url, 2);
@@ -82,14 +118,19 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
       const last = start.last;
       // Only the newest retention's range is read: a row below its first seq is no pending deletion
       // but a forgery, so then no rows are offered and belowRetention names the lowest, as on SQLite.
-      const below = lowest === null || !last || lowest < last.firstSeq ? [] : (await reader.page(last.firstSeq - 1, last.throughSeq - last.firstSeq + 2)).filter((r) => r.seq <= start.seq);
+      const below =
+        lowest === null || !last || lowest < last.firstSeq
+          ? []
+          : (await reader.page(last.firstSeq - 1, last.throughSeq - last.firstSeq + 2)).filter(
+              (r) => r.seq <= start.seq,
+            );
       const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, o.today!, { rows: below });
       const forged = pending ? undefined : belowRetention(start, lowest);
       if (forged) return forged;
       const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
       const walk = chainWalk(hmacKey, kept.length > 0, start, o.today!, coverage);
       // Pages by seq: a trail of millions of records is never all in memory.
-      for (let after = start.seq; ; ) {
+      for (let after = start.seq; ;) {
         const rows = await reader.page(after, 5000);
         for (const row of rows) {
           const broken = walk.step(row);
@@ -107,12 +148,30 @@ async function openPostgresTrail(url: string, hmacKey: Buffer, options: () => Ve
       const lowest = await reader.lowestAtOrBelow(start.seq);
       // Start-up stays cheap: the lowest seq and the hash at the retention point (no count query on PostgreSQL; the full verify proves every row).
       const last = start.last;
-      const pending = lowest === null || !last ? undefined : incompleteRetention(start, hmacKey, o.today!, { lowest, count: last.throughSeq - last.firstSeq + 1, hashAtPoint: await reader.hashAt(start.seq) });
+      const pending =
+        lowest === null || !last
+          ? undefined
+          : incompleteRetention(start, hmacKey, o.today!, {
+              lowest,
+              count: last.throughSeq - last.firstSeq + 1,
+              hashAtPoint: await reader.hashAt(start.seq),
+            });
       const forged = pending ? undefined : belowRetention(start, lowest);
       if (forged) return forged;
       const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
       const rows = (await reader.newest(TAIL_RECORDS)).filter((r) => r.seq > start.seq);
-      return withPending(verifyTailRows(rows, hmacKey, start, newest, o.publicKey, newest && (await reader.hashAt(newest.seq)), o.today!), pending);
+      return withPending(
+        verifyTailRows(
+          rows,
+          hmacKey,
+          start,
+          newest,
+          o.publicKey,
+          newest && (await reader.hashAt(newest.seq)),
+          o.today!,
+        ),
+        pending,
+      );
     },
     search: async (q) => (await reader.search(searchAbove(q))).map((row) => openDetail(hmacKey, row)),
     throughput: (date, scope) => reader.throughput(date, scope),

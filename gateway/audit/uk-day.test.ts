@@ -35,8 +35,15 @@ describe('FGMISQR009 the erasure runs at the top of every UK hour', () => {
     const armed: number[] = [];
     let pending: (() => void) | undefined;
     const runs: string[] = [];
-    const timers = { set: (f: () => void, ms: number) => (armed.push(ms), (pending = f)), clear: () => (pending = undefined) };
-    const task = atEveryUkHour(() => clock, () => runs.push(clock.toISOString()), timers);
+    const timers = {
+      set: (f: () => void, ms: number) => (armed.push(ms), (pending = f)),
+      clear: () => (pending = undefined),
+    };
+    const task = atEveryUkHour(
+      () => clock,
+      () => runs.push(clock.toISOString()),
+      timers,
+    );
     // Fire each timer at the instant it was armed for (the clock moves as the timer said).
     const fire = () => {
       clock = new Date(clock.getTime() + armed.at(-1)!);
@@ -44,7 +51,12 @@ describe('FGMISQR009 the erasure runs at the top of every UK hour', () => {
     };
     for (let i = 0; i < 4; i++) fire();
     // 23:00 GMT, UK midnight of 29 March (00:00 UTC), then 01:00 UTC is 02:00 BST: the hour 01:00 UK never exists that day.
-    assert.deepEqual(runs, ['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-29T02:00:00.000Z']);
+    assert.deepEqual(runs, [
+      '2026-03-28T23:00:00.000Z',
+      '2026-03-29T00:00:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+      '2026-03-29T02:00:00.000Z',
+    ]);
     assert.deepEqual(armed, [H / 2, H, H, H, H]);
     // A timer that fires late: the next is armed for the next hour's top, not an hour on.
     clock = new Date(clock.getTime() + armed.at(-1)! + 20 * 60_000);
@@ -58,13 +70,22 @@ describe('FGMISQR009 the erasure runs at the top of every UK hour', () => {
     let clock = at('2026-10-24T22:30:00Z');
     const runs: string[] = [];
     let next: { f: () => void; ms: number } | undefined;
-    const task = atEveryUkHour(() => clock, () => runs.push(clock.toISOString()), { set: (f: () => void, ms: number) => (next = { f, ms }), clear: () => (next = undefined) });
+    const task = atEveryUkHour(
+      () => clock,
+      () => runs.push(clock.toISOString()),
+      { set: (f: () => void, ms: number) => (next = { f, ms }), clear: () => (next = undefined) },
+    );
     for (let i = 0; i < 4; i++) {
       clock = new Date(clock.getTime() + next!.ms);
       next!.f();
     }
     // 23:00 UTC is UK midnight of 25 October (BST); 00:00 UTC is 01:00 BST, 01:00 UTC is 01:00 GMT.
-    assert.deepEqual(runs, ['2026-10-24T23:00:00.000Z', '2026-10-25T00:00:00.000Z', '2026-10-25T01:00:00.000Z', '2026-10-25T02:00:00.000Z']);
+    assert.deepEqual(runs, [
+      '2026-10-24T23:00:00.000Z',
+      '2026-10-25T00:00:00.000Z',
+      '2026-10-25T01:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+    ]);
     task.stop();
     const stopped = next;
     assert.equal(stopped, undefined);

@@ -5,7 +5,15 @@
  */
 import { ukToday } from '@fgm-status/element/rules/age';
 
-const london = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+const london = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+});
 
 /** Minutes Europe/London is ahead of UTC at `ms` (0 or 60). */
 function londonOffsetMinutes(ms: number): number {
@@ -42,18 +50,25 @@ export function msToNextUkHour(now: Date): number {
  * the next hour's, not a day later). Re-armed from the clock after each run, so a late timer
  * never drifts the next one. `timers`: the real ones, or a test's.
  */
-export function atEveryUkHour(now: () => Date, task: () => void, timers: { set: (f: () => void, ms: number) => unknown; clear: (t: unknown) => void } = {
-  set: (f, ms) => setTimeout(f, ms).unref(),
-  clear: (t) => clearTimeout(t as NodeJS.Timeout),
-}): { stop(): void } {
+export function atEveryUkHour(
+  now: () => Date,
+  task: () => void,
+  timers: { set: (f: () => void, ms: number) => unknown; clear: (t: unknown) => void } = {
+    set: (f, ms) => setTimeout(f, ms).unref(),
+    clear: (t) => clearTimeout(t as NodeJS.Timeout),
+  },
+): { stop(): void } {
   let timer: unknown;
   let stopped = false;
   const arm = () => {
-    timer = timers.set(() => {
-      if (stopped) return;
-      task();
-      arm();
-    }, Math.max(1, msToNextUkHour(now())));
+    timer = timers.set(
+      () => {
+        if (stopped) return;
+        task();
+        arm();
+      },
+      Math.max(1, msToNextUkHour(now())),
+    );
   };
   arm();
   return { stop: () => ((stopped = true), timers.clear(timer)) };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ukToday as intlUkToday } from '@fgm-status/element/rules/age';
 import { ukToday, ukTodayByHour } from './uk-today.ts';
 
-test('MSCA-FGMRISQ-04 the remembered UK date equals Intl\'s at every minute around both 2026 clock changes and New Year', () => {
+test("MSCA-FGMRISQ-04 the remembered UK date equals Intl's at every minute around both 2026 clock changes and New Year", () => {
   // Intl's Europe/London rules are the oracle; each window spans a change of offset or of day.
   for (const start of ['2026-03-28T22:00:00Z', '2026-10-24T22:00:00Z', '2025-12-31T22:00:00Z']) {
     for (let t = Date.parse(start); t < Date.parse(start) + 30 * 3_600_000; t += 60_000) {

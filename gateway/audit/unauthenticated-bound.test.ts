@@ -4,18 +4,36 @@ import type { AuditEvent } from './audit-event.ts';
 import { boundUnauthenticated, OTHER_ADDRESSES } from './unauthenticated-bound.ts';
 
 const refused = (i: number): AuditEvent => ({
-  time: '2026-11-25T10:00:00.000Z', eventType: 'widget-query', requestId: `r${i}`, clientMessageId: `r${i}`, clientId: null, userId: null,
-  roleProfileId: null, localRoles: null, orgCode: null, nhsNumber: null, spineMessageId: null, spineResponseId: null,
-  outcomeCode: 'AUTHOR_CREDENTIALS_ERROR', httpStatus: 401, answeredBySpine: false,
+  time: '2026-11-25T10:00:00.000Z',
+  eventType: 'widget-query',
+  requestId: `r${i}`,
+  clientMessageId: `r${i}`,
+  clientId: null,
+  userId: null,
+  roleProfileId: null,
+  localRoles: null,
+  orgCode: null,
+  nhsNumber: null,
+  spineMessageId: null,
+  spineResponseId: null,
+  outcomeCode: 'AUTHOR_CREDENTIALS_ERROR',
+  httpStatus: 401,
+  answeredBySpine: false,
 });
 
 /** A sink keeping what it is given, and the bound in front of it on a test clock. */
 function bounded(opts: Parameters<typeof boundUnauthenticated>[1]) {
   const stored: AuditEvent[] = [];
-  const sink = boundUnauthenticated({ record: async (e) => void stored.push(e) }, { now: () => new Date(Date.UTC(2026, 10, 25, 10)), ...opts });
+  const sink = boundUnauthenticated(
+    { record: async (e) => void stored.push(e) },
+    { now: () => new Date(Date.UTC(2026, 10, 25, 10)), ...opts },
+  );
   const detail = (e: AuditEvent) => JSON.parse(e.detail ?? '{}');
   const own = (address: string) => stored.filter((e) => detail(e).sourceAddress === address).length;
-  const counted = (address: string) => stored.filter((e) => detail(e).unauthenticatedAttempts?.sourceAddress === address).reduce((n, e) => n + detail(e).unauthenticatedAttempts.count, 0);
+  const counted = (address: string) =>
+    stored
+      .filter((e) => detail(e).unauthenticatedAttempts?.sourceAddress === address)
+      .reduce((n, e) => n + detail(e).unauthenticatedAttempts.count, 0);
   return { sink, stored, own, counted };
 }
 
@@ -31,7 +49,8 @@ describe('the unauthenticated-flood bound (SMSP-AUDIT-001)', () => {
 
   it('SMSP-AUDIT-001 beyond the addresses it tracks, new addresses share one count', async () => {
     const { sink, own, counted } = bounded({ perWindow: 1, maxAddresses: 2 });
-    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) for (let i = 0; i < 2; i++) await sink.record(refused(i), { sourceAddress: a });
+    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'])
+      for (let i = 0; i < 2; i++) await sink.record(refused(i), { sourceAddress: a });
     await sink.flush();
     assert.deepEqual([own('10.0.0.1'), own('10.0.0.2'), own('10.0.0.3') + own('10.0.0.4')], [1, 1, 1]);
     assert.deepEqual([counted('10.0.0.1'), counted('10.0.0.2'), counted(OTHER_ADDRESSES)], [1, 1, 3]);

@@ -45,7 +45,14 @@ const unauthenticated = (e: AuditEvent) => e.httpStatus >= 400 && e.clientId ===
 
 /** @example const sink = boundUnauthenticated(store, { now }); await sink.record(event, { sourceAddress }); await sink.flush(); */
 export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoundOptions = {}): BoundedAuditSink {
-  const { perWindow = 20, windowMs = 60_000, maxRecords = 1000, maxAddresses = 1000, now = () => new Date(), onError = () => {} } = opts;
+  const {
+    perWindow = 20,
+    windowMs = 60_000,
+    maxRecords = 1000,
+    maxAddresses = 1000,
+    now = () => new Date(),
+    onError = () => {},
+  } = opts;
   // Insertion order is window-start order (an ended window is deleted before its address starts
   // a new one), so ended windows are always at the front.
   const windows = new Map<string, Window>();
@@ -54,11 +61,28 @@ export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoun
 
   const summaries = (address: string, w: Window, end: number): AuditEvent[] =>
     [...w.suppressed.values()].map((s) => ({
-      time: now().toISOString(), eventType: s.eventType, requestId: randomUUID(), clientMessageId: null, clientId: null, userId: null,
-      roleProfileId: null, localRoles: null, orgCode: null, nhsNumber: null, spineMessageId: null, spineResponseId: null,
-      outcomeCode: s.outcomeCode, httpStatus: s.httpStatus, answeredBySpine: false,
+      time: now().toISOString(),
+      eventType: s.eventType,
+      requestId: randomUUID(),
+      clientMessageId: null,
+      clientId: null,
+      userId: null,
+      roleProfileId: null,
+      localRoles: null,
+      orgCode: null,
+      nhsNumber: null,
+      spineMessageId: null,
+      spineResponseId: null,
+      outcomeCode: s.outcomeCode,
+      httpStatus: s.httpStatus,
+      answeredBySpine: false,
       detail: JSON.stringify({
-        unauthenticatedAttempts: { sourceAddress: address, count: s.count, windowStart: new Date(w.start).toISOString(), windowEnd: new Date(end).toISOString() },
+        unauthenticatedAttempts: {
+          sourceAddress: address,
+          count: s.count,
+          windowStart: new Date(w.start).toISOString(),
+          windowEnd: new Date(end).toISOString(),
+        },
       }),
     }));
 
@@ -105,14 +129,24 @@ export function boundUnauthenticated(inner: AuditSink, opts: UnauthenticatedBoun
         w.admitted++;
         budget.used++;
         // SMSP-AUDIT-009 for unsuccessful logins: the access point and this attempt's number in the window.
-        const detail = JSON.stringify({ ...JSON.parse(event.detail ?? '{}'), sourceAddress: address, attempt: w.admitted });
+        const detail = JSON.stringify({
+          ...JSON.parse(event.detail ?? '{}'),
+          sourceAddress: address,
+          attempt: w.admitted,
+        });
         await Promise.all([...writes, inner.record({ ...event, detail }, context)]);
         return;
       }
       const kind = `${event.eventType} ${event.outcomeCode} ${event.httpStatus}`;
       const s = w.suppressed.get(kind);
       if (s) s.count++;
-      else w.suppressed.set(kind, { eventType: event.eventType, outcomeCode: event.outcomeCode, httpStatus: event.httpStatus, count: 1 });
+      else
+        w.suppressed.set(kind, {
+          eventType: event.eventType,
+          outcomeCode: event.outcomeCode,
+          httpStatus: event.httpStatus,
+          count: 1,
+        });
       await Promise.all(writes);
     },
     async flush() {

@@ -18,7 +18,14 @@ import { ukToday } from '@fgm-status/element/rules/age';
 import { anchorSignatureValid, type Anchor } from './anchor.ts';
 import { recordProblem, type AuditRow } from './chain.ts';
 import { erasureCoverage, type ErasureCoverage } from './erasure-coverage.ts';
-import { archiveContentSha256, archiveLine, GENESIS, retentionProblem, type RetentionEntry, type RetentionRecord } from './chain-start.ts';
+import {
+  archiveContentSha256,
+  archiveLine,
+  GENESIS,
+  retentionProblem,
+  type RetentionEntry,
+  type RetentionRecord,
+} from './chain-start.ts';
 
 /** Broken: at a record (`seq`), in an archive (`archive` names it), or in the database file itself (`seq` null, no archive). */
 export type VerifyResult =
@@ -35,9 +42,11 @@ export type VerifyFinding = 'outcome-kept' | 'retention-incomplete';
 
 /** One line for people: `intact, 12 records`, `broken at record 7: …`, `broken archive …: …` or `damaged database: …`. */
 export function describeVerify(r: VerifyResult): string {
-  if (r.ok) return `intact, ${r.records} records (${r.anchors} anchors${r.archives ? `, ${r.archives} archives` : ''} checked)`;
+  if (r.ok)
+    return `intact, ${r.records} records (${r.anchors} anchors${r.archives ? `, ${r.archives} archives` : ''} checked)`;
   if (r.kind === 'retention-incomplete') return r.reason;
-  if (r.kind === 'outcome-kept') return `outcome kept at record ${r.seq}${r.archive ? ` in archive ${r.archive}` : ''}: ${r.reason}`;
+  if (r.kind === 'outcome-kept')
+    return `outcome kept at record ${r.seq}${r.archive ? ` in archive ${r.archive}` : ''}: ${r.reason}`;
   if (r.archive) return `broken archive ${r.archive}: ${r.reason}`;
   return r.seq === null ? `damaged database: ${r.reason}` : `broken at record ${r.seq}: ${r.reason}`;
 }
@@ -62,7 +71,11 @@ export type ChainStart = { seq: number; hash: string; archives: number; last?: R
  * and so the retention point: a forged, unsigned, overlapping or out-of-order retention record
  * is a break, as the deletion it would hide.
  */
-export function provenStart(key: Buffer, o: VerifyOptions, coverage?: ErasureCoverage): ChainStart | Extract<VerifyResult, { ok: false }> {
+export function provenStart(
+  key: Buffer,
+  o: VerifyOptions,
+  coverage?: ErasureCoverage,
+): ChainStart | Extract<VerifyResult, { ok: false }> {
   let start: ChainStart = { seq: 0, hash: GENESIS, archives: 0 };
   for (const entry of o.retentions ?? []) {
     const problem = retentionProblem(entry, start.seq, o.publicKey);
@@ -78,8 +91,16 @@ export function provenStart(key: Buffer, o: VerifyOptions, coverage?: ErasureCov
 }
 
 /** Checks one archive against its signed retention record: present, its digest, its chain from `prevHash` to lastHash. */
-export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, prevHash: string, today: string, coverage?: ErasureCoverage): { seq: number | null; reason: string } | undefined {
-  if (!existsSync(file)) return { seq: null, reason: `the archive of records ${r.firstSeq}-${r.throughSeq} is missing` };
+export function archiveProblem(
+  file: string,
+  r: RetentionRecord,
+  key: Buffer,
+  prevHash: string,
+  today: string,
+  coverage?: ErasureCoverage,
+): { seq: number | null; reason: string } | undefined {
+  if (!existsSync(file))
+    return { seq: null, reason: `the archive of records ${r.firstSeq}-${r.throughSeq} is missing` };
   const text = readFileSync(file, 'utf8');
   const lines = text.trimEnd().split('\n').filter(Boolean);
   const rows: AuditRow[] = [];
@@ -96,22 +117,32 @@ export function archiveProblem(file: string, r: RetentionRecord, key: Buffer, pr
   if (r.format === 2 && text !== rows.map((row) => `${archiveLine(row)}\n`).join('')) {
     const at = text.split('\n').findIndex((l, i) => l !== (i < rows.length ? archiveLine(rows[i]!) : ''));
     // Every line matched: the last one lacks its newline.
-    return { seq: null, reason: `its line ${at < 0 ? rows.length : at + 1} is not written as retain writes it (archive altered)` };
+    return {
+      seq: null,
+      reason: `its line ${at < 0 ? rows.length : at + 1} is not written as retain writes it (archive altered)`,
+    };
   }
   const digest = r.format === 2 ? archiveContentSha256(rows) : createHash('sha256').update(text).digest('hex');
-  if (digest !== r.archiveSha256) return { seq: null, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' };
+  if (digest !== r.archiveSha256)
+    return { seq: null, reason: 'it does not match the SHA-256 its signed retention record names (archive altered)' };
   let prev = prevHash;
   let expected = r.firstSeq;
   for (const row of rows) {
-    if (row.seq !== expected) return { seq: expected, reason: `record ${expected} is missing or out of order (the next archived record is ${row.seq})` };
-    if (row.prevHash !== prev) return { seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
+    if (row.seq !== expected)
+      return {
+        seq: expected,
+        reason: `record ${expected} is missing or out of order (the next archived record is ${row.seq})`,
+      };
+    if (row.prevHash !== prev)
+      return { seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
     const problem = recordProblem(key, row, today);
     if (problem) return { seq: row.seq, reason: problem };
     coverage?.see(row, r.archive);
     prev = row.hash;
     expected++;
   }
-  if (expected !== r.throughSeq + 1 || prev !== r.lastHash) return { seq: expected, reason: `it does not end at record ${r.throughSeq} as its signed retention record says` };
+  if (expected !== r.throughSeq + 1 || prev !== r.lastHash)
+    return { seq: expected, reason: `it does not end at record ${r.throughSeq} as its signed retention record says` };
   return undefined;
 }
 
@@ -130,7 +161,11 @@ function databaseProblems(db: Database.Database): string | undefined {
 /** A record stored at or below the retention point was never written by the chain (retention removed them all): a forgery. */
 export function belowRetention(start: ChainStart, lowest: number | null | undefined): VerifyResult | undefined {
   if (start.seq === 0 || lowest === null || lowest === undefined || lowest > start.seq) return undefined;
-  return { ok: false, seq: lowest, reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there` };
+  return {
+    ok: false,
+    seq: lowest,
+    reason: `it is at or below the retention point (records up to ${start.seq} were archived and removed): a record inserted there`,
+  };
 }
 
 /**
@@ -141,26 +176,47 @@ export function belowRetention(start: ChainStart, lowest: number | null | undefi
  * pending; `retain` completes it. `stored`: those rows, oldest first (the full verify), or for the
  * cheap start-up check only the lowest seq, their count and the hash at the retention point.
  */
-export function incompleteRetention(start: ChainStart, key: Buffer, today: string, stored: { rows: readonly AuditRow[] } | { lowest: number | null; count: number; hashAtPoint: string | undefined }): Extract<VerifyResult, { ok: false }> | undefined {
+export function incompleteRetention(
+  start: ChainStart,
+  key: Buffer,
+  today: string,
+  stored: { rows: readonly AuditRow[] } | { lowest: number | null; count: number; hashAtPoint: string | undefined },
+): Extract<VerifyResult, { ok: false }> | undefined {
   const r = start.last;
   if (!r || r.format !== 2) return undefined;
   const size = r.throughSeq - r.firstSeq + 1;
-  const matches = 'rows' in stored
-    ? stored.rows.length === size && stored.rows[0]!.seq === r.firstSeq && stored.rows.every((row, i) => row.seq === r.firstSeq + i && recordProblem(key, row, today) === undefined)
-      && stored.rows.at(-1)!.hash === r.lastHash && archiveContentSha256(stored.rows) === r.archiveSha256
-    : stored.lowest === r.firstSeq && stored.count === size && stored.hashAtPoint === r.lastHash;
+  const matches =
+    'rows' in stored
+      ? stored.rows.length === size &&
+        stored.rows[0]!.seq === r.firstSeq &&
+        stored.rows.every((row, i) => row.seq === r.firstSeq + i && recordProblem(key, row, today) === undefined) &&
+        stored.rows.at(-1)!.hash === r.lastHash &&
+        archiveContentSha256(stored.rows) === r.archiveSha256
+      : stored.lowest === r.firstSeq && stored.count === size && stored.hashAtPoint === r.lastHash;
   if (!matches) return undefined;
-  return { ok: false, seq: r.firstSeq, kind: 'retention-incomplete', reason: `retention of records ${r.firstSeq}-${r.throughSeq} incomplete: rows up to seq ${r.throughSeq} still present — run retain again` };
+  return {
+    ok: false,
+    seq: r.firstSeq,
+    kind: 'retention-incomplete',
+    reason: `retention of records ${r.firstSeq}-${r.throughSeq} incomplete: rows up to seq ${r.throughSeq} still present — run retain again`,
+  };
 }
 
 /** The walk's answer once the pending deletion is known: an intact chain reports the pending deletion instead; a break stays the break. */
-export const withPending = (result: VerifyResult, pending: VerifyResult | undefined): VerifyResult => (result.ok && pending ? pending : result);
+export const withPending = (result: VerifyResult, pending: VerifyResult | undefined): VerifyResult =>
+  result.ok && pending ? pending : result;
 
 /** A file whose audit table was dropped: the trail deleted whole, named rather than thrown as SQLite's "no such table". */
-const TABLE_MISSING: VerifyResult = { ok: false, seq: null, reason: 'the audit table audit_event is missing (the trail was deleted)' };
-const tableMissing = (db: Database.Database) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'`).get() === undefined;
+const TABLE_MISSING: VerifyResult = {
+  ok: false,
+  seq: null,
+  reason: 'the audit table audit_event is missing (the trail was deleted)',
+};
+const tableMissing = (db: Database.Database) =>
+  db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'`).get() === undefined;
 
-const lowestSeq = (db: Database.Database, through: number) => (db.prepare('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= ?').get(through) as { seq: number | null }).seq;
+const lowestSeq = (db: Database.Database, through: number) =>
+  (db.prepare('SELECT MIN(seq) AS seq FROM audit_event WHERE seq <= ?').get(through) as { seq: number | null }).seq;
 
 export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}): VerifyResult {
   const damaged = databaseProblems(db);
@@ -172,14 +228,21 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
   if ('ok' in start) return start;
   const today = o.today ?? ukToday();
   const lowest = lowestSeq(db, start.seq);
-  const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, today, { rows: db.prepare('SELECT * FROM audit_event WHERE seq <= ? ORDER BY seq').all(start.seq) as AuditRow[] });
+  const pending =
+    lowest === null
+      ? undefined
+      : incompleteRetention(start, hmacKey, today, {
+          rows: db.prepare('SELECT * FROM audit_event WHERE seq <= ? ORDER BY seq').all(start.seq) as AuditRow[],
+        });
   const forged = pending ? undefined : belowRetention(start, lowest);
   if (forged) return forged;
   // Anchors of archived records are the archive's to prove.
   const kept = (o.anchors ?? []).filter((a) => a.seq > start.seq);
   const walk = chainWalk(hmacKey, kept.length > 0, start, today, coverage);
   // iterate() streams: a trail of millions of records is never all in memory.
-  for (const row of db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq').iterate(start.seq) as IterableIterator<AuditRow>) {
+  for (const row of db
+    .prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq')
+    .iterate(start.seq) as IterableIterator<AuditRow>) {
     const broken = walk.step(row);
     if (broken) return broken;
   }
@@ -192,14 +255,30 @@ export function verifyAuditChain(db: Database.Database, hmacKey: Buffer, o: Veri
  * the retention point exists, the anchors against what it saw, and that every cleared outcome
  * was covered by an erasure record (`coverage`, shared with the archives' walk).
  */
-export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStart, today: string, coverage: ErasureCoverage = erasureCoverage(today)) {
+export function chainWalk(
+  hmacKey: Buffer,
+  keepHashes: boolean,
+  start: ChainStart,
+  today: string,
+  coverage: ErasureCoverage = erasureCoverage(today),
+) {
   const hashes = new Map<number, string>();
   let expected = start.seq + 1;
   let prev = start.hash;
   return {
     step(row: AuditRow): VerifyResult | undefined {
-      if (row.seq !== expected) return { ok: false, seq: expected, reason: `record ${expected} is missing (the next stored record is ${row.seq})` };
-      if (row.prevHash !== prev) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
+      if (row.seq !== expected)
+        return {
+          ok: false,
+          seq: expected,
+          reason: `record ${expected} is missing (the next stored record is ${row.seq})`,
+        };
+      if (row.prevHash !== prev)
+        return {
+          ok: false,
+          seq: row.seq,
+          reason: 'its link to the previous record is broken (records removed or reordered)',
+        };
       const problem = recordProblem(hmacKey, row, today);
       if (problem) return { ok: false, seq: row.seq, reason: problem };
       coverage.see(row);
@@ -211,18 +290,35 @@ export function chainWalk(hmacKey: Buffer, keepHashes: boolean, start: ChainStar
     finish(anchors: readonly Anchor[], publicKey?: string): VerifyResult {
       const last = expected - 1;
       // Retention always keeps the newest record (the writer chains the next one to it).
-      if (start.seq > 0 && last === start.seq) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after the retention point (records up to ${start.seq} archived)` };
+      if (start.seq > 0 && last === start.seq)
+        return {
+          ok: false,
+          seq: last + 1,
+          reason: `record ${last + 1} is missing: the trail was truncated after the retention point (records up to ${start.seq} archived)`,
+        };
       for (const a of anchors) {
-        if (!publicKey || !anchorSignatureValid(a, publicKey)) return { ok: false, seq: a.seq, reason: `the anchor for record ${a.seq} has no valid signature` };
-        if (a.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})` };
-        if (hashes.get(a.seq) !== a.hash) return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
+        if (!publicKey || !anchorSignatureValid(a, publicKey))
+          return { ok: false, seq: a.seq, reason: `the anchor for record ${a.seq} has no valid signature` };
+        if (a.seq > last)
+          return {
+            ok: false,
+            seq: last + 1,
+            reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${a.seq} at ${a.time})`,
+          };
+        if (hashes.get(a.seq) !== a.hash)
+          return { ok: false, seq: a.seq, reason: `record ${a.seq} does not match its anchor of ${a.time}` };
       }
       const early = coverage.uncovered();
       if (early) return { ok: false, ...early };
       // Only now, the chain proven: an outcome held too long is a finding about the erasure, not a break.
       const kept = coverage.kept();
       if (kept) return { ok: false, ...kept, kind: 'outcome-kept' };
-      return { ok: true, records: last - start.seq, anchors: anchors.length, ...(start.archives ? { archives: start.archives } : {}) };
+      return {
+        ok: true,
+        records: last - start.seq,
+        anchors: anchors.length,
+        ...(start.archives ? { archives: start.archives } : {}),
+      };
     },
   };
 }
@@ -236,40 +332,88 @@ export const TAIL_RECORDS = 1000;
  * the link to the retention point or genesis when it is among them) and the newest anchor. Not
  * the erasure coverage: the record covering a cleared outcome may be older than the window.
  */
-export function verifyAuditTail(db: Database.Database, hmacKey: Buffer, o: VerifyOptions = {}, tail = TAIL_RECORDS): VerifyResult {
+export function verifyAuditTail(
+  db: Database.Database,
+  hmacKey: Buffer,
+  o: VerifyOptions = {},
+  tail = TAIL_RECORDS,
+): VerifyResult {
   if (tableMissing(db)) return TABLE_MISSING;
   const start = provenStart(hmacKey, { ...o, archiveDir: undefined });
   if ('ok' in start) return start;
   const today = o.today ?? ukToday();
   const lowest = lowestSeq(db, start.seq);
-  const below = () => db.prepare('SELECT COUNT(*) AS n, (SELECT hash FROM audit_event WHERE seq = ?) AS h FROM audit_event WHERE seq <= ?').get(start.seq, start.seq) as { n: number; h: string | undefined };
-  const pending = lowest === null ? undefined : incompleteRetention(start, hmacKey, today, { lowest, count: below().n, hashAtPoint: below().h ?? undefined });
+  const below = () =>
+    db
+      .prepare(
+        'SELECT COUNT(*) AS n, (SELECT hash FROM audit_event WHERE seq = ?) AS h FROM audit_event WHERE seq <= ?',
+      )
+      .get(start.seq, start.seq) as { n: number; h: string | undefined };
+  const pending =
+    lowest === null
+      ? undefined
+      : incompleteRetention(start, hmacKey, today, { lowest, count: below().n, hashAtPoint: below().h ?? undefined });
   const forged = pending ? undefined : belowRetention(start, lowest);
   if (forged) return forged;
-  const rows = (db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq DESC LIMIT ?').all(start.seq, tail) as AuditRow[]).reverse();
+  const rows = (
+    db.prepare('SELECT * FROM audit_event WHERE seq > ? ORDER BY seq DESC LIMIT ?').all(start.seq, tail) as AuditRow[]
+  ).reverse();
   const newest = newestAnchor((o.anchors ?? []).filter((a) => a.seq > start.seq));
-  const anchored = newest && (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
+  const anchored =
+    newest &&
+    (db.prepare('SELECT hash FROM audit_event WHERE seq = ?').get(newest.seq) as { hash: string } | undefined);
   return withPending(verifyTailRows(rows, hmacKey, start, newest, o.publicKey, anchored?.hash, today), pending);
 }
 
-export const newestAnchor = (anchors: readonly Anchor[]) => anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
+export const newestAnchor = (anchors: readonly Anchor[]) =>
+  anchors.reduce<Anchor | undefined>((a, b) => (a && a.seq >= b.seq ? a : b), undefined);
 
 /** The tail check, whatever the store: `rows` oldest first, `anchoredHash` the stored hash at the newest anchor's seq. */
-export function verifyTailRows(rows: readonly AuditRow[], hmacKey: Buffer, start: ChainStart, newest: Anchor | undefined, publicKey: string | undefined, anchoredHash: string | undefined, today: string): VerifyResult {
+export function verifyTailRows(
+  rows: readonly AuditRow[],
+  hmacKey: Buffer,
+  start: ChainStart,
+  newest: Anchor | undefined,
+  publicKey: string | undefined,
+  anchoredHash: string | undefined,
+  today: string,
+): VerifyResult {
   let prev: AuditRow | undefined;
   for (const row of rows) {
-    if (prev && row.seq !== prev.seq + 1) return { ok: false, seq: prev.seq + 1, reason: `record ${prev.seq + 1} is missing (the next stored record is ${row.seq})` };
-    if (prev ? row.prevHash !== prev.hash : row.seq === start.seq + 1 && row.prevHash !== start.hash) return { ok: false, seq: row.seq, reason: 'its link to the previous record is broken (records removed or reordered)' };
+    if (prev && row.seq !== prev.seq + 1)
+      return {
+        ok: false,
+        seq: prev.seq + 1,
+        reason: `record ${prev.seq + 1} is missing (the next stored record is ${row.seq})`,
+      };
+    if (prev ? row.prevHash !== prev.hash : row.seq === start.seq + 1 && row.prevHash !== start.hash)
+      return {
+        ok: false,
+        seq: row.seq,
+        reason: 'its link to the previous record is broken (records removed or reordered)',
+      };
     const problem = recordProblem(hmacKey, row, today);
     if (problem) return { ok: false, seq: row.seq, reason: problem };
     prev = row;
   }
   const last = prev?.seq ?? 0;
-  if (start.seq > 0 && last <= start.seq) return { ok: false, seq: start.seq + 1, reason: `record ${start.seq + 1} is missing: the trail was truncated after the retention point (records up to ${start.seq} archived)` };
+  if (start.seq > 0 && last <= start.seq)
+    return {
+      ok: false,
+      seq: start.seq + 1,
+      reason: `record ${start.seq + 1} is missing: the trail was truncated after the retention point (records up to ${start.seq} archived)`,
+    };
   if (newest) {
-    if (!publicKey || !anchorSignatureValid(newest, publicKey)) return { ok: false, seq: newest.seq, reason: `the anchor for record ${newest.seq} has no valid signature` };
-    if (newest.seq > last) return { ok: false, seq: last + 1, reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${newest.seq} at ${newest.time})` };
-    if (anchoredHash !== newest.hash) return { ok: false, seq: newest.seq, reason: `record ${newest.seq} does not match its anchor of ${newest.time}` };
+    if (!publicKey || !anchorSignatureValid(newest, publicKey))
+      return { ok: false, seq: newest.seq, reason: `the anchor for record ${newest.seq} has no valid signature` };
+    if (newest.seq > last)
+      return {
+        ok: false,
+        seq: last + 1,
+        reason: `record ${last + 1} is missing: the trail was truncated after record ${last} (anchored up to ${newest.seq} at ${newest.time})`,
+      };
+    if (anchoredHash !== newest.hash)
+      return { ok: false, seq: newest.seq, reason: `record ${newest.seq} does not match its anchor of ${newest.time}` };
   }
   return { ok: true, records: rows.length, anchors: newest ? 1 : 0 };
 }

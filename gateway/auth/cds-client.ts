@@ -11,7 +11,16 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { ConfigError, type CdsClientConfig } from '../config/config.ts';
 import { verificationKey } from '../server/key-material.ts';
 
@@ -54,13 +63,22 @@ export function memoryJtiStore(now: () => number = Date.now): JtiStore {
  */
 export async function redisJtiStore(redisUrl: string, keyPrefix: string): Promise<JtiStore> {
   const { Redis } = await import('ioredis');
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, connectTimeout: 1000, retryStrategy: (n) => Math.min(n * 200, 1000), lazyConnect: true });
+  const redis = new Redis(redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+    connectTimeout: 1000,
+    retryStrategy: (n) => Math.min(n * 200, 1000),
+    lazyConnect: true,
+  });
   // Errors surface on the commands; the event is consumed so the process does not crash.
   redis.on('error', () => {});
   await redis.connect().catch(() => {});
   return {
     async claim(key, ttlSeconds) {
-      return (await redis.set(`${keyPrefix}cds-jti:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+      return (
+        (await redis.set(`${keyPrefix}cds-jti:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK'
+      );
     },
     async close() {
       redis.disconnect();
@@ -104,14 +122,17 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
     try {
       pem = readFileSync(c.publicKeyFile, 'utf8');
     } catch (e) {
-      throw new ConfigError(`config: ${key}: cannot read ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ConfigError(
+        `config: ${key}: cannot read ${c.publicKeyFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     files.set(c.id, verificationKey(pem, c.publicKeyFile, key, c.algorithms, "the EPR's"));
   });
   const remote = new Map<string, JWTVerifyGetKey>();
   const keySet = (url: string) => {
     let set = remote.get(url);
-    if (!set) remote.set(url, (set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: 30_000 })));
+    if (!set)
+      remote.set(url, (set = createRemoteJWKSet(new URL(url), { timeoutDuration: 2000, cooldownDuration: 30_000 })));
     return set;
   };
 
@@ -125,7 +146,8 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
     }
     const client = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss) : undefined;
     if (!client) throw new CdsTokenRejected('unknown issuer');
-    if (!header.alg || !(client.algorithms as string[]).includes(header.alg)) throw new CdsTokenRejected('algorithm not allowed');
+    if (!header.alg || !(client.algorithms as string[]).includes(header.alg))
+      throw new CdsTokenRejected('algorithm not allowed');
     let key: KeyObject | JWTVerifyGetKey;
     if (header.jku !== undefined) {
       // A jku is fetched only from a URL agreed with the client beforehand: otherwise anyone could sign with their own key set.
@@ -147,7 +169,8 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
         clockTolerance: CLOCK_SKEW_SECONDS,
         currentDate: now(),
       };
-      ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, rules) : await jwtVerify(token, key, rules));
+      ({ payload } =
+        typeof key === 'function' ? await jwtVerify(token, key, rules) : await jwtVerify(token, key, rules));
     } catch (e) {
       if (e instanceof errors.JWTClaimValidationFailed) throw new CdsTokenRejected(`claim ${e.claim} refused`);
       if (e instanceof errors.JOSEError) throw new CdsTokenRejected(JOSE_REASONS[e.code] ?? 'refused');
@@ -159,7 +182,8 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
     const t = now().getTime() / 1000;
     const { exp, iat } = payload as { exp: number; iat: number };
     if (exp - iat > client.maxLifetimeSeconds) throw new CdsTokenRejected('lifetime over the maximum');
-    if (typeof payload.jti !== 'string' || !payload.jti || payload.jti.length > 256) throw new CdsTokenRejected('claim jti refused');
+    if (typeof payload.jti !== 'string' || !payload.jti || payload.jti.length > 256)
+      throw new CdsTokenRejected('claim jti refused');
     let fresh: boolean;
     try {
       fresh = await jti.claim(`${client.id}:${payload.jti}`, exp - t + CLOCK_SKEW_SECONDS);

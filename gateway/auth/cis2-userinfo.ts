@@ -46,7 +46,11 @@ export interface Cis2User {
  */
 export class Cis2Refused extends Error {
   override name = 'Cis2Refused';
-  constructor(readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid', readonly reason: string, readonly fromUserInfo = false) {
+  constructor(
+    readonly kind: 'token-refused' | 'unavailable' | 'answer-invalid',
+    readonly reason: string,
+    readonly fromUserInfo = false,
+  ) {
     super(`CIS2 did not confirm the session: ${reason}`);
   }
 }
@@ -111,15 +115,28 @@ export function parseUserInfo(v: unknown): Cis2User {
   const raw = v.nhsid_nrbac_roles ?? [];
   if (!Array.isArray(raw)) throw bad('nhsid_nrbac_roles is not a list');
   const roles = raw.map((r: unknown) => {
-    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code)) throw bad('a role without a 12-digit person_roleid or an org_code');
+    if (!isObject(r) || !id(r.person_roleid) || typeof r.org_code !== 'string' || !/^[A-Z0-9]{3,10}$/.test(r.org_code))
+      throw bad('a role without a 12-digit person_roleid or an org_code');
     const codes = r.activity_codes ?? [];
-    if (!Array.isArray(codes) || !codes.every((a) => typeof a === 'string')) throw bad('activity_codes is not a list of codes');
+    if (!Array.isArray(codes) || !codes.every((a) => typeof a === 'string'))
+      throw bad('activity_codes is not a list of codes');
     return { roleProfileId: r.person_roleid, orgCode: r.org_code, activities: codes as string[] };
   });
   // One role profile id twice (at two organisations, say) leaves which one was selected open.
   if (new Set(roles.map((r) => r.roleProfileId)).size !== roles.length) throw bad('a person_roleid appears twice');
-  const name = typeof v.name === 'string' && v.name.trim() && v.name.length <= MAX_NAME_LENGTH && !/[\u0000-\u001f\u007f]/.test(v.name) ? v.name : undefined;
-  return { userId: v.nhsid_useruid, ...(name ? { name } : {}), ...(v.selected_roleid ? { selectedRoleId: v.selected_roleid as string } : {}), roles };
+  const name =
+    typeof v.name === 'string' &&
+    v.name.trim() &&
+    v.name.length <= MAX_NAME_LENGTH &&
+    !/[\u0000-\u001f\u007f]/.test(v.name)
+      ? v.name
+      : undefined;
+  return {
+    userId: v.nhsid_useruid,
+    ...(name ? { name } : {}),
+    ...(v.selected_roleid ? { selectedRoleId: v.selected_roleid as string } : {}),
+    roles,
+  };
 }
 
 /** Reads at most MAX_ANSWER_BYTES of a body as JSON. */
@@ -149,9 +166,16 @@ async function readJson(res: Response): Promise<unknown> {
  * Builds the confirmer for one CIS2 environment.
  * @example const userInfo = createCis2UserInfo({ config: client.cis2 }); const user = await userInfo(accessToken);
  */
-export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fetch }: Cis2UserInfoOptions): Cis2UserInfo {
+export function createCis2UserInfo({
+  config,
+  now = Date.now,
+  fetch: fetchFn = fetch,
+}: Cis2UserInfoOptions): Cis2UserInfo {
   const cache = new Map<string, { user: Cis2User; until: number } | { refused: Cis2Refused; until: number }>();
-  const remember = (key: string, entry: { user: Cis2User; until: number } | { refused: Cis2Refused; until: number }) => {
+  const remember = (
+    key: string,
+    entry: { user: Cis2User; until: number } | { refused: Cis2Refused; until: number },
+  ) => {
     if (cache.size >= CACHE_MAX_ENTRIES) cache.delete(cache.keys().next().value!);
     cache.set(key, entry);
   };
@@ -168,25 +192,37 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     });
     return createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, [customFetch]: keysFetched });
   };
-  let endpoint: Endpoints | undefined = config.userInfoEndpoint && config.jwksUrl ? { userInfo: config.userInfoEndpoint, keys: remoteKeys(config.jwksUrl) } : undefined;
+  let endpoint: Endpoints | undefined =
+    config.userInfoEndpoint && config.jwksUrl
+      ? { userInfo: config.userInfoEndpoint, keys: remoteKeys(config.jwksUrl) }
+      : undefined;
   let discovering: Promise<Endpoints> | undefined;
   let calls = 0;
   const waiting: (() => void)[] = [];
 
   const failed = (e: unknown, signal: AbortSignal, what: string): Cis2Refused =>
-    e instanceof Cis2Refused ? e : new Cis2Refused('unavailable', signal.aborted ? `${what}: deadline passed` : `${what}: unreachable`);
+    e instanceof Cis2Refused
+      ? e
+      : new Cis2Refused('unavailable', signal.aborted ? `${what}: deadline passed` : `${what}: unreachable`);
 
   async function discover(signal: AbortSignal): Promise<Endpoints> {
     const issuer = config.issuer;
     try {
-      const res = await fetchFn(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { signal, redirect: 'manual', headers: { Accept: 'application/json' } });
+      const res = await fetchFn(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
+        signal,
+        redirect: 'manual',
+        headers: { Accept: 'application/json' },
+      });
       if (res.status !== 200) throw new Cis2Refused('unavailable', `discovery: HTTP ${res.status}`);
       const doc = await readJson(res).catch(() => undefined);
       // OpenID Connect Discovery §4.3: the document's issuer must be the one asked about.
-      if (!isObject(doc) || doc.issuer !== issuer) throw new Cis2Refused('unavailable', 'discovery: the document names another issuer');
+      if (!isObject(doc) || doc.issuer !== issuer)
+        throw new Cis2Refused('unavailable', 'discovery: the document names another issuer');
       // A discovered URL is https, http only when the issuer itself is loopback (tests, the demo).
-      const discovered = (u: unknown): u is string => usableUrl(u) && (u.startsWith('https:') || !issuer.startsWith('https:'));
-      if (!discovered(doc.userinfo_endpoint)) throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
+      const discovered = (u: unknown): u is string =>
+        usableUrl(u) && (u.startsWith('https:') || !issuer.startsWith('https:'));
+      if (!discovered(doc.userinfo_endpoint))
+        throw new Cis2Refused('unavailable', 'discovery: no https userinfo_endpoint');
       if (!discovered(doc.jwks_uri)) throw new Cis2Refused('unavailable', 'discovery: no https jwks_uri');
       return { userInfo: doc.userinfo_endpoint, keys: remoteKeys(doc.jwks_uri) };
     } catch (e) {
@@ -213,7 +249,8 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       calls--;
       waiting.shift()?.();
     };
-    if (signal.aborted) return Promise.reject(new Cis2Refused('unavailable', 'UserInfo calls at their cap until the deadline'));
+    if (signal.aborted)
+      return Promise.reject(new Cis2Refused('unavailable', 'UserInfo calls at their cap until the deadline'));
     if (calls < config.maxConcurrentCalls) {
       calls++;
       return Promise.resolve(release);
@@ -238,15 +275,22 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     if (!peekJwt(token)) throw new Cis2Refused('token-refused', OPAQUE_TOKEN_REASON);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, keys, { issuer: config.issuer, requiredClaims: ['exp', 'sub'], currentDate: new Date(now()) }));
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: config.issuer,
+        requiredClaims: ['exp', 'sub'],
+        currentDate: new Date(now()),
+      }));
     } catch (e) {
       if (e instanceof errors.JWKSTimeout) throw new Cis2Refused('unavailable', 'JWKS: deadline passed');
       if (e instanceof errors.JWTExpired) throw new Cis2Refused('token-refused', 'the access token has expired');
-      if (e instanceof errors.JWTClaimValidationFailed) throw new Cis2Refused('token-refused', `the access token's ${e.claim} claim is not acceptable`);
-      if (e instanceof errors.JOSEError && !(e instanceof errors.JWKSInvalid)) throw new Cis2Refused('token-refused', 'the access token is not signed by a key of the issuer');
+      if (e instanceof errors.JWTClaimValidationFailed)
+        throw new Cis2Refused('token-refused', `the access token's ${e.claim} claim is not acceptable`);
+      if (e instanceof errors.JOSEError && !(e instanceof errors.JWKSInvalid))
+        throw new Cis2Refused('token-refused', 'the access token is not signed by a key of the issuer');
       throw new Cis2Refused('unavailable', 'JWKS: unreachable or not a key set');
     }
-    if (!boundTo(payload, config.clientId)) throw new Cis2Refused('token-refused', 'the access token was issued to another client');
+    if (!boundTo(payload, config.clientId))
+      throw new Cis2Refused('token-refused', 'the access token was issued to another client');
     return { sub: payload.sub!, exp: payload.exp! };
   }
 
@@ -256,7 +300,11 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
     const { sub, exp } = await verifyBinding(token, keys);
     const release = await place(signal);
     try {
-      const res = await fetchFn(url, { signal, redirect: 'manual', headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' } });
+      const res = await fetchFn(url, {
+        signal,
+        redirect: 'manual',
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+      });
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
         throw new Cis2Refused('token-refused', `UserInfo HTTP ${res.status}`, true);
@@ -272,7 +320,8 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
       }
       const answer = await readJson(res);
       // OpenID Connect Core §5.3.2: the UserInfo sub must be the token's, or the answer is not about it.
-      if (!isObject(answer) || answer.sub !== sub) throw new Cis2Refused('answer-invalid', 'UserInfo sub is not the access token\'s');
+      if (!isObject(answer) || answer.sub !== sub)
+        throw new Cis2Refused('answer-invalid', "UserInfo sub is not the access token's");
       return { user: parseUserInfo(answer), exp: exp * 1000 };
     } catch (e) {
       throw failed(e, signal, 'UserInfo');
@@ -306,7 +355,8 @@ export function createCis2UserInfo({ config, now = Date.now, fetch: fetchFn = fe
         },
         (e: unknown) => {
           // CIS2's own 401 is kept briefly, so replaying a revoked token does not ask CIS2 each time.
-          if (e instanceof Cis2Refused && e.kind === 'token-refused' && e.fromUserInfo) remember(key, { refused: e, until: now() + Math.min(config.cacheSeconds, NEGATIVE_CACHE_SECONDS) * 1000 });
+          if (e instanceof Cis2Refused && e.kind === 'token-refused' && e.fromUserInfo)
+            remember(key, { refused: e, until: now() + Math.min(config.cacheSeconds, NEGATIVE_CACHE_SECONDS) * 1000 });
         },
       );
     }

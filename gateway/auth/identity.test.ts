@@ -5,9 +5,22 @@ import { SmspError } from '../smsp-error.ts';
 import { Cis2Refused, parseUserInfo } from './cis2-userinfo.ts';
 import { identityFromCis2, identityFromClaims } from './identity.ts';
 
-const base = { name: 'EPR', odsCode: 'RX1', odsCodes: ['RX1'], origins: [], auditorRoles: [], priority: 'interactive' as const, enabled: true,
-  token: { issuer: 'i', audience: 'a', publicKeyFile: 'k', algorithms: ['ES256' as const], maxLifetimeSeconds: 60 } };
-const local: ClientConfig = { ...base, id: 'local', claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: { midwife: ['B0370'], clerk: ['B0360'] } };
+const base = {
+  name: 'EPR',
+  odsCode: 'RX1',
+  odsCodes: ['RX1'],
+  origins: [],
+  auditorRoles: [],
+  priority: 'interactive' as const,
+  enabled: true,
+  token: { issuer: 'i', audience: 'a', publicKeyFile: 'k', algorithms: ['ES256' as const], maxLifetimeSeconds: 60 },
+};
+const local: ClientConfig = {
+  ...base,
+  id: 'local',
+  claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+  roleActivities: { midwife: ['B0370'], clerk: ['B0360'] },
+};
 const cis2: ClientConfig = { ...base, id: 'cis2', claims: 'cis2', roleActivities: {} };
 
 /** A UserInfo answer as NHS CIS2 Authentication documents it (docs/development/design.md, "Flows"), written by hand. */
@@ -30,17 +43,20 @@ describe('identityFromCis2 (SMSP-AUDIT-002)', () => {
     assert.deepEqual(id.activities, ['B0370', 'B0360']);
     assert.equal(id.source, 'cis2');
   });
-  it('SMSP-AUDIT-002 without selected_roleid the portal\'s NHSD-Session-URID picks one of the user\'s roles', () => {
+  it("SMSP-AUDIT-002 without selected_roleid the portal's NHSD-Session-URID picks one of the user's roles", () => {
     const { selected_roleid: _s, ...rest } = userInfo;
     assert.equal(identityFromCis2(parseUserInfo(rest), '111111111111').orgCode, 'ZZ9');
     assert.throws(() => identityFromCis2(parseUserInfo(rest), '999999999999'), refusedAs('cis2-role-not-held'));
     assert.throws(() => identityFromCis2(parseUserInfo(rest), undefined), refusedAs('cis2-role-not-held'));
   });
-  it('SMSP-AUDIT-002 a portal naming another role than CIS2\'s selected one is refused', () => {
+  it("SMSP-AUDIT-002 a portal naming another role than CIS2's selected one is refused", () => {
     assert.throws(() => identityFromCis2(parseUserInfo(userInfo), '111111111111'), refusedAs('cis2-role-not-held'));
   });
-  it('SMSP-AUDIT-002 a selected_roleid that is not among the user\'s roles is refused', () => {
-    assert.throws(() => identityFromCis2(parseUserInfo({ ...userInfo, selected_roleid: '999999999999' }), undefined), refusedAs('cis2-role-not-held'));
+  it("SMSP-AUDIT-002 a selected_roleid that is not among the user's roles is refused", () => {
+    assert.throws(
+      () => identityFromCis2(parseUserInfo({ ...userInfo, selected_roleid: '999999999999' }), undefined),
+      refusedAs('cis2-role-not-held'),
+    );
   });
   it('SMSP-AUDIT-002 a name longer than 200 characters or with control characters is not used', () => {
     assert.equal(parseUserInfo({ ...userInfo, name: 'Dr X\n{"level":"info"}' }).name, undefined);
@@ -52,8 +68,20 @@ describe('identityFromCis2 (SMSP-AUDIT-002)', () => {
     const role = userInfo.nhsid_nrbac_roles[0]!;
     // cis2.md: SDS User and Role Profile IDs are 12 digits; one person_roleid twice leaves the selected role's organisation open.
     const twice = { ...userInfo, nhsid_nrbac_roles: [role, { ...role, org_code: 'ZZZ99' }] };
-    for (const bad of [noUser, { ...userInfo, nhsid_useruid: '55502193510' }, { ...userInfo, nhsid_useruid: 'R1' }, twice, { ...userInfo, nhsid_nrbac_roles: 'B0370' }, { ...userInfo, nhsid_nrbac_roles: [{ person_roleid: '1' }] }, [], null]) {
-      assert.throws(() => parseUserInfo(bad), (e: unknown) => e instanceof Cis2Refused && e.kind === 'answer-invalid');
+    for (const bad of [
+      noUser,
+      { ...userInfo, nhsid_useruid: '55502193510' },
+      { ...userInfo, nhsid_useruid: 'R1' },
+      twice,
+      { ...userInfo, nhsid_nrbac_roles: 'B0370' },
+      { ...userInfo, nhsid_nrbac_roles: [{ person_roleid: '1' }] },
+      [],
+      null,
+    ]) {
+      assert.throws(
+        () => parseUserInfo(bad),
+        (e: unknown) => e instanceof Cis2Refused && e.kind === 'answer-invalid',
+      );
     }
   });
 });
@@ -62,10 +90,19 @@ describe('identityFromClaims', () => {
   it('SMSP-AUDIT-002 a portal token never makes a smartcard identity, whatever CIS2 claims it carries', () => {
     assert.equal(identityFromClaims(cis2, userInfo), null);
     const asLocal = identityFromClaims(local, userInfo)!;
-    assert.deepEqual([asLocal.author.kind, asLocal.source, asLocal.activities], ['local', 'portal', []], 'on a local portal it is a local user with no mapped role');
+    assert.deepEqual(
+      [asLocal.author.kind, asLocal.source, asLocal.activities],
+      ['local', 'portal', []],
+      'on a local portal it is a local user with no mapped role',
+    );
   });
   it('SMSP-FGMRI-006 local claims give a local id, the claimed organisation and mapped activities', () => {
-    const id = identityFromClaims(local, { sub: 'ajones', roles: ['midwife', 'clerk'], org: 'RX3', name: 'Alex Jones' })!;
+    const id = identityFromClaims(local, {
+      sub: 'ajones',
+      roles: ['midwife', 'clerk'],
+      org: 'RX3',
+      name: 'Alex Jones',
+    })!;
     assert.deepEqual(id.author, { kind: 'local', localId: 'ajones', name: 'Alex Jones' });
     assert.equal(id.orgCode, 'RX3');
     assert.deepEqual(id.activities.sort(), ['B0360', 'B0370']);

@@ -34,7 +34,11 @@ export interface Identity {
  * characters, which XML drops). AUTHOR_CREDENTIALS_ERROR, audited with what refusedValue keeps.
  */
 export class UnusableClaim extends SmspError {
-  constructor(readonly claim: string, why: string, readonly value: string) {
+  constructor(
+    readonly claim: string,
+    why: string,
+    readonly value: string,
+  ) {
     super('token-has-no-identity', `claim ${claim} ${why}`);
   }
 }
@@ -46,10 +50,14 @@ function text(payload: JWTPayload, claim: string): string | undefined {
   if (overLong(v)) throw new UnusableClaim(claim, `is longer than ${MAX_IDENTIFIER_LENGTH} characters`, v);
   return v;
 }
-const texts = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const texts = (v: unknown): string[] =>
+  typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 // Identity providers send roles as an array or, like OAuth's `scope`, one space-separated string;
 // both mean the same roles (configured role names hold no spaces, config.ts).
-const roleNames = (v: unknown): string[] => texts(v).flatMap((r) => r.split(/\s+/)).filter(Boolean);
+const roleNames = (v: unknown): string[] =>
+  texts(v)
+    .flatMap((r) => r.split(/\s+/))
+    .filter(Boolean);
 
 /**
  * The identity CIS2 UserInfo confirmed (SMSP-AUDIT-002): the selected role is UserInfo's
@@ -59,11 +67,13 @@ const roleNames = (v: unknown): string[] => texts(v).flatMap((r) => r.split(/\s+
  * @example identityFromCis2(user, request.headers.get('NHSD-Session-URID') ?? undefined).author // { kind: 'sds', userId, roleProfileId }
  */
 export function identityFromCis2(user: Cis2User, portalRoleId: string | undefined): Identity {
-  if (user.selectedRoleId && portalRoleId !== undefined && portalRoleId !== user.selectedRoleId) throw new SmspError('cis2-role-not-held', 'NHSD-Session-URID is not the role selected at CIS2 sign-in');
+  if (user.selectedRoleId && portalRoleId !== undefined && portalRoleId !== user.selectedRoleId)
+    throw new SmspError('cis2-role-not-held', 'NHSD-Session-URID is not the role selected at CIS2 sign-in');
   const roleProfileId = user.selectedRoleId ?? portalRoleId;
-  if (!roleProfileId) throw new SmspError('cis2-role-not-held', 'no selected role (neither selected_roleid nor NHSD-Session-URID)');
+  if (!roleProfileId)
+    throw new SmspError('cis2-role-not-held', 'no selected role (neither selected_roleid nor NHSD-Session-URID)');
   const role = user.roles.find((r) => r.roleProfileId === roleProfileId);
-  if (!role) throw new SmspError('cis2-role-not-held', 'the selected role is not one of the user\'s role profiles');
+  if (!role) throw new SmspError('cis2-role-not-held', "the selected role is not one of the user's role profiles");
   return {
     author: { kind: 'sds', userId: user.userId, roleProfileId, ...(user.name ? { name: user.name } : {}) },
     orgCode: role.orgCode,
@@ -73,10 +83,15 @@ export function identityFromCis2(user: Cis2User, portalRoleId: string | undefine
   };
 }
 
-function fromLocal(client: ClientConfig, names: { userId: string; roles: string; orgCode: string }, payload: JWTPayload): Identity | null {
+function fromLocal(
+  client: ClientConfig,
+  names: { userId: string; roles: string; orgCode: string },
+  payload: JWTPayload,
+): Identity | null {
   const localId = text(payload, names.userId);
   if (!localId) return null;
-  if (xmlText(localId).trim() === '') throw new UnusableClaim(names.userId, 'holds no character a Spine message can carry', localId);
+  if (xmlText(localId).trim() === '')
+    throw new UnusableClaim(names.userId, 'holds no character a Spine message can carry', localId);
   const roles = roleNames(payload[names.roles]);
   const role = roles.find(overLong);
   if (role) throw new UnusableClaim(names.roles, `names a role longer than ${MAX_IDENTIFIER_LENGTH} characters`, role);

@@ -13,7 +13,11 @@
  * once more after jose has parsed and installed it.
  * @example createRemoteJWKSet(url, { [customFetch]: announcingRefetch(fetch, () => cache.clear()) })
  */
-export function announcingRefetch(fetchFn: typeof fetch, changed: () => void, isFirst: () => boolean = firstOnce()): typeof fetch {
+export function announcingRefetch(
+  fetchFn: typeof fetch,
+  changed: () => void,
+  isFirst: () => boolean = firstOnce(),
+): typeof fetch {
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
     const first = isFirst();
     const res = await fetchFn(input, init);

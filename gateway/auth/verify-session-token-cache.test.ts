@@ -12,7 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { signJwt } from '../../test/helpers/jwt.ts';
 import type { ClientConfig } from '../config/config.ts';
-import { createSessionVerifier, JWKS_REFRESH_MS, MAX_CLOCK_SKEW_SECONDS, TOKEN_CACHE_MAX_BYTES, TOKEN_CACHE_MAX_SECONDS, TokenRejected } from './verify-session-token.ts';
+import {
+  createSessionVerifier,
+  JWKS_REFRESH_MS,
+  MAX_CLOCK_SKEW_SECONDS,
+  TOKEN_CACHE_MAX_BYTES,
+  TOKEN_CACHE_MAX_SECONDS,
+  TokenRejected,
+} from './verify-session-token.ts';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -20,17 +27,37 @@ const NOW = 1_900_000_000;
 
 function client(token: Partial<NonNullable<ClientConfig['token']>> & { issuer: string }): ClientConfig {
   return {
-    id: 'local', name: 'local', odsCode: 'RX1', odsCodes: ['RX1'], origins: [], claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive', enabled: true,
+    id: 'local',
+    name: 'local',
+    odsCode: 'RX1',
+    odsCodes: ['RX1'],
+    origins: [],
+    claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+    roleActivities: {},
+    auditorRoles: [],
+    priority: 'interactive',
+    enabled: true,
     token: { audience: 'gw', algorithms: ['ES256'], maxLifetimeSeconds: 600, ...token },
   };
 }
-const claims = (over: Record<string, unknown> = {}) => ({ iss: 'https://local.example', aud: 'gw', iat: NOW - 10, exp: NOW + 60, sub: 'u1', ...over });
+const claims = (over: Record<string, unknown> = {}) => ({
+  iss: 'https://local.example',
+  aud: 'gw',
+  iat: NOW - 10,
+  exp: NOW + 60,
+  sub: 'u1',
+  ...over,
+});
 const refusedFor = (reason: RegExp) => (e: unknown) => e instanceof TokenRejected && reason.test(e.reason);
 
 describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
   const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
   const clock = { t: NOW };
-  const verify = createSessionVerifier({ clients: [client({ issuer: 'https://local.example' })], clientKeys: new Map([['local', pem]]), now: () => clock.t });
+  const verify = createSessionVerifier({
+    clients: [client({ issuer: 'https://local.example' })],
+    clientKeys: new Map([['local', pem]]),
+    now: () => clock.t,
+  });
 
   it('SMSP-IG-002 serves a repeated token from the cache (the same session object)', async () => {
     clock.t = NOW;
@@ -62,12 +89,16 @@ describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
     assert.equal(again.payload.sub, 'long');
   });
 
-  it('SMSP-IG-002 refuses a different token sharing the cached one\'s header and claims (another signature)', async () => {
+  it("SMSP-IG-002 refuses a different token sharing the cached one's header and claims (another signature)", async () => {
     clock.t = NOW;
     const good = signJwt(claims({ sub: 'prefix' }), { alg: 'ES256', key: ec.privateKey });
     const forged = signJwt(claims({ sub: 'prefix' }), { alg: 'ES256', key: other.privateKey });
     const dot = good.lastIndexOf('.');
-    assert.equal(forged.slice(0, dot + 1), good.slice(0, dot + 1), 'control: the two share everything before the signature');
+    assert.equal(
+      forged.slice(0, dot + 1),
+      good.slice(0, dot + 1),
+      'control: the two share everything before the signature',
+    );
     await verify(good);
     await assert.rejects(verify(forged), refusedFor(/signature does not verify/));
     // A truncated signature is a different token too, not a shorter key into the cache.
@@ -76,7 +107,10 @@ describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
 
   it('SMSP-IG-002 does not remember a refusal: a token refused as not yet valid is accepted once it is', async () => {
     clock.t = NOW;
-    const token = signJwt(claims({ sub: 'early', nbf: NOW + MAX_CLOCK_SKEW_SECONDS + 5, exp: NOW + 120 }), { alg: 'ES256', key: ec.privateKey });
+    const token = signJwt(claims({ sub: 'early', nbf: NOW + MAX_CLOCK_SKEW_SECONDS + 5, exp: NOW + 120 }), {
+      alg: 'ES256',
+      key: ec.privateKey,
+    });
     await assert.rejects(verify(token), refusedFor(/not yet valid/));
     clock.t = NOW + 10;
     assert.equal((await verify(token)).payload.sub, 'early');
@@ -86,9 +120,13 @@ describe('verified-token cache (SMSP-IG-002, issue 22)', () => {
 describe('verified-token cache bounds (issue 22)', () => {
   const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
   const clock = { t: NOW };
-  const verify = createSessionVerifier({ clients: [client({ issuer: 'https://local.example' })], clientKeys: new Map([['local', pem]]), now: () => clock.t });
+  const verify = createSessionVerifier({
+    clients: [client({ issuer: 'https://local.example' })],
+    clientKeys: new Map([['local', pem]]),
+    now: () => clock.t,
+  });
 
-  it('SMSP-IG-002 a clock stepped back before a cached token\'s iat refuses it, as verification does', async () => {
+  it("SMSP-IG-002 a clock stepped back before a cached token's iat refuses it, as verification does", async () => {
     clock.t = NOW;
     const token = signJwt(claims({ sub: 'stepped', iat: NOW, nbf: NOW }), { alg: 'ES256', key: ec.privateKey });
     const first = await verify(token);
@@ -116,7 +154,12 @@ describe('verified-token cache bounds (issue 22)', () => {
 describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', () => {
   const a = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const b = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwkOf = (k: typeof a, kid: string) => ({ ...k.publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' });
+  const jwkOf = (k: typeof a, kid: string) => ({
+    ...k.publicKey.export({ format: 'jwk' }),
+    kid,
+    alg: 'RS256',
+    use: 'sig',
+  });
   const idp = { keys: [jwkOf(a, 'ka')], fetches: 0 };
   const server = createServer((_req, res) => {
     idp.fetches++;
@@ -131,7 +174,11 @@ describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', (
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
-    const verify = createSessionVerifier({ clients: [client({ issuer: 'cis2', algorithms: ['RS256'], jwksUrl: url })], clientKeys: new Map(), now: () => NOW });
+    const verify = createSessionVerifier({
+      clients: [client({ issuer: 'cis2', algorithms: ['RS256'], jwksUrl: url })],
+      clientKeys: new Map(),
+      now: () => NOW,
+    });
     const old = signJwt(claims({ iss: 'cis2' }), { alg: 'RS256', key: a.privateKey, kid: 'ka' });
     const first = await verify(old);
     assert.equal(await verify(old), first, 'control: cached');
@@ -153,22 +200,43 @@ describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', (
       calls++;
       const body = JSON.stringify({ keys: calls === 1 ? [jwkOf(a, 'ka')] : [jwkOf(b, 'kb')] });
       if (calls === 1) return new Response(body, { headers: { 'content-type': 'application/json' } });
-      const stream = new ReadableStream({ async start(c) { await held; c.enqueue(new TextEncoder().encode(body)); c.close(); } });
+      const stream = new ReadableStream({
+        async start(c) {
+          await held;
+          c.enqueue(new TextEncoder().encode(body));
+          c.close();
+        },
+      });
       return new Response(stream, { headers: { 'content-type': 'application/json' } });
     }) as typeof fetch;
-    const verify = createSessionVerifier({ clients: [client({ issuer: 'race', algorithms: ['RS256'], jwksUrl: 'https://idp.example/jwks.json' })], clientKeys: new Map(), now: () => NOW, fetch: fetchFn });
+    const verify = createSessionVerifier({
+      clients: [client({ issuer: 'race', algorithms: ['RS256'], jwksUrl: 'https://idp.example/jwks.json' })],
+      clientKeys: new Map(),
+      now: () => NOW,
+      fetch: fetchFn,
+    });
     const old = signJwt(claims({ iss: 'race', sub: 'victim' }), { alg: 'RS256', key: a.privateKey, kid: 'ka' });
     await verify(old); // the first set, ka in it
     t.mock.timers.tick(JWKS_REFRESH_MS + 1);
     // A kb token starts the refetch; its headers are in, its body is held.
-    const rotating = verify(signJwt(claims({ iss: 'race', sub: 'new' }), { alg: 'RS256', key: b.privateKey, kid: 'kb' }));
+    const rotating = verify(
+      signJwt(claims({ iss: 'race', sub: 'new' }), { alg: 'RS256', key: b.privateKey, kid: 'kb' }),
+    );
     await new Promise((r) => setImmediate(r));
     // In the gap, the old token is checked against the old set still installed (a fresh one: not cached).
-    const oldAgain = signJwt(claims({ iss: 'race', sub: 'victim', jti: 'gap' }), { alg: 'RS256', key: a.privateKey, kid: 'ka' });
+    const oldAgain = signJwt(claims({ iss: 'race', sub: 'victim', jti: 'gap' }), {
+      alg: 'RS256',
+      key: a.privateKey,
+      kid: 'ka',
+    });
     await verify(oldAgain).catch(() => {});
     release();
     await rotating;
     await new Promise((r) => setImmediate(r));
-    await assert.rejects(verify(oldAgain), refusedFor(/unknown key id/), 'not accepted from the cache after the new set is in');
+    await assert.rejects(
+      verify(oldAgain),
+      refusedFor(/unknown key id/),
+      'not accepted from the cache after the new set is in',
+    );
   });
 });

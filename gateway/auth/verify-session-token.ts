@@ -17,7 +17,16 @@
  * (a rotated or removed key) empties it too. Refusals are never remembered.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, customFetch, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { ClientConfig } from '../config/config.ts';
 import { announcingRefetch } from './key-set-refetch.ts';
 
@@ -99,7 +108,12 @@ function remoteKeySet(url: string, fetchFn: typeof fetch = fetch, onFetched: () 
     lastAttempt = Date.now();
     return announcingRefetch(fetchFn, onFetched, () => first)(input, init);
   }) as typeof fetch;
-  return createRemoteJWKSet(new URL(url), { cooldownDuration: JWKS_REFRESH_MS, cacheMaxAge: Infinity, timeoutDuration: 5000, [customFetch]: guarded });
+  return createRemoteJWKSet(new URL(url), {
+    cooldownDuration: JWKS_REFRESH_MS,
+    cacheMaxAge: Infinity,
+    timeoutDuration: 5000,
+    [customFetch]: guarded,
+  });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -118,7 +132,8 @@ function reasonFor(e: unknown): string {
   if (e instanceof errors.JWSSignatureVerificationFailed) return 'signature does not verify';
   if (e instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
   if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) return 'unknown key id';
-  if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid || e instanceof errors.JOSENotSupported) return 'not a JWT';
+  if (e instanceof errors.JWSInvalid || e instanceof errors.JWTInvalid || e instanceof errors.JOSENotSupported)
+    return 'not a JWT';
   if (e instanceof errors.JOSEError) return 'key set unavailable';
   // jose throws a TypeError when the key cannot serve the token's algorithm (an RSA key asked for ES256).
   if (e instanceof TypeError) return 'key does not fit the algorithm';
@@ -129,7 +144,13 @@ function reasonFor(e: unknown): string {
  * Builds the verifier for the configured clients; throws at start-up if a client has no key.
  * @example const verifySessionToken = createSessionVerifier({ clients, clientKeys, systemKeys }); const { client, payload, kind } = await verifySessionToken(jwt);
  */
-export function createSessionVerifier({ clients, clientKeys, systemKeys = new Map(), now = () => Math.floor(Date.now() / 1000), fetch: fetchFn }: SessionVerifierOptions): SessionVerifier {
+export function createSessionVerifier({
+  clients,
+  clientKeys,
+  systemKeys = new Map(),
+  now = () => Math.floor(Date.now() / 1000),
+  fetch: fetchFn,
+}: SessionVerifierOptions): SessionVerifier {
   const byIssuer = new Map<string, Issuer>();
   const verified = new Map<string, { session: VerifiedSession; from: number; until: number; bytes: number }>();
   let cachedBytes = 0;
@@ -143,11 +164,17 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
   let keysGeneration = 0;
   const add = (client: ClientConfig, kind: TokenKind, rules: TokenRules, keys: ReadonlyMap<string, string>) => {
     const pem = keys.get(client.id);
-    if (rules.jwksUrl) byIssuer.set(rules.issuer, { client, kind, rules, key: remoteKeySet(rules.jwksUrl, fetchFn, () => {
-      keysGeneration++;
-      verified.clear();
-      cachedBytes = 0;
-    }) });
+    if (rules.jwksUrl)
+      byIssuer.set(rules.issuer, {
+        client,
+        kind,
+        rules,
+        key: remoteKeySet(rules.jwksUrl, fetchFn, () => {
+          keysGeneration++;
+          verified.clear();
+          cachedBytes = 0;
+        }),
+      });
     else if (pem) byIssuer.set(rules.issuer, { client, kind, rules, key: createPublicKey(pem) });
     else throw new Error(`client ${client.id} has no ${kind} token verification key`);
   };
@@ -178,7 +205,8 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
     const until = Math.min(exp, now() + TOKEN_CACHE_MAX_SECONDS);
     const bytes = entryBytes(token);
     if (until > now() && generation === keysGeneration && bytes <= TOKEN_CACHE_MAX_BYTES) {
-      while (verified.size >= TOKEN_CACHE_MAX_ENTRIES || cachedBytes + bytes > TOKEN_CACHE_MAX_BYTES) forget(verified.keys().next().value!);
+      while (verified.size >= TOKEN_CACHE_MAX_ENTRIES || cachedBytes + bytes > TOKEN_CACHE_MAX_BYTES)
+        forget(verified.keys().next().value!);
       const from = Math.max(iat, typeof nbf === 'number' ? nbf : iat) - MAX_CLOCK_SKEW_SECONDS;
       verified.set(hash, { session, from, until, bytes });
       cachedBytes += bytes;
@@ -196,9 +224,14 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
       throw new TokenRejected('not a JWT');
     }
     // Valid JSON is not yet a JWT: `null`, an array or a number must not reach the claim reads.
-    if (!isObject(header) || !isObject(unverified) || typeof header.alg !== 'string') throw new TokenRejected('not a JWT');
+    if (!isObject(header) || !isObject(unverified) || typeof header.alg !== 'string')
+      throw new TokenRejected('not a JWT');
     // A `typ` other than JWT (e.g. a signed logout token) is another kind of object signed by the same key.
-    if (header.typ !== undefined && (typeof header.typ !== 'string' || header.typ.toLowerCase().replace(/^application\//, '') !== 'jwt')) throw new TokenRejected('not a JWT');
+    if (
+      header.typ !== undefined &&
+      (typeof header.typ !== 'string' || header.typ.toLowerCase().replace(/^application\//, '') !== 'jwt')
+    )
+      throw new TokenRejected('not a JWT');
     const issuer = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss) : undefined;
     if (!issuer) throw new TokenRejected('unknown issuer');
     const { client, kind, rules } = issuer;
@@ -219,7 +252,12 @@ export function createSessionVerifier({ clients, clientKeys, systemKeys = new Ma
         currentDate: new Date(t * 1000),
       }));
     } catch (e) {
-      if (e instanceof errors.JWTClaimValidationFailed && (e.reason === 'missing' || e.reason === 'invalid') && (e.claim === 'exp' || e.claim === 'iat')) throw new TokenRejected(`${e.claim} missing`);
+      if (
+        e instanceof errors.JWTClaimValidationFailed &&
+        (e.reason === 'missing' || e.reason === 'invalid') &&
+        (e.claim === 'exp' || e.claim === 'iat')
+      )
+        throw new TokenRejected(`${e.claim} missing`);
       throw new TokenRejected(reasonFor(e));
     }
 

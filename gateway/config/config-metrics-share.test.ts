@@ -14,7 +14,14 @@ it('metrics listen on 127.0.0.1:9464 unless configured (the public contract)', (
 it('SMSP-PERF-001 spineShare values that add up to more than the whole stop start-up naming the key', () => {
   const raw = example();
   raw.clients[0].spineShare = 0.9;
-  assert.throws(() => parseConfig(raw, '/srv'), (e: Error) => e.name === 'ConfigError' && /^config: clients: the spineShare values add up to more than 1/.test(e.message));
+  assert.throws(
+    () => parseConfig(raw, '/srv'),
+    (e: Error) =>
+      e.name === 'ConfigError' && /^config: clients: the spineShare values add up to more than 1/.test(e.message),
+  );
   raw.clients[0].spineShare = 0;
-  assert.throws(() => parseConfig(raw, '/srv'), (e: Error) => e.name === 'ConfigError' && /^config: clients\.0\.spineShare: /.test(e.message));
+  assert.throws(
+    () => parseConfig(raw, '/srv'),
+    (e: Error) => e.name === 'ConfigError' && /^config: clients\.0\.spineShare: /.test(e.message),
+  );
 });

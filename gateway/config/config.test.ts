@@ -17,17 +17,32 @@ function raw(): Record<string, any> {
     },
     clients: [
       {
-        id: 'epr', name: 'EPR', odsCode: 'RX1', origins: ['http://127.0.0.1:5173/'],
-        token: { issuer: 'https://idp', audience: 'gw', publicKeyFile: 'idp.pem', algorithms: ['ES256'], maxLifetimeSeconds: 600 },
+        id: 'epr',
+        name: 'EPR',
+        odsCode: 'RX1',
+        origins: ['http://127.0.0.1:5173/'],
+        token: {
+          issuer: 'https://idp',
+          audience: 'gw',
+          publicKeyFile: 'idp.pem',
+          algorithms: ['ES256'],
+          maxLifetimeSeconds: 600,
+        },
         claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
-        roleActivities: { midwife: ['B0370'] }, auditorRoles: [], priority: 'interactive',
+        roleActivities: { midwife: ['B0370'] },
+        auditorRoles: [],
+        priority: 'interactive',
       },
     ],
     audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
   };
 }
 
-const fails = (r: unknown, message: RegExp) => assert.throws(() => parseConfig(r, '/etc/fgm'), (e: Error) => e.name === 'ConfigError' && message.test(e.message) && !e.message.includes('\n'));
+const fails = (r: unknown, message: RegExp) =>
+  assert.throws(
+    () => parseConfig(r, '/etc/fgm'),
+    (e: Error) => e.name === 'ConfigError' && message.test(e.message) && !e.message.includes('\n'),
+  );
 
 describe('gateway config', () => {
   it('accepts a complete config, applies defaults and resolves paths against the config directory', () => {
@@ -97,12 +112,18 @@ describe('gateway config', () => {
     const t = raw();
     t.clients[0].token.audeince = t.clients[0].token.audience;
     delete t.clients[0].token.audience;
-    fails(t, /^config: clients\.0\.token\.audeince: unknown key; did you mean audience\? \(and 1 more: clients\.0\.token\.audience\)$/);
+    fails(
+      t,
+      /^config: clients\.0\.token\.audeince: unknown key; did you mean audience\? \(and 1 more: clients\.0\.token\.audience\)$/,
+    );
   });
   it('a renamed required key (fingerprint for fingerprint256) is named with the one that is missing', () => {
     const r = raw();
     r.clients[0].mtls = { fingerprint: Array(32).fill('ab').join(':') };
-    fails(r, /^config: clients\.0\.mtls\.fingerprint: unknown key; did you mean fingerprint256\? \(and 1 more: clients\.0\.mtls\.fingerprint256\)$/);
+    fails(
+      r,
+      /^config: clients\.0\.mtls\.fingerprint: unknown key; did you mean fingerprint256\? \(and 1 more: clients\.0\.mtls\.fingerprint256\)$/,
+    );
   });
   it('a key nothing resembles is named without a guess', () => {
     const r = raw();
@@ -111,17 +132,47 @@ describe('gateway config', () => {
   });
   it('a URL of the wrong kind says what the key allows, never "Invalid URL", once', () => {
     const cases: [(r: Record<string, any>) => void, RegExp][] = [
-      [(r) => { r.clients[0].origins = ['portal.trust.nhs.uk']; }, /^config: clients\.0\.origins\.0: an origin is the portal page's https:\/\/ \(or http:\/\/\) scheme, host and port/],
-      [(r) => { r.spine.rateLimit.redisUrl = 'https://redis:6379'; r.spine.rateLimit.localFallbackShare = 0.5; }, /^config: spine\.rateLimit\.redisUrl: must be a redis:\/\/ or rediss:\/\/ \(TLS\) URL$/],
-      [(r) => { r.audit.postgresUrl = 'mysql://db/fgm'; }, /^config: audit\.postgresUrl: must be a postgres:\/\/ or postgresql:\/\/ URL$/],
-      [(r) => { delete r.clients[0].token.publicKeyFile; r.clients[0].token.jwksUrl = 'ftp://idp/jwks'; }, /^config: clients\.0\.token\.jwksUrl: a jwksUrl must be https \(http only for 127\.0\.0\.1, localhost or \[::1\]\)$/],
-      [(r) => { r.clients[0].cis2 = { issuer: 'cis2.nhs.uk', clientId: 'x' }; }, /^config: clients\.0\.cis2\.issuer: a CIS2 URL must be https/],
+      [
+        (r) => {
+          r.clients[0].origins = ['portal.trust.nhs.uk'];
+        },
+        /^config: clients\.0\.origins\.0: an origin is the portal page's https:\/\/ \(or http:\/\/\) scheme, host and port/,
+      ],
+      [
+        (r) => {
+          r.spine.rateLimit.redisUrl = 'https://redis:6379';
+          r.spine.rateLimit.localFallbackShare = 0.5;
+        },
+        /^config: spine\.rateLimit\.redisUrl: must be a redis:\/\/ or rediss:\/\/ \(TLS\) URL$/,
+      ],
+      [
+        (r) => {
+          r.audit.postgresUrl = 'mysql://db/fgm';
+        },
+        /^config: audit\.postgresUrl: must be a postgres:\/\/ or postgresql:\/\/ URL$/,
+      ],
+      [
+        (r) => {
+          delete r.clients[0].token.publicKeyFile;
+          r.clients[0].token.jwksUrl = 'ftp://idp/jwks';
+        },
+        /^config: clients\.0\.token\.jwksUrl: a jwksUrl must be https \(http only for 127\.0\.0\.1, localhost or \[::1\]\)$/,
+      ],
+      [
+        (r) => {
+          r.clients[0].cis2 = { issuer: 'cis2.nhs.uk', clientId: 'x' };
+        },
+        /^config: clients\.0\.cis2\.issuer: a CIS2 URL must be https/,
+      ],
     ];
     for (const [breakIt, message] of cases) {
       const r = raw();
       breakIt(r);
       fails(r, message);
-      assert.throws(() => parseConfig(r, '/etc/fgm'), (e: Error) => !e.message.includes('Invalid URL'));
+      assert.throws(
+        () => parseConfig(r, '/etc/fgm'),
+        (e: Error) => !e.message.includes('Invalid URL'),
+      );
     }
   });
   it('a key a map refuses says the rule it breaks, not "Invalid key in record"', () => {
@@ -130,7 +181,10 @@ describe('gateway config', () => {
     fails(r, /^config: clients\.0\.roleActivities\.senior midwife: not a valid key: a role name has no spaces/);
     const o = raw();
     o.clients[0].orgNames = { rx1: 'Trust' };
-    fails(o, /^config: clients\.0\.orgNames\.rx1: not a valid key: an ODS code is 3 to 10 upper-case letters or digits$/);
+    fails(
+      o,
+      /^config: clients\.0\.orgNames\.rx1: not a valid key: an ODS code is 3 to 10 upper-case letters or digits$/,
+    );
   });
   it('normalises an mTLS fingerprint to upper-case hex without colons', () => {
     const r = raw();

@@ -10,5 +10,6 @@ test('MSCA-FGMRISQ-04 a full, month or year birth date is the span of days it al
   assert.deepEqual(birthDateRange('2015-02'), { earliest: '2015-02-01', latest: '2015-02-28' });
   assert.deepEqual(birthDateRange('2014-04'), { earliest: '2014-04-01', latest: '2014-04-30' });
   assert.deepEqual(birthDateRange('2014-12'), { earliest: '2014-12-01', latest: '2014-12-31' });
-  for (const bad of ['2014-13', '2014-00', '2014-3', '14', '2014-02-30', '2014-03-02T00:00:00Z', ' 2014', '20140']) assert.equal(birthDateRange(bad), undefined, bad);
+  for (const bad of ['2014-13', '2014-00', '2014-3', '14', '2014-02-30', '2014-03-02T00:00:00Z', ' 2014', '20140'])
+    assert.equal(birthDateRange(bad), undefined, bad);
 });

@@ -14,14 +14,22 @@ const SPINE_SYSTEM = 'http://fhir.nhs.net/ValueSet/spine-response-code-2-0';
 /** The codes a value set file defines, read from its XML. */
 function valueSetCodes(file: string): Set<string> {
   const xml = readFileSync(new URL(`../../test/spec/valuesets/${file}`, import.meta.url), 'utf8');
-  assert.match(xml, new RegExp(`<system value="${SPINE_SYSTEM.replace(/\./g, '\\.')}"/>`), 'the file is the spine-response-code-2-0 value set');
+  assert.match(
+    xml,
+    new RegExp(`<system value="${SPINE_SYSTEM.replace(/\./g, '\\.')}"/>`),
+    'the file is the spine-response-code-2-0 value set',
+  );
   return new Set([...xml.matchAll(/<concept>\s*<code value="([A-Z0-9_]+)"\/>/g)].map((m) => m[1]!));
 }
 const SPINE_VALUE_SET = valueSetCodes('spine-response-code-2-0.xml');
 
 /** Every row the gateway can answer a FHIR client with: the shipped vocabulary, local rows included. */
 const ROWS = loadVocabulary().rows;
-const common = { respondsTo: 'a0b1c2d3-0000-4000-8000-000000000001', sourceAsid: '200000000111', destinationAsid: '918999198993' };
+const common = {
+  respondsTo: 'a0b1c2d3-0000-4000-8000-000000000001',
+  sourceAsid: '200000000111',
+  destinationAsid: '918999198993',
+};
 
 /** The coding the answer carries, read from the XML as a client would. */
 function codingOf(xml: string): { system: string; code: string } {
@@ -30,36 +38,54 @@ function codingOf(xml: string): { system: string; code: string } {
   return { system: m[1]!, code: m[2]! };
 }
 
-test('SMSP-ERR-002 every code sent under Spine\'s system is in its value set; every other code goes under our own system', () => {
+test("SMSP-ERR-002 every code sent under Spine's system is in its value set; every other code goes under our own system", () => {
   assert.equal(SPINE_VALUE_SET.size, 13);
   const local: string[] = [];
   for (const row of ROWS) {
     const { system, code } = codingOf(buildQueryResponse({ ...common, outcome: operationOutcome(row) }).xml);
     assert.equal(code, row.code);
-    if (system === SPINE_SYSTEM) assert.ok(SPINE_VALUE_SET.has(code), `${code} is sent under Spine's system but is not in spine-response-code-2-0`);
+    if (system === SPINE_SYSTEM)
+      assert.ok(
+        SPINE_VALUE_SET.has(code),
+        `${code} is sent under Spine's system but is not in spine-response-code-2-0`,
+      );
     else {
       assert.equal(system, LOCAL_CODE_SYSTEM, code);
       assert.ok(!SPINE_VALUE_SET.has(code), `${code} is Spine's own code`);
       local.push(code);
     }
   }
-  for (const code of ['SPINE_BUSY', 'CLIENT_DISABLED', 'ACCESS_DENIED', 'REQUEST_TOO_LARGE', 'NOT_FOUND']) assert.ok(local.includes(code), code);
+  for (const code of ['SPINE_BUSY', 'CLIENT_DISABLED', 'ACCESS_DENIED', 'REQUEST_TOO_LARGE', 'NOT_FOUND'])
+    assert.ok(local.includes(code), code);
   assert.doesNotMatch(LOCAL_CODE_SYSTEM, /nhs\.(net|uk)/, 'our system is not passed off as an NHS one');
 });
 
-test('SMSP-ERR-002 the product\'s copy of the value set is the value set', () => {
+test("SMSP-ERR-002 the product's copy of the value set is the value set", () => {
   assert.deepEqual([...SPINE_RESPONSE_CODES].sort(), [...SPINE_VALUE_SET].sort());
 });
 
 test('SMSP-ERR-002 a row added to the vocabulary without a value-set code is local without any flag', () => {
-  const row = { httpStatus: 499, severity: 'error', issueType: 'incomplete', code: 'SOME_NEW_LOCAL_CODE', display: 'x', smspCode: 'SMSP-LOCAL-X' } as const;
-  assert.equal(codingOf(buildQueryResponse({ ...common, outcome: operationOutcome(row) }).xml).system, LOCAL_CODE_SYSTEM);
+  const row = {
+    httpStatus: 499,
+    severity: 'error',
+    issueType: 'incomplete',
+    code: 'SOME_NEW_LOCAL_CODE',
+    display: 'x',
+    smspCode: 'SMSP-LOCAL-X',
+  } as const;
+  assert.equal(
+    codingOf(buildQueryResponse({ ...common, outcome: operationOutcome(row) }).xml).system,
+    LOCAL_CODE_SYSTEM,
+  );
 });
 
 test('SMSP-VAL-004 an answer pairing a code with the other system is refused', () => {
   const swap = (code: string, from: string, to: string) => {
     const row = ROWS.find((r) => r.code === code)!;
-    return buildQueryResponse({ ...common, outcome: operationOutcome(row) }).xml.replace(`<system value="${from}"/>`, `<system value="${to}"/>`);
+    return buildQueryResponse({ ...common, outcome: operationOutcome(row) }).xml.replace(
+      `<system value="${from}"/>`,
+      `<system value="${to}"/>`,
+    );
   };
   const busyAsSpine = parseQueryResponse(swap('SPINE_BUSY', LOCAL_CODE_SYSTEM, SPINE_SYSTEM));
   assert.ok(!busyAsSpine.ok && /details\.coding\.system/.test(busyAsSpine.error.message));

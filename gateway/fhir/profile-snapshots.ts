@@ -57,25 +57,70 @@ const RESOURCE: Base[] = [
   ['implicitRules', 'uri', 0, 1],
   ['language', 'code', 0, 1],
 ];
-const DOMAIN_RESOURCE: Base[] = [...RESOURCE, ['text', 'Narrative', 0, 1], ['contained', 'Resource', 0, MANY], ['extension', 'Extension', 0, MANY], ['modifierExtension', 'Extension', 0, MANY]];
+const DOMAIN_RESOURCE: Base[] = [
+  ...RESOURCE,
+  ['text', 'Narrative', 0, 1],
+  ['contained', 'Resource', 0, MANY],
+  ['extension', 'Extension', 0, MANY],
+  ['modifierExtension', 'Extension', 0, MANY],
+];
 const ELEMENT: Base[] = [['extension', 'Extension', 0, MANY]];
 const BACKBONE: Base[] = [...ELEMENT, ['modifierExtension', 'Extension', 0, MANY]];
 
 /** DSTU2 data types the profiles use without expanding them. */
 const DATA_TYPES: Record<string, Base[]> = {
-  Meta: [['versionId', 'id', 0, 1], ['lastUpdated', 'instant', 0, 1], ['profile', 'uri', 0, MANY], ['security', 'Coding', 0, MANY], ['tag', 'Coding', 0, MANY]],
-  Reference: [['reference', 'string', 0, 1], ['display', 'string', 0, 1]],
-  Coding: [['system', 'uri', 0, 1], ['version', 'string', 0, 1], ['code', 'code', 0, 1], ['display', 'string', 0, 1], ['userSelected', 'boolean', 0, 1]],
-  CodeableConcept: [['coding', 'Coding', 0, MANY], ['text', 'string', 0, 1]],
-  Identifier: [['use', 'code', 0, 1], ['type', 'CodeableConcept', 0, 1], ['system', 'uri', 0, 1], ['value', 'string', 0, 1], ['period', 'Period', 0, 1], ['assigner', 'Reference', 0, 1]],
-  Period: [['start', 'dateTime', 0, 1], ['end', 'dateTime', 0, 1]],
-  Narrative: [['status', 'code', 1, 1], ['div', 'xhtml', 1, 1]],
+  Meta: [
+    ['versionId', 'id', 0, 1],
+    ['lastUpdated', 'instant', 0, 1],
+    ['profile', 'uri', 0, MANY],
+    ['security', 'Coding', 0, MANY],
+    ['tag', 'Coding', 0, MANY],
+  ],
+  Reference: [
+    ['reference', 'string', 0, 1],
+    ['display', 'string', 0, 1],
+  ],
+  Coding: [
+    ['system', 'uri', 0, 1],
+    ['version', 'string', 0, 1],
+    ['code', 'code', 0, 1],
+    ['display', 'string', 0, 1],
+    ['userSelected', 'boolean', 0, 1],
+  ],
+  CodeableConcept: [
+    ['coding', 'Coding', 0, MANY],
+    ['text', 'string', 0, 1],
+  ],
+  Identifier: [
+    ['use', 'code', 0, 1],
+    ['type', 'CodeableConcept', 0, 1],
+    ['system', 'uri', 0, 1],
+    ['value', 'string', 0, 1],
+    ['period', 'Period', 0, 1],
+    ['assigner', 'Reference', 0, 1],
+  ],
+  Period: [
+    ['start', 'dateTime', 0, 1],
+    ['end', 'dateTime', 0, 1],
+  ],
+  Narrative: [
+    ['status', 'code', 1, 1],
+    ['div', 'xhtml', 1, 1],
+  ],
 };
 
 /** Primitive types are written `<name value="…"/>`; their type codes start in lower case. */
 export const isPrimitive = (type: string) => /^[a-z]/.test(type);
 
-const baseDef = (parent: string, [name, type, min, max]: Base): ElementDef => ({ path: `${parent}.${name}`, name, min, max, types: [type], slices: [], defined: [] });
+const baseDef = (parent: string, [name, type, min, max]: Base): ElementDef => ({
+  path: `${parent}.${name}`,
+  name,
+  min,
+  max,
+  types: [type],
+  slices: [],
+  defined: [],
+});
 
 const cache = new WeakMap<ElementDef, ElementDef[]>();
 
@@ -90,11 +135,25 @@ export function childrenOf(def: ElementDef, profile: Profile): ElementDef[] {
   const source = def.contentOf ? profile.named.get(def.contentOf)! : def;
   const type = source.types.length === 1 ? source.types[0]! : '';
   const isRoot = def === profile.root;
-  const prefix = isRoot ? (type === 'DomainResource' ? DOMAIN_RESOURCE : RESOURCE) : type === 'BackboneElement' ? BACKBONE : isPrimitive(type) ? [] : ELEMENT;
+  const prefix = isRoot
+    ? type === 'DomainResource'
+      ? DOMAIN_RESOURCE
+      : RESOURCE
+    : type === 'BackboneElement'
+      ? BACKBONE
+      : isPrimitive(type)
+        ? []
+        : ELEMENT;
   const defined = source.defined.filter((c) => isRoot || c.name !== 'id');
-  const expanded = defined.length || isRoot || type === 'BackboneElement' ? defined : (DATA_TYPES[type] ?? []).map((b) => baseDef(def.path, b));
+  const expanded =
+    defined.length || isRoot || type === 'BackboneElement'
+      ? defined
+      : (DATA_TYPES[type] ?? []).map((b) => baseDef(def.path, b));
   const own = new Map(expanded.map((c) => [c.name, c]));
-  const merged = [...prefix.map((b) => own.get(b[0]) ?? baseDef(def.path, b)), ...expanded.filter((c) => !prefix.some((b) => b[0] === c.name))];
+  const merged = [
+    ...prefix.map((b) => own.get(b[0]) ?? baseDef(def.path, b)),
+    ...expanded.filter((c) => !prefix.some((b) => b[0] === c.name)),
+  ];
   cache.set(def, merged);
   return merged;
 }
@@ -102,7 +161,13 @@ export function childrenOf(def: ElementDef, profile: Profile): ElementDef[] {
 /** True when the validator knows the element's content: a primitive, a known type, or expanded. */
 export function isKnownType(def: ElementDef): boolean {
   const type = def.types.length === 1 ? def.types[0]! : '';
-  return def.defined.length > 0 || !!def.contentOf || isPrimitive(type) || type in DATA_TYPES || ['BackboneElement', 'Resource', 'Extension'].includes(type);
+  return (
+    def.defined.length > 0 ||
+    !!def.contentOf ||
+    isPrimitive(type) ||
+    type in DATA_TYPES ||
+    ['BackboneElement', 'Resource', 'Extension'].includes(type)
+  );
 }
 
 const attr = (el: XmlElement, name: string) => el.children.find((c) => c.name === name)?.attrs.value;
@@ -112,7 +177,8 @@ function readDef(el: XmlElement, where: string): ElementDef {
   const max = attr(el, 'max') ?? '*';
   const fixed = el.children.filter((c) => c.name.startsWith('fixed') || c.name.startsWith('pattern'));
   // Refuse at load time what the validator would otherwise silently ignore.
-  if (fixed.some((f) => f.name.startsWith('pattern') || f.attrs.value === undefined)) throw new Error(`${where}: ${path} has a pattern or complex fixed value, which the validator does not check`);
+  if (fixed.some((f) => f.name.startsWith('pattern') || f.attrs.value === undefined))
+    throw new Error(`${where}: ${path} has a pattern or complex fixed value, which the validator does not check`);
   const slicing = el.children.find((c) => c.name === 'slicing');
   const name = attr(el, 'name');
   const def: ElementDef = {
@@ -144,7 +210,8 @@ function readProfile(xml: string, where: string): Profile {
   const sd = parsed.value;
   const snapshot = sd.children.find((c) => c.name === 'snapshot');
   const url = attr(sd, 'url');
-  if (sd.name !== 'StructureDefinition' || !snapshot || !url) throw new Error(`${where}: not a StructureDefinition with a snapshot`);
+  if (sd.name !== 'StructureDefinition' || !snapshot || !url)
+    throw new Error(`${where}: not a StructureDefinition with a snapshot`);
   const defs = snapshot.children.filter((c) => c.name === 'element').map((e) => readDef(e, where));
   const root = defs[0]!;
   const named = new Map<string, ElementDef>();
@@ -164,8 +231,12 @@ function readProfile(xml: string, where: string): Profile {
   }
   for (const def of defs) {
     if (!def.slicing) continue;
-    if (def.slices.length && !def.slicing.discriminator.length) throw new Error(`${where}: ${def.path} has slices but no discriminator`);
-    for (const slice of def.slices) for (const d of def.slicing.discriminator) if (fixedAt(slice, d) === undefined) throw new Error(`${where}: slice ${slice.sliceName} of ${def.path} has no fixed ${d}`);
+    if (def.slices.length && !def.slicing.discriminator.length)
+      throw new Error(`${where}: ${def.path} has slices but no discriminator`);
+    for (const slice of def.slices)
+      for (const d of def.slicing.discriminator)
+        if (fixedAt(slice, d) === undefined)
+          throw new Error(`${where}: slice ${slice.sliceName} of ${def.path} has no fixed ${d}`);
   }
   return { url, type: root.path, root, named };
 }

@@ -26,20 +26,35 @@ const flagText = (text: string) => {
 
 describe('profile validator: the walk, where the mutation run found it untested', () => {
   test('SMSP-VAL-004 a resource declaring an unknown profile before its FGM-IS one is read by the FGM-IS one (Meta.profile 0..*)', () => {
-    const two = FOUND.replace(FLAG_META, '<meta><profile value="http://example.org/StructureDefinition/local"/><profile value="http://fhir.nhs.net/StructureDefinition/spine-ris-flag-1-0"/></meta>');
+    const two = FOUND.replace(
+      FLAG_META,
+      '<meta><profile value="http://example.org/StructureDefinition/local"/><profile value="http://fhir.nhs.net/StructureDefinition/spine-ris-flag-1-0"/></meta>',
+    );
     assert.deepEqual(validateMessage(two), []);
     // Read by it in full: its fixed status still holds.
-    assert.deepEqual(validateMessage(two.replace('<status value="active"/>', '<status value="inactive"/>')), [{ path: 'Flag.status', message: 'must be active' }]);
+    assert.deepEqual(validateMessage(two.replace('<status value="active"/>', '<status value="inactive"/>')), [
+      { path: 'Flag.status', message: 'must be active' },
+    ]);
   });
 
   test('SMSP-VAL-004 the narrative div is XHTML: its attributes and text are no FHIR markup', () => {
-    assert.deepEqual(validateMessage(flagText(`<status value="generated"/><div xmlns="${XHTML}" class="risk">FGM <b>risk</b> indicator</div>`)), []);
+    assert.deepEqual(
+      validateMessage(
+        flagText(`<status value="generated"/><div xmlns="${XHTML}" class="risk">FGM <b>risk</b> indicator</div>`),
+      ),
+      [],
+    );
   });
 
-  test('SMSP-VAL-001 only an XHTML element named div is the narrative\'s div: another XHTML element, or a div of another namespace, is not', () => {
-    assert.deepEqual(validateMessage(flagText(`<h:status xmlns:h="${XHTML}" value="generated"/><status value="generated"/><div xmlns="${XHTML}">x</div>`)), [
-      { path: 'Flag.text', message: 'contains an element the profile does not define' },
-    ]);
+  test("SMSP-VAL-001 only an XHTML element named div is the narrative's div: another XHTML element, or a div of another namespace, is not", () => {
+    assert.deepEqual(
+      validateMessage(
+        flagText(
+          `<h:status xmlns:h="${XHTML}" value="generated"/><status value="generated"/><div xmlns="${XHTML}">x</div>`,
+        ),
+      ),
+      [{ path: 'Flag.text', message: 'contains an element the profile does not define' }],
+    );
     // Narrative.div is 1..1 in DSTU2: a div of another namespace leaves it missing.
     assert.deepEqual(validateMessage(flagText('<status value="generated"/><div xmlns="urn:x">x</div>')), [
       { path: 'Flag.text', message: 'contains an element the profile does not define' },
@@ -49,36 +64,78 @@ describe('profile validator: the walk, where the mutation run found it untested'
 
   test('SMSP-VAL-001 an element of another namespace is never the profile element of the same name (Flag.status is 1..1)', () => {
     for (const ns of ['urn:x', XHTML]) {
-      const xml = FOUND.replace('<status value="active"/>', `<status value="active"/><x:status xmlns:x="${ns}" value="inactive"/>`);
-      assert.deepEqual(validateMessage(xml), [{ path: 'Flag', message: 'contains an element the profile does not define' }], ns);
+      const xml = FOUND.replace(
+        '<status value="active"/>',
+        `<status value="active"/><x:status xmlns:x="${ns}" value="inactive"/>`,
+      );
+      assert.deepEqual(
+        validateMessage(xml),
+        [{ path: 'Flag', message: 'contains an element the profile does not define' }],
+        ns,
+      );
     }
   });
 
   test('SMSP-VAL-001 an element the profile forbids (max 0) is reported once, as forbidden: its content is not read', () => {
     // spine-ris-patient-1-0: Patient.deceased[x] is max 0; "maybe" is no boolean either.
-    const xml = FOUND.replace('<value value="1234567890"/></identifier>', '<value value="1234567890"/></identifier><deceasedBoolean value="maybe"/>');
+    const xml = FOUND.replace(
+      '<value value="1234567890"/></identifier>',
+      '<value value="1234567890"/></identifier><deceasedBoolean value="maybe"/>',
+    );
     assert.deepEqual(validateMessage(xml), [{ path: 'Patient.deceased[x]', message: 'is not allowed (max 0)' }]);
   });
 
   test('SMSP-VAL-004 DSTU2 XML writes Element.id as an attribute: allowed on an element and on an extension', () => {
-    const xml = FOUND.replace('<period>', '<period id="p1">').replace('<status value="active"/>', '<extension id="e1" url="http://example.org/x"><valueString value="y"/></extension><status value="active"/>');
+    const xml = FOUND.replace('<period>', '<period id="p1">').replace(
+      '<status value="active"/>',
+      '<extension id="e1" url="http://example.org/x"><valueString value="y"/></extension><status value="active"/>',
+    );
     assert.deepEqual(validateMessage(xml), []);
   });
 
   test('SMSP-VAL-001 an entry resource holds exactly one FHIR resource: not a foreign element alone, nor one beside the resource', () => {
     const expected = [{ path: 'Bundle.entry.resource', message: 'must hold exactly one resource' }];
-    assert.deepEqual(validateMessage(ERROR.replace(/<resource><OperationOutcome>.*<\/OperationOutcome><\/resource>/, '<resource><x:OperationOutcome xmlns:x="urn:x"/></resource>')), expected);
-    assert.deepEqual(validateMessage(ERROR.replace('<resource><OperationOutcome>', '<resource><x:note xmlns:x="urn:x"/><OperationOutcome>')), expected);
+    assert.deepEqual(
+      validateMessage(
+        ERROR.replace(
+          /<resource><OperationOutcome>.*<\/OperationOutcome><\/resource>/,
+          '<resource><x:OperationOutcome xmlns:x="urn:x"/></resource>',
+        ),
+      ),
+      expected,
+    );
+    assert.deepEqual(
+      validateMessage(
+        ERROR.replace('<resource><OperationOutcome>', '<resource><x:note xmlns:x="urn:x"/><OperationOutcome>'),
+      ),
+      expected,
+    );
   });
 
   test('SMSP-VAL-001 a slice is chosen by its discriminator element itself (spine-organization-1-0 identifier by system), whatever comes before it', () => {
     const ods = '<identifier><system value="http://fhir.nhs.net/Id/ods-organization-code"/>';
     assert.ok(REQUEST.includes(ods), 'control: the request names its organisation by ODS code');
     // Element.extension comes first in DSTU2 order: still the ODS Organisation Code slice.
-    assert.deepEqual(validateMessage(REQUEST.replace(ods, `<identifier><extension url="http://example.org/x"><valueString value="y"/></extension>${ods.slice(12)}`)), []);
+    assert.deepEqual(
+      validateMessage(
+        REQUEST.replace(
+          ods,
+          `<identifier><extension url="http://example.org/x"><valueString value="y"/></extension>${ods.slice(12)}`,
+        ),
+      ),
+      [],
+    );
     // A system of another namespace is not the discriminator: the slice is still ODS, with an element it does not define.
-    assert.deepEqual(validateMessage(REQUEST.replace(ods, `<identifier><x:system xmlns:x="urn:x" value="urn:other"/>${ods.slice(12)}`)), [
-      { path: 'Organization.identifier[ODS Organisation Code]', message: 'contains an element the profile does not define' },
-    ]);
+    assert.deepEqual(
+      validateMessage(
+        REQUEST.replace(ods, `<identifier><x:system xmlns:x="urn:x" value="urn:other"/>${ods.slice(12)}`),
+      ),
+      [
+        {
+          path: 'Organization.identifier[ODS Organisation Code]',
+          message: 'contains an element the profile does not define',
+        },
+      ],
+    );
   });
 });

@@ -16,7 +16,15 @@
  * are safe to log.
  */
 import { PROFILE } from './constants.ts';
-import { childrenOf, fixedAt, isKnownType, isPrimitive, loadProfiles, type ElementDef, type Profile } from './profile-snapshots.ts';
+import {
+  childrenOf,
+  fixedAt,
+  isKnownType,
+  isPrimitive,
+  loadProfiles,
+  type ElementDef,
+  type Profile,
+} from './profile-snapshots.ts';
 import { isFhir, parseXml, type XmlElement } from './xml.ts';
 
 export interface Violation {
@@ -32,8 +40,24 @@ export const INFERRED_PROFILE = 'declares no profile: read by the profile its ty
 
 /** Which profile each resource type has in a request and in an answer (MessageHeader differs). */
 const PROFILE_FOR: Record<'request' | 'response', ReadonlyMap<string, string>> = {
-  request: new Map(Object.entries({ Bundle: PROFILE.bundle, MessageHeader: PROFILE.requestHeader, Parameters: PROFILE.parameters, Practitioner: PROFILE.practitioner, Organization: PROFILE.organization })),
-  response: new Map(Object.entries({ Bundle: PROFILE.bundle, MessageHeader: PROFILE.responseHeader, Flag: PROFILE.flag, Patient: PROFILE.patient, OperationOutcome: PROFILE.operationOutcome })),
+  request: new Map(
+    Object.entries({
+      Bundle: PROFILE.bundle,
+      MessageHeader: PROFILE.requestHeader,
+      Parameters: PROFILE.parameters,
+      Practitioner: PROFILE.practitioner,
+      Organization: PROFILE.organization,
+    }),
+  ),
+  response: new Map(
+    Object.entries({
+      Bundle: PROFILE.bundle,
+      MessageHeader: PROFILE.responseHeader,
+      Flag: PROFILE.flag,
+      Patient: PROFILE.patient,
+      OperationOutcome: PROFILE.operationOutcome,
+    }),
+  ),
 };
 
 export interface ValidateOptions {
@@ -51,8 +75,12 @@ const FORMATS: Record<string, RegExp> = {
   unsignedInt: /^(0|[1-9]\d*)$/,
   decimal: /^-?(0|[1-9]\d*)(\.\d+)?$/,
   date: DATE,
-  dateTime: new RegExp(`^-?\\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?${ZONE})?)?)?$`),
-  instant: new RegExp(`^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?${ZONE}$`),
+  dateTime: new RegExp(
+    `^-?\\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\\d|3[01])(T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?${ZONE})?)?)?$`,
+  ),
+  instant: new RegExp(
+    `^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(\\.\\d+)?${ZONE}$`,
+  ),
   id: /^[A-Za-z0-9\-.]{1,64}$/,
   code: /^[^\s]+( [^\s]+)*$/,
   oid: /^urn:oid:[0-2](\.[1-9]\d*)+$/,
@@ -88,7 +116,9 @@ interface Plan {
 }
 
 /** Elements whose children the walk never reads: primitives, extensions, resources held by another. */
-const leaf = (def: ElementDef, root: boolean) => def.types.length === 1 && (isPrimitive(def.types[0]!) || def.types[0] === 'Extension' || (def.types[0] === 'Resource' && !root));
+const leaf = (def: ElementDef, root: boolean) =>
+  def.types.length === 1 &&
+  (isPrimitive(def.types[0]!) || def.types[0] === 'Extension' || (def.types[0] === 'Resource' && !root));
 
 /** Compiles `def` and what is below it; `rules` makes a shared definition (a nameReference) one rule. */
 function compile(def: ElementDef, profile: Profile, rules: Map<ElementDef, Rule>): Rule {
@@ -96,19 +126,30 @@ function compile(def: ElementDef, profile: Profile, rules: Map<ElementDef, Rule>
   if (done) return done;
   const root = def === profile.root;
   // The slicing entry's max, unless its own slices allow more: some FGM-IS profiles write 1 for a pair of slices.
-  const max = def.slicing ? Math.max(def.max, def.slices.reduce((n, sl) => n + sl.max, 0)) : def.max;
+  const max = def.slicing
+    ? Math.max(
+        def.max,
+        def.slices.reduce((n, sl) => n + sl.max, 0),
+      )
+    : def.max;
   const rule: Rule = { def, root, known: isKnownType(def), children: [], byName: new Map(), max, slices: [] };
   rules.set(def, rule);
   if (!leaf(def, root)) {
     childrenOf(def, profile).forEach((d, at) => {
       // Several types on a non-choice element are Reference targets; no type is a nameReference.
-      const names: [string, string][] = d.name.endsWith('[x]') ? d.types.map((t) => [d.name.slice(0, -3) + capitalised(t), t]) : [[d.name, d.types[0] ?? '']];
+      const names: [string, string][] = d.name.endsWith('[x]')
+        ? d.types.map((t) => [d.name.slice(0, -3) + capitalised(t), t])
+        : [[d.name, d.types[0] ?? '']];
       // The first definition a name selects is the one it belongs to.
       for (const [name, type] of names) if (!rule.byName.has(name)) rule.byName.set(name, { at, type });
       rule.children.push(compile(d, profile, rules));
     });
   }
-  for (const sl of def.slices) rule.slices.push({ rule: compile(sl, profile, rules), keys: def.slicing!.discriminator.map((d) => fixedAt(sl, d)) });
+  for (const sl of def.slices)
+    rule.slices.push({
+      rule: compile(sl, profile, rules),
+      keys: def.slicing!.discriminator.map((d) => fixedAt(sl, d)),
+    });
   return rule;
 }
 
@@ -121,14 +162,16 @@ let plans: Map<string, Plan> | undefined;
 export function compileProfiles(): Map<string, Plan> {
   if (plans) return plans;
   const compiled = new Map<string, Plan>();
-  for (const [url, profile] of loadProfiles()) compiled.set(url, { type: profile.type, root: compile(profile.root, profile, new Map()) });
+  for (const [url, profile] of loadProfiles())
+    compiled.set(url, { type: profile.type, root: compile(profile.root, profile, new Map()) });
   plans = compiled;
   return compiled;
 }
 
 const cardinality = (min: number, max: number, count: number, path: string, out: Violation[]) => {
   if (count < min) out.push({ path, message: count === 0 ? 'is required' : `must appear at least ${min} times` });
-  else if (count > max) out.push({ path, message: max === 0 ? 'is not allowed (max 0)' : `appears more than ${max} times` });
+  else if (count > max)
+    out.push({ path, message: max === 0 ? 'is not allowed (max 0)' : `appears more than ${max} times` });
 };
 
 type Member = { el: XmlElement; type: string };
@@ -142,16 +185,22 @@ class Walker {
 
   /** A resource against the profile it declares (`expect`: the profile it must declare, if any). */
   resource(el: XmlElement, path: string, expect?: string) {
-    const declared = el.children.find((c) => c.name === 'meta' && isFhir(c))?.children.filter((c) => c.name === 'profile' && isFhir(c)).map((c) => c.attrs.value ?? '') ?? [];
+    const declared =
+      el.children
+        .find((c) => c.name === 'meta' && isFhir(c))
+        ?.children.filter((c) => c.name === 'profile' && isFhir(c))
+        .map((c) => c.attrs.value ?? '') ?? [];
     const inferred = declared.length === 0 ? this.plans.get(this.infer?.get(el.name) ?? '') : undefined;
     if (inferred) {
       this.out.push({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
       return this.element(el, inferred.root, inferred.type, inferred.root.def.types[0]!);
     }
-    if (expect && !declared.includes(expect)) return this.out.push({ path, message: `must declare the profile ${expect}` });
+    if (expect && !declared.includes(expect))
+      return this.out.push({ path, message: `must declare the profile ${expect}` });
     const plan = declared.map((u) => this.plans.get(u)).find((p) => p !== undefined);
     if (!plan) return this.out.push({ path, message: 'declares no FGM-IS profile' });
-    if (plan.type !== el.name) return this.out.push({ path: plan.type, message: 'is not the resource type its declared profile constrains' });
+    if (plan.type !== el.name)
+      return this.out.push({ path: plan.type, message: 'is not the resource type its declared profile constrains' });
     this.element(el, plan.root, plan.type, plan.root.def.types[0]!);
   }
 
@@ -161,7 +210,8 @@ class Walker {
     if (isPrimitive(type)) return this.primitive(el, def, path, type);
     if (type === 'Resource' && !rule.root) return this.contained(el, path);
     if (type === 'Extension') {
-      if (def.name === 'modifierExtension') this.out.push({ path, message: 'is a modifier extension no FGM-IS profile defines' });
+      if (def.name === 'modifierExtension')
+        this.out.push({ path, message: 'is a modifier extension no FGM-IS profile defines' });
       else if (!el.attrs.url) this.out.push({ path, message: 'has no url' });
       return;
     }
@@ -172,18 +222,29 @@ class Walker {
     let unknown = false;
     for (const child of el.children) {
       // Narrative.div is the one element outside the FHIR namespace: XHTML.
-      const found = isFhir(child) || (type === 'Narrative' && child.name === 'div' && child.ns === XHTML) ? rule.byName.get(child.name) : undefined;
+      const found =
+        isFhir(child) || (type === 'Narrative' && child.name === 'div' && child.ns === XHTML)
+          ? rule.byName.get(child.name)
+          : undefined;
       if (!found) {
         unknown = true;
         continue;
       }
-      if (found.at < last) this.out.push({ path: `${path}.${rule.children[found.at]!.def.name}`, message: 'is out of order (DSTU2 element order)' });
+      if (found.at < last)
+        this.out.push({
+          path: `${path}.${rule.children[found.at]!.def.name}`,
+          message: 'is out of order (DSTU2 element order)',
+        });
       last = Math.max(last, found.at);
       groups[found.at]!.push({ el: child, type: found.type });
     }
     if (unknown) this.out.push({ path, message: 'contains an element the profile does not define' });
     // Paths are the profile's, with the slice they are in: Practitioner.identifier[Local Identifier].value.
-    rule.children.forEach((r, i) => (r.def.slicing ? this.sliced(groups[i]!, r, `${path}.${r.def.name}`) : this.group(groups[i]!, r, `${path}.${r.def.name}`)));
+    rule.children.forEach((r, i) =>
+      r.def.slicing
+        ? this.sliced(groups[i]!, r, `${path}.${r.def.name}`)
+        : this.group(groups[i]!, r, `${path}.${r.def.name}`),
+    );
   }
 
   group(members: Member[], rule: Rule, path: string) {
@@ -205,7 +266,11 @@ class Walker {
         else this.element(m.el, rule, path, m.type);
         continue;
       }
-      if (ordered && at < last) this.out.push({ path: `${path}[${rule.slices[at]!.rule.def.sliceName}]`, message: 'is out of order (the slicing is ordered)' });
+      if (ordered && at < last)
+        this.out.push({
+          path: `${path}[${rule.slices[at]!.rule.def.sliceName}]`,
+          message: 'is out of order (the slicing is ordered)',
+        });
       last = Math.max(last, at);
       bySlice[at]!.push(m);
     }
@@ -219,12 +284,14 @@ class Walker {
   markup(el: XmlElement, path: string, type: string) {
     if (el.text) this.out.push({ path, message: 'holds text, which FHIR XML allows only in the narrative div' });
     const allowed = type === 'Extension' ? ['id', 'url'] : ['id', 'value'];
-    if (Object.keys(el.attrs).some((a) => !allowed.includes(a))) this.out.push({ path, message: 'has an attribute FHIR XML does not allow' });
+    if (Object.keys(el.attrs).some((a) => !allowed.includes(a)))
+      this.out.push({ path, message: 'has an attribute FHIR XML does not allow' });
   }
 
   primitive(el: XmlElement, def: ElementDef, path: string, type: string) {
     if (type === 'xhtml') return;
-    if (el.children.some((c) => !(c.name === 'extension' && isFhir(c)))) this.out.push({ path, message: 'is a primitive and cannot hold elements' });
+    if (el.children.some((c) => !(c.name === 'extension' && isFhir(c))))
+      this.out.push({ path, message: 'is a primitive and cannot hold elements' });
     const v = el.attrs.value;
     if (v === undefined) {
       if (!el.children.length) this.out.push({ path, message: 'has no value' });
@@ -238,7 +305,8 @@ class Walker {
   /** Bundle.entry.resource and DomainResource.contained hold one resource, checked by its own profile. */
   contained(el: XmlElement, path: string) {
     const inner = el.children.filter(isFhir);
-    if (inner.length !== 1 || el.children.length !== 1) return this.out.push({ path, message: 'must hold exactly one resource' });
+    if (inner.length !== 1 || el.children.length !== 1)
+      return this.out.push({ path, message: 'must hold exactly one resource' });
     this.resource(inner[0]!, path);
   }
 }
@@ -261,11 +329,16 @@ export function validateMessage(message: string | XmlElement, { inferProfiles }:
     if (!parsed.ok) return [{ path: 'Bundle', message: 'is not a well-formed FHIR XML message' }];
     root = parsed.value;
   } else root = message;
-  if (root.name !== 'Bundle' || !isFhir(root)) return [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }];
+  if (root.name !== 'Bundle' || !isFhir(root))
+    return [{ path: 'Bundle', message: 'the root element must be a FHIR Bundle' }];
   const walker = new Walker(compileProfiles(), inferProfiles && PROFILE_FOR[inferProfiles]);
   walker.resource(root, 'Bundle', PROFILE.bundle);
   // A message Bundle starts with its MessageHeader (DSTU2 Bundle, type message).
-  const first = root.children.find((c) => c.name === 'entry' && isFhir(c))?.children.find((c) => c.name === 'resource')?.children.find(isFhir);
-  if (first && first.name !== 'MessageHeader') walker.out.push({ path: 'Bundle.entry', message: 'the first entry must be a MessageHeader' });
+  const first = root.children
+    .find((c) => c.name === 'entry' && isFhir(c))
+    ?.children.find((c) => c.name === 'resource')
+    ?.children.find(isFhir);
+  if (first && first.name !== 'MessageHeader')
+    walker.out.push({ path: 'Bundle.entry', message: 'the first entry must be a MessageHeader' });
   return walker.out;
 }

@@ -25,7 +25,11 @@ const EXPECTED_EXAMPLE = {
 describe('FGMQuery_2_0 request: the spec example', () => {
   test('SMSP-VAL-001 as published, it is refused for MessageHeader.author.display (max 0 in spine-request-messageheader-2-0)', () => {
     const r = parseQueryBundle(SPEC_REQUEST);
-    assert.deepEqual(!r.ok && r.error, { kind: 'invalid', element: 'MessageHeader.author.display', message: 'is not allowed (max 0)' });
+    assert.deepEqual(!r.ok && r.error, {
+      kind: 'invalid',
+      element: 'MessageHeader.author.display',
+      message: 'is not allowed (max 0)',
+    });
   });
   for (const [form, xml] of Object.entries(variants(REQUEST))) {
     test(`SMSP-VAL-001 parses and validates (${form})`, () => {
@@ -58,7 +62,10 @@ const REQUIRED: [remove: string, named: string][] = [
   ['Practitioner.identifier.system', 'Practitioner.identifier.system'],
   ['Practitioner.identifier.value', 'Practitioner.identifier.value'],
   ['Practitioner.practitionerRole.managingOrganization', 'Practitioner.practitionerRole.managingOrganization'],
-  ['Practitioner.practitionerRole.managingOrganization.reference', 'Practitioner.practitionerRole.managingOrganization.reference'],
+  [
+    'Practitioner.practitionerRole.managingOrganization.reference',
+    'Practitioner.practitionerRole.managingOrganization.reference',
+  ],
   ['Organization.identifier', 'Organization.identifier'],
   ['Organization.identifier.system', 'Organization.identifier.system'],
   ['Organization.identifier.value', 'Organization.identifier.value'],
@@ -77,9 +84,13 @@ describe('FGMQuery_2_0 request: each required element', () => {
 
   test('the table covers every min-1 line of the request profiles in the digest', () => {
     const digest = readFileSync(new URL('../../test/spec/profiles-digest.txt', import.meta.url), 'utf8');
-    const sections = digest.split('\n== ').filter((s) =>
-      /^Spine-(Request-MessageHeader-2-0|RIS-Parameters-1-0|Practitioner-2-0|Organization-1-0|Message-Bundle-1-0)\.xml/.test(s),
-    );
+    const sections = digest
+      .split('\n== ')
+      .filter((s) =>
+        /^Spine-(Request-MessageHeader-2-0|RIS-Parameters-1-0|Practitioner-2-0|Organization-1-0|Message-Bundle-1-0)\.xml/.test(
+          s,
+        ),
+      );
     const required = sections.flatMap((s) =>
       s.split('\n').flatMap((l) => {
         const m = /^\s+([\w.[\]x]+)(?: \[[^\]]+\])?\s+1\.\./.exec(l);
@@ -87,11 +98,19 @@ describe('FGMQuery_2_0 request: each required element', () => {
       }),
     );
     // Whole resources and slices that are optional as a whole are checked through their children.
-    const viaChildren = new Set(['Parameters', 'Practitioner', 'MessageHeader', 'Bundle', 'Parameters.parameter', 'Practitioner.identifier',
+    const viaChildren = new Set([
+      'Parameters',
+      'Practitioner',
+      'MessageHeader',
+      'Bundle',
+      'Parameters.parameter',
+      'Practitioner.identifier',
       // Bundle.signature is not used in FGM-IS messages; who[x] is only required inside one.
       'Bundle.signature.who[x]',
       // role is optional; its coding rules are checked when present (see the fixed-value tests).
-      'Practitioner.practitionerRole.role.coding', 'Practitioner.practitionerRole.role.coding.system']);
+      'Practitioner.practitionerRole.role.coding',
+      'Practitioner.practitionerRole.role.coding.system',
+    ]);
     const covered = new Set(REQUIRED.map(([, named]) => named.replace(/\[\w+\]/g, '')));
     const missing = [...new Set(required)].filter((p) => !viaChildren.has(p) && !covered.has(p));
     assert.deepEqual(missing, []);
@@ -101,14 +120,39 @@ describe('FGMQuery_2_0 request: each required element', () => {
 describe('FGMQuery_2_0 request: fixed values, cardinality, references', () => {
   const cases: [string, string, string, string][] = [
     ['Bundle.type', 'batch', 'Bundle.type', 'fixed code message'],
-    ['MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0', 'MessageHeader.event.code', 'the query event'],
+    [
+      'MessageHeader.event.code',
+      'urn:nhs:names:services:clinicals-sync:FGMQueryResponse_2_0',
+      'MessageHeader.event.code',
+      'the query event',
+    ],
     ['MessageHeader.event.system', 'http://example.org', 'MessageHeader.event.system', 'the event system'],
-    ['Parameters.parameter[0].valueString', 'XYZ', 'Parameters.parameter[RiskIndicator].valueString', 'risk indicator FGM'],
+    [
+      'Parameters.parameter[0].valueString',
+      'XYZ',
+      'Parameters.parameter[RiskIndicator].valueString',
+      'risk indicator FGM',
+    ],
     ['MessageHeader.timestamp', '2015-07-04T09:10:13', 'MessageHeader.timestamp', 'an instant needs a zone'],
     ['MessageHeader.source.endpoint', '047192794540', 'MessageHeader.source.endpoint', 'an ASID urn'],
-    ['MessageHeader.author.reference', 'Practitioner/nope', 'MessageHeader.author.reference', 'a reference inside the bundle'],
-    ['MessageHeader.data.reference', 'Practitioner/41fe704c-18e5-11e5-b60b-1697f925ec7b', 'MessageHeader.data.reference', 'data pointing at the wrong type'],
-    ['Practitioner.practitionerRole.managingOrganization.reference', 'Organization/x', 'Practitioner.practitionerRole.managingOrganization.reference', 'a dangling organisation'],
+    [
+      'MessageHeader.author.reference',
+      'Practitioner/nope',
+      'MessageHeader.author.reference',
+      'a reference inside the bundle',
+    ],
+    [
+      'MessageHeader.data.reference',
+      'Practitioner/41fe704c-18e5-11e5-b60b-1697f925ec7b',
+      'MessageHeader.data.reference',
+      'data pointing at the wrong type',
+    ],
+    [
+      'Practitioner.practitionerRole.managingOrganization.reference',
+      'Organization/x',
+      'Practitioner.practitionerRole.managingOrganization.reference',
+      'a dangling organisation',
+    ],
   ];
   for (const [path, bad, named, what] of cases) {
     test(`SMSP-VAL-003 ${what}: a wrong ${path} is refused by name`, () => {
@@ -116,7 +160,13 @@ describe('FGMQuery_2_0 request: fixed values, cardinality, references', () => {
       assert.equal(!r.ok && r.error.element, named);
     });
   }
-  for (const path of ['MessageHeader.timestamp', 'MessageHeader.event', 'Bundle.type', 'Organization.name', 'MessageHeader.destination']) {
+  for (const path of [
+    'MessageHeader.timestamp',
+    'MessageHeader.event',
+    'Bundle.type',
+    'Organization.name',
+    'MessageHeader.destination',
+  ]) {
     test(`SMSP-VAL-003 a duplicated 1..1 ${path} is refused by name`, () => {
       const r = parseQueryBundle(duplicated(REQUEST, path));
       assert.equal(!r.ok && r.error.element, path);
@@ -127,7 +177,10 @@ describe('FGMQuery_2_0 request: fixed values, cardinality, references', () => {
     assert.equal(!r.ok && r.error.element, 'Parameters.parameter[NHSNumber]');
   });
   test('SMSP-VAL-001 an attribute in a foreign namespace cannot stand in for the NHS number: FHIR XML does not allow it, so the message is refused', () => {
-    const spoofed = REQUEST.replace('<valueString value="9999999999"/>', '<valueString value="9999999999" x:value="9990000018" xmlns:x="urn:other"/>');
+    const spoofed = REQUEST.replace(
+      '<valueString value="9999999999"/>',
+      '<valueString value="9999999999" x:value="9990000018" xmlns:x="urn:other"/>',
+    );
     assert.notEqual(spoofed, REQUEST);
     const r = parseQueryBundle(spoofed);
     assert.deepEqual(r.ok ? r.value.nhsNumber : r.error.kind, 'invalid');
@@ -163,7 +216,17 @@ describe('FGMQuery_2_0 request: building', () => {
       const r = parseQueryBundle(xml);
       assert.deepEqual(r, {
         ok: true,
-        value: { bundleId, messageId: 'msg-1', timestamp: '2026-11-24T10:11:12.345Z', sourceAsid: base.sourceAsid, destinationAsid: base.destinationAsid, riskIndicator: 'FGM', nhsNumber: base.nhsNumber, author: unnamed(author), organization: base.organization },
+        value: {
+          bundleId,
+          messageId: 'msg-1',
+          timestamp: '2026-11-24T10:11:12.345Z',
+          sourceAsid: base.sourceAsid,
+          destinationAsid: base.destinationAsid,
+          riskIndicator: 'FGM',
+          nhsNumber: base.nhsNumber,
+          author: unnamed(author),
+          organization: base.organization,
+        },
       });
       // Practitioner.name and MessageHeader.author.display are max 0 (spine-practitioner-2-0, spine-request-messageheader-2-0).
       assert.doesNotMatch(xml, /Alex Jones|<display|<name><text/);
@@ -203,7 +266,12 @@ describe('FGMQuery_2_0 request: building', () => {
   });
 
   test('values are kept as strings, exactly as written', () => {
-    const { xml } = buildQueryBundle({ ...base, nhsNumber: '0012000000', author: authors[1]!, organization: { odsCode: '0012', name: ' 1e3 ' } });
+    const { xml } = buildQueryBundle({
+      ...base,
+      nhsNumber: '0012000000',
+      author: authors[1]!,
+      organization: { odsCode: '0012', name: ' 1e3 ' },
+    });
     const r = parseQueryBundle(xml);
     assert.ok(r.ok);
     assert.equal(r.value.nhsNumber, '0012000000');

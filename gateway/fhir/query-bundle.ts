@@ -7,20 +7,49 @@
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
 import { INFERRED_PROFILE } from './profile-validator.ts';
-import { all, conforming, guard, one, only, ProfileViolation, readHeader, readMessageBundle, resolve, value, type MessageBundle } from './read.ts';
-import { QueryInputSchema, QueryRequestSchema, type Author, type CodecResult, type Organization, type QueryInput, type QueryRequest } from './types.ts';
+import {
+  all,
+  conforming,
+  guard,
+  one,
+  only,
+  ProfileViolation,
+  readHeader,
+  readMessageBundle,
+  resolve,
+  value,
+  type MessageBundle,
+} from './read.ts';
+import {
+  QueryInputSchema,
+  QueryRequestSchema,
+  type Author,
+  type CodecResult,
+  type Organization,
+  type QueryInput,
+  type QueryRequest,
+} from './types.ts';
 import { nodeToElement, parseXml, prim, writeXml, type XmlElement, type XmlNode } from './xml.ts';
 
 const meta = (profile: string): XmlNode => ['meta', {}, [prim('profile', profile)]];
 const entry = (resource: XmlNode): XmlNode => ['entry', {}, [['resource', {}, [resource]]]];
-const identifier = (system: string, v: string): XmlNode => ['identifier', {}, [prim('system', system), prim('value', v)]];
+const identifier = (system: string, v: string): XmlNode => [
+  'identifier',
+  {},
+  [prim('system', system), prim('value', v)],
+];
 
 /**
  * Builds an FGMQuery_2_0 request bundle (FHIR DSTU2 XML) with fresh IDs; `tree` is the same
  * message as elements, to check against the profiles without parsing it back.
  * @example const { xml, messageId } = buildQueryBundle({ nhsNumber, sourceAsid, destinationAsid, author, organization });
  */
-export function buildQueryBundle(input: QueryInput): { xml: string; tree: XmlElement; messageId: string; bundleId: string } {
+export function buildQueryBundle(input: QueryInput): {
+  xml: string;
+  tree: XmlElement;
+  messageId: string;
+  bundleId: string;
+} {
   const q = QueryInputSchema.parse(input);
   const bundleId = randomUUID();
   const messageId = q.messageId ?? randomUUID();
@@ -77,13 +106,22 @@ export function buildQueryBundle(input: QueryInput): { xml: string; tree: XmlEle
           prim('id', practitionerId),
           meta(PROFILE.practitioner),
           ...author,
-          ['practitionerRole', {}, [['managingOrganization', {}, [prim('reference', `Organization/${organizationId}`)]]]],
+          [
+            'practitionerRole',
+            {},
+            [['managingOrganization', {}, [prim('reference', `Organization/${organizationId}`)]]],
+          ],
         ],
       ]),
       entry([
         'Organization',
         {},
-        [prim('id', organizationId), meta(PROFILE.organization), identifier(SYSTEM.odsOrganizationCode, q.organization.odsCode), prim('name', q.organization.name)],
+        [
+          prim('id', organizationId),
+          meta(PROFILE.organization),
+          identifier(SYSTEM.odsOrganizationCode, q.organization.odsCode),
+          prim('name', q.organization.name),
+        ],
       ]),
     ],
   ];
@@ -99,7 +137,12 @@ export function parseQueryBundle(xml: string | XmlElement): CodecResult<QueryReq
   if (!parsed.ok) return parsed;
   // `meta` is optional in the profiles (min 0), so a request without it is read by the profile its
   // place implies (SMSP-VAL-001); one that names another profile is still refused.
-  return conforming(parsed.value, guard(() => QueryRequestSchema.parse(readQuery(parsed.value))), (v) => v.message === INFERRED_PROFILE, { inferProfiles: 'request' });
+  return conforming(
+    parsed.value,
+    guard(() => QueryRequestSchema.parse(readQuery(parsed.value))),
+    (v) => v.message === INFERRED_PROFILE,
+    { inferProfiles: 'request' },
+  );
 }
 
 function readQuery(root: XmlElement): QueryRequest {
@@ -115,7 +158,9 @@ function readQuery(root: XmlElement): QueryRequest {
   );
   const data = one(mh, 'data', 'MessageHeader.data');
   const dataRef = data && value(data, 'reference', 'MessageHeader.data.reference');
-  const parameters = dataRef ? resolve(bundle, dataRef, 'MessageHeader.data.reference', 'Parameters') : only(bundle, 'Parameters', 'Parameters');
+  const parameters = dataRef
+    ? resolve(bundle, dataRef, 'MessageHeader.data.reference', 'Parameters')
+    : only(bundle, 'Parameters', 'Parameters');
   const { riskIndicator, nhsNumber } = readParameters(parameters);
   const who = readPractitioner(bundle, practitioner);
   return {
@@ -136,24 +181,36 @@ function readParameters(p: XmlElement): { riskIndicator: string; nhsNumber: stri
   const byName = new Map<string, string>();
   for (const parameter of all(p, 'parameter')) {
     const name = value(parameter, 'name', 'Parameters.parameter.name', { required: true });
-    if (name !== 'RiskIndicator' && name !== 'NHSNumber') throw new ProfileViolation('Parameters.parameter.name', 'is not a parameter of spine-ris-parameters-1-0');
+    if (name !== 'RiskIndicator' && name !== 'NHSNumber')
+      throw new ProfileViolation('Parameters.parameter.name', 'is not a parameter of spine-ris-parameters-1-0');
     if (byName.has(name)) throw new ProfileViolation(`Parameters.parameter[${name}]`, 'appears more than once (max 1)');
-    byName.set(name, value(parameter, 'valueString', `Parameters.parameter[${name}].valueString`, { required: true, identifier: true }));
+    byName.set(
+      name,
+      value(parameter, 'valueString', `Parameters.parameter[${name}].valueString`, {
+        required: true,
+        identifier: true,
+      }),
+    );
   }
   const riskIndicator = byName.get('RiskIndicator');
   const nhsNumber = byName.get('NHSNumber');
   if (riskIndicator === undefined) throw new ProfileViolation('Parameters.parameter[RiskIndicator]', 'is required');
-  if (riskIndicator !== FGM) throw new ProfileViolation('Parameters.parameter[RiskIndicator].valueString', `must be ${FGM}`);
+  if (riskIndicator !== FGM)
+    throw new ProfileViolation('Parameters.parameter[RiskIndicator].valueString', `must be ${FGM}`);
   if (nhsNumber === undefined) throw new ProfileViolation('Parameters.parameter[NHSNumber]', 'is required');
   return { riskIndicator, nhsNumber };
 }
 
-function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Author | null; organization?: Organization } {
+function readPractitioner(
+  bundle: MessageBundle,
+  pr: XmlElement,
+): { author: Author | null; organization?: Organization } {
   const ids = new Map<string, string>();
   for (const id of all(pr, 'identifier')) {
     const system = value(id, 'system', 'Practitioner.identifier.system', { required: true });
     const v = value(id, 'value', 'Practitioner.identifier.value', { required: true, identifier: true });
-    if (ids.has(system)) throw new ProfileViolation('Practitioner.identifier', 'an identifier system appears more than once (max 1)');
+    if (ids.has(system))
+      throw new ProfileViolation('Practitioner.identifier', 'an identifier system appears more than once (max 1)');
     ids.set(system, v);
   }
   const userId = ids.get(SYSTEM.sdsUserId);
@@ -166,12 +223,17 @@ function readPractitioner(bundle: MessageBundle, pr: XmlElement): { author: Auth
   let organization: XmlElement | undefined;
   if (role) {
     const managing = one(role, 'managingOrganization', 'Practitioner.practitionerRole.managingOrganization', true);
-    const ref = value(managing, 'reference', 'Practitioner.practitionerRole.managingOrganization.reference', { required: true });
+    const ref = value(managing, 'reference', 'Practitioner.practitionerRole.managingOrganization.reference', {
+      required: true,
+    });
     organization = resolve(bundle, ref, 'Practitioner.practitionerRole.managingOrganization.reference', 'Organization');
     const jobRole = one(role, 'role', 'Practitioner.practitionerRole.role');
     if (jobRole) {
       const coding = one(jobRole, 'coding', 'Practitioner.practitionerRole.role.coding', true);
-      value(coding, 'system', 'Practitioner.practitionerRole.role.coding.system', { required: true, fixed: SYSTEM.sdsJobRoleName });
+      value(coding, 'system', 'Practitioner.practitionerRole.role.coding.system', {
+        required: true,
+        fixed: SYSTEM.sdsJobRoleName,
+      });
     }
   } else {
     organization = [...bundle.resources.values()].find((r) => r.name === 'Organization');
@@ -186,10 +248,12 @@ export function readOrganization(org: XmlElement): Organization {
     const system = value(id, 'system', 'Organization.identifier.system', { required: true });
     const v = value(id, 'value', 'Organization.identifier.value', { required: true, identifier: true });
     if (system !== SYSTEM.odsOrganizationCode) continue;
-    if (odsCode !== undefined) throw new ProfileViolation('Organization.identifier', 'the ODS organisation code appears more than once (max 1)');
+    if (odsCode !== undefined)
+      throw new ProfileViolation('Organization.identifier', 'the ODS organisation code appears more than once (max 1)');
     odsCode = v;
   }
-  if (odsCode === undefined) throw new ProfileViolation('Organization.identifier', 'an ODS organisation code is required');
+  if (odsCode === undefined)
+    throw new ProfileViolation('Organization.identifier', 'an ODS organisation code is required');
   const name = value(org, 'name', 'Organization.name', { required: true });
   return { odsCode, name };
 }

@@ -14,7 +14,11 @@ import type { CodecResult } from './types.ts';
 
 /** `refused`: the value itself, when it is the value's own size that is refused (the caller audits what refusedValue keeps of it). */
 export class ProfileViolation extends Error {
-  constructor(readonly element: string, message: string, readonly refused?: string) {
+  constructor(
+    readonly element: string,
+    message: string,
+    readonly refused?: string,
+  ) {
     super(`${element}: ${message}`);
   }
 }
@@ -31,7 +35,14 @@ const ZONE = /([+-])(\d{2}):(\d{2})$/;
 function isRealDateTime(v: string): boolean {
   const [, date, h = '0', mi = '0', s = '0'] = DATE_TIME_PARTS.exec(v) ?? [];
   const zone = ZONE.exec(v);
-  return !!date && isIsoDate(date) && Number(h) < 24 && Number(mi) < 60 && Number(s) <= 60 /* a leap second: FHIR's dateTime allows :60 */ && (!zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60));
+  return (
+    !!date &&
+    isIsoDate(date) &&
+    Number(h) < 24 &&
+    Number(mi) < 60 &&
+    Number(s) <= 60 /* a leap second: FHIR's dateTime allows :60 */ &&
+    (!zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60))
+  );
 }
 
 /** A date-time format whose values must also be real dates and times, not just look like them. */
@@ -82,7 +93,8 @@ export function value(el: XmlElement, name: string, path: string, rule: ValueRul
   if (v === undefined || v.trim() === '') throw new ProfileViolation(path, 'has no value');
   if (rule.fixed !== undefined && v !== rule.fixed) throw new ProfileViolation(path, `must be ${rule.fixed}`);
   if (rule.pattern && !rule.pattern.test(v)) throw new ProfileViolation(path, 'is not in the required format');
-  if (rule.identifier && overLong(v)) throw new ProfileViolation(path, `is longer than ${MAX_IDENTIFIER_LENGTH} characters`, v);
+  if (rule.identifier && overLong(v))
+    throw new ProfileViolation(path, `is longer than ${MAX_IDENTIFIER_LENGTH} characters`, v);
   return v;
 }
 
@@ -102,7 +114,8 @@ export interface MessageBundle {
 
 /** Checks the spine-message-bundle-1-0 shell and indexes its resources for reference resolution. */
 export function readMessageBundle(root: XmlElement): MessageBundle {
-  if (root.name !== 'Bundle' || !isFhir(root)) throw new ProfileViolation('Bundle', 'the root element must be a FHIR Bundle');
+  if (root.name !== 'Bundle' || !isFhir(root))
+    throw new ProfileViolation('Bundle', 'the root element must be a FHIR Bundle');
   const id = value(root, 'id', 'Bundle.id', { required: true });
   value(root, 'type', 'Bundle.type', { required: true, fixed: 'message' });
   const entries = all(root, 'entry');
@@ -122,21 +135,24 @@ export function readMessageBundle(root: XmlElement): MessageBundle {
     return resource;
   });
   const header = list[0]!;
-  if (header.name !== 'MessageHeader') throw new ProfileViolation('Bundle.entry', 'the first entry must be a MessageHeader');
+  if (header.name !== 'MessageHeader')
+    throw new ProfileViolation('Bundle.entry', 'the first entry must be a MessageHeader');
   return { id, header, resources };
 }
 
 /** The bundle entry a `Type/id` reference points at; it must exist and be of `type`. */
 export function resolve(bundle: MessageBundle, reference: string, path: string, type: string): XmlElement {
   const target = bundle.resources.get(reference);
-  if (!reference.startsWith(`${type}/`) || !target) throw new ProfileViolation(path, `does not resolve to a ${type} in the bundle`);
+  if (!reference.startsWith(`${type}/`) || !target)
+    throw new ProfileViolation(path, `does not resolve to a ${type} in the bundle`);
   return target;
 }
 
 /** The only resource of `type` in the bundle, if there is exactly one. */
 export function only(bundle: MessageBundle, type: string, path: string): XmlElement {
   const found = [...bundle.resources.values()].filter((r) => r.name === type);
-  if (found.length !== 1) throw new ProfileViolation(path, found.length ? `more than one ${type} entry` : `a ${type} entry is required`);
+  if (found.length !== 1)
+    throw new ProfileViolation(path, found.length ? `more than one ${type} entry` : `a ${type} entry is required`);
   return found[0]!;
 }
 
@@ -149,9 +165,18 @@ export function guard<T>(read: () => T): CodecResult<T> {
   try {
     return { ok: true, value: read() };
   } catch (e) {
-    if (!(e instanceof ProfileViolation)) return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: 'could not read the message' } };
+    if (!(e instanceof ProfileViolation))
+      return { ok: false, error: { kind: 'invalid', element: 'Bundle', message: 'could not read the message' } };
     const known = knownPaths().has(e.element.replace(/\[(RiskIndicator|NHSNumber)\]/g, ''));
-    return { ok: false, error: { kind: 'invalid', element: known ? e.element : 'Bundle', message: e.message, ...(e.refused !== undefined && { refused: e.refused }) } };
+    return {
+      ok: false,
+      error: {
+        kind: 'invalid',
+        element: known ? e.element : 'Bundle',
+        message: e.message,
+        ...(e.refused !== undefined && { refused: e.refused }),
+      },
+    };
   }
 }
 
@@ -159,7 +184,12 @@ export function guard<T>(read: () => T): CodecResult<T> {
  * The reader's result, unless the message also breaks a profile snapshot somewhere the reader does
  * not look (e.g. a `max = 0` element): then the first violation (SMSP-VAL-001/004).
  */
-export function conforming<T>(root: XmlElement, result: CodecResult<T>, allow: (v: Violation) => boolean = () => false, options: ValidateOptions = {}): CodecResult<T> {
+export function conforming<T>(
+  root: XmlElement,
+  result: CodecResult<T>,
+  allow: (v: Violation) => boolean = () => false,
+  options: ValidateOptions = {},
+): CodecResult<T> {
   if (!result.ok) return result;
   const v = validateMessage(root, options).find((x) => !allow(x));
   return v ? { ok: false, error: { kind: 'invalid', element: v.path, message: v.message } } : result;
@@ -176,10 +206,17 @@ export function readHeader(mh: XmlElement, eventCode: string) {
   value(event, 'system', 'MessageHeader.event.system', { required: true, fixed: EVENT_SYSTEM });
   value(event, 'code', 'MessageHeader.event.code', { required: true, fixed: eventCode });
   const source = one(mh, 'source', 'MessageHeader.source', true);
-  for (const contact of all(source, 'contact')) value(contact, 'system', 'MessageHeader.source.contact.system', { required: true });
-  const sourceAsid = asid(value(source, 'endpoint', 'MessageHeader.source.endpoint', { required: true }), 'MessageHeader.source.endpoint');
+  for (const contact of all(source, 'contact'))
+    value(contact, 'system', 'MessageHeader.source.contact.system', { required: true });
+  const sourceAsid = asid(
+    value(source, 'endpoint', 'MessageHeader.source.endpoint', { required: true }),
+    'MessageHeader.source.endpoint',
+  );
   const sourceName = value(source, 'name', 'MessageHeader.source.name');
   const destination = one(mh, 'destination', 'MessageHeader.destination', true);
-  const destinationAsid = asid(value(destination, 'endpoint', 'MessageHeader.destination.endpoint', { required: true }), 'MessageHeader.destination.endpoint');
+  const destinationAsid = asid(
+    value(destination, 'endpoint', 'MessageHeader.destination.endpoint', { required: true }),
+    'MessageHeader.destination.endpoint',
+  );
   return { messageId, timestamp, sourceAsid, sourceName, destinationAsid };
 }

@@ -10,7 +10,12 @@ import { z } from 'zod';
  * `name` is never sent to Spine: Practitioner.name and MessageHeader.author.display are max 0.
  */
 export const AuthorSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('sds'), userId: z.string().min(1), roleProfileId: z.string().min(1), name: z.string().optional() }),
+  z.object({
+    kind: z.literal('sds'),
+    userId: z.string().min(1),
+    roleProfileId: z.string().min(1),
+    name: z.string().optional(),
+  }),
   z.object({ kind: z.literal('local'), localId: z.string().min(1), name: z.string().optional() }),
 ]);
 export type Author = z.infer<typeof AuthorSchema>;

@@ -16,8 +16,18 @@ function specRows() {
     .split('\n')
     .filter((l) => /^\|\s*\d{3}\s*\|/.test(l))
     .map((l) => {
-      const [status, severity, issueType, code, display, smspCode] = l.split('|').slice(1, 7).map((c) => c.trim());
-      return { httpStatus: Number(status), severity, issueType: ISSUE_TYPE_FIXES[issueType!] ?? issueType, code, display, smspCode };
+      const [status, severity, issueType, code, display, smspCode] = l
+        .split('|')
+        .slice(1, 7)
+        .map((c) => c.trim());
+      return {
+        httpStatus: Number(status),
+        severity,
+        issueType: ISSUE_TYPE_FIXES[issueType!] ?? issueType,
+        code,
+        display,
+        smspCode,
+      };
     });
 }
 
@@ -69,7 +79,21 @@ test('SMSP-CONF-001 a broken override names the problem', () => {
   const file = join(dir, 'broken.json');
   writeFileSync(file, JSON.stringify({ rows: [{ httpStatus: 'x' }] }));
   assert.throws(() => loadVocabulary(file), /rows\.0\.httpStatus/);
-  writeFileSync(file, JSON.stringify({ rows: [{ httpStatus: 404, severity: 'error', issueType: 'not-found', code: 'NO_RECORD_FOUND', display: 'x', smspCode: 'FGM-0001' }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      rows: [
+        {
+          httpStatus: 404,
+          severity: 'error',
+          issueType: 'not-found',
+          code: 'NO_RECORD_FOUND',
+          display: 'x',
+          smspCode: 'FGM-0001',
+        },
+      ],
+    }),
+  );
   assert.throws(() => loadVocabulary(file), /missing rows for SUCCESS/);
   writeFileSync(file, '{');
   assert.throws(() => loadVocabulary(file), /vocabulary file/);

@@ -14,9 +14,18 @@ import { SYSTEM } from './constants.ts';
  * itself, and a test checks this list against it.
  */
 export const SPINE_RESPONSE_CODES: ReadonlySet<string> = new Set([
-  'PATIENT_OVER_18', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED',
-  'FLAG_ALREADY_SET', 'ASID_CHECK_FAILED', 'INPUT_MESSAGE_VALIDATION_ERROR', 'RESPONSE_MESSAGE_VALIDATION_ERROR',
-  'DATA_RETURNED_FROM_LOCAL_STORE_SPINE_UNAVAILABLE', 'COULD_NOT_CONNECT_TO_SPINE', 'AUTHOR_CREDENTIALS_ERROR',
+  'PATIENT_OVER_18',
+  'NO_RECORD_FOUND',
+  'INVALID_NHS_NUMBER',
+  'INVALID_PARAMETER',
+  'MESSAGE_NOT_WELL_FORMED',
+  'FLAG_ALREADY_SET',
+  'ASID_CHECK_FAILED',
+  'INPUT_MESSAGE_VALIDATION_ERROR',
+  'RESPONSE_MESSAGE_VALIDATION_ERROR',
+  'DATA_RETURNED_FROM_LOCAL_STORE_SPINE_UNAVAILABLE',
+  'COULD_NOT_CONNECT_TO_SPINE',
+  'AUTHOR_CREDENTIALS_ERROR',
   'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
 ]);
 
@@ -26,7 +35,13 @@ export const SPINE_RESPONSE_CODES: ReadonlySet<string> = new Set([
  * answer we can pass on.
  */
 export const SPINE_ANSWER_CODES: ReadonlySet<string> = new Set([
-  'PATIENT_OVER_18', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'INVALID_PARAMETER', 'MESSAGE_NOT_WELL_FORMED', 'FLAG_ALREADY_SET', 'ASID_CHECK_FAILED',
+  'PATIENT_OVER_18',
+  'NO_RECORD_FOUND',
+  'INVALID_NHS_NUMBER',
+  'INVALID_PARAMETER',
+  'MESSAGE_NOT_WELL_FORMED',
+  'FLAG_ALREADY_SET',
+  'ASID_CHECK_FAILED',
 ]);
 
 /** This product's own code system for its local codes (SPINE_BUSY, ACCESS_DENIED, …): never passed off as Spine's. */
@@ -56,13 +71,39 @@ export type VocabularyRow = z.infer<typeof VocabularyRowSchema>;
  * the vocabulary file's `events` map, not code, so an operator can remap one without a release.
  */
 export const SYSTEM_EVENTS = [
-  'request-line-invalid', 'request-too-large', 'request-body-invalid', 'fhir-request-invalid', 'birth-date-invalid',
-  'nhs-number-fails-modulus-11', 'patient-18-or-over', 'no-credentials', 'token-rejected', 'wrong-token-kind',
-  'origin-not-allowed', 'token-has-no-identity', 'author-unidentified', 'cis2-token-refused', 'cis2-role-not-held',
-  'cis2-user-mismatch', 'cis2-unavailable', 'cis2-answer-invalid', 'client-disabled', 'organisation-not-permitted',
-  'user-lacks-activity', 'not-an-auditor', 'audit-query-invalid', 'cds-request-invalid', 'patient-data-unavailable',
-  'outgoing-message-invalid', 'spine-busy', 'spine-unreachable', 'spine-answer-invalid', 'spine-refused-our-message',
-  'client-went-away', 'no-such-path', 'unexpected-error',
+  'request-line-invalid',
+  'request-too-large',
+  'request-body-invalid',
+  'fhir-request-invalid',
+  'birth-date-invalid',
+  'nhs-number-fails-modulus-11',
+  'patient-18-or-over',
+  'no-credentials',
+  'token-rejected',
+  'wrong-token-kind',
+  'origin-not-allowed',
+  'token-has-no-identity',
+  'author-unidentified',
+  'cis2-token-refused',
+  'cis2-role-not-held',
+  'cis2-user-mismatch',
+  'cis2-unavailable',
+  'cis2-answer-invalid',
+  'client-disabled',
+  'organisation-not-permitted',
+  'user-lacks-activity',
+  'not-an-auditor',
+  'audit-query-invalid',
+  'cds-request-invalid',
+  'patient-data-unavailable',
+  'outgoing-message-invalid',
+  'spine-busy',
+  'spine-unreachable',
+  'spine-answer-invalid',
+  'spine-refused-our-message',
+  'client-went-away',
+  'no-such-path',
+  'unexpected-error',
 ] as const;
 export type SystemEvent = (typeof SYSTEM_EVENTS)[number];
 
@@ -74,11 +115,26 @@ const VocabularyFileSchema = z.object({
 
 /** Details.Codes the product itself emits; an override file must keep every one of them. */
 export const REQUIRED_CODES = [
-  'SUCCESS', 'NO_RECORD_FOUND', 'INVALID_NHS_NUMBER', 'PATIENT_OVER_18', 'INVALID_PARAMETER',
-  'MESSAGE_NOT_WELL_FORMED', 'ASID_CHECK_FAILED', 'INPUT_MESSAGE_VALIDATION_ERROR',
-  'RESPONSE_MESSAGE_VALIDATION_ERROR', 'COULD_NOT_CONNECT_TO_SPINE', 'AUTHOR_CREDENTIALS_ERROR',
-  'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SPINE_BUSY', 'CLIENT_DISABLED', 'CLIENT_CLOSED_REQUEST', 'ACCESS_DENIED',
-  'REQUEST_TOO_LARGE', 'NOT_FOUND', 'PATIENT_DATA_UNAVAILABLE', 'CIS2_UNAVAILABLE',
+  'SUCCESS',
+  'NO_RECORD_FOUND',
+  'INVALID_NHS_NUMBER',
+  'PATIENT_OVER_18',
+  'INVALID_PARAMETER',
+  'MESSAGE_NOT_WELL_FORMED',
+  'ASID_CHECK_FAILED',
+  'INPUT_MESSAGE_VALIDATION_ERROR',
+  'RESPONSE_MESSAGE_VALIDATION_ERROR',
+  'COULD_NOT_CONNECT_TO_SPINE',
+  'AUTHOR_CREDENTIALS_ERROR',
+  'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE',
+  'SPINE_BUSY',
+  'CLIENT_DISABLED',
+  'CLIENT_CLOSED_REQUEST',
+  'ACCESS_DENIED',
+  'REQUEST_TOO_LARGE',
+  'NOT_FOUND',
+  'PATIENT_DATA_UNAVAILABLE',
+  'CIS2_UNAVAILABLE',
 ] as const;
 
 export class Vocabulary {
@@ -98,7 +154,10 @@ export class Vocabulary {
     const unmapped = SYSTEM_EVENTS.filter((e) => !Object.hasOwn(events, e));
     if (unmapped.length) throw new Error(`vocabulary: events: no code for ${unmapped.join(', ')}`);
     const bad = Object.entries(events).filter(([, code]) => !this.#byCode.has(code));
-    if (bad.length) throw new Error(`vocabulary: events: ${bad.map(([e, code]) => `${e} maps to ${code}, which is not a row`).join('; ')}`);
+    if (bad.length)
+      throw new Error(
+        `vocabulary: events: ${bad.map(([e, code]) => `${e} maps to ${code}, which is not a row`).join('; ')}`,
+      );
     this.#events = new Map(Object.entries(events));
   }
 

@@ -9,7 +9,11 @@ const BOMB = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY l
 <Bundle><id value="&lol9;"/></Bundle>`;
 const XXE = `<?xml version="1.0"?><!DOCTYPE b [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><Bundle><id value="&xxe;"/></Bundle>`;
 
-for (const [name, xml] of [['an entity bomb', BOMB], ['an external entity (XXE)', XXE], ['a lower-case doctype', '<!doctype x><Bundle/>']] as const) {
+for (const [name, xml] of [
+  ['an entity bomb', BOMB],
+  ['an external entity (XXE)', XXE],
+  ['a lower-case doctype', '<!doctype x><Bundle/>'],
+] as const) {
   test(`refuses ${name} before parsing, and the process carries on`, () => {
     const started = performance.now();
     const r = parseXml(xml);
@@ -87,7 +91,10 @@ test('the writer escapes every attribute value', () => {
 });
 
 test('a prefixed attribute is not the FHIR value attribute, whatever the order', () => {
-  for (const xml of ['<id value="a" x:value="b" xmlns:x="urn:other"/>', '<id x:value="b" xmlns:x="urn:other" value="a"/>']) {
+  for (const xml of [
+    '<id value="a" x:value="b" xmlns:x="urn:other"/>',
+    '<id x:value="b" xmlns:x="urn:other" value="a"/>',
+  ]) {
     const r = parseXml(xml);
     assert.ok(r.ok);
     assert.equal(r.value.attrs.value, 'a');

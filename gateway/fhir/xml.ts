@@ -39,7 +39,11 @@ const parser = new XMLParser({
 const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#x([0-9a-fA-F]{1,6})|#([0-9]{1,7}));/y;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 // XML 1.0 Char: tab, LF, CR, and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
-const isXmlChar = (c: number) => c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff) && c !== 0xfffe && c !== 0xffff);
+const isXmlChar = (c: number) =>
+  c === 0x9 ||
+  c === 0xa ||
+  c === 0xd ||
+  (c >= 0x20 && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff) && c !== 0xfffe && c !== 0xffff);
 const ILLEGAL_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
 /** Decodes the five predefined and the numeric references once; anything else after `&`, or `<`, is not XML. */
@@ -47,7 +51,7 @@ function decodeAttribute(s: string): string {
   if (s.includes('<')) throw new Error("'<' in an attribute value");
   if (!s.includes('&')) return s;
   let out = '';
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const amp = s.indexOf('&', i);
     if (amp < 0) return out + s.slice(i);
     REFERENCE.lastIndex = amp;
@@ -80,7 +84,8 @@ function toElement(node: Ordered, scope: Record<string, string>): XmlElement | u
   for (const [k, v] of raw) {
     if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
     const p = k.indexOf(':');
-    if (p >= 0 && k.slice(0, p) !== 'xml' && !Object.hasOwn(inner, k.slice(0, p))) throw new Error(`undeclared namespace prefix in ${k}`);
+    if (p >= 0 && k.slice(0, p) !== 'xml' && !Object.hasOwn(inner, k.slice(0, p)))
+      throw new Error(`undeclared namespace prefix in ${k}`);
     // A prefixed attribute is in a namespace, so never FHIR's unqualified `value`: it keeps its qualified name.
     attrs[k] = v;
   }
@@ -89,7 +94,12 @@ function toElement(node: Ordered, scope: Record<string, string>): XmlElement | u
   if (prefix && !Object.hasOwn(inner, prefix)) throw new Error(`undeclared namespace prefix ${prefix}`);
   const content = (node[qname] as Ordered[]) ?? [];
   const children = content.flatMap((c) => toElement(c, inner) ?? []);
-  const element: XmlElement = { name: colon < 0 ? qname : qname.slice(colon + 1), ns: inner[prefix] ?? '', attrs, children };
+  const element: XmlElement = {
+    name: colon < 0 ? qname : qname.slice(colon + 1),
+    ns: inner[prefix] ?? '',
+    attrs,
+    children,
+  };
   // Kept as a flag only: FHIR XML carries values in attributes, so text is for the validator to refuse.
   if (content.some((c) => '#text' in c && /\S/.test(String(c['#text'])))) element.text = true;
   return element;
@@ -99,12 +109,19 @@ function toElement(node: Ordered, scope: Record<string, string>): XmlElement | u
  * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE or malformed XML is
  * `{ ok: false, error: { kind: 'not-well-formed' } }`.
  */
-export function parseXml(text: string, { maxBytes = MAX_XML_BYTES }: { maxBytes?: number } = {}): CodecResult<XmlElement> {
+export function parseXml(
+  text: string,
+  { maxBytes = MAX_XML_BYTES }: { maxBytes?: number } = {},
+): CodecResult<XmlElement> {
   // Parser messages can quote the whole open-tag stack; keep them short enough to log.
-  const fail = (message: string) => ({ ok: false as const, error: { kind: 'not-well-formed' as const, element: 'Bundle', message: message.slice(0, 200) } });
+  const fail = (message: string) => ({
+    ok: false as const,
+    error: { kind: 'not-well-formed' as const, element: 'Bundle', message: message.slice(0, 200) },
+  });
   if (typeof text !== 'string') return fail('no XML text');
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the length is a cheap first check.
-  if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes) return fail(`message larger than ${maxBytes} bytes`);
+  if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes)
+    return fail(`message larger than ${maxBytes} bytes`);
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('DOCTYPE and entity declarations are not accepted');
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
@@ -126,12 +143,15 @@ export function isFhir(el: XmlElement): boolean {
 // ---- writing ----
 
 // Characters XML cannot carry at all: controls, U+FFFE/U+FFFF and unpaired surrogates.
-const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const NOT_XML =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** `s` as a message carries it: the characters XML 1.0 cannot hold dropped. */
 export const xmlText = (s: string): string => s.replace(NOT_XML, '');
 const escapeValue = (s: string) =>
-  xmlText(s).replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
+  xmlText(s).replace(/[&<>"']/g, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
+  );
 
 /** A node to write: `[name, attrs, children]`; `undefined` children are skipped. */
 export type XmlNode = [name: string, attrs?: Record<string, string>, children?: (XmlNode | undefined)[]];
@@ -142,7 +162,10 @@ export function writeXml(node: XmlNode): string {
   const a = Object.entries(attrs)
     .map(([k, v]) => ` ${k}="${escapeValue(v)}"`)
     .join('');
-  const inner = children.filter((c): c is XmlNode => c !== undefined).map(writeXml).join('');
+  const inner = children
+    .filter((c): c is XmlNode => c !== undefined)
+    .map(writeXml)
+    .join('');
   return inner ? `<${name}${a}>${inner}</${name}>` : `<${name}${a}/>`;
 }
 
@@ -154,5 +177,10 @@ export function nodeToElement(node: XmlNode, ns = ''): XmlElement {
   const [name, attrs = {}, children = []] = node;
   const own = attrs.xmlns ?? ns;
   const { xmlns: _, ...rest } = attrs;
-  return { name, ns: own, attrs: rest, children: children.filter((c): c is XmlNode => c !== undefined).map((c) => nodeToElement(c, own)) };
+  return {
+    name,
+    ns: own,
+    attrs: rest,
+    children: children.filter((c): c is XmlNode => c !== undefined).map((c) => nodeToElement(c, own)),
+  };
 }

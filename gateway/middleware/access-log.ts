@@ -45,7 +45,17 @@ export function logUserKey(secret: Buffer, clientId: string, userId: string): st
 /**
  * @example app.use(accessLog({ log: jsonLineLogger(), paths: ['/healthz'], userKeySecret: logUserKeySecret(hmacKey) }))
  */
-export function accessLog({ log, paths, userKeySecret, now = () => performance.now() }: { log: Logger; paths: readonly string[]; userKeySecret: Buffer; now?: () => number }): MiddlewareHandler<GatewayEnv> {
+export function accessLog({
+  log,
+  paths,
+  userKeySecret,
+  now = () => performance.now(),
+}: {
+  log: Logger;
+  paths: readonly string[];
+  userKeySecret: Buffer;
+  now?: () => number;
+}): MiddlewareHandler<GatewayEnv> {
   const known = new Set(paths);
   return async function accessLog(c, next) {
     const start = now();

@@ -13,15 +13,25 @@ function audited(eventType: 'widget-query' | 'audit-query' = 'widget-query', fai
   const stored: AuditEvent[] = [];
   const kept = keptLines();
   const app = unitApp(kept.log);
-  const sink = { record: async (e: AuditEvent) => { if (failing) throw new Error('disk full for 9990000018'); stored.push(e); } };
-  const onFailure = (c: Context<GatewayEnv>) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+  const sink = {
+    record: async (e: AuditEvent) => {
+      if (failing) throw new Error('disk full for 9990000018');
+      stored.push(e);
+    },
+  };
+  const onFailure = (c: Context<GatewayEnv>) =>
+    replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
   const now = () => new Date('2026-12-02T10:00:00.000Z');
-  app.post('/api/fgm-status', audit({ sink, eventType, log: kept.log, outcomeRetentionDays: 30, now, onFailure }), (c) => {
-    noteAudit(c, { nhsNumber: '9990000018', userId: 'ajones' });
-    if (c.req.header('X-Test') === 'refuse') throw new SmspError('user-lacks-activity');
-    c.set('outcomeCode', 'SUCCESS');
-    return c.json({ status: 'indicator', nhsNumber: '9990000018' });
-  });
+  app.post(
+    '/api/fgm-status',
+    audit({ sink, eventType, log: kept.log, outcomeRetentionDays: 30, now, onFailure }),
+    (c) => {
+      noteAudit(c, { nhsNumber: '9990000018', userId: 'ajones' });
+      if (c.req.header('X-Test') === 'refuse') throw new SmspError('user-lacks-activity');
+      c.set('outcomeCode', 'SUCCESS');
+      return c.json({ status: 'indicator', nhsNumber: '9990000018' });
+    },
+  );
   return { app, stored, ...kept };
 }
 
@@ -33,7 +43,16 @@ describe('audit', () => {
     const { eventType, requestId, clientMessageId, userId, nhsNumber, outcomeCode, httpStatus, time } = stored[0]!;
     assert.deepEqual(
       { eventType, requestId, clientMessageId, userId, nhsNumber, outcomeCode, httpStatus, time },
-      { eventType: 'widget-query', requestId: 'test-request-1', clientMessageId: 'test-request-1', userId: 'ajones', nhsNumber: '9990000018', outcomeCode: 'SUCCESS', httpStatus: 200, time: '2026-12-02T10:00:00.000Z' },
+      {
+        eventType: 'widget-query',
+        requestId: 'test-request-1',
+        clientMessageId: 'test-request-1',
+        userId: 'ajones',
+        nhsNumber: '9990000018',
+        outcomeCode: 'SUCCESS',
+        httpStatus: 200,
+        time: '2026-12-02T10:00:00.000Z',
+      },
     );
   });
 
@@ -43,7 +62,7 @@ describe('audit', () => {
     assert.deepEqual([stored.length, stored[0]!.outcomeCode, stored[0]!.httpStatus], [1, 'ACCESS_DENIED', 403]);
   });
 
-  it('FGMISQR009 without a birth date the outcome is erased outcomeRetentionDays later; an auditor\'s query has nothing to erase', async () => {
+  it("FGMISQR009 without a birth date the outcome is erased outcomeRetentionDays later; an auditor's query has nothing to erase", async () => {
     const widget = audited();
     await widget.app.request('/api/fgm-status', { method: 'POST' });
     assert.equal(widget.stored[0]!.outcomeEraseOn, '2027-01-01');
@@ -52,36 +71,68 @@ describe('audit', () => {
     assert.equal(auditor.stored[0]!.outcomeEraseOn, null);
   });
 
-  it('FGMISQR009 an erasure date already past (she was 18 before she was asked about) is the query\'s own UK day, never a day verify would call overdue', async () => {
+  it("FGMISQR009 an erasure date already past (she was 18 before she was asked about) is the query's own UK day, never a day verify would call overdue", async () => {
     const stored: AuditEvent[] = [];
     const app = unitApp(keptLines().log);
     // 23:30 GMT on 1 December is still the 1st in the UK; 23:30 BST on 1 July is the 2nd.
     let now = new Date('2026-12-01T23:30:00.000Z');
-    const onFailure = (c: Context<GatewayEnv>) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
-    app.post('/q', audit({ sink: { record: async (e) => void stored.push(e) }, eventType: 'widget-query', log: keptLines().log, outcomeRetentionDays: 30, now: () => now, onFailure }), (c) => {
-      noteAudit(c, { nhsNumber: '9990000034', outcomeEraseOn: c.req.header('X-Erase-On')! });
-      c.set('outcomeCode', 'PATIENT_OVER_18');
-      return c.json({}, 400);
-    });
+    const onFailure = (c: Context<GatewayEnv>) =>
+      replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+    app.post(
+      '/q',
+      audit({
+        sink: { record: async (e) => void stored.push(e) },
+        eventType: 'widget-query',
+        log: keptLines().log,
+        outcomeRetentionDays: 30,
+        now: () => now,
+        onFailure,
+      }),
+      (c) => {
+        noteAudit(c, { nhsNumber: '9990000034', outcomeEraseOn: c.req.header('X-Erase-On')! });
+        c.set('outcomeCode', 'PATIENT_OVER_18');
+        return c.json({}, 400);
+      },
+    );
     await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2018-05-01' } });
     await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2026-12-01' } });
     await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2026-12-02' } });
     now = new Date('2026-07-01T23:30:00.000Z');
     await app.request('/q', { method: 'POST', headers: { 'X-Erase-On': '2008-07-01' } });
-    assert.deepEqual(stored.map((e) => e.outcomeEraseOn), ['2026-12-01', '2026-12-01', '2026-12-02', '2026-07-02']);
+    assert.deepEqual(
+      stored.map((e) => e.outcomeEraseOn),
+      ['2026-12-01', '2026-12-01', '2026-12-02', '2026-07-02'],
+    );
   });
 
-  it('FGMISQR009 what Spine\'s answer looked like reaches the store as spineDetail, to be sealed with the outcome, not as detail in clear', async () => {
+  it("FGMISQR009 what Spine's answer looked like reaches the store as spineDetail, to be sealed with the outcome, not as detail in clear", async () => {
     const stored: AuditEvent[] = [];
     const app = unitApp(keptLines().log);
-    const onFailure = (c: Context<GatewayEnv>) => replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
-    app.post('/q', audit({ sink: { record: async (e) => void stored.push(e) }, eventType: 'widget-query', log: keptLines().log, outcomeRetentionDays: 30, onFailure }), (c) => {
-      noteAudit(c, { nhsNumber: '9990000018', spineDetail: '{"spineAnswerDeviations":["Flag.period.start assessment date is a partial date"]}' });
-      c.set('outcomeCode', 'SUCCESS');
-      return c.json({});
-    });
+    const onFailure = (c: Context<GatewayEnv>) =>
+      replyFor(c, replyDeps(), 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');
+    app.post(
+      '/q',
+      audit({
+        sink: { record: async (e) => void stored.push(e) },
+        eventType: 'widget-query',
+        log: keptLines().log,
+        outcomeRetentionDays: 30,
+        onFailure,
+      }),
+      (c) => {
+        noteAudit(c, {
+          nhsNumber: '9990000018',
+          spineDetail: '{"spineAnswerDeviations":["Flag.period.start assessment date is a partial date"]}',
+        });
+        c.set('outcomeCode', 'SUCCESS');
+        return c.json({});
+      },
+    );
     await app.request('/q', { method: 'POST' });
-    assert.equal(stored[0]!.spineDetail, '{"spineAnswerDeviations":["Flag.period.start assessment date is a partial date"]}');
+    assert.equal(
+      stored[0]!.spineDetail,
+      '{"spineAnswerDeviations":["Flag.period.start assessment date is a partial date"]}',
+    );
     assert.ok(!String(stored[0]!.detail ?? '').includes('partial'), String(stored[0]!.detail));
   });
 
@@ -90,8 +141,14 @@ describe('audit', () => {
     const res = await app.request('/api/fgm-status', { method: 'POST' });
     assert.equal(res.status, 500);
     const body = await json(res);
-    assert.deepEqual([body.code, body.smspCode, body.status], ['GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999', 'error']);
-    assert.deepEqual(lines.map((l) => l.msg), ['audit write failed']);
+    assert.deepEqual(
+      [body.code, body.smspCode, body.status],
+      ['GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE', 'SMSP-9999', 'error'],
+    );
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['audit write failed'],
+    );
     assert.doesNotMatch(text(), /9990000018/);
   });
 
@@ -101,7 +158,7 @@ describe('audit', () => {
     before(async () => (server = await listen(app)));
     after(() => server.close());
 
-    it('the record\'s detail names the connection\'s source address', async () => {
+    it("the record's detail names the connection's source address", async () => {
       await fetch(`${server.url}/api/fgm-status`, { method: 'POST' });
       assert.equal(JSON.parse(stored[0]!.detail!).sourceAddress, '127.0.0.1');
     });

@@ -38,7 +38,14 @@ const notBeforeToday = (eraseOn: string, time: Date) => {
 /**
  * @example app.use('/api/fgm-status', audit({ sink, eventType: 'widget-query', log, onFailure }))
  */
-export function audit({ sink, eventType, log, onFailure, outcomeRetentionDays, now = () => new Date() }: AuditOptions): MiddlewareHandler<GatewayEnv> {
+export function audit({
+  sink,
+  eventType,
+  log,
+  onFailure,
+  outcomeRetentionDays,
+  now = () => new Date(),
+}: AuditOptions): MiddlewareHandler<GatewayEnv> {
   return async function audit(c, next) {
     await next();
     const a = c.get('audit') ?? {};
@@ -50,8 +57,14 @@ export function audit({ sink, eventType, log, onFailure, outcomeRetentionDays, n
     const originatingAsid = c.get('fhirRequest')?.sourceAsid;
     // SMSP-AUDIT-002: whether the user, role and organisation came from CIS2 or were asserted locally.
     const identity = c.get('identitySource');
-    const where = { ...(sourceAddress && { sourceAddress }), ...(originatingAsid && { originatingAsid }), ...(identity && { identity }) };
-    const detail = Object.keys(where).length ? JSON.stringify({ ...(a.detail ? JSON.parse(a.detail) : {}), ...where }) : (a.detail ?? null);
+    const where = {
+      ...(sourceAddress && { sourceAddress }),
+      ...(originatingAsid && { originatingAsid }),
+      ...(identity && { identity }),
+    };
+    const detail = Object.keys(where).length
+      ? JSON.stringify({ ...(a.detail ? JSON.parse(a.detail) : {}), ...where })
+      : (a.detail ?? null);
     const time = now();
     const event: AuditEvent = {
       time: time.toISOString(),
@@ -72,7 +85,10 @@ export function audit({ sink, eventType, log, onFailure, outcomeRetentionDays, n
       detail,
       ...(a.spineDetail && { spineDetail: a.spineDetail }),
       // An auditor's query holds nothing Spine said about a child; every patient query's outcome has its erasure date.
-      outcomeEraseOn: eventType === 'audit-query' ? null : notBeforeToday(a.outcomeEraseOn ?? eraseAfterDays(time, outcomeRetentionDays), time),
+      outcomeEraseOn:
+        eventType === 'audit-query'
+          ? null
+          : notBeforeToday(a.outcomeEraseOn ?? eraseAfterDays(time, outcomeRetentionDays), time),
     };
     try {
       await sink.record(event, sourceAddress ? { sourceAddress } : {});

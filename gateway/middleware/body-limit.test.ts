@@ -10,10 +10,16 @@ app.post('/', bodyLimit({ maxBytes: 10 }), async (c) => c.text(`read ${(await c.
 /** Sends `chunks` with Transfer-Encoding: chunked (no Content-Length) over a real socket. */
 function chunked(port: number, chunks: string[]): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/', headers: { 'Transfer-Encoding': 'chunked' } },
+      (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => (body += d))
+          .on('end', () => resolve({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', reject);
     for (const c of chunks) req.write(c);
     req.end();
@@ -23,7 +29,12 @@ function chunked(port: number, chunks: string[]): Promise<{ status: number; body
 describe('bodyLimit', () => {
   // app.request sets no Content-Length of its own: each request here declares one, as Node's parser would pass it on.
   it('lets a declared body at the limit through', async () => {
-    assert.equal(await (await app.request('/', { method: 'POST', headers: { 'Content-Length': '10' }, body: '0123456789' })).text(), 'read 10');
+    assert.equal(
+      await (
+        await app.request('/', { method: 'POST', headers: { 'Content-Length': '10' }, body: '0123456789' })
+      ).text(),
+      'read 10',
+    );
   });
 
   it('refuses a declared Content-Length over the limit with 413 REQUEST_TOO_LARGE', async () => {

@@ -22,12 +22,15 @@ function watched(): { counts: InFlightCounts; released: () => Promise<void> } {
     ...inner,
     enter: (bounds) => {
       const leave = inner.enter(bounds);
-      return leave && (() => {
-        leave();
-        const w = waiting;
-        waiting = [];
-        w.forEach((r) => r());
-      });
+      return (
+        leave &&
+        (() => {
+          leave();
+          const w = waiting;
+          waiting = [];
+          w.forEach((r) => r());
+        })
+      );
     },
   };
   return { counts, released: () => new Promise<void>((r) => waiting.push(r)) };
@@ -49,14 +52,16 @@ async function server(counts: InFlightCounts) {
   });
   app.get('/', callerBound({ counts, maxPerClient: 1, maxPerUser: 1 }), (c) => c.text('served'));
   app.get('/stream', callerBound({ counts, maxPerClient: 1, maxPerUser: 1 }), (c) =>
-    c.body(new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(new TextEncoder().encode('first chunk\n'));
-        await rest;
-        controller.enqueue(new TextEncoder().encode('the rest\n'));
-        controller.close();
-      },
-    })),
+    c.body(
+      new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode('first chunk\n'));
+          await rest;
+          controller.enqueue(new TextEncoder().encode('the rest\n'));
+          controller.close();
+        },
+      }),
+    ),
   );
   // As the FHIR and CDS routes do, the user is named once the message is read: here after `finish()`.
   app.get('/late', callerBound({ counts, maxPerClient: 2, maxPerUser: 1 }), async (c) => {
@@ -69,7 +74,16 @@ async function server(counts: InFlightCounts) {
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const port = (srv.address() as AddressInfo).port;
-  return { port, reached, finish: () => finish(), close: () => new Promise<void>((r) => { (srv as import('node:http').Server).closeAllConnections(); srv.close(() => r()); }) };
+  return {
+    port,
+    reached,
+    finish: () => finish(),
+    close: () =>
+      new Promise<void>((r) => {
+        (srv as import('node:http').Server).closeAllConnections();
+        srv.close(() => r());
+      }),
+  };
 }
 
 function get(port: number, path: string, agent?: Agent): Promise<IncomingMessage> {
@@ -132,27 +146,31 @@ describe('callerBound gives its counts back', () => {
     }
   });
 
-  it('SMSP-PERF-001 when the route names the user after her client hung up (the FHIR and CDS routes name her from the message)', { timeout: 30_000 }, async () => {
-    const { counts, released } = watched();
-    const srv = await server(counts);
-    try {
-      const req = request({ host: '127.0.0.1', port: srv.port, path: '/late' });
-      req.on('error', () => {});
-      req.end();
-      await srv.reached;
-      const clientGone = released();
-      req.destroy();
-      await clientGone;
-      // Her user is counted only now, after the hang-up: it must be given back all the same.
-      const userGone = released();
-      srv.finish();
-      await userGone;
-      const next = await get(srv.port, '/late');
-      assert.equal(next.statusCode, 200);
-      assert.equal(await text(next), 'served');
-    } finally {
-      srv.finish();
-      await srv.close();
-    }
-  });
+  it(
+    'SMSP-PERF-001 when the route names the user after her client hung up (the FHIR and CDS routes name her from the message)',
+    { timeout: 30_000 },
+    async () => {
+      const { counts, released } = watched();
+      const srv = await server(counts);
+      try {
+        const req = request({ host: '127.0.0.1', port: srv.port, path: '/late' });
+        req.on('error', () => {});
+        req.end();
+        await srv.reached;
+        const clientGone = released();
+        req.destroy();
+        await clientGone;
+        // Her user is counted only now, after the hang-up: it must be given back all the same.
+        const userGone = released();
+        srv.finish();
+        await userGone;
+        const next = await get(srv.port, '/late');
+        assert.equal(next.statusCode, 200);
+        assert.equal(await text(next), 'served');
+      } finally {
+        srv.finish();
+        await srv.close();
+      }
+    },
+  );
 });

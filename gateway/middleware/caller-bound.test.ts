@@ -49,10 +49,16 @@ function bounded(counts: InFlightCounts, maxPerClient = 2, maxPerUser = 1) {
   return { app, open: () => open() };
 }
 
-const as = (client: string, user?: string, hold = false) => ({ headers: { 'X-Test-Client': client, ...(user ? { 'X-Test-User': user } : {}), ...(hold ? { 'X-Test-Hold': '1' } : {}) } });
+const as = (client: string, user?: string, hold = false) => ({
+  headers: {
+    'X-Test-Client': client,
+    ...(user ? { 'X-Test-User': user } : {}),
+    ...(hold ? { 'X-Test-Hold': '1' } : {}),
+  },
+});
 
 describe('callerBound', () => {
-  it('over the client\'s bound: 429 SPINE_BUSY with Retry-After 1, and the next request after one finishes is served', async () => {
+  it("over the client's bound: 429 SPINE_BUSY with Retry-After 1, and the next request after one finishes is served", async () => {
     const { app, open } = bounded(inFlightCounts());
     const held = [app.request('/', as('a', undefined, true)), app.request('/', as('a', undefined, true))];
     const busy = await app.request('/', as('a'));
@@ -66,7 +72,7 @@ describe('callerBound', () => {
     assert.equal((await app.request('/', as('a'))).status, 200);
   });
 
-  it('over a user\'s bound, that user waits while other users of the same client are served', async () => {
+  it("over a user's bound, that user waits while other users of the same client are served", async () => {
     const { app, open } = bounded(inFlightCounts(), 10, 1);
     const held = app.request('/', as('a', 'ajones', true));
     assert.equal((await app.request('/', as('a', 'ajones'))).status, 429);
@@ -75,9 +81,11 @@ describe('callerBound', () => {
     await held;
   });
 
-  it('a user the message names after the bound ran is counted then: over her bound she waits while her client\'s other users are served, and she is served once hers ends', async () => {
+  it("a user the message names after the bound ran is counted then: over her bound she waits while her client's other users are served, and she is served once hers ends", async () => {
     const { app, open } = bounded(inFlightCounts(), 10, 1);
-    const late = (user: string, hold = false) => ({ headers: { 'X-Test-Client': 'a', 'X-Test-Late-User': user, ...(hold ? { 'X-Test-Hold': '1' } : {}) } });
+    const late = (user: string, hold = false) => ({
+      headers: { 'X-Test-Client': 'a', 'X-Test-Late-User': user, ...(hold ? { 'X-Test-Hold': '1' } : {}) },
+    });
     const held = app.request('/', late('asid-1/chs-user', true));
     const busy = await app.request('/', late('asid-1/chs-user'));
     assert.equal(busy.status, 429);
@@ -115,7 +123,12 @@ describe('callerBound', () => {
     const { app, open } = bounded(counts, 1);
     const server = await listen(app);
     try {
-      const req = request({ host: '127.0.0.1', port: server.port, path: '/', headers: as('a', undefined, true).headers });
+      const req = request({
+        host: '127.0.0.1',
+        port: server.port,
+        path: '/',
+        headers: as('a', undefined, true).headers,
+      });
       req.on('error', () => {});
       req.end();
       await entered;
@@ -130,7 +143,7 @@ describe('callerBound', () => {
   });
 });
 
-describe('callerBound: slow bodies cannot hold their client\'s bound (issue 21)', () => {
+describe("callerBound: slow bodies cannot hold their client's bound (issue 21)", () => {
   /**
    * Client 'a' (three in flight at most) over a real socket; POST / reads the body and answers it,
    * waiting for `open()` first with X-Test-Hold. `entered(n)` resolves once n requests are counted.
@@ -162,7 +175,8 @@ describe('callerBound: slow bodies cannot hold their client\'s bound (issue 21)'
       return c.text(body);
     });
     const server = await listen(app);
-    const entered = (n: number) => new Promise<void>((resolve) => (count >= n ? resolve() : waiters.push({ n, resolve })));
+    const entered = (n: number) =>
+      new Promise<void>((resolve) => (count >= n ? resolve() : waiters.push({ n, resolve })));
     return { server, entered, open: () => open(), shed: () => shed };
   }
 
@@ -174,22 +188,35 @@ describe('callerBound: slow bodies cannot hold their client\'s bound (issue 21)'
     sock.on('data', (d) => (text += d));
     const closed = once(sock, 'close').then(() => text);
     await once(sock, 'connect');
-    sock.write(`POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 1)}`);
+    sock.write(
+      `POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 1)}`,
+    );
     return { sock, closed, rest: () => sock.write(body.slice(1)) };
   }
   const whole = (port: number, localAddress: string, hold = false) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', localAddress, agent: false, headers: hold ? { 'X-Test-Hold': '1' } : {} }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          localAddress,
+          agent: false,
+          headers: hold ? { 'X-Test-Hold': '1' } : {},
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.end('whole');
     });
   const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]);
 
-  it('SMSP-PERF-001 at the client\'s bound a newcomer closes a request still waiting for its body, from the source with the most waiting (oldest first), and is served', async () => {
+  it("SMSP-PERF-001 at the client's bound a newcomer closes a request still waiting for its body, from the source with the most waiting (oldest first), and is served", async () => {
     const { server, entered, shed } = await slowBodyServer();
     try {
       const a1 = await slow(server.port, '127.0.0.1');

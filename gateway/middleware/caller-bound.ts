@@ -47,7 +47,11 @@ export interface InFlightCounts {
   awaitBody(key: string, source: string, wait: { arrived: () => boolean; close: () => void }): () => void;
 }
 
-interface Waiting { seq: number; arrived: () => boolean; close: () => void }
+interface Waiting {
+  seq: number;
+  arrived: () => boolean;
+  close: () => void;
+}
 
 /** The counts a gateway keeps across reloads. */
 export function inFlightCounts(): InFlightCounts {
@@ -70,7 +74,8 @@ export function inFlightCounts(): InFlightCounts {
     let best: { source: string; w: Waiting; n: number } | undefined;
     for (const [source, set] of bySource) {
       const [w] = set;
-      if (w && (!best || set.size > best.n || (set.size === best.n && w.seq < best.w.seq))) best = { source, w, n: set.size };
+      if (w && (!best || set.size > best.n || (set.size === best.n && w.seq < best.w.seq)))
+        best = { source, w, n: set.size };
     }
     return best;
   };
@@ -109,7 +114,7 @@ export function inFlightCounts(): InFlightCounts {
 }
 
 /** The access log's reason for a request closed, its body not yet arrived, to make room for a newcomer of its client. */
-export const BODY_AWAITED_REASON = 'closed for a newcomer: body not arrived at the client\'s in-flight bound';
+export const BODY_AWAITED_REASON = "closed for a newcomer: body not arrived at the client's in-flight bound";
 
 /** A user id longer than this is known by its hash: the id is the caller's text, kept in memory and keys. */
 const MAX_USER_ID_LENGTH = 128;
@@ -122,7 +127,8 @@ const MAX_USER_ID_LENGTH = 128;
  * @example nameUser(c, `${q.sourceAsid}/${q.author.localId}`)
  */
 export function nameUser(c: Context<GatewayEnv>, userId: string): string {
-  const user = userId.length <= MAX_USER_ID_LENGTH ? userId : `sha256:${createHash('sha256').update(userId).digest('base64url')}`;
+  const user =
+    userId.length <= MAX_USER_ID_LENGTH ? userId : `sha256:${createHash('sha256').update(userId).digest('base64url')}`;
   c.set('callerUser', user);
   c.get('countUser')?.(user);
   return user;
@@ -142,7 +148,13 @@ export interface CallerBoundOptions {
  * After authentication, before the body.
  * @example app.post('/api/fgm-status', sessionAuth(...), callerBound({ counts, maxPerClient: 200, maxPerUser: 8 }), bodyLimit(...), ...)
  */
-export function callerBound({ counts, maxPerClient, maxPerUser, claim, onShed }: CallerBoundOptions): MiddlewareHandler<GatewayEnv> {
+export function callerBound({
+  counts,
+  maxPerClient,
+  maxPerUser,
+  claim,
+  onShed,
+}: CallerBoundOptions): MiddlewareHandler<GatewayEnv> {
   return async function callerBound(c, next) {
     const clientId = c.get('client')?.id ?? c.get('cdsClient')?.id;
     if (clientId === undefined) return next();
@@ -161,10 +173,21 @@ export function callerBound({ counts, maxPerClient, maxPerUser, claim, onShed }:
       }
       leaves.push(leave);
     };
-    enter(userId === undefined ? [[client, maxPerClient]] : [[client, maxPerClient], [userKey(userId), maxPerUser]], userId === undefined ? 'too many requests in flight for this client' : 'too many requests in flight for this user');
+    enter(
+      userId === undefined
+        ? [[client, maxPerClient]]
+        : [
+            [client, maxPerClient],
+            [userKey(userId), maxPerUser],
+          ],
+      userId === undefined
+        ? 'too many requests in flight for this client'
+        : 'too many requests in flight for this user',
+    );
     // A user named later (from the message) is counted then, and given back with the rest (by the
     // `finally` below if her client has already gone).
-    if (userId === undefined) c.set('countUser', (user) => enter([[userKey(user), maxPerUser]], 'too many requests in flight for this user'));
+    if (userId === undefined)
+      c.set('countUser', (user) => enter([[userKey(user), maxPerUser]], 'too many requests in flight for this user'));
     // Counted until the answer is handed to the connection ('finish') or either side is gone: a
     // response not yet given its socket (a hang-up mid-body, say) may never emit 'close', so the
     // socket's own close releases it too — a count that leaked would lock its caller out for good.

@@ -5,17 +5,40 @@ import { Cis2Refused, type Cis2User } from '../auth/cis2-userinfo.ts';
 import { testClient, unitApp } from '../../test/helpers/hono-unit.ts';
 import { cis2Author, type Cis2Directory } from './cis2-session.ts';
 
-const GP: Cis2User = { userId: '555021935107', roles: [{ roleProfileId: '555021936108', orgCode: 'RX1', activities: ['B0370'] }] };
+const GP: Cis2User = {
+  userId: '555021935107',
+  roles: [{ roleProfileId: '555021936108', orgCode: 'RX1', activities: ['B0370'] }],
+};
 /** CIS2 for clients with `cis2` only: confirming GP, or refusing with `refusal`. */
-const cis2As = (refusal?: Cis2Refused): Cis2Directory => (client) => (client.cis2 ? async () => { if (refusal) throw refusal; return GP; } : undefined);
-const withCis2 = testClient({ id: 'chs', cis2: { issuer: 'https://cis2.test', clientId: 'chs', timeoutMs: 3000, cacheSeconds: 60, maxConcurrentCalls: 16 } });
+const cis2As =
+  (refusal?: Cis2Refused): Cis2Directory =>
+  (client) =>
+    client.cis2
+      ? async () => {
+          if (refusal) throw refusal;
+          return GP;
+        }
+      : undefined;
+const withCis2 = testClient({
+  id: 'chs',
+  cis2: { issuer: 'https://cis2.test', clientId: 'chs', timeoutMs: 3000, cacheSeconds: 60, maxConcurrentCalls: 16 },
+});
 
 function fhirApp(cis2: Cis2Directory, client = withCis2) {
   const app = unitApp();
-  app.post('/fhir/fgm/query', async (c, next) => (c.set('client', client), next()), cis2Author({ cis2 }), (c) => c.json({ cis2User: c.get('cis2User') ?? null }));
+  app.post(
+    '/fhir/fgm/query',
+    async (c, next) => (c.set('client', client), next()),
+    cis2Author({ cis2 }),
+    (c) => c.json({ cis2User: c.get('cis2User') ?? null }),
+  );
   return app;
 }
-const post = (app: ReturnType<typeof fhirApp>, token?: string) => app.request('/fhir/fgm/query', { method: 'POST', headers: token === undefined ? {} : { 'X-CIS2-Access-Token': token } });
+const post = (app: ReturnType<typeof fhirApp>, token?: string) =>
+  app.request('/fhir/fgm/query', {
+    method: 'POST',
+    headers: token === undefined ? {} : { 'X-CIS2-Access-Token': token },
+  });
 const fhirCode = async (res: Response) => fhirAnswerCode(await res.text());
 
 describe('cis2Author', () => {
@@ -34,7 +57,10 @@ describe('cis2Author', () => {
 
   it('SMSP-AUDIT-002 a header that is not a token: 401, CIS2 not asked', async () => {
     let asked = 0;
-    const res = await post(fhirApp(() => async () => (asked++, GP)), 'not a token');
+    const res = await post(
+      fhirApp(() => async () => (asked++, GP)),
+      'not a token',
+    );
     assert.deepEqual([res.status, asked], [401, 0]);
   });
 

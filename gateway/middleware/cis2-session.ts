@@ -28,7 +28,11 @@ export function cis2Directory(clients: readonly ClientConfig[], now: () => numbe
 }
 
 /** Asks CIS2 about `token`; its refusal as the request's SmspError. */
-export async function confirmWithCis2(c: Context<GatewayEnv>, userInfo: Cis2UserInfo, token: string): Promise<Cis2User> {
+export async function confirmWithCis2(
+  c: Context<GatewayEnv>,
+  userInfo: Cis2UserInfo,
+  token: string,
+): Promise<Cis2User> {
   try {
     return await userInfo(token);
   } catch (e) {
@@ -50,8 +54,10 @@ export function cis2Author({ cis2 }: { cis2: Cis2Directory }): MiddlewareHandler
     const token = c.req.header(CIS2_TOKEN_HEADER);
     if (token !== undefined) {
       const userInfo = cis2(c.get('client'));
-      if (!userInfo) throw new SmspError('author-unidentified', 'X-CIS2-Access-Token sent, but the client has no cis2 configured');
-      if (!/^[A-Za-z0-9._~+/=-]{1,4096}$/.test(token)) throw new SmspError('cis2-token-refused', 'X-CIS2-Access-Token is not a token');
+      if (!userInfo)
+        throw new SmspError('author-unidentified', 'X-CIS2-Access-Token sent, but the client has no cis2 configured');
+      if (!/^[A-Za-z0-9._~+/=-]{1,4096}$/.test(token))
+        throw new SmspError('cis2-token-refused', 'X-CIS2-Access-Token is not a token');
       c.set('cis2User', await confirmWithCis2(c, userInfo, token));
     }
     await next();

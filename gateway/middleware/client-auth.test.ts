@@ -7,17 +7,29 @@ import { clientAuth, type PeerCertificate } from './client-auth.ts';
 const FINGERPRINT = 'AB'.repeat(32);
 const chs = testClient({
   id: 'test-chs',
-  systemToken: { issuer: 'https://chs.test', audience: 'fgm-status-gateway/fhir', publicKeyFile: '/dev/null', algorithms: ['ES256'], maxLifetimeSeconds: 3600 },
+  systemToken: {
+    issuer: 'https://chs.test',
+    audience: 'fgm-status-gateway/fhir',
+    publicKeyFile: '/dev/null',
+    algorithms: ['ES256'],
+    maxLifetimeSeconds: 3600,
+  },
   mtls: { fingerprint256: FINGERPRINT },
 });
 const { verify, sign } = await portalKeys([chs]);
 const systemToken = sign('https://chs.test', 'fgm-status-gateway/fhir', { sub: 'test-chs' });
-const sessionToken = sign('https://epr.test/local', 'fgm-status-gateway', { sub: 'ajones', roles: ['midwife'], org: 'RX1' });
+const sessionToken = sign('https://epr.test/local', 'fgm-status-gateway', {
+  sub: 'ajones',
+  roles: ['midwife'],
+  org: 'RX1',
+});
 
 /** An app on the FHIR path whose TLS peer is `peer`; it answers with the client it was given. */
 function fhirApp(peer?: PeerCertificate) {
   const app = unitApp();
-  app.post('/fhir/fgm/query', clientAuth({ clients: [chs], verify, peerCertificate: () => peer }), (c) => c.json({ client: c.get('client').id, audit: c.get('audit') }));
+  app.post('/fhir/fgm/query', clientAuth({ clients: [chs], verify, peerCertificate: () => peer }), (c) =>
+    c.json({ client: c.get('client').id, audit: c.get('audit') }),
+  );
   return app;
 }
 const post = (app: ReturnType<typeof fhirApp>, token?: string) =>
@@ -27,7 +39,9 @@ const fhirCode = async (res: Response) => fhirAnswerCode(await res.text());
 
 describe('clientAuth', () => {
   it('SMSP-IG-002 a client system is known by its CA-verified certificate, any colon form', async () => {
-    const res = await post(fhirApp({ fingerprint256: FINGERPRINT.toLowerCase().match(/../g)!.join(':'), authorized: true }));
+    const res = await post(
+      fhirApp({ fingerprint256: FINGERPRINT.toLowerCase().match(/../g)!.join(':'), authorized: true }),
+    );
     assert.equal((await json(res)).client, 'test-chs');
   });
 
@@ -50,12 +64,15 @@ describe('clientAuth', () => {
     assert.equal((await post(fhirApp(), 'not.a.jwt')).status, 401);
   });
 
-  it('SMSP-IG-002 a portal user\'s session token is not a client-system credential: 401', async () => {
+  it("SMSP-IG-002 a portal user's session token is not a client-system credential: 401", async () => {
     const portal = testClient();
     const keys = await portalKeys([portal, chs]);
     const app = unitApp();
     app.post('/fhir/fgm/query', clientAuth({ clients: [portal, chs], verify: keys.verify }), (c) => c.text('served'));
-    const res = await post(app, keys.sign('https://epr.test/local', 'fgm-status-gateway', { sub: 'ajones', roles: ['midwife'], org: 'RX1' }));
+    const res = await post(
+      app,
+      keys.sign('https://epr.test/local', 'fgm-status-gateway', { sub: 'ajones', roles: ['midwife'], org: 'RX1' }),
+    );
     assert.equal(res.status, 401);
     assert.equal(await fhirCode(res), 'AUTHOR_CREDENTIALS_ERROR');
   });

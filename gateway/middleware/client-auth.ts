@@ -31,14 +31,19 @@ export interface ClientAuthOptions {
 /**
  * @example app.use('/fhir/fgm/query', clientAuth({ clients, verify, peerCertificate }))
  */
-export function clientAuth({ clients, verify, peerCertificate = () => undefined }: ClientAuthOptions): MiddlewareHandler<GatewayEnv> {
+export function clientAuth({
+  clients,
+  verify,
+  peerCertificate = () => undefined,
+}: ClientAuthOptions): MiddlewareHandler<GatewayEnv> {
   const byFingerprint = new Map(clients.filter((c) => c.mtls).map((c) => [c.mtls!.fingerprint256, c]));
   return async function clientAuth(c, next) {
     const peer = peerCertificate(c);
     let client = peer?.authorized ? byFingerprint.get(peer.fingerprint256.replace(/:/g, '').toUpperCase()) : undefined;
     if (!client) {
       const token = bearerToken(c.req.header('Authorization'));
-      if (!token) throw new SmspError('no-credentials', peer ? 'client certificate not recognised' : 'no client credentials');
+      if (!token)
+        throw new SmspError('no-credentials', peer ? 'client certificate not recognised' : 'no client credentials');
       let verified;
       try {
         verified = await verify(token);

@@ -11,7 +11,11 @@ import { SmspError } from '../smsp-error.ts';
  * Must run after the middleware that identifies the client (sessionAuth or clientAuth).
  * @example app.post('/api/fgm-status', sessionAuth(...), clientInService({ isEnabled }), …)
  */
-export function clientInService({ isEnabled }: { isEnabled: (clientId: string) => boolean }): MiddlewareHandler<GatewayEnv> {
+export function clientInService({
+  isEnabled,
+}: {
+  isEnabled: (clientId: string) => boolean;
+}): MiddlewareHandler<GatewayEnv> {
   return async function clientInService(c, next) {
     if (!isEnabled(c.get('client').id)) throw new SmspError('client-disabled', 'client taken out of service');
     await next();

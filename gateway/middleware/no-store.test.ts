@@ -12,7 +12,7 @@ describe('noStore', () => {
   });
   app.onError((_e, c) => c.text('failed', 500));
 
-  it('SMSP-FGMRI-003 overrides a handler\'s own caching with no-store', async () => {
+  it("SMSP-FGMRI-003 overrides a handler's own caching with no-store", async () => {
     const res = await app.request('/ok');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('Cache-Control'), 'no-store');

@@ -17,7 +17,7 @@ function appFor(identity: Pick<Identity, 'orgCode' | 'activities'>, activity?: s
 }
 
 describe('rbac', () => {
-  it('SMSP-IG-001 a user holding B0370 at one of the client\'s organisations is let through', async () => {
+  it("SMSP-IG-001 a user holding B0370 at one of the client's organisations is let through", async () => {
     assert.equal(await (await appFor({ orgCode: 'RX2', activities: ['B0370'] }).request('/')).text(), 'served');
   });
 

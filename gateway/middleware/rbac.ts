@@ -17,7 +17,8 @@ import { SmspError } from '../smsp-error.ts';
 export function rbac({ activity = VIEW_ACTIVITY }: { activity?: string } = {}): MiddlewareHandler<GatewayEnv> {
   return async function rbac(c, next) {
     const identity = c.get('identity');
-    if (!c.get('client').odsCodes.includes(identity.orgCode)) throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
+    if (!c.get('client').odsCodes.includes(identity.orgCode))
+      throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
     if (!identity.activities.includes(activity)) throw new SmspError('user-lacks-activity', `user lacks ${activity}`);
     await next();
   };

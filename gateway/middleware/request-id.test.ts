@@ -16,7 +16,7 @@ describe('requestId', () => {
     assert.notEqual(a.headers.get('X-Request-Id'), b.headers.get('X-Request-Id'));
   });
 
-  it('ignores a client\'s own X-Request-Id: client text (maybe an NHS number) never becomes the id', async () => {
+  it("ignores a client's own X-Request-Id: client text (maybe an NHS number) never becomes the id", async () => {
     const res = await app.request('/', { headers: { 'X-Request-Id': '9990000018' } });
     assert.doesNotMatch(res.headers.get('X-Request-Id')!, /9990000018/);
     assert.doesNotMatch(await res.text(), /9990000018/);
@@ -24,6 +24,9 @@ describe('requestId', () => {
 
   it('by default the id is a random UUID', async () => {
     const real = new Hono<GatewayEnv>().use('*', requestId()).get('/', (c) => c.text(c.get('requestId')));
-    assert.match(await (await real.request('/')).text(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(
+      await (await real.request('/')).text(),
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });

@@ -16,16 +16,27 @@ describe('requestMetrics', () => {
   app.post('/api/refused', () => {
     throw new SmspError('no-credentials');
   });
-  const counted = async () => (await metrics.registry.getSingleMetricAsString('fgm_gateway_requests_total')).split('\n').filter((l) => !l.startsWith('#'));
+  const counted = async () =>
+    (await metrics.registry.getSingleMetricAsString('fgm_gateway_requests_total'))
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
 
   it('counts each answer by route, Details.Code and status', async () => {
     await app.request('/api/fgm-status', { method: 'POST' });
-    assert.ok((await counted()).includes('fgm_gateway_requests_total{code="NO_RECORD_FOUND",route="/api/fgm-status",status="404"} 1'));
+    assert.ok(
+      (await counted()).includes(
+        'fgm_gateway_requests_total{code="NO_RECORD_FOUND",route="/api/fgm-status",status="404"} 1',
+      ),
+    );
   });
 
   it('counts a refusal with the code the error handler gave it', async () => {
     await app.request('/api/refused', { method: 'POST' });
-    assert.ok((await counted()).includes('fgm_gateway_requests_total{code="AUTHOR_CREDENTIALS_ERROR",route="other",status="401"} 1'));
+    assert.ok(
+      (await counted()).includes(
+        'fgm_gateway_requests_total{code="AUTHOR_CREDENTIALS_ERROR",route="other",status="401"} 1',
+      ),
+    );
   });
 
   it('a path outside the fixed set is counted as "other": client text (say an NHS number) never becomes a label', async () => {

@@ -10,10 +10,20 @@ import type { GatewayMetrics } from '../observe/gateway-metrics.ts';
 /**
  * @example app.use(requestMetrics({ metrics, paths: PATHS }))
  */
-export function requestMetrics({ metrics, paths }: { metrics: GatewayMetrics; paths: readonly string[] }): MiddlewareHandler<GatewayEnv> {
+export function requestMetrics({
+  metrics,
+  paths,
+}: {
+  metrics: GatewayMetrics;
+  paths: readonly string[];
+}): MiddlewareHandler<GatewayEnv> {
   const known = new Set(paths);
   return async function requestMetrics(c, next) {
     await next();
-    metrics.requests.inc({ code: c.get('outcomeCode') ?? 'none', route: known.has(c.req.path) ? c.req.path : 'other', status: String(c.res.status) });
+    metrics.requests.inc({
+      code: c.get('outcomeCode') ?? 'none',
+      route: known.has(c.req.path) ? c.req.path : 'other',
+      status: String(c.res.status),
+    });
   };
 }

@@ -63,7 +63,8 @@ function claimedIdentity(c: Context<GatewayEnv>, client: ClientConfig, payload: 
   try {
     return identityFromClaims(client, payload);
   } catch (e) {
-    if (e instanceof UnusableClaim) noteAudit(c, { detail: JSON.stringify({ refusedClaim: { claim: e.claim, ...refusedValue(e.value) } }) });
+    if (e instanceof UnusableClaim)
+      noteAudit(c, { detail: JSON.stringify({ refusedClaim: { claim: e.claim, ...refusedValue(e.value) } }) });
     throw e;
   }
 }
@@ -71,7 +72,12 @@ function claimedIdentity(c: Context<GatewayEnv>, client: ClientConfig, payload: 
 /**
  * @example app.use('/api/fgm-status', sessionAuth({ verify, clients: config.clients, cis2: cis2Directory(config.clients, Date.now) }))
  */
-export function sessionAuth({ verify, clients, cis2, portalOriginHeader = false }: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
+export function sessionAuth({
+  verify,
+  clients,
+  cis2,
+  portalOriginHeader = false,
+}: SessionAuthOptions): MiddlewareHandler<GatewayEnv> {
   const cis2Clients = clients.filter((c) => c.claims === 'cis2' && c.cis2);
   /** The claims "cis2" client a JWT claims to be bound to (checked by cis2-userinfo.ts before CIS2 is asked). */
   const boundClient = (token: string) => {
@@ -96,7 +102,8 @@ export function sessionAuth({ verify, clients, cis2, portalOriginHeader = false 
       if (!cis2Client) throw new SmspError('token-rejected', `token: ${e.reason}`);
       // The token decides the client; a page (or curl) of another client's origin is refused.
       const origin = c.req.header('Origin') ?? (portalOriginHeader ? c.req.header(PORTAL_ORIGIN_HEADER) : undefined);
-      if (origin !== undefined && !cis2Client.origins.includes(origin)) throw new SmspError('token-rejected', 'token: a CIS2 access token used from another client\'s origin');
+      if (origin !== undefined && !cis2Client.origins.includes(origin))
+        throw new SmspError('token-rejected', "token: a CIS2 access token used from another client's origin");
       const user = await confirmWithCis2(c, cis2(cis2Client)!, token);
       // Named only once CIS2 vouched for the token: a refused one is an unauthenticated attempt,
       // bounded per address like any other (audit/unauthenticated-bound.ts), whatever it claimed.
@@ -114,7 +121,8 @@ export function sessionAuth({ verify, clients, cis2, portalOriginHeader = false 
     // A token is only good from its own portal's pages: CORS alone does not stop a script on
     // another configured portal replaying it.
     const origin = c.req.header('Origin');
-    if (origin !== undefined && !client.origins.includes(origin)) throw new SmspError('origin-not-allowed', 'origin not allowed for this client');
+    if (origin !== undefined && !client.origins.includes(origin))
+      throw new SmspError('origin-not-allowed', 'origin not allowed for this client');
     const identity = claimedIdentity(c, client, payload);
     if (!identity) throw new SmspError('token-has-no-identity', 'token has no user identity');
     noteIdentity(c, identity);

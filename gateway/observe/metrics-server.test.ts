@@ -30,12 +30,18 @@ test('GET /metrics serves the gateway metrics in Prometheus text format, labels 
   assert.match(text, /^fgm_gateway_spine_breaker_state\{state="open"\} 1$/m);
   assert.match(text, /^fgm_gateway_spine_breaker_state\{state="closed"\} 0$/m);
   // Every sample line is `name{labels} value` (the exposition format), whatever prom-client adds.
-  for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (-?[0-9.e+-]+|NaN|Nan|[+-]Inf)$/, line);
+  for (const line of text.split('\n').filter((l) => l && !l.startsWith('#')))
+    assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (-?[0-9.e+-]+|NaN|Nan|[+-]Inf)$/, line);
 });
 
 test('the standard Node process metrics sit beside ours: event-loop lag, GC, heap, RSS', async () => {
   const { text } = await scrape();
-  for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes', 'process_cpu_seconds_total']) {
+  for (const name of [
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+    'process_resident_memory_bytes',
+    'process_cpu_seconds_total',
+  ]) {
     assert.match(text, new RegExp(`^${name}(\\{[^}]*\\})? \\d`, 'm'), name);
   }
   assert.match(text, /^# TYPE nodejs_gc_duration_seconds histogram$/m);

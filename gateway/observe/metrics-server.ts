@@ -23,7 +23,8 @@ export function createMetricsServer(registry: Registry): Server {
       res.writeHead(405, { 'Content-Type': TEXT, Allow: 'GET, HEAD' }).end('Method Not Allowed\n');
     } else {
       registry.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+        (text) =>
+          res.writeHead(200, { 'Content-Type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
         () => res.writeHead(500, { 'Content-Type': TEXT }).end('metrics unavailable\n'),
       );
     }

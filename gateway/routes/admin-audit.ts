@@ -34,7 +34,9 @@ export interface AuditScope {
  * The organisation is the CIS2 selected role's, or the local org claim.
  */
 const auditScope = (c: Context<GatewayEnv>): AuditScope | null =>
-  holds(c, c.get('client').smspAuditorRoles ?? []) ? null : { clientId: c.get('client').id, orgCode: c.get('identity').orgCode };
+  holds(c, c.get('client').smspAuditorRoles ?? [])
+    ? null
+    : { clientId: c.get('client').id, orgCode: c.get('identity').orgCode };
 const scopeName = (scope: AuditScope | null) => (scope ? `${scope.clientId}@${scope.orgCode}` : 'smsp');
 
 /**
@@ -47,8 +49,10 @@ const scopeName = (scope: AuditScope | null) => (scope ? `${scope.clientId}@${sc
 export function auditorOnly(): MiddlewareHandler<GatewayEnv> {
   return async function auditorOnly(c, next) {
     const client = c.get('client');
-    if (!holds(c, [...client.auditorRoles, ...(client.smspAuditorRoles ?? [])])) throw new SmspError('not-an-auditor', 'not an auditor');
-    if (!client.odsCodes.includes(c.get('identity').orgCode)) throw new SmspError('organisation-not-permitted', 'auditor\'s organisation not configured for this client');
+    if (!holds(c, [...client.auditorRoles, ...(client.smspAuditorRoles ?? [])]))
+      throw new SmspError('not-an-auditor', 'not an auditor');
+    if (!client.odsCodes.includes(c.get('identity').orgCode))
+      throw new SmspError('organisation-not-permitted', "auditor's organisation not configured for this client");
     await next();
   };
 }
@@ -86,7 +90,12 @@ export const SearchSchema = z.strictObject({
   userId: z.string().min(1).max(100).optional(),
   messageId: z.string().min(1).max(100).optional(),
   // Spaces stripped as the widget API does, so the 3-3-4 form on screen (999 000 0018) finds the records.
-  nhsNumber: z.string().max(20).transform((s) => s.replace(/\s/g, '')).pipe(z.string().regex(/^\d{10}$/)).optional(),
+  nhsNumber: z
+    .string()
+    .max(20)
+    .transform((s) => s.replace(/\s/g, ''))
+    .pipe(z.string().regex(/^\d{10}$/))
+    .optional(),
   from: instant.optional(),
   to: instant.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
@@ -98,30 +107,45 @@ const CSV_COLUMNS = ['seq', ...AUDIT_COLUMNS, 'prevHash', 'hash'] as const;
 
 /** A CSV cell: quoted, quotes doubled, and a leading = + - @ defused so spreadsheets do not run it. */
 function cell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean);
+  const s =
+    v === null || v === undefined
+      ? ''
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v as string | number | boolean);
   return `"${(/^[=+\-@\t\r]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
 }
 
 export function toCsv(rows: readonly AuditRow[]): string {
-  return [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((k) => cell(r[k])).join(','))].join('\r\n') + '\r\n';
+  return (
+    [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((k) => cell(r[k])).join(','))].join('\r\n') + '\r\n'
+  );
 }
 
 /** `GET /admin/audit?userId=&messageId=&nhsNumber=&from=&to=&limit=&afterSeq=&format=csv` */
 export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return async function searchAuditRoute(c) {
     const parsed = SearchSchema.safeParse(c.req.query());
-    if (!parsed.success) throw new SmspError('audit-query-invalid', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
+    if (!parsed.success)
+      throw new SmspError('audit-query-invalid', `audit search: ${parsed.error.issues[0]!.path.join('.')}`);
     const { format, ...q } = parsed.data;
     const scope = auditScope(c);
     // The search is audited: what was asked for, whose records it could see, and the patient if one was named.
     noteAudit(c, {
       nhsNumber: q.nhsNumber ?? null,
-      detail: JSON.stringify({ search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined }, format: format ?? 'json', scope: scopeName(scope) }),
+      detail: JSON.stringify({
+        search: { ...q, nhsNumber: q.nhsNumber ? 'see nhsNumber' : undefined },
+        format: format ?? 'json',
+        scope: scopeName(scope),
+      }),
     });
     const rows = await trail.search({ ...q, ...(scope ?? {}) });
     c.set('outcomeCode', 'SUCCESS');
     if (format === 'csv') {
-      return c.body(toCsv(rows), 200, { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="fgm-audit.csv"' });
+      return c.body(toCsv(rows), 200, {
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': 'attachment; filename="fgm-audit.csv"',
+      });
     }
     return c.json({ records: rows, next: rows.length === (q.limit ?? 1000) ? rows.at(-1)!.seq : null });
   };
@@ -131,7 +155,11 @@ export function searchAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
 export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return async function verifyAuditRoute(c) {
     const result = await trail.verify();
-    noteAudit(c, { detail: JSON.stringify({ verify: result.ok ? 'intact' : result.seq === null ? 'damaged database' : `broken at ${result.seq}` }) });
+    noteAudit(c, {
+      detail: JSON.stringify({
+        verify: result.ok ? 'intact' : result.seq === null ? 'damaged database' : `broken at ${result.seq}`,
+      }),
+    });
     c.set('outcomeCode', 'SUCCESS');
     return c.json({ ...result, summary: describeVerify(result) });
   };
@@ -141,7 +169,8 @@ export function verifyAuditRoute(trail: AuditTrail): Handler<GatewayEnv> {
 export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
   return async function throughputRoute(c) {
     const date = c.req.query('date') ?? ukToday();
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new SmspError('audit-query-invalid', 'throughput: date is not YYYY-MM-DD');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date))
+      throw new SmspError('audit-query-invalid', 'throughput: date is not YYYY-MM-DD');
     // A date that does not exist (2026-02-30) would report zeros as if it were a quiet day.
     if (!isIsoDate(date)) throw new SmspError('audit-query-invalid', 'throughput: no such date');
     const scope = auditScope(c);
@@ -154,11 +183,23 @@ export function throughputRoute(trail: AuditTrail): Handler<GatewayEnv> {
 const page = (name: string) => readFileSync(new URL(`./admin-page/${name}`, import.meta.url), 'utf8');
 
 /** The auditors' page, its script and styles (no inline script or style: they run under CSP default-src 'self'). */
-export function auditPage(portalOrigins: readonly string[]): { html: Handler<GatewayEnv>; js: Handler<GatewayEnv>; css: Handler<GatewayEnv> } {
+export function auditPage(portalOrigins: readonly string[]): {
+  html: Handler<GatewayEnv>;
+  js: Handler<GatewayEnv>;
+  css: Handler<GatewayEnv>;
+} {
   // The page accepts a session only from these origins (the clients' portals). Origins are URL
   // origins (config.ts), escaped anyway as they go into an attribute.
-  const origins = [...new Set(portalOrigins)].join(' ').replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  const [html, js, css] = [page('audit.html').replace('{{PORTAL_ORIGINS}}', origins), page('audit.js'), page('audit.css')];
+  const origins = [...new Set(portalOrigins)]
+    .join(' ')
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/</g, '&lt;');
+  const [html, js, css] = [
+    page('audit.html').replace('{{PORTAL_ORIGINS}}', origins),
+    page('audit.js'),
+    page('audit.css'),
+  ];
   return {
     html: (c) => c.body(html, 200, { 'Content-Type': 'text/html; charset=utf-8' }),
     js: (c) => c.body(js, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }),

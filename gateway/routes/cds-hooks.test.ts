@@ -6,35 +6,64 @@ import type { CdsClientConfig } from '../config/config.ts';
 import { json, spineDouble, unitApp } from '../../test/helpers/hono-unit.ts';
 import { cdsAuth, fgmIsService } from './cds-hooks.ts';
 
-const EPR = { id: 'test-cds-epr', name: 'Test EPR', odsCode: 'RX1', priority: 'interactive', allowUnverified: false, fhirServers: [] as string[] } as unknown as CdsClientConfig;
+const EPR = {
+  id: 'test-cds-epr',
+  name: 'Test EPR',
+  odsCode: 'RX1',
+  priority: 'interactive',
+  allowUnverified: false,
+  fhirServers: [] as string[],
+} as unknown as CdsClientConfig;
 
 /** A UK Core Patient; `status` is its NHS number's verification status (01: verified). */
 const patient = (nhsNumber: string, birthDate: string, status = '01') => {
   const verification = {
     url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
-    valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: status }] },
+    valueCodeableConcept: {
+      coding: [
+        { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: status },
+      ],
+    },
   };
-  return { resourceType: 'Patient', id: 'p1', birthDate, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber, extension: [verification] }] };
+  return {
+    resourceType: 'Patient',
+    id: 'p1',
+    birthDate,
+    identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber, extension: [verification] }],
+  };
 };
 const call = (prefetchPatient?: unknown, more: Record<string, unknown> = {}) => ({
-  hook: 'patient-view', hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea', context: { userId: 'Practitioner/123', patientId: 'p1' },
-  ...(prefetchPatient ? { prefetch: { patient: prefetchPatient } } : {}), ...more,
+  hook: 'patient-view',
+  hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea',
+  context: { userId: 'Practitioner/123', patientId: 'p1' },
+  ...(prefetchPatient ? { prefetch: { patient: prefetchPatient } } : {}),
+  ...more,
 });
 
 /** The CDS service behind a verifier that knows one token, Spine in process (indicator for 9990000018). */
 async function cdsRoute(client = EPR) {
   const double = await spineDouble();
   const app = unitApp();
-  const verify = async (token: string) => { if (token !== 'good-epr-jwt') throw new CdsTokenRejected('bad signature'); return client; };
+  const verify = async (token: string) => {
+    if (token !== 'good-epr-jwt') throw new CdsTokenRejected('bad signature');
+    return client;
+  };
   app.post('/cds-services/fgm-is', cdsAuth(verify), fgmIsService(double.deps()));
-  const ask = (body: unknown, token = 'good-epr-jwt') => app.request('/cds-services/fgm-is', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const ask = (body: unknown, token = 'good-epr-jwt') =>
+    app.request('/cds-services/fgm-is', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   return { ask, asked: double.asked };
 }
 
 describe('POST /cds-services/fgm-is', () => {
-  it('an indicator is one warning card saying what the element\'s alert says', async () => {
+  it("an indicator is one warning card saying what the element's alert says", async () => {
     const { ask } = await cdsRoute();
-    const { cards } = (await json(await ask(call(patient('9990000018', '2014-03-02'))))) as { cards: { indicator: string; summary: string; detail: string }[] };
+    const { cards } = (await json(await ask(call(patient('9990000018', '2014-03-02'))))) as {
+      cards: { indicator: string; summary: string; detail: string }[];
+    };
     assert.equal(cards.length, 1);
     assert.equal(cards[0]!.indicator, 'warning');
     assert.match(cards[0]!.summary, /FGM risk indicator/);
@@ -49,7 +78,11 @@ describe('POST /cds-services/fgm-is', () => {
 
   it('an unverified NHS number, a bad check digit or a patient of 18: no card, and Spine never asked', async () => {
     const { ask, asked } = await cdsRoute();
-    for (const p of [patient('9990000018', '2014-03-02', '02'), patient('9990000019', '2014-03-02'), patient('9990000034', '2001-01-15')]) {
+    for (const p of [
+      patient('9990000018', '2014-03-02', '02'),
+      patient('9990000019', '2014-03-02'),
+      patient('9990000034', '2001-01-15'),
+    ]) {
       assert.deepEqual(await (await ask(call(p))).json(), { cards: [] });
     }
     assert.deepEqual(asked, []);
@@ -69,15 +102,19 @@ describe('POST /cds-services/fgm-is', () => {
     assert.deepEqual([res.status, (await json(res)).smspCode], [400, 'SMSP-0001']);
   });
 
-  it('the CDS spec\'s 412 when the patient is neither prefetched nor fetchable; another resource in the slot is not the patient', async () => {
+  it("the CDS spec's 412 when the patient is neither prefetched nor fetchable; another resource in the slot is not the patient", async () => {
     const { ask } = await cdsRoute();
-    for (const body of [call(), call({ resourceType: 'OperationOutcome' }), call({ ...patient('9990000018', '2014-03-02'), id: 'someone-else' })]) {
+    for (const body of [
+      call(),
+      call({ resourceType: 'OperationOutcome' }),
+      call({ ...patient('9990000018', '2014-03-02'), id: 'someone-else' }),
+    ]) {
       const res = await ask(body);
       assert.deepEqual([res.status, (await json(res)).code], [412, 'PATIENT_DATA_UNAVAILABLE']);
     }
   });
 
-  it('the EPR\'s access token goes only to a FHIR server on the CDS client\'s list', async () => {
+  it("the EPR's access token goes only to a FHIR server on the CDS client's list", async () => {
     const seen: string[] = [];
     const fhir = createServer((req, res) => {
       seen.push(`${req.url} ${req.headers.authorization}`);
@@ -86,7 +123,10 @@ describe('POST /cds-services/fgm-is', () => {
     await new Promise<void>((r) => fhir.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(fhir.address() as { port: number }).port}`;
     try {
-      const withServer = call(undefined, { fhirServer: url, fhirAuthorization: { access_token: 'epr-access-token', token_type: 'Bearer' } });
+      const withServer = call(undefined, {
+        fhirServer: url,
+        fhirAuthorization: { access_token: 'epr-access-token', token_type: 'Bearer' },
+      });
       const refused = await (await cdsRoute()).ask(withServer);
       assert.deepEqual([refused.status, seen], [412, []]);
       const allowed = await (await cdsRoute({ ...EPR, fhirServers: [url] })).ask(withServer);

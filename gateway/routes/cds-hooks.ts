@@ -19,7 +19,14 @@ import { isUnder18 } from '@fgm-status/element/rules/age';
 import { ukToday } from '../audit/uk-today.ts';
 import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
 import { formatDate, formatDateTime } from '@fgm-status/element/format';
-import { createCdsVerifier, CdsTokenRejected, memoryJtiStore, redisJtiStore, type CdsVerifier, type JtiStore } from '../auth/cds-client.ts';
+import {
+  createCdsVerifier,
+  CdsTokenRejected,
+  memoryJtiStore,
+  redisJtiStore,
+  type CdsVerifier,
+  type JtiStore,
+} from '../auth/cds-client.ts';
 import { ConfigError, type GatewayConfig } from '../config/config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { MAX_IDENTIFIER_LENGTH, overLong, refusedValue } from '../audit/audited-identifier.ts';
@@ -39,7 +46,8 @@ export const SERVICE_ID = 'fgm-is';
 const NHS_NUMBER_SYSTEMS = ['https://fhir.nhs.uk/Id/nhs-number', 'http://fhir.nhs.net/Id/nhs-number'];
 const SDS_USER_SYSTEM = 'https://fhir.nhs.uk/Id/sds-user-id';
 const SDS_ROLE_PROFILE_SYSTEM = 'https://fhir.nhs.uk/Id/sds-role-profile-id';
-const VERIFICATION_EXTENSION = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
+const VERIFICATION_EXTENSION =
+  'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
 /** UKCore-NHSNumberVerificationStatusEngland `01`: "Number present and verified". */
 const VERIFIED = '01';
 const VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
@@ -52,7 +60,8 @@ export const DISCOVERY = {
     {
       hook: 'patient-view',
       title: 'NHS England FGM-IS indicator',
-      description: "Shows a warning card when the NHS Spine FGM Information Sharing service holds an FGM risk indicator for the child whose record is opened (under 18s only); no card otherwise.",
+      description:
+        'Shows a warning card when the NHS Spine FGM Information Sharing service holds an FGM risk indicator for the child whose record is opened (under 18s only); no card otherwise.',
       id: SERVICE_ID,
       prefetch: { patient: 'Patient/{{context.patientId}}', user: '{{context.userId}}' },
     },
@@ -60,7 +69,9 @@ export const DISCOVERY = {
 };
 
 /** http only to this machine, as for key sets: the access token must not cross a network in clear. */
-const fhirServerUrl = z.url({ protocol: /^https?$/ }).refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
+const fhirServerUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
 
 const RequestSchema = z.object({
   hook: z.literal('patient-view'),
@@ -77,15 +88,21 @@ const RequestSchema = z.object({
 type Resource = { resourceType?: unknown; id?: unknown; identifier?: unknown; [k: string]: unknown };
 type FhirIdentifier = { system?: unknown; value?: unknown; extension?: unknown };
 
-const asResource = (v: unknown): Resource | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Resource) : undefined);
-const identifiers = (v: unknown): FhirIdentifier[] => (Array.isArray(v) ? v.filter((i): i is FhirIdentifier => typeof i === 'object' && i !== null) : []);
-const valueOf = (ids: FhirIdentifier[], system: string) => ids.find((i) => i.system === system && typeof i.value === 'string')?.value as string | undefined;
+const asResource = (v: unknown): Resource | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Resource) : undefined;
+const identifiers = (v: unknown): FhirIdentifier[] =>
+  Array.isArray(v) ? v.filter((i): i is FhirIdentifier => typeof i === 'object' && i !== null) : [];
+const valueOf = (ids: FhirIdentifier[], system: string) =>
+  ids.find((i) => i.system === system && typeof i.value === 'string')?.value as string | undefined;
 
 /** The prefetched resources the user's SDS ids can come from: the user resource, or a searchset Bundle of them. */
 function userResources(user: unknown): Resource[] {
   const r = asResource(user);
   if (r?.resourceType !== 'Bundle') return r ? [r] : [];
-  return (Array.isArray(r.entry) ? r.entry : []).flatMap((e) => { const res = asResource(asResource(e)?.resource); return res ? [res] : []; });
+  return (Array.isArray(r.entry) ? r.entry : []).flatMap((e) => {
+    const res = asResource(asResource(e)?.resource);
+    return res ? [res] : [];
+  });
 }
 
 /**
@@ -108,29 +125,46 @@ export function authorFor(userId: string, user: unknown): Author {
     const included = resources.find((r) => r.resourceType === 'Practitioner' && ref === `Practitioner/${String(r.id)}`);
     sdsUser ??= included && valueOf(identifiers(included.identifier), SDS_USER_SYSTEM);
   }
-  return sdsUser && roleProfile ? { kind: 'sds', userId: sdsUser, roleProfileId: roleProfile } : { kind: 'local', localId: userId };
+  return sdsUser && roleProfile
+    ? { kind: 'sds', userId: sdsUser, roleProfileId: roleProfile }
+    : { kind: 'local', localId: userId };
 }
 
 /**
  * The Patient's NHS number, whether its UK Core verification status is `01` (verified), and birth
  * date. Two NHS-number identifiers that differ are `conflicting`: never a guess between them.
  */
-export function patientFacts(patient: Resource): { nhsNumber?: string; verified: boolean; conflicting: boolean; birthDate?: string } {
+export function patientFacts(patient: Resource): {
+  nhsNumber?: string;
+  verified: boolean;
+  conflicting: boolean;
+  birthDate?: string;
+} {
   // RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
-  const underNhs = identifiers(patient.identifier).filter((i) => typeof i.system === 'string' && NHS_NUMBER_SYSTEMS.some((s) => sameUri(i.system as string, s)));
+  const underNhs = identifiers(patient.identifier).filter(
+    (i) => typeof i.system === 'string' && NHS_NUMBER_SYSTEMS.some((s) => sameUri(i.system as string, s)),
+  );
   const ids = underNhs.filter((i) => typeof i.value === 'string');
   const numbers = new Set(ids.map((i) => (i.value as string).replace(/\s/g, '')));
   // Fails closed, as the element does (MSCA-FGMRISDQ-01, FGMISQ003): verified only when every
   // NHS-number identifier states a status, and every status coding is 01 in the UK Core code system.
-  const verified = ids.length > 0 && ids.every((id) => {
-    const statuses = (Array.isArray(id.extension) ? id.extension : []).filter((e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION) as { valueCodeableConcept?: { coding?: unknown } }[];
-    const codings = statuses.flatMap((st) => {
-      const coding = st?.valueCodeableConcept?.coding;
-      // A single coding object where FHIR JSON has a list: read it, never throw.
-      return Array.isArray(coding) ? (coding as unknown[]) : coding === undefined ? [undefined] : [coding];
-    }) as ({ system?: unknown; code?: unknown } | undefined)[];
-    return statuses.length > 0 && codings.length > 0 && codings.every((c) => c?.code === VERIFIED && c?.system === VERIFICATION_SYSTEM);
-  });
+  const verified =
+    ids.length > 0 &&
+    ids.every((id) => {
+      const statuses = (Array.isArray(id.extension) ? id.extension : []).filter(
+        (e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION,
+      ) as { valueCodeableConcept?: { coding?: unknown } }[];
+      const codings = statuses.flatMap((st) => {
+        const coding = st?.valueCodeableConcept?.coding;
+        // A single coding object where FHIR JSON has a list: read it, never throw.
+        return Array.isArray(coding) ? (coding as unknown[]) : coding === undefined ? [undefined] : [coding];
+      }) as ({ system?: unknown; code?: unknown } | undefined)[];
+      return (
+        statuses.length > 0 &&
+        codings.length > 0 &&
+        codings.every((c) => c?.code === VERIFIED && c?.system === VERIFICATION_SYSTEM)
+      );
+    });
   return {
     ...(numbers.size === 1 ? { nhsNumber: [...numbers][0]! } : {}),
     verified,
@@ -152,7 +186,11 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
   try {
     const res = await fetch(`${fhirServer.replace(/\/+$/, '')}/Patient/${encodeURIComponent(patientId)}`, {
       // identity: the cap counts the bytes that arrive; a compressed answer could inflate past it.
-      headers: { Accept: 'application/fhir+json', 'Accept-Encoding': 'identity', Authorization: `Bearer ${accessToken}` },
+      headers: {
+        Accept: 'application/fhir+json',
+        'Accept-Encoding': 'identity',
+        Authorization: `Bearer ${accessToken}`,
+      },
       redirect: 'error',
       signal: abort.signal,
     });
@@ -225,7 +263,7 @@ export function indicatorCard(assessmentDate: string, checkedAt: string | null) 
     summary: 'FGM risk indicator: NHS Spine FGM-IS holds a female genital mutilation risk indicator for this child',
     indicator: 'warning',
     detail: [
-      '**An FGM Information Sharing (FGM-IS) indicator is on this child\'s record on the NHS Spine.** It means the child is considered at potential risk of female genital mutilation. Follow your local safeguarding procedures.',
+      "**An FGM Information Sharing (FGM-IS) indicator is on this child's record on the NHS Spine.** It means the child is considered at potential risk of female genital mutilation. Follow your local safeguarding procedures.",
       '',
       `- FGM assessment date: ${formatDate(assessmentDate)}`,
       ...(checkedAt ? [`- Checked with Spine: ${formatDateTime(checkedAt)} (UK time)`] : []),
@@ -248,8 +286,16 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     // The prefetched SDS ids are the EPR's free text: one too long to audit is refused on the record by what refusedValue keeps of it.
     const longId = author.kind === 'sds' ? [author.userId, author.roleProfileId].find(overLong) : undefined;
     if (longId !== undefined) {
-      noteAudit(c, { clientMessageId: hookInstance, detail: JSON.stringify({ refusedValue: { element: 'prefetch.user identifier.value', ...refusedValue(longId) } }) });
-      throw new SmspError('cds-request-invalid', `a prefetched SDS id is longer than ${MAX_IDENTIFIER_LENGTH} characters`);
+      noteAudit(c, {
+        clientMessageId: hookInstance,
+        detail: JSON.stringify({
+          refusedValue: { element: 'prefetch.user identifier.value', ...refusedValue(longId) },
+        }),
+      });
+      throw new SmspError(
+        'cds-request-invalid',
+        `a prefetched SDS id is longer than ${MAX_IDENTIFIER_LENGTH} characters`,
+      );
     }
     noteAudit(c, {
       clientMessageId: hookInstance,
@@ -262,27 +308,45 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (patient && (patient.resourceType !== 'Patient' || patient.id !== context.patientId)) patient = undefined;
     if (!patient && fhirServer && fhirAuthorization) {
       // The EPR's access token goes only where its configuration says (never, say, to our own metrics listener).
-      if (!fhirServerAllowed(client, fhirServer)) throw new SmspError('patient-data-unavailable', 'fhirServer is not one of the CDS client\'s fhirServers');
+      if (!fhirServerAllowed(client, fhirServer))
+        throw new SmspError('patient-data-unavailable', "fhirServer is not one of the CDS client's fhirServers");
       const fetched = await fetchPatient(fhirServer, fhirAuthorization.access_token, context.patientId);
       if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
     }
     if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
     const facts = patientFacts(patient);
     if (facts.nhsNumber && /^\d{10}$/.test(facts.nhsNumber)) noteAudit(c, { nhsNumber: facts.nhsNumber });
-    if (facts.conflicting) throw new SmspError('patient-data-unavailable', 'Patient has two different NHS numbers, or one that is not a string');
-    if (!facts.nhsNumber || !facts.birthDate) throw new SmspError('patient-data-unavailable', 'Patient has no NHS number or no birthDate');
+    if (facts.conflicting)
+      throw new SmspError(
+        'patient-data-unavailable',
+        'Patient has two different NHS numbers, or one that is not a string',
+      );
+    if (!facts.nhsNumber || !facts.birthDate)
+      throw new SmspError('patient-data-unavailable', 'Patient has no NHS number or no birthDate');
     // Clinical safety: an unverified number may be another child's; only a configured opt-out asks Spine.
-    if (!facts.verified && !client.allowUnverified) return noCards(c, deps.vocabulary.codeFor('patient-data-unavailable'), 'NHS number not verified (UK Core status is not 01)');
-    if (!isValidNhsNumber(facts.nhsNumber)) return noCards(c, deps.vocabulary.codeFor('nhs-number-fails-modulus-11'), 'NHS number fails modulus 11');
+    if (!facts.verified && !client.allowUnverified)
+      return noCards(
+        c,
+        deps.vocabulary.codeFor('patient-data-unavailable'),
+        'NHS number not verified (UK Core status is not 01)',
+      );
+    if (!isValidNhsNumber(facts.nhsNumber))
+      return noCards(c, deps.vocabulary.codeFor('nhs-number-fails-modulus-11'), 'NHS number fails modulus 11');
     const today = ukToday(deps.now());
     // FHIR allows a partial birth date (YYYY, YYYY-MM): read as the days it allows, never a reason not to ask.
     const born = birthDateRange(facts.birthDate);
-    if (!born || born.earliest > today) return noCards(c, deps.vocabulary.codeFor('birth-date-invalid'), 'birthDate is not a past FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)');
+    if (!born || born.earliest > today)
+      return noCards(
+        c,
+        deps.vocabulary.codeFor('birth-date-invalid'),
+        'birthDate is not a past FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)',
+      );
     // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday; for a
     // partial date the earliest it can be, so nothing is kept past it.
     noteAudit(c, { outcomeEraseOn: eighteenthBirthday(born.earliest) });
     // An adult only when even the latest day the date allows is 18 years ago; otherwise Spine decides.
-    if (!isUnder18(born.latest, today)) return noCards(c, deps.vocabulary.codeFor('patient-18-or-over'), 'patient is 18 or over');
+    if (!isUnder18(born.latest, today))
+      return noCards(c, deps.vocabulary.codeFor('patient-18-or-over'), 'patient is 18 or over');
 
     const outcome = await askSpine(deps, {
       nhsNumber: facts.nhsNumber,

@@ -11,12 +11,23 @@ async function widgetRoute(opts: { busy?: boolean } = {}) {
   const app = unitApp(kept.log);
   app.use('*', async (c, next) => {
     c.set('client', testClient());
-    c.set('identity', { author: { kind: 'local', localId: 'ajones' }, orgCode: 'RX1', activities: ['B0370'], roles: ['midwife'], source: 'portal' });
+    c.set('identity', {
+      author: { kind: 'local', localId: 'ajones' },
+      orgCode: 'RX1',
+      activities: ['B0370'],
+      roles: ['midwife'],
+      source: 'portal',
+    });
     await next();
     audited.push(c.get('audit') ?? {});
   });
   app.post('/api/fgm-status', notePatient(), fgmStatus(double.deps()));
-  const ask = (body: unknown) => app.request('/api/fgm-status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const ask = (body: unknown) =>
+    app.request('/api/fgm-status', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   return { ask, asked: double.asked, audited, ...kept };
 }
 
@@ -30,31 +41,57 @@ describe('POST /api/fgm-status', () => {
     const { ask } = await widgetRoute();
     const res = await ask({ nhsNumber: '999 000 0018', birthDate: '2014-03-02' });
     const body = await json(res);
-    assert.deepEqual([res.status, body.status, body.nhsNumber, body.assessmentDate, body.code], [200, 'indicator', '9990000018', '2019-12-10', 'SUCCESS']);
+    assert.deepEqual(
+      [res.status, body.status, body.nhsNumber, body.assessmentDate, body.code],
+      [200, 'indicator', '9990000018', '2019-12-10', 'SUCCESS'],
+    );
     assert.match(String(body.checkedAt), /^\d{4}-\d{2}-\d{2}T/);
   });
 
   it('no record: 404 NO_RECORD_FOUND FGM-0001', async () => {
     const { ask } = await widgetRoute();
-    assert.deepEqual(await codes(await ask({ nhsNumber: '9990000026', birthDate: '2016-07-19' })), [404, 'NO_RECORD_FOUND', 'FGM-0001']);
+    assert.deepEqual(await codes(await ask({ nhsNumber: '9990000026', birthDate: '2016-07-19' })), [
+      404,
+      'NO_RECORD_FOUND',
+      'FGM-0001',
+    ]);
   });
 
   it('SMSP-VAL-002 a bad check digit: 400 INVALID_NHS_NUMBER FGM-0002, Spine not asked', async () => {
     const { ask, asked } = await widgetRoute();
-    assert.deepEqual(await codes(await ask({ nhsNumber: '9990000019', birthDate: '2014-03-02' })), [400, 'INVALID_NHS_NUMBER', 'FGM-0002']);
+    assert.deepEqual(await codes(await ask({ nhsNumber: '9990000019', birthDate: '2014-03-02' })), [
+      400,
+      'INVALID_NHS_NUMBER',
+      'FGM-0002',
+    ]);
     assert.deepEqual(asked, []);
   });
 
   it('FGMISQ004 18 or over: 400 PATIENT_OVER_18 FGM-0003, Spine not asked', async () => {
     const { ask, asked } = await widgetRoute();
-    assert.deepEqual(await codes(await ask({ nhsNumber: '9990000034', birthDate: '2001-01-15' })), [400, 'PATIENT_OVER_18', 'FGM-0003']);
+    assert.deepEqual(await codes(await ask({ nhsNumber: '9990000034', birthDate: '2001-01-15' })), [
+      400,
+      'PATIENT_OVER_18',
+      'FGM-0003',
+    ]);
     assert.deepEqual(asked, []);
   });
 
   it('SMSP-ERR-006 MSCA-FGMRISQ-04 no birth date, an impossible or future one, extra fields, not JSON: 400 SMSP-0001', async () => {
     const { ask, asked } = await widgetRoute();
-    const bad = ['not json', { nhsNumber: '9990000018' }, { nhsNumber: '9990000018', birthDate: '2014-02-30' }, { nhsNumber: '9990000018', birthDate: '2999-01-01' }, { nhsNumber: '9990000018', birthDate: '2014-03-02', name: 'x' }];
-    for (const body of bad) assert.deepEqual(await codes(await ask(body)), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'], JSON.stringify(body));
+    const bad = [
+      'not json',
+      { nhsNumber: '9990000018' },
+      { nhsNumber: '9990000018', birthDate: '2014-02-30' },
+      { nhsNumber: '9990000018', birthDate: '2999-01-01' },
+      { nhsNumber: '9990000018', birthDate: '2014-03-02', name: 'x' },
+    ];
+    for (const body of bad)
+      assert.deepEqual(
+        await codes(await ask(body)),
+        [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'],
+        JSON.stringify(body),
+      );
     assert.deepEqual(asked, []);
   });
 
@@ -62,12 +99,20 @@ describe('POST /api/fgm-status', () => {
     const { ask, asked, audited } = await widgetRoute();
     const twice = '{"nhsNumber":"9990000042","birthDate":"2016-01-02","nhsNumber":"9990000018"}';
     assert.deepEqual(await codes(await ask(twice)), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001']);
-    assert.deepEqual(await codes(await ask('{"nhsNumber":"9990000018","birthDate":"2014-03-02","birthDate":"2014-03-02"}')), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'], 'even the same value twice');
+    assert.deepEqual(
+      await codes(await ask('{"nhsNumber":"9990000018","birthDate":"2014-03-02","birthDate":"2014-03-02"}')),
+      [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'],
+      'even the same value twice',
+    );
     assert.deepEqual(asked, []);
-    assert.deepEqual(audited.map((a) => a.nhsNumber), [undefined, undefined], 'a body naming two patients names no one patient');
+    assert.deepEqual(
+      audited.map((a) => a.nhsNumber),
+      [undefined, undefined],
+      'a body naming two patients names no one patient',
+    );
   });
 
-  it('Spine\'s budget spent: 429 SPINE_BUSY with its Retry-After', async () => {
+  it("Spine's budget spent: 429 SPINE_BUSY with its Retry-After", async () => {
     const { ask } = await widgetRoute({ busy: true });
     const res = await ask({ nhsNumber: '9990000018', birthDate: '2014-03-02' });
     assert.equal(res.headers.get('Retry-After'), '3');
@@ -78,7 +123,10 @@ describe('POST /api/fgm-status', () => {
     const { ask, audited, text } = await widgetRoute();
     await ask({ nhsNumber: '9990000018', birthDate: '1990-01-01' });
     await ask({ nhsNumber: '9990000018', birthDate: '2014-03-02' });
-    assert.deepEqual(audited.map((a) => a.nhsNumber), ['9990000018', '9990000018']);
+    assert.deepEqual(
+      audited.map((a) => a.nhsNumber),
+      ['9990000018', '9990000018'],
+    );
     assert.doesNotMatch(text(), /9990000018/);
   });
 });

@@ -77,9 +77,12 @@ async function readJson(c: Context<GatewayEnv>): Promise<{ value: unknown; twice
 export function notePatient(): MiddlewareHandler<GatewayEnv> {
   return async function notePatient(c, next) {
     // A body naming a key twice names no one patient: nothing to note.
-    const raw = await readJson(c).then((r) => (r.twice ? undefined : r.value)).catch(() => undefined);
+    const raw = await readJson(c)
+      .then((r) => (r.twice ? undefined : r.value))
+      .catch(() => undefined);
     const nhsNumber = typeof raw === 'object' && raw !== null ? (raw as { nhsNumber?: unknown }).nhsNumber : undefined;
-    if (typeof nhsNumber === 'string' && /^\d{10}$/.test(nhsNumber.replace(/\s/g, ''))) noteAudit(c, { nhsNumber: nhsNumber.replace(/\s/g, '') });
+    if (typeof nhsNumber === 'string' && /^\d{10}$/.test(nhsNumber.replace(/\s/g, '')))
+      noteAudit(c, { nhsNumber: nhsNumber.replace(/\s/g, '') });
     await next();
   };
 }

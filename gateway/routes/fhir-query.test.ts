@@ -12,8 +12,10 @@ import { fhirQuery } from './fhir-query.ts';
  */
 const REQUEST = without(example('query-request-2-0'), 'MessageHeader.author.display');
 const withNhsNumber = (n: string) => withValue(REQUEST, 'Parameters.parameter[1].valueString', n);
-const LOCAL_ID = '<identifier><system value="http://fhir.nhs.net/Id/local-identifier"/><value value="12456"/></identifier>';
-const SDS_IDS = '<identifier><system value="http://fhir.nhs.net/Id/sds-user-id"/><value value="555021935107"/></identifier><identifier><system value="http://fhir.nhs.net/Id/sds-role-profile-id"/><value value="555021936108"/></identifier>';
+const LOCAL_ID =
+  '<identifier><system value="http://fhir.nhs.net/Id/local-identifier"/><value value="12456"/></identifier>';
+const SDS_IDS =
+  '<identifier><system value="http://fhir.nhs.net/Id/sds-user-id"/><value value="555021935107"/></identifier><identifier><system value="http://fhir.nhs.net/Id/sds-role-profile-id"/><value value="555021936108"/></identifier>';
 
 /** The FHIR route behind an authenticated client system acting for `odsCodes`, Spine in process. */
 async function fhirRoute(odsCodes = ['SDT']) {
@@ -27,7 +29,8 @@ async function fhirRoute(odsCodes = ['SDT']) {
     audited.push(c.get('audit') ?? {});
   });
   app.post('/fhir/fgm/query', fhirQuery(double.deps(kept.log)));
-  const ask = (xml: string) => app.request('/fhir/fgm/query', { method: 'POST', headers: { 'Content-Type': 'application/fhir+xml' }, body: xml });
+  const ask = (xml: string) =>
+    app.request('/fhir/fgm/query', { method: 'POST', headers: { 'Content-Type': 'application/fhir+xml' }, body: xml });
   return { ask, asked: double.asked, audited, ...kept };
 }
 
@@ -39,21 +42,33 @@ async function answer(res: Response) {
 }
 
 describe('POST /fhir/fgm/query', () => {
-  it('SMSP-ERR-004 the spec\'s example request is re-issued to Spine and answered in a bundle responding to its MessageHeader', async () => {
+  it("SMSP-ERR-004 the spec's example request is re-issued to Spine and answered in a bundle responding to its MessageHeader", async () => {
     const { ask, asked } = await fhirRoute();
-    assert.deepEqual(await answer(await ask(REQUEST)), [404, 'NO_RECORD_FOUND', '14daadee-26e1-4d6a-9e6a-7f4af9b58870']);
+    assert.deepEqual(await answer(await ask(REQUEST)), [
+      404,
+      'NO_RECORD_FOUND',
+      '14daadee-26e1-4d6a-9e6a-7f4af9b58870',
+    ]);
     assert.deepEqual(asked, ['9999999999']);
   });
 
   it('an indicator comes back as the Flag', async () => {
     const { ask } = await fhirRoute();
-    assert.deepEqual(await answer(await ask(withNhsNumber('9990000018'))), [200, 'SUCCESS', '14daadee-26e1-4d6a-9e6a-7f4af9b58870']);
+    assert.deepEqual(await answer(await ask(withNhsNumber('9990000018'))), [
+      200,
+      'SUCCESS',
+      '14daadee-26e1-4d6a-9e6a-7f4af9b58870',
+    ]);
   });
 
   it('SMSP-VAL-001 a message that is not an FGMQuery_2_0 bundle: 400 INPUT_MESSAGE_VALIDATION_ERROR, answering our request id', async () => {
     const { ask, asked } = await fhirRoute();
     for (const xml of ['<Bundle/>', 'not xml', REQUEST.replace('FGMQuery_2_0', 'FGMUpdate_2_0')]) {
-      assert.deepEqual(await answer(await ask(xml)), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'test-request-1'], xml.slice(0, 40));
+      assert.deepEqual(
+        await answer(await ask(xml)),
+        [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'test-request-1'],
+        xml.slice(0, 40),
+      );
     }
     assert.deepEqual(asked, []);
   });
@@ -73,12 +88,18 @@ describe('POST /fhir/fgm/query', () => {
 
   it('SMSP-AUDIT-002 a Practitioner with SDS ids but no CIS2 token to prove them: 401 AUTHOR_CREDENTIALS_ERROR, the claimed user not on the record', async () => {
     const { ask, asked, audited } = await fhirRoute();
-    assert.deepEqual((await answer(await ask(REQUEST.replace(LOCAL_ID, SDS_IDS)))).slice(0, 2), [401, 'AUTHOR_CREDENTIALS_ERROR']);
+    assert.deepEqual((await answer(await ask(REQUEST.replace(LOCAL_ID, SDS_IDS)))).slice(0, 2), [
+      401,
+      'AUTHOR_CREDENTIALS_ERROR',
+    ]);
     assert.deepEqual([asked, audited[0]!.userId], [[], null]);
   });
 
   it('SMSP-AUDIT-005 a Practitioner with no identifier at all: 401 AUTHOR_CREDENTIALS_ERROR', async () => {
     const { ask } = await fhirRoute();
-    assert.deepEqual((await answer(await ask(REQUEST.replace(LOCAL_ID, '')))).slice(0, 2), [401, 'AUTHOR_CREDENTIALS_ERROR']);
+    assert.deepEqual((await answer(await ask(REQUEST.replace(LOCAL_ID, '')))).slice(0, 2), [
+      401,
+      'AUTHOR_CREDENTIALS_ERROR',
+    ]);
   });
 });

@@ -29,14 +29,22 @@ import { noteSpineOutcome, organisationName, type FgmStatusDeps } from './fgm-st
  * user, one of their role profiles (the selected one when CIS2 names it), at the request's
  * organisation, holding B0370. Without the token only a local identifier is an author.
  */
-function confirmSdsAuthor(c: Context<GatewayEnv>, author: { userId: string; roleProfileId: string }, orgCode: string): void {
+function confirmSdsAuthor(
+  c: Context<GatewayEnv>,
+  author: { userId: string; roleProfileId: string },
+  orgCode: string,
+): void {
   const user = c.get('cis2User');
-  if (!user) throw new SmspError('author-unidentified', 'SDS ids without the user\'s CIS2 access token (X-CIS2-Access-Token)');
-  if (user.userId !== author.userId) throw new SmspError('cis2-user-mismatch', 'Practitioner\'s SDS User ID is not the CIS2 user');
+  if (!user)
+    throw new SmspError('author-unidentified', "SDS ids without the user's CIS2 access token (X-CIS2-Access-Token)");
+  if (user.userId !== author.userId)
+    throw new SmspError('cis2-user-mismatch', "Practitioner's SDS User ID is not the CIS2 user");
   const role = identityFromCis2(user, author.roleProfileId);
   c.set('identitySource', 'cis2');
-  if (role.orgCode !== orgCode) throw new SmspError('organisation-not-permitted', 'the CIS2 role is at another organisation than the request\'s');
-  if (!role.activities.includes(VIEW_ACTIVITY)) throw new SmspError('user-lacks-activity', `CIS2 role lacks ${VIEW_ACTIVITY}`);
+  if (role.orgCode !== orgCode)
+    throw new SmspError('organisation-not-permitted', "the CIS2 role is at another organisation than the request's");
+  if (!role.activities.includes(VIEW_ACTIVITY))
+    throw new SmspError('user-lacks-activity', `CIS2 role lacks ${VIEW_ACTIVITY}`);
 }
 
 /**
@@ -48,7 +56,8 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     if (!parsed.ok) {
       // An identifier too long to audit is refused on the record by what refusedValue keeps of it.
       const { refused, element } = parsed.error;
-      if (refused !== undefined) noteAudit(c, { detail: JSON.stringify({ refusedValue: { element, ...refusedValue(refused) } }) });
+      if (refused !== undefined)
+        noteAudit(c, { detail: JSON.stringify({ refusedValue: { element, ...refusedValue(refused) } }) });
       throw new SmspError('fhir-request-invalid', `request ${parsed.error.kind} at ${element}`);
     }
     const q = parsed.value;
@@ -59,25 +68,38 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     // The originating system and its user (SMSP-AUDIT-002: the client names them), counted against
     // her in-flight bound once the record names the child (so a refusal does too), before anything else.
     if (q.author) nameUser(c, `${q.sourceAsid}/${q.author.kind === 'sds' ? q.author.userId : q.author.localId}`);
-    if (!client.odsCodes.includes(orgCode)) throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
+    if (!client.odsCodes.includes(orgCode))
+      throw new SmspError('organisation-not-permitted', 'organisation not configured for this client');
     if (!q.author) throw new SmspError('author-unidentified', 'Practitioner has no SDS or local identifier');
     const cis2User = c.get('cis2User');
     if (q.author.kind === 'sds' || cis2User) {
       // The record names the user CIS2 confirmed, never the Practitioner's claimed ids (those go in
       // detail): a mismatch must not put another user's name on the trail (SMSP-AUDIT-002).
-      const claimed = q.author.kind === 'sds' ? { userId: q.author.userId, roleProfileId: q.author.roleProfileId } : { localId: q.author.localId };
-      noteAudit(c, { userId: cis2User?.userId ?? null, roleProfileId: null, detail: JSON.stringify({ claimedAuthor: claimed }) });
+      const claimed =
+        q.author.kind === 'sds'
+          ? { userId: q.author.userId, roleProfileId: q.author.roleProfileId }
+          : { localId: q.author.localId };
+      noteAudit(c, {
+        userId: cis2User?.userId ?? null,
+        roleProfileId: null,
+        detail: JSON.stringify({ claimedAuthor: claimed }),
+      });
       // With the user's CIS2 token sent, the author must be the SDS ids it proves: a local id beside
       // it would be served and audited as someone CIS2 did not confirm. AUTHOR_CREDENTIALS_ERROR, as
       // the message is well-formed (not SMSP-0001) but its author is not the credentialed user.
-      if (q.author.kind !== 'sds') throw new SmspError('author-unidentified', 'X-CIS2-Access-Token sent, but the Practitioner carries a local identifier, not the SDS ids CIS2 confirmed');
+      if (q.author.kind !== 'sds')
+        throw new SmspError(
+          'author-unidentified',
+          'X-CIS2-Access-Token sent, but the Practitioner carries a local identifier, not the SDS ids CIS2 confirmed',
+        );
       confirmSdsAuthor(c, q.author, orgCode);
       noteAudit(c, { roleProfileId: q.author.roleProfileId });
     } else {
       noteAudit(c, { userId: q.author.localId, roleProfileId: null });
       c.set('identitySource', 'client-system');
     }
-    if (!isValidNhsNumber(q.nhsNumber)) throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
+    if (!isValidNhsNumber(q.nhsNumber))
+      throw new SmspError('nhs-number-fails-modulus-11', 'NHS number fails modulus 11');
 
     const outcome = await askSpine(deps, {
       nhsNumber: q.nhsNumber,
@@ -91,7 +113,17 @@ export function fhirQuery(deps: FgmStatusDeps): Handler<GatewayEnv> {
     });
     noteSpineOutcome(c, outcome);
     return outcome.code === 'SUCCESS'
-      ? fhirReply(c, deps, 'SUCCESS', { kind: 'indicator', nhsNumber: q.nhsNumber, assessmentDate: sendableDateTime(outcome.assessmentDate!, outcome.assessmentDay!) }, outcome.checkedAt)
+      ? fhirReply(
+          c,
+          deps,
+          'SUCCESS',
+          {
+            kind: 'indicator',
+            nhsNumber: q.nhsNumber,
+            assessmentDate: sendableDateTime(outcome.assessmentDate!, outcome.assessmentDay!),
+          },
+          outcome.checkedAt,
+        )
       : fhirReply(c, deps, outcome.code, undefined, outcome.checkedAt);
   };
 }

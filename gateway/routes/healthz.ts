@@ -20,7 +20,13 @@ const LINK: Record<BreakerState, string> = { closed: 'up', open: 'down', 'half-o
 /**
  * @example app.get('/healthz', healthz())
  */
-export function healthz({ breakerState, engines }: { breakerState: () => BreakerState; engines?: () => EngineHealth }): Handler<GatewayEnv> {
+export function healthz({
+  breakerState,
+  engines,
+}: {
+  breakerState: () => BreakerState;
+  engines?: () => EngineHealth;
+}): Handler<GatewayEnv> {
   return function healthz(c) {
     c.set('outcomeCode', 'SUCCESS');
     if (!engines) return c.json({ status: 'ok', spine: LINK[breakerState()] });

@@ -17,7 +17,8 @@ describe('hasDuplicateKey', () => {
       '{"a\\"b":1,"a\\u0022b":2}',
       '{"a":{},"a":[]}',
       '{ "a" : 1 ,\n "a" : 2 }',
-    ]) assert.equal(hasDuplicateKey(text), true, text);
+    ])
+      assert.equal(hasDuplicateKey(text), true, text);
   });
   test('SMSP-VAL-001 distinct keys, the same key in sibling objects, and keys written as values are no duplicate', () => {
     for (const text of [
@@ -32,6 +33,7 @@ describe('hasDuplicateKey', () => {
       '{"key with , and : and { inside":1,"key":2}',
       '"a"',
       '{}',
-    ]) assert.equal(hasDuplicateKey(text), false, text);
+    ])
+      assert.equal(hasDuplicateKey(text), false, text);
   });
 });

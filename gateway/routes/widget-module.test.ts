@@ -23,23 +23,37 @@ describe('GET /widget/*', () => {
 
   it('the current build, as a JavaScript module, no-cache so pages always get a rebuild', async () => {
     const res = await served().request('/widget/fgm-status.js');
-    assert.deepEqual([res.status, res.headers.get('Content-Type'), res.headers.get('Cache-Control'), await res.text()], [200, 'text/javascript; charset=utf-8', 'no-cache', 'export const build = "current";']);
+    assert.deepEqual(
+      [res.status, res.headers.get('Content-Type'), res.headers.get('Cache-Control'), await res.text()],
+      [200, 'text/javascript; charset=utf-8', 'no-cache', 'export const build = "current";'],
+    );
   });
 
   it('a pinned version is immutable for a year, so Subresource Integrity can pin it', async () => {
     const res = await served().request('/widget/fgm-status-1.2.3.js');
-    assert.deepEqual([res.status, res.headers.get('Cache-Control'), await res.text()], [200, 'public, max-age=31536000, immutable', 'export const build = "1.2.3";']);
+    assert.deepEqual(
+      [res.status, res.headers.get('Cache-Control'), await res.text()],
+      [200, 'public, max-age=31536000, immutable', 'export const build = "1.2.3";'],
+    );
   });
 
   it('a build that is not there: 404 with a clear message, never cached', async () => {
-    for (const res of [await served(join(dir, 'missing', 'fgm-status.js')).request('/widget/fgm-status.js'), await served().request('/widget/fgm-status-9.9.9.js')]) {
+    for (const res of [
+      await served(join(dir, 'missing', 'fgm-status.js')).request('/widget/fgm-status.js'),
+      await served().request('/widget/fgm-status-9.9.9.js'),
+    ]) {
       assert.deepEqual([res.status, res.headers.get('Cache-Control')], [404, 'no-store']);
       assert.match(await res.text(), /widget/i);
     }
   });
 
   it('the versioned route names digits and dots only: no other file of the directory is served', async () => {
-    for (const path of ['/widget/secret.js', '/widget/fgm-status-1.2.js', '/widget/fgm-status-1.2.3.js.map', '/widget/fgm-status-..%2Fsecret.js']) {
+    for (const path of [
+      '/widget/secret.js',
+      '/widget/fgm-status-1.2.js',
+      '/widget/fgm-status-1.2.3.js.map',
+      '/widget/fgm-status-..%2Fsecret.js',
+    ]) {
       assert.equal((await served().request(path)).status, 404, path);
     }
   });

@@ -28,7 +28,10 @@ async function serve(c: Context<GatewayEnv>, file: string, cacheControl: string,
     return c.text(missing, 404, { 'Cache-Control': 'no-store' });
   }
   c.set('outcomeCode', 'SUCCESS');
-  return c.body(new Uint8Array(source), 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': cacheControl });
+  return c.body(new Uint8Array(source), 200, {
+    'Content-Type': 'text/javascript; charset=utf-8',
+    'Cache-Control': cacheControl,
+  });
 }
 
 /**
@@ -36,7 +39,12 @@ async function serve(c: Context<GatewayEnv>, file: string, cacheControl: string,
  */
 export function widgetModule({ file }: { file: string }): Handler<GatewayEnv> {
   return function widgetModule(c) {
-    return serve(c, file, 'no-cache', 'The widget is not built: run the widget build to create dist/widget/fgm-status.js.');
+    return serve(
+      c,
+      file,
+      'no-cache',
+      'The widget is not built: run the widget build to create dist/widget/fgm-status.js.',
+    );
   };
 }
 
@@ -48,6 +56,11 @@ export function versionedWidgetModule({ file }: { file: string }): Handler<Gatew
   const dir = dirname(file);
   return function versionedWidgetModule(c) {
     const name = c.req.param('file') ?? '';
-    return serve(c, join(dir, name), 'public, max-age=31536000, immutable', `No widget build ${name} here: pin a version this gateway serves.`);
+    return serve(
+      c,
+      join(dir, name),
+      'public, max-age=31536000, immutable',
+      `No widget build ${name} here: pin a version this gateway serves.`,
+    );
   };
 }

@@ -11,7 +11,14 @@ import type { z } from 'zod';
 import { GatewayConfigSchema, parseConfig, type GatewayConfig } from '../config/config.ts';
 import { applies, KEY_APPLIES, restartNeeded } from './config-reload.ts';
 
-type Def = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType; options?: z.ZodType[] };
+type Def = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+};
 const def = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
 /** The schema under optional/default/transform wrappers. */
 function unwrap(s: z.ZodType): z.ZodType {
@@ -29,24 +36,64 @@ function schemaKeys(s: z.ZodType, path = ''): string[] {
   if (d.type === 'array' && def(unwrap(d.element!)).type === 'object') return schemaKeys(d.element!, `${path}[]`);
   if (d.type === 'union') {
     const objects = d.options!.filter((o) => def(unwrap(o)).type === 'object');
-    return [...(objects.length < d.options!.length ? [path] : []), ...new Set(objects.flatMap((o) => schemaKeys(o, path)))];
+    return [
+      ...(objects.length < d.options!.length ? [path] : []),
+      ...new Set(objects.flatMap((o) => schemaKeys(o, path))),
+    ];
   }
   return [path];
 }
 
 function base(): GatewayConfig {
-  return parseConfig({
-    listen: { host: '127.0.0.1', port: 0 },
-    smsp: { asid: '200000000111', odsCode: 'RX1' },
-    spine: { endpoint: 'https://spine.example/fgm', asid: '990101234567', tls: { certFile: 'a.crt', keyFile: 'a.key', caFile: 'ca.crt' }, timeoutMs: 2000, rateLimit: { perSecond: 10, burst: 20 } },
-    clients: [{
-      id: 'portal', name: 'Portal', odsCode: 'RX1', origins: [],
-      token: { issuer: 'https://idp', audience: 'gw', publicKeyFile: 'idp.pem', algorithms: ['ES256'], maxLifetimeSeconds: 600 },
-      claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'interactive',
-    }],
-    audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
-    cdsHooks: { baseUrl: 'https://fgm.example', clients: [{ id: 'epr', name: 'EPR', odsCode: 'RYJ', issuer: 'https://epr/', publicKeyFile: 'epr.pem', algorithms: ['ES256'], maxLifetimeSeconds: 300, priority: 'interactive' }] },
-  }, '/etc/fgm');
+  return parseConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      smsp: { asid: '200000000111', odsCode: 'RX1' },
+      spine: {
+        endpoint: 'https://spine.example/fgm',
+        asid: '990101234567',
+        tls: { certFile: 'a.crt', keyFile: 'a.key', caFile: 'ca.crt' },
+        timeoutMs: 2000,
+        rateLimit: { perSecond: 10, burst: 20 },
+      },
+      clients: [
+        {
+          id: 'portal',
+          name: 'Portal',
+          odsCode: 'RX1',
+          origins: [],
+          token: {
+            issuer: 'https://idp',
+            audience: 'gw',
+            publicKeyFile: 'idp.pem',
+            algorithms: ['ES256'],
+            maxLifetimeSeconds: 600,
+          },
+          claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+          roleActivities: {},
+          auditorRoles: [],
+          priority: 'interactive',
+        },
+      ],
+      audit: { sqliteFile: 'audit.sqlite', hmacKeyFile: 'hmac.key' },
+      cdsHooks: {
+        baseUrl: 'https://fgm.example',
+        clients: [
+          {
+            id: 'epr',
+            name: 'EPR',
+            odsCode: 'RYJ',
+            issuer: 'https://epr/',
+            publicKeyFile: 'epr.pem',
+            algorithms: ['ES256'],
+            maxLifetimeSeconds: 300,
+            priority: 'interactive',
+          },
+        ],
+      },
+    },
+    '/etc/fgm',
+  );
 }
 
 /** A copy of `c` with the value at `key` replaced (the first element for `[]`), whatever its type. */
@@ -70,8 +117,16 @@ describe('SIGHUP: every config key applies on reload or is named under "restart 
   it('every key of the schema is in the one table, and the table names no key the schema lacks', () => {
     const keys = schemaKeys(GatewayConfigSchema);
     assert.ok(keys.length > 50, `walked ${keys.length} keys`);
-    assert.deepEqual(keys.filter((k) => !(k in KEY_APPLIES)), [], 'keys with no row in KEY_APPLIES (gateway/server/config-reload.ts): say whether a reload applies them');
-    assert.deepEqual(Object.keys(KEY_APPLIES).filter((k) => !keys.includes(k)), [], 'rows for keys the schema does not have');
+    assert.deepEqual(
+      keys.filter((k) => !(k in KEY_APPLIES)),
+      [],
+      'keys with no row in KEY_APPLIES (gateway/server/config-reload.ts): say whether a reload applies them',
+    );
+    assert.deepEqual(
+      Object.keys(KEY_APPLIES).filter((k) => !keys.includes(k)),
+      [],
+      'rows for keys the schema does not have',
+    );
   });
 
   it('each key changed alone: a restart-only key is named, a reloadable one is not', () => {
@@ -84,20 +139,30 @@ describe('SIGHUP: every config key applies on reload or is named under "restart 
 
   it('the listener keys the hostile review found silent are each either applied or named', () => {
     const running = base();
-    for (const key of ['listen.maxConnections', 'listen.headersTimeoutMs', 'listen.keepAliveTimeoutMs']) assert.ok(KEY_APPLIES[key], key);
-    assert.deepEqual(restartNeeded(running, changed(running, 'listen.headersTimeoutMs', 2000)), ['listen.headersTimeoutMs']);
+    for (const key of ['listen.maxConnections', 'listen.headersTimeoutMs', 'listen.keepAliveTimeoutMs'])
+      assert.ok(KEY_APPLIES[key], key);
+    assert.deepEqual(restartNeeded(running, changed(running, 'listen.headersTimeoutMs', 2000)), [
+      'listen.headersTimeoutMs',
+    ]);
   });
 
   it('with a shared Redis budget its rate and shares (clients[].id, clients[].spineShare) are restart-only; in-process they reload', () => {
     const inProcess = base();
-    const shared = changed(changed(inProcess, 'spine.rateLimit.redisUrl', 'redis://127.0.0.1:6379'), 'spine.rateLimit.localFallbackShare', 0.5);
+    const shared = changed(
+      changed(inProcess, 'spine.rateLimit.redisUrl', 'redis://127.0.0.1:6379'),
+      'spine.rateLimit.localFallbackShare',
+      0.5,
+    );
     for (const key of ['spine.rateLimit.perSecond', 'spine.rateLimit.burst', 'spine.rateLimit.userShare']) {
       assert.deepEqual(restartNeeded(inProcess, changed(inProcess, key, 99)), [], key);
       assert.deepEqual(restartNeeded(shared, changed(shared, key, 99)), [key], key);
     }
     // The shared budget's per-client shares: a client added or re-shared by SIGHUP is named, not
     // reported applied while the shared limiter keeps its start-up shares (issue 21 review #4).
-    for (const [key, value] of [['clients[].spineShare', 0.5], ['clients[].id', 'portal-2']] as const) {
+    for (const [key, value] of [
+      ['clients[].spineShare', 0.5],
+      ['clients[].id', 'portal-2'],
+    ] as const) {
       assert.deepEqual(restartNeeded(inProcess, changed(inProcess, key, value)), [], key);
       assert.deepEqual(restartNeeded(shared, changed(shared, key, value)), [key], key);
     }

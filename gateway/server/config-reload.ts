@@ -153,5 +153,9 @@ export const applies = (key: string, running: GatewayConfig): Applies => {
  * @example restartNeeded(running, { ...running, listen: { ...running.listen, port: 1 } }) // ['listen.port']
  */
 export function restartNeeded(running: GatewayConfig, next: GatewayConfig): string[] {
-  return Object.keys(KEY_APPLIES).filter((key) => applies(key, running) === 'restart' && JSON.stringify(valueAt(running, key)) !== JSON.stringify(valueAt(next, key)));
+  return Object.keys(KEY_APPLIES).filter(
+    (key) =>
+      applies(key, running) === 'restart' &&
+      JSON.stringify(valueAt(running, key)) !== JSON.stringify(valueAt(next, key)),
+  );
 }

@@ -101,7 +101,10 @@ export function sourceOf(address: string): string {
   const embedded = () => `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
   if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return embedded();
   if (NAT64_PREFIX.every((x, i) => g[i] === x)) return embedded();
-  return `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+  return `${g
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`;
 }
 
 export interface ConnectionBound {
@@ -123,16 +126,27 @@ interface Conn {
 }
 
 /** One caller's connections: silent ones in the order they were accepted, the rest least recently active first. */
-interface Holder { key: string; silent: Set<Conn>; other: Set<Conn>; count: number }
+interface Holder {
+  key: string;
+  silent: Set<Conn>;
+  other: Set<Conn>;
+  count: number;
+}
 
 /**
  * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000, maxUnauthenticatedPerAddress: 64, maxPipelinedPerConnection: 16 }));
  */
-export function boundConnections(server: Server, limits: () => ConnectionLimits, onShed: (s: Shed) => void = () => {}, now: () => number = Date.now): ConnectionBound {
+export function boundConnections(
+  server: Server,
+  limits: () => ConnectionLimits,
+  onShed: (s: Shed) => void = () => {},
+  now: () => number = Date.now,
+): ConnectionBound {
   // Keyed by the peer's address and port, which a request's socket shares with its TCP
   // connection (for HTTPS the request's socket is the TLS socket on top of it).
   const open = new Map<string, Conn>();
-  const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) => `${s.remoteAddress}:${s.remotePort}`;
+  const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }) =>
+    `${s.remoteAddress}:${s.remotePort}`;
   const holders = new Map<string, Holder>();
   // Holders by how many connections they hold, and the most any holds: the victim's holder is
   // found without counting every connection on every accept.
@@ -179,7 +193,8 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits,
   const addressKey = (source: string) => `address:${source}`;
   // Its reader is not taking its answers: output queued behind a full socket, or requests sent
   // behind an answer it has not taken.
-  const stalled = (c: Conn) => c.inFlight > 1 || c.socket.writableNeedDrain || (c.res?.socket?.writableNeedDrain ?? false);
+  const stalled = (c: Conn) =>
+    c.inFlight > 1 || c.socket.writableNeedDrain || (c.res?.socket?.writableNeedDrain ?? false);
   // Idle, its request's body has not all arrived, or it is not reading: closing it takes no
   // answer from anyone who is waiting for one.
   const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete) || stalled(c);
@@ -203,7 +218,8 @@ export function boundConnections(server: Server, limits: () => ConnectionLimits,
       let best: { conn: Conn; rank: number } | undefined;
       for (const h of byCount.get(n) ?? []) {
         const p = pick(h);
-        if (p && (!best || p.rank < best.rank || (p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!))) best = p;
+        if (p && (!best || p.rank < best.rank || (p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!)))
+          best = p;
       }
       if (best) return best.conn;
     }

@@ -43,11 +43,22 @@ export const withoutPassword = (url: string) => {
 const DEPENDENCY_UP = 'fgm_gateway_dependency_up';
 /** Registered only when a scale-out engine is configured: the default gateway's metrics are unchanged. */
 function dependencyGauge(registry: Registry): Gauge<'dependency'> {
-  return (registry.getSingleMetric(DEPENDENCY_UP) as Gauge<'dependency'> | undefined) ??
-    new Gauge({ name: DEPENDENCY_UP, help: 'Scale-out engines: 1 while usable (audit-store: PostgreSQL reachable; spine-budget: the shared Redis budget in use, 0 on the local fallback share)', labelNames: ['dependency'] as const, registers: [registry] });
+  return (
+    (registry.getSingleMetric(DEPENDENCY_UP) as Gauge<'dependency'> | undefined) ??
+    new Gauge({
+      name: DEPENDENCY_UP,
+      help: 'Scale-out engines: 1 while usable (audit-store: PostgreSQL reachable; spine-budget: the shared Redis budget in use, 0 on the local fallback share)',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    })
+  );
 }
 
-export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { log, registry }: { log: Logger; registry: Registry }): Promise<AuditEngine> {
+export async function openAuditEngine(
+  config: GatewayConfig,
+  hmacKey: Buffer,
+  { log, registry }: { log: Logger; registry: Registry },
+): Promise<AuditEngine> {
   if (!config.audit.postgresUrl) {
     const file = config.audit.sqliteFile!;
     return { store: await openSqliteAuditStore(file, hmacKey), health: () => ({ ok: true }), where: file };
@@ -58,33 +69,69 @@ export async function openAuditEngine(config: GatewayConfig, hmacKey: Buffer, { 
   const store = await openPostgresAuditStore(config.audit.postgresUrl, hmacKey, {
     onHealth: (h) => {
       gauge.set({ dependency: 'audit-store' }, h.ok ? 1 : 0);
-      log(h.ok ? { level: 'info', msg: 'audit store reachable again' } : { level: 'error', msg: 'AUDIT STORE UNREACHABLE: requests fail closed', reason: h.reason });
+      log(
+        h.ok
+          ? { level: 'info', msg: 'audit store reachable again' }
+          : { level: 'error', msg: 'AUDIT STORE UNREACHABLE: requests fail closed', reason: h.reason },
+      );
     },
   });
   const warning = store.privilegeWarning;
   if (warning) log({ level: 'warn', msg: 'AUDIT STORE ROLE TOO POWERFUL', reason: warning });
-  return { store, health: () => ({ ...store.health(), ...(warning ? { warning } : {}) }), where: withoutPassword(config.audit.postgresUrl) };
+  return {
+    store,
+    health: () => ({ ...store.health(), ...(warning ? { warning } : {}) }),
+    where: withoutPassword(config.audit.postgresUrl),
+  };
 }
 
-export async function openSpineBudget(config: GatewayConfig, hmacKey: Buffer, { log, registry }: { log: Logger; registry: Registry }): Promise<SpineBudget> {
+export async function openSpineBudget(
+  config: GatewayConfig,
+  hmacKey: Buffer,
+  { log, registry }: { log: Logger; registry: Registry },
+): Promise<SpineBudget> {
   const { perSecond, burst, redisUrl, redisKeyPrefix, localFallbackShare, userShare } = config.spine.rateLimit;
   const shares = clientShares(spineClients(config));
   if (!redisUrl) {
-    return { limiter: createRateLimiter({ perSecond, burst, shares, userShare }), health: () => ({ mode: 'in-process' }), close: async () => {} };
+    return {
+      limiter: createRateLimiter({ perSecond, burst, shares, userShare }),
+      health: () => ({ mode: 'in-process' }),
+      close: async () => {},
+    };
   }
   const { createSharedRateLimiter } = await import('../spine/redis-rate-limiter.ts');
   const gauge = dependencyGauge(registry);
   gauge.set({ dependency: 'spine-budget' }, 0);
   const limiter = await createSharedRateLimiter({
-    redisUrl, keyPrefix: redisKeyPrefix, perSecond, burst, localFallbackShare: localFallbackShare!, shares, userShare, userKeySecret: budgetUserKeySecret(hmacKey),
+    redisUrl,
+    keyPrefix: redisKeyPrefix,
+    perSecond,
+    burst,
+    localFallbackShare: localFallbackShare!,
+    shares,
+    userShare,
+    userKeySecret: budgetUserKeySecret(hmacKey),
     onState: (s) => {
       gauge.set({ dependency: 'spine-budget' }, s.shared ? 1 : 0);
-      log(s.shared
-        ? { level: 'info', msg: 'spine budget: shared in Redis' }
-        : { level: 'warn', msg: 'spine budget: Redis unreachable, using the local fallback share', localFallbackShare, reason: s.reason });
+      log(
+        s.shared
+          ? { level: 'info', msg: 'spine budget: shared in Redis' }
+          : {
+              level: 'warn',
+              msg: 'spine budget: Redis unreachable, using the local fallback share',
+              localFallbackShare,
+              reason: s.reason,
+            },
+      );
     },
   });
-  if (!limiter.state().shared) log({ level: 'warn', msg: 'spine budget: Redis unreachable, using the local fallback share', localFallbackShare, reason: limiter.state().reason });
+  if (!limiter.state().shared)
+    log({
+      level: 'warn',
+      msg: 'spine budget: Redis unreachable, using the local fallback share',
+      localFallbackShare,
+      reason: limiter.state().reason,
+    });
   gauge.set({ dependency: 'spine-budget' }, limiter.state().shared ? 1 : 0);
   return {
     limiter,

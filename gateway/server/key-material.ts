@@ -27,7 +27,9 @@ function read(file: string, key: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`config: ${key}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(
+      `config: ${key}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -59,8 +61,14 @@ function tlsPair(files: { certFile: string; keyFile: string; caFile: string }, k
 
 /** The algorithms each kind of key can verify (JWA, RFC 7518 §3; EdDSA RFC 8037). */
 function algorithmsFor(k: KeyObject): readonly string[] {
-  if (k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-  if (k.asymmetricKeyType === 'ec') return ({ 'prime256v1': ['ES256'], 'secp384r1': ['ES384'], 'secp521r1': ['ES512'] } as Record<string, string[]>)[k.asymmetricKeyDetails?.namedCurve ?? ''] ?? [];
+  if (k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss')
+    return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+  if (k.asymmetricKeyType === 'ec')
+    return (
+      ({ prime256v1: ['ES256'], secp384r1: ['ES384'], secp521r1: ['ES512'] } as Record<string, string[]>)[
+        k.asymmetricKeyDetails?.namedCurve ?? ''
+      ] ?? []
+    );
   // jose's EdDSA is Ed25519 only: an Ed448 key would refuse every token, so nothing here fits it.
   if (k.asymmetricKeyType === 'ed25519') return ['EdDSA'];
   return [];
@@ -73,14 +81,32 @@ function algorithmsFor(k: KeyObject): readonly string[] {
  * `whose` names the holder of the private key ("the identity provider's", "the EPR's").
  * Messages name the file and its kind, never its content.
  */
-export function verificationKey(pem: string, file: string, key: string, algorithms: readonly string[], whose = "the identity provider's"): KeyObject {
+export function verificationKey(
+  pem: string,
+  file: string,
+  key: string,
+  algorithms: readonly string[],
+  whose = "the identity provider's",
+): KeyObject {
   // Every block counts: `openssl ecparam -genkey` writes EC PARAMETERS before the private key, and a
   // public key followed by its private key would otherwise pass on its first block.
   const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1]!);
-  if (blocks.some((b) => b.includes('PRIVATE KEY'))) throw new ConfigError(`config: ${key}: ${file} is a private key; give ${whose} public key (and keep the private key off this server)`);
-  if (blocks.some((b) => b.includes('CERTIFICATE'))) throw new ConfigError(`config: ${key}: ${file} is a certificate; give ${whose} public key (openssl x509 -pubkey -noout -in ${file})`);
-  if (blocks.length === 0 && pem.trimStart().startsWith('{')) throw new ConfigError(`config: ${key}: ${file} is JSON (a JWK or key set?); give ${whose} public key as PEM, or its key set's URL as jwksUrl`);
-  if (blocks.length > 1) throw new ConfigError(`config: ${key}: ${file} holds ${blocks.length} PEM blocks (${blocks.join(', ')}); give one public key`);
+  if (blocks.some((b) => b.includes('PRIVATE KEY')))
+    throw new ConfigError(
+      `config: ${key}: ${file} is a private key; give ${whose} public key (and keep the private key off this server)`,
+    );
+  if (blocks.some((b) => b.includes('CERTIFICATE')))
+    throw new ConfigError(
+      `config: ${key}: ${file} is a certificate; give ${whose} public key (openssl x509 -pubkey -noout -in ${file})`,
+    );
+  if (blocks.length === 0 && pem.trimStart().startsWith('{'))
+    throw new ConfigError(
+      `config: ${key}: ${file} is JSON (a JWK or key set?); give ${whose} public key as PEM, or its key set's URL as jwksUrl`,
+    );
+  if (blocks.length > 1)
+    throw new ConfigError(
+      `config: ${key}: ${file} holds ${blocks.length} PEM blocks (${blocks.join(', ')}); give one public key`,
+    );
   let k: KeyObject;
   try {
     if (blocks.length !== 1 || (blocks[0] !== 'PUBLIC KEY' && blocks[0] !== 'RSA PUBLIC KEY')) throw new Error();
@@ -91,12 +117,17 @@ export function verificationKey(pem: string, file: string, key: string, algorith
   const usable = algorithmsFor(k);
   const unfit = algorithms.filter((a) => !usable.includes(a));
   if (unfit.length) {
-    const kind = k.asymmetricKeyType === 'ec' ? `EC ${k.asymmetricKeyDetails?.namedCurve ?? ''}`.trim() : (k.asymmetricKeyType ?? 'unknown').toUpperCase();
+    const kind =
+      k.asymmetricKeyType === 'ec'
+        ? `EC ${k.asymmetricKeyDetails?.namedCurve ?? ''}`.trim()
+        : (k.asymmetricKeyType ?? 'unknown').toUpperCase();
     const fits = usable.length ? ` (it fits ${usable.join(', ')})` : '';
     // One key checks every token: an algorithm it cannot do would refuse each token signed so, as if forged.
-    throw new ConfigError(unfit.length === algorithms.length
-      ? `config: ${key}: ${file} is an ${kind} key, which none of algorithms [${algorithms.join(', ')}] can verify${fits}`
-      : `config: ${key}: ${file} is an ${kind} key, which cannot verify ${unfit.join(', ')} of algorithms [${algorithms.join(', ')}]${fits}: take ${unfit.length > 1 ? 'them' : 'it'} out of algorithms`);
+    throw new ConfigError(
+      unfit.length === algorithms.length
+        ? `config: ${key}: ${file} is an ${kind} key, which none of algorithms [${algorithms.join(', ')}] can verify${fits}`
+        : `config: ${key}: ${file} is an ${kind} key, which cannot verify ${unfit.join(', ')} of algorithms [${algorithms.join(', ')}]${fits}: take ${unfit.length > 1 ? 'them' : 'it'} out of algorithms`,
+    );
   }
   return k;
 }
@@ -111,7 +142,10 @@ export function readKeyMaterial(config: GatewayConfig): KeyMaterial {
   const clientKeys = new Map<string, string>();
   const systemKeys = new Map<string, string>();
   config.clients.forEach((client, i) => {
-    for (const [kind, keys] of [['token', clientKeys], ['systemToken', systemKeys]] as const) {
+    for (const [kind, keys] of [
+      ['token', clientKeys],
+      ['systemToken', systemKeys],
+    ] as const) {
       const f = client[kind]?.publicKeyFile;
       if (!f) continue;
       const key = `clients.${i}.${kind}.publicKeyFile`;
@@ -122,9 +156,17 @@ export function readKeyMaterial(config: GatewayConfig): KeyMaterial {
   });
   // The anchors' signer is who the gateway cannot impersonate: its private key here would let the gateway forge them.
   const anchorFile = config.audit.anchorPublicKeyFile;
-  if (anchorFile) verificationKey(read(anchorFile, 'audit.anchorPublicKeyFile'), anchorFile, 'audit.anchorPublicKeyFile', ['EdDSA'], "the anchor signer's");
+  if (anchorFile)
+    verificationKey(
+      read(anchorFile, 'audit.anchorPublicKeyFile'),
+      anchorFile,
+      'audit.anchorPublicKeyFile',
+      ['EdDSA'],
+      "the anchor signer's",
+    );
   const hmacKey = Buffer.from(read(config.audit.hmacKeyFile, 'audit.hmacKeyFile').trim());
-  if (hmacKey.length < 32) throw new ConfigError(`config: audit.hmacKeyFile: ${config.audit.hmacKeyFile} holds fewer than 32 bytes`);
+  if (hmacKey.length < 32)
+    throw new ConfigError(`config: audit.hmacKeyFile: ${config.audit.hmacKeyFile} holds fewer than 32 bytes`);
   return {
     ...(config.listen.tls ? { listenTls: tlsPair(config.listen.tls, 'listen.tls') } : {}),
     spineTls: tlsPair(config.spine.tls, 'spine.tls'),

@@ -114,9 +114,31 @@ const withApiHeaders = new Hono<{ Bindings: { res: Response } }>().use(apiSecure
 function badRequestLine(vocabulary: Vocabulary, log: Logger, reason: string): Response | Promise<Response> {
   const row = vocabulary.get(vocabulary.codeFor('request-line-invalid'));
   const requestId = randomUUID();
-  log({ level: 'info', msg: 'request', requestId, path: 'other', status: row.httpStatus, code: row.code, reason, clientId: null, durationMs: 0 });
-  const body: StatusBody = { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: row.code, smspCode: row.smspCode, display: row.display };
-  const res = Response.json(body, { status: row.httpStatus, headers: { 'Cache-Control': 'no-store', 'X-Request-Id': requestId } });
+  log({
+    level: 'info',
+    msg: 'request',
+    requestId,
+    path: 'other',
+    status: row.httpStatus,
+    code: row.code,
+    reason,
+    clientId: null,
+    durationMs: 0,
+  });
+  const body: StatusBody = {
+    status: 'error',
+    nhsNumber: null,
+    assessmentDate: null,
+    checkedAt: null,
+    messageId: null,
+    code: row.code,
+    smspCode: row.smspCode,
+    display: row.display,
+  };
+  const res = Response.json(body, {
+    status: row.httpStatus,
+    headers: { 'Cache-Control': 'no-store', 'X-Request-Id': requestId },
+  });
   return withApiHeaders.fetch(new Request('http://gateway/'), { res });
 }
 
@@ -143,13 +165,22 @@ interface OpenedAudit {
 }
 
 /** Step: the audit store, the bound on unauthenticated records in front of it, the auditors' reader, and the start-up tail check. */
-async function openAudit(config: GatewayConfig, material: KeyMaterial, deps: GatewayDeps, log: Logger, metrics: Metrics, teardown: Teardown): Promise<OpenedAudit> {
+async function openAudit(
+  config: GatewayConfig,
+  material: KeyMaterial,
+  deps: GatewayDeps,
+  log: Logger,
+  metrics: Metrics,
+  teardown: Teardown,
+): Promise<OpenedAudit> {
   let engine: AuditEngine | undefined;
   if (!deps.audit) {
     try {
       engine = await openAuditEngine(config, material.hmacKey, { log, registry: metrics.registry });
     } catch (e) {
-      const [key, where] = config.audit.postgresUrl ? ['audit.postgresUrl', withoutPassword(config.audit.postgresUrl)] : ['audit.sqliteFile', config.audit.sqliteFile];
+      const [key, where] = config.audit.postgresUrl
+        ? ['audit.postgresUrl', withoutPassword(config.audit.postgresUrl)]
+        : ['audit.sqliteFile', config.audit.sqliteFile];
       throw new ConfigError(`config: ${key}: cannot open ${where}: ${(e as Error).message.split('\n')[0]}`);
     }
     teardown.add('audit store', () => engine!.store.close());
@@ -165,19 +196,40 @@ async function openAudit(config: GatewayConfig, material: KeyMaterial, deps: Gat
   // A trail edited while the gateway was down is named at start: the newest records and anchor only, so start-up stays fast.
   const tail = auditTrail && (await checkAuditTail(auditTrail));
   // An interrupted retention (its rows still stored, exactly as its signed archive holds them) is not a break: start, and say so.
-  if (tail && !tail.ok && tail.kind === 'retention-incomplete') log({ level: 'warn', msg: 'AUDIT RETENTION INCOMPLETE: run retain again', audit: describeVerify(tail) });
+  if (tail && !tail.ok && tail.kind === 'retention-incomplete')
+    log({ level: 'warn', msg: 'AUDIT RETENTION INCOMPLETE: run retain again', audit: describeVerify(tail) });
   else if (tail && !tail.ok) {
-    log({ level: 'error', msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify', audit: describeVerify(tail), onBrokenChain: config.audit.onBrokenChain ?? 'warn' });
-    if (config.audit.onBrokenChain === 'refuse') throw new ConfigError(`audit: ${engine!.where}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`);
+    log({
+      level: 'error',
+      msg: 'AUDIT TRAIL BROKEN: run npm run audit:verify',
+      audit: describeVerify(tail),
+      onBrokenChain: config.audit.onBrokenChain ?? 'warn',
+    });
+    if (config.audit.onBrokenChain === 'refuse')
+      throw new ConfigError(
+        `audit: ${engine!.where}: ${describeVerify(tail)}; not starting (audit.onBrokenChain is "refuse")`,
+      );
   }
   return { store, engine, sink, auditTrail, tail };
 }
 
 /** Step: the Spine side — the real HTTPS client (unless the caller passed one) and the Spine budget. */
-async function openSpine(config: GatewayConfig, material: KeyMaterial, deps: GatewayDeps, log: Logger, metrics: Metrics, teardown: Teardown) {
+async function openSpine(
+  config: GatewayConfig,
+  material: KeyMaterial,
+  deps: GatewayDeps,
+  log: Logger,
+  metrics: Metrics,
+  teardown: Teardown,
+) {
   let spine = deps.spine;
   if (!spine) {
-    const real = createHttpsSpineClient({ endpoint: config.spine.endpoint, tls: material.spineTls, timeoutMs: config.spine.timeoutMs, maxResponseBytes: config.spine.maxResponseBytes });
+    const real = createHttpsSpineClient({
+      endpoint: config.spine.endpoint,
+      tls: material.spineTls,
+      timeoutMs: config.spine.timeoutMs,
+      maxResponseBytes: config.spine.maxResponseBytes,
+    });
     teardown.add('spine client', () => real.close());
     spine = real;
   }
@@ -187,9 +239,15 @@ async function openSpine(config: GatewayConfig, material: KeyMaterial, deps: Gat
 }
 
 /** Step: the CDS Hooks routes, loaded only when configured: without `cdsHooks` neither the routes nor their JWT checks exist. */
-async function openCdsHooks(config: GatewayConfig, deps: GatewayDeps, teardown: Teardown): Promise<CdsHooks | undefined> {
+async function openCdsHooks(
+  config: GatewayConfig,
+  deps: GatewayDeps,
+  teardown: Teardown,
+): Promise<CdsHooks | undefined> {
   if (!config.cdsHooks) return undefined;
-  const cdsHooks = await (await import('../routes/cds-hooks.ts')).loadCdsHooks(config, deps.now ? { now: deps.now } : {});
+  const cdsHooks = await (
+    await import('../routes/cds-hooks.ts')
+  ).loadCdsHooks(config, deps.now ? { now: deps.now } : {});
   teardown.add('cds hooks', () => cdsHooks.close());
   return cdsHooks;
 }
@@ -209,7 +267,9 @@ async function listenOn(server: Server, key: string, where: { host: string; port
   try {
     await once(server, 'listening');
   } catch (e) {
-    throw new ConfigError(`config: ${key}: cannot listen on ${where.host}:${where.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError(
+      `config: ${key}: cannot listen on ${where.host}:${where.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -219,20 +279,29 @@ const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
  * Step: the public listener — HTTP or HTTPS per `listen.tls` — serving whichever app `currentApp`
  * returns, with its connection bound. `setListen` applies a reload's listen keys.
  */
-async function listenPublic(config: GatewayConfig, material: KeyMaterial, currentApp: () => ReturnType<typeof createApp>, o: { vocabulary: Vocabulary; log: Logger; metrics: Metrics; teardown: Teardown }) {
+async function listenPublic(
+  config: GatewayConfig,
+  material: KeyMaterial,
+  currentApp: () => ReturnType<typeof createApp>,
+  o: { vocabulary: Vocabulary; log: Logger; metrics: Metrics; teardown: Teardown },
+) {
   const { vocabulary, log, metrics } = o;
-  const listener = getRequestListener((req, env) => {
-    // RFC 9112 §3.2: a request with more than one Host field is a bad request (Node keeps the first silently).
-    if (env.incoming.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length > 1) return badRequestLine(vocabulary, log, 'more than one Host header');
-    return currentApp().fetch(req, env);
-  }, {
-    errorHandler: (e) => {
-      // Reached only if the app itself cannot answer: no detail to the client or the log.
-      if (!(e instanceof RequestError)) return new Response('Internal Server Error', { status: 500 });
-      // No request could be built: a missing or invalid Host header, or an unusable target.
-      return badRequestLine(vocabulary, log, 'no usable Host header or request target');
+  const listener = getRequestListener(
+    (req, env) => {
+      // RFC 9112 §3.2: a request with more than one Host field is a bad request (Node keeps the first silently).
+      if (env.incoming.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length > 1)
+        return badRequestLine(vocabulary, log, 'more than one Host header');
+      return currentApp().fetch(req, env);
     },
-  });
+    {
+      errorHandler: (e) => {
+        // Reached only if the app itself cannot answer: no detail to the client or the log.
+        if (!(e instanceof RequestError)) return new Response('Internal Server Error', { status: 500 });
+        // No request could be built: a missing or invalid Host header, or an unusable target.
+        return badRequestLine(vocabulary, log, 'no usable Host header or request target');
+      },
+    },
+  );
   // Hono's listener answers every error itself; its promise is nobody's to await.
   const onRequest = (req: IncomingMessage, res: ServerResponse) => void listener(req, res);
 
@@ -263,21 +332,42 @@ async function listenPublic(config: GatewayConfig, material: KeyMaterial, curren
   let listen = config.listen;
   // Each close or refusal is counted; logged at most once per holder per 10 s with how many since
   // (connection-bound.ts), so a churn flood shows in the logs by source prefix without flooding them.
-  const bound = boundConnections(server, () => listen, (shed) => {
-    metrics.connectionsShed.inc({ action: shed.action, reason: shed.reason });
-    if (shed.log) log({ level: 'warn', msg: 'connection shed', action: shed.action, reason: shed.reason, source: shed.source, count: shed.log.count });
-  });
+  const bound = boundConnections(
+    server,
+    () => listen,
+    (shed) => {
+      metrics.connectionsShed.inc({ action: shed.action, reason: shed.reason });
+      if (shed.log)
+        log({
+          level: 'warn',
+          msg: 'connection shed',
+          action: shed.action,
+          reason: shed.reason,
+          source: shed.source,
+          count: shed.log.count,
+        });
+    },
+  );
 
   await listenOn(server, 'listen', config.listen);
   o.teardown.add('listener', () => closeServer(server));
   // After listening, an 'error' (e.g. accept failing with EMFILE) must not end the process.
-  server.on('error', (e: NodeJS.ErrnoException) => log({ level: 'error', msg: 'listener error', error: e.code ?? e.name }));
+  server.on('error', (e: NodeJS.ErrnoException) =>
+    log({ level: 'error', msg: 'listener error', error: e.code ?? e.name }),
+  );
   const { port } = server.address() as AddressInfo;
   return {
     url: `${tls ? 'https' : 'http'}://${urlHost(config.listen.host)}:${port}`,
     claim: bound.claim,
     setListen(next: GatewayConfig['listen']) {
-      listen = { ...listen, maxConnections: next.maxConnections, bodyTimeoutMs: next.bodyTimeoutMs, writeTimeoutMs: next.writeTimeoutMs, maxUnauthenticatedPerAddress: next.maxUnauthenticatedPerAddress, maxPipelinedPerConnection: next.maxPipelinedPerConnection };
+      listen = {
+        ...listen,
+        maxConnections: next.maxConnections,
+        bodyTimeoutMs: next.bodyTimeoutMs,
+        writeTimeoutMs: next.writeTimeoutMs,
+        maxUnauthenticatedPerAddress: next.maxUnauthenticatedPerAddress,
+        maxPipelinedPerConnection: next.maxPipelinedPerConnection,
+      };
       server.keepAliveTimeout = next.keepAliveTimeoutMs;
     },
   };
@@ -292,24 +382,62 @@ async function listenMetrics(config: GatewayConfig, metrics: Metrics, teardown: 
 }
 
 /** Step: FGMISQR009's erasure, one run at a time, at start and at the top of every UK hour; a failure is logged (no record content) and retried the next hour. */
-function startErasure(config: GatewayConfig, store: AuditStore | undefined, deps: GatewayDeps, log: Logger, teardown: Teardown) {
+function startErasure(
+  config: GatewayConfig,
+  store: AuditStore | undefined,
+  deps: GatewayDeps,
+  log: Logger,
+  teardown: Teardown,
+) {
   let erasing: Promise<ErasureRun | undefined> = Promise.resolve(undefined);
   const eraseOutcomes = () => {
-    erasing = erasing.catch(() => undefined).then(() =>
-      store
-        ? eraseDueOutcomes({ eraseStore: (today, plan) => store.eraseOutcomes(today, plan), archiveDir: config.audit.anchorDir, publicKey: anchorPublicKey(config), onArchiveFailure: (archive, e) => log({ level: 'error', msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run', archive, error: (e as NodeJS.ErrnoException).code ?? e.name }), now: deps.now?.() ?? new Date(), orgCode: config.smsp.odsCode, requestId: randomUUID() })
-        : undefined,
-    ).then((run) => {
-      if (run && (run.records || run.archives.length)) log({ level: 'info', msg: 'outcomes erased (FGMISQR009)', records: run.records, archivedRecords: run.archives.reduce((n, a) => n + a.records, 0), through: run.through });
-      return run;
-    });
+    erasing = erasing
+      .catch(() => undefined)
+      .then(() =>
+        store
+          ? eraseDueOutcomes({
+              eraseStore: (today, plan) => store.eraseOutcomes(today, plan),
+              archiveDir: config.audit.anchorDir,
+              publicKey: anchorPublicKey(config),
+              onArchiveFailure: (archive, e) =>
+                log({
+                  level: 'error',
+                  msg: 'ARCHIVE ERASURE FAILED (FGMISQR009): retried at the next run',
+                  archive,
+                  error: (e as NodeJS.ErrnoException).code ?? e.name,
+                }),
+              now: deps.now?.() ?? new Date(),
+              orgCode: config.smsp.odsCode,
+              requestId: randomUUID(),
+            })
+          : undefined,
+      )
+      .then((run) => {
+        if (run && (run.records || run.archives.length))
+          log({
+            level: 'info',
+            msg: 'outcomes erased (FGMISQR009)',
+            records: run.records,
+            archivedRecords: run.archives.reduce((n, a) => n + a.records, 0),
+            through: run.through,
+          });
+        return run;
+      });
     return erasing;
   };
-  const logErasureFailure = (e: Error) => log({ level: 'error', msg: 'OUTCOME ERASURE FAILED (FGMISQR009): run node dist/gateway/audit/cli.js erase-outcomes', error: e.name });
+  const logErasureFailure = (e: Error) =>
+    log({
+      level: 'error',
+      msg: 'OUTCOME ERASURE FAILED (FGMISQR009): run node dist/gateway/audit/cli.js erase-outcomes',
+      error: e.name,
+    });
   eraseOutcomes().catch(logErasureFailure);
   // At the top of every UK hour (so at UK midnight too, not every N hours from start-up): an outcome due on a UK date goes as
   // that date begins, and one the midnight run missed (written just after it, or a database clock behind) an hour later.
-  const erasureTimer = atEveryUkHour(deps.now ?? (() => new Date()), () => void eraseOutcomes().catch(logErasureFailure));
+  const erasureTimer = atEveryUkHour(
+    deps.now ?? (() => new Date()),
+    () => void eraseOutcomes().catch(logErasureFailure),
+  );
   teardown.add('outcome erasure', async () => {
     erasureTimer.stop();
     await erasing.catch(() => {});
@@ -318,11 +446,29 @@ function startErasure(config: GatewayConfig, store: AuditStore | undefined, deps
 }
 
 /** A system record (SMSP-AUDIT-008): the start-up or a reload, with what the detail says. */
-function systemEvent(config: GatewayConfig, deps: GatewayDeps, eventType: 'gateway-start' | 'config-reload', detail: object): AuditEvent {
+function systemEvent(
+  config: GatewayConfig,
+  deps: GatewayDeps,
+  eventType: 'gateway-start' | 'config-reload',
+  detail: object,
+): AuditEvent {
   return {
-    time: (deps.now?.() ?? new Date()).toISOString(), eventType, requestId: randomUUID(), clientMessageId: null, clientId: null,
-    userId: null, roleProfileId: null, localRoles: null, orgCode: config.smsp.odsCode, nhsNumber: null, spineMessageId: null,
-    spineResponseId: null, outcomeCode: 'SUCCESS', httpStatus: 0, answeredBySpine: false, detail: JSON.stringify(detail),
+    time: (deps.now?.() ?? new Date()).toISOString(),
+    eventType,
+    requestId: randomUUID(),
+    clientMessageId: null,
+    clientId: null,
+    userId: null,
+    roleProfileId: null,
+    localRoles: null,
+    orgCode: config.smsp.odsCode,
+    nhsNumber: null,
+    spineMessageId: null,
+    spineResponseId: null,
+    outcomeCode: 'SUCCESS',
+    httpStatus: 0,
+    answeredBySpine: false,
+    detail: JSON.stringify(detail),
   };
 }
 
@@ -369,14 +515,31 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     // so a request is served wholly by the old config or wholly by the new.
     const appFor = (c: GatewayConfig, m: KeyMaterial, v: Vocabulary, limiter: RateLimiter) =>
       createApp({
-        config: c, metrics, clientEnabled: (id) => inService.get(id) === true, vocabulary: v, spine, audit: audit.sink,
+        config: c,
+        metrics,
+        clientEnabled: (id) => inService.get(id) === true,
+        vocabulary: v,
+        spine,
+        audit: audit.sink,
         ...(audit.auditTrail ? { auditTrail: audit.auditTrail } : {}),
         limiter,
-        ...(scaledOut ? { engines: () => ({ audit: audit.engine?.health() ?? { ok: true }, spineBudget: budget.health() }) } : {}),
-        verifySession: createSessionVerifier({ clients: c.clients, clientKeys: m.clientKeys, systemKeys: m.systemKeys, ...(deps.fetch ? { fetch: deps.fetch } : {}) }),
+        ...(scaledOut
+          ? { engines: () => ({ audit: audit.engine?.health() ?? { ok: true }, spineBudget: budget.health() }) }
+          : {}),
+        verifySession: createSessionVerifier({
+          clients: c.clients,
+          clientKeys: m.clientKeys,
+          systemKeys: m.systemKeys,
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        }),
         ...(cdsHooks ? { cdsHooks } : {}),
-        inFlight, claimConnection: (req, caller) => claimConnection?.(req, caller), logUserKeySecret: userKeySecret, log,
-        widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE, peerCertificate, ...(deps.now ? { now: deps.now } : {}),
+        inFlight,
+        claimConnection: (req, caller) => claimConnection?.(req, caller),
+        logUserKeySecret: userKeySecret,
+        log,
+        widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
+        peerCertificate,
+        ...(deps.now ? { now: deps.now } : {}),
       });
     let app = appFor(config, material, vocabulary, budget.limiter);
     const front = await listenPublic(config, material, () => app, { vocabulary, log, metrics, teardown });
@@ -384,20 +547,45 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     const metricsUrl = await listenMetrics(config, metrics, teardown);
     // SMSP-AUDIT-008: the start-up, with a hash of the effective configuration, is on the record.
     const brokenChain = audit.tail && !audit.tail.ok ? { brokenChain: describeVerify(audit.tail) } : {};
-    await audit.sink.record(systemEvent(config, deps, 'gateway-start', { configSha256: configSha256(config), ...referenceData(config, material), ...brokenChain }));
+    await audit.sink.record(
+      systemEvent(config, deps, 'gateway-start', {
+        configSha256: configSha256(config),
+        ...referenceData(config, material),
+        ...brokenChain,
+      }),
+    );
     const eraseOutcomes = startErasure(config, audit.store, deps, log, teardown);
     const reload = async (next: GatewayConfig): Promise<ReloadResult> => {
       // Everything that can fail is read before anything is swapped: a bad file refuses the whole reload.
       const nextMaterial = readKeyMaterial(next);
       // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
       const { perSecond, burst, userShare } = next.spine.rateLimit;
-      const nextApp = appFor(next, nextMaterial, vocabularyFor(next), config.spine.rateLimit.redisUrl ? budget.limiter : createRateLimiter({ perSecond, burst, shares: clientShares(spineClients(next)), userShare }));
+      const nextApp = appFor(
+        next,
+        nextMaterial,
+        vocabularyFor(next),
+        config.spine.rateLimit.redisUrl
+          ? budget.limiter
+          : createRateLimiter({ perSecond, burst, shares: clientShares(spineClients(next)), userShare }),
+      );
       const needsRestart = restartNeeded(config, next);
       const changed = applyServiceStates(inService, next);
       app = nextApp;
       front.setListen(next.listen);
-      log({ level: needsRestart.length ? 'warn' : 'info', msg: 'config reloaded', changedClients: changed.join(','), needsRestart: needsRestart.join(',') });
-      await audit.sink.record(systemEvent(next, deps, 'config-reload', { configSha256: configSha256(next), changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) }));
+      log({
+        level: needsRestart.length ? 'warn' : 'info',
+        msg: 'config reloaded',
+        changedClients: changed.join(','),
+        needsRestart: needsRestart.join(','),
+      });
+      await audit.sink.record(
+        systemEvent(next, deps, 'config-reload', {
+          configSha256: configSha256(next),
+          changedClients: changed,
+          needsRestart,
+          ...referenceData(next, nextMaterial),
+        }),
+      );
       return { changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) };
     };
     return { url: front.url, metricsUrl, eraseOutcomes, reload, close: () => teardown.close() };

@@ -17,10 +17,14 @@ async function start(steps: number, failAt: number): Promise<{ closed: number[];
 }
 
 describe('teardown', () => {
-  it('a failure in step k closes exactly steps k-1..1, in reverse order, and throws the step\'s own error', async () => {
+  it("a failure in step k closes exactly steps k-1..1, in reverse order, and throws the step's own error", async () => {
     for (const k of [1, 2, 4, 5]) {
       const { closed, error } = await start(5, k);
-      assert.deepEqual(closed, Array.from({ length: k - 1 }, (_, i) => k - 1 - i), `failure in step ${k}`);
+      assert.deepEqual(
+        closed,
+        Array.from({ length: k - 1 }, (_, i) => k - 1 - i),
+        `failure in step ${k}`,
+      );
       assert.equal((error as Error).message, `step ${k} failed`);
     }
   });

@@ -37,42 +37,68 @@ const reason = (xml: string, over: Partial<AnswerExpectation> = {}) => {
 
 const ANOTHER = 'answer carries a patient other than the one asked about';
 const DSTU2 = 'http://fhir.nhs.net/Id/nhs-number';
-const nhs = (value: string, system = DSTU2) => `<identifier><system value="${system}"/><value value="${value}"/></identifier>`;
+const nhs = (value: string, system = DSTU2) =>
+  `<identifier><system value="${system}"/><value value="${value}"/></identifier>`;
 const patient = (inner: string) => `<Patient><id value="p2"/>${inner}</Patient>`;
 /** The answer with one more Bundle entry holding `resource`. */
-const withEntry = (xml: string, resource: string) => xml.replace('</Bundle>', `<entry><resource>${resource}</resource></entry></Bundle>`);
+const withEntry = (xml: string, resource: string) =>
+  xml.replace('</Bundle>', `<entry><resource>${resource}</resource></entry></Bundle>`);
 /** The indicator with a second Patient contained in the Flag, which its subject does not reference. */
-const withContained = (resource: string) => FOUND.replace('</contained>', `</contained><contained>${resource}</contained>`);
+const withContained = (resource: string) =>
+  FOUND.replace('</contained>', `</contained><contained>${resource}</contained>`);
 
 describe('safety core: every Patient in the answer is the child asked about', () => {
   test('SMSP-VAL-004 an unreferenced Patient entry with another NHS number is refused, under either system and in any spelling of it', () => {
     assert.equal(reason(withEntry(FOUND, patient(nhs('9990000026')))), ANOTHER);
     assert.equal(reason(withEntry(FOUND, patient(nhs('9990000026', 'https://fhir.nhs.uk/Id/nhs-number')))), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, patient(nhs('9990000026', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')))), ANOTHER, 'RFC 3986: the same system');
+    assert.equal(
+      reason(withEntry(FOUND, patient(nhs('9990000026', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')))),
+      ANOTHER,
+      'RFC 3986: the same system',
+    );
     assert.equal(reason(withEntry(FOUND, patient(nhs('999 000 0026')))), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, patient(nhs('1234567890') + nhs('9990000026')))), ANOTHER, 'ours beside another is still another');
+    assert.equal(
+      reason(withEntry(FOUND, patient(nhs('1234567890') + nhs('9990000026')))),
+      ANOTHER,
+      'ours beside another is still another',
+    );
   });
   test('SMSP-VAL-004 a Patient not named by any NHS number may be another child: refused', () => {
     assert.equal(reason(withEntry(FOUND, patient(nhs('local-77', 'https://example.org/mrn')))), ANOTHER);
     assert.equal(reason(withEntry(FOUND, patient(''))), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, patient(`<identifier><system value="${DSTU2}"/></identifier>`))), ANOTHER, 'an NHS-number identifier without a value');
+    assert.equal(
+      reason(withEntry(FOUND, patient(`<identifier><system value="${DSTU2}"/></identifier>`))),
+      ANOTHER,
+      'an NHS-number identifier without a value',
+    );
   });
   test('SMSP-VAL-004 another child contained in the Flag beside ours, or nested inside a Patient of ours, is refused', () => {
     assert.equal(reason(withContained(patient(nhs('9990000026')))), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, patient(`${nhs('1234567890')}<contained>${patient(nhs('9990000026'))}</contained>`))), ANOTHER);
+    assert.equal(
+      reason(withEntry(FOUND, patient(`${nhs('1234567890')}<contained>${patient(nhs('9990000026'))}</contained>`))),
+      ANOTHER,
+    );
   });
   test('SMSP-VAL-004 a second Patient named by our NHS number (spaced, either system) is the same child: usable', () => {
     assert.equal(reason(withEntry(FOUND, patient(nhs('123 456 7890')))), 'usable');
     assert.equal(reason(withContained(patient(nhs('1234567890', 'https://fhir.nhs.uk/Id/nhs-number')))), 'usable');
     const padded = verdict(withEntry(FOUND, patient(nhs('1234567890', ` ${DSTU2} `))));
-    assert.deepEqual(padded.usable && padded.deviations, [{ path: 'Patient.identifier.system', message: 'whitespace around the value removed' }], 'read trimmed, and said so');
+    assert.deepEqual(
+      padded.usable && padded.deviations,
+      [{ path: 'Patient.identifier.system', message: 'whitespace around the value removed' }],
+      'read trimmed, and said so',
+    );
     // Only FHIR elements are resources: a foreign element of that name is no Patient.
     assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:Patient xmlns:x="urn:x"/><Flag>')), 'usable');
   });
   test('SMSP-ERR-004 an error answer carrying another child is refused (its code may be about that child); carrying ours it keeps its code', () => {
     assert.equal(reason(withEntry(ERROR, patient(nhs('9990000026'))), { httpStatus: 400 }), ANOTHER);
     const nrf = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND');
-    assert.equal(reason(withEntry(nrf, patient(nhs('9990000026'))), { httpStatus: 404 }), ANOTHER, 'a not-found about another child would hide ours');
+    assert.equal(
+      reason(withEntry(nrf, patient(nhs('9990000026'))), { httpStatus: 404 }),
+      ANOTHER,
+      'a not-found about another child would hide ours',
+    );
     assert.equal(reason(withEntry(ERROR, patient(nhs('1234567890'))), { httpStatus: 400 }), 'usable');
   });
 });
@@ -82,29 +108,66 @@ const OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 /** A Parameters entry as the request writes it, naming `value` by NHSNumber (`valueString`, or `valueIdentifier` under `system`). */
 const parameters = (value: string, system?: string) =>
   `<Parameters><id value="params-1"/><parameter><name value="RiskIndicator"/><valueString value="FGM"/></parameter><parameter><name value="NHSNumber"/>${
-    system === undefined ? `<valueString value="${value}"/>` : `<valueIdentifier><system value="${system}"/><value value="${value}"/></valueIdentifier>`
+    system === undefined
+      ? `<valueString value="${value}"/>`
+      : `<valueIdentifier><system value="${system}"/><value value="${value}"/></valueIdentifier>`
   }</parameter></Parameters>`;
 
 describe('safety core: an NHS number anywhere in the answer is the child asked about (issue 18, third hostile review)', () => {
   test('SMSP-VAL-004 a Parameters entry naming another child is refused beside NO_RECORD_FOUND and beside an indicator, in either form and under any NHS-number system', () => {
-    assert.equal(reason(withEntry(NRF, parameters('9990000026', DSTU2)), { httpStatus: 404 }), ANOTHER, 'never "no record" for a question about another child');
-    assert.equal(reason(withEntry(NRF, parameters('9990000026')), { httpStatus: 404 }), ANOTHER, "the request's own valueString form");
-    assert.equal(reason(withEntry(FOUND, parameters('9990000026', 'https://fhir.nhs.uk/Id/nhs-number'))), ANOTHER, 'never shown as SUCCESS');
+    assert.equal(
+      reason(withEntry(NRF, parameters('9990000026', DSTU2)), { httpStatus: 404 }),
+      ANOTHER,
+      'never "no record" for a question about another child',
+    );
+    assert.equal(
+      reason(withEntry(NRF, parameters('9990000026')), { httpStatus: 404 }),
+      ANOTHER,
+      "the request's own valueString form",
+    );
+    assert.equal(
+      reason(withEntry(FOUND, parameters('9990000026', 'https://fhir.nhs.uk/Id/nhs-number'))),
+      ANOTHER,
+      'never shown as SUCCESS',
+    );
     assert.equal(reason(withEntry(FOUND, parameters('9990000026', OID))), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, parameters('9990000026', 'https://example.org/not-an-nhs-number-system'))), ANOTHER, 'NHSNumber names an NHS number whatever the system');
+    assert.equal(
+      reason(withEntry(FOUND, parameters('9990000026', 'https://example.org/not-an-nhs-number-system'))),
+      ANOTHER,
+      'NHSNumber names an NHS number whatever the system',
+    );
   });
   test('SMSP-VAL-004 any resource holding another NHS number (RelatedPerson, Person, an extension) is refused; an NHS-number identifier without a value names nobody known', () => {
-    assert.equal(reason(withEntry(NRF, `<RelatedPerson><id value="r1"/>${nhs('9990000026', 'https://fhir.nhs.uk/Id/nhs-number')}</RelatedPerson>`), { httpStatus: 404 }), ANOTHER);
+    assert.equal(
+      reason(
+        withEntry(
+          NRF,
+          `<RelatedPerson><id value="r1"/>${nhs('9990000026', 'https://fhir.nhs.uk/Id/nhs-number')}</RelatedPerson>`,
+        ),
+        { httpStatus: 404 },
+      ),
+      ANOTHER,
+    );
     assert.equal(reason(withEntry(FOUND, `<Person><id value="r1"/>${nhs('9990000026')}</Person>`)), ANOTHER);
     const extension = `<extension url="https://example.org/sibling"><valueIdentifier><system value="${DSTU2}"/><value value="9990000026"/></valueIdentifier></extension>`;
     assert.equal(reason(FOUND.replace('<status value="active"/>', `${extension}<status value="active"/>`)), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, `<Person><id value="r1"/><identifier><system value="${DSTU2}"/></identifier></Person>`)), ANOTHER);
-    assert.equal(reason(withEntry(FOUND, `<Person><id value="r1"/>${nhs('9990000026', 'https://example.org/mrn')}</Person>`)), 'usable', 'a number under another system is no NHS number');
+    assert.equal(
+      reason(withEntry(FOUND, `<Person><id value="r1"/><identifier><system value="${DSTU2}"/></identifier></Person>`)),
+      ANOTHER,
+    );
+    assert.equal(
+      reason(withEntry(FOUND, `<Person><id value="r1"/>${nhs('9990000026', 'https://example.org/mrn')}</Person>`)),
+      'usable',
+      'a number under another system is no NHS number',
+    );
   });
   test("SMSP-VAL-004 a Parameters entry echoing our child's NHS number is harmless: the indicator is shown, no-record kept, the Parameters reported", () => {
     const found = verdict(withEntry(FOUND, parameters('1234567890', DSTU2)));
     assert.ok(found.usable && found.outcome.kind === 'indicator', 'shown');
-    assert.ok(found.deviations.some((d) => d.path === 'Parameters'), JSON.stringify(found.deviations));
+    assert.ok(
+      found.deviations.some((d) => d.path === 'Parameters'),
+      JSON.stringify(found.deviations),
+    );
     const echoed = verdict(withEntry(NRF, parameters('123 456 7890')), { httpStatus: 404 });
     assert.deepEqual(echoed.usable && echoed.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
   });
@@ -112,7 +175,10 @@ describe('safety core: an NHS number anywhere in the answer is the child asked a
     const oid = verdict(FOUND.replace('http://fhir.nhs.net/Id/nhs-number', OID));
     assert.ok(oid.usable && oid.outcome.kind === 'indicator', oid.usable ? '' : oid.reason);
     assert.deepEqual(oid.deviations, [{ path: 'Patient.identifier.system', message: `NHS number only under ${OID}` }]);
-    assert.ok(verdict(FOUND.replace('http://fhir.nhs.net/Id/nhs-number', 'URN:OID:2.16.840.1.113883.2.1.4.1')).usable, 'URN namespace in any case');
+    assert.ok(
+      verdict(FOUND.replace('http://fhir.nhs.net/Id/nhs-number', 'URN:OID:2.16.840.1.113883.2.1.4.1')).usable,
+      'URN namespace in any case',
+    );
     const beside = FOUND.replace('</identifier></Patient>', `</identifier>${nhs('9990000026', OID)}</Patient>`);
     assert.equal(reason(beside), 'indicator is for another patient');
     assert.equal(reason(withEntry(FOUND, patient(nhs('9990000026', OID)))), ANOTHER);
@@ -122,10 +188,21 @@ describe('safety core: an NHS number anywhere in the answer is the child asked a
 
 const PATIENT_ID = '20daadee-26e1-4d6a-9e6a-7f4af9b58877';
 /** The indicator with its Patient moved out of the Flag into an entry (with `fullUrl`, if any), the subject naming it by `reference`. */
-function subjectEntry(reference: string, fullUrl?: string, resource = /<Patient>.*<\/Patient>/s.exec(FOUND)![0], flagUrl?: string) {
-  const flag = FOUND.replace(/<contained>.*<\/contained>/s, '').replace(`<reference value="#${PATIENT_ID}"/>`, `<reference value="${reference}"/>`);
+function subjectEntry(
+  reference: string,
+  fullUrl?: string,
+  resource = /<Patient>.*<\/Patient>/s.exec(FOUND)![0],
+  flagUrl?: string,
+) {
+  const flag = FOUND.replace(/<contained>.*<\/contained>/s, '').replace(
+    `<reference value="#${PATIENT_ID}"/>`,
+    `<reference value="${reference}"/>`,
+  );
   const url = (u: string | undefined) => (u === undefined ? '' : `<fullUrl value="${u}"/>`);
-  return withEntry(flagUrl === undefined ? flag : flag.replace('<entry><resource><Flag>', `<entry>${url(flagUrl)}<resource><Flag>`), resource).replace(`<entry><resource>${resource}`, `<entry>${url(fullUrl)}<resource>${resource}`);
+  return withEntry(
+    flagUrl === undefined ? flag : flag.replace('<entry><resource><Flag>', `<entry>${url(flagUrl)}<resource><Flag>`),
+    resource,
+  ).replace(`<entry><resource>${resource}`, `<entry>${url(fullUrl)}<resource>${resource}`);
 }
 
 describe('safety core: the Flag subject resolved within the Bundle (DSTU2 Bundle reference resolution)', () => {
@@ -136,27 +213,75 @@ describe('safety core: the Flag subject resolved within the Bundle (DSTU2 Bundle
       subjectEntry(`Patient/${PATIENT_ID}`),
       subjectEntry(`Patient/${PATIENT_ID}`, `urn:uuid:${PATIENT_ID}`),
       subjectEntry('https://spine.example/fhir/Patient/p1', 'https://spine.example/fhir/Patient/p1'),
-      subjectEntry('Patient/p1', 'https://spine.example/fhir/Patient/p1', undefined, 'https://spine.example/fhir/Flag/f1'),
+      subjectEntry(
+        'Patient/p1',
+        'https://spine.example/fhir/Patient/p1',
+        undefined,
+        'https://spine.example/fhir/Flag/f1',
+      ),
     ]) {
       const v = verdict(xml);
       assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : `${v.reason}: ${xml}`);
-      assert.ok(v.deviations.some((d) => d.path === 'Flag.subject.reference'), 'reported');
+      assert.ok(
+        v.deviations.some((d) => d.path === 'Flag.subject.reference'),
+        'reported',
+      );
     }
   });
   test('SMSP-VAL-004 a Flag subject resolving to another child, to a non-Patient, to nothing or to two entries is refused', () => {
     const other = patient(nhs('9990000026')).replace('<id value="p2"/>', `<id value="${PATIENT_ID}"/>`);
     assert.equal(reason(subjectEntry(`Patient/${PATIENT_ID}`, undefined, other)), 'indicator is for another patient');
-    assert.equal(reason(subjectEntry(`urn:uuid:${PATIENT_ID}`, `urn:uuid:${PATIENT_ID}`, other)), 'indicator is for another patient');
+    assert.equal(
+      reason(subjectEntry(`urn:uuid:${PATIENT_ID}`, `urn:uuid:${PATIENT_ID}`, other)),
+      'indicator is for another patient',
+    );
     const basic = `<Basic><id value="${PATIENT_ID}"/>${nhs('1234567890')}</Basic>`;
-    assert.equal(reason(subjectEntry(`urn:uuid:${PATIENT_ID}`, `urn:uuid:${PATIENT_ID}`, basic)), 'indicator names no patient by NHS number');
-    assert.equal(reason(subjectEntry(`Basic/${PATIENT_ID}`, undefined, basic)), 'indicator names no patient by NHS number');
-    assert.equal(reason(subjectEntry('urn:uuid:00000000-0000-4000-8000-000000000000', `urn:uuid:${PATIENT_ID}`)), 'indicator names no patient by NHS number', 'no entry has that fullUrl');
-    assert.equal(reason(subjectEntry(`Patient/${PATIENT_ID}`, 'https://other.example/fhir/Patient/x')), 'indicator names no patient by NHS number', 'a RESTful fullUrl says where the entry is');
-    assert.equal(reason(subjectEntry('Patient/p1', 'https://other.example/fhir/Patient/p1', undefined, 'https://spine.example/fhir/Flag/f1')), 'indicator names no patient by NHS number', 'another base');
+    assert.equal(
+      reason(subjectEntry(`urn:uuid:${PATIENT_ID}`, `urn:uuid:${PATIENT_ID}`, basic)),
+      'indicator names no patient by NHS number',
+    );
+    assert.equal(
+      reason(subjectEntry(`Basic/${PATIENT_ID}`, undefined, basic)),
+      'indicator names no patient by NHS number',
+    );
+    assert.equal(
+      reason(subjectEntry('urn:uuid:00000000-0000-4000-8000-000000000000', `urn:uuid:${PATIENT_ID}`)),
+      'indicator names no patient by NHS number',
+      'no entry has that fullUrl',
+    );
+    assert.equal(
+      reason(subjectEntry(`Patient/${PATIENT_ID}`, 'https://other.example/fhir/Patient/x')),
+      'indicator names no patient by NHS number',
+      'a RESTful fullUrl says where the entry is',
+    );
+    assert.equal(
+      reason(
+        subjectEntry(
+          'Patient/p1',
+          'https://other.example/fhir/Patient/p1',
+          undefined,
+          'https://spine.example/fhir/Flag/f1',
+        ),
+      ),
+      'indicator names no patient by NHS number',
+      'another base',
+    );
     const twice = withEntry(subjectEntry(`Patient/${PATIENT_ID}`), /<Patient>.*<\/Patient>/s.exec(FOUND)![0]);
-    assert.equal(reason(twice), 'indicator names no patient by NHS number', 'two entries answer: which is meant is a guess');
-    const modified = /<Patient>.*<\/Patient>/s.exec(FOUND)![0].replace('<identifier>', '<modifierExtension url="https://example.org/x"><valueBoolean value="true"/></modifierExtension><identifier>');
-    assert.equal(reason(subjectEntry(`Patient/${PATIENT_ID}`, undefined, modified)), 'indicator carries a modifier extension or implicit rules');
+    assert.equal(
+      reason(twice),
+      'indicator names no patient by NHS number',
+      'two entries answer: which is meant is a guess',
+    );
+    const modified = /<Patient>.*<\/Patient>/s
+      .exec(FOUND)![0]
+      .replace(
+        '<identifier>',
+        '<modifierExtension url="https://example.org/x"><valueBoolean value="true"/></modifierExtension><identifier>',
+      );
+    assert.equal(
+      reason(subjectEntry(`Patient/${PATIENT_ID}`, undefined, modified)),
+      'indicator carries a modifier extension or implicit rules',
+    );
   });
 });
 
@@ -167,12 +292,34 @@ describe('safety core: what contradicts "no record", and Spine codes under every
   test('SMSP-VAL-004 an FGM risk code on a Basic or a Condition (any spelling of the system) beside NO_RECORD_FOUND is refused', () => {
     const refused = 'FGM risk code beside an error outcome';
     assert.equal(reason(withEntry(NRF, `<Basic><id value="b1"/>${fgmCode()}</Basic>`), { httpStatus: 404 }), refused);
-    assert.equal(reason(withEntry(NRF, `<Condition><id value="c1"/>${fgmCode('HTTP://FHIR.NHS.NET/ValueSet/risk-indicator-type-1-0/')}</Condition>`), { httpStatus: 404 }), refused);
-    assert.equal(reason(withEntry(NRF, `<Basic><id value="b1"/><code><coding><system value="${RISK}"/><code value="CPIS"/></coding></code></Basic>`), { httpStatus: 404 }), 'usable', 'another risk is not FGM');
+    assert.equal(
+      reason(
+        withEntry(
+          NRF,
+          `<Condition><id value="c1"/>${fgmCode('HTTP://FHIR.NHS.NET/ValueSet/risk-indicator-type-1-0/')}</Condition>`,
+        ),
+        { httpStatus: 404 },
+      ),
+      refused,
+    );
+    assert.equal(
+      reason(
+        withEntry(
+          NRF,
+          `<Basic><id value="b1"/><code><coding><system value="${RISK}"/><code value="CPIS"/></coding></code></Basic>`,
+        ),
+        { httpStatus: 404 },
+      ),
+      'usable',
+      'another risk is not FGM',
+    );
   });
   test("SMSP-VAL-004 Spine's error code under the 1-0 system or the fhir.nhs.uk value-set URL beside a Flag is refused", () => {
     const note = (system: string, code: string) =>
-      withEntry(FOUND, `<OperationOutcome><id value="o2"/><issue><severity value="warning"/><code value="not-found"/><details><coding><system value="${system}"/><code value="${code}"/></coding></details></issue></OperationOutcome>`);
+      withEntry(
+        FOUND,
+        `<OperationOutcome><id value="o2"/><issue><severity value="warning"/><code value="not-found"/><details><coding><system value="${system}"/><code value="${code}"/></coding></details></issue></OperationOutcome>`,
+      );
     const refused = 'indicator beside a Spine error code';
     assert.equal(reason(note('http://fhir.nhs.net/ValueSet/spine-response-code-1-0', 'FGM-0001')), refused);
     assert.equal(reason(note('http://fhir.nhs.net/ValueSet/spine-response-code-1-0', 'NO_RECORD_FOUND')), refused);
@@ -180,16 +327,43 @@ describe('safety core: what contradicts "no record", and Spine codes under every
     assert.equal(reason(note('HTTPS://FHIR.NHS.UK/ValueSet/spine-response-code-2-0/', 'NO_RECORD_FOUND')), refused);
   });
   test('SMSP-ERR-004 NO_RECORD_FOUND under the fhir.nhs.uk value-set URL keeps its code (reported); a 1-0 code is not read as an answer', () => {
-    const uk = verdict(NRF.replace('http://fhir.nhs.net/ValueSet/spine-response-code-2-0', 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'), { httpStatus: 404 });
+    const uk = verdict(
+      NRF.replace(
+        'http://fhir.nhs.net/ValueSet/spine-response-code-2-0',
+        'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+      ),
+      { httpStatus: 404 },
+    );
     assert.deepEqual(uk.usable && uk.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
     assert.ok(uk.usable && uk.deviations.some((d) => d.path === 'OperationOutcome.issue.details.coding.system'));
-    assert.equal(reason(NRF.replace('http://fhir.nhs.net/ValueSet/spine-response-code-2-0', 'http://fhir.nhs.net/ValueSet/spine-response-code-1-0').replace('NO_RECORD_FOUND', 'FGM-0001'), { httpStatus: 404 }), 'unknown outcome code');
-    const both = NRF.replace('</coding>', '</coding><coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-1-0"/><code value="FGM-0002"/></coding>');
-    assert.equal(reason(both, { httpStatus: 404 }), 'outcome carries several Spine codes', 'a 1-0 code beside the 2-0 one is Spine saying two things');
+    assert.equal(
+      reason(
+        NRF.replace(
+          'http://fhir.nhs.net/ValueSet/spine-response-code-2-0',
+          'http://fhir.nhs.net/ValueSet/spine-response-code-1-0',
+        ).replace('NO_RECORD_FOUND', 'FGM-0001'),
+        { httpStatus: 404 },
+      ),
+      'unknown outcome code',
+    );
+    const both = NRF.replace(
+      '</coding>',
+      '</coding><coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-1-0"/><code value="FGM-0002"/></coding>',
+    );
+    assert.equal(
+      reason(both, { httpStatus: 404 }),
+      'outcome carries several Spine codes',
+      'a 1-0 code beside the 2-0 one is Spine saying two things',
+    );
   });
   test('SMSP-VAL-004 the risk-indicator system in capitals or with a trailing slash is the same system: shown, and reported', () => {
     const v = verdict(FOUND.replace(RISK, 'HTTP://FHIR.NHS.NET/ValueSet/risk-indicator-type-1-0/'));
     assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
-    assert.deepEqual(v.deviations, [{ path: 'Flag.code.coding.system', message: 'risk-indicator system written in another case or with a trailing slash' }]);
+    assert.deepEqual(v.deviations, [
+      {
+        path: 'Flag.code.coding.system',
+        message: 'risk-indicator system written in another case or with a trailing slash',
+      },
+    ]);
   });
 });

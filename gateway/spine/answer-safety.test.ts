@@ -36,8 +36,14 @@ const at = (iso: string) => new Date(iso);
 const REPEATED = 'an element the core reads as one appears more than once';
 
 describe('safety core: the spec example indicator', () => {
-  test('SMSP-VAL-004 the example indicator is usable: its assessment date and timestamp, and Spine\'s message id', () => {
-    assert.deepEqual(check(FOUND), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' }, deviations: [] });
+  test("SMSP-VAL-004 the example indicator is usable: its assessment date and timestamp, and Spine's message id", () => {
+    assert.deepEqual(check(FOUND), {
+      usable: true,
+      spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879',
+      timestamp: '2015-07-04T10:10:15+00:00',
+      outcome: { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' },
+      deviations: [],
+    });
   });
   test('SMSP-VAL-004 meta is no business of the safety core: the example without any meta is usable', () => {
     let xml = FOUND;
@@ -49,38 +55,87 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(FOUND.replace(/<Bundle>/, '<Bundle xmlns="urn:other">')), 'answer has no single MessageHeader');
     const header = /<entry><resource><MessageHeader>.*?<\/entry>/.exec(FOUND)![0];
     assert.equal(reason(FOUND.replace(header, header + header)), 'answer has no single MessageHeader');
-    assert.equal(reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))), 'an entry does not hold exactly one resource');
+    assert.equal(
+      reason(FOUND.replace(header, header.replace('<resource><MessageHeader>', '<resource><Basic/><MessageHeader>'))),
+      'an entry does not hold exactly one resource',
+    );
     const { spineMessageId } = check(without(FOUND, 'MessageHeader.id'));
     assert.equal(spineMessageId, null);
     // Only a FHIR Bundle's entries count, whatever the root holds.
-    assert.equal(reason(FOUND.replace('<Bundle>', '<Basic>').replace('</Bundle>', '</Basic>')), 'answer has no single MessageHeader');
-    assert.equal(reason(FOUND.replace('<Bundle>', '<o:Bundle xmlns:o="urn:other" xmlns="http://hl7.org/fhir">').replace('</Bundle>', '</o:Bundle>')), 'answer has no single MessageHeader');
+    assert.equal(
+      reason(FOUND.replace('<Bundle>', '<Basic>').replace('</Bundle>', '</Basic>')),
+      'answer has no single MessageHeader',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace('<Bundle>', '<o:Bundle xmlns:o="urn:other" xmlns="http://hl7.org/fhir">').replace(
+          '</Bundle>',
+          '</o:Bundle>',
+        ),
+      ),
+      'answer has no single MessageHeader',
+    );
   });
   test('SMSP-VAL-004 a foreign element beside the resource changes nothing; an entry with no resource may have held one, so is refused', () => {
     assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:note xmlns:x="urn:x"/><Flag>')), 'usable');
-    for (const empty of ['<entry/>', '<entry><resource/></entry>']) assert.equal(reason(FOUND.replace('</Bundle>', `${empty}</Bundle>`)), 'an entry does not hold exactly one resource', empty);
+    for (const empty of ['<entry/>', '<entry><resource/></entry>'])
+      assert.equal(
+        reason(FOUND.replace('</Bundle>', `${empty}</Bundle>`)),
+        'an entry does not hold exactly one resource',
+        empty,
+      );
   });
   test('SMSP-VAL-004 an answer that is not for our request is refused', () => {
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0')), 'event is not FGMQueryResponse_2_0');
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.event.code', 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0')),
+      'event is not FGMQueryResponse_2_0',
+    );
     assert.equal(reason(without(FOUND, 'MessageHeader.event')), 'event is not FGMQueryResponse_2_0');
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.response.identifier', 'someone-else')), 'response is for another request');
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.source.endpoint', 'urn:nhs:addressing:asid:111111111111')), 'response ASIDs do not match');
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.destination.endpoint', 'urn:nhs:addressing:asid:111111111111')), 'response ASIDs do not match');
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.source.endpoint', '990101234567')), 'response ASIDs do not match');
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.response.identifier', 'someone-else')),
+      'response is for another request',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.source.endpoint', 'urn:nhs:addressing:asid:111111111111')),
+      'response ASIDs do not match',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.destination.endpoint', 'urn:nhs:addressing:asid:111111111111')),
+      'response ASIDs do not match',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.source.endpoint', '990101234567')),
+      'response ASIDs do not match',
+    );
     // Two values where one is allowed: never a guess, even when the first is ours.
     assert.equal(reason(withChild(FOUND, 'MessageHeader.response', ['identifier', { value: 'another' }])), REPEATED);
     assert.equal(reason(withChild(FOUND, 'Flag', ['status', { value: 'active' }])), REPEATED);
   });
-  test('Spine\'s timestamp must be a real instant within the skew of our clock (boundaries included)', () => {
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-02-30T10:10:15+00:00')), 'timestamp is not a real instant');
+  test("Spine's timestamp must be a real instant within the skew of our clock (boundaries included)", () => {
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-02-30T10:10:15+00:00')),
+      'timestamp is not a real instant',
+    );
     assert.equal(reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04')), 'timestamp is not a real instant');
     assert.equal(reason(without(FOUND, 'MessageHeader.timestamp')), 'timestamp is not a real instant');
     assert.equal(reason(FOUND, { now: at('2015-07-04T10:05:15Z') }), 'usable', 'exactly 5 minutes ahead');
-    assert.equal(reason(FOUND, { now: at('2015-07-04T10:05:14Z') }), 'timestamp is ahead of the gateway clock by more than the allowed skew');
+    assert.equal(
+      reason(FOUND, { now: at('2015-07-04T10:05:14Z') }),
+      'timestamp is ahead of the gateway clock by more than the allowed skew',
+    );
     assert.equal(reason(FOUND, { now: at('2015-07-05T10:10:15Z') }), 'usable', 'exactly 24 h behind');
-    assert.equal(reason(FOUND, { now: at('2015-07-05T10:10:16Z') }), 'timestamp is behind the gateway clock by more than the allowed skew');
-    assert.equal(reason(FOUND, { now: at('2015-07-04T10:10:20Z'), maxBehindMs: 4000 }), 'timestamp is behind the gateway clock by more than the allowed skew');
-    assert.equal(reason(FOUND, { now: at('2015-07-04T10:10:10Z'), maxAheadMs: 4000 }), 'timestamp is ahead of the gateway clock by more than the allowed skew');
+    assert.equal(
+      reason(FOUND, { now: at('2015-07-05T10:10:16Z') }),
+      'timestamp is behind the gateway clock by more than the allowed skew',
+    );
+    assert.equal(
+      reason(FOUND, { now: at('2015-07-04T10:10:20Z'), maxBehindMs: 4000 }),
+      'timestamp is behind the gateway clock by more than the allowed skew',
+    );
+    assert.equal(
+      reason(FOUND, { now: at('2015-07-04T10:10:10Z'), maxAheadMs: 4000 }),
+      'timestamp is ahead of the gateway clock by more than the allowed skew',
+    );
   });
   test('one Flag or OperationOutcome, never a guess between two', () => {
     const flag = /<entry><resource><Flag>.*?<\/entry>/.exec(FOUND)![0];
@@ -91,55 +146,158 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(withValue(FOUND, 'Flag.status', 'inactive')), 'indicator status is not active');
     assert.equal(reason(without(FOUND, 'Flag.status')), 'indicator status is not active');
     assert.equal(reason(withValue(FOUND, 'Flag.code.coding.code', 'CPIS')), 'indicator is not the FGM risk indicator');
-    assert.equal(reason(withValue(FOUND, 'Flag.code.coding.system', 'http://snomed.info/sct')), 'indicator is not the FGM risk indicator');
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.code.coding.system', 'http://snomed.info/sct')),
+      'indicator is not the FGM risk indicator',
+    );
     assert.equal(reason(without(FOUND, 'Flag.code.coding')), 'indicator is not the FGM risk indicator');
     assert.equal(reason(without(FOUND, 'Flag.code')), 'indicator is not the FGM risk indicator');
-    assert.equal(reason(withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0' }], ['code', { value: 'CPIS' }]]])), 'indicator is not the FGM risk indicator');
-    assert.equal(reason(withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0' }], ['code', { value: 'FGM' }]]])), 'usable', 'the FGM coding twice is still FGM');
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Flag.code', [
+          'coding',
+          {},
+          [
+            ['system', { value: 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0' }],
+            ['code', { value: 'CPIS' }],
+          ],
+        ]),
+      ),
+      'indicator is not the FGM risk indicator',
+    );
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Flag.code', [
+          'coding',
+          {},
+          [
+            ['system', { value: 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0' }],
+            ['code', { value: 'FGM' }],
+          ],
+        ]),
+      ),
+      'usable',
+      'the FGM coding twice is still FGM',
+    );
   });
   test('SMSP-VAL-004 the indicator must name the child we asked about', () => {
-    assert.equal(reason(withValue(FOUND, 'Patient.identifier.value', '9990000026')), 'indicator is for another patient');
-    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }], ['value', { value: '9990000026' }]]])), 'indicator is for another patient');
-    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }], ['value', { value: '1234567890' }]]])), 'usable');
-    assert.equal(reason(withValue(FOUND, 'Patient.identifier.system', 'http://example.org/mrn')), 'indicator names no patient by NHS number');
-    assert.equal(reason(withValue(FOUND, 'Flag.subject.reference', '#someone-else')), 'indicator names no patient by NHS number');
+    assert.equal(
+      reason(withValue(FOUND, 'Patient.identifier.value', '9990000026')),
+      'indicator is for another patient',
+    );
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Patient', [
+          'identifier',
+          {},
+          [
+            ['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }],
+            ['value', { value: '9990000026' }],
+          ],
+        ]),
+      ),
+      'indicator is for another patient',
+    );
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Patient', [
+          'identifier',
+          {},
+          [
+            ['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }],
+            ['value', { value: '1234567890' }],
+          ],
+        ]),
+      ),
+      'usable',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Patient.identifier.system', 'http://example.org/mrn')),
+      'indicator names no patient by NHS number',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.subject.reference', '#someone-else')),
+      'indicator names no patient by NHS number',
+    );
     assert.equal(reason(without(FOUND, 'Flag.subject')), 'indicator names no patient by NHS number');
     const contained = /<contained>.*?<\/contained>/.exec(FOUND)![0];
-    assert.equal(reason(FOUND.replace(contained, contained + contained)), 'indicator names no patient by NHS number', 'two Patients with the referenced id');
+    assert.equal(
+      reason(FOUND.replace(contained, contained + contained)),
+      'indicator names no patient by NHS number',
+      'two Patients with the referenced id',
+    );
   });
-  test('SMSP-VAL-004 a real assessment date, not after Spine\'s timestamp', () => {
+  test("SMSP-VAL-004 a real assessment date, not after Spine's timestamp", () => {
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02-30')), 'assessment date is not a real date');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-13')), 'assessment date is not a real date');
     assert.equal(reason(without(FOUND, 'Flag.period.start')), 'assessment date is not a real date');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04')), 'usable', 'the same day');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-05')), 'assessment date is after the timestamp');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:15+00:00')), 'usable', 'the same instant');
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:15+00:00')),
+      'usable',
+      'the same instant',
+    );
     // Two instants compare as instants: a second after Spine's timestamp is after it, whatever the day.
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')), 'assessment date is after the timestamp');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T23:30:00+00:00')), 'assessment date is after the timestamp', '00:30 BST on 5 July');
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16+00:00')),
+      'assessment date is after the timestamp',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T23:30:00+00:00')),
+      'assessment date is after the timestamp',
+      '00:30 BST on 5 July',
+    );
     // 23:30 UTC is 00:30 the next day in British Summer Time: that UK date is not after Spine's time.
     const late = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-04T23:30:00+00:00');
-    assert.equal(reason(withValue(late, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T23:30:00Z') }), 'usable');
-    assert.equal(reason(withValue(late, 'Flag.period.start', '2015-07-06'), { now: at('2015-07-04T23:30:00Z') }), 'assessment date is after the timestamp');
+    assert.equal(
+      reason(withValue(late, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T23:30:00Z') }),
+      'usable',
+    );
+    assert.equal(
+      reason(withValue(late, 'Flag.period.start', '2015-07-06'), { now: at('2015-07-04T23:30:00Z') }),
+      'assessment date is after the timestamp',
+    );
     // Written with an offset ahead of the UK: the written date counts too.
     const ahead = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-05T00:30:00+02:00');
-    assert.equal(reason(withValue(ahead, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T22:30:00Z') }), 'usable');
+    assert.equal(
+      reason(withValue(ahead, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T22:30:00Z') }),
+      'usable',
+    );
   });
   test('an indicator needs HTTP 200 and response code ok', () => {
     assert.equal(reason(FOUND, { httpStatus: 500 }), 'indicator with an error status');
     assert.equal(reason(FOUND, { httpStatus: 201 }), 'indicator with an error status');
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.response.code', 'fatal-error')), 'indicator with an error status');
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.response.code', 'fatal-error')),
+      'indicator with an error status',
+    );
   });
 });
 
 describe('safety core: the spec example error', () => {
   test('SMSP-ERR-004 the example error is usable with its vocabulary code', () => {
-    assert.deepEqual(check(ERROR, { httpStatus: 400 }), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' }, deviations: [] });
+    assert.deepEqual(check(ERROR, { httpStatus: 400 }), {
+      usable: true,
+      spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879',
+      timestamp: '2015-07-04T10:10:15+00:00',
+      outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' },
+      deviations: [],
+    });
   });
   test('an error code outside the vocabulary, or SUCCESS, is refused', () => {
-    assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'MADE_UP'), { httpStatus: 400 }), 'unknown outcome code');
-    assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'SUCCESS'), { httpStatus: 400 }), 'unknown outcome code');
-    assert.equal(reason(without(ERROR, 'OperationOutcome.issue.details.coding.code'), { httpStatus: 400 }), 'unknown outcome code');
+    assert.equal(
+      reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'MADE_UP'), { httpStatus: 400 }),
+      'unknown outcome code',
+    );
+    assert.equal(
+      reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'SUCCESS'), { httpStatus: 400 }),
+      'unknown outcome code',
+    );
+    assert.equal(
+      reason(without(ERROR, 'OperationOutcome.issue.details.coding.code'), { httpStatus: 400 }),
+      'unknown outcome code',
+    );
     assert.equal(reason(without(ERROR, 'OperationOutcome.issue'), { httpStatus: 400 }), 'unknown outcome code');
   });
   test('an error answer needs an error HTTP status (400 and over)', () => {
@@ -148,8 +306,14 @@ describe('safety core: the spec example error', () => {
     assert.equal(reason(ERROR, { httpStatus: 404 }), 'usable');
   });
   test('the error answer is checked for our request and clock too', () => {
-    assert.equal(reason(withValue(ERROR, 'MessageHeader.response.identifier', 'x'), { httpStatus: 400 }), 'response is for another request');
-    assert.equal(reason(ERROR, { httpStatus: 400, now: at('2015-07-06T00:00:00Z') }), 'timestamp is behind the gateway clock by more than the allowed skew');
+    assert.equal(
+      reason(withValue(ERROR, 'MessageHeader.response.identifier', 'x'), { httpStatus: 400 }),
+      'response is for another request',
+    );
+    assert.equal(
+      reason(ERROR, { httpStatus: 400, now: at('2015-07-06T00:00:00Z') }),
+      'timestamp is behind the gateway clock by more than the allowed skew',
+    );
   });
 });
 
@@ -164,8 +328,12 @@ const RISK = 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0';
 
 describe('safety core: harmless forms of a safe answer are read, and reported', () => {
   test('SMSP-VAL-004 whitespace: an NHS number written with spaces is ours, and ids, codes and status are read trimmed (H2)', () => {
-    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', ' 123 456 7890 ')), ['Patient.identifier.value whitespace removed from the NHS number']);
-    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', '123\t456\n7890')), ['Patient.identifier.value whitespace removed from the NHS number']);
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', ' 123 456 7890 ')), [
+      'Patient.identifier.value whitespace removed from the NHS number',
+    ]);
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', '123\t456\n7890')), [
+      'Patient.identifier.value whitespace removed from the NHS number',
+    ]);
     let xml = withValue(FOUND, 'MessageHeader.response.identifier', ' 14daadee-26e1-4d6a-9e6a-7f4af9b58877 ');
     xml = withValue(xml, 'Flag.status', ' active ');
     xml = withValue(xml, 'Flag.code.coding.code', 'FGM ');
@@ -178,38 +346,96 @@ describe('safety core: harmless forms of a safe answer are read, and reported', 
       'MessageHeader.response.identifier whitespace around the value removed',
       'MessageHeader.source.endpoint whitespace around the value removed',
     ]);
-    assert.equal(reason(withValue(FOUND, 'Patient.identifier.value', '123 456 7891')), 'indicator is for another patient', 'spaces never hide another number');
+    assert.equal(
+      reason(withValue(FOUND, 'Patient.identifier.value', '123 456 7891')),
+      'indicator is for another patient',
+      'spaces never hide another number',
+    );
   });
   test('SMSP-VAL-004 L1 our message id in upper case is still our request; a leap second is a real instant', () => {
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.response.identifier', '14DAADEE-26E1-4D6A-9E6A-7F4AF9B58877')), 'usable');
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.response.identifier', '14DAADEE-26E1-4D6A-9E6A-7F4AF9B58877')),
+      'usable',
+    );
     const leap = withValue(FOUND, 'MessageHeader.timestamp', '2015-06-30T23:59:60+00:00');
     assert.equal(reason(leap, { now: at('2015-07-01T00:00:00Z') }), 'usable');
   });
   test('SMSP-VAL-004 a second coding beside FGM (SNOMED) is read past and reported; a conflicting risk code is not FGM (H3)', () => {
-    const snomed = withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: 'http://snomed.info/sct' }], ['code', { value: '95041000119101' }]]]);
+    const snomed = withChild(FOUND, 'Flag.code', [
+      'coding',
+      {},
+      [
+        ['system', { value: 'http://snomed.info/sct' }],
+        ['code', { value: '95041000119101' }],
+      ],
+    ]);
     assert.deepEqual(devs(snomed), ['Flag.code.coding codings of other systems beside the FGM risk indicator ignored']);
-    const conflict = withChild(FOUND, 'Flag.code', ['coding', {}, [['system', { value: RISK }], ['code', { value: 'CPIS' }]]]);
+    const conflict = withChild(FOUND, 'Flag.code', [
+      'coding',
+      {},
+      [
+        ['system', { value: RISK }],
+        ['code', { value: 'CPIS' }],
+      ],
+    ]);
     assert.equal(reason(conflict), 'indicator is not the FGM risk indicator');
-    assert.equal(reason(withValue(FOUND, 'Flag.code.coding.system', 'http://snomed.info/sct')), 'indicator is not the FGM risk indicator', 'FGM under another system is not the risk indicator');
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.code.coding.system', 'http://snomed.info/sct')),
+      'indicator is not the FGM risk indicator',
+      'FGM under another system is not the risk indicator',
+    );
   });
   test('SMSP-VAL-004 H5 NHS numbers under either system: ours only under https://fhir.nhs.uk/Id/nhs-number is ours (reported), another there is another patient', () => {
-    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.system', NEW_NHS)), ['Patient.identifier.system NHS number only under https://fhir.nhs.uk/Id/nhs-number']);
-    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: NEW_NHS }], ['value', { value: '9990000026' }]]])), 'indicator is for another patient');
-    assert.deepEqual(devs(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: NEW_NHS }], ['value', { value: '1234567890' }]]])), []);
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.system', NEW_NHS)), [
+      'Patient.identifier.system NHS number only under https://fhir.nhs.uk/Id/nhs-number',
+    ]);
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Patient', [
+          'identifier',
+          {},
+          [
+            ['system', { value: NEW_NHS }],
+            ['value', { value: '9990000026' }],
+          ],
+        ]),
+      ),
+      'indicator is for another patient',
+    );
+    assert.deepEqual(
+      devs(
+        withChild(FOUND, 'Patient', [
+          'identifier',
+          {},
+          [
+            ['system', { value: NEW_NHS }],
+            ['value', { value: '1234567890' }],
+          ],
+        ]),
+      ),
+      [],
+    );
   });
   test('SMSP-VAL-004 M4 a partial assessment date (YYYY-MM, YYYY) is a valid DSTU2 dateTime: shown as written, and reported', () => {
     const month = check(withValue(FOUND, 'Flag.period.start', '2015-02'));
     assert.ok(month.usable && month.outcome.kind === 'indicator');
-    assert.deepEqual([month.outcome.assessmentDate, month.outcome.assessmentDay, month.deviations], ['2015-02', '2015-02', [{ path: 'Flag.period.start', message: 'assessment date is a partial date' }]]);
+    assert.deepEqual(
+      [month.outcome.assessmentDate, month.outcome.assessmentDay, month.deviations],
+      ['2015-02', '2015-02', [{ path: 'Flag.period.start', message: 'assessment date is a partial date' }]],
+    );
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015')), 'usable');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07')), 'usable', 'the month of the timestamp');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-08')), 'assessment date is after the timestamp');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2016')), 'assessment date is after the timestamp');
   });
-  test('SMSP-VAL-004 M1 a dateTime assessment carries its UK calendar date for the element; Spine\'s text is kept for FHIR clients', () => {
+  test("SMSP-VAL-004 M1 a dateTime assessment carries its UK calendar date for the element; Spine's text is kept for FHIR clients", () => {
     const v = check(withValue(FOUND, 'Flag.period.start', '2015-02-04T23:30:00+00:00'));
     assert.ok(v.usable && v.outcome.kind === 'indicator');
-    assert.deepEqual([v.outcome.assessmentDate, v.outcome.assessmentDay], ['2015-02-04T23:30:00+00:00', '2015-02-04'], 'GMT in February');
+    assert.deepEqual(
+      [v.outcome.assessmentDate, v.outcome.assessmentDay],
+      ['2015-02-04T23:30:00+00:00', '2015-02-04'],
+      'GMT in February',
+    );
     const bst = check(withValue(FOUND, 'Flag.period.start', '2015-06-04T23:30:00+00:00'));
     assert.ok(bst.usable && bst.outcome.kind === 'indicator');
     assert.equal(bst.outcome.assessmentDay, '2015-06-05', '00:30 BST is the next UK day');
@@ -218,22 +444,46 @@ describe('safety core: harmless forms of a safe answer are read, and reported', 
 
 describe('safety core: more unsafe answers', () => {
   test('SMSP-VAL-004 H4 a modifierExtension or implicitRules on the Flag, the contained Patient or their children is refused (FHIR forbids ignoring modifiers)', () => {
-    const modifier: ['modifierExtension', Record<string, string>, [['valueBoolean', { value: string }]]] = ['modifierExtension', { url: 'https://example.org/not-current' }, [['valueBoolean', { value: 'true' }]]];
+    const modifier: ['modifierExtension', Record<string, string>, [['valueBoolean', { value: string }]]] = [
+      'modifierExtension',
+      { url: 'https://example.org/not-current' },
+      [['valueBoolean', { value: 'true' }]],
+    ];
     for (const path of ['Flag', 'Patient', 'Flag.period', 'Patient.identifier', 'Flag.code.coding']) {
-      assert.equal(reason(withChild(FOUND, path, modifier)), 'indicator carries a modifier extension or implicit rules', path);
+      assert.equal(
+        reason(withChild(FOUND, path, modifier)),
+        'indicator carries a modifier extension or implicit rules',
+        path,
+      );
     }
-    assert.equal(reason(withChild(FOUND, 'Flag', ['implicitRules', { value: 'https://example.org/rules' }])), 'indicator carries a modifier extension or implicit rules');
-    assert.equal(reason(withChild(FOUND, 'Patient', ['implicitRules', { value: 'https://example.org/rules' }])), 'indicator carries a modifier extension or implicit rules');
-    assert.equal(reason(withChild(FOUND, 'Flag', ['extension', { url: 'https://example.org/note' }, [['valueString', { value: 'x' }]]])), 'usable', 'a plain extension may be ignored');
+    assert.equal(
+      reason(withChild(FOUND, 'Flag', ['implicitRules', { value: 'https://example.org/rules' }])),
+      'indicator carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(withChild(FOUND, 'Patient', ['implicitRules', { value: 'https://example.org/rules' }])),
+      'indicator carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Flag', ['extension', { url: 'https://example.org/note' }, [['valueString', { value: 'x' }]]]),
+      ),
+      'usable',
+      'a plain extension may be ignored',
+    );
   });
   test('SMSP-VAL-004 M2 an assessment before 2000 when the birth date is unknown is implausible', () => {
     assert.equal(reason(FOUND, { birthDate: '2015-02-04' }), 'usable', 'the day of birth');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015'), { birthDate: '2015-02-04' }), 'usable', 'a partial date of the birth year');
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015'), { birthDate: '2015-02-04' }),
+      'usable',
+      'a partial date of the birth year',
+    );
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31')), 'assessment date is implausibly early');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2000-01-01')), 'usable');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999')), 'assessment date is implausibly early');
   });
-  test('SMSP-VAL-004 M3 a period that ended at or before Spine\'s timestamp is not a current risk; a future end is fine', () => {
+  test("SMSP-VAL-004 M3 a period that ended at or before Spine's timestamp is not a current risk; a future end is fine", () => {
     const ending = (end: string) => withChild(FOUND, 'Flag.period', ['end', { value: end }]);
     assert.equal(reason(ending('2015-07-04T10:10:15+00:00')), 'indicator period has ended', 'at the timestamp');
     assert.equal(reason(ending('2015-07-03')), 'indicator period has ended');
@@ -253,11 +503,25 @@ describe('safety core: more unsafe answers', () => {
 describe('safety core: what the mutation run found untested', () => {
   test('SMSP-VAL-004 a leap second reads as the second before, in every zone form and with a fraction: the skew boundary is exact', () => {
     // Each reads as 2015-06-30T23:59:59(.25)Z: usable exactly 24 h later, refused a second after.
-    for (const ts of ['2015-06-30T23:59:60Z', '2015-06-30T23:59:60+00:00', '2015-07-01T00:59:60+01:00', '2015-06-30T18:59:60-05:00', '2015-06-30T23:59:60.25Z']) {
+    for (const ts of [
+      '2015-06-30T23:59:60Z',
+      '2015-06-30T23:59:60+00:00',
+      '2015-07-01T00:59:60+01:00',
+      '2015-06-30T18:59:60-05:00',
+      '2015-06-30T23:59:60.25Z',
+    ]) {
       const xml = withValue(withValue(FOUND, 'MessageHeader.timestamp', ts), 'Flag.period.start', '2015-06-30');
       assert.equal(reason(xml, { now: at('2015-07-01T23:59:59Z') }), 'usable', `${ts} 24 h behind`);
-      assert.equal(reason(xml, { now: at('2015-07-02T00:00:00.26Z') }), 'timestamp is behind the gateway clock by more than the allowed skew', `${ts} 24 h and a second behind`);
-      assert.equal(reason(xml, { now: at('2015-06-30T23:54:58Z'), maxAheadMs: 300_000 }), 'timestamp is ahead of the gateway clock by more than the allowed skew', `${ts} 5 min and a second ahead`);
+      assert.equal(
+        reason(xml, { now: at('2015-07-02T00:00:00.26Z') }),
+        'timestamp is behind the gateway clock by more than the allowed skew',
+        `${ts} 24 h and a second behind`,
+      );
+      assert.equal(
+        reason(xml, { now: at('2015-06-30T23:54:58Z'), maxAheadMs: 300_000 }),
+        'timestamp is ahead of the gateway clock by more than the allowed skew',
+        `${ts} 5 min and a second ahead`,
+      );
     }
   });
   test('SMSP-VAL-004 an assessment dateTime on a leap second is that UK day (00:59:60 BST on 1 July 2015)', () => {
@@ -266,20 +530,51 @@ describe('safety core: what the mutation run found untested', () => {
     assert.deepEqual([v.outcome.assessmentDate, v.outcome.assessmentDay], ['2015-06-30T23:59:60Z', '2015-07-01']);
   });
   test('SMSP-VAL-004 H2 one of two NHS-number identifiers written with spaces is reported; an identifier without a value is not our patient', () => {
-    const two = withChild(withValue(FOUND, 'Patient.identifier.value', '123 456 7890'), 'Patient', ['identifier', {}, [['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }], ['value', { value: '1234567890' }]]]);
+    const two = withChild(withValue(FOUND, 'Patient.identifier.value', '123 456 7890'), 'Patient', [
+      'identifier',
+      {},
+      [
+        ['system', { value: 'http://fhir.nhs.net/Id/nhs-number' }],
+        ['value', { value: '1234567890' }],
+      ],
+    ]);
     assert.deepEqual(devs(two), ['Patient.identifier.value whitespace removed from the NHS number']);
     assert.equal(reason(without(FOUND, 'Patient.identifier.value')), 'indicator is for another patient');
   });
-  test('SMSP-VAL-004 H4 only FHIR\'s modifierExtension is a modifier: an element of another namespace with that name is ignored, as foreign elements are', () => {
-    assert.equal(reason(FOUND.replace('<status value="active"/>', '<x:modifierExtension xmlns:x="urn:x"/><status value="active"/>')), 'usable');
-    assert.equal(reason(FOUND.replace('<status value="active"/>', '<x:note xmlns:x="urn:x"><implicitRules xmlns="http://hl7.org/fhir" value="r"/></x:note><status value="active"/>')), 'usable', 'nor is anything under a foreign element');
+  test("SMSP-VAL-004 H4 only FHIR's modifierExtension is a modifier: an element of another namespace with that name is ignored, as foreign elements are", () => {
+    assert.equal(
+      reason(
+        FOUND.replace('<status value="active"/>', '<x:modifierExtension xmlns:x="urn:x"/><status value="active"/>'),
+      ),
+      'usable',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace(
+          '<status value="active"/>',
+          '<x:note xmlns:x="urn:x"><implicitRules xmlns="http://hl7.org/fhir" value="r"/></x:note><status value="active"/>',
+        ),
+      ),
+      'usable',
+      'nor is anything under a foreign element',
+    );
   });
   test('SMSP-VAL-004 each deviation is reported once per path and phrase, and two phrases on one path are both reported', () => {
-    const twice = withChild(withValue(FOUND, 'Flag.code.coding.code', ' FGM '), 'Flag.code', ['coding', {}, [['system', { value: RISK }], ['code', { value: 'FGM ' }]]]);
+    const twice = withChild(withValue(FOUND, 'Flag.code.coding.code', ' FGM '), 'Flag.code', [
+      'coding',
+      {},
+      [
+        ['system', { value: RISK }],
+        ['code', { value: 'FGM ' }],
+      ],
+    ]);
     assert.deepEqual(devs(twice), ['Flag.code.coding.code whitespace around the value removed']);
-    assert.deepEqual(devs(withValue(FOUND, 'Flag.period.start', ' 2015-02 ')).sort(), ['Flag.period.start assessment date is a partial date', 'Flag.period.start whitespace around the value removed']);
+    assert.deepEqual(devs(withValue(FOUND, 'Flag.period.start', ' 2015-02 ')).sort(), [
+      'Flag.period.start assessment date is a partial date',
+      'Flag.period.start whitespace around the value removed',
+    ]);
   });
-  test('SMSP-VAL-004 M3 an end month that is the month of Spine\'s timestamp has not ended', () => {
+  test("SMSP-VAL-004 M3 an end month that is the month of Spine's timestamp has not ended", () => {
     assert.equal(reason(withChild(FOUND, 'Flag.period', ['end', { value: '2015-07' }])), 'usable');
     assert.equal(reason(withChild(FOUND, 'Flag.period', ['end', { value: '2015' }])), 'usable', 'nor has its year');
   });
@@ -302,8 +597,14 @@ describe('safety core: whitespace is reported under the path it was on', () => {
     const paths = Object.keys(values);
     for (const p of paths) xml = withValue(xml, p, ` ${values[p]} `);
     xml = withChild(xml, 'Flag.period', ['end', { value: ' 2016 ' }]);
-    assert.deepEqual(devs(xml).sort(), [...paths, 'Flag.period.end'].map((p) => `${p} whitespace around the value removed`).sort());
-    assert.deepEqual(devs(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', ' INVALID_NHS_NUMBER '), { httpStatus: 400 }), ['OperationOutcome.issue.details.coding.code whitespace around the value removed']);
+    assert.deepEqual(
+      devs(xml).sort(),
+      [...paths, 'Flag.period.end'].map((p) => `${p} whitespace around the value removed`).sort(),
+    );
+    assert.deepEqual(
+      devs(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', ' INVALID_NHS_NUMBER '), { httpStatus: 400 }),
+      ['OperationOutcome.issue.details.coding.code whitespace around the value removed'],
+    );
   });
   test('SMSP-VAL-004 a partial date is a whole value: five digits, or digits after other text, are no year', () => {
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '12015')), 'assessment date is not a real date');
@@ -317,84 +618,265 @@ describe('safety core: whitespace is reported under the path it was on', () => {
  * Oracles: the spec examples, rewritten by hand, and hand-written expected verdicts.
  */
 describe('safety core: safe-lenient after the hostile review', () => {
-  const OO_INFO = '<entry><resource><OperationOutcome><id value="oo1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="note"/></issue></OperationOutcome></resource></entry>';
+  const OO_INFO =
+    '<entry><resource><OperationOutcome><id value="oo1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="note"/></issue></OperationOutcome></resource></entry>';
   test('SMSP-VAL-004 an assessment before the birth date the client gave is shown and reported; before 2000 is refused whatever the birth date', () => {
-    assert.deepEqual(devs(FOUND, { birthDate: '2015-02-05' }), ['Flag.period.start assessment date before the birth date the client gave']);
+    assert.deepEqual(devs(FOUND, { birthDate: '2015-02-05' }), [
+      'Flag.period.start assessment date before the birth date the client gave',
+    ]);
     assert.deepEqual(devs(FOUND, { birthDate: '2015-02-04' }), [], 'the day of birth');
     // 2000 rests on nothing the client says (FGM-IS began in 2014): it holds whatever birth date is given.
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31'), { birthDate: '2015-02-05' }), 'assessment date is implausibly early');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1999-12-31'), { birthDate: '1990-01-01' }), 'assessment date is implausibly early');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1899-12-31'), { birthDate: '2015-02-05' }), 'assessment date is implausibly early');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '1899'), { birthDate: '1890-01-01' }), 'assessment date is implausibly early');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-02-30'), { birthDate: '2015-02-05' }), 'assessment date is not a real date');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-05'), { birthDate: '2015-02-05' }), 'assessment date is after the timestamp');
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '1999-12-31'), { birthDate: '2015-02-05' }),
+      'assessment date is implausibly early',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '1999-12-31'), { birthDate: '1990-01-01' }),
+      'assessment date is implausibly early',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '1899-12-31'), { birthDate: '2015-02-05' }),
+      'assessment date is implausibly early',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '1899'), { birthDate: '1890-01-01' }),
+      'assessment date is implausibly early',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-02-30'), { birthDate: '2015-02-05' }),
+      'assessment date is not a real date',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-05'), { birthDate: '2015-02-05' }),
+      'assessment date is after the timestamp',
+    );
   });
   test('SMSP-VAL-004 one Flag beside OperationOutcomes of information or warning only is an indicator (reported); beside an error it is ambiguous', () => {
     const info = FOUND.replace('</Bundle>', `${OO_INFO}</Bundle>`);
     assert.deepEqual(devs(info), ['OperationOutcome informational OperationOutcome beside the indicator ignored']);
     const warning = FOUND.replace('</Bundle>', `${OO_INFO}${OO_INFO.replace('information', 'warning')}</Bundle>`);
     assert.deepEqual(devs(warning), ['OperationOutcome informational OperationOutcome beside the indicator ignored']);
-    assert.equal(reason(FOUND.replace('</Bundle>', `${OO_INFO.replace('information', 'error')}</Bundle>`)), 'answer has no single Flag or OperationOutcome');
-    assert.equal(reason(FOUND.replace('</Bundle>', `${OO_INFO.replace('</issue>', '</issue><issue><severity value="fatal"/><code value="exception"/></issue>')}</Bundle>`)), 'answer has no single Flag or OperationOutcome', 'one error issue among notes');
-    assert.equal(reason(FOUND.replace('</Bundle>', '<entry><resource><OperationOutcome><id value="oo1"/></OperationOutcome></resource></entry></Bundle>')), 'answer has no single Flag or OperationOutcome', 'an outcome with no issue says nothing safe');
+    assert.equal(
+      reason(FOUND.replace('</Bundle>', `${OO_INFO.replace('information', 'error')}</Bundle>`)),
+      'answer has no single Flag or OperationOutcome',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace(
+          '</Bundle>',
+          `${OO_INFO.replace('</issue>', '</issue><issue><severity value="fatal"/><code value="exception"/></issue>')}</Bundle>`,
+        ),
+      ),
+      'answer has no single Flag or OperationOutcome',
+      'one error issue among notes',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace(
+          '</Bundle>',
+          '<entry><resource><OperationOutcome><id value="oo1"/></OperationOutcome></resource></entry></Bundle>',
+        ),
+      ),
+      'answer has no single Flag or OperationOutcome',
+      'an outcome with no issue says nothing safe',
+    );
   });
   const SPINE_CODES = 'http://fhir.nhs.net/ValueSet/spine-response-code-2-0';
-  test('SMSP-ERR-004 Spine\'s code is the coding in its error-code system: beside other codings, in a later issue, written in another case of the system', () => {
-    const extra = withChild(ERROR, 'OperationOutcome.issue.details', ['coding', {}, [['system', { value: 'http://example.org/x' }], ['code', { value: 'X' }]]]);
-    assert.deepEqual(check(extra, { httpStatus: 400 }), { usable: true, spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879', timestamp: '2015-07-04T10:10:15+00:00', outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' }, deviations: [] });
-    const before = ERROR.replace('<issue>', '<issue><severity value="information"/><code value="informational"/><details><coding><system value="http://example.org/x"/><code value="X"/></coding></details></issue><issue>');
+  test("SMSP-ERR-004 Spine's code is the coding in its error-code system: beside other codings, in a later issue, written in another case of the system", () => {
+    const extra = withChild(ERROR, 'OperationOutcome.issue.details', [
+      'coding',
+      {},
+      [
+        ['system', { value: 'http://example.org/x' }],
+        ['code', { value: 'X' }],
+      ],
+    ]);
+    assert.deepEqual(check(extra, { httpStatus: 400 }), {
+      usable: true,
+      spineMessageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58879',
+      timestamp: '2015-07-04T10:10:15+00:00',
+      outcome: { kind: 'error', code: 'INVALID_NHS_NUMBER' },
+      deviations: [],
+    });
+    const before = ERROR.replace(
+      '<issue>',
+      '<issue><severity value="information"/><code value="informational"/><details><coding><system value="http://example.org/x"/><code value="X"/></coding></details></issue><issue>',
+    );
     const later = check(before, { httpStatus: 400 });
-    assert.ok(later.usable && later.outcome.kind === 'error' && later.outcome.code === 'INVALID_NHS_NUMBER', later.usable ? '' : later.reason);
-    const upper = withValue(ERROR, 'OperationOutcome.issue.details.coding.system', 'HTTP://FHIR.NHS.NET/ValueSet/spine-response-code-2-0/');
+    assert.ok(
+      later.usable && later.outcome.kind === 'error' && later.outcome.code === 'INVALID_NHS_NUMBER',
+      later.usable ? '' : later.reason,
+    );
+    const upper = withValue(
+      ERROR,
+      'OperationOutcome.issue.details.coding.system',
+      'HTTP://FHIR.NHS.NET/ValueSet/spine-response-code-2-0/',
+    );
     assert.equal(reason(upper, { httpStatus: 400 }), 'usable');
-    assert.equal(reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.system', 'http://example.org/other'), { httpStatus: 400 }), 'unknown outcome code', 'a code under a foreign system is not Spine\'s');
+    assert.equal(
+      reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.system', 'http://example.org/other'), {
+        httpStatus: 400,
+      }),
+      'unknown outcome code',
+      "a code under a foreign system is not Spine's",
+    );
   });
   test('SMSP-ERR-004 two different Spine codes are never a guess; the same code twice is that code', () => {
-    const two = withChild(ERROR, 'OperationOutcome.issue.details', ['coding', {}, [['system', { value: SPINE_CODES }], ['code', { value: 'NO_RECORD_FOUND' }]]]);
+    const two = withChild(ERROR, 'OperationOutcome.issue.details', [
+      'coding',
+      {},
+      [
+        ['system', { value: SPINE_CODES }],
+        ['code', { value: 'NO_RECORD_FOUND' }],
+      ],
+    ]);
     assert.equal(reason(two, { httpStatus: 400 }), 'outcome carries several Spine codes');
-    const same = withChild(ERROR, 'OperationOutcome.issue.details', ['coding', {}, [['system', { value: SPINE_CODES }], ['code', { value: 'INVALID_NHS_NUMBER' }]]]);
+    const same = withChild(ERROR, 'OperationOutcome.issue.details', [
+      'coding',
+      {},
+      [
+        ['system', { value: SPINE_CODES }],
+        ['code', { value: 'INVALID_NHS_NUMBER' }],
+      ],
+    ]);
     assert.equal(reason(same, { httpStatus: 400 }), 'usable');
   });
   test('SMSP-ERR-004 NO_RECORD_FOUND under HTTP 200 means no indicator (reported); another error code under 200 stays refused', () => {
     const nrf = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
     const v = check(nrf, { httpStatus: 200 });
     assert.ok(v.usable && v.outcome.kind === 'error', v.usable ? '' : v.reason);
-    assert.deepEqual([v.outcome, v.deviations], [{ kind: 'error', code: 'NO_RECORD_FOUND' }, [{ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' }]]);
+    assert.deepEqual(
+      [v.outcome, v.deviations],
+      [
+        { kind: 'error', code: 'NO_RECORD_FOUND' },
+        [{ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' }],
+      ],
+    );
     assert.deepEqual(devs(nrf, { httpStatus: 404 }), []);
     assert.equal(reason(ERROR, { httpStatus: 200 }), 'error outcome with a success status');
   });
-  test('SMSP-VAL-004 an assessment instant after Spine\'s timestamp instant is refused; a date is compared by day', () => {
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16Z')), 'assessment date is after the timestamp');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T11:10:16+01:00')), 'assessment date is after the timestamp', 'the same instant a second later, written in BST');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T11:10:15+01:00')), 'usable', 'the same instant written in BST');
-    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:11Z')), 'assessment date is after the timestamp', 'minutes only');
+  test("SMSP-VAL-004 an assessment instant after Spine's timestamp instant is refused; a date is compared by day", () => {
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10:16Z')),
+      'assessment date is after the timestamp',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T11:10:16+01:00')),
+      'assessment date is after the timestamp',
+      'the same instant a second later, written in BST',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T11:10:15+01:00')),
+      'usable',
+      'the same instant written in BST',
+    );
+    assert.equal(
+      reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:11Z')),
+      'assessment date is after the timestamp',
+      'minutes only',
+    );
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04T10:10Z')), 'usable');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-07-04')), 'usable', 'a date is the whole day');
   });
-  test('SMSP-VAL-004 RFC 3986: an NHS-number system in capitals or with a trailing slash is the same system, so another child\'s number there is refused', () => {
-    const other = ['identifier', {}, [['system', { value: 'HTTP://FHIR.NHS.NET/Id/nhs-number/' }], ['value', { value: '9990000026' }]]] as const;
+  test("SMSP-VAL-004 RFC 3986: an NHS-number system in capitals or with a trailing slash is the same system, so another child's number there is refused", () => {
+    const other = [
+      'identifier',
+      {},
+      [
+        ['system', { value: 'HTTP://FHIR.NHS.NET/Id/nhs-number/' }],
+        ['value', { value: '9990000026' }],
+      ],
+    ] as const;
     assert.equal(reason(withChild(FOUND, 'Patient', other as never)), 'indicator is for another patient');
-    assert.equal(reason(withChild(FOUND, 'Patient', ['identifier', {}, [['system', { value: 'HTTPS://FHIR.NHS.UK/Id/nhs-number/' }], ['value', { value: '9990000026' }]]])), 'indicator is for another patient');
-    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.system', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')), ['Patient.identifier.system NHS-number system written in another case or with a trailing slash']);
-    assert.equal(reason(withValue(FOUND, 'Patient.identifier.system', 'http://fhir.nhs.net/id/NHS-NUMBER')), 'indicator names no patient by NHS number', 'the path is case-sensitive');
+    assert.equal(
+      reason(
+        withChild(FOUND, 'Patient', [
+          'identifier',
+          {},
+          [
+            ['system', { value: 'HTTPS://FHIR.NHS.UK/Id/nhs-number/' }],
+            ['value', { value: '9990000026' }],
+          ],
+        ]),
+      ),
+      'indicator is for another patient',
+    );
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.system', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')), [
+      'Patient.identifier.system NHS-number system written in another case or with a trailing slash',
+    ]);
+    assert.equal(
+      reason(withValue(FOUND, 'Patient.identifier.system', 'http://fhir.nhs.net/id/NHS-NUMBER')),
+      'indicator names no patient by NHS number',
+      'the path is case-sensitive',
+    );
   });
   test('SMSP-VAL-004 the ASID system in capitals is the same system (reported); another ASID is still refused', () => {
-    const upper = withValue(withValue(FOUND, 'MessageHeader.source.endpoint', 'URN:NHS:ADDRESSING:ASID:990101234567'), 'MessageHeader.destination.endpoint', 'URN:NHS:ADDRESSING:ASID:047192794544');
+    const upper = withValue(
+      withValue(FOUND, 'MessageHeader.source.endpoint', 'URN:NHS:ADDRESSING:ASID:990101234567'),
+      'MessageHeader.destination.endpoint',
+      'URN:NHS:ADDRESSING:ASID:047192794544',
+    );
     assert.deepEqual(devs(upper), ['MessageHeader.source.endpoint ASID system written in another case']);
-    assert.equal(reason(withValue(FOUND, 'MessageHeader.source.endpoint', 'URN:NHS:ADDRESSING:ASID:111111111111')), 'response ASIDs do not match');
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.source.endpoint', 'URN:NHS:ADDRESSING:ASID:111111111111')),
+      'response ASIDs do not match',
+    );
   });
   test('SMSP-VAL-004 a modifier on MessageHeader, the Bundle or an entry is refused (we cannot know what it changes)', () => {
-    const modifier = ['modifierExtension', { url: 'https://example.org/not-current' }, [['valueBoolean', { value: 'true' }]]] as never;
-    assert.equal(reason(withChild(FOUND, 'MessageHeader', modifier)), 'message carries a modifier extension or implicit rules');
-    assert.equal(reason(withChild(FOUND, 'MessageHeader.response', modifier)), 'message carries a modifier extension or implicit rules');
-    assert.equal(reason(withChild(FOUND, 'MessageHeader', ['implicitRules', { value: 'https://example.org/rules' }])), 'message carries a modifier extension or implicit rules');
-    assert.equal(reason(FOUND.replace('<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>')), 'message carries a modifier extension or implicit rules');
-    assert.equal(reason(FOUND.replace('<entry><resource><Flag>', '<entry><modifierExtension url="https://example.org/x"><valueBoolean value="true"/></modifierExtension><resource><Flag>')), 'message carries a modifier extension or implicit rules');
-    assert.equal(reason(withValue(ERROR, 'MessageHeader.response.code', 'fatal-error').replace('<type value="message"/>', '<implicitRules value="https://example.org/rules"/><type value="message"/>'), { httpStatus: 400 }), 'message carries a modifier extension or implicit rules');
+    const modifier = [
+      'modifierExtension',
+      { url: 'https://example.org/not-current' },
+      [['valueBoolean', { value: 'true' }]],
+    ] as never;
+    assert.equal(
+      reason(withChild(FOUND, 'MessageHeader', modifier)),
+      'message carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(withChild(FOUND, 'MessageHeader.response', modifier)),
+      'message carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(withChild(FOUND, 'MessageHeader', ['implicitRules', { value: 'https://example.org/rules' }])),
+      'message carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace(
+          '<type value="message"/>',
+          '<implicitRules value="https://example.org/rules"/><type value="message"/>',
+        ),
+      ),
+      'message carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace(
+          '<entry><resource><Flag>',
+          '<entry><modifierExtension url="https://example.org/x"><valueBoolean value="true"/></modifierExtension><resource><Flag>',
+        ),
+      ),
+      'message carries a modifier extension or implicit rules',
+    );
+    assert.equal(
+      reason(
+        withValue(ERROR, 'MessageHeader.response.code', 'fatal-error').replace(
+          '<type value="message"/>',
+          '<implicitRules value="https://example.org/rules"/><type value="message"/>',
+        ),
+        { httpStatus: 400 },
+      ),
+      'message carries a modifier extension or implicit rules',
+    );
   });
   test('SMSP-VAL-004 MessageHeader.data naming another Flag id is reported, not refused; naming the Flag found is silent', () => {
-    assert.deepEqual(devs(withValue(FOUND, 'MessageHeader.data.reference', 'Flag/another-id')), ['MessageHeader.data names another resource than the Flag found']);
-    assert.deepEqual(devs(withValue(FOUND, 'MessageHeader.data.reference', 'urn:uuid:8cb73a48-090d-469a-a2b2-04f1e6b11ea2')), []);
+    assert.deepEqual(devs(withValue(FOUND, 'MessageHeader.data.reference', 'Flag/another-id')), [
+      'MessageHeader.data names another resource than the Flag found',
+    ]);
+    assert.deepEqual(
+      devs(withValue(FOUND, 'MessageHeader.data.reference', 'urn:uuid:8cb73a48-090d-469a-a2b2-04f1e6b11ea2')),
+      [],
+    );
     assert.deepEqual(devs(without(FOUND, 'MessageHeader.data')), []);
   });
 });

@@ -51,10 +51,17 @@ export interface AnswerExpectation {
 }
 
 /** An indicator: `assessmentDate` as Spine wrote it; `assessmentDay` its UK calendar date (YYYY-MM-DD), or the partial date (YYYY, YYYY-MM) as written. */
-export type SafeOutcome = { kind: 'indicator'; assessmentDate: string; assessmentDay: string } | { kind: 'error'; code: string };
+export type SafeOutcome =
+  { kind: 'indicator'; assessmentDate: string; assessmentDay: string } | { kind: 'error'; code: string };
 
 export type Verdict =
-  | { usable: true; spineMessageId: string | null; timestamp: string; outcome: SafeOutcome; deviations: CoreDeviation[] }
+  | {
+      usable: true;
+      spineMessageId: string | null;
+      timestamp: string;
+      outcome: SafeOutcome;
+      deviations: CoreDeviation[];
+    }
   | { usable: false; spineMessageId: string | null; reason: string };
 
 /**
@@ -73,10 +80,12 @@ const single = (el: XmlElement | undefined, name: string): XmlElement | undefine
 };
 
 /** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
-const rawAt = (el: XmlElement | undefined, ...path: string[]): string | undefined => path.reduce((at, name) => single(at, name), el)?.attrs.value;
+const rawAt = (el: XmlElement | undefined, ...path: string[]): string | undefined =>
+  path.reduce((at, name) => single(at, name), el)?.attrs.value;
 
 /** An entry's FHIR resources: FHIR allows one, and one is the only form the core reads. */
-const resourcesIn = (entry: XmlElement): XmlElement[] => all(entry, 'resource').flatMap((r) => r.children.filter(isFhir));
+const resourcesIn = (entry: XmlElement): XmlElement[] =>
+  all(entry, 'resource').flatMap((r) => r.children.filter(isFhir));
 
 /** What says what the answer is: read only as an entry's one resource. */
 const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
@@ -87,7 +96,9 @@ const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
  * other namespace (a wrapper, a narrative's XHTML) — a Flag wrapped is still a Flag Spine sent.
  */
 const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
-  el.children.some((c) => (isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read));
+  el.children.some(
+    (c) => (isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read),
+  );
 
 /** A transformation the core made to read the answer: a profile path and a fixed phrase, never a value. */
 export interface CoreDeviation {
@@ -108,7 +119,10 @@ const isNhsNumberSystem = (system: string | undefined) => NHS_NUMBER_SYSTEMS.som
  * vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as a 2-0 code.
  */
 const SPINE_2_0_SYSTEMS = [SYSTEM.spineResponseCode, 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'];
-const SPINE_1_0_SYSTEMS = ['http://fhir.nhs.net/ValueSet/spine-response-code-1-0', 'https://fhir.nhs.uk/ValueSet/spine-response-code-1-0'];
+const SPINE_1_0_SYSTEMS = [
+  'http://fhir.nhs.net/ValueSet/spine-response-code-1-0',
+  'https://fhir.nhs.uk/ValueSet/spine-response-code-1-0',
+];
 const SPINE_1_0_CODE = (code: string) => `spine-response-code-1-0|${code}`;
 /**
  * Before this no FGM-IS assessment is plausible (FGM-IS began in 2014, and Spine answers only for
@@ -160,11 +174,16 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
   const placed = elementsIn(root);
   const ours = (v: string | undefined) => v?.replace(/\s/g, '') === asked;
   // Read through `at` only once it is an NHS number, so whitespace is reported where it was read.
-  const nhsNumber = ({ el, path }: Placed) => isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
+  const nhsNumber = ({ el, path }: Placed) =>
+    isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
   if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
-  const echoes = placed.filter(({ el, path }) => path === 'Parameters.parameter' && rawAt(el, 'name')?.trim() === 'NHSNumber');
+  const echoes = placed.filter(
+    ({ el, path }) => path === 'Parameters.parameter' && rawAt(el, 'name')?.trim() === 'NHSNumber',
+  );
   if (echoes.some(({ el }) => !ours(parameterValue(el)))) return true;
-  return placed.some(({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))));
+  return placed.some(
+    ({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))),
+  );
 }
 /** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
 function parameterValue(parameter: XmlElement): string | undefined {
@@ -175,32 +194,59 @@ function parameterValue(parameter: XmlElement): string | undefined {
  * True when a Patient anywhere in the message carries a modifier: though named by our child's
  * number, it may say the record is not hers (entered in error, say), and FHIR forbids reading past it.
  */
-const patientModified = (root: XmlElement) => elementsIn(root).some(({ el }) => el.name === 'Patient' && hasModifier(el));
+const patientModified = (root: XmlElement) =>
+  elementsIn(root).some(({ el }) => el.name === 'Patient' && hasModifier(el));
 const PATIENT_MODIFIED = 'a patient carries a modifier extension or implicit rules';
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
 
 /** Reads the Flag; `note` records each transformation made to read it. */
-function indicator(root: XmlElement, flag: XmlElement, expect: AnswerExpectation, note: (d: CoreDeviation) => void, at: At): Extract<SafeOutcome, { kind: 'indicator' }> | string {
+function indicator(
+  root: XmlElement,
+  flag: XmlElement,
+  expect: AnswerExpectation,
+  note: (d: CoreDeviation) => void,
+  at: At,
+): Extract<SafeOutcome, { kind: 'indicator' }> | string {
   // FHIR forbids ignoring a modifier: an answer we cannot fully understand is never shown as if we did.
   if (hasModifier(flag)) return 'indicator carries a modifier extension or implicit rules';
   if (at('Flag.status', flag, 'status') !== 'active') return 'indicator status is not active';
-  const codings = all(single(flag, 'code') ?? flag, 'coding').map((c) => ({ system: at('Flag.code.coding.system', c, 'system'), code: at('Flag.code.coding.code', c, 'code') }));
+  const codings = all(single(flag, 'code') ?? flag, 'coding').map((c) => ({
+    system: at('Flag.code.coding.system', c, 'system'),
+    code: at('Flag.code.coding.code', c, 'code'),
+  }));
   const risk = codings.filter((c) => sameUri(c.system, SYSTEM.riskIndicatorType));
-  if (!single(flag, 'code') || !risk.some((c) => c.code === FGM) || risk.some((c) => c.code !== FGM)) return 'indicator is not the FGM risk indicator';
-  if (risk.length < codings.length) note({ path: 'Flag.code.coding', message: 'codings of other systems beside the FGM risk indicator ignored' });
-  if (risk.some((c) => c.system !== SYSTEM.riskIndicatorType)) note({ path: 'Flag.code.coding.system', message: 'risk-indicator system written in another case or with a trailing slash' });
+  if (!single(flag, 'code') || !risk.some((c) => c.code === FGM) || risk.some((c) => c.code !== FGM))
+    return 'indicator is not the FGM risk indicator';
+  if (risk.length < codings.length)
+    note({ path: 'Flag.code.coding', message: 'codings of other systems beside the FGM risk indicator ignored' });
+  if (risk.some((c) => c.system !== SYSTEM.riskIndicatorType))
+    note({
+      path: 'Flag.code.coding.system',
+      message: 'risk-indicator system written in another case or with a trailing slash',
+    });
   const patient = subjectOf(root, flag, note, at);
   if (patient && hasModifier(patient)) return 'indicator carries a modifier extension or implicit rules';
-  const ids = patient ? all(patient, 'identifier').map((i) => ({ system: at('Patient.identifier.system', i, 'system'), value: rawAt(i, 'value') })) : [];
+  const ids = patient
+    ? all(patient, 'identifier').map((i) => ({
+        system: at('Patient.identifier.system', i, 'system'),
+        value: rawAt(i, 'value'),
+      }))
+    : [];
   const numbers = ids.filter((i) => isNhsNumberSystem(i.system));
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
   const values = numbers.map((i) => i.value?.replace(/\s/g, ''));
   if (values.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
-  if (numbers.some((i, n) => i.value !== values[n])) note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
+  if (numbers.some((i, n) => i.value !== values[n]))
+    note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
   const others = [NEW_NHS_NUMBER, NHS_NUMBER_OID].filter((s) => numbers.some((i) => sameUri(i.system, s)));
-  if (!numbers.some((i) => sameUri(i.system, SYSTEM.nhsNumber))) note({ path: 'Patient.identifier.system', message: `NHS number only under ${others.join(' and ')}` });
-  if (numbers.some((i) => !NHS_NUMBER_SYSTEMS.includes(i.system ?? ''))) note({ path: 'Patient.identifier.system', message: 'NHS-number system written in another case or with a trailing slash' });
+  if (!numbers.some((i) => sameUri(i.system, SYSTEM.nhsNumber)))
+    note({ path: 'Patient.identifier.system', message: `NHS number only under ${others.join(' and ')}` });
+  if (numbers.some((i) => !NHS_NUMBER_SYSTEMS.includes(i.system ?? '')))
+    note({
+      path: 'Patient.identifier.system',
+      message: 'NHS-number system written in another case or with a trailing slash',
+    });
   const start = at('Flag.period.start', flag, 'period', 'start');
   const day = start === undefined ? undefined : dayOf(start);
   if (start === undefined || day === undefined) return 'assessment date is not a real date';
@@ -212,7 +258,8 @@ const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 /** A RESTful fullUrl `[base]/[type]/[id]`: its base is what a relative reference in that entry is relative to. */
 const RESTFUL = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i;
 /** Two references naming the same thing: a UUID in any case (RFC 4122), a URL by RFC 3986. */
-const sameReference = (a: string | undefined, b: string) => a !== undefined && (/^urn:uuid:/i.test(b) ? a.toLowerCase() === b.toLowerCase() : sameUri(a, b));
+const sameReference = (a: string | undefined, b: string) =>
+  a !== undefined && (/^urn:uuid:/i.test(b) ? a.toLowerCase() === b.toLowerCase() : sameUri(a, b));
 
 /**
  * The Patient the Flag's subject names, resolved as DSTU2 resolves references in a Bundle
@@ -222,35 +269,72 @@ const sameReference = (a: string | undefined, b: string) => a !== undefined && (
  * messaging form, as MessageHeader.data names `Flag/id`). Undefined unless exactly one resource
  * answers and it is a Patient: nothing else is shown to be the child.
  */
-function subjectOf(root: XmlElement, flag: XmlElement, note: (d: CoreDeviation) => void, at: At): XmlElement | undefined {
+function subjectOf(
+  root: XmlElement,
+  flag: XmlElement,
+  note: (d: CoreDeviation) => void,
+  at: At,
+): XmlElement | undefined {
   const ref = at('Flag.subject.reference', flag, 'subject', 'reference');
   if (ref === undefined) return undefined;
   const idOf = (r: XmlElement) => at(`${r.name}.id`, r, 'id');
   let found: XmlElement[];
   if (ref.startsWith('#')) {
-    found = all(flag, 'contained').flatMap((c) => c.children.filter(isFhir)).filter((r) => `#${idOf(r)}` === ref);
+    found = all(flag, 'contained')
+      .flatMap((c) => c.children.filter(isFhir))
+      .filter((r) => `#${idOf(r)}` === ref);
   } else {
-    const entries = all(root, 'entry').map((e) => ({ fullUrl: rawAt(e, 'fullUrl')?.trim(), resource: resourcesIn(e)[0]! }));
+    const entries = all(root, 'entry').map((e) => ({
+      fullUrl: rawAt(e, 'fullUrl')?.trim(),
+      resource: resourcesIn(e)[0]!,
+    }));
     const relative = RELATIVE.exec(ref);
     const base = RESTFUL.exec(entries.find((e) => e.resource === flag)?.fullUrl ?? '')?.[1];
     const absolute = relative ? (base === undefined ? undefined : base + ref) : ref;
     found = entries
-      .filter((e) => (absolute !== undefined && sameReference(e.fullUrl, absolute)) || (relative && !RESTFUL.test(e.fullUrl ?? '') && e.resource.name === relative[1] && idOf(e.resource) === relative[2]))
+      .filter(
+        (e) =>
+          (absolute !== undefined && sameReference(e.fullUrl, absolute)) ||
+          (relative &&
+            !RESTFUL.test(e.fullUrl ?? '') &&
+            e.resource.name === relative[1] &&
+            idOf(e.resource) === relative[2]),
+      )
       .map((e) => e.resource);
-    if (found.length === 1) note({ path: 'Flag.subject.reference', message: 'subject is a Patient entry of the Bundle, not a contained Patient' });
+    if (found.length === 1)
+      note({
+        path: 'Flag.subject.reference',
+        message: 'subject is a Patient entry of the Bundle, not a contained Patient',
+      });
   }
   return found.length === 1 && found[0]!.name === 'Patient' ? found[0] : undefined;
 }
 
 /** The Flag's id as MessageHeader.data may name it: `Flag/id`, `#id`, `urn:uuid:id` or a full URL ending in `/Flag/id`. */
-const namesFlag = (reference: string, id: string) => reference === id || reference === `#${id}` || reference.toLowerCase() === `urn:uuid:${id.toLowerCase()}` || reference === `Flag/${id}` || reference.endsWith(`/Flag/${id}`);
+const namesFlag = (reference: string, id: string) =>
+  reference === id ||
+  reference === `#${id}` ||
+  reference.toLowerCase() === `urn:uuid:${id.toLowerCase()}` ||
+  reference === `Flag/${id}` ||
+  reference.endsWith(`/Flag/${id}`);
 
 /** True when `el` or any FHIR element under it is a `modifierExtension` or `implicitRules`. */
-const hasModifier = (el: XmlElement): boolean => el.children.some((c) => isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)));
+const hasModifier = (el: XmlElement): boolean =>
+  el.children.some(
+    (c) => isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)),
+  );
 
 /** A modifier on the Bundle or its entries (not inside their resources, which are checked on their own). */
 const bundleModified = (bundle: XmlElement): boolean =>
-  bundle.children.some((c) => isFhir(c) && (c.name === 'entry' ? c.children.some((e) => isFhir(e) && e.name !== 'resource' && (e.name === 'modifierExtension' || hasModifier(e))) : c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)));
+  bundle.children.some(
+    (c) =>
+      isFhir(c) &&
+      (c.name === 'entry'
+        ? c.children.some(
+            (e) => isFhir(e) && e.name !== 'resource' && (e.name === 'modifierExtension' || hasModifier(e)),
+          )
+        : c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)),
+  );
 
 /** Whether an instant-bearing dateTime carries a time (and so a zone): `YYYY-MM-DDThh:mm…`. */
 const hasTime = (v: string) => v.length > 10;
@@ -263,7 +347,11 @@ function spineCodes(outcome: XmlElement, note: (d: CoreDeviation) => void, at: A
       const system = at('OperationOutcome.issue.details.coding.system', c, 'system');
       const code = at('OperationOutcome.issue.details.coding.code', c, 'code');
       if (code === undefined) return [];
-      if (sameUri(system, SPINE_2_0_SYSTEMS[1]!)) note({ path: 'OperationOutcome.issue.details.coding.system', message: 'Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0' });
+      if (sameUri(system, SPINE_2_0_SYSTEMS[1]!))
+        note({
+          path: 'OperationOutcome.issue.details.coding.system',
+          message: 'Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+        });
       if (SPINE_2_0_SYSTEMS.some((s) => sameUri(system, s))) return [code];
       return SPINE_1_0_SYSTEMS.some((s) => sameUri(system, s)) ? [SPINE_1_0_CODE(code)] : [];
     });
@@ -271,7 +359,10 @@ function spineCodes(outcome: XmlElement, note: (d: CoreDeviation) => void, at: A
 }
 
 /** True when a coding anywhere in the message carries the FGM risk code: beside an error, an indicator Spine did not send as its Flag. */
-const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => sameUri(rawAt(el, 'system'), SYSTEM.riskIndicatorType) && rawAt(el, 'code')?.trim() === FGM);
+const carriesRiskCode = (root: XmlElement) =>
+  elementsIn(root).some(
+    ({ el }) => sameUri(rawAt(el, 'system'), SYSTEM.riskIndicatorType) && rawAt(el, 'code')?.trim() === FGM,
+  );
 
 /**
  * Whether Spine's answer (its parsed tree) can be used, and what it says.
@@ -309,19 +400,30 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // An indicator (or an error) the core does not read must never leave "no record" as the answer.
   if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
   if (!header) return refuse('answer has no single MessageHeader');
-  if (misplacedOutcome(root, new Set(resources))) return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
-  if (at('MessageHeader.event.code', header, 'event', 'code') !== RESPONSE_EVENT) return refuse('event is not FGMQueryResponse_2_0');
+  if (misplacedOutcome(root, new Set(resources)))
+    return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
+  if (at('MessageHeader.event.code', header, 'event', 'code') !== RESPONSE_EVENT)
+    return refuse('event is not FGMQueryResponse_2_0');
   // Message ids are UUIDs: upper and lower case name the same one.
-  if (at('MessageHeader.response.identifier', header, 'response', 'identifier')?.toLowerCase() !== expect.messageId.toLowerCase()) return refuse('response is for another request');
+  if (
+    at('MessageHeader.response.identifier', header, 'response', 'identifier')?.toLowerCase() !==
+    expect.messageId.toLowerCase()
+  )
+    return refuse('response is for another request');
   // An ASID is digits under a URN: `URN:NHS:ADDRESSING:ASID:` in capitals is the same system.
   const source = at('MessageHeader.source.endpoint', header, 'source', 'endpoint');
   const destination = at('MessageHeader.destination.endpoint', header, 'destination', 'endpoint');
-  if (source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid || destination?.toLowerCase() !== ASID_PREFIX + expect.smspAsid) {
+  if (
+    source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid ||
+    destination?.toLowerCase() !== ASID_PREFIX + expect.smspAsid
+  ) {
     return refuse('response ASIDs do not match');
   }
-  if (!source.startsWith(ASID_PREFIX) || !destination.startsWith(ASID_PREFIX)) note({ path: 'MessageHeader.source.endpoint', message: 'ASID system written in another case' });
+  if (!source.startsWith(ASID_PREFIX) || !destination.startsWith(ASID_PREFIX))
+    note({ path: 'MessageHeader.source.endpoint', message: 'ASID system written in another case' });
   // FHIR forbids ignoring a modifier, wherever in the message it sits.
-  if (hasModifier(header) || bundleModified(root)) return refuse('message carries a modifier extension or implicit rules');
+  if (hasModifier(header) || bundleModified(root))
+    return refuse('message carries a modifier extension or implicit rules');
   const timestamp = at('MessageHeader.timestamp', header, 'timestamp');
   if (timestamp === undefined || !INSTANT.test(timestamp)) return refuse('timestamp is not a real instant');
   const skew = ms(timestamp) - expect.now.getTime();
@@ -331,14 +433,22 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   const flags = resources.filter((r) => r.name === 'Flag');
   const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
   // Reported only if the answer is used: by then it names no child but ours (carriesAnotherPatient).
-  if (resources.some((r) => r.name === 'Parameters')) note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
+  if (resources.some((r) => r.name === 'Parameters'))
+    note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
   // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
-  if (flags.length > 0 && outcomes.some((o) => spineCodes(o, note, at).some((c) => c !== 'SUCCESS'))) return refuse('indicator beside a Spine error code');
+  if (flags.length > 0 && outcomes.some((o) => spineCodes(o, note, at).some((c) => c !== 'SUCCESS')))
+    return refuse('indicator beside a Spine error code');
   // One Flag beside notes only (every issue information or warning) is an indicator; beside an error it is ambiguous.
-  const benign = (o: XmlElement) => all(o, 'issue').length > 0 && all(o, 'issue').every((i) => BENIGN_SEVERITIES.includes(at('OperationOutcome.issue.severity', i, 'severity') ?? ''));
+  const benign = (o: XmlElement) =>
+    all(o, 'issue').length > 0 &&
+    all(o, 'issue').every((i) =>
+      BENIGN_SEVERITIES.includes(at('OperationOutcome.issue.severity', i, 'severity') ?? ''),
+    );
   const flagAlone = flags.length === 1 && outcomes.every(benign);
-  if (!flagAlone && flags.length + outcomes.length !== 1) return refuse('answer has no single Flag or OperationOutcome');
-  if (flagAlone && outcomes.length > 0) note({ path: 'OperationOutcome', message: 'informational OperationOutcome beside the indicator ignored' });
+  if (!flagAlone && flags.length + outcomes.length !== 1)
+    return refuse('answer has no single Flag or OperationOutcome');
+  if (flagAlone && outcomes.length > 0)
+    note({ path: 'OperationOutcome', message: 'informational OperationOutcome beside the indicator ignored' });
   // A modifier we do not know may turn an error, or a note beside the indicator, into something else (FHIR forbids ignoring one).
   if (outcomes.some(hasModifier)) return refuse('outcome carries a modifier extension or implicit rules');
   const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
@@ -349,23 +459,32 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
-    if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId))) note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
+    if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId)))
+      note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
     // Two instants compare as instants; a date-only assessment cannot be placed in a zone: the later of Spine's written and UK dates bounds it.
     const uk = ukToday(new Date(ms(timestamp)));
     const written = timestamp.slice(0, 10);
-    if (hasTime(read.assessmentDate) ? ms(read.assessmentDate) > ms(timestamp) : after(read.assessmentDay, written > uk ? written : uk)) return refuse('assessment date is after the timestamp');
+    if (
+      hasTime(read.assessmentDate)
+        ? ms(read.assessmentDate) > ms(timestamp)
+        : after(read.assessmentDay, written > uk ? written : uk)
+    )
+      return refuse('assessment date is after the timestamp');
     const early = (floor: string) => read.assessmentDay < floor.slice(0, read.assessmentDay.length);
     if (early(EARLIEST_ASSESSMENT)) return refuse('assessment date is implausibly early');
     // The client's birth date is local and unverified: a wrong one in the EPR must not hide a real indicator.
-    if (expect.birthDate && early(expect.birthDate)) note({ path: 'Flag.period.start', message: 'assessment date before the birth date the client gave' });
+    if (expect.birthDate && early(expect.birthDate))
+      note({ path: 'Flag.period.start', message: 'assessment date before the birth date the client gave' });
     const end = at('Flag.period.end', target, 'period', 'end');
     if (end !== undefined) {
       const endDay = dayOf(end);
       if (endDay === undefined) return refuse('period end is not a real date');
       // An end date runs to the end of that day; an ended period is not a current risk.
-      if (end.length > 10 ? ms(end) <= ms(timestamp) : endDay < uk.slice(0, endDay.length)) return refuse('indicator period has ended');
+      if (end.length > 10 ? ms(end) <= ms(timestamp) : endDay < uk.slice(0, endDay.length))
+        return refuse('indicator period has ended');
     }
-    if (expect.httpStatus !== 200 || at('MessageHeader.response.code', header, 'response', 'code') !== 'ok') return refuse('indicator with an error status');
+    if (expect.httpStatus !== 200 || at('MessageHeader.response.code', header, 'response', 'code') !== 'ok')
+      return refuse('indicator with an error status');
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.

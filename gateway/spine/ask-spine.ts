@@ -37,7 +37,6 @@ export interface AskSpineDeps {
   log?: Logger;
 }
 
-
 export interface SpineQuestion {
   nhsNumber: string;
   author: Author;
@@ -89,17 +88,54 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     ...(deps.smspName ? { sourceName: deps.smspName } : {}),
     ...(deps.now && { timestamp: deps.now() }),
   });
-  const base = { spineMessageId: built.messageId, spineResponseId: null, checkedAt: null, assessmentDate: null, assessmentDay: null };
+  const base = {
+    spineMessageId: built.messageId,
+    spineResponseId: null,
+    checkedAt: null,
+    assessmentDate: null,
+    assessmentDay: null,
+  };
   // The built tree, not the text: walking it costs ~40 µs where parsing the text back costs ~170 µs.
   const violations = validateMessage(built.tree);
   if (violations.length) {
     const v = violations[0]!;
-    return { ...base, code: deps.vocabulary.codeFor('outgoing-message-invalid'), answeredBySpine: false, reason: `outgoing message breaks the profiles: ${v.path} ${v.message}` };
+    return {
+      ...base,
+      code: deps.vocabulary.codeFor('outgoing-message-invalid'),
+      answeredBySpine: false,
+      reason: `outgoing message breaks the profiles: ${v.path} ${v.message}`,
+    };
   }
-  const answer = await deps.spine.query(built.xml, { priority: q.priority, clientId: q.clientId, ...(q.userId !== undefined && { userId: q.userId }), ...(q.signal && { signal: q.signal }) });
-  if (answer.kind === 'busy') return { ...base, code: deps.vocabulary.codeFor('spine-busy'), answeredBySpine: false, reason: 'rate limit toward Spine', retryAfterSeconds: answer.retryAfterSeconds };
-  if (answer.kind === 'failure') return { ...base, code: deps.vocabulary.codeFor(answer.code === 'COULD_NOT_CONNECT_TO_SPINE' ? 'spine-unreachable' : 'spine-answer-invalid'), answeredBySpine: false, reason: answer.reason };
-  if (answer.kind === 'abandoned') return { ...base, code: deps.vocabulary.codeFor('client-went-away'), answeredBySpine: false, reason: 'client went away' };
+  const answer = await deps.spine.query(built.xml, {
+    priority: q.priority,
+    clientId: q.clientId,
+    ...(q.userId !== undefined && { userId: q.userId }),
+    ...(q.signal && { signal: q.signal }),
+  });
+  if (answer.kind === 'busy')
+    return {
+      ...base,
+      code: deps.vocabulary.codeFor('spine-busy'),
+      answeredBySpine: false,
+      reason: 'rate limit toward Spine',
+      retryAfterSeconds: answer.retryAfterSeconds,
+    };
+  if (answer.kind === 'failure')
+    return {
+      ...base,
+      code: deps.vocabulary.codeFor(
+        answer.code === 'COULD_NOT_CONNECT_TO_SPINE' ? 'spine-unreachable' : 'spine-answer-invalid',
+      ),
+      answeredBySpine: false,
+      reason: answer.reason,
+    };
+  if (answer.kind === 'abandoned')
+    return {
+      ...base,
+      code: deps.vocabulary.codeFor('client-went-away'),
+      answeredBySpine: false,
+      reason: 'client went away',
+    };
 
   // One tree for all three readers: the deviation report, the safety core and the mapping.
   const found = validateMessage(answer.tree, { inferProfiles: 'response' });
@@ -116,22 +152,43 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     isKnownCode: (code) => SPINE_ANSWER_CODES.has(code) && deps.vocabulary.find(code) !== undefined,
     ...(q.birthDate && { birthDate: q.birthDate }),
   });
-  const deviations = reportDeviations(deps, [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])], verdict.usable);
+  const deviations = reportDeviations(
+    deps,
+    [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])],
+    verdict.usable,
+  );
   const seen = { ...base, spineResponseId: verdict.spineMessageId, deviations };
-  if (!verdict.usable) return { ...seen, code: deps.vocabulary.codeFor('spine-answer-invalid'), answeredBySpine: false, reason: `unsafe Spine answer: ${verdict.reason}` };
+  if (!verdict.usable)
+    return {
+      ...seen,
+      code: deps.vocabulary.codeFor('spine-answer-invalid'),
+      answeredBySpine: false,
+      reason: `unsafe Spine answer: ${verdict.reason}`,
+    };
   // Spine's timestamp as the interfaces may carry it: a leap second is the second before (a Date, and a DSTU2 instant, cannot hold :60).
   const answered = { ...seen, checkedAt: withoutLeapSecond(verdict.timestamp), answeredBySpine: true };
   const said = verdict.outcome;
-  if (said.kind === 'indicator') return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate, assessmentDay: said.assessmentDay };
+  if (said.kind === 'indicator')
+    return { ...answered, code: 'SUCCESS', assessmentDate: said.assessmentDate, assessmentDay: said.assessmentDay };
   const code = said.code;
   // SMSP-ERR-006: Spine refusing the parameters of the query is rejected input, as the SMSP's own
   // validation would reject it: the client gets SMSP-0001 either way.
   if (code === 'INVALID_PARAMETER') {
-    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('spine-refused-our-message'), reason: `Spine refused our message: ${code}` };
+    return {
+      ...answered,
+      answeredBySpine: false,
+      code: deps.vocabulary.codeFor('spine-refused-our-message'),
+      reason: `Spine refused our message: ${code}`,
+    };
   }
   // A message of ours Spine cannot read is the SMSP's own fault, never the client's input: SMSP-9999.
   if (code === 'MESSAGE_NOT_WELL_FORMED') {
-    return { ...answered, answeredBySpine: false, code: deps.vocabulary.codeFor('outgoing-message-invalid'), reason: `Spine refused our message: ${code}` };
+    return {
+      ...answered,
+      answeredBySpine: false,
+      code: deps.vocabulary.codeFor('outgoing-message-invalid'),
+      reason: `Spine refused our message: ${code}`,
+    };
   }
   return { ...answered, code };
 }
@@ -143,7 +200,9 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
  * safety core refused it.
  */
 function reportDeviations(deps: AskSpineDeps, found: { path: string; message: string }[], used: boolean): string[] {
-  const msg = used ? 'Spine answer deviates from the profiles; used as transformed' : 'Spine answer deviates from the profiles; not used (refused as unsafe)';
+  const msg = used
+    ? 'Spine answer deviates from the profiles; used as transformed'
+    : 'Spine answer deviates from the profiles; not used (refused as unsafe)';
   for (const v of found) {
     deps.deviationCounter?.inc({ path: v.path });
     deps.log?.({ level: 'warn', msg, path: v.path, deviation: v.message });

@@ -5,7 +5,12 @@ import { createCircuitBreaker, type BreakerState } from './circuit-breaker.ts';
 function setup() {
   let t = 0;
   const changes: BreakerState[] = [];
-  const breaker = createCircuitBreaker({ failureThreshold: 3, coolDownMs: 1000, now: () => t, onStateChange: (s) => changes.push(s) });
+  const breaker = createCircuitBreaker({
+    failureThreshold: 3,
+    coolDownMs: 1000,
+    now: () => t,
+    onStateChange: (s) => changes.push(s),
+  });
   return { breaker, changes, advance: (ms: number) => (t += ms) };
 }
 

@@ -65,11 +65,26 @@ const ANY_XML = /^\s*[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]*\+)?xml\s*(;|$)/i;
  * Creates the real Spine client. Call `close()` on shutdown to end the kept-alive connections.
  * @example const spine = createHttpsSpineClient({ endpoint, tls, timeoutMs: 10_000, maxResponseBytes: 262_144 }); await spine.query(xml)
  */
-export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBytes }: HttpsSpineClientOptions): SpineClient & { close(): void } {
-  const agent = new Agent({ keepAlive: true, cert: tls.cert, key: tls.key, ca: tls.ca, minVersion: 'TLSv1.2', maxSockets: 32 });
+export function createHttpsSpineClient({
+  endpoint,
+  tls,
+  timeoutMs,
+  maxResponseBytes,
+}: HttpsSpineClientOptions): SpineClient & { close(): void } {
+  const agent = new Agent({
+    keepAlive: true,
+    cert: tls.cert,
+    key: tls.key,
+    ca: tls.ca,
+    minVersion: 'TLSv1.2',
+    maxSockets: 32,
+  });
   const url = new URL(endpoint);
 
-  function query(xml: string, { signal }: { signal?: AbortSignal } = {}): Promise<SpineAnswer | SpineFailure | SpineAbandoned> {
+  function query(
+    xml: string,
+    { signal }: { signal?: AbortSignal } = {},
+  ): Promise<SpineAnswer | SpineFailure | SpineAbandoned> {
     // Nobody is waiting for the answer: do not even open a request.
     if (signal?.aborted) return Promise.resolve({ kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' });
     return new Promise((resolve) => {
@@ -98,7 +113,9 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
         },
       });
       // First, before anything can destroy the request: an 'error' without a listener ends the process.
-      req.on('error', (e: NodeJS.ErrnoException) => fail('COULD_NOT_CONNECT_TO_SPINE', `connection: ${e.code ?? e.name}`));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        fail('COULD_NOT_CONNECT_TO_SPINE', `connection: ${e.code ?? e.name}`),
+      );
       // A timer and one listener, not AbortSignal.timeout/any: those cost the gateway about 5% of
       // its CPU per request under load.
       const deadline = setTimeout(() => {
@@ -119,14 +136,18 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
             res.destroy();
             return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
           }
-          deviations.push({ path: 'HTTP Content-Type', message: 'an XML content type other than application/xml+fhir' });
+          deviations.push({
+            path: 'HTTP Content-Type',
+            message: 'an XML content type other than application/xml+fhir',
+          });
         }
         const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
         if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
           res.destroy();
           return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsupported content encoding', status);
         }
-        if (encoding !== 'identity') deviations.push({ path: 'HTTP Content-Encoding', message: 'a compressed answer, decompressed' });
+        if (encoding !== 'identity')
+          deviations.push({ path: 'HTTP Content-Encoding', message: 'a compressed answer, decompressed' });
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -146,9 +167,16 @@ export function createHttpsSpineClient({ endpoint, tls, timeoutMs, maxResponseBy
           if (encoding !== 'identity') {
             try {
               // The same cap on what the body expands to: no decompression bomb.
-              raw = encoding === 'deflate' ? inflateSync(raw, { maxOutputLength: maxResponseBytes }) : gunzipSync(raw, { maxOutputLength: maxResponseBytes });
+              raw =
+                encoding === 'deflate'
+                  ? inflateSync(raw, { maxOutputLength: maxResponseBytes })
+                  : gunzipSync(raw, { maxOutputLength: maxResponseBytes });
             } catch {
-              return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not decompressible within the size limit', status);
+              return fail(
+                'RESPONSE_MESSAGE_VALIDATION_ERROR',
+                'response not decompressible within the size limit',
+                status,
+              );
             }
           }
           const parsed = parseXml(raw.toString('utf8'), { maxBytes: maxResponseBytes });

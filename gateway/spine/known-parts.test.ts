@@ -5,10 +5,15 @@ import { createKnownParts } from './known-parts.ts';
 const SHARING_MS = 60_000;
 const options = { perSecond: 10, capacity: 20, userShare: 0.25, knownShare: 0.4, sharingMs: SHARING_MS };
 
-test('SMSP-PERF-001 a known user\'s part is min(userShare, KNOWN_SHARE / users sharing) of her client\'s share', () => {
+test("SMSP-PERF-001 a known user's part is min(userShare, KNOWN_SHARE / users sharing) of her client's share", () => {
   // By hand, share 0.5 of 10 a second: alone 0.25 × 5 = 1.25 a second; 2 sharing 0.2 × 5 = 1;
   // 4 sharing 0.1 × 5 = 0.5; 10 sharing 0.04 × 5 = 0.2.
-  for (const [sharing, rate] of [[1, 1.25], [2, 1], [4, 0.5], [10, 0.2]] as const) {
+  for (const [sharing, rate] of [
+    [1, 1.25],
+    [2, 1],
+    [4, 0.5],
+    [10, 0.2],
+  ] as const) {
     const parts = createKnownParts(options);
     for (let i = 0; i < sharing; i++) parts.admit('a', 0.5, `u${i}`, 0, 0);
     let last;
@@ -63,7 +68,10 @@ test('SMSP-PERF-001 whatever the ids do, the known users of a client take no mor
       }
       // By hand: 0.4 of a 0.5 share of 10 a second is 2 a second.
       const allowed = given + (t / 1000) * 0.4 * share * 10;
-      assert.ok(taken <= allowed + 1e-6, `${name}, seed ${seed}, ${n} ids: took ${taken} in ${(t / 1000).toFixed(0)} s; the part allows ${allowed.toFixed(2)}`);
+      assert.ok(
+        taken <= allowed + 1e-6,
+        `${name}, seed ${seed}, ${n} ids: took ${taken} in ${(t / 1000).toFixed(0)} s; the part allows ${allowed.toFixed(2)}`,
+      );
     }
   }
 });

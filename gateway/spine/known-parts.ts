@@ -29,9 +29,20 @@ export interface KnownBucket {
   rate: number;
 }
 
-interface User { client: string; tokens: number; v: number; askedAt: number; sharing: boolean }
+interface User {
+  client: string;
+  tokens: number;
+  v: number;
+  askedAt: number;
+  sharing: boolean;
+}
 // `sharing`: the users sharing, by the time of their last request, oldest first.
-interface Client { share: number; v: number; vt: number; sharing: Map<string, number> }
+interface Client {
+  share: number;
+  v: number;
+  vt: number;
+  sharing: Map<string, number>;
+}
 
 export interface KnownParts {
   /** The known user `key`'s bucket after her request at `t` (which makes her one of those sharing), or undefined if not known. */
@@ -44,7 +55,13 @@ export interface KnownParts {
   sweep(t: number, forgetMs: number): void;
 }
 
-export function createKnownParts({ perSecond, capacity, userShare, knownShare, sharingMs }: KnownPartsOptions): KnownParts {
+export function createKnownParts({
+  perSecond,
+  capacity,
+  userShare,
+  knownShare,
+  sharingMs,
+}: KnownPartsOptions): KnownParts {
   const users = new Map<string, User>();
   const clients = new Map<string, Client>();
   // Each sharing user's part of the share, and so her bucket's capacity (at least one token: a clinician's next request).

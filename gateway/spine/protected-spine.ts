@@ -27,22 +27,37 @@ export interface SpineMetrics {
 
 export interface ProtectedSpine {
   /** `clientId` picks the client's share of the budget, `userId` the user's part of it (the rate limiter's fairness). */
-  query(xml: string, opts: { signal?: AbortSignal; priority: Priority; clientId: string; userId?: string }): Promise<SpineAnswer | SpineFailure | SpineBusy | SpineAbandoned>;
+  query(
+    xml: string,
+    opts: { signal?: AbortSignal; priority: Priority; clientId: string; userId?: string },
+  ): Promise<SpineAnswer | SpineFailure | SpineBusy | SpineAbandoned>;
 }
 
-export function protectSpine(spine: SpineClient, { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: SpineMetrics }): ProtectedSpine {
+export function protectSpine(
+  spine: SpineClient,
+  { limiter, breaker, metrics }: { limiter: RateLimiter; breaker: CircuitBreaker; metrics: SpineMetrics },
+): ProtectedSpine {
   return {
     async query(xml, { signal, priority, clientId, userId }) {
       // The client is gone already: nothing to ask, no Spine budget spent, nothing learnt about Spine.
       if (signal?.aborted) return { kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' };
-      if (!breaker.allow()) return { kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'circuit open: Spine unreachable recently' };
+      if (!breaker.allow())
+        return {
+          kind: 'failure',
+          code: 'COULD_NOT_CONNECT_TO_SPINE',
+          reason: 'circuit open: Spine unreachable recently',
+        };
       // In half-open, allow() says yes to the one probe only: this call holds it.
       const probe = breaker.state === 'half-open';
       if (!(await limiter.tryAcquire(priority, clientId, userId))) {
         // The probe was not sent: let another caller probe.
         if (probe) breaker.release();
         metrics.rateLimited.inc({ priority });
-        return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: await limiter.retryAfterSeconds(priority, clientId, userId) };
+        return {
+          kind: 'busy',
+          code: 'SPINE_BUSY',
+          retryAfterSeconds: await limiter.retryAfterSeconds(priority, clientId, userId),
+        };
       }
       const started = performance.now();
       const result = await spine.query(xml, signal ? { signal } : {});

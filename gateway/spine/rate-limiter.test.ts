@@ -78,7 +78,7 @@ test('bad settings are refused at start-up', () => {
   assert.throws(() => createRateLimiter({ perSecond: 1, burst: -1 }), /burst/);
 });
 
-test('SMSP-PERF-001 one client\'s burst leaves another client its share', () => {
+test("SMSP-PERF-001 one client's burst leaves another client its share", () => {
   const c = clock();
   const limiter = createRateLimiter({ perSecond: 10, burst: 19, shares: { a: 0.5, b: 0.5 }, now: c.now });
   let a = 0;
@@ -111,7 +111,12 @@ test('SMSP-PERF-001 a client alone gets the whole rate, shares or not', () => {
 
 test('SMSP-PERF-001 with every client bursting, none gets more than the gateway-wide cap allows', () => {
   const c = clock();
-  const limiter = createRateLimiter({ perSecond: 30, burst: 29, shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))), now: c.now });
+  const limiter = createRateLimiter({
+    perSecond: 30,
+    burst: 29,
+    shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))),
+    now: c.now,
+  });
   const got: Record<string, number> = { a: 0, b: 0, c: 0 };
   for (let i = 0; i < 5000; i++) {
     for (const id of ['a', 'b', 'c']) if (limiter.tryAcquire('interactive', id)) got[id]!++;
@@ -119,7 +124,8 @@ test('SMSP-PERF-001 with every client bursting, none gets more than the gateway-
   }
   const total = got.a! + got.b! + got.c!;
   assert.ok(total <= 30 * 10 + 30, `admitted ${total}`);
-  for (const id of ['a', 'b', 'c']) assert.ok(got[id]! >= 90, `${id} got ${got[id]}: at least close to its third of 300`);
+  for (const id of ['a', 'b', 'c'])
+    assert.ok(got[id]! >= 90, `${id} got ${got[id]}: at least close to its third of 300`);
 });
 
 test('SMSP-PERF-007 with shares, interactive still comes before batch', () => {
@@ -150,15 +156,32 @@ test('Retry-After for a client over its share counts its own refill', () => {
 });
 
 test('shares: an equal part of what the configured shares leave; more than the whole is refused', () => {
-  assert.deepEqual(clientShares([{ id: 'a', spineShare: 0.5 }, { id: 'b' }, { id: 'c' }]), { a: 0.5, b: 0.25, c: 0.25 });
+  assert.deepEqual(clientShares([{ id: 'a', spineShare: 0.5 }, { id: 'b' }, { id: 'c' }]), {
+    a: 0.5,
+    b: 0.25,
+    c: 0.25,
+  });
   assert.deepEqual(clientShares([{ id: 'a' }, { id: 'b' }]), { a: 0.5, b: 0.5 });
-  assert.throws(() => clientShares([{ id: 'a', spineShare: 0.7 }, { id: 'b', spineShare: 0.4 }]), /more than 1/);
+  assert.throws(
+    () =>
+      clientShares([
+        { id: 'a', spineShare: 0.7 },
+        { id: 'b', spineShare: 0.4 },
+      ]),
+    /more than 1/,
+  );
   assert.throws(() => clientShares([{ id: 'a', spineShare: 1 }, { id: 'b' }]), /nothing/);
 });
 
-test('SMSP-PERF-001 one user\'s flood at 10× the budget leaves another user of the same client every answer', () => {
+test("SMSP-PERF-001 one user's flood at 10× the budget leaves another user of the same client every answer", () => {
   const c = clock();
-  const limiter = createRateLimiter({ perSecond: 10, burst: 9, shares: { a: 0.5, b: 0.5 }, userShare: 0.25, now: c.now });
+  const limiter = createRateLimiter({
+    perSecond: 10,
+    burst: 9,
+    shares: { a: 0.5, b: 0.5 },
+    userShare: 0.25,
+    now: c.now,
+  });
   let flooder = 0;
   let clinician = 0;
   let asked = 0;
@@ -177,7 +200,7 @@ test('SMSP-PERF-001 one user\'s flood at 10× the budget leaves another user of 
   assert.ok(flooder >= 10 * 10 - asked - 10, `the flooder got ${flooder}: a lone caller keeps the sustained rate`);
 });
 
-test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not from his client\'s share', () => {
+test("SMSP-PERF-001 beyond his part a user takes only the upper half, and not from his client's share", () => {
   const c = clock();
   const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
   // Four colleagues already at work: each had her first request and her own part's first token
@@ -200,7 +223,7 @@ test('SMSP-PERF-001 beyond his part a user takes only the upper half, and not fr
   assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'u1'), 5);
 });
 
-test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, no more than the newcomers\' part and spare tokens; a colleague keeps her part', () => {
+test("SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, no more than the newcomers' part and spare tokens; a colleague keeps her part", () => {
   const rotating = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: () => 0 });
   let admitted = 0;
   for (let i = 0; i < 200; i++) if (rotating.tryAcquire('interactive', 'a', `rotated-${i}`)) admitted++;
@@ -222,7 +245,13 @@ test('SMSP-PERF-001 a caller rotating user ids gets, with all its ids together, 
 
 test('SMSP-PERF-001 rotating user ids at 10× the budget for 10 s: a colleague of the same client is answered every time', () => {
   const c = clock();
-  const limiter = createRateLimiter({ perSecond: 10, burst: 9, shares: { a: 0.5, b: 0.5 }, userShare: 0.25, now: c.now });
+  const limiter = createRateLimiter({
+    perSecond: 10,
+    burst: 9,
+    shares: { a: 0.5, b: 0.5 },
+    userShare: 0.25,
+    now: c.now,
+  });
   // She was answered once before the flood began, so the gateway knows her.
   assert.equal(limiter.tryAcquire('interactive', 'a', 'clinician'), true);
   let rotated = 0;
@@ -294,19 +323,25 @@ test('SMSP-PERF-001 8 farmed ids flooding at 10× the budget: a colleague of the
   assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
 });
 
-test('SMSP-PERF-001 40 farmed ids flooding at 10× the budget: a colleague asking no faster than her part of the known users\' part (every 12 s) is answered every time', () => {
+test("SMSP-PERF-001 40 farmed ids flooding at 10× the budget: a colleague asking no faster than her part of the known users' part (every 12 s) is answered every time", () => {
   // By hand: 41 users asking share 0.4 of 10 a second: a token every 41 / 4 = 10.25 s each. This
   // is the bound's other side: the more ids a caller keeps asking, the smaller every part.
   const { asked, answered } = farmThenFlood(40, 12_000);
   assert.equal(answered, asked, `the colleague was answered ${answered} of ${asked} times`);
 });
 
-test('SMSP-PERF-001 during one user\'s flood at 10× the budget, a clinician new to the gateway is answered on her first check and on her second', () => {
+test("SMSP-PERF-001 during one user's flood at 10× the budget, a clinician new to the gateway is answered on her first check and on her second", () => {
   // The hostile review's case: 10 a second, three clients of a third (Trust A's newcomers' part
   // holds 0.5 × 1/3 × 11 = 1.83 tokens), one Trust A user asking 100 times a second for 60 s; every
   // 10 s a clinician new to the gateway checks a record, and checks again 2 s later.
   const c = clock();
-  const limiter = createRateLimiter({ perSecond: 10, burst: 10, shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))), userShare: 0.25, now: c.now });
+  const limiter = createRateLimiter({
+    perSecond: 10,
+    burst: 10,
+    shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))),
+    userShare: 0.25,
+    now: c.now,
+  });
   let asked = 0;
   let first = 0;
   let second = 0;
@@ -330,7 +365,13 @@ test('SMSP-PERF-001 during one user\'s flood at 10× the budget, a clinician new
  */
 function clinicDuringBatch(userShare: number | undefined, b: boolean, batchUser?: string) {
   const c = clock();
-  const limiter = createRateLimiter({ perSecond: 10, burst: 10, shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))), ...(userShare !== undefined && { userShare }), now: c.now });
+  const limiter = createRateLimiter({
+    perSecond: 10,
+    burst: 10,
+    shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))),
+    ...(userShare !== undefined && { userShare }),
+    now: c.now,
+  });
   const clinics: number[] = [];
   let batchDuringClinics = 0;
   for (let ms = 0, round = 0; ms < 30_000; ms += 10) {
@@ -365,9 +406,16 @@ test('SMSP-PERF-007 20 new clinicians asking together while a batch client flood
       const kept = batchUser ? 0 : 2;
       const label = `${b ? 'b asking' : 'b silent'}, batch ${batchUser ?? 'naming no user'}`;
       for (const [i, n] of withParts.clinics.entries()) {
-        assert.ok(n >= without.clinics[i]! - kept, `${label}, clinic ${i + 1}: ${n} of 20 answered with the per-user rules, ${without.clinics[i]} without`);
+        assert.ok(
+          n >= without.clinics[i]! - kept,
+          `${label}, clinic ${i + 1}: ${n} of 20 answered with the per-user rules, ${without.clinics[i]} without`,
+        );
       }
-      assert.equal(withParts.batchDuringClinics, 0, `${label}: batch took ${withParts.batchDuringClinics} tokens while clinicians were refused`);
+      assert.equal(
+        withParts.batchDuringClinics,
+        0,
+        `${label}: batch took ${withParts.batchDuringClinics} tokens while clinicians were refused`,
+      );
     }
   }
 });

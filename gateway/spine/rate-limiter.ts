@@ -144,7 +144,14 @@ export function userKey(secret: Buffer, clientId: string, userId: string): strin
  * @example const limiter = createRateLimiter({ perSecond: 50, burst: 20, shares: { epr: 0.5, chs: 0.5 } });
  * if (!limiter.tryAcquire('interactive', 'epr')) return busyTone();
  */
-export function createRateLimiter({ perSecond, burst, interactiveReserve, shares, userShare, now = performance.now.bind(performance) }: RateLimiterOptions): LocalRateLimiter {
+export function createRateLimiter({
+  perSecond,
+  burst,
+  interactiveReserve,
+  shares,
+  userShare,
+  now = performance.now.bind(performance),
+}: RateLimiterOptions): LocalRateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
   if (!(burst >= 0)) throw new Error('rateLimit.burst must be 0 or more');
   // The bucket holds the burst plus one token: with burst 0 a single request per 1/rate still passes.
@@ -156,7 +163,14 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   // When batch traffic last asked.
   let batchAt = -Infinity;
 
-  interface Share { rate: number; capacity: number; tokens: number; last: number; priority?: Priority; askedAt: number }
+  interface Share {
+    rate: number;
+    capacity: number;
+    tokens: number;
+    last: number;
+    priority?: Priority;
+    askedAt: number;
+  }
   const own = new Map<string, Share>(
     Object.entries(shares ?? {}).map(([id, share]) => {
       const cap = Math.max(1, share * capacity);
@@ -165,8 +179,19 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   );
   // Known users' parts (made when the newcomers' part funds an id's first request, dropped once
   // the user has not asked for KNOWN_USER_MS), and each client's newcomers' part (dropped once full).
-  interface Bucket { tokens: number; last: number; rate: number; capacity: number }
-  const known = createKnownParts({ perSecond, capacity, userShare: userShare ?? 1, knownShare: KNOWN_SHARE, sharingMs: SHARING_MS });
+  interface Bucket {
+    tokens: number;
+    last: number;
+    rate: number;
+    capacity: number;
+  }
+  const known = createKnownParts({
+    perSecond,
+    capacity,
+    userShare: userShare ?? 1,
+    knownShare: KNOWN_SHARE,
+    sharingMs: SHARING_MS,
+  });
   const newcomers = new Map<string, Bucket>();
   // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids.
   const secret = randomBytes(32);
@@ -176,7 +201,11 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   };
   const clientShare = (clientId: string | undefined) => (shares ? (shares[clientId ?? ''] ?? 0) : 1);
   /** The bucket a user's request is within or beyond, and how a token is taken from it. */
-  const partOf = (clientId: string | undefined, userId: string | undefined, t: number): { bucket: KnownBucket; take: () => void } | undefined => {
+  const partOf = (
+    clientId: string | undefined,
+    userId: string | undefined,
+    t: number,
+  ): { bucket: KnownBucket; take: () => void } | undefined => {
     if (userShare === undefined || userId === undefined) return undefined;
     const id = clientId ?? '';
     const share = clientShare(clientId);
@@ -187,7 +216,10 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
     let pool = newcomers.get(id);
     if (!pool) {
       const poolCap = Math.max(1, NEWCOMERS_SHARE * share * capacity);
-      newcomers.set(id, (pool = { rate: NEWCOMERS_SHARE * share * perSecond, capacity: poolCap, tokens: poolCap, last: t }));
+      newcomers.set(
+        id,
+        (pool = { rate: NEWCOMERS_SHARE * share * perSecond, capacity: poolCap, tokens: poolCap, last: t }),
+      );
     }
     fill(pool, t);
     const from = pool;
@@ -234,8 +266,10 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
   // part. The upper half of her priority's part; for interactive while batch asks, the upper half
   // of the interactive reserve instead, so beyond-part interactive demand comes before batch (which
   // stops at the reserve, SMSP-PERF-007) — fewer tokens kept, only while batch could take the rest.
-  const keep = (p: Priority, t: number) => (p === 'interactive' && reserve >= 2 && t - batchAt < ASKING_MS ? Math.floor(reserve / 2) : overShare(p));
-  const clientFloor = (p: Priority, id: string | undefined, t: number) => (within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p));
+  const keep = (p: Priority, t: number) =>
+    p === 'interactive' && reserve >= 2 && t - batchAt < ASKING_MS ? Math.floor(reserve / 2) : overShare(p);
+  const clientFloor = (p: Priority, id: string | undefined, t: number) =>
+    within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p);
   // Within her part a user is within her client's share (the parts add up to less than it), whatever
   // the client's bucket holds: beyond-part colleagues drawing it cannot push her into the upper half.
   const floor = (p: Priority, id: string | undefined, t: number, user: { tokens: number } | undefined) =>
@@ -265,9 +299,11 @@ export function createRateLimiter({ perSecond, burst, interactiveReserve, shares
       const user = partOf(clientId, userId, t)?.bucket;
       let seconds = wait(floor(priority, clientId, t, user), tokens, perSecond);
       // Over its part, the user may also be served once its own bucket has a token again.
-      if (user && !has(user)) seconds = Math.min(seconds, Math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, perSecond)));
+      if (user && !has(user))
+        seconds = Math.min(seconds, Math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, perSecond)));
       // Over its share, the client may also be served once its own bucket has a token again.
-      else if (mine && !within(clientId)) seconds = Math.min(seconds, Math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, perSecond)));
+      else if (mine && !within(clientId))
+        seconds = Math.min(seconds, Math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, perSecond)));
       return Math.max(1, Math.ceil(seconds));
     },
   };

@@ -17,36 +17,74 @@ describe('the Spine budget shared in Redis', () => {
     await redis?.drop();
   });
   const gateway = async (prefix: string, burst: number, shares: Record<string, number>, userShare?: number) => {
-    const l = await createSharedRateLimiter({ redisUrl: redis.url, keyPrefix: `${redis.prefix}${prefix}`, perSecond: PER_SECOND, burst, localFallbackShare: 0.5, shares, userKeySecret: SECRET, ...(userShare !== undefined && { userShare }) });
+    const l = await createSharedRateLimiter({
+      redisUrl: redis.url,
+      keyPrefix: `${redis.prefix}${prefix}`,
+      perSecond: PER_SECOND,
+      burst,
+      localFallbackShare: 0.5,
+      shares,
+      userKeySecret: SECRET,
+      ...(userShare !== undefined && { userShare }),
+    });
     open.push(l);
     assert.deepEqual(l.state(), { shared: true });
     return l;
   };
 
   /** The same requests through two gateways sharing Redis, and through one in-process limiter (the oracle: the rules as rate-limiter.ts states them). */
-  async function compare(prefix: string, burst: number, shares: Record<string, number>, asks: [Priority, string, string?][], userShare?: number) {
+  async function compare(
+    prefix: string,
+    burst: number,
+    shares: Record<string, number>,
+    asks: [Priority, string, string?][],
+    userShare?: number,
+  ) {
     const [g1, g2] = [await gateway(prefix, burst, shares, userShare), await gateway(prefix, burst, shares, userShare)];
-    const oracle = createRateLimiter({ perSecond: PER_SECOND, burst, shares, ...(userShare !== undefined && { userShare }), now: () => 0 });
+    const oracle = createRateLimiter({
+      perSecond: PER_SECOND,
+      burst,
+      shares,
+      ...(userShare !== undefined && { userShare }),
+      now: () => 0,
+    });
     const shared: boolean[] = [];
-    for (const [i, [priority, client, user]] of asks.entries()) shared.push(await (i % 2 ? g2 : g1).tryAcquire(priority, client, user));
-    assert.deepEqual(shared, asks.map(([p, c, u]) => oracle.tryAcquire(p, c, u)));
+    for (const [i, [priority, client, user]] of asks.entries())
+      shared.push(await (i % 2 ? g2 : g1).tryAcquire(priority, client, user));
+    assert.deepEqual(
+      shared,
+      asks.map(([p, c, u]) => oracle.tryAcquire(p, c, u)),
+    );
     return shared;
   }
 
   it('SMSP-PERF-007 batch stops at the interactive reserve, across gateways; interactive still gets the rest', async () => {
-    const asks: [Priority, string][] = [...Array.from({ length: 12 }, () => ['batch', 'chs'] as [Priority, string]), ...Array.from({ length: 12 }, () => ['interactive', 'epr'] as [Priority, string])];
+    const asks: [Priority, string][] = [
+      ...Array.from({ length: 12 }, () => ['batch', 'chs'] as [Priority, string]),
+      ...Array.from({ length: 12 }, () => ['interactive', 'epr'] as [Priority, string]),
+    ];
     // capacity 10, reserve 5: 5 batch, then the 5 interactive tokens left, whichever gateway asks.
     assert.equal((await compare('reserve:', 9, {}, asks)).filter(Boolean).length, 10);
   });
 
   it('SMSP-PERF-001 one client beyond its share leaves another client its part, across gateways', async () => {
-    const asks: [Priority, string][] = [['interactive', 'b'], ...Array.from({ length: 20 }, () => ['interactive', 'a'] as [Priority, string]), ...Array.from({ length: 12 }, () => ['interactive', 'b'] as [Priority, string])];
+    const asks: [Priority, string][] = [
+      ['interactive', 'b'],
+      ...Array.from({ length: 20 }, () => ['interactive', 'a'] as [Priority, string]),
+      ...Array.from({ length: 12 }, () => ['interactive', 'b'] as [Priority, string]),
+    ];
     assert.equal((await compare('shares:', 19, { a: 0.5, b: 0.5 }, asks)).filter(Boolean).length, 20);
   });
 
   it('SMSP-PERF-001 one user flooding gets the busy tone while another user of the same client is answered, across gateways', async () => {
-    const rep = (n: number, client: string, user: string) => Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
-    const asks = [...rep(1, 'a', 'clinician'), ...rep(30, 'a', 'flooder'), ...rep(2, 'a', 'clinician'), ...rep(3, 'b', 'other-trust')];
+    const rep = (n: number, client: string, user: string) =>
+      Array.from({ length: n }, () => ['interactive', client, user] as [Priority, string, string]);
+    const asks = [
+      ...rep(1, 'a', 'clinician'),
+      ...rep(30, 'a', 'flooder'),
+      ...rep(2, 'a', 'clinician'),
+      ...rep(3, 'b', 'other-trust'),
+    ];
     const got = await compare('users:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
     // By hand: capacity 20; a's share 10 tokens. Each new id's first request and its own part's
     // first token come from a's newcomers' part (half its share, 5): the clinician's, then the
@@ -56,9 +94,16 @@ describe('the Spine budget shared in Redis', () => {
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true, false, true, true, false]);
   });
 
-  it('SMSP-PERF-001 a caller rotating user ids gets no more than the newcomers\' part and spare tokens, and a colleague keeps her part, across gateways', async () => {
-    const rotated = Array.from({ length: 30 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]);
-    const asks: [Priority, string, string][] = [['interactive', 'a', 'clinician'], ...rotated, ['interactive', 'a', 'clinician']];
+  it("SMSP-PERF-001 a caller rotating user ids gets no more than the newcomers' part and spare tokens, and a colleague keeps her part, across gateways", async () => {
+    const rotated = Array.from(
+      { length: 30 },
+      (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string],
+    );
+    const asks: [Priority, string, string][] = [
+      ['interactive', 'a', 'clinician'],
+      ...rotated,
+      ['interactive', 'a', 'clinician'],
+    ];
     const got = await compare('rotating:', 19, { a: 0.5, b: 0.5 }, asks, 0.25);
     // By hand: two tokens of the newcomers' part (5) went to her, the other three to the first two
     // rotated ids (19 down to 17), the next ids share the spare tokens (17 down to 10: 7), 9 in
@@ -66,9 +111,16 @@ describe('the Spine budget shared in Redis', () => {
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
   });
 
-  it('SMSP-PERF-001 farmed ids share the known users\' part across gateways as in one process: a colleague keeps her token', async () => {
-    const rep = (n: number, user: (i: number) => string) => Array.from({ length: n }, (_, i) => ['interactive', 'a', user(i)] as [Priority, string, string]);
-    const asks = [...rep(1, () => 'colleague'), ...rep(60, () => 'drainer'), ...rep(12, (i) => `farmed-${i}`), ...rep(120, (i) => `farmed-${i % 12}`), ...rep(1, () => 'colleague')];
+  it("SMSP-PERF-001 farmed ids share the known users' part across gateways as in one process: a colleague keeps her token", async () => {
+    const rep = (n: number, user: (i: number) => string) =>
+      Array.from({ length: n }, (_, i) => ['interactive', 'a', user(i)] as [Priority, string, string]);
+    const asks = [
+      ...rep(1, () => 'colleague'),
+      ...rep(60, () => 'drainer'),
+      ...rep(12, (i) => `farmed-${i}`),
+      ...rep(120, (i) => `farmed-${i % 12}`),
+      ...rep(1, () => 'colleague'),
+    ];
     const got = await compare('farmed:', 99, { a: 1 }, asks, 0.25);
     // By hand: capacity 100, one client; its newcomers' part 50 pays two tokens per new id (a
     // request and its own first token): hers, the drainer's, then 23 ids; the first 12 farmed.
@@ -81,7 +133,12 @@ describe('the Spine budget shared in Redis', () => {
 
   it('SMSP-PERF-001 a clinician new to the gateway is answered on her second check while a colleague floods, across gateways', async () => {
     const shares = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
-    const asks: [Priority, string, string][] = [['interactive', 'a', 'new-clinician'], ...Array.from({ length: 30 }, () => ['interactive', 'a', 'flooder'] as [Priority, string, string]), ['interactive', 'a', 'new-clinician'], ['interactive', 'a', 'new-clinician']];
+    const asks: [Priority, string, string][] = [
+      ['interactive', 'a', 'new-clinician'],
+      ...Array.from({ length: 30 }, () => ['interactive', 'a', 'flooder'] as [Priority, string, string]),
+      ['interactive', 'a', 'new-clinician'],
+      ['interactive', 'a', 'new-clinician'],
+    ];
     const got = await compare('second-check:', 10, shares, asks, 0.25);
     // By hand: capacity 11; a's newcomers' part holds 0.5 × 11 / 3 = 1.83: it pays her first
     // request and a whole first token of her own part (owing 0.17), so the flooder finds it empty:
@@ -93,13 +150,26 @@ describe('the Spine budget shared in Redis', () => {
   it('SMSP-PERF-007 20 new clinicians asking while a batch client floods come before batch, across gateways', async () => {
     const shares = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
     const batch = (k: number) => Array.from({ length: k }, () => ['batch', 'c'] as [Priority, string]);
-    const clinic = Array.from({ length: 20 }, (_, i) => ['interactive', 'a', `clinician-${i}`] as [Priority, string, string]);
+    const clinic = Array.from(
+      { length: 20 },
+      (_, i) => ['interactive', 'a', `clinician-${i}`] as [Priority, string, string],
+    );
     const got = await compare('clinic:', 10, shares, [...batch(12), ...clinic, ...batch(3)], 0.25);
     // By hand: capacity 11, reserve 5: batch takes 6 (11 down to 5). The first clinician is paid by
     // a's newcomers' part (5 to 4), two more by a's share (3.67, less the first's: 4 to 2), the rest
     // are beyond a's share and no lower than half the reserve (2): 3 of 20 (without the per-user
     // rules 5, the two kept for requests within a part), and batch nothing.
-    assert.deepEqual(got, [...Array(6).fill(true), ...Array(6).fill(false), true, true, true, ...Array(17).fill(false), false, false, false]);
+    assert.deepEqual(got, [
+      ...Array(6).fill(true),
+      ...Array(6).fill(false),
+      true,
+      true,
+      true,
+      ...Array(17).fill(false),
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {

@@ -17,7 +17,17 @@
  * Loaded only when configured (app.ts imports it dynamically).
  */
 import { Redis } from 'ioredis';
-import { ASKING_MS, createRateLimiter, KNOWN_SHARE, KNOWN_USER_MS, NEWCOMERS_SHARE, SHARING_MS, userKey, type Priority, type RateLimiter } from './rate-limiter.ts';
+import {
+  ASKING_MS,
+  createRateLimiter,
+  KNOWN_SHARE,
+  KNOWN_USER_MS,
+  NEWCOMERS_SHARE,
+  SHARING_MS,
+  userKey,
+  type Priority,
+  type RateLimiter,
+} from './rate-limiter.ts';
 
 /** A request never waits longer than this for Redis before the local share decides. */
 const COMMAND_TIMEOUT_MS = 250;
@@ -218,20 +228,56 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     if (moved || !next.shared) state = next;
     if (moved) o.onState?.(state);
   };
-  redis.on('error', (e: Error & { code?: string }) => setState({ shared: false, reason: `Redis unreachable: ${e.code ?? e.message.split('\n')[0]}` }));
+  redis.on('error', (e: Error & { code?: string }) =>
+    setState({ shared: false, reason: `Redis unreachable: ${e.code ?? e.message.split('\n')[0]}` }),
+  );
   redis.on('close', () => setState({ shared: false, reason: 'Redis connection lost' }));
   redis.on('ready', () => setState({ shared: true }));
   // A gateway starts even while Redis is down (on its local share), as it carries on when Redis goes.
   await redis.connect().catch(() => {});
 
-  const run = async (mode: 'acquire' | 'retry', priority: Priority, clientId = '', userId?: string): Promise<number | undefined> => {
+  const run = async (
+    mode: 'acquire' | 'retry',
+    priority: Priority,
+    clientId = '',
+    userId?: string,
+  ): Promise<number | undefined> => {
     if (redis.status !== 'ready') return undefined;
     try {
       const perUser = userId !== undefined && o.userShare !== undefined;
       const member = perUser ? userKey(o.userKeySecret, clientId, userId) : '';
-      const args = [mode, priority, clientId, o.perSecond, capacity, reserve, ASKING_MS, ids.length, ...shareArgs, perUser ? o.userShare : '', KNOWN_USER_MS, NEWCOMERS_SHARE, KNOWN_SHARE, SHARING_MS, o.keyPrefix, member];
-      const all = !perUser ? keys : [...keys, `${o.keyPrefix}user:${member}`, `${o.keyPrefix}newcomers:${clientId}`, `${o.keyPrefix}known:${clientId}`, `${o.keyPrefix}sharing:${clientId}`];
-      return (await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(all.length, ...all, ...args));
+      const args = [
+        mode,
+        priority,
+        clientId,
+        o.perSecond,
+        capacity,
+        reserve,
+        ASKING_MS,
+        ids.length,
+        ...shareArgs,
+        perUser ? o.userShare : '',
+        KNOWN_USER_MS,
+        NEWCOMERS_SHARE,
+        KNOWN_SHARE,
+        SHARING_MS,
+        o.keyPrefix,
+        member,
+      ];
+      const all = !perUser
+        ? keys
+        : [
+            ...keys,
+            `${o.keyPrefix}user:${member}`,
+            `${o.keyPrefix}newcomers:${clientId}`,
+            `${o.keyPrefix}known:${clientId}`,
+            `${o.keyPrefix}sharing:${clientId}`,
+          ];
+      return await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(
+        all.length,
+        ...all,
+        ...args,
+      );
     } catch (e) {
       setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });
       return undefined;

@@ -19,8 +19,12 @@ describe('requirement extraction', () => {
     // ("SMSP-AUDIT-" / "001" over two lines, "MSCA- AUD-04") mended by hand here.
     const mentioned = new Set<string>();
     for (const d of documents) {
-      const text = readFileSync(join(specDir, d), 'utf8').replace(/(SMSP-[A-Z]+-)\s+(?:\S.*)?\n(\d{3})\b/g, '$1$2 ').replace(/(SMSP-[A-Z]+-) (\d{3})/g, '$1$2').replace(/MSCA- /g, 'MSCA-');
-      for (const m of text.matchAll(/\b(?:SMSP-[A-Z]+-\d{3}|MSCA-[A-Z]+-\d{2}|FGMISQR?\d{3,4})\b/g)) mentioned.add(m[0]);
+      const text = readFileSync(join(specDir, d), 'utf8')
+        .replace(/(SMSP-[A-Z]+-)\s+(?:\S.*)?\n(\d{3})\b/g, '$1$2 ')
+        .replace(/(SMSP-[A-Z]+-) (\d{3})/g, '$1$2')
+        .replace(/MSCA- /g, 'MSCA-');
+      for (const m of text.matchAll(/\b(?:SMSP-[A-Z]+-\d{3}|MSCA-[A-Z]+-\d{2}|FGMISQR?\d{3,4})\b/g))
+        mentioned.add(m[0]);
     }
     assert.deepEqual([...ids].sort(), [...mentioned].sort());
     assert.equal(requirements.length, ids.size);
@@ -29,26 +33,35 @@ describe('requirement extraction', () => {
     // Read off the documents by a person, not by the parser.
     const should = ['SMSP-PERF-007', 'SMSP-SEC-007', 'MSCA-FGMRISG-03', 'MSCA-IG-04'];
     const may = ['SMSP-FGMRI-002', 'SMSP-FGMRI-007', 'SMSP-CACHE-001', 'MSCA-FGMRISQR-08', 'FGMISQ005', 'FGMISQR008'];
-    const by = (f: string) => requirements.filter((r) => r.force === f).map((r) => r.id).sort();
+    const by = (f: string) =>
+      requirements
+        .filter((r) => r.force === f)
+        .map((r) => r.id)
+        .sort();
     assert.deepEqual(by('SHOULD'), [...should].sort());
     assert.deepEqual(by('MAY'), [...may].sort());
   });
-  it('agrees with the local integration document\'s priority column', () => {
-    const lines = readFileSync(join(specDir, 'fgm-is-local-system-integration-requirements-2.2.txt'), 'utf8').split('\n');
+  it("agrees with the local integration document's priority column", () => {
+    const lines = readFileSync(join(specDir, 'fgm-is-local-system-integration-requirements-2.2.txt'), 'utf8').split(
+      '\n',
+    );
     const local = requirements.filter((r) => r.document.startsWith('fgm-is-local'));
     assert.equal(local.length, 19);
     for (const r of local) {
       const i = lines.findIndex((l) => l.startsWith(r.id));
       // The column entry sits on the ID's line or starts its paragraph one or two lines above.
-      const column = [i, i - 1, i - 2].map((k) => /\s{3,}(MUST|SHOULD|MAY)(?: NOT)?\s*$/.exec(lines[k] ?? '')).find(Boolean);
+      const column = [i, i - 1, i - 2]
+        .map((k) => /\s{3,}(MUST|SHOULD|MAY)(?: NOT)?\s*$/.exec(lines[k] ?? ''))
+        .find(Boolean);
       assert.equal(r.force, column?.[1], r.id);
     }
   });
-  it('the copies are the project\'s specification documents, unchanged', (t) => {
+  it("the copies are the project's specification documents, unchanged", (t) => {
     const shared = join(root, '..', 'shared', 'spec', 'requirements');
     // CI and the project checkout have shared/ beside the repository; a bare clone has only the copies.
     if (!existsSync(shared)) return t.diagnostic('no ../shared/spec beside this clone: copies not compared');
-    for (const d of documents) assert.equal(readFileSync(join(specDir, d), 'utf8'), readFileSync(join(shared, d), 'utf8'), d);
+    for (const d of documents)
+      assert.equal(readFileSync(join(specDir, d), 'utf8'), readFileSync(join(shared, d), 'utf8'), d);
   });
 });
 
@@ -92,7 +105,11 @@ describe('trace of a test run', () => {
     assert.ok(!gaps.some((g) => g.startsWith('SMSP-AUDIT-007 ')));
     assert.ok(gaps.some((g) => g.startsWith('SMSP-VAL-002 (smsp-common-provider-requirements-1.0.txt)')));
     assert.ok(gaps.some((g) => g.startsWith('SMSP-VAL-003 ')));
-    const without = trace(requirements, parseTap(tap).filter((t) => !t.name.includes('SMSP-AUDIT-007')), {});
+    const without = trace(
+      requirements,
+      parseTap(tap).filter((t) => !t.name.includes('SMSP-AUDIT-007')),
+      {},
+    );
     assert.ok(mustGaps(without).some((g) => g.startsWith('SMSP-AUDIT-007 ')));
     // An organisational reason, or the same rule proven elsewhere, closes it.
     const data = { 'SMSP-VAL-002': { organisational: 'the trust' }, 'SMSP-VAL-003': { sameAs: ['SMSP-PERF-001'] } };
@@ -102,5 +119,13 @@ describe('trace of a test run', () => {
 
 it('SMSP-CACHE-002 the caching design document weighs staleness against protecting Spine', () => {
   const doc = readFileSync(join(root, 'docs', 'assurance', 'caching.md'), 'utf8');
-  for (const topic of ['SMSP-FGMRI-003', 'Staleness', 'Protecting Spine', 'maxAnswerAge', 'MSCA-FGMRISQR-08', 'FGMISQ0011']) assert.ok(doc.includes(topic), topic);
+  for (const topic of [
+    'SMSP-FGMRI-003',
+    'Staleness',
+    'Protecting Spine',
+    'maxAnswerAge',
+    'MSCA-FGMRISQR-08',
+    'FGMISQ0011',
+  ])
+    assert.ok(doc.includes(topic), topic);
 });

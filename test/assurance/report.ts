@@ -7,7 +7,17 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRequirements } from './requirements.ts';
-import { browserJson, loadBrowserOutcomes, loadOrganisational, mustGaps, nodeTap, parseTap, renderMarkdown, root, trace } from './trace.ts';
+import {
+  browserJson,
+  loadBrowserOutcomes,
+  loadOrganisational,
+  mustGaps,
+  nodeTap,
+  parseTap,
+  renderMarkdown,
+  root,
+  trace,
+} from './trace.ts';
 
 for (const f of [nodeTap, browserJson]) {
   if (!existsSync(f)) {

@@ -62,7 +62,9 @@ export function parseRequirements(dir = specDir): Requirement[] {
       const block = lines.slice(from, to).join('\n');
       const force = forceWord.exec(block)?.[1] as Force | undefined;
       if (!force) throw new Error(`${document}: no MUST/SHOULD/MAY for ${s.id}`);
-      const title = (s.title.trim() || lines[s.line + 1]?.trim() || '').replace(/\s{2,}(MUST NOT|MUST|SHOULD|MAY)$/, '').replace(/\s+/g, ' ');
+      const title = (s.title.trim() || lines[s.line + 1]?.trim() || '')
+        .replace(/\s{2,}(MUST NOT|MUST|SHOULD|MAY)$/, '')
+        .replace(/\s+/g, ' ');
       out.set(s.id, { id: s.id, force, document, title });
     });
   }

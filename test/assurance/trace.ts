@@ -66,7 +66,10 @@ export function parseTap(tap: string): TestOutcome[] {
 const unescape = (s: string) => s.replace(/\\#/g, '#').replace(/\\\\/g, '\\');
 
 export function loadOrganisational(): Record<string, Organisational> {
-  return JSON.parse(readFileSync(join(root, 'test', 'assurance', 'requirements.json'), 'utf8')) as Record<string, Organisational>;
+  return JSON.parse(readFileSync(join(root, 'test', 'assurance', 'requirements.json'), 'utf8')) as Record<
+    string,
+    Organisational
+  >;
 }
 
 /** The browser run's outcomes (written by test/assurance/browser-results-reporter.mjs), or none. */
@@ -74,7 +77,11 @@ export function loadBrowserOutcomes(path = browserJson): TestOutcome[] {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as TestOutcome[]) : [];
 }
 
-export function trace(requirements: Requirement[], outcomes: TestOutcome[], data: Record<string, Organisational>): Trace[] {
+export function trace(
+  requirements: Requirement[],
+  outcomes: TestOutcome[],
+  data: Record<string, Organisational>,
+): Trace[] {
   return requirements.map((r) => {
     const { organisational, note, how, sameAs = [] } = data[r.id] ?? {};
     const ids = [r.id, ...sameAs];
@@ -116,7 +123,9 @@ export function renderMarkdown(rows: Trace[], run: { node: number; browser: numb
       ...(r.organisational ? [`organisation: ${cell(r.organisational)}`] : []),
       ...(r.note ? [`note: ${cell(r.note)}`] : []),
     ];
-    lines.push(`| ${r.id} | ${r.force} | ${r.status} | ${r.how ? cell(r.how) : '—'} | ${evidence.join('<br>') || '—'} |`);
+    lines.push(
+      `| ${r.id} | ${r.force} | ${r.status} | ${r.how ? cell(r.how) : '—'} | ${evidence.join('<br>') || '—'} |`,
+    );
   }
   const docs = [...new Set(rows.map((r) => r.document))];
   lines.push('', 'Documents:', '', ...docs.map((d) => `- \`${d}\``), '');

@@ -27,19 +27,37 @@ function summarise(latencies: number[], ok: number, errors: number, dropped: num
   latencies.sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 100) / 100;
   return {
-    sent: ok + errors, ok, errors, dropped, seconds: r(seconds), rps: r(ok / seconds),
-    latencyMs: { p50: r(percentile(latencies, 0.5)), p99: r(percentile(latencies, 0.99)), p999: r(percentile(latencies, 0.999)), max: r(latencies.at(-1) ?? NaN) },
+    sent: ok + errors,
+    ok,
+    errors,
+    dropped,
+    seconds: r(seconds),
+    rps: r(ok / seconds),
+    latencyMs: {
+      p50: r(percentile(latencies, 0.5)),
+      p99: r(percentile(latencies, 0.99)),
+      p999: r(percentile(latencies, 0.999)),
+      max: r(latencies.at(-1) ?? NaN),
+    },
   };
 }
 
 /** The send time of request `i` at `rate` per second from `start` (ms). */
 export const scheduledAt = (start: number, rate: number, i: number) => start + (i * 1000) / rate;
 
-export async function openLoop(o: { rate: number; seconds: number; maxInFlight?: number; send: () => Promise<boolean> }): Promise<LoadResult> {
+export async function openLoop(o: {
+  rate: number;
+  seconds: number;
+  maxInFlight?: number;
+  send: () => Promise<boolean>;
+}): Promise<LoadResult> {
   const total = Math.round(o.rate * o.seconds);
   const maxInFlight = o.maxInFlight ?? 1000;
   const latencies: number[] = [];
-  let ok = 0, errors = 0, dropped = 0, inFlight = 0;
+  let ok = 0,
+    errors = 0,
+    dropped = 0,
+    inFlight = 0;
   const start = performance.now();
   const running: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -52,26 +70,34 @@ export async function openLoop(o: { rate: number; seconds: number; maxInFlight?:
     }
     inFlight++;
     running.push(
-      o.send().then(
-        (good) => {
-          latencies.push(performance.now() - due);
-          good ? ok++ : errors++;
-        },
-        () => {
-          errors++;
-        },
-      ).finally(() => {
-        inFlight--;
-      }),
+      o
+        .send()
+        .then(
+          (good) => {
+            latencies.push(performance.now() - due);
+            good ? ok++ : errors++;
+          },
+          () => {
+            errors++;
+          },
+        )
+        .finally(() => {
+          inFlight--;
+        }),
     );
   }
   await Promise.all(running);
   return summarise(latencies, ok, errors, dropped, (performance.now() - start) / 1000);
 }
 
-export async function closedLoop(o: { connections: number; seconds: number; send: () => Promise<boolean> }): Promise<LoadResult> {
+export async function closedLoop(o: {
+  connections: number;
+  seconds: number;
+  send: () => Promise<boolean>;
+}): Promise<LoadResult> {
   const latencies: number[] = [];
-  let ok = 0, errors = 0;
+  let ok = 0,
+    errors = 0;
   const start = performance.now();
   const end = start + o.seconds * 1000;
   await Promise.all(

@@ -50,7 +50,17 @@ export async function scaleOutRuns(o: {
     const owner = postgresPool(db.ownerUrl, 1);
     await migratePostgres(owner, db.gatewayRole).finally(() => owner.end());
     // High enough that the benchmark measures the gateways, yet every request still takes its token in Redis.
-    const file = o.writeConfig('scale-out', { postgresUrl: db.gatewayUrl }, { perSecond: 100_000, burst: 100_000, redisUrl: redis.url, redisKeyPrefix: redis.prefix, localFallbackShare: 0.34 });
+    const file = o.writeConfig(
+      'scale-out',
+      { postgresUrl: db.gatewayUrl },
+      {
+        perSecond: 100_000,
+        burst: 100_000,
+        redisUrl: redis.url,
+        redisKeyPrefix: redis.prefix,
+        localFallbackShare: 0.34,
+      },
+    );
     const gateways: ScaleOutResult['gateways'] = [];
     for (const count of [1, 2, 3]) {
       while (running.length < count) running.push(await o.startGateway(file));
@@ -82,11 +92,14 @@ export async function startNginx(o: {
   send: (proxyUrl: URL, body: string) => () => Promise<boolean>;
   body: string;
 }): Promise<{ send?: () => Promise<boolean>; close: () => Promise<void>; skipped?: string }> {
-  if (spawnSync('nginx', ['-v']).error) return { skipped: 'nginx is not on the PATH (Debian: apt-get install nginx-light)', close: async () => {} };
+  if (spawnSync('nginx', ['-v']).error)
+    return { skipped: 'nginx is not on the PATH (Debian: apt-get install nginx-light)', close: async () => {} };
   const prefix = join(o.dir, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 daemon off;
 worker_processes 1;
 pid ${join(prefix, 'nginx.pid')};
@@ -111,7 +124,8 @@ http {
     }
   }
 }
-`);
+`,
+  );
   const nginx = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
   const close = async () => {
     if (nginx.exitCode !== null) return;
@@ -122,7 +136,8 @@ http {
   const send = o.send(url, o.body);
   // Ready once it answers (bounded: 50 tries).
   let ready = false;
-  for (let i = 0; i < 50 && !(ready = await send().catch(() => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && !(ready = await send().catch(() => false)); i++)
+    await new Promise((r) => setTimeout(r, 100));
   if (!ready) {
     await close();
     return { skipped: 'nginx did not answer within 5 s', close: async () => {} };

@@ -15,7 +15,9 @@ try {
   const seen = await fuzzGateway(stack, { runs, seed });
   const health = await stack.request('/healthz');
   const leaks = validNhsNumbersIn(stack.logs.join('\n'));
-  console.log(`${runs} inputs in ${((performance.now() - started) / 1000).toFixed(1)} s; /healthz ${health.status}; NHS numbers in logs: ${leaks.length}`);
+  console.log(
+    `${runs} inputs in ${((performance.now() - started) / 1000).toFixed(1)} s; /healthz ${health.status}; NHS numbers in logs: ${leaks.length}`,
+  );
   for (const [k, n] of [...seen].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(7)}  ${k}`);
   if (health.status !== 200 || leaks.length) process.exitCode = 1;
 } catch (e) {

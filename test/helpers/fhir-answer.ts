@@ -15,7 +15,12 @@ const LOCAL_CODING = new RegExp(`<system value="${LOCAL_CODE_SYSTEM.replace(/[.]
 /** The profile violations of a gateway FHIR answer, less the local-code deviation. */
 export function fhirAnswerViolations(body: string): Violation[] {
   return validateMessage(body).filter(
-    (v) => !(v.path === 'OperationOutcome.issue.details.coding.system' && v.message === `must be ${SYSTEM.spineResponseCode}` && LOCAL_CODING.test(body)),
+    (v) =>
+      !(
+        v.path === 'OperationOutcome.issue.details.coding.system' &&
+        v.message === `must be ${SYSTEM.spineResponseCode}` &&
+        LOCAL_CODING.test(body)
+      ),
   );
 }
 

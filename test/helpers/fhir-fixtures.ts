@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { parseXml, writeXml, type XmlElement, type XmlNode } from '../../gateway/fhir/xml.ts';
 
-export const example = (name: 'query-request-2-0' | 'query-response-2-0-indicator-found' | 'query-response-2-0-invalid-nhs-number') =>
-  readFileSync(new URL(`../spec/${name}.xml`, import.meta.url), 'utf8');
+export const example = (
+  name: 'query-request-2-0' | 'query-response-2-0-indicator-found' | 'query-response-2-0-invalid-nhs-number',
+) => readFileSync(new URL(`../spec/${name}.xml`, import.meta.url), 'utf8');
 
 const toNode = (el: XmlElement): XmlNode => [el.name, { ...el.attrs }, el.children.map(toNode)];
 
@@ -26,7 +27,10 @@ function find(root: XmlElement, path: string): { parent: XmlElement; index: numb
     el.children.forEach(walk);
   };
   walk(root);
-  let current: { parent: XmlElement; index: number }[] = starts.map((el) => ({ parent: { name: '', ns: '', attrs: {}, children: [el] }, index: 0 }));
+  let current: { parent: XmlElement; index: number }[] = starts.map((el) => ({
+    parent: { name: '', ns: '', attrs: {}, children: [el] },
+    index: 0,
+  }));
   for (const step of steps) {
     const m = /^(\w+)(?:\[(\d+)\])?$/.exec(step)!;
     current = current.flatMap(({ parent, index }) => {
@@ -78,7 +82,9 @@ export function variants(xml: string): Record<string, string> {
     'as written': xml,
     'no namespace, no declaration': bare,
     'default namespace on the root': bare.replace(/^<Bundle/, '<Bundle xmlns="http://hl7.org/fhir"'),
-    'prefixed namespace': bare.replace(/<(\/?)(\w+)/g, '<$1f:$2').replace(/^<f:Bundle/, '<f:Bundle xmlns:f="http://hl7.org/fhir"'),
+    'prefixed namespace': bare
+      .replace(/<(\/?)(\w+)/g, '<$1f:$2')
+      .replace(/^<f:Bundle/, '<f:Bundle xmlns:f="http://hl7.org/fhir"'),
     'pretty-printed with a declaration': `<?xml version="1.0" encoding="UTF-8"?>\n${bare.replace(/></g, '>\n    <')}\n`,
     'attributes in another order': bare
       .replace(/^<Bundle/, '<Bundle xmlns="http://hl7.org/fhir"')

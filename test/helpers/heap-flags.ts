@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 
 /** The `--max-…` flags of the package's `gateway` script, e.g. ['--max-semi-space-size=8', …]. */
 export function gatewayHeapFlags(): string[] {
-  const script: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts.gateway;
+  const script: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts
+    .gateway;
   const m = /^exec node ((?:--[\w-]+=\S+ )*)dist\/gateway\/main\.js$/.exec(script);
   if (!m) throw new Error(`package.json scripts.gateway is not "exec node [flags] dist/gateway/main.js": ${script}`);
   return m[1]!.trim().split(/\s+/).filter(Boolean);

@@ -20,7 +20,12 @@ export function keptLines(): { log: Logger; lines: LogFields[]; text: () => stri
   return { log: (f) => void lines.push(f), lines, text: () => JSON.stringify(lines) };
 }
 
-export const replyDeps = (log: Logger = () => {}): ReplyDeps => ({ vocabulary, smspAsid: '200000000111', smspName: 'Test SMSP', log });
+export const replyDeps = (log: Logger = () => {}): ReplyDeps => ({
+  vocabulary,
+  smspAsid: '200000000111',
+  smspName: 'Test SMSP',
+  log,
+});
 
 /** A Hono app answering refusals as the gateway does; `requestId` is fixed so answers can be compared. */
 export function unitApp(log: Logger = () => {}): Hono<GatewayEnv> {
@@ -41,7 +46,13 @@ export function testClient(over: Partial<ClientConfig> = {}): ClientConfig {
     odsCode: 'RX1',
     odsCodes: ['RX1'],
     origins: ['https://epr.test'],
-    token: { issuer: 'https://epr.test/local', audience: 'fgm-status-gateway', publicKeyFile: '/dev/null', algorithms: ['ES256'], maxLifetimeSeconds: 3600 },
+    token: {
+      issuer: 'https://epr.test/local',
+      audience: 'fgm-status-gateway',
+      publicKeyFile: '/dev/null',
+      algorithms: ['ES256'],
+      maxLifetimeSeconds: 3600,
+    },
     claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
     roleActivities: { midwife: ['B0370'], receptionist: [] },
     auditorRoles: ['ig-auditor'],
@@ -55,14 +66,20 @@ export function testClient(over: Partial<ClientConfig> = {}): ClientConfig {
 export const json = async (res: Response) => (await res.json()) as Record<string, unknown>;
 
 /** Serves `app` on a real socket (127.0.0.1, an ephemeral port), for what app.request cannot show. */
-export async function listen(app: Hono<GatewayEnv>): Promise<{ url: string; port: number; close: () => Promise<void> }> {
+export async function listen(
+  app: Hono<GatewayEnv>,
+): Promise<{ url: string; port: number; close: () => Promise<void> }> {
   const { serve } = await import('@hono/node-server');
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
       resolve({
         url: `http://127.0.0.1:${info.port}`,
         port: info.port,
-        close: () => new Promise<void>((done) => { (server as import('node:http').Server).closeAllConnections?.(); server.close(() => done()); }),
+        close: () =>
+          new Promise<void>((done) => {
+            (server as import('node:http').Server).closeAllConnections?.();
+            server.close(() => done());
+          }),
       }),
     );
   });
@@ -103,13 +120,29 @@ export async function spineDouble({ busy = false } = {}) {
       const req = readRequest(xml)!;
       asked.push(req.nhsNumber);
       if (busy) return { kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 };
-      const a = { respondsTo: req.messageId, destinationAsid: req.sourceAsid, destinationName: req.sourceName, timestamp: new Date() };
+      const a = {
+        respondsTo: req.messageId,
+        destinationAsid: req.sourceAsid,
+        destinationName: req.sourceName,
+        timestamp: new Date(),
+      };
       const found = req.nhsNumber === '9990000018';
-      const answer = found ? indicatorAnswer(a, req.nhsNumber, '2019-12-10') : errorAnswer(a, { code: 'NO_RECORD_FOUND', display: 'No Record Found', severity: 'error', issueType: 'not-found' });
+      const answer = found
+        ? indicatorAnswer(a, req.nhsNumber, '2019-12-10')
+        : errorAnswer(a, {
+            code: 'NO_RECORD_FOUND',
+            display: 'No Record Found',
+            severity: 'error',
+            issueType: 'not-found',
+          });
       const tree = parseXml(answer);
       if (!tree.ok) throw new Error('the simulator answer does not parse');
       return { kind: 'answer', httpStatus: found ? 200 : 404, tree: tree.value };
     },
   };
-  return { spine, asked, deps: (log: Logger = () => {}) => ({ ...replyDeps(log), spine, spineAsid: '990101234567', now: () => new Date() }) };
+  return {
+    spine,
+    asked,
+    deps: (log: Logger = () => {}) => ({ ...replyDeps(log), spine, spineAsid: '990101234567', now: () => new Date() }),
+  };
 }

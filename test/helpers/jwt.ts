@@ -14,7 +14,10 @@ const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
  * A compact JWS of `payload` with `header` (alg/typ/kid merged in). `key` is a private KeyObject
  * for asymmetric algs, the HMAC secret for HS256, ignored for `none` (empty signature).
  */
-export function signJwt(payload: Record<string, unknown>, opts: { alg: TestAlg; key?: KeyObject | string | Buffer; kid?: string; header?: Record<string, unknown> }): string {
+export function signJwt(
+  payload: Record<string, unknown>,
+  opts: { alg: TestAlg; key?: KeyObject | string | Buffer; kid?: string; header?: Record<string, unknown> },
+): string {
   const header = { alg: opts.alg, typ: 'JWT', ...(opts.kid ? { kid: opts.kid } : {}), ...opts.header };
   const input = `${b64(header)}.${b64(payload)}`;
   const data = Buffer.from(input);
@@ -24,7 +27,9 @@ export function signJwt(payload: Record<string, unknown>, opts: { alg: TestAlg; 
       sig = Buffer.alloc(0);
       break;
     case 'HS256':
-      sig = createHmac('sha256', opts.key as string | Buffer).update(data).digest();
+      sig = createHmac('sha256', opts.key as string | Buffer)
+        .update(data)
+        .digest();
       break;
     case 'ES256':
       sig = sign('sha256', data, { key: opts.key as KeyObject, dsaEncoding: 'ieee-p1363' });
@@ -33,7 +38,11 @@ export function signJwt(payload: Record<string, unknown>, opts: { alg: TestAlg; 
       sig = sign('sha256', data, opts.key as KeyObject);
       break;
     case 'PS256':
-      sig = sign('sha256', data, { key: opts.key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+      sig = sign('sha256', data, {
+        key: opts.key as KeyObject,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
       break;
     case 'EdDSA':
       sig = sign(null, data, opts.key as KeyObject);

@@ -14,7 +14,9 @@ export function auditDetail(key: Buffer, row: Record<string, unknown>): Record<s
   if (typeof detail.spineAnswer !== 'string') return detail;
   if (typeof row.outcomeSalt !== 'string') return { ...detail, spineAnswer: undefined };
   const raw = Buffer.from(detail.spineAnswer, 'base64url');
-  const k = createHmac('sha256', key).update(JSON.stringify(['fgm-audit/sealed-detail', Number(row.seq), row.outcomeSalt])).digest();
+  const k = createHmac('sha256', key)
+    .update(JSON.stringify(['fgm-audit/sealed-detail', Number(row.seq), row.outcomeSalt]))
+    .digest();
   const d = createDecipheriv('aes-256-gcm', k, raw.subarray(0, 12));
   d.setAAD(Buffer.from(String(Number(row.seq))));
   d.setAuthTag(raw.subarray(raw.length - 16));

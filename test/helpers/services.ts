@@ -24,7 +24,10 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   try {
     await client.connect();
   } catch (e) {
-    throw new Error(`PostgreSQL is needed and not reachable at ${new URL(POSTGRES_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_POSTGRES_URL`, { cause: e });
+    throw new Error(
+      `PostgreSQL is needed and not reachable at ${new URL(POSTGRES_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_POSTGRES_URL`,
+      { cause: e },
+    );
   }
   try {
     return await fn(client);
@@ -77,7 +80,11 @@ export async function testDatabase(): Promise<TestDatabase> {
 }
 
 /** Runs `sql` as the user of `url` (a fresh connection each time). */
-export async function sqlAs<T extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
+export async function sqlAs<T extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -98,14 +105,22 @@ export interface TestRedis {
 
 /** A key prefix of its own on the real Redis. */
 export async function testRedis(): Promise<TestRedis> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
     await redis.ping();
   } catch (e) {
     redis.disconnect();
-    throw new Error(`Redis is needed and not reachable at ${new URL(REDIS_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_REDIS_URL`, { cause: e });
+    throw new Error(
+      `Redis is needed and not reachable at ${new URL(REDIS_URL).host} (${oneLine(e)}): start it (.ci/run does) or set FGM_TEST_REDIS_URL`,
+      { cause: e },
+    );
   }
   const prefix = `fgm-test-${randomBytes(5).toString('hex')}:`;
   const u = new URL(REDIS_URL);

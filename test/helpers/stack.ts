@@ -35,7 +35,12 @@ import { auditDetail } from './sealed-detail.ts';
 /** Issuers, audience and origin of the configured test clients. */
 export const TEST_CLIENTS = {
   local: { id: 'test-epr', issuer: 'https://epr.test/local', ods: 'RX1', name: 'Test Maternity NHS Trust' },
-  cis2: { id: 'test-epr-cis2', issuer: 'https://epr.test/cis2', ods: 'RX1', name: 'Test Maternity NHS Trust (smartcard)' },
+  cis2: {
+    id: 'test-epr-cis2',
+    issuer: 'https://epr.test/cis2',
+    ods: 'RX1',
+    name: 'Test Maternity NHS Trust (smartcard)',
+  },
   /** `issuer` is its systemToken's: `signToken(…, { client: 'system' })` signs a system token. */
   system: { id: 'test-chs', issuer: 'https://chs.test', ods: 'RY2', name: 'Test Child Health System' },
 } as const;
@@ -117,7 +122,10 @@ export interface TestStack {
   /** The CIS2 double (oidc-provider). */
   cis2: Cis2Provider;
   /** Signs a CIS2 person in through the double (code + PKCE) and returns their CIS2 access token. */
-  cis2Token(uid: string, opts?: { roleId?: string; scope?: string; clientId?: string; redirectUri?: string }): Promise<string>;
+  cis2Token(
+    uid: string,
+    opts?: { roleId?: string; scope?: string; clientId?: string; redirectUri?: string },
+  ): Promise<string>;
   /** Signs a session token (a system token for client `system`): registered claims (iss, aud, iat, exp) first, then `claims` (undefined removes one). */
   signToken(claims: Record<string, unknown>, opts?: SignOptions): string;
   /** An HTTP(S) request to the gateway (trusting the dev CA). */
@@ -149,7 +157,12 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const dir = mkdtempSync(join(tmpdir(), 'fgm-stack-'));
   const pki = await testPki();
   const pkiDir = pki.dir;
-  const sim = await startSpineSimulator({ host: '127.0.0.1', port: 0, pkiDir, ...(opts.simulatorNow && { now: opts.simulatorNow }) });
+  const sim = await startSpineSimulator({
+    host: '127.0.0.1',
+    port: 0,
+    pkiDir,
+    ...(opts.simulatorNow && { now: opts.simulatorNow }),
+  });
 
   const localKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const systemKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -160,22 +173,43 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   writeFileSync(join(dir, 'system.pub.pem'), keyPem(systemKey.publicKey));
   writeFileSync(join(dir, 'audit-hmac.key'), randomBytes(32).toString('hex'));
 
-  const cis2 = await startCis2Provider({ people: Object.values(CIS2_PEOPLE), relyingParties: [CIS2_RP, OTHER_RP].map((rp) => ({ clientId: rp.clientId, redirectUris: [rp.redirectUri] })) });
+  const cis2 = await startCis2Provider({
+    people: Object.values(CIS2_PEOPLE),
+    relyingParties: [CIS2_RP, OTHER_RP].map((rp) => ({ clientId: rp.clientId, redirectUris: [rp.redirectUri] })),
+  });
 
   const systemCert = new X509Certificate(readFileSync(join(pkiDir, 'client-system.crt')));
-  const tokenRules = (issuer: string, algorithms: string[]) => ({ issuer, audience: TEST_AUDIENCE, algorithms, maxLifetimeSeconds: 900 });
+  const tokenRules = (issuer: string, algorithms: string[]) => ({
+    issuer,
+    audience: TEST_AUDIENCE,
+    algorithms,
+    maxLifetimeSeconds: 900,
+  });
   const raw: Record<string, any> = {
     metrics: { host: '127.0.0.1', port: 0 },
     listen: {
       host: '127.0.0.1',
       port: 0,
-      ...(opts.tls ? { tls: { certFile: join(pkiDir, 'gateway.crt'), keyFile: join(pkiDir, 'gateway.key'), caFile: join(pkiDir, 'ca.crt'), requestClientCert: true } } : {}),
+      ...(opts.tls
+        ? {
+            tls: {
+              certFile: join(pkiDir, 'gateway.crt'),
+              keyFile: join(pkiDir, 'gateway.key'),
+              caFile: join(pkiDir, 'ca.crt'),
+              requestClientCert: true,
+            },
+          }
+        : {}),
     },
     smsp: { asid: GATEWAY_ASID, odsCode: 'RX1', name: 'Test SMSP' },
     spine: {
       endpoint: sim.endpoint,
       asid: SPINE_ASID,
-      tls: { certFile: join(pkiDir, 'gateway-client.crt'), keyFile: join(pkiDir, 'gateway-client.key'), caFile: join(pkiDir, 'ca.crt') },
+      tls: {
+        certFile: join(pkiDir, 'gateway-client.crt'),
+        keyFile: join(pkiDir, 'gateway-client.key'),
+        caFile: join(pkiDir, 'ca.crt'),
+      },
       timeoutMs: opts.spineTimeoutMs ?? 2000,
       // Far above what any test file asks: since each user has a part of the share (issue 21), one
       // test clinician asking a hundred times would otherwise hear the busy tone. Tests of the
@@ -184,21 +218,42 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     },
     clients: [
       {
-        id: TEST_CLIENTS.local.id, name: TEST_CLIENTS.local.name, odsCode: TEST_CLIENTS.local.ods, origins: [TEST_ORIGIN],
+        id: TEST_CLIENTS.local.id,
+        name: TEST_CLIENTS.local.name,
+        odsCode: TEST_CLIENTS.local.ods,
+        origins: [TEST_ORIGIN],
         token: { ...tokenRules(TEST_CLIENTS.local.issuer, ['ES256']), publicKeyFile: 'local.pub.pem' },
         claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
-        roleActivities: { midwife: ['B0370'], receptionist: [] }, auditorRoles: ['auditor'], priority: 'interactive',
+        roleActivities: { midwife: ['B0370'], receptionist: [] },
+        auditorRoles: ['auditor'],
+        priority: 'interactive',
       },
       {
-        id: TEST_CLIENTS.cis2.id, name: TEST_CLIENTS.cis2.name, odsCode: TEST_CLIENTS.cis2.ods, origins: [TEST_ORIGIN],
+        id: TEST_CLIENTS.cis2.id,
+        name: TEST_CLIENTS.cis2.name,
+        odsCode: TEST_CLIENTS.cis2.ods,
+        origins: [TEST_ORIGIN],
         cis2: opts.cis2?.(cis2.issuer) ?? { issuer: cis2.issuer, clientId: CIS2_RP.clientId },
-        claims: 'cis2', roleActivities: {}, auditorRoles: [AUDIT_ACTIVITY], priority: 'interactive',
+        claims: 'cis2',
+        roleActivities: {},
+        auditorRoles: [AUDIT_ACTIVITY],
+        priority: 'interactive',
       },
       {
-        id: TEST_CLIENTS.system.id, name: TEST_CLIENTS.system.name, odsCode: TEST_CLIENTS.system.ods, origins: [],
+        id: TEST_CLIENTS.system.id,
+        name: TEST_CLIENTS.system.name,
+        odsCode: TEST_CLIENTS.system.ods,
+        origins: [],
         token: { ...tokenRules(`${TEST_CLIENTS.system.issuer}/users`, ['ES256']), publicKeyFile: 'system.pub.pem' },
-        systemToken: { ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']), audience: TEST_SYSTEM_AUDIENCE, publicKeyFile: 'system.pub.pem' },
-        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' }, roleActivities: {}, auditorRoles: [], priority: 'batch',
+        systemToken: {
+          ...tokenRules(TEST_CLIENTS.system.issuer, ['ES256']),
+          audience: TEST_SYSTEM_AUDIENCE,
+          publicKeyFile: 'system.pub.pem',
+        },
+        claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+        roleActivities: {},
+        auditorRoles: [],
+        priority: 'batch',
         mtls: { fingerprint256: systemCert.fingerprint256 },
       },
     ],
@@ -220,7 +275,10 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   }
 
   const ca = readFileSync(join(pkiDir, 'ca.crt'));
-  const clientCert = { cert: readFileSync(join(pkiDir, 'client-system.crt')), key: readFileSync(join(pkiDir, 'client-system.key')) };
+  const clientCert = {
+    cert: readFileSync(join(pkiDir, 'client-system.crt')),
+    key: readFileSync(join(pkiDir, 'client-system.key')),
+  };
 
   /** `whole` false: the body is written but the request never ended; its socket is closed once answered. */
   function send(path: string, o: RequestOptions, whole: boolean): Promise<TestResponse> {
@@ -234,23 +292,44 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     const transport = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const spineFailures = sim.profileFailures.length;
     return new Promise<TestResponse>((resolve, reject) => {
-      const req = transport(url, { method: o.method ?? (body === undefined ? 'GET' : 'POST'), headers, agent: false, ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}) }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          if (!whole) req.destroy();
-          const answer = { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
-          // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
-          // its messages to Spine and the simulator's answers by the simulator.
-          const violations = [
-            ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type'])) ? fhirAnswerViolations(answer.body) : []),
-            ...sim.profileFailures.slice(spineFailures).flatMap((f) => f.violations.map((v) => ({ ...v, path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}` }))),
-          ];
-          if (violations.length) reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
-          else resolve(answer);
-        });
-        res.on('error', reject);
-      });
+      const req = transport(
+        url,
+        {
+          method: o.method ?? (body === undefined ? 'GET' : 'POST'),
+          headers,
+          agent: false,
+          ...(url.protocol === 'https:' ? { ca, ...(o.clientCert ? clientCert : {}) } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (!whole) req.destroy();
+            const answer = {
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            };
+            // Every message in the run is checked against the profiles: the gateway's FHIR answers here,
+            // its messages to Spine and the simulator's answers by the simulator.
+            const violations = [
+              ...(/fhir\+xml|xml\+fhir/.test(String(res.headers['content-type']))
+                ? fhirAnswerViolations(answer.body)
+                : []),
+              ...sim.profileFailures.slice(spineFailures).flatMap((f) =>
+                f.violations.map((v) => ({
+                  ...v,
+                  path: `${f.message === 'request' ? 'message to Spine' : "simulator's answer"}: ${v.path}`,
+                })),
+              ),
+            ];
+            if (violations.length)
+              reject(new Error(`a message broke the FGM-IS profiles: ${JSON.stringify(violations)}`));
+            else resolve(answer);
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       if (whole) req.end(body);
       else req.write(body ?? '');
@@ -258,9 +337,24 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   }
 
   const keys = {
-    local: { alg: 'ES256' as const, key: localKey.privateKey, foreign: foreignEc.privateKey, pub: keyPem(localKey.publicKey) },
-    cis2: { alg: 'RS256' as const, key: cis2Key.privateKey, foreign: foreignRsa.privateKey, pub: keyPem(cis2Key.publicKey) },
-    system: { alg: 'ES256' as const, key: systemKey.privateKey, foreign: foreignEc.privateKey, pub: keyPem(systemKey.publicKey) },
+    local: {
+      alg: 'ES256' as const,
+      key: localKey.privateKey,
+      foreign: foreignEc.privateKey,
+      pub: keyPem(localKey.publicKey),
+    },
+    cis2: {
+      alg: 'RS256' as const,
+      key: cis2Key.privateKey,
+      foreign: foreignRsa.privateKey,
+      pub: keyPem(cis2Key.publicKey),
+    },
+    system: {
+      alg: 'ES256' as const,
+      key: systemKey.privateKey,
+      foreign: foreignEc.privateKey,
+      pub: keyPem(systemKey.publicKey),
+    },
   };
 
   return {
@@ -280,12 +374,20 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       const k = keys[which];
       const alg = o.alg ?? k.alg;
       const now = Math.floor(Date.now() / 1000);
-      const payload = { iss: TEST_CLIENTS[which].issuer, aud: which === 'system' ? TEST_SYSTEM_AUDIENCE : TEST_AUDIENCE, iat: now, nbf: now, exp: now + (o.lifetimeSeconds ?? 300), ...claims };
+      const payload = {
+        iss: TEST_CLIENTS[which].issuer,
+        aud: which === 'system' ? TEST_SYSTEM_AUDIENCE : TEST_AUDIENCE,
+        iat: now,
+        nbf: now,
+        exp: now + (o.lifetimeSeconds ?? 300),
+        ...claims,
+      };
       const key = alg === 'HS256' ? k.pub : o.foreignKey ? k.foreign : k.key;
       return signJwt(payload, { alg, key, ...(which === 'cis2' ? { kid: 'cis2-1' } : {}) });
     },
     request: (path, o = {}) => send(path, o, true),
-    requestUnfinished: (path, o) => send(path, { ...o, headers: { ...o.headers, 'content-length': String(o.declaredLength) } }, false),
+    requestUnfinished: (path, o) =>
+      send(path, { ...o, headers: { ...o.headers, 'content-length': String(o.declaredLength) } }, false),
     reload: () => gateway.reload(loadConfig(configFile)).then((r) => r.changedClients),
     gateway: () => gateway,
     async restart() {
@@ -305,8 +407,9 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       await gateway.close();
       await sim.close();
       await cis2.close();
-        rmSync(dir, { recursive: true, force: true });
-      if (sim.profileFailures.length) throw new Error(`messages to or from Spine broke the FGM-IS profiles: ${JSON.stringify(sim.profileFailures)}`);
+      rmSync(dir, { recursive: true, force: true });
+      if (sim.profileFailures.length)
+        throw new Error(`messages to or from Spine broke the FGM-IS profiles: ${JSON.stringify(sim.profileFailures)}`);
     },
   };
 }
@@ -315,5 +418,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
 export function validNhsNumbersIn(text: string): string[] {
   // Request and message ids are UUIDs; a run of ten digits inside one can pass modulus 11 by chance.
   text = text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>');
-  return (text.match(/(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)/g) ?? []).map((s) => s.replace(/\D/g, '')).filter(isValidNhsNumber);
+  return (text.match(/(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)/g) ?? [])
+    .map((s) => s.replace(/\D/g, ''))
+    .filter(isValidNhsNumber);
 }

@@ -4,7 +4,9 @@ import '../../widget/define.ts';
 
 const w = window as unknown as { violations: string[]; outcome?: string };
 w.violations = [];
-document.addEventListener('securitypolicyviolation', (e) => w.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+document.addEventListener('securitypolicyviolation', (e) =>
+  w.violations.push(`${e.violatedDirective} ${e.blockedURI}`),
+);
 const el = document.createElement('fgm-status');
 el.token = 'clinician';
 el.setAttribute('birth-date', '2014-03-02');

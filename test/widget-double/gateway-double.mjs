@@ -10,16 +10,100 @@
 /** Stands for Spine's timestamp in the answers below; replaced in each answer sent. */
 const STAMP = 'Spine timestamp';
 const answers = {
-  '9990000018': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: STAMP, messageId: 'msg-18', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
-  '9990000042': [200, { status: 'indicator', nhsNumber: '9990000042', assessmentDate: '2024-06-30', checkedAt: STAMP, messageId: 'msg-42', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
-  '9990000026': [404, { status: 'no-record', nhsNumber: '9990000026', assessmentDate: null, checkedAt: STAMP, messageId: 'msg-26', code: 'NO_RECORD_FOUND', smspCode: 'FGM-0001', display: 'No Record Found' }],
-  '9990000050': [500, { status: 'error', nhsNumber: '9990000050', assessmentDate: null, checkedAt: null, messageId: 'msg-50', code: 'COULD_NOT_CONNECT_TO_SPINE', smspCode: 'SMSP-0004', display: 'Could not connect to Spine' }],
-  '9990000077': [400, { status: 'error', nhsNumber: '9990000077', assessmentDate: null, checkedAt: null, messageId: 'msg-77', code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', smspCode: 'SMSP-0002', display: 'Response message validation error' }],
+  9990000018: [
+    200,
+    {
+      status: 'indicator',
+      nhsNumber: '9990000018',
+      assessmentDate: '2019-12-10',
+      checkedAt: STAMP,
+      messageId: 'msg-18',
+      code: 'SUCCESS',
+      smspCode: 'SMSP-0000',
+      display: 'Success',
+    },
+  ],
+  9990000042: [
+    200,
+    {
+      status: 'indicator',
+      nhsNumber: '9990000042',
+      assessmentDate: '2024-06-30',
+      checkedAt: STAMP,
+      messageId: 'msg-42',
+      code: 'SUCCESS',
+      smspCode: 'SMSP-0000',
+      display: 'Success',
+    },
+  ],
+  9990000026: [
+    404,
+    {
+      status: 'no-record',
+      nhsNumber: '9990000026',
+      assessmentDate: null,
+      checkedAt: STAMP,
+      messageId: 'msg-26',
+      code: 'NO_RECORD_FOUND',
+      smspCode: 'FGM-0001',
+      display: 'No Record Found',
+    },
+  ],
+  9990000050: [
+    500,
+    {
+      status: 'error',
+      nhsNumber: '9990000050',
+      assessmentDate: null,
+      checkedAt: null,
+      messageId: 'msg-50',
+      code: 'COULD_NOT_CONNECT_TO_SPINE',
+      smspCode: 'SMSP-0004',
+      display: 'Could not connect to Spine',
+    },
+  ],
+  9990000077: [
+    400,
+    {
+      status: 'error',
+      nhsNumber: '9990000077',
+      assessmentDate: null,
+      checkedAt: null,
+      messageId: 'msg-77',
+      code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+      smspCode: 'SMSP-0002',
+      display: 'Response message validation error',
+    },
+  ],
   // Answers an indicator for ANOTHER patient: the element must not show it.
-  '9990000107': [200, { status: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10', checkedAt: STAMP, messageId: 'msg-107', code: 'SUCCESS', smspCode: 'SMSP-0000', display: 'Success' }],
+  9990000107: [
+    200,
+    {
+      status: 'indicator',
+      nhsNumber: '9990000018',
+      assessmentDate: '2019-12-10',
+      checkedAt: STAMP,
+      messageId: 'msg-107',
+      code: 'SUCCESS',
+      smspCode: 'SMSP-0000',
+      display: 'Success',
+    },
+  ],
 };
 const HELD = '9990000069'; // held until the test releases it
-const REFUSED = [403, { status: 'error', nhsNumber: null, assessmentDate: null, checkedAt: null, messageId: null, code: 'ACCESS_DENIED', smspCode: 'SMSP-LOCAL-0403', display: 'No B0370' }];
+const REFUSED = [
+  403,
+  {
+    status: 'error',
+    nhsNumber: null,
+    assessmentDate: null,
+    checkedAt: null,
+    messageId: null,
+    code: 'ACCESS_DENIED',
+    smspCode: 'SMSP-LOCAL-0403',
+    display: 'No B0370',
+  },
+];
 
 let requests = [];
 let held;
@@ -45,7 +129,11 @@ export function gatewayDouble() {
   return async function gatewayDouble(ctx, next) {
     if (ctx.path === '/api/fgm-status' && ctx.method === 'POST') {
       const body = JSON.parse(await readBody(ctx.req));
-      requests.push({ ...body, authorization: ctx.get('authorization'), ...(ctx.get('nhsd-session-urid') && { urid: ctx.get('nhsd-session-urid') }) });
+      requests.push({
+        ...body,
+        authorization: ctx.get('authorization'),
+        ...(ctx.get('nhsd-session-urid') && { urid: ctx.get('nhsd-session-urid') }),
+      });
       // The gateway's clock, when the test set Spine's: Node writes the real one otherwise.
       if (spineTime) ctx.set('Date', new Date(Date.parse(spineTime) + gatewayAge).toUTCString());
       if (fixed?.cut) {
@@ -53,7 +141,10 @@ export function gatewayDouble() {
         // wire ('drop'), or nothing more until the browser gives up on it ('stall').
         ctx.respond = false;
         ctx.res.writeHead(fixed.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-        ctx.res.write(JSON.stringify(fixed.body).slice(0, 20), () => fixed?.cut === 'drop' && ctx.res.socket?.destroy());
+        ctx.res.write(
+          JSON.stringify(fixed.body).slice(0, 20),
+          () => fixed?.cut === 'drop' && ctx.res.socket?.destroy(),
+        );
         return;
       }
       if (fixed) {
@@ -73,11 +164,15 @@ export function gatewayDouble() {
       }
       if (ctx.get('authorization') === 'Bearer receptionist') return send(ctx, REFUSED);
       // Spine cannot be reached, for whichever patient: the gateway's COULD_NOT_CONNECT answer.
-      if (ctx.get('authorization') === 'Bearer spine-down') return send(ctx, [500, { ...answers['9990000050'][1], nhsNumber: body.nhsNumber }]);
+      if (ctx.get('authorization') === 'Bearer spine-down')
+        return send(ctx, [500, { ...answers['9990000050'][1], nhsNumber: body.nhsNumber }]);
       if (body.nhsNumber === HELD) {
         const aborted = new Promise((resolve) => ctx.req.socket.once('close', () => resolve(true)));
         await new Promise((release) => (held = { release, aborted }));
-        return send(ctx, answers['9990000018'].map((v, i) => (i ? { ...v, nhsNumber: HELD } : v)));
+        return send(
+          ctx,
+          answers['9990000018'].map((v, i) => (i ? { ...v, nhsNumber: HELD } : v)),
+        );
       }
       return send(ctx, answers[body.nhsNumber] ?? answers['9990000026']);
     }
@@ -109,7 +204,10 @@ export function gatewayDouble() {
     }
     if (ctx.path === '/__double/csp.html') {
       // ?trusted-types: the page also enforces Trusted Types and allows no policy, as a strict EPR may.
-      ctx.set('Content-Security-Policy', `default-src 'self'${'trusted-types' in ctx.query ? "; require-trusted-types-for 'script'; trusted-types 'none'" : ''}`);
+      ctx.set(
+        'Content-Security-Policy',
+        `default-src 'self'${'trusted-types' in ctx.query ? "; require-trusted-types-for 'script'; trusted-types 'none'" : ''}`,
+      );
       ctx.type = 'text/html';
       ctx.body = CSP_PAGE;
       return;

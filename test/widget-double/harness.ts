@@ -21,8 +21,12 @@ export const double = async (path: string) => (await fetch(`/__double/${path}`))
  * header null: none sent). `cut`: only the headers and the body's start, then the connection
  * dropped ('drop') or held open ('stall').
  */
-export const answerWith = (status: number, body: unknown, headers: Record<string, string | null> = {}, cut?: 'drop' | 'stall') =>
-  fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers, cut }) });
+export const answerWith = (
+  status: number,
+  body: unknown,
+  headers: Record<string, string | null> = {},
+  cut?: 'drop' | 'stall',
+) => fetch('/__double/answer', { method: 'POST', body: JSON.stringify({ status, body, headers, cut }) });
 /** Back to the double's own answers, by NHS number. */
 export const usualAnswers = () => fetch('/__double/answer', { method: 'POST', body: 'null' });
 
@@ -32,7 +36,11 @@ let clock: FakeClock | undefined;
  * `gatewayAge` ms after it (0 unless said), and the page's clock reads `now` (a minute after
  * Spine's timestamp unless said) and moves only when the test moves it. Undo with `realClock()`.
  */
-export async function clockAt(spineTime: string, now = Date.parse(spineTime) + 60_000, gatewayAge = 0): Promise<FakeClock> {
+export async function clockAt(
+  spineTime: string,
+  now = Date.parse(spineTime) + 60_000,
+  gatewayAge = 0,
+): Promise<FakeClock> {
   await double(`spine-time?at=${encodeURIComponent(spineTime)}&age=${gatewayAge}`);
   clock?.restore();
   clock = fakeClock(now);
@@ -45,7 +53,11 @@ export function realClock() {
 }
 
 /** Mounts the element with events recorded from the very first one (some fire during the first update). */
-export async function mount(attrs: { nhs: string; born?: string; token?: string }): Promise<{ el: FgmStatus; seen: Seen; outcome: Promise<FgmStatusChangeDetail> }> {
+export async function mount(attrs: {
+  nhs: string;
+  born?: string;
+  token?: string;
+}): Promise<{ el: FgmStatus; seen: Seen; outcome: Promise<FgmStatusChangeDetail> }> {
   const seen: Seen = { changes: [], errors: [] };
   let resolve!: (d: FgmStatusChangeDetail) => void;
   const outcome = new Promise<FgmStatusChangeDetail>((r) => (resolve = r));
@@ -73,4 +85,5 @@ export async function stopAsking(el: FgmStatus, seen: Seen) {
 
 export const frame = () => new Promise((r) => requestAnimationFrame(r));
 export const text = (el: Element) => el.shadowRoot!.textContent!.replace(/\s+/g, ' ').trim();
-export const isEmpty = (el: FgmStatus) => el.shadowRoot!.querySelector('*') === null && el.getBoundingClientRect().height === 0;
+export const isEmpty = (el: FgmStatus) =>
+  el.shadowRoot!.querySelector('*') === null && el.getBoundingClientRect().height === 0;

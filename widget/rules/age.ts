@@ -5,7 +5,12 @@
  * has begun in the UK — at UK midnight, GMT or BST.
  */
 
-const UK_DATE = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
+const UK_DATE = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
 
 /**
  * The calendar date in the UK at `now`, as YYYY-MM-DD.

@@ -11,7 +11,13 @@ if (element) {
   document.addEventListener('fgm-status-error', (event) => {
     const { code, smspCode, messageId, httpStatus } = event.detail;
     const item = document.createElement('li');
-    item.textContent = [new Date().toISOString(), code, smspCode, httpStatus && `HTTP ${httpStatus}`, messageId && `message ${messageId}`]
+    item.textContent = [
+      new Date().toISOString(),
+      code,
+      smspCode,
+      httpStatus && `HTTP ${httpStatus}`,
+      messageId && `message ${messageId}`,
+    ]
       .filter(Boolean)
       .join(' · ');
     report?.append(item);
@@ -25,7 +31,8 @@ document.getElementById('open-audit')?.addEventListener('click', (event) => {
   const gateway = new URL(event.currentTarget.dataset.gateway);
   const audit = window.open(new URL('/admin/audit.html', gateway), 'fgm-audit');
   const onMessage = async (message) => {
-    if (message.source !== audit || message.origin !== gateway.origin || message.data?.type !== 'fgm-audit-ready') return;
+    if (message.source !== audit || message.origin !== gateway.origin || message.data?.type !== 'fgm-audit-ready')
+      return;
     window.removeEventListener('message', onMessage);
     const res = await fetch('/session/token', { credentials: 'same-origin' });
     if (res.ok) audit.postMessage({ type: 'fgm-audit-token', token: await res.text() }, gateway.origin);

@@ -15,8 +15,17 @@ const nhsInput = document.getElementById('nhsNumber');
 const nhsError = document.getElementById('nhsNumber-error');
 const actingAs = document.getElementById('acting-as');
 const COLUMNS = [
-  ['seq', 'Seq'], ['time', 'Time (UK)'], ['eventType', 'Event'], ['userId', 'User ID'], ['roleProfileId', 'Role profile'], ['orgCode', 'Organisation'],
-  ['nhsNumber', 'NHS number'], ['clientMessageId', 'Client message'], ['spineMessageId', 'Spine message'], ['outcomeCode', 'Outcome'], ['answeredBySpine', 'Answered by Spine'],
+  ['seq', 'Seq'],
+  ['time', 'Time (UK)'],
+  ['eventType', 'Event'],
+  ['userId', 'User ID'],
+  ['roleProfileId', 'Role profile'],
+  ['orgCode', 'Organisation'],
+  ['nhsNumber', 'NHS number'],
+  ['clientMessageId', 'Client message'],
+  ['spineMessageId', 'Spine message'],
+  ['outcomeCode', 'Outcome'],
+  ['answeredBySpine', 'Answered by Spine'],
 ];
 const UK = 'Europe/London';
 const origins = (document.querySelector('meta[name="fgm-portal-origins"]')?.content ?? '').split(' ').filter(Boolean);
@@ -35,7 +44,9 @@ window.addEventListener('message', async (event) => {
   portal = event.origin;
   try {
     const who = await (await call('/admin/session')).json();
-    const role = who.roleProfileId ? `role profile ${who.roleProfileId}` : `local roles ${who.localRoles.join(', ') || 'none'}`;
+    const role = who.roleProfileId
+      ? `role profile ${who.roleProfileId}`
+      : `local roles ${who.localRoles.join(', ') || 'none'}`;
     actingAs.textContent = `Acting as ${who.name ?? who.userId} (user ${who.userId}), ${role}, organisation ${who.orgCode}, for ${who.client}${who.confirmedByCis2 ? ' — confirmed by NHS CIS2' : ''}.`;
     actingAs.hidden = false;
   } catch (err) {
@@ -62,8 +73,19 @@ function ukToUtc(local) {
   const [h, mi] = time.split(':').map(Number);
   const wall = Date.UTC(y, mo - 1, d, h, mi);
   const offsetAt = (t) => {
-    const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: UK, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-      .formatToParts(t).map((x) => [x.type, x.value]));
+    const p = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: UK,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+      })
+        .formatToParts(t)
+        .map((x) => [x.type, x.value]),
+    );
     return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute) - t;
   };
   return new Date(wall - offsetAt(wall - offsetAt(wall))).toISOString();
@@ -75,7 +97,11 @@ const ukZone = new Intl.DateTimeFormat('en-GB', { timeZone: UK, timeZoneName: 's
 function timeCell(iso) {
   const t = new Date(iso);
   const zone = ukZone.formatToParts(t).find((p) => p.type === 'timeZoneName')?.value ?? '';
-  return Object.assign(document.createElement('time'), { dateTime: t.toISOString(), title: `${t.toISOString()} (UTC)`, textContent: `${ukTime.format(t)} ${zone}` });
+  return Object.assign(document.createElement('time'), {
+    dateTime: t.toISOString(),
+    title: `${t.toISOString()} (UTC)`,
+    textContent: `${ukTime.format(t)} ${zone}`,
+  });
 }
 
 function query(format) {
@@ -111,7 +137,8 @@ async function call(path) {
 function show(records) {
   table.replaceChildren();
   const head = table.createTHead().insertRow();
-  for (const [, label] of COLUMNS) head.append(Object.assign(document.createElement('th'), { scope: 'col', textContent: label }));
+  for (const [, label] of COLUMNS)
+    head.append(Object.assign(document.createElement('th'), { scope: 'col', textContent: label }));
   const body = table.createTBody();
   for (const r of records) {
     const row = body.insertRow();
@@ -141,7 +168,10 @@ document.getElementById('csv').addEventListener('click', async () => {
   if (!valid()) return;
   try {
     const blob = await (await call(`/admin/audit?${query('csv')}`)).blob();
-    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: 'fgm-audit.csv' });
+    const a = Object.assign(document.createElement('a'), {
+      href: URL.createObjectURL(blob),
+      download: 'fgm-audit.csv',
+    });
     a.click();
     URL.revokeObjectURL(a.href);
   } catch (err) {
