@@ -24,20 +24,20 @@ const read = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const example = () => read('gateway/config/config.example.json');
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 addFormats.default(ajv);
-const validate = ajv.compile(read('gateway/config.schema.json'));
+const validate = ajv.compile(read('gateway/config/config.schema.json'));
 
 describe('the config JSON Schema', () => {
-  it('gateway/config.schema.json is the schema generated from the zod schema (run "npm run config-schema" after changing config.ts)', () => {
-    assert.deepEqual(read('gateway/config.schema.json'), JSON.parse(JSON.stringify(configJsonSchema())));
+  it('gateway/config/config.schema.json is the schema generated from the zod schema (run "npm run config-schema" after changing config.ts)', () => {
+    assert.deepEqual(read('gateway/config/config.schema.json'), JSON.parse(JSON.stringify(configJsonSchema())));
   });
   it('ships with the build as dist/gateway/config.schema.json', () => {
     assert.ok(existsSync('dist/gateway/config.schema.json'), 'run "npm run build" first (npm test does)');
-    assert.deepEqual(read('dist/gateway/config.schema.json'), read('gateway/config.schema.json'));
+    assert.deepEqual(read('dist/gateway/config.schema.json'), read('gateway/config/config.schema.json'));
   });
   it('the example names the schema and validates against it (ajv)', () => {
     const raw = example();
     assert.equal(raw.$schema, 'config.schema.json');
-    assert.ok(existsSync(join('gateway', raw.$schema)), 'the $schema path resolves beside the example');
+    assert.ok(existsSync(join('gateway', 'config', raw.$schema)), 'the $schema path resolves beside the example');
     assert.equal(validate(raw), true, ajv.errorsText(validate.errors));
   });
   it('every object at every level refuses unknown keys (a typo is named, never ignored)', () => {
@@ -49,7 +49,7 @@ describe('the config JSON Schema', () => {
       if (o.properties !== undefined && o.additionalProperties !== false) loose.push(at || '(root)');
       for (const [k, v] of Object.entries(o)) walk(v, `${at}/${k}`);
     };
-    walk(read('gateway/config.schema.json'), '');
+    walk(read('gateway/config/config.schema.json'), '');
     assert.deepEqual(loose, []);
   });
   it('the schema refuses an http:// Spine endpoint and a URL of another scheme where the gateway does (an editor flags them)', () => {
@@ -87,7 +87,7 @@ describe('gateway/config/config.example.json starts as shipped', () => {
       // The same layout as the repository: the example in gateway/, its files in .data/ beside it.
       mkdirSync(join(dir, 'gateway'));
       copyFileSync('gateway/config/config.example.json', join(dir, 'gateway', 'config.example.json'));
-      copyFileSync('gateway/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
+      copyFileSync('gateway/config/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
       await setUpExample(join(dir, '.data'));
       const config = loadConfig(join(dir, 'gateway', 'config.example.json'));
       // Ephemeral ports only, so the test never collides with a gateway already running here.
@@ -136,7 +136,7 @@ function jsonBlocks(file: string): { file: string; line: number; value: Json }[]
 
 /** A block is a gateway config example when every key it has is one of the config's top-level keys. */
 function isConfigExample(value: Json): value is { [key: string]: Json } {
-  const keys = Object.keys(read('gateway/config.schema.json').properties);
+  const keys = Object.keys(read('gateway/config/config.schema.json').properties);
   return (
     typeof value === 'object' &&
     value !== null &&
