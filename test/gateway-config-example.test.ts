@@ -84,12 +84,12 @@ describe('gateway/config/config.example.json starts as shipped', () => {
     'after "npm run example:setup", a gateway starts from it and serves HTTPS with the example TLS files',
     { timeout: 60_000 },
     async () => {
-      // The same layout as the repository: the example in gateway/, its files in .data/ beside it.
-      mkdirSync(join(dir, 'gateway'));
-      copyFileSync('gateway/config/config.example.json', join(dir, 'gateway', 'config.example.json'));
-      copyFileSync('gateway/config/config.schema.json', join(dir, 'gateway', 'config.schema.json'));
+      // The same layout as the repository: the example in gateway/config/, its files in .data/ at the root.
+      mkdirSync(join(dir, 'gateway', 'config'), { recursive: true });
+      copyFileSync('gateway/config/config.example.json', join(dir, 'gateway', 'config', 'config.example.json'));
+      copyFileSync('gateway/config/config.schema.json', join(dir, 'gateway', 'config', 'config.schema.json'));
       await setUpExample(join(dir, '.data'));
-      const config = loadConfig(join(dir, 'gateway', 'config.example.json'));
+      const config = loadConfig(join(dir, 'gateway', 'config', 'config.example.json'));
       // Ephemeral ports only, so the test never collides with a gateway already running here.
       const gateway = await startGateway(
         { ...config, listen: { ...config.listen, port: 0 }, metrics: { ...config.metrics, port: 0 } },
