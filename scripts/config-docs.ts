@@ -18,6 +18,7 @@ interface Node {
   const?: unknown;
   enum?: unknown[];
   description?: string;
+  pattern?: string;
   default?: unknown;
   minimum?: number;
   maximum?: number;
@@ -51,6 +52,9 @@ function rows(node: Node, prefix = ''): Row[] {
 /** The type as a reader writes it: `integer ≥ 0, ≤ 65535`, `"warn" | "refuse"`, `string[]`, `object (key → string[])`. */
 function typeOf(n: Node): string {
   if (n.const !== undefined) return JSON.stringify(n.const);
+  // A URL key's scheme rule (config.ts urlOf) as a reader writes it: `^(?:https?):` is `http(s) URL`.
+  const schemes = /^\^\(\?:(.+)\):$/.exec(n.pattern ?? '')?.[1];
+  if (schemes) return `${schemes.replace(/\(\?:(\w+)\)\?/g, '($1)').replace(/(\w)\?/g, '($1)')} URL`;
   if (n.enum) return n.enum.map((e) => JSON.stringify(e)).join(' | ');
   if (n.anyOf) return n.anyOf.map(typeOf).join(' | ');
   if (n.type === 'array') {

@@ -5,6 +5,7 @@
  * restart-only key that changed under "restart to apply", so an operator is never told a change
  * took effect when it did not. gateway/server/config-reload.test.ts walks the zod schema: a key added to
  * the schema without a row here fails it. `[]` in a key stands for every element of an array.
+ * docs/configuration.md's "on reload" column is generated from this table (scripts/config-docs.ts).
  */
 import type { GatewayConfig } from '../config/config.ts';
 
