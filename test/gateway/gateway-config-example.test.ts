@@ -37,7 +37,7 @@ describe('the config JSON Schema', () => {
   it('the example names the schema and validates against it (ajv)', () => {
     const raw = example();
     assert.equal(raw.$schema, 'config.schema.json');
-    assert.ok(existsSync(join('gateway', raw.$schema)), 'the $schema path resolves beside the example');
+    assert.ok(existsSync(join('gateway', 'config', raw.$schema)), 'the $schema path resolves beside the example');
     assert.equal(validate(raw), true, ajv.errorsText(validate.errors));
   });
   it('every object at every level refuses unknown keys (a typo is named, never ignored)', () => {
