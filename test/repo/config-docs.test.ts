@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { configJsonSchema } from '../gateway/config/config-schema.ts';
-import { KEY_APPLIES } from '../gateway/server/config-reload.ts';
-import { PAGE, render, update } from '../scripts/config-docs.ts';
+import { configJsonSchema } from '../../gateway/config/config-schema.ts';
+import { KEY_APPLIES } from '../../gateway/server/config-reload.ts';
+import { PAGE, render, update } from '../../scripts/config-docs.ts';
 
 const committed = JSON.parse(readFileSync('gateway/config/config.schema.json', 'utf8'));
 
