@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_SKEW } from '../spine/answer-safety.ts';
 import { clientShares } from '../spine/client-shares.ts';
+import { withoutTrailingSlashes } from '../fhir/uri.ts';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
 export class ConfigError extends Error {
@@ -232,7 +233,7 @@ const CdsClientSchema = z
         urlOf(
           'https?',
           'a fhirServers entry is a FHIR base URL: https:// (http:// only with allowInsecureFhirServers)',
-        ).transform((u) => u.replace(/\/+$/, '')),
+        ).transform(withoutTrailingSlashes),
       )
       .min(1)
       .optional(),
@@ -266,7 +267,7 @@ const CdsHooksSchema = z
   .strictObject({
     /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
     baseUrl: urlOf('https?', 'must be the https:// (or http://) URL EPRs call the gateway at').transform((u) =>
-      u.replace(/\/+$/, ''),
+      withoutTrailingSlashes(u),
     ),
     clients: z
       .array(CdsClientSchema)
