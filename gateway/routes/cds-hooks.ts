@@ -24,9 +24,12 @@ import {
   CdsTokenRejected,
   memoryJtiStore,
   redisJtiStore,
+  withLocalFallback,
   type CdsVerifier,
+  type JtiHealth,
   type JtiStore,
 } from '../auth/cds-client.ts';
+import type { Logger } from '../observe/logger.ts';
 import { ConfigError, type GatewayConfig } from '../config/config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { MAX_IDENTIFIER_LENGTH, overLong, refusedValue } from '../audit/audited-identifier.ts';
@@ -390,6 +393,8 @@ export interface CdsCore {
 
 export interface CdsHooks {
   mount(app: Hono<GatewayEnv>, core: CdsCore): void;
+  /** The replay check's state; undefined without Redis (memory is then the whole design, not a fallback). */
+  replayCheck(): JtiHealth | undefined;
   close(): Promise<void>;
 }
 
@@ -397,7 +402,10 @@ export interface CdsHooks {
  * Builds the CDS Hooks interface from `config.cdsHooks` (server.ts imports this module only then).
  * @example const cds = await loadCdsHooks(config); createApp({ ..., cdsHooks: cds });
  */
-export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date } = {}): Promise<CdsHooks> {
+export async function loadCdsHooks(
+  config: GatewayConfig,
+  o: { now?: () => Date; log?: Logger } = {},
+): Promise<CdsHooks> {
   const cds = config.cdsHooks!;
   const { redisUrl, redisKeyPrefix } = config.spine.rateLimit;
   // The keys are read first, so a bad key file stops start-up before a Redis connection is opened.
@@ -409,8 +417,23 @@ export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date 
   } catch (e) {
     throw e instanceof ConfigError ? e : new ConfigError(`config: ${(e as Error).message}`);
   }
-  store = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
+  const log = o.log ?? (() => {});
+  const shared = redisUrl
+    ? withLocalFallback(await redisJtiStore(redisUrl, redisKeyPrefix), memoryJtiStore(), (h) =>
+        log(
+          h.mode === 'shared'
+            ? { level: 'info', msg: 'cds replay check: shared in Redis' }
+            : {
+                level: 'warn',
+                msg: "cds replay check: Redis unreachable, using this gateway's memory (a replay to another gateway can pass)",
+                reason: h.reason,
+              },
+        ),
+      )
+    : undefined;
+  store = shared ?? memoryJtiStore();
   return {
+    replayCheck: () => shared?.health(),
     mount(app, core) {
       const auth = cdsAuth(verify);
       app.use('/cds-services', noStore());
