@@ -41,16 +41,48 @@ export interface JtiStore {
   close(): Promise<void>;
 }
 
-/** One gateway's memory: enough when a single gateway serves the CDS clients. */
-export function memoryJtiStore(now: () => number = Date.now): JtiStore {
+/** Live jtis one gateway's memory holds at most: past it a claim fails (the replay check refuses, never waves through). */
+export const MAX_MEMORY_JTIS = 1_000_000;
+
+/**
+ * One gateway's memory: enough when a single gateway serves the CDS clients. A claim costs O(1)
+ * amortised: ids wait in a queue in the order claimed, and each claim drops the expired ones from
+ * its head (each entry is examined once there, not every live one on every claim, as before).
+ * Lifetimes differ, so an expired id behind a live one waits for it; `claim` reads expiry itself.
+ * `examined` counts the queue entries looked at, so a test can see the cost without a clock.
+ */
+export function memoryJtiStore({
+  now = Date.now,
+  maxEntries = MAX_MEMORY_JTIS,
+}: { now?: () => number; maxEntries?: number } = {}): JtiStore & { readonly examined: number } {
   const seen = new Map<string, number>();
+  let queue: { key: string; until: number }[] = [];
+  let head = 0;
+  let examined = 0;
   return {
+    get examined() {
+      return examined;
+    },
     async claim(key, ttlSeconds) {
       const t = now();
-      // Expired entries go on each claim, so the map holds only live tokens' ids.
-      for (const [k, until] of seen) if (until <= t) seen.delete(k);
-      if (seen.has(key)) return false;
+      while (head < queue.length) {
+        examined++;
+        const first = queue[head]!;
+        if (first.until > t) break;
+        // A later claim of the same id (after this one expired) keeps its own entry.
+        if (seen.get(first.key) === first.until) seen.delete(first.key);
+        head++;
+      }
+      // Compacted once half is spent: each entry is copied at most once per halving, O(1) amortised.
+      if (head > 1024 && head * 2 > queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      const until = seen.get(key);
+      if (until !== undefined && until > t) return false;
+      if (queue.length - head >= maxEntries) throw new Error('jti memory full');
       seen.set(key, t + ttlSeconds * 1000);
+      queue.push({ key, until: t + ttlSeconds * 1000 });
       return true;
     },
     async close() {},
