@@ -5,8 +5,8 @@
  * client's `jwksUrl` or `publicKeyFile`, or from the JWT's `jku` only when that URL is on the
  * client's `jkuAllowList`; the client's asymmetric algorithms only (never `none` or HMAC); `aud`
  * exactly the service URL called, built from `cdsHooks.baseUrl`; `exp`, `iat`, a short maximum
- * lifetime; and a `jti` never accepted twice within its lifetime (Redis when the gateway has one,
- * so every gateway sees it; memory otherwise). Self-contained: the portal session verifier is
+ * lifetime; and a `jti` never accepted twice within its lifetime (this gateway's memory always, and
+ * Redis too when the gateway has one, so every gateway sees it). Self-contained: the portal session verifier is
  * separate, so a portal's session token can never pass here.
  */
 import type { KeyObject } from 'node:crypto';
@@ -41,16 +41,48 @@ export interface JtiStore {
   close(): Promise<void>;
 }
 
-/** One gateway's memory: enough when a single gateway serves the CDS clients. */
-export function memoryJtiStore(now: () => number = Date.now): JtiStore {
+/** Live jtis one gateway's memory holds at most: past it a claim fails (the replay check refuses, never waves through). */
+export const MAX_MEMORY_JTIS = 1_000_000;
+
+/**
+ * One gateway's memory: enough when a single gateway serves the CDS clients. A claim costs O(1)
+ * amortised: ids wait in a queue in the order claimed, and each claim drops the expired ones from
+ * its head (each entry is examined once there, not every live one on every claim, as before).
+ * Lifetimes differ, so an expired id behind a live one waits for it; `claim` reads expiry itself.
+ * `examined` counts the queue entries looked at, so a test can see the cost without a clock.
+ */
+export function memoryJtiStore({
+  now = Date.now,
+  maxEntries = MAX_MEMORY_JTIS,
+}: { now?: () => number; maxEntries?: number } = {}): JtiStore & { readonly examined: number } {
   const seen = new Map<string, number>();
+  let queue: { key: string; until: number }[] = [];
+  let head = 0;
+  let examined = 0;
   return {
+    get examined() {
+      return examined;
+    },
     async claim(key, ttlSeconds) {
       const t = now();
-      // Expired entries go on each claim, so the map holds only live tokens' ids.
-      for (const [k, until] of seen) if (until <= t) seen.delete(k);
-      if (seen.has(key)) return false;
+      while (head < queue.length) {
+        examined++;
+        const first = queue[head]!;
+        if (first.until > t) break;
+        // A later claim of the same id (after this one expired) keeps its own entry.
+        if (seen.get(first.key) === first.until) seen.delete(first.key);
+        head++;
+      }
+      // Compacted once half is spent: each entry is copied at most once per halving, O(1) amortised.
+      if (head > 1024 && head * 2 > queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      const until = seen.get(key);
+      if (until !== undefined && until > t) return false;
+      if (queue.length - head >= maxEntries) throw new Error('jti memory full');
       seen.set(key, t + ttlSeconds * 1000);
+      queue.push({ key, until: t + ttlSeconds * 1000 });
       return true;
     },
     async close() {},
@@ -59,7 +91,8 @@ export function memoryJtiStore(now: () => number = Date.now): JtiStore {
 
 /**
  * Shared by every gateway on one Redis (`SET NX` with the token's remaining lifetime). While Redis
- * is unreachable a claim fails: a replay check that cannot be made refuses, it never waves through.
+ * is unreachable a claim rejects at once, and while it stalls within `commandTimeout` (500 ms):
+ * withLocalFallback decides what then happens.
  */
 export async function redisJtiStore(redisUrl: string, keyPrefix: string): Promise<JtiStore> {
   const { Redis } = await import('ioredis');
@@ -82,6 +115,47 @@ export async function redisJtiStore(redisUrl: string, keyPrefix: string): Promis
     },
     async close() {
       redis.disconnect();
+    },
+  };
+}
+
+/** Where the replay check stands, for /healthz: the shared store in use, or this gateway's memory alone. */
+export type JtiHealth = { mode: 'shared' } | { mode: 'local-fallback'; reason: string };
+
+/**
+ * The shared store with this gateway's memory beside it. Every claim is made in memory first, so a
+ * replay to this gateway is refused whatever Redis does. When the shared store cannot answer, the
+ * memory's answer stands: CDS Hooks keeps serving, and only a replay sent to another gateway while
+ * Redis is out can pass. `onChange` hears each switch (for the log).
+ * @example const jti = withLocalFallback(await redisJtiStore(url, prefix), memoryJtiStore(), (h) => log({ ... }));
+ */
+export function withLocalFallback(
+  shared: JtiStore,
+  local: JtiStore,
+  onChange: (health: JtiHealth) => void,
+): JtiStore & { health(): JtiHealth } {
+  let health: JtiHealth = { mode: 'shared' };
+  const become = (next: JtiHealth) => {
+    if (next.mode === health.mode) return;
+    health = next;
+    onChange(next);
+  };
+  return {
+    async claim(key, ttlSeconds) {
+      if (!(await local.claim(key, ttlSeconds))) return false;
+      let fresh: boolean;
+      try {
+        fresh = await shared.claim(key, ttlSeconds);
+      } catch (e) {
+        become({ mode: 'local-fallback', reason: `Redis unreachable: ${(e as Error).message}` });
+        return true;
+      }
+      become({ mode: 'shared' });
+      return fresh;
+    },
+    health: () => health,
+    async close() {
+      await Promise.all([shared.close(), local.close()]);
     },
   };
 }

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
 import { announcingRefetch } from './key-set-refetch.ts';
+import { withoutTrailingSlashes } from '../fhir/uri.ts';
 import type { Cis2Config } from '../config/config.ts';
 
 /** One of the user's role profiles, as the national RBAC directory gave it. */
@@ -208,7 +209,7 @@ export function createCis2UserInfo({
   async function discover(signal: AbortSignal): Promise<Endpoints> {
     const issuer = config.issuer;
     try {
-      const res = await fetchFn(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
+      const res = await fetchFn(`${withoutTrailingSlashes(issuer)}/.well-known/openid-configuration`, {
         signal,
         redirect: 'manual',
         headers: { Accept: 'application/json' },

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_SKEW } from '../spine/answer-safety.ts';
 import { clientShares } from '../spine/client-shares.ts';
+import { withoutTrailingSlashes } from '../fhir/uri.ts';
 
 /** A start-up problem with the configuration; its message is one line, safe to print as is. */
 export class ConfigError extends Error {
@@ -328,7 +329,7 @@ const CdsClientSchema = z
         urlOf(
           'https?',
           'a fhirServers entry is a FHIR base URL: https:// (http:// only with allowInsecureFhirServers)',
-        ).transform((u) => u.replace(/\/+$/, '')),
+        ).transform(withoutTrailingSlashes),
       )
       .min(1)
       .optional()
@@ -364,7 +365,7 @@ export const isLocalOrPlain = (u: string) => {
 const CdsHooksSchema = z
   .strictObject({
     baseUrl: urlOf('https?', 'must be the https:// (or http://) URL EPRs call the gateway at')
-      .transform((u) => u.replace(/\/+$/, ''))
+      .transform(withoutTrailingSlashes)
       .describe(
         "The public base URL EPRs call (as they reach it, e.g. through the load balancer): a JWT's aud must be {baseUrl}/cds-services or {baseUrl}/cds-services/fgm-is exactly.",
       ),

@@ -1,7 +1,10 @@
 /** RFC 3986 equivalence of system URIs (hand-written: scheme and host case-insensitive, path case-sensitive). */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { sameUri } from './uri.ts';
+import { fileURLToPath } from 'node:url';
+import { normalUri, sameUri, withoutTrailingSlashes } from './uri.ts';
 
 test('SMSP-VAL-004 system URIs: scheme, host and URN namespace in any case, a trailing slash ignored; the path keeps its case', () => {
   assert.ok(sameUri('HTTP://FHIR.NHS.NET/Id/nhs-number/', 'http://fhir.nhs.net/Id/nhs-number'));
@@ -11,4 +14,36 @@ test('SMSP-VAL-004 system URIs: scheme, host and URN namespace in any case, a tr
   assert.ok(!sameUri('https://fhir.nhs.net/Id/nhs-number', 'http://fhir.nhs.net/Id/nhs-number'), 'another scheme');
   assert.ok(!sameUri(undefined, 'http://fhir.nhs.net/Id/nhs-number'));
   assert.ok(!sameUri('http://fhir.nhs.net.example/Id/nhs-number', 'http://fhir.nhs.net/Id/nhs-number'));
+});
+
+test('SMSP-VAL-004 trailing slashes go and nothing else does, on a run of slashes not at the end too (issue 21)', () => {
+  assert.equal(withoutTrailingSlashes('https://a.example/x///'), 'https://a.example/x');
+  assert.equal(withoutTrailingSlashes('///'), '');
+  const hostile = `${'/'.repeat(1_000_000)}a`;
+  assert.equal(normalUri(hostile), hostile);
+  assert.equal(normalUri(`HTTPS://A.EXAMPLE/x${'/'.repeat(1000)}`), 'https://a.example/x');
+});
+
+/**
+ * Linearity proven by shape, not by a clock: a regex that does not start with `^` and ends with an
+ * unbounded quantifier before `$` is retried from every position of a long run, quadratic (as
+ * `/\/+$/` was on 60k slashes from a CDS client). None may be in the gateway's code.
+ */
+test('no regex literal in gateway/ ends in an unbounded quantifier before $ without a ^ anchor (issue 21)', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const files = (readdirSync(root, { recursive: true }) as string[]).filter(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.includes('node_modules'),
+  );
+  assert.ok(files.length > 50, 'the gateway sources were found');
+  const found = files.flatMap((f) =>
+    readFileSync(join(root, f), 'utf8')
+      .split('\n')
+      .filter((line) => !/^\s*(\*|\/\/)/.test(line))
+      // A literal starts where an expression may: after ( , = : [ ! & | ? { } ; or return.
+      .flatMap((line) => [...line.matchAll(/(?:[(,=:[!&|?{};]|return)\s*\/((?:\\.|\[(?:\\.|[^\]\\])*\]|[^/\\[])+)\//g)])
+      .map((m) => m[1]!)
+      .filter((body) => !body.startsWith('^') && /(?:[+*]|\{\d+,\})\)*\$$/.test(body))
+      .map((body) => `${f}: /${body}/`),
+  );
+  assert.deepEqual(found, []);
 });

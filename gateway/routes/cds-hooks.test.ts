@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { CdsTokenRejected } from '../auth/cds-client.ts';
 import type { CdsClientConfig } from '../config/config.ts';
 import { json, spineDouble, unitApp } from '../../test/helpers/hono-unit.ts';
-import { cdsAuth, fgmIsService } from './cds-hooks.ts';
+import { cdsAuth, fgmIsService, MAX_URI_LENGTH } from './cds-hooks.ts';
 
 const EPR = {
   id: 'test-cds-epr',
@@ -112,6 +112,28 @@ describe('POST /cds-services/fgm-is', () => {
       const res = await ask(body);
       assert.deepEqual([res.status, (await json(res)).code], [412, 'PATIENT_DATA_UNAVAILABLE']);
     }
+  });
+
+  it('an identifier system or fhirServer longer than MAX_URI_LENGTH is refused before it is compared, and Spine is not asked (issue 21)', async () => {
+    const { ask, asked } = await cdsRoute();
+    const p = patient('9990000018', '2014-03-02');
+    const long = {
+      ...p,
+      identifier: [
+        ...p.identifier,
+        { system: `https://fhir.nhs.uk/Id/nhs-number${'/'.repeat(MAX_URI_LENGTH)}`, value: '9990000018' },
+      ],
+    };
+    const refused = await ask(call(long));
+    assert.deepEqual([refused.status, (await json(refused)).code], [412, 'PATIENT_DATA_UNAVAILABLE']);
+    const server = await ask(
+      call(undefined, {
+        fhirServer: `https://ehr.example/${'/'.repeat(MAX_URI_LENGTH)}a`,
+        fhirAuthorization: { access_token: 'x', token_type: 'Bearer' },
+      }),
+    );
+    assert.deepEqual([server.status, (await json(server)).smspCode], [400, 'SMSP-0001']);
+    assert.equal(asked.length, 0);
   });
 
   it("the EPR's access token goes only to a FHIR server on the CDS client's list", async () => {

@@ -24,16 +24,19 @@ import {
   CdsTokenRejected,
   memoryJtiStore,
   redisJtiStore,
+  withLocalFallback,
   type CdsVerifier,
+  type JtiHealth,
   type JtiStore,
 } from '../auth/cds-client.ts';
+import type { Logger } from '../observe/logger.ts';
 import { ConfigError, type GatewayConfig } from '../config/config.ts';
 import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { MAX_IDENTIFIER_LENGTH, overLong, refusedValue } from '../audit/audited-identifier.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { birthDateRange } from '../fhir/birth-date-range.ts';
 import type { Author } from '../fhir/types.ts';
-import { sameUri } from '../fhir/uri.ts';
+import { sameUri, withoutTrailingSlashes } from '../fhir/uri.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
 import { nameUser } from '../middleware/caller-bound.ts';
 import { noStore } from '../middleware/no-store.ts';
@@ -54,6 +57,8 @@ const VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumber
 /** The whole CDS call should take about 500 ms (the spec); a FHIR server slower than this is as good as absent. */
 export const FHIR_FETCH_TIMEOUT_MS = 2000;
 const FHIR_MAX_BYTES = 1_048_576;
+/** Longer than any FHIR base URL or identifier system an EPR writes: a longer one is refused before it is normalised or compared. */
+export const MAX_URI_LENGTH = 2048;
 
 export const DISCOVERY = {
   services: [
@@ -70,7 +75,9 @@ export const DISCOVERY = {
 
 /** http only to this machine, as for key sets: the access token must not cross a network in clear. */
 const fhirServerUrl = z
-  .url({ protocol: /^https?$/ })
+  .string()
+  .max(MAX_URI_LENGTH)
+  .pipe(z.url({ protocol: /^https?$/ }))
   .refine((u) => u.startsWith('https:') || ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(u).hostname));
 
 const RequestSchema = z.object({
@@ -184,7 +191,7 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
   const abort = new AbortController();
   const deadline = setTimeout(() => abort.abort(), FHIR_FETCH_TIMEOUT_MS);
   try {
-    const res = await fetch(`${fhirServer.replace(/\/+$/, '')}/Patient/${encodeURIComponent(patientId)}`, {
+    const res = await fetch(`${withoutTrailingSlashes(fhirServer)}/Patient/${encodeURIComponent(patientId)}`, {
       // identity: the cap counts the bytes that arrive; a compressed answer could inflate past it.
       headers: {
         Accept: 'application/fhir+json',
@@ -230,7 +237,7 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
 
 /** Whether `fhirServer` is one this CDS client may send its users' access tokens to (`fhirServers`). */
 function fhirServerAllowed(client: { fhirServers?: readonly string[] | undefined }, fhirServer: string): boolean {
-  return client.fhirServers?.includes(fhirServer.replace(/\/+$/, '')) === true;
+  return client.fhirServers?.includes(withoutTrailingSlashes(fhirServer)) === true;
 }
 
 /** Authenticates a CDS Hooks call by the EPR's JWT; any refusal is 401 AUTHOR_CREDENTIALS_ERROR before the body is read. */
@@ -314,6 +321,16 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
     }
     if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
+    // Refused, not skipped: an over-long system might still name the NHS number system, and so hide another child's number.
+    if (
+      identifiers(patient.identifier).some((i) =>
+        [i.system, i.value].some((v) => typeof v === 'string' && v.length > MAX_URI_LENGTH),
+      )
+    )
+      throw new SmspError(
+        'patient-data-unavailable',
+        `a Patient identifier's system or value is longer than ${MAX_URI_LENGTH} characters`,
+      );
     const facts = patientFacts(patient);
     if (facts.nhsNumber && /^\d{10}$/.test(facts.nhsNumber)) noteAudit(c, { nhsNumber: facts.nhsNumber });
     if (facts.conflicting)
@@ -376,6 +393,8 @@ export interface CdsCore {
 
 export interface CdsHooks {
   mount(app: Hono<GatewayEnv>, core: CdsCore): void;
+  /** The replay check's state; undefined without Redis (memory is then the whole design, not a fallback). */
+  replayCheck(): JtiHealth | undefined;
   close(): Promise<void>;
 }
 
@@ -383,7 +402,10 @@ export interface CdsHooks {
  * Builds the CDS Hooks interface from `config.cdsHooks` (server.ts imports this module only then).
  * @example const cds = await loadCdsHooks(config); createApp({ ..., cdsHooks: cds });
  */
-export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date } = {}): Promise<CdsHooks> {
+export async function loadCdsHooks(
+  config: GatewayConfig,
+  o: { now?: () => Date; log?: Logger } = {},
+): Promise<CdsHooks> {
   const cds = config.cdsHooks!;
   const { redisUrl, redisKeyPrefix } = config.spine.rateLimit;
   // The keys are read first, so a bad key file stops start-up before a Redis connection is opened.
@@ -395,8 +417,23 @@ export async function loadCdsHooks(config: GatewayConfig, o: { now?: () => Date 
   } catch (e) {
     throw e instanceof ConfigError ? e : new ConfigError(`config: ${(e as Error).message}`);
   }
-  store = redisUrl ? await redisJtiStore(redisUrl, redisKeyPrefix) : memoryJtiStore();
+  const log = o.log ?? (() => {});
+  const shared = redisUrl
+    ? withLocalFallback(await redisJtiStore(redisUrl, redisKeyPrefix), memoryJtiStore(), (h) =>
+        log(
+          h.mode === 'shared'
+            ? { level: 'info', msg: 'cds replay check: shared in Redis' }
+            : {
+                level: 'warn',
+                msg: "cds replay check: Redis unreachable, using this gateway's memory (a replay to another gateway can pass)",
+                reason: h.reason,
+              },
+        ),
+      )
+    : undefined;
+  store = shared ?? memoryJtiStore();
   return {
+    replayCheck: () => shared?.health(),
     mount(app, core) {
       const auth = cdsAuth(verify);
       app.use('/cds-services', noStore());

@@ -8,7 +8,8 @@
  * With the scale-out engines it also says where the audit store and the Spine budget stand. An
  * unreachable audit store answers 503 with the reason: every request fails closed until it is
  * back, so a load balancer should send clinicians elsewhere. Redis lost is 200 with
- * `spineBudget: "local-fallback"`: the gateway still serves, on its own share.
+ * `spineBudget: "local-fallback"`: the gateway still serves, on its own share; with CDS Hooks,
+ * `cdsReplayCheck: "local-fallback"` too: CDS calls are still served, replays checked in memory.
  */
 import type { Handler } from 'hono';
 import type { EngineHealth } from '../server/engines.ts';
@@ -30,7 +31,7 @@ export function healthz({
   return function healthz(c) {
     c.set('outcomeCode', 'SUCCESS');
     if (!engines) return c.json({ status: 'ok', spine: LINK[breakerState()] });
-    const { audit, spineBudget } = engines();
+    const { audit, spineBudget, cdsReplayCheck } = engines();
     return c.json(
       {
         status: audit.ok ? 'ok' : 'unavailable',
@@ -40,6 +41,8 @@ export function healthz({
         ...(audit.warning ? { auditWarning: audit.warning } : {}),
         spineBudget: spineBudget.mode,
         ...(spineBudget.reason ? { spineBudgetReason: spineBudget.reason } : {}),
+        ...(cdsReplayCheck ? { cdsReplayCheck: cdsReplayCheck.mode } : {}),
+        ...(cdsReplayCheck?.reason ? { cdsReplayCheckReason: cdsReplayCheck.reason } : {}),
       },
       audit.ok ? 200 : 503,
     );

@@ -18,6 +18,8 @@ import { budgetUserKeySecret, createRateLimiter, type RateLimiter } from '../spi
 export interface EngineHealth {
   audit: { ok: boolean; reason?: string; warning?: string };
   spineBudget: { mode: 'in-process' | 'shared' | 'local-fallback'; reason?: string };
+  /** The CDS Hooks jti check, when CDS Hooks and Redis are configured. */
+  cdsReplayCheck?: { mode: 'shared' | 'local-fallback'; reason?: string };
 }
 
 export interface AuditEngine {

@@ -242,12 +242,13 @@ async function openSpine(
 async function openCdsHooks(
   config: GatewayConfig,
   deps: GatewayDeps,
+  log: Logger,
   teardown: Teardown,
 ): Promise<CdsHooks | undefined> {
   if (!config.cdsHooks) return undefined;
   const cdsHooks = await (
     await import('../routes/cds-hooks.ts')
-  ).loadCdsHooks(config, deps.now ? { now: deps.now } : {});
+  ).loadCdsHooks(config, { log, ...(deps.now ? { now: deps.now } : {}) });
   teardown.add('cds hooks', () => cdsHooks.close());
   return cdsHooks;
 }
@@ -503,7 +504,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
   return startOrClose(teardown, async () => {
     const audit = await openAudit(config, material, deps, log, metrics, teardown);
     const { spine, budget } = await openSpine(config, material, deps, log, metrics, teardown);
-    const cdsHooks = await openCdsHooks(config, deps, teardown);
+    const cdsHooks = await openCdsHooks(config, deps, log, teardown);
     // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
     const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
     let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
@@ -584,7 +585,16 @@ function appBuilder(
       ...(audit.auditTrail ? { auditTrail: audit.auditTrail } : {}),
       limiter,
       ...(scaledOut
-        ? { engines: () => ({ audit: audit.engine?.health() ?? { ok: true }, spineBudget: budget.health() }) }
+        ? {
+            engines: () => {
+              const cdsReplayCheck = o.cdsHooks?.replayCheck();
+              return {
+                audit: audit.engine?.health() ?? { ok: true },
+                spineBudget: budget.health(),
+                ...(cdsReplayCheck ? { cdsReplayCheck } : {}),
+              };
+            },
+          }
         : {}),
       verifySession: createSessionVerifier({
         clients: c.clients,
