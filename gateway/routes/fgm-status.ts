@@ -47,7 +47,8 @@ export function spineAuditFields(outcome: SpineOutcome) {
     ...(outcome.reason && outcome.deviations ? { spineAnswerNotUsed: outcome.reason } : {}),
   };
   return {
-    spineMessageId: outcome.spineMessageId,
+    // The audit's spineMessageId names a message Spine was sent (SMSP-AUDIT-004), never one only built.
+    spineMessageId: outcome.notSent ? null : outcome.spineMessageId,
     spineResponseId: outcome.spineResponseId,
     answeredBySpine: outcome.answeredBySpine,
     ...(Object.keys(detail).length ? { spineDetail: JSON.stringify(detail) } : {}),
