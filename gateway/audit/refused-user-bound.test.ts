@@ -43,6 +43,14 @@ describe('the refused-user bound (SMSP-AUDIT-001)', () => {
     assert.deepEqual([counted('u1'), counted('u2'), counted(OTHER_USERS)], [1, 1, 3]);
   });
 
+  it('SMSP-AUDIT-001 a busy tone naming the message built for it, never sent, is bounded like any refusal before Spine', async () => {
+    const { sink, own, counted } = bounded({ perWindow: 1 });
+    for (let i = 0; i < 3; i++)
+      await sink.record({ ...busy('u1', i), spineMessageId: `m${i}` }, { spineNotAsked: true });
+    await sink.flush();
+    assert.deepEqual([own('u1'), counted('u1')], [1, 2]);
+  });
+
   it('SMSP-AUDIT-004 a request that reached Spine or was answered, or named no client, is never bounded', async () => {
     const { sink, stored } = bounded({ perWindow: 1 });
     const reached: Partial<AuditEvent>[] = [

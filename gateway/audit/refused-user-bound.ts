@@ -40,12 +40,16 @@ type Window = { who: Who; others: boolean; start: number; admitted: number; supp
 
 const requestEvents = new Set<AuditEvent['eventType']>(['widget-query', 'fhir-query', 'cds-query', 'audit-query']);
 
-/** An authenticated request refused without Spine being asked or answering: nothing but the refusal to keep. */
-const refusedBeforeSpine = (e: AuditEvent) =>
+/**
+ * An authenticated request refused without Spine being asked or answering: nothing but the
+ * refusal to keep. A busy tone's record names the message built for it (the id its client got),
+ * which was never sent: the context says so.
+ */
+const refusedBeforeSpine = (e: AuditEvent, context?: AuditContext) =>
   requestEvents.has(e.eventType) &&
   e.httpStatus >= 400 &&
   e.clientId !== null &&
-  e.spineMessageId === null &&
+  (e.spineMessageId === null || context?.spineNotAsked === true) &&
   e.spineResponseId === null &&
   !e.answeredBySpine &&
   !e.spineDetail;
@@ -119,7 +123,7 @@ export function boundRefusedUsers(inner: AuditSink, opts: RefusedUserBoundOption
     async record(event: AuditEvent, context?: AuditContext) {
       const at = now().getTime();
       const writes = close(at).map((s) => inner.record(s));
-      if (!refusedBeforeSpine(event)) {
+      if (!refusedBeforeSpine(event, context)) {
         await Promise.all([...writes, inner.record(event, context)]);
         return;
       }

@@ -72,7 +72,7 @@ export interface SpineOutcome {
   deviations?: string[];
   /** With SPINE_BUSY: when to try again (the Retry-After header). */
   retryAfterSeconds?: number;
-  /** The message was built but never sent (the busy tone, or it broke the profiles): Spine was not asked. */
+  /** The message was built (`spineMessageId`) but never sent: the busy tone, or it broke the profiles. */
   notSent?: true;
 }
 
