@@ -69,7 +69,7 @@ async function flood(sub: string, n: number): Promise<{ busy: number; other: num
 }
 
 describe('SMSP-AUDIT-001 one user’s refusals before Spine', () => {
-  it('SMSP-AUDIT-001 a flood of 2000 busy tones from one user writes at most the bound plus one summary per minute, whose counts match; another user’s requests are each audited; verify passes', async () => {
+  it('SMSP-AUDIT-001 a flood of 2000 busy tones from one user writes at most the bound plus one summary per minute, whose counts match; another user’s requests are each audited; the trust’s IG officer finds the summary; verify passes', async () => {
     const hmacKey = Buffer.from(readFileSync(stack.config.audit.hmacKeyFile, 'utf8').trim());
     const first = await flood('flooder', 1000);
     await flood('bystander', 5);
@@ -77,6 +77,15 @@ describe('SMSP-AUDIT-001 one user’s refusals before Spine', () => {
     const second = await flood('flooder', 1000);
     const busy = first.busy + second.busy;
     assert.ok(busy >= 1990, `the Spine budget refused nearly all (${busy})`);
+    // SMSP-AUDIT-007: the first minute's summary is in the trust's IG officer's search for the user.
+    const ig = stack.signToken({ sub: 'igofficer', roles: ['auditor'], org: 'RX1' });
+    const found = await stack.request('/admin/audit?userId=flooder&limit=1000', { token: ig });
+    assert.equal(found.status, 200, found.body);
+    const searched = (JSON.parse(found.body) as { records: Row[] }).records.filter(refusedAttempts);
+    assert.deepEqual(
+      searched.map((r) => refusedAttempts(r)!.count),
+      [first.busy - BOUND],
+    );
     await stack.close(); // writes the second minute's summary
 
     const mine = rows().filter((r) => r.userId === 'flooder');
