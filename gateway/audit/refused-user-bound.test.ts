@@ -43,6 +43,17 @@ describe('the refused-user bound (SMSP-AUDIT-001)', () => {
     assert.deepEqual([counted('u1'), counted('u2'), counted(OTHER_USERS)], [1, 1, 3]);
   });
 
+  it('SMSP-AUDIT-001 a client system refused before its message named a user is counted under the client alone, apart from its users', async () => {
+    const { sink, stored, own } = bounded({ perWindow: 1 });
+    for (let i = 0; i < 3; i++) await sink.record({ ...busy(null, i), clientId: 'chs', orgCode: null });
+    for (let i = 0; i < 2; i++) await sink.record({ ...busy('chs-user', i), clientId: 'chs' });
+    await sink.flush();
+    const summary = (userId: string | null) =>
+      stored.map((e) => JSON.parse(e.detail ?? '{}').refusedAttempts).find((a) => a && a.userId === userId);
+    assert.deepEqual([summary(null)?.clientId, summary(null)?.count], ['chs', 2]);
+    assert.deepEqual([own('chs-user'), summary('chs-user')?.count], [1, 1]);
+  });
+
   it('SMSP-AUDIT-001 a busy tone naming the message built for it, never sent, is bounded like any refusal before Spine', async () => {
     const { sink, own, counted } = bounded({ perWindow: 1 });
     for (let i = 0; i < 3; i++)
