@@ -1,6 +1,6 @@
 /**
  * Builds the widget as ONE self-contained, minified ES module (Lit inside) that the gateway
- * serves at /widget/fgm-status.js: dist/widget/fgm-status.js. Budget: test/widget-size.test.ts.
+ * serves at /widget/fgm-status.js: dist/widget/fgm-status.js. Budget: test/widget/widget-size.test.ts.
  */
 import { defineConfig, type Plugin } from 'vite';
 

@@ -55,14 +55,29 @@ const httpsOrLoopback = (u: string) =>
 const JWKS_URL_RULE = 'a jwksUrl must be https (http only for 127.0.0.1, localhost or [::1])';
 const jwksUrl = urlOf('https?', JWKS_URL_RULE).refine(httpsOrLoopback, JWKS_URL_RULE);
 
+const JWKS_URL_TEXT =
+  'The JWK Set URL the signing keys are fetched from (tokens must carry a kid): https only; plain http only for 127.0.0.1, localhost or [::1] in development. Give this or publicKeyFile, not both.';
+const PUBLIC_KEY_FILE_TEXT =
+  'The PEM public key the tokens are signed with (checked at start: a key that does not fit algorithms, a private key or a certificate stops start-up). Give this or jwksUrl, not both.';
+const ALGORITHMS_TEXT =
+  'The signature algorithms accepted, asymmetric only: RS256/384/512, PS256/384/512, ES256/384/512, EdDSA.';
+
 const TokenSchema = z
   .strictObject({
-    issuer: z.string().min(1),
-    audience: z.string().min(1),
-    jwksUrl: jwksUrl.optional(),
-    publicKeyFile: file.optional(),
-    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
-    maxLifetimeSeconds: z.number().int().min(1).max(86_400),
+    issuer: z
+      .string()
+      .min(1)
+      .describe("The tokens' iss; it picks the client, so it is unique among every client's token and systemToken."),
+    audience: z.string().min(1).describe("The tokens' aud (a string, or an array containing it)."),
+    jwksUrl: jwksUrl.optional().describe(JWKS_URL_TEXT),
+    publicKeyFile: file.optional().describe(PUBLIC_KEY_FILE_TEXT),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).describe(ALGORITHMS_TEXT),
+    maxLifetimeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .describe('The longest lifetime (exp − iat, seconds) a token may have; a longer one is refused.'),
   })
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), {
     message: 'give exactly one of jwksUrl or publicKeyFile',
@@ -79,14 +94,14 @@ const cis2Url = urlOf('https?', CIS2_URL_RULE).refine(httpsOrLoopback, CIS2_URL_
 const Cis2Schema = z
   .strictObject({
     issuer: cis2Url.describe(
-      'The CIS2 issuer: access tokens must carry it as iss; UserInfo and the JWKS are found by OpenID Connect discovery at <issuer>/.well-known/openid-configuration unless userInfoEndpoint and jwksUrl are given.',
+      'The CIS2 issuer: access tokens must carry it as iss; UserInfo and the JWKS are found by OpenID Connect discovery at <issuer>/.well-known/openid-configuration (whose document must name this issuer) unless userInfoEndpoint and jwksUrl are given. https only (http only for loopback).',
     ),
     clientId: z
       .string()
       .min(1)
       .max(200)
       .describe(
-        "The portal's CIS2 client_id: an access token is accepted only when it is a JWT signed by the issuer's keys whose client_id (or azp, or aud) is this, so a token another relying party obtained is refused before CIS2 is asked.",
+        "The portal's CIS2 client_id (for a FHIR client system, its own): an access token is accepted only when it is a JWT signed by the issuer's keys, with that iss, this client_id (or azp, or an aud entry) and not expired, so a token another relying party obtained is refused before CIS2 is asked; UserInfo's sub must be the token's. Unique per issuer among claims \"cis2\" clients (it is how a token finds its client).",
       ),
     userInfoEndpoint: cis2Url
       .describe('The CIS2 UserInfo endpoint itself, without discovery; give jwksUrl with it.')
@@ -103,7 +118,7 @@ const Cis2Schema = z
       .max(30_000)
       .default(3000)
       .describe(
-        'Deadline for confirming one session with CIS2 (discovery, waiting for a free call and UserInfo together); past it the request is refused CIS2_UNAVAILABLE.',
+        'Deadline for confirming one session with CIS2 (discovery, waiting for a free call and UserInfo together); past it the request is refused 503 CIS2_UNAVAILABLE.',
       ),
     cacheSeconds: z
       .number()
@@ -130,52 +145,111 @@ const Cis2Schema = z
 export type Cis2Config = z.infer<typeof Cis2Schema>;
 
 const LocalClaimsSchema = z.strictObject({
-  userId: z.string().min(1),
-  roles: z.string().min(1),
-  orgCode: z.string().min(1),
+  userId: z.string().min(1).describe("The token claim holding the user's id (e.g. sub)."),
+  roles: z
+    .string()
+    .min(1)
+    .describe(
+      "The token claim holding the user's roles, looked up in roleActivities: an array of role names, or one string of names separated by spaces.",
+    ),
+  orgCode: z
+    .string()
+    .min(1)
+    .describe(
+      "The token claim holding the ODS code the user acts for (optional in the token: default the client's odsCode).",
+    ),
 });
+
+const CLIENT_ID_TEXT =
+  "The client's identifier in logs, the audit trail and the Spine budget; unique among clients and CDS clients.";
 
 const ClientSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore'),
-    name: z.string().min(1),
-    odsCode,
-    /** ODS codes the client system may act for on the FHIR interface (SMSP-IG-003); default [odsCode]. */
-    odsCodes: z.array(odsCode).min(1).optional(),
-    origins: z.array(
-      urlOf(
-        'https?',
-        "an origin is the portal page's https:// (or http://) scheme, host and port, e.g. https://portal.trust.nhs.uk",
-      ).transform((u) => new URL(u).origin),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore')
+      .describe(CLIENT_ID_TEXT),
+    name: z.string().min(1).describe("The client system's name (logs, the audit trail)."),
+    odsCode: odsCode.describe("The client organisation's ODS code: the default organisation of its local users."),
+    odsCodes: z
+      .array(odsCode)
+      .min(1)
+      .optional()
+      .describe(
+        "The ODS codes this client may act for (default [odsCode]): the bundle's Organization on /fhir/fgm/query, and the organisation a user's session token names (org_code of the selected CIS2 role, or the local orgCode claim) on the widget API; any other is refused ACCESS_DENIED (SMSP-IG-003).",
+      ),
+    origins: z
+      .array(
+        urlOf(
+          'https?',
+          "an origin is the portal page's https:// (or http://) scheme, host and port, e.g. https://portal.trust.nhs.uk",
+        ).transform((u) => new URL(u).origin),
+      )
+      .describe(
+        'Browser origins allowed to call the widget API and load the widget (CORS), e.g. https://portal.trust.nhs.uk; a token of this client sent with any other Origin is refused.',
+      ),
+    token: TokenSchema.optional().describe(
+      'The user session token rules of a local-claims portal (widget API, audit interface); required with local claims, refused with claims "cis2", whose users bring CIS2 access tokens.',
     ),
-    /** The portal's own session token rules; not for `claims: "cis2"` clients, whose users bring CIS2 access tokens. */
-    token: TokenSchema.optional(),
-    claims: z.union([z.literal('cis2'), LocalClaimsSchema]),
-    /** Required for `claims: "cis2"`; on other clients it lets the FHIR interface accept SDS authors (X-CIS2-Access-Token). */
+    claims: z
+      .union([z.literal('cis2'), LocalClaimsSchema])
+      .describe(
+        'Who the users are: "cis2" (each session is confirmed with NHS CIS2; see cis2), or the names of the local claims in the portal\'s session token.',
+      ),
     cis2: Cis2Schema.optional().describe(
-      'NHS CIS2 Authentication for this client: required with claims "cis2" (the widget API then confirms every user session with CIS2 UserInfo); on any client it lets the FHIR interface accept a Practitioner with SDS ids, confirmed by the X-CIS2-Access-Token header.',
+      'NHS CIS2 Authentication for this client: required with claims "cis2" (the widget API then confirms every user session with CIS2 UserInfo; a reload starts a fresh UserInfo cache); on any client it lets the FHIR interface accept a Practitioner with SDS ids, confirmed by the X-CIS2-Access-Token header.',
     ),
-    roleActivities: z.record(roleName, z.array(activity)),
-    auditorRoles: z.array(roleName),
-    /** Roles that may search every client's audit records (SMSP-wide IG staff); `auditorRoles` see their own client's only. */
-    smspAuditorRoles: z.array(roleName).optional(),
-    priority: z.enum(['interactive', 'batch']),
-    /** Fraction of the Spine rate kept for this client when others are asking too; default an equal part of what is left. */
-    spineShare: z.number().gt(0).max(1).optional(),
-    /** false takes the client out of service; applied on a config reload without a restart (SMSP-SEC-001). */
-    enabled: z.boolean().default(true),
-    /** Extra (beyond the contract in docs/development/design.md): organisation names by ODS code, for Organization.name in Spine messages. */
-    orgNames: z.record(odsCode, z.string().min(1)).optional(),
+    roleActivities: z
+      .record(roleName, z.array(activity))
+      .describe(
+        'Local role name → RBAC activity codes, e.g. {"midwife": ["B0370"]}; a user whose roles map to no B0370 is refused ACCESS_DENIED. Role names have no spaces.',
+      ),
+    auditorRoles: z
+      .array(roleName)
+      .describe(
+        "Roles allowed to query this client's own audit records; for CIS2 users, RBAC activity codes their selected role must hold (your trust's IG activity). Either way the auditor's organisation must be one of the client's odsCodes, else 403 ACCESS_DENIED.",
+      ),
+    smspAuditorRoles: z
+      .array(roleName)
+      .optional()
+      .describe(
+        'Roles allowed to query every client\'s audit records (SMSP-wide IG staff). Refused on claims "cis2" clients: CIS2 activity codes are national, so an SMSP-wide activity would make every IG officer in England SMSP-wide; give SMSP-wide auditors a local-claims client.',
+      ),
+    priority: z
+      .enum(['interactive', 'batch'])
+      .describe('Who is served first when Spine capacity runs short: interactive before batch.'),
+    spineShare: z
+      .number()
+      .gt(0)
+      .max(1)
+      .optional()
+      .describe(
+        'Fraction of spine.rateLimit.perSecond kept for this client when others are asking too; default an equal part of what the clients with a share leave (three clients, none set: a third each). The shares may not add up to more than 1.',
+      ),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('false takes the client out of service, applied on a reload without a restart (SMSP-SEC-001).'),
+    // An extra beyond the contract in docs/development/design.md.
+    orgNames: z
+      .record(odsCode, z.string().min(1))
+      .optional()
+      .describe('ODS code → organisation name, for Organization.name in Spine messages.'),
     mtls: z
       .strictObject({
         fingerprint256: z
           .string()
           .regex(/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'a SHA-256 certificate fingerprint is 32 hex bytes')
-          .transform((f) => f.replace(/:/g, '').toUpperCase()),
+          .transform((f) => f.replace(/:/g, '').toUpperCase())
+          .describe(
+            "SHA-256 fingerprint of the client system's TLS certificate (AB:CD:… or plain hex): a credential for /fhir/fgm/query (needs listen.tls.requestClientCert).",
+          ),
       })
-      .optional(),
-    /** The client system's own credential for the FHIR interface, never a user session token (SMSP-IG-002). */
-    systemToken: TokenSchema.optional(),
+      .optional()
+      .describe("The client system's TLS client certificate, as a credential for the FHIR interface."),
+    systemToken: TokenSchema.optional().describe(
+      "The client system's own credential for /fhir/fgm/query, never a user session token (SMSP-IG-002); the same keys as token. Its issuer must be unique and its audience differ from every token.audience, so no user session token can pass as one.",
+    ),
   })
   // A CIS2 client's users are who CIS2 says: a portal-signed token must not be a second way in.
   .refine((c) => c.claims !== 'cis2' || (c.cis2 !== undefined && c.token === undefined), {
@@ -204,29 +278,51 @@ function sharesFit(clients: { id: string; spineShare?: number | undefined }[]): 
   }
 }
 
-const TlsFilesSchema = z.strictObject({ certFile: file, keyFile: file, caFile: file });
+/** A TLS end's PEM files; what each is depends on the end, so each use says. */
+const tlsFiles = (certFile: string, keyFile: string, caFile: string) =>
+  z.strictObject({
+    certFile: file.describe(certFile),
+    keyFile: file.describe(keyFile),
+    caFile: file.describe(caFile),
+  });
 
 /** A CDS client (an EPR calling the CDS Hooks service): its JWT rules, per the CDS Hooks security section. */
 const CdsClientSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore'),
-    name: z.string().min(1),
-    odsCode,
-    issuer: z.string().min(1),
-    jwksUrl: jwksUrl.optional(),
-    publicKeyFile: file.optional(),
-    /** JWK Set URLs a JWT's `jku` header may name; any other `jku` is refused. */
-    jkuAllowList: z.array(jwksUrl).optional(),
-    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
-    maxLifetimeSeconds: z.number().int().min(1).max(3600),
-    priority: z.enum(['interactive', 'batch']),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'a client id is letters, digits, dot, dash or underscore')
+      .describe(CLIENT_ID_TEXT),
+    name: z.string().min(1).describe("The EPR's name (logs, the audit trail)."),
+    odsCode: odsCode.describe(
+      "The EPR organisation's ODS code: the Organization in Spine messages and the organisation of its users.",
+    ),
+    issuer: z
+      .string()
+      .min(1)
+      .describe("The JWT's iss; unique among CDS clients, and no clients[] token or systemToken may use it."),
+    jwksUrl: jwksUrl.optional().describe(JWKS_URL_TEXT),
+    publicKeyFile: file.optional().describe(PUBLIC_KEY_FILE_TEXT),
+    jkuAllowList: z
+      .array(jwksUrl)
+      .optional()
+      .describe("JWK Set URLs a JWT's jku header may name; any other jku is refused."),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).describe(ALGORITHMS_TEXT),
+    maxLifetimeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .describe('The longest lifetime (exp − iat, seconds) a JWT may have; a longer one is refused.'),
+    priority: z
+      .enum(['interactive', 'batch'])
+      .describe('Who is served first when Spine capacity runs short: interactive before batch.'),
     allowUnverified: z
       .boolean()
       .default(false)
       .describe(
-        "Clinical-safety decision: ask Spine about an NHS number the EPR's Patient gives without UK Core verification status 01 (default false: such a Patient gets no cards and no Spine call)",
+        "Clinical-safety decision: ask Spine about an NHS number the EPR's Patient gives without UK Core verification status 01 (default false: such a Patient gets no cards and no Spine call). See docs/cds-hooks.md.",
       ),
-    /** FHIR server base URLs this EPR may name as `fhirServer` (its access token is sent there); without it, the patient must be prefetched. */
     fhirServers: z
       .array(
         urlOf(
@@ -235,7 +331,10 @@ const CdsClientSchema = z
         ).transform((u) => u.replace(/\/+$/, '')),
       )
       .min(1)
-      .optional(),
+      .optional()
+      .describe(
+        "The only FHIR server base URLs a call's fhirServer may name (the EPR's access token is sent there): https, not loopback; without it the Patient must be prefetched.",
+      ),
   })
   .refine((t) => (t.jwksUrl === undefined) !== (t.publicKeyFile === undefined), {
     message: 'give exactly one of jwksUrl or publicKeyFile',
@@ -264,17 +363,23 @@ export const isLocalOrPlain = (u: string) => {
 
 const CdsHooksSchema = z
   .strictObject({
-    /** The public base URL EPRs call: a JWT's `aud` must be `{baseUrl}/cds-services/...` exactly. */
-    baseUrl: urlOf('https?', 'must be the https:// (or http://) URL EPRs call the gateway at').transform((u) =>
-      u.replace(/\/+$/, ''),
-    ),
+    baseUrl: urlOf('https?', 'must be the https:// (or http://) URL EPRs call the gateway at')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .describe(
+        "The public base URL EPRs call (as they reach it, e.g. through the load balancer): a JWT's aud must be {baseUrl}/cds-services or {baseUrl}/cds-services/fgm-is exactly.",
+      ),
     clients: z
       .array(CdsClientSchema)
       .min(1)
       .refine((cs) => new Set(cs.map((c) => c.issuer)).size === cs.length, 'two CDS clients share an issuer')
-      .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two CDS clients share an id'),
-    /** Lets `fhirServers` name plain-http or loopback servers: for tests and the demo only (default false). */
-    allowInsecureFhirServers: z.boolean().default(false),
+      .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'two CDS clients share an id')
+      .describe('The CDS clients: the EPRs that may call the CDS Hooks service, each with its JWT rules.'),
+    allowInsecureFhirServers: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Lets fhirServers name plain-http or loopback servers: for tests and the demo only, never with a real EPR.',
+      ),
   })
   .refine(
     (h) => h.allowInsecureFhirServers || h.clients.every((c) => (c.fhirServers ?? []).every((u) => !isLocalOrPlain(u))),
@@ -284,115 +389,262 @@ const CdsHooksSchema = z
     },
   );
 
+const port = z.number().int().min(0).max(65_535);
+
 export const GatewayConfigSchema = z
   .strictObject({
-    /** The JSON Schema an editor checks the file against (config.schema.json); ignored by the gateway. */
-    $schema: z.string().optional(),
-    listen: z.strictObject({
-      host: z.string().min(1),
-      port: z.number().int().min(0).max(65_535),
-      tls: TlsFilesSchema.extend({ requestClientCert: z.boolean() }).optional(),
-      /** Extra: request body cap in bytes (413 above it). */
-      maxBodyBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
-      /** Extra: how long a client may take to send a whole request. */
-      requestTimeoutMs: z.number().int().min(1000).max(300_000).default(30_000),
-      /** Extra: how long a client may take to send a request's headers (at most requestTimeoutMs). */
-      headersTimeoutMs: z.number().int().min(1000).max(300_000).default(10_000),
-      /** Extra: how long an idle keep-alive connection stays open after an answer. */
-      keepAliveTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
-      /** Extra: open connections at most; keep it under the process's open-file limit (docs/operating.md, "Configuration"). */
-      maxConnections: z.number().int().min(8).max(1_000_000).default(800),
-      /** Extra: how long a request's body may take to arrive once its headers have (a slow body cannot hold a connection for requestTimeoutMs). */
-      bodyTimeoutMs: z.number().int().min(100).max(300_000).default(5000),
-      /** Extra: how long a complete answer may wait for its reader to take it (a slow reader cannot hold a connection). */
-      writeTimeoutMs: z.number().int().min(100).max(300_000).default(10_000),
-      /** Extra: requests one user (a widget user, a client system's originating user, a CDS client's EPR user) may have in flight at once; more are answered with the busy tone. */
-      maxInFlightPerUser: z.number().int().min(1).max(10_000).default(8),
-      /** Extra: requests one client system or CDS client may have in flight at once; more are answered with the busy tone. */
-      maxInFlightPerClient: z.number().int().min(1).max(1_000_000).default(200),
-      maxUnauthenticatedPerAddress: z
-        .number()
-        .int()
-        .min(1)
-        .max(1_000_000)
-        .default(64)
-        .describe(
-          'Connections no request has authenticated yet, open at once from one source (an IPv4 address or an IPv6 /64); a newcomer beyond it replaces the oldest silent one from that source (refused only if none is closable). Behind a trust NAT every clinician shares the one address: keep it well above the number opening connections at once',
-        ),
-      maxPipelinedPerConnection: z
-        .number()
-        .int()
-        .min(1)
-        .max(10_000)
-        .default(16)
-        .describe(
-          'Requests one connection may have in flight at once (HTTP pipelining); a connection with more is closed',
-        ),
-    }),
-    /** GET /metrics on a listener of its own, never the public one (its counters would reveal outcomes). */
+    $schema: z
+      .string()
+      .optional()
+      .describe('The JSON Schema an editor checks the file against (config.schema.json); ignored by the gateway.'),
+    listen: z
+      .strictObject({
+        host: z.string().min(1).describe('The address the public listener binds to, e.g. 0.0.0.0 or 127.0.0.1.'),
+        port: port.describe("The public listener's port (0: any free port)."),
+        tls: tlsFiles(
+          "The gateway's server certificate (PEM).",
+          "The gateway's server private key (PEM); it must match certFile.",
+          'The CA (PEM) that issues SMSP client system certificates, for mTLS on /fhir/fgm/query.',
+        )
+          .extend({
+            requestClientCert: z
+              .boolean()
+              .describe(
+                'Ask callers for a client certificate: needed for mTLS on /fhir/fgm/query (clients[].mtls); browsers without one are still served.',
+              ),
+          })
+          .optional()
+          .describe('Serve HTTPS instead of plain HTTP (plain HTTP only behind a TLS-terminating proxy).'),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1_048_576)
+          .default(65_536)
+          .describe('Request body cap in bytes; a larger body is refused 413.'),
+        requestTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(300_000)
+          .default(30_000)
+          .describe('Time allowed to receive a whole request.'),
+        headersTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(300_000)
+          .default(10_000)
+          .describe(
+            "Time allowed to send a request's headers (and, on the TLS listener, to finish the handshake); at most requestTimeoutMs.",
+          ),
+        keepAliveTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(300_000)
+          .default(5000)
+          .describe(
+            'How long an idle keep-alive connection stays open after an answer (Node adds one second, so a client using the same figure never races it).',
+          ),
+        maxConnections: z
+          .number()
+          .int()
+          .min(8)
+          .max(1_000_000)
+          .default(800)
+          .describe(
+            "Open connections at most. Keep it below the process's open-file limit (ulimit -n) less about 100 (Spine connections, the audit database, logs).",
+          ),
+        bodyTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(300_000)
+          .default(5000)
+          .describe(
+            "Time allowed for a request's body to arrive once its headers have (so a slow body cannot hold a connection for requestTimeoutMs); then the connection is closed.",
+          ),
+        writeTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(300_000)
+          .default(10_000)
+          .describe(
+            'Time allowed for a caller to take a complete answer; then the connection is closed. At maxConnections a connection that is not reading its answers may be closed for a newcomer.',
+          ),
+        maxInFlightPerUser: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(8)
+          .describe(
+            "Requests one user may have in flight at once (a widget user, a client system's originating user, a CDS client's EPR user); more get the busy tone (SPINE_BUSY, Retry-After: 1).",
+          ),
+        maxInFlightPerClient: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(200)
+          .describe(
+            "Requests one client system or CDS client may have in flight at once; at the bound a newcomer closes one of the client's requests still waiting for its body, and only when all have theirs does it get the busy tone.",
+          ),
+        maxUnauthenticatedPerAddress: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(64)
+          .describe(
+            'Connections no request has authenticated yet, open at once from one source (an IPv4 address or an IPv6 /64); a newcomer beyond it replaces the oldest silent one from that source (refused only if none is closable). Behind a trust NAT every clinician shares the one address: keep it well above the number opening connections at once.',
+          ),
+        maxPipelinedPerConnection: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(16)
+          .describe(
+            'Requests one connection may have in flight at once (HTTP pipelining; browsers do not pipeline); a connection with more is closed.',
+          ),
+      })
+      .describe('The public listener: the widget API, the widget, /fhir/fgm/query, CDS Hooks, /healthz.'),
     metrics: z
-      .strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65_535) })
-      .default({ host: '127.0.0.1', port: 9464 }),
-    smsp: z.strictObject({ asid, odsCode, name: z.string().min(1).optional() }),
-    spine: z.strictObject({
-      endpoint: urlOf('https', 'must be an https URL: Spine is reached only over TLS mutual authentication'),
-      asid,
-      tls: TlsFilesSchema,
-      timeoutMs: z.number().int().min(100).max(120_000),
-      rateLimit: z
-        .strictObject({
-          perSecond: z.number().positive(),
-          burst: z.number().int().min(1),
-          /** One budget shared by every gateway (perSecond and burst are then the SMSP's total toward Spine). */
-          redisUrl: urlOf('rediss?', 'must be a redis:// or rediss:// (TLS) URL').optional(),
-          /** Key prefix in Redis, so several SMSPs (or tests) can share one server. */
-          redisKeyPrefix: z.string().min(1).max(100).default('fgm-spine:'),
-          /** While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst. */
-          localFallbackShare: z.number().gt(0).max(1).optional(),
-          /** The part of its client's share one user (or originating system user) may take for sure while few share it, never more than KNOWN_SHARE (0.4) split between the users asking; beyond it only spare tokens (default 0.25). */
-          userShare: z.number().gt(0).max(1).default(0.25),
-        })
-        .refine((r) => !r.redisUrl || r.localFallbackShare !== undefined, {
-          message: "redisUrl needs localFallbackShare (each gateway's part of the budget while Redis is unreachable)",
-          path: ['localFallbackShare'],
-        })
-        .refine((r) => r.redisUrl || r.localFallbackShare === undefined, {
-          message: 'localFallbackShare applies only with redisUrl',
-          path: ['localFallbackShare'],
-        }),
-      /** Outage tolerance (SMSP-PERF-006): consecutive connection failures that open the breaker, and its cool-down. */
-      circuitBreaker: z
-        .strictObject({ failureThreshold: z.number().int().min(1), coolDownMs: z.number().int().min(100) })
-        .partial()
-        .optional(),
-      /** Extra: cap on Spine's answer; FGM-IS responses are a few KB. */
-      maxResponseBytes: z.number().int().min(1024).max(10_485_760).default(262_144),
-      answerTimestamp: z
-        .strictObject({
-          maxAheadSeconds: z
-            .number()
-            .int()
-            .min(0)
-            .max(3600)
-            .default(DEFAULT_SKEW.maxAheadSeconds)
-            .describe(
-              "How far Spine's MessageHeader.timestamp may be ahead of the gateway's clock before the answer is refused as implausible",
-            ),
-          maxBehindSeconds: z
-            .number()
-            .int()
-            .min(60)
-            .max(604_800)
-            .default(DEFAULT_SKEW.maxBehindSeconds)
-            .describe(
-              "How far Spine's MessageHeader.timestamp may be behind the gateway's clock before the answer is refused as stale",
-            ),
-        })
-        .default(DEFAULT_SKEW)
-        .describe(
-          "The safety core's check of Spine's timestamp against the gateway's clock (an answer outside it is RESPONSE_MESSAGE_VALIDATION_ERROR, never shown)",
+      .strictObject({
+        host: z.string().min(1).describe('The address the metrics listener binds to.'),
+        port: port.describe("The metrics listener's port (0: any free port)."),
+      })
+      .default({ host: '127.0.0.1', port: 9464 })
+      .describe(
+        'GET /metrics on a plain-HTTP listener of its own, never the public one (its counters would reveal outcomes); nothing else is served there.',
+      ),
+    smsp: z
+      .strictObject({
+        asid: asid.describe("The SMSP's own ASID: the source of every Spine message (SMSP-IG-003)."),
+        odsCode: odsCode.describe("The SMSP's ODS code."),
+        name: z.string().min(1).optional().describe("The SMSP's name, for MessageHeader.source.name."),
+      })
+      .describe('The Spine Mini Service Provider this gateway is: who Spine sees asking.'),
+    spine: z
+      .strictObject({
+        endpoint: urlOf('https', 'must be an https URL: Spine is reached only over TLS mutual authentication').describe(
+          'The Spine FGM-IS URL, https only, e.g. https://msg.int.spine2.ncrs.nhs.uk/fhir/fgm/query.',
         ),
-    }),
+        asid: asid.describe("Spine's ASID (the messages' destination); an answer from any other ASID is refused."),
+        tls: tlsFiles(
+          "The gateway's Spine client certificate (PEM).",
+          'The private key (PEM) of the Spine client certificate; it must match certFile.',
+          "The CA (PEM) for Spine's server certificate (hostname verified, TLS 1.2 or later).",
+        ).describe('TLS mutual authentication toward Spine.'),
+        timeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(120_000)
+          .describe('Overall deadline for one Spine call (connect, headers and body).'),
+        rateLimit: z
+          .strictObject({
+            perSecond: z
+              .number()
+              .positive()
+              .describe("Requests per second toward Spine, gateway-wide (with redisUrl: the SMSP's total)."),
+            burst: z
+              .number()
+              .int()
+              .min(1)
+              .describe('Requests that may go at once after a quiet spell (the bucket size).'),
+            redisUrl: urlOf('rediss?', 'must be a redis:// or rediss:// (TLS) URL')
+              .optional()
+              .describe(
+                'One budget shared by every gateway in Redis (perSecond and burst are then the SMSP\'s total toward Spine). See docs/operating.md, "Running it highly available".',
+              ),
+            redisKeyPrefix: z
+              .string()
+              .min(1)
+              .max(100)
+              .default('fgm-spine:')
+              .describe('Key prefix in Redis, so several SMSPs (or tests) can share one server.'),
+            localFallbackShare: z
+              .number()
+              .gt(0)
+              .max(1)
+              .optional()
+              .describe(
+                'While Redis is unreachable, this gateway alone may use this fraction of perSecond and burst; required with redisUrl, refused without it.',
+              ),
+            userShare: z
+              .number()
+              .gt(0)
+              .max(1)
+              .default(0.25)
+              .describe(
+                "The part of its client's share one user (or originating system user) may take for sure while few share it, never more than 0.4 split between the users asking; beyond it only spare tokens.",
+              ),
+          })
+          .refine((r) => !r.redisUrl || r.localFallbackShare !== undefined, {
+            message: "redisUrl needs localFallbackShare (each gateway's part of the budget while Redis is unreachable)",
+            path: ['localFallbackShare'],
+          })
+          .refine((r) => r.redisUrl || r.localFallbackShare === undefined, {
+            message: 'localFallbackShare applies only with redisUrl',
+            path: ['localFallbackShare'],
+          })
+          .describe(
+            'The limit toward Spine (docs/operating.md, "Protecting Spine and surviving its outages"); an in-process budget starts afresh on a reload.',
+          ),
+        circuitBreaker: z
+          .strictObject({
+            failureThreshold: z
+              .number()
+              .int()
+              .min(1)
+              .describe('Consecutive connection failures that open the breaker (default 5).'),
+            coolDownMs: z
+              .number()
+              .int()
+              .min(100)
+              .describe('How long the open breaker refuses before it lets one call try Spine again (default 10000).'),
+          })
+          .partial()
+          .optional()
+          .describe('Outage tolerance (SMSP-PERF-006); a reload starts it closed.'),
+        maxResponseBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(10_485_760)
+          .default(262_144)
+          .describe("Cap on Spine's answer in bytes; FGM-IS answers are a few KB."),
+        answerTimestamp: z
+          .strictObject({
+            maxAheadSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .max(3600)
+              .default(DEFAULT_SKEW.maxAheadSeconds)
+              .describe(
+                "How far Spine's MessageHeader.timestamp may be ahead of the gateway's clock before the answer is refused as implausible.",
+              ),
+            maxBehindSeconds: z
+              .number()
+              .int()
+              .min(60)
+              .max(604_800)
+              .default(DEFAULT_SKEW.maxBehindSeconds)
+              .describe(
+                "How far Spine's MessageHeader.timestamp may be behind the gateway's clock before the answer is refused as stale.",
+              ),
+          })
+          .default(DEFAULT_SKEW)
+          .describe(
+            "The safety core's check of Spine's timestamp against the gateway's clock (an answer outside it is RESPONSE_MESSAGE_VALIDATION_ERROR, never shown). Keep the clock on NTP.",
+          ),
+      })
+      .describe("The Spine FGM-IS service and the gateway's limits toward it."),
     clients: z
       .array(ClientSchema)
       .min(1)
@@ -424,29 +676,39 @@ export const GatewayConfigSchema = z
       .refine(
         (cs) => sharesFit(cs),
         'the spineShare values add up to more than 1, or leave nothing for the clients without one',
-      ),
+      )
+      .describe('The client systems: host portals and other SMSP clients.'),
     audit: z
       .strictObject({
-        /** The embedded default store; with postgresUrl, only the source `cli.js migrate-to-postgres` copies from. */
-        sqliteFile: file.optional(),
-        hmacKeyFile: file,
-        /** Ed25519 public key that checks signed anchors, and the folder holding anchor files (both optional). */
-        anchorPublicKeyFile: file.optional(),
-        anchorDir: file.optional(),
-        /** Several gateways share one trail in PostgreSQL (docs/operating.md, "Running it highly available"). */
-        postgresUrl: urlOf('postgres(?:ql)?', 'must be a postgres:// or postgresql:// URL').optional(),
-        /** What start-up does when the chain's tail does not verify: log a loud warning (`warn`, the default) or refuse to start. */
-        onBrokenChain: z.enum(['warn', 'refuse']).optional(),
-        /** FGMISQR009, SMSP-AUDIT-001: `cli.js retain` archives (signed) and removes records older than this many days, on either store. */
+        sqliteFile: file
+          .optional()
+          .describe(
+            'The audit database (created if missing), the embedded default store. With postgresUrl it is only the trail `cli.js migrate-to-postgres` copies from.',
+          ),
+        hmacKeyFile: file.describe(
+          'At least 32 bytes of secret that keys the audit hash chain (read and checked at start); keep it as safe as the database.',
+        ),
+        anchorPublicKeyFile: file.optional().describe('The Ed25519 public key (PEM) that checks signed anchors.'),
+        anchorDir: file.optional().describe('The folder holding the anchor files.'),
+        postgresUrl: urlOf('postgres(?:ql)?', 'must be a postgres:// or postgresql:// URL')
+          .optional()
+          .describe(
+            'One audit trail in PostgreSQL shared by several gateways, instead of the SQLite file, e.g. postgres://fgm_gateway@db-host/fgm. See docs/operating.md, "Running it highly available".',
+          ),
+        onBrokenChain: z
+          .enum(['warn', 'refuse'])
+          .optional()
+          .describe(
+            "What start-up does when the chain's newest records or anchor do not verify: log a loud warning (warn, the default) or refuse to start.",
+          ),
         retentionDays: z
           .number()
           .int()
           .min(1)
           .default(2922)
           .describe(
-            'Audit retention in days: `cli.js retain --key FILE` archives (signed) and removes records older than this, on SQLite or PostgreSQL. Default 2922 (8 years); set it to your IG policy. Read by each retain run.',
+            'Audit retention in days (FGMISQR009, SMSP-AUDIT-001): `cli.js retain --key FILE` archives (signed) and removes records older than this, on SQLite or PostgreSQL. Default 2922 (8 years); set it to your IG policy. Read by each retain run.',
           ),
-        /** FGMISQR009: how long a query's outcome is kept when the patient's birth date is unknown (the FHIR interface). */
         outcomeRetentionDays: z
           .number()
           .int()
@@ -460,13 +722,19 @@ export const GatewayConfigSchema = z
       .refine((a) => a.sqliteFile || a.postgresUrl, {
         message: 'give sqliteFile or postgresUrl',
         path: ['sqliteFile'],
-      }),
-    /** SMSP-CONF-001: an operator's own error vocabulary file (default: the shipped one). */
-    vocabularyFile: file.optional(),
-    /** Extra: the built widget module served at GET /widget/fgm-status.js. */
-    widgetFile: file.optional(),
-    /** CDS Hooks 2.0 `patient-view` for EPRs that cannot embed the element; without it the routes are not served. */
-    cdsHooks: CdsHooksSchema.optional(),
+      })
+      .describe('The audit trail (docs/audit.md): give sqliteFile or postgresUrl.'),
+    vocabularyFile: file
+      .optional()
+      .describe(
+        'An operator\'s own error vocabulary and event-to-code mapping (SMSP-CONF-001; docs/api.md, "Codes"), default the shipped one; it must keep every code the gateway emits, the local ones included (ACCESS_DENIED, REQUEST_TOO_LARGE, NOT_FOUND).',
+      ),
+    widgetFile: file
+      .optional()
+      .describe('The built widget module served at GET /widget/fgm-status.js, default dist/widget/fgm-status.js.'),
+    cdsHooks: CdsHooksSchema.optional().describe(
+      'Serve CDS Hooks 2.0 patient-view (GET /cds-services, POST /cds-services/fgm-is) for EPRs that cannot embed the element; without it those routes do not exist. See docs/cds-hooks.md.',
+    ),
   })
   // A CDS client and a client system with one id would share an audit scope and a Spine budget share.
   .refine((c) => !c.cdsHooks || c.cdsHooks.clients.every((cds) => c.clients.every((cl) => cl.id !== cds.id)), {

@@ -8,7 +8,7 @@ import { fhirQuery } from './fhir-query.ts';
 /**
  * The spec's example request: MessageHeader 14daadee-…-58870 from ASID 047192794540, for SDT, a
  * local author, NHS number 9999999999 — less its MessageHeader.author.display, which the profile
- * itself forbids (max 0; test/spine-sim.test.ts).
+ * itself forbids (max 0; test/spine/spine-sim.test.ts).
  */
 const REQUEST = without(example('query-request-2-0'), 'MessageHeader.author.display');
 const withNhsNumber = (n: string) => withValue(REQUEST, 'Parameters.parameter[1].valueString', n);

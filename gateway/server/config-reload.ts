@@ -5,18 +5,25 @@
  * restart-only key that changed under "restart to apply", so an operator is never told a change
  * took effect when it did not. gateway/server/config-reload.test.ts walks the zod schema: a key added to
  * the schema without a row here fails it. `[]` in a key stands for every element of an array.
+ * docs/configuration.md's "on reload" column is generated from this table (scripts/config-docs.ts).
  */
 import type { GatewayConfig } from '../config/config.ts';
 
 /** `reload`: from the next request after SIGHUP; `restart`: keeps its running value until a restart. */
 export type Applies = 'reload' | 'restart';
 
+/** A rule decided by the running config; `doc` says it in words for the configuration reference. */
+export type Conditional = ((running: GatewayConfig) => Applies) & { readonly doc: string };
+
 // A shared (Redis) budget is read once: every gateway sharing it must agree on its rate, and its
 // per-client shares (from the clients' ids and spineShare) are fixed when it is opened.
-const restartWhenShared = (c: GatewayConfig): Applies => (c.spine.rateLimit.redisUrl ? 'restart' : 'reload');
+const restartWhenShared: Conditional = Object.assign(
+  (c: GatewayConfig): Applies => (c.spine.rateLimit.redisUrl ? 'restart' : 'reload'),
+  { doc: 'applies on reload; restart to apply when spine.rateLimit.redisUrl is set (a shared budget)' },
+);
 
 /** Every config key and when it takes effect (a function decides by the running config). */
-export const KEY_APPLIES: Record<string, Applies | ((running: GatewayConfig) => Applies)> = {
+export const KEY_APPLIES: Record<string, Applies | Conditional> = {
   $schema: 'reload',
   // The listener: its address, TLS and Node's own header and request timers are fixed when it opens.
   'listen.host': 'restart',

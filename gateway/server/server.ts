@@ -519,41 +519,18 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
     const cdsHooks = await openCdsHooks(config, deps, teardown);
     // Which clients are in service; a reload changes it, nothing else reads config.clients[].enabled.
     const inService = new Map(config.clients.map((c) => [c.id, c.enabled]));
-    const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
-    // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
-    const inFlight = inFlightCounts();
-    const userKeySecret = logUserKeySecret(material.hmacKey);
     let claimConnection: ((req: IncomingMessage, caller: string) => void) | undefined;
-    // Everything a reload may change lives in the app; a reload builds a new one and swaps it in,
-    // so a request is served wholly by the old config or wholly by the new.
-    const appFor = (c: GatewayConfig, m: KeyMaterial, v: Vocabulary, limiter: RateLimiter) =>
-      createApp({
-        config: c,
-        metrics,
-        clientEnabled: (id) => inService.get(id) === true,
-        vocabulary: v,
-        spine,
-        audit: audit.sink,
-        ...(audit.auditTrail ? { auditTrail: audit.auditTrail } : {}),
-        limiter,
-        ...(scaledOut
-          ? { engines: () => ({ audit: audit.engine?.health() ?? { ok: true }, spineBudget: budget.health() }) }
-          : {}),
-        verifySession: createSessionVerifier({
-          clients: c.clients,
-          clientKeys: m.clientKeys,
-          systemKeys: m.systemKeys,
-          ...(deps.fetch ? { fetch: deps.fetch } : {}),
-        }),
-        ...(cdsHooks ? { cdsHooks } : {}),
-        inFlight,
-        claimConnection: (req, caller) => claimConnection?.(req, caller),
-        logUserKeySecret: userKeySecret,
-        log,
-        widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
-        peerCertificate,
-        ...(deps.now ? { now: deps.now } : {}),
-      });
+    const appFor = appBuilder(config, deps, {
+      metrics,
+      log,
+      spine,
+      audit,
+      budget,
+      inService,
+      ...(cdsHooks ? { cdsHooks } : {}),
+      userKeySecret: logUserKeySecret(material.hmacKey),
+      claimConnection: (req, caller) => claimConnection?.(req, caller),
+    });
     let app = appFor(config, material, vocabulary, budget.limiter);
     const front = await listenPublic(config, material, () => app, { vocabulary, log, metrics, teardown });
     claimConnection = front.claim;
@@ -568,39 +545,121 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDeps = {}
       }),
     );
     const eraseOutcomes = startErasure(config, audit.store, deps, log, teardown);
-    const reload = async (next: GatewayConfig): Promise<ReloadResult> => {
-      // Everything that can fail is read before anything is swapped: a bad file refuses the whole reload.
-      const nextMaterial = readKeyMaterial(next);
-      // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
-      const { perSecond, burst, userShare } = next.spine.rateLimit;
-      const nextApp = appFor(
-        next,
-        nextMaterial,
-        vocabularyFor(next),
-        config.spine.rateLimit.redisUrl
-          ? budget.limiter
-          : createRateLimiter({ perSecond, burst, shares: clientShares(spineClients(next)), userShare }),
-      );
-      const needsRestart = restartNeeded(config, next);
-      const changed = applyServiceStates(inService, next);
-      app = nextApp;
-      front.setListen(next.listen);
-      log({
-        level: needsRestart.length ? 'warn' : 'info',
-        msg: 'config reloaded',
-        changedClients: changed.join(','),
-        needsRestart: needsRestart.join(','),
-      });
-      await audit.sink.record(
-        systemEvent(next, deps, 'config-reload', {
-          configSha256: configSha256(next),
-          changedClients: changed,
-          needsRestart,
-          ...referenceData(next, nextMaterial),
-        }),
-      );
-      return { changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) };
-    };
+    const reload = reloader(config, deps, {
+      audit,
+      budget,
+      inService,
+      front,
+      log,
+      appFor,
+      swap: (next) => (app = next),
+    });
     return { url: front.url, metricsUrl, eraseOutcomes, reload, close: () => teardown.close() };
   });
+}
+
+type Audit = Awaited<ReturnType<typeof openAudit>>;
+type Budget = Awaited<ReturnType<typeof openSpine>>['budget'];
+type AppFor = (c: GatewayConfig, m: KeyMaterial, v: Vocabulary, limiter: RateLimiter) => ReturnType<typeof createApp>;
+
+/**
+ * Everything a reload may change lives in the app; a reload builds a new one and swaps it in, so a
+ * request is served wholly by the old config or wholly by the new. What outlives an app (requests
+ * in flight per caller, the Spine client, the audit sink) is made once and shared.
+ */
+function appBuilder(
+  config: GatewayConfig,
+  deps: GatewayDeps,
+  o: {
+    metrics: Metrics;
+    log: Logger;
+    spine: SpineClient;
+    audit: Audit;
+    budget: Budget;
+    inService: Map<string, boolean>;
+    cdsHooks?: CdsHooks;
+    userKeySecret: ReturnType<typeof logUserKeySecret>;
+    claimConnection: (req: IncomingMessage, caller: string) => void;
+  },
+): AppFor {
+  const scaledOut = Boolean(config.audit.postgresUrl || config.spine.rateLimit.redisUrl);
+  // Requests in flight per caller: counted across reloads, as the requests outlive the app that took them.
+  const inFlight = inFlightCounts();
+  const { audit, budget } = o;
+  return (c, m, v, limiter) =>
+    createApp({
+      config: c,
+      metrics: o.metrics,
+      clientEnabled: (id) => o.inService.get(id) === true,
+      vocabulary: v,
+      spine: o.spine,
+      audit: audit.sink,
+      ...(audit.auditTrail ? { auditTrail: audit.auditTrail } : {}),
+      limiter,
+      ...(scaledOut
+        ? { engines: () => ({ audit: audit.engine?.health() ?? { ok: true }, spineBudget: budget.health() }) }
+        : {}),
+      verifySession: createSessionVerifier({
+        clients: c.clients,
+        clientKeys: m.clientKeys,
+        systemKeys: m.systemKeys,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      }),
+      ...(o.cdsHooks ? { cdsHooks: o.cdsHooks } : {}),
+      inFlight,
+      claimConnection: o.claimConnection,
+      logUserKeySecret: o.userKeySecret,
+      log: o.log,
+      widgetFile: c.widgetFile ?? DEFAULT_WIDGET_FILE,
+      peerCertificate,
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+}
+
+/** SIGHUP: everything that can fail is read before anything is swapped, so a bad file refuses the whole reload. */
+function reloader(
+  config: GatewayConfig,
+  deps: GatewayDeps,
+  o: {
+    audit: Audit;
+    budget: Budget;
+    inService: Map<string, boolean>;
+    front: { setListen(next: GatewayConfig['listen']): void };
+    log: Logger;
+    appFor: AppFor;
+    swap: (app: ReturnType<typeof createApp>) => void;
+  },
+) {
+  return async (next: GatewayConfig): Promise<ReloadResult> => {
+    const nextMaterial = readKeyMaterial(next);
+    // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
+    const { perSecond, burst, userShare } = next.spine.rateLimit;
+    const nextApp = o.appFor(
+      next,
+      nextMaterial,
+      vocabularyFor(next),
+      config.spine.rateLimit.redisUrl
+        ? o.budget.limiter
+        : createRateLimiter({ perSecond, burst, shares: clientShares(spineClients(next)), userShare }),
+    );
+    const needsRestart = restartNeeded(config, next);
+    const changed = applyServiceStates(o.inService, next);
+    o.swap(nextApp);
+    o.front.setListen(next.listen);
+    o.log({
+      level: needsRestart.length ? 'warn' : 'info',
+      msg: 'config reloaded',
+      changedClients: changed.join(','),
+      needsRestart: needsRestart.join(','),
+    });
+    await o.audit.sink.record(
+      systemEvent(next, deps, 'config-reload', {
+        configSha256: configSha256(next),
+        changedClients: changed,
+        needsRestart,
+        ...referenceData(next, nextMaterial),
+      }),
+    );
+    return { changedClients: changed, needsRestart, ...referenceData(next, nextMaterial) };
+  };
 }

@@ -44,7 +44,7 @@ const WRITE = process.argv.includes('--write');
 const ROUNDS = 3;
 /** The widget's gzip budget, as its size test enforces it. */
 const WIDGET_BUDGET = Number(
-  /gzip <= (\d+)/.exec(readFileSync(new URL('../widget-size.test.ts', import.meta.url), 'utf8'))?.[1] ?? NaN,
+  /gzip <= (\d+)/.exec(readFileSync(new URL('../widget/widget-size.test.ts', import.meta.url), 'utf8'))?.[1] ?? NaN,
 );
 const dir = mkdtempSync(join(tmpdir(), 'fgm-bench-'));
 const children: ChildProcess[] = [];
@@ -648,7 +648,7 @@ function markdown(r: any): string {
     row(
       'widget size',
       `${r.widget.minBytes} B min, ${r.widget.gzipBytes} B gzip, ${r.widget.brotliBytes} B brotli`,
-      `≤ ${r.widget.budgetGzipBytes} B gzip (test/widget-size.test.ts)`,
+      `≤ ${r.widget.budgetGzipBytes} B gzip (test/widget/widget-size.test.ts)`,
       r.widget.gzipBytes <= r.widget.budgetGzipBytes,
     ),
     row(
