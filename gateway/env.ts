@@ -34,6 +34,8 @@ export interface GatewayVariables {
   countUser: (user: string) => void;
   /** Fixed phrase saying why a request was refused, for the access log. */
   refusalReason: string;
+  /** The message to Spine was built but never sent (the busy tone): the audit sink may count its refusal (refused-user-bound.ts). */
+  spineNotAsked: boolean;
 }
 
 export type GatewayEnv = { Variables: GatewayVariables };

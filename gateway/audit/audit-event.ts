@@ -56,6 +56,8 @@ export interface AuditEvent {
 export interface AuditContext {
   /** The connection's remote address (bounds unauthenticated floods; see unauthenticated-bound.ts). */
   sourceAddress?: string;
+  /** The record's `spineMessageId` names a message never sent (the busy tone): Spine was not asked (see refused-user-bound.ts). */
+  spineNotAsked?: boolean;
 }
 
 /** Durable audit storage: `record` resolves only once the event is safely stored. */

@@ -91,7 +91,10 @@ export function audit({
           : notBeforeToday(a.outcomeEraseOn ?? eraseAfterDays(time, outcomeRetentionDays), time),
     };
     try {
-      await sink.record(event, sourceAddress ? { sourceAddress } : {});
+      await sink.record(event, {
+        ...(sourceAddress && { sourceAddress }),
+        ...(c.get('spineNotAsked') && { spineNotAsked: true }),
+      });
     } catch (e) {
       log({ level: 'error', msg: 'audit write failed', requestId, error: (e as Error).name });
       c.set('outcomeCode', 'GENERIC_SPINE_MINI_SERVICE_PROVIDER_SOFTWARE_FAILURE');

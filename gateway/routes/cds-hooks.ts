@@ -42,7 +42,7 @@ import { nameUser } from '../middleware/caller-bound.ts';
 import { noStore } from '../middleware/no-store.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
-import { spineAuditFields, type FgmStatusDeps } from './fgm-status.ts';
+import { noteSpineAudit, type FgmStatusDeps } from './fgm-status.ts';
 
 export const SERVICE_ID = 'fgm-is';
 /** NHS numbers are written under the NHS England system and, by older systems, the DSTU2 one: both are NHS numbers. */
@@ -376,7 +376,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       ...(born.earliest === born.latest && { birthDate: facts.birthDate }),
       signal: c.req.raw.signal,
     });
-    noteAudit(c, spineAuditFields(outcome));
+    noteSpineAudit(c, outcome);
     if (outcome.code !== 'SUCCESS') return noCards(c, outcome.code, outcome.reason);
     c.set('outcomeCode', 'SUCCESS');
     return c.json({ cards: [indicatorCard(outcome.assessmentDay!, outcome.checkedAt)] });

@@ -40,7 +40,7 @@ export function organisationName(client: ClientConfig, odsCode: string): string 
  * transformed, or why it was refused, so IT can tell NHS England (SMSP-VAL-004). Fixed phrases and
  * profile paths only.
  */
-export function spineAuditFields(outcome: SpineOutcome) {
+function spineAuditFields(outcome: SpineOutcome) {
   const detail = {
     ...(outcome.deviations?.length ? { spineAnswerDeviations: outcome.deviations } : {}),
     // `deviations` is set once an answer was read: a reason then is about Spine's answer.
@@ -54,9 +54,15 @@ export function spineAuditFields(outcome: SpineOutcome) {
   };
 }
 
+/** Puts what Spine said on the audit record, and tells the audit sink when Spine was never asked (refused-user-bound.ts). */
+export function noteSpineAudit(c: Context<GatewayEnv>, outcome: SpineOutcome): void {
+  noteAudit(c, spineAuditFields(outcome));
+  if (outcome.notSent) c.set('spineNotAsked', true);
+}
+
 /** Puts what Spine said on the audit record, the log line and, for a busy tone, Retry-After. */
 export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome): void {
-  noteAudit(c, spineAuditFields(outcome));
+  noteSpineAudit(c, outcome);
   if (outcome.reason) c.set('refusalReason', outcome.reason);
   if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
 }

@@ -13,6 +13,7 @@ import { TLSSocket } from 'node:tls';
 import { Hono, type Context } from 'hono';
 import { apiSecureHeaders, createApp } from '../app.ts';
 import type { AuditEvent, AuditSink } from '../audit/audit-event.ts';
+import { boundRefusedUsers } from '../audit/refused-user-bound.ts';
 import { boundUnauthenticated } from '../audit/unauthenticated-bound.ts';
 import { openAuditTrail, type AuditTrail } from '../audit/trail.ts';
 import { describeVerify, type VerifyResult } from '../audit/verify.ts';
@@ -164,7 +165,7 @@ interface OpenedAudit {
   tail: VerifyResult | undefined;
 }
 
-/** Step: the audit store, the bound on unauthenticated records in front of it, the auditors' reader, and the start-up tail check. */
+/** Step: the audit store, the bounds on refused requests' records in front of it, the auditors' reader, and the start-up tail check. */
 async function openAudit(
   config: GatewayConfig,
   material: KeyMaterial,
@@ -186,10 +187,22 @@ async function openAudit(
     teardown.add('audit store', () => engine!.store.close());
   }
   const store = engine?.store;
-  // Unauthenticated requests get their own records up to a bound per source address, then one summary per address.
+  // Refusals that reached no Spine get their own records up to a bound per source address (unauthenticated) or per
+  // user (authenticated), then one summary each: one caller's flood cannot fill the disk.
+  const clock = deps.now ? { now: deps.now } : {};
+  const onUserError = () => log({ level: 'error', msg: 'audit write failed', what: 'refused-attempts summary' });
+  const users = boundRefusedUsers(deps.audit ?? store!, { ...clock, onError: onUserError });
   const onError = () => log({ level: 'error', msg: 'audit write failed', what: 'unauthenticated-attempts summary' });
-  const sink = boundUnauthenticated(deps.audit ?? store!, { ...(deps.now ? { now: deps.now } : {}), onError });
-  teardown.add('unauthenticated-attempts summary', () => sink.flush().catch(onError));
+  const addresses = boundUnauthenticated(users, { ...clock, onError });
+  // The address bound's summaries pass through the user bound, so it is flushed first.
+  const sink = {
+    record: addresses.record,
+    flush: async () => {
+      await addresses.flush().catch(onError);
+      await users.flush().catch(onUserError);
+    },
+  };
+  teardown.add('refused-attempts summaries', () => sink.flush());
   // Auditors read through their own read-only connection; only the real store has a trail to read.
   const auditTrail = store ? await openAuditTrail(config, material.hmacKey, deps.now) : undefined;
   if (auditTrail) teardown.add('audit trail reader', () => auditTrail.close());

@@ -72,6 +72,8 @@ export interface SpineOutcome {
   deviations?: string[];
   /** With SPINE_BUSY: when to try again (the Retry-After header). */
   retryAfterSeconds?: number;
+  /** The message was built (`spineMessageId`) but never sent: the busy tone, or it broke the profiles. */
+  notSent?: true;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
       ...base,
       code: deps.vocabulary.codeFor('outgoing-message-invalid'),
       answeredBySpine: false,
+      notSent: true,
       reason: `outgoing message breaks the profiles: ${v.path} ${v.message}`,
     };
   }
@@ -119,6 +122,7 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
       answeredBySpine: false,
       reason: 'rate limit toward Spine',
       retryAfterSeconds: answer.retryAfterSeconds,
+      notSent: true,
     };
   if (answer.kind === 'failure')
     return {
