@@ -47,3 +47,30 @@ test('no regex literal in gateway/ ends in an unbounded quantifier before $ with
   );
   assert.deepEqual(found, []);
 });
+
+test('SMSP-VAL-004 RFC 3986 §6.2.2–6.2.3: a default port, percent-encoded unreserved characters and dot-segments change nothing', () => {
+  const nhs = 'http://fhir.nhs.net/Id/nhs-number';
+  // The forms a hostile review used to name another child's number without being seen (issue 18).
+  for (const same of [
+    'http://fhir.nhs.net:80/Id/nhs-number',
+    'http://fhir.nhs.net:/Id/nhs-number',
+    'http://fhir.nhs.net/Id/nhs%2Dnumber',
+    'http://fhir.nhs.net/Id/nhs%2dnumber',
+    'http://fhir.nhs.net/%49d/nhs-number',
+    'http://fhir.nhs.net/Id/./nhs-number',
+    'http://fhir.nhs.net/x/../Id/nhs-number',
+    'HTTP://FHIR.NHS.NET:80/Id/./nhs%2Dnumber/',
+  ])
+    assert.ok(sameUri(same, nhs), same);
+  assert.ok(sameUri('https://fhir.nhs.uk:443/Id/nhs-number', 'https://fhir.nhs.uk/Id/nhs-number'));
+  // Not the same: another port, an encoded reserved character, another path.
+  assert.ok(!sameUri('http://fhir.nhs.net:8080/Id/nhs-number', nhs));
+  assert.ok(
+    !sameUri('https://fhir.nhs.net:80/Id/nhs-number', 'https://fhir.nhs.net/Id/nhs-number'),
+    "80 is not https's port",
+  );
+  assert.ok(!sameUri('http://fhir.nhs.net/Id%2Fnhs-number', nhs), '%2F is not a path separator');
+  assert.ok(!sameUri('http://fhir.nhs.net/Id/../nhs-number', nhs));
+  // RFC 3986 §6.2.2's own example.
+  assert.equal(normalUri('eXAMPLE://a/./b/../b/%63/%7bfoo%7d'), 'example://a/b/c/%7Bfoo%7D');
+});

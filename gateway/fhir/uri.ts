@@ -1,8 +1,11 @@
 /**
  * @module fhir/uri
  * RFC 3986 equivalence for the code-system and identifier-system URIs Spine and EPRs write: the
- * scheme and host are case-insensitive (so is a URN's `urn:` and namespace id), a trailing slash
- * adds nothing. The path stays case-sensitive: `/Id/nhs-number` and `/id/NHS-NUMBER` differ.
+ * scheme and host are case-insensitive (so is a URN's `urn:` and namespace id), percent-encoded
+ * unreserved characters are the characters themselves (§6.2.2.2), dot-segments are removed
+ * (§6.2.2.3), a scheme's default port is no port (§6.2.3), a trailing slash adds nothing. The path
+ * stays case-sensitive: `/Id/nhs-number` and `/id/NHS-NUMBER` differ. Linear in the input's length:
+ * it reads what callers send (issue 21).
  */
 
 /**
@@ -15,11 +18,46 @@ export function withoutTrailingSlashes(s: string): string {
   return s.slice(0, end);
 }
 
-/** `uri` in the form it is compared in: scheme and authority (or URN namespace) lower case, no trailing slash. */
+const DEFAULT_PORT: Record<string, string> = { http: '80', https: '443' };
+
+/** §6.2.2.1–2: hex digits upper case, unreserved characters (A–Z a–z 0–9 - . _ ~) decoded. */
+function percentNormal(s: string): string {
+  return s.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /^[A-Za-z0-9\-._~]$/.test(c) ? c : `%${hex.toUpperCase()}`;
+  });
+}
+
+/** §5.2.4 remove_dot_segments, one pass over the segments. */
+function withoutDotSegments(path: string): string {
+  const out: string[] = [];
+  const segments = path.split('/');
+  segments.forEach((seg, i) => {
+    if (seg === '.') {
+      if (i === segments.length - 1) out.push('');
+    } else if (seg === '..') {
+      if (out.length > 1) out.pop();
+      if (i === segments.length - 1) out.push('');
+    } else out.push(seg);
+  });
+  return out.join('/');
+}
+
+/** `uri` in the form it is compared in (see the module's note). */
 export function normalUri(uri: string): string {
-  const v = withoutTrailingSlashes(uri.trim());
-  const web = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(v);
-  if (web) return `${web[1]!.toLowerCase()}://${web[2]!.toLowerCase()}${web[3]}`;
+  const v = percentNormal(withoutTrailingSlashes(uri.trim()));
+  const web = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(.*)$/i.exec(v);
+  if (web) {
+    const scheme = web[1]!.toLowerCase();
+    const at = web[2]!.lastIndexOf('@');
+    const userinfo = at >= 0 ? web[2]!.slice(0, at + 1) : '';
+    let host = web[2]!.slice(at + 1).toLowerCase();
+    const colon = host.lastIndexOf(':');
+    const port = colon >= 0 && !host.includes(']', colon) ? host.slice(colon + 1) : undefined;
+    if (port !== undefined && /^\d*$/.test(port) && (port === '' || port === DEFAULT_PORT[scheme]))
+      host = host.slice(0, colon);
+    return withoutTrailingSlashes(`${scheme}://${userinfo}${host}${withoutDotSegments(web[3]!)}${web[4]}`);
+  }
   const urn = /^(urn:[a-z0-9][a-z0-9-]*:)(.*)$/i.exec(v);
   return urn ? urn[1]!.toLowerCase() + urn[2] : v;
 }

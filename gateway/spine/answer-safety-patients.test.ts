@@ -56,6 +56,22 @@ describe('safety core: every Patient in the answer is the child asked about', ()
       ANOTHER,
       'RFC 3986: the same system',
     );
+    // RFC 3986 §6.2.2–6.2.3 forms of the same system (a default port, %2D, a dot-segment): hostile review of issue 18.
+    for (const system of [
+      'http://fhir.nhs.net:80/Id/nhs-number',
+      'http://fhir.nhs.net/Id/nhs%2Dnumber',
+      'http://fhir.nhs.net/Id/./nhs-number',
+    ])
+      assert.equal(
+        reason(
+          FOUND.replace(
+            '</identifier></Patient></contained>',
+            `</identifier>${nhs('9990000026', system)}</Patient></contained>`,
+          ),
+        ),
+        'indicator is for another patient',
+        `the Flag's own Patient names another child under ${system}`,
+      );
     assert.equal(reason(withEntry(FOUND, patient(nhs('999 000 0026')))), ANOTHER);
     assert.equal(
       reason(withEntry(FOUND, patient(nhs('1234567890') + nhs('9990000026')))),
