@@ -406,6 +406,9 @@ export const HIDING_VARIANTS = {
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
   'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) =>
     put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** A Parameters entry echoing our child under another risk indicator (CPIS): the not-found may be about that one. */
+  'no-record-other-risk-indicator': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '</Bundle>', `${parametersEntry(asked).replace('value="FGM"', 'value="CPIS"')}</Bundle>`),
   /** Another child's Patient in a foreign wrapper inside the outcome: the not-found may be about that child. */
   'no-record-wrapped-patient': (noRecord: string, _indicator: string, asked: string) =>
     put(

@@ -78,7 +78,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * HTTP 404 NO_RECORD_FOUND with what contradicts it: the indicator's Flag where no reader looks
    * (no-record-contained-flag, no-record-flag-entry, no-record-narrative-flag in the outcome's XHTML
    * narrative, no-record-wrapped-flag in a foreign element), a Parameters entry naming another child
-   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic), a modifier
+   * (no-record-other-parameters) or our child under another risk indicator (no-record-other-risk-indicator),
+   * the FGM risk code on a Basic (no-record-risk-basic), a modifier
    * extension on the outcome (no-record-outcome-modifier), another child's Patient in a foreign
    * wrapper (no-record-wrapped-patient).
    */

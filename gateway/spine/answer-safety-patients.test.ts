@@ -171,6 +171,19 @@ describe('safety core: an NHS number anywhere in the answer is the child asked a
     const echoed = verdict(withEntry(NRF, parameters('123 456 7890')), { httpStatus: 404 });
     assert.deepEqual(echoed.usable && echoed.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
   });
+  test('SMSP-VAL-004 a Parameters entry echoing another risk indicator than FGM is refused beside NO_RECORD_FOUND and beside an indicator; FGM echoed is harmless', () => {
+    const OTHER = 'answer echoes a risk indicator other than FGM';
+    const cpis = parameters('1234567890').replace('<valueString value="FGM"/>', '<valueString value="CPIS"/>');
+    assert.equal(
+      reason(withEntry(NRF, cpis), { httpStatus: 404 }),
+      OTHER,
+      'a not-found about CPIS says nothing of FGM',
+    );
+    assert.equal(reason(withEntry(FOUND, cpis)), OTHER, 'never shown as SUCCESS');
+    const bare = parameters('1234567890').replace('<valueString value="FGM"/>', '');
+    assert.equal(reason(withEntry(NRF, bare), { httpStatus: 404 }), OTHER, 'an echo naming no indicator is not FGM');
+    assert.equal(reason(withEntry(NRF, parameters('1234567890')), { httpStatus: 404 }), 'usable');
+  });
   test('SMSP-VAL-004 the NHS-number OID names the NHS number: ours under it alone is shown (reported), another under it beside ours is refused', () => {
     const oid = verdict(FOUND.replace('http://fhir.nhs.net/Id/nhs-number', OID));
     assert.ok(oid.usable && oid.outcome.kind === 'indicator', oid.usable ? '' : oid.reason);

@@ -185,6 +185,17 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
     ({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))),
   );
 }
+/**
+ * True when a Parameters `RiskIndicator` (the request's own form, echoed) names anything but FGM:
+ * the answer may then be about another risk indicator, and its "no record" not about FGM.
+ */
+const echoesAnotherRiskIndicator = (root: XmlElement): boolean =>
+  elementsIn(root).some(
+    ({ el, path }) =>
+      path === 'Parameters.parameter' &&
+      rawAt(el, 'name')?.trim() === 'RiskIndicator' &&
+      parameterValue(el)?.trim() !== FGM,
+  );
 /** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
 function parameterValue(parameter: XmlElement): string | undefined {
   if (single(parameter, 'valueString') && single(parameter, 'valueIdentifier')) throw new Repeated();
@@ -435,6 +446,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // Reported only if the answer is used: by then it names no child but ours (carriesAnotherPatient).
   if (resources.some((r) => r.name === 'Parameters'))
     note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
+  if (echoesAnotherRiskIndicator(root)) return refuse('answer echoes a risk indicator other than FGM');
   // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
   if (flags.length > 0 && outcomes.some((o) => spineCodes(o, note, at).some((c) => c !== 'SUCCESS')))
     return refuse('indicator beside a Spine error code');

@@ -78,6 +78,12 @@ const REFUSED = [
     reason: ANOTHER,
   },
   {
+    kind: 'no-record-other-risk-indicator',
+    spine: 404,
+    carries: /<Parameters>.*<valueString value="CPIS"\/>.*<\/Parameters>/s,
+    reason: 'answer echoes a risk indicator other than FGM',
+  },
+  {
     kind: 'other-patient-parameters',
     spine: 200,
     carries: /<Parameters>.*<value value="9990000026"\/>.*<\/Parameters>/s,
