@@ -369,6 +369,18 @@ export const UNSAFE_VARIANTS = {
       '</Bundle>',
       `<entry><resource><Patient><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked}"/></identifier></Patient></resource></entry></Bundle>`,
     ),
+  /** The indicator's Patient marked inactive: a modifier element (Spine-RIS-Patient-1-0 isModifier) the core does not read past. */
+  'patient-inactive': (xml: string) =>
+    put(xml, '</identifier></Patient>', '</identifier><active value="false"/></Patient>'),
+  /** The indicator's Patient replaced by another record (link type replace). */
+  'patient-replaced': (xml: string) =>
+    put(
+      xml,
+      '</identifier></Patient>',
+      `</identifier><link><other><reference value="Patient/${randomUUID()}"/></other><type value="replace"/></link></Patient>`,
+    ),
+  /** The NHS number asked about marked as no longer in use. */
+  'nhs-number-old': (xml: string) => put(xml, '<identifier><system', '<identifier><use value="old"/><system'),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) =>
     put(

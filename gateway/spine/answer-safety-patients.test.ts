@@ -380,3 +380,35 @@ describe('safety core: what contradicts "no record", and Spine codes under every
     ]);
   });
 });
+
+describe('safety core: modifier elements the profiles mark isModifier (Spine-RIS-Patient-1-0 snapshot)', () => {
+  const UNREAD = 'message carries a modifier element the gateway cannot read past';
+  /** The indicator's Patient with `inner` after its identifier. */
+  const onPatient = (inner: string) => FOUND.replace('</identifier></Patient>', `</identifier>${inner}</Patient>`);
+  test('SMSP-VAL-004 SMSP-FGMRI-001 a Patient that is inactive, deceased, an animal or linked (replaced) is refused, beside an indicator and beside NO_RECORD_FOUND', () => {
+    for (const inner of [
+      '<active value="false"/>',
+      '<active value="true"/>',
+      '<deceasedBoolean value="true"/>',
+      '<deceasedDateTime value="2020-01-01"/>',
+      '<animal><species><text value="dog"/></species></animal>',
+      '<link><other><reference value="Patient/p9"/></other><type value="replace"/></link>',
+    ]) {
+      assert.equal(reason(onPatient(inner)), UNREAD, inner);
+      assert.equal(
+        reason(withEntry(NRF, patient(`${nhs('1234567890')}${inner}`)), { httpStatus: 404 }),
+        UNREAD,
+        `no record beside ${inner}`,
+      );
+    }
+  });
+  test("SMSP-VAL-004 our child's NHS number marked old, temp or secondary is refused; official or usual is shown", () => {
+    const used = (use: string) => FOUND.replace('<identifier><system', `<identifier><use value="${use}"/><system`);
+    for (const use of ['old', 'temp', 'secondary'])
+      assert.equal(reason(used(use)), "a patient's NHS number is marked old, temporary or secondary", use);
+    for (const use of ['official', 'usual']) assert.equal(reason(used(use)), 'usable', use);
+  });
+  test('SMSP-VAL-004 a modifier on an element the core never reads (a name marked old) is read past: the indicator is shown', () => {
+    assert.equal(reason(onPatient('<name><use value="old"/><family value="X"/></name>')), 'usable');
+  });
+});

@@ -25,6 +25,7 @@
  */
 import { ukToday } from '../audit/uk-today.ts';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
+import { modifierPaths } from '../fhir/profile-snapshots.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
 import { sameUri } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
@@ -208,6 +209,54 @@ function parameterValue(parameter: XmlElement): string | undefined {
 const patientModified = (root: XmlElement) =>
   elementsIn(root).some(({ el }) => el.name === 'Patient' && hasModifier(el));
 const PATIENT_MODIFIED = 'a patient carries a modifier extension or implicit rules';
+/** The resources the core reads; a modifier on any other changes only what the core ignores. */
+const READ_RESOURCES = /^(Patient|Flag|OperationOutcome|MessageHeader)\./;
+/** Modifier elements the core reads itself, each checked where it is read (Patient.identifier.use by `identifierInUse`). */
+const INTERPRETED = new Set([
+  'Flag.status',
+  'OperationOutcome.issue.severity',
+  'MessageHeader.event',
+  'MessageHeader.response',
+  'MessageHeader.response.code',
+  'Patient.identifier.use',
+]);
+/**
+ * Elements below a resource the core reads: a modifier directly on the resource or on one of these
+ * may change what the core concludes; one under anything else (a name's `use`, say) changes only an
+ * element the core never looks at, as FHIR allows a reader that ignores that element.
+ */
+const READ_ELEMENTS = new Set(['Patient.identifier']);
+/** Modifier paths from the profile snapshots (the oracle, not a hand list), `[x]` choices as their stems. */
+const unreadModifier = (path: string): boolean => {
+  if (!READ_RESOURCES.test(path) || INTERPRETED.has(path)) return false;
+  const parent = path.slice(0, path.lastIndexOf('.'));
+  if (parent.includes('.') && !READ_ELEMENTS.has(parent)) return false;
+  for (const m of modifierPaths()) {
+    if (m.endsWith('.modifierExtension')) continue; // hasModifier's
+    if (m === path) return true;
+    if (m.endsWith('[x]') && path.startsWith(m.slice(0, -3)) && /^[A-Z][A-Za-z]*$/.test(path.slice(m.length - 3)))
+      return true;
+  }
+  return false;
+};
+/**
+ * True when a resource the core reads carries a modifier element the core does not interpret
+ * (`Patient.active`, `deceased[x]`, `animal`, `link`): FHIR forbids reading past one.
+ */
+const carriesUnreadModifier = (root: XmlElement): boolean => elementsIn(root).some(({ path }) => unreadModifier(path));
+const UNREAD_MODIFIER = 'message carries a modifier element the gateway cannot read past';
+/**
+ * An NHS number marked `old`, `temp` or `secondary` is not the child's number now: an answer naming
+ * her by it is not read. `official` and `usual` (or no use) say the number is hers.
+ */
+const numberOutOfUse = (root: XmlElement): boolean =>
+  elementsIn(root).some(
+    ({ el, path }) =>
+      path === 'Patient.identifier' &&
+      isNhsNumberSystem(rawAt(el, 'system')) &&
+      !['official', 'usual', undefined].includes(rawAt(el, 'use')?.trim()),
+  );
+const NUMBER_OUT_OF_USE = "a patient's NHS number is marked old, temporary or secondary";
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
 
@@ -435,6 +484,8 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // FHIR forbids ignoring a modifier, wherever in the message it sits.
   if (hasModifier(header) || bundleModified(root))
     return refuse('message carries a modifier extension or implicit rules');
+  if (carriesUnreadModifier(root)) return refuse(UNREAD_MODIFIER);
+  if (numberOutOfUse(root)) return refuse(NUMBER_OUT_OF_USE);
   const timestamp = at('MessageHeader.timestamp', header, 'timestamp');
   if (timestamp === undefined || !INSTANT.test(timestamp)) return refuse('timestamp is not a real instant');
   const skew = ms(timestamp) - expect.now.getTime();

@@ -84,6 +84,24 @@ const REFUSED = [
     reason: 'answer echoes a risk indicator other than FGM',
   },
   {
+    kind: 'patient-inactive',
+    spine: 200,
+    carries: /<\/identifier><active value="false"\/><\/Patient>/,
+    reason: 'message carries a modifier element the gateway cannot read past',
+  },
+  {
+    kind: 'patient-replaced',
+    spine: 200,
+    carries: /<link>.*<type value="replace"\/><\/link><\/Patient>/s,
+    reason: 'message carries a modifier element the gateway cannot read past',
+  },
+  {
+    kind: 'nhs-number-old',
+    spine: 200,
+    carries: /<identifier><use value="old"\/><system value="http:\/\/fhir\.nhs\.net\/Id\/nhs-number"\/>/,
+    reason: "a patient's NHS number is marked old, temporary or secondary",
+  },
+  {
     kind: 'other-patient-parameters',
     spine: 200,
     carries: /<Parameters>.*<value value="9990000026"\/>.*<\/Parameters>/s,
