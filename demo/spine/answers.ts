@@ -381,6 +381,13 @@ export const UNSAFE_VARIANTS = {
     ),
   /** The NHS number asked about marked as no longer in use. */
   'nhs-number-old': (xml: string) => put(xml, '<identifier><system', '<identifier><use value="old"/><system'),
+  /** The Flag's modifier extension inside a wrapper of another namespace: still FHIR's, still a modifier. */
+  'wrapped-modifier': (xml: string) =>
+    put(
+      xml,
+      '<status value="active"/>',
+      `<x:wrap xmlns:x="urn:example:wrapper">${ENTERED_IN_ERROR.replace('<modifierExtension ', '<modifierExtension xmlns="http://hl7.org/fhir" ')}</x:wrap><status value="active"/>`,
+    ),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) =>
     put(

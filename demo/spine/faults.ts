@@ -72,7 +72,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * note-code-twice, note-details-twice, ended-period-twice; and a modifier
    * extension on a note beside the indicator (note-modifier) or on a Patient entry of our child
    * (patient-entry-modifier); modifier elements of Spine-RIS-Patient-1-0 on the indicator's Patient:
-   * patient-inactive (active false), patient-replaced (link type replace), nhs-number-old (identifier.use old).
+   * patient-inactive (active false), patient-replaced (link type replace), nhs-number-old (identifier.use old); the Flag's modifier extension in a foreign wrapper
+   * (wrapped-modifier).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**

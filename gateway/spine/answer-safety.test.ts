@@ -548,16 +548,22 @@ describe('safety core: what the mutation run found untested', () => {
       ),
       'usable',
     );
-    assert.equal(
-      reason(
-        FOUND.replace(
-          '<status value="active"/>',
-          '<x:note xmlns:x="urn:x"><implicitRules xmlns="http://hl7.org/fhir" value="r"/></x:note><status value="active"/>',
+  });
+  test("SMSP-VAL-004 H4 FHIR's modifierExtension or implicitRules inside a foreign wrapper is still a modifier: the indicator is refused", () => {
+    for (const modifier of [
+      '<implicitRules xmlns="http://hl7.org/fhir" value="r"/>',
+      '<modifierExtension xmlns="http://hl7.org/fhir" url="https://example.org/entered-in-error"><valueBoolean value="true"/></modifierExtension>',
+    ])
+      assert.equal(
+        reason(
+          FOUND.replace(
+            '<status value="active"/>',
+            `<x:note xmlns:x="urn:x">${modifier}</x:note><status value="active"/>`,
+          ),
         ),
-      ),
-      'usable',
-      'nor is anything under a foreign element',
-    );
+        'indicator carries a modifier extension or implicit rules',
+        modifier,
+      );
   });
   test('SMSP-VAL-004 each deviation is reported once per path and phrase, and two phrases on one path are both reported', () => {
     const twice = withChild(withValue(FOUND, 'Flag.code.coding.code', ' FGM '), 'Flag.code', [

@@ -378,10 +378,14 @@ const namesFlag = (reference: string, id: string) =>
   reference === `Flag/${id}` ||
   reference.endsWith(`/Flag/${id}`);
 
-/** True when `el` or any FHIR element under it is a `modifierExtension` or `implicitRules`. */
+/**
+ * True when any FHIR element under `el` is a `modifierExtension` or `implicitRules`, a foreign
+ * wrapper descended into as elementsIn does (a FHIR element wrapped is still one Spine sent); a
+ * foreign element that is merely named so is not one.
+ */
 const hasModifier = (el: XmlElement): boolean =>
   el.children.some(
-    (c) => isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)),
+    (c) => (isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules')) || hasModifier(c),
   );
 
 /** A modifier on the Bundle or its entries (not inside their resources, which are checked on their own). */

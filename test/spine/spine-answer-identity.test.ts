@@ -102,6 +102,12 @@ const REFUSED = [
     reason: "a patient's NHS number is marked old, temporary or secondary",
   },
   {
+    kind: 'wrapped-modifier',
+    spine: 200,
+    carries: /<x:wrap [^>]*><modifierExtension xmlns="http:\/\/hl7\.org\/fhir" url=/,
+    reason: 'indicator carries a modifier extension or implicit rules',
+  },
+  {
     kind: 'other-patient-parameters',
     spine: 200,
     carries: /<Parameters>.*<value value="9990000026"\/>.*<\/Parameters>/s,
