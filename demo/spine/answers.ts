@@ -388,6 +388,9 @@ export const UNSAFE_VARIANTS = {
       '<status value="active"/>',
       `<x:wrap xmlns:x="urn:example:wrapper">${ENTERED_IN_ERROR.replace('<modifierExtension ', '<modifierExtension xmlns="http://hl7.org/fhir" ')}</x:wrap><status value="active"/>`,
     ),
+  /** The assessment dateTime with a leap second at 10:00 UTC, where none is ever inserted (only 23:59:60 UTC). */
+  'leap-second-off-minute': (xml: string) =>
+    xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:60Z"'),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) =>
     put(

@@ -524,6 +524,21 @@ describe('safety core: what the mutation run found untested', () => {
       );
     }
   });
+  test('SMSP-VAL-004 a :60 second anywhere but 23:59 UTC (after the zone) is no real instant: refused as a timestamp or an assessment', () => {
+    for (const ts of [
+      '2015-06-30T10:00:60Z',
+      '2015-06-30T23:59:60+01:00',
+      '2015-07-01T00:59:60Z',
+      '2015-06-30T23:58:60Z',
+    ])
+      assert.equal(
+        reason(withValue(FOUND, 'MessageHeader.timestamp', ts), { now: at('2015-07-01T00:00:00Z') }),
+        'timestamp is not a real instant',
+        ts,
+      );
+    assert.notEqual(reason(withValue(FOUND, 'Flag.period.start', '2015-06-30T10:00:60Z')), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-06-30T18:59:60-05:00')), 'usable');
+  });
   test('SMSP-VAL-004 an assessment dateTime on a leap second is that UK day (00:59:60 BST on 1 July 2015)', () => {
     const v = check(withValue(FOUND, 'Flag.period.start', '2015-06-30T23:59:60Z'));
     assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);

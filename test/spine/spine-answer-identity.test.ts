@@ -108,6 +108,12 @@ const REFUSED = [
     reason: 'indicator carries a modifier extension or implicit rules',
   },
   {
+    kind: 'leap-second-off-minute',
+    spine: 200,
+    carries: /<period><start value="\d{4}-\d{2}-\d{2}T10:00:60Z"/,
+    reason: 'assessment date is not a real date',
+  },
+  {
     kind: 'other-patient-parameters',
     spine: 200,
     carries: /<Parameters>.*<value value="9990000026"\/>.*<\/Parameters>/s,
