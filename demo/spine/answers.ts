@@ -214,6 +214,12 @@ export const HARMLESS_VARIANTS = {
     ),
   /** A Parameters entry echoing the question: the NHS number asked about, nobody else. */
   'own-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(asked)}</Bundle>`),
+  /** A comment quoting a DOCTYPE, and a narrative's CDATA quoting one: text, not markup, so nothing is declared. */
+  'doctype-in-comment': (xml: string) =>
+    xml.replace(
+      /(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/,
+      '<!-- <!DOCTYPE Bundle> -->$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><![CDATA[ <!DOCTYPE html> ]]></div></text>',
+    ),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
   'large-narrative': (xml: string) =>
     xml.replace(

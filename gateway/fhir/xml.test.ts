@@ -145,3 +145,30 @@ test('MESSAGE_NOT_WELL_FORMED: a prefix named like an Object property is undecla
     assert.equal(!r.ok && r.error.kind, 'not-well-formed', xml);
   }
 });
+
+test('MESSAGE_NOT_WELL_FORMED: DOCTYPE or ENTITY quoted in a comment, CDATA or processing instruction is text, and the message is read', () => {
+  for (const xml of [
+    '<Bundle><!-- <!DOCTYPE x> --><id value="a"/></Bundle>',
+    '<!-- <!ENTITY e "x"> --><Bundle/>',
+    '<Bundle><div><![CDATA[ <!DOCTYPE html> ]]></div></Bundle>',
+    '<?note <!DOCTYPE x> ?><Bundle/>',
+  ])
+    assert.equal(parseXml(xml).ok, true, xml);
+});
+
+for (const [name, xml] of [
+  ['a DOCTYPE after a closed comment', '<!-- c --><!DOCTYPE b [<!ENTITY e "x">]><Bundle><id value="&e;"/></Bundle>'],
+  ['a DOCTYPE after a CDATA-looking comment', '<!-- <![CDATA[ --><!DOCTYPE b><Bundle/>'],
+  ['a DOCTYPE inside a comment never closed', '<!-- <!DOCTYPE b [<!ENTITY e "x">]><Bundle/>'],
+  ['a DOCTYPE after a comment opened in an attribute value', '<Bundle v="<!--"/><!DOCTYPE b>-->'],
+] as const) {
+  test(`MESSAGE_NOT_WELL_FORMED: ${name} is refused`, () => {
+    const r = parseXml(xml);
+    assert.equal(!r.ok && r.error.kind, 'not-well-formed');
+  });
+}
+
+test('MESSAGE_NOT_WELL_FORMED: thousands of unclosed comment and CDATA openings are refused, not scanned once each', () => {
+  for (const open of ['<!--', '<![CDATA[', '<?', '<'])
+    assert.equal(parseXml(`<Bundle>${open.repeat(MAX_XML_BYTES / open.length / 2)}`).ok, false, open);
+});

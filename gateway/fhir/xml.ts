@@ -1,7 +1,8 @@
 /**
  * @module fhir/xml
  * The one place XML is parsed and written. Parsing is defensive: a size cap and any DOCTYPE
- * refused before the parser runs (no entity expansion can happen), values kept exactly as
+ * (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no entity
+ * expansion can happen), values kept exactly as
  * written (strings, never numbers), namespaces resolved so `<Bundle>`, `<Bundle xmlns=FHIR>`
  * and `<f:Bundle xmlns:f=FHIR>` read the same. Writing escapes every value.
  */
@@ -132,6 +133,31 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
   return element;
 }
 
+/** Where each construct whose content is not markup ends: a comment, a CDATA section, a processing instruction. */
+const NOT_MARKUP: [open: string, close: string][] = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+];
+
+/**
+ * True when `<!DOCTYPE` or `<!ENTITY` occurs as markup: outside comments, CDATA sections and
+ * processing instructions, whose text may quote them. One forward scan (each construct is skipped
+ * with one indexOf from where it opens), so no input makes it quadratic. An unclosed construct ends
+ * the scan; the parser then refuses the message as not well-formed.
+ */
+function declaresDoctype(text: string): boolean {
+  for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1)) {
+    const skipped = NOT_MARKUP.find(([open]) => text.startsWith(open, i));
+    if (skipped) {
+      const end = text.indexOf(skipped[1], i + skipped[0].length);
+      if (end < 0) return false;
+      i = end + skipped[1].length - 1;
+    } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9))) return true;
+  }
+  return false;
+}
+
 /**
  * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE or malformed XML is
  * `{ ok: false, error: { kind: 'not-well-formed' } }`.
@@ -149,7 +175,7 @@ export function parseXml(
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the length is a cheap first check.
   if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes)
     return fail(`message larger than ${maxBytes} bytes`);
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('DOCTYPE and entity declarations are not accepted');
+  if (declaresDoctype(text)) return fail('DOCTYPE and entity declarations are not accepted');
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
     const valid = XMLValidator.validate(text);
