@@ -397,6 +397,13 @@ export const UNSAFE_VARIANTS = {
   /** The assessment dateTime with a leap second at 10:00 UTC, where none is ever inserted (only 23:59:60 UTC). */
   'leap-second-off-minute': (xml: string) =>
     xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:60Z"'),
+  /** The Bundle declaring 4,000 namespace prefixes: far over the XML reader's cap, once quadratic to read. */
+  'namespace-flood': (xml: string) =>
+    put(
+      xml,
+      '<Bundle xmlns="http://hl7.org/fhir"',
+      `<Bundle xmlns="http://hl7.org/fhir"${Array.from({ length: 4000 }, (_, i) => ` xmlns:p${i.toString(36)}="u"`).join('')}`,
+    ),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) =>
     put(

@@ -73,7 +73,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * extension on a note beside the indicator (note-modifier) or on a Patient entry of our child
    * (patient-entry-modifier); modifier elements of Spine-RIS-Patient-1-0 on the indicator's Patient:
    * patient-inactive (active false), patient-replaced (link type replace), nhs-number-old (identifier.use old); the Flag's modifier extension in a foreign wrapper
-   * (wrapped-modifier); a leap second where none is inserted (leap-second-off-minute, 10:00:60Z).
+   * (wrapped-modifier); a leap second where none is inserted (leap-second-off-minute, 10:00:60Z); 4,000 namespace
+   * declarations on the Bundle (namespace-flood).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**
