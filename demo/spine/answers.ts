@@ -214,6 +214,12 @@ export const HARMLESS_VARIANTS = {
     ),
   /** A Parameters entry echoing the question: the NHS number asked about, nobody else. */
   'own-parameters': (xml: string, asked: string) => put(xml, '</Bundle>', `${parametersEntry(asked)}</Bundle>`),
+  /** A comment quoting a DOCTYPE, and a narrative's CDATA quoting one: text, not markup, so nothing is declared. */
+  'doctype-in-comment': (xml: string) =>
+    xml.replace(
+      /(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/,
+      '<!-- <!DOCTYPE Bundle> -->$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml"><![CDATA[ <!DOCTYPE html> ]]></div></text>',
+    ),
   /** A 100 KB narrative on the Flag: larger than the gateway's own 64 KB cap on client messages. */
   'large-narrative': (xml: string) =>
     xml.replace(
@@ -369,6 +375,35 @@ export const UNSAFE_VARIANTS = {
       '</Bundle>',
       `<entry><resource><Patient><id value="${randomUUID()}"/>${ENTERED_IN_ERROR}<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${asked}"/></identifier></Patient></resource></entry></Bundle>`,
     ),
+  /** The indicator's Patient marked inactive: a modifier element (Spine-RIS-Patient-1-0 isModifier) the core does not read past. */
+  'patient-inactive': (xml: string) =>
+    put(xml, '</identifier></Patient>', '</identifier><active value="false"/></Patient>'),
+  /** The indicator's Patient replaced by another record (link type replace). */
+  'patient-replaced': (xml: string) =>
+    put(
+      xml,
+      '</identifier></Patient>',
+      `</identifier><link><other><reference value="Patient/${randomUUID()}"/></other><type value="replace"/></link></Patient>`,
+    ),
+  /** The NHS number asked about marked as no longer in use. */
+  'nhs-number-old': (xml: string) => put(xml, '<identifier><system', '<identifier><use value="old"/><system'),
+  /** The Flag's modifier extension inside a wrapper of another namespace: still FHIR's, still a modifier. */
+  'wrapped-modifier': (xml: string) =>
+    put(
+      xml,
+      '<status value="active"/>',
+      `<x:wrap xmlns:x="urn:example:wrapper">${ENTERED_IN_ERROR.replace('<modifierExtension ', '<modifierExtension xmlns="http://hl7.org/fhir" ')}</x:wrap><status value="active"/>`,
+    ),
+  /** The assessment dateTime with a leap second at 10:00 UTC, where none is ever inserted (only 23:59:60 UTC). */
+  'leap-second-off-minute': (xml: string) =>
+    xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:60Z"'),
+  /** The Bundle declaring 4,000 namespace prefixes: far over the XML reader's cap, once quadratic to read. */
+  'namespace-flood': (xml: string) =>
+    put(
+      xml,
+      '<Bundle xmlns="http://hl7.org/fhir"',
+      `<Bundle xmlns="http://hl7.org/fhir"${Array.from({ length: 4000 }, (_, i) => ` xmlns:p${i.toString(36)}="u"`).join('')}`,
+    ),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) =>
     put(
@@ -406,6 +441,9 @@ export const HIDING_VARIANTS = {
   /** A Parameters entry in the request's shape naming another child: the not-found may be about that child. */
   'no-record-other-parameters': (noRecord: string, _indicator: string, asked: string) =>
     put(noRecord, '</Bundle>', `${parametersEntry(other(asked))}</Bundle>`),
+  /** A Parameters entry echoing our child under another risk indicator (CPIS): the not-found may be about that one. */
+  'no-record-other-risk-indicator': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '</Bundle>', `${parametersEntry(asked).replace('value="FGM"', 'value="CPIS"')}</Bundle>`),
   /** Another child's Patient in a foreign wrapper inside the outcome: the not-found may be about that child. */
   'no-record-wrapped-patient': (noRecord: string, _indicator: string, asked: string) =>
     put(
@@ -429,6 +467,9 @@ export const HIDING_VARIANTS = {
       '</Bundle>',
       `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`,
     ),
+  /** MessageHeader.response.code fatal-error: the query failed, so its not-found says nothing of the Flag. */
+  'no-record-fatal-error': (noRecord: string) =>
+    put(noRecord, '<code value="ok"/></response>', '<code value="fatal-error"/></response>'),
   /** The FGM risk code on a Basic entry rather than a Flag. */
   'no-record-risk-basic': (noRecord: string) =>
     put(

@@ -71,16 +71,20 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * the core reads as one written twice: other-patient-system-twice, parameters-value-twice,
    * note-code-twice, note-details-twice, ended-period-twice; and a modifier
    * extension on a note beside the indicator (note-modifier) or on a Patient entry of our child
-   * (patient-entry-modifier).
+   * (patient-entry-modifier); modifier elements of Spine-RIS-Patient-1-0 on the indicator's Patient:
+   * patient-inactive (active false), patient-replaced (link type replace), nhs-number-old (identifier.use old); the Flag's modifier extension in a foreign wrapper
+   * (wrapped-modifier); a leap second where none is inserted (leap-second-off-minute, 10:00:60Z); 4,000 namespace
+   * declarations on the Bundle (namespace-flood).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**
    * HTTP 404 NO_RECORD_FOUND with what contradicts it: the indicator's Flag where no reader looks
    * (no-record-contained-flag, no-record-flag-entry, no-record-narrative-flag in the outcome's XHTML
    * narrative, no-record-wrapped-flag in a foreign element), a Parameters entry naming another child
-   * (no-record-other-parameters), the FGM risk code on a Basic (no-record-risk-basic), a modifier
+   * (no-record-other-parameters) or our child under another risk indicator (no-record-other-risk-indicator),
+   * the FGM risk code on a Basic (no-record-risk-basic), a modifier
    * extension on the outcome (no-record-outcome-modifier), another child's Patient in a foreign
-   * wrapper (no-record-wrapped-patient).
+   * wrapper (no-record-wrapped-patient), a failed response.code (no-record-fatal-error).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);

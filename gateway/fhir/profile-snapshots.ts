@@ -36,6 +36,8 @@ export interface ElementDef {
   defined: ElementDef[];
   /** nameReference: this element's content is the named element's. */
   contentOf?: string;
+  /** The snapshot marks it isModifier: it may change the meaning of the element holding it. */
+  isModifier?: true;
 }
 
 export interface Profile {
@@ -192,6 +194,7 @@ function readDef(el: XmlElement, where: string): ElementDef {
     ...(name !== undefined && { sliceName: name.trim() }),
     ...(fixed[0] && { fixed: fixed[0].attrs.value! }),
     ...(attr(el, 'nameReference') && { contentOf: attr(el, 'nameReference')! }),
+    ...(attr(el, 'isModifier') === 'true' && { isModifier: true as const }),
   };
   if (slicing) {
     def.slicing = {
@@ -265,6 +268,21 @@ export function knownPaths(): Set<string> {
   for (const p of loadProfiles().values()) walk(p.root, p);
   paths = new Set([...found].filter((p) => !p.includes('\u0000')));
   return paths;
+}
+
+let modifiers: Set<string> | undefined;
+
+/** Every path a snapshot marks isModifier (`Patient.active`, `Patient.deceased[x]`…), slices included. */
+export function modifierPaths(): Set<string> {
+  if (modifiers) return modifiers;
+  const found = new Set<string>();
+  const walk = (def: ElementDef) => {
+    if (def.isModifier) found.add(def.path);
+    for (const c of [...def.defined, ...def.slices]) walk(c);
+  };
+  for (const p of loadProfiles().values()) walk(p.root);
+  modifiers = found;
+  return found;
 }
 
 let profiles: Map<string, Profile> | undefined;

@@ -40,9 +40,15 @@ function isRealDateTime(v: string): boolean {
     isIsoDate(date) &&
     Number(h) < 24 &&
     Number(mi) < 60 &&
-    Number(s) <= 60 /* a leap second: FHIR's dateTime allows :60 */ &&
+    (Number(s) < 60 || (s === '60' && isLeapMinute(Number(h) * 60 + Number(mi), zone))) &&
     (!zone || (Number(zone[2]) <= 14 && Number(zone[3]) < 60))
   );
+}
+
+/** A leap second (`:60`, which FHIR's dateTime allows) is inserted only at 23:59 UTC: local `minute` in `zone` must be that. */
+function isLeapMinute(minute: number, zone: RegExpExecArray | null): boolean {
+  const offset = zone ? (zone[1] === '-' ? -1 : 1) * (Number(zone[2]) * 60 + Number(zone[3])) : 0;
+  return (((minute - offset) % 1440) + 1440) % 1440 === 23 * 60 + 59;
 }
 
 /** A date-time format whose values must also be real dates and times, not just look like them. */

@@ -106,3 +106,69 @@ test('values are kept exactly as written: no number parsing, no trimming', () =>
   assert.ok(r.ok);
   assert.deepEqual(r.value.attrs, { n: '0012', s: '  x ', e: '1e3', b: 'true' });
 });
+
+const declaring = (n: number) => Array.from({ length: n }, (_, i) => ` xmlns:p${i}="urn:p${i}"`).join('');
+for (const [name, xml, cause] of [
+  [
+    'too many namespace declarations on one element',
+    `<Bundle${declaring(9)}/>`,
+    /namespace declarations on one element/,
+  ],
+  [
+    'too many namespace declarations in one message',
+    `<Bundle>${Array.from({ length: 9 }, () => `<entry${declaring(8)}/>`).join('')}</Bundle>`,
+    /namespace declarations in the message/,
+  ],
+  [
+    'too many attributes on one element',
+    `<Bundle${Array.from({ length: 17 }, (_, i) => ` a${i}="u"`).join('')}/>`,
+    /attributes on one element/,
+  ],
+] as const) {
+  test(`MESSAGE_NOT_WELL_FORMED: ${name} is refused, so declarations cannot make parsing quadratic`, () => {
+    const r = parseXml(xml);
+    assert.equal(!r.ok && r.error.kind, 'not-well-formed');
+    assert.match(!r.ok ? r.error.message : '', cause);
+  });
+}
+
+test('declarations up to the caps are read, and an inherited prefix resolves through nested scopes', () => {
+  const r = parseXml(`<f:a xmlns:f="urn:x"${declaring(7)}><p0:b xmlns="urn:y"${declaring(7)}><f:c/><d/></p0:b></f:a>`);
+  assert.ok(r.ok);
+  const b = r.value.children[0]!;
+  assert.deepEqual([r.value.ns, b.ns, b.children[0]!.ns, b.children[1]!.ns], ['urn:x', 'urn:p0', 'urn:x', 'urn:y']);
+});
+
+test('MESSAGE_NOT_WELL_FORMED: a prefix named like an Object property is undeclared unless declared', () => {
+  for (const xml of ['<constructor:a/>', '<a toString:v="1"/>', '<__proto__:a/>']) {
+    const r = parseXml(xml);
+    assert.equal(!r.ok && r.error.kind, 'not-well-formed', xml);
+  }
+});
+
+test('MESSAGE_NOT_WELL_FORMED: DOCTYPE or ENTITY quoted in a comment, CDATA or processing instruction is text, and the message is read', () => {
+  for (const xml of [
+    '<Bundle><!-- <!DOCTYPE x> --><id value="a"/></Bundle>',
+    '<!-- <!ENTITY e "x"> --><Bundle/>',
+    '<Bundle><div><![CDATA[ <!DOCTYPE html> ]]></div></Bundle>',
+    '<?note <!DOCTYPE x> ?><Bundle/>',
+  ])
+    assert.equal(parseXml(xml).ok, true, xml);
+});
+
+for (const [name, xml] of [
+  ['a DOCTYPE after a closed comment', '<!-- c --><!DOCTYPE b [<!ENTITY e "x">]><Bundle><id value="&e;"/></Bundle>'],
+  ['a DOCTYPE after a CDATA-looking comment', '<!-- <![CDATA[ --><!DOCTYPE b><Bundle/>'],
+  ['a DOCTYPE inside a comment never closed', '<!-- <!DOCTYPE b [<!ENTITY e "x">]><Bundle/>'],
+  ['a DOCTYPE after a comment opened in an attribute value', '<Bundle v="<!--"/><!DOCTYPE b>-->'],
+] as const) {
+  test(`MESSAGE_NOT_WELL_FORMED: ${name} is refused`, () => {
+    const r = parseXml(xml);
+    assert.equal(!r.ok && r.error.kind, 'not-well-formed');
+  });
+}
+
+test('MESSAGE_NOT_WELL_FORMED: thousands of unclosed comment and CDATA openings are refused, not scanned once each', () => {
+  for (const open of ['<!--', '<![CDATA[', '<?', '<'])
+    assert.equal(parseXml(`<Bundle>${open.repeat(MAX_XML_BYTES / open.length / 2)}`).ok, false, open);
+});

@@ -1,7 +1,8 @@
 /**
  * @module fhir/xml
  * The one place XML is parsed and written. Parsing is defensive: a size cap and any DOCTYPE
- * refused before the parser runs (no entity expansion can happen), values kept exactly as
+ * (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no entity
+ * expansion can happen), values kept exactly as
  * written (strings, never numbers), namespaces resolved so `<Bundle>`, `<Bundle xmlns=FHIR>`
  * and `<f:Bundle xmlns:f=FHIR>` read the same. Writing escapes every value.
  */
@@ -67,33 +68,60 @@ function decodeAttribute(s: string): string {
 
 type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
 
-function toElement(node: Ordered, scope: Record<string, string>): XmlElement | undefined {
+/**
+ * Caps on what one message may declare. An FGM-IS message declares one or two namespaces and an
+ * element carries at most a few attributes; the caps only refuse what no real message is.
+ */
+export const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT = 8;
+export const MAX_NAMESPACE_DECLARATIONS = 64;
+export const MAX_ATTRIBUTES_PER_ELEMENT = 16;
+
+/** Prefix → namespace; an element with declarations gets one new object whose prototype is its parent's scope. */
+type Scope = Record<string, string>;
+/** Declarations seen so far in the document being parsed. */
+interface Budget {
+  declarations: number;
+}
+
+function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | undefined {
   const qname = Object.keys(node).find((k) => k !== ':@');
   if (!qname || qname === '#text' || qname.startsWith('?') || qname === '#comment') return undefined;
-  const raw = Object.entries(node[':@'] ?? {}).map(([k, v]) => [k, decodeAttribute(String(v))] as const);
+  const raw = Object.entries(node[':@'] ?? {});
+  if (raw.length > MAX_ATTRIBUTES_PER_ELEMENT)
+    throw new Error(`more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes on one element`);
+  const decoded = raw.map(([k, v]) => [k, decodeAttribute(String(v))] as const);
+  const declarations = decoded.filter(([k]) => k === 'xmlns' || k.startsWith('xmlns:'));
+  if (declarations.length > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
+    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
+  budget.declarations += declarations.length;
+  if (budget.declarations > MAX_NAMESPACE_DECLARATIONS)
+    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in the message`);
+  // Copying the scope per declaration made N declarations cost O(N²); a prototype chain costs O(N).
   let inner = scope;
-  for (const [k, v] of raw) {
-    if (k === 'xmlns') inner = { ...inner, '': v };
-    else if (k.startsWith('xmlns:')) {
+  if (declarations.length > 0) {
+    inner = Object.create(scope) as Scope;
+    for (const [k, v] of declarations) {
       // Namespaces in XML 1.0 forbids undeclaring a prefix.
-      if (v === '') throw new Error(`namespace prefix ${k.slice(6)} bound to no namespace`);
-      inner = { ...inner, [k.slice(6)]: v };
+      if (k !== 'xmlns' && v === '') throw new Error(`namespace prefix ${k.slice(6)} bound to no namespace`);
+      inner[k === 'xmlns' ? '' : k.slice(6)] = v;
     }
   }
+  // The root scope has no prototype, so `in` sees only declared prefixes (never `constructor` and the like).
+  const declared = (prefix: string) => prefix in inner;
   const attrs: Record<string, string> = {};
-  for (const [k, v] of raw) {
+  for (const [k, v] of decoded) {
     if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
     const p = k.indexOf(':');
-    if (p >= 0 && k.slice(0, p) !== 'xml' && !Object.hasOwn(inner, k.slice(0, p)))
+    if (p >= 0 && k.slice(0, p) !== 'xml' && !declared(k.slice(0, p)))
       throw new Error(`undeclared namespace prefix in ${k}`);
     // A prefixed attribute is in a namespace, so never FHIR's unqualified `value`: it keeps its qualified name.
     attrs[k] = v;
   }
   const colon = qname.indexOf(':');
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
-  if (prefix && !Object.hasOwn(inner, prefix)) throw new Error(`undeclared namespace prefix ${prefix}`);
+  if (prefix && !declared(prefix)) throw new Error(`undeclared namespace prefix ${prefix}`);
   const content = (node[qname] as Ordered[]) ?? [];
-  const children = content.flatMap((c) => toElement(c, inner) ?? []);
+  const children = content.flatMap((c) => toElement(c, inner, budget) ?? []);
   const element: XmlElement = {
     name: colon < 0 ? qname : qname.slice(colon + 1),
     ns: inner[prefix] ?? '',
@@ -103,6 +131,31 @@ function toElement(node: Ordered, scope: Record<string, string>): XmlElement | u
   // Kept as a flag only: FHIR XML carries values in attributes, so text is for the validator to refuse.
   if (content.some((c) => '#text' in c && /\S/.test(String(c['#text'])))) element.text = true;
   return element;
+}
+
+/** Where each construct whose content is not markup ends: a comment, a CDATA section, a processing instruction. */
+const NOT_MARKUP: [open: string, close: string][] = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+];
+
+/**
+ * True when `<!DOCTYPE` or `<!ENTITY` occurs as markup: outside comments, CDATA sections and
+ * processing instructions, whose text may quote them. One forward scan (each construct is skipped
+ * with one indexOf from where it opens), so no input makes it quadratic. An unclosed construct ends
+ * the scan; the parser then refuses the message as not well-formed.
+ */
+function declaresDoctype(text: string): boolean {
+  for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1)) {
+    const skipped = NOT_MARKUP.find(([open]) => text.startsWith(open, i));
+    if (skipped) {
+      const end = text.indexOf(skipped[1], i + skipped[0].length);
+      if (end < 0) return false;
+      i = end + skipped[1].length - 1;
+    } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9))) return true;
+  }
+  return false;
 }
 
 /**
@@ -122,12 +175,14 @@ export function parseXml(
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the length is a cheap first check.
   if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes)
     return fail(`message larger than ${maxBytes} bytes`);
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('DOCTYPE and entity declarations are not accepted');
+  if (declaresDoctype(text)) return fail('DOCTYPE and entity declarations are not accepted');
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
     const valid = XMLValidator.validate(text);
     if (valid !== true) return fail(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
-    const roots = (parser.parse(text) as Ordered[]).flatMap((n) => toElement(n, {}) ?? []);
+    const budget: Budget = { declarations: 0 };
+    const root = Object.create(null) as Scope;
+    const roots = (parser.parse(text) as Ordered[]).flatMap((n) => toElement(n, root, budget) ?? []);
     if (roots.length !== 1) return fail('expected exactly one root element');
     return { ok: true, value: roots[0]! };
   } catch (e) {

@@ -109,7 +109,10 @@ describe('safety core: every Patient in the answer is the child asked about', ()
   });
   test('SMSP-ERR-004 an error answer carrying another child is refused (its code may be about that child); carrying ours it keeps its code', () => {
     assert.equal(reason(withEntry(ERROR, patient(nhs('9990000026'))), { httpStatus: 400 }), ANOTHER);
-    const nrf = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND');
+    const nrf = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND').replace(
+      '<code value="fatal-error"/>',
+      '<code value="ok"/>',
+    );
     assert.equal(
       reason(withEntry(nrf, patient(nhs('9990000026'))), { httpStatus: 404 }),
       ANOTHER,
@@ -119,7 +122,11 @@ describe('safety core: every Patient in the answer is the child asked about', ()
   });
 });
 
-const NRF = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND');
+// A not-found is a successful query: Spine writes response.code ok (FGM Query v2).
+const NRF = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND').replace(
+  '<code value="fatal-error"/>',
+  '<code value="ok"/>',
+);
 const OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 /** A Parameters entry as the request writes it, naming `value` by NHSNumber (`valueString`, or `valueIdentifier` under `system`). */
 const parameters = (value: string, system?: string) =>
@@ -186,6 +193,19 @@ describe('safety core: an NHS number anywhere in the answer is the child asked a
     );
     const echoed = verdict(withEntry(NRF, parameters('123 456 7890')), { httpStatus: 404 });
     assert.deepEqual(echoed.usable && echoed.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
+  });
+  test('SMSP-VAL-004 a Parameters entry echoing another risk indicator than FGM is refused beside NO_RECORD_FOUND and beside an indicator; FGM echoed is harmless', () => {
+    const OTHER = 'answer echoes a risk indicator other than FGM';
+    const cpis = parameters('1234567890').replace('<valueString value="FGM"/>', '<valueString value="CPIS"/>');
+    assert.equal(
+      reason(withEntry(NRF, cpis), { httpStatus: 404 }),
+      OTHER,
+      'a not-found about CPIS says nothing of FGM',
+    );
+    assert.equal(reason(withEntry(FOUND, cpis)), OTHER, 'never shown as SUCCESS');
+    const bare = parameters('1234567890').replace('<valueString value="FGM"/>', '');
+    assert.equal(reason(withEntry(NRF, bare), { httpStatus: 404 }), OTHER, 'an echo naming no indicator is not FGM');
+    assert.equal(reason(withEntry(NRF, parameters('1234567890')), { httpStatus: 404 }), 'usable');
   });
   test('SMSP-VAL-004 the NHS-number OID names the NHS number: ours under it alone is shown (reported), another under it beside ours is refused', () => {
     const oid = verdict(FOUND.replace('http://fhir.nhs.net/Id/nhs-number', OID));
@@ -381,5 +401,37 @@ describe('safety core: what contradicts "no record", and Spine codes under every
         message: 'risk-indicator system written in another case or with a trailing slash',
       },
     ]);
+  });
+});
+
+describe('safety core: modifier elements the profiles mark isModifier (Spine-RIS-Patient-1-0 snapshot)', () => {
+  const UNREAD = 'message carries a modifier element the gateway cannot read past';
+  /** The indicator's Patient with `inner` after its identifier. */
+  const onPatient = (inner: string) => FOUND.replace('</identifier></Patient>', `</identifier>${inner}</Patient>`);
+  test('SMSP-VAL-004 SMSP-FGMRI-001 a Patient that is inactive, deceased, an animal or linked (replaced) is refused, beside an indicator and beside NO_RECORD_FOUND', () => {
+    for (const inner of [
+      '<active value="false"/>',
+      '<active value="true"/>',
+      '<deceasedBoolean value="true"/>',
+      '<deceasedDateTime value="2020-01-01"/>',
+      '<animal><species><text value="dog"/></species></animal>',
+      '<link><other><reference value="Patient/p9"/></other><type value="replace"/></link>',
+    ]) {
+      assert.equal(reason(onPatient(inner)), UNREAD, inner);
+      assert.equal(
+        reason(withEntry(NRF, patient(`${nhs('1234567890')}${inner}`)), { httpStatus: 404 }),
+        UNREAD,
+        `no record beside ${inner}`,
+      );
+    }
+  });
+  test("SMSP-VAL-004 our child's NHS number marked old, temp or secondary is refused; official or usual is shown", () => {
+    const used = (use: string) => FOUND.replace('<identifier><system', `<identifier><use value="${use}"/><system`);
+    for (const use of ['old', 'temp', 'secondary'])
+      assert.equal(reason(used(use)), "a patient's NHS number is marked old, temporary or secondary", use);
+    for (const use of ['official', 'usual']) assert.equal(reason(used(use)), 'usable', use);
+  });
+  test('SMSP-VAL-004 a modifier on an element the core never reads (a name marked old) is read past: the indicator is shown', () => {
+    assert.equal(reason(onPatient('<name><use value="old"/><family value="X"/></name>')), 'usable');
   });
 });

@@ -524,6 +524,33 @@ describe('safety core: what the mutation run found untested', () => {
       );
     }
   });
+  test('SMSP-VAL-004 a :60 second anywhere but 23:59 UTC (after the zone) is no real instant: refused as a timestamp or an assessment', () => {
+    for (const ts of [
+      '2015-06-30T10:00:60Z',
+      '2015-06-30T23:59:60+01:00',
+      '2015-07-01T00:59:60Z',
+      '2015-06-30T23:58:60Z',
+    ])
+      assert.equal(
+        reason(withValue(FOUND, 'MessageHeader.timestamp', ts), { now: at('2015-07-01T00:00:00Z') }),
+        'timestamp is not a real instant',
+        ts,
+      );
+    assert.notEqual(reason(withValue(FOUND, 'Flag.period.start', '2015-06-30T10:00:60Z')), 'usable');
+    assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-06-30T18:59:60-05:00')), 'usable');
+  });
+  test('SMSP-ERR-004 NO_RECORD_FOUND is a successful query (FGM Query v2): with response.code fatal-error or transient-error it is refused, with ok kept', () => {
+    const nrf = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
+    for (const c of ['fatal-error', 'transient-error'])
+      assert.equal(
+        reason(withValue(nrf, 'MessageHeader.response.code', c), { httpStatus: 404 }),
+        'no record found with a failed response code',
+        c,
+      );
+    const ok = check(withValue(nrf, 'MessageHeader.response.code', 'ok'), { httpStatus: 404 });
+    assert.deepEqual(ok.usable && ok.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
+    assert.equal(reason(ERROR, { httpStatus: 400 }), 'usable', 'another error keeps its fatal-error');
+  });
   test('SMSP-VAL-004 an assessment dateTime on a leap second is that UK day (00:59:60 BST on 1 July 2015)', () => {
     const v = check(withValue(FOUND, 'Flag.period.start', '2015-06-30T23:59:60Z'));
     assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
@@ -548,16 +575,22 @@ describe('safety core: what the mutation run found untested', () => {
       ),
       'usable',
     );
-    assert.equal(
-      reason(
-        FOUND.replace(
-          '<status value="active"/>',
-          '<x:note xmlns:x="urn:x"><implicitRules xmlns="http://hl7.org/fhir" value="r"/></x:note><status value="active"/>',
+  });
+  test("SMSP-VAL-004 H4 FHIR's modifierExtension or implicitRules inside a foreign wrapper is still a modifier: the indicator is refused", () => {
+    for (const modifier of [
+      '<implicitRules xmlns="http://hl7.org/fhir" value="r"/>',
+      '<modifierExtension xmlns="http://hl7.org/fhir" url="https://example.org/entered-in-error"><valueBoolean value="true"/></modifierExtension>',
+    ])
+      assert.equal(
+        reason(
+          FOUND.replace(
+            '<status value="active"/>',
+            `<x:note xmlns:x="urn:x">${modifier}</x:note><status value="active"/>`,
+          ),
         ),
-      ),
-      'usable',
-      'nor is anything under a foreign element',
-    );
+        'indicator carries a modifier extension or implicit rules',
+        modifier,
+      );
   });
   test('SMSP-VAL-004 each deviation is reported once per path and phrase, and two phrases on one path are both reported', () => {
     const twice = withChild(withValue(FOUND, 'Flag.code.coding.code', ' FGM '), 'Flag.code', [
@@ -742,7 +775,11 @@ describe('safety core: safe-lenient after the hostile review', () => {
     assert.equal(reason(same, { httpStatus: 400 }), 'usable');
   });
   test('SMSP-ERR-004 NO_RECORD_FOUND under HTTP 200 means no indicator (reported); another error code under 200 stays refused', () => {
-    const nrf = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
+    const nrf = withValue(
+      withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND'),
+      'MessageHeader.response.code',
+      'ok',
+    );
     const v = check(nrf, { httpStatus: 200 });
     assert.ok(v.usable && v.outcome.kind === 'error', v.usable ? '' : v.reason);
     assert.deepEqual(

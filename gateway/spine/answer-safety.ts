@@ -25,6 +25,7 @@
  */
 import { ukToday } from '../audit/uk-today.ts';
 import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
+import { modifierPaths } from '../fhir/profile-snapshots.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
 import { sameUri } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
@@ -185,6 +186,17 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
     ({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))),
   );
 }
+/**
+ * True when a Parameters `RiskIndicator` (the request's own form, echoed) names anything but FGM:
+ * the answer may then be about another risk indicator, and its "no record" not about FGM.
+ */
+const echoesAnotherRiskIndicator = (root: XmlElement): boolean =>
+  elementsIn(root).some(
+    ({ el, path }) =>
+      path === 'Parameters.parameter' &&
+      rawAt(el, 'name')?.trim() === 'RiskIndicator' &&
+      parameterValue(el)?.trim() !== FGM,
+  );
 /** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
 function parameterValue(parameter: XmlElement): string | undefined {
   if (single(parameter, 'valueString') && single(parameter, 'valueIdentifier')) throw new Repeated();
@@ -197,6 +209,54 @@ function parameterValue(parameter: XmlElement): string | undefined {
 const patientModified = (root: XmlElement) =>
   elementsIn(root).some(({ el }) => el.name === 'Patient' && hasModifier(el));
 const PATIENT_MODIFIED = 'a patient carries a modifier extension or implicit rules';
+/** The resources the core reads; a modifier on any other changes only what the core ignores. */
+const READ_RESOURCES = /^(Patient|Flag|OperationOutcome|MessageHeader)\./;
+/** Modifier elements the core reads itself, each checked where it is read (Patient.identifier.use by `identifierInUse`). */
+const INTERPRETED = new Set([
+  'Flag.status',
+  'OperationOutcome.issue.severity',
+  'MessageHeader.event',
+  'MessageHeader.response',
+  'MessageHeader.response.code',
+  'Patient.identifier.use',
+]);
+/**
+ * Elements below a resource the core reads: a modifier directly on the resource or on one of these
+ * may change what the core concludes; one under anything else (a name's `use`, say) changes only an
+ * element the core never looks at, as FHIR allows a reader that ignores that element.
+ */
+const READ_ELEMENTS = new Set(['Patient.identifier']);
+/** Modifier paths from the profile snapshots (the oracle, not a hand list), `[x]` choices as their stems. */
+const unreadModifier = (path: string): boolean => {
+  if (!READ_RESOURCES.test(path) || INTERPRETED.has(path)) return false;
+  const parent = path.slice(0, path.lastIndexOf('.'));
+  if (parent.includes('.') && !READ_ELEMENTS.has(parent)) return false;
+  for (const m of modifierPaths()) {
+    if (m.endsWith('.modifierExtension')) continue; // hasModifier's
+    if (m === path) return true;
+    if (m.endsWith('[x]') && path.startsWith(m.slice(0, -3)) && /^[A-Z][A-Za-z]*$/.test(path.slice(m.length - 3)))
+      return true;
+  }
+  return false;
+};
+/**
+ * True when a resource the core reads carries a modifier element the core does not interpret
+ * (`Patient.active`, `deceased[x]`, `animal`, `link`): FHIR forbids reading past one.
+ */
+const carriesUnreadModifier = (root: XmlElement): boolean => elementsIn(root).some(({ path }) => unreadModifier(path));
+const UNREAD_MODIFIER = 'message carries a modifier element the gateway cannot read past';
+/**
+ * An NHS number marked `old`, `temp` or `secondary` is not the child's number now: an answer naming
+ * her by it is not read. `official` and `usual` (or no use) say the number is hers.
+ */
+const numberOutOfUse = (root: XmlElement): boolean =>
+  elementsIn(root).some(
+    ({ el, path }) =>
+      path === 'Patient.identifier' &&
+      isNhsNumberSystem(rawAt(el, 'system')) &&
+      !['official', 'usual', undefined].includes(rawAt(el, 'use')?.trim()),
+  );
+const NUMBER_OUT_OF_USE = "a patient's NHS number is marked old, temporary or secondary";
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
 
@@ -318,10 +378,14 @@ const namesFlag = (reference: string, id: string) =>
   reference === `Flag/${id}` ||
   reference.endsWith(`/Flag/${id}`);
 
-/** True when `el` or any FHIR element under it is a `modifierExtension` or `implicitRules`. */
+/**
+ * True when any FHIR element under `el` is a `modifierExtension` or `implicitRules`, a foreign
+ * wrapper descended into as elementsIn does (a FHIR element wrapped is still one Spine sent); a
+ * foreign element that is merely named so is not one.
+ */
 const hasModifier = (el: XmlElement): boolean =>
   el.children.some(
-    (c) => isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules' || hasModifier(c)),
+    (c) => (isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules')) || hasModifier(c),
   );
 
 /** A modifier on the Bundle or its entries (not inside their resources, which are checked on their own). */
@@ -424,6 +488,8 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // FHIR forbids ignoring a modifier, wherever in the message it sits.
   if (hasModifier(header) || bundleModified(root))
     return refuse('message carries a modifier extension or implicit rules');
+  if (carriesUnreadModifier(root)) return refuse(UNREAD_MODIFIER);
+  if (numberOutOfUse(root)) return refuse(NUMBER_OUT_OF_USE);
   const timestamp = at('MessageHeader.timestamp', header, 'timestamp');
   if (timestamp === undefined || !INSTANT.test(timestamp)) return refuse('timestamp is not a real instant');
   const skew = ms(timestamp) - expect.now.getTime();
@@ -435,6 +501,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // Reported only if the answer is used: by then it names no child but ours (carriesAnotherPatient).
   if (resources.some((r) => r.name === 'Parameters'))
     note({ path: 'Parameters', message: 'Parameters entry beside the answer ignored' });
+  if (echoesAnotherRiskIndicator(root)) return refuse('answer echoes a risk indicator other than FGM');
   // Spine contradicting itself: its own error code (NO_RECORD_FOUND, say) beside the indicator, whatever the severity.
   if (flags.length > 0 && outcomes.some((o) => spineCodes(o, note, at).some((c) => c !== 'SUCCESS')))
     return refuse('indicator beside a Spine error code');
@@ -497,6 +564,10 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
   const code = codes[0];
   if (code === undefined || code === 'SUCCESS' || !expect.isKnownCode(code)) return refuse('unknown outcome code');
+  // FGM Query v2: 404 NO_RECORD_FOUND is the query's "successful execution" finding no Flag, so its
+  // response.code is `ok`; a not-found that says the query failed (fatal or transient) says nothing of the Flag.
+  if (code === 'NO_RECORD_FOUND' && at('MessageHeader.response.code', header, 'response', 'code') !== 'ok')
+    return refuse('no record found with a failed response code');
   // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
   // success status still means one thing only (no indicator); any other error code does not.
   if (expect.httpStatus < 400) {

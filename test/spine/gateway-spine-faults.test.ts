@@ -45,6 +45,12 @@ const FAULTS = [
   },
   { fault: { kind: 'garbage' }, status: 400, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', why: 'not XML' },
   {
+    fault: { kind: 'namespace-flood' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'SMSP-VAL-004 thousands of namespace declarations',
+  },
+  {
     fault: { kind: 'wrong-content-type' },
     status: 400,
     code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',

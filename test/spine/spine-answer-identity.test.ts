@@ -78,6 +78,48 @@ const REFUSED = [
     reason: ANOTHER,
   },
   {
+    kind: 'no-record-other-risk-indicator',
+    spine: 404,
+    carries: /<Parameters>.*<valueString value="CPIS"\/>.*<\/Parameters>/s,
+    reason: 'answer echoes a risk indicator other than FGM',
+  },
+  {
+    kind: 'patient-inactive',
+    spine: 200,
+    carries: /<\/identifier><active value="false"\/><\/Patient>/,
+    reason: 'message carries a modifier element the gateway cannot read past',
+  },
+  {
+    kind: 'patient-replaced',
+    spine: 200,
+    carries: /<link>.*<type value="replace"\/><\/link><\/Patient>/s,
+    reason: 'message carries a modifier element the gateway cannot read past',
+  },
+  {
+    kind: 'nhs-number-old',
+    spine: 200,
+    carries: /<identifier><use value="old"\/><system value="http:\/\/fhir\.nhs\.net\/Id\/nhs-number"\/>/,
+    reason: "a patient's NHS number is marked old, temporary or secondary",
+  },
+  {
+    kind: 'wrapped-modifier',
+    spine: 200,
+    carries: /<x:wrap [^>]*><modifierExtension xmlns="http:\/\/hl7\.org\/fhir" url=/,
+    reason: 'indicator carries a modifier extension or implicit rules',
+  },
+  {
+    kind: 'leap-second-off-minute',
+    spine: 200,
+    carries: /<period><start value="\d{4}-\d{2}-\d{2}T10:00:60Z"/,
+    reason: 'assessment date is not a real date',
+  },
+  {
+    kind: 'no-record-fatal-error',
+    spine: 404,
+    carries: /<code value="fatal-error"\/><\/response>/,
+    reason: 'no record found with a failed response code',
+  },
+  {
     kind: 'other-patient-parameters',
     spine: 200,
     carries: /<Parameters>.*<value value="9990000026"\/>.*<\/Parameters>/s,

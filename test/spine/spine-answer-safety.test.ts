@@ -152,6 +152,7 @@ const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string
   { kind: 'nhs-number-new-system', path: 'Patient.identifier.system', day: '2019-12-10' },
   { kind: 'partial-date', path: 'Flag.period.start', day: '2019-12' },
   { kind: 'large-narrative', path: null, day: '2019-12-10' },
+  { kind: 'doctype-in-comment', path: null, day: '2019-12-10' },
   // The hostile review of issue 18 (C2): unambiguous, safe forms are used and reported.
   { kind: 'info-outcome', path: 'OperationOutcome', day: '2019-12-10' },
   { kind: 'data-other-flag', path: 'MessageHeader.data', day: '2019-12-10' },
