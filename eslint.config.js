@@ -64,7 +64,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
   },
   {
-    // The element's source is written for its gzip budget (test/widget-size.test.ts): comma
+    // The element's source is written for its gzip budget (test/widget/widget-size.test.ts): comma
     // sequences and `[…] + ''` keys are deliberate there.
     files: ['widget/*.ts'],
     ignores: ['**/*.test.ts'],

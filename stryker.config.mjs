@@ -12,8 +12,8 @@ const mutate = [
   // The profile validator: strict on what we send, the deviation report on what Spine sends.
   'gateway/fhir/profile-validator.ts',
   // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
-  // Lines 99-152: update the range when that part of the file moves.
-  'gateway/spine/ask-spine.ts:99-152',
+  // From the Spine call to the end of reportDeviations (test/repo/stryker-ranges.test.ts holds the range to it).
+  'gateway/spine/ask-spine.ts:112-215',
   // The audit chain: the canonical form hashed and stored, the chain formula and its start, verify.
   'gateway/audit/canonical.ts',
   'gateway/audit/chain.ts',
@@ -26,8 +26,8 @@ const mutate = [
   // What Spine's answer looked like, sealed with the outcome's salt (erased with it).
   'gateway/audit/sealed-detail.ts',
   // The stores' own part of the hashing: SQLite's appender reads the head and chains from it
-  // (chain.ts chainRecords does the rest for both stores). Lines 214-223: keep in step with the file.
-  'gateway/audit/sqlite-store.ts:214-223',
+  // (chain.ts chainRecords does the rest for both stores). chainAppender, held to it by test/repo/stryker-ranges.test.ts.
+  'gateway/audit/sqlite-store.ts:241-250',
 ];
 
 /** The unit tests of those modules (node:test files, run with tsx by the TAP runner). */

@@ -27,6 +27,13 @@ import { openAuditReader } from './sqlite-store.ts';
 import { openAuditTrail } from './trail.ts';
 import { describeVerify } from './verify.ts';
 
+/**
+ * The anchor key: `-` (or /dev/stdin) is read from file descriptor 0, so root can hand a root-only
+ * key to a job run as the gateway's user (`sudo -u … cli.js anchor --key - < key`): opening
+ * /dev/stdin by name checks the pipe's or file's owner again, as the new user, and fails (EACCES).
+ */
+const readKey = (key: string) => readFileSync(key === '-' || key === '/dev/stdin' ? 0 : key, 'utf8');
+
 /** Creates or upgrades the PostgreSQL schema as its owner and grants `grant` INSERT and SELECT only. */
 async function migrate(url: string, grant: string | undefined): Promise<number> {
   const { migratePostgres, ownerPostgresPool } = await import('./postgres-store.ts');
@@ -79,9 +86,7 @@ async function main(argv: string[]): Promise<number> {
       const trail = await openAuditTrail(config, hmacKey());
       const head = await trail.head().finally(() => trail.close());
       if (!head) throw new Error('the audit trail is empty: nothing to anchor');
-      console.log(
-        `anchored record ${head.seq}: ${writeAnchor(out, signAnchor(head, readFileSync(values.key, 'utf8')))}`,
-      );
+      console.log(`anchored record ${head.seq}: ${writeAnchor(out, signAnchor(head, readKey(values.key)))}`);
       return 0;
     }
     case 'throughput': {
@@ -99,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       const before = new Date(Date.now() - retentionDays * 86_400_000);
       const o = {
         before,
-        privateKey: readFileSync(values.key, 'utf8'),
+        privateKey: readKey(values.key),
         publicKey: readFileSync(anchorPublicKeyFile, 'utf8'),
         dir: anchorDir,
       };

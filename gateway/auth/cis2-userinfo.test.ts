@@ -1,6 +1,6 @@
 /**
  * The CIS2 UserInfo client against a real local HTTP server serving fixed documents (the
- * oidc-provider double's tests are in test/gateway-cis2.test.ts): the cache never outlives a JWT
+ * oidc-provider double's tests are in test/gateway/gateway-cis2.test.ts): the cache never outlives a JWT
  * access token's exp, nonsense and failures are told apart, the call cap holds, and discovery
  * checks the issuer it was asked about.
  */

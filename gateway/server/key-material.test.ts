@@ -79,6 +79,14 @@ describe('token verification keys are checked at start-up, naming the key', () =
       /RSA key, which none of algorithms \[ES256\] can verify \(it fits RS256/,
     );
   });
+  it('a 1024-bit RSA public key with RS256 stops start-up (jose refuses it for every token)', () => {
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    refused(
+      put('rsa1024.pem', small.publicKey.export({ type: 'spki', format: 'pem' }) as string),
+      ['RS256'],
+      /is a 1024-bit RSA key; tokens need RSA keys of at least 2048 bits/,
+    );
+  });
   it('an EC P-256 key with only ES384 allowed stops start-up', () => {
     refused(
       put('ec2.pem', ec.publicKey.export({ type: 'spki', format: 'pem' }) as string),

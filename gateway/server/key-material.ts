@@ -114,6 +114,13 @@ export function verificationKey(
   } catch {
     throw new ConfigError(`config: ${key}: ${file} is not a PEM public key`);
   }
+  // jose refuses an RSA key under 2048 bits for every RS/PS algorithm (RFC 7518 §3.3), so such a key
+  // would start and then refuse each token as "key does not fit the algorithm".
+  const bits = k.asymmetricKeyDetails?.modulusLength;
+  if ((k.asymmetricKeyType === 'rsa' || k.asymmetricKeyType === 'rsa-pss') && bits !== undefined && bits < 2048)
+    throw new ConfigError(
+      `config: ${key}: ${file} is a ${bits}-bit RSA key; tokens need RSA keys of at least 2048 bits (RFC 7518 §3.3)`,
+    );
   const usable = algorithmsFor(k);
   const unfit = algorithms.filter((a) => !usable.includes(a));
   if (unfit.length) {

@@ -196,6 +196,17 @@ describe('audit:verify', () => {
     assert.match(r.out, /broken at record 9: record 9 is missing: the trail was truncated after record 8/);
   });
 
+  it('the anchor key may come on standard input (--key -), as a cron job run as the gateway user is given it', async () => {
+    const anchored = await configFor(intact, join(dir, 'stdin-anchors'));
+    const r = spawnSync(process.execPath, [...builtGateway('audit/cli.js'), 'anchor', '--key', '-'], {
+      env: { ...process.env, FGM_GATEWAY_CONFIG: anchored },
+      input: readFileSync(keys.privateKeyFile, 'utf8'),
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /anchored record 10/);
+  });
+
   it('an anchor signed with another key is refused', async () => {
     const anchors = join(dir, 'forged-anchors');
     const other = generateAnchorKeys(join(dir, 'other-keys'));

@@ -269,7 +269,7 @@ test(
       /main\.js$/,
       /^systemd-analyze verify /,
       /cli\.js verify$/,
-      /anchor --key \/dev\/stdin/,
+      /anchor --key - </,
       /retain --key/,
       /migrate-postgres/,
     ]) {

@@ -164,7 +164,7 @@ describe('RBAC (SMSP-IG-001)', () => {
   });
   it('a local role without B0370 → 403 ACCESS_DENIED', () =>
     refused(stack.signToken(LOCAL_RECEPTIONIST), 403, 'ACCESS_DENIED'));
-  // The smartcard (CIS2) RBAC cases run with real CIS2 access tokens: test/gateway-cis2.test.ts.
+  // The smartcard (CIS2) RBAC cases run with real CIS2 access tokens: test/gateway/gateway-cis2.test.ts.
 });
 
 /** base64url of a JSON value, as a JWT segment. */

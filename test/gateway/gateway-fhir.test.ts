@@ -36,7 +36,7 @@ after(async () => {
   await stack?.close();
 });
 
-// SDS ids are accepted only with the user's CIS2 access token (test/gateway-cis2.test.ts); a local identifier is the client system's word.
+// SDS ids are accepted only with the user's CIS2 access token (test/gateway/gateway-cis2.test.ts); a local identifier is the client system's word.
 function bundle(nhsNumber: string, author: Author = LOCAL, odsCode = 'RY2') {
   return buildQueryBundle({
     nhsNumber,

@@ -29,7 +29,10 @@ function importGraph(): Map<string, { specifier: string; module: string }[]> {
       file,
       imported.map(({ fileName }) => ({
         specifier: fileName,
-        module: fileName.startsWith('.') ? relative(repo, resolve(repo, dirname(file), fileName)) : fileName,
+        // `./b.js` names b.ts as much as `./b.ts` does (TypeScript's NodeNext resolution).
+        module: fileName.startsWith('.')
+          ? relative(repo, resolve(repo, dirname(file), fileName.replace(/\.(m?)js$/, '.$1ts')))
+          : fileName,
       })),
     );
   }

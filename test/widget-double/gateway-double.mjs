@@ -1,6 +1,6 @@
 // A stand-in for the gateway's widget API, served by the browser tests' dev server so each
 // widget test controls the answer and its timing. The real gateway is covered end to end in
-// test/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused, and with
+// test/e2e/e2e-demo.test.ts. Answers by NHS number; the token "receptionist" is refused, and with
 // "spine-down" every answer is COULD_NOT_CONNECT_TO_SPINE. Spine's timestamp (`checkedAt`) is the
 // time of the request unless a test sets it (`/__double/spine-time?at=&age=`: the gateway's `Date`
 // header is then `age` ms after it, 0 unless said); a test may also set the answer itself

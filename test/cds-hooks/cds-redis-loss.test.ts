@@ -9,9 +9,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { signJwt } from './helpers/jwt.ts';
-import { tcpProxy, testRedis, type TcpProxy, type TestRedis } from './helpers/services.ts';
-import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { signJwt } from '../helpers/jwt.ts';
+import { tcpProxy, testRedis, type TcpProxy, type TestRedis } from '../helpers/services.ts';
+import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const BASE_URL = 'https://fgm.example.nhs.uk';
 const ISSUER = 'https://epr.trust.example/';
