@@ -346,9 +346,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 export async function startSpineSimulator(opts: SpineSimulatorOptions): Promise<SpineSimulator> {
   const state: SimState = { received: [], profileFailures: [], fault: opts.fault ?? null, held: [], timers: new Set() };
   const server: Server = createServer(tlsOptions(opts.pkiDir), createHandler(opts, state));
-  // Open connections, destroyed at close so that it does not wait on a client's keep-alive.
+  // Open connections, destroyed at close so that it does not wait on a client's keep-alive, nor
+  // on a TCP connection that never starts its TLS handshake (tracked from 'connection', not 'secureConnection').
   const sockets = new Set<Socket>();
-  server.on('secureConnection', (s) => {
+  server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

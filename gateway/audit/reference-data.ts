@@ -1,5 +1,5 @@
 /**
- * @module gateway/audit/reference-data
+ * @module audit/reference-data
  * SMSP-AUDIT-008: what the start-up and reload records say about the reference data in force —
  * the vocabulary file's SHA-256 (the built-in one or the operator's) and which keys are in use,
  * each by a SHA-256 of its public part (never a private key; the audit HMAC key by a short id).

@@ -1,5 +1,5 @@
 /**
- * @module config-schema
+ * @module config/config-schema
  * The gateway configuration's JSON Schema, generated from the zod schema the gateway itself
  * validates with (so the two cannot drift), for editors (`"$schema"` in the config file) and
  * pipelines. It describes the file as written (zod's input side: defaults optional). Cross-field

@@ -1,5 +1,5 @@
 /**
- * @module config
+ * @module config/config
  * The gateway's JSON configuration: a strict zod schema (unknown keys are errors), loaded once at
  * start-up. Relative file paths resolve against the config file's directory. Every problem
  * becomes one ConfigError line naming the key, e.g. `config: clients.0.token.issuer: …`.

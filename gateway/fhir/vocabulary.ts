@@ -1,5 +1,5 @@
 /**
- * @module vocabulary
+ * @module fhir/vocabulary
  * The SMSP error vocabulary as data (SMSP-CONF-001): one row per Details.Code, with the
  * HTTP status, OperationOutcome severity and issue type, display text and original code.
  * The shipped table is `vocabulary.json`; an operator may point the gateway at their own.

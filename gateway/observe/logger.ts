@@ -1,5 +1,5 @@
 /**
- * @module logger
+ * @module observe/logger
  * Structured one-line JSON logs. The gateway takes a Logger by injection so tests can capture
  * every line; callers pass only fixed phrases, ids and codes — never patient data or tokens.
  */

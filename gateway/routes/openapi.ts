@@ -1,5 +1,5 @@
 /**
- * @module openapi
+ * @module routes/openapi
  * The OpenAPI 3.1 description of the gateway's HTTP API, served at `GET /openapi.json`. Request
  * bodies and queries are generated from the zod schemas the routes validate with (zod's JSON
  * Schema output is the dialect OpenAPI 3.1 uses), so the description cannot drift from what the

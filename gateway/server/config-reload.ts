@@ -1,5 +1,5 @@
 /**
- * @module config-reload
+ * @module server/config-reload
  * What a SIGHUP can change, key by key: the one table (KEY_APPLIES) naming, for every key of the
  * config schema, whether it applies on a reload or only after a restart. A reload names each
  * restart-only key that changed under "restart to apply", so an operator is never told a change

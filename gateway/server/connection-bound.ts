@@ -1,5 +1,5 @@
 /**
- * @module connection-bound
+ * @module server/connection-bound
  * Bounds the listener's open connections in total (`listen.maxConnections`) so that no one
  * caller can take them from the rest (issue 21). Each connection belongs to a caller: the
  * authenticated client/user once a request's headers named one (`claim`), else its source

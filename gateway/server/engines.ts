@@ -1,5 +1,5 @@
 /**
- * @module engines
+ * @module server/engines
  * Config picks the engines; nothing else knows which one runs. The audit store is SQLite
  * (`audit.sqliteFile`, the embedded default) or PostgreSQL (`audit.postgresUrl`); the Spine budget
  * is in-process or shared in Redis (`spine.rateLimit.redisUrl`). The scale-out engines are

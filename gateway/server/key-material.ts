@@ -1,5 +1,5 @@
 /**
- * @module key-material
+ * @module server/key-material
  * Reads every certificate and key the configuration names, once, at start-up, and checks each
  * pair belongs together, so a bad file stops the gateway before it serves anyone.
  */

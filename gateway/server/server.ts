@@ -1,5 +1,5 @@
 /**
- * @module server
+ * @module server/server
  * The only file that touches @hono/node-server and TLS: reads the key material, opens the audit
  * store, builds the app and listens — plain HTTP, or HTTPS (optionally asking for client
  * certificates for the SMSP FHIR interface) per `listen.tls`. `close()` is the graceful shutdown.

@@ -1,5 +1,5 @@
 /**
- * @module teardown
+ * @module server/teardown
  * One list of what a running service must close, registered as each part opens and closed last
  * first, so shutdown, a start that fails half way and the tests share one teardown sequence
  * instead of each writing its own.

@@ -1,5 +1,5 @@
 /**
- * @module test/access-log-user-key
+ * @module test/audit/access-log-user-key
  * Issue 21: the access log names the user by a pseudonymous key (a keyed hash), so IT can see one
  * user's flood without the log identifying her. Over real sockets against the test stack; the
  * expected key is computed here from the stack's audit key file by the documented derivation

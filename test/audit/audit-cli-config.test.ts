@@ -1,5 +1,5 @@
 /**
- * @module test/audit-cli-config
+ * @module test/audit/audit-cli-config
  * The audit CLI finds the gateway's config exactly as `npm run gateway` does (FGM_GATEWAY_CONFIG,
  * else ./fgm-gateway.config.json), or takes `--config FILE`; when it finds none it says how it looked.
  */

@@ -1,5 +1,5 @@
 /**
- * @module test/audit-erasure-record
+ * @module test/audit/audit-erasure-record
  * FGMISQR009 on real SQLite files and a real PostgreSQL (127.0.0.1:5432): every cleared outcome
  * must be named by an erasure run's record dated on or after its erasure date, so an outcome
  * cleared early (by hand) is still named by verify after that date has passed; and the run's

@@ -1,5 +1,5 @@
 /**
- * @module test/audit-postgres-definer
+ * @module test/audit/audit-postgres-definer
  * SMSP-AUDIT-009 over a real PostgreSQL: the gateway's role reaches the schema owner's rights
  * only through the SECURITY DEFINER erasure function, so that function must never resolve a
  * name the caller can shadow. The attack: a TEMP table called audit_event (pg_temp is searched

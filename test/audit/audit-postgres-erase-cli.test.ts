@@ -1,5 +1,5 @@
 /**
- * @module test/audit-postgres-erase-cli
+ * @module test/audit/audit-postgres-erase-cli
  * FGMISQR009 from the command line on a real PostgreSQL: `cli.js erase-outcomes` (the built CLI,
  * the gateway's own config, its role) erases a backlog of a few thousand outcomes to the end and
  * verify says intact. It runs on the command line's pool, which has no client query deadline

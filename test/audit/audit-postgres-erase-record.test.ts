@@ -1,5 +1,5 @@
 /**
- * @module test/audit-postgres-erase-record
+ * @module test/audit/audit-postgres-erase-record
  * FGMISQR009 and SMSP-AUDIT-009 over a real PostgreSQL (127.0.0.1:5432), connected as the
  * gateway's role exactly as someone holding its credentials with psql would be: the erasure
  * function is the role's only way to change a record, and it clears nothing without appending the

@@ -1,5 +1,5 @@
 /**
- * @module test/audit-postgres-owner-warning
+ * @module test/audit/audit-postgres-owner-warning
  * The trail is append-only because the gateway's role may only INSERT and SELECT. A gateway
  * configured with the schema owner's (or a superuser's) credentials still works, but its role
  * could disable the triggers and rewrite history: IT is told at start and on /healthz.

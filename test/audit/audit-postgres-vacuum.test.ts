@@ -1,5 +1,5 @@
 /**
- * @module test/audit-postgres-vacuum
+ * @module test/audit/audit-postgres-vacuum
  * FGMISQR009 over a real PostgreSQL: clearing an outcome leaves its old row version — outcome and
  * salt — in the table's pages until the table's owner vacuums it (`erase-outcomes --owner-url`,
  * and every `retain`). The pages are read as raw bytes (pageinspect, as the superuser), an

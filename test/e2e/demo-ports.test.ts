@@ -1,5 +1,5 @@
 /**
- * @module test/demo-ports
+ * @module test/e2e/demo-ports
  * `npm start` (demo/start.ts) with each of its four ports taken: one friendly line naming the port
  * and the variable that moves it, exit 1, never a stack trace. Run as a process, as a developer
  * would, in a scratch folder (its `.data/` goes there).

@@ -1,5 +1,5 @@
 /**
- * @module test/deploy-systemd
+ * @module test/e2e/deploy-systemd
  * deploy/fgm-gateway.service: `systemd-analyze verify` accepts it with no warning (it exits 0 even
  * on unknown keys or bad values, so its output must be empty), and the sandboxing docs/operating.md
  * promises is there. Without systemd-analyze the verify step is reported as not run, never passed

@@ -1,5 +1,5 @@
 /**
- * @module test/dev-portal
+ * @module test/e2e/dev-portal
  * `npm run dev:portal` as a portal developer runs it, from the built tree: the command for a random
  * origin, a tiny page on that origin made from the snippet it prints and a token from
  * `npm run dev:token`, driven in headless Chromium to the alert; the same page on another origin

@@ -1,5 +1,5 @@
 /**
- * @module test/operating-checklist
+ * @module test/e2e/operating-checklist
  * docs/operating.md's "Production checklist", run on this machine (issue 24): its ```sh blocks are
  * read from the doc, so the doc cannot drift from what is tested, and each command runs in a
  * sandbox with the paths mapped — /opt/fgm-gateway to this repository (built: npm test builds

@@ -1,5 +1,5 @@
 /**
- * @module test/pki-of-your-own
+ * @module test/e2e/pki-of-your-own
  * `npm run pki` (demo/make-pki.ts) run as a process into a temp folder; its files are checked by
  * `openssl verify` and node's X509Certificate, not by the code that made them. Then the simulator
  * is started on that folder (FGM_PKI_DIR) and must keep the files, issue the missing ones from

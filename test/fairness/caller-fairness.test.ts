@@ -1,5 +1,5 @@
 /**
- * @module test/caller-fairness
+ * @module test/fairness/caller-fairness
  * Issue 21, "one caller can never take the alert from anyone else", against the BUILT gateway run
  * as a process (`npm run build` first), over real sockets: while each attack runs, a second
  * clinician of the same trust gets her indicator. The attacks: 300 slow-body connections from one

@@ -1,5 +1,5 @@
 /**
- * @module test/caller-slow-body-client
+ * @module test/fairness/caller-slow-body-client
  * Issue 21 (hostile review): until a FHIR or CDS request's body has arrived its user is unknown,
  * so only its client's in-flight bound (`listen.maxInFlightPerClient`, 200) holds it, and 250
  * slow bodies from one client system or CDS client used to fill that bound: the client's other

@@ -1,5 +1,5 @@
 /**
- * @module test/caller-user-fhir-cds
+ * @module test/fairness/caller-user-fhir-cds
  * Issue 21 on the FHIR interface and CDS Hooks, over real sockets against the test stack: each
  * originating user a client system names (its ASID and the Practitioner's identifier) and each EPR
  * user a CDS client names (`context.userId`) has her own in-flight bound and her own pseudonymous

@@ -1,5 +1,5 @@
 /**
- * @module test/connection-churn
+ * @module test/fairness/connection-churn
  * Issue 21, connection churn: a flood of new connections from many addresses must not close the
  * connections clinicians already hold; one source's unauthenticated connections and one
  * connection's pipelined requests are bounded; every close or refusal is reported. Over real

@@ -1,5 +1,5 @@
 /**
- * @module test/connection-shedding
+ * @module test/fairness/connection-shedding
  * Issue 21, shedding: no one caller can take another's connection. The reviewer's attacks
  * (/work/atk-21/scratch churn.ts, churn-gw.ts, nat.ts) over real sockets on the loopback: one
  * token holding idle keep-alive connections and churning one more; a flood from many addresses;

@@ -1,5 +1,5 @@
 /**
- * @module test/connection-slow-reader
+ * @module test/fairness/connection-slow-reader
  * Issue 21, the slow reader: a caller that sends requests and never reads their answers must not
  * hold the listener's connections. Over real sockets: connections pipelining hundreds of widget
  * fetches and never reading fill `listen.maxConnections`, and a clinician still gets her

@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-protection
+ * @module test/fairness/gateway-protection
  * Protecting Spine and surviving its outages, over real sockets: the rate limit and busy tone
  * (SMSP-PERF-001), interactive before batch (SMSP-PERF-007), the circuit breaker
  * (SMSP-PERF-006), taking a client out of service by a config reload (SMSP-SEC-001), /metrics on

@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-auth
+ * @module test/gateway/gateway-auth
  * Every reason a widget request is refused for its credentials, each its own test, over real
  * sockets: 401 AUTHOR_CREDENTIALS_ERROR (or 403 ACCESS_DENIED for a role without B0370), Spine
  * never called, and the refusal audited. Also the token rules the config enforces at start-up.

@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-client-faults
+ * @module test/gateway/gateway-client-faults
  * Issue 11, "survive every client": hundreds of clients that hang up at every stage of a request,
  * or reset the connection, against the BUILT gateway run as a process (`npm run build` first) and
  * a slow Spine simulator. Afterwards the process is still up, `/healthz` says the Spine link is

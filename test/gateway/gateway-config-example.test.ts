@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-config-example
+ * @module test/gateway/gateway-config-example
  * The configuration an operator starts from: `gateway/config/config.example.json` starts a gateway as
  * shipped once `npm run example:setup` has made its files; it validates against the JSON Schema
  * generated from the zod schema (checked by ajv, an independent JSON Schema validator), and that

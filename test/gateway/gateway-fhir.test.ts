@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-fhir
+ * @module test/gateway/gateway-fhir
  * The SMSP FHIR interface (`POST /fhir/fgm/query`) over real sockets: the gateway on HTTPS asking
  * for client certificates, the client system authenticated by mutual TLS or its own system token
  * (never a portal user's session token), acting only for its configured ODS codes, and the query

@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-openapi
+ * @module test/gateway/gateway-openapi
  * `GET /openapi.json` over a real socket: a valid OpenAPI 3.1 document by an independent validator
  * (@seriousme/openapi-schema-validator, the OpenAPI Initiative's schemas), naming every path the
  * gateway serves, and describing what the routes really accept and answer (checked with ajv);

@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-reload
+ * @module test/gateway/gateway-reload
  * SIGHUP on a running gateway process (the built one, as operators run it): a new origin and a
  * new client apply from the next request, and a change only a restart can apply is named.
  */

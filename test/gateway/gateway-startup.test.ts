@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-startup
+ * @module test/gateway/gateway-startup
  * Start-up refuses a bad configuration with ONE line naming the key or file — both through
  * startGateway and through the built gateway run as a child process, as `npm run gateway` runs it
  * (exit 1, no stack trace).

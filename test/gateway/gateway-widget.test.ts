@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-widget
+ * @module test/gateway/gateway-widget
  * The widget API end to end over real sockets: gateway ↔ Spine simulator over TLS-MA, for the
  * four documented test patients (docs/simulator.md), as a locally authenticated user and as a smartcard (CIS2) user.
  */

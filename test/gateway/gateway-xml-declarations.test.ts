@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-xml-declarations
+ * @module test/gateway/gateway-xml-declarations
  * A client system's FGMQuery_2_0 stuffed with thousands of namespace declarations used to block
  * the event loop for seconds while the gateway copied the namespace scope once per declaration,
  * and a midwife's concurrent request failed. Over real sockets: hostile requests in flight, a

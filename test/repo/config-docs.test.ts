@@ -1,5 +1,5 @@
 /**
- * @module test/config-docs
+ * @module test/repo/config-docs
  * The configuration reference (docs/configuration.md) is generated from the config's JSON Schema
  * and the reload rules (KEY_APPLIES), so a key's meaning is written once, in the zod schema's
  * .describe(): this fails when the page is stale, and when a property of the committed

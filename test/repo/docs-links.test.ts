@@ -1,5 +1,5 @@
 /**
- * @module test/docs-links
+ * @module test/repo/docs-links
  * Every reference a reader or a code comment follows resolves inside the repository: each relative
  * markdown link and `#anchor` in README.md, docs/ and widget/README.md names a file that exists and
  * a heading it has (GitHub's slug rules), and every README or docs/ path a source file cites exists,

@@ -1,5 +1,5 @@
 /**
- * @module test/import-graph
+ * @module test/repo/import-graph
  * The gateway's imports run one way: no module of `gateway/` is in an import cycle. Read from the
  * source with TypeScript's own pre-processor (static, `export … from`, `import type` and dynamic
  * `import()` alike), so a cycle of type-only imports counts too: it still ties two modules together.

@@ -1,5 +1,5 @@
 /**
- * @module test/fhir-local-codes
+ * @module test/spine/fhir-local-codes
  * Over real sockets (HTTPS, the client system's certificate, the Spine simulator): the gateway's
  * local codes reach FHIR clients under the product's own code system, and every code it sends
  * under Spine's system is in Spine's value set file (SMSP-ERR-002).

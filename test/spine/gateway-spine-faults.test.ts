@@ -1,5 +1,5 @@
 /**
- * @module test/gateway-spine-faults
+ * @module test/spine/gateway-spine-faults
  * Each Spine simulator fault maps to its documented code within the configured deadline, and the
  * gateway keeps serving: a normal request afterwards succeeds (SMSP-VAL-004, SMSP-FGMRI-003).
  */

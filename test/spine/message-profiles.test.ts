@@ -1,5 +1,5 @@
 /**
- * @module test/message-profiles
+ * @module test/spine/message-profiles
  * Every message built from whatever a token or a client system says conforms to the FGM-IS
  * profile snapshots: the gateway's messages to Spine (checked here and by the simulator, as Spine
  * would), with the headers of the spec's example request; and nothing from a refused FHIR request

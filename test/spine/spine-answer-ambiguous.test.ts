@@ -1,5 +1,5 @@
 /**
- * @module test/spine-answer-ambiguous
+ * @module test/spine/spine-answer-ambiguous
  * Answers the safety core cannot read unambiguously (issue 18, second and third hostile reviews), over real
  * sockets: the gateway on HTTPS asking for client certificates, the simulator (TLS-MA) answering
  * from the spec's example messages with one answer variant switched on. An FGM Flag for the child

@@ -1,5 +1,5 @@
 /**
- * @module test/spine-answer-identity
+ * @module test/spine/spine-answer-identity
  * Who Spine's answer names, and what contradicts it (issue 18, third hostile review), over real
  * sockets: the gateway on HTTPS asking for client certificates, the simulator (TLS-MA) answering
  * from the spec's example messages with one answer variant switched on. Another child named

@@ -1,5 +1,5 @@
 /**
- * @module test/spine-answer-safety
+ * @module test/spine/spine-answer-safety
  * Strict on what we send, safe-lenient on what Spine sends (issue 18), over real sockets: the
  * gateway on HTTPS asking for client certificates, the simulator (TLS-MA) answering from the
  * spec's example messages with its answer variants switched on. Every harmless deviation is still

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
+import { connect as netConnect } from 'node:net';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { buildQueryBundle } from '../../gateway/fhir/query-bundle.ts';
 import { parseQueryResponse } from '../../gateway/fhir/response-bundle.ts';
@@ -341,4 +343,14 @@ describe('dev PKI', () => {
     for (const f of [first.caKey, ...Object.values(first.leaf).map((l) => l.key)])
       assert.equal(statSync(f).mode & 0o777, 0o600, f);
   });
+});
+
+test('the simulator closes at once although a client holds a TCP connection that never starts TLS (Ctrl-C on npm start)', async () => {
+  const own = await startSpineSimulator({ pkiDir: pki.dir, port: 0 });
+  const raw = netConnect(own.port, '127.0.0.1');
+  await once(raw, 'connect');
+  const closedRaw = once(raw, 'close');
+  // Resolves only if the silent socket is destroyed: before, close() waited for it (2 minutes).
+  await own.close();
+  await closedRaw;
 });

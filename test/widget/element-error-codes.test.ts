@@ -1,5 +1,5 @@
 /**
- * @module test/element-error-codes
+ * @module test/widget/element-error-codes
  * The `fgm-status-error` codes the element itself emits (as opposed to the gateway's vocabulary,
  * which it passes on) are listed in full in the package README (generated from the element's JSDoc,
  * the one list the docs link to): a portal developer wires IT reporting

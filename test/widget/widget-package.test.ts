@@ -1,5 +1,5 @@
 /**
- * @module test/widget-package
+ * @module test/widget/widget-package
  * The element as a portal developer gets it: `npm pack` of the widget workspace, installed from
  * the tarball into a fresh React 19 + TypeScript + Vite project made here (packages from the
  * registry, npm's cache preferred), where the TSX snippet of the package's README must pass
