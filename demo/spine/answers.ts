@@ -467,9 +467,6 @@ export const HIDING_VARIANTS = {
       '</Bundle>',
       `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`,
     ),
-  /** MessageHeader.response.code fatal-error: the query failed, so its not-found says nothing of the Flag. */
-  'no-record-fatal-error': (noRecord: string) =>
-    put(noRecord, '<code value="ok"/></response>', '<code value="fatal-error"/></response>'),
   /** The FGM risk code on a Basic entry rather than a Flag. */
   'no-record-risk-basic': (noRecord: string) =>
     put(

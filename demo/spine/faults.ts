@@ -84,7 +84,7 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (no-record-other-parameters) or our child under another risk indicator (no-record-other-risk-indicator),
    * the FGM risk code on a Basic (no-record-risk-basic), a modifier
    * extension on the outcome (no-record-outcome-modifier), another child's Patient in a foreign
-   * wrapper (no-record-wrapped-patient), a failed response.code (no-record-fatal-error).
+   * wrapper (no-record-wrapped-patient).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);

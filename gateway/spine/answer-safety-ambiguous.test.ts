@@ -16,10 +16,7 @@ import { checkAnswer, type AnswerExpectation } from './answer-safety.ts';
 
 const FOUND = example('query-response-2-0-indicator-found');
 /** Spine's not-found answer for the child the examples name: the error example with NO_RECORD_FOUND, under HTTP 404. */
-// A not-found is a successful query: Spine writes response.code ok (FGM Query v2).
-const NONE = example('query-response-2-0-invalid-nhs-number')
-  .replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND')
-  .replace('<code value="fatal-error"/>', '<code value="ok"/>');
+const NONE = example('query-response-2-0-invalid-nhs-number').replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND');
 /** What the examples answer: the request id, ASIDs, patient (1234567890) and clock they carry. */
 const EXPECT: AnswerExpectation = {
   messageId: '14daadee-26e1-4d6a-9e6a-7f4af9b58877',

@@ -539,18 +539,6 @@ describe('safety core: what the mutation run found untested', () => {
     assert.notEqual(reason(withValue(FOUND, 'Flag.period.start', '2015-06-30T10:00:60Z')), 'usable');
     assert.equal(reason(withValue(FOUND, 'Flag.period.start', '2015-06-30T18:59:60-05:00')), 'usable');
   });
-  test('SMSP-ERR-004 NO_RECORD_FOUND is a successful query (FGM Query v2): with response.code fatal-error or transient-error it is refused, with ok kept', () => {
-    const nrf = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
-    for (const c of ['fatal-error', 'transient-error'])
-      assert.equal(
-        reason(withValue(nrf, 'MessageHeader.response.code', c), { httpStatus: 404 }),
-        'no record found with a failed response code',
-        c,
-      );
-    const ok = check(withValue(nrf, 'MessageHeader.response.code', 'ok'), { httpStatus: 404 });
-    assert.deepEqual(ok.usable && ok.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
-    assert.equal(reason(ERROR, { httpStatus: 400 }), 'usable', 'another error keeps its fatal-error');
-  });
   test('SMSP-VAL-004 an assessment dateTime on a leap second is that UK day (00:59:60 BST on 1 July 2015)', () => {
     const v = check(withValue(FOUND, 'Flag.period.start', '2015-06-30T23:59:60Z'));
     assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
@@ -775,11 +763,7 @@ describe('safety core: safe-lenient after the hostile review', () => {
     assert.equal(reason(same, { httpStatus: 400 }), 'usable');
   });
   test('SMSP-ERR-004 NO_RECORD_FOUND under HTTP 200 means no indicator (reported); another error code under 200 stays refused', () => {
-    const nrf = withValue(
-      withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND'),
-      'MessageHeader.response.code',
-      'ok',
-    );
+    const nrf = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
     const v = check(nrf, { httpStatus: 200 });
     assert.ok(v.usable && v.outcome.kind === 'error', v.usable ? '' : v.reason);
     assert.deepEqual(

@@ -564,10 +564,6 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
   const code = codes[0];
   if (code === undefined || code === 'SUCCESS' || !expect.isKnownCode(code)) return refuse('unknown outcome code');
-  // FGM Query v2: 404 NO_RECORD_FOUND is the query's "successful execution" finding no Flag, so its
-  // response.code is `ok`; a not-found that says the query failed (fatal or transient) says nothing of the Flag.
-  if (code === 'NO_RECORD_FOUND' && at('MessageHeader.response.code', header, 'response', 'code') !== 'ok')
-    return refuse('no record found with a failed response code');
   // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
   // success status still means one thing only (no indicator); any other error code does not.
   if (expect.httpStatus < 400) {

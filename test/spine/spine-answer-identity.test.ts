@@ -114,12 +114,6 @@ const REFUSED = [
     reason: 'assessment date is not a real date',
   },
   {
-    kind: 'no-record-fatal-error',
-    spine: 404,
-    carries: /<code value="fatal-error"\/><\/response>/,
-    reason: 'no record found with a failed response code',
-  },
-  {
     kind: 'other-patient-parameters',
     spine: 200,
     carries: /<Parameters>.*<value value="9990000026"\/>.*<\/Parameters>/s,
