@@ -6,6 +6,7 @@
  * implementation guide leaves retries to the querying party.
  */
 import { Agent, request } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { parseXml, type XmlElement } from '../fhir/xml.ts';
 import type { TlsMaterial } from '../server/key-material.ts';
@@ -73,9 +74,8 @@ export function createHttpsSpineClient({
 }: HttpsSpineClientOptions): SpineClient & { close(): void } {
   const agent = new Agent({
     keepAlive: true,
-    cert: tls.cert,
-    key: tls.key,
-    ca: tls.ca,
+    // One context for every connection: given cert, key and CA, each new socket would parse them again.
+    secureContext: createSecureContext({ cert: tls.cert, key: tls.key, ca: tls.ca, minVersion: 'TLSv1.2' }),
     minVersion: 'TLSv1.2',
     maxSockets: 32,
   });

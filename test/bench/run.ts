@@ -268,6 +268,25 @@ async function main() {
     closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(gateway.url) }),
   );
 
+  // The floor: a Node process relaying the same query to the simulator over TLS-MA and doing nothing else.
+  log('Node pass-through floor (closed loop, 32 connections)');
+  const floor = await child('test/bench/node-floor-child.mjs', {
+    FLOOR_SPINE_URL: spineUrl.href,
+    FLOOR_CERT: pki.leaf['gateway-client'].cert,
+    FLOOR_KEY: pki.leaf['gateway-client'].key,
+    FLOOR_CA: pki.caCert,
+    NODE_OPTIONS: HEAP_FLAGS,
+  });
+  const floorUrl = new URL('/', floor.url);
+  const viaFloor = () => post(gwAgent, floorUrl, directXml, { 'content-type': 'application/fhir+xml' });
+  await closedLoop({ connections: 16, seconds: 1, send: viaFloor });
+  const { result: maxFloor, cpuMsPerRequest: cpuFloor } = await cpuPerRequest(
+    { loadGenerator: process.pid, simulator: spine.proc.pid!, floor: floor.proc.pid! },
+    () => closedLoop({ connections: 32, seconds: SECONDS, send: viaFloor }),
+  );
+  floor.proc.kill('SIGTERM');
+  await once(floor.proc, 'exit');
+
   // A rate this machine sustains on both paths: half the gateway's maximum.
   const rate = Math.max(50, Math.round(maxGateway.rps / 2 / 10) * 10);
   log(`open loop at ${rate}/s`);
@@ -459,7 +478,8 @@ async function main() {
       gatewayAuditOn: auditOn,
       gatewayAuditOff: maxGatewayAuditOff,
       gatewayShareOfDirect: Math.round((maxGateway.rps / maxDirect.rps) * 100) / 100,
-      cpuMsPerRequest: { direct: cpuDirect, gateway: cpuGateway },
+      nodeFloor: maxFloor,
+      cpuMsPerRequest: { direct: cpuDirect, gateway: cpuGateway, nodeFloor: cpuFloor },
     },
     openLoop: {
       rate,
@@ -583,7 +603,7 @@ function markdown(r: any): string {
       `${t.cpuMsPerRequest.gateway.gateway} ms`,
       '≤ 0.9 ms',
       t.cpuMsPerRequest.gateway.gateway <= 0.9,
-      `bound: the in-process stages below (${stageBound(r)}) are CPU the gateway spends per request; the rest is HTTP, TLS to Spine and the event loop`,
+      `bound: a Node process that only relays the query to Spine over TLS-MA (test/bench/node-floor-child.mjs) spends ${t.cpuMsPerRequest.nodeFloor.floor} ms; the in-process stages below (${stageBound(r)}) are the SMSP work on top, the rest is the gateway's HTTP, TLS and event loop beyond the floor's`,
     ),
     row(
       'gateway added latency p99 (open loop)',
@@ -623,6 +643,13 @@ function markdown(r: any): string {
       '',
       null,
       'the gateway process includes its audit writer thread',
+    ),
+    row(
+      'CPU per request, Node pass-through floor',
+      cpu(t.cpuMsPerRequest.nodeFloor),
+      '',
+      null,
+      `${t.nodeFloor.rps}/s: node:http in, https.Agent to the simulator, nothing else`,
     ),
     row(
       'max throughput, audit on vs off (fresh gateways)',
