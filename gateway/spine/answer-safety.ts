@@ -156,11 +156,18 @@ interface Placed {
  * Every FHIR element under `el`, wherever it sits (entries, contained, parameters, inside a foreign
  * or XHTML element: a Patient wrapped is still one Spine sent); a resource's element name starts with a capital.
  */
-const elementsIn = (el: XmlElement, path = ''): Placed[] =>
+const elementsIn = (root: XmlElement): Placed[] => {
+  let placed = placedIn.get(root);
+  if (!placed) placedIn.set(root, (placed = walkElements(root, '')));
+  return placed;
+};
+/** Several checks read every element of one message: the walk is done once per parsed tree (never changed after parsing). */
+const placedIn = new WeakMap<XmlElement, Placed[]>();
+const walkElements = (el: XmlElement, path: string): Placed[] =>
   el.children.flatMap((c) => {
-    if (!isFhir(c)) return elementsIn(c, path);
+    if (!isFhir(c)) return walkElements(c, path);
     const at = /^[A-Z]/.test(c.name) ? c.name : `${path}.${c.name}`;
-    return [{ el: c, path: at }, ...elementsIn(c, at)];
+    return [{ el: c, path: at }, ...walkElements(c, at)];
   });
 
 type At = (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined;
