@@ -34,3 +34,7 @@ writeFileSync(
   new URL('../dist/gateway/config.schema.json', import.meta.url),
   `${JSON.stringify(configJsonSchema(), null, 2)}\n`,
 );
+
+// The profile trees, read from the snapshots once here rather than at every start (fhir/profile-snapshots.ts).
+const { readSnapshots, serializeProfiles } = await import('../dist/gateway/fhir/profile-snapshots.js');
+writeFileSync(new URL('../dist/gateway/fhir/profiles.json', import.meta.url), serializeProfiles(readSnapshots()));

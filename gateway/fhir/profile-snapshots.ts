@@ -8,7 +8,7 @@
  * the children of an unexpanded Reference or Coding): those come from the DSTU2 base definitions
  * below, and only where a snapshot does not define the element itself.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { parseXml, type XmlElement } from './xml.ts';
 
 export interface Slicing {
@@ -287,15 +287,50 @@ export function modifierPaths(): Set<string> {
 
 let profiles: Map<string, Profile> | undefined;
 
+/**
+ * The built gateway's copy of the trees below, written by `npm run build` from the same snapshots
+ * (about 100 KB): parsing the 1.2 MB of XML at start leaves some 25 MB of heap the process keeps.
+ * Absent from source (tests, demo), where the snapshots are read each time.
+ */
+const BUILT = new URL('./profiles.json', import.meta.url);
+
 /** Every profile in `profiles/` by canonical URL, read once. */
 export function loadProfiles(): Map<string, Profile> {
-  if (profiles) return profiles;
+  profiles ??= existsSync(BUILT) ? reviveProfiles(readFileSync(BUILT, 'utf8')) : readSnapshots();
+  return profiles;
+}
+
+/** Reads the snapshot files themselves. */
+export function readSnapshots(): Map<string, Profile> {
   const dir = new URL('./profiles/', import.meta.url);
   const read = new Map<string, Profile>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.xml'))) {
     const p = readProfile(readFileSync(new URL(file, dir), 'utf8'), file);
     read.set(p.url, p);
   }
-  profiles = read;
   return read;
+}
+
+/** The trees as JSON (`max` of many written as "*"; `named` rebuilt on reading, as the same objects). */
+export function serializeProfiles(read: Map<string, Profile>): string {
+  return JSON.stringify(
+    [...read.values()].map(({ named: _, ...p }) => p),
+    (k, v: unknown) => (k === 'max' && v === MANY ? '*' : v),
+  );
+}
+
+/** The inverse of serializeProfiles: `named` holds each non-slice definition with a name, as readProfile files them. */
+export function reviveProfiles(json: string): Map<string, Profile> {
+  const list = JSON.parse(json, (k, v: unknown) => (k === 'max' && v === '*' ? MANY : v)) as Omit<Profile, 'named'>[];
+  return new Map(
+    list.map((p) => {
+      const named = new Map<string, ElementDef>();
+      const walk = (def: ElementDef) => {
+        for (const c of def.defined) if (c.sliceName !== undefined) named.set(c.sliceName, c);
+        for (const c of [...def.defined, ...def.slices]) walk(c);
+      };
+      walk(p.root);
+      return [p.url, { ...p, named }];
+    }),
+  );
 }
