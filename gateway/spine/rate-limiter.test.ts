@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientShares } from './client-shares.ts';
-import { createRateLimiter, KNOWN_USER_MS } from './rate-limiter.ts';
+import { createRateLimiter, KNOWN_USER_MS, MAX_KNOWN_USERS } from './rate-limiter.ts';
 
 function clock() {
   let t = 0;
@@ -284,6 +284,67 @@ test('SMSP-PERF-001 a known user keeps her part through a rotated flood until sh
   // Forgotten: she is one of the newcomers again, and a flood keeps their part empty.
   flood('second');
   assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), false);
+});
+
+for (const [away, quiet] of [
+  ['20 minutes', 20 * 60_000],
+  ['11 hours', 11 * 60 * 60_000],
+] as const)
+  test(`SMSP-PERF-001 a clinician back after ${away} is still known (KNOWN_USER_MS is a shift): her own client's rotated flood at 10× the budget does not make her a newcomer`, () => {
+    assert.ok(quiet < KNOWN_USER_MS);
+    const c = clock();
+    const limiter = createRateLimiter({
+      perSecond: 10,
+      burst: 9,
+      shares: { a: 0.5, b: 0.5 },
+      userShare: 0.25,
+      now: c.now,
+    });
+    // Answered once: known, her own part holding the whole token the newcomers' part paid for.
+    assert.equal(limiter.tryAcquire('interactive', 'a', 'clinician'), true);
+    c.advance(quiet);
+    let answered = 0;
+    let asked = 0;
+    for (let ms = 0, i = 0; ms < 10_000; ms += 10, i++) {
+      limiter.tryAcquire('interactive', 'a', `rotated-${i}`);
+      // Once, halfway: the rotated ids have emptied the newcomers' part and the spare tokens. (On
+      // the old 15-minute memory she was a newcomer again, and heard the busy tone.)
+      if (ms === 5000) {
+        asked++;
+        if (limiter.tryAcquire('interactive', 'a', 'clinician')) answered++;
+      }
+      c.advance(10);
+    }
+    assert.deepEqual([answered, asked], [1, 1]);
+  });
+
+test('SMSP-PERF-001 at the bound of known users per client, rotated ids that never came back are forgotten first: a colleague who keeps asking keeps her part', () => {
+  assert.ok(MAX_KNOWN_USERS >= 10_000, 'the shipped bound spans a large trust');
+  const c = clock();
+  const limiter = createRateLimiter({
+    perSecond: 1,
+    burst: 19,
+    shares: { a: 1 },
+    userShare: 0.1,
+    maxKnownUsers: 3,
+    now: c.now,
+  });
+  // Known, and back once (her own first token spent): she is among those who ask again.
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  // A minute and more: the bucket and the newcomers' part full again, her part holding 2 (0.1 of 20).
+  c.advance(100_000);
+  // By hand: the newcomers' part (10) makes the first five rotated ids known (two tokens each, 20
+  // down to 15), the rest only spare tokens down to the upper half (10). Each id made known beyond
+  // the bound (3) forgets the oldest id that never came back: rotated-0, then -1, then -2.
+  for (let i = 0; i < 10; i++) limiter.tryAcquire('interactive', 'a', `rotated-${i}`);
+  assert.equal(
+    limiter.tryAcquire('interactive', 'a', 'rotated-0'),
+    false,
+    'forgotten: a newcomer again, beyond every part',
+  );
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'rotated-4'), true, 'still known: its own first token');
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true, 'her part, from the lower half');
 });
 
 /**

@@ -71,6 +71,8 @@ export interface RateLimiterOptions {
   shares?: Readonly<Record<string, number>>;
   /** Each user's part of its client's share (spine.rateLimit.userShare); without it, no per-user fairness. */
   userShare?: number;
+  /** Known users kept per client (MAX_KNOWN_USERS), smaller in tests. */
+  maxKnownUsers?: number;
   /** Milliseconds clock, injectable for tests. */
   now?: () => number;
 }
@@ -101,9 +103,17 @@ export const SHARING_MS = 60_000;
 
 /**
  * A user who was given a part stays known (keeps her own part) this long after her last request:
- * long enough to span a clinician's pauses between patients. Shared with redis-rate-limiter.ts.
+ * a shift, so a clinician back from a break, a theatre list or a ward round is not a newcomer
+ * again (competing with a caller's rotated ids for the newcomers' part). Shared with redis-rate-limiter.ts.
  */
-export const KNOWN_USER_MS = 15 * 60_000;
+export const KNOWN_USER_MS = 12 * 60 * 60_000;
+
+/**
+ * Known users kept per client at most, so a shift's memory stays bounded (about 200 bytes each in
+ * process, a little more in Redis): more than a large trust's clinicians in a shift. At the bound
+ * the ids that never asked again go first (known-parts.ts). Shared with redis-rate-limiter.ts.
+ */
+export const MAX_KNOWN_USERS = 20_000;
 
 /**
  * The newcomers' part: this much of a client's share (or one user's part, if larger) funds the
@@ -150,6 +160,7 @@ export function createRateLimiter({
   interactiveReserve,
   shares,
   userShare,
+  maxKnownUsers = MAX_KNOWN_USERS,
   now = performance.now.bind(performance),
 }: RateLimiterOptions): LocalRateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
@@ -191,6 +202,7 @@ export function createRateLimiter({
     userShare: userShare ?? 1,
     knownShare: KNOWN_SHARE,
     sharingMs: SHARING_MS,
+    maxKnown: maxKnownUsers,
   });
   const newcomers = new Map<string, Bucket>();
   // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids.
