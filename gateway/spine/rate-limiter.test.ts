@@ -480,3 +480,20 @@ test('SMSP-PERF-007 20 new clinicians asking together while a batch client flood
     }
   }
 });
+
+test('SMSP-PERF-001 a clinic of 20 new users at once on an idle gateway: about half the burst at burst 20 (the lower half stays kept), all of them at burst 40 (docs/operating.md sizes burst at twice the clinic)', () => {
+  const clinic = (burst: number, shares: Record<string, number>) => {
+    const limiter = createRateLimiter({ perSecond: 20, burst, shares, userShare: 0.25, now: () => 0 });
+    return Array.from({ length: 20 }, (_, i) => limiter.tryAcquire('interactive', 'a', `new-${i}`)).filter(Boolean)
+      .length;
+  };
+  const three = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
+  // By hand, burst 20 and one client: the newcomers' part (10.5) pays two tokens for each of five
+  // (21 -> 16), the rest only spare tokens down to the upper half (16 -> 10): 11. A rotation
+  // begun on an idle gateway gets the same, no more: the lower half is kept for those within a part.
+  assert.equal(clinic(20, { a: 1 }), 11);
+  assert.equal(clinic(20, three), 11);
+  // Burst 40: the newcomers' part and the upper half hold 21 (one client) or 21 (three): all 20.
+  assert.equal(clinic(40, { a: 1 }), 20);
+  assert.equal(clinic(40, three), 20);
+});

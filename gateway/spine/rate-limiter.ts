@@ -37,7 +37,11 @@
  * and spare tokens above those kept, and
  * the colleagues already at work keep theirs; one flooding user takes two tokens of the newcomers'
  * part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
- * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
+ * a clinician of the same client new to the gateway (or quiet for KNOWN_USER_MS, a shift) competes
+ * for the newcomers' part and may hear the busy tone; the newcomers' part is each client's own, so
+ * another client's newcomers are untouched. For the same reason a clinic of new users arriving at
+ * once on an idle gateway gets the newcomers' part and the upper half only (about half the burst):
+ * opening the lower half to them would open it to a rotation begun on an idle gateway.
  *
  * The known users' parts of one client add up to at most KNOWN_SHARE of its share (known-parts.ts),
  * so a caller that farms ids cannot hold more parts than the client has: each user who asked
@@ -52,7 +56,8 @@
  * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
  * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
  * leaves nothing spare.
- * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
+ * Memory follows the ids that were given a part (at most one part's rate of them, and at most
+ * MAX_KNOWN_USERS per client, those that never asked again forgotten first), not every id seen.
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
