@@ -43,8 +43,8 @@ const COMMAND_TIMEOUT_MS = 250;
 // ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then n pairs
 // (client id, share), then the user's share of its client's share ('' for no user), how long a
 // user stays known (ms), the newcomers' share, the known users' share, how long a user shares
-// (ms), the key prefix, the user's key and the known users kept per client at most. The logic is rate-limiter.ts's and known-parts.ts's,
-// line for line; only the state lives here.
+// (ms), the key prefix, the user's key and the known users kept per client at most. The logic is
+// rate-limiter.ts's and known-parts.ts's, line for line; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
