@@ -86,11 +86,25 @@ export function fhirReply(
   return c.body(xml, row.httpStatus as ContentfulStatusCode, { 'Content-Type': 'application/fhir+xml; charset=utf-8' });
 }
 
+/**
+ * An error on the CDS Hooks interface: the vocabulary row's HTTP status (the spec allows 4xx and
+ * 5xx) and its code, with no `cards` key, so an EPR can never read a check that did not happen as
+ * `{"cards": []}` (no record), and no patient data.
+ */
+export function cdsErrorReply(c: Ctx, deps: ReplyDeps, code: string): Response {
+  const row = rowFor(deps.vocabulary, code);
+  c.set('outcomeCode', code);
+  return c.json(
+    { code: row.code, smspCode: row.smspCode, display: row.display },
+    row.httpStatus as ContentfulStatusCode,
+  );
+}
+
 /** Answers `code` in the format of the interface the request came in on. */
 export function replyFor(c: Ctx, deps: ReplyDeps, code: string): Response {
-  return c.req.path.startsWith('/fhir/')
-    ? fhirReply(c, deps, code)
-    : statusReply(c, deps, code, { nhsNumber: c.get('audit')?.nhsNumber ?? null });
+  if (c.req.path.startsWith('/fhir/')) return fhirReply(c, deps, code);
+  if (c.req.path.startsWith('/cds-services')) return cdsErrorReply(c, deps, code);
+  return statusReply(c, deps, code, { nhsNumber: c.get('audit')?.nhsNumber ?? null });
 }
 
 /**

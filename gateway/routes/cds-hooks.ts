@@ -8,9 +8,11 @@
  * and the under-18 rule run before Spine, and only an NHS number the Patient marks verified (UK Core
  * status `01`) is asked about unless the CDS client opts out (`allowUnverified`); Spine is asked
  * through the same core as the other interfaces.
- * An indicator is one `warning` card; no record, not applicable and every error are
+ * An indicator is one `warning` card; no record, not applicable and Spine's errors are
  * `{"cards": []}` (the element shows nothing, MSCA-FGMRISQR-03), the error going to IT through
- * the access log, metrics and audit (MSCA-FGMRISQR-04). Loaded only when `cdsHooks` is configured.
+ * the access log, metrics and audit (MSCA-FGMRISQR-04). The busy tone is 429 with Retry-After in
+ * the CDS error shape (reply.ts): a check that did not happen must not read as "no record".
+ * Loaded only when `cdsHooks` is configured.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
@@ -40,6 +42,7 @@ import { sameUri, withoutTrailingSlashes } from '../fhir/uri.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
 import { nameUser } from '../middleware/caller-bound.ts';
 import { noStore } from '../middleware/no-store.ts';
+import { cdsErrorReply } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
 import { askSpine } from '../spine/ask-spine.ts';
 import { noteSpineAudit, type FgmStatusDeps } from './fgm-status.ts';
@@ -377,6 +380,13 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       signal: c.req.raw.signal,
     });
     noteSpineAudit(c, outcome);
+    // The busy tone is a check that did not happen: an HTTP 429 with Retry-After, never the
+    // `{"cards": []}` of "no record", so the EPR can tell, retry and report it.
+    if (outcome.code === deps.vocabulary.codeFor('spine-busy')) {
+      if (outcome.reason) c.set('refusalReason', outcome.reason);
+      if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
+      return cdsErrorReply(c, deps, outcome.code);
+    }
     if (outcome.code !== 'SUCCESS') return noCards(c, outcome.code, outcome.reason);
     c.set('outcomeCode', 'SUCCESS');
     return c.json({ cards: [indicatorCard(outcome.assessmentDay!, outcome.checkedAt)] });

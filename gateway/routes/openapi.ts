@@ -298,6 +298,10 @@ export function openApiDocument(): Record<string, unknown> {
               description:
                 'No patient data to ask with (prefetch missing and the FHIR server unreachable), or two NHS-number identifiers that differ: PATIENT_DATA_UNAVAILABLE',
             },
+            '429': {
+              description:
+                'The check did not happen (the Spine budget or the caller\'s in-flight bound): SPINE_BUSY with Retry-After; never {"cards": []}. Every error body is {code, smspCode, display}, with no cards key',
+            },
           },
         },
       },

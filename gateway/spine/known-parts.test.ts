@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { createKnownParts } from './known-parts.ts';
 
 const SHARING_MS = 60_000;
-const options = { perSecond: 10, capacity: 20, userShare: 0.25, knownShare: 0.4, sharingMs: SHARING_MS };
+const options = {
+  perSecond: 10,
+  capacity: 20,
+  userShare: 0.25,
+  knownShare: 0.4,
+  sharingMs: SHARING_MS,
+  maxKnown: 20_000,
+};
 
 test("SMSP-PERF-001 a known user's part is min(userShare, KNOWN_SHARE / users sharing) of her client's share", () => {
   // By hand, share 0.5 of 10 a second: alone 0.25 × 5 = 1.25 a second; 2 sharing 0.2 × 5 = 1;

@@ -11,6 +11,12 @@
  * a rate fixed at each user's last request would let ids that ask one after another as the crowd
  * grows, or fall silent to save tokens, be credited more than the part. A user not sharing (silent
  * for SHARING_MS) is credited nothing: what she had then waits for her return, at most her bucket.
+ *
+ * Memory is bounded per client: at most `maxKnown` known users. At the bound, admitting one more
+ * forgets first the id admitted longest ago that never asked again (a rotated id asks once), and
+ * only when every known id has asked again the one quiet longest; so a caller rotating ids cannot
+ * push out the clinicians who keep asking. Each client keeps its ids in two orders (admitted and
+ * not back yet; back, by last request), so forgetting is O(1) and a sweep touches only those due.
  */
 
 /** How the parts are sized: the gateway's rate and bucket, and one user's part of a share. */
@@ -20,6 +26,8 @@ export interface KnownPartsOptions {
   userShare: number;
   knownShare: number;
   sharingMs: number;
+  /** Known users kept per client at most (see the module comment for who is forgotten first). */
+  maxKnown: number;
 }
 
 /** A known user's bucket as it stands: within her part while it holds a token. */
@@ -36,12 +44,15 @@ interface User {
   askedAt: number;
   sharing: boolean;
 }
-// `sharing`: the users sharing, by the time of their last request, oldest first.
+// `sharing`: the users sharing, by the time of their last request, oldest first. `once`: ids
+// admitted that have not asked again, oldest first; `again`: the others, by last request, oldest first.
 interface Client {
   share: number;
   v: number;
   vt: number;
   sharing: Map<string, number>;
+  once: Set<string>;
+  again: Set<string>;
 }
 
 export interface KnownParts {
@@ -61,6 +72,7 @@ export function createKnownParts({
   userShare,
   knownShare,
   sharingMs,
+  maxKnown,
 }: KnownPartsOptions): KnownParts {
   const users = new Map<string, User>();
   const clients = new Map<string, Client>();
@@ -69,7 +81,7 @@ export function createKnownParts({
   const capOf = (share: number, sharing: number) => Math.max(1, part(sharing) * share * capacity);
   const clientOf = (id: string, share: number, t: number) => {
     let c = clients.get(id);
-    if (!c) clients.set(id, (c = { share, v: 0, vt: t, sharing: new Map() }));
+    if (!c) clients.set(id, (c = { share, v: 0, vt: t, sharing: new Map(), once: new Set(), again: new Set() }));
     return c;
   };
   /** Credits her the clock's advance since her mark (at most her bucket), and moves her mark. */
@@ -87,7 +99,9 @@ export function createKnownParts({
       if (at + sharingMs > t) break;
       run(at + sharingMs);
       const u = users.get(key);
-      if (u) {
+      // One forgotten at the bound still counts here until her time is up (no one is credited more
+      // for it); if she is known again since, she is not sharing until she asks.
+      if (u?.sharing) {
         settle(u, c);
         u.sharing = false;
       }
@@ -107,6 +121,10 @@ export function createKnownParts({
       // Oldest first, so the clock lets go of them in order.
       c.sharing.delete(key);
       c.sharing.set(key, t);
+      // Back: among those who ask again, by last request (re-added, so the order stays by time).
+      c.once.delete(key);
+      c.again.delete(key);
+      c.again.add(key);
       u.sharing = true;
       u.askedAt = t;
       u.tokens = Math.min(u.tokens, capOf(c.share, c.sharing.size));
@@ -115,16 +133,31 @@ export function createKnownParts({
     admit(client, share, key, t, tokens) {
       // Not sharing yet: a rotated id that never asks again takes nothing from anyone's part.
       users.set(key, { client, tokens, v: 0, askedAt: t, sharing: false });
-      clientOf(client, share, t);
+      const c = clientOf(client, share, t);
+      c.once.add(key);
+      if (c.once.size + c.again.size <= maxKnown) return;
+      // At the bound: the oldest id that never came back, else the one quiet longest.
+      const from = c.once.size > 1 ? c.once : c.again.size > 0 ? c.again : c.once;
+      const oldest = from.values().next().value!;
+      from.delete(oldest);
+      users.delete(oldest);
     },
     take(key) {
       const u = users.get(key);
       if (u) u.tokens -= 1;
     },
     sweep(t, forgetMs) {
-      // forgetMs is longer than sharingMs: a user forgotten is no longer sharing.
-      for (const [key, u] of users) if (t - u.askedAt >= forgetMs) users.delete(key);
-      for (const c of clients.values()) advance(c, t);
+      // forgetMs is longer than sharingMs: a user forgotten is no longer sharing. Each order is
+      // oldest first, so only those due are touched.
+      for (const c of clients.values()) {
+        for (const order of [c.once, c.again])
+          for (const key of order) {
+            if (t - users.get(key)!.askedAt < forgetMs) break;
+            order.delete(key);
+            users.delete(key);
+          }
+        advance(c, t);
+      }
     },
   };
 }

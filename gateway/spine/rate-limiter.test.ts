@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientShares } from './client-shares.ts';
-import { createRateLimiter, KNOWN_USER_MS } from './rate-limiter.ts';
+import { createRateLimiter, KNOWN_USER_MS, MAX_KNOWN_USERS } from './rate-limiter.ts';
 
 function clock() {
   let t = 0;
@@ -286,6 +286,67 @@ test('SMSP-PERF-001 a known user keeps her part through a rotated flood until sh
   assert.equal(limiter.tryAcquire('interactive', 'a', 'u1'), false);
 });
 
+for (const [away, quiet] of [
+  ['20 minutes', 20 * 60_000],
+  ['11 hours', 11 * 60 * 60_000],
+] as const)
+  test(`SMSP-PERF-001 a clinician back after ${away} is still known (KNOWN_USER_MS is a shift): her own client's rotated flood at 10× the budget does not make her a newcomer`, () => {
+    assert.ok(quiet < KNOWN_USER_MS);
+    const c = clock();
+    const limiter = createRateLimiter({
+      perSecond: 10,
+      burst: 9,
+      shares: { a: 0.5, b: 0.5 },
+      userShare: 0.25,
+      now: c.now,
+    });
+    // Answered once: known, her own part holding the whole token the newcomers' part paid for.
+    assert.equal(limiter.tryAcquire('interactive', 'a', 'clinician'), true);
+    c.advance(quiet);
+    let answered = 0;
+    let asked = 0;
+    for (let ms = 0, i = 0; ms < 10_000; ms += 10, i++) {
+      limiter.tryAcquire('interactive', 'a', `rotated-${i}`);
+      // Once, halfway: the rotated ids have emptied the newcomers' part and the spare tokens. (On
+      // the old 15-minute memory she was a newcomer again, and heard the busy tone.)
+      if (ms === 5000) {
+        asked++;
+        if (limiter.tryAcquire('interactive', 'a', 'clinician')) answered++;
+      }
+      c.advance(10);
+    }
+    assert.deepEqual([answered, asked], [1, 1]);
+  });
+
+test('SMSP-PERF-001 at the bound of known users per client, rotated ids that never came back are forgotten first: a colleague who keeps asking keeps her part', () => {
+  assert.ok(MAX_KNOWN_USERS >= 10_000, 'the shipped bound spans a large trust');
+  const c = clock();
+  const limiter = createRateLimiter({
+    perSecond: 1,
+    burst: 19,
+    shares: { a: 1 },
+    userShare: 0.1,
+    maxKnownUsers: 3,
+    now: c.now,
+  });
+  // Known, and back once (her own first token spent): she is among those who ask again.
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  // A minute and more: the bucket and the newcomers' part full again, her part holding 2 (0.1 of 20).
+  c.advance(100_000);
+  // By hand: the newcomers' part (10) makes the first five rotated ids known (two tokens each, 20
+  // down to 15), the rest only spare tokens down to the upper half (10). Each id made known beyond
+  // the bound (3) forgets the oldest id that never came back: rotated-0, then -1, then -2.
+  for (let i = 0; i < 10; i++) limiter.tryAcquire('interactive', 'a', `rotated-${i}`);
+  assert.equal(
+    limiter.tryAcquire('interactive', 'a', 'rotated-0'),
+    false,
+    'forgotten: a newcomer again, beyond every part',
+  );
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'rotated-4'), true, 'still known: its own first token');
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true, 'her part, from the lower half');
+});
+
 /**
  * The farming attack (issue 21, hostile review): one client asserts `farmed` ids, each admitted
  * by the newcomers' part as fast as it refills, then floods cycling them at 10× the budget for
@@ -418,4 +479,21 @@ test('SMSP-PERF-007 20 new clinicians asking together while a batch client flood
       );
     }
   }
+});
+
+test('SMSP-PERF-001 a clinic of 20 new users at once on an idle gateway: about half the burst at burst 20 (the lower half stays kept), all of them at burst 40 (docs/operating.md sizes burst at twice the clinic)', () => {
+  const clinic = (burst: number, shares: Record<string, number>) => {
+    const limiter = createRateLimiter({ perSecond: 20, burst, shares, userShare: 0.25, now: () => 0 });
+    return Array.from({ length: 20 }, (_, i) => limiter.tryAcquire('interactive', 'a', `new-${i}`)).filter(Boolean)
+      .length;
+  };
+  const three = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
+  // By hand, burst 20 and one client: the newcomers' part (10.5) pays two tokens for each of five
+  // (21 -> 16), the rest only spare tokens down to the upper half (16 -> 10): 11. A rotation
+  // begun on an idle gateway gets the same, no more: the lower half is kept for those within a part.
+  assert.equal(clinic(20, { a: 1 }), 11);
+  assert.equal(clinic(20, three), 11);
+  // Burst 40: the newcomers' part and the upper half hold 21 (one client) or 21 (three): all 20.
+  assert.equal(clinic(40, { a: 1 }), 20);
+  assert.equal(clinic(40, three), 20);
 });

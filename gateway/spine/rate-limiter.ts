@@ -37,7 +37,11 @@
  * and spare tokens above those kept, and
  * the colleagues already at work keep theirs; one flooding user takes two tokens of the newcomers'
  * part. No rule can tell a rotated id from a clinician's first request: while such a flood runs,
- * a clinician new to the gateway competes for the newcomers' part and may hear the busy tone.
+ * a clinician of the same client new to the gateway (or quiet for KNOWN_USER_MS, a shift) competes
+ * for the newcomers' part and may hear the busy tone; the newcomers' part is each client's own, so
+ * another client's newcomers are untouched. For the same reason a clinic of new users arriving at
+ * once on an idle gateway gets the newcomers' part and the upper half only (about half the burst):
+ * opening the lower half to them would open it to a rotation begun on an idle gateway.
  *
  * The known users' parts of one client add up to at most KNOWN_SHARE of its share (known-parts.ts),
  * so a caller that farms ids cannot hold more parts than the client has: each user who asked
@@ -52,7 +56,8 @@
  * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
  * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
  * leaves nothing spare.
- * Memory follows the ids that were given a part (at most one part's rate of them), not every id seen.
+ * Memory follows the ids that were given a part (at most one part's rate of them, and at most
+ * MAX_KNOWN_USERS per client, those that never asked again forgotten first), not every id seen.
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
@@ -71,6 +76,8 @@ export interface RateLimiterOptions {
   shares?: Readonly<Record<string, number>>;
   /** Each user's part of its client's share (spine.rateLimit.userShare); without it, no per-user fairness. */
   userShare?: number;
+  /** Known users kept per client (MAX_KNOWN_USERS), smaller in tests. */
+  maxKnownUsers?: number;
   /** Milliseconds clock, injectable for tests. */
   now?: () => number;
 }
@@ -101,9 +108,17 @@ export const SHARING_MS = 60_000;
 
 /**
  * A user who was given a part stays known (keeps her own part) this long after her last request:
- * long enough to span a clinician's pauses between patients. Shared with redis-rate-limiter.ts.
+ * a shift, so a clinician back from a break, a theatre list or a ward round is not a newcomer
+ * again (competing with a caller's rotated ids for the newcomers' part). Shared with redis-rate-limiter.ts.
  */
-export const KNOWN_USER_MS = 15 * 60_000;
+export const KNOWN_USER_MS = 12 * 60 * 60_000;
+
+/**
+ * Known users kept per client at most, so a shift's memory stays bounded (about 200 bytes each in
+ * process, a little more in Redis): more than a large trust's clinicians in a shift. At the bound
+ * the ids that never asked again go first (known-parts.ts). Shared with redis-rate-limiter.ts.
+ */
+export const MAX_KNOWN_USERS = 20_000;
 
 /**
  * The newcomers' part: this much of a client's share (or one user's part, if larger) funds the
@@ -150,6 +165,7 @@ export function createRateLimiter({
   interactiveReserve,
   shares,
   userShare,
+  maxKnownUsers = MAX_KNOWN_USERS,
   now = performance.now.bind(performance),
 }: RateLimiterOptions): LocalRateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
@@ -191,6 +207,7 @@ export function createRateLimiter({
     userShare: userShare ?? 1,
     knownShare: KNOWN_SHARE,
     sharingMs: SHARING_MS,
+    maxKnown: maxKnownUsers,
   });
   const newcomers = new Map<string, Bucket>();
   // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { testRedis, type TestRedis } from '../../test/helpers/services.ts';
 import { createRateLimiter, type Priority } from './rate-limiter.ts';
 import { createSharedRateLimiter, type SharedRateLimiter } from './redis-rate-limiter.ts';
@@ -16,7 +17,13 @@ describe('the Spine budget shared in Redis', () => {
     await Promise.all(open.map((l) => l.close()));
     await redis?.drop();
   });
-  const gateway = async (prefix: string, burst: number, shares: Record<string, number>, userShare?: number) => {
+  const gateway = async (
+    prefix: string,
+    burst: number,
+    shares: Record<string, number>,
+    userShare?: number,
+    maxKnownUsers?: number,
+  ) => {
     const l = await createSharedRateLimiter({
       redisUrl: redis.url,
       keyPrefix: `${redis.prefix}${prefix}`,
@@ -26,6 +33,7 @@ describe('the Spine budget shared in Redis', () => {
       shares,
       userKeySecret: SECRET,
       ...(userShare !== undefined && { userShare }),
+      ...(maxKnownUsers !== undefined && { maxKnownUsers }),
     });
     open.push(l);
     assert.deepEqual(l.state(), { shared: true });
@@ -39,13 +47,18 @@ describe('the Spine budget shared in Redis', () => {
     shares: Record<string, number>,
     asks: [Priority, string, string?][],
     userShare?: number,
+    maxKnownUsers?: number,
   ) {
-    const [g1, g2] = [await gateway(prefix, burst, shares, userShare), await gateway(prefix, burst, shares, userShare)];
+    const [g1, g2] = [
+      await gateway(prefix, burst, shares, userShare, maxKnownUsers),
+      await gateway(prefix, burst, shares, userShare, maxKnownUsers),
+    ];
     const oracle = createRateLimiter({
       perSecond: PER_SECOND,
       burst,
       shares,
       ...(userShare !== undefined && { userShare }),
+      ...(maxKnownUsers !== undefined && { maxKnownUsers }),
       now: () => 0,
     });
     const shared: boolean[] = [];
@@ -109,6 +122,31 @@ describe('the Spine budget shared in Redis', () => {
     // rotated ids (19 down to 17), the next ids share the spare tokens (17 down to 10: 7), 9 in
     // all; her second request finds her own token, from the lower half.
     assert.deepEqual(got, [true, ...Array(9).fill(true), ...Array(21).fill(false), true]);
+  });
+
+  it('SMSP-PERF-001 a known user is remembered for a shift, and at most maxKnownUsers per client, the ids that never came back forgotten first, across gateways as in one process', async () => {
+    const asks: [Priority, string, string][] = [
+      ['interactive', 'a', 'colleague'],
+      ['interactive', 'a', 'colleague'],
+      ...Array.from({ length: 10 }, (_, i) => ['interactive', 'a', `rotated-${i}`] as [Priority, string, string]),
+      ['interactive', 'a', 'rotated-0'],
+      ['interactive', 'a', 'rotated-3'],
+    ];
+    const got = await compare('bounded:', 19, { a: 1 }, asks, 0.1, 3);
+    // By hand: capacity 20; she is made known (the newcomers' part 10 -> 8) and back on her own
+    // token; the part makes rotated-0 to -3 known (8 -> 0, the bucket 18 -> 14), the next four take
+    // spare tokens down to the upper half (10). Beyond 3 known, rotated-0 and -1 are forgotten (never
+    // back), never her: rotated-0 is a newcomer again, beyond every part; rotated-3 has its own token.
+    assert.deepEqual(got, [true, true, ...Array(8).fill(true), false, false, false, true]);
+    const r = new Redis(redis.url);
+    try {
+      const users = await r.keys(`${redis.prefix}bounded:user:*`);
+      assert.equal(users.length, 3, 'her key, rotated-2 and rotated-3: the forgotten ids hold no memory');
+      // A shift (12 h), not the old 15 minutes.
+      for (const key of users) assert.ok((await r.pttl(key)) > 11 * 60 * 60_000, key);
+    } finally {
+      r.disconnect();
+    }
   });
 
   it("SMSP-PERF-001 farmed ids share the known users' part across gateways as in one process: a colleague keeps her token", async () => {

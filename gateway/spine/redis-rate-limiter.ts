@@ -8,8 +8,11 @@
  * budget has: expires KNOWN_USER_MS after her last request), `<prefix>newcomers:<client id>` (the
  * part ids not yet known share), `<prefix>known:<client id>` and `<prefix>sharing:<client id>`
  * (the known users' clock, and the user keys sharing it scored by their last request: expire
- * KNOWN_USER_MS after the client's last request); the others expire once their bucket would be
- * full again. The script uses Redis's own clock, so gateways' clocks need not agree.
+ * KNOWN_USER_MS after the client's last request), `<prefix>once:<client id>` and
+ * `<prefix>again:<client id>` (its known users who have not asked again, scored by when they were
+ * made known, and those who have, by their last request: at most MAX_KNOWN_USERS in all, the
+ * ones forgotten first at the bound; expire as the clock does); the others expire once their
+ * bucket would be full again. The script uses Redis's own clock, so gateways' clocks need not agree.
  *
  * When Redis is unreachable (not connected, or no answer within COMMAND_TIMEOUT_MS) the gateway
  * falls back at once to its own in-process bucket of `localFallbackShare` of the budget, says so
@@ -22,6 +25,7 @@ import {
   createRateLimiter,
   KNOWN_SHARE,
   KNOWN_USER_MS,
+  MAX_KNOWN_USERS,
   NEWCOMERS_SHARE,
   SHARING_MS,
   userKey,
@@ -33,12 +37,14 @@ import {
 const COMMAND_TIMEOUT_MS = 250;
 // KEYS[1] the gateway bucket, KEYS[1+i] client i's bucket, then (when a user is named) KEYS[2+n]
 // the user's bucket, KEYS[3+n] her client's newcomers' part, KEYS[4+n] and KEYS[5+n] its known
-// users' clock and those sharing (a sorted set of user keys by the time of their last request).
+// users' clock and those sharing (a sorted set of user keys by the time of their last request),
+// KEYS[6+n] and KEYS[7+n] its known users who have not asked again (by when they were made known)
+// and those who have (by their last request).
 // ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then n pairs
 // (client id, share), then the user's share of its client's share ('' for no user), how long a
 // user stays known (ms), the newcomers' share, the known users' share, how long a user shares
-// (ms), the key prefix and the user's key. The logic is rate-limiter.ts's and known-parts.ts's,
-// line for line; only the state lives here.
+// (ms), the key prefix, the user's key and the known users kept per client at most. The logic is
+// rate-limiter.ts's and known-parts.ts's, line for line; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -134,6 +140,10 @@ if mode == 'acquire' then
   if user and user.known then
     redis.call('HSET', KEYS[2 + n], 'tokens', tostring(user.tokens), 'v', tostring(user.v))
     redis.call('PEXPIRE', KEYS[2 + n], forget)
+    -- Back: among those who ask again, by her last request.
+    redis.call('ZREM', KEYS[6 + n], ARGV[15 + 2 * n])
+    redis.call('ZADD', KEYS[7 + n], now, ARGV[15 + 2 * n])
+    redis.call('PEXPIRE', KEYS[7 + n], forget)
     redis.call('HSET', KEYS[4 + n], 'v', tostring(user.v), 'vt', tostring(user.vt))
     redis.call('ZADD', KEYS[5 + n], now, ARGV[15 + 2 * n])
     -- The clock outlives every user it credits: each is forgotten forget ms after her last request.
@@ -147,6 +157,20 @@ if mode == 'acquire' then
       -- Known, not sharing yet: a rotated id that never asks again takes nothing from anyone's part.
       redis.call('HSET', KEYS[2 + n], 'tokens', tostring(user.start), 'v', '0')
       redis.call('PEXPIRE', KEYS[2 + n], forget)
+      -- At most maxKnown known users per client: beyond it the oldest id that never came back is
+      -- forgotten, else the one quiet longest (known-parts.ts). One forgotten while sharing still
+      -- counts there until her time is up, as in process.
+      redis.call('ZADD', KEYS[6 + n], now, ARGV[15 + 2 * n])
+      redis.call('PEXPIRE', KEYS[6 + n], forget)
+      redis.call('ZREMRANGEBYSCORE', KEYS[6 + n], '-inf', now - forget)
+      redis.call('ZREMRANGEBYSCORE', KEYS[7 + n], '-inf', now - forget)
+      local once, again = redis.call('ZCARD', KEYS[6 + n]), redis.call('ZCARD', KEYS[7 + n])
+      if once + again > tonumber(ARGV[16 + 2 * n]) then
+        local from = KEYS[6 + n]
+        if once <= 1 and again > 0 then from = KEYS[7 + n] end
+        local oldest = redis.call('ZPOPMIN', from)
+        redis.call('DEL', ARGV[14 + 2 * n] .. 'user:' .. oldest[1])
+      end
     end
   end
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'last', tostring(now))
@@ -190,6 +214,8 @@ export interface SharedRateLimiterOptions {
    * key, rate-limiter.ts): every gateway sharing the budget must have the same, or one user has a part on each.
    */
   userKeySecret: Buffer;
+  /** Known users kept per client (MAX_KNOWN_USERS), smaller in tests. */
+  maxKnownUsers?: number;
   /** Called when the gateway moves between the shared budget and its local share. */
   onState?: (s: SharedBudgetState) => void;
 }
@@ -198,6 +224,7 @@ export interface SharedRateLimiterOptions {
  * @example const limiter = await createSharedRateLimiter({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'fgm-spine:', perSecond: 20, burst: 40, localFallbackShare: 0.5, shares });
  */
 export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Promise<SharedRateLimiter> {
+  const maxKnownUsers = o.maxKnownUsers ?? MAX_KNOWN_USERS;
   const capacity = o.burst + 1;
   const reserve = Math.min(Math.floor(capacity / 2), capacity - 1);
   const ids = Object.keys(o.shares);
@@ -208,6 +235,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     burst: Math.floor(o.burst * o.localFallbackShare),
     shares: o.shares,
     ...(o.userShare !== undefined && { userShare: o.userShare }),
+    maxKnownUsers,
   });
   const redis = new Redis(o.redisUrl, {
     // Never queue a request behind a lost connection: the local share answers at once instead.
@@ -263,6 +291,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
         SHARING_MS,
         o.keyPrefix,
         member,
+        maxKnownUsers,
       ];
       const all = !perUser
         ? keys
@@ -272,6 +301,8 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
             `${o.keyPrefix}newcomers:${clientId}`,
             `${o.keyPrefix}known:${clientId}`,
             `${o.keyPrefix}sharing:${clientId}`,
+            `${o.keyPrefix}once:${clientId}`,
+            `${o.keyPrefix}again:${clientId}`,
           ];
       return await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(
         all.length,

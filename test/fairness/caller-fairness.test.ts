@@ -429,6 +429,73 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
   );
 
   it(
+    "SMSP-PERF-001 a caller rotating a new user id per request at 10× the Spine budget, on one gateway: a clinician of another trust, new to the gateway, gets her indicator (the rotation takes its own client's newcomers' part, never another's)",
+    { timeout: 60_000 },
+    async () => {
+      const TRUST_B = 'https://trust-b.example/';
+      const gw = await startChild('rotating-other-trust', (r) => {
+        r.spine.rateLimit = { perSecond: 0.0001, burst: 29 };
+        r.listen.maxInFlightPerUser = 1000;
+        r.listen.maxInFlightPerClient = 1000;
+        r.listen.maxUnauthenticatedPerAddress = 1000;
+        // Trust B: a portal of its own (its own issuer), so a client and a share of its own.
+        r.clients.push({
+          ...r.clients[0],
+          id: 'trust-b',
+          name: 'Trust B',
+          odsCode: 'RX3',
+          token: { ...r.clients[0].token, issuer: TRUST_B },
+        });
+      });
+      try {
+        const before = stack.sim.received.length;
+        stack.sim.setFault({ kind: 'hold' });
+        let busy = 0;
+        const flood = 300;
+        const settled = whenSettled(() => busy + (stack.sim.received.length - before) === flood);
+        const answers = Promise.all(
+          Array.from({ length: flood }, (_, i) =>
+            ask(gw.url, userToken(`rotated-${i}`)).then((a) => {
+              if (a.body.code === 'SPINE_BUSY') busy++;
+              settled.poke();
+              return a;
+            }),
+          ),
+        );
+        // The whole flood has been decided (at Spine, held, or refused) before she asks.
+        await settled.done;
+        const floodToSpine = stack.sim.received.length - before;
+        let herBusy = 0;
+        const herTurn = whenSettled(() => herBusy + (stack.sim.received.length - before - floodToSpine) === 1);
+        const newcomer = stack.signToken({ ...LOCAL_MIDWIFE, sub: 'new-to-the-gateway', org: 'RX3', iss: TRUST_B });
+        const hers = ask(gw.url, newcomer).then((a) => {
+          if (a.body.code === 'SPINE_BUSY') herBusy++;
+          herTurn.poke();
+          return a;
+        });
+        await herTurn.done;
+        stack.sim.setFault(null);
+        const answer = await hers;
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        assert.equal(answer.body.status, 'indicator');
+        assert.equal(
+          (await answers).filter((a) => a.status === 429).length,
+          flood - floodToSpine,
+          'the rest of the flood heard the busy tone',
+        );
+        // By hand: four clients of a quarter of the 30 tokens (7.5); Trust A's newcomers' part is half
+        // that (3.75): the first two rotated ids (two tokens each, 30 -> 28), the others only spare
+        // tokens down to the upper half (28 -> 15: 13). Trust B's newcomers' part is untouched: hers
+        // is within it, from the lower half.
+        assert.equal(floodToSpine, 15);
+      } finally {
+        stack.sim.setFault(null);
+        await gw.stop();
+      }
+    },
+  );
+
+  it(
     "SMSP-PERF-001 a caller farming user ids (each made known by the newcomers' part), then flooding cycling them at 10× the Spine budget, on one gateway: a colleague of the same trust gets her indicator",
     { timeout: 300_000 },
     async () => {

@@ -235,6 +235,8 @@ describe("issue 21: a client system's and a CDS client's users each have their o
         assert.equal(busy.status, 429);
         assert.equal(busy.headers['retry-after'], '1');
         assert.equal(JSON.parse(busy.body).code, 'SPINE_BUSY');
+        // The CDS interface's error shape, not the widget's: no cards key (never read as "no record"), no patient fields.
+        assert.deepEqual(Object.keys(JSON.parse(busy.body)).sort(), ['code', 'display', 'smspCode']);
         held.push(cdsCall('PractitionerRole/colleague'));
         await atSpine(n + PER_USER + 1);
         stack.sim.setFault(null);

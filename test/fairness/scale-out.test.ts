@@ -50,6 +50,24 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const TRUST_B_CLIENT = {
+  id: 'trust-b',
+  name: 'Trust B',
+  odsCode: 'RX3',
+  origins: [],
+  claims: { userId: 'sub', roles: 'roles', orgCode: 'org' },
+  roleActivities: { midwife: ['B0370'] },
+  auditorRoles: [],
+  priority: 'interactive',
+  token: {
+    issuer: 'https://trust-b.test',
+    audience: 'gw',
+    publicKeyFile: 'local.pub.pem',
+    algorithms: ['ES256'],
+    maxLifetimeSeconds: 900,
+  },
+};
+
 /** Writes a gateway config; every gateway of one test shares the database and the key prefix. */
 function config(
   name: string,
@@ -63,6 +81,8 @@ function config(
     audit?: object;
     spineTimeoutMs?: number;
     listen?: object;
+    /** A second portal client, Trust B (its own issuer, ODS code RX3, share and newcomers' part). */
+    trustB?: boolean;
   },
 ): string {
   const file = join(dir, `${name}.json`);
@@ -105,6 +125,7 @@ function config(
             maxLifetimeSeconds: 900,
           },
         },
+        ...(o.trustB ? [TRUST_B_CLIENT] : []),
       ],
       audit: { postgresUrl: o.postgresUrl, hmacKeyFile: 'hmac.key', ...o.audit },
     }),
@@ -146,10 +167,12 @@ async function stop(g: Child | undefined): Promise<void> {
   await exited;
 }
 
-const token = (sub = 'ajones') => {
+const token = (sub = 'ajones', trust: 'A' | 'B' = 'A') => {
   const now = Math.floor(Date.now() / 1000);
+  const [iss, org] =
+    trust === 'A' ? ['https://epr.test', 'RX1'] : [TRUST_B_CLIENT.token.issuer, TRUST_B_CLIENT.odsCode];
   return signJwt(
-    { iss: 'https://epr.test', aud: 'gw', iat: now, nbf: now, exp: now + 600, sub, roles: ['midwife'], org: 'RX1' },
+    { iss, aud: 'gw', iat: now, nbf: now, exp: now + 600, sub, roles: ['midwife'], org },
     { alg: 'ES256', key: key.privateKey },
   );
 };
@@ -470,6 +493,79 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
             4,
             'all the rotated ids together reached Spine for one part at most, then only from the upper half',
           );
+          return;
+        } finally {
+          sim.setFault(null);
+          await Promise.all(gateways.map(stop));
+        }
+      }
+    },
+  );
+
+  it(
+    "SMSP-PERF-001 a caller rotating a new user id per request at 10× the budget over three gateways sharing Redis: a clinician of another trust, new to the gateway, gets her indicator (the rotation takes its own client's newcomers' part, never another's)",
+    { timeout: 180_000 },
+    async () => {
+      // So slow a refill that only the rules decide: the budget is the bucket's 10 tokens.
+      const perSecond = 0.01;
+      const burst = 9;
+      // As above: a run in which a gateway fell back to its local share is run again (at most five times).
+      for (let attempt = 1; ; attempt++) {
+        const file = config(`rotating-other-trust-${attempt}`, {
+          postgresUrl: db.gatewayUrl,
+          redisUrl: redis.url,
+          prefix: `${redis.prefix}rotating-other-trust-${attempt}:`,
+          perSecond,
+          burst,
+          spineTimeoutMs: 60_000,
+          trustB: true,
+        });
+        const gateways = await Promise.all(
+          [0, 1, 2].map((i) => startChild(file, `scale-rotating-other-trust-${attempt}-${i}`)),
+        );
+        const fellBack = () => gateways.some((g) => /using the local fallback share/.test(g.output()));
+        try {
+          const before = sim.received.length;
+          const flood = 10 * (burst + 1);
+          sim.setFault({ kind: 'hold' });
+          let busy = 0;
+          const settled = whenSettled(() => busy + (sim.received.length - before) === flood);
+          const answers = Promise.all(
+            Array.from({ length: flood }, (_, i) =>
+              ask(gateways[i % 3]!.url, token(`rotated-${i}`)).then((a) => {
+                if (a.code === 'SPINE_BUSY') busy++;
+                settled.poke();
+                return a;
+              }),
+            ),
+          );
+          // The whole flood has been decided (at Spine, held, or refused) before she asks.
+          await settled.done;
+          const floodToSpine = sim.received.length - before;
+          let herBusy = 0;
+          const herTurn = whenSettled(() => herBusy + (sim.received.length - before - floodToSpine) === 1);
+          const hers = ask(gateways[1]!.url, token('new-to-the-gateway', 'B')).then((a) => {
+            if (a.code === 'SPINE_BUSY') herBusy++;
+            herTurn.poke();
+            return a;
+          });
+          await herTurn.done;
+          sim.setFault(null);
+          const answer = await hers;
+          await answers;
+          if (fellBack() && attempt < 5) continue;
+          assert.equal(answer.status, 200, answer.body);
+          assert.equal(JSON.parse(answer.body).status, 'indicator');
+          const floodAnswers = await answers;
+          assert.equal(
+            floodAnswers.filter((a) => a.code === 'SPINE_BUSY').length,
+            flood - floodToSpine,
+            'the rest of the flood heard the busy tone',
+          );
+          // By hand: two clients of half the 10 tokens; Trust A's newcomers' part is half that (2.5):
+          // the first rotated id (two tokens, 10 -> 9), the others only spare tokens down to the upper
+          // half (9 -> 5: 4). Trust B's newcomers' part is untouched: hers is within it, from the lower half.
+          assert.equal(floodToSpine, 5);
           return;
         } finally {
           sim.setFault(null);
