@@ -39,3 +39,17 @@ export const FGM = 'FGM';
 
 /** Spine's own ASID in the examples and the simulator. */
 export const SPINE_ASID = '990101234567';
+
+/**
+ * Each Spine 2-0 response code's "original code" (fgm-query-v2.md's error table; spine-response-code-1-0):
+ * the same outcome under the older value set, so both codings together say one thing.
+ */
+export const ORIGINAL_CODE: ReadonlyMap<string, string> = new Map([
+  ['NO_RECORD_FOUND', 'FGM-0001'],
+  ['INVALID_NHS_NUMBER', 'FGM-0002'],
+  ['PATIENT_OVER_18', 'FGM-0003'],
+  ['INVALID_PARAMETER', 'FGM-0004'],
+  ['FLAG_ALREADY_SET', 'FGM-0005'],
+  ['MESSAGE_NOT_WELL_FORMED', 'FGM-9999'],
+  ['ASID_CHECK_FAILED', '300'],
+]);

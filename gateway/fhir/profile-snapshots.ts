@@ -38,6 +38,8 @@ export interface ElementDef {
   contentOf?: string;
   /** The snapshot marks it isModifier: it may change the meaning of the element holding it. */
   isModifier?: true;
+  /** The snapshot's defaultValue[x] (a primitive's value): what the element means when absent. */
+  defaultValue?: string;
 }
 
 export interface Profile {
@@ -183,6 +185,7 @@ function readDef(el: XmlElement, where: string): ElementDef {
     throw new Error(`${where}: ${path} has a pattern or complex fixed value, which the validator does not check`);
   const slicing = el.children.find((c) => c.name === 'slicing');
   const name = attr(el, 'name');
+  const defaultValue = el.children.find((c) => c.name.startsWith('defaultValue'))?.attrs.value;
   const def: ElementDef = {
     path,
     name: path.slice(path.lastIndexOf('.') + 1),
@@ -195,6 +198,7 @@ function readDef(el: XmlElement, where: string): ElementDef {
     ...(fixed[0] && { fixed: fixed[0].attrs.value! }),
     ...(attr(el, 'nameReference') && { contentOf: attr(el, 'nameReference')! }),
     ...(attr(el, 'isModifier') === 'true' && { isModifier: true as const }),
+    ...(defaultValue !== undefined && { defaultValue }),
   };
   if (slicing) {
     def.slicing = {
@@ -270,14 +274,17 @@ export function knownPaths(): Set<string> {
   return paths;
 }
 
-let modifiers: Set<string> | undefined;
+let modifiers: Map<string, string | undefined> | undefined;
 
-/** Every path a snapshot marks isModifier (`Patient.active`, `Patient.deceased[x]`…), slices included. */
-export function modifierPaths(): Set<string> {
+/**
+ * Every path a snapshot marks isModifier (`Patient.active`, `Patient.deceased[x]`…), slices
+ * included, with the default value a snapshot gives it (`Patient.active` true), if any.
+ */
+export function modifierPaths(): ReadonlyMap<string, string | undefined> {
   if (modifiers) return modifiers;
-  const found = new Set<string>();
+  const found = new Map<string, string | undefined>();
   const walk = (def: ElementDef) => {
-    if (def.isModifier) found.add(def.path);
+    if (def.isModifier) found.set(def.path, found.get(def.path) ?? def.defaultValue);
     for (const c of [...def.defined, ...def.slices]) walk(c);
   };
   for (const p of loadProfiles().values()) walk(p.root);

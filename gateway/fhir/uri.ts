@@ -64,3 +64,21 @@ export function normalUri(uri: string): string {
 
 /** True when `a` and `b` name the same system under RFC 3986 (see normalUri). */
 export const sameUri = (a: string | undefined, b: string): boolean => a !== undefined && normalUri(a) === normalUri(b);
+
+const DSTU2_HOST = 'http://fhir.nhs.net/';
+const NHS_ENGLAND_HOST = 'https://fhir.nhs.uk/';
+
+/**
+ * Which host `a` names the DSTU2 system `dstu2` under: the DSTU2 profiles' `http://fhir.nhs.net/…`,
+ * or NHS England's `https://fhir.nhs.uk/…` with the same path (fgm-query-v2.md links the profiles
+ * and value sets there): one system under two names. Undefined when `a` is neither.
+ */
+export function systemHost(a: string | undefined, dstu2: string): 'dstu2' | 'nhs-england' | undefined {
+  if (sameUri(a, dstu2)) return 'dstu2';
+  if (dstu2.startsWith(DSTU2_HOST) && sameUri(a, NHS_ENGLAND_HOST + dstu2.slice(DSTU2_HOST.length)))
+    return 'nhs-england';
+  return undefined;
+}
+
+/** True when `a` is the DSTU2 system `dstu2` under either host (see systemHost). */
+export const sameSystem = (a: string | undefined, dstu2: string): boolean => systemHost(a, dstu2) !== undefined;

@@ -404,7 +404,6 @@ describe('safety core: modifier elements the profiles mark isModifier (Spine-RIS
   test('SMSP-VAL-004 SMSP-FGMRI-001 a Patient that is inactive, deceased, an animal or linked (replaced) is refused, beside an indicator and beside NO_RECORD_FOUND', () => {
     for (const inner of [
       '<active value="false"/>',
-      '<active value="true"/>',
       '<deceasedBoolean value="true"/>',
       '<deceasedDateTime value="2020-01-01"/>',
       '<animal><species><text value="dog"/></species></animal>',
@@ -426,5 +425,141 @@ describe('safety core: modifier elements the profiles mark isModifier (Spine-RIS
   });
   test('SMSP-VAL-004 a modifier on an element the core never reads (a name marked old) is read past: the indicator is shown', () => {
     assert.equal(reason(onPatient('<name><use value="old"/><family value="X"/></name>')), 'usable');
+  });
+});
+
+describe('safety core: the findings of the 18d hostile review', () => {
+  const UK_RISK = 'https://fhir.nhs.uk/ValueSet/risk-indicator-type-1-0';
+  const onPatient = (inner: string) => FOUND.replace('</identifier></Patient>', `</identifier>${inner}</Patient>`);
+  test('SMSP-VAL-004 one rule for every system: the risk-indicator system under https://fhir.nhs.uk is the DSTU2 one', () => {
+    const v = verdict(FOUND.replace(RISK, UK_RISK));
+    assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
+    assert.ok(v.deviations.some((d) => d.message === 'risk-indicator system under https://fhir.nhs.uk'));
+    const cpis = `<coding><system value="${UK_RISK}"/><code value="CPIS"/></coding>`;
+    assert.equal(
+      reason(FOUND.replace('<code value="FGM"/></coding>', `<code value="FGM"/></coding>${cpis}`)),
+      'indicator is not the FGM risk indicator',
+    );
+    assert.equal(
+      reason(
+        FOUND.replace(RISK, UK_RISK).replace('<code value="FGM"/></coding>', `<code value="FGM"/></coding>${cpis}`),
+      ),
+      'indicator is not the FGM risk indicator',
+    );
+    assert.equal(
+      reason(withEntry(NRF, `<Basic><id value="b1"/>${fgmCode(UK_RISK)}</Basic>`), { httpStatus: 404 }),
+      'FGM risk code beside an error outcome',
+    );
+    assert.equal(
+      reason(
+        withEntry(
+          NRF,
+          `<Basic><id value="b1"/>${fgmCode('HTTPS://FHIR.NHS.UK/ValueSet/risk-indicator-type-1-0/')}</Basic>`,
+        ),
+        {
+          httpStatus: 404,
+        },
+      ),
+      'FGM risk code beside an error outcome',
+    );
+  });
+  test('SMSP-VAL-004 a Parameters echo in parameter.part at any depth is read like a top-level one', () => {
+    const part = (name: string, value: string) => `<part><name value="${name}"/><valueString value="${value}"/></part>`;
+    const params = (inner: string) =>
+      `<Parameters><id value="q"/><parameter><name value="query"/>${inner}</parameter></Parameters>`;
+    assert.equal(reason(withEntry(FOUND, params(part('NHSNumber', '9990000026')))), ANOTHER);
+    assert.equal(
+      reason(withEntry(FOUND, params(`<part><name value="deeper"/>${part('NHSNumber', '9990000026')}</part>`))),
+      ANOTHER,
+    );
+    assert.equal(
+      reason(withEntry(NRF, params(part('NHSNumber', '1234567890') + part('RiskIndicator', 'CPIS'))), {
+        httpStatus: 404,
+      }),
+      'answer echoes a risk indicator other than FGM',
+    );
+    assert.equal(
+      reason(withEntry(FOUND, params(part('NHSNumber', '1234567890') + part('RiskIndicator', 'FGM')))),
+      'usable',
+    );
+  });
+  test('SMSP-VAL-004 a modifier at the value that changes nothing (active true, the snapshot default; deceasedBoolean false) is read past and reported', () => {
+    for (const [inner, path] of [
+      ['<active value="true"/>', 'Patient.active'],
+      ['<deceasedBoolean value="false"/>', 'Patient.deceased[x]'],
+    ] as const) {
+      const v = verdict(onPatient(inner));
+      assert.ok(v.usable && v.outcome.kind === 'indicator', `${inner}: ${v.usable ? '' : v.reason}`);
+      assert.ok(
+        v.deviations.some((d) => d.path === path),
+        `${inner} reported under ${path}`,
+      );
+      const n = verdict(withEntry(NRF, patient(`${nhs('1234567890')}${inner}`)), { httpStatus: 404 });
+      assert.deepEqual(n.usable && n.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' }, inner);
+    }
+    assert.equal(
+      reason(onPatient('<deceasedDateTime value="false"/>')),
+      'message carries a modifier element the gateway cannot read past',
+    );
+  });
+  test('SMSP-VAL-004 DSTU2 bundle.html#references: a version-specific subject is matched without its version, then by meta.versionId', () => {
+    const entry = (version: string) =>
+      `<Patient><id value="p1"/>${version ? `<meta><versionId value="${version}"/></meta>` : ''}${nhs('1234567890')}</Patient>`;
+    const flagRef = (ref: string, version: string, fullUrl?: string) => {
+      const xml = FOUND.replace(/<contained>.*?<\/contained>/s, '').replace(
+        /<subject><reference value="[^"]*"\/><\/subject>/,
+        `<subject><reference value="${ref}"/></subject>`,
+      );
+      return fullUrl
+        ? xml.replace(
+            '</Bundle>',
+            `<entry><fullUrl value="${fullUrl}"/><resource>${entry(version)}</resource></entry></Bundle>`,
+          )
+        : withEntry(xml, entry(version));
+    };
+    for (const [ref, version, fullUrl] of [
+      ['Patient/p1/_history/1', '1'],
+      ['Patient/p1/_history/1', ''],
+      ['https://spine.example/fhir/Patient/p1/_history/2', '2', 'https://spine.example/fhir/Patient/p1'],
+    ] as const) {
+      const v = verdict(flagRef(ref, version, fullUrl));
+      assert.ok(v.usable && v.outcome.kind === 'indicator', `${ref}: ${v.usable ? '' : v.reason}`);
+      assert.ok(
+        v.deviations.some((d) => d.message.startsWith('version-specific subject')),
+        ref,
+      );
+    }
+    assert.equal(
+      reason(flagRef('Patient/p1/_history/1', '2')),
+      'indicator subject names another version of its Patient',
+    );
+    assert.equal(
+      reason(flagRef('https://spine.example/fhir/Patient/p1/_history/1', '2', 'https://spine.example/fhir/Patient/p1')),
+      'indicator subject names another version of its Patient',
+    );
+  });
+  test('SMSP-VAL-004 NO_RECORD_FOUND whose MessageHeader.data names a resource the message does not carry is refused; naming its own outcome is read', () => {
+    const data = (ref: string) =>
+      NRF.replace('</MessageHeader>', `<data><reference value="${ref}"/></data></MessageHeader>`);
+    assert.equal(
+      reason(data('Flag/8cb73a48-090d-469a-a2b2-04f1e6b11ea2'), { httpStatus: 404 }),
+      'no-record answer names a resource it does not carry',
+    );
+    const own = /<OperationOutcome><id value="([^"]+)"/.exec(NRF)![1]!;
+    const v = verdict(data(`OperationOutcome/${own}`), { httpStatus: 404 });
+    assert.deepEqual(v.usable && v.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
+  });
+  test("SMSP-ERR-004 a 2-0 code and the 1-0 original code the spec's table maps it to are one outcome: the 2-0 code (reported)", () => {
+    const withOriginal = (xml: string, code: string) =>
+      xml.replace(
+        '</coding>',
+        `</coding><coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-1-0"/><code value="${code}"/></coding>`,
+      );
+    const v = verdict(withOriginal(NRF, 'FGM-0001'), { httpStatus: 404 });
+    assert.deepEqual(v.usable && v.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
+    assert.ok(v.usable && v.deviations.some((d) => d.path === 'OperationOutcome.issue.details.coding'));
+    const e = verdict(withOriginal(ERROR, 'FGM-0002'), { httpStatus: 400 });
+    assert.deepEqual(e.usable && e.outcome, { kind: 'error', code: 'INVALID_NHS_NUMBER' });
+    assert.equal(reason(withOriginal(NRF, 'FGM-0002'), { httpStatus: 404 }), 'outcome carries several Spine codes');
   });
 });

@@ -24,10 +24,10 @@
  * element the core reads as one, written twice, is refused too: never a guess, never read as absent.
  */
 import { ukToday } from '../audit/uk-today.ts';
-import { ASID_PREFIX, FGM, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
+import { ASID_PREFIX, FGM, ORIGINAL_CODE, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
 import { modifierPaths } from '../fhir/profile-snapshots.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
-import { sameUri } from '../fhir/uri.ts';
+import { sameSystem, sameUri, systemHost } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
 
 /** The skew allowed when the config names none: Spine a little ahead, or up to a day behind (config `spine.answerTimestamp`). */
@@ -107,24 +107,28 @@ export interface CoreDeviation {
   message: string;
 }
 
-/** The later NHS England NHS-number system, and the NHS number's OID (the RIS Patient profiles' comments name it). */
+/**
+ * Every system the core compares is read by one rule (sameSystem): the DSTU2 profiles' system and
+ * NHS England's https://fhir.nhs.uk name for it are one system, in any RFC 3986 spelling. The NHS
+ * number has a third name, its OID (the RIS Patient profiles' comments name it).
+ */
 const NEW_NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
 const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
-/** Every system an NHS number is written under: the DSTU2 profiles', NHS England's and the OID name the same number. */
+/** The exact spellings read without a deviation for the spelling itself. */
 const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, NEW_NHS_NUMBER, NHS_NUMBER_OID];
-/** RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number. */
-const isNhsNumberSystem = (system: string | undefined) => NHS_NUMBER_SYSTEMS.some((s) => sameUri(system, s));
+/** `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number. */
+const isNhsNumberSystem = (system: string | undefined) =>
+  sameSystem(system, SYSTEM.nhsNumber) || sameUri(system, NHS_NUMBER_OID);
 /**
- * Spine's response-code value sets, each under the DSTU2 host and NHS England's (fgm-query-v2.md
- * links 2-0 so): 2-0, and the older 1-0, whose codes (FGM-0001, …) are all errors but not the 2-0
- * vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as a 2-0 code.
+ * Spine's response-code value sets: 2-0, and the older 1-0, whose codes (FGM-0001, …) are all
+ * errors but not the 2-0 vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as
+ * a 2-0 code, unless it is the original code of the 2-0 code beside it (ORIGINAL_CODE).
  */
-const SPINE_2_0_SYSTEMS = [SYSTEM.spineResponseCode, 'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0'];
-const SPINE_1_0_SYSTEMS = [
-  'http://fhir.nhs.net/ValueSet/spine-response-code-1-0',
-  'https://fhir.nhs.uk/ValueSet/spine-response-code-1-0',
-];
+const SPINE_1_0_SYSTEM = 'http://fhir.nhs.net/ValueSet/spine-response-code-1-0';
 const SPINE_1_0_CODE = (code: string) => `spine-response-code-1-0|${code}`;
+/** True when a coding carries the FGM risk code, its system under either host. */
+const isFgmCoding = (el: XmlElement) =>
+  sameSystem(rawAt(el, 'system'), SYSTEM.riskIndicatorType) && rawAt(el, 'code')?.trim() === FGM;
 /**
  * Before this no FGM-IS assessment is plausible (FGM-IS began in 2014, and Spine answers only for
  * children), whatever birth date the client gave: the floor rests on nothing the client says.
@@ -132,6 +136,8 @@ const SPINE_1_0_CODE = (code: string) => `spine-response-code-1-0|${code}`;
 const EARLIEST_ASSESSMENT = '2000-01-01';
 /** Issue severities that say nothing went wrong: an OperationOutcome of only these beside a Flag is a note, not an error. */
 const BENIGN_SEVERITIES = ['information', 'warning'];
+/** NHS England's name of the risk-indicator system, exactly as written: reported under its own phrase. */
+const NHS_ENGLAND_RISK = 'https://fhir.nhs.uk/ValueSet/risk-indicator-type-1-0';
 const PARTIAL_DATE = /^\d{4}(-(0[1-9]|1[0-2]))?$/;
 
 /** Milliseconds of an instant; a leap second (`:60`, which FHIR allows) reads as the second before. */
@@ -170,6 +176,9 @@ const walkElements = (el: XmlElement, path: string): Placed[] =>
     return [{ el: c, path: at }, ...walkElements(c, at)];
   });
 
+/** A Parameters parameter, or a part of one at any depth: an echo there is read as the top-level one. */
+const PARAMETER = /^Parameters\.parameter(\.part)*$/;
+
 type At = (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined;
 
 /**
@@ -185,9 +194,7 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
   const nhsNumber = ({ el, path }: Placed) =>
     isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
   if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
-  const echoes = placed.filter(
-    ({ el, path }) => path === 'Parameters.parameter' && rawAt(el, 'name')?.trim() === 'NHSNumber',
-  );
+  const echoes = placed.filter(({ el, path }) => PARAMETER.test(path) && rawAt(el, 'name')?.trim() === 'NHSNumber');
   if (echoes.some(({ el }) => !ours(parameterValue(el)))) return true;
   return placed.some(
     ({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))),
@@ -200,9 +207,7 @@ function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean
 const echoesAnotherRiskIndicator = (root: XmlElement): boolean =>
   elementsIn(root).some(
     ({ el, path }) =>
-      path === 'Parameters.parameter' &&
-      rawAt(el, 'name')?.trim() === 'RiskIndicator' &&
-      parameterValue(el)?.trim() !== FGM,
+      PARAMETER.test(path) && rawAt(el, 'name')?.trim() === 'RiskIndicator' && parameterValue(el)?.trim() !== FGM,
   );
 /** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
 function parameterValue(parameter: XmlElement): string | undefined {
@@ -233,24 +238,58 @@ const INTERPRETED = new Set([
  * element the core never looks at, as FHIR allows a reader that ignores that element.
  */
 const READ_ELEMENTS = new Set(['Patient.identifier']);
-/** Modifier paths from the profile snapshots (the oracle, not a hand list), `[x]` choices as their stems. */
-const unreadModifier = (path: string): boolean => {
-  if (!READ_RESOURCES.test(path) || INTERPRETED.has(path)) return false;
-  const parent = path.slice(0, path.lastIndexOf('.'));
-  if (parent.includes('.') && !READ_ELEMENTS.has(parent)) return false;
-  for (const m of modifierPaths()) {
+/**
+ * A modifier element's value that changes nothing, where the snapshot gives no default: the RIS
+ * Patient snapshot's comment on deceased[x] says an absent value is read as alive, and `false`
+ * says just that. Snapshot defaults (Patient.active true) come from modifierPaths.
+ */
+const NEUTRAL_VALUES = new Map([['Patient.deceasedBoolean', 'false']]);
+/** The snapshots' modifier paths, split once: exact paths with their defaults, and `[x]` choices as their stems. */
+let modifierIndex: { exact: ReadonlyMap<string, string | undefined>; stems: string[] } | undefined;
+const modifiers = () => {
+  if (modifierIndex) return modifierIndex;
+  const exact = new Map<string, string | undefined>();
+  const stems: string[] = [];
+  for (const [m, value] of modifierPaths()) {
     if (m.endsWith('.modifierExtension')) continue; // hasModifier's
-    if (m === path) return true;
-    if (m.endsWith('[x]') && path.startsWith(m.slice(0, -3)) && /^[A-Z][A-Za-z]*$/.test(path.slice(m.length - 3)))
-      return true;
+    if (m.endsWith('[x]')) stems.push(m.slice(0, -3));
+    else exact.set(m, value);
   }
-  return false;
+  return (modifierIndex = { exact, stems });
+};
+/**
+ * Whether an element is a modifier the core does not interpret (`unread`), one written at the value
+ * that changes nothing (`neutral`: the default, or NEUTRAL_VALUES), or no modifier of concern.
+ * Modifier paths come from the profile snapshots (the oracle, not a hand list).
+ */
+const unreadModifier = ({ el, path }: Placed): { neutral: boolean; profilePath: string } | undefined => {
+  if (!READ_RESOURCES.test(path) || INTERPRETED.has(path)) return undefined;
+  const parent = path.slice(0, path.lastIndexOf('.'));
+  if (parent.includes('.') && !READ_ELEMENTS.has(parent)) return undefined;
+  const { exact, stems } = modifiers();
+  const stem = exact.has(path)
+    ? undefined
+    : stems.find((s) => path.startsWith(s) && /^[A-Z][A-Za-z]*$/.test(path.slice(s.length)));
+  if (!exact.has(path) && stem === undefined) return undefined;
+  const neutral = exact.get(path) ?? NEUTRAL_VALUES.get(path);
+  return {
+    neutral: neutral !== undefined && el.attrs.value?.trim() === neutral,
+    profilePath: stem === undefined ? path : `${stem}[x]`,
+  };
 };
 /**
  * True when a resource the core reads carries a modifier element the core does not interpret
- * (`Patient.active`, `deceased[x]`, `animal`, `link`): FHIR forbids reading past one.
+ * (`Patient.active` false, `deceased[x]` true or a date, `animal`, `link`): FHIR forbids reading
+ * past one. One at the value that changes nothing (active true, deceasedBoolean false) is read
+ * past, and reported (SMSP-VAL-004).
  */
-const carriesUnreadModifier = (root: XmlElement): boolean => elementsIn(root).some(({ path }) => unreadModifier(path));
+const carriesUnreadModifier = (root: XmlElement, note: (d: CoreDeviation) => void): boolean =>
+  elementsIn(root).some((p) => {
+    const read = unreadModifier(p);
+    if (read?.neutral)
+      note({ path: read.profilePath, message: 'modifier element at the value that changes nothing read past' });
+    return read !== undefined && !read.neutral;
+  });
 const UNREAD_MODIFIER = 'message carries a modifier element the gateway cannot read past';
 /**
  * An NHS number marked `old`, `temp` or `secondary` is not the child's number now: an answer naming
@@ -282,17 +321,20 @@ function indicator(
     system: at('Flag.code.coding.system', c, 'system'),
     code: at('Flag.code.coding.code', c, 'code'),
   }));
-  const risk = codings.filter((c) => sameUri(c.system, SYSTEM.riskIndicatorType));
+  const risk = codings.filter((c) => sameSystem(c.system, SYSTEM.riskIndicatorType));
   if (!single(flag, 'code') || !risk.some((c) => c.code === FGM) || risk.some((c) => c.code !== FGM))
     return 'indicator is not the FGM risk indicator';
   if (risk.length < codings.length)
     note({ path: 'Flag.code.coding', message: 'codings of other systems beside the FGM risk indicator ignored' });
-  if (risk.some((c) => c.system !== SYSTEM.riskIndicatorType))
+  if (risk.some((c) => systemHost(c.system, SYSTEM.riskIndicatorType) === 'nhs-england'))
+    note({ path: 'Flag.code.coding.system', message: 'risk-indicator system under https://fhir.nhs.uk' });
+  if (risk.some((c) => c.system !== SYSTEM.riskIndicatorType && c.system !== NHS_ENGLAND_RISK))
     note({
       path: 'Flag.code.coding.system',
       message: 'risk-indicator system written in another case or with a trailing slash',
     });
   const patient = subjectOf(root, flag, note, at);
+  if (patient === OTHER_VERSION) return 'indicator subject names another version of its Patient';
   if (patient && hasModifier(patient)) return 'indicator carries a modifier extension or implicit rules';
   const ids = patient
     ? all(patient, 'identifier').map((i) => ({
@@ -321,6 +363,10 @@ function indicator(
   return { kind: 'indicator', assessmentDate: start, assessmentDay: day };
 }
 
+/** A version-specific reference, relative or absolute: `…/_history/[vid]`. */
+const VERSIONED = /^(.+)\/_history\/([A-Za-z0-9\-.]{1,64})$/;
+/** subjectOf's answer when the one resource found is not the version the reference names. */
+const OTHER_VERSION = 'other-version';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 /** A RESTful fullUrl `[base]/[type]/[id]`: its base is what a relative reference in that entry is relative to. */
 const RESTFUL = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i;
@@ -333,17 +379,21 @@ const sameReference = (a: string | undefined, b: string) =>
  * (bundle.html#references): `#id` a resource contained in the Flag; an absolute URL or URN the
  * entry whose fullUrl it is; `Type/id` the entry at that path under the base of the Flag entry's
  * RESTful fullUrl, or an entry of that type and id with no RESTful fullUrl of its own (the
- * messaging form, as MessageHeader.data names `Flag/id`). Undefined unless exactly one resource
- * answers and it is a Patient: nothing else is shown to be the child.
+ * messaging form, as MessageHeader.data names `Flag/id`). A version-specific reference is matched
+ * without its version, then against the resource's meta.versionId where it has one (a mismatch is
+ * OTHER_VERSION). Undefined unless exactly one resource answers and it is a Patient: nothing else
+ * is shown to be the child.
  */
 function subjectOf(
   root: XmlElement,
   flag: XmlElement,
   note: (d: CoreDeviation) => void,
   at: At,
-): XmlElement | undefined {
-  const ref = at('Flag.subject.reference', flag, 'subject', 'reference');
-  if (ref === undefined) return undefined;
+): XmlElement | typeof OTHER_VERSION | undefined {
+  const written = at('Flag.subject.reference', flag, 'subject', 'reference');
+  if (written === undefined) return undefined;
+  const versioned = written.startsWith('#') ? null : VERSIONED.exec(written);
+  const ref = versioned ? versioned[1]! : written;
   const idOf = (r: XmlElement) => at(`${r.name}.id`, r, 'id');
   let found: XmlElement[];
   if (ref.startsWith('#')) {
@@ -373,17 +423,41 @@ function subjectOf(
         path: 'Flag.subject.reference',
         message: 'subject is a Patient entry of the Bundle, not a contained Patient',
       });
+    if (versioned && found.length === 1) {
+      const version = at(`${found[0]!.name}.meta.versionId`, found[0], 'meta', 'versionId');
+      if (version !== undefined && version !== versioned[2]) return OTHER_VERSION;
+      note({
+        path: 'Flag.subject.reference',
+        message:
+          version === undefined
+            ? 'version-specific subject resolved without a version to match'
+            : 'version-specific subject resolved and its version matched',
+      });
+    }
   }
   return found.length === 1 && found[0]!.name === 'Patient' ? found[0] : undefined;
 }
 
-/** The Flag's id as MessageHeader.data may name it: `Flag/id`, `#id`, `urn:uuid:id` or a full URL ending in `/Flag/id`. */
-const namesFlag = (reference: string, id: string) =>
+/** A resource's id as MessageHeader.data may name it: `Type/id`, `#id`, `urn:uuid:id` or a full URL ending in `/Type/id`. */
+const namesResource = (reference: string, type: string, id: string) =>
   reference === id ||
   reference === `#${id}` ||
   reference.toLowerCase() === `urn:uuid:${id.toLowerCase()}` ||
-  reference === `Flag/${id}` ||
-  reference.endsWith(`/Flag/${id}`);
+  reference === `${type}/${id}` ||
+  reference.endsWith(`/${type}/${id}`);
+const namesFlag = (reference: string, id: string) => namesResource(reference, 'Flag', id);
+/** True when a MessageHeader.data reference names an entry of the message (by fullUrl or its resource's id), a version-specific one without its version. */
+function carried(root: XmlElement, written: string): boolean {
+  const reference = VERSIONED.exec(written)?.[1] ?? written;
+  return all(root, 'entry').some((e) => {
+    const resource = resourcesIn(e)[0];
+    const id = resource && rawAt(resource, 'id')?.trim();
+    return (
+      sameReference(rawAt(e, 'fullUrl')?.trim(), reference) ||
+      (resource !== undefined && id !== undefined && namesResource(reference, resource.name, id))
+    );
+  });
+}
 
 /**
  * True when any FHIR element under `el` is a `modifierExtension` or `implicitRules`, a foreign
@@ -410,30 +484,44 @@ const bundleModified = (bundle: XmlElement): boolean =>
 /** Whether an instant-bearing dateTime carries a time (and so a zone): `YYYY-MM-DDThh:mm…`. */
 const hasTime = (v: string) => v.length > 10;
 
-/** The distinct codes under Spine's error-code systems in any issue's details, each trimmed; a 1-0 code as SPINE_1_0_CODE. */
+/**
+ * The distinct codes under Spine's error-code systems in any issue's details, each trimmed; a 1-0
+ * code as SPINE_1_0_CODE, except the original code (fgm-query-v2.md's table) of a 2-0 code beside
+ * it: the two codings of one outcome, read as the 2-0 code (reported).
+ */
 function spineCodes(outcome: XmlElement, note: (d: CoreDeviation) => void, at: At): string[] {
-  const codes = all(outcome, 'issue')
+  const path = 'OperationOutcome.issue.details.coding.system';
+  const codings = all(outcome, 'issue')
     .flatMap((issue) => all(single(issue, 'details') ?? issue, 'coding'))
     .flatMap((c) => {
-      const system = at('OperationOutcome.issue.details.coding.system', c, 'system');
+      const system = at(path, c, 'system');
       const code = at('OperationOutcome.issue.details.coding.code', c, 'code');
-      if (code === undefined) return [];
-      if (sameUri(system, SPINE_2_0_SYSTEMS[1]!))
+      const host2 = systemHost(system, SYSTEM.spineResponseCode);
+      const host1 = systemHost(system, SPINE_1_0_SYSTEM);
+      if (code === undefined || (host1 ?? host2) === undefined) return [];
+      if ((host1 ?? host2) === 'nhs-england')
         note({
-          path: 'OperationOutcome.issue.details.coding.system',
-          message: 'Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+          path,
+          message: `Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-${host2 ? '2' : '1'}-0`,
         });
-      if (SPINE_2_0_SYSTEMS.some((s) => sameUri(system, s))) return [code];
-      return SPINE_1_0_SYSTEMS.some((s) => sameUri(system, s)) ? [SPINE_1_0_CODE(code)] : [];
+      return [{ code, v1: host1 !== undefined }];
     });
+  const v2 = new Set(codings.filter((c) => !c.v1).map((c) => c.code));
+  const originals = new Set([...v2].map((c) => ORIGINAL_CODE.get(c)));
+  const codes = codings.flatMap(({ code, v1 }) => {
+    if (!v1) return [code];
+    if (!originals.has(code)) return [SPINE_1_0_CODE(code)];
+    note({
+      path: 'OperationOutcome.issue.details.coding',
+      message: 'original 1-0 code beside its 2-0 code read as the 2-0 code',
+    });
+    return [];
+  });
   return [...new Set(codes)];
 }
 
 /** True when a coding anywhere in the message carries the FGM risk code: beside an error, an indicator Spine did not send as its Flag. */
-const carriesRiskCode = (root: XmlElement) =>
-  elementsIn(root).some(
-    ({ el }) => sameUri(rawAt(el, 'system'), SYSTEM.riskIndicatorType) && rawAt(el, 'code')?.trim() === FGM,
-  );
+const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => isFgmCoding(el));
 
 /**
  * Whether Spine's answer (its parsed tree) can be used, and what it says.
@@ -495,7 +583,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // FHIR forbids ignoring a modifier, wherever in the message it sits.
   if (hasModifier(header) || bundleModified(root))
     return refuse('message carries a modifier extension or implicit rules');
-  if (carriesUnreadModifier(root)) return refuse(UNREAD_MODIFIER);
+  if (carriesUnreadModifier(root, note)) return refuse(UNREAD_MODIFIER);
   if (numberOutOfUse(root)) return refuse(NUMBER_OUT_OF_USE);
   const timestamp = at('MessageHeader.timestamp', header, 'timestamp');
   if (timestamp === undefined || !INSTANT.test(timestamp)) return refuse('timestamp is not a real instant');
@@ -571,6 +659,16 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
   const code = codes[0];
   if (code === undefined || code === 'SUCCESS' || !expect.isKnownCode(code)) return refuse('unknown outcome code');
+  // "No record" naming a resource it does not carry (a Flag, say) is ambiguous: the spec's error
+  // example names none, and the indicator's names the Flag it carries.
+  if (
+    code === 'NO_RECORD_FOUND' &&
+    all(header, 'data').some((d) => {
+      const r = at('MessageHeader.data.reference', d, 'reference');
+      return r !== undefined && !carried(root, r);
+    })
+  )
+    return refuse('no-record answer names a resource it does not carry');
   // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
   // success status still means one thing only (no indicator); any other error code does not.
   if (expect.httpStatus < 400) {
