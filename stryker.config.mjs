@@ -9,6 +9,8 @@
 const mutate = [
   // The safety core: whether Spine's answer may be used at all.
   'gateway/spine/answer-safety.ts',
+  // The XML reader under it: what Spine's answer is read as (DOCTYPE refused, namespaces resolved, values as written).
+  'gateway/fhir/xml.ts',
   // The profile validator: strict on what we send, the deviation report on what Spine sends.
   'gateway/fhir/profile-validator.ts',
   // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
@@ -36,6 +38,7 @@ const testFiles = [
   'gateway/spine/answer-safety.test.ts',
   'gateway/spine/answer-safety-patients.test.ts',
   'gateway/spine/answer-safety-ambiguous.test.ts',
+  'gateway/fhir/xml.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/fhir/profile-validator-formats.test.ts',
   'gateway/fhir/profile-validator-walker.test.ts',

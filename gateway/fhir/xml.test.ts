@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_XML_BYTES, parseXml, writeXml } from './xml.ts';
+import { MAX_XML_BYTES, nodeToElement, parseXml, prim, writeXml, xmlText, type XmlNode } from './xml.ts';
+import { FHIR_NS } from './constants.ts';
 import { parseQueryBundle } from './query-bundle.ts';
 import { example, without } from '../../test/helpers/fhir-fixtures.ts';
 
@@ -171,4 +172,135 @@ for (const [name, xml] of [
 test('MESSAGE_NOT_WELL_FORMED: thousands of unclosed comment and CDATA openings are refused, not scanned once each', () => {
   for (const open of ['<!--', '<![CDATA[', '<?', '<'])
     assert.equal(parseXml(`<Bundle>${open.repeat(MAX_XML_BYTES / open.length / 2)}`).ok, false, open);
+});
+
+// Written for the mutation run of xml.ts (docs/testing.md): the edges of each check, one side read, the other refused.
+
+test("MESSAGE_NOT_WELL_FORMED: character references at the edges of XML 1.0's Char production", () => {
+  const read = (ref: string) => parseXml(`<a v="${ref}"/>`);
+  for (const [ref, char] of [
+    ['&#9;', '\t'],
+    ['&#xA;', '\n'],
+    ['&#xD;', '\r'],
+    ['&#x20;', ' '],
+    ['&#xD7FF;', '\ud7ff'],
+    ['&#xE000;', '\ue000'],
+    ['&#xFFFD;', '\ufffd'],
+    ['&#x10000;', '\u{10000}'],
+    ['&#x10FFFF;', '\u{10ffff}'],
+    ['&#xab;', '\u00ab'],
+  ] as const) {
+    const r = read(ref);
+    assert.ok(r.ok, ref);
+    assert.equal(r.value.attrs.v, char, ref);
+  }
+  for (const ref of [
+    '&#8;',
+    '&#xB;',
+    '&#xC;',
+    '&#x1F;',
+    '&#xD800;',
+    '&#xDFFF;',
+    '&#xFFFE;',
+    '&#xFFFF;',
+    '&#x110000;',
+  ]) {
+    const r = read(ref);
+    assert.match(!r.ok ? r.error.message : 'read', /a character reference to a character XML does not allow/, ref);
+  }
+});
+
+test('MESSAGE_NOT_WELL_FORMED: a raw character XML does not allow is refused; tab, LF and CR are read', () => {
+  for (const c of ['\u0000', '\u0008', '\u000b', '\u000c', '\u000e', '\u001f', '\ufffe', '\uffff']) {
+    const r = parseXml(`<a v="${c}"/>`);
+    assert.match(!r.ok ? r.error.message : 'read', /a character XML does not allow/, escape(c));
+  }
+  assert.equal(parseXml('<a v="x">\t\n\r<b/></a>').ok, true);
+});
+
+test('MESSAGE_NOT_WELL_FORMED: each refusal names its cause (the message is logged)', () => {
+  for (const [xml, cause] of [
+    ['<a v="R&D"/>', /an undefined entity or a bare & in an attribute value/],
+    ['<a v="&nbsp;"/>', /an undefined entity or a bare & in an attribute value/],
+    ['<f:a xmlns:f=""/>', /namespace prefix f bound to no namespace/],
+    ['<a x:v="1"/>', /undeclared namespace prefix in x:v/],
+    ['<f:Bundle/>', /undeclared namespace prefix f$/],
+    ['<!-- never closed <Bundle/>', /^not well-formed XML/],
+  ] as const) {
+    const r = parseXml(xml);
+    assert.match(!r.ok ? r.error.message : 'read', cause, xml);
+  }
+  const big = parseXml('<a v="12345"/>', { maxBytes: 10 });
+  assert.equal(!big.ok && big.error.message, 'message larger than 10 bytes');
+});
+
+test('MESSAGE_NOT_WELL_FORMED: text that is not a string is refused, never a throw', () => {
+  for (const text of [undefined, null, 42, Buffer.from('<Bundle/>')]) {
+    const r = parseXml(text as unknown as string);
+    assert.equal(!r.ok && r.error.message, 'no XML text');
+  }
+});
+
+test('a message exactly at the size cap is read, in characters and in UTF-8 bytes', () => {
+  assert.equal(parseXml('<a v="1"/>', { maxBytes: 10 }).ok, true);
+  assert.equal(parseXml('<a v="é"/>', { maxBytes: 11 }).ok, true);
+  assert.equal(parseXml('<a v="é"/>', { maxBytes: 10 }).ok, false);
+});
+
+test('the caps are limits, not one past: 16 attributes on an element and 64 declarations in a message are read', () => {
+  assert.equal(parseXml(`<Bundle${Array.from({ length: 16 }, (_, i) => ` a${i}="u"`).join('')}/>`).ok, true);
+  const r = parseXml(`<Bundle>${Array.from({ length: 8 }, () => `<entry${declaring(8)}/>`).join('')}</Bundle>`);
+  assert.ok(r.ok);
+  assert.equal(r.value.children.length, 8);
+});
+
+test('the default namespace may be undeclared (xmlns=""), and xml:lang needs no declaration', () => {
+  const r = parseXml('<a xmlns="urn:x"><b xmlns="" xml:lang="en"/></a>');
+  assert.ok(r.ok);
+  const b = r.value.children[0]!;
+  assert.deepEqual([r.value.ns, b.ns, b.attrs], ['urn:x', '', { 'xml:lang': 'en' }]);
+});
+
+test('namespace declarations are not attributes of the element', () => {
+  const r = parseXml('<f:a xmlns:f="urn:x" xmlns="urn:y" v="1"/>');
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.attrs, { v: '1' });
+});
+
+test('an element holding text is flagged; one holding only whitespace between its children is not', () => {
+  const r = parseXml('<a>\n  <b>x</b>\n  <c><![CDATA[y]]></c><d>  </d></a>');
+  assert.ok(r.ok);
+  const [b, c, d] = r.value.children;
+  assert.deepEqual([r.value.text, b!.text, c!.text, d!.text], [undefined, true, true, undefined]);
+});
+
+test('MESSAGE_NOT_WELL_FORMED: a comment opened as `<!-->` runs to the next `-->`, so a DOCTYPE quoted inside it is text', () => {
+  assert.equal(parseXml('<Bundle><!--><!DOCTYPE x>--></Bundle>').ok, true);
+  assert.equal(parseXml('<Bundle><![CDATA[]]><!DOCTYPE x></Bundle>').ok, false);
+});
+
+test('xmlText drops what XML cannot carry: controls, U+FFFE/U+FFFF and unpaired surrogates; a surrogate pair is kept', () => {
+  assert.equal(
+    xmlText('a\u0000\u0008\u000b\u000c\u000e\u001f\ufffe\uffff\ud800\udc00b\udc00\ud83d\ude00\ud83dc\t\n\r'),
+    'a\ud800\udc00b\ud83d\ude00c\t\n\r',
+  );
+  assert.equal(writeXml(prim('id', 'x\u0001y')), '<id value="xy"/>');
+});
+
+test('the writer nests children, skipping undefined ones, and reads back as written', () => {
+  const node: XmlNode = ['Bundle', { xmlns: FHIR_NS }, [['id', { value: 'a' }], undefined, ['entry', {}, []]]];
+  assert.equal(writeXml(node), `<Bundle xmlns="${FHIR_NS}"><id value="a"/><entry/></Bundle>`);
+  const parsed = parseXml(writeXml(node));
+  assert.ok(parsed.ok);
+  assert.deepEqual(nodeToElement(node), {
+    name: 'Bundle',
+    ns: FHIR_NS,
+    attrs: {},
+    children: [
+      { name: 'id', ns: FHIR_NS, attrs: { value: 'a' }, children: [] },
+      { name: 'entry', ns: FHIR_NS, attrs: {}, children: [] },
+    ],
+  });
+  assert.deepEqual(nodeToElement(['a', { xmlns: 'urn:x' }, [['b', { xmlns: 'urn:y' }]]]).children[0]!.ns, 'urn:y');
+  assert.equal(nodeToElement(['a']).ns, '');
 });

@@ -901,3 +901,92 @@ describe('safety core: safe-lenient after the hostile review', () => {
     assert.deepEqual(devs(without(FOUND, 'MessageHeader.data')), []);
   });
 });
+
+describe('safety core: what the mutation run of 2 December found untested', () => {
+  const ok = (xml: string) => {
+    const v = check(xml);
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    return v.deviations.map((d) => `${d.path} ${d.message}`);
+  };
+  test('SMSP-VAL-004 a partial assessment date of the earliest plausible year is read, not refused as early', () => {
+    assert.deepEqual(ok(FOUND.replace('<start value="2015-02-04"/>', '<start value="2000"/>')), [
+      'Flag.period.start assessment date is a partial date',
+    ]);
+  });
+  test('the MessageHeader parts the core reads, absent: refused, never a throw', () => {
+    assert.equal(reason(without(FOUND, 'MessageHeader.response.identifier')), 'response is for another request');
+    assert.equal(reason(without(FOUND, 'MessageHeader.source.endpoint')), 'response ASIDs do not match');
+    assert.equal(reason(without(FOUND, 'MessageHeader.destination.endpoint')), 'response ASIDs do not match');
+  });
+  test('SMSP-VAL-004 either ASID system in capitals is read, and reported', () => {
+    for (const asid of ['990101234567', '047192794544'])
+      assert.deepEqual(ok(FOUND.replace(`urn:nhs:addressing:asid:${asid}`, `URN:NHS:ADDRESSING:ASID:${asid}`)), [
+        'MessageHeader.source.endpoint ASID system written in another case',
+      ]);
+  });
+  test('a modifierExtension on the Bundle itself is refused', () => {
+    assert.equal(
+      reason(FOUND.replace('<type value="message"/>', '<type value="message"/><modifierExtension url="urn:x"/>')),
+      'message carries a modifier extension or implicit rules',
+    );
+  });
+  test('SMSP-VAL-004 MessageHeader.data naming the Flag in each form is no deviation; naming another, or nothing, is', () => {
+    const id = '8cb73a48-090d-469a-a2b2-04f1e6b11ea2';
+    const data = (...refs: string[]) =>
+      FOUND.replace(
+        `<data><reference value="Flag/${id}"/></data>`,
+        refs.map((r) => (r ? `<data><reference value="${r}"/></data>` : '<data/>')).join(''),
+      );
+    for (const r of [
+      id,
+      `#${id}`,
+      `urn:uuid:${id.toUpperCase()}`,
+      `Flag/${id}`,
+      `https://spine.example/fhir/Flag/${id}`,
+    ])
+      assert.deepEqual(ok(data(r)), [], r);
+    assert.deepEqual(ok(data('Basic/b1', `Flag/${id}`)), []);
+    assert.deepEqual(ok(data('', `Flag/${id}`)), []);
+    const other = ['MessageHeader.data names another resource than the Flag found'];
+    for (const r of ['Basic/b1', `Flag/${id}x`, `#x${id}`, `x/Flag/${id}/y`]) assert.deepEqual(ok(data(r)), other, r);
+    assert.deepEqual(ok(without(data(`Flag/${id}`), 'Flag.id')), other);
+  });
+  const params = (...parameters: string[]) =>
+    FOUND.replace(
+      '</Bundle>',
+      `<entry><resource><Parameters><id value="p"/>${parameters.map((p) => `<parameter>${p}</parameter>`).join('')}</Parameters></resource></entry></Bundle>`,
+    );
+  test('SMSP-VAL-004 a Parameters echo: names read trimmed, a parameter without a name is no echo', () => {
+    const ignored = ['Parameters Parameters entry beside the answer ignored'];
+    assert.deepEqual(ok(params('<valueString value="9990000018"/>')), ignored);
+    assert.deepEqual(ok(params('<name value="RiskIndicator"/><valueString value=" FGM "/>')), ignored);
+    assert.equal(
+      reason(params('<name value=" NHSNumber "/><valueString value="9990000018"/>')),
+      'answer carries a patient other than the one asked about',
+    );
+    assert.equal(
+      reason(params('<name value=" RiskIndicator "/><valueString value="CPIS"/>')),
+      'answer echoes a risk indicator other than FGM',
+    );
+  });
+  test("SMSP-VAL-004 our NHS number's use read trimmed; a local identifier marked old says nothing of the NHS number", () => {
+    const id = '<identifier><system value="http://fhir.nhs.net/Id/nhs-number"/>';
+    assert.deepEqual(
+      ok(FOUND.replace(id, `<identifier><use value=" official "/><system value="http://fhir.nhs.net/Id/nhs-number"/>`)),
+      [],
+    );
+    assert.deepEqual(
+      ok(
+        FOUND.replace(
+          id,
+          `<identifier><use value="old"/><system value="urn:x:local"/><value value="L1"/></identifier>${id}`,
+        ),
+      ),
+      [],
+    );
+  });
+  test('a modifier on a resource the core does not read (a Basic) changes nothing it reads', () => {
+    const basic = '<entry><resource><Basic><id value="b1"/><modifierExtension url="urn:x"/></Basic></resource></entry>';
+    assert.deepEqual(ok(FOUND.replace('</Bundle>', `${basic}</Bundle>`)), []);
+  });
+});
