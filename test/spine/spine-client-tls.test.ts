@@ -1,5 +1,5 @@
 /**
- * The Spine client's side of TLS mutual authentication (DESIGN.md: TLS 1.2+ to Spine): it speaks TLS 1.2 or later
+ * The Spine client's side of TLS mutual authentication (docs/development/design.md: TLS 1.2+ both ways): it speaks TLS 1.2 or later
  * only, and checks that Spine's certificate names the host it called, over real sockets to
  * servers of this test's own. Each refusal has a control: the same server answers a client that
  * would accept it, so the refusal is the gateway's, not a server that cannot talk at all.
