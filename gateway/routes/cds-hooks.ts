@@ -260,6 +260,9 @@ export function cdsAuth(verify: CdsVerifier): MiddlewareHandler<GatewayEnv> {
   };
 }
 
+/** What Spine answers when it holds nothing to show: no record, or the same clinical refusals the gateway makes itself. */
+const SPINE_NOTHING_TO_SHOW = new Set(['NO_RECORD_FOUND', 'PATIENT_OVER_18', 'INVALID_NHS_NUMBER']);
+
 function noCards(c: Context<GatewayEnv>, code: string, reason?: string): Response {
   c.set('outcomeCode', code);
   if (reason) c.set('refusalReason', reason);
@@ -380,16 +383,19 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       signal: c.req.raw.signal,
     });
     noteSpineAudit(c, outcome);
-    // The busy tone is a check that did not happen: an HTTP 429 with Retry-After, never the
-    // `{"cards": []}` of "no record", so the EPR can tell, retry and report it.
-    if (outcome.code === deps.vocabulary.codeFor('spine-busy')) {
-      if (outcome.reason) c.set('refusalReason', outcome.reason);
-      if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
-      return cdsErrorReply(c, deps, outcome.code);
+    if (outcome.code === 'SUCCESS') {
+      c.set('outcomeCode', 'SUCCESS');
+      return c.json({ cards: [indicatorCard(outcome.assessmentDay!, outcome.checkedAt)] });
     }
-    if (outcome.code !== 'SUCCESS') return noCards(c, outcome.code, outcome.reason);
-    c.set('outcomeCode', 'SUCCESS');
-    return c.json({ cards: [indicatorCard(outcome.assessmentDay!, outcome.checkedAt)] });
+    // Spine's own "nothing to show" answers are no card, as the checks above are when the gateway decides.
+    if (outcome.answeredBySpine && SPINE_NOTHING_TO_SHOW.has(outcome.code))
+      return noCards(c, outcome.code, outcome.reason);
+    // Every other outcome is a check that did not happen (busy, Spine unreachable, an answer refused
+    // as unsafe, Spine refusing us): an HTTP error in the vocabulary, never the `{"cards": []}` an
+    // EPR reads as "no record", so it can tell, retry and report it.
+    if (outcome.reason) c.set('refusalReason', outcome.reason);
+    if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
+    return cdsErrorReply(c, deps, outcome.code);
   };
 }
 

@@ -277,7 +277,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/cds-services/fgm-is': {
         post: {
           summary:
-            'CDS Hooks patient-view: one warning card when the child has an FGM-IS indicator, no cards otherwise (only when cdsHooks is configured)',
+            'CDS Hooks patient-view: one warning card when the child has an FGM-IS indicator, no cards when Spine holds none (or the child is 18 or over, or the NHS number fails modulus 11 or is unverified); an HTTP error whenever the check did not happen (only when cdsHooks is configured)',
           security: [{ cdsClientJwt: [] }],
           requestBody: {
             required: true,
@@ -285,15 +285,19 @@ export function openApiDocument(): Record<string, unknown> {
           },
           responses: {
             '200': {
-              description: 'Cards',
+              description: 'Checked: one card for an indicator, none for no record',
               content: json({
                 type: 'object',
                 required: ['cards'],
                 properties: { cards: { type: 'array', items: { type: 'object' } } },
               }),
             },
-            '400': { description: 'Not a patient-view request: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001)' },
+            '400': {
+              description:
+                "Not a patient-view request, or Spine refused the query: INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001); Spine's answer unusable or unsafe: RESPONSE_MESSAGE_VALIDATION_ERROR (SMSP-0002)",
+            },
             '401': { description: 'The CDS client JWT was refused' },
+            '403': { description: "Spine refused the gateway's ASID: ASID_CHECK_FAILED" },
             '412': {
               description:
                 'No patient data to ask with (prefetch missing and the FHIR server unreachable), or two NHS-number identifiers that differ: PATIENT_DATA_UNAVAILABLE',
@@ -302,6 +306,7 @@ export function openApiDocument(): Record<string, unknown> {
               description:
                 'The check did not happen (the Spine budget or the caller\'s in-flight bound): SPINE_BUSY with Retry-After; never {"cards": []}. Every error body is {code, smspCode, display}, with no cards key',
             },
+            '500': { description: 'Spine unreachable or too slow: COULD_NOT_CONNECT_TO_SPINE (SMSP-0004)' },
           },
         },
       },

@@ -528,22 +528,33 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     }
   });
 
+  // The statuses and SMSP codes are the SMSP error table's (SMSP-ERR-003/006), written here, not read from the vocabulary file.
+  const UNREACHABLE = { code: 'COULD_NOT_CONNECT_TO_SPINE', status: 500, smspCode: 'SMSP-0004' };
+  const UNUSABLE = { code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', status: 400, smspCode: 'SMSP-0002' };
   const FAULTS = [
-    { fault: { kind: 'drop' }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
-    { fault: { kind: 'delay', ms: 6000 }, code: 'COULD_NOT_CONNECT_TO_SPINE' },
-    { fault: { kind: 'http-500' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
-    { fault: { kind: 'garbage' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
-    { fault: { kind: 'wrong-content-type' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
-    { fault: { kind: 'invalid-flag' }, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR' },
+    { fault: { kind: 'drop' }, ...UNREACHABLE },
+    { fault: { kind: 'delay', ms: 6000 }, ...UNREACHABLE },
+    { fault: { kind: 'http-500' }, ...UNUSABLE },
+    { fault: { kind: 'garbage' }, ...UNUSABLE },
+    { fault: { kind: 'wrong-content-type' }, ...UNUSABLE },
+    { fault: { kind: 'invalid-flag' }, ...UNUSABLE },
+    { fault: { kind: 'other-patient' }, ...UNUSABLE },
+    {
+      fault: { kind: 'invalid-parameter' },
+      code: 'INPUT_MESSAGE_VALIDATION_ERROR',
+      status: 400,
+      smspCode: 'SMSP-0001',
+    },
   ] as const;
   for (const f of FAULTS) {
-    it(`MSCA-FGMRISQR-04 Spine fault ${f.fault.kind} → {"cards": []}, ${f.code} in the log, metrics and audit`, async () => {
+    it(`MSCA-FGMRISQR-04 Spine fault ${f.fault.kind}: the check did not happen, so ${f.status} ${f.code}, never the {"cards": []} of no record; named in the log, metrics and audit`, async () => {
       stack.sim.setFault(f.fault as never);
       try {
         const logged = stack.logs.length;
         const { res, json } = await callService(hookCall(patient('9990000018', '2014-03-02')));
-        assert.equal(res.status, 200);
-        assert.deepEqual(json, { cards: [] });
+        assert.equal(res.status, f.status);
+        assert.deepEqual(Object.keys(json).sort(), ['code', 'display', 'smspCode'], 'the CDS error body, no cards key');
+        assert.deepEqual([json.code, json.smspCode], [f.code, f.smspCode]);
         assert.equal(lastAudit().eventType, 'cds-query');
         assert.equal(lastAudit().outcomeCode, f.code);
         assert.equal(lastAudit().answeredBySpine, 0);
