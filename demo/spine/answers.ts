@@ -99,6 +99,42 @@ const ENTERED_IN_ERROR =
 /** The NHS number's OID (Spine-RIS-Patient's comments name it): the same number as under either NHS-number URL. */
 const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 
+/** The DSTU2 host of Spine's systems, and NHS England's name for the same systems (fgm-query-v2.md links the value sets there). */
+const DSTU2_HOST = 'http://fhir.nhs.net/';
+const NHS_ENGLAND_HOST = 'https://fhir.nhs.uk/';
+/** The spec's error table (fgm-query-v2.md): each 2-0 response code's original code under spine-response-code-1-0. */
+const ORIGINAL_CODE: Record<string, string> = {
+  NO_RECORD_FOUND: 'FGM-0001',
+  INVALID_NHS_NUMBER: 'FGM-0002',
+  PATIENT_OVER_18: 'FGM-0003',
+  INVALID_PARAMETER: 'FGM-0004',
+  FLAG_ALREADY_SET: 'FGM-0005',
+  MESSAGE_NOT_WELL_FORMED: 'FGM-9999',
+};
+/** An entry holding a Parameters resource whose `query` parameter nests the echo in parts: `inner` at depth 2 (Parameters.parameter.part.part). */
+const nestedParametersEntry = (inner: string) =>
+  `<entry><resource><Parameters><id value="${randomUUID()}"/><parameter><name value="query"/><part><name value="criteria"/>${inner}</part></parameter></Parameters></resource></entry>`;
+const part = (name: string, value: string) => `<part><name value="${name}"/><valueString value="${value}"/></part>`;
+/**
+ * The Flag's contained Patient moved to a Bundle entry (no fullUrl: the messaging form), the
+ * subject naming it version-specifically (`Patient/<id>/_history/<ref>`), the Patient's
+ * meta.versionId `<meta>` (DSTU2 bundle.html#references).
+ */
+function versionedSubject(xml: string, ref: string, meta: string): string {
+  const contained = /<contained>(<Patient><id value="([^"]*)"\/>.*?<\/Patient>)<\/contained>/s.exec(xml);
+  if (!contained) return xml;
+  const [whole, patient, id] = contained;
+  const versioned = patient!.replace(
+    /^(<Patient><id value="[^"]*"\/>)(?:<meta>(.*?)<\/meta>)?/s,
+    (_m, open: string, inMeta = '') => `${open}<meta><versionId value="${meta}"/>${inMeta}</meta>`,
+  );
+  return put(
+    put(xml, whole, ''),
+    `<reference value="#${id}"/>`,
+    `<reference value="Patient/${id}/_history/${ref}"/>`,
+  ).replace('</Bundle>', `<entry><resource>${versioned}</resource></entry></Bundle>`);
+}
+
 /** Harmless: what the profiles would flag but FHIR allows, and the meaning is unchanged. */
 export const HARMLESS_VARIANTS = {
   /** Every `meta` left out (the profiles have it min 0). */
@@ -225,6 +261,29 @@ export const HARMLESS_VARIANTS = {
     xml.replace(
       /(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/,
       `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p>FGM risk indicator narrative.</p>'.repeat(2900)}</div></text>`,
+    ),
+  /** The indicator's Patient with the modifier elements at the value that changes nothing: active true (the snapshot's default), deceasedBoolean false. */
+  'patient-active-default': (xml: string) =>
+    xml.replace(
+      '</identifier></Patient>',
+      '</identifier><active value="true"/><deceasedBoolean value="false"/></Patient>',
+    ),
+  /** The NHS-number, risk-indicator and response-code systems under NHS England's https://fhir.nhs.uk host instead of DSTU2's. */
+  'risk-system-nhs-uk': (xml: string) =>
+    ['Id/nhs-number', 'ValueSet/risk-indicator-type-1-0', 'ValueSet/spine-response-code-2-0'].reduce(
+      (out, path) => out.replaceAll(DSTU2_HOST + path, NHS_ENGLAND_HOST + path),
+      xml,
+    ),
+  /** The Flag's subject version-specific (`Patient/<id>/_history/1`), naming a Patient entry whose meta.versionId is 1. */
+  'subject-versioned': (xml: string) => versionedSubject(xml, '1', '1'),
+  /** Spine's 2-0 response code beside its original 1-0 code (fgm-query-v2.md's table): one outcome written twice; an indicator answer carries none. */
+  'original-code-beside': (xml: string) =>
+    xml.replace(
+      /<coding><system value="http:\/\/fhir\.nhs\.net\/ValueSet\/spine-response-code-2-0"\/><code value="([A-Z_0-9]+)"\/>.*?<\/coding>/s,
+      (coding, code: string) =>
+        ORIGINAL_CODE[code]
+          ? `${coding}<coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-1-0"/><code value="${ORIGINAL_CODE[code]}"/></coding>`
+          : coding,
     ),
 } as const;
 
@@ -425,6 +484,18 @@ export const UNSAFE_VARIANTS = {
       (_m, start: string) =>
         `<period><start value="${start}"/>${`<end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`.repeat(2)}`,
     ),
+  /** Beside the FGM coding (DSTU2 host), a CPIS coding under NHS England's name of the same risk-indicator system. */
+  'risk-system-mixed': (xml: string) =>
+    put(
+      xml,
+      '<code value="FGM"/></coding>',
+      `<code value="FGM"/></coding><coding><system value="${NHS_ENGLAND_HOST}ValueSet/risk-indicator-type-1-0"/><code value="CPIS"/></coding>`,
+    ),
+  /** Beside the indicator, a Parameters entry naming another child as NHSNumber in a part nested two deep. */
+  'parameters-part-other-patient': (xml: string, asked: string) =>
+    put(xml, '</Bundle>', `${nestedParametersEntry(part('NHSNumber', other(asked)))}</Bundle>`),
+  /** The Flag's subject version-specific (`Patient/<id>/_history/1`), naming a Patient entry whose meta.versionId is 2: another version of the record. */
+  'subject-version-mismatch': (xml: string) => versionedSubject(xml, '1', '2'),
 } as const;
 
 /**
@@ -473,6 +544,27 @@ export const HIDING_VARIANTS = {
       noRecord,
       '</Bundle>',
       `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`,
+    ),
+  /** The FGM risk code on a Basic entry, its system under NHS England's https://fhir.nhs.uk host. */
+  'no-record-risk-nhs-uk': (noRecord: string) =>
+    put(
+      noRecord,
+      '</Bundle>',
+      `<entry><resource><Basic><id value="${randomUUID()}"/><code><coding><system value="${NHS_ENGLAND_HOST}ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></coding></code></Basic></resource></entry></Bundle>`,
+    ),
+  /** A Parameters entry echoing our child with another risk indicator (CPIS) in a part nested two deep. */
+  'no-record-parameters-part-risk': (noRecord: string, _indicator: string, asked: string) =>
+    put(
+      noRecord,
+      '</Bundle>',
+      `${nestedParametersEntry(part('NHSNumber', asked) + part('RiskIndicator', 'CPIS'))}</Bundle>`,
+    ),
+  /** MessageHeader.data naming the indicator's Flag, which the message does not carry. */
+  'no-record-data-absent': (noRecord: string, indicator: string) =>
+    put(
+      noRecord,
+      '</destination></MessageHeader>',
+      `</destination><data><reference value="Flag/${/<Flag><id value="([^"]*)"/.exec(indicator)![1]}"/></data></MessageHeader>`,
     ),
 } as const;
 

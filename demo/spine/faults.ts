@@ -56,7 +56,12 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   /**
    * The normal answer (indicator or error) with a harmless deviation the gateway must still use:
    * no-meta-profile, xsi-attributes, extra-elements, reordered (order, whitespace, comments),
-   * leap-second-timestamp, long-fraction, and the forms Spine or a proxy may write (whitespace, partial dates, …).
+   * leap-second-timestamp, long-fraction, and the forms Spine or a proxy may write (whitespace, partial dates, …);
+   * and what means the same however it is spelt (review 18d): patient-active-default (active true,
+   * deceasedBoolean false on the indicator's Patient), risk-system-nhs-uk (the NHS-number,
+   * risk-indicator and response-code systems under https://fhir.nhs.uk), subject-versioned
+   * (`Patient/<id>/_history/1` naming a Patient entry of that meta.versionId), original-code-beside
+   * (an error's 2-0 code beside its 1-0 original code, FGM-0001 for NO_RECORD_FOUND).
    */
   ...HARMLESS.map((k) => z.object({ kind: z.literal(k) })),
   /**
@@ -74,7 +79,10 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (patient-entry-modifier); modifier elements of Spine-RIS-Patient-1-0 on the indicator's Patient:
    * patient-inactive (active false), patient-replaced (link type replace), nhs-number-old (identifier.use old); the Flag's modifier extension in a foreign wrapper
    * (wrapped-modifier); a leap second where none is inserted (leap-second-off-minute, 10:00:60Z); 4,000 namespace
-   * declarations on the Bundle (namespace-flood).
+   * declarations on the Bundle (namespace-flood); and under the spellings the core reads as one (review
+   * 18d): a CPIS coding under https://fhir.nhs.uk beside the FGM one (risk-system-mixed), another child's
+   * NHSNumber in a Parameters part two deep (parameters-part-other-patient), a version-specific subject
+   * whose Patient entry has another meta.versionId (subject-version-mismatch).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**
@@ -84,7 +92,10 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (no-record-other-parameters) or our child under another risk indicator (no-record-other-risk-indicator),
    * the FGM risk code on a Basic (no-record-risk-basic), a modifier
    * extension on the outcome (no-record-outcome-modifier), another child's Patient in a foreign
-   * wrapper (no-record-wrapped-patient).
+   * wrapper (no-record-wrapped-patient); the FGM risk code on a Basic under https://fhir.nhs.uk
+   * (no-record-risk-nhs-uk), our child echoed with CPIS in a Parameters part two deep
+   * (no-record-parameters-part-risk), MessageHeader.data naming the Flag the message does not carry
+   * (no-record-data-absent).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);
