@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,8 +30,9 @@ const EPR = { id: 'epr-findings', issuer: 'https://epr.findings.example/' };
 const eprKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 let stack: TestStack;
+const keyDir = mkdtempSync(join(tmpdir(), 'fgm-findings-'));
 before(async () => {
-  const pem = join(mkdtempSync(join(tmpdir(), 'fgm-findings-')), 'epr-findings.pub.pem');
+  const pem = join(keyDir, 'epr-findings.pub.pem');
   writeFileSync(pem, eprKey.publicKey.export({ type: 'spki', format: 'pem' }));
   stack = await startTestStack({
     tls: true,
@@ -56,6 +57,7 @@ before(async () => {
 });
 after(async () => {
   await stack?.close();
+  rmSync(keyDir, { recursive: true, force: true });
 });
 
 /** 9990000018 has an indicator assessed 2019-12-10, 9990000026 no record, 9990000034 is over 18 (demo/spine/patients.json). */
@@ -204,7 +206,7 @@ describe('SMSP-VAL-004 what Spine means, however it spells it, is shown and repo
   }
 });
 
-/** The spec's error table (fgm-query-v2.md), hand-written: each code's SMSP status and original 1-0 code. */
+/** The spec's error table (fgm-query-v2.md), hand-written: each code and its original 1-0 code. */
 const NOT_FOUND = { code: 'NO_RECORD_FOUND', original: 'FGM-0001' };
 const OVER_18 = { code: 'PATIENT_OVER_18', original: 'FGM-0003' };
 
