@@ -538,13 +538,23 @@ describe('safety core: the findings of the 18d hostile review', () => {
       'indicator subject names another version of its Patient',
     );
   });
-  test('SMSP-VAL-004 NO_RECORD_FOUND whose MessageHeader.data names a resource the message does not carry is refused; naming its own outcome is read', () => {
+  test('SMSP-VAL-004 an error answer (NO_RECORD_FOUND, PATIENT_OVER_18, INVALID_NHS_NUMBER) whose MessageHeader.data names a resource the message does not carry is refused; naming its own outcome is read', () => {
     const data = (ref: string) =>
       NRF.replace('</MessageHeader>', `<data><reference value="${ref}"/></data></MessageHeader>`);
     assert.equal(
       reason(data('Flag/8cb73a48-090d-469a-a2b2-04f1e6b11ea2'), { httpStatus: 404 }),
-      'no-record answer names a resource it does not carry',
+      'error answer names a resource it does not carry',
     );
+    // Spine's other "nothing to show" codes hide an indicator as surely (CDS Hooks shows no card for them).
+    for (const code of ['PATIENT_OVER_18', 'INVALID_NHS_NUMBER'])
+      assert.equal(
+        reason(data('Flag/8cb73a48-090d-469a-a2b2-04f1e6b11ea2').replaceAll('NO_RECORD_FOUND', code), {
+          httpStatus: 400,
+          isKnownCode: () => true,
+        }),
+        'error answer names a resource it does not carry',
+        code,
+      );
     const own = /<OperationOutcome><id value="([^"]+)"/.exec(NRF)![1]!;
     const v = verdict(data(`OperationOutcome/${own}`), { httpStatus: 404 });
     assert.deepEqual(v.usable && v.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });

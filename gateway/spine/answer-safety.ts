@@ -659,16 +659,16 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (codes.length > 1) return refuse('outcome carries several Spine codes');
   const code = codes[0];
   if (code === undefined || code === 'SUCCESS' || !expect.isKnownCode(code)) return refuse('unknown outcome code');
-  // "No record" naming a resource it does not carry (a Flag, say) is ambiguous: the spec's error
-  // example names none, and the indicator's names the Flag it carries.
+  // An error naming a resource it does not carry (a Flag, say) is ambiguous: the spec's error
+  // example names none, and the indicator's names the Flag it carries. Any code, not only "no
+  // record": PATIENT_OVER_18 or INVALID_NHS_NUMBER hide an indicator as surely (CDS shows no card).
   if (
-    code === 'NO_RECORD_FOUND' &&
     all(header, 'data').some((d) => {
       const r = at('MessageHeader.data.reference', d, 'reference');
       return r !== undefined && !carried(root, r);
     })
   )
-    return refuse('no-record answer names a resource it does not carry');
+    return refuse('error answer names a resource it does not carry');
   // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
   // success status still means one thing only (no indicator); any other error code does not.
   if (expect.httpStatus < 400) {
