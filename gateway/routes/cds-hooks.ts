@@ -37,6 +37,7 @@ import { eighteenthBirthday } from '../audit/erasure-date.ts';
 import { MAX_IDENTIFIER_LENGTH, overLong, refusedValue } from '../audit/audited-identifier.ts';
 import { noteAudit, type GatewayEnv } from '../env.ts';
 import { birthDateRange } from '../fhir/birth-date-range.ts';
+import { jsonStructureRefusal, parseBoundedJson } from '../fhir/bounded-json.ts';
 import type { Author } from '../fhir/types.ts';
 import { sameUri, withoutTrailingSlashes } from '../fhir/uri.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
@@ -60,6 +61,12 @@ const VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumber
 /** The whole CDS call should take about 500 ms (the spec); a FHIR server slower than this is as good as absent. */
 export const FHIR_FETCH_TIMEOUT_MS = 2000;
 const FHIR_MAX_BYTES = 1_048_576;
+/**
+ * What one CDS client's Patient fetches may hold at once, all together: a slow or hostile FHIR
+ * server cannot make the gateway hold 200 answers of a megabyte (a real Patient is a few KB, so
+ * hundreds of real fetches fit), and one client's fetches never take another's.
+ */
+export const FHIR_FETCH_BYTES_PER_CLIENT = 4 * FHIR_MAX_BYTES;
 /** Longer than any FHIR base URL or identifier system an EPR writes: a longer one is refused before it is normalised or compared. */
 export const MAX_URI_LENGTH = 2048;
 
@@ -190,7 +197,12 @@ export function patientFacts(patient: Resource): {
  * Content-Length over the cap is refused unread, and the body is counted as it streams and the
  * fetch aborted at the cap, so a hostile server cannot take the gateway's memory (issue 21).
  */
-async function fetchPatient(fhirServer: string, accessToken: string, patientId: string): Promise<Resource | undefined> {
+async function fetchPatient(
+  fhirServer: string,
+  accessToken: string,
+  patientId: string,
+  holding: { take(bytes: number): boolean; release(): void },
+): Promise<Resource | undefined> {
   const abort = new AbortController();
   const deadline = setTimeout(() => abort.abort(), FHIR_FETCH_TIMEOUT_MS);
   try {
@@ -220,7 +232,10 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
       const read = reader.read();
       read.catch(() => {}); // settled after we have given up on it
       const r = await Promise.race([read, expired]);
-      if (r === undefined || (!r.done && size + r.value.byteLength > FHIR_MAX_BYTES)) {
+      if (
+        r === undefined ||
+        (!r.done && (size + r.value.byteLength > FHIR_MAX_BYTES || !holding.take(r.value.byteLength)))
+      ) {
         reader.cancel().catch(() => {});
         return undefined;
       }
@@ -228,10 +243,20 @@ async function fetchPatient(fhirServer: string, accessToken: string, patientId: 
       size += r.value.byteLength;
       chunks.push(r.value);
     }
-    return asResource(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    const fetched = asResource(parseBoundedJson(Buffer.concat(chunks).toString('utf8')));
+    // Only what the check reads is kept while Spine is asked; the rest (a photo, say) is let go now.
+    return (
+      fetched && {
+        resourceType: fetched.resourceType,
+        id: fetched.id,
+        identifier: fetched.identifier,
+        birthDate: fetched.birthDate,
+      }
+    );
   } catch {
     return undefined;
   } finally {
+    holding.release();
     clearTimeout(deadline);
     // Whatever is still coming (a refused or over-long answer) is cut off, not read.
     abort.abort();
@@ -287,8 +312,32 @@ export function indicatorCard(assessmentDate: string, checkedAt: string | null) 
 
 /** `POST /cds-services/fgm-is` */
 export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
+  // Bytes each CDS client's Patient fetches hold now (FHIR_FETCH_BYTES_PER_CLIENT).
+  const fetching = new Map<string, number>();
+  const holdingFor = (clientId: string) => {
+    let mine = 0;
+    return {
+      take(bytes: number) {
+        const now = fetching.get(clientId) ?? 0;
+        if (now + bytes > FHIR_FETCH_BYTES_PER_CLIENT) return false;
+        fetching.set(clientId, now + bytes);
+        mine += bytes;
+        return true;
+      },
+      release() {
+        const left = (fetching.get(clientId) ?? 0) - mine;
+        mine = 0;
+        if (left > 0) fetching.set(clientId, left);
+        else fetching.delete(clientId);
+      },
+    };
+  };
   return async function fgmIsService(c) {
-    const raw: unknown = await c.req.json().catch(() => undefined);
+    const text = await c.req.text().catch(() => undefined);
+    // The body's size is capped (bodyLimit); its structure is bounded here, before it is parsed and held.
+    const tooComplex = text === undefined ? undefined : jsonStructureRefusal(text);
+    if (tooComplex) throw new SmspError('cds-request-invalid', tooComplex);
+    const raw = text === undefined ? undefined : parseBoundedJson(text);
     const parsed = RequestSchema.safeParse(raw);
     if (!parsed.success) throw new SmspError('cds-request-invalid', 'body is not a patient-view request');
     const { hookInstance, fhirServer, fhirAuthorization, context, prefetch } = parsed.data;
@@ -323,7 +372,12 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       // The EPR's access token goes only where its configuration says (never, say, to our own metrics listener).
       if (!fhirServerAllowed(client, fhirServer))
         throw new SmspError('patient-data-unavailable', "fhirServer is not one of the CDS client's fhirServers");
-      const fetched = await fetchPatient(fhirServer, fhirAuthorization.access_token, context.patientId);
+      const fetched = await fetchPatient(
+        fhirServer,
+        fhirAuthorization.access_token,
+        context.patientId,
+        holdingFor(client.id),
+      );
       if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
     }
     if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
