@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { CdsTokenRejected } from '../auth/cds-client.ts';
 import type { CdsClientConfig } from '../config/config.ts';
 import { json, spineDouble, unitApp } from '../../test/helpers/hono-unit.ts';
-import { cdsAuth, fgmIsService, MAX_URI_LENGTH } from './cds-hooks.ts';
+import { cdsAuth, FHIR_FETCH_BYTES_PER_CLIENT, fgmIsService, MAX_URI_LENGTH } from './cds-hooks.ts';
 
 const EPR = {
   id: 'test-cds-epr',
@@ -154,6 +154,39 @@ describe('POST /cds-services/fgm-is', () => {
       const allowed = await (await cdsRoute({ ...EPR, fhirServers: [url] })).ask(withServer);
       assert.equal(((await allowed.json()) as { cards: unknown[] }).cards.length, 1);
       assert.deepEqual(seen, ['/Patient/p1 Bearer epr-access-token']);
+    } finally {
+      fhir.closeAllConnections();
+      await new Promise((r) => fhir.close(r));
+    }
+  });
+  it("issue 21 one CDS client's Patient fetches hold at most FHIR_FETCH_BYTES_PER_CLIENT at once: the fetch that would pass it is refused (412) while the others, within it, are answered", async () => {
+    // Five Patients of 0.9 MB (whitespace between members), each held one member short until released.
+    const PAD = Math.floor(FHIR_FETCH_BYTES_PER_CLIENT / 4.5);
+    const full = JSON.stringify(patient('9990000018', '2014-03-02'));
+    const held: (() => void)[] = [];
+    const fhir = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/fhir+json' });
+      res.write(`{"resourceType":"Patient",${' '.repeat(PAD)}`);
+      held.push(() => res.end(full.replace('{"resourceType":"Patient",', '')));
+    });
+    await new Promise<void>((r) => fhir.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(fhir.address() as { port: number }).port}`;
+    try {
+      const { ask } = await cdsRoute({ ...EPR, fhirServers: [url] });
+      const withServer = call(undefined, {
+        fhirServer: url,
+        fhirAuthorization: { access_token: 'epr-access-token', token_type: 'Bearer' },
+      });
+      const answers = Array.from({ length: 5 }, () => Promise.resolve(ask(withServer)));
+      // The first answer comes before any Patient is released: only the budget can give it.
+      const first = await Promise.race(answers.map((a, i) => a.then((r) => ({ i, status: r.status }))));
+      assert.equal(first.status, 412);
+      for (const release of held) release();
+      const statuses = await Promise.all(answers.map((a) => a.then((r) => r.status)));
+      assert.deepEqual(
+        statuses.toSorted((a, b) => a - b),
+        [200, 200, 200, 200, 412],
+      );
     } finally {
       fhir.closeAllConnections();
       await new Promise((r) => fhir.close(r));
