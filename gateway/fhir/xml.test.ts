@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_XML_BYTES, nodeToElement, parseXml, prim, writeXml, xmlText, type XmlNode } from './xml.ts';
+import {
+  MAX_ELEMENTS,
+  MAX_NAMESPACE_DECLARATIONS,
+  MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT,
+  MAX_XML_BYTES,
+  nodeToElement,
+  parseXml,
+  prim,
+  writeXml,
+  xmlText,
+  type XmlNode,
+} from './xml.ts';
 import { FHIR_NS } from './constants.ts';
 import { parseQueryBundle } from './query-bundle.ts';
 import { example, without } from '../../test/helpers/fhir-fixtures.ts';
@@ -112,7 +123,7 @@ const declaring = (n: number) => Array.from({ length: n }, (_, i) => ` xmlns:p${
 for (const [name, xml, cause] of [
   [
     'too many namespace declarations on one element',
-    `<Bundle${declaring(9)}/>`,
+    `<Bundle${declaring(21)}/>`,
     /namespace declarations on one element/,
   ],
   [
@@ -134,7 +145,7 @@ for (const [name, xml, cause] of [
 }
 
 test('declarations up to the caps are read, and an inherited prefix resolves through nested scopes', () => {
-  const r = parseXml(`<f:a xmlns:f="urn:x"${declaring(7)}><p0:b xmlns="urn:y"${declaring(7)}><f:c/><d/></p0:b></f:a>`);
+  const r = parseXml(`<f:a xmlns:f="urn:x"${declaring(7)}><p0:b xmlns="urn:y"${declaring(8)}><f:c/><d/></p0:b></f:a>`);
   assert.ok(r.ok);
   const b = r.value.children[0]!;
   assert.deepEqual([r.value.ns, b.ns, b.children[0]!.ns, b.children[1]!.ns], ['urn:x', 'urn:p0', 'urn:x', 'urn:y']);
@@ -252,6 +263,87 @@ test('the caps are limits, not one past: 16 attributes on an element and 64 decl
   const r = parseXml(`<Bundle>${Array.from({ length: 8 }, () => `<entry${declaring(8)}/>`).join('')}</Bundle>`);
   assert.ok(r.ok);
   assert.equal(r.value.children.length, 8);
+  assert.equal(parseXml(`<Bundle${declaring(MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)}/>`).ok, true);
+});
+
+// The hostile review of the XML reading (issue 18): what real writers send is read (SMSP-VAL-004).
+
+test('SMSP-VAL-004 a JAXB-style root declaring a dozen unused prefixes beside 16 attributes is read', () => {
+  const r = parseXml(
+    `<Bundle xmlns="${FHIR_NS}"${declaring(12)}${Array.from({ length: 16 }, (_, i) => ` a${i}="u"`).join('')}><id value="x"/></Bundle>`,
+  );
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  assert.deepEqual([r.value.ns, r.value.children[0]!.ns, Object.keys(r.value.attrs).length], [FHIR_NS, FHIR_NS, 16]);
+});
+
+test('SMSP-VAL-004 the default namespace and a prefix redeclared to the same URI on every element do not count toward the message cap', () => {
+  const same = ` xmlns="${FHIR_NS}" xmlns:x="urn:x"`;
+  const many = MAX_NAMESPACE_DECLARATIONS * 2;
+  const r = parseXml(`<Bundle${same}>${`<entry${same}><x:a${same}/></entry>`.repeat(many)}</Bundle>`);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  assert.equal(r.value.children.length, many);
+  const entry = r.value.children[0]!;
+  assert.deepEqual([entry.ns, entry.children[0]!.ns], [FHIR_NS, 'urn:x']);
+  // A prefix rebound to another URI is a new declaration, still counted: 2 per element, past 64 in the message.
+  const rebinding = (i: number) => ` xmlns="urn:d${i}" xmlns:x="urn:x${i}"`;
+  const flood = parseXml(
+    `<Bundle>${Array.from({ length: many }, (_, i) => `<entry${rebinding(i)}/>`).join('')}</Bundle>`,
+  );
+  assert.match(!flood.ok ? flood.error.message : 'read', /namespace declarations in the message/);
+});
+
+test('SMSP-VAL-004 a redeclaration to the same URI under a rebinding keeps the nearer binding', () => {
+  const r = parseXml('<a xmlns="urn:x"><b xmlns="urn:y"><c xmlns="urn:x"><d/></c></b></a>');
+  assert.ok(r.ok);
+  const c = r.value.children[0]!.children[0]!;
+  assert.deepEqual([c.ns, c.children[0]!.ns], ['urn:x', 'urn:x']);
+});
+
+test('MESSAGE_NOT_WELL_FORMED: more elements than the cap are refused before the parser runs; the cap itself is read', () => {
+  const of = (n: number) => `<Bundle>${'<x/>'.repeat(n - 1)}</Bundle>`;
+  const started = performance.now();
+  const at = parseXml(of(MAX_ELEMENTS));
+  // Printed, not asserted (the machine's speed is not the code's): the cost an at-cap message puts on the event loop.
+  console.log(`parsing ${MAX_ELEMENTS} elements took ${(performance.now() - started).toFixed(1)} ms`);
+  assert.ok(at.ok, at.ok ? '' : at.error.message);
+  assert.equal(at.value.children.length, MAX_ELEMENTS - 1);
+  const over = parseXml(of(MAX_ELEMENTS + 1));
+  assert.equal(!over.ok && over.error.message, `more than ${MAX_ELEMENTS} elements`);
+  // 60,000 in 240 KB, under Spine's byte cap: refused without parsing.
+  const padded = parseXml(of(60_000), { maxBytes: 262_144 });
+  assert.equal(!padded.ok && padded.error.message, `more than ${MAX_ELEMENTS} elements`);
+  // Closing tags, comments, CDATA and processing instructions open no element; `<` inside them is text.
+  const quoted = `<Bundle><!-- ${'<x/>'.repeat(MAX_ELEMENTS)} --><![CDATA[${'<x/>'.repeat(MAX_ELEMENTS)}]]><?pi ${'<x/>'.repeat(MAX_ELEMENTS)}?><a></a></Bundle>`;
+  assert.equal(parseXml(quoted).ok, true);
+  assert.equal(parseXml(of(10), { maxElements: 9 }).ok, false);
+  assert.equal(parseXml(of(10), { maxElements: 10 }).ok, true);
+});
+
+test('SMSP-VAL-004 character references with leading zeros are read; past the zeros the same bounds hold', () => {
+  for (const [ref, char] of [
+    ['&#x0041;', 'A'],
+    ['&#0000065;', 'A'],
+    ['&#x00000000000000000000010FFFF;', '\u{10ffff}'],
+    ['&#00000000000000000000001114111;', '\u{10ffff}'],
+    ['&#X41;', null],
+  ] as const) {
+    const r = parseXml(`<a v="${ref}"/>`);
+    if (char === null) assert.equal(r.ok, false, ref);
+    else {
+      assert.ok(r.ok, ref);
+      assert.equal(r.value.attrs.v, char, ref);
+    }
+  }
+  for (const ref of [
+    '&#x0000;',
+    '&#00000;',
+    '&#x000110000;',
+    '&#0001114112;',
+    '&#x0000001F;',
+    '&#x1000041;',
+    '&#10000065;',
+  ])
+    assert.equal(parseXml(`<a v="${ref}"/>`).ok, false, ref);
 });
 
 test('the default namespace may be undeclared (xmlns=""), and xml:lang needs no declaration', () => {

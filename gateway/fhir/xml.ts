@@ -1,8 +1,8 @@
 /**
  * @module fhir/xml
- * The one place XML is parsed and written. Parsing is defensive: a size cap and any DOCTYPE
- * (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no entity
- * expansion can happen), values kept exactly as
+ * The one place XML is parsed and written. Parsing is defensive: a size cap, an element cap and any
+ * DOCTYPE (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no
+ * entity expansion can happen, no parse runs long), values kept exactly as
  * written (strings, never numbers), namespaces resolved so `<Bundle>`, `<Bundle xmlns=FHIR>`
  * and `<f:Bundle xmlns:f=FHIR>` read the same. Writing escapes every value.
  */
@@ -12,6 +12,14 @@ import { FHIR_NS } from './constants.ts';
 
 /** FGM-IS messages are about 3 KB; anything far larger is not one. */
 export const MAX_XML_BYTES = 64 * 1024;
+
+/**
+ * Elements one message may open. An FGM-IS message has about 100; the largest harmless answer the
+ * simulator sends (a 100 KB narrative, `large-narrative`) about 2,950. Under the byte cap alone,
+ * 60,000 empty elements fit in 240 KB and held the event loop for a second or more while parsed:
+ * 5,000 keeps that headroom over a narrative and bounds the parse to a few tens of milliseconds.
+ */
+export const MAX_ELEMENTS = 5000;
 
 /** A parsed element: local name, resolved namespace ('' when none), attributes and child elements. */
 export interface XmlElement {
@@ -37,7 +45,9 @@ const parser = new XMLParser({
   processEntities: false,
 });
 
-const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#x([0-9a-fA-F]{1,6})|#([0-9]{1,7}));/y;
+// XML allows any number of leading zeros; past them, 6 hex or 7 decimal digits hold every code
+// point, and one more digit would be a number no character has: then it is not a reference at all.
+const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#x0*([0-9a-fA-F]{1,6})|#0*([0-9]{1,7}));/y;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 // XML 1.0 Char: tab, LF, CR, and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
 const isXmlChar = (c: number) =>
@@ -58,6 +68,7 @@ function decodeAttribute(s: string): string {
     REFERENCE.lastIndex = amp;
     const m = REFERENCE.exec(s);
     if (!m) throw new Error('an undefined entity or a bare & in an attribute value');
+    // `&#x0;` leaves no digit past the zeros but the last: the pattern backs off one zero, so it is read as 0.
     const code = m[1] ? -1 : parseInt(m[2] ?? m[3]!, m[2] ? 16 : 10);
     if (code >= 0 && !isXmlChar(code)) throw new Error('a character reference to a character XML does not allow');
     out += s.slice(i, amp) + (m[1] ? NAMED[m[1]] : String.fromCodePoint(code));
@@ -70,9 +81,14 @@ type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
 
 /**
  * Caps on what one message may declare. An FGM-IS message declares one or two namespaces and an
- * element carries at most a few attributes; the caps only refuse what no real message is.
+ * element carries at most a few attributes; the caps only refuse what no real message is. Real
+ * writers do more: JAXB-style ones put every prefix they know (a dozen or so) on the root, and some
+ * redeclare the default namespace on every element. A redeclaration binding a prefix to the
+ * namespace it already has changes nothing, so it costs no scope and does not count toward the
+ * message's cap; the per-element cap counts every declaration (namespace declarations are not
+ * counted among the element's attributes).
  */
-export const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT = 8;
+export const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT = 20;
 export const MAX_NAMESPACE_DECLARATIONS = 64;
 export const MAX_ATTRIBUTES_PER_ELEMENT = 16;
 
@@ -87,12 +103,18 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
   const qname = Object.keys(node).find((k) => k !== ':@');
   if (!qname || qname === '#text' || qname.startsWith('?') || qname === '#comment') return undefined;
   const raw = Object.entries(node[':@'] ?? {});
-  if (raw.length > MAX_ATTRIBUTES_PER_ELEMENT)
+  const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
+  const declaring = raw.filter(([k]) => isDeclaration(k)).length;
+  if (declaring > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
+    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
+  if (raw.length - declaring > MAX_ATTRIBUTES_PER_ELEMENT)
     throw new Error(`more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes on one element`);
   const decoded = raw.map(([k, v]) => [k, decodeAttribute(String(v))] as const);
-  const declarations = decoded.filter(([k]) => k === 'xmlns' || k.startsWith('xmlns:'));
-  if (declarations.length > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
-    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
+  // Only a binding that changes what a prefix means opens a scope and counts toward the message's cap.
+  const declarations = decoded
+    .filter(([k]) => isDeclaration(k))
+    .map(([k, v]) => [k === 'xmlns' ? '' : k.slice(6), v] as const)
+    .filter(([prefix, v]) => scope[prefix] !== v);
   budget.declarations += declarations.length;
   if (budget.declarations > MAX_NAMESPACE_DECLARATIONS)
     throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in the message`);
@@ -100,10 +122,10 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
   let inner = scope;
   if (declarations.length > 0) {
     inner = Object.create(scope) as Scope;
-    for (const [k, v] of declarations) {
+    for (const [prefix, v] of declarations) {
       // Namespaces in XML 1.0 forbids undeclaring a prefix.
-      if (k !== 'xmlns' && v === '') throw new Error(`namespace prefix ${k.slice(6)} bound to no namespace`);
-      inner[k === 'xmlns' ? '' : k.slice(6)] = v;
+      if (prefix !== '' && v === '') throw new Error(`namespace prefix ${prefix} bound to no namespace`);
+      inner[prefix] = v;
     }
   }
   // The root scope has no prototype, so `in` sees only declared prefixes (never `constructor` and the like).
@@ -141,30 +163,36 @@ const NOT_MARKUP: [open: string, close: string][] = [
 ];
 
 /**
- * True when `<!DOCTYPE` or `<!ENTITY` occurs as markup: outside comments, CDATA sections and
- * processing instructions, whose text may quote them. One forward scan (each construct is skipped
- * with one indexOf from where it opens), so no input makes it quadratic. An unclosed construct ends
- * the scan; the parser then refuses the message as not well-formed.
+ * What refuses the message before any parser runs: `<!DOCTYPE` or `<!ENTITY` as markup (outside
+ * comments, CDATA sections and processing instructions, whose text may quote them), or more than
+ * `maxElements` element openings. One forward scan (each construct is skipped with one indexOf from
+ * where it opens), so no input makes it quadratic. An unclosed construct ends the scan; the parser
+ * then refuses the message as not well-formed.
  */
-function declaresDoctype(text: string): boolean {
+function refusedUnparsed(text: string, maxElements: number): string | undefined {
+  let elements = 0;
   for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1)) {
     const skipped = NOT_MARKUP.find(([open]) => text.startsWith(open, i));
     if (skipped) {
       const end = text.indexOf(skipped[1], i + skipped[0].length);
-      if (end < 0) return false;
+      if (end < 0) return undefined;
       i = end + skipped[1].length - 1;
-    } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9))) return true;
+    } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9)))
+      return 'DOCTYPE and entity declarations are not accepted';
+    // A `<` in an attribute value is not XML at all; anything else but `</` and `<!` opens an element.
+    else if (text[i + 1] !== '/' && text[i + 1] !== '!' && ++elements > maxElements)
+      return `more than ${maxElements} elements`;
   }
-  return false;
+  return undefined;
 }
 
 /**
- * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE or malformed XML is
+ * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE, too many elements or malformed XML is
  * `{ ok: false, error: { kind: 'not-well-formed' } }`.
  */
 export function parseXml(
   text: string,
-  { maxBytes = MAX_XML_BYTES }: { maxBytes?: number } = {},
+  { maxBytes = MAX_XML_BYTES, maxElements = MAX_ELEMENTS }: { maxBytes?: number; maxElements?: number } = {},
 ): CodecResult<XmlElement> {
   // Parser messages can quote the whole open-tag stack; keep them short enough to log.
   const fail = (message: string) => ({
@@ -175,7 +203,8 @@ export function parseXml(
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the length is a cheap first check.
   if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes)
     return fail(`message larger than ${maxBytes} bytes`);
-  if (declaresDoctype(text)) return fail('DOCTYPE and entity declarations are not accepted');
+  const refused = refusedUnparsed(text, maxElements);
+  if (refused) return fail(refused);
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
     const valid = XMLValidator.validate(text);
