@@ -5,6 +5,7 @@ import {
   MAX_NAMESPACE_DECLARATIONS,
   MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT,
   MAX_XML_BYTES,
+  decodeXml,
   nodeToElement,
   parseXml,
   prim,
@@ -395,4 +396,93 @@ test('the writer nests children, skipping undefined ones, and reads back as writ
   });
   assert.deepEqual(nodeToElement(['a', { xmlns: 'urn:x' }, [['b', { xmlns: 'urn:y' }]]]).children[0]!.ns, 'urn:y');
   assert.equal(nodeToElement(['a']).ns, '');
+});
+
+// Bytes to text (XML 1.0 Appendix F, RFC 7303). The oracle: bytes written by hand or by Buffer, never by decodeXml.
+const DOC = '<?xml version="1.0" encoding="UTF-16"?><a v="é€𐀀"/>';
+const le = (s: string) => Buffer.from(s, 'utf16le');
+const be = (s: string) => Buffer.from(s, 'utf16le').swap16();
+const BOM_LE = Buffer.from([0xff, 0xfe]);
+const BOM_BE = Buffer.from([0xfe, 0xff]);
+
+test('SMSP-VAL-004 UTF-16 with a BOM, in either byte order, is decoded and reported', () => {
+  for (const bytes of [Buffer.concat([BOM_LE, le(DOC)]), Buffer.concat([BOM_BE, be(DOC)])]) {
+    const d = decodeXml(bytes);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, DOC);
+    assert.deepEqual(d.deviations, ['an answer in UTF-16, decoded']);
+    const r = parseXml(d.text);
+    assert.ok(r.ok);
+    assert.equal(r.value.attrs.v, 'é€𐀀');
+  }
+});
+
+test('SMSP-VAL-004 UTF-16 named only by the Content-Type charset, or only by the declaration (its byte order from the first bytes), is decoded', () => {
+  const plain = '<a v="é"/>';
+  for (const [bytes, type, text] of [
+    [be(plain), 'application/xml+fhir; charset=utf-16', plain],
+    [le(plain), 'application/xml+fhir;charset="UTF-16LE"', plain],
+    [le(DOC), 'application/xml+fhir', DOC],
+    [be(DOC), '', DOC],
+  ] as const) {
+    const d = decodeXml(bytes, type);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, text, type);
+    assert.deepEqual(d.deviations, ['an answer in UTF-16, decoded']);
+  }
+});
+
+test('SMSP-VAL-004 UTF-8 stays the default, with or without its BOM, unreported; ISO-8859-1 is decoded byte for byte', () => {
+  const utf8 = Buffer.from('<a v="é"/>', 'utf8');
+  for (const bytes of [utf8, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8])]) {
+    const d = decodeXml(bytes, 'application/xml+fhir');
+    assert.deepEqual(d, { ok: true, text: '<a v="é"/>', encoding: 'UTF-8', deviations: [] });
+  }
+  const latin = decodeXml(
+    Buffer.from([0x3c, 0x61, 0x20, 0x76, 0x3d, 0x22, 0xe9, 0x22, 0x2f, 0x3e]),
+    'text/xml; charset=ISO-8859-1',
+  );
+  assert.ok(latin.ok);
+  assert.equal(latin.text, '<a v="é"/>');
+  assert.deepEqual(latin.deviations, ['an answer in ISO-8859-1, decoded']);
+});
+
+test('SMSP-VAL-004 the BOM wins over the charset, and the charset over the declaration (RFC 7303), each reported', () => {
+  const bom = decodeXml(Buffer.concat([BOM_LE, le('<a/>')]), 'text/xml; charset=utf-8');
+  assert.ok(bom.ok);
+  assert.equal(bom.text, '<a/>');
+  assert.ok(bom.deviations.includes('Content-Type charset overridden by the byte order mark'));
+  // A proxy that re-encoded to UTF-8 and kept the declaration.
+  const proxied = decodeXml(Buffer.from(DOC, 'utf8'), 'application/xml+fhir; charset=utf-8');
+  assert.ok(proxied.ok);
+  assert.equal(proxied.text, DOC);
+  assert.deepEqual(proxied.deviations, ['encoding declaration overridden by the Content-Type charset']);
+});
+
+test('RESPONSE_MESSAGE_VALIDATION_ERROR: an encoding we cannot decode, or a BOM the declaration contradicts, is refused', () => {
+  for (const [bytes, type, message] of [
+    [Buffer.from('<a/>'), 'text/xml; charset=ebcdic-cp-us', 'an encoding the gateway cannot decode'],
+    [Buffer.from('<?xml version="1.0" encoding="Shift_JIS"?><a/>'), '', 'an encoding the gateway cannot decode'],
+    [Buffer.from([0xff, 0xfe, 0, 0, 0x3c, 0, 0, 0]), '', 'an encoding the gateway cannot decode'],
+    [Buffer.from([0, 0, 0, 0x3c]), '', 'an encoding the gateway cannot decode'],
+    [
+      Buffer.concat([BOM_LE, le('<?xml version="1.0" encoding="UTF-8"?><a/>')]),
+      '',
+      'byte order mark and encoding declaration disagree',
+    ],
+    [
+      Buffer.concat([BOM_LE, le('<?xml version="1.0" encoding="Shift_JIS"?><a/>')]),
+      '',
+      'byte order mark and encoding declaration disagree',
+    ],
+    [Buffer.concat([BOM_LE, le('<a/>'), Buffer.from([0x3c])]), '', 'UTF-16 of an odd number of bytes'],
+  ] as const) {
+    const d = decodeXml(bytes, type);
+    assert.equal(!d.ok && d.message, message, `${type} ${bytes.toString('hex')}`);
+  }
+  // A UTF-8 BOM with a declaration naming ISO-8859-1 over ASCII bytes reads the same: no contradiction of meaning.
+  const same = decodeXml(
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><a/>')]),
+  );
+  assert.ok(same.ok);
 });

@@ -219,6 +219,90 @@ export function parseXml(
   }
 }
 
+// ---- decoding bytes ----
+
+/** The encodings an answer is decoded from, each exactly. */
+type Encoding = 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' | 'ISO-8859-1';
+/** Labels (lower case) of the encodings read; `utf-16` takes its byte order from the BOM or the first bytes (big-endian by default, RFC 2781). */
+const LABELS: Record<string, Encoding | 'UTF-16'> = {
+  'utf-8': 'UTF-8',
+  utf8: 'UTF-8',
+  'utf-16': 'UTF-16',
+  'utf-16le': 'UTF-16LE',
+  'utf-16be': 'UTF-16BE',
+  'iso-8859-1': 'ISO-8859-1',
+  latin1: 'ISO-8859-1',
+  // ASCII is ISO-8859-1's first half: read byte for byte.
+  'us-ascii': 'ISO-8859-1',
+  ascii: 'ISO-8859-1',
+};
+const DECLARED_ENCODING = /^<\?xml\s+version\s*=\s*(["'])[^"']*\1\s+encoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\2/;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+function decodeAs(bytes: Buffer, encoding: Encoding): string {
+  if (encoding === 'UTF-8') return bytes.toString('utf8');
+  if (encoding === 'ISO-8859-1') return bytes.toString('latin1');
+  if (encoding === 'UTF-16LE') return bytes.toString('utf16le');
+  return Buffer.from(bytes).swap16().toString('utf16le');
+}
+
+export type Decoded =
+  { ok: true; text: string; encoding: Encoding; deviations: string[] } | { ok: false; message: string };
+
+/**
+ * The text of an XML document received as bytes with a Content-Type, as XML 1.0 Appendix F and
+ * RFC 7303 read it: a byte order mark first, then the Content-Type's charset, then the XML
+ * declaration's encoding (read in the byte order the first bytes show), UTF-8 when none says.
+ * An encoding we cannot decode is refused, and so is a declaration that reads the bytes otherwise
+ * than their BOM does (which one the writer meant would be a guess); a charset overriding a
+ * declaration is RFC 7303's rule (a proxy re-encoding keeps the declaration), reported. `deviations`
+ * are fixed phrases, never a value from the document.
+ */
+export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
+  const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
+  const refuse = (message: string) => ({ ok: false as const, message });
+  // UTF-32 (a BOM or `<` in four bytes) is XML too, but nothing here decodes it.
+  if (starts(0, 0, 0xfe, 0xff) || starts(0xff, 0xfe, 0, 0) || starts(0, 0, 0, 0x3c) || starts(0x3c, 0, 0, 0))
+    return refuse('an encoding the gateway cannot decode');
+  const bom: Encoding | undefined = starts(0xef, 0xbb, 0xbf)
+    ? 'UTF-8'
+    : starts(0xff, 0xfe)
+      ? 'UTF-16LE'
+      : starts(0xfe, 0xff)
+        ? 'UTF-16BE'
+        : undefined;
+  const body = bom ? bytes.subarray(bom === 'UTF-8' ? 3 : 2) : bytes;
+  // Without a BOM, `<?` in two bytes each shows UTF-16 and its byte order (Appendix F).
+  const order: Encoding | undefined =
+    bom ?? (starts(0x3c, 0, 0x3f, 0) ? 'UTF-16LE' : starts(0, 0x3c, 0, 0x3f) ? 'UTF-16BE' : undefined);
+  const resolve = (label: string | undefined): Encoding | undefined | null => {
+    if (label === undefined) return undefined;
+    const known = LABELS[label.toLowerCase()];
+    if (!known) return null;
+    if (known !== 'UTF-16') return known;
+    return order === 'UTF-16LE' ? 'UTF-16LE' : 'UTF-16BE';
+  };
+  const charset = resolve(CHARSET.exec(contentType)?.[1]);
+  const head = decodeAs(body.subarray(0, order && order !== 'UTF-8' ? 400 : 200), order ?? 'ISO-8859-1');
+  const declared = resolve(DECLARED_ENCODING.exec(head)?.[3]);
+  // `null` (a label we cannot decode) must stop the search, where `??` would pass over it.
+  const chosen = bom ?? (charset !== undefined ? charset : declared !== undefined ? declared : (order ?? 'UTF-8'));
+  if (chosen === null) return refuse('an encoding the gateway cannot decode');
+  if (chosen.startsWith('UTF-16') && body.length % 2 !== 0) return refuse('UTF-16 of an odd number of bytes');
+  const text = decodeAs(body, chosen);
+  const deviations: string[] = [];
+  if (bom && declared !== undefined) {
+    if (declared === null || (declared !== bom && decodeAs(body, declared) !== text))
+      return refuse('byte order mark and encoding declaration disagree');
+  }
+  if (charset !== undefined && charset !== chosen)
+    deviations.push('Content-Type charset overridden by the byte order mark');
+  else if (!bom && charset && declared !== undefined && declared !== charset)
+    deviations.push('encoding declaration overridden by the Content-Type charset');
+  if (chosen !== 'UTF-8') deviations.push(`an answer in ${chosen.startsWith('UTF-16') ? 'UTF-16' : chosen}, decoded`);
+  return { ok: true, text, encoding: chosen, deviations };
+}
+
 /** True when the element is in the FHIR namespace or in none (the spec's examples use both). */
 export function isFhir(el: XmlElement): boolean {
   return el.ns === '' || el.ns === FHIR_NS;

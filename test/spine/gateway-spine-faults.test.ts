@@ -51,6 +51,12 @@ const FAULTS = [
     why: 'SMSP-VAL-004 thousands of namespace declarations',
   },
   {
+    fault: { kind: 'padded' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'SMSP-VAL-004 60,000 empty elements in 240 KB, over the element cap',
+  },
+  {
     fault: { kind: 'wrong-content-type' },
     status: 400,
     code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
