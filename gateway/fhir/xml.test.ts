@@ -486,3 +486,19 @@ test('RESPONSE_MESSAGE_VALIDATION_ERROR: an encoding we cannot decode, or a BOM 
   );
   assert.ok(same.ok);
 });
+
+test('SMSP-VAL-004 a label the first bytes contradict (a proxy re-encoded and kept it) is ignored and reported: only one reading is XML', () => {
+  const ascii = '<?xml version="1.0" encoding="UTF-16"?><a v="é"/>';
+  for (const [bytes, type, text] of [
+    [Buffer.from(ascii, 'utf8'), '', ascii],
+    [Buffer.from('<a v="é"/>', 'utf8'), 'application/xml+fhir; charset=utf-16', '<a v="é"/>'],
+    [le(DOC), 'application/xml+fhir; charset=utf-8', DOC],
+    [le('<a v="é"/>'), 'application/xml+fhir; charset=utf-16be', '<a v="é"/>'],
+    [be('<a v="é"/>'), 'text/xml; charset=ISO-8859-1', '<a v="é"/>'],
+  ] as const) {
+    const d = decodeXml(bytes, type);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, text, `${type} ${bytes.subarray(0, 4).toString('hex')}`);
+    assert.ok(d.deviations.includes('an encoding label the first bytes contradict, ignored'), type);
+  }
+});

@@ -255,8 +255,9 @@ export type Decoded =
  * declaration's encoding (read in the byte order the first bytes show), UTF-8 when none says.
  * An encoding we cannot decode is refused, and so is a declaration that reads the bytes otherwise
  * than their BOM does (which one the writer meant would be a guess); a charset overriding a
- * declaration is RFC 7303's rule (a proxy re-encoding keeps the declaration), reported. `deviations`
- * are fixed phrases, never a value from the document.
+ * declaration is RFC 7303's rule (a proxy re-encoding keeps the declaration), reported, and a label
+ * that the first bytes (`<` in one byte or two) contradict is ignored, reported. `deviations` are
+ * fixed phrases, never a value from the document.
  */
 export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
   const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
@@ -272,9 +273,11 @@ export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
         ? 'UTF-16BE'
         : undefined;
   const body = bom ? bytes.subarray(bom === 'UTF-8' ? 3 : 2) : bytes;
-  // Without a BOM, `<?` in two bytes each shows UTF-16 and its byte order (Appendix F).
-  const order: Encoding | undefined =
-    bom ?? (starts(0x3c, 0, 0x3f, 0) ? 'UTF-16LE' : starts(0, 0x3c, 0, 0x3f) ? 'UTF-16BE' : undefined);
+  // Without a BOM, the first character `<` shows whether the bytes are UTF-16, and in which byte
+  // order, or an encoding of 8-bit units such as UTF-8 (Appendix F).
+  const sniffed: Encoding | '8-bit' | undefined =
+    bom ?? (starts(0x3c, 0) ? 'UTF-16LE' : starts(0, 0x3c) ? 'UTF-16BE' : bytes[0] === 0x3c ? '8-bit' : undefined);
+  const order = sniffed === '8-bit' ? undefined : sniffed;
   const resolve = (label: string | undefined): Encoding | undefined | null => {
     if (label === undefined) return undefined;
     const known = LABELS[label.toLowerCase()];
@@ -283,21 +286,29 @@ export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
     return order === 'UTF-16LE' ? 'UTF-16LE' : 'UTF-16BE';
   };
   const charset = resolve(CHARSET.exec(contentType)?.[1]);
-  const head = decodeAs(body.subarray(0, order && order !== 'UTF-8' ? 400 : 200), order ?? 'ISO-8859-1');
+  const head = decodeAs(body.subarray(0, 400), order ?? 'ISO-8859-1');
   const declared = resolve(DECLARED_ENCODING.exec(head)?.[3]);
+  const deviations: string[] = [];
   // `null` (a label we cannot decode) must stop the search, where `??` would pass over it.
-  const chosen = bom ?? (charset !== undefined ? charset : declared !== undefined ? declared : (order ?? 'UTF-8'));
+  let chosen = bom ?? (charset !== undefined ? charset : declared !== undefined ? declared : (order ?? 'UTF-8'));
+  // A label the first bytes contradict (a proxy that re-encoded and kept the old label): only the
+  // bytes' own reading can be XML, so it is no guess.
+  const fits = (e: Encoding | null | undefined): e is Encoding =>
+    !!e && (sniffed === undefined || (sniffed === '8-bit' ? !e.startsWith('UTF-16') : e === sniffed));
+  if (!bom && chosen !== null && !fits(chosen)) {
+    chosen = fits(declared) ? declared : sniffed === '8-bit' ? 'UTF-8' : sniffed!;
+    deviations.push('an encoding label the first bytes contradict, ignored');
+  }
   if (chosen === null) return refuse('an encoding the gateway cannot decode');
   if (chosen.startsWith('UTF-16') && body.length % 2 !== 0) return refuse('UTF-16 of an odd number of bytes');
   const text = decodeAs(body, chosen);
-  const deviations: string[] = [];
   if (bom && declared !== undefined) {
     if (declared === null || (declared !== bom && decodeAs(body, declared) !== text))
       return refuse('byte order mark and encoding declaration disagree');
   }
-  if (charset !== undefined && charset !== chosen)
+  if (bom && charset !== undefined && charset !== bom)
     deviations.push('Content-Type charset overridden by the byte order mark');
-  else if (!bom && charset && declared !== undefined && declared !== charset)
+  else if (!bom && charset && chosen === charset && declared !== undefined && declared !== charset)
     deviations.push('encoding declaration overridden by the Content-Type charset');
   if (chosen !== 'UTF-8') deviations.push(`an answer in ${chosen.startsWith('UTF-16') ? 'UTF-16' : chosen}, decoded`);
   return { ok: true, text, encoding: chosen, deviations };
