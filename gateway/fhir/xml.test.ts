@@ -316,6 +316,23 @@ test('MESSAGE_NOT_WELL_FORMED: more elements than the cap are refused before the
   // Closing tags, comments, CDATA and processing instructions open no element; `<` inside them is text.
   const quoted = `<Bundle><!-- ${'<x/>'.repeat(MAX_ELEMENTS)} --><![CDATA[${'<x/>'.repeat(MAX_ELEMENTS)}]]><?pi ${'<x/>'.repeat(MAX_ELEMENTS)}?><a></a></Bundle>`;
   assert.equal(parseXml(quoted).ok, true);
+  // A comment, CDATA or processing instruction opened inside an attribute value hides nothing from the count.
+  for (const [open, close] of [
+    ['<!--', '-->'],
+    ['<![CDATA[', ']]>'],
+    ['<?', '?>'],
+  ]) {
+    const hidden = parseXml(`<Bundle><a v='${open}'/>${'<x/>'.repeat(60_000)}<b v="${close}"/></Bundle>`, {
+      maxBytes: 262_144,
+    });
+    assert.equal(!hidden.ok && hidden.error.message, "'<' in an attribute value", open);
+  }
+  // A quoted `>` does not end the tag; a `<` outside quotes ends a broken one, and the count goes on from there.
+  assert.equal(parseXml(`<Bundle><a v="x>y"/>${'<x/>'.repeat(MAX_ELEMENTS - 2)}</Bundle>`).ok, true);
+  assert.match(
+    ((r) => (!r.ok ? r.error.message : 'read'))(parseXml(`<Bundle><a v="1"${'<x/>'.repeat(MAX_ELEMENTS)}</Bundle>`)),
+    /more than 5000 elements/,
+  );
   assert.equal(parseXml(of(10), { maxElements: 9 }).ok, false);
   assert.equal(parseXml(of(10), { maxElements: 10 }).ok, true);
 });

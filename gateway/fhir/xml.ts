@@ -165,8 +165,8 @@ const NOT_MARKUP: [open: string, close: string][] = [
 /**
  * What refuses the message before any parser runs: `<!DOCTYPE` or `<!ENTITY` as markup (outside
  * comments, CDATA sections and processing instructions, whose text may quote them), or more than
- * `maxElements` element openings. One forward scan (each construct is skipped with one indexOf from
- * where it opens), so no input makes it quadratic. An unclosed construct ends the scan; the parser
+ * `maxElements` element openings, or a `<` in an attribute value. One forward scan (each construct
+ * is skipped with one indexOf from where it opens, each tag to its end), so no input makes it quadratic. An unclosed construct ends the scan; the parser
  * then refuses the message as not well-formed.
  */
 function refusedUnparsed(text: string, maxElements: number): string | undefined {
@@ -179,9 +179,24 @@ function refusedUnparsed(text: string, maxElements: number): string | undefined 
       i = end + skipped[1].length - 1;
     } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9)))
       return 'DOCTYPE and entity declarations are not accepted';
-    // A `<` in an attribute value is not XML at all; anything else but `</` and `<!` opens an element.
-    else if (text[i + 1] !== '/' && text[i + 1] !== '!' && ++elements > maxElements)
-      return `more than ${maxElements} elements`;
+    // Anything else but `</` and `<!` opens an element.
+    else if (text[i + 1] !== '/' && text[i + 1] !== '!') {
+      if (++elements > maxElements) return `more than ${maxElements} elements`;
+      // The tag is skipped to its `>` through its quoted values, each character once: a `<!--` in a
+      // value opens no comment, so it cannot hide the elements after it from this count.
+      let quote = '';
+      let j = i + 1;
+      for (; j < text.length; j++) {
+        const c = text[j];
+        if (quote) {
+          if (c === quote) quote = '';
+          else if (c === '<') return "'<' in an attribute value";
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>' || c === '<') break;
+      }
+      // At a `<` outside quotes the tag is malformed (the parser says so): the scan goes on from there.
+      i = text[j] === '<' ? j - 1 : j;
+    }
   }
   return undefined;
 }
