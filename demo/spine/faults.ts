@@ -25,7 +25,7 @@ const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k
 export const FaultSchema = z.discriminatedUnion('kind', [
   /** Answer normally, but only after `ms` milliseconds. */
   z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
-  /** Keep every answer until the fault is changed (setFault): lets a test prove what happened before Spine answered anyone, by order, not by the clock. */
+  /** Keep every answer until the fault is changed (setFault), then send it as the patient's own fault would: lets a test prove what happened before Spine answered anyone, by order, not by the clock. */
   z.object({ kind: z.literal('hold') }),
   /** Destroy the connection without answering. */
   z.object({ kind: z.literal('drop') }),
