@@ -519,3 +519,21 @@ test('SMSP-VAL-004 a label the first bytes contradict (a proxy re-encoded and ke
     assert.ok(d.deviations.includes('an encoding label the first bytes contradict, ignored'), type);
   }
 });
+
+test('RESPONSE_MESSAGE_VALIDATION_ERROR: short and odd byte runs in any encoding are refused or read, never a throw', () => {
+  const utf8Bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  for (const bytes of [
+    Buffer.from([0, 0x3c, 0]),
+    Buffer.from([0x3c, 0, 0x3f]),
+    Buffer.from([0xfe, 0xff, 0]),
+    Buffer.from([0xff]),
+    Buffer.alloc(0),
+    Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="UTF-16BE"?><a/>!')]),
+    Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="UTF-16LE"?><a/>')]),
+  ]) {
+    for (const type of ['', 'text/xml; charset=utf-16be', 'text/xml; charset=utf-16'])
+      assert.doesNotThrow(() => decodeXml(bytes, type), `${bytes.toString('hex')} ${type}`);
+  }
+  const refused = decodeXml(Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="UTF-16BE"?><a/>!')]));
+  assert.equal(!refused.ok && refused.message, 'byte order mark and encoding declaration disagree');
+});

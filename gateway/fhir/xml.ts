@@ -258,7 +258,10 @@ function decodeAs(bytes: Buffer, encoding: Encoding): string {
   if (encoding === 'UTF-8') return bytes.toString('utf8');
   if (encoding === 'ISO-8859-1') return bytes.toString('latin1');
   if (encoding === 'UTF-16LE') return bytes.toString('utf16le');
-  return Buffer.from(bytes).swap16().toString('utf16le');
+  // swap16 throws on an odd length: a last lone byte is no UTF-16 unit (decodeXml refuses a body of one).
+  return Buffer.from(bytes.subarray(0, bytes.length & ~1))
+    .swap16()
+    .toString('utf16le');
 }
 
 export type Decoded =
