@@ -285,6 +285,21 @@ export const HARMLESS_VARIANTS = {
           ? `${coding}<coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-1-0"/><code value="${ORIGINAL_CODE[code]}"/></coding>`
           : coding,
     ),
+  /** Spine's timestamp to the minute, without seconds (DSTU2's instant requires them; the meaning is one instant). */
+  'minute-timestamp': (xml: string) =>
+    xml.replace(/<timestamp value="(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}):\d{2}(?:\.\d+)?Z"/, '<timestamp value="$1Z"'),
+  /** A JAXB-style root: a dozen namespace prefixes declared on the Bundle, none of them used. */
+  'jaxb-prefixes': (xml: string) =>
+    put(
+      xml,
+      '<Bundle xmlns="http://hl7.org/fhir"',
+      `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xhtml="http://www.w3.org/1999/xhtml" xmlns:xlink="http://www.w3.org/1999/xlink"${Array.from({ length: 8 }, (_, i) => ` xmlns:ns${i + 2}="urn:example:jaxb:ns${i + 2}"`).join('')}`,
+    ),
+  /** The FHIR default namespace and the xsi prefix redeclared, to the same URIs, on every element, as writers that declare where they write do. */
+  'default-ns-every-element': (xml: string) =>
+    xml
+      .replace('<Bundle xmlns="http://hl7.org/fhir"', `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}"`)
+      .replace(/<(?!Bundle\b)([A-Za-z]+)(?=[\s/>])/g, `<$1 xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}"`),
 } as const;
 
 /** Unsafe: each changes what the answer says about a child; the gateway must never show it. */
@@ -462,6 +477,16 @@ export const UNSAFE_VARIANTS = {
       xml,
       '<Bundle xmlns="http://hl7.org/fhir"',
       `<Bundle xmlns="http://hl7.org/fhir"${Array.from({ length: 4000 }, (_, i) => ` xmlns:p${i.toString(36)}="u"`).join('')}`,
+    ),
+  /**
+   * The indicator padded to about 240 KB with 60,000 empty XHTML elements in the Flag's narrative:
+   * under spine.maxResponseBytes, far over the XML reader's element cap; parsing it once held the
+   * gateway's event loop for a second or more.
+   */
+  padded: (xml: string) =>
+    xml.replace(
+      /(<Flag><id value="[^"]*"\/>(?:<meta>.*?<\/meta>)?)/,
+      `$1<text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">${'<p/>'.repeat(60_000)}</div></text>`,
     ),
   /** note-with-spine-code, its coding's code written twice. */
   'note-code-twice': (xml: string) =>

@@ -25,7 +25,7 @@ const UNSAFE = (Object.keys(UNSAFE_VARIANTS) as UnsafeVariant[]).filter((k) => k
 export const FaultSchema = z.discriminatedUnion('kind', [
   /** Answer normally, but only after `ms` milliseconds. */
   z.object({ kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000) }),
-  /** Keep every answer until the fault is changed (setFault): lets a test prove what happened before Spine answered anyone, by order, not by the clock. */
+  /** Keep every answer until the fault is changed (setFault), then send it as the patient's own fault would: lets a test prove what happened before Spine answered anyone, by order, not by the clock. */
   z.object({ kind: z.literal('hold') }),
   /** Destroy the connection without answering. */
   z.object({ kind: z.literal('drop') }),
@@ -45,6 +45,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('gzip') }),
   /** The normal answer zlib-deflated (`Content-Encoding: deflate`). */
   z.object({ kind: z.literal('deflate') }),
+  /** The normal answer in UTF-16 (little-endian, after a BOM), its declaration and Content-Type charset saying so. */
+  z.object({ kind: z.literal('utf-16') }),
   /** HTTP 200 with a well-formed bundle whose Flag breaks spine-ris-flag-1-0 (status inactive). */
   z.object({ kind: z.literal('invalid-flag') }),
   /** Spine refuses the query's parameters: 400 INVALID_PARAMETER, as for a broken parameter. */
@@ -79,7 +81,7 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (patient-entry-modifier); modifier elements of Spine-RIS-Patient-1-0 on the indicator's Patient:
    * patient-inactive (active false), patient-replaced (link type replace), nhs-number-old (identifier.use old); the Flag's modifier extension in a foreign wrapper
    * (wrapped-modifier); a leap second where none is inserted (leap-second-off-minute, 10:00:60Z); 4,000 namespace
-   * declarations on the Bundle (namespace-flood); and under the spellings the core reads as one (review
+   * declarations on the Bundle (namespace-flood); 60,000 empty elements in 240 KB (padded); and under the spellings the core reads as one (review
    * 18d): a CPIS coding under https://fhir.nhs.uk beside the FGM one (risk-system-mixed), another child's
    * NHSNumber in a Parameters part two deep (parameters-part-other-patient), a version-specific subject
    * whose Patient entry has another meta.versionId (subject-version-mismatch).
@@ -103,7 +105,7 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `text-xml`, `content-type:<type>`, `gzip`, `deflate`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `content-type:<type>`, `gzip`, `deflate`, `utf-16`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');

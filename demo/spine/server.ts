@@ -195,17 +195,23 @@ function createHandler(
     status: number,
     body: string,
     contentType = CONTENT_TYPE,
-    encoding?: 'gzip' | 'deflate',
+    encoding?: 'gzip' | 'deflate' | 'utf-16',
   ) {
     if (res.destroyed) return;
     const entry = entryOf.get(res);
     if (entry) entry.answer = { status, body };
     const bytes =
-      encoding === 'gzip' ? gzipSync(body) : encoding === 'deflate' ? deflateSync(body) : Buffer.from(body, 'utf8');
+      encoding === 'gzip'
+        ? gzipSync(body)
+        : encoding === 'deflate'
+          ? deflateSync(body)
+          : encoding === 'utf-16'
+            ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')])
+            : Buffer.from(body, 'utf8');
     res.writeHead(status, {
       'Content-Type': contentType,
       'Content-Length': bytes.length,
-      ...(encoding && { 'Content-Encoding': encoding }),
+      ...(encoding && encoding !== 'utf-16' && { 'Content-Encoding': encoding }),
     });
     res.end(bytes);
   }
@@ -217,6 +223,8 @@ function createHandler(
     f: Fault | null,
     request: SimRequest | undefined,
     patientDate: string | undefined,
+    /** The patient's own fault, which a simulator-wide `hold` keeps for when it releases the answer. */
+    own: Fault | null = null,
   ) {
     if (!f) return send(res, a.status, a.xml);
     switch (f.kind) {
@@ -229,7 +237,8 @@ function createHandler(
         return;
       }
       case 'hold':
-        state.held.push(() => send(res, a.status, a.xml));
+        // Released as the patient's own fault would answer (a `hold` of its own is released plain).
+        state.held.push(() => respond(req, res, a, own?.kind === 'hold' ? null : own, request, patientDate));
         return;
       case 'drop':
         return req.socket.destroy();
@@ -248,6 +257,14 @@ function createHandler(
       case 'gzip':
       case 'deflate':
         return send(res, a.status, a.xml, CONTENT_TYPE, f.kind);
+      case 'utf-16':
+        return send(
+          res,
+          a.status,
+          a.xml.replace(/^(<\?xml[^>]*encoding=["'])UTF-8/, '$1UTF-16'),
+          'application/xml+fhir; charset=utf-16',
+          'utf-16',
+        );
       case 'invalid-parameter':
       case 'message-not-well-formed':
       case 'smsp-code': {
@@ -312,7 +329,8 @@ function createHandler(
       received.push(entry);
       entryOf.set(res, entry);
       if (received.length > RECEIVED_CAP) received.shift();
-      respond(req, res, a, state.fault ?? patient?.fault ?? null, request, patient?.fgm?.assessmentDate);
+      const own = patient?.fault ?? null;
+      respond(req, res, a, state.fault ?? own, request, patient?.fgm?.assessmentDate, own);
     });
   }
 

@@ -212,7 +212,8 @@ function readDef(el: XmlElement, where: string): ElementDef {
 
 /** Reads one StructureDefinition's snapshot into an element tree. */
 function readProfile(xml: string, where: string): Profile {
-  const parsed = parseXml(xml, { maxBytes: 4 * 1024 * 1024 });
+  // Our own copies of the spec's profiles, not a message: the largest holds about 7,000 elements.
+  const parsed = parseXml(xml, { maxBytes: 4 * 1024 * 1024, maxElements: 50_000 });
   if (!parsed.ok) throw new Error(`${where}: ${parsed.error.message}`);
   const sd = parsed.value;
   const snapshot = sd.children.find((c) => c.name === 'snapshot');

@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_XML_BYTES, nodeToElement, parseXml, prim, writeXml, xmlText, type XmlNode } from './xml.ts';
+import {
+  MAX_ELEMENTS,
+  MAX_NAMESPACE_DECLARATIONS,
+  MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT,
+  MAX_XML_BYTES,
+  decodeXml,
+  nodeToElement,
+  parseXml,
+  prim,
+  writeXml,
+  xmlText,
+  type XmlNode,
+} from './xml.ts';
 import { FHIR_NS } from './constants.ts';
 import { parseQueryBundle } from './query-bundle.ts';
 import { example, without } from '../../test/helpers/fhir-fixtures.ts';
@@ -112,7 +124,7 @@ const declaring = (n: number) => Array.from({ length: n }, (_, i) => ` xmlns:p${
 for (const [name, xml, cause] of [
   [
     'too many namespace declarations on one element',
-    `<Bundle${declaring(9)}/>`,
+    `<Bundle${declaring(21)}/>`,
     /namespace declarations on one element/,
   ],
   [
@@ -134,7 +146,7 @@ for (const [name, xml, cause] of [
 }
 
 test('declarations up to the caps are read, and an inherited prefix resolves through nested scopes', () => {
-  const r = parseXml(`<f:a xmlns:f="urn:x"${declaring(7)}><p0:b xmlns="urn:y"${declaring(7)}><f:c/><d/></p0:b></f:a>`);
+  const r = parseXml(`<f:a xmlns:f="urn:x"${declaring(7)}><p0:b xmlns="urn:y"${declaring(8)}><f:c/><d/></p0:b></f:a>`);
   assert.ok(r.ok);
   const b = r.value.children[0]!;
   assert.deepEqual([r.value.ns, b.ns, b.children[0]!.ns, b.children[1]!.ns], ['urn:x', 'urn:p0', 'urn:x', 'urn:y']);
@@ -252,6 +264,104 @@ test('the caps are limits, not one past: 16 attributes on an element and 64 decl
   const r = parseXml(`<Bundle>${Array.from({ length: 8 }, () => `<entry${declaring(8)}/>`).join('')}</Bundle>`);
   assert.ok(r.ok);
   assert.equal(r.value.children.length, 8);
+  assert.equal(parseXml(`<Bundle${declaring(MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)}/>`).ok, true);
+});
+
+// The hostile review of the XML reading (issue 18): what real writers send is read (SMSP-VAL-004).
+
+test('SMSP-VAL-004 a JAXB-style root declaring a dozen unused prefixes beside 16 attributes is read', () => {
+  const r = parseXml(
+    `<Bundle xmlns="${FHIR_NS}"${declaring(12)}${Array.from({ length: 16 }, (_, i) => ` a${i}="u"`).join('')}><id value="x"/></Bundle>`,
+  );
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  assert.deepEqual([r.value.ns, r.value.children[0]!.ns, Object.keys(r.value.attrs).length], [FHIR_NS, FHIR_NS, 16]);
+});
+
+test('SMSP-VAL-004 the default namespace and a prefix redeclared to the same URI on every element do not count toward the message cap', () => {
+  const same = ` xmlns="${FHIR_NS}" xmlns:x="urn:x"`;
+  const many = MAX_NAMESPACE_DECLARATIONS * 2;
+  const r = parseXml(`<Bundle${same}>${`<entry${same}><x:a${same}/></entry>`.repeat(many)}</Bundle>`);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  assert.equal(r.value.children.length, many);
+  const entry = r.value.children[0]!;
+  assert.deepEqual([entry.ns, entry.children[0]!.ns], [FHIR_NS, 'urn:x']);
+  // A prefix rebound to another URI is a new declaration, still counted: 2 per element, past 64 in the message.
+  const rebinding = (i: number) => ` xmlns="urn:d${i}" xmlns:x="urn:x${i}"`;
+  const flood = parseXml(
+    `<Bundle>${Array.from({ length: many }, (_, i) => `<entry${rebinding(i)}/>`).join('')}</Bundle>`,
+  );
+  assert.match(!flood.ok ? flood.error.message : 'read', /namespace declarations in the message/);
+});
+
+test('SMSP-VAL-004 a redeclaration to the same URI under a rebinding keeps the nearer binding', () => {
+  const r = parseXml('<a xmlns="urn:x"><b xmlns="urn:y"><c xmlns="urn:x"><d/></c></b></a>');
+  assert.ok(r.ok);
+  const c = r.value.children[0]!.children[0]!;
+  assert.deepEqual([c.ns, c.children[0]!.ns], ['urn:x', 'urn:x']);
+});
+
+test('MESSAGE_NOT_WELL_FORMED: more elements than the cap are refused before the parser runs; the cap itself is read', () => {
+  const of = (n: number) => `<Bundle>${'<x/>'.repeat(n - 1)}</Bundle>`;
+  const started = performance.now();
+  const at = parseXml(of(MAX_ELEMENTS));
+  // Printed, not asserted (the machine's speed is not the code's): the cost an at-cap message puts on the event loop.
+  console.log(`parsing ${MAX_ELEMENTS} elements took ${(performance.now() - started).toFixed(1)} ms`);
+  assert.ok(at.ok, at.ok ? '' : at.error.message);
+  assert.equal(at.value.children.length, MAX_ELEMENTS - 1);
+  const over = parseXml(of(MAX_ELEMENTS + 1));
+  assert.equal(!over.ok && over.error.message, `more than ${MAX_ELEMENTS} elements`);
+  // 60,000 in 240 KB, under Spine's byte cap: refused without parsing.
+  const padded = parseXml(of(60_000), { maxBytes: 262_144 });
+  assert.equal(!padded.ok && padded.error.message, `more than ${MAX_ELEMENTS} elements`);
+  // Closing tags, comments, CDATA and processing instructions open no element; `<` inside them is text.
+  const quoted = `<Bundle><!-- ${'<x/>'.repeat(MAX_ELEMENTS)} --><![CDATA[${'<x/>'.repeat(MAX_ELEMENTS)}]]><?pi ${'<x/>'.repeat(MAX_ELEMENTS)}?><a></a></Bundle>`;
+  assert.equal(parseXml(quoted).ok, true);
+  // A comment, CDATA or processing instruction opened inside an attribute value hides nothing from the count.
+  for (const [open, close] of [
+    ['<!--', '-->'],
+    ['<![CDATA[', ']]>'],
+    ['<?', '?>'],
+  ]) {
+    const hidden = parseXml(`<Bundle><a v='${open}'/>${'<x/>'.repeat(60_000)}<b v="${close}"/></Bundle>`, {
+      maxBytes: 262_144,
+    });
+    assert.equal(!hidden.ok && hidden.error.message, "'<' in an attribute value", open);
+  }
+  // A quoted `>` does not end the tag; a `<` outside quotes ends a broken one, and the count goes on from there.
+  assert.equal(parseXml(`<Bundle><a v="x>y"/>${'<x/>'.repeat(MAX_ELEMENTS - 2)}</Bundle>`).ok, true);
+  assert.match(
+    ((r) => (!r.ok ? r.error.message : 'read'))(parseXml(`<Bundle><a v="1"${'<x/>'.repeat(MAX_ELEMENTS)}</Bundle>`)),
+    /more than 5000 elements/,
+  );
+  assert.equal(parseXml(of(10), { maxElements: 9 }).ok, false);
+  assert.equal(parseXml(of(10), { maxElements: 10 }).ok, true);
+});
+
+test('SMSP-VAL-004 character references with leading zeros are read; past the zeros the same bounds hold', () => {
+  for (const [ref, char] of [
+    ['&#x0041;', 'A'],
+    ['&#0000065;', 'A'],
+    ['&#x00000000000000000000010FFFF;', '\u{10ffff}'],
+    ['&#00000000000000000000001114111;', '\u{10ffff}'],
+    ['&#X41;', null],
+  ] as const) {
+    const r = parseXml(`<a v="${ref}"/>`);
+    if (char === null) assert.equal(r.ok, false, ref);
+    else {
+      assert.ok(r.ok, ref);
+      assert.equal(r.value.attrs.v, char, ref);
+    }
+  }
+  for (const ref of [
+    '&#x0000;',
+    '&#00000;',
+    '&#x000110000;',
+    '&#0001114112;',
+    '&#x0000001F;',
+    '&#x1000041;',
+    '&#10000065;',
+  ])
+    assert.equal(parseXml(`<a v="${ref}"/>`).ok, false, ref);
 });
 
 test('the default namespace may be undeclared (xmlns=""), and xml:lang needs no declaration', () => {
@@ -303,4 +413,127 @@ test('the writer nests children, skipping undefined ones, and reads back as writ
   });
   assert.deepEqual(nodeToElement(['a', { xmlns: 'urn:x' }, [['b', { xmlns: 'urn:y' }]]]).children[0]!.ns, 'urn:y');
   assert.equal(nodeToElement(['a']).ns, '');
+});
+
+// Bytes to text (XML 1.0 Appendix F, RFC 7303). The oracle: bytes written by hand or by Buffer, never by decodeXml.
+const DOC = '<?xml version="1.0" encoding="UTF-16"?><a v="é€𐀀"/>';
+const le = (s: string) => Buffer.from(s, 'utf16le');
+const be = (s: string) => Buffer.from(s, 'utf16le').swap16();
+const BOM_LE = Buffer.from([0xff, 0xfe]);
+const BOM_BE = Buffer.from([0xfe, 0xff]);
+
+test('SMSP-VAL-004 UTF-16 with a BOM, in either byte order, is decoded and reported', () => {
+  for (const bytes of [Buffer.concat([BOM_LE, le(DOC)]), Buffer.concat([BOM_BE, be(DOC)])]) {
+    const d = decodeXml(bytes);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, DOC);
+    assert.deepEqual(d.deviations, ['an answer in UTF-16, decoded']);
+    const r = parseXml(d.text);
+    assert.ok(r.ok);
+    assert.equal(r.value.attrs.v, 'é€𐀀');
+  }
+});
+
+test('SMSP-VAL-004 UTF-16 named only by the Content-Type charset, or only by the declaration (its byte order from the first bytes), is decoded', () => {
+  const plain = '<a v="é"/>';
+  for (const [bytes, type, text] of [
+    [be(plain), 'application/xml+fhir; charset=utf-16', plain],
+    [le(plain), 'application/xml+fhir;charset="UTF-16LE"', plain],
+    [le(DOC), 'application/xml+fhir', DOC],
+    [be(DOC), '', DOC],
+  ] as const) {
+    const d = decodeXml(bytes, type);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, text, type);
+    assert.deepEqual(d.deviations, ['an answer in UTF-16, decoded']);
+  }
+});
+
+test('SMSP-VAL-004 UTF-8 stays the default, with or without its BOM, unreported; ISO-8859-1 is decoded byte for byte', () => {
+  const utf8 = Buffer.from('<a v="é"/>', 'utf8');
+  for (const bytes of [utf8, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8])]) {
+    const d = decodeXml(bytes, 'application/xml+fhir');
+    assert.deepEqual(d, { ok: true, text: '<a v="é"/>', encoding: 'UTF-8', deviations: [] });
+  }
+  const latin = decodeXml(
+    Buffer.from([0x3c, 0x61, 0x20, 0x76, 0x3d, 0x22, 0xe9, 0x22, 0x2f, 0x3e]),
+    'text/xml; charset=ISO-8859-1',
+  );
+  assert.ok(latin.ok);
+  assert.equal(latin.text, '<a v="é"/>');
+  assert.deepEqual(latin.deviations, ['an answer in ISO-8859-1, decoded']);
+});
+
+test('SMSP-VAL-004 the BOM wins over the charset, and the charset over the declaration (RFC 7303), each reported', () => {
+  const bom = decodeXml(Buffer.concat([BOM_LE, le('<a/>')]), 'text/xml; charset=utf-8');
+  assert.ok(bom.ok);
+  assert.equal(bom.text, '<a/>');
+  assert.ok(bom.deviations.includes('Content-Type charset overridden by the byte order mark'));
+  // A proxy that re-encoded to UTF-8 and kept the declaration.
+  const proxied = decodeXml(Buffer.from(DOC, 'utf8'), 'application/xml+fhir; charset=utf-8');
+  assert.ok(proxied.ok);
+  assert.equal(proxied.text, DOC);
+  assert.deepEqual(proxied.deviations, ['encoding declaration overridden by the Content-Type charset']);
+});
+
+test('RESPONSE_MESSAGE_VALIDATION_ERROR: an encoding we cannot decode, or a BOM the declaration contradicts, is refused', () => {
+  for (const [bytes, type, message] of [
+    [Buffer.from('<a/>'), 'text/xml; charset=ebcdic-cp-us', 'an encoding the gateway cannot decode'],
+    [Buffer.from('<?xml version="1.0" encoding="Shift_JIS"?><a/>'), '', 'an encoding the gateway cannot decode'],
+    [Buffer.from([0xff, 0xfe, 0, 0, 0x3c, 0, 0, 0]), '', 'an encoding the gateway cannot decode'],
+    [Buffer.from([0, 0, 0, 0x3c]), '', 'an encoding the gateway cannot decode'],
+    [
+      Buffer.concat([BOM_LE, le('<?xml version="1.0" encoding="UTF-8"?><a/>')]),
+      '',
+      'byte order mark and encoding declaration disagree',
+    ],
+    [
+      Buffer.concat([BOM_LE, le('<?xml version="1.0" encoding="Shift_JIS"?><a/>')]),
+      '',
+      'byte order mark and encoding declaration disagree',
+    ],
+    [Buffer.concat([BOM_LE, le('<a/>'), Buffer.from([0x3c])]), '', 'UTF-16 of an odd number of bytes'],
+  ] as const) {
+    const d = decodeXml(bytes, type);
+    assert.equal(!d.ok && d.message, message, `${type} ${bytes.toString('hex')}`);
+  }
+  // A UTF-8 BOM with a declaration naming ISO-8859-1 over ASCII bytes reads the same: no contradiction of meaning.
+  const same = decodeXml(
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><a/>')]),
+  );
+  assert.ok(same.ok);
+});
+
+test('SMSP-VAL-004 a label the first bytes contradict (a proxy re-encoded and kept it) is ignored and reported: only one reading is XML', () => {
+  const ascii = '<?xml version="1.0" encoding="UTF-16"?><a v="é"/>';
+  for (const [bytes, type, text] of [
+    [Buffer.from(ascii, 'utf8'), '', ascii],
+    [Buffer.from('<a v="é"/>', 'utf8'), 'application/xml+fhir; charset=utf-16', '<a v="é"/>'],
+    [le(DOC), 'application/xml+fhir; charset=utf-8', DOC],
+    [le('<a v="é"/>'), 'application/xml+fhir; charset=utf-16be', '<a v="é"/>'],
+    [be('<a v="é"/>'), 'text/xml; charset=ISO-8859-1', '<a v="é"/>'],
+  ] as const) {
+    const d = decodeXml(bytes, type);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, text, `${type} ${bytes.subarray(0, 4).toString('hex')}`);
+    assert.ok(d.deviations.includes('an encoding label the first bytes contradict, ignored'), type);
+  }
+});
+
+test('RESPONSE_MESSAGE_VALIDATION_ERROR: short and odd byte runs in any encoding are refused or read, never a throw', () => {
+  const utf8Bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  for (const bytes of [
+    Buffer.from([0, 0x3c, 0]),
+    Buffer.from([0x3c, 0, 0x3f]),
+    Buffer.from([0xfe, 0xff, 0]),
+    Buffer.from([0xff]),
+    Buffer.alloc(0),
+    Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="UTF-16BE"?><a/>!')]),
+    Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="UTF-16LE"?><a/>')]),
+  ]) {
+    for (const type of ['', 'text/xml; charset=utf-16be', 'text/xml; charset=utf-16'])
+      assert.doesNotThrow(() => decodeXml(bytes, type), `${bytes.toString('hex')} ${type}`);
+  }
+  const refused = decodeXml(Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="UTF-16BE"?><a/>!')]));
+  assert.equal(!refused.ok && refused.message, 'byte order mark and encoding declaration disagree');
 });

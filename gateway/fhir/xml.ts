@@ -1,8 +1,8 @@
 /**
  * @module fhir/xml
- * The one place XML is parsed and written. Parsing is defensive: a size cap and any DOCTYPE
- * (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no entity
- * expansion can happen), values kept exactly as
+ * The one place XML is parsed and written. Parsing is defensive: a size cap, an element cap and any
+ * DOCTYPE (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no
+ * entity expansion can happen, no parse runs long), values kept exactly as
  * written (strings, never numbers), namespaces resolved so `<Bundle>`, `<Bundle xmlns=FHIR>`
  * and `<f:Bundle xmlns:f=FHIR>` read the same. Writing escapes every value.
  */
@@ -12,6 +12,14 @@ import { FHIR_NS } from './constants.ts';
 
 /** FGM-IS messages are about 3 KB; anything far larger is not one. */
 export const MAX_XML_BYTES = 64 * 1024;
+
+/**
+ * Elements one message may open. An FGM-IS message has about 100; the largest harmless answer the
+ * simulator sends (a 100 KB narrative, `large-narrative`) about 2,950. Under the byte cap alone,
+ * 60,000 empty elements fit in 240 KB and held the event loop for a second or more while parsed:
+ * 5,000 keeps that headroom over a narrative and bounds the parse to a few tens of milliseconds.
+ */
+export const MAX_ELEMENTS = 5000;
 
 /** A parsed element: local name, resolved namespace ('' when none), attributes and child elements. */
 export interface XmlElement {
@@ -37,7 +45,9 @@ const parser = new XMLParser({
   processEntities: false,
 });
 
-const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#x([0-9a-fA-F]{1,6})|#([0-9]{1,7}));/y;
+// XML allows any number of leading zeros; past them, 6 hex or 7 decimal digits hold every code
+// point, and one more digit would be a number no character has: then it is not a reference at all.
+const REFERENCE = /&(?:(lt|gt|amp|quot|apos)|#x0*([0-9a-fA-F]{1,6})|#0*([0-9]{1,7}));/y;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 // XML 1.0 Char: tab, LF, CR, and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
 const isXmlChar = (c: number) =>
@@ -58,6 +68,7 @@ function decodeAttribute(s: string): string {
     REFERENCE.lastIndex = amp;
     const m = REFERENCE.exec(s);
     if (!m) throw new Error('an undefined entity or a bare & in an attribute value');
+    // `&#x0;` leaves no digit past the zeros but the last: the pattern backs off one zero, so it is read as 0.
     const code = m[1] ? -1 : parseInt(m[2] ?? m[3]!, m[2] ? 16 : 10);
     if (code >= 0 && !isXmlChar(code)) throw new Error('a character reference to a character XML does not allow');
     out += s.slice(i, amp) + (m[1] ? NAMED[m[1]] : String.fromCodePoint(code));
@@ -70,9 +81,14 @@ type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
 
 /**
  * Caps on what one message may declare. An FGM-IS message declares one or two namespaces and an
- * element carries at most a few attributes; the caps only refuse what no real message is.
+ * element carries at most a few attributes; the caps only refuse what no real message is. Real
+ * writers do more: JAXB-style ones put every prefix they know (a dozen or so) on the root, and some
+ * redeclare the default namespace on every element. A redeclaration binding a prefix to the
+ * namespace it already has changes nothing, so it costs no scope and does not count toward the
+ * message's cap; the per-element cap counts every declaration (namespace declarations are not
+ * counted among the element's attributes).
  */
-export const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT = 8;
+export const MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT = 20;
 export const MAX_NAMESPACE_DECLARATIONS = 64;
 export const MAX_ATTRIBUTES_PER_ELEMENT = 16;
 
@@ -87,12 +103,18 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
   const qname = Object.keys(node).find((k) => k !== ':@');
   if (!qname || qname === '#text' || qname.startsWith('?') || qname === '#comment') return undefined;
   const raw = Object.entries(node[':@'] ?? {});
-  if (raw.length > MAX_ATTRIBUTES_PER_ELEMENT)
+  const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
+  const declaring = raw.filter(([k]) => isDeclaration(k)).length;
+  if (declaring > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
+    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
+  if (raw.length - declaring > MAX_ATTRIBUTES_PER_ELEMENT)
     throw new Error(`more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes on one element`);
   const decoded = raw.map(([k, v]) => [k, decodeAttribute(String(v))] as const);
-  const declarations = decoded.filter(([k]) => k === 'xmlns' || k.startsWith('xmlns:'));
-  if (declarations.length > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
-    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
+  // Only a binding that changes what a prefix means opens a scope and counts toward the message's cap.
+  const declarations = decoded
+    .filter(([k]) => isDeclaration(k))
+    .map(([k, v]) => [k === 'xmlns' ? '' : k.slice(6), v] as const)
+    .filter(([prefix, v]) => scope[prefix] !== v);
   budget.declarations += declarations.length;
   if (budget.declarations > MAX_NAMESPACE_DECLARATIONS)
     throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in the message`);
@@ -100,10 +122,10 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
   let inner = scope;
   if (declarations.length > 0) {
     inner = Object.create(scope) as Scope;
-    for (const [k, v] of declarations) {
+    for (const [prefix, v] of declarations) {
       // Namespaces in XML 1.0 forbids undeclaring a prefix.
-      if (k !== 'xmlns' && v === '') throw new Error(`namespace prefix ${k.slice(6)} bound to no namespace`);
-      inner[k === 'xmlns' ? '' : k.slice(6)] = v;
+      if (prefix !== '' && v === '') throw new Error(`namespace prefix ${prefix} bound to no namespace`);
+      inner[prefix] = v;
     }
   }
   // The root scope has no prototype, so `in` sees only declared prefixes (never `constructor` and the like).
@@ -141,30 +163,51 @@ const NOT_MARKUP: [open: string, close: string][] = [
 ];
 
 /**
- * True when `<!DOCTYPE` or `<!ENTITY` occurs as markup: outside comments, CDATA sections and
- * processing instructions, whose text may quote them. One forward scan (each construct is skipped
- * with one indexOf from where it opens), so no input makes it quadratic. An unclosed construct ends
- * the scan; the parser then refuses the message as not well-formed.
+ * What refuses the message before any parser runs: `<!DOCTYPE` or `<!ENTITY` as markup (outside
+ * comments, CDATA sections and processing instructions, whose text may quote them), or more than
+ * `maxElements` element openings, or a `<` in an attribute value. One forward scan (each construct
+ * is skipped with one indexOf from where it opens, each tag to its end), so no input makes it quadratic. An unclosed construct ends the scan; the parser
+ * then refuses the message as not well-formed.
  */
-function declaresDoctype(text: string): boolean {
+function refusedUnparsed(text: string, maxElements: number): string | undefined {
+  let elements = 0;
   for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1)) {
     const skipped = NOT_MARKUP.find(([open]) => text.startsWith(open, i));
     if (skipped) {
       const end = text.indexOf(skipped[1], i + skipped[0].length);
-      if (end < 0) return false;
+      if (end < 0) return undefined;
       i = end + skipped[1].length - 1;
-    } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9))) return true;
+    } else if (/^<!(?:DOCTYPE|ENTITY)/i.test(text.slice(i, i + 9)))
+      return 'DOCTYPE and entity declarations are not accepted';
+    // Anything else but `</` and `<!` opens an element.
+    else if (text[i + 1] !== '/' && text[i + 1] !== '!') {
+      if (++elements > maxElements) return `more than ${maxElements} elements`;
+      // The tag is skipped to its `>` through its quoted values, each character once: a `<!--` in a
+      // value opens no comment, so it cannot hide the elements after it from this count.
+      let quote = '';
+      let j = i + 1;
+      for (; j < text.length; j++) {
+        const c = text[j];
+        if (quote) {
+          if (c === quote) quote = '';
+          else if (c === '<') return "'<' in an attribute value";
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>' || c === '<') break;
+      }
+      // At a `<` outside quotes the tag is malformed (the parser says so): the scan goes on from there.
+      i = text[j] === '<' ? j - 1 : j;
+    }
   }
-  return false;
+  return undefined;
 }
 
 /**
- * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE or malformed XML is
+ * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE, too many elements or malformed XML is
  * `{ ok: false, error: { kind: 'not-well-formed' } }`.
  */
 export function parseXml(
   text: string,
-  { maxBytes = MAX_XML_BYTES }: { maxBytes?: number } = {},
+  { maxBytes = MAX_XML_BYTES, maxElements = MAX_ELEMENTS }: { maxBytes?: number; maxElements?: number } = {},
 ): CodecResult<XmlElement> {
   // Parser messages can quote the whole open-tag stack; keep them short enough to log.
   const fail = (message: string) => ({
@@ -175,7 +218,8 @@ export function parseXml(
   // UTF-8 never takes fewer bytes than UTF-16 code units, so the length is a cheap first check.
   if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes)
     return fail(`message larger than ${maxBytes} bytes`);
-  if (declaresDoctype(text)) return fail('DOCTYPE and entity declarations are not accepted');
+  const refused = refusedUnparsed(text, maxElements);
+  if (refused) return fail(refused);
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
     const valid = XMLValidator.validate(text);
@@ -188,6 +232,104 @@ export function parseXml(
   } catch (e) {
     return fail(`not well-formed XML: ${(e as Error).message}`);
   }
+}
+
+// ---- decoding bytes ----
+
+/** The encodings an answer is decoded from, each exactly. */
+type Encoding = 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' | 'ISO-8859-1';
+/** Labels (lower case) of the encodings read; `utf-16` takes its byte order from the BOM or the first bytes (big-endian by default, RFC 2781). */
+const LABELS: Record<string, Encoding | 'UTF-16'> = {
+  'utf-8': 'UTF-8',
+  utf8: 'UTF-8',
+  'utf-16': 'UTF-16',
+  'utf-16le': 'UTF-16LE',
+  'utf-16be': 'UTF-16BE',
+  'iso-8859-1': 'ISO-8859-1',
+  latin1: 'ISO-8859-1',
+  // ASCII is ISO-8859-1's first half: read byte for byte.
+  'us-ascii': 'ISO-8859-1',
+  ascii: 'ISO-8859-1',
+};
+const DECLARED_ENCODING = /^<\?xml\s+version\s*=\s*(["'])[^"']*\1\s+encoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\2/;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+function decodeAs(bytes: Buffer, encoding: Encoding): string {
+  if (encoding === 'UTF-8') return bytes.toString('utf8');
+  if (encoding === 'ISO-8859-1') return bytes.toString('latin1');
+  if (encoding === 'UTF-16LE') return bytes.toString('utf16le');
+  // swap16 throws on an odd length: a last lone byte is no UTF-16 unit (decodeXml refuses a body of one).
+  return Buffer.from(bytes.subarray(0, bytes.length & ~1))
+    .swap16()
+    .toString('utf16le');
+}
+
+export type Decoded =
+  { ok: true; text: string; encoding: Encoding; deviations: string[] } | { ok: false; message: string };
+
+/**
+ * The text of an XML document received as bytes with a Content-Type, as XML 1.0 Appendix F and
+ * RFC 7303 read it: a byte order mark first, then the Content-Type's charset, then the XML
+ * declaration's encoding (read in the byte order the first bytes show), UTF-8 when none says.
+ * An encoding we cannot decode is refused, and so is a declaration that reads the bytes otherwise
+ * than their BOM does (which one the writer meant would be a guess); a charset overriding a
+ * declaration is RFC 7303's rule (a proxy re-encoding keeps the declaration), reported, and a label
+ * that the first bytes (`<` in one byte or two) contradict is ignored, reported. `deviations` are
+ * fixed phrases, never a value from the document.
+ */
+export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
+  const starts = (...b: number[]) => b.every((x, i) => bytes[i] === x);
+  const refuse = (message: string) => ({ ok: false as const, message });
+  // UTF-32 (a BOM or `<` in four bytes) is XML too, but nothing here decodes it.
+  if (starts(0, 0, 0xfe, 0xff) || starts(0xff, 0xfe, 0, 0) || starts(0, 0, 0, 0x3c) || starts(0x3c, 0, 0, 0))
+    return refuse('an encoding the gateway cannot decode');
+  const bom: Encoding | undefined = starts(0xef, 0xbb, 0xbf)
+    ? 'UTF-8'
+    : starts(0xff, 0xfe)
+      ? 'UTF-16LE'
+      : starts(0xfe, 0xff)
+        ? 'UTF-16BE'
+        : undefined;
+  const body = bom ? bytes.subarray(bom === 'UTF-8' ? 3 : 2) : bytes;
+  // Without a BOM, the first character `<` shows whether the bytes are UTF-16, and in which byte
+  // order, or an encoding of 8-bit units such as UTF-8 (Appendix F).
+  const sniffed: Encoding | '8-bit' | undefined =
+    bom ?? (starts(0x3c, 0) ? 'UTF-16LE' : starts(0, 0x3c) ? 'UTF-16BE' : bytes[0] === 0x3c ? '8-bit' : undefined);
+  const order = sniffed === '8-bit' ? undefined : sniffed;
+  const resolve = (label: string | undefined): Encoding | undefined | null => {
+    if (label === undefined) return undefined;
+    const known = LABELS[label.toLowerCase()];
+    if (!known) return null;
+    if (known !== 'UTF-16') return known;
+    return order === 'UTF-16LE' ? 'UTF-16LE' : 'UTF-16BE';
+  };
+  const charset = resolve(CHARSET.exec(contentType)?.[1]);
+  const head = decodeAs(body.subarray(0, 400), order ?? 'ISO-8859-1');
+  const declared = resolve(DECLARED_ENCODING.exec(head)?.[3]);
+  const deviations: string[] = [];
+  // `null` (a label we cannot decode) must stop the search, where `??` would pass over it.
+  let chosen = bom ?? (charset !== undefined ? charset : declared !== undefined ? declared : (order ?? 'UTF-8'));
+  // A label the first bytes contradict (a proxy that re-encoded and kept the old label): only the
+  // bytes' own reading can be XML, so it is no guess.
+  const fits = (e: Encoding | null | undefined): e is Encoding =>
+    !!e && (sniffed === undefined || (sniffed === '8-bit' ? !e.startsWith('UTF-16') : e === sniffed));
+  if (!bom && chosen !== null && !fits(chosen)) {
+    chosen = fits(declared) ? declared : sniffed === '8-bit' ? 'UTF-8' : sniffed!;
+    deviations.push('an encoding label the first bytes contradict, ignored');
+  }
+  if (chosen === null) return refuse('an encoding the gateway cannot decode');
+  if (chosen.startsWith('UTF-16') && body.length % 2 !== 0) return refuse('UTF-16 of an odd number of bytes');
+  const text = decodeAs(body, chosen);
+  if (bom && declared !== undefined) {
+    if (declared === null || (declared !== bom && decodeAs(body, declared) !== text))
+      return refuse('byte order mark and encoding declaration disagree');
+  }
+  if (bom && charset !== undefined && charset !== bom)
+    deviations.push('Content-Type charset overridden by the byte order mark');
+  else if (!bom && charset && chosen === charset && declared !== undefined && declared !== charset)
+    deviations.push('encoding declaration overridden by the Content-Type charset');
+  if (chosen !== 'UTF-8') deviations.push(`an answer in ${chosen.startsWith('UTF-16') ? 'UTF-16' : chosen}, decoded`);
+  return { ok: true, text, encoding: chosen, deviations };
 }
 
 /** True when the element is in the FHIR namespace or in none (the spec's examples use both). */

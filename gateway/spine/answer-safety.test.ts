@@ -111,6 +111,37 @@ describe('safety core: the spec example indicator', () => {
     assert.equal(reason(withChild(FOUND, 'MessageHeader.response', ['identifier', { value: 'another' }])), REPEATED);
     assert.equal(reason(withChild(FOUND, 'Flag', ['status', { value: 'active' }])), REPEATED);
   });
+  test('SMSP-VAL-004 a timestamp without seconds is read as :00 and reported; every date check still holds', () => {
+    const minute = (ts: string) => withValue(FOUND, 'MessageHeader.timestamp', ts);
+    const v = check(minute('2015-07-04T10:10+00:00'));
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    assert.equal(v.timestamp, '2015-07-04T10:10:00+00:00');
+    assert.deepEqual(v.deviations, [
+      { path: 'MessageHeader.timestamp', message: 'timestamp without seconds read as :00' },
+    ]);
+    assert.equal(check(minute('2015-07-04T11:10+01:00')).usable, true, 'the same instant in another zone');
+    // :00 is what it means, so the skew is measured from there: 10:15 is 4 min 45 s ahead of 10:10:15, 10:16 too far.
+    assert.equal(reason(minute('2015-07-04T10:15Z')), 'usable');
+    assert.equal(
+      reason(minute('2015-07-04T10:16Z')),
+      'timestamp is ahead of the gateway clock by more than the allowed skew',
+    );
+    assert.equal(
+      reason(minute('2015-07-02T10:10Z')),
+      'timestamp is behind the gateway clock by more than the allowed skew',
+    );
+    assert.equal(reason(minute('2015-02-30T10:10Z')), 'timestamp is not a real instant');
+    assert.equal(reason(minute('2015-07-04T24:10Z')), 'timestamp is not a real instant');
+    assert.equal(reason(minute('2015-07-04T10:10')), 'timestamp is not a real instant', 'no zone: no instant');
+    assert.equal(reason(minute('2015-07-04T10Z')), 'timestamp is not a real instant');
+    // The assessment is still bounded by the timestamp read as :00.
+    assert.equal(
+      reason(withValue(minute('2015-07-04T10:10Z'), 'Flag.period.start', '2015-07-04T10:10:30Z'), {
+        now: at('2015-07-04T10:10:00Z'),
+      }),
+      'assessment date is after the timestamp',
+    );
+  });
   test("Spine's timestamp must be a real instant within the skew of our clock (boundaries included)", () => {
     assert.equal(
       reason(withValue(FOUND, 'MessageHeader.timestamp', '2015-02-30T10:10:15+00:00')),

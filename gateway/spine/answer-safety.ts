@@ -140,6 +140,9 @@ const BENIGN_SEVERITIES = ['information', 'warning'];
 const NHS_ENGLAND_RISK = 'https://fhir.nhs.uk/ValueSet/risk-indicator-type-1-0';
 const PARTIAL_DATE = /^\d{4}(-(0[1-9]|1[0-2]))?$/;
 
+/** An instant written to the minute (`2026-12-03T10:15+00:00`): the date and time, and the zone. */
+const TO_THE_MINUTE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(Z|[+-]\d{2}:\d{2})$/;
+
 /** Milliseconds of an instant; a leap second (`:60`, which FHIR allows) reads as the second before. */
 const ms = (v: string) => Date.parse(v.replace(/:60(?=(\.\d+)?(Z|[+-]))/, ':59'));
 
@@ -585,8 +588,12 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     return refuse('message carries a modifier extension or implicit rules');
   if (carriesUnreadModifier(root, note)) return refuse(UNREAD_MODIFIER);
   if (numberOutOfUse(root)) return refuse(NUMBER_OUT_OF_USE);
-  const timestamp = at('MessageHeader.timestamp', header, 'timestamp');
+  const written = at('MessageHeader.timestamp', header, 'timestamp');
+  // DSTU2's instant requires seconds; a time to the minute means one instant only (:00), so it is read as that, reported.
+  const minute = written === undefined ? null : TO_THE_MINUTE.exec(written);
+  const timestamp = minute ? `${minute[1]}:00${minute[2]}` : written;
   if (timestamp === undefined || !INSTANT.test(timestamp)) return refuse('timestamp is not a real instant');
+  if (minute) note({ path: 'MessageHeader.timestamp', message: 'timestamp without seconds read as :00' });
   const skew = ms(timestamp) - expect.now.getTime();
   if (skew > expect.maxAheadMs) return refuse('timestamp is ahead of the gateway clock by more than the allowed skew');
   if (-skew > expect.maxBehindMs) return refuse('timestamp is behind the gateway clock by more than the allowed skew');

@@ -8,7 +8,7 @@
 import { Agent, request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { parseXml, type XmlElement } from '../fhir/xml.ts';
+import { decodeXml, parseXml, type XmlElement } from '../fhir/xml.ts';
 import type { TlsMaterial } from '../server/key-material.ts';
 
 export const SOAP_ACTION = 'urn:nhs:names:services:clinicals-sync:FGMQuery_2_0';
@@ -179,7 +179,14 @@ export function createHttpsSpineClient({
               );
             }
           }
-          const parsed = parseXml(raw.toString('utf8'), { maxBytes: maxResponseBytes });
+          // UTF-16 from Spine or a proxy is XML as much as UTF-8 is (SMSP-VAL-004): decoded, and reported.
+          const decoded = decodeXml(raw, type);
+          if (!decoded.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', `response ${decoded.message}`, status);
+          for (const message of decoded.deviations) deviations.push({ path: 'XML encoding', message });
+          // The byte cap was applied to the bytes received and to what they expanded to; the text
+          // decoded from them (in UTF-16 code units, no more than the bytes) is not capped again in
+          // UTF-8 bytes, which would refuse 200 KB of UTF-16 that re-encodes to 300 KB.
+          const parsed = parseXml(decoded.text, { maxBytes: Number.POSITIVE_INFINITY });
           if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not-well-formed', status);
           done({ kind: 'answer', httpStatus: status, tree: parsed.value, ...(deviations.length && { deviations }) });
         });

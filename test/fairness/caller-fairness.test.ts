@@ -5,7 +5,8 @@
  * clinician of the same trust gets her indicator. The attacks: 300 slow-body connections from one
  * token (the listener's bound is 200); one user's flood at 10× the Spine budget; an 800 MB answer
  * from a CDS client's FHIR server (streamed from one reused chunk, never allocated), with the
- * gateway's peak memory read from its own /proc/<pid>/status. "Before Spine answered" is proven
+ * gateway's peak memory read from its own /proc/<pid>/status; eight Spine answers padded with 60,000
+ * empty elements each, released by Spine with hers. "Before Spine answered" is proven
  * by order (the simulator holds its answers until released), never by the clock.
  */
 import assert from 'node:assert/strict';
@@ -221,6 +222,48 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
         for (const a of await Promise.all(held)) assert.equal(a.body.status, 'indicator');
         // The bounds count requests in flight, not requests ever made.
         assert.equal((await ask(gw.url, heavy)).body.status, 'indicator');
+      } finally {
+        stack.sim.setFault(null);
+        await gw.stop();
+      }
+    },
+  );
+
+  it(
+    'SMSP-PERF-001 SMSP-VAL-004 eight answers padded with 60,000 empty elements each (240 KB, under spine.maxResponseBytes) are refused, and her indicator, released with them, is shown',
+    { timeout: 60_000 },
+    async () => {
+      const gw = await startChild('padded', () => {});
+      try {
+        // The fault patient whose answer Spine pads (demo/spine/patients.json); one user, at the per-user bound of 8.
+        const padded = (token: string) =>
+          fetch(new URL('/api/fgm-status', gw.url), {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ nhsNumber: '9990000123', birthDate: '2015-05-05' }),
+          }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+        stack.sim.setFault({ kind: 'hold' });
+        const before = stack.sim.received.length;
+        const attacker = userToken('padded-answers');
+        const attack = Array.from({ length: 8 }, () => padded(attacker));
+        await whenSettled(() => stack.sim.received.length === before + 8).done;
+        // Hers reaches Spine after all eight: released with them, hers is the last answer Spine sends.
+        const hers = ask(gw.url, userToken('second-clinician'));
+        await whenSettled(() => stack.sim.received.length === before + 9).done;
+        let refused = 0;
+        const counted = attack.map((a) =>
+          a.then((r) => (r.body.code === 'RESPONSE_MESSAGE_VALIDATION_ERROR' && refused++, r)),
+        );
+        stack.sim.setFault(null);
+        const her = await hers;
+        assert.deepEqual([her.status, her.body.status, her.body.assessmentDate], [200, 'indicator', '2019-12-10']);
+        for (const r of await Promise.all(counted)) assert.deepEqual([r.status, r.body.status], [400, 'error']);
+        assert.equal(refused, 8, 'every padded answer refused as not a valid FGM-IS response');
+        // Each padded answer reached the gateway whole (the simulator sent it), and was refused, not cut off.
+        const sent = stack.sim.received
+          .slice(-9)
+          .filter((e) => e.answer && e.answer.body.split('<p/>').length > 60_000);
+        assert.equal(sent.length, 8);
       } finally {
         stack.sim.setFault(null);
         await gw.stop();

@@ -51,6 +51,18 @@ const FAULTS = [
     why: 'SMSP-VAL-004 thousands of namespace declarations',
   },
   {
+    fault: { kind: 'padded' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'SMSP-VAL-004 60,000 empty elements in 240 KB, over the element cap',
+  },
+  {
+    fault: { kind: 'content-type', type: 'application/xml+fhir; charset=ebcdic-cp-us' },
+    status: 400,
+    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
+    why: 'SMSP-VAL-004 an encoding the gateway cannot decode',
+  },
+  {
     fault: { kind: 'wrong-content-type' },
     status: 400,
     code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',

@@ -158,6 +158,11 @@ const READABLE: readonly { kind: Fault['kind']; path: string | null; day: string
   { kind: 'data-other-flag', path: 'MessageHeader.data', day: '2019-12-10' },
   { kind: 'asid-upper-case', path: 'MessageHeader.source.endpoint', day: '2019-12-10' },
   { kind: 'nhs-number-system-case', path: 'Patient.identifier.system', day: '2019-12-10' },
+  // The review of the XML reading (issue 18): real writers' namespaces and encodings, and a timestamp to the minute.
+  { kind: 'jaxb-prefixes', path: null, day: '2019-12-10' },
+  { kind: 'default-ns-every-element', path: null, day: '2019-12-10' },
+  { kind: 'utf-16', path: 'XML encoding', day: '2019-12-10' },
+  { kind: 'minute-timestamp', path: 'MessageHeader.timestamp', day: '2019-12-10' },
 ] as const;
 
 describe('SMSP-VAL-004 what Spine (or a proxy) may send is read, never a reason to hide an indicator', () => {

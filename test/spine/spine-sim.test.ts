@@ -319,6 +319,42 @@ describe('fault modes', () => {
     assert.doesNotMatch(n.body, /xmlns=/);
     assert.equal(parseQueryResponse(n.body).ok, true);
   });
+  test("hold: a held answer is released with its patient's own fault, not plain", async () => {
+    sim.setFault({ kind: 'hold' });
+    const before = sim.received.length;
+    const push = sim.received.push.bind(sim.received);
+    const inAtSpine = new Promise<void>((resolve) => {
+      sim.received.push = (...items) => {
+        const n = push(...items);
+        if (sim.received.length >= before + 2) resolve();
+        return n;
+      };
+    });
+    const posts = [post(query('9990000107').xml), post(query('9990000123').xml)];
+    await inAtSpine;
+    sim.received.push = push;
+    sim.setFault(null);
+    const [html, padded] = await Promise.all(posts);
+    assert.match(html!.contentType, /^text\/html/);
+    // 60,000 empty elements counted by hand, not by the gateway's reader.
+    assert.equal(padded!.body.split('<p/>').length - 1, 60_000);
+    assert.ok(padded!.body.length < 262_144, `${padded!.body.length} bytes, under spine.maxResponseBytes`);
+  });
+  test('utf-16: the answer is UTF-16LE after a BOM, its declaration and charset saying so', async () => {
+    sim.setFault({ kind: 'utf-16' });
+    try {
+      const r = await post(query('9990000018').xml);
+      assert.equal(r.contentType, 'application/xml+fhir; charset=utf-16');
+      // post() read the bytes as UTF-8: the BOM FF FE is two replacement characters, and every other byte is 0.
+      assert.ok(
+        r.body.startsWith('\ufffd\ufffd<\u0000?\u0000x\u0000m\u0000l\u0000'),
+        JSON.stringify(r.body.slice(0, 12)),
+      );
+      assert.match(r.body.replace(/\u0000/g, ''), /^\ufffd\ufffd<\?xml version="1.0" encoding="UTF-16"\?>/);
+    } finally {
+      sim.setFault(null);
+    }
+  });
   test('fault patients misbehave on their own', async () => {
     sim.setFault(null);
     assert.equal((await post(query('9990000050').xml)).status, 500);
