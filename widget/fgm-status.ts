@@ -96,7 +96,7 @@ interface Indicator {
 export class FgmStatus extends ReactiveElement {
   static override styles = styles;
   /** The element's version. */
-  static version = '0.1.0';
+  static version = '0.2.0';
   /**
    * Milliseconds an indicator may stay on screen after **Spine's timestamp** for it (`checkedAt`). Its
    * age is measured on **one clock, the gateway's**: the answer's `Date` header less `checkedAt` (no or an
