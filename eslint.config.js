@@ -13,7 +13,18 @@ const nodeTest = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/', '.data/', '**/node_modules/', 'widget/types/', 'widget/dist/', 'widget/releases/', 'test/bench/out/', '**/*.d.ts'] },
+  {
+    ignores: [
+      'dist/',
+      '.data/',
+      '**/node_modules/',
+      'widget/types/',
+      'widget/dist/',
+      'widget/releases/',
+      'test/bench/out/',
+      '**/*.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

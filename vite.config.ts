@@ -29,7 +29,7 @@ export default defineConfig({
   plugins: [collapseTemplateWhitespace()],
   build: {
     outDir: 'dist/widget',
-    // Kept: widget/pin-build.mjs refuses to rewrite a pinned fgm-status-<version>.js, so it must survive a rebuild.
+    // Kept: a pinned fgm-status-<version>.js must survive a rebuild (one from before widget/releases/ too: pages may pin it).
     emptyOutDir: false,
     target: 'es2022',
     minify: 'oxc',

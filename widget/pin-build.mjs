@@ -65,7 +65,7 @@ for (const [f, integrity] of Object.entries(released)) {
 
 const file = `fgm-status-${version}.js`;
 const integrity = sri(code);
-const bump = `bump "version" in widget/package.json (and FgmStatus.version in widget/fgm-status.ts), then run npm run widget:release and commit widget/releases/`;
+const bump = `bump "version" in widget/package.json (and in package.json, kept equal, and FgmStatus.version in widget/fgm-status.ts), then run npm run widget:release and commit widget/releases/`;
 if (file in released) {
   if (released[file] !== integrity)
     fail(

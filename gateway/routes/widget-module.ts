@@ -3,7 +3,7 @@
  * `GET /widget/fgm-status.js` — the built widget, one ES module, read from disk on each request
  * so a rebuild needs no restart; `no-cache`, so pages that load it always get the current build.
  * `GET /widget/fgm-status-<version>.js` — a build kept under its version beside it (the build
- * writes the current one; keep older ones there for pages still pinning them): it never changes,
+ * writes every release of widget/releases/ there; widget/pin-build.mjs): it never changes,
  * so it is cached for a year and a page can pin it with Subresource Integrity.
  * 404 with a clear message for a build that is not there.
  */

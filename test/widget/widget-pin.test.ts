@@ -74,7 +74,10 @@ test('a changed element under a released version fails a clean build, naming the
         `widget code changed but version 0\\.1\\.0 is already released with integrity ${escape(sri(released))}`,
       ),
     );
-    assert.match(refused.stderr, /bump "version" in widget\/package\.json \(and FgmStatus\.version/);
+    assert.match(
+      refused.stderr,
+      /bump "version" in widget\/package\.json \(and in package\.json, kept equal, and FgmStatus\.version/,
+    );
     assert.doesNotMatch(refused.stderr, /\n\s+at /, 'a clear message, not a stack trace');
     assert.equal(p.read('widget', 'releases', 'fgm-status-0.1.0.js'), released, 'the released file keeps its bytes');
     assert.deepEqual(p.json('widget', 'releases', 'integrity.json'), { 'fgm-status-0.1.0.js': sri(released) });

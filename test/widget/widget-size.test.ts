@@ -12,7 +12,8 @@
  * indicator's HTTP status and codes, an assessment after Spine's day, a timestamp over an hour ahead
  * of the gateway's Date; issue 18), 99 more; 6,148 until the hostile review's fixes (hw2: a removed
  * NHS number read as missing, a body cut off retried, pre-rendered shadow markup removed, an assessment
- * before 2000 refused, events after the DOM shows them, a urid refused before sending), 124 more. Built afresh here with the project's own Vite config so a stale dist/
+ * before 2000 refused, events after the DOM shows them, a urid refused before sending), 124 more; 6,272 until the version 0.2.0 (issue 21: 0.1.0 was never one set of bytes),
+ * 1 more, its digits compressing less well. Built afresh here with the project's own Vite config so a stale dist/
  * cannot hide growth.
  */
 import { test } from 'node:test';
@@ -23,7 +24,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 
-test('the standalone widget module is self-contained and at most 6,272 bytes gzip', async () => {
+test('the standalone widget module is self-contained and at most 6,273 bytes gzip', async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'fgm-widget-size-'));
   try {
     await build({
@@ -33,7 +34,7 @@ test('the standalone widget module is self-contained and at most 6,272 bytes gzi
     });
     const code = readFileSync(join(outDir, 'fgm-status.js'));
     const gzip = gzipSync(code).length;
-    assert.ok(gzip <= 6272, `widget is ${gzip} bytes gzip (budget 6272)`);
+    assert.ok(gzip <= 6273, `widget is ${gzip} bytes gzip (budget 6273)`);
     // No import of anything outside the file: no bare specifiers, no relative chunks.
     assert.doesNotMatch(code.toString(), /\bimport\s*(?:[\w{}\s,*]+from\s*)?["'`]|\bimport\(/);
     assert.match(code.toString(), /customElements\.define\(`fgm-status`/);
