@@ -41,7 +41,9 @@ export function protectSpine(
     async query(xml, { signal, priority, clientId, userId }) {
       // The client is gone already: nothing to ask, no Spine budget spent, nothing learnt about Spine.
       if (signal?.aborted) return { kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' };
-      if (!breaker.allow())
+      // Who is asking, as the breaker counts failures: two callers must fail before it opens.
+      const caller = `${clientId}\u0000${userId ?? ''}`;
+      if (!breaker.allow(caller))
         return {
           kind: 'failure',
           code: 'COULD_NOT_CONNECT_TO_SPINE',
@@ -69,7 +71,7 @@ export function protectSpine(
       }
       metrics.spineSeconds.observe((performance.now() - started) / 1000);
       // Any answer, even an unusable one, proves the link is up; only "could not connect" counts against it.
-      if (result.kind === 'failure' && result.code === 'COULD_NOT_CONNECT_TO_SPINE') breaker.failure();
+      if (result.kind === 'failure' && result.code === 'COULD_NOT_CONNECT_TO_SPINE') breaker.failure(caller);
       else breaker.success();
       return result;
     },

@@ -231,8 +231,12 @@ describe('SMSP-PERF-006 outage tolerance', () => {
       assert.equal((await widget(stack)).status, 200);
       const port = stack.sim.port;
       await stack.sim.close();
+      // An outage fails everyone: three clinicians (one user's failures alone never open it).
       for (let i = 0; i < 3; i++)
-        assert.equal(JSON.parse((await widget(stack)).body).code, 'COULD_NOT_CONNECT_TO_SPINE');
+        assert.equal(
+          JSON.parse((await widget(stack, '9990000018', user(stack, i))).body).code,
+          'COULD_NOT_CONNECT_TO_SPINE',
+        );
       assert.deepEqual(JSON.parse((await stack.request('/healthz')).body), { status: 'ok', spine: 'down' });
 
       // Spine is back, but the breaker is open: no traffic reaches it until the cool-down ends.
@@ -250,6 +254,26 @@ describe('SMSP-PERF-006 outage tolerance', () => {
       assert.equal((await widget(stack)).status, 200);
     } finally {
       await revived?.close();
+      await stack.close();
+    }
+  });
+});
+
+describe('SMSP-PERF-006 issue 18 review F1: one user cannot open the breaker for everyone', () => {
+  it("one user asking again and again about a child whose answer never comes (Spine drops it) leaves the breaker closed: another clinician's indicator is answered", async () => {
+    const stack = await startTestStack({
+      configure: (r) => (r.spine.circuitBreaker = { failureThreshold: 3, coolDownMs: 30_000 }),
+    });
+    try {
+      const flooder = user(stack, 1);
+      // 9990000069: the simulator drops the connection for this child, every time.
+      for (let i = 0; i < 10; i++)
+        assert.equal(JSON.parse((await widget(stack, '9990000069', flooder)).body).code, 'COULD_NOT_CONNECT_TO_SPINE');
+      assert.equal(JSON.parse((await stack.request('/healthz')).body).spine, 'up');
+      const hers = await widget(stack, '9990000018', user(stack, 2));
+      assert.equal(hers.status, 200, hers.body);
+      assert.equal(JSON.parse(hers.body).assessmentDate, '2019-12-10');
+    } finally {
       await stack.close();
     }
   });
