@@ -602,7 +602,9 @@ export const GatewayConfigSchema = z
               .number()
               .int()
               .min(1)
-              .describe('Consecutive connection failures that open the breaker, from at least two callers (client and user; one when this is 1), so one user cannot open it for everyone (default 5).'),
+              .describe(
+                'Consecutive connection failures that open the breaker, from at least two callers (client and user; one when this is 1), so one user cannot open it for everyone (default 5).',
+              ),
             coolDownMs: z
               .number()
               .int()
