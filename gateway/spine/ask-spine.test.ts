@@ -75,6 +75,34 @@ describe('askSpine: mapping what Spine answered', () => {
     assert.equal(outcome.reason, undefined);
     assert.deepEqual([counted, logged], [[], []], 'a conforming answer reports nothing');
   });
+  test("issue 18 review F6 Spine's MessageHeader.id is kept for the audit only when it is a FHIR id: 60 KB or a name beside a number is dropped and reported, and the indicator still shown", async () => {
+    for (const id of ['x'.repeat(60_000), 'Jane Doe 9990000026 born 2015-01-01', 'a'.repeat(65)]) {
+      const { outcome, counted } = await ask((sent) => ({
+        kind: 'answer',
+        httpStatus: 200,
+        tree: tree(
+          indicatorAnswer(addressed(sent), '9990000018', '2019-12-10').replace(
+            /(<MessageHeader><id value=")[^"]+"/,
+            `$1${id}"`,
+          ),
+        ),
+      }));
+      assert.equal(outcome.code, 'SUCCESS', id.slice(0, 40));
+      assert.equal(outcome.spineResponseId, null);
+      assert.ok(counted.includes('MessageHeader.id'), id.slice(0, 40));
+    }
+    const { outcome } = await ask((sent) => ({
+      kind: 'answer',
+      httpStatus: 200,
+      tree: tree(
+        indicatorAnswer(addressed(sent), '9990000018', '2019-12-10').replace(
+          /(<MessageHeader><id value=")[^"]+"/,
+          `$1${'a'.repeat(64)}"`,
+        ),
+      ),
+    }));
+    assert.equal(outcome.spineResponseId, 'a'.repeat(64), '64 characters is an id');
+  });
   test('SMSP-VAL-004 a deviating answer is used, and each deviation counted by path and logged as a fixed phrase', async () => {
     const { outcome, counted, logged } = await ask((id) => ({
       kind: 'answer',

@@ -22,6 +22,9 @@ import type { Priority } from './rate-limiter.ts';
 // Read the snapshots when the gateway starts (a missing file stops it), not on the first request.
 loadProfiles();
 
+/** FHIR DSTU2's id type: what Spine's MessageHeader.id must be to be kept. */
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+
 export interface AskSpineDeps {
   spine: ProtectedSpine;
   vocabulary: Vocabulary;
@@ -156,12 +159,20 @@ export async function askSpine(deps: AskSpineDeps, q: SpineQuestion): Promise<Sp
     isKnownCode: (code) => SPINE_ANSWER_CODES.has(code) && deps.vocabulary.find(code) !== undefined,
     ...(q.birthDate && { birthDate: q.birthDate }),
   });
+  // Spine's message id goes into the audit record: only as an id (FHIR's id type), never 60 KB of
+  // whatever Spine wrote there (a name, another child's number). It decides nothing, so it is dropped, not refused.
+  const spineResponseId =
+    verdict.spineMessageId !== null && FHIR_ID.test(verdict.spineMessageId) ? verdict.spineMessageId : null;
+  const idDropped =
+    verdict.spineMessageId !== null && spineResponseId === null
+      ? [{ path: 'MessageHeader.id', message: 'not a FHIR id: not kept in the audit record' }]
+      : [];
   const deviations = reportDeviations(
     deps,
-    [...(answer.deviations ?? []), ...found, ...(verdict.usable ? verdict.deviations : [])],
+    [...(answer.deviations ?? []), ...found, ...idDropped, ...(verdict.usable ? verdict.deviations : [])],
     verdict.usable,
   );
-  const seen = { ...base, spineResponseId: verdict.spineMessageId, deviations };
+  const seen = { ...base, spineResponseId, deviations };
   if (!verdict.usable)
     return {
       ...seen,
