@@ -319,10 +319,16 @@ export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
   }
   if (chosen === null) return refuse('an encoding the gateway cannot decode');
   if (chosen.startsWith('UTF-16') && body.length % 2 !== 0) return refuse('UTF-16 of an odd number of bytes');
-  const text = decodeAs(body, chosen);
-  if (bom && declared !== undefined) {
-    if (declared === null || (declared !== bom && decodeAs(body, declared) !== text))
-      return refuse('byte order mark and encoding declaration disagree');
+  let text = decodeAs(body, chosen);
+  // A BOM fixes the reading: a declaration naming another (a .NET writer's encoding="utf-16" over
+  // UTF-8) cannot be read as XML once the BOM is read, so it is ignored and reported, not refused.
+  if (bom && declared !== undefined && (declared === null || (declared !== bom && decodeAs(body, declared) !== text)))
+    deviations.push('encoding declaration contradicted by the byte order mark, ignored');
+  // Whitespace before the XML declaration (a writer's leading newline) is not well-formed, but means nothing.
+  const lead = /^[ \t\r\n]+(?=<\?xml[ \t\r\n?])/.exec(text);
+  if (lead) {
+    text = text.slice(lead[0].length);
+    deviations.push('whitespace before the XML declaration, removed');
   }
   if (bom && charset !== undefined && charset !== bom)
     deviations.push('Content-Type charset overridden by the byte order mark');
