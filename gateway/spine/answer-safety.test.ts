@@ -1180,4 +1180,13 @@ describe('safety core: what the mutation run of 3 December found untested', () =
       'Parameters Parameters entry beside the answer ignored',
     ]);
   });
+  test('a coding under the risk-indicator system with no code, a modifier without a value, a version-specific subject naming nothing: each read to its verdict, never a throw', () => {
+    const basic = `<Basic><id value="b1"/><code><coding><system value="${RISK}"/></coding></code></Basic>`;
+    assert.deepEqual(none(NONE.replace('</Bundle>', `<entry><resource>${basic}</resource></entry></Bundle>`)), []);
+    assert.equal(
+      reason(onPatient('<active><extension url="urn:x"><valueBoolean value="true"/></extension></active>')),
+      'message carries a modifier element the gateway cannot read past',
+    );
+    assert.equal(reason(entrySubject('Patient/another/_history/1')), 'indicator names no patient by NHS number');
+  });
 });
