@@ -1189,4 +1189,69 @@ describe('safety core: what the mutation run of 3 December found untested', () =
     );
     assert.equal(reason(entrySubject('Patient/another/_history/1')), 'indicator names no patient by NHS number');
   });
+  const OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
+  const numbers = (...systems: string[]) =>
+    FOUND.replace(
+      /<identifier>.*?<\/identifier>/,
+      systems.map((s) => `<identifier><system value="${s}"/><value value="1234567890"/></identifier>`).join(''),
+    );
+  test('SMSP-VAL-004 our NHS number under several systems: each spelling reported by what it is', () => {
+    assert.deepEqual(devs(numbers(NEW_NHS, OID)), [
+      `Patient.identifier.system NHS number only under ${NEW_NHS} and ${OID}`,
+    ]);
+    assert.deepEqual(devs(numbers('http://fhir.nhs.net/Id/nhs-number', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')), [
+      'Patient.identifier.system NHS-number system written in another case or with a trailing slash',
+    ]);
+  });
+  /** The indicator with the Flag's entry at `flagUrl` and its Patient (p1) in an entry at `patientUrl`, the subject `Patient/p1`. */
+  const restful = (flagUrl: string, patientUrl: string) =>
+    entrySubject(
+      'Patient/p1',
+      /<Patient>.*<\/Patient>/.exec(FOUND)![0].replace(`<id value="${P}"/>`, '<id value="p1"/>'),
+    )
+      .replace('<entry><resource><Flag>', `<entry><fullUrl value="${flagUrl}"/><resource><Flag>`)
+      .replace('<entry><resource><Patient>', `<entry><fullUrl value="${patientUrl}"/><resource><Patient>`);
+  test('SMSP-VAL-004 DSTU2 bundle.html#references: Type/id is resolved under the base of the Flag entry, http or https; a Patient at another base is not the subject', () => {
+    assert.equal(
+      reason(restful('http://spine.example/fhir/Flag/f1', 'http://spine.example/fhir/Patient/p1')),
+      'usable',
+    );
+    const none = 'indicator names no patient by NHS number';
+    assert.equal(reason(restful('http://spine.example/fhir/Flag/f1', 'http://other.example/fhir/Patient/p1')), none);
+    // A fullUrl that is not [base]/[type]/[id] gives no base to resolve against.
+    for (const flagUrl of ['urn:x:https://spine.example/fhir/Flag/f1', 'https://spine.example/fhir/Flag/f1/x'])
+      assert.equal(reason(restful(flagUrl, 'https://spine.example/fhir/Patient/p1')), none, flagUrl);
+  });
+  test('a subject names a FHIR Patient of its type: not a Patient by the id of a Basic reference, nor a foreign element contained', () => {
+    const none = 'indicator names no patient by NHS number';
+    assert.equal(reason(entrySubject(`Basic/${P}`)), none);
+    const foreign = FOUND.replace('<contained><Patient>', '<contained><x:Patient xmlns:x="urn:x">').replace(
+      '</Patient></contained>',
+      '</x:Patient></contained>',
+    );
+    assert.equal(reason(foreign), none);
+  });
+  test('SMSP-VAL-004 a fullUrl written with whitespace is read trimmed: the subject it names is found, never hidden', () => {
+    const v = check(
+      entrySubject(`urn:uuid:${P}`).replace(
+        '<entry><resource><Patient>',
+        `<entry><fullUrl value=" urn:uuid:${P} "/><resource><Patient>`,
+      ),
+    );
+    assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
+  });
+  const beside = (...outcomes: string[]) =>
+    FOUND.replace('</Bundle>', outcomes.map((o) => `<entry><resource>${o}</resource></entry>`).join('') + '</Bundle>');
+  const oo = (id: string, severity: string) =>
+    `<OperationOutcome><id value="${id}"/><issue><severity value="${severity}"/><code value="informational"/></issue></OperationOutcome>`;
+  test("SMSP-VAL-004 a Flag beside a note and an error OperationOutcome is ambiguous: refused; a note's severity read trimmed (reported)", () => {
+    assert.equal(
+      reason(beside(oo('o1', 'information'), oo('o2', 'error'))),
+      'answer has no single Flag or OperationOutcome',
+    );
+    assert.deepEqual(devs(beside(oo('o1', ' information '))), [
+      'OperationOutcome.issue.severity whitespace around the value removed',
+      'OperationOutcome informational OperationOutcome beside the indicator ignored',
+    ]);
+  });
 });
