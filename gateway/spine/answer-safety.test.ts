@@ -1254,4 +1254,13 @@ describe('safety core: what the mutation run of 3 December found untested', () =
       'OperationOutcome informational OperationOutcome beside the indicator ignored',
     ]);
   });
+  test('a URL subject is compared by RFC 3986, its path case-sensitive even where it holds a urn:uuid: a fullUrl differing in that case names another resource', () => {
+    const url = 'https://spine.example/fhir/urn:uuid:5A1F0000-0000-4000-8000-000000000001';
+    const xml = entrySubject(url).replace(
+      '<entry><resource><Patient>',
+      `<entry><fullUrl value="${url.replace('5A1F', '5a1f')}"/><resource><Patient>`,
+    );
+    assert.equal(reason(xml), 'indicator names no patient by NHS number');
+    assert.equal(reason(xml.replace(url.replace('5A1F', '5a1f'), url)), 'usable');
+  });
 });
