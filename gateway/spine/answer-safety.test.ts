@@ -1021,3 +1021,277 @@ describe('safety core: what the mutation run of 2 December found untested', () =
     assert.deepEqual(ok(FOUND.replace('</Bundle>', `${basic}</Bundle>`)), []);
   });
 });
+
+describe('safety core: what the mutation run of 3 December found untested', () => {
+  const NONE = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND');
+  const none = (xml: string) => {
+    const v = check(xml, { httpStatus: 404 });
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    assert.deepEqual(v.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });
+    return v.deviations.map((d) => `${d.path} ${d.message}`);
+  };
+  const onPatient = (inner: string) => FOUND.replace('</identifier></Patient>', `</identifier>${inner}</Patient>`);
+  test('SMSP-VAL-004 Patient.active true written with whitespace is the default: read past, reported once under its path', () => {
+    assert.deepEqual(devs(onPatient('<active value=" true "/>')), [
+      'Patient.active modifier element at the value that changes nothing read past',
+    ]);
+  });
+  test('SMSP-VAL-004 the risk-indicator system under https://fhir.nhs.uk exactly as written: one phrase, not also "another case"', () => {
+    assert.deepEqual(devs(FOUND.replace(RISK, 'https://fhir.nhs.uk/ValueSet/risk-indicator-type-1-0')), [
+      'Flag.code.coding.system risk-indicator system under https://fhir.nhs.uk',
+    ]);
+  });
+  /** The indicator with its Patient moved into an entry of its own, the Flag's subject naming it by `reference`. */
+  const entrySubject = (reference: string, patient = /<Patient>.*<\/Patient>/.exec(FOUND)![0]) =>
+    FOUND.replace(/<contained>.*<\/contained>/, '')
+      .replace(
+        /<subject><reference value="[^"]*"\/><\/subject>/,
+        `<subject><reference value="${reference}"/></subject>`,
+      )
+      .replace('</Bundle>', `<entry><resource>${patient}</resource></entry></Bundle>`);
+  const P = '20daadee-26e1-4d6a-9e6a-7f4af9b58877';
+  const versioned = (v: string) =>
+    /<Patient>.*<\/Patient>/.exec(FOUND)![0].replace('<meta>', `<meta><versionId value="${v}"/>`);
+  test('SMSP-VAL-004 DSTU2 bundle.html#references: a version id of several characters is matched; each resolution reported by what it did', () => {
+    const entry = 'Flag.subject.reference subject is a Patient entry of the Bundle, not a contained Patient';
+    assert.deepEqual(devs(entrySubject(`Patient/${P}/_history/v2.10`, versioned('v2.10'))), [
+      entry,
+      'Flag.subject.reference version-specific subject resolved and its version matched',
+    ]);
+    assert.deepEqual(devs(entrySubject(`Patient/${P}/_history/10`)), [
+      entry,
+      'Flag.subject.reference version-specific subject resolved without a version to match',
+    ]);
+    assert.deepEqual(devs(entrySubject(`Patient/${P}`, versioned('10'))), [entry]);
+    assert.equal(
+      reason(entrySubject(`Patient/${P}/_history/10`, versioned('1'))),
+      'indicator subject names another version of its Patient',
+    );
+  });
+  test('a subject reference that is not a DSTU2 reference names no Patient: never a guess at which one was meant', () => {
+    const none = 'indicator names no patient by NHS number';
+    assert.equal(reason(entrySubject(`Patient/${P}/_history/1/x`)), none);
+    assert.equal(reason(entrySubject(`x&#10;Patient/${P}/_history/1`)), none);
+    assert.equal(reason(entrySubject(`Patient/${P}/_history/${'1'.repeat(65)}`)), none);
+    assert.equal(reason(FOUND.replace(`<reference value="#${P}"/>`, `<reference value="#${P}/_history/1"/>`)), none);
+  });
+  const OO = '22daadee-26e1-4d6a-9e6a-7f4af9b58877';
+  const data = (xml: string, ...refs: string[]) =>
+    xml.replace(
+      '</MessageHeader>',
+      `${refs.map((r) => (r ? `<data><reference value="${r}"/></data>` : '<data/>')).join('')}</MessageHeader>`,
+    );
+  test('SMSP-ERR-004 NO_RECORD_FOUND naming its own outcome in any form the message carries is read', () => {
+    for (const r of [
+      `OperationOutcome/${OO}`,
+      `OperationOutcome/${OO}/_history/1`,
+      `urn:uuid:${OO.toUpperCase()}`,
+      `https://spine.example/fhir/OperationOutcome/${OO}`,
+      '',
+    ])
+      assert.deepEqual(none(data(NONE, r)), [], r);
+    const url = 'urn:uuid:5a1f0000-0000-4000-8000-000000000001';
+    const withUrl = NONE.replace(
+      '<entry><resource><OperationOutcome>',
+      `<entry><fullUrl value=" ${url} "/><resource><OperationOutcome>`,
+    );
+    assert.deepEqual(none(data(withUrl, url.toUpperCase())), []);
+  });
+  test('SMSP-ERR-004 NO_RECORD_FOUND naming a resource it does not carry is refused, whichever of its data names it', () => {
+    const refused = 'no-record answer names a resource it does not carry';
+    assert.equal(reason(data(NONE, `OperationOutcome/${OO}`, 'Flag/f1'), { httpStatus: 404 }), refused);
+    assert.equal(reason(data(NONE, `OperationOutcome/${OO}x`), { httpStatus: 404 }), refused);
+    assert.equal(reason(data(NONE, `Flag/${OO}`), { httpStatus: 404 }), refused, 'the id of another type');
+  });
+  test('SMSP-ERR-004 the rule on what "no record" names is about no record: another error naming the request is read', () => {
+    const v = check(data(ERROR, 'Parameters/params-1'), { httpStatus: 400 });
+    assert.deepEqual(v.usable && v.outcome, { kind: 'error', code: 'INVALID_NHS_NUMBER' });
+  });
+  test("SMSP-ERR-004 Spine's code written in two issues is one code; under https://fhir.nhs.uk each value set is reported by its own name", () => {
+    const issue = /<issue>.*<\/issue>/.exec(NONE)![0];
+    assert.deepEqual(none(NONE.replace(issue, issue + issue)), []);
+    const uk2 = NONE.replace(
+      'http://fhir.nhs.net/ValueSet/spine-response-code-2-0',
+      'https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+    );
+    assert.deepEqual(none(uk2), [
+      'OperationOutcome.issue.details.coding.system Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+    ]);
+    const original = uk2.replace(
+      '</coding>',
+      '</coding><coding><system value="https://fhir.nhs.uk/ValueSet/spine-response-code-1-0"/><code value="FGM-0001"/></coding>',
+    );
+    assert.deepEqual(none(original), [
+      'OperationOutcome.issue.details.coding.system Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-2-0',
+      'OperationOutcome.issue.details.coding.system Spine response code under https://fhir.nhs.uk/ValueSet/spine-response-code-1-0',
+      'OperationOutcome.issue.details.coding original 1-0 code beside its 2-0 code read as the 2-0 code',
+    ]);
+  });
+  test('SMSP-VAL-004 MessageHeader.data naming the Flag by urn:uuid matches its id in any case (RFC 4122)', () => {
+    const id = '8cb73a48-090d-469a-a2b2-04f1e6b11ea2';
+    const upper = FOUND.replace(`<id value="${id}"/>`, `<id value="${id.toUpperCase()}"/>`).replace(
+      `<reference value="Flag/${id}"/>`,
+      `<reference value="urn:uuid:${id}"/>`,
+    );
+    assert.deepEqual(devs(upper), []);
+  });
+  test('SMSP-VAL-004 a Flag, data reference or outcome id written with whitespace is read trimmed and reported under its own path', () => {
+    const id = '8cb73a48-090d-469a-a2b2-04f1e6b11ea2';
+    assert.deepEqual(devs(FOUND.replace(`<id value="${id}"/>`, `<id value=" ${id} "/>`)), [
+      'Flag.id whitespace around the value removed',
+    ]);
+    assert.deepEqual(devs(FOUND.replace(`<reference value="Flag/${id}"/>`, `<reference value=" Flag/${id} "/>`)), [
+      'MessageHeader.data.reference whitespace around the value removed',
+    ]);
+    assert.deepEqual(none(data(NONE, ` OperationOutcome/${OO} `)), [
+      'MessageHeader.data.reference whitespace around the value removed',
+    ]);
+    assert.deepEqual(
+      none(data(NONE.replace(`<id value="${OO}"/>`, `<id value=" ${OO} "/>`), `OperationOutcome/${OO}`)),
+      [],
+    );
+    assert.deepEqual(devs(entrySubject(`Patient/${P}/_history/2`, versioned(' 2 '))), [
+      'Flag.subject.reference subject is a Patient entry of the Bundle, not a contained Patient',
+      'Patient.meta.versionId whitespace around the value removed',
+      'Flag.subject.reference version-specific subject resolved and its version matched',
+    ]);
+  });
+  test('SMSP-ERR-004 NO_RECORD_FOUND naming what it does not carry is refused past an entry whose resource has no id', () => {
+    assert.equal(
+      reason(data(NONE, 'Flag/f1').replace('</Bundle>', '<entry><resource><Basic/></resource></entry></Bundle>'), {
+        httpStatus: 404,
+      }),
+      'no-record answer names a resource it does not carry',
+    );
+  });
+  test('SMSP-VAL-004 FGMISQR003 an FGM risk code written with whitespace on a Basic beside NO_RECORD_FOUND is still an FGM risk code: refused, never "no record"', () => {
+    const basic = `<Basic><id value="b1"/><code><coding><system value="${RISK}"/><code value=" FGM "/></coding></code></Basic>`;
+    assert.equal(
+      reason(NONE.replace('</Bundle>', `<entry><resource>${basic}</resource></entry></Bundle>`), { httpStatus: 404 }),
+      'FGM risk code beside an error outcome',
+    );
+  });
+  test('SMSP-VAL-004 the FGM coding under two spellings of its system: one indicator, each spelling reported', () => {
+    const twice = (system: string) =>
+      FOUND.replace(
+        '</coding></code>',
+        `</coding><coding><system value="${system}"/><code value="FGM"/></coding></code>`,
+      );
+    assert.deepEqual(devs(twice('https://fhir.nhs.uk/ValueSet/risk-indicator-type-1-0')), [
+      'Flag.code.coding.system risk-indicator system under https://fhir.nhs.uk',
+    ]);
+    assert.deepEqual(devs(twice('HTTP://FHIR.NHS.NET/ValueSet/risk-indicator-type-1-0')), [
+      'Flag.code.coding.system risk-indicator system written in another case or with a trailing slash',
+    ]);
+  });
+  test('SMSP-ERR-004 two different codes under the 1-0 system are two Spine codes, whichever of them a 2-0 code is spelt like', () => {
+    const v1 = (code: string) =>
+      `<coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-1-0"/><code value="${code}"/></coding>`;
+    const two = (a: string, b: string) => NONE.replace(/<coding>.*<\/coding>/, v1(a) + v1(b));
+    assert.equal(reason(two('FGM-0001', 'FGM-0002'), { httpStatus: 404 }), 'outcome carries several Spine codes');
+    assert.equal(
+      reason(two('NO_RECORD_FOUND', 'FGM-0001'), { httpStatus: 404 }),
+      'outcome carries several Spine codes',
+    );
+  });
+  test("SMSP-VAL-004 a coding under Spine's error-code system with no code, in a note beside the indicator, is no error code: the indicator is shown", () => {
+    const note = `<OperationOutcome><id value="o2"/><issue><severity value="information"/><code value="informational"/><details><coding><system value="http://fhir.nhs.net/ValueSet/spine-response-code-2-0"/></coding></details></issue></OperationOutcome>`;
+    assert.deepEqual(devs(FOUND.replace('</Bundle>', `<entry><resource>${note}</resource></entry></Bundle>`)), [
+      'OperationOutcome informational OperationOutcome beside the indicator ignored',
+    ]);
+  });
+  test('SMSP-VAL-004 an element merely named like a modifier choice (deceased alone, deceasedxBoolean, deceasedBoolean-x) is not the modifier: read past', () => {
+    for (const name of ['deceased', 'deceasedxBoolean', 'deceasedBoolean-x'])
+      assert.deepEqual(devs(onPatient(`<${name} value="true"/>`)), [], name);
+  });
+  test("SMSP-VAL-004 only a Patient's NHS number marked old is not the child's now: our number marked old elsewhere (a Parameters echo) is read", () => {
+    const echo =
+      '<Parameters><id value="p"/><parameter><name value="patient"/><valueIdentifier><use value="old"/><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="1234567890"/></valueIdentifier></parameter></Parameters>';
+    assert.deepEqual(devs(FOUND.replace('</Bundle>', `<entry><resource>${echo}</resource></entry></Bundle>`)), [
+      'Parameters Parameters entry beside the answer ignored',
+    ]);
+  });
+  test('a coding under the risk-indicator system with no code, a modifier without a value, a version-specific subject naming nothing: each read to its verdict, never a throw', () => {
+    const basic = `<Basic><id value="b1"/><code><coding><system value="${RISK}"/></coding></code></Basic>`;
+    assert.deepEqual(none(NONE.replace('</Bundle>', `<entry><resource>${basic}</resource></entry></Bundle>`)), []);
+    assert.equal(
+      reason(onPatient('<active><extension url="urn:x"><valueBoolean value="true"/></extension></active>')),
+      'message carries a modifier element the gateway cannot read past',
+    );
+    assert.equal(reason(entrySubject('Patient/another/_history/1')), 'indicator names no patient by NHS number');
+  });
+  const OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
+  const numbers = (...systems: string[]) =>
+    FOUND.replace(
+      /<identifier>.*?<\/identifier>/,
+      systems.map((s) => `<identifier><system value="${s}"/><value value="1234567890"/></identifier>`).join(''),
+    );
+  test('SMSP-VAL-004 our NHS number under several systems: each spelling reported by what it is', () => {
+    assert.deepEqual(devs(numbers(NEW_NHS, OID)), [
+      `Patient.identifier.system NHS number only under ${NEW_NHS} and ${OID}`,
+    ]);
+    assert.deepEqual(devs(numbers('http://fhir.nhs.net/Id/nhs-number', 'HTTP://FHIR.NHS.NET/Id/nhs-number/')), [
+      'Patient.identifier.system NHS-number system written in another case or with a trailing slash',
+    ]);
+  });
+  /** The indicator with the Flag's entry at `flagUrl` and its Patient (p1) in an entry at `patientUrl`, the subject `Patient/p1`. */
+  const restful = (flagUrl: string, patientUrl: string) =>
+    entrySubject(
+      'Patient/p1',
+      /<Patient>.*<\/Patient>/.exec(FOUND)![0].replace(`<id value="${P}"/>`, '<id value="p1"/>'),
+    )
+      .replace('<entry><resource><Flag>', `<entry><fullUrl value="${flagUrl}"/><resource><Flag>`)
+      .replace('<entry><resource><Patient>', `<entry><fullUrl value="${patientUrl}"/><resource><Patient>`);
+  test('SMSP-VAL-004 DSTU2 bundle.html#references: Type/id is resolved under the base of the Flag entry, http or https; a Patient at another base is not the subject', () => {
+    assert.equal(
+      reason(restful('http://spine.example/fhir/Flag/f1', 'http://spine.example/fhir/Patient/p1')),
+      'usable',
+    );
+    const none = 'indicator names no patient by NHS number';
+    assert.equal(reason(restful('http://spine.example/fhir/Flag/f1', 'http://other.example/fhir/Patient/p1')), none);
+    // A fullUrl that is not [base]/[type]/[id] gives no base to resolve against.
+    for (const flagUrl of ['urn:x:https://spine.example/fhir/Flag/f1', 'https://spine.example/fhir/Flag/f1/x'])
+      assert.equal(reason(restful(flagUrl, 'https://spine.example/fhir/Patient/p1')), none, flagUrl);
+  });
+  test('a subject names a FHIR Patient of its type: not a Patient by the id of a Basic reference, nor a foreign element contained', () => {
+    const none = 'indicator names no patient by NHS number';
+    assert.equal(reason(entrySubject(`Basic/${P}`)), none);
+    const foreign = FOUND.replace('<contained><Patient>', '<contained><x:Patient xmlns:x="urn:x">').replace(
+      '</Patient></contained>',
+      '</x:Patient></contained>',
+    );
+    assert.equal(reason(foreign), none);
+  });
+  test('SMSP-VAL-004 a fullUrl written with whitespace is read trimmed: the subject it names is found, never hidden', () => {
+    const v = check(
+      entrySubject(`urn:uuid:${P}`).replace(
+        '<entry><resource><Patient>',
+        `<entry><fullUrl value=" urn:uuid:${P} "/><resource><Patient>`,
+      ),
+    );
+    assert.ok(v.usable && v.outcome.kind === 'indicator', v.usable ? '' : v.reason);
+  });
+  const beside = (...outcomes: string[]) =>
+    FOUND.replace('</Bundle>', outcomes.map((o) => `<entry><resource>${o}</resource></entry>`).join('') + '</Bundle>');
+  const oo = (id: string, severity: string) =>
+    `<OperationOutcome><id value="${id}"/><issue><severity value="${severity}"/><code value="informational"/></issue></OperationOutcome>`;
+  test("SMSP-VAL-004 a Flag beside a note and an error OperationOutcome is ambiguous: refused; a note's severity read trimmed (reported)", () => {
+    assert.equal(
+      reason(beside(oo('o1', 'information'), oo('o2', 'error'))),
+      'answer has no single Flag or OperationOutcome',
+    );
+    assert.deepEqual(devs(beside(oo('o1', ' information '))), [
+      'OperationOutcome.issue.severity whitespace around the value removed',
+      'OperationOutcome informational OperationOutcome beside the indicator ignored',
+    ]);
+  });
+  test('a URL subject is compared by RFC 3986, its path case-sensitive even where it holds a urn:uuid: a fullUrl differing in that case names another resource', () => {
+    const url = 'https://spine.example/fhir/urn:uuid:5A1F0000-0000-4000-8000-000000000001';
+    const xml = entrySubject(url).replace(
+      '<entry><resource><Patient>',
+      `<entry><fullUrl value="${url.replace('5A1F', '5a1f')}"/><resource><Patient>`,
+    );
+    assert.equal(reason(xml), 'indicator names no patient by NHS number');
+    assert.equal(reason(xml.replace(url.replace('5A1F', '5a1f'), url)), 'usable');
+  });
+});
