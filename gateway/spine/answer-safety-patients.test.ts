@@ -543,7 +543,7 @@ describe('safety core: the findings of the 18d hostile review', () => {
       NRF.replace('</MessageHeader>', `<data><reference value="${ref}"/></data></MessageHeader>`);
     assert.equal(
       reason(data('Flag/8cb73a48-090d-469a-a2b2-04f1e6b11ea2'), { httpStatus: 404 }),
-      'error answer names a resource it does not carry',
+      'no-record answer names a resource it does not carry',
     );
     // Spine's other "nothing to show" codes hide an indicator as surely (CDS Hooks shows no card for them).
     for (const code of ['PATIENT_OVER_18', 'INVALID_NHS_NUMBER'])
@@ -555,6 +555,11 @@ describe('safety core: the findings of the 18d hostile review', () => {
         'error answer names a resource it does not carry',
         code,
       );
+    // Beside those, naming a Parameters the answer does not carry is read as naming our request's.
+    const echoed = verdict(data('Parameters/params-1').replaceAll('NO_RECORD_FOUND', 'INVALID_NHS_NUMBER'), {
+      httpStatus: 400,
+    });
+    assert.deepEqual(echoed.usable && echoed.outcome, { kind: 'error', code: 'INVALID_NHS_NUMBER' });
     const own = /<OperationOutcome><id value="([^"]+)"/.exec(NRF)![1]!;
     const v = verdict(data(`OperationOutcome/${own}`), { httpStatus: 404 });
     assert.deepEqual(v.usable && v.outcome, { kind: 'error', code: 'NO_RECORD_FOUND' });

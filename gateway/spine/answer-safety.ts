@@ -669,12 +669,14 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // An error naming a resource it does not carry (a Flag, say) is ambiguous: the spec's error
   // example names none, and the indicator's names the Flag it carries. Any code, not only "no
   // record": PATIENT_OVER_18 or INVALID_NHS_NUMBER hide an indicator as surely (CDS shows no card).
-  if (
-    all(header, 'data').some((d) => {
-      const r = at('MessageHeader.data.reference', d, 'reference');
-      return r !== undefined && !carried(root, r);
-    })
-  )
+  // Beside another error, naming a Parameters is read as naming our request's (Spine echoing it).
+  const absent = all(header, 'data').flatMap((d) => {
+    const r = at('MessageHeader.data.reference', d, 'reference');
+    return r !== undefined && !carried(root, r) ? [r] : [];
+  });
+  if (code === 'NO_RECORD_FOUND' && absent.length > 0)
+    return refuse('no-record answer names a resource it does not carry');
+  if (absent.some((r) => !/(?:^|\/)Parameters\/[^/]+$/.test(r.trim())))
     return refuse('error answer names a resource it does not carry');
   // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
   // success status still means one thing only (no indicator); any other error code does not.

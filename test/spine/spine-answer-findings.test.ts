@@ -314,7 +314,7 @@ const REFUSED = [
     kind: 'no-record-data-absent',
     spine: 404,
     carries: /<data><reference value="Flag\/[^"]+"\/><\/data><\/MessageHeader>(?!.*<Flag>)/s,
-    reason: 'error answer names a resource it does not carry',
+    reason: 'no-record answer names a resource it does not carry',
   },
 ] as const;
 
