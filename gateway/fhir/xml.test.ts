@@ -313,6 +313,11 @@ test('MESSAGE_NOT_WELL_FORMED: more elements than the cap are refused before the
   // 60,000 in 240 KB, under Spine's byte cap: refused without parsing.
   const padded = parseXml(of(60_000), { maxBytes: 262_144 });
   assert.equal(!padded.ok && padded.error.message, `more than ${MAX_ELEMENTS} elements`);
+  // Comments, CDATA sections and processing instructions are nodes to the parser too (issue 18 review F2).
+  for (const node of ['<?a?>', '<!--c-->', '<![CDATA[x]]>']) {
+    const flood = parseXml(`<r>${`x${node}`.repeat(MAX_ELEMENTS)}</r>`, { maxBytes: Infinity });
+    assert.equal(!flood.ok && flood.error.message, `more than ${MAX_ELEMENTS} elements`, node);
+  }
   // Closing tags, comments, CDATA and processing instructions open no element; `<` inside them is text.
   const quoted = `<Bundle><!-- ${'<x/>'.repeat(MAX_ELEMENTS)} --><![CDATA[${'<x/>'.repeat(MAX_ELEMENTS)}]]><?pi ${'<x/>'.repeat(MAX_ELEMENTS)}?><a></a></Bundle>`;
   assert.equal(parseXml(quoted).ok, true);
