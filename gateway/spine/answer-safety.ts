@@ -676,8 +676,11 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   });
   if (code === 'NO_RECORD_FOUND' && absent.length > 0)
     return refuse('no-record answer names a resource it does not carry');
-  if (absent.some((r) => !/(?:^|\/)Parameters\/[^/]+$/.test(r.trim())))
-    return refuse('error answer names a resource it does not carry');
+  const namesParameters = (r: string) => {
+    const parts = r.trim().split('/');
+    return parts.length >= 2 && parts.at(-2) === 'Parameters' && parts.at(-1) !== '';
+  };
+  if (absent.some((r) => !namesParameters(r))) return refuse('error answer names a resource it does not carry');
   // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
   // success status still means one thing only (no indicator); any other error code does not.
   if (expect.httpStatus < 400) {
