@@ -17,22 +17,41 @@
  * Shedding (issue 21): no one caller can take another's connection. Each connection has a holder
  * — the authenticated caller once a request named one, else its source (an IPv4 address, or an
  * IPv6 /64: one host's share of addresses) — and per-holder counts are kept as connections come
- * and go. At `listen.maxConnections` the connection closed is one of the holder with the MOST
- * connections; among holders tied for the most, a silent one (no request sent yet) goes before an
- * idle unauthenticated one, and that before an idle authenticated one, oldest first. So a caller
+ * and go. A connection with no request yet is "silent", and either has sent no byte at all or has
+ * sent some (read from the TCP socket's `bytesRead` when a choice is made: on the TLS listener a
+ * browser's ClientHello counts, sent with the TCP handshake's last packet). At
+ * `listen.maxConnections` the connection closed is one of the holder with the MOST connections;
+ * among holders tied for the most, one that has sent no byte goes first, then a silent one that
+ * has sent bytes, then an idle unauthenticated one, then an idle authenticated one. So a caller
  * holding many connections loses its own, and a flood from many addresses (one each) loses its
- * oldest silent ones, while a clinician's fresh connection (silent, but the youngest) and her
- * kept-alive one (authenticated) stay. At most `listen.maxUnauthenticatedPerAddress`
- * unauthenticated connections are open from one source: a newcomer from a source at that cap
- * replaces the source's oldest silent (else oldest idle) connection instead of being refused, so
- * one person behind a trust's NAT cannot lock the rest of it out. A connection with more than
- * `listen.maxPipelinedPerConnection` requests in flight at once is closed. Every close and
+ * oldest connections that have sent nothing, while a clinician's fresh connection (the youngest,
+ * and soon one that has sent bytes) and her kept-alive one (authenticated) stay. At most
+ * `listen.maxUnauthenticatedPerAddress` unauthenticated connections are open from one source: a
+ * newcomer from a source at that cap replaces one of the source's own instead of being refused,
+ * so one person behind a trust's NAT cannot lock the rest of it out. Within one holder the
+ * connection replaced is chosen AT RANDOM among those that have sent no byte, else at random among
+ * the silent ones that have sent bytes, else it is the least recently active idle one: a churner
+ * behind her address makes its own connections young, so oldest-first would close a clinician's
+ * fresh one whenever the churn outpaced her; at random, each newcomer takes hers with chance one
+ * in however many it chooses among.
+ *
+ * The residual limit: until Node has read a connection's first bytes, a clinician's and a
+ * churner's cannot be told apart. Behind one address at the cap C, a churn of R new connections
+ * a second leaves her connection, for the g seconds before its first bytes are read, open with
+ * chance about e^(−R·g/C); once read, only a churner sending bytes on each of its connections
+ * competes with hers, with the same odds over the time until her request arrives (on TLS, one
+ * round trip). Raising C (or keeping the churner's address apart) is the lever; the churner's own
+ * connections are the ones it mostly loses.
+ *
+ * A connection with more than `listen.maxPipelinedPerConnection` requests in flight at once is
+ * closed. Every close and
  * refusal is reported (`onShed`: metric in server.ts), with the source's prefix only; `log` is
  * set on at most one report per holder per `SHED_LOG_INTERVAL_MS`, carrying how many were shed
  * since, so a flood is one log line per holder, not one per connection.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { randomInt } from 'node:crypto';
 
 export interface ConnectionLimits {
   maxConnections: number;
@@ -112,35 +131,67 @@ export interface ConnectionBound {
   claim(req: IncomingMessage, caller: string): void;
 }
 
+/**
+ * Where a connection is, oldest state first: `zero` no byte read from it yet (as last looked at:
+ * looked at again when chosen, so an arrival costs nothing), `started` bytes but no request yet,
+ * `asked` a request has arrived.
+ */
+type State = 'zero' | 'started' | 'asked';
+
 interface Conn {
   key: string;
+  /** The TCP socket: on the TLS listener under the TLS one, so `bytesRead` counts raw bytes (its ClientHello too). */
   socket: Socket;
   source: string;
   caller?: string;
   holder: Holder;
-  /** No request has arrived on it yet. */
-  silent: boolean;
+  state: State;
+  /** Its index in its holder's `zero` or `started` bag. */
+  slot: number;
   inFlight: number;
   req?: IncomingMessage;
   res?: ServerResponse;
 }
 
-/** One caller's connections: silent ones in the order they were accepted, the rest least recently active first. */
+/** Connections in no order, each added, removed or one picked at random in O(1) (its `slot` is its index). */
+class Bag {
+  readonly items: Conn[] = [];
+  add(c: Conn) {
+    c.slot = this.items.length;
+    this.items.push(c);
+  }
+  delete(c: Conn) {
+    const last = this.items.pop()!;
+    if (last === c) return;
+    this.items[c.slot] = last;
+    last.slot = c.slot;
+  }
+}
+
+/** One caller's connections by state: the `asked` ones least recently active first. */
 interface Holder {
   key: string;
-  silent: Set<Conn>;
-  other: Set<Conn>;
+  zero: Bag;
+  started: Bag;
+  asked: Set<Conn>;
   count: number;
 }
 
+/** Whether the peer has sent any byte: the kernel's count as Node read it, no event needed. */
+const hasSent = (c: Conn) => c.socket.bytesRead > 0;
+
 /**
- * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000, maxUnauthenticatedPerAddress: 64, maxPipelinedPerConnection: 16 }));
+ * @param random An integer in [0, n): which of a holder's interchangeable connections to close
+ *   (a test passes a seeded one). Unpredictable by default: a churner that could tell which
+ *   connection goes next could time its own.
+ * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000, maxUnauthenticatedPerAddress: 512, maxPipelinedPerConnection: 16 }));
  */
 export function boundConnections(
   server: Server,
   limits: () => ConnectionLimits,
   onShed: (s: Shed) => void = () => {},
   now: () => number = Date.now,
+  random: (n: number) => number = (n) => randomInt(n),
 ): ConnectionBound {
   // Keyed by the peer's address and port, which a request's socket shares with its TCP
   // connection (for HTTPS the request's socket is the TLS socket on top of it).
@@ -166,21 +217,38 @@ export function boundConnections(
     if (h.count > most) most = h.count;
     while (most > 0 && !byCount.has(most)) most--;
   };
+  // Every connection with no request yet, by state: `zero` in the order accepted, `started` in
+  // the order found to have sent (for the oldest across holders of one connection each).
+  const zeroAll = new Set<Conn>();
+  const startedAll = new Set<Conn>();
+  const enter = (conn: Conn) => {
+    const h = conn.holder;
+    if (conn.state === 'asked') return void h.asked.add(conn);
+    (conn.state === 'zero' ? h.zero : h.started).add(conn);
+    (conn.state === 'zero' ? zeroAll : startedAll).add(conn);
+  };
+  const exit = (conn: Conn) => {
+    const h = conn.holder;
+    if (conn.state === 'asked') return void h.asked.delete(conn);
+    (conn.state === 'zero' ? h.zero : h.started).delete(conn);
+    (conn.state === 'zero' ? zeroAll : startedAll).delete(conn);
+  };
+  const move = (conn: Conn, state: State) => {
+    exit(conn);
+    conn.state = state;
+    enter(conn);
+  };
   const join = (conn: Conn, key: string) => {
     let h = holders.get(key);
-    if (!h) holders.set(key, (h = { key, silent: new Set(), other: new Set(), count: 0 }));
-    (conn.silent ? h.silent : h.other).add(conn);
-    if (conn.silent) silentAll.add(conn);
-    h.count++;
+    if (!h) holders.set(key, (h = { key, zero: new Bag(), started: new Bag(), asked: new Set(), count: 0 }));
     conn.holder = h;
+    enter(conn);
+    h.count++;
     rebucket(h, h.count - 1);
   };
-  // Every silent connection, in the order accepted.
-  const silentAll = new Set<Conn>();
   const leave = (conn: Conn) => {
-    silentAll.delete(conn);
+    exit(conn);
     const h = conn.holder;
-    if (!(h.silent.delete(conn) || h.other.delete(conn))) return;
     h.count--;
     rebucket(h, h.count + 1);
     if (h.count === 0) holders.delete(h.key);
@@ -199,27 +267,53 @@ export function boundConnections(
   // answer from anyone who is waiting for one.
   const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete) || stalled(c);
 
-  /** A holder's connection to close, and its rank (lower goes first): its oldest silent one, else its least recently active closable one. */
+  /**
+   * A holder's connection to close, and its rank (lower goes first): one that has sent no byte,
+   * at random; else one that has sent bytes but no request, at random; else its least recently
+   * active closable one. At random, not oldest: a churner from the holder's address keeps
+   * replacing its own connections, so the oldest silent one is soon a clinician's fresh one (its
+   * first bytes not yet read), and oldest-first would close hers every time the churn outpaces
+   * her; at random each newcomer takes hers with chance 1/(those it picks among). A connection
+   * seen to have sent bytes goes after every one that has not, so a browser's (ClientHello sent
+   * with the TCP handshake's last packet) is out of the churn's reach once Node has read it.
+   */
   function pick(h: Holder): { conn: Conn; rank: number } | undefined {
-    for (const conn of h.silent) return { conn, rank: 0 };
-    for (const conn of h.other) if (closable(conn)) return { conn, rank: conn.caller === undefined ? 1 : 2 };
+    while (h.zero.items.length > 0) {
+      const conn = h.zero.items[random(h.zero.items.length)]!;
+      if (!hasSent(conn)) return { conn, rank: 0 };
+      move(conn, 'started');
+    }
+    if (h.started.items.length > 0) return { conn: h.started.items[random(h.started.items.length)]!, rank: 1 };
+    for (const conn of h.asked) if (closable(conn)) return { conn, rank: conn.caller === undefined ? 2 : 3 };
     return undefined;
   }
   /**
    * The connection to close for a newcomer: one of the holder with the most connections. Among
-   * holders tied for the most, the lowest rank, then the oldest (accept order for silent ones,
-   * least recently active for the rest, tracked by `seen`).
+   * holders tied for the most, the lowest rank; among those of rank 2 or 3, the least recently
+   * active (tracked by `seen`).
    */
   function victim(): Conn | undefined {
     for (let n = most; n > 0; n--) {
-      // A silent connection is always closable, so below the top only holders without one remain:
-      // at one each, the oldest silent connection of all is the oldest of theirs (no scan).
-      if (n === 1) for (const conn of silentAll) return conn;
+      // A connection with no request is always closable, so below the top only holders without
+      // one remain: at one each, the oldest such connection of all is the oldest of theirs (no scan).
+      if (n === 1) {
+        for (const conn of zeroAll) {
+          if (!hasSent(conn)) return conn;
+          move(conn, 'started');
+        }
+        for (const conn of startedAll) return conn;
+      }
       let best: { conn: Conn; rank: number } | undefined;
       for (const h of byCount.get(n) ?? []) {
         const p = pick(h);
-        if (p && (!best || p.rank < best.rank || (p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!)))
+        if (
+          p &&
+          (!best ||
+            p.rank < best.rank ||
+            (p.rank > 1 && p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!))
+        )
           best = p;
+        if (best?.rank === 0) break;
       }
       if (best) return best.conn;
     }
@@ -256,7 +350,7 @@ export function boundConnections(
     const source = sourceOf(socket.remoteAddress);
     const from = holders.get(addressKey(source));
     if (from && from.count >= limits().maxUnauthenticatedPerAddress) {
-      // The source's own oldest silent connection makes room: whoever holds the source's
+      // One of the source's own connections makes room (pick): whoever holds the source's
       // connections silent cannot keep everyone else behind the same address out.
       const p = pick(from);
       if (!p) {
@@ -272,7 +366,7 @@ export function boundConnections(
       }
       evict(v, 'max-connections');
     }
-    const conn = { key: keyOf(socket), socket, source, silent: true, inFlight: 0 } as Conn;
+    const conn = { key: keyOf(socket), socket, source, state: 'zero', slot: 0, inFlight: 0 } as Conn;
     seen.set(conn, tick++);
     open.set(conn.key, conn);
     join(conn, addressKey(source));
@@ -281,12 +375,7 @@ export function boundConnections(
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const conn = open.get(keyOf(req.socket));
     if (conn) {
-      if (conn.silent) {
-        conn.holder.silent.delete(conn);
-        silentAll.delete(conn);
-        conn.silent = false;
-        conn.holder.other.add(conn);
-      }
+      if (conn.state !== 'asked') move(conn, 'asked');
       conn.inFlight++;
       conn.req = req;
       conn.res = res;
@@ -325,8 +414,8 @@ export function boundConnections(
       if (open.get(conn.key) !== conn) return;
       // Now the most recently active of its holder's.
       seen.set(conn, tick++);
-      conn.holder.other.delete(conn);
-      conn.holder.other.add(conn);
+      conn.holder.asked.delete(conn);
+      conn.holder.asked.add(conn);
     });
   });
   return {
