@@ -132,11 +132,12 @@ export interface ConnectionBound {
 }
 
 /**
- * Where a connection is, oldest state first: `zero` no byte read from it yet (as last looked at:
- * looked at again when chosen, so an arrival costs nothing), `started` bytes but no request yet,
- * `asked` a request has arrived.
+ * Where a connection is: `young` accepted in this turn of the event loop or the one before, so
+ * Node may not yet have read bytes that are already there; `zero` older, and no byte read from it
+ * yet (as last looked at: looked at again when chosen, so an arrival costs nothing); `started`
+ * bytes but no request yet; `asked` a request has arrived.
  */
-type State = 'zero' | 'started' | 'asked';
+type State = 'young' | 'zero' | 'started' | 'asked';
 
 interface Conn {
   key: string;
@@ -146,6 +147,8 @@ interface Conn {
   caller?: string;
   holder: Holder;
   state: State;
+  /** The turn it was accepted in. */
+  turn: number;
   /** Its index in its holder's `zero` or `started` bag. */
   slot: number;
   inFlight: number;
@@ -171,6 +174,7 @@ class Bag {
 /** One caller's connections by state: the `asked` ones least recently active first. */
 interface Holder {
   key: string;
+  young: Bag;
   zero: Bag;
   started: Bag;
   asked: Set<Conn>;
@@ -217,21 +221,48 @@ export function boundConnections(
     if (h.count > most) most = h.count;
     while (most > 0 && !byCount.has(most)) most--;
   };
-  // Every connection with no request yet, by state: `zero` in the order accepted, `started` in
-  // the order found to have sent (for the oldest across holders of one connection each).
+  // Every connection with no request yet: `young` and `zero` ones in the order accepted (so the
+  // young last), `started` in the order found to have sent (for the oldest across holders of one
+  // connection each).
   const zeroAll = new Set<Conn>();
   const startedAll = new Set<Conn>();
   const enter = (conn: Conn) => {
     const h = conn.holder;
     if (conn.state === 'asked') return void h.asked.add(conn);
-    (conn.state === 'zero' ? h.zero : h.started).add(conn);
-    (conn.state === 'zero' ? zeroAll : startedAll).add(conn);
+    h[conn.state].add(conn);
+    (conn.state === 'started' ? startedAll : zeroAll).add(conn);
   };
   const exit = (conn: Conn) => {
     const h = conn.holder;
     if (conn.state === 'asked') return void h.asked.delete(conn);
-    (conn.state === 'zero' ? h.zero : h.started).delete(conn);
-    (conn.state === 'zero' ? zeroAll : startedAll).delete(conn);
+    h[conn.state].delete(conn);
+    (conn.state === 'started' ? startedAll : zeroAll).delete(conn);
+  };
+  // Turns of the event loop, counted while connections arrive: a connection accepted in one turn
+  // has its bytes read in the next at the earliest (its socket is watched from then on), so until
+  // that turn is over, "no byte read" says nothing about it.
+  let turn = 0;
+  let turning = false;
+  const recent: Conn[] = [];
+  const nextTurn = () => {
+    if (turning) return;
+    turning = true;
+    setImmediate(() => {
+      turning = false;
+      turn++;
+      let i = 0;
+      for (; i < recent.length && recent[i]!.turn < turn - 1; i++) {
+        const c = recent[i]!;
+        // Its place in `zeroAll` (accept order) stays.
+        if (c.state === 'young' && open.get(c.key) === c) {
+          c.holder.young.delete(c);
+          c.state = 'zero';
+          c.holder.zero.add(c);
+        }
+      }
+      recent.splice(0, i);
+      if (recent.length > 0) nextTurn();
+    });
   };
   const move = (conn: Conn, state: State) => {
     exit(conn);
@@ -240,7 +271,11 @@ export function boundConnections(
   };
   const join = (conn: Conn, key: string) => {
     let h = holders.get(key);
-    if (!h) holders.set(key, (h = { key, zero: new Bag(), started: new Bag(), asked: new Set(), count: 0 }));
+    if (!h)
+      holders.set(
+        key,
+        (h = { key, young: new Bag(), zero: new Bag(), started: new Bag(), asked: new Set(), count: 0 }),
+      );
     conn.holder = h;
     enter(conn);
     h.count++;
@@ -268,14 +303,16 @@ export function boundConnections(
   const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete) || stalled(c);
 
   /**
-   * A holder's connection to close, and its rank (lower goes first): one that has sent no byte,
-   * at random; else one that has sent bytes but no request, at random; else its least recently
-   * active closable one. At random, not oldest: a churner from the holder's address keeps
-   * replacing its own connections, so the oldest silent one is soon a clinician's fresh one (its
-   * first bytes not yet read), and oldest-first would close hers every time the churn outpaces
-   * her; at random each newcomer takes hers with chance 1/(those it picks among). A connection
-   * seen to have sent bytes goes after every one that has not, so a browser's (ClientHello sent
-   * with the TCP handshake's last packet) is out of the churn's reach once Node has read it.
+   * A holder's connection to close, and its rank (lower goes first): one that has had a turn to
+   * send and sent no byte, at random; else, at random, one that has sent bytes but no request or
+   * one too young to tell; else its least recently active closable one. At random, not oldest: a
+   * churner from the holder's address keeps replacing its own connections, so the oldest silent
+   * one is soon a clinician's fresh one, and oldest-first would close hers every time the churn
+   * outpaced her; at random each newcomer takes hers with chance 1/(those it picks among). A
+   * connection that has sent nothing though it could have goes first, so a browser's (ClientHello
+   * sent with the TCP handshake's last packet) is out of reach of a churn that sends nothing; the
+   * young and those that have sent are one pool, so a churn that sends a byte on each of its own
+   * still leaves hers one chance in the whole pool, fresh or not.
    */
   function pick(h: Holder): { conn: Conn; rank: number } | undefined {
     while (h.zero.items.length > 0) {
@@ -283,25 +320,41 @@ export function boundConnections(
       if (!hasSent(conn)) return { conn, rank: 0 };
       move(conn, 'started');
     }
-    if (h.started.items.length > 0) return { conn: h.started.items[random(h.started.items.length)]!, rank: 1 };
+    for (;;) {
+      const started = h.started.items.length;
+      const all = started + h.young.items.length;
+      if (all === 0) break;
+      const i = random(all);
+      if (i < started) return { conn: h.started.items[i]!, rank: 1 };
+      const conn = h.young.items[i - started]!;
+      if (!hasSent(conn)) return { conn, rank: 1 };
+      move(conn, 'started');
+    }
     for (const conn of h.asked) if (closable(conn)) return { conn, rank: conn.caller === undefined ? 2 : 3 };
     return undefined;
   }
   /**
    * The connection to close for a newcomer: one of the holder with the most connections. Among
    * holders tied for the most, the lowest rank; among those of rank 2 or 3, the least recently
-   * active (tracked by `seen`).
+   * active (tracked by `seen`); among those of one connection each, the oldest.
    */
   function victim(): Conn | undefined {
     for (let n = most; n > 0; n--) {
       // A connection with no request is always closable, so below the top only holders without
       // one remain: at one each, the oldest such connection of all is the oldest of theirs (no scan).
       if (n === 1) {
+        let young: Conn | undefined;
         for (const conn of zeroAll) {
-          if (!hasSent(conn)) return conn;
-          move(conn, 'started');
+          if (hasSent(conn)) move(conn, 'started');
+          else if (conn.state === 'zero') return conn;
+          else {
+            // Accept order: the rest are young too.
+            young = conn;
+            break;
+          }
         }
         for (const conn of startedAll) return conn;
+        if (young) return young;
       }
       let best: { conn: Conn; rank: number } | undefined;
       for (const h of byCount.get(n) ?? []) {
@@ -366,7 +419,9 @@ export function boundConnections(
       }
       evict(v, 'max-connections');
     }
-    const conn = { key: keyOf(socket), socket, source, state: 'zero', slot: 0, inFlight: 0 } as Conn;
+    const conn = { key: keyOf(socket), socket, source, state: 'young', turn, slot: 0, inFlight: 0 } as Conn;
+    recent.push(conn);
+    nextTurn();
     seen.set(conn, tick++);
     open.set(conn.key, conn);
     join(conn, addressKey(source));
