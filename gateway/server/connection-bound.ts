@@ -17,31 +17,30 @@
  * Shedding (issue 21): no one caller can take another's connection. Each connection has a holder
  * — the authenticated caller once a request named one, else its source (an IPv4 address, or an
  * IPv6 /64: one host's share of addresses) — and per-holder counts are kept as connections come
- * and go. A connection with no request yet is "silent", and either has sent no byte at all or has
- * sent some (read from the TCP socket's `bytesRead` when a choice is made: on the TLS listener a
- * browser's ClientHello counts, sent with the TCP handshake's last packet). At
+ * and go. A connection with no request yet is "silent", and either has sent no byte or has sent
+ * some, read from the TCP socket's `bytesRead` when a choice is made (on the TLS listener a
+ * browser's ClientHello counts, sent with the TCP handshake's last packet); one accepted this turn
+ * of the event loop or the last is too young to tell (its bytes may be there, not yet read). At
  * `listen.maxConnections` the connection closed is one of the holder with the MOST connections;
- * among holders tied for the most, one that has sent no byte goes first, then a silent one that
- * has sent bytes, then an idle unauthenticated one, then an idle authenticated one. So a caller
- * holding many connections loses its own, and a flood from many addresses (one each) loses its
- * oldest connections that have sent nothing, while a clinician's fresh connection (the youngest,
- * and soon one that has sent bytes) and her kept-alive one (authenticated) stay. At most
- * `listen.maxUnauthenticatedPerAddress` unauthenticated connections are open from one source: a
- * newcomer from a source at that cap replaces one of the source's own instead of being refused,
- * so one person behind a trust's NAT cannot lock the rest of it out. Within one holder the
- * connection replaced is chosen AT RANDOM among those that have sent no byte, else at random among
- * the silent ones that have sent bytes, else it is the least recently active idle one: a churner
- * behind her address makes its own connections young, so oldest-first would close a clinician's
- * fresh one whenever the churn outpaced her; at random, each newcomer takes hers with chance one
- * in however many it chooses among.
+ * among holders tied for the most, one that has sent no byte though it could have goes first, then
+ * a silent one that has sent bytes or is too young to tell, then an idle unauthenticated one, then
+ * an idle authenticated one. So a caller holding many connections loses its own, and a flood from
+ * many addresses (one each) loses its oldest silent ones, while a clinician's fresh connection
+ * and her kept-alive one (authenticated) stay. At most `listen.maxUnauthenticatedPerAddress`
+ * unauthenticated connections are open from one source: a newcomer from a source at that cap
+ * replaces one of the source's own instead of being refused, so one person behind a trust's NAT
+ * cannot lock the rest of it out. Within one holder the silent connection replaced is chosen AT
+ * RANDOM within its class (idle ones go least recently active first): a churner behind her
+ * address makes its own connections young, so oldest-first closed a clinician's fresh one
+ * whenever the churn outpaced her; at random, each newcomer takes hers with chance one in however
+ * many it chooses among.
  *
  * The residual limit: until Node has read a connection's first bytes, a clinician's and a
- * churner's cannot be told apart. Behind one address at the cap C, a churn of R new connections
- * a second leaves her connection, for the g seconds before its first bytes are read, open with
- * chance about e^(−R·g/C); once read, only a churner sending bytes on each of its connections
- * competes with hers, with the same odds over the time until her request arrives (on TLS, one
- * round trip). Raising C (or keeping the churner's address apart) is the lever; the churner's own
- * connections are the ones it mostly loses.
+ * churner's cannot be told apart. Behind one address at the cap C, a churn of R new connections a
+ * second leaves hers open over the g seconds before those bytes are read with chance about
+ * e^(−R·g/C); a churner that sends a byte on each of its own competes with hers the same way until
+ * her request arrives (on TLS, about one round trip). C is the lever (docs/operating.md has the
+ * figures measured); the churner's own connections are the ones it mostly loses.
  *
  * A connection with more than `listen.maxPipelinedPerConnection` requests in flight at once is
  * closed. Every close and
