@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { boundConnections, sourceOf, type ConnectionLimits, type Shed } from '../../gateway/server/connection-bound.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -76,6 +76,7 @@ async function bounded(limits: Partial<ConnectionLimits>, random: (n: number) =>
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
+    server,
     port: (server.address() as AddressInfo).port,
     shed,
     /** Resolves once the server has seen `n` connections in all. */
@@ -299,6 +300,54 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
         assert.ok(srv.shed.every((s) => s.action === 'evicted' && s.reason === 'unauthenticated-per-address'));
       } finally {
         socks.forEach((s) => s.destroy());
+        await srv.close();
+      }
+    },
+  );
+
+  it(
+    "SMSP-PERF-001 behind one address, a churn that sends a byte on each connection: her connection, accepted in the same turn as the churn's newcomers (too young for 'no byte' to mean anything), shares one draw with those that have sent, and stays",
+    { timeout: 60_000 },
+    async () => {
+      // Always the first of those it chooses among: one that has sent, if they share the draw.
+      const srv = await bounded({ maxConnections: 100, maxUnauthenticatedPerAddress: 4 }, () => 0);
+      const FROM = '127.0.2.20';
+      const socks: Socket[] = [];
+      // Accepted elsewhere and handed to the server in one synchronous batch, as Node hands it a
+      // burst of accepts in one turn: hers first, then three of the churn's.
+      const side = createNetServer({ pauseOnConnect: true });
+      side.listen(0, '127.0.0.1');
+      await once(side, 'listening');
+      try {
+        for (let i = 0; i < 3; i++) {
+          const s = await open(srv.port, FROM);
+          socks.push(s);
+          await srv.connections(socks.length);
+          s.write('G');
+          await srv.read(s);
+        }
+        const accepted = new Map<number, Socket>();
+        const all = new Promise<void>((resolve) =>
+          side.on('connection', (s: Socket) => (accepted.set(s.remotePort!, s), accepted.size === 4 && resolve())),
+        );
+        const batch: Socket[] = [];
+        for (let i = 0; i < 4; i++) batch.push(await open((side.address() as AddressInfo).port, FROM));
+        await all;
+        const [mine, ...churn] = batch;
+        for (const c of batch) srv.server.emit('connection', accepted.get(c.localPort!)!);
+        for (const c of batch) accepted.get(c.localPort!)!.resume();
+        await srv.connections(7);
+        await closes(socks, 3);
+        assert.deepEqual(
+          srv.shed.map((s) => `${s.action}/${s.reason}`),
+          Array<string>(3).fill('evicted/unauthenticated-per-address'),
+        );
+        assert.equal(churn.filter((c) => c.destroyed).length, 0, 'the three that had sent a byte went');
+        assert.match(await ask(mine!, 'user:epr/colleague'), /^HTTP\/1\.1 200/);
+        batch.forEach((s) => s.destroy());
+      } finally {
+        socks.forEach((s) => s.destroy());
+        side.close();
         await srv.close();
       }
     },
