@@ -498,9 +498,9 @@ export const GatewayConfigSchema = z
           .int()
           .min(1)
           .max(1_000_000)
-          .default(64)
+          .default(512)
           .describe(
-            'Connections no request has authenticated yet, open at once from one source (an IPv4 address or an IPv6 /64); a newcomer beyond it replaces the oldest silent one from that source (refused only if none is closable). Behind a trust NAT every clinician shares the one address: keep it well above the number opening connections at once.',
+            "Connections no request has authenticated yet, open at once from one source (an IPv4 address or an IPv6 /64); a newcomer beyond it replaces one of that source's at random, first one that has sent no byte though it could have, then one that has sent bytes but no request or is too new to tell, then the least recently active idle one (refused only if none is closable). Behind a trust NAT (or an L4 balancer) every clinician shares the one address, and before its first bytes are read her fresh connection is one of this many a churner from the same address could be replacing: it survives R replacements a second for g seconds with chance about e^(-R·g/cap). 512 keeps that near 0.86 for 1,300 a second over a 60 ms gap; an idle socket costs a few kilobytes and listen.maxConnections still bounds them all. At or above listen.maxConnections it never applies, and that bound chooses the same way from the holder with the most.",
           ),
         maxPipelinedPerConnection: z
           .number()

@@ -17,22 +17,40 @@
  * Shedding (issue 21): no one caller can take another's connection. Each connection has a holder
  * — the authenticated caller once a request named one, else its source (an IPv4 address, or an
  * IPv6 /64: one host's share of addresses) — and per-holder counts are kept as connections come
- * and go. At `listen.maxConnections` the connection closed is one of the holder with the MOST
- * connections; among holders tied for the most, a silent one (no request sent yet) goes before an
- * idle unauthenticated one, and that before an idle authenticated one, oldest first. So a caller
- * holding many connections loses its own, and a flood from many addresses (one each) loses its
- * oldest silent ones, while a clinician's fresh connection (silent, but the youngest) and her
- * kept-alive one (authenticated) stay. At most `listen.maxUnauthenticatedPerAddress`
+ * and go. A connection with no request yet is "silent", and either has sent no byte or has sent
+ * some, read from the TCP socket's `bytesRead` when a choice is made (on the TLS listener a
+ * browser's ClientHello counts, sent with the TCP handshake's last packet); one accepted this turn
+ * of the event loop or the last is too young to tell (its bytes may be there, not yet read). At
+ * `listen.maxConnections` the connection closed is one of the holder with the MOST connections;
+ * among holders tied for the most, one that has sent no byte though it could have goes first, then
+ * a silent one that has sent bytes or is too young to tell, then an idle unauthenticated one, then
+ * an idle authenticated one. So a caller holding many connections loses its own, and a flood from
+ * many addresses (one each) loses its oldest silent ones, while a clinician's fresh connection
+ * and her kept-alive one (authenticated) stay. At most `listen.maxUnauthenticatedPerAddress`
  * unauthenticated connections are open from one source: a newcomer from a source at that cap
- * replaces the source's oldest silent (else oldest idle) connection instead of being refused, so
- * one person behind a trust's NAT cannot lock the rest of it out. A connection with more than
- * `listen.maxPipelinedPerConnection` requests in flight at once is closed. Every close and
+ * replaces one of the source's own instead of being refused, so one person behind a trust's NAT
+ * cannot lock the rest of it out. Within one holder the silent connection replaced is chosen AT
+ * RANDOM within its class (idle ones go least recently active first): a churner behind her
+ * address makes its own connections young, so oldest-first closed a clinician's fresh one
+ * whenever the churn outpaced her; at random, each newcomer takes hers with chance one in however
+ * many it chooses among.
+ *
+ * The residual limit: until Node has read a connection's first bytes, a clinician's and a
+ * churner's cannot be told apart. Behind one address at the cap C, a churn of R new connections a
+ * second leaves hers open over the g seconds before those bytes are read with chance about
+ * e^(−R·g/C); a churner that sends a byte on each of its own competes with hers the same way until
+ * her request arrives (on TLS, about one round trip). C is the lever (docs/operating.md has the
+ * figures measured); the churner's own connections are the ones it mostly loses.
+ *
+ * A connection with more than `listen.maxPipelinedPerConnection` requests in flight at once is
+ * closed. Every close and
  * refusal is reported (`onShed`: metric in server.ts), with the source's prefix only; `log` is
  * set on at most one report per holder per `SHED_LOG_INTERVAL_MS`, carrying how many were shed
  * since, so a flood is one log line per holder, not one per connection.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { randomInt } from 'node:crypto';
 
 export interface ConnectionLimits {
   maxConnections: number;
@@ -112,35 +130,71 @@ export interface ConnectionBound {
   claim(req: IncomingMessage, caller: string): void;
 }
 
+/**
+ * Where a connection is: `young` accepted in this turn of the event loop or the one before, so
+ * Node may not yet have read bytes that are already there; `zero` older, and no byte read from it
+ * yet (as last looked at: looked at again when chosen, so an arrival costs nothing); `started`
+ * bytes but no request yet; `asked` a request has arrived.
+ */
+type State = 'young' | 'zero' | 'started' | 'asked';
+
 interface Conn {
   key: string;
+  /** The TCP socket: on the TLS listener under the TLS one, so `bytesRead` counts raw bytes (its ClientHello too). */
   socket: Socket;
   source: string;
   caller?: string;
   holder: Holder;
-  /** No request has arrived on it yet. */
-  silent: boolean;
+  state: State;
+  /** The turn it was accepted in. */
+  turn: number;
+  /** Its index in its holder's `zero` or `started` bag. */
+  slot: number;
   inFlight: number;
   req?: IncomingMessage;
   res?: ServerResponse;
 }
 
-/** One caller's connections: silent ones in the order they were accepted, the rest least recently active first. */
+/** Connections in no order, each added, removed or one picked at random in O(1) (its `slot` is its index). */
+class Bag {
+  readonly items: Conn[] = [];
+  add(c: Conn) {
+    c.slot = this.items.length;
+    this.items.push(c);
+  }
+  delete(c: Conn) {
+    const last = this.items.pop()!;
+    if (last === c) return;
+    this.items[c.slot] = last;
+    last.slot = c.slot;
+  }
+}
+
+/** One caller's connections by state: the `asked` ones least recently active first. */
 interface Holder {
   key: string;
-  silent: Set<Conn>;
-  other: Set<Conn>;
+  young: Bag;
+  zero: Bag;
+  started: Bag;
+  asked: Set<Conn>;
   count: number;
 }
 
+/** Whether the peer has sent any byte: the kernel's count as Node read it, no event needed. */
+const hasSent = (c: Conn) => c.socket.bytesRead > 0;
+
 /**
- * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000, maxUnauthenticatedPerAddress: 64, maxPipelinedPerConnection: 16 }));
+ * @param random An integer in [0, n): which of a holder's interchangeable connections to close
+ *   (a test passes a seeded one). Unpredictable by default: a churner that could tell which
+ *   connection goes next could time its own.
+ * @example const bound = boundConnections(server, () => ({ maxConnections: 800, bodyTimeoutMs: 5000, writeTimeoutMs: 10000, maxUnauthenticatedPerAddress: 512, maxPipelinedPerConnection: 16 }));
  */
 export function boundConnections(
   server: Server,
   limits: () => ConnectionLimits,
   onShed: (s: Shed) => void = () => {},
   now: () => number = Date.now,
+  random: (n: number) => number = (n) => randomInt(n),
 ): ConnectionBound {
   // Keyed by the peer's address and port, which a request's socket shares with its TCP
   // connection (for HTTPS the request's socket is the TLS socket on top of it).
@@ -166,21 +220,69 @@ export function boundConnections(
     if (h.count > most) most = h.count;
     while (most > 0 && !byCount.has(most)) most--;
   };
+  // Every connection with no request yet: `young` and `zero` ones in the order accepted (so the
+  // young last), `started` in the order found to have sent (for the oldest across holders of one
+  // connection each).
+  const zeroAll = new Set<Conn>();
+  const startedAll = new Set<Conn>();
+  const enter = (conn: Conn) => {
+    const h = conn.holder;
+    if (conn.state === 'asked') return void h.asked.add(conn);
+    h[conn.state].add(conn);
+    (conn.state === 'started' ? startedAll : zeroAll).add(conn);
+  };
+  const exit = (conn: Conn) => {
+    const h = conn.holder;
+    if (conn.state === 'asked') return void h.asked.delete(conn);
+    h[conn.state].delete(conn);
+    (conn.state === 'started' ? startedAll : zeroAll).delete(conn);
+  };
+  // Turns of the event loop, counted while connections arrive: a connection accepted in one turn
+  // has its bytes read in the next at the earliest (its socket is watched from then on), so until
+  // that turn is over, "no byte read" says nothing about it.
+  let turn = 0;
+  let turning = false;
+  const recent: Conn[] = [];
+  const nextTurn = () => {
+    if (turning) return;
+    turning = true;
+    setImmediate(() => {
+      turning = false;
+      turn++;
+      let i = 0;
+      for (; i < recent.length && recent[i]!.turn < turn - 1; i++) {
+        const c = recent[i]!;
+        // Its place in `zeroAll` (accept order) stays.
+        if (c.state === 'young' && open.get(c.key) === c) {
+          c.holder.young.delete(c);
+          c.state = 'zero';
+          c.holder.zero.add(c);
+        }
+      }
+      recent.splice(0, i);
+      if (recent.length > 0) nextTurn();
+    });
+  };
+  const move = (conn: Conn, state: State) => {
+    exit(conn);
+    conn.state = state;
+    enter(conn);
+  };
   const join = (conn: Conn, key: string) => {
     let h = holders.get(key);
-    if (!h) holders.set(key, (h = { key, silent: new Set(), other: new Set(), count: 0 }));
-    (conn.silent ? h.silent : h.other).add(conn);
-    if (conn.silent) silentAll.add(conn);
-    h.count++;
+    if (!h)
+      holders.set(
+        key,
+        (h = { key, young: new Bag(), zero: new Bag(), started: new Bag(), asked: new Set(), count: 0 }),
+      );
     conn.holder = h;
+    enter(conn);
+    h.count++;
     rebucket(h, h.count - 1);
   };
-  // Every silent connection, in the order accepted.
-  const silentAll = new Set<Conn>();
   const leave = (conn: Conn) => {
-    silentAll.delete(conn);
+    exit(conn);
     const h = conn.holder;
-    if (!(h.silent.delete(conn) || h.other.delete(conn))) return;
     h.count--;
     rebucket(h, h.count + 1);
     if (h.count === 0) holders.delete(h.key);
@@ -199,27 +301,71 @@ export function boundConnections(
   // answer from anyone who is waiting for one.
   const closable = (c: Conn) => c.inFlight === 0 || (c.req !== undefined && !c.req.complete) || stalled(c);
 
-  /** A holder's connection to close, and its rank (lower goes first): its oldest silent one, else its least recently active closable one. */
+  /**
+   * A holder's connection to close, and its rank (lower goes first): one that has had a turn to
+   * send and sent no byte, at random; else, at random, one that has sent bytes but no request or
+   * one too young to tell; else its least recently active closable one. At random, not oldest: a
+   * churner from the holder's address keeps replacing its own connections, so the oldest silent
+   * one is soon a clinician's fresh one, and oldest-first would close hers every time the churn
+   * outpaced her; at random each newcomer takes hers with chance 1/(those it picks among). A
+   * connection that has sent nothing though it could have goes first, so a browser's (ClientHello
+   * sent with the TCP handshake's last packet) is out of reach of a churn that sends nothing; the
+   * young and those that have sent are one pool, so a churn that sends a byte on each of its own
+   * still leaves hers one chance in the whole pool, fresh or not.
+   */
   function pick(h: Holder): { conn: Conn; rank: number } | undefined {
-    for (const conn of h.silent) return { conn, rank: 0 };
-    for (const conn of h.other) if (closable(conn)) return { conn, rank: conn.caller === undefined ? 1 : 2 };
+    while (h.zero.items.length > 0) {
+      const conn = h.zero.items[random(h.zero.items.length)]!;
+      if (!hasSent(conn)) return { conn, rank: 0 };
+      move(conn, 'started');
+    }
+    for (;;) {
+      const started = h.started.items.length;
+      const all = started + h.young.items.length;
+      if (all === 0) break;
+      const i = random(all);
+      if (i < started) return { conn: h.started.items[i]!, rank: 1 };
+      const conn = h.young.items[i - started]!;
+      if (!hasSent(conn)) return { conn, rank: 1 };
+      move(conn, 'started');
+    }
+    for (const conn of h.asked) if (closable(conn)) return { conn, rank: conn.caller === undefined ? 2 : 3 };
     return undefined;
   }
   /**
    * The connection to close for a newcomer: one of the holder with the most connections. Among
-   * holders tied for the most, the lowest rank, then the oldest (accept order for silent ones,
-   * least recently active for the rest, tracked by `seen`).
+   * holders tied for the most, the lowest rank; among those of rank 2 or 3, the least recently
+   * active (tracked by `seen`); among those of one connection each, the oldest.
    */
   function victim(): Conn | undefined {
     for (let n = most; n > 0; n--) {
-      // A silent connection is always closable, so below the top only holders without one remain:
-      // at one each, the oldest silent connection of all is the oldest of theirs (no scan).
-      if (n === 1) for (const conn of silentAll) return conn;
+      // A connection with no request is always closable, so below the top only holders without
+      // one remain: at one each, the oldest such connection of all is the oldest of theirs (no scan).
+      if (n === 1) {
+        let young: Conn | undefined;
+        for (const conn of zeroAll) {
+          if (hasSent(conn)) move(conn, 'started');
+          else if (conn.state === 'zero') return conn;
+          else {
+            // Accept order: the rest are young too.
+            young = conn;
+            break;
+          }
+        }
+        for (const conn of startedAll) return conn;
+        if (young) return young;
+      }
       let best: { conn: Conn; rank: number } | undefined;
       for (const h of byCount.get(n) ?? []) {
         const p = pick(h);
-        if (p && (!best || p.rank < best.rank || (p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!)))
+        if (
+          p &&
+          (!best ||
+            p.rank < best.rank ||
+            (p.rank > 1 && p.rank === best.rank && seen.get(p.conn)! < seen.get(best.conn)!))
+        )
           best = p;
+        if (best?.rank === 0) break;
       }
       if (best) return best.conn;
     }
@@ -256,7 +402,7 @@ export function boundConnections(
     const source = sourceOf(socket.remoteAddress);
     const from = holders.get(addressKey(source));
     if (from && from.count >= limits().maxUnauthenticatedPerAddress) {
-      // The source's own oldest silent connection makes room: whoever holds the source's
+      // One of the source's own connections makes room (pick): whoever holds the source's
       // connections silent cannot keep everyone else behind the same address out.
       const p = pick(from);
       if (!p) {
@@ -272,7 +418,9 @@ export function boundConnections(
       }
       evict(v, 'max-connections');
     }
-    const conn = { key: keyOf(socket), socket, source, silent: true, inFlight: 0 } as Conn;
+    const conn = { key: keyOf(socket), socket, source, state: 'young', turn, slot: 0, inFlight: 0 } as Conn;
+    recent.push(conn);
+    nextTurn();
     seen.set(conn, tick++);
     open.set(conn.key, conn);
     join(conn, addressKey(source));
@@ -281,12 +429,7 @@ export function boundConnections(
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const conn = open.get(keyOf(req.socket));
     if (conn) {
-      if (conn.silent) {
-        conn.holder.silent.delete(conn);
-        silentAll.delete(conn);
-        conn.silent = false;
-        conn.holder.other.add(conn);
-      }
+      if (conn.state !== 'asked') move(conn, 'asked');
       conn.inFlight++;
       conn.req = req;
       conn.res = res;
@@ -325,8 +468,8 @@ export function boundConnections(
       if (open.get(conn.key) !== conn) return;
       // Now the most recently active of its holder's.
       seen.set(conn, tick++);
-      conn.holder.other.delete(conn);
-      conn.holder.other.add(conn);
+      conn.holder.asked.delete(conn);
+      conn.holder.asked.add(conn);
     });
   });
   return {

@@ -10,16 +10,32 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { boundConnections, sourceOf, type ConnectionLimits, type Shed } from '../../gateway/server/connection-bound.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
-/** A server whose requests carrying `X-Caller` are claimed for that caller and answered at once; `/hold` is never answered. */
-async function bounded(limits: Partial<ConnectionLimits>) {
+/** A seeded stand-in for the bound's random choice (mulberry32): the same run every time. */
+function seeded(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
+  };
+}
+
+/**
+ * A server whose requests carrying `X-Caller` are claimed for that caller and answered at once;
+ * `/hold` is never answered. `random` is the bound's choice among interchangeable connections.
+ */
+async function bounded(limits: Partial<ConnectionLimits>, random: (n: number) => number = seeded(21)) {
   const server = createServer({ keepAliveTimeout: 60_000 });
   const shed: Shed[] = [];
   let connections = 0;
+  // The server's side of each connection, by the client's port: what the bound reads bytesRead from.
+  const serverSide = new Map<number, Socket>();
   const waiters: { n: () => boolean; resolve: () => void }[] = [];
   const check = () => {
     for (const w of [...waiters]) {
@@ -29,7 +45,10 @@ async function bounded(limits: Partial<ConnectionLimits>) {
     }
   };
   // Registered before the bound's own listener: counted here once the bound has decided on it.
-  server.on('connection', () => queueMicrotask(() => (connections++, check())));
+  server.on('connection', (s: Socket) => {
+    serverSide.set(s.remotePort!, s);
+    queueMicrotask(() => (connections++, check()));
+  });
   const bound = boundConnections(
     server,
     () => ({
@@ -41,6 +60,8 @@ async function bounded(limits: Partial<ConnectionLimits>) {
       ...limits,
     }),
     (s) => (shed.push(s), check()),
+    undefined,
+    random,
   );
   let requests = 0;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -55,6 +76,7 @@ async function bounded(limits: Partial<ConnectionLimits>) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
+    server,
     port: (server.address() as AddressInfo).port,
     shed,
     /** Resolves once the server has seen `n` connections in all. */
@@ -63,6 +85,16 @@ async function bounded(limits: Partial<ConnectionLimits>) {
     /** Resolves once the server has seen `n` requests in all. */
     requests: (n: number) =>
       new Promise<void>((resolve) => (waiters.push({ n: () => requests >= n, resolve }), check())),
+    /**
+     * Resolves once the server has read bytes from the client socket `sock`, as the bound will see
+     * them: no event says so (the HTTP parser reads them in C++), so it looks again each turn of
+     * the event loop, never after a delay.
+     */
+    read: async (sock: Socket) => {
+      const side = serverSide.get(sock.localPort!);
+      assert.ok(side, 'the server has accepted it');
+      while (side.bytesRead === 0) await new Promise((r) => setImmediate(r));
+    },
     close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
   };
 }
@@ -72,6 +104,22 @@ async function open(port: number, from = '127.0.0.1'): Promise<Socket> {
   sock.on('error', () => {});
   await once(sock, 'connect');
   return sock;
+}
+
+/** Resolves once `n` of `socks` have closed. */
+async function closes(socks: Socket[], n: number): Promise<void> {
+  while (socks.filter((s) => s.destroyed).length < n)
+    await Promise.race(socks.filter((s) => !s.destroyed).map((s) => once(s, 'close')));
+}
+
+/** Sends the rest of a request on `sock`: the start of its answer, or 'CLOSED'. */
+function answer(sock: Socket, rest: string): Promise<string> {
+  return new Promise((resolve) => {
+    if (sock.destroyed) return resolve('CLOSED');
+    sock.once('data', (d: Buffer) => resolve(d.toString('latin1')));
+    sock.once('close', () => resolve('CLOSED'));
+    sock.write(rest);
+  });
 }
 
 /** Sends one request on `sock` and resolves with the start of its answer. */
@@ -113,7 +161,7 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
   );
 
   it(
-    'at most listen.maxUnauthenticatedPerAddress unauthenticated connections from one source: a newcomer replaces the oldest silent one (reported), and is refused only when none is closable; another source and an authenticated connection are not held to it',
+    'at most listen.maxUnauthenticatedPerAddress unauthenticated connections from one source: a newcomer replaces one of its silent ones (reported), and is refused only when none is closable; another source and an authenticated connection are not held to it',
     { timeout: 60_000 },
     async () => {
       const srv = await bounded({ maxConnections: 100, maxUnauthenticatedPerAddress: 3 });
@@ -121,7 +169,6 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
       try {
         for (let i = 0; i < 5; i++) socks.push(await open(srv.port, '127.0.2.5'));
         await srv.connections(5);
-        await Promise.all(socks.slice(0, 2).map((s) => (s.destroyed ? undefined : once(s, 'close'))));
         assert.deepEqual(
           srv.shed.map(({ action, reason, source }) => ({ action, reason, source })),
           [
@@ -129,24 +176,24 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
             { action: 'evicted', reason: 'unauthenticated-per-address', source: '127.0.2.5' },
           ],
         );
-        assert.deepEqual(
-          socks.slice(2).map((s) => s.destroyed),
-          [false, false, false],
-          'the oldest two went, the newest three stay',
-        );
+        // Which two went is the bound's random choice: wait for two closes, three stay.
+        await closes(socks, 2);
+        const kept = socks.filter((s) => !s.destroyed);
+        assert.equal(kept.length, 3);
         const other = await open(srv.port, '127.0.2.6');
         socks.push(other);
         await srv.connections(6);
         assert.equal(srv.shed.length, 2, 'another source has its own count');
         // Once one of them has authenticated, the source has room for one more.
-        assert.match(await ask(socks[2]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
+        assert.match(await ask(kept[0]!, 'user:epr/ajones'), /^HTTP\/1\.1 200/);
         const more = await open(srv.port, '127.0.2.5');
         socks.push(more);
         await srv.connections(7);
         assert.equal(srv.shed.length, 2);
         // Every unauthenticated one from the source now has a request being answered: none is
         // closable, so the newcomer is the one refused.
-        for (const s of [socks[3]!, socks[4]!, more]) s.write('GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        const held = [kept[1]!, kept[2]!, more];
+        for (const s of held) s.write('GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
         await srv.requests(4);
         const refused = await open(srv.port, '127.0.2.5');
         socks.push(refused);
@@ -156,11 +203,151 @@ describe('issue 21: connection churn cannot take the listener from clinicians al
           [{ action: 'refused', reason: 'unauthenticated-per-address', source: '127.0.2.5' }],
         );
         assert.deepEqual(
-          [socks[3]!, socks[4]!, more].map((s) => s.destroyed),
+          held.map((s) => s.destroyed),
           [false, false, false],
         );
       } finally {
         socks.forEach((s) => s.destroy());
+        await srv.close();
+      }
+    },
+  );
+
+  it(
+    "SMSP-PERF-001 the choice at a source's cap: a connection that has sent no byte, chosen by the random draw (not the oldest); none that has sent bytes while one has sent none; then one that has sent bytes but no request; then the least recently active idle one",
+    { timeout: 60_000 },
+    async () => {
+      // Always the last of those it chooses among: before any has gone, the youngest.
+      const srv = await bounded({ maxConnections: 100, maxUnauthenticatedPerAddress: 4 }, (n) => n - 1);
+      const FROM = '127.0.2.9';
+      const socks: Socket[] = [];
+      const conn = async () => {
+        const s = await open(srv.port, FROM);
+        socks.push(s);
+        await srv.connections(socks.length);
+        return s;
+      };
+      const partial = async (s: Socket) => (s.write('GET / HT'), await srv.read(s));
+      try {
+        const z1 = await conn();
+        const z2 = await conn();
+        const s1 = await conn();
+        await partial(s1);
+        const i1 = await conn();
+        assert.match(await ask(i1), /^HTTP\/1\.1 200/);
+        // At the cap (4): z1 and z2 have sent nothing, s1 a partial request line, i1 a whole request.
+        await conn(); // n1
+        await closes(socks, 1);
+        assert.deepEqual(
+          [z1, z2, s1, i1].map((s) => s.destroyed),
+          [false, true, false, false],
+          'z2 (the draw, though z1 is older) went; s1, last in accept order, was passed over',
+        );
+        // Every silent one has now sent bytes: one of them goes, never the idle i1.
+        const n1 = socks[4]!;
+        await partial(z1);
+        await partial(n1);
+        const n2 = await conn();
+        await closes(socks, 2);
+        assert.equal(n2.destroyed, false, 'the newcomer stays');
+        assert.equal(i1.destroyed, false, 'the idle one stays while a silent one is open');
+        assert.equal([z1, s1, n1].filter((s) => s.destroyed).length, 1);
+        // Every one has sent a whole request and been answered: the least recently active goes (i1).
+        for (const s of [z1, s1, n1].filter((x) => !x.destroyed))
+          assert.match(await answer(s, 'TP/1.1\r\nHost: 127.0.0.1\r\n\r\n'), /^HTTP\/1\.1 200/);
+        assert.match(await ask(n2), /^HTTP\/1\.1 200/);
+        await conn();
+        await closes(socks, 3);
+        assert.equal(i1.destroyed, true);
+        assert.equal(srv.shed.length, 3);
+        assert.ok(srv.shed.every((s) => s.action === 'evicted' && s.reason === 'unauthenticated-per-address'));
+      } finally {
+        socks.forEach((s) => s.destroy());
+        await srv.close();
+      }
+    },
+  );
+
+  it(
+    "SMSP-PERF-001 behind one address, a churn of silent connections three times the source's cap while a clinician's partial request line waits (which closed hers under oldest-first): her connection stays and she is answered, every time",
+    { timeout: 60_000 },
+    async () => {
+      const CAP = 8;
+      const srv = await bounded({ maxConnections: 1000, maxUnauthenticatedPerAddress: CAP });
+      const NAT = '127.0.2.12';
+      const socks: Socket[] = [];
+      const churn = async () => {
+        socks.push(await open(srv.port, NAT));
+        await srv.connections(socks.length);
+      };
+      try {
+        for (let i = 0; i < CAP; i++) await churn();
+        for (let round = 0; round < 5; round++) {
+          const mine = await open(srv.port, NAT);
+          socks.push(mine);
+          await srv.connections(socks.length);
+          mine.write('GET / HTTP/1.1\r\nHo');
+          await srv.read(mine);
+          // Each newcomer decided before the next: 3 × CAP replacements while hers waits.
+          for (let k = 0; k < 3 * CAP; k++) await churn();
+          assert.match(
+            await answer(mine, 'st: 127.0.0.1\r\nX-Caller: user:epr/colleague\r\n\r\n'),
+            /^HTTP\/1\.1 200/,
+            `round ${round}`,
+          );
+          mine.destroy();
+        }
+        assert.ok(srv.shed.every((s) => s.action === 'evicted' && s.reason === 'unauthenticated-per-address'));
+      } finally {
+        socks.forEach((s) => s.destroy());
+        await srv.close();
+      }
+    },
+  );
+
+  it(
+    "SMSP-PERF-001 behind one address, a churn that sends a byte on each connection: her connection, accepted in the same turn as the churn's newcomers (too young for 'no byte' to mean anything), shares one draw with those that have sent, and stays",
+    { timeout: 60_000 },
+    async () => {
+      // Always the first of those it chooses among: one that has sent, if they share the draw.
+      const srv = await bounded({ maxConnections: 100, maxUnauthenticatedPerAddress: 4 }, () => 0);
+      const FROM = '127.0.2.20';
+      const socks: Socket[] = [];
+      // Accepted elsewhere and handed to the server in one synchronous batch, as Node hands it a
+      // burst of accepts in one turn: hers first, then three of the churn's.
+      const side = createNetServer({ pauseOnConnect: true });
+      side.listen(0, '127.0.0.1');
+      await once(side, 'listening');
+      try {
+        for (let i = 0; i < 3; i++) {
+          const s = await open(srv.port, FROM);
+          socks.push(s);
+          await srv.connections(socks.length);
+          s.write('G');
+          await srv.read(s);
+        }
+        const accepted = new Map<number, Socket>();
+        const all = new Promise<void>((resolve) =>
+          side.on('connection', (s: Socket) => (accepted.set(s.remotePort!, s), accepted.size === 4 && resolve())),
+        );
+        const batch: Socket[] = [];
+        for (let i = 0; i < 4; i++) batch.push(await open((side.address() as AddressInfo).port, FROM));
+        await all;
+        const [mine, ...churn] = batch;
+        for (const c of batch) srv.server.emit('connection', accepted.get(c.localPort!)!);
+        for (const c of batch) accepted.get(c.localPort!)!.resume();
+        await srv.connections(7);
+        await closes(socks, 3);
+        assert.deepEqual(
+          srv.shed.map((s) => `${s.action}/${s.reason}`),
+          Array<string>(3).fill('evicted/unauthenticated-per-address'),
+        );
+        assert.equal(churn.filter((c) => c.destroyed).length, 0, 'the three that had sent a byte went');
+        assert.match(await ask(mine!, 'user:epr/colleague'), /^HTTP\/1\.1 200/);
+        batch.forEach((s) => s.destroy());
+      } finally {
+        socks.forEach((s) => s.destroy());
+        side.close();
         await srv.close();
       }
     },
