@@ -99,22 +99,28 @@ interface Budget {
   declarations: number;
 }
 
+const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
+
 function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | undefined {
   const qname = Object.keys(node).find((k) => k !== ':@');
   if (!qname || qname === '#text' || qname.startsWith('?') || qname === '#comment') return undefined;
   const raw = Object.entries(node[':@'] ?? {});
-  const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
-  const declaring = raw.filter(([k]) => isDeclaration(k)).length;
+  let declaring = 0;
+  for (const [k] of raw) if (isDeclaration(k)) declaring++;
   if (declaring > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
     throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
   if (raw.length - declaring > MAX_ATTRIBUTES_PER_ELEMENT)
     throw new Error(`more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes on one element`);
   const decoded = raw.map(([k, v]) => [k, decodeAttribute(String(v))] as const);
   // Only a binding that changes what a prefix means opens a scope and counts toward the message's cap.
-  const declarations = decoded
-    .filter(([k]) => isDeclaration(k))
-    .map(([k, v]) => [k === 'xmlns' ? '' : k.slice(6), v] as const)
-    .filter(([prefix, v]) => scope[prefix] !== v);
+  // Most elements declare nothing: no arrays built for them (this runs for every element of every answer).
+  const declarations =
+    declaring === 0
+      ? []
+      : decoded
+          .filter(([k]) => isDeclaration(k))
+          .map(([k, v]) => [k === 'xmlns' ? '' : k.slice(6), v] as const)
+          .filter(([prefix, v]) => scope[prefix] !== v);
   budget.declarations += declarations.length;
   if (budget.declarations > MAX_NAMESPACE_DECLARATIONS)
     throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in the message`);
@@ -132,7 +138,7 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
   const declared = (prefix: string) => prefix in inner;
   const attrs: Record<string, string> = {};
   for (const [k, v] of decoded) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+    if (isDeclaration(k)) continue;
     const p = k.indexOf(':');
     if (p >= 0 && k.slice(0, p) !== 'xml' && !declared(k.slice(0, p)))
       throw new Error(`undeclared namespace prefix in ${k}`);
