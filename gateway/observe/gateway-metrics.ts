@@ -3,7 +3,8 @@
  * The gateway's metrics (GET /metrics, Prometheus text format) in a prom-client registry of their
  * own, beside prom-client's standard Node process metrics (event-loop lag, GC, heap, RSS, file
  * descriptors). Every label is from a closed set chosen in code — route paths, vocabulary codes,
- * priorities, breaker states, profile element paths — so no patient data or user identity can ever appear here.
+ * priorities, breaker states, profile element paths — or the config's own client ids, so no patient data or
+ * user identity can ever appear here.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BreakerState } from '../spine/circuit-breaker.ts';
@@ -12,7 +13,8 @@ export interface GatewayMetrics {
   registry: Registry;
   requests: Counter<'code' | 'route' | 'status'>;
   spineSeconds: Histogram;
-  rateLimited: Counter<'priority'>;
+  /** Busy tones, by priority and by the configured client whose caller heard it (a closed set from the config). */
+  rateLimited: Counter<'priority' | 'client'>;
   /** Connections the listener closed for a newcomer or refused (connection-bound.ts), by action and reason. */
   connectionsShed: Counter<'action' | 'reason'>;
   /** Departures from the profiles in Spine's answers that were transformed, not refused (SMSP-VAL-004). */
@@ -41,8 +43,8 @@ export function createGatewayMetrics(): GatewayMetrics {
   });
   const rateLimited = new Counter({
     name: 'fgm_gateway_spine_rate_limited_total',
-    help: 'Requests refused with the busy tone, by client priority',
-    labelNames: ['priority'] as const,
+    help: 'Requests refused with the busy tone, by client priority and client id',
+    labelNames: ['priority', 'client'] as const,
     registers,
   });
   // `path` is a profile element path from the snapshots (a closed set), never text from the answer.

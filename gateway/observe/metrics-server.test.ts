@@ -17,14 +17,14 @@ async function scrape(): Promise<{ type: string | null; text: string }> {
 
 test('GET /metrics serves the gateway metrics in Prometheus text format, labels as docs/operating.md documents', async () => {
   metrics.requests.inc({ code: 'SUCCESS', route: '/api/fgm-status', status: '200' });
-  metrics.rateLimited.inc({ priority: 'batch' });
+  metrics.rateLimited.inc({ priority: 'batch', client: 'test-epr' });
   metrics.spineSeconds.observe(0.2);
   metrics.breakerState('open');
   const { type, text } = await scrape();
   assert.match(type ?? '', /^text\/plain; version=0\.0\.4/);
   assert.match(text, /^# TYPE fgm_gateway_requests_total counter$/m);
   assert.match(text, /^fgm_gateway_requests_total\{code="SUCCESS",route="\/api\/fgm-status",status="200"\} 1$/m);
-  assert.match(text, /^fgm_gateway_spine_rate_limited_total\{priority="batch"\} 1$/m);
+  assert.match(text, /^fgm_gateway_spine_rate_limited_total\{priority="batch",client="test-epr"\} 1$/m);
   assert.match(text, /^fgm_gateway_spine_request_seconds_bucket\{le="0\.25"\} 1$/m);
   assert.match(text, /^fgm_gateway_spine_request_seconds_bucket\{le="0\.1"\} 0$/m);
   assert.match(text, /^fgm_gateway_spine_breaker_state\{state="open"\} 1$/m);

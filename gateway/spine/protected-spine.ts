@@ -21,7 +21,7 @@ export interface SpineBusy {
  * nothing of how /metrics is kept (observe/gateway-metrics.ts supplies them).
  */
 export interface SpineMetrics {
-  rateLimited: { inc(labels: { priority: Priority }): void };
+  rateLimited: { inc(labels: { priority: Priority; client: string }): void };
   spineSeconds: { observe(seconds: number): void };
 }
 
@@ -54,7 +54,8 @@ export function protectSpine(
       if (!(await limiter.tryAcquire(priority, clientId, userId))) {
         // The probe was not sent: let another caller probe.
         if (probe) breaker.release();
-        metrics.rateLimited.inc({ priority });
+        // By client, so IT can see whose callers hear it (a flood, or a client system rotating user ids).
+        metrics.rateLimited.inc({ priority, client: clientId });
         return {
           kind: 'busy',
           code: 'SPINE_BUSY',

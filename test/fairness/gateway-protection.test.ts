@@ -333,7 +333,7 @@ describe('/metrics on its own listener', () => {
         text,
         /fgm_gateway_requests_total\{code="INVALID_NHS_NUMBER",route="\/api\/fgm-status",status="400"\} 1/,
       );
-      assert.match(text, /fgm_gateway_spine_rate_limited_total\{priority="interactive"\} 2/);
+      assert.match(text, /fgm_gateway_spine_rate_limited_total\{priority="interactive",client="test-epr"\} 2/);
       assert.match(text, /fgm_gateway_spine_request_seconds_count 2/);
       assert.match(text, /fgm_gateway_spine_breaker_state\{state="closed"\} 1/);
       // Names, labels and help text, not sample values: process_start_time_seconds is a 10-digit
