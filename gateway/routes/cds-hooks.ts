@@ -217,6 +217,13 @@ async function fetchPatient(
       signal: abort.signal,
     });
     if (!res.ok || !res.body) return undefined;
+    // Identity was asked for: a compressed answer is refused unread. Read, one bomb's few kilobytes
+    // inflate to the cap, and a few at once took the gateway's memory (issue 21 review, LOW 7).
+    const encoding = res.headers.get('content-encoding');
+    if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') {
+      res.body.cancel().catch(() => {});
+      return undefined;
+    }
     const declared = res.headers.get('content-length');
     if (declared !== null && !(Number(declared) <= FHIR_MAX_BYTES)) return undefined;
     const chunks: Uint8Array[] = [];

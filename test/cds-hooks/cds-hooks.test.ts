@@ -5,7 +5,7 @@
  * (test/spec/cds-hooks/) are the oracle for the shapes.
  */
 import assert from 'node:assert/strict';
-import { deflateSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -101,6 +101,11 @@ before(async () => {
         'content-length': BOMB.length,
       });
       return res.end(BOMB);
+    }
+    if (req.url === '/fhir/Patient/p1-gzip') {
+      // A good Patient, compressed although the gateway asked for identity.
+      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' });
+      return res.end(gzipSync(JSON.stringify(patient('9990000018', '2014-03-02', 'p1-gzip'))));
     }
     if (req.url !== '/fhir/Patient/p1' || req.headers.authorization !== 'Bearer fhir-access-token') {
       res.statusCode = 401;
@@ -730,6 +735,19 @@ describe("CDS Hooks: the patient from the EPR's FHIR server (the spec's 412)", (
       assert.equal(stack.sim.received.length, before);
     },
   );
+
+  it('a compressed Patient, although identity was asked for, is refused unread: 412, Spine not asked', async () => {
+    const before = stack.sim.received.length;
+    const { res } = await callService(
+      hookCall(undefined, {
+        context: { userId: 'Practitioner/example', patientId: 'p1-gzip' },
+        fhirServer: `${fhirUrl}/fhir`,
+        fhirAuthorization: { ...REQUEST_EXAMPLE.fhirAuthorization, access_token: 'fhir-access-token' },
+      }),
+    );
+    assert.equal(res.status, 412, res.body);
+    assert.equal(stack.sim.received.length, before);
+  });
 
   it("a fhirServer not on the CDS client's fhirServers is never sent the access token (412, Spine not asked)", async () => {
     const before = stack.sim.received.length;
