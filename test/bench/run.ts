@@ -288,7 +288,7 @@ async function main() {
   await once(floor.proc, 'exit');
 
   // A rate this machine sustains on both paths: half the gateway's maximum.
-  const rate = Math.max(50, Math.round(maxGateway.rps / 2 / 10) * 10);
+  const rate = Number(process.env.BENCH_RATE) || Math.max(50, Math.round(maxGateway.rps / 2 / 10) * 10);
   log(`open loop at ${rate}/s`);
   // Interleaved and best of two: one stall on this shared 2-core machine should not decide the figure.
   const bestP99 = (a: LoadResult, b: LoadResult) => (a.latencyMs.p99 <= b.latencyMs.p99 ? a : b);
@@ -447,8 +447,11 @@ async function main() {
     : { skipped: nginx.skipped, rounds };
   const sqliteOneGateway = middle(rounds.map((r) => r.gateway));
 
-  // The heap flags on and off, each on a fresh gateway measured the same way: maximum throughput,
-  // then peak RSS at 200 connections. On first, so neither has the machine warmer.
+  // The heap flags on and off, each on a fresh gateway measured the same way: maximum throughput
+  // with the gateway's CPU per request, then peak RSS at 200 connections. Three interleaved rounds,
+  // the middle of each: one 5 s run on this shared machine moved by 40 % between runs.
+  // BENCH_HEAP_FLAGS measures other flags as "on" (to try a setting before package.json takes it).
+  const flagsOn = process.env.BENCH_HEAP_FLAGS ?? HEAP_FLAGS;
   const heap = async (flags: string) => {
     const g = await child('test/bench/gateway-child.mjs', {
       FGM_GATEWAY_CONFIG: config(`heap-${flags ? 'on' : 'off'}`),
@@ -456,16 +459,30 @@ async function main() {
     });
     try {
       await closedLoop({ connections: 32, seconds: 1, send: viaGateway(g.url) });
-      const max = await closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(g.url) });
-      return { max, ...(await rssAt200(g)) };
+      const { result: max, cpuMsPerRequest } = await cpuPerRequest({ gateway: g.proc.pid! }, () =>
+        closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(g.url) }),
+      );
+      return { max, cpuMs: cpuMsPerRequest.gateway!, ...(await rssAt200(g)) };
     } finally {
       g.proc.kill('SIGTERM');
       await once(g.proc, 'exit');
     }
   };
-  log(`heap flags on (${HEAP_FLAGS}) and off: throughput and RSS at 200 connections`);
-  const heapOn = await heap(HEAP_FLAGS);
-  const heapOff = await heap('');
+  log(`heap flags on (${flagsOn}) and off, 3 interleaved rounds: throughput, CPU and RSS at 200 connections`);
+  const heapRounds: { on: Awaited<ReturnType<typeof heap>>; off: Awaited<ReturnType<typeof heap>> }[] = [];
+  for (let i = 0; i < 3; i++) heapRounds.push({ on: await heap(flagsOn), off: await heap('') });
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+  const heapSide = (side: 'on' | 'off') => {
+    const rs = heapRounds.map((r) => r[side]);
+    return {
+      maxRps: mid(rs.map((r) => r.max.rps)),
+      cpuMsPerRequest: mid(rs.map((r) => r.cpuMs)),
+      peakRssMbAt200: mid(rs.map((r) => r.peakRssMb)),
+      rounds: rs.map((r) => ({ rps: r.max.rps, cpuMs: r.cpuMs, peakRssMb: r.peakRssMb })),
+    };
+  };
+  const heapOn = heapSide('on');
+  const heapOff = heapSide('off');
 
   const addedP99 = Math.round((openGateway.latencyMs.p99 - openDirect.latencyMs.p99) * 100) / 100;
   const results = {
@@ -492,9 +509,9 @@ async function main() {
       idleRssMb,
       peakRssMbAt200: peakRss,
       at200,
-      heapFlags: HEAP_FLAGS,
-      flagsOn: { maxThroughput: heapOn.max, peakRssMbAt200: heapOn.peakRssMb, at200: heapOn.result },
-      flagsOff: { maxThroughput: heapOff.max, peakRssMbAt200: heapOff.peakRssMb, at200: heapOff.result },
+      heapFlags: flagsOn,
+      flagsOn: heapOn,
+      flagsOff: heapOff,
     },
     stages: { ...stages, auditWriteGrouped },
     scaleOut: { sqliteOneGateway, ...scaleOut, nginxPassThrough: passThrough },
@@ -587,7 +604,8 @@ function markdown(r: any): string {
       .join(', ');
   const m = r.memory;
   const s = r.scaleOut;
-  const heapCost = Math.round((1 - m.flagsOn.maxThroughput.rps / m.flagsOff.maxThroughput.rps) * 100);
+  const heapCost = Math.round((1 - m.flagsOn.maxRps / m.flagsOff.maxRps) * 100);
+  const heapCpu = Math.round((m.flagsOn.cpuMsPerRequest / m.flagsOff.cpuMsPerRequest - 1) * 100);
   const lat = (x: LoadResult) =>
     `${x.rps}/s, p50 ${x.latencyMs.p50} ms, p99 ${x.latencyMs.p99} ms, p99.9 ${x.latencyMs.p999} ms`;
   return [
@@ -667,10 +685,10 @@ function markdown(r: any): string {
     ),
     row(
       'max throughput, heap flags on vs off (fresh gateways)',
-      `${m.flagsOn.maxThroughput.rps}/s on, ${m.flagsOff.maxThroughput.rps}/s off (${heapCost}% less)`,
+      `${m.flagsOn.maxRps}/s on, ${m.flagsOff.maxRps}/s off (${heapCost}% less); gateway CPU ${m.flagsOn.cpuMsPerRequest} ms vs ${m.flagsOff.cpuMsPerRequest} ms per request (${heapCpu > 0 ? '+' : ''}${heapCpu}%)`,
       '≤ 10% less',
       heapCost <= 10,
-      'the price of the smaller heap: more frequent collection',
+      'middle of 3 interleaved rounds each; the price of the smaller heap is more frequent collection',
     ),
     row(
       'widget size',

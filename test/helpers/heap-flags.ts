@@ -5,11 +5,11 @@
  * and without them).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The `--max-…` flags of the package's `gateway` script, e.g. ['--max-semi-space-size=8', …]. */
-export function gatewayHeapFlags(): string[] {
-  const script: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts
-    .gateway;
+export function gatewayHeapFlags(root = new URL('../..', import.meta.url).pathname): string[] {
+  const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.gateway;
   const m = /^exec node ((?:--[\w-]+=\S+ )*)dist\/gateway\/main\.js$/.exec(script);
   if (!m) throw new Error(`package.json scripts.gateway is not "exec node [flags] dist/gateway/main.js": ${script}`);
   return m[1]!.trim().split(/\s+/).filter(Boolean);
