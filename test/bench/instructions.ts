@@ -128,7 +128,7 @@ async function main() {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const body = '{"nhsNumber":"9990000018","birthDate":"2014-03-02"}';
     for (let i = 0; i < requests; i++) {
-      const status = await new Promise<number>((res, rej) => {
+      const [status, answer] = await new Promise<[number, string]>((res, rej) => {
         const req = request(
           new URL('/api/fgm-status', url),
           {
@@ -140,12 +140,16 @@ async function main() {
               authorization: `Bearer ${token}`,
             },
           },
-          (r) => r.resume().on('end', () => res(r.statusCode ?? 0)),
+          (r) => {
+            let text = '';
+            r.on('data', (c: Buffer) => (text += c));
+            r.on('end', () => res([r.statusCode ?? 0, text]));
+          },
         );
         req.on('error', rej);
         req.end(body);
       });
-      if (status !== 200) throw new Error(`request ${i} answered ${status}`);
+      if (status !== 200) throw new Error(`request ${i} answered ${status}: ${answer.slice(0, 300)}`);
     }
     agent.destroy();
     proc.kill('SIGTERM');
