@@ -652,7 +652,7 @@ function markdown(r: any): string {
       `${t.cpuMsPerRequest.gateway.gateway} ms`,
       '≤ 0.9 ms',
       t.cpuMsPerRequest.gateway.gateway <= 0.9,
-      `bound: a Node process that only relays the query to Spine over TLS-MA (test/bench/node-floor-child.mjs) spends ${t.cpuMsPerRequest.nodeFloor.floor} ms; the in-process stages below (${stageBound(r)}) are the SMSP work on top: ${floorPlusStages(r)} ms together${floorPlusStages(r) > 0.9 ? ', over the aim before any of the rest (the gateway's HTTP, TLS and event loop beyond the floor's)' : ''}`,
+      `bound: a Node process that only relays the query to Spine over TLS-MA (test/bench/node-floor-child.mjs) spends ${t.cpuMsPerRequest.nodeFloor.floor} ms; the in-process stages below (${stageBound(r)}) are the SMSP work on top: ${floorPlusStages(r)} ms together${floorPlusStages(r) > 0.9 ? ", over the aim before any of the rest (the gateway's HTTP, TLS and event loop beyond the floor's)" : ''}`,
     ),
     row(
       'gateway added latency p99 (open loop)',
