@@ -15,7 +15,7 @@ const mutate = [
   'gateway/fhir/profile-validator.ts',
   // The answer mapping in the core (from Spine's answer to the vocabulary code, and the deviation report).
   // From the Spine call to the end of reportDeviations (test/repo/stryker-ranges.test.ts holds the range to it).
-  'gateway/spine/ask-spine.ts:115-226',
+  'gateway/spine/ask-spine.ts:115-233',
   // The audit chain: the canonical form hashed and stored, the chain formula and its start, verify.
   'gateway/audit/canonical.ts',
   'gateway/audit/chain.ts',

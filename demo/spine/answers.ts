@@ -295,6 +295,25 @@ export const HARMLESS_VARIANTS = {
       '<Bundle xmlns="http://hl7.org/fhir"',
       `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xhtml="http://www.w3.org/1999/xhtml" xmlns:xlink="http://www.w3.org/1999/xlink"${Array.from({ length: 8 }, (_, i) => ` xmlns:ns${i + 2}="urn:example:jaxb:ns${i + 2}"`).join('')}`,
     ),
+  /** FHIR's namespace with a trailing slash on the Bundle (issue 18 review F5): a writer's misspelling of one namespace. */
+  'fhir-ns-trailing-slash': (xml: string) =>
+    put(xml, '<Bundle xmlns="http://hl7.org/fhir">', '<Bundle xmlns="http://hl7.org/fhir/">'),
+  /** FHIR's namespace under https on the Bundle. */
+  'fhir-ns-https': (xml: string) =>
+    put(xml, '<Bundle xmlns="http://hl7.org/fhir">', '<Bundle xmlns="https://hl7.org/fhir">'),
+  /** The NHS number asked about written with hyphens, 999-000-0018: the same digits. */
+  'nhs-number-hyphens': (xml: string) => xml.replace(/(<value value=")(\d{3})(\d{3})(\d{4})"/, '$1$2-$3-$4"'),
+  /** The NHS number asked about under http://fhir.nhs.uk/Id/nhs-number (NHS England's name under http). */
+  'nhs-number-http-nhs-uk': (xml: string) =>
+    xml.replace('http://fhir.nhs.net/Id/nhs-number', 'http://fhir.nhs.uk/Id/nhs-number'),
+  /** The assessment date as a dateTime at midnight an hour east of the UK (a date written as a date-time): its UK instant is the evening before. */
+  'midnight-offset-assessment': (xml: string) =>
+    xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T00:00:00+01:00"'),
+  /** The assessment date as a dateTime without a zone (no DSTU2 dateTime; the date is the one written). */
+  'zoneless-assessment': (xml: string) => xml.replace(/(<period><start value=")(\d{4}-\d{2}-\d{2})"/, '$1$2T10:00:00"'),
+  /** MessageHeader.response.code `OK`: the code `ok` in capitals. */
+  'response-code-upper': (xml: string) =>
+    xml.replace(/(<response><identifier value="[^"]*"\/><code value=")ok"/, '$1OK"'),
   /** The FHIR default namespace and the xsi prefix redeclared, to the same URIs, on every element, as writers that declare where they write do. */
   'default-ns-every-element': (xml: string) =>
     xml
@@ -519,6 +538,13 @@ export const UNSAFE_VARIANTS = {
   /** Beside the indicator, a Parameters entry naming another child as NHSNumber in a part nested two deep. */
   'parameters-part-other-patient': (xml: string, asked: string) =>
     put(xml, '</Bundle>', `${nestedParametersEntry(part('NHSNumber', other(asked)))}</Bundle>`),
+  /** Beside the indicator, a RelatedPerson entry holding another child's NHS number under http://fhir.nhs.uk/Id/nhs-number. */
+  'other-patient-related-person-http': (xml: string, asked: string) =>
+    put(
+      xml,
+      '</Bundle>',
+      `<entry><resource><RelatedPerson><id value="${randomUUID()}"/><identifier><system value="http://fhir.nhs.uk/Id/nhs-number"/><value value="${other(asked)}"/></identifier></RelatedPerson></resource></entry></Bundle>`,
+    ),
   /** The Flag's subject version-specific (`Patient/<id>/_history/1`), naming a Patient entry whose meta.versionId is 2: another version of the record. */
   'subject-version-mismatch': (xml: string) => versionedSubject(xml, '1', '2'),
 } as const;
@@ -583,6 +609,13 @@ export const HIDING_VARIANTS = {
       noRecord,
       '</Bundle>',
       `${nestedParametersEntry(part('NHSNumber', asked) + part('RiskIndicator', 'CPIS'))}</Bundle>`,
+    ),
+  /** One more entry holding the Flag, the entry in FHIR's namespace with a trailing slash (issue 18 review F5). */
+  'no-record-near-fhir-flag': (noRecord: string, indicator: string) =>
+    put(
+      noRecord,
+      '</Bundle>',
+      `<entry xmlns="http://hl7.org/fhir/"><resource>${flagOf(indicator)}</resource></entry></Bundle>`,
     ),
   /** MessageHeader.data naming the indicator's Flag, which the message does not carry. */
   'no-record-data-absent': (noRecord: string, indicator: string) =>

@@ -41,6 +41,12 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('text-xml') }),
   /** The normal answer labelled with any Content-Type (`content-type:<type>`), e.g. `application/xml` or `application/fhir+xml;charset=utf-8`. */
   z.object({ kind: z.literal('content-type'), type: z.string().min(1).max(200) }),
+  /** The normal answer with no Content-Type header at all. */
+  z.object({ kind: z.literal('no-content-type') }),
+  /** HTTP 200 with a JSON body labelled text/plain: not XML, whatever the label. */
+  z.object({ kind: z.literal('json-body') }),
+  /** The normal answer under another HTTP status (201, 203, …). */
+  z.object({ kind: z.literal('http-status'), status: z.number().int().min(200).max(599) }),
   /** The normal answer gzip-compressed (`Content-Encoding: gzip`), as a proxy might send it. */
   z.object({ kind: z.literal('gzip') }),
   /** The normal answer zlib-deflated (`Content-Encoding: deflate`). */
@@ -105,7 +111,7 @@ export type Fault = z.infer<typeof FaultSchema>;
 
 /**
  * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `garbage`, `no-namespace`,
- * `wrong-content-type`, `text-xml`, `content-type:<type>`, `gzip`, `deflate`, `utf-16`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
+ * `wrong-content-type`, `text-xml`, `content-type:<type>`, `no-content-type`, `json-body`, `http-status:<status>`, `gzip`, `deflate`, `utf-16`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
@@ -113,13 +119,15 @@ export function parseFault(text: string): Fault {
   const parsed = FaultSchema.safeParse(
     kind === 'delay'
       ? { kind, ms: Number(arg) }
-      : kind === 'content-type'
-        ? { kind, type: text.trim().slice(kind.length + 1) }
-        : { kind },
+      : kind === 'http-status'
+        ? { kind, status: Number(arg) }
+        : kind === 'content-type'
+          ? { kind, type: text.trim().slice(kind.length + 1) }
+          : { kind },
   );
   if (!parsed.success)
     throw new Error(
-      `SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`,
+      `SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, no-content-type, json-body, http-status:<status>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`,
     );
   return parsed.data;
 }

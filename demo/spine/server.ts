@@ -194,7 +194,8 @@ function createHandler(
     res: ServerResponse,
     status: number,
     body: string,
-    contentType = CONTENT_TYPE,
+    /** `null`: no Content-Type header at all. */
+    contentType: string | null = CONTENT_TYPE,
     encoding?: 'gzip' | 'deflate' | 'utf-16',
   ) {
     if (res.destroyed) return;
@@ -209,7 +210,7 @@ function createHandler(
             ? Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')])
             : Buffer.from(body, 'utf8');
     res.writeHead(status, {
-      'Content-Type': contentType,
+      ...(contentType !== null && { 'Content-Type': contentType }),
       'Content-Length': bytes.length,
       ...(encoding && encoding !== 'utf-16' && { 'Content-Encoding': encoding }),
     });
@@ -254,6 +255,12 @@ function createHandler(
         return send(res, a.status, a.xml, 'text/xml; charset=utf-8');
       case 'content-type':
         return send(res, a.status, a.xml, f.type);
+      case 'no-content-type':
+        return send(res, a.status, a.xml, null);
+      case 'json-body':
+        return send(res, 200, '{"resourceType":"Bundle","type":"message"}', 'text/plain');
+      case 'http-status':
+        return send(res, f.status, a.xml);
       case 'gzip':
       case 'deflate':
         return send(res, a.status, a.xml, CONTENT_TYPE, f.kind);

@@ -625,3 +625,22 @@ describe('profile validator: choice elements and sliced maxima in the compiled p
     ]);
   });
 });
+
+describe('each violation once (issue 18 review F2)', () => {
+  test('SMSP-VAL-004 2,400 extensions out of order are one violation, as 2 are: the list does not grow with the message', () => {
+    const lists = [2, 2400].map((n) => {
+      const xml = example('query-response-2-0-indicator-found').replace(
+        '</Flag>',
+        `${'<extension url="https://example.org/x"><valueString value="x"/></extension>'.repeat(n)}</Flag>`,
+      );
+      const r = parseXml(xml, { maxBytes: Number.POSITIVE_INFINITY });
+      assert.ok(r.ok);
+      return validateMessage(r.value, { inferProfiles: 'response' });
+    });
+    assert.deepEqual(lists[1], lists[0]);
+    assert.deepEqual(
+      lists[1]!.filter((v) => v.path === 'Flag.extension'),
+      [{ path: 'Flag.extension', message: 'is out of order (DSTU2 element order)' }],
+    );
+  });
+});

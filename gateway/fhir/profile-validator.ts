@@ -168,16 +168,28 @@ export function compileProfiles(): Map<string, Plan> {
   return compiled;
 }
 
-const cardinality = (min: number, max: number, count: number, path: string, out: Violation[]) => {
-  if (count < min) out.push({ path, message: count === 0 ? 'is required' : `must appear at least ${min} times` });
+const cardinality = (min: number, max: number, count: number, path: string, report: (v: Violation) => void) => {
+  if (count < min) report({ path, message: count === 0 ? 'is required' : `must appear at least ${min} times` });
   else if (count > max)
-    out.push({ path, message: max === 0 ? 'is not allowed (max 0)' : `appears more than ${max} times` });
+    report({ path, message: max === 0 ? 'is not allowed (max 0)' : `appears more than ${max} times` });
 };
 
 type Member = { el: XmlElement; type: string };
 
 class Walker {
   readonly out: Violation[] = [];
+  /**
+   * Each violation once (`path` and phrase), however often the message repeats it: 2,400
+   * extensions out of order are one deviation, not 2,400 log lines and audit entries (issue 18
+   * review F2).
+   */
+  private readonly seen = new Set<string>();
+  readonly report = (v: Violation): void => {
+    const key = `${v.path}\u0000${v.message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.out.push(v);
+  };
   constructor(
     readonly plans: Map<string, Plan>,
     readonly infer?: ReadonlyMap<string, string>,
@@ -192,15 +204,15 @@ class Walker {
         .map((c) => c.attrs.value ?? '') ?? [];
     const inferred = declared.length === 0 ? this.plans.get(this.infer?.get(el.name) ?? '') : undefined;
     if (inferred) {
-      this.out.push({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
+      this.report({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
       return this.element(el, inferred.root, inferred.type, inferred.root.def.types[0]!);
     }
     if (expect && !declared.includes(expect))
-      return this.out.push({ path, message: `must declare the profile ${expect}` });
+      return this.report({ path, message: `must declare the profile ${expect}` });
     const plan = declared.map((u) => this.plans.get(u)).find((p) => p !== undefined);
-    if (!plan) return this.out.push({ path, message: 'declares no FGM-IS profile' });
+    if (!plan) return this.report({ path, message: 'declares no FGM-IS profile' });
     if (plan.type !== el.name)
-      return this.out.push({ path: plan.type, message: 'is not the resource type its declared profile constrains' });
+      return this.report({ path: plan.type, message: 'is not the resource type its declared profile constrains' });
     this.element(el, plan.root, plan.type, plan.root.def.types[0]!);
   }
 
@@ -211,12 +223,12 @@ class Walker {
     if (type === 'Resource' && !rule.root) return this.contained(el, path);
     if (type === 'Extension') {
       if (def.name === 'modifierExtension')
-        this.out.push({ path, message: 'is a modifier extension no FGM-IS profile defines' });
-      else if (!el.attrs.url) this.out.push({ path, message: 'has no url' });
+        this.report({ path, message: 'is a modifier extension no FGM-IS profile defines' });
+      else if (!el.attrs.url) this.report({ path, message: 'has no url' });
       return;
     }
-    if (!rule.known) return this.out.push({ path, message: 'is of a type the validator cannot check' });
-    if (el.attrs.value !== undefined) this.out.push({ path, message: 'is not a primitive and cannot have a value' });
+    if (!rule.known) return this.report({ path, message: 'is of a type the validator cannot check' });
+    if (el.attrs.value !== undefined) this.report({ path, message: 'is not a primitive and cannot have a value' });
     const groups = rule.children.map(() => [] as Member[]);
     let last = -1;
     let unknown = false;
@@ -231,14 +243,14 @@ class Walker {
         continue;
       }
       if (found.at < last)
-        this.out.push({
+        this.report({
           path: `${path}.${rule.children[found.at]!.def.name}`,
           message: 'is out of order (DSTU2 element order)',
         });
       last = Math.max(last, found.at);
       groups[found.at]!.push({ el: child, type: found.type });
     }
-    if (unknown) this.out.push({ path, message: 'contains an element the profile does not define' });
+    if (unknown) this.report({ path, message: 'contains an element the profile does not define' });
     // Paths are the profile's, with the slice they are in: Practitioner.identifier[Local Identifier].value.
     rule.children.forEach((r, i) =>
       r.def.slicing
@@ -248,7 +260,7 @@ class Walker {
   }
 
   group(members: Member[], rule: Rule, path: string) {
-    cardinality(rule.def.min, rule.def.max, members.length, path, this.out);
+    cardinality(rule.def.min, rule.def.max, members.length, path, this.report);
     if (rule.def.max === 0) return;
     for (const m of members) this.element(m.el, rule, path, m.type);
   }
@@ -256,18 +268,18 @@ class Walker {
   /** Each member goes to the slice whose fixed discriminator values it carries. */
   sliced(members: Member[], rule: Rule, path: string) {
     const { discriminator, ordered, closed } = rule.def.slicing!;
-    cardinality(rule.def.min, rule.max, members.length, path, this.out);
+    cardinality(rule.def.min, rule.max, members.length, path, this.report);
     const bySlice = rule.slices.map(() => [] as Member[]);
     let last = -1;
     for (const m of members) {
       const at = rule.slices.findIndex((s) => discriminator.every((d, i) => valueAt(m.el, d) === s.keys[i]));
       if (at < 0) {
-        if (closed) this.out.push({ path, message: "matches none of the profile's slices" });
+        if (closed) this.report({ path, message: "matches none of the profile's slices" });
         else this.element(m.el, rule, path, m.type);
         continue;
       }
       if (ordered && at < last)
-        this.out.push({
+        this.report({
           path: `${path}[${rule.slices[at]!.rule.def.sliceName}]`,
           message: 'is out of order (the slicing is ordered)',
         });
@@ -282,31 +294,31 @@ class Walker {
    * its only attributes are `id`, `value` and an extension's `url` (namespace declarations aside).
    */
   markup(el: XmlElement, path: string, type: string) {
-    if (el.text) this.out.push({ path, message: 'holds text, which FHIR XML allows only in the narrative div' });
+    if (el.text) this.report({ path, message: 'holds text, which FHIR XML allows only in the narrative div' });
     const allowed = type === 'Extension' ? ['id', 'url'] : ['id', 'value'];
     if (Object.keys(el.attrs).some((a) => !allowed.includes(a)))
-      this.out.push({ path, message: 'has an attribute FHIR XML does not allow' });
+      this.report({ path, message: 'has an attribute FHIR XML does not allow' });
   }
 
   primitive(el: XmlElement, def: ElementDef, path: string, type: string) {
     if (type === 'xhtml') return;
     if (el.children.some((c) => !(c.name === 'extension' && isFhir(c))))
-      this.out.push({ path, message: 'is a primitive and cannot hold elements' });
+      this.report({ path, message: 'is a primitive and cannot hold elements' });
     const v = el.attrs.value;
     if (v === undefined) {
-      if (!el.children.length) this.out.push({ path, message: 'has no value' });
+      if (!el.children.length) this.report({ path, message: 'has no value' });
       return;
     }
-    if (v.trim() === '') this.out.push({ path, message: 'has an empty value' });
-    else if (def.fixed !== undefined && v !== def.fixed) this.out.push({ path, message: `must be ${def.fixed}` });
-    else if (FORMATS[type] && !FORMATS[type].test(v)) this.out.push({ path, message: `is not a valid ${type}` });
+    if (v.trim() === '') this.report({ path, message: 'has an empty value' });
+    else if (def.fixed !== undefined && v !== def.fixed) this.report({ path, message: `must be ${def.fixed}` });
+    else if (FORMATS[type] && !FORMATS[type].test(v)) this.report({ path, message: `is not a valid ${type}` });
   }
 
   /** Bundle.entry.resource and DomainResource.contained hold one resource, checked by its own profile. */
   contained(el: XmlElement, path: string) {
     const inner = el.children.filter(isFhir);
     if (inner.length !== 1 || el.children.length !== 1)
-      return this.out.push({ path, message: 'must hold exactly one resource' });
+      return this.report({ path, message: 'must hold exactly one resource' });
     this.resource(inner[0]!, path);
   }
 }

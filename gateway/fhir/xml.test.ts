@@ -539,8 +539,9 @@ test('SMSP-VAL-004 issue 18 review F3 a BOM the declaration contradicts is read 
       '<?xml version="1.0" encoding="utf-16"?><a v="é"/>',
     ],
     [
-      Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="windows-1252"?><a/>')]),
-      '<?xml version="1.0" encoding="windows-1252"?><a/>',
+      // windows-1252 is read now: over UTF-8's é it reads otherwise than the BOM (over ASCII it would not).
+      Buffer.concat([utf8Bom, Buffer.from('<?xml version="1.0" encoding="windows-1252"?><a v="é"/>')]),
+      '<?xml version="1.0" encoding="windows-1252"?><a v="é"/>',
     ],
     [
       Buffer.concat([BOM_LE, le('<?xml version="1.0" encoding="UTF-8"?><a/>')]),
@@ -562,4 +563,69 @@ test('SMSP-VAL-004 issue 18 review F3 a BOM the declaration contradicts is read 
   assert.equal(led.text, '<?xml version="1.0"?><a/>');
   assert.ok(led.deviations.includes('whitespace before the XML declaration, removed'));
   assert.ok(parseXml(led.text).ok);
+});
+
+// Issue 18 review F3: Western European 8-bit charsets. The oracle: the code charts (windows-1252
+// 0x80 is €, 0x8a Š; ISO-8859-15 0xa4 is €, 0xa6 Š), bytes written by hand.
+test('SMSP-VAL-004 windows-1252 and ISO-8859-15, by the charset or the declaration in their usual spellings, are decoded by their own tables and reported', () => {
+  const bytes = (decl: string, ...chars: number[]) =>
+    Buffer.concat([Buffer.from(`${decl}<a v="`, 'latin1'), Buffer.from(chars), Buffer.from('"/>', 'latin1')]);
+  for (const [body, type, text, deviation] of [
+    [bytes('', 0x80, 0x8a), 'application/xml+fhir; charset=windows-1252', '<a v="€Š"/>', 'windows-1252'],
+    [bytes('', 0x80, 0x8a), 'text/xml; charset=CP1252', '<a v="€Š"/>', 'windows-1252'],
+    [
+      bytes('<?xml version="1.0" encoding="Cp1252"?>', 0x80),
+      '',
+      '<?xml version="1.0" encoding="Cp1252"?><a v="€"/>',
+      'windows-1252',
+    ],
+    [bytes('', 0xa4, 0xa6), 'application/xml+fhir;charset="ISO-8859-15"', '<a v="€Š"/>', 'ISO-8859-15'],
+    [
+      bytes('<?xml version="1.0" encoding="latin-9"?>', 0xa4),
+      '',
+      '<?xml version="1.0" encoding="latin-9"?><a v="€"/>',
+      'ISO-8859-15',
+    ],
+    [
+      bytes('<?xml version="1.0" encoding="ISO8859_15"?>', 0xa4),
+      '',
+      '<?xml version="1.0" encoding="ISO8859_15"?><a v="€"/>',
+      'ISO-8859-15',
+    ],
+  ] as const) {
+    const d = decodeXml(body, type);
+    assert.ok(d.ok, d.ok ? '' : d.message);
+    assert.equal(d.text, text, type);
+    assert.deepEqual(d.deviations, [`an answer in ${deviation}, decoded`]);
+  }
+  // ISO-8859-1 keeps its own table: 0xa4 is ¤ there, not €.
+  const latin1 = decodeXml(bytes('', 0xa4), 'text/xml; charset=ISO-8859-1');
+  assert.equal(latin1.ok && latin1.text, '<a v="¤"/>');
+});
+
+// Issue 18 review F5: FHIR's namespace misspelt. Read as FHIR's only when the caller asks (Spine's answers).
+test("SMSP-VAL-004 with nearFhir, FHIR's namespace with a trailing slash, under https or in capitals is read as FHIR's and said so; without it, or for another namespace, nothing changes", () => {
+  for (const ns of ['http://hl7.org/fhir/', 'https://hl7.org/fhir', 'https://hl7.org/fhir/', 'HTTP://HL7.ORG/FHIR']) {
+    const xml = `<Bundle xmlns="${FHIR_NS}"><entry xmlns="${ns}"><f:Flag xmlns:f="${ns}"/></entry></Bundle>`;
+    const r = parseXml(xml, { nearFhir: true });
+    assert.ok(r.ok);
+    assert.equal(r.nearFhir, true, ns);
+    assert.deepEqual([r.value.children[0]!.ns, r.value.children[0]!.children[0]!.ns], [FHIR_NS, FHIR_NS], ns);
+    const strict = parseXml(xml);
+    assert.ok(strict.ok);
+    assert.equal(strict.nearFhir, undefined);
+    assert.equal(strict.value.children[0]!.ns, ns, 'a request is read by the exact namespace');
+  }
+  const exact = parseXml(
+    `<Bundle xmlns="${FHIR_NS}"><a xmlns="urn:other"/><b xmlns="http://hl7.org/fhirx"/></Bundle>`,
+    {
+      nearFhir: true,
+    },
+  );
+  assert.ok(exact.ok);
+  assert.equal(exact.nearFhir, undefined);
+  assert.deepEqual(
+    exact.value.children.map((c) => c.ns),
+    ['urn:other', 'http://hl7.org/fhirx'],
+  );
 });

@@ -94,10 +94,24 @@ export const MAX_ATTRIBUTES_PER_ELEMENT = 16;
 
 /** Prefix → namespace; an element with declarations gets one new object whose prototype is its parent's scope. */
 type Scope = Record<string, string>;
-/** Declarations seen so far in the document being parsed. */
+/** Declarations seen so far in the document being parsed, and whether a namespace near FHIR's was read as FHIR's. */
 interface Budget {
   declarations: number;
+  /** Set when the caller reads near-FHIR namespaces as FHIR (parseXml's `nearFhir`). */
+  nearFhir?: { seen: boolean };
 }
+
+/**
+ * FHIR's namespace as writers misspell it: a trailing slash, https, another case (compared without
+ * them). Spine's reader must not miss a Flag written so (issue 18 review F5): an indicator there is
+ * shown, and beside NO_RECORD_FOUND it makes the answer ambiguous. Compared once per declaration.
+ */
+const NEAR_FHIR = new Set(['http://hl7.org/fhir', 'https://hl7.org/fhir']);
+const isNearFhir = (ns: string) => {
+  let end = ns.length;
+  while (end > 0 && ns.charCodeAt(end - 1) === 0x2f) end--;
+  return ns !== FHIR_NS && NEAR_FHIR.has(ns.slice(0, end).trim().toLowerCase());
+};
 
 const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
 
@@ -119,7 +133,11 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
       ? []
       : decoded
           .filter(([k]) => isDeclaration(k))
-          .map(([k, v]) => [k === 'xmlns' ? '' : k.slice(6), v] as const)
+          .map(([k, v]) => {
+            if (!budget.nearFhir || !isNearFhir(v)) return [k === 'xmlns' ? '' : k.slice(6), v] as const;
+            budget.nearFhir.seen = true;
+            return [k === 'xmlns' ? '' : k.slice(6), FHIR_NS] as const;
+          })
           .filter(([prefix, v]) => scope[prefix] !== v);
   budget.declarations += declarations.length;
   if (budget.declarations > MAX_NAMESPACE_DECLARATIONS)
@@ -209,14 +227,23 @@ function refusedUnparsed(text: string, maxElements: number): string | undefined 
   return undefined;
 }
 
+/** A parse's result; `nearFhir` when a namespace near FHIR's was read as FHIR's (only when asked to). */
+export type ParsedXml = CodecResult<XmlElement> & { nearFhir?: true };
+
 /**
  * Parses `text` into an element tree. Never throws: over-size, a DOCTYPE, too many elements or malformed XML is
- * `{ ok: false, error: { kind: 'not-well-formed' } }`.
+ * `{ ok: false, error: { kind: 'not-well-formed' } }`. With `nearFhir`, a namespace that is FHIR's
+ * but for a trailing slash, https or case is read as FHIR's, and the result says so (for what
+ * Spine sends; a client's request is read by the exact namespace).
  */
 export function parseXml(
   text: string,
-  { maxBytes = MAX_XML_BYTES, maxElements = MAX_ELEMENTS }: { maxBytes?: number; maxElements?: number } = {},
-): CodecResult<XmlElement> {
+  {
+    maxBytes = MAX_XML_BYTES,
+    maxElements = MAX_ELEMENTS,
+    nearFhir = false,
+  }: { maxBytes?: number; maxElements?: number; nearFhir?: boolean } = {},
+): ParsedXml {
   // Parser messages can quote the whole open-tag stack; keep them short enough to log.
   const fail = (message: string) => ({
     ok: false as const,
@@ -232,11 +259,11 @@ export function parseXml(
   try {
     const valid = XMLValidator.validate(text);
     if (valid !== true) return fail(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
-    const budget: Budget = { declarations: 0 };
+    const budget: Budget = { declarations: 0, ...(nearFhir && { nearFhir: { seen: false } }) };
     const root = Object.create(null) as Scope;
     const roots = (parser.parse(text) as Ordered[]).flatMap((n) => toElement(n, root, budget) ?? []);
     if (roots.length !== 1) return fail('expected exactly one root element');
-    return { ok: true, value: roots[0]! };
+    return { ok: true, value: roots[0]!, ...(budget.nearFhir?.seen && { nearFhir: true as const }) };
   } catch (e) {
     return fail(`not well-formed XML: ${(e as Error).message}`);
   }
@@ -245,7 +272,7 @@ export function parseXml(
 // ---- decoding bytes ----
 
 /** The encodings an answer is decoded from, each exactly. */
-type Encoding = 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' | 'ISO-8859-1';
+type Encoding = 'UTF-8' | 'UTF-16LE' | 'UTF-16BE' | 'ISO-8859-1' | 'windows-1252' | 'ISO-8859-15';
 /** Labels (lower case) of the encodings read; `utf-16` takes its byte order from the BOM or the first bytes (big-endian by default, RFC 2781). */
 const LABELS: Record<string, Encoding | 'UTF-16'> = {
   'utf-8': 'UTF-8',
@@ -258,7 +285,49 @@ const LABELS: Record<string, Encoding | 'UTF-16'> = {
   // ASCII is ISO-8859-1's first half: read byte for byte.
   'us-ascii': 'ISO-8859-1',
   ascii: 'ISO-8859-1',
+  // Western European 8-bit sets a Windows or Java writer (or a proxy) may use (issue 18 review
+  // F3). The labels are the WHATWG Encoding Standard's and Java's.
+  'windows-1252': 'windows-1252',
+  cp1252: 'windows-1252',
+  'x-cp1252': 'windows-1252',
+  'iso-8859-15': 'ISO-8859-15',
+  iso8859_15: 'ISO-8859-15',
+  'iso8859-15': 'ISO-8859-15',
+  iso885915: 'ISO-8859-15',
+  'iso_8859-15': 'ISO-8859-15',
+  'latin-9': 'ISO-8859-15',
+  latin9: 'ISO-8859-15',
+  l9: 'ISO-8859-15',
+  csisolatin9: 'ISO-8859-15',
 };
+/**
+ * Where windows-1252 and ISO-8859-15 differ from ISO-8859-1, from their code charts. Not
+ * TextDecoder: Node 20's decodes `windows-1252` as ISO-8859-1 (0x80 stays U+0080, not €).
+ * windows-1252's five unassigned bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) stay their C1 code points, as WHATWG decodes them.
+ */
+const WINDOWS_1252_80_9F = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+const ISO_8859_15: Record<number, number> = {
+  0xa4: 0x20ac,
+  0xa6: 0x160,
+  0xa8: 0x161,
+  0xb4: 0x17d,
+  0xb8: 0x17e,
+  0xbc: 0x152,
+  0xbd: 0x153,
+  0xbe: 0x178,
+};
+/** The byte at a time, through `map` for the bytes it names; linear in the body. */
+function decodeTable(bytes: Buffer, map: (b: number) => number): string {
+  const units = new Uint16Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) units[i] = map(bytes[i]!);
+  let out = '';
+  // fromCharCode over chunks: one call per 8 K units keeps within the engine's argument limit.
+  for (let i = 0; i < units.length; i += 8192) out += String.fromCharCode(...units.subarray(i, i + 8192));
+  return out;
+}
 const DECLARED_ENCODING = /^<\?xml\s+version\s*=\s*(["'])[^"']*\1\s+encoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\2/;
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
@@ -266,6 +335,9 @@ function decodeAs(bytes: Buffer, encoding: Encoding): string {
   if (encoding === 'UTF-8') return bytes.toString('utf8');
   if (encoding === 'ISO-8859-1') return bytes.toString('latin1');
   if (encoding === 'UTF-16LE') return bytes.toString('utf16le');
+  if (encoding === 'windows-1252')
+    return decodeTable(bytes, (b) => (b >= 0x80 && b <= 0x9f ? WINDOWS_1252_80_9F[b - 0x80]! : b));
+  if (encoding === 'ISO-8859-15') return decodeTable(bytes, (b) => ISO_8859_15[b] ?? b);
   // swap16 throws on an odd length: a last lone byte is no UTF-16 unit (decodeXml refuses a body of one).
   return Buffer.from(bytes.subarray(0, bytes.length & ~1))
     .swap16()

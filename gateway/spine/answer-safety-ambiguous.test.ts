@@ -504,3 +504,24 @@ describe('safety core: a modifier on an OperationOutcome or a Patient is never r
     assert.equal(reason(withEntry(FOUND, ourPatient(extension))), 'usable');
   });
 });
+
+/** As Spine's client reads an answer: namespaces near FHIR's read as FHIR's (client.ts). */
+const read = (xml: string, over: Partial<AnswerExpectation> = {}) => {
+  const r = parseXml(xml, { nearFhir: true });
+  assert.ok(r.ok, 'fixture parses');
+  const v = checkAnswer(r.value, { ...EXPECT, ...over });
+  return v.usable ? 'usable' : v.reason;
+};
+
+describe("safety core: a Flag in FHIR's namespace misspelt is a Flag Spine sent (issue 18 review F5)", () => {
+  for (const ns of ['http://hl7.org/fhir/', 'https://hl7.org/fhir']) {
+    test(`SMSP-VAL-004 NO_RECORD_FOUND beside a Flag whose entry is in ${ns} is ambiguous, refused; the indicator itself in ${ns} is usable`, () => {
+      const near = NONE.replace('</Bundle>', `<entry xmlns="${ns}"><resource>${FLAG}</resource></entry></Bundle>`);
+      assert.equal(reason(near, { httpStatus: 404 }), 'usable', 'read by the exact namespace, the Flag is not seen');
+      assert.equal(read(near, { httpStatus: 404 }), CONTRADICTS);
+      const contained = containedIn(NONE, 'OperationOutcome', FLAG.replace('<Flag>', `<Flag xmlns="${ns}">`));
+      assert.equal(read(contained, { httpStatus: 404 }), UNREAD);
+      assert.equal(read(FOUND.replace('<Bundle>', `<Bundle xmlns="${ns}">`)), 'usable');
+    });
+  }
+});

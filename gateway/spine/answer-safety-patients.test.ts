@@ -153,6 +153,25 @@ describe('safety core: an NHS number anywhere in the answer is the child asked a
       'NHSNumber names an NHS number whatever the system',
     );
   });
+  test("SMSP-VAL-004 another child's NHS number under the other scheme of either name (http://fhir.nhs.uk, https://fhir.nhs.net) in a RelatedPerson is another patient, beside an indicator or a no-record (issue 18 review F9)", () => {
+    for (const system of [
+      'http://fhir.nhs.uk/Id/nhs-number',
+      'https://fhir.nhs.net/Id/nhs-number',
+      'HTTP://FHIR.NHS.UK/Id/nhs-number/',
+    ]) {
+      const related = `<RelatedPerson><id value="r1"/>${nhs('9990000026', system)}</RelatedPerson>`;
+      assert.equal(reason(withEntry(FOUND, related)), ANOTHER, system);
+      assert.equal(reason(withEntry(NRF, related), { httpStatus: 404 }), ANOTHER, system);
+    }
+  });
+  test('SMSP-VAL-004 our child named only under http://fhir.nhs.uk/Id/nhs-number is ours, reported', () => {
+    const v = verdict(FOUND.replace(DSTU2, 'http://fhir.nhs.uk/Id/nhs-number'));
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    assert.deepEqual(
+      v.deviations.map((d) => `${d.path} ${d.message}`),
+      ['Patient.identifier.system NHS number only under http://fhir.nhs.uk/Id/nhs-number'],
+    );
+  });
   test('SMSP-VAL-004 any resource holding another NHS number (RelatedPerson, Person, an extension) is refused; an NHS-number identifier without a value names nobody known', () => {
     assert.equal(
       reason(

@@ -296,9 +296,10 @@ describe('safety core: the spec example indicator', () => {
       'usable',
     );
   });
-  test('an indicator needs HTTP 200 and response code ok', () => {
+  test('an indicator needs HTTP 200 (or 201) and response code ok', () => {
     assert.equal(reason(FOUND, { httpStatus: 500 }), 'indicator with an error status');
-    assert.equal(reason(FOUND, { httpStatus: 201 }), 'indicator with an error status');
+    assert.equal(reason(FOUND, { httpStatus: 202 }), 'indicator with an error status');
+    assert.equal(reason(FOUND, { httpStatus: 206 }), 'indicator with an error status');
     assert.equal(
       reason(withValue(FOUND, 'MessageHeader.response.code', 'fatal-error')),
       'indicator with an error status',
@@ -358,6 +359,19 @@ const NEW_NHS = 'https://fhir.nhs.uk/Id/nhs-number';
 const RISK = 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0';
 
 describe('safety core: harmless forms of a safe answer are read, and reported', () => {
+  test('SMSP-VAL-004 an NHS number written with hyphens (123-456-7890) is ours, reported; other digits so written are another patient (issue 18 review F9)', () => {
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', '123-456-7890')), [
+      'Patient.identifier.value hyphens removed from the NHS number',
+    ]);
+    assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', '123 456-7890')), [
+      'Patient.identifier.value whitespace removed from the NHS number',
+      'Patient.identifier.value hyphens removed from the NHS number',
+    ]);
+    assert.equal(
+      reason(withValue(FOUND, 'Patient.identifier.value', '999-000-0026')),
+      'indicator is for another patient',
+    );
+  });
   test('SMSP-VAL-004 whitespace: an NHS number written with spaces is ours, and ids, codes and status are read trimmed (H2)', () => {
     assert.deepEqual(devs(withValue(FOUND, 'Patient.identifier.value', ' 123 456 7890 ')), [
       'Patient.identifier.value whitespace removed from the NHS number',
@@ -1293,5 +1307,75 @@ describe('safety core: what the mutation run of 3 December found untested', () =
     );
     assert.equal(reason(xml), 'indicator names no patient by NHS number');
     assert.equal(reason(xml.replace(url.replace('5A1F', '5a1f'), url)), 'usable');
+  });
+});
+
+describe('safety core: HTTP 201 and 203, and response code OK (issue 18 review F8)', () => {
+  test('SMSP-VAL-004 HTTP 201 over an indicator is a success status: read as 200, reported', () => {
+    assert.deepEqual(devs(FOUND, { httpStatus: 201 }), ['HTTP status HTTP 201 read as 200 OK']);
+  });
+  test("SMSP-FGMRI-003 HTTP 203 is the spec's 'data returned from local store': neither an indicator nor a no-record under it is shown", () => {
+    const stored = 'HTTP 203: a stored copy, not a current answer from Spine';
+    assert.equal(reason(FOUND, { httpStatus: 203 }), stored);
+    const none = withValue(ERROR, 'OperationOutcome.issue.details.coding.code', 'NO_RECORD_FOUND');
+    assert.equal(reason(none, { httpStatus: 404 }), 'usable', 'the fixture is a usable no-record under 404');
+    assert.equal(reason(none, { httpStatus: 203 }), stored);
+  });
+  test('SMSP-VAL-004 MessageHeader.response.code OK is ok in another case: read, reported; another code is still an error status', () => {
+    assert.deepEqual(devs(withValue(FOUND, 'MessageHeader.response.code', 'OK')), [
+      'MessageHeader.response.code response code ok written in another case',
+    ]);
+    assert.equal(
+      reason(withValue(FOUND, 'MessageHeader.response.code', 'transient-error')),
+      'indicator with an error status',
+    );
+  });
+  test('SMSP-ERR-001 an error answer whose Spine code is OK (or SUCCESS) carries no code of the vocabulary: refused', () => {
+    for (const code of ['OK', 'ok', 'SUCCESS'])
+      assert.equal(
+        reason(withValue(ERROR, 'OperationOutcome.issue.details.coding.code', code), { httpStatus: 400 }),
+        'unknown outcome code',
+        code,
+      );
+  });
+});
+
+describe('safety core: assessment dates written as date-times (issue 18 review F7)', () => {
+  const start = (v: string) => withValue(FOUND, 'Flag.period.start', v);
+  const read = (xml: string) => {
+    const v = check(xml);
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    assert.equal(v.outcome.kind, 'indicator');
+    return v;
+  };
+  test('SMSP-VAL-004 midnight under an offset east of the UK is the date written (its UK instant is the evening before), reported; in UTC it is that day already, unreported', () => {
+    const east = read(start('2015-02-04T00:00:00+01:00'));
+    assert.deepEqual(east.outcome, {
+      kind: 'indicator',
+      assessmentDate: '2015-02-04T00:00:00+01:00',
+      assessmentDay: '2015-02-04',
+    });
+    assert.deepEqual(
+      east.deviations.map((d) => `${d.path} ${d.message}`),
+      ['Flag.period.start assessment date-time at midnight read as the date written'],
+    );
+    const utc = read(start('2015-02-04T00:00:00Z'));
+    assert.deepEqual(
+      [utc.outcome.kind === 'indicator' && utc.outcome.assessmentDay, utc.deviations],
+      ['2015-02-04', []],
+    );
+    // Not midnight: the UK calendar day of the instant, as before.
+    const evening = read(start('2015-02-04T23:30:00-02:00'));
+    assert.equal(evening.outcome.kind === 'indicator' && evening.outcome.assessmentDay, '2015-02-05');
+  });
+  test('SMSP-VAL-004 a date-time without a zone is read as its date (and passed on as that date), reported; an impossible time or date is still no date', () => {
+    const v = read(start('2015-02-04T10:00:00'));
+    assert.deepEqual(v.outcome, { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' });
+    assert.deepEqual(
+      v.deviations.map((d) => `${d.path} ${d.message}`),
+      ['Flag.period.start assessment date-time without a zone read as its date'],
+    );
+    for (const bad of ['2015-02-04T25:00:00', '2015-02-30T10:00:00', '2015-02-04T10'])
+      assert.equal(reason(start(bad)), 'assessment date is not a real date', bad);
   });
 });

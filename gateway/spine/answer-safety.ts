@@ -116,9 +116,20 @@ const NEW_NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
 const NHS_NUMBER_OID = 'urn:oid:2.16.840.1.113883.2.1.4.1';
 /** The exact spellings read without a deviation for the spelling itself. */
 const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, NEW_NHS_NUMBER, NHS_NUMBER_OID];
+/**
+ * The same two names under the other scheme (`http://fhir.nhs.uk/Id/nhs-number`,
+ * `https://fhir.nhs.net/Id/nhs-number`): no registered system, but nothing else than the NHS number
+ * either, so a number under one is read as an NHS number — another child's there is another patient
+ * (issue 18 review F9: a RelatedPerson's under http://fhir.nhs.uk was missed).
+ */
+const OTHER_SCHEME_NHS_NUMBER = ['http://fhir.nhs.uk/Id/nhs-number', 'https://fhir.nhs.net/Id/nhs-number'];
+/** An NHS number as people write it (`999 000 0018`, `999-000-0018`): the digits are the number. */
+const digitsOf = (v: string | undefined) => v?.replace(/[\s-]/g, '');
 /** `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number. */
 const isNhsNumberSystem = (system: string | undefined) =>
-  sameSystem(system, SYSTEM.nhsNumber) || sameUri(system, NHS_NUMBER_OID);
+  sameSystem(system, SYSTEM.nhsNumber) ||
+  sameUri(system, NHS_NUMBER_OID) ||
+  OTHER_SCHEME_NHS_NUMBER.some((s) => sameUri(system, s));
 /**
  * Spine's response-code value sets: 2-0, and the older 1-0, whose codes (FGM-0001, …) are all
  * errors but not the 2-0 vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as
@@ -134,12 +145,18 @@ const isFgmCoding = (el: XmlElement) =>
  * children), whatever birth date the client gave: the floor rests on nothing the client says.
  */
 const EARLIEST_ASSESSMENT = '2000-01-01';
+/** HTTP statuses an indicator may come under: the spec's 200, and 201 (success too, reported). */
+const SUCCESS_STATUSES = [200, 201];
 /** Issue severities that say nothing went wrong: an OperationOutcome of only these beside a Flag is a note, not an error. */
 const BENIGN_SEVERITIES = ['information', 'warning'];
 /** NHS England's name of the risk-indicator system, exactly as written: reported under its own phrase. */
 const NHS_ENGLAND_RISK = 'https://fhir.nhs.uk/ValueSet/risk-indicator-type-1-0';
 const PARTIAL_DATE = /^\d{4}(-(0[1-9]|1[0-2]))?$/;
 
+/** A dateTime with a time but no zone (`2024-01-05T10:00:00`): the date, and what follows it. */
+const ZONELESS = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+/** A dateTime at midnight in any zone (`2024-01-05T00:00:00+01:00`): the date written. */
+const MIDNIGHT = /^(\d{4}-\d{2}-\d{2})T00:00(:00(\.0+)?)?(Z|[+-]\d{2}:\d{2})$/;
 /** An instant written to the minute (`2026-12-03T10:15+00:00`): the date and time, and the zone. */
 const TO_THE_MINUTE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(Z|[+-]\d{2}:\d{2})$/;
 
@@ -192,7 +209,7 @@ type At = (path: string, el: XmlElement | undefined, ...names: string[]) => stri
  */
 function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean {
   const placed = elementsIn(root);
-  const ours = (v: string | undefined) => v?.replace(/\s/g, '') === asked;
+  const ours = (v: string | undefined) => digitsOf(v) === asked;
   // Read through `at` only once it is an NHS number, so whitespace is reported where it was read.
   const nhsNumber = ({ el, path }: Placed) =>
     isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
@@ -347,21 +364,41 @@ function indicator(
     : [];
   const numbers = ids.filter((i) => isNhsNumberSystem(i.system));
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
-  const values = numbers.map((i) => i.value?.replace(/\s/g, ''));
+  const values = numbers.map((i) => digitsOf(i.value));
   if (values.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
-  if (numbers.some((i, n) => i.value !== values[n]))
+  if (numbers.some((i) => /\s/.test(i.value ?? '')))
     note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
-  const others = [NEW_NHS_NUMBER, NHS_NUMBER_OID].filter((s) => numbers.some((i) => sameUri(i.system, s)));
+  if (numbers.some((i) => i.value?.includes('-')))
+    note({ path: 'Patient.identifier.value', message: 'hyphens removed from the NHS number' });
+  const others = [NEW_NHS_NUMBER, NHS_NUMBER_OID, ...OTHER_SCHEME_NHS_NUMBER].filter((s) =>
+    numbers.some((i) => sameUri(i.system, s)),
+  );
   if (!numbers.some((i) => sameUri(i.system, SYSTEM.nhsNumber)))
     note({ path: 'Patient.identifier.system', message: `NHS number only under ${others.join(' and ')}` });
-  if (numbers.some((i) => !NHS_NUMBER_SYSTEMS.includes(i.system ?? '')))
+  if (
+    numbers.some(
+      (i) => !NHS_NUMBER_SYSTEMS.includes(i.system ?? '') && !OTHER_SCHEME_NHS_NUMBER.includes(i.system ?? ''),
+    )
+  )
     note({
       path: 'Patient.identifier.system',
       message: 'NHS-number system written in another case or with a trailing slash',
     });
   const start = at('Flag.period.start', flag, 'period', 'start');
-  const day = start === undefined ? undefined : dayOf(start);
+  // A time without a zone is no DSTU2 dateTime, but its date is the one written: read as that date
+  // (sent on as that date, so our own answers stay valid), reported (issue 18 review F7).
+  const zoneless = start === undefined ? null : ZONELESS.exec(start);
+  if (zoneless && FULL_DATE_TIME.test(`${start}Z`)) {
+    note({ path: 'Flag.period.start', message: 'assessment date-time without a zone read as its date' });
+    return { kind: 'indicator', assessmentDate: zoneless[1]!, assessmentDay: zoneless[1]! };
+  }
+  // Midnight is a date written as a date-time: under an offset east of the UK its UK day is the day
+  // before the one written, which Spine never meant. The date written is the day, reported.
+  const midnight = start === undefined || !FULL_DATE_TIME.test(start) ? null : MIDNIGHT.exec(start);
+  const day = start === undefined ? undefined : (midnight?.[1] ?? dayOf(start));
   if (start === undefined || day === undefined) return 'assessment date is not a real date';
+  if (midnight && day !== dayOf(start))
+    note({ path: 'Flag.period.start', message: 'assessment date-time at midnight read as the date written' });
   if (day.length < 10) note({ path: 'Flag.period.start', message: 'assessment date is a partial date' });
   return { kind: 'indicator', assessmentDate: start, assessmentDay: day };
 }
@@ -598,6 +635,10 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (skew > expect.maxAheadMs) return refuse('timestamp is ahead of the gateway clock by more than the allowed skew');
   if (-skew > expect.maxBehindMs) return refuse('timestamp is behind the gateway clock by more than the allowed skew');
 
+  // fgm-query-v2.md gives 203 one meaning: data from a local store while Spine is unavailable. A
+  // stored answer is not Spine's answer now (SMSP-FGMRI-003): an indicator may have been set or
+  // cleared since, so neither it nor a stored "no record" is shown.
+  if (expect.httpStatus === 203) return refuse('HTTP 203: a stored copy, not a current answer from Spine');
   const flags = resources.filter((r) => r.name === 'Flag');
   const outcomes = resources.filter((r) => r.name === 'OperationOutcome');
   // Reported only if the answer is used: by then it names no child but ours (carriesAnotherPatient).
@@ -652,8 +693,14 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
       if (end.length > 10 ? ms(end) <= ms(timestamp) : endDay < uk.slice(0, endDay.length))
         return refuse('indicator period has ended');
     }
-    if (expect.httpStatus !== 200 || at('MessageHeader.response.code', header, 'response', 'code') !== 'ok')
+    // `OK` is `ok` in another case: one meaning, read and reported (issue 18 review F8). 201 is a
+    // success status (RFC 9110) over an answer the core has read whole: read as 200, reported.
+    const responseCode = at('MessageHeader.response.code', header, 'response', 'code');
+    if (!SUCCESS_STATUSES.includes(expect.httpStatus) || responseCode?.toLowerCase() !== 'ok')
       return refuse('indicator with an error status');
+    if (expect.httpStatus !== 200) note({ path: 'HTTP status', message: 'HTTP 201 read as 200 OK' });
+    if (responseCode !== 'ok')
+      note({ path: 'MessageHeader.response.code', message: 'response code ok written in another case' });
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.

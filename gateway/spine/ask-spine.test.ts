@@ -14,7 +14,7 @@ import {
 } from '../../demo/spine/answers.ts';
 import { loadVocabulary } from '../fhir/vocabulary.ts';
 import { parseXml } from '../fhir/xml.ts';
-import { askSpine, type AskSpineDeps } from './ask-spine.ts';
+import { askSpine, MAX_REPORTED_DEVIATIONS, type AskSpineDeps } from './ask-spine.ts';
 import type { ProtectedSpine } from './protected-spine.ts';
 
 const SMSP_ASID = '200000000111';
@@ -439,5 +439,51 @@ describe('askSpine: what reaches the safety core, and what it reports', () => {
       tree: tree(HARMLESS_VARIANTS['leap-second-timestamp'](found(id))),
     }));
     assert.deepEqual([outcome.code, outcome.checkedAt], ['SUCCESS', '2026-06-30T23:59:59Z']);
+  });
+});
+
+describe('askSpine: what one answer costs to report is bounded (issue 18 review F2)', () => {
+  /** The indicator with `n` valued extensions after the Flag's code: each out of DSTU2 element order. */
+  const withExtensions = (id: string, n: number) =>
+    indicatorAnswer(addressed(id), '9990000018', '2019-12-10').replace(
+      '</Flag>',
+      `${Array.from({ length: n }, (_, i) => `<extension url="https://example.org/x${i}"><valueString value="x"/></extension>`).join('')}</Flag>`,
+    );
+  /** As the client parses it: Spine's answers are capped by spine.maxResponseBytes, not the 64 KB of a client's message. */
+  const big = (xml: string) => {
+    const r = parseXml(xml, { maxBytes: Number.POSITIVE_INFINITY });
+    assert.ok(r.ok);
+    return r.value;
+  };
+  test('SMSP-VAL-004 100 or 2,400 extensions out of order are one deviation: the same log lines, counter increments and audit entries for both', async () => {
+    const runs = [];
+    for (const n of [100, 2400]) {
+      const { outcome, counted, logged } = await ask((id) => ({
+        kind: 'answer',
+        httpStatus: 200,
+        tree: big(withExtensions(id, n)),
+      }));
+      assert.equal(outcome.code, 'SUCCESS');
+      runs.push({ deviations: outcome.deviations, counted: counted.length, logged: logged.length });
+    }
+    assert.deepEqual(runs[0], runs[1]);
+    assert.deepEqual(runs[1]!.deviations, ['Flag.extension is out of order (DSTU2 element order)']);
+    assert.deepEqual([runs[1]!.counted, runs[1]!.logged], [1, 1]);
+  });
+  test('SMSP-VAL-004 more distinct deviations than MAX_REPORTED_DEVIATIONS: that many reported, then one "and N more" line, each counted and logged once', async () => {
+    const many = Array.from({ length: MAX_REPORTED_DEVIATIONS + 8 }, (_, i) => ({
+      path: `HTTP Header ${i}`,
+      message: 'a transport deviation',
+    }));
+    const { outcome, counted, logged } = await ask((id) => ({
+      kind: 'answer',
+      httpStatus: 200,
+      tree: tree(indicatorAnswer(addressed(id), '9990000018', '2019-12-10')),
+      deviations: [...many, ...many],
+    }));
+    assert.equal(outcome.code, 'SUCCESS');
+    assert.equal(outcome.deviations!.length, MAX_REPORTED_DEVIATIONS + 1);
+    assert.equal(outcome.deviations!.at(-1), 'Bundle and 8 more deviations, not listed');
+    assert.deepEqual([counted.length, logged.length], [MAX_REPORTED_DEVIATIONS + 1, MAX_REPORTED_DEVIATIONS + 1]);
   });
 });

@@ -218,9 +218,19 @@ function reportDeviations(deps: AskSpineDeps, found: { path: string; message: st
   const msg = used
     ? 'Spine answer deviates from the profiles; used as transformed'
     : 'Spine answer deviates from the profiles; not used (refused as unsafe)';
-  for (const v of found) {
+  // Each deviation once, and at most MAX_REPORTED_DEVIATIONS of them: what one answer costs to
+  // report (log lines, counter increments, the audit record's detail) stays bounded however much
+  // it repeats (issue 18 review F2: 2,400 out of order wrote 470 KB of log per answer).
+  const distinct = [...new Map(found.map((v) => [`${v.path} ${v.message}`, v])).values()];
+  const kept = distinct.slice(0, MAX_REPORTED_DEVIATIONS);
+  if (distinct.length > kept.length)
+    kept.push({ path: 'Bundle', message: `and ${distinct.length - kept.length} more deviations, not listed` });
+  for (const v of kept) {
     deps.deviationCounter?.inc({ path: v.path });
     deps.log?.({ level: 'warn', msg, path: v.path, deviation: v.message });
   }
-  return found.map((v) => `${v.path} ${v.message}`);
+  return kept.map((v) => `${v.path} ${v.message}`);
 }
+
+/** More than any real answer departs in (the harmless variants reach about a dozen); the rest is one "and N more" line. */
+export const MAX_REPORTED_DEVIATIONS = 32;

@@ -61,6 +61,11 @@ export interface HttpsSpineClientOptions {
 const FHIR_XML = /^\s*application\/(fhir\+xml|xml\+fhir)\s*(;|$)/i;
 // Any other XML type (text/xml, application/xml, …+xml) is still XML: read it, and report it (SMSP-VAL-004).
 const ANY_XML = /^\s*[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]*\+)?xml\s*(;|$)/i;
+// No type, or one that says nothing of the body's format (a proxy's default): read as XML when the
+// body is XML, reported (issue 18 review F3). text/html and JSON still say what the body is: refused.
+const UNTYPED = /^\s*(text\/plain|application\/octet-stream)?\s*(;|$)/i;
+/** An XML document's first character, after any leading whitespace (decodeXml has taken off the BOM). */
+const STARTS_AS_XML = /^[ \t\r\n]*</;
 
 /**
  * Creates the real Spine client. Call `close()` on shutdown to end the kept-alive connections.
@@ -131,7 +136,8 @@ export function createHttpsSpineClient({
         const status = res.statusCode ?? 0;
         const type = res.headers['content-type'] ?? '';
         const deviations: NonNullable<SpineAnswer['deviations']> = [];
-        if (!FHIR_XML.test(type)) {
+        const untyped = !FHIR_XML.test(type) && !ANY_XML.test(type) && UNTYPED.test(type);
+        if (!FHIR_XML.test(type) && !untyped) {
           if (!ANY_XML.test(type)) {
             res.destroy();
             return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
@@ -181,13 +187,22 @@ export function createHttpsSpineClient({
           }
           // UTF-16 from Spine or a proxy is XML as much as UTF-8 is (SMSP-VAL-004): decoded, and reported.
           const decoded = decodeXml(raw, type);
+          if (untyped && !(decoded.ok && STARTS_AS_XML.test(decoded.text)))
+            return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
           if (!decoded.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', `response ${decoded.message}`, status);
+          if (untyped)
+            deviations.push({ path: 'HTTP Content-Type', message: 'a content type that is not XML, read as XML' });
           for (const message of decoded.deviations) deviations.push({ path: 'XML encoding', message });
           // The byte cap was applied to the bytes received and to what they expanded to; the text
           // decoded from them (in UTF-16 code units, no more than the bytes) is not capped again in
           // UTF-8 bytes, which would refuse 200 KB of UTF-16 that re-encodes to 300 KB.
-          const parsed = parseXml(decoded.text, { maxBytes: Number.POSITIVE_INFINITY });
+          const parsed = parseXml(decoded.text, { maxBytes: Number.POSITIVE_INFINITY, nearFhir: true });
           if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not-well-formed', status);
+          if (parsed.nearFhir)
+            deviations.push({
+              path: 'XML namespace',
+              message: "a namespace near FHIR's (a trailing slash, https or another case) read as FHIR's",
+            });
           done({ kind: 'answer', httpStatus: status, tree: parsed.value, ...(deviations.length && { deviations }) });
         });
       });
