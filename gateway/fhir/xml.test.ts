@@ -629,3 +629,14 @@ test("SMSP-VAL-004 with nearFhir, FHIR's namespace with a trailing slash, under 
     ['urn:other', 'http://hl7.org/fhirx'],
   );
 });
+
+test('an encoding label naming a member of Object.prototype (__proto__, constructor, …) is a label we cannot decode, never a throw (review 18f F2)', () => {
+  for (const label of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    const viaCharset = decodeXml(Buffer.from('<a/>'), `application/xml+fhir; charset=${label}`);
+    assert.deepEqual(viaCharset, { ok: false, message: 'an encoding the gateway cannot decode' }, label);
+    // An encoding name starts with a letter (XML 1.0 [81]): `__proto__` is no declaration's.
+    if (label.startsWith('_')) continue;
+    const viaDeclaration = decodeXml(Buffer.from(`<?xml version="1.0" encoding="${label}"?><a/>`));
+    assert.deepEqual(viaDeclaration, { ok: false, message: 'an encoding the gateway cannot decode' }, label);
+  }
+});

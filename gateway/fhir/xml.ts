@@ -378,7 +378,9 @@ export function decodeXml(bytes: Buffer, contentType = ''): Decoded {
   const order = sniffed === '8-bit' ? undefined : sniffed;
   const resolve = (label: string | undefined): Encoding | undefined | null => {
     if (label === undefined) return undefined;
-    const known = LABELS[label.toLowerCase()];
+    // An own property only: a label such as `__proto__` or `constructor` must find nothing (review 18f F2).
+    const key = label.toLowerCase();
+    const known = Object.hasOwn(LABELS, key) ? LABELS[key] : undefined;
     if (!known) return null;
     if (known !== 'UTF-16') return known;
     return order === 'UTF-16LE' ? 'UTF-16LE' : 'UTF-16BE';

@@ -168,7 +168,16 @@ export function createHttpsSpineClient({
         res.on('close', () => {
           if (!res.complete) fail('COULD_NOT_CONNECT_TO_SPINE', 'connection lost during response', status);
         });
+        // Nothing Spine sends may throw out of this handler: there it would end the process, and
+        // every clinician's alert with it (review 18f F2). A throw is an unusable answer.
         res.on('end', () => {
+          try {
+            read();
+          } catch {
+            fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response unreadable', status);
+          }
+        });
+        const read = () => {
           let raw = Buffer.concat(chunks);
           if (encoding !== 'identity') {
             try {
@@ -204,7 +213,7 @@ export function createHttpsSpineClient({
               message: "a namespace near FHIR's (a trailing slash, https or another case) read as FHIR's",
             });
           done({ kind: 'answer', httpStatus: status, tree: parsed.value, ...(deviations.length && { deviations }) });
-        });
+        };
       });
       req.end(body);
     });

@@ -291,6 +291,14 @@ const REFUSED: readonly { name: string; fault: Fault; spine: number; carries?: R
     reason: 'unsafe Spine answer: HTTP 203: a stored copy, not a current answer from Spine',
   },
   { name: 'a JSON body under text/plain', fault: { kind: 'json-body' }, spine: 200, reason: 'wrong content type' },
+  // Review 18f F2: these labels once found Object.prototype's members, threw in the client's `end`
+  // handler and ended the gateway process (this test's, here: the run would stop).
+  ...['__proto__', 'constructor', 'toString'].map((label) => ({
+    name: `charset=${label}`,
+    fault: { kind: 'content-type' as const, type: `application/xml+fhir; charset=${label}` },
+    spine: 200,
+    reason: 'response an encoding the gateway cannot decode',
+  })),
 ];
 
 describe('SMSP-VAL-004 what another spelling cannot make safe is an error IT can see, never an indicator or "no record"', () => {
