@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The `--max-…` flags of the package's `gateway` script, e.g. ['--max-semi-space-size=8', …]. */
+/** The `--max-…` flags of the package's `gateway` script, e.g. ['--max-semi-space-size=16', …]. */
 export function gatewayHeapFlags(root = new URL('../..', import.meta.url).pathname): string[] {
   const script: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.gateway;
   const m = /^exec node ((?:--[\w-]+=\S+ )*)dist\/gateway\/main\.js$/.exec(script);
