@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonStructureRefusal, MAX_JSON_CONTAINERS, MAX_JSON_DEPTH, parseBoundedJson } from './bounded-json.ts';
+import {
+  jsonStructureRefusal,
+  MAX_JSON_CONTAINERS,
+  MAX_JSON_DEPTH,
+  MAX_JSON_VALUES,
+  parseBoundedJson,
+} from './bounded-json.ts';
 
 describe('bounded JSON (issue 21: structure, not only bytes)', () => {
   it('counts objects and arrays: at the bound parsed, one more refused', () => {
@@ -27,6 +33,16 @@ describe('bounded JSON (issue 21: structure, not only bytes)', () => {
     const s = JSON.stringify({ div: '{'.repeat(5000) + '\\"[' + '['.repeat(5000), note: 'a\\' });
     assert.equal(jsonStructureRefusal(s), undefined);
     assert.deepEqual(Object.keys(parseBoundedJson(s) as object), ['div', 'note']);
+  });
+  it('counts members and elements: one object of many keys or one long array is refused past the bound (review 21b H1)', () => {
+    const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":1`).join(',')}}`;
+    const elements = (n: number) => `[${Array.from({ length: n }, () => '1').join(',')}]`;
+    assert.equal(jsonStructureRefusal(keys(MAX_JSON_VALUES)), undefined);
+    assert.equal(jsonStructureRefusal(elements(MAX_JSON_VALUES)), undefined);
+    assert.match(jsonStructureRefusal(keys(MAX_JSON_VALUES + 1)) ?? '', /more than 5000 JSON members and elements/);
+    assert.equal(parseBoundedJson(elements(MAX_JSON_VALUES + 1)), undefined);
+    // Commas inside strings are text.
+    assert.equal(jsonStructureRefusal(JSON.stringify({ a: ','.repeat(3 * MAX_JSON_VALUES) })), undefined);
   });
   it('malformed JSON is undefined, never a throw', () => {
     for (const bad of ['', '{', '{"a":}', 'undefined', '[1,]']) assert.equal(parseBoundedJson(bad), undefined, bad);

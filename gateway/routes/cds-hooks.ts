@@ -191,6 +191,32 @@ export function patientFacts(patient: Resource): {
   };
 }
 
+/** Only the fields of a Patient the check reads. */
+const patientFields = (p: Resource | undefined): Resource | undefined =>
+  p && { resourceType: p.resourceType, id: p.id, identifier: p.identifier, birthDate: p.birthDate };
+
+/**
+ * The patient-view request in `text`, reduced to what the check reads (the author already taken
+ * from the prefetched user, the Patient to its check's fields). Synchronous, so the whole parsed
+ * body is garbage as soon as it returns, whatever the handler then waits for.
+ */
+function readHookRequest(text: string | undefined) {
+  // The body's size is capped (bodyLimit); its structure is bounded here, before it is parsed.
+  const tooComplex = text === undefined ? undefined : jsonStructureRefusal(text);
+  if (tooComplex) throw new SmspError('cds-request-invalid', tooComplex);
+  const parsed = RequestSchema.safeParse(text === undefined ? undefined : parseBoundedJson(text));
+  if (!parsed.success) throw new SmspError('cds-request-invalid', 'body is not a patient-view request');
+  const { hookInstance, fhirServer, fhirAuthorization, context, prefetch } = parsed.data;
+  return {
+    hookInstance,
+    fhirServer,
+    fhirAuthorization: fhirAuthorization && { access_token: fhirAuthorization.access_token },
+    context: { userId: context.userId, patientId: context.patientId },
+    author: authorFor(context.userId, prefetch?.user),
+    prefetchedPatient: patientFields(asResource(prefetch?.patient)),
+  };
+}
+
 /**
  * `GET {fhirServer}/Patient/{id}` with the EPR's access token, within its own deadline; undefined
  * when it cannot be had. The answer is never held whole before it is measured: a declared
@@ -252,14 +278,7 @@ async function fetchPatient(
     }
     const fetched = asResource(parseBoundedJson(Buffer.concat(chunks).toString('utf8')));
     // Only what the check reads is kept while Spine is asked; the rest (a photo, say) is let go now.
-    return (
-      fetched && {
-        resourceType: fetched.resourceType,
-        id: fetched.id,
-        identifier: fetched.identifier,
-        birthDate: fetched.birthDate,
-      }
-    );
+    return patientFields(fetched);
   } catch {
     return undefined;
   } finally {
@@ -340,18 +359,15 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
     };
   };
   return async function fgmIsService(c) {
-    const text = await c.req.text().catch(() => undefined);
-    // The body's size is capped (bodyLimit); its structure is bounded here, before it is parsed and held.
-    const tooComplex = text === undefined ? undefined : jsonStructureRefusal(text);
-    if (tooComplex) throw new SmspError('cds-request-invalid', tooComplex);
-    const raw = text === undefined ? undefined : parseBoundedJson(text);
-    const parsed = RequestSchema.safeParse(raw);
-    if (!parsed.success) throw new SmspError('cds-request-invalid', 'body is not a patient-view request');
-    const { hookInstance, fhirServer, fhirAuthorization, context, prefetch } = parsed.data;
+    const { hookInstance, fhirServer, fhirAuthorization, context, author, prefetchedPatient } = readHookRequest(
+      await c.req.text().catch(() => undefined),
+    );
+    // Only what the check reads is held while the FHIR server and Spine are asked: the body's text
+    // and the rest of its JSON (a prefetched user of thousands of keys, say) are let go now.
+    c.req.bodyCache = {};
     // The EPR user the hook names, counted against her in-flight bound before the Patient is sought.
     nameUser(c, context.userId);
     const client = c.get('cdsClient');
-    const author = authorFor(context.userId, prefetch?.user);
     // The prefetched SDS ids are the EPR's free text: one too long to audit is refused on the record by what refusedValue keeps of it.
     const longId = author.kind === 'sds' ? [author.userId, author.roleProfileId].find(overLong) : undefined;
     if (longId !== undefined) {
@@ -372,7 +388,7 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       roleProfileId: author.kind === 'sds' ? author.roleProfileId : null,
     });
 
-    let patient = asResource(prefetch?.patient);
+    let patient = prefetchedPatient;
     // An OperationOutcome or another resource in the slot is not the patient (the spec: check prefetched data).
     if (patient && (patient.resourceType !== 'Patient' || patient.id !== context.patientId)) patient = undefined;
     if (!patient && fhirServer && fhirAuthorization) {

@@ -189,4 +189,43 @@ describe('issue 21: JSON whose structure is not bounded never takes the gateway 
       assert.ok(grew < 64 * 1024 * 1024, `peak RSS grew by ${(grew / 1048576).toFixed(1)} MB`);
     },
   );
+
+  it(
+    'SMSP-PERF-001 190 CDS calls of 60 KB within every structure bound (a prefetched user of 2,500 keys), held on a hanging FHIR server: bodies beyond the memory budget hear the busy tone, the rest are let go of while they wait, the gateway stays up and her card comes (review 21b H1)',
+    { timeout: 120_000 },
+    async () => {
+      child?.kill('SIGKILL');
+      const base = `http://127.0.0.1:${(fhir.address() as AddressInfo).port}`;
+      const gw = await startGateway(base);
+      const hers = () => cdsCall(gw.url, { prefetch: { patient: patient() } });
+      assert.equal((await hers()).json?.cards instanceof Array, true);
+      const baseline = gw.peakRss();
+
+      // ~60 KB each, 2,500 members: under the 64 KB cap and the JSON bounds, so parsed.
+      const user = Object.fromEntries(
+        Array.from({ length: 2500 }, (_, i) => [`k${i}`, `v${String(i).padStart(14, '0')}`]),
+      );
+      arrivals = 0;
+      const held = Array.from({ length: 190 }, (_, i) =>
+        cdsCall(gw.url, { ...fromFhir(`${base}/hang`), prefetch: { user } }, `Practitioner/u-${i}`),
+      );
+      // Every call the budget let in is waiting on the FHIR server when she asks (the rest have had their busy tone).
+      let busy = 0;
+      held.forEach((p) => void p.then((a) => a.status === 429 && busy++));
+      while (arrivals + busy < 190) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(arrivals > 0 && busy > 0, `${arrivals} waiting on the FHIR server, ${busy} busy`);
+      const mine = await hers();
+      assert.equal(mine.status, 200, JSON.stringify(mine.json));
+      assert.equal((mine.json?.cards as unknown[]).length, 1, 'her indicator card');
+      for (const a of await Promise.all(held))
+        assert.ok(
+          (a.status === 429 && a.json?.code === 'SPINE_BUSY') ||
+            (a.status === 412 && a.json?.code === 'PATIENT_DATA_UNAVAILABLE'),
+          JSON.stringify(a),
+        );
+      assert.ok(gw.alive(), `the gateway is up: ${gw.stderr().slice(-500)}`);
+      const grew = gw.peakRss() - baseline;
+      assert.ok(grew < 64 * 1024 * 1024, `peak RSS grew by ${(grew / 1048576).toFixed(1)} MB`);
+    },
+  );
 });
