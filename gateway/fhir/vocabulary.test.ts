@@ -98,3 +98,25 @@ test('SMSP-CONF-001 a broken override names the problem', () => {
   writeFileSync(file, '{');
   assert.throws(() => loadVocabulary(file), /vocabulary file/);
 });
+
+test('SMSP-CONF-001 an override cannot answer a failure with 2xx (a CDS client would read it as its cards), nor SUCCESS with anything but 200', () => {
+  const base = JSON.parse(readFileSync(new URL('./vocabulary.json', import.meta.url), 'utf8'));
+  const file = join(dir, 'two-hundred.json');
+  const withStatus = (code: string, httpStatus: number) =>
+    JSON.stringify({
+      ...base,
+      rows: base.rows.map((r: { code: string }) => (r.code === code ? { ...r, httpStatus } : r)),
+    });
+  writeFileSync(file, withStatus('SPINE_BUSY', 200));
+  assert.throws(
+    () => loadVocabulary(file),
+    /SPINE_BUSY is HTTP 200: a code the gateway refuses or fails with needs a 4xx or 5xx status/,
+  );
+  writeFileSync(file, withStatus('CIS2_UNAVAILABLE', 302));
+  assert.throws(() => loadVocabulary(file), /CIS2_UNAVAILABLE is HTTP 302/);
+  writeFileSync(file, withStatus('SUCCESS', 204));
+  assert.throws(() => loadVocabulary(file), /SUCCESS must be HTTP 200/);
+  // Spine's own 203 row (data from a local store) is never sent by this gateway, so it may stay as the spec has it.
+  writeFileSync(file, withStatus('NO_RECORD_FOUND', 404));
+  assert.equal(loadVocabulary(file).get('DATA_RETURNED_FROM_LOCAL_STORE_SPINE_UNAVAILABLE').httpStatus, 203);
+});

@@ -158,6 +158,15 @@ export class Vocabulary {
       throw new Error(
         `vocabulary: events: ${bad.map(([e, code]) => `${e} maps to ${code}, which is not a row`).join('; ')}`,
       );
+    // A failure answered 2xx reads as an answer to every client (a CDS client takes 200 as its cards,
+    // the element as a status): what the gateway refuses with must be an error status, and SUCCESS 200.
+    if (this.#byCode.get('SUCCESS')!.httpStatus !== 200) throw new Error('vocabulary: SUCCESS must be HTTP 200');
+    const refusals = new Set<string>([...REQUIRED_CODES.filter((c) => c !== 'SUCCESS'), ...Object.values(events)]);
+    const answered = [...refusals].filter((c) => this.#byCode.get(c)!.httpStatus < 400);
+    if (answered.length)
+      throw new Error(
+        `vocabulary: ${answered.map((c) => `${c} is HTTP ${this.#byCode.get(c)!.httpStatus}`).join('; ')}: a code the gateway refuses or fails with needs a 4xx or 5xx status`,
+      );
     this.#events = new Map(Object.entries(events));
   }
 
