@@ -17,7 +17,7 @@
 // version's release: only a version never released and newer than every release (a version is
 // never reused). Without --release nothing under widget/releases/ is written.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 
 const widget = new URL('./', import.meta.url);
 const releases = new URL('releases/', widget);
@@ -30,6 +30,20 @@ function fail(message) {
   process.exit(1);
 }
 const sri = (bytes) => `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+/**
+ * Writes a pinned file whole or not at all, and never over anything: the bytes go to a new temporary
+ * file first, and a hard link gives them the pinned name only if nothing has it (a build cut off
+ * mid-write leaves no half file for the gateway to serve as immutable, and browsers to keep a year).
+ */
+function createWhole(target, bytes) {
+  const tmp = new URL(`.${target.pathname.split('/').pop()}.${process.pid}.tmp`, target);
+  writeFileSync(tmp, bytes, { flag: 'wx' });
+  try {
+    linkSync(tmp, target);
+  } finally {
+    unlinkSync(tmp);
+  }
+}
 const versionOf = (f) => f.slice('fgm-status-'.length, -'.js'.length);
 /** Whether major.minor.patch a comes after b. */
 const newer = (a, b) => {
@@ -81,8 +95,7 @@ if (file in released) {
     .reduce((a, v) => (a === undefined || newer(v, a) ? v : a), undefined);
   if (newest && !newer(version, newest))
     fail(`version ${version} is not newer than the newest release, ${newest}: a version is never reused; ${bump}`);
-  // 'wx': created new or not at all.
-  writeFileSync(new URL(file, releases), code, { flag: 'wx' });
+  createWhole(new URL(file, releases), code);
   released[file] = integrity;
   const sorted = Object.entries(released).sort(([a], [b]) => (newer(versionOf(a), versionOf(b)) ? 1 : -1));
   writeFileSync(record, `${JSON.stringify(Object.fromEntries(sorted), null, 2)}\n`);
@@ -107,8 +120,9 @@ for (const f of Object.keys(released)) {
       `dist/widget/${f} differs from the release in widget/releases/${f}, whose integrity pages pin; ` +
         `the build does not overwrite it. Remove it and build again.`,
     );
-  // 'wx': created new or not at all, so nothing in its place between the check and here is followed.
-  if (!found) writeFileSync(target, bytes, { flag: 'wx' });
+  // Created new or not at all, so nothing in its place between the check and here is followed.
+  if (!found) createWhole(target, bytes);
 }
-writeFileSync(new URL('integrity.json', dir), `${JSON.stringify({ [file]: integrity }, null, 2)}\n`);
+// Every release's hash beside the files: the gateway serves a pinned name only with these bytes.
+writeFileSync(new URL('integrity.json', dir), `${JSON.stringify(released, null, 2)}\n`);
 console.log(`widget: /widget/${file}\n  integrity="${integrity}"`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +45,24 @@ describe('GET /widget/*', () => {
     ]) {
       assert.deepEqual([res.status, res.headers.get('Cache-Control')], [404, 'no-store']);
       assert.match(await res.text(), /widget/i);
+    }
+  });
+
+  it('a release the build recorded is served only with the bytes of its hash: a file cut short on disk is 404 no-store, never kept a year', async () => {
+    const whole = 'export const build = "2.0.0"; // the released bytes';
+    const sri = `sha384-${createHash('sha384').update(whole).digest('base64')}`;
+    const releases = mkdtempSync(join(tmpdir(), 'widget-releases-'));
+    try {
+      writeFileSync(join(releases, 'integrity.json'), JSON.stringify({ 'fgm-status-2.0.0.js': sri }));
+      writeFileSync(join(releases, 'fgm-status-2.0.0.js'), whole);
+      const app = served(join(releases, 'fgm-status.js'));
+      const good = await app.request('/widget/fgm-status-2.0.0.js');
+      assert.deepEqual([good.status, await good.text()], [200, whole]);
+      writeFileSync(join(releases, 'fgm-status-2.0.0.js'), whole.slice(0, 20));
+      const cut = await app.request('/widget/fgm-status-2.0.0.js');
+      assert.deepEqual([cut.status, cut.headers.get('Cache-Control')], [404, 'no-store']);
+    } finally {
+      rmSync(releases, { recursive: true, force: true });
     }
   });
 

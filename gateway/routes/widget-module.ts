@@ -4,9 +4,12 @@
  * so a rebuild needs no restart; `no-cache`, so pages that load it always get the current build.
  * `GET /widget/fgm-status-<version>.js` — a build kept under its version beside it (the build
  * writes every release of widget/releases/ there; widget/pin-build.mjs): it never changes,
- * so it is cached for a year and a page can pin it with Subresource Integrity.
+ * so it is cached for a year and a page can pin it with Subresource Integrity. A release is
+ * served only with the bytes its hash in the build's integrity.json names: a file cut short or
+ * changed on disk would otherwise be kept a year by browsers and fail every pinned page's check.
  * 404 with a clear message for a build that is not there.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Context, Handler } from 'hono';
@@ -19,10 +22,27 @@ export const VERSIONED_WIDGET_PATH = `/widget/fgm-status-${widgetPackage.version
 /** The route pattern of versioned builds: the file name is digits and dots only, never a path. */
 export const VERSIONED_WIDGET_ROUTE = '/widget/:file{fgm-status-\\d+\\.\\d+\\.\\d+\\.js}';
 
-async function serve(c: Context<GatewayEnv>, file: string, cacheControl: string, missing: string) {
+/** The hashes the build recorded beside the releases, or none (a build from before they were). */
+async function releasedHashes(dir: string): Promise<Record<string, unknown>> {
+  try {
+    const record: unknown = JSON.parse(await readFile(join(dir, 'integrity.json'), 'utf8'));
+    return record !== null && typeof record === 'object' ? (record as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function serve(
+  c: Context<GatewayEnv>,
+  file: string,
+  cacheControl: string,
+  missing: string,
+  integrity?: (source: Buffer) => Promise<boolean>,
+) {
   let source: Buffer;
   try {
     source = await readFile(file);
+    if (integrity && !(await integrity(source))) throw new Error('not the released bytes');
   } catch {
     c.set('outcomeCode', 'NOT_FOUND');
     return c.text(missing, 404, { 'Cache-Control': 'no-store' });
@@ -61,6 +81,13 @@ export function versionedWidgetModule({ file }: { file: string }): Handler<Gatew
       join(dir, name),
       'public, max-age=31536000, immutable',
       `No widget build ${name} here: pin a version this gateway serves.`,
+      async (source) => {
+        const hashes = await releasedHashes(dir);
+        const recorded = Object.hasOwn(hashes, name) ? hashes[name] : undefined;
+        // A name the build recorded is served only with its bytes; one it never recorded (a build
+        // from before releases were) is served as before.
+        return recorded === undefined || recorded === `sha384-${createHash('sha384').update(source).digest('base64')}`;
+      },
     );
   };
 }

@@ -112,9 +112,18 @@ test('--release records a new version once; a version never released, or not new
       'fgm-status-0.1.0.js': sri(first),
       'fgm-status-0.2.0.js': sri(second),
     });
-    // Every release is served from every build, the older one included.
+    // Every release is served from every build, the older one included, with every release's hash
+    // beside them (the gateway serves a release only with those bytes), and no temporary file left.
     assert.equal(p.read('dist', 'widget', 'fgm-status-0.1.0.js'), first);
     assert.equal(p.read('dist', 'widget', 'fgm-status-0.2.0.js'), second);
+    assert.deepEqual(p.json('dist', 'widget', 'integrity.json'), {
+      'fgm-status-0.1.0.js': sri(first),
+      'fgm-status-0.2.0.js': sri(second),
+    });
+    assert.deepEqual(
+      [...readdirSync(p.dist), ...readdirSync(p.releaseDir)].filter((f) => f.endsWith('.tmp')),
+      [],
+    );
     assert.equal(p.run('0.2.0', second).status, 0, 'recorded, it builds without --release');
 
     // Releasing again with other bytes is the same refusal as a build.
