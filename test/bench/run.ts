@@ -284,8 +284,6 @@ async function main() {
     { loadGenerator: process.pid, simulator: spine.proc.pid!, floor: floor.proc.pid! },
     () => closedLoop({ connections: 32, seconds: SECONDS, send: viaFloor }),
   );
-  floor.proc.kill('SIGTERM');
-  await once(floor.proc, 'exit');
 
   // A rate this machine sustains on both paths: half the gateway's maximum.
   const rate = Number(process.env.BENCH_RATE) || Math.max(50, Math.round(maxGateway.rps / 2 / 10) * 10);
@@ -295,9 +293,14 @@ async function main() {
   const open = async (send: () => Promise<boolean>) => openLoop({ rate, seconds: SECONDS, send });
   const d1 = await open(direct);
   const g1 = await open(viaGateway(gateway.url));
+  const f1 = await open(viaFloor);
   const d2 = await open(direct);
   const g2 = await open(viaGateway(gateway.url));
-  const [openDirect, openGateway] = [bestP99(d1, d2), bestP99(g1, g2)];
+  const f2 = await open(viaFloor);
+  const [openDirect, openGateway, openFloor] = [bestP99(d1, d2), bestP99(g1, g2), bestP99(f1, f2)];
+  // The floor also bounds latency: what a Node relay doing no SMSP work adds at the same rate.
+  floor.proc.kill('SIGTERM');
+  await once(floor.proc, 'exit');
 
   log('RSS at 200 concurrent connections');
   const { peakRssMb: peakRss, result: at200 } = await rssAt200(gateway);
@@ -410,12 +413,14 @@ async function main() {
     });
     await closedLoop({ connections: 32, seconds: 2, send: viaGateway(g.url) });
     const r = await closedLoop({ connections: 32, seconds: SECONDS, send: viaGateway(g.url) });
+    // And its latency at the open-loop rate: what the audit's commit before each answer adds.
+    const o = await open(viaGateway(g.url));
     g.proc.kill('SIGTERM');
     await once(g.proc, 'exit');
-    return r;
+    return { r, o };
   };
-  const auditOn = await freshGateway('on');
-  const maxGatewayAuditOff = await freshGateway('off');
+  const { r: auditOn, o: openAuditOn } = await freshGateway('on');
+  const { r: maxGatewayAuditOff, o: openAuditOff } = await freshGateway('off');
 
   // Several gateways on the shared engines, against one on SQLite (auditOn, measured the same way).
   log('scale-out: 1, 2 and 3 gateways on PostgreSQL and the Redis budget');
@@ -526,6 +531,10 @@ async function main() {
       gateway: openGateway,
       addedP99Ms: addedP99,
       addedP50Ms: Math.round((openGateway.latencyMs.p50 - openDirect.latencyMs.p50) * 100) / 100,
+      nodeFloor: openFloor,
+      floorAddedP99Ms: Math.round((openFloor.latencyMs.p99 - openDirect.latencyMs.p99) * 100) / 100,
+      freshAuditOn: openAuditOn,
+      freshAuditOff: openAuditOff,
     },
     memory: {
       idleRssMb,
@@ -659,10 +668,17 @@ function markdown(r: any): string {
       `${o.addedP99Ms} ms at ${o.rate}/s (p50 +${o.addedP50Ms} ms)`,
       '≤ 3 ms',
       o.addedP99Ms <= 3,
-      `best of two interleaved runs each; bound: before every answer come the audit record's own disk sync (p99 ${r.stages.auditWriteAlone.p99Us} µs alone) and reading Spine's answer (p99 ${r.stages.xmlParseValidate.p99Us} µs), ${Math.round((r.stages.auditWriteAlone.p99Us + r.stages.xmlParseValidate.p99Us) / 10) / 100} ms together, and p99 on shared cores is scheduling stalls`,
+      `best of two interleaved runs each; bound: a Node relay doing no SMSP work adds p99 ${o.floorAddedP99Ms} ms at this rate on these shared cores; before every answer the gateway also waits for the audit record's own disk sync (p99 ${r.stages.auditWriteAlone.p99Us} µs alone) and reads Spine's answer (p99 ${r.stages.xmlParseValidate.p99Us} µs); a fresh gateway's p99 is ${o.freshAuditOn.latencyMs.p99} ms with the audit, ${o.freshAuditOff.latencyMs.p99} ms without`,
     ),
     row('straight to the simulator (open loop)', lat(o.direct), '', null),
     row('through the gateway (open loop)', lat(o.gateway), '', null),
+    row('through the Node pass-through floor (open loop)', lat(o.nodeFloor), '', null),
+    row(
+      'through a fresh gateway, audit on / off (open loop)',
+      `${lat(o.freshAuditOn)} / ${lat(o.freshAuditOff)}`,
+      '',
+      null,
+    ),
     row(
       'throughput, 1 gateway on SQLite vs nginx TLS-MA pass-through',
       s.nginxPassThrough?.gatewayToNginx !== undefined
