@@ -60,6 +60,14 @@ const PROFILE_FOR: Record<'request' | 'response', ReadonlyMap<string, string>> =
   ),
 };
 
+/**
+ * Where to find a schema, which XML Schema lets any element carry and a schema validator reads as
+ * a hint only (SMSP-VAL-001 validates a client's request against the schema): reported, so what we
+ * send never carries one and Spine's use is counted, but a client's request is not refused for it.
+ */
+const SCHEMA_HINTS: ReadonlySet<string> = new Set(['xsi:schemaLocation', 'xsi:noNamespaceSchemaLocation']);
+export const SCHEMA_HINT = 'has an XML Schema location hint, which FHIR XML does not use';
+
 export interface ValidateOptions {
   /** Read resources without `meta.profile` as the profile their type has in this kind of message. */
   inferProfiles?: 'request' | 'response';
@@ -296,7 +304,9 @@ class Walker {
   markup(el: XmlElement, path: string, type: string) {
     if (el.text) this.report({ path, message: 'holds text, which FHIR XML allows only in the narrative div' });
     const allowed = type === 'Extension' ? ['id', 'url'] : ['id', 'value'];
-    if (Object.keys(el.attrs).some((a) => !allowed.includes(a)))
+    const names = Object.keys(el.attrs);
+    if (names.some((a) => SCHEMA_HINTS.has(a))) this.report({ path, message: SCHEMA_HINT });
+    if (names.some((a) => !allowed.includes(a) && !SCHEMA_HINTS.has(a)))
       this.report({ path, message: 'has an attribute FHIR XML does not allow' });
   }
 

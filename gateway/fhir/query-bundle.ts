@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ASID_PREFIX, EVENT_SYSTEM, FGM, FHIR_NS, PROFILE, QUERY_EVENT, SYSTEM } from './constants.ts';
-import { INFERRED_PROFILE } from './profile-validator.ts';
+import { INFERRED_PROFILE, SCHEMA_HINT } from './profile-validator.ts';
 import {
   all,
   conforming,
@@ -136,11 +136,12 @@ export function parseQueryBundle(xml: string | XmlElement): CodecResult<QueryReq
   const parsed: CodecResult<XmlElement> = typeof xml === 'string' ? parseXml(xml) : { ok: true, value: xml };
   if (!parsed.ok) return parsed;
   // `meta` is optional in the profiles (min 0), so a request without it is read by the profile its
-  // place implies (SMSP-VAL-001); one that names another profile is still refused.
+  // place implies (SMSP-VAL-001); one that names another profile is still refused. A schema
+  // location hint (xsi:schemaLocation) is one a schema validator accepts anywhere, so it is too.
   return conforming(
     parsed.value,
     guard(() => QueryRequestSchema.parse(readQuery(parsed.value))),
-    (v) => v.message === INFERRED_PROFILE,
+    (v) => v.message === INFERRED_PROFILE || v.message === SCHEMA_HINT,
     { inferProfiles: 'request' },
   );
 }

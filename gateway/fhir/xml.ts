@@ -21,6 +21,9 @@ export const MAX_XML_BYTES = 64 * 1024;
  */
 export const MAX_ELEMENTS = 5000;
 
+/** XML Schema's instance namespace (xsi:schemaLocation, xsi:type). */
+export const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+
 /** A parsed element: local name, resolved namespace ('' when none), attributes and child elements. */
 export interface XmlElement {
   name: string;
@@ -160,8 +163,12 @@ function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | un
     const p = k.indexOf(':');
     if (p >= 0 && k.slice(0, p) !== 'xml' && !declared(k.slice(0, p)))
       throw new Error(`undeclared namespace prefix in ${k}`);
-    // A prefixed attribute is in a namespace, so never FHIR's unqualified `value`: it keeps its qualified name.
-    attrs[k] = v;
+    // A prefixed attribute is in a namespace, so never FHIR's unqualified `value`: it keeps its
+    // qualified name, except that XML Schema's instance attributes are named `xsi:` whatever the
+    // prefix (and another namespace's `xsi:` is not), so the validator can tell them by name.
+    const ns = p >= 0 && k.slice(0, p) !== 'xml' ? inner[k.slice(0, p)] : undefined;
+    const local = k.slice(p + 1);
+    attrs[ns === XSI ? `xsi:${local}` : k.startsWith('xsi:') ? `{${ns}}${local}` : k] = v;
   }
   const colon = qname.indexOf(':');
   const prefix = colon < 0 ? '' : qname.slice(0, colon);

@@ -263,6 +263,33 @@ describe('refusals on the FHIR interface', () => {
       'INPUT_MESSAGE_VALIDATION_ERROR',
     );
   });
+  it('SMSP-VAL-001 a schema location hint (xsi:schemaLocation, any prefix), which an XML Schema validator accepts anywhere, is read: the query reaches Spine and is answered; another xsi: attribute or a foreign "xsi" prefix is still refused', async () => {
+    const q = bundle('9990000018');
+    const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+    const calls = stack.sim.received.length;
+    const { res, answer } = await post(
+      q.xml
+        .replace(
+          '<Bundle xmlns="http://hl7.org/fhir">',
+          `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}" xsi:schemaLocation="http://hl7.org/fhir ../schema/fhir-all.xsd">`,
+        )
+        .replace(
+          '<type value="message"/>',
+          `<type value="message" xmlns:s="${XSI}" s:noNamespaceSchemaLocation="x.xsd"/>`,
+        ),
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(answer.outcome, { kind: 'indicator', nhsNumber: '9990000018', assessmentDate: '2019-12-10' });
+    assert.equal(stack.sim.received.length, calls + 1, 'Spine was asked');
+    assert.ok(!stack.sim.received.at(-1)!.xml.includes('schemaLocation'), 'the hint is not passed on to Spine');
+    for (const attrs of [`xmlns:xsi="${XSI}" xsi:type="Bundle"`, 'xmlns:xsi="urn:not-xsi" xsi:schemaLocation="x"'])
+      await refused(
+        q.xml.replace('<Bundle xmlns="http://hl7.org/fhir">', `<Bundle xmlns="http://hl7.org/fhir" ${attrs}>`),
+        { clientCert: true },
+        400,
+        'INPUT_MESSAGE_VALIDATION_ERROR',
+      );
+  });
   it('SMSP-VAL-003 a bundle breaking the profile → 400 INPUT_MESSAGE_VALIDATION_ERROR', () =>
     refused(
       without(bundle('9990000018').xml, 'MessageHeader.event'),
