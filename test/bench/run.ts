@@ -668,7 +668,7 @@ function markdown(r: any): string {
       `${o.addedP99Ms} ms at ${o.rate}/s (p50 +${o.addedP50Ms} ms)`,
       '≤ 3 ms',
       o.addedP99Ms <= 3,
-      `best of two interleaved runs each; bound: a Node relay doing no SMSP work adds p99 ${o.floorAddedP99Ms} ms at this rate on these shared cores; before every answer the gateway also waits for the audit record's own disk sync (p99 ${r.stages.auditWriteAlone.p99Us} µs alone) and reads Spine's answer (p99 ${r.stages.xmlParseValidate.p99Us} µs); a fresh gateway's p99 is ${o.freshAuditOn.latencyMs.p99} ms with the audit, ${o.freshAuditOff.latencyMs.p99} ms without`,
+      `best of two interleaved runs each; bound: at this rate on these shared cores a Node relay doing no SMSP work has p99 ${o.nodeFloor.latencyMs.p99} ms (straight to the simulator ${o.direct.latencyMs.p99} ms); before every answer the gateway also waits for the audit record's own disk sync (p99 ${r.stages.auditWriteAlone.p99Us} µs alone) and reads Spine's answer (p99 ${r.stages.xmlParseValidate.p99Us} µs); a fresh gateway's p99 is ${o.freshAuditOn.latencyMs.p99} ms with the audit, ${o.freshAuditOff.latencyMs.p99} ms without`,
     ),
     row('straight to the simulator (open loop)', lat(o.direct), '', null),
     row('through the gateway (open loop)', lat(o.gateway), '', null),
