@@ -640,18 +640,24 @@ function reloader(
     swap: (app: ReturnType<typeof createApp>) => void;
   },
 ) {
+  // The in-process budget running now and what it was made from. A reload that leaves those alone
+  // keeps it: a fresh one would forget every clinician it knows (each a newcomer again, beside a
+  // flood rotating ids) and hand Spine a full burst (issue 21 review, H1).
+  const budgetInputs = (c: GatewayConfig) => {
+    const { perSecond, burst, userShare } = c.spine.rateLimit;
+    return { perSecond, burst, userShare, shares: clientShares(spineClients(c)) };
+  };
+  let limiter = o.budget.limiter;
+  let inputs = JSON.stringify(budgetInputs(config));
   return async (next: GatewayConfig): Promise<ReloadResult> => {
     const nextMaterial = readKeyMaterial(next);
-    // A shared (Redis) budget is restart-only; an in-process one starts afresh with the new rate and shares.
-    const { perSecond, burst, userShare } = next.spine.rateLimit;
-    const nextApp = o.appFor(
-      next,
-      nextMaterial,
-      vocabularyFor(next),
-      config.spine.rateLimit.redisUrl
-        ? o.budget.limiter
-        : createRateLimiter({ perSecond, burst, shares: clientShares(spineClients(next)), userShare }),
-    );
+    // A shared (Redis) budget is restart-only; an in-process one starts afresh only when its rate,
+    // burst, user share or client shares change.
+    if (!config.spine.rateLimit.redisUrl && JSON.stringify(budgetInputs(next)) !== inputs) {
+      limiter = createRateLimiter(budgetInputs(next));
+      inputs = JSON.stringify(budgetInputs(next));
+    }
+    const nextApp = o.appFor(next, nextMaterial, vocabularyFor(next), limiter);
     const needsRestart = restartNeeded(config, next);
     const changed = applyServiceStates(o.inService, next);
     o.swap(nextApp);

@@ -280,6 +280,40 @@ describe('SMSP-PERF-006 issue 18 review F1: one user cannot open the breaker for
 });
 
 describe('SMSP-SEC-001 taking a client out of service', () => {
+  it("a config reload that leaves the budget's keys alone keeps the budget: the clinicians it knows keep their parts beside a flood rotating user ids (no fresh burst for the flood)", async () => {
+    // So slow a refill that only the rules decide: the budget is the bucket's 30 tokens.
+    const stack = await startTestStack({
+      configure: (r) => {
+        r.spine.rateLimit = { perSecond: 0.0001, burst: 29 };
+        r.listen.maxInFlightPerUser = 1000;
+        r.listen.maxInFlightPerClient = 1000;
+      },
+    });
+    try {
+      const known = user(stack, 0);
+      assert.equal((await widget(stack, '9990000018', known)).status, 200, 'her first check makes her known');
+      const rotate = async (from: number) =>
+        Promise.all(Array.from({ length: 100 }, (_, i) => widget(stack, '9990000018', user(stack, from + i))));
+      await rotate(1000);
+      // A reload that changes nothing of the budget (a client's origins here).
+      const raw = JSON.parse(readFileSync(stack.configFile, 'utf8'));
+      raw.clients[0].origins = [...raw.clients[0].origins, 'https://another.portal.example'];
+      writeFileSync(stack.configFile, JSON.stringify(raw));
+      await stack.reload();
+      const after = await rotate(2000);
+      assert.equal(
+        after.filter((r) => r.status === 200).length,
+        0,
+        'the flood finds the budget as it left it, not a fresh burst',
+      );
+      const hers = await widget(stack, '9990000018', known);
+      assert.equal(hers.status, 200, hers.body);
+      assert.equal(JSON.parse(hers.body).status, 'indicator');
+    } finally {
+      await stack.close();
+    }
+  });
+
   it("a config reload with enabled:false refuses the client's next request, and other clients carry on", async () => {
     const stack = await startTestStack();
     try {
