@@ -60,6 +60,8 @@ export interface KnownParts {
   ask(key: string, t: number): KnownBucket | undefined;
   /** Makes `key` known (her first token came from the newcomers' part), her part holding `tokens` to start with. */
   admit(client: string, share: number, key: string, t: number, tokens: number): void;
+  /** Whether `key` is known (without counting a request). */
+  has(key: string): boolean;
   /** Takes one token from a known user's part. */
   take(key: string): void;
   /** Forgets the users who have not asked for `forgetMs`, and those no longer sharing. */
@@ -141,6 +143,9 @@ export function createKnownParts({
       const oldest = from.values().next().value!;
       from.delete(oldest);
       users.delete(oldest);
+    },
+    has(key) {
+      return users.has(key);
     },
     take(key) {
       const u = users.get(key);

@@ -93,6 +93,11 @@ export interface RateLimiter {
 export interface LocalRateLimiter extends RateLimiter {
   tryAcquire(priority: Priority, clientId?: string, userId?: string): boolean;
   retryAfterSeconds(priority: Priority, clientId?: string, userId?: string): number;
+  /**
+   * Makes a user known here whom another budget (the shared one in Redis) has already made known,
+   * with her part's first token, so that on this budget she is not a newcomer beside a flood.
+   */
+  know(clientId: string, userId: string): void;
 }
 
 /** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. Shared with redis-rate-limiter.ts. */
@@ -309,6 +314,12 @@ export function createRateLimiter({
       if (has(user)) part?.take();
       if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
+    },
+    know(clientId, userId) {
+      const share = clientShare(clientId);
+      if (userShare === undefined || !(share > 0)) return;
+      const key = userKey(secret, clientId, userId);
+      if (!known.has(key)) known.admit(clientId, share, key, now(), 1);
     },
     retryAfterSeconds(priority, clientId, userId) {
       const t = refill();

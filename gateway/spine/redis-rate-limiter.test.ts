@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { testRedis, type TestRedis } from '../../test/helpers/services.ts';
+import { tcpProxy, testRedis, type TestRedis } from '../../test/helpers/services.ts';
 import { createRateLimiter, type Priority } from './rate-limiter.ts';
-import { createSharedRateLimiter, type SharedRateLimiter } from './redis-rate-limiter.ts';
+import { createSharedRateLimiter, type SharedBudgetState, type SharedRateLimiter } from './redis-rate-limiter.ts';
 
 // So slow that no token refills during a test: each decision depends on the rules alone.
 const PER_SECOND = 0.001;
@@ -208,6 +208,73 @@ describe('the Spine budget shared in Redis', () => {
       false,
       false,
     ]);
+  });
+
+  /** A shared budget reaching Redis through a proxy the test controls, and its moves between shared and local. */
+  const throughProxy = async (prefix: string) => {
+    const proxy = await tcpProxy(redis.host, redis.port);
+    const moves: SharedBudgetState[] = [];
+    let heard: (() => void) | undefined;
+    const l = await createSharedRateLimiter({
+      redisUrl: `redis://127.0.0.1:${proxy.port}`,
+      keyPrefix: `${redis.prefix}${prefix}`,
+      perSecond: PER_SECOND,
+      burst: 39,
+      localFallbackShare: 0.5,
+      shares: { a: 1 },
+      userShare: 0.1,
+      userKeySecret: SECRET,
+      onState: (s) => (moves.push(s), heard?.()),
+    });
+    open.push(l);
+    const moved = (shared: boolean) =>
+      new Promise<void>((r) => {
+        const check = () => moves.at(-1)?.shared === shared && r();
+        heard = check;
+        check();
+      });
+    return { l, proxy, moved };
+  };
+
+  it('SMSP-PERF-001 a clinician the shared budget knows is known on the local share when Redis goes: a flood of rotated ids there leaves her her part', async () => {
+    const { l, proxy, moved } = await throughProxy('know:');
+    try {
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true, 'made known by the shared budget');
+      proxy.cut();
+      await moved(false);
+      // Locally 20 tokens (half the burst, plus one), the newcomers' part 10: the rotation takes it
+      // and the spare tokens down to the level kept for requests within a part.
+      const flood: boolean[] = [];
+      for (let i = 0; i < 60; i++) flood.push(await l.tryAcquire('interactive', 'a', `rotated-${i}`));
+      assert.equal(flood.at(-1), false, 'the flood hears the busy tone on the local share');
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true, 'she is within her part, not a newcomer');
+      assert.equal(
+        await l.tryAcquire('interactive', 'a', 'new-colleague'),
+        false,
+        'a newcomer competes with the flood (documented)',
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('SMSP-PERF-001 a Redis that keeps its connection open but stops answering is given one command: the gateway drops that connection and uses its local share at once, then goes back when Redis answers', async () => {
+    const { l, proxy, moved } = await throughProxy('stall:');
+    try {
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true);
+      proxy.stall();
+      const answers: boolean[] = [];
+      for (let i = 0; i < 20; i++) answers.push(await l.tryAcquire('interactive', 'a', 'her'));
+      assert.deepEqual(l.state().shared, false);
+      assert.ok(answers[0], 'the first waits out the timeout, then the local share answers');
+      // Counted in what reached the stalled connection: one budget command, not one per request.
+      assert.equal(proxy.stalled.match(/evalsha/gi)?.length ?? 0, 1, 'commands sent into the stall');
+      proxy.restore();
+      await moved(true);
+      assert.deepEqual(l.state(), { shared: true });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {

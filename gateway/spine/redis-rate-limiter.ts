@@ -311,6 +311,10 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
       );
     } catch (e) {
       setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });
+      // A connection that stays open but no longer answers stays "ready": every request would wait
+      // out the timeout, and the commands pile up in the client's queue. Drop it and connect afresh:
+      // until Redis is ready again, each request goes to the local share at once.
+      if (redis.status === 'ready') redis.disconnect(true);
       return undefined;
     }
   };
@@ -319,6 +323,9 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
       const answer = await run('acquire', priority, clientId, userId);
       if (answer === undefined) return local.tryAcquire(priority, clientId, userId);
       setState({ shared: true });
+      // Whom the shared budget knows, the local share knows too: on it, when Redis goes, she is not
+      // a newcomer competing with a flood of rotated ids (issue 21 hostile review, H2).
+      if (answer === 1 && userId !== undefined && o.userShare !== undefined) local.know(clientId ?? '', userId);
       return answer === 1;
     },
     async retryAfterSeconds(priority, clientId, userId) {

@@ -141,6 +141,13 @@ export interface TcpProxy {
   port: number;
   /** Drops every connection and refuses new ones, as a dead server or a cut network would. */
   cut(): void;
+  /**
+   * Keeps every connection open but passes nothing on (a server hung, or a network black hole):
+   * what clients send meanwhile is held, counted in `stalled`, and passed on at `restore()`.
+   */
+  stall(): void;
+  /** What clients sent while stalled, as text. */
+  readonly stalled: string;
   restore(): void;
   close(): Promise<void>;
 }
@@ -149,6 +156,9 @@ export interface TcpProxy {
 export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let down = false;
+  let stalled = false;
+  let held = '';
+  const release: (() => void)[] = [];
   const server = createServer((client) => {
     if (down) return void client.destroy();
     const upstream = connect(port, host);
@@ -157,7 +167,15 @@ export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
       s.on('close', () => sockets.delete(s));
       s.on('error', () => {});
     }
-    client.pipe(upstream).pipe(client);
+    // Each way, chunk by chunk, held while stalled.
+    const forward = (from: Socket, to: Socket, count: boolean) =>
+      from.on('data', (chunk: Buffer) => {
+        if (!stalled) return void to.write(chunk);
+        if (count) held += chunk.toString('latin1');
+        release.push(() => to.write(chunk));
+      });
+    forward(client, upstream, true);
+    forward(upstream, client, false);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -169,8 +187,16 @@ export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
       down = true;
       for (const s of sockets) s.destroy();
     },
+    stall() {
+      stalled = true;
+    },
+    get stalled() {
+      return held;
+    },
     restore() {
       down = false;
+      stalled = false;
+      for (const send of release.splice(0)) send();
     },
     close: async () => {
       for (const s of sockets) s.destroy();
