@@ -539,7 +539,9 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
   const FAULTS = [
     { fault: { kind: 'drop' }, ...UNREACHABLE },
     { fault: { kind: 'delay', ms: 6000 }, ...UNREACHABLE },
-    { fault: { kind: 'http-500' }, ...UNUSABLE },
+    // A 500 whose body is no FHIR answer is Spine down behind a proxy (review 18f F3).
+    { fault: { kind: 'http-500' }, ...UNREACHABLE },
+    { fault: { kind: 'outage', status: 502, page: 'html' }, ...UNREACHABLE },
     { fault: { kind: 'garbage' }, ...UNUSABLE },
     { fault: { kind: 'wrong-content-type' }, ...UNUSABLE },
     { fault: { kind: 'invalid-flag' }, ...UNUSABLE },
