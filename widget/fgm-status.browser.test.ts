@@ -240,7 +240,9 @@ describe('<fgm-status>', () => {
       expect((await outcome).status).to.equal('error');
       await el.updateComplete;
       expect(isEmpty(el)).to.equal(true);
-      expect(seen.errors).to.deep.equal([{ code, smspCode, httpStatus, messageId: `msg-${nhs.slice(-2)}` }]);
+      expect(seen.errors).to.deep.equal([
+        { code, smspCode, httpStatus, messageId: `00000000-0000-4000-8000-0000000000${nhs.slice(-2)}` },
+      ]);
       expect(JSON.stringify(seen.errors)).not.to.contain(nhs);
     });
   }

@@ -80,8 +80,9 @@ interface Indicator {
  * still queries once one comes), or the `tokenProvider` threw, gave nothing or did not settle within 30 s; also
  * `INVALID_NHS_NUMBER`, `MISSING_BIRTH_DATE`, `NHS_NUMBER_NOT_VERIFIED`, `INVALID_URID` (a `urid` that cannot be
  * sent as a header), `GATEWAY_UNREACHABLE` (no answer, none within 30 s, or a body that did not arrive whole:
- * the connection dropped or stalled mid-body), `GATEWAY_BAD_RESPONSE` (an answer the element cannot check; it
- * carries no success `smspCode`) and the gateway's codes (`ACCESS_DENIED`, `COULD_NOT_CONNECT_TO_SPINE`, …).
+ * the connection dropped or stalled mid-body), `GATEWAY_BAD_RESPONSE` (an answer the element cannot check, an
+ * error answer whose `code`, `smspCode` or `messageId` is not of its documented form among them; it carries no
+ * success `smspCode`) and the gateway's codes (`ACCESS_DENIED`, `COULD_NOT_CONNECT_TO_SPINE`, …).
  *
  * @csspart base - The alert panel.
  * @csspart heading - The alert's heading.
@@ -96,7 +97,7 @@ interface Indicator {
 export class FgmStatus extends ReactiveElement {
   static override styles = styles;
   /** The element's version. */
-  static version = '0.2.0';
+  static version = '0.2.1';
   /**
    * Milliseconds an indicator may stay on screen after **Spine's timestamp** for it (`checkedAt`). Its
    * age is measured on **one clock, the gateway's**: the answer's `Date` header less `checkedAt` (no or an
@@ -107,7 +108,8 @@ export class FgmStatus extends ReactiveElement {
    * **2 minutes – 24 hours**, and one that is not a finite number above 0 (`0`, `-1`, `NaN`, `undefined`,
    * `Infinity`) is ignored. An answer already that old is not shown (`GATEWAY_BAD_RESPONSE`). The element asks
    * again halfway to that limit (12 hours after a fresh answer), never sooner than a minute after an answer,
-   * so a refresh comes before it. A refresh that cannot reach Spine keeps the indicator on screen, labelled
+   * so a refresh comes before it. A refresh that cannot reach Spine (`COULD_NOT_CONNECT_TO_SPINE`, SMSP-0004; an
+   * answer from Spine the gateway could not use, SMSP-0002; the gateway unreachable, busy or 5xx) keeps the indicator on screen, labelled
    * "Last confirmed by Spine (could not check again)" with that time, until `maxAnswerAge` after Spine's
    * timestamp for the confirmation (MSCA-FGMRISQR-07, FGMISQR010); a refusal, a no-record answer or another
    * patient takes it down at once. The limit is also a wall-clock deadline, checked on each render and when
@@ -353,11 +355,14 @@ export class FgmStatus extends ReactiveElement {
     if (!('body' in result)) return this.#fail(nhsNumber, result, !('httpStatus' in result) || result.httpStatus > 499);
     const { body, httpStatus, headers } = result;
     const ids = body.messageId ? { messageId: body.messageId } : {};
+    // SMSP-0002 (Spine's answer unusable, as a gateway answered for a proxy's error page in Spine's
+    // place before review 18f F3) is a check that could not be made, as SMSP-0004 is: neither says
+    // the indicator is gone, so a confirmed one stays up, marked, and it is asked again soon.
     if (body.status == 'error')
       return this.#fail(
         nhsNumber,
         { code: body.code, smspCode: body.smspCode, httpStatus, ...ids },
-        httpStatus == 401 || httpStatus > 428,
+        httpStatus == 401 || httpStatus > 428 || body.smspCode == 'SMSP-0002',
         +headers.get('Retry-After')! * 1e3,
       );
     if (body.status == 'no-record')
@@ -402,8 +407,8 @@ export class FgmStatus extends ReactiveElement {
   }
 
   /**
-   * `passing`: a failure that may pass (gateway unreachable or timed out, busy, 5xx, 401, no token
-   * from the provider). It is retried soon (RETRY, or the gateway's Retry-After within 5 s to 5
+   * `passing`: a failure that may pass (gateway unreachable or timed out, busy, 5xx, 401, Spine's
+   * answer unusable (SMSP-0002), no token from the provider). It is retried soon (RETRY, or the gateway's Retry-After within 5 s to 5
    * minutes) and keeps a confirmed indicator up, marked, within its maxAnswerAge: none of these says
    * the indicator is gone. Any other failure (a refusal, a bad request) takes it down.
    */

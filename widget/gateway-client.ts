@@ -52,6 +52,15 @@ const notAfter = (day: string, at: string) => day <= [at.slice(0, 10), ukToday(n
  * assessment as implausible (FGM-IS began in 2014), whatever the birth date, and so does the element.
  */
 const notEarly = (day: string) => day >= '2000-01-01'.slice(0, day.length);
+/**
+ * The forms an error answer's fields have (docs/api.md, the vocabulary): a code in upper-case snake
+ * case as the vocabulary's schema requires, an original code of upper-case letters and digits in
+ * hyphenated parts (`SMSP-0001`, `FGM-0002`, `300`, `SMSP-LOCAL-0403-CLIENT`), and the MessageHeader id
+ * the gateway gave its message to Spine, a UUID, or none. They go to the host for IT as they are: anything
+ * else (markup, a sentence, a child's number) is no answer of the gateway's (review 18f F10). One
+ * pattern over the three joined by commas, which none of them may hold: the element's bytes are budgeted.
+ */
+const ERROR_FORMS = /^[A-Z\d_]+,[A-Z\d]+(-[A-Z\d]+)*,([\dA-Fa-f]{8}(-[\dA-Fa-f]{4}){3}-[\dA-Fa-f]{12})?$/;
 /** HTTP status, code and SMSP code of an indicator and of no record (the FGM-IS client requirements' Appendix A, the gateway's vocabulary). */
 const AGREES: Record<string, string> = {
   indicator: '200,SUCCESS,SMSP-0000',
@@ -62,7 +71,8 @@ const AGREES: Record<string, string> = {
  * An answer the element can use about `nhsNumber`: every field it shows or hands on has the form
  * the widget API promises; an indicator or no-record answer carries the HTTP status and codes
  * that status has, and names the patient asked about; an indicator's assessment date is a real
- * date from 2000 on, not after the day of Spine's timestamp. Anything else is GATEWAY_BAD_RESPONSE, and nothing
+ * date from 2000 on, not after the day of Spine's timestamp; an error's codes and message id have their
+ * documented forms (ERROR_FORMS). Anything else is GATEWAY_BAD_RESPONSE, and nothing
  * of it is shown. Whether the timestamp is plausible needs the gateway's clock (the answer's
  * `Date`): the element judges that when it ages the answer.
  */
@@ -73,12 +83,13 @@ function isStatusBody(v: unknown, nhsNumber: string, httpStatus: number): v is S
     typeof b?.code == 'string' &&
     typeof b.smspCode == 'string' &&
     typeof (b.messageId ?? '') == 'string' &&
-    (status == 'error' ||
-      (b.nhsNumber === nhsNumber &&
+    (status == 'error'
+      ? ERROR_FORMS.test([b.code, b.smspCode, b.messageId] + '')
+      : b.nhsNumber === nhsNumber &&
         [httpStatus, b.code, b.smspCode] + '' == AGREES[status] &&
         (status == 'no-record'
           ? at == null || isInstant(at)
-          : isInstant(at) && isAssessed(day) && notEarly(day) && notAfter(day, at))))
+          : isInstant(at) && isAssessed(day) && notEarly(day) && notAfter(day, at)))
   );
 }
 

@@ -31,6 +31,16 @@ export const FaultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('drop') }),
   /** HTTP 500 with a plain-text body, as a failing load balancer would. */
   z.object({ kind: z.literal('http-500') }),
+  /**
+   * Spine down behind a proxy (`outage:<status>:<page>`): an HTTP 5xx whose body is no FHIR answer —
+   * `html` (a proxy's error page, text/html), `xhtml` (the same page as well-formed XML,
+   * application/xhtml+xml), `text` (text/plain) or `empty` (no body, no Content-Type).
+   */
+  z.object({
+    kind: z.literal('outage'),
+    status: z.number().int().min(500).max(599),
+    page: z.enum(['html', 'xhtml', 'text', 'empty']),
+  }),
   /** HTTP 200 whose body is not XML. */
   z.object({ kind: z.literal('garbage') }),
   /** The normal answer without the FHIR namespace (still valid: Spine's own examples do this). */
@@ -110,24 +120,26 @@ export const FaultSchema = z.discriminatedUnion('kind', [
 export type Fault = z.infer<typeof FaultSchema>;
 
 /**
- * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `garbage`, `no-namespace`,
+ * Reads `SPINE_SIM_FAULT` forms: `delay:5000`, `hold`, `drop`, `http-500`, `outage:<status>:<page>` (`outage:502:html`), `garbage`, `no-namespace`,
  * `wrong-content-type`, `text-xml`, `content-type:<type>`, `no-content-type`, `json-body`, `http-status:<status>`, `gzip`, `deflate`, `utf-16`, `invalid-flag`, `invalid-parameter`, `message-not-well-formed`, `smsp-code`, or an answer variant's name. Throws a one-line error naming the value otherwise.
  */
 export function parseFault(text: string): Fault {
   const [kind, arg] = text.trim().split(':');
   // A media type has no colon: everything after the first one is the type.
   const parsed = FaultSchema.safeParse(
-    kind === 'delay'
-      ? { kind, ms: Number(arg) }
-      : kind === 'http-status'
-        ? { kind, status: Number(arg) }
-        : kind === 'content-type'
-          ? { kind, type: text.trim().slice(kind.length + 1) }
-          : { kind },
+    kind === 'outage'
+      ? { kind, status: Number(arg), page: text.trim().split(':')[2] }
+      : kind === 'delay'
+        ? { kind, ms: Number(arg) }
+        : kind === 'http-status'
+          ? { kind, status: Number(arg) }
+          : kind === 'content-type'
+            ? { kind, type: text.trim().slice(kind.length + 1) }
+            : { kind },
   );
   if (!parsed.success)
     throw new Error(
-      `SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, garbage, no-namespace, wrong-content-type, content-type:<type>, no-content-type, json-body, http-status:<status>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`,
+      `SPINE_SIM_FAULT: "${text}" is not a fault (delay:<ms>, hold, drop, http-500, outage:<5xx status>:<html|xhtml|text|empty>, garbage, no-namespace, wrong-content-type, content-type:<type>, no-content-type, json-body, http-status:<status>, invalid-flag, invalid-parameter, ${[...HARMLESS, ...UNSAFE, ...HIDING].join(', ')})`,
     );
   return parsed.data;
 }

@@ -53,6 +53,19 @@ const row = (code: string) => VOCABULARY.get(code)!;
 export const DEMO_GATEWAY_ASID = '200000000111';
 export const QUERY_PATH = '/fhir/fgm/query';
 const CONTENT_TYPE = 'application/xml+fhir; charset=utf-8';
+/** What a proxy in front of a Spine that is down sends (the `outage` fault): pages, never FHIR. */
+const OUTAGE_PAGES = {
+  html: {
+    type: 'text/html; charset=utf-8',
+    body: '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>',
+  },
+  xhtml: {
+    type: 'application/xhtml+xml; charset=utf-8',
+    body: '<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>',
+  },
+  text: { type: 'text/plain', body: 'upstream connect error or disconnect/reset before headers' },
+  empty: { type: null, body: '' },
+} as const;
 const RECEIVED_CAP = 1000;
 
 export interface SpineSimulatorOptions {
@@ -245,6 +258,8 @@ function createHandler(
         return req.socket.destroy();
       case 'http-500':
         return send(res, 500, 'Internal Server Error', 'text/plain');
+      case 'outage':
+        return send(res, f.status, OUTAGE_PAGES[f.page].body, OUTAGE_PAGES[f.page].type);
       case 'garbage':
         return send(res, 200, '<<<this is not { xml', CONTENT_TYPE);
       case 'no-namespace':

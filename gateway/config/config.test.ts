@@ -68,6 +68,13 @@ describe('gateway config', () => {
     delete r.spine.timeoutMs;
     fails(r, /^config: spine\.timeoutMS: unknown key; did you mean timeoutMs\? \(and 1 more: spine\.timeoutMs\)$/);
   });
+  it("MSCA-FGMRISQR-08 spine.answerTimestamp.maxBehindSeconds above 86400 (24 h: the element keeps an answer at most 24 h after Spine's timestamp) stops start-up with one line saying so; 86400 is accepted", () => {
+    const r = raw();
+    r.spine.answerTimestamp = { maxAheadSeconds: 300, maxBehindSeconds: 86_401 };
+    fails(r, /^config: spine\.answerTimestamp\.maxBehindSeconds: at most 86400 \(24 hours\)/);
+    r.spine.answerTimestamp.maxBehindSeconds = 86_400;
+    assert.equal(parseConfig(r, '/etc/fgm').spine.answerTimestamp.maxBehindSeconds, 86_400);
+  });
   it('an http Spine endpoint says https is required, not "Invalid URL"', () => {
     const r = raw();
     r.spine.endpoint = 'http://127.0.0.1:9443/fhir/fgm/query';

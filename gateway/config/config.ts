@@ -632,14 +632,19 @@ export const GatewayConfigSchema = z
               .describe(
                 "How far Spine's MessageHeader.timestamp may be ahead of the gateway's clock before the answer is refused as implausible.",
               ),
+            // The element keeps an indicator at most 24 h after Spine's timestamp (MSCA-FGMRISQR-08): an
+            // answer older than that could never be shown, so a wider skew only hides that it is stale (review 18f F7).
             maxBehindSeconds: z
               .number()
               .int()
               .min(60)
-              .max(604_800)
+              .max(
+                86_400,
+                "at most 86400 (24 hours): the element keeps an answer at most 24 hours after Spine's timestamp, so an older one could never be shown",
+              )
               .default(DEFAULT_SKEW.maxBehindSeconds)
               .describe(
-                "How far Spine's MessageHeader.timestamp may be behind the gateway's clock before the answer is refused as stale.",
+                "How far Spine's MessageHeader.timestamp may be behind the gateway's clock before the answer is refused as stale: at most 86400 (24 hours), the longest the element keeps an answer after Spine's timestamp.",
               ),
           })
           .default(DEFAULT_SKEW)

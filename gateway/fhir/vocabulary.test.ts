@@ -120,3 +120,18 @@ test('SMSP-CONF-001 an override cannot answer a failure with 2xx (a CDS client w
   writeFileSync(file, withStatus('NO_RECORD_FOUND', 404));
   assert.equal(loadVocabulary(file).get('DATA_RETURNED_FROM_LOCAL_STORE_SPINE_UNAVAILABLE').httpStatus, 203);
 });
+
+test("SMSP-CONF-001 an operator's smspCode must have the form the element accepts (review 18f F10): one it would refuse is refused at start, naming the row", () => {
+  const base = JSON.parse(readFileSync(new URL('./vocabulary.json', import.meta.url), 'utf8'));
+  const file = join(dir, 'smsp-code-form.json');
+  for (const smspCode of ['smsp-0002', 'SMSP 0002', 'SMSP-', '<b>SMSP-0002</b>']) {
+    const rows = structuredClone(base.rows);
+    rows.find((r: { code: string }) => r.code === 'COULD_NOT_CONNECT_TO_SPINE').smspCode = smspCode;
+    writeFileSync(file, JSON.stringify({ ...base, rows }));
+    assert.throws(() => loadVocabulary(file), /rows\.\d+\.smspCode: upper-case letters and digits/, smspCode);
+  }
+  const rows = structuredClone(base.rows);
+  rows.find((r: { code: string }) => r.code === 'COULD_NOT_CONNECT_TO_SPINE').smspCode = 'TRUST-SMSP-04';
+  writeFileSync(file, JSON.stringify({ ...base, rows }));
+  assert.equal(loadVocabulary(file).get('COULD_NOT_CONNECT_TO_SPINE').smspCode, 'TRUST-SMSP-04');
+});

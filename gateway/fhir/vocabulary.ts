@@ -62,7 +62,14 @@ export const VocabularyRowSchema = z.strictObject({
   issueType: z.string().min(1),
   code: z.string().regex(/^[A-Z0-9_]+$/),
   display: z.string().min(1),
-  smspCode: z.string().min(1),
+  // The form the element accepts in an error answer (widget/gateway-client.ts): an operator's row
+  // it would refuse must stop the gateway at start, not turn every such error into GATEWAY_BAD_RESPONSE.
+  smspCode: z
+    .string()
+    .regex(
+      /^[A-Z0-9]+(-[A-Z0-9]+)*$/,
+      'upper-case letters and digits in hyphenated parts (SMSP-0001, FGM-0002, 300), the form the element accepts',
+    ),
 });
 export type VocabularyRow = z.infer<typeof VocabularyRowSchema>;
 

@@ -39,18 +39,17 @@ import { noteAudit, type GatewayEnv } from '../env.ts';
 import { birthDateRange } from '../fhir/birth-date-range.ts';
 import { jsonStructureRefusal, parseBoundedJson } from '../fhir/bounded-json.ts';
 import type { Author } from '../fhir/types.ts';
-import { sameUri, withoutTrailingSlashes } from '../fhir/uri.ts';
+import { withoutTrailingSlashes } from '../fhir/uri.ts';
 import { bearerToken } from '../middleware/session-auth.ts';
 import { nameUser } from '../middleware/caller-bound.ts';
 import { noStore } from '../middleware/no-store.ts';
 import { cdsErrorReply } from '../reply.ts';
 import { SmspError } from '../smsp-error.ts';
+import { isNhsNumberSystem } from '../spine/answer-safety.ts';
 import { askSpine } from '../spine/ask-spine.ts';
 import { noteSpineAudit, type FgmStatusDeps } from './fgm-status.ts';
 
 export const SERVICE_ID = 'fgm-is';
-/** NHS numbers are written under the NHS England system and, by older systems, the DSTU2 one: both are NHS numbers. */
-const NHS_NUMBER_SYSTEMS = ['https://fhir.nhs.uk/Id/nhs-number', 'http://fhir.nhs.net/Id/nhs-number'];
 const SDS_USER_SYSTEM = 'https://fhir.nhs.uk/Id/sds-user-id';
 const SDS_ROLE_PROFILE_SYSTEM = 'https://fhir.nhs.uk/Id/sds-role-profile-id';
 const VERIFICATION_EXTENSION =
@@ -157,29 +156,33 @@ export function patientFacts(patient: Resource): {
   conflicting: boolean;
   birthDate?: string;
 } {
-  // RFC 3986: `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
+  // The safety core's rule, so both sides of the SMSP read the same identifiers as NHS numbers
+  // (review 18f F4): NHS England's and the DSTU2 system in any RFC 3986 spelling, the OID, and the
+  // two under the other scheme (`http://fhir.nhs.uk/Id/nhs-number`), any of which may hold another child's number.
   const underNhs = identifiers(patient.identifier).filter(
-    (i) => typeof i.system === 'string' && NHS_NUMBER_SYSTEMS.some((s) => sameUri(i.system as string, s)),
+    (i) => typeof i.system === 'string' && isNhsNumberSystem(i.system),
   );
   const ids = underNhs.filter((i) => typeof i.value === 'string');
   const numbers = new Set(ids.map((i) => (i.value as string).replace(/\s/g, '')));
   // Fails closed, as the element does (MSCA-FGMRISDQ-01, FGMISQ003): verified only when every
-  // NHS-number identifier states a status, and every status coding is 01 in the UK Core code system.
+  // NHS-number identifier states a status, and every status says 01 in the UK Core code system and
+  // nothing else. A status with no code (an empty coding list) says nothing: not verified (review 18f F5).
   const verified =
     ids.length > 0 &&
     ids.every((id) => {
       const statuses = (Array.isArray(id.extension) ? id.extension : []).filter(
         (e: { url?: unknown }) => e?.url === VERIFICATION_EXTENSION,
       ) as { valueCodeableConcept?: { coding?: unknown } }[];
-      const codings = statuses.flatMap((st) => {
-        const coding = st?.valueCodeableConcept?.coding;
-        // A single coding object where FHIR JSON has a list: read it, never throw.
-        return Array.isArray(coding) ? (coding as unknown[]) : coding === undefined ? [undefined] : [coding];
-      }) as ({ system?: unknown; code?: unknown } | undefined)[];
       return (
         statuses.length > 0 &&
-        codings.length > 0 &&
-        codings.every((c) => c?.code === VERIFIED && c?.system === VERIFICATION_SYSTEM)
+        statuses.every((st) => {
+          const coding = st?.valueCodeableConcept?.coding;
+          // A single coding object where FHIR JSON has a list: read it, never throw.
+          const codings = (Array.isArray(coding) ? coding : [coding]) as (
+            { system?: unknown; code?: unknown } | undefined
+          )[];
+          return codings.length > 0 && codings.every((c) => c?.code === VERIFIED && c?.system === VERIFICATION_SYSTEM);
+        })
       );
     });
   return {
@@ -187,7 +190,10 @@ export function patientFacts(patient: Resource): {
     verified,
     // A value that is not a string may be another child's number written oddly: never read past it.
     conflicting: numbers.size > 1 || ids.length < underNhs.length,
-    ...(typeof patient.birthDate === 'string' ? { birthDate: patient.birthDate } : {}),
+    // Present but not text (a number, an object) is a birth date written wrongly, not one missing: kept, and refused as input.
+    ...(patient.birthDate !== undefined && patient.birthDate !== null
+      ? { birthDate: typeof patient.birthDate === 'string' ? patient.birthDate : '' }
+      : {}),
   };
 }
 
@@ -421,8 +427,15 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
         'patient-data-unavailable',
         'Patient has two different NHS numbers, or one that is not a string',
       );
-    if (!facts.nhsNumber || !facts.birthDate)
+    if (!facts.nhsNumber || facts.birthDate === undefined)
       throw new SmspError('patient-data-unavailable', 'Patient has no NHS number or no birthDate');
+    const today = ukToday(deps.now());
+    // FHIR allows a partial birth date (YYYY, YYYY-MM): read as the days it allows, never a reason not to ask.
+    const born = birthDateRange(facts.birthDate);
+    // Rejected input, as the other interfaces reject it (SMSP-ERR-006): 400 SMSP-0001, never the
+    // {"cards": []} an EPR reads as "no record" (review 18f F11).
+    if (!born || born.earliest > today)
+      throw new SmspError('birth-date-invalid', 'birthDate is not a past FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)');
     // Clinical safety: an unverified number may be another child's; only a configured opt-out asks Spine.
     if (!facts.verified && !client.allowUnverified)
       return noCards(
@@ -432,15 +445,6 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       );
     if (!isValidNhsNumber(facts.nhsNumber))
       return noCards(c, deps.vocabulary.codeFor('nhs-number-fails-modulus-11'), 'NHS number fails modulus 11');
-    const today = ukToday(deps.now());
-    // FHIR allows a partial birth date (YYYY, YYYY-MM): read as the days it allows, never a reason not to ask.
-    const born = birthDateRange(facts.birthDate);
-    if (!born || born.earliest > today)
-      return noCards(
-        c,
-        deps.vocabulary.codeFor('birth-date-invalid'),
-        'birthDate is not a past FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)',
-      );
     // FGMISQR009: what Spine says about her is erased from the trail on her 18th birthday; for a
     // partial date the earliest it can be, so nothing is kept past it.
     noteAudit(c, { outcomeEraseOn: eighteenthBirthday(born.earliest) });

@@ -125,8 +125,11 @@ const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, NEW_NHS_NUMBER, NHS_NUMBER_OID];
 const OTHER_SCHEME_NHS_NUMBER = ['http://fhir.nhs.uk/Id/nhs-number', 'https://fhir.nhs.net/Id/nhs-number'];
 /** An NHS number as people write it (`999 000 0018`, `999-000-0018`): the digits are the number. */
 const digitsOf = (v: string | undefined) => v?.replace(/[\s-]/g, '');
-/** `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number. */
-const isNhsNumberSystem = (system: string | undefined) =>
+/**
+ * `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
+ * Exported so CDS Hooks reads a Patient's NHS numbers by the same rule (review 18f F4).
+ */
+export const isNhsNumberSystem = (system: string | undefined) =>
   sameSystem(system, SYSTEM.nhsNumber) ||
   sameUri(system, NHS_NUMBER_OID) ||
   OTHER_SCHEME_NHS_NUMBER.some((s) => sameUri(system, s));

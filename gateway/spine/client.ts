@@ -8,6 +8,7 @@
 import { Agent, request } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import { FHIR_NS } from '../fhir/constants.ts';
 import { decodeXml, parseXml, type XmlElement } from '../fhir/xml.ts';
 import type { TlsMaterial } from '../server/key-material.ts';
 
@@ -24,10 +25,12 @@ export interface SpineAnswer {
 
 /**
  * Spine could not be asked or its answer cannot be used. `reason` is a fixed phrase for logs.
- * - COULD_NOT_CONNECT_TO_SPINE: no connection, TLS failure, dropped connection or deadline passed.
- * - RESPONSE_MESSAGE_VALIDATION_ERROR: an answer arrived but is not a valid FGM-IS response
- *   (wrong content type, too large, not well-formed XML) — including an HTTP 5xx whose body
- *   is not XML: we reached Spine, so "could not connect" would mislead.
+ * - COULD_NOT_CONNECT_TO_SPINE: no connection, TLS failure, dropped connection or deadline passed;
+ *   and an HTTP 5xx whose body is no FHIR answer (a proxy's HTML error page, text, nothing): that is
+ *   Spine, or the way to it, down, not an answer Spine wrote (issue 18 review 18f F3), so IT is
+ *   told Spine could not be reached and the circuit breaker counts it.
+ * - RESPONSE_MESSAGE_VALIDATION_ERROR: any other answer that is not a valid FGM-IS response
+ *   (wrong content type, too large, not well-formed XML).
  */
 export interface SpineFailure {
   kind: 'failure';
@@ -64,6 +67,12 @@ const ANY_XML = /^\s*[a-z0-9!#$&^_.+-]+\/([a-z0-9!#$&^_.+-]*\+)?xml\s*(;|$)/i;
 // No type, or one that says nothing of the body's format (a proxy's default): read as XML when the
 // body is XML, reported (issue 18 review F3). text/html and JSON still say what the body is: refused.
 const UNTYPED = /^\s*(text\/plain|application\/octet-stream)?\s*(;|$)/i;
+/**
+ * A root Spine could answer with: a Bundle (or a bare OperationOutcome) in FHIR's namespace, or in
+ * none (Spine's own examples are written both ways). `<html>`, a SOAP fault or any other XML is not.
+ */
+const isFhirResource = (root: XmlElement) =>
+  (root.ns === FHIR_NS || root.ns === '') && (root.name === 'Bundle' || root.name === 'OperationOutcome');
 /** An XML document's first character, after any leading whitespace (decodeXml has taken off the BOM). */
 const STARTS_AS_XML = /^[ \t\r\n]*</;
 
@@ -103,6 +112,11 @@ export function createHttpsSpineClient({
       };
       const fail = (code: SpineFailure['code'], reason: string, httpStatus?: number) =>
         done({ kind: 'failure', code, reason, ...(httpStatus ? { httpStatus } : {}) });
+      // An answer that cannot be read as FHIR: under a 5xx, an outage page, not Spine's answer (F3).
+      const unusable = (reason: string, httpStatus: number) =>
+        httpStatus >= 500
+          ? fail('COULD_NOT_CONNECT_TO_SPINE', `HTTP ${httpStatus} without a FHIR answer: ${reason}`, httpStatus)
+          : fail('RESPONSE_MESSAGE_VALIDATION_ERROR', reason, httpStatus);
       const body = Buffer.from(xml, 'utf8');
       // Hostname verification is node's default checkServerIdentity; rejectUnauthorized stays true.
       const req = request(url, {
@@ -140,7 +154,7 @@ export function createHttpsSpineClient({
         if (!FHIR_XML.test(type) && !untyped) {
           if (!ANY_XML.test(type)) {
             res.destroy();
-            return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
+            return unusable('wrong content type', status);
           }
           deviations.push({
             path: 'HTTP Content-Type',
@@ -150,7 +164,7 @@ export function createHttpsSpineClient({
         const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
         if (!['identity', 'gzip', 'x-gzip', 'deflate'].includes(encoding)) {
           res.destroy();
-          return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'unsupported content encoding', status);
+          return unusable('unsupported content encoding', status);
         }
         if (encoding !== 'identity')
           deviations.push({ path: 'HTTP Content-Encoding', message: 'a compressed answer, decompressed' });
@@ -160,7 +174,7 @@ export function createHttpsSpineClient({
           size += chunk.length;
           if (size > maxResponseBytes) {
             res.destroy();
-            return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response too large', status);
+            return unusable('response too large', status);
           }
           chunks.push(chunk);
         });
@@ -174,7 +188,7 @@ export function createHttpsSpineClient({
           try {
             read();
           } catch {
-            fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response unreadable', status);
+            unusable('response unreadable', status);
           }
         });
         const read = () => {
@@ -187,18 +201,14 @@ export function createHttpsSpineClient({
                   ? inflateSync(raw, { maxOutputLength: maxResponseBytes })
                   : gunzipSync(raw, { maxOutputLength: maxResponseBytes });
             } catch {
-              return fail(
-                'RESPONSE_MESSAGE_VALIDATION_ERROR',
-                'response not decompressible within the size limit',
-                status,
-              );
+              return unusable('response not decompressible within the size limit', status);
             }
           }
           // UTF-16 from Spine or a proxy is XML as much as UTF-8 is (SMSP-VAL-004): decoded, and reported.
           const decoded = decodeXml(raw, type);
           if (untyped && !(decoded.ok && STARTS_AS_XML.test(decoded.text)))
-            return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'wrong content type', status);
-          if (!decoded.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', `response ${decoded.message}`, status);
+            return unusable('wrong content type', status);
+          if (!decoded.ok) return unusable(`response ${decoded.message}`, status);
           if (untyped)
             deviations.push({ path: 'HTTP Content-Type', message: 'a content type that is not XML, read as XML' });
           for (const message of decoded.deviations) deviations.push({ path: 'XML encoding', message });
@@ -206,7 +216,10 @@ export function createHttpsSpineClient({
           // decoded from them (in UTF-16 code units, no more than the bytes) is not capped again in
           // UTF-8 bytes, which would refuse 200 KB of UTF-16 that re-encodes to 300 KB.
           const parsed = parseXml(decoded.text, { maxBytes: Number.POSITIVE_INFINITY, nearFhir: true });
-          if (!parsed.ok) return fail('RESPONSE_MESSAGE_VALIDATION_ERROR', 'response not-well-formed', status);
+          if (!parsed.ok) return unusable('response not-well-formed', status);
+          // Well-formed XML under a 5xx is Spine's only when it is FHIR: an XHTML error page or a
+          // SOAP fault from a proxy is the outage's page (F3). Under other statuses the safety core judges.
+          if (status >= 500 && !isFhirResource(parsed.value)) return unusable('not a FHIR resource', status);
           if (parsed.nearFhir)
             deviations.push({
               path: 'XML namespace',

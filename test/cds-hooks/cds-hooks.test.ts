@@ -522,15 +522,95 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
     }
   });
 
-  it('SMSP-VAL-001 a birthDate that is no FHIR date, or wholly in the future, is refused as input: no cards, Spine not asked', async () => {
+  it('SMSP-VAL-001 SMSP-ERR-006 a birthDate that is no valid FHIR date, or wholly in the future, is rejected input: 400 INPUT_MESSAGE_VALIDATION_ERROR (SMSP-0001), Spine not asked', async () => {
     const next = String(new Date().getUTCFullYear() + 1);
-    for (const born of ['2014-13', '14', '2014-3', next, `${next}-01`]) {
+    // Two days ahead in UTC is after today in the UK whatever the hour.
+    const soon = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    for (const born of [
+      '2014-13',
+      '14',
+      '2014-3',
+      '2014-02-30',
+      '2014-03-02T00:00:00Z',
+      next,
+      `${next}-01`,
+      soon,
+      20140302,
+    ]) {
       const before = stack.sim.received.length;
-      const { json } = await callService(hookCall(patient('9990000018', born)));
-      assert.deepEqual(json, { cards: [] }, born);
+      const p = patient('9990000018', '2014-03-02');
+      (p as Record<string, unknown>).birthDate = born;
+      const { res, json } = await callService(hookCall(p));
+      assert.equal(res.status, 400, `${born}: ${res.body}`);
+      // The SMSP error table's row for rejected input, written here, not read from the vocabulary file.
+      assert.deepEqual([json.code, json.smspCode], ['INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001'], String(born));
+      assert.equal(json.cards, undefined, `${born}: never the {"cards": []} of no record`);
       assert.equal(stack.sim.received.length, before, `${born}: no Spine call`);
-      assert.equal(lastAudit().outcomeCode, 'INPUT_MESSAGE_VALIDATION_ERROR', born);
+      assert.equal(lastAudit().outcomeCode, 'INPUT_MESSAGE_VALIDATION_ERROR', String(born));
     }
+  });
+
+  it("MSCA-FGMRISDQ-01 FGMISQ003 F4 an NHS number under http://fhir.nhs.uk/Id/nhs-number (or the OID, or https://fhir.nhs.net) is an NHS number as the safety core reads it: another child's there is 412; ours there alone is asked about", async () => {
+    for (const system of [
+      'http://fhir.nhs.uk/Id/nhs-number',
+      'https://fhir.nhs.net/Id/nhs-number',
+      'urn:oid:2.16.840.1.113883.2.1.4.1',
+    ]) {
+      const before = stack.sim.received.length;
+      const two = patient('9990000018', '2014-03-02');
+      two.identifier.push({ ...two.identifier[0]!, system, value: '9990000042' });
+      const { res, json } = await callService(hookCall(two));
+      assert.deepEqual([res.status, json.code], [412, 'PATIENT_DATA_UNAVAILABLE'], system);
+      assert.equal(stack.sim.received.length, before, `${system}: Spine not asked`);
+      const alone = patient('9990000018', '2014-03-02');
+      alone.identifier[0]!.system = system;
+      assert.equal((await callService(hookCall(alone))).json.cards.length, 1, `${system}: ours alone is asked about`);
+    }
+  });
+
+  it('MSCA-FGMRISDQ-01 FGMISQ003 F5 verified only when every NHS-number identifier says 01: a second one without a status, or a status without a code, fails closed (no cards, Spine not asked, reason for IT)', async () => {
+    const STATUS_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
+    const variants: [string, (p: ReturnType<typeof patient>) => void][] = [
+      [
+        'the same number again under http://fhir.nhs.uk/Id/nhs-number without a status',
+        (p) => p.identifier.push({ system: 'http://fhir.nhs.uk/Id/nhs-number', value: '9990000018' } as never),
+      ],
+      [
+        'the same number again under the OID with status 02',
+        (p) => {
+          const again = structuredClone(p.identifier[0]!) as any;
+          again.system = 'urn:oid:2.16.840.1.113883.2.1.4.1';
+          again.extension[0].valueCodeableConcept.coding[0].code = '02';
+          p.identifier.push(again);
+        },
+      ],
+      [
+        'a second status whose coding list is empty',
+        (p) => (p.identifier[0] as any).extension.push({ url: STATUS_URL, valueCodeableConcept: { coding: [] } }),
+      ],
+      ['a second status with no CodeableConcept', (p) => (p.identifier[0] as any).extension.push({ url: STATUS_URL })],
+    ];
+    for (const [name, change] of variants) {
+      const before = stack.sim.received.length;
+      const logged = stack.logs.length;
+      const p = patient('9990000018', '2014-03-02');
+      change(p);
+      const { res, json } = await callService(hookCall(p));
+      assert.deepEqual([res.status, json], [200, { cards: [] }], name);
+      assert.equal(stack.sim.received.length, before, `${name}: no Spine call`);
+      assert.equal(lastAudit().outcomeCode, 'PATIENT_DATA_UNAVAILABLE', name);
+      assert.ok(
+        stack.logs.slice(logged).some((l) => /"reason":"NHS number not verified/.test(l)),
+        `${name}: the reason is in the access log`,
+      );
+    }
+    const both = patient('9990000018', '2014-03-02');
+    both.identifier.push({ ...structuredClone(both.identifier[0]!), system: 'http://fhir.nhs.uk/Id/nhs-number' });
+    assert.equal(
+      (await callService(hookCall(both))).json.cards.length,
+      1,
+      'the same number twice, both verified 01, is asked about',
+    );
   });
 
   // The statuses and SMSP codes are the SMSP error table's (SMSP-ERR-003/006), written here, not read from the vocabulary file.
@@ -539,7 +619,9 @@ describe('CDS Hooks patient-view cards (MSCA-FGMRISQR-03/04)', () => {
   const FAULTS = [
     { fault: { kind: 'drop' }, ...UNREACHABLE },
     { fault: { kind: 'delay', ms: 6000 }, ...UNREACHABLE },
-    { fault: { kind: 'http-500' }, ...UNUSABLE },
+    // A 500 whose body is no FHIR answer is Spine down behind a proxy (review 18f F3).
+    { fault: { kind: 'http-500' }, ...UNREACHABLE },
+    { fault: { kind: 'outage', status: 502, page: 'html' }, ...UNREACHABLE },
     { fault: { kind: 'garbage' }, ...UNUSABLE },
     { fault: { kind: 'wrong-content-type' }, ...UNUSABLE },
     { fault: { kind: 'invalid-flag' }, ...UNUSABLE },

@@ -111,6 +111,16 @@ describe('the built gateway (dist/gateway/main.js) start-up', () => {
     assert.match(stderr, /^config: spine\.retries: /);
     assert.doesNotMatch(stderr, /\n\s+at /);
   });
+  it("MSCA-FGMRISQR-08 spine.answerTimestamp.maxBehindSeconds over 24 h (the element's longest keep): exit 1, one line naming the key and the limit", async () => {
+    const r = raw();
+    r.spine.answerTimestamp = { maxBehindSeconds: 172_800 };
+    const { done } = await runMain(writeConfig(r));
+    const { code, stderr } = await done;
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1);
+    assert.match(stderr, /^config: spine\.answerTimestamp\.maxBehindSeconds: at most 86400 \(24 hours\)/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  });
   it('a key that does not match its certificate: exit 1, naming the file', async () => {
     const r = raw();
     r.spine.tls.keyFile = join(pkiDir, 'spine.key');

@@ -39,9 +39,9 @@ const FAULTS = [
   { fault: { kind: 'drop' }, status: 500, code: 'COULD_NOT_CONNECT_TO_SPINE', why: 'connection dropped' },
   {
     fault: { kind: 'http-500' },
-    status: 400,
-    code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
-    why: 'a 500 without a valid OperationOutcome cannot be mapped safely',
+    status: 500,
+    code: 'COULD_NOT_CONNECT_TO_SPINE',
+    why: "a 500 whose body is no FHIR answer is an outage page, not Spine's answer (review 18f F3)",
   },
   { fault: { kind: 'garbage' }, status: 400, code: 'RESPONSE_MESSAGE_VALIDATION_ERROR', why: 'not XML' },
   {

@@ -56,7 +56,8 @@ const answers = {
       nhsNumber: '9990000050',
       assessmentDate: null,
       checkedAt: null,
-      messageId: 'msg-50',
+      // The gateway's message ids are UUIDs, and the element checks an error answer's (review 18f F10).
+      messageId: '00000000-0000-4000-8000-000000000050',
       code: 'COULD_NOT_CONNECT_TO_SPINE',
       smspCode: 'SMSP-0004',
       display: 'Could not connect to Spine',
@@ -69,7 +70,8 @@ const answers = {
       nhsNumber: '9990000077',
       assessmentDate: null,
       checkedAt: null,
-      messageId: 'msg-77',
+      // The gateway's message ids are UUIDs, and the element checks an error answer's (review 18f F10).
+      messageId: '00000000-0000-4000-8000-000000000077',
       code: 'RESPONSE_MESSAGE_VALIDATION_ERROR',
       smspCode: 'SMSP-0002',
       display: 'Response message validation error',
