@@ -411,7 +411,16 @@ describe('three gateways, one PostgreSQL trail, one Redis budget', () => {
         );
         // By hand: his first request and his own part's first token from the newcomers' part (half the
         // 10 tokens; 10 -> 9), then that token (8), then spare ones while more than half are left (3).
-        assert.equal(floodToSpine, 5, 'the flooder reached Spine for his part, then only from the upper half');
+        // A gateway whose Redis call missed its 250 ms deadline (a loaded machine) decided on its local
+        // share instead, as designed: then at most that share's upper half more per gateway that says so.
+        const fellBack = gateways.filter((g) => /using the local fallback share/.test(g.output())).length;
+        if (fellBack === 0)
+          assert.equal(floodToSpine, 5, 'the flooder reached Spine for his part, then only from the upper half');
+        else
+          assert.ok(
+            floodToSpine <= 5 + fellBack * (Math.floor(burst * 0.5) + 1),
+            `${floodToSpine} reached Spine with ${fellBack} gateways on their local share`,
+          );
       } finally {
         sim.setFault(null);
         await Promise.all(gateways.map(stop));
