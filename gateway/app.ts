@@ -248,7 +248,13 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
     limitBody,
     fhirQuery(routeDeps),
   );
-  deps.cdsHooks?.mount(app, { ask: routeDeps, audit: auditAs('cds-query'), limitBody: [perCaller, limitBody] });
+  deps.cdsHooks?.mount(app, {
+    ask: routeDeps,
+    audit: auditAs('cds-query'),
+    limitBody: [perCaller, limitBody],
+    // Half the client's in-flight bound at most waits on its FHIR servers: the rest stays for calls with the Patient prefetched.
+    maxFetchesPerClient: Math.max(1, Math.floor(config.listen.maxInFlightPerClient / 2)),
+  });
   app.get('/widget/fgm-status.js', widgetModule({ file: deps.widgetFile }));
   app.get(VERSIONED_WIDGET_ROUTE, versionedWidgetModule({ file: deps.widgetFile }));
   if (deps.auditTrail) {

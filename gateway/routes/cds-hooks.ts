@@ -343,9 +343,13 @@ export function indicatorCard(assessmentDate: string, checkedAt: string | null) 
 }
 
 /** `POST /cds-services/fgm-is` */
-export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
+export function fgmIsService(deps: FgmStatusDeps, maxFetchesPerClient = Infinity): Handler<GatewayEnv> {
   // Bytes each CDS client's Patient fetches hold now (FHIR_FETCH_BYTES_PER_CLIENT).
   const fetching = new Map<string, number>();
+  // Fetches each CDS client has waiting now: a FHIR server that hangs holds each for its deadline,
+  // and all of them together may not fill the client's in-flight bound, which its calls with the
+  // Patient prefetched need too (issue 21 hostile review, H3).
+  const waiting = new Map<string, number>();
   const holdingFor = (clientId: string) => {
     let mine = 0;
     return {
@@ -401,12 +405,22 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
       // The EPR's access token goes only where its configuration says (never, say, to our own metrics listener).
       if (!fhirServerAllowed(client, fhirServer))
         throw new SmspError('patient-data-unavailable', "fhirServer is not one of the CDS client's fhirServers");
+      const now = waiting.get(client.id) ?? 0;
+      if (now >= maxFetchesPerClient) {
+        c.header('Retry-After', '1');
+        throw new SmspError('spine-busy', "too many Patient fetches waiting on this client's FHIR servers");
+      }
+      waiting.set(client.id, now + 1);
       const fetched = await fetchPatient(
         fhirServer,
         fhirAuthorization.access_token,
         context.patientId,
         holdingFor(client.id),
-      );
+      ).finally(() => {
+        const left = (waiting.get(client.id) ?? 1) - 1;
+        if (left > 0) waiting.set(client.id, left);
+        else waiting.delete(client.id);
+      });
       if (fetched?.resourceType === 'Patient' && fetched.id === context.patientId) patient = fetched;
     }
     if (!patient) throw new SmspError('patient-data-unavailable', 'no Patient in the prefetch or from the FHIR server');
@@ -483,6 +497,8 @@ export function fgmIsService(deps: FgmStatusDeps): Handler<GatewayEnv> {
 /** What app.ts hands the CDS Hooks interface: the shared core and the audit middleware for `cds-query`. */
 export interface CdsCore {
   ask: FgmStatusDeps;
+  /** Patient fetches one CDS client may have waiting at once (a part of listen.maxInFlightPerClient). */
+  maxFetchesPerClient: number;
   audit: MiddlewareHandler<GatewayEnv>;
   /** Run after the JWT check, before the body is read: the per-caller bound and the body limit. */
   limitBody: MiddlewareHandler<GatewayEnv>[];
@@ -536,7 +552,13 @@ export async function loadCdsHooks(
       app.use('/cds-services', noStore());
       app.use('/cds-services/*', noStore());
       app.get('/cds-services', auth, (c) => c.json(DISCOVERY));
-      app.post(`/cds-services/${SERVICE_ID}`, core.audit, auth, ...core.limitBody, fgmIsService(core.ask));
+      app.post(
+        `/cds-services/${SERVICE_ID}`,
+        core.audit,
+        auth,
+        ...core.limitBody,
+        fgmIsService(core.ask, core.maxFetchesPerClient),
+      );
     },
     close: () => jti.close(),
   };

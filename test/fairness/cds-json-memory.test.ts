@@ -228,4 +228,36 @@ describe('issue 21: JSON whose structure is not bounded never takes the gateway 
       assert.ok(grew < 64 * 1024 * 1024, `peak RSS grew by ${(grew / 1048576).toFixed(1)} MB`);
     },
   );
+
+  it(
+    "SMSP-PERF-001 250 CDS calls rotating context.userId, each needing a Patient from a FHIR server that hangs: at most half the client's in-flight bound waits on it, the rest hear the busy tone at once, and a clinician of the same EPR with her Patient prefetched gets her card (hostile review H3)",
+    { timeout: 120_000 },
+    async () => {
+      child?.kill('SIGKILL');
+      const base = `http://127.0.0.1:${(fhir.address() as AddressInfo).port}`;
+      const gw = await startGateway(base);
+      const hers = () => cdsCall(gw.url, { prefetch: { patient: patient() } }, 'Practitioner/her');
+      assert.equal((await hers()).status, 200);
+      arrivals = 0;
+      const flood = 250;
+      const held = Array.from({ length: flood }, (_, i) =>
+        cdsCall(gw.url, fromFhir(`${base}/hang`), `Practitioner/rotated-${i}`),
+      );
+      let busy = 0;
+      held.forEach((p) => void p.then((a) => a.status === 429 && busy++));
+      // Every call is either waiting on the FHIR server or has had its busy tone when she asks.
+      while (arrivals + busy < flood) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(arrivals, 100, 'half of listen.maxInFlightPerClient (200) waits on the FHIR server');
+      const mine = await hers();
+      assert.equal(mine.status, 200, JSON.stringify(mine.json));
+      assert.equal((mine.json?.cards as unknown[]).length, 1, 'her indicator card');
+      const answers = await Promise.all(held);
+      assert.equal(
+        answers.filter((a) => a.status === 429 && a.json?.code === 'SPINE_BUSY').length,
+        flood - 100,
+        'the rest heard the busy tone',
+      );
+      assert.ok(gw.alive(), `the gateway is up: ${gw.stderr().slice(-500)}`);
+    },
+  );
 });
