@@ -27,7 +27,7 @@ import { ukToday } from '../audit/uk-today.ts';
 import { ASID_PREFIX, FGM, ORIGINAL_CODE, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
 import { modifierPaths } from '../fhir/profile-snapshots.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
-import { sameSystem, sameUri, systemHost } from '../fhir/uri.ts';
+import { normalUri, sameSystem, sameUri, systemHost } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
 
 /** The skew allowed when the config names none: Spine a little ahead, or up to a day behind (config `spine.answerTimestamp`). */
@@ -410,9 +410,6 @@ const OTHER_VERSION = 'other-version';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 /** A RESTful fullUrl `[base]/[type]/[id]`: its base is what a relative reference in that entry is relative to. */
 const RESTFUL = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i;
-/** Two references naming the same thing: a UUID in any case (RFC 4122), a URL by RFC 3986. */
-const sameReference = (a: string | undefined, b: string) =>
-  a !== undefined && (/^urn:uuid:/i.test(b) ? a.toLowerCase() === b.toLowerCase() : sameUri(a, b));
 
 /**
  * The Patient the Flag's subject names, resolved as DSTU2 resolves references in a Bundle
@@ -441,23 +438,18 @@ function subjectOf(
       .flatMap((c) => c.children.filter(isFhir))
       .filter((r) => `#${idOf(r)}` === ref);
   } else {
-    const entries = all(root, 'entry').map((e) => ({
-      fullUrl: rawAt(e, 'fullUrl')?.trim(),
-      resource: resourcesIn(e)[0]!,
-    }));
+    const index = entryIndex(root);
     const relative = RELATIVE.exec(ref);
-    const base = RESTFUL.exec(entries.find((e) => e.resource === flag)?.fullUrl ?? '')?.[1];
+    const base = RESTFUL.exec(index.ofResource.get(flag)?.fullUrl ?? '')?.[1];
     const absolute = relative ? (base === undefined ? undefined : base + ref) : ref;
-    found = entries
-      .filter(
-        (e) =>
-          (absolute !== undefined && sameReference(e.fullUrl, absolute)) ||
-          (relative &&
-            !RESTFUL.test(e.fullUrl ?? '') &&
-            e.resource.name === relative[1] &&
-            idOf(e.resource) === relative[2]),
-      )
-      .map((e) => e.resource);
+    // Both ways a reference names an entry, each one lookup; an entry answering both is one entry.
+    const byId = (relative ? (index.byTypeId.get(`${relative[1]}/${relative[2]}`) ?? []) : []).filter(
+      (e) => !RESTFUL.test(e.fullUrl ?? ''),
+    );
+    // Named by its id, the id is read as one (two ids on it are never a guess), whitespace reported.
+    for (const e of byId) idOf(e.resource);
+    const matches = new Set([...(absolute === undefined ? [] : byFullUrl(index, absolute)), ...byId]);
+    found = [...matches].map((e) => e.resource);
     if (found.length === 1)
       note({
         path: 'Flag.subject.reference',
@@ -486,18 +478,88 @@ const namesResource = (reference: string, type: string, id: string) =>
   reference === `${type}/${id}` ||
   reference.endsWith(`/${type}/${id}`);
 const namesFlag = (reference: string, id: string) => namesResource(reference, 'Flag', id);
-/** True when a MessageHeader.data reference names an entry of the message (by fullUrl or its resource's id), a version-specific one without its version. */
+/**
+ * True when a MessageHeader.data reference names a resource the message carries (by its entry's
+ * fullUrl or by the resource's id, as namesResource reads it), a version-specific one without its
+ * version. An entry holding no resource carries nothing. Each form is one lookup in the answer's
+ * index. An id holding `/` (no FHIR id does) is named only as itself or `#id`, never as
+ * `…/Type/id`: at worst an error answer more is refused, never one less.
+ */
 function carried(root: XmlElement, written: string): boolean {
   const reference = VERSIONED.exec(written)?.[1] ?? written;
-  return all(root, 'entry').some((e) => {
-    const resource = resourcesIn(e)[0];
-    const id = resource && rawAt(resource, 'id')?.trim();
-    return (
-      sameReference(rawAt(e, 'fullUrl')?.trim(), reference) ||
-      (resource !== undefined && id !== undefined && namesResource(reference, resource.name, id))
-    );
-  });
+  const index = entryIndex(root);
+  const parts = reference.split('/');
+  return (
+    byFullUrl(index, reference).length > 0 ||
+    index.ids.has(reference) ||
+    (reference.startsWith('#') && index.ids.has(reference.slice(1))) ||
+    (/^urn:uuid:/i.test(reference) && index.lowerIds.has(reference.slice('urn:uuid:'.length).toLowerCase())) ||
+    (parts.length >= 2 && index.byTypeId.has(parts.slice(-2).join('/')))
+  );
 }
+
+/** A Bundle entry that holds a resource, as references name it: its fullUrl (trimmed) and its resource. */
+interface Entry {
+  fullUrl: string | undefined;
+  resource: XmlElement;
+}
+/**
+ * The entries by every name a reference may give them, built once per answer (the tree is never
+ * changed after parsing): each reference is then a lookup, not a scan of every entry, so thousands
+ * of entries named by thousands of references cost O(n), not O(n²) (issue 18 review 18f F13).
+ * `byUri` by the fullUrl's RFC 3986 form, `byUuid` a urn:uuid fullUrl in lower case (RFC 4122),
+ * `byTypeId` by `Type/id`, `ids` and `lowerIds` by the resource's id alone; a resource with several
+ * ids under each.
+ */
+interface EntryIndex {
+  ofResource: Map<XmlElement, Entry>;
+  byUri: Map<string, Entry[]>;
+  byUuid: Map<string, Entry[]>;
+  byTypeId: Map<string, Entry[]>;
+  ids: Set<string>;
+  lowerIds: Set<string>;
+}
+const indexes = new WeakMap<XmlElement, EntryIndex>();
+const push = <K, V>(map: Map<K, V[]>, key: K, v: V) => {
+  const list = map.get(key);
+  if (list) list.push(v);
+  else map.set(key, [v]);
+};
+function entryIndex(root: XmlElement): EntryIndex {
+  const known = indexes.get(root);
+  if (known) return known;
+  const index: EntryIndex = {
+    ofResource: new Map(),
+    byUri: new Map(),
+    byUuid: new Map(),
+    byTypeId: new Map(),
+    ids: new Set(),
+    lowerIds: new Set(),
+  };
+  for (const e of all(root, 'entry')) {
+    const resource = resourcesIn(e)[0];
+    if (resource === undefined) continue;
+    const entry = { fullUrl: rawAt(e, 'fullUrl')?.trim(), resource };
+    index.ofResource.set(resource, entry);
+    if (entry.fullUrl !== undefined) {
+      push(index.byUri, normalUri(entry.fullUrl), entry);
+      if (/^urn:uuid:/i.test(entry.fullUrl)) push(index.byUuid, entry.fullUrl.toLowerCase(), entry);
+    }
+    for (const idEl of all(resource, 'id')) {
+      const id = idEl.attrs.value?.trim();
+      if (id === undefined) continue;
+      push(index.byTypeId, `${resource.name}/${id}`, entry);
+      index.ids.add(id);
+      index.lowerIds.add(id.toLowerCase());
+    }
+  }
+  indexes.set(root, index);
+  return index;
+}
+/** The entries whose fullUrl a reference names, as sameReference compares them: a UUID in any case, a URL by RFC 3986. */
+const byFullUrl = (index: EntryIndex, reference: string): Entry[] =>
+  (/^urn:uuid:/i.test(reference) ? index.byUuid.get(reference.toLowerCase()) : index.byUri.get(normalUri(reference))) ??
+  [];
 
 /**
  * True when any FHIR element under `el` is a `modifierExtension` or `implicitRules`, a foreign
