@@ -332,10 +332,12 @@ describe('safety core: the spec example error', () => {
     );
     assert.equal(reason(without(ERROR, 'OperationOutcome.issue'), { httpStatus: 400 }), 'unknown outcome code');
   });
-  test('an error answer needs an error HTTP status (400 and over)', () => {
+  test("SMSP-ERR-004 an error answer needs its own HTTP status from the spec's table (INVALID_NHS_NUMBER: 400)", () => {
     assert.equal(reason(ERROR, { httpStatus: 200 }), 'error outcome with a success status');
     assert.equal(reason(ERROR, { httpStatus: 399 }), 'error outcome with a success status');
-    assert.equal(reason(ERROR, { httpStatus: 404 }), 'usable');
+    assert.equal(reason(ERROR, { httpStatus: 400 }), 'usable');
+    for (const httpStatus of [404, 422, 500, 502, 503])
+      assert.equal(reason(ERROR, { httpStatus }), 'error outcome under an HTTP status not its own', String(httpStatus));
   });
   test('the error answer is checked for our request and clock too', () => {
     assert.equal(

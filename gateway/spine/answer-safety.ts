@@ -622,6 +622,57 @@ function spineCodes(outcome: XmlElement, note: (d: CoreDeviation) => void, at: A
   return [...new Set(codes)];
 }
 
+/**
+ * Spine's codes that say there is nothing to show for this child — no record, over 18, not a
+ * valid number: CDS Hooks answers each with no card (routes/cds-hooks.ts, SPINE_NOTHING_TO_SHOW)
+ * and the element shows no alert, so each hides an indicator as surely as "no record" and is
+ * believed only where the whole answer agrees (businessAnswer). With each, the HTTP statuses of
+ * its ordinary business answer: the spec's error table (fgm-query-v2.md), written here by hand so
+ * an operator's vocabulary file cannot widen it; "no record" also under 200 (the spec's success
+ * example) and 201 (a success, RFC 9110), reported. Spine's other codes (ASID_CHECK_FAILED,
+ * INVALID_PARAMETER, …) are errors the client shows as errors: replicated under any error status (SMSP-ERR-004).
+ */
+const NOTHING_TO_SHOW: ReadonlyMap<string, readonly number[]> = new Map([
+  ['NO_RECORD_FOUND', [404, 200, 201]],
+  ['INVALID_NHS_NUMBER', [400]],
+  ['PATIENT_OVER_18', [400]],
+]);
+/** `response.code` of a business answer: Spine writes `ok` for "no record", `fatal-error` for a refusal; the profile requires one. */
+const BUSINESS_RESPONSE_CODES = ['ok', 'fatal-error'];
+/** Issue types (OperationOutcome.issue.code) of the spec's business rows: `exception`, `transient`, `timeout`, `throttled` … say something failed. */
+const BUSINESS_ISSUE_TYPES = ['not-found', 'invalid', 'structure', 'forbidden', 'informational'];
+
+/**
+ * Why Spine's error code cannot be believed as its business answer, or undefined when it can: an
+ * HTTP 500/502/503, `transient-error`, an `exception` issue carrying NO_RECORD_FOUND is something
+ * failing, and "no record" (or "over 18") read from it would hide an indicator that may exist
+ * (issue 18 review 18f F1). Refused, it is an error IT can see.
+ */
+function businessAnswer(
+  code: string,
+  httpStatus: number,
+  header: XmlElement,
+  outcome: XmlElement,
+  note: (d: CoreDeviation) => void,
+  at: At,
+): string | undefined {
+  const statuses = NOTHING_TO_SHOW.get(code);
+  if (statuses === undefined) return httpStatus < 400 ? 'error outcome with a success status' : undefined;
+  if (!statuses.includes(httpStatus))
+    return httpStatus < 400 ? 'error outcome with a success status' : 'error outcome under an HTTP status not its own';
+  const responseCode = at('MessageHeader.response.code', header, 'response', 'code');
+  if (!BUSINESS_RESPONSE_CODES.includes(responseCode?.toLowerCase() ?? ''))
+    return 'error outcome with a response code other than ok or fatal-error';
+  if (responseCode !== responseCode?.toLowerCase())
+    note({ path: 'MessageHeader.response.code', message: 'response code written in another case' });
+  const types = all(outcome, 'issue').map((i) => at('OperationOutcome.issue.code', i, 'code'));
+  if (types.some((t) => !BUSINESS_ISSUE_TYPES.includes(t ?? '')))
+    return 'error outcome with an issue type that is not a business answer';
+  if (httpStatus < 400)
+    note({ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' });
+  return undefined;
+}
+
 /** True when a coding anywhere in the message carries the FGM risk code: beside an error, an indicator Spine did not send as its Flag. */
 const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => isFgmCoding(el));
 
@@ -790,11 +841,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     return parts.length >= 2 && parts.at(-2) === 'Parameters' && parts.at(-1) !== '';
   };
   if (absent.some((r) => !namesParameters(r))) return refuse('error answer names a resource it does not carry');
-  // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
-  // success status still means one thing only (no indicator); any other error code does not.
-  if (expect.httpStatus < 400) {
-    if (code !== 'NO_RECORD_FOUND') return refuse('error outcome with a success status');
-    note({ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' });
-  }
+  const business = businessAnswer(code, expect.httpStatus, header, target, note, at);
+  if (business !== undefined) return refuse(business);
   return { usable: true, spineMessageId, timestamp, outcome: { kind: 'error', code }, deviations };
 }
