@@ -131,6 +131,195 @@ describe('safety core: "nothing to show" is believed only as Spine\'s business a
   });
 });
 
+describe('safety core: empty parts never refuse a good answer (review 18f F6)', () => {
+  const EMPTY = [
+    '<entry/>',
+    '<entry><resource/></entry>',
+    '<entry><fullUrl value="urn:uuid:e1"/><resource></resource></entry>',
+  ];
+  test('SMSP-VAL-004 an entry with no resource, or an empty resource element, beside the indicator is read past and reported', () => {
+    for (const empty of EMPTY) {
+      const xml = FOUND.replace('</Bundle>', `${empty}</Bundle>`);
+      assert.deepEqual(outcomeOf(xml), {
+        kind: 'indicator',
+        assessmentDate: '2015-02-04',
+        assessmentDay: '2015-02-04',
+      });
+      assert.deepEqual(deviationsOf(xml), ['Bundle.entry entry without a resource read past'], empty);
+    }
+    // Placed first, before the MessageHeader: still read past.
+    const first = FOUND.replace('<entry>', '<entry/><entry>');
+    assert.equal(reason(first), 'usable');
+  });
+  test('SMSP-FGMRI-001 beside "no record" an entry holding nothing may have held the indicator: refused', () => {
+    for (const empty of EMPTY)
+      assert.equal(
+        reason(NONE.replace('</Bundle>', `${empty}</Bundle>`), { httpStatus: 404 }),
+        'an entry does not hold exactly one resource',
+        empty,
+      );
+  });
+  test("SMSP-VAL-004 MessageHeader.data naming an empty entry's fullUrl is not carried: no record naming it is refused", () => {
+    const xml = NONE.replace(
+      '</destination></MessageHeader>',
+      '</destination><data><reference value="urn:uuid:e1"/></data></MessageHeader>',
+    ).replace('</Bundle>', '<entry><fullUrl value="urn:uuid:e1"/></entry></Bundle>');
+    assert.notEqual(reason(xml, { httpStatus: 404 }), 'usable');
+  });
+  test('SMSP-VAL-004 a MessageHeader naming another destination beside ours is ours, reported; one naming only others is not', () => {
+    const other =
+      '<destination><name value="Other"/><endpoint value="urn:nhs:addressing:asid:111111111111"/></destination>';
+    for (const xml of [
+      FOUND.replace('</destination>', `</destination>${other}`),
+      FOUND.replace('<destination>', `${other}<destination>`),
+    ]) {
+      assert.deepEqual(outcomeOf(xml), {
+        kind: 'indicator',
+        assessmentDate: '2015-02-04',
+        assessmentDay: '2015-02-04',
+      });
+      assert.deepEqual(deviationsOf(xml), ['MessageHeader.destination destinations beside ours read past']);
+    }
+    const ours = /<destination>.*?<\/destination>/.exec(FOUND)![0];
+    assert.equal(reason(FOUND.replace(ours, ours + ours)), 'usable', 'ours twice');
+    assert.equal(reason(FOUND.replace(ours, other + other)), 'response ASIDs do not match', 'two, neither ours');
+    assert.equal(reason(FOUND.replace(ours, '')), 'response ASIDs do not match', 'none');
+    assert.deepEqual(
+      outcomeOf(NONE.replace('</destination>', `</destination>${other}`), { httpStatus: 404 }),
+      { kind: 'error', code: 'NO_RECORD_FOUND' },
+      'the same for an error answer',
+    );
+  });
+});
+
+describe('safety core: an NHS number on an ended identifier is an old number (review 18f F8)', () => {
+  const DSTU2 = 'http://fhir.nhs.net/Id/nhs-number';
+  const id = (value: string, extra = '') =>
+    `<identifier>${extra}<system value="${DSTU2}"/><value value="${value}"/></identifier>`;
+  const ended = (end: string) => `<period><end value="${end}"/></period>`;
+  /** The indicator whose Patient carries these identifiers instead of the example's one. */
+  const identifiers = (xml: string, ...ids: string[]) =>
+    xml.replace(
+      /<identifier><system value="http:\/\/fhir\.nhs\.net\/Id\/nhs-number"\/><value value="1234567890"\/><\/identifier>/,
+      ids.join(''),
+    );
+  const ANOTHER = 'answer carries a patient other than the one asked about';
+  const OLD = 'Patient.identifier another NHS number on an old identifier of our child read as her old number';
+
+  test("SMSP-VAL-004 another number on our child's ended identifier is her old number: the indicator is shown, reported", () => {
+    // Spine's timestamp is 2015-07-04T10:10:15Z: a period ended the day before, or an instant before, has ended.
+    for (const end of ['2015-07-03', '2015-07-04T10:10:14Z', '2014', '2015-06']) {
+      const xml = identifiers(FOUND, id('1234567890'), id('9990000026', ended(end)));
+      assert.deepEqual(
+        outcomeOf(xml),
+        { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' },
+        end,
+      );
+      assert.ok(deviationsOf(xml).includes(OLD), end);
+    }
+    const old = identifiers(FOUND, id('1234567890'), id('9990000026', '<use value="old"/>'));
+    assert.ok(deviationsOf(old).includes(OLD), 'marked old: the same reading');
+  });
+  test('SMSP-VAL-004 another number on an identifier not yet ended (today, a later instant, the future) is another child: refused', () => {
+    for (const end of ['2015-07-04', '2015-07-04T10:10:16Z', '2016-01-01', '2015-07', '2015'])
+      assert.equal(
+        reason(identifiers(FOUND, id('1234567890'), id('9990000026', ended(end)))),
+        'indicator is for another patient',
+        end,
+      );
+  });
+  test('SMSP-VAL-004 our number only on an ended identifier is refused (which child holds it now Spine does not say); ours current beside it is shown', () => {
+    const ONLY_ENDED = 'the NHS number asked about is on an ended identifier only';
+    assert.equal(reason(identifiers(FOUND, id('1234567890', ended('2015-01-01')))), ONLY_ENDED);
+    assert.equal(
+      reason(identifiers(FOUND, id('1234567890', ended('2015-01-01')), id('9990000026'))),
+      'indicator is for another patient',
+      'another number current: another child',
+    );
+    assert.equal(
+      reason(identifiers(FOUND, id('1234567890', ended('2015-01-01')), id('9990000026', ended('2015-02-01')))),
+      ONLY_ENDED,
+    );
+    assert.equal(reason(identifiers(FOUND, id('1234567890', ended('2015-01-01')), id('1234567890'))), 'usable');
+    assert.equal(reason(identifiers(FOUND, id('1234567890', ended('2099-01-01')))), 'usable', 'an end to come');
+  });
+  test('SMSP-VAL-004 an ended identifier of another number elsewhere than on our Patient is still another person', () => {
+    const related = `<RelatedPerson><id value="r1"/>${id('9990000026', ended('2015-01-01'))}</RelatedPerson>`;
+    assert.equal(
+      reason(FOUND.replace('</Bundle>', `<entry><resource>${related}</resource></entry></Bundle>`)),
+      ANOTHER,
+    );
+    const patient = `<Patient><id value="p2"/>${id('9990000026', ended('2015-01-01'))}</Patient>`;
+    assert.equal(
+      reason(FOUND.replace('</Bundle>', `<entry><resource>${patient}</resource></entry></Bundle>`)),
+      ANOTHER,
+      'a Patient named only by an old number of another',
+    );
+    assert.equal(
+      reason(NONE.replace('</Bundle>', `<entry><resource>${patient}</resource></entry></Bundle>`), { httpStatus: 404 }),
+      ANOTHER,
+    );
+    const ours = `<Patient><id value="p3"/>${id('1234567890')}${id('9990000026', ended('2015-01-01'))}</Patient>`;
+    assert.equal(
+      reason(NONE.replace('</Bundle>', `<entry><resource>${ours}</resource></entry></Bundle>`), { httpStatus: 404 }),
+      'usable',
+      "our child's Patient with her old number beside no record",
+    );
+  });
+  test('SMSP-VAL-004 an NHS-number identifier whose period end is no real date is refused', () => {
+    assert.equal(
+      reason(identifiers(FOUND, id('1234567890'), id('9990000026', ended('2015-02-30')))),
+      "a patient's NHS-number identifier period end is not a real date",
+    );
+  });
+});
+
+describe("safety core: a date-only assessment is on or before the earlier UK date of Spine's clock and the gateway's (review 18f F12)", () => {
+  const AFTER = 'assessment date is after the timestamp';
+  const at = (timestamp: string, start: string) =>
+    withValue(withValue(FOUND, 'MessageHeader.timestamp', timestamp), 'Flag.period.start', start);
+
+  test('SMSP-VAL-004 23:30 UTC in summer is already the next UK day (BST): that day is possible, the one after is not', () => {
+    const now = new Date('2026-07-15T23:30:00Z');
+    assert.equal(reason(at('2026-07-15T23:30:00+00:00', '2026-07-16'), { now }), 'usable', '00:30 BST on 16 July');
+    assert.equal(reason(at('2026-07-15T23:30:00+00:00', '2026-07-17'), { now }), AFTER);
+    assert.equal(reason(at('2026-07-15T23:30:00+00:00', '2026-07'), { now }), 'usable', 'the month, partial');
+  });
+  test('SMSP-VAL-004 23:30 UTC in winter is still the same UK day (GMT): the next day is impossible', () => {
+    const now = new Date('2026-01-15T23:30:00Z');
+    assert.equal(reason(at('2026-01-15T23:30:00+00:00', '2026-01-15'), { now }), 'usable');
+    assert.equal(reason(at('2026-01-15T23:30:00+00:00', '2026-01-16'), { now }), AFTER);
+    // Written in another zone, the same instant: the UK date decides, not the date written.
+    assert.equal(reason(at('2026-01-16T01:30:00+02:00', '2026-01-16'), { now }), AFTER);
+    assert.equal(reason(at('2026-01-16T01:30:00+02:00', '2026-01-15'), { now }), 'usable');
+  });
+  test("SMSP-VAL-004 Spine's clock ahead of the gateway's across UK midnight: the gateway's UK date bounds it", () => {
+    // Spine 4 minutes ahead (within the 5 allowed): its UK date is the 16th, the gateway's still the 15th.
+    const winter = new Date('2026-01-15T23:58:00Z');
+    assert.equal(reason(at('2026-01-16T00:02:00+00:00', '2026-01-16'), { now: winter }), AFTER);
+    assert.equal(reason(at('2026-01-16T00:02:00+00:00', '2026-01-15'), { now: winter }), 'usable');
+    // In summer UK midnight is 23:00 UTC.
+    const summer = new Date('2026-07-15T22:58:00Z');
+    assert.equal(reason(at('2026-07-15T23:02:00+00:00', '2026-07-16'), { now: summer }), AFTER);
+    assert.equal(reason(at('2026-07-15T23:02:00+00:00', '2026-07-15'), { now: summer }), 'usable');
+    // The gateway ahead of Spine (Spine behind, within a day): Spine's UK date bounds it.
+    const later = new Date('2026-01-16T00:30:00Z');
+    assert.equal(reason(at('2026-01-15T23:50:00+00:00', '2026-01-16'), { now: later }), AFTER);
+  });
+  test('SMSP-VAL-004 at the changes of clock: the last Sunday of March and of October', () => {
+    // 29 March 2026: BST starts at 01:00 UTC. 23:30 UTC on the 28th is 23:30 GMT, still the 28th.
+    assert.equal(
+      reason(at('2026-03-28T23:30:00+00:00', '2026-03-29'), { now: new Date('2026-03-28T23:30:00Z') }),
+      AFTER,
+    );
+    // 25 October 2026: BST ends at 01:00 UTC. 23:30 UTC on the 24th is 00:30 BST on the 25th.
+    assert.equal(
+      reason(at('2026-10-24T23:30:00+00:00', '2026-10-25'), { now: new Date('2026-10-24T23:30:00Z') }),
+      'usable',
+    );
+  });
+});
+
 describe('safety core: references are looked up, not searched for, in each answer (review 18f F13)', () => {
   /**
    * An error answer of `n` Basic entries and `n` MessageHeader.data references, each naming one of

@@ -5,8 +5,10 @@
  * (`response.identifier`, both ASIDs, event FGMQueryResponse_2_0), sent recently by Spine's clock
  * (within the configured skew of ours), and either an indicator — for the NHS number we asked
  * about, the FGM risk code, status active, a real assessment date not after Spine's timestamp —
- * or an error carrying a code of the vocabulary. It is read only where it can be read without a
- * guess: each entry holds exactly one resource, and no MessageHeader, Flag or OperationOutcome sits
+ * or an error carrying a code of the vocabulary ("no record", "over 18", "invalid number" only as
+ * Spine's business answer: its own HTTP status, response code and issue types). It is read only
+ * where it can be read without a guess: no entry holds two resources (one holding none is read past
+ * beside an indicator, never beside an error), and no MessageHeader, Flag or OperationOutcome sits
  * anywhere else (contained, nested), so an indicator is never hidden behind "no record"; Spine's
  * own error code (under any spelling of its value sets, 1-0 included) beside an indicator, at any
  * severity, is Spine contradicting itself, and so is an FGM risk code outside a Flag beside an
@@ -72,6 +74,7 @@ export type Verdict =
  */
 class Repeated extends Error {}
 const REPEATED = 'an element the core reads as one appears more than once';
+const ENTRY_NOT_ONE = 'an entry does not hold exactly one resource';
 
 /** The only FHIR child `name` of `el`, undefined when absent; repeated throws Repeated, never read as absent. */
 const single = (el: XmlElement | undefined, name: string): XmlElement | undefined => {
@@ -207,19 +210,57 @@ type At = (path: string, el: XmlElement | undefined, ...names: string[]) => stri
  * or none, a Parameters `NHSNumber` (the request's own form) with another, or a Patient not named
  * by an NHS number at all, even unreferenced — an answer that holds another child may be about that child.
  */
-function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean {
+function carriesAnotherPatient(
+  root: XmlElement,
+  asked: string,
+  at: At,
+  isOld: (identifier: XmlElement) => boolean | undefined,
+  note: (d: CoreDeviation) => void,
+): boolean {
   const placed = elementsIn(root);
   const ours = (v: string | undefined) => digitsOf(v) === asked;
+  const nhsIds = (patient: XmlElement) =>
+    all(patient, 'identifier').filter((i) => isNhsNumberSystem(rawAt(i, 'system')));
+  // A Patient is named by our child's number when it is on a current identifier: another number on
+  // one of its old identifiers (ended, or marked old) is an old number of the same child, not another
+  // child (issue 18 review 18f F8). A Patient named by no current NHS number may be anyone.
+  const patients = placed.filter(({ el }) => el.name === 'Patient');
+  const named = patients.filter(({ el }) => nhsIds(el).some((i) => !isOld(i) && ours(rawAt(i, 'value'))));
+  if (named.length < patients.length) return true;
+  const oldNumbers = new Set(named.flatMap(({ el }) => nhsIds(el).filter((i) => isOld(i) && !ours(rawAt(i, 'value')))));
+  if (oldNumbers.size > 0)
+    note({
+      path: 'Patient.identifier',
+      message: 'another NHS number on an old identifier of our child read as her old number',
+    });
   // Read through `at` only once it is an NHS number, so whitespace is reported where it was read.
   const nhsNumber = ({ el, path }: Placed) =>
     isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
-  if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
+  if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')) && !oldNumbers.has(p.el))) return true;
   const echoes = placed.filter(({ el, path }) => PARAMETER.test(path) && rawAt(el, 'name')?.trim() === 'NHSNumber');
-  if (echoes.some(({ el }) => !ours(parameterValue(el)))) return true;
-  return placed.some(
-    ({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))),
-  );
+  return echoes.some(({ el }) => !ours(parameterValue(el)));
 }
+/**
+ * Whether an identifier is an old one by Spine's clock (`timestamp`, its UK date `uk`): marked
+ * `old`, or its period ended — a date runs to the end of that UK day, as the Flag's period does.
+ * Undefined when its period end is no real date: whether the number is still hers cannot be told.
+ */
+const oldIdentifier =
+  (timestamp: string, uk: string) =>
+  (identifier: XmlElement): boolean | undefined => {
+    if (rawAt(identifier, 'use')?.trim() === 'old') return true;
+    const end = rawAt(identifier, 'period', 'end')?.trim();
+    if (end === undefined) return false;
+    const day = dayOf(end);
+    if (day === undefined) return undefined;
+    return end.length > 10 ? ms(end) <= ms(timestamp) : day < uk.slice(0, day.length);
+  };
+/** True when a Patient's NHS-number identifier has a period end that is no real date (oldIdentifier cannot tell). */
+const numberEndUnreadable = (root: XmlElement, isOld: (identifier: XmlElement) => boolean | undefined) =>
+  elementsIn(root).some(
+    ({ el, path }) =>
+      path === 'Patient.identifier' && isNhsNumberSystem(rawAt(el, 'system')) && isOld(el) === undefined,
+  );
 /**
  * True when a Parameters `RiskIndicator` (the request's own form, echoed) names anything but FGM:
  * the answer may then be about another risk indicator, and its "no record" not about FGM.
@@ -315,13 +356,14 @@ const UNREAD_MODIFIER = 'message carries a modifier element the gateway cannot r
  * An NHS number marked `old`, `temp` or `secondary` is not the child's number now: an answer naming
  * her by it is not read. `official` and `usual` (or no use) say the number is hers.
  */
-const numberOutOfUse = (root: XmlElement): boolean =>
-  elementsIn(root).some(
-    ({ el, path }) =>
-      path === 'Patient.identifier' &&
-      isNhsNumberSystem(rawAt(el, 'system')) &&
-      !['official', 'usual', undefined].includes(rawAt(el, 'use')?.trim()),
-  );
+const numberOutOfUse = (root: XmlElement, asked: string): boolean =>
+  elementsIn(root).some(({ el, path }) => {
+    if (path !== 'Patient.identifier' || !isNhsNumberSystem(rawAt(el, 'system'))) return false;
+    const use = rawAt(el, 'use')?.trim();
+    // Another number marked old is an old number (carriesAnotherPatient judges it with the ended ones).
+    if (use === 'old' && digitsOf(rawAt(el, 'value')) !== asked) return false;
+    return !['official', 'usual', undefined].includes(use);
+  });
 const NUMBER_OUT_OF_USE = "a patient's NHS number is marked old, temporary or secondary";
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
@@ -333,6 +375,7 @@ function indicator(
   expect: AnswerExpectation,
   note: (d: CoreDeviation) => void,
   at: At,
+  isOld: (identifier: XmlElement) => boolean | undefined,
 ): Extract<SafeOutcome, { kind: 'indicator' }> | string {
   // FHIR forbids ignoring a modifier: an answer we cannot fully understand is never shown as if we did.
   if (hasModifier(flag)) return 'indicator carries a modifier extension or implicit rules';
@@ -360,12 +403,21 @@ function indicator(
     ? all(patient, 'identifier').map((i) => ({
         system: at('Patient.identifier.system', i, 'system'),
         value: rawAt(i, 'value'),
+        old: isOld(i),
       }))
     : [];
   const numbers = ids.filter((i) => isNhsNumberSystem(i.system));
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
-  const values = numbers.map((i) => digitsOf(i.value));
-  if (values.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
+  // Her number now is on a current identifier; another number on an old one is her old number
+  // (carriesAnotherPatient reports it). Ours only on an old identifier may mean the number was
+  // taken from this child (a confused identity resolved): which child has it now Spine does not
+  // say, so the indicator is refused, an error IT can see (docs/api.md; issue 18 review 18f F8).
+  const current = numbers.filter((i) => !i.old).map((i) => digitsOf(i.value));
+  if (current.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
+  if (current.length === 0)
+    return numbers.some((i) => digitsOf(i.value) === expect.nhsNumber)
+      ? 'the NHS number asked about is on an ended identifier only'
+      : 'indicator is for another patient';
   if (numbers.some((i) => /\s/.test(i.value ?? '')))
     note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
   if (numbers.some((i) => i.value?.includes('-')))
@@ -704,13 +756,16 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   };
   const entries = (root.name === 'Bundle' && isFhir(root) ? all(root, 'entry') : []).map(resourcesIn);
   const resources = entries.flat();
+  // An entry with no resource (or an empty `<resource/>`) says nothing: read past beside an indicator
+  // (issue 18 review 18f F6), but never left to stand beside "no record" (see the error branch).
+  const emptyEntries = entries.filter((r) => r.length === 0).length;
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
   seen(spineMessageId);
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
   // An indicator (or an error) the core does not read must never leave "no record" as the answer.
-  if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
+  if (entries.some((r) => r.length > 1)) return refuse(ENTRY_NOT_ONE);
   if (!header) return refuse('answer has no single MessageHeader');
   if (misplacedOutcome(root, new Set(resources)))
     return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
@@ -724,20 +779,22 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     return refuse('response is for another request');
   // An ASID is digits under a URN: `URN:NHS:ADDRESSING:ASID:` in capitals is the same system.
   const source = at('MessageHeader.source.endpoint', header, 'source', 'endpoint');
-  const destination = at('MessageHeader.destination.endpoint', header, 'destination', 'endpoint');
-  if (
-    source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid ||
-    destination?.toLowerCase() !== ASID_PREFIX + expect.smspAsid
-  ) {
+  // A message may go to several destinations (FHIR allows it, the profile says one): it is ours when
+  // we are among them, and only one that does not name us is someone else's (issue 18 review 18f F6).
+  const destinations = all(header, 'destination').map((d) => at('MessageHeader.destination.endpoint', d, 'endpoint'));
+  const destination = destinations.find((d) => d?.toLowerCase() === ASID_PREFIX + expect.smspAsid);
+  if (source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid || destination === undefined) {
     return refuse('response ASIDs do not match');
   }
+  if (destinations.length > 1)
+    note({ path: 'MessageHeader.destination', message: 'destinations beside ours read past' });
   if (!source.startsWith(ASID_PREFIX) || !destination.startsWith(ASID_PREFIX))
     note({ path: 'MessageHeader.source.endpoint', message: 'ASID system written in another case' });
   // FHIR forbids ignoring a modifier, wherever in the message it sits.
   if (hasModifier(header) || bundleModified(root))
     return refuse('message carries a modifier extension or implicit rules');
   if (carriesUnreadModifier(root, note)) return refuse(UNREAD_MODIFIER);
-  if (numberOutOfUse(root)) return refuse(NUMBER_OUT_OF_USE);
+  if (numberOutOfUse(root, expect.nhsNumber)) return refuse(NUMBER_OUT_OF_USE);
   const written = at('MessageHeader.timestamp', header, 'timestamp');
   // DSTU2's instant requires seconds; a time to the minute means one instant only (:00), so it is read as that, reported.
   const minute = written === undefined ? null : TO_THE_MINUTE.exec(written);
@@ -775,22 +832,30 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // A modifier we do not know may turn an error, or a note beside the indicator, into something else (FHIR forbids ignoring one).
   if (outcomes.some(hasModifier)) return refuse('outcome carries a modifier extension or implicit rules');
   const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
+  // An NHS number's identifier ended (or marked old) is judged by Spine's clock, as the Flag's period is.
+  const uk = ukToday(new Date(ms(timestamp)));
+  const isOld = oldIdentifier(timestamp, uk);
+  if (numberEndUnreadable(root, isOld))
+    return refuse("a patient's NHS-number identifier period end is not a real date");
   if (target.name === 'Flag') {
-    const read = indicator(root, target, expect, note, at);
+    if (emptyEntries > 0) note({ path: 'Bundle.entry', message: 'entry without a resource read past' });
+    const read = indicator(root, target, expect, note, at, isOld);
     if (typeof read === 'string') return refuse(read);
-    if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+    if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId)))
       note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
-    // Two instants compare as instants; a date-only assessment cannot be placed in a zone: the later of Spine's written and UK dates bounds it.
-    const uk = ukToday(new Date(ms(timestamp)));
-    const written = timestamp.slice(0, 10);
+    // Two instants compare as instants. A date-only assessment is a UK calendar date: on or before
+    // the UK date of Spine's timestamp and the gateway's own UK date today, whichever is earlier —
+    // a day neither clock has reached is impossible (issue 18 review 18f F12; 23:30 UTC in summer
+    // is already the next UK day, in winter it is not).
+    const today = ukToday(expect.now);
     if (
       hasTime(read.assessmentDate)
         ? ms(read.assessmentDate) > ms(timestamp)
-        : after(read.assessmentDay, written > uk ? written : uk)
+        : after(read.assessmentDay, today < uk ? today : uk)
     )
       return refuse('assessment date is after the timestamp');
     const early = (floor: string) => read.assessmentDay < floor.slice(0, read.assessmentDay.length);
@@ -816,8 +881,10 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
       note({ path: 'MessageHeader.response.code', message: 'response code ok written in another case' });
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
+  // An entry holding nothing may have held the indicator (stripped on the way): never "no record" beside it.
+  if (emptyEntries > 0) return refuse(ENTRY_NOT_ONE);
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
-  if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+  if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
   if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
   if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');
