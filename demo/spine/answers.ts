@@ -319,6 +319,20 @@ export const HARMLESS_VARIANTS = {
     xml
       .replace('<Bundle xmlns="http://hl7.org/fhir"', `<Bundle xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}"`)
       .replace(/<(?!Bundle\b)([A-Za-z]+)(?=[\s/>])/g, `<$1 xmlns="http://hl7.org/fhir" xmlns:xsi="${XSI}"`),
+  /** Two entries holding nothing (`<entry/>`, `<entry><resource/></entry>`) beside the answer (issue 18 review 18f F6): read past beside an indicator. */
+  'empty-entry': (xml: string) => xml.replace('</Bundle>', '<entry/><entry><resource/></entry></Bundle>'),
+  /** A second MessageHeader.destination, another system's, before ours (review 18f F6). */
+  'extra-destination': (xml: string) =>
+    xml.replace(
+      '<destination>',
+      '<destination><name value="Another system"/><endpoint value="urn:nhs:addressing:asid:111111111111"/></destination><destination>',
+    ),
+  /** Another child's NHS number on an identifier of the indicator's Patient whose period ended in 2015: her old number (review 18f F8). */
+  'old-number-ended': (xml: string, asked: string) =>
+    xml.replace(
+      '</identifier></Patient>',
+      `</identifier><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="${other(asked)}"/><period><end value="2015-01-01"/></period></identifier></Patient>`,
+    ),
 } as const;
 
 /** Unsafe: each changes what the answer says about a child; the gateway must never show it. */
@@ -547,6 +561,13 @@ export const UNSAFE_VARIANTS = {
     ),
   /** The Flag's subject version-specific (`Patient/<id>/_history/1`), naming a Patient entry whose meta.versionId is 2: another version of the record. */
   'subject-version-mismatch': (xml: string) => versionedSubject(xml, '1', '2'),
+  /** The NHS number asked about only on an identifier whose period ended in 2015 (review 18f F8): which child holds it now Spine does not say. */
+  'nhs-number-ended': (xml: string, asked: string) =>
+    put(
+      xml,
+      `<value value="${asked}"/></identifier>`,
+      `<value value="${asked}"/><period><end value="2015-01-01"/></period></identifier>`,
+    ),
 } as const;
 
 /**
@@ -617,6 +638,12 @@ export const HIDING_VARIANTS = {
       '</Bundle>',
       `<entry xmlns="http://hl7.org/fhir/"><resource>${flagOf(indicator)}</resource></entry></Bundle>`,
     ),
+  /** MessageHeader.response.code `transient-error` (review 18f F1): something failed, "no record" cannot be believed. */
+  'no-record-transient-error': (noRecord: string) =>
+    put(noRecord, '<code value="ok"/>', '<code value="transient-error"/>'),
+  /** The not-found issue typed `exception` (review 18f F1): something failed. */
+  'no-record-exception-issue': (noRecord: string) =>
+    put(noRecord, '<code value="not-found"/>', '<code value="exception"/>'),
   /** MessageHeader.data naming the indicator's Flag, which the message does not carry. */
   'no-record-data-absent': (noRecord: string, indicator: string) =>
     put(

@@ -79,7 +79,10 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * deceasedBoolean false on the indicator's Patient), risk-system-nhs-uk (the NHS-number,
    * risk-indicator and response-code systems under https://fhir.nhs.uk), subject-versioned
    * (`Patient/<id>/_history/1` naming a Patient entry of that meta.versionId), original-code-beside
-   * (an error's 2-0 code beside its 1-0 original code, FGM-0001 for NO_RECORD_FOUND).
+   * (an error's 2-0 code beside its 1-0 original code, FGM-0001 for NO_RECORD_FOUND); and beside the
+   * indicator (review 18f): empty-entry (`<entry/>`, `<entry><resource/></entry>`), extra-destination
+   * (another system's destination before ours), old-number-ended (another number on an ended
+   * identifier of our child's Patient).
    */
   ...HARMLESS.map((k) => z.object({ kind: z.literal(k) })),
   /**
@@ -100,7 +103,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * declarations on the Bundle (namespace-flood); 60,000 empty elements in 240 KB (padded); and under the spellings the core reads as one (review
    * 18d): a CPIS coding under https://fhir.nhs.uk beside the FGM one (risk-system-mixed), another child's
    * NHSNumber in a Parameters part two deep (parameters-part-other-patient), a version-specific subject
-   * whose Patient entry has another meta.versionId (subject-version-mismatch).
+   * whose Patient entry has another meta.versionId (subject-version-mismatch); our number only on an
+   * identifier ended in 2015 (nhs-number-ended, review 18f F8).
    */
   ...UNSAFE.map((k) => z.object({ kind: z.literal(k) })),
   /**
@@ -113,7 +117,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * wrapper (no-record-wrapped-patient); the FGM risk code on a Basic under https://fhir.nhs.uk
    * (no-record-risk-nhs-uk), our child echoed with CPIS in a Parameters part two deep
    * (no-record-parameters-part-risk), MessageHeader.data naming the Flag the message does not carry
-   * (no-record-data-absent).
+   * (no-record-data-absent); what says something failed (review 18f F1): MessageHeader.response.code
+   * transient-error (no-record-transient-error), the issue typed exception (no-record-exception-issue).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),
 ]);

@@ -76,14 +76,14 @@ describe('safety core: the spec example indicator', () => {
       'answer has no single MessageHeader',
     );
   });
-  test('SMSP-VAL-004 a foreign element beside the resource changes nothing; an entry with no resource may have held one, so is refused', () => {
+  test('SMSP-VAL-004 a foreign element beside the resource changes nothing; an entry with no resource beside the indicator is read past and reported (review 18f F6)', () => {
     assert.equal(reason(FOUND.replace('<resource><Flag>', '<resource><x:note xmlns:x="urn:x"/><Flag>')), 'usable');
-    for (const empty of ['<entry/>', '<entry><resource/></entry>'])
-      assert.equal(
-        reason(FOUND.replace('</Bundle>', `${empty}</Bundle>`)),
-        'an entry does not hold exactly one resource',
-        empty,
-      );
+    for (const empty of ['<entry/>', '<entry><resource/></entry>', '<entry><fullUrl value="urn:uuid:e1"/></entry>']) {
+      const v = check(FOUND.replace('</Bundle>', `${empty}</Bundle>`));
+      assert.ok(v.usable, empty);
+      assert.deepEqual(v.outcome, { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' });
+      assert.deepEqual(v.deviations, [{ path: 'Bundle.entry', message: 'entry without a resource read past' }], empty);
+    }
   });
   test('SMSP-VAL-004 an answer that is not for our request is refused', () => {
     assert.equal(
@@ -289,10 +289,14 @@ describe('safety core: the spec example indicator', () => {
       reason(withValue(late, 'Flag.period.start', '2015-07-06'), { now: at('2015-07-04T23:30:00Z') }),
       'assessment date is after the timestamp',
     );
-    // Written with an offset ahead of the UK: the written date counts too.
+    // Written with an offset ahead of the UK: the UK date of that instant (23:30 BST on 4 July) bounds it, not the date written (review 18f F12).
     const ahead = withValue(FOUND, 'MessageHeader.timestamp', '2015-07-05T00:30:00+02:00');
     assert.equal(
       reason(withValue(ahead, 'Flag.period.start', '2015-07-05'), { now: at('2015-07-04T22:30:00Z') }),
+      'assessment date is after the timestamp',
+    );
+    assert.equal(
+      reason(withValue(ahead, 'Flag.period.start', '2015-07-04'), { now: at('2015-07-04T22:30:00Z') }),
       'usable',
     );
   });
@@ -332,10 +336,12 @@ describe('safety core: the spec example error', () => {
     );
     assert.equal(reason(without(ERROR, 'OperationOutcome.issue'), { httpStatus: 400 }), 'unknown outcome code');
   });
-  test('an error answer needs an error HTTP status (400 and over)', () => {
+  test("SMSP-ERR-004 an error answer needs its own HTTP status from the spec's table (INVALID_NHS_NUMBER: 400)", () => {
     assert.equal(reason(ERROR, { httpStatus: 200 }), 'error outcome with a success status');
     assert.equal(reason(ERROR, { httpStatus: 399 }), 'error outcome with a success status');
-    assert.equal(reason(ERROR, { httpStatus: 404 }), 'usable');
+    assert.equal(reason(ERROR, { httpStatus: 400 }), 'usable');
+    for (const httpStatus of [404, 422, 500, 502, 503])
+      assert.equal(reason(ERROR, { httpStatus }), 'error outcome under an HTTP status not its own', String(httpStatus));
   });
   test('the error answer is checked for our request and clock too', () => {
     assert.equal(

@@ -5,8 +5,10 @@
  * (`response.identifier`, both ASIDs, event FGMQueryResponse_2_0), sent recently by Spine's clock
  * (within the configured skew of ours), and either an indicator — for the NHS number we asked
  * about, the FGM risk code, status active, a real assessment date not after Spine's timestamp —
- * or an error carrying a code of the vocabulary. It is read only where it can be read without a
- * guess: each entry holds exactly one resource, and no MessageHeader, Flag or OperationOutcome sits
+ * or an error carrying a code of the vocabulary ("no record", "over 18", "invalid number" only as
+ * Spine's business answer: its own HTTP status, response code and issue types). It is read only
+ * where it can be read without a guess: no entry holds two resources (one holding none is read past
+ * beside an indicator, never beside an error), and no MessageHeader, Flag or OperationOutcome sits
  * anywhere else (contained, nested), so an indicator is never hidden behind "no record"; Spine's
  * own error code (under any spelling of its value sets, 1-0 included) beside an indicator, at any
  * severity, is Spine contradicting itself, and so is an FGM risk code outside a Flag beside an
@@ -27,7 +29,7 @@ import { ukToday } from '../audit/uk-today.ts';
 import { ASID_PREFIX, FGM, ORIGINAL_CODE, RESPONSE_EVENT, SYSTEM } from '../fhir/constants.ts';
 import { modifierPaths } from '../fhir/profile-snapshots.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
-import { sameSystem, sameUri, systemHost } from '../fhir/uri.ts';
+import { normalUri, sameSystem, sameUri, systemHost } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
 
 /** The skew allowed when the config names none: Spine a little ahead, or up to a day behind (config `spine.answerTimestamp`). */
@@ -72,6 +74,7 @@ export type Verdict =
  */
 class Repeated extends Error {}
 const REPEATED = 'an element the core reads as one appears more than once';
+const ENTRY_NOT_ONE = 'an entry does not hold exactly one resource';
 
 /** The only FHIR child `name` of `el`, undefined when absent; repeated throws Repeated, never read as absent. */
 const single = (el: XmlElement | undefined, name: string): XmlElement | undefined => {
@@ -210,19 +213,57 @@ type At = (path: string, el: XmlElement | undefined, ...names: string[]) => stri
  * or none, a Parameters `NHSNumber` (the request's own form) with another, or a Patient not named
  * by an NHS number at all, even unreferenced — an answer that holds another child may be about that child.
  */
-function carriesAnotherPatient(root: XmlElement, asked: string, at: At): boolean {
+function carriesAnotherPatient(
+  root: XmlElement,
+  asked: string,
+  at: At,
+  isOld: (identifier: XmlElement) => boolean | undefined,
+  note: (d: CoreDeviation) => void,
+): boolean {
   const placed = elementsIn(root);
   const ours = (v: string | undefined) => digitsOf(v) === asked;
+  const nhsIds = (patient: XmlElement) =>
+    all(patient, 'identifier').filter((i) => isNhsNumberSystem(rawAt(i, 'system')));
+  // A Patient is named by our child's number when it is on a current identifier: another number on
+  // one of its old identifiers (ended, or marked old) is an old number of the same child, not another
+  // child (issue 18 review 18f F8). A Patient named by no current NHS number may be anyone.
+  const patients = placed.filter(({ el }) => el.name === 'Patient');
+  const named = patients.filter(({ el }) => nhsIds(el).some((i) => !isOld(i) && ours(rawAt(i, 'value'))));
+  if (named.length < patients.length) return true;
+  const oldNumbers = new Set(named.flatMap(({ el }) => nhsIds(el).filter((i) => isOld(i) && !ours(rawAt(i, 'value')))));
+  if (oldNumbers.size > 0)
+    note({
+      path: 'Patient.identifier',
+      message: 'another NHS number on an old identifier of our child read as her old number',
+    });
   // Read through `at` only once it is an NHS number, so whitespace is reported where it was read.
   const nhsNumber = ({ el, path }: Placed) =>
     isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
-  if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')))) return true;
+  if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')) && !oldNumbers.has(p.el))) return true;
   const echoes = placed.filter(({ el, path }) => PARAMETER.test(path) && rawAt(el, 'name')?.trim() === 'NHSNumber');
-  if (echoes.some(({ el }) => !ours(parameterValue(el)))) return true;
-  return placed.some(
-    ({ el }) => el.name === 'Patient' && !all(el, 'identifier').some((i) => isNhsNumberSystem(rawAt(i, 'system'))),
-  );
+  return echoes.some(({ el }) => !ours(parameterValue(el)));
 }
+/**
+ * Whether an identifier is an old one by Spine's clock (`timestamp`, its UK date `uk`): marked
+ * `old`, or its period ended — a date runs to the end of that UK day, as the Flag's period does.
+ * Undefined when its period end is no real date: whether the number is still hers cannot be told.
+ */
+const oldIdentifier =
+  (timestamp: string, uk: string) =>
+  (identifier: XmlElement): boolean | undefined => {
+    if (rawAt(identifier, 'use')?.trim() === 'old') return true;
+    const end = rawAt(identifier, 'period', 'end')?.trim();
+    if (end === undefined) return false;
+    const day = dayOf(end);
+    if (day === undefined) return undefined;
+    return end.length > 10 ? ms(end) <= ms(timestamp) : day < uk.slice(0, day.length);
+  };
+/** True when a Patient's NHS-number identifier has a period end that is no real date (oldIdentifier cannot tell). */
+const numberEndUnreadable = (root: XmlElement, isOld: (identifier: XmlElement) => boolean | undefined) =>
+  elementsIn(root).some(
+    ({ el, path }) =>
+      path === 'Patient.identifier' && isNhsNumberSystem(rawAt(el, 'system')) && isOld(el) === undefined,
+  );
 /**
  * True when a Parameters `RiskIndicator` (the request's own form, echoed) names anything but FGM:
  * the answer may then be about another risk indicator, and its "no record" not about FGM.
@@ -318,13 +359,14 @@ const UNREAD_MODIFIER = 'message carries a modifier element the gateway cannot r
  * An NHS number marked `old`, `temp` or `secondary` is not the child's number now: an answer naming
  * her by it is not read. `official` and `usual` (or no use) say the number is hers.
  */
-const numberOutOfUse = (root: XmlElement): boolean =>
-  elementsIn(root).some(
-    ({ el, path }) =>
-      path === 'Patient.identifier' &&
-      isNhsNumberSystem(rawAt(el, 'system')) &&
-      !['official', 'usual', undefined].includes(rawAt(el, 'use')?.trim()),
-  );
+const numberOutOfUse = (root: XmlElement, asked: string): boolean =>
+  elementsIn(root).some(({ el, path }) => {
+    if (path !== 'Patient.identifier' || !isNhsNumberSystem(rawAt(el, 'system'))) return false;
+    const use = rawAt(el, 'use')?.trim();
+    // Another number marked old is an old number (carriesAnotherPatient judges it with the ended ones).
+    if (use === 'old' && digitsOf(rawAt(el, 'value')) !== asked) return false;
+    return !['official', 'usual', undefined].includes(use);
+  });
 const NUMBER_OUT_OF_USE = "a patient's NHS number is marked old, temporary or secondary";
 /** Refused like an indicator for another patient: the same code, log line and audit detail, a phrase of its own. */
 const ANOTHER_PATIENT = 'answer carries a patient other than the one asked about';
@@ -336,6 +378,7 @@ function indicator(
   expect: AnswerExpectation,
   note: (d: CoreDeviation) => void,
   at: At,
+  isOld: (identifier: XmlElement) => boolean | undefined,
 ): Extract<SafeOutcome, { kind: 'indicator' }> | string {
   // FHIR forbids ignoring a modifier: an answer we cannot fully understand is never shown as if we did.
   if (hasModifier(flag)) return 'indicator carries a modifier extension or implicit rules';
@@ -363,12 +406,21 @@ function indicator(
     ? all(patient, 'identifier').map((i) => ({
         system: at('Patient.identifier.system', i, 'system'),
         value: rawAt(i, 'value'),
+        old: isOld(i),
       }))
     : [];
   const numbers = ids.filter((i) => isNhsNumberSystem(i.system));
   if (numbers.length === 0) return 'indicator names no patient by NHS number';
-  const values = numbers.map((i) => digitsOf(i.value));
-  if (values.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
+  // Her number now is on a current identifier; another number on an old one is her old number
+  // (carriesAnotherPatient reports it). Ours only on an old identifier may mean the number was
+  // taken from this child (a confused identity resolved): which child has it now Spine does not
+  // say, so the indicator is refused, an error IT can see (docs/api.md; issue 18 review 18f F8).
+  const current = numbers.filter((i) => !i.old).map((i) => digitsOf(i.value));
+  if (current.some((v) => v !== expect.nhsNumber)) return 'indicator is for another patient';
+  if (current.length === 0)
+    return numbers.some((i) => digitsOf(i.value) === expect.nhsNumber)
+      ? 'the NHS number asked about is on an ended identifier only'
+      : 'indicator is for another patient';
   if (numbers.some((i) => /\s/.test(i.value ?? '')))
     note({ path: 'Patient.identifier.value', message: 'whitespace removed from the NHS number' });
   if (numbers.some((i) => i.value?.includes('-')))
@@ -413,9 +465,6 @@ const OTHER_VERSION = 'other-version';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
 /** A RESTful fullUrl `[base]/[type]/[id]`: its base is what a relative reference in that entry is relative to. */
 const RESTFUL = /^(https?:\/\/.+\/)[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i;
-/** Two references naming the same thing: a UUID in any case (RFC 4122), a URL by RFC 3986. */
-const sameReference = (a: string | undefined, b: string) =>
-  a !== undefined && (/^urn:uuid:/i.test(b) ? a.toLowerCase() === b.toLowerCase() : sameUri(a, b));
 
 /**
  * The Patient the Flag's subject names, resolved as DSTU2 resolves references in a Bundle
@@ -444,23 +493,18 @@ function subjectOf(
       .flatMap((c) => c.children.filter(isFhir))
       .filter((r) => `#${idOf(r)}` === ref);
   } else {
-    const entries = all(root, 'entry').map((e) => ({
-      fullUrl: rawAt(e, 'fullUrl')?.trim(),
-      resource: resourcesIn(e)[0]!,
-    }));
+    const index = entryIndex(root);
     const relative = RELATIVE.exec(ref);
-    const base = RESTFUL.exec(entries.find((e) => e.resource === flag)?.fullUrl ?? '')?.[1];
+    const base = RESTFUL.exec(index.ofResource.get(flag)?.fullUrl ?? '')?.[1];
     const absolute = relative ? (base === undefined ? undefined : base + ref) : ref;
-    found = entries
-      .filter(
-        (e) =>
-          (absolute !== undefined && sameReference(e.fullUrl, absolute)) ||
-          (relative &&
-            !RESTFUL.test(e.fullUrl ?? '') &&
-            e.resource.name === relative[1] &&
-            idOf(e.resource) === relative[2]),
-      )
-      .map((e) => e.resource);
+    // Both ways a reference names an entry, each one lookup; an entry answering both is one entry.
+    const byId = (relative ? (index.byTypeId.get(`${relative[1]}/${relative[2]}`) ?? []) : []).filter(
+      (e) => !RESTFUL.test(e.fullUrl ?? ''),
+    );
+    // Named by its id, the id is read as one (two ids on it are never a guess), whitespace reported.
+    for (const e of byId) idOf(e.resource);
+    const matches = new Set([...(absolute === undefined ? [] : byFullUrl(index, absolute)), ...byId]);
+    found = [...matches].map((e) => e.resource);
     if (found.length === 1)
       note({
         path: 'Flag.subject.reference',
@@ -489,18 +533,88 @@ const namesResource = (reference: string, type: string, id: string) =>
   reference === `${type}/${id}` ||
   reference.endsWith(`/${type}/${id}`);
 const namesFlag = (reference: string, id: string) => namesResource(reference, 'Flag', id);
-/** True when a MessageHeader.data reference names an entry of the message (by fullUrl or its resource's id), a version-specific one without its version. */
+/**
+ * True when a MessageHeader.data reference names a resource the message carries (by its entry's
+ * fullUrl or by the resource's id, as namesResource reads it), a version-specific one without its
+ * version. An entry holding no resource carries nothing. Each form is one lookup in the answer's
+ * index. An id holding `/` (no FHIR id does) is named only as itself or `#id`, never as
+ * `…/Type/id`: at worst an error answer more is refused, never one less.
+ */
 function carried(root: XmlElement, written: string): boolean {
   const reference = VERSIONED.exec(written)?.[1] ?? written;
-  return all(root, 'entry').some((e) => {
-    const resource = resourcesIn(e)[0];
-    const id = resource && rawAt(resource, 'id')?.trim();
-    return (
-      sameReference(rawAt(e, 'fullUrl')?.trim(), reference) ||
-      (resource !== undefined && id !== undefined && namesResource(reference, resource.name, id))
-    );
-  });
+  const index = entryIndex(root);
+  const parts = reference.split('/');
+  return (
+    byFullUrl(index, reference).length > 0 ||
+    index.ids.has(reference) ||
+    (reference.startsWith('#') && index.ids.has(reference.slice(1))) ||
+    (/^urn:uuid:/i.test(reference) && index.lowerIds.has(reference.slice('urn:uuid:'.length).toLowerCase())) ||
+    (parts.length >= 2 && index.byTypeId.has(parts.slice(-2).join('/')))
+  );
 }
+
+/** A Bundle entry that holds a resource, as references name it: its fullUrl (trimmed) and its resource. */
+interface Entry {
+  fullUrl: string | undefined;
+  resource: XmlElement;
+}
+/**
+ * The entries by every name a reference may give them, built once per answer (the tree is never
+ * changed after parsing): each reference is then a lookup, not a scan of every entry, so thousands
+ * of entries named by thousands of references cost O(n), not O(n²) (issue 18 review 18f F13).
+ * `byUri` by the fullUrl's RFC 3986 form, `byUuid` a urn:uuid fullUrl in lower case (RFC 4122),
+ * `byTypeId` by `Type/id`, `ids` and `lowerIds` by the resource's id alone; a resource with several
+ * ids under each.
+ */
+interface EntryIndex {
+  ofResource: Map<XmlElement, Entry>;
+  byUri: Map<string, Entry[]>;
+  byUuid: Map<string, Entry[]>;
+  byTypeId: Map<string, Entry[]>;
+  ids: Set<string>;
+  lowerIds: Set<string>;
+}
+const indexes = new WeakMap<XmlElement, EntryIndex>();
+const push = <K, V>(map: Map<K, V[]>, key: K, v: V) => {
+  const list = map.get(key);
+  if (list) list.push(v);
+  else map.set(key, [v]);
+};
+function entryIndex(root: XmlElement): EntryIndex {
+  const known = indexes.get(root);
+  if (known) return known;
+  const index: EntryIndex = {
+    ofResource: new Map(),
+    byUri: new Map(),
+    byUuid: new Map(),
+    byTypeId: new Map(),
+    ids: new Set(),
+    lowerIds: new Set(),
+  };
+  for (const e of all(root, 'entry')) {
+    const resource = resourcesIn(e)[0];
+    if (resource === undefined) continue;
+    const entry = { fullUrl: rawAt(e, 'fullUrl')?.trim(), resource };
+    index.ofResource.set(resource, entry);
+    if (entry.fullUrl !== undefined) {
+      push(index.byUri, normalUri(entry.fullUrl), entry);
+      if (/^urn:uuid:/i.test(entry.fullUrl)) push(index.byUuid, entry.fullUrl.toLowerCase(), entry);
+    }
+    for (const idEl of all(resource, 'id')) {
+      const id = idEl.attrs.value?.trim();
+      if (id === undefined) continue;
+      push(index.byTypeId, `${resource.name}/${id}`, entry);
+      index.ids.add(id);
+      index.lowerIds.add(id.toLowerCase());
+    }
+  }
+  indexes.set(root, index);
+  return index;
+}
+/** The entries whose fullUrl a reference names, as sameReference compares them: a UUID in any case, a URL by RFC 3986. */
+const byFullUrl = (index: EntryIndex, reference: string): Entry[] =>
+  (/^urn:uuid:/i.test(reference) ? index.byUuid.get(reference.toLowerCase()) : index.byUri.get(normalUri(reference))) ??
+  [];
 
 /**
  * True when any FHIR element under `el` is a `modifierExtension` or `implicitRules`, a foreign
@@ -563,6 +677,57 @@ function spineCodes(outcome: XmlElement, note: (d: CoreDeviation) => void, at: A
   return [...new Set(codes)];
 }
 
+/**
+ * Spine's codes that say there is nothing to show for this child — no record, over 18, not a
+ * valid number: CDS Hooks answers each with no card (routes/cds-hooks.ts, SPINE_NOTHING_TO_SHOW)
+ * and the element shows no alert, so each hides an indicator as surely as "no record" and is
+ * believed only where the whole answer agrees (businessAnswer). With each, the HTTP statuses of
+ * its ordinary business answer: the spec's error table (fgm-query-v2.md), written here by hand so
+ * an operator's vocabulary file cannot widen it; "no record" also under 200 (the spec's success
+ * example) and 201 (a success, RFC 9110), reported. Spine's other codes (ASID_CHECK_FAILED,
+ * INVALID_PARAMETER, …) are errors the client shows as errors: replicated under any error status (SMSP-ERR-004).
+ */
+const NOTHING_TO_SHOW: ReadonlyMap<string, readonly number[]> = new Map([
+  ['NO_RECORD_FOUND', [404, 200, 201]],
+  ['INVALID_NHS_NUMBER', [400]],
+  ['PATIENT_OVER_18', [400]],
+]);
+/** `response.code` of a business answer: Spine writes `ok` for "no record", `fatal-error` for a refusal; the profile requires one. */
+const BUSINESS_RESPONSE_CODES = ['ok', 'fatal-error'];
+/** Issue types (OperationOutcome.issue.code) of the spec's business rows: `exception`, `transient`, `timeout`, `throttled` … say something failed. */
+const BUSINESS_ISSUE_TYPES = ['not-found', 'invalid', 'structure', 'forbidden', 'informational'];
+
+/**
+ * Why Spine's error code cannot be believed as its business answer, or undefined when it can: an
+ * HTTP 500/502/503, `transient-error`, an `exception` issue carrying NO_RECORD_FOUND is something
+ * failing, and "no record" (or "over 18") read from it would hide an indicator that may exist
+ * (issue 18 review 18f F1). Refused, it is an error IT can see.
+ */
+function businessAnswer(
+  code: string,
+  httpStatus: number,
+  header: XmlElement,
+  outcome: XmlElement,
+  note: (d: CoreDeviation) => void,
+  at: At,
+): string | undefined {
+  const statuses = NOTHING_TO_SHOW.get(code);
+  if (statuses === undefined) return httpStatus < 400 ? 'error outcome with a success status' : undefined;
+  if (!statuses.includes(httpStatus))
+    return httpStatus < 400 ? 'error outcome with a success status' : 'error outcome under an HTTP status not its own';
+  const responseCode = at('MessageHeader.response.code', header, 'response', 'code');
+  if (!BUSINESS_RESPONSE_CODES.includes(responseCode?.toLowerCase() ?? ''))
+    return 'error outcome with a response code other than ok or fatal-error';
+  if (responseCode !== responseCode?.toLowerCase())
+    note({ path: 'MessageHeader.response.code', message: 'response code written in another case' });
+  const types = all(outcome, 'issue').map((i) => at('OperationOutcome.issue.code', i, 'code'));
+  if (types.some((t) => !BUSINESS_ISSUE_TYPES.includes(t ?? '')))
+    return 'error outcome with an issue type that is not a business answer';
+  if (httpStatus < 400)
+    note({ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' });
+  return undefined;
+}
+
 /** True when a coding anywhere in the message carries the FGM risk code: beside an error, an indicator Spine did not send as its Flag. */
 const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => isFgmCoding(el));
 
@@ -594,13 +759,16 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   };
   const entries = (root.name === 'Bundle' && isFhir(root) ? all(root, 'entry') : []).map(resourcesIn);
   const resources = entries.flat();
+  // An entry with no resource (or an empty `<resource/>`) says nothing: read past beside an indicator
+  // (issue 18 review 18f F6), but never left to stand beside "no record" (see the error branch).
+  const emptyEntries = entries.filter((r) => r.length === 0).length;
   const headers = resources.filter((r) => r.name === 'MessageHeader');
   const header = headers.length === 1 ? headers[0] : undefined;
   const spineMessageId = at('MessageHeader.id', header, 'id') ?? null;
   seen(spineMessageId);
   const refuse = (reason: string): Verdict => ({ usable: false, spineMessageId, reason });
   // An indicator (or an error) the core does not read must never leave "no record" as the answer.
-  if (entries.some((r) => r.length !== 1)) return refuse('an entry does not hold exactly one resource');
+  if (entries.some((r) => r.length > 1)) return refuse(ENTRY_NOT_ONE);
   if (!header) return refuse('answer has no single MessageHeader');
   if (misplacedOutcome(root, new Set(resources)))
     return refuse('a MessageHeader, Flag or OperationOutcome sits where the core does not read it');
@@ -614,20 +782,22 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     return refuse('response is for another request');
   // An ASID is digits under a URN: `URN:NHS:ADDRESSING:ASID:` in capitals is the same system.
   const source = at('MessageHeader.source.endpoint', header, 'source', 'endpoint');
-  const destination = at('MessageHeader.destination.endpoint', header, 'destination', 'endpoint');
-  if (
-    source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid ||
-    destination?.toLowerCase() !== ASID_PREFIX + expect.smspAsid
-  ) {
+  // A message may go to several destinations (FHIR allows it, the profile says one): it is ours when
+  // we are among them, and only one that does not name us is someone else's (issue 18 review 18f F6).
+  const destinations = all(header, 'destination').map((d) => at('MessageHeader.destination.endpoint', d, 'endpoint'));
+  const destination = destinations.find((d) => d?.toLowerCase() === ASID_PREFIX + expect.smspAsid);
+  if (source?.toLowerCase() !== ASID_PREFIX + expect.spineAsid || destination === undefined) {
     return refuse('response ASIDs do not match');
   }
+  if (destinations.length > 1)
+    note({ path: 'MessageHeader.destination', message: 'destinations beside ours read past' });
   if (!source.startsWith(ASID_PREFIX) || !destination.startsWith(ASID_PREFIX))
     note({ path: 'MessageHeader.source.endpoint', message: 'ASID system written in another case' });
   // FHIR forbids ignoring a modifier, wherever in the message it sits.
   if (hasModifier(header) || bundleModified(root))
     return refuse('message carries a modifier extension or implicit rules');
   if (carriesUnreadModifier(root, note)) return refuse(UNREAD_MODIFIER);
-  if (numberOutOfUse(root)) return refuse(NUMBER_OUT_OF_USE);
+  if (numberOutOfUse(root, expect.nhsNumber)) return refuse(NUMBER_OUT_OF_USE);
   const written = at('MessageHeader.timestamp', header, 'timestamp');
   // DSTU2's instant requires seconds; a time to the minute means one instant only (:00), so it is read as that, reported.
   const minute = written === undefined ? null : TO_THE_MINUTE.exec(written);
@@ -665,22 +835,30 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   // A modifier we do not know may turn an error, or a note beside the indicator, into something else (FHIR forbids ignoring one).
   if (outcomes.some(hasModifier)) return refuse('outcome carries a modifier extension or implicit rules');
   const target = flags.length === 1 ? flags[0]! : outcomes[0]!;
+  // An NHS number's identifier ended (or marked old) is judged by Spine's clock, as the Flag's period is.
+  const uk = ukToday(new Date(ms(timestamp)));
+  const isOld = oldIdentifier(timestamp, uk);
+  if (numberEndUnreadable(root, isOld))
+    return refuse("a patient's NHS-number identifier period end is not a real date");
   if (target.name === 'Flag') {
-    const read = indicator(root, target, expect, note, at);
+    if (emptyEntries > 0) note({ path: 'Bundle.entry', message: 'entry without a resource read past' });
+    const read = indicator(root, target, expect, note, at, isOld);
     if (typeof read === 'string') return refuse(read);
-    if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+    if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId)))
       note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
-    // Two instants compare as instants; a date-only assessment cannot be placed in a zone: the later of Spine's written and UK dates bounds it.
-    const uk = ukToday(new Date(ms(timestamp)));
-    const written = timestamp.slice(0, 10);
+    // Two instants compare as instants. A date-only assessment is a UK calendar date: on or before
+    // the UK date of Spine's timestamp and the gateway's own UK date today, whichever is earlier —
+    // a day neither clock has reached is impossible (issue 18 review 18f F12; 23:30 UTC in summer
+    // is already the next UK day, in winter it is not).
+    const today = ukToday(expect.now);
     if (
       hasTime(read.assessmentDate)
         ? ms(read.assessmentDate) > ms(timestamp)
-        : after(read.assessmentDay, written > uk ? written : uk)
+        : after(read.assessmentDay, today < uk ? today : uk)
     )
       return refuse('assessment date is after the timestamp');
     const early = (floor: string) => read.assessmentDay < floor.slice(0, read.assessmentDay.length);
@@ -706,8 +884,10 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
       note({ path: 'MessageHeader.response.code', message: 'response code ok written in another case' });
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }
+  // An entry holding nothing may have held the indicator (stripped on the way): never "no record" beside it.
+  if (emptyEntries > 0) return refuse(ENTRY_NOT_ONE);
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
-  if (carriesAnotherPatient(root, expect.nhsNumber, at)) return refuse(ANOTHER_PATIENT);
+  if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
   if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
   if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');
@@ -731,11 +911,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     return parts.length >= 2 && parts.at(-2) === 'Parameters' && parts.at(-1) !== '';
   };
   if (absent.some((r) => !namesParameters(r))) return refuse('error answer names a resource it does not carry');
-  // response.code alone cannot tell: Spine writes `ok` for a not-found outcome. Not found under a
-  // success status still means one thing only (no indicator); any other error code does not.
-  if (expect.httpStatus < 400) {
-    if (code !== 'NO_RECORD_FOUND') return refuse('error outcome with a success status');
-    note({ path: 'OperationOutcome.issue.details.coding.code', message: 'NO_RECORD_FOUND with a success HTTP status' });
-  }
+  const business = businessAnswer(code, expect.httpStatus, header, target, note, at);
+  if (business !== undefined) return refuse(business);
   return { usable: true, spineMessageId, timestamp, outcome: { kind: 'error', code }, deviations };
 }
