@@ -221,6 +221,9 @@ export const HARMLESS_VARIANTS = {
   'data-other-flag': (xml: string) =>
     xml.replace(/(<data><reference value=")Flag\/[^"]*"/, '$1Flag/not-the-flag-in-this-bundle"'),
   /** Both ASIDs under the URN system written in capitals. */
+  /** MessageHeader.response without its code (the profile requires one): the Flag and HTTP 200 still say it all. */
+  'no-response-code': (xml: string) =>
+    xml.replace(/(<response>\s*<identifier value="[^"]*"\/>)\s*<code value="ok"\/>/, '$1'),
   'asid-upper-case': (xml: string) => xml.replace(/urn:nhs:addressing:asid:/g, 'URN:NHS:ADDRESSING:ASID:'),
   /** The NHS-number system with its scheme and host in capitals and a trailing slash (RFC 3986: the same system). */
   'nhs-number-system-case': (xml: string) =>

@@ -274,7 +274,7 @@ describe('safety core: an NHS number on an ended identifier is an old number (re
   });
 });
 
-describe("safety core: a date-only assessment is on or before the earlier UK date of Spine's clock and the gateway's (review 18f F12)", () => {
+describe("safety core: a date-only assessment is on or before the UK date of Spine's clock, not the date its offset writes (review 18f F12)", () => {
   const AFTER = 'assessment date is after the timestamp';
   const at = (timestamp: string, start: string) =>
     withValue(withValue(FOUND, 'MessageHeader.timestamp', timestamp), 'Flag.period.start', start);
@@ -293,15 +293,16 @@ describe("safety core: a date-only assessment is on or before the earlier UK dat
     assert.equal(reason(at('2026-01-16T01:30:00+02:00', '2026-01-16'), { now }), AFTER);
     assert.equal(reason(at('2026-01-16T01:30:00+02:00', '2026-01-15'), { now }), 'usable');
   });
-  test("SMSP-VAL-004 Spine's clock ahead of the gateway's across UK midnight: the gateway's UK date bounds it", () => {
-    // Spine 4 minutes ahead (within the 5 allowed): its UK date is the 16th, the gateway's still the 15th.
+  test("SMSP-VAL-004 Spine's clock ahead of the gateway's across UK midnight (within the skew allowed): a day Spine's clock has reached is not refused, the day after is", () => {
+    // Spine 4 minutes ahead (within the 5 allowed): its UK date is the 16th, the gateway's still the
+    // 15th. An assessment Spine dates the 16th is real (atk18 finding 3): refusing it hid an indicator.
     const winter = new Date('2026-01-15T23:58:00Z');
-    assert.equal(reason(at('2026-01-16T00:02:00+00:00', '2026-01-16'), { now: winter }), AFTER);
-    assert.equal(reason(at('2026-01-16T00:02:00+00:00', '2026-01-15'), { now: winter }), 'usable');
+    assert.equal(reason(at('2026-01-16T00:02:00+00:00', '2026-01-16'), { now: winter }), 'usable');
+    assert.equal(reason(at('2026-01-16T00:02:00+00:00', '2026-01-17'), { now: winter }), AFTER);
     // In summer UK midnight is 23:00 UTC.
     const summer = new Date('2026-07-15T22:58:00Z');
-    assert.equal(reason(at('2026-07-15T23:02:00+00:00', '2026-07-16'), { now: summer }), AFTER);
-    assert.equal(reason(at('2026-07-15T23:02:00+00:00', '2026-07-15'), { now: summer }), 'usable');
+    assert.equal(reason(at('2026-07-15T23:02:00+00:00', '2026-07-16'), { now: summer }), 'usable');
+    assert.equal(reason(at('2026-07-15T23:02:00+00:00', '2026-07-17'), { now: summer }), AFTER);
     // The gateway ahead of Spine (Spine behind, within a day): Spine's UK date bounds it.
     const later = new Date('2026-01-16T00:30:00Z');
     assert.equal(reason(at('2026-01-15T23:50:00+00:00', '2026-01-16'), { now: later }), AFTER);

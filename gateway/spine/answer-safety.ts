@@ -851,15 +851,11 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId)))
       note({ path: 'MessageHeader.data', message: 'names another resource than the Flag found' });
     // Two instants compare as instants. A date-only assessment is a UK calendar date: on or before
-    // the UK date of Spine's timestamp and the gateway's own UK date today, whichever is earlier —
-    // a day neither clock has reached is impossible (issue 18 review 18f F12; 23:30 UTC in summer
-    // is already the next UK day, in winter it is not).
-    const today = ukToday(expect.now);
-    if (
-      hasTime(read.assessmentDate)
-        ? ms(read.assessmentDate) > ms(timestamp)
-        : after(read.assessmentDay, today < uk ? today : uk)
-    )
+    // the UK date of Spine's timestamp (issue 18 review 18f F12: 23:30 UTC in summer is already the
+    // next UK day, in winter it is not), never the date written in the timestamp's own offset.
+    // Spine's clock is already held within spine.answerTimestamp of the gateway's, so a day Spine's
+    // clock has reached a few minutes before ours, across midnight, is not refused (atk18 finding 3).
+    if (hasTime(read.assessmentDate) ? ms(read.assessmentDate) > ms(timestamp) : after(read.assessmentDay, uk))
       return refuse('assessment date is after the timestamp');
     const early = (floor: string) => read.assessmentDay < floor.slice(0, read.assessmentDay.length);
     if (early(EARLIEST_ASSESSMENT)) return refuse('assessment date is implausibly early');
@@ -877,10 +873,17 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     // `OK` is `ok` in another case: one meaning, read and reported (issue 18 review F8). 201 is a
     // success status (RFC 9110) over an answer the core has read whole: read as 200, reported.
     const responseCode = at('MessageHeader.response.code', header, 'response', 'code');
-    if (!SUCCESS_STATUSES.includes(expect.httpStatus) || responseCode?.toLowerCase() !== 'ok')
+    // No response code says nothing an HTTP success and the Flag for our child do not already say:
+    // read as ok and reported; only a code that says otherwise refuses (atk18 finding 2).
+    if (
+      !SUCCESS_STATUSES.includes(expect.httpStatus) ||
+      (responseCode !== undefined && responseCode.toLowerCase() !== 'ok')
+    )
       return refuse('indicator with an error status');
     if (expect.httpStatus !== 200) note({ path: 'HTTP status', message: 'HTTP 201 read as 200 OK' });
-    if (responseCode !== 'ok')
+    if (responseCode === undefined)
+      note({ path: 'MessageHeader.response.code', message: 'no response code beside an indicator, read as ok' });
+    else if (responseCode !== 'ok')
       note({ path: 'MessageHeader.response.code', message: 'response code ok written in another case' });
     return { usable: true, spineMessageId, timestamp, outcome: read, deviations };
   }

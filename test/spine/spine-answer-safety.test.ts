@@ -92,6 +92,7 @@ const HARMLESS = [
   { kind: 'xsi-attributes', path: 'Bundle' },
   { kind: 'extra-elements', path: 'Flag.category' },
   { kind: 'reordered', path: 'Flag.status' },
+  { kind: 'no-response-code', path: 'MessageHeader.response.code' },
 ] as const;
 
 describe("SMSP-VAL-004 harmless deviations in Spine's answer are transformed, never a reason to hide an indicator", () => {
