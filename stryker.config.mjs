@@ -39,6 +39,7 @@ const testFiles = [
   'gateway/spine/answer-safety-patients.test.ts',
   'gateway/spine/answer-safety-ambiguous.test.ts',
   'gateway/spine/answer-safety-review-18f.test.ts',
+  'gateway/spine/answer-safety-birth.test.ts',
   'gateway/fhir/xml.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/fhir/profile-validator-formats.test.ts',

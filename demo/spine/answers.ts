@@ -376,6 +376,9 @@ export const UNSAFE_VARIANTS = {
       (_m, start: string) =>
         `<period><start value="${start}"/><end value="${new Date(Date.parse(start) + 86_400_000).toISOString().slice(0, 10)}"/>`,
     ),
+  /** Spine's own birth date for the child in the future: an impossible answer. */
+  'born-after-timestamp': (xml: string) =>
+    xml.replace(/(<\/identifier>)(\s*<\/Patient>)/, '$1<birthDate value="2099-01-01"/>$2'),
   /** An assessment in 1999: before any test patient was born, and before FGM-IS could have recorded it (refused whatever birth date the client gives). */
   'assessment-before-birth': (xml: string) => xml.replace(/(<period><start value=")[^"]*"/, '$11999-06-01"'),
   /** A second NHS number, of another child, under the DSTU2 system written in capitals with a trailing slash. */

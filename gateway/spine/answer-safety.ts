@@ -460,6 +460,16 @@ function indicator(
 
 /** A version-specific reference, relative or absolute: `…/_history/[vid]`. */
 const VERSIONED = /^(.+)\/_history\/([A-Za-z0-9\-.]{1,64})$/;
+/** The birth date of the Patient the Flag names, as its UK day (or partial date); 'unreadable' when it is no real date. */
+function spineBirthDate(root: XmlElement, flag: XmlElement, at: At): string | undefined {
+  // The subject was resolved (and its deviations noted) by indicator(): resolved again, quietly.
+  const patient = subjectOf(root, flag, () => {}, at);
+  if (!patient || patient === OTHER_VERSION) return undefined;
+  const written = at('Patient.birthDate', patient, 'birthDate');
+  if (written === undefined) return undefined;
+  return dayOf(written) ?? 'unreadable';
+}
+
 /** subjectOf's answer when the one resource found is not the version the reference names. */
 const OTHER_VERSION = 'other-version';
 const RELATIVE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/;
@@ -844,6 +854,18 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     if (emptyEntries > 0) note({ path: 'Bundle.entry', message: 'entry without a resource read past' });
     const read = indicator(root, target, expect, note, at, isOld);
     if (typeof read === 'string') return refuse(read);
+    const born = spineBirthDate(root, target, at);
+    if (born === 'unreadable') note({ path: 'Patient.birthDate', message: 'birth date is not a real date, ignored' });
+    else if (born !== undefined) {
+      // Spine's own birth date (the profile requires one): a child not born yet is an impossible
+      // answer; one that contradicts the assessment or the age Spine serves is reported, never a
+      // reason to hide the indicator (atk18 finding 1; the hazard log's H1).
+      if (after(born, uk)) return refuse("patient's birth date is after the timestamp");
+      if (read.assessmentDay < born.slice(0, read.assessmentDay.length))
+        note({ path: 'Patient.birthDate', message: "assessment date before Spine's birth date" });
+      if (born.length === 10 && `${Number(born.slice(0, 4)) + 18}${born.slice(4)}` <= uk)
+        note({ path: 'Patient.birthDate', message: "Spine's birth date makes the patient 18 or over" });
+    }
     if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     const flagId = at('Flag.id', target, 'id');

@@ -224,6 +224,7 @@ const UNSAFE = [
   { kind: 'header-modifier', reason: 'message carries a modifier extension or implicit rules' },
   { kind: 'bundle-implicit-rules', reason: 'message carries a modifier extension or implicit rules' },
   { kind: 'other-patient-entry', reason: 'answer carries a patient other than the one asked about' },
+  { kind: 'born-after-timestamp', reason: "patient's birth date is after the timestamp" },
 ] as const;
 
 describe('SMSP-VAL-004 the safety core: an unsafe answer is an error IT can see, never an indicator', () => {
