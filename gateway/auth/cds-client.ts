@@ -222,6 +222,9 @@ export function createCdsVerifier({ clients, baseUrl, jti, now = () => new Date(
     if (!client) throw new CdsTokenRejected('unknown issuer');
     if (!header.alg || !(client.algorithms as string[]).includes(header.alg))
       throw new CdsTokenRejected('algorithm not allowed');
+    // CDS Hooks 2.0: "kid REQUIRED", whichever way the key is found (a key file names one key, but
+    // an EPR that omits it is not sending what the specification requires).
+    if (typeof header.kid !== 'string' || header.kid === '') throw new CdsTokenRejected('no kid');
     let key: KeyObject | JWTVerifyGetKey;
     if (header.jku !== undefined) {
       // A jku is fetched only from a URL agreed with the client beforehand: otherwise anyone could sign with their own key set.

@@ -54,7 +54,7 @@ function cdsCall(userId: string): Promise<TestResponse> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = signJwt(
     { iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 60, jti: randomUUID() },
-    { alg: 'ES256', key: eprKey.privateKey },
+    { alg: 'ES256', key: eprKey.privateKey, kid: 'epr-1' },
   );
   const verified = {
     url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',

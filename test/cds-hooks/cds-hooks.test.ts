@@ -687,6 +687,8 @@ describe('CDS Hooks: trusting CDS clients (SMSP-IG-002)', () => {
       token: () => cdsJwt({ key: attackerKey.privateKey, header: { kid: 'a1', jku: `${keysUrl}/attacker.json` } }),
     },
     { name: 'signed by a key the EPR does not hold', token: () => cdsJwt({ key: attackerKey.privateKey }) },
+    // CDS Hooks 2.0 (specification.md, "kid REQUIRED"); the signature is the EPR's own.
+    { name: 'no kid', token: () => cdsJwt({ header: { kid: undefined } }) },
     { name: 'wrong aud (another service)', token: () => cdsJwt({ aud: `${BASE_URL}/cds-services/other` }) },
     {
       name: "wrong aud (the gateway's own address)",

@@ -84,7 +84,7 @@ const cdsJwt = (jti = randomUUID()) => {
   const now = Math.floor(Date.now() / 1000);
   return signJwt(
     { iss: ISSUER, aud: `${BASE_URL}/cds-services/fgm-is`, iat: now, exp: now + 60, jti },
-    { alg: 'ES256', key: eprKey.privateKey },
+    { alg: 'ES256', key: eprKey.privateKey, kid: 'epr-1' },
   );
 };
 const call = async (token: string) => {

@@ -651,7 +651,7 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
         const now = Math.floor(Date.now() / 1000);
         const jwt = signJwt(
           { iss: EPR_ISSUER, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 60, jti: randomUUID() },
-          { alg: 'ES256', key: eprKey.privateKey },
+          { alg: 'ES256', key: eprKey.privateKey, kid: 'epr-1' },
         );
         return fetch(new URL('/cds-services/fgm-is', gw.url), {
           method: 'POST',

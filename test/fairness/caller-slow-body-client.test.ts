@@ -103,7 +103,7 @@ function cdsCall(userId: string): Call {
   const now = Math.floor(Date.now() / 1000);
   const jwt = signJwt(
     { iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 120, jti: randomUUID() },
-    { alg: 'ES256', key: eprKey.privateKey },
+    { alg: 'ES256', key: eprKey.privateKey, kid: 'epr-1' },
   );
   const patient = {
     resourceType: 'Patient',

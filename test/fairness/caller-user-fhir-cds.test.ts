@@ -93,7 +93,7 @@ function cdsCall(userId: string | undefined): Promise<TestResponse> {
   const now = Math.floor(Date.now() / 1000);
   const jwt = signJwt(
     { iss: EPR.issuer, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 60, jti: randomUUID() },
-    { alg: 'ES256', key: eprKey.privateKey },
+    { alg: 'ES256', key: eprKey.privateKey, kid: 'epr-1' },
   );
   const patient = {
     resourceType: 'Patient',

@@ -115,7 +115,7 @@ function cdsCall(url: URL, body: Record<string, unknown>, user = 'Practitioner/p
   const now = Math.floor(Date.now() / 1000);
   const jwt = signJwt(
     { iss: EPR_ISSUER, aud: `${CDS_BASE}/cds-services/fgm-is`, iat: now, exp: now + 60, jti: randomUUID() },
-    { alg: 'ES256', key: eprKey.privateKey },
+    { alg: 'ES256', key: eprKey.privateKey, kid: 'epr-1' },
   );
   return fetch(new URL('/cds-services/fgm-is', url), {
     method: 'POST',
