@@ -35,7 +35,7 @@ describe('<fgm-status>', () => {
     expect(el.shadowRoot!.querySelector('[part~="base"]')).to.exist;
   });
 
-  it('MSCA-FGMRISQR-06 shows the alert with exactly the required content for an indicator', async () => {
+  it('MSCA-FGMRISQR-06 MSCA-FGMRISG-01 MSCA-FGMRISG-02 shows the alert with exactly the required content for an indicator (the NHS number as 3-3-4, the assessment date as the UK writes it)', async () => {
     await clockAt('2026-07-01T13:14:15.000Z');
     const { el, seen, outcome } = await mount({ nhs: '9990000018', born: '2014-03-02' });
     expect(await outcome).to.deep.equal({
