@@ -257,4 +257,41 @@ describe('CIS2 cache and a changed key set (SMSP-AUDIT-002, issue 22)', () => {
     assert.equal(idp.jwksFetches, 2, 'control: the key set was fetched again');
     await assert.rejects(userInfo(old), refused('token-refused'));
   });
+
+  it("SMSP-AUDIT-002 the same key set fetched again forgets nothing: a forged token naming a made-up kid cannot wipe every clinician's cached answer (hostile review atk21b F4)", async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    if (!own.listening) {
+      own.listen(0, '127.0.0.1');
+      await once(own, 'listening');
+    }
+    idp.keys = [jwkOf(publicKey, 'k1')];
+    const at = `http://127.0.0.1:${(own.address() as AddressInfo).port}`;
+    const userInfo = createCis2UserInfo({
+      config: config({ userInfoEndpoint: `${at}/me`, jwksUrl: `${at}/jwks`, cacheSeconds: 3600 }),
+      now: () => Date.now(),
+    });
+    const [fetches, calls] = [idp.jwksFetches, idp.userInfoCalls];
+    const hers = accessToken({ exp: Math.floor(Date.now() / 1000) + 3000 });
+    await userInfo(hers);
+    assert.equal(idp.userInfoCalls, calls + 1);
+    // Anyone can write CIS2's issuer and the portal's client id; the kid is made up, the signature junk.
+    t.mock.timers.tick(60_000);
+    const forged = `${signJwt(
+      {
+        iss: ISSUER,
+        sub: 'x',
+        client_id: CLIENT_ID,
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 600,
+      },
+      { alg: 'RS256', key: privateKey, kid: 'made-up', header: { typ: 'at+jwt' } },
+    )
+      .split('.')
+      .slice(0, 2)
+      .join('.')}.AAAA`;
+    await assert.rejects(userInfo(forged));
+    assert.equal(idp.jwksFetches, fetches + 2, 'control: the made-up kid made jose fetch the set again');
+    await userInfo(hers);
+    assert.equal(idp.userInfoCalls, calls + 1, 'her answer still came from the cache: UserInfo was not asked again');
+  });
 });

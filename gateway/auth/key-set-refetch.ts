@@ -3,14 +3,17 @@
  * A cache of verified tokens must forget them when a key set is fetched again (a key may have been
  * withdrawn). jose installs the new set only after it has read the body, so forgetting when the
  * answer's headers arrive leaves a gap in which a token is verified against the OLD set and then
- * remembered as if checked against the new one. This fetch wrapper calls `changed` twice: when the
- * answer arrives (nothing verified before it is remembered) and again once jose has installed the
- * body (nothing verified in between is remembered either).
+ * remembered as if checked against the new one. This fetch wrapper calls `changed` twice: once the
+ * answer's body is in, before jose reads it (nothing verified before is remembered), and again once
+ * jose has installed it (nothing verified in between is remembered either).
  */
 
 /**
- * Wraps `fetchFn` for jose's `customFetch`: `changed()` on every answer but the first fetch's, and
- * once more after jose has parsed and installed it.
+ * Wraps `fetchFn` for jose's `customFetch`: `changed()` on every answer but the first fetch's whose
+ * body differs from the last set fetched, and once more after jose has parsed and installed it. The
+ * same set fetched again changes nothing: a token naming a made-up `kid` makes jose fetch the set
+ * again, and forgetting every verified token on each such fetch let anyone without a key wipe the
+ * caches (every clinician's UserInfo call repeated against CIS2; hostile review atk21b F4).
  * @example createRemoteJWKSet(url, { [customFetch]: announcingRefetch(fetch, () => cache.clear()) })
  */
 export function announcingRefetch(
@@ -18,15 +21,20 @@ export function announcingRefetch(
   changed: () => void,
   isFirst: () => boolean = firstOnce(),
 ): typeof fetch {
+  let last: Buffer | undefined;
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
     const first = isFirst();
     const res = await fetchFn(input, init);
-    if (first) return res;
-    changed();
-    const body = await res.arrayBuffer();
-    // jose awaits res.json() and installs the set in the microtasks after it; setImmediate runs after them.
-    setImmediate(changed);
-    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    const body = Buffer.from(await res.arrayBuffer());
+    const same = last !== undefined && res.ok && body.equals(last);
+    if (res.ok) last = body;
+    // Changed before jose sees the body: nothing verified under the old set from here is remembered.
+    if (!first && !same) {
+      changed();
+      // jose awaits res.json() and installs the set in the microtasks after it; setImmediate runs after them.
+      setImmediate(changed);
+    }
+    return new Response(new Uint8Array(body), { status: res.status, statusText: res.statusText, headers: res.headers });
   }) as typeof fetch;
 }
 

@@ -100,13 +100,13 @@ export const JWKS_REFRESH_MS = 30_000;
  */
 function remoteKeySet(url: string, fetchFn: typeof fetch = fetch, onFetched: () => void = () => {}): JWTVerifyGetKey {
   let lastAttempt = -Infinity;
+  // Any other set fetched may have removed a key: tokens verified by the old one are verified again.
+  // The first fetch replaces nothing, and the same set again changes nothing.
+  const announcing = announcingRefetch(fetchFn, onFetched);
   const guarded = ((input: RequestInfo | URL, init?: RequestInit) => {
     if (Date.now() - lastAttempt < JWKS_REFRESH_MS) return Promise.reject(new Error('key set fetched too recently'));
-    // Any answer may be a new set (a key removed): tokens verified by the old one are verified again.
-    // The first fetch replaces nothing; only a later one can withdraw a key.
-    const first = lastAttempt === -Infinity;
     lastAttempt = Date.now();
-    return announcingRefetch(fetchFn, onFetched, () => first)(input, init);
+    return announcing(input, init);
   }) as typeof fetch;
   return createRemoteJWKSet(new URL(url), {
     cooldownDuration: JWKS_REFRESH_MS,
