@@ -258,6 +258,27 @@ describe('the Spine budget shared in Redis', () => {
     }
   });
 
+  it('SMSP-PERF-001 an id the shared budget admitted beyond any part (from spare tokens) is not known on the local share when Redis goes: only those it knows are (hostile review atk21b F3)', async () => {
+    const { l, proxy, moved } = await throughProxy('farm:');
+    try {
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true);
+      // Shared: 40 tokens, the newcomers' part 20 (2 an id). Once it is spent, rotated ids are
+      // admitted beyond any part while more than half the bucket is left: the last one admitted is one.
+      const admitted: string[] = [];
+      for (let i = 0; i < 60; i++)
+        if (await l.tryAcquire('interactive', 'a', `farmed-${i}`)) admitted.push(`farmed-${i}`);
+      const beyond = admitted.at(-1)!;
+      proxy.cut();
+      await moved(false);
+      // Locally 20 tokens: fresh ids spend the newcomers' part (10) and the spare tokens down to the 10 kept.
+      for (let i = 0; i < 30; i++) await l.tryAcquire('interactive', 'a', `fresh-${i}`);
+      assert.equal(await l.tryAcquire('interactive', 'a', beyond), false, 'admitted beyond any part: a newcomer here');
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true, 'known to the shared budget: known here');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('SMSP-PERF-001 a Redis that keeps its connection open but stops answering is given one command: the gateway drops that connection and uses its local share at once, then goes back when Redis answers', async () => {
     const { l, proxy, moved } = await throughProxy('stall:');
     try {

@@ -180,6 +180,8 @@ if mode == 'acquire' then
     redis.call('HSET', mine.key, 'tokens', tostring(mine.tokens), 'last', tostring(now), 'priority', priority, 'askedAt', tostring(now))
     redis.call('PEXPIRE', mine.key, ttl)
   end
+  -- 2: admitted, and a user this budget knows (known before, or made known now), so the local share may know her too.
+  if ok == 1 and user and (user.known or user.start) then return 2 end
   return ok
 end
 local function wait(level, have, r) return math.max(0, level + 1 - have) / r end
@@ -324,9 +326,10 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
       if (answer === undefined) return local.tryAcquire(priority, clientId, userId);
       setState({ shared: true });
       // Whom the shared budget knows, the local share knows too: on it, when Redis goes, she is not
-      // a newcomer competing with a flood of rotated ids (issue 21 hostile review, H2).
-      if (answer === 1 && userId !== undefined && o.userShare !== undefined) local.know(clientId ?? '', userId);
-      return answer === 1;
+      // a newcomer competing with a flood of rotated ids (issue 21 hostile review, H2). Only those it
+      // knows (2): an id admitted beyond any part from spare tokens is known nowhere (atk21b F3).
+      if (answer === 2 && userId !== undefined) local.know(clientId ?? '', userId);
+      return answer >= 1;
     },
     async retryAfterSeconds(priority, clientId, userId) {
       return (await run('retry', priority, clientId, userId)) ?? local.retryAfterSeconds(priority, clientId, userId);
