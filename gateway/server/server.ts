@@ -39,7 +39,7 @@ import { boundConnections } from './connection-bound.ts';
 import { inFlightCounts } from '../middleware/caller-bound.ts';
 import type { StatusBody } from '@fgm-status/element/rules/status-body';
 import { clientShares } from '../spine/client-shares.ts';
-import { createRateLimiter, type RateLimiter } from '../spine/rate-limiter.ts';
+import { createRateLimiter, type LocalRateLimiter, type RateLimiter } from '../spine/rate-limiter.ts';
 
 // Node checks request and header timeouts only this often (30 s by default), so a slow-header
 // client would otherwise hold a connection long past headersTimeout. A request without a Host
@@ -654,7 +654,9 @@ function reloader(
     // A shared (Redis) budget is restart-only; an in-process one starts afresh only when its rate,
     // burst, user share or client shares change.
     if (!config.spine.rateLimit.redisUrl && JSON.stringify(budgetInputs(next)) !== inputs) {
-      limiter = createRateLimiter(budgetInputs(next));
+      // The users the running budget knows are carried over, with empty parts (rate-limiter.ts).
+      // (In-process here: a shared budget is restart-only, and not one this looks up.)
+      limiter = createRateLimiter({ ...budgetInputs(next), carry: limiter as LocalRateLimiter });
       inputs = JSON.stringify(budgetInputs(next));
     }
     const nextApp = o.appFor(next, nextMaterial, vocabularyFor(next), limiter);

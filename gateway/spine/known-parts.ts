@@ -62,6 +62,8 @@ export interface KnownParts {
   admit(client: string, share: number, key: string, t: number, tokens: number): void;
   /** Whether `key` is known (without counting a request). */
   has(key: string): boolean;
+  /** Every known user's key, client and the tokens her part held when last settled (at most what it holds). */
+  known(): [key: string, client: string, tokens: number][];
   /** Takes one token from a known user's part. */
   take(key: string): void;
   /** Forgets the users who have not asked for `forgetMs`, and those no longer sharing. */
@@ -146,6 +148,9 @@ export function createKnownParts({
     },
     has(key) {
       return users.has(key);
+    },
+    known() {
+      return [...users].map(([key, u]) => [key, u.client, Math.max(0, u.tokens)]);
     },
     take(key) {
       const u = users.get(key);

@@ -80,7 +80,17 @@ export interface RateLimiterOptions {
   maxKnownUsers?: number;
   /** Milliseconds clock, injectable for tests. */
   now?: () => number;
+  /**
+   * The budget this one replaces (a reload that changed the rate or the shares): the users it
+   * knows are known here too, each part holding what it held (at most one token), so a reload
+   * during a flood of rotated ids does not make every clinician a newcomer (hostile review atk21b
+   * F1), and ids farmed before the reload gain nothing by it.
+   */
+  carry?: LocalRateLimiter;
 }
+
+/** What a budget hands the one that replaces it: its key secret and whom it knows. */
+const carried = new WeakMap<LocalRateLimiter, { secret: Buffer; known: () => [string, string, number][] }>();
 
 export interface RateLimiter {
   /** Takes a token if the priority (and the client's and user's parts) may have one now; false means answer with the busy tone. */
@@ -172,6 +182,7 @@ export function createRateLimiter({
   userShare,
   maxKnownUsers = MAX_KNOWN_USERS,
   now = performance.now.bind(performance),
+  carry,
 }: RateLimiterOptions): LocalRateLimiter {
   if (!(perSecond > 0)) throw new Error('rateLimit.perSecond must be greater than 0');
   if (!(burst >= 0)) throw new Error('rateLimit.burst must be 0 or more');
@@ -215,13 +226,20 @@ export function createRateLimiter({
     maxKnown: maxKnownUsers,
   });
   const newcomers = new Map<string, Bucket>();
-  // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids.
-  const secret = randomBytes(32);
+  // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids
+  // (the budget it replaces hands on its own, with the keys it knows).
+  const from = carry && carried.get(carry);
+  const secret = from?.secret ?? randomBytes(32);
   const fill = (b: Bucket, t: number) => {
     b.tokens = Math.min(b.capacity, b.tokens + ((t - b.last) / 1000) * b.rate);
     b.last = t;
   };
   const clientShare = (clientId: string | undefined) => (shares ? (shares[clientId ?? ''] ?? 0) : 1);
+  if (userShare !== undefined)
+    for (const [key, clientId, tokens] of from?.known() ?? []) {
+      const share = clientShare(clientId);
+      if (share > 0) known.admit(clientId, share, key, last, Math.min(1, tokens));
+    }
   /** The bucket a user's request is within or beyond, and how a token is taken from it. */
   const partOf = (
     clientId: string | undefined,
@@ -298,7 +316,7 @@ export function createRateLimiter({
     !has(user) ? Math.max(clientFloor(p, id, t), keep(p, t)) : user ? base(p) : clientFloor(p, id, t);
   const wait = (level: number, have: number, rate: number) => Math.max(0, level + 1 - have) / rate;
 
-  return {
+  const limiter: LocalRateLimiter = {
     tryAcquire(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
@@ -335,4 +353,6 @@ export function createRateLimiter({
       return Math.max(1, Math.ceil(seconds));
     },
   };
+  carried.set(limiter, { secret, known: () => known.known() });
+  return limiter;
 }

@@ -314,6 +314,37 @@ describe('SMSP-SEC-001 taking a client out of service', () => {
     }
   });
 
+  it('a config reload that changes the rate starts a fresh budget that still knows her: beside a flood rotating user ids she keeps her part (hostile review atk21b F1)', async () => {
+    const stack = await startTestStack({
+      configure: (r) => {
+        r.spine.rateLimit = { perSecond: 0.0001, burst: 29 };
+        r.listen.maxInFlightPerUser = 1000;
+        r.listen.maxInFlightPerClient = 1000;
+      },
+    });
+    try {
+      const known = user(stack, 0);
+      assert.equal((await widget(stack, '9990000018', known)).status, 200, 'her first check makes her known');
+      const rotate = async (from: number) =>
+        Promise.all(Array.from({ length: 100 }, (_, i) => widget(stack, '9990000018', user(stack, from + i))));
+      await rotate(1000);
+      const raw = JSON.parse(readFileSync(stack.configFile, 'utf8'));
+      raw.spine.rateLimit = { perSecond: 0.0002, burst: 29 };
+      writeFileSync(stack.configFile, JSON.stringify(raw));
+      await stack.reload();
+      const after = await rotate(2000);
+      assert.ok(
+        after.some((r) => r.status === 200),
+        'control: the new budget starts full, and the flood takes what a flood may',
+      );
+      const hers = await widget(stack, '9990000018', known);
+      assert.equal(hers.status, 200, hers.body);
+      assert.equal(JSON.parse(hers.body).status, 'indicator');
+    } finally {
+      await stack.close();
+    }
+  });
+
   it("a config reload with enabled:false refuses the client's next request, and other clients carry on", async () => {
     const stack = await startTestStack();
     try {
