@@ -37,6 +37,24 @@ const codes = async (res: Response) => {
 };
 
 describe('POST /api/fgm-status', () => {
+  it('SMSP-ERR-006 a body longer than any widget request is 400 SMSP-0001 unparsed, and a body is parsed once however many steps read it (hostile review atk21b F5)', async (t) => {
+    const { ask, asked } = await widgetRoute();
+    const parse = t.mock.method(JSON, 'parse');
+    const keys = Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`k${i}`, i]));
+    const long = JSON.stringify({ nhsNumber: '9990000018', birthDate: '2014-03-02', ...keys });
+    assert.ok(long.length > 4096);
+    assert.deepEqual(await codes(await ask(long)), [400, 'INPUT_MESSAGE_VALIDATION_ERROR', 'SMSP-0001']);
+    assert.equal(parse.mock.calls.filter((c) => c.arguments[0] === long).length, 0, 'never parsed');
+    assert.deepEqual(asked, []);
+    const body = JSON.stringify({ nhsNumber: '9990000018', birthDate: '2014-03-02' });
+    assert.equal((await ask(body)).status, 200);
+    assert.equal(
+      parse.mock.calls.filter((c) => c.arguments[0] === body).length,
+      1,
+      'notePatient and the handler share one parse',
+    );
+  });
+
   it('an indicator: 200, the assessment date as the UK day, and when Spine answered', async () => {
     const { ask } = await widgetRoute();
     const res = await ask({ nhsNumber: '999 000 0018', birthDate: '2014-03-02' });

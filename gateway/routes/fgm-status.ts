@@ -67,10 +67,36 @@ export function noteSpineOutcome(c: Context<GatewayEnv>, outcome: SpineOutcome):
   if (outcome.retryAfterSeconds) c.header('Retry-After', String(outcome.retryAfterSeconds));
 }
 
-/** The body as JSON; `twice` when an object in it names a key twice (JSON.parse would keep the last value). Throws when it is not JSON. */
-async function readJson(c: Context<GatewayEnv>): Promise<{ value: unknown; twice: boolean }> {
-  const text = await c.req.text();
-  return { value: JSON.parse(text) as unknown, twice: hasDuplicateKey(text) };
+/**
+ * The most a widget request can hold: `{"nhsNumber": …, "birthDate": …}` is about 50 bytes. A body
+ * up to listen.maxBodyBytes of keys cost milliseconds to parse and check for repeats, and a flood of
+ * them took the CPU other clinicians' checks needed (hostile review atk21b F5): refused unparsed.
+ */
+export const MAX_WIDGET_BODY_CHARS = 4096;
+
+type ReadBody = { value: unknown; twice: boolean } | { refused: string };
+// Read once per request: notePatient and the handler both need it.
+const bodies = new WeakMap<Request, Promise<ReadBody>>();
+
+/** The body as JSON; `twice` when an object in it names a key twice (JSON.parse would keep the last value). */
+function readJson(c: Context<GatewayEnv>): Promise<ReadBody> {
+  let read = bodies.get(c.req.raw);
+  if (!read) {
+    read = c.req.text().then(
+      (text): ReadBody => {
+        if (text.length > MAX_WIDGET_BODY_CHARS)
+          return { refused: `body longer than ${MAX_WIDGET_BODY_CHARS} characters` };
+        try {
+          return { value: JSON.parse(text) as unknown, twice: hasDuplicateKey(text) };
+        } catch {
+          return { refused: 'body is not JSON' };
+        }
+      },
+      (): ReadBody => ({ refused: 'body is not JSON' }),
+    );
+    bodies.set(c.req.raw, read);
+  }
+  return read;
 }
 
 /**
@@ -83,9 +109,8 @@ async function readJson(c: Context<GatewayEnv>): Promise<{ value: unknown; twice
 export function notePatient(): MiddlewareHandler<GatewayEnv> {
   return async function notePatient(c, next) {
     // A body naming a key twice names no one patient: nothing to note.
-    const raw = await readJson(c)
-      .then((r) => (r.twice ? undefined : r.value))
-      .catch(() => undefined);
+    const read = await readJson(c);
+    const raw = 'refused' in read || read.twice ? undefined : read.value;
     const nhsNumber = typeof raw === 'object' && raw !== null ? (raw as { nhsNumber?: unknown }).nhsNumber : undefined;
     if (typeof nhsNumber === 'string' && /^\d{10}$/.test(nhsNumber.replace(/\s/g, '')))
       noteAudit(c, { nhsNumber: nhsNumber.replace(/\s/g, '') });
@@ -99,12 +124,8 @@ export function notePatient(): MiddlewareHandler<GatewayEnv> {
 export function fgmStatus(deps: FgmStatusDeps): Handler<GatewayEnv> {
   return async function fgmStatus(c) {
     // SMSP-ERR-006: input the SMSP's own validation refuses is SMSP-0001 on both interfaces.
-    let raw: { value: unknown; twice: boolean };
-    try {
-      raw = await readJson(c);
-    } catch {
-      throw new SmspError('request-body-invalid', 'body is not JSON');
-    }
+    const raw = await readJson(c);
+    if ('refused' in raw) throw new SmspError('request-body-invalid', raw.refused);
     if (raw.twice) throw new SmspError('request-body-invalid', 'body names a key twice');
     const body = BodySchema.safeParse(raw.value);
     if (!body.success) throw new SmspError('request-body-invalid', 'body does not match {nhsNumber, birthDate}');
