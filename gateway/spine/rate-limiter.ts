@@ -108,6 +108,13 @@ export interface LocalRateLimiter extends RateLimiter {
    * with her part's first token, so that on this budget she is not a newcomer beside a flood.
    */
   know(clientId: string, userId: string): void;
+  /**
+   * Takes a token that another budget (the shared one in Redis) granted, from the bucket and the
+   * client's share, with no user's part touched: so this budget is no fuller when it must decide
+   * alone than the traffic it saw leaves it, but for half of each, kept so that clinicians are
+   * answered at once when it must.
+   */
+  charge(clientId?: string): void;
 }
 
 /** A client counts as asking for this long after its last request: long enough to span a clinician's pauses. Shared with redis-rate-limiter.ts. */
@@ -332,6 +339,13 @@ export function createRateLimiter({
       if (has(user)) part?.take();
       if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
+    },
+    charge(clientId) {
+      refill();
+      const spend = (have: number, cap: number) => Math.max(Math.min(have, cap / 2), have - 1);
+      tokens = spend(tokens, capacity);
+      const mine = own.get(clientId ?? '');
+      if (mine) mine.tokens = spend(mine.tokens, mine.capacity);
     },
     know(clientId, userId) {
       const share = clientShare(clientId);

@@ -262,15 +262,17 @@ describe('the Spine budget shared in Redis', () => {
     const { l, proxy, moved } = await throughProxy('farm:');
     try {
       assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true);
-      // Shared: 40 tokens, the newcomers' part 20 (2 an id). Once it is spent, rotated ids are
-      // admitted beyond any part while more than half the bucket is left: the last one admitted is one.
+      // Shared: 40 tokens, the newcomers' part 20 (2 an id): she and 9 rotated ids spend it; the
+      // 10th is admitted beyond any part (more than half the bucket is left).
       const admitted: string[] = [];
-      for (let i = 0; i < 60; i++)
+      for (let i = 0; i < 10; i++)
         if (await l.tryAcquire('interactive', 'a', `farmed-${i}`)) admitted.push(`farmed-${i}`);
+      assert.equal(admitted.length, 10);
       const beyond = admitted.at(-1)!;
       proxy.cut();
       await moved(false);
-      // Locally 20 tokens: fresh ids spend the newcomers' part (10) and the spare tokens down to the 10 kept.
+      // Locally 20 tokens less the 11 the shared budget granted: fresh ids spend the newcomers' part
+      // (10, 5 ids) and leave 4, below the 10 kept for requests within a part.
       for (let i = 0; i < 30; i++) await l.tryAcquire('interactive', 'a', `fresh-${i}`);
       assert.equal(await l.tryAcquire('interactive', 'a', beyond), false, 'admitted beyond any part: a newcomer here');
       assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true, 'known to the shared budget: known here');
@@ -293,6 +295,40 @@ describe('the Spine budget shared in Redis', () => {
       proxy.restore();
       await moved(true);
       assert.deepEqual(l.state(), { shared: true });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('SMSP-PERF-001 a Redis that comes and goes hands Spine no more than the shared budget: the local share is drained by what Redis granted, and what it grants is paid back to Redis (hostile review atk21b F6)', async () => {
+    const { l, proxy, moved } = await throughProxy('flap:');
+    try {
+      // No refill during the test: the shared bucket holds 40 tokens, the local share 20 (of which
+      // the shared budget's grants take no more than half).
+      const ask = async (times: number) => {
+        let admitted = 0;
+        for (let i = 0; i < times; i++) if (await l.tryAcquire('interactive', 'a')) admitted++;
+        return admitted;
+      };
+      const granted = [await ask(25)];
+      proxy.cut();
+      await moved(false);
+      granted.push(await ask(30)); // what the local share holds after the 25 Redis granted: the half it keeps
+      proxy.restore();
+      await moved(true);
+      granted.push(await ask(30)); // the shared bucket's 15 left, less the 10 the local share granted
+      proxy.cut();
+      await moved(false);
+      granted.push(await ask(30)); // the local share spent its own
+      proxy.restore();
+      await moved(true);
+      granted.push(await ask(30));
+      assert.deepEqual(granted, [25, 10, 5, 0, 0], 'granted per phase');
+      assert.equal(
+        granted.reduce((a, b) => a + b),
+        40,
+        'Spine was sent the shared budget, not each budget in turn',
+      );
     } finally {
       await proxy.close();
     }

@@ -43,8 +43,9 @@ const COMMAND_TIMEOUT_MS = 250;
 // ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then n pairs
 // (client id, share), then the user's share of its client's share ('' for no user), how long a
 // user stays known (ms), the newcomers' share, the known users' share, how long a user shares
-// (ms), the key prefix, the user's key and the known users kept per client at most. The logic is
-// rate-limiter.ts's and known-parts.ts's, line for line; only the state lives here.
+// (ms), the key prefix, the user's key, the known users kept per client at most, and the tokens
+// this gateway took on its local share since it last reached Redis. The logic is rate-limiter.ts's
+// and known-parts.ts's, line for line, but for that debt; only the state lives here.
 const SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -54,6 +55,8 @@ local ttl = math.ceil(capacity / rate * 1000) + asking
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'last', 'batchAt')
 local tokens = tonumber(b[1]) or capacity
 tokens = math.min(capacity, tokens + math.max(0, now - (tonumber(b[2]) or now)) / 1000 * rate)
+-- What this gateway let through on its local share while Redis was out, paid back (not below empty).
+if mode == 'acquire' then tokens = math.max(0, tokens - (tonumber(ARGV[17 + 2 * n]) or 0)) end
 local mine
 local othersAsking = false
 for i = 1, n do
@@ -266,6 +269,12 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
   // A gateway starts even while Redis is down (on its local share), as it carries on when Redis goes.
   await redis.connect().catch(() => {});
 
+  // Neither budget may refill while the other is used, or a Redis that comes and goes (every
+  // second, say) hands Spine both in turn (atk21b F6): each token the shared budget grants is
+  // taken from the local share too, so it is no fuller when Redis goes than this gateway's own
+  // traffic left it; each one the local share grants is owed to the shared bucket, paid with the
+  // next command Redis answers.
+  let debt = 0;
   const run = async (
     mode: 'acquire' | 'retry',
     priority: Priority,
@@ -276,6 +285,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
     try {
       const perUser = userId !== undefined && o.userShare !== undefined;
       const member = perUser ? userKey(o.userKeySecret, clientId, userId) : '';
+      const paid = mode === 'acquire' ? debt : 0;
       const args = [
         mode,
         priority,
@@ -294,6 +304,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
         o.keyPrefix,
         member,
         maxKnownUsers,
+        paid,
       ];
       const all = !perUser
         ? keys
@@ -306,11 +317,13 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
             `${o.keyPrefix}once:${clientId}`,
             `${o.keyPrefix}again:${clientId}`,
           ];
-      return await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(
+      const answer = await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(
         all.length,
         ...all,
         ...args,
       );
+      debt -= paid;
+      return answer;
     } catch (e) {
       setState({ shared: false, reason: `Redis did not answer: ${(e as Error).message.split('\n')[0]}` });
       // A connection that stays open but no longer answers stays "ready": every request would wait
@@ -323,12 +336,17 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
   return {
     async tryAcquire(priority, clientId, userId) {
       const answer = await run('acquire', priority, clientId, userId);
-      if (answer === undefined) return local.tryAcquire(priority, clientId, userId);
+      if (answer === undefined) {
+        const ok = local.tryAcquire(priority, clientId, userId);
+        if (ok) debt += 1;
+        return ok;
+      }
       setState({ shared: true });
       // Whom the shared budget knows, the local share knows too: on it, when Redis goes, she is not
       // a newcomer competing with a flood of rotated ids (issue 21 hostile review, H2). Only those it
       // knows (2): an id admitted beyond any part from spare tokens is known nowhere (atk21b F3).
       if (answer === 2 && userId !== undefined) local.know(clientId ?? '', userId);
+      if (answer >= 1) local.charge(clientId);
       return answer >= 1;
     },
     async retryAfterSeconds(priority, clientId, userId) {
