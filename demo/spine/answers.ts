@@ -650,6 +650,16 @@ export const HIDING_VARIANTS = {
   /** The not-found issue typed `exception` (review 18f F1): something failed. */
   'no-record-exception-issue': (noRecord: string) =>
     put(noRecord, '<code value="not-found"/>', '<code value="exception"/>'),
+  /** The not-found issue's diagnostics naming another child's NHS number, written 3-3-4 (atk18c F1): the not-found may be about that child. */
+  'no-record-other-number-text': (noRecord: string, _indicator: string, asked: string) =>
+    put(
+      noRecord,
+      '</details>',
+      `</details><diagnostics value="No record found for NHS number ${other(asked).replace(/^(\d{3})(\d{3})/, '$1 $2 ')}"/>`,
+    ),
+  /** A Parameters entry naming another child under `nhsNumber`, the request's parameter name in another case (atk18c F1). */
+  'no-record-parameters-lowercase': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '</Bundle>', `${nestedParametersEntry(part('nhsNumber', other(asked)))}</Bundle>`),
   /** MessageHeader.data naming the indicator's Flag, which the message does not carry. */
   'no-record-data-absent': (noRecord: string, indicator: string) =>
     put(

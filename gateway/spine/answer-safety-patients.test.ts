@@ -597,3 +597,73 @@ describe('safety core: the findings of the 18d hostile review', () => {
     assert.equal(reason(withOriginal(NRF, 'FGM-0002'), { httpStatus: 404 }), 'outcome carries several Spine codes');
   });
 });
+
+describe('safety core: another child named in any spelling or in free text (conformance review atk18c F1)', () => {
+  const TEXT = 'error answer text names another NHS number';
+  /** The error answer with `diagnostics` after the issue's details, as DSTU2 orders them. */
+  const diagnosing = (xml: string, text: string) =>
+    xml.replace('</details>', `</details><diagnostics value="${text}"/>`);
+  /** A Parameters entry echoing `value` under a parameter named `name`. */
+  const echo = (name: string, value: string) =>
+    `<Parameters><id value="params-1"/><parameter><name value="${name}"/><valueString value="${value}"/></parameter></Parameters>`;
+
+  test('SMSP-VAL-004 SMSP-FGMRI-001 "no record" (or another nothing-to-show code) whose diagnostics name another child, however the number is written, is refused', () => {
+    for (const written of ['9990000026', '999 000 0026', '999-000-0026'])
+      assert.equal(
+        reason(diagnosing(NRF, `No record found for NHS number ${written}`), { httpStatus: 404 }),
+        TEXT,
+        written,
+      );
+    assert.equal(reason(diagnosing(ERROR, 'NHS number 9990000026 is not valid'), { httpStatus: 400 }), TEXT);
+  });
+  test('SMSP-VAL-004 a CodeableConcept text or a coding display naming another child beside "no record" is refused', () => {
+    assert.equal(
+      reason(NRF.replace('</coding></details>', '</coding><text value="none for 9990000026"/></details>'), {
+        httpStatus: 404,
+      }),
+      TEXT,
+    );
+    assert.equal(
+      reason(NRF.replace('<display value="Invalid NHS Number"/>', '<display value="No record: 9990000026"/>'), {
+        httpStatus: 404,
+      }),
+      TEXT,
+    );
+  });
+  test('SMSP-FGMRI-001 text naming our child, ten digits failing modulus 11, or digits inside a longer number (an ASID) keeps "no record"', () => {
+    for (const text of [
+      'No record found for NHS number 1234567890',
+      'reference 9990000027',
+      'ASID 990101234567 answered',
+      'id 19990000026',
+    ])
+      assert.equal(reason(diagnosing(NRF, text), { httpStatus: 404 }), 'usable', text);
+  });
+  test('SMSP-VAL-004 beside the indicator for our child a note naming another number takes nothing from it: shown, and reported', () => {
+    const v = verdict(
+      withEntry(
+        FOUND,
+        '<OperationOutcome><id value="information-1"/><issue><severity value="information"/><code value="informational"/><diagnostics value="sibling 9990000026 also checked"/></issue></OperationOutcome>',
+      ),
+    );
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    assert.ok(
+      v.deviations.some(
+        (d) =>
+          d.path === 'OperationOutcome.issue.diagnostics' &&
+          d.message === 'text names another NHS number beside the indicator',
+      ),
+    );
+  });
+  test('SMSP-VAL-004 a Parameters echo named nhsNumber or NhsNumber (any case) with another child is refused beside "no record"; with ours it is read', () => {
+    for (const name of ['nhsNumber', 'NhsNumber', 'nhsnumber'])
+      assert.equal(reason(withEntry(NRF, echo(name, '9990000026')), { httpStatus: 404 }), ANOTHER, name);
+    assert.equal(reason(withEntry(NRF, echo('nhsNumber', '1234567890')), { httpStatus: 404 }), 'usable');
+  });
+  test('SMSP-VAL-004 a Parameters echo named riskIndicator (any case) with another risk beside "no record" is refused', () => {
+    assert.equal(
+      reason(withEntry(NRF, echo('riskIndicator', 'CPIS')), { httpStatus: 404 }),
+      'answer echoes a risk indicator other than FGM',
+    );
+  });
+});

@@ -31,6 +31,7 @@ import { modifierPaths } from '../fhir/profile-snapshots.ts';
 import { all, FULL_DATE_TIME, INSTANT } from '../fhir/read.ts';
 import { normalUri, sameSystem, sameUri, systemHost } from '../fhir/uri.ts';
 import { isFhir, type XmlElement } from '../fhir/xml.ts';
+import { isValidNhsNumber } from '@fgm-status/element/rules/nhs-number';
 
 /** The skew allowed when the config names none: Spine a little ahead, or up to a day behind (config `spine.answerTimestamp`). */
 export const DEFAULT_SKEW = { maxAheadSeconds: 300, maxBehindSeconds: 86_400 } as const;
@@ -240,9 +241,31 @@ function carriesAnotherPatient(
   const nhsNumber = ({ el, path }: Placed) =>
     isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
   if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')) && !oldNumbers.has(p.el))) return true;
-  const echoes = placed.filter(({ el, path }) => PARAMETER.test(path) && rawAt(el, 'name')?.trim() === 'NHSNumber');
+  const echoes = placed.filter(({ el, path }) => PARAMETER.test(path) && namedParameter(el, 'NHSNumber'));
   return echoes.some(({ el }) => !ours(parameterValue(el)));
 }
+/**
+ * A parameter (or part) named `name` in any case: `nhsNumber` can mean nothing else, and another
+ * child's number under it beside "no record" was believed (atk18c F1).
+ */
+const namedParameter = (el: XmlElement, name: string) => rawAt(el, 'name')?.trim().toLowerCase() === name.toLowerCase();
+/** Free text where a writer may name a patient: an outcome's diagnostics, a CodeableConcept's text, a coding's display. */
+const FREE_TEXT = /\.(diagnostics|text|display)$/;
+/** An NHS number as written in text: ten digits, or 3-3-4 with spaces or hyphens, not inside a longer run of digits. */
+const WRITTEN_NHS_NUMBER = /(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)/g;
+/**
+ * The path of free text naming a valid NHS number other than the child's, if any: "no record"
+ * about another child may be said only there (atk18c F1).
+ */
+const textNamingAnotherNumber = (root: XmlElement, asked: string): string | undefined =>
+  elementsIn(root).find(
+    ({ el, path }) =>
+      FREE_TEXT.test(path) &&
+      [...(el.attrs.value ?? '').matchAll(WRITTEN_NHS_NUMBER)].some(([written]) => {
+        const digits = digitsOf(written)!;
+        return digits !== asked && isValidNhsNumber(digits);
+      }),
+  )?.path;
 /**
  * Whether an identifier is an old one by Spine's clock (`timestamp`, its UK date `uk`): marked
  * `old`, or its period ended — a date runs to the end of that UK day, as the Flag's period does.
@@ -270,8 +293,7 @@ const numberEndUnreadable = (root: XmlElement, isOld: (identifier: XmlElement) =
  */
 const echoesAnotherRiskIndicator = (root: XmlElement): boolean =>
   elementsIn(root).some(
-    ({ el, path }) =>
-      PARAMETER.test(path) && rawAt(el, 'name')?.trim() === 'RiskIndicator' && parameterValue(el)?.trim() !== FGM,
+    ({ el, path }) => PARAMETER.test(path) && namedParameter(el, 'RiskIndicator') && parameterValue(el)?.trim() !== FGM,
   );
 /** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
 function parameterValue(parameter: XmlElement): string | undefined {
@@ -868,6 +890,9 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     }
     if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
+    // Beside the Flag for our child, a note's text naming another number takes nothing from it.
+    const text = textNamingAnotherNumber(root, expect.nhsNumber);
+    if (text !== undefined) note({ path: text, message: 'text names another NHS number beside the indicator' });
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
     if (data.length > 0 && !data.some((r) => r !== undefined && flagId !== undefined && namesFlag(r, flagId)))
@@ -913,6 +938,8 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (emptyEntries > 0) return refuse(ENTRY_NOT_ONE);
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
   if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
+  if (textNamingAnotherNumber(root, expect.nhsNumber) !== undefined)
+    return refuse('error answer text names another NHS number');
   if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
   if (carriesRiskCode(root)) return refuse('FGM risk code beside an error outcome');

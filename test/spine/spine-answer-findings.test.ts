@@ -311,6 +311,18 @@ const REFUSED = [
     reason: 'indicator subject names another version of its Patient',
   },
   {
+    kind: 'no-record-other-number-text',
+    spine: 404,
+    carries: /<diagnostics value="No record found for NHS number 999 000 0026"\/>/,
+    reason: 'error answer text names another NHS number',
+  },
+  {
+    kind: 'no-record-parameters-lowercase',
+    spine: 404,
+    carries: /<part><name value="nhsNumber"\/><valueString value="9990000026"\/><\/part>/,
+    reason: ANOTHER,
+  },
+  {
     kind: 'no-record-data-absent',
     spine: 404,
     carries: /<data><reference value="Flag\/[^"]+"\/><\/data><\/MessageHeader>(?!.*<Flag>)/s,
