@@ -115,7 +115,12 @@ interface Rule {
   /** For a sliced element: the most members its slices allow, and each slice with its discriminator values. */
   max: number;
   slices: { rule: Rule; keys: (string | undefined)[] }[];
+  /** Whether the element, or one of its slices, is required: only then can its absence be reported. */
+  required: boolean;
 }
+
+/** No members: an element absent from the message. */
+const NONE: readonly Member[] = [];
 
 /** A profile compiled once: its resource type and its root rule. */
 interface Plan {
@@ -140,7 +145,16 @@ function compile(def: ElementDef, profile: Profile, rules: Map<ElementDef, Rule>
         def.slices.reduce((n, sl) => n + sl.max, 0),
       )
     : def.max;
-  const rule: Rule = { def, root, known: isKnownType(def), children: [], byName: new Map(), max, slices: [] };
+  const rule: Rule = {
+    def,
+    root,
+    known: isKnownType(def),
+    children: [],
+    byName: new Map(),
+    max,
+    slices: [],
+    required: def.min > 0 || def.slices.some((sl) => sl.min > 0),
+  };
   rules.set(def, rule);
   if (!leaf(def, root)) {
     childrenOf(def, profile).forEach((d, at) => {
@@ -237,7 +251,8 @@ class Walker {
     }
     if (!rule.known) return this.report({ path, message: 'is of a type the validator cannot check' });
     if (el.attrs.value !== undefined) this.report({ path, message: 'is not a primitive and cannot have a value' });
-    const groups = rule.children.map(() => [] as Member[]);
+    // Made only for the children present: a rule has tens of children, an element a few.
+    const groups: (Member[] | undefined)[] = [];
     let last = -1;
     let unknown = false;
     for (const child of el.children) {
@@ -256,25 +271,27 @@ class Walker {
           message: 'is out of order (DSTU2 element order)',
         });
       last = Math.max(last, found.at);
-      groups[found.at]!.push({ el: child, type: found.type });
+      (groups[found.at] ??= []).push({ el: child, type: found.type });
     }
     if (unknown) this.report({ path, message: 'contains an element the profile does not define' });
     // Paths are the profile's, with the slice they are in: Practitioner.identifier[Local Identifier].value.
-    rule.children.forEach((r, i) =>
-      r.def.slicing
-        ? this.sliced(groups[i]!, r, `${path}.${r.def.name}`)
-        : this.group(groups[i]!, r, `${path}.${r.def.name}`),
-    );
+    rule.children.forEach((r, i) => {
+      const members = groups[i];
+      // Absent and not required: nothing to check, nothing to report.
+      if (members === undefined && !r.required) return;
+      if (r.def.slicing) this.sliced(members ?? NONE, r, `${path}.${r.def.name}`);
+      else this.group(members ?? NONE, r, `${path}.${r.def.name}`);
+    });
   }
 
-  group(members: Member[], rule: Rule, path: string) {
+  group(members: readonly Member[], rule: Rule, path: string) {
     cardinality(rule.def.min, rule.def.max, members.length, path, this.report);
     if (rule.def.max === 0) return;
     for (const m of members) this.element(m.el, rule, path, m.type);
   }
 
   /** Each member goes to the slice whose fixed discriminator values it carries. */
-  sliced(members: Member[], rule: Rule, path: string) {
+  sliced(members: readonly Member[], rule: Rule, path: string) {
     const { discriminator, ordered, closed } = rule.def.slicing!;
     cardinality(rule.def.min, rule.max, members.length, path, this.report);
     const bySlice = rule.slices.map(() => [] as Member[]);

@@ -43,8 +43,26 @@ function withoutDotSegments(path: string): string {
   return out.join('/');
 }
 
+/**
+ * The normal forms of the URIs seen lately: the same few systems are compared many times per
+ * message. Bounded (emptied when full, short URIs only), so what callers send cannot grow it.
+ */
+const normalForms = new Map<string, string>();
+const MEMO_SIZE = 256;
+const MEMO_LENGTH = 256;
+
 /** `uri` in the form it is compared in (see the module's note). */
 export function normalUri(uri: string): string {
+  if (uri.length > MEMO_LENGTH) return normalForm(uri);
+  let v = normalForms.get(uri);
+  if (v === undefined) {
+    if (normalForms.size >= MEMO_SIZE) normalForms.clear();
+    normalForms.set(uri, (v = normalForm(uri)));
+  }
+  return v;
+}
+
+function normalForm(uri: string): string {
   const v = percentNormal(withoutTrailingSlashes(uri.trim()));
   const web = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(.*)$/i.exec(v);
   if (web) {

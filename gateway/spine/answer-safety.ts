@@ -79,9 +79,14 @@ const ENTRY_NOT_ONE = 'an entry does not hold exactly one resource';
 
 /** The only FHIR child `name` of `el`, undefined when absent; repeated throws Repeated, never read as absent. */
 const single = (el: XmlElement | undefined, name: string): XmlElement | undefined => {
-  const found = el ? all(el, name) : [];
-  if (found.length > 1) throw new Repeated();
-  return found[0];
+  // A scan, not all(): the core reads thousands of single children per answer.
+  let found: XmlElement | undefined;
+  for (const c of el?.children ?? []) {
+    if (c.name !== name || !isFhir(c)) continue;
+    if (found) throw new Repeated();
+    found = c;
+  }
+  return found;
 };
 
 /** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
