@@ -4,11 +4,11 @@
  * the extraction, and the trace's reading of a test run.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { documents, parseRequirements, specDir } from './requirements.ts';
-import { loadOrganisational, mustGaps, parseTap, root, trace } from './trace.ts';
+import { loadOrganisational, mustGaps, parseTap, root, trace, type Trace } from './trace.ts';
 
 const requirements = parseRequirements();
 const ids = new Set(requirements.map((r) => r.id));
@@ -71,6 +71,56 @@ describe('organisational data file', () => {
       assert.ok(ids.has(id), `${id} is not a requirement of the five documents`);
       assert.ok(entry.organisational || entry.note || entry.how || entry.sameAs?.length, id);
       for (const s of entry.sameAs ?? []) assert.ok(ids.has(s), `${id} sameAs ${s}`);
+    }
+  });
+});
+
+/**
+ * Every test and suite title written in the test files (node and browser), read from the source so
+ * that a new test citing a requirement is seen before any run has been recorded.
+ */
+function testTitlesInSource(): string[] {
+  const skip = new Set(['node_modules', 'dist', '.data']);
+  const find = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) return skip.has(e.name) ? [] : find(p);
+      return e.name.endsWith('.test.ts') ? [p] : [];
+    });
+  const call = /\b(?:it|test|describe)(?:\.only|\.skip)?\(\s*(['"`])((?:\\.|(?!\1)[^\\])*)\1/g;
+  return ['gateway', 'widget', 'demo', 'test']
+    .flatMap((r) => find(join(root, r)))
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(call)].map((m) => m[2]!));
+}
+
+describe('how the tests prove each requirement (issue 18, point 6)', () => {
+  const data = loadOrganisational();
+  const tested = (rows: Pick<Trace, 'id' | 'status'>[]) => rows.filter((r) => r.status === 'tested').map((r) => r.id);
+  // The requirements a test name cites (itself or through sameAs), as the trace of a run would
+  // find them, and those the generated trace found in the last recorded run.
+  const cited = tested(
+    trace(
+      requirements,
+      testTitlesInSource().map((name) => ({ name, passed: true })),
+      data,
+    ),
+  );
+  const generated = tested(
+    JSON.parse(readFileSync(join(root, 'docs', 'assurance', 'traceability.json'), 'utf8')) as Trace[],
+  );
+  it('the test files are read: the titles cite at least the requirements the last recorded run proved', () => {
+    assert.deepEqual(
+      generated.filter((id) => !cited.includes(id)),
+      [],
+      'a requirement the last run proved is not found in any test title (a title built at run time?)',
+    );
+  });
+  it('every requirement a test cites has a one-line `how` in test/assurance/requirements.json', () => {
+    const without = [...new Set([...cited, ...generated])].filter((id) => !data[id]?.how?.trim());
+    assert.deepEqual(without, [], 'write how the citing tests prove these (requirements.json, "how")');
+    for (const [id, entry] of Object.entries(data)) {
+      if (entry.how === undefined) continue;
+      assert.ok(!/\n/.test(entry.how) && entry.how.length <= 340, `${id}: one line of at most 340 characters`);
     }
   });
 });
