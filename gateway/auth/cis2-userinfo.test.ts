@@ -215,10 +215,11 @@ describe('CIS2 UserInfo client (SMSP-AUDIT-002)', () => {
 describe('CIS2 cache and a changed key set (SMSP-AUDIT-002, issue 22)', () => {
   const rotated = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwkOf = (k: KeyObject, kid: string) => ({ ...k.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' });
-  const idp = { keys: [jwkOf(publicKey, 'k1')], jwksFetches: 0, userInfoCalls: 0 };
+  const idp = { keys: [jwkOf(publicKey, 'k1')], jwksFetches: 0, userInfoCalls: 0, jwksDown: false };
   const own = createServer((req, res) => {
     if (req.url === '/jwks') {
       idp.jwksFetches++;
+      if (idp.jwksDown) return void res.writeHead(503, { 'content-type': 'text/plain' }).end('down');
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: idp.keys }));
     }
     idp.userInfoCalls++;
@@ -293,5 +294,46 @@ describe('CIS2 cache and a changed key set (SMSP-AUDIT-002, issue 22)', () => {
     assert.equal(idp.jwksFetches, fetches + 2, 'control: the made-up kid made jose fetch the set again');
     await userInfo(hers);
     assert.equal(idp.userInfoCalls, calls + 1, 'her answer still came from the cache: UserInfo was not asked again');
+  });
+
+  it("SMSP-AUDIT-002 while CIS2's key set answers an error, forged tokens naming made-up kids fetch it at most once per 30 s and wipe no clinician's cached answer (hostile review atk21c F4)", async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    if (!own.listening) {
+      own.listen(0, '127.0.0.1');
+      await once(own, 'listening');
+    }
+    idp.keys = [jwkOf(publicKey, 'k1')];
+    idp.jwksDown = false;
+    const at = `http://127.0.0.1:${(own.address() as AddressInfo).port}`;
+    const userInfo = createCis2UserInfo({
+      config: config({ userInfoEndpoint: `${at}/me`, jwksUrl: `${at}/jwks`, cacheSeconds: 3600 }),
+      now: () => Date.now(),
+    });
+    const hers = accessToken({ exp: Math.floor(Date.now() / 1000) + 3000 });
+    await userInfo(hers);
+    const [fetches, calls] = [idp.jwksFetches, idp.userInfoCalls];
+    t.mock.timers.tick(60_000);
+    idp.jwksDown = true;
+    const forged = (i: number) =>
+      `${signJwt(
+        {
+          iss: ISSUER,
+          sub: 'x',
+          client_id: CLIENT_ID,
+          iat: Math.floor(Date.now() / 1000),
+          exp: Math.floor(Date.now() / 1000) + 600,
+        },
+        { alg: 'RS256', key: privateKey, kid: `made-up-${i}`, header: { typ: 'at+jwt' } },
+      )
+        .split('.')
+        .slice(0, 2)
+        .join('.')}.AAAA`;
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(userInfo(forged(i)));
+      await userInfo(hers);
+    }
+    assert.equal(idp.jwksFetches, fetches + 1, 'one fetch of the failing key set, not one per forged token');
+    assert.equal(idp.userInfoCalls, calls, 'her answers all came from the cache');
+    idp.jwksDown = false;
   });
 });

@@ -19,8 +19,8 @@
  * Every failure throws Cis2Refused: the caller refuses the request (fail closed).
  */
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload } from 'jose';
-import { announcingRefetch } from './key-set-refetch.ts';
+import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { guardedKeySet } from './key-set-refetch.ts';
 import { withoutTrailingSlashes } from '../fhir/uri.ts';
 import type { Cis2Config } from '../config/config.ts';
 
@@ -181,17 +181,21 @@ export function createCis2UserInfo({
     cache.set(key, entry);
   };
   const inFlight = new Map<string, Promise<Cis2User>>();
-  type Endpoints = { userInfo: string; keys: ReturnType<typeof createRemoteJWKSet> };
+  type Endpoints = { userInfo: string; keys: JWTVerifyGetKey };
   // Bumped whenever the key set is fetched again: a key may have been withdrawn, so answers confirmed
   // under the old set are forgotten, and an answer still in flight under it is not remembered.
   // The first fetch of a set replaces nothing, so only later ones count.
   let keysGeneration = 0;
   const remoteKeys = (url: string) => {
-    const keysFetched = announcingRefetch(fetchFn, () => {
-      keysGeneration++;
-      cache.clear();
+    // Made-up kids fetch it at most once per JWKS_REFRESH_MS, failing or not (atk21c F4).
+    return guardedKeySet(url, {
+      fetch: fetchFn,
+      timeoutMs: config.timeoutMs,
+      changed: () => {
+        keysGeneration++;
+        cache.clear();
+      },
     });
-    return createRemoteJWKSet(new URL(url), { timeoutDuration: config.timeoutMs, [customFetch]: keysFetched });
   };
   let endpoint: Endpoints | undefined =
     config.userInfoEndpoint && config.jwksUrl

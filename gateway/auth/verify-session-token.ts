@@ -17,18 +17,9 @@
  * (a rotated or removed key) empties it too. Refusals are never remembered.
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import {
-  createRemoteJWKSet,
-  customFetch,
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { ClientConfig } from '../config/config.ts';
-import { announcingRefetch } from './key-set-refetch.ts';
+import { guardedKeySet } from './key-set-refetch.ts';
 
 export type { JWTPayload } from 'jose';
 
@@ -89,32 +80,15 @@ const entryBytes = (token: string) => token.length + 200;
 /** How long at most a verified token is remembered, in seconds, however far off its `exp`. */
 export const TOKEN_CACHE_MAX_SECONDS = 300;
 
-/** How often a token naming an unknown `kid` may make us re-fetch a key set. */
-export const JWKS_REFRESH_MS = 30_000;
+export { JWKS_REFRESH_MS } from './key-set-refetch.ts';
 
 /**
  * A client's key set: fetched on first use, kept (an identity provider outage must not revoke valid
  * sessions early) and re-fetched only for an unknown `kid`, at most once per JWKS_REFRESH_MS even
- * when the fetch fails, so made-up key ids cannot turn the gateway into a load generator against
- * the identity provider. jose limits refreshes after a success only; the guard adds failures.
+ * when the fetch fails (guardedKeySet).
  */
-function remoteKeySet(url: string, fetchFn: typeof fetch = fetch, onFetched: () => void = () => {}): JWTVerifyGetKey {
-  let lastAttempt = -Infinity;
-  // Any other set fetched may have removed a key: tokens verified by the old one are verified again.
-  // The first fetch replaces nothing, and the same set again changes nothing.
-  const announcing = announcingRefetch(fetchFn, onFetched);
-  const guarded = ((input: RequestInfo | URL, init?: RequestInit) => {
-    if (Date.now() - lastAttempt < JWKS_REFRESH_MS) return Promise.reject(new Error('key set fetched too recently'));
-    lastAttempt = Date.now();
-    return announcing(input, init);
-  }) as typeof fetch;
-  return createRemoteJWKSet(new URL(url), {
-    cooldownDuration: JWKS_REFRESH_MS,
-    cacheMaxAge: Infinity,
-    timeoutDuration: 5000,
-    [customFetch]: guarded,
-  });
-}
+const remoteKeySet = (url: string, fetchFn: typeof fetch = fetch, onFetched: () => void = () => {}): JWTVerifyGetKey =>
+  guardedKeySet(url, { fetch: fetchFn, changed: onFetched, timeoutMs: 5000, cacheMaxAge: Infinity });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
