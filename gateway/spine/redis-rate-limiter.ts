@@ -55,8 +55,10 @@ local ttl = math.ceil(capacity / rate * 1000) + asking
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'last', 'batchAt')
 local tokens = tonumber(b[1]) or capacity
 tokens = math.min(capacity, tokens + math.max(0, now - (tonumber(b[2]) or now)) / 1000 * rate)
--- What this gateway let through on its local share while Redis was out, paid back (not below empty).
-if mode == 'acquire' then tokens = math.max(0, tokens - (tonumber(ARGV[17 + 2 * n]) or 0)) end
+-- What this gateway let through on its local share while Redis was out, paid back: down to half a
+-- bucket below empty at most, so an outage of any length delays everyone by no more than that refill.
+local debt = tonumber(ARGV[17 + 2 * n]) or 0
+if mode == 'acquire' and debt > 0 then tokens = math.max(-capacity / 2, tokens - debt) end
 local mine
 local othersAsking = false
 for i = 1, n do
