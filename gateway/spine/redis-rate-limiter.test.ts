@@ -334,6 +334,27 @@ describe('the Spine budget shared in Redis', () => {
     }
   });
 
+  it('SMSP-PERF-001 what the local share granted beyond what the shared bucket holds is still owed: the bucket goes below empty and the busy tone says so (hostile review atk21c F2)', async () => {
+    const { l, proxy, moved } = await throughProxy('owed:');
+    try {
+      let granted = 0;
+      for (let i = 0; i < 35; i++) if (await l.tryAcquire('interactive', 'a')) granted++;
+      assert.equal(granted, 35, 'shared: 35 of 40');
+      proxy.cut();
+      await moved(false);
+      granted = 0;
+      for (let i = 0; i < 20; i++) if (await l.tryAcquire('interactive', 'a')) granted++;
+      assert.equal(granted, 10, 'local: the half the shared grants left');
+      proxy.restore();
+      await moved(true);
+      assert.equal(await l.tryAcquire('interactive', 'a'), false, '5 left, 10 owed');
+      // 5 below empty: a token in 6 refills of 0.001 a second, not the 1 an empty bucket would need.
+      assert.equal(await l.retryAfterSeconds('interactive', 'a'), 6000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {
     const l = await gateway('retry:', 1, {});
     assert.equal(await l.tryAcquire('interactive'), true);
