@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { documents, parseRequirements, specDir } from './requirements.ts';
+import { citedIds, documents, parseRequirements, specDir } from './requirements.ts';
 import { loadOrganisational, mustGaps, parseTap, root, trace, type Trace } from './trace.ts';
 
 const requirements = parseRequirements();
@@ -164,6 +164,17 @@ describe('trace of a test run', () => {
     // An organisational reason, or the same rule proven elsewhere, closes it.
     const data = { 'SMSP-VAL-002': { organisational: 'the trust' }, 'SMSP-VAL-003': { sameAs: ['SMSP-PERF-001'] } };
     assert.ok(!mustGaps(trace(requirements, parseTap(tap), data)).some((g) => /^SMSP-VAL-00[23] /.test(g)));
+  });
+  it('a name citing "SMSP-AUDIT-004/006" or "MSCA-AUD-01/02" cites each of them', () => {
+    assert.deepEqual(citedIds('audit (SMSP-AUDIT-004/006) › SMSP-VAL-002 x'), [
+      'SMSP-AUDIT-004',
+      'SMSP-VAL-002',
+      'SMSP-AUDIT-006',
+    ]);
+    assert.deepEqual(citedIds('MSCA-AUD-01/02/03 logs'), ['MSCA-AUD-01', 'MSCA-AUD-02', 'MSCA-AUD-03']);
+    const rows = trace(requirements, [{ name: 'SMSP-AUDIT-004/006 both recorded', passed: true }], {});
+    for (const id of ['SMSP-AUDIT-004', 'SMSP-AUDIT-006'])
+      assert.equal(rows.find((r) => r.id === id)?.status, 'tested', id);
   });
 });
 

@@ -29,6 +29,20 @@ export const documents = [
 /** Any requirement ID the documents use (also as cited in test names). */
 export const idPattern = /\b(?:SMSP-[A-Z]+-\d{3}|MSCA-[A-Z]+-\d{2}|FGMISQR?\d{3,4})\b/g;
 
+/** An ID followed by more numbers of its family: `SMSP-AUDIT-004/006`, `MSCA-AUD-01/02/03`. */
+const idFamily = /\b(SMSP-[A-Z]+-|MSCA-[A-Z]+-)(\d{2,3})((?:\/\d{2,3})+)\b/g;
+
+/**
+ * The requirement IDs a test name cites: each ID, and each number after a slash as an ID of the
+ * same family, so "SMSP-AUDIT-004/006" cites both (it counted for the first only).
+ */
+export function citedIds(name: string): string[] {
+  const ids: string[] = [...(name.match(idPattern) ?? [])];
+  for (const [, family, , more] of name.matchAll(idFamily))
+    for (const n of more!.split('/').slice(1)) ids.push(`${family}${n}`);
+  return ids;
+}
+
 const definition = /^\s*(SMSP-[A-Z]+-\s?\d{3}|MSCA-\s?[A-Z]+-\d{2}|FGMISQR?\d{3,4})\b[:\s]*(.*)$/;
 // The common provider document's table breaks a long ID over two lines: "SMSP-AUDIT-   title" then "001".
 const splitHead = /^(SMSP-[A-Z]+-)\s+(.*)$/;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { idPattern, type Requirement } from './requirements.ts';
+import { citedIds, type Requirement } from './requirements.ts';
 
 export interface TestOutcome {
   name: string;
@@ -85,7 +85,7 @@ export function trace(
   return requirements.map((r) => {
     const { organisational, note, how, sameAs = [] } = data[r.id] ?? {};
     const ids = [r.id, ...sameAs];
-    const citing = outcomes.filter((t) => (t.name.match(idPattern) ?? []).some((id) => ids.includes(id)));
+    const citing = outcomes.filter((t) => citedIds(t.name).some((id) => ids.includes(id)));
     const tests = [...new Set(citing.filter((t) => t.passed).map((t) => t.name))];
     const failing = [...new Set(citing.filter((t) => !t.passed).map((t) => t.name))];
     const status = tests.length > 0 ? 'tested' : organisational ? 'organisational' : 'gap';
