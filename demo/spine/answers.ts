@@ -657,6 +657,9 @@ export const HIDING_VARIANTS = {
       '</details>',
       `</details><diagnostics value="No record found for NHS number ${other(asked).replace(/^(\d{3})(\d{3})/, '$1 $2 ')}"/>`,
     ),
+  /** The not-found issue's location naming another child's Patient (atk18d F1): Spine's OperationOutcome profile allows it. */
+  'no-record-other-number-location': (noRecord: string, _indicator: string, asked: string) =>
+    put(noRecord, '</details>', `</details><location value="/Patient/${other(asked)}"/>`),
   /** A Parameters entry naming another child under `nhsNumber`, the request's parameter name in another case (atk18c F1). */
   'no-record-parameters-lowercase': (noRecord: string, _indicator: string, asked: string) =>
     put(noRecord, '</Bundle>', `${nestedParametersEntry(part('nhsNumber', other(asked)))}</Bundle>`),

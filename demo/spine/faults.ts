@@ -119,7 +119,8 @@ export const FaultSchema = z.discriminatedUnion('kind', [
    * (no-record-parameters-part-risk), MessageHeader.data naming the Flag the message does not carry
    * (no-record-data-absent); what says something failed (review 18f F1): MessageHeader.response.code
    * transient-error (no-record-transient-error), the issue typed exception (no-record-exception-issue);
-   * another child named in the issue's diagnostics (no-record-other-number-text) or under a
+   * another child named in the issue's diagnostics (no-record-other-number-text) or location
+   * (no-record-other-number-location), or under a
    * Parameters `nhsNumber` in another case (no-record-parameters-lowercase; atk18c F1).
    */
   ...HIDING.map((k) => z.object({ kind: z.literal(k) })),

@@ -666,4 +666,58 @@ describe('safety core: another child named in any spelling or in free text (conf
       'answer echoes a risk indicator other than FGM',
     );
   });
+
+  test('SMSP-VAL-004 SMSP-FGMRI-001 "no record" naming another child in an issue location, an extension string, a reference, or with dots, slashes, dashes or any white space between the groups is refused (atk18d F1)', () => {
+    const other = '9990000026';
+    for (const [where, xml] of [
+      ['issue location', NRF.replace('</details>', `</details><location value="/Patient/${other}"/>`)],
+      [
+        'extension valueString',
+        NRF.replace('<issue>', `<issue><extension url="urn:x"><valueString value="child ${other}"/></extension>`),
+      ],
+      ...['999.000.0026', '999/000/0026', '999\u2013000\u20130026', '999\u00a0000\u00a00026', '99 90 00 00 26'].map(
+        (w) => [w, diagnosing(NRF, `No record for ${w}`)],
+      ),
+    ] as const)
+      assert.equal(reason(xml, { httpStatus: 404 }), TEXT, where);
+  });
+  test('SMSP-FGMRI-001 a UUID, a UK phone number, a timestamp or an ASID in "no record"\'s text keeps it; our own number spaced too', () => {
+    for (const text of [
+      'correlation 68f0a8db-f95a-4ce9-bcef-2977305815f8',
+      'call 0113 496 0000 or +44 113 496 0000',
+      'at 2026-12-04T01:36:41Z',
+      'ASID 990101234567',
+      'no record for 123 456 7890',
+    ])
+      assert.equal(reason(diagnosing(NRF, text), { httpStatus: 404 }), 'usable', text);
+  });
+  test('SMSP-VAL-004 a Parameters echo named "NHS Number" or nhs_number with another child is refused beside "no record"', () => {
+    for (const name of ['NHS Number', 'nhs_number'])
+      assert.equal(reason(withEntry(NRF, echo(name, '9990000026')), { httpStatus: 404 }), ANOTHER, name);
+  });
+  test('SMSP-VAL-004 beside the indicator, an echo of our request as valueCode or valueCoding, in another case, or holding no value, is read: the indicator is shown (atk18d F3)', () => {
+    const param = (name: string, value: string) =>
+      withEntry(
+        FOUND,
+        `<Parameters><id value="params-1"/><parameter><name value="${name}"/>${value}</parameter></Parameters>`,
+      );
+    for (const [what, xml] of [
+      ['RiskIndicator valueCode', param('RiskIndicator', '<valueCode value="FGM"/>')],
+      [
+        'RiskIndicator valueCoding',
+        param(
+          'RiskIndicator',
+          '<valueCoding><system value="http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0"/><code value="FGM"/></valueCoding>',
+        ),
+      ],
+      ['RiskIndicator fgm', param('RiskIndicator', '<valueString value=" fgm"/>')],
+      ['NHSNumber valueCode ours', param('NHSNumber', '<valueCode value="1234567890"/>')],
+      ['NHSNumber with no value', param('NHSNumber', '<part><name value="x"/><valueString value="y"/></part>')],
+    ] as const)
+      assert.equal(reason(xml), 'usable', what);
+    assert.equal(
+      reason(param('RiskIndicator', '<valueCode value="CPIS"/>')),
+      'answer echoes a risk indicator other than FGM',
+    );
+  });
 });

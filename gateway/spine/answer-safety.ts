@@ -247,30 +247,52 @@ function carriesAnotherPatient(
     isNhsNumberSystem(rawAt(el, 'system')) && isNhsNumberSystem(at(`${path}.system`, el, 'system'));
   if (placed.some((p) => nhsNumber(p) && !ours(rawAt(p.el, 'value')) && !oldNumbers.has(p.el))) return true;
   const echoes = placed.filter(({ el, path }) => PARAMETER.test(path) && namedParameter(el, 'NHSNumber'));
-  return echoes.some(({ el }) => !ours(parameterValue(el)));
+  // An echo holding no value names nobody (a part that only holds parts, say).
+  return echoes.some(({ el }) => {
+    const value = parameterValue(el);
+    return value !== undefined && !ours(value);
+  });
 }
 /**
- * A parameter (or part) named `name` in any case: `nhsNumber` can mean nothing else, and another
- * child's number under it beside "no record" was believed (atk18c F1).
+ * A parameter (or part) named `name` however it is spaced or cased (`nhsNumber`, `NHS Number`,
+ * `nhs_number`): it can mean nothing else, and another child's number under such a name beside
+ * "no record" was believed (atk18c F1, atk18d F1).
  */
-const namedParameter = (el: XmlElement, name: string) => rawAt(el, 'name')?.trim().toLowerCase() === name.toLowerCase();
-/** Free text where a writer may name a patient: an outcome's diagnostics, a CodeableConcept's text, a coding's display. */
-const FREE_TEXT = /\.(diagnostics|text|display)$/;
-/** An NHS number as written in text: ten digits, or 3-3-4 with spaces or hyphens, not inside a longer run of digits. */
-const WRITTEN_NHS_NUMBER = /(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)/g;
+const namedParameter = (el: XmlElement, name: string) =>
+  rawAt(el, 'name')
+    ?.replace(/[\s_-]/g, '')
+    .toLowerCase() === name.toLowerCase();
+/** Free text where a writer may name a patient: an issue's diagnostics and location, a CodeableConcept's text, a coding's display. */
+const FREE_TEXT = /\.(diagnostics|location|text|display)$/;
+/** Values that are ids (a UUID or a FHIR id: the answer's and the request's), never a person's number. */
+const ID_VALUE = /(^|\.)id$|^MessageHeader\.response\.identifier$/;
 /**
- * The path of free text naming a valid NHS number other than the child's, if any: "no record"
- * about another child may be said only there (atk18c F1).
+ * An NHS number as written in text: ten digits, in groups separated by up to two spaces (any
+ * white space), dots, slashes or dashes; not part of a longer number or a word (a UUID's hex, say).
  */
-const textNamingAnotherNumber = (root: XmlElement, asked: string): string | undefined =>
-  elementsIn(root).find(
-    ({ el, path }) =>
-      FREE_TEXT.test(path) &&
-      [...(el.attrs.value ?? '').matchAll(WRITTEN_NHS_NUMBER)].some(([written]) => {
-        const digits = digitsOf(written)!;
-        return digits !== asked && isValidNhsNumber(digits);
-      }),
+const WRITTEN_NHS_NUMBER =
+  /(?<!\w|\d[\s./\u2010-\u2015-]{1,2})\d(?:[\s./\u2010-\u2015-]{0,2}\d){9}(?!\w|[\s./\u2010-\u2015-]{1,2}\d)/g;
+/** True when `value` writes a valid NHS number other than `asked`. */
+const namesAnotherNumber = (value: string | undefined, asked: string) =>
+  [...(value ?? '').matchAll(WRITTEN_NHS_NUMBER)].some(([written]) => {
+    const digits = written.replace(/\D/g, '');
+    return digits !== asked && isValidNhsNumber(digits);
+  });
+/**
+ * The path of a value naming a valid NHS number other than the child's, if any, among the paths
+ * `read` picks: "no record" about another child may be said in any value (atk18c F1, atk18d F1).
+ */
+const valueNamingAnotherNumber = (root: XmlElement, asked: string, read: (path: string) => boolean) => {
+  // Values under an NHS-number system are carriesAnotherPatient's to judge (an old number of our child's, say).
+  const judged = new Set(
+    elementsIn(root)
+      .filter(({ el }) => isNhsNumberSystem(rawAt(el, 'system')))
+      .flatMap(({ el }) => el.children.filter((c) => c.name === 'value' && isFhir(c))),
+  );
+  return elementsIn(root).find(
+    ({ el, path }) => read(path) && !judged.has(el) && namesAnotherNumber(el.attrs.value, asked),
   )?.path;
+};
 /**
  * Whether an identifier is an old one by Spine's clock (`timestamp`, its UK date `uk`): marked
  * `old`, or its period ended — a date runs to the end of that UK day, as the Flag's period does.
@@ -298,12 +320,22 @@ const numberEndUnreadable = (root: XmlElement, isOld: (identifier: XmlElement) =
  */
 const echoesAnotherRiskIndicator = (root: XmlElement): boolean =>
   elementsIn(root).some(
-    ({ el, path }) => PARAMETER.test(path) && namedParameter(el, 'RiskIndicator') && parameterValue(el)?.trim() !== FGM,
+    ({ el, path }) =>
+      PARAMETER.test(path) && namedParameter(el, 'RiskIndicator') && parameterValue(el)?.trim().toUpperCase() !== FGM,
   );
-/** A parameter's value[x] as a string or identifier: one choice element, so both written is one element twice. */
+/** The value[x] forms an echo of the request may take: the request's own string, and those that carry a code or an identifier. */
+const PARAMETER_VALUES = ['valueString', 'valueCode', 'valueIdentifier', 'valueCoding'] as const;
+/**
+ * A parameter's value[x] as written: a string or code, an identifier's value or a coding's code.
+ * One choice element, so two written is one element twice. A code echoed as `valueCode` or
+ * `valueCoding` is the same echo (atk18d F3: read only as a string, FGM looked like another risk).
+ */
 function parameterValue(parameter: XmlElement): string | undefined {
-  if (single(parameter, 'valueString') && single(parameter, 'valueIdentifier')) throw new Repeated();
-  return rawAt(parameter, 'valueString') ?? rawAt(parameter, 'valueIdentifier', 'value');
+  const present = PARAMETER_VALUES.filter((v) => single(parameter, v));
+  if (present.length > 1) throw new Repeated();
+  if (present[0] === 'valueIdentifier') return rawAt(parameter, 'valueIdentifier', 'value');
+  if (present[0] === 'valueCoding') return rawAt(parameter, 'valueCoding', 'code');
+  return present[0] && rawAt(parameter, present[0]);
 }
 /**
  * True when a Patient anywhere in the message carries a modifier: though named by our child's
@@ -896,7 +928,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     // Beside the Flag for our child, a note's text naming another number takes nothing from it.
-    const text = textNamingAnotherNumber(root, expect.nhsNumber);
+    const text = valueNamingAnotherNumber(root, expect.nhsNumber, (path) => FREE_TEXT.test(path));
     if (text !== undefined) note({ path: text, message: 'text names another NHS number beside the indicator' });
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
@@ -943,7 +975,8 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (emptyEntries > 0) return refuse(ENTRY_NOT_ONE);
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
   if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
-  if (textNamingAnotherNumber(root, expect.nhsNumber) !== undefined)
+  // Anywhere but the ids: an issue's location, an extension's string, a fullUrl, free text.
+  if (valueNamingAnotherNumber(root, expect.nhsNumber, (path) => !ID_VALUE.test(path)) !== undefined)
     return refuse('error answer text names another NHS number');
   if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".

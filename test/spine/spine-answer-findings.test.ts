@@ -317,6 +317,12 @@ const REFUSED = [
     reason: 'error answer text names another NHS number',
   },
   {
+    kind: 'no-record-other-number-location',
+    spine: 404,
+    carries: /<location value="\/Patient\/9990000026"\/>/,
+    reason: 'error answer text names another NHS number',
+  },
+  {
     kind: 'no-record-parameters-lowercase',
     spine: 404,
     carries: /<part><name value="nhsNumber"\/><valueString value="9990000026"\/><\/part>/,
