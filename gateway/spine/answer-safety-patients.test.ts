@@ -720,4 +720,47 @@ describe('safety core: another child named in any spelling or in free text (conf
       'answer echoes a risk indicator other than FGM',
     );
   });
+
+  test('SMSP-VAL-004 "no record" naming another child on an identifier of no NHS-number system (a local one, or none) is refused; Spine\'s own ids are never read as a number', () => {
+    const basic = (identifier: string) =>
+      NRF.replace('<issue>', `<contained><Basic><id value="b1"/>${identifier}</Basic></contained><issue>`);
+    assert.equal(reason(basic('<identifier><value value="9990000026"/></identifier>'), { httpStatus: 404 }), TEXT);
+    assert.equal(
+      reason(basic('<identifier><system value="urn:local"/><value value="9990000026"/></identifier>'), {
+        httpStatus: 404,
+      }),
+      TEXT,
+    );
+    assert.equal(
+      reason(NRF.replace('<OperationOutcome><id value="', '<OperationOutcome><id value="9990000026'), {
+        httpStatus: 404,
+      }),
+      'usable',
+      'an id is an id',
+    );
+  });
+  test('SMSP-FGMRI-001 our own child\'s number, however written, and longer numbers written in groups keep "no record"', () => {
+    for (const text of [
+      'no record for 999 000 0018',
+      'no record for 999-000-0018',
+      'ref 1 999 000 0026',
+      'ref 1  999 000 0026',
+      'ref 999 000 0026 1',
+      'ref 999 000 0026  1',
+    ])
+      assert.equal(reason(diagnosing(NRF, text), { httpStatus: 404, nhsNumber: '9990000018' }), 'usable', text);
+  });
+  test('SMSP-VAL-004 beside the indicator any value naming another number, not only free text, is reported; the indicator is shown', () => {
+    const v = verdict(
+      FOUND.replace('<Flag>', '<Flag><extension url="urn:x"><valueString value="sibling 9990000026"/></extension>'),
+    );
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    assert.ok(
+      v.deviations.some(
+        (d) =>
+          d.path === 'Flag.extension.valueString' && d.message === 'text names another NHS number beside the indicator',
+      ),
+      JSON.stringify(v.deviations),
+    );
+  });
 });

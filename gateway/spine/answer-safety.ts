@@ -262,10 +262,8 @@ const namedParameter = (el: XmlElement, name: string) =>
   rawAt(el, 'name')
     ?.replace(/[\s_-]/g, '')
     .toLowerCase() === name.toLowerCase();
-/** Free text where a writer may name a patient: an issue's diagnostics and location, a CodeableConcept's text, a coding's display. */
-const FREE_TEXT = /\.(diagnostics|location|text|display)$/;
-/** Values that are ids (a UUID or a FHIR id: the answer's and the request's), never a person's number. */
-const ID_VALUE = /(^|\.)id$|^MessageHeader\.response\.identifier$/;
+/** Values that are ids (Spine's FHIR ids), never a person's number. */
+const ID_VALUE = /\.id$/;
 /**
  * An NHS number as written in text: ten digits, in groups separated by up to two spaces (any
  * white space), dots, slashes or dashes; not part of a longer number or a word (a UUID's hex, say).
@@ -279,10 +277,11 @@ const namesAnotherNumber = (value: string | undefined, asked: string) =>
     return digits !== asked && isValidNhsNumber(digits);
   });
 /**
- * The path of a value naming a valid NHS number other than the child's, if any, among the paths
- * `read` picks: "no record" about another child may be said in any value (atk18c F1, atk18d F1).
+ * The path of a value naming a valid NHS number other than the child's, if any, in any value but
+ * the ids: "no record" about another child may be said in a diagnostics, an issue's location, an
+ * extension's string, a reference (atk18c F1, atk18d F1).
  */
-const valueNamingAnotherNumber = (root: XmlElement, asked: string, read: (path: string) => boolean) => {
+const valueNamingAnotherNumber = (root: XmlElement, asked: string) => {
   // Values under an NHS-number system are carriesAnotherPatient's to judge (an old number of our child's, say).
   const judged = new Set(
     elementsIn(root)
@@ -290,7 +289,7 @@ const valueNamingAnotherNumber = (root: XmlElement, asked: string, read: (path: 
       .flatMap(({ el }) => el.children.filter((c) => c.name === 'value' && isFhir(c))),
   );
   return elementsIn(root).find(
-    ({ el, path }) => read(path) && !judged.has(el) && namesAnotherNumber(el.attrs.value, asked),
+    ({ el, path }) => !ID_VALUE.test(path) && !judged.has(el) && namesAnotherNumber(el.attrs.value, asked),
   )?.path;
 };
 /**
@@ -928,7 +927,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
     if (patientModified(root)) return refuse(PATIENT_MODIFIED);
     // Beside the Flag for our child, a note's text naming another number takes nothing from it.
-    const text = valueNamingAnotherNumber(root, expect.nhsNumber, (path) => FREE_TEXT.test(path));
+    const text = valueNamingAnotherNumber(root, expect.nhsNumber);
     if (text !== undefined) note({ path: text, message: 'text names another NHS number beside the indicator' });
     const flagId = at('Flag.id', target, 'id');
     const data = all(header, 'data').map((d) => at('MessageHeader.data.reference', d, 'reference'));
@@ -975,8 +974,7 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
   if (emptyEntries > 0) return refuse(ENTRY_NOT_ONE);
   // An error about another child (NO_RECORD_FOUND, say) would hide our child's indicator.
   if (carriesAnotherPatient(root, expect.nhsNumber, at, isOld, note)) return refuse(ANOTHER_PATIENT);
-  // Anywhere but the ids: an issue's location, an extension's string, a fullUrl, free text.
-  if (valueNamingAnotherNumber(root, expect.nhsNumber, (path) => !ID_VALUE.test(path)) !== undefined)
+  if (valueNamingAnotherNumber(root, expect.nhsNumber) !== undefined)
     return refuse('error answer text names another NHS number');
   if (patientModified(root)) return refuse(PATIENT_MODIFIED);
   // An FGM risk code on a Basic, a Condition, anything not the Flag, contradicts "no record".
