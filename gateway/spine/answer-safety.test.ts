@@ -1009,7 +1009,11 @@ describe('safety core: what the mutation run of 2 December found untested', () =
     );
   test('SMSP-VAL-004 a Parameters echo: names read trimmed, a parameter without a name is no echo', () => {
     const ignored = ['Parameters Parameters entry beside the answer ignored'];
-    assert.deepEqual(ok(params('<valueString value="9990000018"/>')), ignored);
+    // No echo; its value, another child's number beside the indicator, is only reported.
+    assert.deepEqual(ok(params('<valueString value="9990000018"/>')), [
+      ...ignored,
+      'Parameters.parameter.valueString text names another NHS number beside the indicator',
+    ]);
     assert.deepEqual(ok(params('<name value="RiskIndicator"/><valueString value=" FGM "/>')), ignored);
     assert.equal(
       reason(params('<name value=" NHSNumber "/><valueString value="9990000018"/>')),
