@@ -35,6 +35,23 @@ export interface KnownBucket {
   tokens: number;
   /** Tokens a second she is credited now (for Retry-After). */
   rate: number;
+  /**
+   * She was not sharing before this request (silent for SHARING_MS, or not back since she was made
+   * known): what her part holds was saved, not credited in this spell (see rate-limiter.ts's pool).
+   */
+  back: boolean;
+}
+
+/** A known user as the budget replacing this one takes her over: her part, her order, her time. */
+export interface KnownUser {
+  key: string;
+  client: string;
+  /** What her part held when last settled (at most what it holds). */
+  tokens: number;
+  /** Her last request (or when she was made known, if she has not asked since). */
+  askedAt: number;
+  /** She has asked again since she was made known. */
+  again: boolean;
 }
 
 interface User {
@@ -58,12 +75,21 @@ interface Client {
 export interface KnownParts {
   /** The known user `key`'s bucket after her request at `t` (which makes her one of those sharing), or undefined if not known. */
   ask(key: string, t: number): KnownBucket | undefined;
-  /** Makes `key` known (her first token came from the newcomers' part), her part holding `tokens` to start with. */
-  admit(client: string, share: number, key: string, t: number, tokens: number): void;
+  /**
+   * Makes `key` known (her first token came from the newcomers' part), her part holding `tokens` to
+   * start with, as of `t`; `again`: among those who have asked again (by `t`, her last request).
+   */
+  admit(client: string, share: number, key: string, t: number, tokens: number, again?: boolean): void;
   /** Whether `key` is known (without counting a request). */
   has(key: string): boolean;
-  /** Every known user's key, client and the tokens her part held when last settled (at most what it holds). */
-  known(): [key: string, client: string, tokens: number][];
+  /**
+   * Counts a request of the known user `key` that another budget answered (the shared one in
+   * Redis): she moves among those who ask again, by `t`, with her part and her sharing untouched.
+   * False if she is not known here.
+   */
+  seen(key: string, t: number): boolean;
+  /** Every known user, those who never asked again first, each order oldest first (so admitting them in turn keeps it). */
+  known(): KnownUser[];
   /** Takes one token from a known user's part. */
   take(key: string): void;
   /** Forgets the users who have not asked for `forgetMs`, and those no longer sharing. */
@@ -129,28 +155,56 @@ export function createKnownParts({
       c.once.delete(key);
       c.again.delete(key);
       c.again.add(key);
+      const back = !u.sharing;
       u.sharing = true;
       u.askedAt = t;
       u.tokens = Math.min(u.tokens, capOf(c.share, c.sharing.size));
-      return { tokens: u.tokens, rate: part(c.sharing.size) * c.share * perSecond };
+      return { tokens: u.tokens, rate: part(c.sharing.size) * c.share * perSecond, back };
     },
-    admit(client, share, key, t, tokens) {
+    admit(client, share, key, t, tokens, again = false) {
       // Not sharing yet: a rotated id that never asks again takes nothing from anyone's part.
       users.set(key, { client, tokens, v: 0, askedAt: t, sharing: false });
       const c = clientOf(client, share, t);
-      c.once.add(key);
+      c.once.delete(key);
+      c.again.delete(key);
+      (again ? c.again : c.once).add(key);
       if (c.once.size + c.again.size <= maxKnown) return;
-      // At the bound: the oldest id that never came back, else the one quiet longest.
-      const from = c.once.size > 1 ? c.once : c.again.size > 0 ? c.again : c.once;
-      const oldest = from.values().next().value!;
-      from.delete(oldest);
-      users.delete(oldest);
+      // At the bound: the oldest id that never came back, else the one quiet longest (never the one admitted now).
+      const oldest = (order: Set<string>) => {
+        for (const k of order) if (k !== key) return k;
+        return undefined;
+      };
+      const gone = oldest(c.once) ?? oldest(c.again);
+      if (gone === undefined) return;
+      c.once.delete(gone);
+      c.again.delete(gone);
+      users.delete(gone);
     },
     has(key) {
       return users.has(key);
     },
+    seen(key, t) {
+      const u = users.get(key);
+      if (!u) return false;
+      const c = clients.get(u.client)!;
+      c.once.delete(key);
+      c.again.delete(key);
+      c.again.add(key);
+      u.askedAt = t;
+      return true;
+    },
     known() {
-      return [...users].map(([key, u]) => [key, u.client, Math.max(0, u.tokens)]);
+      const out: KnownUser[] = [];
+      for (const c of clients.values())
+        for (const [order, again] of [
+          [c.once, false],
+          [c.again, true],
+        ] as const)
+          for (const key of order) {
+            const u = users.get(key)!;
+            out.push({ key, client: u.client, tokens: Math.max(0, u.tokens), askedAt: u.askedAt, again });
+          }
+      return out;
     },
     take(key) {
       const u = users.get(key);

@@ -497,3 +497,156 @@ test('SMSP-PERF-001 a clinic of 20 new users at once on an idle gateway: about h
   assert.equal(clinic(40, { a: 1 }), 20);
   assert.equal(clinic(40, three), 20);
 });
+
+/**
+ * The farmed ids' replay (hostile review atk21c F1): docs/operating.md's example budget (20 a
+ * second, burst 40, three clients of a third). Trust A's caller makes `farmed` ids known one every
+ * 650 ms (slower than its newcomers' part pays for them, 1.67 a second: each is known, and harms
+ * no one), then replays them: every ms one request, round robin over the ids not answered yet (a
+ * refused id keeps its saved token). Trust B's and C's known clinicians each check a record every
+ * 2 s throughout. Returns what each got.
+ */
+function farmThenReplay(farmed: number) {
+  const c = clock();
+  const limiter = createRateLimiter({
+    perSecond: 20,
+    burst: 40,
+    shares: clientShares(['a', 'b', 'c'].map((id) => ({ id }))),
+    userShare: 0.25,
+    now: c.now,
+  });
+  const clinicians = { b: ['b-0', 'b-1', 'b-2', 'b-3', 'b-4'], c: ['c-0', 'c-1', 'c-2', 'c-3', 'c-4'] };
+  for (const [trust, users] of Object.entries(clinicians))
+    for (const u of users) {
+      assert.equal(limiter.tryAcquire('interactive', trust, u), true);
+      c.advance(500);
+      assert.equal(limiter.tryAcquire('interactive', trust, u), true);
+      c.advance(500);
+    }
+  const asked = { b: 0, c: 0 };
+  const answered = { b: 0, c: 0 };
+  // Each trust's five clinicians in turn, one every `every` ms (off the 50 ms token period, so a
+  // check does not always land just after a refill).
+  const check = (ms: number) => {
+    for (const [trust, every] of [
+      ['b', 1997],
+      ['c', 2003],
+    ] as const)
+      if (ms % every === 0) {
+        asked[trust]++;
+        if (limiter.tryAcquire('interactive', trust, clinicians[trust][Math.floor(ms / every) % 5]!)) answered[trust]++;
+      }
+  };
+  const ids: string[] = [];
+  let ms = 0;
+  for (let i = 0; ids.length < farmed; i++)
+    for (let step = 0; step < 650; step++, ms++, c.advance(1)) {
+      if (step === 0 && limiter.tryAcquire('interactive', 'a', `farmed-${i}`)) ids.push(`farmed-${i}`);
+      check(ms);
+    }
+  const whileFarming = { asked: { ...asked }, answered: { ...answered } };
+  Object.assign(asked, { b: 0, c: 0 });
+  Object.assign(answered, { b: 0, c: 0 });
+  const pending = [...ids];
+  let replayed = 0;
+  let k = 0;
+  const start = ms;
+  for (; pending.length > 0; ms++, c.advance(1)) {
+    k %= pending.length;
+    if (limiter.tryAcquire('interactive', 'a', pending[k]!)) {
+      replayed++;
+      pending.splice(k, 1);
+    } else k++;
+    check(ms);
+  }
+  return { whileFarming, asked, answered, replayed, seconds: (ms - start) / 1000 };
+}
+
+test("SMSP-PERF-001 a caller that farms 300 user ids slowly, harming no one, then replays them: another trust's clinicians are answered every time, and the caller gets its client's share and spare tokens, not the lower half of the bucket (hostile review atk21c F1)", () => {
+  const { whileFarming, asked, answered, replayed, seconds } = farmThenReplay(300);
+  assert.deepEqual(whileFarming.answered, whileFarming.asked, 'the farm harmed no one');
+  // On the old rule each farmed id's saved token was within its part, down to the bucket's last
+  // token: the replay took the whole budget and Trust B and C were answered about 1 time in 10.
+  // Now what the farmed ids saved crosses only Trust A's known users' pool (0.4 of its share a
+  // second); beyond it they are beyond their parts, and the lower half is kept for those within.
+  assert.deepEqual(answered, asked, `answered during the ${seconds} s replay`);
+  assert.equal(replayed, 300, 'every farmed id is answered in the end: the spare tokens are still its');
+  assert.ok(
+    replayed + answered.b + answered.c <= 20 * seconds + 41,
+    `${replayed + answered.b + answered.c} admitted: the gateway-wide cap holds`,
+  );
+});
+
+test("SMSP-PERF-001 a known user whose own part has a token but whose client's known users' pool is empty is beyond her part, and Retry-After waits for the pool (hostile review atk21c F1)", () => {
+  const c = clock();
+  const limiter = createRateLimiter({ perSecond: 1, burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now });
+  // By hand: capacity 20; a's pool holds 0.4 × 20 + 1 = 9 tokens and refills at 0.4 a second.
+  // Ten ids made known 4 s apart (the newcomers' part refills two tokens meanwhile): each holds
+  // the saved first token of its own part, the bucket full again.
+  for (let i = 0; i < 10; i++) {
+    assert.equal(limiter.tryAcquire('interactive', 'a', `farmed-${i}`), true);
+    c.advance(4000);
+  }
+  // Nine of them spend the pool (20 -> 11), then requests naming no user take the rest of the
+  // client's share (11 -> 0).
+  for (let i = 0; i < 9; i++) assert.equal(limiter.tryAcquire('interactive', 'a', `farmed-${i}`), true);
+  while (limiter.tryAcquire('interactive', 'a'));
+  // The tenth still holds her saved token, but the pool is empty: beyond her part she would wait
+  // for the upper half (11 s); within it, once the pool has a token (2.5 s) and the bucket one (1 s).
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'farmed-9'), false);
+  assert.equal(limiter.retryAfterSeconds('interactive', 'a', 'farmed-9'), 3);
+  c.advance(3000);
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'farmed-9'), true);
+});
+
+test('SMSP-PERF-001 a clinician who asked again keeps her place through a rate-changing reload: a rotation at the bound of known users forgets the rotated ids, not her (hostile review atk21c F3)', () => {
+  const c = clock();
+  const options = { burst: 19, shares: { a: 1 }, userShare: 0.1, maxKnownUsers: 3, now: c.now };
+  let limiter = createRateLimiter({ perSecond: 1, ...options });
+  // Known, and back once: she is among those who ask again.
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true);
+  c.advance(100_000);
+  // A reload that changes the rate: a new budget, carrying whom the old one knew.
+  limiter = createRateLimiter({ perSecond: 1.001, ...options, carry: limiter });
+  // The rotation as in the test without a reload above: five ids made known, each beyond the
+  // bound forgetting the oldest id that never came back; the rest spare tokens down to the upper half.
+  for (let i = 0; i < 10; i++) limiter.tryAcquire('interactive', 'a', `rotated-${i}`);
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'rotated-0'), false, 'forgotten: a newcomer again');
+  // (On the old carry she was filed with the ids that never came back, the oldest: forgotten first.)
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'colleague'), true, 'her part, from the lower half');
+});
+
+test("SMSP-PERF-001 a reload does not restart a carried user's KNOWN_USER_MS: an id quiet for a shift is forgotten on time (hostile review atk21c F3)", () => {
+  const c = clock();
+  const options = { burst: 19, shares: { a: 1 }, userShare: 0.1, now: c.now };
+  let limiter = createRateLimiter({ perSecond: 1, ...options });
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'farmed'), true); // known, holding its saved token
+  c.advance(KNOWN_USER_MS - 60_000);
+  limiter = createRateLimiter({ perSecond: 1.001, ...options, carry: limiter });
+  c.advance(120_000);
+  // A rotation empties the newcomers' part and the spare tokens (down to the upper half, 10).
+  for (let i = 0; i < 100; i++) limiter.tryAcquire('interactive', 'a', `rotated-${i}`);
+  // Forgotten 12 h after its request, not 12 h after the reload: a newcomer, beyond every part.
+  assert.equal(limiter.tryAcquire('interactive', 'a', 'farmed'), false);
+});
+
+test('SMSP-PERF-001 a rate-changing reload every 5 s during a flood hands Spine no fresh burst: the new budget starts from what the old one held (hostile review atk21c F5)', () => {
+  const c = clock();
+  const options = { burst: 40, shares: { a: 0.5, b: 0.5 }, userShare: 0.25, now: c.now };
+  let limiter = createRateLimiter({ perSecond: 20, ...options });
+  const flood = (ms: number) => {
+    let got = 0;
+    for (let i = 0; i < ms; i++, c.advance(1)) if (limiter.tryAcquire('interactive', 'a', 'flooder')) got++;
+    return got;
+  };
+  flood(5000); // the burst spent
+  let admitted = 0;
+  for (let k = 0; k < 10; k++) {
+    limiter = createRateLimiter({ perSecond: k % 2 ? 20 : 20.001, ...options, carry: limiter });
+    admitted += flood(5000);
+  }
+  // By hand: 50 s at 20 a second is 1000 (and a token of rounding); on the old carry each reload
+  // handed out a full bucket, client buckets and newcomers' parts: 1200.
+  assert.ok(admitted <= 20.001 * 50 + 1, `admitted ${admitted} in 50 s with 10 reloads`);
+});

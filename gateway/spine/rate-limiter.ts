@@ -47,21 +47,30 @@
  * so a caller that farms ids cannot hold more parts than the client has: each user who asked
  * within SHARING_MS (apart from the request that made her known) is credited min(userShare,
  * KNOWN_SHARE / those asking) of the share a second, her bucket max(1, that part × capacity).
- * The bound: with NEWCOMERS_SHARE + KNOWN_SHARE < 1, requests within a part (the only ones that
- * reach the tokens kept below beyond-part requests) take at most 0.9 of a client's share a second
- * (plus the newcomers' bucket and the one token it may owe), so those tokens refill at 0.1 of the
- * share or more however the client's ids flood, and a colleague within her part finds one there.
- * What it cannot promise: (1) bursts — tokens saved before a flood (the newcomers' part, at most
- * one token per known id) can empty the kept tokens once (sooner while batch asks), after
- * which it refills at that 0.1; (2) dilution — the more ids a caller keeps asking, the smaller
- * everyone's part: a colleague asking more often than her part allows is beyond it, and a flood
- * leaves nothing spare.
+ * What the parts hold is bounded in sum too (atk21c F1): each client has a *known users' pool*, a
+ * bucket refilled at KNOWN_SHARE of its share (holding that share of the burst, plus one token), and
+ * a known user is within her part only while her part has a token and the pool has one; she takes
+ * one from each. So tokens saved in parts — a token for each of 20,000 farmed ids, kept while they
+ * are silent — cross at most the pool's rate, inside their own client's share: the pool empty, the
+ * ids are beyond their parts, as any user beyond hers. The bound: with NEWCOMERS_SHARE +
+ * KNOWN_SHARE < 1, requests within a part (the only ones that reach the tokens kept below
+ * beyond-part requests) take at most 0.9 of a client's share a second (plus the newcomers' part,
+ * the one token it may owe, and the pool: at most 0.9 of the share's part of the burst, plus two
+ * tokens), so those tokens refill at 0.1 of the share or more however the client's ids flood, and
+ * a colleague within her part finds one there. What it cannot promise: (1) bursts — the newcomers'
+ * part and the pool, full before a flood, can empty the kept tokens once (sooner while batch asks),
+ * after which they refill at that 0.1; (2) dilution — the more ids a caller keeps asking, the
+ * smaller everyone's part: a colleague asking more often than her part allows is beyond it, and a
+ * flood leaves nothing spare; (3) the pool is the client's: while a caller replays tokens saved in
+ * many ids, a clinician *of the same client* competes with it for the pool (a credited colleague
+ * finds the pool's last token only as often as the replay leaves it), as a newcomer competes with
+ * rotated ids for the newcomers' part; another client's pool is untouched.
  * Memory follows the ids that were given a part (at most one part's rate of them, and at most
  * MAX_KNOWN_USERS per client, those that never asked again forgotten first), not every id seen.
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { createKnownParts, type KnownBucket } from './known-parts.ts';
+import { createKnownParts, type KnownUser } from './known-parts.ts';
 
 export type Priority = 'interactive' | 'batch';
 
@@ -82,15 +91,26 @@ export interface RateLimiterOptions {
   now?: () => number;
   /**
    * The budget this one replaces (a reload that changed the rate or the shares): the users it
-   * knows are known here too, each part holding what it held (at most one token), so a reload
-   * during a flood of rotated ids does not make every clinician a newcomer (hostile review atk21b
-   * F1), and ids farmed before the reload gain nothing by it.
+   * knows are known here too, each part holding what it held (at most one token), each where she
+   * was in the order of forgetting and with her last request's time, so a reload during a flood of
+   * rotated ids does not make every clinician a newcomer (hostile review atk21b F1), nor file her
+   * with the ids that never came back, nor restart anyone's KNOWN_USER_MS (atk21c F3); and ids
+   * farmed before the reload gain nothing by it. Its buckets hand on what they hold (each at most
+   * its new capacity), so a reload is not a fresh burst (atk21c F5).
    */
   carry?: LocalRateLimiter;
 }
 
-/** What a budget hands the one that replaces it: its key secret and whom it knows. */
-const carried = new WeakMap<LocalRateLimiter, { secret: Buffer; known: () => [string, string, number][] }>();
+/** The levels of a budget's buckets at one moment, by client id where they are a client's. */
+interface Levels {
+  tokens: number;
+  batchAt: number;
+  own: Map<string, { tokens: number; priority?: Priority; askedAt: number }>;
+  newcomers: Map<string, number>;
+  pools: Map<string, number>;
+}
+/** What a budget hands the one that replaces it: its key secret, whom it knows and what its buckets hold now. */
+const carried = new WeakMap<LocalRateLimiter, { secret: Buffer; known: () => KnownUser[]; levels: () => Levels }>();
 
 export interface RateLimiter {
   /** Takes a token if the priority (and the client's and user's parts) may have one now; false means answer with the busy tone. */
@@ -104,10 +124,12 @@ export interface LocalRateLimiter extends RateLimiter {
   tryAcquire(priority: Priority, clientId?: string, userId?: string): boolean;
   retryAfterSeconds(priority: Priority, clientId?: string, userId?: string): number;
   /**
-   * Makes a user known here whom another budget (the shared one in Redis) has already made known,
-   * with her part's first token, so that on this budget she is not a newcomer beside a flood.
+   * Counts a request of a user whom another budget (the shared one in Redis) knows and answered:
+   * if she is known here, as her asking again; if not, she is made known with her part's first
+   * token, so that on this budget she is not a newcomer beside a flood — among those who asked
+   * again when `again` (she was known there before this request), else as one just made known.
    */
-  know(clientId: string, userId: string): void;
+  know(clientId: string, userId: string, again: boolean): void;
   /**
    * Takes a token that another budget (the shared one in Redis) granted, from the bucket and the
    * client's share, with no user's part touched: so this budget is no fuller when it must decide
@@ -197,10 +219,13 @@ export function createRateLimiter({
   const capacity = burst + 1;
   // Batch must always be able to reach the last token, or it would starve even with Spine idle.
   const reserve = Math.min(interactiveReserve ?? Math.floor(capacity / 2), capacity - 1);
-  let tokens = capacity;
   let last = now();
+  // The budget this one replaces, and what its buckets hold now (refilled to now).
+  const from = carry && carried.get(carry);
+  const was = from?.levels();
+  let tokens = Math.min(capacity, was?.tokens ?? capacity);
   // When batch traffic last asked.
-  let batchAt = -Infinity;
+  let batchAt = was?.batchAt ?? -Infinity;
 
   interface Share {
     rate: number;
@@ -213,11 +238,23 @@ export function createRateLimiter({
   const own = new Map<string, Share>(
     Object.entries(shares ?? {}).map(([id, share]) => {
       const cap = Math.max(1, share * capacity);
-      return [id, { rate: share * perSecond, capacity: cap, tokens: cap, last, askedAt: -Infinity }];
+      const before = was?.own.get(id);
+      return [
+        id,
+        {
+          rate: share * perSecond,
+          capacity: cap,
+          tokens: Math.min(cap, before?.tokens ?? cap),
+          last,
+          askedAt: before?.askedAt ?? -Infinity,
+          ...(before?.priority && { priority: before.priority }),
+        },
+      ];
     }),
   );
   // Known users' parts (made when the newcomers' part funds an id's first request, dropped once
-  // the user has not asked for KNOWN_USER_MS), and each client's newcomers' part (dropped once full).
+  // the user has not asked for KNOWN_USER_MS), each client's newcomers' part and its known users'
+  // pool (each dropped once full).
   interface Bucket {
     tokens: number;
     last: number;
@@ -233,45 +270,88 @@ export function createRateLimiter({
     maxKnown: maxKnownUsers,
   });
   const newcomers = new Map<string, Bucket>();
+  const pools = new Map<string, Bucket>();
   // Keys never leave the process: a secret of its own, so a heap dump's keys cannot be matched to ids
   // (the budget it replaces hands on its own, with the keys it knows).
-  const from = carry && carried.get(carry);
   const secret = from?.secret ?? randomBytes(32);
   const fill = (b: Bucket, t: number) => {
     b.tokens = Math.min(b.capacity, b.tokens + ((t - b.last) / 1000) * b.rate);
     b.last = t;
   };
   const clientShare = (clientId: string | undefined) => (shares ? (shares[clientId ?? ''] ?? 0) : 1);
-  if (userShare !== undefined)
-    for (const [key, clientId, tokens] of from?.known() ?? []) {
-      const share = clientShare(clientId);
-      if (share > 0) known.admit(clientId, share, key, last, Math.min(1, tokens));
+  /**
+   * The client's part of `fraction` of its share: the newcomers' part, holding that fraction of the
+   * burst (at least one token); or the known users' pool, holding one token more (`headroom`), so a
+   * clinician's saved token still finds one right after a colleague's credited token is taken.
+   * Full when new, or what the budget this one replaces held (`carried`).
+   */
+  const partBucket = (
+    buckets: Map<string, Bucket>,
+    id: string,
+    fraction: number,
+    headroom: number,
+    t: number,
+    carried?: Map<string, number>,
+  ) => {
+    let b = buckets.get(id);
+    if (!b) {
+      const share = clientShare(id);
+      const cap = headroom > 0 ? fraction * share * capacity + headroom : Math.max(1, fraction * share * capacity);
+      const held = carried?.get(id);
+      buckets.set(
+        id,
+        (b = { rate: fraction * share * perSecond, capacity: cap, tokens: Math.min(cap, held ?? cap), last: t }),
+      );
     }
-  /** The bucket a user's request is within or beyond, and how a token is taken from it. */
+    fill(b, t);
+    return b;
+  };
+  const newcomersOf = (id: string, t: number, carried?: Map<string, number>) =>
+    partBucket(newcomers, id, NEWCOMERS_SHARE, 0, t, carried);
+  const poolOf = (id: string, t: number, carried?: Map<string, number>) =>
+    partBucket(pools, id, KNOWN_SHARE, 1, t, carried);
+  if (userShare !== undefined) {
+    // Each in its order (those who never asked again, then the others), with her time.
+    for (const u of from?.known() ?? []) {
+      const share = clientShare(u.client);
+      if (share > 0) known.admit(u.client, share, u.key, u.askedAt, Math.min(1, u.tokens), u.again);
+    }
+    // The parts not full when it was replaced (the others were dropped, full, as they are here).
+    for (const [id] of was?.newcomers ?? []) if (clientShare(id) > 0) newcomersOf(id, last, was?.newcomers);
+    for (const [id] of was?.pools ?? []) if (clientShare(id) > 0) poolOf(id, last, was?.pools);
+  }
+  /**
+   * The part a user's request is within or beyond: whether it is within, how long until it would be
+   * (seconds), and how a token is taken from it.
+   */
   const partOf = (
     clientId: string | undefined,
     userId: string | undefined,
     t: number,
-  ): { bucket: KnownBucket; take: () => void } | undefined => {
+  ): { within: boolean; wait: number; take: () => void } | undefined => {
     if (userShare === undefined || userId === undefined) return undefined;
     const id = clientId ?? '';
     const share = clientShare(clientId);
     if (!(share > 0)) return undefined;
     const key = userKey(secret, id, userId);
     const mine = known.ask(key, t);
-    if (mine) return { bucket: mine, take: () => known.take(key) };
-    let pool = newcomers.get(id);
-    if (!pool) {
-      const poolCap = Math.max(1, NEWCOMERS_SHARE * share * capacity);
-      newcomers.set(
-        id,
-        (pool = { rate: NEWCOMERS_SHARE * share * perSecond, capacity: poolCap, tokens: poolCap, last: t }),
-      );
+    if (mine) {
+      // Within her part only while her client's known users' pool has a token too: what the parts
+      // hold, however many ids saved it, crosses at most the pool's rate (atk21c F1).
+      const pool = poolOf(id, t);
+      return {
+        within: has(mine) && has(pool),
+        wait: Math.max(wait(0, mine.tokens, mine.rate), wait(0, pool.tokens, pool.rate)),
+        take: () => {
+          known.take(key);
+          pool.tokens -= 1;
+        },
+      };
     }
-    fill(pool, t);
-    const from = pool;
+    const from = newcomersOf(id, t);
     return {
-      bucket: from,
+      within: has(from),
+      wait: wait(0, from.tokens, from.rate),
       // Its first token comes from the newcomers' part, and so does the first of its own part: one
       // whole token, so her next check is within her part even when the newcomers' part held less
       // than two (it then owes the rest, at most one token, before it funds another id). A farmed id
@@ -287,7 +367,8 @@ export function createRateLimiter({
     if (t - swept < 1000) return;
     swept = t;
     known.sweep(t, KNOWN_USER_MS);
-    for (const [id, p] of newcomers) if (p.tokens + ((t - p.last) / 1000) * p.rate >= p.capacity) newcomers.delete(id);
+    for (const parts of [newcomers, pools])
+      for (const [id, p] of parts) if (p.tokens + ((t - p.last) / 1000) * p.rate >= p.capacity) parts.delete(id);
   };
 
   const refill = () => {
@@ -307,7 +388,9 @@ export function createRateLimiter({
   const overShare = (p: Priority) => base(p) + Math.floor((capacity - base(p)) / 2);
   const othersAsking = (id: string | undefined, p: Priority, t: number) =>
     [...own].some(([other, s]) => other !== id && s.priority === p && t - s.askedAt < ASKING_MS);
-  const has = (b: { tokens: number } | undefined) => b === undefined || b.tokens >= 1 - 1e-9;
+  function has(b: { tokens: number }) {
+    return b.tokens >= 1 - 1e-9;
+  }
   const within = (id: string | undefined) => !shares || (own.get(id ?? '')?.tokens ?? 0) >= 1 - 1e-9;
   // Beyond her part a user goes no lower than this; the tokens below are kept for requests within a
   // part. The upper half of her priority's part; for interactive while batch asks, the upper half
@@ -319,24 +402,25 @@ export function createRateLimiter({
     within(id) || !othersAsking(id, p, t) ? base(p) : overShare(p);
   // Within her part a user is within her client's share (the parts add up to less than it), whatever
   // the client's bucket holds: beyond-part colleagues drawing it cannot push her into the upper half.
-  const floor = (p: Priority, id: string | undefined, t: number, user: { tokens: number } | undefined) =>
-    !has(user) ? Math.max(clientFloor(p, id, t), keep(p, t)) : user ? base(p) : clientFloor(p, id, t);
-  const wait = (level: number, have: number, rate: number) => Math.max(0, level + 1 - have) / rate;
+  const floor = (p: Priority, id: string | undefined, t: number, userWithin: boolean | undefined) =>
+    userWithin === false ? Math.max(clientFloor(p, id, t), keep(p, t)) : userWithin ? base(p) : clientFloor(p, id, t);
+  function wait(level: number, have: number, rate: number) {
+    return Math.max(0, level + 1 - have) / rate;
+  }
 
   const limiter: LocalRateLimiter = {
     tryAcquire(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
       const part = partOf(clientId, userId, t);
-      const user = part?.bucket;
-      const allowed = floor(priority, clientId, t, user);
+      const allowed = floor(priority, clientId, t, part?.within);
       if (mine) Object.assign(mine, { priority, askedAt: t });
       if (priority === 'batch') batchAt = t;
       // The epsilon absorbs float drift from many small refills (0.1 × 10 is 0.9999…).
       if (tokens - 1 < allowed - 1e-9) return false;
       tokens -= 1;
       // Beyond its part a user draws on its client's share while it lasts, then on spare tokens; its own part is not overdrawn.
-      if (has(user)) part?.take();
+      if (part?.within) part.take();
       if (mine && mine.tokens >= 1 - 1e-9) mine.tokens -= 1;
       return true;
     },
@@ -347,26 +431,47 @@ export function createRateLimiter({
       const mine = own.get(clientId ?? '');
       if (mine) mine.tokens = spend(mine.tokens, mine.capacity);
     },
-    know(clientId, userId) {
+    know(clientId, userId, again) {
       const share = clientShare(clientId);
       if (userShare === undefined || !(share > 0)) return;
       const key = userKey(secret, clientId, userId);
-      if (!known.has(key)) known.admit(clientId, share, key, now(), 1);
+      const t = now();
+      // Another budget answered her: known here, she asked again (atk21c F3); not yet, she is filed as it files her.
+      if (!known.seen(key, t)) known.admit(clientId, share, key, t, 1, again);
     },
     retryAfterSeconds(priority, clientId, userId) {
       const t = refill();
       const mine = own.get(clientId ?? '');
-      const user = partOf(clientId, userId, t)?.bucket;
-      let seconds = wait(floor(priority, clientId, t, user), tokens, perSecond);
-      // Over its part, the user may also be served once its own bucket has a token again.
-      if (user && !has(user))
-        seconds = Math.min(seconds, Math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, perSecond)));
+      const part = partOf(clientId, userId, t);
+      let seconds = wait(floor(priority, clientId, t, part?.within), tokens, perSecond);
+      // Over its part, the user may also be served once its part and its client's pool have a token again.
+      if (part && !part.within)
+        seconds = Math.min(seconds, Math.max(part.wait, wait(base(priority), tokens, perSecond)));
       // Over its share, the client may also be served once its own bucket has a token again.
       else if (mine && !within(clientId))
         seconds = Math.min(seconds, Math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, perSecond)));
       return Math.max(1, Math.ceil(seconds));
     },
   };
-  carried.set(limiter, { secret, known: () => known.known() });
+  carried.set(limiter, {
+    secret,
+    known: () => known.known(),
+    levels: () => {
+      refill();
+      const level = (parts: Map<string, Bucket>) => new Map([...parts].map(([id, b]) => [id, b.tokens]));
+      return {
+        tokens,
+        batchAt,
+        own: new Map(
+          [...own].map(([id, s]) => [
+            id,
+            { tokens: s.tokens, askedAt: s.askedAt, ...(s.priority && { priority: s.priority }) },
+          ]),
+        ),
+        newcomers: level(newcomers),
+        pools: level(pools),
+      };
+    },
+  });
   return limiter;
 }

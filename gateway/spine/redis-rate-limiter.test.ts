@@ -169,6 +169,37 @@ describe('the Spine budget shared in Redis', () => {
     assert.equal(got.at(-1), true);
   });
 
+  it("SMSP-PERF-001 farmed ids replayed beside another trust's clinician, across gateways as in one process: each request within a known user's part takes from her client's known users' pool too (atk21c F1)", async () => {
+    const rep = (n: number, client: string, user: (i: number) => string) =>
+      Array.from({ length: n }, (_, i) => ['interactive', client, user(i)] as [Priority, string, string]);
+    const asks = [
+      ...rep(2, 'b', () => 'b-midwife'),
+      ...rep(20, 'a', (i) => `farmed-${i}`),
+      ...rep(1, 'b', () => 'b-midwife'),
+      ...rep(60, 'a', (i) => `farmed-${i % 20}`),
+      ...rep(1, 'b', () => 'b-midwife'),
+      ...rep(2, 'b', () => 'b-colleague'),
+    ];
+    const got = await compare('farm-replay:', 49, { a: 0.6, b: 0.4 }, asks, 0.25);
+    // By hand: capacity 50. b's newcomers' part (10) pays the midwife's first request and her own
+    // first token; her second is within her part and b's pool (0.4 × 20 + 1 = 9 tokens). a's
+    // newcomers' part (15) makes 8 farmed ids known (two tokens each, the 8th owing one); the other
+    // 12 take spare tokens down to the upper half (48 -> 28), and so does her third request (her
+    // part is empty: no refill here). The 8 known farmed ids replay their saved tokens, each within
+    // its part and a's pool (0.4 × 30 + 1 = 13): 8 from the lower half (27 -> 19); then nothing.
+    // Her fourth is beyond her part: refused. b's colleague: a newcomer, then her saved token.
+    assert.deepEqual(got, [...Array(2 + 20 + 1 + 8).fill(true), ...Array(60 - 8 + 1).fill(false), true, true]);
+    // The pools as the script left them: a's 13 less the 8 replayed, b's 9 less the midwife's and her colleague's.
+    const r = new Redis(redis.url);
+    try {
+      const pool = async (id: string) => Number(await r.hget(`${redis.prefix}farm-replay:knownpool:${id}`, 'tokens'));
+      assert.ok(Math.abs((await pool('a')) - 5) < 0.01, `a's pool: ${await pool('a')}`);
+      assert.ok(Math.abs((await pool('b')) - 7) < 0.01, `b's pool: ${await pool('b')}`);
+    } finally {
+      r.disconnect();
+    }
+  });
+
   it('SMSP-PERF-001 a clinician new to the gateway is answered on her second check while a colleague floods, across gateways', async () => {
     const shares = { a: 1 / 3, b: 1 / 3, c: 1 / 3 };
     const asks: [Priority, string, string][] = [
@@ -211,7 +242,15 @@ describe('the Spine budget shared in Redis', () => {
   });
 
   /** A shared budget reaching Redis through a proxy the test controls, and its moves between shared and local. */
-  const throughProxy = async (prefix: string) => {
+  const throughProxy = async (
+    prefix: string,
+    budget: Partial<
+      Pick<
+        Parameters<typeof createSharedRateLimiter>[0],
+        'perSecond' | 'burst' | 'shares' | 'userShare' | 'maxKnownUsers'
+      >
+    > = {},
+  ) => {
     const proxy = await tcpProxy(redis.host, redis.port);
     const moves: SharedBudgetState[] = [];
     let heard: (() => void) | undefined;
@@ -224,6 +263,7 @@ describe('the Spine budget shared in Redis', () => {
       shares: { a: 1 },
       userShare: 0.1,
       userKeySecret: SECRET,
+      ...budget,
       onState: (s) => (moves.push(s), heard?.()),
     });
     open.push(l);
@@ -350,6 +390,72 @@ describe('the Spine budget shared in Redis', () => {
       assert.equal(await l.tryAcquire('interactive', 'a'), false, '5 left, 10 owed');
       // 5 below empty: a token in 6 refills of 0.001 a second, not the 1 an empty bucket would need.
       assert.equal(await l.retryAfterSeconds('interactive', 'a'), 6000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  for (const where of ['shared', 'local fallback'] as const)
+    it(`SMSP-PERF-001 farmed ids replayed on the ${where} budget: another trust's clinician is answered, and the farmer does not take the tokens kept below its client's share and spare (hostile review atk21c F1)`, async () => {
+      // Refilling for real (Redis's clock): the farm needs the newcomers' part to refill. Shared:
+      // 20 a second, capacity 10; Trust A's newcomers' part 4 tokens at 8 a second (an id each 250 ms),
+      // its known users' pool 0.4 × 8 + 1 = 4.2 tokens. Locally (Redis cut): 10 a second, capacity
+      // 5, a's pool 0.4 × 4 + 1 = 2.6.
+      const { l, proxy, moved } = await throughProxy(`farm-replay-${where === 'shared' ? 's' : 'l'}:`, {
+        perSecond: 20,
+        burst: 9,
+        shares: { a: 0.8, b: 0.2 },
+        userShare: 0.25,
+      });
+      try {
+        assert.equal(await l.tryAcquire('interactive', 'b', 'b-midwife'), true, 'known to both budgets');
+        // The farm, slowly (an id each 300 ms, so the newcomers' part pays for each): it harms no one.
+        for (let i = 0; i < 16; i++) {
+          assert.equal(await l.tryAcquire('interactive', 'a', `farmed-${i}`), true);
+          if (i === 4) assert.equal(await l.tryAcquire('interactive', 'b', 'b-midwife'), true, 'during the farm');
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        if (where === 'local fallback') {
+          proxy.cut();
+          await moved(false);
+        }
+        // The replay, at once: each farmed id holds its part's saved token (on Redis, and on the
+        // local share, which knows every id Redis made known).
+        const replayed = (
+          await Promise.all(Array.from({ length: 16 }, (_, i) => l.tryAcquire('interactive', 'a', `farmed-${i}`)))
+        ).filter(Boolean).length;
+        // On the old rule every saved token was within its part, down to the bucket's last token:
+        // the farmer took the whole bucket and she heard the busy tone. Now the saved tokens cross
+        // a's pool only (4 shared, 2 locally), then the farmer is beyond its parts, down to the
+        // upper half (5 shared, 2 locally): what is left is kept for requests within a part.
+        assert.equal(await l.tryAcquire('interactive', 'b', 'b-midwife'), true, 'her check during the replay');
+        const capacity = where === 'shared' ? 10 : 5;
+        assert.ok(replayed < capacity, `the farmer got ${replayed} of the bucket's ${capacity}`);
+        assert.equal(l.state().shared, where === 'shared');
+      } finally {
+        await proxy.close();
+      }
+    });
+
+  it('SMSP-PERF-001 a clinician who asked again on the shared budget keeps her place on the local share: rotated ids the shared budget made known are forgotten there before her when Redis goes (hostile review atk21c F3)', async () => {
+    const { l, proxy, moved } = await throughProxy('know-order:', { maxKnownUsers: 3 });
+    try {
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true, 'made known');
+      assert.equal(await l.tryAcquire('interactive', 'a', 'her'), true, 'and back: she asks again');
+      // Three rotated ids made known on the shared budget (its newcomers' part, 20), each known on
+      // the local share too. At the bound (3) each budget forgets an id that never came back first
+      // (on the old rule the local share filed her with them, the oldest: forgotten first).
+      for (let i = 0; i < 3; i++) assert.equal(await l.tryAcquire('interactive', 'a', `farmed-${i}`), true);
+      proxy.cut();
+      await moved(false);
+      // Locally 20 tokens less half what the shared budget granted (15): a rotation takes the
+      // newcomers' part (10, 5 ids, each forgetting another rotated id) and nothing spare below 10.
+      for (let i = 0; i < 30; i++) await l.tryAcquire('interactive', 'a', `rotated-${i}`);
+      assert.equal(
+        await l.tryAcquire('interactive', 'a', 'her'),
+        true,
+        'still known here: her part, from the lower half',
+      );
     } finally {
       await proxy.close();
     }

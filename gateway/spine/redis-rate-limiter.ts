@@ -8,7 +8,8 @@
  * budget has: expires KNOWN_USER_MS after her last request), `<prefix>newcomers:<client id>` (the
  * part ids not yet known share), `<prefix>known:<client id>` and `<prefix>sharing:<client id>`
  * (the known users' clock, and the user keys sharing it scored by their last request: expire
- * KNOWN_USER_MS after the client's last request), `<prefix>once:<client id>` and
+ * KNOWN_USER_MS after the client's last request), `<prefix>knownpool:<client id>` (the known users'
+ * pool every request within a known user's part also takes from), `<prefix>once:<client id>` and
  * `<prefix>again:<client id>` (its known users who have not asked again, scored by when they were
  * made known, and those who have, by their last request: at most MAX_KNOWN_USERS in all, the
  * ones forgotten first at the bound; expire as the clock does); the others expire once their
@@ -39,7 +40,7 @@ const COMMAND_TIMEOUT_MS = 250;
 // the user's bucket, KEYS[3+n] her client's newcomers' part, KEYS[4+n] and KEYS[5+n] its known
 // users' clock and those sharing (a sorted set of user keys by the time of their last request),
 // KEYS[6+n] and KEYS[7+n] its known users who have not asked again (by when they were made known)
-// and those who have (by their last request).
+// and those who have (by their last request), KEYS[8+n] its known users' pool.
 // ARGV: mode, priority, client id, perSecond, capacity, reserve, asking ms, n, then n pairs
 // (client id, share), then the user's share of its client's share ('' for no user), how long a
 // user stays known (ms), the newcomers' share, the known users' share, how long a user shares
@@ -101,7 +102,11 @@ if userShare then
       local tokens = tonumber(u[1])
       -- Sharing: credited the clock's advance since her mark; silent until now: nothing, and she joins.
       if redis.call('ZSCORE', KEYS[5 + n], member) then tokens = math.min(capOf(size), tokens + v - tonumber(u[2])) else size = size + 1 end
-      user = { known = true, tokens = math.min(tokens, capOf(size)), rate = part(size) * clientShare * rate, v = v, vt = vt }
+      -- Her client's known users' pool: within her part only while it has a token too (atk21c F1).
+      local kp = redis.call('HMGET', KEYS[8 + n], 'tokens', 'last')
+      local pr, pcap = knownShare * clientShare * rate, knownShare * clientShare * capacity + 1
+      local pool = { rate = pr, cap = pcap, tokens = math.min(pcap, (tonumber(kp[1]) or pcap) + math.max(0, now - (tonumber(kp[2]) or now)) / 1000 * pr) }
+      user = { known = true, tokens = math.min(tokens, capOf(size)), rate = part(size) * clientShare * rate, v = v, vt = vt, pool = pool }
     else
       -- Not known yet: the request is within or beyond the newcomers' part of the client.
       u = redis.call('HMGET', KEYS[3 + n], 'tokens', 'last')
@@ -118,7 +123,7 @@ local function keep(p)
   if p == 'interactive' and reserve >= 2 and now - (tonumber(b[3]) or -1e18) < asking then return math.floor(reserve / 2) end
   return overShare(p)
 end
-local userWithin = user == nil or user.tokens >= 1 - 1e-9
+local userWithin = user == nil or (user.tokens >= 1 - 1e-9 and (user.pool == nil or user.pool.tokens >= 1 - 1e-9))
 local within = n == 0 or (mine ~= nil and mine.tokens >= 1 - 1e-9)
 local clientFloor = base(priority)
 if not within and othersAsking then clientFloor = overShare(priority) end
@@ -132,6 +137,7 @@ if mode == 'acquire' then
     ok = 1
     if userWithin and user then
       user.tokens = user.tokens - 1
+      if user.pool then user.pool.tokens = user.pool.tokens - 1 end
       -- A new id's first token comes from the newcomers' part, and so does the first of its own: a whole one (the part may owe it).
       if not user.known then
         user.start = 1
@@ -154,6 +160,10 @@ if mode == 'acquire' then
     -- The clock outlives every user it credits: each is forgotten forget ms after her last request.
     redis.call('PEXPIRE', KEYS[4 + n], forget)
     redis.call('PEXPIRE', KEYS[5 + n], forget)
+    -- The pool is forgotten once full again, as the newcomers' part is.
+    local pool = user.pool
+    redis.call('HSET', KEYS[8 + n], 'tokens', tostring(pool.tokens), 'last', tostring(now))
+    redis.call('PEXPIRE', KEYS[8 + n], math.ceil(math.max(0, pool.cap - pool.tokens) / pool.rate * 1000) + 1000)
   elseif user then
     -- The newcomers' part is forgotten once full again, as the in-process limiter forgets it.
     redis.call('HSET', KEYS[3 + n], 'tokens', tostring(user.tokens), 'last', tostring(now))
@@ -185,13 +195,18 @@ if mode == 'acquire' then
     redis.call('HSET', mine.key, 'tokens', tostring(mine.tokens), 'last', tostring(now), 'priority', priority, 'askedAt', tostring(now))
     redis.call('PEXPIRE', mine.key, ttl)
   end
-  -- 2: admitted, and a user this budget knows (known before, or made known now), so the local share may know her too.
-  if ok == 1 and user and (user.known or user.start) then return 2 end
+  -- Admitted, and a user this budget knows, so the local share may know her too: 3, known before
+  -- (this request is her asking again), 2, made known now.
+  if ok == 1 and user and user.known then return 3 end
+  if ok == 1 and user and user.start then return 2 end
   return ok
 end
 local function wait(level, have, r) return math.max(0, level + 1 - have) / r end
 local seconds = wait(floor, tokens, rate)
-if user and not userWithin then seconds = math.min(seconds, math.max(wait(0, user.tokens, user.rate), wait(base(priority), tokens, rate)))
+if user and not userWithin then
+  local w = wait(0, user.tokens, user.rate)
+  if user.pool then w = math.max(w, wait(0, user.pool.tokens, user.pool.rate)) end
+  seconds = math.min(seconds, math.max(w, wait(base(priority), tokens, rate)))
 elseif mine and not within then seconds = math.min(seconds, math.max(wait(0, mine.tokens, mine.rate), wait(base(priority), tokens, rate))) end
 return math.max(1, math.ceil(seconds))
 `;
@@ -318,6 +333,7 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
             `${o.keyPrefix}sharing:${clientId}`,
             `${o.keyPrefix}once:${clientId}`,
             `${o.keyPrefix}again:${clientId}`,
+            `${o.keyPrefix}knownpool:${clientId}`,
           ];
       const answer = await (redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).fgmSpineBudget!(
         all.length,
@@ -346,8 +362,10 @@ export async function createSharedRateLimiter(o: SharedRateLimiterOptions): Prom
       setState({ shared: true });
       // Whom the shared budget knows, the local share knows too: on it, when Redis goes, she is not
       // a newcomer competing with a flood of rotated ids (issue 21 hostile review, H2). Only those it
-      // knows (2): an id admitted beyond any part from spare tokens is known nowhere (atk21b F3).
-      if (answer === 2 && userId !== undefined) local.know(clientId ?? '', userId);
+      // knows (2, 3): an id admitted beyond any part from spare tokens is known nowhere (atk21b F3).
+      // Filed as the shared budget files her: asked again (3) or made known now (2), so at the
+      // bound the local share too forgets rotated ids before the clinicians who keep asking (atk21c F3).
+      if (answer >= 2 && userId !== undefined) local.know(clientId ?? '', userId, answer === 3);
       if (answer >= 1) local.charge(clientId);
       return answer >= 1;
     },

@@ -597,6 +597,81 @@ describe('issue 21: while one caller attacks, another clinician of the same trus
   );
 
   it(
+    "SMSP-PERF-001 a portal farming user ids slowly (each made known by its newcomers' part), then replaying them all at once, on one gateway: a midwife of another trust gets her indicator while the replay runs (hostile review atk21c F1)",
+    { timeout: 120_000 },
+    async () => {
+      const TRUST_B = 'https://trust-b.example/';
+      // Refilling for real: the farm needs the newcomers' part to refill. 20 a second, capacity 10;
+      // the farming portal (test-epr) has 0.6 of it: its newcomers' part pays an id each 333 ms,
+      // its known users' pool holds 0.4 × 6 + 1 = 3.4 tokens and refills at 4.8 a second.
+      const gw = await startChild('farm-replay', (r) => {
+        r.spine.rateLimit = { perSecond: 20, burst: 9, userShare: 0.25 };
+        r.clients[0].spineShare = 0.6;
+        r.clients.push({
+          ...r.clients[0],
+          id: 'trust-b',
+          name: 'Trust B',
+          odsCode: 'RX3',
+          spineShare: 0.2,
+          token: { ...r.clients[0].token, issuer: TRUST_B },
+        });
+        r.listen.maxInFlightPerUser = 1000;
+        r.listen.maxInFlightPerClient = 1000;
+        r.listen.maxUnauthenticatedPerAddress = 1000;
+      });
+      try {
+        const midwife = stack.signToken({ ...LOCAL_MIDWIFE, sub: 'trust-b-midwife', org: 'RX3', iss: TRUST_B });
+        assert.equal((await ask(gw.url, midwife)).body.status, 'indicator', 'known: at work before the farm');
+        // The farm: an id each 400 ms, each answered and made known; it harms no one.
+        const farmed: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          const t = userToken(`farmed-${i}`);
+          assert.equal((await ask(gw.url, t)).status, 200, `farmed-${i}`);
+          farmed.push(t);
+          if (i === 5) assert.equal((await ask(gw.url, midwife)).body.status, 'indicator', 'during the farm');
+          await new Promise((r) => setTimeout(r, 400));
+        }
+        // The replay: 16 at once, each farmed id until it is answered. She checks once the farmer
+        // has had the bucket's worth (10): on the old rule each saved token was within its part,
+        // down to the bucket's last token, and the 20 ids still holding one kept it empty for a
+        // second more (the hostile review: 1 of 11 checks answered). Now the saved tokens cross
+        // the portal's pool only; beyond it the ids take spare tokens down to the upper half, and
+        // the lower half is kept for requests within a part: hers.
+        const pending = [...farmed];
+        let answered = 0;
+        let busy = 0;
+        let reached!: () => void;
+        const tenth = new Promise<void>((r) => (reached = r));
+        const replay = Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (pending.length > 0) {
+              const t = pending.shift()!;
+              const a = await ask(gw.url, t);
+              if (a.status === 200) {
+                if (++answered === 10) reached();
+              } else {
+                assert.equal(a.body.code, 'SPINE_BUSY');
+                busy++;
+                pending.push(t);
+              }
+            }
+          }),
+        );
+        await tenth;
+        const hers = await ask(gw.url, midwife);
+        const during = answered < 30;
+        await replay;
+        assert.equal(hers.status, 200, JSON.stringify(hers.body));
+        assert.equal(hers.body.status, 'indicator');
+        assert.ok(during, 'she was answered while the replay still ran');
+        assert.equal(answered, 30, `every farmed id answered in the end (${busy} busy tones meanwhile)`);
+      } finally {
+        await gw.stop();
+      }
+    },
+  );
+
+  it(
     "an 800 MB answer from a CDS client's FHIR server: refused at the 1 MB cap, the gateway's peak memory grows by under 64 MB",
     { timeout: 120_000 },
     async () => {
