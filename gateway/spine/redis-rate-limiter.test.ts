@@ -461,6 +461,38 @@ describe('the Spine budget shared in Redis', () => {
     }
   });
 
+  it('SMSP-PERF-001 one call lets go of at most 200 users who fell silent, oldest first: a client of 20,000 silent at once held Redis, and every gateway, 165 ms (hostile review atk21d N2)', async () => {
+    const l = await createSharedRateLimiter({
+      redisUrl: redis.url,
+      keyPrefix: `${redis.prefix}letgo:`,
+      perSecond: 100_000,
+      burst: 100_000,
+      localFallbackShare: 0.5,
+      shares: { a: 1 },
+      userShare: 0.1,
+      userKeySecret: SECRET,
+      sharingMs: 200,
+    });
+    open.push(l);
+    const sharing = `${redis.prefix}letgo:sharing:a`;
+    const client = new Redis(redis.url);
+    try {
+      // Each made known, then asks again: 450 sharing.
+      for (let i = 0; i < 450; i++) await l.tryAcquire('interactive', 'a', `u${i}`);
+      for (let i = 0; i < 450; i++) await l.tryAcquire('interactive', 'a', `u${i}`);
+      assert.equal(await client.zcard(sharing), 450);
+      // Redis's own clock passes their sharing time; then one known user asks.
+      const until = Date.now() + 250;
+      while (Date.now() < until) await client.ping();
+      await l.tryAcquire('interactive', 'a', 'u0');
+      assert.equal(await client.zcard(sharing), 450 - 200 + 1, 'let go of 200, and she shares again');
+      await l.tryAcquire('interactive', 'a', 'u1');
+      assert.equal(await client.zcard(sharing), 450 - 400 + 2);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('SMSP-PERF-001 the busy tone says when to retry, from the shared bucket', async () => {
     const l = await gateway('retry:', 1, {});
     assert.equal(await l.tryAcquire('interactive'), true);
