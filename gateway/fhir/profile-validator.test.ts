@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PROFILE } from './constants.ts';
 import { loadProfiles } from './profile-snapshots.ts';
-import { compileProfiles, validateMessage, type Violation } from './profile-validator.ts';
+import { compileProfiles, SCHEMA_HINT, validateMessage, type Violation } from './profile-validator.ts';
 import { parseXml, type XmlNode } from './xml.ts';
 import { example, has, movedLast, variants, withChild, without, withValue } from '../../test/helpers/fhir-fixtures.ts';
 
@@ -642,5 +642,23 @@ describe('each violation once (issue 18 review F2)', () => {
       lists[1]!.filter((v) => v.path === 'Flag.extension'),
       [{ path: 'Flag.extension', message: 'is out of order (DSTU2 element order)' }],
     );
+  });
+});
+
+describe('profile validator: XML Schema location hints (what the mutation run of 4 December found untested)', () => {
+  const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+  test('SMSP-VAL-001 a schema location hint, with or without a namespace, is reported as one: never an attribute FHIR XML does not allow', () => {
+    const root = VALID_REQUEST.replace('<Bundle', `<Bundle ${XSI} xsi:schemaLocation="http://hl7.org/fhir bundle.xsd"`);
+    assert.deepEqual(validateMessage(root), [{ path: 'Bundle', message: SCHEMA_HINT }]);
+    const inner = VALID_REQUEST.replace('<Bundle', `<Bundle ${XSI}`).replace(
+      '<type value="message"/>',
+      '<type xsi:noNamespaceSchemaLocation="bundle.xsd" value="message"/>',
+    );
+    assert.deepEqual(validateMessage(inner), [{ path: 'Bundle.type', message: SCHEMA_HINT }]);
+    assert.equal(SCHEMA_HINT, 'has an XML Schema location hint, which FHIR XML does not use');
+  });
+  test('SMSP-VAL-001 another XML Schema attribute (xsi:type) is one FHIR XML does not allow', () => {
+    const typed = VALID_REQUEST.replace('<Bundle', `<Bundle ${XSI} xsi:type="Bundle"`);
+    assert.deepEqual(validateMessage(typed), [{ path: 'Bundle', message: 'has an attribute FHIR XML does not allow' }]);
   });
 });

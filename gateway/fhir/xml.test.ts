@@ -640,3 +640,112 @@ test('an encoding label naming a member of Object.prototype (__proto__, construc
     assert.deepEqual(viaDeclaration, { ok: false, message: 'an encoding the gateway cannot decode' }, label);
   }
 });
+
+// What the mutation run of 4 December found untested (the lines changed since aef714a).
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const attrsOf = (xml: string) => {
+  const r = parseXml(xml);
+  assert.ok(r.ok, r.ok ? '' : r.error.message);
+  return r.value.attrs;
+};
+const refusal = (xml: string, options: Parameters<typeof parseXml>[1] = {}) => {
+  const r = parseXml(xml, options);
+  return r.ok ? 'read' : r.error.message;
+};
+test("SMSP-VAL-001 XML Schema's attributes are named xsi: by their namespace, whatever the prefix; xml: is XML's own; an unprefixed attribute keeps its name", () => {
+  assert.deepEqual(
+    attrsOf(
+      `<Bundle xmlns:i="${XSI_NS}" xmlns:xsi="urn:other" xmlns:valu="${XSI_NS}" i:schemaLocation="a" xsi:type="b" xml:lang="en" value="v"/>`,
+    ),
+    { 'xsi:schemaLocation': 'a', '{urn:other}type': 'b', 'xml:lang': 'en', value: 'v' },
+  );
+  assert.deepEqual(attrsOf(`<Bundle xmlns:xml="${XSI_NS}" xml:lang="en"/>`), { 'xml:lang': 'en' });
+});
+test("SMSP-VAL-004 with nearFhir, FHIR's namespace with whitespace around it is read as FHIR's", () => {
+  const r = parseXml('<f:Bundle xmlns:f=" http://hl7.org/fhir "/>', { nearFhir: true });
+  assert.deepEqual(r.ok && [r.value.ns, r.nearFhir], [FHIR_NS, true]);
+});
+test('MESSAGE_NOT_WELL_FORMED: the element cap counts openings and comments, not closing tags, text before the root or markup inside a comment', () => {
+  assert.equal(refusal('\n<r><a></a><!--c--></r>', { maxElements: 3 }), 'read');
+  assert.equal(refusal('<r><!--a<b--></r>', { maxElements: 2 }), 'read');
+  assert.equal(refusal('<r><a></a><!--c--></r>', { maxElements: 2 }), 'more than 2 elements');
+  // A tag broken off by `<` still counts the element it runs into.
+  assert.equal(refusal('<r <a/><a/></r>', { maxElements: 2 }), 'more than 2 elements');
+  // An unclosed comment ends the scan: what follows it is the parser's to refuse, not counted.
+  assert.match(refusal('<!--<a/><a/>', { maxElements: 1 }), /^not well-formed XML/);
+});
+test("SMSP-VAL-004 a narrative's text may hold an apostrophe before its markup: text is not an attribute value", () => {
+  assert.equal(refusal("<r><div xmlns='http://www.w3.org/1999/xhtml'>it's <b>x</b></div></r>"), 'read');
+});
+test('MESSAGE_NOT_WELL_FORMED: a declaration and whitespace around the root are read; a second root is refused by name', () => {
+  assert.equal(refusal('<?xml version="1.0"?>\n<r/>\n'), 'read');
+  assert.equal(refusal('<a/><b/>'), 'expected exactly one root element');
+});
+test('SMSP-VAL-004 every encoding label the reader knows decodes as its encoding (by the Content-Type charset)', () => {
+  const labels: Record<string, string> = {
+    'utf-8': 'UTF-8',
+    utf8: 'UTF-8',
+    'iso-8859-1': 'ISO-8859-1',
+    latin1: 'ISO-8859-1',
+    'us-ascii': 'ISO-8859-1',
+    ascii: 'ISO-8859-1',
+    'windows-1252': 'windows-1252',
+    cp1252: 'windows-1252',
+    'x-cp1252': 'windows-1252',
+    'iso-8859-15': 'ISO-8859-15',
+    iso8859_15: 'ISO-8859-15',
+    'iso8859-15': 'ISO-8859-15',
+    iso885915: 'ISO-8859-15',
+    'iso_8859-15': 'ISO-8859-15',
+    'latin-9': 'ISO-8859-15',
+    latin9: 'ISO-8859-15',
+    l9: 'ISO-8859-15',
+    csisolatin9: 'ISO-8859-15',
+  };
+  for (const [label, encoding] of Object.entries(labels)) {
+    const d = decodeXml(Buffer.from('<r/>'), `text/xml; charset=${label.toUpperCase()}`);
+    assert.equal(d.ok && d.encoding, encoding, label);
+  }
+});
+test('SMSP-VAL-004 the declaration and the charset are read with whitespace around their parts', () => {
+  const d = decodeXml(Buffer.from(`<?xml  version = '1.0'  encoding = 'ISO-8859-1'?><r v="\xe9"/>`, 'latin1'));
+  assert.deepEqual(d.ok && [d.encoding, d.text.endsWith('<r v="é"/>')], ['ISO-8859-1', true]);
+  const c = decodeXml(Buffer.from('<r v="\xe9"/>', 'latin1'), 'text/xml; charset = ISO-8859-1');
+  assert.equal(c.ok && c.encoding, 'ISO-8859-1');
+  const later = decodeXml(Buffer.from('<r><!-- <?xml version="1.0" encoding="utf-16"?> --></r>'));
+  assert.deepEqual(later.ok && [later.encoding, later.deviations], ['UTF-8', []], 'a declaration only at the start');
+});
+test('SMSP-VAL-004 windows-1252 maps 0x80-0x9F by its table, up to 0x9F itself, and leaves the bytes above as ISO-8859-1', () => {
+  const d = decodeXml(Buffer.from('<r v="\x9f\xe9"/>', 'latin1'), 'text/xml; charset=windows-1252');
+  assert.equal(d.ok && d.text, '<r v="Ÿé"/>');
+});
+test('SMSP-VAL-004 UTF-16 named by the charset is read by it when the first character is whitespace', () => {
+  const d = decodeXml(Buffer.from('\n<r/>', 'utf16le'), 'text/xml; charset=utf-16le');
+  assert.deepEqual(d.ok && [d.encoding, d.text], ['UTF-16LE', '\n<r/>']);
+});
+test('SMSP-VAL-004 beside a BOM, only a label that reads the bytes otherwise is reported', () => {
+  const utf8 = (s: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(s)]);
+  const ascii = utf8('<?xml version="1.0" encoding="ISO-8859-1"?><r/>');
+  assert.deepEqual(decodeXml(ascii, 'text/xml; charset=utf-8'), {
+    ok: true,
+    text: '<?xml version="1.0" encoding="ISO-8859-1"?><r/>',
+    encoding: 'UTF-8',
+    deviations: [],
+  });
+  const be = Buffer.concat([
+    Buffer.from([0xfe, 0xff]),
+    Buffer.from('<?xml version="1.0" encoding="ebcdic"?><r/>', 'utf16le').swap16(),
+  ]);
+  const d = decodeXml(be);
+  assert.ok(d.ok && d.deviations.includes('encoding declaration contradicted by the byte order mark, ignored'));
+});
+test('SMSP-VAL-004 a charset and a declaration that agree, or a charset the first bytes refute, report no override of the declaration', () => {
+  const latin = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><r/>');
+  const same = decodeXml(latin, 'text/xml; charset=iso-8859-1');
+  assert.deepEqual(same.ok && same.deviations, ['an answer in ISO-8859-1, decoded']);
+  const refuted = decodeXml(latin, 'text/xml; charset=utf-16');
+  assert.deepEqual(refuted.ok && refuted.deviations, [
+    'an encoding label the first bytes contradict, ignored',
+    'an answer in ISO-8859-1, decoded',
+  ]);
+});

@@ -1389,3 +1389,167 @@ describe('safety core: assessment dates written as date-times (issue 18 review F
       assert.equal(reason(start(bad)), 'assessment date is not a real date', bad);
   });
 });
+
+describe('safety core: what the mutation run of 4 December found untested', () => {
+  const P = '20daadee-26e1-4d6a-9e6a-7f4af9b58877';
+  const OO = '22daadee-26e1-4d6a-9e6a-7f4af9b58877';
+  const NHS = 'http://fhir.nhs.net/Id/nhs-number';
+  const startAt = (v: string) => withValue(FOUND, 'Flag.period.start', v);
+  const indicatorOf = (xml: string) => {
+    const v = check(xml);
+    assert.ok(v.usable, v.usable ? '' : v.reason);
+    return v.outcome;
+  };
+  /** The Flag's Patient with `identifiers` written after its own (our child's, current). */
+  const withIds = (...identifiers: string[]) =>
+    FOUND.replace('</identifier></Patient>', `</identifier>${identifiers.join('')}</Patient>`);
+  const id = (value: string | undefined, more = '', system = NHS) =>
+    `<identifier>${more}<system value="${system}"/>${value === undefined ? '' : `<value value="${value}"/>`}</identifier>`;
+  const ended = (end: string) => `<period><end value="${end}"/></period>`;
+  const OLD_NOTE = 'Patient.identifier another NHS number on an old identifier of our child read as her old number';
+  const ANOTHER = 'answer carries a patient other than the one asked about';
+
+  test('SMSP-VAL-004 a zoneless assessment date-time to the minute, or with a fraction of several digits, is its date', () => {
+    for (const v of ['2015-02-04T10:00', '2015-02-04T10:00:00.123'])
+      assert.deepEqual(
+        indicatorOf(startAt(v)),
+        { kind: 'indicator', assessmentDate: '2015-02-04', assessmentDay: '2015-02-04' },
+        v,
+      );
+  });
+  test('SMSP-VAL-004 midnight east of the UK to the minute, or with zero fractions, is the date written, not the UK day before', () => {
+    for (const v of ['2015-02-04T00:00+01:00', '2015-02-04T00:00:00.000+01:00'])
+      assert.deepEqual(
+        indicatorOf(startAt(v)),
+        { kind: 'indicator', assessmentDate: v, assessmentDay: '2015-02-04' },
+        v,
+      );
+  });
+  test('SMSP-VAL-004 a midnight that is no real date is not read as a date: never an assessment on 30 February', () => {
+    assert.equal(reason(startAt('2015-02-30T00:00:00Z')), 'assessment date is not a real date');
+  });
+  test('SMSP-FGMRI-003 a timestamp to the minute is read as :00 only when it is the whole value: text before or after it is no instant', () => {
+    for (const v of ['x2015-07-04T10:10+00:00', '2015-07-04T10:10+00:00x'])
+      assert.equal(reason(withValue(FOUND, 'MessageHeader.timestamp', v)), 'timestamp is not a real instant', v);
+  });
+  test('SMSP-VAL-004 an indicator without MessageHeader.response.code is read as ok, and reported', () => {
+    assert.deepEqual(devs(without(FOUND, 'MessageHeader.response.code')), [
+      'MessageHeader.response.code no response code beside an indicator, read as ok',
+    ]);
+  });
+
+  test("SMSP-FGMRI-001 an old identifier's use and period end are read trimmed; a period ending at Spine's timestamp has ended", () => {
+    for (const old of [
+      id('9434765919', '<use value=" old "/>'),
+      id('9434765919', ended(' 2015-01-01 ')),
+      id('9434765919', ended('2015-07-04T10:10:15+00:00')),
+    ])
+      assert.deepEqual(devs(withIds(old)), [OLD_NOTE], old);
+  });
+  test('SMSP-FGMRI-001 our own number on an ended identifier beside her current one is no other number: nothing reported', () => {
+    assert.deepEqual(devs(withIds(id('1234567890', ended('2015-01-01')))), []);
+  });
+  test('SMSP-FGMRI-001 a subject named only on an old identifier holding another number is another patient', () => {
+    const xml = FOUND.replace(
+      `<identifier><system value="${NHS}"/><value value="1234567890"/></identifier>`,
+      id('9434765919', ended('2015-01-01')),
+    );
+    assert.equal(reason(xml), 'indicator is for another patient');
+  });
+  test('SMSP-FGMRI-001 beside "no record", a Patient holding our number only on an ended identifier may be another child now: refused', () => {
+    const none = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND')
+      .replace('<code value="invalid"/>', '<code value="not-found"/>')
+      .replace('<code value="fatal-error"/>', '<code value="ok"/>')
+      .replace(
+        '</Bundle>',
+        `<entry><resource><Patient>${id('1234567890', ended('2015-01-01'))}</Patient></resource></entry></Bundle>`,
+      );
+    assert.equal(reason(none, { httpStatus: 404 }), ANOTHER);
+  });
+  test('SMSP-FGMRI-001 an NHS number marked temp or secondary is out of use whatever number it holds', () => {
+    for (const use of ['temp', 'secondary'])
+      assert.equal(
+        reason(withIds(id('9434765919', `<use value="${use}"/>`))),
+        "a patient's NHS number is marked old, temporary or secondary",
+        use,
+      );
+  });
+  test('SMSP-VAL-004 an old NHS-number identifier without a value beside her current number is read, and reported only as an old number', () => {
+    assert.deepEqual(devs(withIds(id(undefined, '<use value="old"/>'))), [OLD_NOTE]);
+  });
+  test('SMSP-VAL-004 hyphens in one of her two identifiers are reported', () => {
+    assert.deepEqual(devs(withIds(id('123-456-7890'))), [
+      'Patient.identifier.value hyphens removed from the NHS number',
+    ]);
+  });
+  test('SMSP-VAL-004 the period-end rule is about Patients: a period end that is no date elsewhere refuses nothing', () => {
+    // A local identifier of the Patient (not an NHS number).
+    assert.deepEqual(devs(withIds(id('MRN-1', ended('2015-02-30'), 'https://trust.example/mrn'))), []);
+    // Our number echoed as a Parameters valueIdentifier, with a period that is no date.
+    const echo = FOUND.replace(
+      '</Bundle>',
+      `<entry><resource><Parameters><parameter><name value="NHSNumber"/><valueIdentifier><system value="${NHS}"/><value value="1234567890"/>${ended('2015-02-30')}</valueIdentifier></parameter></Parameters></resource></entry></Bundle>`,
+    );
+    assert.deepEqual(devs(echo), ['Parameters Parameters entry beside the answer ignored']);
+  });
+
+  test("SMSP-VAL-004 Spine's birth date with whitespace is reported under Patient.birthDate", () => {
+    assert.deepEqual(devs(withIds('<birthDate value=" 2010-05-05 "/>')), [
+      'Patient.birthDate whitespace around the value removed',
+    ]);
+  });
+  test("SMSP-VAL-004 a partial assessment date in the year of Spine's birth date is not before it; a birth year alone is not judged for 18", () => {
+    assert.deepEqual(devs(withIds('<birthDate value="2015-01-01"/>').replace('value="2015-02-04"', 'value="2015"')), [
+      'Flag.period.start assessment date is a partial date',
+    ]);
+    assert.deepEqual(devs(withIds('<birthDate value="1997"/>')), []);
+  });
+
+  /** The indicator with its Patient in an entry of its own, the subject naming it `Patient/id`; `extra` more entries. */
+  const entrySubject = (extra = '') =>
+    FOUND.replace(/<contained>.*<\/contained>/, '')
+      .replace(`<reference value="#${P}"/>`, `<reference value="Patient/${P}"/>`)
+      .replace(
+        '</Bundle>',
+        `<entry><resource>${/<Patient>.*<\/Patient>/.exec(FOUND)![0]}</resource></entry>${extra}</Bundle>`,
+      );
+  const ENTRY = 'Flag.subject.reference subject is a Patient entry of the Bundle, not a contained Patient';
+  test('SMSP-VAL-004 references are looked up past an entry holding nothing and an id without a value', () => {
+    assert.deepEqual(devs(entrySubject('<entry/>')), ['Bundle.entry entry without a resource read past', ENTRY]);
+    const v = check(entrySubject().replace('<id value="14daadee-26e1-4d6a-9e6a-7f4af9b58879"/>', '<id/>'));
+    assert.deepEqual(v.usable && [v.spineMessageId, v.deviations.map((d) => `${d.path} ${d.message}`)], [
+      null,
+      [ENTRY],
+    ]);
+  });
+
+  const NONE = ERROR.replace('INVALID_NHS_NUMBER', 'NO_RECORD_FOUND')
+    .replace('<code value="invalid"/>', '<code value="not-found"/>')
+    .replace('<code value="fatal-error"/>', '<code value="ok"/>');
+  const data = (xml: string, ref: string) =>
+    xml.replace('</MessageHeader>', `<data><reference value="${ref}"/></data></MessageHeader>`);
+  test('SMSP-ERR-004 NO_RECORD_FOUND naming its outcome as #id is read; a reference that only ends in a carried id names nothing', () => {
+    assert.deepEqual(devs(data(NONE, `#${OO}`), { httpStatus: 404 }), []);
+    for (const r of [`x${OO}`, `Flag/1234${OO}`])
+      assert.equal(
+        reason(data(NONE, r), { httpStatus: 404 }),
+        'no-record answer names a resource it does not carry',
+        r,
+      );
+  });
+  test('SMSP-ERR-004 an error naming a Parameters without an id is not read as naming our request', () => {
+    for (const r of ['Parameters/', 'fhir/Parameters/'])
+      assert.equal(reason(data(ERROR, r), { httpStatus: 400 }), 'error answer names a resource it does not carry', r);
+  });
+  test('SMSP-VAL-004 whitespace around "no record"\'s response code and issue type is reported under each one\'s path', () => {
+    const spaced = withValue(
+      withValue(NONE, 'MessageHeader.response.code', ' ok '),
+      'OperationOutcome.issue.code',
+      ' not-found ',
+    );
+    assert.deepEqual(devs(spaced, { httpStatus: 404 }), [
+      'MessageHeader.response.code whitespace around the value removed',
+      'OperationOutcome.issue.code whitespace around the value removed',
+    ]);
+  });
+});

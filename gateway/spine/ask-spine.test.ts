@@ -487,3 +487,34 @@ describe('askSpine: what one answer costs to report is bounded (issue 18 review 
     assert.deepEqual([counted.length, logged.length], [MAX_REPORTED_DEVIATIONS + 1, MAX_REPORTED_DEVIATIONS + 1]);
   });
 });
+
+describe('askSpine: what the mutation run of 4 December found untested', () => {
+  const withHeaderId = (sent: string, id: string | undefined) => {
+    const xml = indicatorAnswer(addressed(sent), '9990000018', '2019-12-10');
+    return xml.replace(
+      /<MessageHeader><id value="[^"]+"\/>/,
+      id === undefined ? '<MessageHeader>' : `<MessageHeader><id value="${id}"/>`,
+    );
+  };
+  const DROPPED = 'MessageHeader.id not a FHIR id: not kept in the audit record';
+  test("SMSP-AUDIT-004 Spine's MessageHeader.id that is no FHIR id is reported as dropped from the audit record; a FHIR id, or none, is not", async () => {
+    const answer = (id: string | undefined) =>
+      ask((sent) => ({ kind: 'answer', httpStatus: 200, tree: tree(withHeaderId(sent, id)) })).then((r) => r.outcome);
+    const dropped = await answer('Jane Doe 9990000026');
+    assert.deepEqual([dropped.code, dropped.spineResponseId], ['SUCCESS', null]);
+    assert.ok(dropped.deviations!.includes(DROPPED), String(dropped.deviations));
+    const kept = await answer('a'.repeat(64));
+    assert.ok(!kept.deviations!.includes(DROPPED), String(kept.deviations));
+    const none = await answer(undefined);
+    assert.deepEqual([none.code, none.spineResponseId], ['SUCCESS', null]);
+    assert.ok(!none.deviations!.includes(DROPPED), String(none.deviations));
+  });
+  test('SMSP-AUDIT-006 the busy tone says the message was never sent to Spine; an answer, a failure or a client gone away does not', async () => {
+    const busy = (await ask(() => ({ kind: 'busy', code: 'SPINE_BUSY', retryAfterSeconds: 3 }))).outcome;
+    assert.equal(busy.notSent, true);
+    const down = (await ask(() => ({ kind: 'failure', code: 'COULD_NOT_CONNECT_TO_SPINE', reason: 'timeout' })))
+      .outcome;
+    const gone = (await ask(() => ({ kind: 'abandoned', code: 'CLIENT_CLOSED_REQUEST' }))).outcome;
+    assert.deepEqual([down.notSent, gone.notSent], [undefined, undefined]);
+  });
+});
