@@ -1,12 +1,14 @@
 /**
  * @module fhir/xml
  * The one place XML is parsed and written. Parsing is defensive: a size cap, an element cap and any
- * DOCTYPE (as markup: quoted in a comment or CDATA it is text) refused before the parser runs (no
+ * DOCTYPE (as markup: quoted in a comment or CDATA it is text) refused before the reader runs (no
  * entity expansion can happen, no parse runs long), values kept exactly as
  * written (strings, never numbers), namespaces resolved so `<Bundle>`, `<Bundle xmlns=FHIR>`
- * and `<f:Bundle xmlns:f=FHIR>` read the same. Writing escapes every value.
+ * and `<f:Bundle xmlns:f=FHIR>` read the same. The reader is one pass from text to the tree
+ * (readTree): fast-xml-parser's validator, parser and a conversion of its tree took five times as
+ * long and allocated a third of a request's memory (issue 22); xml-reader-oracle.test.ts holds the
+ * reader to that parser's verdicts and trees. Writing escapes every value.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { CodecResult } from './types.ts';
 import { FHIR_NS } from './constants.ts';
 
@@ -33,20 +35,6 @@ export interface XmlElement {
   /** True when the element holds character data other than whitespace (text or CDATA) beside its children. */
   text?: boolean;
 }
-
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  // Entities are decoded by decodeAttribute below in one pass: the parser's own decoding skips
-  // numeric references, and a second pass would decode `&amp;#65;` twice.
-  processEntities: false,
-});
 
 // XML allows any number of leading zeros; past them, 6 hex or 7 decimal digits hold every code
 // point, and one more digit would be a number no character has: then it is not a reference at all.
@@ -79,8 +67,6 @@ function decodeAttribute(s: string): string {
   }
   return out;
 }
-
-type Ordered = Record<string, unknown> & { ':@'?: Record<string, string> };
 
 /**
  * Caps on what one message may declare. An FGM-IS message declares one or two namespaces and an
@@ -118,72 +104,216 @@ const isNearFhir = (ns: string) => {
 
 const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
 
-function toElement(node: Ordered, scope: Scope, budget: Budget): XmlElement | undefined {
-  const qname = Object.keys(node).find((k) => k !== ':@');
-  if (!qname || qname === '#text' || qname.startsWith('?') || qname === '#comment') return undefined;
-  const raw = Object.entries(node[':@'] ?? {});
+/** The element one start tag opens, its namespaces resolved, and the scope its children read prefixes in. */
+function openElement(
+  qname: string,
+  names: readonly string[],
+  values: readonly string[],
+  scope: Scope,
+  budget: Budget,
+): { element: XmlElement; inner: Scope } {
   let declaring = 0;
-  for (const [k] of raw) if (isDeclaration(k)) declaring++;
+  for (const k of names) if (isDeclaration(k)) declaring++;
   if (declaring > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
     throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
-  if (raw.length - declaring > MAX_ATTRIBUTES_PER_ELEMENT)
+  if (names.length - declaring > MAX_ATTRIBUTES_PER_ELEMENT)
     throw new Error(`more than ${MAX_ATTRIBUTES_PER_ELEMENT} attributes on one element`);
-  const decoded = raw.map(([k, v]) => [k, decodeAttribute(String(v))] as const);
+  const decoded = values.map(decodeAttribute);
   // Only a binding that changes what a prefix means opens a scope and counts toward the message's cap.
-  // Most elements declare nothing: no arrays built for them (this runs for every element of every answer).
-  const declarations =
-    declaring === 0
-      ? []
-      : decoded
-          .filter(([k]) => isDeclaration(k))
-          .map(([k, v]) => {
-            if (!budget.nearFhir || !isNearFhir(v)) return [k === 'xmlns' ? '' : k.slice(6), v] as const;
-            budget.nearFhir.seen = true;
-            return [k === 'xmlns' ? '' : k.slice(6), FHIR_NS] as const;
-          })
-          .filter(([prefix, v]) => scope[prefix] !== v);
-  budget.declarations += declarations.length;
-  if (budget.declarations > MAX_NAMESPACE_DECLARATIONS)
-    throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in the message`);
   // Copying the scope per declaration made N declarations cost O(N²); a prototype chain costs O(N).
   let inner = scope;
-  if (declarations.length > 0) {
-    inner = Object.create(scope) as Scope;
-    for (const [prefix, v] of declarations) {
-      // Namespaces in XML 1.0 forbids undeclaring a prefix.
-      if (prefix !== '' && v === '') throw new Error(`namespace prefix ${prefix} bound to no namespace`);
-      inner[prefix] = v;
+  for (let i = 0; i < names.length && declaring > 0; i++) {
+    const k = names[i]!;
+    if (!isDeclaration(k)) continue;
+    const prefix = k === 'xmlns' ? '' : k.slice(6);
+    let v = decoded[i]!;
+    if (budget.nearFhir && isNearFhir(v)) {
+      budget.nearFhir.seen = true;
+      v = FHIR_NS;
     }
+    if (scope[prefix] === v) continue;
+    if (++budget.declarations > MAX_NAMESPACE_DECLARATIONS)
+      throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS} namespace declarations in the message`);
+    // Namespaces in XML 1.0 forbids undeclaring a prefix.
+    if (prefix !== '' && v === '') throw new Error(`namespace prefix ${prefix} bound to no namespace`);
+    if (inner === scope) inner = Object.create(scope) as Scope;
+    inner[prefix] = v;
   }
   // The root scope has no prototype, so `in` sees only declared prefixes (never `constructor` and the like).
-  const declared = (prefix: string) => prefix in inner;
   const attrs: Record<string, string> = {};
-  for (const [k, v] of decoded) {
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i]!;
     if (isDeclaration(k)) continue;
     const p = k.indexOf(':');
-    if (p >= 0 && k.slice(0, p) !== 'xml' && !declared(k.slice(0, p)))
-      throw new Error(`undeclared namespace prefix in ${k}`);
+    const prefix = p >= 0 ? k.slice(0, p) : '';
+    if (p >= 0 && prefix !== 'xml' && !(prefix in inner)) throw new Error(`undeclared namespace prefix in ${k}`);
     // A prefixed attribute is in a namespace, so never FHIR's unqualified `value`: it keeps its
     // qualified name, except that XML Schema's instance attributes are named `xsi:` whatever the
     // prefix (and another namespace's `xsi:` is not), so the validator can tell them by name.
-    const ns = p >= 0 && k.slice(0, p) !== 'xml' ? inner[k.slice(0, p)] : undefined;
+    const ns = p >= 0 && prefix !== 'xml' ? inner[prefix] : undefined;
     const local = k.slice(p + 1);
-    attrs[ns === XSI ? `xsi:${local}` : k.startsWith('xsi:') ? `{${ns}}${local}` : k] = v;
+    attrs[ns === XSI ? `xsi:${local}` : k.startsWith('xsi:') ? `{${ns}}${local}` : k] = decoded[i]!;
   }
   const colon = qname.indexOf(':');
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
-  if (prefix && !declared(prefix)) throw new Error(`undeclared namespace prefix ${prefix}`);
-  const content = (node[qname] as Ordered[]) ?? [];
-  const children = content.flatMap((c) => toElement(c, inner, budget) ?? []);
+  if (prefix && !(prefix in inner)) throw new Error(`undeclared namespace prefix ${prefix}`);
   const element: XmlElement = {
     name: colon < 0 ? qname : qname.slice(colon + 1),
     ns: inner[prefix] ?? '',
     attrs,
-    children,
+    children: [],
   };
-  // Kept as a flag only: FHIR XML carries values in attributes, so text is for the validator to refuse.
-  if (content.some((c) => '#text' in c && /\S/.test(String(c['#text'])))) element.text = true;
-  return element;
+  return { element, inner };
+}
+
+/** XML 1.0's Name production (start character, then name characters; beyond U+FFFF as surrogate pairs), matched in place. */
+const NAME =
+  // eslint-disable-next-line no-misleading-character-class -- the production's ranges by code point (ZWNJ, ZWJ, combining marks), not characters joined
+  /[:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDBFF][:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDFFF.0-9\u00B7\u0300-\u036F\u203F\u2040-]*/y;
+const SPACE = /[ \t\r\n]*/y;
+const NOT_SPACE = /\S/g;
+/**
+ * In character data `&` starts a reference, then `;`. Text is only flagged, never decoded, so the
+ * rule is the reader's it replaced (fast-xml-parser's validator), never stricter: a word of up to 20
+ * characters, or `#` and digits (`x` and hex digits), none at all included.
+ */
+const TEXT_REFERENCE = /&(?:\w{1,20}|#[0-9]*|#x[0-9a-fA-F]*);/y;
+/**
+ * Deeper than any FHIR message (about 10 levels; an XHTML narrative a few more): everything that
+ * reads the tree after this walks it recursively.
+ */
+export const MAX_DEPTH = 256;
+
+class NotWellFormed extends Error {}
+function bad(message: string): never {
+  throw new NotWellFormed(message);
+}
+const ONE_ROOT = 'expected exactly one root element';
+
+/**
+ * One pass from text to the element tree: well-formedness (names, quoted and unrepeated
+ * attributes, matched end tags, one root, references in text), namespaces and the caps as the tree
+ * is built. refusedUnparsed has already refused DOCTYPE and counted the elements. Comments and
+ * processing instructions are dropped, character data only flagged. As lenient as the reader it
+ * replaced (fast-xml-parser's validator and parser): text after the root element is ignored.
+ */
+function readTree(s: string, root: Scope, budget: Budget): XmlElement {
+  const nameAt = (i: number): number => {
+    NAME.lastIndex = i;
+    return NAME.test(s) ? NAME.lastIndex : i;
+  };
+  const spaceAt = (i: number): number => {
+    SPACE.lastIndex = i;
+    SPACE.test(s);
+    return SPACE.lastIndex;
+  };
+  type Open = { qname: string; element: XmlElement; scope: Scope };
+  const open: Open[] = [];
+  let top: XmlElement | undefined;
+  const names: string[] = [];
+  const values: string[] = [];
+  let pos = 0;
+  // The declaration, only at the very start (decodeXml took off a BOM and leading whitespace).
+  if (/^<\?xml[ \t\r\n?]/.test(s)) {
+    // Its content is decodeXml's business (the encoding): read past, however its pseudo-attributes are written.
+    const end = s.indexOf('?>', 5);
+    if (end < 0) bad('an XML declaration never closed');
+    pos = end + 2;
+  }
+  while (pos < s.length) {
+    const lt = s.indexOf('<', pos);
+    const textEnd = lt < 0 ? s.length : lt;
+    if (textEnd > pos) {
+      NOT_SPACE.lastIndex = pos;
+      const hasText = NOT_SPACE.test(s) && NOT_SPACE.lastIndex <= textEnd;
+      if (hasText && !top && open.length === 0) bad('text before the root element');
+      if (hasText && open.length > 0) {
+        open[open.length - 1]!.element.text = true;
+        for (let amp = s.indexOf('&', pos); amp >= 0 && amp < textEnd; amp = s.indexOf('&', amp + 1)) {
+          TEXT_REFERENCE.lastIndex = amp;
+          if (!TEXT_REFERENCE.test(s)) bad("a bare '&' in text");
+        }
+      }
+    }
+    if (lt < 0) break;
+    const parent = open[open.length - 1];
+    if (s.startsWith('<!--', lt)) {
+      const end = s.indexOf('-->', lt + 4);
+      if (end < 0) bad('a comment never closed');
+      pos = end + 3;
+    } else if (s.startsWith('<![CDATA[', lt)) {
+      const end = s.indexOf(']]>', lt + 9);
+      if (end < 0) bad('a CDATA section never closed');
+      NOT_SPACE.lastIndex = lt + 9;
+      if (parent && NOT_SPACE.test(s) && NOT_SPACE.lastIndex <= end) parent.element.text = true;
+      pos = end + 3;
+    } else if (s.startsWith('<?', lt)) {
+      const end = s.indexOf('?>', lt + 2);
+      if (end < 0) bad('a processing instruction never closed');
+      // Read past whatever it holds (a target is XML's rule, not the old reader's), but a second declaration.
+      if (!parent && s.slice(lt + 2, nameAt(lt + 2)) === 'xml') bad('an XML declaration not at the start');
+      pos = end + 2;
+    } else if (s[lt + 1] === '!') {
+      bad("'<!' that opens no comment or CDATA section");
+    } else if (s[lt + 1] === '/') {
+      const end = nameAt(lt + 2);
+      const qname = s.slice(lt + 2, end);
+      const close = spaceAt(end);
+      if (s[close] !== '>') bad(`end tag ${qname || '(no name)'} not closed by '>'`);
+      if (!parent) bad(`end tag ${qname} with no element open`);
+      if (parent.qname !== qname) bad(`end tag ${qname} where ${parent.qname} is open`);
+      open.pop();
+      pos = close + 1;
+    } else {
+      const nameEnd = nameAt(lt + 1);
+      if (nameEnd === lt + 1) bad("'<' that opens no element");
+      const qname = s.slice(lt + 1, nameEnd);
+      names.length = 0;
+      values.length = 0;
+      let i = nameEnd;
+      let selfClosing = false;
+      for (;;) {
+        const gap = spaceAt(i);
+        const c = s[gap];
+        if (c === '>') {
+          i = gap + 1;
+          break;
+        }
+        if (c === '/' && s[gap + 1] === '>') {
+          selfClosing = true;
+          i = gap + 2;
+          break;
+        }
+        if (gap === i) bad(`start tag ${qname}: an attribute without space before it, or no end`);
+        const attrEnd = nameAt(gap);
+        if (attrEnd === gap) bad(`start tag ${qname}: not an attribute name`);
+        const attr = s.slice(gap, attrEnd);
+        const eq = spaceAt(attrEnd);
+        if (s[eq] !== '=') bad(`attribute ${attr} without a value`);
+        const q = spaceAt(eq + 1);
+        const quote = s[q];
+        if (quote !== '"' && quote !== "'") bad(`attribute ${attr} value not quoted`);
+        const close = s.indexOf(quote!, q + 1);
+        if (close < 0) bad(`attribute ${attr} value never closed`);
+        if (names.includes(attr)) bad(`attribute ${attr} repeated`);
+        names.push(attr);
+        values.push(s.slice(q + 1, close));
+        i = close + 1;
+      }
+      if (!parent && top) throw new Error(ONE_ROOT);
+      const { element, inner } = openElement(qname, names, values, parent?.scope ?? root, budget);
+      if (parent) parent.element.children.push(element);
+      else top = element;
+      if (!selfClosing) {
+        if (open.length >= MAX_DEPTH) bad(`elements nested more than ${MAX_DEPTH} deep`);
+        open.push({ qname, element, scope: inner });
+      }
+      pos = i;
+    }
+  }
+  if (open.length > 0) bad(`element ${open[open.length - 1]!.qname} never closed`);
+  if (!top) bad('no root element');
+  return top!;
 }
 
 /** Where each construct whose content is not markup ends: a comment, a CDATA section, a processing instruction. */
@@ -264,15 +394,12 @@ export function parseXml(
   if (refused) return fail(refused);
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
-    const valid = XMLValidator.validate(text);
-    if (valid !== true) return fail(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
     const budget: Budget = { declarations: 0, ...(nearFhir && { nearFhir: { seen: false } }) };
-    const root = Object.create(null) as Scope;
-    const roots = (parser.parse(text) as Ordered[]).flatMap((n) => toElement(n, root, budget) ?? []);
-    if (roots.length !== 1) return fail('expected exactly one root element');
-    return { ok: true, value: roots[0]!, ...(budget.nearFhir?.seen && { nearFhir: true as const }) };
+    const value = readTree(text, Object.create(null) as Scope, budget);
+    return { ok: true, value, ...(budget.nearFhir?.seen && { nearFhir: true as const }) };
   } catch (e) {
-    return fail(`not well-formed XML: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    return fail(message === ONE_ROOT ? message : `not well-formed XML: ${message}`);
   }
 }
 
