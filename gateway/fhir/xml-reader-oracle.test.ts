@@ -221,3 +221,21 @@ test('MESSAGE_NOT_WELL_FORMED: the forms mutants seldom make are judged as the i
   assert.equal(XMLValidator.validate('<a><!ELEMENT x></a>'), true);
   assert.match(!markup.ok ? markup.error.message : 'read', /'<!' that opens no comment or CDATA section/);
 });
+
+test('MESSAGE_NOT_WELL_FORMED: a tag of thousands of attributes is refused by its cap once past it, not compared pair by pair', () => {
+  const many = `<Bundle${Array.from({ length: 6000 }, (_, i) => ` a${i}="u"`).join('')}/>`;
+  let compared = 0;
+  const includes = Array.prototype.includes;
+  // Counting the repeat checks, not timing them: a quadratic reader makes millions.
+  Array.prototype.includes = function (this: unknown[], ...args: [unknown, number?]) {
+    compared += this.length;
+    return includes.apply(this, args);
+  };
+  try {
+    const r = parseXml(many);
+    assert.match(!r.ok ? r.error.message : 'read', /more than 16 attributes on one element/);
+  } finally {
+    Array.prototype.includes = includes;
+  }
+  assert.ok(compared < 10_000, `${compared} comparisons`);
+});

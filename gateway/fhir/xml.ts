@@ -299,6 +299,9 @@ function readTree(s: string, root: Scope, budget: Budget): XmlElement {
         names.push(attr);
         values.push(s.slice(q + 1, close));
         i = close + 1;
+        // Past both caps, one is broken whatever follows: openElement names which, and the repeat
+        // check above stays bounded (thousands of attributes in one tag made it quadratic).
+        if (names.length > MAX_ATTRIBUTES_PER_ELEMENT + MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT) break;
       }
       if (!parent && top) throw new Error(ONE_ROOT);
       const { element, inner } = openElement(qname, names, values, parent?.scope ?? root, budget);
