@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AuditSink } from './audit/audit-event.ts';
 import type { SessionVerifier } from './auth/verify-session-token.ts';
@@ -18,6 +17,7 @@ import { accessLog } from './middleware/access-log.ts';
 import { audit } from './middleware/audit.ts';
 import { bodyLimit } from './middleware/body-limit.ts';
 import { clientAuth, type PeerCertificate } from './middleware/client-auth.ts';
+import { corsHeaders } from './middleware/cors-headers.ts';
 import { noStore } from './middleware/no-store.ts';
 import { rbac } from './middleware/rbac.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -206,7 +206,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   app.use(
     '/api/*',
     noStore(),
-    cors({
+    corsHeaders({
       origin: allowOrigin,
       allowMethods: ['POST'],
       allowHeaders: ['Authorization', 'Content-Type', SESSION_URID_HEADER],
@@ -216,7 +216,7 @@ export function createApp(deps: AppDeps): Hono<GatewayEnv> {
   );
   app.use('/fhir/*', noStore());
   app.use('/healthz', noStore());
-  app.use('/widget/*', cors({ origin: allowOrigin, allowMethods: ['GET'] }));
+  app.use('/widget/*', corsHeaders({ origin: allowOrigin, allowMethods: ['GET'] }));
 
   const verify = deps.verifySession;
   // One CIS2 confirmer per CIS2 client, with the app's clock (a reload starts a fresh cache).
