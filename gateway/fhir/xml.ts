@@ -103,6 +103,11 @@ const isNearFhir = (ns: string) => {
 };
 
 const isDeclaration = (k: string) => k === 'xmlns' || k.startsWith('xmlns:');
+/** Namespaces in XML's QName: no colon, or one with a name on each side (`<:a>`, `<a:b:c>` and `xmlns:` are not). */
+const isQName = (name: string) => {
+  const colon = name.indexOf(':');
+  return colon < 0 || (colon > 0 && colon < name.length - 1 && name.indexOf(':', colon + 1) < 0);
+};
 
 /** The element one start tag opens, its namespaces resolved, and the scope its children read prefixes in. */
 function openElement(
@@ -113,7 +118,11 @@ function openElement(
   budget: Budget,
 ): { element: XmlElement; inner: Scope } {
   let declaring = 0;
-  for (const k of names) if (isDeclaration(k)) declaring++;
+  for (const k of names) {
+    if (!isQName(k)) throw new Error(`attribute ${k} is not a namespace-qualified name`);
+    if (isDeclaration(k)) declaring++;
+  }
+  if (!isQName(qname)) throw new Error(`element ${qname} is not a namespace-qualified name`);
   if (declaring > MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT)
     throw new Error(`more than ${MAX_NAMESPACE_DECLARATIONS_PER_ELEMENT} namespace declarations on one element`);
   if (names.length - declaring > MAX_ATTRIBUTES_PER_ELEMENT)
@@ -152,7 +161,12 @@ function openElement(
     // prefix (and another namespace's `xsi:` is not), so the validator can tell them by name.
     const ns = p >= 0 && prefix !== 'xml' ? inner[prefix] : undefined;
     const local = k.slice(p + 1);
-    attrs[ns === XSI ? `xsi:${local}` : k.startsWith('xsi:') ? `{${ns}}${local}` : k] = decoded[i]!;
+    const key = ns === XSI ? `xsi:${local}` : k.startsWith('xsi:') ? `{${ns}}${local}` : k;
+    // Two prefixes of one namespace name one attribute twice (Namespaces in XML §6.3); `__proto__`
+    // cannot be held in a plain object (it would be dropped): neither is in a FHIR message.
+    if (Object.hasOwn(attrs, key)) throw new Error(`attribute ${local} in one namespace written twice`);
+    if (key === '__proto__') throw new Error('an attribute named __proto__');
+    attrs[key] = decoded[i]!;
   }
   const colon = qname.indexOf(':');
   const prefix = colon < 0 ? '' : qname.slice(0, colon);
@@ -166,12 +180,15 @@ function openElement(
   return { element, inner };
 }
 
-/** XML 1.0's Name production (start character, then name characters; beyond U+FFFF as surrogate pairs), matched in place. */
+/** XML 1.0's Name production (start character, then name characters; U+10000 to U+EFFFF as surrogate pairs, never one alone), matched in place. */
 const NAME =
   // eslint-disable-next-line no-misleading-character-class -- the production's ranges by code point (ZWNJ, ZWJ, combining marks), not characters joined
-  /[:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDBFF][:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\uD800-\uDFFF.0-9\u00B7\u0300-\u036F\u203F\u2040-]*/y;
+  /(?:[:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD]|[\uD800-\uDB7F][\uDC00-\uDFFF])(?:[:A-Z_a-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD.0-9\u00B7\u0300-\u036F\u203F\u2040-]|[\uD800-\uDB7F][\uDC00-\uDFFF])*/y;
 const SPACE = /[ \t\r\n]*/y;
+/** Character data other than whitespace, as the reader it replaced flagged it (JavaScript's \s: a no-break space is none). */
 const NOT_SPACE = /\S/g;
+/** Outside the root only XML's whitespace may stand (a no-break space there is text, so not XML). */
+const NOT_XML_SPACE = /[^ \t\r\n]/g;
 /**
  * In character data `&` starts a reference, then `;`. Text is only flagged, never decoded, so the
  * rule is the reader's it replaced (fast-xml-parser's validator), never stricter: a word of up to 20
@@ -212,28 +229,33 @@ function readTree(s: string, root: Scope, budget: Budget): XmlElement {
   let top: XmlElement | undefined;
   const names: string[] = [];
   const values: string[] = [];
-  let pos = 0;
-  // The declaration, only at the very start (decodeXml took off a BOM and leading whitespace).
-  if (/^<\?xml[ \t\r\n?]/.test(s)) {
+  // Where the next `&` is (none left: 2³² − 1, indexOf's −1 as unsigned).
+  let amp = -1;
+  // A string that starts with a BOM is read past it (decodeXml takes it off bytes; a caller's own string may keep it).
+  let pos = s.charCodeAt(0) === 0xfeff ? 1 : 0;
+  // The declaration, only at the very start (decodeXml took off leading whitespace).
+  if (/^<\?xml[ \t\r\n?]/.test(pos ? s.slice(1, 7) : s.slice(0, 6))) {
     // Its content is decodeXml's business (the encoding): read past, however its pseudo-attributes are written.
-    const end = s.indexOf('?>', 5);
+    const end = s.indexOf('?>', pos + 5);
     if (end < 0) bad('an XML declaration never closed');
     pos = end + 2;
   }
   while (pos < s.length) {
     const lt = s.indexOf('<', pos);
     const textEnd = lt < 0 ? s.length : lt;
-    if (textEnd > pos) {
+    if (textEnd > pos && open.length > 0) {
       NOT_SPACE.lastIndex = pos;
-      const hasText = NOT_SPACE.test(s) && NOT_SPACE.lastIndex <= textEnd;
-      if (hasText && !top && open.length === 0) bad('text before the root element');
-      if (hasText && open.length > 0) {
-        open[open.length - 1]!.element.text = true;
-        for (let amp = s.indexOf('&', pos); amp >= 0 && amp < textEnd; amp = s.indexOf('&', amp + 1)) {
-          TEXT_REFERENCE.lastIndex = amp;
-          if (!TEXT_REFERENCE.test(s)) bad("a bare '&' in text");
-        }
+      if (NOT_SPACE.test(s) && NOT_SPACE.lastIndex <= textEnd) open[open.length - 1]!.element.text = true;
+      // The next `&` is looked for once and kept past this stretch of text: looked for from every
+      // stretch, it made the reader quadratic in the document.
+      if (amp < pos) amp = s.indexOf('&', pos) >>> 0;
+      for (; amp < textEnd; amp = s.indexOf('&', amp + 1) >>> 0) {
+        TEXT_REFERENCE.lastIndex = amp;
+        if (!TEXT_REFERENCE.test(s)) bad("a bare '&' in text");
       }
+    } else if (textEnd > pos && !top) {
+      NOT_XML_SPACE.lastIndex = pos;
+      if (NOT_XML_SPACE.test(s) && NOT_XML_SPACE.lastIndex <= textEnd) bad('text before the root element');
     }
     if (lt < 0) break;
     const parent = open[open.length - 1];
@@ -400,7 +422,11 @@ export function parseXml(
   if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
   try {
     const budget: Budget = { declarations: 0, ...(nearFhir && { nearFhir: { seen: false } }) };
-    const value = readTree(text, Object.create(null) as Scope, budget);
+    // XML 1.0 §2.11: a line ends in LF, whatever the writer wrote (CR LF, CR), as the reader it
+    // replaced read it: a CR LF kept in a value put three characters between an NHS number's digit
+    // groups, where the safety core looks for two (issue 22 review).
+    const lines = text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+    const value = readTree(lines, Object.create(null) as Scope, budget);
     return { ok: true, value, ...(budget.nearFhir?.seen && { nearFhir: true as const }) };
   } catch (e) {
     const message = (e as Error).message;
