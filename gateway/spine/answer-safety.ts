@@ -386,7 +386,12 @@ const INTERPRETED = new Set([
  * may change what the core concludes; one under anything else (a name's `use`, say) changes only an
  * element the core never looks at, as FHIR allows a reader that ignores that element.
  */
-const READ_ELEMENTS = new Set(['Patient.identifier']);
+const READ_ELEMENTS = ['Patient.identifier'];
+/** Whether `path`'s parent (the path up to `dot`) is one of READ_ELEMENTS, compared in place: no substring per element. */
+const underReadElement = (path: string, dot: number) => {
+  for (const e of READ_ELEMENTS) if (e.length === dot && path.startsWith(e)) return true;
+  return false;
+};
 /**
  * A modifier element's value that changes nothing, where the snapshot gives no default: the RIS
  * Patient snapshot's comment on deceased[x] says an absent value is read as alive, and `false`
@@ -415,9 +420,8 @@ const CHOICE_TYPE = /^[A-Z][A-Za-z]*$/;
  */
 const unreadModifier = ({ el, path }: Placed): { neutral: boolean; profilePath: string } | undefined => {
   if (!READ_RESOURCES.test(path) || INTERPRETED.has(path)) return undefined;
-  // The parent's path is cut out only when it is below the resource: no string per element (issue 22).
   const dot = path.lastIndexOf('.');
-  if (path.indexOf('.') < dot && !READ_ELEMENTS.has(path.slice(0, dot))) return undefined;
+  if (path.indexOf('.') < dot && !underReadElement(path, dot)) return undefined;
   const { exact, stems } = modifiers();
   let stem: string | undefined;
   if (!exact.has(path))
