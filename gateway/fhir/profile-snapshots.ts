@@ -114,7 +114,11 @@ const DATA_TYPES: Record<string, Base[]> = {
 };
 
 /** Primitive types are written `<name value="…"/>`; their type codes start in lower case. */
-export const isPrimitive = (type: string) => /^[a-z]/.test(type);
+// A code unit compared, not a regular expression: the validator asks for every element it walks (issue 22).
+export const isPrimitive = (type: string) => {
+  const c = type.charCodeAt(0);
+  return c >= 0x61 && c <= 0x7a;
+};
 
 const baseDef = (parent: string, [name, type, min, max]: Base): ElementDef => ({
   path: `${parent}.${name}`,

@@ -109,18 +109,24 @@ interface Rule {
   /** Whether this is its profile's root (where a `Resource` type is the resource itself). */
   root: boolean;
   known: boolean;
+  /** What the element adds to its parent's path as a child: `.name`. */
+  step: string;
   children: Rule[];
   /** A child element's XML name -> the index of its rule and the type the name selects (`valueString` -> `string`). */
-  byName: Map<string, { at: number; type: string }>;
-  /** For a sliced element: the most members its slices allow, and each slice with its discriminator values. */
+  byName: Map<string, Named>;
+  /** For a sliced element: the most members its slices allow, each slice with its discriminator values, and the discriminator paths split. */
   max: number;
-  slices: { rule: Rule; keys: (string | undefined)[] }[];
+  slices: { rule: Rule; keys: (string | undefined)[]; step: string }[];
+  discriminator: string[][];
   /** Whether the element, or one of its slices, is required: only then can its absence be reported. */
   required: boolean;
 }
 
-/** No members: an element absent from the message. */
-const NONE: readonly Member[] = [];
+/** A child element's name as its parent's rule reads it: the index of the child's rule, and the type the name selects. */
+interface Named {
+  at: number;
+  type: string;
+}
 
 /** A profile compiled once: its resource type and its root rule. */
 interface Plan {
@@ -149,10 +155,12 @@ function compile(def: ElementDef, profile: Profile, rules: Map<ElementDef, Rule>
     def,
     root,
     known: isKnownType(def),
+    step: `.${def.name}`,
     children: [],
     byName: new Map(),
     max,
     slices: [],
+    discriminator: def.slicing ? def.slicing.discriminator.map((d) => d.split('.')) : [],
     required: def.min > 0 || def.slices.some((sl) => sl.min > 0),
   };
   rules.set(def, rule);
@@ -171,6 +179,7 @@ function compile(def: ElementDef, profile: Profile, rules: Map<ElementDef, Rule>
     rule.slices.push({
       rule: compile(sl, profile, rules),
       keys: def.slicing!.discriminator.map((d) => fixedAt(sl, d)),
+      step: `[${sl.sliceName}]`,
     });
   return rule;
 }
@@ -196,7 +205,17 @@ const cardinality = (min: number, max: number, count: number, path: string, repo
     report({ path, message: max === 0 ? 'is not allowed (max 0)' : `appears more than ${max} times` });
 };
 
-type Member = { el: XmlElement; type: string };
+/**
+ * The elements of one group, without an array per group (issue 22: the walk runs for every element
+ * of every message): the children `j` of one element whose `keys[j]` is `key`, each of the type
+ * `named[j]` gives it.
+ */
+interface Group {
+  children: readonly XmlElement[];
+  named: readonly (Named | undefined)[];
+  keys: readonly number[];
+  key: number;
+}
 
 class Walker {
   readonly out: Violation[] = [];
@@ -219,11 +238,10 @@ class Walker {
 
   /** A resource against the profile it declares (`expect`: the profile it must declare, if any). */
   resource(el: XmlElement, path: string, expect?: string) {
-    const declared =
-      el.children
-        .find((c) => c.name === 'meta' && isFhir(c))
-        ?.children.filter((c) => c.name === 'profile' && isFhir(c))
-        .map((c) => c.attrs.value ?? '') ?? [];
+    // The first meta's profiles, as declared: one array, no closures (issue 22).
+    const declared: string[] = [];
+    const meta = el.children.find((c) => c.name === 'meta' && isFhir(c));
+    if (meta) for (const c of meta.children) if (c.name === 'profile' && isFhir(c)) declared.push(c.attrs.value ?? '');
     const inferred = declared.length === 0 ? this.plans.get(this.infer?.get(el.name) ?? '') : undefined;
     if (inferred) {
       this.report({ path: `${inferred.type}.meta.profile`, message: INFERRED_PROFILE });
@@ -231,7 +249,8 @@ class Walker {
     }
     if (expect && !declared.includes(expect))
       return this.report({ path, message: `must declare the profile ${expect}` });
-    const plan = declared.map((u) => this.plans.get(u)).find((p) => p !== undefined);
+    let plan: Plan | undefined;
+    for (const u of declared) if ((plan = this.plans.get(u))) break;
     if (!plan) return this.report({ path, message: 'declares no FGM-IS profile' });
     if (plan.type !== el.name)
       return this.report({ path: plan.type, message: 'is not the resource type its declared profile constrains' });
@@ -251,67 +270,91 @@ class Walker {
     }
     if (!rule.known) return this.report({ path, message: 'is of a type the validator cannot check' });
     if (el.attrs.value !== undefined) this.report({ path, message: 'is not a primitive and cannot have a value' });
-    // Made only for the children present: a rule has tens of children, an element a few.
-    const groups: (Member[] | undefined)[] = [];
+    // Each child's rule once, in two arrays for the whole element: a rule has tens of children, an element a few.
+    const children = el.children;
+    const named = new Array<Named | undefined>(children.length);
+    const keys = new Array<number>(children.length);
     let last = -1;
     let unknown = false;
-    for (const child of el.children) {
+    for (let j = 0; j < children.length; j++) {
+      const child = children[j]!;
       // Narrative.div is the one element outside the FHIR namespace: XHTML.
       const found =
         isFhir(child) || (type === 'Narrative' && child.name === 'div' && child.ns === XHTML)
           ? rule.byName.get(child.name)
           : undefined;
+      named[j] = found;
+      keys[j] = found ? found.at : -1;
       if (!found) {
         unknown = true;
         continue;
       }
       if (found.at < last)
         this.report({
-          path: `${path}.${rule.children[found.at]!.def.name}`,
+          path: path + rule.children[found.at]!.step,
           message: 'is out of order (DSTU2 element order)',
         });
       last = Math.max(last, found.at);
-      (groups[found.at] ??= []).push({ el: child, type: found.type });
     }
     if (unknown) this.report({ path, message: 'contains an element the profile does not define' });
     // Paths are the profile's, with the slice they are in: Practitioner.identifier[Local Identifier].value.
-    rule.children.forEach((r, i) => {
-      const members = groups[i];
+    // The rules present are visited in the profile's order: `next` is the least present index after `i`.
+    const members: Group = { children, named, keys, key: -1 };
+    let next = nextKey(keys, -1);
+    for (let i = 0; i < rule.children.length; i++) {
+      const r = rule.children[i]!;
+      const present = i === next;
+      if (present) next = nextKey(keys, i);
       // Absent and not required: nothing to check, nothing to report.
-      if (members === undefined && !r.required) return;
-      if (r.def.slicing) this.sliced(members ?? NONE, r, `${path}.${r.def.name}`);
-      else this.group(members ?? NONE, r, `${path}.${r.def.name}`);
-    });
+      else if (!r.required) continue;
+      members.key = i;
+      if (r.def.slicing) this.sliced(members, r, path + r.step);
+      else this.group(members, r, path + r.step);
+    }
   }
 
-  group(members: readonly Member[], rule: Rule, path: string) {
-    cardinality(rule.def.min, rule.def.max, members.length, path, this.report);
+  group(members: Group, rule: Rule, path: string) {
+    const { children, named, keys, key } = members;
+    let count = 0;
+    for (let j = 0; j < keys.length; j++) if (keys[j] === key) count++;
+    cardinality(rule.def.min, rule.def.max, count, path, this.report);
     if (rule.def.max === 0) return;
-    for (const m of members) this.element(m.el, rule, path, m.type);
+    for (let j = 0; j < keys.length; j++) if (keys[j] === key) this.element(children[j]!, rule, path, named[j]!.type);
   }
 
   /** Each member goes to the slice whose fixed discriminator values it carries. */
-  sliced(members: readonly Member[], rule: Rule, path: string) {
-    const { discriminator, ordered, closed } = rule.def.slicing!;
-    cardinality(rule.def.min, rule.max, members.length, path, this.report);
-    const bySlice = rule.slices.map(() => [] as Member[]);
+  sliced(members: Group, rule: Rule, path: string) {
+    const { ordered, closed } = rule.def.slicing!;
+    const { children, named, keys, key } = members;
+    let count = 0;
+    for (let j = 0; j < keys.length; j++) if (keys[j] === key) count++;
+    cardinality(rule.def.min, rule.max, count, path, this.report);
+    // Each member's slice, read once; -1 for a child outside the group or in no slice.
+    const sliceOf = new Array<number>(keys.length).fill(-1);
     let last = -1;
-    for (const m of members) {
-      const at = rule.slices.findIndex((s) => discriminator.every((d, i) => valueAt(m.el, d) === s.keys[i]));
+    for (let j = 0; j < keys.length; j++) {
+      if (keys[j] !== key) continue;
+      const el = children[j]!;
+      const at = sliceFor(el, rule);
       if (at < 0) {
         if (closed) this.report({ path, message: "matches none of the profile's slices" });
-        else this.element(m.el, rule, path, m.type);
+        else this.element(el, rule, path, named[j]!.type);
         continue;
       }
       if (ordered && at < last)
         this.report({
-          path: `${path}[${rule.slices[at]!.rule.def.sliceName}]`,
+          path: path + rule.slices[at]!.step,
           message: 'is out of order (the slicing is ordered)',
         });
       last = Math.max(last, at);
-      bySlice[at]!.push(m);
+      sliceOf[j] = at;
     }
-    rule.slices.forEach((s, i) => this.group(bySlice[i]!, s.rule, `${path}[${s.rule.def.sliceName}]`));
+    const inSlice: Group = { children, named, keys: sliceOf, key: -1 };
+    for (let i = 0; i < rule.slices.length; i++) {
+      const s = rule.slices[i]!;
+      inSlice.key = i;
+      this.group(inSlice, s.rule, path + s.step);
+    }
   }
 
   /**
@@ -320,17 +363,26 @@ class Walker {
    */
   markup(el: XmlElement, path: string, type: string) {
     if (el.text) this.report({ path, message: 'holds text, which FHIR XML allows only in the narrative div' });
-    const allowed = type === 'Extension' ? ['id', 'url'] : ['id', 'value'];
-    const names = Object.keys(el.attrs);
-    if (names.some((a) => SCHEMA_HINTS.has(a))) this.report({ path, message: SCHEMA_HINT });
-    if (names.some((a) => !allowed.includes(a) && !SCHEMA_HINTS.has(a)))
-      this.report({ path, message: 'has an attribute FHIR XML does not allow' });
+    const allowed = type === 'Extension' ? 'url' : 'value';
+    let hint = false;
+    let other = false;
+    // The own attributes, as Object.keys lists them, without the array (this runs for every element).
+    for (const a in el.attrs) {
+      if (!Object.hasOwn(el.attrs, a)) continue;
+      if (SCHEMA_HINTS.has(a)) hint = true;
+      else if (a !== 'id' && a !== allowed) other = true;
+    }
+    if (hint) this.report({ path, message: SCHEMA_HINT });
+    if (other) this.report({ path, message: 'has an attribute FHIR XML does not allow' });
   }
 
   primitive(el: XmlElement, def: ElementDef, path: string, type: string) {
     if (type === 'xhtml') return;
-    if (el.children.some((c) => !(c.name === 'extension' && isFhir(c))))
-      this.report({ path, message: 'is a primitive and cannot hold elements' });
+    for (const c of el.children)
+      if (!(c.name === 'extension' && isFhir(c))) {
+        this.report({ path, message: 'is a primitive and cannot hold elements' });
+        break;
+      }
     const v = el.attrs.value;
     if (v === undefined) {
       if (!el.children.length) this.report({ path, message: 'has no value' });
@@ -343,18 +395,49 @@ class Walker {
 
   /** Bundle.entry.resource and DomainResource.contained hold one resource, checked by its own profile. */
   contained(el: XmlElement, path: string) {
-    const inner = el.children.filter(isFhir);
-    if (inner.length !== 1 || el.children.length !== 1)
+    const inner = el.children[0];
+    if (el.children.length !== 1 || !isFhir(inner!))
       return this.report({ path, message: 'must hold exactly one resource' });
-    this.resource(inner[0]!, path);
+    this.resource(inner!, path);
   }
 }
 
-const valueAt = (el: XmlElement, path: string): string | undefined => {
+/** The least key above `after`, or -1 when there is none. */
+function nextKey(keys: readonly number[], after: number): number {
+  let least = -1;
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j]!;
+    if (k > after && (least < 0 || k < least)) least = k;
+  }
+  return least;
+}
+
+/** The first slice of `rule` whose fixed discriminator values `el` carries, or -1. */
+function sliceFor(el: XmlElement, rule: Rule): number {
+  slices: for (let i = 0; i < rule.slices.length; i++) {
+    const { keys } = rule.slices[i]!;
+    for (let d = 0; d < rule.discriminator.length; d++)
+      if (valueAt(el, rule.discriminator[d]!) !== keys[d]) continue slices;
+    return i;
+  }
+  return -1;
+}
+
+/** The value at a discriminator path (split at compile time), through the first FHIR child of each name. */
+function valueAt(el: XmlElement, steps: readonly string[]): string | undefined {
   let at: XmlElement | undefined = el;
-  for (const step of path.split('.')) at = at?.children.find((c) => c.name === step && isFhir(c));
-  return at?.attrs.value;
-};
+  for (const step of steps) {
+    const from: XmlElement = at;
+    at = undefined;
+    for (const c of from.children)
+      if (c.name === step && isFhir(c)) {
+        at = c;
+        break;
+      }
+    if (!at) return undefined;
+  }
+  return at.attrs.value;
+}
 
 /**
  * Validates an FGM-IS message (a spine-message-bundle-1-0 Bundle, XML text or parsed) and every

@@ -405,6 +405,8 @@ test('xmlText drops what XML cannot carry: controls, U+FFFE/U+FFFF and unpaired 
 test('the writer nests children, skipping undefined ones, and reads back as written', () => {
   const node: XmlNode = ['Bundle', { xmlns: FHIR_NS }, [['id', { value: 'a' }], undefined, ['entry', {}, []]]];
   assert.equal(writeXml(node), `<Bundle xmlns="${FHIR_NS}"><id value="a"/><entry/></Bundle>`);
+  // Only skipped children: still an empty element.
+  assert.equal(writeXml(['entry', {}, [undefined]]), '<entry/>');
   const parsed = parseXml(writeXml(node));
   assert.ok(parsed.ok);
   assert.deepEqual(nodeToElement(node), {

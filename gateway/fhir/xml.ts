@@ -598,39 +598,54 @@ const NOT_XML =
 
 /** `s` as a message carries it: the characters XML 1.0 cannot hold dropped. */
 export const xmlText = (s: string): string => s.replace(NOT_XML, '');
-const escapeValue = (s: string) =>
-  xmlText(s).replace(/[&<>"']/g, (c) =>
-    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;',
-  );
+// Module constants: a regular expression literal or an arrow in the function would be a new object per value written.
+const SPECIAL = /[&<>"']/g;
+const escapeChar = (c: string) =>
+  c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;';
+const escapeValue = (s: string) => xmlText(s).replace(SPECIAL, escapeChar);
 
 /** A node to write: `[name, attrs, children]`; `undefined` children are skipped. */
 export type XmlNode = [name: string, attrs?: Record<string, string>, children?: (XmlNode | undefined)[]];
 
 /** Serialises a node tree; every attribute value is escaped and XML-illegal control characters dropped. */
-export function writeXml(node: XmlNode): string {
-  const [name, attrs = {}, children = []] = node;
-  const a = Object.entries(attrs)
-    .map(([k, v]) => ` ${k}="${escapeValue(v)}"`)
-    .join('');
-  const inner = children
-    .filter((c): c is XmlNode => c !== undefined)
-    .map(writeXml)
-    .join('');
-  return inner ? `<${name}${a}>${inner}</${name}>` : `<${name}${a}/>`;
+export const writeXml = (node: XmlNode): string => write(node, '');
+
+/** `out` followed by `node`: one string grown through the tree, no arrays per node (issue 22). */
+function write(node: XmlNode, out: string): string {
+  const name = node[0];
+  const attrs = node[1];
+  const children = node[2];
+  out += '<' + name;
+  // The own attributes in Object.entries order.
+  if (attrs) for (const k in attrs) if (Object.hasOwn(attrs, k)) out += ' ' + k + '="' + escapeValue(attrs[k]!) + '"';
+  let open = false;
+  if (children)
+    for (const c of children) {
+      if (c === undefined) continue;
+      if (!open) out += '>';
+      open = true;
+      out = write(c, out);
+    }
+  return open ? out + '</' + name + '>' : out + '/>';
 }
 
 /** A FHIR primitive: `<name value="…"/>`, holding only what XML can carry (so the tree says what is sent). */
 export const prim = (name: string, value: string): XmlNode => [name, { value: xmlText(value) }];
 
+const NO_NODES: readonly (XmlNode | undefined)[] = [];
 /** The element tree a node writes, namespaces resolved as `parseXml` would: to check a message before sending it. */
 export function nodeToElement(node: XmlNode, ns = ''): XmlElement {
-  const [name, attrs = {}, children = []] = node;
-  const own = attrs.xmlns ?? ns;
-  const { xmlns: _, ...rest } = attrs;
-  return {
-    name,
-    ns: own,
-    attrs: rest,
-    children: children.filter((c): c is XmlNode => c !== undefined).map((c) => nodeToElement(c, own)),
-  };
+  const attrs = node[1];
+  const own = attrs?.xmlns ?? ns;
+  // A copy of the attributes but xmlns, and the children but the skipped ones, built by plain loops
+  // (issue 22: a copy and two arrays per node otherwise).
+  const rest: Record<string, string> = {};
+  if (attrs) for (const k in attrs) if (k !== 'xmlns' && Object.hasOwn(attrs, k)) rest[k] = attrs[k]!;
+  const nodes = node[2] ?? NO_NODES;
+  let count = 0;
+  for (const c of nodes) if (c !== undefined) count++;
+  const children = new Array<XmlElement>(count);
+  count = 0;
+  for (const c of nodes) if (c !== undefined) children[count++] = nodeToElement(c, own);
+  return { name: node[0], ns: own, attrs: rest, children };
 }

@@ -655,6 +655,12 @@ describe('safety core: another child named in any spelling or in free text (conf
       ),
     );
   });
+  test('SMSP-VAL-004 SMSP-FGMRI-001 text naming another child is found wherever it sits, whatever answer was read before it (issue 22: one expression searches every value)', () => {
+    // The first answer's match ends far into its text; the second's number sits early in the first value read.
+    assert.equal(reason(diagnosing(NRF, `${'x'.repeat(300)} 9990000026`), { httpStatus: 404 }), TEXT);
+    const early = NRF.replace('<meta>', `<meta><versionId value="9990000026 ${'x'.repeat(400)}"/>`);
+    assert.equal(reason(early, { httpStatus: 404 }), TEXT);
+  });
   test('SMSP-VAL-004 a Parameters echo named nhsNumber or NhsNumber (any case) with another child is refused beside "no record"; with ours it is read', () => {
     for (const name of ['nhsNumber', 'NhsNumber', 'nhsnumber'])
       assert.equal(reason(withEntry(NRF, echo(name, '9990000026')), { httpStatus: 404 }), ANOTHER, name);

@@ -80,8 +80,9 @@ const ENTRY_NOT_ONE = 'an entry does not hold exactly one resource';
 /** The only FHIR child `name` of `el`, undefined when absent; repeated throws Repeated, never read as absent. */
 const single = (el: XmlElement | undefined, name: string): XmlElement | undefined => {
   // A scan, not all(): the core reads thousands of single children per answer.
+  if (!el) return undefined;
   let found: XmlElement | undefined;
-  for (const c of el?.children ?? []) {
+  for (const c of el.children) {
     if (c.name !== name || !isFhir(c)) continue;
     if (found) throw new Repeated();
     found = c;
@@ -89,9 +90,14 @@ const single = (el: XmlElement | undefined, name: string): XmlElement | undefine
   return found;
 };
 
-/** The raw `value` at a path of single children, e.g. `rawAt(header, 'response', 'identifier')`. */
-const rawAt = (el: XmlElement | undefined, ...path: string[]): string | undefined =>
-  path.reduce((at, name) => single(at, name), el)?.attrs.value;
+/**
+ * The raw `value` at a path of one or two single children, e.g. `rawAt(header, 'response', 'identifier')`.
+ * Two names, not a rest array: it runs several times for every element of every answer (issue 22).
+ */
+const rawAt = (el: XmlElement | undefined, name: string, then?: string): string | undefined => {
+  const at = single(el, name);
+  return (then === undefined ? at : single(at, then))?.attrs.value;
+};
 
 /** An entry's FHIR resources: FHIR allows one, and one is the only form the core reads. */
 const resourcesIn = (entry: XmlElement): XmlElement[] =>
@@ -105,10 +111,11 @@ const OUTCOME_RESOURCES = ['MessageHeader', 'Flag', 'OperationOutcome'];
  * entries' resources (`read`): contained, nested, beside a resource, or inside an element of any
  * other namespace (a wrapper, a narrative's XHTML) — a Flag wrapped is still a Flag Spine sent.
  */
-const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean =>
-  el.children.some(
-    (c) => (isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read),
-  );
+const misplacedOutcome = (el: XmlElement, read: ReadonlySet<XmlElement>): boolean => {
+  for (const c of el.children)
+    if ((isFhir(c) && OUTCOME_RESOURCES.includes(c.name) && !read.has(c)) || misplacedOutcome(c, read)) return true;
+  return false;
+};
 
 /** A transformation the core made to read the answer: a profile path and a fixed phrase, never a value. */
 export interface CoreDeviation {
@@ -133,15 +140,20 @@ const NHS_NUMBER_SYSTEMS = [SYSTEM.nhsNumber, NEW_NHS_NUMBER, NHS_NUMBER_OID];
  */
 const OTHER_SCHEME_NHS_NUMBER = ['http://fhir.nhs.uk/Id/nhs-number', 'https://fhir.nhs.net/Id/nhs-number'];
 /** An NHS number as people write it (`999 000 0018`, `999-000-0018`): the digits are the number. */
-const digitsOf = (v: string | undefined) => v?.replace(/[\s-]/g, '');
+const SEPARATORS = /[\s-]/g;
+const digitsOf = (v: string | undefined) => v?.replace(SEPARATORS, '');
 /**
  * `HTTP://FHIR.NHS.NET/Id/nhs-number/` is the same system, and may hold another child's number.
  * Exported so CDS Hooks reads a Patient's NHS numbers by the same rule (review 18f F4).
  */
-export const isNhsNumberSystem = (system: string | undefined) =>
-  sameSystem(system, SYSTEM.nhsNumber) ||
-  sameUri(system, NHS_NUMBER_OID) ||
-  OTHER_SCHEME_NHS_NUMBER.some((s) => sameUri(system, s));
+export const isNhsNumberSystem = (system: string | undefined) => {
+  // No system is none of them (sameUri of undefined is false): most elements have none, and the
+  // comparisons below build strings (issue 22).
+  if (system === undefined) return false;
+  if (sameSystem(system, SYSTEM.nhsNumber) || sameUri(system, NHS_NUMBER_OID)) return true;
+  for (const s of OTHER_SCHEME_NHS_NUMBER) if (sameUri(system, s)) return true;
+  return false;
+};
 /**
  * Spine's response-code value sets: 2-0, and the older 1-0, whose codes (FGM-0001, …) are all
  * errors but not the 2-0 vocabulary's: one under 1-0 is kept apart (SPINE_1_0_CODE), never read as
@@ -201,17 +213,26 @@ const elementsIn = (root: XmlElement): Placed[] => {
 };
 /** Several checks read every element of one message: the walk is done once per parsed tree (never changed after parsing). */
 const placedIn = new WeakMap<XmlElement, Placed[]>();
-const walkElements = (el: XmlElement, path: string): Placed[] =>
-  el.children.flatMap((c) => {
-    if (!isFhir(c)) return walkElements(c, path);
-    const at = /^[A-Z]/.test(c.name) ? c.name : `${path}.${c.name}`;
-    return [{ el: c, path: at }, ...walkElements(c, at)];
-  });
+/** A resource's element name starts with a capital. */
+const RESOURCE_NAME = /^[A-Z]/;
+/** Pushed into one array in pre-order: a copy per level of depth otherwise (issue 22). */
+const walkElements = (el: XmlElement, path: string, out: Placed[] = []): Placed[] => {
+  for (const c of el.children) {
+    if (!isFhir(c)) {
+      walkElements(c, path, out);
+      continue;
+    }
+    const at = RESOURCE_NAME.test(c.name) ? c.name : `${path}.${c.name}`;
+    out.push({ el: c, path: at });
+    walkElements(c, at, out);
+  }
+  return out;
+};
 
 /** A Parameters parameter, or a part of one at any depth: an echo there is read as the top-level one. */
 const PARAMETER = /^Parameters\.parameter(\.part)*$/;
 
-type At = (path: string, el: XmlElement | undefined, ...names: string[]) => string | undefined;
+type At = (path: string, el: XmlElement | undefined, name: string, then?: string) => string | undefined;
 
 /**
  * True when the message names anyone but the child asked about: any identifier under an NHS-number
@@ -270,12 +291,18 @@ const ID_VALUE = /\.id$/;
  */
 const WRITTEN_NHS_NUMBER =
   /(?<!\w|\d[\s./\u2010-\u2015-]{1,2})\d(?:[\s./\u2010-\u2015-]{0,2}\d){9}(?!\w|[\s./\u2010-\u2015-]{1,2}\d)/g;
+const NOT_DIGIT = /\D/g;
 /** True when `value` writes a valid NHS number other than `asked`. */
-const namesAnotherNumber = (value: string | undefined, asked: string) =>
-  [...(value ?? '').matchAll(WRITTEN_NHS_NUMBER)].some(([written]) => {
-    const digits = written.replace(/\D/g, '');
-    return digits !== asked && isValidNhsNumber(digits);
-  });
+const namesAnotherNumber = (value: string | undefined, asked: string) => {
+  if (value === undefined) return false;
+  // exec from the start, not matchAll: no iterator, no copy of the expression per value (issue 22).
+  WRITTEN_NHS_NUMBER.lastIndex = 0;
+  for (let m = WRITTEN_NHS_NUMBER.exec(value); m; m = WRITTEN_NHS_NUMBER.exec(value)) {
+    const digits = m[0].replace(NOT_DIGIT, '');
+    if (digits !== asked && isValidNhsNumber(digits)) return true;
+  }
+  return false;
+};
 /**
  * The path of a value naming a valid NHS number other than the child's, if any, in any value but
  * the ids: "no record" about another child may be said in a diagnostics, an issue's location, an
@@ -283,14 +310,14 @@ const namesAnotherNumber = (value: string | undefined, asked: string) =>
  */
 const valueNamingAnotherNumber = (root: XmlElement, asked: string) => {
   // Values under an NHS-number system are carriesAnotherPatient's to judge (an old number of our child's, say).
-  const judged = new Set(
-    elementsIn(root)
-      .filter(({ el }) => isNhsNumberSystem(rawAt(el, 'system')))
-      .flatMap(({ el }) => el.children.filter((c) => c.name === 'value' && isFhir(c))),
-  );
-  return elementsIn(root).find(
-    ({ el, path }) => !ID_VALUE.test(path) && !judged.has(el) && namesAnotherNumber(el.attrs.value, asked),
-  )?.path;
+  const placed = elementsIn(root);
+  const judged = new Set<XmlElement>();
+  for (const { el } of placed)
+    if (isNhsNumberSystem(rawAt(el, 'system')))
+      for (const c of el.children) if (c.name === 'value' && isFhir(c)) judged.add(c);
+  for (const { el, path } of placed)
+    if (!ID_VALUE.test(path) && !judged.has(el) && namesAnotherNumber(el.attrs.value, asked)) return path;
+  return undefined;
 };
 /**
  * Whether an identifier is an old one by Spine's clock (`timestamp`, its UK date `uk`): marked
@@ -359,7 +386,12 @@ const INTERPRETED = new Set([
  * may change what the core concludes; one under anything else (a name's `use`, say) changes only an
  * element the core never looks at, as FHIR allows a reader that ignores that element.
  */
-const READ_ELEMENTS = new Set(['Patient.identifier']);
+const READ_ELEMENTS = ['Patient.identifier'];
+/** Whether `path`'s parent (the path up to `dot`) is one of READ_ELEMENTS, compared in place: no substring per element. */
+const underReadElement = (path: string, dot: number) => {
+  for (const e of READ_ELEMENTS) if (e.length === dot && path.startsWith(e)) return true;
+  return false;
+};
 /**
  * A modifier element's value that changes nothing, where the snapshot gives no default: the RIS
  * Patient snapshot's comment on deceased[x] says an absent value is read as alive, and `false`
@@ -379,6 +411,8 @@ const modifiers = () => {
   }
   return (modifierIndex = { exact, stems });
 };
+/** What a choice element's name adds to its stem: a type (`deceased` + `Boolean`). */
+const CHOICE_TYPE = /^[A-Z][A-Za-z]*$/;
 /**
  * Whether an element is a modifier the core does not interpret (`unread`), one written at the value
  * that changes nothing (`neutral`: the default, or NEUTRAL_VALUES), or no modifier of concern.
@@ -386,12 +420,16 @@ const modifiers = () => {
  */
 const unreadModifier = ({ el, path }: Placed): { neutral: boolean; profilePath: string } | undefined => {
   if (!READ_RESOURCES.test(path) || INTERPRETED.has(path)) return undefined;
-  const parent = path.slice(0, path.lastIndexOf('.'));
-  if (parent.includes('.') && !READ_ELEMENTS.has(parent)) return undefined;
+  const dot = path.lastIndexOf('.');
+  if (path.indexOf('.') < dot && !underReadElement(path, dot)) return undefined;
   const { exact, stems } = modifiers();
-  const stem = exact.has(path)
-    ? undefined
-    : stems.find((s) => path.startsWith(s) && /^[A-Z][A-Za-z]*$/.test(path.slice(s.length)));
+  let stem: string | undefined;
+  if (!exact.has(path))
+    for (const s of stems)
+      if (path.startsWith(s) && CHOICE_TYPE.test(path.slice(s.length))) {
+        stem = s;
+        break;
+      }
   if (!exact.has(path) && stem === undefined) return undefined;
   const neutral = exact.get(path) ?? NEUTRAL_VALUES.get(path);
   return {
@@ -689,10 +727,11 @@ const byFullUrl = (index: EntryIndex, reference: string): Entry[] =>
  * wrapper descended into as elementsIn does (a FHIR element wrapped is still one Spine sent); a
  * foreign element that is merely named so is not one.
  */
-const hasModifier = (el: XmlElement): boolean =>
-  el.children.some(
-    (c) => (isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules')) || hasModifier(c),
-  );
+const hasModifier = (el: XmlElement): boolean => {
+  for (const c of el.children)
+    if ((isFhir(c) && (c.name === 'modifierExtension' || c.name === 'implicitRules')) || hasModifier(c)) return true;
+  return false;
+};
 
 /** A modifier on the Bundle or its entries (not inside their resources, which are checked on their own). */
 const bundleModified = (bundle: XmlElement): boolean =>
@@ -820,8 +859,8 @@ function judge(root: XmlElement, expect: AnswerExpectation, seen: (spineMessageI
     if (!deviations.some((x) => x.path === d.path && x.message === d.message)) deviations.push(d);
   };
   // Whitespace around an id, code or status changes nothing it says: read trimmed, and say so.
-  const at = (path: string, el: XmlElement | undefined, ...names: string[]) => {
-    const v = rawAt(el, ...names);
+  const at = (path: string, el: XmlElement | undefined, name: string, then?: string) => {
+    const v = rawAt(el, name, then);
     if (v !== undefined && v !== v.trim()) note({ path, message: 'whitespace around the value removed' });
     return v?.trim();
   };
