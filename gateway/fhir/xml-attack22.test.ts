@@ -1,6 +1,6 @@
 /**
  * Hostile review of issue 22's writeXml/nodeToElement rewrite: the tree checked before sending
- * must hold every attribute writeXml writes. Fails until nodeToElement copies as e7d1a08 did.
+ * must hold every attribute writeXml writes (it failed before nodeToElement copied as e7d1a08 did).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -640,7 +640,13 @@ export function nodeToElement(node: XmlNode, ns = ''): XmlElement {
   // A copy of the attributes but xmlns, and the children but the skipped ones, built by plain loops
   // (issue 22: a copy and two arrays per node otherwise).
   const rest: Record<string, string> = {};
-  if (attrs) for (const k in attrs) if (k !== 'xmlns' && Object.hasOwn(attrs, k)) rest[k] = attrs[k]!;
+  if (attrs)
+    for (const k in attrs) {
+      if (k === 'xmlns' || !Object.hasOwn(attrs, k)) continue;
+      // Assigned, `__proto__` would set the prototype and vanish from what the validator checks (review atk22 F2).
+      if (k === '__proto__') Object.defineProperty(rest, k, { value: attrs[k], enumerable: true, writable: true });
+      else rest[k] = attrs[k]!;
+    }
   const nodes = node[2] ?? NO_NODES;
   let count = 0;
   for (const c of nodes) if (c !== undefined) count++;

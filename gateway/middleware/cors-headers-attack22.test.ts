@@ -1,6 +1,6 @@
 /**
  * Hostile review of issue 22's corsHeaders: answers whose headers differ from what Hono's cors gave
- * at e7d1a08. Fails until corsHeaders matches Hono's cors on that path (with @hono/node-server's
+ * at e7d1a08, each failing before its fix: corsHeaders matches Hono's cors on that path (with @hono/node-server's
  * Response as on the gateway's wire, and without it).
  */
 import assert from 'node:assert/strict';

@@ -32,6 +32,21 @@ export function corsHeaders(options: CorsOptions): MiddlewareHandler {
     if (origin) c.header('Access-Control-Allow-Origin', origin);
     if (expose) c.header('Access-Control-Expose-Headers', expose);
     await next();
-    c.res.headers.append('Vary', 'Origin');
+    // A Response a route made itself (not through the context) carries nothing set on the context:
+    // then the headers are set on it here, as Hono's cors would (review atk22 F1).
+    const answer = c.res.headers;
+    const own =
+      (!origin || answer.get('Access-Control-Allow-Origin') === origin) &&
+      (!expose || answer.has('Access-Control-Expose-Headers'));
+    if (!own) {
+      if (origin) c.header('Access-Control-Allow-Origin', origin);
+      if (expose) c.header('Access-Control-Expose-Headers', expose);
+    }
+    // An answer whose headers cannot change (Response.redirect, a fetched one) is copied by c.header.
+    try {
+      c.res.headers.append('Vary', 'Origin');
+    } catch {
+      c.header('Vary', 'Origin', { append: true });
+    }
   };
 }
