@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migratePostgres, postgresPool } from '../../gateway/audit/postgres-store.ts';
 import { testDatabase, testRedis } from '../helpers/services.ts';
@@ -91,7 +91,7 @@ export async function startNginx(o: {
   tls: { certFile: string; keyFile: string; caFile: string };
   send: (proxyUrl: URL, body: string) => () => Promise<boolean>;
   body: string;
-}): Promise<{ send?: () => Promise<boolean>; close: () => Promise<void>; skipped?: string }> {
+}): Promise<{ send?: () => Promise<boolean>; close: () => Promise<void>; pids?: number[]; skipped?: string }> {
   if (spawnSync('nginx', ['-v']).error)
     return { skipped: 'nginx is not on the PATH (Debian: apt-get install nginx-light)', close: async () => {} };
   const prefix = join(o.dir, 'nginx');
@@ -143,5 +143,7 @@ http {
     return { skipped: 'nginx did not answer within 5 s', close: async () => {} };
   }
   await closedLoop({ connections: 32, seconds: 1, send });
-  return { send, close };
+  // The master and its one worker: the proxy's CPU is theirs together.
+  const children = readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, 'utf8').trim().split(/\s+/);
+  return { send, close, pids: [nginx.pid!, ...children.filter(Boolean).map(Number)] };
 }
