@@ -7,6 +7,7 @@
  */
 import { Agent, request } from 'node:https';
 import { createSecureContext } from 'node:tls';
+import { urlToHttpOptions } from 'node:url';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { FHIR_NS } from '../fhir/constants.ts';
 import { decodeXml, parseXml, type XmlElement } from '../fhir/xml.ts';
@@ -93,7 +94,8 @@ export function createHttpsSpineClient({
     minVersion: 'TLSv1.2',
     maxSockets: 32,
   });
-  const url = new URL(endpoint);
+  // Read once: given the URL, each request converted it to request options again.
+  const target = urlToHttpOptions(new URL(endpoint));
 
   function query(
     xml: string,
@@ -119,7 +121,8 @@ export function createHttpsSpineClient({
           : fail('RESPONSE_MESSAGE_VALIDATION_ERROR', reason, httpStatus);
       const body = Buffer.from(xml, 'utf8');
       // Hostname verification is node's default checkServerIdentity; rejectUnauthorized stays true.
-      const req = request(url, {
+      const req = request({
+        ...target,
         method: 'POST',
         agent,
         // As the spec's example request (fgm-query-v2.md) shows them.
