@@ -751,3 +751,30 @@ test('SMSP-VAL-004 a charset and a declaration that agree, or a charset the firs
     'an answer in ISO-8859-1, decoded',
   ]);
 });
+
+// The issue 22 reader's mutation run (docs/testing.md): what its namespace checks read and log.
+test('an unprefixed attribute is in no namespace, even where the default namespace is XML Schema instance', () => {
+  // Namespaces in XML §6.2: a default declaration does not apply to attribute names, so `type`
+  // is not `xsi:type` (the validator tells schema attributes by that name).
+  const r = parseXml(
+    `<Bundle xmlns="${FHIR_NS}"><a xmlns="http://www.w3.org/2001/XMLSchema-instance" type="x"/></Bundle>`,
+  );
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.children[0]!.attrs, { type: 'x' });
+});
+
+for (const [xml, reason] of [
+  ['<a b:c:d="1"/>', 'attribute b:c:d is not a namespace-qualified name'],
+  ['<a:b:c/>', 'element a:b:c is not a namespace-qualified name'],
+  [
+    '<a xmlns:p="http://www.w3.org/2001/XMLSchema-instance" xmlns:q="http://www.w3.org/2001/XMLSchema-instance" p:type="1" q:type="2"/>',
+    'attribute type in one namespace written twice',
+  ],
+  ['<a __proto__="1"/>', 'an attribute named __proto__'],
+] as const) {
+  test(`MESSAGE_NOT_WELL_FORMED: ${xml} is refused with the reason logged (${reason})`, () => {
+    const r = parseXml(xml);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.error.message, `not well-formed XML: ${reason}`);
+  });
+}
