@@ -729,7 +729,7 @@ function markdown(r: any): string {
       '≥ 0.6',
       s.nginxPassThrough?.gatewayToNginx === undefined ? null : s.nginxPassThrough.gatewayToNginx >= 0.6,
       s.nginxPassThrough?.cpuMsPerRequestOfPath
-        ? `bound: both paths run CPU-bound on the same ${r.machine.cores} cores; in these rounds a request through the gateway cost ${s.nginxPassThrough.cpuMsPerRequestOfPath.gateway} ms of CPU across its processes (load generator, simulator, gateway), one through nginx ${s.nginxPassThrough.cpuMsPerRequestOfPath.nginx} ms ⇒ the ratio can be at most ${Math.round((s.nginxPassThrough.cpuMsPerRequestOfPath.nginx / s.nginxPassThrough.cpuMsPerRequestOfPath.gateway) * 100) / 100}`
+        ? `bound: in these rounds a request through the gateway cost ${s.nginxPassThrough.cpuMsPerRequestOfPath.gateway} ms of CPU across its processes (load generator, simulator, gateway), one through nginx ${s.nginxPassThrough.cpuMsPerRequestOfPath.nginx} ms; on ${r.machine.cores} cores the gateway path can pass at most ${Math.round((r.machine.cores * 1000) / s.nginxPassThrough.cpuMsPerRequestOfPath.gateway)}/s, ${Math.round((r.machine.cores * 1000 * 100) / s.nginxPassThrough.cpuMsPerRequestOfPath.gateway / s.nginxPassThrough.result.rps) / 100} of nginx's`
         : '',
     ),
     row('max throughput, simulator direct', `${t.direct.rps}/s`, '', null),
