@@ -193,6 +193,48 @@ describe('safety core: a FHIR resource inside a foreign or XHTML element is stil
       "a second MessageHeader in the Patient's narrative",
     );
   });
+  test("SMSP-VAL-004 SMSP-FGMRI-001 NO_RECORD_FOUND carrying our child's complete FGM Flag in another namespace is refused, never no record", () => {
+    const RISK_CODE = 'FGM risk code beside an error outcome';
+    const foreign = FLAG.replace('<Flag>', '<Flag xmlns="urn:x">');
+    /** Every element of `xml` under the prefix `p` (bound where the caller declares it). */
+    const prefixed = (xml: string, p: string) => xml.replace(/<(\/?)([A-Za-z]+)/g, `<$1${p}:$2`);
+    const cases: [string, string][] = [
+      [
+        'an entry in another namespace (all it holds inherits it)',
+        `<entry xmlns="urn:x"><resource>${FLAG}</resource></entry>`,
+      ],
+      [
+        'an entry, its resource and the Flag under a foreign prefix',
+        `<x:entry xmlns:x="urn:x">${prefixed(`<resource>${FLAG}</resource>`, 'x')}</x:entry>`,
+      ],
+      [
+        'a FHIR extension after the entries holding a foreign Flag',
+        `<extension url="urn:x:wrap">${foreign}</extension>`,
+      ],
+      ['a foreign wrapper after the entries holding a foreign Flag', `<x:ext xmlns:x="urn:x">${foreign}</x:ext>`],
+      ['a wrapper declaring another default namespace, the Flag inheriting it', `<ext xmlns="urn:x">${FLAG}</ext>`],
+    ];
+    for (const [name, inner] of cases)
+      assert.equal(reason(NONE.replace('</Bundle>', `${inner}</Bundle>`), { httpStatus: 404 }), RISK_CODE, name);
+    assert.equal(
+      reason(NONE.replace('<issue>', `<issue><extension url="urn:x:e">${foreign}</extension>`), { httpStatus: 404 }),
+      RISK_CODE,
+      "under an extension of the outcome's issue",
+    );
+    assert.equal(
+      reason(narrative(NONE, 'OperationOutcome', FLAG), { httpStatus: 404 }),
+      RISK_CODE,
+      "in the outcome's narrative, the Flag in XHTML's namespace",
+    );
+    // Where the core already refused: the foreign Flag in an entry leaves the entry empty.
+    assert.equal(reason(withEntry(NONE, `<resource>${foreign}</resource>`), { httpStatus: 404 }), ENTRY);
+    assert.equal(reason(withEntry(NONE, `<resource xmlns="urn:x">${FLAG}</resource>`), { httpStatus: 404 }), ENTRY);
+    // The only Flag foreign, beside no error: no Flag the core can read, an error IT can see (a guess either way).
+    assert.equal(
+      reason(FOUND.replace('<Flag>', '<Flag xmlns="urn:x">')),
+      'answer has no single Flag or OperationOutcome',
+    );
+  });
   test("SMSP-VAL-004 another child's FHIR Patient inside a foreign wrapper or a narrative beside NO_RECORD_FOUND or the indicator is refused", () => {
     const other = `<Patient xmlns="${FHIR}"><id value="p2"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="9990000026"/></identifier></Patient>`;
     const ANOTHER = 'answer carries a patient other than the one asked about';
@@ -520,7 +562,11 @@ describe("safety core: a Flag in FHIR's namespace misspelt is a Flag Spine sent 
   for (const ns of ['http://hl7.org/fhir/', 'https://hl7.org/fhir']) {
     test(`SMSP-VAL-004 NO_RECORD_FOUND beside a Flag whose entry is in ${ns} is ambiguous, refused; the indicator itself in ${ns} is usable`, () => {
       const near = NONE.replace('</Bundle>', `<entry xmlns="${ns}"><resource>${FLAG}</resource></entry></Bundle>`);
-      assert.equal(reason(near, { httpStatus: 404 }), 'usable', 'read by the exact namespace, the Flag is not seen');
+      assert.equal(
+        reason(near, { httpStatus: 404 }),
+        'FGM risk code beside an error outcome',
+        'read by the exact namespace it is no FHIR Flag, but its FGM risk code is still seen',
+      );
       assert.equal(read(near, { httpStatus: 404 }), CONTRADICTS);
       const contained = containedIn(NONE, 'OperationOutcome', FLAG.replace('<Flag>', `<Flag xmlns="${ns}">`));
       assert.equal(read(contained, { httpStatus: 404 }), UNREAD);

@@ -835,8 +835,25 @@ function businessAnswer(
   return undefined;
 }
 
-/** True when a coding anywhere in the message carries the FGM risk code: beside an error, an indicator Spine did not send as its Flag. */
-const carriesRiskCode = (root: XmlElement) => elementsIn(root).some(({ el }) => isFgmCoding(el));
+/**
+ * True when a coding anywhere in the message carries the FGM risk code: beside an error, an
+ * indicator Spine did not send as its Flag. A coding of any namespace counts: a Flag whose entry,
+ * wrapper or own element declares another namespace has no FHIR element left in it, yet it is
+ * still our child's indicator, and "no record" beside it would hide it.
+ */
+const carriesRiskCode = (root: XmlElement) =>
+  elementsIn(root).some(({ el }) => isFgmCoding(el)) || foreignRiskCode(root);
+/** An element of any namespace with a `system` and a `code` child (of any namespace) saying FGM's risk code, read loosely: it only refuses. */
+const foreignRiskCode = (el: XmlElement): boolean => {
+  for (const c of el.children) {
+    const has = (name: string, ok: (v: string) => boolean) =>
+      c.children.some((v) => v.name === name && v.attrs.value !== undefined && ok(v.attrs.value));
+    if (has('system', (v) => sameSystem(v, SYSTEM.riskIndicatorType)) && has('code', (v) => v.trim() === FGM))
+      return true;
+    if (foreignRiskCode(c)) return true;
+  }
+  return false;
+};
 
 /**
  * Whether Spine's answer (its parsed tree) can be used, and what it says.

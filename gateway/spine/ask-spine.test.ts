@@ -432,6 +432,33 @@ describe('askSpine: what reaches the safety core, and what it reports', () => {
       'each counted under its path',
     );
   });
+  test("SMSP-VAL-004 SMSP-FGMRI-001 NO_RECORD_FOUND beside our child's complete FGM Flag in another namespace is RESPONSE_MESSAGE_VALIDATION_ERROR, never no record", async () => {
+    const flagOf = (xml: string) => /<Flag>.*?<\/Flag>/s.exec(xml)![0];
+    const wraps: [string, (flag: string) => string][] = [
+      ['an entry in another namespace', (f) => `<entry xmlns="urn:example:x"><resource>${f}</resource></entry>`],
+      [
+        'a foreign wrapper after the entries',
+        (f) => `<x:ext xmlns:x="urn:example:x">${f.replace('<Flag>', '<Flag xmlns="urn:example:x">')}</x:ext>`,
+      ],
+    ];
+    for (const [name, wrap] of wraps) {
+      const { outcome } = await ask((id) => ({
+        kind: 'answer',
+        httpStatus: 404,
+        tree: tree(
+          errorAnswer(addressed(id), rowOf('NO_RECORD_FOUND')).replace(
+            '</Bundle>',
+            `${wrap(flagOf(found(id)))}</Bundle>`,
+          ),
+        ),
+      }));
+      assert.deepEqual(
+        [outcome.code, outcome.answeredBySpine, outcome.reason],
+        ['RESPONSE_MESSAGE_VALIDATION_ERROR', false, 'unsafe Spine answer: FGM risk code beside an error outcome'],
+        name,
+      );
+    }
+  });
   test("SMSP-VAL-004 a leap-second timestamp is passed on as the second before (checkedAt 2026-06-30T23:59:59Z for Spine's 23:59:60Z)", async () => {
     const { outcome } = await ask((id) => ({
       kind: 'answer',
