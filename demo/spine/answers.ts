@@ -616,6 +616,13 @@ export const HIDING_VARIANTS = {
       '</Bundle>',
       `<x:wrap xmlns:x="urn:example:wrapper"><entry><resource>${flagOf(indicator)}</resource></entry></x:wrap></Bundle>`,
     ),
+  /** One more entry holding the Flag, the entry in another namespace, so no FHIR element is left in it: still our child's indicator. */
+  'no-record-foreign-entry-flag': (noRecord: string, indicator: string) =>
+    put(
+      noRecord,
+      '</Bundle>',
+      `<entry xmlns="urn:example:other"><resource>${flagOf(indicator)}</resource></entry></Bundle>`,
+    ),
   /** The FGM risk code on a Basic entry rather than a Flag. */
   'no-record-risk-basic': (noRecord: string) =>
     put(

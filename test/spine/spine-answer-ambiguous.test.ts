@@ -81,6 +81,7 @@ const AMBIGUOUS = [
   { kind: 'other-patient-contained', spine: 200, reason: 'answer carries a patient other than the one asked about' },
   { kind: 'no-record-narrative-flag', spine: 404, reason: UNREAD },
   { kind: 'no-record-wrapped-flag', spine: 404, reason: UNREAD },
+  { kind: 'no-record-foreign-entry-flag', spine: 404, reason: 'FGM risk code beside an error outcome' },
   { kind: 'other-patient-system-twice', spine: 200, reason: REPEATED },
   { kind: 'parameters-value-twice', spine: 200, reason: REPEATED },
   { kind: 'note-code-twice', spine: 200, reason: REPEATED },
