@@ -36,9 +36,6 @@ const event = (requestId: string): AuditEvent => ({
   httpStatus: 200,
   answeredBySpine: true,
 });
-/** Records in one message to the writer thread (the events cross as one JSON string). */
-const batchSize = (call: { arguments: unknown[] }) =>
-  (JSON.parse((call.arguments[0] as { events: string }).events) as AuditEvent[]).length;
 const stored = (file: string) => {
   const db = openAuditReader(file);
   try {
@@ -80,7 +77,10 @@ describe('SQLite audit store: group commit (SMSP-AUDIT-001, issue 22)', () => {
       const seenAtResolve: number[] = [];
       await Promise.all(ids.map((id) => store.record(event(id)).then(() => seenAtResolve.push(stored(file).length))));
       assert.equal(posted.mock.callCount(), 2, 'the first record alone, the other 49 in one commit');
-      assert.deepEqual(posted.mock.calls.map(batchSize), [1, 49]);
+      assert.deepEqual(
+        posted.mock.calls.map((c) => (c.arguments[0] as { events: AuditEvent[] }).events.length),
+        [1, 49],
+      );
       assert.deepEqual(stored(file), ids, 'in arrival order');
       assert.ok(
         seenAtResolve[0]! >= 1 && seenAtResolve.slice(1).every((n) => n === 50),
@@ -103,7 +103,11 @@ describe('SQLite audit store: group commit (SMSP-AUDIT-001, issue 22)', () => {
         store.record(event('innocent-b')),
       ]);
       await first;
-      assert.deepEqual(posted.mock.calls.map(batchSize), [1, 3], 'the three shared one commit');
+      assert.deepEqual(
+        posted.mock.calls.map((c) => (c.arguments[0] as { events: AuditEvent[] }).events.length),
+        [1, 3],
+        'the three shared one commit',
+      );
       assert.deepEqual([a.status, bad.status, b.status], ['fulfilled', 'rejected', 'fulfilled']);
       assert.match(
         ((bad as PromiseRejectedResult).reason as Error).message,

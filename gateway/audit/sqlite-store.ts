@@ -360,9 +360,7 @@ export async function openSqliteAuditStore(file: string, hmacKey: Buffer): Promi
     if (waiting.length === 0) return drained?.();
     inFlight = waiting;
     waiting = [];
-    // As one JSON string: the events are flat records of strings, numbers and nulls, and a string
-    // crosses to the thread for a fraction of what the structured clone of the objects costs.
-    worker.postMessage({ events: JSON.stringify(inFlight.map((w) => w.event)) });
+    worker.postMessage({ events: inFlight.map((w) => w.event) });
   };
   worker.on('message', (m: { ok: boolean; error?: string; erased?: number[]; failed?: (string | null)[] }) => {
     if (erasing) {

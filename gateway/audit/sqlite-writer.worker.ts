@@ -21,12 +21,11 @@ try {
   process.exit(0);
 }
 // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler catches every error and answers with it
-parentPort!.on('message', async (m: { events: string } | { erase: string; plan: ErasurePlan }) => {
+parentPort!.on('message', async (m: { events: AuditEvent[] } | { erase: string; plan: ErasurePlan }) => {
   try {
     if ('erase' in m) return parentPort!.postMessage({ ok: true, erased: writer.eraseOutcomes(m.erase, m.plan) });
     // One record SQLite refuses fails alone (group-commit.ts); the store's own failure fails the batch.
-    const events = JSON.parse(m.events) as AuditEvent[];
-    const { failures, storeError } = await commitGroup(events, (batch) => writer.commit(batch), refusedRecord);
+    const { failures, storeError } = await commitGroup(m.events, (events) => writer.commit(events), refusedRecord);
     if (storeError) return parentPort!.postMessage({ ok: false, error: storeError.message });
     parentPort!.postMessage({ ok: true, failed: failures.map((e) => e?.message ?? null) });
   } catch (e) {
