@@ -1,9 +1,10 @@
 /**
  * @module test/bench/instructions
  * `npm run bench:instructions [-- <tree> …]`: the gateway's CPU per request as a count of machine
- * instructions (valgrind's callgrind), not seconds. A count does not move with what else the
- * machine is doing, so two commits can be compared on a shared, noisy machine where `npm run bench`
- * figures move by a third between runs. For each tree (a checkout with `npm ci` and `npm run build`
+ * instructions (valgrind's callgrind), not seconds. A count moves far less than a time with what
+ * else the machine is doing (not at all on a quiet machine; by up to about a tenth under heavy load,
+ * as V8 times its collections and optimisations), so two commits can be compared where
+ * `npm run bench` figures move by a third between runs. For each tree (a checkout with `npm ci` and `npm run build`
  * done; this one by default) it starts that tree's built gateway under callgrind, sends it
  * BENCH_WARMUP (default 200) and then BENCH_REQUESTS (default 300) requests one after another over
  * one keep-alive connection, stops it, and does the same with the warm-up only: instructions per
