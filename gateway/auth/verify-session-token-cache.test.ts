@@ -240,3 +240,25 @@ describe('verified-token cache and a changed key set (SMSP-IG-002, issue 22)', (
     );
   });
 });
+
+describe('verified-token cache: its byte count (review atk22b F1)', () => {
+  it('SMSP-IG-002 a token verified twice at once is counted once: tokens filling nine tenths of the bound keep the first one cached', async () => {
+    const pem = ec.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const verify = createSessionVerifier({
+      clients: [client({ issuer: 'https://local.example' })],
+      clientKeys: new Map([['local', pem]]),
+      now: () => NOW,
+    });
+    const sign = (sub: string, pad: string) =>
+      signJwt({ ...claims({ exp: NOW + 300, sub }), pad }, { alg: 'ES256', key: ec.privateKey });
+    const first = sign('first', '');
+    const session = await verify(first);
+    // ~4.5 KB payloads (~9 KB each as counted): counted twice, 820 of them would pass the bound and evict the first.
+    const pad = 'x'.repeat(4400);
+    for (let i = 0; i < Math.floor((0.9 * TOKEN_CACHE_MAX_BYTES) / (2 * 4600)); i++) {
+      const token = sign(`u${i}`, pad);
+      await Promise.all([verify(token), verify(token)]);
+    }
+    assert.equal(await verify(first), session, 'the first token is still a cache hit');
+  });
+});
