@@ -47,6 +47,9 @@ const isXmlChar = (c: number) =>
   c === 0xd ||
   (c >= 0x20 && c <= 0x10ffff && !(c >= 0xd800 && c <= 0xdfff) && c !== 0xfffe && c !== 0xffff);
 const ILLEGAL_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+/** Namespaces in XML 1.0 §3: the two reserved namespace names. */
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 /** Decodes the five predefined and the numeric references once; anything else after `&`, or `<`, is not XML. */
 function decodeAttribute(s: string): string {
@@ -136,6 +139,11 @@ function openElement(
     if (!isDeclaration(k)) continue;
     const prefix = k === 'xmlns' ? '' : k.slice(6);
     let v = decoded[i]!;
+    // Namespaces in XML 1.0 §3: xmlns is never declared, xml only as its own namespace, and no
+    // other prefix names either reserved namespace (review atk22b X1: `<xml:Flag xmlns:xml=FHIR>`).
+    if (prefix === 'xmlns') throw new Error('the prefix xmlns declared');
+    if ((prefix === 'xml') !== (v === XML_NS) || v === XMLNS_NS)
+      throw new Error(`a reserved namespace prefix or name bound otherwise in ${k}`);
     if (budget.nearFhir && isNearFhir(v)) {
       budget.nearFhir.seen = true;
       v = FHIR_NS;
@@ -150,6 +158,8 @@ function openElement(
   }
   // The root scope has no prototype, so `in` sees only declared prefixes (never `constructor` and the like).
   const attrs: Record<string, string> = {};
+  // Expanded names of the prefixed attributes, made only for an element that has one.
+  let expanded: Set<string> | undefined;
   for (let i = 0; i < names.length; i++) {
     const k = names[i]!;
     if (isDeclaration(k)) continue;
@@ -165,6 +175,11 @@ function openElement(
     // Two prefixes of one namespace name one attribute twice (Namespaces in XML §6.3); `__proto__`
     // cannot be held in a plain object (it would be dropped): neither is in a FHIR message.
     if (Object.hasOwn(attrs, key)) throw new Error(`attribute ${local} in one namespace written twice`);
+    if (p >= 0) {
+      const name = `{${ns ?? XML_NS}}${local}`;
+      if (expanded?.has(name)) throw new Error(`attribute ${local} in one namespace written twice`);
+      (expanded ??= new Set()).add(name);
+    }
     if (key === '__proto__') throw new Error('an attribute named __proto__');
     attrs[key] = decoded[i]!;
   }
@@ -419,7 +434,10 @@ export function parseXml(
     return fail(`message larger than ${maxBytes} bytes`);
   const refused = refusedUnparsed(text, maxElements);
   if (refused) return fail(refused);
-  if (ILLEGAL_CHAR.test(text)) return fail('a character XML does not allow');
+  // A lone surrogate is no XML Char either (§2.2), however it came: refused written as itself as
+  // its reference is (review atk22b X4).
+  if (ILLEGAL_CHAR.test(text) || !(text as string & { isWellFormed(): boolean }).isWellFormed())
+    return fail('a character XML does not allow');
   try {
     const budget: Budget = { declarations: 0, ...(nearFhir && { nearFhir: { seen: false } }) };
     // XML 1.0 §2.11: a line ends in LF, whatever the writer wrote (CR LF, CR), as the reader it
