@@ -44,6 +44,7 @@ const testFiles = [
   'gateway/fhir/xml-reader-oracle.test.ts',
   'gateway/fhir/xml-reader-attack.test.ts',
   'gateway/fhir/xml-attack22.test.ts',
+  'gateway/fhir/attack22b-xml.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/fhir/profile-validator-formats.test.ts',
   'gateway/fhir/profile-validator-walker.test.ts',
