@@ -72,26 +72,30 @@ export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
 /**
  * And at most this much memory (estimated from the payload's JSON: it is kept decoded).
  * Entries alone would let large tokens (an Entra ID token with many groups is ~9 KB) outgrow the
- * heap limit the gateway runs with; 8 MiB holds ~400 such tokens or all 10,000 of ~0.4 KB.
+ * heap limit the gateway runs with; 8 MiB holds ~350 such tokens, or ~1,500 of ~0.8 KB with a
+ * score of claims.
  */
 export const TOKEN_CACHE_MAX_BYTES = 8 * 1024 * 1024;
 /**
  * Bytes an entry costs, an upper estimate of the payload as V8 keeps it decoded: two bytes a
- * character, ~96 for each object or array and ~32 for each further member, so a payload of many
- * small values (3,000 `{}` in 12 KB keep ~180 KB) is counted as what it keeps, not by its length
- * (review atk22b F2); plus the hash and the Map's own. A brace or comma inside a string only
- * counts it higher.
+ * character, ~96 for each object or array, ~32 for each further member and ~160 for each key (an
+ * object of distinct keys keeps a chain of hidden classes, frozen ones beside), so a payload of many
+ * small values (3,000 `{}` in 12 KB keep ~180 KB; review atk22b F2) or many keys (atk-today F3) is
+ * counted as what it keeps, not by its length; plus the hash and the Map's own. A brace, comma or
+ * colon inside a string only counts it higher.
  */
 function entryBytes(token: string): number {
   const json = Buffer.from(token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')), 'base64url').toString('latin1');
   let containers = 0;
   let members = 0;
+  let keys = 0;
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
     if (c === 0x7b || c === 0x5b) containers++;
     else if (c === 0x2c) members++;
+    else if (c === 0x3a) keys++;
   }
-  return 2 * json.length + 96 * containers + 32 * members + 200;
+  return 2 * json.length + 96 * containers + 32 * members + 160 * keys + 200;
 }
 /** How long at most a verified token is remembered, in seconds, however far off its `exp`. */
 export const TOKEN_CACHE_MAX_SECONDS = 300;

@@ -843,11 +843,27 @@ function businessAnswer(
  */
 const carriesRiskCode = (root: XmlElement) =>
   elementsIn(root).some(({ el }) => isFgmCoding(el)) || foreignRiskCode(root);
-/** An element of any namespace with a `system` and a `code` child (of any namespace) saying FGM's risk code, read loosely: it only refuses. */
+const XHTML_NS = 'http://www.w3.org/1999/xhtml';
+/** An attribute named `value` whatever its prefix (`x:value` is kept by its prefixed name): a writer may qualify every attribute (atk-today F1). */
+const anyValue = (el: XmlElement): string | undefined => {
+  if (el.attrs.value !== undefined) return el.attrs.value;
+  for (const k in el.attrs) if (k.endsWith(':value') || k.endsWith('}value')) return el.attrs[k];
+  return undefined;
+};
+/**
+ * An element of any namespace with a `system` and a `code` child (of any namespace) saying FGM's
+ * risk code, read loosely: it only refuses. The reader keeps no text, so a foreign `system` or
+ * `code` holding text (or CDATA) may be such a coding written otherwise: beside an error it is not
+ * believed either (atk-today F2). XHTML's own `<code>` (a narrative's) is markup, not a coding.
+ */
 const foreignRiskCode = (el: XmlElement): boolean => {
   for (const c of el.children) {
+    if (c.text && (c.name === 'system' || c.name === 'code') && !isFhir(c) && c.ns !== XHTML_NS) return true;
     const has = (name: string, ok: (v: string) => boolean) =>
-      c.children.some((v) => v.name === name && v.attrs.value !== undefined && ok(v.attrs.value));
+      c.children.some((v) => {
+        const value = v.name === name ? anyValue(v) : undefined;
+        return value !== undefined && ok(value);
+      });
     if (has('system', (v) => sameSystem(v, SYSTEM.riskIndicatorType)) && has('code', (v) => v.trim() === FGM))
       return true;
     if (foreignRiskCode(c)) return true;
