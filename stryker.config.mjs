@@ -45,6 +45,8 @@ const testFiles = [
   'gateway/fhir/xml-reader-attack.test.ts',
   'gateway/fhir/xml-attack22.test.ts',
   'gateway/fhir/attack22b-xml.test.ts',
+  'gateway/fhir/attack-today-xml.test.ts',
+  'gateway/spine/attack-today-risk-code.test.ts',
   'gateway/fhir/profile-validator.test.ts',
   'gateway/fhir/profile-validator-formats.test.ts',
   'gateway/fhir/profile-validator-walker.test.ts',
