@@ -714,7 +714,7 @@ function cpuNote(r: any): string {
 function latencyNote(r: any): string {
   const o = r.openLoop;
   const commitMs = Math.round(r.stages.auditWriteAlone.p99Us / 10) / 100;
-  const measured = `at this rate on these shared cores a Node relay doing no SMSP work adds ${o.floorAddedP99Ms} ms at p99 (p99 ${o.nodeFloor.latencyMs.p99} ms, straight to the simulator ${o.direct.latencyMs.p99} ms); before every answer the gateway also waits for the audit record's own durable commit (DESIGN.md: written durably before the client gets its answer; p99 ${commitMs} ms alone) and reads Spine's answer (p99 ${r.stages.xmlParseValidate.p99Us} µs); a fresh gateway's p99 is ${o.freshAuditOn.latencyMs.p99} ms with the audit, ${o.freshAuditOff.latencyMs.p99} ms without`;
+  const measured = `at this rate on these shared cores a Node relay doing no SMSP work adds ${o.floorAddedP99Ms} ms at p99 (p99 ${o.nodeFloor.latencyMs.p99} ms, straight to the simulator ${o.direct.latencyMs.p99} ms); before every answer the gateway also waits for the audit record's own durable commit (docs/development/design.md: written durably before the client gets its answer; p99 ${commitMs} ms alone) and reads Spine's answer (p99 ${r.stages.xmlParseValidate.p99Us} µs); a fresh gateway's p99 is ${o.freshAuditOn.latencyMs.p99} ms with the audit, ${o.freshAuditOff.latencyMs.p99} ms without`;
   return commitMs > 3
     ? `best of two interleaved runs each; bound: the durable commit alone is over the aim at p99 on this machine's disk and cores; ${measured}`
     : `best of two interleaved runs each; ${measured}: neither alone is over the aim, so these do not bound it`;
