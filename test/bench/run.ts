@@ -839,7 +839,7 @@ function markdown(r: any): string {
     ),
     row(
       'max throughput, heap flags on vs off (fresh gateways)',
-      `${m.flagsOn.maxRps}/s on, ${m.flagsOff.maxRps}/s off (${heapCost}% less); gateway CPU ${m.flagsOn.cpuMsPerRequest} ms vs ${m.flagsOff.cpuMsPerRequest} ms per request (${heapCpu > 0 ? '+' : ''}${heapCpu}%)`,
+      `${m.flagsOn.maxRps}/s on, ${m.flagsOff.maxRps}/s off (${heapCost >= 0 ? `${heapCost}% less` : `${-heapCost}% more`}); gateway CPU ${m.flagsOn.cpuMsPerRequest} ms vs ${m.flagsOff.cpuMsPerRequest} ms per request (${heapCpu > 0 ? '+' : ''}${heapCpu}%)`,
       '≤ 10% less',
       heapCost <= 10,
       'middle of 3 interleaved rounds each; the price of the smaller heap is more frequent collection',
