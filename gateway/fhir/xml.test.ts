@@ -661,6 +661,8 @@ test("SMSP-VAL-001 XML Schema's attributes are named xsi: by their namespace, wh
     ),
     { 'xsi:schemaLocation': 'a', '{urn:other}type': 'b', 'xml:lang': 'en', value: 'v' },
   );
+  // One local name in two namespaces is two attributes, each kept (only one expanded name twice is refused).
+  assert.deepEqual(attrsOf(`<Bundle xmlns:a="urn:a" xmlns:b="urn:b" a:v="1" b:v="2"/>`), { 'a:v': '1', 'b:v': '2' });
   // The prefix xml bound to another namespace is no namespace-well-formed XML (review atk22b X1).
   assert.match(refusal(`<Bundle xmlns:xml="${XSI_NS}" xml:lang="en"/>`), /reserved namespace prefix/);
 });

@@ -235,6 +235,48 @@ describe('safety core: a FHIR resource inside a foreign or XHTML element is stil
       'answer has no single Flag or OperationOutcome',
     );
   });
+  test("SMSP-VAL-004 SMSP-FGMRI-001 a foreign coding is read loosely beside NO_RECORD_FOUND: a system or code holding text refuses; other foreign text, a foreign code holding nothing, another risk code and XHTML's own <code> do not", () => {
+    const RISK_CODE = 'FGM risk code beside an error outcome';
+    const RISK = 'http://fhir.nhs.net/ValueSet/risk-indicator-type-1-0';
+    const at = (inner: string) => reason(NONE.replace('</Bundle>', `${inner}</Bundle>`), { httpStatus: 404 });
+    assert.equal(
+      at(`<x:c xmlns:x="urn:x"><x:system>${RISK}</x:system><x:code>FGM</x:code></x:c>`),
+      RISK_CODE,
+      'values as text',
+    );
+    assert.equal(at('<x:c xmlns:x="urn:x"><x:code>FGM</x:code></x:c>'), RISK_CODE, 'a code holding text alone');
+    assert.equal(
+      at(`<x:c xmlns:x="urn:x"><x:system>${RISK}</x:system></x:c>`),
+      RISK_CODE,
+      'a system holding text alone',
+    );
+    assert.equal(
+      at(`<x:c xmlns:x="urn:x"><x:system x:value="${RISK}"/><x:code x:value=" FGM "/></x:c>`),
+      RISK_CODE,
+      'the code padded',
+    );
+    assert.equal(
+      at(`<x:c xmlns:x="urn:x"><x:system x:value="${RISK}"/><x:display x:value="FGM"/></x:c>`),
+      'usable',
+      'FGM under another name than code',
+    );
+    assert.equal(at('<x:note xmlns:x="urn:x">a note</x:note>'), 'usable', 'foreign text under another name');
+    assert.equal(
+      at('<x:c xmlns:x="urn:x"><x:system/><x:code/></x:c>'),
+      'usable',
+      'a foreign system and code holding nothing',
+    );
+    assert.equal(
+      at(`<x:c xmlns:x="urn:x"><x:system x:value="${RISK}"/><x:code x:id="FGM" x:value="CPIS"/></x:c>`),
+      'usable',
+      'another risk code, whatever another attribute says',
+    );
+    assert.equal(
+      reason(narrative(NONE, 'OperationOutcome', '<p>Code <code>FGM</code></p>'), { httpStatus: 404 }),
+      'usable',
+      "XHTML's own <code> in the outcome's narrative",
+    );
+  });
   test("SMSP-VAL-004 another child's FHIR Patient inside a foreign wrapper or a narrative beside NO_RECORD_FOUND or the indicator is refused", () => {
     const other = `<Patient xmlns="${FHIR}"><id value="p2"/><identifier><system value="http://fhir.nhs.net/Id/nhs-number"/><value value="9990000026"/></identifier></Patient>`;
     const ANOTHER = 'answer carries a patient other than the one asked about';
